@@ -1,0 +1,51 @@
+/**
+ * The CLI's client for a node's admin API. Connection failures become ERR_UNREACHABLE with
+ * a hint; error bodies from the node are rebuilt as CanopyErrors with their own codes.
+ */
+import type { Readable } from 'node:stream';
+import { request } from 'undici';
+import { CanopyError, errorFromJSON } from '../core/errors.js';
+
+export const DEFAULT_API = process.env.CANOPY_API ?? 'http://127.0.0.1:7401';
+
+export class ApiClient {
+  readonly base: string;
+
+  constructor(base: string = DEFAULT_API) {
+    let url: URL;
+    try {
+      url = new URL(base);
+    } catch {
+      throw new CanopyError('ERR_USAGE', `"${base}" is not a URL (expected e.g. http://127.0.0.1:7401)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CanopyError('ERR_USAGE', `"${base}" must be an http(s) URL`);
+    this.base = url.origin;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.call<T>('GET', path);
+  }
+
+  post<T>(path: string, body: Readable, headers: Record<string, string> = {}): Promise<T> {
+    return this.call<T>('POST', path, body, headers);
+  }
+
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: Readable, headers: Record<string, string> = {}): Promise<T> {
+    let res;
+    try {
+      res = await request(`${this.base}${path}`, { method, body, headers, headersTimeout: 600_000, bodyTimeout: 600_000 });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? (err as Error).message;
+      throw new CanopyError('ERR_UNREACHABLE', `cannot reach the node API at ${this.base} (${code}); is a network running? Start one with "npm start" or pass --to URL`, { cause: err });
+    }
+    const text = await res.body.text();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new CanopyError('ERR_HTTP', `${method} ${path} answered ${res.statusCode} with a non-JSON body`);
+    }
+    if (res.statusCode >= 400) throw errorFromJSON((json as { error?: unknown }).error);
+    return json as T;
+  }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+/** The `canopy` command: one file per subcommand under ./commands. */
+import { Command, CommanderError } from 'commander';
+import { registerDemo } from './commands/demo.js';
+import { registerNode } from './commands/node.js';
+import { registerPublish } from './commands/publish.js';
+import { registerLs, registerStatus } from './commands/status.js';
+
+const program = new Command();
+program.name('canopy').description('Canopy: attribute-targeted, verified distribution of large payloads').version('0.1.0').exitOverride();
+program.configureOutput({ outputError: (text, write) => write(`canopy: ${text.replace(/^error: /, 'error [ERR_USAGE]: ')}`) });
+registerNode(program);
+registerPublish(program);
+registerStatus(program);
+registerLs(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
+  else throw err;
+}

@@ -1,0 +1,147 @@
+/**
+ * A local Canopy network: a root and N nodes, each a separate `canopy node` OS process
+ * with its own data directory and ports on 127.0.0.1. Used by `canopy demo` (`npm start`)
+ * and by the integration tests. Every child is stopped on stop(), on error and on exit.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { formatAttributes, type Attributes } from '../core/attributes.js';
+import { CanopyError } from '../core/errors.js';
+import { ApiClient } from '../cli/api-client.js';
+
+export interface NodeSpec {
+  name: string;
+  attrs: Attributes;
+}
+
+export interface RunningNode extends NodeSpec {
+  nodeId: string;
+  api: string;
+  http: string;
+  peer: { host: string; port: number };
+  dataDir: string;
+  process: ChildProcess;
+}
+
+const READY_TIMEOUT_MS = 30_000;
+
+/** The command that runs the CLI, the same way this process was started (tsx in dev, dist when built). */
+export function cliCommand(): { command: string; args: string[] } {
+  const self = fileURLToPath(import.meta.url);
+  const ext = path.extname(self);
+  const main = path.join(path.dirname(self), '..', 'cli', `main${ext}`);
+  const loader = ext === '.ts' ? ['--import', 'tsx'] : [];
+  return { command: process.execPath, args: [...loader, main] };
+}
+
+/** Attributes for demo node i: regions and tiers alternate so that about half match region=eu. */
+export function demoAttributes(i: number): Attributes {
+  return { region: i % 2 === 0 ? 'eu' : 'us', tier: Math.floor(i / 2) % 2 === 0 ? 'edge' : 'hub' };
+}
+
+export class LocalNetwork {
+  readonly nodes: RunningNode[] = [];
+  root: RunningNode | undefined;
+  private readonly onExit = () => this.kill();
+
+  constructor(
+    private readonly dir: string,
+    private readonly basePort = 0,
+  ) {
+    process.once('exit', this.onExit);
+  }
+
+  get rootApi(): ApiClient {
+    return new ApiClient(this.root!.api);
+  }
+
+  async start(specs: NodeSpec[], extraArgs: string[] = []): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    try {
+      this.root = await this.spawnNode({ name: 'root', attrs: {} }, 0, ['--root', ...extraArgs]);
+      const join = `${this.root.peer.host}:${this.root.peer.port}`;
+      const started = await Promise.all(specs.map((spec, i) => this.spawnNode(spec, i + 1, ['--join', join, ...extraArgs])));
+      this.nodes.push(...started);
+      await this.waitJoined(specs.length);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  async spawnNode(spec: NodeSpec, index: number, args: string[]): Promise<RunningNode> {
+    const dataDir = path.join(this.dir, spec.name);
+    mkdirSync(dataDir, { recursive: true });
+    const ports = this.basePort === 0 ? [0, 0, 0] : [0, 1, 2].map((k) => this.basePort + index * 10 + k);
+    const { command, args: base } = cliCommand();
+    const log = openSync(path.join(dataDir, 'node.log'), 'a');
+    const child = spawn(
+      command,
+      [...base, 'node', '--name', spec.name, '--data', dataDir, '--peer-port', String(ports[0]), '--api-port', String(ports[1]), '--http-port', String(ports[2]), ...Object.entries(spec.attrs).flatMap(([k, v]) => ['--attr', v === '' ? k : `${k}=${v}`]), ...args],
+      { stdio: ['ignore', 'pipe', log] },
+    );
+    closeSync(log);
+    const ready = await waitReady(child, spec.name, dataDir);
+    return { ...spec, ...ready, dataDir, process: child };
+  }
+
+  async waitJoined(count: number): Promise<void> {
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      const { nodes } = await this.rootApi.get<{ nodes: unknown[] }>('/api/nodes');
+      if (nodes.length >= count) return;
+      await sleep(100);
+    }
+    throw new CanopyError('ERR_TIMEOUT', `only some of ${count} nodes joined the root within ${READY_TIMEOUT_MS} ms`);
+  }
+
+  /** Stops every node with SIGTERM and waits for each to exit (SIGKILL after 10 s). */
+  async stop(): Promise<void> {
+    process.off('exit', this.onExit);
+    const all = [...this.nodes, ...(this.root ? [this.root] : [])];
+    await Promise.all(all.map((n) => stopProcess(n.process)));
+  }
+
+  private kill(): void {
+    for (const n of [...this.nodes, ...(this.root ? [this.root] : [])]) n.process.kill('SIGKILL');
+  }
+
+  describe(node: RunningNode): string {
+    return `${node.name} (${formatAttributes(node.attrs)})`;
+  }
+}
+
+async function waitReady(child: ChildProcess, name: string, dataDir: string): Promise<Omit<RunningNode, keyof NodeSpec | 'dataDir' | 'process'>> {
+  const lines = createInterface({ input: child.stdout! });
+  const timer = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);
+  try {
+    for await (const line of lines) {
+      try {
+        const event = JSON.parse(line) as { event?: string; nodeId: string; api: string; http: string; peer: { host: string; port: number } };
+        if (event.event === 'ready') {
+          child.stdout!.resume();
+          return { nodeId: event.nodeId, api: event.api, http: event.http, peer: event.peer };
+        }
+      } catch {
+        // Not a JSON line; ignore.
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new CanopyError('ERR_DISTRIBUTION_FAILED', `node ${name} exited before it was ready; see ${path.join(dataDir, 'node.log')}`);
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}

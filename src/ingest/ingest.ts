@@ -1,0 +1,46 @@
+/**
+ * The publish pipeline of the walking skeleton: cut a stream into fixed-size blocks, hash
+ * each, store each atomically, and describe the whole in a manifest whose hash is the
+ * content id. The ingest issue deepens this with analysers, tracks and signatures.
+ */
+import { formatCriteria, type Criteria } from '../core/criteria.js';
+import { contentIdOf, MANIFEST_FORMAT, MANIFEST_VERSION, type BlockRef, type Manifest } from '../core/manifest.js';
+import type { BlockStore } from '../store/block-store.js';
+import { cutBlocks } from './block-cutter.js';
+
+export const DEFAULT_BLOCK_SIZE = 4 * 2 ** 20;
+
+export interface IngestOptions {
+  name: string;
+  criteria: Criteria;
+  origin: string;
+  blockSize?: number;
+  mediaType?: string;
+  onProgress?: (bytes: number) => void;
+}
+
+export async function ingestStream(source: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, options: IngestOptions): Promise<{ contentId: string; manifest: Manifest }> {
+  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const blocks: BlockRef[] = [];
+  let offset = 0;
+  for await (const block of cutBlocks(source, blockSize)) {
+    const hash = await store.put(block);
+    blocks.push({ offset, length: block.length, hash });
+    offset += block.length;
+    options.onProgress?.(offset);
+  }
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    version: MANIFEST_VERSION,
+    name: options.name,
+    size: offset,
+    mediaType: options.mediaType ?? 'application/octet-stream',
+    blockSize,
+    blocks,
+    criteria: formatCriteria(options.criteria),
+    placement: 'full',
+    origin: options.origin,
+    createdAt: new Date().toISOString(),
+  };
+  return { contentId: contentIdOf(manifest), manifest };
+}

@@ -1,0 +1,62 @@
+/**
+ * A node's settings, with the embedded defaults that let `canopy node` run with no file.
+ * Every value is checked here and a bad one gets an error naming the key.
+ */
+import path from 'node:path';
+import type { Attributes } from '../core/attributes.js';
+import { CanopyError } from '../core/errors.js';
+import { DEFAULT_BLOCK_SIZE } from '../ingest/ingest.js';
+import type { VolumeConfig } from '../store/block-store.js';
+import type { PeerAddress } from '../wire/transport.js';
+
+export interface NodeConfig {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly isRoot: boolean;
+  /** Peer address of the root; required unless this node is the root. */
+  readonly join: PeerAddress | undefined;
+  readonly attrs: Attributes;
+  readonly host: string;
+  readonly peerPort: number;
+  readonly apiPort: number;
+  readonly httpPort: number;
+  readonly volumes: readonly VolumeConfig[];
+  readonly blockSize: number;
+  readonly downloadConcurrency: number;
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  peerPort: 7400,
+  apiPort: 7401,
+  httpPort: 7402,
+  blockSize: DEFAULT_BLOCK_SIZE,
+  downloadConcurrency: 4,
+} as const;
+
+export function checkPort(key: string, port: number): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${port} is not a port (0..65535; 0 picks a free one)`);
+  return port;
+}
+
+export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): NodeConfig {
+  const isRoot = input.isRoot ?? false;
+  if (!isRoot && !input.join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: a node that is not the root needs the root address (--join host:port)');
+  const blockSize = input.blockSize ?? DEFAULTS.blockSize;
+  if (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20) throw new CanopyError('ERR_CONFIG_INVALID', `blockSize: ${blockSize} must be between 4 KiB and 64 MiB`);
+  const dataDir = path.resolve(input.dataDir);
+  return {
+    name: input.name ?? path.basename(dataDir),
+    dataDir,
+    isRoot,
+    join: input.join,
+    attrs: input.attrs ?? {},
+    host: input.host ?? DEFAULTS.host,
+    peerPort: checkPort('peerPort', input.peerPort ?? DEFAULTS.peerPort),
+    apiPort: checkPort('apiPort', input.apiPort ?? DEFAULTS.apiPort),
+    httpPort: checkPort('httpPort', input.httpPort ?? DEFAULTS.httpPort),
+    volumes: input.volumes && input.volumes.length > 0 ? input.volumes : [{ path: path.join(dataDir, 'volumes', 'v0') }],
+    blockSize,
+    downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * The composition root of `canopy node`: builds the store, catalog, peer service,
+ * downloader, root link (or root registry), admin API and HTTP edge, starts them in order
+ * and stops them in reverse. Nothing else wires components together.
+ */
+import { randomBytes } from 'node:crypto';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { matches, parseCriteria } from '../core/criteria.js';
+import type { Manifest } from '../core/manifest.js';
+import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
+import { createHttpEdge } from '../edge/http/http-edge.js';
+import { ingestStream } from '../ingest/ingest.js';
+import { BlockStore } from '../store/block-store.js';
+import { Downloader } from '../swarm/downloader.js';
+import { RootRegistry } from '../tree/root-registry.js';
+import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
+import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
+import { listenOn, TcpTransport } from '../wire/tcp-transport.js';
+import type { Listener, PeerAddress, Transport } from '../wire/transport.js';
+import { Catalog } from './catalog.js';
+import type { NodeConfig } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+import { createPeerService } from './peer-service.js';
+import { RootLink } from './root-link.js';
+
+const PROGRESS_INTERVAL_MS = 200;
+
+export interface NodeAddresses {
+  peer: PeerAddress;
+  api: string;
+  http: string;
+}
+
+export class CanopyNode {
+  readonly identity: LocalIdentity;
+  readonly store: BlockStore;
+  readonly catalog: Catalog;
+  readonly registry: RootRegistry | undefined;
+  readonly log: Logger;
+  private readonly pool: PeerPool;
+  /** One handler serves both directions: requests on connections we dialled and on ones we accepted. */
+  private readonly handler: RequestHandler;
+  private readonly downloader: Downloader;
+  private readonly rootLink: RootLink | undefined;
+  private readonly apiServer: http.Server;
+  private readonly edgeServer: http.Server;
+  private listener: Listener | undefined;
+  private readonly lastReport = new Map<string, number>();
+
+  constructor(
+    readonly config: NodeConfig,
+    private readonly transport: Transport = new TcpTransport(),
+  ) {
+    this.store = new BlockStore(config.dataDir, config.volumes);
+    this.identity = { nodeId: this.loadNodeId(), name: config.name, attrs: config.attrs };
+    this.log = createLogger({ node: config.name, nodeId: this.identity.nodeId });
+    this.catalog = new Catalog(this.store);
+    this.registry = config.isRoot ? new RootRegistry() : undefined;
+    this.handler = createPeerService({
+      identity: this.identity,
+      catalog: this.catalog,
+      store: this.store,
+      registry: this.registry,
+      rootId: () => (config.isRoot ? this.identity.nodeId : this.rootLink?.rootId),
+      selfPeer: () => this.addresses().peer,
+      onAnnounce: (id, m) => this.onAnnounce(id, m),
+      log: this.log,
+    });
+    this.pool = new PeerPool(transport, this.identity, this.handler);
+    this.downloader = new Downloader({
+      store: this.store,
+      pool: this.pool,
+      findHolders: (id) => this.rootLink!.holders(id),
+      onProgress: (id, m, final) => this.reportProgress(id, m, final),
+      log: this.log,
+      concurrency: config.downloadConcurrency,
+    });
+    if (!config.isRoot) {
+      this.rootLink = new RootLink({
+        pool: this.pool,
+        root: config.join!,
+        joinBody: () => {
+          const a = this.addresses();
+          return { peer: a.peer, api: a.api, http: a.http };
+        },
+        onCatalog: (catalog) => catalog.forEach((c) => this.onAnnounce(c.contentId, c.manifest)),
+        onJoined: () => this.catalog.list().forEach((c) => this.reportProgress(c.contentId, c.manifest, true)),
+        log: this.log,
+      });
+    }
+    this.apiServer = createAdminApi({ info: () => this.info(), catalog: this.catalog, root: this.rootApi(), log: this.log });
+    this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, log: this.log });
+  }
+
+  async start(): Promise<void> {
+    const { host } = this.config;
+    await listenOn(this.apiServer, { host, port: this.config.apiPort }, 'API');
+    await listenOn(this.edgeServer, { host, port: this.config.httpPort }, 'HTTP');
+    this.listener = await this.transport.listen({ host, port: this.config.peerPort }, (stream) => {
+      const conn = new PeerConnection(stream, this.handler);
+      conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
+    });
+    this.rootLink?.start();
+    this.log.info('node started', { ...this.addresses(), attrs: this.config.attrs, root: this.config.isRoot });
+  }
+
+  async stop(): Promise<void> {
+    this.downloader.stop();
+    this.rootLink?.stop();
+    this.pool.closeAll();
+    await this.listener?.close();
+    await Promise.all([closeServer(this.edgeServer), closeServer(this.apiServer)]);
+    this.store.close();
+    this.log.info('node stopped');
+  }
+
+  addresses(): NodeAddresses {
+    const host = this.config.host;
+    const base = host.includes(':') ? `[${host}]` : host;
+    return {
+      peer: { host, port: this.listener?.port ?? this.config.peerPort },
+      api: `http://${base}:${(this.apiServer.address() as AddressInfo | null)?.port ?? this.config.apiPort}`,
+      http: `http://${base}:${(this.edgeServer.address() as AddressInfo | null)?.port ?? this.config.httpPort}`,
+    };
+  }
+
+  /** Whether this node meets a content's criteria. */
+  qualifies(manifest: Manifest): boolean {
+    return matches(parseCriteria(manifest.criteria), this.config.attrs, this.identity.nodeId);
+  }
+
+  private info(): Record<string, unknown> {
+    return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.config.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null };
+  }
+
+  private loadNodeId(): string {
+    let id = this.store.index.getKv('nodeId');
+    if (!id) {
+      id = randomBytes(8).toString('hex');
+      this.store.index.putKv('nodeId', id);
+    }
+    return id;
+  }
+
+  private onAnnounce(contentId: string, untrusted: unknown): void {
+    try {
+      this.catalog.add(contentId, untrusted);
+    } catch (err) {
+      this.log.warn('dropped invalid announcement', { contentId, err: err as Error });
+      return;
+    }
+    const manifest = this.catalog.require(contentId);
+    if (!this.qualifies(manifest)) {
+      this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
+      return;
+    }
+    this.downloader.fetch(contentId, manifest).catch((err: Error) => this.log.error('download failed', { contentId, err }));
+  }
+
+  private reportProgress(contentId: string, manifest: Manifest, final: boolean): void {
+    const now = Date.now();
+    if (!final && now - (this.lastReport.get(contentId) ?? 0) < PROGRESS_INTERVAL_MS) return;
+    this.lastReport.set(contentId, now);
+    if (!this.qualifies(manifest) && !final) return;
+    const h = this.catalog.holding(contentId);
+    this.rootLink?.progress(contentId, h.haveBlocks, h.haveBytes);
+  }
+
+  private rootApi(): RootApi | undefined {
+    const registry = this.registry;
+    if (!registry) return undefined;
+    return {
+      publish: (body, req) => this.publish(body, req),
+      nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
+      status: (contentId) => {
+        const manifest = this.catalog.require(contentId);
+        const criteria = parseCriteria(manifest.criteria);
+        const nodes = registry.list().map((m) => {
+          const h = registry.holding(contentId, m.nodeId);
+          return { nodeId: m.nodeId, name: m.name, attrs: m.attrs, qualified: matches(criteria, m.attrs, m.nodeId), haveBlocks: h?.haveBlocks ?? 0, haveBytes: h?.haveBytes ?? 0, complete: h?.complete ?? false, url: `${m.http}/content/${contentId}/${encodeURIComponent(manifest.name)}` };
+        });
+        return { contentId, name: manifest.name, size: manifest.size, blocks: manifest.blocks.length, criteria: manifest.criteria, nodes };
+      },
+    };
+  }
+
+  private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
+    const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize });
+    this.catalog.add(contentId, manifest);
+    for (const member of this.registry!.list()) {
+      member.conn.notify('announce', { contentId, manifest }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));
+    }
+    return { contentId, manifest };
+  }
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * Answers what peers ask of this node. Every connection must start with `hello`. Blocks
+ * are sent only to requesters whose attributes meet the content's criteria (the root and
+ * the content's origin excepted): policy is enforced where data leaves.
+ */
+import { matches, parseCriteria } from '../core/criteria.js';
+import { CanopyError } from '../core/errors.js';
+import type { RootRegistry } from '../tree/root-registry.js';
+import type { IncomingRequest, RequestHandler } from '../wire/peer-connection.js';
+import { PROTOCOL_VERSION, type MessageBodies } from '../wire/messages.js';
+import type { BlockStore } from '../store/block-store.js';
+import type { Catalog } from './catalog.js';
+import type { Logger } from './logger.js';
+import type { LocalIdentity } from '../wire/peer-pool.js';
+import type { PeerAddress } from '../wire/transport.js';
+import type { Holder } from '../wire/messages.js';
+
+export interface PeerServiceDeps {
+  identity: LocalIdentity;
+  catalog: Catalog;
+  store: BlockStore;
+  registry: RootRegistry | undefined;
+  rootId: () => string | undefined;
+  /** This node's own peer address, as others reach it. */
+  selfPeer: () => PeerAddress;
+  onAnnounce: (contentId: string, manifest: unknown) => void;
+  log: Logger;
+}
+
+export function createPeerService(deps: PeerServiceDeps): RequestHandler {
+  const names = new WeakMap<object, string>();
+  return async (req: IncomingRequest) => {
+    const { conn } = req;
+    if (req.type === 'hello') {
+      const body = req.body as MessageBodies['hello'];
+      if (body.version !== PROTOCOL_VERSION) throw new CanopyError('ERR_WIRE_PROTOCOL', `protocol version ${body.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
+      conn.remoteId = body.nodeId;
+      conn.remoteAttrs = { ...body.attrs };
+      names.set(conn, body.name);
+      return { body: { nodeId: deps.identity.nodeId, name: deps.identity.name, attrs: deps.identity.attrs, version: PROTOCOL_VERSION } };
+    }
+    if (conn.remoteId === undefined) throw new CanopyError('ERR_WIRE_PROTOCOL', 'the first message on a connection must be hello');
+    switch (req.type) {
+      case 'get-block': {
+        const { contentId, index } = req.body as MessageBodies['get-block'];
+        const manifest = deps.catalog.require(contentId);
+        const privileged = conn.remoteId === deps.rootId() || conn.remoteId === manifest.origin;
+        if (!privileged && !matches(parseCriteria(manifest.criteria), conn.remoteAttrs, conn.remoteId)) {
+          deps.log.warn('refused block to unqualified node', { contentId, node: conn.remoteId });
+          throw new CanopyError('ERR_NOT_AUTHORISED', `node ${conn.remoteId} does not meet the criteria "${manifest.criteria}" of ${contentId.slice(0, 12)}`);
+        }
+        const block = manifest.blocks[index];
+        if (!block) throw new CanopyError('ERR_BLOCK_NOT_FOUND', `content ${contentId.slice(0, 12)} has no block ${index}`);
+        return { payload: await deps.store.get(block.hash) };
+      }
+      case 'announce': {
+        const { contentId, manifest } = req.body as MessageBodies['announce'];
+        if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'announcements are accepted only from the root');
+        deps.onAnnounce(contentId, manifest);
+        return;
+      }
+      default:
+        return rootOnly(req, deps, names.get(conn) ?? conn.remoteId);
+    }
+  };
+}
+
+function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: string): { body: Record<string, unknown> } | undefined {
+  const registry = deps.registry;
+  if (!registry) throw new CanopyError('ERR_WIRE_PROTOCOL', `${req.type} is answered only by the root`);
+  switch (req.type) {
+    case 'join': {
+      const member = registry.join(req.conn, name, req.body as MessageBodies['join']);
+      deps.log.info('node joined', { node: member.nodeId, name: member.name, attrs: member.attrs });
+      return { body: { rootId: deps.identity.nodeId, catalog: deps.catalog.list().map((c) => ({ contentId: c.contentId, manifest: c.manifest })) } };
+    }
+    case 'progress': {
+      const { contentId, haveBlocks, haveBytes } = req.body as MessageBodies['progress'];
+      const manifest = deps.catalog.get(contentId);
+      if (manifest) registry.report(req.conn.remoteId!, contentId, haveBlocks, haveBytes, manifest.blocks.length);
+      return undefined;
+    }
+    case 'holders': {
+      const { contentId } = req.body as MessageBodies['holders'];
+      const holders: Holder[] = registry.completeHolders(contentId).filter((h) => h.nodeId !== req.conn.remoteId);
+      if (deps.catalog.get(contentId) && deps.catalog.holding(contentId).complete) holders.push({ nodeId: deps.identity.nodeId, peer: deps.selfPeer(), complete: true });
+      return { body: { holders } };
+    }
+    default:
+      throw new CanopyError('ERR_WIRE_PROTOCOL', `unexpected message ${req.type}`);
+  }
+}

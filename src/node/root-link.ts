@@ -1,0 +1,88 @@
+/**
+ * A non-root node's link to the root: joins, learns the catalog, receives announcements,
+ * reports holdings, and asks for holders. If the link drops, it dials again with backoff
+ * and re-joins, so a restarted root or node heals without operator action.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from './logger.js';
+import type { PeerConnection } from '../wire/peer-connection.js';
+import type { Holder, JoinBody, JoinReply } from '../wire/messages.js';
+import type { PeerPool } from '../wire/peer-pool.js';
+import type { PeerAddress } from '../wire/transport.js';
+
+export interface RootLinkDeps {
+  pool: PeerPool;
+  root: PeerAddress;
+  joinBody: () => JoinBody;
+  onCatalog: (catalog: JoinReply['catalog']) => void;
+  onJoined: () => void;
+  log: Logger;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+export class RootLink {
+  rootId: string | undefined;
+  private conn: PeerConnection | undefined;
+  private stopped = false;
+  private readonly ready: Promise<void>;
+  private markReady!: () => void;
+
+  constructor(private readonly deps: RootLinkDeps) {
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
+  }
+
+  start(): void {
+    void this.loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.conn?.destroy();
+  }
+
+  /** Resolves once the node has joined (at least once). */
+  joined(): Promise<void> {
+    return this.ready;
+  }
+
+  async holders(contentId: string): Promise<Holder[]> {
+    const conn = await this.connection();
+    const reply = await conn.request('holders', { contentId });
+    return (reply.header.holders as Holder[]) ?? [];
+  }
+
+  progress(contentId: string, haveBlocks: number, haveBytes: number): void {
+    if (this.conn && !this.conn.isClosed) void this.conn.notify('progress', { contentId, haveBlocks, haveBytes }).catch(() => undefined);
+  }
+
+  private async connection(): Promise<PeerConnection> {
+    await this.ready;
+    if (this.conn && !this.conn.isClosed) return this.conn;
+    return this.deps.pool.get(this.deps.root);
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = 100;
+    while (!this.stopped) {
+      try {
+        const conn = await this.deps.pool.get(this.deps.root);
+        const reply = await conn.request('join', this.deps.joinBody());
+        this.rootId = String(reply.header.rootId);
+        this.conn = conn;
+        backoff = 100;
+        this.deps.log.info('joined root', { root: this.rootId });
+        this.markReady();
+        this.deps.onCatalog((reply.header.catalog as JoinReply['catalog']) ?? []);
+        this.deps.onJoined();
+        await new Promise<void>((resolve) => conn.once('close', () => resolve()));
+        if (!this.stopped) this.deps.log.warn('lost the root; reconnecting');
+      } catch (err) {
+        if (this.stopped) return;
+        this.deps.log.warn('cannot join root', { err: err as Error, retryMs: backoff });
+      }
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+    }
+  }
+}

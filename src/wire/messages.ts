@@ -1,0 +1,90 @@
+/**
+ * Peer wire messages: the header of each frame is `{ t, id?, re?, ...body }`. `t` names the
+ * message; requests carry `id`, replies carry `re` (the id they answer) and are `ok` or
+ * `err`; messages with neither are one-way. Every body is checked here, field by field,
+ * before any handler sees it. docs/PROTOCOL.md lists the messages.
+ */
+import { isValidKey, isValidValue, type Attributes } from '../core/attributes.js';
+import { CanopyError } from '../core/errors.js';
+import { isHashHex } from '../core/hash.js';
+import type { PeerAddress } from './transport.js';
+
+export const PROTOCOL_VERSION = 1;
+
+export interface HelloBody { nodeId: string; name: string; attrs: Attributes; version: number }
+export interface JoinBody { peer: PeerAddress; api: string; http: string }
+export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown }[] }
+export interface AnnounceBody { contentId: string; manifest: unknown }
+export interface ProgressBody { contentId: string; haveBlocks: number; haveBytes: number }
+export interface HoldersBody { contentId: string }
+export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean }
+export interface HoldersReply { holders: Holder[] }
+export interface GetBlockBody { contentId: string; index: number }
+
+export interface MessageBodies {
+  hello: HelloBody;
+  join: JoinBody;
+  announce: AnnounceBody;
+  progress: ProgressBody;
+  holders: HoldersBody;
+  'get-block': GetBlockBody;
+}
+export type MessageType = keyof MessageBodies;
+
+type Check = (v: unknown, path: string) => void;
+
+function fail(path: string, what: string): never {
+  throw new CanopyError('ERR_WIRE_PROTOCOL', `wire message field ${path}: ${what}`);
+}
+const str =
+  (max = 256): Check =>
+  (v, p) => {
+    if (typeof v !== 'string' || v.length === 0 || v.length > max) fail(p, `expected a string of 1..${max} characters`);
+  };
+const count: Check = (v, p) => {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) fail(p, 'expected a non-negative integer');
+};
+const hash: Check = (v, p) => {
+  if (!isHashHex(v)) fail(p, 'expected 64 lowercase hex digits');
+};
+const url: Check = (v, p) => {
+  str(512)(v, p);
+  if (!/^https?:\/\/[^\s]+$/.test(v as string)) fail(p, 'expected an http(s) URL');
+};
+const address: Check = (v, p) => {
+  if (typeof v !== 'object' || v === null) fail(p, 'expected {host, port}');
+  const a = v as Record<string, unknown>;
+  str(255)(a.host, `${p}.host`);
+  if (typeof a.port !== 'number' || !Number.isInteger(a.port) || a.port < 1 || a.port > 65535) fail(`${p}.port`, 'expected a port 1..65535');
+};
+const attrs: Check = (v, p) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(p, 'expected an object of attributes');
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length > 256) fail(p, 'too many attributes');
+  for (const [k, val] of entries) {
+    if (!isValidKey(k) || typeof val !== 'string' || !isValidValue(val)) fail(`${p}.${k}`, 'invalid attribute');
+  }
+};
+const object: Check = (v, p) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(p, 'expected an object');
+};
+
+const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
+  hello: { nodeId: str(128), name: str(64), attrs, version: count },
+  join: { peer: address, api: url, http: url },
+  announce: { contentId: hash, manifest: object },
+  progress: { contentId: hash, haveBlocks: count, haveBytes: count },
+  holders: { contentId: hash },
+  'get-block': { contentId: hash, index: count },
+};
+
+export function isMessageType(t: unknown): t is MessageType {
+  return typeof t === 'string' && Object.hasOwn(SCHEMAS, t);
+}
+
+/** Checks a received header against the schema of its type and returns the typed body. */
+export function checkBody<T extends MessageType>(type: T, header: Record<string, unknown>): MessageBodies[T] {
+  const schema = SCHEMAS[type] as Record<string, Check>;
+  for (const [field, check] of Object.entries(schema)) check(header[field], field);
+  return header as unknown as MessageBodies[T];
+}

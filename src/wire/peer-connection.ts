@@ -1,0 +1,168 @@
+/**
+ * One peer connection over any duplex stream: request/reply with ids, one-way messages,
+ * bounded concurrency for incoming requests (reading pauses when the queue is full, so a
+ * peer cannot make us hold more than a few blocks in memory), and writes that wait for
+ * `drain` so slow readers push back on us instead of filling our heap.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { CanopyError, errorFromJSON, isCanopyError } from '../core/errors.js';
+import { encodeFrame, FrameDecoder } from './frame-codec.js';
+import { checkBody, isMessageType, type MessageBodies, type MessageType } from './messages.js';
+
+export const REQUEST_TIMEOUT_MS = 60_000;
+export const MAX_INCOMING_IN_FLIGHT = 8;
+
+export interface Reply {
+  header: Record<string, unknown>;
+  payload: Buffer;
+}
+
+export interface IncomingRequest<T extends MessageType = MessageType> {
+  type: T;
+  body: MessageBodies[T];
+  payload: Buffer;
+  conn: PeerConnection;
+}
+
+export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer } | void>;
+
+interface Pending {
+  resolve: (r: Reply) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }> {
+  /** Identity the remote side gave in `hello` (attested by TLS once the security layer lands). */
+  remoteId: string | undefined;
+  remoteAttrs: Record<string, string> = {};
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly decoder = new FrameDecoder();
+  private inFlight = 0;
+  private readonly queue: { header: Record<string, unknown>; payload: Buffer }[] = [];
+  private closed = false;
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly handler: RequestHandler,
+  ) {
+    super();
+    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    stream.on('error', (err) => this.destroy(err));
+    stream.on('close', () => this.destroy());
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  async request<T extends MessageType>(type: T, body: MessageBodies[T], options: { payload?: Buffer; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Reply> {
+    if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
+    const id = this.nextId++;
+    const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+    const reply = new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new CanopyError('ERR_TIMEOUT', `${type} request got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      options.signal?.addEventListener('abort', () => {
+        const p = this.pending.get(id);
+        if (!p) return;
+        clearTimeout(p.timer);
+        this.pending.delete(id);
+        reject(options.signal!.reason instanceof Error ? options.signal!.reason : new CanopyError('ERR_TIMEOUT', 'request aborted'));
+      }, { once: true });
+    });
+    await this.write({ ...body, t: type, id }, options.payload);
+    return reply;
+  }
+
+  /** A one-way message: no reply is expected. */
+  async notify<T extends MessageType>(type: T, body: MessageBodies[T]): Promise<void> {
+    await this.write({ ...body, t: type });
+  }
+
+  destroy(err?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new CanopyError('ERR_CONNECTION_CLOSED', `connection closed${err ? `: ${err.message}` : ''}`, { cause: err }));
+    }
+    this.pending.clear();
+    this.stream.destroy();
+    this.emit('close', err);
+  }
+
+  private async write(header: Record<string, unknown>, payload?: Buffer): Promise<void> {
+    if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
+    let ok = true;
+    for (const part of encodeFrame(header, payload)) ok = this.stream.write(part);
+    if (!ok && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.stream.off('drain', done);
+          this.stream.off('close', done);
+          resolve();
+        };
+        this.stream.on('drain', done);
+        this.stream.on('close', done);
+      });
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames;
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.destroy(err as Error);
+      return;
+    }
+    for (const frame of frames) this.onFrame(frame.header, frame.payload);
+  }
+
+  private onFrame(header: Record<string, unknown>, payload: Buffer): void {
+    if (typeof header.re === 'number') {
+      const p = this.pending.get(header.re);
+      if (!p) return; // A reply that arrives after its timeout is dropped.
+      this.pending.delete(header.re);
+      clearTimeout(p.timer);
+      if (header.t === 'ok') p.resolve({ header, payload });
+      else p.reject(errorFromJSON(header, 'ERR_WIRE_PROTOCOL'));
+      return;
+    }
+    this.queue.push({ header, payload });
+    if (this.queue.length >= MAX_INCOMING_IN_FLIGHT) this.stream.pause();
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.inFlight < MAX_INCOMING_IN_FLIGHT && this.queue.length > 0) {
+      const { header, payload } = this.queue.shift()!;
+      this.inFlight++;
+      void this.handle(header, payload).finally(() => {
+        this.inFlight--;
+        if (this.queue.length < MAX_INCOMING_IN_FLIGHT && !this.closed) this.stream.resume();
+        this.pump();
+      });
+    }
+  }
+
+  private async handle(header: Record<string, unknown>, payload: Buffer): Promise<void> {
+    const id = typeof header.id === 'number' ? header.id : undefined;
+    try {
+      if (!isMessageType(header.t)) throw new CanopyError('ERR_WIRE_PROTOCOL', `unknown message type ${JSON.stringify(header.t)?.slice(0, 40)}`);
+      const body = checkBody(header.t, header);
+      const result = await this.handler({ type: header.t, body, payload, conn: this } as IncomingRequest);
+      if (id !== undefined && !this.closed) await this.write({ ...(result?.body ?? {}), t: 'ok', re: id }, result?.payload);
+    } catch (err) {
+      const e = isCanopyError(err) ? err : new CanopyError('ERR_WIRE_PROTOCOL', `request failed: ${(err as Error).message}`);
+      if (id !== undefined && !this.closed) await this.write({ t: 'err', re: id, code: e.code, message: e.message }).catch(() => undefined);
+      else if (id === undefined && e.code === 'ERR_WIRE_PROTOCOL') this.destroy(e);
+    }
+  }
+}

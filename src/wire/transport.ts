@@ -1,0 +1,34 @@
+/**
+ * The node-to-node transport, as an interface: the protocol logic (PeerConnection and
+ * above) only sees duplex byte streams. TCP is the first adapter; mutual TLS and the
+ * simulator's in-memory network slot in here without touching the protocol.
+ */
+import type { Duplex } from 'node:stream';
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Listener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface Transport {
+  listen(address: PeerAddress, onConnection: (stream: Duplex) => void): Promise<Listener>;
+  connect(address: PeerAddress, signal?: AbortSignal): Promise<Duplex>;
+}
+
+export function formatAddress(a: PeerAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** Parses "host:port" or "[v6]:port". */
+export function parseAddress(text: string): PeerAddress | null {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port < 1 || port > 65535) return null;
+  return { host: (m[1] ?? m[2])!, port };
+}
