@@ -53,6 +53,15 @@ function invalid(why: string): CanopyError {
   return new CanopyError('ERR_MANIFEST_INVALID', `invalid manifest: ${why}`);
 }
 
+/** Shows an untrusted value in a message; never throws (String() would on hostile objects). */
+function show(v: unknown): string {
+  try {
+    return (JSON.stringify(v) ?? typeof v).slice(0, 40);
+  } catch {
+    return typeof v;
+  }
+}
+
 function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
@@ -65,7 +74,7 @@ export function parseManifest(value: unknown, expectedId?: string): Manifest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('not an object');
   const m = value as Record<string, unknown>;
   if (m.format !== MANIFEST_FORMAT) throw invalid(`format must be "${MANIFEST_FORMAT}"`);
-  if (m.version !== MANIFEST_VERSION) throw invalid(`unsupported version ${String(m.version)}`);
+  if (m.version !== MANIFEST_VERSION) throw invalid(`unsupported version ${show(m.version)}`);
   if (typeof m.name !== 'string' || !isValidContentName(m.name)) throw invalid('name must be 1-255 characters without / \\ or NUL');
   if (!isCount(m.size)) throw invalid('size must be a non-negative integer');
   if (typeof m.mediaType !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(m.mediaType)) throw invalid('mediaType must be type/subtype');
@@ -85,7 +94,7 @@ export function parseManifest(value: unknown, expectedId?: string): Manifest {
   for (const [i, b] of (m.blocks as unknown[]).entries()) {
     const block = b as Record<string, unknown> | null;
     if (typeof block !== 'object' || block === null) throw invalid(`block ${i} is not an object`);
-    if (block.offset !== offset) throw invalid(`block ${i} starts at ${String(block.offset)}, expected ${offset}`);
+    if (block.offset !== offset) throw invalid(`block ${i} starts at ${show(block.offset)}, expected ${offset}`);
     if (!isCount(block.length) || block.length === 0 || block.length > m.blockSize) throw invalid(`block ${i} length must be in 1..blockSize`);
     if (!isHashHex(block.hash)) throw invalid(`block ${i} hash must be 64 lowercase hex digits`);
     blocks.push({ offset, length: block.length, hash: block.hash });

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { CanopyError } from '../core/errors.js';
 import { formatBytes } from '../core/sizes.js';
-import { ProgressView } from '../cli/progress.js';
+import type { ProgressView } from '../cli/progress.js';
 import { publishFile } from '../cli/commands/publish.js';
 import type { ContentStatus } from '../cli/commands/status.js';
 import { demoAttributes, LocalNetwork, type RunningNode } from './local-network.js';

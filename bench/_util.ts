@@ -1,0 +1,38 @@
+/** Helpers shared by benchmarks: option parsing, timing, running baseline commands. */
+import { spawnSync } from 'node:child_process';
+import { parseSize } from '../src/core/sizes.js';
+
+export function option(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
+}
+
+export function sizeOption(args: string[], name: string, fallback: string): number {
+  return parseSize(option(args, name, fallback));
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const t0 = process.hrtime.bigint();
+  const value = await fn();
+  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, value };
+}
+
+export function timedCommand(command: string, args: string[]): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(command, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed with ${r.status}`);
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+export const mbps = (bytes: number, seconds: number) => round(bytes / seconds / 1e6, 1);
+
+export function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}

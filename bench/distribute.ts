@@ -1,0 +1,31 @@
+/**
+ * End-to-end distribution on loopback: `canopy demo` with N nodes and a sample of SIZE,
+ * against the same bytes copied with `cp` N/2 times (the local-disk limit for writing
+ * one copy per qualified node). Options: --nodes 4 --size 256MiB.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { LocalNetwork } from '../src/demo/local-network.js';
+import { runDemo } from '../src/demo/demo.js';
+import { writeSample } from '../src/demo/sample.js';
+import { log, mbps, option, round, sizeOption, timedCommand } from './_util.js';
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const nodes = Number(option(args, 'nodes', '4'));
+  const size = sizeOption(args, 'size', '256MiB');
+  const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-'));
+  try {
+    log(`distributing ${size} bytes to ${nodes} nodes`);
+    const { network, result } = await runDemo({ nodes, size, dir: path.join(dir, 'net'), criteria: 'region=eu', basePort: 0, timeoutMs: 600_000, say: log, progress: undefined });
+    await (network as LocalNetwork).stop();
+    const src = path.join(dir, 'src.bin');
+    await writeSample(src, size, 'bench');
+    let cpSeconds = 0;
+    for (let i = 0; i < result.qualified; i++) cpSeconds += timedCommand('sh', ['-c', `cp ${src} ${dir}/copy${i} && sync`]);
+    const bytes = size * result.qualified;
+    return { nodes, qualified: result.qualified, bytes: size, canopySeconds: result.seconds, canopyMBps: mbps(bytes, result.seconds), cpSyncSeconds: round(cpSeconds), cpMBps: mbps(bytes, cpSeconds), ratio: round(result.seconds / cpSeconds) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
