@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LocalNetwork } from '../src/demo/local-network.js';
+import type { LocalNetwork } from '../src/demo/local-network.js';
 import { runDemo } from '../src/demo/demo.js';
 import { writeSample } from '../src/demo/sample.js';
 import { log, mbps, option, round, sizeOption, timedCommand } from './_util.js';

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Finds test files (Node 20's runner has no glob support) and runs them with node's test
+// runner under tsx, one file at a time so multi-process tests do not fight over 2 cores.
+// Usage: node scripts/run-tests.mjs [dir-or-file ...]   (default: test/)
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+function find(p) {
+  if (statSync(p).isFile()) return [p];
+  return readdirSync(p, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(p, e.name);
+    if (e.isDirectory()) return find(full);
+    return e.name.endsWith('.test.ts') ? [full] : [];
+  });
+}
+
+const roots = process.argv.slice(2);
+const files = (roots.length ? roots : ['test']).flatMap(find).sort();
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
