@@ -21,6 +21,9 @@ export interface BlockRef {
 
 export type Placement = 'full';
 
+/** How the blocks were cut: fixed-size, or content-defined (FastCDC, see docs/CHUNKING.md). */
+export type Chunking = { readonly method: 'fixed' } | { readonly method: 'fastcdc'; readonly min: number; readonly avg: number; readonly max: number };
+
 export interface Manifest {
   readonly format: typeof MANIFEST_FORMAT;
   readonly version: typeof MANIFEST_VERSION;
@@ -33,6 +36,10 @@ export interface Manifest {
   readonly placement: Placement;
   readonly origin: string;
   readonly createdAt: string;
+  /** Policy: after this ISO time no node serves the content and every node frees its blocks. */
+  readonly expires?: string;
+  /** Absent means fixed-size blocks of `blockSize`. */
+  readonly chunking?: Chunking;
 }
 
 export function manifestBytes(manifest: Manifest): Buffer {
@@ -89,6 +96,8 @@ export function parseManifest(value: unknown, expectedId?: string): Manifest {
   if (m.placement !== 'full') throw invalid('placement must be "full"');
   if (typeof m.origin !== 'string' || m.origin.length === 0 || m.origin.length > 128) throw invalid('origin must be a node id');
   if (typeof m.createdAt !== 'string' || Number.isNaN(Date.parse(m.createdAt))) throw invalid('createdAt must be an ISO date');
+  if (m.expires !== undefined && (typeof m.expires !== 'string' || Number.isNaN(Date.parse(m.expires)))) throw invalid('expires must be an ISO date');
+  if (m.chunking !== undefined) checkChunking(m.chunking, m.blockSize);
   let offset = 0;
   const blocks: BlockRef[] = [];
   for (const [i, b] of (m.blocks as unknown[]).entries()) {
@@ -101,9 +110,23 @@ export function parseManifest(value: unknown, expectedId?: string): Manifest {
     offset += block.length;
   }
   if (offset !== m.size) throw invalid(`blocks cover ${offset} bytes but size is ${m.size}`);
-  const extra = Object.keys(m).filter((k) => !['format', 'version', 'name', 'size', 'mediaType', 'blockSize', 'blocks', 'criteria', 'placement', 'origin', 'createdAt'].includes(k));
+  const extra = Object.keys(m).filter((k) => !['format', 'version', 'name', 'size', 'mediaType', 'blockSize', 'blocks', 'criteria', 'placement', 'origin', 'createdAt', 'expires', 'chunking'].includes(k));
   if (extra.length > 0) throw invalid(`unknown fields: ${extra.join(', ')}`);
   const manifest = m as unknown as Manifest;
   if (expectedId !== undefined && contentIdOf(manifest) !== expectedId) throw invalid(`content id does not match: expected ${expectedId}`);
   return manifest;
+}
+
+function checkChunking(value: unknown, blockSize: number): void {
+  const c = value as Record<string, unknown> | null;
+  if (typeof c !== 'object' || c === null) throw invalid('chunking must be an object');
+  if (c.method === 'fixed' && Object.keys(c).length === 1) return;
+  if (c.method !== 'fastcdc') throw invalid('chunking.method must be "fixed" or "fastcdc"');
+  if (Object.keys(c).length !== 4 || !isCount(c.min) || !isCount(c.avg) || !isCount(c.max)) throw invalid('chunking needs integer min, avg, max');
+  if (!(c.min <= c.avg && c.avg <= c.max && c.max === blockSize)) throw invalid('chunking needs min <= avg <= max = blockSize');
+}
+
+/** Whether a content is past its `expires` time at `now` (ms since the epoch). */
+export function isExpired(manifest: Manifest, now: number = Date.now()): boolean {
+  return manifest.expires !== undefined && Date.parse(manifest.expires) <= now;
 }

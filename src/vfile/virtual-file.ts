@@ -4,7 +4,7 @@
  * consumed, so disk and network overlap while memory stays at two blocks.
  */
 import { CanopyError } from '../core/errors.js';
-import type { Manifest } from '../core/manifest.js';
+import type { BlockRef, Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
 
 export class VirtualFile {
@@ -17,13 +17,17 @@ export class VirtualFile {
     return this.manifest.size;
   }
 
-  /** Indexes of the blocks that cover [start, end] (end inclusive). */
+  /**
+   * Indexes of the blocks that cover [start, end] (end inclusive). Blocks may differ in size
+   * (content-defined chunking, tracks), so the first is found by binary search on offsets.
+   */
   blocksFor(start: number, end: number): number[] {
-    const { blocks, blockSize } = this.manifest;
+    const { blocks } = this.manifest;
     if (blocks.length === 0 || end < start) return [];
-    const first = Math.floor(start / blockSize);
-    const last = Math.min(Math.floor(end / blockSize), blocks.length - 1);
-    return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+    const first = blockAt(blocks, start);
+    const out: number[] = [];
+    for (let i = first; i < blocks.length && blocks[i]!.offset <= end; i++) out.push(i);
+    return out;
   }
 
   /** Whether every block of the range is held locally. */
@@ -50,4 +54,16 @@ export class VirtualFile {
       yield data.subarray(from, to);
     }
   }
+}
+
+/** Index of the block holding byte `pos` (the last block if `pos` is past the end). */
+export function blockAt(blocks: readonly BlockRef[], pos: number): number {
+  let lo = 0;
+  let hi = blocks.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (blocks[mid]!.offset <= pos) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
