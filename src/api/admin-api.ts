@@ -8,6 +8,8 @@
  *   POST /api/contents?name=&criteria=[&blockSize=]   publish the request body (root)
  *   GET  /api/contents/:ref/status     which nodes qualify and hold how much (root)
  *   GET  /api/nodes                    members of the network (root)
+ * Publishing also takes &chunking=fixed|cdc and &expires=ISO. Lifecycle routes (withdraw,
+ * versions) live in lifecycle-routes.ts.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseCriteria, type Criteria } from '../core/criteria.js';
@@ -16,14 +18,17 @@ import { isValidContentName, type Manifest } from '../core/manifest.js';
 import type { Catalog, Holding } from '../node/catalog.js';
 import type { Logger } from '../node/logger.js';
 import { requestUrl, sendError, sendJson } from './http-util.js';
+import { lifecycleFields, lifecycleRoute, type LifecycleRootApi } from './lifecycle-routes.js';
 
 export interface PublishRequest {
   name: string;
   criteria: Criteria;
   blockSize: number | undefined;
+  chunking: 'fixed' | 'cdc' | undefined;
+  expires: string | undefined;
 }
 
-export interface RootApi {
+export interface RootApi extends LifecycleRootApi {
   publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest }>;
   status(contentId: string): unknown;
   nodes(): unknown[];
@@ -78,16 +83,17 @@ async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerRespon
   if (method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
   if (parts[0] !== 'api') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);
   const [, resource, ref, sub] = parts;
+  if (await lifecycleRoute({ catalog: deps.catalog, root: deps.root, findContent: (r) => findContent(deps, r) }, req, res, url, parts)) return;
+  const summary = (c: { contentId: string; manifest: Manifest }) => ({ ...contentSummary(c.contentId, c.manifest, deps.catalog.holding(c.contentId)), ...lifecycleFields(deps.catalog, c.contentId, c.manifest) });
   if (method === 'GET' && resource === 'node' && !ref) return sendJson(res, 200, deps.info());
   if (method === 'GET' && resource === 'nodes' && !ref) return sendJson(res, 200, { nodes: requireRoot(deps).nodes() });
   if (resource === 'contents') {
     if (method === 'GET' && !ref) {
-      return sendJson(res, 200, { contents: deps.catalog.list().map((c) => contentSummary(c.contentId, c.manifest, deps.catalog.holding(c.contentId))) });
+      return sendJson(res, 200, { contents: deps.catalog.list().map(summary) });
     }
     if (method === 'POST' && !ref) return publish(deps, req, res, url);
     if (method === 'GET' && ref && !sub) {
-      const c = findContent(deps, ref);
-      return sendJson(res, 200, contentSummary(c.contentId, c.manifest, deps.catalog.holding(c.contentId)));
+      return sendJson(res, 200, summary(findContent(deps, ref)));
     }
     if (method === 'GET' && ref && sub === 'status') return sendJson(res, 200, requireRoot(deps).status(findContent(deps, ref).contentId));
     if (method === 'GET' && ref && sub === 'manifest') return sendJson(res, 200, findContent(deps, ref).manifest);
@@ -105,7 +111,13 @@ async function publish(deps: AdminApiDeps, req: IncomingMessage, res: ServerResp
   if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20)) {
     throw new CanopyError('ERR_USAGE', `blockSize ${bs} must be an integer between 4096 and 67108864`);
   }
-  const result = await root.publish(req, { name, criteria, blockSize });
+  const chunking = url.searchParams.get('chunking') ?? undefined;
+  if (chunking !== undefined && chunking !== 'fixed' && chunking !== 'cdc') throw new CanopyError('ERR_USAGE', `chunking "${chunking}" must be fixed or cdc`);
+  if (chunking === 'cdc' && blockSize !== undefined && (blockSize & (blockSize - 1)) !== 0) throw new CanopyError('ERR_USAGE', `with cdc chunking, blockSize ${blockSize} (the average) must be a power of two`);
+  const expiresText = url.searchParams.get('expires');
+  const expires = expiresText === null ? undefined : expiresText;
+  if (expires !== undefined && Number.isNaN(Date.parse(expires))) throw new CanopyError('ERR_USAGE', `expires "${expires}" is not an ISO time`);
+  const result = await root.publish(req, { name, criteria, blockSize, chunking, expires });
   deps.log.info('published', { contentId: result.contentId, name, size: result.manifest.size });
-  sendJson(res, 201, contentSummary(result.contentId, result.manifest));
+  sendJson(res, 201, { ...contentSummary(result.contentId, result.manifest), ...lifecycleFields(deps.catalog, result.contentId, result.manifest) });
 }

@@ -26,7 +26,7 @@ export class ApiClient {
     return this.call<T>('GET', path);
   }
 
-  post<T>(path: string, body: Readable, headers: Record<string, string> = {}): Promise<T> {
+  post<T>(path: string, body?: Readable, headers: Record<string, string> = {}): Promise<T> {
     return this.call<T>('POST', path, body, headers);
   }
 

@@ -4,7 +4,7 @@
  * can never disagree with what is on disk.
  */
 import { CanopyError } from '../core/errors.js';
-import { contentIdOf, parseManifest, type Manifest } from '../core/manifest.js';
+import { contentIdOf, isExpired, parseManifest, type Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
 
 export interface Holding {
@@ -15,10 +15,83 @@ export interface Holding {
   complete: boolean;
 }
 
+export interface Withdrawal {
+  contentId: string;
+  at: string;
+  reason: string;
+}
+
+/** Why a content is not served: withdrawn by its publisher or an admin, or past `expires`. */
+export type ContentState = 'live' | 'withdrawn' | 'expired';
+
+export interface Version {
+  contentId: string;
+  manifest: Manifest;
+  version: number;
+  state: ContentState;
+}
+
 export class Catalog {
   private readonly cache = new Map<string, Manifest>();
+  private readonly withdrawn = new Map<string, Withdrawal>();
 
-  constructor(private readonly store: BlockStore) {}
+  constructor(private readonly store: BlockStore) {
+    for (const w of store.index.allWithdrawals()) this.withdrawn.set(w.id, { contentId: w.id, at: w.at, reason: w.reason });
+  }
+
+  /** Takes a content out of service (persisted). Returns false if it already was. */
+  withdraw(contentId: string, at: string, reason: string): boolean {
+    if (this.withdrawn.has(contentId)) return false;
+    this.store.index.putWithdrawal({ id: contentId, at, reason });
+    this.withdrawn.set(contentId, { contentId, at, reason });
+    return true;
+  }
+
+  withdrawal(contentId: string): Withdrawal | undefined {
+    return this.withdrawn.get(contentId);
+  }
+
+  withdrawals(): Withdrawal[] {
+    return [...this.withdrawn.values()];
+  }
+
+  state(contentId: string, now: number = Date.now()): ContentState {
+    const w = this.withdrawn.get(contentId);
+    if (w) return w.reason === 'expired' ? 'expired' : 'withdrawn';
+    const m = this.get(contentId);
+    return m && isExpired(m, now) ? 'expired' : 'live';
+  }
+
+  isLive(contentId: string, now: number = Date.now()): boolean {
+    return this.get(contentId) !== undefined && this.state(contentId, now) === 'live';
+  }
+
+  /** Every version published under a name, oldest first, numbered from 1. */
+  versions(name: string): Version[] {
+    return this.store.index
+      .contentsByName(name)
+      .reverse()
+      .map((r, i) => ({ contentId: r.id, manifest: this.require(r.id), version: i + 1, state: this.state(r.id) }));
+  }
+
+  /** Like resolve, but only live contents, and a name gives its newest live version. */
+  resolveLive(ref: string): { contentId: string; manifest: Manifest } | undefined {
+    const found = this.resolve(ref);
+    if (found && this.isLive(found.contentId)) return found;
+    if (/^[0-9a-f]{8,64}$/.test(ref)) return undefined;
+    const live = this.versions(ref).filter((v) => v.state === 'live');
+    const newest = live[live.length - 1];
+    return newest ? { contentId: newest.contentId, manifest: newest.manifest } : undefined;
+  }
+
+  /** Block hashes used by any live content other than `except`: these must never be freed. */
+  liveHashes(except: string): Set<string> {
+    const out = new Set<string>();
+    for (const c of this.list()) {
+      if (c.contentId !== except && this.isLive(c.contentId)) for (const b of c.manifest.blocks) out.add(b.hash);
+    }
+    return out;
+  }
 
   /** Records a manifest after checking it hashes to `contentId`. Returns false if already known. */
   add(contentId: string, untrusted: unknown): boolean {

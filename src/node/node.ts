@@ -7,18 +7,22 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matches, parseCriteria } from '../core/criteria.js';
+import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
 import { createHttpEdge } from '../edge/http/http-edge.js';
 import { ingestStream } from '../ingest/ingest.js';
 import { BlockStore } from '../store/block-store.js';
-import { Downloader } from '../swarm/downloader.js';
+import { Downloader, type Stuck } from '../swarm/downloader.js';
+import { contentStatus } from './content-status.js';
 import { RootRegistry } from '../tree/root-registry.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import { listenOn, TcpTransport } from '../wire/tcp-transport.js';
 import type { Listener, PeerAddress, Transport } from '../wire/transport.js';
+import type { JoinReply, MessageBodies, MessageType } from '../wire/messages.js';
 import { Catalog } from './catalog.js';
+import { ContentLifecycle } from './content-lifecycle.js';
 import type { NodeConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPeerService } from './peer-service.js';
@@ -47,6 +51,10 @@ export class CanopyNode {
   private readonly edgeServer: http.Server;
   private listener: Listener | undefined;
   private readonly lastReport = new Map<string, number>();
+  private readonly stuck = new Map<string, Stuck>();
+  private readonly lifecycle: ContentLifecycle;
+  /** Whether the catalog (withdrawals included) has been learnt from the root; the root always has it. */
+  private synced: boolean;
 
   constructor(
     readonly config: NodeConfig,
@@ -57,6 +65,7 @@ export class CanopyNode {
     this.log = createLogger({ node: config.name, nodeId: this.identity.nodeId });
     this.catalog = new Catalog(this.store);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
+    this.synced = config.isRoot;
     this.handler = createPeerService({
       identity: this.identity,
       catalog: this.catalog,
@@ -65,6 +74,8 @@ export class CanopyNode {
       rootId: () => (config.isRoot ? this.identity.nodeId : this.rootLink?.rootId),
       selfPeer: () => this.addresses().peer,
       onAnnounce: (id, m) => this.onAnnounce(id, m),
+      onWithdraw: (w) => void this.lifecycle.withdraw(w.contentId, w.at, w.reason),
+      checkServing: (id) => this.checkServing(id),
       log: this.log,
     });
     this.pool = new PeerPool(transport, this.identity, this.handler);
@@ -73,6 +84,7 @@ export class CanopyNode {
       pool: this.pool,
       findHolders: (id) => this.rootLink!.holders(id),
       onProgress: (id, m, final) => this.reportProgress(id, m, final),
+      onStuck: (id, stuck) => this.onStuck(id, stuck),
       log: this.log,
       concurrency: config.downloadConcurrency,
     });
@@ -84,13 +96,20 @@ export class CanopyNode {
           const a = this.addresses();
           return { peer: a.peer, api: a.api, http: a.http };
         },
-        onCatalog: (catalog) => catalog.forEach((c) => this.onAnnounce(c.contentId, c.manifest)),
+        onCatalog: (reply) => this.onCatalogSync(reply),
         onJoined: () => this.catalog.list().forEach((c) => this.reportProgress(c.contentId, c.manifest, true)),
         log: this.log,
       });
     }
+    this.lifecycle = new ContentLifecycle({
+      catalog: this.catalog,
+      store: this.store,
+      cancelDownload: (id) => this.downloader.cancel(id),
+      onRetired: (id) => this.registry?.forget(id),
+      log: this.log,
+    });
     this.apiServer = createAdminApi({ info: () => this.info(), catalog: this.catalog, root: this.rootApi(), log: this.log });
-    this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, log: this.log });
+    this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, synced: () => this.synced, log: this.log });
   }
 
   async start(): Promise<void> {
@@ -101,16 +120,19 @@ export class CanopyNode {
       const conn = new PeerConnection(stream, this.handler);
       conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
     });
+    this.lifecycle.start();
     this.rootLink?.start();
     this.log.info('node started', { ...this.addresses(), attrs: this.config.attrs, root: this.config.isRoot });
   }
 
   async stop(): Promise<void> {
     this.downloader.stop();
+    this.lifecycle.stop();
     this.rootLink?.stop();
     this.pool.closeAll();
     await this.listener?.close();
     await Promise.all([closeServer(this.edgeServer), closeServer(this.apiServer)]);
+    await this.lifecycle.idle();
     this.store.close();
     this.log.info('node stopped');
   }
@@ -143,7 +165,34 @@ export class CanopyNode {
     return id;
   }
 
+  /**
+   * Applies the catalog sync of a join: withdrawals first (so nothing withdrawn is fetched or
+   * served), then the live contents; only then does the node serve.
+   */
+  private onCatalogSync(reply: JoinReply): void {
+    for (const w of reply.withdrawn ?? []) void this.lifecycle.withdraw(w.contentId, w.at, w.reason);
+    for (const c of reply.catalog) this.onAnnounce(c.contentId, c.manifest);
+    if (!this.synced) this.log.info('catalog synced; serving', { contents: reply.catalog.length, withdrawn: reply.withdrawn?.length ?? 0 });
+    this.synced = true;
+  }
+
+  private checkServing(contentId: string): void {
+    if (!this.synced) throw new CanopyError('ERR_NOT_SYNCED', 'this node is still learning the catalog from the network');
+    if (!this.catalog.isLive(contentId)) throw new CanopyError('ERR_CONTENT_WITHDRAWN', `content ${contentId.slice(0, 12)} is ${this.catalog.state(contentId)}`);
+  }
+
+  private onStuck(contentId: string, stuck: Stuck | undefined): void {
+    const was = this.stuck.get(contentId);
+    if (stuck) this.stuck.set(contentId, stuck);
+    else this.stuck.delete(contentId);
+    if (was?.reason !== stuck?.reason) {
+      const manifest = this.catalog.get(contentId);
+      if (manifest) this.reportProgress(contentId, manifest, true);
+    }
+  }
+
   private onAnnounce(contentId: string, untrusted: unknown): void {
+    if (this.catalog.withdrawal(contentId)) return;
     try {
       this.catalog.add(contentId, untrusted);
     } catch (err) {
@@ -151,6 +200,7 @@ export class CanopyNode {
       return;
     }
     const manifest = this.catalog.require(contentId);
+    if (!this.catalog.isLive(contentId)) return;
     if (!this.qualifies(manifest)) {
       this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
       return;
@@ -163,8 +213,26 @@ export class CanopyNode {
     if (!final && now - (this.lastReport.get(contentId) ?? 0) < PROGRESS_INTERVAL_MS) return;
     this.lastReport.set(contentId, now);
     if (!this.qualifies(manifest) && !final) return;
+    if (!this.catalog.isLive(contentId)) return;
     const h = this.catalog.holding(contentId);
-    this.rootLink?.progress(contentId, h.haveBlocks, h.haveBytes);
+    if (h.complete) this.stuck.delete(contentId);
+    const fetched = this.downloader.fetchedBytes(contentId);
+    const stuck = this.stuck.get(contentId);
+    this.rootLink?.progress({ contentId, haveBlocks: h.haveBlocks, haveBytes: h.haveBytes, ...(fetched > 0 ? { fetchedBytes: fetched } : {}), ...(stuck ? { stuck: stuck.reason, stuckDetail: stuck.detail.slice(0, 500) } : {}) });
+  }
+
+  /** Sends a control message to every member. The control tree (issue 4) replaces this with flooding. */
+  private broadcast<T extends MessageType>(type: T, body: MessageBodies[T]): void {
+    for (const member of this.registry!.list()) {
+      member.conn.notify(type, body).catch((err: Error) => this.log.warn(`${type} failed`, { node: member.nodeId, err }));
+    }
+  }
+
+  private async withdraw(contentId: string, reason: string): Promise<{ contentId: string; freedBytes: number }> {
+    const at = new Date().toISOString();
+    const freed = this.lifecycle.withdraw(contentId, at, reason);
+    this.broadcast('withdraw', { contentId, at, reason });
+    return { contentId, freedBytes: await freed };
   }
 
   private rootApi(): RootApi | undefined {
@@ -173,24 +241,15 @@ export class CanopyNode {
     return {
       publish: (body, req) => this.publish(body, req),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
-      status: (contentId) => {
-        const manifest = this.catalog.require(contentId);
-        const criteria = parseCriteria(manifest.criteria);
-        const nodes = registry.list().map((m) => {
-          const h = registry.holding(contentId, m.nodeId);
-          return { nodeId: m.nodeId, name: m.name, attrs: m.attrs, qualified: matches(criteria, m.attrs, m.nodeId), haveBlocks: h?.haveBlocks ?? 0, haveBytes: h?.haveBytes ?? 0, complete: h?.complete ?? false, url: `${m.http}/content/${contentId}/${encodeURIComponent(manifest.name)}` };
-        });
-        return { contentId, name: manifest.name, size: manifest.size, blocks: manifest.blocks.length, criteria: manifest.criteria, nodes };
-      },
+      withdraw: (contentId, reason) => this.withdraw(contentId, reason),
+      status: (contentId) => contentStatus(this.catalog, registry, contentId, Date.now()),
     };
   }
 
   private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
-    const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize });
+    const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize, chunking: req.chunking, expires: req.expires });
     this.catalog.add(contentId, manifest);
-    for (const member of this.registry!.list()) {
-      member.conn.notify('announce', { contentId, manifest }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));
-    }
+    this.broadcast('announce', { contentId, manifest });
     return { contentId, manifest };
   }
 }

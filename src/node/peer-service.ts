@@ -24,6 +24,9 @@ export interface PeerServiceDeps {
   /** This node's own peer address, as others reach it. */
   selfPeer: () => PeerAddress;
   onAnnounce: (contentId: string, manifest: unknown) => void;
+  onWithdraw: (body: MessageBodies['withdraw']) => void;
+  /** Throws unless this node may serve the content now (catalog synced, content live). */
+  checkServing: (contentId: string) => void;
   log: Logger;
 }
 
@@ -44,6 +47,7 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
       case 'get-block': {
         const { contentId, index } = req.body as MessageBodies['get-block'];
         const manifest = deps.catalog.require(contentId);
+        deps.checkServing(contentId);
         const privileged = conn.remoteId === deps.rootId() || conn.remoteId === manifest.origin;
         if (!privileged && !matches(parseCriteria(manifest.criteria), conn.remoteAttrs, conn.remoteId)) {
           deps.log.warn('refused block to unqualified node', { contentId, node: conn.remoteId });
@@ -59,6 +63,12 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         deps.onAnnounce(contentId, manifest);
         return;
       }
+      case 'withdraw': {
+        // Only the root speaks for publishers and admins until signed withdrawals land (security issue).
+        if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'withdrawals are accepted only from the root');
+        deps.onWithdraw(req.body as MessageBodies['withdraw']);
+        return;
+      }
       default:
         return rootOnly(req, deps, names.get(conn) ?? conn.remoteId);
     }
@@ -72,12 +82,15 @@ function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: string): { 
     case 'join': {
       const member = registry.join(req.conn, name, req.body as MessageBodies['join']);
       deps.log.info('node joined', { node: member.nodeId, name: member.name, attrs: member.attrs });
-      return { body: { rootId: deps.identity.nodeId, catalog: deps.catalog.list().map((c) => ({ contentId: c.contentId, manifest: c.manifest })) } };
+      // The catalog sync: live contents, and every withdrawal (the node applies these before serving).
+      const catalog = deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId));
+      const withdrawn = deps.catalog.withdrawals().map((w) => ({ contentId: w.contentId, at: w.at, reason: w.reason }));
+      return { body: { rootId: deps.identity.nodeId, catalog: catalog.map((c) => ({ contentId: c.contentId, manifest: c.manifest })), withdrawn } };
     }
     case 'progress': {
-      const { contentId, haveBlocks, haveBytes } = req.body as MessageBodies['progress'];
+      const { contentId, haveBlocks, haveBytes, fetchedBytes, stuck, stuckDetail } = req.body as MessageBodies['progress'];
       const manifest = deps.catalog.get(contentId);
-      if (manifest) registry.report(req.conn.remoteId!, contentId, haveBlocks, haveBytes, manifest.blocks.length);
+      if (manifest && deps.catalog.isLive(contentId)) registry.report(req.conn.remoteId!, contentId, haveBlocks, haveBytes, manifest.blocks.length, { fetchedBytes, stuck, stuckDetail });
       return undefined;
     }
     case 'holders': {

@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from './logger.js';
 import type { PeerConnection } from '../wire/peer-connection.js';
-import type { Holder, JoinBody, JoinReply } from '../wire/messages.js';
+import type { Holder, JoinBody, JoinReply, ProgressBody } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';
 import type { PeerAddress } from '../wire/transport.js';
 
@@ -14,7 +14,8 @@ export interface RootLinkDeps {
   pool: PeerPool;
   root: PeerAddress;
   joinBody: () => JoinBody;
-  onCatalog: (catalog: JoinReply['catalog']) => void;
+  /** The catalog sync of every join: applied before the node serves anything. */
+  onCatalog: (reply: JoinReply) => void;
   onJoined: () => void;
   log: Logger;
 }
@@ -52,8 +53,8 @@ export class RootLink {
     return (reply.header.holders as Holder[]) ?? [];
   }
 
-  progress(contentId: string, haveBlocks: number, haveBytes: number): void {
-    if (this.conn && !this.conn.isClosed) void this.conn.notify('progress', { contentId, haveBlocks, haveBytes }).catch(() => undefined);
+  progress(body: ProgressBody): void {
+    if (this.conn && !this.conn.isClosed) void this.conn.notify('progress', { ...body }).catch(() => undefined);
   }
 
   private async connection(): Promise<PeerConnection> {
@@ -73,7 +74,7 @@ export class RootLink {
         backoff = 100;
         this.deps.log.info('joined root', { root: this.rootId });
         this.markReady();
-        this.deps.onCatalog((reply.header.catalog as JoinReply['catalog']) ?? []);
+        this.deps.onCatalog({ rootId: this.rootId, catalog: (reply.header.catalog as JoinReply['catalog']) ?? [], withdrawn: (reply.header.withdrawn as JoinReply['withdrawn']) ?? [] });
         this.deps.onJoined();
         await new Promise<void>((resolve) => conn.once('close', () => resolve()));
         if (!this.stopped) this.deps.log.warn('lost the root; reconnecting');

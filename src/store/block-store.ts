@@ -103,6 +103,24 @@ export class BlockStore {
     return data;
   }
 
+  /**
+   * Frees a block. The file goes first, then the index row: a crash in between leaves a row
+   * without a file, which reads and the start-up scrub already treat as "not held".
+   */
+  async remove(hash: string): Promise<void> {
+    const row = this.index.getBlock(hash);
+    if (!row) return;
+    const volume = this.volumes.find((v) => v.id === row.volume);
+    if (volume) {
+      try {
+        await unlink(this.blockPath(volume, hash));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CanopyError('ERR_STORE_IO', `freeing block ${hash.slice(0, 12)} on ${volume.dir} failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    this.index.deleteBlock(hash);
+  }
+
   stats(): StoreStats {
     const usage = new Map(this.index.volumeUsage().map((u) => [u.volume, u]));
     const volumes = this.volumes.map((v) => ({ id: v.id, path: v.dir, bytes: usage.get(v.id)?.bytes ?? 0, blocks: usage.get(v.id)?.blocks ?? 0 }));

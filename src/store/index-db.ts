@@ -19,6 +19,12 @@ export interface ContentRow {
   created_at: string;
 }
 
+export interface WithdrawalRow {
+  id: string;
+  at: string;
+  reason: string;
+}
+
 export class IndexDb {
   private readonly db: Database.Database;
   private readonly stmts;
@@ -38,6 +44,7 @@ export class IndexDb {
       ) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS contents_name ON contents(name);
       CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS withdrawals (id TEXT PRIMARY KEY, at TEXT NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID;
     `);
     this.stmts = {
       putBlock: this.db.prepare('INSERT OR REPLACE INTO blocks(hash, volume, length, stored_at, last_access) VALUES (?, ?, ?, ?, ?)'),
@@ -51,6 +58,8 @@ export class IndexDb {
       allContents: this.db.prepare<[], ContentRow>('SELECT * FROM contents ORDER BY created_at'),
       getKv: this.db.prepare<[string], { value: string }>('SELECT value FROM kv WHERE key = ?'),
       putKv: this.db.prepare('INSERT OR REPLACE INTO kv(key, value) VALUES (?, ?)'),
+      putWithdrawal: this.db.prepare('INSERT OR IGNORE INTO withdrawals(id, at, reason) VALUES (?, ?, ?)'),
+      allWithdrawals: this.db.prepare<[], WithdrawalRow>('SELECT id, at, reason FROM withdrawals ORDER BY at'),
     };
   }
 
@@ -97,6 +106,15 @@ export class IndexDb {
 
   putKv(key: string, value: string): void {
     this.stmts.putKv.run(key, value);
+  }
+
+  /** Records that a content is out of service; returns false if it already was. */
+  putWithdrawal(row: WithdrawalRow): boolean {
+    return this.stmts.putWithdrawal.run(row.id, row.at, row.reason).changes > 0;
+  }
+
+  allWithdrawals(): WithdrawalRow[] {
+    return this.stmts.allWithdrawals.all();
   }
 
   close(): void {

@@ -5,7 +5,7 @@
  * scheduler core; this loop keeps the same shape (events in, requests out).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CanopyError } from '../core/errors.js';
+import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { Logger } from '../node/logger.js';
 import type { BlockStore } from '../store/block-store.js';
@@ -17,8 +17,25 @@ export interface DownloaderDeps {
   pool: PeerPool;
   findHolders: (contentId: string) => Promise<Holder[]>;
   onProgress: (contentId: string, manifest: Manifest, final: boolean) => void;
+  /** Why the download cannot progress now (undefined once it moves again). */
+  onStuck?: (contentId: string, stuck: Stuck | undefined) => void;
   log: Logger;
   concurrency: number;
+}
+
+/** Why a node cannot make progress on a content: shown in the convergence view. */
+export type StuckReason = 'refused' | 'no-space' | 'no-peer' | 'error';
+export interface Stuck {
+  reason: StuckReason;
+  detail: string;
+}
+
+/** Classifies a failed block fetch. */
+export function stuckReason(err: unknown): StuckReason {
+  if (isCanopyError(err, 'ERR_NOT_AUTHORISED')) return 'refused';
+  const cause = (err as { cause?: { code?: string } } | null)?.cause;
+  if (cause?.code === 'ENOSPC' || cause?.code === 'EDQUOT') return 'no-space';
+  return 'error';
 }
 
 const RETRY_DELAY_MS = 500;
@@ -26,6 +43,8 @@ const MAX_ROUNDS = 1000;
 
 export class Downloader {
   private readonly running = new Map<string, Promise<void>>();
+  private readonly cancelled = new Set<string>();
+  private readonly fetched = new Map<string, number>();
   private stopped = false;
 
   constructor(private readonly deps: DownloaderDeps) {}
@@ -44,9 +63,24 @@ export class Downloader {
     this.stopped = true;
   }
 
+  /** Stops fetching a content for good; resolves once no more of its blocks can be stored. */
+  async cancel(contentId: string): Promise<void> {
+    this.cancelled.add(contentId);
+    await this.running.get(contentId)?.catch(() => undefined);
+  }
+
+  /** Bytes this process received from peers for a content (blocks already held are not fetched). */
+  fetchedBytes(contentId: string): number {
+    return this.fetched.get(contentId) ?? 0;
+  }
+
+  private halted(contentId: string): boolean {
+    return this.stopped || this.cancelled.has(contentId);
+  }
+
   private async run(contentId: string, manifest: Manifest): Promise<void> {
     const { store, log } = this.deps;
-    for (let round = 0; round < MAX_ROUNDS && !this.stopped; round++) {
+    for (let round = 0; round < MAX_ROUNDS && !this.halted(contentId); round++) {
       const missing = manifest.blocks.map((_, i) => i).filter((i) => !store.has(manifest.blocks[i]!.hash));
       if (missing.length === 0) {
         this.deps.onProgress(contentId, manifest, true);
@@ -58,35 +92,45 @@ export class Downloader {
         return [];
       });
       if (holders.length === 0) {
+        this.deps.onStuck?.(contentId, { reason: 'no-peer', detail: 'no node holds this content yet' });
         await sleep(RETRY_DELAY_MS);
         continue;
       }
-      const failures = await this.fetchBlocks(contentId, manifest, missing, holders);
-      if (failures > 0) await sleep(RETRY_DELAY_MS);
+      const failure = await this.fetchBlocks(contentId, manifest, missing, holders);
+      if (failure) {
+        this.deps.onStuck?.(contentId, failure);
+        await sleep(RETRY_DELAY_MS);
+      }
     }
-    if (!this.stopped) throw new CanopyError('ERR_DISTRIBUTION_FAILED', `gave up fetching ${contentId.slice(0, 12)} after ${MAX_ROUNDS} rounds`);
+    if (!this.halted(contentId)) throw new CanopyError('ERR_DISTRIBUTION_FAILED', `gave up fetching ${contentId.slice(0, 12)} after ${MAX_ROUNDS} rounds`);
   }
 
-  private async fetchBlocks(contentId: string, manifest: Manifest, missing: number[], holders: Holder[]): Promise<number> {
+  /** Fetches a round of blocks; returns why the round stalled if any fetch failed and none succeeded since. */
+  private async fetchBlocks(contentId: string, manifest: Manifest, missing: number[], holders: Holder[]): Promise<Stuck | undefined> {
     const queue = [...missing];
     let turn = 0;
     let failures = 0;
+    let last: Stuck | undefined;
     const worker = async () => {
-      while (queue.length > 0 && !this.stopped && failures < holders.length * 4) {
+      while (queue.length > 0 && !this.halted(contentId) && failures < holders.length * 4) {
         const index = queue.shift()!;
         const holder = holders[turn++ % holders.length]!;
         try {
           const conn = await this.deps.pool.get(holder.peer);
           const reply = await conn.request('get-block', { contentId, index });
+          if (this.halted(contentId)) return;
           await this.deps.store.put(reply.payload, manifest.blocks[index]!.hash);
+          this.fetched.set(contentId, this.fetchedBytes(contentId) + reply.payload.length);
+          if (last) this.deps.onStuck?.(contentId, (last = undefined));
           this.deps.onProgress(contentId, manifest, false);
         } catch (err) {
           failures++;
+          last = { reason: stuckReason(err), detail: `${holder.nodeId}: ${(err as Error).message}` };
           this.deps.log.warn('block fetch failed', { contentId, index, holder: holder.nodeId, err: err as Error });
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.deps.concurrency, missing.length) }, worker));
-    return failures;
+    return last;
   }
 }

@@ -24,17 +24,44 @@ export interface HoldingReport {
   haveBytes: number;
   complete: boolean;
   at: number;
+  /** Bytes the node received from peers for this content. */
+  fetchedBytes: number;
+  /** Smoothed download rate, bytes per second (for the ETA). */
+  rate: number;
+  stuck: string | undefined;
+  stuckDetail: string | undefined;
 }
+
+export interface ReportExtras {
+  fetchedBytes?: number;
+  stuck?: string;
+  stuckDetail?: string;
+}
+
+/** A node that was a member and is not connected now (it may be down during a withdrawal). */
+export interface Departed {
+  readonly nodeId: string;
+  readonly name: string;
+  readonly attrs: Attributes;
+  readonly leftAt: string;
+}
+
+/** Weight of the newest sample in the smoothed rate. */
+const RATE_SMOOTHING = 0.3;
 
 export class RootRegistry {
   private readonly members = new Map<string, Member>();
   private readonly holdings = new Map<string, Map<string, HoldingReport>>();
+  private readonly gone = new Map<string, Departed>();
 
   join(conn: PeerConnection, name: string, body: JoinBody): Member {
     const member: Member = { nodeId: conn.remoteId!, name, attrs: conn.remoteAttrs, peer: body.peer, api: body.api, http: body.http, conn, joinedAt: new Date().toISOString() };
     this.members.set(member.nodeId, member);
+    this.gone.delete(member.nodeId);
     conn.once('close', () => {
-      if (this.members.get(member.nodeId)?.conn === conn) this.members.delete(member.nodeId);
+      if (this.members.get(member.nodeId)?.conn !== conn) return;
+      this.members.delete(member.nodeId);
+      this.gone.set(member.nodeId, { nodeId: member.nodeId, name: member.name, attrs: member.attrs, leftAt: new Date().toISOString() });
     });
     return member;
   }
@@ -47,10 +74,27 @@ export class RootRegistry {
     return this.members.get(nodeId);
   }
 
-  report(nodeId: string, contentId: string, haveBlocks: number, haveBytes: number, totalBlocks: number): void {
+  /** Members that left and have not come back. */
+  departed(): Departed[] {
+    return [...this.gone.values()];
+  }
+
+  report(nodeId: string, contentId: string, haveBlocks: number, haveBytes: number, totalBlocks: number, extras: ReportExtras = {}, now: number = Date.now()): void {
     let byNode = this.holdings.get(contentId);
     if (!byNode) this.holdings.set(contentId, (byNode = new Map()));
-    byNode.set(nodeId, { haveBlocks, haveBytes, complete: haveBlocks === totalBlocks, at: Date.now() });
+    const prev = byNode.get(nodeId);
+    const complete = haveBlocks === totalBlocks;
+    let rate = prev?.rate ?? 0;
+    if (prev && now > prev.at) {
+      const sample = (Math.max(0, haveBytes - prev.haveBytes) * 1000) / (now - prev.at);
+      rate = prev.rate === 0 ? sample : RATE_SMOOTHING * sample + (1 - RATE_SMOOTHING) * prev.rate;
+    }
+    byNode.set(nodeId, { haveBlocks, haveBytes, complete, at: now, fetchedBytes: extras.fetchedBytes ?? prev?.fetchedBytes ?? 0, rate: complete ? 0 : rate, stuck: complete ? undefined : extras.stuck, stuckDetail: complete ? undefined : extras.stuckDetail });
+  }
+
+  /** Drops what is known of a content's holdings (it was withdrawn or expired). */
+  forget(contentId: string): void {
+    this.holdings.delete(contentId);
   }
 
   holding(contentId: string, nodeId: string): HoldingReport | undefined {

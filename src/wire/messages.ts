@@ -13,9 +13,20 @@ export const PROTOCOL_VERSION = 1;
 
 export interface HelloBody { nodeId: string; name: string; attrs: Attributes; version: number }
 export interface JoinBody { peer: PeerAddress; api: string; http: string }
-export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown }[] }
+/** The catalog sync: live contents, and what was taken out of service (a node applies it before serving). */
+export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown }[]; withdrawn?: WithdrawBody[] }
 export interface AnnounceBody { contentId: string; manifest: unknown }
-export interface ProgressBody { contentId: string; haveBlocks: number; haveBytes: number }
+export interface WithdrawBody { contentId: string; at: string; reason: string }
+export interface ProgressBody {
+  contentId: string;
+  haveBlocks: number;
+  haveBytes: number;
+  /** Bytes received from peers for this content: what the version really moved. */
+  fetchedBytes?: number;
+  /** Why the node cannot progress: refused, no-space, no-peer, error. */
+  stuck?: string;
+  stuckDetail?: string;
+}
 export interface HoldersBody { contentId: string }
 export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean }
 export interface HoldersReply { holders: Holder[] }
@@ -25,6 +36,7 @@ export interface MessageBodies {
   hello: HelloBody;
   join: JoinBody;
   announce: AnnounceBody;
+  withdraw: WithdrawBody;
   progress: ProgressBody;
   holders: HoldersBody;
   'get-block': GetBlockBody;
@@ -65,6 +77,15 @@ const attrs: Check = (v, p) => {
     if (!isValidKey(k) || typeof val !== 'string' || !isValidValue(val)) fail(`${p}.${k}`, 'invalid attribute');
   }
 };
+const optional =
+  (check: Check): Check =>
+  (v, p) => {
+    if (v !== undefined) check(v, p);
+  };
+const isoTime: Check = (v, p) => {
+  str(64)(v, p);
+  if (Number.isNaN(Date.parse(v as string))) fail(p, 'expected an ISO time');
+};
 const object: Check = (v, p) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(p, 'expected an object');
 };
@@ -73,7 +94,8 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   hello: { nodeId: str(128), name: str(64), attrs, version: count },
   join: { peer: address, api: url, http: url },
   announce: { contentId: hash, manifest: object },
-  progress: { contentId: hash, haveBlocks: count, haveBytes: count },
+  withdraw: { contentId: hash, at: isoTime, reason: str(200) },
+  progress: { contentId: hash, haveBlocks: count, haveBytes: count, fetchedBytes: optional(count), stuck: optional(str(32)), stuckDetail: optional(str(500)) },
   holders: { contentId: hash },
   'get-block': { contentId: hash, index: count },
 };

@@ -4,6 +4,7 @@ import { Transform } from 'node:stream';
 import type { Command } from 'commander';
 import { parseCriteria } from '../../core/criteria.js';
 import { CanopyError } from '../../core/errors.js';
+import { parseExpires } from '../../core/expiry.js';
 import { formatBytes, parseSize } from '../../core/sizes.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { action, printJson } from '../output.js';
@@ -14,6 +15,8 @@ interface PublishOptions {
   to: string;
   name?: string;
   blockSize?: string;
+  chunking?: string;
+  expires?: string;
   json?: boolean;
 }
 
@@ -24,10 +27,24 @@ export interface PublishResult {
   blocks: number;
   blockSize: number;
   criteria: string;
+  version?: number;
+  chunking?: string;
+  expires?: string | null;
+}
+
+export interface PublishFileOptions {
+  criteria: string;
+  name?: string;
+  blockSize?: number;
+  /** 'cdc': content-defined blocks (FastCDC), so a new version moves only changed blocks. */
+  chunking?: 'fixed' | 'cdc';
+  /** ISO time after which the content is out of service everywhere. */
+  expires?: string;
+  onProgress?: (bytes: number, total: number) => void;
 }
 
 /** Streams a file to the root's publish API; shared by `canopy publish` and `canopy demo`. */
-export async function publishFile(api: ApiClient, file: string, options: { criteria: string; name?: string; blockSize?: number; onProgress?: (bytes: number, total: number) => void }): Promise<PublishResult> {
+export async function publishFile(api: ApiClient, file: string, options: PublishFileOptions): Promise<PublishResult> {
   let size: number;
   try {
     const st = statSync(file);
@@ -40,6 +57,8 @@ export async function publishFile(api: ApiClient, file: string, options: { crite
   parseCriteria(options.criteria);
   const params = new URLSearchParams({ name: options.name ?? path.basename(file), criteria: options.criteria });
   if (options.blockSize !== undefined) params.set('blockSize', String(options.blockSize));
+  if (options.chunking !== undefined) params.set('chunking', options.chunking);
+  if (options.expires !== undefined) params.set('expires', options.expires);
   let sent = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -59,19 +78,25 @@ export function registerPublish(program: Command): void {
     .option('--criteria <expr>', 'which nodes may hold it, e.g. "region=eu & !lab"', '*')
     .option('--to <url>', 'admin API of the root', DEFAULT_API)
     .option('--name <name>', 'content name (default: the file name)')
-    .option('--block-size <size>', 'block size, e.g. 4MiB')
+    .option('--block-size <size>', 'block size, e.g. 4MiB (with --chunking cdc: the average, a power of two)')
+    .option('--chunking <method>', 'fixed, or cdc: content-defined blocks so that new versions move only what changed')
+    .option('--expires <when>', 'take the content out of service at an ISO time or after a duration (90s, 12h, 7d)')
     .option('--json', 'print machine-readable JSON')
     .action(
       action(async (file: string, opts: PublishOptions) => {
+        if (opts.chunking !== undefined && opts.chunking !== 'fixed' && opts.chunking !== 'cdc') throw new CanopyError('ERR_USAGE', `--chunking: "${opts.chunking}" must be fixed or cdc`);
+        const expires = opts.expires === undefined ? undefined : parseExpires(opts.expires, Date.now());
         const view = !opts.json && process.stdout.isTTY ? new ProgressView() : undefined;
         const result = await publishFile(new ApiClient(opts.to), file, {
           criteria: opts.criteria,
           name: opts.name,
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
+          chunking: opts.chunking as 'fixed' | 'cdc' | undefined,
+          expires,
           onProgress: view ? (done, total) => view.update([{ label: 'upload', done, total }]) : undefined,
         });
         if (opts.json) printJson(result);
-        else process.stdout.write(`${result.contentId}\npublished ${result.name} (${formatBytes(result.size)}, ${result.blocks} blocks) for "${result.criteria}"\n`);
+        else process.stdout.write(`${result.contentId}\npublished ${result.name}${result.version && result.version > 1 ? ` version ${result.version}` : ''} (${formatBytes(result.size)}, ${result.blocks} blocks, ${result.chunking ?? 'fixed'}) for "${result.criteria}"${result.expires ? `, expires ${result.expires}` : ''}\n`);
       }),
     );
 }

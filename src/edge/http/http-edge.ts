@@ -1,7 +1,8 @@
 /**
  * The HTTP streaming server for external clients: each content is served as one whole
  * file, with GET/HEAD, single byte ranges (206/416), ETag = content id and conditional
- * requests. Paths: /content/<id>[/<name>] and /files/<name> (newest content of that name).
+ * requests. Paths: /content/<id>[/<name>] and /files/<name> (newest live version of that name).
+ * A withdrawn or expired content answers 410, and a response in progress is cut when it is withdrawn.
  * Bytes come from the virtual file layer, block by block, with backpressure.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
@@ -18,6 +19,8 @@ import { parseRange } from './range.js';
 
 export interface HttpEdgeDeps {
   catalog: Catalog;
+  /** False until the node has learnt the catalog (withdrawals included) from the network. */
+  synced: () => boolean;
   store: BlockStore;
   log: Logger;
 }
@@ -44,12 +47,12 @@ function resolve(deps: HttpEdgeDeps, pathname: string): { contentId: string; man
       throw new CanopyError('ERR_CONTENT_NOT_FOUND', 'malformed path');
     }
   });
-  const found =
-    parts[0] === 'content' && parts.length >= 2 && parts.length <= 3
-      ? deps.catalog.resolve(parts[1]!)
-      : parts[0] === 'files' && parts.length === 2
-        ? deps.catalog.resolve(parts[1]!)
-        : undefined;
+  const byId = parts[0] === 'content' && parts.length >= 2 && parts.length <= 3;
+  const byName = parts[0] === 'files' && parts.length === 2;
+  // /files/<name> serves the newest live version; a withdrawn or expired content is gone (410).
+  const found = byId ? deps.catalog.resolve(parts[1]!) : byName ? deps.catalog.resolveLive(parts[1]!) : undefined;
+  const gone = byId && found ? !deps.catalog.isLive(found.contentId) : byName && !found && deps.catalog.versions(parts[1]!).length > 0;
+  if (gone) throw new CanopyError('ERR_CONTENT_WITHDRAWN', `${pathname} was ${found ? deps.catalog.state(found.contentId) : 'withdrawn'}`);
   if (!found || (parts[0] === 'content' && parts[2] !== undefined && parts[2] !== found.manifest.name)) {
     throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no content at ${pathname}`);
   }
@@ -62,9 +65,13 @@ async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerRespo
     sendJson(res, 405, { error: { code: 'ERR_METHOD', message: `${req.method} is not allowed` } });
     return;
   }
+  if (!deps.synced()) {
+    res.setHeader('retry-after', '1');
+    throw new CanopyError('ERR_NOT_SYNCED', 'this node is still learning the catalog from the network');
+  }
   const url = requestUrl(req);
   if (url.pathname === '/' || url.pathname === '/content') {
-    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.holding(c.contentId).complete).map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
+    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId) && deps.catalog.holding(c.contentId).complete).map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
     return;
   }
   const { contentId, manifest } = resolve(deps, url.pathname);
@@ -75,7 +82,8 @@ async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerRespo
     'accept-ranges': 'bytes',
     etag,
     'last-modified': new Date(manifest.createdAt).toUTCString(),
-    'cache-control': 'public, max-age=31536000, immutable',
+    // A content id names immutable bytes; a name moves to each new version, so caches revalidate it.
+    'cache-control': url.pathname.startsWith('/files/') ? 'public, no-cache' : 'public, max-age=31536000, immutable',
     'content-disposition': `inline; filename*=UTF-8''${encodeURIComponent(manifest.name)}`,
   };
   if (etagMatches(req.headers['if-none-match'], etag)) {
@@ -102,7 +110,15 @@ async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerRespo
     res.end();
     return;
   }
-  await pipeline(Readable.from(file.read(start, end), { objectMode: false, highWaterMark: 1 }), res);
+  await pipeline(Readable.from(whileLive(file.read(start, end), () => deps.catalog.isLive(contentId)), { objectMode: false, highWaterMark: 1 }), res);
+}
+
+/** Stops a response between blocks once its content is withdrawn or expires. */
+async function* whileLive(source: AsyncIterable<Buffer>, live: () => boolean): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    if (!live()) throw new CanopyError('ERR_CONTENT_WITHDRAWN', 'the content was withdrawn while it was being served');
+    yield chunk;
+  }
 }
 
 function etagMatches(header: string | undefined, etag: string): boolean {

@@ -1,0 +1,99 @@
+/**
+ * The root's status of one content, as `canopy status` and the admin API show it: every
+ * node (connected or departed) with what it holds, what it fetched for this version and why
+ * it is stuck; the convergence summary; and the version's place among its name's versions,
+ * with the bytes it changed against the previous one (what an ideal update would move).
+ */
+import { matches, parseCriteria } from '../core/criteria.js';
+import { computeConvergence, type Convergence, type NodeView } from '../tree/convergence.js';
+import type { RootRegistry } from '../tree/root-registry.js';
+import type { Catalog, ContentState } from './catalog.js';
+
+export interface NodeStatusRow {
+  nodeId: string;
+  name: string;
+  attrs: Record<string, string>;
+  qualified: boolean;
+  online: boolean;
+  haveBlocks: number;
+  haveBytes: number;
+  complete: boolean;
+  /** Bytes this node received from peers for this content (0 if it held every block already). */
+  fetchedBytes: number;
+  rateBps: number;
+  stuck: string | null;
+  stuckDetail: string | null;
+  url: string | null;
+}
+
+export interface ContentStatusView {
+  contentId: string;
+  name: string;
+  size: number;
+  blocks: number;
+  criteria: string;
+  state: ContentState;
+  expires: string | null;
+  withdrawnAt: string | null;
+  version: number;
+  versions: number;
+  previous: string | null;
+  /** Bytes of blocks this version has that the previous version did not. */
+  changedBytes: number;
+  /** Sum of fetchedBytes over nodes. */
+  movedBytes: number;
+  convergence: Convergence;
+  nodes: NodeStatusRow[];
+}
+
+export function contentStatus(catalog: Catalog, registry: RootRegistry, contentId: string, now: number): ContentStatusView {
+  const manifest = catalog.require(contentId);
+  const criteria = parseCriteria(manifest.criteria);
+  const views: (NodeView & { url: string | null })[] = [
+    ...registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, online: true, url: `${m.http}/content/${contentId}/${encodeURIComponent(manifest.name)}` })),
+    ...registry.departed().map((d) => ({ nodeId: d.nodeId, name: d.name, attrs: d.attrs, online: false, url: null })),
+  ].map((n) => ({ ...n, qualified: matches(criteria, n.attrs, n.nodeId), report: registry.holding(contentId, n.nodeId) }));
+  const nodes: NodeStatusRow[] = views.map((v) => ({
+    nodeId: v.nodeId,
+    name: v.name,
+    attrs: v.attrs,
+    qualified: v.qualified,
+    online: v.online,
+    haveBlocks: v.report?.haveBlocks ?? 0,
+    haveBytes: v.report?.haveBytes ?? 0,
+    complete: v.report?.complete ?? false,
+    fetchedBytes: v.report?.fetchedBytes ?? 0,
+    rateBps: Math.round(v.report?.rate ?? 0),
+    stuck: v.report?.stuck ?? null,
+    stuckDetail: v.report?.stuckDetail ?? null,
+    url: v.url,
+  }));
+  const versions = catalog.versions(manifest.name);
+  const mine = versions.findIndex((v) => v.contentId === contentId);
+  const previous = mine > 0 ? versions[mine - 1]! : undefined;
+  const before = new Set(previous?.manifest.blocks.map((b) => b.hash) ?? []);
+  const seen = new Set<string>();
+  let changedBytes = 0;
+  for (const b of manifest.blocks) {
+    if (before.has(b.hash) || seen.has(b.hash)) continue;
+    seen.add(b.hash);
+    changedBytes += b.length;
+  }
+  return {
+    contentId,
+    name: manifest.name,
+    size: manifest.size,
+    blocks: manifest.blocks.length,
+    criteria: manifest.criteria,
+    state: catalog.state(contentId, now),
+    expires: manifest.expires ?? null,
+    withdrawnAt: catalog.withdrawal(contentId)?.at ?? null,
+    version: mine + 1,
+    versions: versions.length,
+    previous: previous?.contentId ?? null,
+    changedBytes,
+    movedBytes: nodes.reduce((s, n) => s + n.fetchedBytes, 0),
+    convergence: computeConvergence(manifest.size, views, now),
+    nodes,
+  };
+}
