@@ -1,0 +1,146 @@
+/**
+ * The content lifecycle with real processes: a new version under the same name moves only
+ * the blocks that changed (content-defined chunking); a withdrawal stops every node serving
+ * it at once and frees its blocks, and a node that was down during the withdrawal learns it
+ * from the catalog sync when it rejoins, before it serves anything; an expiring content goes
+ * out of service by itself.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LocalNetwork, stopProcess, type RunningNode } from '../../src/demo/local-network.js';
+import { writeSample } from '../../src/demo/sample.js';
+import type { ContentStatus } from '../../src/cli/commands/status.js';
+import { lastJson, runCli, tempDir } from '../helpers/cli.js';
+
+const SIZE = 8 * 2 ** 20;
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function get(url: string): Promise<{ status: number; sha256: string }> {
+  const res = await fetch(url);
+  return { status: res.status, sha256: sha(Buffer.from(await res.arrayBuffer())) };
+}
+
+async function localHolding(node: RunningNode, contentId: string): Promise<{ haveBlocks: number; haveBytes: number; complete: boolean }> {
+  const res = await fetch(`${node.api}/api/contents/${contentId}`);
+  return ((await res.json()) as { local: { haveBlocks: number; haveBytes: number; complete: boolean } }).local;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+describe('content lifecycle over real processes', () => {
+  const dir = tempDir('canopy-test-9-');
+  const network = new LocalNetwork(`${dir.path}/net`);
+  const v1File = `${dir.path}/v1/build.bin`;
+  const v2File = `${dir.path}/v2/build.bin`;
+  let v1 = '';
+  let v2 = '';
+  const cli = (...args: string[]) => runCli([...args, '--to', network.root!.api]);
+
+  before(async () => {
+    await network.start([
+      { name: 'eu-a', attrs: { region: 'eu' } },
+      { name: 'eu-b', attrs: { region: 'eu' } },
+      { name: 'us-c', attrs: { region: 'us' } },
+    ]);
+    for (const d of ['v1', 'v2']) (await import('node:fs')).mkdirSync(`${dir.path}/${d}`);
+    await writeSample(v1File, SIZE, 'lifecycle-9');
+    const original = readFileSync(v1File);
+    const at = 300_001;
+    writeFileSync(v2File, Buffer.concat([original.subarray(0, at), randomBytes(100_000), original.subarray(at)]));
+  });
+  after(async () => {
+    await network.stop();
+    dir.remove();
+  });
+
+  it('publishes a second version that moves only the changed blocks, and /files serves the newest', async () => {
+    const p1 = await cli('publish', v1File, '--criteria', 'region=eu', '--chunking', 'cdc', '--block-size', '64KiB', '--json');
+    assert.equal(p1.code, 0, p1.stderr);
+    v1 = lastJson<{ contentId: string }>(p1.stdout).contentId;
+    const w1 = await cli('status', v1, '--watch', '--json');
+    assert.equal(w1.code, 0, w1.stderr);
+    assert.equal(lastJson<ContentStatus>(w1.stdout).convergence.converged, true);
+
+    const p2 = await cli('publish', v2File, '--criteria', 'region=eu', '--chunking', 'cdc', '--block-size', '64KiB', '--json');
+    assert.equal(p2.code, 0, p2.stderr);
+    const published = lastJson<{ contentId: string; version: number; chunking: string }>(p2.stdout);
+    v2 = published.contentId;
+    assert.equal(published.version, 2);
+    assert.equal(published.chunking, 'fastcdc');
+    const w2 = await cli('status', v2, '--watch', '--json');
+    const status = lastJson<ContentStatus>(w2.stdout);
+    assert.equal(status.previous, v1);
+    assert.deepEqual([status.convergence.qualified, status.convergence.complete, status.convergence.none], [2, 2, 0]);
+    for (const n of status.nodes.filter((x) => x.qualified)) {
+      assert.ok(n.fetchedBytes > 0 && n.fetchedBytes < SIZE * 0.15, `${n.name} fetched ${n.fetchedBytes} of ${status.size} bytes for v2`);
+      assert.ok(n.fetchedBytes <= status.changedBytes, `${n.name} fetched more than the version changed`);
+    }
+    const eu = network.nodes.find((n) => n.name === 'eu-a')!;
+    assert.equal((await get(`${eu.http}/files/build.bin`)).sha256, sha(readFileSync(v2File)));
+    assert.equal((await get(`${eu.http}/content/${v1}`)).sha256, sha(readFileSync(v1File)));
+    const human = await cli('status', v2);
+    assert.match(human.stdout, /v2\/2/);
+    assert.match(human.stdout, /2\/2 qualified nodes hold all, 0 part, 0 none\s+converged/);
+  });
+
+  it('withdraws a version everywhere; a node that was down learns it on rejoin before serving', async () => {
+    const eu = network.nodes.find((n) => n.name === 'eu-a')!;
+    const downIndex = network.nodes.findIndex((n) => n.name === 'eu-b');
+    const down = network.nodes[downIndex]!;
+    await stopProcess(down.process);
+
+    const w = await cli('withdraw', v2, '--reason', 'bad build', '--json');
+    assert.equal(w.code, 0, w.stderr);
+    assert.equal(lastJson<{ state: string }>(w.stdout).state, 'withdrawn');
+    await until('eu-a to stop serving v2', async () => ((await get(`${eu.http}/content/${v2}`)).status === 410 ? true : undefined));
+    // The name falls back to the newest live version; blocks v2 shares with v1 stay.
+    assert.equal((await get(`${eu.http}/files/build.bin`)).sha256, sha(readFileSync(v1File)));
+    assert.equal((await localHolding(eu, v1)).complete, true);
+    const held = await until('eu-a to free v2-only blocks', async () => {
+      const h = await localHolding(eu, v2);
+      return h.haveBytes < SIZE ? h : undefined;
+    });
+    assert.ok(held.haveBytes > SIZE * 0.8, 'blocks shared with v1 must stay');
+
+    // The node comes back: from its first answer on, it never serves the withdrawn version.
+    const back = await network.spawnNode({ name: down.name, attrs: down.attrs }, downIndex + 1, ['--join', `${network.root!.peer.host}:${network.root!.peer.port}`]);
+    network.nodes[downIndex] = back;
+    const seen = new Set<number>();
+    await until('eu-b to sync', async () => {
+      const { status } = await get(`${back.http}/content/${v2}`);
+      seen.add(status);
+      return status === 410 ? true : undefined;
+    });
+    assert.deepEqual([...seen].filter((s) => s !== 503 && s !== 410), [], `eu-b answered ${[...seen].join(',')} for a withdrawn content`);
+    await until('eu-b to free v2-only blocks', async () => ((await localHolding(back, v2)).haveBytes < SIZE ? true : undefined));
+    assert.equal((await get(`${back.http}/files/build.bin`)).sha256, sha(readFileSync(v1File)));
+    const ls = await cli('ls');
+    assert.match(ls.stdout, /v2 {2}build\.bin .*WITHDRAWN/);
+  });
+
+  it('takes an expiring content out of service on every node by itself', async () => {
+    const file = `${dir.path}/short.bin`;
+    await writeSample(file, 2 ** 20, 'short-lived');
+    const p = await cli('publish', file, '--criteria', 'region=eu', '--expires', '4s', '--json');
+    assert.equal(p.code, 0, p.stderr);
+    const { contentId, expires } = lastJson<{ contentId: string; expires: string }>(p.stdout);
+    assert.ok(Date.parse(expires) > Date.now() - 5_000);
+    for (const node of network.nodes.filter((n) => n.attrs.region === 'eu')) {
+      await until(`${node.name} to expire the content`, async () => ((await get(`${node.http}/content/${contentId}`)).status === 410 ? true : undefined));
+      await until(`${node.name} to free its blocks`, async () => ((await localHolding(node, contentId)).haveBlocks === 0 ? true : undefined));
+    }
+    const st = lastJson<ContentStatus>((await cli('status', contentId, '--json')).stdout);
+    assert.equal(st.state, 'expired');
+  });
+});
