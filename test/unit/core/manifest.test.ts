@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CanopyError } from '../../../src/core/errors.js';
 import { sha256Hex } from '../../../src/core/hash.js';
-import { contentIdOf, parseManifest, type Manifest } from '../../../src/core/manifest.js';
+import { contentIdOf, isExpired, parseManifest, type Manifest } from '../../../src/core/manifest.js';
 
 function manifest(sizes: number[]): Manifest {
   let offset = 0;
@@ -52,6 +52,33 @@ describe('manifest', () => {
         }
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('accepts expires and chunking in the policy, and checks them', () => {
+    const m = manifest([100, 60]);
+    const cdc = { ...m, expires: '2027-01-01T00:00:00.000Z', chunking: { method: 'fastcdc', min: 25, avg: 50, max: 100 } };
+    assert.equal(parseManifest(JSON.parse(JSON.stringify(cdc)), contentIdOf(cdc as Manifest)).expires, '2027-01-01T00:00:00.000Z');
+    assert.equal(isExpired(cdc as Manifest, Date.parse('2026-12-31T23:59:59Z')), false);
+    assert.equal(isExpired(cdc as Manifest, Date.parse('2027-01-01T00:00:00Z')), true);
+    assert.equal(isExpired(m), false);
+    assert.throws(() => parseManifest({ ...m, expires: 'soon' }), invalid);
+    assert.throws(() => parseManifest({ ...m, chunking: { method: 'fastcdc', min: 25, avg: 50, max: 99 } }), invalid);
+    assert.throws(() => parseManifest({ ...m, chunking: { method: 'rabin' } }), invalid);
+    assert.equal(parseManifest({ ...m, chunking: { method: 'fixed' } }).chunking?.method, 'fixed');
+  });
+
+  it('fails only with ERR_MANIFEST_INVALID on mutated lifecycle fields', () => {
+    const base = manifest([100, 50]) as unknown as Record<string, unknown>;
+    fc.assert(
+      fc.property(fc.constantFrom('expires', 'chunking'), fc.jsonValue({ maxDepth: 2 }), (field, value) => {
+        try {
+          parseManifest({ ...base, [field]: value });
+        } catch (err) {
+          assert.ok(invalid(err), String(err));
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -1,0 +1,13 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CanopyError } from '../../../src/core/errors.js';
+import { stuckReason } from '../../../src/swarm/downloader.js';
+
+describe('downloader stuck reasons', () => {
+  it('classifies refusals, full volumes and other failures', () => {
+    assert.equal(stuckReason(new CanopyError('ERR_NOT_AUTHORISED', 'no')), 'refused');
+    assert.equal(stuckReason(new CanopyError('ERR_STORE_IO', 'full', { cause: Object.assign(new Error('x'), { code: 'ENOSPC' }) })), 'no-space');
+    assert.equal(stuckReason(new CanopyError('ERR_TIMEOUT', 'slow')), 'error');
+    assert.equal(stuckReason(undefined), 'error');
+  });
+});
