@@ -8,13 +8,14 @@
  *   POST /api/contents?name=&criteria=[&blockSize=]   publish the request body (root)
  *   GET  /api/contents/:ref/status     which nodes qualify and hold how much (root)
  *   GET  /api/nodes                    members of the network (root)
- * Publishing also takes &chunking=fixed|cdc and &expires=ISO. Lifecycle routes (withdraw,
+ * Publishing also takes &chunking=fixed|cdc, &expires=ISO, &window=HH:MM-HH:MM, &rate=BYTES_PER_S. Lifecycle routes (withdraw,
  * versions) live in lifecycle-routes.ts.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseCriteria, type Criteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
-import { isValidContentName, type Manifest } from '../core/manifest.js';
+import { isValidContentName, type Manifest, type PrefetchPolicy } from '../core/manifest.js';
+import { formatWindow, parseWindow } from '../swarm/prefetch-window.js';
 import type { Catalog, Holding } from '../node/catalog.js';
 import type { Logger } from '../node/logger.js';
 import { requestUrl, sendError, sendJson } from './http-util.js';
@@ -26,6 +27,7 @@ export interface PublishRequest {
   blockSize: number | undefined;
   chunking: 'fixed' | 'cdc' | undefined;
   expires: string | undefined;
+  prefetch: PrefetchPolicy | undefined;
 }
 
 export interface RootApi extends LifecycleRootApi {
@@ -117,7 +119,16 @@ async function publish(deps: AdminApiDeps, req: IncomingMessage, res: ServerResp
   const expiresText = url.searchParams.get('expires');
   const expires = expiresText === null ? undefined : expiresText;
   if (expires !== undefined && Number.isNaN(Date.parse(expires))) throw new CanopyError('ERR_USAGE', `expires "${expires}" is not an ISO time`);
-  const result = await root.publish(req, { name, criteria, blockSize, chunking, expires });
+  const result = await root.publish(req, { name, criteria, blockSize, chunking, expires, prefetch: prefetchPolicy(url) });
   deps.log.info('published', { contentId: result.contentId, name, size: result.manifest.size });
   sendJson(res, 201, { ...contentSummary(result.contentId, result.manifest), ...lifecycleFields(deps.catalog, result.contentId, result.manifest) });
+}
+
+function prefetchPolicy(url: URL): PrefetchPolicy | undefined {
+  const window = url.searchParams.get('window');
+  const rateText = url.searchParams.get('rate');
+  const rate = rateText === null ? undefined : Number(rateText);
+  if (rate !== undefined && (!Number.isSafeInteger(rate) || rate <= 0)) throw new CanopyError('ERR_USAGE', `rate "${rateText}" must be a positive integer (bytes per second)`);
+  if (window === null && rate === undefined) return undefined;
+  return { ...(window === null ? {} : { window: formatWindow(parseWindow(window)) }), ...(rate === undefined ? {} : { rate }) };
 }

@@ -28,6 +28,7 @@ export function lifecycleFields(catalog: Catalog, contentId: string, manifest: M
     versions: versions.length,
     expires: manifest.expires ?? null,
     chunking: manifest.chunking?.method ?? 'fixed',
+    prefetch: manifest.prefetch ?? null,
   };
 }
 

@@ -40,6 +40,13 @@ export interface Manifest {
   readonly expires?: string;
   /** Absent means fixed-size blocks of `blockSize`. */
   readonly chunking?: Chunking;
+  /** Policy for background prefetch: a local-time window `HH:MM-HH:MM` and a rate in bytes/s. */
+  readonly prefetch?: PrefetchPolicy;
+}
+
+export interface PrefetchPolicy {
+  readonly window?: string;
+  readonly rate?: number;
 }
 
 export function manifestBytes(manifest: Manifest): Buffer {
@@ -98,6 +105,7 @@ export function parseManifest(value: unknown, expectedId?: string): Manifest {
   if (typeof m.createdAt !== 'string' || Number.isNaN(Date.parse(m.createdAt))) throw invalid('createdAt must be an ISO date');
   if (m.expires !== undefined && (typeof m.expires !== 'string' || Number.isNaN(Date.parse(m.expires)))) throw invalid('expires must be an ISO date');
   if (m.chunking !== undefined) checkChunking(m.chunking, m.blockSize);
+  if (m.prefetch !== undefined) checkPrefetch(m.prefetch);
   let offset = 0;
   const blocks: BlockRef[] = [];
   for (const [i, b] of (m.blocks as unknown[]).entries()) {
@@ -110,7 +118,7 @@ export function parseManifest(value: unknown, expectedId?: string): Manifest {
     offset += block.length;
   }
   if (offset !== m.size) throw invalid(`blocks cover ${offset} bytes but size is ${m.size}`);
-  const extra = Object.keys(m).filter((k) => !['format', 'version', 'name', 'size', 'mediaType', 'blockSize', 'blocks', 'criteria', 'placement', 'origin', 'createdAt', 'expires', 'chunking'].includes(k));
+  const extra = Object.keys(m).filter((k) => !['format', 'version', 'name', 'size', 'mediaType', 'blockSize', 'blocks', 'criteria', 'placement', 'origin', 'createdAt', 'expires', 'chunking', 'prefetch'].includes(k));
   if (extra.length > 0) throw invalid(`unknown fields: ${extra.join(', ')}`);
   const manifest = m as unknown as Manifest;
   if (expectedId !== undefined && contentIdOf(manifest) !== expectedId) throw invalid(`content id does not match: expected ${expectedId}`);
@@ -129,4 +137,14 @@ function checkChunking(value: unknown, blockSize: number): void {
 /** Whether a content is past its `expires` time at `now` (ms since the epoch). */
 export function isExpired(manifest: Manifest, now: number = Date.now()): boolean {
   return manifest.expires !== undefined && Date.parse(manifest.expires) <= now;
+}
+
+const WINDOW = /^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$/;
+
+function checkPrefetch(value: unknown): void {
+  const p = value as Record<string, unknown> | null;
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) throw invalid('prefetch must be an object');
+  if (Object.keys(p).some((k) => k !== 'window' && k !== 'rate')) throw invalid('prefetch takes only window and rate');
+  if (p.window !== undefined && (typeof p.window !== 'string' || !WINDOW.test(p.window) || p.window.slice(0, 5) === p.window.slice(6))) throw invalid('prefetch.window must be HH:MM-HH:MM with different ends');
+  if (p.rate !== undefined && (!isCount(p.rate) || p.rate === 0)) throw invalid('prefetch.rate must be a positive integer (bytes per second)');
 }

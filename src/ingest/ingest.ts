@@ -4,7 +4,7 @@
  * content id. The ingest issue deepens this with analysers, tracks and signatures.
  */
 import { formatCriteria, type Criteria } from '../core/criteria.js';
-import { contentIdOf, MANIFEST_FORMAT, MANIFEST_VERSION, type BlockRef, type Chunking, type Manifest } from '../core/manifest.js';
+import { contentIdOf, MANIFEST_FORMAT, MANIFEST_VERSION, type BlockRef, type Chunking, type Manifest, type PrefetchPolicy } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
 import { cutBlocks } from './block-cutter.js';
 import { cdcParamsFor, cutChunks } from './fastcdc.js';
@@ -21,6 +21,8 @@ export interface IngestOptions {
   chunking?: 'fixed' | 'cdc';
   /** Policy: ISO time after which the content is out of service everywhere. */
   expires?: string;
+  /** Policy: background prefetch only in a local-time window and/or at a rate. */
+  prefetch?: PrefetchPolicy;
   onProgress?: (bytes: number) => void;
 }
 
@@ -52,6 +54,7 @@ export async function ingestStream(source: AsyncIterable<Buffer | Uint8Array>, s
     createdAt: new Date().toISOString(),
     ...(options.expires ? { expires: new Date(options.expires).toISOString() } : {}),
     ...(chunking ? { chunking } : {}),
+    ...(options.prefetch && (options.prefetch.window || options.prefetch.rate) ? { prefetch: options.prefetch } : {}),
   };
   return { contentId: contentIdOf(manifest), manifest };
 }

@@ -34,6 +34,7 @@ export interface ContentStatusView {
   criteria: string;
   state: ContentState;
   expires: string | null;
+  prefetch: { window?: string; rate?: number } | null;
   withdrawnAt: string | null;
   version: number;
   versions: number;
@@ -87,6 +88,7 @@ export function contentStatus(catalog: Catalog, registry: RootRegistry, contentI
     criteria: manifest.criteria,
     state: catalog.state(contentId, now),
     expires: manifest.expires ?? null,
+    prefetch: manifest.prefetch ?? null,
     withdrawnAt: catalog.withdrawal(contentId)?.at ?? null,
     version: mine + 1,
     versions: versions.length,

@@ -247,7 +247,7 @@ export class CanopyNode {
   }
 
   private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
-    const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize, chunking: req.chunking, expires: req.expires });
+    const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize, chunking: req.chunking, expires: req.expires, prefetch: req.prefetch });
     this.catalog.add(contentId, manifest);
     this.broadcast('announce', { contentId, manifest });
     return { contentId, manifest };

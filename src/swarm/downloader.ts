@@ -11,6 +11,7 @@ import type { Logger } from '../node/logger.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { Holder } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';
+import { PrefetchGate } from './prefetch-gate.js';
 
 export interface DownloaderDeps {
   store: BlockStore;
@@ -24,7 +25,7 @@ export interface DownloaderDeps {
 }
 
 /** Why a node cannot make progress on a content: shown in the convergence view. */
-export type StuckReason = 'refused' | 'no-space' | 'no-peer' | 'error';
+export type StuckReason = 'refused' | 'no-space' | 'no-peer' | 'error' | 'window';
 export interface Stuck {
   reason: StuckReason;
   detail: string;
@@ -46,8 +47,11 @@ export class Downloader {
   private readonly cancelled = new Set<string>();
   private readonly fetched = new Map<string, number>();
   private stopped = false;
+  private readonly gate: PrefetchGate;
 
-  constructor(private readonly deps: DownloaderDeps) {}
+  constructor(private readonly deps: DownloaderDeps) {
+    this.gate = new PrefetchGate((id, detail) => deps.onStuck?.(id, detail ? { reason: 'window', detail } : undefined));
+  }
 
   /** Starts fetching a content unless it is already being fetched; resolves when complete. */
   fetch(contentId: string, manifest: Manifest): Promise<void> {
@@ -116,6 +120,9 @@ export class Downloader {
         const index = queue.shift()!;
         const holder = holders[turn++ % holders.length]!;
         try {
+          // Background prefetch follows the content's bandwidth policy; client reads do not come here.
+          await this.gate.admit(contentId, manifest, manifest.blocks[index]!.length, () => this.halted(contentId));
+          if (this.halted(contentId)) return;
           const conn = await this.deps.pool.get(holder.peer);
           const reply = await conn.request('get-block', { contentId, index });
           if (this.halted(contentId)) return;

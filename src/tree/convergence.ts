@@ -16,7 +16,7 @@ export interface NodeView {
   report: HoldingReport | undefined;
 }
 
-export type StuckWhy = 'refused' | 'no-space' | 'no-peer' | 'error' | 'offline' | 'stalled';
+export type StuckWhy = 'refused' | 'no-space' | 'no-peer' | 'error' | 'window' | 'offline' | 'stalled';
 
 export interface StuckNode {
   nodeId: string;
@@ -45,7 +45,7 @@ export const STALL_MS = 30_000;
 /** A rate older than this no longer counts toward the ETA. */
 const RATE_FRESH_MS = 5_000;
 
-const KNOWN: readonly string[] = ['refused', 'no-space', 'no-peer', 'error'];
+const KNOWN: readonly string[] = ['refused', 'no-space', 'no-peer', 'error', 'window'];
 
 export function computeConvergence(size: number, nodes: readonly NodeView[], now: number): Convergence {
   const out: Convergence = { qualified: 0, complete: 0, partial: 0, none: 0, remainingBytes: 0, rateBps: 0, etaSeconds: null, converged: false, stuck: [] };

@@ -143,4 +143,25 @@ describe('content lifecycle over real processes', () => {
     const st = lastJson<ContentStatus>((await cli('status', contentId, '--json')).stdout);
     assert.equal(st.state, 'expired');
   });
+
+  it('holds background prefetch outside its window and says why', async () => {
+    const file = `${dir.path}/nightly.bin`;
+    await writeSample(file, 2 ** 20, 'nightly');
+    const hhmm = (d: Date) => `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+    const window = `${hhmm(new Date(Date.now() + 2 * 3_600_000))}-${hhmm(new Date(Date.now() + 3 * 3_600_000))}`;
+    const p = await cli('publish', file, '--criteria', 'region=eu', '--window', window, '--rate', '10MiB', '--json');
+    assert.equal(p.code, 0, p.stderr);
+    const { contentId, prefetch } = lastJson<{ contentId: string; prefetch: { window: string; rate: number } }>(p.stdout);
+    assert.deepEqual(prefetch, { window, rate: 10 * 2 ** 20 });
+    const st = await until('both eu nodes to report the closed window', async () => {
+      const s = lastJson<ContentStatus>((await cli('status', contentId, '--json')).stdout);
+      return s.convergence.stuck.filter((x) => x.reason === 'window').length === 2 ? s : undefined;
+    });
+    assert.deepEqual([st.convergence.none, st.convergence.complete], [2, 0]);
+    assert.match(st.convergence.stuck[0]!.detail, new RegExp(`prefetch runs ${window}`));
+    const human = await cli('status', contentId);
+    assert.match(human.stdout, /stuck: eu-\w: window/);
+    const w = await cli('withdraw', contentId, '--json');
+    assert.equal(w.code, 0, w.stderr);
+  });
 });

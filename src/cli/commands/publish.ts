@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { parseCriteria } from '../../core/criteria.js';
 import { CanopyError } from '../../core/errors.js';
 import { parseExpires } from '../../core/expiry.js';
+import { formatWindow, parseWindow } from '../../swarm/prefetch-window.js';
 import { formatBytes, parseSize } from '../../core/sizes.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { action, printJson } from '../output.js';
@@ -17,6 +18,8 @@ interface PublishOptions {
   blockSize?: string;
   chunking?: string;
   expires?: string;
+  window?: string;
+  rate?: string;
   json?: boolean;
 }
 
@@ -40,6 +43,10 @@ export interface PublishFileOptions {
   chunking?: 'fixed' | 'cdc';
   /** ISO time after which the content is out of service everywhere. */
   expires?: string;
+  /** Background prefetch only in this local-time window (HH:MM-HH:MM) ... */
+  window?: string;
+  /** ... and at most at this rate, bytes per second. Client reads are never held back. */
+  rate?: number;
   onProgress?: (bytes: number, total: number) => void;
 }
 
@@ -59,6 +66,8 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   if (options.blockSize !== undefined) params.set('blockSize', String(options.blockSize));
   if (options.chunking !== undefined) params.set('chunking', options.chunking);
   if (options.expires !== undefined) params.set('expires', options.expires);
+  if (options.window !== undefined) params.set('window', options.window);
+  if (options.rate !== undefined) params.set('rate', String(options.rate));
   let sent = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -81,11 +90,14 @@ export function registerPublish(program: Command): void {
     .option('--block-size <size>', 'block size, e.g. 4MiB (with --chunking cdc: the average, a power of two)')
     .option('--chunking <method>', 'fixed, or cdc: content-defined blocks so that new versions move only what changed')
     .option('--expires <when>', 'take the content out of service at an ISO time or after a duration (90s, 12h, 7d)')
+    .option('--window <HH:MM-HH:MM>', 'nodes prefetch it only in this local-time window (client reads are never held back)')
+    .option('--rate <size>', 'nodes prefetch it at most at this many bytes per second, e.g. 10MiB')
     .option('--json', 'print machine-readable JSON')
     .action(
       action(async (file: string, opts: PublishOptions) => {
         if (opts.chunking !== undefined && opts.chunking !== 'fixed' && opts.chunking !== 'cdc') throw new CanopyError('ERR_USAGE', `--chunking: "${opts.chunking}" must be fixed or cdc`);
         const expires = opts.expires === undefined ? undefined : parseExpires(opts.expires, Date.now());
+        const window = opts.window === undefined ? undefined : formatWindow(parseWindow(opts.window));
         const view = !opts.json && process.stdout.isTTY ? new ProgressView() : undefined;
         const result = await publishFile(new ApiClient(opts.to), file, {
           criteria: opts.criteria,
@@ -93,6 +105,8 @@ export function registerPublish(program: Command): void {
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
           chunking: opts.chunking as 'fixed' | 'cdc' | undefined,
           expires,
+          window,
+          rate: opts.rate === undefined ? undefined : parseSize(opts.rate),
           onProgress: view ? (done, total) => view.update([{ label: 'upload', done, total }]) : undefined,
         });
         if (opts.json) printJson(result);

@@ -31,10 +31,15 @@ function formatEta(seconds: number | null): string {
   return seconds < 7200 ? `ETA ${Math.round(seconds / 60)} min` : `ETA ${(seconds / 3600).toFixed(1)} h`;
 }
 
+function formatPrefetch(p: ContentStatus['prefetch']): string {
+  if (!p) return '';
+  return `  prefetch${p.window ? ` ${p.window} local` : ''}${p.rate ? ` at ${formatBytes(p.rate)}/s` : ''}`;
+}
+
 export function formatStatus(s: ContentStatus): string {
   const c = s.convergence;
   const state = s.state === 'live' ? '' : `  [${s.state.toUpperCase()}${s.withdrawnAt ? ` ${s.withdrawnAt}` : ''}]`;
-  const lines = [`${s.contentId}  ${s.name}  v${s.version}/${s.versions}  ${formatBytes(s.size)}  criteria "${s.criteria}"${s.expires ? `  expires ${s.expires}` : ''}${state}`];
+  const lines = [`${s.contentId}  ${s.name}  v${s.version}/${s.versions}  ${formatBytes(s.size)}  criteria "${s.criteria}"${s.expires ? `  expires ${s.expires}` : ''}${formatPrefetch(s.prefetch)}${state}`];
   const moved = s.previous ? `  moved ${formatBytes(s.movedBytes)} (changed ${formatBytes(s.changedBytes)} since v${s.version - 1})` : `  moved ${formatBytes(s.movedBytes)}`;
   const speed = c.converged ? 'converged' : `${formatBytes(c.rateBps)}/s  ${formatEta(c.etaSeconds)}`;
   lines.push(`  ${c.complete}/${c.qualified} qualified nodes hold all, ${c.partial} part, ${c.none} none  ${speed}${moved}`);
