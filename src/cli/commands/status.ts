@@ -45,7 +45,7 @@ export function formatStatus(s: ContentStatus): string {
   lines.push(`  ${c.complete}/${c.qualified} qualified nodes hold all, ${c.partial} part, ${c.none} none  ${speed}${moved}`);
   for (const n of s.nodes) {
     const label = `${n.name}${n.qualified ? '' : ' (not qualified)'}${n.online ? '' : ' (offline)'}`;
-    const note = `${formatAttributes(n.attrs)}${n.fetchedBytes > 0 ? `  fetched ${formatBytes(n.fetchedBytes)}` : ''}${n.complete && n.url ? `  ${n.url}` : ''}`;
+    const note = `${formatAttributes(n.attrs)}${n.fetchedBytes > 0 ? `  fetched ${formatBytes(n.fetchedBytes)} (${((100 * n.fetchedBytes) / Math.max(1, s.size)).toFixed(1)} %)` : ''}${n.complete && n.url ? `  ${n.url}` : ''}`;
     lines.push(`  ${renderBar({ label, done: n.haveBytes, total: s.size, note })}`);
   }
   for (const st of c.stuck) lines.push(`  stuck: ${st.name}: ${st.reason}${st.detail ? ` (${st.detail})` : ''}`);
