@@ -85,7 +85,14 @@ export class Downloader {
   private async run(contentId: string, manifest: Manifest): Promise<void> {
     const { store, log } = this.deps;
     for (let round = 0; round < MAX_ROUNDS && !this.halted(contentId); round++) {
-      const missing = manifest.blocks.map((_, i) => i).filter((i) => !store.has(manifest.blocks[i]!.hash));
+      // One fetch per distinct missing hash: a content may repeat a block, and a block held for another content is not fetched at all.
+      const seen = new Set<string>();
+      const missing = manifest.blocks.map((_, i) => i).filter((i) => {
+        const hash = manifest.blocks[i]!.hash;
+        if (seen.has(hash) || store.has(hash)) return false;
+        seen.add(hash);
+        return true;
+      });
       if (missing.length === 0) {
         this.deps.onProgress(contentId, manifest, true);
         log.info('content complete', { contentId, blocks: manifest.blocks.length });
