@@ -3,10 +3,12 @@
  * start (at 10 MiB + 12345), republish under the same name, and report the bytes each node
  * fetched for the new version against its size. Content-defined chunking (FastCDC) runs side
  * by side with fixed-size blocks (the baseline), each on a fresh local network of real node
- * processes. Goal: movedFraction <= 2 % per node with CDC.
+ * processes. Goal: movedFraction <= 2 % per node with CDC. A second yardstick, when rsync is
+ * installed: the bytes rsync's delta transfer sends to update a copy of v1 into v2.
  * Options: --size 1GiB --nodes 2 --insert 1MiB --at 10MiB --block-size 4MiB
  */
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -62,6 +64,21 @@ async function runMethod(method: 'fixed' | 'cdc', files: { v1: string; v2: strin
   }
 }
 
+/** Bytes rsync (delta algorithm forced, as between hosts) sends to turn a copy of v1 into v2; null without rsync. */
+function rsyncBytes(files: { v1: string; v2: string }, dir: string): { sentBytes: number; literalBytes: number } | null {
+  const dest = path.join(dir, 'rsync');
+  mkdirSync(dest);
+  try {
+    copyFileSync(files.v1, path.join(dest, 'build.img'));
+    const r = spawnSync('rsync', ['--no-whole-file', '--stats', files.v2, path.join(dest, 'build.img')], { encoding: 'utf8' });
+    if (r.error || r.status !== 0) return null;
+    const num = (label: string) => Number(new RegExp(`${label}: ([\\d,]+)`).exec(r.stdout)?.[1]?.replace(/,/g, '') ?? NaN);
+    return { sentBytes: num('Total bytes sent'), literalBytes: num('Literal data') };
+  } finally {
+    rmSync(dest, { recursive: true, force: true });
+  }
+}
+
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const size = sizeOption(args, 'size', '1GiB');
   const nodes = Number(option(args, 'nodes', '2'));
@@ -76,6 +93,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     await writeEdited(files.v1, files.v2, at, insert);
     const cdc = await runMethod('cdc', files, dir, nodes, blockSize);
     const fixed = await runMethod('fixed', files, dir, nodes, blockSize);
+    log('rsync: delta transfer of the same edit');
+    const rsync = rsyncBytes(files, dir);
     return {
       bytes: size,
       nodes,
@@ -84,6 +103,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       blockSize,
       cdc,
       fixed,
+      rsync: rsync && { ...rsync, sentFraction: round(rsync.sentBytes / (size + insert), 5) },
       goalMovedFraction: 0.02,
       cdcMeetsGoal: cdc.movedFractionMax <= 0.02,
       movedRatioFixedOverCdc: round(Math.max(...fixed.movedBytesPerNode) / Math.max(1, ...cdc.movedBytesPerNode), 1),
