@@ -34,9 +34,21 @@ export interface Version {
 export class Catalog {
   private readonly cache = new Map<string, Manifest>();
   private readonly withdrawn = new Map<string, Withdrawal>();
+  /** Contents with an `expires` time, so the expiry sweep need not read every manifest. */
+  private readonly expiring = new Map<string, number>();
 
   constructor(private readonly store: BlockStore) {
     for (const w of store.index.allWithdrawals()) this.withdrawn.set(w.id, { contentId: w.id, at: w.at, reason: w.reason });
+    for (const c of this.list()) this.noteExpiry(c.contentId, c.manifest);
+  }
+
+  /** Live contents whose `expires` is at or before `now`. */
+  expiredLive(now: number): string[] {
+    return [...this.expiring].filter(([id, at]) => at <= now && !this.withdrawn.has(id)).map(([id]) => id);
+  }
+
+  private noteExpiry(contentId: string, manifest: Manifest): void {
+    if (manifest.expires !== undefined && !this.withdrawn.has(contentId)) this.expiring.set(contentId, Date.parse(manifest.expires));
   }
 
   /** Takes a content out of service (persisted). Returns false if it already was. */
@@ -44,6 +56,7 @@ export class Catalog {
     if (this.withdrawn.has(contentId)) return false;
     this.store.index.putWithdrawal({ id: contentId, at, reason });
     this.withdrawn.set(contentId, { contentId, at, reason });
+    this.expiring.delete(contentId);
     return true;
   }
 
@@ -99,6 +112,7 @@ export class Catalog {
     const manifest = parseManifest(untrusted, contentId);
     this.store.index.putContent({ id: contentId, name: manifest.name, manifest: JSON.stringify(manifest), created_at: manifest.createdAt });
     this.cache.set(contentId, manifest);
+    this.noteExpiry(contentId, manifest);
     return true;
   }
 

@@ -50,10 +50,7 @@ export class ContentLifecycle {
 
   /** Retires every content whose `expires` has passed. */
   sweep(now: number = Date.now()): void {
-    for (const { contentId } of this.deps.catalog.list()) {
-      if (this.deps.catalog.withdrawal(contentId) || this.deps.catalog.state(contentId, now) !== 'expired') continue;
-      void this.withdraw(contentId, new Date(now).toISOString(), 'expired');
-    }
+    for (const contentId of this.deps.catalog.expiredLive(now)) void this.withdraw(contentId, new Date(now).toISOString(), 'expired');
   }
 
   /** Waits for every retirement queued so far (tests and shutdown). */
