@@ -53,7 +53,10 @@ export function contentStatus(catalog: Catalog, registry: RootRegistry, contentI
   const views: (NodeView & { url: string | null })[] = [
     ...registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, online: true, url: `${m.http}/content/${contentId}/${encodeURIComponent(manifest.name)}` })),
     ...registry.departed().map((d) => ({ nodeId: d.nodeId, name: d.name, attrs: d.attrs, online: false, url: null })),
-  ].map((n) => ({ ...n, qualified: matches(criteria, n.attrs, n.nodeId), report: registry.holding(contentId, n.nodeId) }));
+  ]
+    .map((n) => ({ ...n, qualified: matches(criteria, n.attrs, n.nodeId), report: registry.holding(contentId, n.nodeId) }))
+    // Qualified nodes first, then by name, so the view does not reshuffle as nodes come and go.
+    .sort((a, b) => Number(b.qualified) - Number(a.qualified) || a.name.localeCompare(b.name));
   const nodes: NodeStatusRow[] = views.map((v) => ({
     nodeId: v.nodeId,
     name: v.name,
