@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalNetwork, stopProcess, type RunningNode } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
-import { lastJson, runCli, tempDir } from '../helpers/cli.js';
+import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 
 const SIZE = 8 * 2 ** 20;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -53,7 +53,7 @@ describe('content lifecycle over real processes', () => {
       { name: 'eu-b', attrs: { region: 'eu' } },
       { name: 'us-c', attrs: { region: 'us' } },
     ]);
-    for (const d of ['v1', 'v2']) (await import('node:fs')).mkdirSync(`${dir.path}/${d}`);
+    for (const d of ['v1', 'v2']) mkdirSync(`${dir.path}/${d}`);
     await writeSample(v1File, SIZE, 'lifecycle-9');
     const original = readFileSync(v1File);
     const at = 300_001;
@@ -163,5 +163,27 @@ describe('content lifecycle over real processes', () => {
     assert.match(human.stdout, /stuck: eu-\w: window/);
     const w = await cli('withdraw', contentId, '--json');
     assert.equal(w.code, 0, w.stderr);
+  });
+
+  it('names a node whose volume is full as stuck for no space', async (t) => {
+    const volume = `${dir.path}/small-volume`;
+    mkdirSync(volume);
+    const mount = await runCommand('mount', ['-t', 'tmpfs', '-o', 'size=1m', `canopy-test-9`, volume]);
+    if (mount.code !== 0) return t.skip(`cannot mount a tmpfs here: ${mount.stderr.trim()}`);
+    let small: RunningNode | undefined;
+    try {
+      small = await network.spawnNode({ name: 'eu-small', attrs: { region: 'eu' } }, 9, ['--join', `${network.root!.peer.host}:${network.root!.peer.port}`, '--volume', volume]);
+      network.nodes.push(small);
+      const st = await until('eu-small to report no space for v1', async () => {
+        const s = lastJson<ContentStatus>((await cli('status', v1, '--json')).stdout);
+        return s.convergence.stuck.some((x) => x.name === 'eu-small' && x.reason === 'no-space') ? s : undefined;
+      });
+      assert.equal(st.convergence.partial + st.convergence.none >= 1, true);
+      assert.match(st.convergence.stuck.find((x) => x.name === 'eu-small')!.detail, /ENOSPC|no space/i);
+    } finally {
+      // The node must be gone before its volume can be unmounted.
+      if (small) await stopProcess(small.process);
+      await runCommand('umount', [volume]);
+    }
   });
 });
