@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalNetwork, stopProcess, type RunningNode } from '../../src/demo/local-network.js';
@@ -127,6 +127,26 @@ describe('content lifecycle over real processes', () => {
     assert.equal((await get(`${back.http}/files/build.bin`)).sha256, sha(readFileSync(v1File)));
     const ls = await cli('ls');
     assert.match(ls.stdout, /v2 {2}build\.bin .*WITHDRAWN/);
+  });
+
+  it('cuts a client download in progress when its content is withdrawn', async () => {
+    // Larger than what loopback socket buffers hold, so the cut happens while bytes still flow.
+    const BIG = 48 * 2 ** 20;
+    const file = `${dir.path}/big.bin`;
+    await writeSample(file, BIG, 'big');
+    const p = await cli('publish', file, '--criteria', 'region=eu', '--json');
+    assert.equal(p.code, 0, p.stderr);
+    const { contentId } = lastJson<{ contentId: string }>(p.stdout);
+    assert.equal((await cli('status', contentId, '--watch', '--json')).code, 0);
+    const eu = network.nodes.find((n) => n.name === 'eu-a')!;
+    const partial = `${dir.path}/partial.bin`;
+    const slow = runCommand('curl', ['-sS', '--limit-rate', '1M', '-o', partial, `${eu.http}/content/${contentId}`], { timeoutMs: 120_000 });
+    await until('the slow download to start', async () => (existsSync(partial) && statSync(partial).size > 0 ? true : undefined));
+    const w = await cli('withdraw', contentId, '--json');
+    assert.equal(w.code, 0, w.stderr);
+    const cut = await slow;
+    assert.notEqual(cut.code, 0, 'the download of a withdrawn content must not complete');
+    assert.ok(statSync(partial).size < BIG, `the client got ${statSync(partial).size} bytes`);
   });
 
   it('takes an expiring content out of service on every node by itself', async () => {
