@@ -90,8 +90,8 @@ export class Catalog {
   /** Like resolve, but only live contents, and a name gives its newest live version. */
   resolveLive(ref: string): { contentId: string; manifest: Manifest } | undefined {
     const found = this.resolve(ref);
-    if (found && this.isLive(found.contentId)) return found;
-    if (/^[0-9a-f]{8,64}$/.test(ref)) return undefined;
+    // An id names one version exactly: live or nothing. A name falls back to older live versions.
+    if (found?.contentId.startsWith(ref)) return this.isLive(found.contentId) ? found : undefined;
     const live = this.versions(ref).filter((v) => v.state === 'live');
     const newest = live[live.length - 1];
     return newest ? { contentId: newest.contentId, manifest: newest.manifest } : undefined;

@@ -29,6 +29,10 @@ export class ContentLifecycle {
   constructor(private readonly deps: ContentLifecycleDeps) {}
 
   start(): void {
+    // Finish any freeing a crash interrupted: withdrawn contents whose blocks are still here.
+    for (const w of this.deps.catalog.withdrawals()) {
+      if (this.deps.catalog.get(w.contentId)?.blocks.some((b) => this.deps.store.has(b.hash))) void this.retire(w.contentId, w.reason);
+    }
     this.sweep();
     this.timer = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.timer.unref();

@@ -56,6 +56,18 @@ describe('content lifecycle', () => {
     assert.equal(store.stats().bytes, v1data.length);
   });
 
+  it('finishes freeing at start-up after a crash left a withdrawn content holding blocks', async () => {
+    const { store, catalog, publish } = setup();
+    const a = await publish(randomBytes(60_000), 'a.bin');
+    catalog.withdraw(a, new Date().toISOString(), 'bad'); // withdrawn, but the process died before freeing
+    assert.ok(catalog.holding(a).haveBlocks > 0);
+    const lifecycle = new ContentLifecycle({ catalog, store, cancelDownload: async () => undefined, log: createLogger({}, 'error') });
+    lifecycle.start();
+    lifecycle.stop();
+    await lifecycle.idle();
+    assert.equal(catalog.holding(a).haveBlocks, 0);
+  });
+
   it('persists withdrawals, and retires expired contents on the sweep', async () => {
     const { dir, store, catalog, lifecycle, publish } = setup();
     const a = await publish(randomBytes(50_000), 'a.bin', new Date(Date.now() + 60_000).toISOString());
