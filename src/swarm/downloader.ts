@@ -34,6 +34,8 @@ export interface Stuck {
 /** Classifies a failed block fetch. */
 export function stuckReason(err: unknown): StuckReason {
   if (isCanopyError(err, 'ERR_NOT_AUTHORISED')) return 'refused';
+  // The holders named by the root cannot be reached (down, partitioned): no peer to fetch from.
+  if (isCanopyError(err, 'ERR_UNREACHABLE') || isCanopyError(err, 'ERR_CONNECTION_CLOSED')) return 'no-peer';
   const cause = (err as { cause?: { code?: string } } | null)?.cause;
   if (cause?.code === 'ENOSPC' || cause?.code === 'EDQUOT') return 'no-space';
   return 'error';
