@@ -48,11 +48,13 @@ export class Downloader {
   private readonly running = new Map<string, Promise<void>>();
   private readonly cancelled = new Set<string>();
   private readonly fetched = new Map<string, number>();
+  /** Contents for which a stuck reason was reported and not yet cleared. */
+  private readonly stuck = new Set<string>();
   private stopped = false;
   private readonly gate: PrefetchGate;
 
   constructor(private readonly deps: DownloaderDeps) {
-    this.gate = new PrefetchGate((id, detail) => deps.onStuck?.(id, detail ? { reason: 'window', detail } : undefined));
+    this.gate = new PrefetchGate((id, detail) => this.setStuck(id, detail ? { reason: 'window', detail } : undefined));
   }
 
   /** Starts fetching a content unless it is already being fetched; resolves when complete. */
@@ -80,6 +82,14 @@ export class Downloader {
     return this.fetched.get(contentId) ?? 0;
   }
 
+  /** Reports why a content cannot progress, or that it moves again (only changes are reported). */
+  private setStuck(contentId: string, stuck: Stuck | undefined): void {
+    if (!stuck && !this.stuck.has(contentId)) return;
+    if (stuck) this.stuck.add(contentId);
+    else this.stuck.delete(contentId);
+    this.deps.onStuck?.(contentId, stuck);
+  }
+
   private halted(contentId: string): boolean {
     return this.stopped || this.cancelled.has(contentId);
   }
@@ -96,6 +106,7 @@ export class Downloader {
         return true;
       });
       if (missing.length === 0) {
+        this.setStuck(contentId, undefined);
         this.deps.onProgress(contentId, manifest, true);
         log.info('content complete', { contentId, blocks: manifest.blocks.length });
         return;
@@ -105,13 +116,13 @@ export class Downloader {
         return [];
       });
       if (holders.length === 0) {
-        this.deps.onStuck?.(contentId, { reason: 'no-peer', detail: 'no node holds this content yet' });
+        this.setStuck(contentId, { reason: 'no-peer', detail: 'no node holds this content yet' });
         await sleep(RETRY_DELAY_MS);
         continue;
       }
       const failure = await this.fetchBlocks(contentId, manifest, missing, holders);
       if (failure) {
-        this.deps.onStuck?.(contentId, failure);
+        this.setStuck(contentId, failure);
         await sleep(RETRY_DELAY_MS);
       }
     }
@@ -137,7 +148,8 @@ export class Downloader {
           if (this.halted(contentId)) return;
           await this.deps.store.put(reply.payload, manifest.blocks[index]!.hash);
           this.fetched.set(contentId, this.fetchedBytes(contentId) + reply.payload.length);
-          if (last) this.deps.onStuck?.(contentId, (last = undefined));
+          last = undefined;
+          this.setStuck(contentId, undefined);
           this.deps.onProgress(contentId, manifest, false);
         } catch (err) {
           failures++;
