@@ -26,6 +26,8 @@ export interface NodeConfig {
   readonly volumes: readonly VolumeConfig[];
   readonly blockSize: number;
   readonly downloadConcurrency: number;
+  /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
+  readonly prefetch: boolean;
 }
 
 export interface FtpConfig {
@@ -74,5 +76,6 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     volumes: input.volumes && input.volumes.length > 0 ? input.volumes : [{ path: path.join(dataDir, 'volumes', 'v0') }],
     blockSize,
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,
+    prefetch: input.prefetch ?? true,
   };
 }

@@ -182,6 +182,7 @@ export class CanopyNode {
       this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
       return;
     }
+    if (!this.config.prefetch) return;
     this.downloader.fetch(contentId, manifest).catch((err: Error) => this.log.error('download failed', { contentId, err }));
   }
 

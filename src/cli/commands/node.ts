@@ -27,6 +27,7 @@ interface NodeOptions {
   ftpTlsKey?: string;
   volume: string[];
   blockSize?: string;
+  prefetch: boolean;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -57,6 +58,7 @@ export function registerNode(program: Command): void {
     .option('--ftp-tls-cert <pem>', 'certificate for FTP AUTH TLS (default: a self-signed one kept in the data directory)')
     .option('--ftp-tls-key <pem>', 'private key for --ftp-tls-cert')
     .option('--volume <dir>', 'a block volume directory, repeatable (default: <data>/volumes/v0)', collect, [])
+    .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')
     .option('--block-size <size>', 'block size for contents published here (default 4MiB)')
     .action(
       action(async (opts: NodeOptions) => {
@@ -81,6 +83,7 @@ export function registerNode(program: Command): void {
             tlsKey: opts.ftpTlsKey,
           },
           volumes: opts.volume.map((p) => ({ path: p })),
+          prefetch: opts.prefetch,
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
         });
         const node = new CanopyNode(config);
