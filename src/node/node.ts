@@ -17,6 +17,7 @@ import { ingestStream } from '../ingest/ingest.js';
 import { BlockStore } from '../store/block-store.js';
 import { Downloader } from '../swarm/downloader.js';
 import { BlockFetcher } from '../vfile/block-fetcher.js';
+import { BlockCache } from '../vfile/block-cache.js';
 import { RootRegistry } from '../tree/root-registry.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
@@ -105,7 +106,7 @@ export class CanopyNode {
       findHolders: (id) => (this.rootLink ? this.rootLink.holders(id) : Promise.resolve(this.registry!.completeHolders(id))),
       log: this.log,
     });
-    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m) };
+    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: new BlockCache() };
     this.edgeServer = createHttpEdge(edge);
     this.ftpServer = createFtpServer({
       catalog: this.catalog,

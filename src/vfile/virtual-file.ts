@@ -10,6 +10,7 @@ import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
 import { DEFAULT_FETCH_DEADLINE_MS, type BlockSource } from './block-fetcher.js';
+import type { BlockCache } from './block-cache.js';
 import { zeros } from './zeros.js';
 
 export interface VirtualFileOptions {
@@ -19,6 +20,8 @@ export interface VirtualFileOptions {
   /** How many blocks past the one being read are fetched to disk ahead of the reader. */
   readAhead?: number;
   deadlineMs?: number;
+  /** Verified blocks shared between readers. */
+  cache?: BlockCache;
 }
 
 export const DEFAULT_READ_AHEAD = 4;
@@ -76,7 +79,9 @@ export class VirtualFile {
     const ref = this.manifest.blocks[index]!;
     const fetch = () => this.fetch(index, signal);
     // A block can vanish between `has` and `get` (eviction, a corrupt copy dropped on read): fetch it then.
-    const p = this.store.has(ref.hash) ? this.store.get(ref.hash).catch((err: unknown) => (this.options?.source ? fetch() : Promise.reject(notHeld(this.manifest, index, err)))) : fetch();
+    const local = () => this.store.get(ref.hash).catch((err: unknown) => (this.options?.source ? fetch() : Promise.reject(notHeld(this.manifest, index, err))));
+    const cache = this.options?.cache;
+    const p = this.store.has(ref.hash) ? (cache ? cache.get(ref.hash, ref.length, local) : local()) : fetch();
     p.catch(() => undefined); // Read-ahead may be abandoned; its failure is reported when awaited.
     return p;
   }

@@ -16,6 +16,7 @@ import type { Catalog } from '../../node/catalog.js';
 import type { Logger } from '../../node/logger.js';
 import type { BlockStore } from '../../store/block-store.js';
 import type { BlockSource } from '../../vfile/block-fetcher.js';
+import type { BlockCache } from '../../vfile/block-cache.js';
 import { VirtualFile } from '../../vfile/virtual-file.js';
 import { requestUrl, sendError, sendJson } from '../../api/http-util.js';
 import { mediaTypeOf } from '../media-type.js';
@@ -32,6 +33,8 @@ export interface HttpEdgeDeps {
   source?: BlockSource;
   /** Whether this node may fetch a content's blocks (it meets the criteria); holders would refuse otherwise. */
   mayFetch?: (manifest: Manifest) => boolean;
+  /** Verified blocks shared between concurrent readers (HTTP and FTP). */
+  cache?: BlockCache;
 }
 
 export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
@@ -63,7 +66,7 @@ export function resolvePath(catalog: Catalog, pathname: string): { contentId: st
 
 export function openFile(deps: HttpEdgeDeps, contentId: string, manifest: Manifest): VirtualFile {
   const fetchable = deps.source !== undefined && (deps.mayFetch?.(manifest) ?? true);
-  return new VirtualFile(manifest, deps.store, { contentId, source: fetchable ? deps.source : undefined });
+  return new VirtualFile(manifest, deps.store, { contentId, source: fetchable ? deps.source : undefined, cache: deps.cache });
 }
 
 async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
