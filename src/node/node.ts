@@ -104,6 +104,7 @@ export class CanopyNode {
       pool: this.pool,
       manifestOf: (id) => this.catalog.require(id),
       findHolders: (id) => (this.rootLink ? this.rootLink.holders(id) : Promise.resolve(this.registry!.completeHolders(id))),
+      onStored: (id) => this.reportProgress(id, this.catalog.require(id), this.catalog.holding(id).complete),
       log: this.log,
     });
     const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: new BlockCache() };

@@ -32,6 +32,8 @@ export interface BlockFetcherDeps {
   pool: PeerPool;
   manifestOf: (contentId: string) => Manifest;
   findHolders: (contentId: string) => Promise<Holder[]>;
+  /** Called after a fetched block is stored (the node reports its holdings). */
+  onStored?: (contentId: string) => void;
   log: Logger;
 }
 
@@ -79,6 +81,7 @@ export class BlockFetcher implements BlockSource {
           const conn = await this.deps.pool.get(holder.peer);
           const reply = await conn.request('get-block', { contentId, index }, { timeoutMs: Math.max(1, deadline - Date.now()) });
           await this.deps.store.put(reply.payload, block.hash);
+          this.deps.onStored?.(contentId);
           this.turn++;
           this.stats.fetched++;
           this.stats.fetchedBytes += reply.payload.length;

@@ -51,7 +51,11 @@ export class FtpSession {
   ) {
     this.control = socket;
     socket.setEncoding('utf8');
-    socket.setTimeout(IDLE_TIMEOUT_MS, () => this.reply(421, 'Idle timeout, closing control connection.').then(() => this.close()));
+    socket.setTimeout(IDLE_TIMEOUT_MS, () => {
+      // The control connection is quiet during a long transfer; that is not idleness.
+      if (this.transfer) socket.setTimeout(IDLE_TIMEOUT_MS);
+      else void this.reply(421, 'Idle timeout, closing control connection.').then(() => this.close());
+    });
     socket.on('data', this.onData);
     socket.on('error', () => this.close());
     socket.on('close', () => this.close());

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { CanopyError } from '../../core/errors.js';
 
 export const DATA_CONNECT_TIMEOUT_MS = 15_000;
+export const DATA_IDLE_TIMEOUT_MS = 120_000;
 
 export class PassiveListener {
   private socket: net.Socket | undefined;
@@ -55,6 +56,8 @@ export class PassiveListener {
         };
       }));
     raw.setNoDelay(true);
+    // A client that stops reading (or never completes the TLS handshake) must not pin the transfer forever.
+    raw.setTimeout(DATA_IDLE_TIMEOUT_MS, () => raw.destroy(new CanopyError('ERR_TIMEOUT', 'data connection idle')));
     raw.resume();
     if (!secureContext) return raw;
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext });

@@ -37,6 +37,8 @@ export interface HttpEdgeDeps {
   cache?: BlockCache;
 }
 
+export const SLOW_CLIENT_TIMEOUT_MS = 120_000;
+
 export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
   const server = http.createServer((req, res) => {
     handle(deps, req, res).catch((err: unknown) => {
@@ -48,6 +50,8 @@ export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 0; // Long downloads are legitimate; idle sockets are cut by the timeouts above.
+  // A client that stops reading makes no socket progress; after this long it is cut, releasing its blocks.
+  server.setTimeout(SLOW_CLIENT_TIMEOUT_MS);
   return server;
 }
 
