@@ -18,6 +18,7 @@ import { BlockStore } from '../store/block-store.js';
 import { Downloader } from '../swarm/downloader.js';
 import { BlockFetcher } from '../vfile/block-fetcher.js';
 import { BlockCache } from '../vfile/block-cache.js';
+import { SequentialReads } from '../vfile/sequential-reads.js';
 import { RootRegistry } from '../tree/root-registry.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
@@ -107,7 +108,7 @@ export class CanopyNode {
       onStored: (id) => this.reportProgress(id, this.catalog.require(id), this.catalog.holding(id).complete),
       log: this.log,
     });
-    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: new BlockCache() };
+    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: new BlockCache(), sequential: new SequentialReads() };
     this.edgeServer = createHttpEdge(edge);
     this.ftpServer = createFtpServer({
       catalog: this.catalog,

@@ -11,6 +11,7 @@ import type { Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
 import { DEFAULT_FETCH_DEADLINE_MS, type BlockSource } from './block-fetcher.js';
 import type { BlockCache } from './block-cache.js';
+import type { SequentialReads } from './sequential-reads.js';
 import { zeros } from './zeros.js';
 
 export interface VirtualFileOptions {
@@ -22,6 +23,8 @@ export interface VirtualFileOptions {
   deadlineMs?: number;
   /** Verified blocks shared between readers. */
   cache?: BlockCache;
+  /** Where earlier reads ended: a read that continues one reads ahead past its own range. */
+  sequential?: SequentialReads;
 }
 
 export const DEFAULT_READ_AHEAD = 4;
@@ -59,10 +62,12 @@ export class VirtualFile {
   /** The bytes [start, end] (end inclusive), verified, in order, one block slice at a time. */
   async *read(start: number, end: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
     const indexes = this.blocksFor(start, end);
+    const contentId = this.options?.contentId ?? '';
+    const continues = this.options?.sequential?.continues(contentId, start) ?? false;
     let next = indexes.length > 0 ? this.load(indexes[0]!, signal) : undefined;
     let pos = start;
     for (let k = 0; k < indexes.length; k++) {
-      this.readAhead(indexes, k + 2, signal);
+      this.readAhead(indexes, k + 2, continues, signal);
       const data = await next!;
       next = k + 1 < indexes.length ? this.load(indexes[k + 1]!, signal) : undefined;
       const block = this.manifest.blocks[indexes[k]!]!;
@@ -73,6 +78,7 @@ export class VirtualFile {
       pos = Math.max(pos, block.offset + to);
     }
     if (pos <= end) yield* zeros(end + 1 - pos);
+    this.options?.sequential?.ended(contentId, end + 1);
   }
 
   private load(index: number, signal: AbortSignal | undefined): Promise<Buffer> {
@@ -92,12 +98,19 @@ export class VirtualFile {
     return source.fetchBlock(this.options!.contentId, index, { deadline: Date.now() + (this.options!.deadlineMs ?? DEFAULT_FETCH_DEADLINE_MS), signal });
   }
 
-  /** Starts fetching (to disk, not into memory) the missing blocks of the window after position k. */
-  private readAhead(indexes: number[], k: number, signal: AbortSignal | undefined): void {
+  /**
+   * Starts fetching (to disk, not into memory) the missing blocks of the window after
+   * position k. The window stops at the end of the range unless this read continues an
+   * earlier one: then the reader is sequential and the blocks after the range come next.
+   */
+  private readAhead(indexes: number[], k: number, pastEnd: boolean, signal: AbortSignal | undefined): void {
     const source = this.options?.source;
     if (!source || signal?.aborted) return;
     const window = this.options!.readAhead ?? DEFAULT_READ_AHEAD;
-    for (const i of indexes.slice(k, k + window)) {
+    const ahead = indexes.slice(k, k + window);
+    const last = indexes[indexes.length - 1];
+    for (let i = (last ?? -1) + 1; pastEnd && ahead.length < window && i < this.manifest.blocks.length; i++) ahead.push(i);
+    for (const i of ahead) {
       if (this.store.has(this.manifest.blocks[i]!.hash)) continue;
       this.fetch(i, undefined).catch(() => undefined);
     }

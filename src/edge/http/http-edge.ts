@@ -17,6 +17,7 @@ import type { Logger } from '../../node/logger.js';
 import type { BlockStore } from '../../store/block-store.js';
 import type { BlockSource } from '../../vfile/block-fetcher.js';
 import type { BlockCache } from '../../vfile/block-cache.js';
+import type { SequentialReads } from '../../vfile/sequential-reads.js';
 import { VirtualFile } from '../../vfile/virtual-file.js';
 import { requestUrl, sendError, sendJson } from '../../api/http-util.js';
 import { mediaTypeOf } from '../media-type.js';
@@ -35,6 +36,8 @@ export interface HttpEdgeDeps {
   mayFetch?: (manifest: Manifest) => boolean;
   /** Verified blocks shared between concurrent readers (HTTP and FTP). */
   cache?: BlockCache;
+  /** Where recent reads ended, to read ahead for sequential range readers (HLS players). */
+  sequential?: SequentialReads;
 }
 
 export const SLOW_CLIENT_TIMEOUT_MS = 120_000;
@@ -70,7 +73,7 @@ export function resolvePath(catalog: Catalog, pathname: string): { contentId: st
 
 export function openFile(deps: HttpEdgeDeps, contentId: string, manifest: Manifest): VirtualFile {
   const fetchable = deps.source !== undefined && (deps.mayFetch?.(manifest) ?? true);
-  return new VirtualFile(manifest, deps.store, { contentId, source: fetchable ? deps.source : undefined, cache: deps.cache });
+  return new VirtualFile(manifest, deps.store, { contentId, source: fetchable ? deps.source : undefined, cache: deps.cache, sequential: deps.sequential });
 }
 
 async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -10,6 +10,7 @@ import { sha256Hex } from '../../../src/core/hash.js';
 import type { BlockRef, Manifest } from '../../../src/core/manifest.js';
 import { BlockStore } from '../../../src/store/block-store.js';
 import type { BlockSource, FetchOptions } from '../../../src/vfile/block-fetcher.js';
+import { SequentialReads } from '../../../src/vfile/sequential-reads.js';
 import { VirtualFile } from '../../../src/vfile/virtual-file.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'canopy-vfile-'));
@@ -92,6 +93,22 @@ describe('virtual file', () => {
     assert.ok(source.asked.length >= 4, `asked ${source.asked.join(',')}`);
     for await (const _ of it);
     assert.ok(manifest.blocks.every((b) => store.has(b.hash)));
+    store.close();
+  });
+
+  it('reads past a bounded range only when the read continues an earlier one', async () => {
+    const store = new BlockStore(path.join(dir, 'd'), [{ path: path.join(dir, 'd', 'v0') }]);
+    const { manifest, bytes, blocks } = content();
+    const source = new MemorySource(store, blocks, manifest);
+    const sequential = new SequentialReads();
+    const file = new VirtualFile(manifest, store, { contentId: 'y'.repeat(64), source, readAhead: 2, sequential });
+    file.blocksFor = (s, e) => blocksFor(manifest, s, e);
+    assert.deepEqual(await readAll(file, 0, 999), bytes.subarray(0, 1000));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(source.asked, [0], 'a first bounded read does not read past its range');
+    assert.deepEqual(await readAll(file, 1000, 1999), bytes.subarray(1000, 2000));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(source.asked.sort(), [0, 1, 2, 3], 'a continuing read fetches the next blocks ahead');
     store.close();
   });
 
