@@ -24,7 +24,7 @@ import { mediaTypeOf } from '../media-type.js';
 import { evaluateConditions } from './conditional.js';
 import { servePlaylist } from './hls-route.js';
 import { coalesce, planMultipart } from './multipart.js';
-import { parseRange, type ByteRange } from './range.js';
+import { parseRange } from './range.js';
 
 export interface HttpEdgeDeps {
   catalog: Catalog;
@@ -173,5 +173,3 @@ async function* multipartBody(file: VirtualFile, plan: ReturnType<typeof planMul
 function str(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
-
-export type { ByteRange };
