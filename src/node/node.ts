@@ -115,7 +115,7 @@ export class CanopyNode {
       visible: (c) => this.qualifies(c.manifest) || this.catalog.holding(c.contentId).complete,
       open: (c) => openFile(edge, c.contentId, c.manifest),
       users: new FtpUsers(config.ftp.users, config.ftp.anonymous),
-      secureContext: loadTlsContext(config.dataDir, config.ftp.tlsCert, config.ftp.tlsKey),
+      secureContext: loadTlsContext(config.dataDir, config.ftp.tlsCert, config.ftp.tlsKey, (why) => this.log.warn('FTP runs without TLS: no certificate', { why })),
       requireTls: config.ftp.requireTls,
       log: this.log,
     });

@@ -18,7 +18,8 @@ export interface FtpServerDeps {
   visible: (content: TreeContent) => boolean;
   open: (content: TreeContent) => VirtualFile;
   users: FtpUsers;
-  secureContext: tls.SecureContext;
+  /** Absent when no certificate could be had: AUTH TLS is then refused (431). */
+  secureContext: tls.SecureContext | undefined;
   requireTls: boolean;
   log: Logger;
 }

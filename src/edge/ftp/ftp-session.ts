@@ -19,7 +19,7 @@ export interface FtpSessionDeps {
   tree: FtpTree;
   users: FtpUsers;
   open: (content: TreeContent) => VirtualFile;
-  secureContext: tls.SecureContext;
+  secureContext: tls.SecureContext | undefined;
   requireTls: boolean;
   log: Logger;
 }
@@ -82,11 +82,13 @@ export class FtpSession {
    * reply goes out, so the client's handshake is never taken for a command.
    */
   async upgradeToTls(): Promise<void> {
+    const secureContext = this.deps.secureContext;
+    if (!secureContext) return this.reply(431, 'TLS is not available on this server (no certificate).');
     this.socket.off('data', this.onData);
     this.socket.pause();
     this.splitter.reset();
     await this.reply(234, 'AUTH TLS successful, start negotiation.');
-    const secure = new tls.TLSSocket(this.socket, { isServer: true, secureContext: this.deps.secureContext });
+    const secure = new tls.TLSSocket(this.socket, { isServer: true, secureContext });
     secure.setEncoding('utf8');
     secure.on('data', this.onData);
     secure.on('error', () => this.close());
@@ -111,7 +113,7 @@ export class FtpSession {
       if (parsed.ok && parsed.verb === 'ABOR') this.transfer?.abort();
       this.queue = this.queue.then(() => this.run(parsed));
       // Plaintext sent after AUTH, before the handshake, must not be obeyed.
-      if (parsed.ok && parsed.verb === 'AUTH' && !this.secure) break;
+      if (parsed.ok && parsed.verb === 'AUTH' && !this.secure && this.deps.secureContext) break;
     }
     if (overflow) {
       this.socket.off('data', this.onData);

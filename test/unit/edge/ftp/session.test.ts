@@ -95,3 +95,23 @@ describe('FTP session', () => {
     );
   });
 });
+
+describe('FTP without a certificate', () => {
+  it('refuses AUTH TLS with 431 and keeps serving in the clear', async () => {
+    const dir2 = mkdtempSync(path.join(tmpdir(), 'canopy-i7-ftp-notls-'));
+    const store2 = new BlockStore(dir2, [{ path: path.join(dir2, 'v0') }]);
+    const plain = createFtpServer({ catalog: new Catalog(store2), visible: () => true, open: (c) => new VirtualFile(c.manifest, store2), users: new FtpUsers([{ name: 'u', password: 'p' }]), secureContext: undefined, requireTls: false, log: createLogger({ node: 'test' }) });
+    await new Promise<void>((resolve) => plain.server.listen(0, '127.0.0.1', resolve));
+    const saved = port;
+    port = (plain.server.address() as net.AddressInfo).port;
+    try {
+      const replies = await converse(['AUTH TLS', 'USER u', 'PASS p', 'PWD']);
+      assert.deepEqual(replies.map((r) => r.slice(0, 3)), ['220', '431', '331', '230', '257']);
+    } finally {
+      port = saved;
+      await plain.close();
+      store2.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+});
