@@ -8,6 +8,7 @@ import { CanopyError } from '../core/errors.js';
 import { DEFAULT_BLOCK_SIZE } from '../ingest/ingest.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import type { PeerAddress } from '../wire/transport.js';
+import type { LogLevel } from './logger.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -23,6 +24,7 @@ export interface NodeConfig {
   readonly volumes: readonly VolumeConfig[];
   readonly blockSize: number;
   readonly downloadConcurrency: number;
+  readonly logLevel: LogLevel;
 }
 
 export const DEFAULTS = {
@@ -32,6 +34,7 @@ export const DEFAULTS = {
   httpPort: 7402,
   blockSize: DEFAULT_BLOCK_SIZE,
   downloadConcurrency: 4,
+  logLevel: 'info',
 } as const;
 
 export function checkPort(key: string, port: number): number {
@@ -58,5 +61,6 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     volumes: input.volumes && input.volumes.length > 0 ? input.volumes : [{ path: path.join(dataDir, 'volumes', 'v0') }],
     blockSize,
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,
+    logLevel: input.logLevel ?? DEFAULTS.logLevel,
   };
 }

@@ -54,7 +54,7 @@ export class CanopyNode {
   ) {
     this.store = new BlockStore(config.dataDir, config.volumes);
     this.identity = { nodeId: this.loadNodeId(), name: config.name, attrs: config.attrs };
-    this.log = createLogger({ node: config.name, nodeId: this.identity.nodeId });
+    this.log = createLogger({ node: config.name, nodeId: this.identity.nodeId }, process.env.CANOPY_LOG_LEVEL ? undefined : config.logLevel);
     this.catalog = new Catalog(this.store);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
     this.handler = createPeerService({
