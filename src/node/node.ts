@@ -8,7 +8,14 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matches, parseCriteria } from '../core/criteria.js';
 import type { Manifest } from '../core/manifest.js';
+import path from 'node:path';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
+import { criteriaRoutes } from '../api/criteria-routes.js';
+import { overviewRoutes } from '../api/overview-routes.js';
+import { publishRoutes } from '../api/publish-routes.js';
+import { webRoutes } from '../api/web-routes.js';
+import { Metrics } from '../ops/metrics.js';
+import { nodeGauges, type ContentSpread } from '../ops/node-metrics.js';
 import { createHttpEdge } from '../edge/http/http-edge.js';
 import { ingestStream } from '../ingest/ingest.js';
 import { BlockStore } from '../store/block-store.js';
@@ -23,6 +30,7 @@ import type { NodeConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
+import { UploadService } from './upload-service.js';
 
 const PROGRESS_INTERVAL_MS = 200;
 
@@ -38,6 +46,8 @@ export class CanopyNode {
   readonly catalog: Catalog;
   readonly registry: RootRegistry | undefined;
   readonly log: Logger;
+  readonly metrics = new Metrics();
+  readonly uploads: UploadService | undefined;
   private readonly pool: PeerPool;
   /** One handler serves both directions: requests on connections we dialled and on ones we accepted. */
   private readonly handler: RequestHandler;
@@ -57,7 +67,7 @@ export class CanopyNode {
     this.log = createLogger({ node: config.name, nodeId: this.identity.nodeId }, process.env.CANOPY_LOG_LEVEL ? undefined : config.logLevel);
     this.catalog = new Catalog(this.store);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
-    this.handler = createPeerService({
+    this.handler = this.countServed(createPeerService({
       identity: this.identity,
       catalog: this.catalog,
       store: this.store,
@@ -66,10 +76,10 @@ export class CanopyNode {
       selfPeer: () => this.addresses().peer,
       onAnnounce: (id, m) => this.onAnnounce(id, m),
       log: this.log,
-    });
+    }));
     this.pool = new PeerPool(transport, this.identity, this.handler);
     this.downloader = new Downloader({
-      store: this.store,
+      store: this.countingStore(),
       pool: this.pool,
       findHolders: (id) => this.rootLink!.holders(id),
       onProgress: (id, m, final) => this.reportProgress(id, m, final),
@@ -89,8 +99,30 @@ export class CanopyNode {
         log: this.log,
       });
     }
-    this.apiServer = createAdminApi({ info: () => this.info(), catalog: this.catalog, root: this.rootApi(), log: this.log });
+    this.uploads = config.isRoot
+      ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
+      : undefined;
+    this.apiServer = createAdminApi({
+      info: () => this.info(),
+      catalog: this.catalog,
+      root: this.rootApi(),
+      log: this.log,
+      metrics: () => [...this.metrics.families(), ...this.gauges()],
+      routes: [
+        ...criteriaRoutes(this.registry && (() => this.registry!.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs })))),
+        ...publishRoutes(this.uploads, config.blockSize),
+        ...overviewRoutes(this.overviewSource()),
+        ...webRoutes(),
+      ],
+    });
     this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, log: this.log });
+    this.edgeServer.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      res.once('finish', () => {
+        this.metrics.inc('canopy_http_requests_total', { status: `${Math.floor(res.statusCode / 100)}xx` });
+        const len = Number(res.getHeader('content-length') ?? 0);
+        if (_req.method !== 'HEAD' && res.statusCode < 300 && len > 0) this.metrics.inc('canopy_bytes_out_total', { class: 'http' }, len);
+      });
+    });
   }
 
   async start(): Promise<void> {
@@ -188,10 +220,67 @@ export class CanopyNode {
   private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
     const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize });
     this.catalog.add(contentId, manifest);
+    this.announce(contentId, manifest);
+    return { contentId, manifest };
+  }
+
+  private announce(contentId: string, manifest: Manifest): void {
     for (const member of this.registry!.list()) {
       member.conn.notify('announce', { contentId, manifest }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));
     }
-    return { contentId, manifest };
+  }
+
+  /** Counts blocks and bytes sent to peers, without the peer service knowing about metrics. */
+  private countServed(handler: RequestHandler): RequestHandler {
+    return async (req) => {
+      const reply = await handler(req);
+      if (req.type === 'get-block' && reply?.payload) {
+        this.metrics.inc('canopy_blocks_served_total');
+        this.metrics.inc('canopy_bytes_out_total', { class: 'peer' }, reply.payload.length);
+      }
+      return reply;
+    };
+  }
+
+  /** The store as the downloader sees it: every verified block it puts is counted as bytes in from peers. */
+  private countingStore(): BlockStore {
+    const store = this.store;
+    const metrics = this.metrics;
+    return Object.create(store, {
+      put: {
+        value: async (data: Buffer, expected?: string) => {
+          const hash = await store.put(data, expected);
+          metrics.inc('canopy_bytes_in_total', { class: 'peer' }, data.length);
+          metrics.inc('canopy_blocks_received_total', { class: 'peer' });
+          return hash;
+        },
+      },
+    }) as BlockStore;
+  }
+
+  private spread(): ContentSpread[] {
+    const root = this.rootApi();
+    if (!root) return [];
+    return this.catalog.list().map((c) => root.status(c.contentId) as ContentSpread);
+  }
+
+  private gauges() {
+    return nodeGauges({
+      store: () => this.store.stats(),
+      holdings: () => this.catalog.list().map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, haveBytes: this.catalog.holding(c.contentId).haveBytes })),
+      ...(this.registry ? { treeSize: () => this.registry!.list().length + 1, spread: () => this.spread() } : {}),
+    });
+  }
+
+  private overviewSource() {
+    const registry = this.registry;
+    if (!registry) return undefined;
+    return {
+      self: () => this.info(),
+      members: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, api: m.api, http: m.http, joinedAt: m.joinedAt })),
+      contents: () => this.spread(),
+      uploads: () => this.uploads?.list() ?? [],
+    };
   }
 }
 
