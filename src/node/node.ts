@@ -116,11 +116,13 @@ export class CanopyNode {
       ],
     });
     this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, log: this.log });
-    this.edgeServer.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-      res.once('finish', () => {
+    // Edge traffic is counted from the socket (headers included), so the edge stays unaware of metrics.
+    this.edgeServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const socket = req.socket;
+      const before = socket.bytesWritten;
+      res.once('close', () => {
         this.metrics.inc('canopy_http_requests_total', { status: `${Math.floor(res.statusCode / 100)}xx` });
-        const len = Number(res.getHeader('content-length') ?? 0);
-        if (_req.method !== 'HEAD' && res.statusCode < 300 && len > 0) this.metrics.inc('canopy_bytes_out_total', { class: 'http' }, len);
+        this.metrics.inc('canopy_bytes_out_total', { class: 'http' }, Math.max(0, socket.bytesWritten - before));
       });
     });
   }
