@@ -123,4 +123,23 @@ describe('operations', () => {
     const httpOut = await metric(edge.api, /^canopy_bytes_out_total\{class="http"\} (\d+)$/m);
     assert.ok(httpOut >= SIZE && httpOut < SIZE + 4096, `http bytes out ${httpOut}: the body plus headers`);
   });
+
+  it('shows live status and top views that end when every qualified node is complete', async () => {
+    const file = `${dir.path}/w.bin`;
+    await writeSample(file, SIZE, 'watch');
+    const pub = await runCli(['publish', file, '--criteria', 'region=eu', '--to', root.api, '--json']);
+    const { contentId } = lastJson<{ contentId: string }>(pub.stdout);
+    const watched = await runCli(['status', contentId, '--watch', '--interval', '100', '--to', root.api], { timeoutMs: 60_000 });
+    assert.equal(watched.code, 0, watched.stderr);
+    const frames = watched.stdout.trim().split('\n\n');
+    assert.match(frames[frames.length - 1]!, /w\.bin .* 1\/1 complete\n {2}edge .*100%.*eta done/);
+    const top = await runCli(['top', '--once', '--to', root.api]);
+    assert.equal(top.code, 0, top.stderr);
+    assert.match(top.stdout, /^canopy top · .* · 2 nodes/);
+    assert.match(top.stdout, /\nedge +region=eu +up +6\.0 MiB/);
+    assert.match(top.stdout, /\nw\.bin +3\.0 MiB +region=eu +1\/1 /);
+    const bad = await runCli(['status', contentId, '--watch', '--interval', 'soon', '--to', root.api]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--interval/);
+  });
 });
