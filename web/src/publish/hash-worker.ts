@@ -1,7 +1,8 @@
 // Hashes a file in the publisher's browser, off the main thread, one block at a time so
 // memory stays flat whatever the file's size: SHA-256 of each block (the manifest's block
-// hashes) and of the whole file (hash-wasm's incremental SHA-256; WebCrypto has no
-// streaming digest). Also sniffs the media type from the first bytes.
+// hashes, with WebCrypto's native digest, since a block is whole in memory anyway) and of
+// the whole file (hash-wasm's incremental SHA-256: WebCrypto has no streaming digest).
+// Reading the next block overlaps with hashing the current one. Also sniffs the media type.
 import { createSHA256 } from 'hash-wasm';
 
 export interface HashRequest {
@@ -21,28 +22,34 @@ function sniff(head: Uint8Array, declared: string): string {
   return /^[\w.+-]+\/[\w.+-]+$/.test(declared) ? declared : 'application/octet-stream';
 }
 
+function hex(buf: ArrayBuffer): string {
+  return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 async function hashFile({ file, blockSize }: HashRequest): Promise<HashMessage> {
   const started = performance.now();
   const whole = await createSHA256();
-  const block = await createSHA256();
   whole.init();
   const blocks: string[] = [];
-  let mediaType = 'application/octet-stream';
+  let mediaType = sniff(new Uint8Array(0), file.type);
   let lastReport = 0;
+  const read = (offset: number) => file.slice(offset, Math.min(file.size, offset + blockSize)).arrayBuffer();
+  let next = file.size > 0 ? read(0) : undefined;
   for (let offset = 0; offset < file.size; offset += blockSize) {
-    const bytes = new Uint8Array(await file.slice(offset, Math.min(file.size, offset + blockSize)).arrayBuffer());
+    const buf = await next!;
+    // At most two blocks are in memory: the one being hashed and the one being read.
+    next = offset + blockSize < file.size ? read(offset + blockSize) : undefined;
+    const bytes = new Uint8Array(buf);
     if (offset === 0) mediaType = sniff(bytes.subarray(0, 512), file.type);
-    block.init();
-    block.update(bytes);
-    blocks.push(block.digest('hex'));
+    const blockDigest = crypto.subtle.digest('SHA-256', buf);
     whole.update(bytes);
+    blocks.push(hex(await blockDigest));
     const now = performance.now();
     if (now - lastReport > 100) {
       lastReport = now;
       postMessage({ type: 'progress', bytes: Math.min(file.size, offset + blockSize) } satisfies HashMessage);
     }
   }
-  if (file.size === 0) mediaType = sniff(new Uint8Array(0), file.type);
   return { type: 'done', blocks, sha256: whole.digest('hex'), mediaType, seconds: (performance.now() - started) / 1000 };
 }
 
