@@ -23,22 +23,23 @@ interface Spread {
   nodes: { qualified: boolean; haveBytes: number; complete: boolean }[];
 }
 
-/** Resident memory (kB) of a process and all its descendants. */
+/** Resident memory (kB) of a process and all its descendants (one pass over /proc). */
 function treeRssKb(rootPid: number): number {
-  const parents = new Map<number, number>();
+  const children = new Map<number, number[]>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parents.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
     } catch {
       // The process ended while we looked.
     }
   }
-  const inTree = (pid: number): boolean => pid === rootPid || (parents.has(pid) && pid > 1 && inTree(parents.get(pid)!));
   let kb = 0;
-  for (const pid of parents.keys()) {
-    if (!inTree(pid)) continue;
+  for (const queue = [rootPid]; queue.length > 0; ) {
+    const pid = queue.pop()!;
+    queue.push(...(children.get(pid) ?? []));
     try {
       kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
     } catch {
@@ -97,8 +98,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     let firstBlockAt = 0;
     let completeAt = 0;
     let contentId = '';
+    let lastSample = 0;
     while (!completeAt) {
-      if (browserPid) peakBrowserKb = Math.max(peakBrowserKb, treeRssKb(browserPid));
+      if (browserPid && Date.now() - lastSample >= 1000) {
+        lastSample = Date.now();
+        peakBrowserKb = Math.max(peakBrowserKb, treeRssKb(browserPid));
+      }
       const phase = await page.getByTestId('phase').getAttribute('data-phase');
       if (phase === 'error') throw new Error(await page.getByTestId('phase').innerText());
       if (!hashedAt && phase !== 'hashing' && phase !== 'idle') hashedAt = Date.now();
@@ -110,7 +115,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         if (uploadedAt && s.nodes.every((n) => n.complete)) completeAt = Date.now();
       }
       if (Date.now() - t0 > 1_800_000) throw new Error('timed out');
-      await sleep(200);
+      await sleep(250);
     }
     const rootPeakKb = peakRssKb(network.root!.process.pid!);
     const hashSeconds = (hashedAt - t0) / 1000;
