@@ -1,8 +1,9 @@
-// Hashes a file in the publisher's browser, off the main thread, one block at a time so
-// memory stays flat whatever the file's size: SHA-256 of each block (the manifest's block
-// hashes, with WebCrypto's native digest, since a block is whole in memory anyway) and of
-// the whole file (hash-wasm's incremental SHA-256: WebCrypto has no streaming digest).
-// Reading the next block overlaps with hashing the current one. Also sniffs the media type.
+// Hashes a file in the publisher's browser, off the main thread, with flat memory whatever
+// the file's size: the file is streamed (File.stream) into one reused block buffer. SHA-256
+// of each block (the manifest's block hashes) uses WebCrypto's native digest on that buffer
+// (digest copies its input when called, so the buffer can be refilled at once); the
+// whole-file SHA-256 uses hash-wasm's incremental hasher, since WebCrypto has no streaming
+// digest. Also sniffs the media type from the first bytes.
 import { createSHA256 } from 'hash-wasm';
 
 export interface HashRequest {
@@ -30,27 +31,38 @@ async function hashFile({ file, blockSize }: HashRequest): Promise<HashMessage> 
   const started = performance.now();
   const whole = await createSHA256();
   whole.init();
-  const blocks: string[] = [];
-  let mediaType = sniff(new Uint8Array(0), file.type);
+  const blocks: Promise<ArrayBuffer>[] = [];
+  const block = new Uint8Array(blockSize);
+  let filled = 0;
+  let offset = 0;
   let lastReport = 0;
-  const read = (offset: number) => file.slice(offset, Math.min(file.size, offset + blockSize)).arrayBuffer();
-  let next = file.size > 0 ? read(0) : undefined;
-  for (let offset = 0; offset < file.size; offset += blockSize) {
-    const buf = await next!;
-    // At most two blocks are in memory: the one being hashed and the one being read.
-    next = offset + blockSize < file.size ? read(offset + blockSize) : undefined;
-    const bytes = new Uint8Array(buf);
-    if (offset === 0) mediaType = sniff(bytes.subarray(0, 512), file.type);
-    const blockDigest = crypto.subtle.digest('SHA-256', buf);
-    whole.update(bytes);
-    blocks.push(hex(await blockDigest));
+  const reader = file.stream().getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    whole.update(value);
+    for (let pos = 0; pos < value.length; ) {
+      const n = Math.min(blockSize - filled, value.length - pos);
+      block.set(value.subarray(pos, pos + n), filled);
+      filled += n;
+      pos += n;
+      if (filled === blockSize) {
+        blocks.push(crypto.subtle.digest('SHA-256', block));
+        filled = 0;
+      }
+    }
+    offset += value.length;
     const now = performance.now();
     if (now - lastReport > 100) {
       lastReport = now;
-      postMessage({ type: 'progress', bytes: Math.min(file.size, offset + blockSize) } satisfies HashMessage);
+      // Waiting here for the digests queued so far bounds how many block copies WebCrypto holds.
+      await Promise.all(blocks.slice(-2));
+      postMessage({ type: 'progress', bytes: offset } satisfies HashMessage);
     }
   }
-  return { type: 'done', blocks, sha256: whole.digest('hex'), mediaType, seconds: (performance.now() - started) / 1000 };
+  if (filled > 0) blocks.push(crypto.subtle.digest('SHA-256', block.subarray(0, filled)));
+  const head = new Uint8Array(await file.slice(0, 512).arrayBuffer());
+  return { type: 'done', blocks: (await Promise.all(blocks)).map(hex), sha256: whole.digest('hex'), mediaType: sniff(head, file.type), seconds: (performance.now() - started) / 1000 };
 }
 
 onmessage = (e: MessageEvent<HashRequest>) => {
