@@ -101,6 +101,7 @@ describe('publishing from the browser', () => {
     await screenshot(page, '2-publish-criteria');
     await page.getByTestId('publish').click();
     const contentId = await until('the announced content id', async () => page.getByTestId('content-id').getAttribute('data-content-id', { timeout: 100 }).catch(() => null));
+    assert.match(await page.getByTestId('analysis').innerText(), /generic · application\/octet-stream · linear/);
 
     // Let part of it arrive (one connection is dropped on the way), then close the tab.
     await until('a third of the upload', async () => {
@@ -159,5 +160,25 @@ describe('publishing from the browser', () => {
     for await (const c of createReadStream(`${dir.path}/fetched.bin`)) h.update(c as Buffer);
     assert.equal(h.digest('hex'), sha);
     await context.close();
+  });
+
+  it('analyses a real MP4 in the page: its index after the media makes it non-linear', async () => {
+    const mp4 = `${dir.path}/clip.mp4`;
+    // ffmpeg writes the moov box at the end unless told to move it (faststart).
+    const ff = await runCommand('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=duration=2:size=160x120:rate=10', '-pix_fmt', 'yuv420p', '-y', mp4]);
+    assert.equal(ff.code, 0, ff.stderr);
+    const page = await browser.newPage();
+    await page.goto(`${network.root!.api}/publish`);
+    await page.getByTestId('file-input').setInputFiles(mp4);
+    await page.getByTestId('criteria').fill('tier=edge');
+    await until('the match count', async () => /2\s+of 3 nodes match/.test(await page.getByTestId('match-count').innerText().catch(() => '')));
+    await page.getByTestId('publish').click();
+    await page.locator('[data-testid=phase][data-phase=done]').waitFor({ timeout: DEADLINE_MS });
+    assert.match(await page.getByTestId('analysis').innerText(), /mp4 · video\/mp4 · not linear · moov at \d+, mdat at \d+/);
+    const contentId = await page.getByTestId('content-id').getAttribute('data-content-id');
+    const manifest = (await (await fetch(`${network.root!.api}/api/contents/${contentId}/manifest`)).json()) as { mediaType: string };
+    assert.equal(manifest.mediaType, 'video/mp4');
+    await screenshot(page, '7-publish-mp4');
+    await page.close();
   });
 });

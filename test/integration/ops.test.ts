@@ -56,7 +56,10 @@ describe('operations', () => {
     children.push(r.child);
     root = r.ready;
     rootLog = r.stderr;
-    const e = await startNode(['--join', `${root.peer.host}:${root.peer.port}`, '--data', `${dir.path}/edge`, '--name', 'edge', '--attr', 'region=eu', '--peer-port', '0', '--api-port', '0', '--http-port', '0']);
+    // The edge's file says one thing and its flags another: the flags win.
+    const edgeCfg = `${dir.path}/edge.yaml`;
+    writeFileSync(edgeCfg, ['name: from-file', 'attrs: { region: us, tier: edge }', `data: ${dir.path}/edge`, 'join: 127.0.0.1:1', 'apiPort: 1', 'downloadConcurrency: 2'].join('\n'));
+    const e = await startNode(['--config', edgeCfg, '--join', `${root.peer.host}:${root.peer.port}`, '--name', 'edge', '--attr', 'region=eu', '--peer-port', '0', '--api-port', '0', '--http-port', '0']);
     children.push(e.child);
     edge = e.ready;
   });
@@ -73,6 +76,12 @@ describe('operations', () => {
     assert.match(r.stderr, /\[ERR_CONFIG_INVALID\]: apiPort: 70000 is out of range/);
     writeFileSync(bad, 'root: true\nvolumes:\n  - { path: /x, wieght: 2 }\n');
     assert.match((await runCli(['node', '--config', bad])).stderr, /volumes\[0\]\.wieght: unknown key/);
+  });
+
+  it('lets flags override the file, key by key', async () => {
+    const info = (await (await fetch(`${edge.api}/api/node`)).json()) as { name: string; attrs: Record<string, string> };
+    assert.equal(info.name, 'edge');
+    assert.deepEqual(info.attrs, { region: 'eu' }, 'a flag replaces the whole attribute set of the file');
   });
 
   it('runs from the file: name, volumes and block size come from it', async () => {

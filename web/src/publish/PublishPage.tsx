@@ -39,6 +39,7 @@ export function PublishPage() {
   const [contentId, setContentId] = useState<string | undefined>();
   const [resumedFrom, setResumedFrom] = useState<number | undefined>();
   const [dragging, setDragging] = useState(false);
+  const [analysis, setAnalysis] = useState<string | undefined>();
   const upload = useRef<Upload | undefined>();
 
   useEffect(() => () => void upload.current?.abort(), []);
@@ -53,6 +54,7 @@ export function PublishPage() {
     setMessage('');
     setContentId(undefined);
     setResumedFrom(undefined);
+    setAnalysis(undefined);
   };
 
   const publish = async () => {
@@ -67,11 +69,12 @@ export function PublishPage() {
         const h = await hashInWorker(file, blockSize, setHashed);
         setHashed(file.size);
         setMessage(`hashed ${formatBytes(file.size)} in ${h.seconds.toFixed(2)} s (${formatBytes(file.size / Math.max(h.seconds, 0.001))}/s), SHA-256 ${h.sha256.slice(0, 16)}…`);
+        setAnalysis(`${h.analysis.kind} · ${h.analysis.mediaType} · ${h.analysis.linear ? 'linear' : 'not linear'}${h.analysis.notes.length ? ` · ${h.analysis.notes.join('; ')}` : ''}`);
         setPhase('announcing');
         const draft = await api<{ contentId: string }>('/api/publish/drafts', {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ name, criteria, size: file.size, blockSize, mediaType: h.mediaType, blocks: h.blocks, sha256: h.sha256 }),
+          body: JSON.stringify({ name, criteria, size: file.size, blockSize, mediaType: h.analysis.mediaType, blocks: h.blocks, sha256: h.sha256 }),
         });
         id = draft.contentId;
         localStorage.setItem(key, JSON.stringify({ contentId: id } satisfies DraftRecord));
@@ -173,6 +176,11 @@ export function PublishPage() {
           </button>
         </div>
         <Progress label="hashed here" done={hashed} total={file?.size ?? 0} />
+        {analysis && (
+          <p class="muted" data-testid="analysis">
+            analysed here: {analysis}
+          </p>
+        )}
         <Progress label="uploaded" done={uploaded} total={file?.size ?? 0} />
         <p data-testid="phase" data-phase={phase} class={phase === 'error' ? 'error' : ''}>
           {phase}

@@ -3,8 +3,9 @@
 // of each block (the manifest's block hashes) uses WebCrypto's native digest on that buffer
 // (digest copies its input when called, so the buffer can be refilled at once); the
 // whole-file SHA-256 uses hash-wasm's incremental hasher, since WebCrypto has no streaming
-// digest. Also sniffs the media type from the first bytes.
+// digest. Then analyses the file (analyse.ts) from a few small reads.
 import { createSHA256 } from 'hash-wasm';
+import { analyse, type Analysis } from './analyse';
 
 export interface HashRequest {
   file: File;
@@ -13,15 +14,8 @@ export interface HashRequest {
 
 export type HashMessage =
   | { type: 'progress'; bytes: number }
-  | { type: 'done'; blocks: string[]; sha256: string; mediaType: string; seconds: number }
+  | { type: 'done'; blocks: string[]; sha256: string; analysis: Analysis; seconds: number }
   | { type: 'error'; message: string };
-
-function sniff(head: Uint8Array, declared: string): string {
-  const ascii = (from: number, to: number) => String.fromCharCode(...head.subarray(from, to));
-  if (head.length >= 12 && ascii(4, 8) === 'ftyp') return 'video/mp4';
-  if (head.length > 188 && head[0] === 0x47 && head[188] === 0x47) return 'video/mp2t';
-  return /^[\w.+-]+\/[\w.+-]+$/.test(declared) ? declared : 'application/octet-stream';
-}
 
 function hex(buf: ArrayBuffer): string {
   return Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -61,8 +55,8 @@ async function hashFile({ file, blockSize }: HashRequest): Promise<HashMessage> 
     }
   }
   if (filled > 0) blocks.push(crypto.subtle.digest('SHA-256', block.subarray(0, filled)));
-  const head = new Uint8Array(await file.slice(0, 512).arrayBuffer());
-  return { type: 'done', blocks: (await Promise.all(blocks)).map(hex), sha256: whole.digest('hex'), mediaType: sniff(head, file.type), seconds: (performance.now() - started) / 1000 };
+  const analysis = await analyse(async (o, l) => new Uint8Array(await file.slice(o, o + l).arrayBuffer()), file.size, file.type);
+  return { type: 'done', blocks: (await Promise.all(blocks)).map(hex), sha256: whole.digest('hex'), analysis, seconds: (performance.now() - started) / 1000 };
 }
 
 onmessage = (e: MessageEvent<HashRequest>) => {
