@@ -136,11 +136,13 @@ export class CanopyNode {
       conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
     });
     this.rootLink?.start();
+    this.uploads?.start();
     this.log.info('node started', { ...this.addresses(), attrs: this.config.attrs, root: this.config.isRoot });
   }
 
   async stop(): Promise<void> {
     this.downloader.stop();
+    this.uploads?.stop();
     this.rootLink?.stop();
     this.pool.closeAll();
     await this.listener?.close();

@@ -21,6 +21,9 @@ import type { Logger } from './logger.js';
 
 export const UPLOAD_PATH = '/api/uploads';
 const DRAFTS_KEY = 'publish:drafts';
+/** An upload untouched this long is abandoned: its partial file is deleted (the tus expiration extension). */
+export const UPLOAD_EXPIRY_MS = 7 * 24 * 3600 * 1000;
+const CLEANUP_EVERY_MS = 3600 * 1000;
 
 export interface UploadServiceDeps {
   dir: string;
@@ -52,13 +55,14 @@ export class UploadService {
   readonly tus: Server;
   private readonly drafts = new Map<string, DraftRecord>();
   private readonly followers = new Map<string, UploadFollower>();
+  private cleanup: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: UploadServiceDeps) {
     const saved = deps.store.index.getKv(DRAFTS_KEY);
     for (const d of saved ? (JSON.parse(saved) as DraftRecord[]) : []) this.drafts.set(d.contentId, d);
     this.tus = new Server({
       path: UPLOAD_PATH,
-      datastore: new FileStore({ directory: deps.dir }),
+      datastore: new FileStore({ directory: deps.dir, expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS }),
       relativeLocation: true,
       postReceiveInterval: 100,
       onUploadCreate: async (_req, upload) => {
@@ -78,6 +82,20 @@ export class UploadService {
     });
     this.tus.on(EVENTS.POST_RECEIVE, (_req, upload) => void this.poke(upload, upload.offset));
     this.tus.on(EVENTS.POST_FINISH, (_req, _res, upload) => void this.tus.datastore.remove(upload.id).catch(() => undefined));
+  }
+
+  start(): void {
+    this.cleanup = setInterval(() => {
+      this.tus.cleanUpExpiredUploads().then(
+        (n) => n > 0 && this.deps.log.info('deleted abandoned uploads', { count: n }),
+        (err: Error) => this.deps.log.warn('cannot delete abandoned uploads', { err }),
+      );
+    }, CLEANUP_EVERY_MS);
+    this.cleanup.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.cleanup);
   }
 
   /** Turns a publisher's draft into an announced content; the upload of its bytes follows. */

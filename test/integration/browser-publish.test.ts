@@ -129,7 +129,8 @@ describe('publishing from the browser', () => {
 
     // A new tab, the same file: the upload resumes where the origin's copy ends.
     const again = await context.newPage();
-    await again.goto(`${api}/publish?chunk=${4 * CHUNK}`);
+    await throttleUploads(again);
+    await again.goto(`${api}/publish?chunk=${CHUNK}`);
     await again.getByTestId('file-input').setInputFiles(file);
     await again.getByTestId('criteria').fill('region=eu');
     await again.getByTestId('publish').click();
@@ -137,6 +138,11 @@ describe('publishing from the browser', () => {
     const resumedAt = Number((await again.getByTestId('resumed').innerText()).match(/([\d.]+) MiB/)?.[1]);
     assert.ok(resumedAt * 2 ** 20 >= SIZE / 3, `resumed at ${resumedAt} MiB, not from the start`);
     assert.equal(await again.getByTestId('content-id').getAttribute('data-content-id'), contentId, 'the same content, not a new one');
+    // Pause and resume by hand.
+    await again.locator('[data-testid=phase][data-phase=uploading]').waitFor();
+    await again.getByTestId('pause').click();
+    await again.locator('[data-testid=phase][data-phase=paused]').waitFor();
+    await again.getByTestId('resume').click();
     await again.locator('[data-testid=phase][data-phase=done]').waitFor({ timeout: DEADLINE_MS });
     await screenshot(again, '5-publish-done');
 
