@@ -144,6 +144,7 @@ describe('publishing from the browser', () => {
     await again.locator('[data-testid=phase][data-phase=paused]').waitFor();
     await again.getByTestId('resume').click();
     await again.locator('[data-testid=phase][data-phase=done]').waitFor({ timeout: DEADLINE_MS });
+    await until('the page to show both eu nodes complete', async () => /2\/2 nodes complete/.test(await again.getByTestId('spread-line').innerText().catch(() => '')));
     await screenshot(again, '5-publish-done');
 
     // Both eu nodes complete; the us node holds nothing; the dashboard shows it.

@@ -6,6 +6,7 @@ import { Upload } from 'tus-js-client';
 import { api, formatBytes } from '../api';
 import { CriteriaEditor } from './CriteriaEditor';
 import { hashInWorker } from './hash-file';
+import { SpreadLine } from './SpreadLine';
 
 type Phase = 'idle' | 'hashing' | 'announcing' | 'uploading' | 'paused' | 'done' | 'error';
 
@@ -79,7 +80,8 @@ export function PublishPage() {
         id = draft.contentId;
         localStorage.setItem(key, JSON.stringify({ contentId: id } satisfies DraftRecord));
       } else {
-        setMessage('this file was announced and hashed before; resuming its upload');
+        setHashed(file.size);
+        setMessage('this file was hashed and announced in an earlier tab; resuming its upload');
       }
       setContentId(id);
       await startUpload(file, id, key);
@@ -192,6 +194,7 @@ export function PublishPage() {
             content {contentId} · <a href="/">watch it spread</a>
           </p>
         )}
+        {contentId && <SpreadLine contentId={contentId} />}
       </section>
     </div>
   );
