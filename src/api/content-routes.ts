@@ -10,6 +10,7 @@ import type { Catalog, Holding } from '../node/catalog.js';
 import type { Logger } from '../node/logger.js';
 import { sendJson } from './http-util.js';
 import type { Route } from './router.js';
+import * as S from './schemas.js';
 
 export interface PublishRequest {
   name: string;
@@ -60,13 +61,14 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
   const { catalog } = deps;
   const tag = 'contents';
   return [
-    { method: 'GET', path: '/api/node', tag: 'nodes', summary: 'This node: id, attributes, addresses, store usage per volume', handler: () => deps.info() },
-    { method: 'GET', path: '/api/nodes', tag: 'nodes', summary: 'Members of the network (root)', handler: () => ({ nodes: requireRoot(deps.root).nodes() }) },
+    { method: 'GET', path: '/api/node', tag: 'nodes', summary: 'This node: id, attributes, addresses, store usage per volume', response: S.NodeInfo, handler: () => deps.info() },
+    { method: 'GET', path: '/api/nodes', tag: 'nodes', summary: 'Members of the network (root)', response: S.Members, handler: () => ({ nodes: requireRoot(deps.root).nodes() }) },
     {
       method: 'GET',
       path: '/api/contents',
       tag,
       summary: 'Contents known here, with what this node holds of each',
+      response: S.ContentList,
       handler: () => ({ contents: catalog.list().map((c) => contentSummary(c.contentId, c.manifest, catalog.holding(c.contentId))) }),
     },
     {
@@ -74,6 +76,8 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
       path: '/api/contents',
       tag,
       summary: 'Publish the request body as a content (root)',
+      response: S.ContentSummary,
+      status: 201,
       query: { name: 'content name (required)', criteria: 'criteria expression (default *)', blockSize: 'block size in bytes' },
       body: 'the bytes of the content',
       handler: async ({ req, res, url }) => {
@@ -87,12 +91,13 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
       path: '/api/contents/:ref',
       tag,
       summary: "A content's manifest summary and local holding (ref: id, 8+ hex prefix or name)",
+      response: S.ContentSummary,
       handler: ({ params }) => {
         const c = findContent(catalog, params.ref!);
         return contentSummary(c.contentId, c.manifest, catalog.holding(c.contentId));
       },
     },
-    { method: 'GET', path: '/api/contents/:ref/status', tag, summary: 'Which nodes qualify and how much each holds (root)', handler: ({ params }) => requireRoot(deps.root).status(findContent(catalog, params.ref!).contentId) },
+    { method: 'GET', path: '/api/contents/:ref/status', tag, summary: 'Which nodes qualify and how much each holds (root)', response: S.ContentStatus, handler: ({ params }) => requireRoot(deps.root).status(findContent(catalog, params.ref!).contentId) },
     { method: 'GET', path: '/api/contents/:ref/manifest', tag, summary: 'The full manifest', handler: ({ params }) => findContent(catalog, params.ref!).manifest },
   ];
 }

@@ -7,6 +7,7 @@ import { formatCriteria, matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
 import { requireRoot } from './content-routes.js';
 import type { Route } from './router.js';
+import { CriteriaMatch as CriteriaMatchSchema } from './schemas.js';
 
 export interface CriteriaMember {
   nodeId: string;
@@ -35,6 +36,7 @@ export function criteriaRoutes(members: (() => CriteriaMember[]) | undefined): R
       tag: 'publish',
       summary: 'Which members a criteria expression selects (root); syntax errors answer 400 with the position',
       query: { criteria: 'criteria expression, e.g. region=eu & tier=edge' },
+      response: CriteriaMatchSchema,
       handler: ({ url }) => {
         const expression = url.searchParams.get('criteria');
         if (expression === null) throw new CanopyError('ERR_USAGE', 'criteria: the ?criteria= parameter is required');

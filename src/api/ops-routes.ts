@@ -2,6 +2,7 @@
 import type { MetricFamily } from '../ops/metrics.js';
 import { renderPrometheus } from '../ops/metrics.js';
 import { openApiDocument, type Route } from './router.js';
+import { Ok } from './schemas.js';
 
 export interface OpsRoutesDeps {
   metrics: () => MetricFamily[];
@@ -13,7 +14,7 @@ export interface OpsRoutesDeps {
 export function opsRoutes(deps: OpsRoutesDeps): Route[] {
   const tag = 'operations';
   return [
-    { method: 'GET', path: '/healthz', tag, summary: 'Liveness: 200 {"ok":true} while the process serves requests', handler: () => ({ ok: true }) },
+    { method: 'GET', path: '/healthz', tag, summary: 'Liveness: 200 {"ok":true} while the process serves requests', response: Ok, handler: () => ({ ok: true }) },
     {
       method: 'GET',
       path: '/metrics',

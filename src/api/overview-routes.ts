@@ -6,6 +6,7 @@
 import { request } from 'undici';
 import { requireRoot } from './content-routes.js';
 import type { Route } from './router.js';
+import { Overview } from './schemas.js';
 
 const MEMBER_TIMEOUT_MS = 1_500;
 
@@ -36,6 +37,7 @@ export function overviewRoutes(source: OverviewSource | undefined): Route[] {
       path: '/api/overview',
       tag: 'nodes',
       summary: 'Everything the dashboard shows: tree, health, volumes, spread of each content, uploads (root)',
+      response: Overview,
       handler: async () => {
         const s = requireRoot(source);
         const self = s.self();

@@ -5,6 +5,7 @@ import { UPLOAD_PATH, type UploadService } from '../node/upload-service.js';
 import { requireRoot } from './content-routes.js';
 import { sendJson } from './http-util.js';
 import type { Route } from './router.js';
+import * as S from './schemas.js';
 
 const MAX_DRAFT_BYTES = 80 * 2 ** 20;
 
@@ -28,19 +29,22 @@ export function publishRoutes(uploads: UploadService | undefined, blockSize: num
   const tus = ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => requireRoot(uploads).handle(req, res);
   const methods = ['POST', 'PATCH', 'HEAD', 'OPTIONS', 'DELETE', 'GET'] as const;
   return [
-    { method: 'GET', path: '/api/publish/settings', tag, summary: 'Block size the publishing page should cut files into', handler: () => ({ blockSize, upload: UPLOAD_PATH }) },
+    { method: 'GET', path: '/api/publish/settings', tag, summary: 'Block size the publishing page should cut files into', response: S.PublishSettings, handler: () => ({ blockSize, upload: UPLOAD_PATH }) },
     {
       method: 'POST',
       path: '/api/publish/drafts',
       tag,
       summary: 'Announce a content from its block hashes before its bytes arrive (root); then upload the bytes with tus, metadata contentId',
-      body: 'JSON { name, criteria, size, blockSize, mediaType, blocks: [sha256 hex], sha256 }',
+      body: 'the draft: the block hashes and whole-file SHA-256 the publisher computed',
+      bodySchema: S.DraftRequest,
+      response: S.DraftCreated,
+      status: 201,
       handler: async ({ req, res }) => {
         const { contentId, manifest, upload } = requireRoot(uploads).createDraft(await readJson(req));
         sendJson(res, 201, { contentId, name: manifest.name, size: manifest.size, blocks: manifest.blocks.length, criteria: manifest.criteria, upload });
       },
     },
-    { method: 'GET', path: '/api/publish/uploads', tag, summary: 'Uploads to this origin and how much of each is verified (root)', handler: () => ({ uploads: requireRoot(uploads).list() }) },
+    { method: 'GET', path: '/api/publish/uploads', tag, summary: 'Uploads to this origin and how much of each is verified (root)', response: S.UploadList, handler: () => ({ uploads: requireRoot(uploads).list() }) },
     { method: methods, path: UPLOAD_PATH, tag, summary: 'tus 1.0 resumable upload: create (POST with Upload-Length and Upload-Metadata contentId)', handler: tus },
     { method: methods, path: `${UPLOAD_PATH}/*`, tag, summary: 'tus 1.0 resumable upload: HEAD for the offset, PATCH to append', handler: tus },
   ];

@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CanopyError } from '../core/errors.js';
 import { requestUrl, sendJson } from './http-util.js';
+import { ErrorBody, type JsonSchema } from './schemas.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';
 
@@ -26,6 +27,11 @@ export interface Route {
   query?: Readonly<Record<string, string>>;
   /** What the request body is, for the description. */
   body?: string;
+  /** JSON Schema of a JSON request body. */
+  bodySchema?: JsonSchema;
+  /** JSON Schema of the success answer, and its status when not 200. */
+  response?: JsonSchema;
+  status?: number;
   /** Set for routes the OpenAPI document should not list (static files). */
   hidden?: boolean;
   /** Returns a JSON value to send with 200, or nothing once it has answered by itself. */
@@ -95,10 +101,10 @@ export function openApiDocument(routes: readonly Route[], info: { title: string;
         summary: r.summary,
         ...(r.tag ? { tags: [r.tag] } : {}),
         parameters: [...pathParams, ...query],
-        ...(r.body ? { requestBody: { description: r.body, content: { '*/*': {} } } } : {}),
+        ...(r.body ? { requestBody: { description: r.body, content: r.bodySchema ? { 'application/json': { schema: r.bodySchema } } : { '*/*': {} } } } : {}),
         responses: {
-          '200': { description: 'success' },
-          default: { description: 'error: `{ "error": { "code": "ERR_...", "message": "..." } }` (codes in docs/ERRORS.md)' },
+          [String(r.status ?? 200)]: { description: 'success', ...(r.response ? { content: { 'application/json': { schema: r.response } } } : {}) },
+          default: { description: 'error; codes in docs/ERRORS.md', content: { 'application/json': { schema: ErrorBody } } },
         },
       };
     }

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Upload } from 'tus-js-client';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import { LocalNetwork } from '../../src/demo/local-network.js';
 import { tempDir } from '../helpers/cli.js';
@@ -81,5 +82,39 @@ describe('tus uploads', () => {
     const res = await fetch(`${network.root!.api}/api/publish/drafts`, { method: 'POST', body: JSON.stringify({ ...draftOf(randomBytes(BS), 'x'), blocks: [] }) });
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /draft blocks: must list 1/);
+  });
+
+  it('answers as /openapi.json describes, for every route with a schema', async () => {
+    const api = network.root!.api;
+    const doc = (await (await fetch(`${api}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { content?: { 'application/json': { schema: object } } }>; requestBody?: { content: Record<string, { schema?: object }> } }>> };
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const check = (schema: object, value: unknown, what: string) => {
+      const validate = ajv.compile(schema);
+      assert.ok(validate(value), `${what}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 400)}`);
+    };
+    const { contents } = (await (await fetch(`${api}/api/contents`)).json()) as { contents: { contentId: string }[] };
+    assert.ok(contents.length > 0);
+    let checked = 0;
+    for (const [p, ops] of Object.entries(doc.paths)) {
+      const get = ops.get?.responses['200']?.content?.['application/json'].schema;
+      if (!get) continue;
+      const url = `${api}${p.replace('{ref}', contents[0]!.contentId)}${p === '/api/criteria/match' ? '?criteria=region%3Deu' : ''}`;
+      const res = await fetch(url);
+      assert.equal(res.status, 200, url);
+      check(get, await res.json(), `GET ${p}`);
+      checked++;
+    }
+    assert.ok(checked >= 10, `only ${checked} routes have schemas`);
+    // The draft route: the request a page sends and the answer it gets.
+    const draftOp = doc.paths['/api/publish/drafts']!.post!;
+    const body = draftOf(randomBytes(BS + 1), 'schema.bin');
+    check(draftOp.requestBody!.content['application/json']!.schema!, body, 'draft request');
+    const res = await fetch(`${api}/api/publish/drafts`, { method: 'POST', body: JSON.stringify(body) });
+    assert.equal(res.status, 201);
+    check(draftOp.responses['201']!.content!['application/json'].schema, await res.json(), 'draft answer');
+    // Errors have the documented shape.
+    const missing = await fetch(`${api}/api/contents/${'0'.repeat(64)}`);
+    assert.equal(missing.status, 404);
+    check(draftOp.responses.default!.content!['application/json'].schema, await missing.json(), 'error');
   });
 });
