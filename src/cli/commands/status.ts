@@ -56,9 +56,12 @@ export function formatLiveStatus(s: ContentStatus, rates: RateTracker, at: numbe
   const q = s.nodes.filter((n) => n.qualified);
   const lines = [`${s.contentId.slice(0, 16)}  ${s.name}  ${formatBytes(s.size)}  "${s.criteria}"  ${q.filter((n) => n.complete).length}/${q.length} complete`];
   for (const n of s.nodes) {
+    if (!n.qualified) {
+      lines.push(`  ${n.name.padEnd(22)} not qualified${n.haveBytes > 0 ? ` (holds ${formatBytes(n.haveBytes)})` : ''}`);
+      continue;
+    }
     const rate = rates.update(`${s.contentId}:${n.nodeId}`, n.haveBytes, at);
-    const note = n.qualified ? `${formatBytes(rate).padStart(10)}/s  eta ${formatEta(s.size - n.haveBytes, rate)}` : 'not qualified';
-    lines.push(`  ${renderBar({ label: n.name, done: n.haveBytes, total: n.qualified ? s.size : 0, note })}`);
+    lines.push(`  ${renderBar({ label: n.name, done: n.haveBytes, total: s.size, note: `${formatBytes(rate).padStart(10)}/s  eta ${formatEta(s.size - n.haveBytes, rate)}` })}`);
   }
   return lines;
 }

@@ -42,7 +42,7 @@ describe('live rates', () => {
     const lines = formatLiveStatus(s, new RateTracker(), 0);
     assert.match(lines[0]!, /0\/1 complete/);
     assert.match(lines[1]!, /eu .* 50%/);
-    assert.match(lines[2]!, /us .*not qualified/);
+    assert.match(lines[2]!, /^ {2}us +not qualified$/);
     assert.equal(isSettled(s), false);
     assert.equal(isSettled({ ...s, nodes: [{ ...s.nodes[0]!, complete: true }, s.nodes[1]!] }), true);
   });
