@@ -188,4 +188,22 @@ describe('publishing from the browser', () => {
     await screenshot(page, '7-publish-mp4');
     await page.close();
   });
+
+  it('accepts a file dropped on the page', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${network.root!.api}/publish`);
+    const drop = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(5000).fill(7)], 'dropped.bin', { type: 'application/octet-stream' }));
+      return dt;
+    });
+    await page.locator('.dropzone').dispatchEvent('drop', { dataTransfer: drop });
+    assert.equal(await page.getByTestId('name').inputValue(), 'dropped.bin');
+    await page.getByTestId('publish').click();
+    await page.locator('[data-testid=phase][data-phase=done]').waitFor({ timeout: DEADLINE_MS });
+    const contentId = await page.getByTestId('content-id').getAttribute('data-content-id');
+    const manifest = (await (await fetch(`${network.root!.api}/api/contents/${contentId}/manifest`)).json()) as { size: number; name: string };
+    assert.deepEqual([manifest.name, manifest.size], ['dropped.bin', 5000]);
+    await page.close();
+  });
 });
