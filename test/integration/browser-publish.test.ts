@@ -86,6 +86,7 @@ describe('publishing from the browser', () => {
     await dash.locator('svg.tree g.tree-node').nth(3).waitFor();
     assert.equal(await dash.locator('svg.tree g.tree-node').count(), 4);
     assert.deepEqual((await dash.locator('svg.tree g.tree-node').evaluateAll((els) => els.map((e) => e.getAttribute('data-node')))).sort(), ['eu-edge', 'eu-hub', 'root', 'us-edge']);
+    assert.equal(await dash.getByTestId('rollup').first().textContent(), 'rollup: region=eu|us tier=edge|hub');
     await screenshot(dash, '1-dashboard-empty');
 
     // The publishing page: pick the file, type criteria and watch the live match count.

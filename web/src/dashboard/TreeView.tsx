@@ -1,5 +1,7 @@
 // The control tree drawn with d3-hierarchy's tidy tree layout: one circle per node,
-// coloured by health, labelled with its name and attributes.
+// coloured by health, labelled with its name and attributes; a node with children also
+// shows its rollup, the union of the attributes of its whole subtree (what routing by
+// criteria looks at).
 import { stratify, tree } from 'd3-hierarchy';
 import { formatAttrs, type Overview } from '../api';
 
@@ -12,7 +14,20 @@ interface TreeDatum {
 }
 
 const NODE_W = 170;
-const NODE_H = 90;
+const NODE_H = 100;
+
+/** key → values seen anywhere in the subtree, e.g. region=eu|us tier=edge. */
+export function rollup(attrsList: Record<string, string>[]): string {
+  const seen = new Map<string, Set<string>>();
+  for (const attrs of attrsList) for (const [k, v] of Object.entries(attrs)) (seen.get(k) ?? seen.set(k, new Set()).get(k)!).add(v);
+  return [...seen.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, vs]) => {
+      const values = [...vs].filter((v) => v !== '').sort();
+      return values.length === 0 ? k : `${k}=${values.join('|')}`;
+    })
+    .join(' ');
+}
 
 export function TreeView({ overview }: { overview: Overview }) {
   const data: TreeDatum[] = [
@@ -47,6 +62,11 @@ export function TreeView({ overview }: { overview: Overview }) {
           {Object.keys(n.data.attrs).length > 0 && (
             <text y={24} text-anchor="middle" class="attrs">
               {formatAttrs(n.data.attrs)}
+            </text>
+          )}
+          {n.children && (
+            <text y={n.data.parent === null ? 26 : 38} text-anchor="middle" class="rollup" data-testid="rollup">
+              rollup: {rollup(n.descendants().map((d) => d.data.attrs)) || '—'}
             </text>
           )}
         </g>
