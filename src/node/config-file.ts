@@ -13,6 +13,8 @@ import { parseSize } from '../core/sizes.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import { parseAddress, type PeerAddress } from '../wire/transport.js';
 import type { LogLevel } from './logger.js';
+import { makeConfig, type NodeConfig } from './config.js';
+import { parseUserSpec, readUsersFile, type FtpUserSpec } from '../edge/ftp/ftp-users.js';
 
 /** What a file may set; anything left out falls back to a flag or the default. */
 export interface FileConfig {
@@ -25,13 +27,25 @@ export interface FileConfig {
   peerPort?: number;
   apiPort?: number;
   httpPort?: number;
+  ftpPort?: number;
+  ftp?: FileFtpConfig;
   volumes?: VolumeConfig[];
   blockSize?: number;
   downloadConcurrency?: number;
+  prefetch?: boolean;
   logLevel?: LogLevel;
 }
 
-export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'peerPort', 'apiPort', 'httpPort', 'volumes', 'blockSize', 'downloadConcurrency', 'logLevel'] as const;
+export interface FileFtpConfig {
+  users?: FtpUserSpec[];
+  anonymous?: boolean;
+  requireTls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'prefetch', 'logLevel'] as const;
+const FTP_KEYS = ['users', 'usersFile', 'anonymous', 'requireTls', 'tlsCert', 'tlsKey'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const MAX_FILE_BYTES = 1 << 20;
 
@@ -108,6 +122,42 @@ function volumes(key: string, v: unknown): VolumeConfig[] {
   });
 }
 
+function bool(key: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw bad(key, `expected true or false, got ${show(v)}`);
+  return v;
+}
+
+/** Rethrows a check that names its own place (an FTP user spec) with the key path in front. */
+function under<T>(key: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw bad(key, (err as Error).message);
+  }
+}
+
+function ftp(key: string, v: unknown): FileFtpConfig {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(key, `expected a mapping (users, usersFile, anonymous, requireTls, tlsCert, tlsKey), got ${show(v)}`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!(FTP_KEYS as readonly string[]).includes(k)) throw bad(`${key}.${k}`, `unknown key (known keys: ${FTP_KEYS.join(', ')})`);
+  const out: FileFtpConfig = {};
+  const users: FtpUserSpec[] = [];
+  if (o.users !== undefined) {
+    if (!Array.isArray(o.users)) throw bad(`${key}.users`, `expected a list of name:password, got ${show(o.users)}`);
+    o.users.forEach((u, i) => users.push(under(`${key}.users[${i}]`, () => parseUserSpec(str(`${key}.users[${i}]`, u, 300), 'account'))));
+  }
+  if (o.usersFile !== undefined) {
+    const file = str(`${key}.usersFile`, o.usersFile);
+    users.push(...under(`${key}.usersFile`, () => readUsersFile(file)));
+  }
+  if (users.length > 0) out.users = users;
+  if (o.anonymous !== undefined) out.anonymous = bool(`${key}.anonymous`, o.anonymous);
+  if (o.requireTls !== undefined) out.requireTls = bool(`${key}.requireTls`, o.requireTls);
+  if (o.tlsCert !== undefined) out.tlsCert = str(`${key}.tlsCert`, o.tlsCert);
+  if (o.tlsKey !== undefined) out.tlsKey = str(`${key}.tlsKey`, o.tlsKey);
+  return out;
+}
+
 function join(key: string, v: unknown): PeerAddress {
   const text = str(key, v, 300);
   const addr = parseAddress(text);
@@ -126,16 +176,15 @@ export function checkFileConfig(doc: unknown): FileConfig {
   const out: FileConfig = {};
   if (o.name !== undefined) out.name = str('name', o.name, 128);
   if (o.data !== undefined) out.dataDir = str('data', o.data);
-  if (o.root !== undefined) {
-    if (typeof o.root !== 'boolean') throw bad('root', `expected true or false, got ${show(o.root)}`);
-    out.isRoot = o.root;
-  }
+  if (o.root !== undefined) out.isRoot = bool('root', o.root);
   if (o.join !== undefined) out.join = join('join', o.join);
   if (o.attrs !== undefined) out.attrs = attrs('attrs', o.attrs);
   if (o.host !== undefined) out.host = str('host', o.host, 255);
-  for (const k of ['peerPort', 'apiPort', 'httpPort'] as const) {
+  for (const k of ['peerPort', 'apiPort', 'httpPort', 'ftpPort'] as const) {
     if (o[k] !== undefined) out[k] = int(k, o[k], 0, 65535, '; 0 picks a free port');
   }
+  if (o.ftp !== undefined) out.ftp = ftp('ftp', o.ftp);
+  if (o.prefetch !== undefined) out.prefetch = bool('prefetch', o.prefetch);
   if (o.volumes !== undefined) out.volumes = volumes('volumes', o.volumes);
   if (o.blockSize !== undefined) out.blockSize = size('blockSize', o.blockSize);
   if (o.downloadConcurrency !== undefined) out.downloadConcurrency = int('downloadConcurrency', o.downloadConcurrency, 1, 256);
@@ -173,4 +222,14 @@ export function loadConfigFile(file: string): FileConfig {
   }
   if (text.length > MAX_FILE_BYTES) throw new CanopyError('ERR_CONFIG_INVALID', `config file ${file} is larger than 1 MiB`);
   return parseConfigText(text, file);
+}
+
+/** The node's settings from merged file and flag values, with the defaults for the rest. */
+export function nodeConfigFrom(input: FileConfig, defaultDataDir: string): NodeConfig {
+  const ftp = input.ftp ?? {};
+  return makeConfig({
+    ...input,
+    dataDir: input.dataDir ?? defaultDataDir,
+    ftp: { users: ftp.users ?? [], anonymous: ftp.anonymous ?? false, requireTls: ftp.requireTls ?? false, tlsCert: ftp.tlsCert, tlsKey: ftp.tlsKey },
+  });
 }

@@ -41,6 +41,7 @@ const COUNTERS = {
   canopy_blocks_served_total: 'Blocks sent to other nodes.',
   canopy_blocks_received_total: 'Blocks received and verified, by peer class.',
   canopy_http_requests_total: 'Requests answered by the HTTP edge, by status class.',
+  canopy_cache_requests_total: 'Block reads of the edge servers from the shared cache of verified blocks, by result (hit, miss).',
 } as const;
 
 export type CounterName = keyof typeof COUNTERS;

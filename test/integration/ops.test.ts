@@ -51,7 +51,7 @@ describe('operations', () => {
 
   before(async () => {
     const cfg = `${dir.path}/root.yaml`;
-    writeFileSync(cfg, ['# the root of a test network', 'root: true', `data: ${dir.path}/root`, 'name: config-root', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'blockSize: 256KiB', 'volumes:', `  - ${dir.path}/root/d1`, `  - { path: ${dir.path}/root/d2, weight: 2 }`].join('\n'));
+    writeFileSync(cfg, ['# the root of a test network', 'root: true', `data: ${dir.path}/root`, 'name: config-root', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 'blockSize: 256KiB', 'volumes:', `  - ${dir.path}/root/d1`, `  - { path: ${dir.path}/root/d2, weight: 2 }`].join('\n'));
     const r = await startNode(['--config', cfg]);
     children.push(r.child);
     root = r.ready;
@@ -59,7 +59,7 @@ describe('operations', () => {
     // The edge's file says one thing and its flags another: the flags win.
     const edgeCfg = `${dir.path}/edge.yaml`;
     writeFileSync(edgeCfg, ['name: from-file', 'attrs: { region: us, tier: edge }', `data: ${dir.path}/edge`, 'join: 127.0.0.1:1', 'apiPort: 1', 'downloadConcurrency: 2'].join('\n'));
-    const e = await startNode(['--config', edgeCfg, '--join', `${root.peer.host}:${root.peer.port}`, '--name', 'edge', '--attr', 'region=eu', '--peer-port', '0', '--api-port', '0', '--http-port', '0']);
+    const e = await startNode(['--config', edgeCfg, '--join', `${root.peer.host}:${root.peer.port}`, '--name', 'edge', '--attr', 'region=eu', '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0']);
     children.push(e.child);
     edge = e.ready;
   });
@@ -131,6 +131,11 @@ describe('operations', () => {
     await sleep(50);
     const httpOut = await metric(edge.api, /^canopy_bytes_out_total\{class="http"\} (\d+)$/m);
     assert.ok(httpOut >= SIZE && httpOut < SIZE + 4096, `http bytes out ${httpOut}: the body plus headers`);
+    // A second download of the same bytes is served from the shared block cache.
+    const misses = await metric(edge.api, /^canopy_cache_requests_total\{result="miss"\} (\d+)$/m);
+    assert.equal(misses, blocks);
+    assert.equal((await runCommand('curl', ['-sf', '-o', '/dev/null', `${edge.http}/content/${contentId}`])).code, 0);
+    assert.equal(await metric(edge.api, /^canopy_cache_requests_total\{result="hit"\} (\d+)$/m), blocks);
   });
 
   it('shows live status and top views that end when every qualified node is complete', async () => {

@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { parseAttributes } from '../../core/attributes.js';
 import { CanopyError } from '../../core/errors.js';
 import { parseSize } from '../../core/sizes.js';
-import { makeConfig, DEFAULTS } from '../../node/config.js';
-import { loadConfigFile, type FileConfig } from '../../node/config-file.js';
+import { DEFAULTS } from '../../node/config.js';
+import { parseUserSpec, readUsersFile } from '../../edge/ftp/ftp-users.js';
+import { loadConfigFile, nodeConfigFrom, type FileConfig } from '../../node/config-file.js';
 import { CanopyNode } from '../../node/node.js';
 import { parseAddress } from '../../wire/transport.js';
 import { action, printJson } from '../output.js';
@@ -19,8 +20,16 @@ interface NodeOptions {
   peerPort?: string;
   apiPort?: string;
   httpPort?: string;
+  ftpPort?: string;
+  ftpUser: string[];
+  ftpUsers?: string;
+  ftpAnonymous?: boolean;
+  ftpRequireTls?: boolean;
+  ftpTlsCert?: string;
+  ftpTlsKey?: string;
   volume: string[];
   blockSize?: string;
+  prefetch: boolean;
 }
 
 const DEFAULT_DATA = '.canopy/node';
@@ -33,11 +42,14 @@ function port(key: string, text: string | undefined): number | undefined {
   return Number(text);
 }
 
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
 /** Settings given as flags; a flag left out is undefined so the file's value (or the default) applies. */
 function flagConfig(opts: NodeOptions): FileConfig {
   const join = opts.join === undefined ? undefined : parseAddress(opts.join);
   if (opts.join !== undefined && !join) throw new CanopyError('ERR_USAGE', `--join: "${opts.join}" is not host:port`);
-  const out: FileConfig = {
+  const users = [...opts.ftpUser.map((u) => parseUserSpec(u)), ...(opts.ftpUsers ? readUsersFile(opts.ftpUsers) : [])];
+  return defined({
     isRoot: opts.root,
     join: join ?? undefined,
     name: opts.name,
@@ -47,10 +59,25 @@ function flagConfig(opts: NodeOptions): FileConfig {
     peerPort: port('--peer-port', opts.peerPort),
     apiPort: port('--api-port', opts.apiPort),
     httpPort: port('--http-port', opts.httpPort),
+    ftpPort: port('--ftp-port', opts.ftpPort),
+    ftp: defined({
+      users: users.length > 0 ? users : undefined,
+      anonymous: opts.ftpAnonymous,
+      requireTls: opts.ftpRequireTls,
+      tlsCert: opts.ftpTlsCert,
+      tlsKey: opts.ftpTlsKey,
+    }),
     volumes: opts.volume.length > 0 ? opts.volume.map((p) => ({ path: p })) : undefined,
+    // Commander gives true when --no-prefetch is absent: only an explicit "no" overrides the file.
+    prefetch: opts.prefetch === false ? false : undefined,
     blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
-  };
-  return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined)) as FileConfig;
+  });
+}
+
+/** Flags over the file over the defaults, key by key (the FTP settings field by field). */
+export function mergeConfig(file: FileConfig, flags: FileConfig): FileConfig {
+  const ftp = { ...file.ftp, ...flags.ftp };
+  return { ...file, ...flags, ftp };
 }
 
 export function registerNode(program: Command): void {
@@ -67,13 +94,21 @@ export function registerNode(program: Command): void {
     .option('--peer-port <n>', `node-to-node port (0 = any free port; default ${DEFAULTS.peerPort})`)
     .option('--api-port <n>', `admin API port (0 = any free port; default ${DEFAULTS.apiPort})`)
     .option('--http-port <n>', `HTTP streaming port (0 = any free port; default ${DEFAULTS.httpPort})`)
+    .option('--ftp-port <n>', `FTP port (0 = any free port; default ${DEFAULTS.ftpPort})`)
+    .option('--ftp-user <name:password>', 'an FTP account, repeatable (prefer --ftp-users: arguments are visible to other local users)', collect, [])
+    .option('--ftp-users <file>', 'file of FTP accounts, one name:password per line')
+    .option('--ftp-anonymous', 'let "anonymous" log in to FTP with any password')
+    .option('--ftp-require-tls', 'refuse FTP logins before AUTH TLS')
+    .option('--ftp-tls-cert <pem>', 'certificate for FTP AUTH TLS (default: a self-signed one kept in the data directory)')
+    .option('--ftp-tls-key <pem>', 'private key for --ftp-tls-cert')
     .option('--volume <dir>', 'a block volume directory, repeatable (default: <data>/volumes/v0)', collect, [])
+    .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')
     .option('--block-size <size>', 'block size for contents published here (default 4MiB)')
     .action(
       action(async (opts: NodeOptions) => {
         const file = opts.config === undefined ? {} : loadConfigFile(opts.config);
-        const merged = { ...file, ...flagConfig(opts) };
-        const config = makeConfig({ ...merged, dataDir: merged.dataDir ?? DEFAULT_DATA });
+        const merged = mergeConfig(file, flagConfig(opts));
+        const config = nodeConfigFrom(merged, DEFAULT_DATA);
         const node = new CanopyNode(config);
         try {
           await node.start();

@@ -3,8 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { CanopyError } from '../../../src/core/errors.js';
-import { CONFIG_KEYS, parseConfigText } from '../../../src/node/config-file.js';
-import { makeConfig } from '../../../src/node/config.js';
+import { CONFIG_KEYS, nodeConfigFrom, parseConfigText } from '../../../src/node/config-file.js';
 
 function fails(text: string, key: RegExp): void {
   assert.throws(
@@ -30,6 +29,9 @@ describe('config file', () => {
         'blockSize: 1MiB',
         'downloadConcurrency: 8',
         'logLevel: debug',
+        'ftpPort: 2121',
+        'ftp: { users: ["alice:s3cret:with:colons"], anonymous: true, requireTls: true, tlsCert: /c.pem, tlsKey: /k.pem }',
+        'prefetch: false',
       ].join('\n'),
     );
     assert.deepEqual(c, {
@@ -46,8 +48,11 @@ describe('config file', () => {
       blockSize: 2 ** 20,
       downloadConcurrency: 8,
       logLevel: 'debug',
+      ftpPort: 2121,
+      ftp: { users: [{ name: 'alice', password: 's3cret:with:colons' }], anonymous: true, requireTls: true, tlsCert: '/c.pem', tlsKey: '/k.pem' },
+      prefetch: false,
     });
-    assert.equal(CONFIG_KEYS.length, 13);
+    assert.equal(CONFIG_KEYS.length, 16);
   });
 
   it('accepts attributes as a list and an empty file', () => {
@@ -69,6 +74,10 @@ describe('config file', () => {
     fails('blockSize: lots', /^blockSize: invalid size/);
     fails('root: yes please', /^root: expected true or false/);
     fails('logLevel: loud', /^logLevel: expected one of/);
+    fails('ftp: { users: [nopassword] }', /^ftp\.users\[0\]: account: expected name:password/);
+    fails('ftp: { anonymus: true }', /^ftp\.anonymus: unknown key/);
+    fails('ftp: { usersFile: /nonexistent/canopy-users }', /^ftp\.usersFile: ftpUsersFile: cannot read/);
+    fails('prefetch: maybe', /^prefetch: expected true or false/);
     fails('prot: 1', /^prot: unknown key/);
     fails('- a\n- b', /^\(top level\): expected a mapping/);
     fails('name: [unclosed', /^node\.yaml:1:\d+: YAML syntax/);
@@ -76,11 +85,11 @@ describe('config file', () => {
   });
 
   it('lets makeConfig apply the defaults and its own checks', () => {
-    const c = makeConfig({ ...parseConfigText('root: true\nblockSize: 4KiB'), dataDir: '/tmp/x' });
+    const c = nodeConfigFrom(parseConfigText('root: true\nblockSize: 4KiB'), '/tmp/x');
     assert.equal(c.apiPort, 7401);
     assert.equal(c.blockSize, 4096);
-    assert.throws(() => makeConfig({ ...parseConfigText('blockSize: 1KiB\nroot: true'), dataDir: '/tmp/x' }), /blockSize/);
-    assert.throws(() => makeConfig({ ...parseConfigText('name: x'), dataDir: '/tmp/x' }), /^CanopyError: join:|join:/);
+    assert.throws(() => nodeConfigFrom(parseConfigText('blockSize: 1KiB\nroot: true'), '/tmp/x'), /blockSize/);
+    assert.throws(() => nodeConfigFrom(parseConfigText('name: x'), '/tmp/x'), /join:/);
   });
 
   it('never throws anything but ERR_CONFIG_INVALID on arbitrary text', () => {
