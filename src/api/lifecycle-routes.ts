@@ -1,14 +1,15 @@
 /**
- * Admin API routes of the content lifecycle:
+ * Admin API routes of the content lifecycle (docs/LIFECYCLE.md):
  *   POST /api/contents/:ref/withdraw[?reason=]   take a content out of service everywhere (root)
  *   GET  /api/contents/:ref/versions             every version published under the content's name
- * and the lifecycle fields added to every content summary (state, version, expires, chunking).
+ * and the lifecycle fields added to every content summary (state, version, expires, chunking,
+ * prefetch).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { Catalog } from '../node/catalog.js';
-import { sendJson } from './http-util.js';
+import type { Route } from './router.js';
+import * as S from './schemas.js';
 
 export interface LifecycleRootApi {
   withdraw(contentId: string, reason: string): Promise<{ contentId: string; freedBytes: number }>;
@@ -17,7 +18,6 @@ export interface LifecycleRootApi {
 export interface LifecycleRouteDeps {
   catalog: Catalog;
   root: LifecycleRootApi | undefined;
-  findContent: (ref: string) => { contentId: string; manifest: Manifest };
 }
 
 export function lifecycleFields(catalog: Catalog, contentId: string, manifest: Manifest): Record<string, unknown> {
@@ -32,24 +32,43 @@ export function lifecycleFields(catalog: Catalog, contentId: string, manifest: M
   };
 }
 
-/** Handles the request if it is a lifecycle route; returns false otherwise. */
-export async function lifecycleRoute(deps: LifecycleRouteDeps, req: IncomingMessage, res: ServerResponse, url: URL, parts: string[]): Promise<boolean> {
-  const [, resource, ref, sub] = parts;
-  if (resource !== 'contents' || !ref || parts.length !== 4) return false;
-  if (req.method === 'POST' && sub === 'withdraw') {
-    if (!deps.root) throw new CanopyError('ERR_USAGE', 'this node is not the root: send withdrawals to the root node');
-    const reason = (url.searchParams.get('reason') ?? 'withdrawn by the publisher').slice(0, 200) || 'withdrawn';
-    if (reason === 'expired') throw new CanopyError('ERR_USAGE', 'reason "expired" is reserved for contents past their expiry');
-    const { contentId } = deps.findContent(ref);
-    const result = await deps.root.withdraw(contentId, reason);
-    sendJson(res, 200, { ...result, state: deps.catalog.state(contentId), reason });
-    return true;
-  }
-  if (req.method === 'GET' && sub === 'versions') {
-    const { manifest } = deps.findContent(ref);
-    const versions = deps.catalog.versions(manifest.name).map((v) => ({ contentId: v.contentId, version: v.version, state: v.state, size: v.manifest.size, blocks: v.manifest.blocks.length, createdAt: v.manifest.createdAt, expires: v.manifest.expires ?? null }));
-    sendJson(res, 200, { name: manifest.name, versions });
-    return true;
-  }
-  return false;
+function findContent(catalog: Catalog, ref: string): { contentId: string; manifest: Manifest } {
+  const found = catalog.resolve(ref);
+  if (!found) throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no content "${ref}" is known here`);
+  return found;
+}
+
+export function lifecycleRoutes(deps: LifecycleRouteDeps): Route[] {
+  const { catalog } = deps;
+  const tag = 'contents';
+  return [
+    {
+      method: 'POST',
+      path: '/api/contents/:ref/withdraw',
+      tag,
+      summary: 'Take a content out of service on every node now and free its blocks (root); nodes that are down learn it when they rejoin',
+      query: { reason: 'why, shown in status and logs' },
+      response: S.Withdrawal,
+      handler: async ({ params, url }) => {
+        if (!deps.root) throw new CanopyError('ERR_USAGE', 'this node is not the root: send withdrawals to the root node');
+        const reason = (url.searchParams.get('reason') ?? 'withdrawn by the publisher').slice(0, 200) || 'withdrawn';
+        if (reason === 'expired') throw new CanopyError('ERR_USAGE', 'reason "expired" is reserved for contents past their expiry');
+        const { contentId } = findContent(catalog, params.ref!);
+        const result = await deps.root.withdraw(contentId, reason);
+        return { ...result, state: catalog.state(contentId), reason };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/contents/:ref/versions',
+      tag,
+      summary: "Every version published under the content's name, oldest first, with its state",
+      response: S.Versions,
+      handler: ({ params }) => {
+        const { manifest } = findContent(catalog, params.ref!);
+        const versions = catalog.versions(manifest.name).map((v) => ({ contentId: v.contentId, version: v.version, state: v.state, size: v.manifest.size, blocks: v.manifest.blocks.length, createdAt: v.manifest.createdAt, expires: v.manifest.expires ?? null }));
+        return { name: manifest.name, versions };
+      },
+    },
+  ];
 }

@@ -5,6 +5,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerNode } from './commands/node.js';
 import { registerPublish } from './commands/publish.js';
 import { registerLs, registerStatus } from './commands/status.js';
+import { registerTop } from './commands/top.js';
 import { registerWithdraw } from './commands/withdraw.js';
 
 const program = new Command();
@@ -15,6 +16,7 @@ registerPublish(program);
 registerStatus(program);
 registerLs(program);
 registerWithdraw(program);
+registerTop(program);
 registerDemo(program);
 
 try {

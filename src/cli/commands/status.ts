@@ -1,15 +1,21 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { formatAttributes } from '../../core/attributes.js';
+import { CanopyError } from '../../core/errors.js';
 import { formatBytes } from '../../core/sizes.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { action, printJson } from '../output.js';
 import { renderBar } from '../progress.js';
+import { formatEta, RateTracker } from '../rates.js';
+import { Screen } from '../screen.js';
 
 import type { ContentStatusView, NodeStatusRow } from '../../node/content-status.js';
 
 export type NodeStatus = NodeStatusRow;
 export type ContentStatus = ContentStatusView;
+
+/** What the live view needs; the lifecycle fields (version, convergence, stuck...) are shown when present. */
+export type LiveStatus = Pick<ContentStatus, 'contentId' | 'name' | 'size' | 'criteria'> &
+  Partial<Omit<ContentStatus, 'nodes'>> & { nodes: (Pick<NodeStatus, 'nodeId' | 'name' | 'qualified' | 'haveBytes' | 'complete'> & Partial<NodeStatus>)[] };
 
 interface ContentSummary {
   contentId: string;
@@ -23,12 +29,18 @@ interface ContentSummary {
   versions?: number;
 }
 
-const WATCH_INTERVAL_MS = 500;
-
-function formatEta(seconds: number | null): string {
+function formatFleetEta(seconds: number | null): string {
   if (seconds === null) return 'ETA unknown (nothing moving)';
   if (seconds < 120) return `ETA ${seconds} s`;
   return seconds < 7200 ? `ETA ${Math.round(seconds / 60)} min` : `ETA ${(seconds / 3600).toFixed(1)} h`;
+}
+
+/** All/part/none among qualified nodes, the fleet's rate and ETA, and what this version moved. */
+function convergenceLine(s: ContentStatus): string {
+  const c = s.convergence;
+  const moved = s.previous ? `  moved ${formatBytes(s.movedBytes)} (changed ${formatBytes(s.changedBytes)} since v${s.version - 1})` : `  moved ${formatBytes(s.movedBytes)}`;
+  const speed = c.converged ? 'converged' : `${formatBytes(c.rateBps)}/s  ${formatFleetEta(c.etaSeconds)}`;
+  return `${c.complete}/${c.qualified} qualified nodes hold all, ${c.partial} part, ${c.none} none  ${speed}${moved}`;
 }
 
 function formatPrefetch(p: ContentStatus['prefetch']): string {
@@ -40,9 +52,7 @@ export function formatStatus(s: ContentStatus): string {
   const c = s.convergence;
   const state = s.state === 'live' ? '' : `  [${s.state.toUpperCase()}${s.withdrawnAt ? ` ${s.withdrawnAt}` : ''}]`;
   const lines = [`${s.contentId}  ${s.name}  v${s.version}/${s.versions}  ${formatBytes(s.size)}  criteria "${s.criteria}"${s.expires ? `  expires ${s.expires}` : ''}${formatPrefetch(s.prefetch)}${state}`];
-  const moved = s.previous ? `  moved ${formatBytes(s.movedBytes)} (changed ${formatBytes(s.changedBytes)} since v${s.version - 1})` : `  moved ${formatBytes(s.movedBytes)}`;
-  const speed = c.converged ? 'converged' : `${formatBytes(c.rateBps)}/s  ${formatEta(c.etaSeconds)}`;
-  lines.push(`  ${c.complete}/${c.qualified} qualified nodes hold all, ${c.partial} part, ${c.none} none  ${speed}${moved}`);
+  lines.push(`  ${convergenceLine(s)}`);
   for (const n of s.nodes) {
     const label = `${n.name}${n.qualified ? '' : ' (not qualified)'}${n.online ? '' : ' (offline)'}`;
     const note = `${formatAttributes(n.attrs)}${n.fetchedBytes > 0 ? `  fetched ${formatBytes(n.fetchedBytes)} (${((100 * n.fetchedBytes) / Math.max(1, s.size)).toFixed(1)} %)` : ''}${n.complete && n.url ? `  ${n.url}` : ''}`;
@@ -52,21 +62,60 @@ export function formatStatus(s: ContentStatus): string {
   return lines.join('\n');
 }
 
-/** Redraws the status of one content in place until every qualified node holds it. */
-async function watch(api: ApiClient, content: string, out: NodeJS.WriteStream): Promise<ContentStatus> {
-  let drawn = 0;
-  for (;;) {
-    const status = await api.get<ContentStatus>(`/api/contents/${encodeURIComponent(content)}/status`);
-    const text = formatStatus(status);
-    if (out.isTTY) {
-      out.write(`${drawn > 0 ? `\x1b[${drawn}A` : ''}${text.split('\n').map((l) => `\x1b[2K${l}`).join('\n')}\n`);
-      drawn = text.split('\n').length;
+/** True when every qualified node holds the whole content, or it is out of service. */
+export function isSettled(s: LiveStatus): boolean {
+  return (s.state !== undefined && s.state !== 'live') || s.nodes.every((n) => !n.qualified || n.complete);
+}
+
+/** The live view: convergence, a bar per node with its rate and estimated time to finish, and who is stuck. */
+export function formatLiveStatus(s: LiveStatus, rates: RateTracker, at: number): string[] {
+  const q = s.nodes.filter((n) => n.qualified);
+  const state = s.state && s.state !== 'live' ? `  [${s.state.toUpperCase()}]` : '';
+  const version = s.version ? `  v${s.version}/${s.versions}` : '';
+  const lines = [`${s.contentId.slice(0, 16)}  ${s.name}${version}  ${formatBytes(s.size)}  "${s.criteria}"  ${q.filter((n) => n.complete).length}/${q.length} complete${state}`];
+  if (s.convergence) lines.push(`  ${convergenceLine(s as ContentStatus)}`);
+  for (const n of s.nodes) {
+    if (!n.qualified) {
+      lines.push(`  ${n.name.padEnd(22)} not qualified${n.haveBytes > 0 ? ` (holds ${formatBytes(n.haveBytes)})` : ''}`);
+      continue;
     }
-    if (status.convergence.converged || status.state !== 'live') {
-      if (!out.isTTY) out.write(`${text}\n`);
-      return status;
+    const rate = rates.update(`${s.contentId}:${n.nodeId}`, n.haveBytes, at);
+    const fetched = n.fetchedBytes ? `  fetched ${formatBytes(n.fetchedBytes)}` : '';
+    lines.push(`  ${renderBar({ label: `${n.name}${n.online === false ? ' (offline)' : ''}`, done: n.haveBytes, total: s.size, note: `${formatBytes(rate).padStart(10)}/s  eta ${formatEta(s.size - n.haveBytes, rate)}${fetched}` })}`);
+  }
+  for (const st of s.convergence?.stuck ?? []) lines.push(`  stuck: ${st.name}: ${st.reason}${st.detail ? ` (${st.detail})` : ''}`);
+  return lines;
+}
+
+/** On a pipe, a frame is printed when some node crosses a 10 % step. */
+function stepKey(statuses: ContentStatus[]): string {
+  return statuses.map((s) => s.nodes.map((n) => (s.size > 0 ? Math.floor((n.haveBytes / s.size) * 10) : 10)).join(',')).join(';');
+}
+
+async function fetchStatuses(api: ApiClient, content: string | undefined): Promise<ContentStatus[]> {
+  const ids = content ? [content] : (await api.get<{ contents: ContentSummary[] }>('/api/contents')).contents.map((c) => c.contentId);
+  return Promise.all(ids.map((id) => api.get<ContentStatus>(`/api/contents/${encodeURIComponent(id)}/status`)));
+}
+
+async function watch(api: ApiClient, content: string | undefined, intervalMs: number, json: boolean): Promise<void> {
+  const screen = new Screen();
+  const rates = new RateTracker();
+  let stop = false;
+  const onSignal = () => (stop = true);
+  process.once('SIGINT', onSignal);
+  try {
+    for (;;) {
+      const statuses = await fetchStatuses(api, content);
+      const at = Date.now();
+      if (!json) screen.draw(statuses.length === 0 ? ['no contents published yet'] : statuses.flatMap((s) => formatLiveStatus(s, rates, at)), screen.tty ? undefined : stepKey(statuses));
+      if (stop || statuses.every(isSettled)) {
+        if (json) printJson(content ? statuses[0] : { contents: statuses });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
     }
-    await sleep(WATCH_INTERVAL_MS);
+  } finally {
+    process.off('SIGINT', onSignal);
   }
 }
 
@@ -75,18 +124,18 @@ export function registerStatus(program: Command): void {
     .command('status [content]')
     .description('which nodes hold how much of a content, convergence, ETA and stuck nodes (all contents when none is named)')
     .option('--to <url>', 'admin API of the root', DEFAULT_API)
-    .option('--watch', 'with a content: redraw live until every qualified node holds it')
+    .option('--watch', 'redraw live, with rates, estimates and stuck nodes, until every qualified node holds it all (or Ctrl-C)')
+    .option('--interval <ms>', 'refresh period of --watch', '1000')
     .option('--json', 'print machine-readable JSON')
     .action(
-      action(async (content: string | undefined, opts: { to: string; json?: boolean; watch?: boolean }) => {
+      action(async (content: string | undefined, opts: { to: string; json?: boolean; watch?: boolean; interval: string }) => {
         const api = new ApiClient(opts.to);
-        if (content && opts.watch) {
-          const final = await watch(api, content, opts.json ? ({ isTTY: false, write: () => true } as unknown as NodeJS.WriteStream) : process.stdout);
-          if (opts.json) printJson(final);
-          return;
+        if (opts.watch) {
+          const interval = Number(opts.interval);
+          if (!Number.isInteger(interval) || interval < 50) throw new CanopyError('ERR_USAGE', `--interval: "${opts.interval}" must be an integer of at least 50 (milliseconds)`);
+          return watch(api, content, interval, opts.json === true);
         }
-        const ids = content ? [content] : (await api.get<{ contents: ContentSummary[] }>('/api/contents')).contents.map((c) => c.contentId);
-        const statuses = await Promise.all(ids.map((id) => api.get<ContentStatus>(`/api/contents/${encodeURIComponent(id)}/status`)));
+        const statuses = await fetchStatuses(api, content);
         if (opts.json) printJson(content ? statuses[0] : { contents: statuses });
         else process.stdout.write(statuses.length === 0 ? 'no contents published yet\n' : `${statuses.map(formatStatus).join('\n\n')}\n`);
       }),
