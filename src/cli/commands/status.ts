@@ -73,7 +73,6 @@ export function formatLiveStatus(s: LiveStatus, rates: RateTracker, at: number):
   const state = s.state && s.state !== 'live' ? `  [${s.state.toUpperCase()}]` : '';
   const version = s.version ? `  v${s.version}/${s.versions}` : '';
   const lines = [`${s.contentId.slice(0, 16)}  ${s.name}${version}  ${formatBytes(s.size)}  "${s.criteria}"  ${q.filter((n) => n.complete).length}/${q.length} complete${state}`];
-  if (s.convergence) lines.push(`  ${convergenceLine(s as ContentStatus)}`);
   for (const n of s.nodes) {
     if (!n.qualified) {
       lines.push(`  ${n.name.padEnd(22)} not qualified${n.haveBytes > 0 ? ` (holds ${formatBytes(n.haveBytes)})` : ''}`);
@@ -83,6 +82,8 @@ export function formatLiveStatus(s: LiveStatus, rates: RateTracker, at: number):
     const fetched = n.fetchedBytes ? `  fetched ${formatBytes(n.fetchedBytes)}` : '';
     lines.push(`  ${renderBar({ label: `${n.name}${n.online === false ? ' (offline)' : ''}`, done: n.haveBytes, total: s.size, note: `${formatBytes(rate).padStart(10)}/s  eta ${formatEta(s.size - n.haveBytes, rate)}${fetched}` })}`);
   }
+  // Convergence and stuck nodes come under the bars, so each bar stays under its content's title.
+  if (s.convergence) lines.push(`  ${convergenceLine(s as ContentStatus)}`);
   for (const st of s.convergence?.stuck ?? []) lines.push(`  stuck: ${st.name}: ${st.reason}${st.detail ? ` (${st.detail})` : ''}`);
   return lines;
 }
