@@ -5,7 +5,10 @@
  *   GET  /api/node                     this node: id, attributes, addresses, store usage
  *   GET  /api/contents                 contents known here, with what this node holds
  *   GET  /api/contents/:ref            one content's manifest summary and local holding
- *   POST /api/contents?name=&criteria=[&blockSize=]   publish the request body (root)
+ *   POST /api/contents                 publish (root): with content type
+ *        application/vnd.canopy.publish, blocks + a signed manifest made by the client
+ *        (see ingest/upload-format.ts); otherwise ?name=&criteria=[&blockSize=] and the raw
+ *        file as the body, which the root spools, ingests and signs with its own key
  *   GET  /api/contents/:ref/status     which nodes qualify and hold how much (root)
  *   GET  /api/nodes                    members of the network (root)
  */
@@ -16,6 +19,7 @@ import { isValidContentName, type Manifest } from '../core/manifest.js';
 import type { Catalog, Holding } from '../node/catalog.js';
 import type { Logger } from '../node/logger.js';
 import { requestUrl, sendError, sendJson } from './http-util.js';
+import { PUBLISH_MEDIA_TYPE } from '../ingest/upload-format.js';
 
 export interface PublishRequest {
   name: string;
@@ -25,6 +29,7 @@ export interface PublishRequest {
 
 export interface RootApi {
   publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest }>;
+  publishSigned(body: AsyncIterable<Buffer>): Promise<{ contentId: string; manifest: Manifest }>;
   status(contentId: string): unknown;
   nodes(): unknown[];
 }
@@ -41,8 +46,15 @@ export function contentSummary(contentId: string, manifest: Manifest, holding?: 
     contentId,
     name: manifest.name,
     size: manifest.size,
+    mediaType: manifest.mediaType,
+    analyser: manifest.analyser,
+    linear: manifest.linear,
+    tracks: manifest.tracks.length,
+    holes: manifest.holes.length,
     blockSize: manifest.blockSize,
+    blockSizeReason: manifest.blockSizeReason,
     blocks: manifest.blocks.length,
+    publisher: manifest.publisher,
     criteria: manifest.criteria,
     placement: manifest.placement,
     origin: manifest.origin,
@@ -97,6 +109,11 @@ async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerRespon
 
 async function publish(deps: AdminApiDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const root = requireRoot(deps);
+  if ((req.headers['content-type'] ?? '').split(';')[0]!.trim() === PUBLISH_MEDIA_TYPE) {
+    const result = await root.publishSigned(req);
+    deps.log.info('published', { contentId: result.contentId, name: result.manifest.name, size: result.manifest.size, publisher: result.manifest.publisher });
+    return sendJson(res, 201, contentSummary(result.contentId, result.manifest));
+  }
   const name = url.searchParams.get('name');
   if (!name || !isValidContentName(name)) throw new CanopyError('ERR_USAGE', 'publish needs ?name= of 1-255 characters without / \\ or NUL');
   const criteria = parseCriteria(url.searchParams.get('criteria') ?? '*');

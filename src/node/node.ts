@@ -4,13 +4,16 @@
  * and stops them in reverse. Nothing else wires components together.
  */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { matches, parseCriteria } from '../core/criteria.js';
+import { formatCriteria, matches, parseCriteria } from '../core/criteria.js';
 import type { Manifest } from '../core/manifest.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
 import { createHttpEdge } from '../edge/http/http-edge.js';
-import { ingestStream } from '../ingest/ingest.js';
+import { receiveSignedUpload } from '../ingest/receive-upload.js';
+import { spoolAndIngest } from '../ingest/spool-ingest.js';
+import { loadOrCreateKeyFile } from '../ingest/publisher-key.js';
 import { BlockStore } from '../store/block-store.js';
 import { Downloader } from '../swarm/downloader.js';
 import { RootRegistry } from '../tree/root-registry.js';
@@ -172,6 +175,7 @@ export class CanopyNode {
     if (!registry) return undefined;
     return {
       publish: (body, req) => this.publish(body, req),
+      publishSigned: (body) => this.publishSigned(body),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       status: (contentId) => {
         const manifest = this.catalog.require(contentId);
@@ -185,8 +189,25 @@ export class CanopyNode {
     };
   }
 
+  /**
+   * A raw upload (curl, tools without a publisher key): spooled to a temp file on the first
+   * volume, then ingested with the same pipeline as the CLI and signed with the root's own
+   * publisher key (in the data directory, created on first use).
+   */
   private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
-    const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize });
+    const key = loadOrCreateKeyFile(path.join(this.config.dataDir, 'publisher-key.json'));
+    const spoolDir = path.join(path.resolve(this.config.volumes[0]!.path), 'tmp');
+    const { contentId, manifest } = await spoolAndIngest(body, spoolDir, this.store, { name: req.name, criteria: formatCriteria(req.criteria), origin: this.identity.nodeId, key: key.privateKey, blockSize: req.blockSize ?? this.config.blockSize });
+    return this.accept(contentId, manifest);
+  }
+
+  /** A publish the client analysed, hashed and signed itself; see ingest/upload-format.ts. */
+  private async publishSigned(body: AsyncIterable<Buffer>): Promise<{ contentId: string; manifest: Manifest }> {
+    const { contentId, manifest } = await receiveSignedUpload(body, this.store, this.identity.nodeId);
+    return this.accept(contentId, manifest);
+  }
+
+  private accept(contentId: string, manifest: Manifest): { contentId: string; manifest: Manifest } {
     this.catalog.add(contentId, manifest);
     for (const member of this.registry!.list()) {
       member.conn.notify('announce', { contentId, manifest }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));

@@ -53,10 +53,13 @@ export class BlockStore {
   /**
    * Stores a block under the SHA-256 of its bytes and returns that hash. With `expected`,
    * bytes that do not hash to it are refused before anything touches the disk. Storing a
-   * block already held is a no-op.
+   * block already held is a no-op. `alreadyHashed` says `expected` was computed from these
+   * very bytes by the caller (ingest), so they are not hashed twice.
    */
-  async put(data: Buffer, expected?: string): Promise<string> {
-    const hash = sha256Hex(data);
+  async put(data: Buffer, expected?: string, options: { alreadyHashed?: boolean } = {}): Promise<string> {
+    // The ingest pipeline hashes every block once itself; hashing again here would double
+    // the CPU cost of a publish. Blocks from peers are always hashed here.
+    const hash = options.alreadyHashed === true && expected !== undefined ? expected : sha256Hex(data);
     if (expected !== undefined && hash !== expected) throw new CanopyError('ERR_BLOCK_HASH_MISMATCH', `block bytes hash to ${hash.slice(0, 12)}, expected ${expected.slice(0, 12)}`);
     if (this.has(hash)) return hash;
     const volume = rankVolumes(hash, this.volumes)[0]!;
