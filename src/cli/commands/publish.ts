@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
@@ -45,7 +46,8 @@ export interface PublishFileOptions {
  * `canopy demo`.
  */
 export async function publishFile(api: ApiClient, file: string, options: PublishFileOptions): Promise<PublishResult> {
-  // Checked here, so a bad name or expression fails before any byte is read or sent.
+  // Checked here, so a missing file, a bad name or a bad expression fails before the root is asked anything.
+  checkFile(file);
   const criteria = formatCriteria(parseCriteria(options.criteria));
   const name = options.name ?? path.basename(file);
   if (!isValidContentName(name)) throw new CanopyError('ERR_USAGE', `--name: "${name}" must be 1-255 characters without / \\ or NUL`);
@@ -96,6 +98,14 @@ export function registerPublish(program: Command): void {
         else process.stdout.write(`${result.contentId}\n${describe(result)}\npublished for "${result.criteria}"\n`);
       }),
     );
+}
+
+function checkFile(file: string): void {
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a regular file');
+  } catch (err) {
+    throw new CanopyError('ERR_FILE_NOT_FOUND', `cannot publish "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
 }
 
 export function parseBlockSeconds(text: string | undefined): number | undefined {
