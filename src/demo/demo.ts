@@ -72,7 +72,7 @@ async function waitDistributed(api: ApiClient, contentId: string, options: DemoO
   while (true) {
     const status = await api.get<ContentStatus>(`/api/contents/${contentId}/status`);
     const qualified = status.nodes.filter((n) => n.qualified);
-    options.progress?.update(qualified.map((n) => ({ label: n.name, done: n.haveBytes, total: status.size, note: n.complete ? 'done' : '' })));
+    options.progress?.update(qualified.map((n) => ({ label: n.name, done: n.haveBytes, total: status.storedBytes ?? status.size, note: n.complete ? 'done' : '' })));
     if (qualified.every((n) => n.complete)) return status;
     if (Date.now() > deadline) {
       const stuck = qualified.filter((n) => !n.complete).map((n) => `${n.name} has ${formatBytes(n.haveBytes)}`);

@@ -17,6 +17,7 @@ export const GENERIC_MIN = MiB;
 export const GENERIC_MAX = 64 * MiB;
 export const OVERRIDE_MIN = 4 * KiB;
 export const TARGET_BLOCKS = 1000;
+export const MAX_BLOCKS = 65_536;
 export const DEFAULT_BLOCK_SECONDS = 2;
 export const TS_PACKET = 188;
 
@@ -51,9 +52,14 @@ export function chooseBlockSize(input: BlockSizeInput): BlockSizeChoice {
   const seconds = input.blockSeconds ?? DEFAULT_BLOCK_SECONDS;
   if (input.bitrate !== undefined && input.bitrate > 0 && seconds > 0) {
     const raw = (input.bitrate / 8) * seconds;
-    const blockSize = clamp(2 ** Math.round(Math.log2(raw)), MEDIA_MIN, MEDIA_MAX);
+    let blockSize = clamp(2 ** Math.round(Math.log2(raw)), MEDIA_MIN, MEDIA_MAX);
     const mbit = (input.bitrate / 1e6).toFixed(2);
-    return onPackets({ blockSize, reason: `media: ${seconds} s at ${mbit} Mbit/s is ${formatBytes(Math.round(raw))}, nearest power of two in [256 KiB, 16 MiB]` }, input.packet);
+    let reason = `media: ${seconds} s at ${mbit} Mbit/s is ${formatBytes(Math.round(raw))}, nearest power of two in [256 KiB, 16 MiB]`;
+    // A very long, low-bitrate content would need a huge manifest; keep the block count bounded.
+    while (input.size / blockSize > MAX_BLOCKS && blockSize < MEDIA_MAX) blockSize *= 2;
+    if (input.size / blockSize > MAX_BLOCKS) blockSize = GENERIC_MAX;
+    if (blockSize !== clamp(2 ** Math.round(Math.log2(raw)), MEDIA_MIN, MEDIA_MAX)) reason += `, raised to ${formatBytes(blockSize)} to stay within ${MAX_BLOCKS} blocks`;
+    return onPackets({ blockSize, reason }, input.packet);
   }
   const pow = input.size >= TARGET_BLOCKS ? 2 ** Math.floor(Math.log2(input.size / TARGET_BLOCKS)) : 1;
   const blockSize = clamp(pow, GENERIC_MIN, GENERIC_MAX);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatCriteria, matches, parseCriteria } from '../core/criteria.js';
-import type { Manifest } from '../core/manifest.js';
+import { storedBytes, type Manifest } from '../core/manifest.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
 import { createHttpEdge } from '../edge/http/http-edge.js';
 import { receiveSignedUpload } from '../ingest/receive-upload.js';
@@ -184,7 +184,7 @@ export class CanopyNode {
           const h = registry.holding(contentId, m.nodeId);
           return { nodeId: m.nodeId, name: m.name, attrs: m.attrs, qualified: matches(criteria, m.attrs, m.nodeId), haveBlocks: h?.haveBlocks ?? 0, haveBytes: h?.haveBytes ?? 0, complete: h?.complete ?? false, url: `${m.http}/content/${contentId}/${encodeURIComponent(manifest.name)}` };
         });
-        return { contentId, name: manifest.name, size: manifest.size, blocks: manifest.blocks.length, criteria: manifest.criteria, nodes };
+        return { contentId, name: manifest.name, size: manifest.size, storedBytes: storedBytes(manifest), blocks: manifest.blocks.length, criteria: manifest.criteria, nodes };
       },
     };
   }
