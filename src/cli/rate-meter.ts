@@ -1,6 +1,15 @@
 /** Throughput and time left for a progress bar: "123.4 MiB/s, ETA 0:12", smoothed over the run so far. */
 export class RateMeter {
   private readonly started = process.hrtime.bigint();
+  private lastDraw = 0;
+
+  /** Whether a redraw is due: at most ten a second, and always the last one. */
+  due(done: number, total: number): boolean {
+    const now = Date.now();
+    if (done < total && now - this.lastDraw < 100) return false;
+    this.lastDraw = now;
+    return true;
+  }
 
   note(done: number, total: number): string {
     const seconds = Number(process.hrtime.bigint() - this.started) / 1e9;

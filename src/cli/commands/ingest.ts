@@ -64,7 +64,7 @@ export function registerIngest(program: Command): void {
             key: key.privateKey,
             blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
             blockSeconds: parseBlockSeconds(opts.blockSeconds),
-            onProgress: view ? (done, total) => view.update([{ label: 'ingest', done, total, note: meter.note(done, total) }]) : undefined,
+            onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: 'ingest', done, total, note: meter.note(done, total) }]) : undefined,
           });
           new Catalog(store).add(result.contentId, result.manifest);
           const summary = summarise(result);

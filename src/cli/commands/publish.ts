@@ -92,7 +92,7 @@ export function registerPublish(program: Command): void {
           name: opts.name,
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
           blockSeconds: parseBlockSeconds(opts.blockSeconds),
-          onProgress: view ? (done, total) => view.update([{ label: 'publish', done, total, note: meter.note(done, total) }]) : undefined,
+          onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: 'publish', done, total, note: meter.note(done, total) }]) : undefined,
         });
         if (opts.json) printJson(result);
         else process.stdout.write(`${result.contentId}\n${describe(result)}\npublished for "${result.criteria}"\n`);
