@@ -3,7 +3,8 @@
  * two volumes (blocks fsynced, as the store always does) vs `cp` of the same file followed
  * by `sync` (the copy limit), and Canopy analysing and hashing only vs `openssl dgst
  * -sha256` (the hashing limit). Each Canopy run is its own process so its peak RSS is
- * measured alone. Options: --size 1GiB --rounds 3 --dir DIR (default: a temp dir).
+ * measured alone; hash-only also runs without hash workers, to show what they buy.
+ * Options: --size 1GiB --rounds 3 --dir DIR (default: a temp dir).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,8 +23,9 @@ interface ChildResult {
   blockSize: number;
 }
 
-function child(args: string[]): ChildResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, '_ingest-child.ts'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+function child(args: string[], hashThreads?: number): ChildResult {
+  const env = hashThreads === undefined ? process.env : { ...process.env, CANOPY_HASH_THREADS: String(hashThreads) };
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, '_ingest-child.ts'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env });
   if (r.status !== 0) throw new Error(`ingest child failed with ${r.status}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
 }
@@ -51,7 +53,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     clean();
     openssl();
     child(['hash', src]);
-    const t = { canopy: [] as number[], cp: [] as number[], hash: [] as number[], openssl: [] as number[], rss: [] as number[] };
+    const t = { canopy: [] as number[], cp: [] as number[], hash: [] as number[], hashMain: [] as number[], openssl: [] as number[], rss: [] as number[] };
     let last: ChildResult | undefined;
     for (let i = 0; i < rounds; i++) {
       clean();
@@ -65,6 +67,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const h = child(['hash', src]);
       t.hash.push(h.seconds);
       t.rss.push(h.maxRssBytes);
+      // Where the time goes: the same without hash workers (hashing on the main thread).
+      t.hashMain.push(child(['hash', src], 0).seconds);
       log(`round ${i + 1}: canopy ${round(last.seconds)} s, cp+sync ${round(t.cp[i]!)} s, hash-only ${round(h.seconds)} s, openssl ${round(t.openssl[i]!)} s`);
     }
     const canopySeconds = median(t.canopy);
@@ -80,6 +84,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       cpSyncSeconds: round(cpSyncSeconds),
       hashOnlySeconds: round(hashOnlySeconds),
       opensslSeconds: round(opensslSeconds),
+      hashOnlyMainThreadSeconds: round(median(t.hashMain)),
       peakRssBytes: Math.max(...t.rss),
       ratio: round(canopySeconds / cpSyncSeconds),
       hashRatio: round(hashOnlySeconds / opensslSeconds),

@@ -9,9 +9,11 @@ export class BufferPool {
   private readonly waiting: ((b: Buffer) => void)[] = [];
   private made = 0;
 
+  /** With `shared`, buffers live in SharedArrayBuffers, so hash workers can read them in place. */
   constructor(
     readonly bufferSize: number,
     readonly count: number,
+    private readonly shared = false,
   ) {}
 
   acquire(): Promise<Buffer> {
@@ -19,7 +21,7 @@ export class BufferPool {
     if (b) return Promise.resolve(b);
     if (this.made < this.count) {
       this.made++;
-      return Promise.resolve(Buffer.allocUnsafeSlow(this.bufferSize));
+      return Promise.resolve(this.shared ? Buffer.from(new SharedArrayBuffer(this.bufferSize)) : Buffer.allocUnsafeSlow(this.bufferSize));
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }

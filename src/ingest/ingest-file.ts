@@ -15,6 +15,7 @@ import { analyse } from './analyse.js';
 import type { Analysis, PlannedTrack, RandomReader } from './analysis.js';
 import { chooseBlockSize } from './block-size.js';
 import { BufferPool } from './buffer-pool.js';
+import { mainThreadHasher, WorkerHasher } from './hash-workers.js';
 import { runPipeline, type BlockSink } from './pipeline.js';
 import { cutPlanned } from './planned-cutter.js';
 import { ScanCutter } from './scan-cutter.js';
@@ -23,6 +24,7 @@ import { ScanCutter } from './scan-cutter.js';
 const POOL_BYTES = 48 * 2 ** 20;
 const MIN_BUFFERS = 3;
 const MAX_BUFFERS = 16;
+const DEFAULT_HASH_THREADS = 2;
 
 export interface IngestFileOptions {
   name: string;
@@ -34,6 +36,8 @@ export interface IngestFileOptions {
   blockSeconds?: number;
   createdAt?: Date;
   onProgress?: (bytes: number, total: number) => void;
+  /** Hash on this many worker threads (default 2; 0 hashes on the main thread). */
+  hashThreads?: number;
 }
 
 export interface IngestResult {
@@ -118,7 +122,9 @@ export async function ingestFile(file: string, sink: BlockSink, options: IngestF
     const analysis = await analyse(fileReader(fh, size));
     const choice = chooseBlockSize({ size, bitrate: analysis.media?.bitrate, blockSeconds: options.blockSeconds, override: options.blockSize, packet: analysis.packet });
     const count = Math.max(MIN_BUFFERS, Math.min(MAX_BUFFERS, Math.floor(POOL_BYTES / choice.blockSize)));
-    const readPool = new BufferPool(choice.blockSize, count);
+    const threads = options.hashThreads ?? DEFAULT_HASH_THREADS;
+    const hasher = threads > 0 ? new WorkerHasher(threads) : mainThreadHasher;
+    const readPool = new BufferPool(choice.blockSize, count, threads > 0);
     let done = 0;
     const onBlock = (b: { length: number }) => {
       done += b.length;
@@ -127,14 +133,18 @@ export async function ingestFile(file: string, sink: BlockSink, options: IngestF
     let plan: readonly PlannedTrack[];
     let holes: Hole[] = [];
     let hashed;
-    if (analysis.plan) {
-      plan = analysis.plan;
-      hashed = await runPipeline(cutPlanned(fh, plan, choice.blockSize, readPool), sink, { concurrency: count, onBlock });
-    } else {
-      const scan = new ScanCutter(fh, size, choice.blockSize, readPool, new BufferPool(choice.blockSize, count));
-      hashed = await runPipeline(scan.blocks(), sink, { concurrency: count, onBlock });
-      plan = scan.tracks;
-      holes = scan.holes;
+    try {
+      if (analysis.plan) {
+        plan = analysis.plan;
+        hashed = await runPipeline(cutPlanned(fh, plan, choice.blockSize, readPool), sink, { concurrency: count, hasher, onBlock });
+      } else {
+        const scan = new ScanCutter(fh, size, choice.blockSize, readPool, new BufferPool(choice.blockSize, count, threads > 0));
+        hashed = await runPipeline(scan.blocks(), sink, { concurrency: count, hasher, onBlock });
+        plan = scan.tracks;
+        holes = scan.holes;
+      }
+    } finally {
+      await hasher.close();
     }
     options.onProgress?.(size, size);
     return build(analysis, plan, holes, hashed, choice, size, options);
