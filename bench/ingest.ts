@@ -3,7 +3,8 @@
  * two volumes (blocks fsynced, as the store always does) vs `cp` of the same file followed
  * by `sync` (the copy limit), and Canopy analysing and hashing only vs `openssl dgst
  * -sha256` (the hashing limit). Each Canopy run is its own process so its peak RSS is
- * measured alone; hash-only also runs without hash workers, to show what they buy.
+ * measured alone. Where the time goes: hash-only also runs without hash workers, and the
+ * store's write protocol runs alone for as many blocks (no read, no hash).
  * Options: --size 1GiB --rounds 3 --dir DIR (default: a temp dir).
  */
 import { spawnSync } from 'node:child_process';
@@ -53,7 +54,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     clean();
     openssl();
     child(['hash', src]);
-    const t = { canopy: [] as number[], cp: [] as number[], hash: [] as number[], hashMain: [] as number[], openssl: [] as number[], rss: [] as number[] };
+    const t = { canopy: [] as number[], cp: [] as number[], hash: [] as number[], hashMain: [] as number[], put: [] as number[], openssl: [] as number[], rss: [] as number[] };
     let last: ChildResult | undefined;
     for (let i = 0; i < rounds; i++) {
       clean();
@@ -69,6 +70,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       t.rss.push(h.maxRssBytes);
       // Where the time goes: the same without hash workers (hashing on the main thread).
       t.hashMain.push(child(['hash', src], 0).seconds);
+      // And the store's write protocol alone for as many blocks: the floor of canopySeconds.
+      clean();
+      t.put.push(child(['put', src, out, String(last.blockSize)]).seconds);
       log(`round ${i + 1}: canopy ${round(last.seconds)} s, cp+sync ${round(t.cp[i]!)} s, hash-only ${round(h.seconds)} s, openssl ${round(t.openssl[i]!)} s`);
     }
     const canopySeconds = median(t.canopy);
@@ -85,6 +89,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       hashOnlySeconds: round(hashOnlySeconds),
       opensslSeconds: round(opensslSeconds),
       hashOnlyMainThreadSeconds: round(median(t.hashMain)),
+      storeWritesOnlySeconds: round(median(t.put)),
       peakRssBytes: Math.max(...t.rss),
       ratio: round(canopySeconds / cpSyncSeconds),
       hashRatio: round(hashOnlySeconds / opensslSeconds),
