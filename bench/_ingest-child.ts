@@ -23,7 +23,7 @@ if (mode === 'put') {
   const started = process.hrtime.bigint();
   const inFlight = new Set<Promise<unknown>>();
   for (let i = 0; i * blockSize < size; i++) {
-    const p: Promise<unknown> = store!.put(data, createHash('sha256').update(String(i)).digest('hex'), { alreadyHashed: true }).finally(() => inFlight.delete(p));
+    const p: Promise<unknown> = store!.putHashed(createHash('sha256').update(String(i)).digest('hex'), data).finally(() => inFlight.delete(p));
     inFlight.add(p);
     if (inFlight.size >= 16) await Promise.race(inFlight);
   }

@@ -1,12 +1,15 @@
 /** Where the pipeline puts blocks: the local store, nowhere (hash only), or an upload stream. */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { BlockStore } from '../store/block-store.js';
 import type { BlockSink } from './pipeline.js';
 import { frameHeader, FRAME_BLOCK } from './upload-format.js';
 
-export function storeSink(store: BlockStore): BlockSink {
-  return { put: async (data, hash) => void (await store.put(data, hash, { alreadyHashed: true })) };
+/** Blocks go to the store in cut order; `stripe` names this ingest, so consecutive blocks can go to different volumes. */
+export function storeSink(store: BlockStore, stripe = `ingest:${randomBytes(8).toString('hex')}`): BlockSink {
+  let index = 0;
+  return { put: (data, hash) => store.putHashed(hash, data, { stripe, index: index++ }) };
 }
 
 export const hashOnlySink: BlockSink = { put: async () => undefined };
