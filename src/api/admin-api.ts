@@ -28,7 +28,7 @@ export interface PublishRequest {
 }
 
 export interface RootApi {
-  publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest }>;
+  publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest; warnings?: readonly string[] }>;
   publishSigned(body: AsyncIterable<Buffer>): Promise<{ contentId: string; manifest: Manifest }>;
   status(contentId: string): unknown;
   nodes(): unknown[];
@@ -123,6 +123,6 @@ async function publish(deps: AdminApiDeps, req: IncomingMessage, res: ServerResp
     throw new CanopyError('ERR_USAGE', `blockSize ${bs} must be an integer between 4096 and 67108864`);
   }
   const result = await root.publish(req, { name, criteria, blockSize });
-  deps.log.info('published', { contentId: result.contentId, name, size: result.manifest.size });
-  sendJson(res, 201, contentSummary(result.contentId, result.manifest));
+  deps.log.info('published', { contentId: result.contentId, name, size: result.manifest.size, warnings: result.warnings });
+  sendJson(res, 201, { ...contentSummary(result.contentId, result.manifest), warnings: result.warnings ?? [] });
 }

@@ -194,11 +194,11 @@ export class CanopyNode {
    * volume, then ingested with the same pipeline as the CLI and signed with the root's own
    * publisher key (in the data directory, created on first use).
    */
-  private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
+  private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest; warnings: readonly string[] }> {
     const key = loadOrCreateKeyFile(path.join(this.config.dataDir, 'publisher-key.json'));
     const spoolDir = path.join(path.resolve(this.config.volumes[0]!.path), 'tmp');
-    const { contentId, manifest } = await spoolAndIngest(body, spoolDir, this.store, { name: req.name, criteria: formatCriteria(req.criteria), origin: this.identity.nodeId, key: key.privateKey, blockSize: req.blockSize ?? this.config.blockSize });
-    return this.accept(contentId, manifest);
+    const { contentId, manifest, warnings } = await spoolAndIngest(body, spoolDir, this.store, { name: req.name, criteria: formatCriteria(req.criteria), origin: this.identity.nodeId, key: key.privateKey, blockSize: req.blockSize ?? this.config.blockSize });
+    return { ...this.accept(contentId, manifest), warnings };
   }
 
   /** A publish the client analysed, hashed and signed itself; see ingest/upload-format.ts. */
