@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { chooseBlockSize } from '../../../src/ingest/block-size.js';
-import { formatDuration } from '../../../src/cli/rate-meter.js';
+import { formatDuration, RateMeter } from '../../../src/cli/rate-meter.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -38,8 +38,13 @@ describe('block size', () => {
     assert.deepEqual(o, { blockSize: 3 * MiB, reason: '--block-size 3.0 MiB' });
   });
 
-  it('formats ETAs', () => {
+  it('formats throughput and ETAs for the progress bar', async () => {
     assert.equal(formatDuration(7), '0:07');
     assert.equal(formatDuration(3725), '1:02:05');
+    const meter = new RateMeter();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.match(meter.note(MiB, 10 * MiB), /^\d+\.\d MiB\/s, ETA \d+:\d\d$/);
+    assert.equal(meter.note(0, 10), '');
+    assert.equal(meter.due(10, 10), true);
   });
 });
