@@ -192,8 +192,12 @@ function checkLayout(m: Record<string, unknown>): { tracks: Track[]; holes: Hole
   return { tracks, holes };
 }
 
-/** Blocks, track by track in order, must tile each track; all but a track's last are exactly blockSize. */
-function checkBlocks(m: Record<string, unknown>, tracks: readonly Track[], blockSize: number): BlockRef[] {
+/**
+ * Blocks, track by track in order, must tile each track. With fixed cuts (the default), all
+ * but a track's last are exactly blockSize; a variable cutter (content-defined chunking)
+ * passes `fixedCuts = false` and each block may be 1..blockSize long.
+ */
+export function checkBlocks(m: Record<string, unknown>, tracks: readonly Track[], blockSize: number, fixedCuts = true): BlockRef[] {
   if (!Array.isArray(m.blocks) || m.blocks.length > MAX_BLOCKS) throw invalid(`blocks must be an array of at most ${MAX_BLOCKS}`);
   const list = m.blocks as unknown[];
   const blocks: BlockRef[] = [];
@@ -205,9 +209,10 @@ function checkBlocks(m: Record<string, unknown>, tracks: readonly Track[], block
       const b = list[k];
       if (!isRecord(b)) throw invalid(`block ${k} is missing or not an object`);
       onlyKeys(b, ['track', 'index', 'offset', 'length', 'hash'], `block ${k}`);
-      const length = Math.min(blockSize, end - offset);
+      const most = Math.min(blockSize, end - offset);
+      const length = fixedCuts ? most : b.length;
       if (b.track !== track.order || b.index !== index) throw invalid(`block ${k} must be block ${index} of track ${track.order}`);
-      if (b.offset !== offset || b.length !== length) throw invalid(`block ${k} must span ${offset}+${length}, not ${show(b.offset)}+${show(b.length)}`);
+      if (!isCount(length) || length === 0 || length > most || b.offset !== offset || b.length !== length) throw invalid(`block ${k} must start at ${offset} and be ${fixedCuts ? most : `1..${most}`} bytes, not ${show(b.offset)}+${show(b.length)}`);
       if (!isHashHex(b.hash)) throw invalid(`block ${k} hash must be 64 lowercase hex digits`);
       blocks.push(b as unknown as BlockRef);
       offset += length;

@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CanopyError } from '../../../src/core/errors.js';
-import { contentIdOf, parseManifest, type Manifest } from '../../../src/core/manifest.js';
+import { checkBlocks, contentIdOf, parseManifest, type Manifest } from '../../../src/core/manifest.js';
 import { publicKeyText, signManifest, verifyManifestSignature } from '../../../src/core/manifest-signature.js';
 import { merkleRoot } from '../../../src/core/merkle.js';
 import { makeManifest, testKey } from '../../helpers/manifests.js';
@@ -81,6 +81,16 @@ describe('manifest v2', () => {
     assert.equal(verifyManifestSignature(byOther, publicKeyText(other)), true);
     assert.equal(verifyManifestSignature(byOther, publicKeyText(testKey)), false);
     assert.equal(verifyManifestSignature({ ...holey, size: 1 }, publicKeyText(testKey)), false);
+  });
+
+  it('lets a variable cutter use blocks of 1..blockSize that still tile each track', () => {
+    const track = { order: 0, kind: 'data' as const, offset: 0, length: 250 };
+    const hash = holey.blocks[0]!.hash;
+    const blocks = [{ track: 0, index: 0, offset: 0, length: 70, hash }, { track: 0, index: 1, offset: 70, length: 100, hash }, { track: 0, index: 2, offset: 170, length: 80, hash }];
+    assert.equal(checkBlocks({ blocks }, [track], 100, false).length, 3);
+    assert.throws(() => checkBlocks({ blocks }, [track], 100, true), invalid);
+    assert.throws(() => checkBlocks({ blocks: [{ ...blocks[0], length: 101 }, ...blocks.slice(1)] }, [track], 100, false), invalid);
+    assert.throws(() => checkBlocks({ blocks: blocks.slice(0, 2) }, [track], 100, false), invalid);
   });
 
   it('fails only with ERR_MANIFEST_INVALID on mutated input, signed or not', () => {
