@@ -20,10 +20,20 @@ export const hashOnlySink: BlockSink = { put: async () => undefined };
  * client may still hold a written chunk in its socket queue.
  */
 export function uploadSink(out: Writable): BlockSink {
+  // One shared wait for `drain`, however many puts are waiting (not one listener each).
+  let drained: Promise<void> | undefined;
   return {
     async put(data) {
       const ok = out.write(Buffer.concat([frameHeader(FRAME_BLOCK, data.length), data]));
-      if (!ok) await once(out, 'drain');
+      if (ok) return;
+      drained ??= once(out, 'drain').then(
+        () => void (drained = undefined),
+        (err: unknown) => {
+          drained = undefined;
+          throw err;
+        },
+      );
+      await drained;
     },
   };
 }
