@@ -7,6 +7,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerNode } from './commands/node.js';
 import { registerPublish } from './commands/publish.js';
 import { registerLs, registerStatus } from './commands/status.js';
+import { registerTop } from './commands/top.js';
 
 const program = new Command();
 program.name('canopy').description('Canopy: attribute-targeted, verified distribution of large payloads').version('0.1.0').exitOverride();
@@ -17,6 +18,7 @@ registerIngest(program);
 registerKeys(program);
 registerStatus(program);
 registerLs(program);
+registerTop(program);
 registerDemo(program);
 
 try {

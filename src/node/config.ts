@@ -8,6 +8,7 @@ import { CanopyError } from '../core/errors.js';
 import type { FtpUserSpec } from '../edge/ftp/ftp-users.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import type { PeerAddress } from '../wire/transport.js';
+import type { LogLevel } from './logger.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -28,6 +29,7 @@ export interface NodeConfig {
   readonly downloadConcurrency: number;
   /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
   readonly prefetch: boolean;
+  readonly logLevel: LogLevel;
 }
 
 export interface FtpConfig {
@@ -47,6 +49,7 @@ export const DEFAULTS = {
   httpPort: 7402,
   ftpPort: 7403,
   downloadConcurrency: 4,
+  logLevel: 'info',
 } as const;
 
 export function checkPort(key: string, port: number): number {
@@ -76,5 +79,6 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     blockSize,
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,
     prefetch: input.prefetch ?? true,
+    logLevel: input.logLevel ?? DEFAULTS.logLevel,
   };
 }
