@@ -16,6 +16,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { publishFile } from '../src/cli/commands/publish.js';
+import { loadOrCreateKeyFile } from '../src/ingest/publisher-key.js';
 import type { ContentStatus } from '../src/cli/commands/status.js';
 import { LocalNetwork } from '../src/demo/local-network.js';
 import { writeSample } from '../src/demo/sample.js';
@@ -41,7 +42,8 @@ async function runMethod(method: 'fixed' | 'cdc', files: { v1: string; v2: strin
   const network = new LocalNetwork(path.join(dir, `net-${method}`));
   try {
     await network.start(Array.from({ length: nodes }, (_, i) => ({ name: `node${i + 1}`, attrs: { region: 'eu' } })));
-    const publish = (file: string) => publishFile(network.rootApi, file, { criteria: 'region=eu', name: 'build.img', chunking: method, blockSize });
+    const key = loadOrCreateKeyFile(path.join(dir, 'publisher-key.json'));
+    const publish = (file: string) => publishFile(network.rootApi, file, { criteria: 'region=eu', name: 'build.img', chunking: method, blockSize, key });
     log(`${method}: publishing v1`);
     const first = await timed(async () => converged(network, (await publish(files.v1)).contentId));
     log(`${method}: v1 on ${nodes} nodes in ${round(first.seconds, 1)} s; publishing v2`);

@@ -41,7 +41,7 @@ const Prefetch = { anyOf: [{ type: 'null' }, { type: 'object', properties: { win
 
 export const ContentSummary = obj(
   {
-    contentId: hash, name: str, size: int, blockSize: int, blocks: int, criteria: str, placement: str, origin: str, createdAt: str, local: Holding,
+    contentId: hash, name: str, size: int, mediaType: str, analyser: str, linear: bool, tracks: int, holes: int, blockSize: int, blockSizeReason: str, blocks: int, publisher: str, criteria: str, placement: str, origin: str, createdAt: str, local: Holding, warnings: { type: 'array', items: str },
     state, version: int, versions: int, expires: nullableStr, chunking: { enum: ['fixed', 'fastcdc'] }, prefetch: Prefetch,
   },
   ['contentId', 'name', 'size', 'blockSize', 'blocks', 'criteria', 'placement', 'origin', 'createdAt'],
@@ -68,6 +68,7 @@ export const ContentStatus = obj(
     contentId: hash,
     name: str,
     size: int,
+    storedBytes: int,
     blocks: int,
     criteria: str,
     state,

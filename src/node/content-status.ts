@@ -5,6 +5,7 @@
  * with the bytes it changed against the previous one (what an ideal update would move).
  */
 import { matches, parseCriteria } from '../core/criteria.js';
+import { storedBytes } from '../core/manifest.js';
 import { computeConvergence, type Convergence, type NodeView } from '../tree/convergence.js';
 import type { RootRegistry } from '../tree/root-registry.js';
 import type { Catalog, ContentState } from './catalog.js';
@@ -30,6 +31,8 @@ export interface ContentStatusView {
   contentId: string;
   name: string;
   size: number;
+  /** Bytes actually stored (holes excluded): what a complete node holds. */
+  storedBytes: number;
   blocks: number;
   criteria: string;
   state: ContentState;
@@ -87,6 +90,7 @@ export function contentStatus(catalog: Catalog, registry: RootRegistry, contentI
     contentId,
     name: manifest.name,
     size: manifest.size,
+    storedBytes: storedBytes(manifest),
     blocks: manifest.blocks.length,
     criteria: manifest.criteria,
     state: catalog.state(contentId, now),
@@ -98,7 +102,7 @@ export function contentStatus(catalog: Catalog, registry: RootRegistry, contentI
     previous: previous?.contentId ?? null,
     changedBytes,
     movedBytes: nodes.reduce((s, n) => s + n.fetchedBytes, 0),
-    convergence: computeConvergence(manifest.size, views, now),
+    convergence: computeConvergence(storedBytes(manifest), views, now),
     nodes,
   };
 }

@@ -11,6 +11,7 @@ import { Screen } from '../screen.js';
 import type { ContentStatusView, NodeStatusRow } from '../../node/content-status.js';
 
 export type NodeStatus = NodeStatusRow;
+/** `storedBytes` is what a complete holder stores: size minus holes. */
 export type ContentStatus = ContentStatusView;
 
 /** What the live view needs; the lifecycle fields (version, convergence, stuck...) are shown when present. */
@@ -56,7 +57,7 @@ export function formatStatus(s: ContentStatus): string {
   for (const n of s.nodes) {
     const label = `${n.name}${n.qualified ? '' : ' (not qualified)'}${n.online ? '' : ' (offline)'}`;
     const note = `${formatAttributes(n.attrs)}${n.fetchedBytes > 0 ? `  fetched ${formatBytes(n.fetchedBytes)} (${((100 * n.fetchedBytes) / Math.max(1, s.size)).toFixed(1)} %)` : ''}${n.complete && n.url ? `  ${n.url}` : ''}`;
-    lines.push(`  ${renderBar({ label, done: n.haveBytes, total: s.size, note })}`);
+    lines.push(`  ${renderBar({ label, done: n.haveBytes, total: s.storedBytes ?? s.size, note })}`);
   }
   for (const st of c.stuck) lines.push(`  stuck: ${st.name}: ${st.reason}${st.detail ? ` (${st.detail})` : ''}`);
   return lines.join('\n');
@@ -80,7 +81,8 @@ export function formatLiveStatus(s: LiveStatus, rates: RateTracker, at: number):
     }
     const rate = rates.update(`${s.contentId}:${n.nodeId}`, n.haveBytes, at);
     const fetched = n.fetchedBytes ? `  fetched ${formatBytes(n.fetchedBytes)}` : '';
-    lines.push(`  ${renderBar({ label: `${n.name}${n.online === false ? ' (offline)' : ''}`, done: n.haveBytes, total: s.size, note: `${formatBytes(rate).padStart(10)}/s  eta ${formatEta(s.size - n.haveBytes, rate)}${fetched}` })}`);
+    const total = s.storedBytes ?? s.size;
+    lines.push(`  ${renderBar({ label: `${n.name}${n.online === false ? ' (offline)' : ''}`, done: n.haveBytes, total, note: `${formatBytes(rate).padStart(10)}/s  eta ${formatEta(total - n.haveBytes, rate)}${fetched}` })}`);
   }
   // Convergence and stuck nodes come under the bars, so each bar stays under its content's title.
   if (s.convergence) lines.push(`  ${convergenceLine(s as ContentStatus)}`);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { parseCriteria } from '../../../src/core/criteria.js';
-import { ingestStream } from '../../../src/ingest/ingest.js';
+import { ingestFile } from '../../../src/ingest/ingest-file.js';
+import { storeSink } from '../../../src/ingest/sinks.js';
+import { testKey } from '../../helpers/manifests.js';
 import { Catalog } from '../../../src/node/catalog.js';
 import { ContentLifecycle } from '../../../src/node/content-lifecycle.js';
 import { createLogger } from '../../../src/node/logger.js';
@@ -14,10 +15,6 @@ import { BlockStore } from '../../../src/store/block-store.js';
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-async function* once(b: Buffer): AsyncGenerator<Buffer> {
-  yield b;
-}
-
 function setup() {
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-9-lifecycle-'));
   dirs.push(dir);
@@ -25,8 +22,11 @@ function setup() {
   const catalog = new Catalog(store);
   const cancelled: string[] = [];
   const lifecycle = new ContentLifecycle({ catalog, store, cancelDownload: async (id) => void cancelled.push(id), log: createLogger({}, 'error') });
+  let files = 0;
   const publish = async (data: Buffer, name: string, expires?: string) => {
-    const { contentId, manifest } = await ingestStream(once(data), store, { name, criteria: parseCriteria('*'), origin: 'n1', blockSize: 4096, chunking: 'cdc', expires });
+    const file = path.join(dir, `input-${files++}`);
+    writeFileSync(file, data);
+    const { contentId, manifest } = await ingestFile(file, storeSink(store), { name, criteria: '*', origin: 'n1', key: testKey, blockSize: 4096, chunking: 'cdc', expires, hashThreads: 0 });
     catalog.add(contentId, manifest);
     return contentId;
   };
