@@ -78,7 +78,7 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   reply.catch((err: unknown) => body.destroy(err as Error));
   let result;
   try {
-    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress });
+    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch });
   } catch (err) {
     body.destroy();
     await reply.catch(() => undefined);
