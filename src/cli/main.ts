@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerNode } from './commands/node.js';
 import { registerPublish } from './commands/publish.js';
+import { registerSim } from './commands/sim.js';
 import { registerLs, registerStatus } from './commands/status.js';
 
 const program = new Command();
@@ -14,6 +15,7 @@ registerPublish(program);
 registerStatus(program);
 registerLs(program);
 registerDemo(program);
+registerSim(program);
 
 try {
   await program.parseAsync(process.argv);
