@@ -18,7 +18,7 @@ export function fromBits(bits: Iterable<number>): Bitmap {
   let max = -1;
   const list = [...bits];
   for (const bit of list) max = Math.max(max, bit);
-  const out = new Uint32Array((max >>> 5) + (max >= 0 ? 1 : 0));
+  const out = new Uint32Array(max < 0 ? 0 : (max >>> 5) + 1);
   for (const bit of list) out[bit >>> 5]! |= 1 << (bit & 31);
   return trim(out);
 }
