@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `canopy` command: one file per subcommand under ./commands. */
 import { Command, CommanderError } from 'commander';
+import { registerCriteria } from './commands/criteria.js';
 import { registerDemo } from './commands/demo.js';
 import { registerNode } from './commands/node.js';
 import { registerPublish } from './commands/publish.js';
@@ -16,6 +17,7 @@ registerStatus(program);
 registerLs(program);
 registerDemo(program);
 registerSim(program);
+registerCriteria(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -19,6 +19,8 @@ interface NodeOptions {
   httpPort: string;
   volume: string[];
   blockSize?: string;
+  fanout: string;
+  heartbeat: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -43,6 +45,8 @@ export function registerNode(program: Command): void {
     .option('--http-port <n>', 'HTTP streaming port (0 = any free port)', String(DEFAULTS.httpPort))
     .option('--volume <dir>', 'a block volume directory, repeatable (default: <data>/volumes/v0)', collect, [])
     .option('--block-size <size>', 'block size for contents published here (default 4MiB)')
+    .option('--fanout <n>', 'most children this node takes in the control tree', String(DEFAULTS.fanout))
+    .option('--heartbeat <ms>', 'control-tree heartbeat period in ms (dead after 3.5 periods)', String(DEFAULTS.heartbeatMs))
     .action(
       action(async (opts: NodeOptions) => {
         const join = opts.join === undefined ? undefined : parseAddress(opts.join);
@@ -59,6 +63,8 @@ export function registerNode(program: Command): void {
           httpPort: port('--http-port', opts.httpPort),
           volumes: opts.volume.map((p) => ({ path: p })),
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
+          fanout: Number(opts.fanout),
+          heartbeatMs: Number(opts.heartbeat),
         });
         const node = new CanopyNode(config);
         try {
