@@ -64,6 +64,8 @@ export function runTreeScenario(input: Partial<TreeScenarioOptions> = {}): Recor
   const floodDone = runUntil(() => live().every((n) => n.core.flood.has('flood-1')), 30_000, 10);
   sim.q.run(sim.q.now + 500);
   const floodMessages = (sim.byKind.flood ?? 0) - floodsBefore;
+  // The busiest node's share of the flood (a star, root to every node, would be N - 1).
+  const maxFloodSendsPerNode = Math.max(...sim.nodes.map((n) => n.core.flood.stats.sent));
 
   // Targeted messages and counts.
   const sample = pick(sim, live());
@@ -118,6 +120,7 @@ export function runTreeScenario(input: Partial<TreeScenarioOptions> = {}): Recor
     joinSeconds: joined === null ? null : round(joined / 1000),
     live: o.nodes,
     floodMessages,
+    maxFloodSendsPerNode,
     floodReached: sim.nodes.filter((n) => n.core.flood.has('flood-1')).length,
     floodSeconds: floodDone === null ? null : round((floodDone - t0) / 1000),
     originEchoes: origin.core.flood.stats.originEchoes,
