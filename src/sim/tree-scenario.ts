@@ -34,6 +34,13 @@ export function runTreeScenario(input: Partial<TreeScenarioOptions> = {}): Recor
   const wall = process.hrtime.bigint();
   const sim = new SimTree({ nodes: o.nodes, seed: o.seed, loss: o.loss, tickMs: 250, probeTimeoutMs: 1000, tree: { fanout: o.fanout } });
   const live = () => sim.nodes.filter((n) => n.alive);
+  const phases: Record<string, number> = {};
+  let phaseStart = process.hrtime.bigint();
+  const phase = (name: string) => {
+    const t = process.hrtime.bigint();
+    phases[name] = round(Number(t - phaseStart) / 1e9);
+    phaseStart = t;
+  };
   const runUntil = (done: () => boolean, maxMs: number, stepMs = 50): number | null => {
     const end = sim.q.now + maxMs;
     while (sim.q.now < end) {
@@ -49,6 +56,7 @@ export function runTreeScenario(input: Partial<TreeScenarioOptions> = {}): Recor
   const joined = runUntil(() => sim.nodes.every((n) => n.placedAt !== undefined), 120_000, 100);
   const depth = Math.max(...sim.nodes.map((n) => n.core.depth));
   sim.q.run(sim.q.now + 1500); // let rollups settle (they ride on batched updates and heartbeats)
+  phase('join');
 
   // Flood with every node alive.
   const delivered = new Map<string, SimNode[]>();
@@ -66,6 +74,8 @@ export function runTreeScenario(input: Partial<TreeScenarioOptions> = {}): Recor
   const floodMessages = (sim.byKind.flood ?? 0) - floodsBefore;
   // The busiest node's share of the flood (a star, root to every node, would be N - 1).
   const maxFloodSendsPerNode = Math.max(...sim.nodes.map((n) => n.core.flood.stats.sent));
+
+  phase('flood');
 
   // Targeted messages and counts.
   const sample = pick(sim, live());
@@ -97,6 +107,8 @@ export function runTreeScenario(input: Partial<TreeScenarioOptions> = {}): Recor
     };
   }
 
+  phase('routing');
+
   // Flood again and kill interior nodes while it spreads.
   const origin2 = pick(sim, live());
   const interior = live().filter((n) => n !== sim.root && n !== origin2 && n.core.children.length > 0);
@@ -110,6 +122,7 @@ export function runTreeScenario(input: Partial<TreeScenarioOptions> = {}): Recor
   const repaired = runUntil(intact, 60_000, 100);
   const reachedAll = runUntil(() => live().every((n) => n.core.flood.has('flood-2')), 30_000, 100);
   const alive = live();
+  phase('repair');
 
   return {
     nodes: o.nodes,
@@ -135,6 +148,7 @@ export function runTreeScenario(input: Partial<TreeScenarioOptions> = {}): Recor
     probes: sim.probes,
     messagesByKind: sim.byKind,
     simulatedSeconds: round(sim.q.now / 1000),
+    wallSecondsByPhase: phases,
     wallSeconds: round(Number(process.hrtime.bigint() - wall) / 1e9),
   };
 }
