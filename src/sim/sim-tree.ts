@@ -80,6 +80,12 @@ export class SimTree {
     });
   }
 
+  /** Delivers an event scheduled earlier, stamped with the time it arrives. */
+  private readonly arrive = (node: SimNode, event: TreeEvent): void => {
+    event.now = this.q.now;
+    this.handle(node, event);
+  };
+
   kill(node: SimNode): void {
     node.alive = false;
   }
@@ -98,9 +104,7 @@ export class SimTree {
           if (this.options.loss > 0 && this.rand() < this.options.loss) break;
           const to = this.byId.get(a.to.id);
           if (!to) break;
-          const from = node.ref;
-          const msg = a.msg;
-          this.q.after(latency(node.place, to.place), () => this.handle(to, { type: 'message', now: this.q.now, from, msg }));
+          this.q.after(latency(node.place, to.place), this.arrive, to, { type: 'message', now: 0, from: node.ref, msg: a.msg } as TreeEvent);
           break;
         }
         case 'probe': {
@@ -113,7 +117,7 @@ export class SimTree {
             wait = Math.max(wait, rtt ?? this.options.probeTimeoutMs);
           }
           this.probes += a.targets.length;
-          this.q.after(wait, () => this.handle(node, { type: 'probed', now: this.q.now, rtts }));
+          this.q.after(wait, this.arrive, node, { type: 'probed', now: 0, rtts } as TreeEvent);
           break;
         }
         case 'placed':
@@ -133,8 +137,8 @@ export class SimTree {
 
   private scheduleTick(): void {
     this.q.after(this.options.tickMs, () => {
-      const now = this.q.now;
-      for (const n of this.nodes) if (n.started && n.alive) this.exec(n, n.core.handle({ type: 'tick', now }));
+      const tick: TreeEvent = { type: 'tick', now: this.q.now };
+      for (const n of this.nodes) if (n.started && n.alive) this.exec(n, n.core.handle(tick));
       this.scheduleTick();
     });
   }
