@@ -7,6 +7,7 @@ import { registerNode } from './commands/node.js';
 import { registerPublish } from './commands/publish.js';
 import { registerSim } from './commands/sim.js';
 import { registerLs, registerStatus } from './commands/status.js';
+import { registerTop } from './commands/top.js';
 
 const program = new Command();
 program.name('canopy').description('Canopy: attribute-targeted, verified distribution of large payloads').version('0.1.0').exitOverride();
@@ -15,6 +16,7 @@ registerNode(program);
 registerPublish(program);
 registerStatus(program);
 registerLs(program);
+registerTop(program);
 registerDemo(program);
 registerSim(program);
 registerCriteria(program);

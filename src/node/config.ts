@@ -9,6 +9,7 @@ import { DEFAULT_BLOCK_SIZE } from '../ingest/ingest.js';
 import type { FtpUserSpec } from '../edge/ftp/ftp-users.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import type { PeerAddress } from '../wire/transport.js';
+import type { LogLevel } from './logger.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -32,6 +33,7 @@ export interface NodeConfig {
   readonly heartbeatMs: number;
   /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
   readonly prefetch: boolean;
+  readonly logLevel: LogLevel;
 }
 
 export interface FtpConfig {
@@ -54,6 +56,7 @@ export const DEFAULTS = {
   downloadConcurrency: 4,
   fanout: 16,
   heartbeatMs: 1000,
+  logLevel: 'info',
 } as const;
 
 export function checkPort(key: string, port: number): number {
@@ -90,5 +93,6 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     fanout: checkRange('fanout', input.fanout ?? DEFAULTS.fanout, 1, 1024),
     heartbeatMs: checkRange('heartbeatMs', input.heartbeatMs ?? DEFAULTS.heartbeatMs, 50, 60_000),
     prefetch: input.prefetch ?? true,
+    logLevel: input.logLevel ?? DEFAULTS.logLevel,
   };
 }

@@ -20,7 +20,7 @@ export function registerCriteria(program: Command): void {
     .action(
       action(async (expr: string, opts: { to: string; json?: boolean }) => {
         const canonical = formatCriteria(parseCriteria(expr)); // syntax errors stop here, with the position
-        const r = await new ApiClient(opts.to).get<CriteriaCount>(`/api/criteria?expr=${encodeURIComponent(canonical)}`);
+        const r = await new ApiClient(opts.to).get<CriteriaCount>(`/api/criteria/count?criteria=${encodeURIComponent(canonical)}`);
         if (opts.json) return printJson(r);
         const note = r.partial ? ' (at least: part of the tree did not answer)' : '';
         process.stdout.write(`${r.matching} of ${r.nodes} nodes match "${r.criteria}"${note}\n`);
