@@ -84,6 +84,12 @@ export class JoinWalk {
       return;
     }
     const fresh = children.filter((c) => c.id !== this.ctx.self.id);
+    const here = this.rtt.get(from.id);
+    if (room && here !== undefined && here <= DESCEND_MIN_GAIN_MS) {
+      // No child can be 2 ms nearer than a node this close: the decision is made, skip probing.
+      this.adopt(from, now);
+      return;
+    }
     this.state = { s: 'probing', at: from, children: fresh, room, deadline: now + this.timeoutMs };
     const unknown = [from, ...fresh].filter((c) => !this.rtt.has(c.id));
     if (unknown.length > 0) this.ctx.probe(unknown);
@@ -104,6 +110,11 @@ export class JoinWalk {
     if (st.s !== 'idle' && now >= st.deadline) this.begin(this.ancestors, now);
   }
 
+  private adopt(at: NodeRef, now: number): void {
+    this.state = { s: 'adopting', at, deadline: now + this.timeoutMs };
+    this.ctx.send(at, this.ctx.adoptMessage());
+  }
+
   private ask(at: NodeRef, now: number, viaJoin: boolean): void {
     this.steps++;
     this.state = { s: 'asking', at, deadline: now + this.timeoutMs };
@@ -121,8 +132,7 @@ export class JoinWalk {
     // the margin, nodes a few hundred microseconds apart stack into long chains.
     const nearer = best !== undefined && this.rtt.get(best.id)! < here * DESCEND_RATIO && here - this.rtt.get(best.id)! > DESCEND_MIN_GAIN_MS;
     if (room && !nearer && here !== Infinity) {
-      this.state = { s: 'adopting', at, deadline: now + this.timeoutMs };
-      this.ctx.send(at, this.ctx.adoptMessage());
+      this.adopt(at, now);
     } else if (best) {
       this.ask(best, now, false);
     } else {
