@@ -3,6 +3,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerCriteria } from './commands/criteria.js';
 import { registerDemo } from './commands/demo.js';
+import { registerIngest } from './commands/ingest.js';
+import { registerKeys } from './commands/keys.js';
 import { registerNode } from './commands/node.js';
 import { registerPublish } from './commands/publish.js';
 import { registerSim } from './commands/sim.js';
@@ -14,6 +16,8 @@ program.name('canopy').description('Canopy: attribute-targeted, verified distrib
 program.configureOutput({ outputError: (text, write) => write(`canopy: ${text.replace(/^error: /, 'error [ERR_USAGE]: ')}`) });
 registerNode(program);
 registerPublish(program);
+registerIngest(program);
+registerKeys(program);
 registerStatus(program);
 registerLs(program);
 registerTop(program);
