@@ -5,12 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatCriteria, matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
+import { treeRoutes, type TreeApi } from '../api/tree-routes.js';
 import { criteriaRoutes } from '../api/criteria-routes.js';
 import { overviewRoutes } from '../api/overview-routes.js';
 import { publishRoutes } from '../api/publish-routes.js';
@@ -35,14 +37,15 @@ import { RootRegistry } from '../tree/root-registry.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import { listenOn, TcpTransport } from '../wire/tcp-transport.js';
-import type { Listener, PeerAddress, Transport } from '../wire/transport.js';
-import type { JoinReply, MessageBodies, MessageType } from '../wire/messages.js';
+import { formatAddress, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
+import { checkBody, type JoinReply, type MessageBodies } from '../wire/messages.js';
 import { Catalog } from './catalog.js';
 import { ContentLifecycle } from './content-lifecycle.js';
 import type { NodeConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
+import { TreeLink } from './tree-link.js';
 import { UploadService } from './upload-service.js';
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -75,6 +78,9 @@ export class CanopyNode {
   private readonly edgeServer: http.Server;
   private readonly ftpServer: FtpServer;
   private listener: Listener | undefined;
+  /** The control tree; created once the peer port is known (it is part of this node's address). */
+  private tree: TreeLink | undefined;
+  private stopping = false;
   private readonly lastReport = new Map<string, number>();
   private readonly stuck = new Map<string, Stuck>();
   /** Bytes fetched on demand for clients, per content (the downloader counts prefetch). */
@@ -103,6 +109,7 @@ export class CanopyNode {
       onAnnounce: (id, m) => this.onAnnounce(id, m),
       onWithdraw: (w) => void this.lifecycle.withdraw(w.contentId, w.at, w.reason),
       checkServing: (id) => this.checkServing(id),
+      onTree: (connId, from, m) => this.tree?.receive(connId, from, m),
       log: this.log,
     }));
     this.pool = new PeerPool(transport, this.identity, this.handler);
@@ -135,6 +142,16 @@ export class CanopyNode {
       onRetired: (id) => this.registry?.forget(id),
       log: this.log,
     });
+    const tree: TreeApi = {
+      view: () => this.tree?.view() ?? { attached: false },
+      count: config.isRoot
+        ? async (criteria) => {
+            if (!this.tree) throw new CanopyError('ERR_UNREACHABLE', 'the control tree is not started yet');
+            const r = await this.tree.count(criteria);
+            return { ...r, nodes: Number(this.tree.view().subtreeNodes ?? 0) };
+          }
+        : null,
+    };
     this.uploads = config.isRoot
       ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, publisherKey: () => this.ownKey().privateKey, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
       : undefined;
@@ -149,6 +166,7 @@ export class CanopyNode {
         ...criteriaRoutes(this.registry && (() => this.registry!.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs })))),
         ...publishRoutes(this.uploads, config.blockSize ?? PAGE_BLOCK_SIZE),
         ...overviewRoutes(this.overviewSource()),
+        ...treeRoutes(tree),
         ...webRoutes(),
       ],
     });
@@ -196,12 +214,26 @@ export class CanopyNode {
       conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
     });
     this.lifecycle.start();
-    this.rootLink?.start();
+    this.tree = new TreeLink({
+      pool: this.pool,
+      self: { id: this.identity.nodeId, addr: formatAddress(this.addresses().peer) },
+      attrs: this.config.attrs,
+      options: { fanout: this.config.fanout, heartbeatMs: this.config.heartbeatMs, deadAfterMs: this.config.heartbeatMs * 3.5 },
+      log: this.log,
+      onDeliver: (via, id, origin, payload) => this.onTreeDelivery(via, origin, payload),
+      // The root link (registration, catalog, progress, holders) starts once the node has a place in the tree,
+      // so that every announcement after the catalog it receives reaches it by flooding.
+      onPlaced: () => this.rootLink?.start(),
+    });
+    if (this.config.isRoot) this.tree.start(null);
+    else void this.joinTree(this.config.join!);
     this.uploads?.start();
     this.log.info('node started', { ...this.addresses(), attrs: this.config.attrs, root: this.config.isRoot });
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.tree?.stop();
     this.downloader.stop();
     this.lifecycle.stop();
     this.uploads?.stop();
@@ -231,7 +263,39 @@ export class CanopyNode {
   }
 
   private info(): Record<string, unknown> {
-    return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.config.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null };
+    return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.config.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null, tree: this.tree?.view() ?? null };
+  }
+
+  /** Learns the root's id from its hello (dialling until it answers), then starts the tree walk. */
+  private async joinTree(root: PeerAddress): Promise<void> {
+    for (let backoff = 100; !this.stopping; backoff = Math.min(backoff * 2, 5000)) {
+      try {
+        const conn = await this.pool.get(root);
+        this.tree!.start({ id: conn.remoteId!, addr: formatAddress(root) });
+        return;
+      } catch (err) {
+        this.log.warn('cannot reach the root yet', { err: err as Error, retryMs: backoff });
+        await sleep(backoff);
+      }
+    }
+  }
+
+  private onTreeDelivery(via: 'flood' | 'route', origin: string, payload: unknown): void {
+    const p = payload as { type?: unknown; contentId?: unknown; manifest?: unknown };
+    if (via !== 'flood' || (p.type !== 'announce' && p.type !== 'withdraw') || typeof p.contentId !== 'string') return;
+    // Until manifests and withdrawals are signed (security issue), only the root may announce or withdraw.
+    const rootId = this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? this.tree?.rootId;
+    if (origin !== rootId) {
+      this.log.warn(`dropped ${p.type === 'announce' ? 'an announcement' : 'a withdrawal'} not from the root`, { origin, contentId: p.contentId });
+      return;
+    }
+    if (p.type === 'announce') return this.onAnnounce(p.contentId, p.manifest);
+    try {
+      const w = checkBody('withdraw', p as Record<string, unknown>);
+      void this.lifecycle.withdraw(w.contentId, w.at, w.reason);
+    } catch (err) {
+      this.log.warn('dropped an invalid withdrawal', { err: err as Error });
+    }
   }
 
   private loadNodeId(): string {
@@ -300,11 +364,10 @@ export class CanopyNode {
     this.rootLink?.progress({ contentId, haveBlocks: h.haveBlocks, haveBytes: h.haveBytes, ...(fetched > 0 ? { fetchedBytes: fetched } : {}), ...(stuck ? { stuck: stuck.reason, stuckDetail: stuck.detail.slice(0, 500) } : {}) });
   }
 
-  /** Sends a control message to every member. The control tree (issue 4) replaces this with flooding. */
-  private broadcast<T extends MessageType>(type: T, body: MessageBodies[T]): void {
-    for (const member of this.registry!.list()) {
-      member.conn.notify(type, body).catch((err: Error) => this.log.warn(`${type} failed`, { node: member.nodeId, err }));
-    }
+  /** Sends a control message to every node. Nodes that miss it learn it from the catalog sync when they (re)join. */
+  private broadcast<T extends 'announce' | 'withdraw'>(type: T, body: MessageBodies[T]): void {
+    // Flooded over the control tree: to the root's children, each forwarding to its other neighbours.
+    this.tree!.flood(`${type}:${body.contentId}`, { type, ...body });
   }
 
   private async withdraw(contentId: string, reason: string): Promise<{ contentId: string; freedBytes: number }> {

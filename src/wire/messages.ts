@@ -31,6 +31,9 @@ export interface HoldersBody { contentId: string }
 export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean }
 export interface HoldersReply { holders: Holder[] }
 export interface GetBlockBody { contentId: string; index: number }
+/** A control-tree message (src/tree/tree-messages.ts), checked by src/tree/tree-codec.ts. */
+export interface TreeBody { from: { id: string; addr: string }; m: Record<string, unknown> }
+export type PingBody = Record<string, never>;
 
 export interface MessageBodies {
   hello: HelloBody;
@@ -40,6 +43,8 @@ export interface MessageBodies {
   progress: ProgressBody;
   holders: HoldersBody;
   'get-block': GetBlockBody;
+  tree: TreeBody;
+  ping: PingBody;
 }
 export type MessageType = keyof MessageBodies;
 
@@ -86,6 +91,12 @@ const isoTime: Check = (v, p) => {
   str(64)(v, p);
   if (Number.isNaN(Date.parse(v as string))) fail(p, 'expected an ISO time');
 };
+const nodeRef: Check = (v, p) => {
+  if (typeof v !== 'object' || v === null) fail(p, 'expected {id, addr}');
+  const r = v as Record<string, unknown>;
+  str(128)(r.id, `${p}.id`);
+  str(300)(r.addr, `${p}.addr`);
+};
 const object: Check = (v, p) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(p, 'expected an object');
 };
@@ -98,6 +109,8 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   progress: { contentId: hash, haveBlocks: count, haveBytes: count, fetchedBytes: optional(count), stuck: optional(str(32)), stuckDetail: optional(str(500)) },
   holders: { contentId: hash },
   'get-block': { contentId: hash, index: count },
+  tree: { from: nodeRef, m: object },
+  ping: {},
 };
 
 export function isMessageType(t: unknown): t is MessageType {
