@@ -1,6 +1,6 @@
 /**
  * The root's status of one content, as `canopy status` and the admin API show it: every
- * node (connected or departed) with what it holds, what it fetched for this version and why
+ * connected node with what it holds, what it fetched for this version and why
  * it is stuck; the convergence summary; and the version's place among its name's versions,
  * with the bytes it changed against the previous one (what an ideal update would move).
  */
@@ -60,7 +60,9 @@ export function contentStatus(catalog: Catalog, registry: RootRegistry, contentI
     .map((n) => ({ ...n, qualified: matches(criteria, n.attrs, n.nodeId), report: registry.holding(contentId, n.nodeId) }))
     // Qualified nodes first, then by name, so the view does not reshuffle as nodes come and go.
     .sort((a, b) => Number(b.qualified) - Number(a.qualified) || a.name.localeCompare(b.name));
-  const nodes: NodeStatusRow[] = views.map((v) => ({
+  // `nodes` lists connected members (what clients of this view have always seen); departed
+  // qualified nodes count in the convergence, where they show as stuck: offline.
+  const nodes: NodeStatusRow[] = views.filter((v) => v.online).map((v) => ({
     nodeId: v.nodeId,
     name: v.name,
     attrs: v.attrs,
