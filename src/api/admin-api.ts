@@ -5,12 +5,13 @@
  *   GET  /api/node                     this node: id, attributes, addresses, store usage
  *   GET  /api/contents                 contents known here, with what this node holds
  *   GET  /api/contents/:ref            one content's manifest summary and local holding
- *   POST /api/contents?name=&criteria=[&blockSize=]   publish the request body (root)
+ *   POST /api/contents?name=&criteria=[&blockSize=][&placement=]   publish the request body (root)
  *   GET  /api/contents/:ref/status     which nodes qualify and hold how much (root)
  *   GET  /api/nodes                    members of the network (root)
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseCriteria, type Criteria } from '../core/criteria.js';
+import { parsePlacement } from '../core/placement.js';
 import { CanopyError } from '../core/errors.js';
 import { isValidContentName, type Manifest } from '../core/manifest.js';
 import type { Catalog, Holding } from '../node/catalog.js';
@@ -21,6 +22,7 @@ export interface PublishRequest {
   name: string;
   criteria: Criteria;
   blockSize: number | undefined;
+  placement: string | undefined;
 }
 
 export interface RootApi {
@@ -105,7 +107,9 @@ async function publish(deps: AdminApiDeps, req: IncomingMessage, res: ServerResp
   if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20)) {
     throw new CanopyError('ERR_USAGE', `blockSize ${bs} must be an integer between 4096 and 67108864`);
   }
-  const result = await root.publish(req, { name, criteria, blockSize });
+  const placement = url.searchParams.get('placement') ?? undefined;
+  if (placement !== undefined) parsePlacement(placement);
+  const result = await root.publish(req, { name, criteria, blockSize, placement });
   deps.log.info('published', { contentId: result.contentId, name, size: result.manifest.size });
   sendJson(res, 201, contentSummary(result.contentId, result.manifest));
 }

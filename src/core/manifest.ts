@@ -7,6 +7,7 @@ import { canonicalJson } from './canonical-json.js';
 import { CanopyError } from './errors.js';
 import { isHashHex, sha256Hex } from './hash.js';
 import { formatCriteria, parseCriteria } from './criteria.js';
+import { isValidPlacement } from './placement.js';
 
 export const MANIFEST_FORMAT = 'canopy-manifest';
 export const MANIFEST_VERSION = 1;
@@ -19,7 +20,8 @@ export interface BlockRef {
   readonly hash: string;
 }
 
-export type Placement = 'full';
+/** `full`, `prefix:<percent>` or `on-demand`: see placement.ts. */
+export type Placement = string;
 
 export interface Manifest {
   readonly format: typeof MANIFEST_FORMAT;
@@ -86,7 +88,7 @@ export function parseManifest(value: unknown, expectedId?: string): Manifest {
   } catch (err) {
     throw invalid(`criteria: ${(err as Error).message}`);
   }
-  if (m.placement !== 'full') throw invalid('placement must be "full"');
+  if (!isValidPlacement(m.placement)) throw invalid('placement must be full, on-demand or prefix:<1..100>');
   if (typeof m.origin !== 'string' || m.origin.length === 0 || m.origin.length > 128) throw invalid('origin must be a node id');
   if (typeof m.createdAt !== 'string' || Number.isNaN(Date.parse(m.createdAt))) throw invalid('createdAt must be an ISO date');
   let offset = 0;

@@ -15,6 +15,8 @@ export interface IngestOptions {
   criteria: Criteria;
   origin: string;
   blockSize?: number;
+  /** `full` (default), `prefix:<percent>` or `on-demand`. */
+  placement?: string;
   mediaType?: string;
   onProgress?: (bytes: number) => void;
 }
@@ -38,7 +40,7 @@ export async function ingestStream(source: AsyncIterable<Buffer | Uint8Array>, s
     blockSize,
     blocks,
     criteria: formatCriteria(options.criteria),
-    placement: 'full',
+    placement: options.placement ?? 'full',
     origin: options.origin,
     createdAt: new Date().toISOString(),
   };

@@ -23,6 +23,10 @@ export interface NodeConfig {
   readonly volumes: readonly VolumeConfig[];
   readonly blockSize: number;
   readonly downloadConcurrency: number;
+  /** Upload cap in bytes per second (0: none). */
+  readonly uploadCap: number;
+  /** Download cap in bytes per second (0: none). */
+  readonly downloadCap: number;
 }
 
 export const DEFAULTS = {
@@ -31,12 +35,19 @@ export const DEFAULTS = {
   apiPort: 7401,
   httpPort: 7402,
   blockSize: DEFAULT_BLOCK_SIZE,
-  downloadConcurrency: 4,
+  downloadConcurrency: 16,
+  uploadCap: 0,
+  downloadCap: 0,
 } as const;
 
 export function checkPort(key: string, port: number): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${port} is not a port (0..65535; 0 picks a free one)`);
   return port;
+}
+
+function checkRate(key: string, rate: number): number {
+  if (!Number.isFinite(rate) || rate < 0) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${rate} must be bytes per second, 0 for no cap`);
+  return rate;
 }
 
 export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): NodeConfig {
@@ -58,5 +69,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     volumes: input.volumes && input.volumes.length > 0 ? input.volumes : [{ path: path.join(dataDir, 'volumes', 'v0') }],
     blockSize,
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,
+    uploadCap: checkRate('uploadCap', input.uploadCap ?? DEFAULTS.uploadCap),
+    downloadCap: checkRate('downloadCap', input.downloadCap ?? DEFAULTS.downloadCap),
   };
 }

@@ -12,7 +12,10 @@ import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-
 import { createHttpEdge } from '../edge/http/http-edge.js';
 import { ingestStream } from '../ingest/ingest.js';
 import { BlockStore } from '../store/block-store.js';
+import { Bitfield } from '../swarm/bitfield.js';
 import { Downloader } from '../swarm/downloader.js';
+import { HaveBroadcaster } from '../swarm/have-broadcaster.js';
+import { UploadLimiter } from '../swarm/upload-limiter.js';
 import { RootRegistry } from '../tree/root-registry.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
@@ -47,6 +50,8 @@ export class CanopyNode {
   private readonly edgeServer: http.Server;
   private listener: Listener | undefined;
   private readonly lastReport = new Map<string, number>();
+  private readonly bitfields = new Map<string, Bitfield>();
+  private readonly broadcaster = new HaveBroadcaster();
 
   constructor(
     readonly config: NodeConfig,
@@ -65,16 +70,28 @@ export class CanopyNode {
       rootId: () => (config.isRoot ? this.identity.nodeId : this.rootLink?.rootId),
       selfPeer: () => this.addresses().peer,
       onAnnounce: (id, m) => this.onAnnounce(id, m),
+      bitfield: (id) => this.bitfield(id),
+      uploads: new UploadLimiter(config.uploadCap),
+      broadcaster: this.broadcaster,
+      onHave: (peer, id, index, seeded) => this.downloader.onHave(peer, id, index, seeded),
       log: this.log,
     });
     this.pool = new PeerPool(transport, this.identity, this.handler);
     this.downloader = new Downloader({
+      selfId: this.identity.nodeId,
       store: this.store,
       pool: this.pool,
       findHolders: (id) => this.rootLink!.holders(id),
-      onProgress: (id, m, final) => this.reportProgress(id, m, final),
+      bitfield: (id) => this.bitfield(id),
+      onStored: (id, m, index) => {
+        this.bitfield(id).set(index);
+        this.broadcaster.have(id, index);
+        this.reportProgress(id, m, this.bitfield(id).complete);
+      },
       log: this.log,
-      concurrency: config.downloadConcurrency,
+      downloadCap: config.downloadCap,
+      maxInFlight: config.downloadConcurrency,
+      maxInFlightPerPeer: Math.max(2, Math.ceil(config.downloadConcurrency / 4)),
     });
     if (!config.isRoot) {
       this.rootLink = new RootLink({
@@ -125,6 +142,14 @@ export class CanopyNode {
     };
   }
 
+  /**
+   * Fetches one block of a content now, ahead of any prefetch, aiming to have it by
+   * `deadline` (epoch ms); resolves once it is verified and stored. For on-demand reads.
+   */
+  fetchNow(contentId: string, index: number, deadline?: number): Promise<void> {
+    return this.downloader.fetchNow(contentId, this.catalog.require(contentId), index, deadline);
+  }
+
   /** Whether this node meets a content's criteria. */
   qualifies(manifest: Manifest): boolean {
     return matches(parseCriteria(manifest.criteria), this.config.attrs, this.identity.nodeId);
@@ -132,6 +157,18 @@ export class CanopyNode {
 
   private info(): Record<string, unknown> {
     return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.config.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null };
+  }
+
+  /** Which blocks of a content this node holds: read from the index once, then kept current as blocks arrive. */
+  bitfield(contentId: string): Bitfield {
+    let b = this.bitfields.get(contentId);
+    if (!b) {
+      const m = this.catalog.require(contentId);
+      b = new Bitfield(m.blocks.length);
+      m.blocks.forEach((blk, i) => this.store.has(blk.hash) && b!.set(i));
+      this.bitfields.set(contentId, b);
+    }
+    return b;
   }
 
   private loadNodeId(): string {
@@ -155,7 +192,10 @@ export class CanopyNode {
       this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
       return;
     }
-    this.downloader.fetch(contentId, manifest).catch((err: Error) => this.log.error('download failed', { contentId, err }));
+    this.downloader
+      .fetch(contentId, manifest)
+      .then(() => this.reportProgress(contentId, manifest, true))
+      .catch((err: Error) => this.log.error('download failed', { contentId, err }));
   }
 
   private reportProgress(contentId: string, manifest: Manifest, final: boolean): void {
@@ -186,7 +226,7 @@ export class CanopyNode {
   }
 
   private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
-    const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize });
+    const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize, placement: req.placement });
     this.catalog.add(contentId, manifest);
     for (const member of this.registry!.list()) {
       member.conn.notify('announce', { contentId, manifest }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));

@@ -14,6 +14,11 @@ import type { Logger } from './logger.js';
 import type { LocalIdentity } from '../wire/peer-pool.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { Holder } from '../wire/messages.js';
+import type { Manifest } from '../core/manifest.js';
+import type { PeerConnection } from '../wire/peer-connection.js';
+import type { Bitfield } from '../swarm/bitfield.js';
+import type { HaveBroadcaster } from '../swarm/have-broadcaster.js';
+import type { UploadLimiter } from '../swarm/upload-limiter.js';
 
 export interface PeerServiceDeps {
   identity: LocalIdentity;
@@ -24,6 +29,12 @@ export interface PeerServiceDeps {
   /** This node's own peer address, as others reach it. */
   selfPeer: () => PeerAddress;
   onAnnounce: (contentId: string, manifest: unknown) => void;
+  /** The blocks of a content this node holds. */
+  bitfield: (contentId: string) => Bitfield;
+  uploads: UploadLimiter;
+  broadcaster: HaveBroadcaster;
+  /** A holder we listen to has a new block, or (a seed) has just sent one to someone. */
+  onHave: (peerId: string, contentId: string, index: number, seeded: boolean) => void;
   log: Logger;
 }
 
@@ -43,15 +54,35 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
     switch (req.type) {
       case 'get-block': {
         const { contentId, index } = req.body as MessageBodies['get-block'];
-        const manifest = deps.catalog.require(contentId);
-        const privileged = conn.remoteId === deps.rootId() || conn.remoteId === manifest.origin;
-        if (!privileged && !matches(parseCriteria(manifest.criteria), conn.remoteAttrs, conn.remoteId)) {
-          deps.log.warn('refused block to unqualified node', { contentId, node: conn.remoteId });
-          throw new CanopyError('ERR_NOT_AUTHORISED', `node ${conn.remoteId} does not meet the criteria "${manifest.criteria}" of ${contentId.slice(0, 12)}`);
-        }
+        const manifest = authorise(deps, conn, contentId);
         const block = manifest.blocks[index];
         if (!block) throw new CanopyError('ERR_BLOCK_NOT_FOUND', `content ${contentId.slice(0, 12)} has no block ${index}`);
-        return { payload: await deps.store.get(block.hash) };
+        const release = await deps.uploads.acquire(block.length);
+        try {
+          const payload = await deps.store.get(block.hash);
+          if (deps.bitfield(contentId).complete) deps.broadcaster.sent(contentId, index);
+          return { payload, sent: release };
+        } catch (err) {
+          release();
+          throw err;
+        }
+      }
+      case 'interest': {
+        const { contentId } = req.body as MessageBodies['interest'];
+        authorise(deps, conn, contentId);
+        deps.broadcaster.subscribe(contentId, conn);
+        const have = deps.bitfield(contentId);
+        return { body: { blocks: have.size, seed: have.complete, ...deps.uploads.load() }, payload: have.toBuffer() };
+      }
+      case 'load': {
+        authorise(deps, conn, (req.body as MessageBodies['load']).contentId);
+        return { body: { ...deps.uploads.load() } };
+      }
+      case 'have':
+      case 'seeded': {
+        const { contentId, index } = req.body as MessageBodies['have'];
+        deps.onHave(conn.remoteId, contentId, index, req.type === 'seeded');
+        return;
       }
       case 'announce': {
         const { contentId, manifest } = req.body as MessageBodies['announce'];
@@ -63,6 +94,17 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         return rootOnly(req, deps, names.get(conn) ?? conn.remoteId);
     }
   };
+}
+
+/** Policy is enforced where data leaves: only the root, the origin and qualified nodes get a content's blocks or bitfield. */
+function authorise(deps: PeerServiceDeps, conn: PeerConnection, contentId: string): Manifest {
+  const manifest = deps.catalog.require(contentId);
+  const privileged = conn.remoteId === deps.rootId() || conn.remoteId === manifest.origin;
+  if (!privileged && !matches(parseCriteria(manifest.criteria), conn.remoteAttrs, conn.remoteId)) {
+    deps.log.warn('refused block to unqualified node', { contentId, node: conn.remoteId });
+    throw new CanopyError('ERR_NOT_AUTHORISED', `node ${conn.remoteId} does not meet the criteria "${manifest.criteria}" of ${contentId.slice(0, 12)}`);
+  }
+  return manifest;
 }
 
 function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: string): { body: Record<string, unknown> } | undefined {
@@ -82,7 +124,8 @@ function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: string): { 
     }
     case 'holders': {
       const { contentId } = req.body as MessageBodies['holders'];
-      const holders: Holder[] = registry.completeHolders(contentId).filter((h) => h.nodeId !== req.conn.remoteId);
+      const manifest = deps.catalog.get(contentId);
+      const holders: Holder[] = manifest ? registry.candidateHolders(contentId, parseCriteria(manifest.criteria)).filter((h) => h.nodeId !== req.conn.remoteId) : [];
       if (deps.catalog.get(contentId) && deps.catalog.holding(contentId).complete) holders.push({ nodeId: deps.identity.nodeId, peer: deps.selfPeer(), complete: true });
       return { body: { holders } };
     }

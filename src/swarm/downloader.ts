@@ -1,92 +1,108 @@
 /**
- * Fetches every missing block of a content from the nodes that hold it, several requests
- * in flight, spread round-robin over holders, each block checked against the manifest
- * before it is stored. The swarm issue replaces the holder choice and block order with the
- * scheduler core; this loop keeps the same shape (events in, requests out).
+ * The node's distributor for incoming blocks: one SwarmSession per content being fetched.
+ * `fetch` prefetches what the content's placement asks for (and resumes from what the
+ * store already holds after a restart); `fetchNow` is for on-demand reads (the edge servers
+ * call it when a client waits for a block this node lacks). One download cap (token bucket)
+ * is shared by all sessions, so a node never takes more than its share of a branch link.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { Logger } from '../node/logger.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { Holder } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';
+import type { Bitfield } from './bitfield.js';
+import { SwarmSession } from './swarm-session.js';
+import { TokenBucket } from './token-bucket.js';
 
 export interface DownloaderDeps {
+  selfId: string;
   store: BlockStore;
   pool: PeerPool;
   findHolders: (contentId: string) => Promise<Holder[]>;
-  onProgress: (contentId: string, manifest: Manifest, final: boolean) => void;
+  /** The node's live record of which blocks of a content it holds. */
+  bitfield: (contentId: string) => Bitfield;
+  /** A block was verified and stored (advertise it, report progress). */
+  onStored: (contentId: string, manifest: Manifest, index: number) => void;
   log: Logger;
-  concurrency: number;
+  /** Download cap in bytes per second; 0 for none. */
+  downloadCap: number;
+  maxInFlight: number;
+  maxInFlightPerPeer: number;
 }
 
-const RETRY_DELAY_MS = 500;
-const MAX_ROUNDS = 1000;
+/** How long a session with nothing to fetch stays up for further on-demand reads. */
+const IDLE_MS = 60_000;
 
 export class Downloader {
-  private readonly running = new Map<string, Promise<void>>();
+  private readonly sessions = new Map<string, SwarmSession>();
+  private readonly idle = new Map<string, NodeJS.Timeout>();
+  private readonly bucket: TokenBucket;
   private stopped = false;
 
-  constructor(private readonly deps: DownloaderDeps) {}
+  constructor(private readonly deps: DownloaderDeps) {
+    this.bucket = new TokenBucket(deps.downloadCap);
+  }
 
-  /** Starts fetching a content unless it is already being fetched; resolves when complete. */
-  fetch(contentId: string, manifest: Manifest): Promise<void> {
-    let run = this.running.get(contentId);
-    if (!run) {
-      run = this.run(contentId, manifest).finally(() => this.running.delete(contentId));
-      this.running.set(contentId, run);
-    }
-    return run;
+  /** Fetches the blocks the placement wants; resolves once they are all held. */
+  async fetch(contentId: string, manifest: Manifest): Promise<void> {
+    const session = this.session(contentId, manifest);
+    await session.complete;
+    this.deps.log.info('content complete', { contentId, blocks: session.scheduler.have.count, of: manifest.blocks.length });
+    this.retire(contentId, session);
+  }
+
+  /** Fetches one block ahead of all prefetch; resolves once it is stored. `deadline` is epoch ms. */
+  async fetchNow(contentId: string, manifest: Manifest, index: number, deadline = Date.now() + 2_000): Promise<void> {
+    const session = this.session(contentId, manifest);
+    await session.fetchNow(index, deadline);
+    this.retire(contentId, session);
+  }
+
+  /** Routes a holder's `have`/`seeded` to the session it concerns. */
+  onHave(peerId: string, contentId: string, index: number, seeded: boolean): void {
+    this.sessions.get(contentId)?.onHave(peerId, index, seeded);
   }
 
   stop(): void {
     this.stopped = true;
+    for (const s of this.sessions.values()) s.stop();
+    for (const t of this.idle.values()) clearTimeout(t);
+    this.sessions.clear();
   }
 
-  private async run(contentId: string, manifest: Manifest): Promise<void> {
-    const { store, log } = this.deps;
-    for (let round = 0; round < MAX_ROUNDS && !this.stopped; round++) {
-      const missing = manifest.blocks.map((_, i) => i).filter((i) => !store.has(manifest.blocks[i]!.hash));
-      if (missing.length === 0) {
-        this.deps.onProgress(contentId, manifest, true);
-        log.info('content complete', { contentId, blocks: manifest.blocks.length });
-        return;
-      }
-      const holders = await this.deps.findHolders(contentId).catch((err: Error) => {
-        log.warn('cannot list holders', { contentId, err });
-        return [];
+  private session(contentId: string, manifest: Manifest): SwarmSession {
+    clearTimeout(this.idle.get(contentId));
+    this.idle.delete(contentId);
+    let session = this.sessions.get(contentId);
+    if (!session) {
+      session = new SwarmSession(contentId, manifest, this.deps.bitfield(contentId), {
+        ...this.deps,
+        onStored: (index) => this.deps.onStored(contentId, manifest, index),
+        downloadBucket: this.bucket,
       });
-      if (holders.length === 0) {
-        await sleep(RETRY_DELAY_MS);
-        continue;
-      }
-      const failures = await this.fetchBlocks(contentId, manifest, missing, holders);
-      if (failures > 0) await sleep(RETRY_DELAY_MS);
+      this.sessions.set(contentId, session);
+      if (!this.stopped) session.start();
     }
-    if (!this.stopped) throw new CanopyError('ERR_DISTRIBUTION_FAILED', `gave up fetching ${contentId.slice(0, 12)} after ${MAX_ROUNDS} rounds`);
+    return session;
   }
 
-  private async fetchBlocks(contentId: string, manifest: Manifest, missing: number[], holders: Holder[]): Promise<number> {
-    const queue = [...missing];
-    let turn = 0;
-    let failures = 0;
-    const worker = async () => {
-      while (queue.length > 0 && !this.stopped && failures < holders.length * 4) {
-        const index = queue.shift()!;
-        const holder = holders[turn++ % holders.length]!;
-        try {
-          const conn = await this.deps.pool.get(holder.peer);
-          const reply = await conn.request('get-block', { contentId, index });
-          await this.deps.store.put(reply.payload, manifest.blocks[index]!.hash);
-          this.deps.onProgress(contentId, manifest, false);
-        } catch (err) {
-          failures++;
-          this.deps.log.warn('block fetch failed', { contentId, index, holder: holder.nodeId, err: err as Error });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.deps.concurrency, missing.length) }, worker));
-    return failures;
+  /** Stops a session once it has nothing left to do for a while (on-demand reads may follow). */
+  private retire(contentId: string, session: SwarmSession): void {
+    if (!session.scheduler.done || this.sessions.get(contentId) !== session) return;
+    clearTimeout(this.idle.get(contentId));
+    if (session.scheduler.have.complete) {
+      session.stop();
+      this.sessions.delete(contentId);
+      return;
+    }
+    this.idle.set(
+      contentId,
+      setTimeout(() => {
+        if (!session.scheduler.done) return;
+        session.stop();
+        this.sessions.delete(contentId);
+        this.idle.delete(contentId);
+      }, IDLE_MS).unref(),
+    );
   }
 }

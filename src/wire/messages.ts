@@ -20,6 +20,12 @@ export interface HoldersBody { contentId: string }
 export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean }
 export interface HoldersReply { holders: Holder[] }
 export interface GetBlockBody { contentId: string; index: number }
+/** Asks a holder for its bitfield (reply payload) and load, and to send `have`/`seeded` from now on. */
+export interface InterestBody { contentId: string }
+export interface InterestReply { blocks: number; seed: boolean; uploads: number; queuedBytes: number; rate: number; cap: number }
+/** Asks a holder for its current load; the round trip doubles as the proximity measure. */
+export interface LoadBody { contentId: string }
+export interface HaveBody { contentId: string; index: number }
 
 export interface MessageBodies {
   hello: HelloBody;
@@ -28,6 +34,10 @@ export interface MessageBodies {
   progress: ProgressBody;
   holders: HoldersBody;
   'get-block': GetBlockBody;
+  interest: InterestBody;
+  load: LoadBody;
+  have: HaveBody;
+  seeded: HaveBody;
 }
 export type MessageType = keyof MessageBodies;
 
@@ -76,6 +86,10 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   progress: { contentId: hash, haveBlocks: count, haveBytes: count },
   holders: { contentId: hash },
   'get-block': { contentId: hash, index: count },
+  interest: { contentId: hash },
+  load: { contentId: hash },
+  have: { contentId: hash, index: count },
+  seeded: { contentId: hash, index: count },
 };
 
 export function isMessageType(t: unknown): t is MessageType {

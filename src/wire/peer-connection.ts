@@ -25,7 +25,8 @@ export interface IncomingRequest<T extends MessageType = MessageType> {
   conn: PeerConnection;
 }
 
-export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer } | void>;
+/** `sent` (if given) runs once the reply has been written out, or failed to be: uploads hold their slot until then. */
+export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer; sent?: () => void } | void>;
 
 interface Pending {
   resolve: (r: Reply) => void;
@@ -158,7 +159,11 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       if (!isMessageType(header.t)) throw new CanopyError('ERR_WIRE_PROTOCOL', `unknown message type ${JSON.stringify(header.t)?.slice(0, 40)}`);
       const body = checkBody(header.t, header);
       const result = await this.handler({ type: header.t, body, payload, conn: this } as IncomingRequest);
-      if (id !== undefined && !this.closed) await this.write({ ...(result?.body ?? {}), t: 'ok', re: id }, result?.payload);
+      try {
+        if (id !== undefined && !this.closed) await this.write({ ...(result?.body ?? {}), t: 'ok', re: id }, result?.payload);
+      } finally {
+        result?.sent?.();
+      }
     } catch (err) {
       const e = isCanopyError(err) ? err : new CanopyError('ERR_WIRE_PROTOCOL', `request failed: ${(err as Error).message}`);
       if (id !== undefined && !this.closed) await this.write({ t: 'err', re: id, code: e.code, message: e.message }).catch(() => undefined);

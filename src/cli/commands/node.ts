@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseAttributes } from '../../core/attributes.js';
 import { CanopyError } from '../../core/errors.js';
-import { parseSize } from '../../core/sizes.js';
+import { parseRate, parseSize } from '../../core/sizes.js';
 import { makeConfig, DEFAULTS } from '../../node/config.js';
 import { CanopyNode } from '../../node/node.js';
 import { parseAddress } from '../../wire/transport.js';
@@ -19,6 +19,9 @@ interface NodeOptions {
   httpPort: string;
   volume: string[];
   blockSize?: string;
+  uploadCap?: string;
+  downloadCap?: string;
+  concurrency?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -43,6 +46,9 @@ export function registerNode(program: Command): void {
     .option('--http-port <n>', 'HTTP streaming port (0 = any free port)', String(DEFAULTS.httpPort))
     .option('--volume <dir>', 'a block volume directory, repeatable (default: <data>/volumes/v0)', collect, [])
     .option('--block-size <size>', 'block size for contents published here (default 4MiB)')
+    .option('--upload-cap <rate>', 'upload cap to peers, e.g. 100mbit or 10MiB/s (default: none)')
+    .option('--download-cap <rate>', 'download cap from peers, e.g. 100mbit (default: none)')
+    .option('--concurrency <n>', 'block requests in flight per content (default 16)')
     .action(
       action(async (opts: NodeOptions) => {
         const join = opts.join === undefined ? undefined : parseAddress(opts.join);
@@ -59,6 +65,9 @@ export function registerNode(program: Command): void {
           httpPort: port('--http-port', opts.httpPort),
           volumes: opts.volume.map((p) => ({ path: p })),
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
+          uploadCap: opts.uploadCap === undefined ? undefined : parseRate(opts.uploadCap),
+          downloadCap: opts.downloadCap === undefined ? undefined : parseRate(opts.downloadCap),
+          downloadConcurrency: opts.concurrency === undefined ? undefined : port('--concurrency', opts.concurrency),
         });
         const node = new CanopyNode(config);
         try {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import type { Command } from 'commander';
 import { parseCriteria } from '../../core/criteria.js';
+import { parsePlacement } from '../../core/placement.js';
 import { CanopyError } from '../../core/errors.js';
 import { formatBytes, parseSize } from '../../core/sizes.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
@@ -14,6 +15,7 @@ interface PublishOptions {
   to: string;
   name?: string;
   blockSize?: string;
+  placement: string;
   json?: boolean;
 }
 
@@ -27,7 +29,7 @@ export interface PublishResult {
 }
 
 /** Streams a file to the root's publish API; shared by `canopy publish` and `canopy demo`. */
-export async function publishFile(api: ApiClient, file: string, options: { criteria: string; name?: string; blockSize?: number; onProgress?: (bytes: number, total: number) => void }): Promise<PublishResult> {
+export async function publishFile(api: ApiClient, file: string, options: { criteria: string; name?: string; blockSize?: number; placement?: string; onProgress?: (bytes: number, total: number) => void }): Promise<PublishResult> {
   let size: number;
   try {
     const st = statSync(file);
@@ -38,8 +40,10 @@ export async function publishFile(api: ApiClient, file: string, options: { crite
   }
   // Parsed here too, so a bad expression fails before any byte is sent.
   parseCriteria(options.criteria);
+  if (options.placement !== undefined) parsePlacement(options.placement);
   const params = new URLSearchParams({ name: options.name ?? path.basename(file), criteria: options.criteria });
   if (options.blockSize !== undefined) params.set('blockSize', String(options.blockSize));
+  if (options.placement !== undefined) params.set('placement', options.placement);
   let sent = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -60,6 +64,7 @@ export function registerPublish(program: Command): void {
     .option('--to <url>', 'admin API of the root', DEFAULT_API)
     .option('--name <name>', 'content name (default: the file name)')
     .option('--block-size <size>', 'block size, e.g. 4MiB')
+    .option('--placement <policy>', 'how much each qualified node keeps: full, prefix:<percent> or on-demand', 'full')
     .option('--json', 'print machine-readable JSON')
     .action(
       action(async (file: string, opts: PublishOptions) => {
@@ -68,6 +73,7 @@ export function registerPublish(program: Command): void {
           criteria: opts.criteria,
           name: opts.name,
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
+          placement: opts.placement,
           onProgress: view ? (done, total) => view.update([{ label: 'upload', done, total }]) : undefined,
         });
         if (opts.json) printJson(result);

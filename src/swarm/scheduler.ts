@@ -1,0 +1,301 @@
+/**
+ * The swarm scheduler for one content on one node: a pure core, events in, actions out.
+ * It owns no sockets, files or clocks (every event carries `now`), so the node's downloader
+ * and the simulator drive the same code.
+ *
+ * Policy, in the order it is applied on every `schedule`:
+ * 1. Urgent blocks (a client is waiting: `urgent(index, deadline)`) go first, earliest
+ *    deadline first, to the peer expected to deliver soonest; one that will miss its
+ *    deadline is asked of a second peer too.
+ * 2. Bulk prefetch fills each peer's pipeline (several requests in flight per peer, peers
+ *    ranked by expected delivery time from measured RTT, measured rate and reported load),
+ *    choosing the rarest wanted block that peer has, ties broken at random so nodes spread.
+ *    From a seed, blocks it has recently sent to someone else are skipped: they will soon be
+ *    at a peer, and the origin then sends each block about once.
+ * 3. Endgame: when every missing block is already asked for, an idle peer duplicates the
+ *    oldest outstanding request; the first copy to arrive cancels the others.
+ * Stalled peers (nothing delivered for a while with requests outstanding) lose their
+ * requests and are choked with backoff; peers that send corrupt data are banned.
+ */
+import { Bitfield } from './bitfield.js';
+import { PeerState, type PeerLoad } from './peer-state.js';
+
+export type SwarmAction =
+  | { type: 'request'; peer: string; index: number }
+  | { type: 'cancel'; peer: string; index: number }
+  | { type: 'ban'; peer: string; reason: string }
+  | { type: 'complete' };
+
+export interface SchedulerOptions {
+  /** Length in bytes of each block, in order. */
+  lengths: readonly number[];
+  /** Blocks already held (resume). */
+  have: Bitfield;
+  /** Blocks to prefetch (placement); others come only when asked for as urgent. */
+  wanted: (index: number) => boolean;
+  maxInFlightPerPeer?: number;
+  maxInFlight?: number;
+  /** How long a seed's recent send keeps us from asking the seed for the same block. */
+  seedGraceMs?: number;
+  random?: () => number;
+}
+
+export const STALL_MIN_MS = 8_000;
+const BAD_BLOCKS_TO_BAN = 2;
+const CHOKE_BASE_MS = 2_000;
+const MAX_COPIES = 2;
+
+export class SwarmScheduler {
+  readonly have: Bitfield;
+  private readonly peers = new Map<string, PeerState>();
+  private readonly availability: Uint16Array;
+  private readonly wantedMissing = new Set<number>();
+  private readonly urgentDeadlines = new Map<number, number>();
+  private readonly seededAt = new Map<number, number>();
+  /** Block index → peers it is asked of. */
+  private readonly asked = new Map<number, Set<string>>();
+  private completed = false;
+  private readonly perPeer: number;
+  private readonly total: number;
+  private readonly seedGraceMs: number;
+  private readonly random: () => number;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.have = options.have;
+    const n = options.lengths.length;
+    this.availability = new Uint16Array(n);
+    for (let i = 0; i < n; i++) if (options.wanted(i) && !this.have.has(i)) this.wantedMissing.add(i);
+    this.perPeer = options.maxInFlightPerPeer ?? 4;
+    this.total = options.maxInFlight ?? 16;
+    this.seedGraceMs = options.seedGraceMs ?? 5_000;
+    this.random = options.random ?? Math.random;
+  }
+
+  get done(): boolean {
+    return this.wantedMissing.size === 0 && [...this.urgentDeadlines.keys()].every((i) => this.have.has(i));
+  }
+
+  get inFlight(): number {
+    let n = 0;
+    for (const p of this.peers.values()) n += p.inFlight.size;
+    return n;
+  }
+
+  peerIds(): string[] {
+    return [...this.peers.keys()];
+  }
+
+  addPeer(id: string, have: Bitfield, load: PeerLoad, rttMs: number, isSeed: boolean): void {
+    if (this.peers.has(id)) this.removePeer(id);
+    const peer = new PeerState(id, have, isSeed);
+    peer.load = load;
+    peer.rttMs = rttMs;
+    for (let i = 0; i < have.size; i++) if (have.has(i)) this.availability[i]!++;
+    this.peers.set(id, peer);
+  }
+
+  /** A fresh load report and round-trip measure: peer choice is re-evaluated on every schedule. */
+  updatePeer(id: string, load: PeerLoad, rttMs: number): void {
+    const p = this.peers.get(id);
+    if (!p) return;
+    p.load = load;
+    p.rttMs = p.rttMs * 0.5 + rttMs * 0.5;
+  }
+
+  peerHas(id: string, index: number): void {
+    const p = this.peers.get(id);
+    if (p && index < p.have.size && p.have.set(index)) this.availability[index]!++;
+  }
+
+  /** A seed tells us it has just sent this block to someone. */
+  seeded(index: number, now: number): void {
+    this.seededAt.set(index, now);
+  }
+
+  removePeer(id: string): void {
+    const p = this.peers.get(id);
+    if (!p) return;
+    for (let i = 0; i < p.have.size; i++) if (p.have.has(i)) this.availability[i]!--;
+    for (const index of p.inFlight.keys()) this.asked.get(index)?.delete(id);
+    this.peers.delete(id);
+  }
+
+  /** A client waits for this block: fetch it before any prefetch, by `deadline` if possible. */
+  urgent(index: number, deadline: number): void {
+    if (this.have.has(index) || index >= this.options.lengths.length) return;
+    const prev = this.urgentDeadlines.get(index);
+    this.urgentDeadlines.set(index, prev === undefined ? deadline : Math.min(prev, deadline));
+    this.completed = false;
+  }
+
+  /** A block arrived from `peer`; `valid` is false when it did not match its hash. */
+  onBlock(id: string, index: number, valid: boolean, now: number): SwarmAction[] {
+    const actions: SwarmAction[] = [];
+    const p = this.peers.get(id);
+    const sentAt = p?.inFlight.get(index);
+    p?.inFlight.delete(index);
+    this.asked.get(index)?.delete(id);
+    if (!valid) {
+      if (p) this.penalise(p, index, actions);
+      return actions;
+    }
+    if (p && sentAt !== undefined) p.delivered(this.options.lengths[index]!, sentAt, now);
+    this.markHeld(index);
+    for (const other of this.asked.get(index) ?? []) {
+      this.peers.get(other)?.inFlight.delete(index);
+      actions.push({ type: 'cancel', peer: other, index });
+    }
+    this.asked.delete(index);
+    return actions;
+  }
+
+  /** A block this node got some other way (a concurrent on-demand read, a local publish). */
+  markHeld(index: number): void {
+    this.have.set(index);
+    this.wantedMissing.delete(index);
+    this.urgentDeadlines.delete(index);
+  }
+
+  /** A request failed without data: refused (`refused`) or the connection broke (`error`). */
+  onFailure(id: string, index: number, kind: 'refused' | 'error', now: number): void {
+    const p = this.peers.get(id);
+    this.asked.get(index)?.delete(id);
+    if (!p) return;
+    p.inFlight.delete(index);
+    if (kind === 'refused') p.refused.add(index);
+    else this.choke(p, now);
+  }
+
+  /** Times out stalled peers, then schedules. Call periodically and after every event. */
+  schedule(now: number): SwarmAction[] {
+    const actions: SwarmAction[] = [];
+    this.expireStalls(now, actions);
+    this.scheduleUrgent(now, actions);
+    this.scheduleBulk(now, actions);
+    if (this.done && !this.completed) {
+      this.completed = true;
+      actions.push({ type: 'complete' });
+    }
+    return actions;
+  }
+
+  private penalise(p: PeerState, index: number, actions: SwarmAction[]): void {
+    p.refused.add(index);
+    p.badBlocks++;
+    if (p.badBlocks >= BAD_BLOCKS_TO_BAN) {
+      for (const i of p.inFlight.keys()) actions.push({ type: 'cancel', peer: p.id, index: i });
+      this.removePeer(p.id);
+      actions.push({ type: 'ban', peer: p.id, reason: `${p.badBlocks} blocks did not match their hash` });
+    }
+  }
+
+  private choke(p: PeerState, now: number): void {
+    p.failures++;
+    p.chokedUntil = now + CHOKE_BASE_MS * 2 ** Math.min(p.failures - 1, 5);
+  }
+
+  private expireStalls(now: number, actions: SwarmAction[]): void {
+    for (const p of this.peers.values()) {
+      if (p.inFlight.size === 0) continue;
+      const since = Math.max(p.lastDeliveryAt, Math.min(...p.inFlight.values()));
+      const typical = p.measuredRate > 0 ? (this.avgLength() / p.measuredRate) * 1000 * 4 : 0;
+      if (now - since < Math.max(STALL_MIN_MS, typical)) continue;
+      for (const index of p.inFlight.keys()) {
+        actions.push({ type: 'cancel', peer: p.id, index });
+        this.asked.get(index)?.delete(p.id);
+      }
+      p.inFlight.clear();
+      this.choke(p, now);
+    }
+  }
+
+  private scheduleUrgent(now: number, actions: SwarmAction[]): void {
+    const order = [...this.urgentDeadlines].sort((a, b) => a[1] - b[1]);
+    for (const [index, deadline] of order) {
+      const asked = this.asked.get(index);
+      const copies = asked?.size ?? 0;
+      if (copies >= MAX_COPIES) continue;
+      const length = this.options.lengths[index]!;
+      if (copies > 0) {
+        const eta = Math.min(...[...asked!].map((id) => this.peers.get(id)!.expectedMs(length)));
+        if (now + eta <= deadline) continue;
+      }
+      // Urgent requests may exceed the per-peer pipeline by one: a waiting client beats prefetch.
+      const peer = this.bestPeer((p) => p.canServe(index) && !asked?.has(p.id) && p.inFlight.size <= this.perPeer, length, now);
+      if (peer) this.request(peer, index, now, actions);
+    }
+  }
+
+  private scheduleBulk(now: number, actions: SwarmAction[]): void {
+    if (this.wantedMissing.size === 0) return;
+    const length = this.avgLength();
+    const ranked = [...this.peers.values()].filter((p) => !p.isChoked(now)).sort((a, b) => a.expectedMs(length) - b.expectedMs(length));
+    const anyPeerBesidesSeeds = ranked.some((p) => !p.isSeed);
+    let budget = this.total - this.inFlight;
+    for (const p of ranked) {
+      while (budget > 0 && p.inFlight.size < this.perPeer) {
+        const index = this.pickRarest(p, now, anyPeerBesidesSeeds) ?? this.pickEndgame(p);
+        if (index === undefined) break;
+        this.request(p, index, now, actions);
+        budget--;
+      }
+    }
+  }
+
+  private pickRarest(p: PeerState, now: number, avoidSeeded: boolean): number | undefined {
+    let best: number | undefined;
+    let bestAvail = Infinity;
+    let ties = 0;
+    for (const i of this.wantedMissing) {
+      if (this.asked.get(i)?.size || !p.canServe(i)) continue;
+      if (p.isSeed && avoidSeeded && now - (this.seededAt.get(i) ?? -Infinity) < this.seedGraceMs) continue;
+      const a = this.availability[i]!;
+      if (a < bestAvail) {
+        best = i;
+        bestAvail = a;
+        ties = 1;
+      } else if (a === bestAvail && this.random() * ++ties < 1) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  private pickEndgame(p: PeerState): number | undefined {
+    if (p.inFlight.size > 0) return undefined;
+    for (const i of this.wantedMissing) if (!this.asked.get(i)?.size) return undefined;
+    let oldest: number | undefined;
+    let oldestAt = Infinity;
+    for (const [i, ids] of this.asked) {
+      if (ids.size >= MAX_COPIES || ids.has(p.id) || !p.canServe(i)) continue;
+      const at = Math.min(...[...ids].map((id) => this.peers.get(id)?.inFlight.get(i) ?? Infinity));
+      if (at < oldestAt) {
+        oldest = i;
+        oldestAt = at;
+      }
+    }
+    return oldest;
+  }
+
+  private bestPeer(accept: (p: PeerState) => boolean, length: number, now: number): PeerState | undefined {
+    let best: PeerState | undefined;
+    for (const p of this.peers.values()) {
+      if (p.isChoked(now) || !accept(p)) continue;
+      if (!best || p.expectedMs(length) < best.expectedMs(length)) best = p;
+    }
+    return best;
+  }
+
+  private request(p: PeerState, index: number, now: number, actions: SwarmAction[]): void {
+    p.inFlight.set(index, now);
+    let ids = this.asked.get(index);
+    if (!ids) this.asked.set(index, (ids = new Set()));
+    ids.add(p.id);
+    actions.push({ type: 'request', peer: p.id, index });
+  }
+
+  private avgLength(): number {
+    const l = this.options.lengths;
+    return l.length === 0 ? 1 : (l[0] ?? 1);
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The I/O shell around one content's SwarmScheduler: finds holders through the root, opens
+ * `interest` with each (bitfield, load, round trip), keeps their load and round trip fresh,
+ * turns `request` actions into `get-block` calls paced by the node's download cap, checks
+ * every block against the manifest before the store keeps it, and feeds results back.
+ * Scheduler state changes only inside synchronous handlers; awaits happen outside them.
+ */
+import { CanopyError, isCanopyError } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
+import type { Logger } from '../node/logger.js';
+import type { BlockStore } from '../store/block-store.js';
+import type { Holder, InterestReply } from '../wire/messages.js';
+import type { PeerConnection } from '../wire/peer-connection.js';
+import type { PeerPool } from '../wire/peer-pool.js';
+import { Bitfield } from './bitfield.js';
+import type { PeerLoad } from './peer-state.js';
+import { parsePlacement, wantsBlock } from '../core/placement.js';
+import { SwarmScheduler, type SwarmAction } from './scheduler.js';
+import type { TokenBucket } from './token-bucket.js';
+
+export interface SessionDeps {
+  selfId: string;
+  store: BlockStore;
+  pool: PeerPool;
+  findHolders: (contentId: string) => Promise<Holder[]>;
+  /** A block was verified and stored. */
+  onStored: (index: number) => void;
+  downloadBucket: TokenBucket;
+  maxInFlight: number;
+  maxInFlightPerPeer: number;
+  log: Logger;
+}
+
+const TICK_MS = 250;
+const LOAD_REFRESH_MS = 2_000;
+const DISCOVER_MS = [500, 1_000, 2_000, 3_000];
+const BLOCK_TIMEOUT_MS = 300_000;
+
+export class SwarmSession {
+  readonly scheduler: SwarmScheduler;
+  private readonly conns = new Map<string, PeerConnection>();
+  private readonly connecting = new Set<string>();
+  private readonly banned = new Set<string>();
+  private readonly aborts = new Map<string, AbortController>();
+  private readonly waiters = new Map<number, (() => void)[]>();
+  private timers: NodeJS.Timeout[] = [];
+  private discoverRound = 0;
+  private stopped = false;
+  private markComplete!: () => void;
+  readonly complete: Promise<void>;
+
+  constructor(
+    readonly contentId: string,
+    private readonly manifest: Manifest,
+    have: Bitfield,
+    private readonly deps: SessionDeps,
+  ) {
+    const policy = parsePlacement(manifest.placement);
+    this.scheduler = new SwarmScheduler({
+      lengths: manifest.blocks.map((b) => b.length),
+      have,
+      wanted: (i) => wantsBlock(policy, manifest.blocks[i]!.offset, manifest.size),
+      maxInFlight: deps.maxInFlight,
+      maxInFlightPerPeer: deps.maxInFlightPerPeer,
+    });
+    this.complete = new Promise((resolve) => (this.markComplete = resolve));
+  }
+
+  start(): void {
+    this.timers.push(setInterval(() => this.pump(), TICK_MS));
+    this.timers.push(setInterval(() => this.refreshLoads(), LOAD_REFRESH_MS));
+    this.discover();
+    this.pump();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timers.forEach(clearInterval);
+    this.timers = [];
+    for (const a of this.aborts.values()) a.abort(new CanopyError('ERR_CONNECTION_CLOSED', 'download stopped'));
+  }
+
+  /** Resolves when block `index` is held; it is fetched ahead of prefetch, aiming at `deadline` (epoch ms). */
+  fetchNow(index: number, deadline: number): Promise<void> {
+    if (this.scheduler.have.has(index)) return Promise.resolve();
+    const p = new Promise<void>((resolve) => {
+      const list = this.waiters.get(index) ?? [];
+      list.push(resolve);
+      this.waiters.set(index, list);
+    });
+    this.scheduler.urgent(index, deadline);
+    this.pump();
+    return p;
+  }
+
+  onHave(peerId: string, index: number, seeded: boolean): void {
+    if (seeded) this.scheduler.seeded(index, Date.now());
+    else this.scheduler.peerHas(peerId, index);
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    this.apply(this.scheduler.schedule(Date.now()));
+  }
+
+  private apply(actions: SwarmAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'request':
+          void this.fetchBlock(a.peer, a.index);
+          break;
+        case 'cancel':
+          this.aborts.get(`${a.peer}/${a.index}`)?.abort(new CanopyError('ERR_TIMEOUT', 'request cancelled by the scheduler'));
+          break;
+        case 'ban':
+          this.banned.add(a.peer);
+          this.deps.log.warn('banned peer', { contentId: this.contentId, peer: a.peer, reason: a.reason });
+          break;
+        case 'complete':
+          this.markComplete();
+          break;
+      }
+    }
+  }
+
+  private discover(): void {
+    if (this.stopped) return;
+    const delay = DISCOVER_MS[Math.min(this.discoverRound++, DISCOVER_MS.length - 1)]!;
+    this.deps
+      .findHolders(this.contentId)
+      .then((holders) => holders.forEach((h) => this.connect(h)))
+      .catch((err: Error) => this.deps.log.debug('cannot list holders', { contentId: this.contentId, err }))
+      .finally(() => {
+        if (!this.stopped) this.timers.push(setTimeout(() => this.discover(), delay));
+      });
+  }
+
+  private connect(holder: Holder): void {
+    const id = holder.nodeId;
+    if (id === this.deps.selfId || this.conns.has(id) || this.connecting.has(id) || this.banned.has(id)) return;
+    this.connecting.add(id);
+    void (async () => {
+      try {
+        const conn = await this.deps.pool.get(holder.peer);
+        const t0 = performance.now();
+        const reply = await conn.request('interest', { contentId: this.contentId }, { timeoutMs: 10_000 });
+        const rtt = performance.now() - t0;
+        const body = reply.header as unknown as InterestReply;
+        const have = Bitfield.fromBytes(this.manifest.blocks.length, reply.payload);
+        if (this.stopped || conn.isClosed) return;
+        this.conns.set(id, conn);
+        this.scheduler.addPeer(id, have, loadOf(body), rtt, have.complete);
+        conn.once('close', () => this.dropPeer(id, conn));
+        this.pump();
+      } catch (err) {
+        this.deps.log.debug('cannot open interest', { contentId: this.contentId, peer: id, err: err as Error });
+      } finally {
+        this.connecting.delete(id);
+      }
+    })();
+  }
+
+  private dropPeer(id: string, conn: PeerConnection): void {
+    if (this.conns.get(id) !== conn) return;
+    this.conns.delete(id);
+    this.scheduler.removePeer(id);
+    this.pump();
+  }
+
+  private refreshLoads(): void {
+    for (const [id, conn] of this.conns) {
+      const t0 = performance.now();
+      conn
+        .request('load', { contentId: this.contentId }, { timeoutMs: 10_000 })
+        .then((reply) => this.scheduler.updatePeer(id, loadOf(reply.header as unknown as PeerLoad), performance.now() - t0))
+        .catch(() => undefined);
+    }
+  }
+
+  private async fetchBlock(peer: string, index: number): Promise<void> {
+    const key = `${peer}/${index}`;
+    const abort = new AbortController();
+    this.aborts.set(key, abort);
+    const block = this.manifest.blocks[index]!;
+    try {
+      const conn = this.conns.get(peer);
+      if (!conn) throw new CanopyError('ERR_CONNECTION_CLOSED', 'peer is gone');
+      await this.deps.downloadBucket.take(block.length, abort.signal);
+      const reply = await conn.request('get-block', { contentId: this.contentId, index }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: abort.signal });
+      try {
+        await this.deps.store.put(reply.payload, block.hash);
+      } catch (err) {
+        if (!isCanopyError(err, 'ERR_BLOCK_HASH_MISMATCH')) throw err;
+        this.deps.log.warn('peer sent a corrupt block', { contentId: this.contentId, peer, index });
+        this.apply(this.scheduler.onBlock(peer, index, false, Date.now()));
+        return;
+      }
+      this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
+      this.deps.onStored(index);
+      for (const resolve of this.waiters.get(index) ?? []) resolve();
+      this.waiters.delete(index);
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      const refused = isCanopyError(err) && ['ERR_BLOCK_NOT_FOUND', 'ERR_NOT_AUTHORISED', 'ERR_CONTENT_NOT_FOUND'].includes(err.code);
+      this.deps.log.debug('block fetch failed', { contentId: this.contentId, peer, index, err: err as Error });
+      this.scheduler.onFailure(peer, index, refused ? 'refused' : 'error', Date.now());
+    } finally {
+      this.aborts.delete(key);
+      this.pump();
+    }
+  }
+}
+
+function loadOf(v: PeerLoad): PeerLoad {
+  const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : 0);
+  return { uploads: n(v.uploads), queuedBytes: n(v.queuedBytes), rate: n(v.rate), cap: n(v.cap) };
+}
