@@ -61,6 +61,7 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         try {
           const payload = await deps.store.get(block.hash);
           if (deps.bitfield(contentId).complete) deps.broadcaster.sent(contentId, index);
+          deps.log.debug('sending block', { contentId, index, to: conn.remoteId });
           return { payload, sent: release };
         } catch (err) {
           release();

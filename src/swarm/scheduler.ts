@@ -10,8 +10,11 @@
  * 2. Bulk prefetch fills each peer's pipeline (several requests in flight per peer, peers
  *    ranked by expected delivery time from measured RTT, measured rate and reported load),
  *    choosing the rarest wanted block that peer has, ties broken at random so nodes spread.
- *    From a seed, blocks it has recently sent to someone else are skipped: they will soon be
- *    at a peer, and the origin then sends each block about once.
+ *    From a seed, a node first takes the blocks rendezvous hashing designates to it among
+ *    the swarm's members (so downloaders ask the origin for disjoint blocks without talking
+ *    to each other), and skips blocks the seed has recently sent to someone else: they will
+ *    soon be at a peer. The origin thus sends each block about once; near the end, when it
+ *    has spare upload, the grace runs out and it helps spread the last blocks.
  * 3. Endgame: when every missing block is already asked for, an idle peer duplicates the
  *    oldest outstanding request; the first copy to arrive cancels the others.
  * Stalled peers (nothing delivered for a while with requests outstanding) lose their
@@ -44,6 +47,7 @@ export const STALL_MIN_MS = 8_000;
 const BAD_BLOCKS_TO_BAN = 2;
 const CHOKE_BASE_MS = 2_000;
 const MAX_COPIES = 2;
+const SEED_PIPELINE = 2;
 
 export class SwarmScheduler {
   readonly have: Bitfield;
@@ -55,6 +59,9 @@ export class SwarmScheduler {
   /** Block index → peers it is asked of. */
   private readonly asked = new Map<number, Set<string>>();
   private completed = false;
+  private selfId = '';
+  private members: string[] = [];
+  private readonly designated = new Map<number, string>();
   private readonly perPeer: number;
   private readonly total: number;
   private readonly seedGraceMs: number;
@@ -118,6 +125,36 @@ export class SwarmScheduler {
     for (let i = 0; i < p.have.size; i++) if (p.have.has(i)) this.availability[i]!--;
     for (const index of p.inFlight.keys()) this.asked.get(index)?.delete(id);
     this.peers.delete(id);
+  }
+
+  /**
+   * The downloaders of this content, self included: blocks are designated to members by
+   * rendezvous hashing, and each asks seeds first for its own designated blocks.
+   */
+  setSwarm(selfId: string, members: readonly string[]): void {
+    const sorted = [...new Set([...members, selfId])].sort();
+    if (selfId === this.selfId && sorted.join() === this.members.join()) return;
+    this.selfId = selfId;
+    this.members = sorted;
+    this.designated.clear();
+  }
+
+  /** The member that rendezvous hashing designates to fetch `index` from seeds first. */
+  private owner(index: number): string {
+    if (this.members.length <= 1) return this.selfId;
+    let owner = this.designated.get(index);
+    if (owner === undefined) {
+      let bestScore = -1;
+      for (const m of this.members) {
+        const score = fnv1a(`${m}:${index}`);
+        if (score > bestScore) {
+          owner = m;
+          bestScore = score;
+        }
+      }
+      this.designated.set(index, owner!);
+    }
+    return owner!;
   }
 
   /** A client waits for this block: fetch it before any prefetch, by `deadline` if possible. */
@@ -230,11 +267,14 @@ export class SwarmScheduler {
     if (this.wantedMissing.size === 0) return;
     const length = this.avgLength();
     const ranked = [...this.peers.values()].filter((p) => !p.isChoked(now)).sort((a, b) => a.expectedMs(length) - b.expectedMs(length));
-    const anyPeerBesidesSeeds = ranked.some((p) => !p.isSeed);
+    const swarm = ranked.some((p) => !p.isSeed);
+    const seeds = ranked.filter((p) => p.isSeed).length;
     let budget = this.total - this.inFlight;
     for (const p of ranked) {
-      while (budget > 0 && p.inFlight.size < this.perPeer) {
-        const index = this.pickRarest(p, now, anyPeerBesidesSeeds) ?? this.pickEndgame(p);
+      // A shallow queue at a seed keeps its choices fresh: what it sends is decided close to when it sends.
+      const limit = p.isSeed && swarm ? SEED_PIPELINE : this.perPeer;
+      while (budget > 0 && p.inFlight.size < limit) {
+        const index = (p.isSeed && swarm ? this.pickFromSeed(p, now, seeds) : this.pickRarest(p, () => true)) ?? this.pickEndgame(p);
         if (index === undefined) break;
         this.request(p, index, now, actions);
         budget--;
@@ -242,13 +282,26 @@ export class SwarmScheduler {
     }
   }
 
-  private pickRarest(p: PeerState, now: number, avoidSeeded: boolean): number | undefined {
+  /**
+   * From a seed: first the blocks designated to this node; then blocks no peer has yet that
+   * nobody else will get from the seed soon (seeded long enough ago to have spread, or
+   * designated to a member we do not see, or anything once we have nothing else to ask of it).
+   */
+  private pickFromSeed(p: PeerState, now: number, seeds: number): number | undefined {
+    const grace = Math.max(this.seedGraceMs, ((3 * this.avgLength()) / p.rate()) * 1000);
+    const recent = (i: number) => now - (this.seededAt.get(i) ?? -Infinity) < grace;
+    const mine = this.pickRarest(p, (i) => this.owner(i) === this.selfId && !recent(i));
+    if (mine !== undefined) return mine;
+    const idle = p.inFlight.size === 0;
+    return this.pickRarest(p, (i) => this.availability[i]! <= seeds && !recent(i) && (this.seededAt.has(i) || idle || !this.peers.has(this.owner(i))));
+  }
+
+  private pickRarest(p: PeerState, accept: (index: number) => boolean): number | undefined {
     let best: number | undefined;
     let bestAvail = Infinity;
     let ties = 0;
     for (const i of this.wantedMissing) {
-      if (this.asked.get(i)?.size || !p.canServe(i)) continue;
-      if (p.isSeed && avoidSeeded && now - (this.seededAt.get(i) ?? -Infinity) < this.seedGraceMs) continue;
+      if (this.asked.get(i)?.size || !p.canServe(i) || !accept(i)) continue;
       const a = this.availability[i]!;
       if (a < bestAvail) {
         best = i;
@@ -298,4 +351,14 @@ export class SwarmScheduler {
     const l = this.options.lengths;
     return l.length === 0 ? 1 : (l[0] ?? 1);
   }
+}
+
+/** FNV-1a, 32 bits: a cheap, stable hash for rendezvous scores (not for security). */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
 }

@@ -129,7 +129,10 @@ export class SwarmSession {
     const delay = DISCOVER_MS[Math.min(this.discoverRound++, DISCOVER_MS.length - 1)]!;
     this.deps
       .findHolders(this.contentId)
-      .then((holders) => holders.forEach((h) => this.connect(h)))
+      .then((holders) => {
+        this.scheduler.setSwarm(this.deps.selfId, holders.filter((h) => !h.complete).map((h) => h.nodeId));
+        holders.forEach((h) => this.connect(h));
+      })
       .catch((err: Error) => this.deps.log.debug('cannot list holders', { contentId: this.contentId, err }))
       .finally(() => {
         if (!this.stopped) this.timers.push(setTimeout(() => this.discover(), delay));
