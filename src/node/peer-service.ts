@@ -40,6 +40,8 @@ export interface PeerServiceDeps {
 
 export function createPeerService(deps: PeerServiceDeps): RequestHandler {
   const names = new WeakMap<object, string>();
+  /** Block requests still waiting for an upload slot, per connection, so `cancel` can drop them. */
+  const waiting = new WeakMap<PeerConnection, Map<string, AbortController>>();
   return async (req: IncomingRequest) => {
     const { conn } = req;
     if (req.type === 'hello') {
@@ -57,7 +59,19 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         const manifest = authorise(deps, conn, contentId);
         const block = manifest.blocks[index];
         if (!block) throw new CanopyError('ERR_BLOCK_NOT_FOUND', `content ${contentId.slice(0, 12)} has no block ${index}`);
-        const release = await deps.uploads.acquire(block.length);
+        let mine = waiting.get(conn);
+        if (!mine) waiting.set(conn, (mine = new Map()));
+        const key = `${contentId}/${index}`;
+        const abort = new AbortController();
+        mine.set(key, abort);
+        let release: () => void;
+        try {
+          release = await deps.uploads.acquire(block.length, abort.signal);
+        } catch {
+          throw new CanopyError('ERR_TIMEOUT', `request for block ${index} was cancelled`);
+        } finally {
+          if (mine.get(key) === abort) mine.delete(key);
+        }
         try {
           const payload = await deps.store.get(block.hash);
           if (deps.bitfield(contentId).complete) deps.broadcaster.sent(contentId, index);
@@ -78,6 +92,11 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
       case 'load': {
         authorise(deps, conn, (req.body as MessageBodies['load']).contentId);
         return { body: { ...deps.uploads.load() } };
+      }
+      case 'cancel': {
+        const { contentId, index } = req.body as MessageBodies['cancel'];
+        waiting.get(conn)?.get(`${contentId}/${index}`)?.abort(new CanopyError('ERR_TIMEOUT', 'cancelled'));
+        return;
       }
       case 'have':
       case 'seeded': {

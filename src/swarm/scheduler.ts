@@ -235,8 +235,10 @@ export class SwarmScheduler {
     for (const p of this.peers.values()) {
       if (p.inFlight.size === 0) continue;
       const since = Math.max(p.lastDeliveryAt, Math.min(...p.inFlight.values()));
+      // A peer is stalled only when it is far behind what its own rate and queue predict: a busy
+      // origin serving many downloaders is slow, not stalled.
       const typical = p.measuredRate > 0 ? (this.avgLength() / p.measuredRate) * 1000 * 4 : 0;
-      if (now - since < Math.max(STALL_MIN_MS, typical)) continue;
+      if (now - since < Math.max(STALL_MIN_MS, typical, 3 * p.expectedMs(this.avgLength()))) continue;
       for (const index of p.inFlight.keys()) {
         actions.push({ type: 'cancel', peer: p.id, index });
         this.asked.get(index)?.delete(p.id);
@@ -290,24 +292,26 @@ export class SwarmScheduler {
   private pickFromSeed(p: PeerState, now: number, seeds: number): number | undefined {
     const grace = Math.max(this.seedGraceMs, ((3 * this.avgLength()) / p.rate()) * 1000);
     const recent = (i: number) => now - (this.seededAt.get(i) ?? -Infinity) < grace;
-    const mine = this.pickRarest(p, (i) => this.owner(i) === this.selfId && !recent(i));
+    // Owners take their blocks from the front and helpers steal from the back, so the two meet
+    // (and may ask for the same block) only at the very end.
+    const mine = this.pickRarest(p, (i) => this.owner(i) === this.selfId && !recent(i), 'low');
     if (mine !== undefined) return mine;
     const idle = p.inFlight.size === 0;
-    return this.pickRarest(p, (i) => this.availability[i]! <= seeds && !recent(i) && (this.seededAt.has(i) || idle || !this.peers.has(this.owner(i))));
+    return this.pickRarest(p, (i) => this.availability[i]! <= seeds && !recent(i) && (this.seededAt.has(i) || idle || !this.peers.has(this.owner(i))), 'high');
   }
 
-  private pickRarest(p: PeerState, accept: (index: number) => boolean): number | undefined {
+  private pickRarest(p: PeerState, accept: (index: number) => boolean, ties: 'random' | 'low' | 'high' = 'random'): number | undefined {
     let best: number | undefined;
     let bestAvail = Infinity;
-    let ties = 0;
+    let tied = 0;
     for (const i of this.wantedMissing) {
       if (this.asked.get(i)?.size || !p.canServe(i) || !accept(i)) continue;
       const a = this.availability[i]!;
       if (a < bestAvail) {
         best = i;
         bestAvail = a;
-        ties = 1;
-      } else if (a === bestAvail && this.random() * ++ties < 1) {
+        tied = 1;
+      } else if (a === bestAvail && (ties === 'low' ? i < best! : ties === 'high' ? i > best! : this.random() * ++tied < 1)) {
         best = i;
       }
     }

@@ -112,6 +112,8 @@ export class SwarmSession {
           break;
         case 'cancel':
           this.aborts.get(`${a.peer}/${a.index}`)?.abort(new CanopyError('ERR_TIMEOUT', 'request cancelled by the scheduler'));
+          // The holder drops it too if it has not started sending: cancelled copies cost no upload.
+          void this.conns.get(a.peer)?.notify('cancel', { contentId: this.contentId, index: a.index }).catch(() => undefined);
           break;
         case 'ban':
           this.banned.add(a.peer);

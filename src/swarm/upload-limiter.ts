@@ -25,13 +25,21 @@ export class UploadLimiter {
     this.bucket = new TokenBucket(cap);
   }
 
-  /** Waits for an upload slot and for `bytes` of the cap; returns the function that frees the slot. */
-  async acquire(bytes: number): Promise<() => void> {
+  /**
+   * Waits for an upload slot and for `bytes` of the cap; returns the function that frees the
+   * slot. Aborting `signal` (the downloader cancelled) gives up the wait and the slot.
+   */
+  async acquire(bytes: number, signal?: AbortSignal): Promise<() => void> {
     this.queuedBytes += bytes;
+    let holding = false;
     try {
-      if (this.active >= this.concurrency) await new Promise<void>((resolve) => this.waiters.push(resolve));
+      if (this.active >= this.concurrency) await this.waitForSlot(signal);
       else this.active++;
-      await this.bucket.take(bytes);
+      holding = true;
+      await this.bucket.take(bytes, signal);
+    } catch (err) {
+      if (holding) this.release();
+      throw err;
     } finally {
       this.queuedBytes -= bytes;
     }
@@ -40,10 +48,32 @@ export class UploadLimiter {
     return () => {
       if (freed) return;
       freed = true;
-      const next = this.waiters.shift();
-      if (next) next();
-      else this.active--;
+      this.release();
     };
+  }
+
+  private waitForSlot(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const onAbort = () => {
+        const i = this.waiters.indexOf(grant);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal!.reason as Error);
+      };
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.waiters.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Hands the slot to the next waiter, if any (the active count stays), else frees it. */
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.active--;
   }
 
   load(): PeerLoad {

@@ -38,6 +38,7 @@ export interface MessageBodies {
   load: LoadBody;
   have: HaveBody;
   seeded: HaveBody;
+  cancel: GetBlockBody;
 }
 export type MessageType = keyof MessageBodies;
 
@@ -90,6 +91,7 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   load: { contentId: hash },
   have: { contentId: hash, index: count },
   seeded: { contentId: hash, index: count },
+  cancel: { contentId: hash, index: count },
 };
 
 export function isMessageType(t: unknown): t is MessageType {

@@ -38,6 +38,8 @@ export function canopyArgv(fromDist = false): string[] {
 
 export class CanopyCluster {
   readonly nodes = new Map<string, ClusterNode>();
+  /** Emulated extra delay on everything a host's node sends (see emulated-delay.ts), by host name. */
+  readonly delays = new Map<string, number>();
 
   constructor(
     readonly harness: NetnsHarness,
@@ -50,8 +52,9 @@ export class CanopyCluster {
   }
 
   /** Starts the root in hosts[0], then every other host joined to it. `args(host)` adds node options. */
-  async start(args: (host: Host) => string[] = () => []): Promise<void> {
-    const [rootHost, ...others] = this.harness.hosts;
+  async start(args: (host: Host) => string[] = () => [], include: (host: Host) => boolean = () => true): Promise<void> {
+    const [rootHost, ...rest] = this.harness.hosts;
+    const others = rest.filter(include);
     await this.startNode(rootHost!, ['--root', ...args(rootHost!)]);
     await Promise.all(others.map((h) => this.startNode(h, ['--join', this.root.peer, ...args(h)])));
     await this.waitJoined(others.length);
@@ -61,8 +64,11 @@ export class CanopyCluster {
     const dataDir = path.join(this.dir, host.name);
     mkdirSync(dataDir, { recursive: true });
     const log = openSync(path.join(dataDir, 'node.log'), 'a');
-    const argv = [...canopyArgv(this.fromDist), 'node', '--name', host.name, '--data', dataDir, '--host', host.ip, '--peer-port', '0', '--api-port', '0', '--http-port', '0', ...args];
-    const child = this.harness.spawn(host, argv, { stdio: ['ignore', 'pipe', log] });
+    const delay = this.delays.get(host.name) ?? 0;
+    const [exec, ...cli] = canopyArgv(this.fromDist);
+    const preload = delay > 0 ? ['--import', 'tsx', '--import', path.join(here, 'emulated-delay.ts')] : [];
+    const argv = [exec!, ...preload, ...cli, 'node', '--name', host.name, '--data', dataDir, '--host', host.ip, '--peer-port', '0', '--api-port', '0', '--http-port', '0', ...args];
+    const child = this.harness.spawn(host, argv, { stdio: ['ignore', 'pipe', log], env: { ...process.env, CANOPY_EMULATED_DELAY_MS: String(delay) } });
     closeSync(log);
     const ready = await readyLine(child, host.name, dataDir);
     const node: ClusterNode = { host, ...ready, dataDir, process: child, args };
@@ -83,6 +89,12 @@ export class CanopyCluster {
   async restart(name: string): Promise<ClusterNode> {
     const node = this.nodes.get(name)!;
     return this.startNode(node.host, node.args);
+  }
+
+  /** Local holding of a content as a node's own API reports it. */
+  localHolding(name: string, contentId: string): { haveBlocks: number; complete: boolean } {
+    const node = this.nodes.get(name)!;
+    return this.getJson<{ local: { haveBlocks: number; complete: boolean } }>(node.host, `${node.api}/api/contents/${contentId}`).local;
   }
 
   /** Runs the canopy CLI inside a host's namespace and returns its stdout. */
