@@ -48,6 +48,7 @@ const BAD_BLOCKS_TO_BAN = 2;
 const CHOKE_BASE_MS = 2_000;
 const MAX_COPIES = 2;
 const SEED_PIPELINE = 2;
+const STEAL_IDLE_MS = 1_500;
 
 export class SwarmScheduler {
   readonly have: Bitfield;
@@ -62,6 +63,7 @@ export class SwarmScheduler {
   private selfId = '';
   private members: string[] = [];
   private readonly designated = new Map<number, string>();
+  private readonly seedIdleSince = new Map<string, number>();
   private readonly perPeer: number;
   private readonly total: number;
   private readonly seedGraceMs: number;
@@ -74,7 +76,7 @@ export class SwarmScheduler {
     for (let i = 0; i < n; i++) if (options.wanted(i) && !this.have.has(i)) this.wantedMissing.add(i);
     this.perPeer = options.maxInFlightPerPeer ?? 4;
     this.total = options.maxInFlight ?? 16;
-    this.seedGraceMs = options.seedGraceMs ?? 5_000;
+    this.seedGraceMs = options.seedGraceMs ?? 8_000;
     this.random = options.random ?? Math.random;
   }
 
@@ -292,15 +294,22 @@ export class SwarmScheduler {
   private pickFromSeed(p: PeerState, now: number, seeds: number): number | undefined {
     const grace = Math.max(this.seedGraceMs, ((3 * this.avgLength()) / p.rate()) * 1000);
     const recent = (i: number) => now - (this.seededAt.get(i) ?? -Infinity) < grace;
-    // Owners take their blocks from the front and helpers steal from the back, so the two meet
-    // (and may ask for the same block) only at the very end.
+    // Owners take their blocks from the front; helpers (below) take others' in a hash order.
     const mine = this.pickRarest(p, (i) => this.owner(i) === this.selfId && !recent(i), 'low');
     if (mine !== undefined) return mine;
-    const idle = p.inFlight.size === 0;
-    return this.pickRarest(p, (i) => this.availability[i]! <= seeds && !recent(i) && (this.seededAt.has(i) || idle || !this.peers.has(this.owner(i))), 'high');
+    // Blocks designated to others are taken only when they seem stuck: seeded long ago and
+    // still at no peer, designated to a member we do not see, or (an owner that does not
+    // want them, or is slow because its own link is busy) the seed has waited for us a while:
+    // then each helper takes them in its own hash order, so helpers rarely collide.
+    const idleSince = this.seedIdleSince.get(p.id) ?? now;
+    const waited = p.inFlight.size === 0 && now - idleSince >= STEAL_IDLE_MS;
+    const pick = this.pickRarest(p, (i) => this.availability[i]! <= seeds && !recent(i) && (this.seededAt.has(i) || waited || !this.peers.has(this.owner(i))), 'hash');
+    if (pick === undefined && !this.seedIdleSince.has(p.id)) this.seedIdleSince.set(p.id, now);
+    if (pick !== undefined) this.seedIdleSince.delete(p.id);
+    return pick;
   }
 
-  private pickRarest(p: PeerState, accept: (index: number) => boolean, ties: 'random' | 'low' | 'high' = 'random'): number | undefined {
+  private pickRarest(p: PeerState, accept: (index: number) => boolean, ties: 'random' | 'low' | 'hash' = 'random'): number | undefined {
     let best: number | undefined;
     let bestAvail = Infinity;
     let tied = 0;
@@ -311,7 +320,7 @@ export class SwarmScheduler {
         best = i;
         bestAvail = a;
         tied = 1;
-      } else if (a === bestAvail && (ties === 'low' ? i < best! : ties === 'high' ? i > best! : this.random() * ++tied < 1)) {
+      } else if (a === bestAvail && (ties === 'low' ? i < best! : ties === 'hash' ? fnv1a(`${this.selfId}/${i}`) > fnv1a(`${this.selfId}/${best}`) : this.random() * ++tied < 1)) {
         best = i;
       }
     }

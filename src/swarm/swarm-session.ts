@@ -35,6 +35,7 @@ const TICK_MS = 250;
 const LOAD_REFRESH_MS = 2_000;
 const DISCOVER_MS = [500, 1_000, 2_000, 3_000];
 const BLOCK_TIMEOUT_MS = 300_000;
+const IN_FLIGHT_BYTES = 24 * 2 ** 20;
 
 export class SwarmSession {
   readonly scheduler: SwarmScheduler;
@@ -56,12 +57,16 @@ export class SwarmSession {
     private readonly deps: SessionDeps,
   ) {
     const policy = parsePlacement(manifest.placement);
+    // Outstanding bytes, not requests, are what matter: too deep a pipeline makes every block
+    // arrive late (they share the download link), so a block one node just got from the
+    // origin would reach it too late for the others to fetch it from that node.
+    const inFlight = Math.min(deps.maxInFlight, Math.max(4, Math.floor(IN_FLIGHT_BYTES / manifest.blockSize)));
     this.scheduler = new SwarmScheduler({
       lengths: manifest.blocks.map((b) => b.length),
       have,
       wanted: (i) => wantsBlock(policy, manifest.blocks[i]!.offset, manifest.size),
-      maxInFlight: deps.maxInFlight,
-      maxInFlightPerPeer: deps.maxInFlightPerPeer,
+      maxInFlight: inFlight,
+      maxInFlightPerPeer: Math.min(deps.maxInFlightPerPeer, Math.max(2, Math.ceil(inFlight / 3))),
     });
     this.complete = new Promise((resolve) => (this.markComplete = resolve));
   }
