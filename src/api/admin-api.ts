@@ -8,6 +8,7 @@
  *   POST /api/contents?name=&criteria=[&blockSize=][&placement=]   publish the request body (root)
  *   GET  /api/contents/:ref/status     which nodes qualify and hold how much (root)
  *   GET  /api/nodes                    members of the network (root)
+ *   POST /api/contents/:ref/blocks/:i  fetch one block now (on-demand path; block-fetch-route.ts)
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseCriteria, type Criteria } from '../core/criteria.js';
@@ -17,6 +18,7 @@ import { isValidContentName, type Manifest } from '../core/manifest.js';
 import type { Catalog, Holding } from '../node/catalog.js';
 import type { Logger } from '../node/logger.js';
 import { requestUrl, sendError, sendJson } from './http-util.js';
+import { fetchBlockRoute, type FetchNow } from './block-fetch-route.js';
 
 export interface PublishRequest {
   name: string;
@@ -35,6 +37,8 @@ export interface AdminApiDeps {
   info: () => Record<string, unknown>;
   catalog: Catalog;
   root: RootApi | undefined;
+  /** The swarm's on-demand fetch (absent at the root, which holds what it publishes). */
+  fetchNow?: FetchNow;
   log: Logger;
 }
 
@@ -79,7 +83,7 @@ async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerRespon
   const method = req.method ?? 'GET';
   if (method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
   if (parts[0] !== 'api') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);
-  const [, resource, ref, sub] = parts;
+  const [, resource, ref, sub, subRef] = parts;
   if (method === 'GET' && resource === 'node' && !ref) return sendJson(res, 200, deps.info());
   if (method === 'GET' && resource === 'nodes' && !ref) return sendJson(res, 200, { nodes: requireRoot(deps).nodes() });
   if (resource === 'contents') {
@@ -93,6 +97,7 @@ async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerRespon
     }
     if (method === 'GET' && ref && sub === 'status') return sendJson(res, 200, requireRoot(deps).status(findContent(deps, ref).contentId));
     if (method === 'GET' && ref && sub === 'manifest') return sendJson(res, 200, findContent(deps, ref).manifest);
+    if (method === 'POST' && ref && sub === 'blocks' && subRef !== undefined) return fetchBlockRoute(res, url, findContent(deps, ref), subRef, deps.fetchNow);
   }
   throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matches, parseCriteria } from '../core/criteria.js';
+import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
 import { createHttpEdge } from '../edge/http/http-edge.js';
@@ -106,7 +107,13 @@ export class CanopyNode {
         log: this.log,
       });
     }
-    this.apiServer = createAdminApi({ info: () => this.info(), catalog: this.catalog, root: this.rootApi(), log: this.log });
+    this.apiServer = createAdminApi({
+      info: () => this.info(),
+      catalog: this.catalog,
+      root: this.rootApi(),
+      fetchNow: config.isRoot ? undefined : (id, index, deadline) => this.fetchNow(id, index, deadline),
+      log: this.log,
+    });
     this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, log: this.log });
   }
 
@@ -146,8 +153,10 @@ export class CanopyNode {
    * Fetches one block of a content now, ahead of any prefetch, aiming to have it by
    * `deadline` (epoch ms); resolves once it is verified and stored. For on-demand reads.
    */
-  fetchNow(contentId: string, index: number, deadline?: number): Promise<void> {
-    return this.downloader.fetchNow(contentId, this.catalog.require(contentId), index, deadline);
+  async fetchNow(contentId: string, index: number, deadline?: number): Promise<void> {
+    const manifest = this.catalog.require(contentId);
+    if (!this.qualifies(manifest)) throw new CanopyError('ERR_NOT_AUTHORISED', `this node does not meet the criteria "${manifest.criteria}" of ${contentId.slice(0, 12)}`);
+    return this.downloader.fetchNow(contentId, manifest, index, deadline);
   }
 
   /** Whether this node meets a content's criteria. */
