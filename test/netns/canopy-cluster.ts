@@ -129,12 +129,16 @@ export class CanopyCluster {
   /** Polls the root until every qualified node is complete; `onPoll` sees each status. */
   async waitComplete(contentId: string, options: { timeoutMs?: number; intervalMs?: number; onPoll?: (s: ContentStatus, elapsedMs: number) => void } = {}): Promise<ContentStatus> {
     const t0 = Date.now();
+    let failures = 0;
     for (;;) {
       let status: ContentStatus | undefined;
       try {
         status = this.status(contentId);
-      } catch {
-        // The root may be briefly busy; poll again.
+        failures = 0;
+      } catch (err) {
+        // The root may be briefly busy; but if the namespaces are gone (someone deleted them
+        // under us), polling can never succeed again: stop with the reason.
+        if (++failures >= 40) throw new Error(`cannot ask the root for status: ${(err as Error).message}`);
       }
       if (status) {
         options.onPoll?.(status, Date.now() - t0);
