@@ -15,6 +15,7 @@ export interface BitTorrentResult {
   seconds: number;
   perNode: number[];
   originEgressRatio: number;
+  cpuSeconds: number;
 }
 
 const ARIA_COMMON = ['--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--seed-ratio=0.0', '--file-allocation=none', '--console-log-level=warn', '--summary-interval=0', '--bt-tracker-interval=1', '--bt-max-peers=0', '--max-overall-upload-limit=0', '--follow-torrent=false'];
@@ -39,6 +40,7 @@ export async function runBitTorrent(specs: HostSpec[], file: string, dir: string
     harness.spawn(origin!, ['aria2c', ...ARIA_COMMON, '-V', '--bt-seed-unverified=true', '-d', seedDir, torrentFile], { stdio: 'ignore' });
     await sleep(1_000);
     const txBefore = harness.txBytes(origin!);
+    const cpuBefore = harness.cpuSeconds();
     const t0 = Date.now();
     const marks = leechers.map((h) => {
       const d = path.join(dir, h.name);
@@ -51,7 +53,7 @@ export async function runBitTorrent(specs: HostSpec[], file: string, dir: string
       await sleep(200);
     }
     const perNode = marks.map((m) => Number(readFileSync(m, 'utf8').trim()) - t0 / 1000);
-    return { seconds: Math.max(...perNode), perNode, originEgressRatio: (harness.txBytes(origin!) - txBefore) / bytes };
+    return { seconds: Math.max(...perNode), perNode, originEgressRatio: (harness.txBytes(origin!) - txBefore) / bytes, cpuSeconds: harness.cpuSeconds() - cpuBefore };
   } finally {
     await harness.stop(2_000);
   }

@@ -30,7 +30,7 @@ export function fluidBound(bytes: number, specs: HostSpec[]): number {
   return Math.max(bytes / up[0]!, bytes / Math.min(...down), (n * bytes) / up.reduce((a, b) => a + b, 0));
 }
 
-async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize: string, timeoutMs: number): Promise<{ seconds: number; perNode: Record<string, number>; originEgressRatio: number }> {
+async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize: string, timeoutMs: number): Promise<{ seconds: number; perNode: Record<string, number>; originEgressRatio: number; cpuSeconds: number }> {
   const harness = NetnsHarness.create(specs);
   try {
     const cluster = new CanopyCluster(harness, dir, true);
@@ -42,6 +42,7 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
     // The clock starts when the origin has the content: ingest is not distribution.
     const t0 = Date.now();
     const txBefore = harness.txBytes(origin);
+    const cpuBefore = harness.cpuSeconds();
     log(`canopy: published in ${((t0 - publishStart) / 1000).toFixed(1)} s; distributing`);
     const status = await cluster.waitComplete(contentId, {
       timeoutMs,
@@ -50,7 +51,7 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
     });
     const elapsed = (Date.now() - t0) / 1000;
     status.nodes.forEach((n) => (perNode[n.name] ??= elapsed));
-    return { seconds: Math.max(...Object.values(perNode)), perNode, originEgressRatio: (harness.txBytes(origin) - txBefore) / status.size };
+    return { seconds: Math.max(...Object.values(perNode)), perNode, originEgressRatio: (harness.txBytes(origin) - txBefore) / status.size, cpuSeconds: harness.cpuSeconds() - cpuBefore };
   } finally {
     await harness.stop();
   }
@@ -88,11 +89,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       Tstar: round(tstar, 2),
       ratio: round(canopy.seconds / tstar),
       originEgressRatio: round(canopy.originEgressRatio),
+      cpuSeconds: round(canopy.cpuSeconds, 1),
     };
     if (withBt) {
       const bt = await runBitTorrent(specs, file, path.join(dir, 'bt'), 2 ** 20, timeoutMs);
       log(`bittorrent: T ${bt.seconds.toFixed(1)} s, origin sent ${bt.originEgressRatio.toFixed(2)} copies`);
-      Object.assign(result, { T_bittorrent: round(bt.seconds, 2), bittorrentPerNode: bt.perNode.map((s) => round(s, 2)), bittorrentOriginEgressRatio: round(bt.originEgressRatio), ratioVsBitTorrent: round(canopy.seconds / bt.seconds) });
+      Object.assign(result, { T_bittorrent: round(bt.seconds, 2), bittorrentCpuSeconds: round(bt.cpuSeconds, 1), bittorrentPerNode: bt.perNode.map((s) => round(s, 2)), bittorrentOriginEgressRatio: round(bt.originEgressRatio), ratioVsBitTorrent: round(canopy.seconds / bt.seconds) });
     }
     result.machine = 'shared 2-core VM; other engineers were running tests at the same time';
     return result;

@@ -20,7 +20,7 @@
  * Stalled peers (nothing delivered for a while with requests outstanding) lose their
  * requests and are choked with backoff; peers that send corrupt data are banned.
  */
-import { Bitfield } from './bitfield.js';
+import type { Bitfield } from './bitfield.js';
 import { PeerState, type PeerLoad } from './peer-state.js';
 
 export type SwarmAction =

@@ -42,18 +42,17 @@ const handler: RequestHandler = async ({ type, body, conn }) => {
   }
 };
 
-let root: PeerConnection | undefined;
-function learn(contentId: string, manifest: unknown): void {
-  const m = parseManifest(manifest, contentId);
-  manifests.set(contentId, m);
-  void root?.notify('progress', { contentId, haveBlocks: m.blocks.length, haveBytes: m.size });
-}
-
 const transport = new TcpTransport();
 const listener = await transport.listen({ host: host!, port: 0 }, (stream) => new PeerConnection(stream, handler));
-root = new PeerConnection(await transport.connect(parseAddress(rootText!)!), handler);
+const root = new PeerConnection(await transport.connect(parseAddress(rootText!)!), handler);
 await root.request('hello', identity);
 const reply = await root.request('join', { peer: { host: host!, port: listener.port }, api: `http://${host}:1`, http: `http://${host}:1` });
 for (const c of (reply.header.catalog as JoinReply['catalog']) ?? []) learn(c.contentId, c.manifest);
+function learn(contentId: string, manifest: unknown): void {
+  const m = parseManifest(manifest, contentId);
+  manifests.set(contentId, m);
+  void root.notify('progress', { contentId, haveBlocks: m.blocks.length, haveBytes: m.size });
+}
+
 process.stdout.write(`${JSON.stringify({ event: 'ready', nodeId: identity.nodeId })}\n`);
 root.once('close', () => process.exit(0));

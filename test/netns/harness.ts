@@ -17,8 +17,11 @@
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 
 export const NS_PREFIX = 'cn5-';
+/** USER_HZ: /proc reports CPU time in these ticks (100 on Linux everywhere we run). */
+const CLOCK_TICKS = 100;
 
 export interface HostSpec {
   name: string;
@@ -146,6 +149,20 @@ export class NetnsHarness {
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     return child;
+  }
+
+  /** CPU seconds (user + system) used so far by the processes this harness started and that still run. */
+  cpuSeconds(): number {
+    let ticks = 0;
+    for (const child of this.children) {
+      try {
+        const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // Exited meanwhile.
+      }
+    }
+    return ticks / CLOCK_TICKS;
   }
 
   /** Bytes sent by a host's interface since the harness built it. */
