@@ -10,13 +10,19 @@ import { matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
-import { createHttpEdge } from '../edge/http/http-edge.js';
+import { createFtpServer, type FtpServer } from '../edge/ftp/ftp-server.js';
+import { FtpUsers } from '../edge/ftp/ftp-users.js';
+import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
+import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-edge.js';
 import { ingestStream } from '../ingest/ingest.js';
 import { BlockStore } from '../store/block-store.js';
 import { Bitfield } from '../swarm/bitfield.js';
 import { Downloader } from '../swarm/downloader.js';
 import { HaveBroadcaster } from '../swarm/have-broadcaster.js';
 import { UploadLimiter } from '../swarm/upload-limiter.js';
+import { BlockFetcher } from '../vfile/block-fetcher.js';
+import { BlockCache } from '../vfile/block-cache.js';
+import { SequentialReads } from '../vfile/sequential-reads.js';
 import { RootRegistry } from '../tree/root-registry.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
@@ -34,6 +40,7 @@ export interface NodeAddresses {
   peer: PeerAddress;
   api: string;
   http: string;
+  ftp: string;
 }
 
 export class CanopyNode {
@@ -46,9 +53,12 @@ export class CanopyNode {
   /** One handler serves both directions: requests on connections we dialled and on ones we accepted. */
   private readonly handler: RequestHandler;
   private readonly downloader: Downloader;
+  /** On-demand fetch of single blocks for edge readers (the swarm scheduler may take this over). */
+  readonly fetcher: BlockFetcher;
   private readonly rootLink: RootLink | undefined;
   private readonly apiServer: http.Server;
   private readonly edgeServer: http.Server;
+  private readonly ftpServer: FtpServer;
   private listener: Listener | undefined;
   private readonly lastReport = new Map<string, number>();
   private readonly bitfields = new Map<string, Bitfield>();
@@ -114,13 +124,37 @@ export class CanopyNode {
       fetchNow: config.isRoot ? undefined : (id, index, deadline) => this.fetchNow(id, index, deadline),
       log: this.log,
     });
-    this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, log: this.log });
+    this.fetcher = new BlockFetcher({
+      store: this.store,
+      pool: this.pool,
+      manifestOf: (id) => this.catalog.require(id),
+      findHolders: (id) => (this.rootLink ? this.rootLink.holders(id) : Promise.resolve(this.registry!.completeHolders(id))),
+      onStored: (id, index) => {
+        // Blocks fetched for edge readers are advertised to peers and known to the swarm too.
+        if (this.bitfield(id).set(index)) this.broadcaster.have(id, index);
+        this.downloader.markHeld(id, index);
+        this.reportProgress(id, this.catalog.require(id), this.catalog.holding(id).complete);
+      },
+      log: this.log,
+    });
+    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: new BlockCache(), sequential: new SequentialReads() };
+    this.edgeServer = createHttpEdge(edge);
+    this.ftpServer = createFtpServer({
+      catalog: this.catalog,
+      visible: (c) => this.qualifies(c.manifest) || this.catalog.holding(c.contentId).complete,
+      open: (c) => openFile(edge, c.contentId, c.manifest),
+      users: new FtpUsers(config.ftp.users, config.ftp.anonymous),
+      secureContext: loadTlsContext(config.dataDir, config.ftp.tlsCert, config.ftp.tlsKey, (why) => this.log.warn('FTP runs without TLS: no certificate', { why })),
+      requireTls: config.ftp.requireTls,
+      log: this.log,
+    });
   }
 
   async start(): Promise<void> {
     const { host } = this.config;
     await listenOn(this.apiServer, { host, port: this.config.apiPort }, 'API');
     await listenOn(this.edgeServer, { host, port: this.config.httpPort }, 'HTTP');
+    await listenOn(this.ftpServer.server, { host, port: this.config.ftpPort }, 'FTP');
     this.listener = await this.transport.listen({ host, port: this.config.peerPort }, (stream) => {
       const conn = new PeerConnection(stream, this.handler);
       conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
@@ -134,7 +168,7 @@ export class CanopyNode {
     this.rootLink?.stop();
     this.pool.closeAll();
     await this.listener?.close();
-    await Promise.all([closeServer(this.edgeServer), closeServer(this.apiServer)]);
+    await Promise.all([closeServer(this.edgeServer), closeServer(this.apiServer), this.ftpServer.close()]);
     this.store.close();
     this.log.info('node stopped');
   }
@@ -146,6 +180,7 @@ export class CanopyNode {
       peer: { host, port: this.listener?.port ?? this.config.peerPort },
       api: `http://${base}:${(this.apiServer.address() as AddressInfo | null)?.port ?? this.config.apiPort}`,
       http: `http://${base}:${(this.edgeServer.address() as AddressInfo | null)?.port ?? this.config.httpPort}`,
+      ftp: `ftp://${base}:${(this.ftpServer.server.address() as AddressInfo | null)?.port ?? this.config.ftpPort}`,
     };
   }
 
@@ -201,6 +236,7 @@ export class CanopyNode {
       this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
       return;
     }
+    if (!this.config.prefetch) return;
     this.downloader
       .fetch(contentId, manifest)
       .then(() => this.reportProgress(contentId, manifest, true))

@@ -58,6 +58,11 @@ export class Downloader {
     this.retire(contentId, session);
   }
 
+  /** A block of a content was stored by another path (an edge reader's on-demand fetch). */
+  markHeld(contentId: string, index: number): void {
+    this.sessions.get(contentId)?.scheduler.markHeld(index);
+  }
+
   /** Routes a holder's `have`/`seeded` to the session it concerns. */
   onHave(peerId: string, contentId: string, index: number, seeded: boolean): void {
     this.sessions.get(contentId)?.onHave(peerId, index, seeded);
