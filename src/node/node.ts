@@ -101,6 +101,7 @@ export class CanopyNode {
       },
       log: this.log,
       downloadCap: config.downloadCap,
+      prefetch: config.prefetch,
       maxInFlight: config.downloadConcurrency,
       maxInFlightPerPeer: Math.max(2, Math.ceil(config.downloadConcurrency / 4)),
     });

@@ -24,6 +24,8 @@ export interface DownloaderDeps {
   /** A block was verified and stored (advertise it, report progress). */
   onStored: (contentId: string, manifest: Manifest, index: number) => void;
   log: Logger;
+  /** False: sessions prefetch nothing whatever the placement (the node is an on-demand cache). */
+  prefetch: boolean;
   /** Download cap in bytes per second; 0 for none. */
   downloadCap: number;
   maxInFlight: number;

@@ -28,6 +28,8 @@ export interface SessionDeps {
   downloadBucket: TokenBucket;
   maxInFlight: number;
   maxInFlightPerPeer: number;
+  /** False: fetch only urgent blocks, whatever the placement. */
+  prefetch: boolean;
   log: Logger;
 }
 
@@ -64,7 +66,7 @@ export class SwarmSession {
     this.scheduler = new SwarmScheduler({
       lengths: manifest.blocks.map((b) => b.length),
       have,
-      wanted: (i) => wantsBlock(policy, manifest.blocks[i]!.offset, manifest.size),
+      wanted: (i) => deps.prefetch && wantsBlock(policy, manifest.blocks[i]!.offset, manifest.size),
       maxInFlight: inFlight,
       maxInFlightPerPeer: Math.min(deps.maxInFlightPerPeer, Math.max(2, Math.ceil(inFlight / 3))),
     });
