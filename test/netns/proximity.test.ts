@@ -1,5 +1,5 @@
 /**
- * Nearest peers first: three complete holders, one of them made 100 ms farther away by
+ * Nearest peers first: three complete holders, one of them made 300 ms farther away by
  * emulated delay (this kernel has no netem; see emulated-delay.ts), and a new node with a
  * short request pipeline. It measures round trips and fetches from the near holders, not
  * the far one.
@@ -23,7 +23,7 @@ describe('nearest holder first', () => {
   before(async () => {
     harness = NetnsHarness.create(['root', 'near', 'far', 'new'].map((name) => ({ name, up: '40mbit' })));
     cluster = new CanopyCluster(harness, `${dir.path}/net`);
-    cluster.delays.set('far', 100);
+    cluster.delays.set('far', 300);
     // Holders report their real cap, so a holder not yet measured is not mistaken for a faster one.
     await cluster.start(() => ['--attr', 'role=holder', '--upload-cap', '40mbit'], (h) => h.name !== 'new');
     sha = await writeSample(file, SIZE, 'proximity');
@@ -33,7 +33,7 @@ describe('nearest holder first', () => {
     dir.remove();
   });
 
-  it('a new node fetches from near holders rather than a far one', async () => {
+  it('a new node fetches from near holders rather than a far one', async (t) => {
     const contentId = cluster.publish(file, { blockSize: '1MiB', criteria: 'role=holder' });
     await cluster.waitComplete(contentId, { timeoutMs: 120_000 });
     const sent = () => Object.fromEntries(['root', 'near', 'far'].map((n) => [n, harness.txBytes(harness.host(n))]));
@@ -43,6 +43,7 @@ describe('nearest holder first', () => {
     assert.equal(cluster.servedSha256('new', contentId), sha);
     const after = sent();
     const delta = Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - before[k]!]));
+    t.diagnostic(`bytes sent to the new node: ${JSON.stringify(delta)}`);
     assert.ok(delta.far! < 0.25 * (delta.near! + delta.root!), `far sent ${delta.far}, near ${delta.near}, root ${delta.root}`);
   });
 });
