@@ -9,6 +9,7 @@ import { DEFAULT_BLOCK_SIZE } from '../ingest/ingest.js';
 import type { FtpUserSpec } from '../edge/ftp/ftp-users.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import type { PeerAddress } from '../wire/transport.js';
+import type { LogLevel } from './logger.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -32,6 +33,7 @@ export interface NodeConfig {
   readonly downloadCap: number;
   /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
   readonly prefetch: boolean;
+  readonly logLevel: LogLevel;
 }
 
 export interface FtpConfig {
@@ -54,6 +56,7 @@ export const DEFAULTS = {
   downloadConcurrency: 16,
   uploadCap: 0,
   downloadCap: 0,
+  logLevel: 'info',
 } as const;
 
 export function checkPort(key: string, port: number): number {
@@ -90,5 +93,6 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     uploadCap: checkRate('uploadCap', input.uploadCap ?? DEFAULTS.uploadCap),
     downloadCap: checkRate('downloadCap', input.downloadCap ?? DEFAULTS.downloadCap),
     prefetch: input.prefetch ?? true,
+    logLevel: input.logLevel ?? DEFAULTS.logLevel,
   };
 }
