@@ -130,7 +130,7 @@ export class CanopyNode {
       });
     }
     this.uploads = config.isRoot
-      ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
+      ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, announce: (id, m) => this.announce(id, m), metrics: this.metrics, onStored: (id, index) => this.bitfield(id).set(index) && this.broadcaster.have(id, index), log: this.log })
       : undefined;
     this.apiServer = createAdminApi({
       info: () => this.info(),

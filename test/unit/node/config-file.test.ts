@@ -32,6 +32,8 @@ describe('config file', () => {
         'ftpPort: 2121',
         'ftp: { users: ["alice:s3cret:with:colons"], anonymous: true, requireTls: true, tlsCert: /c.pem, tlsKey: /k.pem }',
         'prefetch: false',
+        'uploadCap: 100mbit',
+        'downloadCap: 5000000',
       ].join('\n'),
     );
     assert.deepEqual(c, {
@@ -51,8 +53,10 @@ describe('config file', () => {
       ftpPort: 2121,
       ftp: { users: [{ name: 'alice', password: 's3cret:with:colons' }], anonymous: true, requireTls: true, tlsCert: '/c.pem', tlsKey: '/k.pem' },
       prefetch: false,
+      uploadCap: 12_500_000,
+      downloadCap: 5_000_000,
     });
-    assert.equal(CONFIG_KEYS.length, 16);
+    assert.equal(CONFIG_KEYS.length, 18);
   });
 
   it('accepts attributes as a list and an empty file', () => {
