@@ -31,6 +31,10 @@ export interface NodeConfig {
   readonly uploadCap: number;
   /** Download cap in bytes per second (0: none). */
   readonly downloadCap: number;
+  /** Most children this node takes in the control tree. */
+  readonly fanout: number;
+  /** Control-tree heartbeat period; a parent or child silent for 3.5 periods is dead. */
+  readonly heartbeatMs: number;
   /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
   readonly prefetch: boolean;
   readonly logLevel: LogLevel;
@@ -55,6 +59,8 @@ export const DEFAULTS = {
   downloadConcurrency: 16,
   uploadCap: 0,
   downloadCap: 0,
+  fanout: 16,
+  heartbeatMs: 1000,
   logLevel: 'info',
 } as const;
 
@@ -66,6 +72,11 @@ export function checkPort(key: string, port: number): number {
 function checkRate(key: string, rate: number): number {
   if (!Number.isFinite(rate) || rate < 0) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${rate} must be bytes per second, 0 for no cap`);
   return rate;
+}
+
+function checkRange(key: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${value} must be an integer from ${min} to ${max}`);
+  return value;
 }
 
 export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): NodeConfig {
@@ -91,6 +102,8 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,
     uploadCap: checkRate('uploadCap', input.uploadCap ?? DEFAULTS.uploadCap),
     downloadCap: checkRate('downloadCap', input.downloadCap ?? DEFAULTS.downloadCap),
+    fanout: checkRange('fanout', input.fanout ?? DEFAULTS.fanout, 1, 1024),
+    heartbeatMs: checkRange('heartbeatMs', input.heartbeatMs ?? DEFAULTS.heartbeatMs, 50, 60_000),
     prefetch: input.prefetch ?? true,
     logLevel: input.logLevel ?? DEFAULTS.logLevel,
   };

@@ -1,5 +1,6 @@
 /**
- * Answers what peers ask of this node. Every connection must start with `hello`. Blocks
+ * Answers what peers ask of this node. Every connection must start with `hello`. Control
+ * tree messages (`tree`) go to the tree core and `ping` answers round-trip probes. Blocks
  * are sent only to requesters whose attributes meet the content's criteria (the root and
  * the content's origin excepted): policy is enforced where data leaves.
  */
@@ -35,6 +36,8 @@ export interface PeerServiceDeps {
   broadcaster: HaveBroadcaster;
   /** A holder we listen to has a new block, or (a seed) has just sent one to someone. */
   onHave: (peerId: string, contentId: string, index: number, seeded: boolean) => void;
+  /** A control-tree message from the peer `connId` (as its hello said). */
+  onTree: (connId: string, from: MessageBodies['tree']['from'], m: unknown) => void;
   log: Logger;
 }
 
@@ -110,6 +113,13 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         deps.onAnnounce(contentId, manifest);
         return;
       }
+      case 'tree': {
+        const { from, m } = req.body as MessageBodies['tree'];
+        deps.onTree(conn.remoteId, from, m);
+        return;
+      }
+      case 'ping':
+        return { body: {} };
       default:
         return rootOnly(req, deps, names.get(conn) ?? conn.remoteId);
     }

@@ -26,6 +26,9 @@ export interface InterestReply { blocks: number; seed: boolean; uploads: number;
 /** Asks a holder for its current load; the round trip doubles as the proximity measure. */
 export interface LoadBody { contentId: string }
 export interface HaveBody { contentId: string; index: number }
+/** A control-tree message (src/tree/tree-messages.ts), checked by src/tree/tree-codec.ts. */
+export interface TreeBody { from: { id: string; addr: string }; m: Record<string, unknown> }
+export type PingBody = Record<string, never>;
 
 export interface MessageBodies {
   hello: HelloBody;
@@ -39,6 +42,8 @@ export interface MessageBodies {
   have: HaveBody;
   seeded: HaveBody;
   cancel: GetBlockBody;
+  tree: TreeBody;
+  ping: PingBody;
 }
 export type MessageType = keyof MessageBodies;
 
@@ -76,6 +81,12 @@ const attrs: Check = (v, p) => {
     if (!isValidKey(k) || typeof val !== 'string' || !isValidValue(val)) fail(`${p}.${k}`, 'invalid attribute');
   }
 };
+const nodeRef: Check = (v, p) => {
+  if (typeof v !== 'object' || v === null) fail(p, 'expected {id, addr}');
+  const r = v as Record<string, unknown>;
+  str(128)(r.id, `${p}.id`);
+  str(300)(r.addr, `${p}.addr`);
+};
 const object: Check = (v, p) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(p, 'expected an object');
 };
@@ -92,6 +103,8 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   have: { contentId: hash, index: count },
   seeded: { contentId: hash, index: count },
   cancel: { contentId: hash, index: count },
+  tree: { from: nodeRef, m: object },
+  ping: {},
 };
 
 export function isMessageType(t: unknown): t is MessageType {

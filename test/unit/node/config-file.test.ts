@@ -56,7 +56,7 @@ describe('config file', () => {
       uploadCap: 12_500_000,
       downloadCap: 5_000_000,
     });
-    assert.equal(CONFIG_KEYS.length, 18);
+    assert.equal(CONFIG_KEYS.length, 20);
   });
 
   it('accepts attributes as a list and an empty file', () => {
