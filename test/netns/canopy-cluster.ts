@@ -127,7 +127,7 @@ export class CanopyCluster {
   }
 
   /** Polls the root until every qualified node is complete; `onPoll` sees each status. */
-  async waitComplete(contentId: string, options: { timeoutMs?: number; intervalMs?: number; onPoll?: (s: ContentStatus, elapsedMs: number) => void } = {}): Promise<ContentStatus> {
+  async waitComplete(contentId: string, options: { timeoutMs?: number; intervalMs?: number; onPoll?: (s: ContentStatus, elapsedMs: number) => void; include?: string[] } = {}): Promise<ContentStatus> {
     const t0 = Date.now();
     let failures = 0;
     for (;;) {
@@ -143,7 +143,10 @@ export class CanopyCluster {
       if (status) {
         options.onPoll?.(status, Date.now() - t0);
         const qualified = status.nodes.filter((n) => n.qualified);
-        if (qualified.length > 0 && qualified.every((n) => n.complete)) return status;
+        // Nodes register with the root only once the control tree has placed them: `include`
+        // names nodes that must be listed (and complete) before the wait is over.
+        const listed = (options.include ?? []).every((name) => status!.nodes.some((n) => n.name === name));
+        if (listed && qualified.length > 0 && qualified.every((n) => n.complete)) return status;
       }
       if (Date.now() - t0 > (options.timeoutMs ?? 300_000)) throw new Error(`distribution of ${contentId.slice(0, 12)} did not complete: ${JSON.stringify(status?.nodes.map((n) => [n.name, n.haveBlocks]))}`);
       await sleep(options.intervalMs ?? 250);

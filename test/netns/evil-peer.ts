@@ -46,8 +46,14 @@ const transport = new TcpTransport();
 const listener = await transport.listen({ host: host!, port: 0 }, (stream) => new PeerConnection(stream, handler));
 const root = new PeerConnection(await transport.connect(parseAddress(rootText!)!), handler);
 await root.request('hello', identity);
-const reply = await root.request('join', { peer: { host: host!, port: listener.port }, api: `http://${host}:1`, http: `http://${host}:1` });
-for (const c of (reply.header.catalog as JoinReply['catalog']) ?? []) learn(c.contentId, c.manifest);
+// It stays out of the control tree (announcements flood over tree edges), so it learns new
+// contents by joining again every half second: each join reply carries the whole catalog.
+async function joinRoot(): Promise<void> {
+  const reply = await root.request('join', { peer: { host: host!, port: listener.port }, api: `http://${host}:1`, http: `http://${host}:1` });
+  for (const c of (reply.header.catalog as JoinReply['catalog']) ?? []) if (!manifests.has(c.contentId)) learn(c.contentId, c.manifest);
+}
+await joinRoot();
+setInterval(() => void joinRoot().catch(() => undefined), 500);
 function learn(contentId: string, manifest: unknown): void {
   const m = parseManifest(manifest, contentId);
   manifests.set(contentId, m);

@@ -39,7 +39,7 @@ describe('nearest holder first', () => {
     const sent = () => Object.fromEntries(['root', 'near', 'far'].map((n) => [n, harness.txBytes(harness.host(n))]));
     const before = sent();
     await cluster.startNode(harness.host('new'), ['--join', cluster.root.peer, '--attr', 'role=holder', '--concurrency', '2']);
-    await cluster.waitComplete(contentId, { timeoutMs: 120_000 });
+    await cluster.waitComplete(contentId, { timeoutMs: 120_000, include: ['new'] });
     assert.equal(cluster.servedSha256('new', contentId), sha);
     const after = sent();
     const delta = Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - before[k]!]));
