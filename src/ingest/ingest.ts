@@ -3,6 +3,7 @@
  * each, store each atomically, and describe the whole in a manifest whose hash is the
  * content id. The ingest issue deepens this with analysers, tracks and signatures.
  */
+import { randomBytes } from 'node:crypto';
 import { formatCriteria, type Criteria } from '../core/criteria.js';
 import { contentIdOf, MANIFEST_FORMAT, MANIFEST_VERSION, type BlockRef, type Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
@@ -23,11 +24,19 @@ export async function ingestStream(source: AsyncIterable<Buffer | Uint8Array>, s
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   const blocks: BlockRef[] = [];
   let offset = 0;
-  for await (const block of cutBlocks(source, blockSize)) {
-    const hash = await store.put(block);
-    blocks.push({ offset, length: block.length, hash });
-    offset += block.length;
-    options.onProgress?.(offset);
+  // The content id is known only at the end, so the stripe is named by this ingest.
+  const stripe = `ingest:${randomBytes(8).toString('hex')}`;
+  try {
+    for await (const block of cutBlocks(source, blockSize)) {
+      const hash = await store.put(block, undefined, { stripe, index: blocks.length });
+      blocks.push({ offset, length: block.length, hash });
+      offset += block.length;
+      options.onProgress?.(offset);
+    }
+  } catch (err) {
+    // No partial state: blocks this ingest wrote and no other content uses go away.
+    await store.discardUnreferenced(blocks.map((b) => b.hash));
+    throw err;
   }
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,

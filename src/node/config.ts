@@ -7,6 +7,7 @@ import type { Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
 import { DEFAULT_BLOCK_SIZE } from '../ingest/ingest.js';
 import type { VolumeConfig } from '../store/block-store.js';
+import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import type { PeerAddress } from '../wire/transport.js';
 
 export interface NodeConfig {
@@ -23,6 +24,9 @@ export interface NodeConfig {
   readonly volumes: readonly VolumeConfig[];
   readonly blockSize: number;
   readonly downloadConcurrency: number;
+  /** Most bytes of blocks kept over all volumes; unpinned contents are evicted past it. */
+  readonly quota: number | undefined;
+  readonly evictionPolicy: EvictionPolicy;
 }
 
 export const DEFAULTS = {
@@ -45,6 +49,10 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
   const blockSize = input.blockSize ?? DEFAULTS.blockSize;
   if (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20) throw new CanopyError('ERR_CONFIG_INVALID', `blockSize: ${blockSize} must be between 4 KiB and 64 MiB`);
   const dataDir = path.resolve(input.dataDir);
+  const quota = input.quota;
+  if (quota !== undefined && (!Number.isSafeInteger(quota) || quota <= 0)) throw new CanopyError('ERR_CONFIG_INVALID', `quota: ${quota} must be a positive number of bytes`);
+  const evictionPolicy = input.evictionPolicy ?? 'lru';
+  if (!EVICTION_POLICIES.includes(evictionPolicy)) throw new CanopyError('ERR_CONFIG_INVALID', `evictionPolicy: "${evictionPolicy}" must be one of ${EVICTION_POLICIES.join(', ')}`);
   return {
     name: input.name ?? path.basename(dataDir),
     dataDir,
@@ -58,5 +66,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     volumes: input.volumes && input.volumes.length > 0 ? input.volumes : [{ path: path.join(dataDir, 'volumes', 'v0') }],
     blockSize,
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,
+    quota,
+    evictionPolicy,
   };
 }

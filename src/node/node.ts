@@ -11,9 +11,10 @@ import type { Manifest } from '../core/manifest.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
 import { createHttpEdge } from '../edge/http/http-edge.js';
 import { ingestStream } from '../ingest/ingest.js';
-import { BlockStore } from '../store/block-store.js';
+import { BlockStore, type VolumeFailure } from '../store/block-store.js';
 import { Downloader } from '../swarm/downloader.js';
 import { RootRegistry } from '../tree/root-registry.js';
+import type { Holder } from '../wire/messages.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import { listenOn, TcpTransport } from '../wire/tcp-transport.js';
@@ -52,9 +53,10 @@ export class CanopyNode {
     readonly config: NodeConfig,
     private readonly transport: Transport = new TcpTransport(),
   ) {
-    this.store = new BlockStore(config.dataDir, config.volumes);
+    this.log = createLogger({ node: config.name });
+    this.store = new BlockStore(config.dataDir, config.volumes, { quota: config.quota, evictionPolicy: config.evictionPolicy, log: this.log.child({ component: 'store' }) });
     this.identity = { nodeId: this.loadNodeId(), name: config.name, attrs: config.attrs };
-    this.log = createLogger({ node: config.name, nodeId: this.identity.nodeId });
+    this.log = this.log.child({ nodeId: this.identity.nodeId });
     this.catalog = new Catalog(this.store);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
     this.handler = createPeerService({
@@ -71,7 +73,7 @@ export class CanopyNode {
     this.downloader = new Downloader({
       store: this.store,
       pool: this.pool,
-      findHolders: (id) => this.rootLink!.holders(id),
+      findHolders: (id) => this.findHolders(id),
       onProgress: (id, m, final) => this.reportProgress(id, m, final),
       log: this.log,
       concurrency: config.downloadConcurrency,
@@ -91,10 +93,14 @@ export class CanopyNode {
     }
     this.apiServer = createAdminApi({ info: () => this.info(), catalog: this.catalog, root: this.rootApi(), log: this.log });
     this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, log: this.log });
+    // Attributes may have changed since the last run: what the node must hold is re-decided.
+    for (const c of this.catalog.list()) this.store.pin(c.contentId, this.mustHold(c.manifest));
+    this.store.on('volume:failed', (failure) => this.onVolumeFailed(failure));
   }
 
   async start(): Promise<void> {
     const { host } = this.config;
+    this.store.start();
     await listenOn(this.apiServer, { host, port: this.config.apiPort }, 'API');
     await listenOn(this.edgeServer, { host, port: this.config.httpPort }, 'HTTP');
     this.listener = await this.transport.listen({ host, port: this.config.peerPort }, (stream) => {
@@ -130,6 +136,31 @@ export class CanopyNode {
     return matches(parseCriteria(manifest.criteria), this.config.attrs, this.identity.nodeId);
   }
 
+  /** Contents this node must keep (pinned, never evicted): those it qualifies for, and its own. */
+  mustHold(manifest: Manifest): boolean {
+    return manifest.origin === this.identity.nodeId || this.qualifies(manifest);
+  }
+
+  private findHolders(contentId: string): Promise<Holder[]> {
+    if (this.rootLink) return this.rootLink.holders(contentId);
+    return Promise.resolve(this.registry!.completeHolders(contentId));
+  }
+
+  /**
+   * A volume failed and took blocks with it: tell the root what we hold now (so we stop
+   * being listed as a complete holder), then re-fetch what the placement says we must hold.
+   */
+  private onVolumeFailed(failure: VolumeFailure): void {
+    for (const { contentId, manifest } of this.catalog.list()) {
+      const holding = this.catalog.holding(contentId);
+      if (holding.complete || (holding.haveBlocks === 0 && !this.mustHold(manifest))) continue;
+      this.reportProgress(contentId, manifest, true);
+      if (!this.mustHold(manifest)) continue;
+      this.log.warn('re-fetching blocks lost with a volume', { contentId, volume: failure.id, missing: holding.totalBlocks - holding.haveBlocks });
+      this.downloader.fetch(contentId, manifest).catch((err: Error) => this.log.error('re-fetch failed', { contentId, err }));
+    }
+  }
+
   private info(): Record<string, unknown> {
     return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.config.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null };
   }
@@ -151,6 +182,7 @@ export class CanopyNode {
       return;
     }
     const manifest = this.catalog.require(contentId);
+    this.store.pin(contentId, this.mustHold(manifest));
     if (!this.qualifies(manifest)) {
       this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
       return;
@@ -188,6 +220,7 @@ export class CanopyNode {
   private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
     const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize });
     this.catalog.add(contentId, manifest);
+    this.store.pin(contentId, true);
     for (const member of this.registry!.list()) {
       member.conn.notify('announce', { contentId, manifest }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));
     }

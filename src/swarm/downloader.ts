@@ -78,7 +78,7 @@ export class Downloader {
         try {
           const conn = await this.deps.pool.get(holder.peer);
           const reply = await conn.request('get-block', { contentId, index });
-          await this.deps.store.put(reply.payload, manifest.blocks[index]!.hash);
+          await this.deps.store.put(reply.payload, manifest.blocks[index]!.hash, { stripe: contentId, index });
           this.deps.onProgress(contentId, manifest, false);
         } catch (err) {
           failures++;

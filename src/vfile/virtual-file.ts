@@ -1,16 +1,21 @@
 /**
  * The whole-file view of a content: any byte range, read block by block from the store,
- * each block verified on read. One block is read ahead while the previous one is being
- * consumed, so disk and network overlap while memory stays at two blocks.
+ * each block verified on read. Several blocks are read ahead while the current one is
+ * being consumed: consecutive blocks sit on different volumes (see store/placement.ts), so
+ * a sequential read keeps every disk busy, and memory stays at readAhead + 1 blocks.
  */
 import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
 
+/** Blocks requested ahead of the reader: enough to keep a few volumes busy at once. */
+export const DEFAULT_READ_AHEAD = 3;
+
 export class VirtualFile {
   constructor(
     private readonly manifest: Manifest,
     private readonly store: BlockStore,
+    private readonly readAhead = DEFAULT_READ_AHEAD,
   ) {}
 
   get size(): number {
@@ -40,10 +45,11 @@ export class VirtualFile {
       p.catch(() => undefined); // Read-ahead may be abandoned; its failure is reported when awaited.
       return p;
     };
-    let next = indexes.length > 0 ? load(indexes[0]!) : undefined;
+    const ahead: Promise<Buffer>[] = [];
+    let queued = 0;
     for (let k = 0; k < indexes.length; k++) {
-      const data = await next!;
-      next = k + 1 < indexes.length ? load(indexes[k + 1]!) : undefined;
+      while (queued < indexes.length && queued <= k + this.readAhead) ahead.push(load(indexes[queued++]!));
+      const data = await ahead.shift()!;
       const block = this.manifest.blocks[indexes[k]!]!;
       const from = Math.max(start, block.offset) - block.offset;
       const to = Math.min(end + 1, block.offset + block.length) - block.offset;

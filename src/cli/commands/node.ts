@@ -4,6 +4,8 @@ import { CanopyError } from '../../core/errors.js';
 import { parseSize } from '../../core/sizes.js';
 import { makeConfig, DEFAULTS } from '../../node/config.js';
 import { CanopyNode } from '../../node/node.js';
+import type { EvictionPolicy } from '../../store/eviction.js';
+import { parseVolumeSpec } from '../../store/volume-spec.js';
 import { parseAddress } from '../../wire/transport.js';
 import { action, printJson } from '../output.js';
 
@@ -19,6 +21,8 @@ interface NodeOptions {
   httpPort: string;
   volume: string[];
   blockSize?: string;
+  quota?: string;
+  evict: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -41,7 +45,9 @@ export function registerNode(program: Command): void {
     .option('--peer-port <n>', 'node-to-node port (0 = any free port)', String(DEFAULTS.peerPort))
     .option('--api-port <n>', 'admin API port (0 = any free port)', String(DEFAULTS.apiPort))
     .option('--http-port <n>', 'HTTP streaming port (0 = any free port)', String(DEFAULTS.httpPort))
-    .option('--volume <dir>', 'a block volume directory, repeatable (default: <data>/volumes/v0)', collect, [])
+    .option('--volume <dir[,weight=W][,capacity=SIZE]>', 'a block volume (normally one per disk), repeatable; weight sets its share of blocks, capacity caps it (default: <data>/volumes/v0)', collect, [])
+    .option('--quota <size>', 'most bytes of blocks this node keeps; past it unpinned contents are evicted (default: until the volumes are full)')
+    .option('--evict <policy>', 'which unpinned content goes first when room is needed: lru or lfu', 'lru')
     .option('--block-size <size>', 'block size for contents published here (default 4MiB)')
     .action(
       action(async (opts: NodeOptions) => {
@@ -57,7 +63,9 @@ export function registerNode(program: Command): void {
           peerPort: port('--peer-port', opts.peerPort),
           apiPort: port('--api-port', opts.apiPort),
           httpPort: port('--http-port', opts.httpPort),
-          volumes: opts.volume.map((p) => ({ path: p })),
+          volumes: opts.volume.map(parseVolumeSpec),
+          quota: opts.quota === undefined ? undefined : parseSize(opts.quota),
+          evictionPolicy: opts.evict as EvictionPolicy,
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
         });
         const node = new CanopyNode(config);

@@ -1,0 +1,160 @@
+/**
+ * One volume: a directory (normally its own disk) holding block files under
+ * blocks/<first two hex digits>/<hash>, temp files under tmp/, and a marker file naming the
+ * volume's id, so blocks stay attached to their volume even if the operator reorders or
+ * renames the mount points. A block write is temp file, fsync, rename, directory fsync: a
+ * reader (or a crash) sees the block whole or not at all.
+ *
+ * A volume is `ok`, `full` (the file system said ENOSPC or its configured capacity is
+ * reached; it comes back when space frees up) or `failed` (gone, read-only, I/O errors:
+ * it stays failed until the node restarts and finds it healthy again).
+ */
+import { randomBytes } from 'node:crypto';
+import { constants, accessSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { WeightedVolume } from './placement.js';
+import type { VolumeConfig } from './volume-spec.js';
+
+export type VolumeState = 'ok' | 'full' | 'failed';
+export type IoErrorKind = 'full' | 'failed' | 'missing' | 'other';
+
+export const MARKER = '.canopy-volume';
+
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+const FAILED_CODES = new Set(['EIO', 'EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'ESTALE', 'ENXIO', 'ENODEV', 'EBADF', 'ENOTCONN', 'EUCLEAN']);
+
+/** What an I/O error says about the volume it happened on. */
+export function classifyIoError(err: unknown): IoErrorKind {
+  const code = (err as { code?: string } | undefined)?.code ?? '';
+  if (FULL_CODES.has(code)) return 'full';
+  if (FAILED_CODES.has(code)) return 'failed';
+  if (code === 'ENOENT') return 'missing';
+  return 'other';
+}
+
+export class Volume implements WeightedVolume {
+  state: VolumeState = 'ok';
+  reason = '';
+  usedBytes = 0;
+  blocks = 0;
+  /** Bytes of writes in flight, counted against capacity before they land. */
+  pendingBytes = 0;
+
+  private constructor(
+    readonly id: string,
+    readonly dir: string,
+    readonly weight: number,
+    readonly capacity: number | undefined,
+  ) {}
+
+  /**
+   * Opens (and on first use initialises) a volume. A volume that cannot be opened is
+   * returned failed rather than thrown, so a node with one bad disk still starts.
+   * `knownId` is the id the index last saw at this path, used when the marker is unreadable.
+   */
+  static open(config: VolumeConfig, knownId: string | undefined, readOnly: boolean): Volume {
+    const dir = path.resolve(config.path);
+    const weight = config.weight ?? 1;
+    try {
+      if (!readOnly) {
+        mkdirSync(path.join(dir, 'blocks'), { recursive: true });
+        mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+      }
+      const markerPath = path.join(dir, MARKER);
+      let id: string;
+      if (existsSync(markerPath)) {
+        id = (JSON.parse(readFileSync(markerPath, 'utf8')) as { id: string }).id;
+      } else {
+        id = knownId ?? `v${randomBytes(4).toString('hex')}`;
+        if (!readOnly) {
+          // Temp and rename, so a crash never leaves an empty marker behind.
+          writeFileSync(`${markerPath}.tmp`, `${JSON.stringify({ id })}\n`);
+          renameSync(`${markerPath}.tmp`, markerPath);
+        }
+      }
+      const volume = new Volume(id, dir, weight, config.capacity);
+      const problem = readOnly ? undefined : volume.probe();
+      if (problem) volume.fail(problem);
+      return volume;
+    } catch (err) {
+      const volume = new Volume(knownId ?? `v${randomBytes(4).toString('hex')}`, dir, weight, config.capacity);
+      volume.fail(`cannot open: ${(err as Error).message}`);
+      return volume;
+    }
+  }
+
+  fail(reason: string): void {
+    this.state = 'failed';
+    this.reason = reason;
+  }
+
+  /** Whether a block of `length` bytes may be placed here now. */
+  hasRoom(length: number): boolean {
+    if (this.state !== 'ok') return false;
+    return this.capacity === undefined || this.usedBytes + this.pendingBytes + length <= this.capacity;
+  }
+
+  blockPath(hash: string): string {
+    return path.join(this.dir, 'blocks', hash.slice(0, 2), hash);
+  }
+
+  /**
+   * Cheap health check: the marker must be there, and the directory writable (access(2)
+   * reports EROFS for a read-only mount). Returns the problem, or undefined when healthy.
+   */
+  probe(): string | undefined {
+    try {
+      accessSync(path.join(this.dir, MARKER), constants.R_OK);
+      accessSync(path.join(this.dir, 'tmp'), constants.W_OK);
+      return undefined;
+    } catch (err) {
+      return `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
+    }
+  }
+
+  /** Whether the volume itself is still there (telling a lost block from a lost disk). */
+  present(): boolean {
+    return existsSync(path.join(this.dir, MARKER));
+  }
+
+  async write(hash: string, data: Uint8Array): Promise<void> {
+    const finalPath = this.blockPath(hash);
+    const tmpPath = path.join(this.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
+    try {
+      const fh = await open(tmpPath, 'wx');
+      try {
+        await fh.writeFile(data);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      const dir = path.dirname(finalPath);
+      mkdirSync(dir, { recursive: true });
+      await rename(tmpPath, finalPath);
+      await fsyncDir(dir);
+    } catch (err) {
+      await unlink(tmpPath).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  read(hash: string): Promise<Buffer> {
+    return readFile(this.blockPath(hash));
+  }
+
+  async remove(hash: string): Promise<void> {
+    await unlink(this.blockPath(hash)).catch((err: unknown) => {
+      if (classifyIoError(err) !== 'missing') throw err;
+    });
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
