@@ -8,6 +8,7 @@
  *   POST /api/contents?name=&criteria=[&blockSize=]   publish the request body (root)
  *   GET  /api/contents/:ref/status     which nodes qualify and hold how much (root)
  *   GET  /api/nodes                    members of the network (root)
+ *   GET  /api/store                    block store: volumes, balance, failures, evictions (store-routes.ts)
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseCriteria, type Criteria } from '../core/criteria.js';
@@ -16,6 +17,7 @@ import { isValidContentName, type Manifest } from '../core/manifest.js';
 import type { Catalog, Holding } from '../node/catalog.js';
 import type { Logger } from '../node/logger.js';
 import { requestUrl, sendError, sendJson } from './http-util.js';
+import { storeRoute, type StoreRoutesDeps } from './store-routes.js';
 
 export interface PublishRequest {
   name: string;
@@ -34,6 +36,7 @@ export interface AdminApiDeps {
   catalog: Catalog;
   root: RootApi | undefined;
   log: Logger;
+  store?: StoreRoutesDeps;
 }
 
 export function contentSummary(contentId: string, manifest: Manifest, holding?: Holding): Record<string, unknown> {
@@ -78,6 +81,8 @@ async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerRespon
   if (method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
   if (parts[0] !== 'api') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);
   const [, resource, ref, sub] = parts;
+  const storeAnswer = deps.store && storeRoute(deps.store, method, parts);
+  if (storeAnswer) return sendJson(res, storeAnswer.status, storeAnswer.body);
   if (method === 'GET' && resource === 'node' && !ref) return sendJson(res, 200, deps.info());
   if (method === 'GET' && resource === 'nodes' && !ref) return sendJson(res, 200, { nodes: requireRoot(deps).nodes() });
   if (resource === 'contents') {

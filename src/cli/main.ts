@@ -5,6 +5,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerNode } from './commands/node.js';
 import { registerPublish } from './commands/publish.js';
 import { registerLs, registerStatus } from './commands/status.js';
+import { registerStore } from './commands/store.js';
 
 const program = new Command();
 program.name('canopy').description('Canopy: attribute-targeted, verified distribution of large payloads').version('0.1.0').exitOverride();
@@ -14,6 +15,7 @@ registerPublish(program);
 registerStatus(program);
 registerLs(program);
 registerDemo(program);
+registerStore(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { formatCriteria, type Criteria } from '../core/criteria.js';
 import { contentIdOf, MANIFEST_FORMAT, MANIFEST_VERSION, type BlockRef, type Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
+import { StripeWriter } from '../store/stripe-writer.js';
 import { cutBlocks } from './block-cutter.js';
 
 export const DEFAULT_BLOCK_SIZE = 4 * 2 ** 20;
@@ -25,17 +26,18 @@ export async function ingestStream(source: AsyncIterable<Buffer | Uint8Array>, s
   const blocks: BlockRef[] = [];
   let offset = 0;
   // The content id is known only at the end, so the stripe is named by this ingest.
-  const stripe = `ingest:${randomBytes(8).toString('hex')}`;
+  const writer = new StripeWriter(store, `ingest:${randomBytes(8).toString('hex')}`);
   try {
     for await (const block of cutBlocks(source, blockSize)) {
-      const hash = await store.put(block, undefined, { stripe, index: blocks.length });
+      const hash = await writer.write(block);
       blocks.push({ offset, length: block.length, hash });
       offset += block.length;
       options.onProgress?.(offset);
     }
+    await writer.flush();
   } catch (err) {
     // No partial state: blocks this ingest wrote and no other content uses go away.
-    await store.discardUnreferenced(blocks.map((b) => b.hash));
+    await writer.discard().catch(() => undefined);
     throw err;
   }
   const manifest: Manifest = {

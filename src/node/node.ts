@@ -91,7 +91,7 @@ export class CanopyNode {
         log: this.log,
       });
     }
-    this.apiServer = createAdminApi({ info: () => this.info(), catalog: this.catalog, root: this.rootApi(), log: this.log });
+    this.apiServer = createAdminApi({ info: () => this.info(), catalog: this.catalog, root: this.rootApi(), log: this.log, store: { stats: () => this.store.stats() } });
     this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, log: this.log });
     // Attributes may have changed since the last run: what the node must hold is re-decided.
     for (const c of this.catalog.list()) this.store.pin(c.contentId, this.mustHold(c.manifest));

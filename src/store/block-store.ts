@@ -130,7 +130,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     const rows = index.allVolumes();
     index.close();
     if (rows.length === 0) throw new CanopyError('ERR_CONFIG_INVALID', `no volumes are recorded in ${dataDir}; is it a node's data directory?`);
-    return new BlockStore(dataDir, rows.map((r) => ({ path: r.path, weight: r.weight })), { readOnly: true });
+    return new BlockStore(dataDir, rows.map((r) => ({ path: r.path, weight: r.weight, ...(r.capacity === null ? {} : { capacity: r.capacity }) })), { readOnly: true });
   }
 
   /** Starts the periodic volume probe and the batched recording of reads. */
@@ -152,17 +152,25 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
    * Storing a block already held is a no-op.
    */
   async put(data: Buffer, expected?: string, hint?: StripeHint): Promise<string> {
-    if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
     const hash = sha256Hex(data);
     if (expected !== undefined && hash !== expected) throw new CanopyError('ERR_BLOCK_HASH_MISMATCH', `block bytes hash to ${hash.slice(0, 12)}, expected ${expected.slice(0, 12)}`);
-    if (this.has(hash)) return hash;
+    await this.putHashed(hash, data, hint);
+    return hash;
+  }
+
+  /**
+   * `put` for a caller that has just computed `hash` from these very bytes in this process
+   * (the stripe writer), so they are not hashed twice.
+   */
+  async putHashed(hash: string, data: Buffer, hint?: StripeHint): Promise<void> {
+    if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
+    if (this.has(hash)) return;
     let pending = this.writing.get(hash);
     if (!pending) {
       pending = this.write(hash, data, hint).finally(() => this.writing.delete(hash));
       this.writing.set(hash, pending);
     }
     await pending;
-    return hash;
   }
 
   private async write(hash: string, data: Buffer, hint: StripeHint | undefined): Promise<void> {

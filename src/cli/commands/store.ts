@@ -1,0 +1,82 @@
+/**
+ * `canopy store stats` and `canopy store verify`: the block store of one node. `stats` asks
+ * a running node's admin API (--to), or reads the index directly (--data) without
+ * disturbing the node; `verify` opens the data directory read-only, as a second process of
+ * the site would, and checks every block of every content against its hash.
+ */
+import type { Command } from 'commander';
+import { CanopyError } from '../../core/errors.js';
+import { formatBytes } from '../../core/sizes.js';
+import { BlockStore, type StoreStats } from '../../store/block-store.js';
+import { verifyStore } from '../../store/verify.js';
+import { ApiClient, DEFAULT_API } from '../api-client.js';
+import { action, printJson } from '../output.js';
+
+interface StatsOptions {
+  to: string;
+  data?: string;
+  json?: boolean;
+}
+
+export function formatStoreStats(s: StoreStats): string {
+  const lines = [`${formatBytes(s.bytes)} in ${s.blocks} blocks${s.quota === null ? '' : ` (quota ${formatBytes(s.quota)})`}, balance ${s.balance ?? 'n/a'}, eviction ${s.evictionPolicy}: ${s.evictions} contents, ${formatBytes(s.evictedBytes)}`];
+  for (const v of s.volumes) {
+    const cap = v.capacity === null ? '' : ` of ${formatBytes(v.capacity)}`;
+    lines.push(`  ${v.id}  ${v.state.padEnd(6)}  ${formatBytes(v.bytes).padStart(10)}${cap}  ${String(v.blocks).padStart(7)} blocks  weight ${v.weight}  ${v.path}${v.reason ? `  (${v.reason})` : ''}`);
+  }
+  if (s.failedVolumes.length > 0) lines.push(`  failed volumes: ${s.failedVolumes.join(', ')}; ${s.lostBlocks} blocks lost with them`);
+  if (s.corruptBlocks > 0) lines.push(`  ${s.corruptBlocks} corrupt blocks found and dropped since start`);
+  return lines.join('\n');
+}
+
+function openReadOnly(dir: string): BlockStore {
+  try {
+    return BlockStore.openReadOnly(dir);
+  } catch (err) {
+    if (err instanceof CanopyError) throw err;
+    throw new CanopyError('ERR_USAGE', `cannot open the store in ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function registerStore(program: Command): void {
+  const store = program.command('store').description("a node's block store: volumes, balance, failures, evictions");
+  store
+    .command('stats')
+    .description('bytes and blocks per volume, failed volumes, evictions')
+    .option('--to <url>', 'admin API of the node', DEFAULT_API)
+    .option('--data <dir>', "read the node's data directory directly instead (works while the node runs)")
+    .option('--json', 'print machine-readable JSON')
+    .action(
+      action(async (opts: StatsOptions) => {
+        let stats: StoreStats;
+        if (opts.data !== undefined) {
+          const s = openReadOnly(opts.data);
+          stats = s.stats();
+          s.close();
+        } else {
+          stats = await new ApiClient(opts.to).get<StoreStats>('/api/store');
+        }
+        if (opts.json) printJson(stats);
+        else process.stdout.write(`${formatStoreStats(stats)}\n`);
+      }),
+    );
+  store
+    .command('verify')
+    .description('read every block of every content from a data directory (read-only) and check its hash')
+    .requiredOption('--data <dir>', "the node's data directory")
+    .option('--json', 'print machine-readable JSON')
+    .action(
+      action(async (opts: { data: string; json?: boolean }) => {
+        const s = openReadOnly(opts.data);
+        try {
+          const report = await verifyStore(s);
+          const ok = report.unreadable === 0;
+          if (opts.json) printJson({ ok, ...report });
+          else process.stdout.write(`${report.verified} of ${report.blocks} blocks verified (${formatBytes(report.bytes)}), ${report.missing} missing, ${report.unreadable} unreadable or corrupt; ${report.complete} of ${report.contents} contents complete\n`);
+          if (!ok) process.exitCode = 1;
+        } finally {
+          s.close();
+        }
+      }),
+    );
+}
