@@ -118,6 +118,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     if (this.byId.size !== this.volumes.length) throw new CanopyError('ERR_CONFIG_INVALID', 'volumes: two directories carry the same volume id (one was copied from the other?)');
     if (!this.readOnly) {
       this.lastScrub = scrub(this.index, this.volumes);
+      if (Object.values(this.lastScrub).some((n) => n > 0)) this.log?.info('start-up scrub reconciled index and volumes', { ...this.lastScrub });
       this.persistVolumes();
     }
     this.loadUsage();

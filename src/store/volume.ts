@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, accessSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
@@ -100,12 +100,13 @@ export class Volume implements WeightedVolume {
   }
 
   /**
-   * Cheap health check: the marker must be there, and the directory writable (access(2)
-   * reports EROFS for a read-only mount). Returns the problem, or undefined when healthy.
+   * Cheap health check: the marker must be readable (a file system shut down after errors
+   * answers EIO), and the directory writable (access(2) reports EROFS for a read-only
+   * mount). Returns the problem, or undefined when healthy.
    */
   probe(): string | undefined {
     try {
-      accessSync(path.join(this.dir, MARKER), constants.R_OK);
+      readFileSync(path.join(this.dir, MARKER));
       accessSync(path.join(this.dir, 'tmp'), constants.W_OK);
       return undefined;
     } catch (err) {
@@ -139,8 +140,25 @@ export class Volume implements WeightedVolume {
     }
   }
 
-  read(hash: string): Promise<Buffer> {
-    return readFile(this.blockPath(hash));
+  /**
+   * Reads a whole block with as few system calls as possible (readFile would go in 512 KiB
+   * steps, each a round trip through the thread pool), so the disk sees large requests.
+   */
+  async read(hash: string): Promise<Buffer> {
+    const fh = await open(this.blockPath(hash), 'r');
+    try {
+      const { size } = await fh.stat();
+      const data = Buffer.allocUnsafe(size);
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await fh.read(data, filled, size - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === size ? data : data.subarray(0, filled);
+    } finally {
+      await fh.close();
+    }
   }
 
   async remove(hash: string): Promise<void> {
