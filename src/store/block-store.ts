@@ -273,7 +273,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     }
     this.bump('evictions', 1);
     this.bump('evictedBytes', bytes);
-    for (const v of this.volumes) if (v.state === 'full') v.state = 'ok';
+    this.retryFullVolumes();
     this.log?.info('evicted content', { contentId: victim.id, name: victim.name, bytes, policy: this.policy });
     this.emit('content:evicted', { contentId: victim.id, bytes });
     return true;
@@ -334,7 +334,17 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       await volume.remove(hash).catch(() => undefined);
       n++;
     }
+    if (n > 0) this.retryFullVolumes();
     return n;
+  }
+
+  /** Space was freed: volumes that said ENOSPC get another try (they say so again if still full). */
+  private retryFullVolumes(): void {
+    for (const v of this.volumes) {
+      if (v.state !== 'full') continue;
+      v.state = 'ok';
+      v.reason = '';
+    }
   }
 
   failVolume(volume: Volume, reason: string): void {
@@ -355,7 +365,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       const problem = volume.probe();
       if (problem) {
         this.failVolume(volume, problem);
-      } else if (volume.state === 'full' && freeBytes(volume.dir) >= REUSE_FREE_BYTES) {
+      } else if (volume.state === 'full' && hasFreeSpace(volume.dir)) {
         volume.state = 'ok';
         volume.reason = '';
       }
@@ -421,11 +431,12 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   }
 }
 
-function freeBytes(dir: string): number {
+/** Whether a file system that filled up has room again: 64 MiB, or a quarter of a small one. */
+function hasFreeSpace(dir: string): boolean {
   try {
     const s = statfsSync(dir);
-    return s.bavail * s.bsize;
+    return s.bavail * s.bsize >= Math.min(REUSE_FREE_BYTES, (s.blocks * s.bsize) / 4);
   } catch {
-    return 0;
+    return false;
   }
 }
