@@ -8,7 +8,7 @@
  *   POST /api/contents?name=&criteria=[&blockSize=]   publish the request body (root)
  *   GET  /api/contents/:ref/status     which nodes qualify and hold how much (root)
  *   GET  /api/nodes                    members of the network (root)
- *   GET  /api/store                    block store: volumes, balance, failures, evictions (store-routes.ts)
+ *   GET  /api/store[/metrics]          block store: volumes, balance, failures, evictions (store-routes.ts)
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseCriteria, type Criteria } from '../core/criteria.js';
@@ -82,7 +82,8 @@ async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerRespon
   if (parts[0] !== 'api') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);
   const [, resource, ref, sub] = parts;
   const storeAnswer = deps.store && storeRoute(deps.store, method, parts);
-  if (storeAnswer) return sendJson(res, storeAnswer.status, storeAnswer.body);
+  if (storeAnswer && 'json' in storeAnswer) return sendJson(res, storeAnswer.status, storeAnswer.json);
+  if (storeAnswer) return void res.writeHead(storeAnswer.status, { 'content-type': 'text/plain; version=0.0.4' }).end(storeAnswer.text);
   if (method === 'GET' && resource === 'node' && !ref) return sendJson(res, 200, deps.info());
   if (method === 'GET' && resource === 'nodes' && !ref) return sendJson(res, 200, { nodes: requireRoot(deps).nodes() });
   if (resource === 'contents') {

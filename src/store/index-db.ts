@@ -104,9 +104,14 @@ export class IndexDb {
     path: string,
     readonly readOnly = false,
   ) {
-    this.db = readOnly ? new Database(path, { readonly: true, fileMustExist: true }) : new Database(path);
+    // A reader opens the file normally but with query_only: a connection opened with
+    // SQLITE_OPEN_READONLY while no writer has the WAL open cannot build the shared-memory
+    // index and would go on reading a stale snapshot after the node starts writing.
+    this.db = new Database(path, { fileMustExist: readOnly });
     this.db.pragma('busy_timeout = 5000');
-    if (!readOnly) {
+    if (readOnly) {
+      this.db.pragma('query_only = ON');
+    } else {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);

@@ -6,13 +6,15 @@
  * block that no content uses; at the end the content is served byte for byte.
  */
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LocalNetwork, type RunningNode } from '../../src/demo/local-network.js';
+import { cliCommand, LocalNetwork, stopProcess, type RunningNode } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
 import { BlockStore, type StoreStats } from '../../src/store/block-store.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
@@ -30,6 +32,20 @@ async function kill(node: RunningNode): Promise<void> {
   const exited = once(node.process, 'exit');
   node.process.kill('SIGKILL');
   await exited;
+}
+
+/** `canopy store serve` as its own process; resolves with its URL once it listens. */
+async function startServe(dataDir: string): Promise<{ http: string; process: ChildProcess }> {
+  const { command, args } = cliCommand();
+  const child = spawn(command, [...args, 'store', 'serve', '--data', dataDir, '--http-port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  for await (const line of createInterface({ input: child.stdout! })) {
+    const event = JSON.parse(line) as { event?: string; http: string };
+    if (event.event === 'ready') {
+      child.stdout!.resume();
+      return { http: event.http, process: child };
+    }
+  }
+  throw new Error('store serve exited before it was ready');
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -122,13 +138,22 @@ describe('crash safety: kill -9 during ingest and during download', () => {
       await kill(node);
       await checkAfterKill(nodeDir, volumesOf('eu'));
     }
-    const node = await start();
-    network.nodes.push(node);
-    await waitFor('the download to complete', async () => (await have(node)) === 192, 120_000);
-    const out = path.join(dir.path, 'eu.bin');
-    const dl = await runCommand('curl', ['-sS', '--fail', '-o', out, `${node.http}/content/${contentId}`]);
-    assert.equal(dl.code, 0, dl.stderr);
-    assert.equal(await fileSha256(out), sha);
+    // A second edge process serves from the same volumes and index, read-only, while the node writes.
+    const edge = await startServe(nodeDir);
+    try {
+      const node = await start();
+      network.nodes.push(node);
+      await waitFor('the download to complete', async () => (await have(node)) === 192, 120_000);
+      for (const base of [node.http, edge.http]) {
+        const out = path.join(dir.path, 'eu.bin');
+        const dl = await runCommand('curl', ['-sS', '--fail', '-o', out, `${base}/content/${contentId}`]);
+        assert.equal(dl.code, 0, dl.stderr);
+        assert.equal(await fileSha256(out), sha, `${base} served other bytes`);
+      }
+    } finally {
+      await stopProcess(edge.process);
+    }
+    const node = network.nodes[0]!;
     const stats = await getJson<StoreStats>(`${node.api}/api/store`);
     assert.equal(stats.blocks, 192);
     assert.ok(stats.volumes.every((v) => v.blocks >= 60), JSON.stringify(stats.volumes.map((v) => v.blocks)));

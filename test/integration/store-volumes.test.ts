@@ -116,6 +116,8 @@ describe('volume failures and a full disk under a running node', { skip: isRoot 
     assert.equal(log.match(/"msg":"volume failed"/g)?.length, 3);
     const human = await runCli(['store', 'stats', '--to', node.api]);
     assert.match(human.stdout, /failed volumes: .*gone/);
+    const metrics = await fetch(`${node.api}/api/store/metrics`).then((r) => r.text());
+    assert.equal(metrics.match(/^canopy_store_volume_failed\{[^}]*\} 1$/gm)?.length, 3, metrics);
   });
 
   it('refuses a publish that does not fit with ERR_STORE_FULL and keeps nothing of it', async () => {

@@ -1,14 +1,21 @@
 /**
- * `canopy store stats` and `canopy store verify`: the block store of one node. `stats` asks
- * a running node's admin API (--to), or reads the index directly (--data) without
- * disturbing the node; `verify` opens the data directory read-only, as a second process of
- * the site would, and checks every block of every content against its hash.
+ * `canopy store stats|serve|verify`: the block store of one node. `stats` asks a running
+ * node's admin API (--to), or reads the index directly (--data) without disturbing the
+ * node. `serve` and `verify` open the data directory read-only, as other processes of the
+ * site do while the node runs: `serve` is a second HTTP edge over the same volumes and
+ * index, `verify` checks every block of every content against its hash.
  */
+import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { CanopyError } from '../../core/errors.js';
 import { formatBytes } from '../../core/sizes.js';
+import { createHttpEdge } from '../../edge/http/http-edge.js';
+import { Catalog } from '../../node/catalog.js';
+import { checkPort, DEFAULTS } from '../../node/config.js';
+import { createLogger } from '../../node/logger.js';
 import { BlockStore, type StoreStats } from '../../store/block-store.js';
 import { verifyStore } from '../../store/verify.js';
+import { listenOn } from '../../wire/tcp-transport.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { action, printJson } from '../output.js';
 
@@ -58,6 +65,32 @@ export function registerStore(program: Command): void {
         }
         if (opts.json) printJson(stats);
         else process.stdout.write(`${formatStoreStats(stats)}\n`);
+      }),
+    );
+  store
+    .command('serve')
+    .description("serve a node's contents over HTTP from its data directory, read-only, alongside the running node (a second edge process)")
+    .requiredOption('--data <dir>', "the node's data directory")
+    .option('--host <ip>', 'address to bind to', DEFAULTS.host)
+    .option('--http-port <n>', 'HTTP port (0 = any free port)', '0')
+    .action(
+      action(async (opts: { data: string; host: string; httpPort: string }) => {
+        const s = openReadOnly(opts.data);
+        const server = createHttpEdge({ catalog: new Catalog(s), store: s, log: createLogger({ component: 'store-serve', data: opts.data }) });
+        try {
+          await listenOn(server, { host: opts.host, port: checkPort('--http-port', Number(opts.httpPort)) }, 'HTTP');
+          const { port } = server.address() as AddressInfo;
+          const base = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+          printJson({ event: 'ready', http: `http://${base}:${port}` });
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', resolve);
+            process.once('SIGTERM', resolve);
+          });
+        } finally {
+          server.closeAllConnections();
+          server.close();
+          s.close();
+        }
       }),
     );
   store
