@@ -96,6 +96,11 @@ export class CanopyNode {
     // Attributes may have changed since the last run: what the node must hold is re-decided.
     for (const c of this.catalog.list()) this.store.pin(c.contentId, this.mustHold(c.manifest));
     this.store.on('volume:failed', (failure) => this.onVolumeFailed(failure));
+    // The root must stop sending requesters here for what was just evicted.
+    this.store.on('content:evicted', ({ contentId }) => {
+      const manifest = this.catalog.get(contentId);
+      if (manifest) this.reportProgress(contentId, manifest, true);
+    });
   }
 
   async start(): Promise<void> {

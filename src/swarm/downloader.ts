@@ -5,7 +5,7 @@
  * scheduler core; this loop keeps the same shape (events in, requests out).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CanopyError } from '../core/errors.js';
+import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { Logger } from '../node/logger.js';
 import type { BlockStore } from '../store/block-store.js';
@@ -71,8 +71,9 @@ export class Downloader {
     const queue = [...missing];
     let turn = 0;
     let failures = 0;
+    let storeFull: unknown;
     const worker = async () => {
-      while (queue.length > 0 && !this.stopped && failures < holders.length * 4) {
+      while (queue.length > 0 && !this.stopped && failures < holders.length * 4 && storeFull === undefined) {
         const index = queue.shift()!;
         const holder = holders[turn++ % holders.length]!;
         try {
@@ -81,12 +82,15 @@ export class Downloader {
           await this.deps.store.put(reply.payload, manifest.blocks[index]!.hash, { stripe: contentId, index });
           this.deps.onProgress(contentId, manifest, false);
         } catch (err) {
+          // No room and nothing left to evict: retrying other holders cannot help.
+          if (isCanopyError(err, 'ERR_STORE_FULL')) storeFull = err;
           failures++;
           this.deps.log.warn('block fetch failed', { contentId, index, holder: holder.nodeId, err: err as Error });
         }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.deps.concurrency, missing.length) }, worker));
+    if (storeFull !== undefined) throw storeFull;
     return failures;
   }
 }
