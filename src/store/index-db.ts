@@ -118,6 +118,7 @@ export class IndexDb {
       this.migrate();
     }
     this.stmts = this.prepare();
+    if (!readOnly) this.backfillContentBlocks();
   }
 
   private migrate(): void {
@@ -125,7 +126,10 @@ export class IndexDb {
       const columns = this.db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
       if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
     }
-    // Contents recorded before content_blocks existed get their block list from the manifest.
+  }
+
+  /** Contents recorded before content_blocks existed get their block list from the manifest. */
+  private backfillContentBlocks(): void {
     const missing = this.db.prepare<[], ContentRow>('SELECT * FROM contents c WHERE NOT EXISTS (SELECT 1 FROM content_blocks cb WHERE cb.content_id = c.id)').all();
     for (const row of missing) this.putContentBlocks(row.id, row.manifest);
   }
