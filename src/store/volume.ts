@@ -10,7 +10,7 @@
  * it stays failed until the node restarts and finds it healthy again).
  */
 import { randomBytes } from 'node:crypto';
-import { constants, accessSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { WeightedVolume } from './placement.js';
@@ -57,10 +57,7 @@ export class Volume implements WeightedVolume {
     const dir = path.resolve(config.path);
     const weight = config.weight ?? 1;
     try {
-      if (!readOnly) {
-        mkdirSync(path.join(dir, 'blocks'), { recursive: true });
-        mkdirSync(path.join(dir, 'tmp'), { recursive: true });
-      }
+      if (!readOnly) makeLayout(dir);
       const markerPath = path.join(dir, MARKER);
       let id: string;
       if (existsSync(markerPath)) {
@@ -131,7 +128,6 @@ export class Volume implements WeightedVolume {
         await fh.close();
       }
       const dir = path.dirname(finalPath);
-      mkdirSync(dir, { recursive: true });
       await rename(tmpPath, finalPath);
       await fsyncDir(dir);
     } catch (err) {
@@ -165,6 +161,39 @@ export class Volume implements WeightedVolume {
     await unlink(this.blockPath(hash)).catch((err: unknown) => {
       if (classifyIoError(err) !== 'missing') throw err;
     });
+  }
+}
+
+/**
+ * Creates blocks/00..ff and tmp/ once, durably (the parent directories are synced), so a
+ * block write never creates a directory: a rename into a shard directory whose own entry
+ * was never synced could vanish in a power cut although the block's fsyncs succeeded.
+ */
+function makeLayout(dir: string): void {
+  const blocks = path.join(dir, 'blocks');
+  mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+  mkdirSync(blocks, { recursive: true });
+  const existing = new Set(readdirSync(blocks));
+  let created = false;
+  for (let i = 0; i < 256; i++) {
+    const shard = i.toString(16).padStart(2, '0');
+    if (existing.has(shard)) continue;
+    mkdirSync(path.join(blocks, shard));
+    created = true;
+  }
+  if (created) {
+    fsyncDirSync(blocks);
+    fsyncDirSync(dir);
+    fsyncDirSync(path.dirname(dir));
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
