@@ -55,7 +55,7 @@ describe('volume failures and a full disk under a running node', { skip: isRoot 
     mounts.tmpfs(disk('small'), '16m');
     const file = path.join(dir.path, 'payload.bin');
     sha = await writeSample(file, 24 * MIB, 'volumes');
-    network.root = await network.spawnNode({ name: 'root', attrs: {} }, 0, ['--root', '--volume', disk('root')]);
+    network.root = await network.spawnNode({ name: 'root', attrs: {} }, 0, ['--root', '--volume', disk('root-a'), '--volume', disk('root-b')]);
     const join = `${network.root.peer.host}:${network.root.peer.port}`;
     const volumes = ['ok', 'gone', 'ro', 'eio'].flatMap((d) => ['--volume', path.join(disk(d), d === 'ro' || d === 'eio' ? 'vol' : '')]);
     node = await network.spawnNode({ name: 'eu', attrs: { region: 'eu' } }, 1, ['--join', join, ...volumes]);
@@ -118,6 +118,15 @@ describe('volume failures and a full disk under a running node', { skip: isRoot 
     assert.match(human.stdout, /failed volumes: .*gone/);
     const metrics = await fetch(`${node.api}/api/store/metrics`).then((r) => r.text());
     assert.equal(metrics.match(/^canopy_store_volume_failed\{[^}]*\} 1$/gm)?.length, 3, metrics);
+  });
+
+  it('lets the origin re-fetch from the nodes what it lost with a volume', async () => {
+    const root = network.root!;
+    rmSync(disk('root-b'), { recursive: true, force: true });
+    await waitFor('the root to mark its volume failed', async () => (await storeStats(root)).failedVolumes.includes(disk('root-b')));
+    await waitFor('the root to hold everything again', async () => (await storeStats(root)).blocks === 96);
+    const log = readFileSync(path.join(root.dataDir, 'node.log'), 'utf8');
+    assert.match(log, /"msg":"re-fetching blocks lost with a volume"/);
   });
 
   it('refuses a publish that does not fit with ERR_STORE_FULL and keeps nothing of it', async () => {
