@@ -99,6 +99,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   private readonly accesses = new Map<string, [at: number, count: number]>();
   private readonly sequences = new Map<string, StripeSequence>();
   private corruptBlocks = 0;
+  private evicting: Promise<boolean> | undefined;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(dataDir: string, volumeConfigs: readonly VolumeConfig[], options: StoreOptions = {}) {
@@ -178,7 +179,6 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     const tried = new Set<string>();
     for (;;) {
       const volume = await this.chooseVolume(hash, data.length, hint, tried);
-      volume.pendingBytes += data.length;
       try {
         await volume.write(hash, data);
       } catch (err) {
@@ -206,12 +206,22 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     }
   }
 
-  /** A volume with room for the block, evicting unpinned contents if there is none. */
+  /**
+   * A volume with room for the block, evicting unpinned contents if there is none. The
+   * room is reserved (pendingBytes) in the same synchronous step as the check, so
+   * concurrent writes cannot all see the same free space.
+   */
   private async chooseVolume(hash: string, length: number, hint: StripeHint | undefined, tried: Set<string>): Promise<Volume> {
     for (;;) {
       const volume = this.pick(hash, length, hint, tried);
-      if (volume && this.quotaAllows(length)) return volume;
-      if (!(await this.evictOne())) throw this.fullError(length, tried);
+      if (volume && this.quotaAllows(length)) {
+        volume.pendingBytes += length;
+        return volume;
+      }
+      // Another write is already making room: see what it freed before evicting more.
+      const running = this.evicting;
+      if (running) await running;
+      else if (!(await this.evictOne())) throw this.fullError(length, tried);
       tried.clear();
     }
   }
@@ -253,8 +263,13 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     });
   }
 
-  /** Evicts the next unpinned content by policy; false when there is none. */
-  async evictOne(): Promise<boolean> {
+  /** Evicts the next unpinned content by policy; false when there is none. One at a time. */
+  evictOne(): Promise<boolean> {
+    this.evicting ??= this.evictNext().finally(() => (this.evicting = undefined));
+    return this.evicting;
+  }
+
+  private async evictNext(): Promise<boolean> {
     const victim = orderVictims(this.index.evictionCandidates(), this.policy)[0];
     if (!victim) return false;
     const blocks = this.index.freeableBlocks(victim.id);
@@ -262,14 +277,20 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       this.index.setContentState(victim.id, 'evicted');
       for (const b of blocks) this.index.deleteBlock(b.hash);
     });
+    // Usage drops with the index rows, before the files go, so waiting writers see the room at once.
     let bytes = 0;
     for (const b of blocks) {
       const volume = this.byId.get(b.volume);
       if (!volume) continue;
-      await volume.remove(b.hash).catch((err: Error) => this.log?.warn('could not delete evicted block', { volume: volume.id, err }));
       volume.usedBytes -= b.length;
       volume.blocks--;
       bytes += b.length;
+    }
+    for (const b of blocks) {
+      await this.byId
+        .get(b.volume)
+        ?.remove(b.hash)
+        .catch((err: Error) => this.log?.warn('could not delete evicted block', { volume: b.volume, err }));
     }
     this.bump('evictions', 1);
     this.bump('evictedBytes', bytes);

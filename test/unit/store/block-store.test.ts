@@ -189,6 +189,18 @@ describe('block store', () => {
     again.close();
   });
 
+  it('makes room once for several writes that need it at the same time', async () => {
+    const dir = tempDir();
+    const store = new BlockStore(dir, volumes(dir, 2), { quota: 32 * KIB });
+    await putContent(store, 'old', Array.from({ length: 6 }, () => randomBytes(4 * KIB)));
+    const blocks = Array.from({ length: 8 }, () => randomBytes(4 * KIB));
+    addContent(store, 'new', blocks.map((b) => sha256Hex(b)), true);
+    await Promise.all(blocks.map((b, index) => store.put(b, undefined, { stripe: 'new', index })));
+    assert.equal(store.stats().evictions, 1);
+    assert.equal(store.stats().bytes, 32 * KIB);
+    store.close();
+  });
+
   it('fails with ERR_STORE_FULL when only pinned content is left, and a failed ingest leaves nothing', async () => {
     const dir = tempDir();
     const store = new BlockStore(dir, volumes(dir, 1), { quota: 16 * KIB });
