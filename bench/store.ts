@@ -106,6 +106,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       catMBps: mbps(size, median(results.cat)),
       readVsCat: round(median(results.cat) / median(results.read3)),
       sameDevice: devices.size === 1,
+      // Peak resident memory of this process over all runs: flat in the content size (blocks in flight only).
+      maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       note: 'all volumes are directories on one virtual disk here: striping cannot add device bandwidth; medians of runs on a shared 2-core machine',
     };
   } finally {
