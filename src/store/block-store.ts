@@ -114,7 +114,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     if (!this.readOnly) mkdirSync(dataDir, { recursive: true });
     this.index = new IndexDb(path.join(dataDir, 'index.db'), this.readOnly);
     const known = new Map(this.index.allVolumes().map((v) => [v.path, v.id]));
-    this.volumes = volumeConfigs.map((c, i) => Volume.open(c, known.get(paths[i]!), this.readOnly));
+    this.volumes = volumeConfigs.map((c, i) => Volume.open(c, known.get(paths[i]!), `v${i}`, this.readOnly));
     this.byId = new Map(this.volumes.map((v) => [v.id, v]));
     if (this.byId.size !== this.volumes.length) throw new CanopyError('ERR_CONFIG_INVALID', 'volumes: two directories carry the same volume id (one was copied from the other?)');
     if (!this.readOnly) {

@@ -32,13 +32,15 @@ export interface ScrubReport {
 export function scrub(index: IndexDb, volumes: readonly Volume[]): ScrubReport {
   const report: ScrubReport = { tempFiles: 0, reindexed: 0, recovered: 0, corrupt: 0, duplicates: 0, dropped: 0, lost: 0, unreferenced: 0 };
   const live = volumes.filter((v) => v.state !== 'failed');
-  for (const volume of live) scrubVolume(index, volume, report);
+  // First: rows on volumes that are failed or gone are lost, so that a file found below on
+  // a live volume for such a row is taken as recovered, not as a duplicate to delete.
   const liveIds = new Set(live.map((v) => v.id));
   index.transaction(() => {
     for (const id of new Set(index.allBlocks().map((b) => b.volume))) {
       if (!liveIds.has(id)) report.lost += index.loseVolume(id);
     }
   });
+  for (const volume of live) scrubVolume(index, volume, report);
   const byId = new Map(live.map((v) => [v.id, v]));
   for (const block of index.unreferencedBlocks()) {
     index.deleteBlock(block.hash);

@@ -51,33 +51,44 @@ export class Volume implements WeightedVolume {
   /**
    * Opens (and on first use initialises) a volume. A volume that cannot be opened is
    * returned failed rather than thrown, so a node with one bad disk still starts.
-   * `knownId` is the id the index last saw at this path, used when the marker is unreadable.
+   *
+   * `knownId` is the id the index last saw at this path. A path the index knows whose
+   * marker is gone is NOT initialised again: that is what an unmounted disk looks like
+   * (the empty mount point), and writing there would fill the wrong file system. An empty
+   * marker file (`touch DIR/.canopy-volume`) tells the node to start that volume afresh.
+   * `legacyId` names a volume the walking skeleton created (blocks but no marker).
    */
-  static open(config: VolumeConfig, knownId: string | undefined, readOnly: boolean): Volume {
+  static open(config: VolumeConfig, knownId: string | undefined, legacyId: string, readOnly: boolean): Volume {
     const dir = path.resolve(config.path);
     const weight = config.weight ?? 1;
+    const failed = (id: string, reason: string) => {
+      const volume = new Volume(id, dir, weight, config.capacity);
+      volume.fail(reason);
+      return volume;
+    };
     try {
-      if (!readOnly) makeLayout(dir);
       const markerPath = path.join(dir, MARKER);
+      const marker = existsSync(markerPath) ? readFileSync(markerPath, 'utf8').trim() : undefined;
       let id: string;
-      if (existsSync(markerPath)) {
-        id = (JSON.parse(readFileSync(markerPath, 'utf8')) as { id: string }).id;
+      if (marker) {
+        id = (JSON.parse(marker) as { id: string }).id;
+      } else if (marker === undefined && knownId !== undefined) {
+        return failed(knownId, `its marker ${MARKER} is gone: the disk is not mounted, or was replaced (to start it afresh: touch ${markerPath})`);
       } else {
-        id = knownId ?? `v${randomBytes(4).toString('hex')}`;
-        if (!readOnly) {
-          // Temp and rename, so a crash never leaves an empty marker behind.
-          writeFileSync(`${markerPath}.tmp`, `${JSON.stringify({ id })}\n`);
-          renameSync(`${markerPath}.tmp`, markerPath);
-        }
+        id = existsSync(path.join(dir, 'blocks')) && marker === undefined ? legacyId : `v${randomBytes(4).toString('hex')}`;
+        if (readOnly) return failed(id, `no ${MARKER} marker: not a volume`);
+        mkdirSync(dir, { recursive: true });
+        // Temp and rename, so a crash never leaves an empty marker behind.
+        writeFileSync(`${markerPath}.tmp`, `${JSON.stringify({ id })}\n`);
+        renameSync(`${markerPath}.tmp`, markerPath);
       }
+      if (!readOnly) makeLayout(dir);
       const volume = new Volume(id, dir, weight, config.capacity);
       const problem = readOnly ? undefined : volume.probe();
       if (problem) volume.fail(problem);
       return volume;
     } catch (err) {
-      const volume = new Volume(knownId ?? `v${randomBytes(4).toString('hex')}`, dir, weight, config.capacity);
-      volume.fail(`cannot open: ${(err as Error).message}`);
-      return volume;
+      return failed(knownId ?? `v${randomBytes(4).toString('hex')}`, `cannot open: ${(err as Error).message}`);
     }
   }
 

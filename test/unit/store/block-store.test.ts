@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { CanopyError } from '../../../src/core/errors.js';
 import { sha256Hex } from '../../../src/core/hash.js';
 import { BlockStore, type VolumeFailure } from '../../../src/store/block-store.js';
@@ -214,6 +215,48 @@ describe('block store', () => {
     assert.equal(store.stats().bytes, 8 * KIB);
     assert.equal(countBlockFiles(path.join(dir, 'v0')), 1);
     store.close();
+  });
+
+  it('does not mistake an unmounted disk (an empty mount point) for a new volume', async () => {
+    const dir = tempDir();
+    const vols = volumes(dir, 2);
+    let store = new BlockStore(dir, vols);
+    const hashes = await putContent(store, 'c1', Array.from({ length: 4 }, () => randomBytes(KIB)), true);
+    store.close();
+    rmSync(vols[1]!.path, { recursive: true });
+    mkdirSync(vols[1]!.path); // The mount point, with nothing mounted on it.
+    store = new BlockStore(dir, vols);
+    const stats = store.stats();
+    assert.deepEqual(stats.failedVolumes, [vols[1]!.path]);
+    assert.match(stats.volumes[1]!.reason, /not mounted/);
+    assert.deepEqual(readdirSync(vols[1]!.path), [], 'nothing is written onto the mount point');
+    assert.equal(hashes.filter((h) => store.has(h)).length, 2);
+    store.close();
+    writeFileSync(path.join(vols[1]!.path, '.canopy-volume'), ''); // The operator says: a new disk.
+    store = new BlockStore(dir, vols);
+    assert.deepEqual(store.stats().failedVolumes, []);
+    store.close();
+  });
+
+  it('keeps the blocks of a volume written by the walking skeleton (no marker, ids by position)', async () => {
+    const dir = tempDir();
+    const v0 = path.join(dir, 'v0');
+    const data = Buffer.from('skeleton block');
+    const hash = sha256Hex(data);
+    mkdirSync(path.dirname(blockFile(v0, hash)), { recursive: true });
+    writeFileSync(blockFile(v0, hash), data);
+    const db = new Database(path.join(dir, 'index.db'));
+    db.exec(`
+      CREATE TABLE blocks (hash TEXT PRIMARY KEY, volume TEXT NOT NULL, length INTEGER NOT NULL, stored_at INTEGER NOT NULL, last_access INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE contents (id TEXT PRIMARY KEY, name TEXT NOT NULL, manifest TEXT NOT NULL, created_at TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO blocks VALUES ('${hash}', 'v0', ${data.length}, 1, 1);
+      INSERT INTO contents VALUES ('c', 'c', '{"blocks":[{"hash":"${hash}"}]}', '2026-01-01');
+    `);
+    db.close();
+    const again = new BlockStore(dir, [{ path: v0 }]);
+    assert.equal(again.index.getBlock(hash)!.volume, 'v0');
+    assert.deepEqual(await again.get(hash), data);
+    again.close();
   });
 
   it('lets another process open the index read-only and read verified blocks while the writer runs', async () => {
