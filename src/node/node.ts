@@ -9,10 +9,16 @@ import type { AddressInfo } from 'node:net';
 import { matches, parseCriteria } from '../core/criteria.js';
 import type { Manifest } from '../core/manifest.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
-import { createHttpEdge } from '../edge/http/http-edge.js';
+import { createFtpServer, type FtpServer } from '../edge/ftp/ftp-server.js';
+import { FtpUsers } from '../edge/ftp/ftp-users.js';
+import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
+import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-edge.js';
 import { ingestStream } from '../ingest/ingest.js';
 import { BlockStore, type VolumeFailure } from '../store/block-store.js';
 import { Downloader } from '../swarm/downloader.js';
+import { BlockFetcher } from '../vfile/block-fetcher.js';
+import { BlockCache } from '../vfile/block-cache.js';
+import { SequentialReads } from '../vfile/sequential-reads.js';
 import { RootRegistry } from '../tree/root-registry.js';
 import type { Holder } from '../wire/messages.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
@@ -31,6 +37,7 @@ export interface NodeAddresses {
   peer: PeerAddress;
   api: string;
   http: string;
+  ftp: string;
 }
 
 export class CanopyNode {
@@ -43,9 +50,12 @@ export class CanopyNode {
   /** One handler serves both directions: requests on connections we dialled and on ones we accepted. */
   private readonly handler: RequestHandler;
   private readonly downloader: Downloader;
+  /** On-demand fetch of single blocks for edge readers (the swarm scheduler may take this over). */
+  readonly fetcher: BlockFetcher;
   private readonly rootLink: RootLink | undefined;
   private readonly apiServer: http.Server;
   private readonly edgeServer: http.Server;
+  private readonly ftpServer: FtpServer;
   private listener: Listener | undefined;
   private readonly lastReport = new Map<string, number>();
 
@@ -92,7 +102,25 @@ export class CanopyNode {
       });
     }
     this.apiServer = createAdminApi({ info: () => this.info(), catalog: this.catalog, root: this.rootApi(), log: this.log, store: { stats: () => this.store.stats() } });
-    this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, log: this.log });
+    this.fetcher = new BlockFetcher({
+      store: this.store,
+      pool: this.pool,
+      manifestOf: (id) => this.catalog.require(id),
+      findHolders: (id) => this.findHolders(id),
+      onStored: (id) => this.reportProgress(id, this.catalog.require(id), this.catalog.holding(id).complete),
+      log: this.log,
+    });
+    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: new BlockCache(), sequential: new SequentialReads() };
+    this.edgeServer = createHttpEdge(edge);
+    this.ftpServer = createFtpServer({
+      catalog: this.catalog,
+      visible: (c) => this.qualifies(c.manifest) || this.catalog.holding(c.contentId).complete,
+      open: (c) => openFile(edge, c.contentId, c.manifest),
+      users: new FtpUsers(config.ftp.users, config.ftp.anonymous),
+      secureContext: loadTlsContext(config.dataDir, config.ftp.tlsCert, config.ftp.tlsKey, (why) => this.log.warn('FTP runs without TLS: no certificate', { why })),
+      requireTls: config.ftp.requireTls,
+      log: this.log,
+    });
     // Attributes may have changed since the last run: what the node must hold is re-decided.
     for (const c of this.catalog.list()) this.store.pin(c.contentId, this.mustHold(c.manifest));
     this.store.on('volume:failed', (failure) => this.onVolumeFailed(failure));
@@ -108,6 +136,7 @@ export class CanopyNode {
     this.store.start();
     await listenOn(this.apiServer, { host, port: this.config.apiPort }, 'API');
     await listenOn(this.edgeServer, { host, port: this.config.httpPort }, 'HTTP');
+    await listenOn(this.ftpServer.server, { host, port: this.config.ftpPort }, 'FTP');
     this.listener = await this.transport.listen({ host, port: this.config.peerPort }, (stream) => {
       const conn = new PeerConnection(stream, this.handler);
       conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
@@ -121,7 +150,7 @@ export class CanopyNode {
     this.rootLink?.stop();
     this.pool.closeAll();
     await this.listener?.close();
-    await Promise.all([closeServer(this.edgeServer), closeServer(this.apiServer)]);
+    await Promise.all([closeServer(this.edgeServer), closeServer(this.apiServer), this.ftpServer.close()]);
     this.store.close();
     this.log.info('node stopped');
   }
@@ -133,6 +162,7 @@ export class CanopyNode {
       peer: { host, port: this.listener?.port ?? this.config.peerPort },
       api: `http://${base}:${(this.apiServer.address() as AddressInfo | null)?.port ?? this.config.apiPort}`,
       http: `http://${base}:${(this.edgeServer.address() as AddressInfo | null)?.port ?? this.config.httpPort}`,
+      ftp: `ftp://${base}:${(this.ftpServer.server.address() as AddressInfo | null)?.port ?? this.config.ftpPort}`,
     };
   }
 
@@ -141,9 +171,13 @@ export class CanopyNode {
     return matches(parseCriteria(manifest.criteria), this.config.attrs, this.identity.nodeId);
   }
 
-  /** Contents this node must keep (pinned, never evicted): those it qualifies for, and its own. */
+  /**
+   * Contents this node must keep (pinned, never evicted): its own, and those it qualifies
+   * for and prefetches. With --no-prefetch the node is an on-demand cache: what its clients
+   * read stays evictable.
+   */
   mustHold(manifest: Manifest): boolean {
-    return manifest.origin === this.identity.nodeId || this.qualifies(manifest);
+    return manifest.origin === this.identity.nodeId || (this.config.prefetch && this.qualifies(manifest));
   }
 
   private findHolders(contentId: string): Promise<Holder[]> {
@@ -192,6 +226,7 @@ export class CanopyNode {
       this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
       return;
     }
+    if (!this.config.prefetch) return;
     this.downloader.fetch(contentId, manifest).catch((err: Error) => this.log.error('download failed', { contentId, err }));
   }
 

@@ -20,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
-import { sha256Hex } from '../core/hash.js';
+import { sha256Hex, sha256HexOffThread } from '../core/hash.js';
 import { formatBytes } from '../core/sizes.js';
 import type { Logger } from '../node/logger.js';
 import { orderVictims, type EvictionPolicy } from './eviction.js';
@@ -200,6 +200,8 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
         volume.pendingBytes -= data.length;
       }
       this.index.putBlock({ hash, volume: volume.id, length: data.length });
+      // A content evicted earlier whose blocks arrive again (a client reads it) is held again.
+      if (hint) this.index.reactivate(hint.stripe);
       volume.usedBytes += data.length;
       volume.blocks++;
       return;
@@ -314,7 +316,8 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       else if (kind === 'missing') this.drop(volume, hash, row.length);
       throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} could not be read from ${volume.dir}: ${(err as Error).message}`, { cause: err });
     }
-    if (sha256Hex(data) !== hash) {
+    // Hashed on the thread pool, so a node serving many readers keeps its event loop free.
+    if ((await sha256HexOffThread(data)) !== hash) {
       this.corruptBlocks++;
       this.log?.error('corrupt block dropped', { hash, volume: volume.id, path: volume.dir });
       this.drop(volume, hash, row.length);

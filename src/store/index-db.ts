@@ -157,6 +157,7 @@ export class IndexDb {
       allContents: db.prepare<[], ContentRow>('SELECT id, name, manifest, created_at FROM contents ORDER BY created_at'),
       contentState: db.prepare<[string], { state: string; pinned: number }>('SELECT state, pinned FROM contents WHERE id = ?'),
       setContentState: db.prepare('UPDATE contents SET state = ? WHERE id = ?'),
+      reactivate: db.prepare("UPDATE contents SET state = 'active' WHERE id = ? AND state = 'evicted'"),
       setPinned: db.prepare('UPDATE contents SET pinned = ? WHERE id = ?'),
       pinnedContents: db.prepare<[], { id: string }>("SELECT id FROM contents WHERE pinned = 1 AND state = 'active'"),
       candidates: db.prepare<[], EvictionCandidate>(HELD_BY_CONTENT),
@@ -256,6 +257,10 @@ export class IndexDb {
 
   setContentState(id: string, state: 'active' | 'evicted'): void {
     this.stmts.setContentState.run(state, id);
+  }
+
+  reactivate(id: string): void {
+    this.stmts.reactivate.run(id);
   }
 
   setPinned(id: string, pinned: boolean): void {

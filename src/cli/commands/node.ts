@@ -3,6 +3,7 @@ import { parseAttributes } from '../../core/attributes.js';
 import { CanopyError } from '../../core/errors.js';
 import { parseSize } from '../../core/sizes.js';
 import { makeConfig, DEFAULTS } from '../../node/config.js';
+import { parseUserSpec, readUsersFile } from '../../edge/ftp/ftp-users.js';
 import { CanopyNode } from '../../node/node.js';
 import type { EvictionPolicy } from '../../store/eviction.js';
 import { parseVolumeSpec } from '../../store/volume-spec.js';
@@ -19,10 +20,18 @@ interface NodeOptions {
   peerPort: string;
   apiPort: string;
   httpPort: string;
+  ftpPort: string;
+  ftpUser: string[];
+  ftpUsers?: string;
+  ftpAnonymous?: boolean;
+  ftpRequireTls?: boolean;
+  ftpTlsCert?: string;
+  ftpTlsKey?: string;
   volume: string[];
   blockSize?: string;
   quota?: string;
   evict: string;
+  prefetch: boolean;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -45,6 +54,14 @@ export function registerNode(program: Command): void {
     .option('--peer-port <n>', 'node-to-node port (0 = any free port)', String(DEFAULTS.peerPort))
     .option('--api-port <n>', 'admin API port (0 = any free port)', String(DEFAULTS.apiPort))
     .option('--http-port <n>', 'HTTP streaming port (0 = any free port)', String(DEFAULTS.httpPort))
+    .option('--ftp-port <n>', 'FTP port (0 = any free port)', String(DEFAULTS.ftpPort))
+    .option('--ftp-user <name:password>', 'an FTP account, repeatable (prefer --ftp-users: arguments are visible to other local users)', collect, [])
+    .option('--ftp-users <file>', 'file of FTP accounts, one name:password per line')
+    .option('--ftp-anonymous', 'let "anonymous" log in to FTP with any password')
+    .option('--ftp-require-tls', 'refuse FTP logins before AUTH TLS')
+    .option('--ftp-tls-cert <pem>', 'certificate for FTP AUTH TLS (default: a self-signed one kept in the data directory)')
+    .option('--ftp-tls-key <pem>', 'private key for --ftp-tls-cert')
+    .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')
     .option('--volume <dir[,weight=W][,capacity=SIZE]>', 'a block volume (normally one per disk), repeatable; weight sets its share of blocks, capacity caps it (default: <data>/volumes/v0)', collect, [])
     .option('--quota <size>', 'most bytes of blocks this node keeps; past it unpinned contents are evicted (default: until the volumes are full)')
     .option('--evict <policy>', 'which unpinned content goes first when room is needed: lru or lfu', 'lru')
@@ -63,6 +80,15 @@ export function registerNode(program: Command): void {
           peerPort: port('--peer-port', opts.peerPort),
           apiPort: port('--api-port', opts.apiPort),
           httpPort: port('--http-port', opts.httpPort),
+          ftpPort: port('--ftp-port', opts.ftpPort),
+          ftp: {
+            users: [...opts.ftpUser.map((u) => parseUserSpec(u)), ...(opts.ftpUsers ? readUsersFile(opts.ftpUsers) : [])],
+            anonymous: opts.ftpAnonymous === true,
+            requireTls: opts.ftpRequireTls === true,
+            tlsCert: opts.ftpTlsCert,
+            tlsKey: opts.ftpTlsKey,
+          },
+          prefetch: opts.prefetch,
           volumes: opts.volume.map(parseVolumeSpec),
           quota: opts.quota === undefined ? undefined : parseSize(opts.quota),
           evictionPolicy: opts.evict as EvictionPolicy,
