@@ -1,22 +1,31 @@
 /**
  * Admin API routes of the block store:
  *   GET /api/store           volumes (bytes, blocks, state), failed volumes, balance, evictions
- *   GET /api/store/metrics   the same in Prometheus text format, for the node's /metrics
+ *   GET /api/store/metrics   the same in Prometheus text format
  */
 import type { StoreStats } from '../store/block-store.js';
+import type { Route } from './router.js';
 
 export interface StoreRoutesDeps {
   stats: () => StoreStats;
 }
 
-export type StoreAnswer = { status: number; json: unknown } | { status: number; text: string };
-
-/** The answer to a store route, or undefined when the path is not one. */
-export function storeRoute(deps: StoreRoutesDeps, method: string, parts: readonly string[]): StoreAnswer | undefined {
-  if (method !== 'GET' || parts[1] !== 'store') return undefined;
-  if (parts.length === 2) return { status: 200, json: deps.stats() };
-  if (parts.length === 3 && parts[2] === 'metrics') return { status: 200, text: formatStoreMetrics(deps.stats()) };
-  return undefined;
+export function storeRoutes(deps: StoreRoutesDeps): Route[] {
+  const tag = 'store';
+  return [
+    { method: 'GET', path: '/api/store', tag, summary: 'Block store: bytes and blocks per volume, volume states, failed volumes, balance, lost/corrupt blocks, evictions', handler: () => deps.stats() },
+    {
+      method: 'GET',
+      path: '/api/store/metrics',
+      tag,
+      summary: 'The block store figures in Prometheus text format',
+      handler: ({ res }) => {
+        const text = formatStoreMetrics(deps.stats());
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+        res.end(text);
+      },
+    },
+  ];
 }
 
 const label = (v: string) => v.replace(/["\\\n]/g, '_');

@@ -6,6 +6,7 @@ import { registerNode } from './commands/node.js';
 import { registerPublish } from './commands/publish.js';
 import { registerLs, registerStatus } from './commands/status.js';
 import { registerStore } from './commands/store.js';
+import { registerTop } from './commands/top.js';
 
 const program = new Command();
 program.name('canopy').description('Canopy: attribute-targeted, verified distribution of large payloads').version('0.1.0').exitOverride();
@@ -14,6 +15,7 @@ registerNode(program);
 registerPublish(program);
 registerStatus(program);
 registerLs(program);
+registerTop(program);
 registerDemo(program);
 registerStore(program);
 

@@ -10,6 +10,7 @@ import type { FtpUserSpec } from '../edge/ftp/ftp-users.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import type { PeerAddress } from '../wire/transport.js';
+import type { LogLevel } from './logger.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -32,6 +33,7 @@ export interface NodeConfig {
   readonly evictionPolicy: EvictionPolicy;
   /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
   readonly prefetch: boolean;
+  readonly logLevel: LogLevel;
 }
 
 export interface FtpConfig {
@@ -52,6 +54,7 @@ export const DEFAULTS = {
   ftpPort: 7403,
   blockSize: DEFAULT_BLOCK_SIZE,
   downloadConcurrency: 4,
+  logLevel: 'info',
 } as const;
 
 export function checkPort(key: string, port: number): number {
@@ -87,5 +90,6 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     quota,
     evictionPolicy,
     prefetch: input.prefetch ?? true,
+    logLevel: input.logLevel ?? DEFAULTS.logLevel,
   };
 }

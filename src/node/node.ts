@@ -8,7 +8,15 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { matches, parseCriteria } from '../core/criteria.js';
 import type { Manifest } from '../core/manifest.js';
+import path from 'node:path';
+import { storeRoutes } from '../api/store-routes.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
+import { criteriaRoutes } from '../api/criteria-routes.js';
+import { overviewRoutes } from '../api/overview-routes.js';
+import { publishRoutes } from '../api/publish-routes.js';
+import { webRoutes } from '../api/web-routes.js';
+import { Metrics } from '../ops/metrics.js';
+import { nodeGauges, type ContentSpread } from '../ops/node-metrics.js';
 import { createFtpServer, type FtpServer } from '../edge/ftp/ftp-server.js';
 import { FtpUsers } from '../edge/ftp/ftp-users.js';
 import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
@@ -30,6 +38,7 @@ import type { NodeConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
+import { UploadService } from './upload-service.js';
 
 const PROGRESS_INTERVAL_MS = 200;
 
@@ -46,6 +55,8 @@ export class CanopyNode {
   readonly catalog: Catalog;
   readonly registry: RootRegistry | undefined;
   readonly log: Logger;
+  readonly metrics = new Metrics();
+  readonly uploads: UploadService | undefined;
   private readonly pool: PeerPool;
   /** One handler serves both directions: requests on connections we dialled and on ones we accepted. */
   private readonly handler: RequestHandler;
@@ -63,13 +74,13 @@ export class CanopyNode {
     readonly config: NodeConfig,
     private readonly transport: Transport = new TcpTransport(),
   ) {
-    this.log = createLogger({ node: config.name });
+    this.log = createLogger({ node: config.name }, process.env.CANOPY_LOG_LEVEL ? undefined : config.logLevel);
     this.store = new BlockStore(config.dataDir, config.volumes, { quota: config.quota, evictionPolicy: config.evictionPolicy, log: this.log.child({ component: 'store' }) });
     this.identity = { nodeId: this.loadNodeId(), name: config.name, attrs: config.attrs };
     this.log = this.log.child({ nodeId: this.identity.nodeId });
     this.catalog = new Catalog(this.store);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
-    this.handler = createPeerService({
+    this.handler = this.countServed(createPeerService({
       identity: this.identity,
       catalog: this.catalog,
       store: this.store,
@@ -78,10 +89,10 @@ export class CanopyNode {
       selfPeer: () => this.addresses().peer,
       onAnnounce: (id, m) => this.onAnnounce(id, m),
       log: this.log,
-    });
+    }));
     this.pool = new PeerPool(transport, this.identity, this.handler);
     this.downloader = new Downloader({
-      store: this.store,
+      store: this.countingStore(),
       pool: this.pool,
       findHolders: (id) => this.findHolders(id),
       onProgress: (id, m, final) => this.reportProgress(id, m, final),
@@ -101,17 +112,42 @@ export class CanopyNode {
         log: this.log,
       });
     }
-    this.apiServer = createAdminApi({ info: () => this.info(), catalog: this.catalog, root: this.rootApi(), log: this.log, store: { stats: () => this.store.stats() } });
+    this.uploads = config.isRoot
+      ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
+      : undefined;
+    this.apiServer = createAdminApi({
+      info: () => this.info(),
+      catalog: this.catalog,
+      root: this.rootApi(),
+      log: this.log,
+      metrics: () => [...this.metrics.families(), ...this.gauges()],
+      routes: [
+        ...criteriaRoutes(this.registry && (() => this.registry!.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs })))),
+        ...publishRoutes(this.uploads, config.blockSize),
+        ...overviewRoutes(this.overviewSource()),
+        ...webRoutes(),
+        ...storeRoutes({ stats: () => this.store.stats() }),
+      ],
+    });
     this.fetcher = new BlockFetcher({
-      store: this.store,
+      store: this.countingStore(),
       pool: this.pool,
       manifestOf: (id) => this.catalog.require(id),
       findHolders: (id) => this.findHolders(id),
       onStored: (id) => this.reportProgress(id, this.catalog.require(id), this.catalog.holding(id).complete),
       log: this.log,
     });
-    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: new BlockCache(), sequential: new SequentialReads() };
+    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: this.countingCache(new BlockCache()), sequential: new SequentialReads() };
     this.edgeServer = createHttpEdge(edge);
+    // Edge traffic is counted from the socket (headers included), so the edge stays unaware of metrics.
+    this.edgeServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const socket = req.socket;
+      const before = socket.bytesWritten;
+      res.once('close', () => {
+        this.metrics.inc('canopy_http_requests_total', { status: `${Math.floor(res.statusCode / 100)}xx` });
+        this.metrics.inc('canopy_bytes_out_total', { class: 'http' }, Math.max(0, socket.bytesWritten - before));
+      });
+    });
     this.ftpServer = createFtpServer({
       catalog: this.catalog,
       visible: (c) => this.qualifies(c.manifest) || this.catalog.holding(c.contentId).complete,
@@ -142,11 +178,13 @@ export class CanopyNode {
       conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
     });
     this.rootLink?.start();
+    this.uploads?.start();
     this.log.info('node started', { ...this.addresses(), attrs: this.config.attrs, root: this.config.isRoot });
   }
 
   async stop(): Promise<void> {
     this.downloader.stop();
+    this.uploads?.stop();
     this.rootLink?.stop();
     this.pool.closeAll();
     await this.listener?.close();
@@ -260,11 +298,86 @@ export class CanopyNode {
   private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
     const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize });
     this.catalog.add(contentId, manifest);
+    this.announce(contentId, manifest);
+    return { contentId, manifest };
+  }
+
+  private announce(contentId: string, manifest: Manifest): void {
     this.store.pin(contentId, true);
     for (const member of this.registry!.list()) {
       member.conn.notify('announce', { contentId, manifest }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));
     }
-    return { contentId, manifest };
+  }
+
+  /** Counts blocks and bytes sent to peers, without the peer service knowing about metrics. */
+  private countServed(handler: RequestHandler): RequestHandler {
+    return async (req) => {
+      const reply = await handler(req);
+      if (req.type === 'get-block' && reply?.payload) {
+        this.metrics.inc('canopy_blocks_served_total');
+        this.metrics.inc('canopy_bytes_out_total', { class: 'peer' }, reply.payload.length);
+      }
+      return reply;
+    };
+  }
+
+  /** The store as the downloader sees it: every verified block it puts is counted as bytes in from peers. */
+  private countingStore(): BlockStore {
+    const store = this.store;
+    const metrics = this.metrics;
+    return Object.create(store, {
+      put: {
+        value: async (data: Buffer, expected?: string) => {
+          const hash = await store.put(data, expected);
+          metrics.inc('canopy_bytes_in_total', { class: 'peer' }, data.length);
+          metrics.inc('canopy_blocks_received_total', { class: 'peer' });
+          return hash;
+        },
+      },
+    }) as BlockStore;
+  }
+
+  /** Counts reads of the shared block cache as hits or misses, without the cache knowing. */
+  private countingCache(cache: BlockCache): BlockCache {
+    const metrics = this.metrics;
+    return Object.create(cache, {
+      get: {
+        value: (hash: string, length: number, load: () => Promise<Buffer>) => {
+          let missed = false;
+          const result = cache.get(hash, length, () => {
+            missed = true;
+            return load();
+          });
+          metrics.inc('canopy_cache_requests_total', { result: missed ? 'miss' : 'hit' });
+          return result;
+        },
+      },
+    }) as BlockCache;
+  }
+
+  private spread(): ContentSpread[] {
+    const root = this.rootApi();
+    if (!root) return [];
+    return this.catalog.list().map((c) => root.status(c.contentId) as ContentSpread);
+  }
+
+  private gauges() {
+    return nodeGauges({
+      store: () => this.store.stats(),
+      holdings: () => this.catalog.list().map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, haveBytes: this.catalog.holding(c.contentId).haveBytes })),
+      ...(this.registry ? { treeSize: () => this.registry!.list().length + 1, spread: () => this.spread() } : {}),
+    });
+  }
+
+  private overviewSource() {
+    const registry = this.registry;
+    if (!registry) return undefined;
+    return {
+      self: () => this.info(),
+      members: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, api: m.api, http: m.http, joinedAt: m.joinedAt })),
+      contents: () => this.spread(),
+      uploads: () => this.uploads?.list() ?? [],
+    };
   }
 }
 

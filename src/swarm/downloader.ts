@@ -85,7 +85,9 @@ export class Downloader {
           // No room and nothing left to evict: retrying other holders cannot help.
           if (isCanopyError(err, 'ERR_STORE_FULL')) storeFull = err;
           failures++;
-          this.deps.log.warn('block fetch failed', { contentId, index, holder: holder.nodeId, err: err as Error });
+          // A partial holder (an origin still receiving an upload) lacking a block is expected.
+          const expected = !holder.complete && (err as { code?: string }).code === 'ERR_BLOCK_NOT_FOUND';
+          this.deps.log[expected ? 'debug' : 'warn']('block fetch failed', { contentId, index, holder: holder.nodeId, err: err as Error });
         }
       }
     };

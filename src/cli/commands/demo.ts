@@ -56,7 +56,8 @@ export function registerDemo(program: Command): void {
           printJson({ ok: result.ok, nodes: result.nodes, qualified: result.qualified, verified: result.verified, unqualifiedHolding: result.unqualifiedHolding, seconds: result.seconds, contentId: result.contentId });
           return;
         }
-        say(`root API ${network.root!.api} — try: npx canopy status, npx canopy ls, curl -O ${result.urls[0]?.url ?? ''}`);
+        say(`dashboard ${network.root!.api}/  publish from the browser ${network.root!.api}/publish`);
+        say(`root API ${network.root!.api} — try: npx canopy status --watch, npx canopy top, npx canopy ls, curl -O ${result.urls[0]?.url ?? ''}`);
         say('running; press Ctrl-C to stop every node');
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);

@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { parseAttributes } from '../../core/attributes.js';
 import { CanopyError } from '../../core/errors.js';
 import { parseSize } from '../../core/sizes.js';
-import { makeConfig, DEFAULTS } from '../../node/config.js';
+import { DEFAULTS } from '../../node/config.js';
 import { parseUserSpec, readUsersFile } from '../../edge/ftp/ftp-users.js';
+import { loadConfigFile, nodeConfigFrom, type FileConfig } from '../../node/config-file.js';
 import { CanopyNode } from '../../node/node.js';
 import type { EvictionPolicy } from '../../store/eviction.js';
 import { parseVolumeSpec } from '../../store/volume-spec.js';
@@ -11,16 +12,17 @@ import { parseAddress } from '../../wire/transport.js';
 import { action, printJson } from '../output.js';
 
 interface NodeOptions {
+  config?: string;
   root?: boolean;
   join?: string;
   name?: string;
-  data: string;
+  data?: string;
   attr: string[];
-  host: string;
-  peerPort: string;
-  apiPort: string;
-  httpPort: string;
-  ftpPort: string;
+  host?: string;
+  peerPort?: string;
+  apiPort?: string;
+  httpPort?: string;
+  ftpPort?: string;
   ftpUser: string[];
   ftpUsers?: string;
   ftpAnonymous?: boolean;
@@ -30,31 +32,75 @@ interface NodeOptions {
   volume: string[];
   blockSize?: string;
   quota?: string;
-  evict: string;
+  evict?: string;
   prefetch: boolean;
 }
 
+const DEFAULT_DATA = '.canopy/node';
+
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-function port(key: string, text: string): number {
+function port(key: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) throw new CanopyError('ERR_USAGE', `${key}: "${text}" is not a port number`);
   return Number(text);
+}
+
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+
+/** Settings given as flags; a flag left out is undefined so the file's value (or the default) applies. */
+function flagConfig(opts: NodeOptions): FileConfig {
+  const join = opts.join === undefined ? undefined : parseAddress(opts.join);
+  if (opts.join !== undefined && !join) throw new CanopyError('ERR_USAGE', `--join: "${opts.join}" is not host:port`);
+  const users = [...opts.ftpUser.map((u) => parseUserSpec(u)), ...(opts.ftpUsers ? readUsersFile(opts.ftpUsers) : [])];
+  return defined({
+    isRoot: opts.root,
+    join: join ?? undefined,
+    name: opts.name,
+    dataDir: opts.data,
+    attrs: opts.attr.length > 0 ? parseAttributes(opts.attr) : undefined,
+    host: opts.host,
+    peerPort: port('--peer-port', opts.peerPort),
+    apiPort: port('--api-port', opts.apiPort),
+    httpPort: port('--http-port', opts.httpPort),
+    ftpPort: port('--ftp-port', opts.ftpPort),
+    ftp: defined({
+      users: users.length > 0 ? users : undefined,
+      anonymous: opts.ftpAnonymous,
+      requireTls: opts.ftpRequireTls,
+      tlsCert: opts.ftpTlsCert,
+      tlsKey: opts.ftpTlsKey,
+    }),
+    volumes: opts.volume.length > 0 ? opts.volume.map(parseVolumeSpec) : undefined,
+    quota: opts.quota === undefined ? undefined : parseSize(opts.quota),
+    evictionPolicy: opts.evict as EvictionPolicy | undefined,
+    // Commander gives true when --no-prefetch is absent: only an explicit "no" overrides the file.
+    prefetch: opts.prefetch === false ? false : undefined,
+    blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
+  });
+}
+
+/** Flags over the file over the defaults, key by key (the FTP settings field by field). */
+export function mergeConfig(file: FileConfig, flags: FileConfig): FileConfig {
+  const ftp = { ...file.ftp, ...flags.ftp };
+  return { ...file, ...flags, ftp };
 }
 
 export function registerNode(program: Command): void {
   program
     .command('node')
     .description('run a Canopy node (or the root with --root) until SIGINT/SIGTERM')
+    .option('--config <file>', 'YAML configuration file (docs/CONFIGURATION.md); flags override its values')
     .option('--root', 'run as the root of the network (authority and catalog)')
     .option('--join <host:port>', 'peer address of the root to join')
     .option('--name <name>', 'display name of this node (default: the data directory name)')
-    .option('--data <dir>', 'data directory (index and default volume)', '.canopy/node')
+    .option('--data <dir>', `data directory (index and default volume; default ${DEFAULT_DATA})`)
     .option('--attr <key=value>', 'node attribute, repeatable (e.g. --attr region=eu --attr tier=edge)', collect, [])
-    .option('--host <ip>', 'address to bind every port to', DEFAULTS.host)
-    .option('--peer-port <n>', 'node-to-node port (0 = any free port)', String(DEFAULTS.peerPort))
-    .option('--api-port <n>', 'admin API port (0 = any free port)', String(DEFAULTS.apiPort))
-    .option('--http-port <n>', 'HTTP streaming port (0 = any free port)', String(DEFAULTS.httpPort))
-    .option('--ftp-port <n>', 'FTP port (0 = any free port)', String(DEFAULTS.ftpPort))
+    .option('--host <ip>', `address to bind every port to (default ${DEFAULTS.host})`)
+    .option('--peer-port <n>', `node-to-node port (0 = any free port; default ${DEFAULTS.peerPort})`)
+    .option('--api-port <n>', `admin API port (0 = any free port; default ${DEFAULTS.apiPort})`)
+    .option('--http-port <n>', `HTTP streaming port (0 = any free port; default ${DEFAULTS.httpPort})`)
+    .option('--ftp-port <n>', `FTP port (0 = any free port; default ${DEFAULTS.ftpPort})`)
     .option('--ftp-user <name:password>', 'an FTP account, repeatable (prefer --ftp-users: arguments are visible to other local users)', collect, [])
     .option('--ftp-users <file>', 'file of FTP accounts, one name:password per line')
     .option('--ftp-anonymous', 'let "anonymous" log in to FTP with any password')
@@ -64,36 +110,13 @@ export function registerNode(program: Command): void {
     .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')
     .option('--volume <dir[,weight=W][,capacity=SIZE]>', 'a block volume (normally one per disk), repeatable; weight sets its share of blocks, capacity caps it (default: <data>/volumes/v0)', collect, [])
     .option('--quota <size>', 'most bytes of blocks this node keeps; past it unpinned contents are evicted (default: until the volumes are full)')
-    .option('--evict <policy>', 'which unpinned content goes first when room is needed: lru or lfu', 'lru')
+    .option('--evict <policy>', 'which unpinned content goes first when room is needed: lru or lfu (default lru)')
     .option('--block-size <size>', 'block size for contents published here (default 4MiB)')
     .action(
       action(async (opts: NodeOptions) => {
-        const join = opts.join === undefined ? undefined : parseAddress(opts.join);
-        if (opts.join !== undefined && !join) throw new CanopyError('ERR_USAGE', `--join: "${opts.join}" is not host:port`);
-        const config = makeConfig({
-          isRoot: opts.root === true,
-          join: join ?? undefined,
-          name: opts.name,
-          dataDir: opts.data,
-          attrs: parseAttributes(opts.attr),
-          host: opts.host,
-          peerPort: port('--peer-port', opts.peerPort),
-          apiPort: port('--api-port', opts.apiPort),
-          httpPort: port('--http-port', opts.httpPort),
-          ftpPort: port('--ftp-port', opts.ftpPort),
-          ftp: {
-            users: [...opts.ftpUser.map((u) => parseUserSpec(u)), ...(opts.ftpUsers ? readUsersFile(opts.ftpUsers) : [])],
-            anonymous: opts.ftpAnonymous === true,
-            requireTls: opts.ftpRequireTls === true,
-            tlsCert: opts.ftpTlsCert,
-            tlsKey: opts.ftpTlsKey,
-          },
-          prefetch: opts.prefetch,
-          volumes: opts.volume.map(parseVolumeSpec),
-          quota: opts.quota === undefined ? undefined : parseSize(opts.quota),
-          evictionPolicy: opts.evict as EvictionPolicy,
-          blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
-        });
+        const file = opts.config === undefined ? {} : loadConfigFile(opts.config);
+        const merged = mergeConfig(file, flagConfig(opts));
+        const config = nodeConfigFrom(merged, DEFAULT_DATA);
         const node = new CanopyNode(config);
         try {
           await node.start();
