@@ -22,7 +22,7 @@ import { FtpUsers } from '../edge/ftp/ftp-users.js';
 import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
 import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-edge.js';
 import { ingestStream } from '../ingest/ingest.js';
-import { BlockStore, type VolumeFailure } from '../store/block-store.js';
+import { BlockStore, type StripeHint, type VolumeFailure } from '../store/block-store.js';
 import { Downloader } from '../swarm/downloader.js';
 import { BlockFetcher } from '../vfile/block-fetcher.js';
 import { BlockCache } from '../vfile/block-cache.js';
@@ -327,8 +327,8 @@ export class CanopyNode {
     const metrics = this.metrics;
     return Object.create(store, {
       put: {
-        value: async (data: Buffer, expected?: string) => {
-          const hash = await store.put(data, expected);
+        value: async (data: Buffer, expected?: string, hint?: StripeHint) => {
+          const hash = await store.put(data, expected, hint);
           metrics.inc('canopy_bytes_in_total', { class: 'peer' }, data.length);
           metrics.inc('canopy_blocks_received_total', { class: 'peer' });
           return hash;

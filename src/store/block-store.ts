@@ -113,8 +113,10 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.log = options.log;
     if (!this.readOnly) mkdirSync(dataDir, { recursive: true });
     this.index = new IndexDb(path.join(dataDir, 'index.db'), this.readOnly);
-    const known = new Map(this.index.allVolumes().map((v) => [v.path, v.id]));
-    this.volumes = volumeConfigs.map((c, i) => Volume.open(c, known.get(paths[i]!), `v${i}`, this.readOnly));
+    const freshIds = readableIds(paths, this.index.allVolumes().map((v) => v.id));
+    const recorded = this.index.allVolumes();
+    const known = new Map(recorded.map((v) => [v.path, v.id]));
+    this.volumes = volumeConfigs.map((c, i) => Volume.open(c, known.get(paths[i]!), freshIds[i]!, this.readOnly));
     this.byId = new Map(this.volumes.map((v) => [v.id, v]));
     if (this.byId.size !== this.volumes.length) throw new CanopyError('ERR_CONFIG_INVALID', 'volumes: two directories carry the same volume id (one was copied from the other?)');
     if (!this.readOnly) {
@@ -453,6 +455,20 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       for (const v of this.volumes) this.index.putVolume({ id: v.id, path: v.dir, weight: v.weight, capacity: v.capacity ?? null, state: v.state, reason: v.reason });
     });
   }
+}
+
+/**
+ * Ids for volumes that have none yet: `v<position>` when no other volume (marker or index)
+ * uses it, else the next free `v<n>`, so ids stay short and readable in stats and metrics.
+ */
+function readableIds(paths: readonly string[], recorded: readonly string[]): string[] {
+  const taken = new Set([...recorded, ...paths.map((p) => Volume.peekId(p)).filter((id): id is string => id !== undefined)]);
+  return paths.map((_, i) => {
+    let n = i;
+    while (taken.has(`v${n}`)) n++;
+    taken.add(`v${n}`);
+    return `v${n}`;
+  });
 }
 
 /** Whether a file system that filled up has room again: 64 MiB, or a quarter of a small one. */

@@ -56,9 +56,10 @@ export class Volume implements WeightedVolume {
    * marker is gone is NOT initialised again: that is what an unmounted disk looks like
    * (the empty mount point), and writing there would fill the wrong file system. An empty
    * marker file (`touch DIR/.canopy-volume`) tells the node to start that volume afresh.
-   * `legacyId` names a volume the walking skeleton created (blocks but no marker).
+   * `freshId` names a new volume, and one the walking skeleton created (blocks but no
+   * marker; the skeleton named volumes by position, as `freshId` does when it is free).
    */
-  static open(config: VolumeConfig, knownId: string | undefined, legacyId: string, readOnly: boolean): Volume {
+  static open(config: VolumeConfig, knownId: string | undefined, freshId: string, readOnly: boolean): Volume {
     const dir = path.resolve(config.path);
     const weight = config.weight ?? 1;
     const failed = (id: string, reason: string) => {
@@ -75,7 +76,7 @@ export class Volume implements WeightedVolume {
       } else if (marker === undefined && knownId !== undefined) {
         return failed(knownId, `its marker ${MARKER} is gone: the disk is not mounted, or was replaced (to start it afresh: touch ${markerPath})`);
       } else {
-        id = existsSync(path.join(dir, 'blocks')) && marker === undefined ? legacyId : `v${randomBytes(4).toString('hex')}`;
+        id = freshId;
         if (readOnly) return failed(id, `no ${MARKER} marker: not a volume`);
         mkdirSync(dir, { recursive: true });
         // Temp and rename, so a crash never leaves an empty marker behind.
@@ -88,7 +89,16 @@ export class Volume implements WeightedVolume {
       if (problem) volume.fail(problem);
       return volume;
     } catch (err) {
-      return failed(knownId ?? `v${randomBytes(4).toString('hex')}`, `cannot open: ${(err as Error).message}`);
+      return failed(knownId ?? freshId, `cannot open: ${(err as Error).message}`);
+    }
+  }
+
+  /** The id in a volume directory's marker, if it has a readable one. */
+  static peekId(dir: string): string | undefined {
+    try {
+      return (JSON.parse(readFileSync(path.join(path.resolve(dir), MARKER), 'utf8')) as { id?: string }).id;
+    } catch {
+      return undefined;
     }
   }
 

@@ -25,7 +25,9 @@ describe('config file', () => {
         'peerPort: 0',
         'apiPort: 9401',
         'httpPort: 9402',
-        'volumes: [/d1, { path: /d2, weight: 2 }]',
+        'volumes: [/d1, { path: /d2, weight: 2, capacity: 1GiB }]',
+        'quota: 2GiB',
+        'evict: lfu',
         'blockSize: 1MiB',
         'downloadConcurrency: 8',
         'logLevel: debug',
@@ -44,7 +46,9 @@ describe('config file', () => {
       peerPort: 0,
       apiPort: 9401,
       httpPort: 9402,
-      volumes: [{ path: '/d1' }, { path: '/d2', weight: 2 }],
+      volumes: [{ path: '/d1' }, { path: '/d2', weight: 2, capacity: 2 ** 30 }],
+      quota: 2 * 2 ** 30,
+      evictionPolicy: 'lfu',
       blockSize: 2 ** 20,
       downloadConcurrency: 8,
       logLevel: 'debug',
@@ -52,7 +56,7 @@ describe('config file', () => {
       ftp: { users: [{ name: 'alice', password: 's3cret:with:colons' }], anonymous: true, requireTls: true, tlsCert: '/c.pem', tlsKey: '/k.pem' },
       prefetch: false,
     });
-    assert.equal(CONFIG_KEYS.length, 16);
+    assert.equal(CONFIG_KEYS.length, 18);
   });
 
   it('accepts attributes as a list and an empty file', () => {
@@ -67,6 +71,8 @@ describe('config file', () => {
     fails('volumes: /d1', /^volumes: expected a list/);
     fails('volumes: [/d1, { path: /d2, weight: 0 }]', /^volumes\[1\]\.weight: 0 is out of range/);
     fails('volumes: [{ path: /d2, wieght: 2 }]', /^volumes\[0\]\.wieght: unknown key/);
+    fails('evict: random', /^evict: expected one of lru, lfu/);
+    fails('volumes: [{ path: /d2, capacity: 0 }]', /^volumes\[0\]\.capacity: must be above 0/);
     fails('join: nowhere', /^join: "nowhere" is not host:port/);
     fails('attrs: { "bad key": x }', /^attrs.bad key: not a valid attribute key/);
     fails('attrs: ["re gion=eu"]', /^attrs\[0\]: "re gion=eu" holds more than one/);
