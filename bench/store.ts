@@ -11,13 +11,14 @@
  * requests on one device), not what separate disks would give.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseCriteria } from '../src/core/criteria.js';
+import { generateKeyPairSync } from 'node:crypto';
 import type { Manifest } from '../src/core/manifest.js';
 import { writeSample } from '../src/demo/sample.js';
-import { ingestStream } from '../src/ingest/ingest.js';
+import { ingestFile } from '../src/ingest/ingest-file.js';
+import { storeSink } from '../src/ingest/sinks.js';
 import { BlockStore } from '../src/store/block-store.js';
 import { VirtualFile } from '../src/vfile/virtual-file.js';
 import { log, mbps, median, option, round, sizeOption, timed, timedCommand } from './_util.js';
@@ -44,7 +45,8 @@ async function runStore(src: string, size: number, blockSize: number, volumeCoun
   const volumeDirs = Array.from({ length: volumeCount }, (_, i) => path.join(dir, `vol${i}`));
   const store = new BlockStore(path.join(dir, 'data'), volumeDirs.map((p) => ({ path: p })));
   try {
-    const write = await timed(() => ingestStream(createReadStream(src, { highWaterMark: blockSize }), store, { name: 'bench.bin', criteria: parseCriteria('*'), origin: 'bench', blockSize }));
+    const key = generateKeyPairSync('ed25519').privateKey;
+    const write = await timed(() => ingestFile(src, storeSink(store), { name: 'bench.bin', criteria: '*', origin: 'bench', key, blockSize }));
     const manifest: Manifest = write.value.manifest;
     dropStoreCache(volumeDirs);
     const read = await timed(async () => {

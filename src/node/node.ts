@@ -4,11 +4,11 @@
  * and stops them in reverse. Nothing else wires components together.
  */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { matches, parseCriteria } from '../core/criteria.js';
-import type { Manifest } from '../core/manifest.js';
-import path from 'node:path';
+import { formatCriteria, matches, parseCriteria } from '../core/criteria.js';
+import { storedBytes, type Manifest } from '../core/manifest.js';
 import { storeRoutes } from '../api/store-routes.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
 import { criteriaRoutes } from '../api/criteria-routes.js';
@@ -21,7 +21,9 @@ import { createFtpServer, type FtpServer } from '../edge/ftp/ftp-server.js';
 import { FtpUsers } from '../edge/ftp/ftp-users.js';
 import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
 import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-edge.js';
-import { ingestStream } from '../ingest/ingest.js';
+import { receiveSignedUpload } from '../ingest/receive-upload.js';
+import { spoolAndIngest } from '../ingest/spool-ingest.js';
+import { loadOrCreateKeyFile, type PublisherKey } from '../ingest/publisher-key.js';
 import { BlockStore, type StripeHint, type VolumeFailure } from '../store/block-store.js';
 import { Downloader } from '../swarm/downloader.js';
 import { BlockFetcher } from '../vfile/block-fetcher.js';
@@ -41,6 +43,8 @@ import { RootLink } from './root-link.js';
 import { UploadService } from './upload-service.js';
 
 const PROGRESS_INTERVAL_MS = 200;
+/** Block size the browser publishing page cuts files into unless the node config sets one (the page does not analyse). */
+const PAGE_BLOCK_SIZE = 4 * 2 ** 20;
 
 export interface NodeAddresses {
   peer: PeerAddress;
@@ -113,7 +117,7 @@ export class CanopyNode {
       });
     }
     this.uploads = config.isRoot
-      ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
+      ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, publisherKey: () => this.ownKey().privateKey, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
       : undefined;
     this.apiServer = createAdminApi({
       info: () => this.info(),
@@ -123,7 +127,7 @@ export class CanopyNode {
       metrics: () => [...this.metrics.families(), ...this.gauges()],
       routes: [
         ...criteriaRoutes(this.registry && (() => this.registry!.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs })))),
-        ...publishRoutes(this.uploads, config.blockSize),
+        ...publishRoutes(this.uploads, config.blockSize ?? PAGE_BLOCK_SIZE),
         ...overviewRoutes(this.overviewSource()),
         ...webRoutes(),
         ...storeRoutes({ stats: () => this.store.stats() }),
@@ -282,6 +286,7 @@ export class CanopyNode {
     if (!registry) return undefined;
     return {
       publish: (body, req) => this.publish(body, req),
+      publishSigned: (body) => this.publishSigned(body),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       status: (contentId) => {
         const manifest = this.catalog.require(contentId);
@@ -290,13 +295,35 @@ export class CanopyNode {
           const h = registry.holding(contentId, m.nodeId);
           return { nodeId: m.nodeId, name: m.name, attrs: m.attrs, qualified: matches(criteria, m.attrs, m.nodeId), haveBlocks: h?.haveBlocks ?? 0, haveBytes: h?.haveBytes ?? 0, complete: h?.complete ?? false, url: `${m.http}/content/${contentId}/${encodeURIComponent(manifest.name)}` };
         });
-        return { contentId, name: manifest.name, size: manifest.size, blocks: manifest.blocks.length, criteria: manifest.criteria, nodes };
+        return { contentId, name: manifest.name, size: manifest.size, storedBytes: storedBytes(manifest), blocks: manifest.blocks.length, criteria: manifest.criteria, nodes };
       },
     };
   }
 
-  private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
-    const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize });
+  /**
+   * A raw upload (curl, tools without a publisher key): spooled to a temp file on the first
+   * volume, then ingested with the same pipeline as the CLI and signed with the root's own
+   * publisher key (in the data directory, created on first use).
+   */
+  private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest; warnings: readonly string[] }> {
+    const key = this.ownKey();
+    const spoolDir = path.join(path.resolve(this.config.volumes[0]!.path), 'tmp');
+    const { contentId, manifest, warnings } = await spoolAndIngest(body, spoolDir, this.store, { name: req.name, criteria: formatCriteria(req.criteria), origin: this.identity.nodeId, key: key.privateKey, blockSize: req.blockSize ?? this.config.blockSize });
+    return { ...this.accept(contentId, manifest), warnings };
+  }
+
+  /** The root's own publisher key (DATA/publisher-key.json, created on first use), for uploads that come unsigned. */
+  private ownKey(): PublisherKey {
+    return loadOrCreateKeyFile(path.join(this.config.dataDir, 'publisher-key.json'));
+  }
+
+  /** A publish the client analysed, hashed and signed itself; see ingest/upload-format.ts. */
+  private async publishSigned(body: AsyncIterable<Buffer>): Promise<{ contentId: string; manifest: Manifest }> {
+    const { contentId, manifest } = await receiveSignedUpload(body, this.store, this.identity.nodeId);
+    return this.accept(contentId, manifest);
+  }
+
+  private accept(contentId: string, manifest: Manifest): { contentId: string; manifest: Manifest } {
     this.catalog.add(contentId, manifest);
     this.announce(contentId, manifest);
     return { contentId, manifest };

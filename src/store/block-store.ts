@@ -351,8 +351,11 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
 
   /** Deletes the given blocks if no content uses them: the clean-up of a failed ingest. */
   async discardUnreferenced(hashes: Iterable<string>): Promise<number> {
+    const unique = new Set(hashes);
+    // Writes of these blocks still in flight land first, so none slips past the clean-up.
+    await Promise.allSettled([...unique].map((h) => this.writing.get(h)));
     let n = 0;
-    for (const hash of new Set(hashes)) {
+    for (const hash of unique) {
       const row = this.index.getBlock(hash);
       const volume = row && this.byId.get(row.volume);
       if (!row || !volume || this.index.isReferenced(hash)) continue;
