@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /** The `canopy` command: one file per subcommand under ./commands. */
 import { Command, CommanderError } from 'commander';
+import { registerCriteria } from './commands/criteria.js';
 import { registerDemo } from './commands/demo.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerKeys } from './commands/keys.js';
 import { registerNode } from './commands/node.js';
 import { registerPublish } from './commands/publish.js';
+import { registerSim } from './commands/sim.js';
 import { registerLs, registerStatus } from './commands/status.js';
 import { registerStore } from './commands/store.js';
 import { registerTop } from './commands/top.js';
@@ -22,6 +24,8 @@ registerLs(program);
 registerTop(program);
 registerDemo(program);
 registerStore(program);
+registerSim(program);
+registerCriteria(program);
 
 try {
   await program.parseAsync(process.argv);

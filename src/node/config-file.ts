@@ -37,6 +37,8 @@ export interface FileConfig {
   logLevel?: LogLevel;
   quota?: number;
   evictionPolicy?: EvictionPolicy;
+  fanout?: number;
+  heartbeatMs?: number;
 }
 
 export interface FileFtpConfig {
@@ -47,7 +49,7 @@ export interface FileFtpConfig {
   tlsKey?: string;
 }
 
-export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'prefetch', 'logLevel', 'quota', 'evict'] as const;
+export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict'] as const;
 const FTP_KEYS = ['users', 'usersFile', 'anonymous', 'requireTls', 'tlsCert', 'tlsKey'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const MAX_FILE_BYTES = 1 << 20;
@@ -198,6 +200,8 @@ export function checkFileConfig(doc: unknown): FileConfig {
     if (!EVICTION_POLICIES.includes(o.evict as EvictionPolicy)) throw bad('evict', `expected one of ${EVICTION_POLICIES.join(', ')}, got ${show(o.evict)}`);
     out.evictionPolicy = o.evict as EvictionPolicy;
   }
+  if (o.fanout !== undefined) out.fanout = int('fanout', o.fanout, 1, 1024);
+  if (o.heartbeatMs !== undefined) out.heartbeatMs = int('heartbeatMs', o.heartbeatMs, 50, 60_000);
   if (o.logLevel !== undefined) {
     if (!LOG_LEVELS.includes(o.logLevel as LogLevel)) throw bad('logLevel', `expected one of ${LOG_LEVELS.join(', ')}, got ${show(o.logLevel)}`);
     out.logLevel = o.logLevel as LogLevel;

@@ -5,12 +5,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { formatCriteria, matches, parseCriteria } from '../core/criteria.js';
 import { storedBytes, type Manifest } from '../core/manifest.js';
 import { storeRoutes } from '../api/store-routes.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
+import { treeRoutes, type TreeApi } from '../api/tree-routes.js';
+import { CanopyError } from '../core/errors.js';
 import { criteriaRoutes } from '../api/criteria-routes.js';
 import { overviewRoutes } from '../api/overview-routes.js';
 import { publishRoutes } from '../api/publish-routes.js';
@@ -34,12 +37,13 @@ import type { Holder } from '../wire/messages.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import { listenOn, TcpTransport } from '../wire/tcp-transport.js';
-import type { Listener, PeerAddress, Transport } from '../wire/transport.js';
+import { formatAddress, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
 import { Catalog } from './catalog.js';
 import type { NodeConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
+import { TreeLink } from './tree-link.js';
 import { UploadService } from './upload-service.js';
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -72,6 +76,9 @@ export class CanopyNode {
   private readonly edgeServer: http.Server;
   private readonly ftpServer: FtpServer;
   private listener: Listener | undefined;
+  /** The control tree; created once the peer port is known (it is part of this node's address). */
+  private tree: TreeLink | undefined;
+  private stopping = false;
   private readonly lastReport = new Map<string, number>();
 
   constructor(
@@ -92,6 +99,7 @@ export class CanopyNode {
       rootId: () => (config.isRoot ? this.identity.nodeId : this.rootLink?.rootId),
       selfPeer: () => this.addresses().peer,
       onAnnounce: (id, m) => this.onAnnounce(id, m),
+      onTree: (connId, from, m) => this.tree?.receive(connId, from, m),
       log: this.log,
     }));
     this.pool = new PeerPool(transport, this.identity, this.handler);
@@ -116,6 +124,16 @@ export class CanopyNode {
         log: this.log,
       });
     }
+    const tree: TreeApi = {
+      view: () => this.tree?.view() ?? { attached: false },
+      count: config.isRoot
+        ? async (criteria) => {
+            if (!this.tree) throw new CanopyError('ERR_UNREACHABLE', 'the control tree is not started yet');
+            const r = await this.tree.count(criteria);
+            return { ...r, nodes: Number(this.tree.view().subtreeNodes ?? 0) };
+          }
+        : null,
+    };
     this.uploads = config.isRoot
       ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, publisherKey: () => this.ownKey().privateKey, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
       : undefined;
@@ -129,6 +147,7 @@ export class CanopyNode {
         ...criteriaRoutes(this.registry && (() => this.registry!.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs })))),
         ...publishRoutes(this.uploads, config.blockSize ?? PAGE_BLOCK_SIZE),
         ...overviewRoutes(this.overviewSource()),
+        ...treeRoutes(tree),
         ...webRoutes(),
         ...storeRoutes({ stats: () => this.store.stats() }),
       ],
@@ -181,12 +200,26 @@ export class CanopyNode {
       const conn = new PeerConnection(stream, this.handler);
       conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
     });
-    this.rootLink?.start();
+    this.tree = new TreeLink({
+      pool: this.pool,
+      self: { id: this.identity.nodeId, addr: formatAddress(this.addresses().peer) },
+      attrs: this.config.attrs,
+      options: { fanout: this.config.fanout, heartbeatMs: this.config.heartbeatMs, deadAfterMs: this.config.heartbeatMs * 3.5 },
+      log: this.log,
+      onDeliver: (via, id, origin, payload) => this.onTreeDelivery(via, origin, payload),
+      // The root link (registration, catalog, progress, holders) starts once the node has a place in the tree,
+      // so that every announcement after the catalog it receives reaches it by flooding.
+      onPlaced: () => this.rootLink?.start(),
+    });
+    if (this.config.isRoot) this.tree.start(null);
+    else void this.joinTree(this.config.join!);
     this.uploads?.start();
     this.log.info('node started', { ...this.addresses(), attrs: this.config.attrs, root: this.config.isRoot });
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
+    this.tree?.stop();
     this.downloader.stop();
     this.uploads?.stop();
     this.rootLink?.stop();
@@ -243,7 +276,33 @@ export class CanopyNode {
   }
 
   private info(): Record<string, unknown> {
-    return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.config.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null };
+    return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.config.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null, tree: this.tree?.view() ?? null };
+  }
+
+  /** Learns the root's id from its hello (dialling until it answers), then starts the tree walk. */
+  private async joinTree(root: PeerAddress): Promise<void> {
+    for (let backoff = 100; !this.stopping; backoff = Math.min(backoff * 2, 5000)) {
+      try {
+        const conn = await this.pool.get(root);
+        this.tree!.start({ id: conn.remoteId!, addr: formatAddress(root) });
+        return;
+      } catch (err) {
+        this.log.warn('cannot reach the root yet', { err: err as Error, retryMs: backoff });
+        await sleep(backoff);
+      }
+    }
+  }
+
+  private onTreeDelivery(via: 'flood' | 'route', origin: string, payload: unknown): void {
+    const p = payload as { type?: unknown; contentId?: unknown; manifest?: unknown };
+    if (via !== 'flood' || p.type !== 'announce' || typeof p.contentId !== 'string') return;
+    // Until manifests are signed (security issue), only the root may announce.
+    const rootId = this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? this.tree?.rootId;
+    if (origin !== rootId) {
+      this.log.warn('dropped an announcement not from the root', { origin, contentId: p.contentId });
+      return;
+    }
+    this.onAnnounce(p.contentId, p.manifest);
   }
 
   private loadNodeId(): string {
@@ -331,9 +390,8 @@ export class CanopyNode {
 
   private announce(contentId: string, manifest: Manifest): void {
     this.store.pin(contentId, true);
-    for (const member of this.registry!.list()) {
-      member.conn.notify('announce', { contentId, manifest }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));
-    }
+    // Flooded over the control tree: to the root's children, each forwarding to its other neighbours.
+    this.tree!.flood(`announce:${contentId}`, { type: 'announce', contentId, manifest });
   }
 
   /** Counts blocks and bytes sent to peers, without the peer service knowing about metrics. */

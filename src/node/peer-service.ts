@@ -1,5 +1,6 @@
 /**
- * Answers what peers ask of this node. Every connection must start with `hello`. Blocks
+ * Answers what peers ask of this node. Every connection must start with `hello`. Control
+ * tree messages (`tree`) go to the tree core and `ping` answers round-trip probes. Blocks
  * are sent only to requesters whose attributes meet the content's criteria (the root and
  * the content's origin excepted): policy is enforced where data leaves.
  */
@@ -24,6 +25,8 @@ export interface PeerServiceDeps {
   /** This node's own peer address, as others reach it. */
   selfPeer: () => PeerAddress;
   onAnnounce: (contentId: string, manifest: unknown) => void;
+  /** A control-tree message from the peer `connId` (as its hello said). */
+  onTree: (connId: string, from: MessageBodies['tree']['from'], m: unknown) => void;
   log: Logger;
 }
 
@@ -59,6 +62,13 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         deps.onAnnounce(contentId, manifest);
         return;
       }
+      case 'tree': {
+        const { from, m } = req.body as MessageBodies['tree'];
+        deps.onTree(conn.remoteId, from, m);
+        return;
+      }
+      case 'ping':
+        return { body: {} };
       default:
         return rootOnly(req, deps, names.get(conn) ?? conn.remoteId);
     }

@@ -20,6 +20,9 @@ export interface HoldersBody { contentId: string }
 export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean }
 export interface HoldersReply { holders: Holder[] }
 export interface GetBlockBody { contentId: string; index: number }
+/** A control-tree message (src/tree/tree-messages.ts), checked by src/tree/tree-codec.ts. */
+export interface TreeBody { from: { id: string; addr: string }; m: Record<string, unknown> }
+export type PingBody = Record<string, never>;
 
 export interface MessageBodies {
   hello: HelloBody;
@@ -28,6 +31,8 @@ export interface MessageBodies {
   progress: ProgressBody;
   holders: HoldersBody;
   'get-block': GetBlockBody;
+  tree: TreeBody;
+  ping: PingBody;
 }
 export type MessageType = keyof MessageBodies;
 
@@ -65,6 +70,12 @@ const attrs: Check = (v, p) => {
     if (!isValidKey(k) || typeof val !== 'string' || !isValidValue(val)) fail(`${p}.${k}`, 'invalid attribute');
   }
 };
+const nodeRef: Check = (v, p) => {
+  if (typeof v !== 'object' || v === null) fail(p, 'expected {id, addr}');
+  const r = v as Record<string, unknown>;
+  str(128)(r.id, `${p}.id`);
+  str(300)(r.addr, `${p}.addr`);
+};
 const object: Check = (v, p) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(p, 'expected an object');
 };
@@ -76,6 +87,8 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   progress: { contentId: hash, haveBlocks: count, haveBytes: count },
   holders: { contentId: hash },
   'get-block': { contentId: hash, index: count },
+  tree: { from: nodeRef, m: object },
+  ping: {},
 };
 
 export function isMessageType(t: unknown): t is MessageType {

@@ -34,6 +34,8 @@ interface NodeOptions {
   quota?: string;
   evict?: string;
   prefetch: boolean;
+  fanout?: string;
+  heartbeat?: string;
 }
 
 const DEFAULT_DATA = '.canopy/node';
@@ -43,6 +45,12 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 function port(key: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) throw new CanopyError('ERR_USAGE', `${key}: "${text}" is not a port number`);
+  return Number(text);
+}
+
+function whole(key: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new CanopyError('ERR_USAGE', `${key}: "${text}" is not a whole number`);
   return Number(text);
 }
 
@@ -77,6 +85,8 @@ function flagConfig(opts: NodeOptions): FileConfig {
     // Commander gives true when --no-prefetch is absent: only an explicit "no" overrides the file.
     prefetch: opts.prefetch === false ? false : undefined,
     blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
+    fanout: whole('--fanout', opts.fanout),
+    heartbeatMs: whole('--heartbeat', opts.heartbeat),
   });
 }
 
@@ -107,6 +117,8 @@ export function registerNode(program: Command): void {
     .option('--ftp-require-tls', 'refuse FTP logins before AUTH TLS')
     .option('--ftp-tls-cert <pem>', 'certificate for FTP AUTH TLS (default: a self-signed one kept in the data directory)')
     .option('--ftp-tls-key <pem>', 'private key for --ftp-tls-cert')
+    .option('--fanout <n>', 'most children this node takes in the control tree (default 16)')
+    .option('--heartbeat <ms>', 'control-tree heartbeat period in ms; dead after 3.5 periods (default 1000)')
     .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')
     .option('--volume <dir[,weight=W][,capacity=SIZE]>', 'a block volume (normally one per disk), repeatable; weight sets its share of blocks, capacity caps it (default: <data>/volumes/v0)', collect, [])
     .option('--quota <size>', 'most bytes of blocks this node keeps; past it unpinned contents are evicted (default: until the volumes are full)')

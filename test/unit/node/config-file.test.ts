@@ -27,6 +27,8 @@ describe('config file', () => {
         'httpPort: 9402',
         'volumes: [/d1, { path: /d2, weight: 2, capacity: 1GiB }]',
         'quota: 2GiB',
+        'fanout: 8',
+        'heartbeatMs: 500',
         'evict: lfu',
         'blockSize: 1MiB',
         'downloadConcurrency: 8',
@@ -48,6 +50,8 @@ describe('config file', () => {
       httpPort: 9402,
       volumes: [{ path: '/d1' }, { path: '/d2', weight: 2, capacity: 2 ** 30 }],
       quota: 2 * 2 ** 30,
+      fanout: 8,
+      heartbeatMs: 500,
       evictionPolicy: 'lfu',
       blockSize: 2 ** 20,
       downloadConcurrency: 8,
@@ -56,7 +60,7 @@ describe('config file', () => {
       ftp: { users: [{ name: 'alice', password: 's3cret:with:colons' }], anonymous: true, requireTls: true, tlsCert: '/c.pem', tlsKey: '/k.pem' },
       prefetch: false,
     });
-    assert.equal(CONFIG_KEYS.length, 18);
+    assert.equal(CONFIG_KEYS.length, 20);
   });
 
   it('accepts attributes as a list and an empty file', () => {
