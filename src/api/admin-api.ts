@@ -8,6 +8,9 @@
  *   POST /api/contents?name=&criteria=[&blockSize=]   publish the request body (root)
  *   GET  /api/contents/:ref/status     which nodes qualify and hold how much (root)
  *   GET  /api/nodes                    members of the network (root)
+ *   plus the admin routes of ./security-routes.ts
+ * Every /api route needs a bearer token with the right scope (./api-tokens.ts):
+ * GET → read, publish → publish, security routes → admin. /healthz is open.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseCriteria, type Criteria } from '../core/criteria.js';
@@ -15,7 +18,9 @@ import { CanopyError } from '../core/errors.js';
 import { isValidContentName, type Manifest } from '../core/manifest.js';
 import type { Catalog, Holding } from '../node/catalog.js';
 import type { Logger } from '../node/logger.js';
+import { authorise, type ApiTokens } from './api-tokens.js';
 import { requestUrl, sendError, sendJson } from './http-util.js';
+import { securityRoutes, type AuthorityApi } from './security-routes.js';
 
 export interface PublishRequest {
   name: string;
@@ -23,7 +28,7 @@ export interface PublishRequest {
   blockSize: number | undefined;
 }
 
-export interface RootApi {
+export interface RootApi extends Omit<AuthorityApi, 'createJoinToken'> {
   publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest }>;
   status(contentId: string): unknown;
   nodes(): unknown[];
@@ -33,6 +38,8 @@ export interface AdminApiDeps {
   info: () => Record<string, unknown>;
   catalog: Catalog;
   root: RootApi | undefined;
+  authority: AuthorityApi | undefined;
+  tokens: ApiTokens;
   log: Logger;
 }
 
@@ -78,6 +85,9 @@ async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerRespon
   if (method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
   if (parts[0] !== 'api') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);
   const [, resource, ref, sub] = parts;
+  const isPublish = method === 'POST' && resource === 'contents' && !ref;
+  authorise(deps.tokens, req.headers.authorization, method === 'GET' || method === 'HEAD' ? 'read' : isPublish ? 'publish' : 'admin');
+  if (await securityRoutes(req, res, parts, deps.authority, deps.tokens)) return;
   if (method === 'GET' && resource === 'node' && !ref) return sendJson(res, 200, deps.info());
   if (method === 'GET' && resource === 'nodes' && !ref) return sendJson(res, 200, { nodes: requireRoot(deps).nodes() });
   if (resource === 'contents') {

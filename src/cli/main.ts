@@ -3,6 +3,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.js';
 import { registerNode } from './commands/node.js';
+import { registerNodes } from './commands/nodes.js';
+import { registerRoot } from './commands/root.js';
+import { registerApiToken, registerToken } from './commands/token.js';
 import { registerPublish } from './commands/publish.js';
 import { registerLs, registerStatus } from './commands/status.js';
 
@@ -14,6 +17,10 @@ registerPublish(program);
 registerStatus(program);
 registerLs(program);
 registerDemo(program);
+registerRoot(program);
+registerToken(program);
+registerApiToken(program);
+registerNodes(program);
 
 try {
   await program.parseAsync(process.argv);

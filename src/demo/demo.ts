@@ -16,7 +16,7 @@ import { publishFile } from '../cli/commands/publish.js';
 import type { ContentStatus } from '../cli/commands/status.js';
 import { demoAttributes, LocalNetwork, type RunningNode } from './local-network.js';
 import { writeSample } from './sample.js';
-import { ApiClient } from '../cli/api-client.js';
+import type { ApiClient } from '../cli/api-client.js';
 
 export interface DemoOptions {
   nodes: number;
@@ -96,7 +96,7 @@ async function verify(network: LocalNetwork, status: ContentStatus, expected: st
     const node = byId.get(n.nodeId);
     if (!node) continue;
     const url = `${node.http}/content/${status.contentId}/${encodeURIComponent(status.name)}`;
-    const local = await new ApiClient(node.api).get<{ local?: { haveBlocks: number } }>(`/api/contents/${status.contentId}`).catch(() => ({ local: { haveBlocks: 0 } }));
+    const local = await network.api(node).get<{ local?: { haveBlocks: number } }>(`/api/contents/${status.contentId}`).catch(() => ({ local: { haveBlocks: 0 } }));
     if (n.qualified) {
       const got = await httpSha256(url);
       if (got.status !== 200 || got.sha256 !== expected) throw new CanopyError('ERR_DISTRIBUTION_FAILED', `${n.name} served status ${got.status} with SHA-256 ${got.sha256.slice(0, 16)}, expected ${expected.slice(0, 16)}`);

@@ -3,11 +3,16 @@
  * downloader, root link (or root registry), admin API and HTTP edge, starts them in order
  * and stops them in reverse. Nothing else wires components together.
  */
-import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Attributes } from '../core/attributes.js';
 import { matches, parseCriteria } from '../core/criteria.js';
+import { CanopyError } from '../core/errors.js';
+import type { AttributeRecord } from '../security/attribute-record.js';
+import type { RevocationList } from '../security/revocation-list.js';
 import type { Manifest } from '../core/manifest.js';
+import { ApiTokens } from '../api/api-tokens.js';
+import { createJoinToken } from '../security/join-token.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
 import { createHttpEdge } from '../edge/http/http-edge.js';
 import { ingestStream } from '../ingest/ingest.js';
@@ -16,7 +21,10 @@ import { Downloader } from '../swarm/downloader.js';
 import { RootRegistry } from '../tree/root-registry.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
-import { listenOn, TcpTransport } from '../wire/tcp-transport.js';
+import { listenOn } from '../wire/tcp-transport.js';
+import { NodeSecurity } from '../security/node-security.js';
+import type { TrustUpdate } from '../security/peer-trust.js';
+import { PROTOCOL_VERSION, type HelloBody } from '../wire/messages.js';
 import type { Listener, PeerAddress, Transport } from '../wire/transport.js';
 import { Catalog } from './catalog.js';
 import type { NodeConfig } from './config.js';
@@ -25,6 +33,8 @@ import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
 
 const PROGRESS_INTERVAL_MS = 200;
+/** An accepted connection that has not said a valid hello by then is closed. */
+export const HELLO_TIMEOUT_MS = 10_000;
 
 export interface NodeAddresses {
   peer: PeerAddress;
@@ -44,30 +54,66 @@ export class CanopyNode {
   private readonly downloader: Downloader;
   private readonly rootLink: RootLink | undefined;
   private readonly apiServer: http.Server;
+  readonly apiTokens: ApiTokens;
   private readonly edgeServer: http.Server;
   private listener: Listener | undefined;
   private readonly lastReport = new Map<string, number>();
 
+  private readonly transport: Transport;
+
+  /** Loads or obtains this node's credentials (creating the CA on a root's first start, enrolling with the token otherwise), then builds the node. */
+  static async open(config: NodeConfig): Promise<CanopyNode> {
+    const log = createLogger({ node: config.name });
+    const security = await NodeSecurity.prepare({
+      dataDir: config.dataDir,
+      isRoot: config.isRoot,
+      rootAttrs: config.attrs,
+      token: config.token,
+      join: config.join,
+      onRefused: (reason, remote) => log.warn('refused peer connection', { reason, remote }),
+      onEnrolment: (r) => (r.err ? log.warn('refused enrolment', { err: r.err }) : log.info('node enrolled', { enrolled: r.nodeId })),
+    });
+    return new CanopyNode(config, security);
+  }
+
   constructor(
     readonly config: NodeConfig,
-    private readonly transport: Transport = new TcpTransport(),
+    readonly security: NodeSecurity,
+    transport?: Transport,
   ) {
+    this.transport = transport ?? security.transport();
     this.store = new BlockStore(config.dataDir, config.volumes);
-    this.identity = { nodeId: this.loadNodeId(), name: config.name, attrs: config.attrs };
+    this.identity = {
+      nodeId: security.nodeId,
+      name: config.name,
+      get attrs() {
+        return security.attrs;
+      },
+    };
     this.log = createLogger({ node: config.name, nodeId: this.identity.nodeId });
+    const auth = {
+      hello: (): HelloBody => ({ nodeId: this.identity.nodeId, name: config.name, record: security.record, version: PROTOCOL_VERSION }),
+      attest: (conn: PeerConnection, record: unknown) => security.attest(conn, record),
+    };
     this.catalog = new Catalog(this.store);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
     this.handler = createPeerService({
       identity: this.identity,
+      auth,
       catalog: this.catalog,
       store: this.store,
       registry: this.registry,
       rootId: () => (config.isRoot ? this.identity.nodeId : this.rootLink?.rootId),
       selfPeer: () => this.addresses().peer,
       onAnnounce: (id, m) => this.onAnnounce(id, m),
+      onTrustUpdate: (update) => this.onTrustUpdate(update),
+      onJoined: (conn) => {
+        const revocations = security.trust.revocations();
+        if (revocations) void conn.notify('trust-update', { records: [], revocations }).catch(() => undefined);
+      },
       log: this.log,
     });
-    this.pool = new PeerPool(transport, this.identity, this.handler);
+    this.pool = new PeerPool(this.transport, auth, this.handler);
     this.downloader = new Downloader({
       store: this.store,
       pool: this.pool,
@@ -89,20 +135,37 @@ export class CanopyNode {
         log: this.log,
       });
     }
-    this.apiServer = createAdminApi({ info: () => this.info(), catalog: this.catalog, root: this.rootApi(), log: this.log });
+    this.apiTokens = new ApiTokens(config.dataDir);
+    this.apiTokens.ensureAdminToken(config.apiTokenFile);
+    const authority = security.authority;
+    this.apiServer = createAdminApi({
+      info: () => this.info(),
+      catalog: this.catalog,
+      root: this.rootApi(),
+      authority: authority && {
+        createJoinToken: (attrs, ttlMs) => createJoinToken({ attrs, ttlMs, caKeyPem: authority.caKey, caFingerprint: authority.caFingerprint }),
+        setAttributes: (ref, attrs) => this.setAttributes(ref, attrs),
+        revoke: (ref) => this.revoke(ref),
+      },
+      tokens: this.apiTokens,
+      log: this.log,
+    });
     this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, log: this.log });
   }
 
   async start(): Promise<void> {
     const { host } = this.config;
-    await listenOn(this.apiServer, { host, port: this.config.apiPort }, 'API');
+    await listenOn(this.apiServer, { host: this.config.apiHost, port: this.config.apiPort }, 'API');
     await listenOn(this.edgeServer, { host, port: this.config.httpPort }, 'HTTP');
     this.listener = await this.transport.listen({ host, port: this.config.peerPort }, (stream) => {
       const conn = new PeerConnection(stream, this.handler);
       conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
+      const timer = setTimeout(() => conn.remoteId === undefined && conn.destroy(new Error('no hello in time')), HELLO_TIMEOUT_MS);
+      timer.unref();
+      conn.once('close', () => clearTimeout(timer));
     });
     this.rootLink?.start();
-    this.log.info('node started', { ...this.addresses(), attrs: this.config.attrs, root: this.config.isRoot });
+    this.log.info('node started', { ...this.addresses(), attrs: this.identity.attrs, root: this.config.isRoot });
   }
 
   async stop(): Promise<void> {
@@ -118,29 +181,62 @@ export class CanopyNode {
   addresses(): NodeAddresses {
     const host = this.config.host;
     const base = host.includes(':') ? `[${host}]` : host;
+    const apiBase = this.config.apiHost.includes(':') ? `[${this.config.apiHost}]` : this.config.apiHost;
     return {
       peer: { host, port: this.listener?.port ?? this.config.peerPort },
-      api: `http://${base}:${(this.apiServer.address() as AddressInfo | null)?.port ?? this.config.apiPort}`,
+      api: `http://${apiBase}:${(this.apiServer.address() as AddressInfo | null)?.port ?? this.config.apiPort}`,
       http: `http://${base}:${(this.edgeServer.address() as AddressInfo | null)?.port ?? this.config.httpPort}`,
     };
   }
 
   /** Whether this node meets a content's criteria. */
   qualifies(manifest: Manifest): boolean {
-    return matches(parseCriteria(manifest.criteria), this.config.attrs, this.identity.nodeId);
+    return matches(parseCriteria(manifest.criteria), this.identity.attrs, this.identity.nodeId);
   }
 
   private info(): Record<string, unknown> {
-    return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.config.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null };
+    return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.identity.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null };
   }
 
-  private loadNodeId(): string {
-    let id = this.store.index.getKv('nodeId');
-    if (!id) {
-      id = randomBytes(8).toString('hex');
-      this.store.index.putKv('nodeId', id);
+  /**
+   * A signed update (from the root, or relayed): revoked peers are cut off by the trust
+   * layer; if this node's own attributes changed, it drops the contents it may no longer
+   * hold and fetches those it now qualifies for.
+   */
+  onTrustUpdate(update: TrustUpdate): void {
+    let applied;
+    try {
+      applied = this.security.apply(update);
+    } catch (err) {
+      this.log.warn('dropped invalid trust update', { err: err as Error });
+      return;
     }
-    return id;
+    for (const id of applied.revoked) this.log.warn('node revoked', { revoked: id });
+    if (!applied.changed.some((r) => r.nodeId === this.identity.nodeId)) return;
+    this.log.info('attributes changed', { attrs: this.identity.attrs });
+    for (const { contentId, manifest } of this.catalog.list()) {
+      if (this.qualifies(manifest)) {
+        this.downloader.fetch(contentId, manifest).catch((err: Error) => this.log.error('download failed', { contentId, err }));
+      } else {
+        this.downloader.cancel(contentId);
+        void this.downloader.settled(contentId).then(() => this.evict(contentId, manifest)).catch((err: Error) => this.log.error('eviction failed', { contentId, err }));
+      }
+    }
+  }
+
+  /** Removes the blocks of a content this node no longer qualifies for (blocks shared with a content it keeps stay). */
+  private async evict(contentId: string, manifest: Manifest): Promise<void> {
+    const kept = new Set<string>();
+    for (const c of this.catalog.list()) if (c.contentId !== contentId && this.qualifies(c.manifest)) c.manifest.blocks.forEach((b) => kept.add(b.hash));
+    let removed = 0;
+    for (const b of manifest.blocks) {
+      if (kept.has(b.hash) || !this.store.has(b.hash)) continue;
+      await this.store.delete(b.hash);
+      removed++;
+    }
+    if (removed > 0) this.log.info('evicted content no longer authorised here', { contentId, blocks: removed });
+    const h = this.catalog.holding(contentId);
+    this.rootLink?.progress(contentId, h.haveBlocks, h.haveBytes);
   }
 
   private onAnnounce(contentId: string, untrusted: unknown): void {
@@ -172,6 +268,8 @@ export class CanopyNode {
     if (!registry) return undefined;
     return {
       publish: (body, req) => this.publish(body, req),
+      setAttributes: (ref, attrs) => this.setAttributes(ref, attrs),
+      revoke: (ref) => this.revoke(ref),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       status: (contentId) => {
         const manifest = this.catalog.require(contentId);
@@ -183,6 +281,39 @@ export class CanopyNode {
         return { contentId, name: manifest.name, size: manifest.size, blocks: manifest.blocks.length, criteria: manifest.criteria, nodes };
       },
     };
+  }
+
+  /** Root operation: re-signs a node's attributes and sends the record to every member. */
+  setAttributes(ref: string, attrs: Attributes): { nodeId: string; attrs: Attributes; serial: number } {
+    const nodeId = this.memberId(ref);
+    const record = this.security.authority!.setAttributes(nodeId, attrs);
+    this.broadcastTrust({ records: [record] });
+    this.log.info('attributes set', { node: nodeId, attrs });
+    return { nodeId, attrs: record.attrs, serial: record.serial };
+  }
+
+  /** Root operation: removes a node from the cluster; every member cuts it off. */
+  revoke(ref: string): { nodeId: string; revoked: string[] } {
+    const nodeId = this.memberId(ref);
+    const revocations = this.security.authority!.revoke(nodeId);
+    this.broadcastTrust({ records: [], revocations });
+    this.log.warn('node revoked', { node: nodeId });
+    return { nodeId, revoked: revocations.revoked };
+  }
+
+  private memberId(ref: string): string {
+    const m = this.registry?.list().find((x) => x.nodeId === ref || x.name === ref);
+    if (m) return m.nodeId;
+    if (this.security.authority?.record(ref)) return ref;
+    throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no node "${ref}" (give a node id, or the name of a connected node)`);
+  }
+
+  private broadcastTrust(update: { records: AttributeRecord[]; revocations?: RevocationList }): void {
+    // The root's own view first (this also cuts its connections to a revoked node), then every member.
+    this.security.apply(update);
+    for (const member of this.registry!.list()) {
+      member.conn.notify('trust-update', update).catch((err: Error) => this.log.warn('trust update failed', { node: member.nodeId, err }));
+    }
   }
 
   private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {

@@ -1,7 +1,9 @@
 /**
- * Answers what peers ask of this node. Every connection must start with `hello`. Blocks
- * are sent only to requesters whose attributes meet the content's criteria (the root and
- * the content's origin excepted): policy is enforced where data leaves.
+ * Answers what peers ask of this node. Every connection must start with `hello`, whose
+ * sender is attested: its node id is its TLS certificate's, its attributes are the
+ * root-signed record it presents (or a newer one we know). Blocks are sent only to
+ * requesters whose attested attributes meet the content's criteria (the root and the
+ * content's origin excepted): policy is enforced where data leaves.
  */
 import { matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
@@ -11,12 +13,13 @@ import { PROTOCOL_VERSION, type MessageBodies } from '../wire/messages.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { Catalog } from './catalog.js';
 import type { Logger } from './logger.js';
-import type { LocalIdentity } from '../wire/peer-pool.js';
+import type { LocalIdentity, PeerAuthenticator } from '../wire/peer-pool.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { Holder } from '../wire/messages.js';
 
 export interface PeerServiceDeps {
   identity: LocalIdentity;
+  auth: PeerAuthenticator;
   catalog: Catalog;
   store: BlockStore;
   registry: RootRegistry | undefined;
@@ -24,6 +27,9 @@ export interface PeerServiceDeps {
   /** This node's own peer address, as others reach it. */
   selfPeer: () => PeerAddress;
   onAnnounce: (contentId: string, manifest: unknown) => void;
+  onTrustUpdate: (update: MessageBodies['trust-update']) => void;
+  /** Called after a node joins the root, to send it what it must know (revocations). */
+  onJoined?: (conn: IncomingRequest['conn']) => void;
   log: Logger;
 }
 
@@ -34,10 +40,14 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
     if (req.type === 'hello') {
       const body = req.body as MessageBodies['hello'];
       if (body.version !== PROTOCOL_VERSION) throw new CanopyError('ERR_WIRE_PROTOCOL', `protocol version ${body.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
-      conn.remoteId = body.nodeId;
-      conn.remoteAttrs = { ...body.attrs };
+      try {
+        deps.auth.attest(conn, body.record);
+      } catch (err) {
+        deps.log.warn('refused peer at hello', { peer: conn.transportPeerId, err: err as Error });
+        throw err;
+      }
       names.set(conn, body.name);
-      return { body: { nodeId: deps.identity.nodeId, name: deps.identity.name, attrs: deps.identity.attrs, version: PROTOCOL_VERSION } };
+      return { body: { ...deps.auth.hello() } };
     }
     if (conn.remoteId === undefined) throw new CanopyError('ERR_WIRE_PROTOCOL', 'the first message on a connection must be hello');
     switch (req.type) {
@@ -46,7 +56,7 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         const manifest = deps.catalog.require(contentId);
         const privileged = conn.remoteId === deps.rootId() || conn.remoteId === manifest.origin;
         if (!privileged && !matches(parseCriteria(manifest.criteria), conn.remoteAttrs, conn.remoteId)) {
-          deps.log.warn('refused block to unqualified node', { contentId, node: conn.remoteId });
+          deps.log.warn('refused block to unqualified node', { contentId, node: conn.remoteId, attrs: conn.remoteAttrs });
           throw new CanopyError('ERR_NOT_AUTHORISED', `node ${conn.remoteId} does not meet the criteria "${manifest.criteria}" of ${contentId.slice(0, 12)}`);
         }
         const block = manifest.blocks[index];
@@ -57,6 +67,11 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         const { contentId, manifest } = req.body as MessageBodies['announce'];
         if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'announcements are accepted only from the root');
         deps.onAnnounce(contentId, manifest);
+        return;
+      }
+      case 'trust-update': {
+        // Signed statements: checked against the CA signature whoever relays them (the root today, the tree later).
+        deps.onTrustUpdate(req.body as MessageBodies['trust-update']);
         return;
       }
       default:
@@ -72,6 +87,7 @@ function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: string): { 
     case 'join': {
       const member = registry.join(req.conn, name, req.body as MessageBodies['join']);
       deps.log.info('node joined', { node: member.nodeId, name: member.name, attrs: member.attrs });
+      deps.onJoined?.(req.conn);
       return { body: { rootId: deps.identity.nodeId, catalog: deps.catalog.list().map((c) => ({ contentId: c.contentId, manifest: c.manifest })) } };
     }
     case 'progress': {

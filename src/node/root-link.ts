@@ -68,7 +68,8 @@ export class RootLink {
       try {
         const conn = await this.deps.pool.get(this.deps.root);
         const reply = await conn.request('join', this.deps.joinBody());
-        this.rootId = String(reply.header.rootId);
+        // The root's id is the one its TLS certificate proves, not the one it states.
+        this.rootId = conn.remoteId ?? String(reply.header.rootId);
         this.conn = conn;
         backoff = 100;
         this.deps.log.info('joined root', { root: this.rootId });

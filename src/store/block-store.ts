@@ -103,6 +103,15 @@ export class BlockStore {
     return data;
   }
 
+  /** Forgets a block: the index row goes first, so the block is never served while its file is removed. */
+  async delete(hash: string): Promise<void> {
+    const row = this.index.getBlock(hash);
+    if (!row) return;
+    this.index.deleteBlock(hash);
+    const volume = this.volumes.find((v) => v.id === row.volume);
+    if (volume) await unlink(this.blockPath(volume, hash)).catch(() => undefined);
+  }
+
   stats(): StoreStats {
     const usage = new Map(this.index.volumeUsage().map((u) => [u.volume, u]));
     const volumes = this.volumes.map((v) => ({ id: v.id, path: v.dir, bytes: usage.get(v.id)?.bytes ?? 0, blocks: usage.get(v.id)?.blocks ?? 0 }));

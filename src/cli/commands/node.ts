@@ -19,6 +19,9 @@ interface NodeOptions {
   httpPort: string;
   volume: string[];
   blockSize?: string;
+  token?: string;
+  apiHost: string;
+  apiTokenFile?: string;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -36,7 +39,10 @@ export function registerNode(program: Command): void {
     .option('--join <host:port>', 'peer address of the root to join')
     .option('--name <name>', 'display name of this node (default: the data directory name)')
     .option('--data <dir>', 'data directory (index and default volume)', '.canopy/node')
-    .option('--attr <key=value>', 'node attribute, repeatable (e.g. --attr region=eu --attr tier=edge)', collect, [])
+    .option('--attr <key=value>', "the root's own attributes, repeatable (other nodes get theirs from their join token)", collect, [])
+    .option('--token <token>', 'single-use join token for the first start (canopy token create); also CANOPY_JOIN_TOKEN')
+    .option('--api-host <ip>', 'address the admin API binds to (it always requires a bearer token)', DEFAULTS.apiHost)
+    .option('--api-token-file <file>', 'file with the admin API token, created if absent (default: <data>/api-token)')
     .option('--host <ip>', 'address to bind every port to', DEFAULTS.host)
     .option('--peer-port <n>', 'node-to-node port (0 = any free port)', String(DEFAULTS.peerPort))
     .option('--api-port <n>', 'admin API port (0 = any free port)', String(DEFAULTS.apiPort))
@@ -47,7 +53,13 @@ export function registerNode(program: Command): void {
       action(async (opts: NodeOptions) => {
         const join = opts.join === undefined ? undefined : parseAddress(opts.join);
         if (opts.join !== undefined && !join) throw new CanopyError('ERR_USAGE', `--join: "${opts.join}" is not host:port`);
+        if (opts.root !== true && opts.attr.length > 0) {
+          throw new CanopyError('ERR_USAGE', '--attr: attributes are attested by the root, not self-declared; put them in the join token (canopy token create --attrs ...) or change them with canopy nodes set-attrs');
+        }
         const config = makeConfig({
+          token: opts.token ?? process.env.CANOPY_JOIN_TOKEN,
+          apiHost: opts.apiHost,
+          apiTokenFile: opts.apiTokenFile,
           isRoot: opts.root === true,
           join: join ?? undefined,
           name: opts.name,
@@ -60,7 +72,7 @@ export function registerNode(program: Command): void {
           volumes: opts.volume.map((p) => ({ path: p })),
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
         });
-        const node = new CanopyNode(config);
+        const node = await CanopyNode.open(config);
         try {
           await node.start();
         } catch (err) {
