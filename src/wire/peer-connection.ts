@@ -52,6 +52,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   remoteId: string | undefined;
   remoteAttrs: Record<string, string> = {};
   private frameTimer: NodeJS.Timeout | undefined;
+  private drained: Promise<void> | undefined;
   private tokens: number;
   private lastRefill = Date.now();
   private throttled: NodeJS.Timeout | undefined;
@@ -127,15 +128,18 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     let ok = true;
     for (const part of encodeFrame(header, payload)) ok = this.stream.write(part);
     if (!ok && !this.closed) {
-      await new Promise<void>((resolve) => {
+      // One shared wait per congestion episode, however many writers are queued behind it.
+      this.drained ??= new Promise<void>((resolve) => {
         const done = () => {
           this.stream.off('drain', done);
           this.stream.off('close', done);
+          this.drained = undefined;
           resolve();
         };
         this.stream.on('drain', done);
         this.stream.on('close', done);
       });
+      await this.drained;
     }
   }
 

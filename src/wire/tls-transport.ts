@@ -7,11 +7,12 @@
  * reach the root's enrolment handler, which reads exactly one small token-bearing frame.
  *
  * Hostile-input limits live here too: a TLS handshake must finish within
- * HANDSHAKE_TIMEOUT_MS, at most MAX_PENDING_HANDSHAKES may be in progress, and one node may
- * hold at most MAX_CONNECTIONS_PER_NODE connections to us.
+ * HANDSHAKE_TIMEOUT_MS, at most MAX_PENDING_HANDSHAKES may be in progress (and
+ * MAX_PENDING_HANDSHAKES_PER_ADDRESS from one address), and one node may hold at most
+ * MAX_CONNECTIONS_PER_NODE connections to us.
  */
 import { X509Certificate } from 'node:crypto';
-import net from 'node:net';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { CanopyError } from '../core/errors.js';
@@ -23,7 +24,9 @@ export const PEER_ALPN = 'canopy/1';
 export const ENROL_ALPN = 'canopy-enrol/1';
 export const HANDSHAKE_TIMEOUT_MS = 5_000;
 export const CONNECT_TIMEOUT_MS = 10_000;
-export const MAX_PENDING_HANDSHAKES = 256;
+export const MAX_PENDING_HANDSHAKES = 1024;
+/** Per remote address, so one host holding sockets open cannot lock everyone else out. */
+export const MAX_PENDING_HANDSHAKES_PER_ADDRESS = 32;
 export const MAX_CONNECTIONS_PER_NODE = 16;
 /** AES-128-GCM first: on AES-NI hardware it is the fastest AEAD TLS 1.3 offers (see bench/tls.ts). */
 export const DEFAULT_CIPHERS = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
@@ -61,25 +64,43 @@ export class TlsTransport implements Transport {
 
   async listen(address: PeerAddress, onConnection: (stream: Duplex) => void): Promise<Listener> {
     const perNode = new Map<string, number>();
+    const pendingByAddress = new Map<string, number>();
     let pending = 0;
+    // The TLS socket handed to 'secureConnection' is not the raw one: they share the remote address and port.
+    const handshakeDone = new Map<string, () => void>();
     const sockets = new Set<net.Socket>();
     const server = tls.createServer({ ...this.context(), requestCert: true, rejectUnauthorized: false, ALPNProtocols: [PEER_ALPN, ENROL_ALPN], handshakeTimeout: HANDSHAKE_TIMEOUT_MS });
     server.on('connection', (raw: net.Socket) => {
       sockets.add(raw);
       raw.once('close', () => sockets.delete(raw));
       raw.setNoDelay(true);
+      const from = raw.remoteAddress ?? '?';
+      const fromCount = pendingByAddress.get(from) ?? 0;
       if (pending >= MAX_PENDING_HANDSHAKES) return this.refuse(raw, 'too many handshakes in progress');
+      if (fromCount >= MAX_PENDING_HANDSHAKES_PER_ADDRESS) return this.refuse(raw, `too many handshakes in progress from ${from}`);
       pending++;
+      pendingByAddress.set(from, fromCount + 1);
       let counted = true;
       const done = () => {
-        if (counted) pending--;
+        if (!counted) return;
         counted = false;
+        pending--;
+        const left = (pendingByAddress.get(from) ?? 1) - 1;
+        if (left <= 0) pendingByAddress.delete(from);
+        else pendingByAddress.set(from, left);
       };
-      raw.once('close', done);
-      raw.once('secure', done);
+      const key = `${from}:${raw.remotePort}`;
+      handshakeDone.set(key, done);
+      raw.once('close', () => {
+        done();
+        if (handshakeDone.get(key) === done) handshakeDone.delete(key);
+      });
     });
     server.on('tlsClientError', (err, socket) => this.refuse(socket, `TLS handshake failed: ${err.message}`));
     server.on('secureConnection', (socket: tls.TLSSocket) => {
+      const key = `${socket.remoteAddress}:${socket.remotePort}`;
+      handshakeDone.get(key)?.();
+      handshakeDone.delete(key);
       if (socket.alpnProtocol === ENROL_ALPN && this.options.onEnrol) return this.options.onEnrol(socket);
       if (socket.alpnProtocol !== PEER_ALPN) return this.refuse(socket, 'unknown ALPN protocol');
       const nodeId = this.verifyPeer(socket);
