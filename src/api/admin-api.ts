@@ -20,18 +20,22 @@ import type { Catalog, Holding } from '../node/catalog.js';
 import type { Logger } from '../node/logger.js';
 import { authorise, type ApiTokens } from './api-tokens.js';
 import { requestUrl, sendError, sendJson } from './http-util.js';
-import { securityRoutes, type AuthorityApi } from './security-routes.js';
+import { readJsonBody, securityRoutes, type AuthorityApi } from './security-routes.js';
+import { parseAccessMode, type AccessMode } from '../security/content-access.js';
+import { parseTtl } from '../security/join-token.js';
 
 export interface PublishRequest {
   name: string;
   criteria: Criteria;
   blockSize: number | undefined;
+  access: AccessMode;
 }
 
 export interface RootApi extends Omit<AuthorityApi, 'createJoinToken'> {
   publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest }>;
   status(contentId: string): unknown;
   nodes(): unknown[];
+  signedUrl(contentId: string, ttlSeconds: number): { expiresAt: number; query: string };
 }
 
 export interface AdminApiDeps {
@@ -85,7 +89,7 @@ async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerRespon
   if (method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
   if (parts[0] !== 'api') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);
   const [, resource, ref, sub] = parts;
-  const isPublish = method === 'POST' && resource === 'contents' && !ref;
+  const isPublish = method === 'POST' && resource === 'contents' && (!ref || sub === 'signed-url');
   authorise(deps.tokens, req.headers.authorization, method === 'GET' || method === 'HEAD' ? 'read' : isPublish ? 'publish' : 'admin');
   if (await securityRoutes(req, res, parts, deps.authority, deps.tokens)) return;
   if (method === 'GET' && resource === 'node' && !ref) return sendJson(res, 200, deps.info());
@@ -101,6 +105,12 @@ async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerRespon
     }
     if (method === 'GET' && ref && sub === 'status') return sendJson(res, 200, requireRoot(deps).status(findContent(deps, ref).contentId));
     if (method === 'GET' && ref && sub === 'manifest') return sendJson(res, 200, findContent(deps, ref).manifest);
+    if (method === 'POST' && ref && sub === 'signed-url') {
+      const c = findContent(deps, ref);
+      const ttl = parseTtl(String((await readJsonBody(req)).ttl ?? '1h'));
+      const { expiresAt, query } = requireRoot(deps).signedUrl(c.contentId, Math.ceil(ttl / 1000));
+      return sendJson(res, 201, { contentId: c.contentId, expiresAt, path: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}?${query}` });
+    }
   }
   throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);
 }
@@ -115,7 +125,8 @@ async function publish(deps: AdminApiDeps, req: IncomingMessage, res: ServerResp
   if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20)) {
     throw new CanopyError('ERR_USAGE', `blockSize ${bs} must be an integer between 4096 and 67108864`);
   }
-  const result = await root.publish(req, { name, criteria, blockSize });
+  const access = parseAccessMode(url.searchParams.get('access') ?? 'public');
+  const result = await root.publish(req, { name, criteria, blockSize, access });
   deps.log.info('published', { contentId: result.contentId, name, size: result.manifest.size });
   sendJson(res, 201, contentSummary(result.contentId, result.manifest));
 }

@@ -5,6 +5,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerNode } from './commands/node.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerRoot } from './commands/root.js';
+import { registerUrl } from './commands/url.js';
 import { registerApiToken, registerToken } from './commands/token.js';
 import { registerPublish } from './commands/publish.js';
 import { registerLs, registerStatus } from './commands/status.js';
@@ -21,6 +22,7 @@ registerRoot(program);
 registerToken(program);
 registerApiToken(program);
 registerNodes(program);
+registerUrl(program);
 
 try {
   await program.parseAsync(process.argv);

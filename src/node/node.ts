@@ -23,6 +23,8 @@ import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js'
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import { listenOn } from '../wire/tcp-transport.js';
 import { NodeSecurity } from '../security/node-security.js';
+import { signAccess, signUrl } from '../security/content-access.js';
+import { EdgeAccessStore } from '../security/edge-access-store.js';
 import type { TrustUpdate } from '../security/peer-trust.js';
 import { PROTOCOL_VERSION, type HelloBody } from '../wire/messages.js';
 import type { Listener, PeerAddress, Transport } from '../wire/transport.js';
@@ -46,6 +48,7 @@ export class CanopyNode {
   readonly identity: LocalIdentity;
   readonly store: BlockStore;
   readonly catalog: Catalog;
+  readonly access: EdgeAccessStore;
   readonly registry: RootRegistry | undefined;
   readonly log: Logger;
   private readonly pool: PeerPool;
@@ -96,6 +99,7 @@ export class CanopyNode {
       attest: (conn: PeerConnection, record: unknown) => security.attest(conn, record),
     };
     this.catalog = new Catalog(this.store);
+    this.access = new EdgeAccessStore(this.store.index, security.trust.caPublicKey);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
     this.handler = createPeerService({
       identity: this.identity,
@@ -105,7 +109,8 @@ export class CanopyNode {
       registry: this.registry,
       rootId: () => (config.isRoot ? this.identity.nodeId : this.rootLink?.rootId),
       selfPeer: () => this.addresses().peer,
-      onAnnounce: (id, m) => this.onAnnounce(id, m),
+      onAnnounce: (id, m, access) => this.onAnnounce(id, m, access),
+      accessStatement: (id) => this.access.statement(id),
       onTrustUpdate: (update) => this.onTrustUpdate(update),
       onJoined: (conn) => {
         const revocations = security.trust.revocations();
@@ -130,7 +135,7 @@ export class CanopyNode {
           const a = this.addresses();
           return { peer: a.peer, api: a.api, http: a.http };
         },
-        onCatalog: (catalog) => catalog.forEach((c) => this.onAnnounce(c.contentId, c.manifest)),
+        onCatalog: (catalog) => catalog.forEach((c) => this.onAnnounce(c.contentId, c.manifest, c.access)),
         onJoined: () => this.catalog.list().forEach((c) => this.reportProgress(c.contentId, c.manifest, true)),
         log: this.log,
       });
@@ -150,7 +155,7 @@ export class CanopyNode {
       tokens: this.apiTokens,
       log: this.log,
     });
-    this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, log: this.log });
+    this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, access: this.access, log: this.log });
   }
 
   async start(): Promise<void> {
@@ -239,7 +244,16 @@ export class CanopyNode {
     this.rootLink?.progress(contentId, h.haveBlocks, h.haveBytes);
   }
 
-  private onAnnounce(contentId: string, untrusted: unknown): void {
+  private onAnnounce(contentId: string, untrusted: unknown, access?: unknown): void {
+    if (access !== undefined && access !== null) {
+      try {
+        this.access.record(contentId, access);
+      } catch (err) {
+        // A content whose access statement is forged is dropped whole: serving it as public would leak it.
+        this.log.warn('dropped announcement with an invalid access statement', { contentId, err: err as Error });
+        return;
+      }
+    }
     try {
       this.catalog.add(contentId, untrusted);
     } catch (err) {
@@ -268,6 +282,10 @@ export class CanopyNode {
     if (!registry) return undefined;
     return {
       publish: (body, req) => this.publish(body, req),
+      signedUrl: (contentId, ttlSeconds) => {
+        const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
+        return { expiresAt: expires * 1000, query: signUrl(contentId, expires, this.security.authority!.caKey) };
+      },
       setAttributes: (ref, attrs) => this.setAttributes(ref, attrs),
       revoke: (ref) => this.revoke(ref),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
@@ -319,8 +337,10 @@ export class CanopyNode {
   private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
     const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize });
     this.catalog.add(contentId, manifest);
+    const access = req.access === 'public' ? undefined : signAccess(contentId, req.access, this.security.authority!.caKey);
+    if (access) this.access.record(contentId, access);
     for (const member of this.registry!.list()) {
-      member.conn.notify('announce', { contentId, manifest }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));
+      member.conn.notify('announce', { contentId, manifest, access }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));
     }
     return { contentId, manifest };
   }

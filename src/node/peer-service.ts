@@ -26,7 +26,9 @@ export interface PeerServiceDeps {
   rootId: () => string | undefined;
   /** This node's own peer address, as others reach it. */
   selfPeer: () => PeerAddress;
-  onAnnounce: (contentId: string, manifest: unknown) => void;
+  onAnnounce: (contentId: string, manifest: unknown, access?: unknown) => void;
+  /** The signed access statement of a content, if it is not public. */
+  accessStatement: (contentId: string) => unknown;
   onTrustUpdate: (update: MessageBodies['trust-update']) => void;
   /** Called after a node joins the root, to send it what it must know (revocations). */
   onJoined?: (conn: IncomingRequest['conn']) => void;
@@ -64,9 +66,9 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         return { payload: await deps.store.get(block.hash) };
       }
       case 'announce': {
-        const { contentId, manifest } = req.body as MessageBodies['announce'];
+        const { contentId, manifest, access } = req.body as MessageBodies['announce'];
         if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'announcements are accepted only from the root');
-        deps.onAnnounce(contentId, manifest);
+        deps.onAnnounce(contentId, manifest, access);
         return;
       }
       case 'trust-update': {
@@ -88,7 +90,7 @@ function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: string): { 
       const member = registry.join(req.conn, name, req.body as MessageBodies['join']);
       deps.log.info('node joined', { node: member.nodeId, name: member.name, attrs: member.attrs });
       deps.onJoined?.(req.conn);
-      return { body: { rootId: deps.identity.nodeId, catalog: deps.catalog.list().map((c) => ({ contentId: c.contentId, manifest: c.manifest })) } };
+      return { body: { rootId: deps.identity.nodeId, catalog: deps.catalog.list().map((c) => ({ contentId: c.contentId, manifest: c.manifest, access: deps.accessStatement(c.contentId) })) } };
     }
     case 'progress': {
       const { contentId, haveBlocks, haveBytes } = req.body as MessageBodies['progress'];

@@ -13,8 +13,9 @@ export const PROTOCOL_VERSION = 1;
 /** `record` is the sender's root-signed attribute record; its identity is its TLS certificate. */
 export interface HelloBody { nodeId: string; name: string; record: Record<string, unknown>; version: number }
 export interface JoinBody { peer: PeerAddress; api: string; http: string }
-export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown }[] }
-export interface AnnounceBody { contentId: string; manifest: unknown }
+export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown; access?: unknown }[] }
+/** `access` is the root-signed access statement of a content that is not public. */
+export interface AnnounceBody { contentId: string; manifest: unknown; access?: Record<string, unknown> }
 export interface ProgressBody { contentId: string; haveBlocks: number; haveBytes: number }
 export interface HoldersBody { contentId: string }
 export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean }
@@ -78,7 +79,7 @@ const arrayOf =
 const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   hello: { nodeId: str(128), name: str(64), record: object, version: count },
   join: { peer: address, api: url, http: url },
-  announce: { contentId: hash, manifest: object },
+  announce: { contentId: hash, manifest: object, access: optional(object) },
   progress: { contentId: hash, haveBlocks: count, haveBytes: count },
   holders: { contentId: hash },
   'get-block': { contentId: hash, index: count },

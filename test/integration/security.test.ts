@@ -6,6 +6,7 @@
  * hold; a revoked node is cut off by every holder.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -18,7 +19,8 @@ import { generateKeyPair, issueNodeCertificate, newNodeId, selfSignedNodeCertifi
 import { encodeFrame } from '../../src/wire/frame-codec.js';
 import { PEER_ALPN } from '../../src/wire/tls-transport.js';
 import { credentialsOf, dialAs } from '../helpers/peer-as.js';
-import { lastJson, runCli, tempDir } from '../helpers/cli.js';
+import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
+import { signUrl } from '../../src/security/content-access.js';
 
 const SIZE = 8 * 2 ** 20;
 
@@ -138,6 +140,32 @@ describe('security between real node processes', () => {
     const status = await network.rootApi.get<{ nodes: { name: string; qualified: boolean; haveBlocks: number }[] }>(`/api/contents/${contentId}/status`);
     const hub = status.nodes.find((n) => n.name === 'eu-hub')!;
     assert.equal(hub.qualified, false);
+  });
+
+  it('serves a signed-access content only with a valid, unexpired signed URL', async () => {
+    const file = path.join(dir.path, 'private.bin');
+    const sha = await writeSample(file, 2 * 2 ** 20, 'private');
+    const pub = await runCli(['publish', file, '--criteria', 'region=eu', '--access', 'signed', '--block-size', '1MiB', '--to', network.root!.api, '--json']);
+    assert.equal(pub.code, 0, pub.stderr);
+    const id = lastJson<{ contentId: string }>(pub.stdout).contentId;
+    await until('eu-edge holds the private content', async () => ((await network.api(euEdge).get<{ local: { complete: boolean } }>(`/api/contents/${id}`)).local.complete ? true : undefined));
+    const plain = await runCommand('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', `${euEdge.http}/content/${id}`]);
+    assert.equal(plain.stdout, '403', 'no signature: refused');
+    const made = await runCli(['url', id, '--ttl', '10m', '--base', euEdge.http, '--to', network.root!.api, '--json']);
+    assert.equal(made.code, 0, made.stderr);
+    const url = lastJson<{ urls: string[] }>(made.stdout).urls[0]!;
+    const out = path.join(dir.path, 'private.out');
+    const got = await runCommand('curl', ['-sS', '--fail', '-o', out, url]);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), sha);
+    const tampered = url.replace(/expires=(\d+)/, (_m, e: string) => `expires=${Number(e) + 3600}`);
+    assert.equal((await runCommand('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', tampered])).stdout, '403', 'a longer expiry breaks the signature');
+    const caKey = readFileSync(path.join(network.root!.dataDir, 'security', 'ca.key'), 'utf8');
+    const expired = `${euEdge.http}/content/${id}?${signUrl(id, Math.floor(Date.now() / 1000) - 1, caKey)}`;
+    const exp = await runCommand('curl', ['-sS', '-w', '\n%{http_code}', expired]);
+    assert.match(exp.stdout, /ERR_URL_SIGNATURE.*expired[\s\S]*403$/);
+    const listing = await fetch(`${euEdge.http}/`).then((r) => r.json() as Promise<{ contents: { contentId: string }[] }>);
+    assert.ok(!listing.contents.some((c) => c.contentId === id), 'signed contents are not listed');
   });
 
   it('revocation reaches the holders: the revoked node is cut off everywhere', async () => {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import type { Command } from 'commander';
 import { parseCriteria } from '../../core/criteria.js';
+import { parseAccessMode, type AccessMode } from '../../security/content-access.js';
 import { CanopyError } from '../../core/errors.js';
 import { formatBytes, parseSize } from '../../core/sizes.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
@@ -14,6 +15,7 @@ interface PublishOptions {
   to: string;
   name?: string;
   blockSize?: string;
+  access: string;
   json?: boolean;
 }
 
@@ -27,7 +29,7 @@ export interface PublishResult {
 }
 
 /** Streams a file to the root's publish API; shared by `canopy publish` and `canopy demo`. */
-export async function publishFile(api: ApiClient, file: string, options: { criteria: string; name?: string; blockSize?: number; onProgress?: (bytes: number, total: number) => void }): Promise<PublishResult> {
+export async function publishFile(api: ApiClient, file: string, options: { criteria: string; name?: string; blockSize?: number; access?: AccessMode; onProgress?: (bytes: number, total: number) => void }): Promise<PublishResult> {
   let size: number;
   try {
     const st = statSync(file);
@@ -40,6 +42,7 @@ export async function publishFile(api: ApiClient, file: string, options: { crite
   parseCriteria(options.criteria);
   const params = new URLSearchParams({ name: options.name ?? path.basename(file), criteria: options.criteria });
   if (options.blockSize !== undefined) params.set('blockSize', String(options.blockSize));
+  if (options.access !== undefined) params.set('access', options.access);
   let sent = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
@@ -60,6 +63,7 @@ export function registerPublish(program: Command): void {
     .option('--to <url>', 'admin API of the root', DEFAULT_API)
     .option('--name <name>', 'content name (default: the file name)')
     .option('--block-size <size>', 'block size, e.g. 4MiB')
+    .option('--access <mode>', 'who may fetch it from the edge servers: public, or signed (URLs from canopy url)', 'public')
     .option('--json', 'print machine-readable JSON')
     .action(
       action(async (file: string, opts: PublishOptions) => {
@@ -68,6 +72,7 @@ export function registerPublish(program: Command): void {
           criteria: opts.criteria,
           name: opts.name,
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
+          access: parseAccessMode(opts.access),
           onProgress: view ? (done, total) => view.update([{ label: 'upload', done, total }]) : undefined,
         });
         if (opts.json) printJson(result);

@@ -15,9 +15,12 @@ import type { BlockStore } from '../../store/block-store.js';
 import { VirtualFile } from '../../vfile/virtual-file.js';
 import { requestUrl, sendError, sendJson } from '../../api/http-util.js';
 import { parseRange } from './range.js';
+import type { EdgeAccess } from '../../security/content-access.js';
 
 export interface HttpEdgeDeps {
   catalog: Catalog;
+  /** Per-content access: public, or signed URLs (src/security/content-access.ts). */
+  access?: EdgeAccess;
   store: BlockStore;
   log: Logger;
 }
@@ -64,10 +67,11 @@ async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerRespo
   }
   const url = requestUrl(req);
   if (url.pathname === '/' || url.pathname === '/content') {
-    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.holding(c.contentId).complete).map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
+    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.holding(c.contentId).complete && (deps.access?.mode(c.contentId) ?? 'public') === 'public').map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
     return;
   }
   const { contentId, manifest } = resolve(deps, url.pathname);
+  deps.access?.checkHttp(contentId, url);
   const file = new VirtualFile(manifest, deps.store);
   const etag = `"${contentId}"`;
   const headers: Record<string, string | number> = {

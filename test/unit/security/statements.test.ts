@@ -102,3 +102,17 @@ describe('join tokens', () => {
     fc.assert(fc.property(fc.string(), (s) => codedOnly(() => parseTtl(s))));
   });
 });
+
+describe('signed URLs', () => {
+  const id = 'ab'.repeat(32);
+  it('verify until expiry, for that content only', async () => {
+    const { signUrl, verifyUrl } = await import('../../../src/security/content-access.js');
+    const expires = Math.floor(Date.now() / 1000) + 60;
+    const q = new URLSearchParams(signUrl(id, expires, caKeys.privateKeyPem));
+    assert.doesNotThrow(() => verifyUrl(id, q, caPub));
+    assert.throws(() => verifyUrl('cd'.repeat(32), q, caPub), (e) => isCanopyError(e, 'ERR_URL_SIGNATURE'));
+    assert.throws(() => verifyUrl(id, q, caPub, (expires + 1) * 1000), (e) => isCanopyError(e, 'ERR_URL_SIGNATURE') && /expired/.test(e.message));
+    assert.throws(() => verifyUrl(id, new URLSearchParams(signUrl(id, expires, other.privateKeyPem)), caPub), (e) => isCanopyError(e, 'ERR_URL_SIGNATURE'));
+    fc.assert(fc.property(fc.string(), fc.string(), (expiresText, sig) => codedOnly(() => verifyUrl(id, new URLSearchParams({ expires: expiresText, sig }), caPub))));
+  });
+});
