@@ -44,6 +44,7 @@ export interface AdminApiDeps {
   root: RootApi | undefined;
   authority: AuthorityApi | undefined;
   tokens: ApiTokens;
+  renewCertificate: () => Promise<{ nodeId: string; validTo: string }>;
   log: Logger;
 }
 
@@ -91,7 +92,7 @@ async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerRespon
   const [, resource, ref, sub] = parts;
   const isPublish = method === 'POST' && resource === 'contents' && (!ref || sub === 'signed-url');
   authorise(deps.tokens, req.headers.authorization, method === 'GET' || method === 'HEAD' ? 'read' : isPublish ? 'publish' : 'admin');
-  if (await securityRoutes(req, res, parts, deps.authority, deps.tokens)) return;
+  if (await securityRoutes(req, res, parts, deps)) return;
   if (method === 'GET' && resource === 'node' && !ref) return sendJson(res, 200, deps.info());
   if (method === 'GET' && resource === 'nodes' && !ref) return sendJson(res, 200, { nodes: requireRoot(deps).nodes() });
   if (resource === 'contents') {

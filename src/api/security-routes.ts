@@ -4,6 +4,7 @@
  *   POST /api/nodes/:ref/attributes  {attrs}        → {nodeId, attrs, serial}       (root)
  *   POST /api/nodes/:ref/revoke                     → {nodeId, revoked}             (root)
  *   POST /api/api-tokens             {scopes, label} → {token, scopes}
+ *   POST /api/node/renew                            → {nodeId, validTo}             (any node: new key and certificate)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseAttributes, type Attributes } from '../core/attributes.js';
@@ -50,7 +51,13 @@ function attrsOf(body: Record<string, unknown>): Attributes {
 }
 
 /** Handles the route if it is one of these; returns false otherwise. Scope checks are the caller's. */
-export async function securityRoutes(req: IncomingMessage, res: ServerResponse, parts: string[], authority: AuthorityApi | undefined, tokens: ApiTokens): Promise<boolean> {
+export async function securityRoutes(
+  req: IncomingMessage,
+  res: ServerResponse,
+  parts: string[],
+  deps: { authority: AuthorityApi | undefined; tokens: ApiTokens; renewCertificate: () => Promise<{ nodeId: string; validTo: string }> },
+): Promise<boolean> {
+  const { authority, tokens } = deps;
   if (req.method !== 'POST') return false;
   const [, resource, ref, action] = parts;
   const root = () => {
@@ -69,6 +76,10 @@ export async function securityRoutes(req: IncomingMessage, res: ServerResponse, 
   }
   if (resource === 'nodes' && ref && action === 'revoke') {
     sendJson(res, 200, root().revoke(ref));
+    return true;
+  }
+  if (resource === 'node' && ref === 'renew' && !action) {
+    sendJson(res, 200, await deps.renewCertificate());
     return true;
   }
   if (resource === 'api-tokens' && !ref) {

@@ -3,6 +3,7 @@
  * downloader, root link (or root registry), admin API and HTTP edge, starts them in order
  * and stops them in reverse. Nothing else wires components together.
  */
+import { X509Certificate } from 'node:crypto';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Attributes } from '../core/attributes.js';
@@ -37,6 +38,8 @@ import { RootLink } from './root-link.js';
 const PROGRESS_INTERVAL_MS = 200;
 /** An accepted connection that has not said a valid hello by then is closed. */
 export const HELLO_TIMEOUT_MS = 10_000;
+/** How often a node checks whether its certificate needs renewing (also checked on every join). */
+export const RENEW_CHECK_MS = 12 * 3_600_000;
 
 export interface NodeAddresses {
   peer: PeerAddress;
@@ -61,6 +64,7 @@ export class CanopyNode {
   private readonly edgeServer: http.Server;
   private listener: Listener | undefined;
   private readonly lastReport = new Map<string, number>();
+  private renewTimer: NodeJS.Timeout | undefined;
 
   private readonly transport: Transport;
 
@@ -112,9 +116,12 @@ export class CanopyNode {
       onAnnounce: (id, m, access) => this.onAnnounce(id, m, access),
       accessStatement: (id) => this.access.statement(id),
       onTrustUpdate: (update) => this.onTrustUpdate(update),
+      renewCertificate: security.authority && ((nodeId, publicKeyPem) => security.authority!.renew(nodeId, publicKeyPem)),
       onJoined: (conn) => {
-        const revocations = security.trust.revocations();
-        if (revocations) void conn.notify('trust-update', { records: [], revocations }).catch(() => undefined);
+        // A node that was away learns every removal and every current record, so it cannot be fooled by a replayed older one.
+        const revocations = security.trust.revocations() ?? undefined;
+        const records = security.authority?.records().slice(0, 10_000) ?? [];
+        void conn.notify('trust-update', { records, revocations }).catch(() => undefined);
       },
       log: this.log,
     });
@@ -136,7 +143,10 @@ export class CanopyNode {
           return { peer: a.peer, api: a.api, http: a.http };
         },
         onCatalog: (catalog) => catalog.forEach((c) => this.onAnnounce(c.contentId, c.manifest, c.access)),
-        onJoined: () => this.catalog.list().forEach((c) => this.reportProgress(c.contentId, c.manifest, true)),
+        onJoined: () => {
+          this.catalog.list().forEach((c) => this.reportProgress(c.contentId, c.manifest, true));
+          this.renewIfDue();
+        },
         log: this.log,
       });
     }
@@ -153,6 +163,7 @@ export class CanopyNode {
         revoke: (ref) => this.revoke(ref),
       },
       tokens: this.apiTokens,
+      renewCertificate: () => this.renewCertificate(),
       log: this.log,
     });
     this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, access: this.access, log: this.log });
@@ -170,10 +181,14 @@ export class CanopyNode {
       conn.once('close', () => clearTimeout(timer));
     });
     this.rootLink?.start();
+    this.renewTimer = setInterval(() => this.renewIfDue(), RENEW_CHECK_MS);
+    this.renewTimer.unref();
+    if (this.config.isRoot) this.renewIfDue();
     this.log.info('node started', { ...this.addresses(), attrs: this.identity.attrs, root: this.config.isRoot });
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.renewTimer);
     this.downloader.stop();
     this.rootLink?.stop();
     this.pool.closeAll();
@@ -299,6 +314,23 @@ export class CanopyNode {
         return { contentId, name: manifest.name, size: manifest.size, blocks: manifest.blocks.length, criteria: manifest.criteria, nodes };
       },
     };
+  }
+
+  /** Gets a new key and certificate (same node id) from the root; new connections use them at once. */
+  async renewCertificate(): Promise<{ nodeId: string; validTo: string }> {
+    const authority = this.security.authority;
+    await this.security.renew(async (publicKey) => {
+      if (authority) return authority.renew(this.identity.nodeId, publicKey);
+      const conn = await this.pool.get(this.config.join!);
+      return String((await conn.request('renew', { publicKey })).header.cert);
+    });
+    const validTo = new X509Certificate(this.security.certPem).validTo;
+    this.log.info('certificate renewed', { validTo });
+    return { nodeId: this.identity.nodeId, validTo };
+  }
+
+  private renewIfDue(): void {
+    if (this.security.needsRenewal()) this.renewCertificate().catch((err: Error) => this.log.warn('certificate renewal failed; will retry', { err }));
   }
 
   /** Root operation: re-signs a node's attributes and sends the record to every member. */

@@ -30,6 +30,8 @@ export interface PeerServiceDeps {
   /** The signed access statement of a content, if it is not public. */
   accessStatement: (contentId: string) => unknown;
   onTrustUpdate: (update: MessageBodies['trust-update']) => void;
+  /** The root's certificate renewal (same node id, new key). */
+  renewCertificate?: (nodeId: string, publicKeyPem: string) => Promise<string>;
   /** Called after a node joins the root, to send it what it must know (revocations). */
   onJoined?: (conn: IncomingRequest['conn']) => void;
   log: Logger;
@@ -82,10 +84,16 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
   };
 }
 
-function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: string): { body: Record<string, unknown> } | undefined {
+async function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: string): Promise<{ body: Record<string, unknown> } | undefined> {
   const registry = deps.registry;
   if (!registry) throw new CanopyError('ERR_WIRE_PROTOCOL', `${req.type} is answered only by the root`);
   switch (req.type) {
+    case 'renew': {
+      const { publicKey } = req.body as MessageBodies['renew'];
+      const cert = await deps.renewCertificate!(req.conn.remoteId!, publicKey);
+      deps.log.info('certificate renewed', { node: req.conn.remoteId });
+      return { body: { cert } };
+    }
     case 'join': {
       const member = registry.join(req.conn, name, req.body as MessageBodies['join']);
       deps.log.info('node joined', { node: member.nodeId, name: member.name, attrs: member.attrs });

@@ -12,7 +12,9 @@ import { TlsTransport } from '../wire/tls-transport.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { AttributeRecord } from './attribute-record.js';
 import { Authority } from './authority.js';
-import { hasCredentials, initRoot, isRootDir, loadCredentials, saveNodeCredentials, saveRecord, type NodeCredentials } from './credentials.js';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { hasCredentials, initRoot, isRootDir, loadCredentials, saveCertificate, saveNodeCredentials, saveRecord, type NodeCredentials } from './credentials.js';
+import { generateKeyPair, nodeIdOf } from './x509.js';
 import { enrol, serveEnrolment } from './enrolment.js';
 import { PeerTrust, type AppliedUpdate, type TrustUpdate } from './peer-trust.js';
 
@@ -33,6 +35,7 @@ export class NodeSecurity {
   readonly trust: PeerTrust;
   readonly authority: Authority | undefined;
   private creds: NodeCredentials;
+  private readonly transports: TlsTransport[] = [];
 
   private constructor(
     private readonly options: SecurityOptions,
@@ -76,11 +79,46 @@ export class NodeSecurity {
     return this.creds.record;
   }
 
+  get certPem(): string {
+    return this.creds.certPem;
+  }
+
   get caCertPem(): string {
     return this.creds.caCertPem;
   }
 
+  /** Whether less than a third of the certificate's validity is left. */
+  needsRenewal(now = Date.now()): boolean {
+    const cert = new X509Certificate(this.creds.certPem);
+    const from = Date.parse(cert.validFrom);
+    const to = Date.parse(cert.validTo);
+    return to - now < (to - from) / 3;
+  }
+
+  /**
+   * Gets a new certificate for a new key from the root (`ask` sends the public key and
+   * returns the certificate), checks it, stores it, and makes the transport use it.
+   */
+  async renew(ask: (publicKeyPem: string) => Promise<string>): Promise<void> {
+    const keys = generateKeyPair();
+    const certPem = await ask(keys.publicKeyPem);
+    const cert = new X509Certificate(certPem);
+    const ca = new X509Certificate(this.creds.caCertPem);
+    if (!cert.verify(ca.publicKey) || nodeIdOf(cert) !== this.nodeId || !cert.publicKey.equals(createPublicKey(keys.publicKeyPem))) {
+      throw new CanopyError('ERR_NOT_AUTHORISED', 'renewal: the root returned a certificate that does not match this node and key');
+    }
+    saveCertificate(this.options.dataDir, certPem, keys.privateKeyPem);
+    this.creds = { ...this.creds, certPem, keyPem: keys.privateKeyPem };
+    this.transports.forEach((t) => t.refresh());
+  }
+
   transport(): TlsTransport {
+    const transport = this.makeTransport();
+    this.transports.push(transport);
+    return transport;
+  }
+
+  private makeTransport(): TlsTransport {
     return new TlsTransport({
       credentials: () => ({ key: this.creds.keyPem, cert: this.creds.certPem, ca: this.creds.caCertPem }),
       isRevoked: (id) => this.trust.isRevoked(id),

@@ -21,6 +21,8 @@ export interface HoldersBody { contentId: string }
 export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean }
 export interface HoldersReply { holders: Holder[] }
 export interface GetBlockBody { contentId: string; index: number }
+/** A node asks the root for a new certificate (same node id) for this public key; the reply is `{cert}`. */
+export interface RenewBody { publicKey: string }
 /** Signed statements from the root: newer attribute records and the revocation list. */
 export interface TrustUpdateBody { records: Record<string, unknown>[]; revocations?: Record<string, unknown> }
 
@@ -32,6 +34,7 @@ export interface MessageBodies {
   holders: HoldersBody;
   'get-block': GetBlockBody;
   'trust-update': TrustUpdateBody;
+  renew: RenewBody;
 }
 export type MessageType = keyof MessageBodies;
 
@@ -84,6 +87,7 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   holders: { contentId: hash },
   'get-block': { contentId: hash, index: count },
   'trust-update': { records: arrayOf(object, 10_000), revocations: optional(object) },
+  renew: { publicKey: str(1024) },
 };
 
 export function isMessageType(t: unknown): t is MessageType {

@@ -54,7 +54,14 @@ export function tlsPeerNodeId(stream: Duplex): string | undefined {
 }
 
 export class TlsTransport implements Transport {
+  private readonly servers = new Set<tls.Server>();
+
   constructor(private readonly options: TlsTransportOptions) {}
+
+  /** Picks up renewed credentials: new connections use them; established ones keep theirs. */
+  refresh(): void {
+    for (const server of this.servers) server.setSecureContext(this.context());
+  }
 
   private context(): tls.SecureContextOptions {
     const c = this.options.credentials();
@@ -117,6 +124,8 @@ export class TlsTransport implements Transport {
       onConnection(socket);
     });
     await listenOn(server as unknown as net.Server, address);
+    this.servers.add(server);
+    server.once('close', () => this.servers.delete(server));
     const port = (server.address() as net.AddressInfo).port;
     return {
       port,

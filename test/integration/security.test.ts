@@ -6,7 +6,7 @@
  * hold; a revoked node is cut off by every holder.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -140,6 +140,28 @@ describe('security between real node processes', () => {
     const status = await network.rootApi.get<{ nodes: { name: string; qualified: boolean; haveBlocks: number }[] }>(`/api/contents/${contentId}/status`);
     const hub = status.nodes.find((n) => n.name === 'eu-hub')!;
     assert.equal(hub.qualified, false);
+  });
+
+  it('renews a certificate (new key, same node id) and serves new connections with it', async () => {
+    const before = credentialsOf(euEdge.dataDir);
+    const renewed = await network.api(euEdge).postJson<{ nodeId: string; validTo: string }>('/api/node/renew', {});
+    assert.equal(renewed.nodeId, euEdge.nodeId);
+    const after = credentialsOf(euEdge.dataDir);
+    assert.notEqual(after.key, before.key);
+    const cert = new X509Certificate(after.cert);
+    assert.match(cert.subject, new RegExp(`CN=${euEdge.nodeId}`));
+    const presented = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ ...euEdge.peer, key: after.key, cert: after.cert, ca: after.ca, ALPNProtocols: [PEER_ALPN], checkServerIdentity: () => undefined });
+      s.once('secureConnect', () => {
+        resolve(s.getPeerX509Certificate()!.fingerprint256);
+        s.destroy();
+      });
+      s.once('error', reject);
+    });
+    assert.equal(presented, cert.fingerprint256, 'the holder presents its new certificate');
+    const us = credentialsOf(network.nodes[2]!.dataDir);
+    const conn = await dialAs(us, euEdge.peer, us.record);
+    conn.destroy();
   });
 
   it('serves a signed-access content only with a valid, unexpired signed URL', async () => {
