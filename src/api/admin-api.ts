@@ -64,12 +64,27 @@ export function contentSummary(contentId: string, manifest: Manifest, holding?: 
 }
 
 export function createAdminApi(deps: AdminApiDeps): http.Server {
-  return http.createServer((req, res) => {
+  const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
     route(deps, req, res).catch((err: unknown) => {
       if (!(err instanceof CanopyError)) deps.log.error('api request failed', { url: req.url, err: err as Error });
       sendError(res, err);
     });
   });
+  // Against slow senders: headers within 10 s, and a socket idle for 2 minutes is closed.
+  // No overall request limit: a publish upload of a large content legitimately takes long.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 5_000;
+  server.setTimeout(120_000, (socket) => socket.destroy());
+  return server;
+}
+
+function decodePart(p: string): string {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    throw new CanopyError('ERR_USAGE', 'malformed percent-encoding in the path');
+  }
 }
 
 function requireRoot(deps: AdminApiDeps): RootApi {
@@ -85,7 +100,7 @@ function findContent(deps: AdminApiDeps, ref: string): { contentId: string; mani
 
 async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = requestUrl(req);
-  const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = url.pathname.split('/').filter(Boolean).map(decodePart);
   const method = req.method ?? 'GET';
   if (method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
   if (parts[0] !== 'api') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);

@@ -190,6 +190,25 @@ describe('security between real node processes', () => {
     assert.ok(!listing.contents.some((c) => c.contentId === id), 'signed contents are not listed');
   });
 
+  it('path traversal and malformed paths fail on the edge and the API', async () => {
+    for (const p of ['/content/../../../../etc/passwd', '/files/..%2F..%2F..%2Fetc%2Fpasswd', '/content/%2e%2e/%2e%2e/etc/passwd', '/files/%E0%A4%A', `/content/${contentId}/..%2Fsecurity%2Fnode.key`]) {
+      const r = await runCommand('curl', ['-sS', '--path-as-is', '-o', '/dev/null', '-w', '%{http_code}', `${euEdge.http}${p}`]);
+      assert.equal(r.stdout, '404', `edge ${p}`);
+    }
+    const api = await runCommand('curl', ['-sS', '--path-as-is', '-H', `Authorization: Bearer ${network.apiToken()}`, '-w', '\n%{http_code}', `${euEdge.api}/api/contents/%E0%A4%A`]);
+    assert.match(api.stdout, /ERR_USAGE[\s\S]*400$/);
+    const noToken = await runCommand('curl', ['-sS', '-w', '\n%{http_code}', `${euEdge.api}/api/node`]);
+    assert.match(noToken.stdout, /ERR_AUTH_REQUIRED[\s\S]*401$/);
+    const readOnly = await network.api(euEdge).postJson<{ token: string }>('/api/api-tokens', { scopes: 'read', label: 'test' });
+    const publish = await runCommand('curl', ['-sS', '-X', 'POST', '-H', `Authorization: Bearer ${readOnly.token}`, '-w', '\n%{http_code}', `${network.root!.api}/api/contents?name=x`]);
+    assert.match(publish.stdout, /ERR_AUTH_REQUIRED|ERR_SCOPE/, 'a token of another node, or a read token, cannot publish');
+    const scoped = await network.rootApi.postJson<{ token: string }>('/api/api-tokens', { scopes: 'read', label: 'test' });
+    const denied = await runCommand('curl', ['-sS', '-X', 'POST', '-H', `Authorization: Bearer ${scoped.token}`, '-w', '\n%{http_code}', `${network.root!.api}/api/contents?name=x`]);
+    assert.match(denied.stdout, /ERR_SCOPE[\s\S]*403$/);
+    const listed = await runCommand('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${scoped.token}`, `${network.root!.api}/api/contents`]);
+    assert.equal(listed.stdout, '200');
+  });
+
   it('revocation reaches the holders: the revoked node is cut off everywhere', async () => {
     const creds = credentialsOf(us.dataDir);
     const before = await dialAs(creds, euEdge.peer, creds.record);
