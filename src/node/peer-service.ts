@@ -74,7 +74,9 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         return;
       }
       case 'trust-update': {
-        // Signed statements: checked against the CA signature whoever relays them (the root today, the tree later).
+        // Signed statements, checked against the CA whoever relays them; still accepted from the root only, because
+        // verifying thousands of signatures is work a member must not be able to impose on its peers.
+        if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'trust updates are accepted only from the root');
         deps.onTrustUpdate(req.body as MessageBodies['trust-update']);
         return;
       }
