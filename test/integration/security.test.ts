@@ -122,7 +122,7 @@ describe('security between real node processes', () => {
     assert.ok(ok.bytes > 0, 'a valid certificate gets a reply (an error about the record here)');
   });
 
-  it('a node whose attributes change stops receiving and evicts what it may no longer hold', async () => {
+  it('a node whose attributes change stops receiving, evicts what it may no longer hold, and fetches again when it qualifies', async () => {
     const oldRecord = credentialsOf(euHub.dataDir).record;
     const set = await runCli(['nodes', 'set-attrs', 'eu-hub', 'region=us,tier=hub', '--to', network.root!.api, '--json']);
     assert.equal(set.code, 0, set.stderr);
@@ -140,6 +140,10 @@ describe('security between real node processes', () => {
     const status = await network.rootApi.get<{ nodes: { name: string; qualified: boolean; haveBlocks: number }[] }>(`/api/contents/${contentId}/status`);
     const hub = status.nodes.find((n) => n.name === 'eu-hub')!;
     assert.equal(hub.qualified, false);
+    // Qualifying again: it fetches the content anew, without a new announcement.
+    const back = await runCli(['nodes', 'set-attrs', euHub.nodeId, 'region=eu,tier=hub', '--to', network.root!.api, '--json']);
+    assert.equal(back.code, 0, back.stderr);
+    await until('eu-hub fetches the content again', async () => ((await local(euHub)) === 8 ? true : undefined));
   });
 
   it('renews a certificate (new key, same node id) and serves new connections with it', async () => {
