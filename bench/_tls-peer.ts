@@ -1,13 +1,18 @@
 /**
  * The serving side of bench/tls.ts, run as its own process so sender and receiver each get
- * a core. Modes: `canopy` answers get-block over the mutual-TLS peer protocol from blocks
- * held in memory; `raw` writes SIZE bytes on a bare node:tls socket; `plain` the same on TCP.
+ * a core. Modes: `canopy` attests the peer at `hello` (certificate + root-signed record),
+ * then answers get-block over the mutual-TLS peer protocol after checking the requester's
+ * attested attributes against a criteria, from blocks held in memory; `raw` writes SIZE bytes on a bare node:tls socket; `plain` the same on TCP.
  * Prints `{"port": N}` once listening.
  */
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
+import { CanopyError } from '../src/core/errors.js';
+import { matches, parseCriteria } from '../src/core/criteria.js';
+import { PeerTrust } from '../src/security/peer-trust.js';
+import { PROTOCOL_VERSION } from '../src/wire/messages.js';
 import { PeerConnection } from '../src/wire/peer-connection.js';
 import { TlsTransport } from '../src/wire/tls-transport.js';
 
@@ -15,6 +20,9 @@ const [mode, dir, ciphers, sizeText, blockText] = process.argv.slice(2) as [stri
 const size = Number(sizeText);
 const blockSize = Number(blockText);
 const creds = { key: readFileSync(path.join(dir, 'server.key'), 'utf8'), cert: readFileSync(path.join(dir, 'server.crt'), 'utf8'), ca: readFileSync(path.join(dir, 'ca.crt'), 'utf8') };
+const trust = new PeerTrust(creds.ca);
+const criteria = parseCriteria('region=eu & tier=edge');
+const ownRecord = JSON.parse(readFileSync(path.join(dir, 'server.record.json'), 'utf8')) as Record<string, unknown>;
 const blocks = Array.from({ length: 8 }, (_, i) => Buffer.alloc(blockSize, i + 1));
 
 function pump(socket: net.Socket): void {
@@ -36,7 +44,16 @@ if (mode === 'canopy') {
   const transport = new TlsTransport({ credentials: () => creds, isRevoked: () => false, ciphers });
   const listener = await transport.listen({ host: '127.0.0.1', port: 0 }, (stream) => {
     new PeerConnection(stream, async (req) => {
-      if (req.type === 'get-block') return { payload: blocks[(req.body as { index: number }).index % blocks.length]! };
+      if (req.type === 'hello') {
+        const record = trust.attest(req.conn.transportPeerId!, (req.body as { record: unknown }).record);
+        req.conn.remoteId = record.nodeId;
+        req.conn.remoteAttrs = { ...record.attrs };
+        return { body: { nodeId: 'bench', name: 'bench', record: ownRecord, version: PROTOCOL_VERSION } };
+      }
+      if (req.type === 'get-block') {
+        if (!req.conn.remoteId || !matches(criteria, req.conn.remoteAttrs, req.conn.remoteId)) throw new CanopyError('ERR_NOT_AUTHORISED', 'not qualified');
+        return { payload: blocks[(req.body as { index: number }).index % blocks.length]! };
+      }
       return undefined;
     });
   });

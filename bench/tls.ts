@@ -3,7 +3,9 @@
  * limit, in the same run: a bare node:tls socket pair with the same cipher (`rawTlsMBps`)
  * and plain TCP (`plainMBps`). Sender and receiver are separate processes. Canopy moves
  * SIZE bytes as get-block requests (4 in flight, BLOCK bytes each, from memory so the disk
- * is not measured). `ratio = canopyMBps / rawTlsMBps`. It also measures bare TLS with each
+ * is not measured), after `hello` with a root-signed attribute record; the server checks the
+ * requester's attested attributes against a criteria on every request, as holders do.
+ * `ratio = canopyMBps / rawTlsMBps`. It also measures bare TLS with each
  * TLS 1.3 cipher to show whether a faster cipher narrows the gap to plain TCP.
  * Options: --size 1GiB --block 4MiB --runs 3
  */
@@ -16,6 +18,8 @@ import { createInterface } from 'node:readline';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { PeerConnection } from '../src/wire/peer-connection.js';
+import { PROTOCOL_VERSION } from '../src/wire/messages.js';
+import { signAttributeRecord } from '../src/security/attribute-record.js';
 import { DEFAULT_CIPHERS, TlsTransport } from '../src/wire/tls-transport.js';
 import { createCaCertificate, generateKeyPair, issueNodeCertificate, newNodeId } from '../src/security/x509.js';
 import { log, mbps, median, option, round, sizeOption, timed } from './_util.js';
@@ -23,20 +27,24 @@ import { log, mbps, median, option, round, sizeOption, timed } from './_util.js'
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CIPHERS = { aes128gcm: 'TLS_AES_128_GCM_SHA256', aes256gcm: 'TLS_AES_256_GCM_SHA384', chacha20: 'TLS_CHACHA20_POLY1305_SHA256' } as const;
 
-async function makeCredentials(dir: string): Promise<{ key: string; cert: string; ca: string }> {
+type BenchCredentials = { key: string; cert: string; ca: string; record: Record<string, unknown> };
+
+async function makeCredentials(dir: string): Promise<BenchCredentials> {
   const ca = generateKeyPair();
   const caCertPem = await createCaCertificate(ca, 'bench CA');
   const issue = async (name: string) => {
     const k = generateKeyPair();
-    const cert = await issueNodeCertificate({ nodeId: newNodeId(), publicKeyPem: k.publicKeyPem, caCertPem, caKeyPem: ca.privateKeyPem });
+    const nodeId = newNodeId();
+    const cert = await issueNodeCertificate({ nodeId, publicKeyPem: k.publicKeyPem, caCertPem, caKeyPem: ca.privateKeyPem });
     writeFileSync(path.join(dir, `${name}.key`), k.privateKeyPem);
     writeFileSync(path.join(dir, `${name}.crt`), cert);
+    writeFileSync(path.join(dir, `${name}.record.json`), JSON.stringify(signAttributeRecord(nodeId, { region: 'eu', tier: 'edge' }, 1, ca.privateKeyPem)));
   };
   await issue('server');
   await issue('client');
   writeFileSync(path.join(dir, 'ca.crt'), caCertPem);
   const f = (n: string) => readFileSync(path.join(dir, n), 'utf8');
-  return { key: f('client.key'), cert: f('client.crt'), ca: f('ca.crt') };
+  return { key: f('client.key'), cert: f('client.crt'), ca: f('ca.crt'), record: JSON.parse(f('client.record.json')) as Record<string, unknown> };
 }
 
 async function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
@@ -54,9 +62,10 @@ async function drain(socket: net.Socket): Promise<number> {
   return n;
 }
 
-async function canopyRun(port: number, creds: { key: string; cert: string; ca: string }, cipher: string, size: number, block: number): Promise<number> {
+async function canopyRun(port: number, creds: BenchCredentials, cipher: string, size: number, block: number): Promise<number> {
   const transport = new TlsTransport({ credentials: () => creds, isRevoked: () => false, ciphers: cipher });
   const conn = new PeerConnection(await transport.connect({ host: '127.0.0.1', port }), async () => undefined);
+  await conn.request('hello', { nodeId: 'bench', name: 'bench-client', record: creds.record, version: PROTOCOL_VERSION });
   const count = Math.ceil(size / block);
   let next = 0;
   let got = 0;
