@@ -16,6 +16,7 @@ import { publishFile } from '../cli/commands/publish.js';
 import type { ContentStatus } from '../cli/commands/status.js';
 import { demoAttributes, LocalNetwork, type RunningNode } from './local-network.js';
 import { writeSample } from './sample.js';
+import { probeBlockAs } from './refusal-probe.js';
 import type { ApiClient } from '../cli/api-client.js';
 
 export interface DemoOptions {
@@ -36,6 +37,8 @@ export interface DemoResult {
   qualified: number;
   verified: number;
   unqualifiedHolding: number;
+  /** Unqualified nodes that asked a holder for a block with their own credentials and were refused. */
+  refused: number;
   seconds: number;
   contentId: string;
   urls: { node: string; url: string }[];
@@ -91,6 +94,8 @@ async function verify(network: LocalNetwork, status: ContentStatus, expected: st
   const byId = new Map<string, RunningNode>(network.nodes.map((n) => [n.nodeId, n]));
   let verified = 0;
   let unqualifiedHolding = 0;
+  let refused = 0;
+  const holder = network.nodes.find((n) => status.nodes.some((s) => s.nodeId === n.nodeId && s.complete));
   const urls: DemoResult['urls'] = [];
   for (const n of status.nodes) {
     const node = byId.get(n.nodeId);
@@ -106,9 +111,14 @@ async function verify(network: LocalNetwork, status: ContentStatus, expected: st
       const got = await request(url);
       await got.body.dump();
       if ((local.local?.haveBlocks ?? 0) > 0 || got.statusCode === 200) unqualifiedHolding++;
+      if (holder) {
+        const answer = await probeBlockAs(node.dataDir, holder.peer, status.contentId);
+        if (answer !== 'ERR_NOT_AUTHORISED') throw new CanopyError('ERR_DISTRIBUTION_FAILED', `${holder.name} answered ${answer} when ${n.name} asked for a block it may not hold`);
+        refused++;
+      }
     }
   }
   const qualified = status.nodes.filter((n) => n.qualified).length;
   if (unqualifiedHolding > 0) throw new CanopyError('ERR_DISTRIBUTION_FAILED', `${unqualifiedHolding} unqualified node(s) hold or serve the content`);
-  return { ok: true, nodes: status.nodes.length, qualified, verified, unqualifiedHolding, seconds: Math.round(seconds * 100) / 100, contentId: status.contentId, urls };
+  return { ok: true, nodes: status.nodes.length, qualified, verified, unqualifiedHolding, refused, seconds: Math.round(seconds * 100) / 100, contentId: status.contentId, urls };
 }
