@@ -109,6 +109,10 @@ async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerRespon
   authorise(deps.tokens, req.headers.authorization, method === 'GET' || method === 'HEAD' ? 'read' : isPublish ? 'publish' : 'admin');
   if (await securityRoutes(req, res, parts, deps)) return;
   if (method === 'GET' && resource === 'node' && !ref) return sendJson(res, 200, deps.info());
+  if (method === 'GET' && resource === 'api-tokens' && !ref) {
+    authorise(deps.tokens, req.headers.authorization, 'admin');
+    return sendJson(res, 200, { tokens: deps.tokens.list() });
+  }
   if (method === 'GET' && resource === 'nodes' && !ref) return sendJson(res, 200, { nodes: requireRoot(deps).nodes() });
   if (resource === 'contents') {
     if (method === 'GET' && !ref) {

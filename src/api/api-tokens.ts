@@ -74,6 +74,11 @@ export class ApiTokens {
     return timingSafeEqual(sha256(m[2]!), Buffer.from(stored.hash, 'hex')) ? stored.scopes : undefined;
   }
 
+  /** Ids, scopes and labels: never the secrets (the node does not have them). */
+  list(): { id: string; scopes: Scope[]; label: string; createdAt: string }[] {
+    return this.tokens.map(({ id, scopes, label, createdAt }) => ({ id, scopes, label, createdAt }));
+  }
+
   revoke(id: string): boolean {
     const before = this.tokens.length;
     this.tokens = this.tokens.filter((t) => t.id !== id);

@@ -4,6 +4,7 @@
  *   POST /api/nodes/:ref/attributes  {attrs}        → {nodeId, attrs, serial}       (root)
  *   POST /api/nodes/:ref/revoke                     → {nodeId, revoked}             (root)
  *   POST /api/api-tokens             {scopes, label} → {token, scopes}
+ *   POST /api/api-tokens/:id/revoke                 → {id, revoked}
  *   POST /api/node/renew                            → {nodeId, validTo}             (any node: new key and certificate)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -80,6 +81,11 @@ export async function securityRoutes(
   }
   if (resource === 'node' && ref === 'renew' && !action) {
     sendJson(res, 200, await deps.renewCertificate());
+    return true;
+  }
+  if (resource === 'api-tokens' && ref && action === 'revoke') {
+    if (!tokens.revoke(ref)) throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no API token with id ${ref}`);
+    sendJson(res, 200, { id: ref, revoked: true });
     return true;
   }
   if (resource === 'api-tokens' && !ref) {

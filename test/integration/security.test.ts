@@ -211,6 +211,12 @@ describe('security between real node processes', () => {
     assert.match(denied.stdout, /ERR_SCOPE[\s\S]*403$/);
     const listed = await runCommand('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${scoped.token}`, `${network.root!.api}/api/contents`]);
     assert.equal(listed.stdout, '200');
+    const ls = await runCli(['api-token', 'list', '--to', network.root!.api, '--json']);
+    const id = lastJson<{ tokens: { id: string; scopes: string[] }[] }>(ls.stdout).tokens.find((t) => scoped.token.includes(`.${t.id}.`))!.id;
+    const rv = await runCli(['api-token', 'revoke', id, '--to', network.root!.api, '--json']);
+    assert.equal(rv.code, 0, rv.stderr);
+    const after = await runCommand('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-H', `Authorization: Bearer ${scoped.token}`, `${network.root!.api}/api/contents`]);
+    assert.equal(after.stdout, '401', 'a revoked API token is refused at once');
   });
 
   it('revocation reaches the holders: the revoked node is cut off everywhere', async () => {

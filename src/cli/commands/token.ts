@@ -65,4 +65,30 @@ export function registerApiToken(program: Command): void {
         else process.stdout.write(`${result.token}\nscopes: ${result.scopes.join(', ')}\n`);
       }),
     );
+  cmd
+    .command('list')
+    .description('list the API tokens of a node (ids, scopes, labels; never secrets)')
+    .option('--to <url>', 'admin API of the node', DEFAULT_API)
+    .option('--api-token-file <file>', 'file with an admin API token')
+    .option('--json', 'print machine-readable JSON')
+    .action(
+      action(async (opts: Omit<ApiTokenOptions, 'scopes' | 'label'>) => {
+        const { tokens } = await new ApiClient(opts.to, findApiToken(opts.apiTokenFile)).get<{ tokens: { id: string; scopes: string[]; label: string; createdAt: string }[] }>('/api/api-tokens');
+        if (opts.json) printJson({ tokens });
+        else for (const t of tokens) process.stdout.write(`${t.id}  ${t.scopes.join(',')}  ${t.label}  ${t.createdAt}\n`);
+      }),
+    );
+  cmd
+    .command('revoke <id>')
+    .description('revoke an API token by id (see api-token list)')
+    .option('--to <url>', 'admin API of the node', DEFAULT_API)
+    .option('--api-token-file <file>', 'file with an admin API token')
+    .option('--json', 'print machine-readable JSON')
+    .action(
+      action(async (id: string, opts: Omit<ApiTokenOptions, 'scopes' | 'label'>) => {
+        const result = await new ApiClient(opts.to, findApiToken(opts.apiTokenFile)).postJson<{ id: string; revoked: boolean }>(`/api/api-tokens/${encodeURIComponent(id)}/revoke`, {});
+        if (opts.json) printJson(result);
+        else process.stdout.write(`revoked API token ${result.id}\n`);
+      }),
+    );
 }
