@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { CanopyError, errorFromJSON } from '../core/errors.js';
-import { findApiToken } from './api-token.js';
+import { findApiToken, TOKEN_SOURCES } from './api-token.js';
 
 export const DEFAULT_API = process.env.CANOPY_API ?? 'http://127.0.0.1:7401';
 
@@ -54,7 +54,14 @@ export class ApiClient {
     } catch {
       throw new CanopyError('ERR_HTTP', `${method} ${path} answered ${res.statusCode} with a non-JSON body`);
     }
-    if (res.statusCode >= 400) throw errorFromJSON((json as { error?: unknown }).error);
+    if (res.statusCode >= 400) {
+      const err = errorFromJSON((json as { error?: unknown }).error);
+      if (err.code === 'ERR_AUTH_REQUIRED') {
+        const where = this.token ? 'the token found was not accepted by this node' : `no token was found (${TOKEN_SOURCES})`;
+        throw new CanopyError('ERR_AUTH_REQUIRED', `${err.message}; ${where}`);
+      }
+      throw err;
+    }
     return json as T;
   }
 }

@@ -10,6 +10,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
+export const TOKEN_SOURCES = '--api-token-file, CANOPY_API_TOKEN, CANOPY_API_TOKEN_FILE, .canopy/node/api-token, .canopy/demo/api-token';
+
 export const DEFAULT_TOKEN_FILES = [path.join('.canopy', 'node', 'api-token'), path.join('.canopy', 'demo', 'api-token')];
 
 function readToken(file: string): string | undefined {

@@ -201,6 +201,9 @@ describe('security between real node processes', () => {
     }
     const api = await runCommand('curl', ['-sS', '--path-as-is', '-H', `Authorization: Bearer ${network.apiToken()}`, '-w', '\n%{http_code}', `${euEdge.api}/api/contents/%E0%A4%A`]);
     assert.match(api.stdout, /ERR_USAGE[\s\S]*400$/);
+    const cliNoToken = await runCli(['ls', '--to', euEdge.api], { env: { CANOPY_API_TOKEN_FILE: path.join(dir.path, 'no-such-file') } });
+    assert.equal(cliNoToken.code, 1);
+    assert.match(cliNoToken.stderr, /ERR_AUTH_REQUIRED.*no token was found \(--api-token-file, CANOPY_API_TOKEN/);
     const noToken = await runCommand('curl', ['-sS', '-w', '\n%{http_code}', `${euEdge.api}/api/node`]);
     assert.match(noToken.stdout, /ERR_AUTH_REQUIRED[\s\S]*401$/);
     const readOnly = await network.api(euEdge).postJson<{ token: string }>('/api/api-tokens', { scopes: 'read', label: 'test' });
