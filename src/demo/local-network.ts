@@ -29,6 +29,7 @@ export interface RunningNode extends NodeSpec {
   nodeId: string;
   api: string;
   http: string;
+  ftp: string;
   peer: { host: string; port: number };
   dataDir: string;
   process: ChildProcess;
@@ -104,7 +105,7 @@ export class LocalNetwork {
   async spawnNode(spec: NodeSpec, index: number, args: string[]): Promise<RunningNode> {
     const dataDir = path.join(this.dir, spec.name);
     mkdirSync(dataDir, { recursive: true });
-    const ports = this.basePort === 0 ? [0, 0, 0] : [0, 1, 2].map((k) => this.basePort + index * 10 + k);
+    const ports = this.basePort === 0 ? [0, 0, 0, 0] : [0, 1, 2, 3].map((k) => this.basePort + index * 10 + k);
     const { command, args: base } = cliCommand();
     const isRoot = args.includes('--root');
     // The root attests itself; a new node gets its attributes through a join token.
@@ -116,7 +117,7 @@ export class LocalNetwork {
     const log = openSync(path.join(dataDir, 'node.log'), 'a');
     const child = spawn(
       command,
-      [...base, 'node', '--name', spec.name, '--data', dataDir, '--peer-port', String(ports[0]), '--api-port', String(ports[1]), '--http-port', String(ports[2]), '--api-token-file', this.apiTokenFile, ...identity, ...args],
+      [...base, 'node', '--name', spec.name, '--data', dataDir, '--peer-port', String(ports[0]), '--api-port', String(ports[1]), '--http-port', String(ports[2]), '--ftp-port', String(ports[3]), '--api-token-file', this.apiTokenFile, ...identity, ...args],
       { stdio: ['ignore', 'pipe', log] },
     );
     closeSync(log);
@@ -156,10 +157,10 @@ async function waitReady(child: ChildProcess, name: string, dataDir: string): Pr
   try {
     for await (const line of lines) {
       try {
-        const event = JSON.parse(line) as { event?: string; nodeId: string; api: string; http: string; peer: { host: string; port: number } };
+        const event = JSON.parse(line) as { event?: string; nodeId: string; api: string; http: string; ftp: string; peer: { host: string; port: number } };
         if (event.event === 'ready') {
           child.stdout!.resume();
-          return { nodeId: event.nodeId, api: event.api, http: event.http, peer: event.peer };
+          return { nodeId: event.nodeId, api: event.api, http: event.http, ftp: event.ftp, peer: event.peer };
         }
       } catch {
         // Not a JSON line; ignore.

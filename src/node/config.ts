@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
 import { DEFAULT_BLOCK_SIZE } from '../ingest/ingest.js';
+import type { FtpUserSpec } from '../edge/ftp/ftp-users.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import type { PeerAddress } from '../wire/transport.js';
 
@@ -26,9 +27,23 @@ export interface NodeConfig {
   readonly peerPort: number;
   readonly apiPort: number;
   readonly httpPort: number;
+  readonly ftpPort: number;
+  readonly ftp: FtpConfig;
   readonly volumes: readonly VolumeConfig[];
   readonly blockSize: number;
   readonly downloadConcurrency: number;
+  /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
+  readonly prefetch: boolean;
+}
+
+export interface FtpConfig {
+  readonly users: readonly FtpUserSpec[];
+  /** Lets `anonymous` log in with any password. */
+  readonly anonymous: boolean;
+  /** Refuses USER before AUTH TLS. */
+  readonly requireTls: boolean;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
 }
 
 export const DEFAULTS = {
@@ -37,6 +52,7 @@ export const DEFAULTS = {
   peerPort: 7400,
   apiPort: 7401,
   httpPort: 7402,
+  ftpPort: 7403,
   blockSize: DEFAULT_BLOCK_SIZE,
   downloadConcurrency: 4,
 } as const;
@@ -65,8 +81,11 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     peerPort: checkPort('peerPort', input.peerPort ?? DEFAULTS.peerPort),
     apiPort: checkPort('apiPort', input.apiPort ?? DEFAULTS.apiPort),
     httpPort: checkPort('httpPort', input.httpPort ?? DEFAULTS.httpPort),
+    ftpPort: checkPort('ftpPort', input.ftpPort ?? DEFAULTS.ftpPort),
+    ftp: input.ftp ?? { users: [], anonymous: false, requireTls: false },
     volumes: input.volumes && input.volumes.length > 0 ? input.volumes : [{ path: path.join(dataDir, 'volumes', 'v0') }],
     blockSize,
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,
+    prefetch: input.prefetch ?? true,
   };
 }

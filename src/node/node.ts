@@ -15,10 +15,16 @@ import type { Manifest } from '../core/manifest.js';
 import { ApiTokens } from '../api/api-tokens.js';
 import { createJoinToken } from '../security/join-token.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
-import { createHttpEdge } from '../edge/http/http-edge.js';
+import { createFtpServer, type FtpServer } from '../edge/ftp/ftp-server.js';
+import { FtpUsers } from '../edge/ftp/ftp-users.js';
+import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
+import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-edge.js';
 import { ingestStream } from '../ingest/ingest.js';
 import { BlockStore } from '../store/block-store.js';
 import { Downloader } from '../swarm/downloader.js';
+import { BlockFetcher } from '../vfile/block-fetcher.js';
+import { BlockCache } from '../vfile/block-cache.js';
+import { SequentialReads } from '../vfile/sequential-reads.js';
 import { RootRegistry } from '../tree/root-registry.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
@@ -45,6 +51,7 @@ export interface NodeAddresses {
   peer: PeerAddress;
   api: string;
   http: string;
+  ftp: string;
 }
 
 export class CanopyNode {
@@ -58,10 +65,13 @@ export class CanopyNode {
   /** One handler serves both directions: requests on connections we dialled and on ones we accepted. */
   private readonly handler: RequestHandler;
   private readonly downloader: Downloader;
+  /** On-demand fetch of single blocks for edge readers (the swarm scheduler may take this over). */
+  readonly fetcher: BlockFetcher;
   private readonly rootLink: RootLink | undefined;
   private readonly apiServer: http.Server;
   readonly apiTokens: ApiTokens;
   private readonly edgeServer: http.Server;
+  private readonly ftpServer: FtpServer;
   private listener: Listener | undefined;
   private readonly lastReport = new Map<string, number>();
   private renewTimer: NodeJS.Timeout | undefined;
@@ -166,13 +176,33 @@ export class CanopyNode {
       renewCertificate: () => this.renewCertificate(),
       log: this.log,
     });
-    this.edgeServer = createHttpEdge({ catalog: this.catalog, store: this.store, access: this.access, log: this.log });
+    this.fetcher = new BlockFetcher({
+      store: this.store,
+      pool: this.pool,
+      manifestOf: (id) => this.catalog.require(id),
+      findHolders: (id) => (this.rootLink ? this.rootLink.holders(id) : Promise.resolve(this.registry!.completeHolders(id))),
+      onStored: (id) => this.reportProgress(id, this.catalog.require(id), this.catalog.holding(id).complete),
+      log: this.log,
+    });
+    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, access: this.access, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: new BlockCache(), sequential: new SequentialReads() };
+    this.edgeServer = createHttpEdge(edge);
+    this.ftpServer = createFtpServer({
+      catalog: this.catalog,
+      // FTP access is by account: a content behind signed URLs is not shown when anonymous login is on.
+      visible: (c) => (this.qualifies(c.manifest) || this.catalog.holding(c.contentId).complete) && (!config.ftp.anonymous || this.access.mode(c.contentId) === 'public'),
+      open: (c) => openFile(edge, c.contentId, c.manifest),
+      users: new FtpUsers(config.ftp.users, config.ftp.anonymous),
+      secureContext: loadTlsContext(config.dataDir, config.ftp.tlsCert, config.ftp.tlsKey, (why) => this.log.warn('FTP runs without TLS: no certificate', { why })),
+      requireTls: config.ftp.requireTls,
+      log: this.log,
+    });
   }
 
   async start(): Promise<void> {
     const { host } = this.config;
     await listenOn(this.apiServer, { host: this.config.apiHost, port: this.config.apiPort }, 'API');
     await listenOn(this.edgeServer, { host, port: this.config.httpPort }, 'HTTP');
+    await listenOn(this.ftpServer.server, { host, port: this.config.ftpPort }, 'FTP');
     this.listener = await this.transport.listen({ host, port: this.config.peerPort }, (stream) => {
       const conn = new PeerConnection(stream, this.handler);
       conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
@@ -193,7 +223,7 @@ export class CanopyNode {
     this.rootLink?.stop();
     this.pool.closeAll();
     await this.listener?.close();
-    await Promise.all([closeServer(this.edgeServer), closeServer(this.apiServer)]);
+    await Promise.all([closeServer(this.edgeServer), closeServer(this.apiServer), this.ftpServer.close()]);
     this.store.close();
     this.log.info('node stopped');
   }
@@ -206,6 +236,7 @@ export class CanopyNode {
       peer: { host, port: this.listener?.port ?? this.config.peerPort },
       api: `http://${apiBase}:${(this.apiServer.address() as AddressInfo | null)?.port ?? this.config.apiPort}`,
       http: `http://${base}:${(this.edgeServer.address() as AddressInfo | null)?.port ?? this.config.httpPort}`,
+      ftp: `ftp://${base}:${(this.ftpServer.server.address() as AddressInfo | null)?.port ?? this.config.ftpPort}`,
     };
   }
 
@@ -280,6 +311,7 @@ export class CanopyNode {
       this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
       return;
     }
+    if (!this.config.prefetch) return;
     this.downloader.fetch(contentId, manifest).catch((err: Error) => this.log.error('download failed', { contentId, err }));
   }
 

@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
-import { isHashHex, sha256Hex } from '../core/hash.js';
+import { isHashHex, sha256Hex, sha256HexOffThread } from '../core/hash.js';
 import { IndexDb } from './index-db.js';
 import { rankVolumes, type WeightedVolume } from './placement.js';
 
@@ -95,7 +95,7 @@ export class BlockStore {
       this.index.deleteBlock(hash);
       throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} is missing from ${volume.dir}`, { cause: err });
     }
-    if (sha256Hex(data) !== hash) {
+    if ((await sha256HexOffThread(data)) !== hash) {
       this.index.deleteBlock(hash);
       await unlink(this.blockPath(volume, hash)).catch(() => undefined);
       throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} was corrupt on ${volume.dir} and has been dropped`);

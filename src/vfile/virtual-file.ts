@@ -1,16 +1,39 @@
 /**
- * The whole-file view of a content: any byte range, read block by block from the store,
- * each block verified on read. One block is read ahead while the previous one is being
- * consumed, so disk and network overlap while memory stays at two blocks.
+ * The whole-file view of a content: any byte range, read block by block. Blocks held here
+ * come from the store (verified on read); missing ones are fetched on demand through a
+ * `BlockSource` (verified before they are stored), with a deadline. Bytes between blocks
+ * (holes) read as zeros. The next block is loaded while the current one is consumed, and
+ * a window of further blocks is fetched to disk ahead of a sequential reader, so memory
+ * stays at about two blocks per reader while the network runs ahead.
  */
 import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
+import { DEFAULT_FETCH_DEADLINE_MS, type BlockSource } from './block-fetcher.js';
+import type { BlockCache } from './block-cache.js';
+import type { SequentialReads } from './sequential-reads.js';
+import { zeros } from './zeros.js';
+
+export interface VirtualFileOptions {
+  contentId: string;
+  /** Where missing blocks come from; without it, a read of a missing block fails with ERR_NOT_HELD. */
+  source?: BlockSource;
+  /** How many blocks past the one being read are fetched to disk ahead of the reader. */
+  readAhead?: number;
+  deadlineMs?: number;
+  /** Verified blocks shared between readers. */
+  cache?: BlockCache;
+  /** Where earlier reads ended: a read that continues one reads ahead past its own range. */
+  sequential?: SequentialReads;
+}
+
+export const DEFAULT_READ_AHEAD = 4;
 
 export class VirtualFile {
   constructor(
     private readonly manifest: Manifest,
     private readonly store: BlockStore,
+    private readonly options?: VirtualFileOptions,
   ) {}
 
   get size(): number {
@@ -31,23 +54,69 @@ export class VirtualFile {
     return this.blocksFor(start, end).every((i) => this.store.has(this.manifest.blocks[i]!.hash));
   }
 
-  async *read(start: number, end: number): AsyncGenerator<Buffer> {
+  /** Whether a read of the range can be served: every block is local or can be fetched. */
+  canServe(start: number, end: number): boolean {
+    return this.options?.source !== undefined || this.isLocal(start, end);
+  }
+
+  /** The bytes [start, end] (end inclusive), verified, in order, one block slice at a time. */
+  async *read(start: number, end: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
     const indexes = this.blocksFor(start, end);
-    const load = (i: number) => {
-      const p = this.store.get(this.manifest.blocks[i]!.hash).catch((err: unknown) => {
-        throw new CanopyError('ERR_NOT_HELD', `block ${i} of ${this.manifest.name} is not available: ${(err as Error).message}`, { cause: err });
-      });
-      p.catch(() => undefined); // Read-ahead may be abandoned; its failure is reported when awaited.
-      return p;
-    };
-    let next = indexes.length > 0 ? load(indexes[0]!) : undefined;
+    const contentId = this.options?.contentId ?? '';
+    const continues = this.options?.sequential?.continues(contentId, start) ?? false;
+    let next = indexes.length > 0 ? this.load(indexes[0]!, signal) : undefined;
+    let pos = start;
     for (let k = 0; k < indexes.length; k++) {
+      this.readAhead(indexes, k + 2, continues, signal);
       const data = await next!;
-      next = k + 1 < indexes.length ? load(indexes[k + 1]!) : undefined;
+      next = k + 1 < indexes.length ? this.load(indexes[k + 1]!, signal) : undefined;
       const block = this.manifest.blocks[indexes[k]!]!;
+      if (block.offset > pos) yield* zeros(Math.min(block.offset, end + 1) - pos);
       const from = Math.max(start, block.offset) - block.offset;
       const to = Math.min(end + 1, block.offset + block.length) - block.offset;
-      yield data.subarray(from, to);
+      if (to > from) yield data.subarray(from, to);
+      pos = Math.max(pos, block.offset + to);
+    }
+    if (pos <= end) yield* zeros(end + 1 - pos);
+    this.options?.sequential?.ended(contentId, end + 1);
+  }
+
+  private load(index: number, signal: AbortSignal | undefined): Promise<Buffer> {
+    const ref = this.manifest.blocks[index]!;
+    const fetch = () => this.fetch(index, signal);
+    // A block can vanish between `has` and `get` (eviction, a corrupt copy dropped on read): fetch it then.
+    const local = () => this.store.get(ref.hash).catch((err: unknown) => (this.options?.source ? fetch() : Promise.reject(notHeld(this.manifest, index, err))));
+    const cache = this.options?.cache;
+    const p = this.store.has(ref.hash) ? (cache ? cache.get(ref.hash, ref.length, local) : local()) : fetch();
+    p.catch(() => undefined); // Read-ahead may be abandoned; its failure is reported when awaited.
+    return p;
+  }
+
+  private fetch(index: number, signal: AbortSignal | undefined): Promise<Buffer> {
+    const source = this.options?.source;
+    if (!source) return Promise.reject(notHeld(this.manifest, index));
+    return source.fetchBlock(this.options!.contentId, index, { deadline: Date.now() + (this.options!.deadlineMs ?? DEFAULT_FETCH_DEADLINE_MS), signal });
+  }
+
+  /**
+   * Starts fetching (to disk, not into memory) the missing blocks of the window after
+   * position k. The window stops at the end of the range unless this read continues an
+   * earlier one: then the reader is sequential and the blocks after the range come next.
+   */
+  private readAhead(indexes: number[], k: number, pastEnd: boolean, signal: AbortSignal | undefined): void {
+    const source = this.options?.source;
+    if (!source || signal?.aborted) return;
+    const window = this.options!.readAhead ?? DEFAULT_READ_AHEAD;
+    const ahead = indexes.slice(k, k + window);
+    const last = indexes[indexes.length - 1];
+    for (let i = (last ?? -1) + 1; pastEnd && ahead.length < window && i < this.manifest.blocks.length; i++) ahead.push(i);
+    for (const i of ahead) {
+      if (this.store.has(this.manifest.blocks[i]!.hash)) continue;
+      this.fetch(i, undefined).catch(() => undefined);
     }
   }
+}
+
+function notHeld(manifest: Manifest, index: number, cause?: unknown): CanopyError {
+  return new CanopyError('ERR_NOT_HELD', `block ${index} of ${manifest.name} is not held here${cause ? `: ${(cause as Error).message}` : ''}`, { cause });
 }

@@ -3,6 +3,7 @@ import { parseAttributes } from '../../core/attributes.js';
 import { CanopyError } from '../../core/errors.js';
 import { parseSize } from '../../core/sizes.js';
 import { makeConfig, DEFAULTS } from '../../node/config.js';
+import { parseUserSpec, readUsersFile } from '../../edge/ftp/ftp-users.js';
 import { CanopyNode } from '../../node/node.js';
 import { parseAddress } from '../../wire/transport.js';
 import { action, printJson } from '../output.js';
@@ -17,11 +18,19 @@ interface NodeOptions {
   peerPort: string;
   apiPort: string;
   httpPort: string;
+  ftpPort: string;
+  ftpUser: string[];
+  ftpUsers?: string;
+  ftpAnonymous?: boolean;
+  ftpRequireTls?: boolean;
+  ftpTlsCert?: string;
+  ftpTlsKey?: string;
   volume: string[];
   blockSize?: string;
   token?: string;
   apiHost: string;
   apiTokenFile?: string;
+  prefetch: boolean;
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -47,7 +56,15 @@ export function registerNode(program: Command): void {
     .option('--peer-port <n>', 'node-to-node port (0 = any free port)', String(DEFAULTS.peerPort))
     .option('--api-port <n>', 'admin API port (0 = any free port)', String(DEFAULTS.apiPort))
     .option('--http-port <n>', 'HTTP streaming port (0 = any free port)', String(DEFAULTS.httpPort))
+    .option('--ftp-port <n>', 'FTP port (0 = any free port)', String(DEFAULTS.ftpPort))
+    .option('--ftp-user <name:password>', 'an FTP account, repeatable (prefer --ftp-users: arguments are visible to other local users)', collect, [])
+    .option('--ftp-users <file>', 'file of FTP accounts, one name:password per line')
+    .option('--ftp-anonymous', 'let "anonymous" log in to FTP with any password')
+    .option('--ftp-require-tls', 'refuse FTP logins before AUTH TLS')
+    .option('--ftp-tls-cert <pem>', 'certificate for FTP AUTH TLS (default: a self-signed one kept in the data directory)')
+    .option('--ftp-tls-key <pem>', 'private key for --ftp-tls-cert')
     .option('--volume <dir>', 'a block volume directory, repeatable (default: <data>/volumes/v0)', collect, [])
+    .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')
     .option('--block-size <size>', 'block size for contents published here (default 4MiB)')
     .action(
       action(async (opts: NodeOptions) => {
@@ -69,7 +86,16 @@ export function registerNode(program: Command): void {
           peerPort: port('--peer-port', opts.peerPort),
           apiPort: port('--api-port', opts.apiPort),
           httpPort: port('--http-port', opts.httpPort),
+          ftpPort: port('--ftp-port', opts.ftpPort),
+          ftp: {
+            users: [...opts.ftpUser.map((u) => parseUserSpec(u)), ...(opts.ftpUsers ? readUsersFile(opts.ftpUsers) : [])],
+            anonymous: opts.ftpAnonymous === true,
+            requireTls: opts.ftpRequireTls === true,
+            tlsCert: opts.ftpTlsCert,
+            tlsKey: opts.ftpTlsKey,
+          },
           volumes: opts.volume.map((p) => ({ path: p })),
+          prefetch: opts.prefetch,
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
         });
         const node = await CanopyNode.open(config);

@@ -1,8 +1,11 @@
 /**
  * The HTTP streaming server for external clients: each content is served as one whole
- * file, with GET/HEAD, single byte ranges (206/416), ETag = content id and conditional
- * requests. Paths: /content/<id>[/<name>] and /files/<name> (newest content of that name).
- * Bytes come from the virtual file layer, block by block, with backpressure.
+ * file, with GET/HEAD, single and multiple byte ranges (206, multipart/byteranges, 416),
+ * ETag = content id, conditional requests, and HLS playlists for MPEG-TS and fragmented
+ * MP4. Paths: /content/<id>[/<name>], /files/<name> (newest content of that name) and
+ * /hls/<id or name>/index.m3u8. Bytes come from the virtual file layer, which fetches
+ * missing blocks on demand; each response streams with backpressure (about two blocks in
+ * memory however slow the client), and a client that goes away cancels its fetches.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
@@ -12,8 +15,15 @@ import type { Manifest } from '../../core/manifest.js';
 import type { Catalog } from '../../node/catalog.js';
 import type { Logger } from '../../node/logger.js';
 import type { BlockStore } from '../../store/block-store.js';
+import type { BlockSource } from '../../vfile/block-fetcher.js';
+import type { BlockCache } from '../../vfile/block-cache.js';
+import type { SequentialReads } from '../../vfile/sequential-reads.js';
 import { VirtualFile } from '../../vfile/virtual-file.js';
 import { requestUrl, sendError, sendJson } from '../../api/http-util.js';
+import { mediaTypeOf } from '../media-type.js';
+import { evaluateConditions } from './conditional.js';
+import { servePlaylist } from './hls-route.js';
+import { coalesce, planMultipart } from './multipart.js';
 import { parseRange } from './range.js';
 import type { EdgeAccess } from '../../security/content-access.js';
 
@@ -23,23 +33,35 @@ export interface HttpEdgeDeps {
   access?: EdgeAccess;
   store: BlockStore;
   log: Logger;
+  /** Fetches missing blocks on demand; absent, only fully local ranges are served. */
+  source?: BlockSource;
+  /** Whether this node may fetch a content's blocks (it meets the criteria); holders would refuse otherwise. */
+  mayFetch?: (manifest: Manifest) => boolean;
+  /** Verified blocks shared between concurrent readers (HTTP and FTP). */
+  cache?: BlockCache;
+  /** Where recent reads ended, to read ahead for sequential range readers (HLS players). */
+  sequential?: SequentialReads;
 }
+
+export const SLOW_CLIENT_TIMEOUT_MS = 120_000;
 
 export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
   const server = http.createServer((req, res) => {
     handle(deps, req, res).catch((err: unknown) => {
       if (!res.headersSent) sendError(res, err);
       else res.destroy();
-      if (!(err instanceof CanopyError)) deps.log.error('edge request failed', { url: req.url, err: err as Error });
+      if (!(err instanceof CanopyError) && !res.destroyed) deps.log.error('edge request failed', { url: req.url, err: err as Error });
     });
   });
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 0; // Long downloads are legitimate; idle sockets are cut by the timeouts above.
+  // A client that stops reading makes no socket progress; after this long it is cut, releasing its blocks.
+  server.setTimeout(SLOW_CLIENT_TIMEOUT_MS);
   return server;
 }
 
-function resolve(deps: HttpEdgeDeps, pathname: string): { contentId: string; manifest: Manifest } {
+export function resolvePath(catalog: Catalog, pathname: string): { contentId: string; manifest: Manifest; rest: string[] } {
   const parts = pathname.split('/').filter(Boolean).map((p) => {
     try {
       return decodeURIComponent(p);
@@ -47,16 +69,14 @@ function resolve(deps: HttpEdgeDeps, pathname: string): { contentId: string; man
       throw new CanopyError('ERR_CONTENT_NOT_FOUND', 'malformed path');
     }
   });
-  const found =
-    parts[0] === 'content' && parts.length >= 2 && parts.length <= 3
-      ? deps.catalog.resolve(parts[1]!)
-      : parts[0] === 'files' && parts.length === 2
-        ? deps.catalog.resolve(parts[1]!)
-        : undefined;
-  if (!found || (parts[0] === 'content' && parts[2] !== undefined && parts[2] !== found.manifest.name)) {
-    throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no content at ${pathname}`);
-  }
-  return found;
+  const found = ['content', 'files', 'hls'].includes(parts[0] ?? '') && parts.length >= 2 ? catalog.resolve(parts[1]!) : undefined;
+  if (!found) throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no content at ${pathname}`);
+  return { ...found, rest: parts.slice(2) };
+}
+
+export function openFile(deps: HttpEdgeDeps, contentId: string, manifest: Manifest): VirtualFile {
+  const fetchable = deps.source !== undefined && (deps.mayFetch?.(manifest) ?? true);
+  return new VirtualFile(manifest, deps.store, { contentId, source: fetchable ? deps.source : undefined, cache: deps.cache, sequential: deps.sequential });
 }
 
 async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -70,46 +90,91 @@ async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerRespo
     sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.holding(c.contentId).complete && (deps.access?.mode(c.contentId) ?? 'public') === 'public').map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
     return;
   }
-  const { contentId, manifest } = resolve(deps, url.pathname);
+  const { contentId, manifest, rest } = resolvePath(deps.catalog, url.pathname);
   deps.access?.checkHttp(contentId, url);
-  const file = new VirtualFile(manifest, deps.store);
+  const kind = url.pathname.split('/')[1];
+  if (kind === 'hls') {
+    if (rest.length !== 1 || rest[0] !== 'index.m3u8') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no playlist at ${url.pathname}`);
+    await servePlaylist(req, res, contentId, manifest, openFile(deps, contentId, manifest));
+    return;
+  }
+  if (rest.length > 1 || (kind === 'files' && rest.length > 0) || (rest[0] !== undefined && rest[0] !== manifest.name)) {
+    throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no content at ${url.pathname}`);
+  }
+  await serveContent(deps, req, res, contentId, manifest);
+}
+
+async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerResponse, contentId: string, manifest: Manifest): Promise<void> {
+  const file = openFile(deps, contentId, manifest);
   const etag = `"${contentId}"`;
+  const lastModified = Date.parse(manifest.createdAt);
   const headers: Record<string, string | number> = {
-    'content-type': manifest.mediaType,
+    'content-type': mediaTypeOf(manifest.name, manifest.mediaType),
     'accept-ranges': 'bytes',
     etag,
-    'last-modified': new Date(manifest.createdAt).toUTCString(),
-    'cache-control': 'public, max-age=31536000, immutable',
+    'last-modified': new Date(lastModified).toUTCString(),
+    // A content behind signed URLs must not sit in shared caches, where anyone could get it.
+    'cache-control': deps.access?.mode(contentId) === 'signed' ? 'private, max-age=31536000, immutable' : 'public, max-age=31536000, immutable',
     'content-disposition': `inline; filename*=UTF-8''${encodeURIComponent(manifest.name)}`,
   };
-  if (etagMatches(req.headers['if-none-match'], etag)) {
-    res.writeHead(304, headers);
+  const h = req.headers;
+  const decision = evaluateConditions({ ifMatch: h['if-match'], ifNoneMatch: h['if-none-match'], ifModifiedSince: h['if-modified-since'], ifUnmodifiedSince: h['if-unmodified-since'], ifRange: str(h['if-range']) }, { etag, lastModified });
+  if (decision.kind !== 'serve') {
+    res.writeHead(decision.kind === 'not-modified' ? 304 : 412, decision.kind === 'not-modified' ? headers : { etag });
     res.end();
     return;
   }
-  const ifRange = req.headers['if-range'];
-  const range = ifRange !== undefined && ifRange !== etag ? { kind: 'ignore' as const } : parseRange(req.headers.range, manifest.size);
+  const range = decision.useRange ? parseRange(h.range, manifest.size) : ({ kind: 'ignore' } as const);
   if (range.kind === 'unsatisfiable') {
     res.writeHead(416, { ...headers, 'content-range': `bytes */${manifest.size}`, 'content-length': 0 });
     res.end();
     return;
   }
-  const single = range.kind === 'ranges' && range.ranges.length === 1 ? range.ranges[0]! : undefined;
-  const start = single?.start ?? 0;
-  const end = single?.end ?? manifest.size - 1;
-  if (!file.isLocal(start, end)) throw new CanopyError('ERR_NOT_HELD', `this node does not hold all of ${manifest.name} yet`);
-  const status = single ? 206 : 200;
-  if (single) headers['content-range'] = `bytes ${start}-${end}/${manifest.size}`;
+  const ranges = range.kind === 'ranges' ? coalesce(range.ranges) : [{ start: 0, end: manifest.size - 1 }];
+  if (!ranges.every((r) => file.canServe(r.start, r.end))) throw new CanopyError('ERR_NOT_HELD', `this node does not hold all of ${manifest.name} and may not fetch it`);
+  const abort = new AbortController();
+  res.once('close', () => abort.abort(new CanopyError('ERR_CONNECTION_CLOSED', 'client went away')));
+  if (ranges.length > 1) {
+    const plan = planMultipart(ranges, manifest.size, String(headers['content-type']));
+    res.writeHead(206, { ...headers, 'content-type': plan.contentType, 'content-length': plan.length });
+    if (req.method === 'HEAD') return void res.end();
+    await send(res, multipartBody(file, plan, abort.signal));
+    return;
+  }
+  const { start, end } = ranges[0]!;
+  const status = range.kind === 'ranges' ? 206 : 200;
+  if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${manifest.size}`;
   headers['content-length'] = manifest.size === 0 ? 0 : end - start + 1;
-  res.writeHead(status, headers);
   if (req.method === 'HEAD' || manifest.size === 0) {
+    res.writeHead(status, headers);
     res.end();
     return;
   }
-  await pipeline(Readable.from(file.read(start, end), { objectMode: false, highWaterMark: 1 }), res);
+  // The first slice is read before the status line, so a block that cannot be had yields a clean error status.
+  const body = file.read(start, end, abort.signal);
+  const first = await body.next();
+  res.writeHead(status, headers);
+  await send(res, prepend(first, body));
 }
 
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  return header.trim() === '*' || header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+function send(res: ServerResponse, body: AsyncIterable<Buffer>): Promise<void> {
+  return pipeline(Readable.from(body, { objectMode: false, highWaterMark: 1 }), res);
+}
+
+async function* prepend(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  if (first.done) return;
+  yield first.value;
+  yield* rest;
+}
+
+async function* multipartBody(file: VirtualFile, plan: ReturnType<typeof planMultipart>, signal: AbortSignal): AsyncGenerator<Buffer> {
+  for (const part of plan.parts) {
+    yield part.head;
+    yield* file.read(part.range.start, part.range.end, signal);
+  }
+  yield plan.tail;
+}
+
+function str(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -1,0 +1,59 @@
+/** Baseline servers for edge benchmarks, each on a free loopback port with its own temp config: nginx (sendfile) and vsftpd. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stopProcess } from '../src/demo/local-network.js';
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitPort(port: number, child: ChildProcess, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(50);
+  }
+  throw new Error(`${what} did not listen on ${port}`);
+}
+
+export interface Baseline {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+export async function startNginx(dir: string, root: string): Promise<Baseline> {
+  const prefix = path.join(dir, 'nginx');
+  mkdirSync(path.join(prefix, 'logs'), { recursive: true });
+  const port = await freePort();
+  const conf = path.join(prefix, 'nginx.conf');
+  writeFileSync(conf, `daemon off;\nworker_processes auto;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 256; }\nhttp {\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  client_body_temp_path ${prefix}/body;\n  proxy_temp_path ${prefix}/proxy;\n  fastcgi_temp_path ${prefix}/fastcgi;\n  uwsgi_temp_path ${prefix}/uwsgi;\n  scgi_temp_path ${prefix}/scgi;\n  server { listen 127.0.0.1:${port}; root ${root}; }\n}\n`);
+  const child = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: 'ignore' });
+  await waitPort(port, child, 'nginx');
+  return { url: `http://127.0.0.1:${port}`, stop: () => stopProcess(child) };
+}
+
+export async function startVsftpd(dir: string, root: string): Promise<Baseline> {
+  const home = path.join(dir, 'vsftpd');
+  mkdirSync(home, { recursive: true });
+  mkdirSync('/var/run/vsftpd/empty', { recursive: true });
+  const port = await freePort();
+  const conf = path.join(home, 'vsftpd.conf');
+  writeFileSync(conf, ['listen=YES', 'background=NO', `listen_port=${port}`, 'listen_address=127.0.0.1', 'anonymous_enable=YES', 'no_anon_password=YES', `anon_root=${root}`, 'local_enable=NO', 'write_enable=NO', 'pasv_enable=YES', 'pasv_address=127.0.0.1', 'max_clients=64', 'max_per_ip=64', 'seccomp_sandbox=NO', 'secure_chroot_dir=/var/run/vsftpd/empty', 'xferlog_enable=NO', ''].join('\n'));
+  const child = spawn('vsftpd', [conf], { stdio: 'ignore' });
+  await waitPort(port, child, 'vsftpd');
+  return { url: `ftp://127.0.0.1:${port}`, stop: () => stopProcess(child) };
+}

@@ -1,0 +1,76 @@
+/**
+ * One passive-mode data connection (RFC 959 PASV, RFC 2428 EPSV): a listener on a free
+ * port of the control connection's local address that accepts a single connection, only
+ * from the control connection's peer address (so nobody else can steal the transfer), and
+ * wraps it in TLS when the session asked for a protected data channel (PROT P).
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { CanopyError } from '../../core/errors.js';
+
+export const DATA_CONNECT_TIMEOUT_MS = 15_000;
+export const DATA_IDLE_TIMEOUT_MS = 120_000;
+
+export class PassiveListener {
+  private socket: net.Socket | undefined;
+  private waiter: ((s: net.Socket) => void) | undefined;
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
+
+  static async open(host: string, allowedPeer: string | undefined): Promise<PassiveListener> {
+    const server = net.createServer({ pauseOnConnect: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host, port: 0, backlog: 4 }, () => resolve());
+    });
+    const listener = new PassiveListener(server, (server.address() as net.AddressInfo).port);
+    server.on('connection', (s) => listener.onConnection(s, allowedPeer));
+    server.on('error', () => listener.close());
+    return listener;
+  }
+
+  private onConnection(s: net.Socket, allowedPeer: string | undefined): void {
+    if (this.socket || (allowedPeer !== undefined && normalise(s.remoteAddress) !== normalise(allowedPeer))) {
+      s.destroy();
+      return;
+    }
+    this.socket = s;
+    this.server.close();
+    this.waiter?.(s);
+  }
+
+  /** Waits for the client to connect; with a secure context the socket is returned wrapped in TLS. */
+  async accept(secureContext: tls.SecureContext | undefined, signal: AbortSignal): Promise<Duplex> {
+    const raw =
+      this.socket ??
+      (await new Promise<net.Socket>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new CanopyError('ERR_TIMEOUT', 'the client did not open the data connection')), DATA_CONNECT_TIMEOUT_MS);
+        signal.addEventListener('abort', () => reject(new CanopyError('ERR_CONNECTION_CLOSED', 'transfer aborted')), { once: true });
+        this.waiter = (s) => {
+          clearTimeout(timer);
+          resolve(s);
+        };
+      }));
+    raw.setNoDelay(true);
+    // A client that stops reading (or never completes the TLS handshake) must not pin the transfer forever.
+    raw.setTimeout(DATA_IDLE_TIMEOUT_MS, () => raw.destroy(new CanopyError('ERR_TIMEOUT', 'data connection idle')));
+    raw.resume();
+    if (!secureContext) return raw;
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext });
+    secure.on('error', () => raw.destroy());
+    return secure;
+  }
+
+  close(): void {
+    this.server.close();
+    this.socket?.destroy();
+  }
+}
+
+function normalise(address: string | undefined): string | undefined {
+  return address?.replace(/^::ffff:/, '');
+}

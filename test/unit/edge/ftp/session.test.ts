@@ -1,0 +1,117 @@
+/**
+ * The FTP session against arbitrary command sequences over a real socket: every line gets
+ * one well-formed reply, the server never crashes, and nothing but 550/530 comes back for
+ * paths outside the tree.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { createFtpServer, type FtpServer } from '../../../../src/edge/ftp/ftp-server.js';
+import { loadTlsContext } from '../../../../src/edge/ftp/ftp-tls.js';
+import { FtpUsers } from '../../../../src/edge/ftp/ftp-users.js';
+import { createLogger } from '../../../../src/node/logger.js';
+import { Catalog } from '../../../../src/node/catalog.js';
+import { BlockStore } from '../../../../src/store/block-store.js';
+import { VirtualFile } from '../../../../src/vfile/virtual-file.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'canopy-i7-ftp-session-'));
+let store: BlockStore;
+let ftp: FtpServer;
+let port = 0;
+
+before(async () => {
+  store = new BlockStore(dir, [{ path: path.join(dir, 'v0') }]);
+  const catalog = new Catalog(store);
+  ftp = createFtpServer({
+    catalog,
+    visible: () => true,
+    open: (c) => new VirtualFile(c.manifest, store, { contentId: c.contentId }),
+    users: new FtpUsers([{ name: 'u', password: 'p' }]),
+    secureContext: loadTlsContext(dir),
+    requireTls: false,
+    log: createLogger({ node: 'test' }),
+  });
+  await new Promise<void>((resolve) => ftp.server.listen(0, '127.0.0.1', resolve));
+  port = (ftp.server.address() as net.AddressInfo).port;
+});
+after(async () => {
+  await ftp.close();
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Sends each line and waits for its final reply line (code + space). */
+async function converse(lines: string[]): Promise<string[]> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setEncoding('utf8');
+  let buffer = '';
+  const finals: string[] = [];
+  let wake = () => {};
+  socket.on('data', (d: string) => {
+    buffer += d;
+    for (let m; (m = /^(\d{3}) .*\r\n/m.exec(buffer)); ) {
+      finals.push(m[0].trimEnd());
+      buffer = buffer.slice(m.index + m[0].length);
+    }
+    wake();
+  });
+  let closed = false;
+  socket.on('close', () => {
+    closed = true;
+    wake();
+  });
+  const waitFor = (n: number) => new Promise<void>((resolve) => {
+    const check = () => (finals.length >= n || closed ? resolve() : (wake = check));
+    check();
+  });
+  await waitFor(1);
+  for (const line of lines) {
+    if (closed) break;
+    const n = finals.length + 1;
+    socket.write(`${line}\r\n`);
+    await waitFor(n);
+  }
+  socket.destroy();
+  return finals;
+}
+
+describe('FTP session', () => {
+  it('answers any command sequence with well-formed replies and never leaves the tree', async () => {
+    const verbs = ['USER u', 'PASS p', 'PASS x', 'PWD', 'CWD', 'CDUP', 'SIZE', 'MDTM', 'REST', 'TYPE', 'MODE', 'STRU', 'FEAT', 'SYST', 'NOOP', 'MLST', 'STAT', 'OPTS', 'DELE', 'PORT', 'PBSZ 0', 'PROT P', 'HELP', 'ABOR', 'xyz'];
+    const arg = fc.string({ unit: fc.constantFrom('/', '.', 'a', 'by-id', ' ', '1', '-', '"', 'é'), maxLength: 12 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.constantFrom(...verbs), arg), { minLength: 1, maxLength: 12 }), async (cmds) => {
+        const lines = cmds.map(([v, a]) => (v.includes(' ') ? v : `${v} ${a}`.trimEnd()));
+        const replies = await converse(lines);
+        assert.match(replies[0]!, /^220 /);
+        for (const r of replies) assert.match(r, /^[1-5]\d\d /);
+        for (const r of replies) if (r.startsWith('257')) assert.match(r, /^257 "\/[^]*" /);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('FTP without a certificate', () => {
+  it('refuses AUTH TLS with 431 and keeps serving in the clear', async () => {
+    const dir2 = mkdtempSync(path.join(tmpdir(), 'canopy-i7-ftp-notls-'));
+    const store2 = new BlockStore(dir2, [{ path: path.join(dir2, 'v0') }]);
+    const plain = createFtpServer({ catalog: new Catalog(store2), visible: () => true, open: (c) => new VirtualFile(c.manifest, store2), users: new FtpUsers([{ name: 'u', password: 'p' }]), secureContext: undefined, requireTls: false, log: createLogger({ node: 'test' }) });
+    await new Promise<void>((resolve) => plain.server.listen(0, '127.0.0.1', resolve));
+    const saved = port;
+    port = (plain.server.address() as net.AddressInfo).port;
+    try {
+      const replies = await converse(['AUTH TLS', 'USER u', 'PASS p', 'PWD']);
+      assert.deepEqual(replies.map((r) => r.slice(0, 3)), ['220', '431', '331', '230', '257']);
+    } finally {
+      port = saved;
+      await plain.close();
+      store2.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
+});
