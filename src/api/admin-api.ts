@@ -100,13 +100,15 @@ function findContent(deps: AdminApiDeps, ref: string): { contentId: string; mani
 
 async function route(deps: AdminApiDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = requestUrl(req);
-  const parts = url.pathname.split('/').filter(Boolean).map(decodePart);
+  const raw = url.pathname.split('/').filter(Boolean);
   const method = req.method ?? 'GET';
   if (method === 'GET' && url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
-  if (parts[0] !== 'api') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);
-  const [, resource, ref, sub] = parts;
-  const isPublish = method === 'POST' && resource === 'contents' && (!ref || sub === 'signed-url');
+  if (raw[0] !== 'api') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);
+  // The token is checked before anything else of the request is parsed.
+  const isPublish = method === 'POST' && raw[1] === 'contents' && (!raw[2] || raw[3] === 'signed-url');
   authorise(deps.tokens, req.headers.authorization, method === 'GET' || method === 'HEAD' ? 'read' : isPublish ? 'publish' : 'admin');
+  const parts = raw.map(decodePart);
+  const [, resource, ref, sub] = parts;
   if (await securityRoutes(req, res, parts, deps)) return;
   if (method === 'GET' && resource === 'node' && !ref) return sendJson(res, 200, deps.info());
   if (method === 'GET' && resource === 'api-tokens' && !ref) {
