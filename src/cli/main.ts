@@ -9,6 +9,7 @@ import { registerUrl } from './commands/url.js';
 import { registerApiToken, registerToken } from './commands/token.js';
 import { registerPublish } from './commands/publish.js';
 import { registerLs, registerStatus } from './commands/status.js';
+import { registerTop } from './commands/top.js';
 
 const program = new Command();
 program.name('canopy').description('Canopy: attribute-targeted, verified distribution of large payloads').version('0.1.0').exitOverride();
@@ -17,6 +18,7 @@ registerNode(program);
 registerPublish(program);
 registerStatus(program);
 registerLs(program);
+registerTop(program);
 registerDemo(program);
 registerRoot(program);
 registerToken(program);

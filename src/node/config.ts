@@ -9,6 +9,7 @@ import { DEFAULT_BLOCK_SIZE } from '../ingest/ingest.js';
 import type { FtpUserSpec } from '../edge/ftp/ftp-users.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import type { PeerAddress } from '../wire/transport.js';
+import type { LogLevel } from './logger.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -34,6 +35,7 @@ export interface NodeConfig {
   readonly downloadConcurrency: number;
   /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
   readonly prefetch: boolean;
+  readonly logLevel: LogLevel;
 }
 
 export interface FtpConfig {
@@ -55,6 +57,7 @@ export const DEFAULTS = {
   ftpPort: 7403,
   blockSize: DEFAULT_BLOCK_SIZE,
   downloadConcurrency: 4,
+  logLevel: 'info',
 } as const;
 
 export function checkPort(key: string, port: number): number {
@@ -87,5 +90,6 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     blockSize,
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,
     prefetch: input.prefetch ?? true,
+    logLevel: input.logLevel ?? DEFAULTS.logLevel,
   };
 }

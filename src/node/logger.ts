@@ -1,5 +1,13 @@
-/** Structured logs: one JSON object per line on stderr, so they can be grepped or shipped. */
-export type Level = 'debug' | 'info' | 'warn' | 'error';
+/**
+ * Structured logs: one JSON object per line on stderr (pino), so they can be grepped or
+ * shipped. The small `Logger` interface stays ours so components do not depend on pino,
+ * and errors passed as fields are reduced to `{ message, code }` (no stacks in peer logs).
+ */
+import { pino, type DestinationStream, type Logger as Pino } from 'pino';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** Kept for callers written against the skeleton's name. */
+export type Level = LogLevel;
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -9,19 +17,42 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error'];
 
-export function createLogger(base: Record<string, unknown> = {}, min: Level = (process.env.CANOPY_LOG_LEVEL as Level) || 'info', out: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
-    if (ORDER[level] < (ORDER[min] ?? 20)) return;
-    const extra = fields ? Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v instanceof Error ? { message: v.message, code: (v as { code?: string }).code } : v])) : {};
-    out(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...base, ...extra })}\n`);
-  };
+function clean(fields: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!fields) return {};
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v instanceof Error ? { message: v.message, code: (v as { code?: string }).code } : v]));
+}
+
+function wrap(p: Pino): Logger {
   return {
-    debug: (m, f) => emit('debug', m, f),
-    info: (m, f) => emit('info', m, f),
-    warn: (m, f) => emit('warn', m, f),
-    error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger({ ...base, ...fields }, min, out),
+    debug: (m, f) => p.debug(clean(f), m),
+    info: (m, f) => p.info(clean(f), m),
+    warn: (m, f) => p.warn(clean(f), m),
+    error: (m, f) => p.error(clean(f), m),
+    child: (fields) => wrap(p.child(clean(fields))),
   };
+}
+
+function envLevel(): LogLevel {
+  const v = process.env.CANOPY_LOG_LEVEL;
+  return v && LEVELS.includes(v) ? (v as LogLevel) : 'info';
+}
+
+/**
+ * `out` receives each line; by default lines go to stderr synchronously, so the last words
+ * of a crashing process are not lost in a buffer.
+ */
+export function createLogger(base: Record<string, unknown> = {}, min: LogLevel = envLevel(), out?: (line: string) => void): Logger {
+  const dest: DestinationStream = out ? { write: (line: string) => out(line) } : pino.destination({ fd: 2, sync: true });
+  const p = pino(
+    {
+      level: min,
+      base,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    dest,
+  );
+  return wrap(p);
 }

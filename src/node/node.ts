@@ -14,7 +14,14 @@ import type { RevocationList } from '../security/revocation-list.js';
 import type { Manifest } from '../core/manifest.js';
 import { ApiTokens } from '../api/api-tokens.js';
 import { createJoinToken } from '../security/join-token.js';
+import path from 'node:path';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
+import { criteriaRoutes } from '../api/criteria-routes.js';
+import { overviewRoutes } from '../api/overview-routes.js';
+import { publishRoutes } from '../api/publish-routes.js';
+import { webRoutes } from '../api/web-routes.js';
+import { Metrics } from '../ops/metrics.js';
+import { nodeGauges, type ContentSpread } from '../ops/node-metrics.js';
 import { createFtpServer, type FtpServer } from '../edge/ftp/ftp-server.js';
 import { FtpUsers } from '../edge/ftp/ftp-users.js';
 import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
@@ -30,7 +37,7 @@ import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js'
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import { listenOn } from '../wire/tcp-transport.js';
 import { NodeSecurity } from '../security/node-security.js';
-import { signAccess, signUrl } from '../security/content-access.js';
+import { signAccess, signUrl, type AccessStatement } from '../security/content-access.js';
 import { EdgeAccessStore } from '../security/edge-access-store.js';
 import type { TrustUpdate } from '../security/peer-trust.js';
 import { PROTOCOL_VERSION, type HelloBody } from '../wire/messages.js';
@@ -40,6 +47,7 @@ import type { NodeConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
+import { UploadService } from './upload-service.js';
 
 const PROGRESS_INTERVAL_MS = 200;
 /** An accepted connection that has not said a valid hello by then is closed. */
@@ -61,6 +69,8 @@ export class CanopyNode {
   readonly access: EdgeAccessStore;
   readonly registry: RootRegistry | undefined;
   readonly log: Logger;
+  readonly metrics = new Metrics();
+  readonly uploads: UploadService | undefined;
   private readonly pool: PeerPool;
   /** One handler serves both directions: requests on connections we dialled and on ones we accepted. */
   private readonly handler: RequestHandler;
@@ -107,7 +117,7 @@ export class CanopyNode {
         return security.attrs;
       },
     };
-    this.log = createLogger({ node: config.name, nodeId: this.identity.nodeId });
+    this.log = createLogger({ node: config.name, nodeId: this.identity.nodeId }, process.env.CANOPY_LOG_LEVEL ? undefined : config.logLevel);
     const auth = {
       hello: (): HelloBody => ({ nodeId: this.identity.nodeId, name: config.name, record: security.record, version: PROTOCOL_VERSION }),
       attest: (conn: PeerConnection, record: unknown) => security.attest(conn, record),
@@ -115,7 +125,7 @@ export class CanopyNode {
     this.catalog = new Catalog(this.store);
     this.access = new EdgeAccessStore(this.store.index, security.trust.caPublicKey);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
-    this.handler = createPeerService({
+    this.handler = this.countServed(createPeerService({
       identity: this.identity,
       auth,
       catalog: this.catalog,
@@ -134,10 +144,10 @@ export class CanopyNode {
         void conn.notify('trust-update', { records, revocations }).catch(() => undefined);
       },
       log: this.log,
-    });
+    }));
     this.pool = new PeerPool(this.transport, auth, this.handler);
     this.downloader = new Downloader({
-      store: this.store,
+      store: this.countingStore(),
       pool: this.pool,
       findHolders: (id) => this.rootLink!.holders(id),
       onProgress: (id, m, final) => this.reportProgress(id, m, final),
@@ -163,6 +173,9 @@ export class CanopyNode {
     this.apiTokens = new ApiTokens(config.dataDir);
     this.apiTokens.ensureAdminToken(config.apiTokenFile);
     const authority = security.authority;
+    this.uploads = config.isRoot
+      ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
+      : undefined;
     this.apiServer = createAdminApi({
       info: () => this.info(),
       catalog: this.catalog,
@@ -175,17 +188,33 @@ export class CanopyNode {
       tokens: this.apiTokens,
       renewCertificate: () => this.renewCertificate(),
       log: this.log,
+      metrics: () => [...this.metrics.families(), ...this.gauges()],
+      routes: [
+        ...criteriaRoutes(this.registry && (() => this.registry!.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs })))),
+        ...publishRoutes(this.uploads, config.blockSize),
+        ...overviewRoutes(this.overviewSource()),
+        ...webRoutes(),
+      ],
     });
     this.fetcher = new BlockFetcher({
-      store: this.store,
+      store: this.countingStore(),
       pool: this.pool,
       manifestOf: (id) => this.catalog.require(id),
       findHolders: (id) => (this.rootLink ? this.rootLink.holders(id) : Promise.resolve(this.registry!.completeHolders(id))),
       onStored: (id) => this.reportProgress(id, this.catalog.require(id), this.catalog.holding(id).complete),
       log: this.log,
     });
-    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, access: this.access, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: new BlockCache(), sequential: new SequentialReads() };
+    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, access: this.access, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: this.countingCache(new BlockCache()), sequential: new SequentialReads() };
     this.edgeServer = createHttpEdge(edge);
+    // Edge traffic is counted from the socket (headers included), so the edge stays unaware of metrics.
+    this.edgeServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const socket = req.socket;
+      const before = socket.bytesWritten;
+      res.once('close', () => {
+        this.metrics.inc('canopy_http_requests_total', { status: `${Math.floor(res.statusCode / 100)}xx` });
+        this.metrics.inc('canopy_bytes_out_total', { class: 'http' }, Math.max(0, socket.bytesWritten - before));
+      });
+    });
     this.ftpServer = createFtpServer({
       catalog: this.catalog,
       // FTP access is by account: a content behind signed URLs is not shown when anonymous login is on.
@@ -211,6 +240,7 @@ export class CanopyNode {
       conn.once('close', () => clearTimeout(timer));
     });
     this.rootLink?.start();
+    this.uploads?.start();
     this.renewTimer = setInterval(() => this.renewIfDue(), RENEW_CHECK_MS);
     this.renewTimer.unref();
     if (this.config.isRoot) this.renewIfDue();
@@ -220,6 +250,7 @@ export class CanopyNode {
   async stop(): Promise<void> {
     clearInterval(this.renewTimer);
     this.downloader.stop();
+    this.uploads?.stop();
     this.rootLink?.stop();
     this.pool.closeAll();
     await this.listener?.close();
@@ -333,8 +364,6 @@ export class CanopyNode {
         const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
         return { expiresAt: expires * 1000, query: signUrl(contentId, expires, this.security.authority!.caKey) };
       },
-      setAttributes: (ref, attrs) => this.setAttributes(ref, attrs),
-      revoke: (ref) => this.revoke(ref),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       status: (contentId) => {
         const manifest = this.catalog.require(contentId);
@@ -403,10 +432,85 @@ export class CanopyNode {
     this.catalog.add(contentId, manifest);
     const access = req.access === 'public' ? undefined : signAccess(contentId, req.access, this.security.authority!.caKey);
     if (access) this.access.record(contentId, access);
+    this.announce(contentId, manifest, access);
+    return { contentId, manifest };
+  }
+
+  private announce(contentId: string, manifest: Manifest, access?: AccessStatement): void {
     for (const member of this.registry!.list()) {
       member.conn.notify('announce', { contentId, manifest, access }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));
     }
-    return { contentId, manifest };
+  }
+
+  /** Counts blocks and bytes sent to peers, without the peer service knowing about metrics. */
+  private countServed(handler: RequestHandler): RequestHandler {
+    return async (req) => {
+      const reply = await handler(req);
+      if (req.type === 'get-block' && reply?.payload) {
+        this.metrics.inc('canopy_blocks_served_total');
+        this.metrics.inc('canopy_bytes_out_total', { class: 'peer' }, reply.payload.length);
+      }
+      return reply;
+    };
+  }
+
+  /** The store as the downloader sees it: every verified block it puts is counted as bytes in from peers. */
+  private countingStore(): BlockStore {
+    const store = this.store;
+    const metrics = this.metrics;
+    return Object.create(store, {
+      put: {
+        value: async (data: Buffer, expected?: string) => {
+          const hash = await store.put(data, expected);
+          metrics.inc('canopy_bytes_in_total', { class: 'peer' }, data.length);
+          metrics.inc('canopy_blocks_received_total', { class: 'peer' });
+          return hash;
+        },
+      },
+    }) as BlockStore;
+  }
+
+  /** Counts reads of the shared block cache as hits or misses, without the cache knowing. */
+  private countingCache(cache: BlockCache): BlockCache {
+    const metrics = this.metrics;
+    return Object.create(cache, {
+      get: {
+        value: (hash: string, length: number, load: () => Promise<Buffer>) => {
+          let missed = false;
+          const result = cache.get(hash, length, () => {
+            missed = true;
+            return load();
+          });
+          metrics.inc('canopy_cache_requests_total', { result: missed ? 'miss' : 'hit' });
+          return result;
+        },
+      },
+    }) as BlockCache;
+  }
+
+  private spread(): ContentSpread[] {
+    const root = this.rootApi();
+    if (!root) return [];
+    return this.catalog.list().map((c) => root.status(c.contentId) as ContentSpread);
+  }
+
+  private gauges() {
+    return nodeGauges({
+      store: () => this.store.stats(),
+      holdings: () => this.catalog.list().map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, haveBytes: this.catalog.holding(c.contentId).haveBytes })),
+      ...(this.registry ? { treeSize: () => this.registry!.list().length + 1, spread: () => this.spread() } : {}),
+    });
+  }
+
+  private overviewSource() {
+    const registry = this.registry;
+    if (!registry) return undefined;
+    return {
+      self: () => this.info(),
+      members: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, api: m.api, http: m.http, joinedAt: m.joinedAt })),
+      contents: () => this.spread(),
+      uploads: () => this.uploads?.list() ?? [],
+    };
   }
 }
 

@@ -111,7 +111,10 @@ async function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: strin
     case 'holders': {
       const { contentId } = req.body as MessageBodies['holders'];
       const holders: Holder[] = registry.completeHolders(contentId).filter((h) => h.nodeId !== req.conn.remoteId);
-      if (deps.catalog.get(contentId) && deps.catalog.holding(contentId).complete) holders.push({ nodeId: deps.identity.nodeId, peer: deps.selfPeer(), complete: true });
+      // The root lists itself as soon as it holds any block: a content published from the
+      // browser is fetched while its upload is still arriving here.
+      const own = deps.catalog.get(contentId) ? deps.catalog.holding(contentId) : undefined;
+      if (own && own.haveBlocks > 0) holders.push({ nodeId: deps.identity.nodeId, peer: deps.selfPeer(), complete: own.complete });
       return { body: { holders } };
     }
     default:

@@ -96,7 +96,9 @@ export class Downloader {
           this.deps.onProgress(contentId, manifest, false);
         } catch (err) {
           failures++;
-          this.deps.log.warn('block fetch failed', { contentId, index, holder: holder.nodeId, err: err as Error });
+          // A partial holder (an origin still receiving an upload) lacking a block is expected.
+          const expected = !holder.complete && (err as { code?: string }).code === 'ERR_BLOCK_NOT_FOUND';
+          this.deps.log[expected ? 'debug' : 'warn']('block fetch failed', { contentId, index, holder: holder.nodeId, err: err as Error });
         }
       }
     };

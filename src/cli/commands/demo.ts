@@ -57,7 +57,10 @@ export function registerDemo(program: Command): void {
           printJson({ ok: result.ok, nodes: result.nodes, qualified: result.qualified, verified: result.verified, unqualifiedHolding: result.unqualifiedHolding, refused: result.refused, seconds: result.seconds, contentId: result.contentId });
           return;
         }
-        say(`root API ${network.root!.api} — try: npx canopy status, npx canopy ls, curl -O ${result.urls[0]?.url ?? ''}`);
+        // The token in the URL becomes an HttpOnly cookie, so the browser app can call the API.
+        const login = `?token=${encodeURIComponent(network.apiToken())}`;
+        say(`dashboard ${network.root!.api}/${login}  publish from the browser ${network.root!.api}/publish${login}`);
+        say(`root API ${network.root!.api} — try: npx canopy status --watch, npx canopy top, npx canopy ls, curl -O ${result.urls[0]?.url ?? ''}`);
         say('running; press Ctrl-C to stop every node');
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
 import { formatAttributes } from '../../core/attributes.js';
+import { CanopyError } from '../../core/errors.js';
 import { formatBytes } from '../../core/sizes.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { action, printJson } from '../output.js';
 import { renderBar } from '../progress.js';
+import { formatEta, RateTracker } from '../rates.js';
+import { Screen } from '../screen.js';
 
 export interface NodeStatus {
   nodeId: string;
@@ -43,17 +46,75 @@ export function formatStatus(s: ContentStatus): string {
   return lines.join('\n');
 }
 
+/** True when every qualified node holds the whole content. */
+export function isSettled(s: ContentStatus): boolean {
+  return s.nodes.every((n) => !n.qualified || n.complete);
+}
+
+/** The live view: a bar per node with its rate and estimated time to finish. */
+export function formatLiveStatus(s: ContentStatus, rates: RateTracker, at: number): string[] {
+  const q = s.nodes.filter((n) => n.qualified);
+  const lines = [`${s.contentId.slice(0, 16)}  ${s.name}  ${formatBytes(s.size)}  "${s.criteria}"  ${q.filter((n) => n.complete).length}/${q.length} complete`];
+  for (const n of s.nodes) {
+    if (!n.qualified) {
+      lines.push(`  ${n.name.padEnd(22)} not qualified${n.haveBytes > 0 ? ` (holds ${formatBytes(n.haveBytes)})` : ''}`);
+      continue;
+    }
+    const rate = rates.update(`${s.contentId}:${n.nodeId}`, n.haveBytes, at);
+    lines.push(`  ${renderBar({ label: n.name, done: n.haveBytes, total: s.size, note: `${formatBytes(rate).padStart(10)}/s  eta ${formatEta(s.size - n.haveBytes, rate)}` })}`);
+  }
+  return lines;
+}
+
+/** On a pipe, a frame is printed when some node crosses a 10 % step. */
+function stepKey(statuses: ContentStatus[]): string {
+  return statuses.map((s) => s.nodes.map((n) => (s.size > 0 ? Math.floor((n.haveBytes / s.size) * 10) : 10)).join(',')).join(';');
+}
+
+async function fetchStatuses(api: ApiClient, content: string | undefined): Promise<ContentStatus[]> {
+  const ids = content ? [content] : (await api.get<{ contents: ContentSummary[] }>('/api/contents')).contents.map((c) => c.contentId);
+  return Promise.all(ids.map((id) => api.get<ContentStatus>(`/api/contents/${encodeURIComponent(id)}/status`)));
+}
+
+async function watch(api: ApiClient, content: string | undefined, intervalMs: number, json: boolean): Promise<void> {
+  const screen = new Screen();
+  const rates = new RateTracker();
+  let stop = false;
+  const onSignal = () => (stop = true);
+  process.once('SIGINT', onSignal);
+  try {
+    for (;;) {
+      const statuses = await fetchStatuses(api, content);
+      const at = Date.now();
+      if (!json) screen.draw(statuses.length === 0 ? ['no contents published yet'] : statuses.flatMap((s) => formatLiveStatus(s, rates, at)), screen.tty ? undefined : stepKey(statuses));
+      if (stop || statuses.every(isSettled)) {
+        if (json) printJson(content ? statuses[0] : { contents: statuses });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
+
 export function registerStatus(program: Command): void {
   program
     .command('status [content]')
     .description('which nodes hold how much of a content (all contents when none is named)')
     .option('--to <url>', 'admin API of the root', DEFAULT_API)
+    .option('--watch', 'redraw live, with rates and estimates, until every qualified node holds it all (or Ctrl-C)')
+    .option('--interval <ms>', 'refresh period of --watch', '1000')
     .option('--json', 'print machine-readable JSON')
     .action(
-      action(async (content: string | undefined, opts: { to: string; json?: boolean }) => {
+      action(async (content: string | undefined, opts: { to: string; json?: boolean; watch?: boolean; interval: string }) => {
         const api = new ApiClient(opts.to);
-        const ids = content ? [content] : (await api.get<{ contents: ContentSummary[] }>('/api/contents')).contents.map((c) => c.contentId);
-        const statuses = await Promise.all(ids.map((id) => api.get<ContentStatus>(`/api/contents/${encodeURIComponent(id)}/status`)));
+        if (opts.watch) {
+          const interval = Number(opts.interval);
+          if (!Number.isInteger(interval) || interval < 50) throw new CanopyError('ERR_USAGE', `--interval: "${opts.interval}" must be an integer of at least 50 (milliseconds)`);
+          return watch(api, content, interval, opts.json === true);
+        }
+        const statuses = await fetchStatuses(api, content);
         if (opts.json) printJson(content ? statuses[0] : { contents: statuses });
         else process.stdout.write(statuses.length === 0 ? 'no contents published yet\n' : `${statuses.map(formatStatus).join('\n\n')}\n`);
       }),

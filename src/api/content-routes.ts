@@ -1,0 +1,137 @@
+/**
+ * Routes over contents and members: the node itself, the contents known here, a content's
+ * spread over the network, and publishing a request body (root only).
+ */
+import type { IncomingMessage } from 'node:http';
+import { parseCriteria, type Criteria } from '../core/criteria.js';
+import { CanopyError } from '../core/errors.js';
+import { isValidContentName, type Manifest } from '../core/manifest.js';
+import type { Catalog, Holding } from '../node/catalog.js';
+import type { Logger } from '../node/logger.js';
+import { sendJson } from './http-util.js';
+import { readJsonBody } from './security-routes.js';
+import { parseAccessMode, type AccessMode } from '../security/content-access.js';
+import { parseTtl } from '../security/join-token.js';
+import type { Route } from './router.js';
+import * as S from './schemas.js';
+
+export interface PublishRequest {
+  name: string;
+  criteria: Criteria;
+  blockSize: number | undefined;
+  /** Who may fetch it from the edge servers: anyone, or holders of a signed URL. */
+  access: AccessMode;
+}
+
+export interface RootApi {
+  publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest }>;
+  status(contentId: string): unknown;
+  nodes(): unknown[];
+  /** A signed URL query (`expires=…&sig=…`) for a content, valid on every node. */
+  signedUrl(contentId: string, ttlSeconds: number): { expiresAt: number; query: string };
+}
+
+export interface ContentRoutesDeps {
+  info: () => Record<string, unknown>;
+  catalog: Catalog;
+  root: RootApi | undefined;
+  log: Logger;
+}
+
+export function contentSummary(contentId: string, manifest: Manifest, holding?: Holding): Record<string, unknown> {
+  return {
+    contentId,
+    name: manifest.name,
+    size: manifest.size,
+    blockSize: manifest.blockSize,
+    blocks: manifest.blocks.length,
+    criteria: manifest.criteria,
+    placement: manifest.placement,
+    origin: manifest.origin,
+    createdAt: manifest.createdAt,
+    ...(holding ? { local: holding } : {}),
+  };
+}
+
+export function requireRoot<T>(root: T | undefined): T {
+  if (!root) throw new CanopyError('ERR_USAGE', 'this node is not the root: send this request to the root node');
+  return root;
+}
+
+function findContent(catalog: Catalog, ref: string): { contentId: string; manifest: Manifest } {
+  const found = catalog.resolve(ref);
+  if (!found) throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no content "${ref}" is known here`);
+  return found;
+}
+
+export function contentRoutes(deps: ContentRoutesDeps): Route[] {
+  const { catalog } = deps;
+  const tag = 'contents';
+  return [
+    { method: 'GET', path: '/api/node', tag: 'nodes', summary: 'This node: id, attributes, addresses, store usage per volume', response: S.NodeInfo, handler: () => deps.info() },
+    { method: 'GET', path: '/api/nodes', tag: 'nodes', summary: 'Members of the network (root)', response: S.Members, handler: () => ({ nodes: requireRoot(deps.root).nodes() }) },
+    {
+      method: 'GET',
+      path: '/api/contents',
+      tag,
+      summary: 'Contents known here, with what this node holds of each',
+      response: S.ContentList,
+      handler: () => ({ contents: catalog.list().map((c) => contentSummary(c.contentId, c.manifest, catalog.holding(c.contentId))) }),
+    },
+    {
+      method: 'POST',
+      path: '/api/contents',
+      tag,
+      summary: 'Publish the request body as a content (root)',
+      response: S.ContentSummary,
+      status: 201,
+      query: { name: 'content name (required)', criteria: 'criteria expression (default *)', blockSize: 'block size in bytes', access: 'public (default) or signed' },
+      body: 'the bytes of the content',
+      handler: async ({ req, res, url }) => {
+        const result = await publish(requireRoot(deps.root), req, url);
+        deps.log.info('published', { contentId: result.contentId, name: result.manifest.name, size: result.manifest.size });
+        sendJson(res, 201, contentSummary(result.contentId, result.manifest));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/contents/:ref',
+      tag,
+      summary: "A content's manifest summary and local holding (ref: id, 8+ hex prefix or name)",
+      response: S.ContentSummary,
+      handler: ({ params }) => {
+        const c = findContent(catalog, params.ref!);
+        return contentSummary(c.contentId, c.manifest, catalog.holding(c.contentId));
+      },
+    },
+    { method: 'GET', path: '/api/contents/:ref/status', tag, summary: 'Which nodes qualify and how much each holds (root)', response: S.ContentStatus, handler: ({ params }) => requireRoot(deps.root).status(findContent(catalog, params.ref!).contentId) },
+    { method: 'GET', path: '/api/contents/:ref/manifest', tag, summary: 'The full manifest', handler: ({ params }) => findContent(catalog, params.ref!).manifest },
+    {
+      method: 'POST',
+      path: '/api/contents/:ref/signed-url',
+      tag,
+      status: 201,
+      summary: 'A signed URL path with an expiry for a content published with access=signed (root, publish)',
+      body: '{"ttl": "1h"}',
+      handler: async ({ req, res, params }) => {
+        const c = findContent(catalog, params.ref!);
+        const ttl = parseTtl(String((await readJsonBody(req)).ttl ?? '1h'));
+        const { expiresAt, query } = requireRoot(deps.root).signedUrl(c.contentId, Math.ceil(ttl / 1000));
+        sendJson(res, 201, { contentId: c.contentId, expiresAt, path: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}?${query}` });
+      },
+    },
+  ];
+}
+
+async function publish(root: RootApi, req: IncomingMessage, url: URL): Promise<{ contentId: string; manifest: Manifest }> {
+  const name = url.searchParams.get('name');
+  if (!name || !isValidContentName(name)) throw new CanopyError('ERR_USAGE', 'publish needs ?name= of 1-255 characters without / \\ or NUL');
+  const criteria = parseCriteria(url.searchParams.get('criteria') ?? '*');
+  const bs = url.searchParams.get('blockSize');
+  const blockSize = bs === null ? undefined : Number(bs);
+  if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20)) {
+    throw new CanopyError('ERR_USAGE', `blockSize ${bs} must be an integer between 4096 and 67108864`);
+  }
+  const access = parseAccessMode(url.searchParams.get('access') ?? 'public');
+  return root.publish(req, { name, criteria, blockSize, access });
+}

@@ -1,0 +1,88 @@
+/**
+ * `canopy top`: a live view of the whole network from the root's overview: every node
+ * with its attributes, health and volumes; every content with how many qualified nodes
+ * hold it, the bytes held, the rate and the estimated finish; uploads in progress.
+ */
+import type { Command } from 'commander';
+import { formatAttributes } from '../../core/attributes.js';
+import { CanopyError } from '../../core/errors.js';
+import { formatBytes } from '../../core/sizes.js';
+import { ApiClient, DEFAULT_API } from '../api-client.js';
+import { action, printJson } from '../output.js';
+import { formatEta, RateTracker } from '../rates.js';
+import { Screen } from '../screen.js';
+
+interface StoreView {
+  volumes: { id: string; bytes: number }[];
+  bytes: number;
+}
+
+export interface OverviewView {
+  at: number;
+  root: { name: string; api: string; store: StoreView };
+  nodes: { name: string; attrs: Record<string, string>; health: string; store: StoreView | null }[];
+  contents: { contentId: string; name: string; size: number; criteria: string; nodes: { qualified: boolean; haveBytes: number; complete: boolean }[] }[];
+  uploads: { contentId: string; name: string; size: number; verifiedBytes: number; complete: boolean }[];
+}
+
+function cols(values: string[], widths: number[]): string {
+  return values.map((v, i) => (i === values.length - 1 ? v : v.slice(0, widths[i]! - 1).padEnd(widths[i]!))).join('');
+}
+
+function volumes(store: StoreView | null): string {
+  return store ? store.volumes.map((v) => `${v.id} ${formatBytes(v.bytes)}`).join('  ') : '';
+}
+
+export function formatTop(o: OverviewView, rates: RateTracker): string[] {
+  const W = [18, 26, 13, 12];
+  const lines = [`canopy top · ${o.root.api} · ${o.nodes.length + 1} nodes · ${new Date(o.at).toISOString().slice(11, 19)}`, '', cols(['NODE', 'ATTRIBUTES', 'HEALTH', 'STORED', 'VOLUMES'], W)];
+  lines.push(cols([`${o.root.name} (root)`, '', 'up', formatBytes(o.root.store.bytes), volumes(o.root.store)], W));
+  for (const n of o.nodes) lines.push(cols([n.name, formatAttributes(n.attrs) || '—', n.health, n.store ? formatBytes(n.store.bytes) : '?', volumes(n.store)], W));
+  const C = [20, 11, 20, 10, 13, 13];
+  lines.push('', cols(['CONTENT', 'SIZE', 'CRITERIA', 'COMPLETE', 'HELD', 'RATE', 'ETA'], C));
+  for (const c of o.contents) {
+    const q = c.nodes.filter((n) => n.qualified);
+    const held = q.reduce((s, n) => s + n.haveBytes, 0);
+    const rate = rates.update(c.contentId, held, o.at);
+    lines.push(cols([c.name, formatBytes(c.size), c.criteria, `${q.filter((n) => n.complete).length}/${q.length}`, formatBytes(held), `${formatBytes(rate)}/s`, formatEta(q.length * c.size - held, rate)], C));
+  }
+  if (o.contents.length === 0) lines.push('(nothing published yet)');
+  const pending = o.uploads.filter((u) => !u.complete);
+  if (pending.length > 0) {
+    lines.push('', 'UPLOADS IN PROGRESS');
+    for (const u of pending) lines.push(`  ${u.name}  ${formatBytes(u.verifiedBytes)} of ${formatBytes(u.size)} verified at the origin`);
+  }
+  return lines;
+}
+
+export function registerTop(program: Command): void {
+  program
+    .command('top')
+    .description('live view of every node and content in the network (Ctrl-C to leave)')
+    .option('--to <url>', 'admin API of the root', DEFAULT_API)
+    .option('--interval <ms>', 'refresh period', '1000')
+    .option('--once', 'print one frame and exit')
+    .option('--json', 'print the overview once as JSON')
+    .action(
+      action(async (opts: { to: string; interval: string; once?: boolean; json?: boolean }) => {
+        const api = new ApiClient(opts.to);
+        const interval = Number(opts.interval);
+        if (!Number.isInteger(interval) || interval < 100) throw new CanopyError('ERR_USAGE', `--interval: "${opts.interval}" must be an integer of at least 100 (milliseconds)`);
+        if (opts.json) return printJson(await api.get<OverviewView>('/api/overview'));
+        const screen = new Screen();
+        const rates = new RateTracker();
+        let stop = false;
+        const onSignal = () => (stop = true);
+        process.once('SIGINT', onSignal);
+        try {
+          while (!stop) {
+            screen.draw(formatTop(await api.get<OverviewView>('/api/overview'), rates));
+            if (opts.once) return;
+            await new Promise((r) => setTimeout(r, interval));
+          }
+        } finally {
+          process.off('SIGINT', onSignal);
+        }
+      }),
+    );
+}

@@ -1,0 +1,242 @@
+/**
+ * Reads a node's YAML configuration file (`canopy node --config FILE`) into the same
+ * partial settings the command-line flags produce, so both go through `makeConfig`. Every
+ * problem is reported with the key path (`volumes[1].weight`) and what is wrong with it;
+ * unknown keys are errors, because a misspelt key silently ignored is a node that runs with
+ * the wrong settings. docs/CONFIGURATION.md lists the keys.
+ */
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { isValidKey, parseAttributes, type Attributes } from '../core/attributes.js';
+import { CanopyError } from '../core/errors.js';
+import { parseSize } from '../core/sizes.js';
+import type { VolumeConfig } from '../store/block-store.js';
+import { parseAddress, type PeerAddress } from '../wire/transport.js';
+import type { LogLevel } from './logger.js';
+import { makeConfig, type NodeConfig } from './config.js';
+import { parseUserSpec, readUsersFile, type FtpUserSpec } from '../edge/ftp/ftp-users.js';
+
+/** What a file may set; anything left out falls back to a flag or the default. */
+export interface FileConfig {
+  name?: string;
+  dataDir?: string;
+  isRoot?: boolean;
+  join?: PeerAddress;
+  attrs?: Attributes;
+  host?: string;
+  /** Address the admin API binds to (loopback by default); the API always needs a bearer token. */
+  apiHost?: string;
+  apiTokenFile?: string;
+  /** Join token for a node's first start: from --token or CANOPY_JOIN_TOKEN only, never a file key. */
+  token?: string;
+  peerPort?: number;
+  apiPort?: number;
+  httpPort?: number;
+  ftpPort?: number;
+  ftp?: FileFtpConfig;
+  volumes?: VolumeConfig[];
+  blockSize?: number;
+  downloadConcurrency?: number;
+  prefetch?: boolean;
+  logLevel?: LogLevel;
+}
+
+export interface FileFtpConfig {
+  users?: FtpUserSpec[];
+  anonymous?: boolean;
+  requireTls?: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+}
+
+export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'prefetch', 'logLevel'] as const;
+const FTP_KEYS = ['users', 'usersFile', 'anonymous', 'requireTls', 'tlsCert', 'tlsKey'] as const;
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+const MAX_FILE_BYTES = 1 << 20;
+
+function bad(key: string, problem: string): CanopyError {
+  return new CanopyError('ERR_CONFIG_INVALID', `${key}: ${problem}`, { details: { key } });
+}
+
+/** Shows a user value in a message without throwing on odd shapes. */
+function show(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return JSON.stringify(v)?.slice(0, 60) ?? typeof v;
+}
+
+function str(key: string, v: unknown, max = 4096): string {
+  if (typeof v !== 'string' || v.length === 0) throw bad(key, `expected a non-empty string, got ${show(v)}`);
+  if (v.length > max) throw bad(key, `longer than ${max} characters`);
+  return v;
+}
+
+function int(key: string, v: unknown, min: number, max: number, hint = ''): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw bad(key, `expected an integer, got ${show(v)}`);
+  if (v < min || v > max) throw bad(key, `${v} is out of range (${min}..${max}${hint})`);
+  return v;
+}
+
+function size(key: string, v: unknown): number {
+  if (typeof v === 'number') return int(key, v, 0, Number.MAX_SAFE_INTEGER);
+  if (typeof v !== 'string') throw bad(key, `expected a size such as 4MiB or 4194304, got ${show(v)}`);
+  try {
+    return parseSize(v);
+  } catch (err) {
+    throw bad(key, (err as Error).message);
+  }
+}
+
+function attrs(key: string, v: unknown): Attributes {
+  let items: string[];
+  if (typeof v === 'string') items = [v];
+  else if (Array.isArray(v)) {
+    items = v.map((x, i) => {
+      const item = str(`${key}[${i}]`, x, 256);
+      if (/[\s,]/.test(item)) throw bad(`${key}[${i}]`, `"${item}" holds more than one attribute; give one key=value per item`);
+      return item;
+    });
+  }
+  else if (typeof v === 'object' && v !== null) {
+    items = Object.entries(v).map(([k, x]) => {
+      if (!isValidKey(k)) throw bad(`${key}.${k}`, 'not a valid attribute key (letters, digits, _ . -; starting with a letter or _)');
+      if (x === null || x === true || x === '') return k;
+      if (typeof x !== 'string' && typeof x !== 'number') throw bad(`${key}.${k}`, `expected a string value, got ${show(x)}`);
+      return `${k}=${x}`;
+    });
+  } else throw bad(key, `expected a mapping (region: eu), a list (- region=eu) or a string, got ${show(v)}`);
+  try {
+    return parseAttributes(items);
+  } catch (err) {
+    throw bad(key, (err as Error).message);
+  }
+}
+
+function volumes(key: string, v: unknown): VolumeConfig[] {
+  if (!Array.isArray(v)) throw bad(key, `expected a list of directories, got ${show(v)}`);
+  return v.map((item, i) => {
+    const k = `${key}[${i}]`;
+    if (typeof item === 'string') return { path: str(k, item) };
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw bad(k, `expected a directory or { path, weight }, got ${show(item)}`);
+    const o = item as Record<string, unknown>;
+    const extra = Object.keys(o).filter((x) => x !== 'path' && x !== 'weight');
+    if (extra.length > 0) throw bad(`${k}.${extra[0]}`, 'unknown key (a volume has path and weight)');
+    const path = str(`${k}.path`, o.path);
+    return o.weight === undefined ? { path } : { path, weight: int(`${k}.weight`, o.weight, 1, 1000) };
+  });
+}
+
+function bool(key: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw bad(key, `expected true or false, got ${show(v)}`);
+  return v;
+}
+
+/** Rethrows a check that names its own place (an FTP user spec) with the key path in front. */
+function under<T>(key: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw bad(key, (err as Error).message);
+  }
+}
+
+function ftp(key: string, v: unknown): FileFtpConfig {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(key, `expected a mapping (users, usersFile, anonymous, requireTls, tlsCert, tlsKey), got ${show(v)}`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!(FTP_KEYS as readonly string[]).includes(k)) throw bad(`${key}.${k}`, `unknown key (known keys: ${FTP_KEYS.join(', ')})`);
+  const out: FileFtpConfig = {};
+  const users: FtpUserSpec[] = [];
+  if (o.users !== undefined) {
+    if (!Array.isArray(o.users)) throw bad(`${key}.users`, `expected a list of name:password, got ${show(o.users)}`);
+    o.users.forEach((u, i) => users.push(under(`${key}.users[${i}]`, () => parseUserSpec(str(`${key}.users[${i}]`, u, 300), 'account'))));
+  }
+  if (o.usersFile !== undefined) {
+    const file = str(`${key}.usersFile`, o.usersFile);
+    users.push(...under(`${key}.usersFile`, () => readUsersFile(file)));
+  }
+  if (users.length > 0) out.users = users;
+  if (o.anonymous !== undefined) out.anonymous = bool(`${key}.anonymous`, o.anonymous);
+  if (o.requireTls !== undefined) out.requireTls = bool(`${key}.requireTls`, o.requireTls);
+  if (o.tlsCert !== undefined) out.tlsCert = str(`${key}.tlsCert`, o.tlsCert);
+  if (o.tlsKey !== undefined) out.tlsKey = str(`${key}.tlsKey`, o.tlsKey);
+  return out;
+}
+
+function join(key: string, v: unknown): PeerAddress {
+  const text = str(key, v, 300);
+  const addr = parseAddress(text);
+  if (!addr) throw bad(key, `"${text}" is not host:port`);
+  return addr;
+}
+
+/** Checks one parsed YAML value (the whole document) and returns the settings it holds. */
+export function checkFileConfig(doc: unknown): FileConfig {
+  if (doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw bad('(top level)', `expected a mapping of keys, got ${show(doc)}`);
+  const o = doc as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(k)) throw bad(k, `unknown key (known keys: ${CONFIG_KEYS.join(', ')})`);
+  }
+  const out: FileConfig = {};
+  if (o.name !== undefined) out.name = str('name', o.name, 128);
+  if (o.data !== undefined) out.dataDir = str('data', o.data);
+  if (o.root !== undefined) out.isRoot = bool('root', o.root);
+  if (o.join !== undefined) out.join = join('join', o.join);
+  if (o.attrs !== undefined) out.attrs = attrs('attrs', o.attrs);
+  if (o.host !== undefined) out.host = str('host', o.host, 255);
+  if (o.apiHost !== undefined) out.apiHost = str('apiHost', o.apiHost, 255);
+  if (o.apiTokenFile !== undefined) out.apiTokenFile = str('apiTokenFile', o.apiTokenFile);
+  for (const k of ['peerPort', 'apiPort', 'httpPort', 'ftpPort'] as const) {
+    if (o[k] !== undefined) out[k] = int(k, o[k], 0, 65535, '; 0 picks a free port');
+  }
+  if (o.ftp !== undefined) out.ftp = ftp('ftp', o.ftp);
+  if (o.prefetch !== undefined) out.prefetch = bool('prefetch', o.prefetch);
+  if (o.volumes !== undefined) out.volumes = volumes('volumes', o.volumes);
+  if (o.blockSize !== undefined) out.blockSize = size('blockSize', o.blockSize);
+  if (o.downloadConcurrency !== undefined) out.downloadConcurrency = int('downloadConcurrency', o.downloadConcurrency, 1, 256);
+  if (o.logLevel !== undefined) {
+    if (!LOG_LEVELS.includes(o.logLevel as LogLevel)) throw bad('logLevel', `expected one of ${LOG_LEVELS.join(', ')}, got ${show(o.logLevel)}`);
+    out.logLevel = o.logLevel as LogLevel;
+  }
+  return out;
+}
+
+/** Parses YAML text; syntax errors name the line and column. */
+export function parseConfigText(text: string, source = 'config'): FileConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = first.linePos?.[0];
+    throw new CanopyError('ERR_CONFIG_INVALID', `${source}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML syntax: ${first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Aliases to missing anchors and alias bombs surface only when the document is built.
+    throw new CanopyError('ERR_CONFIG_INVALID', `${source}: YAML: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return checkFileConfig(value);
+}
+
+export function loadConfigFile(file: string): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CanopyError('ERR_FILE_NOT_FOUND', `config file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (text.length > MAX_FILE_BYTES) throw new CanopyError('ERR_CONFIG_INVALID', `config file ${file} is larger than 1 MiB`);
+  return parseConfigText(text, file);
+}
+
+/** The node's settings from merged file and flag values, with the defaults for the rest. */
+export function nodeConfigFrom(input: FileConfig, defaultDataDir: string): NodeConfig {
+  const ftp = input.ftp ?? {};
+  return makeConfig({
+    ...input,
+    dataDir: input.dataDir ?? defaultDataDir,
+    ftp: { users: ftp.users ?? [], anonymous: ftp.anonymous ?? false, requireTls: ftp.requireTls ?? false, tlsCert: ftp.tlsCert, tlsKey: ftp.tlsKey },
+  });
+}

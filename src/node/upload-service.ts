@@ -1,0 +1,178 @@
+/**
+ * Publishing from the browser, on the origin: a draft (the publisher's own block hashes)
+ * becomes a manifest that is announced at once; the bytes then arrive over the tus
+ * resumable-upload protocol (@tus/server, files under <data>/uploads) and each block is
+ * verified and stored as soon as it is complete on disk, so qualified nodes fetch it while
+ * the rest is still uploading. An interrupted upload (closed tab, dropped network) resumes
+ * at the offset the server holds; drafts survive a restart of the node.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { FileStore } from '@tus/file-store';
+import { EVENTS, Server, type Upload } from '@tus/server';
+import { CanopyError } from '../core/errors.js';
+import type { Manifest } from '../core/manifest.js';
+import { manifestFromDraft, parseDraft } from '../ingest/draft-manifest.js';
+import { UploadFollower } from '../ingest/upload-follower.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { BlockStore } from '../store/block-store.js';
+import type { Catalog } from './catalog.js';
+import type { Logger } from './logger.js';
+
+export const UPLOAD_PATH = '/api/uploads';
+const DRAFTS_KEY = 'publish:drafts';
+/** An upload untouched this long is abandoned: its partial file is deleted (the tus expiration extension). */
+export const UPLOAD_EXPIRY_MS = 7 * 24 * 3600 * 1000;
+const CLEANUP_EVERY_MS = 3600 * 1000;
+
+export interface UploadServiceDeps {
+  dir: string;
+  store: BlockStore;
+  catalog: Catalog;
+  origin: string;
+  announce: (contentId: string, manifest: Manifest) => void;
+  metrics: Metrics;
+  log: Logger;
+}
+
+interface DraftRecord {
+  contentId: string;
+  sha256: string;
+  complete: boolean;
+  createdAt: string;
+}
+
+export interface UploadState {
+  contentId: string;
+  name: string;
+  size: number;
+  verifiedBytes: number;
+  complete: boolean;
+  createdAt: string;
+}
+
+export class UploadService {
+  readonly tus: Server;
+  private readonly drafts = new Map<string, DraftRecord>();
+  private readonly followers = new Map<string, UploadFollower>();
+  private cleanup: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: UploadServiceDeps) {
+    const saved = deps.store.index.getKv(DRAFTS_KEY);
+    for (const d of saved ? (JSON.parse(saved) as DraftRecord[]) : []) this.drafts.set(d.contentId, d);
+    this.tus = new Server({
+      path: UPLOAD_PATH,
+      datastore: new FileStore({ directory: deps.dir, expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS }),
+      relativeLocation: true,
+      postReceiveInterval: 100,
+      onUploadCreate: async (_req, upload) => {
+        this.checkNewUpload(upload);
+        return {};
+      },
+      onUploadFinish: async (_req, upload) => {
+        try {
+          await this.follower(upload).finish();
+        } catch (err) {
+          deps.log.warn('upload rejected', { upload: upload.id, err: err as Error });
+          throw { status_code: 422, body: `${(err as Error).message}\n` };
+        }
+        this.complete(upload);
+        return {};
+      },
+    });
+    this.tus.on(EVENTS.POST_RECEIVE, (_req, upload) => void this.poke(upload, upload.offset));
+    this.tus.on(EVENTS.POST_FINISH, (_req, _res, upload) => void this.tus.datastore.remove(upload.id).catch(() => undefined));
+  }
+
+  start(): void {
+    this.cleanup = setInterval(() => {
+      this.tus.cleanUpExpiredUploads().then(
+        (n) => n > 0 && this.deps.log.info('deleted abandoned uploads', { count: n }),
+        (err: Error) => this.deps.log.warn('cannot delete abandoned uploads', { err }),
+      );
+    }, CLEANUP_EVERY_MS);
+    this.cleanup.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.cleanup);
+  }
+
+  /** Turns a publisher's draft into an announced content; the upload of its bytes follows. */
+  createDraft(body: unknown): { contentId: string; manifest: Manifest; upload: string } {
+    const draft = parseDraft(body);
+    const { contentId, manifest } = manifestFromDraft(draft, this.deps.origin);
+    this.deps.catalog.add(contentId, manifest);
+    this.drafts.set(contentId, { contentId, sha256: draft.sha256, complete: manifest.size === 0, createdAt: manifest.createdAt });
+    this.save();
+    this.deps.log.info('draft published; waiting for its upload', { contentId, name: manifest.name, size: manifest.size, blocks: manifest.blocks.length });
+    this.deps.announce(contentId, manifest);
+    return { contentId, manifest, upload: UPLOAD_PATH };
+  }
+
+  /** Serves every tus request; after each, takes whatever the request completed. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'PATCH') {
+      const id = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(UPLOAD_PATH.length + 1));
+      res.once('close', () => void this.pokeById(id));
+    }
+    await this.tus.handle(req, res);
+  }
+
+  list(): UploadState[] {
+    return [...this.drafts.values()].map((d) => {
+      const m = this.deps.catalog.get(d.contentId);
+      const h = m ? this.deps.catalog.holding(d.contentId) : undefined;
+      return { contentId: d.contentId, name: m?.name ?? '', size: m?.size ?? 0, verifiedBytes: h?.haveBytes ?? 0, complete: d.complete, createdAt: d.createdAt };
+    });
+  }
+
+  private checkNewUpload(upload: Upload): void {
+    const contentId = upload.metadata?.contentId ?? '';
+    const draft = this.drafts.get(contentId);
+    const manifest = this.deps.catalog.get(contentId);
+    if (!draft || !manifest) throw { status_code: 404, body: `no draft ${contentId.slice(0, 12)} here: create it with POST /api/publish/drafts first\n` };
+    if (upload.size !== manifest.size) throw { status_code: 400, body: `upload length ${upload.size} differs from the draft's size ${manifest.size}\n` };
+  }
+
+  private follower(upload: Upload): UploadFollower {
+    let f = this.followers.get(upload.id);
+    if (!f) {
+      const contentId = upload.metadata?.contentId ?? '';
+      const draft = this.drafts.get(contentId);
+      const manifest = this.deps.catalog.get(contentId);
+      if (!draft || !manifest) throw new CanopyError('ERR_CONTENT_NOT_FOUND', `upload ${upload.id} names no known draft`);
+      f = new UploadFollower(contentId, manifest, path.join(this.deps.dir, upload.id), this.deps.store, draft.sha256, {
+        onBlock: (_i, length) => this.deps.metrics.inc('canopy_bytes_in_total', { class: 'publish' }, length),
+      });
+      this.followers.set(upload.id, f);
+    }
+    return f;
+  }
+
+  private async poke(upload: Upload, offset: number | undefined): Promise<void> {
+    try {
+      await this.follower(upload).poke(offset);
+    } catch (err) {
+      this.deps.log.warn('cannot take uploaded blocks', { upload: upload.id, err: err as Error });
+    }
+  }
+
+  private async pokeById(id: string): Promise<void> {
+    const upload = await this.tus.datastore.getUpload(id).catch(() => undefined);
+    if (upload) await this.poke(upload, upload.offset);
+  }
+
+  private complete(upload: Upload): void {
+    const f = this.followers.get(upload.id)!;
+    const draft = this.drafts.get(f.contentId)!;
+    draft.complete = true;
+    this.save();
+    this.followers.delete(upload.id);
+    this.deps.log.info('upload complete and verified', { contentId: f.contentId, bytes: f.manifest.size });
+  }
+
+  private save(): void {
+    this.deps.store.index.putKv(DRAFTS_KEY, JSON.stringify([...this.drafts.values()]));
+  }
+}
