@@ -37,6 +37,7 @@ import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js'
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import { listenOn } from '../wire/tcp-transport.js';
 import { NodeSecurity } from '../security/node-security.js';
+import { readIfExists } from '../security/secret-file.js';
 import { signAccess, signUrl, type AccessStatement } from '../security/content-access.js';
 import { EdgeAccessStore } from '../security/edge-access-store.js';
 import type { TrustUpdate } from '../security/peer-trust.js';
@@ -507,6 +508,7 @@ export class CanopyNode {
     if (!registry) return undefined;
     return {
       self: () => this.info(),
+      memberToken: () => readIfExists(this.config.apiTokenFile)?.trim(),
       members: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       contents: () => this.spread(),
       uploads: () => this.uploads?.list() ?? [],
