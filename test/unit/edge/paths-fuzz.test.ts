@@ -79,7 +79,8 @@ describe('path fuzzing over real HTTP servers', () => {
       fc.asyncProperty(pathArb, fc.boolean(), async (p, withToken) => {
         const status = await get(apiPort, p, withToken ? { authorization: `Bearer ${token}` } : {});
         assert.ok(status < 500, `${p} → ${status}`);
-        if (!withToken && p.startsWith('/api/')) assert.equal(status, 401, p);
+        // Dot segments are resolved first: `/api/..` is `/`, not an API path.
+        if (!withToken && new URL(`http://x${p}`).pathname.startsWith('/api/')) assert.equal(status, 401, p);
       }),
       { numRuns: 300 },
     );
