@@ -13,6 +13,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
 import { publishFile } from '../src/cli/commands/publish.js';
+import { loadOrCreateKeyFile } from '../src/ingest/publisher-key.js';
 import { ApiClient } from '../src/cli/api-client.js';
 import { LocalNetwork } from '../src/demo/local-network.js';
 import { writeSample } from '../src/demo/sample.js';
@@ -131,7 +132,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const other = path.join(dir, 'other.bin');
     await writeSample(other, size, 'bench-cli');
     const c0 = Date.now();
-    const cli = await timed(() => publishFile(new ApiClient(api), other, { criteria: 'region=eu', name: 'cli-copy.bin' }));
+    const cli = await timed(() => publishFile(new ApiClient(api), other, { criteria: 'region=eu', name: 'cli-copy.bin', key: loadOrCreateKeyFile(path.join(dir, 'publisher-key.json')) }));
     for (;;) {
       const s = (await (await apiFetch(`${api}/api/contents/${cli.value.contentId}/status`)).json()) as Spread;
       if (s.nodes.every((n) => n.complete)) break;

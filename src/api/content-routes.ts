@@ -12,6 +12,7 @@ import { sendJson } from './http-util.js';
 import { readJsonBody } from './security-routes.js';
 import { parseAccessMode, type AccessMode } from '../security/content-access.js';
 import { parseTtl } from '../security/join-token.js';
+import { PUBLISH_MEDIA_TYPE } from '../ingest/upload-format.js';
 import type { Route } from './router.js';
 import * as S from './schemas.js';
 
@@ -24,7 +25,10 @@ export interface PublishRequest {
 }
 
 export interface RootApi {
-  publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest }>;
+  /** A raw upload: the root spools, analyses, cuts and signs it with its own key. */
+  publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest; warnings?: readonly string[] }>;
+  /** Blocks and a manifest signed by the publisher (see ingest/upload-format.ts). */
+  publishSigned(body: AsyncIterable<Buffer>, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }>;
   status(contentId: string): unknown;
   nodes(): unknown[];
   /** A signed URL query (`expires=…&sig=…`) for a content, valid on every node. */
@@ -43,8 +47,15 @@ export function contentSummary(contentId: string, manifest: Manifest, holding?: 
     contentId,
     name: manifest.name,
     size: manifest.size,
+    mediaType: manifest.mediaType,
+    analyser: manifest.analyser,
+    linear: manifest.linear,
+    tracks: manifest.tracks.length,
+    holes: manifest.holes.length,
     blockSize: manifest.blockSize,
+    blockSizeReason: manifest.blockSizeReason,
     blocks: manifest.blocks.length,
+    publisher: manifest.publisher,
     criteria: manifest.criteria,
     placement: manifest.placement,
     origin: manifest.origin,
@@ -82,15 +93,18 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
       method: 'POST',
       path: '/api/contents',
       tag,
-      summary: 'Publish the request body as a content (root)',
+      summary: `Publish (root): with content type ${PUBLISH_MEDIA_TYPE}, blocks and a manifest the publisher signed; otherwise the raw bytes, which the root analyses and signs`,
       response: S.ContentSummary,
       status: 201,
-      query: { name: 'content name (required)', criteria: 'criteria expression (default *)', blockSize: 'block size in bytes', access: 'public (default) or signed' },
-      body: 'the bytes of the content',
+      query: { name: 'content name (raw upload; required)', criteria: 'criteria expression (raw upload; default *)', blockSize: 'block size in bytes (raw upload; default chosen per content)', access: 'public (default) or signed: edge servers then need a signed URL' },
+      body: 'frames of blocks then the signed manifest (see docs/PROTOCOL.md), or the bytes of the content',
       handler: async ({ req, res, url }) => {
-        const result = await publish(requireRoot(deps.root), req, url);
-        deps.log.info('published', { contentId: result.contentId, name: result.manifest.name, size: result.manifest.size });
-        sendJson(res, 201, contentSummary(result.contentId, result.manifest));
+        const root = requireRoot(deps.root);
+        const signed = (req.headers['content-type'] ?? '').split(';')[0]!.trim() === PUBLISH_MEDIA_TYPE;
+        const result = signed ? await root.publishSigned(req, parseAccessMode(url.searchParams.get('access') ?? 'public')) : await publish(root, req, url);
+        const warnings = 'warnings' in result ? (result.warnings ?? []) : [];
+        deps.log.info('published', { contentId: result.contentId, name: result.manifest.name, size: result.manifest.size, publisher: result.manifest.publisher, warnings });
+        sendJson(res, 201, { ...contentSummary(result.contentId, result.manifest), warnings });
       },
     },
     {
@@ -123,7 +137,7 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
   ];
 }
 
-async function publish(root: RootApi, req: IncomingMessage, url: URL): Promise<{ contentId: string; manifest: Manifest }> {
+async function publish(root: RootApi, req: IncomingMessage, url: URL): Promise<{ contentId: string; manifest: Manifest; warnings?: readonly string[] }> {
   const name = url.searchParams.get('name');
   if (!name || !isValidContentName(name)) throw new CanopyError('ERR_USAGE', 'publish needs ?name= of 1-255 characters without / \\ or NUL');
   const criteria = parseCriteria(url.searchParams.get('criteria') ?? '*');

@@ -36,7 +36,7 @@ export const Members = obj({ nodes: { type: 'array', items: obj({ nodeId: str, n
 const Holding = obj({ haveBlocks: int, haveBytes: int, totalBlocks: int, size: int, complete: bool });
 
 export const ContentSummary = obj(
-  { contentId: hash, name: str, size: int, blockSize: int, blocks: int, criteria: str, placement: str, origin: str, createdAt: str, local: Holding },
+  { contentId: hash, name: str, size: int, mediaType: str, analyser: str, linear: bool, tracks: int, holes: int, blockSize: int, blockSizeReason: str, blocks: int, publisher: str, criteria: str, placement: str, origin: str, createdAt: str, local: Holding, warnings: { type: 'array', items: str } },
   ['contentId', 'name', 'size', 'blockSize', 'blocks', 'criteria', 'placement', 'origin', 'createdAt'],
 );
 

@@ -2,6 +2,8 @@
 /** The `canopy` command: one file per subcommand under ./commands. */
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './commands/demo.js';
+import { registerIngest } from './commands/ingest.js';
+import { registerKeys } from './commands/keys.js';
 import { registerNode } from './commands/node.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerRoot } from './commands/root.js';
@@ -16,6 +18,8 @@ program.name('canopy').description('Canopy: attribute-targeted, verified distrib
 program.configureOutput({ outputError: (text, write) => write(`canopy: ${text.replace(/^error: /, 'error [ERR_USAGE]: ')}`) });
 registerNode(program);
 registerPublish(program);
+registerIngest(program);
+registerKeys(program);
 registerStatus(program);
 registerLs(program);
 registerTop(program);

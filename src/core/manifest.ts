@@ -1,46 +1,103 @@
 /**
- * The manifest describes one content: its blocks (each named by SHA-256), its size and
- * its policy. The content id is the SHA-256 of the manifest's canonical JSON, so a
- * manifest received from anyone can be checked against the id it was announced under.
+ * The manifest (version 2) describes one content: its tracks (runs of substantive bytes),
+ * its holes (runs of zeros that are not stored), its blocks (each named by SHA-256), the
+ * block size and why it was chosen, a Merkle root over the block hashes, its policy, and
+ * the publisher's Ed25519 signature. The content id is the SHA-256 of the canonical JSON
+ * of every field but `signature`; the signature covers exactly those bytes.
+ * docs/PROTOCOL.md documents every field; this parser is the strict reading of it.
  */
 import { canonicalJson } from './canonical-json.js';
 import { CanopyError } from './errors.js';
 import { isHashHex, sha256Hex } from './hash.js';
 import { formatCriteria, parseCriteria } from './criteria.js';
+import { merkleRoot } from './merkle.js';
+import { checkManifestSignature, isPublicKeyText, isSignatureText } from './manifest-signature.js';
 
 export const MANIFEST_FORMAT = 'canopy-manifest';
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 export const MAX_BLOCK_SIZE = 64 * 2 ** 20;
 export const MAX_BLOCKS = 1 << 20;
+export const MAX_TRACKS = 1 << 16;
+export const MAX_HOLES = 1 << 20;
 
+export const TRACK_KINDS = ['data', 'header', 'media', 'stream'] as const;
+export type TrackKind = (typeof TRACK_KINDS)[number];
+export const ANALYSERS = ['generic', 'mp4', 'mpeg-ts'] as const;
+export type AnalyserName = (typeof ANALYSERS)[number];
+
+/** A run of substantive bytes, stored as blocks. Tracks are listed in fetch order (`order` = position). */
+export interface Track {
+  readonly order: number;
+  readonly kind: TrackKind;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** A run of zeros that is not stored; readers see zeros. */
+export interface Hole {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Block `index` of track `track`, at file offset `offset`. Every block but a track's last is `blockSize` long. */
 export interface BlockRef {
+  readonly track: number;
+  readonly index: number;
   readonly offset: number;
   readonly length: number;
   readonly hash: string;
 }
 
+export interface MediaInfo {
+  readonly durationMs: number;
+  readonly bitrate: number;
+}
+
 export type Placement = 'full';
 
-export interface Manifest {
+export interface UnsignedManifest {
   readonly format: typeof MANIFEST_FORMAT;
   readonly version: typeof MANIFEST_VERSION;
   readonly name: string;
   readonly size: number;
   readonly mediaType: string;
+  readonly analyser: AnalyserName;
+  readonly linear: boolean;
+  readonly media?: MediaInfo;
   readonly blockSize: number;
+  readonly blockSizeReason: string;
+  readonly tracks: readonly Track[];
+  readonly holes: readonly Hole[];
   readonly blocks: readonly BlockRef[];
+  readonly merkleRoot: string;
   readonly criteria: string;
   readonly placement: Placement;
   readonly origin: string;
   readonly createdAt: string;
+  /** The publisher's Ed25519 public key, raw 32 bytes in base64url. */
+  readonly publisher: string;
 }
 
-export function manifestBytes(manifest: Manifest): Buffer {
-  return Buffer.from(canonicalJson(manifest), 'utf8');
+export interface Manifest extends UnsignedManifest {
+  /** Ed25519 signature (64 bytes, base64url) over manifestBytes(). */
+  readonly signature: string;
 }
 
-export function contentIdOf(manifest: Manifest): string {
+const FIELDS = ['format', 'version', 'name', 'size', 'mediaType', 'analyser', 'linear', 'media', 'blockSize', 'blockSizeReason', 'tracks', 'holes', 'blocks', 'merkleRoot', 'criteria', 'placement', 'origin', 'createdAt', 'publisher', 'signature'];
+
+/** The canonical bytes that are hashed (content id) and signed: every field but `signature`. */
+export function manifestBytes(manifest: UnsignedManifest): Buffer {
+  const { signature: _omit, ...unsigned } = manifest as Manifest;
+  return Buffer.from(canonicalJson(unsigned), 'utf8');
+}
+
+export function contentIdOf(manifest: UnsignedManifest): string {
   return sha256Hex(manifestBytes(manifest));
+}
+
+/** Bytes actually stored: the sum of the block lengths (holes excluded). */
+export function storedBytes(manifest: UnsignedManifest): number {
+  return manifest.tracks.reduce((sum, t) => sum + t.length, 0);
 }
 
 const NAME = /^[^\0/\\]{1,255}$/;
@@ -66,20 +123,30 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-/**
- * Checks an untrusted value field by field and returns it as a Manifest. Blocks must tile
- * the content exactly: each starts where the previous ended, and they sum to `size`.
- */
-export function parseManifest(value: unknown, expectedId?: string): Manifest {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid('not an object');
-  const m = value as Record<string, unknown>;
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function onlyKeys(v: Record<string, unknown>, keys: readonly string[], what: string): void {
+  const extra = Object.keys(v).filter((k) => !keys.includes(k));
+  if (extra.length > 0) throw invalid(`${what}: unknown fields ${extra.slice(0, 5).join(', ')}`);
+}
+
+function checkHeader(m: Record<string, unknown>): void {
   if (m.format !== MANIFEST_FORMAT) throw invalid(`format must be "${MANIFEST_FORMAT}"`);
   if (m.version !== MANIFEST_VERSION) throw invalid(`unsupported version ${show(m.version)}`);
+  onlyKeys(m, FIELDS, 'manifest');
   if (typeof m.name !== 'string' || !isValidContentName(m.name)) throw invalid('name must be 1-255 characters without / \\ or NUL');
   if (!isCount(m.size)) throw invalid('size must be a non-negative integer');
-  if (typeof m.mediaType !== 'string' || !/^[\w.+-]+\/[\w.+-]+$/.test(m.mediaType)) throw invalid('mediaType must be type/subtype');
+  if (typeof m.mediaType !== 'string' || m.mediaType.length > 127 || !/^[\w.+-]+\/[\w.+-]+$/.test(m.mediaType)) throw invalid('mediaType must be type/subtype');
+  if (!(ANALYSERS as readonly unknown[]).includes(m.analyser)) throw invalid(`analyser must be one of ${ANALYSERS.join(', ')}`);
+  if (typeof m.linear !== 'boolean') throw invalid('linear must be a boolean');
+  if (m.media !== undefined) {
+    if (!isRecord(m.media) || !isCount(m.media.durationMs) || !isCount(m.media.bitrate)) throw invalid('media must be {durationMs, bitrate} integers');
+    onlyKeys(m.media, ['durationMs', 'bitrate'], 'media');
+  }
   if (!isCount(m.blockSize) || m.blockSize === 0 || m.blockSize > MAX_BLOCK_SIZE) throw invalid(`blockSize must be in 1..${MAX_BLOCK_SIZE}`);
-  if (!Array.isArray(m.blocks) || m.blocks.length > MAX_BLOCKS) throw invalid(`blocks must be an array of at most ${MAX_BLOCKS}`);
+  if (typeof m.blockSizeReason !== 'string' || m.blockSizeReason.length === 0 || m.blockSizeReason.length > 200) throw invalid('blockSizeReason must be a string of 1..200 characters');
   if (typeof m.criteria !== 'string') throw invalid('criteria must be a string');
   try {
     if (formatCriteria(parseCriteria(m.criteria)) !== m.criteria) throw invalid('criteria is not in canonical form');
@@ -88,22 +155,88 @@ export function parseManifest(value: unknown, expectedId?: string): Manifest {
   }
   if (m.placement !== 'full') throw invalid('placement must be "full"');
   if (typeof m.origin !== 'string' || m.origin.length === 0 || m.origin.length > 128) throw invalid('origin must be a node id');
-  if (typeof m.createdAt !== 'string' || Number.isNaN(Date.parse(m.createdAt))) throw invalid('createdAt must be an ISO date');
-  let offset = 0;
-  const blocks: BlockRef[] = [];
-  for (const [i, b] of (m.blocks as unknown[]).entries()) {
-    const block = b as Record<string, unknown> | null;
-    if (typeof block !== 'object' || block === null) throw invalid(`block ${i} is not an object`);
-    if (block.offset !== offset) throw invalid(`block ${i} starts at ${show(block.offset)}, expected ${offset}`);
-    if (!isCount(block.length) || block.length === 0 || block.length > m.blockSize) throw invalid(`block ${i} length must be in 1..blockSize`);
-    if (!isHashHex(block.hash)) throw invalid(`block ${i} hash must be 64 lowercase hex digits`);
-    blocks.push({ offset, length: block.length, hash: block.hash });
-    offset += block.length;
+  if (typeof m.createdAt !== 'string' || m.createdAt.length > 40 || Number.isNaN(Date.parse(m.createdAt))) throw invalid('createdAt must be an ISO date');
+  if (!isHashHex(m.merkleRoot)) throw invalid('merkleRoot must be 64 lowercase hex digits');
+  if (!isPublicKeyText(m.publisher)) throw invalid('publisher must be an Ed25519 public key (32 bytes, base64url)');
+  if (!isSignatureText(m.signature)) throw invalid('signature must be an Ed25519 signature (64 bytes, base64url)');
+}
+
+/** Tracks and holes, merged by offset, must tile [0, size) with no gap, overlap or two adjacent holes. */
+function checkLayout(m: Record<string, unknown>): { tracks: Track[]; holes: Hole[] } {
+  if (!Array.isArray(m.tracks) || m.tracks.length > MAX_TRACKS) throw invalid(`tracks must be an array of at most ${MAX_TRACKS}`);
+  if (!Array.isArray(m.holes) || m.holes.length > MAX_HOLES) throw invalid(`holes must be an array of at most ${MAX_HOLES}`);
+  const tracks = (m.tracks as unknown[]).map((t, i): Track => {
+    if (!isRecord(t)) throw invalid(`track ${i} is not an object`);
+    onlyKeys(t, ['order', 'kind', 'offset', 'length'], `track ${i}`);
+    if (t.order !== i) throw invalid(`track ${i} must have order ${i} (tracks are listed in order)`);
+    if (!(TRACK_KINDS as readonly unknown[]).includes(t.kind)) throw invalid(`track ${i} kind must be one of ${TRACK_KINDS.join(', ')}`);
+    if (!isCount(t.offset) || !isCount(t.length) || t.length === 0) throw invalid(`track ${i} needs an integer offset and a positive length`);
+    return t as unknown as Track;
+  });
+  let previousEnd = -1;
+  const holes = (m.holes as unknown[]).map((h, i): Hole => {
+    if (!isRecord(h)) throw invalid(`hole ${i} is not an object`);
+    onlyKeys(h, ['offset', 'length'], `hole ${i}`);
+    if (!isCount(h.offset) || !isCount(h.length) || h.length === 0) throw invalid(`hole ${i} needs an integer offset and a positive length`);
+    if (h.offset <= previousEnd) throw invalid(`hole ${i} is out of order or adjacent to the previous hole`);
+    previousEnd = h.offset + h.length;
+    return h as unknown as Hole;
+  });
+  const extents = [...tracks.map((t) => ({ ...t, what: `track ${t.order}` })), ...holes.map((h, i) => ({ ...h, what: `hole ${i}` }))].sort((a, b) => a.offset - b.offset);
+  let at = 0;
+  for (const e of extents) {
+    if (e.offset !== at) throw invalid(`${e.what} starts at ${e.offset}, expected ${at} (tracks and holes must tile the content)`);
+    at += e.length;
   }
-  if (offset !== m.size) throw invalid(`blocks cover ${offset} bytes but size is ${m.size}`);
-  const extra = Object.keys(m).filter((k) => !['format', 'version', 'name', 'size', 'mediaType', 'blockSize', 'blocks', 'criteria', 'placement', 'origin', 'createdAt'].includes(k));
-  if (extra.length > 0) throw invalid(`unknown fields: ${extra.join(', ')}`);
-  const manifest = m as unknown as Manifest;
+  if (at !== m.size) throw invalid(`tracks and holes cover ${at} bytes but size is ${show(m.size)}`);
+  return { tracks, holes };
+}
+
+/**
+ * Blocks, track by track in order, must tile each track. With fixed cuts (the default), all
+ * but a track's last are exactly blockSize; a variable cutter (content-defined chunking)
+ * passes `fixedCuts = false` and each block may be 1..blockSize long.
+ */
+export function checkBlocks(m: Record<string, unknown>, tracks: readonly Track[], blockSize: number, fixedCuts = true): BlockRef[] {
+  if (!Array.isArray(m.blocks) || m.blocks.length > MAX_BLOCKS) throw invalid(`blocks must be an array of at most ${MAX_BLOCKS}`);
+  const list = m.blocks as unknown[];
+  const blocks: BlockRef[] = [];
+  let k = 0;
+  for (const track of tracks) {
+    let offset = track.offset;
+    const end = track.offset + track.length;
+    for (let index = 0; offset < end; index++, k++) {
+      const b = list[k];
+      if (!isRecord(b)) throw invalid(`block ${k} is missing or not an object`);
+      onlyKeys(b, ['track', 'index', 'offset', 'length', 'hash'], `block ${k}`);
+      const most = Math.min(blockSize, end - offset);
+      const length = fixedCuts ? most : b.length;
+      if (b.track !== track.order || b.index !== index) throw invalid(`block ${k} must be block ${index} of track ${track.order}`);
+      if (!isCount(length) || length === 0 || length > most || b.offset !== offset || b.length !== length) throw invalid(`block ${k} must start at ${offset} and be ${fixedCuts ? most : `1..${most}`} bytes, not ${show(b.offset)}+${show(b.length)}`);
+      if (!isHashHex(b.hash)) throw invalid(`block ${k} hash must be 64 lowercase hex digits`);
+      blocks.push(b as unknown as BlockRef);
+      offset += length;
+    }
+  }
+  if (k !== list.length) throw invalid(`${list.length - k} blocks lie outside every track`);
+  return blocks;
+}
+
+/**
+ * Checks an untrusted value field by field and returns it as a Manifest: the layout, every
+ * block's place, the Merkle root, the content id (when given) and the publisher signature.
+ * Anything else fails with ERR_MANIFEST_INVALID, naming what was wrong.
+ */
+export function parseManifest(value: unknown, expectedId?: string): Manifest {
+  if (!isRecord(value)) throw invalid('not an object');
+  checkHeader(value);
+  const { tracks } = checkLayout(value);
+  const blocks = checkBlocks(value, tracks, value.blockSize as number);
+  if (merkleRoot(blocks.map((b) => b.hash)) !== value.merkleRoot) throw invalid('merkleRoot does not match the block hashes');
+  const linear = tracks.length <= 1 && (tracks.length === 0 || tracks[0]!.offset === 0) && (value.holes as unknown[]).length === 0;
+  if (value.linear !== linear) throw invalid(`linear must be ${linear} for this layout`);
+  const manifest = value as unknown as Manifest;
   if (expectedId !== undefined && contentIdOf(manifest) !== expectedId) throw invalid(`content id does not match: expected ${expectedId}`);
+  if (!checkManifestSignature(manifest)) throw invalid('publisher signature does not verify');
   return manifest;
 }

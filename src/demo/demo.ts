@@ -13,6 +13,7 @@ import { CanopyError } from '../core/errors.js';
 import { formatBytes } from '../core/sizes.js';
 import type { ProgressView } from '../cli/progress.js';
 import { publishFile } from '../cli/commands/publish.js';
+import { loadOrCreateKeyFile } from '../ingest/publisher-key.js';
 import type { ContentStatus } from '../cli/commands/status.js';
 import { demoAttributes, LocalNetwork, type RunningNode } from './local-network.js';
 import { writeSample } from './sample.js';
@@ -56,8 +57,9 @@ export async function runDemo(options: DemoOptions): Promise<{ network: LocalNet
     options.say(`generating a ${formatBytes(options.size)} sample`);
     const expected = await writeSample(sample, options.size);
     const started = Date.now();
-    const published = await publishFile(network.rootApi, sample, { criteria: options.criteria, name: 'sample.bin', blockSize: options.blockSize });
-    options.say(`published ${published.contentId} (${published.blocks} blocks) for "${options.criteria}"`);
+    const key = loadOrCreateKeyFile(path.join(options.dir, 'publisher-key.json'));
+    const published = await publishFile(network.rootApi, sample, { criteria: options.criteria, name: 'sample.bin', blockSize: options.blockSize, key });
+    options.say(`published ${published.contentId} (${published.blocks} blocks of ${formatBytes(published.blockSize)}) for "${options.criteria}"`);
     const status = await waitDistributed(network.rootApi, published.contentId, options);
     const seconds = (Date.now() - started) / 1000;
     const result = await verify(network, status, expected, seconds);
@@ -73,7 +75,7 @@ async function waitDistributed(api: ApiClient, contentId: string, options: DemoO
   while (true) {
     const status = await api.get<ContentStatus>(`/api/contents/${contentId}/status`);
     const qualified = status.nodes.filter((n) => n.qualified);
-    options.progress?.update(qualified.map((n) => ({ label: n.name, done: n.haveBytes, total: status.size, note: n.complete ? 'done' : '' })));
+    options.progress?.update(qualified.map((n) => ({ label: n.name, done: n.haveBytes, total: status.storedBytes ?? status.size, note: n.complete ? 'done' : '' })));
     if (qualified.every((n) => n.complete)) return status;
     if (Date.now() > deadline) {
       const stuck = qualified.filter((n) => !n.complete).map((n) => `${n.name} has ${formatBytes(n.haveBytes)}`);

@@ -4,10 +4,13 @@
  * a manifest before any byte arrives, so the content can be announced at once and nodes can
  * fetch each block as soon as the upload delivers and the origin verifies it.
  */
+import type { KeyObject } from 'node:crypto';
 import { formatCriteria, parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
 import { isHashHex } from '../core/hash.js';
 import { contentIdOf, isValidContentName, MANIFEST_FORMAT, MANIFEST_VERSION, MAX_BLOCKS, type BlockRef, type Manifest } from '../core/manifest.js';
+import { signManifest } from '../core/manifest-signature.js';
+import { merkleRoot } from '../core/merkle.js';
 
 export interface Draft {
   name: string;
@@ -50,20 +53,34 @@ export function parseDraft(value: unknown): Draft {
   return { name: d.name, criteria, size: d.size, blockSize: d.blockSize, mediaType, blocks: d.blocks as string[], sha256: d.sha256 };
 }
 
-export function manifestFromDraft(draft: Draft, origin: string, createdAt = new Date().toISOString()): { contentId: string; manifest: Manifest } {
-  const blocks: BlockRef[] = draft.blocks.map((hash, i) => ({ offset: i * draft.blockSize, length: Math.min(draft.blockSize, draft.size - i * draft.blockSize), hash }));
-  const manifest: Manifest = {
-    format: MANIFEST_FORMAT,
-    version: MANIFEST_VERSION,
-    name: draft.name,
-    size: draft.size,
-    mediaType: draft.mediaType,
-    blockSize: draft.blockSize,
-    blocks,
-    criteria: draft.criteria,
-    placement: 'full',
-    origin,
-    createdAt,
-  };
+/**
+ * The manifest of a draft: one linear track (the page cuts fixed-size blocks and does not
+ * look for holes), signed with the origin's own publisher key, since the browser sends no
+ * signature. `key` is that key.
+ */
+export function manifestFromDraft(draft: Draft, origin: string, key: KeyObject, createdAt = new Date().toISOString()): { contentId: string; manifest: Manifest } {
+  const blocks: BlockRef[] = draft.blocks.map((hash, i) => ({ track: 0, index: i, offset: i * draft.blockSize, length: Math.min(draft.blockSize, draft.size - i * draft.blockSize), hash }));
+  const manifest = signManifest(
+    {
+      format: MANIFEST_FORMAT,
+      version: MANIFEST_VERSION,
+      name: draft.name,
+      size: draft.size,
+      mediaType: draft.mediaType,
+      analyser: 'generic',
+      linear: true,
+      blockSize: draft.blockSize,
+      blockSizeReason: `publishing page: ${draft.blockSize} B blocks`,
+      tracks: draft.size > 0 ? [{ order: 0, kind: 'data', offset: 0, length: draft.size }] : [],
+      holes: [],
+      blocks,
+      merkleRoot: merkleRoot(blocks.map((b) => b.hash)),
+      criteria: draft.criteria,
+      placement: 'full',
+      origin,
+      createdAt,
+    },
+    key,
+  );
   return { contentId: contentIdOf(manifest), manifest };
 }

@@ -5,7 +5,6 @@
 import path from 'node:path';
 import type { Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
-import { DEFAULT_BLOCK_SIZE } from '../ingest/ingest.js';
 import type { FtpUserSpec } from '../edge/ftp/ftp-users.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import type { PeerAddress } from '../wire/transport.js';
@@ -31,7 +30,8 @@ export interface NodeConfig {
   readonly ftpPort: number;
   readonly ftp: FtpConfig;
   readonly volumes: readonly VolumeConfig[];
-  readonly blockSize: number;
+  /** Block size for contents the root ingests itself; undefined = chosen per content. */
+  readonly blockSize: number | undefined;
   readonly downloadConcurrency: number;
   /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
   readonly prefetch: boolean;
@@ -55,7 +55,6 @@ export const DEFAULTS = {
   apiPort: 7401,
   httpPort: 7402,
   ftpPort: 7403,
-  blockSize: DEFAULT_BLOCK_SIZE,
   downloadConcurrency: 4,
   logLevel: 'info',
 } as const;
@@ -68,8 +67,8 @@ export function checkPort(key: string, port: number): number {
 export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): NodeConfig {
   const isRoot = input.isRoot ?? false;
   if (!isRoot && !input.join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: a node that is not the root needs the root address (--join host:port)');
-  const blockSize = input.blockSize ?? DEFAULTS.blockSize;
-  if (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20) throw new CanopyError('ERR_CONFIG_INVALID', `blockSize: ${blockSize} must be between 4 KiB and 64 MiB`);
+  const blockSize = input.blockSize;
+  if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20)) throw new CanopyError('ERR_CONFIG_INVALID', `blockSize: ${blockSize} must be between 4 KiB and 64 MiB`);
   const dataDir = path.resolve(input.dataDir);
   return {
     name: input.name ?? path.basename(dataDir),

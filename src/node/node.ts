@@ -4,17 +4,17 @@
  * and stops them in reverse. Nothing else wires components together.
  */
 import { X509Certificate } from 'node:crypto';
+import path from 'node:path';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Attributes } from '../core/attributes.js';
-import { matches, parseCriteria } from '../core/criteria.js';
+import { formatCriteria, matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
+import { storedBytes, type Manifest } from '../core/manifest.js';
 import type { AttributeRecord } from '../security/attribute-record.js';
 import type { RevocationList } from '../security/revocation-list.js';
-import type { Manifest } from '../core/manifest.js';
 import { ApiTokens } from '../api/api-tokens.js';
 import { createJoinToken } from '../security/join-token.js';
-import path from 'node:path';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
 import { criteriaRoutes } from '../api/criteria-routes.js';
 import { overviewRoutes } from '../api/overview-routes.js';
@@ -26,7 +26,9 @@ import { createFtpServer, type FtpServer } from '../edge/ftp/ftp-server.js';
 import { FtpUsers } from '../edge/ftp/ftp-users.js';
 import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
 import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-edge.js';
-import { ingestStream } from '../ingest/ingest.js';
+import { receiveSignedUpload } from '../ingest/receive-upload.js';
+import { spoolAndIngest } from '../ingest/spool-ingest.js';
+import { loadOrCreateKeyFile, type PublisherKey } from '../ingest/publisher-key.js';
 import { BlockStore } from '../store/block-store.js';
 import { Downloader } from '../swarm/downloader.js';
 import { BlockFetcher } from '../vfile/block-fetcher.js';
@@ -38,7 +40,7 @@ import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import { listenOn } from '../wire/tcp-transport.js';
 import { NodeSecurity } from '../security/node-security.js';
 import { readIfExists } from '../security/secret-file.js';
-import { signAccess, signUrl, type AccessStatement } from '../security/content-access.js';
+import { signAccess, signUrl, type AccessMode, type AccessStatement } from '../security/content-access.js';
 import { EdgeAccessStore } from '../security/edge-access-store.js';
 import type { TrustUpdate } from '../security/peer-trust.js';
 import { PROTOCOL_VERSION, type HelloBody } from '../wire/messages.js';
@@ -55,6 +57,8 @@ const PROGRESS_INTERVAL_MS = 200;
 export const HELLO_TIMEOUT_MS = 10_000;
 /** How often a node checks whether its certificate needs renewing (also checked on every join). */
 export const RENEW_CHECK_MS = 12 * 3_600_000;
+/** Block size the browser publishing page cuts files into unless the node config sets one (the page does not analyse). */
+const PAGE_BLOCK_SIZE = 4 * 2 ** 20;
 
 export interface NodeAddresses {
   peer: PeerAddress;
@@ -175,7 +179,7 @@ export class CanopyNode {
     this.apiTokens.ensureAdminToken(config.apiTokenFile);
     const authority = security.authority;
     this.uploads = config.isRoot
-      ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
+      ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, publisherKey: () => this.ownKey().privateKey, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
       : undefined;
     this.apiServer = createAdminApi({
       info: () => this.info(),
@@ -192,7 +196,7 @@ export class CanopyNode {
       metrics: () => [...this.metrics.families(), ...this.gauges()],
       routes: [
         ...criteriaRoutes(this.registry && (() => this.registry!.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs })))),
-        ...publishRoutes(this.uploads, config.blockSize),
+        ...publishRoutes(this.uploads, config.blockSize ?? PAGE_BLOCK_SIZE),
         ...overviewRoutes(this.overviewSource()),
         ...webRoutes(),
       ],
@@ -365,6 +369,7 @@ export class CanopyNode {
         const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
         return { expiresAt: expires * 1000, query: signUrl(contentId, expires, this.security.authority!.caKey) };
       },
+      publishSigned: (body, access) => this.publishSigned(body, access),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       status: (contentId) => {
         const manifest = this.catalog.require(contentId);
@@ -373,7 +378,7 @@ export class CanopyNode {
           const h = registry.holding(contentId, m.nodeId);
           return { nodeId: m.nodeId, name: m.name, attrs: m.attrs, qualified: matches(criteria, m.attrs, m.nodeId), haveBlocks: h?.haveBlocks ?? 0, haveBytes: h?.haveBytes ?? 0, complete: h?.complete ?? false, url: `${m.http}/content/${contentId}/${encodeURIComponent(manifest.name)}` };
         });
-        return { contentId, name: manifest.name, size: manifest.size, blocks: manifest.blocks.length, criteria: manifest.criteria, nodes };
+        return { contentId, name: manifest.name, size: manifest.size, storedBytes: storedBytes(manifest), blocks: manifest.blocks.length, criteria: manifest.criteria, nodes };
       },
     };
   }
@@ -428,10 +433,32 @@ export class CanopyNode {
     }
   }
 
-  private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest }> {
-    const { contentId, manifest } = await ingestStream(body, this.store, { name: req.name, criteria: req.criteria, origin: this.identity.nodeId, blockSize: req.blockSize ?? this.config.blockSize });
+  /**
+   * A raw upload (curl, tools without a publisher key): spooled to a temp file on the first
+   * volume, then ingested with the same pipeline as the CLI and signed with the root's own
+   * publisher key (in the data directory, created on first use).
+   */
+  private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest; warnings: readonly string[] }> {
+    const key = this.ownKey();
+    const spoolDir = path.join(path.resolve(this.config.volumes[0]!.path), 'tmp');
+    const { contentId, manifest, warnings } = await spoolAndIngest(body, spoolDir, this.store, { name: req.name, criteria: formatCriteria(req.criteria), origin: this.identity.nodeId, key: key.privateKey, blockSize: req.blockSize ?? this.config.blockSize });
+    return { ...this.accept(contentId, manifest, req.access), warnings };
+  }
+
+  /** The root's own publisher key (DATA/publisher-key.json, created on first use), for uploads that come unsigned. */
+  private ownKey(): PublisherKey {
+    return loadOrCreateKeyFile(path.join(this.config.dataDir, 'publisher-key.json'));
+  }
+
+  /** A publish the client analysed, hashed and signed itself; see ingest/upload-format.ts. */
+  private async publishSigned(body: AsyncIterable<Buffer>, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }> {
+    const { contentId, manifest } = await receiveSignedUpload(body, this.store, this.identity.nodeId);
+    return this.accept(contentId, manifest, access);
+  }
+
+  private accept(contentId: string, manifest: Manifest, accessMode: AccessMode = 'public'): { contentId: string; manifest: Manifest } {
     this.catalog.add(contentId, manifest);
-    const access = req.access === 'public' ? undefined : signAccess(contentId, req.access, this.security.authority!.caKey);
+    const access = accessMode === 'public' ? undefined : signAccess(contentId, accessMode, this.security.authority!.caKey);
     if (access) this.access.record(contentId, access);
     this.announce(contentId, manifest, access);
     return { contentId, manifest };

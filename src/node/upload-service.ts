@@ -6,6 +6,7 @@
  * the rest is still uploading. An interrupted upload (closed tab, dropped network) resumes
  * at the offset the server holds; drafts survive a restart of the node.
  */
+import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
@@ -30,6 +31,8 @@ export interface UploadServiceDeps {
   store: BlockStore;
   catalog: Catalog;
   origin: string;
+  /** The origin's own publisher key: it signs the manifests of drafts (the page does not sign). */
+  publisherKey: () => KeyObject;
   announce: (contentId: string, manifest: Manifest) => void;
   metrics: Metrics;
   log: Logger;
@@ -101,7 +104,7 @@ export class UploadService {
   /** Turns a publisher's draft into an announced content; the upload of its bytes follows. */
   createDraft(body: unknown): { contentId: string; manifest: Manifest; upload: string } {
     const draft = parseDraft(body);
-    const { contentId, manifest } = manifestFromDraft(draft, this.deps.origin);
+    const { contentId, manifest } = manifestFromDraft(draft, this.deps.origin, this.deps.publisherKey());
     this.deps.catalog.add(contentId, manifest);
     this.drafts.set(contentId, { contentId, sha256: draft.sha256, complete: manifest.size === 0, createdAt: manifest.createdAt });
     this.save();

@@ -58,7 +58,12 @@ export class BlockStore {
   async put(data: Buffer, expected?: string): Promise<string> {
     const hash = sha256Hex(data);
     if (expected !== undefined && hash !== expected) throw new CanopyError('ERR_BLOCK_HASH_MISMATCH', `block bytes hash to ${hash.slice(0, 12)}, expected ${expected.slice(0, 12)}`);
-    if (this.has(hash)) return hash;
+    await this.store(hash, data);
+    return hash;
+  }
+
+  private async store(hash: string, data: Buffer): Promise<void> {
+    if (this.has(hash)) return;
     const volume = rankVolumes(hash, this.volumes)[0]!;
     const finalPath = this.blockPath(volume, hash);
     const tmpPath = path.join(volume.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
@@ -79,7 +84,15 @@ export class BlockStore {
       throw new CanopyError('ERR_STORE_IO', `writing block ${hash.slice(0, 12)} to ${volume.dir} failed: ${(err as Error).message}`, { cause: err });
     }
     this.index.putBlock({ hash, volume: volume.id, length: data.length });
-    return hash;
+  }
+
+  /**
+   * `put` for a caller that has just computed `hash` from these very bytes in this process
+   * (the ingest pipeline), so they are not hashed twice. `hint` (content and block index)
+   * is for striping; this store places by hash alone.
+   */
+  async putHashed(hash: string, data: Buffer, _hint?: { stripe: string; index: number }): Promise<void> {
+    await this.store(hash, data);
   }
 
   /** Reads a whole block and checks it against its hash, so a bit flip on disk is never served. */

@@ -29,24 +29,45 @@ export interface VirtualFileOptions {
 
 export const DEFAULT_READ_AHEAD = 4;
 
+/** Block indexes of a manifest sorted by file offset (manifests list them in track order). */
+export function blocksByOffset(manifest: Manifest): number[] {
+  return manifest.blocks.map((_, i) => i).sort((a, b) => manifest.blocks[a]!.offset - manifest.blocks[b]!.offset);
+}
+
 export class VirtualFile {
+  /** Block indexes in offset order, and each index's position in it: blocks vary in size and holes hold none. */
+  private readonly sorted: number[];
+  private readonly rank: number[];
+
   constructor(
     private readonly manifest: Manifest,
     private readonly store: BlockStore,
     private readonly options?: VirtualFileOptions,
-  ) {}
+  ) {
+    this.sorted = blocksByOffset(manifest);
+    this.rank = new Array<number>(this.sorted.length);
+    this.sorted.forEach((index, position) => (this.rank[index] = position));
+  }
 
   get size(): number {
     return this.manifest.size;
   }
 
-  /** Indexes of the blocks that cover [start, end] (end inclusive). */
+  /** Indexes (into manifest.blocks) of the blocks that cover [start, end] (end inclusive), in offset order, by binary search. */
   blocksFor(start: number, end: number): number[] {
-    const { blocks, blockSize } = this.manifest;
-    if (blocks.length === 0 || end < start) return [];
-    const first = Math.floor(start / blockSize);
-    const last = Math.min(Math.floor(end / blockSize), blocks.length - 1);
-    return Array.from({ length: last - first + 1 }, (_, i) => first + i);
+    const { blocks } = this.manifest;
+    if (end < start) return [];
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const b = blocks[this.sorted[mid]!]!;
+      if (b.offset + b.length <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: number[] = [];
+    for (let k = lo; k < this.sorted.length && blocks[this.sorted[k]!]!.offset <= end; k++) out.push(this.sorted[k]!);
+    return out;
   }
 
   /** Whether every block of the range is held locally. */
@@ -109,7 +130,8 @@ export class VirtualFile {
     const window = this.options!.readAhead ?? DEFAULT_READ_AHEAD;
     const ahead = indexes.slice(k, k + window);
     const last = indexes[indexes.length - 1];
-    for (let i = (last ?? -1) + 1; pastEnd && ahead.length < window && i < this.manifest.blocks.length; i++) ahead.push(i);
+    // Past the range, "next" means next in the file (offset order), not next in the block list.
+    for (let p = last === undefined ? 0 : this.rank[last]! + 1; pastEnd && ahead.length < window && p < this.sorted.length; p++) ahead.push(this.sorted[p]!);
     for (const i of ahead) {
       if (this.store.has(this.manifest.blocks[i]!.hash)) continue;
       this.fetch(i, undefined).catch(() => undefined);

@@ -11,9 +11,13 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Tests never touch the user's own publisher key: without CANOPY_KEY, one per test process is used. */
+const TEST_KEY = path.join(tmpdir(), `canopy-test-key-${process.pid}.json`);
+process.once('exit', () => rmSync(TEST_KEY, { force: true }));
+
 export function runCli(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
   const { command, args: base } = cliCommand();
-  return runCommand(command, [...base, ...args], options);
+  return runCommand(command, [...base, ...args], { ...options, env: { CANOPY_KEY: process.env.CANOPY_KEY ?? TEST_KEY, ...options.env } });
 }
 
 export function runCommand(command: string, args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {

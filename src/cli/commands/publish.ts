@@ -1,82 +1,136 @@
-import { createReadStream, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { Transform } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
-import { parseCriteria } from '../../core/criteria.js';
 import { parseAccessMode, type AccessMode } from '../../security/content-access.js';
+import { formatCriteria, parseCriteria } from '../../core/criteria.js';
 import { CanopyError } from '../../core/errors.js';
+import { isValidContentName } from '../../core/manifest.js';
 import { formatBytes, parseSize } from '../../core/sizes.js';
+import { ingestFile, summarise, type IngestSummary } from '../../ingest/ingest-file.js';
+import { loadPublisherKey, type PublisherKey } from '../../ingest/publisher-key.js';
+import { uploadSink } from '../../ingest/sinks.js';
+import { frameHeader, FRAME_MANIFEST, PUBLISH_MEDIA_TYPE } from '../../ingest/upload-format.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { action, printJson } from '../output.js';
 import { ProgressView } from '../progress.js';
+import { RateMeter } from '../rate-meter.js';
 
 interface PublishOptions {
   criteria: string;
   to: string;
   name?: string;
   blockSize?: string;
+  blockSeconds?: string;
+  key?: string;
   access: string;
   json?: boolean;
 }
 
-export interface PublishResult {
-  contentId: string;
-  name: string;
-  size: number;
-  blocks: number;
-  blockSize: number;
+export interface PublishResult extends IngestSummary {
   criteria: string;
+  publisher: string;
 }
 
-/** Streams a file to the root's publish API; shared by `canopy publish` and `canopy demo`. */
-export async function publishFile(api: ApiClient, file: string, options: { criteria: string; name?: string; blockSize?: number; access?: AccessMode; onProgress?: (bytes: number, total: number) => void }): Promise<PublishResult> {
-  let size: number;
+export interface PublishFileOptions {
+  criteria: string;
+  key: PublisherKey;
+  name?: string;
+  blockSize?: number;
+  blockSeconds?: number;
+  /** Who may fetch it from the edge servers: anyone (default), or holders of a signed URL. */
+  access?: AccessMode;
+  onProgress?: (bytes: number, total: number) => void;
+}
+
+/**
+ * Publishes a file: analyses, cuts and hashes it here (the publisher's machine), streaming
+ * each block to the root as it is hashed, then sends the manifest signed with the
+ * publisher's key; the root checks every block against it. Shared by `canopy publish` and
+ * `canopy demo`.
+ */
+export async function publishFile(api: ApiClient, file: string, options: PublishFileOptions): Promise<PublishResult> {
+  // Checked here, so a missing file, a bad name or a bad expression fails before the root is asked anything.
+  checkFile(file);
+  const criteria = formatCriteria(parseCriteria(options.criteria));
+  const name = options.name ?? path.basename(file);
+  if (!isValidContentName(name)) throw new CanopyError('ERR_USAGE', `--name: "${name}" must be 1-255 characters without / \\ or NUL`);
+  const root = await api.get<{ nodeId: string }>('/api/node');
+  const body = new PassThrough({ highWaterMark: 4 << 20 });
+  const query = options.access && options.access !== 'public' ? `?access=${options.access}` : '';
+  const reply = api.post<Record<string, unknown>>(`/api/contents${query}`, body, { 'content-type': PUBLISH_MEDIA_TYPE });
+  // If the root answers early (an error), stop feeding the body.
+  reply.catch((err: unknown) => body.destroy(err as Error));
+  let result;
   try {
-    const st = statSync(file);
-    if (!st.isFile()) throw new Error('not a regular file');
-    size = st.size;
+    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress });
   } catch (err) {
-    throw new CanopyError('ERR_FILE_NOT_FOUND', `cannot publish "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    body.destroy();
+    await reply.catch(() => undefined);
+    throw err;
   }
-  // Parsed here too, so a bad expression fails before any byte is sent.
-  parseCriteria(options.criteria);
-  const params = new URLSearchParams({ name: options.name ?? path.basename(file), criteria: options.criteria });
-  if (options.blockSize !== undefined) params.set('blockSize', String(options.blockSize));
-  if (options.access !== undefined) params.set('access', options.access);
-  let sent = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      sent += chunk.length;
-      options.onProgress?.(sent, size);
-      cb(null, chunk);
-    },
-  });
-  const body = createReadStream(file, { highWaterMark: 1 << 20 }).pipe(counter);
-  return api.post<PublishResult>(`/api/contents?${params}`, body, { 'content-length': String(size), 'content-type': 'application/octet-stream' });
+  const manifest = Buffer.from(JSON.stringify(result.manifest));
+  body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
+  await reply;
+  return { ...summarise(result), criteria, publisher: result.manifest.publisher };
 }
 
 export function registerPublish(program: Command): void {
   program
     .command('publish <file>')
-    .description('publish a file to a running network; prints the content id')
+    .description('analyse, hash and sign a file here and publish it to a running network; prints the content id')
     .option('--criteria <expr>', 'which nodes may hold it, e.g. "region=eu & !lab"', '*')
     .option('--to <url>', 'admin API of the root', DEFAULT_API)
     .option('--name <name>', 'content name (default: the file name)')
-    .option('--block-size <size>', 'block size, e.g. 4MiB')
+    .option('--block-size <size>', 'block size, e.g. 4MiB (default: chosen per content)')
     .option('--access <mode>', 'who may fetch it from the edge servers: public, or signed (URLs from canopy url)', 'public')
+    .option('--block-seconds <s>', 'seconds of playback per block for media', '2')
+    .option('--key <file>', 'publisher key file (default: $CANOPY_KEY or ~/.config/canopy/publisher-key.json, created on first use)')
     .option('--json', 'print machine-readable JSON')
     .action(
       action(async (file: string, opts: PublishOptions) => {
+        const key = loadPublisherKey(opts.key, (k) => process.stderr.write(`created a publisher key at ${k.path}\n`));
         const view = !opts.json && process.stdout.isTTY ? new ProgressView() : undefined;
+        const meter = new RateMeter();
         const result = await publishFile(new ApiClient(opts.to), file, {
           criteria: opts.criteria,
+          key,
           name: opts.name,
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
+          blockSeconds: parseBlockSeconds(opts.blockSeconds),
           access: parseAccessMode(opts.access),
-          onProgress: view ? (done, total) => view.update([{ label: 'upload', done, total }]) : undefined,
+          onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: 'publish', done, total, note: meter.note(done, total) }]) : undefined,
         });
         if (opts.json) printJson(result);
-        else process.stdout.write(`${result.contentId}\npublished ${result.name} (${formatBytes(result.size)}, ${result.blocks} blocks) for "${result.criteria}"\n`);
+        else process.stdout.write(`${result.contentId}\n${describe(result)}\npublished for "${result.criteria}"\n`);
       }),
     );
+}
+
+function checkFile(file: string): void {
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a regular file');
+  } catch (err) {
+    throw new CanopyError('ERR_FILE_NOT_FOUND', `cannot publish "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+export function parseBlockSeconds(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const s = Number(text);
+  if (!Number.isFinite(s) || s <= 0 || s > 3600) throw new CanopyError('ERR_USAGE', `--block-seconds: "${text}" must be a number of seconds above 0`);
+  return s;
+}
+
+/** Human summary of an ingest: analyser, layout, block size and why. */
+export function describe(s: IngestSummary): string {
+  const lines = [
+    `${s.name}: ${formatBytes(s.size)}, ${s.mediaType}, analysed as ${s.analyser}, ${s.linear ? 'linear' : 'not linear'}`,
+    `  ${s.tracks.length} track(s): ${s.tracks.map((t) => `${t.kind}@${t.offset}+${formatBytes(t.length)}`).join(', ') || 'none'}`,
+    `  ${s.blocks} blocks of ${formatBytes(s.blockSize)} (${s.blockSizeReason})`,
+    `  ${s.holes} hole(s) skipped, ${formatBytes(s.holeBytes)} not stored`,
+  ];
+  if (s.media) lines.push(`  media: ${(s.media.durationMs / 1000).toFixed(1)} s at ${(s.media.bitrate / 1e6).toFixed(2)} Mbit/s`);
+  for (const w of s.warnings) lines.push(`  warning: ${w}`);
+  return lines.join('\n');
 }

@@ -23,6 +23,8 @@ export interface ContentStatus {
   contentId: string;
   name: string;
   size: number;
+  /** Bytes a complete holder stores: size minus holes (older roots omit it). */
+  storedBytes?: number;
   blocks: number;
   criteria: string;
   nodes: NodeStatus[];
@@ -41,7 +43,7 @@ export function formatStatus(s: ContentStatus): string {
   const lines = [`${s.contentId}  ${s.name}  ${formatBytes(s.size)}  criteria "${s.criteria}"`];
   for (const n of s.nodes) {
     const label = `${n.name} ${n.qualified ? '' : '(not qualified)'}`.trim();
-    lines.push(`  ${renderBar({ label, done: n.haveBytes, total: s.size, note: `${formatAttributes(n.attrs)}${n.complete ? `  ${n.url}` : ''}` })}`);
+    lines.push(`  ${renderBar({ label, done: n.haveBytes, total: s.storedBytes ?? s.size, note: `${formatAttributes(n.attrs)}${n.complete ? `  ${n.url}` : ''}` })}`);
   }
   return lines.join('\n');
 }

@@ -1,3 +1,4 @@
+import { testKey } from '../../helpers/manifests.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -16,7 +17,7 @@ describe('draft manifests', () => {
   it('turns any valid draft into a manifest that parses under its own id', () => {
     fc.assert(
       fc.property(validDraft, (d) => {
-        const { contentId, manifest } = manifestFromDraft(parseDraft(d), 'origin1');
+        const { contentId, manifest } = manifestFromDraft(parseDraft(d), 'origin1', testKey);
         assert.equal(manifest.criteria, 'region=eu');
         assert.deepEqual(parseManifest(JSON.parse(JSON.stringify(manifest)), contentId), manifest);
       }),

@@ -1,3 +1,4 @@
+import { testKey } from '../../helpers/manifests.js';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,7 @@ function setup(size: number) {
   const blocks = [];
   for (let o = 0; o < size; o += BS) blocks.push(sha256Hex(data.subarray(o, Math.min(size, o + BS))));
   const sha = createHash('sha256').update(data).digest('hex');
-  const { contentId, manifest } = manifestFromDraft({ name: 'f', criteria: '*', size, blockSize: BS, mediaType: 'application/octet-stream', blocks, sha256: sha }, 'o');
+  const { contentId, manifest } = manifestFromDraft({ name: 'f', criteria: '*', size, blockSize: BS, mediaType: 'application/octet-stream', blocks, sha256: sha }, 'o', testKey);
   const file = path.join(dir, 'upload');
   writeFileSync(file, '');
   return { store, data, sha, contentId, manifest, file };

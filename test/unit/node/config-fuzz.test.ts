@@ -13,7 +13,7 @@ describe('node config', () => {
         try {
           const c = makeConfig({ dataDir: '/tmp/canopy-config-fuzz', isRoot: r.isRoot, peerPort: r.peerPort, apiPort: r.apiPort, httpPort: r.httpPort, blockSize: r.blockSize, join: r.withJoin ? { host: '127.0.0.1', port: 1 } : undefined });
           assert.ok(Number.isInteger(c.peerPort) && c.peerPort >= 0 && c.peerPort <= 65535);
-          assert.ok(c.blockSize >= 4096 && c.blockSize <= 64 * 2 ** 20);
+          assert.ok(c.blockSize === undefined || (c.blockSize >= 4096 && c.blockSize <= 64 * 2 ** 20));
           assert.equal(c.apiHost, '127.0.0.1', 'the API binds to loopback unless told otherwise');
         } catch (err) {
           if (!(err instanceof CanopyError) || err.code !== 'ERR_CONFIG_INVALID') throw err;

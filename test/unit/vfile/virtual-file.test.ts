@@ -28,7 +28,7 @@ function content(): { manifest: Manifest; bytes: Buffer; blocks: Map<number, Buf
     const data = randomBytes(Math.min(BLOCK, bytes.length - slot * BLOCK));
     data.copy(bytes, slot * BLOCK);
     blocks.set(refs.length, data);
-    refs.push({ offset: slot * BLOCK, length: data.length, hash: sha256Hex(data) });
+    refs.push({ track: refs.length, index: 0, offset: slot * BLOCK, length: data.length, hash: sha256Hex(data) });
   }
   const manifest = { name: 'c.bin', size: bytes.length, blockSize: BLOCK, blocks: refs } as unknown as Manifest;
   return { manifest, bytes, blocks };

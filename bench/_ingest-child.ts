@@ -1,0 +1,41 @@
+/**
+ * One timed ingest in its own process, so its peak RSS is its own: prints
+ * {"seconds":S,"maxRssBytes":B,"blocks":N}. Modes: `store FILE DIR` (two volumes under DIR)
+ * `hash FILE` (analyse and hash, store nothing) and `put FILE DIR BLOCKSIZE` (the store's
+ * writes alone, as many blocks, no read or hash). CANOPY_HASH_THREADS overrides the
+ * number of hash worker threads (0 = main thread), to compare.
+ */
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { ingestFile } from '../src/ingest/ingest-file.js';
+import { hashOnlySink, storeSink } from '../src/ingest/sinks.js';
+import { BlockStore } from '../src/store/block-store.js';
+
+const [mode, file, dir] = process.argv.slice(2);
+const key = generateKeyPairSync('ed25519').privateKey;
+const store = mode === 'store' || mode === 'put' ? new BlockStore(`${dir}/data`, [{ path: `${dir}/v1` }, { path: `${dir}/v2` }]) : undefined;
+if (mode === 'put') {
+  // The store's write protocol alone (temp file, fdatasync, rename, directory fsync, index
+  // row) for as many blocks of the same size, no reading or hashing: the floor for `store`.
+  const { size } = statSync(file!);
+  const blockSize = Number(process.argv[5]);
+  const data = randomBytes(blockSize);
+  const started = process.hrtime.bigint();
+  const inFlight = new Set<Promise<unknown>>();
+  for (let i = 0; i * blockSize < size; i++) {
+    const p: Promise<unknown> = store!.putHashed(createHash('sha256').update(String(i)).digest('hex'), data).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= 16) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  store!.close();
+  process.stdout.write(`${JSON.stringify({ seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024, blocks: 0, blockSize })}\n`);
+  process.exit(0);
+}
+const t0 = process.hrtime.bigint();
+const hashThreads = process.env.CANOPY_HASH_THREADS === undefined ? undefined : Number(process.env.CANOPY_HASH_THREADS);
+const r = await ingestFile(file!, store ? storeSink(store) : hashOnlySink, { name: 'bench.bin', criteria: '*', origin: 'bench', key, hashThreads });
+const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+store?.close();
+process.stdout.write(`${JSON.stringify({ seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024, blocks: r.manifest.blocks.length, blockSize: r.manifest.blockSize })}\n`);

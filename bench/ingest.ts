@@ -1,0 +1,102 @@
+/**
+ * Ingest speed against its limits, in one run, interleaved: Canopy ingesting a file into
+ * two volumes (blocks fsynced, as the store always does) vs `cp` of the same file followed
+ * by `sync` (the copy limit), and Canopy analysing and hashing only vs `openssl dgst
+ * -sha256` (the hashing limit). Each Canopy run is its own process so its peak RSS is
+ * measured alone. Where the time goes: hash-only also runs without hash workers, and the
+ * store's write protocol runs alone for as many blocks (no read, no hash).
+ * Options: --size 1GiB --rounds 3 --dir DIR (default: a temp dir).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeSample } from '../src/demo/sample.js';
+import { log, median, option, round, sizeOption, timedCommand } from './_util.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface ChildResult {
+  seconds: number;
+  maxRssBytes: number;
+  blocks: number;
+  blockSize: number;
+}
+
+function child(args: string[], hashThreads?: number): ChildResult {
+  const env = hashThreads === undefined ? process.env : { ...process.env, CANOPY_HASH_THREADS: String(hashThreads) };
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, '_ingest-child.ts'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env });
+  if (r.status !== 0) throw new Error(`ingest child failed with ${r.status}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
+}
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const size = sizeOption(args, 'size', '1GiB');
+  const rounds = Number(option(args, 'rounds', '3'));
+  const dir = mkdtempSync(path.join(option(args, 'dir', tmpdir()), 'canopy-bench-ingest-'));
+  try {
+    const src = path.join(dir, 'src.bin');
+    log(`writing a ${size}-byte sample`);
+    await writeSample(src, size, 'bench-ingest');
+    const out = path.join(dir, 'out');
+    const clean = () => {
+      rmSync(out, { recursive: true, force: true });
+      spawnSync('sync');
+    };
+    const cp = () => timedCommand('sh', ['-c', `mkdir -p ${out} && cp ${src} ${out}/copy && sync`]);
+    const openssl = () => timedCommand('openssl', ['dgst', '-sha256', '-out', '/dev/null', src]);
+    // Warm-up: page cache holds the source, fresh-memory effects are paid once for each.
+    clean();
+    cp();
+    clean();
+    child(['store', src, out]);
+    clean();
+    openssl();
+    child(['hash', src]);
+    const t = { canopy: [] as number[], cp: [] as number[], hash: [] as number[], hashMain: [] as number[], put: [] as number[], openssl: [] as number[], rss: [] as number[] };
+    let last: ChildResult | undefined;
+    for (let i = 0; i < rounds; i++) {
+      clean();
+      t.cp.push(cp());
+      clean();
+      last = child(['store', src, out]);
+      t.canopy.push(last.seconds);
+      t.rss.push(last.maxRssBytes);
+      clean();
+      t.openssl.push(openssl());
+      const h = child(['hash', src]);
+      t.hash.push(h.seconds);
+      t.rss.push(h.maxRssBytes);
+      // Where the time goes: the same without hash workers (hashing on the main thread).
+      t.hashMain.push(child(['hash', src], 0).seconds);
+      // And the store's write protocol alone for as many blocks: the floor of canopySeconds.
+      clean();
+      t.put.push(child(['put', src, out, String(last.blockSize)]).seconds);
+      log(`round ${i + 1}: canopy ${round(last.seconds)} s, cp+sync ${round(t.cp[i]!)} s, hash-only ${round(h.seconds)} s, openssl ${round(t.openssl[i]!)} s`);
+    }
+    const canopySeconds = median(t.canopy);
+    const cpSyncSeconds = median(t.cp);
+    const hashOnlySeconds = median(t.hash);
+    const opensslSeconds = median(t.openssl);
+    return {
+      bytes: size,
+      rounds,
+      blocks: last?.blocks,
+      blockSize: last?.blockSize,
+      canopySeconds: round(canopySeconds),
+      cpSyncSeconds: round(cpSyncSeconds),
+      hashOnlySeconds: round(hashOnlySeconds),
+      opensslSeconds: round(opensslSeconds),
+      hashOnlyMainThreadSeconds: round(median(t.hashMain)),
+      storeWritesOnlySeconds: round(median(t.put)),
+      peakRssBytes: Math.max(...t.rss),
+      ratio: round(canopySeconds / cpSyncSeconds),
+      hashRatio: round(hashOnlySeconds / opensslSeconds),
+      canopyMBps: round(size / canopySeconds / 1e6, 1),
+      cpSyncMBps: round(size / cpSyncSeconds / 1e6, 1),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

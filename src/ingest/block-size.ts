@@ -1,0 +1,67 @@
+/**
+ * Block size per content. Media: about `blockSeconds` of playback at the content's bitrate,
+ * rounded to the nearest power of two within [256 KiB, 16 MiB], so that a player's first
+ * block arrives quickly and each block is a few seconds of viewing. Other content: the
+ * largest power of two that still gives about 1,000 blocks, within [1 MiB, 64 MiB], which
+ * keeps the count between about 1,000 and 65,536 (per-block overhead vs. parallelism).
+ * MPEG-TS sizes are then rounded down to whole 188-byte packets. The reason is recorded in
+ * the manifest.
+ */
+import { formatBytes } from '../core/sizes.js';
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const MEDIA_MIN = 256 * KiB;
+export const MEDIA_MAX = 16 * MiB;
+export const GENERIC_MIN = MiB;
+export const GENERIC_MAX = 64 * MiB;
+export const OVERRIDE_MIN = 4 * KiB;
+export const TARGET_BLOCKS = 1000;
+export const MAX_BLOCKS = 65_536;
+export const DEFAULT_BLOCK_SECONDS = 2;
+export const TS_PACKET = 188;
+
+export interface BlockSizeInput {
+  size: number;
+  /** Bits per second, when the analyser found one. */
+  bitrate?: number;
+  blockSeconds?: number;
+  /** A `--block-size` override. */
+  override?: number;
+  /** Block boundaries must fall on multiples of this (188 for MPEG-TS). */
+  packet?: number;
+}
+
+export interface BlockSizeChoice {
+  blockSize: number;
+  reason: string;
+}
+
+const clamp = (x: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, x));
+
+function onPackets(choice: BlockSizeChoice, packet: number | undefined): BlockSizeChoice {
+  if (!packet || packet <= 1 || choice.blockSize % packet === 0) return choice;
+  const blockSize = Math.max(packet, Math.floor(choice.blockSize / packet) * packet);
+  return { blockSize, reason: `${choice.reason}, cut to whole ${packet}-byte packets (${blockSize} B)` };
+}
+
+export function chooseBlockSize(input: BlockSizeInput): BlockSizeChoice {
+  if (input.override !== undefined) {
+    return onPackets({ blockSize: clamp(input.override, OVERRIDE_MIN, GENERIC_MAX), reason: `--block-size ${formatBytes(input.override)}` }, input.packet);
+  }
+  const seconds = input.blockSeconds ?? DEFAULT_BLOCK_SECONDS;
+  if (input.bitrate !== undefined && input.bitrate > 0 && seconds > 0) {
+    const raw = (input.bitrate / 8) * seconds;
+    let blockSize = clamp(2 ** Math.round(Math.log2(raw)), MEDIA_MIN, MEDIA_MAX);
+    const mbit = (input.bitrate / 1e6).toFixed(2);
+    let reason = `media: ${seconds} s at ${mbit} Mbit/s is ${formatBytes(Math.round(raw))}, nearest power of two in [256 KiB, 16 MiB]`;
+    // A very long, low-bitrate content would need a huge manifest; keep the block count bounded.
+    while (input.size / blockSize > MAX_BLOCKS && blockSize < MEDIA_MAX) blockSize *= 2;
+    if (input.size / blockSize > MAX_BLOCKS) blockSize = GENERIC_MAX;
+    if (blockSize !== clamp(2 ** Math.round(Math.log2(raw)), MEDIA_MIN, MEDIA_MAX)) reason += `, raised to ${formatBytes(blockSize)} to stay within ${MAX_BLOCKS} blocks`;
+    return onPackets({ blockSize, reason }, input.packet);
+  }
+  const pow = input.size >= TARGET_BLOCKS ? 2 ** Math.floor(Math.log2(input.size / TARGET_BLOCKS)) : 1;
+  const blockSize = clamp(pow, GENERIC_MIN, GENERIC_MAX);
+  return onPackets({ blockSize, reason: `length: ${formatBytes(input.size)} in about ${TARGET_BLOCKS}+ blocks, power of two in [1 MiB, 64 MiB]` }, input.packet);
+}

@@ -1,0 +1,183 @@
+/**
+ * The ingest pipeline, used by `canopy ingest`, `canopy publish` and the root: analyse the
+ * file (sniffing, seeking where the container needs it), choose the block size, cut the
+ * tracks into blocks (reading ahead), hash each block, hand it to a sink (the local store,
+ * an upload, or nothing), and build and sign the manifest. Memory is bounded by the buffer
+ * pools, whatever the file size.
+ */
+import type { KeyObject } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { CanopyError } from '../core/errors.js';
+import { contentIdOf, MANIFEST_FORMAT, MANIFEST_VERSION, type BlockRef, type Hole, type Manifest, type Track } from '../core/manifest.js';
+import { signManifest } from '../core/manifest-signature.js';
+import { merkleRoot } from '../core/merkle.js';
+import { analyse } from './analyse.js';
+import type { Analysis, PlannedTrack, RandomReader } from './analysis.js';
+import { chooseBlockSize } from './block-size.js';
+import { BufferPool } from './buffer-pool.js';
+import { mainThreadHasher, WorkerHasher } from './hash-workers.js';
+import { runPipeline, type BlockSink } from './pipeline.js';
+import { cutPlanned } from './planned-cutter.js';
+import { ScanCutter } from './scan-cutter.js';
+
+/** Memory for blocks in flight, per pool; at least MIN_BUFFERS blocks whatever their size. */
+const POOL_BYTES = 48 * 2 ** 20;
+const MIN_BUFFERS = 3;
+const MAX_BUFFERS = 16;
+const DEFAULT_HASH_THREADS = 2;
+
+export interface IngestFileOptions {
+  name: string;
+  /** Criteria in canonical form. */
+  criteria: string;
+  origin: string;
+  key: KeyObject;
+  blockSize?: number;
+  blockSeconds?: number;
+  createdAt?: Date;
+  onProgress?: (bytes: number, total: number) => void;
+  /** Hash on this many worker threads (default 2; 0 hashes on the main thread). */
+  hashThreads?: number;
+}
+
+export interface IngestResult {
+  contentId: string;
+  manifest: Manifest;
+  warnings: readonly string[];
+}
+
+export interface IngestSummary {
+  contentId: string;
+  name: string;
+  size: number;
+  analyser: string;
+  mediaType: string;
+  linear: boolean;
+  tracks: { order: number; kind: string; offset: number; length: number }[];
+  blockSize: number;
+  blockSizeReason: string;
+  blocks: number;
+  holes: number;
+  holeBytes: number;
+  media?: { durationMs: number; bitrate: number };
+  warnings: readonly string[];
+}
+
+export function summarise(result: IngestResult): IngestSummary {
+  const m = result.manifest;
+  return {
+    contentId: result.contentId,
+    name: m.name,
+    size: m.size,
+    analyser: m.analyser,
+    mediaType: m.mediaType,
+    linear: m.linear,
+    tracks: m.tracks.map((t) => ({ ...t })),
+    blockSize: m.blockSize,
+    blockSizeReason: m.blockSizeReason,
+    blocks: m.blocks.length,
+    holes: m.holes.length,
+    holeBytes: m.holes.reduce((s, h) => s + h.length, 0),
+    ...(m.media ? { media: m.media } : {}),
+    warnings: result.warnings,
+  };
+}
+
+export function fileReader(fh: FileHandle, size: number): RandomReader {
+  return {
+    size,
+    async read(offset, length) {
+      const n = Math.max(0, Math.min(length, size - offset));
+      const buf = Buffer.alloc(n);
+      let got = 0;
+      while (got < n) {
+        const { bytesRead } = await fh.read(buf, got, n - got, offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return buf.subarray(0, got);
+    },
+  };
+}
+
+async function openFile(file: string): Promise<{ fh: FileHandle; size: number }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, 'r');
+  } catch (err) {
+    throw new CanopyError('ERR_FILE_NOT_FOUND', `cannot read "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    throw new CanopyError('ERR_FILE_NOT_FOUND', `"${file}" is not a regular file`);
+  }
+  return { fh, size: st.size };
+}
+
+/** Analyses, cuts, hashes and sinks a file; returns its signed manifest. */
+export async function ingestFile(file: string, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
+  const { fh, size } = await openFile(file);
+  try {
+    const analysis = await analyse(fileReader(fh, size));
+    const choice = chooseBlockSize({ size, bitrate: analysis.media?.bitrate, blockSeconds: options.blockSeconds, override: options.blockSize, packet: analysis.packet });
+    const count = Math.max(MIN_BUFFERS, Math.min(MAX_BUFFERS, Math.floor(POOL_BYTES / choice.blockSize)));
+    const threads = options.hashThreads ?? DEFAULT_HASH_THREADS;
+    const hasher = threads > 0 ? new WorkerHasher(threads) : mainThreadHasher;
+    const readPool = new BufferPool(choice.blockSize, count, threads > 0);
+    let done = 0;
+    const onBlock = (b: { length: number }) => {
+      done += b.length;
+      options.onProgress?.(done, size);
+    };
+    let plan: readonly PlannedTrack[];
+    let holes: Hole[] = [];
+    let hashed;
+    try {
+      if (analysis.plan) {
+        plan = analysis.plan;
+        hashed = await runPipeline(cutPlanned(fh, plan, choice.blockSize, readPool), sink, { concurrency: count, hasher, onBlock });
+      } else {
+        const scan = new ScanCutter(fh, size, choice.blockSize, readPool, new BufferPool(choice.blockSize, count, threads > 0));
+        hashed = await runPipeline(scan.blocks(), sink, { concurrency: count, hasher, onBlock });
+        plan = scan.tracks;
+        holes = scan.holes;
+      }
+    } finally {
+      await hasher.close();
+    }
+    options.onProgress?.(size, size);
+    return build(analysis, plan, holes, hashed, choice, size, options);
+  } finally {
+    await fh.close();
+  }
+}
+
+function build(analysis: Analysis, plan: readonly PlannedTrack[], holes: Hole[], blocks: BlockRef[], choice: { blockSize: number; reason: string }, size: number, options: IngestFileOptions): IngestResult {
+  const tracks: Track[] = plan.map((t, order) => ({ order, kind: t.kind, offset: t.offset, length: t.length }));
+  const linear = tracks.length <= 1 && (tracks.length === 0 || tracks[0]!.offset === 0) && holes.length === 0;
+  const manifest = signManifest(
+    {
+      format: MANIFEST_FORMAT,
+      version: MANIFEST_VERSION,
+      name: options.name,
+      size,
+      mediaType: analysis.mediaType,
+      analyser: analysis.analyser,
+      linear,
+      ...(analysis.media ? { media: analysis.media } : {}),
+      blockSize: choice.blockSize,
+      blockSizeReason: choice.reason,
+      tracks,
+      holes,
+      blocks,
+      merkleRoot: merkleRoot(blocks.map((b) => b.hash)),
+      criteria: options.criteria,
+      placement: 'full',
+      origin: options.origin,
+      createdAt: (options.createdAt ?? new Date()).toISOString(),
+    },
+    options.key,
+  );
+  return { contentId: contentIdOf(manifest), manifest, warnings: analysis.warnings };
+}

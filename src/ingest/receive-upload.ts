@@ -1,0 +1,46 @@
+/**
+ * The root's side of a signed publish: store each uploaded block (the store hashes it),
+ * then check the final manifest: well-formed, signed by the key it names, Merkle root and
+ * content id consistent, published for this root as origin, and listing exactly the
+ * blocks received, in order. Only then is the content accepted.
+ */
+import { CanopyError } from '../core/errors.js';
+import { contentIdOf, parseManifest, type Manifest } from '../core/manifest.js';
+import type { BlockStore } from '../store/block-store.js';
+import { readFrames } from './upload-format.js';
+
+const CONCURRENCY = 4;
+
+export async function receiveSignedUpload(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string): Promise<{ contentId: string; manifest: Manifest }> {
+  const hashes: string[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  for await (const frame of readFrames(body)) {
+    if (frame.type === 'block') {
+      const i = hashes.push('') - 1;
+      const p: Promise<void> = store
+        .put(frame.data)
+        .then((h) => void (hashes[i] = h))
+        .catch((err: unknown) => void (failure ??= err))
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= CONCURRENCY) await Promise.race(inFlight);
+      continue;
+    }
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure;
+    let value: unknown;
+    try {
+      value = JSON.parse(frame.data.toString('utf8'));
+    } catch {
+      throw new CanopyError('ERR_MANIFEST_INVALID', 'invalid manifest: not JSON');
+    }
+    const manifest = parseManifest(value);
+    if (manifest.origin !== origin) throw new CanopyError('ERR_PUBLISH_MISMATCH', `the manifest names origin ${manifest.origin.slice(0, 16)}, but this root is ${origin}`);
+    if (manifest.blocks.length !== hashes.length) throw new CanopyError('ERR_PUBLISH_MISMATCH', `the manifest lists ${manifest.blocks.length} blocks but ${hashes.length} were uploaded`);
+    const bad = manifest.blocks.findIndex((b, i) => b.hash !== hashes[i]);
+    if (bad >= 0) throw new CanopyError('ERR_PUBLISH_MISMATCH', `uploaded block ${bad} hashes to ${hashes[bad]!.slice(0, 12)}, the manifest says ${manifest.blocks[bad]!.hash.slice(0, 12)}`);
+    return { contentId: contentIdOf(manifest), manifest };
+  }
+  throw new CanopyError('ERR_PUBLISH_MISMATCH', 'publish upload: no manifest');
+}

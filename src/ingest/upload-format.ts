@@ -1,0 +1,82 @@
+/**
+ * The body of a signed publish (`POST /api/contents`, content type
+ * application/vnd.canopy.publish): a sequence of frames, each one type byte, a u32 big-endian
+ * length, then that many bytes. `B` frames carry the blocks in manifest order (holes are not
+ * sent); one final `M` frame carries the signed manifest as JSON. The publisher can thus
+ * hash and send in one pass and sign at the end.
+ */
+import { CanopyError } from '../core/errors.js';
+import { MAX_BLOCK_SIZE } from '../core/manifest.js';
+
+export const PUBLISH_MEDIA_TYPE = 'application/vnd.canopy.publish';
+export const FRAME_BLOCK = 0x42; // 'B'
+export const FRAME_MANIFEST = 0x4d; // 'M'
+export const MAX_MANIFEST_BYTES = 256 * 2 ** 20;
+
+export function frameHeader(type: number, length: number): Buffer {
+  const h = Buffer.allocUnsafe(5);
+  h[0] = type;
+  h.writeUInt32BE(length, 1);
+  return h;
+}
+
+export type Frame = { type: 'block'; data: Buffer } | { type: 'manifest'; data: Buffer };
+
+function protocol(why: string): CanopyError {
+  return new CanopyError('ERR_PUBLISH_MISMATCH', `publish upload: ${why}`);
+}
+
+/** Reads exact byte counts from a chunked stream. */
+class ExactReader {
+  private chunk: Buffer = Buffer.alloc(0);
+  private pos = 0;
+
+  constructor(private readonly it: AsyncIterator<Buffer | Uint8Array>) {}
+
+  /** `n` bytes, or undefined at a clean end of stream (no byte of them read). */
+  async read(n: number): Promise<Buffer | undefined> {
+    const out = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      if (this.pos === this.chunk.length) {
+        const next = await this.it.next();
+        if (next.done) {
+          if (got === 0) return undefined;
+          throw protocol(`the body ended inside a frame (${got} of ${n} bytes)`);
+        }
+        const v = next.value;
+        this.chunk = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+        this.pos = 0;
+      }
+      const k = Math.min(n - got, this.chunk.length - this.pos);
+      this.chunk.copy(out, got, this.pos, this.pos + k);
+      this.pos += k;
+      got += k;
+    }
+    return out;
+  }
+}
+
+/** Parses a publish body into frames; the manifest frame must be last. */
+export async function* readFrames(body: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Frame> {
+  const reader = new ExactReader(body[Symbol.asyncIterator]());
+  let sawManifest = false;
+  for (;;) {
+    const header = await reader.read(5);
+    if (!header) break;
+    if (sawManifest) throw protocol('frames after the manifest');
+    const type = header[0]!;
+    const length = header.readUInt32BE(1);
+    if (type === FRAME_BLOCK) {
+      if (length === 0 || length > MAX_BLOCK_SIZE) throw protocol(`block frame of ${length} bytes`);
+      yield { type: 'block', data: (await reader.read(length))! };
+    } else if (type === FRAME_MANIFEST) {
+      if (length > MAX_MANIFEST_BYTES) throw protocol(`manifest frame of ${length} bytes`);
+      sawManifest = true;
+      yield { type: 'manifest', data: length === 0 ? Buffer.alloc(0) : (await reader.read(length))! };
+    } else {
+      throw protocol(`unknown frame type 0x${type.toString(16)}`);
+    }
+  }
+  if (!sawManifest) throw protocol('the body ended without a manifest');
+}

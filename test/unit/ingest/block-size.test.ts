@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { chooseBlockSize } from '../../../src/ingest/block-size.js';
+import { formatDuration, RateMeter } from '../../../src/cli/rate-meter.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+describe('block size', () => {
+  it('media: about N seconds of playback, nearest power of two in [256 KiB, 16 MiB]', () => {
+    assert.equal(chooseBlockSize({ size: 1e9, bitrate: 4_000_000 }).blockSize, MiB); // 1 MB → 1 MiB
+    assert.equal(chooseBlockSize({ size: 1e9, bitrate: 4_000_000, blockSeconds: 8 }).blockSize, 4 * MiB);
+    assert.equal(chooseBlockSize({ size: 1e9, bitrate: 100_000 }).blockSize, 256 * KiB);
+    assert.equal(chooseBlockSize({ size: 1e9, bitrate: 1e9 }).blockSize, 16 * MiB);
+    assert.match(chooseBlockSize({ size: 1e9, bitrate: 4_000_000 }).reason, /^media: 2 s at 4\.00 Mbit\/s/);
+  });
+
+  it('other content: count between about 1,000 and 65,536 blocks, within [1 MiB, 64 MiB]', () => {
+    assert.equal(chooseBlockSize({ size: 2 ** 30 }).blockSize, MiB);
+    assert.equal(chooseBlockSize({ size: 4 * 2 ** 30 }).blockSize, 4 * MiB);
+    assert.equal(chooseBlockSize({ size: 10 }).blockSize, MiB);
+    fc.assert(
+      fc.property(fc.integer({ min: 1000 * MiB, max: 64 * MiB * 65536 }), (size) => {
+        const { blockSize } = chooseBlockSize({ size });
+        const count = Math.ceil(size / blockSize);
+        assert.ok(blockSize >= MiB && blockSize <= 64 * MiB && Number.isInteger(Math.log2(blockSize)));
+        assert.ok(count >= 1000 && count <= 65536, `${size} → ${blockSize} (${count} blocks)`);
+      }),
+    );
+  });
+
+  it('MPEG-TS sizes are whole packets; overrides are honoured and recorded', () => {
+    const ts = chooseBlockSize({ size: 1e9, bitrate: 4_000_000, packet: 188 });
+    assert.equal(ts.blockSize % 188, 0);
+    assert.ok(ts.blockSize <= MiB && ts.blockSize > MiB - 188);
+    const o = chooseBlockSize({ size: 1e9, bitrate: 4_000_000, override: 3 * MiB });
+    assert.deepEqual(o, { blockSize: 3 * MiB, reason: '--block-size 3.0 MiB' });
+  });
+
+  it('formats throughput and ETAs for the progress bar', async () => {
+    assert.equal(formatDuration(7), '0:07');
+    assert.equal(formatDuration(3725), '1:02:05');
+    const meter = new RateMeter();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.match(meter.note(MiB, 10 * MiB), /^\d+\.\d MiB\/s, ETA \d+:\d\d$/);
+    assert.equal(meter.note(0, 10), '');
+    assert.equal(meter.due(10, 10), true);
+  });
+});
