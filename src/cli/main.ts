@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `canopy` command: one file per subcommand under ./commands. */
 import { Command, CommanderError } from 'commander';
+import { registerCriteria } from './commands/criteria.js';
 import { registerDemo } from './commands/demo.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerKeys } from './commands/keys.js';
@@ -10,6 +11,7 @@ import { registerRoot } from './commands/root.js';
 import { registerUrl } from './commands/url.js';
 import { registerApiToken, registerToken } from './commands/token.js';
 import { registerPublish } from './commands/publish.js';
+import { registerSim } from './commands/sim.js';
 import { registerLs, registerStatus } from './commands/status.js';
 import { registerTop } from './commands/top.js';
 
@@ -29,6 +31,8 @@ registerToken(program);
 registerApiToken(program);
 registerNodes(program);
 registerUrl(program);
+registerSim(program);
+registerCriteria(program);
 
 try {
   await program.parseAsync(process.argv);

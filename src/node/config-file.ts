@@ -39,6 +39,8 @@ export interface FileConfig {
   downloadConcurrency?: number;
   prefetch?: boolean;
   logLevel?: LogLevel;
+  fanout?: number;
+  heartbeatMs?: number;
 }
 
 export interface FileFtpConfig {
@@ -49,7 +51,7 @@ export interface FileFtpConfig {
   tlsKey?: string;
 }
 
-export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'prefetch', 'logLevel'] as const;
+export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs'] as const;
 const FTP_KEYS = ['users', 'usersFile', 'anonymous', 'requireTls', 'tlsCert', 'tlsKey'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const MAX_FILE_BYTES = 1 << 20;
@@ -195,6 +197,8 @@ export function checkFileConfig(doc: unknown): FileConfig {
   if (o.volumes !== undefined) out.volumes = volumes('volumes', o.volumes);
   if (o.blockSize !== undefined) out.blockSize = size('blockSize', o.blockSize);
   if (o.downloadConcurrency !== undefined) out.downloadConcurrency = int('downloadConcurrency', o.downloadConcurrency, 1, 256);
+  if (o.fanout !== undefined) out.fanout = int('fanout', o.fanout, 1, 1024);
+  if (o.heartbeatMs !== undefined) out.heartbeatMs = int('heartbeatMs', o.heartbeatMs, 50, 60_000);
   if (o.logLevel !== undefined) {
     if (!LOG_LEVELS.includes(o.logLevel as LogLevel)) throw bad('logLevel', `expected one of ${LOG_LEVELS.join(', ')}, got ${show(o.logLevel)}`);
     out.logLevel = o.logLevel as LogLevel;

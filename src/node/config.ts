@@ -33,6 +33,10 @@ export interface NodeConfig {
   /** Block size for contents the root ingests itself; undefined = chosen per content. */
   readonly blockSize: number | undefined;
   readonly downloadConcurrency: number;
+  /** Most children this node takes in the control tree. */
+  readonly fanout: number;
+  /** Control-tree heartbeat period; a parent or child silent for 3.5 periods is dead. */
+  readonly heartbeatMs: number;
   /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
   readonly prefetch: boolean;
   readonly logLevel: LogLevel;
@@ -56,12 +60,19 @@ export const DEFAULTS = {
   httpPort: 7402,
   ftpPort: 7403,
   downloadConcurrency: 4,
+  fanout: 16,
+  heartbeatMs: 1000,
   logLevel: 'info',
 } as const;
 
 export function checkPort(key: string, port: number): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${port} is not a port (0..65535; 0 picks a free one)`);
   return port;
+}
+
+function checkRange(key: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${value} must be an integer from ${min} to ${max}`);
+  return value;
 }
 
 export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): NodeConfig {
@@ -88,6 +99,8 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     volumes: input.volumes && input.volumes.length > 0 ? input.volumes : [{ path: path.join(dataDir, 'volumes', 'v0') }],
     blockSize,
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,
+    fanout: checkRange('fanout', input.fanout ?? DEFAULTS.fanout, 1, 1024),
+    heartbeatMs: checkRange('heartbeatMs', input.heartbeatMs ?? DEFAULTS.heartbeatMs, 50, 60_000),
     prefetch: input.prefetch ?? true,
     logLevel: input.logLevel ?? DEFAULTS.logLevel,
   };

@@ -5,6 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Attributes } from '../core/attributes.js';
@@ -16,6 +17,7 @@ import type { RevocationList } from '../security/revocation-list.js';
 import { ApiTokens } from '../api/api-tokens.js';
 import { createJoinToken } from '../security/join-token.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
+import { treeRoutes, type TreeApi } from '../api/tree-routes.js';
 import { criteriaRoutes } from '../api/criteria-routes.js';
 import { overviewRoutes } from '../api/overview-routes.js';
 import { publishRoutes } from '../api/publish-routes.js';
@@ -44,12 +46,13 @@ import { signAccess, signUrl, type AccessMode, type AccessStatement } from '../s
 import { EdgeAccessStore } from '../security/edge-access-store.js';
 import type { TrustUpdate } from '../security/peer-trust.js';
 import { PROTOCOL_VERSION, type HelloBody } from '../wire/messages.js';
-import type { Listener, PeerAddress, Transport } from '../wire/transport.js';
+import { formatAddress, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
 import { Catalog } from './catalog.js';
 import type { NodeConfig } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
+import { TreeLink } from './tree-link.js';
 import { UploadService } from './upload-service.js';
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -88,6 +91,9 @@ export class CanopyNode {
   private readonly edgeServer: http.Server;
   private readonly ftpServer: FtpServer;
   private listener: Listener | undefined;
+  /** The control tree; created once the peer port is known (it is part of this node's address). */
+  private tree: TreeLink | undefined;
+  private stopping = false;
   private readonly lastReport = new Map<string, number>();
   private renewTimer: NodeJS.Timeout | undefined;
 
@@ -148,6 +154,7 @@ export class CanopyNode {
         const records = security.authority?.records().slice(0, 10_000) ?? [];
         void conn.notify('trust-update', { records, revocations }).catch(() => undefined);
       },
+      onTree: (connId, from, m) => this.tree?.receive(connId, from, m),
       log: this.log,
     }));
     this.pool = new PeerPool(this.transport, auth, this.handler);
@@ -178,6 +185,16 @@ export class CanopyNode {
     this.apiTokens = new ApiTokens(config.dataDir);
     this.apiTokens.ensureAdminToken(config.apiTokenFile);
     const authority = security.authority;
+    const tree: TreeApi = {
+      view: () => this.tree?.view() ?? { attached: false },
+      count: config.isRoot
+        ? async (criteria) => {
+            if (!this.tree) throw new CanopyError('ERR_UNREACHABLE', 'the control tree is not started yet');
+            const r = await this.tree.count(criteria);
+            return { ...r, nodes: Number(this.tree.view().subtreeNodes ?? 0) };
+          }
+        : null,
+    };
     this.uploads = config.isRoot
       ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, publisherKey: () => this.ownKey().privateKey, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
       : undefined;
@@ -198,6 +215,7 @@ export class CanopyNode {
         ...criteriaRoutes(this.registry && (() => this.registry!.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs })))),
         ...publishRoutes(this.uploads, config.blockSize ?? PAGE_BLOCK_SIZE),
         ...overviewRoutes(this.overviewSource()),
+        ...treeRoutes(tree),
         ...webRoutes(),
       ],
     });
@@ -244,7 +262,20 @@ export class CanopyNode {
       timer.unref();
       conn.once('close', () => clearTimeout(timer));
     });
-    this.rootLink?.start();
+    this.tree = new TreeLink({
+      pool: this.pool,
+      self: { id: this.identity.nodeId, addr: formatAddress(this.addresses().peer) },
+      // Attested attributes (the tree routes announcements by them; holders still check every block request).
+      attrs: this.identity.attrs,
+      options: { fanout: this.config.fanout, heartbeatMs: this.config.heartbeatMs, deadAfterMs: this.config.heartbeatMs * 3.5 },
+      log: this.log,
+      onDeliver: (via, id, origin, payload) => this.onTreeDelivery(via, origin, payload),
+      // The root link (registration, catalog, progress, holders) starts once the node has a place in the tree,
+      // so that every announcement after the catalog it receives reaches it by flooding.
+      onPlaced: () => this.rootLink?.start(),
+    });
+    if (this.config.isRoot) this.tree.start(null);
+    else void this.joinTree(this.config.join!);
     this.uploads?.start();
     this.renewTimer = setInterval(() => this.renewIfDue(), RENEW_CHECK_MS);
     this.renewTimer.unref();
@@ -254,6 +285,8 @@ export class CanopyNode {
 
   async stop(): Promise<void> {
     clearInterval(this.renewTimer);
+    this.stopping = true;
+    this.tree?.stop();
     this.downloader.stop();
     this.uploads?.stop();
     this.rootLink?.stop();
@@ -282,7 +315,34 @@ export class CanopyNode {
   }
 
   private info(): Record<string, unknown> {
-    return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.identity.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null };
+    return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.identity.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null, tree: this.tree?.view() ?? null };
+  }
+
+  /** Learns the root's id from its hello (dialling until it answers), then starts the tree walk. */
+  private async joinTree(root: PeerAddress): Promise<void> {
+    for (let backoff = 100; !this.stopping; backoff = Math.min(backoff * 2, 5000)) {
+      try {
+        const conn = await this.pool.get(root);
+        this.tree!.start({ id: conn.remoteId!, addr: formatAddress(root) });
+        return;
+      } catch (err) {
+        this.log.warn('cannot reach the root yet', { err: err as Error, retryMs: backoff });
+        await sleep(backoff);
+      }
+    }
+  }
+
+  private onTreeDelivery(via: 'flood' | 'route', origin: string, payload: unknown): void {
+    const p = payload as { type?: unknown; contentId?: unknown; manifest?: unknown; access?: unknown };
+    if (via !== 'flood' || p.type !== 'announce' || typeof p.contentId !== 'string') return;
+    // Only the root announces (the flood's origin is checked; access statements are CA-signed;
+    // the root's list of authorised publisher keys is still to come).
+    const rootId = this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? this.tree?.rootId;
+    if (origin !== rootId) {
+      this.log.warn('dropped an announcement not from the root', { origin, contentId: p.contentId });
+      return;
+    }
+    this.onAnnounce(p.contentId, p.manifest, p.access);
   }
 
   /**
@@ -465,9 +525,8 @@ export class CanopyNode {
   }
 
   private announce(contentId: string, manifest: Manifest, access?: AccessStatement): void {
-    for (const member of this.registry!.list()) {
-      member.conn.notify('announce', { contentId, manifest, access }).catch((err: Error) => this.log.warn('announce failed', { node: member.nodeId, err }));
-    }
+    // Flooded over the control tree: to the root's children, each forwarding to its other neighbours.
+    this.tree!.flood(`announce:${contentId}`, { type: 'announce', contentId, manifest, ...(access ? { access } : {}) });
   }
 
   /** Counts blocks and bytes sent to peers, without the peer service knowing about metrics. */

@@ -1,7 +1,8 @@
 /**
  * Answers what peers ask of this node. Every connection must start with `hello`, whose
  * sender is attested: its node id is its TLS certificate's, its attributes are the
- * root-signed record it presents (or a newer one we know). Blocks are sent only to
+ * root-signed record it presents (or a newer one we know). Control tree messages (`tree`)
+ * go to the tree core and `ping` answers round-trip probes. Blocks are sent only to
  * requesters whose attested attributes meet the content's criteria (the root and the
  * content's origin excepted): policy is enforced where data leaves.
  */
@@ -34,6 +35,8 @@ export interface PeerServiceDeps {
   renewCertificate?: (nodeId: string, publicKeyPem: string) => Promise<string>;
   /** Called after a node joins the root, to send it what it must know (revocations). */
   onJoined?: (conn: IncomingRequest['conn']) => void;
+  /** A control-tree message from the peer `connId` (its certificate's node id). */
+  onTree: (connId: string, from: MessageBodies['tree']['from'], m: unknown) => void;
   log: Logger;
 }
 
@@ -80,6 +83,15 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         deps.onTrustUpdate(req.body as MessageBodies['trust-update']);
         return;
       }
+      case 'tree': {
+        const { from, m } = req.body as MessageBodies['tree'];
+        // The sender's id in a tree message is the one its certificate proves.
+        if (from.id !== conn.remoteId) throw new CanopyError('ERR_NOT_AUTHORISED', `tree message claims to come from ${from.id.slice(0, 16)}, but the connection is node ${conn.remoteId}`);
+        deps.onTree(conn.remoteId, from, m);
+        return;
+      }
+      case 'ping':
+        return { body: {} };
       default:
         return rootOnly(req, deps, names.get(conn) ?? conn.remoteId);
     }

@@ -25,6 +25,7 @@ export class RootLink {
   rootId: string | undefined;
   private conn: PeerConnection | undefined;
   private stopped = false;
+  private running = false;
   private readonly ready: Promise<void>;
   private markReady!: () => void;
 
@@ -32,7 +33,10 @@ export class RootLink {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
   }
 
+  /** Starts the link; later calls do nothing (the loop reconnects by itself). */
   start(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
     void this.loop();
   }
 

@@ -25,6 +25,9 @@ export interface GetBlockBody { contentId: string; index: number }
 export interface RenewBody { publicKey: string }
 /** Signed statements from the root: newer attribute records and the revocation list. */
 export interface TrustUpdateBody { records: Record<string, unknown>[]; revocations?: Record<string, unknown> }
+/** A control-tree message (src/tree/tree-messages.ts), checked by src/tree/tree-codec.ts. */
+export interface TreeBody { from: { id: string; addr: string }; m: Record<string, unknown> }
+export type PingBody = Record<string, never>;
 
 export interface MessageBodies {
   hello: HelloBody;
@@ -35,6 +38,8 @@ export interface MessageBodies {
   'get-block': GetBlockBody;
   'trust-update': TrustUpdateBody;
   renew: RenewBody;
+  tree: TreeBody;
+  ping: PingBody;
 }
 export type MessageType = keyof MessageBodies;
 
@@ -64,6 +69,12 @@ const address: Check = (v, p) => {
   str(255)(a.host, `${p}.host`);
   if (typeof a.port !== 'number' || !Number.isInteger(a.port) || a.port < 1 || a.port > 65535) fail(`${p}.port`, 'expected a port 1..65535');
 };
+const nodeRef: Check = (v, p) => {
+  if (typeof v !== 'object' || v === null) fail(p, 'expected {id, addr}');
+  const r = v as Record<string, unknown>;
+  str(128)(r.id, `${p}.id`);
+  str(300)(r.addr, `${p}.addr`);
+};
 const object: Check = (v, p) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(p, 'expected an object');
 };
@@ -88,6 +99,8 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   'get-block': { contentId: hash, index: count },
   'trust-update': { records: arrayOf(object, 10_000), revocations: optional(object) },
   renew: { publicKey: str(1024) },
+  tree: { from: nodeRef, m: object },
+  ping: {},
 };
 
 export function isMessageType(t: unknown): t is MessageType {

@@ -99,7 +99,7 @@ describe('tus uploads', () => {
     for (const [p, ops] of Object.entries(doc.paths)) {
       const get = ops.get?.responses['200']?.content?.['application/json'].schema;
       if (!get) continue;
-      const url = `${api}${p.replace('{ref}', contents[0]!.contentId)}${p === '/api/criteria/match' ? '?criteria=region%3Deu' : ''}`;
+      const url = `${api}${p.replace('{ref}', contents[0]!.contentId)}${p.startsWith('/api/criteria/') ? '?criteria=region%3Deu' : ''}`;
       const res = await apiFetch(url);
       assert.equal(res.status, 200, url);
       check(get, await res.json(), `GET ${p}`);

@@ -33,6 +33,8 @@ interface NodeOptions {
   token?: string;
   apiHost?: string;
   apiTokenFile?: string;
+  fanout?: string;
+  heartbeat?: string;
 }
 
 const DEFAULT_DATA = '.canopy/node';
@@ -42,6 +44,12 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 function port(key: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) throw new CanopyError('ERR_USAGE', `${key}: "${text}" is not a port number`);
+  return Number(text);
+}
+
+function whole(key: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text)) throw new CanopyError('ERR_USAGE', `${key}: "${text}" is not a whole number`);
   return Number(text);
 }
 
@@ -77,6 +85,8 @@ function flagConfig(opts: NodeOptions): FileConfig {
     // Commander gives true when --no-prefetch is absent: only an explicit "no" overrides the file.
     prefetch: opts.prefetch === false ? false : undefined,
     blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
+    fanout: whole('--fanout', opts.fanout),
+    heartbeatMs: whole('--heartbeat', opts.heartbeat),
   });
 }
 
@@ -111,6 +121,8 @@ export function registerNode(program: Command): void {
     .option('--ftp-tls-cert <pem>', 'certificate for FTP AUTH TLS (default: a self-signed one kept in the data directory)')
     .option('--ftp-tls-key <pem>', 'private key for --ftp-tls-cert')
     .option('--volume <dir>', 'a block volume directory, repeatable (default: <data>/volumes/v0)', collect, [])
+    .option('--fanout <n>', 'most children this node takes in the control tree (default 16)')
+    .option('--heartbeat <ms>', 'control-tree heartbeat period in ms; dead after 3.5 periods (default 1000)')
     .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')
     .option('--block-size <size>', 'block size for contents published here (default 4MiB)')
     .action(

@@ -1,0 +1,145 @@
+/**
+ * A simulated network of tree cores: each node is a real TreeNode; messages arrive after
+ * the one-way latency between the two places (optionally dropped with a given
+ * probability), probes answer after the round trip (or a timeout when the target is dead),
+ * and every live node gets a timer tick every `tickMs`. Nothing here decides anything the
+ * core would decide in a real node.
+ */
+import { DictionaryLog } from '../tree/attribute-dictionary.js';
+import type { TreeAction, TreeEvent, TreeOptions } from '../tree/tree-events.js';
+import type { NodeRef } from '../tree/tree-messages.js';
+import { TreeNode } from '../tree/tree-node.js';
+import { EventQueue } from './event-queue.js';
+import { Geography, latency, rng, type Place } from './geography.js';
+
+export interface SimNode {
+  readonly index: number;
+  readonly ref: NodeRef;
+  readonly place: Place;
+  readonly core: TreeNode;
+  alive: boolean;
+  started: boolean;
+  placedAt: number | undefined;
+}
+
+export interface SimOptions {
+  nodes: number;
+  seed: number;
+  /** Probability that any one message is lost. */
+  loss: number;
+  tickMs: number;
+  probeTimeoutMs: number;
+  tree: Partial<TreeOptions>;
+}
+
+export interface SimHooks {
+  deliver?: (node: SimNode, action: Extract<TreeAction, { type: 'deliver' }>) => void;
+  counted?: (node: SimNode, action: Extract<TreeAction, { type: 'counted' }>) => void;
+}
+
+export class SimTree {
+  readonly q = new EventQueue();
+  readonly nodes: SimNode[] = [];
+  readonly rand: () => number;
+  messages = 0;
+  /** Round-trip probes (each is a ping and its answer on the wire). */
+  probes = 0;
+  readonly byKind: Record<string, number> = {};
+  hooks: SimHooks = {};
+  private readonly byId = new Map<string, SimNode>();
+
+  constructor(readonly options: SimOptions) {
+    this.rand = rng(options.seed);
+    const geo = new Geography(this.rand);
+    const log = new DictionaryLog();
+    const rootRef: NodeRef = { id: 'n0', addr: 'n0' };
+    for (let i = 0; i < options.nodes; i++) {
+      const ref: NodeRef = { id: `n${i}`, addr: `n${i}` };
+      const place = geo.place();
+      const core = new TreeNode({ self: ref, attrs: place.attrs, root: rootRef, options: options.tree, dictionaryLog: log });
+      const node: SimNode = { index: i, ref, place, core, alive: true, started: false, placedAt: undefined };
+      this.nodes.push(node);
+      this.byId.set(ref.id, node);
+    }
+    this.scheduleTick();
+  }
+
+  get root(): SimNode {
+    return this.nodes[0]!;
+  }
+
+  node(id: string): SimNode {
+    return this.byId.get(id)!;
+  }
+
+  start(node: SimNode, at: number): void {
+    this.q.at(at, () => {
+      node.started = true;
+      if (node.core.isRoot) node.placedAt = this.q.now;
+      this.handle(node, { type: 'start', now: this.q.now });
+    });
+  }
+
+  /** Delivers an event scheduled earlier, stamped with the time it arrives. */
+  private readonly arrive = (node: SimNode, event: TreeEvent): void => {
+    event.now = this.q.now;
+    this.handle(node, event);
+  };
+
+  kill(node: SimNode): void {
+    node.alive = false;
+  }
+
+  handle(node: SimNode, event: TreeEvent): void {
+    if (!node.alive) return;
+    this.exec(node, node.core.handle(event));
+  }
+
+  private exec(node: SimNode, actions: TreeAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send': {
+          this.messages++;
+          this.byKind[a.msg.k] = (this.byKind[a.msg.k] ?? 0) + 1;
+          if (this.options.loss > 0 && this.rand() < this.options.loss) break;
+          const to = this.byId.get(a.to.id);
+          if (!to) break;
+          this.q.after(latency(node.place, to.place), this.arrive, to, { type: 'message', now: 0, from: node.ref, msg: a.msg } as TreeEvent);
+          break;
+        }
+        case 'probe': {
+          const rtts = new Map<string, number | null>();
+          let wait = 0;
+          for (const t of a.targets) {
+            const target = this.byId.get(t.id);
+            const rtt = target?.alive ? 2 * latency(node.place, target.place) : null;
+            rtts.set(t.id, rtt);
+            wait = Math.max(wait, rtt ?? this.options.probeTimeoutMs);
+          }
+          this.probes += a.targets.length;
+          this.q.after(wait, this.arrive, node, { type: 'probed', now: 0, rtts } as TreeEvent);
+          break;
+        }
+        case 'placed':
+          node.placedAt ??= this.q.now;
+          break;
+        case 'deliver':
+          this.hooks.deliver?.(node, a);
+          break;
+        case 'counted':
+          this.hooks.counted?.(node, a);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private scheduleTick(): void {
+    this.q.after(this.options.tickMs, () => {
+      const tick: TreeEvent = { type: 'tick', now: this.q.now };
+      for (const n of this.nodes) if (n.started && n.alive) this.exec(n, n.core.handle(tick));
+      this.scheduleTick();
+    });
+  }
+}
