@@ -25,6 +25,11 @@ export interface FileConfig {
   join?: PeerAddress;
   attrs?: Attributes;
   host?: string;
+  /** Address the admin API binds to (loopback by default); the API always needs a bearer token. */
+  apiHost?: string;
+  apiTokenFile?: string;
+  /** Join token for a node's first start: from --token or CANOPY_JOIN_TOKEN only, never a file key. */
+  token?: string;
   peerPort?: number;
   apiPort?: number;
   httpPort?: number;
@@ -49,7 +54,7 @@ export interface FileFtpConfig {
   tlsKey?: string;
 }
 
-export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict'] as const;
+export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict'] as const;
 const FTP_KEYS = ['users', 'usersFile', 'anonymous', 'requireTls', 'tlsCert', 'tlsKey'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const MAX_FILE_BYTES = 1 << 20;
@@ -187,6 +192,8 @@ export function checkFileConfig(doc: unknown): FileConfig {
   if (o.join !== undefined) out.join = join('join', o.join);
   if (o.attrs !== undefined) out.attrs = attrs('attrs', o.attrs);
   if (o.host !== undefined) out.host = str('host', o.host, 255);
+  if (o.apiHost !== undefined) out.apiHost = str('apiHost', o.apiHost, 255);
+  if (o.apiTokenFile !== undefined) out.apiTokenFile = str('apiTokenFile', o.apiTokenFile);
   for (const k of ['peerPort', 'apiPort', 'httpPort', 'ftpPort'] as const) {
     if (o[k] !== undefined) out[k] = int(k, o[k], 0, 65535, '; 0 picks a free port');
   }

@@ -19,6 +19,12 @@ export interface NodeConfig {
   readonly join: PeerAddress | undefined;
   readonly attrs: Attributes;
   readonly host: string;
+  /** Where the admin API listens: loopback unless configured otherwise (it always requires a bearer token). */
+  readonly apiHost: string;
+  /** File holding the admin API token (created if absent); default `<data>/api-token`. */
+  readonly apiTokenFile: string;
+  /** Single-use join token for the first start of a non-root node. */
+  readonly token: string | undefined;
   readonly peerPort: number;
   readonly apiPort: number;
   readonly httpPort: number;
@@ -52,6 +58,7 @@ export interface FtpConfig {
 
 export const DEFAULTS = {
   host: '127.0.0.1',
+  apiHost: '127.0.0.1',
   peerPort: 7400,
   apiPort: 7401,
   httpPort: 7402,
@@ -89,6 +96,9 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     join: input.join,
     attrs: input.attrs ?? {},
     host: input.host ?? DEFAULTS.host,
+    apiHost: input.apiHost ?? DEFAULTS.apiHost,
+    token: input.token,
+    apiTokenFile: path.resolve(input.apiTokenFile ?? path.join(dataDir, 'api-token')),
     peerPort: checkPort('peerPort', input.peerPort ?? DEFAULTS.peerPort),
     apiPort: checkPort('apiPort', input.apiPort ?? DEFAULTS.apiPort),
     httpPort: checkPort('httpPort', input.httpPort ?? DEFAULTS.httpPort),

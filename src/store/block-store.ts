@@ -405,6 +405,15 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     return this.byId.get(id);
   }
 
+  /** Forgets a block: the index row goes first, so the block is never served while its file is removed. */
+  async delete(hash: string): Promise<void> {
+    const row = this.index.getBlock(hash);
+    const volume = row && this.byId.get(row.volume);
+    if (!row || !volume) return;
+    this.drop(volume, hash, row.length);
+    await volume.remove(hash).catch(() => undefined);
+  }
+
   stats(): StoreStats {
     if (this.readOnly) this.loadUsage(); // The writer moves on; a reader's counts come from the index.
     const volumes = this.volumes.map((v) => ({ id: v.id, path: v.dir, weight: v.weight, capacity: v.capacity ?? null, state: v.state, reason: v.reason, bytes: v.usedBytes, blocks: v.blocks }));

@@ -27,6 +27,7 @@ const MAX_ROUNDS = 1000;
 export class Downloader {
   private readonly running = new Map<string, Promise<void>>();
   private stopped = false;
+  private readonly cancelled = new Set<string>();
 
   constructor(private readonly deps: DownloaderDeps) {}
 
@@ -34,7 +35,10 @@ export class Downloader {
   fetch(contentId: string, manifest: Manifest): Promise<void> {
     let run = this.running.get(contentId);
     if (!run) {
-      run = this.run(contentId, manifest).finally(() => this.running.delete(contentId));
+      run = this.run(contentId, manifest).finally(() => {
+        this.running.delete(contentId);
+        this.cancelled.delete(contentId);
+      });
       this.running.set(contentId, run);
     }
     return run;
@@ -44,9 +48,19 @@ export class Downloader {
     this.stopped = true;
   }
 
+  /** Resolves when no fetch of this content is running (any in-flight block has been stored or dropped). */
+  async settled(contentId: string): Promise<void> {
+    await this.running.get(contentId)?.catch(() => undefined);
+  }
+
+  /** Stops fetching one content (this node no longer qualifies for it). */
+  cancel(contentId: string): void {
+    if (this.running.has(contentId)) this.cancelled.add(contentId);
+  }
+
   private async run(contentId: string, manifest: Manifest): Promise<void> {
     const { store, log } = this.deps;
-    for (let round = 0; round < MAX_ROUNDS && !this.stopped; round++) {
+    for (let round = 0; round < MAX_ROUNDS && !this.stopped && !this.cancelled.has(contentId); round++) {
       const missing = manifest.blocks.map((_, i) => i).filter((i) => !store.has(manifest.blocks[i]!.hash));
       if (missing.length === 0) {
         this.deps.onProgress(contentId, manifest, true);
@@ -64,7 +78,7 @@ export class Downloader {
       const failures = await this.fetchBlocks(contentId, manifest, missing, holders);
       if (failures > 0) await sleep(RETRY_DELAY_MS);
     }
-    if (!this.stopped) throw new CanopyError('ERR_DISTRIBUTION_FAILED', `gave up fetching ${contentId.slice(0, 12)} after ${MAX_ROUNDS} rounds`);
+    if (!this.stopped && !this.cancelled.has(contentId)) throw new CanopyError('ERR_DISTRIBUTION_FAILED', `gave up fetching ${contentId.slice(0, 12)} after ${MAX_ROUNDS} rounds`);
   }
 
   private async fetchBlocks(contentId: string, manifest: Manifest, missing: number[], holders: Holder[]): Promise<number> {
@@ -73,7 +87,7 @@ export class Downloader {
     let failures = 0;
     let storeFull: unknown;
     const worker = async () => {
-      while (queue.length > 0 && !this.stopped && failures < holders.length * 4 && storeFull === undefined) {
+      while (queue.length > 0 && !this.stopped && !this.cancelled.has(contentId) && failures < holders.length * 4 && storeFull === undefined) {
         const index = queue.shift()!;
         const holder = holders[turn++ % holders.length]!;
         try {

@@ -34,6 +34,9 @@ interface NodeOptions {
   quota?: string;
   evict?: string;
   prefetch: boolean;
+  token?: string;
+  apiHost?: string;
+  apiTokenFile?: string;
   fanout?: string;
   heartbeat?: string;
 }
@@ -68,6 +71,9 @@ function flagConfig(opts: NodeOptions): FileConfig {
     dataDir: opts.data,
     attrs: opts.attr.length > 0 ? parseAttributes(opts.attr) : undefined,
     host: opts.host,
+    apiHost: opts.apiHost,
+    apiTokenFile: opts.apiTokenFile,
+    token: opts.token ?? process.env.CANOPY_JOIN_TOKEN,
     peerPort: port('--peer-port', opts.peerPort),
     apiPort: port('--api-port', opts.apiPort),
     httpPort: port('--http-port', opts.httpPort),
@@ -105,7 +111,10 @@ export function registerNode(program: Command): void {
     .option('--join <host:port>', 'peer address of the root to join')
     .option('--name <name>', 'display name of this node (default: the data directory name)')
     .option('--data <dir>', `data directory (index and default volume; default ${DEFAULT_DATA})`)
-    .option('--attr <key=value>', 'node attribute, repeatable (e.g. --attr region=eu --attr tier=edge)', collect, [])
+    .option('--attr <key=value>', "the root's own attributes, repeatable (other nodes get theirs from their join token)", collect, [])
+    .option('--token <token>', 'single-use join token for the first start (canopy token create); also CANOPY_JOIN_TOKEN')
+    .option('--api-host <ip>', `address the admin API binds to; it always requires a bearer token (default ${DEFAULTS.apiHost})`)
+    .option('--api-token-file <file>', 'file with the admin API token, created if absent (default: <data>/api-token)')
     .option('--host <ip>', `address to bind every port to (default ${DEFAULTS.host})`)
     .option('--peer-port <n>', `node-to-node port (0 = any free port; default ${DEFAULTS.peerPort})`)
     .option('--api-port <n>', `admin API port (0 = any free port; default ${DEFAULTS.apiPort})`)
@@ -129,7 +138,10 @@ export function registerNode(program: Command): void {
         const file = opts.config === undefined ? {} : loadConfigFile(opts.config);
         const merged = mergeConfig(file, flagConfig(opts));
         const config = nodeConfigFrom(merged, DEFAULT_DATA);
-        const node = new CanopyNode(config);
+        if (!config.isRoot && Object.keys(config.attrs).length > 0) {
+          throw new CanopyError('ERR_USAGE', 'attrs: attributes are attested by the root, not self-declared; put them in the join token (canopy token create --attrs ...) or change them with canopy nodes set-attrs');
+        }
+        const node = await CanopyNode.open(config);
         try {
           await node.start();
         } catch (err) {
