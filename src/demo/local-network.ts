@@ -105,6 +105,8 @@ export class LocalNetwork {
   async spawnNode(spec: NodeSpec, index: number, args: string[]): Promise<RunningNode> {
     const dataDir = path.join(this.dir, spec.name);
     mkdirSync(dataDir, { recursive: true });
+    // The CLI and ApiClient of this process find the network's admin token through this.
+    process.env.CANOPY_API_TOKEN_FILE = this.apiTokenFile;
     const ports = this.basePort === 0 ? [0, 0, 0, 0] : [0, 1, 2, 3].map((k) => this.basePort + index * 10 + k);
     const { command, args: base } = cliCommand();
     const isRoot = args.includes('--root');

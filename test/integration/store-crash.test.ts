@@ -19,6 +19,7 @@ import { writeSample } from '../../src/demo/sample.js';
 import { BlockStore, type StoreStats } from '../../src/store/block-store.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { checkBlockFiles, tmpFiles } from '../helpers/volumes.js';
+import { apiFetch } from '../helpers/api-fetch.js';
 
 const KILLS = 4;
 
@@ -49,7 +50,7 @@ async function startServe(dataDir: string): Promise<{ http: string; process: Chi
 }
 
 async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url);
+  const res = await apiFetch(url);
   return (await res.json()) as T;
 }
 

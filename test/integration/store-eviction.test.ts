@@ -1,9 +1,10 @@
 /**
  * The node-wide quota with real processes: a node holds a content it qualified for, is
- * restarted with other attributes (so that content is no longer one it must hold, and is
- * unpinned), and then receives a content it does qualify for that does not fit beside the
- * old one under its quota. The old content is evicted, the new one arrives whole, and the
- * eviction shows in `canopy store stats`.
+ * restarted with --no-prefetch (so that content becomes a cache it may drop: it is unpinned,
+ * attributes being attested by the root and not changeable by a restart), and then a client
+ * reads a second content through the node that does not fit beside the old one under its
+ * quota. The old content is evicted, the new one arrives whole, and the eviction shows in
+ * `canopy store stats`.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -13,7 +14,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalNetwork } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
 import type { StoreStats } from '../../src/store/block-store.js';
-import { lastJson, runCli, tempDir } from '../helpers/cli.js';
+import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
+import { apiFetch } from '../helpers/api-fetch.js';
 
 const MIB = 2 ** 20;
 
@@ -47,16 +49,19 @@ describe('quota and eviction on a running node', () => {
 
     let node = await network.spawnNode({ name: 'n', attrs: { region: 'eu' } }, 1, nodeArgs);
     const a = await publish('a.bin', 'region=eu');
-    const have = (id: string) => fetch(`${node.api}/api/contents/${id}`).then((r) => r.json() as Promise<{ local: { haveBlocks: number } }>).then((b) => b.local.haveBlocks);
+    const have = (id: string) => apiFetch(`${node.api}/api/contents/${id}`).then((r) => r.json() as Promise<{ local: { haveBlocks: number } }>).then((b) => b.local.haveBlocks);
     await waitFor('content a', async () => (await have(a)) === 24);
     const exited = once(node.process, 'exit');
     node.process.kill('SIGTERM');
     await exited;
 
-    node = await network.spawnNode({ name: 'n', attrs: { region: 'us' } }, 1, nodeArgs);
+    node = await network.spawnNode({ name: 'n', attrs: { region: 'eu' } }, 1, [...nodeArgs, '--no-prefetch']);
     network.nodes.push(node);
     assert.equal(await have(a), 24, 'a is still held after the restart, now unpinned');
-    const b = await publish('b.bin', 'region=us');
+    const b = await publish('b.bin', 'region=eu');
+    // Nothing is prefetched now: a client reading b through the node makes it fetch b.
+    const read = await runCommand('curl', ['-sS', '--fail', '-o', '/dev/null', `${node.http}/content/${b}`]);
+    assert.equal(read.code, 0, read.stderr);
     await waitFor('content b', async () => (await have(b)) === 24);
     assert.equal(await have(a), 0, 'a was evicted');
     const res = await runCli(['store', 'stats', '--to', node.api, '--json']);
