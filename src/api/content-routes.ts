@@ -10,6 +10,9 @@ import { isValidContentName, type Manifest } from '../core/manifest.js';
 import type { Catalog, Holding } from '../node/catalog.js';
 import type { Logger } from '../node/logger.js';
 import { sendJson } from './http-util.js';
+import { readJsonBody } from './security-routes.js';
+import { parseAccessMode, type AccessMode } from '../security/content-access.js';
+import { parseTtl } from '../security/join-token.js';
 import { PUBLISH_MEDIA_TYPE } from '../ingest/upload-format.js';
 import type { Route } from './router.js';
 import * as S from './schemas.js';
@@ -20,15 +23,19 @@ export interface PublishRequest {
   blockSize: number | undefined;
   /** `full` (default), `prefix:<percent>` or `on-demand`. */
   placement?: string | undefined;
+  /** Who may fetch it from the edge servers: anyone, or holders of a signed URL. */
+  access: AccessMode;
 }
 
 export interface RootApi {
   /** A raw upload: the root spools, analyses, cuts and signs it with its own key. */
   publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest; warnings?: readonly string[] }>;
   /** Blocks and a manifest signed by the publisher (see ingest/upload-format.ts). */
-  publishSigned(body: AsyncIterable<Buffer>): Promise<{ contentId: string; manifest: Manifest }>;
+  publishSigned(body: AsyncIterable<Buffer>, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }>;
   status(contentId: string): unknown;
   nodes(): unknown[];
+  /** A signed URL query (`expires=…&sig=…`) for a content, valid on every node. */
+  signedUrl(contentId: string, ttlSeconds: number): { expiresAt: number; query: string };
 }
 
 export interface ContentRoutesDeps {
@@ -92,12 +99,18 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
       summary: `Publish (root): with content type ${PUBLISH_MEDIA_TYPE}, blocks and a manifest the publisher signed; otherwise the raw bytes, which the root analyses and signs`,
       response: S.ContentSummary,
       status: 201,
-      query: { name: 'content name (raw upload; required)', criteria: 'criteria expression (raw upload; default *)', blockSize: 'block size in bytes (raw upload; default chosen per content)', placement: 'full (default), prefix:<1..100> or on-demand (raw upload)' },
+      query: {
+        name: 'content name (raw upload; required)',
+        criteria: 'criteria expression (raw upload; default *)',
+        blockSize: 'block size in bytes (raw upload; default chosen per content)',
+        placement: 'full (default), prefix:<1..100> or on-demand (raw upload)',
+        access: 'public (default) or signed: edge servers then need a signed URL',
+      },
       body: 'frames of blocks then the signed manifest (see docs/PROTOCOL.md), or the bytes of the content',
       handler: async ({ req, res, url }) => {
         const root = requireRoot(deps.root);
         const signed = (req.headers['content-type'] ?? '').split(';')[0]!.trim() === PUBLISH_MEDIA_TYPE;
-        const result = signed ? await root.publishSigned(req) : await publish(root, req, url);
+        const result = signed ? await root.publishSigned(req, parseAccessMode(url.searchParams.get('access') ?? 'public')) : await publish(root, req, url);
         const warnings = 'warnings' in result ? (result.warnings ?? []) : [];
         deps.log.info('published', { contentId: result.contentId, name: result.manifest.name, size: result.manifest.size, publisher: result.manifest.publisher, warnings });
         sendJson(res, 201, { ...contentSummary(result.contentId, result.manifest), warnings });
@@ -116,6 +129,20 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
     },
     { method: 'GET', path: '/api/contents/:ref/status', tag, summary: 'Which nodes qualify and how much each holds (root)', response: S.ContentStatus, handler: ({ params }) => requireRoot(deps.root).status(findContent(catalog, params.ref!).contentId) },
     { method: 'GET', path: '/api/contents/:ref/manifest', tag, summary: 'The full manifest', handler: ({ params }) => findContent(catalog, params.ref!).manifest },
+    {
+      method: 'POST',
+      path: '/api/contents/:ref/signed-url',
+      tag,
+      status: 201,
+      summary: 'A signed URL path with an expiry for a content published with access=signed (root, publish)',
+      body: '{"ttl": "1h"}',
+      handler: async ({ req, res, params }) => {
+        const c = findContent(catalog, params.ref!);
+        const ttl = parseTtl(String((await readJsonBody(req)).ttl ?? '1h'));
+        const { expiresAt, query } = requireRoot(deps.root).signedUrl(c.contentId, Math.ceil(ttl / 1000));
+        sendJson(res, 201, { contentId: c.contentId, expiresAt, path: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}?${query}` });
+      },
+    },
   ];
 }
 
@@ -130,5 +157,6 @@ async function publish(root: RootApi, req: IncomingMessage, url: URL): Promise<{
   }
   const placement = url.searchParams.get('placement') ?? undefined;
   if (placement !== undefined) parsePlacement(placement);
-  return root.publish(req, { name, criteria, blockSize, placement });
+  const access = parseAccessMode(url.searchParams.get('access') ?? 'public');
+  return root.publish(req, { name, criteria, blockSize, placement, access });
 }

@@ -29,6 +29,10 @@ export const ERROR_CODES = {
   ERR_HTTP: { status: 502, summary: 'An HTTP call to a node API failed; the message carries the remote error.' },
   ERR_KEY_INVALID: { status: 400, summary: 'A publisher key file is missing, unreadable or not an Ed25519 key; the message names the file.' },
   ERR_PUBLISH_MISMATCH: { status: 400, summary: 'The blocks uploaded with a publish do not match its signed manifest, or the manifest names another origin.' },
+  ERR_STORE_FULL: { status: 507, summary: 'No volume has room for a block (capacity, quota or a full disk) and nothing unpinned is left to evict; nothing partial is kept.' },
+  ERR_AUTH_REQUIRED: { status: 401, summary: 'The API request carries no valid bearer token; the CLI finds one with --api-token-file, CANOPY_API_TOKEN(_FILE) or the node data directory.' },
+  ERR_SCOPE: { status: 403, summary: 'The bearer token is valid but lacks the scope (read, publish, admin) this request needs.' },
+  ERR_URL_SIGNATURE: { status: 403, summary: 'The content is not public and the URL carries no valid, unexpired signature.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

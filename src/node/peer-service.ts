@@ -1,8 +1,10 @@
 /**
- * Answers what peers ask of this node. Every connection must start with `hello`. Control
- * tree messages (`tree`) go to the tree core and `ping` answers round-trip probes. Blocks
- * are sent only to requesters whose attributes meet the content's criteria (the root and
- * the content's origin excepted): policy is enforced where data leaves.
+ * Answers what peers ask of this node. Every connection must start with `hello`, whose
+ * sender is attested: its node id is its TLS certificate's, its attributes are the
+ * root-signed record it presents (or a newer one we know). Control tree messages (`tree`)
+ * go to the tree core and `ping` answers round-trip probes. Blocks are sent only to
+ * requesters whose attested attributes meet the content's criteria (the root and the
+ * content's origin excepted): policy is enforced where data leaves.
  */
 import { matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
@@ -12,7 +14,7 @@ import { PROTOCOL_VERSION, type MessageBodies } from '../wire/messages.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { Catalog } from './catalog.js';
 import type { Logger } from './logger.js';
-import type { LocalIdentity } from '../wire/peer-pool.js';
+import type { LocalIdentity, PeerAuthenticator } from '../wire/peer-pool.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { Holder } from '../wire/messages.js';
 import type { Manifest } from '../core/manifest.js';
@@ -23,20 +25,28 @@ import type { UploadLimiter } from '../swarm/upload-limiter.js';
 
 export interface PeerServiceDeps {
   identity: LocalIdentity;
+  auth: PeerAuthenticator;
   catalog: Catalog;
   store: BlockStore;
   registry: RootRegistry | undefined;
   rootId: () => string | undefined;
   /** This node's own peer address, as others reach it. */
   selfPeer: () => PeerAddress;
-  onAnnounce: (contentId: string, manifest: unknown) => void;
   /** The blocks of a content this node holds. */
   bitfield: (contentId: string) => Bitfield;
   uploads: UploadLimiter;
   broadcaster: HaveBroadcaster;
   /** A holder we listen to has a new block, or (a seed) has just sent one to someone. */
   onHave: (peerId: string, contentId: string, index: number, seeded: boolean) => void;
-  /** A control-tree message from the peer `connId` (as its hello said). */
+  onAnnounce: (contentId: string, manifest: unknown, access?: unknown) => void;
+  /** The signed access statement of a content, if it is not public. */
+  accessStatement: (contentId: string) => unknown;
+  onTrustUpdate: (update: MessageBodies['trust-update']) => void;
+  /** The root's certificate renewal (same node id, new key). */
+  renewCertificate?: (nodeId: string, publicKeyPem: string) => Promise<string>;
+  /** Called after a node joins the root, to send it what it must know (revocations). */
+  onJoined?: (conn: IncomingRequest['conn']) => void;
+  /** A control-tree message from the peer `connId` (its certificate's node id). */
   onTree: (connId: string, from: MessageBodies['tree']['from'], m: unknown) => void;
   log: Logger;
 }
@@ -50,10 +60,14 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
     if (req.type === 'hello') {
       const body = req.body as MessageBodies['hello'];
       if (body.version !== PROTOCOL_VERSION) throw new CanopyError('ERR_WIRE_PROTOCOL', `protocol version ${body.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
-      conn.remoteId = body.nodeId;
-      conn.remoteAttrs = { ...body.attrs };
+      try {
+        deps.auth.attest(conn, body.record);
+      } catch (err) {
+        deps.log.warn('refused peer at hello', { peer: conn.transportPeerId, err: err as Error });
+        throw err;
+      }
       names.set(conn, body.name);
-      return { body: { nodeId: deps.identity.nodeId, name: deps.identity.name, attrs: deps.identity.attrs, version: PROTOCOL_VERSION } };
+      return { body: { ...deps.auth.hello() } };
     }
     if (conn.remoteId === undefined) throw new CanopyError('ERR_WIRE_PROTOCOL', 'the first message on a connection must be hello');
     switch (req.type) {
@@ -108,13 +122,22 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         return;
       }
       case 'announce': {
-        const { contentId, manifest } = req.body as MessageBodies['announce'];
+        const { contentId, manifest, access } = req.body as MessageBodies['announce'];
         if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'announcements are accepted only from the root');
-        deps.onAnnounce(contentId, manifest);
+        deps.onAnnounce(contentId, manifest, access);
+        return;
+      }
+      case 'trust-update': {
+        // Signed statements, checked against the CA whoever relays them; still accepted from the root only, because
+        // verifying thousands of signatures is work a member must not be able to impose on its peers.
+        if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'trust updates are accepted only from the root');
+        deps.onTrustUpdate(req.body as MessageBodies['trust-update']);
         return;
       }
       case 'tree': {
         const { from, m } = req.body as MessageBodies['tree'];
+        // The sender's id in a tree message is the one its certificate proves.
+        if (from.id !== conn.remoteId) throw new CanopyError('ERR_NOT_AUTHORISED', `tree message claims to come from ${from.id.slice(0, 16)}, but the connection is node ${conn.remoteId}`);
         deps.onTree(conn.remoteId, from, m);
         return;
       }
@@ -131,20 +154,27 @@ function authorise(deps: PeerServiceDeps, conn: PeerConnection, contentId: strin
   const manifest = deps.catalog.require(contentId);
   const privileged = conn.remoteId === deps.rootId() || conn.remoteId === manifest.origin;
   if (!privileged && !matches(parseCriteria(manifest.criteria), conn.remoteAttrs, conn.remoteId)) {
-    deps.log.warn('refused block to unqualified node', { contentId, node: conn.remoteId });
+    deps.log.warn('refused block to unqualified node', { contentId, node: conn.remoteId, attrs: conn.remoteAttrs });
     throw new CanopyError('ERR_NOT_AUTHORISED', `node ${conn.remoteId} does not meet the criteria "${manifest.criteria}" of ${contentId.slice(0, 12)}`);
   }
   return manifest;
 }
 
-function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: string): { body: Record<string, unknown> } | undefined {
+async function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: string): Promise<{ body: Record<string, unknown> } | undefined> {
   const registry = deps.registry;
   if (!registry) throw new CanopyError('ERR_WIRE_PROTOCOL', `${req.type} is answered only by the root`);
   switch (req.type) {
+    case 'renew': {
+      const { publicKey } = req.body as MessageBodies['renew'];
+      const cert = await deps.renewCertificate!(req.conn.remoteId!, publicKey);
+      deps.log.info('certificate renewed', { node: req.conn.remoteId });
+      return { body: { cert } };
+    }
     case 'join': {
       const member = registry.join(req.conn, name, req.body as MessageBodies['join']);
       deps.log.info('node joined', { node: member.nodeId, name: member.name, attrs: member.attrs });
-      return { body: { rootId: deps.identity.nodeId, catalog: deps.catalog.list().map((c) => ({ contentId: c.contentId, manifest: c.manifest })) } };
+      deps.onJoined?.(req.conn);
+      return { body: { rootId: deps.identity.nodeId, catalog: deps.catalog.list().map((c) => ({ contentId: c.contentId, manifest: c.manifest, access: deps.accessStatement(c.contentId) })) } };
     }
     case 'progress': {
       const { contentId, haveBlocks, haveBytes } = req.body as MessageBodies['progress'];

@@ -40,6 +40,8 @@ export class Downloader {
   private readonly idle = new Map<string, NodeJS.Timeout>();
   private readonly bucket: TokenBucket;
   private stopped = false;
+  /** Sessions cancelled while blocks were still in flight, until those are settled. */
+  private readonly cancelled = new Map<string, SwarmSession>();
 
   constructor(private readonly deps: DownloaderDeps) {
     this.bucket = new TokenBucket(deps.downloadCap);
@@ -48,7 +50,14 @@ export class Downloader {
   /** Fetches the blocks the placement wants; resolves once they are all held. */
   async fetch(contentId: string, manifest: Manifest): Promise<void> {
     const session = this.session(contentId, manifest);
-    await session.complete;
+    try {
+      await session.complete;
+    } finally {
+      // A failed session (the store is full) is not reused: the next fetch starts afresh.
+      if (session.stopped && this.sessions.get(contentId) === session) this.sessions.delete(contentId);
+    }
+    // Cancelled (this node no longer qualifies, or lost blocks and starts over): not an error.
+    if (session.stopped) return;
     this.deps.log.info('content complete', { contentId, blocks: session.scheduler.have.count, of: manifest.blocks.length });
     this.retire(contentId, session);
   }
@@ -68,6 +77,23 @@ export class Downloader {
   /** Routes a holder's `have`/`seeded` to the session it concerns. */
   onHave(peerId: string, contentId: string, index: number, seeded: boolean): void {
     this.sessions.get(contentId)?.onHave(peerId, index, seeded);
+  }
+
+  /** Stops fetching one content now; blocks already in flight are stored or dropped (see `settled`). */
+  cancel(contentId: string): void {
+    const session = this.sessions.get(contentId);
+    if (!session) return;
+    clearTimeout(this.idle.get(contentId));
+    this.idle.delete(contentId);
+    this.sessions.delete(contentId);
+    session.stop();
+    this.cancelled.set(contentId, session);
+    void session.settled().then(() => this.cancelled.get(contentId) === session && this.cancelled.delete(contentId));
+  }
+
+  /** Resolves once no block of this content is being written by a cancelled session. */
+  async settled(contentId: string): Promise<void> {
+    await this.cancelled.get(contentId)?.settled();
   }
 
   stop(): void {

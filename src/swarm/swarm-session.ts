@@ -45,11 +45,14 @@ export class SwarmSession {
   private readonly connecting = new Set<string>();
   private readonly banned = new Set<string>();
   private readonly aborts = new Map<string, AbortController>();
-  private readonly waiters = new Map<number, (() => void)[]>();
+  private readonly waiters = new Map<number, { resolve: () => void; reject: (err: Error) => void }[]>();
+  /** Block fetches in progress, so a cancelled session can be waited for before its blocks are removed. */
+  private readonly inFlight = new Set<Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
   private discoverRound = 0;
-  private stopped = false;
+  private isStopped = false;
   private markComplete!: () => void;
+  private markFailed!: (err: Error) => void;
   readonly complete: Promise<void>;
 
   constructor(
@@ -70,7 +73,10 @@ export class SwarmSession {
       maxInFlight: inFlight,
       maxInFlightPerPeer: Math.min(deps.maxInFlightPerPeer, Math.max(2, Math.ceil(inFlight / 3))),
     });
-    this.complete = new Promise((resolve) => (this.markComplete = resolve));
+    this.complete = new Promise((resolve, reject) => {
+      this.markComplete = resolve;
+      this.markFailed = reject;
+    });
   }
 
   start(): void {
@@ -80,19 +86,42 @@ export class SwarmSession {
     this.pump();
   }
 
+  get stopped(): boolean {
+    return this.isStopped;
+  }
+
+  /** Stops the session; `complete` resolves (stopping is not a failure) and on-demand waiters are rejected. */
   stop(): void {
-    this.stopped = true;
+    this.end();
+    this.markComplete();
+  }
+
+  /** Resolves once every block fetch started by this session has ended (stored or dropped). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private fail(err: Error): void {
+    this.end(err);
+    this.markFailed(err);
+  }
+
+  private end(reason: Error = new CanopyError('ERR_CONNECTION_CLOSED', 'download stopped')): void {
+    this.isStopped = true;
     this.timers.forEach(clearInterval);
     this.timers = [];
-    for (const a of this.aborts.values()) a.abort(new CanopyError('ERR_CONNECTION_CLOSED', 'download stopped'));
+    for (const a of this.aborts.values()) a.abort(reason);
+    for (const list of this.waiters.values()) for (const w of list) w.reject(reason);
+    this.waiters.clear();
   }
 
   /** Resolves when block `index` is held; it is fetched ahead of prefetch, aiming at `deadline` (epoch ms). */
   fetchNow(index: number, deadline: number): Promise<void> {
     if (this.scheduler.have.has(index)) return Promise.resolve();
-    const p = new Promise<void>((resolve) => {
+    if (this.isStopped) return Promise.reject(new CanopyError('ERR_CONNECTION_CLOSED', 'download stopped'));
+    const p = new Promise<void>((resolve, reject) => {
       const list = this.waiters.get(index) ?? [];
-      list.push(resolve);
+      list.push({ resolve, reject });
       this.waiters.set(index, list);
     });
     this.scheduler.urgent(index, deadline);
@@ -107,16 +136,19 @@ export class SwarmSession {
   }
 
   private pump(): void {
-    if (this.stopped) return;
+    if (this.isStopped) return;
     this.apply(this.scheduler.schedule(Date.now()));
   }
 
   private apply(actions: SwarmAction[]): void {
     for (const a of actions) {
       switch (a.type) {
-        case 'request':
-          void this.fetchBlock(a.peer, a.index);
+        case 'request': {
+          const p = this.fetchBlock(a.peer, a.index);
+          this.inFlight.add(p);
+          void p.finally(() => this.inFlight.delete(p));
           break;
+        }
         case 'cancel':
           this.aborts.get(`${a.peer}/${a.index}`)?.abort(new CanopyError('ERR_TIMEOUT', 'request cancelled by the scheduler'));
           // The holder drops it too if it has not started sending: cancelled copies cost no upload.
@@ -134,7 +166,7 @@ export class SwarmSession {
   }
 
   private discover(): void {
-    if (this.stopped) return;
+    if (this.isStopped) return;
     const delay = DISCOVER_MS[Math.min(this.discoverRound++, DISCOVER_MS.length - 1)]!;
     this.deps
       .findHolders(this.contentId)
@@ -144,7 +176,7 @@ export class SwarmSession {
       })
       .catch((err: Error) => this.deps.log.debug('cannot list holders', { contentId: this.contentId, err }))
       .finally(() => {
-        if (!this.stopped) this.timers.push(setTimeout(() => this.discover(), delay));
+        if (!this.isStopped) this.timers.push(setTimeout(() => this.discover(), delay));
       });
   }
 
@@ -160,7 +192,7 @@ export class SwarmSession {
         const rtt = performance.now() - t0;
         const body = reply.header as unknown as InterestReply;
         const have = Bitfield.fromBytes(this.manifest.blocks.length, reply.payload);
-        if (this.stopped || conn.isClosed) return;
+        if (this.isStopped || conn.isClosed) return;
         this.conns.set(id, conn);
         this.scheduler.addPeer(id, have, loadOf(body), rtt, have.complete);
         conn.once('close', () => this.dropPeer(id, conn));
@@ -201,8 +233,10 @@ export class SwarmSession {
       await this.deps.downloadBucket.take(block.length, abort.signal);
       const reply = await conn.request('get-block', { contentId: this.contentId, index }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: abort.signal });
       try {
-        await this.deps.store.put(reply.payload, block.hash);
+        await this.deps.store.put(reply.payload, block.hash, { stripe: this.contentId, index });
       } catch (err) {
+        // No room and nothing left to evict: no other holder can help; the node is told.
+        if (isCanopyError(err, 'ERR_STORE_FULL')) return this.fail(err);
         if (!isCanopyError(err, 'ERR_BLOCK_HASH_MISMATCH')) throw err;
         this.deps.log.warn('peer sent a corrupt block', { contentId: this.contentId, peer, index });
         this.apply(this.scheduler.onBlock(peer, index, false, Date.now()));
@@ -210,7 +244,7 @@ export class SwarmSession {
       }
       this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
       this.deps.onStored(index);
-      for (const resolve of this.waiters.get(index) ?? []) resolve();
+      for (const w of this.waiters.get(index) ?? []) w.resolve();
       this.waiters.delete(index);
     } catch (err) {
       if (abort.signal.aborted) return;

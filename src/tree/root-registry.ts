@@ -32,7 +32,19 @@ export class RootRegistry {
   private readonly holdings = new Map<string, Map<string, HoldingReport>>();
 
   join(conn: PeerConnection, name: string, body: JoinBody): Member {
-    const member: Member = { nodeId: conn.remoteId!, name, attrs: conn.remoteAttrs, peer: body.peer, api: body.api, http: body.http, conn, joinedAt: new Date().toISOString() };
+    const member: Member = {
+      nodeId: conn.remoteId!,
+      name,
+      // Read through the connection: attested attributes change when the root re-signs them.
+      get attrs() {
+        return conn.remoteAttrs;
+      },
+      peer: body.peer,
+      api: body.api,
+      http: body.http,
+      conn,
+      joinedAt: new Date().toISOString(),
+    };
     this.members.set(member.nodeId, member);
     conn.once('close', () => {
       if (this.members.get(member.nodeId)?.conn === conn) this.members.delete(member.nodeId);

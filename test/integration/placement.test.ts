@@ -11,12 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalNetwork } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
+import { apiFetch } from '../helpers/api-fetch.js';
 
 const MiB = 2 ** 20;
 const SIZE = 16 * MiB;
 
 async function localBlocks(api: string, contentId: string): Promise<number> {
-  const r = await fetch(`${api}/api/contents/${contentId}`);
+  const r = await apiFetch(`${api}/api/contents/${contentId}`);
   return ((await r.json()) as { local: { haveBlocks: number } }).local.haveBlocks;
 }
 
@@ -59,7 +60,7 @@ describe('placement policies', () => {
     const node = network.nodes[0]!;
     await sleep(1_500);
     assert.equal(await localBlocks(node.api, contentId), 0);
-    const r = await fetch(`${node.api}/api/contents/${contentId}/blocks/10`, { method: 'POST' });
+    const r = await apiFetch(`${node.api}/api/contents/${contentId}/blocks/10`, { method: 'POST' });
     assert.equal(r.status, 200, await r.clone().text());
     assert.equal(await localBlocks(node.api, contentId), 1);
     const out = `${dir.path}/range.bin`;
@@ -70,7 +71,7 @@ describe('placement policies', () => {
     readSync(fd, expected, 0, 1000, 10 * MiB + 5);
     closeSync(fd);
     assert.deepEqual(readFileSync(out), expected);
-    const missing = await fetch(`${node.api}/api/contents/${contentId}/blocks/99`, { method: 'POST' });
+    const missing = await apiFetch(`${node.api}/api/contents/${contentId}/blocks/99`, { method: 'POST' });
     assert.equal(missing.status, 404);
   });
 });

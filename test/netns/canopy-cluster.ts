@@ -5,7 +5,7 @@
  * real clients (curl, the canopy CLI) inside the namespaces.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +51,21 @@ export class CanopyCluster {
     return this.nodes.get(this.harness.hosts[0]!.name)!;
   }
 
-  /** Starts the root in hosts[0], then every other host joined to it. `args(host)` adds node options. */
+  /** The admin token every node of this cluster accepts (the root writes it on its first start). */
+  get apiTokenFile(): string {
+    return path.join(this.dir, 'api-token');
+  }
+
+  /**
+   * A single-use join token minted by the root. Attributes are attested: a node gets them
+   * from its token, never from its own command line.
+   */
+  joinToken(attrs: Record<string, string>): string {
+    const body = JSON.stringify({ attrs, ttl: '10m' });
+    return this.curlJson<{ token: string }>(this.root.host, `${this.root.api}/api/join-tokens`, ['-X', 'POST', '-H', 'content-type: application/json', '--data', body]).token;
+  }
+
+  /** Starts the root in hosts[0], then every other host joined to it. `args(host)` adds node options (`--attr k=v` become the join token's attributes). */
   async start(args: (host: Host) => string[] = () => [], include: (host: Host) => boolean = () => true): Promise<void> {
     const [rootHost, ...rest] = this.harness.hosts;
     const others = rest.filter(include);
@@ -63,11 +77,14 @@ export class CanopyCluster {
   async startNode(host: Host, args: string[]): Promise<ClusterNode> {
     const dataDir = path.join(this.dir, host.name);
     mkdirSync(dataDir, { recursive: true });
+    // The CLI run inside the namespaces finds the admin token here.
+    process.env.CANOPY_API_TOKEN_FILE = this.apiTokenFile;
+    const nodeArgs = args.includes('--root') ? args : this.enrolArgs(args, !existsSync(path.join(dataDir, 'security')));
     const log = openSync(path.join(dataDir, 'node.log'), 'a');
     const delay = this.delays.get(host.name) ?? 0;
     const [exec, ...cli] = canopyArgv(this.fromDist);
     const preload = delay > 0 ? ['--import', 'tsx', '--import', path.join(here, 'emulated-delay.ts')] : [];
-    const argv = [exec!, ...preload, ...cli, 'node', '--name', host.name, '--data', dataDir, '--host', host.ip, '--peer-port', '0', '--api-port', '0', '--http-port', '0', ...args];
+    const argv = [exec!, ...preload, ...cli, 'node', '--name', host.name, '--data', dataDir, '--host', host.ip, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--api-token-file', this.apiTokenFile, ...nodeArgs];
     const child = this.harness.spawn(host, argv, { stdio: ['ignore', 'pipe', log], env: { ...process.env, CANOPY_EMULATED_DELAY_MS: String(delay) } });
     closeSync(log);
     const ready = await readyLine(child, host.name, dataDir);
@@ -112,7 +129,27 @@ export class CanopyCluster {
   }
 
   getJson<T>(host: Host, url: string): T {
-    return JSON.parse(this.harness.exec(host.ns, ['curl', '-sS', '--fail', '--max-time', '10', url])) as T;
+    return this.curlJson<T>(host, url);
+  }
+
+  private curlJson<T>(host: Host, url: string, extra: string[] = []): T {
+    const token = readFileSync(this.apiTokenFile, 'utf8').trim();
+    return JSON.parse(this.harness.exec(host.ns, ['curl', '-sS', '--fail', '--max-time', '10', '-H', `authorization: Bearer ${token}`, ...extra, url])) as T;
+  }
+
+  /** `--attr k=v` options become, on a first start, a join token with those attributes (a restart keeps its credentials). */
+  private enrolArgs(args: string[], firstStart: boolean): string[] {
+    const attrs: Record<string, string> = {};
+    const rest: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      if (args[i] !== '--attr') {
+        rest.push(args[i]!);
+        continue;
+      }
+      const [k, v = ''] = args[++i]!.split('=');
+      attrs[k!] = v;
+    }
+    return firstStart ? [...rest, '--token', this.joinToken(attrs)] : rest;
   }
 
   status(contentId: string): ContentStatus {

@@ -2,25 +2,27 @@
  * A hostile peer for fault tests, run as its own process inside a namespace: it joins the
  * root like a node, tells the root and every peer that it holds every block of every content
  * with no load at all (so schedulers find it attractive), and answers every block request
- * with random bytes of the right length. Usage: evil-peer.ts <root host:port> <own ip> [key=value ...]
+ * with random bytes of the right length. It is an insider: it enrolled with a join token, so
+ * it holds a valid cluster certificate and qualifies; only the block hashes give it away.
+ * Usage: evil-peer.ts <root host:port> <own ip> <join token> <data dir>
  */
 import { randomBytes } from 'node:crypto';
 import { parseManifest } from '../../src/core/manifest.js';
 import { Bitfield } from '../../src/swarm/bitfield.js';
 import { PeerConnection, type RequestHandler } from '../../src/wire/peer-connection.js';
 import { PROTOCOL_VERSION, type JoinReply, type MessageBodies } from '../../src/wire/messages.js';
-import { TcpTransport } from '../../src/wire/tcp-transport.js';
+import { NodeSecurity } from '../../src/security/node-security.js';
 import { parseAddress } from '../../src/wire/transport.js';
 
-const [rootText, host, ...attrPairs] = process.argv.slice(2);
-const attrs = Object.fromEntries(attrPairs.map((p) => p.split('=') as [string, string]));
-const identity = { nodeId: `evil${randomBytes(6).toString('hex')}`, name: 'evil', attrs, version: PROTOCOL_VERSION };
+const [rootText, host, token, dataDir] = process.argv.slice(2);
+const security = await NodeSecurity.prepare({ dataDir: dataDir!, isRoot: false, token, join: parseAddress(rootText!)! });
+const identity = { nodeId: security.nodeId, name: 'evil', record: security.record as unknown as Record<string, unknown>, version: PROTOCOL_VERSION };
 const manifests = new Map<string, { blocks: readonly { length: number }[] }>();
 
 const handler: RequestHandler = async ({ type, body, conn }) => {
   switch (type) {
     case 'hello':
-      conn.remoteId = (body as MessageBodies['hello']).nodeId;
+      security.attest(conn, (body as MessageBodies['hello']).record);
       return { body: { ...identity } };
     case 'announce': {
       const { contentId, manifest } = body as MessageBodies['announce'];
@@ -42,10 +44,11 @@ const handler: RequestHandler = async ({ type, body, conn }) => {
   }
 };
 
-const transport = new TcpTransport();
+const transport = security.transport();
 const listener = await transport.listen({ host: host!, port: 0 }, (stream) => new PeerConnection(stream, handler));
 const root = new PeerConnection(await transport.connect(parseAddress(rootText!)!), handler);
-await root.request('hello', identity);
+const welcome = await root.request('hello', identity);
+security.attest(root, welcome.header.record);
 // It stays out of the control tree (announcements flood over tree edges), so it learns new
 // contents by joining again every half second: each join reply carries the whole catalog.
 async function joinRoot(): Promise<void> {

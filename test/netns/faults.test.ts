@@ -62,10 +62,12 @@ describe('swarm faults between namespaces', () => {
     harness = NetnsHarness.create([{ name: 'root', up: '16mbit' }, ...['n1', 'n2', 'n3'].map((name) => ({ name, up: '16mbit' })), { name: 'evil', up: '1gbit' }]);
     const cluster = new CanopyCluster(harness, `${dir.path}/evil`);
     await cluster.start(() => ['--attr', 'role=good'], (h) => h.name !== 'evil');
-    const evil = harness.spawn(harness.host('evil'), [process.execPath, '--import', 'tsx', new URL('./evil-peer.ts', import.meta.url).pathname, cluster.root.peer, harness.host('evil').ip], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // An insider: enrolled with a token like any node, so it qualifies and holds a valid certificate.
+    const evilArgs = [cluster.root.peer, harness.host('evil').ip, cluster.joinToken({ role: 'good' }), `${dir.path}/evil/evil-peer`];
+    const evil = harness.spawn(harness.host('evil'), [process.execPath, '--import', 'tsx', new URL('./evil-peer.ts', import.meta.url).pathname, ...evilArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
     for await (const line of createInterface({ input: evil.stdout! })) if (line.includes('"ready"')) break;
     evil.stdout!.resume();
-    // The evil peer does not qualify; it claims (to the root and to peers) to hold everything.
+    // The evil peer claims (to the root and to peers) to hold everything.
     const contentId = cluster.publish(file, { blockSize: '1MiB', criteria: 'role=good' });
     await cluster.waitComplete(contentId, { timeoutMs: 240_000 });
     verifyAll(cluster, contentId);

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
+import { parseAccessMode, type AccessMode } from '../../security/content-access.js';
 import { formatCriteria, parseCriteria } from '../../core/criteria.js';
 import { CanopyError } from '../../core/errors.js';
 import { parsePlacement } from '../../core/placement.js';
@@ -24,6 +25,7 @@ interface PublishOptions {
   blockSeconds?: string;
   placement?: string;
   key?: string;
+  access: string;
   json?: boolean;
 }
 
@@ -40,6 +42,8 @@ export interface PublishFileOptions {
   blockSeconds?: number;
   /** `full` (default), `prefix:<percent>` or `on-demand`. */
   placement?: string;
+  /** Who may fetch it from the edge servers: anyone (default), or holders of a signed URL. */
+  access?: AccessMode;
   onProgress?: (bytes: number, total: number) => void;
 }
 
@@ -58,7 +62,8 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   if (!isValidContentName(name)) throw new CanopyError('ERR_USAGE', `--name: "${name}" must be 1-255 characters without / \\ or NUL`);
   const root = await api.get<{ nodeId: string }>('/api/node');
   const body = new PassThrough({ highWaterMark: 4 << 20 });
-  const reply = api.post<Record<string, unknown>>('/api/contents', body, { 'content-type': PUBLISH_MEDIA_TYPE });
+  const query = options.access && options.access !== 'public' ? `?access=${options.access}` : '';
+  const reply = api.post<Record<string, unknown>>(`/api/contents${query}`, body, { 'content-type': PUBLISH_MEDIA_TYPE });
   // If the root answers early (an error), stop feeding the body.
   reply.catch((err: unknown) => body.destroy(err as Error));
   let result;
@@ -84,6 +89,7 @@ export function registerPublish(program: Command): void {
     .option('--name <name>', 'content name (default: the file name)')
     .option('--block-size <size>', 'block size, e.g. 4MiB (default: chosen per content)')
     .option('--placement <policy>', 'how much each qualified node keeps: full (default), prefix:<percent> or on-demand')
+    .option('--access <mode>', 'who may fetch it from the edge servers: public, or signed (URLs from canopy url)', 'public')
     .option('--block-seconds <s>', 'seconds of playback per block for media', '2')
     .option('--key <file>', 'publisher key file (default: $CANOPY_KEY or ~/.config/canopy/publisher-key.json, created on first use)')
     .option('--json', 'print machine-readable JSON')
@@ -99,6 +105,7 @@ export function registerPublish(program: Command): void {
           blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
           blockSeconds: parseBlockSeconds(opts.blockSeconds),
           placement: opts.placement,
+          access: parseAccessMode(opts.access),
           onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: 'publish', done, total, note: meter.note(done, total) }]) : undefined,
         });
         if (opts.json) printJson(result);
