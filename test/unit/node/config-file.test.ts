@@ -64,7 +64,7 @@ describe('config file', () => {
       ftp: { users: [{ name: 'alice', password: 's3cret:with:colons' }], anonymous: true, requireTls: true, tlsCert: '/c.pem', tlsKey: '/k.pem' },
       prefetch: false,
     });
-    assert.equal(CONFIG_KEYS.length, 20);
+    assert.equal(CONFIG_KEYS.length, 22);
   });
 
   it('accepts attributes as a list and an empty file', () => {
