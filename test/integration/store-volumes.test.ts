@@ -17,6 +17,7 @@ import { writeSample } from '../../src/demo/sample.js';
 import type { StoreStats } from '../../src/store/block-store.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { checkBlockFiles, isRoot, Mounts, tmpFiles } from '../helpers/volumes.js';
+import { apiFetch } from '../helpers/api-fetch.js';
 
 const MIB = 2 ** 20;
 
@@ -70,7 +71,7 @@ describe('volume failures and a full disk under a running node', { skip: isRoot 
     dir.remove();
   });
 
-  const holding = async () => (await fetch(`${node.api}/api/contents/${contentId}`).then((r) => r.json() as Promise<{ local: { haveBlocks: number } }>)).local.haveBlocks;
+  const holding = async () => (await apiFetch(`${node.api}/api/contents/${contentId}`).then((r) => r.json() as Promise<{ local: { haveBlocks: number } }>)).local.haveBlocks;
 
   async function servesExactBytes(): Promise<void> {
     const out = path.join(dir.path, 'served.bin');
@@ -116,7 +117,7 @@ describe('volume failures and a full disk under a running node', { skip: isRoot 
     assert.equal(log.match(/"msg":"volume failed"/g)?.length, 3);
     const human = await runCli(['store', 'stats', '--to', node.api]);
     assert.match(human.stdout, /failed volumes: .*gone/);
-    const metrics = await fetch(`${node.api}/api/store/metrics`).then((r) => r.text());
+    const metrics = await apiFetch(`${node.api}/api/store/metrics`).then((r) => r.text());
     assert.equal(metrics.match(/^canopy_store_volume_failed\{[^}]*\} 1$/gm)?.length, 3, metrics);
   });
 
