@@ -19,6 +19,7 @@ import { LocalNetwork } from '../src/demo/local-network.js';
 import { writeSample } from '../src/demo/sample.js';
 import { CHROMIUM, ensureWebBuilt } from '../test/helpers/browser.js';
 import { log, mbps, round, sizeOption, timed, timedCommand } from './_util.js';
+import { apiFetch, withToken } from '../test/helpers/api-fetch.js';
 
 interface Spread {
   nodes: { qualified: boolean; haveBytes: number; complete: boolean }[];
@@ -86,7 +87,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const browserPid = findBrowserPid(marker);
 
     const page = await browser.newPage();
-    await page.goto(`${api}/publish?chunk=${chunk}`);
+    await page.goto(withToken(`${api}/publish?chunk=${chunk}`));
     await page.getByTestId('file-input').setInputFiles(file);
     await page.getByTestId('criteria').fill('region=eu');
     await page.getByTestId('match-count').waitFor();
@@ -116,7 +117,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       if (!uploadedAt && phase === 'done') uploadedAt = Date.now();
       contentId ||= (await page.getByTestId('content-id').getAttribute('data-content-id', { timeout: 50 }).catch(() => null)) ?? '';
       if (contentId) {
-        const s = (await (await fetch(`${api}/api/contents/${contentId}/status`)).json()) as Spread;
+        const s = (await (await apiFetch(`${api}/api/contents/${contentId}/status`)).json()) as Spread;
         if (!firstBlockAt && s.nodes.some((n) => n.haveBytes > 0)) firstBlockAt = Date.now();
         if (uploadedAt && s.nodes.every((n) => n.complete)) completeAt = Date.now();
       }
@@ -133,7 +134,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const c0 = Date.now();
     const cli = await timed(() => publishFile(new ApiClient(api), other, { criteria: 'region=eu', name: 'cli-copy.bin', key: loadOrCreateKeyFile(path.join(dir, 'publisher-key.json')) }));
     for (;;) {
-      const s = (await (await fetch(`${api}/api/contents/${cli.value.contentId}/status`)).json()) as Spread;
+      const s = (await (await apiFetch(`${api}/api/contents/${cli.value.contentId}/status`)).json()) as Spread;
       if (s.nodes.every((n) => n.complete)) break;
       await sleep(100);
     }

@@ -2,7 +2,8 @@
  * The admin and publishing API (JSON over HTTP, bound to loopback by default), used by the
  * CLI and the web app. Routes live in small modules (content-, ops-, criteria-, publish-,
  * overview-, web-routes); this file joins them into one server. `GET /openapi.json`
- * describes every route.
+ * describes every route. Every /api route needs a bearer token with the right scope
+ * (./api-guard.ts, ./api-tokens.ts); the security routes are in ./security-routes.ts.
  */
 import http from 'node:http';
 import { CanopyError } from '../core/errors.js';
@@ -10,11 +11,14 @@ import { contentRoutes, type ContentRoutesDeps } from './content-routes.js';
 import { sendError } from './http-util.js';
 import { opsRoutes } from './ops-routes.js';
 import { dispatch, type Route } from './router.js';
+import { apiGuard } from './api-guard.js';
+import { securityRoutes, type SecurityRoutesDeps } from './security-routes.js';
 import type { MetricFamily } from '../ops/metrics.js';
 
 export { contentSummary, type PublishRequest, type RootApi } from './content-routes.js';
+export type { AuthorityApi } from './security-routes.js';
 
-export interface AdminApiDeps extends ContentRoutesDeps {
+export interface AdminApiDeps extends ContentRoutesDeps, SecurityRoutesDeps {
   /** Families for /metrics; none when left out. */
   metrics?: () => MetricFamily[];
   /** Route modules besides the content and operations routes. */
@@ -25,16 +29,24 @@ export const API_VERSION = '1';
 
 export function adminRoutes(deps: AdminApiDeps): Route[] {
   const routes: Route[] = [];
-  routes.push(...opsRoutes({ metrics: deps.metrics ?? (() => []), routes: () => routes, version: API_VERSION }), ...contentRoutes(deps), ...(deps.routes ?? []));
+  routes.push(...opsRoutes({ metrics: deps.metrics ?? (() => []), routes: () => routes, version: API_VERSION }), ...contentRoutes(deps), ...securityRoutes(deps), ...(deps.routes ?? []));
   return routes;
 }
 
 export function createAdminApi(deps: AdminApiDeps): http.Server {
   const routes = adminRoutes(deps);
-  return http.createServer((req, res) => {
-    dispatch(routes, req, res).catch((err: unknown) => {
+  const guard = apiGuard(deps.tokens);
+  const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+    dispatch(routes, req, res, guard).catch((err: unknown) => {
       if (!(err instanceof CanopyError)) deps.log.error('api request failed', { url: req.url, err: err as Error });
       sendError(res, err);
     });
   });
+  // Against slow senders: headers within 10 s, and a socket idle for 2 minutes is closed.
+  // No overall request limit: a publish upload of a large content legitimately takes long.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 5_000;
+  server.setTimeout(120_000, (socket) => socket.destroy());
+  return server;
 }

@@ -4,12 +4,16 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { parseCriteria, type Criteria } from '../core/criteria.js';
+import { parsePlacement } from '../core/placement.js';
 import { CanopyError } from '../core/errors.js';
 import { isValidContentName, type Manifest, type PrefetchPolicy } from '../core/manifest.js';
 import { formatWindow, parseWindow } from '../swarm/prefetch-window.js';
 import type { Catalog, Holding } from '../node/catalog.js';
 import type { Logger } from '../node/logger.js';
 import { sendJson } from './http-util.js';
+import { readJsonBody } from './security-routes.js';
+import { parseAccessMode, type AccessMode } from '../security/content-access.js';
+import { parseTtl } from '../security/join-token.js';
 import { PUBLISH_MEDIA_TYPE } from '../ingest/upload-format.js';
 import type { Route } from './router.js';
 import { lifecycleFields, type LifecycleRootApi } from './lifecycle-routes.js';
@@ -25,15 +29,21 @@ export interface PublishRequest {
   expires?: string;
   /** Policy: background prefetch only in a local-time window and/or at a rate. */
   prefetch?: PrefetchPolicy;
+  /** `full` (default), `prefix:<percent>` or `on-demand`. */
+  placement?: string | undefined;
+  /** Who may fetch it from the edge servers: anyone, or holders of a signed URL. */
+  access: AccessMode;
 }
 
 export interface RootApi extends LifecycleRootApi {
   /** A raw upload: the root spools, analyses, cuts and signs it with its own key. */
   publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest; warnings?: readonly string[] }>;
   /** Blocks and a manifest signed by the publisher (see ingest/upload-format.ts). */
-  publishSigned(body: AsyncIterable<Buffer>): Promise<{ contentId: string; manifest: Manifest }>;
+  publishSigned(body: AsyncIterable<Buffer>, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }>;
   status(contentId: string): unknown;
   nodes(): unknown[];
+  /** A signed URL query (`expires=…&sig=…`) for a content, valid on every node. */
+  signedUrl(contentId: string, ttlSeconds: number): { expiresAt: number; query: string };
 }
 
 export interface ContentRoutesDeps {
@@ -105,12 +115,14 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
         expires: 'raw upload: ISO time after which the content is out of service everywhere',
         window: 'raw upload: HH:MM-HH:MM: nodes prefetch only in this local-time window',
         rate: 'raw upload: bytes per second: nodes prefetch at most this fast',
+        placement: 'full (default), prefix:<1..100> or on-demand (raw upload)',
+        access: 'public (default) or signed: edge servers then need a signed URL',
       },
       body: 'frames of blocks then the signed manifest (see docs/PROTOCOL.md), or the bytes of the content',
       handler: async ({ req, res, url }) => {
         const root = requireRoot(deps.root);
         const signed = (req.headers['content-type'] ?? '').split(';')[0]!.trim() === PUBLISH_MEDIA_TYPE;
-        const result = signed ? await root.publishSigned(req) : await publish(root, req, url);
+        const result = signed ? await root.publishSigned(req, parseAccessMode(url.searchParams.get('access') ?? 'public')) : await publish(root, req, url);
         const warnings = 'warnings' in result ? (result.warnings ?? []) : [];
         deps.log.info('published', { contentId: result.contentId, name: result.manifest.name, size: result.manifest.size, publisher: result.manifest.publisher, warnings });
         sendJson(res, 201, { ...contentSummary(result.contentId, result.manifest), ...lifecycleFields(catalog, result.contentId, result.manifest), warnings });
@@ -129,6 +141,20 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
     },
     { method: 'GET', path: '/api/contents/:ref/status', tag, summary: 'Which nodes qualify and how much each holds (root)', response: S.ContentStatus, handler: ({ params }) => requireRoot(deps.root).status(findContent(catalog, params.ref!).contentId) },
     { method: 'GET', path: '/api/contents/:ref/manifest', tag, summary: 'The full manifest', handler: ({ params }) => findContent(catalog, params.ref!).manifest },
+    {
+      method: 'POST',
+      path: '/api/contents/:ref/signed-url',
+      tag,
+      status: 201,
+      summary: 'A signed URL path with an expiry for a content published with access=signed (root, publish)',
+      body: '{"ttl": "1h"}',
+      handler: async ({ req, res, params }) => {
+        const c = findContent(catalog, params.ref!);
+        const ttl = parseTtl(String((await readJsonBody(req)).ttl ?? '1h'));
+        const { expiresAt, query } = requireRoot(deps.root).signedUrl(c.contentId, Math.ceil(ttl / 1000));
+        sendJson(res, 201, { contentId: c.contentId, expiresAt, path: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}?${query}` });
+      },
+    },
   ];
 }
 
@@ -146,7 +172,10 @@ async function publish(root: RootApi, req: IncomingMessage, url: URL): Promise<{
   if (chunking === 'cdc' && blockSize !== undefined && (blockSize & (blockSize - 1)) !== 0) throw new CanopyError('ERR_USAGE', `with cdc chunking, blockSize ${blockSize} (the average) must be a power of two`);
   const expires = url.searchParams.get('expires') ?? undefined;
   if (expires !== undefined && Number.isNaN(Date.parse(expires))) throw new CanopyError('ERR_USAGE', `expires "${expires}" is not an ISO time`);
-  return root.publish(req, { name, criteria, blockSize, chunking, expires, prefetch: prefetchPolicy(url) });
+  const placement = url.searchParams.get('placement') ?? undefined;
+  if (placement !== undefined) parsePlacement(placement);
+  const access = parseAccessMode(url.searchParams.get('access') ?? 'public');
+  return root.publish(req, { name, criteria, blockSize, chunking, expires, prefetch: prefetchPolicy(url), placement, access });
 }
 
 function prefetchPolicy(url: URL): PrefetchPolicy | undefined {

@@ -17,6 +17,15 @@ export function sendError(res: ServerResponse, err: unknown): void {
   sendJson(res, e.status, { error: e.toJSON() });
 }
 
+/**
+ * The request's URL. The target is appended to a fixed origin rather than resolved against
+ * it, so `//host/x` stays a path (found by fuzzing: resolving made it a host, or a 500).
+ */
 export function requestUrl(req: IncomingMessage): URL {
-  return new URL(req.url ?? '/', 'http://local');
+  const target = req.url ?? '/';
+  try {
+    return target.startsWith('/') ? new URL(`http://local${target}`) : new URL(target);
+  } catch {
+    throw new CanopyError('ERR_USAGE', 'malformed request target');
+  }
 }

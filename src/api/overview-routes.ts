@@ -15,11 +15,17 @@ export interface OverviewSource {
   members: () => { nodeId: string; name: string; attrs: Record<string, string>; api: string; http: string; joinedAt: string; parent?: string }[];
   contents: () => unknown[];
   uploads: () => unknown[];
+  /**
+   * The bearer token to show members' APIs (this node's admin token: it works where members
+   * share it, as in a local network). Members' APIs are loopback-only by default, so across
+   * hosts their store figures need the API opened to the root, or a report over the peer wire.
+   */
+  memberToken?: () => string | undefined;
 }
 
-async function memberNode(api: string): Promise<Record<string, unknown> | undefined> {
+async function memberNode(api: string, token: string | undefined): Promise<Record<string, unknown> | undefined> {
   try {
-    const res = await request(`${api}/api/node`, { headersTimeout: MEMBER_TIMEOUT_MS, bodyTimeout: MEMBER_TIMEOUT_MS });
+    const res = await request(`${api}/api/node`, { headers: token ? { authorization: `Bearer ${token}` } : {}, headersTimeout: MEMBER_TIMEOUT_MS, bodyTimeout: MEMBER_TIMEOUT_MS });
     if (res.statusCode !== 200) {
       await res.body.dump();
       return undefined;
@@ -42,7 +48,8 @@ export function overviewRoutes(source: OverviewSource | undefined): Route[] {
         const s = requireRoot(source);
         const self = s.self();
         const members = s.members();
-        const infos = await Promise.all(members.map((m) => memberNode(m.api)));
+        const token = s.memberToken?.();
+        const infos = await Promise.all(members.map((m) => memberNode(m.api, token)));
         const nodes = members.map((m, i) => ({ ...m, parent: m.parent ?? self.nodeId, health: infos[i] ? 'up' : 'unreachable', store: infos[i]?.store ?? null }));
         return { at: Date.now(), root: self, nodes, contents: s.contents(), uploads: s.uploads() };
       },

@@ -78,11 +78,19 @@ export function findRoute(routes: readonly Route[], method: string, pathname: st
   return undefined;
 }
 
-export async function dispatch(routes: readonly Route[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** Checked before routing (`before`) and before the handler runs (`route`): authentication lives there. */
+export interface Guard {
+  before(req: IncomingMessage, res: ServerResponse, url: URL): void;
+  route(route: Route, req: IncomingMessage, url: URL): void;
+}
+
+export async function dispatch(routes: readonly Route[], req: IncomingMessage, res: ServerResponse, guard?: Guard): Promise<void> {
   const url = requestUrl(req);
   const method = req.method ?? 'GET';
+  guard?.before(req, res, url);
   const found = findRoute(routes, method, url.pathname);
   if (!found) throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no route ${method} ${url.pathname}`);
+  guard?.route(found.route, req, url);
   const value = await found.route.handler({ req, res, url, params: found.params });
   if (!res.headersSent && !res.writableEnded) sendJson(res, 200, value ?? { ok: true });
 }

@@ -6,9 +6,14 @@ import { registerDemo } from './commands/demo.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerKeys } from './commands/keys.js';
 import { registerNode } from './commands/node.js';
+import { registerNodes } from './commands/nodes.js';
+import { registerRoot } from './commands/root.js';
+import { registerUrl } from './commands/url.js';
+import { registerApiToken, registerToken } from './commands/token.js';
 import { registerPublish } from './commands/publish.js';
 import { registerSim } from './commands/sim.js';
 import { registerLs, registerStatus } from './commands/status.js';
+import { registerStore } from './commands/store.js';
 import { registerTop } from './commands/top.js';
 import { registerWithdraw } from './commands/withdraw.js';
 
@@ -24,6 +29,12 @@ registerLs(program);
 registerWithdraw(program);
 registerTop(program);
 registerDemo(program);
+registerStore(program);
+registerRoot(program);
+registerToken(program);
+registerApiToken(program);
+registerNodes(program);
+registerUrl(program);
 registerSim(program);
 registerCriteria(program);
 

@@ -31,6 +31,10 @@ export const ERROR_CODES = {
   ERR_PUBLISH_MISMATCH: { status: 400, summary: 'The blocks uploaded with a publish do not match its signed manifest, or the manifest names another origin.' },
   ERR_CONTENT_WITHDRAWN: { status: 410, summary: 'The content was withdrawn or has expired; no node serves it any more.' },
   ERR_NOT_SYNCED: { status: 503, summary: 'This node has not yet learnt the current catalog from the network, so it serves nothing yet.' },
+  ERR_STORE_FULL: { status: 507, summary: 'No volume has room for a block (capacity, quota or a full disk) and nothing unpinned is left to evict; nothing partial is kept.' },
+  ERR_AUTH_REQUIRED: { status: 401, summary: 'The API request carries no valid bearer token; the CLI finds one with --api-token-file, CANOPY_API_TOKEN(_FILE) or the node data directory.' },
+  ERR_SCOPE: { status: 403, summary: 'The bearer token is valid but lacks the scope (read, publish, admin) this request needs.' },
+  ERR_URL_SIGNATURE: { status: 403, summary: 'The content is not public and the URL carries no valid, unexpired signature.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -10,6 +10,7 @@ import { canonicalJson } from './canonical-json.js';
 import { CanopyError } from './errors.js';
 import { isHashHex, sha256Hex } from './hash.js';
 import { formatCriteria, parseCriteria } from './criteria.js';
+import { isValidPlacement } from './placement.js';
 import { merkleRoot } from './merkle.js';
 import { checkManifestSignature, isPublicKeyText, isSignatureText } from './manifest-signature.js';
 
@@ -53,7 +54,8 @@ export interface MediaInfo {
   readonly bitrate: number;
 }
 
-export type Placement = 'full';
+/** `full`, `prefix:<percent>` or `on-demand`: see placement.ts. */
+export type Placement = string;
 
 /** How the blocks were cut: fixed-size, or content-defined (FastCDC, see docs/CHUNKING.md). */
 export type Chunking = { readonly method: 'fixed' } | { readonly method: 'fastcdc'; readonly min: number; readonly avg: number; readonly max: number };
@@ -168,7 +170,7 @@ function checkHeader(m: Record<string, unknown>): void {
   } catch (err) {
     throw invalid(`criteria: ${(err as Error).message}`);
   }
-  if (m.placement !== 'full') throw invalid('placement must be "full"');
+  if (!isValidPlacement(m.placement)) throw invalid('placement must be full, on-demand or prefix:<1..100>');
   if (typeof m.origin !== 'string' || m.origin.length === 0 || m.origin.length > 128) throw invalid('origin must be a node id');
   if (typeof m.createdAt !== 'string' || m.createdAt.length > 40 || Number.isNaN(Date.parse(m.createdAt))) throw invalid('createdAt must be an ISO date');
   if (!isHashHex(m.merkleRoot)) throw invalid('merkleRoot must be 64 lowercase hex digits');

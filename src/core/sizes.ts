@@ -28,3 +28,13 @@ export function formatBytes(bytes: number): string {
   }
   return `${i === 0 ? value : value.toFixed(1)} ${units[i]}`;
 }
+
+/**
+ * Parses a rate into bytes per second: bits as tc writes them ("100mbit", "1gbit", "800kbit")
+ * or a size per second ("12.5MB", "10MiB/s"). "0" means unlimited.
+ */
+export function parseRate(text: string): number {
+  const bits = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)bit\s*$/i.exec(text);
+  if (bits) return Math.round((Number(bits[1]) * { '': 1, k: 1e3, m: 1e6, g: 1e9 }[bits[2]!.toLowerCase() as '' | 'k' | 'm' | 'g']) / 8);
+  return parseSize(text.replace(/\/s\s*$/i, ''));
+}

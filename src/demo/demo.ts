@@ -17,7 +17,8 @@ import { loadOrCreateKeyFile } from '../ingest/publisher-key.js';
 import type { ContentStatus } from '../cli/commands/status.js';
 import { demoAttributes, LocalNetwork, type RunningNode } from './local-network.js';
 import { writeSample } from './sample.js';
-import { ApiClient } from '../cli/api-client.js';
+import { probeBlockAs } from './refusal-probe.js';
+import type { ApiClient } from '../cli/api-client.js';
 
 export interface DemoOptions {
   nodes: number;
@@ -37,6 +38,8 @@ export interface DemoResult {
   qualified: number;
   verified: number;
   unqualifiedHolding: number;
+  /** Unqualified nodes that asked a holder for a block with their own credentials and were refused. */
+  refused: number;
   seconds: number;
   contentId: string;
   urls: { node: string; url: string }[];
@@ -93,12 +96,14 @@ async function verify(network: LocalNetwork, status: ContentStatus, expected: st
   const byId = new Map<string, RunningNode>(network.nodes.map((n) => [n.nodeId, n]));
   let verified = 0;
   let unqualifiedHolding = 0;
+  let refused = 0;
+  const holder = network.nodes.find((n) => status.nodes.some((s) => s.nodeId === n.nodeId && s.complete));
   const urls: DemoResult['urls'] = [];
   for (const n of status.nodes) {
     const node = byId.get(n.nodeId);
     if (!node) continue;
     const url = `${node.http}/content/${status.contentId}/${encodeURIComponent(status.name)}`;
-    const local = await new ApiClient(node.api).get<{ local?: { haveBlocks: number } }>(`/api/contents/${status.contentId}`).catch(() => ({ local: { haveBlocks: 0 } }));
+    const local = await network.api(node).get<{ local?: { haveBlocks: number } }>(`/api/contents/${status.contentId}`).catch(() => ({ local: { haveBlocks: 0 } }));
     if (n.qualified) {
       const got = await httpSha256(url);
       if (got.status !== 200 || got.sha256 !== expected) throw new CanopyError('ERR_DISTRIBUTION_FAILED', `${n.name} served status ${got.status} with SHA-256 ${got.sha256.slice(0, 16)}, expected ${expected.slice(0, 16)}`);
@@ -108,9 +113,14 @@ async function verify(network: LocalNetwork, status: ContentStatus, expected: st
       const got = await request(url);
       await got.body.dump();
       if ((local.local?.haveBlocks ?? 0) > 0 || got.statusCode === 200) unqualifiedHolding++;
+      if (holder) {
+        const answer = await probeBlockAs(node.dataDir, holder.peer, status.contentId);
+        if (answer !== 'ERR_NOT_AUTHORISED') throw new CanopyError('ERR_DISTRIBUTION_FAILED', `${holder.name} answered ${answer} when ${n.name} asked for a block it may not hold`);
+        refused++;
+      }
     }
   }
   const qualified = status.nodes.filter((n) => n.qualified).length;
   if (unqualifiedHolding > 0) throw new CanopyError('ERR_DISTRIBUTION_FAILED', `${unqualifiedHolding} unqualified node(s) hold or serve the content`);
-  return { ok: true, nodes: status.nodes.length, qualified, verified, unqualifiedHolding, seconds: Math.round(seconds * 100) / 100, contentId: status.contentId, urls };
+  return { ok: true, nodes: status.nodes.length, qualified, verified, unqualifiedHolding, refused, seconds: Math.round(seconds * 100) / 100, contentId: status.contentId, urls };
 }

@@ -2,10 +2,15 @@
  * A local Canopy network: a root and N nodes, each a separate `canopy node` OS process
  * with its own data directory and ports on 127.0.0.1. Used by `canopy demo` (`npm start`)
  * and by the integration tests. Every child is stopped on stop(), on error and on exit.
+ *
+ * Security needs no setup: the root creates the cluster CA on its first start, every node
+ * shares one admin API token file (`<dir>/api-token`, also exported to this process as
+ * CANOPY_API_TOKEN_FILE so the CLI and ApiClient find it), and each node joins with a
+ * single-use token minted through the root's API with the node's attributes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { formatAttributes, type Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
 import { ApiClient } from '../cli/api-client.js';
+import { hasCredentials } from '../security/credentials.js';
 
 export interface NodeSpec {
   name: string;
@@ -58,11 +64,32 @@ export class LocalNetwork {
   }
 
   get rootApi(): ApiClient {
-    return new ApiClient(this.root!.api);
+    return new ApiClient(this.root!.api, this.apiToken());
+  }
+
+  /** The admin API token every node of this network accepts. */
+  get apiTokenFile(): string {
+    return path.join(this.dir, 'api-token');
+  }
+
+  apiToken(): string {
+    return readFileSync(this.apiTokenFile, 'utf8').trim();
+  }
+
+  /** An API client for any node of this network. */
+  api(node: RunningNode): ApiClient {
+    return new ApiClient(node.api, this.apiToken());
+  }
+
+  /** A single-use join token with these attributes, minted by the root. */
+  async joinToken(attrs: Attributes, ttl = '10m'): Promise<string> {
+    const { token } = await this.rootApi.postJson<{ token: string }>('/api/join-tokens', { attrs, ttl });
+    return token;
   }
 
   async start(specs: NodeSpec[], extraArgs: string[] = []): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
+    process.env.CANOPY_API_TOKEN_FILE = this.apiTokenFile;
     try {
       this.root = await this.spawnNode({ name: 'root', attrs: {} }, 0, ['--root', ...extraArgs]);
       const join = `${this.root.peer.host}:${this.root.peer.port}`;
@@ -78,12 +105,21 @@ export class LocalNetwork {
   async spawnNode(spec: NodeSpec, index: number, args: string[]): Promise<RunningNode> {
     const dataDir = path.join(this.dir, spec.name);
     mkdirSync(dataDir, { recursive: true });
+    // The CLI and ApiClient of this process find the network's admin token through this.
+    process.env.CANOPY_API_TOKEN_FILE = this.apiTokenFile;
     const ports = this.basePort === 0 ? [0, 0, 0, 0] : [0, 1, 2, 3].map((k) => this.basePort + index * 10 + k);
     const { command, args: base } = cliCommand();
+    const isRoot = args.includes('--root');
+    // The root attests itself; a new node gets its attributes through a join token.
+    const identity = isRoot
+      ? Object.entries(spec.attrs).flatMap(([k, v]) => ['--attr', v === '' ? k : `${k}=${v}`])
+      : args.includes('--token') || hasCredentials(dataDir)
+        ? []
+        : ['--token', await this.joinToken(spec.attrs)];
     const log = openSync(path.join(dataDir, 'node.log'), 'a');
     const child = spawn(
       command,
-      [...base, 'node', '--name', spec.name, '--data', dataDir, '--peer-port', String(ports[0]), '--api-port', String(ports[1]), '--http-port', String(ports[2]), '--ftp-port', String(ports[3]), ...Object.entries(spec.attrs).flatMap(([k, v]) => ['--attr', v === '' ? k : `${k}=${v}`]), ...args],
+      [...base, 'node', '--name', spec.name, '--data', dataDir, '--peer-port', String(ports[0]), '--api-port', String(ports[1]), '--http-port', String(ports[2]), '--ftp-port', String(ports[3]), '--api-token-file', this.apiTokenFile, ...identity, ...args],
       { stdio: ['ignore', 'pipe', log] },
     );
     closeSync(log);

@@ -39,6 +39,8 @@ export interface IngestFileOptions {
   key: KeyObject;
   blockSize?: number;
   blockSeconds?: number;
+  /** `full` (default), `prefix:<percent>` or `on-demand`: how much each qualified node keeps. */
+  placement?: string;
   createdAt?: Date;
   onProgress?: (bytes: number, total: number) => void;
   /** Hash on this many worker threads (default 2; 0 hashes on the main thread). */
@@ -203,7 +205,7 @@ function build(analysis: Analysis, plan: readonly PlannedTrack[], holes: Hole[],
       blocks,
       merkleRoot: merkleRoot(blocks.map((b) => b.hash)),
       criteria: options.criteria,
-      placement: 'full',
+      placement: options.placement ?? 'full',
       origin: options.origin,
       createdAt: (options.createdAt ?? new Date()).toISOString(),
       ...(options.expires ? { expires: new Date(options.expires).toISOString() } : {}),

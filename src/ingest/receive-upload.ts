@@ -4,6 +4,7 @@
  * content id consistent, published for this root as origin, and listing exactly the
  * blocks received, in order. Only then is the content accepted.
  */
+import { randomBytes } from 'node:crypto';
 import { CanopyError } from '../core/errors.js';
 import { contentIdOf, parseManifest, type Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
@@ -14,12 +15,25 @@ const CONCURRENCY = 4;
 export async function receiveSignedUpload(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string): Promise<{ contentId: string; manifest: Manifest }> {
   const hashes: string[] = [];
   const inFlight = new Set<Promise<void>>();
+  try {
+    return await receive(body, store, origin, hashes, inFlight);
+  } catch (err) {
+    // No partial state: what this upload stored and no content uses goes (writes in flight first).
+    await Promise.allSettled(inFlight);
+    await store.discardUnreferenced(hashes.filter((h) => h !== '')).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function receive(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string, hashes: string[], inFlight: Set<Promise<void>>): Promise<{ contentId: string; manifest: Manifest }> {
+  // Consecutive blocks of the upload go to different volumes.
+  const stripe = `upload:${randomBytes(8).toString('hex')}`;
   let failure: unknown;
   for await (const frame of readFrames(body)) {
     if (frame.type === 'block') {
       const i = hashes.push('') - 1;
       const p: Promise<void> = store
-        .put(frame.data)
+        .put(frame.data, undefined, { stripe, index: i })
         .then((h) => void (hashes[i] = h))
         .catch((err: unknown) => void (failure ??= err))
         .finally(() => inFlight.delete(p));

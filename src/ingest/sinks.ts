@@ -7,9 +7,17 @@ import type { BlockSink } from './pipeline.js';
 import { frameHeader, FRAME_BLOCK } from './upload-format.js';
 
 /** Blocks go to the store in cut order; `stripe` names this ingest, so consecutive blocks can go to different volumes. */
-export function storeSink(store: BlockStore, stripe = `ingest:${randomBytes(8).toString('hex')}`): BlockSink {
+export function storeSink(store: BlockStore, stripe = `ingest:${randomBytes(8).toString('hex')}`): BlockSink & { discard(): Promise<number> } {
   let index = 0;
-  return { put: (data, hash) => store.putHashed(hash, data, { stripe, index: index++ }) };
+  const written: string[] = [];
+  return {
+    put: (data, hash) => {
+      written.push(hash);
+      return store.putHashed(hash, data, { stripe, index: index++ });
+    },
+    /** After a failed ingest: removes the blocks it stored that no content uses. */
+    discard: () => store.discardUnreferenced(written),
+  };
 }
 
 export const hashOnlySink: BlockSink = { put: async () => undefined };

@@ -18,7 +18,13 @@ export async function spoolAndIngest(body: AsyncIterable<Buffer>, spoolDir: stri
   const file = path.join(spoolDir, `upload-${randomBytes(6).toString('hex')}`);
   try {
     await pipeline(Readable.from(body), createWriteStream(file, { highWaterMark: 4 << 20 }));
-    return await ingestFile(file, storeSink(store), options);
+    const sink = storeSink(store);
+    try {
+      return await ingestFile(file, sink, options);
+    } catch (err) {
+      await sink.discard().catch(() => undefined); // No partial state.
+      throw err;
+    }
   } finally {
     await unlink(file).catch(() => undefined);
   }

@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { isValidKey, parseAttributes, type Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
-import { parseSize } from '../core/sizes.js';
+import { parseRate, parseSize } from '../core/sizes.js';
 import type { VolumeConfig } from '../store/block-store.js';
+import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import { parseAddress, type PeerAddress } from '../wire/transport.js';
 import type { LogLevel } from './logger.js';
 import { makeConfig, type NodeConfig } from './config.js';
@@ -24,6 +25,11 @@ export interface FileConfig {
   join?: PeerAddress;
   attrs?: Attributes;
   host?: string;
+  /** Address the admin API binds to (loopback by default); the API always needs a bearer token. */
+  apiHost?: string;
+  apiTokenFile?: string;
+  /** Join token for a node's first start: from --token or CANOPY_JOIN_TOKEN only, never a file key. */
+  token?: string;
   peerPort?: number;
   apiPort?: number;
   httpPort?: number;
@@ -32,8 +38,13 @@ export interface FileConfig {
   volumes?: VolumeConfig[];
   blockSize?: number;
   downloadConcurrency?: number;
+  /** Bytes per second; 0 = no cap. */
+  uploadCap?: number;
+  downloadCap?: number;
   prefetch?: boolean;
   logLevel?: LogLevel;
+  quota?: number;
+  evictionPolicy?: EvictionPolicy;
   fanout?: number;
   heartbeatMs?: number;
 }
@@ -46,7 +57,7 @@ export interface FileFtpConfig {
   tlsKey?: string;
 }
 
-export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs'] as const;
+export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'uploadCap', 'downloadCap', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict'] as const;
 const FTP_KEYS = ['users', 'usersFile', 'anonymous', 'requireTls', 'tlsCert', 'tlsKey'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const MAX_FILE_BYTES = 1 << 20;
@@ -115,12 +126,14 @@ function volumes(key: string, v: unknown): VolumeConfig[] {
   return v.map((item, i) => {
     const k = `${key}[${i}]`;
     if (typeof item === 'string') return { path: str(k, item) };
-    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw bad(k, `expected a directory or { path, weight }, got ${show(item)}`);
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) throw bad(k, `expected a directory or { path, weight, capacity }, got ${show(item)}`);
     const o = item as Record<string, unknown>;
-    const extra = Object.keys(o).filter((x) => x !== 'path' && x !== 'weight');
-    if (extra.length > 0) throw bad(`${k}.${extra[0]}`, 'unknown key (a volume has path and weight)');
+    const extra = Object.keys(o).filter((x) => x !== 'path' && x !== 'weight' && x !== 'capacity');
+    if (extra.length > 0) throw bad(`${k}.${extra[0]}`, 'unknown key (a volume has path, weight and capacity)');
     const path = str(`${k}.path`, o.path);
-    return o.weight === undefined ? { path } : { path, weight: int(`${k}.weight`, o.weight, 1, 1000) };
+    const capacity = o.capacity === undefined ? undefined : size(`${k}.capacity`, o.capacity);
+    if (capacity === 0) throw bad(`${k}.capacity`, 'must be above 0');
+    return { path, ...(o.weight === undefined ? {} : { weight: int(`${k}.weight`, o.weight, 1, 1000) }), ...(capacity === undefined ? {} : { capacity }) };
   });
 }
 
@@ -182,6 +195,8 @@ export function checkFileConfig(doc: unknown): FileConfig {
   if (o.join !== undefined) out.join = join('join', o.join);
   if (o.attrs !== undefined) out.attrs = attrs('attrs', o.attrs);
   if (o.host !== undefined) out.host = str('host', o.host, 255);
+  if (o.apiHost !== undefined) out.apiHost = str('apiHost', o.apiHost, 255);
+  if (o.apiTokenFile !== undefined) out.apiTokenFile = str('apiTokenFile', o.apiTokenFile);
   for (const k of ['peerPort', 'apiPort', 'httpPort', 'ftpPort'] as const) {
     if (o[k] !== undefined) out[k] = int(k, o[k], 0, 65535, '; 0 picks a free port');
   }
@@ -190,6 +205,12 @@ export function checkFileConfig(doc: unknown): FileConfig {
   if (o.volumes !== undefined) out.volumes = volumes('volumes', o.volumes);
   if (o.blockSize !== undefined) out.blockSize = size('blockSize', o.blockSize);
   if (o.downloadConcurrency !== undefined) out.downloadConcurrency = int('downloadConcurrency', o.downloadConcurrency, 1, 256);
+  for (const k of ['uploadCap', 'downloadCap'] as const) if (o[k] !== undefined) out[k] = rate(k, o[k]);
+  if (o.quota !== undefined) out.quota = size('quota', o.quota);
+  if (o.evict !== undefined) {
+    if (!EVICTION_POLICIES.includes(o.evict as EvictionPolicy)) throw bad('evict', `expected one of ${EVICTION_POLICIES.join(', ')}, got ${show(o.evict)}`);
+    out.evictionPolicy = o.evict as EvictionPolicy;
+  }
   if (o.fanout !== undefined) out.fanout = int('fanout', o.fanout, 1, 1024);
   if (o.heartbeatMs !== undefined) out.heartbeatMs = int('heartbeatMs', o.heartbeatMs, 50, 60_000);
   if (o.logLevel !== undefined) {
@@ -197,6 +218,19 @@ export function checkFileConfig(doc: unknown): FileConfig {
     out.logLevel = o.logLevel as LogLevel;
   }
   return out;
+}
+
+/** A rate: bytes per second as a number, or text such as "100mbit" or "10MiB/s". */
+function rate(key: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  if (typeof v === 'string') {
+    try {
+      return parseRate(v);
+    } catch {
+      // Reported below with the key.
+    }
+  }
+  throw bad(key, `expected bytes per second or a rate such as 100mbit or 10MiB/s, got ${show(v)}`);
 }
 
 /** Parses YAML text; syntax errors name the line and column. */

@@ -7,6 +7,7 @@ import type { Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
 import type { FtpUserSpec } from '../edge/ftp/ftp-users.js';
 import type { VolumeConfig } from '../store/block-store.js';
+import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { LogLevel } from './logger.js';
 
@@ -18,6 +19,12 @@ export interface NodeConfig {
   readonly join: PeerAddress | undefined;
   readonly attrs: Attributes;
   readonly host: string;
+  /** Where the admin API listens: loopback unless configured otherwise (it always requires a bearer token). */
+  readonly apiHost: string;
+  /** File holding the admin API token (created if absent); default `<data>/api-token`. */
+  readonly apiTokenFile: string;
+  /** Single-use join token for the first start of a non-root node. */
+  readonly token: string | undefined;
   readonly peerPort: number;
   readonly apiPort: number;
   readonly httpPort: number;
@@ -27,6 +34,13 @@ export interface NodeConfig {
   /** Block size for contents the root ingests itself; undefined = chosen per content. */
   readonly blockSize: number | undefined;
   readonly downloadConcurrency: number;
+  /** Upload cap in bytes per second (0: none). */
+  readonly uploadCap: number;
+  /** Download cap in bytes per second (0: none). */
+  readonly downloadCap: number;
+  /** Most bytes of blocks kept over all volumes; unpinned contents are evicted past it. */
+  readonly quota: number | undefined;
+  readonly evictionPolicy: EvictionPolicy;
   /** Most children this node takes in the control tree. */
   readonly fanout: number;
   /** Control-tree heartbeat period; a parent or child silent for 3.5 periods is dead. */
@@ -48,11 +62,14 @@ export interface FtpConfig {
 
 export const DEFAULTS = {
   host: '127.0.0.1',
+  apiHost: '127.0.0.1',
   peerPort: 7400,
   apiPort: 7401,
   httpPort: 7402,
   ftpPort: 7403,
-  downloadConcurrency: 4,
+  downloadConcurrency: 16,
+  uploadCap: 0,
+  downloadCap: 0,
   fanout: 16,
   heartbeatMs: 1000,
   logLevel: 'info',
@@ -61,6 +78,11 @@ export const DEFAULTS = {
 export function checkPort(key: string, port: number): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${port} is not a port (0..65535; 0 picks a free one)`);
   return port;
+}
+
+function checkRate(key: string, rate: number): number {
+  if (!Number.isFinite(rate) || rate < 0) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${rate} must be bytes per second, 0 for no cap`);
+  return rate;
 }
 
 function checkRange(key: string, value: number, min: number, max: number): number {
@@ -74,6 +96,10 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
   const blockSize = input.blockSize;
   if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20)) throw new CanopyError('ERR_CONFIG_INVALID', `blockSize: ${blockSize} must be between 4 KiB and 64 MiB`);
   const dataDir = path.resolve(input.dataDir);
+  const quota = input.quota;
+  if (quota !== undefined && (!Number.isSafeInteger(quota) || quota <= 0)) throw new CanopyError('ERR_CONFIG_INVALID', `quota: ${quota} must be a positive number of bytes`);
+  const evictionPolicy = input.evictionPolicy ?? 'lru';
+  if (!EVICTION_POLICIES.includes(evictionPolicy)) throw new CanopyError('ERR_CONFIG_INVALID', `evictionPolicy: "${evictionPolicy}" must be one of ${EVICTION_POLICIES.join(', ')}`);
   return {
     name: input.name ?? path.basename(dataDir),
     dataDir,
@@ -81,6 +107,9 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     join: input.join,
     attrs: input.attrs ?? {},
     host: input.host ?? DEFAULTS.host,
+    apiHost: input.apiHost ?? DEFAULTS.apiHost,
+    token: input.token,
+    apiTokenFile: path.resolve(input.apiTokenFile ?? path.join(dataDir, 'api-token')),
     peerPort: checkPort('peerPort', input.peerPort ?? DEFAULTS.peerPort),
     apiPort: checkPort('apiPort', input.apiPort ?? DEFAULTS.apiPort),
     httpPort: checkPort('httpPort', input.httpPort ?? DEFAULTS.httpPort),
@@ -89,6 +118,10 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     volumes: input.volumes && input.volumes.length > 0 ? input.volumes : [{ path: path.join(dataDir, 'volumes', 'v0') }],
     blockSize,
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,
+    uploadCap: checkRate('uploadCap', input.uploadCap ?? DEFAULTS.uploadCap),
+    downloadCap: checkRate('downloadCap', input.downloadCap ?? DEFAULTS.downloadCap),
+    quota,
+    evictionPolicy,
     fanout: checkRange('fanout', input.fanout ?? DEFAULTS.fanout, 1, 1024),
     heartbeatMs: checkRange('heartbeatMs', input.heartbeatMs ?? DEFAULTS.heartbeatMs, 50, 60_000),
     prefetch: input.prefetch ?? true,

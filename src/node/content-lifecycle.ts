@@ -67,12 +67,13 @@ export class ContentLifecycle {
       await this.deps.cancelDownload(contentId);
       const manifest = this.deps.catalog.get(contentId);
       if (!manifest) return 0;
+      this.deps.store.retire(contentId);
       const keep = this.deps.catalog.liveHashes(contentId);
       let freed = 0;
       for (const hash of new Set(manifest.blocks.map((b) => b.hash))) {
         if (keep.has(hash) || !this.deps.store.has(hash)) continue;
         freed += this.deps.store.index.getBlock(hash)?.length ?? 0;
-        await this.deps.store.remove(hash);
+        await this.deps.store.delete(hash);
       }
       this.deps.log.info('content retired; blocks freed', { contentId, reason, freedBytes: freed });
       this.deps.onRetired?.(contentId, reason, freed);

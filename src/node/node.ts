@@ -3,15 +3,22 @@
  * downloader, root link (or root registry), admin API and HTTP edge, starts them in order
  * and stops them in reverse. Nothing else wires components together.
  */
-import { randomBytes } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Attributes } from '../core/attributes.js';
 import { formatCriteria, matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
+import { storeRoutes } from '../api/store-routes.js';
+import type { AttributeRecord } from '../security/attribute-record.js';
+import type { RevocationList } from '../security/revocation-list.js';
+import { ApiTokens } from '../api/api-tokens.js';
+import { createJoinToken } from '../security/join-token.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
+import { blockFetchRoutes } from '../api/block-fetch-route.js';
 import { treeRoutes, type TreeApi } from '../api/tree-routes.js';
 import { criteriaRoutes } from '../api/criteria-routes.js';
 import { overviewRoutes } from '../api/overview-routes.js';
@@ -27,16 +34,26 @@ import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-e
 import { receiveSignedUpload } from '../ingest/receive-upload.js';
 import { spoolAndIngest } from '../ingest/spool-ingest.js';
 import { loadOrCreateKeyFile, type PublisherKey } from '../ingest/publisher-key.js';
-import { BlockStore } from '../store/block-store.js';
+import { BlockStore, type StripeHint, type VolumeFailure } from '../store/block-store.js';
+import { Bitfield } from '../swarm/bitfield.js';
 import { Downloader, type Stuck } from '../swarm/downloader.js';
+import { HaveBroadcaster } from '../swarm/have-broadcaster.js';
+import { UploadLimiter } from '../swarm/upload-limiter.js';
 import { BlockFetcher } from '../vfile/block-fetcher.js';
 import { BlockCache } from '../vfile/block-cache.js';
 import { SequentialReads } from '../vfile/sequential-reads.js';
 import { contentStatus } from './content-status.js';
 import { RootRegistry } from '../tree/root-registry.js';
+import type { Holder } from '../wire/messages.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
-import { listenOn, TcpTransport } from '../wire/tcp-transport.js';
+import { listenOn } from '../wire/tcp-transport.js';
+import { NodeSecurity } from '../security/node-security.js';
+import { readIfExists } from '../security/secret-file.js';
+import { signAccess, signUrl, type AccessMode, type AccessStatement } from '../security/content-access.js';
+import { EdgeAccessStore } from '../security/edge-access-store.js';
+import type { TrustUpdate } from '../security/peer-trust.js';
+import { PROTOCOL_VERSION, type HelloBody } from '../wire/messages.js';
 import { formatAddress, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
 import { checkBody, type JoinReply, type MessageBodies } from '../wire/messages.js';
 import { Catalog } from './catalog.js';
@@ -49,6 +66,10 @@ import { TreeLink } from './tree-link.js';
 import { UploadService } from './upload-service.js';
 
 const PROGRESS_INTERVAL_MS = 200;
+/** An accepted connection that has not said a valid hello by then is closed. */
+export const HELLO_TIMEOUT_MS = 10_000;
+/** How often a node checks whether its certificate needs renewing (also checked on every join). */
+export const RENEW_CHECK_MS = 12 * 3_600_000;
 /** Block size the browser publishing page cuts files into unless the node config sets one (the page does not analyse). */
 const PAGE_BLOCK_SIZE = 4 * 2 ** 20;
 
@@ -63,6 +84,7 @@ export class CanopyNode {
   readonly identity: LocalIdentity;
   readonly store: BlockStore;
   readonly catalog: Catalog;
+  readonly access: EdgeAccessStore;
   readonly registry: RootRegistry | undefined;
   readonly log: Logger;
   readonly metrics = new Metrics();
@@ -75,6 +97,7 @@ export class CanopyNode {
   readonly fetcher: BlockFetcher;
   private readonly rootLink: RootLink | undefined;
   private readonly apiServer: http.Server;
+  readonly apiTokens: ApiTokens;
   private readonly edgeServer: http.Server;
   private readonly ftpServer: FtpServer;
   private listener: Listener | undefined;
@@ -88,39 +111,95 @@ export class CanopyNode {
   private readonly lifecycle: ContentLifecycle;
   /** Whether the catalog (withdrawals included) has been learnt from the root; the root always has it. */
   private synced: boolean;
+  private readonly bitfields = new Map<string, Bitfield>();
+  private readonly broadcaster = new HaveBroadcaster();
+  private renewTimer: NodeJS.Timeout | undefined;
+
+  private readonly transport: Transport;
+
+  /** Loads or obtains this node's credentials (creating the CA on a root's first start, enrolling with the token otherwise), then builds the node. */
+  static async open(config: NodeConfig): Promise<CanopyNode> {
+    const log = createLogger({ node: config.name });
+    const security = await NodeSecurity.prepare({
+      dataDir: config.dataDir,
+      isRoot: config.isRoot,
+      rootAttrs: config.attrs,
+      token: config.token,
+      join: config.join,
+      onRefused: (reason, remote) => log.warn('refused peer connection', { reason, remote }),
+      onEnrolment: (r) => (r.err ? log.warn('refused enrolment', { err: r.err }) : log.info('node enrolled', { enrolled: r.nodeId })),
+    });
+    return new CanopyNode(config, security);
+  }
 
   constructor(
     readonly config: NodeConfig,
-    private readonly transport: Transport = new TcpTransport(),
+    readonly security: NodeSecurity,
+    transport?: Transport,
   ) {
-    this.store = new BlockStore(config.dataDir, config.volumes);
-    this.identity = { nodeId: this.loadNodeId(), name: config.name, attrs: config.attrs };
+    this.transport = transport ?? security.transport();
+    this.identity = {
+      nodeId: security.nodeId,
+      name: config.name,
+      get attrs() {
+        return security.attrs;
+      },
+    };
     this.log = createLogger({ node: config.name, nodeId: this.identity.nodeId }, process.env.CANOPY_LOG_LEVEL ? undefined : config.logLevel);
+    this.store = new BlockStore(config.dataDir, config.volumes, { quota: config.quota, evictionPolicy: config.evictionPolicy, log: this.log.child({ component: 'store' }) });
+    const auth = {
+      hello: (): HelloBody => ({ nodeId: this.identity.nodeId, name: config.name, record: security.record, version: PROTOCOL_VERSION }),
+      attest: (conn: PeerConnection, record: unknown) => security.attest(conn, record),
+    };
     this.catalog = new Catalog(this.store);
+    this.access = new EdgeAccessStore(this.store.index, security.trust.caPublicKey);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
     this.synced = config.isRoot;
     this.handler = this.countServed(createPeerService({
       identity: this.identity,
+      auth,
       catalog: this.catalog,
       store: this.store,
       registry: this.registry,
       rootId: () => (config.isRoot ? this.identity.nodeId : this.rootLink?.rootId),
       selfPeer: () => this.addresses().peer,
-      onAnnounce: (id, m) => this.onAnnounce(id, m),
+      bitfield: (id) => this.bitfield(id),
+      uploads: new UploadLimiter(config.uploadCap),
+      broadcaster: this.broadcaster,
+      onHave: (peer, id, index, seeded) => this.downloader.onHave(peer, id, index, seeded),
+      onAnnounce: (id, m, access) => this.onAnnounce(id, m, access),
+      accessStatement: (id) => this.access.statement(id),
+      onTrustUpdate: (update) => this.onTrustUpdate(update),
+      renewCertificate: security.authority && ((nodeId, publicKeyPem) => security.authority!.renew(nodeId, publicKeyPem)),
+      onJoined: (conn) => {
+        // A node that was away learns every removal and every current record, so it cannot be fooled by a replayed older one.
+        const revocations = security.trust.revocations() ?? undefined;
+        const records = security.authority?.records().slice(0, 10_000) ?? [];
+        void conn.notify('trust-update', { records, revocations }).catch(() => undefined);
+      },
       onWithdraw: (w) => void this.lifecycle.withdraw(w.contentId, w.at, w.reason),
       checkServing: (id) => this.checkServing(id),
       onTree: (connId, from, m) => this.tree?.receive(connId, from, m),
       log: this.log,
     }));
-    this.pool = new PeerPool(transport, this.identity, this.handler);
+    this.pool = new PeerPool(this.transport, auth, this.handler);
     this.downloader = new Downloader({
+      selfId: this.identity.nodeId,
       store: this.countingStore(),
       pool: this.pool,
-      findHolders: (id) => this.rootLink!.holders(id),
-      onProgress: (id, m, final) => this.reportProgress(id, m, final),
+      findHolders: (id) => this.findHolders(id),
+      bitfield: (id) => this.bitfield(id),
+      onStored: (id, m, index) => {
+        this.bitfield(id).set(index);
+        this.broadcaster.have(id, index);
+        this.reportProgress(id, m, this.bitfield(id).complete);
+      },
       onStuck: (id, stuck) => this.onStuck(id, stuck),
       log: this.log,
-      concurrency: config.downloadConcurrency,
+      downloadCap: config.downloadCap,
+      prefetch: config.prefetch,
+      maxInFlight: config.downloadConcurrency,
+      maxInFlightPerPeer: Math.max(2, Math.ceil(config.downloadConcurrency / 4)),
     });
     if (!config.isRoot) {
       this.rootLink = new RootLink({
@@ -131,17 +210,27 @@ export class CanopyNode {
           return { peer: a.peer, api: a.api, http: a.http };
         },
         onCatalog: (reply) => this.onCatalogSync(reply),
-        onJoined: () => this.catalog.list().forEach((c) => this.reportProgress(c.contentId, c.manifest, true)),
+        onJoined: () => {
+          this.catalog.list().forEach((c) => this.reportProgress(c.contentId, c.manifest, true));
+          this.renewIfDue();
+        },
         log: this.log,
       });
     }
     this.lifecycle = new ContentLifecycle({
       catalog: this.catalog,
       store: this.store,
-      cancelDownload: (id) => this.downloader.cancel(id),
+      cancelDownload: async (id) => {
+        this.downloader.cancel(id);
+        await this.downloader.settled(id);
+        this.bitfields.delete(id);
+      },
       onRetired: (id) => this.registry?.forget(id),
       log: this.log,
     });
+    this.apiTokens = new ApiTokens(config.dataDir);
+    this.apiTokens.ensureAdminToken(config.apiTokenFile);
+    const authority = security.authority;
     const tree: TreeApi = {
       view: () => this.tree?.view() ?? { attached: false },
       count: config.isRoot
@@ -153,12 +242,19 @@ export class CanopyNode {
         : null,
     };
     this.uploads = config.isRoot
-      ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, publisherKey: () => this.ownKey().privateKey, announce: (id, m) => this.announce(id, m), metrics: this.metrics, log: this.log })
+      ? new UploadService({ dir: path.join(config.dataDir, 'uploads'), store: this.store, catalog: this.catalog, origin: this.identity.nodeId, publisherKey: () => this.ownKey().privateKey, announce: (id, m) => this.announce(id, m), metrics: this.metrics, onStored: (id, index) => this.bitfield(id).set(index) && this.broadcaster.have(id, index), log: this.log })
       : undefined;
     this.apiServer = createAdminApi({
       info: () => this.info(),
       catalog: this.catalog,
       root: this.rootApi(),
+      authority: authority && {
+        createJoinToken: (attrs, ttlMs) => createJoinToken({ attrs, ttlMs, caKeyPem: authority.caKey, caFingerprint: authority.caFingerprint }),
+        setAttributes: (ref, attrs) => this.setAttributes(ref, attrs),
+        revoke: (ref) => this.revoke(ref),
+      },
+      tokens: this.apiTokens,
+      renewCertificate: () => this.renewCertificate(),
       log: this.log,
       metrics: () => [...this.metrics.families(), ...this.gauges()],
       routes: [
@@ -168,20 +264,25 @@ export class CanopyNode {
         ...overviewRoutes(this.overviewSource()),
         ...treeRoutes(tree),
         ...webRoutes(),
+        ...(config.isRoot ? [] : blockFetchRoutes(this.catalog, (id, index, deadline) => this.fetchNow(id, index, deadline))),
+        ...storeRoutes({ stats: () => this.store.stats() }),
       ],
     });
     this.fetcher = new BlockFetcher({
       store: this.countingStore(),
       pool: this.pool,
       manifestOf: (id) => this.catalog.require(id),
-      findHolders: (id) => (this.rootLink ? this.rootLink.holders(id) : Promise.resolve(this.registry!.completeHolders(id))),
-      onStored: (id, bytes) => {
-        this.onDemandBytes.set(id, (this.onDemandBytes.get(id) ?? 0) + bytes);
+      findHolders: (id) => this.findHolders(id),
+      onStored: (id, index, bytes) => {
+        this.downloader.addFetched(id, bytes);
+        // Blocks fetched for edge readers are advertised to peers and known to the swarm too.
+        if (this.bitfield(id).set(index)) this.broadcaster.have(id, index);
+        this.downloader.markHeld(id, index);
         this.reportProgress(id, this.catalog.require(id), this.catalog.holding(id).complete);
       },
       log: this.log,
     });
-    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, synced: () => this.synced, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: this.countingCache(new BlockCache()), sequential: new SequentialReads() };
+    const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, synced: () => this.synced, access: this.access, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: this.countingCache(new BlockCache()), sequential: new SequentialReads() };
     this.edgeServer = createHttpEdge(edge);
     // Edge traffic is counted from the socket (headers included), so the edge stays unaware of metrics.
     this.edgeServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -194,30 +295,45 @@ export class CanopyNode {
     });
     this.ftpServer = createFtpServer({
       catalog: this.catalog,
-      // Nothing before the first catalog sync, and never a withdrawn or expired content.
-      visible: (c) => this.synced && this.catalog.isLive(c.contentId) && (this.qualifies(c.manifest) || this.catalog.holding(c.contentId).complete),
+      // Nothing before the first catalog sync, never a withdrawn or expired content; FTP access is
+      // by account: a content behind signed URLs is not shown when anonymous login is on.
+      visible: (c) => this.synced && this.catalog.isLive(c.contentId) && (this.qualifies(c.manifest) || this.catalog.holding(c.contentId).complete) && (!config.ftp.anonymous || this.access.mode(c.contentId) === 'public'),
       open: (c) => openFile(edge, c.contentId, c.manifest),
       users: new FtpUsers(config.ftp.users, config.ftp.anonymous),
       secureContext: loadTlsContext(config.dataDir, config.ftp.tlsCert, config.ftp.tlsKey, (why) => this.log.warn('FTP runs without TLS: no certificate', { why })),
       requireTls: config.ftp.requireTls,
       log: this.log,
     });
+    // Attributes may have changed since the last run: what the node must hold is re-decided.
+    for (const c of this.catalog.list()) this.store.pin(c.contentId, this.catalog.isLive(c.contentId) && this.mustHold(c.manifest));
+    this.store.on('volume:failed', (failure) => this.onVolumeFailed(failure));
+    // The root must stop sending requesters here for what was just evicted.
+    this.store.on('content:evicted', ({ contentId }) => {
+      this.forgetHeld(contentId);
+      const manifest = this.catalog.get(contentId);
+      if (manifest) this.reportProgress(contentId, manifest, true);
+    });
   }
 
   async start(): Promise<void> {
     const { host } = this.config;
-    await listenOn(this.apiServer, { host, port: this.config.apiPort }, 'API');
+    this.store.start();
+    await listenOn(this.apiServer, { host: this.config.apiHost, port: this.config.apiPort }, 'API');
     await listenOn(this.edgeServer, { host, port: this.config.httpPort }, 'HTTP');
     await listenOn(this.ftpServer.server, { host, port: this.config.ftpPort }, 'FTP');
     this.listener = await this.transport.listen({ host, port: this.config.peerPort }, (stream) => {
       const conn = new PeerConnection(stream, this.handler);
       conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
+      const timer = setTimeout(() => conn.remoteId === undefined && conn.destroy(new Error('no hello in time')), HELLO_TIMEOUT_MS);
+      timer.unref();
+      conn.once('close', () => clearTimeout(timer));
     });
     this.lifecycle.start();
     this.tree = new TreeLink({
       pool: this.pool,
       self: { id: this.identity.nodeId, addr: formatAddress(this.addresses().peer) },
-      attrs: this.config.attrs,
+      // Attested attributes (the tree routes announcements by them; holders still check every block request).
+      attrs: this.identity.attrs,
       options: { fanout: this.config.fanout, heartbeatMs: this.config.heartbeatMs, deadAfterMs: this.config.heartbeatMs * 3.5 },
       log: this.log,
       onDeliver: (via, id, origin, payload) => this.onTreeDelivery(via, origin, payload),
@@ -228,10 +344,14 @@ export class CanopyNode {
     if (this.config.isRoot) this.tree.start(null);
     else void this.joinTree(this.config.join!);
     this.uploads?.start();
-    this.log.info('node started', { ...this.addresses(), attrs: this.config.attrs, root: this.config.isRoot });
+    this.renewTimer = setInterval(() => this.renewIfDue(), RENEW_CHECK_MS);
+    this.renewTimer.unref();
+    if (this.config.isRoot) this.renewIfDue();
+    this.log.info('node started', { ...this.addresses(), attrs: this.identity.attrs, root: this.config.isRoot });
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.renewTimer);
     this.stopping = true;
     this.tree?.stop();
     this.downloader.stop();
@@ -249,21 +369,63 @@ export class CanopyNode {
   addresses(): NodeAddresses {
     const host = this.config.host;
     const base = host.includes(':') ? `[${host}]` : host;
+    const apiBase = this.config.apiHost.includes(':') ? `[${this.config.apiHost}]` : this.config.apiHost;
     return {
       peer: { host, port: this.listener?.port ?? this.config.peerPort },
-      api: `http://${base}:${(this.apiServer.address() as AddressInfo | null)?.port ?? this.config.apiPort}`,
+      api: `http://${apiBase}:${(this.apiServer.address() as AddressInfo | null)?.port ?? this.config.apiPort}`,
       http: `http://${base}:${(this.edgeServer.address() as AddressInfo | null)?.port ?? this.config.httpPort}`,
       ftp: `ftp://${base}:${(this.ftpServer.server.address() as AddressInfo | null)?.port ?? this.config.ftpPort}`,
     };
   }
 
+  /**
+   * Fetches one block of a content now, ahead of any prefetch, aiming to have it by
+   * `deadline` (epoch ms); resolves once it is verified and stored. For on-demand reads.
+   */
+  async fetchNow(contentId: string, index: number, deadline?: number): Promise<void> {
+    const manifest = this.catalog.require(contentId);
+    this.checkServing(contentId);
+    if (!this.qualifies(manifest)) throw new CanopyError('ERR_NOT_AUTHORISED', `this node does not meet the criteria "${manifest.criteria}" of ${contentId.slice(0, 12)}`);
+    return this.downloader.fetchNow(contentId, manifest, index, deadline);
+  }
+
   /** Whether this node meets a content's criteria. */
   qualifies(manifest: Manifest): boolean {
-    return matches(parseCriteria(manifest.criteria), this.config.attrs, this.identity.nodeId);
+    return matches(parseCriteria(manifest.criteria), this.identity.attrs, this.identity.nodeId);
+  }
+
+  /**
+   * Contents this node must keep (pinned, never evicted): its own, and those it qualifies
+   * for and prefetches. With --no-prefetch the node is an on-demand cache: what its clients
+   * read stays evictable.
+   */
+  mustHold(manifest: Manifest): boolean {
+    return manifest.origin === this.identity.nodeId || (this.config.prefetch && this.qualifies(manifest));
+  }
+
+  private findHolders(contentId: string): Promise<Holder[]> {
+    if (this.rootLink) return this.rootLink.holders(contentId);
+    return Promise.resolve(this.registry!.completeHolders(contentId));
+  }
+
+  /**
+   * A volume failed and took blocks with it: tell the root what we hold now (so we stop
+   * being listed as a complete holder), then re-fetch what the placement says we must hold.
+   */
+  private onVolumeFailed(failure: VolumeFailure): void {
+    for (const { contentId, manifest } of this.catalog.list()) {
+      this.forgetHeld(contentId);
+      const holding = this.catalog.holding(contentId);
+      if (holding.complete || (holding.haveBlocks === 0 && !this.mustHold(manifest))) continue;
+      this.reportProgress(contentId, manifest, true);
+      if (!this.mustHold(manifest)) continue;
+      this.log.warn('re-fetching blocks lost with a volume', { contentId, volume: failure.id, missing: holding.totalBlocks - holding.haveBlocks });
+      this.downloader.fetch(contentId, manifest).catch((err: Error) => this.log.error('re-fetch failed', { contentId, err }));
+    }
   }
 
   private info(): Record<string, unknown> {
-    return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.config.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null, tree: this.tree?.view() ?? null };
+    return { nodeId: this.identity.nodeId, name: this.config.name, root: this.config.isRoot, attrs: this.identity.attrs, ...this.addresses(), store: this.store.stats(), rootId: this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? null, tree: this.tree?.view() ?? null };
   }
 
   /** Learns the root's id from its hello (dialling until it answers), then starts the tree walk. */
@@ -281,15 +443,16 @@ export class CanopyNode {
   }
 
   private onTreeDelivery(via: 'flood' | 'route', origin: string, payload: unknown): void {
-    const p = payload as { type?: unknown; contentId?: unknown; manifest?: unknown };
+    const p = payload as { type?: unknown; contentId?: unknown; manifest?: unknown; access?: unknown };
     if (via !== 'flood' || (p.type !== 'announce' && p.type !== 'withdraw') || typeof p.contentId !== 'string') return;
-    // Until manifests and withdrawals are signed (security issue), only the root may announce or withdraw.
+    // Only the root announces and withdraws (the flood's origin is checked; access statements
+    // are CA-signed; the root's list of authorised publisher keys is still to come).
     const rootId = this.config.isRoot ? this.identity.nodeId : this.rootLink?.rootId ?? this.tree?.rootId;
     if (origin !== rootId) {
       this.log.warn(`dropped ${p.type === 'announce' ? 'an announcement' : 'a withdrawal'} not from the root`, { origin, contentId: p.contentId });
       return;
     }
-    if (p.type === 'announce') return this.onAnnounce(p.contentId, p.manifest);
+    if (p.type === 'announce') return this.onAnnounce(p.contentId, p.manifest, p.access);
     try {
       const w = checkBody('withdraw', p as Record<string, unknown>);
       void this.lifecycle.withdraw(w.contentId, w.at, w.reason);
@@ -298,13 +461,16 @@ export class CanopyNode {
     }
   }
 
-  private loadNodeId(): string {
-    let id = this.store.index.getKv('nodeId');
-    if (!id) {
-      id = randomBytes(8).toString('hex');
-      this.store.index.putKv('nodeId', id);
+  /** Which blocks of a content this node holds: read from the index once, then kept current as blocks arrive. */
+  bitfield(contentId: string): Bitfield {
+    let b = this.bitfields.get(contentId);
+    if (!b) {
+      const m = this.catalog.require(contentId);
+      b = new Bitfield(m.blocks.length);
+      m.blocks.forEach((blk, i) => this.store.has(blk.hash) && b!.set(i));
+      this.bitfields.set(contentId, b);
     }
-    return id;
+    return b;
   }
 
   /**
@@ -313,7 +479,7 @@ export class CanopyNode {
    */
   private onCatalogSync(reply: JoinReply): void {
     for (const w of reply.withdrawn ?? []) void this.lifecycle.withdraw(w.contentId, w.at, w.reason);
-    for (const c of reply.catalog) this.onAnnounce(c.contentId, c.manifest);
+    for (const c of reply.catalog) this.onAnnounce(c.contentId, c.manifest, c.access);
     if (!this.synced) this.log.info('catalog synced; serving', { contents: reply.catalog.length, withdrawn: reply.withdrawn?.length ?? 0 });
     this.synced = true;
   }
@@ -333,8 +499,68 @@ export class CanopyNode {
     }
   }
 
-  private onAnnounce(contentId: string, untrusted: unknown): void {
+  /**
+   * Blocks of a content left the store (eviction, a failed volume): the cached bitfield and
+   * any swarm session built on it are dropped, so this node never advertises what it lost.
+   */
+  private forgetHeld(contentId: string): void {
+    this.downloader.cancel(contentId);
+    this.bitfields.delete(contentId);
+  }
+
+  /**
+   * A signed update (from the root, or relayed): revoked peers are cut off by the trust
+   * layer; if this node's own attributes changed, it drops the contents it may no longer
+   * hold and fetches those it now qualifies for.
+   */
+  onTrustUpdate(update: TrustUpdate): void {
+    let applied;
+    try {
+      applied = this.security.apply(update);
+    } catch (err) {
+      this.log.warn('dropped invalid trust update', { err: err as Error });
+      return;
+    }
+    for (const id of applied.revoked) this.log.warn('node revoked', { revoked: id });
+    if (!applied.changed.some((r) => r.nodeId === this.identity.nodeId)) return;
+    this.log.info('attributes changed', { attrs: this.identity.attrs });
+    for (const { contentId, manifest } of this.catalog.list()) {
+      if (!this.catalog.isLive(contentId)) continue;
+      if (this.qualifies(manifest)) {
+        this.downloader.fetch(contentId, manifest).catch((err: Error) => this.log.error('download failed', { contentId, err }));
+      } else {
+        this.downloader.cancel(contentId);
+        void this.downloader.settled(contentId).then(() => this.evict(contentId, manifest)).catch((err: Error) => this.log.error('eviction failed', { contentId, err }));
+      }
+    }
+  }
+
+  /** Removes the blocks of a content this node no longer qualifies for (blocks shared with a content it keeps stay). */
+  private async evict(contentId: string, manifest: Manifest): Promise<void> {
+    const kept = new Set<string>();
+    for (const c of this.catalog.list()) if (c.contentId !== contentId && this.catalog.isLive(c.contentId) && this.qualifies(c.manifest)) c.manifest.blocks.forEach((b) => kept.add(b.hash));
+    let removed = 0;
+    for (const b of manifest.blocks) {
+      if (kept.has(b.hash) || !this.store.has(b.hash)) continue;
+      await this.store.delete(b.hash);
+      removed++;
+    }
+    if (removed > 0) this.log.info('evicted content no longer authorised here', { contentId, blocks: removed });
+    this.forgetHeld(contentId);
+    this.reportProgress(contentId, manifest, true);
+  }
+
+  private onAnnounce(contentId: string, untrusted: unknown, access?: unknown): void {
     if (this.catalog.withdrawal(contentId)) return;
+    if (access !== undefined && access !== null) {
+      try {
+        this.access.record(contentId, access);
+      } catch (err) {
+        // A content whose access statement is forged is dropped whole: serving it as public would leak it.
+        this.log.warn('dropped announcement with an invalid access statement', { contentId, err: err as Error });
+        return;
+      }
+    }
     try {
       this.catalog.add(contentId, untrusted);
     } catch (err) {
@@ -343,12 +569,16 @@ export class CanopyNode {
     }
     const manifest = this.catalog.require(contentId);
     if (!this.catalog.isLive(contentId)) return;
+    this.store.pin(contentId, this.mustHold(manifest));
     if (!this.qualifies(manifest)) {
       this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
       return;
     }
     if (!this.config.prefetch) return;
-    this.downloader.fetch(contentId, manifest).catch((err: Error) => this.log.error('download failed', { contentId, err }));
+    this.downloader
+      .fetch(contentId, manifest)
+      .then(() => this.reportProgress(contentId, manifest, true))
+      .catch((err: Error) => this.log.error('download failed', { contentId, err }));
   }
 
   private reportProgress(contentId: string, manifest: Manifest, final: boolean): void {
@@ -382,11 +612,65 @@ export class CanopyNode {
     if (!registry) return undefined;
     return {
       publish: (body, req) => this.publish(body, req),
-      publishSigned: (body) => this.publishSigned(body),
+      signedUrl: (contentId, ttlSeconds) => {
+        const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
+        return { expiresAt: expires * 1000, query: signUrl(contentId, expires, this.security.authority!.caKey) };
+      },
+      publishSigned: (body, access) => this.publishSigned(body, access),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       withdraw: (contentId, reason) => this.withdraw(contentId, reason),
       status: (contentId) => contentStatus(this.catalog, registry, contentId, Date.now()),
     };
+  }
+
+  /** Gets a new key and certificate (same node id) from the root; new connections use them at once. */
+  async renewCertificate(): Promise<{ nodeId: string; validTo: string }> {
+    const authority = this.security.authority;
+    await this.security.renew(async (publicKey) => {
+      if (authority) return authority.renew(this.identity.nodeId, publicKey);
+      const conn = await this.pool.get(this.config.join!);
+      return String((await conn.request('renew', { publicKey })).header.cert);
+    });
+    const validTo = new X509Certificate(this.security.certPem).validTo;
+    this.log.info('certificate renewed', { validTo });
+    return { nodeId: this.identity.nodeId, validTo };
+  }
+
+  private renewIfDue(): void {
+    if (this.security.needsRenewal()) this.renewCertificate().catch((err: Error) => this.log.warn('certificate renewal failed; will retry', { err }));
+  }
+
+  /** Root operation: re-signs a node's attributes and sends the record to every member. */
+  setAttributes(ref: string, attrs: Attributes): { nodeId: string; attrs: Attributes; serial: number } {
+    const nodeId = this.memberId(ref);
+    const record = this.security.authority!.setAttributes(nodeId, attrs);
+    this.broadcastTrust({ records: [record] });
+    this.log.info('attributes set', { node: nodeId, attrs });
+    return { nodeId, attrs: record.attrs, serial: record.serial };
+  }
+
+  /** Root operation: removes a node from the cluster; every member cuts it off. */
+  revoke(ref: string): { nodeId: string; revoked: string[] } {
+    const nodeId = this.memberId(ref);
+    const revocations = this.security.authority!.revoke(nodeId);
+    this.broadcastTrust({ records: [], revocations });
+    this.log.warn('node revoked', { node: nodeId });
+    return { nodeId, revoked: revocations.revoked };
+  }
+
+  private memberId(ref: string): string {
+    const m = this.registry?.list().find((x) => x.nodeId === ref || x.name === ref);
+    if (m) return m.nodeId;
+    if (this.security.authority?.record(ref)) return ref;
+    throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no node "${ref}" (give a node id, or the name of a connected node)`);
+  }
+
+  private broadcastTrust(update: { records: AttributeRecord[]; revocations?: RevocationList }): void {
+    // The root's own view first (this also cuts its connections to a revoked node), then every member.
+    this.security.apply(update);
+    for (const member of this.registry!.list()) {
+      member.conn.notify('trust-update', update).catch((err: Error) => this.log.warn('trust update failed', { node: member.nodeId, err }));
+    }
   }
 
   /**
@@ -397,8 +681,8 @@ export class CanopyNode {
   private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest; warnings: readonly string[] }> {
     const key = this.ownKey();
     const spoolDir = path.join(path.resolve(this.config.volumes[0]!.path), 'tmp');
-    const { contentId, manifest, warnings } = await spoolAndIngest(body, spoolDir, this.store, { name: req.name, criteria: formatCriteria(req.criteria), origin: this.identity.nodeId, key: key.privateKey, blockSize: req.blockSize ?? this.config.blockSize, chunking: req.chunking, expires: req.expires, prefetch: req.prefetch });
-    return { ...this.accept(contentId, manifest), warnings };
+    const { contentId, manifest, warnings } = await spoolAndIngest(body, spoolDir, this.store, { name: req.name, criteria: formatCriteria(req.criteria), origin: this.identity.nodeId, key: key.privateKey, blockSize: req.blockSize ?? this.config.blockSize, chunking: req.chunking, expires: req.expires, prefetch: req.prefetch, placement: req.placement });
+    return { ...this.accept(contentId, manifest, req.access), warnings };
   }
 
   /** The root's own publisher key (DATA/publisher-key.json, created on first use), for uploads that come unsigned. */
@@ -407,20 +691,23 @@ export class CanopyNode {
   }
 
   /** A publish the client analysed, hashed and signed itself; see ingest/upload-format.ts. */
-  private async publishSigned(body: AsyncIterable<Buffer>): Promise<{ contentId: string; manifest: Manifest }> {
+  private async publishSigned(body: AsyncIterable<Buffer>, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }> {
     const { contentId, manifest } = await receiveSignedUpload(body, this.store, this.identity.nodeId);
-    return this.accept(contentId, manifest);
+    return this.accept(contentId, manifest, access);
   }
 
-  private accept(contentId: string, manifest: Manifest): { contentId: string; manifest: Manifest } {
+  private accept(contentId: string, manifest: Manifest, accessMode: AccessMode = 'public'): { contentId: string; manifest: Manifest } {
     this.catalog.add(contentId, manifest);
-    this.announce(contentId, manifest);
+    const access = accessMode === 'public' ? undefined : signAccess(contentId, accessMode, this.security.authority!.caKey);
+    if (access) this.access.record(contentId, access);
+    this.announce(contentId, manifest, access);
     return { contentId, manifest };
   }
 
-  /** Announces a content to every node (flooded over the tree once issue 4 lands). */
-  private announce(contentId: string, manifest: Manifest): void {
-    this.broadcast('announce', { contentId, manifest });
+  /** Announces a content to every node, flooded over the control tree. */
+  private announce(contentId: string, manifest: Manifest, access?: AccessStatement): void {
+    this.store.pin(contentId, true);
+    this.broadcast('announce', { contentId, manifest, ...(access ? { access } : {}) });
   }
 
   /** Counts blocks and bytes sent to peers, without the peer service knowing about metrics. */
@@ -441,8 +728,8 @@ export class CanopyNode {
     const metrics = this.metrics;
     return Object.create(store, {
       put: {
-        value: async (data: Buffer, expected?: string) => {
-          const hash = await store.put(data, expected);
+        value: async (data: Buffer, expected?: string, hint?: StripeHint) => {
+          const hash = await store.put(data, expected, hint);
           metrics.inc('canopy_bytes_in_total', { class: 'peer' }, data.length);
           metrics.inc('canopy_blocks_received_total', { class: 'peer' });
           return hash;
@@ -488,6 +775,7 @@ export class CanopyNode {
     if (!registry) return undefined;
     return {
       self: () => this.info(),
+      memberToken: () => readIfExists(this.config.apiTokenFile)?.trim(),
       members: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       contents: () => this.spread(),
       uploads: () => this.uploads?.list() ?? [],

@@ -72,8 +72,11 @@ export class RootLink {
     while (!this.stopped) {
       try {
         const conn = await this.deps.pool.get(this.deps.root);
+        // The root's id is the one its TLS certificate proves, not the one it states; known
+        // before the join reply, because the root sends trust updates right behind it.
+        this.rootId = conn.remoteId;
         const reply = await conn.request('join', this.deps.joinBody());
-        this.rootId = String(reply.header.rootId);
+        this.rootId ??= String(reply.header.rootId);
         this.conn = conn;
         backoff = 100;
         this.deps.log.info('joined root', { root: this.rootId });

@@ -35,6 +35,8 @@ export interface UploadServiceDeps {
   publisherKey: () => KeyObject;
   announce: (contentId: string, manifest: Manifest) => void;
   metrics: Metrics;
+  /** A block of a content was verified and stored (the swarm advertises it to downloaders). */
+  onStored?: (contentId: string, index: number) => void;
   log: Logger;
 }
 
@@ -146,7 +148,10 @@ export class UploadService {
       const manifest = this.deps.catalog.get(contentId);
       if (!draft || !manifest) throw new CanopyError('ERR_CONTENT_NOT_FOUND', `upload ${upload.id} names no known draft`);
       f = new UploadFollower(contentId, manifest, path.join(this.deps.dir, upload.id), this.deps.store, draft.sha256, {
-        onBlock: (_i, length) => this.deps.metrics.inc('canopy_bytes_in_total', { class: 'publish' }, length),
+        onBlock: (i, length) => {
+          this.deps.metrics.inc('canopy_bytes_in_total', { class: 'publish' }, length);
+          this.deps.onStored?.(contentId, i);
+        },
       });
       this.followers.set(upload.id, f);
     }

@@ -1,9 +1,10 @@
 /**
  * A discrete-event queue: callbacks ordered by simulated time, ties in insertion order.
- * Each entry is a function and up to two arguments kept in parallel arrays, so scheduling a
- * message allocates no closure (the simulator schedules millions of them).
+ * Each entry is a function and up to three arguments kept in parallel arrays, so scheduling a
+ * message allocates no closure and no event object (the simulator schedules millions of them;
+ * objects that wait in the queue survive young-generation collections, which is what costs).
  */
-type Fn = (a: never, b: never) => void;
+type Fn = (a: never, b: never, c: never) => void;
 
 export class EventQueue {
   now = 0;
@@ -12,13 +13,14 @@ export class EventQueue {
   private readonly fns: Fn[] = [];
   private readonly as: unknown[] = [];
   private readonly bs: unknown[] = [];
+  private readonly cs: unknown[] = [];
   private seq = 0;
 
   get size(): number {
     return this.fns.length;
   }
 
-  at<A, B>(time: number, fn: (a: A, b: B) => void, a?: A, b?: B): void {
+  at<A, B, C>(time: number, fn: (a: A, b: B, c: C) => void, a?: A, b?: B, c?: C): void {
     let i = this.fns.length;
     const t = Math.max(time, this.now);
     const s = this.seq++;
@@ -27,6 +29,7 @@ export class EventQueue {
     this.fns.push(fn as Fn);
     this.as.push(a);
     this.bs.push(b);
+    this.cs.push(c);
     // Sift up with a hole: move parents down until the new entry's place is found.
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -35,11 +38,11 @@ export class EventQueue {
       this.move(p, i);
       i = p;
     }
-    this.put(i, t, s, fn as Fn, a, b);
+    this.put(i, t, s, fn as Fn, a, b, c);
   }
 
-  after<A, B>(delay: number, fn: (a: A, b: B) => void, a?: A, b?: B): void {
-    this.at(this.now + delay, fn, a, b);
+  after<A, B, C>(delay: number, fn: (a: A, b: B, c: C) => void, a?: A, b?: B, c?: C): void {
+    this.at(this.now + delay, fn, a, b, c);
   }
 
   /** Runs events until the queue is empty, `until` is reached, or `stop()` says so. */
@@ -49,8 +52,9 @@ export class EventQueue {
       const fn = this.fns[0]!;
       const a = this.as[0];
       const b = this.bs[0];
+      const c = this.cs[0];
       this.removeTop();
-      (fn as (a: unknown, b: unknown) => void)(a, b);
+      (fn as (a: unknown, b: unknown, c: unknown) => void)(a, b, c);
       if (stop()) return;
     }
     this.now = Math.max(this.now, until);
@@ -62,14 +66,16 @@ export class EventQueue {
     this.fns[to] = this.fns[from]!;
     this.as[to] = this.as[from];
     this.bs[to] = this.bs[from];
+    this.cs[to] = this.cs[from];
   }
 
-  private put(i: number, t: number, s: number, fn: Fn, a: unknown, b: unknown): void {
+  private put(i: number, t: number, s: number, fn: Fn, a: unknown, b: unknown, c: unknown): void {
     this.times[i] = t;
     this.seqs[i] = s;
     this.fns[i] = fn;
     this.as[i] = a;
     this.bs[i] = b;
+    this.cs[i] = c;
   }
 
   private removeTop(): void {
@@ -79,6 +85,7 @@ export class EventQueue {
     const fn = this.fns.pop()!;
     const a = this.as.pop();
     const b = this.bs.pop();
+    const c = this.cs.pop();
     if (last === 0) return;
     // Sift the former last entry down from the root with a hole.
     let i = 0;
@@ -94,6 +101,6 @@ export class EventQueue {
       this.move(m, i);
       i = m;
     }
-    this.put(i, t, s, fn, a, b);
+    this.put(i, t, s, fn, a, b, c);
   }
 }

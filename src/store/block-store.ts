@@ -1,189 +1,503 @@
 /**
- * Blocks on disk, content-addressed by SHA-256 and spread over volumes by rendezvous
- * hashing. A write is: verify hash, temp file, fsync, rename, fsync directory, then the
- * index row. A reader therefore sees a block whole or not at all, and a crash leaves at
- * worst a temp file (removed by the start-up scrub) or an unindexed block (re-indexed).
+ * Blocks on disk, content-addressed by SHA-256 and striped over volumes (see placement.ts).
+ * A write is: verify hash, pick a volume, temp file, fsync, rename, fsync directory, then
+ * the index row. A reader therefore sees a block whole or not at all, and a crash leaves at
+ * worst a temp file or an unindexed block, both settled by the start-up scrub. Every read
+ * is checked against the hash, so bytes that rotted on disk are never served.
+ *
+ * Volume failures (gone, read-only, I/O errors) are detected on use and by a periodic
+ * probe; the volume is marked failed, its blocks lost, and `volume:failed` is emitted so
+ * the node can re-fetch what it must hold. Writes go on over the other volumes.
+ *
+ * Capacity: per-volume `capacity`, a node-wide `quota`, and the disks themselves. When a
+ * block does not fit, unpinned contents are evicted by the policy in eviction.ts; if
+ * nothing is left to evict the write fails with ERR_STORE_FULL and leaves nothing behind.
+ *
+ * A store opened with `readOnly` (another process of the site: a second edge server, a
+ * verifier) reads the same index and volumes concurrently and never writes.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { EventEmitter } from 'node:events';
+import { mkdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
-import { isHashHex, sha256Hex, sha256HexOffThread } from '../core/hash.js';
+import { sha256Hex, sha256HexOffThread } from '../core/hash.js';
+import { formatBytes } from '../core/sizes.js';
+import type { Logger } from '../node/logger.js';
+import { orderVictims, type EvictionPolicy } from './eviction.js';
 import { IndexDb } from './index-db.js';
-import { rankVolumes, type WeightedVolume } from './placement.js';
+import { rankVolumes, StripeSequence } from './placement.js';
+import { scrub, type ScrubReport } from './scrub.js';
+import { classifyIoError, Volume } from './volume.js';
+import type { VolumeConfig } from './volume-spec.js';
 
-export interface VolumeConfig {
-  readonly path: string;
-  readonly weight?: number;
+export type { VolumeConfig } from './volume-spec.js';
+
+export interface StoreOptions {
+  /** Most bytes of blocks the node keeps over all volumes. */
+  quota?: number;
+  evictionPolicy?: EvictionPolicy;
+  readOnly?: boolean;
+  log?: Logger;
+  /** How often volumes are probed for failure and for space freed (ms). */
+  probeIntervalMs?: number;
 }
 
-interface Volume extends WeightedVolume {
-  readonly dir: string;
+/** Which content and which block of it a write belongs to, for striping. */
+export interface StripeHint {
+  stripe: string;
+  index: number;
 }
 
-export interface StoreStats {
-  volumes: { id: string; path: string; bytes: number; blocks: number }[];
+export interface VolumeStats {
+  id: string;
+  path: string;
+  weight: number;
+  capacity: number | null;
+  state: string;
+  reason: string;
   bytes: number;
   blocks: number;
 }
 
-export class BlockStore {
-  readonly index: IndexDb;
-  private readonly volumes: Volume[];
-  private readonly madeDirs = new Set<string>();
+export interface StoreStats {
+  volumes: VolumeStats[];
+  bytes: number;
+  blocks: number;
+  quota: number | null;
+  evictionPolicy: EvictionPolicy;
+  failedVolumes: string[];
+  /** max/min of bytes per unit of weight over working volumes (1 = perfectly balanced). */
+  balance: number | null;
+  lostBlocks: number;
+  corruptBlocks: number;
+  evictions: number;
+  evictedBytes: number;
+}
 
-  constructor(dataDir: string, volumeConfigs: readonly VolumeConfig[]) {
+export interface VolumeFailure {
+  id: string;
+  path: string;
+  reason: string;
+  lostBlocks: number;
+}
+
+const PROBE_INTERVAL_MS = 2_000;
+const ACCESS_FLUSH_MS = 5_000;
+/** Free bytes a full file system needs before it is written to again. */
+const REUSE_FREE_BYTES = 64 * 2 ** 20;
+
+export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure]; 'content:evicted': [{ contentId: string; bytes: number }] }> {
+  readonly index: IndexDb;
+  readonly readOnly: boolean;
+  readonly lastScrub: ScrubReport | undefined;
+  private readonly volumes: Volume[];
+  private readonly byId: Map<string, Volume>;
+  private readonly quota: number | undefined;
+  private readonly policy: EvictionPolicy;
+  private readonly log: Logger | undefined;
+  private readonly writing = new Map<string, Promise<void>>();
+  private readonly accesses = new Map<string, [at: number, count: number]>();
+  private readonly sequences = new Map<string, StripeSequence>();
+  private corruptBlocks = 0;
+  private evicting: Promise<boolean> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(dataDir: string, volumeConfigs: readonly VolumeConfig[], options: StoreOptions = {}) {
+    super();
     if (volumeConfigs.length === 0) throw new CanopyError('ERR_CONFIG_INVALID', 'volumes: at least one volume is needed');
-    mkdirSync(dataDir, { recursive: true });
-    this.volumes = volumeConfigs.map((v, i) => {
-      const dir = path.resolve(v.path);
-      mkdirSync(path.join(dir, 'blocks'), { recursive: true });
-      mkdirSync(path.join(dir, 'tmp'), { recursive: true });
-      return { id: `v${i}`, dir, weight: v.weight ?? 1 };
-    });
-    this.index = new IndexDb(path.join(dataDir, 'index.db'));
-    this.scrub();
+    const paths = volumeConfigs.map((v) => path.resolve(v.path));
+    if (new Set(paths).size !== paths.length) throw new CanopyError('ERR_CONFIG_INVALID', 'volumes: the same directory is listed twice');
+    this.readOnly = options.readOnly ?? false;
+    this.quota = options.quota;
+    this.policy = options.evictionPolicy ?? 'lru';
+    this.log = options.log;
+    if (!this.readOnly) mkdirSync(dataDir, { recursive: true });
+    this.index = new IndexDb(path.join(dataDir, 'index.db'), this.readOnly);
+    const freshIds = readableIds(paths, this.index.allVolumes().map((v) => v.id));
+    const recorded = this.index.allVolumes();
+    const known = new Map(recorded.map((v) => [v.path, v.id]));
+    this.volumes = volumeConfigs.map((c, i) => Volume.open(c, known.get(paths[i]!), freshIds[i]!, this.readOnly));
+    this.byId = new Map(this.volumes.map((v) => [v.id, v]));
+    if (this.byId.size !== this.volumes.length) throw new CanopyError('ERR_CONFIG_INVALID', 'volumes: two directories carry the same volume id (one was copied from the other?)');
+    if (!this.readOnly) {
+      this.lastScrub = scrub(this.index, this.volumes);
+      if (Object.values(this.lastScrub).some((n) => n > 0)) this.log?.info('start-up scrub reconciled index and volumes', { ...this.lastScrub });
+      this.persistVolumes();
+    }
+    this.loadUsage();
+    for (const v of this.volumes.filter((x) => x.state === 'failed')) this.log?.error('volume failed', { volume: v.id, path: v.dir, reason: v.reason });
+  }
+
+  /** Opens the store of a running node's data directory for reading only, volumes as the node recorded them. */
+  static openReadOnly(dataDir: string): BlockStore {
+    const index = new IndexDb(path.join(dataDir, 'index.db'), true);
+    const rows = index.allVolumes();
+    index.close();
+    if (rows.length === 0) throw new CanopyError('ERR_CONFIG_INVALID', `no volumes are recorded in ${dataDir}; is it a node's data directory?`);
+    return new BlockStore(dataDir, rows.map((r) => ({ path: r.path, weight: r.weight, ...(r.capacity === null ? {} : { capacity: r.capacity }) })), { readOnly: true });
+  }
+
+  /** Starts the periodic volume probe and the batched recording of reads. */
+  start(): void {
+    if (this.readOnly || this.timers.length > 0) return;
+    this.timers = [setInterval(() => this.probeVolumes(), PROBE_INTERVAL_MS), setInterval(() => this.flushAccesses(), ACCESS_FLUSH_MS)];
+    this.timers.forEach((t) => t.unref());
   }
 
   has(hash: string): boolean {
-    return this.index.getBlock(hash) !== undefined;
+    const row = this.index.getBlock(hash);
+    return row !== undefined && this.byId.get(row.volume)?.state !== 'failed';
   }
 
   /**
    * Stores a block under the SHA-256 of its bytes and returns that hash. With `expected`,
-   * bytes that do not hash to it are refused before anything touches the disk. Storing a
-   * block already held is a no-op.
+   * bytes that do not hash to it are refused before anything touches the disk. `hint`
+   * names the content and block index so consecutive blocks go to different volumes.
+   * Storing a block already held is a no-op.
    */
-  async put(data: Buffer, expected?: string): Promise<string> {
+  async put(data: Buffer, expected?: string, hint?: StripeHint): Promise<string> {
     const hash = sha256Hex(data);
     if (expected !== undefined && hash !== expected) throw new CanopyError('ERR_BLOCK_HASH_MISMATCH', `block bytes hash to ${hash.slice(0, 12)}, expected ${expected.slice(0, 12)}`);
-    await this.store(hash, data);
+    await this.putHashed(hash, data, hint);
     return hash;
-  }
-
-  private async store(hash: string, data: Buffer): Promise<void> {
-    if (this.has(hash)) return;
-    const volume = rankVolumes(hash, this.volumes)[0]!;
-    const finalPath = this.blockPath(volume, hash);
-    const tmpPath = path.join(volume.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
-    try {
-      const fh = await open(tmpPath, 'wx');
-      try {
-        await fh.writeFile(data);
-        await fh.datasync();
-      } finally {
-        await fh.close();
-      }
-      const dir = path.dirname(finalPath);
-      this.ensureDir(dir);
-      await rename(tmpPath, finalPath);
-      await fsyncDir(dir);
-    } catch (err) {
-      await unlink(tmpPath).catch(() => undefined);
-      throw new CanopyError('ERR_STORE_IO', `writing block ${hash.slice(0, 12)} to ${volume.dir} failed: ${(err as Error).message}`, { cause: err });
-    }
-    this.index.putBlock({ hash, volume: volume.id, length: data.length });
   }
 
   /**
    * `put` for a caller that has just computed `hash` from these very bytes in this process
-   * (the ingest pipeline), so they are not hashed twice. `hint` (content and block index)
-   * is for striping; this store places by hash alone.
+   * (the stripe writer), so they are not hashed twice.
    */
-  async putHashed(hash: string, data: Buffer, _hint?: { stripe: string; index: number }): Promise<void> {
-    await this.store(hash, data);
+  async putHashed(hash: string, data: Buffer, hint?: StripeHint): Promise<void> {
+    if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
+    if (this.has(hash)) return;
+    let pending = this.writing.get(hash);
+    if (!pending) {
+      pending = this.write(hash, data, hint).finally(() => this.writing.delete(hash));
+      this.writing.set(hash, pending);
+    }
+    await pending;
+  }
+
+  private async write(hash: string, data: Buffer, hint: StripeHint | undefined): Promise<void> {
+    const tried = new Set<string>();
+    for (;;) {
+      const volume = await this.chooseVolume(hash, data.length, hint, tried);
+      try {
+        await volume.write(hash, data);
+      } catch (err) {
+        const kind = classifyIoError(err);
+        const message = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
+        if (kind === 'full') {
+          volume.state = 'full';
+          volume.reason = message;
+          tried.add(volume.id);
+          this.log?.warn('volume full', { volume: volume.id, path: volume.dir, reason: message });
+          continue;
+        }
+        if (kind === 'failed' || (kind === 'missing' && !volume.present())) {
+          this.failVolume(volume, message);
+          continue;
+        }
+        throw new CanopyError('ERR_STORE_IO', `writing block ${hash.slice(0, 12)} to ${volume.dir} failed: ${message}`, { cause: err });
+      } finally {
+        volume.pendingBytes -= data.length;
+      }
+      this.index.putBlock({ hash, volume: volume.id, length: data.length });
+      // A content evicted earlier whose blocks arrive again (a client reads it) is held again.
+      if (hint) this.index.reactivate(hint.stripe);
+      volume.usedBytes += data.length;
+      volume.blocks++;
+      return;
+    }
+  }
+
+  /**
+   * A volume with room for the block, evicting unpinned contents if there is none. The
+   * room is reserved (pendingBytes) in the same synchronous step as the check, so
+   * concurrent writes cannot all see the same free space.
+   */
+  private async chooseVolume(hash: string, length: number, hint: StripeHint | undefined, tried: Set<string>): Promise<Volume> {
+    for (;;) {
+      const volume = this.pick(hash, length, hint, tried);
+      if (volume && this.quotaAllows(length)) {
+        volume.pendingBytes += length;
+        return volume;
+      }
+      // Another write is already making room: see what it freed before evicting more.
+      const running = this.evicting;
+      if (running) await running;
+      else if (!(await this.evictOne())) throw this.fullError(length, tried);
+      tried.clear();
+    }
+  }
+
+  private pick(hash: string, length: number, hint: StripeHint | undefined, tried: Set<string>): Volume | undefined {
+    const candidates = this.volumes.filter((v) => !tried.has(v.id) && v.hasRoom(length));
+    if (candidates.length === 0) return undefined;
+    if (hint) return this.sequenceFor(candidates).volumeFor(hint.stripe, hint.index) as Volume;
+    return rankVolumes(hash, candidates)[0];
+  }
+
+  private sequenceFor(volumes: Volume[]): StripeSequence {
+    const key = volumes.map((v) => `${v.id}:${v.weight}`).join(',');
+    let seq = this.sequences.get(key);
+    if (!seq) {
+      if (this.sequences.size > 16) this.sequences.clear();
+      seq = new StripeSequence(volumes);
+      this.sequences.set(key, seq);
+    }
+    return seq;
+  }
+
+  private quotaAllows(length: number): boolean {
+    if (this.quota === undefined) return true;
+    const used = this.volumes.reduce((s, v) => s + v.usedBytes + v.pendingBytes, 0);
+    return used + length <= this.quota;
+  }
+
+  private fullError(length: number, tried: Set<string>): CanopyError {
+    const used = this.volumes.reduce((s, v) => s + v.usedBytes, 0);
+    const why = this.volumes.map((v) => {
+      if (v.state !== 'ok' || tried.has(v.id)) return `${v.dir} ${v.state} (${v.reason})`;
+      if (v.capacity !== undefined && !v.hasRoom(length)) return `${v.dir} at its capacity of ${formatBytes(v.capacity)}`;
+      return `${v.dir} has room`;
+    });
+    const quota = this.quota === undefined ? '' : `; quota ${formatBytes(this.quota)}, ${formatBytes(used)} used`;
+    return new CanopyError('ERR_STORE_FULL', `no room for a ${formatBytes(length)} block and nothing unpinned left to evict: ${why.join('; ')}${quota}`, {
+      details: { length, used, quota: this.quota ?? null },
+    });
+  }
+
+  /** Evicts the next unpinned content by policy; false when there is none. One at a time. */
+  evictOne(): Promise<boolean> {
+    this.evicting ??= this.evictNext().finally(() => (this.evicting = undefined));
+    return this.evicting;
+  }
+
+  private async evictNext(): Promise<boolean> {
+    const victim = orderVictims(this.index.evictionCandidates(), this.policy)[0];
+    if (!victim) return false;
+    const blocks = this.index.freeableBlocks(victim.id);
+    this.index.transaction(() => {
+      this.index.setContentState(victim.id, 'evicted');
+      for (const b of blocks) this.index.deleteBlock(b.hash);
+    });
+    // Usage drops with the index rows, before the files go, so waiting writers see the room at once.
+    let bytes = 0;
+    for (const b of blocks) {
+      const volume = this.byId.get(b.volume);
+      if (!volume) continue;
+      volume.usedBytes -= b.length;
+      volume.blocks--;
+      bytes += b.length;
+    }
+    for (const b of blocks) {
+      await this.byId
+        .get(b.volume)
+        ?.remove(b.hash)
+        .catch((err: Error) => this.log?.warn('could not delete evicted block', { volume: b.volume, err }));
+    }
+    this.bump('evictions', 1);
+    this.bump('evictedBytes', bytes);
+    this.retryFullVolumes();
+    this.log?.info('evicted content', { contentId: victim.id, name: victim.name, bytes, policy: this.policy });
+    this.emit('content:evicted', { contentId: victim.id, bytes });
+    return true;
   }
 
   /** Reads a whole block and checks it against its hash, so a bit flip on disk is never served. */
   async get(hash: string): Promise<Buffer> {
     const row = this.index.getBlock(hash);
-    if (!row) throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} is not held here`);
-    const volume = this.volumes.find((v) => v.id === row.volume);
-    if (!volume) throw new CanopyError('ERR_STORE_IO', `block ${hash.slice(0, 12)} is on unknown volume ${row.volume}`);
+    const volume = row && this.byId.get(row.volume);
+    if (!row || !volume || volume.state === 'failed') throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} is not held here`);
     let data: Buffer;
     try {
-      data = await readFile(this.blockPath(volume, hash));
+      data = await volume.read(hash);
     } catch (err) {
-      this.index.deleteBlock(hash);
-      throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} is missing from ${volume.dir}`, { cause: err });
+      const kind = classifyIoError(err);
+      if (kind === 'failed' || (kind === 'missing' && !volume.present())) this.failVolume(volume, `${(err as { code?: string }).code}: ${(err as Error).message}`);
+      else if (kind === 'missing') this.drop(volume, hash, row.length);
+      throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} could not be read from ${volume.dir}: ${(err as Error).message}`, { cause: err });
     }
+    // Hashed on the thread pool, so a node serving many readers keeps its event loop free.
     if ((await sha256HexOffThread(data)) !== hash) {
-      this.index.deleteBlock(hash);
-      await unlink(this.blockPath(volume, hash)).catch(() => undefined);
+      this.corruptBlocks++;
+      this.log?.error('corrupt block dropped', { hash, volume: volume.id, path: volume.dir });
+      this.drop(volume, hash, row.length);
+      if (!this.readOnly) await volume.remove(hash).catch(() => undefined);
       throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} was corrupt on ${volume.dir} and has been dropped`);
     }
+    const seen = this.accesses.get(hash);
+    this.accesses.set(hash, [Date.now(), (seen?.[1] ?? 0) + 1]);
     return data;
   }
 
+  private drop(volume: Volume, hash: string, length: number): void {
+    if (this.readOnly) return;
+    this.index.deleteBlock(hash);
+    volume.usedBytes -= length;
+    volume.blocks--;
+  }
+
+  /** Marks a content as one this node must hold (never evicted) or not. */
+  pin(contentId: string, pinned: boolean): void {
+    this.index.setPinned(contentId, pinned);
+    if (pinned) this.index.setContentState(contentId, 'active');
+  }
+
   /**
-   * Frees a block. The file goes first, then the index row: a crash in between leaves a row
-   * without a file, which reads and the start-up scrub already treat as "not held".
+   * A content taken out of service (withdrawn or expired): never pinned again, and its blocks
+   * no longer count as in use, so eviction and clean-up treat them as free.
    */
-  async remove(hash: string): Promise<void> {
-    const row = this.index.getBlock(hash);
-    if (!row) return;
-    const volume = this.volumes.find((v) => v.id === row.volume);
-    if (volume) {
-      try {
-        await unlink(this.blockPath(volume, hash));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new CanopyError('ERR_STORE_IO', `freeing block ${hash.slice(0, 12)} on ${volume.dir} failed: ${(err as Error).message}`, { cause: err });
+  retire(contentId: string): void {
+    this.index.setPinned(contentId, false);
+    this.index.setContentState(contentId, 'withdrawn');
+  }
+
+  /** Marks a content active again (a node fetching an evicted content holds it again). */
+  activate(contentId: string): void {
+    this.index.setContentState(contentId, 'active');
+  }
+
+  /** Deletes the given blocks if no content uses them: the clean-up of a failed ingest. */
+  async discardUnreferenced(hashes: Iterable<string>): Promise<number> {
+    const unique = new Set(hashes);
+    // Writes of these blocks still in flight land first, so none slips past the clean-up.
+    await Promise.allSettled([...unique].map((h) => this.writing.get(h)));
+    let n = 0;
+    for (const hash of unique) {
+      const row = this.index.getBlock(hash);
+      const volume = row && this.byId.get(row.volume);
+      if (!row || !volume || this.index.isReferenced(hash)) continue;
+      this.drop(volume, hash, row.length);
+      await volume.remove(hash).catch(() => undefined);
+      n++;
+    }
+    if (n > 0) this.retryFullVolumes();
+    return n;
+  }
+
+  /** Space was freed: volumes that said ENOSPC get another try (they say so again if still full). */
+  private retryFullVolumes(): void {
+    for (const v of this.volumes) {
+      if (v.state !== 'full') continue;
+      v.state = 'ok';
+      v.reason = '';
+    }
+  }
+
+  failVolume(volume: Volume, reason: string): void {
+    if (volume.state === 'failed') return;
+    volume.fail(reason);
+    const lostBlocks = this.readOnly ? volume.blocks : this.index.loseVolume(volume.id);
+    volume.usedBytes = 0;
+    volume.blocks = 0;
+    if (!this.readOnly) this.persistVolumes();
+    this.log?.error('volume failed', { volume: volume.id, path: volume.dir, reason, lostBlocks });
+    this.emit('volume:failed', { id: volume.id, path: volume.dir, reason, lostBlocks });
+  }
+
+  /** Finds volumes that disappeared or turned read-only, and full ones that have room again. */
+  probeVolumes(): void {
+    for (const volume of this.volumes) {
+      if (volume.state === 'failed') continue;
+      const problem = volume.probe();
+      if (problem) {
+        this.failVolume(volume, problem);
+      } else if (volume.state === 'full' && hasFreeSpace(volume.dir)) {
+        volume.state = 'ok';
+        volume.reason = '';
       }
     }
-    this.index.deleteBlock(hash);
+  }
+
+  volumeById(id: string): Volume | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Forgets a block: the index row goes first, so the block is never served while its file is removed. */
+  async delete(hash: string): Promise<void> {
+    const row = this.index.getBlock(hash);
+    const volume = row && this.byId.get(row.volume);
+    if (!row || !volume) return;
+    this.drop(volume, hash, row.length);
+    await volume.remove(hash).catch(() => undefined);
   }
 
   stats(): StoreStats {
-    const usage = new Map(this.index.volumeUsage().map((u) => [u.volume, u]));
-    const volumes = this.volumes.map((v) => ({ id: v.id, path: v.dir, bytes: usage.get(v.id)?.bytes ?? 0, blocks: usage.get(v.id)?.blocks ?? 0 }));
-    return { volumes, bytes: volumes.reduce((s, v) => s + v.bytes, 0), blocks: volumes.reduce((s, v) => s + v.blocks, 0) };
+    if (this.readOnly) this.loadUsage(); // The writer moves on; a reader's counts come from the index.
+    const volumes = this.volumes.map((v) => ({ id: v.id, path: v.dir, weight: v.weight, capacity: v.capacity ?? null, state: v.state, reason: v.reason, bytes: v.usedBytes, blocks: v.blocks }));
+    const working = this.volumes.filter((v) => v.state !== 'failed').map((v) => v.usedBytes / v.weight);
+    const min = Math.min(...working);
+    return {
+      volumes,
+      bytes: volumes.reduce((s, v) => s + v.bytes, 0),
+      blocks: volumes.reduce((s, v) => s + v.blocks, 0),
+      quota: this.quota ?? null,
+      evictionPolicy: this.policy,
+      failedVolumes: this.volumes.filter((v) => v.state === 'failed').map((v) => v.dir),
+      balance: working.length === 0 || min === 0 ? null : Math.round((Math.max(...working) / min) * 1000) / 1000,
+      lostBlocks: this.index.lostBlocks(),
+      corruptBlocks: this.corruptBlocks,
+      evictions: Number(this.index.getKv('evictions') ?? 0),
+      evictedBytes: Number(this.index.getKv('evictedBytes') ?? 0),
+    };
   }
 
   close(): void {
+    this.timers.forEach((t) => clearInterval(t));
+    this.timers = [];
+    this.flushAccesses();
     this.index.close();
   }
 
-  private blockPath(volume: Volume, hash: string): string {
-    return path.join(volume.dir, 'blocks', hash.slice(0, 2), hash);
+  private flushAccesses(): void {
+    if (this.readOnly || this.accesses.size === 0) return;
+    const entries = [...this.accesses].map(([hash, [at, count]]) => [hash, at, count] as [string, number, number]);
+    this.accesses.clear();
+    this.index.touchBlocks(entries);
   }
 
-  private ensureDir(dir: string): void {
-    if (this.madeDirs.has(dir)) return;
-    mkdirSync(dir, { recursive: true });
-    this.madeDirs.add(dir);
+  private bump(key: string, by: number): void {
+    this.index.putKv(key, String(Number(this.index.getKv(key) ?? 0) + by));
   }
 
-  /**
-   * Start-up reconciliation after a crash: temp files are deleted, index rows whose file is
-   * gone are dropped, and complete block files the index lost are indexed again (their
-   * bytes are checked on every read, so a re-indexed block is never served unverified).
-   */
-  private scrub(): void {
-    const indexed = new Map(this.index.allBlocks().map((b) => [b.hash, b]));
-    for (const volume of this.volumes) {
-      rmSync(path.join(volume.dir, 'tmp'), { recursive: true, force: true });
-      mkdirSync(path.join(volume.dir, 'tmp'), { recursive: true });
-      for (const shard of readdirSync(path.join(volume.dir, 'blocks'))) {
-        for (const name of readdirSync(path.join(volume.dir, 'blocks', shard))) {
-          const row = indexed.get(name);
-          if (row && row.volume === volume.id) {
-            indexed.delete(name);
-          } else if (isHashHex(name) && !row) {
-            this.index.putBlock({ hash: name, volume: volume.id, length: statSync(path.join(volume.dir, 'blocks', shard, name)).size });
-          }
-        }
+  private loadUsage(): void {
+    for (const u of this.index.volumeUsage()) {
+      const volume = this.byId.get(u.volume);
+      if (volume && volume.state !== 'failed') {
+        volume.usedBytes = u.bytes;
+        volume.blocks = u.blocks;
       }
     }
-    for (const missing of indexed.values()) this.index.deleteBlock(missing.hash);
+  }
+
+  private persistVolumes(): void {
+    this.index.transaction(() => {
+      for (const v of this.volumes) this.index.putVolume({ id: v.id, path: v.dir, weight: v.weight, capacity: v.capacity ?? null, state: v.state, reason: v.reason });
+    });
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+/**
+ * Ids for volumes that have none yet: `v<position>` when no other volume (marker or index)
+ * uses it, else the next free `v<n>`, so ids stay short and readable in stats and metrics.
+ */
+function readableIds(paths: readonly string[], recorded: readonly string[]): string[] {
+  const taken = new Set([...recorded, ...paths.map((p) => Volume.peekId(p)).filter((id): id is string => id !== undefined)]);
+  return paths.map((_, i) => {
+    let n = i;
+    while (taken.has(`v${n}`)) n++;
+    taken.add(`v${n}`);
+    return `v${n}`;
+  });
+}
+
+/** Whether a file system that filled up has room again: 64 MiB, or a quarter of a small one. */
+function hasFreeSpace(dir: string): boolean {
   try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize >= Math.min(REUSE_FREE_BYTES, (s.blocks * s.bsize) / 4);
+  } catch {
+    return false;
   }
 }

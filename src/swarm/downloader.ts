@@ -1,166 +1,173 @@
 /**
- * Fetches every missing block of a content from the nodes that hold it, several requests
- * in flight, spread round-robin over holders, each block checked against the manifest
- * before it is stored. The swarm issue replaces the holder choice and block order with the
- * scheduler core; this loop keeps the same shape (events in, requests out).
+ * The node's distributor for incoming blocks: one SwarmSession per content being fetched.
+ * `fetch` prefetches what the content's placement asks for (and resumes from what the
+ * store already holds after a restart); `fetchNow` is for on-demand reads (the edge servers
+ * call it when a client waits for a block this node lacks). One download cap (token bucket)
+ * is shared by all sessions, so a node never takes more than its share of a branch link.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { Logger } from '../node/logger.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { Holder } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';
-import { PrefetchGate } from './prefetch-gate.js';
+import type { Bitfield } from './bitfield.js';
+import { SwarmSession } from './swarm-session.js';
+import { TokenBucket } from './token-bucket.js';
+import type { Stuck } from './stuck.js';
+
+export { stuckReason, type Stuck, type StuckReason } from './stuck.js';
 
 export interface DownloaderDeps {
+  selfId: string;
   store: BlockStore;
   pool: PeerPool;
   findHolders: (contentId: string) => Promise<Holder[]>;
-  onProgress: (contentId: string, manifest: Manifest, final: boolean) => void;
-  /** Why the download cannot progress now (undefined once it moves again). */
+  /** The node's live record of which blocks of a content it holds. */
+  bitfield: (contentId: string) => Bitfield;
+  /** A block was verified and stored (advertise it, report progress). */
+  onStored: (contentId: string, manifest: Manifest, index: number) => void;
+  /** Why a content cannot progress now, or undefined once it moves again (only changes are reported). */
   onStuck?: (contentId: string, stuck: Stuck | undefined) => void;
   log: Logger;
-  concurrency: number;
+  /** False: sessions prefetch nothing whatever the placement (the node is an on-demand cache). */
+  prefetch: boolean;
+  /** Download cap in bytes per second; 0 for none. */
+  downloadCap: number;
+  maxInFlight: number;
+  maxInFlightPerPeer: number;
 }
 
-/** Why a node cannot make progress on a content: shown in the convergence view. */
-export type StuckReason = 'refused' | 'no-space' | 'no-peer' | 'error' | 'window';
-export interface Stuck {
-  reason: StuckReason;
-  detail: string;
-}
-
-/** Classifies a failed block fetch. */
-export function stuckReason(err: unknown): StuckReason {
-  if (isCanopyError(err, 'ERR_NOT_AUTHORISED')) return 'refused';
-  // The holders named by the root cannot be reached (down, partitioned): no peer to fetch from.
-  if (isCanopyError(err, 'ERR_UNREACHABLE') || isCanopyError(err, 'ERR_CONNECTION_CLOSED')) return 'no-peer';
-  const cause = (err as { cause?: { code?: string } } | null)?.cause;
-  if (cause?.code === 'ENOSPC' || cause?.code === 'EDQUOT') return 'no-space';
-  return 'error';
-}
-
-const RETRY_DELAY_MS = 500;
-const MAX_ROUNDS = 1000;
+/** How long a session with nothing to fetch stays up for further on-demand reads. */
+const IDLE_MS = 60_000;
 
 export class Downloader {
-  private readonly running = new Map<string, Promise<void>>();
-  private readonly cancelled = new Set<string>();
-  private readonly fetched = new Map<string, number>();
-  /** Contents for which a stuck reason was reported and not yet cleared. */
-  private readonly stuck = new Set<string>();
+  private readonly sessions = new Map<string, SwarmSession>();
+  private readonly idle = new Map<string, NodeJS.Timeout>();
+  private readonly bucket: TokenBucket;
   private stopped = false;
-  private readonly gate: PrefetchGate;
+  /** Sessions cancelled while blocks were still in flight, until those are settled. */
+  private readonly cancelled = new Map<string, SwarmSession>();
+  /** Bytes received from peers per content (blocks already held are never fetched). */
+  private readonly fetched = new Map<string, number>();
+  /** Contents with a stuck reason reported and not yet cleared. */
+  private readonly stuck = new Map<string, string>();
 
   constructor(private readonly deps: DownloaderDeps) {
-    this.gate = new PrefetchGate((id, detail) => this.setStuck(id, detail ? { reason: 'window', detail } : undefined));
+    this.bucket = new TokenBucket(deps.downloadCap);
   }
 
-  /** Starts fetching a content unless it is already being fetched; resolves when complete. */
-  fetch(contentId: string, manifest: Manifest): Promise<void> {
-    let run = this.running.get(contentId);
-    if (!run) {
-      run = this.run(contentId, manifest).finally(() => this.running.delete(contentId));
-      this.running.set(contentId, run);
+  /** Fetches the blocks the placement wants; resolves once they are all held. */
+  async fetch(contentId: string, manifest: Manifest): Promise<void> {
+    const session = this.session(contentId, manifest);
+    try {
+      await session.complete;
+    } finally {
+      // A failed session (the store is full) is not reused: the next fetch starts afresh.
+      if (session.stopped && this.sessions.get(contentId) === session) this.sessions.delete(contentId);
     }
-    return run;
+    // Cancelled (this node no longer qualifies, or lost blocks and starts over): not an error.
+    if (session.stopped) return;
+    this.deps.log.info('content complete', { contentId, blocks: session.scheduler.have.count, of: manifest.blocks.length });
+    this.retire(contentId, session);
   }
 
-  stop(): void {
-    this.stopped = true;
+  /** Fetches one block ahead of all prefetch; resolves once it is stored. `deadline` is epoch ms. */
+  async fetchNow(contentId: string, manifest: Manifest, index: number, deadline = Date.now() + 2_000): Promise<void> {
+    const session = this.session(contentId, manifest);
+    await session.fetchNow(index, deadline);
+    this.retire(contentId, session);
   }
 
-  /** Stops fetching a content for good; resolves once no more of its blocks can be stored. */
-  async cancel(contentId: string): Promise<void> {
-    this.cancelled.add(contentId);
-    await this.running.get(contentId)?.catch(() => undefined);
+  /** A block of a content was stored by another path (an edge reader's on-demand fetch). */
+  markHeld(contentId: string, index: number): void {
+    this.sessions.get(contentId)?.scheduler.markHeld(index);
   }
 
-  /** Bytes this process received from peers for a content (blocks already held are not fetched). */
+  /** Routes a holder's `have`/`seeded` to the session it concerns. */
+  onHave(peerId: string, contentId: string, index: number, seeded: boolean): void {
+    this.sessions.get(contentId)?.onHave(peerId, index, seeded);
+  }
+
+  /** Stops fetching one content now; blocks already in flight are stored or dropped (see `settled`). */
+  cancel(contentId: string): void {
+    const session = this.sessions.get(contentId);
+    if (!session) return;
+    clearTimeout(this.idle.get(contentId));
+    this.idle.delete(contentId);
+    this.sessions.delete(contentId);
+    session.stop();
+    this.cancelled.set(contentId, session);
+    void session.settled().then(() => this.cancelled.get(contentId) === session && this.cancelled.delete(contentId));
+  }
+
+  /** Bytes this process received from peers for a content: what its version really moved here. */
   fetchedBytes(contentId: string): number {
     return this.fetched.get(contentId) ?? 0;
   }
 
-  /** Reports why a content cannot progress, or that it moves again (only changes are reported). */
+  /** Counts bytes received for a content by another path (an edge reader's on-demand fetch). */
+  addFetched(contentId: string, bytes: number): void {
+    this.fetched.set(contentId, this.fetchedBytes(contentId) + bytes);
+  }
+
+  /** Resolves once no block of this content is being written by a cancelled session. */
+  async settled(contentId: string): Promise<void> {
+    await this.cancelled.get(contentId)?.settled();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const s of this.sessions.values()) s.stop();
+    for (const t of this.idle.values()) clearTimeout(t);
+    this.sessions.clear();
+  }
+
+  private session(contentId: string, manifest: Manifest): SwarmSession {
+    clearTimeout(this.idle.get(contentId));
+    this.idle.delete(contentId);
+    let session = this.sessions.get(contentId);
+    if (!session) {
+      session = new SwarmSession(contentId, manifest, this.deps.bitfield(contentId), {
+        ...this.deps,
+        onStored: (index, bytes) => {
+          this.addFetched(contentId, bytes);
+          this.setStuck(contentId, undefined);
+          this.deps.onStored(contentId, manifest, index);
+        },
+        onStuck: (stuck) => this.setStuck(contentId, stuck),
+        downloadBucket: this.bucket,
+      });
+      this.sessions.set(contentId, session);
+      if (!this.stopped) session.start();
+    }
+    return session;
+  }
+
   private setStuck(contentId: string, stuck: Stuck | undefined): void {
-    if (!stuck && !this.stuck.has(contentId)) return;
-    if (stuck) this.stuck.add(contentId);
+    const key = stuck ? `${stuck.reason}\n${stuck.detail}` : undefined;
+    if (this.stuck.get(contentId) === key) return;
+    if (key) this.stuck.set(contentId, key);
     else this.stuck.delete(contentId);
     this.deps.onStuck?.(contentId, stuck);
   }
 
-  private halted(contentId: string): boolean {
-    return this.stopped || this.cancelled.has(contentId);
-  }
-
-  private async run(contentId: string, manifest: Manifest): Promise<void> {
-    const { store, log } = this.deps;
-    for (let round = 0; round < MAX_ROUNDS && !this.halted(contentId); round++) {
-      // One fetch per distinct missing hash: a content may repeat a block, and a block held for another content is not fetched at all.
-      const seen = new Set<string>();
-      const missing = manifest.blocks.map((_, i) => i).filter((i) => {
-        const hash = manifest.blocks[i]!.hash;
-        if (seen.has(hash) || store.has(hash)) return false;
-        seen.add(hash);
-        return true;
-      });
-      if (missing.length === 0) {
-        this.setStuck(contentId, undefined);
-        this.deps.onProgress(contentId, manifest, true);
-        log.info('content complete', { contentId, blocks: manifest.blocks.length });
-        return;
-      }
-      const holders = await this.deps.findHolders(contentId).catch((err: Error) => {
-        log.warn('cannot list holders', { contentId, err });
-        return [];
-      });
-      if (holders.length === 0) {
-        this.setStuck(contentId, { reason: 'no-peer', detail: 'no node holds this content yet' });
-        await sleep(RETRY_DELAY_MS);
-        continue;
-      }
-      const failure = await this.fetchBlocks(contentId, manifest, missing, holders);
-      if (failure) {
-        this.setStuck(contentId, failure);
-        await sleep(RETRY_DELAY_MS);
-      }
+  /** Stops a session once it has nothing left to do for a while (on-demand reads may follow). */
+  private retire(contentId: string, session: SwarmSession): void {
+    if (!session.scheduler.done || this.sessions.get(contentId) !== session) return;
+    clearTimeout(this.idle.get(contentId));
+    if (session.scheduler.have.complete) {
+      session.stop();
+      this.sessions.delete(contentId);
+      return;
     }
-    if (!this.halted(contentId)) throw new CanopyError('ERR_DISTRIBUTION_FAILED', `gave up fetching ${contentId.slice(0, 12)} after ${MAX_ROUNDS} rounds`);
-  }
-
-  /** Fetches a round of blocks; returns why the round stalled if any fetch failed and none succeeded since. */
-  private async fetchBlocks(contentId: string, manifest: Manifest, missing: number[], holders: Holder[]): Promise<Stuck | undefined> {
-    const queue = [...missing];
-    let turn = 0;
-    let failures = 0;
-    let last: Stuck | undefined;
-    const worker = async () => {
-      while (queue.length > 0 && !this.halted(contentId) && failures < holders.length * 4) {
-        const index = queue.shift()!;
-        const holder = holders[turn++ % holders.length]!;
-        try {
-          // Background prefetch follows the content's bandwidth policy; client reads do not come here.
-          await this.gate.admit(contentId, manifest, manifest.blocks[index]!.length, () => this.halted(contentId));
-          if (this.halted(contentId)) return;
-          const conn = await this.deps.pool.get(holder.peer);
-          const reply = await conn.request('get-block', { contentId, index });
-          if (this.halted(contentId)) return;
-          await this.deps.store.put(reply.payload, manifest.blocks[index]!.hash);
-          this.fetched.set(contentId, this.fetchedBytes(contentId) + reply.payload.length);
-          last = undefined;
-          this.setStuck(contentId, undefined);
-          this.deps.onProgress(contentId, manifest, false);
-        } catch (err) {
-          failures++;
-          last = { reason: stuckReason(err), detail: `${holder.nodeId}: ${(err as Error).message}` };
-          // A partial holder (an origin still receiving an upload) lacking a block is expected.
-          const expected = !holder.complete && (err as { code?: string }).code === 'ERR_BLOCK_NOT_FOUND';
-          this.deps.log[expected ? 'debug' : 'warn']('block fetch failed', { contentId, index, holder: holder.nodeId, err: err as Error });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.deps.concurrency, missing.length) }, worker));
-    return last;
+    this.idle.set(
+      contentId,
+      setTimeout(() => {
+        if (!session.scheduler.done) return;
+        session.stop();
+        this.sessions.delete(contentId);
+        this.idle.delete(contentId);
+      }, IDLE_MS).unref(),
+    );
   }
 }

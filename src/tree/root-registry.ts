@@ -7,6 +7,7 @@ import type { Attributes } from '../core/attributes.js';
 import type { PeerConnection } from '../wire/peer-connection.js';
 import type { Holder, JoinBody } from '../wire/messages.js';
 import type { PeerAddress } from '../wire/transport.js';
+import { matches, type Criteria } from '../core/criteria.js';
 
 export interface Member {
   readonly nodeId: string;
@@ -55,7 +56,19 @@ export class RootRegistry {
   private readonly gone = new Map<string, Departed>();
 
   join(conn: PeerConnection, name: string, body: JoinBody): Member {
-    const member: Member = { nodeId: conn.remoteId!, name, attrs: conn.remoteAttrs, peer: body.peer, api: body.api, http: body.http, conn, joinedAt: new Date().toISOString() };
+    const member: Member = {
+      nodeId: conn.remoteId!,
+      name,
+      // Read through the connection: attested attributes change when the root re-signs them.
+      get attrs() {
+        return conn.remoteAttrs;
+      },
+      peer: body.peer,
+      api: body.api,
+      http: body.http,
+      conn,
+      joinedAt: new Date().toISOString(),
+    };
     this.members.set(member.nodeId, member);
     this.gone.delete(member.nodeId);
     conn.once('close', () => {
@@ -109,5 +122,19 @@ export class RootRegistry {
       if (m && h.complete) out.push({ nodeId, peer: m.peer, complete: true });
     }
     return out;
+  }
+
+  /**
+   * Live members that hold or will hold part of a content: every member that meets its
+   * criteria (still-downloading nodes serve what they have), complete ones first. The
+   * swarm then ranks them by measured proximity and load.
+   */
+  candidateHolders(contentId: string, criteria: Criteria): Holder[] {
+    const out: Holder[] = [];
+    for (const m of this.members.values()) {
+      const h = this.holdings.get(contentId)?.get(m.nodeId);
+      if (h?.complete || (h && h.haveBlocks > 0) || matches(criteria, m.attrs, m.nodeId)) out.push({ nodeId: m.nodeId, peer: m.peer, complete: h?.complete ?? false });
+    }
+    return out.sort((a, b) => Number(b.complete) - Number(a.complete));
   }
 }

@@ -34,7 +34,7 @@ export interface BlockFetcherDeps {
   findHolders: (contentId: string) => Promise<Holder[]>;
   /** Called after a fetched block is stored (the node reports its holdings). */
   /** A block was stored; `bytes` were received for it (counted as what the content moved). */
-  onStored?: (contentId: string, bytes: number) => void;
+  onStored?: (contentId: string, index: number, bytes: number) => void;
   log: Logger;
 }
 
@@ -81,8 +81,17 @@ export class BlockFetcher implements BlockSource {
         try {
           const conn = await this.deps.pool.get(holder.peer);
           const reply = await conn.request('get-block', { contentId, index }, { timeoutMs: Math.max(1, deadline - Date.now()) });
-          await this.deps.store.put(reply.payload, block.hash);
-          this.deps.onStored?.(contentId, reply.payload.length);
+          // put checks the hash first; a full store (nothing left to evict) still lets the
+          // verified bytes reach the reader, they are just not kept.
+          const kept = await this.deps.store.put(reply.payload, block.hash, { stripe: contentId, index }).then(
+            () => true,
+            (err: unknown) => {
+              if (!isCanopyError(err, 'ERR_STORE_FULL')) throw err;
+              this.deps.log.warn('block served without keeping it: the store is full', { contentId, index });
+              return false;
+            },
+          );
+          if (kept) this.deps.onStored?.(contentId, index, reply.payload.length);
           this.turn++;
           this.stats.fetched++;
           this.stats.fetchedBytes += reply.payload.length;

@@ -2,9 +2,11 @@
  * The whole-file view of a content: any byte range, read block by block. Blocks held here
  * come from the store (verified on read); missing ones are fetched on demand through a
  * `BlockSource` (verified before they are stored), with a deadline. Bytes between blocks
- * (holes) read as zeros. The next block is loaded while the current one is consumed, and
- * a window of further blocks is fetched to disk ahead of a sequential reader, so memory
- * stays at about two blocks per reader while the network runs ahead.
+ * (holes) read as zeros. The next blocks (LOCAL_READ_AHEAD of them) are loaded while the
+ * current one is consumed: consecutive blocks sit on different volumes (store/placement.ts),
+ * so a sequential read keeps several disks busy at once. A window of further blocks is
+ * fetched to disk ahead of a sequential reader, so memory stays at a few blocks per reader
+ * while the network runs ahead.
  */
 import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
@@ -25,7 +27,11 @@ export interface VirtualFileOptions {
   cache?: BlockCache;
   /** Where earlier reads ended: a read that continues one reads ahead past its own range. */
   sequential?: SequentialReads;
+  /** How many blocks after the one being sent are read into memory at once (from different volumes). */
+  localReadAhead?: number;
 }
+
+export const LOCAL_READ_AHEAD = 2;
 
 export const DEFAULT_READ_AHEAD = 4;
 
@@ -85,12 +91,14 @@ export class VirtualFile {
     const indexes = this.blocksFor(start, end);
     const contentId = this.options?.contentId ?? '';
     const continues = this.options?.sequential?.continues(contentId, start) ?? false;
-    let next = indexes.length > 0 ? this.load(indexes[0]!, signal) : undefined;
+    const local = this.options?.localReadAhead ?? LOCAL_READ_AHEAD;
+    const loading: Promise<Buffer>[] = [];
+    let queued = 0;
     let pos = start;
     for (let k = 0; k < indexes.length; k++) {
-      this.readAhead(indexes, k + 2, continues, signal);
-      const data = await next!;
-      next = k + 1 < indexes.length ? this.load(indexes[k + 1]!, signal) : undefined;
+      this.readAhead(indexes, k + 1 + local, continues, signal);
+      while (queued < indexes.length && queued <= k + local) loading.push(this.load(indexes[queued++]!, signal));
+      const data = await loading.shift()!;
       const block = this.manifest.blocks[indexes[k]!]!;
       if (block.offset > pos) yield* zeros(Math.min(block.offset, end + 1) - pos);
       const from = Math.max(start, block.offset) - block.offset;

@@ -4,18 +4,19 @@
  * `err`; messages with neither are one-way. Every body is checked here, field by field,
  * before any handler sees it. docs/PROTOCOL.md lists the messages.
  */
-import { isValidKey, isValidValue, type Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
 import { isHashHex } from '../core/hash.js';
 import type { PeerAddress } from './transport.js';
 
 export const PROTOCOL_VERSION = 1;
 
-export interface HelloBody { nodeId: string; name: string; attrs: Attributes; version: number }
+/** `record` is the sender's root-signed attribute record; its identity is its TLS certificate. */
+export interface HelloBody { nodeId: string; name: string; record: Record<string, unknown>; version: number }
 export interface JoinBody { peer: PeerAddress; api: string; http: string }
 /** The catalog sync: live contents, and what was taken out of service (a node applies it before serving). */
-export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown }[]; withdrawn?: WithdrawBody[] }
-export interface AnnounceBody { contentId: string; manifest: unknown }
+export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown; access?: unknown }[]; withdrawn?: WithdrawBody[] }
+/** `access` is the root-signed access statement of a content that is not public. */
+export interface AnnounceBody { contentId: string; manifest: unknown; access?: Record<string, unknown> }
 export interface WithdrawBody { contentId: string; at: string; reason: string }
 export interface ProgressBody {
   contentId: string;
@@ -31,6 +32,16 @@ export interface HoldersBody { contentId: string }
 export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean }
 export interface HoldersReply { holders: Holder[] }
 export interface GetBlockBody { contentId: string; index: number }
+/** Asks a holder for its bitfield (reply payload) and load, and to send `have`/`seeded` from now on. */
+export interface InterestBody { contentId: string }
+export interface InterestReply { blocks: number; seed: boolean; uploads: number; queuedBytes: number; rate: number; cap: number }
+/** Asks a holder for its current load; the round trip doubles as the proximity measure. */
+export interface LoadBody { contentId: string }
+export interface HaveBody { contentId: string; index: number }
+/** A node asks the root for a new certificate (same node id) for this public key; the reply is `{cert}`. */
+export interface RenewBody { publicKey: string }
+/** Signed statements from the root: newer attribute records and the revocation list. */
+export interface TrustUpdateBody { records: Record<string, unknown>[]; revocations?: Record<string, unknown> }
 /** A control-tree message (src/tree/tree-messages.ts), checked by src/tree/tree-codec.ts. */
 export interface TreeBody { from: { id: string; addr: string }; m: Record<string, unknown> }
 export type PingBody = Record<string, never>;
@@ -43,6 +54,13 @@ export interface MessageBodies {
   progress: ProgressBody;
   holders: HoldersBody;
   'get-block': GetBlockBody;
+  interest: InterestBody;
+  load: LoadBody;
+  have: HaveBody;
+  seeded: HaveBody;
+  cancel: GetBlockBody;
+  'trust-update': TrustUpdateBody;
+  renew: RenewBody;
   tree: TreeBody;
   ping: PingBody;
 }
@@ -74,19 +92,6 @@ const address: Check = (v, p) => {
   str(255)(a.host, `${p}.host`);
   if (typeof a.port !== 'number' || !Number.isInteger(a.port) || a.port < 1 || a.port > 65535) fail(`${p}.port`, 'expected a port 1..65535');
 };
-const attrs: Check = (v, p) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(p, 'expected an object of attributes');
-  const entries = Object.entries(v as Record<string, unknown>);
-  if (entries.length > 256) fail(p, 'too many attributes');
-  for (const [k, val] of entries) {
-    if (!isValidKey(k) || typeof val !== 'string' || !isValidValue(val)) fail(`${p}.${k}`, 'invalid attribute');
-  }
-};
-const optional =
-  (check: Check): Check =>
-  (v, p) => {
-    if (v !== undefined) check(v, p);
-  };
 const isoTime: Check = (v, p) => {
   str(64)(v, p);
   if (Number.isNaN(Date.parse(v as string))) fail(p, 'expected an ISO time');
@@ -100,15 +105,33 @@ const nodeRef: Check = (v, p) => {
 const object: Check = (v, p) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(p, 'expected an object');
 };
+const optional =
+  (check: Check): Check =>
+  (v, p) => {
+    if (v !== undefined) check(v, p);
+  };
+const arrayOf =
+  (check: Check, max: number): Check =>
+  (v, p) => {
+    if (!Array.isArray(v) || v.length > max) fail(p, `expected an array of at most ${max} items`);
+    (v as unknown[]).forEach((item, i) => check(item, `${p}[${i}]`));
+  };
 
 const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
-  hello: { nodeId: str(128), name: str(64), attrs, version: count },
+  hello: { nodeId: str(128), name: str(64), record: object, version: count },
   join: { peer: address, api: url, http: url },
-  announce: { contentId: hash, manifest: object },
+  announce: { contentId: hash, manifest: object, access: optional(object) },
   withdraw: { contentId: hash, at: isoTime, reason: str(200) },
   progress: { contentId: hash, haveBlocks: count, haveBytes: count, fetchedBytes: optional(count), stuck: optional(str(32)), stuckDetail: optional(str(500)) },
   holders: { contentId: hash },
   'get-block': { contentId: hash, index: count },
+  interest: { contentId: hash },
+  load: { contentId: hash },
+  have: { contentId: hash, index: count },
+  seeded: { contentId: hash, index: count },
+  cancel: { contentId: hash, index: count },
+  'trust-update': { records: arrayOf(object, 10_000), revocations: optional(object) },
+  renew: { publicKey: str(1024) },
   tree: { from: nodeRef, m: object },
   ping: {},
 };

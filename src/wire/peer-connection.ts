@@ -9,9 +9,21 @@ import type { Duplex } from 'node:stream';
 import { CanopyError, errorFromJSON, isCanopyError } from '../core/errors.js';
 import { encodeFrame, FrameDecoder } from './frame-codec.js';
 import { checkBody, isMessageType, type MessageBodies, type MessageType } from './messages.js';
+import { tlsPeerNodeId } from './tls-transport.js';
 
 export const REQUEST_TIMEOUT_MS = 60_000;
 export const MAX_INCOMING_IN_FLIGHT = 8;
+/** A frame, once started, must arrive whole within this time (64 MiB at ~1 MB/s): slow senders are cut. */
+export const FRAME_TIMEOUT_MS = 60_000;
+/** Incoming requests per second per connection, with a burst allowance; beyond it reading pauses. */
+export const REQUEST_RATE = 1000;
+export const REQUEST_BURST = 2000;
+
+export interface PeerConnectionLimits {
+  frameTimeoutMs?: number;
+  requestRate?: number;
+  requestBurst?: number;
+}
 
 export interface Reply {
   header: Record<string, unknown>;
@@ -25,7 +37,8 @@ export interface IncomingRequest<T extends MessageType = MessageType> {
   conn: PeerConnection;
 }
 
-export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer } | void>;
+/** `sent` (if given) runs once the reply has been written out, or failed to be: uploads hold their slot until then. */
+export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer; sent?: () => void } | void>;
 
 interface Pending {
   resolve: (r: Reply) => void;
@@ -34,9 +47,17 @@ interface Pending {
 }
 
 export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }> {
-  /** Identity the remote side gave in `hello` (attested by TLS once the security layer lands). */
+  /** The node id the transport authenticated (the TLS certificate's), if any. */
+  readonly transportPeerId: string | undefined;
+  /** Identity and attributes of the remote node once `hello` is attested (certificate + root-signed record). */
   remoteId: string | undefined;
   remoteAttrs: Record<string, string> = {};
+  private frameTimer: NodeJS.Timeout | undefined;
+  private drained: Promise<void> | undefined;
+  private tokens: number;
+  private lastRefill = Date.now();
+  private throttled: NodeJS.Timeout | undefined;
+  private readonly limits: Required<PeerConnectionLimits>;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly decoder = new FrameDecoder();
@@ -47,8 +68,12 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   constructor(
     private readonly stream: Duplex,
     private readonly handler: RequestHandler,
+    limits: PeerConnectionLimits = {},
   ) {
     super();
+    this.limits = { frameTimeoutMs: limits.frameTimeoutMs ?? FRAME_TIMEOUT_MS, requestRate: limits.requestRate ?? REQUEST_RATE, requestBurst: limits.requestBurst ?? REQUEST_BURST };
+    this.tokens = this.limits.requestBurst;
+    this.transportPeerId = tlsPeerNodeId(stream);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (err) => this.destroy(err));
     stream.on('close', () => this.destroy());
@@ -93,6 +118,8 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       p.reject(new CanopyError('ERR_CONNECTION_CLOSED', `connection closed${err ? `: ${err.message}` : ''}`, { cause: err }));
     }
     this.pending.clear();
+    clearTimeout(this.frameTimer);
+    clearTimeout(this.throttled);
     this.stream.destroy();
     this.emit('close', err);
   }
@@ -102,15 +129,18 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     let ok = true;
     for (const part of encodeFrame(header, payload)) ok = this.stream.write(part);
     if (!ok && !this.closed) {
-      await new Promise<void>((resolve) => {
+      // One shared wait per congestion episode, however many writers are queued behind it.
+      this.drained ??= new Promise<void>((resolve) => {
         const done = () => {
           this.stream.off('drain', done);
           this.stream.off('close', done);
+          this.drained = undefined;
           resolve();
         };
         this.stream.on('drain', done);
         this.stream.on('close', done);
       });
+      await this.drained;
     }
   }
 
@@ -123,6 +153,33 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       return;
     }
     for (const frame of frames) this.onFrame(frame.header, frame.payload);
+    this.watchPartialFrame();
+  }
+
+  /** Starts the clock when a frame begins and stops it when no partial frame is left. */
+  private watchPartialFrame(): void {
+    if (this.decoder.pending === 0) {
+      clearTimeout(this.frameTimer);
+      this.frameTimer = undefined;
+    } else if (!this.frameTimer && !this.closed) {
+      this.frameTimer = setTimeout(() => this.destroy(new CanopyError('ERR_TIMEOUT', `a frame took longer than ${this.limits.frameTimeoutMs} ms to arrive`)), this.limits.frameTimeoutMs);
+      this.frameTimer.unref();
+    }
+  }
+
+  /** Token bucket over incoming requests: a flooding peer is slowed down, not served faster than the rate. */
+  private takeToken(): void {
+    const now = Date.now();
+    this.tokens = Math.min(this.limits.requestBurst, this.tokens + ((now - this.lastRefill) * this.limits.requestRate) / 1000);
+    this.lastRefill = now;
+    this.tokens -= 1;
+    if (this.tokens >= 0 || this.throttled || this.closed) return;
+    this.stream.pause();
+    const waitMs = Math.ceil((-this.tokens * 1000) / this.limits.requestRate);
+    this.throttled = setTimeout(() => {
+      this.throttled = undefined;
+      if (!this.closed && this.queue.length < MAX_INCOMING_IN_FLIGHT) this.stream.resume();
+    }, waitMs);
   }
 
   private onFrame(header: Record<string, unknown>, payload: Buffer): void {
@@ -135,6 +192,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       else p.reject(errorFromJSON(header, 'ERR_WIRE_PROTOCOL'));
       return;
     }
+    this.takeToken();
     this.queue.push({ header, payload });
     if (this.queue.length >= MAX_INCOMING_IN_FLIGHT) this.stream.pause();
     this.pump();
@@ -146,7 +204,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       this.inFlight++;
       void this.handle(header, payload).finally(() => {
         this.inFlight--;
-        if (this.queue.length < MAX_INCOMING_IN_FLIGHT && !this.closed) this.stream.resume();
+        if (this.queue.length < MAX_INCOMING_IN_FLIGHT && !this.closed && !this.throttled) this.stream.resume();
         this.pump();
       });
     }
@@ -158,7 +216,11 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       if (!isMessageType(header.t)) throw new CanopyError('ERR_WIRE_PROTOCOL', `unknown message type ${JSON.stringify(header.t)?.slice(0, 40)}`);
       const body = checkBody(header.t, header);
       const result = await this.handler({ type: header.t, body, payload, conn: this } as IncomingRequest);
-      if (id !== undefined && !this.closed) await this.write({ ...(result?.body ?? {}), t: 'ok', re: id }, result?.payload);
+      try {
+        if (id !== undefined && !this.closed) await this.write({ ...(result?.body ?? {}), t: 'ok', re: id }, result?.payload);
+      } finally {
+        result?.sent?.();
+      }
     } catch (err) {
       const e = isCanopyError(err) ? err : new CanopyError('ERR_WIRE_PROTOCOL', `request failed: ${(err as Error).message}`);
       if (id !== undefined && !this.closed) await this.write({ t: 'err', re: id, code: e.code, message: e.message }).catch(() => undefined);

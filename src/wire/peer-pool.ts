@@ -1,11 +1,11 @@
 /**
- * Outgoing peer connections, one per address, each opened with a `hello` that tells the
- * remote side who we are and learns who it is. Closed connections leave the pool and are
- * dialled again on next use.
+ * Outgoing peer connections, one per address, each opened with a `hello` that presents our
+ * attribute record and attests the remote side's (its identity is the TLS certificate it
+ * showed). Closed connections leave the pool and are dialled again on next use.
  */
 import type { Attributes } from '../core/attributes.js';
 import { PeerConnection, type RequestHandler } from './peer-connection.js';
-import { PROTOCOL_VERSION } from './messages.js';
+import type { HelloBody } from './messages.js';
 import { formatAddress, type PeerAddress, type Transport } from './transport.js';
 
 export interface LocalIdentity {
@@ -14,12 +14,18 @@ export interface LocalIdentity {
   readonly attrs: Attributes;
 }
 
+/** How a connection's peer is authenticated: what we say in hello, and how we judge what they say. */
+export interface PeerAuthenticator {
+  hello(): HelloBody;
+  attest(conn: PeerConnection, presentedRecord: unknown): void;
+}
+
 export class PeerPool {
   private readonly conns = new Map<string, Promise<PeerConnection>>();
 
   constructor(
     private readonly transport: Transport,
-    private readonly identity: LocalIdentity,
+    private readonly auth: PeerAuthenticator,
     private readonly handler: RequestHandler,
   ) {}
 
@@ -46,9 +52,8 @@ export class PeerPool {
     const stream = await this.transport.connect(address);
     const conn = new PeerConnection(stream, this.handler);
     try {
-      const reply = await conn.request('hello', { nodeId: this.identity.nodeId, name: this.identity.name, attrs: this.identity.attrs, version: PROTOCOL_VERSION }, { timeoutMs: 10_000 });
-      conn.remoteId = String(reply.header.nodeId);
-      conn.remoteAttrs = (reply.header.attrs ?? {}) as Record<string, string>;
+      const reply = await conn.request('hello', this.auth.hello(), { timeoutMs: 10_000 });
+      this.auth.attest(conn, reply.header.record);
     } catch (err) {
       conn.destroy();
       throw err;

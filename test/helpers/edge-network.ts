@@ -1,6 +1,7 @@
 /** A root that publishes and holds, plus nodes started with their own extra arguments (e.g. --no-prefetch). */
 import { LocalNetwork, type NodeSpec, type RunningNode } from '../../src/demo/local-network.js';
 import { lastJson, runCli } from './cli.js';
+import { findApiToken } from '../../src/cli/api-token.js';
 
 export async function startNetwork(dir: string, rootArgs: string[], nodes: { spec: NodeSpec; args: string[] }[]): Promise<LocalNetwork> {
   const network = new LocalNetwork(dir);
@@ -23,6 +24,7 @@ export async function publish(network: LocalNetwork, file: string, args: string[
 }
 
 export async function holding(node: RunningNode, contentId: string): Promise<{ haveBlocks: number; totalBlocks: number }> {
-  const body = (await fetch(`${node.api}/api/contents/${contentId}`).then((r) => r.json())) as { local: { haveBlocks: number; totalBlocks: number } };
+  // The admin API needs a bearer token: LocalNetwork exports its token file in CANOPY_API_TOKEN_FILE.
+  const body = (await fetch(`${node.api}/api/contents/${contentId}`, { headers: { authorization: `Bearer ${findApiToken()}` } }).then((r) => r.json())) as { local: { haveBlocks: number; totalBlocks: number } };
   return body.local;
 }

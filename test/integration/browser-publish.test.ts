@@ -16,6 +16,7 @@ import { writeSample } from '../../src/demo/sample.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import { ensureWebBuilt, launchChromium, screenshot } from '../helpers/browser.js';
 import { runCommand, tempDir } from '../helpers/cli.js';
+import { apiFetch, withToken } from '../helpers/api-fetch.js';
 
 const SIZE = 12 * 2 ** 20 + 12345;
 const BLOCK = 256 * 2 ** 10;
@@ -82,7 +83,7 @@ describe('publishing from the browser', () => {
 
     // The dashboard draws the root and its three members.
     const dash = await context.newPage();
-    await dash.goto(`${api}/`);
+    await dash.goto(withToken(`${api}/`));
     await dash.locator('svg.tree g.tree-node').nth(3).waitFor();
     assert.equal(await dash.locator('svg.tree g.tree-node').count(), 4);
     assert.deepEqual((await dash.locator('svg.tree g.tree-node').evaluateAll((els) => els.map((e) => e.getAttribute('data-node')))).sort(), ['eu-edge', 'eu-hub', 'root', 'us-edge']);
@@ -92,7 +93,7 @@ describe('publishing from the browser', () => {
     // The publishing page: pick the file, type criteria and watch the live match count.
     const page = await context.newPage();
     const net = await throttleUploads(page);
-    await page.goto(`${api}/publish?chunk=${CHUNK}`);
+    await page.goto(withToken(`${api}/publish?chunk=${CHUNK}`));
     await page.getByTestId('file-input').setInputFiles(file);
     await page.getByTestId('criteria').fill('region=eu &');
     await page.getByTestId('criteria-error').waitFor();
@@ -106,7 +107,7 @@ describe('publishing from the browser', () => {
 
     // Let part of it arrive (one connection is dropped on the way), then close the tab.
     await until('a third of the upload', async () => {
-      const { uploads } = await (await fetch(`${api}/api/publish/uploads`)).json() as { uploads: { contentId: string; verifiedBytes: number }[] };
+      const { uploads } = await (await apiFetch(`${api}/api/publish/uploads`)).json() as { uploads: { contentId: string; verifiedBytes: number }[] };
       return (uploads.find((u) => u.contentId === contentId)?.verifiedBytes ?? 0) > SIZE / 3;
     });
     assert.ok(net.dropped() >= 1, 'a connection was dropped and the upload went on');
@@ -114,12 +115,12 @@ describe('publishing from the browser', () => {
     await page.close();
 
     // The origin holds only part of it, and a qualified node is already fetching from it.
-    const status = async () => (await (await fetch(`${api}/api/contents/${contentId}/status`)).json()) as ContentStatus;
+    const status = async () => (await (await apiFetch(`${api}/api/contents/${contentId}/status`)).json()) as ContentStatus;
     const early = await until('a qualified node holding part of the content', async () => {
       const s = await status();
       return s.nodes.find((n) => n.qualified && n.haveBytes > 0) ? s : undefined;
     });
-    const { uploads } = (await (await fetch(`${api}/api/publish/uploads`)).json()) as { uploads: { contentId: string; verifiedBytes: number; complete: boolean }[] };
+    const { uploads } = (await (await apiFetch(`${api}/api/publish/uploads`)).json()) as { uploads: { contentId: string; verifiedBytes: number; complete: boolean }[] };
     const origin = uploads.find((u) => u.contentId === contentId)!;
     assert.equal(origin.complete, false);
     assert.ok(origin.verifiedBytes < SIZE, 'the upload had not finished');
@@ -131,7 +132,7 @@ describe('publishing from the browser', () => {
     // A new tab, the same file: the upload resumes where the origin's copy ends.
     const again = await context.newPage();
     await throttleUploads(again);
-    await again.goto(`${api}/publish?chunk=${CHUNK}`);
+    await again.goto(withToken(`${api}/publish?chunk=${CHUNK}`));
     await again.getByTestId('file-input').setInputFiles(file);
     await again.getByTestId('criteria').fill('region=eu');
     await again.getByTestId('publish').click();
@@ -176,7 +177,7 @@ describe('publishing from the browser', () => {
     const ff = await runCommand('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=duration=2:size=160x120:rate=10', '-pix_fmt', 'yuv420p', '-y', mp4]);
     assert.equal(ff.code, 0, ff.stderr);
     const page = await browser.newPage();
-    await page.goto(`${network.root!.api}/publish`);
+    await page.goto(withToken(`${network.root!.api}/publish`));
     await page.getByTestId('file-input').setInputFiles(mp4);
     await page.getByTestId('criteria').fill('tier=edge');
     await until('the match count', async () => /2\s+of 3 nodes match/.test(await page.getByTestId('match-count').innerText().catch(() => '')));
@@ -184,7 +185,7 @@ describe('publishing from the browser', () => {
     await page.locator('[data-testid=phase][data-phase=done]').waitFor({ timeout: DEADLINE_MS });
     assert.match(await page.getByTestId('analysis').innerText(), /mp4 · video\/mp4 · not linear · moov at \d+, mdat at \d+/);
     const contentId = await page.getByTestId('content-id').getAttribute('data-content-id');
-    const manifest = (await (await fetch(`${network.root!.api}/api/contents/${contentId}/manifest`)).json()) as { mediaType: string };
+    const manifest = (await (await apiFetch(`${network.root!.api}/api/contents/${contentId}/manifest`)).json()) as { mediaType: string };
     assert.equal(manifest.mediaType, 'video/mp4');
     await screenshot(page, '7-publish-mp4');
     await page.close();
@@ -192,7 +193,7 @@ describe('publishing from the browser', () => {
 
   it('accepts a file dropped on the page', async () => {
     const page = await browser.newPage();
-    await page.goto(`${network.root!.api}/publish`);
+    await page.goto(withToken(`${network.root!.api}/publish`));
     const drop = await page.evaluateHandle(() => {
       const dt = new DataTransfer();
       dt.items.add(new File([new Uint8Array(5000).fill(7)], 'dropped.bin', { type: 'application/octet-stream' }));
@@ -203,7 +204,7 @@ describe('publishing from the browser', () => {
     await page.getByTestId('publish').click();
     await page.locator('[data-testid=phase][data-phase=done]').waitFor({ timeout: DEADLINE_MS });
     const contentId = await page.getByTestId('content-id').getAttribute('data-content-id');
-    const manifest = (await (await fetch(`${network.root!.api}/api/contents/${contentId}/manifest`)).json()) as { size: number; name: string };
+    const manifest = (await (await apiFetch(`${network.root!.api}/api/contents/${contentId}/manifest`)).json()) as { size: number; name: string };
     assert.deepEqual([manifest.name, manifest.size], ['dropped.bin', 5000]);
     await page.close();
   });

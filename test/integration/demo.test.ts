@@ -15,6 +15,7 @@ it('demo with 4 nodes distributes to the 2 qualified ones and verifies them', as
   assert.equal(result.qualified, 2);
   assert.equal(result.verified, 2);
   assert.equal(result.unqualifiedHolding, 0);
+  assert.equal(result.refused, 2, 'holders refused both unqualified nodes');
   assert.equal(typeof result.seconds, 'number');
   assert.match(r.stdout, /verified: 2 of 2 qualified nodes/);
 });

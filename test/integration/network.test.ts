@@ -68,7 +68,7 @@ describe('a local network of real processes', () => {
         assert.equal(await fileSha256(out), sha, `${node.name} served different bytes`);
       } else {
         assert.match(curl.stdout, /^(503|404)$/, `${node.name} must not serve the content`);
-        const local = await fetch(`${node.api}/api/contents/${contentId}`).then((r) => r.json() as Promise<{ local: { haveBlocks: number } }>);
+        const local = await network.api(node).get<{ local: { haveBlocks: number } }>(`/api/contents/${contentId}`);
         assert.equal(local.local.haveBlocks, 0, `${node.name} must hold no block`);
       }
     }

@@ -13,6 +13,7 @@ import { cliCommand, stopProcess } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
+import { apiFetch } from '../helpers/api-fetch.js';
 
 const SIZE = 3 * 2 ** 20 + 7;
 
@@ -37,7 +38,7 @@ function startNode(args: string[]): Promise<{ child: ChildProcess; ready: Ready;
 }
 
 async function metric(api: string, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`${api}/metrics`)).text();
+  const text = await (await apiFetch(`${api}/metrics`)).text();
   const m = pattern.exec(text);
   return m ? Number(m[1]) : NaN;
 }
@@ -50,16 +51,20 @@ describe('operations', () => {
   let rootLog: () => string;
 
   before(async () => {
+    // Both nodes accept one admin API token (as in a LocalNetwork); the helpers find it here.
+    process.env.CANOPY_API_TOKEN_FILE = `${dir.path}/api-token`;
     const cfg = `${dir.path}/root.yaml`;
-    writeFileSync(cfg, ['# the root of a test network', 'root: true', `data: ${dir.path}/root`, 'name: config-root', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 'blockSize: 256KiB', 'volumes:', `  - ${dir.path}/root/d1`, `  - { path: ${dir.path}/root/d2, weight: 2 }`].join('\n'));
+    writeFileSync(cfg, ['# the root of a test network', 'root: true', `data: ${dir.path}/root`, 'name: config-root', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 'blockSize: 256KiB', `apiTokenFile: ${dir.path}/api-token`, 'volumes:', `  - ${dir.path}/root/d1`, `  - { path: ${dir.path}/root/d2, weight: 2 }`].join('\n'));
     const r = await startNode(['--config', cfg]);
     children.push(r.child);
     root = r.ready;
     rootLog = r.stderr;
-    // The edge's file says one thing and its flags another: the flags win.
+    // The edge's file says one thing and its flags another: the flags win. Its attributes come
+    // from its join token (attested by the root), never from its own file or flags.
+    const { token } = (await (await apiFetch(`${root.api}/api/join-tokens`, { method: 'POST', body: JSON.stringify({ attrs: 'region=eu', ttl: '10m' }) })).json()) as { token: string };
     const edgeCfg = `${dir.path}/edge.yaml`;
-    writeFileSync(edgeCfg, ['name: from-file', 'attrs: { region: us, tier: edge }', `data: ${dir.path}/edge`, 'join: 127.0.0.1:1', 'apiPort: 1', 'downloadConcurrency: 2'].join('\n'));
-    const e = await startNode(['--config', edgeCfg, '--join', `${root.peer.host}:${root.peer.port}`, '--name', 'edge', '--attr', 'region=eu', '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0']);
+    writeFileSync(edgeCfg, ['name: from-file', `data: ${dir.path}/edge`, 'join: 127.0.0.1:1', 'apiPort: 1', 'downloadConcurrency: 2'].join('\n'));
+    const e = await startNode(['--config', edgeCfg, '--join', `${root.peer.host}:${root.peer.port}`, '--name', 'edge', '--token', token, '--api-token-file', `${dir.path}/api-token`, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0']);
     children.push(e.child);
     edge = e.ready;
   });
@@ -79,16 +84,16 @@ describe('operations', () => {
   });
 
   it('lets flags override the file, key by key', async () => {
-    const info = (await (await fetch(`${edge.api}/api/node`)).json()) as { name: string; attrs: Record<string, string> };
+    const info = (await (await apiFetch(`${edge.api}/api/node`)).json()) as { name: string; attrs: Record<string, string> };
     assert.equal(info.name, 'edge');
-    assert.deepEqual(info.attrs, { region: 'eu' }, 'a flag replaces the whole attribute set of the file');
+    assert.deepEqual(info.attrs, { region: 'eu' }, 'the attributes are those of the join token');
   });
 
   it('runs from the file: name, volumes and block size come from it', async () => {
-    const info = (await (await fetch(`${root.api}/api/node`)).json()) as { name: string; store: { volumes: { path: string }[] } };
+    const info = (await (await apiFetch(`${root.api}/api/node`)).json()) as { name: string; store: { volumes: { path: string }[] } };
     assert.equal(info.name, 'config-root');
     assert.deepEqual(info.store.volumes.map((v) => v.path), [`${dir.path}/root/d1`, `${dir.path}/root/d2`]);
-    const settings = (await (await fetch(`${root.api}/api/publish/settings`)).json()) as { blockSize: number };
+    const settings = (await (await apiFetch(`${root.api}/api/publish/settings`)).json()) as { blockSize: number };
     assert.equal(settings.blockSize, 256 * 1024);
     const line = rootLog().split('\n').find((l) => l.includes('node started'))!;
     const log = JSON.parse(line) as Record<string, unknown>;
@@ -98,10 +103,10 @@ describe('operations', () => {
   });
 
   it('serves its OpenAPI description and health', async () => {
-    const doc = (await (await fetch(`${root.api}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    const doc = (await (await apiFetch(`${root.api}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     assert.equal(doc.openapi, '3.1.0');
     for (const p of ['/healthz', '/metrics', '/api/contents/{ref}/status', '/api/criteria/match', '/api/publish/drafts', '/api/uploads', '/api/overview']) assert.ok(doc.paths[p], p);
-    assert.deepEqual(await (await fetch(`${edge.api}/healthz`)).json(), { ok: true });
+    assert.deepEqual(await (await apiFetch(`${edge.api}/healthz`)).json(), { ok: true });
   });
 
   it('accounts in /metrics for the bytes of a publish, its distribution and a download', async () => {
@@ -113,7 +118,7 @@ describe('operations', () => {
     const { contentId, blocks } = lastJson<{ contentId: string; blocks: number }>(pub.stdout);
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const s = (await (await fetch(`${root.api}/api/contents/${contentId}/status`)).json()) as ContentStatus;
+      const s = (await (await apiFetch(`${root.api}/api/contents/${contentId}/status`)).json()) as ContentStatus;
       if (s.nodes.every((n) => n.complete)) break;
       assert.ok(Date.now() < deadline, 'distribution did not finish');
       await sleep(100);

@@ -16,6 +16,8 @@ import { frameHeader, FRAME_BLOCK, FRAME_MANIFEST, PUBLISH_MEDIA_TYPE } from '..
 import { loadKeyFile } from '../../src/ingest/publisher-key.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
+import { apiFetch } from '../helpers/api-fetch.js';
+import { findApiToken } from '../../src/cli/api-token.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -71,14 +73,14 @@ describe('publishing media over a real network', () => {
   async function upload(blocks: Buffer[], manifest: unknown): Promise<{ status: number; code: string }> {
     const json = Buffer.from(JSON.stringify(manifest));
     const body = Buffer.concat([...blocks.flatMap((b) => [frameHeader(FRAME_BLOCK, b.length), b]), frameHeader(FRAME_MANIFEST, json.length), json]);
-    const res = await fetch(`${network.root!.api}/api/contents`, { method: 'POST', body, headers: { 'content-type': PUBLISH_MEDIA_TYPE } });
+    const res = await apiFetch(`${network.root!.api}/api/contents`, { method: 'POST', body, headers: { 'content-type': PUBLISH_MEDIA_TYPE } });
     const reply = (await res.json()) as { error?: { code: string } };
     return { status: res.status, code: reply.error?.code ?? 'OK' };
   }
 
   it('refuses a manifest whose signature fails, blocks that do not match, and a foreign origin', async () => {
     const bytes = readFileSync(movie);
-    const rootId = (await (await fetch(`${network.root!.api}/api/node`)).json() as { nodeId: string }).nodeId;
+    const rootId = (await (await apiFetch(`${network.root!.api}/api/node`)).json() as { nodeId: string }).nodeId;
     const signed = await ingestFile(movie, hashOnlySink, { name: 'forged.mp4', criteria: '*', origin: rootId, key: loadKeyFile(key).privateKey, blockSize: 1 << 20 });
     const blocks = signed.manifest.blocks.map((b) => bytes.subarray(b.offset, b.offset + b.length));
     assert.deepEqual(await upload(blocks, { ...signed.manifest, criteria: 'region=us' }), { status: 400, code: 'ERR_MANIFEST_INVALID' });
@@ -93,7 +95,7 @@ describe('publishing media over a real network', () => {
     const ts = `${dir.path}/clip.ts`;
     const ff = await runCommand('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', movie, '-c', 'copy', '-f', 'mpegts', ts]);
     assert.equal(ff.code, 0, ff.stderr);
-    const r = await runCommand('curl', ['-sS', '--fail-with-body', '-H', 'content-type: application/octet-stream', '--data-binary', `@${ts}`, `${network.root!.api}/api/contents?name=clip.ts&criteria=region%3Deu`]);
+    const r = await runCommand('curl', ['-sS', '--fail-with-body', '-H', `authorization: Bearer ${findApiToken()}`, '-H', 'content-type: application/octet-stream', '--data-binary', `@${ts}`, `${network.root!.api}/api/contents?name=clip.ts&criteria=region%3Deu`]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const summary = JSON.parse(r.stdout) as { analyser: string; mediaType: string; blockSize: number };
     assert.equal(summary.analyser, 'mpeg-ts');

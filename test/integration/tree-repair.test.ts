@@ -11,6 +11,7 @@ import { LocalNetwork, type RunningNode } from '../../src/demo/local-network.js'
 import { writeSample } from '../../src/demo/sample.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import { lastJson, runCli, tempDir } from '../helpers/cli.js';
+import { apiFetch } from '../helpers/api-fetch.js';
 
 interface TreeView {
   attached: boolean;
@@ -21,7 +22,7 @@ interface TreeView {
   subtreeNodes: number;
 }
 
-const tree = (n: RunningNode) => fetch(`${n.api}/api/tree`).then((r) => r.json() as Promise<TreeView>);
+const tree = (n: RunningNode) => apiFetch(`${n.api}/api/tree`).then((r) => r.json() as Promise<TreeView>);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -107,7 +108,7 @@ describe('control tree with real processes', () => {
     const expected = live.filter((n) => n.attrs.region === 'eu').map((n) => n.name).sort();
     assert.deepEqual(status.nodes.filter((n) => n.qualified && n.complete).map((n) => n.name).sort(), expected);
     for (const n of live) {
-      const res = await fetch(`${n.api}/api/contents/${contentId}`);
+      const res = await apiFetch(`${n.api}/api/contents/${contentId}`);
       assert.equal(res.status, 200, `${n.name} heard the announcement`);
       const body = (await res.json()) as { local: { haveBlocks: number } };
       if (n.attrs.region !== 'eu') assert.equal(body.local.haveBlocks, 0, `${n.name} must hold nothing`);

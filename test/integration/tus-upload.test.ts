@@ -12,6 +12,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import { LocalNetwork } from '../../src/demo/local-network.js';
 import { tempDir } from '../helpers/cli.js';
+import { apiFetch, authHeader } from '../helpers/api-fetch.js';
 
 const BS = 64 * 1024;
 
@@ -23,7 +24,7 @@ function draftOf(data: Buffer, name: string) {
 
 function upload(api: string, body: Buffer, contentId: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const u = new Upload(body, { endpoint: `${api}/api/uploads`, metadata: { contentId }, chunkSize: 4 * BS, retryDelays: [], onSuccess: () => resolve(), onError: reject });
+    const u = new Upload(body, { endpoint: `${api}/api/uploads`, metadata: { contentId }, headers: authHeader(), chunkSize: 4 * BS, retryDelays: [], onSuccess: () => resolve(), onError: reject });
     u.start();
   });
 }
@@ -38,7 +39,7 @@ describe('tus uploads', () => {
   });
 
   async function draft(data: Buffer, name: string): Promise<string> {
-    const res = await fetch(`${network.root!.api}/api/publish/drafts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(draftOf(data, name)) });
+    const res = await apiFetch(`${network.root!.api}/api/publish/drafts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(draftOf(data, name)) });
     assert.equal(res.status, 201);
     return ((await res.json()) as { contentId: string }).contentId;
   }
@@ -48,12 +49,12 @@ describe('tus uploads', () => {
     const id = await draft(data, 'good.bin');
     await upload(network.root!.api, data, id);
     for (let i = 0; ; i++) {
-      const s = (await (await fetch(`${network.root!.api}/api/contents/${id}/status`)).json()) as ContentStatus;
+      const s = (await (await apiFetch(`${network.root!.api}/api/contents/${id}/status`)).json()) as ContentStatus;
       if (s.nodes[0]!.complete) break;
       assert.ok(i < 600, 'not distributed');
       await sleep(100);
     }
-    const served = Buffer.from(await (await fetch(`${network.nodes[0]!.http}/content/${id}`)).arrayBuffer());
+    const served = Buffer.from(await (await apiFetch(`${network.nodes[0]!.http}/content/${id}`)).arrayBuffer());
     assert.ok(served.equals(data));
   });
 
@@ -63,11 +64,11 @@ describe('tus uploads', () => {
     const bad = Buffer.from(data);
     bad[5 * BS + 17] = bad[5 * BS + 17]! ^ 1;
     await assert.rejects(upload(network.root!.api, bad, id), /422/);
-    const { uploads } = (await (await fetch(`${network.root!.api}/api/publish/uploads`)).json()) as { uploads: { contentId: string; verifiedBytes: number; complete: boolean }[] };
+    const { uploads } = (await (await apiFetch(`${network.root!.api}/api/publish/uploads`)).json()) as { uploads: { contentId: string; verifiedBytes: number; complete: boolean }[] };
     const u = uploads.find((x) => x.contentId === id)!;
     assert.equal(u.complete, false);
     assert.equal(u.verifiedBytes, 5 * BS, 'the blocks before the tampered one, and none from it on');
-    const local = (await (await fetch(`${network.nodes[0]!.api}/api/contents/${id}`)).json()) as { local: { haveBytes: number } };
+    const local = (await (await apiFetch(`${network.nodes[0]!.api}/api/contents/${id}`)).json()) as { local: { haveBytes: number } };
     assert.ok(local.local.haveBytes <= 5 * BS);
   });
 
@@ -79,27 +80,27 @@ describe('tus uploads', () => {
   });
 
   it('refuses a malformed draft with the field named', async () => {
-    const res = await fetch(`${network.root!.api}/api/publish/drafts`, { method: 'POST', body: JSON.stringify({ ...draftOf(randomBytes(BS), 'x'), blocks: [] }) });
+    const res = await apiFetch(`${network.root!.api}/api/publish/drafts`, { method: 'POST', body: JSON.stringify({ ...draftOf(randomBytes(BS), 'x'), blocks: [] }) });
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { error: { message: string } }).error.message, /draft blocks: must list 1/);
   });
 
   it('answers as /openapi.json describes, for every route with a schema', async () => {
     const api = network.root!.api;
-    const doc = (await (await fetch(`${api}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { content?: { 'application/json': { schema: object } } }>; requestBody?: { content: Record<string, { schema?: object }> } }>> };
+    const doc = (await (await apiFetch(`${api}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, { content?: { 'application/json': { schema: object } } }>; requestBody?: { content: Record<string, { schema?: object }> } }>> };
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     const check = (schema: object, value: unknown, what: string) => {
       const validate = ajv.compile(schema);
       assert.ok(validate(value), `${what}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value).slice(0, 400)}`);
     };
-    const { contents } = (await (await fetch(`${api}/api/contents`)).json()) as { contents: { contentId: string }[] };
+    const { contents } = (await (await apiFetch(`${api}/api/contents`)).json()) as { contents: { contentId: string }[] };
     assert.ok(contents.length > 0);
     let checked = 0;
     for (const [p, ops] of Object.entries(doc.paths)) {
       const get = ops.get?.responses['200']?.content?.['application/json'].schema;
       if (!get) continue;
       const url = `${api}${p.replace('{ref}', contents[0]!.contentId)}${p.startsWith('/api/criteria/') ? '?criteria=region%3Deu' : ''}`;
-      const res = await fetch(url);
+      const res = await apiFetch(url);
       assert.equal(res.status, 200, url);
       check(get, await res.json(), `GET ${p}`);
       checked++;
@@ -109,11 +110,11 @@ describe('tus uploads', () => {
     const draftOp = doc.paths['/api/publish/drafts']!.post!;
     const body = draftOf(randomBytes(BS + 1), 'schema.bin');
     check(draftOp.requestBody!.content['application/json']!.schema!, body, 'draft request');
-    const res = await fetch(`${api}/api/publish/drafts`, { method: 'POST', body: JSON.stringify(body) });
+    const res = await apiFetch(`${api}/api/publish/drafts`, { method: 'POST', body: JSON.stringify(body) });
     assert.equal(res.status, 201);
     check(draftOp.responses['201']!.content!['application/json'].schema, await res.json(), 'draft answer');
     // Errors have the documented shape.
-    const missing = await fetch(`${api}/api/contents/${'0'.repeat(64)}`);
+    const missing = await apiFetch(`${api}/api/contents/${'0'.repeat(64)}`);
     assert.equal(missing.status, 404);
     check(draftOp.responses.default!.content!['application/json'].schema, await missing.json(), 'error');
   });

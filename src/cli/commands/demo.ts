@@ -50,13 +50,16 @@ export function registerDemo(program: Command): void {
           progress: quiet ? undefined : new ProgressView(),
         });
         say(`verified: ${result.verified} of ${result.qualified} qualified nodes serve the exact bytes; ${result.nodes - result.qualified} unqualified nodes hold nothing (${result.seconds} s)`);
+        say(`enforced: holders refused a block to ${result.refused} unqualified node(s) asking with their own certificates (ERR_NOT_AUTHORISED); every link is mutual TLS under the cluster CA`);
         for (const u of result.urls) say(`  ${u.node}: ${u.url}`);
         if (opts.exit) {
           await network.stop();
-          printJson({ ok: result.ok, nodes: result.nodes, qualified: result.qualified, verified: result.verified, unqualifiedHolding: result.unqualifiedHolding, seconds: result.seconds, contentId: result.contentId });
+          printJson({ ok: result.ok, nodes: result.nodes, qualified: result.qualified, verified: result.verified, unqualifiedHolding: result.unqualifiedHolding, refused: result.refused, seconds: result.seconds, contentId: result.contentId });
           return;
         }
-        say(`dashboard ${network.root!.api}/  publish from the browser ${network.root!.api}/publish`);
+        // The token in the URL becomes an HttpOnly cookie, so the browser app can call the API.
+        const login = `?token=${encodeURIComponent(network.apiToken())}`;
+        say(`dashboard ${network.root!.api}/${login}  publish from the browser ${network.root!.api}/publish${login}`);
         say(`root API ${network.root!.api} — try: npx canopy status --watch, npx canopy top, npx canopy ls, curl -O ${result.urls[0]?.url ?? ''}`);
         say('running; press Ctrl-C to stop every node');
         await new Promise<void>((resolve) => {

@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { parseAttributes } from '../../core/attributes.js';
 import { CanopyError } from '../../core/errors.js';
-import { parseSize } from '../../core/sizes.js';
+import { parseRate, parseSize } from '../../core/sizes.js';
 import { DEFAULTS } from '../../node/config.js';
 import { parseUserSpec, readUsersFile } from '../../edge/ftp/ftp-users.js';
 import { loadConfigFile, nodeConfigFrom, type FileConfig } from '../../node/config-file.js';
 import { CanopyNode } from '../../node/node.js';
+import type { EvictionPolicy } from '../../store/eviction.js';
+import { parseVolumeSpec } from '../../store/volume-spec.js';
 import { parseAddress } from '../../wire/transport.js';
 import { action, printJson } from '../output.js';
 
@@ -29,7 +31,15 @@ interface NodeOptions {
   ftpTlsKey?: string;
   volume: string[];
   blockSize?: string;
+  uploadCap?: string;
+  downloadCap?: string;
+  concurrency?: string;
+  quota?: string;
+  evict?: string;
   prefetch: boolean;
+  token?: string;
+  apiHost?: string;
+  apiTokenFile?: string;
   fanout?: string;
   heartbeat?: string;
 }
@@ -64,6 +74,9 @@ function flagConfig(opts: NodeOptions): FileConfig {
     dataDir: opts.data,
     attrs: opts.attr.length > 0 ? parseAttributes(opts.attr) : undefined,
     host: opts.host,
+    apiHost: opts.apiHost,
+    apiTokenFile: opts.apiTokenFile,
+    token: opts.token ?? process.env.CANOPY_JOIN_TOKEN,
     peerPort: port('--peer-port', opts.peerPort),
     apiPort: port('--api-port', opts.apiPort),
     httpPort: port('--http-port', opts.httpPort),
@@ -75,10 +88,15 @@ function flagConfig(opts: NodeOptions): FileConfig {
       tlsCert: opts.ftpTlsCert,
       tlsKey: opts.ftpTlsKey,
     }),
-    volumes: opts.volume.length > 0 ? opts.volume.map((p) => ({ path: p })) : undefined,
+    volumes: opts.volume.length > 0 ? opts.volume.map(parseVolumeSpec) : undefined,
+    quota: opts.quota === undefined ? undefined : parseSize(opts.quota),
+    evictionPolicy: opts.evict as EvictionPolicy | undefined,
     // Commander gives true when --no-prefetch is absent: only an explicit "no" overrides the file.
     prefetch: opts.prefetch === false ? false : undefined,
     blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
+    uploadCap: opts.uploadCap === undefined ? undefined : parseRate(opts.uploadCap),
+    downloadCap: opts.downloadCap === undefined ? undefined : parseRate(opts.downloadCap),
+    downloadConcurrency: port('--concurrency', opts.concurrency),
     fanout: whole('--fanout', opts.fanout),
     heartbeatMs: whole('--heartbeat', opts.heartbeat),
   });
@@ -99,7 +117,10 @@ export function registerNode(program: Command): void {
     .option('--join <host:port>', 'peer address of the root to join')
     .option('--name <name>', 'display name of this node (default: the data directory name)')
     .option('--data <dir>', `data directory (index and default volume; default ${DEFAULT_DATA})`)
-    .option('--attr <key=value>', 'node attribute, repeatable (e.g. --attr region=eu --attr tier=edge)', collect, [])
+    .option('--attr <key=value>', "the root's own attributes, repeatable (other nodes get theirs from their join token)", collect, [])
+    .option('--token <token>', 'single-use join token for the first start (canopy token create); also CANOPY_JOIN_TOKEN')
+    .option('--api-host <ip>', `address the admin API binds to; it always requires a bearer token (default ${DEFAULTS.apiHost})`)
+    .option('--api-token-file <file>', 'file with the admin API token, created if absent (default: <data>/api-token)')
     .option('--host <ip>', `address to bind every port to (default ${DEFAULTS.host})`)
     .option('--peer-port <n>', `node-to-node port (0 = any free port; default ${DEFAULTS.peerPort})`)
     .option('--api-port <n>', `admin API port (0 = any free port; default ${DEFAULTS.apiPort})`)
@@ -111,17 +132,25 @@ export function registerNode(program: Command): void {
     .option('--ftp-require-tls', 'refuse FTP logins before AUTH TLS')
     .option('--ftp-tls-cert <pem>', 'certificate for FTP AUTH TLS (default: a self-signed one kept in the data directory)')
     .option('--ftp-tls-key <pem>', 'private key for --ftp-tls-cert')
-    .option('--volume <dir>', 'a block volume directory, repeatable (default: <data>/volumes/v0)', collect, [])
     .option('--fanout <n>', 'most children this node takes in the control tree (default 16)')
     .option('--heartbeat <ms>', 'control-tree heartbeat period in ms; dead after 3.5 periods (default 1000)')
     .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')
+    .option('--volume <dir[,weight=W][,capacity=SIZE]>', 'a block volume (normally one per disk), repeatable; weight sets its share of blocks, capacity caps it (default: <data>/volumes/v0)', collect, [])
+    .option('--quota <size>', 'most bytes of blocks this node keeps; past it unpinned contents are evicted (default: until the volumes are full)')
+    .option('--evict <policy>', 'which unpinned content goes first when room is needed: lru or lfu (default lru)')
     .option('--block-size <size>', 'block size for contents published here (default 4MiB)')
+    .option('--upload-cap <rate>', 'upload cap to peers, e.g. 100mbit or 10MiB/s (default: none)')
+    .option('--download-cap <rate>', 'download cap from peers, e.g. 100mbit (default: none)')
+    .option('--concurrency <n>', 'block requests in flight per content (default 16)')
     .action(
       action(async (opts: NodeOptions) => {
         const file = opts.config === undefined ? {} : loadConfigFile(opts.config);
         const merged = mergeConfig(file, flagConfig(opts));
         const config = nodeConfigFrom(merged, DEFAULT_DATA);
-        const node = new CanopyNode(config);
+        if (!config.isRoot && Object.keys(config.attrs).length > 0) {
+          throw new CanopyError('ERR_USAGE', 'attrs: attributes are attested by the root, not self-declared; put them in the join token (canopy token create --attrs ...) or change them with canopy nodes set-attrs');
+        }
+        const node = await CanopyNode.open(config);
         try {
           await node.start();
         } catch (err) {

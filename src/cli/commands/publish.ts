@@ -2,11 +2,13 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
+import { parseAccessMode, type AccessMode } from '../../security/content-access.js';
 import { formatCriteria, parseCriteria } from '../../core/criteria.js';
 import { CanopyError } from '../../core/errors.js';
 import { parseExpires } from '../../core/expiry.js';
 import { isValidContentName, type PrefetchPolicy } from '../../core/manifest.js';
 import { formatWindow, parseWindow } from '../../swarm/prefetch-window.js';
+import { parsePlacement } from '../../core/placement.js';
 import { formatBytes, parseSize } from '../../core/sizes.js';
 import { ingestFile, summarise, type IngestSummary } from '../../ingest/ingest-file.js';
 import { loadPublisherKey, type PublisherKey } from '../../ingest/publisher-key.js';
@@ -23,11 +25,13 @@ interface PublishOptions {
   name?: string;
   blockSize?: string;
   blockSeconds?: string;
+  placement?: string;
   key?: string;
   chunking?: string;
   expires?: string;
   window?: string;
   rate?: string;
+  access: string;
   json?: boolean;
 }
 
@@ -55,6 +59,10 @@ export interface PublishFileOptions {
   window?: string;
   /** ... and at most at this rate, bytes per second. Client reads are never held back. */
   rate?: number;
+  /** `full` (default), `prefix:<percent>` or `on-demand`. */
+  placement?: string;
+  /** Who may fetch it from the edge servers: anyone (default), or holders of a signed URL. */
+  access?: AccessMode;
   onProgress?: (bytes: number, total: number) => void;
 }
 
@@ -68,17 +76,19 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   // Checked here, so a missing file, a bad name or a bad expression fails before the root is asked anything.
   checkFile(file);
   const criteria = formatCriteria(parseCriteria(options.criteria));
+  if (options.placement !== undefined) parsePlacement(options.placement);
   const name = options.name ?? path.basename(file);
   if (!isValidContentName(name)) throw new CanopyError('ERR_USAGE', `--name: "${name}" must be 1-255 characters without / \\ or NUL`);
   const prefetch = options.window !== undefined || options.rate !== undefined ? { ...(options.window ? { window: options.window } : {}), ...(options.rate ? { rate: options.rate } : {}) } : undefined;
   const root = await api.get<{ nodeId: string }>('/api/node');
   const body = new PassThrough({ highWaterMark: 4 << 20 });
-  const reply = api.post<Record<string, unknown>>('/api/contents', body, { 'content-type': PUBLISH_MEDIA_TYPE });
+  const query = options.access && options.access !== 'public' ? `?access=${options.access}` : '';
+  const reply = api.post<Record<string, unknown>>(`/api/contents${query}`, body, { 'content-type': PUBLISH_MEDIA_TYPE });
   // If the root answers early (an error), stop feeding the body.
   reply.catch((err: unknown) => body.destroy(err as Error));
   let result;
   try {
-    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch });
+    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch, placement: options.placement });
   } catch (err) {
     body.destroy();
     await reply.catch(() => undefined);
@@ -99,6 +109,8 @@ export function registerPublish(program: Command): void {
     .option('--to <url>', 'admin API of the root', DEFAULT_API)
     .option('--name <name>', 'content name (default: the file name)')
     .option('--block-size <size>', 'block size, e.g. 4MiB (default: chosen per content; with --chunking cdc: the average, a power of two, default 4MiB)')
+    .option('--placement <policy>', 'how much each qualified node keeps: full (default), prefix:<percent> or on-demand')
+    .option('--access <mode>', 'who may fetch it from the edge servers: public, or signed (URLs from canopy url)', 'public')
     .option('--block-seconds <s>', 'seconds of playback per block for media', '2')
     .option('--key <file>', 'publisher key file (default: $CANOPY_KEY or ~/.config/canopy/publisher-key.json, created on first use)')
     .option('--chunking <method>', 'fixed, or cdc: content-defined blocks so that new versions move only what changed (generic content)')
@@ -125,6 +137,8 @@ export function registerPublish(program: Command): void {
           expires,
           window,
           rate,
+          placement: opts.placement,
+          access: parseAccessMode(opts.access),
           onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: 'publish', done, total, note: meter.note(done, total) }]) : undefined,
         });
         if (opts.json) printJson(result);

@@ -27,11 +27,14 @@ import { evaluateConditions } from './conditional.js';
 import { servePlaylist } from './hls-route.js';
 import { coalesce, planMultipart } from './multipart.js';
 import { parseRange } from './range.js';
+import type { EdgeAccess } from '../../security/content-access.js';
 
 export interface HttpEdgeDeps {
   catalog: Catalog;
   /** False until the node has learnt the catalog (withdrawals included) from the network. */
   synced: () => boolean;
+  /** Per-content access: public, or signed URLs (src/security/content-access.ts). */
+  access?: EdgeAccess;
   store: BlockStore;
   log: Logger;
   /** Fetches missing blocks on demand; absent, only fully local ranges are served. */
@@ -96,10 +99,11 @@ async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerRespo
   }
   const url = requestUrl(req);
   if (url.pathname === '/' || url.pathname === '/content') {
-    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId) && deps.catalog.holding(c.contentId).complete).map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
+    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId) && deps.catalog.holding(c.contentId).complete && (deps.access?.mode(c.contentId) ?? 'public') === 'public').map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
     return;
   }
   const { contentId, manifest, rest } = resolvePath(deps.catalog, url.pathname);
+  deps.access?.checkHttp(contentId, url);
   const kind = url.pathname.split('/')[1];
   if (kind === 'hls') {
     if (rest.length !== 1 || rest[0] !== 'index.m3u8') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no playlist at ${url.pathname}`);
@@ -122,8 +126,9 @@ async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: Serve
     'accept-ranges': 'bytes',
     etag,
     'last-modified': new Date(lastModified).toUTCString(),
-    // A content id names immutable bytes; a name moves to each new version, so caches revalidate it.
-    'cache-control': byName ? 'public, no-cache' : 'public, max-age=31536000, immutable',
+    // A name moves to each new version, so caches revalidate it; a content id names immutable bytes.
+    // A content behind signed URLs must not sit in shared caches, where anyone could get it.
+    'cache-control': `${deps.access?.mode(contentId) === 'signed' ? 'private' : 'public'}, ${byName ? 'no-cache' : 'max-age=31536000, immutable'}`,
     'content-disposition': `inline; filename*=UTF-8''${encodeURIComponent(manifest.name)}`,
   };
   const h = req.headers;

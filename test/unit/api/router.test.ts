@@ -6,6 +6,7 @@ import { adminRoutes } from '../../../src/api/admin-api.js';
 import { matchMembers, type CriteriaMember } from '../../../src/api/criteria-routes.js';
 import { findRoute, matchPath, openApiDocument, type Route } from '../../../src/api/router.js';
 import { createLogger } from '../../../src/node/logger.js';
+import type { ApiTokens } from '../../../src/api/api-tokens.js';
 import type { Catalog } from '../../../src/node/catalog.js';
 
 const segment = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s !== '.' && s !== '..');
@@ -25,7 +26,7 @@ describe('router', () => {
   });
 
   it('never throws anything but CanopyError on arbitrary paths', () => {
-    const routes = adminRoutes({ info: () => ({}), catalog: {} as Catalog, root: undefined, log: createLogger({}, 'error', () => undefined) });
+    const routes = adminRoutes({ info: () => ({}), catalog: {} as Catalog, root: undefined, authority: undefined, tokens: {} as ApiTokens, renewCertificate: async () => ({ nodeId: '', validTo: '' }), log: createLogger({}, 'error', () => undefined) });
     fc.assert(
       fc.property(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE'), fc.string({ maxLength: 40 }), (method, p) => {
         try {
@@ -46,7 +47,7 @@ describe('router', () => {
   });
 
   it('describes every listed route in OpenAPI, with path parameters', () => {
-    const routes = adminRoutes({ info: () => ({}), catalog: {} as Catalog, root: undefined, log: createLogger({}, 'error', () => undefined) });
+    const routes = adminRoutes({ info: () => ({}), catalog: {} as Catalog, root: undefined, authority: undefined, tokens: {} as ApiTokens, renewCertificate: async () => ({ nodeId: '', validTo: '' }), log: createLogger({}, 'error', () => undefined) });
     const doc = openApiDocument(routes, { title: 't', version: '1' }) as { openapi: string; paths: Record<string, Record<string, { parameters: { name: string }[] }>> };
     assert.equal(doc.openapi, '3.1.0');
     for (const r of routes.filter((x) => !x.hidden)) {

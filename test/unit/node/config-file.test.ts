@@ -22,16 +22,24 @@ describe('config file', () => {
         'join: 10.0.0.1:7400',
         'attrs: { region: eu, tier: edge, lab: }',
         'host: 0.0.0.0',
+        'apiHost: 127.0.0.2',
+        'apiTokenFile: /etc/canopy/api-token',
         'peerPort: 0',
         'apiPort: 9401',
         'httpPort: 9402',
-        'volumes: [/d1, { path: /d2, weight: 2 }]',
+        'volumes: [/d1, { path: /d2, weight: 2, capacity: 1GiB }]',
+        'quota: 2GiB',
+        'fanout: 8',
+        'heartbeatMs: 500',
+        'evict: lfu',
         'blockSize: 1MiB',
         'downloadConcurrency: 8',
         'logLevel: debug',
         'ftpPort: 2121',
         'ftp: { users: ["alice:s3cret:with:colons"], anonymous: true, requireTls: true, tlsCert: /c.pem, tlsKey: /k.pem }',
         'prefetch: false',
+        'uploadCap: 100mbit',
+        'downloadCap: 5000000',
       ].join('\n'),
     );
     assert.deepEqual(c, {
@@ -41,18 +49,26 @@ describe('config file', () => {
       join: { host: '10.0.0.1', port: 7400 },
       attrs: { region: 'eu', tier: 'edge', lab: '' },
       host: '0.0.0.0',
+      apiHost: '127.0.0.2',
+      apiTokenFile: '/etc/canopy/api-token',
       peerPort: 0,
       apiPort: 9401,
       httpPort: 9402,
-      volumes: [{ path: '/d1' }, { path: '/d2', weight: 2 }],
+      volumes: [{ path: '/d1' }, { path: '/d2', weight: 2, capacity: 2 ** 30 }],
+      quota: 2 * 2 ** 30,
+      fanout: 8,
+      heartbeatMs: 500,
+      evictionPolicy: 'lfu',
       blockSize: 2 ** 20,
       downloadConcurrency: 8,
       logLevel: 'debug',
       ftpPort: 2121,
       ftp: { users: [{ name: 'alice', password: 's3cret:with:colons' }], anonymous: true, requireTls: true, tlsCert: '/c.pem', tlsKey: '/k.pem' },
       prefetch: false,
+      uploadCap: 12_500_000,
+      downloadCap: 5_000_000,
     });
-    assert.equal(CONFIG_KEYS.length, 18);
+    assert.equal(CONFIG_KEYS.length, 24);
   });
 
   it('accepts attributes as a list and an empty file', () => {
@@ -67,6 +83,8 @@ describe('config file', () => {
     fails('volumes: /d1', /^volumes: expected a list/);
     fails('volumes: [/d1, { path: /d2, weight: 0 }]', /^volumes\[1\]\.weight: 0 is out of range/);
     fails('volumes: [{ path: /d2, wieght: 2 }]', /^volumes\[0\]\.wieght: unknown key/);
+    fails('evict: random', /^evict: expected one of lru, lfu/);
+    fails('volumes: [{ path: /d2, capacity: 0 }]', /^volumes\[0\]\.capacity: must be above 0/);
     fails('join: nowhere', /^join: "nowhere" is not host:port/);
     fails('attrs: { "bad key": x }', /^attrs.bad key: not a valid attribute key/);
     fails('attrs: ["re gion=eu"]', /^attrs\[0\]: "re gion=eu" holds more than one/);

@@ -1,0 +1,108 @@
+/**
+ * Bearer tokens for a node's admin and publishing API, with scopes:
+ *   read     GET routes (node info, contents, status, members)
+ *   publish  POST /api/contents (and read)
+ *   admin    everything, including join tokens, attribute changes, revocation and new API tokens
+ * A token is `cat1.<id>.<secret>`; the node keeps only SHA-256 of the secret, in
+ * `<data>/security/api-tokens.json`. On first start the node creates an admin token and
+ * writes it to its token file (`<data>/api-token`, or --api-token-file), mode 0600: whoever
+ * can read that file administers the node, as with a Docker socket or a kubeconfig.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import path from 'node:path';
+import { CanopyError } from '../core/errors.js';
+import { readIfExists, writeFileAtomic, writeSecret } from '../security/secret-file.js';
+
+export const SCOPES = ['read', 'publish', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+interface StoredToken {
+  id: string;
+  hash: string;
+  scopes: Scope[];
+  label: string;
+  createdAt: string;
+}
+
+const TOKEN = /^cat1\.([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+export function parseScopes(text: string): Scope[] {
+  const scopes = text.split(/[\s,]+/).filter(Boolean);
+  for (const s of scopes) if (!(SCOPES as readonly string[]).includes(s)) throw new CanopyError('ERR_USAGE', `scope "${s}" is not one of ${SCOPES.join(', ')}`);
+  if (scopes.length === 0) throw new CanopyError('ERR_USAGE', 'at least one scope is needed');
+  return [...new Set(scopes)] as Scope[];
+}
+
+export function grants(scopes: readonly Scope[], needed: Scope): boolean {
+  return scopes.includes('admin') || scopes.includes(needed) || (needed === 'read' && scopes.includes('publish'));
+}
+
+export class ApiTokens {
+  private readonly file: string;
+  private tokens: StoredToken[];
+
+  constructor(dataDir: string) {
+    this.file = path.join(dataDir, 'security', 'api-tokens.json');
+    const text = readIfExists(this.file);
+    this.tokens = text ? (JSON.parse(text) as { tokens: StoredToken[] }).tokens : [];
+  }
+
+  /** Makes sure the admin token file exists and is known; returns its path. */
+  ensureAdminToken(tokenFile: string): string {
+    const existing = readIfExists(tokenFile)?.trim();
+    if (existing && this.verify(existing)) return tokenFile;
+    const token = existing && TOKEN.test(existing) ? this.adopt(existing) : this.create(['admin'], 'admin (token file)');
+    writeSecret(tokenFile, `${token}\n`);
+    return tokenFile;
+  }
+
+  create(scopes: Scope[], label: string): string {
+    const id = randomBytes(8).toString('hex');
+    const secret = randomBytes(32).toString('base64url');
+    this.tokens.push({ id, hash: sha256(secret).toString('hex'), scopes, label: label.slice(0, 64), createdAt: new Date().toISOString() });
+    this.save();
+    return `cat1.${id}.${secret}`;
+  }
+
+  /** The scopes of a presented token, or undefined if it is not one of ours. */
+  verify(token: string): Scope[] | undefined {
+    const m = TOKEN.exec(token);
+    if (!m) return undefined;
+    const stored = this.tokens.find((t) => t.id === m[1]);
+    if (!stored) return undefined;
+    return timingSafeEqual(sha256(m[2]!), Buffer.from(stored.hash, 'hex')) ? stored.scopes : undefined;
+  }
+
+  /** Ids, scopes and labels: never the secrets (the node does not have them). */
+  list(): { id: string; scopes: Scope[]; label: string; createdAt: string }[] {
+    return this.tokens.map(({ id, scopes, label, createdAt }) => ({ id, scopes, label, createdAt }));
+  }
+
+  revoke(id: string): boolean {
+    const before = this.tokens.length;
+    this.tokens = this.tokens.filter((t) => t.id !== id);
+    this.save();
+    return this.tokens.length < before;
+  }
+
+  /** A token file shared by several nodes (a local network) is accepted as an admin token. */
+  private adopt(token: string): string {
+    const [, id, secret] = TOKEN.exec(token)!;
+    this.tokens.push({ id: id!, hash: sha256(secret!).toString('hex'), scopes: ['admin'], label: 'admin (shared token file)', createdAt: new Date().toISOString() });
+    this.save();
+    return token;
+  }
+
+  private save(): void {
+    writeFileAtomic(this.file, `${JSON.stringify({ tokens: this.tokens })}\n`, 0o600);
+  }
+}
+
+/** Reads `Authorization: Bearer <token>` and checks it grants `needed`. */
+export function authorise(tokens: ApiTokens, header: string | undefined, needed: Scope): void {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  const scopes = m ? tokens.verify(m[1]!) : undefined;
+  if (!scopes) throw new CanopyError('ERR_AUTH_REQUIRED', 'this API needs a bearer token (Authorization: Bearer cat1...)');
+  if (!grants(scopes, needed)) throw new CanopyError('ERR_SCOPE', `this request needs the "${needed}" scope; the token has ${scopes.join(', ')}`);
+}

@@ -1,0 +1,139 @@
+/**
+ * The root's cluster authority: admits nodes that bring a valid, unused join token (issuing
+ * a certificate and a signed attribute record), changes attributes, removes nodes and
+ * renews certificates. Its state (serial counter, used tokens, current records, revoked
+ * ids) lives in `<data>/security/authority.json`, written atomically after every change.
+ */
+import path from 'node:path';
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import type { Attributes } from '../core/attributes.js';
+import { CanopyError } from '../core/errors.js';
+import { signAttributeRecord, type AttributeRecord } from './attribute-record.js';
+import type { NodeCredentials } from './credentials.js';
+import { verifyJoinToken } from './join-token.js';
+import { signRevocationList, type RevocationList } from './revocation-list.js';
+import { readIfExists, writeFileAtomic } from './secret-file.js';
+import { fingerprint, issueNodeCertificate, newNodeId, NODE_ID } from './x509.js';
+
+interface AuthorityState {
+  serial: number;
+  usedTokens: Record<string, number>;
+  records: Record<string, AttributeRecord>;
+  revoked: string[];
+  revocations: RevocationList | null;
+}
+
+export interface Enrolment {
+  nodeId: string;
+  certPem: string;
+  caCertPem: string;
+  record: AttributeRecord;
+}
+
+export class Authority {
+  private readonly file: string;
+  private readonly state: AuthorityState;
+  private readonly caKeyPem: string;
+  readonly caFingerprint: string;
+
+  constructor(
+    dataDir: string,
+    private readonly root: NodeCredentials,
+  ) {
+    if (!root.caKeyPem) throw new CanopyError('ERR_CONFIG_INVALID', 'security: the root needs the CA key (security/ca.key)');
+    this.caKeyPem = root.caKeyPem;
+    this.caFingerprint = fingerprint(root.caCertPem);
+    this.file = path.join(dataDir, 'security', 'authority.json');
+    const text = readIfExists(this.file);
+    this.state = text ? (JSON.parse(text) as AuthorityState) : { serial: root.record.serial, usedTokens: {}, records: {}, revoked: [], revocations: null };
+    this.state.records[root.nodeId] ??= root.record;
+  }
+
+  get caKey(): string {
+    return this.caKeyPem;
+  }
+
+  /** Admits a node: the token must be ours, unexpired and unused; the key must be P-256. */
+  async enrol(token: string, publicKeyPem: string): Promise<Enrolment> {
+    const t = verifyJoinToken(token, new X509Certificate(this.root.caCertPem).publicKey);
+    if (this.state.usedTokens[t.id] !== undefined) throw new CanopyError('ERR_NOT_AUTHORISED', `join token ${t.id.slice(0, 8)} was already used`);
+    checkNodeKey(publicKeyPem);
+    this.state.usedTokens[t.id] = t.expiresAt;
+    this.pruneTokens();
+    const nodeId = newNodeId();
+    const certPem = await issueNodeCertificate({ nodeId, publicKeyPem, caCertPem: this.root.caCertPem, caKeyPem: this.caKeyPem });
+    const record = this.sign(nodeId, t.attrs);
+    return { nodeId, certPem, caCertPem: this.root.caCertPem, record };
+  }
+
+  /** Issues a new certificate for a known, unrevoked node (same id, possibly a new key). */
+  async renew(nodeId: string, publicKeyPem: string): Promise<string> {
+    this.requireMember(nodeId);
+    checkNodeKey(publicKeyPem);
+    return issueNodeCertificate({ nodeId, publicKeyPem, caCertPem: this.root.caCertPem, caKeyPem: this.caKeyPem });
+  }
+
+  setAttributes(nodeId: string, attrs: Attributes): AttributeRecord {
+    this.requireMember(nodeId);
+    return this.sign(nodeId, attrs);
+  }
+
+  revoke(nodeId: string): RevocationList {
+    if (nodeId === this.root.nodeId) throw new CanopyError('ERR_USAGE', 'the root cannot revoke itself');
+    if (!NODE_ID.test(nodeId)) throw new CanopyError('ERR_USAGE', `"${nodeId}" is not a node id`);
+    if (!this.state.revoked.includes(nodeId)) this.state.revoked.push(nodeId);
+    delete this.state.records[nodeId];
+    this.state.revocations = signRevocationList(this.state.revoked, ++this.state.serial, this.caKeyPem);
+    this.save();
+    return this.state.revocations;
+  }
+
+  record(nodeId: string): AttributeRecord | undefined {
+    return this.state.records[nodeId];
+  }
+
+  records(): AttributeRecord[] {
+    return Object.values(this.state.records);
+  }
+
+  revocations(): RevocationList | null {
+    return this.state.revocations;
+  }
+
+  isRevoked(nodeId: string): boolean {
+    return this.state.revoked.includes(nodeId);
+  }
+
+  private requireMember(nodeId: string): void {
+    if (this.isRevoked(nodeId)) throw new CanopyError('ERR_NOT_AUTHORISED', `node ${nodeId} has been revoked`);
+    if (!this.state.records[nodeId]) throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no node ${nodeId} was admitted by this root`);
+  }
+
+  private sign(nodeId: string, attrs: Attributes): AttributeRecord {
+    const record = signAttributeRecord(nodeId, attrs, ++this.state.serial, this.caKeyPem);
+    this.state.records[nodeId] = record;
+    this.save();
+    return record;
+  }
+
+  private pruneTokens(): void {
+    // Expired tokens fail on their expiry anyway; forgetting them keeps the file small.
+    const now = Date.now();
+    for (const [id, exp] of Object.entries(this.state.usedTokens)) if (exp < now) delete this.state.usedTokens[id];
+  }
+
+  private save(): void {
+    writeFileAtomic(this.file, `${JSON.stringify(this.state)}\n`);
+  }
+}
+
+function checkNodeKey(publicKeyPem: string): void {
+  let ok = false;
+  try {
+    const key = createPublicKey(publicKeyPem);
+    ok = key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1';
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new CanopyError('ERR_NOT_AUTHORISED', 'enrolment: the public key must be an ECDSA P-256 key in PEM');
+}

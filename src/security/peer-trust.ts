@@ -1,0 +1,118 @@
+/**
+ * What a node believes about its peers: the cluster CA, the newest revocation list, and the
+ * newest attribute record of each node it has met. It turns a TLS-authenticated node id and
+ * the record presented in `hello` into attested attributes, and applies updates from the
+ * root to the live connections: a revoked node's connections are cut, a node whose
+ * attributes changed is judged by its new ones from the next request on.
+ * State is kept in `<data>/security/trust.json` so a restart cannot be used to replay an
+ * older record or forget a revocation.
+ */
+import { X509Certificate, type KeyObject } from 'node:crypto';
+import path from 'node:path';
+import { CanopyError } from '../core/errors.js';
+import type { PeerConnection } from '../wire/peer-connection.js';
+import { verifyAttributeRecord, type AttributeRecord } from './attribute-record.js';
+import { verifyRevocationList, type RevocationList } from './revocation-list.js';
+import { readIfExists, writeFileAtomic } from './secret-file.js';
+
+export interface TrustUpdate {
+  records?: unknown[];
+  revocations?: unknown;
+}
+
+export interface AppliedUpdate {
+  changed: AttributeRecord[];
+  revoked: string[];
+}
+
+interface TrustState {
+  records: Record<string, AttributeRecord>;
+  revocations: RevocationList | null;
+}
+
+export class PeerTrust {
+  readonly caPublicKey: KeyObject;
+  private readonly state: TrustState = { records: {}, revocations: null };
+  private revoked = new Set<string>();
+  private readonly conns = new Map<string, Set<PeerConnection>>();
+  private readonly file: string | undefined;
+
+  constructor(caCertPem: string, dataDir?: string) {
+    this.caPublicKey = new X509Certificate(caCertPem).publicKey;
+    this.file = dataDir === undefined ? undefined : path.join(dataDir, 'security', 'trust.json');
+    const text = this.file ? readIfExists(this.file) : undefined;
+    if (text) {
+      // Re-verified on load: a tampered file is a forged statement like any other.
+      const saved = JSON.parse(text) as TrustState;
+      this.apply({ records: Object.values(saved.records ?? {}), revocations: saved.revocations ?? undefined }, false);
+    }
+  }
+
+  isRevoked(nodeId: string): boolean {
+    return this.revoked.has(nodeId);
+  }
+
+  revocations(): RevocationList | null {
+    return this.state.revocations;
+  }
+
+  /**
+   * The attested attributes of the node on a TLS connection whose certificate names
+   * `nodeId`, given the record it presented. Throws ERR_NOT_AUTHORISED for a forged record,
+   * a record of another node, or a revoked node.
+   */
+  attest(nodeId: string, presented: unknown): AttributeRecord {
+    if (this.isRevoked(nodeId)) throw new CanopyError('ERR_NOT_AUTHORISED', `node ${nodeId} has been revoked`);
+    const record = verifyAttributeRecord(presented, this.caPublicKey);
+    if (record.nodeId !== nodeId) throw new CanopyError('ERR_NOT_AUTHORISED', `attribute record names node ${record.nodeId}, but the certificate is node ${nodeId}`);
+    const known = this.state.records[nodeId];
+    if (known && known.serial >= record.serial) return known;
+    this.state.records[nodeId] = record;
+    this.save();
+    return record;
+  }
+
+  /** Follows a connection whose peer was attested, so updates reach it; forgets it on close. */
+  bind(conn: PeerConnection, nodeId: string): void {
+    let set = this.conns.get(nodeId);
+    if (!set) this.conns.set(nodeId, (set = new Set()));
+    set.add(conn);
+    conn.once('close', () => {
+      set.delete(conn);
+      if (set.size === 0 && this.conns.get(nodeId) === set) this.conns.delete(nodeId);
+    });
+  }
+
+  /** Applies signed statements (from the root, or a saved file); returns what changed. */
+  apply(update: TrustUpdate, persist = true): AppliedUpdate {
+    const out: AppliedUpdate = { changed: [], revoked: [] };
+    if (update.revocations !== undefined && update.revocations !== null) {
+      const list = verifyRevocationList(update.revocations, this.caPublicKey);
+      if (!this.state.revocations || list.serial > this.state.revocations.serial) {
+        this.state.revocations = list;
+        const next = new Set(list.revoked);
+        out.revoked = [...next].filter((id) => !this.revoked.has(id));
+        this.revoked = next;
+        for (const id of out.revoked) {
+          delete this.state.records[id];
+          for (const conn of this.conns.get(id) ?? []) conn.destroy(new CanopyError('ERR_NOT_AUTHORISED', `node ${id} has been revoked`));
+        }
+      }
+    }
+    for (const value of update.records ?? []) {
+      const record = verifyAttributeRecord(value, this.caPublicKey);
+      if (this.revoked.has(record.nodeId)) continue;
+      const known = this.state.records[record.nodeId];
+      if (known && known.serial >= record.serial) continue;
+      this.state.records[record.nodeId] = record;
+      out.changed.push(record);
+      for (const conn of this.conns.get(record.nodeId) ?? []) conn.remoteAttrs = { ...record.attrs };
+    }
+    if (persist && (out.changed.length > 0 || out.revoked.length > 0)) this.save();
+    return out;
+  }
+
+  private save(): void {
+    if (this.file) writeFileAtomic(this.file, `${JSON.stringify(this.state)}\n`);
+  }
+}

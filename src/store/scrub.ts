@@ -1,0 +1,92 @@
+/**
+ * Start-up reconciliation of index and volumes, run by the writing process before it
+ * serves anything. After a crash (or a volume that came back) it makes the index say
+ * exactly what the disks hold:
+ *
+ * - temp files (writes cut short) are deleted;
+ * - a block file the index does not know (renamed, but the crash came before the index
+ *   commit) is hashed and indexed if its bytes match its name, deleted if not;
+ * - a row marked lost whose file is back (the volume recovered) is held again;
+ * - a file that duplicates a block already held on another volume is deleted;
+ * - a row whose file is gone is dropped; rows on volumes that are failed or no longer
+ *   configured are marked lost;
+ * - blocks no content uses (an ingest interrupted before its manifest) are deleted.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import { isHashHex, sha256Hex } from '../core/hash.js';
+import type { IndexDb } from './index-db.js';
+import type { Volume } from './volume.js';
+
+export interface ScrubReport {
+  tempFiles: number;
+  reindexed: number;
+  recovered: number;
+  corrupt: number;
+  duplicates: number;
+  dropped: number;
+  lost: number;
+  unreferenced: number;
+}
+
+export function scrub(index: IndexDb, volumes: readonly Volume[]): ScrubReport {
+  const report: ScrubReport = { tempFiles: 0, reindexed: 0, recovered: 0, corrupt: 0, duplicates: 0, dropped: 0, lost: 0, unreferenced: 0 };
+  const live = volumes.filter((v) => v.state !== 'failed');
+  // First: rows on volumes that are failed or gone are lost, so that a file found below on
+  // a live volume for such a row is taken as recovered, not as a duplicate to delete.
+  const liveIds = new Set(live.map((v) => v.id));
+  index.transaction(() => {
+    for (const id of new Set(index.allBlocks().map((b) => b.volume))) {
+      if (!liveIds.has(id)) report.lost += index.loseVolume(id);
+    }
+  });
+  for (const volume of live) scrubVolume(index, volume, report);
+  const byId = new Map(live.map((v) => [v.id, v]));
+  for (const block of index.unreferencedBlocks()) {
+    index.deleteBlock(block.hash);
+    const volume = byId.get(block.volume);
+    if (volume) rmSync(volume.blockPath(block.hash), { force: true });
+    report.unreferenced++;
+  }
+  return report;
+}
+
+function scrubVolume(index: IndexDb, volume: Volume, report: ScrubReport): void {
+  const tmp = path.join(volume.dir, 'tmp');
+  report.tempFiles += readdirSync(tmp).length;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const expected = new Map(index.blocksOn(volume.id).map((b) => [b.hash, b]));
+  const blocksDir = path.join(volume.dir, 'blocks');
+  for (const shard of readdirSync(blocksDir)) {
+    for (const name of readdirSync(path.join(blocksDir, shard))) {
+      const file = path.join(blocksDir, shard, name);
+      if (expected.delete(name)) continue;
+      const held = index.getBlock(name);
+      if (held) {
+        unlinkSync(file);
+        report.duplicates++;
+        continue;
+      }
+      if (index.isLost(name)) {
+        // The volume came back: trust the file as before its loss (every read verifies it).
+        index.putBlock({ hash: name, volume: volume.id, length: statSync(file).size });
+        report.recovered++;
+        continue;
+      }
+      // An unknown file: index it only if its bytes really are the block it is named after.
+      const data = isHashHex(name) ? readFileSync(file) : undefined;
+      if (data && sha256Hex(data) === name) {
+        index.putBlock({ hash: name, volume: volume.id, length: data.length });
+        report.reindexed++;
+      } else {
+        unlinkSync(file);
+        report.corrupt++;
+      }
+    }
+  }
+  for (const missing of expected.values()) {
+    index.deleteBlock(missing.hash);
+    report.dropped++;
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * One volume: a directory (normally its own disk) holding block files under
+ * blocks/<first two hex digits>/<hash>, temp files under tmp/, and a marker file naming the
+ * volume's id, so blocks stay attached to their volume even if the operator reorders or
+ * renames the mount points. A block write is temp file, fsync, rename, directory fsync: a
+ * reader (or a crash) sees the block whole or not at all.
+ *
+ * A volume is `ok`, `full` (the file system said ENOSPC or its configured capacity is
+ * reached; it comes back when space frees up) or `failed` (gone, read-only, I/O errors:
+ * it stays failed until the node restarts and finds it healthy again).
+ */
+import { randomBytes } from 'node:crypto';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { WeightedVolume } from './placement.js';
+import type { VolumeConfig } from './volume-spec.js';
+
+export type VolumeState = 'ok' | 'full' | 'failed';
+export type IoErrorKind = 'full' | 'failed' | 'missing' | 'other';
+
+export const MARKER = '.canopy-volume';
+
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+const FAILED_CODES = new Set(['EIO', 'EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'ESTALE', 'ENXIO', 'ENODEV', 'EBADF', 'ENOTCONN', 'EUCLEAN']);
+
+/** What an I/O error says about the volume it happened on. */
+export function classifyIoError(err: unknown): IoErrorKind {
+  const code = (err as { code?: string } | undefined)?.code ?? '';
+  if (FULL_CODES.has(code)) return 'full';
+  if (FAILED_CODES.has(code)) return 'failed';
+  if (code === 'ENOENT') return 'missing';
+  return 'other';
+}
+
+export class Volume implements WeightedVolume {
+  state: VolumeState = 'ok';
+  reason = '';
+  usedBytes = 0;
+  blocks = 0;
+  /** Bytes of writes in flight, counted against capacity before they land. */
+  pendingBytes = 0;
+
+  private constructor(
+    readonly id: string,
+    readonly dir: string,
+    readonly weight: number,
+    readonly capacity: number | undefined,
+  ) {}
+
+  /**
+   * Opens (and on first use initialises) a volume. A volume that cannot be opened is
+   * returned failed rather than thrown, so a node with one bad disk still starts.
+   *
+   * `knownId` is the id the index last saw at this path. A path the index knows whose
+   * marker is gone is NOT initialised again: that is what an unmounted disk looks like
+   * (the empty mount point), and writing there would fill the wrong file system. An empty
+   * marker file (`touch DIR/.canopy-volume`) tells the node to start that volume afresh.
+   * `freshId` names a new volume, and one the walking skeleton created (blocks but no
+   * marker; the skeleton named volumes by position, as `freshId` does when it is free).
+   */
+  static open(config: VolumeConfig, knownId: string | undefined, freshId: string, readOnly: boolean): Volume {
+    const dir = path.resolve(config.path);
+    const weight = config.weight ?? 1;
+    const failed = (id: string, reason: string) => {
+      const volume = new Volume(id, dir, weight, config.capacity);
+      volume.fail(reason);
+      return volume;
+    };
+    try {
+      const markerPath = path.join(dir, MARKER);
+      const marker = existsSync(markerPath) ? readFileSync(markerPath, 'utf8').trim() : undefined;
+      let id: string;
+      if (marker) {
+        id = (JSON.parse(marker) as { id: string }).id;
+      } else if (marker === undefined && knownId !== undefined) {
+        return failed(knownId, `its marker ${MARKER} is gone: the disk is not mounted, or was replaced (to start it afresh: touch ${markerPath})`);
+      } else {
+        id = freshId;
+        if (readOnly) return failed(id, `no ${MARKER} marker: not a volume`);
+        mkdirSync(dir, { recursive: true });
+        // Temp and rename, so a crash never leaves an empty marker behind.
+        writeFileSync(`${markerPath}.tmp`, `${JSON.stringify({ id })}\n`);
+        renameSync(`${markerPath}.tmp`, markerPath);
+      }
+      if (!readOnly) makeLayout(dir);
+      const volume = new Volume(id, dir, weight, config.capacity);
+      const problem = readOnly ? undefined : volume.probe();
+      if (problem) volume.fail(problem);
+      return volume;
+    } catch (err) {
+      return failed(knownId ?? freshId, `cannot open: ${(err as Error).message}`);
+    }
+  }
+
+  /** The id in a volume directory's marker, if it has a readable one. */
+  static peekId(dir: string): string | undefined {
+    try {
+      return (JSON.parse(readFileSync(path.join(path.resolve(dir), MARKER), 'utf8')) as { id?: string }).id;
+    } catch {
+      return undefined;
+    }
+  }
+
+  fail(reason: string): void {
+    this.state = 'failed';
+    this.reason = reason;
+  }
+
+  /** Whether a block of `length` bytes may be placed here now. */
+  hasRoom(length: number): boolean {
+    if (this.state !== 'ok') return false;
+    return this.capacity === undefined || this.usedBytes + this.pendingBytes + length <= this.capacity;
+  }
+
+  blockPath(hash: string): string {
+    return path.join(this.dir, 'blocks', hash.slice(0, 2), hash);
+  }
+
+  /**
+   * Cheap health check: the marker must be readable (a file system shut down after errors
+   * answers EIO), and the directory writable (access(2) reports EROFS for a read-only
+   * mount). Returns the problem, or undefined when healthy.
+   */
+  probe(): string | undefined {
+    try {
+      readFileSync(path.join(this.dir, MARKER));
+      accessSync(path.join(this.dir, 'tmp'), constants.W_OK);
+      return undefined;
+    } catch (err) {
+      return `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
+    }
+  }
+
+  /** Whether the volume itself is still there (telling a lost block from a lost disk). */
+  present(): boolean {
+    return existsSync(path.join(this.dir, MARKER));
+  }
+
+  async write(hash: string, data: Uint8Array): Promise<void> {
+    const finalPath = this.blockPath(hash);
+    const tmpPath = path.join(this.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
+    try {
+      const fh = await open(tmpPath, 'wx');
+      try {
+        await fh.writeFile(data);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      const dir = path.dirname(finalPath);
+      await rename(tmpPath, finalPath);
+      await fsyncDir(dir);
+    } catch (err) {
+      await unlink(tmpPath).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Reads a whole block with as few system calls as possible (readFile would go in 512 KiB
+   * steps, each a round trip through the thread pool), so the disk sees large requests.
+   */
+  async read(hash: string): Promise<Buffer> {
+    const fh = await open(this.blockPath(hash), 'r');
+    try {
+      const { size } = await fh.stat();
+      const data = Buffer.allocUnsafe(size);
+      let filled = 0;
+      while (filled < size) {
+        const { bytesRead } = await fh.read(data, filled, size - filled, filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return filled === size ? data : data.subarray(0, filled);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async remove(hash: string): Promise<void> {
+    await unlink(this.blockPath(hash)).catch((err: unknown) => {
+      if (classifyIoError(err) !== 'missing') throw err;
+    });
+  }
+}
+
+/**
+ * Creates blocks/00..ff and tmp/ once, durably (the parent directories are synced), so a
+ * block write never creates a directory: a rename into a shard directory whose own entry
+ * was never synced could vanish in a power cut although the block's fsyncs succeeded.
+ */
+function makeLayout(dir: string): void {
+  const blocks = path.join(dir, 'blocks');
+  mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+  mkdirSync(blocks, { recursive: true });
+  const existing = new Set(readdirSync(blocks));
+  let created = false;
+  for (let i = 0; i < 256; i++) {
+    const shard = i.toString(16).padStart(2, '0');
+    if (existing.has(shard)) continue;
+    mkdirSync(path.join(blocks, shard));
+    created = true;
+  }
+  if (created) {
+    fsyncDirSync(blocks);
+    fsyncDirSync(dir);
+    fsyncDirSync(path.dirname(dir));
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * The peers that asked to hear about a content (with `interest`) and the one-way messages
+ * that keep them current: `have` when this node stores a new block of it, `seeded` when this
+ * node, holding all of it, sends a block to someone for the first time. A node still
+ * downloading thus serves and advertises what it has, and downloaders learn where blocks
+ * will soon be.
+ */
+import type { PeerConnection } from '../wire/peer-connection.js';
+
+export class HaveBroadcaster {
+  private readonly subscribers = new Map<string, Set<PeerConnection>>();
+  private readonly seededSent = new Map<string, Set<number>>();
+
+  subscribe(contentId: string, conn: PeerConnection): void {
+    let set = this.subscribers.get(contentId);
+    if (!set) this.subscribers.set(contentId, (set = new Set()));
+    if (set.has(conn)) return;
+    set.add(conn);
+    conn.once('close', () => set.delete(conn));
+  }
+
+  have(contentId: string, index: number): void {
+    this.send(contentId, 'have', index);
+  }
+
+  /** Called when a complete holder sends a block; tells subscribers the first time only. */
+  sent(contentId: string, index: number): void {
+    let sent = this.seededSent.get(contentId);
+    if (!sent) this.seededSent.set(contentId, (sent = new Set()));
+    if (sent.has(index)) return;
+    sent.add(index);
+    this.send(contentId, 'seeded', index);
+  }
+
+  private send(contentId: string, type: 'have' | 'seeded', index: number): void {
+    for (const conn of this.subscribers.get(contentId) ?? []) {
+      if (!conn.isClosed) void conn.notify(type, { contentId, index }).catch(() => undefined);
+    }
+  }
+}

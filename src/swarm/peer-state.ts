@@ -1,0 +1,75 @@
+/**
+ * What a downloader knows about one holder of a content: which blocks it has, how near it
+ * is (measured round trip), how loaded it says it is, how fast it has actually delivered,
+ * what we have asked of it, and how it has misbehaved. `expectedMs` turns this into the one
+ * number the scheduler ranks peers by: how long one more block from this peer would take.
+ */
+import type { Bitfield } from './bitfield.js';
+
+/** A holder's own account of its upload load, sent with its bitfield and refreshed by pings. */
+export interface PeerLoad {
+  /** Uploads being served right now. */
+  uploads: number;
+  /** Bytes asked of it and not yet sent. */
+  queuedBytes: number;
+  /** Recent upload rate, bytes per second. */
+  rate: number;
+  /** Its upload cap in bytes per second; 0 when uncapped. */
+  cap: number;
+}
+
+/** Rate assumed for a peer that has not delivered yet and reports no cap (bytes/s). */
+export const DEFAULT_RATE = 12.5e6;
+const EWMA = 0.3;
+
+export class PeerState {
+  rttMs = 50;
+  load: PeerLoad = { uploads: 0, queuedBytes: 0, rate: 0, cap: 0 };
+  /** Measured delivery rate in bytes/s; 0 until the first block arrives. */
+  measuredRate = 0;
+  lastDeliveryAt = 0;
+  /** Requests outstanding: block index → time sent. */
+  readonly inFlight = new Map<number, number>();
+  /** Blocks it claimed and then refused or sent corrupt: never asked of it again. */
+  readonly refused = new Set<number>();
+  failures = 0;
+  badBlocks = 0;
+  chokedUntil = 0;
+
+  constructor(
+    readonly id: string,
+    readonly have: Bitfield,
+    /** A complete holder that publishes what it has seeded (the origin, or any seed). */
+    public isSeed: boolean,
+  ) {}
+
+  canServe(index: number): boolean {
+    return this.have.has(index) && !this.refused.has(index);
+  }
+
+  /** Rate we expect from it: measured when we have a measure, else what its load report leaves free. */
+  rate(): number {
+    if (this.measuredRate > 0) return this.measuredRate;
+    const free = this.load.cap > 0 ? Math.max(this.load.cap - this.load.rate, this.load.cap * 0.1) : DEFAULT_RATE;
+    return free / (this.load.uploads + 1);
+  }
+
+  /** Milliseconds until one more block of `length` bytes would arrive if asked now. */
+  expectedMs(length: number): number {
+    const queued = (this.inFlight.size + 1) * length + this.load.queuedBytes / Math.max(1, this.load.uploads);
+    return (this.rttMs + (queued / this.rate()) * 1000) * (1 + this.failures);
+  }
+
+  /** Folds one delivery into the measured rate; service time excludes time queued behind our own earlier requests. */
+  delivered(length: number, sentAt: number, now: number): void {
+    const serviceMs = Math.max(1, now - Math.max(sentAt, this.lastDeliveryAt));
+    const sample = (length / serviceMs) * 1000;
+    this.measuredRate = this.measuredRate === 0 ? sample : this.measuredRate * (1 - EWMA) + sample * EWMA;
+    this.lastDeliveryAt = now;
+    this.failures = 0;
+  }
+
+  isChoked(now: number): boolean {
+    return now < this.chokedUntil;
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * A token bucket in bytes: `rate` bytes per second refill a bucket of `burst` bytes, and
+ * `take(n)` waits until n bytes may pass. A rate of 0 means no limit. Waiters are served in
+ * order, so a large block does not starve behind a stream of small ones. A request larger
+ * than the burst passes once the bucket is full and leaves it in debt, so any size works.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  private tail: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly rate: number,
+    readonly burst = Math.max(256 * 1024, rate / 10),
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.tokens = burst;
+    this.last = now();
+  }
+
+  /** Milliseconds to wait before `n` bytes may pass, taking them if the wait is 0. Pure given `now`. */
+  reserve(n: number): number {
+    if (this.rate <= 0) return 0;
+    const t = this.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) * this.rate) / 1000);
+    this.last = t;
+    const need = Math.min(n, this.burst);
+    if (this.tokens >= need) {
+      this.tokens -= n;
+      return 0;
+    }
+    return Math.ceil(((need - this.tokens) * 1000) / this.rate);
+  }
+
+  take(n: number, signal?: AbortSignal): Promise<void> {
+    const turn = this.tail.then(async () => {
+      for (let wait = this.reserve(n); wait > 0; wait = this.reserve(n)) await sleep(wait, undefined, { signal });
+    });
+    this.tail = turn.catch(() => undefined);
+    return turn;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Paces what a node uploads to peers: at most `concurrency` blocks are read and sent at
+ * once (so memory stays a few blocks whatever the number of downloaders), the node's upload
+ * cap is a token bucket, and the load it reports to downloaders (active uploads, queued
+ * bytes, recent rate, cap) comes from here.
+ */
+import type { PeerLoad } from './peer-state.js';
+import { TokenBucket } from './token-bucket.js';
+
+const RATE_WINDOW_MS = 2_000;
+
+export class UploadLimiter {
+  private active = 0;
+  private queuedBytes = 0;
+  private readonly waiters: (() => void)[] = [];
+  private readonly bucket: TokenBucket;
+  private windowStart = performance.now();
+  private windowBytes = 0;
+  private lastRate = 0;
+
+  constructor(
+    readonly cap: number,
+    private readonly concurrency = 6,
+  ) {
+    this.bucket = new TokenBucket(cap);
+  }
+
+  /**
+   * Waits for an upload slot and for `bytes` of the cap; returns the function that frees the
+   * slot. Aborting `signal` (the downloader cancelled) gives up the wait and the slot.
+   */
+  async acquire(bytes: number, signal?: AbortSignal): Promise<() => void> {
+    this.queuedBytes += bytes;
+    let holding = false;
+    try {
+      if (this.active >= this.concurrency) await this.waitForSlot(signal);
+      else this.active++;
+      holding = true;
+      await this.bucket.take(bytes, signal);
+    } catch (err) {
+      if (holding) this.release();
+      throw err;
+    } finally {
+      this.queuedBytes -= bytes;
+    }
+    this.count(bytes);
+    let freed = false;
+    return () => {
+      if (freed) return;
+      freed = true;
+      this.release();
+    };
+  }
+
+  private waitForSlot(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const onAbort = () => {
+        const i = this.waiters.indexOf(grant);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal!.reason as Error);
+      };
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      this.waiters.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Hands the slot to the next waiter, if any (the active count stays), else frees it. */
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  load(): PeerLoad {
+    this.count(0);
+    return { uploads: this.active, queuedBytes: this.queuedBytes, rate: Math.round(this.lastRate), cap: this.cap };
+  }
+
+  private count(bytes: number): void {
+    const t = performance.now();
+    if (t - this.windowStart >= RATE_WINDOW_MS) {
+      this.lastRate = (this.windowBytes * 1000) / (t - this.windowStart);
+      this.windowStart = t;
+      this.windowBytes = 0;
+    }
+    this.windowBytes += bytes;
+  }
+}

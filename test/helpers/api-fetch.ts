@@ -1,0 +1,22 @@
+/**
+ * fetch() for a LocalNetwork's admin APIs: adds the network's bearer token (LocalNetwork
+ * exports its token file as CANOPY_API_TOKEN_FILE), and `withToken` makes a page URL that
+ * logs a browser in (the token becomes an HttpOnly cookie).
+ */
+import { findApiToken } from '../../src/cli/api-token.js';
+
+export function apiFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set('authorization', `Bearer ${findApiToken()}`);
+  return fetch(url, { ...init, headers });
+}
+
+export function withToken(url: string): string {
+  const u = new URL(url);
+  u.searchParams.set('token', findApiToken() ?? '');
+  return u.toString();
+}
+
+export function authHeader(): Record<string, string> {
+  return { authorization: `Bearer ${findApiToken()}` };
+}

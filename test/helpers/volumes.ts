@@ -1,0 +1,76 @@
+/**
+ * Real file systems for store tests (root only): small tmpfs mounts to fill up or turn
+ * read-only, and ext4 on a loop device that can be shut down so every I/O returns EIO.
+ * Everything mounted here is unmounted by `cleanup()`.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+
+export const isRoot = process.getuid?.() === 0;
+
+export class Mounts {
+  private readonly mounted: string[] = [];
+  private readonly images: string[] = [];
+
+  tmpfs(dir: string, size: string): string {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+    this.mounted.push(dir);
+    return dir;
+  }
+
+  ext4(dir: string, image: string, sizeMiB: number): string {
+    mkdirSync(dir, { recursive: true });
+    execFileSync('truncate', ['-s', `${sizeMiB}M`, image]);
+    execFileSync('mkfs.ext4', ['-q', '-F', image]);
+    execFileSync('mount', ['-o', 'loop', image, dir]);
+    this.images.push(image);
+    this.mounted.push(dir);
+    return dir;
+  }
+
+  readOnly(dir: string): void {
+    execFileSync('mount', ['-o', 'remount,ro', dir]);
+  }
+
+  /** Shuts an ext4 file system down as after a fatal error: from now on every I/O is EIO. */
+  ioErrors(dir: string): void {
+    execFileSync('xfs_io', ['-x', '-c', 'shutdown', dir]);
+  }
+
+  cleanup(): void {
+    for (const dir of this.mounted.reverse()) {
+      try {
+        execFileSync('umount', ['-l', dir]);
+      } catch {
+        // Already gone.
+      }
+    }
+    for (const image of this.images) rmSync(image, { force: true });
+  }
+}
+
+/**
+ * Checks every block file on a volume: it must hash to its name, whatever happened to the
+ * process that wrote it. Returns how many there are.
+ */
+export function checkBlockFiles(volume: string): number {
+  const blocks = path.join(volume, 'blocks');
+  if (!existsSync(blocks)) return 0;
+  let n = 0;
+  for (const shard of readdirSync(blocks)) {
+    for (const name of readdirSync(path.join(blocks, shard))) {
+      const actual = createHash('sha256').update(readFileSync(path.join(blocks, shard, name))).digest('hex');
+      if (actual !== name) throw new Error(`${volume}: block file ${name} holds bytes hashing to ${actual}`);
+      n++;
+    }
+  }
+  return n;
+}
+
+export function tmpFiles(volume: string): string[] {
+  const tmp = path.join(volume, 'tmp');
+  return existsSync(tmp) ? readdirSync(tmp) : [];
+}

@@ -1,0 +1,219 @@
+/**
+ * A Canopy network on the multi-host harness: the root in host 0, one `canopy node` in
+ * every other host, each bound to its namespace's address. The test process is outside
+ * every namespace, so it talks to the nodes the way an operator on a host would: by running
+ * real clients (curl, the canopy CLI) inside the namespaces.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContentStatus } from '../../src/cli/commands/status.js';
+import type { Host, NetnsHarness } from './harness.js';
+
+export interface ClusterNode {
+  host: Host;
+  api: string;
+  http: string;
+  peer: string;
+  dataDir: string;
+  process: ChildProcess;
+  args: string[];
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..', '..');
+
+/**
+ * The canopy CLI: the sources under tsx (tests: always current), or the build when
+ * `fromDist` (benchmarks, which build first: starts faster and runs as shipped).
+ */
+export function canopyArgv(fromDist = false): string[] {
+  const dist = path.join(repo, 'dist', 'cli', 'main.js');
+  if (fromDist && existsSync(dist)) return [process.execPath, dist];
+  return [process.execPath, '--import', 'tsx', path.join(repo, 'src', 'cli', 'main.ts')];
+}
+
+export class CanopyCluster {
+  readonly nodes = new Map<string, ClusterNode>();
+  /** Emulated extra delay on everything a host's node sends (see emulated-delay.ts), by host name. */
+  readonly delays = new Map<string, number>();
+
+  constructor(
+    readonly harness: NetnsHarness,
+    readonly dir: string,
+    private readonly fromDist = false,
+  ) {}
+
+  get root(): ClusterNode {
+    return this.nodes.get(this.harness.hosts[0]!.name)!;
+  }
+
+  /** The admin token every node of this cluster accepts (the root writes it on its first start). */
+  get apiTokenFile(): string {
+    return path.join(this.dir, 'api-token');
+  }
+
+  /**
+   * A single-use join token minted by the root. Attributes are attested: a node gets them
+   * from its token, never from its own command line.
+   */
+  joinToken(attrs: Record<string, string>): string {
+    const body = JSON.stringify({ attrs, ttl: '10m' });
+    return this.curlJson<{ token: string }>(this.root.host, `${this.root.api}/api/join-tokens`, ['-X', 'POST', '-H', 'content-type: application/json', '--data', body]).token;
+  }
+
+  /** Starts the root in hosts[0], then every other host joined to it. `args(host)` adds node options (`--attr k=v` become the join token's attributes). */
+  async start(args: (host: Host) => string[] = () => [], include: (host: Host) => boolean = () => true): Promise<void> {
+    const [rootHost, ...rest] = this.harness.hosts;
+    const others = rest.filter(include);
+    await this.startNode(rootHost!, ['--root', ...args(rootHost!)]);
+    await Promise.all(others.map((h) => this.startNode(h, ['--join', this.root.peer, ...args(h)])));
+    await this.waitJoined(others.length);
+  }
+
+  async startNode(host: Host, args: string[]): Promise<ClusterNode> {
+    const dataDir = path.join(this.dir, host.name);
+    mkdirSync(dataDir, { recursive: true });
+    // The CLI run inside the namespaces finds the admin token here.
+    process.env.CANOPY_API_TOKEN_FILE = this.apiTokenFile;
+    const nodeArgs = args.includes('--root') ? args : this.enrolArgs(args, !existsSync(path.join(dataDir, 'security')));
+    const log = openSync(path.join(dataDir, 'node.log'), 'a');
+    const delay = this.delays.get(host.name) ?? 0;
+    const [exec, ...cli] = canopyArgv(this.fromDist);
+    const preload = delay > 0 ? ['--import', 'tsx', '--import', path.join(here, 'emulated-delay.ts')] : [];
+    const argv = [exec!, ...preload, ...cli, 'node', '--name', host.name, '--data', dataDir, '--host', host.ip, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--api-token-file', this.apiTokenFile, ...nodeArgs];
+    const child = this.harness.spawn(host, argv, { stdio: ['ignore', 'pipe', log], env: { ...process.env, CANOPY_EMULATED_DELAY_MS: String(delay) } });
+    closeSync(log);
+    const ready = await readyLine(child, host.name, dataDir);
+    const node: ClusterNode = { host, ...ready, dataDir, process: child, args };
+    this.nodes.set(host.name, node);
+    return node;
+  }
+
+  /** Kills a node's process outright (SIGKILL): no chance to tidy up. */
+  async kill(name: string): Promise<void> {
+    const node = this.nodes.get(name)!;
+    if (node.process.exitCode !== null || node.process.signalCode !== null) return;
+    const exited = new Promise((resolve) => node.process.once('exit', resolve));
+    node.process.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Starts a node again on the same data directory and options. */
+  async restart(name: string): Promise<ClusterNode> {
+    const node = this.nodes.get(name)!;
+    return this.startNode(node.host, node.args);
+  }
+
+  /** Local holding of a content as a node's own API reports it. */
+  localHolding(name: string, contentId: string): { haveBlocks: number; complete: boolean } {
+    const node = this.nodes.get(name)!;
+    return this.getJson<{ local: { haveBlocks: number; complete: boolean } }>(node.host, `${node.api}/api/contents/${contentId}`).local;
+  }
+
+  /** Runs the canopy CLI inside a host's namespace and returns its stdout. */
+  cli(host: Host, args: string[]): string {
+    return this.harness.exec(host.ns, [...canopyArgv(this.fromDist), ...args]);
+  }
+
+  /** Publishes a file through the root's API from inside the root's namespace; returns the content id. */
+  publish(file: string, options: { criteria?: string; placement?: string; blockSize?: string } = {}): string {
+    const args = ['publish', file, '--to', this.root.api, '--json', '--criteria', options.criteria ?? '*'];
+    if (options.placement) args.push('--placement', options.placement);
+    if (options.blockSize) args.push('--block-size', options.blockSize);
+    const out = this.cli(this.root.host, args).trim().split('\n');
+    return (JSON.parse(out[out.length - 1]!) as { contentId: string }).contentId;
+  }
+
+  getJson<T>(host: Host, url: string): T {
+    return this.curlJson<T>(host, url);
+  }
+
+  private curlJson<T>(host: Host, url: string, extra: string[] = []): T {
+    const token = readFileSync(this.apiTokenFile, 'utf8').trim();
+    return JSON.parse(this.harness.exec(host.ns, ['curl', '-sS', '--fail', '--max-time', '10', '-H', `authorization: Bearer ${token}`, ...extra, url])) as T;
+  }
+
+  /** `--attr k=v` options become, on a first start, a join token with those attributes (a restart keeps its credentials). */
+  private enrolArgs(args: string[], firstStart: boolean): string[] {
+    const attrs: Record<string, string> = {};
+    const rest: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      if (args[i] !== '--attr') {
+        rest.push(args[i]!);
+        continue;
+      }
+      const [k, v = ''] = args[++i]!.split('=');
+      attrs[k!] = v;
+    }
+    return firstStart ? [...rest, '--token', this.joinToken(attrs)] : rest;
+  }
+
+  status(contentId: string): ContentStatus {
+    return this.getJson<ContentStatus>(this.root.host, `${this.root.api}/api/contents/${contentId}/status`);
+  }
+
+  /** SHA-256 of the whole content as a node's HTTP edge serves it (curl inside that node's namespace). */
+  servedSha256(name: string, contentId: string): string {
+    const node = this.nodes.get(name)!;
+    const out = this.harness.exec(node.host.ns, ['sh', '-c', `curl -sS --fail --max-time 600 '${node.http}/content/${contentId}' | sha256sum`]);
+    return out.split(' ')[0]!;
+  }
+
+  /** Polls the root until every qualified node is complete; `onPoll` sees each status. */
+  async waitComplete(contentId: string, options: { timeoutMs?: number; intervalMs?: number; onPoll?: (s: ContentStatus, elapsedMs: number) => void; include?: string[] } = {}): Promise<ContentStatus> {
+    const t0 = Date.now();
+    let failures = 0;
+    for (;;) {
+      let status: ContentStatus | undefined;
+      try {
+        status = this.status(contentId);
+        failures = 0;
+      } catch (err) {
+        // The root may be briefly busy; but if the namespaces are gone (someone deleted them
+        // under us), polling can never succeed again: stop with the reason.
+        if (++failures >= 40) throw new Error(`cannot ask the root for status: ${(err as Error).message}`);
+      }
+      if (status) {
+        options.onPoll?.(status, Date.now() - t0);
+        const qualified = status.nodes.filter((n) => n.qualified);
+        // Nodes register with the root only once the control tree has placed them: `include`
+        // names nodes that must be listed (and complete) before the wait is over.
+        const listed = (options.include ?? []).every((name) => status!.nodes.some((n) => n.name === name));
+        if (listed && qualified.length > 0 && qualified.every((n) => n.complete)) return status;
+      }
+      if (Date.now() - t0 > (options.timeoutMs ?? 300_000)) throw new Error(`distribution of ${contentId.slice(0, 12)} did not complete: ${JSON.stringify(status?.nodes.map((n) => [n.name, n.haveBlocks]))}`);
+      await sleep(options.intervalMs ?? 250);
+    }
+  }
+
+  private async waitJoined(count: number): Promise<void> {
+    for (let i = 0; i < 300; i++) {
+      const { nodes } = this.getJson<{ nodes: unknown[] }>(this.root.host, `${this.root.api}/api/nodes`);
+      if (nodes.length >= count) return;
+      await sleep(100);
+    }
+    throw new Error(`only some of ${count} nodes joined the root`);
+  }
+}
+
+async function readyLine(child: ChildProcess, name: string, dataDir: string): Promise<{ api: string; http: string; peer: string }> {
+  const lines = createInterface({ input: child.stdout! });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  try {
+    for await (const line of lines) {
+      if (!line.startsWith('{')) continue;
+      const e = JSON.parse(line) as { event?: string; api: string; http: string; peer: { host: string; port: number } };
+      if (e.event === 'ready') {
+        child.stdout!.resume();
+        return { api: e.api, http: e.http, peer: `${e.peer.host}:${e.peer.port}` };
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw new Error(`node ${name} exited before it was ready; see ${path.join(dataDir, 'node.log')}`);
+}

@@ -1,0 +1,45 @@
+/**
+ * Swarm download over real shaped links: a root (the origin) and five nodes, each in its
+ * own network namespace with a 40 Mbit/s link. Every node ends with the exact bytes, and
+ * nodes still downloading serve each other: the origin sends far less than one copy per node.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { writeSample } from '../../src/demo/sample.js';
+import { tempDir } from '../helpers/cli.js';
+import { CanopyCluster } from './canopy-cluster.js';
+import { NetnsHarness } from './harness.js';
+
+const SIZE = 48 * 2 ** 20;
+const NODES = 5;
+
+describe('swarm download between namespaces', () => {
+  const dir = tempDir('canopy-i5-swarm-');
+  let harness: NetnsHarness;
+  let cluster: CanopyCluster;
+  let sha = '';
+  const file = `${dir.path}/payload.bin`;
+
+  before(async () => {
+    harness = NetnsHarness.create([{ name: 'root', up: '40mbit' }, ...Array.from({ length: NODES }, (_, i) => ({ name: `n${i + 1}`, up: '40mbit' }))]);
+    cluster = new CanopyCluster(harness, `${dir.path}/net`);
+    await cluster.start();
+    sha = await writeSample(file, SIZE, 'swarm-netns');
+  });
+  after(async () => {
+    await harness?.stop();
+    dir.remove();
+  });
+
+  it('delivers verified content to every qualified node, peers uploading to each other', async () => {
+    const before = harness.txBytes(cluster.root.host);
+    const contentId = cluster.publish(file, { blockSize: '1MiB' });
+    await cluster.waitComplete(contentId, { timeoutMs: 240_000 });
+    for (const name of cluster.nodes.keys()) assert.equal(cluster.servedSha256(name, contentId), sha, `${name} serves different bytes`);
+    const originSent = harness.txBytes(cluster.root.host) - before;
+    // With no peer-to-peer upload the origin would send NODES copies.
+    assert.ok(originSent < SIZE * (NODES - 1), `origin sent ${(originSent / SIZE).toFixed(2)} copies`);
+    const peerSent = harness.hosts.slice(1).map((h) => harness.txBytes(h));
+    assert.ok(peerSent.filter((b) => b > SIZE / 4).length >= 2, `peers uploaded too little: ${peerSent.join(',')}`);
+  });
+});

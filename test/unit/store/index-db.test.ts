@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { IndexDb } from '../../../src/store/index-db.js';
+import { classifyIoError } from '../../../src/store/volume.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'canopy-index-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('store index', () => {
+  it('upgrades an index written by the walking skeleton in place', () => {
+    const file = path.join(dir, 'old.db');
+    const old = new Database(file);
+    old.exec(`
+      CREATE TABLE blocks (hash TEXT PRIMARY KEY, volume TEXT NOT NULL, length INTEGER NOT NULL, stored_at INTEGER NOT NULL, last_access INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE contents (id TEXT PRIMARY KEY, name TEXT NOT NULL, manifest TEXT NOT NULL, created_at TEXT NOT NULL) WITHOUT ROWID;
+      CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO blocks VALUES ('${'a'.repeat(64)}', 'v0', 10, 1, 1);
+      INSERT INTO contents VALUES ('c1', 'one', '{"placement":"full","blocks":[{"hash":"${'a'.repeat(64)}"}]}', '2026-01-01');
+    `);
+    old.close();
+    const index = new IndexDb(file);
+    assert.deepEqual(index.getBlock('a'.repeat(64)), { hash: 'a'.repeat(64), volume: 'v0', length: 10 });
+    assert.equal(index.isReferenced('a'.repeat(64)), true);
+    assert.deepEqual(index.contentState('c1'), { state: 'active', pinned: false });
+    assert.deepEqual(index.evictionCandidates().map((c) => c.id), ['c1']);
+    index.close();
+  });
+
+  it('tells full disks from failed ones from missing files', () => {
+    const err = (code: string) => Object.assign(new Error(code), { code });
+    assert.equal(classifyIoError(err('ENOSPC')), 'full');
+    assert.equal(classifyIoError(err('EIO')), 'failed');
+    assert.equal(classifyIoError(err('EROFS')), 'failed');
+    assert.equal(classifyIoError(err('ENOENT')), 'missing');
+    assert.equal(classifyIoError(err('EMFILE')), 'other');
+    assert.equal(classifyIoError(undefined), 'other');
+  });
+});

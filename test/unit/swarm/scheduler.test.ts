@@ -1,0 +1,163 @@
+/**
+ * The swarm scheduler as a pure core: peers, blocks and a clock are all given, so each
+ * policy (parallelism, proximity, congestion, rarest-first, deadlines, endgame, stalls,
+ * corrupt data, resume, placement, the origin sending each block once) is checked exactly.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Bitfield } from '../../../src/swarm/bitfield.js';
+import type { PeerLoad } from '../../../src/swarm/peer-state.js';
+import { STALL_MIN_MS, SwarmScheduler, type SwarmAction } from '../../../src/swarm/scheduler.js';
+
+const MiB = 2 ** 20;
+const IDLE: PeerLoad = { uploads: 0, queuedBytes: 0, rate: 0, cap: 0 };
+
+function scheduler(blocks: number, options: Partial<ConstructorParameters<typeof SwarmScheduler>[0]> = {}): SwarmScheduler {
+  let seed = 1;
+  return new SwarmScheduler({
+    lengths: Array.from({ length: blocks }, () => MiB),
+    have: new Bitfield(blocks),
+    wanted: () => true,
+    random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647),
+    ...options,
+  });
+}
+
+function holding(blocks: number, indices: number[] | 'all'): Bitfield {
+  if (indices === 'all') return Bitfield.full(blocks);
+  const b = new Bitfield(blocks);
+  indices.forEach((i) => b.set(i));
+  return b;
+}
+
+const requests = (actions: SwarmAction[]) => actions.filter((a): a is Extract<SwarmAction, { type: 'request' }> => a.type === 'request');
+const byPeer = (actions: SwarmAction[]) => requests(actions).reduce<Record<string, number[]>>((acc, a) => ((acc[a.peer] ??= []).push(a.index), acc), {});
+
+describe('swarm scheduler', () => {
+  it('asks several peers in parallel, several requests in flight to each', () => {
+    const s = scheduler(40, { maxInFlightPerPeer: 3, maxInFlight: 9 });
+    for (const p of ['a', 'b', 'c']) s.addPeer(p, holding(40, 'all'), IDLE, 10, false);
+    const asked = byPeer(s.schedule(0));
+    assert.deepEqual(Object.values(asked).map((l) => l.length), [3, 3, 3]);
+    assert.equal(new Set(Object.values(asked).flat()).size, 9, 'no block is asked twice');
+  });
+
+  it('prefers the nearest peer when the pipeline is short', () => {
+    const s = scheduler(40, { maxInFlightPerPeer: 2, maxInFlight: 2 });
+    s.addPeer('far', holding(40, 'all'), IDLE, 80, false);
+    s.addPeer('near', holding(40, 'all'), IDLE, 2, false);
+    assert.deepEqual(Object.keys(byPeer(s.schedule(0))), ['near']);
+  });
+
+  it('prefers the least congested peer, and re-evaluates as load reports change', () => {
+    const s = scheduler(40, { maxInFlightPerPeer: 2, maxInFlight: 2 });
+    s.addPeer('busy', holding(40, 'all'), { uploads: 12, queuedBytes: 40 * MiB, rate: 12e6, cap: 12.5e6 }, 2, false);
+    s.addPeer('idle', holding(40, 'all'), { uploads: 0, queuedBytes: 0, rate: 0, cap: 12.5e6 }, 20, false);
+    assert.deepEqual(Object.keys(byPeer(s.schedule(0))), ['idle']);
+    const s2 = scheduler(40, { maxInFlightPerPeer: 2, maxInFlight: 2 });
+    s2.addPeer('x', holding(40, 'all'), IDLE, 2, false);
+    s2.addPeer('y', holding(40, 'all'), IDLE, 3, false);
+    s2.updatePeer('x', { uploads: 20, queuedBytes: 80 * MiB, rate: 12e6, cap: 12.5e6 }, 2);
+    assert.deepEqual(Object.keys(byPeer(s2.schedule(0))), ['y']);
+  });
+
+  it('fetches the rarest block first', () => {
+    const s = scheduler(10, { maxInFlightPerPeer: 1, maxInFlight: 1 });
+    s.addPeer('a', holding(10, 'all'), IDLE, 10, false);
+    s.addPeer('b', holding(10, [0, 1, 2, 3, 4, 5, 6, 8, 9]), IDLE, 10, false);
+    s.addPeer('c', holding(10, [0, 1, 2, 3, 4, 5, 6, 8, 9]), IDLE, 10, false);
+    assert.deepEqual(requests(s.schedule(0)).map((r) => r.index), [7]);
+  });
+
+  it('learns new blocks from have messages and serves them in the next schedule', () => {
+    const s = scheduler(4, { maxInFlightPerPeer: 4 });
+    s.addPeer('a', holding(4, []), IDLE, 10, false);
+    assert.equal(requests(s.schedule(0)).length, 0);
+    s.peerHas('a', 2);
+    assert.deepEqual(requests(s.schedule(1)).map((r) => r.index), [2]);
+  });
+
+  it('puts a block a client waits for before any prefetch, and in deadline order', () => {
+    const s = scheduler(100, { maxInFlightPerPeer: 2, maxInFlight: 2 });
+    s.addPeer('a', holding(100, 'all'), IDLE, 10, false);
+    s.urgent(70, 5_000);
+    s.urgent(90, 1_000);
+    assert.deepEqual(requests(s.schedule(0)).map((r) => r.index).slice(0, 2), [90, 70]);
+  });
+
+  it('in the endgame asks an idle peer for the last block too, and cancels the slower copy', () => {
+    const s = scheduler(1, { maxInFlightPerPeer: 2 });
+    s.addPeer('slow', holding(1, 'all'), IDLE, 10, false);
+    const first = requests(s.schedule(0));
+    assert.deepEqual(first.map((r) => r.peer), ['slow']);
+    s.addPeer('fast', holding(1, 'all'), IDLE, 10, false);
+    assert.deepEqual(requests(s.schedule(100)).map((r) => `${r.peer}/${r.index}`), ['fast/0']);
+    const after = s.onBlock('fast', 0, true, 200);
+    assert.deepEqual(after, [{ type: 'cancel', peer: 'slow', index: 0 }]);
+    assert.deepEqual(s.schedule(201), [{ type: 'complete' }]);
+  });
+
+  it('takes requests away from a stalled peer, chokes it, and asks another', () => {
+    const s = scheduler(2, { maxInFlightPerPeer: 2 });
+    s.addPeer('stuck', holding(2, 'all'), IDLE, 1, false);
+    assert.equal(requests(s.schedule(0)).length, 2);
+    s.addPeer('ok', holding(2, 'all'), IDLE, 50, false);
+    const later = s.schedule(STALL_MIN_MS + 1);
+    assert.deepEqual(later.filter((a) => a.type === 'cancel').map((a) => (a as { peer: string }).peer), ['stuck', 'stuck']);
+    assert.deepEqual(Object.keys(byPeer(later)), ['ok']);
+  });
+
+  it('never asks a peer again for a block it sent corrupt, and bans it after repeated corruption', () => {
+    const s = scheduler(3, { maxInFlightPerPeer: 1, maxInFlight: 1 });
+    s.addPeer('evil', holding(3, 'all'), IDLE, 1, false);
+    const [r] = requests(s.schedule(0));
+    assert.deepEqual(s.onBlock('evil', r!.index, false, 10), []);
+    const [r2] = requests(s.schedule(11));
+    assert.notEqual(r2!.index, r!.index);
+    const banned = s.onBlock('evil', r2!.index, false, 20);
+    assert.deepEqual(banned.map((a) => a.type), ['ban']);
+    assert.deepEqual(s.peerIds(), []);
+    s.addPeer('good', holding(3, 'all'), IDLE, 1, false);
+    assert.equal(requests(s.schedule(30)).length, 1);
+  });
+
+  it('resumes: only missing blocks are asked for, and a complete content needs nothing', () => {
+    const s = scheduler(6, { have: holding(6, [0, 1, 2, 4]) });
+    s.addPeer('a', holding(6, 'all'), IDLE, 1, false);
+    assert.deepEqual(requests(s.schedule(0)).map((r) => r.index).sort(), [3, 5]);
+    const done = scheduler(3, { have: holding(3, 'all') });
+    assert.deepEqual(done.schedule(0), [{ type: 'complete' }]);
+  });
+
+  it('prefetches only what the placement wants; on-demand blocks come when asked for', () => {
+    const prefix = scheduler(10, { wanted: (i) => i < 3 });
+    prefix.addPeer('a', holding(10, 'all'), IDLE, 1, false);
+    assert.deepEqual(requests(prefix.schedule(0)).map((r) => r.index).sort(), [0, 1, 2]);
+    const onDemand = scheduler(10, { wanted: () => false });
+    onDemand.addPeer('a', holding(10, 'all'), IDLE, 1, false);
+    assert.deepEqual(onDemand.schedule(0), [{ type: 'complete' }]);
+    onDemand.urgent(6, 1_000);
+    assert.deepEqual(requests(onDemand.schedule(1)).map((r) => r.index), [6]);
+  });
+
+  it('downloaders ask the origin for disjoint blocks, and skip what it has just sent elsewhere', () => {
+    const members = ['n1', 'n2', 'n3'];
+    const fromOrigin = members.map((self) => {
+      const s = scheduler(30, { maxInFlightPerPeer: 30, maxInFlight: 30 });
+      s.setSwarm(self, members);
+      s.addPeer('origin', holding(30, 'all'), IDLE, 1, true);
+      for (const m of members.filter((x) => x !== self)) s.addPeer(m, holding(30, []), IDLE, 1, false);
+      return requests(s.schedule(0)).map((r) => r.index);
+    });
+    const all = fromOrigin.flat();
+    assert.equal(new Set(all).size, all.length, `overlap: ${JSON.stringify(fromOrigin)}`);
+
+    const s = scheduler(4, { maxInFlightPerPeer: 4, seedGraceMs: 5_000 });
+    s.setSwarm('n1', ['n1']);
+    s.addPeer('origin', holding(4, 'all'), IDLE, 1, true);
+    s.addPeer('n2', holding(4, []), IDLE, 1, false);
+    s.seeded(0, 0);
+    s.seeded(1, 0);
+    assert.deepEqual(requests(s.schedule(10)).map((r) => r.index).sort(), [2, 3]);
+  });
+});
