@@ -131,7 +131,6 @@ export class Downloader {
         ...this.deps,
         onStored: (index, bytes) => {
           this.addFetched(contentId, bytes);
-          this.setStuck(contentId, undefined);
           this.deps.onStored(contentId, manifest, index);
         },
         onStuck: (stuck) => this.setStuck(contentId, stuck),

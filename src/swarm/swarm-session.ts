@@ -280,8 +280,12 @@ export class SwarmSession {
         this.apply(this.scheduler.onBlock(peer, index, false, Date.now()));
         return;
       }
+      // A second copy (endgame, a duplicated urgent request) is overhead, not what the version moved.
+      const duplicate = this.scheduler.have.has(index);
       this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
-      this.deps.onStored(index, reply.payload.length);
+      this.deps.onStored(index, duplicate ? 0 : reply.payload.length);
+      // Moving again, unless this session has just ended (a full store keeps its reason).
+      if (!this.isStopped) this.deps.onStuck(undefined);
       this.resolveWaiters(index);
       // Other positions with the same bytes are held now too.
       for (const j of this.sameHash.get(block.hash) ?? []) {

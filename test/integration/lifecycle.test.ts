@@ -14,6 +14,7 @@ import { LocalNetwork, stopProcess, type RunningNode } from '../../src/demo/loca
 import { writeSample } from '../../src/demo/sample.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
+import { apiFetch } from '../helpers/api-fetch.js';
 
 const SIZE = 8 * 2 ** 20;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -24,7 +25,7 @@ async function get(url: string): Promise<{ status: number; sha256: string }> {
 }
 
 async function localHolding(node: RunningNode, contentId: string): Promise<{ haveBlocks: number; haveBytes: number; complete: boolean }> {
-  const res = await fetch(`${node.api}/api/contents/${contentId}`);
+  const res = await apiFetch(`${node.api}/api/contents/${contentId}`);
   return ((await res.json()) as { local: { haveBlocks: number; haveBytes: number; complete: boolean } }).local;
 }
 
