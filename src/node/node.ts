@@ -106,8 +106,6 @@ export class CanopyNode {
   private stopping = false;
   private readonly lastReport = new Map<string, number>();
   private readonly stuck = new Map<string, Stuck>();
-  /** Bytes fetched on demand for clients, per content (the downloader counts prefetch). */
-  private readonly onDemandBytes = new Map<string, number>();
   private readonly lifecycle: ContentLifecycle;
   /** Whether the catalog (withdrawals included) has been learnt from the root; the root always has it. */
   private synced: boolean;
@@ -478,10 +476,11 @@ export class CanopyNode {
    * served), then the live contents; only then does the node serve.
    */
   private onCatalogSync(reply: JoinReply): void {
+    // Withdrawals are marked synchronously, so the node may serve (and fetch) once they are applied.
     for (const w of reply.withdrawn ?? []) void this.lifecycle.withdraw(w.contentId, w.at, w.reason);
-    for (const c of reply.catalog) this.onAnnounce(c.contentId, c.manifest, c.access);
     if (!this.synced) this.log.info('catalog synced; serving', { contents: reply.catalog.length, withdrawn: reply.withdrawn?.length ?? 0 });
     this.synced = true;
+    for (const c of reply.catalog) this.onAnnounce(c.contentId, c.manifest, c.access);
   }
 
   private checkServing(contentId: string): void {
@@ -527,7 +526,7 @@ export class CanopyNode {
     for (const { contentId, manifest } of this.catalog.list()) {
       if (!this.catalog.isLive(contentId)) continue;
       if (this.qualifies(manifest)) {
-        this.downloader.fetch(contentId, manifest).catch((err: Error) => this.log.error('download failed', { contentId, err }));
+        this.prefetch(contentId, manifest);
       } else {
         this.downloader.cancel(contentId);
         void this.downloader.settled(contentId).then(() => this.evict(contentId, manifest)).catch((err: Error) => this.log.error('eviction failed', { contentId, err }));
@@ -574,7 +573,16 @@ export class CanopyNode {
       this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
       return;
     }
-    if (!this.config.prefetch) return;
+    this.prefetch(contentId, manifest);
+  }
+
+  /**
+   * Fetches in the background a live content this node qualifies for. Nothing is fetched
+   * before the catalog sync (an announcement relayed by the tree, or a trust update, may come
+   * first): the node must know what was withdrawn; the sync announces every live content again.
+   */
+  private prefetch(contentId: string, manifest: Manifest): void {
+    if (!this.config.prefetch || !this.synced || !this.catalog.isLive(contentId) || !this.qualifies(manifest)) return;
     this.downloader
       .fetch(contentId, manifest)
       .then(() => this.reportProgress(contentId, manifest, true))
@@ -589,7 +597,7 @@ export class CanopyNode {
     if (!this.catalog.isLive(contentId)) return;
     const h = this.catalog.holding(contentId);
     if (h.complete) this.stuck.delete(contentId);
-    const fetched = this.downloader.fetchedBytes(contentId) + (this.onDemandBytes.get(contentId) ?? 0);
+    const fetched = this.downloader.fetchedBytes(contentId);
     const stuck = this.stuck.get(contentId);
     this.rootLink?.progress({ contentId, haveBlocks: h.haveBlocks, haveBytes: h.haveBytes, ...(fetched > 0 ? { fetchedBytes: fetched } : {}), ...(stuck ? { stuck: stuck.reason, stuckDetail: stuck.detail.slice(0, 500) } : {}) });
   }

@@ -145,10 +145,12 @@ describe('crash safety: kill -9 during ingest and during download', () => {
       const node = await start();
       network.nodes.push(node);
       await waitFor('the download to complete', async () => (await have(node)) === 192, 120_000);
+      // It may hold every block from before the kill; it serves once it has synced the catalog.
+      await waitFor('the node to serve', async () => (await fetch(`${node.http}/content/${contentId}`, { method: 'HEAD' })).status === 200);
       for (const base of [node.http, edge.http]) {
         const out = path.join(dir.path, 'eu.bin');
         const dl = await runCommand('curl', ['-sS', '--fail', '-o', out, `${base}/content/${contentId}`]);
-        assert.equal(dl.code, 0, dl.stderr);
+        assert.equal(dl.code, 0, `${base}: ${dl.stderr}`);
         assert.equal(await fileSha256(out), sha, `${base} served other bytes`);
       }
     } finally {
