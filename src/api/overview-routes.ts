@@ -1,7 +1,8 @@
 /**
  * One call for the dashboard (root): the members with their attributes, health and store
- * usage (asked of each member's own API, briefly, in parallel), every content's spread, and
- * uploads in progress. The page derives transfer rates from successive calls.
+ * usage (asked of each member's own API, briefly, in parallel), every content's status (the
+ * answer of GET /api/contents/<ref>/status: spread, version, state, convergence and stuck
+ * nodes), and uploads in progress. The page derives transfer rates from successive calls.
  */
 import { request } from 'undici';
 import { requireRoot } from './content-routes.js';
@@ -42,7 +43,7 @@ export function overviewRoutes(source: OverviewSource | undefined): Route[] {
       method: 'GET',
       path: '/api/overview',
       tag: 'nodes',
-      summary: 'Everything the dashboard shows: tree, health, volumes, spread of each content, uploads (root)',
+      summary: 'Everything the dashboard shows: tree, health, volumes, status and convergence of each content, uploads (root)',
       response: Overview,
       handler: async () => {
         const s = requireRoot(source);

@@ -34,14 +34,54 @@ export interface SpreadNode {
   haveBytes: number;
   haveBlocks: number;
   complete: boolean;
+  /** Bytes this node received from peers for this content. */
+  fetchedBytes: number;
+  rateBps: number;
+  stuck: string | null;
+  stuckDetail: string | null;
 }
 
+export type ContentState = 'live' | 'withdrawn' | 'expired';
+
+export interface StuckNode {
+  nodeId: string;
+  name: string;
+  reason: 'refused' | 'no-space' | 'no-peer' | 'error' | 'window' | 'offline' | 'stalled';
+  detail: string;
+}
+
+/** Qualified nodes holding all, part or none of a content, as the root computes it (src/tree/convergence.ts). */
+export interface Convergence {
+  qualified: number;
+  complete: number;
+  partial: number;
+  none: number;
+  remainingBytes: number;
+  rateBps: number;
+  etaSeconds: number | null;
+  converged: boolean;
+  stuck: StuckNode[];
+}
+
+/** One content as the overview lists it: the root's status of it (GET /api/contents/<ref>/status). */
 export interface ContentView {
   contentId: string;
   name: string;
   size: number;
+  storedBytes: number;
   blocks: number;
   criteria: string;
+  state: ContentState;
+  expires: string | null;
+  withdrawnAt: string | null;
+  prefetch: { window?: string; rate?: number } | null;
+  version: number;
+  versions: number;
+  /** The content id of the version this one follows under the same name. */
+  previous: string | null;
+  changedBytes: number;
+  movedBytes: number;
+  convergence: Convergence;
   nodes: SpreadNode[];
 }
 
@@ -70,6 +110,12 @@ export function formatBytes(n: number): string {
     i++;
   }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** A duration in seconds, coarse as an ETA should be: 42 s, 7 min, 2.5 h. */
+export function formatSeconds(s: number): string {
+  if (s < 120) return `${Math.round(s)} s`;
+  return s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
 export function formatAttrs(attrs: Record<string, string>): string {

@@ -6,6 +6,7 @@ import { TreeView } from './TreeView';
 import { SpreadView } from './SpreadView';
 import { RatesView, type Sample } from './RatesView';
 import { VolumesView } from './VolumesView';
+import { LifecycleView } from './LifecycleView';
 
 const POLL_MS = 1000;
 const HISTORY = 90;
@@ -42,13 +43,17 @@ export function Dashboard() {
   return (
     <div class="dashboard">
       {error && <p class="error">Last refresh failed: {error}</p>}
-      <section class="panel" data-testid="tree">
+      <section class="panel wide" data-testid="tree">
         <h2>Control tree <span class="muted">{overview.nodes.length + 1} nodes</span></h2>
         <TreeView overview={overview} />
       </section>
-      <section class="panel" data-testid="spread">
+      <section class="panel wide" data-testid="spread">
         <h2>Spread of each content</h2>
         <SpreadView overview={overview} />
+      </section>
+      <section class="panel wide" data-testid="lifecycle">
+        <h2>Versions and convergence <span class="muted">qualified nodes holding all / part / none of each content</span></h2>
+        <LifecycleView overview={overview} />
       </section>
       <section class="panel">
         <h2>Transfer rate <span class="muted">bytes stored across the network per second</span></h2>

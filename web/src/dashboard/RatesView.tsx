@@ -21,7 +21,7 @@ export function RatesView({ overview, history }: { overview: Overview; history: 
       const dt = (b.at - a.at) / 1000;
       points.push(dt > 0 ? Math.max(0, ((b.held[c.contentId] ?? 0) - (a.held[c.contentId] ?? 0)) / dt) : 0);
     }
-    return { name: c.name, points };
+    return { id: c.contentId, name: c.versions > 1 ? `${c.name} v${c.version}` : c.name, points };
   });
   const max = Math.max(1, ...series.flatMap((s) => s.points));
   const n = history.length - 1;
@@ -29,12 +29,12 @@ export function RatesView({ overview, history }: { overview: Overview; history: 
     <div>
       <svg viewBox={`0 0 ${W} ${H}`} width="100%" height={H} class="rates">
         {series.map((s, i) => (
-          <polyline key={s.name} fill="none" stroke={COLOURS[i % COLOURS.length]} stroke-width={2} points={s.points.map((v, j) => `${(j / Math.max(1, n - 1)) * W},${H - (v / max) * (H - 10)}`).join(' ')} />
+          <polyline key={s.id} fill="none" stroke={COLOURS[i % COLOURS.length]} stroke-width={2} points={s.points.map((v, j) => `${(j / Math.max(1, n - 1)) * W},${H - (v / max) * (H - 10)}`).join(' ')} />
         ))}
       </svg>
       <div class="legend">
         {series.map((s, i) => (
-          <span key={s.name} style={{ color: COLOURS[i % COLOURS.length] }}>
+          <span key={s.id} style={{ color: COLOURS[i % COLOURS.length] }}>
             ■ {s.name}: {formatBytes(s.points[s.points.length - 1] ?? 0)}/s
           </span>
         ))}

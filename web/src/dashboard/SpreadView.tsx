@@ -27,7 +27,7 @@ export function SpreadView({ overview }: { overview: Overview }) {
           return (
             <tr key={c.contentId} data-content={c.name}>
               <td title={c.contentId}>
-                <strong>{c.name}</strong>
+                <strong>{c.name}</strong> <span class="muted">v{c.version}</span> {c.state !== 'live' && <span class={`state ${c.state}`}>{c.state}</span>}
                 <div class="muted">
                   {formatBytes(c.size)} · {c.criteria}
                 </div>
