@@ -17,6 +17,7 @@ import type { AttributeRecord } from '../security/attribute-record.js';
 import type { RevocationList } from '../security/revocation-list.js';
 import { ApiTokens } from '../api/api-tokens.js';
 import { createJoinToken } from '../security/join-token.js';
+import { signWithdrawal, verifyWithdrawal } from '../security/withdrawal.js';
 import { createAdminApi, type PublishRequest, type RootApi } from '../api/admin-api.js';
 import { blockFetchRoutes } from '../api/block-fetch-route.js';
 import { treeRoutes, type TreeApi } from '../api/tree-routes.js';
@@ -55,7 +56,7 @@ import { EdgeAccessStore } from '../security/edge-access-store.js';
 import type { TrustUpdate } from '../security/peer-trust.js';
 import { PROTOCOL_VERSION, type HelloBody } from '../wire/messages.js';
 import { formatAddress, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
-import { checkBody, type JoinReply, type MessageBodies } from '../wire/messages.js';
+import type { JoinReply, MessageBodies } from '../wire/messages.js';
 import { Catalog } from './catalog.js';
 import { ContentLifecycle } from './content-lifecycle.js';
 import type { NodeConfig } from './config.js';
@@ -175,7 +176,8 @@ export class CanopyNode {
         const records = security.authority?.records().slice(0, 10_000) ?? [];
         void conn.notify('trust-update', { records, revocations }).catch(() => undefined);
       },
-      onWithdraw: (w) => void this.lifecycle.withdraw(w.contentId, w.at, w.reason),
+      onWithdraw: (w) => this.applyWithdrawal(w, 'peer'),
+      signWithdrawal: security.authority && ((w) => signWithdrawal(w, security.authority!.caKey)),
       checkServing: (id) => this.checkServing(id),
       onTree: (connId, from, m) => this.tree?.receive(connId, from, m),
       log: this.log,
@@ -451,12 +453,22 @@ export class CanopyNode {
       return;
     }
     if (p.type === 'announce') return this.onAnnounce(p.contentId, p.manifest, p.access);
+    this.applyWithdrawal(p, 'flood');
+  }
+
+  /**
+   * Obeys a withdrawal only if the root signed it with the cluster CA key: a flood's origin is
+   * only what the flooder says, so a member could otherwise take any content out of service.
+   */
+  private applyWithdrawal(value: unknown, via: 'flood' | 'peer' | 'sync'): void {
+    let w;
     try {
-      const w = checkBody('withdraw', p as Record<string, unknown>);
-      void this.lifecycle.withdraw(w.contentId, w.at, w.reason);
+      w = verifyWithdrawal(value, this.security.trust.caPublicKey);
     } catch (err) {
-      this.log.warn('dropped an invalid withdrawal', { err: err as Error });
+      this.log.warn('dropped a withdrawal without a valid root signature', { via, err: err as Error });
+      return;
     }
+    void this.lifecycle.withdraw(w.contentId, w.at, w.reason);
   }
 
   /** Which blocks of a content this node holds: read from the index once, then kept current as blocks arrive. */
@@ -477,7 +489,7 @@ export class CanopyNode {
    */
   private onCatalogSync(reply: JoinReply): void {
     // Withdrawals are marked synchronously, so the node may serve (and fetch) once they are applied.
-    for (const w of reply.withdrawn ?? []) void this.lifecycle.withdraw(w.contentId, w.at, w.reason);
+    for (const w of reply.withdrawn ?? []) this.applyWithdrawal(w, 'sync');
     if (!this.synced) this.log.info('catalog synced; serving', { contents: reply.catalog.length, withdrawn: reply.withdrawn?.length ?? 0 });
     this.synced = true;
     for (const c of reply.catalog) this.onAnnounce(c.contentId, c.manifest, c.access);
@@ -611,7 +623,7 @@ export class CanopyNode {
   private async withdraw(contentId: string, reason: string): Promise<{ contentId: string; freedBytes: number }> {
     const at = new Date().toISOString();
     const freed = this.lifecycle.withdraw(contentId, at, reason);
-    this.broadcast('withdraw', { contentId, at, reason });
+    this.broadcast('withdraw', signWithdrawal({ contentId, at, reason }, this.security.authority!.caKey));
     return { contentId, freedBytes: await freed };
   }
 

@@ -33,6 +33,8 @@ export interface PeerServiceDeps {
   /** This node's own peer address, as others reach it. */
   selfPeer: () => PeerAddress;
   onWithdraw: (body: MessageBodies['withdraw']) => void;
+  /** The root's signed form of a withdrawal it recorded (for the catalog sync). */
+  signWithdrawal?: (w: { contentId: string; at: string; reason: string }) => MessageBodies['withdraw'];
   /** Throws unless this node may serve the content now (catalog synced, content live). */
   checkServing: (contentId: string) => void;
   /** The blocks of a content this node holds. */
@@ -186,7 +188,7 @@ async function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: strin
       deps.onJoined?.(req.conn);
       // The catalog sync: live contents, and every withdrawal (the node applies these before serving).
       const catalog = deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId));
-      const withdrawn = deps.catalog.withdrawals().map((w) => ({ contentId: w.contentId, at: w.at, reason: w.reason }));
+      const withdrawn = deps.signWithdrawal ? deps.catalog.withdrawals().map((w) => deps.signWithdrawal!({ contentId: w.contentId, at: w.at, reason: w.reason })) : [];
       return { body: { rootId: deps.identity.nodeId, catalog: catalog.map((c) => ({ contentId: c.contentId, manifest: c.manifest, access: deps.accessStatement(c.contentId) })), withdrawn } };
     }
     case 'progress': {

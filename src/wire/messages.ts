@@ -17,7 +17,8 @@ export interface JoinBody { peer: PeerAddress; api: string; http: string }
 export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown; access?: unknown }[]; withdrawn?: WithdrawBody[] }
 /** `access` is the root-signed access statement of a content that is not public. */
 export interface AnnounceBody { contentId: string; manifest: unknown; access?: Record<string, unknown> }
-export interface WithdrawBody { contentId: string; at: string; reason: string }
+/** Signed by the root with the cluster CA key (src/security/withdrawal.ts); nodes obey only a valid one. */
+export interface WithdrawBody { contentId: string; at: string; reason: string; sig: string }
 export interface ProgressBody {
   contentId: string;
   haveBlocks: number;
@@ -121,7 +122,7 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   hello: { nodeId: str(128), name: str(64), record: object, version: count },
   join: { peer: address, api: url, http: url },
   announce: { contentId: hash, manifest: object, access: optional(object) },
-  withdraw: { contentId: hash, at: isoTime, reason: str(200) },
+  withdraw: { contentId: hash, at: isoTime, reason: str(200), sig: str(100) },
   progress: { contentId: hash, haveBlocks: count, haveBytes: count, fetchedBytes: optional(count), stuck: optional(str(32)), stuckDetail: optional(str(500)) },
   holders: { contentId: hash },
   'get-block': { contentId: hash, index: count },
