@@ -35,7 +35,7 @@ import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-e
 import { receiveSignedUpload } from '../ingest/receive-upload.js';
 import { spoolAndIngest } from '../ingest/spool-ingest.js';
 import { loadOrCreateKeyFile, type PublisherKey } from '../ingest/publisher-key.js';
-import { BlockStore, type StripeHint, type VolumeFailure } from '../store/block-store.js';
+import { BlockStore, LOCAL_INGEST_ID, type StripeHint, type VolumeFailure } from '../store/block-store.js';
 import { Bitfield } from '../swarm/bitfield.js';
 import { Downloader, type Stuck } from '../swarm/downloader.js';
 import { HaveBroadcaster } from '../swarm/have-broadcaster.js';
@@ -400,7 +400,8 @@ export class CanopyNode {
    * read stays evictable.
    */
   mustHold(manifest: Manifest): boolean {
-    return manifest.origin === this.identity.nodeId || (this.config.prefetch && this.qualifies(manifest));
+    const own = manifest.origin === this.identity.nodeId || manifest.origin === this.store.index.getKv(LOCAL_INGEST_ID);
+    return own || (this.config.prefetch && this.qualifies(manifest));
   }
 
   private findHolders(contentId: string): Promise<Holder[]> {

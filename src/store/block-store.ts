@@ -83,6 +83,13 @@ export interface VolumeFailure {
 
 const PROBE_INTERVAL_MS = 2_000;
 const ACCESS_FLUSH_MS = 5_000;
+/**
+ * Index key of the origin id `canopy ingest` writes into manifests it makes before the node
+ * on that data directory has joined (and so has no certificate id): the node treats contents
+ * with this origin as its own.
+ */
+export const LOCAL_INGEST_ID = 'nodeId';
+
 /** Free bytes a full file system needs before it is written to again. */
 const REUSE_FREE_BYTES = 64 * 2 ** 20;
 

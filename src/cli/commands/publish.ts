@@ -5,11 +5,9 @@ import type { Command } from 'commander';
 import { parseAccessMode, type AccessMode } from '../../security/content-access.js';
 import { formatCriteria, parseCriteria } from '../../core/criteria.js';
 import { CanopyError } from '../../core/errors.js';
-import { parseExpires } from '../../core/expiry.js';
 import { isValidContentName, type PrefetchPolicy } from '../../core/manifest.js';
-import { formatWindow, parseWindow } from '../../swarm/prefetch-window.js';
 import { parsePlacement } from '../../core/placement.js';
-import { formatBytes, parseSize } from '../../core/sizes.js';
+import { formatBytes } from '../../core/sizes.js';
 import { ingestFile, summarise, type IngestSummary } from '../../ingest/ingest-file.js';
 import { loadPublisherKey, type PublisherKey } from '../../ingest/publisher-key.js';
 import { uploadSink } from '../../ingest/sinks.js';
@@ -18,21 +16,11 @@ import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { action, printJson } from '../output.js';
 import { ProgressView } from '../progress.js';
 import { RateMeter } from '../rate-meter.js';
+import { addManifestOptions, manifestSettings, type ManifestCliOptions } from '../manifest-options.js';
 
-interface PublishOptions {
-  criteria: string;
+interface PublishOptions extends ManifestCliOptions {
   to: string;
-  name?: string;
-  blockSize?: string;
-  blockSeconds?: string;
-  placement?: string;
-  key?: string;
-  chunking?: string;
-  expires?: string;
-  window?: string;
-  rate?: string;
   access: string;
-  json?: boolean;
 }
 
 export interface PublishResult extends IngestSummary {
@@ -55,10 +43,8 @@ export interface PublishFileOptions {
   chunking?: 'fixed' | 'cdc';
   /** ISO time after which the content is out of service everywhere. */
   expires?: string;
-  /** Background prefetch only in this local-time window (HH:MM-HH:MM) ... */
-  window?: string;
-  /** ... and at most at this rate, bytes per second. Client reads are never held back. */
-  rate?: number;
+  /** Background prefetch only in a local-time window and/or at a rate; client reads are never held back. */
+  prefetch?: PrefetchPolicy;
   /** `full` (default), `prefix:<percent>` or `on-demand`. */
   placement?: string;
   /** Who may fetch it from the edge servers: anyone (default), or holders of a signed URL. */
@@ -79,7 +65,6 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   if (options.placement !== undefined) parsePlacement(options.placement);
   const name = options.name ?? path.basename(file);
   if (!isValidContentName(name)) throw new CanopyError('ERR_USAGE', `--name: "${name}" must be 1-255 characters without / \\ or NUL`);
-  const prefetch = options.window !== undefined || options.rate !== undefined ? { ...(options.window ? { window: options.window } : {}), ...(options.rate ? { rate: options.rate } : {}) } : undefined;
   const root = await api.get<{ nodeId: string }>('/api/node');
   const body = new PassThrough({ highWaterMark: 4 << 20 });
   const query = options.access && options.access !== 'public' ? `?access=${options.access}` : '';
@@ -88,7 +73,7 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   reply.catch((err: unknown) => body.destroy(err as Error));
   let result;
   try {
-    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch, placement: options.placement });
+    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement });
   } catch (err) {
     body.destroy();
     await reply.catch(() => undefined);
@@ -102,42 +87,19 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
 }
 
 export function registerPublish(program: Command): void {
-  program
-    .command('publish <file>')
-    .description('analyse, hash and sign a file here and publish it to a running network; prints the content id')
-    .option('--criteria <expr>', 'which nodes may hold it, e.g. "region=eu & !lab"', '*')
+  const cmd = program.command('publish <file>').description('analyse, hash and sign a file here and publish it to a running network; prints the content id');
+  addManifestOptions(cmd)
     .option('--to <url>', 'admin API of the root', DEFAULT_API)
-    .option('--name <name>', 'content name (default: the file name)')
-    .option('--block-size <size>', 'block size, e.g. 4MiB (default: chosen per content; with --chunking cdc: the average, a power of two, default 4MiB)')
-    .option('--placement <policy>', 'how much each qualified node keeps: full (default), prefix:<percent> or on-demand')
     .option('--access <mode>', 'who may fetch it from the edge servers: public, or signed (URLs from canopy url)', 'public')
-    .option('--block-seconds <s>', 'seconds of playback per block for media', '2')
-    .option('--key <file>', 'publisher key file (default: $CANOPY_KEY or ~/.config/canopy/publisher-key.json, created on first use)')
-    .option('--chunking <method>', 'fixed, or cdc: content-defined blocks so that new versions move only what changed (generic content)')
-    .option('--expires <when>', 'take the content out of service at an ISO time or after a duration (90s, 12h, 7d)')
-    .option('--window <HH:MM-HH:MM>', 'nodes prefetch it only in this local-time window (client reads are never held back)')
-    .option('--rate <size>', 'nodes prefetch it at most at this many bytes per second, e.g. 10MiB')
-    .option('--json', 'print machine-readable JSON')
     .action(
       action(async (file: string, opts: PublishOptions) => {
-        if (opts.chunking !== undefined && opts.chunking !== 'fixed' && opts.chunking !== 'cdc') throw new CanopyError('ERR_USAGE', `--chunking: "${opts.chunking}" must be fixed or cdc`);
-        const expires = opts.expires === undefined ? undefined : parseExpires(opts.expires, Date.now());
-        const window = opts.window === undefined ? undefined : formatWindow(parseWindow(opts.window));
-        const rate = opts.rate === undefined ? undefined : parseSize(opts.rate);
+        const settings = manifestSettings(file, opts);
         const key = loadPublisherKey(opts.key, (k) => process.stderr.write(`created a publisher key at ${k.path}\n`));
         const view = !opts.json && process.stdout.isTTY ? new ProgressView() : undefined;
         const meter = new RateMeter();
         const result = await publishFile(new ApiClient(opts.to), file, {
-          criteria: opts.criteria,
+          ...settings,
           key,
-          name: opts.name,
-          blockSize: opts.blockSize === undefined ? undefined : parseSize(opts.blockSize),
-          blockSeconds: parseBlockSeconds(opts.blockSeconds),
-          chunking: opts.chunking as 'fixed' | 'cdc' | undefined,
-          expires,
-          window,
-          rate,
-          placement: opts.placement,
           access: parseAccessMode(opts.access),
           onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: 'publish', done, total, note: meter.note(done, total) }]) : undefined,
         });
@@ -153,13 +115,6 @@ function checkFile(file: string): void {
   } catch (err) {
     throw new CanopyError('ERR_FILE_NOT_FOUND', `cannot publish "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
-}
-
-export function parseBlockSeconds(text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const s = Number(text);
-  if (!Number.isFinite(s) || s <= 0 || s > 3600) throw new CanopyError('ERR_USAGE', `--block-seconds: "${text}" must be a number of seconds above 0`);
-  return s;
 }
 
 /** Human summary of an ingest: analyser, layout, block size and why. */
