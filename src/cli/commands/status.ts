@@ -4,6 +4,7 @@ import { CanopyError } from '../../core/errors.js';
 import { formatBytes } from '../../core/sizes.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { action, printJson } from '../output.js';
+import { liveLoop } from '../live-loop.js';
 import { renderBar } from '../progress.js';
 import { formatEta, RateTracker } from '../rates.js';
 import { Screen } from '../screen.js';
@@ -103,23 +104,14 @@ async function fetchStatuses(api: ApiClient, content: string | undefined): Promi
 async function watch(api: ApiClient, content: string | undefined, intervalMs: number, json: boolean): Promise<void> {
   const screen = new Screen();
   const rates = new RateTracker();
-  let stop = false;
-  const onSignal = () => (stop = true);
-  process.once('SIGINT', onSignal);
-  try {
-    for (;;) {
-      const statuses = await fetchStatuses(api, content);
-      const at = Date.now();
-      if (!json) screen.draw(statuses.length === 0 ? ['no contents published yet'] : statuses.flatMap((s) => formatLiveStatus(s, rates, at)), screen.tty ? undefined : stepKey(statuses));
-      if (stop || statuses.every(isSettled)) {
-        if (json) printJson(content ? statuses[0] : { contents: statuses });
-        return;
-      }
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  } finally {
-    process.off('SIGINT', onSignal);
-  }
+  await liveLoop(intervalMs, async (interrupted) => {
+    const statuses = await fetchStatuses(api, content);
+    const at = Date.now();
+    if (!json) screen.draw(statuses.length === 0 ? ['no contents published yet'] : statuses.flatMap((s) => formatLiveStatus(s, rates, at)), screen.tty ? undefined : stepKey(statuses));
+    if (!interrupted && !statuses.every(isSettled)) return false;
+    if (json) printJson(content ? statuses[0] : { contents: statuses });
+    return true;
+  });
 }
 
 export function registerStatus(program: Command): void {

@@ -9,6 +9,7 @@ import { CanopyError } from '../../core/errors.js';
 import { formatBytes } from '../../core/sizes.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { action, printJson } from '../output.js';
+import { liveLoop } from '../live-loop.js';
 import { formatEta, RateTracker } from '../rates.js';
 import { Screen } from '../screen.js';
 
@@ -71,18 +72,11 @@ export function registerTop(program: Command): void {
         if (opts.json) return printJson(await api.get<OverviewView>('/api/overview'));
         const screen = new Screen();
         const rates = new RateTracker();
-        let stop = false;
-        const onSignal = () => (stop = true);
-        process.once('SIGINT', onSignal);
-        try {
-          while (!stop) {
-            screen.draw(formatTop(await api.get<OverviewView>('/api/overview'), rates));
-            if (opts.once) return;
-            await new Promise((r) => setTimeout(r, interval));
-          }
-        } finally {
-          process.off('SIGINT', onSignal);
-        }
+        await liveLoop(interval, async (interrupted) => {
+          if (interrupted) return true;
+          screen.draw(formatTop(await api.get<OverviewView>('/api/overview'), rates));
+          return opts.once === true;
+        });
       }),
     );
 }
