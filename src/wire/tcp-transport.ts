@@ -5,6 +5,19 @@ import { formatAddress, type Listener, type PeerAddress, type Transport } from '
 
 export const CONNECT_TIMEOUT_MS = 10_000;
 
+/** Binds `server`; the Listener's close() also cuts the connections still open in `sockets`. */
+export async function openListener(server: net.Server, address: PeerAddress, sockets: ReadonlySet<net.Socket>): Promise<Listener> {
+  await listenOn(server, address);
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 export class TcpTransport implements Transport {
   async listen(address: PeerAddress, onConnection: (stream: Duplex) => void): Promise<Listener> {
     const server = net.createServer({ noDelay: true }, (socket) => onConnection(socket));
@@ -13,16 +26,7 @@ export class TcpTransport implements Transport {
       sockets.add(s);
       s.once('close', () => sockets.delete(s));
     });
-    await listenOn(server, address);
-    const port = (server.address() as net.AddressInfo).port;
-    return {
-      port,
-      close: () =>
-        new Promise<void>((resolve) => {
-          for (const s of sockets) s.destroy();
-          server.close(() => resolve());
-        }),
-    };
+    return openListener(server, address, sockets);
   }
 
   connect(address: PeerAddress, signal?: AbortSignal): Promise<Duplex> {

@@ -17,7 +17,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { CanopyError } from '../core/errors.js';
 import { nodeIdOf } from '../security/x509.js';
-import { listenOn } from './tcp-transport.js';
+import { openListener } from './tcp-transport.js';
 import { formatAddress, type Listener, type PeerAddress, type Transport } from './transport.js';
 
 export const PEER_ALPN = 'canopy/1';
@@ -123,18 +123,10 @@ export class TlsTransport implements Transport {
       verifiedIds.set(socket, nodeId);
       onConnection(socket);
     });
-    await listenOn(server as unknown as net.Server, address);
+    const listener = await openListener(server as unknown as net.Server, address, sockets);
     this.servers.add(server);
     server.once('close', () => this.servers.delete(server));
-    const port = (server.address() as net.AddressInfo).port;
-    return {
-      port,
-      close: () =>
-        new Promise<void>((resolve) => {
-          for (const s of sockets) s.destroy();
-          server.close(() => resolve());
-        }),
-    };
+    return listener;
   }
 
   connect(address: PeerAddress, signal?: AbortSignal): Promise<Duplex> {
