@@ -82,7 +82,8 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   const prefetch = options.window !== undefined || options.rate !== undefined ? { ...(options.window ? { window: options.window } : {}), ...(options.rate ? { rate: options.rate } : {}) } : undefined;
   const root = await api.get<{ nodeId: string }>('/api/node');
   const body = new PassThrough({ highWaterMark: 4 << 20 });
-  const query = options.access && options.access !== 'public' ? `?access=${options.access}` : '';
+  // The key goes first, so a root that has not authorised it refuses before any block is sent.
+  const query = `?publisher=${options.key.publicKey}${options.access && options.access !== 'public' ? `&access=${options.access}` : ''}`;
   const reply = api.post<Record<string, unknown>>(`/api/contents${query}`, body, { 'content-type': PUBLISH_MEDIA_TYPE });
   // If the root answers early (an error), stop feeding the body.
   reply.catch((err: unknown) => body.destroy(err as Error));
