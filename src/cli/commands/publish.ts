@@ -86,14 +86,19 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   const query = `?publisher=${options.key.publicKey}${options.access && options.access !== 'public' ? `&access=${options.access}` : ''}`;
   const reply = api.post<Record<string, unknown>>(`/api/contents${query}`, body, { 'content-type': PUBLISH_MEDIA_TYPE });
   // If the root answers early (an error), stop feeding the body.
-  reply.catch((err: unknown) => body.destroy(err as Error));
+  let early: unknown;
+  reply.catch((err: unknown) => {
+    early = err;
+    body.destroy(err as Error);
+  });
   let result;
   try {
     result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch, placement: options.placement });
   } catch (err) {
     body.destroy();
     await reply.catch(() => undefined);
-    throw err;
+    // When the root refused early (an unauthorised key, say), its answer is the error to show, not the closed upload.
+    throw early ?? err;
   }
   const manifest = Buffer.from(JSON.stringify(result.manifest));
   body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
