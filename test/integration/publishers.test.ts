@@ -132,6 +132,26 @@ describe('authorised publishers between real node processes', () => {
     for (const f of forged) for (const node of [a, b]) assert.equal(await knows(node, f.id), false, `${node.name} must not know the ${f.why} content`);
   });
 
+  it('keeps the publisher routes to admin tokens, on the root, and documents them', async () => {
+    const { token } = await network.rootApi.postJson<{ token: string }>('/api/api-tokens', { scopes: 'read,publish', label: 'publisher-test' });
+    const asPublisher = (url: string, init: RequestInit = {}) => fetch(url, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    for (const [url, init] of [
+      [`${network.root!.api}/api/publishers`, {}],
+      [`${network.root!.api}/api/publishers`, { method: 'POST', body: JSON.stringify({ key: mallory.publicKey }) }],
+    ] as const) {
+      const res = await asPublisher(url, init);
+      assert.equal(res.status, 403);
+      assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'ERR_SCOPE');
+    }
+    const onNode = await runCli(['publishers', 'list', '--to', a.api]);
+    assert.notEqual(onNode.code, 0);
+    assert.match(onNode.stderr, /ERR_USAGE.*not the root/);
+    const bad = await runCli(['publishers', 'add', 'not-a-key', '--to', network.root!.api]);
+    assert.match(bad.stderr, /ERR_KEY_INVALID/);
+    const doc = (await network.rootApi.get<{ paths: Record<string, unknown> }>('/openapi.json')).paths;
+    for (const p of ['/api/publishers', '/api/publishers/{key}/remove']) assert.ok(doc[p], p);
+  });
+
   it('after "canopy publishers remove", refuses new publishes with the key and drops its announcements; its contents stay', async () => {
     const removed = await runCli(['publishers', 'remove', alice.publicKey, '--to', network.root!.api, '--json']);
     assert.equal(removed.code, 0, removed.stderr);
