@@ -67,6 +67,7 @@ import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
 import { TreeLink } from './tree-link.js';
 import { UploadService } from './upload-service.js';
+import { HeldAnnouncements } from './held-announcements.js';
 
 const PROGRESS_INTERVAL_MS = 200;
 /** An accepted connection that has not said a valid hello by then is closed. */
@@ -119,6 +120,8 @@ export class CanopyNode {
   private readonly bitfields = new Map<string, Bitfield>();
   private readonly broadcaster = new HaveBroadcaster();
   private renewTimer: NodeJS.Timeout | undefined;
+  /** Announcements from publisher keys not (yet) in this node's list, judged again when a newer list arrives. */
+  private readonly held = new HeldAnnouncements();
 
   private readonly transport: Transport;
 
@@ -539,7 +542,10 @@ export class CanopyNode {
       return;
     }
     for (const id of applied.revoked) this.log.warn('node revoked', { revoked: id });
-    if (applied.publishers) this.log.info('authorised publishers updated', { publishers: this.security.trust.publishers()?.publishers.length ?? 0 });
+    if (applied.publishers) {
+      this.log.info('authorised publishers updated', { publishers: this.security.trust.publishers()?.publishers.length ?? 0 });
+      for (const h of this.held.take()) this.onAnnounce(h.contentId, h.manifest, h.access);
+    }
     if (!applied.changed.some((r) => r.nodeId === this.identity.nodeId)) return;
     this.log.info('attributes changed', { attrs: this.identity.attrs });
     for (const { contentId, manifest } of this.catalog.list()) {
@@ -574,7 +580,10 @@ export class CanopyNode {
     const shown = typeof publisher === 'string' ? publisher.slice(0, 64) : null;
     // What this node already accepted stays: removing a key stops new contents, it does not withdraw old ones.
     if (!this.catalog.get(contentId) && !this.security.trust.isAuthorisedPublisher(publisher)) {
-      this.log.warn('dropped an announcement signed by a publisher key the root has not authorised', { contentId, publisher: shown });
+      this.held.hold(contentId, untrusted, access);
+      // Before the first list (a new node, whose catalog sync brings it), that is expected, not an attack.
+      if (this.security.trust.publishers() === null) this.log.debug('announcement held until the publisher list arrives', { contentId, publisher: shown });
+      else this.log.warn('dropped an announcement signed by a publisher key the root has not authorised', { contentId, publisher: shown });
       return;
     }
     if (access !== undefined && access !== null) {

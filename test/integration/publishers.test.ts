@@ -3,7 +3,8 @@
  * key it has not authorised (with ERR_PUBLISHER_NOT_AUTHORISED, keeping nothing of it, even
  * when the client lies about its key up front); `canopy publishers add` lets that key publish
  * and every node receives the content; announcements flooded by an insider that are signed
- * by an unauthorised key, altered or unsigned are dropped and logged by every node; after
+ * by an unauthorised key, altered or unsigned are dropped and logged by every node (one from a
+ * key authorised just after it arrived is accepted then); after
  * `canopy publishers remove`, the key's new publishes are refused and its announcements
  * dropped, while what it published before stays.
  */
@@ -130,6 +131,14 @@ describe('authorised publishers between real node processes', () => {
     assert.ok(line(forged[1]!.id).includes(alice.publicKey));
     assert.match(line(forged[2]!.id), /dropped invalid announcement/);
     for (const f of forged) for (const node of [a, b]) assert.equal(await knows(node, f.id), false, `${node.name} must not know the ${f.why} content`);
+    // The list travels root → node directly and announcements over the tree, so one may overtake the other: a node
+    // keeps recent announcements from unknown keys and judges them again when a newer list authorises their key.
+    const added = await runCli(['publishers', 'add', mallory.publicKey, '--to', network.root!.api]);
+    assert.equal(added.code, 0, added.stderr);
+    await until('node a to accept the held announcement', async () => ((await knows(a, forged[0]!.id)) ? true : undefined));
+    for (const f of forged.slice(1)) assert.equal(await knows(a, f.id), false, `the ${f.why} content stays dropped`);
+    const removed = await runCli(['publishers', 'remove', mallory.publicKey, '--to', network.root!.api]);
+    assert.equal(removed.code, 0, removed.stderr);
   });
 
   it('keeps the publisher routes to admin tokens, on the root, and documents them', async () => {

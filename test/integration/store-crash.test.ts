@@ -145,6 +145,8 @@ describe('crash safety: kill -9 during ingest and during download', () => {
       const node = await start();
       network.nodes.push(node);
       await waitFor('the download to complete', async () => (await have(node)) === 192, 120_000);
+      // A restarted node may finish the last blocks before its catalog sync with the root; it serves only after it.
+      await waitFor('the node to serve it', async () => (await fetch(`${node.http}/content/${contentId}`, { method: 'HEAD' })).status === 200);
       for (const base of [node.http, edge.http]) {
         const out = path.join(dir.path, 'eu.bin');
         const dl = await runCommand('curl', ['-sS', '--fail', '-o', out, `${base}/content/${contentId}`]);
