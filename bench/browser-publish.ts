@@ -72,7 +72,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const chunk = sizeOption(args, 'chunk', '64MiB');
   ensureWebBuilt();
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-i8-bench-'));
-  const network = new LocalNetwork(path.join(dir, 'net'));
+  const network = new LocalNetwork(path.join(dir, 'net'), 0, path.join(dir, 'publisher-key.json'));
   const marker = `--canopy-bench-${process.pid}`;
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', marker] });
   try {

@@ -39,7 +39,7 @@ async function converged(network: LocalNetwork, contentId: string): Promise<Cont
 }
 
 async function runMethod(method: 'fixed' | 'cdc', files: { v1: string; v2: string }, dir: string, nodes: number, blockSize: number) {
-  const network = new LocalNetwork(path.join(dir, `net-${method}`));
+  const network = new LocalNetwork(path.join(dir, `net-${method}`), 0, path.join(dir, 'publisher-key.json'));
   try {
     await network.start(Array.from({ length: nodes }, (_, i) => ({ name: `node${i + 1}`, attrs: { region: 'eu' } })));
     const key = loadOrCreateKeyFile(path.join(dir, 'publisher-key.json'));

@@ -5,7 +5,7 @@
  *   none     /healthz, /openapi.json and the web app's static files (no data in them)
  *   read     GET and HEAD, /metrics, POST /api/criteria/match (a question, not a change)
  *   publish  POST /api/contents, withdrawals, signed URLs, the browser publishing routes (drafts, tus)
- *   admin    everything else: join tokens, attributes, revocation, API tokens (listing too), renewal
+ *   admin    everything else: join tokens, attributes, revocation, API tokens and publisher keys (listing too), renewal
  * A browser carries the token in an HttpOnly, SameSite=Strict cookie: opening any page with
  * `?token=cat1…` sets it (the demo prints such a dashboard URL).
  */
@@ -20,7 +20,7 @@ export const TOKEN_COOKIE = 'canopy_token';
 export function scopeOf(route: Route, method: string): Scope | undefined {
   if (OPEN.has(route.path)) return undefined;
   if (route.path.startsWith('/api/publish/') || route.path.startsWith('/api/uploads') || (route.path === '/api/contents' && method === 'POST') || route.path.endsWith('/signed-url') || route.path.endsWith('/withdraw')) return 'publish';
-  if (route.path === '/api/api-tokens') return 'admin';
+  if (route.path === '/api/api-tokens' || route.path.startsWith('/api/publishers')) return 'admin';
   if (route.path === '/metrics' || route.path === '/api/criteria/match') return 'read';
   return method === 'GET' || method === 'HEAD' ? 'read' : 'admin';
 }

@@ -35,11 +35,14 @@ export interface PublishRequest {
   access: AccessMode;
 }
 
+/** Both publish paths end in a manifest whose publisher key the root must have authorised (ERR_PUBLISHER_NOT_AUTHORISED). */
 export interface RootApi extends LifecycleRootApi {
   /** A raw upload: the root spools, analyses, cuts and signs it with its own key. */
   publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest; warnings?: readonly string[] }>;
   /** Blocks and a manifest signed by the publisher (see ingest/upload-format.ts). */
   publishSigned(body: AsyncIterable<Buffer>, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }>;
+  /** Throws ERR_PUBLISHER_NOT_AUTHORISED unless this publisher key may publish (lets a signed upload be refused before its blocks). */
+  checkPublisher(key: string): void;
   status(contentId: string): unknown;
   nodes(): unknown[];
   /** A signed URL query (`expires=…&sig=…`) for a content, valid on every node. */
@@ -117,11 +120,14 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
         rate: 'raw upload: bytes per second: nodes prefetch at most this fast',
         placement: 'full (default), prefix:<1..100> or on-demand (raw upload)',
         access: 'public (default) or signed: edge servers then need a signed URL',
+        publisher: 'signed upload: the publisher key that signs the manifest, so an unauthorised key is refused before any block is sent (the manifest is checked anyway)',
       },
       body: 'frames of blocks then the signed manifest (see docs/PROTOCOL.md), or the bytes of the content',
       handler: async ({ req, res, url }) => {
         const root = requireRoot(deps.root);
         const signed = (req.headers['content-type'] ?? '').split(';')[0]!.trim() === PUBLISH_MEDIA_TYPE;
+        const announced = url.searchParams.get('publisher');
+        if (signed && announced !== null) root.checkPublisher(announced);
         const result = signed ? await root.publishSigned(req, parseAccessMode(url.searchParams.get('access') ?? 'public')) : await publish(root, req, url);
         const warnings = 'warnings' in result ? (result.warnings ?? []) : [];
         deps.log.info('published', { contentId: result.contentId, name: result.manifest.name, size: result.manifest.size, publisher: result.manifest.publisher, warnings });

@@ -123,3 +123,9 @@ export const Overview = obj({
   contents: { type: 'array', items: ContentStatus },
   uploads: { type: 'array', items: UploadState },
 });
+
+const publisherKey = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } as const;
+export const PublisherRequest = { ...obj({ key: publisherKey, name: str }, ['key']), additionalProperties: false } as JsonSchema;
+export const PublisherList = obj({ serial: int, publishers: { type: 'array', items: obj({ key: publisherKey, name: str, addedAt: str }) } });
+export const PublisherAdded = obj({ key: publisherKey, name: str, serial: int });
+export const PublisherRemoved = obj({ key: publisherKey, removed: { const: true }, serial: int });

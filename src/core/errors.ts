@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   ERR_AUTH_REQUIRED: { status: 401, summary: 'The API request carries no valid bearer token; the CLI finds one with --api-token-file, CANOPY_API_TOKEN(_FILE) or the node data directory.' },
   ERR_SCOPE: { status: 403, summary: 'The bearer token is valid but lacks the scope (read, publish, admin) this request needs.' },
   ERR_URL_SIGNATURE: { status: 403, summary: 'The content is not public and the URL carries no valid, unexpired signature.' },
+  ERR_PUBLISHER_NOT_AUTHORISED: { status: 403, summary: 'The manifest is signed by a publisher key the root has not authorised (canopy publishers add); nothing of the publish is kept.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

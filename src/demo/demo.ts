@@ -48,7 +48,8 @@ export interface DemoResult {
 /** Starts the network and leaves it running; the caller stops it. */
 export async function runDemo(options: DemoOptions): Promise<{ network: LocalNetwork; result: DemoResult }> {
   rmSync(options.dir, { recursive: true, force: true });
-  const network = new LocalNetwork(options.dir, options.basePort);
+  // The demo publishes with its own key, which its root authorises at start.
+  const network = new LocalNetwork(options.dir, options.basePort, path.join(options.dir, 'publisher-key.json'));
   try {
     const sample = path.join(options.dir, `sample-${options.size}.bin`);
     options.say(`starting a root and ${options.nodes} nodes under ${options.dir}`);

@@ -6,7 +6,11 @@
  * Security needs no setup: the root creates the cluster CA on its first start, every node
  * shares one admin API token file (`<dir>/api-token`, also exported to this process as
  * CANOPY_API_TOKEN_FILE so the CLI and ApiClient find it), and each node joins with a
- * single-use token minted through the root's API with the node's attributes.
+ * single-use token minted through the root's API with the node's attributes. The publisher
+ * key of whoever starts the network (the default key: $CANOPY_KEY or
+ * ~/.config/canopy/publisher-key.json, created if absent, or `publisherKey`) is authorised
+ * by the root at start (`--authorise-publisher`), so `canopy publish` works at once; a
+ * production root authorises keys with `canopy publishers add` instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,6 +23,7 @@ import { formatAttributes, type Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
 import { ApiClient } from '../cli/api-client.js';
 import { hasCredentials } from '../security/credentials.js';
+import { defaultKeyPath, loadOrCreateKeyFile } from '../ingest/publisher-key.js';
 
 export interface NodeSpec {
   name: string;
@@ -59,6 +64,8 @@ export class LocalNetwork {
   constructor(
     private readonly dir: string,
     private readonly basePort = 0,
+    /** The publisher key file the root authorises at start (default: the default key of this process). */
+    private readonly publisherKey?: string,
   ) {
     process.once('exit', this.onExit);
   }
@@ -112,7 +119,7 @@ export class LocalNetwork {
     const isRoot = args.includes('--root');
     // The root attests itself; a new node gets its attributes through a join token.
     const identity = isRoot
-      ? Object.entries(spec.attrs).flatMap(([k, v]) => ['--attr', v === '' ? k : `${k}=${v}`])
+      ? [...Object.entries(spec.attrs).flatMap(([k, v]) => ['--attr', v === '' ? k : `${k}=${v}`]), '--authorise-publisher', loadOrCreateKeyFile(this.publisherKey ?? defaultKeyPath()).publicKey]
       : args.includes('--token') || hasCredentials(dataDir)
         ? []
         : ['--token', await this.joinToken(spec.attrs)];

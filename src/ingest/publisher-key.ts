@@ -9,7 +9,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
-import { publicKeyText } from '../core/manifest-signature.js';
+import { isPublicKeyText, publicKeyText } from '../core/manifest-signature.js';
 
 export function defaultKeyPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.CANOPY_KEY) return path.resolve(env.CANOPY_KEY);
@@ -76,4 +76,26 @@ export function loadOrCreateKeyFile(file: string, onCreate?: (key: PublisherKey)
 /** Loads the key at `file`; with no file given, the default key, created on first use. */
 export function loadPublisherKey(file: string | undefined, onCreate?: (key: PublisherKey) => void): PublisherKey {
   return file !== undefined ? loadKeyFile(path.resolve(file)) : loadOrCreateKeyFile(defaultKeyPath(), onCreate);
+}
+
+/**
+ * The public key named by `spec`: the key itself (43 characters of base64url), or a key file
+ * (a publisher key file, or any Ed25519 JWK with `x`: the public part is enough).
+ */
+export function publicKeyOf(spec: string): string {
+  if (isPublicKeyText(spec)) return spec;
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(spec), 'utf8');
+  } catch (err) {
+    throw new CanopyError('ERR_KEY_INVALID', `"${String(spec).slice(0, 200)}" is neither an Ed25519 public key (43 characters of base64url) nor a readable key file: ${(err as Error).message}`);
+  }
+  let jwk: Record<string, unknown>;
+  try {
+    jwk = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new CanopyError('ERR_KEY_INVALID', `the key file ${spec} is not JSON`);
+  }
+  if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !isPublicKeyText(jwk.x)) throw new CanopyError('ERR_KEY_INVALID', `the key file ${spec} is not an Ed25519 key (JWK with kty OKP, crv Ed25519, x)`);
+  return jwk.x;
 }

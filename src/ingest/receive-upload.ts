@@ -1,8 +1,8 @@
 /**
  * The root's side of a signed publish: store each uploaded block (the store hashes it),
  * then check the final manifest: well-formed, signed by the key it names, Merkle root and
- * content id consistent, published for this root as origin, and listing exactly the
- * blocks received, in order. Only then is the content accepted.
+ * content id consistent, signed by a key the root authorised, published for this root as
+ * origin, and listing exactly the blocks received, in order. Only then is the content accepted.
  */
 import { randomBytes } from 'node:crypto';
 import { CanopyError } from '../core/errors.js';
@@ -12,11 +12,12 @@ import { readFrames } from './upload-format.js';
 
 const CONCURRENCY = 4;
 
-export async function receiveSignedUpload(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string): Promise<{ contentId: string; manifest: Manifest }> {
+/** `authorise` judges the verified manifest (the root: is its publisher key authorised?); if it throws, nothing is kept. */
+export async function receiveSignedUpload(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string, authorise: (manifest: Manifest) => void = () => undefined): Promise<{ contentId: string; manifest: Manifest }> {
   const hashes: string[] = [];
   const inFlight = new Set<Promise<void>>();
   try {
-    return await receive(body, store, origin, hashes, inFlight);
+    return await receive(body, store, origin, hashes, inFlight, authorise);
   } catch (err) {
     // No partial state: what this upload stored and no content uses goes (writes in flight first).
     await Promise.allSettled(inFlight);
@@ -25,7 +26,7 @@ export async function receiveSignedUpload(body: AsyncIterable<Buffer | Uint8Arra
   }
 }
 
-async function receive(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string, hashes: string[], inFlight: Set<Promise<void>>): Promise<{ contentId: string; manifest: Manifest }> {
+async function receive(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string, hashes: string[], inFlight: Set<Promise<void>>, authorise: (manifest: Manifest) => void): Promise<{ contentId: string; manifest: Manifest }> {
   // Consecutive blocks of the upload go to different volumes.
   const stripe = `upload:${randomBytes(8).toString('hex')}`;
   let failure: unknown;
@@ -50,6 +51,7 @@ async function receive(body: AsyncIterable<Buffer | Uint8Array>, store: BlockSto
       throw new CanopyError('ERR_MANIFEST_INVALID', 'invalid manifest: not JSON');
     }
     const manifest = parseManifest(value);
+    authorise(manifest);
     if (manifest.origin !== origin) throw new CanopyError('ERR_PUBLISH_MISMATCH', `the manifest names origin ${manifest.origin.slice(0, 16)}, but this root is ${origin}`);
     if (manifest.blocks.length !== hashes.length) throw new CanopyError('ERR_PUBLISH_MISMATCH', `the manifest lists ${manifest.blocks.length} blocks but ${hashes.length} were uploaded`);
     const bad = manifest.blocks.findIndex((b, i) => b.hash !== hashes[i]);

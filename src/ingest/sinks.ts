@@ -1,6 +1,5 @@
 /** Where the pipeline puts blocks: the local store, nowhere (hash only), or an upload stream. */
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { BlockStore } from '../store/block-store.js';
 import type { BlockSink } from './pipeline.js';
@@ -32,16 +31,30 @@ export function uploadSink(out: Writable): BlockSink {
   let drained: Promise<void> | undefined;
   return {
     async put(data) {
+      // A stream destroyed (the root answered early, e.g. with a refusal) emits no more events: fail now rather than wait forever.
+      if (out.destroyed) throw closed(out);
       const ok = out.write(Buffer.concat([frameHeader(FRAME_BLOCK, data.length), data]));
       if (ok) return;
-      drained ??= once(out, 'drain').then(
-        () => void (drained = undefined),
-        (err: unknown) => {
+      drained ??= new Promise<void>((resolve, reject) => {
+        const done = (err?: unknown) => {
+          out.off('drain', onDrain);
+          out.off('close', onClose);
+          out.off('error', done);
           drained = undefined;
-          throw err;
-        },
-      );
+          if (err === undefined) resolve();
+          else reject(err);
+        };
+        const onDrain = () => done();
+        const onClose = () => done(closed(out));
+        out.on('drain', onDrain);
+        out.on('close', onClose);
+        out.on('error', done);
+      });
       await drained;
     },
   };
+}
+
+function closed(out: Writable): Error {
+  return out.errored ?? new Error('the upload stream was closed');
 }

@@ -23,6 +23,12 @@ export interface NodeConfig {
   readonly apiHost: string;
   /** File holding the admin API token (created if absent); default `<data>/api-token`. */
   readonly apiTokenFile: string;
+  /**
+   * Root: publisher keys (public keys, or key files) added to the authorised set at every
+   * start, e.g. the key of whoever started a local or demo network. Production adds keys
+   * with `canopy publishers add` instead.
+   */
+  readonly authorisePublishers: readonly string[];
   /** Single-use join token for the first start of a non-root node. */
   readonly token: string | undefined;
   readonly peerPort: number;
@@ -93,6 +99,7 @@ function checkRange(key: string, value: number, min: number, max: number): numbe
 export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): NodeConfig {
   const isRoot = input.isRoot ?? false;
   if (!isRoot && !input.join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: a node that is not the root needs the root address (--join host:port)');
+  if (!isRoot && (input.authorisePublishers?.length ?? 0) > 0) throw new CanopyError('ERR_CONFIG_INVALID', 'authorisePublishers: only the root authorises publisher keys');
   const blockSize = input.blockSize;
   if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20)) throw new CanopyError('ERR_CONFIG_INVALID', `blockSize: ${blockSize} must be between 4 KiB and 64 MiB`);
   const dataDir = path.resolve(input.dataDir);
@@ -109,6 +116,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     host: input.host ?? DEFAULTS.host,
     apiHost: input.apiHost ?? DEFAULTS.apiHost,
     token: input.token,
+    authorisePublishers: input.authorisePublishers ?? [],
     apiTokenFile: path.resolve(input.apiTokenFile ?? path.join(dataDir, 'api-token')),
     peerPort: checkPort('peerPort', input.peerPort ?? DEFAULTS.peerPort),
     apiPort: checkPort('apiPort', input.apiPort ?? DEFAULTS.apiPort),

@@ -15,6 +15,9 @@ import type { Manifest } from '../core/manifest.js';
 import { storeRoutes } from '../api/store-routes.js';
 import type { AttributeRecord } from '../security/attribute-record.js';
 import type { RevocationList } from '../security/revocation-list.js';
+import type { PublisherList } from '../security/publisher-list.js';
+import { PublisherAuthority } from '../security/publisher-authority.js';
+import { publisherRoutes } from '../api/publisher-routes.js';
 import { ApiTokens } from '../api/api-tokens.js';
 import { createJoinToken } from '../security/join-token.js';
 import { signWithdrawal, verifyWithdrawal } from '../security/withdrawal.js';
@@ -34,7 +37,7 @@ import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
 import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-edge.js';
 import { receiveSignedUpload } from '../ingest/receive-upload.js';
 import { spoolAndIngest } from '../ingest/spool-ingest.js';
-import { loadOrCreateKeyFile, type PublisherKey } from '../ingest/publisher-key.js';
+import { loadOrCreateKeyFile, publicKeyOf, type PublisherKey } from '../ingest/publisher-key.js';
 import { BlockStore, LOCAL_INGEST_ID, type StripeHint, type VolumeFailure } from '../store/block-store.js';
 import { Bitfield } from '../swarm/bitfield.js';
 import { Downloader, type Stuck } from '../swarm/downloader.js';
@@ -65,6 +68,7 @@ import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
 import { TreeLink } from './tree-link.js';
 import { UploadService } from './upload-service.js';
+import { HeldAnnouncements } from './held-announcements.js';
 
 const PROGRESS_INTERVAL_MS = 200;
 /** An accepted connection that has not said a valid hello by then is closed. */
@@ -90,6 +94,8 @@ export class CanopyNode {
   readonly log: Logger;
   readonly metrics = new Metrics();
   readonly uploads: UploadService | undefined;
+  /** The root's set of authorised publisher keys (root only). */
+  readonly publishers: PublisherAuthority | undefined;
   private readonly pool: PeerPool;
   /** One handler serves both directions: requests on connections we dialled and on ones we accepted. */
   private readonly handler: RequestHandler;
@@ -113,6 +119,8 @@ export class CanopyNode {
   private readonly bitfields = new Map<string, Bitfield>();
   private readonly broadcaster = new HaveBroadcaster();
   private renewTimer: NodeJS.Timeout | undefined;
+  /** Announcements from publisher keys not (yet) in this node's list, judged again when a newer list arrives. */
+  private readonly held = new HeldAnnouncements();
 
   private readonly transport: Transport;
 
@@ -154,6 +162,7 @@ export class CanopyNode {
     this.access = new EdgeAccessStore(this.store.index, security.trust.caPublicKey);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
     this.synced = config.isRoot;
+    this.publishers = config.isRoot ? this.openPublishers() : undefined;
     this.handler = this.countServed(createPeerService({
       identity: this.identity,
       auth,
@@ -174,8 +183,10 @@ export class CanopyNode {
         // A node that was away learns every removal and every current record, so it cannot be fooled by a replayed older one.
         const revocations = security.trust.revocations() ?? undefined;
         const records = security.authority?.records().slice(0, 10_000) ?? [];
-        void conn.notify('trust-update', { records, revocations }).catch(() => undefined);
+        const publishers = this.publishers?.list();
+        void conn.notify('trust-update', { records, revocations, publishers }).catch(() => undefined);
       },
+      publisherList: () => this.publishers?.list(),
       onWithdraw: (w) => this.applyWithdrawal(w, 'peer'),
       signWithdrawal: security.authority && ((w) => signWithdrawal(w, security.authority!.caKey)),
       checkServing: (id) => this.checkServing(id),
@@ -266,6 +277,13 @@ export class CanopyNode {
         ...webRoutes(),
         ...(config.isRoot ? [] : blockFetchRoutes(this.catalog, (id, index, deadline) => this.fetchNow(id, index, deadline))),
         ...storeRoutes({ stats: () => this.store.stats() }),
+        ...publisherRoutes(
+          this.publishers && {
+            list: () => ({ publishers: this.publishers!.publishers(), serial: this.publishers!.list().serial }),
+            add: (key, name) => this.authorisePublisher(key, name),
+            remove: (key) => this.removePublisher(key),
+          },
+        ),
       ],
     });
     this.fetcher = new BlockFetcher({
@@ -489,6 +507,8 @@ export class CanopyNode {
    * served), then the live contents; only then does the node serve.
    */
   private onCatalogSync(reply: JoinReply): void {
+    // The list that authorises the catalog's publishers comes with it, and is applied first.
+    if (reply.publishers !== undefined && reply.publishers !== null) this.onTrustUpdate({ records: [], publishers: reply.publishers });
     // Withdrawals are marked synchronously, so the node may serve (and fetch) once they are applied.
     for (const w of reply.withdrawn ?? []) this.applyWithdrawal(w, 'sync');
     if (!this.synced) this.log.info('catalog synced; serving', { contents: reply.catalog.length, withdrawn: reply.withdrawn?.length ?? 0 });
@@ -534,6 +554,10 @@ export class CanopyNode {
       return;
     }
     for (const id of applied.revoked) this.log.warn('node revoked', { revoked: id });
+    if (applied.publishers) {
+      this.log.info('authorised publishers updated', { publishers: this.security.trust.publishers()?.publishers.length ?? 0 });
+      for (const h of this.held.take()) this.onAnnounce(h.contentId, h.manifest, h.access);
+    }
     if (!applied.changed.some((r) => r.nodeId === this.identity.nodeId)) return;
     this.log.info('attributes changed', { attrs: this.identity.attrs });
     for (const { contentId, manifest } of this.catalog.list()) {
@@ -564,6 +588,16 @@ export class CanopyNode {
 
   private onAnnounce(contentId: string, untrusted: unknown, access?: unknown): void {
     if (this.catalog.withdrawal(contentId)) return;
+    const publisher = typeof untrusted === 'object' && untrusted !== null ? (untrusted as { publisher?: unknown }).publisher : undefined;
+    const shown = typeof publisher === 'string' ? publisher.slice(0, 64) : null;
+    // What this node already accepted stays: removing a key stops new contents, it does not withdraw old ones.
+    if (!this.catalog.get(contentId) && !this.security.trust.isAuthorisedPublisher(publisher)) {
+      this.held.hold(contentId, untrusted, access);
+      // Before the first list (a new node, whose catalog sync brings it), that is expected, not an attack.
+      if (this.security.trust.publishers() === null) this.log.debug('announcement held until the publisher list arrives', { contentId, publisher: shown });
+      else this.log.warn('dropped an announcement signed by a publisher key the root has not authorised', { contentId, publisher: shown });
+      return;
+    }
     if (access !== undefined && access !== null) {
       try {
         this.access.record(contentId, access);
@@ -576,7 +610,7 @@ export class CanopyNode {
     try {
       this.catalog.add(contentId, untrusted);
     } catch (err) {
-      this.log.warn('dropped invalid announcement', { contentId, err: err as Error });
+      this.log.warn('dropped invalid announcement', { contentId, publisher: shown, err: err as Error });
       return;
     }
     const manifest = this.catalog.require(contentId);
@@ -638,6 +672,7 @@ export class CanopyNode {
         return { expiresAt: expires * 1000, query: signUrl(contentId, expires, this.security.authority!.caKey) };
       },
       publishSigned: (body, access) => this.publishSigned(body, access),
+      checkPublisher: (key) => this.publishers!.require(key, 'this publish'),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       withdraw: (contentId, reason) => this.withdraw(contentId, reason),
       status: (contentId) => contentStatus(this.catalog, registry, contentId, Date.now()),
@@ -686,7 +721,7 @@ export class CanopyNode {
     throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no node "${ref}" (give a node id, or the name of a connected node)`);
   }
 
-  private broadcastTrust(update: { records: AttributeRecord[]; revocations?: RevocationList }): void {
+  private broadcastTrust(update: { records: AttributeRecord[]; revocations?: RevocationList; publishers?: PublisherList }): void {
     // The root's own view first (this also cuts its connections to a revoked node), then every member.
     this.security.apply(update);
     for (const member of this.registry!.list()) {
@@ -701,9 +736,44 @@ export class CanopyNode {
    */
   private async publish(body: AsyncIterable<Buffer>, req: PublishRequest): Promise<{ contentId: string; manifest: Manifest; warnings: readonly string[] }> {
     const key = this.ownKey();
+    this.publishers!.require(key.publicKey, "the root's own key");
     const spoolDir = path.join(path.resolve(this.config.volumes[0]!.path), 'tmp');
     const { contentId, manifest, warnings } = await spoolAndIngest(body, spoolDir, this.store, { name: req.name, criteria: formatCriteria(req.criteria), origin: this.identity.nodeId, key: key.privateKey, blockSize: req.blockSize ?? this.config.blockSize, chunking: req.chunking, expires: req.expires, prefetch: req.prefetch, placement: req.placement });
     return { ...this.accept(contentId, manifest, req.access), warnings };
+  }
+
+  /**
+   * The root's authorised publisher keys: its own key always, plus those configured to be
+   * authorised at start (`--authorise-publisher`, YAML `authorisePublishers`: what a local or
+   * demo network uses so that it works with no setup). The root's own trust adopts the list.
+   */
+  private openPublishers(): PublisherAuthority {
+    const publishers = new PublisherAuthority(this.config.dataDir, this.security.authority!.caKey, this.ownKey().publicKey);
+    for (const spec of this.config.authorisePublishers) {
+      const key = publicKeyOf(spec);
+      // Idempotent across restarts: a key already listed keeps its name.
+      if (!publishers.isAuthorised(key)) publishers.add(key, 'configured at start');
+    }
+    this.security.apply({ records: [], publishers: publishers.list() });
+    return publishers;
+  }
+
+  /** Root operation: authorises a publisher key (or renames it) and sends the new list to every member. */
+  authorisePublisher(key: string, name: string): { key: string; name: string; serial: number } {
+    this.publishers!.add(key, name);
+    const list = this.publishers!.list();
+    this.broadcastTrust({ records: [], publishers: list });
+    this.log.info('publisher authorised', { publisher: key, name });
+    return { key, name, serial: list.serial };
+  }
+
+  /** Root operation: withdraws a key's authorisation; contents already published stay. */
+  removePublisher(key: string): { key: string; removed: true; serial: number } {
+    this.publishers!.remove(key);
+    const list = this.publishers!.list();
+    this.broadcastTrust({ records: [], publishers: list });
+    this.log.warn('publisher key removed', { publisher: key });
+    return { key, removed: true, serial: list.serial };
   }
 
   /** The root's own publisher key (DATA/publisher-key.json, created on first use), for uploads that come unsigned. */
@@ -713,7 +783,7 @@ export class CanopyNode {
 
   /** A publish the client analysed, hashed and signed itself; see ingest/upload-format.ts. */
   private async publishSigned(body: AsyncIterable<Buffer>, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }> {
-    const { contentId, manifest } = await receiveSignedUpload(body, this.store, this.identity.nodeId);
+    const { contentId, manifest } = await receiveSignedUpload(body, this.store, this.identity.nodeId, (m) => this.publishers!.require(m.publisher));
     return this.accept(contentId, manifest, access);
   }
 

@@ -51,6 +51,8 @@ export interface PeerServiceDeps {
   renewCertificate?: (nodeId: string, publicKeyPem: string) => Promise<string>;
   /** Called after a node joins the root, to send it what it must know (revocations). */
   onJoined?: (conn: IncomingRequest['conn']) => void;
+  /** The root's signed list of authorised publisher keys, sent with the catalog sync. */
+  publisherList?: () => unknown;
   /** A control-tree message from the peer `connId` (its certificate's node id). */
   onTree: (connId: string, from: MessageBodies['tree']['from'], m: unknown) => void;
   log: Logger;
@@ -189,7 +191,8 @@ async function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: strin
       // The catalog sync: live contents, and every withdrawal (the node applies these before serving).
       const catalog = deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId));
       const withdrawn = deps.signWithdrawal ? deps.catalog.withdrawals().map((w) => deps.signWithdrawal!({ contentId: w.contentId, at: w.at, reason: w.reason })) : [];
-      return { body: { rootId: deps.identity.nodeId, catalog: catalog.map((c) => ({ contentId: c.contentId, manifest: c.manifest, access: deps.accessStatement(c.contentId) })), withdrawn } };
+      const publishers = deps.publisherList?.();
+      return { body: { rootId: deps.identity.nodeId, catalog: catalog.map((c) => ({ contentId: c.contentId, manifest: c.manifest, access: deps.accessStatement(c.contentId) })), withdrawn, ...(publishers ? { publishers } : {}) } };
     }
     case 'progress': {
       const { contentId, haveBlocks, haveBytes, fetchedBytes, stuck, stuckDetail } = req.body as MessageBodies['progress'];

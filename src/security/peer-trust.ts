@@ -1,6 +1,7 @@
 /**
- * What a node believes about its peers: the cluster CA, the newest revocation list, and the
- * newest attribute record of each node it has met. It turns a TLS-authenticated node id and
+ * What a node believes about its peers: the cluster CA, the newest revocation list, the
+ * newest attribute record of each node it has met, and the newest list of authorised
+ * publisher keys (announcements signed by any other key are dropped). It turns a TLS-authenticated node id and
  * the record presented in `hello` into attested attributes, and applies updates from the
  * root to the live connections: a revoked node's connections are cut, a node whose
  * attributes changed is judged by its new ones from the next request on.
@@ -13,27 +14,34 @@ import { CanopyError } from '../core/errors.js';
 import type { PeerConnection } from '../wire/peer-connection.js';
 import { verifyAttributeRecord, type AttributeRecord } from './attribute-record.js';
 import { verifyRevocationList, type RevocationList } from './revocation-list.js';
+import { publisherKeys, verifyPublisherList, type PublisherList } from './publisher-list.js';
 import { readIfExists, writeFileAtomic } from './secret-file.js';
 
 export interface TrustUpdate {
   records?: unknown[];
   revocations?: unknown;
+  /** The root's list of authorised publisher keys. */
+  publishers?: unknown;
 }
 
 export interface AppliedUpdate {
   changed: AttributeRecord[];
   revoked: string[];
+  /** Whether a newer publisher list was adopted. */
+  publishers: boolean;
 }
 
 interface TrustState {
   records: Record<string, AttributeRecord>;
   revocations: RevocationList | null;
+  publishers?: PublisherList | null;
 }
 
 export class PeerTrust {
   readonly caPublicKey: KeyObject;
-  private readonly state: TrustState = { records: {}, revocations: null };
+  private readonly state: TrustState = { records: {}, revocations: null, publishers: null };
   private revoked = new Set<string>();
+  private publisherSet = new Set<string>();
   private readonly conns = new Map<string, Set<PeerConnection>>();
   private readonly file: string | undefined;
 
@@ -44,7 +52,7 @@ export class PeerTrust {
     if (text) {
       // Re-verified on load: a tampered file is a forged statement like any other.
       const saved = JSON.parse(text) as TrustState;
-      this.apply({ records: Object.values(saved.records ?? {}), revocations: saved.revocations ?? undefined }, false);
+      this.apply({ records: Object.values(saved.records ?? {}), revocations: saved.revocations ?? undefined, publishers: saved.publishers ?? undefined }, false);
     }
   }
 
@@ -54,6 +62,15 @@ export class PeerTrust {
 
   revocations(): RevocationList | null {
     return this.state.revocations;
+  }
+
+  /** The newest publisher list seen (null before the first, when no publisher is authorised). */
+  publishers(): PublisherList | null {
+    return this.state.publishers ?? null;
+  }
+
+  isAuthorisedPublisher(key: unknown): boolean {
+    return typeof key === 'string' && this.publisherSet.has(key);
   }
 
   /**
@@ -85,7 +102,16 @@ export class PeerTrust {
 
   /** Applies signed statements (from the root, or a saved file); returns what changed. */
   apply(update: TrustUpdate, persist = true): AppliedUpdate {
-    const out: AppliedUpdate = { changed: [], revoked: [] };
+    const out: AppliedUpdate = { changed: [], revoked: [], publishers: false };
+    if (update.publishers !== undefined && update.publishers !== null) {
+      const list = verifyPublisherList(update.publishers, this.caPublicKey);
+      const known = this.state.publishers;
+      if (!known || list.serial > known.serial) {
+        this.state.publishers = list;
+        this.publisherSet = publisherKeys(list);
+        out.publishers = true;
+      }
+    }
     if (update.revocations !== undefined && update.revocations !== null) {
       const list = verifyRevocationList(update.revocations, this.caPublicKey);
       if (!this.state.revocations || list.serial > this.state.revocations.serial) {
@@ -108,7 +134,7 @@ export class PeerTrust {
       out.changed.push(record);
       for (const conn of this.conns.get(record.nodeId) ?? []) conn.remoteAttrs = { ...record.attrs };
     }
-    if (persist && (out.changed.length > 0 || out.revoked.length > 0)) this.save();
+    if (persist && (out.changed.length > 0 || out.revoked.length > 0 || out.publishers)) this.save();
     return out;
   }
 

@@ -13,8 +13,11 @@ export const PROTOCOL_VERSION = 1;
 /** `record` is the sender's root-signed attribute record; its identity is its TLS certificate. */
 export interface HelloBody { nodeId: string; name: string; record: Record<string, unknown>; version: number }
 export interface JoinBody { peer: PeerAddress; api: string; http: string }
-/** The catalog sync: live contents, and what was taken out of service (a node applies it before serving). */
-export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown; access?: unknown }[]; withdrawn?: WithdrawBody[] }
+/**
+ * The catalog sync: live contents, and what was taken out of service (a node applies it before serving);
+ * `publishers` is the CA-signed list of authorised publisher keys, applied before the catalog.
+ */
+export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown; access?: unknown }[]; withdrawn?: WithdrawBody[]; publishers?: unknown }
 /** `access` is the root-signed access statement of a content that is not public. */
 export interface AnnounceBody { contentId: string; manifest: unknown; access?: Record<string, unknown> }
 /** Signed by the root with the cluster CA key (src/security/withdrawal.ts); nodes obey only a valid one. */
@@ -42,7 +45,7 @@ export interface HaveBody { contentId: string; index: number }
 /** A node asks the root for a new certificate (same node id) for this public key; the reply is `{cert}`. */
 export interface RenewBody { publicKey: string }
 /** Signed statements from the root: newer attribute records and the revocation list. */
-export interface TrustUpdateBody { records: Record<string, unknown>[]; revocations?: Record<string, unknown> }
+export interface TrustUpdateBody { records: Record<string, unknown>[]; revocations?: Record<string, unknown>; publishers?: Record<string, unknown> }
 /** A control-tree message (src/tree/tree-messages.ts), checked by src/tree/tree-codec.ts. */
 export interface TreeBody { from: { id: string; addr: string }; m: Record<string, unknown> }
 export type PingBody = Record<string, never>;
@@ -131,7 +134,7 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   have: { contentId: hash, index: count },
   seeded: { contentId: hash, index: count },
   cancel: { contentId: hash, index: count },
-  'trust-update': { records: arrayOf(object, 10_000), revocations: optional(object) },
+  'trust-update': { records: arrayOf(object, 10_000), revocations: optional(object), publishers: optional(object) },
   renew: { publicKey: str(1024) },
   tree: { from: nodeRef, m: object },
   ping: {},

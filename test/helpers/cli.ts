@@ -14,6 +14,8 @@ export interface CliResult {
 /** Tests never touch the user's own publisher key: without CANOPY_KEY, one per test process is used. */
 const TEST_KEY = path.join(tmpdir(), `canopy-test-key-${process.pid}.json`);
 process.once('exit', () => rmSync(TEST_KEY, { force: true }));
+// LocalNetwork (in this process) authorises the default key at start: the same test key.
+process.env.CANOPY_KEY ??= TEST_KEY;
 
 export function runCli(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
   const { command, args: base } = cliCommand();

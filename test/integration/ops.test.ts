@@ -14,6 +14,7 @@ import { writeSample } from '../../src/demo/sample.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { apiFetch } from '../helpers/api-fetch.js';
+import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
 
 const SIZE = 3 * 2 ** 20 + 7;
 
@@ -52,9 +53,10 @@ describe('operations', () => {
 
   before(async () => {
     // Both nodes accept one admin API token (as in a LocalNetwork); the helpers find it here.
+    // The root authorises the key the CLI publishes with (the test key), from its YAML file.
     process.env.CANOPY_API_TOKEN_FILE = `${dir.path}/api-token`;
     const cfg = `${dir.path}/root.yaml`;
-    writeFileSync(cfg, ['# the root of a test network', 'root: true', `data: ${dir.path}/root`, 'name: config-root', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 'blockSize: 256KiB', `apiTokenFile: ${dir.path}/api-token`, 'volumes:', `  - ${dir.path}/root/d1`, `  - { path: ${dir.path}/root/d2, weight: 2 }`].join('\n'));
+    writeFileSync(cfg, ['# the root of a test network', 'root: true', `data: ${dir.path}/root`, 'name: config-root', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 'blockSize: 256KiB', `apiTokenFile: ${dir.path}/api-token`, 'authorisePublishers:', `  - ${loadOrCreateKeyFile(defaultKeyPath()).path}`, 'volumes:', `  - ${dir.path}/root/d1`, `  - { path: ${dir.path}/root/d2, weight: 2 }`].join('\n'));
     const r = await startNode(['--config', cfg]);
     children.push(r.child);
     root = r.ready;

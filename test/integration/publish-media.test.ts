@@ -44,6 +44,9 @@ describe('publishing media over a real network', () => {
     const created = await runCli(['keys', 'create', '--out', key, '--json']);
     assert.equal(created.code, 0, created.stderr);
     const { publicKey } = lastJson<{ publicKey: string }>(created.stdout);
+    // A new publisher key publishes once the root has authorised it.
+    const authorised = await runCli(['publishers', 'add', '--key', key, '--name', 'media test', '--to', network.root!.api, '--json']);
+    assert.equal(authorised.code, 0, authorised.stderr);
     const pub = await runCli(['publish', movie, '--criteria', 'region=eu', '--to', network.root!.api, '--key', key, '--block-size', '64KiB', '--json']);
     assert.equal(pub.code, 0, pub.stderr);
     const result = lastJson<{ contentId: string; analyser: string; linear: boolean; tracks: { kind: string }[]; blocks: number; publisher: string }>(pub.stdout);

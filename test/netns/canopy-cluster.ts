@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import type { Host, NetnsHarness } from './harness.js';
+import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
 
 export interface ClusterNode {
   host: Host;
@@ -69,7 +70,8 @@ export class CanopyCluster {
   async start(args: (host: Host) => string[] = () => [], include: (host: Host) => boolean = () => true): Promise<void> {
     const [rootHost, ...rest] = this.harness.hosts;
     const others = rest.filter(include);
-    await this.startNode(rootHost!, ['--root', ...args(rootHost!)]);
+    // The CLI run in the namespaces publishes with this process's default key: the root authorises it.
+    await this.startNode(rootHost!, ['--root', '--authorise-publisher', loadOrCreateKeyFile(defaultKeyPath()).publicKey, ...args(rootHost!)]);
     await Promise.all(others.map((h) => this.startNode(h, ['--join', this.root.peer, ...args(h)])));
     await this.waitJoined(others.length);
   }

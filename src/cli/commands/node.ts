@@ -40,6 +40,7 @@ interface NodeOptions {
   token?: string;
   apiHost?: string;
   apiTokenFile?: string;
+  authorisePublisher: string[];
   fanout?: string;
   heartbeat?: string;
 }
@@ -76,6 +77,7 @@ function flagConfig(opts: NodeOptions): FileConfig {
     host: opts.host,
     apiHost: opts.apiHost,
     apiTokenFile: opts.apiTokenFile,
+    authorisePublishers: opts.authorisePublisher.length > 0 ? opts.authorisePublisher : undefined,
     token: opts.token ?? process.env.CANOPY_JOIN_TOKEN,
     peerPort: port('--peer-port', opts.peerPort),
     apiPort: port('--api-port', opts.apiPort),
@@ -121,6 +123,7 @@ export function registerNode(program: Command): void {
     .option('--token <token>', 'single-use join token for the first start (canopy token create); also CANOPY_JOIN_TOKEN')
     .option('--api-host <ip>', `address the admin API binds to; it always requires a bearer token (default ${DEFAULTS.apiHost})`)
     .option('--api-token-file <file>', 'file with the admin API token, created if absent (default: <data>/api-token)')
+    .option('--authorise-publisher <key|file>', 'root: authorise this publisher key (or key file) at every start, repeatable; otherwise use canopy publishers add', collect, [])
     .option('--host <ip>', `address to bind every port to (default ${DEFAULTS.host})`)
     .option('--peer-port <n>', `node-to-node port (0 = any free port; default ${DEFAULTS.peerPort})`)
     .option('--api-port <n>', `admin API port (0 = any free port; default ${DEFAULTS.apiPort})`)

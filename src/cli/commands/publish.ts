@@ -67,17 +67,23 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   if (!isValidContentName(name)) throw new CanopyError('ERR_USAGE', `--name: "${name}" must be 1-255 characters without / \\ or NUL`);
   const root = await api.get<{ nodeId: string }>('/api/node');
   const body = new PassThrough({ highWaterMark: 4 << 20 });
-  const query = options.access && options.access !== 'public' ? `?access=${options.access}` : '';
+  // The key goes first, so a root that has not authorised it refuses before any block is sent.
+  const query = `?publisher=${options.key.publicKey}${options.access && options.access !== 'public' ? `&access=${options.access}` : ''}`;
   const reply = api.post<Record<string, unknown>>(`/api/contents${query}`, body, { 'content-type': PUBLISH_MEDIA_TYPE });
   // If the root answers early (an error), stop feeding the body.
-  reply.catch((err: unknown) => body.destroy(err as Error));
+  let early: unknown;
+  reply.catch((err: unknown) => {
+    early = err;
+    body.destroy(err as Error);
+  });
   let result;
   try {
     result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement });
   } catch (err) {
     body.destroy();
     await reply.catch(() => undefined);
-    throw err;
+    // When the root refused early (an unauthorised key, say), its answer is the error to show, not the closed upload.
+    throw early ?? err;
   }
   const manifest = Buffer.from(JSON.stringify(result.manifest));
   body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
