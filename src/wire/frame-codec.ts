@@ -76,9 +76,17 @@ export class FrameDecoder {
       if (first.length === n) this.chunks.shift();
       else this.chunks[0] = first.subarray(n);
     } else {
-      const all = Buffer.concat(this.chunks);
-      out = all.subarray(0, n);
-      this.chunks = all.length > n ? [all.subarray(n)] : [];
+      // One copy of exactly the frame's bytes; what follows it stays a view of its chunk.
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const c = this.chunks[0]!;
+        const used = Math.min(c.length, n - filled);
+        c.copy(out, filled, 0, used);
+        filled += used;
+        if (used === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(used);
+      }
     }
     this.buffered -= n;
     return out;
