@@ -74,6 +74,7 @@ export const ContentStatus = obj(
     state,
     expires: nullableStr,
     withdrawnAt: nullableStr,
+    withdrawnReason: nullableStr,
     version: int,
     versions: int,
     previous: { type: ['string', 'null'], pattern: '^[0-9a-f]{64}$' },

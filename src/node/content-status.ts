@@ -39,6 +39,8 @@ export interface ContentStatusView {
   expires: string | null;
   prefetch: { window?: string; rate?: number } | null;
   withdrawnAt: string | null;
+  /** Why it was withdrawn (`expired` for an expiry), null while live. */
+  withdrawnReason: string | null;
   version: number;
   versions: number;
   previous: string | null;
@@ -99,6 +101,7 @@ export function contentStatus(catalog: Catalog, registry: RootRegistry, contentI
     expires: manifest.expires ?? null,
     prefetch: manifest.prefetch ?? null,
     withdrawnAt: catalog.withdrawal(contentId)?.at ?? null,
+    withdrawnReason: catalog.withdrawal(contentId)?.reason ?? null,
     version: mine + 1,
     versions: versions.length,
     previous: previous?.contentId ?? null,

@@ -141,9 +141,12 @@ describe('dashboard: versions and convergence', () => {
   it('shows a withdrawn version as withdrawn, live, without reloading', async () => {
     const w = await cli('withdraw', v2, '--reason', 'bad build', '--json');
     assert.equal(w.code, 0, w.stderr);
-    assert.equal((await status(v2)).state, 'withdrawn');
+    const after = await status(v2);
+    assert.equal(after.state, 'withdrawn');
+    assert.equal(after.withdrawnReason, 'bad build');
     await until('the page to show v2 withdrawn', async () => (await row(v2).getAttribute('data-state')) === 'withdrawn');
     assert.equal(await row(v2).getByTestId('state').innerText(), 'withdrawn');
+    assert.match((await row(v2).getByTestId('state').getAttribute('title')) ?? '', /: bad build$/);
     assert.equal(await row(v1).getByTestId('state').innerText(), 'live');
     assert.equal(await row(v2).getByTestId('eta').count(), 0);
     assert.match(await row(v2).innerText(), /out of service/);

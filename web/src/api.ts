@@ -74,6 +74,7 @@ export interface ContentView {
   state: ContentState;
   expires: string | null;
   withdrawnAt: string | null;
+  withdrawnReason: string | null;
   prefetch: { window?: string; rate?: number } | null;
   version: number;
   versions: number;

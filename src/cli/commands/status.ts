@@ -52,7 +52,7 @@ function formatPrefetch(p: ContentStatus['prefetch']): string {
 
 export function formatStatus(s: ContentStatus): string {
   const c = s.convergence;
-  const state = s.state === 'live' ? '' : `  [${s.state.toUpperCase()}${s.withdrawnAt ? ` ${s.withdrawnAt}` : ''}]`;
+  const state = s.state === 'live' ? '' : `  [${s.state.toUpperCase()}${s.withdrawnAt ? ` ${s.withdrawnAt}` : ''}${s.withdrawnReason ? `: ${s.withdrawnReason}` : ''}]`;
   const lines = [`${s.contentId}  ${s.name}  v${s.version}/${s.versions}  ${formatBytes(s.size)}  criteria "${s.criteria}"${s.expires ? `  expires ${s.expires}` : ''}${formatPrefetch(s.prefetch)}${state}`];
   lines.push(`  ${convergenceLine(s)}`);
   for (const n of s.nodes) {

@@ -9,7 +9,7 @@ export function VersionLabel({ content: c, all }: { content: ContentView; all: C
     <div class="version-label">
       <strong>{c.name}</strong> <span data-testid="version">v{c.version}</span>
       <span class="muted">/{c.versions}</span>{' '}
-      <span class={`state ${c.state}`} data-testid="state" title={c.withdrawnAt ? `since ${c.withdrawnAt}` : c.expires ? `expires ${c.expires}` : ''}>
+      <span class={`state ${c.state}`} data-testid="state" title={c.withdrawnAt ? `since ${c.withdrawnAt}${c.withdrawnReason ? `: ${c.withdrawnReason}` : ''}` : c.expires ? `expires ${c.expires}` : ''}>
         {c.state}
       </span>
       <div class="muted">
