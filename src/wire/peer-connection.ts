@@ -127,7 +127,12 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   private async write(header: Record<string, unknown>, payload?: Buffer): Promise<void> {
     if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
     let ok = true;
-    for (const part of encodeFrame(header, payload)) ok = this.stream.write(part);
+    const parts = encodeFrame(header, payload);
+    // Prefix, header and payload go down as one write (writev): over TLS, one run of records
+    // instead of a tiny record for the 8-byte prefix and another for the header.
+    this.stream.cork();
+    for (const part of parts) ok = this.stream.write(part);
+    this.stream.uncork();
     if (!ok && !this.closed) {
       // One shared wait per congestion episode, however many writers are queued behind it.
       this.drained ??= new Promise<void>((resolve) => {
