@@ -280,7 +280,7 @@ export class SwarmScheduler {
       // A shallow queue at a seed keeps its choices fresh: what it sends is decided close to when it sends.
       const limit = p.isSeed && swarm ? SEED_PIPELINE : this.perPeer;
       while (budget > 0 && p.inFlight.size < limit) {
-        const index = (p.isSeed && swarm ? this.pickFromSeed(p, now, seeds) : this.pickRarest(p, () => true)) ?? this.pickEndgame(p);
+        const index = (p.isSeed && swarm ? this.pickFromSeed(p, now, seeds) : this.pickRarest(p, () => true)) ?? this.pickEndgame(p, now);
         if (index === undefined) break;
         this.request(p, index, now, actions);
         budget--;
@@ -329,7 +329,7 @@ export class SwarmScheduler {
     return best;
   }
 
-  private pickEndgame(p: PeerState): number | undefined {
+  private pickEndgame(p: PeerState, now: number): number | undefined {
     if (p.inFlight.size > 0) return undefined;
     for (const i of this.wantedMissing) if (!this.asked.get(i)?.size) return undefined;
     let oldest: number | undefined;
@@ -337,6 +337,10 @@ export class SwarmScheduler {
     for (const [i, ids] of this.asked) {
       if (ids.size >= MAX_COPIES || ids.has(p.id) || !p.canServe(i)) continue;
       const at = Math.min(...[...ids].map((id) => this.peers.get(id)?.inFlight.get(i) ?? Infinity));
+      // A second copy only of a block that is late where it was asked: an on-time block
+      // duplicated is upload (often the origin's) spent for nothing.
+      const length = this.options.lengths[i]!;
+      if (![...ids].some((id) => { const q = this.peers.get(id); return !q || now - at > q.expectedMs(length); })) continue;
       if (at < oldestAt) {
         oldest = i;
         oldestAt = at;

@@ -85,16 +85,18 @@ describe('swarm scheduler', () => {
     assert.deepEqual(requests(s.schedule(0)).map((r) => r.index).slice(0, 2), [90, 70]);
   });
 
-  it('in the endgame asks an idle peer for the last block too, and cancels the slower copy', () => {
+  it('in the endgame asks an idle peer for the last block once its first copy is late, and cancels the slower copy', () => {
     const s = scheduler(1, { maxInFlightPerPeer: 2 });
     s.addPeer('slow', holding(1, 'all'), IDLE, 10, false);
     const first = requests(s.schedule(0));
     assert.deepEqual(first.map((r) => r.peer), ['slow']);
     s.addPeer('fast', holding(1, 'all'), IDLE, 10, false);
-    assert.deepEqual(requests(s.schedule(100)).map((r) => `${r.peer}/${r.index}`), ['fast/0']);
-    const after = s.onBlock('fast', 0, true, 200);
+    // On time (a 1 MiB block at the default rate takes under 200 ms): no second copy yet.
+    assert.deepEqual(requests(s.schedule(100)), []);
+    assert.deepEqual(requests(s.schedule(1_000)).map((r) => `${r.peer}/${r.index}`), ['fast/0']);
+    const after = s.onBlock('fast', 0, true, 1_100);
     assert.deepEqual(after, [{ type: 'cancel', peer: 'slow', index: 0 }]);
-    assert.deepEqual(s.schedule(201), [{ type: 'complete' }]);
+    assert.deepEqual(s.schedule(1_101), [{ type: 'complete' }]);
   });
 
   it('takes requests away from a stalled peer, chokes it, and asks another', () => {
