@@ -12,7 +12,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isCanopyError } from '../../src/core/errors.js';
 import { contentIdOf, type Manifest } from '../../src/core/manifest.js';
 import { signManifest } from '../../src/core/manifest-signature.js';
@@ -23,17 +22,10 @@ import { createKeyFile, type PublisherKey } from '../../src/ingest/publisher-key
 import { encodeTreeMessage } from '../../src/tree/tree-codec.js';
 import { credentialsOf, dialAs } from '../helpers/peer-as.js';
 import { lastJson, runCli, tempDir } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 
 const SIZE = 3 * 2 ** 20;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 300): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('authorised publishers between real node processes', () => {
   const dir = tempDir('canopy-pub6-');

@@ -11,7 +11,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isCanopyError } from '../../src/core/errors.js';
 import { LocalNetwork, type RunningNode } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
@@ -20,18 +19,11 @@ import { encodeFrame } from '../../src/wire/frame-codec.js';
 import { PEER_ALPN } from '../../src/wire/tls-transport.js';
 import { credentialsOf, dialAs } from '../helpers/peer-as.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
+import { until } from '../helpers/wait.js';
 import { signUrl } from '../../src/security/content-access.js';
 
 const SIZE = 8 * 2 ** 20;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, tries = 300): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Opens a raw TLS connection with these credentials, sends a valid hello frame, and reports whether any byte came back. */
 function rawHello(address: { host: string; port: number }, creds: { key?: string; cert?: string; ca: string }): Promise<{ bytes: number; closed: boolean }> {

@@ -13,13 +13,16 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { cliCommand, LocalNetwork, stopProcess, type RunningNode } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
 import { BlockStore, type StoreStats } from '../../src/store/block-store.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { checkBlockFiles, tmpFiles } from '../helpers/volumes.js';
 import { apiFetch } from '../helpers/api-fetch.js';
+import { waitFor as waitEvery } from '../helpers/wait.js';
+
+/** Polls every 20 ms: the kills land at random block counts, which coarser polling would skip past. */
+const waitFor = (what: string, check: () => Promise<boolean>, timeoutMs = 60_000) => waitEvery(what, check, timeoutMs, 20);
 
 const KILLS = 4;
 
@@ -54,13 +57,6 @@ async function getJson<T>(url: string): Promise<T> {
   return (await res.json()) as T;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** The invariants a kill must never break, checked on the dead node's disks. */
 async function checkAfterKill(dataDir: string, volumes: string[]): Promise<void> {

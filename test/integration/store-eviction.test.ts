@@ -10,22 +10,15 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalNetwork } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
 import type { StoreStats } from '../../src/store/block-store.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { apiFetch } from '../helpers/api-fetch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MIB = 2 ** 20;
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('quota and eviction on a running node', () => {
   const dir = tempDir('canopy-evict-');

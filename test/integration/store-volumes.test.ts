@@ -11,13 +11,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalNetwork, type RunningNode } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
 import type { StoreStats } from '../../src/store/block-store.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { checkBlockFiles, isRoot, Mounts, tmpFiles } from '../helpers/volumes.js';
 import { apiFetch } from '../helpers/api-fetch.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MIB = 2 ** 20;
 
@@ -27,13 +27,6 @@ async function fileSha256(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 async function storeStats(node: RunningNode): Promise<StoreStats> {
   const res = await runCli(['store', 'stats', '--to', node.api, '--json']);

@@ -16,7 +16,7 @@ import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { action, printJson } from '../output.js';
 import { ProgressView } from '../progress.js';
 import { RateMeter } from '../rate-meter.js';
-import { addManifestOptions, manifestSettings, type ManifestCliOptions } from '../manifest-options.js';
+import { addManifestOptions, manifestSettings, type ManifestCliOptions, type ManifestSettings } from '../manifest-options.js';
 
 interface PublishOptions extends ManifestCliOptions {
   to: string;
@@ -33,20 +33,10 @@ export interface PublishResult extends IngestSummary {
   prefetch: PrefetchPolicy | null;
 }
 
-export interface PublishFileOptions {
-  criteria: string;
-  key: PublisherKey;
+/** The manifest settings (see manifest-options.ts; the name defaults to the file's), the key, and how the root serves it. */
+export interface PublishFileOptions extends Omit<ManifestSettings, 'name'> {
   name?: string;
-  blockSize?: number;
-  blockSeconds?: number;
-  /** 'cdc': content-defined blocks (FastCDC), so a new version moves only changed blocks. */
-  chunking?: 'fixed' | 'cdc';
-  /** ISO time after which the content is out of service everywhere. */
-  expires?: string;
-  /** Background prefetch only in a local-time window and/or at a rate; client reads are never held back. */
-  prefetch?: PrefetchPolicy;
-  /** `full` (default), `prefix:<percent>` or `on-demand`. */
-  placement?: string;
+  key: PublisherKey;
   /** Who may fetch it from the edge servers: anyone (default), or holders of a signed URL. */
   access?: AccessMode;
   onProgress?: (bytes: number, total: number) => void;
