@@ -8,12 +8,12 @@
  */
 import { matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
-import type { RootRegistry } from '../tree/root-registry.js';
+import type { RootRegistry } from '../root/root-registry.js';
 import type { IncomingRequest, RequestHandler } from '../wire/peer-connection.js';
 import { PROTOCOL_VERSION, type MessageBodies } from '../wire/messages.js';
 import type { BlockStore } from '../store/block-store.js';
-import type { Catalog } from './catalog.js';
-import type { Logger } from './logger.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Logger } from '../core/logger.js';
 import type { LocalIdentity, PeerAuthenticator } from '../wire/peer-pool.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { Holder } from '../wire/messages.js';

@@ -29,3 +29,27 @@ export function requestUrl(req: IncomingMessage): URL {
     throw new CanopyError('ERR_USAGE', 'malformed request target');
   }
 }
+
+export const MAX_JSON_BODY = 64 * 1024;
+
+/** Reads a small JSON body; a body past the limit is refused without buffering it. */
+export async function readJsonBody(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new CanopyError('ERR_USAGE', `request body of ${declared} bytes exceeds ${limit}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new CanopyError('ERR_USAGE', `request body exceeds ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new CanopyError('ERR_USAGE', 'request body is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CanopyError('ERR_USAGE', 'request body must be a JSON object');
+  return value as Record<string, unknown>;
+}
