@@ -60,7 +60,7 @@ export function registerIngest(program: Command): void {
 /**
  * The origin recorded in the manifest: the node id of the data directory's certificate when
  * the node has already joined; otherwise a local id kept in the index, which the node started
- * on this directory later treats as its own (CanopyNode.mustHold).
+ * on this directory later treats as its own (mustHold in node/admission.ts).
  */
 function originFor(dataDir: string, store: BlockStore): string {
   const creds = loadCredentials(dataDir);
