@@ -9,7 +9,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 /** Answers with the error's status and `{ code, message }`; unknown errors become 500 without internals. */
 export function sendError(res: ServerResponse, err: unknown): void {
-  const e = isCanopyError(err) ? err : new CanopyError('ERR_STORE_IO', 'internal error');
+  const e = isCanopyError(err) ? err : new CanopyError('ERR_INTERNAL', 'internal error');
   if (res.headersSent) {
     res.destroy(e);
     return;

@@ -149,34 +149,7 @@ function buildPeer(l: Local, run: RunTime) {
     if (verdict === 'not-synced') throw new CanopyError('ERR_NOT_SYNCED', 'this node is still learning the catalog from the network');
     if (verdict === 'not-live') throw new CanopyError('ERR_CONTENT_WITHDRAWN', `content ${contentId.slice(0, 12)} is ${catalog.state(contentId)}`);
   };
-  const auth = {
-    hello: (): HelloBody => ({ nodeId: identity.nodeId, name: config.name, record: security.record, version: PROTOCOL_VERSION }),
-    attest: (conn: PeerConnection, record: unknown) => security.attest(conn, record),
-  };
-  const handler = countServed(l.metrics, createPeerService({
-    identity,
-    auth,
-    catalog,
-    store,
-    registry: root?.registry,
-    rootId,
-    selfPeer: () => run.addresses().peer,
-    bitfield: (id) => holdings.bitfield(id),
-    uploads: new UploadLimiter(config.uploadCap),
-    broadcaster,
-    onHave: (peer, id, index, seeded) => downloader.onHave(peer, id, index, seeded),
-    onAnnounce: (id, m, access) => intake.onAnnounce(id, m, access),
-    accessStatement: (id) => l.access.statement(id),
-    onTrustUpdate,
-    renewCertificate: root && ((nodeId, publicKeyPem) => root.authority.renew(nodeId, publicKeyPem)),
-    onJoined: root && ((conn) => void conn.notify('trust-update', root.service.trustForJoiner()).catch(() => undefined)),
-    publisherList: root && (() => root.service.publishers.list()),
-    onWithdraw: (w) => intake.applyWithdrawal(w, 'peer'),
-    signWithdrawal: root && ((w) => root.service.signWithdrawal(w)),
-    checkServing,
-    onTree: (connId, from, m) => tree.link?.receive(connId, from, m),
-    log,
-  }));
+  const { auth, handler } = peerHandler(l, run, { root, tree, broadcaster, onTrustUpdate, checkServing, rootId, holdings: () => holdings, downloader: () => downloader, intake: () => intake });
   const pool = new PeerPool(l.transport, auth, handler);
   const rootLink: RootLink | undefined = config.join && !config.isRoot ? memberRootLink(l, config.join, pool, run, () => intake, () => holdings) : undefined;
   const findHolders = (id: string): Promise<Holder[]> => (rootLink ? rootLink.holders(id) : Promise.resolve(root?.registry.completeHolders(id) ?? []));
@@ -215,6 +188,54 @@ function buildPeer(l: Local, run: RunTime) {
   });
   return { root, rootLink, holdings, intake, onTrustUpdate, lifecycle, pool, handler, downloader, tree, checkServing, rootId, findHolders };
 
+}
+
+/** What the peer service is wired to; the parts built after it are read at call time. */
+interface PeerWiring {
+  root: RootParts | undefined;
+  tree: { link?: TreeLink };
+  broadcaster: HaveBroadcaster;
+  onTrustUpdate: (update: TrustUpdate) => void;
+  checkServing: (contentId: string) => void;
+  rootId: () => string | undefined;
+  holdings: () => Holdings;
+  downloader: () => Downloader;
+  intake: () => AnnouncementIntake;
+}
+
+/** The answers to peers (peer-service.ts), metered, and the hello this node says. */
+function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
+  const { config, security, catalog, store, log, identity } = l;
+  const { root } = h;
+  const auth = {
+    hello: (): HelloBody => ({ nodeId: identity.nodeId, name: config.name, record: security.record, version: PROTOCOL_VERSION }),
+    attest: (conn: PeerConnection, record: unknown) => security.attest(conn, record),
+  };
+  const handler = countServed(l.metrics, createPeerService({
+    identity,
+    auth,
+    catalog,
+    store,
+    registry: root?.registry,
+    rootId: h.rootId,
+    selfPeer: () => run.addresses().peer,
+    bitfield: (id) => h.holdings().bitfield(id),
+    uploads: new UploadLimiter(config.uploadCap),
+    broadcaster: h.broadcaster,
+    onHave: (peer, id, index, seeded) => h.downloader().onHave(peer, id, index, seeded),
+    onAnnounce: (id, m, access) => h.intake().onAnnounce(id, m, access),
+    accessStatement: (id) => l.access.statement(id),
+    onTrustUpdate: h.onTrustUpdate,
+    renewCertificate: root && ((nodeId, publicKeyPem) => root.authority.renew(nodeId, publicKeyPem)),
+    onJoined: root && ((conn) => void conn.notify('trust-update', root.service.trustForJoiner()).catch(() => undefined)),
+    publisherList: root && (() => root.service.publishers.list()),
+    onWithdraw: (w) => h.intake().applyWithdrawal(w, 'peer'),
+    signWithdrawal: root && ((w) => root.service.signWithdrawal(w)),
+    checkServing: h.checkServing,
+    onTree: (connId, from, m) => h.tree.link?.receive(connId, from, m),
+    log,
+  }));
+  return { auth, handler };
 }
 
 /** A member's link to the root: registration, catalog sync, progress, holders. */
