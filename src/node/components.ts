@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type http from 'node:http';
 import { CanopyError } from '../core/errors.js';
-import { createLogger, type Logger } from '../core/logger.js';
+import { createLogger } from '../core/logger.js';
 import { Catalog } from '../catalog/catalog.js';
 import { ApiTokens } from '../api/api-tokens.js';
 import { Metrics } from '../ops/metrics.js';
@@ -38,42 +38,25 @@ import { RootLink } from './root-link.js';
 import type { TreeLink } from './tree-link.js';
 import { trustChanges } from './trust-changes.js';
 import type { TrustUpdate } from '../security/peer-trust.js';
-import { buildServers } from './servers.js';
+import { buildServers, type ServerParts } from './servers.js';
 import type { RunTime } from './run-time.js';
 
-export interface Components {
-  config: NodeConfig;
-  security: NodeSecurity;
+export interface Components extends ServerParts {
   transport: Transport;
   identity: LocalIdentity;
-  log: Logger;
-  metrics: Metrics;
-  store: BlockStore;
-  catalog: Catalog;
-  access: EdgeAccessStore;
-  apiTokens: ApiTokens;
-  root: RootParts | undefined;
   rootLink: RootLink | undefined;
   holdings: Holdings;
-  intake: AnnouncementIntake;
   onTrustUpdate: (update: TrustUpdate) => void;
   lifecycle: ContentLifecycle;
   pool: PeerPool;
   /** One handler serves both directions: requests on connections we dialled and on ones we accepted. */
   handler: RequestHandler;
   downloader: Downloader;
-  fetcher: BlockFetcher;
   apiServer: http.Server;
   edgeServer: http.Server;
   ftpServer: FtpServer;
-  /** The control tree; created at start, once the peer port is known (it is part of this node's address). */
-  tree: { link?: TreeLink };
-  /** This node's admission facts, read afresh (attributes change with trust updates). */
-  self: () => Self;
   /** Throws unless this node may serve the content now (catalog synced, content live). */
   checkServing: (contentId: string) => void;
-  /** Fetches one block now for an on-demand reader, if this node qualifies. */
-  fetchNow: (contentId: string, index: number, deadline?: number) => Promise<void>;
   /** The root's id: this node's on the root, learnt from the root link or the tree on a member. */
   rootId: () => string | undefined;
 }

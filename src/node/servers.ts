@@ -56,8 +56,11 @@ export interface ServerParts {
   root: RootParts | undefined;
   intake: AnnouncementIntake;
   fetcher: BlockFetcher;
+  /** The control tree; created at start, once the peer port is known (it is part of this node's address). */
   tree: { link?: TreeLink };
+  /** This node's admission facts, read afresh (attributes change with trust updates). */
   self: () => Self;
+  /** Fetches one block now for an on-demand reader, if this node qualifies. */
   fetchNow: (contentId: string, index: number, deadline?: number) => Promise<void>;
   security: NodeSecurity;
 }
