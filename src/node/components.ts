@@ -25,6 +25,7 @@ import type { PeerConnection, RequestHandler } from '../wire/peer-connection.js'
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import type { Transport } from '../wire/transport.js';
 import { RootRegistry } from '../root/root-registry.js';
+import { rootPeerMessages } from '../root/root-peer-messages.js';
 import { RootService, type RootParts } from '../root/root-service.js';
 import { UploadService } from '../root/upload-service.js';
 import { mayServe, qualifies, type Self } from './admission.js';
@@ -199,21 +200,28 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
     auth,
     catalog,
     store,
-    registry: root?.registry,
     rootId: h.rootId,
-    selfPeer: () => run.addresses().peer,
+    rootMessages:
+      root &&
+      rootPeerMessages({
+        nodeId: identity.nodeId,
+        catalog,
+        registry: root.registry,
+        selfPeer: () => run.addresses().peer,
+        accessStatement: (id) => l.access.statement(id),
+        signWithdrawal: (w) => root.service.signWithdrawal(w),
+        publisherList: () => root.service.publishers.list(),
+        renewCertificate: (nodeId, publicKeyPem) => root.authority.renew(nodeId, publicKeyPem),
+        onJoined: (conn) => void conn.notify('trust-update', root.service.trustForJoiner()).catch(() => undefined),
+        log,
+      }),
     bitfield: (id) => h.holdings().bitfield(id),
     uploads: new UploadLimiter(config.uploadCap),
     broadcaster: h.broadcaster,
     onHave: (peer, id, index, seeded) => h.downloader().onHave(peer, id, index, seeded),
     onAnnounce: (id, m, access) => h.intake().onAnnounce(id, m, access),
-    accessStatement: (id) => l.access.statement(id),
     onTrustUpdate: h.onTrustUpdate,
-    renewCertificate: root && ((nodeId, publicKeyPem) => root.authority.renew(nodeId, publicKeyPem)),
-    onJoined: root && ((conn) => void conn.notify('trust-update', root.service.trustForJoiner()).catch(() => undefined)),
-    publisherList: root && (() => root.service.publishers.list()),
     onWithdraw: (w) => h.intake().applyWithdrawal(w, 'peer'),
-    signWithdrawal: root && ((w) => root.service.signWithdrawal(w)),
     checkServing: h.checkServing,
     onTree: (connId, from, m) => h.tree.link?.receive(connId, from, m),
     log,
