@@ -31,7 +31,12 @@ export interface Version {
   state: ContentState;
 }
 
+/** A change to the catalog, as a root's shared state store records it. */
+export type CatalogRecord = { kind: 'content'; contentId: string; manifest: Manifest } | { kind: 'withdrawal'; withdrawal: Withdrawal };
+
 export class Catalog {
+  /** Told of every new content and withdrawal (a root mirrors them into its state database). */
+  private readonly listeners: ((r: CatalogRecord) => void)[] = [];
   private readonly cache = new Map<string, Manifest>();
   private readonly withdrawn = new Map<string, Withdrawal>();
   /** Contents with an `expires` time, so the expiry sweep need not read every manifest. */
@@ -57,7 +62,16 @@ export class Catalog {
     this.store.index.putWithdrawal({ id: contentId, at, reason });
     this.withdrawn.set(contentId, { contentId, at, reason });
     this.expiring.delete(contentId);
+    this.tell({ kind: 'withdrawal', withdrawal: { contentId, at, reason } });
     return true;
+  }
+
+  onRecord(listener: (r: CatalogRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private tell(r: CatalogRecord): void {
+    for (const l of this.listeners) l(r);
   }
 
   withdrawal(contentId: string): Withdrawal | undefined {
@@ -113,6 +127,7 @@ export class Catalog {
     this.store.index.putContent({ id: contentId, name: manifest.name, manifest: JSON.stringify(manifest), created_at: manifest.createdAt });
     this.cache.set(contentId, manifest);
     this.noteExpiry(contentId, manifest);
+    this.tell({ kind: 'content', contentId, manifest });
     return true;
   }
 

@@ -25,6 +25,7 @@ import type { PeerConnection, RequestHandler } from '../wire/peer-connection.js'
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import type { Transport } from '../wire/transport.js';
 import { RootRegistry } from '../root/root-registry.js';
+import { attachCatalog, type OpenedRootState } from '../root/state/open-root-state.js';
 import { rootPeerMessages } from '../root/root-peer-messages.js';
 import { RootService, type RootParts } from '../root/root-service.js';
 import { UploadService } from '../root/upload-service.js';
@@ -64,7 +65,7 @@ export interface Components extends ServerParts {
 
 
 /** Everything but the servers and the network parts: stores, catalog, policy, root pieces. */
-function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Transport) {
+function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Transport, rootState: OpenedRootState | undefined) {
   const identity: LocalIdentity = {
     nodeId: security.nodeId,
     name: config.name,
@@ -75,11 +76,13 @@ function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Trans
   const log = createLogger({ node: config.name, nodeId: identity.nodeId }, process.env.CANOPY_LOG_LEVEL ? undefined : config.logLevel);
   const store = new BlockStore(config.dataDir, config.volumes, { quota: config.quota, evictionPolicy: config.evictionPolicy, log: log.child({ component: 'store' }) });
   const catalog = new Catalog(store);
+  // Before anything reads the catalog: a root on PostgreSQL starts from what the database holds.
+  if (rootState) attachCatalog(rootState.state, rootState.snapshot, catalog);
   const access = new EdgeAccessStore(store.index, security.trust.caPublicKey);
   const self = (): Self => ({ nodeId: identity.nodeId, attrs: identity.attrs, prefetch: config.prefetch, localIngestId: store.index.getKv(LOCAL_INGEST_ID) ?? undefined });
   const apiTokens = new ApiTokens(config.dataDir);
   apiTokens.ensureAdminToken(config.apiTokenFile);
-  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens };
+  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens, rootState: rootState?.state };
 }
 
 type Local = ReturnType<typeof buildLocal>;
@@ -99,6 +102,7 @@ function buildRoot(l: Local, lifecycle: ContentLifecycle, tree: { link?: TreeLin
     access: l.access,
     registry,
     withdrawHere: (id, at, reason) => lifecycle.withdraw(id, at, reason),
+    durable: () => l.rootState?.flush() ?? Promise.resolve(),
     flood: (key, message) => {
       if (!tree.link) throw new CanopyError('ERR_UNREACHABLE', 'the control tree is not started yet');
       tree.link.flood(key, message);
@@ -247,8 +251,8 @@ function memberRootLink(l: Local, join: NonNullable<NodeConfig['join']>, pool: P
   });
 }
 
-export function buildComponents(config: NodeConfig, security: NodeSecurity, transport: Transport, run: RunTime): Components {
-  const l = buildLocal(config, security, transport);
+export function buildComponents(config: NodeConfig, security: NodeSecurity, transport: Transport, run: RunTime, rootState?: OpenedRootState): Components {
+  const l = buildLocal(config, security, transport, rootState);
   const p = buildPeer(l, run);
   const fetchNow = async (contentId: string, index: number, deadline?: number): Promise<void> => {
     const manifest = l.catalog.require(contentId);

@@ -28,6 +28,10 @@ export interface FileConfig {
   /** Address the admin API binds to (loopback by default); the API always needs a bearer token. */
   apiHost?: string;
   apiTokenFile?: string;
+  /** Root: where its state lives, `postgres://...`; left out, the embedded files. */
+  state?: string;
+  /** Root on PostgreSQL: file with the key that seals the CA key in the database. */
+  stateKeyFile?: string;
   /** Root: publisher keys or key files authorised at every start. */
   authorisePublishers?: string[];
   /** Join token for a node's first start: from --token or CANOPY_JOIN_TOKEN only, never a file key. */
@@ -59,7 +63,7 @@ export interface FileFtpConfig {
   tlsKey?: string;
 }
 
-export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'uploadCap', 'downloadCap', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict', 'authorisePublishers'] as const;
+export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'uploadCap', 'downloadCap', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict', 'authorisePublishers', 'state', 'stateKeyFile'] as const;
 const FTP_KEYS = ['users', 'usersFile', 'anonymous', 'requireTls', 'tlsCert', 'tlsKey'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const MAX_FILE_BYTES = 1 << 20;
@@ -199,6 +203,8 @@ export function checkFileConfig(doc: unknown): FileConfig {
   if (o.host !== undefined) out.host = str('host', o.host, 255);
   if (o.apiHost !== undefined) out.apiHost = str('apiHost', o.apiHost, 255);
   if (o.apiTokenFile !== undefined) out.apiTokenFile = str('apiTokenFile', o.apiTokenFile);
+  if (o.state !== undefined) out.state = str('state', o.state, 2048);
+  if (o.stateKeyFile !== undefined) out.stateKeyFile = str('stateKeyFile', o.stateKeyFile);
   if (o.authorisePublishers !== undefined) {
     const list = o.authorisePublishers;
     if (!Array.isArray(list) || list.length > 1000) throw bad('authorisePublishers', `expected a list of at most 1000 publisher keys or key files, got ${show(list)}`);

@@ -23,6 +23,10 @@ export interface NodeConfig {
   readonly apiHost: string;
   /** File holding the admin API token (created if absent); default `<data>/api-token`. */
   readonly apiTokenFile: string;
+  /** Root: `postgres://...` to keep its state in PostgreSQL; undefined = the embedded files. */
+  readonly state: string | undefined;
+  /** Root on PostgreSQL: file with the 32-byte key (hex) sealing the CA key (docs/SECURITY.md). */
+  readonly stateKeyFile: string | undefined;
   /**
    * Root: publisher keys (public keys, or key files) added to the authorised set at every
    * start, e.g. the key of whoever started a local or demo network. Production adds keys
@@ -96,10 +100,22 @@ function checkRange(key: string, value: number, min: number, max: number): numbe
   return value;
 }
 
+/** Only a root has a state store; PostgreSQL is the one store besides the embedded files, and it needs its key file. */
+export function checkState(isRoot: boolean, state: string | undefined, keyFile: string | undefined): void {
+  if (state === undefined) {
+    if (keyFile !== undefined) throw new CanopyError('ERR_CONFIG_INVALID', 'stateKeyFile: only a root on PostgreSQL (--state postgres://...) uses a state key file');
+    return;
+  }
+  if (!isRoot) throw new CanopyError('ERR_CONFIG_INVALID', 'state: only the root keeps the network state (use it with --root)');
+  if (!/^postgres(ql)?:\/\/[^\s]+$/.test(state)) throw new CanopyError('ERR_CONFIG_INVALID', `state: "${state.slice(0, 80)}" must be a PostgreSQL URL, postgres://USER@HOST[:PORT]/DB`);
+  if (keyFile === undefined) throw new CanopyError('ERR_CONFIG_INVALID', 'stateKeyFile: a root on PostgreSQL needs the file with the key that seals the CA key (--state-key FILE; make one with "openssl rand -hex 32")');
+}
+
 export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): NodeConfig {
   const isRoot = input.isRoot ?? false;
   if (!isRoot && !input.join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: a node that is not the root needs the root address (--join host:port)');
   if (!isRoot && (input.authorisePublishers?.length ?? 0) > 0) throw new CanopyError('ERR_CONFIG_INVALID', 'authorisePublishers: only the root authorises publisher keys');
+  checkState(isRoot, input.state, input.stateKeyFile);
   const blockSize = input.blockSize;
   if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20)) throw new CanopyError('ERR_CONFIG_INVALID', `blockSize: ${blockSize} must be between 4 KiB and 64 MiB`);
   const dataDir = path.resolve(input.dataDir);
@@ -117,6 +133,8 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     apiHost: input.apiHost ?? DEFAULTS.apiHost,
     token: input.token,
     authorisePublishers: input.authorisePublishers ?? [],
+    state: input.state,
+    stateKeyFile: input.stateKeyFile === undefined ? undefined : path.resolve(input.stateKeyFile),
     apiTokenFile: path.resolve(input.apiTokenFile ?? path.join(dataDir, 'api-token')),
     peerPort: checkPort('peerPort', input.peerPort ?? DEFAULTS.peerPort),
     apiPort: checkPort('apiPort', input.apiPort ?? DEFAULTS.apiPort),

@@ -10,6 +10,8 @@ import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createLogger } from '../core/logger.js';
 import { NodeSecurity } from '../security/node-security.js';
+import type { AuthorityStore } from '../security/authority.js';
+import { prepareRootState, type OpenedRootState } from '../root/state/open-root-state.js';
 import { PeerConnection } from '../wire/peer-connection.js';
 import { listenOn } from '../wire/tcp-transport.js';
 import { formatAddress, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
@@ -44,29 +46,41 @@ export class CanopyNode {
   /** Loads or obtains this node's credentials (creating the CA on a root's first start, enrolling with the token otherwise), then builds the node. */
   static async open(config: NodeConfig): Promise<CanopyNode> {
     const log = createLogger({ node: config.name });
-    const security = await NodeSecurity.prepare({
-      dataDir: config.dataDir,
-      isRoot: config.isRoot,
-      rootAttrs: config.attrs,
-      token: config.token,
-      join: config.join,
-      onRefused: (reason, remote) => log.warn('refused peer connection', { reason, remote }),
-      onEnrolment: (r) => (r.err ? log.warn('refused enrolment', { err: r.err }) : log.info('node enrolled', { enrolled: r.nodeId })),
-    });
-    return new CanopyNode(config, security);
+    const prepare = (authorityStore?: AuthorityStore) =>
+      NodeSecurity.prepare({
+        dataDir: config.dataDir,
+        isRoot: config.isRoot,
+        rootAttrs: config.attrs,
+        token: config.token,
+        join: config.join,
+        authorityStore,
+        onRefused: (reason, remote) => log.warn('refused peer connection', { reason, remote }),
+        onEnrolment: (r) => (r.err ? log.warn('refused enrolment', { err: r.err }) : log.info('node enrolled', { enrolled: r.nodeId })),
+      });
+    if (!config.isRoot) return new CanopyNode(config, await prepare());
+    const onError = (err: Error) => log.error('state database', { err });
+    const { security, ...rootState } = await prepareRootState({ dataDir: config.dataDir, state: config.state, stateKeyFile: config.stateKeyFile, onError }, prepare);
+    return new CanopyNode(config, security, undefined, rootState);
   }
 
   constructor(
     readonly config: NodeConfig,
     readonly security: NodeSecurity,
     transport?: Transport,
+    private readonly rootState?: OpenedRootState,
   ) {
-    this.c = buildComponents(config, security, transport ?? security.transport(), {
-      addresses: () => this.addresses(),
-      info: () => this.info(),
-      renewIfDue: () => this.renewIfDue(),
-      renewCertificate: () => this.renewCertificate(),
-    });
+    this.c = buildComponents(
+      config,
+      security,
+      transport ?? security.transport(),
+      {
+        addresses: () => this.addresses(),
+        info: () => this.info(),
+        renewIfDue: () => this.renewIfDue(),
+        renewCertificate: () => this.renewCertificate(),
+      },
+      rootState,
+    );
     const { catalog, store, holdings } = this.c;
     // Attributes may have changed since the last run: what the node must hold is re-decided.
     for (const x of catalog.list()) store.pin(x.contentId, catalog.isLive(x.contentId) && mustHold(x.manifest, this.c.self()));
@@ -114,6 +128,7 @@ export class CanopyNode {
     const { c, config } = this;
     const { host } = config;
     return [
+      { name: 'state', start: () => undefined, stop: () => this.rootState?.state.close() },
       { name: 'store', start: () => c.store.start(), stop: async () => (await c.lifecycle.idle(), c.store.close()) },
       { name: 'api', start: () => listenOn(c.apiServer, { host: config.apiHost, port: config.apiPort }, 'API'), stop: () => closeServer(c.apiServer) },
       { name: 'http', start: () => listenOn(c.edgeServer, { host, port: config.httpPort }, 'HTTP'), stop: () => closeServer(c.edgeServer) },

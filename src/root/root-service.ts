@@ -50,6 +50,8 @@ export interface RootServiceDeps {
   registry: RootRegistry;
   /** Takes a content out of service here (content-lifecycle.ts); resolves with the bytes freed. */
   withdrawHere: (contentId: string, at: string, reason: string) => Promise<number>;
+  /** Resolves once every state change so far is durable in the root's state store (a publish or withdrawal is acknowledged only then). */
+  durable: () => Promise<void>;
   /** Floods a control message over the tree, to every member. */
   flood: (key: string, message: Record<string, unknown>) => void;
   log: Logger;
@@ -107,13 +109,17 @@ export class RootService {
     this.publishers.require(key.publicKey, "the root's own key");
     const spoolDir = path.join(path.resolve(config.volumes[0]!.path), 'tmp');
     const { contentId, manifest, warnings } = await spoolAndIngest(body, spoolDir, store, { name: req.name, criteria: formatCriteria(req.criteria), origin: nodeId, key: key.privateKey, blockSize: req.blockSize ?? config.blockSize, chunking: req.chunking, expires: req.expires, prefetch: req.prefetch, placement: req.placement });
-    return { ...this.accept(contentId, manifest, req.access), warnings };
+    const accepted = this.accept(contentId, manifest, req.access);
+    await this.deps.durable();
+    return { ...accepted, warnings };
   }
 
   /** A publish the client analysed, hashed and signed itself; see ingest/upload-format.ts. */
   private async publishSigned(body: AsyncIterable<Buffer>, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }> {
     const { contentId, manifest } = await receiveSignedUpload(body, this.deps.store, this.deps.nodeId, (m) => this.publishers.require(m.publisher));
-    return this.accept(contentId, manifest, access);
+    const accepted = this.accept(contentId, manifest, access);
+    await this.deps.durable();
+    return accepted;
   }
 
   private accept(contentId: string, manifest: Manifest, accessMode: AccessMode = 'public'): { contentId: string; manifest: Manifest } {
@@ -140,6 +146,7 @@ export class RootService {
     const at = new Date().toISOString();
     const freed = this.deps.withdrawHere(contentId, at, reason);
     this.broadcast('withdraw', this.signWithdrawal({ contentId, at, reason }));
+    await this.deps.durable();
     return { contentId, freedBytes: await freed };
   }
 

@@ -2,7 +2,9 @@
  * The root's cluster authority: admits nodes that bring a valid, unused join token (issuing
  * a certificate and a signed attribute record), changes attributes, removes nodes and
  * renews certificates. Its state (serial counter, used tokens, current records, revoked
- * ids) lives in `<data>/security/authority.json`, written atomically after every change.
+ * ids) is kept by an AuthorityStore: by default `<data>/security/authority.json`, written
+ * atomically after every change; on a root with `--state postgres://...`, the database
+ * (src/root/state/).
  */
 import path from 'node:path';
 import { createPublicKey, X509Certificate } from 'node:crypto';
@@ -15,12 +17,30 @@ import { signRevocationList, type RevocationList } from './revocation-list.js';
 import { readIfExists, writeFileAtomic } from './secret-file.js';
 import { fingerprint, issueNodeCertificate, newNodeId, NODE_ID } from './x509.js';
 
-interface AuthorityState {
+export interface AuthorityState {
   serial: number;
   usedTokens: Record<string, number>;
   records: Record<string, AttributeRecord>;
   revoked: string[];
   revocations: RevocationList | null;
+}
+
+/** Where the authority's state lives; `save` is called after every change with the whole state. */
+export interface AuthorityStore {
+  load(): AuthorityState | undefined;
+  save(state: AuthorityState): void;
+}
+
+/** The embedded default: one JSON file in the root's data directory. */
+export function authorityFile(dataDir: string): AuthorityStore {
+  const file = path.join(dataDir, 'security', 'authority.json');
+  return {
+    load: () => {
+      const text = readIfExists(file);
+      return text ? (JSON.parse(text) as AuthorityState) : undefined;
+    },
+    save: (state) => writeFileAtomic(file, `${JSON.stringify(state)}\n`),
+  };
 }
 
 export interface Enrolment {
@@ -31,7 +51,7 @@ export interface Enrolment {
 }
 
 export class Authority {
-  private readonly file: string;
+  private readonly store: AuthorityStore;
   private readonly state: AuthorityState;
   private readonly caKeyPem: string;
   readonly caFingerprint: string;
@@ -39,13 +59,13 @@ export class Authority {
   constructor(
     dataDir: string,
     private readonly root: NodeCredentials,
+    store?: AuthorityStore,
   ) {
     if (!root.caKeyPem) throw new CanopyError('ERR_CONFIG_INVALID', 'security: the root needs the CA key (security/ca.key)');
     this.caKeyPem = root.caKeyPem;
     this.caFingerprint = fingerprint(root.caCertPem);
-    this.file = path.join(dataDir, 'security', 'authority.json');
-    const text = readIfExists(this.file);
-    this.state = text ? (JSON.parse(text) as AuthorityState) : { serial: root.record.serial, usedTokens: {}, records: {}, revoked: [], revocations: null };
+    this.store = store ?? authorityFile(dataDir);
+    this.state = this.store.load() ?? { serial: root.record.serial, usedTokens: {}, records: {}, revoked: [], revocations: null };
     this.state.records[root.nodeId] ??= root.record;
   }
 
@@ -123,7 +143,7 @@ export class Authority {
   }
 
   private save(): void {
-    writeFileAtomic(this.file, `${JSON.stringify(this.state)}\n`);
+    this.store.save(this.state);
   }
 }
 

@@ -11,7 +11,7 @@ import type { PeerConnection } from '../wire/peer-connection.js';
 import { TlsTransport } from './tls-transport.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { AttributeRecord } from './attribute-record.js';
-import { Authority } from './authority.js';
+import { Authority, type AuthorityStore } from './authority.js';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { hasCredentials, initRoot, isRootDir, loadCredentials, saveCertificate, saveNodeCredentials, saveRecord, type NodeCredentials } from './credentials.js';
 import { generateKeyPair, nodeIdOf } from './x509.js';
@@ -29,6 +29,8 @@ export interface SecurityOptions {
   ciphers?: string;
   onRefused?: (reason: string, remote: string) => void;
   onEnrolment?: (result: { nodeId?: string; err?: Error }) => void;
+  /** Root: where the authority keeps its state; default `<data>/security/authority.json`. */
+  authorityStore?: AuthorityStore;
 }
 
 export class NodeSecurity {
@@ -43,7 +45,7 @@ export class NodeSecurity {
   ) {
     this.creds = creds;
     this.trust = new PeerTrust(creds.caCertPem, options.dataDir);
-    this.authority = options.isRoot ? new Authority(options.dataDir, creds) : undefined;
+    this.authority = options.isRoot ? new Authority(options.dataDir, creds, options.authorityStore) : undefined;
   }
 
   /** Loads credentials, creating the CA on the root's first start or enrolling with the token on a node's. */

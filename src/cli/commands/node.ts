@@ -40,6 +40,8 @@ interface NodeOptions {
   token?: string;
   apiHost?: string;
   apiTokenFile?: string;
+  state?: string;
+  stateKey?: string;
   authorisePublisher: string[];
   fanout?: string;
   heartbeat?: string;
@@ -77,6 +79,8 @@ function flagConfig(opts: NodeOptions): FileConfig {
     host: opts.host,
     apiHost: opts.apiHost,
     apiTokenFile: opts.apiTokenFile,
+    state: opts.state,
+    stateKeyFile: opts.stateKey,
     authorisePublishers: opts.authorisePublisher.length > 0 ? opts.authorisePublisher : undefined,
     token: opts.token ?? process.env.CANOPY_JOIN_TOKEN,
     peerPort: port('--peer-port', opts.peerPort),
@@ -122,6 +126,8 @@ export function registerNode(program: Command): void {
     .option('--attr <key=value>', "the root's own attributes, repeatable (other nodes get theirs from their join token)", collect, [])
     .option('--token <token>', 'single-use join token for the first start (canopy token create); also CANOPY_JOIN_TOKEN')
     .option('--api-host <ip>', `address the admin API binds to; it always requires a bearer token (default ${DEFAULTS.apiHost})`)
+    .option('--state <url>', 'root: keep the network state in PostgreSQL, postgres://USER@HOST[:PORT]/DB (default: embedded files in <data>)')
+    .option('--state-key <file>', 'root on PostgreSQL: file with the key (64 hex digits) that seals the CA key in the database')
     .option('--api-token-file <file>', 'file with the admin API token, created if absent (default: <data>/api-token)')
     .option('--authorise-publisher <key|file>', 'root: authorise this publisher key (or key file) at every start, repeatable; otherwise use canopy publishers add', collect, [])
     .option('--host <ip>', `address to bind every port to (default ${DEFAULTS.host})`)

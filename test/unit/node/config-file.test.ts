@@ -68,7 +68,7 @@ describe('config file', () => {
       uploadCap: 12_500_000,
       downloadCap: 5_000_000,
     });
-    assert.equal(CONFIG_KEYS.length, 25);
+    assert.equal(CONFIG_KEYS.length, 27);
   });
 
   it('accepts attributes as a list and an empty file', () => {

@@ -1,0 +1,34 @@
+/**
+ * The PostgreSQL schema of a root's state, as numbered migrations. A root applies the ones
+ * its database lacks at start, in one transaction under an advisory lock, so two roots
+ * starting at once never apply one twice; a database whose schema is newer than this
+ * Canopy is refused (ERR_STATE_MISMATCH) rather than written with an older idea of it.
+ * Never edit a migration that has shipped: add the next one.
+ */
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE canopy_contents (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, manifest JSONB NOT NULL, created_at TEXT NOT NULL,
+        recorded_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      );
+      CREATE INDEX canopy_contents_name ON canopy_contents(name);
+      CREATE TABLE canopy_withdrawals (id TEXT PRIMARY KEY, at TEXT NOT NULL, reason TEXT NOT NULL);
+      -- The authority's state as one document: it is read whole at start and written whole
+      -- after each change, like authority.json; tables per member come with the lease work.
+      CREATE TABLE canopy_authority (id INTEGER PRIMARY KEY CHECK (id = 1), state JSONB NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
+      CREATE TABLE canopy_ca (id INTEGER PRIMARY KEY CHECK (id = 1), cert_pem TEXT NOT NULL, key_sealed TEXT NOT NULL);
+    `,
+  },
+];
+
+/** Key of the advisory lock migrations run under ("canopy" in ASCII). */
+export const MIGRATION_LOCK = 0x63616e6f7079;
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,161 @@
+/**
+ * A root's state in PostgreSQL (node-postgres, `pg`). Writes are queued and applied one at a
+ * time in the order the root made them, so the database sees the same history as the root's
+ * memory; nothing is written until `adoptCa` has checked that the database belongs to this
+ * root's CA. A failed write is kept as the store's error: `flush` throws it (with
+ * ERR_STATE_UNAVAILABLE) and `onError` is told, so it is never silently lost.
+ */
+import pg from 'pg';
+import type { AuthorityState, AuthorityStore } from '../../security/authority.js';
+import type { CatalogRecord } from '../../catalog/catalog.js';
+import { CanopyError } from '../../core/errors.js';
+import { fingerprint } from '../../security/x509.js';
+import { openCaKey, sealCaKey } from './ca-key-box.js';
+import { MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION } from './pg-migrations.js';
+import type { CaMaterial, RootSnapshot, RootState } from './root-state.js';
+
+type Write = (db: pg.Pool) => Promise<unknown>;
+
+export interface PostgresStateOptions {
+  url: string;
+  /** The 32-byte key that seals the CA private key (docs/SECURITY.md). */
+  stateKey: Buffer;
+  onError?: (err: Error) => void;
+}
+
+export class PostgresRootState implements RootState {
+  readonly kind = 'postgres' as const;
+  private readonly db: pg.Pool;
+  private adopted = false;
+  private pending: Write[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+
+  private constructor(private readonly options: PostgresStateOptions) {
+    this.db = new pg.Pool({ connectionString: options.url, max: 4, connectionTimeoutMillis: 10_000 });
+    // An idle client losing its server must not crash the root; the next query reports it.
+    this.db.on('error', (err) => options.onError?.(err));
+  }
+
+  /** Connects and brings the schema up to date. */
+  static async open(options: PostgresStateOptions): Promise<PostgresRootState> {
+    const state = new PostgresRootState(options);
+    try {
+      await state.migrate();
+    } catch (err) {
+      await state.db.end();
+      throw unavailable(err, `cannot use the state database ${redact(options.url)}`);
+    }
+    return state;
+  }
+
+  private async migrate(): Promise<void> {
+    const client = await this.db.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query('CREATE TABLE IF NOT EXISTS canopy_schema (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+      const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM canopy_schema');
+      const have = rows[0]?.v ?? 0;
+      if (have > SCHEMA_VERSION) throw new CanopyError('ERR_STATE_MISMATCH', `the state database has schema version ${have}, newer than this Canopy's ${SCHEMA_VERSION}: upgrade this root`);
+      for (const m of MIGRATIONS.filter((x) => x.version > have)) {
+        await client.query(m.sql);
+        await client.query('INSERT INTO canopy_schema(version) VALUES ($1)', [m.version]);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async schemaVersion(): Promise<number> {
+    const { rows } = await this.db.query<{ v: number }>('SELECT max(version) AS v FROM canopy_schema');
+    return rows[0]!.v;
+  }
+
+  async load(): Promise<RootSnapshot> {
+    const contents = await this.db.query<{ id: string; manifest: unknown }>('SELECT id, manifest FROM canopy_contents ORDER BY created_at, id');
+    const withdrawals = await this.db.query<{ id: string; at: string; reason: string }>('SELECT id, at, reason FROM canopy_withdrawals ORDER BY at, id');
+    const authority = await this.db.query<{ state: AuthorityState }>('SELECT state FROM canopy_authority WHERE id = 1');
+    return {
+      contents: contents.rows.map((r) => ({ contentId: r.id, manifest: r.manifest })),
+      withdrawals: withdrawals.rows.map((r) => ({ contentId: r.id, at: r.at, reason: r.reason })),
+      authority: authority.rows[0]?.state,
+    };
+  }
+
+  authorityStore(snapshot: RootSnapshot): AuthorityStore {
+    return {
+      load: () => snapshot.authority,
+      save: (state) => {
+        // Copied now: the authority goes on changing its state object after this call.
+        const doc = JSON.stringify(state);
+        this.enqueue((db) => db.query('INSERT INTO canopy_authority(id, state, updated_at) VALUES (1, $1, now()) ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()', [doc]));
+      },
+    };
+  }
+
+  async adoptCa(ca: CaMaterial): Promise<void> {
+    const { rows } = await this.db.query<{ cert_pem: string; key_sealed: string }>('SELECT cert_pem, key_sealed FROM canopy_ca WHERE id = 1');
+    const stored = rows[0];
+    if (!stored) {
+      await this.db.query('INSERT INTO canopy_ca(id, cert_pem, key_sealed) VALUES (1, $1, $2)', [ca.certPem, sealCaKey(ca.keyPem, this.options.stateKey)]);
+    } else {
+      if (fingerprint(stored.cert_pem) !== fingerprint(ca.certPem)) throw new CanopyError('ERR_STATE_MISMATCH', `the state database belongs to another network (CA ${fingerprint(stored.cert_pem).slice(0, 16)}, this root's is ${fingerprint(ca.certPem).slice(0, 16)})`);
+      if (openCaKey(stored.key_sealed, this.options.stateKey) !== ca.keyPem) throw new CanopyError('ERR_STATE_MISMATCH', "the CA key in the state database is not this root's CA key");
+    }
+    this.adopted = true;
+    const held = this.pending;
+    this.pending = [];
+    for (const w of held) this.enqueue(w);
+  }
+
+  record(r: CatalogRecord): void {
+    if (r.kind === 'content') {
+      const { contentId, manifest } = r;
+      this.enqueue((db) => db.query('INSERT INTO canopy_contents(id, name, manifest, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [contentId, manifest.name, JSON.stringify(manifest), manifest.createdAt]));
+    } else {
+      const w = r.withdrawal;
+      this.enqueue((db) => db.query('INSERT INTO canopy_withdrawals(id, at, reason) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [w.contentId, w.at, w.reason]));
+    }
+  }
+
+  private enqueue(write: Write): void {
+    if (!this.adopted) {
+      this.pending.push(write);
+      return;
+    }
+    this.chain = this.chain.then(async () => {
+      if (this.failure) return;
+      try {
+        await write(this.db);
+      } catch (err) {
+        this.failure = unavailable(err, 'a write to the state database failed');
+        this.options.onError?.(this.failure);
+      }
+    });
+  }
+
+  async flush(): Promise<void> {
+    await this.chain;
+    if (this.failure) throw this.failure;
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    await this.db.end();
+  }
+}
+
+function unavailable(err: unknown, what: string): Error {
+  if (err instanceof CanopyError) return err;
+  return new CanopyError('ERR_STATE_UNAVAILABLE', `${what}: ${(err as Error).message}`);
+}
+
+/** A connection string without its password, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

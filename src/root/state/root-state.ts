@@ -1,0 +1,78 @@
+/**
+ * The root's durable, shared state, behind one interface so a root can run on its embedded
+ * files (the default: one machine, zero setup) or on PostgreSQL (several roots, issue 18).
+ *
+ * What goes through it today: the catalog (manifests, hence versions) and withdrawals, and
+ * the authority's state (members' attested attribute records, used join tokens, revocations,
+ * the serial counter), and the CA (certificate and sealed private key). Not yet: API tokens,
+ * the publisher list, holdings (docs/OPERATIONS.md, "Running several roots").
+ *
+ * The root keeps working from memory and its local index, as before; a state store loads
+ * what it holds at start (`load`) and is told of every change (`record`, `saveAuthority`),
+ * which it writes in order. The embedded store has nothing to do there: the node's own index
+ * and `security/authority.json` are the state.
+ */
+import type { AuthorityState, AuthorityStore } from '../../security/authority.js';
+import { authorityFile } from '../../security/authority.js';
+import type { CatalogRecord } from '../../catalog/catalog.js';
+import type { Withdrawal } from '../../catalog/catalog.js';
+
+export interface CaMaterial {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface RootSnapshot {
+  contents: { contentId: string; manifest: unknown }[];
+  withdrawals: Withdrawal[];
+  authority: AuthorityState | undefined;
+}
+
+export interface RootState {
+  readonly kind: 'embedded' | 'postgres';
+  /** What the store holds, read once at start before the root builds its parts. */
+  load(): Promise<RootSnapshot>;
+  /** Where the authority keeps its state (given the snapshot `load` returned). */
+  authorityStore(snapshot: RootSnapshot): AuthorityStore;
+  /**
+   * Binds the store to this root's CA: records it on first use, refuses a store that belongs
+   * to another CA (ERR_STATE_MISMATCH) or whose sealed key does not open (ERR_STATE_KEY).
+   * Nothing is written before this succeeds.
+   */
+  adoptCa(ca: CaMaterial): Promise<void>;
+  /** A catalog change to keep (queued; written in order). */
+  record(r: CatalogRecord): void;
+  /** Resolves once every change handed over so far is written (or throws the first failure). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The default: the root's data directory is its state. */
+export class EmbeddedRootState implements RootState {
+  readonly kind = 'embedded' as const;
+
+  constructor(private readonly dataDir: string) {}
+
+  load(): Promise<RootSnapshot> {
+    // The catalog is the node's own index already; nothing to bring in.
+    return Promise.resolve({ contents: [], withdrawals: [], authority: undefined });
+  }
+
+  authorityStore(): AuthorityStore {
+    return authorityFile(this.dataDir);
+  }
+
+  adoptCa(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  record(): void {}
+
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

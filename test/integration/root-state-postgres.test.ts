@@ -1,0 +1,89 @@
+/**
+ * The root's state store against a real PostgreSQL (a throw-away cluster, test/helpers/postgres.ts):
+ * migrations run once and are versioned, writes land in order and survive a database restart,
+ * the CA key rests sealed, and a root with another CA or the wrong key file is refused
+ * before it writes anything.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { CanopyError } from '../../src/core/errors.js';
+import { PostgresRootState } from '../../src/root/state/postgres-state.js';
+import { SCHEMA_VERSION } from '../../src/root/state/pg-migrations.js';
+import { openRootState } from '../../src/root/state/open-root-state.js';
+import { createCaCertificate, generateKeyPair } from '../../src/security/x509.js';
+import { TestPostgres } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/cli.js';
+
+async function generateCa(): Promise<{ certPem: string; keyPem: string }> {
+  const keys = generateKeyPair();
+  return { certPem: await createCaCertificate(keys, 'test'), keyPem: keys.privateKeyPem };
+}
+
+const manifest = (name: string) => ({ name, createdAt: '2026-01-01T00:00:00.000Z', blocks: [] }) as never;
+
+describe('root state in PostgreSQL', () => {
+  let db: TestPostgres;
+  const key = randomBytes(32);
+  before(async () => {
+    db = await TestPostgres.start();
+  });
+  after(() => db?.stop());
+
+  it('migrates once, writes in order after adopting the CA, and reads it back after a database restart', async () => {
+    const ca = await generateCa();
+    const [a, b] = await Promise.all([PostgresRootState.open({ url: db.url(), stateKey: key }), PostgresRootState.open({ url: db.url(), stateKey: key })]);
+    assert.equal(await a.schemaVersion(), SCHEMA_VERSION);
+    assert.deepEqual(await db.query('SELECT version FROM canopy_schema ORDER BY version'), [{ version: 1 }]);
+    await b.close();
+
+    const snap = await a.load();
+    const store = a.authorityStore(snap);
+    assert.equal(store.load(), undefined);
+    store.save({ serial: 3, usedTokens: { t1: 9 }, records: {}, revoked: [], revocations: null });
+    a.record({ kind: 'content', contentId: 'c'.repeat(64), manifest: manifest('build') });
+    // Held until the CA is adopted: a root that turns out to be the wrong one writes nothing.
+    assert.deepEqual(await db.query('SELECT id FROM canopy_contents'), []);
+    await a.adoptCa({ certPem: ca.certPem, keyPem: ca.keyPem });
+    a.record({ kind: 'withdrawal', withdrawal: { contentId: 'c'.repeat(64), at: '2026-01-02T00:00:00.000Z', reason: 'bad build' } });
+    store.save({ serial: 4, usedTokens: { t1: 9 }, records: {}, revoked: ['n'], revocations: null });
+    await a.flush();
+    await a.close();
+
+    const sealed = await db.query<{ key_sealed: string }>('SELECT key_sealed FROM canopy_ca');
+    assert.ok(sealed[0]!.key_sealed.startsWith('v1:'));
+    assert.ok(!sealed[0]!.key_sealed.includes('PRIVATE KEY'));
+
+    await db.halt();
+    await db.run();
+    const c = await PostgresRootState.open({ url: db.url(), stateKey: key });
+    const again = await c.load();
+    assert.deepEqual(again.contents.map((x) => x.contentId), ['c'.repeat(64)]);
+    assert.deepEqual(again.withdrawals, [{ contentId: 'c'.repeat(64), at: '2026-01-02T00:00:00.000Z', reason: 'bad build' }]);
+    assert.equal(again.authority?.serial, 4);
+    await c.adoptCa({ certPem: ca.certPem, keyPem: ca.keyPem });
+    await c.close();
+
+    // Another network's root, or this one with the wrong key file: refused, nothing written.
+    const other = await generateCa();
+    const d = await PostgresRootState.open({ url: db.url(), stateKey: key });
+    d.record({ kind: 'content', contentId: 'd'.repeat(64), manifest: manifest('other') });
+    await assert.rejects(d.adoptCa({ certPem: other.certPem, keyPem: other.keyPem }), (err: CanopyError) => err.code === 'ERR_STATE_MISMATCH');
+    await d.close();
+    const e = await PostgresRootState.open({ url: db.url(), stateKey: randomBytes(32) });
+    await assert.rejects(e.adoptCa({ certPem: ca.certPem, keyPem: ca.keyPem }), (err: CanopyError) => err.code === 'ERR_STATE_KEY');
+    await e.close();
+    assert.deepEqual(await db.query('SELECT id FROM canopy_contents'), [{ id: 'c'.repeat(64) }]);
+  });
+
+  it('refuses a schema newer than this Canopy, and an unreachable database, with clear errors', async () => {
+    await db.query('INSERT INTO canopy_schema(version) VALUES (999)');
+    await assert.rejects(PostgresRootState.open({ url: db.url(), stateKey: key }), (err: CanopyError) => err.code === 'ERR_STATE_MISMATCH' && /999/.test(err.message));
+    await db.query('DELETE FROM canopy_schema WHERE version = 999');
+    const dir = tempDir('canopy-state-key-');
+    writeFileSync(`${dir.path}/k`, randomBytes(32).toString('hex'));
+    await assert.rejects(openRootState({ dataDir: dir.path, state: 'postgres://postgres:secret@127.0.0.1:1/canopy', stateKeyFile: `${dir.path}/k` }), (err: CanopyError) => err.code === 'ERR_STATE_UNAVAILABLE' && !err.message.includes('secret'));
+    dir.remove();
+  });
+});
