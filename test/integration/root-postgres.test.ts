@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { LocalNetwork, stopProcess, type RunningNode } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
 import { apiFetch } from '../helpers/api-fetch.js';
-import { lastJson, runCli, tempDir } from '../helpers/cli.js';
+import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { TestPostgres } from '../helpers/postgres.js';
 
 interface Listed {
@@ -37,7 +37,9 @@ describe('a root on PostgreSQL (real processes)', () => {
 
   before(async () => {
     db = await TestPostgres.start();
-    writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    // The command docs/OPERATIONS.md gives, as written.
+    const made = await runCommand('sh', ['-c', `cd ${dir.path} && openssl rand -hex 32 > state.key && chmod 600 state.key`]);
+    assert.equal(made.code, 0, made.stderr);
     rootArgs = ['--root', '--state', db.url(), '--state-key', keyFile];
   });
   after(async () => {
