@@ -76,6 +76,14 @@ export function parseImageReference(text: string): ImageReference {
   return { registry, repository: path, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
 }
 
+/** Docker Hub answers under several names; containerd sends `ns=docker.io` whichever the image was fetched from. */
+const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+
+/** Whether two registry hosts name the same registry (Docker Hub's aliases are one). */
+export function sameRegistry(a: string, b: string): boolean {
+  return a === b || (DOCKER_HUB.has(a) && DOCKER_HUB.has(b));
+}
+
 export function formatImageReference(ref: ImageReference): string {
   return `${ref.registry}/${ref.repository}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
 }

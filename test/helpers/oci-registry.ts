@@ -6,6 +6,7 @@
  * The registry logs one JSON line per request, which tests count (`requests`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -213,4 +214,57 @@ export async function pushImage(image: TestImage, registry: RunningRegistry, rep
 /** SHA-256 digest of a file, `sha256:hex`. */
 export function fileDigest(file: string): string {
   return `sha256:${createHash('sha256').update(readFileSync(file)).digest('hex')}`;
+}
+
+/**
+ * A registry that misbehaves on purpose, in front of a real one: by repository name it
+ * flips a byte of every blob (`wrong/...`), sends a manifest over 4 MiB (`huge/...`),
+ * answers 401, 429 or 500 (`status401/...`, `status429/...`, `status500/...`) or never
+ * answers (`silent/...`); anything else is passed through unchanged to `upstream`.
+ */
+export async function startHostileRegistry(upstream: RunningRegistry): Promise<{ host: string; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '/';
+    const m = /^\/v2\/(wrong|huge|status401|status429|status500|silent)\/(.*)$/.exec(url);
+    const mode = m?.[1];
+    if (mode === 'silent') return;
+    if (mode?.startsWith('status')) {
+      const status = Number(mode.slice(6));
+      const code = status === 401 ? 'UNAUTHORIZED' : status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN';
+      res.writeHead(status, { 'content-type': 'application/json', ...(status === 429 ? { 'retry-after': '30' } : {}), ...(status === 401 ? { 'www-authenticate': 'Basic realm="hostile"' } : {}) });
+      return void res.end(JSON.stringify({ errors: [{ code, message: `hostile ${status}` }] }));
+    }
+    if (mode === 'huge' && url.includes('/manifests/')) {
+      res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' });
+      return void res.end(Buffer.alloc(5 * 2 ** 20, 0x20));
+    }
+    const target = mode ? `/v2/${m[2]}` : url;
+    fetch(`${upstream.url}${target}`, { method: req.method, headers: { accept: String(req.headers.accept ?? '*/*') } })
+      .then(async (up) => {
+        let body = Buffer.from(await up.arrayBuffer());
+        if (mode === 'wrong' && target.includes('/blobs/') && body.length > 0) {
+          body = Buffer.from(body);
+          body[body.length >> 1] = body[body.length >> 1]! ^ 0xff;
+        }
+        const headers: Record<string, string> = {};
+        for (const k of ['content-type', 'docker-content-digest']) if (up.headers.get(k)) headers[k] = up.headers.get(k)!;
+        res.writeHead(up.status, { ...headers, 'content-length': body.length });
+        res.end(body);
+      })
+      .catch(() => res.destroy());
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    host: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -8,17 +8,19 @@ import { CanopyError } from '../../core/errors.js';
 import { isValidContentName, type PrefetchPolicy } from '../../core/manifest.js';
 import { parsePlacement } from '../../core/placement.js';
 import { formatBytes } from '../../core/sizes.js';
+import type { Analysis } from '../../ingest/analysis.js';
 import { ingestFile, summarise, type IngestSummary } from '../../ingest/ingest-file.js';
 import { loadPublisherKey, type PublisherKey } from '../../ingest/publisher-key.js';
 import { uploadSink } from '../../ingest/sinks.js';
 import { frameHeader, FRAME_MANIFEST, PUBLISH_MEDIA_TYPE } from '../../ingest/upload-format.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
+import { isImageReference, publishImage, type ImageOptions, type ImageResult } from './publish-image.js';
 import { action, printJson } from '../output.js';
 import { ProgressView } from '../progress.js';
 import { RateMeter } from '../rate-meter.js';
 import { addManifestOptions, manifestSettings, type ManifestCliOptions, type ManifestSettings } from '../manifest-options.js';
 
-interface PublishOptions extends ManifestCliOptions {
+interface PublishOptions extends ManifestCliOptions, ImageOptions {
   to: string;
   access: string;
 }
@@ -39,6 +41,8 @@ export interface PublishFileOptions extends Omit<ManifestSettings, 'name'> {
   key: PublisherKey;
   /** Who may fetch it from the edge servers: anyone (default), or holders of a signed URL. */
   access?: AccessMode;
+  /** The file's layout when the caller knows it (a spooled image), instead of sniffing it. */
+  analysis?: Analysis;
   onProgress?: (bytes: number, total: number) => void;
 }
 
@@ -68,7 +72,7 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   });
   let result;
   try {
-    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement });
+    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement, analysis: options.analysis });
   } catch (err) {
     body.destroy();
     await reply.catch(() => undefined);
@@ -83,24 +87,33 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
 }
 
 export function registerPublish(program: Command): void {
-  const cmd = program.command('publish <file>').description('analyse, hash and sign a file here and publish it to a running network; prints the content id');
+  const cmd = program.command('publish <file>').description('analyse, hash and sign a file here (or fetch an image: oci://HOST[:PORT]/repo:tag) and publish it to a running network; prints the content id');
   addManifestOptions(cmd)
     .option('--to <url>', 'admin API of the root', DEFAULT_API)
     .option('--access <mode>', 'who may fetch it from the edge servers: public, or signed (URLs from canopy url)', 'public')
+    .option('--platform <os/arch>', 'oci:// only: keep just this platform of a multi-platform image, e.g. linux/amd64')
+    .option('--insecure-registry', 'oci:// only: the registry speaks plain HTTP')
+    .option('--registry-ca <file>', 'oci:// only: PEM file of a CA to trust for the registry')
+    .option('--registry-timeout <seconds>', 'oci:// only: how long the registry may take to answer or to send more bytes', '30')
+    .option('--registry-creds <user:password>', 'oci:// only: basic credentials (default: $CANOPY_REGISTRY_CREDS; also used for the bearer-token flow)')
     .action(
       action(async (file: string, opts: PublishOptions) => {
+        const image = isImageReference(file);
         const settings = manifestSettings(file, opts);
         const key = loadPublisherKey(opts.key, (k) => process.stderr.write(`created a publisher key at ${k.path}\n`));
         const view = !opts.json && process.stdout.isTTY ? new ProgressView() : undefined;
         const meter = new RateMeter();
-        const result = await publishFile(new ApiClient(opts.to), file, {
+        const options: PublishFileOptions = {
           ...settings,
+          name: image ? opts.name : settings.name,
           key,
           access: parseAccessMode(opts.access),
-          onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: 'publish', done, total, note: meter.note(done, total) }]) : undefined,
-        });
+          onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: image ? 'fetch + publish' : 'publish', done, total, note: meter.note(done, total) }]) : undefined,
+        };
+        const api = new ApiClient(opts.to);
+        const result: PublishResult & Partial<ImageResult> = image ? await publishImage(publishFile, api, file, options, opts) : await publishFile(api, file, options);
         if (opts.json) printJson(result);
-        else process.stdout.write(`${result.contentId}\n${describe(result)}\npublished${result.version && result.version > 1 ? ` as version ${result.version}` : ''} for "${result.criteria}"${result.expires ? `, expires ${result.expires}` : ''}\n`);
+        else process.stdout.write(`${result.contentId}\n${result.image ? `${result.image}: ${result.digest}, ${result.blobs} blobs\n` : ''}${describe(result)}\npublished${result.version && result.version > 1 ? ` as version ${result.version}` : ''} for "${result.criteria}"${result.expires ? `, expires ${result.expires}` : ''}\n`);
       }),
     );
 }
