@@ -14,6 +14,7 @@ import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { holding, startNetwork } from '../helpers/edge-network.js';
 import { buildImage, fileDigest, pushImage, startHostileRegistry, startRegistry, type RunningRegistry, type TestImage } from '../helpers/oci-registry.js';
 import { waitFor } from '../helpers/wait.js';
+import { startContainerd } from '../helpers/containerd.js';
 import { apiFetch } from '../helpers/api-fetch.js';
 
 describe('registry mirror and preheat', () => {
@@ -116,6 +117,26 @@ describe('registry mirror and preheat', () => {
     const blob = await fetch(`${cpu.http}/v2/team/app/blobs/${image.platforms['linux/amd64']!.layers[0]!.digest}`);
     assert.equal(blob.status, 404);
     assert.equal((await holding(cpu, contentId)).haveBlocks, 0, 'nothing was fetched by asking');
+  });
+
+  it('containerd pulls through the qualified node with a hosts.toml mirror, and falls back to the registry past a node outside the criteria', async () => {
+    const ctrd = await startContainerd(path.join(dir.path, 'containerd'));
+    try {
+      const reference = `${registry.host}/team/app:${image.tag}`;
+      ctrd.hosts(registry.host, `http://${registry.host}`, [`http://${new URL(gpu.http).host}`]);
+      const before = registry.requests().length;
+      const viaGpu = await ctrd.pull(reference, 'linux/amd64');
+      assert.equal(viaGpu.code, 0, viaGpu.stderr + viaGpu.stdout);
+      assert.equal(registry.requests().length, before, 'containerd resolved and fetched everything from the node');
+      ctrd.hosts(registry.host, `http://${registry.host}`, [`http://${new URL(cpu.http).host}`]);
+      const viaCpu = await ctrd.pull(reference, 'linux/arm64');
+      assert.equal(viaCpu.code, 0, viaCpu.stderr + viaCpu.stdout);
+      const fellBack = registry.requests({ method: 'GET', path: /\/blobs\// }).slice(-10).map((r) => r.uri);
+      assert.ok(fellBack.some((u) => u.includes(image.platforms['linux/arm64']!.layers[2]!.digest)), 'the arm64 layer came from the registry');
+      assert.equal((await holding(cpu, contentId)).haveBlocks, 0);
+    } finally {
+      await ctrd.stop();
+    }
   });
 
   it('preheats one platform from a TLS registry with basic auth, given its CA and credentials', async () => {
