@@ -19,6 +19,11 @@ export interface RegistryOptions {
   tls?: boolean;
   /** htpasswd basic auth with this user and password. */
   auth?: { user: string; password: string };
+  /** Address and port to listen on (127.0.0.1 and a free port by default). */
+  ip?: string;
+  port?: number;
+  /** Starts the process (e.g. inside a network namespace); a plain spawn by default. */
+  spawn?: (argv: string[]) => ChildProcess;
 }
 
 export interface RunningRegistry {
@@ -26,8 +31,9 @@ export interface RunningRegistry {
   host: string;
   url: string;
   certFile?: string;
-  /** Requests the registry logged, optionally only those matching method and path. */
-  requests(filter?: { method?: string; path?: RegExp }): { method: string; uri: string; status: number }[];
+  pid: number;
+  /** Requests the registry logged (with the body bytes it wrote), optionally only those matching method and path. */
+  requests(filter?: { method?: string; path?: RegExp }): { method: string; uri: string; status: number; written: number }[];
   stop(): Promise<void>;
 }
 
@@ -44,8 +50,8 @@ export async function freePort(): Promise<number> {
 
 export async function startRegistry(dir: string, options: RegistryOptions = {}): Promise<RunningRegistry> {
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  const host = `127.0.0.1:${port}`;
+  const port = options.port ?? (await freePort());
+  const host = `${options.ip ?? '127.0.0.1'}:${port}`;
   const lines = [
     'version: 0.1',
     'log:',
@@ -76,7 +82,8 @@ export async function startRegistry(dir: string, options: RegistryOptions = {}):
   }
   const config = path.join(dir, 'config.yml');
   writeFileSync(config, `${lines.join('\n')}\n`);
-  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const argv = ['docker-registry', 'serve', config];
+  const child: ChildProcess = options.spawn ? options.spawn(argv) : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   const log: string[] = [];
   let partial = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -87,19 +94,18 @@ export async function startRegistry(dir: string, options: RegistryOptions = {}):
   });
   const url = `${options.tls ? 'https' : 'http'}://${host}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor('the registry to listen', () => new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  }), 20_000);
+  // Its own log says when it listens (the test process may be outside its network namespace).
+  await waitFor('the registry to listen', async () => {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${log.slice(-3).join('\n')}`);
+    return log.some((l) => l.includes('"listening on'));
+  }, 20_000);
   return {
     host,
     url,
     certFile,
+    pid: child.pid!,
     requests(filter = {}) {
-      const out: { method: string; uri: string; status: number }[] = [];
+      const out: { method: string; uri: string; status: number; written: number }[] = [];
       for (const line of log) {
         if (!line.startsWith('{')) continue;
         let e: Record<string, unknown>;
@@ -113,7 +119,7 @@ export async function startRegistry(dir: string, options: RegistryOptions = {}):
         const uri = String(e['http.request.uri']);
         if (filter.method && filter.method !== method) continue;
         if (filter.path && !filter.path.test(uri)) continue;
-        out.push({ method, uri, status: Number(e['http.response.status']) });
+        out.push({ method, uri, status: Number(e['http.response.status']), written: Number(e['http.response.written'] ?? 0) });
       }
       return out;
     },
@@ -205,9 +211,10 @@ export async function buildImage(dir: string, spec: ImageSpec = {}): Promise<Tes
 }
 
 /** Pushes an OCI layout's tag to `registry/repository:tag` with skopeo (every platform). */
-export async function pushImage(image: TestImage, registry: RunningRegistry, repository: string, auth?: { user: string; password: string }): Promise<void> {
+export async function pushImage(image: TestImage, registry: RunningRegistry, repository: string, auth?: { user: string; password: string }, wrap: (argv: string[]) => string[] = (a) => a): Promise<void> {
   const args = ['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', ...(auth ? ['--dest-creds', `${auth.user}:${auth.password}`] : []), `oci:${image.layout}:${image.tag}`, `docker://${registry.host}/${repository}:${image.tag}`];
-  const r = await runCommand('skopeo', args, { timeoutMs: 120_000 });
+  const [command, ...rest] = wrap(['skopeo', ...args]);
+  const r = await runCommand(command!, rest, { timeoutMs: 120_000 });
   if (r.code !== 0) throw new Error(`skopeo copy to the registry failed: ${r.stderr}`);
 }
 
