@@ -13,9 +13,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { LocalNetwork, type RunningNode } from '../src/demo/local-network.js';
+import type { LocalNetwork, RunningNode } from '../src/demo/local-network.js';
 import { lastJson, runCli, runCommand } from '../test/helpers/cli.js';
-import { holding } from '../test/helpers/edge-network.js';
+import { holding, startNetwork } from '../test/helpers/edge-network.js';
 import { buildImage, pushImage, startRegistry, type RunningRegistry } from '../test/helpers/oci-registry.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { cpuSecondsOf, log, option, peakRssKb, round, sizeOption, timed } from './_util.js';
@@ -23,7 +23,11 @@ import { cpuSecondsOf, log, option, peakRssKb, round, sizeOption, timed } from '
 const GIB = 2 ** 30;
 
 function blobBytes(registry: RunningRegistry, from: number): number {
-  return registry.requests({ method: 'GET', path: /\/blobs\// }).slice(from).reduce((s, r) => s + r.written, 0);
+  return registry
+    .requests()
+    .slice(from)
+    .filter((r) => r.method === 'GET' && r.uri.includes('/blobs/'))
+    .reduce((s, r) => s + r.written, 0);
 }
 
 async function pullAll(sources: string[], dir: string, tag: string): Promise<number> {
@@ -42,7 +46,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const size = sizeOption(args, 'size', '256MiB');
   const count = Number(option(args, 'nodes', '8'));
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-registry-'));
-  const network = new LocalNetwork(path.join(dir, 'net'));
+  let network: LocalNetwork | undefined;
   let registry: RunningRegistry | undefined;
   let failed = true;
   try {
@@ -52,7 +56,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const imageBytes = [...image.blobs.values()].reduce((s, n) => s + n, 0);
     registry = await startRegistry(path.join(dir, 'registry'));
     await pushImage(image, registry, 'bench/app');
-    await network.start(Array.from({ length: count }, (_, i) => ({ name: `n${i + 1}`, attrs: { pool: 'bench' } })));
+    // Nodes start one after another: on a loaded machine, starting all at once can miss the ready timeout.
+    network = await startNetwork(path.join(dir, 'net'), [], Array.from({ length: count }, (_, i) => ({ spec: { name: `n${i + 1}`, attrs: { pool: 'bench' } }, args: [] })));
     const nodes = network.nodes as RunningNode[];
     const pids = [network.root!, ...nodes].map((n) => n.process.pid!);
     const cpu = () => pids.reduce((s, p) => s + cpuSecondsOf(p), 0);
@@ -69,7 +74,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     regCpu = cpuSecondsOf(registry.pid);
     const cpu0 = cpu();
     const preheat = await timed(async () => {
-      const r = await runCli(['publish', `oci://${registry!.host}/bench/app:v1`, '--criteria', 'pool=bench', '--insecure-registry', '--to', network.root!.api, '--json'], { timeoutMs: 3_600_000 });
+      const r = await runCli(['publish', `oci://${registry!.host}/bench/app:v1`, '--criteria', 'pool=bench', '--insecure-registry', '--to', network!.root!.api, '--json'], { timeoutMs: 3_600_000 });
       if (r.code !== 0) throw new Error(`preheat: ${r.stderr}`);
       const id = lastJson<{ contentId: string }>(r.stdout).contentId;
       await waitFor('every node to hold the image', async () => (await Promise.all(nodes.map((n) => holding(n, id)))).every((h) => h.haveBlocks === h.totalBlocks), 3_600_000, 200);
@@ -107,7 +112,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       network: 'loopback',
     };
   } finally {
-    await network.stop();
+    await network?.stop();
     await registry?.stop();
     // A failed run keeps its directory: the node logs say why.
     if (failed) log(`kept ${dir} for inspection`);

@@ -13,6 +13,7 @@ import { tempDir } from '../helpers/cli.js';
 import { buildImage, fileDigest, pushImage, startRegistry, type RunningRegistry, type TestImage } from '../helpers/oci-registry.js';
 import { CanopyCluster } from './canopy-cluster.js';
 import { NetnsHarness, type Host } from './harness.js';
+import { waitFor } from '../helpers/wait.js';
 
 const NODES = 8;
 
@@ -28,7 +29,10 @@ describe('registry mirror between namespaces', () => {
     harness = NetnsHarness.create([{ name: 'root', up: '100mbit' }, ...Array.from({ length: NODES }, (_, i) => ({ name: `n${i + 1}`, up: '100mbit' })), { name: 'reg', up: '100mbit' }]);
     regHost = harness.host('reg');
     cluster = new CanopyCluster(harness, `${dir.path}/net`);
-    await cluster.start(() => [], (h) => h.name !== 'reg');
+    await cluster.start(() => [], (h) => h.name === 'n1');
+    // The others one after another: nine node processes starting at once can miss the ready timeout on a busy machine.
+    for (const h of harness.hosts.filter((x) => x.name !== 'root' && x.name !== 'n1' && x.name !== 'reg')) await cluster.startNode(h, ['--join', cluster.root.peer]);
+    await waitFor('every node to join', async () => cluster.getJson<{ nodes: unknown[] }>(cluster.root.host, `${cluster.root.api}/api/nodes`).nodes.length >= NODES);
     registry = await startRegistry(path.join(dir.path, 'registry'), { ip: regHost.ip, port: 5000, spawn: (argv) => harness.spawn(regHost, argv, { stdio: ['ignore', 'ignore', 'pipe'] }) });
     image = await buildImage(path.join(dir.path, 'layout'), { layerSizes: [3 * 2 ** 20, 2 * 2 ** 20, 1 * 2 ** 20] });
     await pushImage(image, registry, 'team/app', undefined, (argv) => ['ip', 'netns', 'exec', regHost.ns, ...argv]);
