@@ -227,14 +227,26 @@ export function fileDigest(file: string): string {
  * A registry that misbehaves on purpose, in front of a real one: by repository name it
  * flips a byte of every blob (`wrong/...`), sends a manifest over 4 MiB (`huge/...`),
  * answers 401, 429 or 500 (`status401/...`, `status429/...`, `status500/...`) or never
- * answers (`silent/...`); anything else is passed through unchanged to `upstream`.
+ * answers (`silent/...`); `bearer/...` wants the bearer-token flow of Docker Hub-style
+ * registries (a token from `/token`, which needs basic `puller:pull-pw`); anything else is
+ * passed through unchanged to `upstream`.
  */
 export async function startHostileRegistry(upstream: RunningRegistry): Promise<{ host: string; close: () => Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
-    const m = /^\/v2\/(wrong|huge|status401|status429|status500|silent)\/(.*)$/.exec(url);
+    if (url.startsWith('/token?')) {
+      const ok = req.headers.authorization === `Basic ${Buffer.from('puller:pull-pw').toString('base64')}` && new URL(url, 'http://x').searchParams.get('scope') === 'repository:bearer/test/app:pull';
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify(ok ? { token: 'good-token' } : { errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
+    }
+    const m = /^\/v2\/(wrong|huge|status401|status429|status500|silent|bearer)\/(.*)$/.exec(url);
     const mode = m?.[1];
+    if (mode === 'bearer' && req.headers.authorization !== 'Bearer good-token') {
+      const realm = `http://${req.headers.host}/token`;
+      res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': `Bearer realm="${realm}",service="hostile",scope="repository:bearer/test/app:pull"` });
+      return void res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'token required' }] }));
+    }
     if (mode === 'silent') return;
     if (mode?.startsWith('status')) {
       const status = Number(mode.slice(6));

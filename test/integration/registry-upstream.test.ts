@@ -94,6 +94,11 @@ test('bad upstreams are refused with their codes', async () => {
       await assert.rejects(spool({ registry: hostile.host, insecure: true, ...extra }, `${repo}:${image.tag}`), (err: Error) => isCanopyError(err) && err.code === code && message.test(err.message), repo);
     }
     await assert.rejects(spool({ registry: registries[0]!.host, insecure: true }, `test/app:${image.tag}`, 'linux/s390x'), /no manifest for platform linux\/s390x/);
+    // The bearer-token flow: anonymous and wrong credentials are refused by the token realm; right ones get a token.
+    await assert.rejects(spool({ registry: hostile.host, insecure: true }, `bearer/test/app:${image.tag}`), /token realm .* answered 401/);
+    await assert.rejects(spool({ registry: hostile.host, insecure: true, credentials: { username: 'puller', password: 'nope' } }, `bearer/test/app:${image.tag}`), /answered 401/);
+    const viaToken = await spool({ registry: hostile.host, insecure: true, credentials: { username: 'puller', password: 'pull-pw' } }, `bearer/test/app:${image.tag}`, 'linux/arm64');
+    assert.equal(viaToken.index.digest, image.digest);
   } finally {
     await hostile.close();
   }

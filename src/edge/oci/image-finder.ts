@@ -52,11 +52,6 @@ export class ImageFinder {
     return undefined;
   }
 
-  /** Whether any image (servable or not) names this repository: NAME_UNKNOWN otherwise. */
-  knowsRepository(repository: string): boolean {
-    return [...this.indexes.values()].some((i) => i.repository === repository);
-  }
-
   private async images(repository: string, ns: string | undefined): Promise<{ contentId: string; manifest: Manifest; index: ImageIndex }[]> {
     const out: { contentId: string; manifest: Manifest; index: ImageIndex }[] = [];
     const candidates = this.deps.catalog
