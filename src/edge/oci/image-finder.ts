@@ -7,7 +7,7 @@
  * the new version.
  */
 import type { Manifest } from '../../core/manifest.js';
-import type { Catalog } from '../../node/catalog.js';
+import type { Catalog } from '../../catalog/catalog.js';
 import { IMAGE_MEDIA_TYPE, indexTrack, parseImageIndex, type ImageBlob, type ImageIndex } from '../../registry/image-index.js';
 import { sameRegistry } from '../../registry/reference.js';
 import type { VirtualFile } from '../../vfile/virtual-file.js';

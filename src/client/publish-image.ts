@@ -9,16 +9,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CanopyError } from '../../core/errors.js';
-import { IMAGE_MEDIA_TYPE, imageContentName } from '../../registry/image-index.js';
-import { spoolImage } from '../../registry/image-spool.js';
-import { formatImageReference, parseImageReference } from '../../registry/reference.js';
-import { RegistryClient } from '../../registry/registry-client.js';
-import type { ApiClient } from '../api-client.js';
-import type { PublishFileOptions, PublishResult } from './publish.js';
-
-/** publishFile from publish.ts, passed in (publish.ts dispatches here, so importing it would be a cycle). */
-export type PublishFn = (api: ApiClient, file: string, options: PublishFileOptions) => Promise<PublishResult>;
+import { CanopyError } from '../core/errors.js';
+import { IMAGE_MEDIA_TYPE, imageContentName } from '../registry/image-index.js';
+import { spoolImage } from '../registry/image-spool.js';
+import { formatImageReference, parseImageReference } from '../registry/reference.js';
+import { RegistryClient } from '../registry/registry-client.js';
+import type { ApiClient } from './api-client.js';
+import { publishFile, type PublishFileOptions, type PublishResult } from './publish-file.js';
 
 export interface ImageOptions {
   platform?: string;
@@ -41,7 +38,7 @@ export function isImageReference(arg: string): boolean {
   return arg.startsWith('oci://');
 }
 
-export async function publishImage(publishFile: PublishFn, api: ApiClient, text: string, options: PublishFileOptions, image: ImageOptions): Promise<ImageResult> {
+export async function publishImage(api: ApiClient, text: string, options: PublishFileOptions, image: ImageOptions): Promise<ImageResult> {
   const ref = parseImageReference(text);
   if (image.platform !== undefined && !/^[a-z0-9]+\/[a-z0-9_]+(\/[a-z0-9]+)?$/.test(image.platform)) throw new CanopyError('ERR_USAGE', `--platform: "${image.platform}" must be os/arch[/variant], e.g. linux/amd64`);
   const client = new RegistryClient({ registry: ref.registry, insecure: image.insecureRegistry, ca: image.registryCa ? readCa(image.registryCa) : undefined, credentials: credentials(image.registryCreds ?? process.env.CANOPY_REGISTRY_CREDS), timeoutMs: timeout(image.registryTimeout) });
