@@ -12,11 +12,12 @@ import { ingestFile, summarise, type IngestSummary } from '../../ingest/ingest-f
 import { loadPublisherKey, type PublisherKey } from '../../ingest/publisher-key.js';
 import { uploadSink } from '../../ingest/sinks.js';
 import { frameHeader, FRAME_MANIFEST, PUBLISH_MEDIA_TYPE } from '../../ingest/upload-format.js';
-import { ApiClient, DEFAULT_API } from '../api-client.js';
+import type { ApiClient } from '../api-client.js';
 import { action, printJson } from '../output.js';
 import { ProgressView } from '../progress.js';
 import { RateMeter } from '../rate-meter.js';
 import { addManifestOptions, manifestSettings, type ManifestCliOptions, type ManifestSettings } from '../manifest-options.js';
+import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 
 interface PublishOptions extends ManifestCliOptions {
   to: string;
@@ -85,7 +86,8 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
 export function registerPublish(program: Command): void {
   const cmd = program.command('publish <file>').description('analyse, hash and sign a file here and publish it to a running network; prints the content id');
   addManifestOptions(cmd)
-    .option('--to <url>', 'admin API of the root', DEFAULT_API)
+    .addOption(apiUrlOption())
+    .addOption(apiTokenFileOption())
     .option('--access <mode>', 'who may fetch it from the edge servers: public, or signed (URLs from canopy url)', 'public')
     .action(
       action(async (file: string, opts: PublishOptions) => {
@@ -93,7 +95,7 @@ export function registerPublish(program: Command): void {
         const key = loadPublisherKey(opts.key, (k) => process.stderr.write(`created a publisher key at ${k.path}\n`));
         const view = !opts.json && process.stdout.isTTY ? new ProgressView() : undefined;
         const meter = new RateMeter();
-        const result = await publishFile(new ApiClient(opts.to), file, {
+        const result = await publishFile(apiClient(opts), file, {
           ...settings,
           key,
           access: parseAccessMode(opts.access),

@@ -16,8 +16,8 @@ import { createLogger } from '../../node/logger.js';
 import { BlockStore, type StoreStats } from '../../store/block-store.js';
 import { verifyStore } from '../../store/verify.js';
 import { listenOn } from '../../wire/tcp-transport.js';
-import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { action, printJson } from '../output.js';
+import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 
 interface StatsOptions {
   to: string;
@@ -50,7 +50,8 @@ export function registerStore(program: Command): void {
   store
     .command('stats')
     .description('bytes and blocks per volume, failed volumes, evictions')
-    .option('--to <url>', 'admin API of the node', DEFAULT_API)
+    .addOption(apiUrlOption('admin API of the node'))
+    .addOption(apiTokenFileOption())
     .option('--data <dir>', "read the node's data directory directly instead (works while the node runs)")
     .option('--json', 'print machine-readable JSON')
     .action(
@@ -61,7 +62,7 @@ export function registerStore(program: Command): void {
           stats = s.stats();
           s.close();
         } else {
-          stats = await new ApiClient(opts.to).get<StoreStats>('/api/store');
+          stats = await apiClient(opts).get<StoreStats>('/api/store');
         }
         if (opts.json) printJson(stats);
         else process.stdout.write(`${formatStoreStats(stats)}\n`);
