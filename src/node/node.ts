@@ -718,7 +718,7 @@ export class CanopyNode {
     const m = this.registry?.list().find((x) => x.nodeId === ref || x.name === ref);
     if (m) return m.nodeId;
     if (this.security.authority?.record(ref)) return ref;
-    throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no node "${ref}" (give a node id, or the name of a connected node)`);
+    throw new CanopyError('ERR_NODE_NOT_FOUND', `no node "${ref}" (give a node id, or the name of a connected node)`);
   }
 
   private broadcastTrust(update: { records: AttributeRecord[]; revocations?: RevocationList; publishers?: PublisherList }): void {

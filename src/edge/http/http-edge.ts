@@ -25,8 +25,9 @@ import { requestUrl, sendError, sendJson } from '../../api/http-util.js';
 import { mediaTypeOf } from '../media-type.js';
 import { evaluateConditions } from './conditional.js';
 import { servePlaylist } from './hls-route.js';
-import { coalesce, planMultipart } from './multipart.js';
-import { parseRange } from './range.js';
+import { planMultipart } from './multipart.js';
+import { coalesce, parseRange } from './range.js';
+import { checkRequest, setSafetyHeaders } from './request-rules.js';
 import type { EdgeAccess } from '../../security/content-access.js';
 
 export interface HttpEdgeDeps {
@@ -88,6 +89,8 @@ export function openFile(deps: HttpEdgeDeps, contentId: string, manifest: Manife
 }
 
 async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  setSafetyHeaders(res);
+  checkRequest(req);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD');
     sendJson(res, 405, { error: { code: 'ERR_METHOD', message: `${req.method} is not allowed` } });
