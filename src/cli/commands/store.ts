@@ -13,6 +13,7 @@ import { createHttpEdge } from '../../edge/http/http-edge.js';
 import { Catalog } from '../../node/catalog.js';
 import { checkPort, DEFAULTS } from '../../node/config.js';
 import { createLogger } from '../../node/logger.js';
+import { EdgeAccessStore } from '../../security/edge-access-store.js';
 import { BlockStore, type StoreStats } from '../../store/block-store.js';
 import { verifyStore } from '../../store/verify.js';
 import { listenOn } from '../../wire/tcp-transport.js';
@@ -77,8 +78,10 @@ export function registerStore(program: Command): void {
     .action(
       action(async (opts: { data: string; host: string; httpPort: string }) => {
         const s = openReadOnly(opts.data);
-        // The running node owns catalog sync; this process serves what its index says is live.
-        const server = createHttpEdge({ catalog: new Catalog(s), store: s, synced: () => true, log: createLogger({ component: 'store-serve', data: opts.data }) });
+        // The running node owns catalog sync; this process serves what its index says is live,
+        // under the same access rules as the node's own edge (signed URLs checked with the CA).
+        const access = EdgeAccessStore.forDataDir(s.index, opts.data);
+        const server = createHttpEdge({ catalog: new Catalog(s), store: s, synced: () => true, access, log: createLogger({ component: 'store-serve', data: opts.data }) });
         try {
           await listenOn(server, { host: opts.host, port: checkPort('--http-port', Number(opts.httpPort)) }, 'HTTP');
           const { port } = server.address() as AddressInfo;

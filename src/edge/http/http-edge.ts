@@ -34,8 +34,11 @@ export interface HttpEdgeDeps {
   catalog: Catalog;
   /** False until the node has learnt the catalog (withdrawals included) from the network. */
   synced: () => boolean;
-  /** Per-content access: public, or signed URLs (src/security/content-access.ts). */
-  access?: EdgeAccess;
+  /**
+   * Per-content access: public, or signed URLs (src/security/content-access.ts). Required, so
+   * that every server over a node's data (the node's edge, `canopy store serve`) applies it.
+   */
+  access: EdgeAccess;
   store: BlockStore;
   log: Logger;
   /** Fetches missing blocks on demand; absent, only fully local ranges are served. */
@@ -102,11 +105,11 @@ async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerRespo
   }
   const url = requestUrl(req);
   if (url.pathname === '/' || url.pathname === '/content') {
-    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId) && deps.catalog.holding(c.contentId).complete && (deps.access?.mode(c.contentId) ?? 'public') === 'public').map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
+    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId) && deps.catalog.holding(c.contentId).complete && deps.access.mode(c.contentId) === 'public').map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
     return;
   }
   const { contentId, manifest, rest } = resolvePath(deps.catalog, url.pathname);
-  deps.access?.checkHttp(contentId, url);
+  deps.access.checkHttp(contentId, url);
   const kind = url.pathname.split('/')[1];
   if (kind === 'hls') {
     if (rest.length !== 1 || rest[0] !== 'index.m3u8') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no playlist at ${url.pathname}`);
@@ -131,7 +134,7 @@ async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: Serve
     'last-modified': new Date(lastModified).toUTCString(),
     // A name moves to each new version, so caches revalidate it; a content id names immutable bytes.
     // A content behind signed URLs must not sit in shared caches, where anyone could get it.
-    'cache-control': `${deps.access?.mode(contentId) === 'signed' ? 'private' : 'public'}, ${byName ? 'no-cache' : 'max-age=31536000, immutable'}`,
+    'cache-control': `${deps.access.mode(contentId) === 'signed' ? 'private' : 'public'}, ${byName ? 'no-cache' : 'max-age=31536000, immutable'}`,
     'content-disposition': `inline; filename*=UTF-8''${encodeURIComponent(manifest.name)}`,
   };
   const h = req.headers;
