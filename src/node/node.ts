@@ -68,6 +68,7 @@ import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
 import { TreeLink } from './tree-link.js';
 import { UploadService } from './upload-service.js';
+import { OwnedOutsideCriteria } from './owned-outside-criteria.js';
 import { HeldAnnouncements } from './held-announcements.js';
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -121,6 +122,7 @@ export class CanopyNode {
   private renewTimer: NodeJS.Timeout | undefined;
   /** Announcements from publisher keys not (yet) in this node's list, judged again when a newer list arrives. */
   private readonly held = new HeldAnnouncements();
+  private readonly ownedOutside: OwnedOutsideCriteria;
 
   private readonly transport: Transport;
 
@@ -160,6 +162,7 @@ export class CanopyNode {
     };
     this.catalog = new Catalog(this.store);
     this.access = new EdgeAccessStore(this.store.index, security.trust.caPublicKey);
+    this.ownedOutside = new OwnedOutsideCriteria(this.log);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
     this.synced = config.isRoot;
     this.publishers = config.isRoot ? this.openPublishers() : undefined;
@@ -258,6 +261,7 @@ export class CanopyNode {
     this.apiServer = createAdminApi({
       info: () => this.info(),
       catalog: this.catalog,
+      keptOutsideCriteria: (id) => this.ownedOutside.has(id),
       root: this.rootApi(),
       authority: authority && {
         createJoinToken: (attrs, ttlMs) => createJoinToken({ attrs, ttlMs, caKeyPem: authority.caKey, caFingerprint: authority.caFingerprint }),
@@ -418,8 +422,12 @@ export class CanopyNode {
    * read stays evictable.
    */
   mustHold(manifest: Manifest): boolean {
-    const own = manifest.origin === this.identity.nodeId || manifest.origin === this.store.index.getKv(LOCAL_INGEST_ID);
-    return own || (this.config.prefetch && this.qualifies(manifest));
+    return this.isOwn(manifest) || (this.config.prefetch && this.qualifies(manifest));
+  }
+
+  /** Published or ingested here: kept and served even outside its criteria (./owned-outside-criteria.ts). */
+  private isOwn(manifest: Manifest): boolean {
+    return manifest.origin === this.identity.nodeId || manifest.origin === this.store.index.getKv(LOCAL_INGEST_ID);
   }
 
   private findHolders(contentId: string): Promise<Holder[]> {
@@ -512,6 +520,7 @@ export class CanopyNode {
     // Withdrawals are marked synchronously, so the node may serve (and fetch) once they are applied.
     for (const w of reply.withdrawn ?? []) this.applyWithdrawal(w, 'sync');
     if (!this.synced) this.log.info('catalog synced; serving', { contents: reply.catalog.length, withdrawn: reply.withdrawn?.length ?? 0 });
+    for (const c of this.catalog.list()) if (this.isOwn(c.manifest) && !this.qualifies(c.manifest)) this.ownedOutside.note(c.contentId, c.manifest);
     this.synced = true;
     for (const c of reply.catalog) this.onAnnounce(c.contentId, c.manifest, c.access);
   }
@@ -564,6 +573,8 @@ export class CanopyNode {
       if (!this.catalog.isLive(contentId)) continue;
       if (this.qualifies(manifest)) {
         this.prefetch(contentId, manifest);
+      } else if (this.isOwn(manifest)) {
+        this.ownedOutside.note(contentId, manifest);
       } else {
         this.downloader.cancel(contentId);
         void this.downloader.settled(contentId).then(() => this.evict(contentId, manifest)).catch((err: Error) => this.log.error('eviction failed', { contentId, err }));
@@ -574,7 +585,7 @@ export class CanopyNode {
   /** Removes the blocks of a content this node no longer qualifies for (blocks shared with a content it keeps stay). */
   private async evict(contentId: string, manifest: Manifest): Promise<void> {
     const kept = new Set<string>();
-    for (const c of this.catalog.list()) if (c.contentId !== contentId && this.catalog.isLive(c.contentId) && this.qualifies(c.manifest)) c.manifest.blocks.forEach((b) => kept.add(b.hash));
+    for (const c of this.catalog.list()) if (c.contentId !== contentId && this.catalog.isLive(c.contentId) && (this.qualifies(c.manifest) || this.isOwn(c.manifest))) c.manifest.blocks.forEach((b) => kept.add(b.hash));
     let removed = 0;
     for (const b of manifest.blocks) {
       if (kept.has(b.hash) || !this.store.has(b.hash)) continue;
@@ -617,7 +628,8 @@ export class CanopyNode {
     if (!this.catalog.isLive(contentId)) return;
     this.store.pin(contentId, this.mustHold(manifest));
     if (!this.qualifies(manifest)) {
-      this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
+      if (this.isOwn(manifest)) this.ownedOutside.note(contentId, manifest);
+      else this.log.info('not qualified for content', { contentId, criteria: manifest.criteria });
       return;
     }
     this.prefetch(contentId, manifest);
