@@ -69,6 +69,7 @@ import { RootLink } from './root-link.js';
 import { TreeLink } from './tree-link.js';
 import { UploadService } from './upload-service.js';
 import { OwnedOutsideCriteria } from './owned-outside-criteria.js';
+import { RevokedSignal } from './revoked-signal.js';
 import { HeldAnnouncements } from './held-announcements.js';
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -123,12 +124,14 @@ export class CanopyNode {
   /** Announcements from publisher keys not (yet) in this node's list, judged again when a newer list arrives. */
   private readonly held = new HeldAnnouncements();
   private readonly ownedOutside: OwnedOutsideCriteria;
+  private readonly revokedSignal: RevokedSignal;
 
   private readonly transport: Transport;
 
   /** Loads or obtains this node's credentials (creating the CA on a root's first start, enrolling with the token otherwise), then builds the node. */
   static async open(config: NodeConfig): Promise<CanopyNode> {
     const log = createLogger({ node: config.name });
+    const toldRevoked = new Set<string>();
     const security = await NodeSecurity.prepare({
       dataDir: config.dataDir,
       isRoot: config.isRoot,
@@ -136,6 +139,8 @@ export class CanopyNode {
       token: config.token,
       join: config.join,
       onRefused: (reason, remote) => log.warn('refused peer connection', { reason, remote }),
+      // Told it is revoked, a node stops dialling: one line per revoked node, not one per attempt.
+      onRevokedPeer: (id, remote) => toldRevoked.has(id) || (toldRevoked.add(id), log.info('a revoked node dialled; told it is revoked', { revoked: id, remote })),
       onEnrolment: (r) => (r.err ? log.warn('refused enrolment', { err: r.err }) : log.info('node enrolled', { enrolled: r.nodeId })),
     });
     return new CanopyNode(config, security);
@@ -163,6 +168,7 @@ export class CanopyNode {
     this.catalog = new Catalog(this.store);
     this.access = new EdgeAccessStore(this.store.index, security.trust.caPublicKey);
     this.ownedOutside = new OwnedOutsideCriteria(this.log);
+    this.revokedSignal = new RevokedSignal(this.log);
     this.registry = config.isRoot ? new RootRegistry() : undefined;
     this.synced = config.isRoot;
     this.publishers = config.isRoot ? this.openPublishers() : undefined;
@@ -224,6 +230,7 @@ export class CanopyNode {
           return { peer: a.peer, api: a.api, http: a.http };
         },
         onCatalog: (reply) => this.onCatalogSync(reply),
+        revoked: this.revokedSignal,
         onJoined: () => {
           this.catalog.list().forEach((c) => this.reportProgress(c.contentId, c.manifest, true));
           this.renewIfDue();
@@ -335,6 +342,11 @@ export class CanopyNode {
       const manifest = this.catalog.get(contentId);
       if (manifest) this.reportProgress(contentId, manifest, true);
     });
+  }
+
+  /** Resolves if the root revoked this node (./revoked-signal.ts). */
+  revoked(): Promise<CanopyError> {
+    return this.revokedSignal.revoked;
   }
 
   async start(): Promise<void> {
@@ -463,6 +475,7 @@ export class CanopyNode {
         this.tree!.start({ id: conn.remoteId!, addr: formatAddress(root) });
         return;
       } catch (err) {
+        if (this.revokedSignal.check(err)) return;
         this.log.warn('cannot reach the root yet', { err: err as Error, retryMs: backoff });
         await sleep(backoff);
       }
