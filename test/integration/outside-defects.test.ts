@@ -201,7 +201,7 @@ describe('defects found from outside (issue 16)', () => {
     const exited = once(edge.process, 'exit') as Promise<[number | null, string | null]>;
     const r = await runCli(['nodes', 'revoke', edge.nodeId, '--to', root.api]);
     assert.equal(r.code, 0, r.stderr);
-    const [code] = await exited;
+    const [code] = await Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the revoked node is still running after 60 s')), 60_000).unref())]);
     assert.notEqual(code, 0);
     assert.match(readFileSync(`${edge.dataDir}/node.log`, 'utf8'), /ERR_NODE_REVOKED/);
     const rootLog = readFileSync(`${root.dataDir}/node.log`, 'utf8');
