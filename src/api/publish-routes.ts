@@ -1,13 +1,22 @@
 /** Routes of the browser publishing flow (root): settings, drafts, and tus uploads. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CanopyError } from '../core/errors.js';
-import { MAX_BLOCKS } from '../core/manifest.js';
-import { UPLOAD_PATH, type UploadService } from '../node/upload-service.js';
+import { MAX_BLOCKS, type Manifest } from '../core/manifest.js';
 import { requireRoot } from './content-routes.js';
-import { sendJson } from './http-util.js';
+import { sendJson } from '../http/http-util.js';
 import type { Route } from './router.js';
 import { tusJsonErrors } from './tus-json-errors.js';
 import * as S from './schemas.js';
+
+/** Where the tus uploads of the publishing page go. */
+export const UPLOAD_PATH = '/api/uploads';
+
+/** What these routes need of the root's upload service (root/upload-service.ts implements it). */
+export interface UploadsApi {
+  createDraft(body: unknown): { contentId: string; manifest: Manifest; upload: string };
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  list(): unknown[];
+}
 
 /**
  * A draft lists one SHA-256 per block: `"<64 hex>",` is 67 bytes, so the largest manifest a
@@ -56,7 +65,7 @@ async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unkn
   }
 }
 
-export function publishRoutes(uploads: UploadService | undefined, blockSize: number): Route[] {
+export function publishRoutes(uploads: UploadsApi | undefined, blockSize: number): Route[] {
   const tag = 'publish';
   const tus = ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => requireRoot(uploads).handle(req, tusJsonErrors(res));
   const methods = ['POST', 'PATCH', 'HEAD', 'OPTIONS', 'DELETE', 'GET'] as const;

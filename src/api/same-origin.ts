@@ -14,7 +14,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { CanopyError } from '../core/errors.js';
-import { UPLOAD_PATH } from '../node/upload-service.js';
+import { UPLOAD_PATH } from './publish-routes.js';
 import type { Route } from './router.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);

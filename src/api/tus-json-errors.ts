@@ -6,7 +6,7 @@
  * becomes the message under the code ERR_UPLOAD_PROTOCOL. Success answers pass untouched.
  */
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { sendJson } from './http-util.js';
+import { sendJson } from '../http/http-util.js';
 
 type HeaderArg = OutgoingHttpHeaders | readonly string[] | readonly (readonly [string, string])[] | undefined;
 

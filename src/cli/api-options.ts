@@ -4,8 +4,8 @@
  * the default files: ./api-token.ts) and none can drift.
  */
 import { Option } from 'commander';
-import { ApiClient, DEFAULT_API } from './api-client.js';
-import { findApiToken } from './api-token.js';
+import { ApiClient, DEFAULT_API } from '../client/api-client.js';
+import { findApiToken } from '../client/api-token.js';
 
 export interface ApiTarget {
   to: string;

@@ -9,7 +9,7 @@
  * once per content, and `local.keptOutsideCriteria: true` in GET /api/contents/<id>.
  */
 import type { Manifest } from '../core/manifest.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 
 export class OwnedOutsideCriteria {
   private readonly kept = new Set<string>();

@@ -6,7 +6,7 @@
  */
 import type { CanopyError} from '../core/errors.js';
 import { isCanopyError } from '../core/errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 
 export class RevokedSignal {
   readonly revoked: Promise<CanopyError>;
