@@ -41,6 +41,16 @@ export const ERROR_CODES = {
   ERR_OCI_UPSTREAM: { status: 502, summary: 'The upstream registry could not be reached, timed out, or answered an error (401, 404, 429, 5xx); the message gives its status and OCI error code.' },
   ERR_OCI_DIGEST_MISMATCH: { status: 502, summary: 'The registry sent bytes that do not match their digest or size; nothing of them is stored or published.' },
   ERR_OCI_MANIFEST_INVALID: { status: 502, summary: 'An image manifest or index from the registry is malformed, of an unsupported media type, over 4 MiB, or has no manifest for the asked platform.' },
+  ERR_CROSS_ORIGIN: { status: 403, summary: 'A state-changing API request authenticated by the browser cookie came from another origin, or without application/json (cross-site request forgery defence).' },
+  ERR_NODE_NOT_FOUND: { status: 404, summary: 'No node with this id or name was admitted by this root (or is connected to it).' },
+  ERR_API_TOKEN_NOT_FOUND: { status: 404, summary: 'No API token with this id exists on this node.' },
+  ERR_PUBLISHER_NOT_FOUND: { status: 404, summary: 'This publisher key is not among the keys the root has authorised.' },
+  ERR_NODE_REVOKED: { status: 403, summary: 'The root revoked this node; it stops instead of retrying (join again with a new token).' },
+  ERR_BODY_TOO_LARGE: { status: 413, summary: 'A request body is larger than the route accepts (the message gives the limit).' },
+  ERR_BUSY: { status: 429, summary: 'Too many requests of this kind are in progress at once; retry shortly (Retry-After says when).' },
+  ERR_HTTP_REQUEST: { status: 400, summary: 'An HTTP request to an edge is malformed (for example two Host headers).' },
+  ERR_HTTP_VERSION: { status: 505, summary: 'The request line names an HTTP version the edge does not speak (it speaks HTTP/1.0 and 1.1).' },
+  ERR_UPLOAD_PROTOCOL: { status: 400, summary: 'A tus upload request was refused (missing Tus-Resumable, wrong offset, unknown upload...); the HTTP status is the one tus prescribes.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

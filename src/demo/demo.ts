@@ -13,7 +13,7 @@ import { CanopyError } from '../core/errors.js';
 import { formatBytes } from '../core/sizes.js';
 import type { ProgressView } from '../client/progress.js';
 import { publishFile } from '../client/publish-file.js';
-import { loadOrCreateKeyFile } from '../ingest/publisher-key.js';
+import { defaultKeyPath, loadOrCreateKeyFile } from '../ingest/publisher-key.js';
 import type { ContentStatusView as ContentStatus } from '../root/content-status.js';
 import { demoAttributes, LocalNetwork, type RunningNode } from './local-network.js';
 import { writeSample } from './sample.js';
@@ -48,8 +48,10 @@ export interface DemoResult {
 /** Starts the network and leaves it running; the caller stops it. */
 export async function runDemo(options: DemoOptions): Promise<{ network: LocalNetwork; result: DemoResult }> {
   rmSync(options.dir, { recursive: true, force: true });
-  // The demo publishes with its own key, which its root authorises at start.
-  const network = new LocalNetwork(options.dir, options.basePort, path.join(options.dir, 'publisher-key.json'));
+  // The demo publishes with the default key of whoever started it ($CANOPY_KEY, else
+  // $XDG_CONFIG_HOME or ~/.config/canopy/publisher-key.json, created if absent), which its
+  // root authorises at start: the README's next step, `npx canopy publish`, uses that key too.
+  const network = new LocalNetwork(options.dir, options.basePort);
   try {
     const sample = path.join(options.dir, `sample-${options.size}.bin`);
     options.say(`starting a root and ${options.nodes} nodes under ${options.dir}`);
@@ -58,7 +60,7 @@ export async function runDemo(options: DemoOptions): Promise<{ network: LocalNet
     options.say(`generating a ${formatBytes(options.size)} sample`);
     const expected = await writeSample(sample, options.size);
     const started = Date.now();
-    const key = loadOrCreateKeyFile(path.join(options.dir, 'publisher-key.json'));
+    const key = loadOrCreateKeyFile(defaultKeyPath());
     const published = await publishFile(network.rootApi, sample, { criteria: options.criteria, name: 'sample.bin', blockSize: options.blockSize, key });
     options.say(`published ${published.contentId} (${published.blocks} blocks of ${formatBytes(published.blockSize)}) for "${options.criteria}"`);
     const status = await waitDistributed(network.rootApi, published.contentId, options);

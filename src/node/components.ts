@@ -36,6 +36,8 @@ import { Holdings } from './holdings.js';
 import { countingStore, countServed } from './metering.js';
 import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
+import { OwnedOutsideCriteria } from './owned-outside-criteria.js';
+import { RevokedSignal } from './revoked-signal.js';
 import type { TreeLink } from './tree-link.js';
 import { trustChanges } from './trust-changes.js';
 import type { TrustUpdate } from '../security/peer-trust.js';
@@ -60,6 +62,8 @@ export interface Components extends ServerParts {
   checkServing: (contentId: string) => void;
   /** The root's id: this node's on the root, learnt from the root link or the tree on a member. */
   rootId: () => string | undefined;
+  /** Resolves when the root says this node is revoked (./revoked-signal.ts). */
+  revokedSignal: RevokedSignal;
 }
 
 
@@ -79,7 +83,10 @@ function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Trans
   const self = (): Self => ({ nodeId: identity.nodeId, attrs: identity.attrs, prefetch: config.prefetch, localIngestId: store.index.getKv(LOCAL_INGEST_ID) ?? undefined });
   const apiTokens = new ApiTokens(config.dataDir);
   apiTokens.ensureAdminToken(config.apiTokenFile);
-  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens };
+  // Issue 16: a local ingest outside the criteria is kept (and said so); a revoked node stops.
+  const ownedOutside = new OwnedOutsideCriteria(log);
+  const revokedSignal = new RevokedSignal(log);
+  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens, ownedOutside, revokedSignal };
 }
 
 type Local = ReturnType<typeof buildLocal>;
@@ -155,7 +162,7 @@ function buildPeer(l: Local, run: RunTime) {
     maxInFlight: config.downloadConcurrency,
     maxInFlightPerPeer: Math.max(2, Math.ceil(config.downloadConcurrency / 4)),
   });
-  const holdings: Holdings = new Holdings({ catalog, store, broadcaster, downloader: () => downloader, rootLink, self: l.self, synced: () => intake.synced, log });
+  const holdings: Holdings = new Holdings({ catalog, store, broadcaster, downloader: () => downloader, rootLink, self: l.self, synced: () => intake.synced, ownedOutside: l.ownedOutside, log });
   const intake: AnnouncementIntake = new AnnouncementIntake({
     catalog,
     store,
@@ -239,6 +246,7 @@ function memberRootLink(l: Local, join: NonNullable<NodeConfig['join']>, pool: P
       return { peer: a.peer, api: a.api, http: a.http };
     },
     onCatalog: (reply) => intake().onCatalogSync(reply),
+    revoked: l.revokedSignal,
     onJoined: () => {
       l.catalog.list().forEach((c) => holdings().reportProgress(c.contentId, c.manifest, true));
       run.renewIfDue();

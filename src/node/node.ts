@@ -4,6 +4,7 @@
  * back a start that fails half way. It wires and holds run-time state (the peer listener,
  * the renewal timer); every behaviour lives in a file of its own.
  */
+import type { CanopyError } from '../core/errors.js';
 import { X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
@@ -44,6 +45,7 @@ export class CanopyNode {
   /** Loads or obtains this node's credentials (creating the CA on a root's first start, enrolling with the token otherwise), then builds the node. */
   static async open(config: NodeConfig): Promise<CanopyNode> {
     const log = createLogger({ node: config.name });
+    const toldRevoked = new Set<string>();
     const security = await NodeSecurity.prepare({
       dataDir: config.dataDir,
       isRoot: config.isRoot,
@@ -51,6 +53,8 @@ export class CanopyNode {
       token: config.token,
       join: config.join,
       onRefused: (reason, remote) => log.warn('refused peer connection', { reason, remote }),
+      // Told it is revoked, a node stops dialling: one line per revoked node, not one per attempt.
+      onRevokedPeer: (id, remote) => toldRevoked.has(id) || (toldRevoked.add(id), log.info('a revoked node dialled; told it is revoked', { revoked: id, remote })),
       onEnrolment: (r) => (r.err ? log.warn('refused enrolment', { err: r.err }) : log.info('node enrolled', { enrolled: r.nodeId })),
     });
     return new CanopyNode(config, security);
@@ -87,6 +91,11 @@ export class CanopyNode {
   }
 
   /** Starts every part in order; if one fails, those already started are stopped in reverse and the error is thrown. */
+  /** Resolves if the root revoked this node (./revoked-signal.ts). */
+  revoked(): Promise<CanopyError> {
+    return this.c.revokedSignal.revoked;
+  }
+
   async start(): Promise<void> {
     for (const part of this.parts()) {
       try {
@@ -163,6 +172,7 @@ export class CanopyNode {
         link.start({ id: conn.remoteId!, addr: formatAddress(root) });
         return;
       } catch (err) {
+        if (this.c.revokedSignal.check(err)) return;
         this.c.log.warn('cannot reach the root yet', { err: err as Error, retryMs: backoff });
         await sleep(backoff);
       }

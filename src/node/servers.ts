@@ -34,6 +34,7 @@ import type { BlockFetcher } from '../vfile/block-fetcher.js';
 import { SequentialReads } from '../vfile/sequential-reads.js';
 import type { RootParts } from '../root/root-service.js';
 import type { RunTime } from './run-time.js';
+import type { OwnedOutsideCriteria } from './owned-outside-criteria.js';
 import { qualifies, type Self } from './admission.js';
 import type { NodeConfig } from './config.js';
 import { countingCache, meterEdge } from './metering.js';
@@ -63,6 +64,7 @@ export interface ServerParts {
   /** Fetches one block now for an on-demand reader, if this node qualifies. */
   fetchNow: (contentId: string, index: number, deadline?: number) => Promise<void>;
   security: NodeSecurity;
+  ownedOutside: OwnedOutsideCriteria;
 }
 
 export function buildServers(c: ServerParts, run: RunTime): { apiServer: http.Server; edgeServer: http.Server; ftpServer: FtpServer } {
@@ -117,6 +119,7 @@ export function apiDeps(c: ServerParts, run: RunTime): AdminApiDeps {
   const deps: AdminApiDeps = {
     info: run.info,
     catalog: c.catalog,
+    keptOutsideCriteria: (id) => c.ownedOutside.has(id),
     root: rootApi,
     authority: root && authority && {
       createJoinToken: (attrs, ttlMs) => createJoinToken({ attrs, ttlMs, caKeyPem: authority.caKey, caFingerprint: authority.caFingerprint }),

@@ -27,7 +27,7 @@ import { orderVictims, type EvictionPolicy } from './eviction.js';
 import { IndexDb } from './index-db.js';
 import { rankVolumes, StripeSequence } from './placement.js';
 import { scrub, type ScrubReport } from './scrub.js';
-import { classifyIoError, Volume } from './volume.js';
+import { classifyIoError, ioReason, Volume } from './volume.js';
 import type { VolumeConfig } from './volume-spec.js';
 
 export type { VolumeConfig } from './volume-spec.js';
@@ -321,7 +321,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       data = await volume.read(hash);
     } catch (err) {
       const kind = classifyIoError(err);
-      if (kind === 'failed' || (kind === 'missing' && !volume.present())) this.failVolume(volume, `${(err as { code?: string }).code}: ${(err as Error).message}`);
+      if (kind === 'failed' || (kind === 'missing' && !volume.present())) this.failVolume(volume, ioReason(err));
       else if (kind === 'missing') this.drop(volume, hash, row.length);
       throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} could not be read from ${volume.dir}: ${(err as Error).message}`, { cause: err });
     }

@@ -24,6 +24,13 @@ export const MARKER = '.canopy-volume';
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
 const FAILED_CODES = new Set(['EIO', 'EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'ESTALE', 'ENXIO', 'ENODEV', 'EBADF', 'ENOTCONN', 'EUCLEAN']);
 
+/** An I/O error as a volume's failure reason: the code once (Node's messages already start with it: "ENOENT: no such file..."). */
+export function ioReason(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  const message = (err as Error).message ?? String(err);
+  return code === undefined || message.startsWith(`${code}:`) ? message : `${code}: ${message}`;
+}
+
 /** What an I/O error says about the volume it happened on. */
 export function classifyIoError(err: unknown): IoErrorKind {
   const code = (err as { code?: string } | undefined)?.code ?? '';

@@ -161,11 +161,14 @@ export function registerNode(program: Command): void {
           throw err;
         }
         printJson({ event: 'ready', nodeId: node.identity.nodeId, name: config.name, ...node.addresses() });
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
+        const signalled = new Promise<undefined>((resolve) => {
+          process.once('SIGINT', () => resolve(undefined));
+          process.once('SIGTERM', () => resolve(undefined));
         });
+        // A revoked node stops and exits non-zero with ERR_NODE_REVOKED: retrying cannot help.
+        const revoked = await Promise.race([signalled, node.revoked()]);
         await node.stop();
+        if (revoked) throw revoked;
       }),
     );
 }

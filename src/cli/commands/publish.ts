@@ -3,13 +3,13 @@ import { parseAccessMode } from '../../security/content-access.js';
 import { formatBytes } from '../../core/sizes.js';
 import type { IngestSummary } from '../../ingest/ingest-file.js';
 import { loadPublisherKey } from '../../ingest/publisher-key.js';
-import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
 import { ProgressView } from '../../client/progress.js';
 import { publishFile, type PublishFileOptions, type PublishResult } from '../../client/publish-file.js';
 import { isImageReference, publishImage, type ImageOptions, type ImageResult } from '../../client/publish-image.js';
 import { RateMeter } from '../../client/rate-meter.js';
 import { action, printJson } from '../output.js';
 import { addManifestOptions, manifestSettings, type ManifestCliOptions } from '../manifest-options.js';
+import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 
 interface PublishOptions extends ManifestCliOptions, ImageOptions {
   to: string;
@@ -19,7 +19,8 @@ interface PublishOptions extends ManifestCliOptions, ImageOptions {
 export function registerPublish(program: Command): void {
   const cmd = program.command('publish <file>').description('analyse, hash and sign a file here (or fetch an image: oci://HOST[:PORT]/repo:tag) and publish it to a running network; prints the content id');
   addManifestOptions(cmd)
-    .option('--to <url>', 'admin API of the root', DEFAULT_API)
+    .addOption(apiUrlOption())
+    .addOption(apiTokenFileOption())
     .option('--access <mode>', 'who may fetch it from the edge servers: public, or signed (URLs from canopy url)', 'public')
     .option('--platform <os/arch>', 'oci:// only: keep just this platform of a multi-platform image, e.g. linux/amd64')
     .option('--insecure-registry', 'oci:// only: the registry speaks plain HTTP')
@@ -40,7 +41,7 @@ export function registerPublish(program: Command): void {
           access: parseAccessMode(opts.access),
           onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: image ? 'fetch + publish' : 'publish', done, total, note: meter.note(done, total) }]) : undefined,
         };
-        const api = new ApiClient(opts.to);
+        const api = apiClient(opts);
         const result: PublishResult & Partial<ImageResult> = image ? await publishImage(api, file, options, opts) : await publishFile(api, file, options);
         if (opts.json) printJson(result);
         else process.stdout.write(`${result.contentId}\n${result.image ? `${result.image}: ${result.digest}, ${result.blobs} blobs\n` : ''}${describe(result)}\npublished${result.version && result.version > 1 ? ` as version ${result.version}` : ''} for "${result.criteria}"${result.expires ? `, expires ${result.expires}` : ''}\n`);

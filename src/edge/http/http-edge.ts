@@ -23,8 +23,9 @@ import { requestUrl, sendError, sendJson } from '../../http/http-util.js';
 import { mediaTypeOf } from '../media-type.js';
 import { evaluateConditions } from './conditional.js';
 import { servePlaylist } from './hls-route.js';
-import { coalesce, planMultipart } from './multipart.js';
-import { parseRange } from './range.js';
+import { planMultipart } from './multipart.js';
+import { coalesce, parseRange } from './range.js';
+import { checkRequest, setSafetyHeaders } from './request-rules.js';
 import { prepend, send, whileLive } from './body.js';
 import { isDistributionPath, serveDistribution, type DistributionDeps } from '../oci/distribution.js';
 import { ImageFinder } from '../oci/image-finder.js';
@@ -34,8 +35,11 @@ export interface HttpEdgeDeps {
   catalog: Catalog;
   /** False until the node has learnt the catalog (withdrawals included) from the network. */
   synced: () => boolean;
-  /** Per-content access: public, or signed URLs (src/security/content-access.ts). */
-  access?: EdgeAccess;
+  /**
+   * Per-content access: public, or signed URLs (src/security/content-access.ts). Required, so
+   * that every server over a node's data (the node's edge, `canopy store serve`) applies it.
+   */
+  access: EdgeAccess;
   store: BlockStore;
   log: Logger;
   /** Fetches missing blocks on demand; absent, only fully local ranges are served. */
@@ -53,8 +57,13 @@ export const SLOW_CLIENT_TIMEOUT_MS = 120_000;
 export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
   const oci = distributionDeps(deps);
   const server = http.createServer((req, res) => {
-    const url = requestUrlOrNull(req);
-    const served = url && isDistributionPath(url.pathname) ? serveDistribution(oci, req, res, url) : handle(deps, req, res);
+    const served = (async () => {
+      // Every route of the edge, the registry mirror's included, gets the same headers and request rules.
+      setSafetyHeaders(res);
+      checkRequest(req);
+      const url = requestUrlOrNull(req);
+      return url && isDistributionPath(url.pathname) ? serveDistribution(oci, req, res, url) : handle(deps, req, res);
+    })();
     served.catch((err: unknown) => {
       if (!res.headersSent) sendError(res, err);
       else res.destroy();
@@ -118,11 +127,11 @@ async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerRespo
   }
   const url = requestUrl(req);
   if (url.pathname === '/' || url.pathname === '/content') {
-    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId) && deps.catalog.holding(c.contentId).complete && (deps.access?.mode(c.contentId) ?? 'public') === 'public').map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
+    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId) && deps.catalog.holding(c.contentId).complete && deps.access.mode(c.contentId) === 'public').map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
     return;
   }
   const { contentId, manifest, rest } = resolvePath(deps.catalog, url.pathname);
-  deps.access?.checkHttp(contentId, url);
+  deps.access.checkHttp(contentId, url);
   const kind = url.pathname.split('/')[1];
   if (kind === 'hls') {
     if (rest.length !== 1 || rest[0] !== 'index.m3u8') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no playlist at ${url.pathname}`);
@@ -147,7 +156,7 @@ async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: Serve
     'last-modified': new Date(lastModified).toUTCString(),
     // A name moves to each new version, so caches revalidate it; a content id names immutable bytes.
     // A content behind signed URLs must not sit in shared caches, where anyone could get it.
-    'cache-control': `${deps.access?.mode(contentId) === 'signed' ? 'private' : 'public'}, ${byName ? 'no-cache' : 'max-age=31536000, immutable'}`,
+    'cache-control': `${deps.access.mode(contentId) === 'signed' ? 'private' : 'public'}, ${byName ? 'no-cache' : 'max-age=31536000, immutable'}`,
     'content-disposition': `inline; filename*=UTF-8''${encodeURIComponent(manifest.name)}`,
   };
   const h = req.headers;

@@ -17,6 +17,7 @@ import { createHttpEdge } from '../../../src/edge/http/http-edge.js';
 import { Catalog } from '../../../src/catalog/catalog.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { BlockStore } from '../../../src/store/block-store.js';
+import { EdgeAccessStore } from '../../../src/security/edge-access-store.js';
 
 function get(port: number, rawPath: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -43,7 +44,7 @@ describe('path fuzzing over real HTTP servers', () => {
   const log = createLogger({}, 'error');
   const tokens = new ApiTokens(dir);
   const token = tokens.create(['admin'], 'fuzz');
-  const edge = createHttpEdge({ catalog, store, synced: () => true, log });
+  const edge = createHttpEdge({ catalog, store, synced: () => true, access: EdgeAccessStore.forDataDir(store.index, dir), log });
   const api = createAdminApi({ info: () => ({}), catalog, root: undefined, authority: undefined, tokens, renewCertificate: async () => ({ nodeId: 'x', validTo: '' }), log });
   let edgePort = 0;
   let apiPort = 0;

@@ -217,6 +217,19 @@ describe('block store', () => {
     store.close();
   });
 
+  it('names the error code of a failed volume once (issue 16: "ENOENT: ENOENT: ...")', async () => {
+    const dir = tempDir();
+    const vols = volumes(dir, 2);
+    const store = new BlockStore(dir, vols);
+    const hashes = await putContent(store, 'c1', Array.from({ length: 4 }, () => randomBytes(KIB)), true);
+    rmSync(vols[1]!.path, { recursive: true });
+    await Promise.allSettled(hashes.map((h) => store.get(h)));
+    const reason = store.stats().volumes[1]!.reason;
+    assert.match(reason, /^ENOENT: /);
+    assert.doesNotMatch(reason, /ENOENT: ENOENT/);
+    store.close();
+  });
+
   it('does not mistake an unmounted disk (an empty mount point) for a new volume', async () => {
     const dir = tempDir();
     const vols = volumes(dir, 2);
