@@ -36,6 +36,8 @@ export const ERROR_CODES = {
   ERR_SCOPE: { status: 403, summary: 'The bearer token is valid but lacks the scope (read, publish, admin) this request needs.' },
   ERR_URL_SIGNATURE: { status: 403, summary: 'The content is not public and the URL carries no valid, unexpired signature.' },
   ERR_PUBLISHER_NOT_AUTHORISED: { status: 403, summary: 'The manifest is signed by a publisher key the root has not authorised (canopy publishers add); nothing of the publish is kept.' },
+  ERR_S3_AUTH: { status: 403, summary: 'An S3 request is signed wrongly, with an unknown or expired key, or not at all for a content that needs a key; the S3 error code says which (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, RequestTimeTooSkewed, AuthorizationHeaderMalformed).' },
+  ERR_S3_REQUEST: { status: 400, summary: 'An S3 request the read API cannot answer: a malformed parameter, a key with . or .. segments, a write, or an unknown object; the S3 error code and status say which (InvalidArgument, NoSuchKey, MethodNotAllowed, ...).' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -35,6 +35,7 @@ import { createFtpServer, type FtpServer } from '../edge/ftp/ftp-server.js';
 import { FtpUsers } from '../edge/ftp/ftp-users.js';
 import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
 import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-edge.js';
+import { createS3Edge } from '../edge/s3/s3-server.js';
 import { receiveSignedUpload } from '../ingest/receive-upload.js';
 import { spoolAndIngest } from '../ingest/spool-ingest.js';
 import { loadOrCreateKeyFile, publicKeyOf, type PublisherKey } from '../ingest/publisher-key.js';
@@ -83,6 +84,7 @@ export interface NodeAddresses {
   api: string;
   http: string;
   ftp: string;
+  s3: string;
 }
 
 export class CanopyNode {
@@ -107,6 +109,7 @@ export class CanopyNode {
   readonly apiTokens: ApiTokens;
   private readonly edgeServer: http.Server;
   private readonly ftpServer: FtpServer;
+  private readonly s3Server: http.Server;
   private listener: Listener | undefined;
   /** The control tree; created once the peer port is known (it is part of this node's address). */
   private tree: TreeLink | undefined;
@@ -311,6 +314,7 @@ export class CanopyNode {
         this.metrics.inc('canopy_bytes_out_total', { class: 'http' }, Math.max(0, socket.bytesWritten - before));
       });
     });
+    this.s3Server = createS3Edge({ ...edge, keys: (id) => this.apiTokens.s3Key(id), domain: config.s3Domain });
     this.ftpServer = createFtpServer({
       catalog: this.catalog,
       // Nothing before the first catalog sync, never a withdrawn or expired content; FTP access is
@@ -339,6 +343,7 @@ export class CanopyNode {
     await listenOn(this.apiServer, { host: this.config.apiHost, port: this.config.apiPort }, 'API');
     await listenOn(this.edgeServer, { host, port: this.config.httpPort }, 'HTTP');
     await listenOn(this.ftpServer.server, { host, port: this.config.ftpPort }, 'FTP');
+    await listenOn(this.s3Server, { host, port: this.config.s3Port }, 'S3');
     this.listener = await this.transport.listen({ host, port: this.config.peerPort }, (stream) => {
       const conn = new PeerConnection(stream, this.handler);
       conn.on('close', (err) => err && this.log.debug('peer connection closed', { err }));
@@ -378,7 +383,7 @@ export class CanopyNode {
     this.rootLink?.stop();
     this.pool.closeAll();
     await this.listener?.close();
-    await Promise.all([closeServer(this.edgeServer), closeServer(this.apiServer), this.ftpServer.close()]);
+    await Promise.all([closeServer(this.edgeServer), closeServer(this.apiServer), this.ftpServer.close(), closeServer(this.s3Server)]);
     await this.lifecycle.idle();
     this.store.close();
     this.log.info('node stopped');
@@ -393,6 +398,7 @@ export class CanopyNode {
       api: `http://${apiBase}:${(this.apiServer.address() as AddressInfo | null)?.port ?? this.config.apiPort}`,
       http: `http://${base}:${(this.edgeServer.address() as AddressInfo | null)?.port ?? this.config.httpPort}`,
       ftp: `ftp://${base}:${(this.ftpServer.server.address() as AddressInfo | null)?.port ?? this.config.ftpPort}`,
+      s3: `http://${base}:${(this.s3Server.address() as AddressInfo | null)?.port ?? this.config.s3Port}`,
     };
   }
 

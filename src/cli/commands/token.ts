@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseAttributes } from '../../core/attributes.js';
-import { parseScopes } from '../../api/api-tokens.js';
+import { parseScopes, s3Credentials } from '../../api/api-tokens.js';
+import { CanopyError } from '../../core/errors.js';
 import { parseTtl } from '../../security/join-token.js';
 import { ApiClient, DEFAULT_API } from '../api-client.js';
 import { findApiToken } from '../api-token.js';
@@ -61,8 +62,22 @@ export function registerApiToken(program: Command): void {
         const scopes = parseScopes(opts.scopes);
         const api = new ApiClient(opts.to, findApiToken(opts.apiTokenFile));
         const result = await api.postJson<{ token: string; scopes: string[] }>('/api/api-tokens', { scopes: scopes.join(','), label: opts.label });
-        if (opts.json) printJson(result);
-        else process.stdout.write(`${result.token}\nscopes: ${result.scopes.join(', ')}\n`);
+        const s3 = s3Credentials(result.token)!;
+        if (opts.json) printJson({ ...result, s3 });
+        else process.stdout.write(`${result.token}\nscopes: ${result.scopes.join(', ')}\nS3 access key id: ${s3.accessKeyId}\nS3 secret access key: ${s3.secretAccessKey}\n`);
+      }),
+    );
+  cmd
+    .command('s3')
+    .description("print the S3 access key pair of an API token (computed here from the token; works on the node that issued it)")
+    .option('--api-token-file <file>', 'file with the API token (default: as the other commands find one)')
+    .option('--json', 'print machine-readable JSON')
+    .action(
+      action(async (opts: { apiTokenFile?: string; json?: boolean }) => {
+        const s3 = s3Credentials(findApiToken(opts.apiTokenFile) ?? '');
+        if (!s3) throw new CanopyError('ERR_USAGE', 'no API token found (give --api-token-file, or set CANOPY_API_TOKEN)');
+        if (opts.json) printJson(s3);
+        else process.stdout.write(`AWS_ACCESS_KEY_ID=${s3.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}\n`);
       }),
     );
   cmd

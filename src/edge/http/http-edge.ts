@@ -10,8 +10,6 @@
  * withdrawn; until the node has learnt the catalog from the network it serves nothing (503).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { CanopyError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import type { Catalog } from '../../node/catalog.js';
@@ -27,6 +25,7 @@ import { evaluateConditions } from './conditional.js';
 import { servePlaylist } from './hls-route.js';
 import { coalesce, planMultipart } from './multipart.js';
 import { parseRange } from './range.js';
+import { abortOnClose, send, sendAfterFirst, whileLive } from '../stream-body.js';
 import type { EdgeAccess } from '../../security/content-access.js';
 
 export interface HttpEdgeDeps {
@@ -146,13 +145,12 @@ async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: Serve
   }
   const ranges = range.kind === 'ranges' ? coalesce(range.ranges) : [{ start: 0, end: manifest.size - 1 }];
   if (!ranges.every((r) => file.canServe(r.start, r.end))) throw new CanopyError('ERR_NOT_HELD', `this node does not hold all of ${manifest.name} and may not fetch it`);
-  const abort = new AbortController();
-  res.once('close', () => abort.abort(new CanopyError('ERR_CONNECTION_CLOSED', 'client went away')));
+  const signal = abortOnClose(res);
   if (ranges.length > 1) {
     const plan = planMultipart(ranges, manifest.size, String(headers['content-type']));
     res.writeHead(206, { ...headers, 'content-type': plan.contentType, 'content-length': plan.length });
     if (req.method === 'HEAD') return void res.end();
-    await send(res, whileLive(multipartBody(file, plan, abort.signal), () => deps.catalog.isLive(contentId)));
+    await send(res, whileLive(multipartBody(file, plan, signal), () => deps.catalog.isLive(contentId)));
     return;
   }
   const { start, end } = ranges[0]!;
@@ -164,29 +162,7 @@ async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: Serve
     res.end();
     return;
   }
-  // The first slice is read before the status line, so a block that cannot be had yields a clean error status.
-  const body = whileLive(file.read(start, end, abort.signal), () => deps.catalog.isLive(contentId));
-  const first = await body.next();
-  res.writeHead(status, headers);
-  await send(res, prepend(first, body));
-}
-
-/** Stops a response between blocks once its content is withdrawn or expires. */
-async function* whileLive(source: AsyncIterable<Buffer>, live: () => boolean): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    if (!live()) throw new CanopyError('ERR_CONTENT_WITHDRAWN', 'the content was withdrawn while it was being served');
-    yield chunk;
-  }
-}
-
-function send(res: ServerResponse, body: AsyncIterable<Buffer>): Promise<void> {
-  return pipeline(Readable.from(body, { objectMode: false, highWaterMark: 1 }), res);
-}
-
-async function* prepend(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
-  if (first.done) return;
-  yield first.value;
-  yield* rest;
+  await sendAfterFirst(res, status, headers, whileLive(file.read(start, end, signal), () => deps.catalog.isLive(contentId)));
 }
 
 async function* multipartBody(file: VirtualFile, plan: ReturnType<typeof planMultipart>, signal: AbortSignal): AsyncGenerator<Buffer> {
