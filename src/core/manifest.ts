@@ -13,6 +13,7 @@ import { formatCriteria, parseCriteria } from './criteria.js';
 import { isValidPlacement } from './placement.js';
 import { merkleRoot } from './merkle.js';
 import { checkManifestSignature, isPublicKeyText, isSignatureText } from './manifest-signature.js';
+import { checkFiles, type FileEntry } from './manifest-files.js';
 
 export const MANIFEST_FORMAT = 'canopy-manifest';
 export const MANIFEST_VERSION = 2;
@@ -93,6 +94,8 @@ export interface UnsignedManifest {
   readonly chunking?: Chunking;
   /** Policy for background prefetch (window, rate). */
   readonly prefetch?: PrefetchPolicy;
+  /** A directory content: every path of the tree; a file's bytes are a range of the content (manifest-files.ts). */
+  readonly files?: readonly FileEntry[];
 }
 
 export interface Manifest extends UnsignedManifest {
@@ -100,7 +103,7 @@ export interface Manifest extends UnsignedManifest {
   readonly signature: string;
 }
 
-const FIELDS = ['format', 'version', 'name', 'size', 'mediaType', 'analyser', 'linear', 'media', 'blockSize', 'blockSizeReason', 'tracks', 'holes', 'blocks', 'merkleRoot', 'criteria', 'placement', 'origin', 'createdAt', 'publisher', 'signature', 'expires', 'chunking', 'prefetch'];
+const FIELDS = ['format', 'version', 'name', 'size', 'mediaType', 'analyser', 'linear', 'media', 'blockSize', 'blockSizeReason', 'tracks', 'holes', 'blocks', 'merkleRoot', 'criteria', 'placement', 'origin', 'createdAt', 'publisher', 'signature', 'expires', 'chunking', 'prefetch', 'files'];
 
 /** The canonical bytes that are hashed (content id) and signed: every field but `signature`. */
 export function manifestBytes(manifest: UnsignedManifest): Buffer {
@@ -179,6 +182,7 @@ function checkHeader(m: Record<string, unknown>): void {
   if (m.expires !== undefined && (typeof m.expires !== 'string' || m.expires.length > 40 || Number.isNaN(Date.parse(m.expires)))) throw invalid('expires must be an ISO date');
   if (m.chunking !== undefined) checkChunking(m.chunking, m.blockSize as number);
   if (m.prefetch !== undefined) checkPrefetch(m.prefetch);
+  if (m.files !== undefined) checkFiles(m.files, m.size as number);
 }
 
 /** Tracks and holes, merged by offset, must tile [0, size) with no gap, overlap or two adjacent holes. */
