@@ -15,7 +15,6 @@ export const S3_CODES = {
   InvalidRequest: 400,
   InvalidArgument: 400,
   InvalidURI: 400,
-  InvalidBucketName: 400,
   InvalidRange: 416,
   NoSuchBucket: 404,
   NoSuchKey: 404,
