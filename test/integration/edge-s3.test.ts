@@ -72,7 +72,11 @@ describe('S3 read API with real clients', () => {
     // The admin token every node of this network shares: its pair, computed offline, works here too.
     const shared = await runCli(['api-token', 's3', '--json']);
     assert.equal(shared.code, 0, shared.stderr);
-    const mine = await aws(['s3', 'ls'], lastJson<S3Credentials>(shared.stdout));
+    const pair = lastJson<S3Credentials>(shared.stdout);
+    // The same pair as shell lines, for eval "$(canopy api-token s3)" (docs/EDGE.md) to export.
+    const sh = await runCommand('bash', ['-c', 'eval "$1" && printf "%s %s" "$(printenv AWS_ACCESS_KEY_ID)" "$(printenv AWS_SECRET_ACCESS_KEY)"', '_', (await runCli(['api-token', 's3'])).stdout]);
+    assert.equal(sh.stdout, `${pair.accessKeyId} ${pair.secretAccessKey}`);
+    const mine = await aws(['s3', 'ls'], pair);
     assert.equal(mine.code, 0, mine.stderr);
     assert.match(mine.stdout, /secret\.bin/, 'a signed listing shows the contents behind signatures too');
   });

@@ -77,7 +77,8 @@ export function registerApiToken(program: Command): void {
         const s3 = s3Credentials(findApiToken(opts.apiTokenFile) ?? '');
         if (!s3) throw new CanopyError('ERR_USAGE', 'no API token found (give --api-token-file, or set CANOPY_API_TOKEN)');
         if (opts.json) printJson(s3);
-        else process.stdout.write(`AWS_ACCESS_KEY_ID=${s3.accessKeyId}\nAWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}\n`);
+        // Shell lines, so that `eval "$(canopy api-token s3)"` sets them for the AWS tools.
+        else process.stdout.write(`export AWS_ACCESS_KEY_ID=${s3.accessKeyId}\nexport AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}\n`);
       }),
     );
   cmd
