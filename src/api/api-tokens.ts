@@ -89,11 +89,11 @@ export class ApiTokens {
     return token;
   }
 
-  /** The S3 secret and scopes of an access key id (`CANOPY<token id>`), or undefined. */
-  s3Key(accessKeyId: string): { secret: string; scopes: Scope[] } | undefined {
+  /** The S3 secret of an access key id (`CANOPY<token id>`) and whether its token may read, or undefined. */
+  s3Key(accessKeyId: string): { secret: string; read: boolean } | undefined {
     const m = /^CANOPY([0-9A-F]{16})$/.exec(accessKeyId);
     const stored = m ? this.tokens.find((t) => t.id === m[1]!.toLowerCase()) : undefined;
-    return stored?.s3 === undefined ? undefined : { secret: stored.s3, scopes: stored.scopes };
+    return stored?.s3 === undefined ? undefined : { secret: stored.s3, read: grants(stored.scopes, 'read') };
   }
 
   /** Records the S3 secret of a token this node verified but made before it had an S3 API. */

@@ -11,7 +11,6 @@
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Manifest } from '../../core/manifest.js';
-import { grants, type Scope } from '../../api/api-tokens.js';
 import { evaluateConditions } from '../http/conditional.js';
 import { openFile, SLOW_CLIENT_TIMEOUT_MS, type HttpEdgeDeps } from '../http/http-edge.js';
 import { parseRange } from '../http/range.js';
@@ -24,8 +23,8 @@ import { errorXml, listBucketsXml, listObjectsXml, locationXml } from './s3-xml.
 import { parseQuery, verifyRequest } from './sigv4.js';
 
 export interface S3EdgeDeps extends HttpEdgeDeps {
-  /** The S3 secret and scopes of an access key id, if it is one of this node's API tokens. */
-  keys: (accessKeyId: string) => { secret: string; scopes: readonly Scope[] } | undefined;
+  /** The S3 secret of an access key id, if it is one of this node's API tokens, and whether the token may read. */
+  keys: (accessKeyId: string) => { secret: string; read: boolean } | undefined;
   /** Virtual-host style: `Host: <bucket>.<domain>`. */
   domain: string;
 }
@@ -98,14 +97,14 @@ async function handle(deps: S3EdgeDeps, req: IncomingMessage, res: ServerRespons
 }
 
 function authenticate(deps: S3EdgeDeps, req: IncomingMessage, rawPath: string, rawQuery: string): Caller {
-  let scopes: readonly Scope[] | undefined;
+  let read = false;
   const keyId = verifyRequest({ method: req.method ?? 'GET', rawPath, rawQuery, rawHeaders: req.rawHeaders }, (id) => {
     const key = deps.keys(id);
-    scopes = key?.scopes;
+    read = key?.read ?? false;
     return key?.secret;
   });
   if (keyId === undefined) return { keyed: false };
-  if (!grants(scopes ?? [], 'read')) throw new S3Error('AccessDenied', `the access key ${keyId} lacks the read scope`);
+  if (!read) throw new S3Error('AccessDenied', `the access key ${keyId} lacks the read scope`);
   return { keyed: true };
 }
 

@@ -24,7 +24,7 @@ describe('API tokens', () => {
     const s3 = s3Credentials(t)!;
     assert.match(s3.accessKeyId, /^CANOPY[0-9A-F]{16}$/);
     assert.match(s3.secretAccessKey, /^[0-9a-f]{40}$/);
-    assert.deepEqual(new ApiTokens(dir).s3Key(s3.accessKeyId), { secret: s3.secretAccessKey, scopes: ['read'] });
+    assert.deepEqual(new ApiTokens(dir).s3Key(s3.accessKeyId), { secret: s3.secretAccessKey, read: true });
     assert.equal(tokens.s3Key('CANOPY0000000000000000'), undefined);
     assert.equal(tokens.s3Key(s3.accessKeyId.toLowerCase()), undefined);
     assert.equal(s3Credentials('not a token'), undefined);
