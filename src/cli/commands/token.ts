@@ -3,8 +3,8 @@ import { parseAttributes } from '../../core/attributes.js';
 import { parseScopes, s3Credentials } from '../../api/api-tokens.js';
 import { CanopyError } from '../../core/errors.js';
 import { parseTtl } from '../../security/join-token.js';
-import { ApiClient, DEFAULT_API } from '../api-client.js';
-import { findApiToken } from '../api-token.js';
+import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
+import { findApiToken } from '../../client/api-token.js';
 import { action, printJson } from '../output.js';
 
 interface TokenOptions {

@@ -12,14 +12,14 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { CanopyError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
-import type { Catalog } from '../../node/catalog.js';
-import type { Logger } from '../../node/logger.js';
+import type { Catalog } from '../../catalog/catalog.js';
+import type { Logger } from '../../core/logger.js';
 import type { BlockStore } from '../../store/block-store.js';
 import type { BlockSource } from '../../vfile/block-fetcher.js';
 import type { BlockCache } from '../../vfile/block-cache.js';
 import type { SequentialReads } from '../../vfile/sequential-reads.js';
 import { VirtualFile } from '../../vfile/virtual-file.js';
-import { requestUrl, sendError, sendJson } from '../../api/http-util.js';
+import { requestUrl, sendError, sendJson } from '../../http/http-util.js';
 import { mediaTypeOf } from '../media-type.js';
 import { evaluateConditions } from './conditional.js';
 import { servePlaylist } from './hls-route.js';
