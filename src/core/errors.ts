@@ -51,6 +51,8 @@ export const ERROR_CODES = {
   ERR_HTTP_REQUEST: { status: 400, summary: 'An HTTP request to an edge is malformed (for example two Host headers).' },
   ERR_HTTP_VERSION: { status: 505, summary: 'The request line names an HTTP version the edge does not speak (it speaks HTTP/1.0 and 1.1).' },
   ERR_UPLOAD_PROTOCOL: { status: 400, summary: 'A tus upload request was refused (missing Tus-Resumable, wrong offset, unknown upload...); the HTTP status is the one tus prescribes.' },
+  ERR_S3_AUTH: { status: 403, summary: 'An S3 request is signed wrongly, with an unknown or expired key, or not at all for a content that needs a key; the S3 error code says which (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, RequestTimeTooSkewed, AuthorizationHeaderMalformed).' },
+  ERR_S3_REQUEST: { status: 400, summary: 'An S3 request the read API cannot answer: a malformed parameter, a key with . or .. segments, a write, or an unknown object; the S3 error code and status say which (InvalidArgument, NoSuchKey, MethodNotAllowed, ...).' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

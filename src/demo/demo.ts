@@ -56,7 +56,7 @@ export async function runDemo(options: DemoOptions): Promise<{ network: LocalNet
     const sample = path.join(options.dir, `sample-${options.size}.bin`);
     options.say(`starting a root and ${options.nodes} nodes under ${options.dir}`);
     await network.start(Array.from({ length: options.nodes }, (_, i) => ({ name: `node-${i + 1}`, attrs: demoAttributes(i) })));
-    for (const n of network.nodes) options.say(`  ${network.describe(n)}  api ${n.api}  http ${n.http}`);
+    for (const n of network.nodes) options.say(`  ${network.describe(n)}  api ${n.api}  http ${n.http}  s3 ${n.s3}`);
     options.say(`generating a ${formatBytes(options.size)} sample`);
     const expected = await writeSample(sample, options.size);
     const started = Date.now();

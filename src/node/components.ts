@@ -58,6 +58,7 @@ export interface Components extends ServerParts {
   apiServer: http.Server;
   edgeServer: http.Server;
   ftpServer: FtpServer;
+  s3Server: http.Server;
   /** Throws unless this node may serve the content now (catalog synced, content live). */
   checkServing: (contentId: string) => void;
   /** The root's id: this node's on the root, learnt from the root link or the tree on a member. */

@@ -127,6 +127,7 @@ export class CanopyNode {
       { name: 'api', start: () => listenOn(c.apiServer, { host: config.apiHost, port: config.apiPort }, 'API'), stop: () => closeServer(c.apiServer) },
       { name: 'http', start: () => listenOn(c.edgeServer, { host, port: config.httpPort }, 'HTTP'), stop: () => closeServer(c.edgeServer) },
       { name: 'ftp', start: () => listenOn(c.ftpServer.server, { host, port: config.ftpPort }, 'FTP'), stop: () => c.ftpServer.close() },
+      { name: 's3', start: () => listenOn(c.s3Server, { host, port: config.s3Port }, 'S3'), stop: () => closeServer(c.s3Server) },
       { name: 'peer', start: () => this.listenPeers(), stop: async () => (c.pool.closeAll(), await this.listener?.close()) },
       { name: 'lifecycle', start: () => c.lifecycle.start(), stop: () => c.lifecycle.stop() },
       { name: 'tree', start: () => this.startTree(), stop: () => (c.tree.link?.stop(), c.downloader.stop(), c.rootLink?.stop()) },
@@ -195,6 +196,7 @@ export class CanopyNode {
       api: `http://${apiBase}:${(c.apiServer.address() as AddressInfo | null)?.port ?? config.apiPort}`,
       http: `http://${base}:${(c.edgeServer.address() as AddressInfo | null)?.port ?? config.httpPort}`,
       ftp: `ftp://${base}:${(c.ftpServer.server.address() as AddressInfo | null)?.port ?? config.ftpPort}`,
+      s3: `http://${base}:${(c.s3Server.address() as AddressInfo | null)?.port ?? config.s3Port}`,
     };
   }
 

@@ -22,6 +22,7 @@ import { createFtpServer, type FtpServer } from '../edge/ftp/ftp-server.js';
 import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
 import { FtpUsers } from '../edge/ftp/ftp-users.js';
 import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-edge.js';
+import { createS3Edge } from '../edge/s3/s3-server.js';
 import type { Metrics } from '../ops/metrics.js';
 import { nodeGauges, type ContentSpread } from '../ops/node-metrics.js';
 import { createJoinToken } from '../security/join-token.js';
@@ -67,11 +68,13 @@ export interface ServerParts {
   ownedOutside: OwnedOutsideCriteria;
 }
 
-export function buildServers(c: ServerParts, run: RunTime): { apiServer: http.Server; edgeServer: http.Server; ftpServer: FtpServer } {
+export function buildServers(c: ServerParts, run: RunTime): { apiServer: http.Server; edgeServer: http.Server; ftpServer: FtpServer; s3Server: http.Server } {
   const apiServer = createAdminApi(apiDeps(c, run));
   const edge: HttpEdgeDeps = { catalog: c.catalog, store: c.store, synced: () => c.intake.synced, access: c.access, log: c.log, source: c.fetcher, mayFetch: (m) => qualifies(m, c.self()), cache: countingCache(c.metrics, new BlockCache()), sequential: new SequentialReads() };
   const edgeServer = createHttpEdge(edge);
   meterEdge(c.metrics, edgeServer);
+  const s3Server = createS3Edge({ ...edge, keys: (id) => c.apiTokens.s3Key(id), domain: c.config.s3Domain });
+  meterEdge(c.metrics, s3Server, 's3');
   const { ftp } = c.config;
   const ftpServer = createFtpServer({
     catalog: c.catalog,
@@ -84,7 +87,7 @@ export function buildServers(c: ServerParts, run: RunTime): { apiServer: http.Se
     requireTls: ftp.requireTls,
     log: c.log,
   });
-  return { apiServer, edgeServer, ftpServer };
+  return { apiServer, edgeServer, ftpServer, s3Server };
 }
 
 /** The admin API's dependencies: its route table is `adminRoutes(apiDeps(...))` (what `inject()` calls in tests). */

@@ -56,7 +56,7 @@ describe('operations', () => {
     // The root authorises the key the CLI publishes with (the test key), from its YAML file.
     process.env.CANOPY_API_TOKEN_FILE = `${dir.path}/api-token`;
     const cfg = `${dir.path}/root.yaml`;
-    writeFileSync(cfg, ['# the root of a test network', 'root: true', `data: ${dir.path}/root`, 'name: config-root', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 'blockSize: 256KiB', `apiTokenFile: ${dir.path}/api-token`, 'authorisePublishers:', `  - ${loadOrCreateKeyFile(defaultKeyPath()).path}`, 'volumes:', `  - ${dir.path}/root/d1`, `  - { path: ${dir.path}/root/d2, weight: 2 }`].join('\n'));
+    writeFileSync(cfg, ['# the root of a test network', 'root: true', `data: ${dir.path}/root`, 'name: config-root', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 's3Port: 0', 'blockSize: 256KiB', `apiTokenFile: ${dir.path}/api-token`, 'authorisePublishers:', `  - ${loadOrCreateKeyFile(defaultKeyPath()).path}`, 'volumes:', `  - ${dir.path}/root/d1`, `  - { path: ${dir.path}/root/d2, weight: 2 }`].join('\n'));
     const r = await startNode(['--config', cfg]);
     children.push(r.child);
     root = r.ready;
@@ -66,7 +66,7 @@ describe('operations', () => {
     const { token } = (await (await apiFetch(`${root.api}/api/join-tokens`, { method: 'POST', body: JSON.stringify({ attrs: 'region=eu', ttl: '10m' }) })).json()) as { token: string };
     const edgeCfg = `${dir.path}/edge.yaml`;
     writeFileSync(edgeCfg, ['name: from-file', `data: ${dir.path}/edge`, 'join: 127.0.0.1:1', 'apiPort: 1', 'downloadConcurrency: 2'].join('\n'));
-    const e = await startNode(['--config', edgeCfg, '--join', `${root.peer.host}:${root.peer.port}`, '--name', 'edge', '--token', token, '--api-token-file', `${dir.path}/api-token`, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0']);
+    const e = await startNode(['--config', edgeCfg, '--join', `${root.peer.host}:${root.peer.port}`, '--name', 'edge', '--token', token, '--api-token-file', `${dir.path}/api-token`, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0', '--s3-port', '0']);
     children.push(e.child);
     edge = e.ready;
   });

@@ -23,6 +23,8 @@ interface NodeOptions {
   apiPort?: string;
   httpPort?: string;
   ftpPort?: string;
+  s3Port?: string;
+  s3Domain?: string;
   ftpUser: string[];
   ftpUsers?: string;
   ftpAnonymous?: boolean;
@@ -83,6 +85,8 @@ function flagConfig(opts: NodeOptions): FileConfig {
     apiPort: port('--api-port', opts.apiPort),
     httpPort: port('--http-port', opts.httpPort),
     ftpPort: port('--ftp-port', opts.ftpPort),
+    s3Port: port('--s3-port', opts.s3Port),
+    s3Domain: opts.s3Domain,
     ftp: defined({
       users: users.length > 0 ? users : undefined,
       anonymous: opts.ftpAnonymous,
@@ -129,6 +133,8 @@ export function registerNode(program: Command): void {
     .option('--api-port <n>', `admin API port (0 = any free port; default ${DEFAULTS.apiPort})`)
     .option('--http-port <n>', `HTTP streaming port (0 = any free port; default ${DEFAULTS.httpPort})`)
     .option('--ftp-port <n>', `FTP port (0 = any free port; default ${DEFAULTS.ftpPort})`)
+    .option('--s3-port <n>', `S3-compatible read API port (0 = any free port; default ${DEFAULTS.s3Port})`)
+    .option('--s3-domain <name>', `virtual-host style S3 requests use <bucket>.<name> (default ${DEFAULTS.s3Domain})`)
     .option('--ftp-user <name:password>', 'an FTP account, repeatable (prefer --ftp-users: arguments are visible to other local users)', collect, [])
     .option('--ftp-users <file>', 'file of FTP accounts, one name:password per line')
     .option('--ftp-anonymous', 'let "anonymous" log in to FTP with any password')

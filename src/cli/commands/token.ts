@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { parseAttributes } from '../../core/attributes.js';
-import { parseScopes } from '../../api/api-tokens.js';
+import { parseScopes, s3Credentials } from '../../api/api-tokens.js';
+import { CanopyError } from '../../core/errors.js';
 import { parseTtl } from '../../security/join-token.js';
 import { action, printJson } from '../output.js';
 import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
+import { findApiToken } from '../../client/api-token.js';
 
 interface TokenOptions {
   attrs: string;
@@ -60,8 +62,23 @@ export function registerApiToken(program: Command): void {
         const scopes = parseScopes(opts.scopes);
         const api = apiClient(opts);
         const result = await api.postJson<{ token: string; scopes: string[] }>('/api/api-tokens', { scopes: scopes.join(','), label: opts.label });
-        if (opts.json) printJson(result);
-        else process.stdout.write(`${result.token}\nscopes: ${result.scopes.join(', ')}\n`);
+        const s3 = s3Credentials(result.token)!;
+        if (opts.json) printJson({ ...result, s3 });
+        else process.stdout.write(`${result.token}\nscopes: ${result.scopes.join(', ')}\nS3 access key id: ${s3.accessKeyId}\nS3 secret access key: ${s3.secretAccessKey}\n`);
+      }),
+    );
+  cmd
+    .command('s3')
+    .description("print the S3 access key pair of an API token (computed here from the token; works on the node that issued it)")
+    .addOption(apiTokenFileOption())
+    .option('--json', 'print machine-readable JSON')
+    .action(
+      action(async (opts: { apiTokenFile?: string; json?: boolean }) => {
+        const s3 = s3Credentials(findApiToken(opts.apiTokenFile) ?? '');
+        if (!s3) throw new CanopyError('ERR_USAGE', 'no API token found (give --api-token-file, or set CANOPY_API_TOKEN)');
+        if (opts.json) printJson(s3);
+        // Shell lines, so that `eval "$(canopy api-token s3)"` sets them for the AWS tools.
+        else process.stdout.write(`export AWS_ACCESS_KEY_ID=${s3.accessKeyId}\nexport AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}\n`);
       }),
     );
   cmd

@@ -26,7 +26,7 @@ import { servePlaylist } from './hls-route.js';
 import { planMultipart } from './multipart.js';
 import { coalesce, parseRange } from './range.js';
 import { checkRequest, setSafetyHeaders } from './request-rules.js';
-import { prepend, send, whileLive } from './body.js';
+import { abortOnClose, send, sendAfterFirst, whileLive } from '../stream-body.js';
 import { isDistributionPath, serveDistribution, type DistributionDeps } from '../oci/distribution.js';
 import { ImageFinder } from '../oci/image-finder.js';
 import type { EdgeAccess } from '../../security/content-access.js';
@@ -174,13 +174,12 @@ async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: Serve
   }
   const ranges = range.kind === 'ranges' ? coalesce(range.ranges) : [{ start: 0, end: manifest.size - 1 }];
   if (!ranges.every((r) => file.canServe(r.start, r.end))) throw new CanopyError('ERR_NOT_HELD', `this node does not hold all of ${manifest.name} and may not fetch it`);
-  const abort = new AbortController();
-  res.once('close', () => abort.abort(new CanopyError('ERR_CONNECTION_CLOSED', 'client went away')));
+  const signal = abortOnClose(res);
   if (ranges.length > 1) {
     const plan = planMultipart(ranges, manifest.size, String(headers['content-type']));
     res.writeHead(206, { ...headers, 'content-type': plan.contentType, 'content-length': plan.length });
     if (req.method === 'HEAD') return void res.end();
-    await send(res, whileLive(multipartBody(file, plan, abort.signal), () => deps.catalog.isLive(contentId)));
+    await send(res, whileLive(multipartBody(file, plan, signal), () => deps.catalog.isLive(contentId)));
     return;
   }
   const { start, end } = ranges[0]!;
@@ -192,11 +191,7 @@ async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: Serve
     res.end();
     return;
   }
-  // The first slice is read before the status line, so a block that cannot be had yields a clean error status.
-  const body = whileLive(file.read(start, end, abort.signal), () => deps.catalog.isLive(contentId));
-  const first = await body.next();
-  res.writeHead(status, headers);
-  await send(res, prepend(first, body));
+  await sendAfterFirst(res, status, headers, whileLive(file.read(start, end, signal), () => deps.catalog.isLive(contentId)));
 }
 
 async function* multipartBody(file: VirtualFile, plan: ReturnType<typeof planMultipart>, signal: AbortSignal): AsyncGenerator<Buffer> {

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isCanopyError } from '../../core/errors.js';
 import { isDigest, isRegistryHost, isRepository, isTag, splitDistributionPath } from '../../registry/reference.js';
-import { prepend, send, whileLive } from '../http/body.js';
+import { abortOnClose, prepend, send, whileLive } from '../stream-body.js';
 import { parseRange } from '../http/range.js';
 import type { VirtualFile } from '../../vfile/virtual-file.js';
 import type { FoundBlob, ImageFinder } from './image-finder.js';
@@ -77,9 +77,7 @@ async function serveBlob(deps: DistributionDeps, req: IncomingMessage, res: Serv
   }
   const file = deps.open(found);
   if (!file.canServe(blob.offset + range.start, blob.offset + range.end)) return sendOciError(res, 'BLOB_UNKNOWN', `${blob.digest} is not held here and this node may not fetch it`);
-  const abort = new AbortController();
-  res.once('close', () => abort.abort(new Error('client went away')));
-  const body = whileLive(file.read(blob.offset + range.start, blob.offset + range.end, abort.signal), () => deps.isLive(found.contentId));
+  const body = whileLive(file.read(blob.offset + range.start, blob.offset + range.end, abortOnClose(res)), () => deps.isLive(found.contentId));
   let first;
   try {
     // Read before the status line, so a blob that cannot be had is a clean error the client can fall back on.
