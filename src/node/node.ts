@@ -63,7 +63,9 @@ import type { JoinReply, MessageBodies } from '../wire/messages.js';
 import { Catalog } from './catalog.js';
 import { ContentLifecycle } from './content-lifecycle.js';
 import type { NodeConfig } from './config.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, setLogLevel, type Logger } from './logger.js';
+import { readiness, type Readiness } from '../ops/readiness.js';
+import type { ReloadPlan } from './reload-plan.js';
 import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
 import { TreeLink } from './tree-link.js';
@@ -123,6 +125,8 @@ export class CanopyNode {
   private readonly held = new HeldAnnouncements();
 
   private readonly transport: Transport;
+  private readonly uploadLimiter: UploadLimiter;
+  private readonly ftpUsers: FtpUsers;
 
   /** Loads or obtains this node's credentials (creating the CA on a root's first start, enrolling with the token otherwise), then builds the node. */
   static async open(config: NodeConfig): Promise<CanopyNode> {
@@ -172,7 +176,7 @@ export class CanopyNode {
       rootId: () => (config.isRoot ? this.identity.nodeId : this.rootLink?.rootId),
       selfPeer: () => this.addresses().peer,
       bitfield: (id) => this.bitfield(id),
-      uploads: new UploadLimiter(config.uploadCap),
+      uploads: (this.uploadLimiter = new UploadLimiter(config.uploadCap)),
       broadcaster: this.broadcaster,
       onHave: (peer, id, index, seeded) => this.downloader.onHave(peer, id, index, seeded),
       onAnnounce: (id, m, access) => this.onAnnounce(id, m, access),
@@ -268,6 +272,7 @@ export class CanopyNode {
       renewCertificate: () => this.renewCertificate(),
       log: this.log,
       metrics: () => [...this.metrics.families(), ...this.gauges()],
+      ready: () => this.readiness(),
       routes: [
         ...lifecycleRoutes({ catalog: this.catalog, root: this.rootApi() }),
         ...criteriaRoutes(this.registry && (() => this.registry!.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs })))),
@@ -317,7 +322,7 @@ export class CanopyNode {
       // by account: a content behind signed URLs is not shown when anonymous login is on.
       visible: (c) => this.synced && this.catalog.isLive(c.contentId) && (this.qualifies(c.manifest) || this.catalog.holding(c.contentId).complete) && (!config.ftp.anonymous || this.access.mode(c.contentId) === 'public'),
       open: (c) => openFile(edge, c.contentId, c.manifest),
-      users: new FtpUsers(config.ftp.users, config.ftp.anonymous),
+      users: (this.ftpUsers = new FtpUsers(config.ftp.users, config.ftp.anonymous)),
       secureContext: loadTlsContext(config.dataDir, config.ftp.tlsCert, config.ftp.tlsKey, (why) => this.log.warn('FTP runs without TLS: no certificate', { why })),
       requireTls: config.ftp.requireTls,
       log: this.log,
@@ -382,6 +387,19 @@ export class CanopyNode {
     await this.lifecycle.idle();
     this.store.close();
     this.log.info('node stopped');
+  }
+
+  /** Live (catalog synced, a volume usable): what /readyz answers. */
+  readiness(): Readiness {
+    return readiness({ synced: this.synced, volumes: this.store.stats().volumes });
+  }
+
+  /** Applies what a SIGHUP may change while running (./reload-plan.ts decides what). */
+  reload(plan: ReloadPlan): void {
+    if (plan.uploadCap !== undefined) this.uploadLimiter.cap = plan.uploadCap;
+    if (plan.downloadCap !== undefined) this.downloader.setDownloadCap(plan.downloadCap);
+    if (plan.logLevel !== undefined) setLogLevel(this.log, plan.logLevel);
+    if (plan.ftpUsers !== undefined) this.ftpUsers.replace(plan.ftpUsers, plan.ftpAnonymous ?? false);
   }
 
   addresses(): NodeAddresses {
