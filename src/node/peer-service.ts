@@ -55,6 +55,8 @@ export interface PeerServiceDeps {
   publisherList?: () => unknown;
   /** A control-tree message from the peer `connId` (its certificate's node id). */
   onTree: (connId: string, from: MessageBodies['tree']['from'], m: unknown) => void;
+  /** This node's store figures, told only to the root (volumes and paths are the operator's business). */
+  storeStats?: () => unknown;
   log: Logger;
 }
 
@@ -156,6 +158,9 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
       }
       case 'ping':
         return { body: {} };
+      case 'node-info':
+        if (conn.remoteId !== deps.rootId() || !deps.storeStats) throw new CanopyError('ERR_NOT_AUTHORISED', 'node figures are told only to the root');
+        return { body: { store: deps.storeStats() } };
       default:
         return rootOnly(req, deps, names.get(conn) ?? conn.remoteId);
     }

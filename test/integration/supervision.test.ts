@@ -3,6 +3,7 @@
  * real unix datagram socket, as systemd would), /healthz versus /readyz (a member that cannot
  * reach its root is live but not ready, and ready once the root is back), and SIGHUP: FTP
  * accounts, caps and log level change without a restart, other changes are named as needing one.
+ * The root sees a member that joined with its own admin token (canopy top).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { stopProcess } from '../../src/demo/local-network.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
 import { apiFetch } from '../helpers/api-fetch.js';
-import { runCommand, tempDir } from '../helpers/cli.js';
+import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { startNode, type StartedNode } from '../helpers/node-process.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -86,6 +87,14 @@ describe('supervision: notify, readiness, reload', () => {
     const args = ['--join', `${root.ready.peer.host}:${root.ready.peer.port}`, '--data', `${dir.path}/member`, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0'];
     const member = await startNode([...args, '--token', token]);
     await waitFor('member ready', async () => (await fetch(`${member.ready.api}/readyz`)).status === 200, 30_000);
+    // The member joined as the docs say: its own admin token (<data>/api-token), its API on
+    // loopback. The root still sees its store, asked over the member's link (canopy top).
+    const top = await runCli(['top', '--json', '--to', root.ready.api]);
+    assert.equal(top.code, 0, top.stderr);
+    const seen = lastJson<{ nodes: { nodeId: string; health: string; store: { volumes: unknown[] } | null }[] }>(top.stdout).nodes;
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]!.health, 'up');
+    assert.equal(seen[0]!.store?.volumes.length, 1);
     await stopProcess(member.child);
     // The root goes away: the member restarts (credentials kept), serves its API, is not ready.
     const rootPeer = root.ready.peer.port;
