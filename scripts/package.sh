@@ -48,6 +48,8 @@ SH
 chmod 0755 "$stage/usr/bin/canopy"
 install -m 0644 packaging/systemd/canopy-root.service "packaging/systemd/canopy-node@.service" "$stage/lib/systemd/system/"
 install -m 0644 packaging/etc/root.yaml packaging/etc/node.yaml.example "$stage/etc/canopy/"
+mkdir -p "$stage/usr/share/canopy/monitoring"
+install -m 0644 packaging/monitoring/* "$stage/usr/share/canopy/monitoring/"
 install -m 0644 docs/DEPLOY.md docs/OPERATIONS.md docs/CONFIGURATION.md "$stage/usr/share/doc/canopy/" 2>/dev/null || install -m 0644 docs/OPERATIONS.md docs/CONFIGURATION.md "$stage/usr/share/doc/canopy/"
 install -m 0644 LICENSE "$stage/usr/share/doc/canopy/copyright" 2>/dev/null || printf 'Canopy: Apache-2.0\nNode.js: see /usr/lib/canopy/node/LICENSE\n' >"$stage/usr/share/doc/canopy/copyright"
 

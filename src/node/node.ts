@@ -53,7 +53,6 @@ import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js'
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import { listenOn } from '../wire/tcp-transport.js';
 import { NodeSecurity } from '../security/node-security.js';
-import { readIfExists } from '../security/secret-file.js';
 import { signAccess, signUrl, type AccessMode, type AccessStatement } from '../security/content-access.js';
 import { EdgeAccessStore } from '../security/edge-access-store.js';
 import type { TrustUpdate } from '../security/peer-trust.js';
@@ -70,6 +69,7 @@ import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
 import { TreeLink } from './tree-link.js';
 import { UploadService } from './upload-service.js';
+import { askMemberInfo } from './member-info.js';
 import { HeldAnnouncements } from './held-announcements.js';
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -195,6 +195,7 @@ export class CanopyNode {
       signWithdrawal: security.authority && ((w) => signWithdrawal(w, security.authority!.caKey)),
       checkServing: (id) => this.checkServing(id),
       onTree: (connId, from, m) => this.tree?.receive(connId, from, m),
+      storeStats: () => this.store.stats(),
       log: this.log,
     }));
     this.pool = new PeerPool(this.transport, auth, this.handler);
@@ -874,7 +875,8 @@ export class CanopyNode {
   private gauges() {
     return nodeGauges({
       store: () => this.store.stats(),
-      holdings: () => this.catalog.list().map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, haveBytes: this.catalog.holding(c.contentId).haveBytes })),
+      holdings: () => this.catalog.list().map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, haveBytes: this.catalog.holding(c.contentId).haveBytes, live: this.catalog.isLive(c.contentId) })),
+      certificates: () => [{ cert: 'node', pem: this.security.certPem }, { cert: 'ca', pem: this.security.caCertPem }],
       ...(this.registry ? { treeSize: () => this.registry!.list().length + 1, spread: () => this.spread() } : {}),
     });
   }
@@ -884,7 +886,7 @@ export class CanopyNode {
     if (!registry) return undefined;
     return {
       self: () => this.info(),
-      memberToken: () => readIfExists(this.config.apiTokenFile)?.trim(),
+      memberInfo: (nodeId: string) => askMemberInfo(registry.get(nodeId)?.conn),
       members: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       contents: () => this.spread(),
       uploads: () => this.uploads?.list() ?? [],
