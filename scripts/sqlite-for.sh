@@ -8,6 +8,10 @@ nodedir="$(cd "${1:?usage: sqlite-for.sh NODE_DIR}" && pwd)"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 version="$("$nodedir/bin/node" --version)"
 out="$root/.cache/better-sqlite3/$version"
+# One build at a time (a second caller waits, then finds the result).
+mkdir -p "$root/.cache/better-sqlite3"
+exec 9>"$root/.cache/better-sqlite3/.lock"
+flock 9
 if [ ! -f "$out/better_sqlite3.node" ]; then
   gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
   work="$root/.cache/better-sqlite3/build-$version"
