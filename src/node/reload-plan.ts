@@ -2,9 +2,14 @@
  * What a SIGHUP can change in a running node, decided by comparing the settings it runs with
  * to the settings read again (file and flags): upload and download caps, FTP accounts (and
  * anonymous login) and the log level apply at once; anything else that differs is named so
- * the operator knows a restart is needed for it. Pure: the node applies the plan.
+ * the operator knows a restart is needed for it. `planReload` is pure; `applyReload` changes
+ * the running parts.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { setLogLevel, type Logger } from '../core/logger.js';
+import type { FtpUsers } from '../edge/ftp/ftp-users.js';
+import type { Downloader } from '../swarm/downloader.js';
+import type { UploadLimiter } from '../swarm/upload-limiter.js';
 import type { NodeConfig } from './config.js';
 
 export interface ReloadPlan {
@@ -49,4 +54,19 @@ export function describePlan(plan: ReloadPlan): Record<string, unknown> {
   if (plan.ftpUsers !== undefined) applied.ftpUsers = plan.ftpUsers.map((u) => u.name);
   if (plan.ftpAnonymous !== undefined) applied.ftpAnonymous = plan.ftpAnonymous;
   return applied;
+}
+
+/** The running parts a reload changes. */
+export interface Reloadable {
+  uploadLimiter: UploadLimiter;
+  downloader: Downloader;
+  ftpUsers: FtpUsers;
+  log: Logger;
+}
+
+export function applyReload(plan: ReloadPlan, parts: Reloadable): void {
+  if (plan.uploadCap !== undefined) parts.uploadLimiter.cap = plan.uploadCap;
+  if (plan.downloadCap !== undefined) parts.downloader.setDownloadCap(plan.downloadCap);
+  if (plan.logLevel !== undefined) setLogLevel(parts.log, plan.logLevel);
+  if (plan.ftpUsers !== undefined) parts.ftpUsers.replace(plan.ftpUsers, plan.ftpAnonymous ?? false);
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CanopyError } from '../../../src/core/errors.js';
-import { checkTokenTransport, isLoopbackHost } from '../../../src/cli/transport-policy.js';
+import { checkTokenTransport, isLoopbackHost } from '../../../src/client/transport-policy.js';
 import { runCli } from '../../helpers/cli.js';
 
 const ipv4 = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { makeConfig, type NodeConfig } from '../../../src/node/config.js';
-import { createLogger, setLogLevel } from '../../../src/node/logger.js';
+import { createLogger, setLogLevel } from '../../../src/core/logger.js';
 import { describePlan, planReload } from '../../../src/node/reload-plan.js';
 import { readiness } from '../../../src/ops/readiness.js';
 import { sdNotify } from '../../../src/ops/sd-notify.js';
