@@ -1,5 +1,6 @@
 /** Helpers shared by benchmarks: option parsing, timing, running baseline commands. */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { parseSize } from '../src/core/sizes.js';
 
 export function option(args: string[], name: string, fallback: string): string {
@@ -35,4 +36,16 @@ export const mbps = (bytes: number, seconds: number) => round(bytes / seconds / 
 
 export function log(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+/** Peak resident memory (kB) of a process, from /proc. */
+export function peakRssKb(pid: number): number {
+  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }

@@ -38,6 +38,10 @@ export const ERROR_CODES = {
   ERR_SCOPE: { status: 403, summary: 'The bearer token is valid but lacks the scope (read, publish, admin) this request needs.' },
   ERR_URL_SIGNATURE: { status: 403, summary: 'The content is not public and the URL carries no valid, unexpired signature.' },
   ERR_PUBLISHER_NOT_AUTHORISED: { status: 403, summary: 'The manifest is signed by a publisher key the root has not authorised (canopy publishers add); nothing of the publish is kept.' },
+  ERR_OCI_REFERENCE: { status: 400, summary: 'An image reference, repository name, tag or digest is malformed (oci://HOST[:PORT]/repository[:tag][@sha256:...]).' },
+  ERR_OCI_UPSTREAM: { status: 502, summary: 'The upstream registry could not be reached, timed out, or answered an error (401, 404, 429, 5xx); the message gives its status and OCI error code.' },
+  ERR_OCI_DIGEST_MISMATCH: { status: 502, summary: 'The registry sent bytes that do not match their digest or size; nothing of them is stored or published.' },
+  ERR_OCI_MANIFEST_INVALID: { status: 502, summary: 'An image manifest or index from the registry is malformed, of an unsupported media type, over 4 MiB, or has no manifest for the asked platform.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

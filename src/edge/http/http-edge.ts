@@ -10,8 +10,6 @@
  * withdrawn; until the node has learnt the catalog from the network it serves nothing (503).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { CanopyError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import type { Catalog } from '../../catalog/catalog.js';
@@ -27,6 +25,9 @@ import { evaluateConditions } from './conditional.js';
 import { servePlaylist } from './hls-route.js';
 import { coalesce, planMultipart } from './multipart.js';
 import { parseRange } from './range.js';
+import { prepend, send, whileLive } from './body.js';
+import { isDistributionPath, serveDistribution, type DistributionDeps } from '../oci/distribution.js';
+import { ImageFinder } from '../oci/image-finder.js';
 import type { EdgeAccess } from '../../security/content-access.js';
 
 export interface HttpEdgeDeps {
@@ -50,8 +51,11 @@ export interface HttpEdgeDeps {
 export const SLOW_CLIENT_TIMEOUT_MS = 120_000;
 
 export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
+  const oci = distributionDeps(deps);
   const server = http.createServer((req, res) => {
-    handle(deps, req, res).catch((err: unknown) => {
+    const url = requestUrlOrNull(req);
+    const served = url && isDistributionPath(url.pathname) ? serveDistribution(oci, req, res, url) : handle(deps, req, res);
+    served.catch((err: unknown) => {
       if (!res.headersSent) sendError(res, err);
       else res.destroy();
       if (!(err instanceof CanopyError) && !res.destroyed) deps.log.error('edge request failed', { url: req.url, err: err as Error });
@@ -63,6 +67,21 @@ export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
   // A client that stops reading makes no socket progress; after this long it is cut, releasing its blocks.
   server.setTimeout(SLOW_CLIENT_TIMEOUT_MS);
   return server;
+}
+
+/** The registry mirror (src/edge/oci/) reads images as contents, with the same enforcement as /content/. */
+function distributionDeps(deps: HttpEdgeDeps): DistributionDeps {
+  const servable = (contentId: string, manifest: Manifest) => deps.catalog.isLive(contentId) && (deps.mayFetch?.(manifest) ?? true) && (deps.access?.mode(contentId) ?? 'public') === 'public';
+  const images = new ImageFinder({ catalog: deps.catalog, servable, open: (id, m) => openFile(deps, id, m) });
+  return { images, synced: deps.synced, isLive: (id) => deps.catalog.isLive(id), open: (f) => openFile(deps, f.contentId, f.manifest) };
+}
+
+function requestUrlOrNull(req: IncomingMessage): URL | null {
+  try {
+    return requestUrl(req);
+  } catch {
+    return null;
+  }
 }
 
 export function resolvePath(catalog: Catalog, pathname: string): { contentId: string; manifest: Manifest; rest: string[] } {
@@ -169,24 +188,6 @@ async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: Serve
   const first = await body.next();
   res.writeHead(status, headers);
   await send(res, prepend(first, body));
-}
-
-/** Stops a response between blocks once its content is withdrawn or expires. */
-async function* whileLive(source: AsyncIterable<Buffer>, live: () => boolean): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    if (!live()) throw new CanopyError('ERR_CONTENT_WITHDRAWN', 'the content was withdrawn while it was being served');
-    yield chunk;
-  }
-}
-
-function send(res: ServerResponse, body: AsyncIterable<Buffer>): Promise<void> {
-  return pipeline(Readable.from(body, { objectMode: false, highWaterMark: 1 }), res);
-}
-
-async function* prepend(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
-  if (first.done) return;
-  yield first.value;
-  yield* rest;
 }
 
 async function* multipartBody(file: VirtualFile, plan: ReturnType<typeof planMultipart>, signal: AbortSignal): AsyncGenerator<Buffer> {
