@@ -2,7 +2,7 @@
  * Who may call which admin API route. Every `/api` route and `/metrics` need a bearer token
  * (checked before the path is even routed, so an unauthenticated caller learns nothing about
  * routes); each route then needs a scope:
- *   none     /healthz, /openapi.json and the web app's static files (no data in them)
+ *   none     /healthz, /readyz, /openapi.json and the web app's static files (no data in them)
  *   read     GET and HEAD, /metrics, POST /api/criteria/match (a question, not a change)
  *   publish  POST /api/contents, withdrawals, signed URLs, the browser publishing routes (drafts, tus)
  *   admin    everything else: join tokens, attributes, revocation, API tokens and publisher keys (listing too), renewal
@@ -17,7 +17,7 @@ import { grants, type ApiTokens, type Scope } from './api-tokens.js';
 import type { Guard, Route } from './router.js';
 import { checkCookieWrite } from './same-origin.js';
 
-const OPEN = new Set(['/healthz', '/openapi.json', '/', '/publish', '/assets/*']);
+const OPEN = new Set(['/healthz', '/readyz', '/openapi.json', '/', '/publish', '/assets/*']);
 export const TOKEN_COOKIE = 'canopy_token';
 
 export function scopeOf(route: Route, method: string): Scope | undefined {

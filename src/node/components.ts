@@ -42,6 +42,7 @@ import type { TreeLink } from './tree-link.js';
 import { trustChanges } from './trust-changes.js';
 import type { TrustUpdate } from '../security/peer-trust.js';
 import { buildServers, type ServerParts } from './servers.js';
+import type { FtpUsers } from '../edge/ftp/ftp-users.js';
 import type { RunTime } from './run-time.js';
 
 export interface Components extends ServerParts {
@@ -59,6 +60,9 @@ export interface Components extends ServerParts {
   edgeServer: http.Server;
   ftpServer: FtpServer;
   s3Server: http.Server;
+  /** The upload cap and FTP accounts, changed at run time by a reload (SIGHUP). */
+  uploadLimiter: UploadLimiter;
+  ftpUsers: FtpUsers;
   /** Throws unless this node may serve the content now (catalog synced, content live). */
   checkServing: (contentId: string) => void;
   /** The root's id: this node's on the root, learnt from the root link or the tree on a member. */
@@ -141,7 +145,7 @@ function buildPeer(l: Local, run: RunTime) {
     if (verdict === 'not-synced') throw new CanopyError('ERR_NOT_SYNCED', 'this node is still learning the catalog from the network');
     if (verdict === 'not-live') throw new CanopyError('ERR_CONTENT_WITHDRAWN', `content ${contentId.slice(0, 12)} is ${catalog.state(contentId)}`);
   };
-  const { auth, handler } = peerHandler(l, run, { root, tree, broadcaster, onTrustUpdate, checkServing, rootId, holdings: () => holdings, downloader: () => downloader, intake: () => intake });
+  const { auth, handler, uploadLimiter } = peerHandler(l, run, { root, tree, broadcaster, onTrustUpdate, checkServing, rootId, holdings: () => holdings, downloader: () => downloader, intake: () => intake });
   const pool = new PeerPool(l.transport, auth, handler);
   const rootLink: RootLink | undefined = config.join && !config.isRoot ? memberRootLink(l, config.join, pool, run, () => intake, () => holdings) : undefined;
   const findHolders = (id: string): Promise<Holder[]> => (rootLink ? rootLink.holders(id) : Promise.resolve(root?.registry.completeHolders(id) ?? []));
@@ -178,7 +182,7 @@ function buildPeer(l: Local, run: RunTime) {
     synced: config.isRoot,
     log,
   });
-  return { root, rootLink, holdings, intake, onTrustUpdate, lifecycle, pool, handler, downloader, tree, checkServing, rootId, findHolders };
+  return { root, rootLink, holdings, intake, onTrustUpdate, lifecycle, pool, handler, downloader, tree, checkServing, rootId, findHolders, uploadLimiter };
 
 }
 
@@ -203,6 +207,7 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
     hello: (): HelloBody => ({ nodeId: identity.nodeId, name: config.name, record: security.record, version: PROTOCOL_VERSION }),
     attest: (conn: PeerConnection, record: unknown) => security.attest(conn, record),
   };
+  const uploadLimiter = new UploadLimiter(config.uploadCap);
   const handler = countServed(l.metrics, createPeerService({
     identity,
     auth,
@@ -224,7 +229,7 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
         log,
       }),
     bitfield: (id) => h.holdings().bitfield(id),
-    uploads: new UploadLimiter(config.uploadCap),
+    uploads: uploadLimiter,
     broadcaster: h.broadcaster,
     onHave: (peer, id, index, seeded) => h.downloader().onHave(peer, id, index, seeded),
     onAnnounce: (id, m, access) => h.intake().onAnnounce(id, m, access),
@@ -232,9 +237,10 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
     onWithdraw: (w) => h.intake().applyWithdrawal(w, 'peer'),
     checkServing: h.checkServing,
     onTree: (connId, from, m) => h.tree.link?.receive(connId, from, m),
+    storeStats: () => store.stats(),
     log,
   }));
-  return { auth, handler };
+  return { auth, handler, uploadLimiter };
 }
 
 /** A member's link to the root: registration, catalog sync, progress, holders. */

@@ -5,6 +5,7 @@
  * the renewal timer); every behaviour lives in a file of its own.
  */
 import type { CanopyError } from '../core/errors.js';
+import { applyReload, type ReloadPlan } from './reload-plan.js';
 import { X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
@@ -203,6 +204,11 @@ export class CanopyNode {
   private info(): Record<string, unknown> {
     const { c, config } = this;
     return { nodeId: c.identity.nodeId, name: config.name, root: config.isRoot, attrs: c.identity.attrs, ...this.addresses(), store: c.store.stats(), rootId: config.isRoot ? c.identity.nodeId : c.rootLink?.rootId ?? null, tree: c.tree.link?.view() ?? null };
+  }
+
+  /** Applies what a SIGHUP may change while running (./reload-plan.ts decides what). */
+  reload(plan: ReloadPlan): void {
+    applyReload(plan, this.c);
   }
 
   /** Gets a new key and certificate (same node id) from the root; new connections use them at once. */

@@ -56,6 +56,11 @@ export class Downloader {
     this.bucket = new TokenBucket(deps.downloadCap);
   }
 
+  /** Changes the download cap at run time (SIGHUP reload); 0 = none. */
+  setDownloadCap(rate: number): void {
+    this.bucket.setRate(rate);
+  }
+
   /** Fetches the blocks the placement wants; resolves once they are all held. */
   async fetch(contentId: string, manifest: Manifest): Promise<void> {
     const session = this.session(contentId, manifest);

@@ -4,12 +4,12 @@
  * bytes of a real publish, distribution and HTTP download.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cliCommand, stopProcess } from '../../src/demo/local-network.js';
+import { stopProcess } from '../../src/demo/local-network.js';
+import { startNode, type Ready } from '../helpers/node-process.js';
 import { writeSample } from '../../src/demo/sample.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
@@ -17,26 +17,6 @@ import { apiFetch } from '../helpers/api-fetch.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
 
 const SIZE = 3 * 2 ** 20 + 7;
-
-interface Ready {
-  api: string;
-  http: string;
-  peer: { host: string; port: number };
-}
-
-function startNode(args: string[]): Promise<{ child: ChildProcess; ready: Ready; stderr: () => string }> {
-  const { command, args: base } = cliCommand();
-  const child = spawn(command, [...base, 'node', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      if (line.includes('"ready"')) resolve({ child, ready: JSON.parse(line) as Ready, stderr: () => err });
-    });
-    child.on('exit', (code) => reject(new Error(`node exited with ${code}: ${err}`)));
-  });
-}
 
 async function metric(api: string, pattern: RegExp): Promise<number> {
   const text = await (await apiFetch(`${api}/metrics`)).text();

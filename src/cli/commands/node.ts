@@ -9,7 +9,8 @@ import { CanopyNode } from '../../node/node.js';
 import type { EvictionPolicy } from '../../store/eviction.js';
 import { parseVolumeSpec } from '../../store/volume-spec.js';
 import { parseAddress } from '../../wire/transport.js';
-import { action, printJson } from '../output.js';
+import { action } from '../output.js';
+import { serveUntilStopped } from '../node-lifecycle.js';
 
 interface NodeOptions {
   config?: string;
@@ -153,9 +154,9 @@ export function registerNode(program: Command): void {
     .option('--concurrency <n>', 'block requests in flight per content (default 16)')
     .action(
       action(async (opts: NodeOptions) => {
-        const file = opts.config === undefined ? {} : loadConfigFile(opts.config);
-        const merged = mergeConfig(file, flagConfig(opts));
-        const config = nodeConfigFrom(merged, DEFAULT_DATA);
+        // Read again on SIGHUP: the file and any --ftp-users file may have changed.
+        const read = () => nodeConfigFrom(mergeConfig(opts.config === undefined ? {} : loadConfigFile(opts.config), flagConfig(opts)), DEFAULT_DATA);
+        const config = read();
         if (!config.isRoot && Object.keys(config.attrs).length > 0) {
           throw new CanopyError('ERR_USAGE', 'attrs: attributes are attested by the root, not self-declared; put them in the join token (canopy token create --attrs ...) or change them with canopy nodes set-attrs');
         }
@@ -166,15 +167,7 @@ export function registerNode(program: Command): void {
           await node.stop().catch(() => undefined);
           throw err;
         }
-        printJson({ event: 'ready', nodeId: node.identity.nodeId, name: config.name, ...node.addresses() });
-        const signalled = new Promise<undefined>((resolve) => {
-          process.once('SIGINT', () => resolve(undefined));
-          process.once('SIGTERM', () => resolve(undefined));
-        });
-        // A revoked node stops and exits non-zero with ERR_NODE_REVOKED: retrying cannot help.
-        const revoked = await Promise.race([signalled, node.revoked()]);
-        await node.stop();
-        if (revoked) throw revoked;
+        await serveUntilStopped(node, config, read);
       }),
     );
 }
