@@ -206,6 +206,7 @@ export class CanopyNode {
         this.reportProgress(id, m, this.bitfield(id).complete);
       },
       onStuck: (id, stuck) => this.onStuck(id, stuck),
+      onReceived: (bytes, outcome) => this.metrics.inc('canopy_swarm_block_bytes_total', { outcome }, bytes),
       log: this.log,
       downloadCap: config.downloadCap,
       prefetch: config.prefetch,
@@ -236,7 +237,10 @@ export class CanopyNode {
         await this.downloader.settled(id);
         this.bitfields.delete(id);
       },
-      onRetired: (id) => this.registry?.forget(id),
+      onRetired: (id) => {
+        this.registry?.forget(id);
+        this.broadcaster.forget(id);
+      },
       log: this.log,
     });
     this.apiTokens = new ApiTokens(config.dataDir);
@@ -275,7 +279,7 @@ export class CanopyNode {
         ...overviewRoutes(this.overviewSource()),
         ...treeRoutes(tree),
         ...webRoutes(),
-        ...(config.isRoot ? [] : blockFetchRoutes(this.catalog, (id, index, deadline) => this.fetchNow(id, index, deadline))),
+        ...(config.isRoot ? [] : blockFetchRoutes(this.catalog, (id, index, deadline) => this.fetchNow(id, index, deadline).then(() => undefined))),
         ...storeRoutes({ stats: () => this.store.stats() }),
         ...publisherRoutes(
           this.publishers && {
@@ -286,20 +290,8 @@ export class CanopyNode {
         ),
       ],
     });
-    this.fetcher = new BlockFetcher({
-      store: this.countingStore(),
-      pool: this.pool,
-      manifestOf: (id) => this.catalog.require(id),
-      findHolders: (id) => this.findHolders(id),
-      onStored: (id, index, bytes) => {
-        this.downloader.addFetched(id, bytes);
-        // Blocks fetched for edge readers are advertised to peers and known to the swarm too.
-        if (this.bitfield(id).set(index)) this.broadcaster.have(id, index);
-        this.downloader.markHeld(id, index);
-        this.reportProgress(id, this.catalog.require(id), this.catalog.holding(id).complete);
-      },
-      log: this.log,
-    });
+    // The edge's on-demand reads take the swarm's path: one way to fetch a block.
+    this.fetcher = new BlockFetcher({ store: this.store, manifestOf: (id) => this.catalog.require(id), fetchNow: (id, index, deadline) => this.fetchNow(id, index, deadline) });
     const edge: HttpEdgeDeps = { catalog: this.catalog, store: this.store, synced: () => this.synced, access: this.access, log: this.log, source: this.fetcher, mayFetch: (m) => this.qualifies(m), cache: this.countingCache(new BlockCache()), sequential: new SequentialReads() };
     this.edgeServer = createHttpEdge(edge);
     // Edge traffic is counted from the socket (headers included), so the edge stays unaware of metrics.
@@ -400,7 +392,7 @@ export class CanopyNode {
    * Fetches one block of a content now, ahead of any prefetch, aiming to have it by
    * `deadline` (epoch ms); resolves once it is verified and stored. For on-demand reads.
    */
-  async fetchNow(contentId: string, index: number, deadline?: number): Promise<void> {
+  async fetchNow(contentId: string, index: number, deadline?: number): Promise<Buffer | undefined> {
     const manifest = this.catalog.require(contentId);
     this.checkServing(contentId);
     if (!this.qualifies(manifest)) throw new CanopyError('ERR_NOT_AUTHORISED', `this node does not meet the criteria "${manifest.criteria}" of ${contentId.slice(0, 12)}`);

@@ -49,6 +49,10 @@ const CHOKE_BASE_MS = 2_000;
 const MAX_COPIES = 2;
 const SEED_PIPELINE = 2;
 const STEAL_IDLE_MS = 1_500;
+/** A peer whose store fails this many requests is dropped for the session: it costs no more than a dead one. */
+const UNSERVABLE_TO_DROP = 2;
+/** Bytes of urgent (client-waited) blocks in flight per content, at least one block: stalled clients hold little. */
+export const MAX_URGENT_BYTES = 16 * 2 ** 20;
 
 export class SwarmScheduler {
   readonly have: Bitfield;
@@ -197,14 +201,25 @@ export class SwarmScheduler {
     this.urgentDeadlines.delete(index);
   }
 
-  /** A request failed without data: refused (`refused`) or the connection broke (`error`). */
-  onFailure(id: string, index: number, kind: 'refused' | 'error', now: number): void {
+  /**
+   * A request failed without data: refused (`refused`: it lacks the block or may not send
+   * it), its own store failed (`unservable`), or the connection broke or went silent (`error`).
+   */
+  onFailure(id: string, index: number, kind: 'refused' | 'unservable' | 'error', now: number): SwarmAction[] {
     const p = this.peers.get(id);
     this.asked.get(index)?.delete(id);
-    if (!p) return;
+    if (!p) return [];
     p.inFlight.delete(index);
-    if (kind === 'refused') p.refused.add(index);
-    else this.choke(p, now);
+    if (kind === 'error') {
+      this.choke(p, now);
+      return [];
+    }
+    p.refused.add(index);
+    if (kind === 'refused' || ++p.unservable < UNSERVABLE_TO_DROP) return [];
+    const actions: SwarmAction[] = [...p.inFlight.keys()].map((i) => ({ type: 'cancel', peer: id, index: i }));
+    this.removePeer(id);
+    actions.push({ type: 'ban', peer: id, reason: `its store failed ${p.unservable} requests` });
+    return actions;
   }
 
   /** Times out stalled peers, then schedules. Call periodically and after every event. */
@@ -254,18 +269,23 @@ export class SwarmScheduler {
 
   private scheduleUrgent(now: number, actions: SwarmAction[]): void {
     const order = [...this.urgentDeadlines].sort((a, b) => a[1] - b[1]);
+    let bytes = 0;
+    for (const [index] of order) bytes += (this.asked.get(index)?.size ?? 0) * this.options.lengths[index]!;
     for (const [index, deadline] of order) {
       const asked = this.asked.get(index);
       const copies = asked?.size ?? 0;
       if (copies >= MAX_COPIES) continue;
       const length = this.options.lengths[index]!;
+      if (bytes > 0 && bytes + length > MAX_URGENT_BYTES) break;
       if (copies > 0) {
         const eta = Math.min(...[...asked!].map((id) => this.peers.get(id)!.expectedMs(length)));
         if (now + eta <= deadline) continue;
       }
       // Urgent requests may exceed the per-peer pipeline by one: a waiting client beats prefetch.
       const peer = this.bestPeer((p) => p.canServe(index) && !asked?.has(p.id) && p.inFlight.size <= this.perPeer, length, now);
-      if (peer) this.request(peer, index, now, actions);
+      if (!peer) continue;
+      this.request(peer, index, now, actions);
+      bytes += length;
     }
   }
 
@@ -337,10 +357,11 @@ export class SwarmScheduler {
     for (const [i, ids] of this.asked) {
       if (ids.size >= MAX_COPIES || ids.has(p.id) || !p.canServe(i)) continue;
       const at = Math.min(...[...ids].map((id) => this.peers.get(id)?.inFlight.get(i) ?? Infinity));
-      // A second copy only of a block that is late where it was asked: an on-time block
-      // duplicated is upload (often the origin's) spent for nothing.
+      // A second copy only of a block that is overdue everywhere it was asked, judged by each
+      // peer's own measured pace: an on-time block duplicated is upload (often the origin's)
+      // spent for nothing, and the copy that arrives second is bytes received for nothing.
       const length = this.options.lengths[i]!;
-      if (![...ids].some((id) => { const q = this.peers.get(id); return !q || now - at > q.expectedMs(length); })) continue;
+      if (![...ids].every((id) => this.peers.get(id)?.overdue(i, length, now) ?? true)) continue;
       if (at < oldestAt) {
         oldest = i;
         oldestAt = at;

@@ -18,6 +18,8 @@ export const FRAME_TIMEOUT_MS = 60_000;
 /** Incoming requests per second per connection, with a burst allowance; beyond it reading pauses. */
 export const REQUEST_RATE = 1000;
 export const REQUEST_BURST = 2000;
+/** Frames with a payload this large are bulk (blocks): they queue behind each other, never ahead of control frames. */
+export const BULK_FRAME_BYTES = 64 * 1024;
 
 export interface PeerConnectionLimits {
   frameTimeoutMs?: number;
@@ -54,6 +56,8 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   remoteAttrs: Record<string, string> = {};
   private frameTimer: NodeJS.Timeout | undefined;
   private drained: Promise<void> | undefined;
+  /** Settles when the last bulk frame queued so far has been handed to the stream. */
+  private bulkTail: Promise<void> = Promise.resolve();
   private tokens: number;
   private lastRefill = Date.now();
   private throttled: NodeJS.Timeout | undefined;
@@ -126,6 +130,24 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
 
   private async write(header: Record<string, unknown>, payload?: Buffer): Promise<void> {
     if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
+    if ((payload?.length ?? 0) < BULK_FRAME_BYTES) return this.put(header, payload);
+    // Bulk frames (blocks) take turns, and each waits until the one before has left our
+    // buffer: control frames (tree heartbeats, have, cancel, load) written meanwhile go out
+    // after at most one block instead of behind every block being sent on this connection.
+    const before = this.bulkTail;
+    let release!: () => void;
+    this.bulkTail = new Promise<void>((resolve) => (release = resolve));
+    try {
+      await before;
+      while (this.stream.writableNeedDrain && !this.closed) await this.drain();
+      if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
+      await this.put(header, payload);
+    } finally {
+      release();
+    }
+  }
+
+  private async put(header: Record<string, unknown>, payload?: Buffer): Promise<void> {
     let ok = true;
     const parts = encodeFrame(header, payload);
     // Prefix, header and payload go down as one write (writev): over TLS, one run of records
@@ -133,20 +155,22 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     this.stream.cork();
     for (const part of parts) ok = this.stream.write(part);
     this.stream.uncork();
-    if (!ok && !this.closed) {
-      // One shared wait per congestion episode, however many writers are queued behind it.
-      this.drained ??= new Promise<void>((resolve) => {
-        const done = () => {
-          this.stream.off('drain', done);
-          this.stream.off('close', done);
-          this.drained = undefined;
-          resolve();
-        };
-        this.stream.on('drain', done);
-        this.stream.on('close', done);
-      });
-      await this.drained;
-    }
+    if (!ok && !this.closed) await this.drain();
+  }
+
+  /** One shared wait per congestion episode, however many writers are queued behind it. */
+  private drain(): Promise<void> {
+    this.drained ??= new Promise<void>((resolve) => {
+      const done = () => {
+        this.stream.off('drain', done);
+        this.stream.off('close', done);
+        this.drained = undefined;
+        resolve();
+      };
+      this.stream.on('drain', done);
+      this.stream.on('close', done);
+    });
+    return this.drained;
   }
 
   private onData(chunk: Buffer): void {
