@@ -91,19 +91,28 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+    const signal = options.signal;
     const reply = new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new CanopyError('ERR_TIMEOUT', `${type} request got no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      options.signal?.addEventListener('abort', () => {
+      // The abort listener goes when the request settles: a signal shared by many requests
+      // (a download session's) must not collect one listener per request.
+      const onAbort = () => {
         const p = this.pending.get(id);
         if (!p) return;
         clearTimeout(p.timer);
         this.pending.delete(id);
-        reject(options.signal!.reason instanceof Error ? options.signal!.reason : new CanopyError('ERR_TIMEOUT', 'request aborted'));
-      }, { once: true });
+        p.reject(signal!.reason instanceof Error ? signal!.reason : new CanopyError('ERR_TIMEOUT', 'request aborted'));
+      };
+      const settle = <T>(f: (v: T) => void) => (v: T) => {
+        signal?.removeEventListener('abort', onAbort);
+        f(v);
+      };
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        settle(reject)(new CanopyError('ERR_TIMEOUT', `${type} request got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), timer });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort();
     });
     await this.write({ ...body, t: type, id }, options.payload);
     return reply;

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { describe, it } from 'node:test';
 import { PeerConnection, type RequestHandler } from '../../../src/wire/peer-connection.js';
 import { HaveBroadcaster } from '../../../src/swarm/have-broadcaster.js';
@@ -53,6 +53,14 @@ describe('peer connection write priority', () => {
     for (let i = 0; i < 50; i++) broadcaster.subscribe(id(i), p.client);
     assert.equal(p.client.listenerCount('close'), base + 1);
     for (let i = 0; i < 50; i++) broadcaster.forget(id(i));
+    p.close();
+  });
+
+  it('a signal shared by many requests keeps no listener once they are answered', async () => {
+    const p = await pair(async () => ({ body: {} }));
+    const shared = new AbortController();
+    await Promise.all(Array.from({ length: 50 }, () => p.client.request('ping', {}, { signal: shared.signal })));
+    assert.equal(getEventListeners(shared.signal, 'abort').length, 0);
     p.close();
   });
 });
