@@ -58,7 +58,9 @@ export async function runBitTorrent(specs: HostSpec[], file: string, dir: string
       children.push(harness.spawn(h, ['aria2c', ...ARIA_COMMON, `--on-bt-download-complete=${hook}`, '-d', d, torrentFile], { stdio: 'ignore' }));
       return path.join(d, path.basename(file)) + '.done';
     });
-    while (!marks.every((m) => existsSync(m))) {
+    // A mark exists a moment before the hook has written its time into it.
+    const done = (m: string) => existsSync(m) && Number(readFileSync(m, 'utf8').trim()) > 0;
+    while (!marks.every(done)) {
       if (Date.now() - t0 > timeoutMs) throw new Error(`BitTorrent run did not finish in ${timeoutMs} ms`);
       await sleep(200);
     }

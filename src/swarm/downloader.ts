@@ -69,7 +69,7 @@ export class Downloader {
     }
     // Cancelled (this node no longer qualifies, or lost blocks and starts over): not an error.
     if (session.stopped) return;
-    this.deps.log.info('content complete', { contentId, blocks: session.scheduler.have.count, of: manifest.blocks.length });
+    this.deps.log.info('content complete', { contentId, blocks: session.scheduler.have.count, of: manifest.blocks.length, ...session.scheduler.stats });
     this.retire(contentId, session);
   }
 

@@ -25,6 +25,8 @@ const EWMA = 0.3;
 export const LATE_FACTOR = 2;
 /** ...plus this slack, so timers firing late on a busy machine do not make requests look late. */
 export const LATE_SLACK_MS = 1_000;
+/** A peer we heard bytes from this recently is sending: its requests are not late, whatever the clock says. */
+export const HEARD_GRACE_MS = 2_000;
 
 export class PeerState {
   rttMs = 50;
@@ -32,6 +34,8 @@ export class PeerState {
   /** Measured delivery rate in bytes/s; 0 until the first block arrives. */
   measuredRate = 0;
   lastDeliveryAt = 0;
+  /** When bytes last arrived from it (any frame, a block still arriving included). */
+  lastHeardAt = -Infinity;
   /** Requests outstanding: block index → time sent. */
   readonly inFlight = new Map<number, number>();
   /** Blocks it claimed and then refused or sent corrupt: never asked of it again. */
@@ -73,6 +77,7 @@ export class PeerState {
   overdue(index: number, length: number, now: number): boolean {
     const sentAt = this.inFlight.get(index);
     if (sentAt === undefined) return true;
+    if (now - this.lastHeardAt < HEARD_GRACE_MS) return false;
     let ahead = 0;
     for (const t of this.inFlight.values()) if (t < sentAt) ahead++;
     const predicted = this.rttMs + (((ahead + 1) * length) / this.rate()) * 1000;

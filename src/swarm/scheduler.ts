@@ -59,6 +59,8 @@ export class SwarmScheduler {
   private readonly peers = new Map<string, PeerState>();
   private readonly availability: Uint16Array;
   private readonly wantedMissing = new Set<number>();
+  /** Requests made, second copies asked (endgame, urgent), requests taken from stalled peers: the cost side of the schedule. */
+  readonly stats = { requests: 0, copies: 0, stalled: 0 };
   /** True while background prefetch must wait (a closed bandwidth window); urgent blocks still go. */
   bulkPaused = false;
   private readonly urgentDeadlines = new Map<number, number>();
@@ -173,6 +175,30 @@ export class SwarmScheduler {
     this.completed = false;
   }
 
+  /**
+   * A request left for the wire (after the download cap and pacing let it go): lateness is
+   * judged from here, not from when it was scheduled, so a capped node does not mistake its
+   * own queue for a slow peer.
+   */
+  sent(id: string, index: number, now: number): void {
+    const p = this.peers.get(id);
+    if (p?.inFlight.has(index)) p.inFlight.set(index, now);
+  }
+
+  /** Bytes arrived from `peer` at `at` (not necessarily a whole block): it is sending, not stalled. */
+  heard(id: string, at: number): void {
+    const p = this.peers.get(id);
+    if (p) p.lastHeardAt = Math.max(p.lastHeardAt, at);
+  }
+
+  /**
+   * Our own loop was stalled for `ms` beyond its tick: that time is not the peers' silence
+   * (what they sent meanwhile is still unread), so lateness and stalls do not count it.
+   */
+  paused(ms: number, now: number): void {
+    for (const p of this.peers.values()) p.lastHeardAt = Math.min(now, p.lastHeardAt + ms);
+  }
+
   /** A block arrived from `peer`; `valid` is false when it did not match its hash. */
   onBlock(id: string, index: number, valid: boolean, now: number): SwarmAction[] {
     const actions: SwarmAction[] = [];
@@ -253,11 +279,12 @@ export class SwarmScheduler {
   private expireStalls(now: number, actions: SwarmAction[]): void {
     for (const p of this.peers.values()) {
       if (p.inFlight.size === 0) continue;
-      const since = Math.max(p.lastDeliveryAt, Math.min(...p.inFlight.values()));
+      const since = Math.max(p.lastDeliveryAt, p.lastHeardAt, Math.min(...p.inFlight.values()));
       // A peer is stalled only when it is far behind what its own rate and queue predict: a busy
       // origin serving many downloaders is slow, not stalled.
       const typical = p.measuredRate > 0 ? (this.avgLength() / p.measuredRate) * 1000 * 4 : 0;
       if (now - since < Math.max(STALL_MIN_MS, typical, 3 * p.expectedMs(this.avgLength()))) continue;
+      this.stats.stalled += p.inFlight.size;
       for (const index of p.inFlight.keys()) {
         actions.push({ type: 'cancel', peer: p.id, index });
         this.asked.get(index)?.delete(p.id);
@@ -383,6 +410,8 @@ export class SwarmScheduler {
     p.inFlight.set(index, now);
     let ids = this.asked.get(index);
     if (!ids) this.asked.set(index, (ids = new Set()));
+    this.stats.requests++;
+    if (ids.size > 0) this.stats.copies++;
     ids.add(p.id);
     actions.push({ type: 'request', peer: p.id, index });
   }

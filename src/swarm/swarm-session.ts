@@ -55,8 +55,12 @@ export class SwarmSession {
   private readonly banned = new Set<string>();
   /** Requests not yet sent (waiting for the download cap or the pacer): a cancel drops them here. */
   private readonly aborts = new Map<string, AbortController>();
+  /** Requests on the wire, waiting for their answer. */
+  private readonly awaiting = new Set<string>();
   /** Requests sent and then cancelled: their answer still comes (the bytes, or a refusal) and is not the peer's fault. */
   private readonly cancelled = new Set<string>();
+  /** Blocks being verified and written now: a copy arriving meanwhile is a duplicate, not a second write. */
+  private readonly storing = new Set<number>();
   /** Ends every request of this session when it stops. */
   private readonly stopping = new AbortController();
   /** The `close` listener this session added to each peer connection, removed when it no longer needs it. */
@@ -67,6 +71,7 @@ export class SwarmSession {
   private readonly inFlight = new Set<Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
   private discoverRound = 0;
+  private lastTickAt = 0;
   /** The content's prefetch policy (window, rate): background blocks only; client reads never wait. */
   private readonly window: PrefetchWindow | undefined;
   private readonly pacer: RatePacer | undefined;
@@ -105,7 +110,7 @@ export class SwarmSession {
   }
 
   start(): void {
-    this.timers.push(setInterval(() => this.pump(), TICK_MS));
+    this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.refreshLoads(), LOAD_REFRESH_MS));
     this.discover();
     this.pump();
@@ -166,6 +171,16 @@ export class SwarmSession {
     this.pump();
   }
 
+  /** The periodic pass: what each peer has sent lately, and how late our own loop ran, go in first. */
+  private tick(): void {
+    const now = Date.now();
+    const lag = this.lastTickAt === 0 ? 0 : now - this.lastTickAt - TICK_MS;
+    this.lastTickAt = now;
+    if (lag > TICK_MS) this.scheduler.paused(lag, now);
+    for (const [id, conn] of this.conns) this.scheduler.heard(id, conn.lastReceivedAt);
+    this.pump();
+  }
+
   private pump(): void {
     if (this.isStopped) return;
     this.checkWindow();
@@ -205,6 +220,8 @@ export class SwarmSession {
     const key = `${peer}/${index}`;
     const unsent = this.aborts.get(key);
     if (unsent) return unsent.abort(new CanopyError('ERR_TIMEOUT', 'request cancelled by the scheduler'));
+    // Already answered (a copy dropped while the first was being stored): nothing to cancel.
+    if (!this.awaiting.has(key)) return;
     this.cancelled.add(key);
     void this.conns.get(peer)?.notify('cancel', { contentId: this.contentId, index }).catch(() => undefined);
   }
@@ -305,6 +322,8 @@ export class SwarmSession {
       if (abort.signal.aborted) return;
       // Sent from here on: a cancel goes over the wire and the answer is awaited (see cancel()).
       this.aborts.delete(key);
+      this.awaiting.add(key);
+      this.scheduler.sent(peer, index, Date.now());
       const reply = await conn.request('get-block', { contentId: this.contentId, index }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: this.stopping.signal });
       await this.onReply(peer, index, reply.payload);
     } catch (err) {
@@ -313,6 +332,7 @@ export class SwarmSession {
       this.onFetchError(peer, index, err);
     } finally {
       this.aborts.delete(key);
+      this.awaiting.delete(key);
       this.cancelled.delete(key);
       this.pump();
     }
@@ -321,12 +341,18 @@ export class SwarmSession {
   /** A block's bytes arrived: verify and keep them, unless another copy was kept first. */
   private async onReply(peer: string, index: number, payload: Buffer): Promise<void> {
     const block = this.manifest.blocks[index]!;
+    if (this.storing.has(index)) {
+      // Another copy is being verified and written: this one is dropped unhashed (the first, once kept, cancels the rest).
+      this.deps.onReceived?.(payload.length, 'duplicate');
+      return;
+    }
     if (this.scheduler.have.has(index)) {
       // Already held: dropped without hashing or writing; the scheduler still learns the peer's pace.
       this.deps.onReceived?.(payload.length, 'duplicate');
       this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
       return;
     }
+    this.storing.add(index);
     try {
       await this.deps.store.put(payload, block.hash, { stripe: this.contentId, index });
     } catch (err) {
@@ -342,6 +368,8 @@ export class SwarmSession {
       this.resolveWaiters(index, payload);
       this.deps.onStuck({ reason: stuckReason(err), detail: (err as Error).message });
       return this.fail(err as Error);
+    } finally {
+      this.storing.delete(index);
     }
     this.deps.onReceived?.(payload.length, 'kept');
     this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));

@@ -54,6 +54,8 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   /** Identity and attributes of the remote node once `hello` is attested (certificate + root-signed record). */
   remoteId: string | undefined;
   remoteAttrs: Record<string, string> = {};
+  /** When bytes last arrived from the peer (epoch ms): a block still arriving is progress, not a stall. */
+  lastReceivedAt = Date.now();
   private frameTimer: NodeJS.Timeout | undefined;
   private drained: Promise<void> | undefined;
   /** Settles when the last bulk frame queued so far has been handed to the stream. */
@@ -183,6 +185,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   }
 
   private onData(chunk: Buffer): void {
+    this.lastReceivedAt = Date.now();
     let frames;
     try {
       frames = this.decoder.push(chunk);
