@@ -34,7 +34,7 @@ describe('swarm on a CPU-starved machine', () => {
   const burners: ChildProcess[] = [];
 
   before(async () => {
-    network = await startNetwork(`${dir.path}/net`, ['--block-size', '256KiB'], Array.from({ length: NODES }, (_, i) => ({ spec: { name: `n${i + 1}`, attrs: {} }, args: ['--download-cap', '2MiB/s'] })));
+    network = await startNetwork(`${dir.path}/net`, [], Array.from({ length: NODES }, (_, i) => ({ spec: { name: `n${i + 1}`, attrs: {} }, args: ['--download-cap', '2MiB/s'] })));
   });
   after(async () => {
     burners.forEach((b) => b.kill('SIGKILL'));
@@ -50,7 +50,7 @@ describe('swarm on a CPU-starved machine', () => {
     const logs = () => [network.root!, ...network.nodes].map((n) => readFileSync(`${n.dataDir}/node.log`, 'utf8'));
     const lostBefore = logs().map((l) => l.match(/lost tree parent/g)?.length ?? 0);
     for (let i = 0; i < Math.max(2, cpus().length); i++) burners.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
-    const contentId = await publish(network, file);
+    const contentId = await publish(network, file, ['--block-size', '256KiB']);
     await waitFor('every node holds the content', async () => {
       const held = await Promise.all(network.nodes.map((n) => blockBytes(n.api)));
       return held.every((b) => (b.kept ?? 0) >= SIZE);
