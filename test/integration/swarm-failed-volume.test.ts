@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LocalNetwork } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
-import { findApiToken } from '../../src/cli/api-token.js';
+import { findApiToken } from '../../src/client/api-token.js';
 import { tempDir } from '../helpers/cli.js';
 import { holding, publish, startNetwork } from '../helpers/edge-network.js';
 import { isRoot, Mounts } from '../helpers/volumes.js';

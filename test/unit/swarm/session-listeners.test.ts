@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BlockStore } from '../../../src/store/block-store.js';
-import { createLogger } from '../../../src/node/logger.js';
+import { createLogger } from '../../../src/core/logger.js';
 import { Bitfield } from '../../../src/swarm/bitfield.js';
 import { SwarmSession } from '../../../src/swarm/swarm-session.js';
 import { TokenBucket } from '../../../src/swarm/token-bucket.js';
