@@ -134,7 +134,10 @@ function buildPeer(l: Local, run: RunTime) {
       await downloader.settled(id);
       holdings.drop(id);
     },
-    onRetired: (id) => root?.registry.forget(id),
+    onRetired: (id) => {
+      root?.registry.forget(id);
+      broadcaster.forget(id);
+    },
     log,
   });
   const root = buildRoot(l, lifecycle, tree, (id, index) => holdings.stored(id, index));
@@ -161,6 +164,7 @@ function buildPeer(l: Local, run: RunTime) {
       holdings.reportProgress(id, m, holdings.bitfield(id).complete);
     },
     onStuck: (id, stuck) => holdings.onStuck(id, stuck),
+    onReceived: (bytes, outcome) => l.metrics.inc('canopy_swarm_block_bytes_total', { outcome }, bytes),
     log,
     downloadCap: config.downloadCap,
     prefetch: config.prefetch,
@@ -265,26 +269,14 @@ function memberRootLink(l: Local, join: NonNullable<NodeConfig['join']>, pool: P
 export function buildComponents(config: NodeConfig, security: NodeSecurity, transport: Transport, run: RunTime): Components {
   const l = buildLocal(config, security, transport);
   const p = buildPeer(l, run);
-  const fetchNow = async (contentId: string, index: number, deadline?: number): Promise<void> => {
+  const fetchNow = async (contentId: string, index: number, deadline?: number): Promise<Buffer | undefined> => {
     const manifest = l.catalog.require(contentId);
     p.checkServing(contentId);
     if (!qualifies(manifest, l.self())) throw new CanopyError('ERR_NOT_AUTHORISED', `this node does not meet the criteria "${manifest.criteria}" of ${contentId.slice(0, 12)}`);
     return p.downloader.fetchNow(contentId, manifest, index, deadline);
   };
-  const fetcher = new BlockFetcher({
-    store: countingStore(l.metrics, l.store),
-    pool: p.pool,
-    manifestOf: (id) => l.catalog.require(id),
-    findHolders: p.findHolders,
-    onStored: (id, index, bytes) => {
-      p.downloader.addFetched(id, bytes);
-      // Blocks fetched for edge readers are advertised to peers and known to the swarm too.
-      p.holdings.stored(id, index);
-      p.downloader.markHeld(id, index);
-      p.holdings.reportProgress(id, l.catalog.require(id), l.catalog.holding(id).complete);
-    },
-    log: l.log,
-  });
+  // The edge's on-demand reads take the swarm's path: one way to fetch a block.
+  const fetcher = new BlockFetcher({ store: l.store, manifestOf: (id) => l.catalog.require(id), fetchNow });
   const parts = { ...l, ...p, fetcher, fetchNow };
   return { ...parts, ...buildServers(parts, run) };
 }

@@ -64,7 +64,7 @@ export interface ServerParts {
   /** This node's admission facts, read afresh (attributes change with trust updates). */
   self: () => Self;
   /** Fetches one block now for an on-demand reader, if this node qualifies. */
-  fetchNow: (contentId: string, index: number, deadline?: number) => Promise<void>;
+  fetchNow: (contentId: string, index: number, deadline?: number) => Promise<Buffer | undefined>;
   security: NodeSecurity;
   ownedOutside: OwnedOutsideCriteria;
 }
@@ -144,7 +144,7 @@ export function apiDeps(c: ServerParts, run: RunTime): AdminApiDeps {
       ...overviewRoutes(overview),
       ...treeRoutes(tree),
       ...webRoutes(),
-      ...(config.isRoot ? [] : blockFetchRoutes(c.catalog, c.fetchNow)),
+      ...(config.isRoot ? [] : blockFetchRoutes(c.catalog, (id, index, deadline) => c.fetchNow(id, index, deadline).then(() => undefined))),
       ...storeRoutes({ stats: () => c.store.stats() }),
       ...publisherRoutes(root && { list: () => ({ publishers: root.service.publishers.publishers(), serial: root.service.publishers.list().serial }), add: (key, name) => root.service.authorisePublisher(key, name), remove: (key) => root.service.removePublisher(key) }),
     ],
