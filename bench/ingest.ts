@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSample } from '../src/demo/sample.js';
-import { log, median, option, round, sizeOption, timedCommand } from './_util.js';
+import { log, median, option, perGiB, round, sizeOption, timedCommand, waitedChildrenCpuSeconds } from './_util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -22,6 +22,14 @@ interface ChildResult {
   maxRssBytes: number;
   blocks: number;
   blockSize: number;
+}
+
+/** Runs `fn` (a spawnSync) and adds the CPU seconds of the processes it waited for to `into`. */
+function charged<T>(into: number[], fn: () => T): T {
+  const c0 = waitedChildrenCpuSeconds();
+  const value = fn();
+  into.push(waitedChildrenCpuSeconds() - c0);
+  return value;
 }
 
 function child(args: string[], hashThreads?: number): ChildResult {
@@ -54,13 +62,14 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     clean();
     openssl();
     child(['hash', src]);
+    const cpu = { canopy: [] as number[], cp: [] as number[] };
     const t = { canopy: [] as number[], cp: [] as number[], hash: [] as number[], hashMain: [] as number[], put: [] as number[], openssl: [] as number[], rss: [] as number[] };
     let last: ChildResult | undefined;
     for (let i = 0; i < rounds; i++) {
       clean();
-      t.cp.push(cp());
+      t.cp.push(charged(cpu.cp, cp));
       clean();
-      last = child(['store', src, out]);
+      last = charged(cpu.canopy, () => child(['store', src, out]));
       t.canopy.push(last.seconds);
       t.rss.push(last.maxRssBytes);
       clean();
@@ -73,7 +82,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       // And the store's write protocol alone for as many blocks: the floor of canopySeconds.
       clean();
       t.put.push(child(['put', src, out, String(last.blockSize)]).seconds);
-      log(`round ${i + 1}: canopy ${round(last.seconds)} s, cp+sync ${round(t.cp[i]!)} s, hash-only ${round(h.seconds)} s, openssl ${round(t.openssl[i]!)} s`);
+      log(`round ${i + 1}: canopy ${round(last.seconds)} s (cpu ${round(cpu.canopy[i]!, 2)} s), cp+sync ${round(t.cp[i]!)} s (cpu ${round(cpu.cp[i]!, 2)} s), hash-only ${round(h.seconds)} s, openssl ${round(t.openssl[i]!)} s`);
     }
     const canopySeconds = median(t.canopy);
     const cpSyncSeconds = median(t.cp);
@@ -92,6 +101,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       storeWritesOnlySeconds: round(median(t.put)),
       peakRssBytes: Math.max(...t.rss),
       ratio: round(canopySeconds / cpSyncSeconds),
+      // CPU charged to the ingest process (threads included) and to cp + sync; kernel
+      // writeback threads are charged to neither.
+      cpuSecondsPerGiB: perGiB(median(cpu.canopy), size),
+      baselineCpuSecondsPerGiB: perGiB(median(cpu.cp), size),
       hashRatio: round(hashOnlySeconds / opensslSeconds),
       canopyMBps: round(size / canopySeconds / 1e6, 1),
       cpSyncMBps: round(size / cpSyncSeconds / 1e6, 1),
