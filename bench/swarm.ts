@@ -16,7 +16,8 @@ import { writeSample } from '../src/demo/sample.js';
 import { CanopyCluster } from '../test/netns/canopy-cluster.js';
 import { NetnsHarness, rateBits, type HostSpec } from '../test/netns/harness.js';
 import { runBitTorrent } from './_bittorrent.js';
-import { log, option, round, sizeOption } from './_util.js';
+import { type MeterReport, mib, perGiB, ProcessMeter, processTree, log, option, round, sizeOption } from './_util.js';
+import { readFileSync } from 'node:fs';
 
 function specsFor(nodes: number, rate: string, slow: number): HostSpec[] {
   const quarter = `${Math.round(rateBits(rate) / 4 / 1000)}kbit`;
@@ -30,7 +31,20 @@ export function fluidBound(bytes: number, specs: HostSpec[]): number {
   return Math.max(bytes / up[0]!, bytes / Math.min(...down), (n * bytes) / up.reduce((a, b) => a + b, 0));
 }
 
-async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize: string, timeoutMs: number): Promise<{ seconds: number; perNode: Record<string, number>; originEgressRatio: number; cpuSeconds: number }> {
+/** The long-lived node processes below this one, labelled by their `--name`. */
+function nodeMeter(): ProcessMeter {
+  const name = (pid: number) => {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const i = argv.indexOf('--name');
+    return i >= 0 ? argv[i + 1]! : 'other';
+  };
+  return new ProcessMeter(
+    () => processTree(process.pid).filter((p) => p !== process.pid),
+    (s) => (s.comm === 'node' ? name(s.pid) : s.comm),
+  );
+}
+
+async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize: string, timeoutMs: number): Promise<{ seconds: number; perNode: Record<string, number>; originEgressRatio: number; cpuSeconds: number; meter: MeterReport }> {
   const harness = NetnsHarness.create(specs);
   try {
     const cluster = new CanopyCluster(harness, dir, true);
@@ -43,6 +57,7 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
     const t0 = Date.now();
     const txBefore = harness.txBytes(origin);
     const cpuBefore = harness.cpuSeconds();
+    const meter = nodeMeter().start();
     log(`canopy: published in ${((t0 - publishStart) / 1000).toFixed(1)} s; distributing`);
     const status = await cluster.waitComplete(contentId, {
       timeoutMs,
@@ -51,7 +66,7 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
     });
     const elapsed = (Date.now() - t0) / 1000;
     status.nodes.forEach((n) => (perNode[n.name] ??= elapsed));
-    return { seconds: Math.max(...Object.values(perNode)), perNode, originEgressRatio: (harness.txBytes(origin) - txBefore) / status.size, cpuSeconds: harness.cpuSeconds() - cpuBefore };
+    return { seconds: Math.max(...Object.values(perNode)), perNode, originEgressRatio: (harness.txBytes(origin) - txBefore) / status.size, cpuSeconds: harness.cpuSeconds() - cpuBefore, meter: meter.stop() };
   } finally {
     await harness.stop();
   }
@@ -90,11 +105,16 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       ratio: round(canopy.seconds / tstar),
       originEgressRatio: round(canopy.originEgressRatio),
       cpuSeconds: round(canopy.cpuSeconds, 1),
+      // Per node: CPU seconds per GiB it took in (each node receives the content once and
+      // passes on about as much, so this is roughly half the cost per GiB moved both ways).
+      cpuSecondsPerGiB: perGiB(canopy.cpuSeconds / nodes, size),
+      peakRssMiB: mib(canopy.meter.peakRssBytes),
+      perNodeCpuSeconds: Object.fromEntries(canopy.meter.processes.filter((p) => p.label !== 'other' && p.cpuSeconds > 0).map((p) => [p.label, p.cpuSeconds])),
     };
     if (withBt) {
       const bt = await runBitTorrent(specs, file, path.join(dir, 'bt'), 2 ** 20, timeoutMs);
       log(`bittorrent: T ${bt.seconds.toFixed(1)} s, origin sent ${bt.originEgressRatio.toFixed(2)} copies`);
-      Object.assign(result, { T_bittorrent: round(bt.seconds, 2), bittorrentCpuSeconds: round(bt.cpuSeconds, 1), bittorrentPerNode: bt.perNode.map((s) => round(s, 2)), bittorrentOriginEgressRatio: round(bt.originEgressRatio), ratioVsBitTorrent: round(canopy.seconds / bt.seconds) });
+      Object.assign(result, { baselineCpuSecondsPerGiB: perGiB(bt.cpuSeconds / nodes, size), T_bittorrent: round(bt.seconds, 2), bittorrentCpuSeconds: round(bt.cpuSeconds, 1), bittorrentPerNode: bt.perNode.map((s) => round(s, 2)), bittorrentOriginEgressRatio: round(bt.originEgressRatio), ratioVsBitTorrent: round(canopy.seconds / bt.seconds) });
     }
     result.machine = 'shared 2-core VM; other engineers were running tests at the same time';
     return result;
