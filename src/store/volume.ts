@@ -11,8 +11,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { isDirectUnsupported, writeDirect } from './direct-write.js';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
 
@@ -33,6 +34,15 @@ export function classifyIoError(err: unknown): IoErrorKind {
   return 'other';
 }
 
+/** A block written to a temp file, not yet durable or visible (see Volume.stage/commit). */
+export interface StagedBlock {
+  hash: string;
+  length: number;
+  tmpPath: string;
+  finalPath: string;
+  fh: FileHandle;
+}
+
 export class Volume implements WeightedVolume {
   state: VolumeState = 'ok';
   reason = '';
@@ -40,6 +50,8 @@ export class Volume implements WeightedVolume {
   blocks = 0;
   /** Bytes of writes in flight, counted against capacity before they land. */
   pendingBytes = 0;
+  /** Whether block files are written with O_DIRECT (turned off when the file system refuses it). */
+  directWrites = process.env.CANOPY_DIRECT_WRITES !== '0';
 
   private constructor(
     readonly id: string,
@@ -137,22 +149,53 @@ export class Volume implements WeightedVolume {
     return existsSync(path.join(this.dir, MARKER));
   }
 
-  async write(hash: string, data: Uint8Array): Promise<void> {
-    const finalPath = this.blockPath(hash);
+  /**
+   * First half of a block write: the bytes go to a new temp file under tmp/ (with O_DIRECT
+   * where the file system allows it, see direct-write.ts). Nothing is durable or visible
+   * yet; `commit` finishes the job for a batch of staged blocks.
+   */
+  async stage(hash: string, data: Uint8Array): Promise<StagedBlock> {
     const tmpPath = path.join(this.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
-    try {
-      const fh = await open(tmpPath, 'wx');
+    const staged = (fh: FileHandle): StagedBlock => ({ hash, length: data.length, tmpPath, finalPath: this.blockPath(hash), fh });
+    if (this.directWrites) {
       try {
-        await fh.writeFile(data);
-        await fh.datasync();
-      } finally {
-        await fh.close();
+        return staged(await writeDirect(tmpPath, data));
+      } catch (err) {
+        await unlink(tmpPath).catch(() => undefined);
+        if (!isDirectUnsupported(err)) throw err;
+        this.directWrites = false; // This file system does not take O_DIRECT: buffered from now on.
       }
-      const dir = path.dirname(finalPath);
-      await rename(tmpPath, finalPath);
-      await fsyncDir(dir);
+    }
+    const fh = await open(tmpPath, 'wx');
+    try {
+      await fh.writeFile(data);
+      return staged(fh);
     } catch (err) {
+      await fh.close().catch(() => undefined);
       await unlink(tmpPath).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Second half, for many staged blocks at once: every temp file's data is synced (in
+   * parallel on the thread pool, so the file system can fold the flushes into few journal
+   * commits), each is renamed to its block path, and each directory touched is synced
+   * once. Only after that may the index list the blocks. On failure the temp files are
+   * removed; a block already renamed is whole (it was synced first) and the scrub settles
+   * it at the next start.
+   */
+  async commit(blocks: readonly StagedBlock[]): Promise<void> {
+    try {
+      try {
+        await Promise.all(blocks.map((b) => b.fh.datasync()));
+      } finally {
+        await Promise.all(blocks.map((b) => b.fh.close().catch(() => undefined)));
+      }
+      await Promise.all(blocks.map((b) => rename(b.tmpPath, b.finalPath)));
+      await Promise.all([...new Set(blocks.map((b) => path.dirname(b.finalPath)))].map(fsyncDir));
+    } catch (err) {
+      await Promise.all(blocks.map((b) => unlink(b.tmpPath).catch(() => undefined)));
       throw err;
     }
   }
