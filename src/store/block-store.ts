@@ -20,78 +20,25 @@
  * verifier) reads the same index and volumes concurrently and never writes.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, statfsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
 import { sha256Hex, sha256HexOffThread } from '../core/hash.js';
-import { formatBytes } from '../core/sizes.js';
 import type { Logger } from '../node/logger.js';
 import { orderVictims, type EvictionPolicy } from './eviction.js';
 import { IndexDb } from './index-db.js';
 import { rankVolumes, StripeSequence } from './placement.js';
 import { scrub, type ScrubReport } from './scrub.js';
-import { GroupCommit } from './group-commit.js';
-import { ReadVerification, type VerifyReads } from './read-verification.js';
-import { classifyIoError, Volume, type StagedBlock } from './volume.js';
+import { fullError } from './store-full.js';
+import type { GroupCommit } from './group-commit.js';
+import { ReadVerification } from './read-verification.js';
+import type { StoreOptions, StoreStats, StripeHint, VolumeFailure } from './store-types.js';
+import { classifyIoError, hasFreeSpace, readableIds, Volume } from './volume.js';
+import { volumeCommitter, type PendingBlock } from './volume-commit.js';
 import type { VolumeConfig } from './volume-spec.js';
 
 export type { VolumeConfig } from './volume-spec.js';
-
-export interface StoreOptions {
-  /** Most bytes of blocks the node keeps over all volumes. */
-  quota?: number;
-  evictionPolicy?: EvictionPolicy;
-  readOnly?: boolean;
-  log?: Logger;
-  /** How often volumes are probed for failure and for space freed (ms). */
-  probeIntervalMs?: number;
-  /** Hash a block on its first read in this run only (default), or on every read. */
-  verifyReads?: VerifyReads;
-}
-
-/** Which content and which block of it a write belongs to, for striping. */
-export interface StripeHint {
-  stripe: string;
-  index: number;
-}
-
-export interface VolumeStats {
-  id: string;
-  path: string;
-  weight: number;
-  capacity: number | null;
-  state: string;
-  reason: string;
-  bytes: number;
-  blocks: number;
-}
-
-export interface StoreStats {
-  volumes: VolumeStats[];
-  bytes: number;
-  blocks: number;
-  quota: number | null;
-  evictionPolicy: EvictionPolicy;
-  failedVolumes: string[];
-  /** max/min of bytes per unit of weight over working volumes (1 = perfectly balanced). */
-  balance: number | null;
-  lostBlocks: number;
-  corruptBlocks: number;
-  evictions: number;
-  evictedBytes: number;
-}
-
-export interface VolumeFailure {
-  id: string;
-  path: string;
-  reason: string;
-  lostBlocks: number;
-}
-
-interface PendingBlock {
-  staged: StagedBlock;
-  hint: StripeHint | undefined;
-}
+export type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats } from './store-types.js';
 
 const PROBE_INTERVAL_MS = 2_000;
 const ACCESS_FLUSH_MS = 5_000;
@@ -101,9 +48,6 @@ const ACCESS_FLUSH_MS = 5_000;
  * with this origin as its own.
  */
 export const LOCAL_INGEST_ID = 'nodeId';
-
-/** Free bytes a full file system needs before it is written to again. */
-const REUSE_FREE_BYTES = 64 * 2 ** 20;
 
 export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure]; 'content:evicted': [{ contentId: string; bytes: number }] }> {
   readonly index: IndexDb;
@@ -232,21 +176,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   private committerFor(volume: Volume): GroupCommit<PendingBlock> {
     let committer = this.committers.get(volume.id);
     if (!committer) {
-      committer = new GroupCommit<PendingBlock>(async (batch) => {
-        await volume.commit(batch.map((b) => b.staged));
-        // The files are durable and in place: now, and only now, the index lists them (one transaction).
-        this.index.transaction(() => {
-          for (const { staged, hint } of batch) {
-            this.index.putBlock({ hash: staged.hash, volume: volume.id, length: staged.length });
-            // A content evicted earlier whose blocks arrive again (a client reads it) is held again.
-            if (hint) this.index.reactivate(hint.stripe);
-          }
-        });
-        for (const { staged } of batch) {
-          volume.usedBytes += staged.length;
-          volume.blocks++;
-        }
-      });
+      committer = volumeCommitter(volume, this.index);
       this.committers.set(volume.id, committer);
     }
     return committer;
@@ -278,7 +208,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       // Another write is already making room: see what it freed before evicting more.
       const running = this.evicting;
       if (running) await running;
-      else if (!(await this.evictOne())) throw this.fullError(length, tried);
+      else if (!(await this.evictOne())) throw fullError(this.volumes, length, tried, this.quota);
       tried.clear();
     }
   }
@@ -305,19 +235,6 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     if (this.quota === undefined) return true;
     const used = this.volumes.reduce((s, v) => s + v.usedBytes + v.pendingBytes, 0);
     return used + length <= this.quota;
-  }
-
-  private fullError(length: number, tried: Set<string>): CanopyError {
-    const used = this.volumes.reduce((s, v) => s + v.usedBytes, 0);
-    const why = this.volumes.map((v) => {
-      if (v.state !== 'ok' || tried.has(v.id)) return `${v.dir} ${v.state} (${v.reason})`;
-      if (v.capacity !== undefined && !v.hasRoom(length)) return `${v.dir} at its capacity of ${formatBytes(v.capacity)}`;
-      return `${v.dir} has room`;
-    });
-    const quota = this.quota === undefined ? '' : `; quota ${formatBytes(this.quota)}, ${formatBytes(used)} used`;
-    return new CanopyError('ERR_STORE_FULL', `no room for a ${formatBytes(length)} block and nothing unpinned left to evict: ${why.join('; ')}${quota}`, {
-      details: { length, used, quota: this.quota ?? null },
-    });
   }
 
   /** Evicts the next unpinned content by policy; false when there is none. One at a time. */
@@ -532,29 +449,5 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.index.transaction(() => {
       for (const v of this.volumes) this.index.putVolume({ id: v.id, path: v.dir, weight: v.weight, capacity: v.capacity ?? null, state: v.state, reason: v.reason });
     });
-  }
-}
-
-/**
- * Ids for volumes that have none yet: `v<position>` when no other volume (marker or index)
- * uses it, else the next free `v<n>`, so ids stay short and readable in stats and metrics.
- */
-function readableIds(paths: readonly string[], recorded: readonly string[]): string[] {
-  const taken = new Set([...recorded, ...paths.map((p) => Volume.peekId(p)).filter((id): id is string => id !== undefined)]);
-  return paths.map((_, i) => {
-    let n = i;
-    while (taken.has(`v${n}`)) n++;
-    taken.add(`v${n}`);
-    return `v${n}`;
-  });
-}
-
-/** Whether a file system that filled up has room again: 64 MiB, or a quarter of a small one. */
-function hasFreeSpace(dir: string): boolean {
-  try {
-    const s = statfsSync(dir);
-    return s.bavail * s.bsize >= Math.min(REUSE_FREE_BYTES, (s.blocks * s.bsize) / 4);
-  } catch {
-    return false;
   }
 }

@@ -10,7 +10,7 @@
  * it stays failed until the node restarts and finds it healthy again).
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { isDirectUnsupported, writeDirect } from './direct-write.js';
@@ -267,5 +267,32 @@ async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** Free bytes a full file system needs before it is written to again. */
+const REUSE_FREE_BYTES = 64 * 2 ** 20;
+
+/**
+ * Ids for volumes that have none yet: `v<position>` when no other volume (marker or index)
+ * uses it, else the next free `v<n>`, so ids stay short and readable in stats and metrics.
+ */
+export function readableIds(paths: readonly string[], recorded: readonly string[]): string[] {
+  const taken = new Set([...recorded, ...paths.map((p) => Volume.peekId(p)).filter((id): id is string => id !== undefined)]);
+  return paths.map((_, i) => {
+    let n = i;
+    while (taken.has(`v${n}`)) n++;
+    taken.add(`v${n}`);
+    return `v${n}`;
+  });
+}
+
+/** Whether a file system that filled up has room again: 64 MiB, or a quarter of a small one. */
+export function hasFreeSpace(dir: string): boolean {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize >= Math.min(REUSE_FREE_BYTES, (s.blocks * s.bsize) / 4);
+  } catch {
+    return false;
   }
 }

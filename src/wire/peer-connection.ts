@@ -126,6 +126,12 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
 
   private async write(header: Record<string, unknown>, payload?: Buffer): Promise<void> {
     if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
+    // While the socket is backed up, later frames wait here as the caller's buffers instead of
+    // piling into the stream (over TLS as encrypted copies): a holder serving 16 peers with
+    // 8 requests each held 320 MiB that way. One frame in the stream's queue is enough to keep
+    // the kernel's socket buffer full.
+    while (this.stream.writableNeedDrain && !this.closed) await this.waitDrain();
+    if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
     let ok = true;
     const parts = encodeFrame(header, payload);
     // Prefix, header and payload go down as one write (writev): over TLS, one run of records
@@ -133,20 +139,22 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     this.stream.cork();
     for (const part of parts) ok = this.stream.write(part);
     this.stream.uncork();
-    if (!ok && !this.closed) {
-      // One shared wait per congestion episode, however many writers are queued behind it.
-      this.drained ??= new Promise<void>((resolve) => {
-        const done = () => {
-          this.stream.off('drain', done);
-          this.stream.off('close', done);
-          this.drained = undefined;
-          resolve();
-        };
-        this.stream.on('drain', done);
-        this.stream.on('close', done);
-      });
-      await this.drained;
-    }
+    if (!ok && !this.closed) await this.waitDrain();
+  }
+
+  /** One shared wait per congestion episode, however many writers are queued behind it. */
+  private waitDrain(): Promise<void> {
+    this.drained ??= new Promise<void>((resolve) => {
+      const done = () => {
+        this.stream.off('drain', done);
+        this.stream.off('close', done);
+        this.drained = undefined;
+        resolve();
+      };
+      this.stream.on('drain', done);
+      this.stream.on('close', done);
+    });
+    return this.drained;
   }
 
   private onData(chunk: Buffer): void {
