@@ -282,7 +282,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     if (!row || !volume || volume.state === 'failed') throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} is not held here`);
     let data: Buffer;
     try {
-      data = await volume.read(hash);
+      data = await volume.read(hash, row.length);
     } catch (err) {
       const kind = classifyIoError(err);
       if (kind === 'failed' || (kind === 'missing' && !volume.present())) this.failVolume(volume, `${(err as { code?: string }).code}: ${(err as Error).message}`);
@@ -291,7 +291,8 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     }
     // The first read of a block in this run is hashed (on the thread pool, so a node serving
     // many readers keeps its event loop free); later reads trust it (read-verification.ts).
-    if (this.verification.mustHash(hash) && (await sha256HexOffThread(data)) !== hash) {
+    // A file that came back short (truncated on disk) is always hashed, so it fails here.
+    if ((this.verification.mustHash(hash) || data.length !== row.length) && (await sha256HexOffThread(data)) !== hash) {
       this.corruptBlocks++;
       this.log?.error('corrupt block dropped', { hash, volume: volume.id, path: volume.dir });
       this.drop(volume, hash, row.length);
