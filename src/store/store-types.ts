@@ -1,6 +1,7 @@
 /** The block store's public shapes: options, stripe hints, stats and failure reports. */
 import type { Logger } from '../node/logger.js';
 import type { EvictionPolicy } from './eviction.js';
+import type { VolumeRow } from './index-db.js';
 import type { VerifyReads } from './read-verification.js';
 
 export interface StoreOptions {
@@ -21,13 +22,8 @@ export interface StripeHint {
   index: number;
 }
 
-export interface VolumeStats {
-  id: string;
-  path: string;
-  weight: number;
-  capacity: number | null;
-  state: string;
-  reason: string;
+/** A volume as the index records it, with its usage. */
+export interface VolumeStats extends VolumeRow {
   bytes: number;
   blocks: number;
 }
