@@ -1,5 +1,5 @@
 /** The block store's public shapes: options, stripe hints, stats and failure reports. */
-import type { Logger } from '../node/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { EvictionPolicy } from './eviction.js';
 import type { VolumeRow } from './index-db.js';
 import type { VerifyReads } from './read-verification.js';
