@@ -4,9 +4,7 @@
  * goes (VmHWM is read too, so a short peak between samples is not missed).
  */
 import { readFileSync } from 'node:fs';
-
-/** USER_HZ: /proc reports CPU time in these ticks (100 on Linux everywhere we run). */
-const CLOCK_TICKS = 100;
+import { peakRssKb, procStat } from './_util.js';
 
 export interface ProcFigures {
   cpuSeconds: number;
@@ -18,10 +16,9 @@ export interface ProcFigures {
 export function procFigures(pid: number | undefined): ProcFigures | undefined {
   if (pid === undefined) return undefined;
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
-    return { cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS, rssMiB: kib('VmRSS') / 1024, peakRssMiB: kib('VmHWM') / 1024 };
+    const stat = procStat(pid);
+    if (!stat) return undefined;
+    return { cpuSeconds: stat.cpuSeconds, rssMiB: stat.rssBytes / 2 ** 20, peakRssMiB: peakRssKb(pid) / 1024 };
   } catch {
     return undefined;
   }

@@ -190,6 +190,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       Object.assign(result, {
         T_bittorrent: round(bt.seconds, 2),
         bittorrentCpuSecondsPerGiB: spread(bt.perProcess.map((p) => p.cpuSeconds / (size / 2 ** 30))),
+        // The name every data-path bench uses for its baseline's cost (issue 15): aria2c per leecher.
+        baselineCpuSecondsPerGiB: spread(bt.perProcess.map((p) => p.cpuSeconds / (size / 2 ** 30))),
         bittorrentPeakRssMiB: spread(bt.perProcess.map((p) => p.peakRssMiB)),
         bittorrentWireReceivedPerKept: spread(bt.wireReceived.map((b) => b / size), 3),
         bittorrentMachineBusyFraction: round(bt.busyFraction),
