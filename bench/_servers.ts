@@ -32,6 +32,8 @@ async function waitPort(port: number, child: ChildProcess, what: string): Promis
 
 export interface Baseline {
   url: string;
+  /** The server's main process (nginx master, vsftpd): meter processTree(pid) for its CPU. */
+  pid: number;
   stop: () => Promise<void>;
 }
 
@@ -43,7 +45,7 @@ export async function startNginx(dir: string, root: string): Promise<Baseline> {
   writeFileSync(conf, `daemon off;\nworker_processes auto;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 256; }\nhttp {\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  client_body_temp_path ${prefix}/body;\n  proxy_temp_path ${prefix}/proxy;\n  fastcgi_temp_path ${prefix}/fastcgi;\n  uwsgi_temp_path ${prefix}/uwsgi;\n  scgi_temp_path ${prefix}/scgi;\n  server { listen 127.0.0.1:${port}; root ${root}; }\n}\n`);
   const child = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: 'ignore' });
   await waitPort(port, child, 'nginx');
-  return { url: `http://127.0.0.1:${port}`, stop: () => stopProcess(child) };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopProcess(child) };
 }
 
 export async function startVsftpd(dir: string, root: string): Promise<Baseline> {
@@ -55,5 +57,5 @@ export async function startVsftpd(dir: string, root: string): Promise<Baseline> 
   writeFileSync(conf, ['listen=YES', 'background=NO', `listen_port=${port}`, 'listen_address=127.0.0.1', 'anonymous_enable=YES', 'no_anon_password=YES', `anon_root=${root}`, 'local_enable=NO', 'write_enable=NO', 'pasv_enable=YES', 'pasv_address=127.0.0.1', 'max_clients=64', 'max_per_ip=64', 'seccomp_sandbox=NO', 'secure_chroot_dir=/var/run/vsftpd/empty', 'xferlog_enable=NO', ''].join('\n'));
   const child = spawn('vsftpd', [conf], { stdio: 'ignore' });
   await waitPort(port, child, 'vsftpd');
-  return { url: `ftp://127.0.0.1:${port}`, stop: () => stopProcess(child) };
+  return { url: `ftp://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopProcess(child) };
 }

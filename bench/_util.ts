@@ -1,5 +1,6 @@
-/** Helpers shared by benchmarks: option parsing, timing, running baseline commands. */
+/** Helpers shared by benchmarks: option parsing, timing, running baseline commands, CPU and RSS of processes. */
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { parseSize } from '../src/core/sizes.js';
 
 export function option(args: string[], name: string, fallback: string): string {
@@ -35,4 +36,184 @@ export const mbps = (bytes: number, seconds: number) => round(bytes / seconds / 
 
 export function log(line: string): void {
   process.stderr.write(`${line}\n`);
+}
+
+// ---------------------------------------------------------------------------------------
+// CPU and memory of processes, for "CPU seconds per GiB" and peak RSS on a shared machine.
+// Wall-clock figures move with whatever else runs; CPU time charged to our processes
+// moves much less, so every data-path bench reports both.
+// ---------------------------------------------------------------------------------------
+
+/** USER_HZ: /proc reports CPU time in these ticks (100 on every Linux we run on). */
+const CLOCK_TICKS = 100;
+const PAGE_BYTES = 4096;
+export const GiB = 2 ** 30;
+
+export interface ProcStat {
+  pid: number;
+  ppid: number;
+  comm: string;
+  /** utime + stime of the process (all its threads), seconds. */
+  cpuSeconds: number;
+  /** cutime + cstime: CPU of children it has waited for, seconds. */
+  childrenCpuSeconds: number;
+  rssBytes: number;
+}
+
+/** One process's /proc/<pid>/stat, or undefined when it is gone. */
+export function procStat(pid: number | 'self'): ProcStat | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const close = text.lastIndexOf(')');
+  const comm = text.slice(text.indexOf('(') + 1, close);
+  // Fields after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14) ... rss(21)
+  const f = text.slice(close + 2).split(' ');
+  return {
+    pid: Number(text.slice(0, text.indexOf(' '))),
+    ppid: Number(f[1]),
+    comm,
+    cpuSeconds: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS,
+    childrenCpuSeconds: (Number(f[13]) + Number(f[14])) / CLOCK_TICKS,
+    rssBytes: Number(f[21]) * PAGE_BYTES,
+  };
+}
+
+/** `pid` and every process below it (children, grandchildren...). */
+export function processTree(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const s = procStat(Number(name));
+    if (!s) continue;
+    const list = parents.get(s.ppid) ?? [];
+    list.push(s.pid);
+    parents.set(s.ppid, list);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    out.push(p);
+    for (const c of parents.get(p) ?? []) walk(c);
+  };
+  walk(pid);
+  return out;
+}
+
+/**
+ * CPU seconds of the children this process has waited for (cutime + cstime): wrap a
+ * spawnSync (cp, sync, openssl, a bench child) between two calls to charge it exactly,
+ * including its own children and threads.
+ */
+export function waitedChildrenCpuSeconds(): number {
+  return procStat('self')!.childrenCpuSeconds;
+}
+
+/** CPU seconds of this process so far (all threads, workers included). */
+export function ownCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+export interface MeteredProcess {
+  pid: number;
+  label: string;
+  cpuSeconds: number;
+  peakRssBytes: number;
+}
+
+export interface MeterReport {
+  /** CPU seconds used by the watched processes while the meter ran. */
+  cpuSeconds: number;
+  /** Largest RSS of any one watched process. */
+  peakRssBytes: number;
+  /** Largest sum of RSS over the watched processes at one sample. */
+  peakTotalRssBytes: number;
+  processes: MeteredProcess[];
+}
+
+/**
+ * Samples the CPU time and RSS of a changing set of processes every `intervalMs` while a
+ * measurement runs: `pids()` is asked at each sample (e.g. `() => processTree(nginxPid)`).
+ * A process that exits between samples keeps the CPU of its last sample, so short-lived
+ * processes are under-counted by at most one interval; use waitedChildrenCpuSeconds for
+ * those. CPU a process had before the meter first saw it is not counted (if it existed at
+ * start()); a process born later counts from zero.
+ */
+export class ProcessMeter {
+  private readonly seen = new Map<number, { label: string; start: number; last: number; peak: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private peakTotal = 0;
+  private started = false;
+
+  constructor(
+    private readonly pids: () => Iterable<number>,
+    private readonly label: (stat: ProcStat) => string = (s) => s.comm,
+    private readonly intervalMs = 100,
+  ) {}
+
+  start(): this {
+    this.sample();
+    this.started = true;
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  stop(): MeterReport {
+    this.sample();
+    clearInterval(this.timer);
+    const processes = [...this.seen].map(([pid, s]) => ({ pid, label: s.label, cpuSeconds: round(s.last - s.start, 2), peakRssBytes: s.peak }));
+    return {
+      cpuSeconds: processes.reduce((a, p) => a + p.cpuSeconds, 0),
+      peakRssBytes: Math.max(0, ...processes.map((p) => p.peakRssBytes)),
+      peakTotalRssBytes: this.peakTotal,
+      processes,
+    };
+  }
+
+  private sample(): void {
+    let total = 0;
+    for (const pid of this.pids()) {
+      const s = procStat(pid);
+      if (!s) continue;
+      total += s.rssBytes;
+      const known = this.seen.get(pid);
+      if (known) {
+        known.last = s.cpuSeconds;
+        known.peak = Math.max(known.peak, s.rssBytes);
+      } else {
+        this.seen.set(pid, { label: this.label(s), start: this.started ? 0 : s.cpuSeconds, last: s.cpuSeconds, peak: s.rssBytes });
+      }
+    }
+    this.peakTotal = Math.max(this.peakTotal, total);
+  }
+}
+
+/** Measures `fn` with a meter on `pids` and returns its result with the meter's report. */
+export async function metered<T>(pids: () => Iterable<number>, fn: () => Promise<T>): Promise<{ value: T; meter: MeterReport }> {
+  const meter = new ProcessMeter(pids).start();
+  try {
+    const value = await fn();
+    return { value, meter: meter.stop() };
+  } catch (err) {
+    meter.stop();
+    throw err;
+  }
+}
+
+/** CPU seconds per GiB moved. */
+export const perGiB = (cpuSeconds: number, bytes: number) => round(cpuSeconds / (bytes / GiB), 2);
+export const mib = (bytes: number) => round(bytes / 2 ** 20, 1);
+
+/** Peak resident memory (kB) of a process, from /proc (VmHWM: the high-water mark, not a sample). */
+export function peakRssKb(pid: number): number {
+  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+export function cpuSecondsOf(pid: number): number {
+  return procStat(pid)?.cpuSeconds ?? 0;
 }

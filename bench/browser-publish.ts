@@ -18,7 +18,7 @@ import { ApiClient } from '../src/client/api-client.js';
 import { LocalNetwork } from '../src/demo/local-network.js';
 import { writeSample } from '../src/demo/sample.js';
 import { CHROMIUM, ensureWebBuilt } from '../test/helpers/browser.js';
-import { log, mbps, round, sizeOption, timed, timedCommand } from './_util.js';
+import { log, mbps, peakRssKb, round, sizeOption, timed, timedCommand } from './_util.js';
 import { apiFetch, withToken } from '../test/helpers/api-fetch.js';
 
 interface Spread {
@@ -61,10 +61,6 @@ function findBrowserPid(marker: string): number | undefined {
     }
   }
   return undefined;
-}
-
-function peakRssKb(pid: number): number {
-  return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {

@@ -12,7 +12,7 @@ import { LocalNetwork } from '../src/demo/local-network.js';
 import { writeSample } from '../src/demo/sample.js';
 import { publish } from '../test/helpers/edge-network.js';
 import { startNginx, startVsftpd } from './_servers.js';
-import { log, mbps, median, option, round, sizeOption } from './_util.js';
+import { log, mbps, median, mib, option, perGiB, ProcessMeter, processTree, round, sizeOption, type MeterReport } from './_util.js';
 
 /** Runs `clients` curls at once, each fetching the whole URL; returns seconds for all to finish. */
 async function fetchConcurrently(url: string, clients: number, size: number, extra: string[] = []): Promise<number> {
@@ -30,13 +30,24 @@ async function fetchConcurrently(url: string, clients: number, size: number, ext
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-async function measure(what: string, runs: number, fn: () => Promise<number>): Promise<number> {
+interface Measured {
+  seconds: number;
+  /** Median CPU seconds of the server's processes per run. */
+  cpuSeconds: number;
+  peakRssBytes: number;
+}
+
+/** Runs `fn` `runs` times with a meter on the server's processes (`server()`); medians of time and CPU, largest RSS. */
+async function measure(what: string, runs: number, server: () => number[], fn: () => Promise<number>): Promise<Measured> {
   const seconds: number[] = [];
+  const reports: MeterReport[] = [];
   for (let i = 0; i < runs; i++) {
+    const meter = new ProcessMeter(server).start();
     seconds.push(await fn());
-    log(`${what}: run ${i + 1} ${round(seconds[i]!)} s`);
+    reports.push(meter.stop());
+    log(`${what}: run ${i + 1} ${round(seconds[i]!)} s, server cpu ${round(reports[i]!.cpuSeconds, 2)} s, peak RSS ${mib(reports[i]!.peakRssBytes)} MiB`);
   }
-  return median(seconds);
+  return { seconds: median(seconds), cpuSeconds: median(reports.map((r) => r.cpuSeconds)), peakRssBytes: Math.max(...reports.map((r) => r.peakRssBytes)) };
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
@@ -65,19 +76,32 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const vsftpd = await startVsftpd(dir, plain);
     stops.push(vsftpd.stop);
     const total = size * clients;
-    const canopyHttp = await measure('canopy http', runs, () => fetchConcurrently(`${root.http}/content/${id}`, clients, size));
-    const nginxHttp = await measure('nginx', runs, () => fetchConcurrently(`${nginx.url}/payload.bin`, clients, size));
-    const canopyFtp = await measure('canopy ftp', runs, () => fetchConcurrently(`${root.ftp}/payload.bin`, clients, size, ['--user', 'bench:bench']));
-    const vsftpdFtp = await measure('vsftpd', runs, () => fetchConcurrently(`${vsftpd.url}/payload.bin`, clients, size));
-    const canopyFtps = await measure('canopy ftps', 1, () => fetchConcurrently(`${root.ftp}/payload.bin`, clients, size, ['--user', 'bench:bench', '--ssl-reqd', '-k']));
+    const node = () => [root.process.pid!];
+    const canopyHttp = await measure('canopy http', runs, node, () => fetchConcurrently(`${root.http}/content/${id}`, clients, size));
+    const nginxHttp = await measure('nginx', runs, () => processTree(nginx.pid), () => fetchConcurrently(`${nginx.url}/payload.bin`, clients, size));
+    const canopyFtp = await measure('canopy ftp', runs, node, () => fetchConcurrently(`${root.ftp}/payload.bin`, clients, size, ['--user', 'bench:bench']));
+    const vsftpdFtp = await measure('vsftpd', runs, () => processTree(vsftpd.pid), () => fetchConcurrently(`${vsftpd.url}/payload.bin`, clients, size));
+    const canopyFtps = await measure('canopy ftps', 1, node, () => fetchConcurrently(`${root.ftp}/payload.bin`, clients, size, ['--user', 'bench:bench', '--ssl-reqd', '-k']));
     return {
       size,
       clients,
       runs,
-      canopyMBps: mbps(total, canopyHttp),
-      nginxMBps: mbps(total, nginxHttp),
-      ratio: round(nginxHttp / canopyHttp),
-      ftp: { canopyMBps: mbps(total, canopyFtp), vsftpdMBps: mbps(total, vsftpdFtp), ratio: round(vsftpdFtp / canopyFtp), canopyTlsMBps: mbps(total, canopyFtps) },
+      canopyMBps: mbps(total, canopyHttp.seconds),
+      nginxMBps: mbps(total, nginxHttp.seconds),
+      ratio: round(nginxHttp.seconds / canopyHttp.seconds),
+      // Server-side CPU per GiB sent (the curl clients cost the same for both and are not counted).
+      cpuSecondsPerGiB: perGiB(canopyHttp.cpuSeconds, total),
+      baselineCpuSecondsPerGiB: perGiB(nginxHttp.cpuSeconds, total),
+      nodePeakRssMiB: mib(Math.max(canopyHttp.peakRssBytes, canopyFtp.peakRssBytes)),
+      nginxPeakRssMiB: mib(nginxHttp.peakRssBytes),
+      ftp: {
+        canopyMBps: mbps(total, canopyFtp.seconds),
+        vsftpdMBps: mbps(total, vsftpdFtp.seconds),
+        ratio: round(vsftpdFtp.seconds / canopyFtp.seconds),
+        canopyTlsMBps: mbps(total, canopyFtps.seconds),
+        cpuSecondsPerGiB: perGiB(canopyFtp.cpuSeconds, total),
+        baselineCpuSecondsPerGiB: perGiB(vsftpdFtp.cpuSeconds, total),
+      },
       note: 'loopback, 2 cores shared by server, curl clients and other work; medians of runs',
     };
   } finally {

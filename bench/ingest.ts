@@ -13,15 +13,25 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSample } from '../src/demo/sample.js';
-import { log, median, option, round, sizeOption, timedCommand } from './_util.js';
+import { log, median, option, perGiB, round, sizeOption, timedCommand, waitedChildrenCpuSeconds } from './_util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 interface ChildResult {
   seconds: number;
+  /** CPU of the ingest itself (the process's start-up excluded). */
+  cpuSeconds: number;
   maxRssBytes: number;
   blocks: number;
   blockSize: number;
+}
+
+/** Runs `fn` (a spawnSync) and adds the CPU seconds of the processes it waited for to `into`. */
+function charged<T>(into: number[], fn: () => T): T {
+  const c0 = waitedChildrenCpuSeconds();
+  const value = fn();
+  into.push(waitedChildrenCpuSeconds() - c0);
+  return value;
 }
 
 function child(args: string[], hashThreads?: number): ChildResult {
@@ -54,14 +64,16 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     clean();
     openssl();
     child(['hash', src]);
+    const cpu = { canopy: [] as number[], cp: [] as number[], ingest: [] as number[] };
     const t = { canopy: [] as number[], cp: [] as number[], hash: [] as number[], hashMain: [] as number[], put: [] as number[], openssl: [] as number[], rss: [] as number[] };
     let last: ChildResult | undefined;
     for (let i = 0; i < rounds; i++) {
       clean();
-      t.cp.push(cp());
+      t.cp.push(charged(cpu.cp, cp));
       clean();
-      last = child(['store', src, out]);
+      last = charged(cpu.canopy, () => child(['store', src, out]));
       t.canopy.push(last.seconds);
+      cpu.ingest.push(last.cpuSeconds);
       t.rss.push(last.maxRssBytes);
       clean();
       t.openssl.push(openssl());
@@ -73,7 +85,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       // And the store's write protocol alone for as many blocks: the floor of canopySeconds.
       clean();
       t.put.push(child(['put', src, out, String(last.blockSize)]).seconds);
-      log(`round ${i + 1}: canopy ${round(last.seconds)} s, cp+sync ${round(t.cp[i]!)} s, hash-only ${round(h.seconds)} s, openssl ${round(t.openssl[i]!)} s`);
+      log(`round ${i + 1}: canopy ${round(last.seconds)} s (cpu ${round(cpu.canopy[i]!, 2)} s), cp+sync ${round(t.cp[i]!)} s (cpu ${round(cpu.cp[i]!, 2)} s), hash-only ${round(h.seconds)} s, openssl ${round(t.openssl[i]!)} s`);
     }
     const canopySeconds = median(t.canopy);
     const cpSyncSeconds = median(t.cp);
@@ -92,6 +104,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       storeWritesOnlySeconds: round(median(t.put)),
       peakRssBytes: Math.max(...t.rss),
       ratio: round(canopySeconds / cpSyncSeconds),
+      // CPU of the ingest (all threads, from its start to its end) and of cp + sync; kernel
+      // writeback threads are charged to neither. With the child's start-up (loading the
+      // TypeScript modules, ~0.5-1 s that a running node does not pay per file): processCpuSecondsPerGiB.
+      cpuSecondsPerGiB: perGiB(median(cpu.ingest), size),
+      processCpuSecondsPerGiB: perGiB(median(cpu.canopy), size),
+      baselineCpuSecondsPerGiB: perGiB(median(cpu.cp), size),
       hashRatio: round(hashOnlySeconds / opensslSeconds),
       canopyMBps: round(size / canopySeconds / 1e6, 1),
       cpSyncMBps: round(size / cpSyncSeconds / 1e6, 1),

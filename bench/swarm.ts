@@ -3,19 +3,20 @@
  * harness (needs root): one origin (the root) and N nodes, each in its own namespace with a
  * tbf-shaped link. Canopy publishes one content at the origin and every node fetches it;
  * then aria2c does the same distribution from a seeder with opentracker on fresh, identical
- * links. Options: --nodes 4 --size 64MiB --rate 100mbit --block-size 4MiB
+ * links. Options: --nodes 4 --size 64MiB --rate 100mbit --block-size 4MiB [--timeout SECONDS]
  * [--slow 0 (how many nodes get a quarter of the rate)] [--no-bittorrent].
  *
  * Tstar = max(F/u_origin, F/d_min, N·F/(u_origin + Σu_i)) with the nominal tc rates; tc's
  * goodput is about 96 % of nominal, so ratio ≈ 1.04 is the practical floor.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { writeSample } from '../src/demo/sample.js';
 import { CanopyCluster } from '../test/netns/canopy-cluster.js';
 import { NetnsHarness, rateBits, type HostSpec } from '../test/netns/harness.js';
 import { runBitTorrent } from './_bittorrent.js';
+import { procFigures, RunSampler, spread } from './_proc.js';
 import { log, option, round, sizeOption } from './_util.js';
 
 function specsFor(nodes: number, rate: string, slow: number): HostSpec[] {
@@ -30,20 +31,73 @@ export function fluidBound(bytes: number, specs: HostSpec[]): number {
   return Math.max(bytes / up[0]!, bytes / Math.min(...down), (n * bytes) / up.reduce((a, b) => a + b, 0));
 }
 
-async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize: string, timeoutMs: number): Promise<{ seconds: number; perNode: Record<string, number>; originEgressRatio: number; cpuSeconds: number }> {
+interface CanopyRun {
+  seconds: number;
+  perNode: Record<string, number>;
+  originEgressRatio: number;
+  cpuSeconds: number;
+  /** Per node (not the origin): CPU seconds per GiB received, peak RSS, bytes received (wire and block level) per byte kept. */
+  nodeCpuSecondsPerGiB: number[];
+  originCpuSeconds: number;
+  peakRssMiB: Record<string, number>;
+  wireReceivedPerKept: number[];
+  blockReceivedPerKept: number | null;
+  treeReparents: number;
+  handshakeTimeouts: number;
+  statusMs: number[];
+  machine: ReturnType<RunSampler['finish']>;
+}
+
+const REPARENT = /lost tree parent/g;
+const HANDSHAKE_TIMEOUT = /handshake[^\n]*(timeout|timed out)|hello request got no answer|connecting to [^ ]+ timed out/gi;
+
+function countInLogs(cluster: CanopyCluster, pattern: RegExp): number {
+  let n = 0;
+  for (const node of cluster.nodes.values()) n += readFileSync(path.join(node.dataDir, 'node.log'), 'utf8').match(pattern)?.length ?? 0;
+  return n;
+}
+
+/** Block bytes a node's swarm received, by outcome, from its own metrics (absent on builds before issue 23). */
+function blockBytes(cluster: CanopyCluster, name: string): Record<string, number> {
+  const node = cluster.nodes.get(name)!;
+  const token = readFileSync(cluster.apiTokenFile, 'utf8').trim();
+  const text = cluster.harness.exec(node.host.ns, ['curl', '-sS', '--max-time', '10', '-H', `authorization: Bearer ${token}`, `${node.api}/metrics`]);
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^canopy_swarm_block_bytes_total\{outcome="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize: string, timeoutMs: number): Promise<CanopyRun> {
   const harness = NetnsHarness.create(specs);
   try {
     const cluster = new CanopyCluster(harness, dir, true);
     await cluster.start();
-    const origin = harness.hosts[0]!;
+    const [origin, ...members] = harness.hosts;
     const perNode: Record<string, number> = {};
     const publishStart = Date.now();
     const contentId = cluster.publish(file, { blockSize });
     // The clock starts when the origin has the content: ingest is not distribution.
     const t0 = Date.now();
-    const txBefore = harness.txBytes(origin);
+    const txBefore = harness.txBytes(origin!);
+    const rxBefore = members.map((h) => harness.rxBytes(h));
     const cpuBefore = harness.cpuSeconds();
-    log(`canopy: published in ${((t0 - publishStart) / 1000).toFixed(1)} s; distributing`);
+    const pids = () => new Map([...cluster.nodes].map(([name, n]) => [name, n.process.pid]));
+    const nodeCpuBefore = new Map([...pids()].map(([name, pid]) => [name, procFigures(pid)?.cpuSeconds ?? 0]));
+    const reparentsBefore = countInLogs(cluster, REPARENT);
+    const handshakesBefore = countInLogs(cluster, HANDSHAKE_TIMEOUT);
+    const sampler = new RunSampler(pids);
+    // Every status poll is timed: the root must answer from what it keeps, however busy the machine.
+    const statusMs: number[] = [];
+    const status0 = cluster.status.bind(cluster);
+    cluster.status = (id: string) => {
+      const at = performance.now();
+      try {
+        return status0(id);
+      } finally {
+        statusMs.push(performance.now() - at);
+      }
+    };
+    log(`canopy: published in ${((t0 - publishStart) / 1000).toFixed(1)} s; distributing (load ${sampler.loadAtStart})`);
     const status = await cluster.waitComplete(contentId, {
       timeoutMs,
       intervalMs: 200,
@@ -51,10 +105,36 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
     });
     const elapsed = (Date.now() - t0) / 1000;
     status.nodes.forEach((n) => (perNode[n.name] ??= elapsed));
-    return { seconds: Math.max(...Object.values(perNode)), perNode, originEgressRatio: (harness.txBytes(origin) - txBefore) / status.size, cpuSeconds: harness.cpuSeconds() - cpuBefore };
+    const machine = sampler.finish();
+    const size = status.size;
+    const gib = size / 2 ** 30;
+    const cpuOf = (name: string) => (procFigures(cluster.nodes.get(name)!.process.pid)?.cpuSeconds ?? 0) - (nodeCpuBefore.get(name) ?? 0);
+    const blocks = members.map((h) => blockBytes(cluster, h.name));
+    const kept = blocks.reduce((a, b) => a + (b.kept ?? 0), 0);
+    const received = blocks.reduce((a, b) => a + Object.values(b).reduce((x, y) => x + y, 0), 0);
+    return {
+      seconds: Math.max(...Object.values(perNode)),
+      perNode,
+      originEgressRatio: (harness.txBytes(origin!) - txBefore) / size,
+      cpuSeconds: harness.cpuSeconds() - cpuBefore,
+      nodeCpuSecondsPerGiB: members.map((h) => cpuOf(h.name) / gib),
+      originCpuSeconds: cpuOf(origin!.name),
+      peakRssMiB: machine.peakRssMiB,
+      wireReceivedPerKept: members.map((h, i) => (harness.rxBytes(h) - rxBefore[i]!) / size),
+      blockReceivedPerKept: kept > 0 ? received / kept : null,
+      treeReparents: countInLogs(cluster, REPARENT) - reparentsBefore,
+      handshakeTimeouts: countInLogs(cluster, HANDSHAKE_TIMEOUT) - handshakesBefore,
+      statusMs,
+      machine,
+    };
   } finally {
     await harness.stop();
   }
+}
+
+function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
@@ -73,7 +153,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     mkdirSync(path.dirname(file), { recursive: true });
     await writeSample(file, size, 'swarm-bench');
     const tstar = fluidBound(size, specs);
-    const timeoutMs = Math.max(120_000, tstar * 1000 * 10);
+    // A starved machine (the shared 2-core VM at load 30+) can take many times the bound: --timeout S raises the limit.
+    const timeoutMs = Number(option(args, 'timeout', '0')) * 1000 || Math.max(120_000, tstar * 1000 * 10);
     log(`swarm: ${nodes} nodes, ${size} bytes, ${rate}${slow ? `, ${slow} at a quarter` : ''}; Tstar ${tstar.toFixed(1)} s`);
     const canopy = await runCanopy(specs, file, path.join(dir, 'canopy'), blockSize, timeoutMs);
     if (!args.includes('--keep')) rmSync(path.join(dir, 'canopy'), { recursive: true, force: true });
@@ -90,13 +171,33 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       ratio: round(canopy.seconds / tstar),
       originEgressRatio: round(canopy.originEgressRatio),
       cpuSeconds: round(canopy.cpuSeconds, 1),
+      cpuSecondsPerGiB: spread(canopy.nodeCpuSecondsPerGiB),
+      originCpuSeconds: round(canopy.originCpuSeconds, 1),
+      receivedPerKept: canopy.blockReceivedPerKept === null ? null : round(canopy.blockReceivedPerKept),
+      wireReceivedPerKept: spread(canopy.wireReceivedPerKept, 3),
+      peakRssMiB: spread(Object.entries(canopy.peakRssMiB).filter(([name]) => name !== 'origin').map(([, v]) => v)),
+      originPeakRssMiB: round(canopy.peakRssMiB.origin ?? 0, 1),
+      treeReparents: canopy.treeReparents,
+      handshakeTimeouts: canopy.handshakeTimeouts,
+      statusP99Ms: round(percentile(canopy.statusMs, 99), 0),
+      statusPolls: canopy.statusMs.length,
+      machineBusyFraction: round(canopy.machine.busyFraction),
+      loadavg: { start: canopy.machine.loadAtStart, end: canopy.machine.loadAtEnd, peak1: canopy.machine.peakLoad1 },
     };
     if (withBt) {
       const bt = await runBitTorrent(specs, file, path.join(dir, 'bt'), 2 ** 20, timeoutMs);
       log(`bittorrent: T ${bt.seconds.toFixed(1)} s, origin sent ${bt.originEgressRatio.toFixed(2)} copies`);
-      Object.assign(result, { T_bittorrent: round(bt.seconds, 2), bittorrentCpuSeconds: round(bt.cpuSeconds, 1), bittorrentPerNode: bt.perNode.map((s) => round(s, 2)), bittorrentOriginEgressRatio: round(bt.originEgressRatio), ratioVsBitTorrent: round(canopy.seconds / bt.seconds) });
+      Object.assign(result, {
+        T_bittorrent: round(bt.seconds, 2),
+        bittorrentCpuSecondsPerGiB: spread(bt.perProcess.map((p) => p.cpuSeconds / (size / 2 ** 30))),
+        // The name every data-path bench uses for its baseline's cost (issue 15): aria2c per leecher.
+        baselineCpuSecondsPerGiB: spread(bt.perProcess.map((p) => p.cpuSeconds / (size / 2 ** 30))),
+        bittorrentPeakRssMiB: spread(bt.perProcess.map((p) => p.peakRssMiB)),
+        bittorrentWireReceivedPerKept: spread(bt.wireReceived.map((b) => b / size), 3),
+        bittorrentMachineBusyFraction: round(bt.busyFraction),
+        bittorrentCpuSeconds: round(bt.cpuSeconds, 1), bittorrentPerNode: bt.perNode.map((s) => round(s, 2)), bittorrentOriginEgressRatio: round(bt.originEgressRatio), ratioVsBitTorrent: round(canopy.seconds / bt.seconds) });
     }
-    result.machine = 'shared 2-core VM; other engineers were running tests at the same time';
+    result.machine = `shared ${cpus().length}-core VM; other engineers were running tests at the same time`;
     return result;
   } finally {
     cleanup();

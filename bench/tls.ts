@@ -22,7 +22,7 @@ import { PROTOCOL_VERSION } from '../src/wire/messages.js';
 import { signAttributeRecord } from '../src/security/attribute-record.js';
 import { DEFAULT_CIPHERS, TlsTransport } from '../src/security/tls-transport.js';
 import { createCaCertificate, generateKeyPair, issueNodeCertificate, newNodeId } from '../src/security/x509.js';
-import { log, mbps, median, option, round, sizeOption, timed } from './_util.js';
+import { log, mbps, median, mib, option, ownCpuSeconds, perGiB, procStat, ProcessMeter, round, sizeOption, timed } from './_util.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CIPHERS = { aes128gcm: 'TLS_AES_128_GCM_SHA256', aes256gcm: 'TLS_AES_256_GCM_SHA384', chacha20: 'TLS_CHACHA20_POLY1305_SHA256' } as const;
@@ -62,24 +62,30 @@ async function drain(socket: net.Socket): Promise<number> {
   return n;
 }
 
-async function canopyRun(port: number, creds: BenchCredentials, cipher: string, size: number, block: number): Promise<number> {
+/** Moves SIZE bytes as get-block requests, 4 in flight per connection, over `connections` peer connections. */
+async function canopyRun(port: number, creds: BenchCredentials, cipher: string, size: number, block: number, connections = 1): Promise<number> {
   const transport = new TlsTransport({ credentials: () => creds, isRevoked: () => false, ciphers: cipher });
-  const conn = new PeerConnection(await transport.connect({ host: '127.0.0.1', port }), async () => undefined);
-  await conn.request('hello', { nodeId: 'bench', name: 'bench-client', record: creds.record, version: PROTOCOL_VERSION });
+  const conns = await Promise.all(
+    Array.from({ length: connections }, async () => {
+      const conn = new PeerConnection(await transport.connect({ host: '127.0.0.1', port }), async () => undefined);
+      await conn.request('hello', { nodeId: 'bench', name: 'bench-client', record: creds.record, version: PROTOCOL_VERSION });
+      return conn;
+    }),
+  );
   const count = Math.ceil(size / block);
   let next = 0;
   let got = 0;
   const { seconds } = await timed(async () => {
-    const worker = async () => {
+    const worker = async (conn: PeerConnection) => {
       while (next < count) {
         const index = next++;
         const reply = await conn.request('get-block', { contentId: '0'.repeat(64), index });
         got += reply.payload.length;
       }
     };
-    await Promise.all(Array.from({ length: 4 }, worker));
+    await Promise.all(conns.flatMap((conn) => Array.from({ length: 4 }, () => worker(conn))));
   });
-  conn.destroy();
+  for (const conn of conns) conn.destroy();
   if (got !== count * block) throw new Error(`canopy moved ${got} bytes, expected ${count * block}`);
   return seconds;
 }
@@ -118,15 +124,26 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     for (const c of cases) {
       const s = await startServer([c.mode, dir, c.cipher, String(size), String(block)]);
       children.push(s.child);
-      servers.push({ ...c, port: s.port, times: [] as number[] });
+      servers.push({ ...c, pid: s.child.pid!, port: s.port, times: [] as number[], cpu: [] as number[] });
     }
     for (let i = 0; i < runs; i++) {
-      for (const s of servers) s.times.push(s.mode === 'canopy' ? await canopyRun(s.port, creds, s.cipher, size, block) : await streamRun(s.port, s.mode === 'raw' ? creds : undefined, s.cipher, size));
+      for (const s of servers) {
+        // CPU of both ends: the serving process (from /proc) and this process, the receiver.
+        const before = procStat(s.pid)!.cpuSeconds + ownCpuSeconds();
+        s.times.push(s.mode === 'canopy' ? await canopyRun(s.port, creds, s.cipher, size, block) : await streamRun(s.port, s.mode === 'raw' ? creds : undefined, s.cipher, size));
+        s.cpu.push(procStat(s.pid)!.cpuSeconds + ownCpuSeconds() - before);
+      }
     }
+    // Memory of a holder serving 16 peers at once (4 requests in flight each): its peak RSS.
+    const canopyServer = servers.find((s) => s.name === 'canopy')!;
+    const meter = new ProcessMeter(() => [canopyServer.pid]).start();
+    const seconds16 = await canopyRun(canopyServer.port, creds, cipher, size, block, 16);
+    const rss16 = meter.stop().peakRssBytes;
+    log(`canopy, 16 peers: ${mbps(size, seconds16)} MB/s, holder peak RSS ${mib(rss16)} MiB`);
     const rate: Record<string, number> = {};
     for (const s of servers) {
       rate[s.name] = mbps(s.mode === 'canopy' ? Math.ceil(size / block) * block : size, median(s.times));
-      log(`${s.name} ${s.cipher}: ${rate[s.name]} MB/s (runs: ${s.times.map((t) => round(t, 2)).join(', ')} s)`);
+      log(`${s.name} ${s.cipher}: ${rate[s.name]} MB/s (runs: ${s.times.map((t) => round(t, 2)).join(', ')} s; cpu ${s.cpu.map((t) => round(t, 2)).join(', ')} s)`);
     }
     const canopyMBps = rate.canopy!;
     const rawTlsMBps = rate.rawTls!;
@@ -142,6 +159,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       rawTlsMBps,
       plainMBps,
       ratio: round(canopyMBps / rawTlsMBps),
+      // Sender + receiver CPU per GiB moved: Canopy's peer protocol vs the bare TLS pair.
+      cpuSecondsPerGiB: perGiB(median(canopyServer.cpu), size),
+      baselineCpuSecondsPerGiB: perGiB(median(servers.find((s) => s.name === 'rawTls')!.cpu), size),
+      plainCpuSecondsPerGiB: perGiB(median(servers.find((s) => s.name === 'plain')!.cpu), size),
+      holderPeakRssMiB16Peers: mib(rss16),
+      canopy16PeersMBps: mbps(size, seconds16),
       tlsVsPlain: round(rawTlsMBps / plainMBps),
       rawTlsByCipherMBps: byCipher,
       canopyAes256MBps: canopyAes256,

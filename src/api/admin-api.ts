@@ -21,6 +21,8 @@ export type { AuthorityApi } from './security-routes.js';
 export interface AdminApiDeps extends ContentRoutesDeps, SecurityRoutesDeps {
   /** Families for /metrics; none when left out. */
   metrics?: () => MetricFamily[];
+  /** What /readyz answers; always ready when left out. */
+  ready?: () => { ready: boolean };
   /** Route modules besides the content and operations routes. */
   routes?: readonly Route[];
 }
@@ -29,7 +31,7 @@ export const API_VERSION = '1';
 
 export function adminRoutes(deps: AdminApiDeps): Route[] {
   const routes: Route[] = [];
-  routes.push(...opsRoutes({ metrics: deps.metrics ?? (() => []), routes: () => routes, version: API_VERSION }), ...contentRoutes(deps), ...securityRoutes(deps), ...(deps.routes ?? []));
+  routes.push(...opsRoutes({ metrics: deps.metrics ?? (() => []), ready: deps.ready ?? (() => ({ ready: true })), routes: () => routes, version: API_VERSION }), ...contentRoutes(deps), ...securityRoutes(deps), ...(deps.routes ?? []));
   return routes;
 }
 

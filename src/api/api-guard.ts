@@ -2,19 +2,22 @@
  * Who may call which admin API route. Every `/api` route and `/metrics` need a bearer token
  * (checked before the path is even routed, so an unauthenticated caller learns nothing about
  * routes); each route then needs a scope:
- *   none     /healthz, /openapi.json and the web app's static files (no data in them)
+ *   none     /healthz, /readyz, /openapi.json and the web app's static files (no data in them)
  *   read     GET and HEAD, /metrics, POST /api/criteria/match (a question, not a change)
  *   publish  POST /api/contents, withdrawals, signed URLs, the browser publishing routes (drafts, tus)
  *   admin    everything else: join tokens, attributes, revocation, API tokens and publisher keys (listing too), renewal
  * A browser carries the token in an HttpOnly, SameSite=Strict cookie: opening any page with
- * `?token=cat1…` sets it (the demo prints such a dashboard URL).
+ * `?token=cat1…` sets it (the demo prints such a dashboard URL). SameSite does not stop
+ * another port of the same host (a page on an HTTP edge) from sending it, so a write that
+ * is authenticated by the cookie alone must also come from this origin (./same-origin.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CanopyError } from '../core/errors.js';
 import { grants, type ApiTokens, type Scope } from './api-tokens.js';
 import type { Guard, Route } from './router.js';
+import { checkCookieWrite } from './same-origin.js';
 
-const OPEN = new Set(['/healthz', '/openapi.json', '/', '/publish', '/assets/*']);
+const OPEN = new Set(['/healthz', '/readyz', '/openapi.json', '/', '/publish', '/assets/*']);
 export const TOKEN_COOKIE = 'canopy_token';
 
 export function scopeOf(route: Route, method: string): Scope | undefined {
@@ -25,9 +28,13 @@ export function scopeOf(route: Route, method: string): Scope | undefined {
   return method === 'GET' || method === 'HEAD' ? 'read' : 'admin';
 }
 
+function bearerOf(req: IncomingMessage): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+}
+
 function presented(req: IncomingMessage): string | undefined {
-  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  if (bearer) return bearer[1];
+  const bearer = bearerOf(req);
+  if (bearer) return bearer;
   const cookie = (req.headers.cookie ?? '').split(';').map((c) => c.trim()).find((c) => c.startsWith(`${TOKEN_COOKIE}=`));
   return cookie?.slice(TOKEN_COOKIE.length + 1);
 }
@@ -54,6 +61,8 @@ export function apiGuard(tokens: ApiTokens): Guard {
       const scopes = scopesOf(req);
       if (!scopes) throw new CanopyError('ERR_AUTH_REQUIRED', 'this API needs a bearer token (Authorization: Bearer cat1...)');
       if (!grants(scopes, needed)) throw new CanopyError('ERR_SCOPE', `this request needs the "${needed}" scope; the token has ${scopes.join(', ')}`);
+      // A page cannot set Authorization on another origin without a CORS preflight we never grant; a cookie it can.
+      if (bearerOf(req) === undefined) checkCookieWrite(req, route);
     },
   };
 }

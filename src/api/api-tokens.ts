@@ -7,8 +7,14 @@
  * `<data>/security/api-tokens.json`. On first start the node creates an admin token and
  * writes it to its token file (`<data>/api-token`, or --api-token-file), mode 0600: whoever
  * can read that file administers the node, as with a Docker socket or a kubeconfig.
+ *
+ * Each token is also an S3 access key pair for the node's S3 read API (src/edge/s3/): the
+ * access key id is `CANOPY` + the token id, the secret is derived from the token's secret
+ * (s3Credentials), so whoever holds the token can compute it. SigV4 is symmetric, so the
+ * node must keep that S3 secret (mode 0600, beside the hashes); it is worth only the token's
+ * read access to contents, never its API scopes.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
 import { readIfExists, writeFileAtomic, writeSecret } from '../security/secret-file.js';
@@ -22,6 +28,20 @@ interface StoredToken {
   scopes: Scope[];
   label: string;
   createdAt: string;
+  /** The S3 secret access key (tokens made before the S3 API have none until the node sees the token again). */
+  s3?: string;
+}
+
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** The S3 key pair of an API token: computable by whoever has the token, offline. */
+export function s3Credentials(token: string): S3Credentials | undefined {
+  const m = TOKEN.exec(token);
+  if (!m) return undefined;
+  return { accessKeyId: `CANOPY${m[1]!.toUpperCase()}`, secretAccessKey: createHmac('sha256', m[2]!).update('canopy-s3-secret-v1').digest('hex').slice(0, 40) };
 }
 
 const TOKEN = /^cat1\.([0-9a-f]{16})\.([A-Za-z0-9_-]{43})$/;
@@ -51,7 +71,10 @@ export class ApiTokens {
   /** Makes sure the admin token file exists and is known; returns its path. */
   ensureAdminToken(tokenFile: string): string {
     const existing = readIfExists(tokenFile)?.trim();
-    if (existing && this.verify(existing)) return tokenFile;
+    if (existing && this.verify(existing)) {
+      this.rememberS3(existing);
+      return tokenFile;
+    }
     const token = existing && TOKEN.test(existing) ? this.adopt(existing) : this.create(['admin'], 'admin (token file)');
     writeSecret(tokenFile, `${token}\n`);
     return tokenFile;
@@ -60,9 +83,25 @@ export class ApiTokens {
   create(scopes: Scope[], label: string): string {
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(32).toString('base64url');
-    this.tokens.push({ id, hash: sha256(secret).toString('hex'), scopes, label: label.slice(0, 64), createdAt: new Date().toISOString() });
+    const token = `cat1.${id}.${secret}`;
+    this.tokens.push({ id, hash: sha256(secret).toString('hex'), scopes, label: label.slice(0, 64), createdAt: new Date().toISOString(), s3: s3Credentials(token)!.secretAccessKey });
     this.save();
-    return `cat1.${id}.${secret}`;
+    return token;
+  }
+
+  /** The S3 secret of an access key id (`CANOPY<token id>`) and whether its token may read, or undefined. */
+  s3Key(accessKeyId: string): { secret: string; read: boolean } | undefined {
+    const m = /^CANOPY([0-9A-F]{16})$/.exec(accessKeyId);
+    const stored = m ? this.tokens.find((t) => t.id === m[1]!.toLowerCase()) : undefined;
+    return stored?.s3 === undefined ? undefined : { secret: stored.s3, read: grants(stored.scopes, 'read') };
+  }
+
+  /** Records the S3 secret of a token this node verified but made before it had an S3 API. */
+  private rememberS3(token: string): void {
+    const stored = this.tokens.find((t) => t.id === TOKEN.exec(token)?.[1]);
+    if (!stored || stored.s3 !== undefined) return;
+    stored.s3 = s3Credentials(token)!.secretAccessKey;
+    this.save();
   }
 
   /** The scopes of a presented token, or undefined if it is not one of ours. */
@@ -89,7 +128,7 @@ export class ApiTokens {
   /** A token file shared by several nodes (a local network) is accepted as an admin token. */
   private adopt(token: string): string {
     const [, id, secret] = TOKEN.exec(token)!;
-    this.tokens.push({ id: id!, hash: sha256(secret!).toString('hex'), scopes: ['admin'], label: 'admin (shared token file)', createdAt: new Date().toISOString() });
+    this.tokens.push({ id: id!, hash: sha256(secret!).toString('hex'), scopes: ['admin'], label: 'admin (shared token file)', createdAt: new Date().toISOString(), s3: s3Credentials(token)!.secretAccessKey });
     this.save();
     return token;
   }

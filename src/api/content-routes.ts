@@ -54,9 +54,11 @@ export interface ContentRoutesDeps {
   catalog: Catalog;
   root: RootApi | undefined;
   log: Logger;
+  /** A locally ingested content kept although this node does not meet its criteria (src/node/owned-outside-criteria.ts). */
+  keptOutsideCriteria?: (contentId: string) => boolean;
 }
 
-export function contentSummary(contentId: string, manifest: Manifest, holding?: Holding): Record<string, unknown> {
+export function contentSummary(contentId: string, manifest: Manifest, holding?: Holding & { keptOutsideCriteria?: boolean }): Record<string, unknown> {
   return {
     contentId,
     name: manifest.name,
@@ -142,7 +144,8 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
       response: S.ContentSummary,
       handler: ({ params }) => {
         const c = findContent(catalog, params.ref!);
-        return { ...contentSummary(c.contentId, c.manifest, catalog.holding(c.contentId)), ...lifecycleFields(catalog, c.contentId, c.manifest) };
+        const local = { ...catalog.holding(c.contentId), ...(deps.keptOutsideCriteria?.(c.contentId) ? { keptOutsideCriteria: true } : {}) };
+        return { ...contentSummary(c.contentId, c.manifest, local), ...lifecycleFields(catalog, c.contentId, c.manifest) };
       },
     },
     { method: 'GET', path: '/api/contents/:ref/status', tag, summary: 'Which nodes qualify and how much each holds (root)', response: S.ContentStatus, handler: ({ params }) => requireRoot(deps.root).status(findContent(catalog, params.ref!).contentId) },

@@ -9,12 +9,26 @@ export interface OpsRoutesDeps {
   /** Every route of the API, for the description (read when asked, so late modules appear). */
   routes: () => readonly Route[];
   version: string;
+  /** Readiness (src/ops/readiness.ts): 200 when ready, 503 with the same body when not. */
+  ready: () => { ready: boolean };
 }
 
 export function opsRoutes(deps: OpsRoutesDeps): Route[] {
   const tag = 'operations';
   return [
     { method: 'GET', path: '/healthz', tag, summary: 'Liveness: 200 {"ok":true} while the process serves requests', response: Ok, handler: () => ({ ok: true }) },
+    {
+      method: 'GET',
+      path: '/readyz',
+      tag,
+      summary: 'Readiness: 200 once the catalog is synced from the root and a block volume is usable, else 503; the body says which',
+      handler: ({ res }) => {
+        const r = deps.ready();
+        const body = JSON.stringify(r);
+        res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+        res.end(body);
+      },
+    },
     {
       method: 'GET',
       path: '/metrics',

@@ -1,10 +1,11 @@
 /** Routes of the browser publishing flow (root): settings, drafts, and tus uploads. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CanopyError } from '../core/errors.js';
-import type { Manifest } from '../core/manifest.js';
+import { MAX_BLOCKS, type Manifest } from '../core/manifest.js';
 import { requireRoot } from './content-routes.js';
 import { sendJson } from '../http/http-util.js';
 import type { Route } from './router.js';
+import { tusJsonErrors } from './tus-json-errors.js';
 import * as S from './schemas.js';
 
 /** Where the tus uploads of the publishing page go. */
@@ -17,14 +18,25 @@ export interface UploadsApi {
   list(): unknown[];
 }
 
-const MAX_DRAFT_BYTES = 80 * 2 ** 20;
+/**
+ * A draft lists one SHA-256 per block: `"<64 hex>",` is 67 bytes, so the largest manifest a
+ * draft can describe (MAX_BLOCKS blocks) needs at most this much, plus room for the other
+ * fields. Bodies are buffered to be parsed, so at most MAX_DRAFTS_IN_FLIGHT are read at once:
+ * memory stays bounded by about that many times the limit however many clients post
+ * (issue 16: eight parallel 77 MB bodies took the root from 92 to 1006 MiB).
+ */
+export const MAX_DRAFT_BYTES = MAX_BLOCKS * 67 + 64 * 1024;
+export const MAX_DRAFTS_IN_FLIGHT = 2;
+let draftsInFlight = 0;
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readDraftBody(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_DRAFT_BYTES) throw new CanopyError('ERR_BODY_TOO_LARGE', `a draft body of ${declared} bytes exceeds ${MAX_DRAFT_BYTES} (${MAX_BLOCKS} block hashes)`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > MAX_DRAFT_BYTES) throw new CanopyError('ERR_USAGE', 'draft body is larger than 80 MiB');
+    if (size > MAX_DRAFT_BYTES) throw new CanopyError('ERR_BODY_TOO_LARGE', `a draft body exceeds ${MAX_DRAFT_BYTES} bytes (${MAX_BLOCKS} block hashes)`);
     chunks.push(c);
   }
   try {
@@ -34,9 +46,28 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** Reads one draft body when fewer than MAX_DRAFTS_IN_FLIGHT are being read; 429 otherwise. */
+async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  if (draftsInFlight >= MAX_DRAFTS_IN_FLIGHT) {
+    res.setHeader('retry-after', '1');
+    res.setHeader('connection', 'close');
+    throw new CanopyError('ERR_BUSY', `${draftsInFlight} drafts are being received already; retry shortly`);
+  }
+  draftsInFlight++;
+  try {
+    return await readDraftBody(req);
+  } catch (err) {
+    // The rest of a refused body is not read: the connection cannot carry another request.
+    res.setHeader('connection', 'close');
+    throw err;
+  } finally {
+    draftsInFlight--;
+  }
+}
+
 export function publishRoutes(uploads: UploadsApi | undefined, blockSize: number): Route[] {
   const tag = 'publish';
-  const tus = ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => requireRoot(uploads).handle(req, res);
+  const tus = ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => requireRoot(uploads).handle(req, tusJsonErrors(res));
   const methods = ['POST', 'PATCH', 'HEAD', 'OPTIONS', 'DELETE', 'GET'] as const;
   return [
     { method: 'GET', path: '/api/publish/settings', tag, summary: 'Block size the publishing page should cut files into', response: S.PublishSettings, handler: () => ({ blockSize, upload: UPLOAD_PATH }) },
@@ -50,7 +81,7 @@ export function publishRoutes(uploads: UploadsApi | undefined, blockSize: number
       response: S.DraftCreated,
       status: 201,
       handler: async ({ req, res }) => {
-        const { contentId, manifest, upload } = requireRoot(uploads).createDraft(await readJson(req));
+        const { contentId, manifest, upload } = requireRoot(uploads).createDraft(await readJson(req, res));
         sendJson(res, 201, { contentId, name: manifest.name, size: manifest.size, blocks: manifest.blocks.length, criteria: manifest.criteria, upload });
       },
     },

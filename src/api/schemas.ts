@@ -33,7 +33,7 @@ export const NodeInfo = obj(
 
 export const Members = obj({ nodes: { type: 'array', items: obj({ nodeId: str, name: str, attrs, peer, api: str, http: str, joinedAt: str }) } });
 
-const Holding = obj({ haveBlocks: int, haveBytes: int, totalBlocks: int, size: int, complete: bool });
+const Holding = obj({ haveBlocks: int, haveBytes: int, totalBlocks: int, size: int, complete: bool, keptOutsideCriteria: bool }, ['haveBlocks', 'haveBytes', 'totalBlocks', 'size', 'complete']);
 
 const nullableStr = { type: ['string', 'null'] } as const;
 const state = { enum: ['live', 'withdrawn', 'expired'] } as const;

@@ -84,7 +84,7 @@ export function securityRoutes(deps: SecurityRoutesDeps): Route[] {
       tag,
       summary: 'Revoke an API token at once (admin)',
       handler: ({ params }) => {
-        if (!tokens.revoke(params.id!)) throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no API token with id ${params.id}`);
+        if (!tokens.revoke(params.id!)) throw new CanopyError('ERR_API_TOKEN_NOT_FOUND', `no API token with id ${params.id}`);
         return { id: params.id, revoked: true };
       },
     },

@@ -2,6 +2,7 @@
  * The CLI's client for a node's admin API. Connection failures become ERR_UNREACHABLE with
  * a hint; error bodies from the node are rebuilt as CanopyErrors with their own codes.
  */
+import { checkTokenTransport } from './transport-policy.js';
 import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { CanopyError, errorFromJSON } from '../core/errors.js';
@@ -23,6 +24,7 @@ export class ApiClient {
       throw new CanopyError('ERR_USAGE', `"${base}" is not a URL (expected e.g. http://127.0.0.1:7401)`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CanopyError('ERR_USAGE', `"${base}" must be an http(s) URL`);
+    checkTokenTransport(url, token !== undefined, process.env.CANOPY_INSECURE_HTTP === '1');
     this.base = url.origin;
   }
 

@@ -6,6 +6,7 @@ import { formatCriteria, parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
 import { isValidContentName, type PrefetchPolicy } from '../core/manifest.js';
 import { parsePlacement } from '../core/placement.js';
+import type { Analysis } from '../ingest/analysis.js';
 import { ingestFile, summarise, type IngestSummary } from '../ingest/ingest-file.js';
 import type { PublisherKey } from '../ingest/publisher-key.js';
 import { uploadSink } from '../ingest/sinks.js';
@@ -42,6 +43,8 @@ export interface PublishFileOptions extends Omit<ManifestSettings, 'name'> {
   key: PublisherKey;
   /** Who may fetch it from the edge servers: anyone (default), or holders of a signed URL. */
   access?: AccessMode;
+  /** The file's layout when the caller knows it (a spooled image), instead of sniffing it. */
+  analysis?: Analysis;
   onProgress?: (bytes: number, total: number) => void;
 }
 
@@ -71,7 +74,7 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   });
   let result;
   try {
-    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement });
+    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement, analysis: options.analysis });
   } catch (err) {
     body.destroy();
     await reply.catch(() => undefined);

@@ -24,14 +24,29 @@ function clean(fields: Record<string, unknown> | undefined): Record<string, unkn
   return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, v instanceof Error ? { message: v.message, code: (v as { code?: string }).code } : v]));
 }
 
-function wrap(p: Pino): Logger {
-  return {
-    debug: (m, f) => p.debug(clean(f), m),
-    info: (m, f) => p.info(clean(f), m),
-    warn: (m, f) => p.warn(clean(f), m),
-    error: (m, f) => p.error(clean(f), m),
-    child: (fields) => wrap(p.child(clean(fields))),
+/** The level a logger and all its children share, so a reload (SIGHUP) changes it for all. */
+interface Gate {
+  min: number;
+}
+const gates = new WeakMap<Logger, Gate>();
+
+function wrap(p: Pino, gate: Gate): Logger {
+  const on = (level: number) => level >= gate.min;
+  const logger: Logger = {
+    debug: (m, f) => on(0) && p.debug(clean(f), m),
+    info: (m, f) => on(1) && p.info(clean(f), m),
+    warn: (m, f) => on(2) && p.warn(clean(f), m),
+    error: (m, f) => on(3) && p.error(clean(f), m),
+    child: (fields) => wrap(p.child(clean(fields)), gate),
   };
+  gates.set(logger, gate);
+  return logger;
+}
+
+/** Changes the least level a logger (made by createLogger) and its children write. */
+export function setLogLevel(logger: Logger, level: LogLevel): void {
+  const gate = gates.get(logger);
+  if (gate) gate.min = LEVELS.indexOf(level);
 }
 
 function envLevel(): LogLevel {
@@ -47,12 +62,13 @@ export function createLogger(base: Record<string, unknown> = {}, min: LogLevel =
   const dest: DestinationStream = out ? { write: (line: string) => out(line) } : pino.destination({ fd: 2, sync: true });
   const p = pino(
     {
-      level: min,
+      // pino writes everything it is given; the shared gate decides (setLogLevel).
+      level: 'debug',
       base,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
     dest,
   );
-  return wrap(p);
+  return wrap(p, { min: LEVELS.indexOf(min) });
 }

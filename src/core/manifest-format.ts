@@ -3,6 +3,7 @@
  * content id and what the publisher signs. The strict parser is manifest.ts, the signature
  * code manifest-signature.ts; both build on this file and not on each other's.
  */
+import type { FileEntry } from './manifest-files.js';
 import { canonicalJson } from './canonical-json.js';
 
 export const MANIFEST_FORMAT = 'canopy-manifest';
@@ -84,6 +85,8 @@ export interface UnsignedManifest {
   readonly chunking?: Chunking;
   /** Policy for background prefetch (window, rate). */
   readonly prefetch?: PrefetchPolicy;
+  /** A directory content: every path of the tree; a file's bytes are a range of the content (manifest-files.ts). */
+  readonly files?: readonly FileEntry[];
 }
 
 export interface Manifest extends UnsignedManifest {

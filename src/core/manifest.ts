@@ -12,13 +12,14 @@ import { formatCriteria, parseCriteria } from './criteria.js';
 import { isValidPlacement } from './placement.js';
 import { merkleRoot } from './merkle.js';
 import { checkManifestSignature, isPublicKeyText, isSignatureText } from './manifest-signature.js';
+import { checkFiles } from './manifest-files.js';
 import { ANALYSERS, manifestBytes, MANIFEST_FORMAT, MANIFEST_VERSION, MAX_BLOCKS, MAX_BLOCK_SIZE, MAX_HOLES, MAX_TRACKS, TRACK_KINDS, type BlockRef, type Hole, type Manifest, type Track, type UnsignedManifest } from './manifest-format.js';
 
 // The shape and its canonical bytes live in manifest-format.ts (so the signature code needs
 // no parser); every name is re-exported here, where callers have always found it.
 export * from './manifest-format.js';
 
-const FIELDS = ['format', 'version', 'name', 'size', 'mediaType', 'analyser', 'linear', 'media', 'blockSize', 'blockSizeReason', 'tracks', 'holes', 'blocks', 'merkleRoot', 'criteria', 'placement', 'origin', 'createdAt', 'publisher', 'signature', 'expires', 'chunking', 'prefetch'];
+const FIELDS = ['format', 'version', 'name', 'size', 'mediaType', 'analyser', 'linear', 'media', 'blockSize', 'blockSizeReason', 'tracks', 'holes', 'blocks', 'merkleRoot', 'criteria', 'placement', 'origin', 'createdAt', 'publisher', 'signature', 'expires', 'chunking', 'prefetch', 'files'];
 
 export function contentIdOf(manifest: UnsignedManifest): string {
   return sha256Hex(manifestBytes(manifest));
@@ -91,6 +92,7 @@ function checkHeader(m: Record<string, unknown>): void {
   if (m.expires !== undefined && (typeof m.expires !== 'string' || m.expires.length > 40 || Number.isNaN(Date.parse(m.expires)))) throw invalid('expires must be an ISO date');
   if (m.chunking !== undefined) checkChunking(m.chunking, m.blockSize as number);
   if (m.prefetch !== undefined) checkPrefetch(m.prefetch);
+  if (m.files !== undefined) checkFiles(m.files, m.size as number);
 }
 
 /** Tracks and holes, merged by offset, must tile [0, size) with no gap, overlap or two adjacent holes. */

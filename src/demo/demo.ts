@@ -4,8 +4,8 @@
  * every node serves: qualified nodes return the exact bytes over HTTP, the others hold
  * nothing and serve nothing.
  */
-import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -13,7 +13,7 @@ import { CanopyError } from '../core/errors.js';
 import { formatBytes } from '../core/sizes.js';
 import type { ProgressView } from '../client/progress.js';
 import { publishFile } from '../client/publish-file.js';
-import { loadOrCreateKeyFile } from '../ingest/publisher-key.js';
+import { defaultKeyPath, loadOrCreateKeyFile } from '../ingest/publisher-key.js';
 import type { ContentStatusView as ContentStatus } from '../root/content-status.js';
 import { demoAttributes, LocalNetwork, type RunningNode } from './local-network.js';
 import { writeSample } from './sample.js';
@@ -48,17 +48,23 @@ export interface DemoResult {
 /** Starts the network and leaves it running; the caller stops it. */
 export async function runDemo(options: DemoOptions): Promise<{ network: LocalNetwork; result: DemoResult }> {
   rmSync(options.dir, { recursive: true, force: true });
-  // The demo publishes with its own key, which its root authorises at start.
-  const network = new LocalNetwork(options.dir, options.basePort, path.join(options.dir, 'publisher-key.json'));
+  mkdirSync(options.dir, { recursive: true });
+  // The demo publishes with the default key of whoever started it ($CANOPY_KEY, else
+  // $XDG_CONFIG_HOME or ~/.config/canopy/publisher-key.json, created if absent), which its
+  // root authorises at start: the README's next step, `npx canopy publish`, uses that key too.
+  const network = new LocalNetwork(options.dir, options.basePort);
   try {
     const sample = path.join(options.dir, `sample-${options.size}.bin`);
     options.say(`starting a root and ${options.nodes} nodes under ${options.dir}`);
-    await network.start(Array.from({ length: options.nodes }, (_, i) => ({ name: `node-${i + 1}`, attrs: demoAttributes(i) })));
-    for (const n of network.nodes) options.say(`  ${network.describe(n)}  api ${n.api}  http ${n.http}`);
+    // One FTP account for every demo node, so its FTP edge can be tried (lftp, curl, a file manager).
+    const ftp = demoFtpAccount(options.dir);
+    await network.start(Array.from({ length: options.nodes }, (_, i) => ({ name: `node-${i + 1}`, attrs: demoAttributes(i) })), ['--ftp-users', ftp.file]);
+    for (const n of network.nodes) options.say(`  ${network.describe(n)}  api ${n.api}  http ${n.http}  s3 ${n.s3}  ftp ${n.ftp}`);
+    options.say(`  FTP login on every node: ${ftp.user} / ${ftp.password} (from ${ftp.file})`);
     options.say(`generating a ${formatBytes(options.size)} sample`);
     const expected = await writeSample(sample, options.size);
     const started = Date.now();
-    const key = loadOrCreateKeyFile(path.join(options.dir, 'publisher-key.json'));
+    const key = loadOrCreateKeyFile(defaultKeyPath());
     const published = await publishFile(network.rootApi, sample, { criteria: options.criteria, name: 'sample.bin', blockSize: options.blockSize, key });
     options.say(`published ${published.contentId} (${published.blocks} blocks of ${formatBytes(published.blockSize)}) for "${options.criteria}"`);
     const status = await waitDistributed(network.rootApi, published.contentId, options);
@@ -69,6 +75,14 @@ export async function runDemo(options: DemoOptions): Promise<{ network: LocalNet
     await network.stop();
     throw err;
   }
+}
+
+function demoFtpAccount(dir: string): { user: string; password: string; file: string } {
+  const user = 'demo';
+  const password = randomBytes(9).toString('base64url');
+  const file = path.join(dir, 'ftp-users');
+  writeFileSync(file, `${user}:${password}\n`, { mode: 0o600 });
+  return { user, password, file };
 }
 
 async function waitDistributed(api: ApiClient, contentId: string, options: DemoOptions): Promise<ContentStatus> {

@@ -35,6 +35,7 @@ export interface RunningNode extends NodeSpec {
   api: string;
   http: string;
   ftp: string;
+  s3: string;
   peer: { host: string; port: number };
   dataDir: string;
   process: ChildProcess;
@@ -114,7 +115,7 @@ export class LocalNetwork {
     mkdirSync(dataDir, { recursive: true });
     // The CLI and ApiClient of this process find the network's admin token through this.
     process.env.CANOPY_API_TOKEN_FILE = this.apiTokenFile;
-    const ports = this.basePort === 0 ? [0, 0, 0, 0] : [0, 1, 2, 3].map((k) => this.basePort + index * 10 + k);
+    const ports = this.basePort === 0 ? [0, 0, 0, 0, 0] : [0, 1, 2, 3, 4].map((k) => this.basePort + index * 10 + k);
     const { command, args: base } = cliCommand();
     const isRoot = args.includes('--root');
     // The root attests itself; a new node gets its attributes through a join token.
@@ -126,7 +127,7 @@ export class LocalNetwork {
     const log = openSync(path.join(dataDir, 'node.log'), 'a');
     const child = spawn(
       command,
-      [...base, 'node', '--name', spec.name, '--data', dataDir, '--peer-port', String(ports[0]), '--api-port', String(ports[1]), '--http-port', String(ports[2]), '--ftp-port', String(ports[3]), '--api-token-file', this.apiTokenFile, ...identity, ...args],
+      [...base, 'node', '--name', spec.name, '--data', dataDir, '--peer-port', String(ports[0]), '--api-port', String(ports[1]), '--http-port', String(ports[2]), '--ftp-port', String(ports[3]), '--s3-port', String(ports[4]), '--api-token-file', this.apiTokenFile, ...identity, ...args],
       { stdio: ['ignore', 'pipe', log] },
     );
     closeSync(log);
@@ -166,10 +167,10 @@ async function waitReady(child: ChildProcess, name: string, dataDir: string): Pr
   try {
     for await (const line of lines) {
       try {
-        const event = JSON.parse(line) as { event?: string; nodeId: string; api: string; http: string; ftp: string; peer: { host: string; port: number } };
+        const event = JSON.parse(line) as { event?: string; nodeId: string; api: string; http: string; ftp: string; s3: string; peer: { host: string; port: number } };
         if (event.event === 'ready') {
           child.stdout!.resume();
-          return { nodeId: event.nodeId, api: event.api, http: event.http, ftp: event.ftp, peer: event.peer };
+          return { nodeId: event.nodeId, api: event.api, http: event.http, ftp: event.ftp, s3: event.s3, peer: event.peer };
         }
       } catch {
         // Not a JSON line; ignore.

@@ -51,6 +51,8 @@ export interface IngestFileOptions {
   expires?: string;
   /** Policy: background prefetch only in a local-time window and/or at a rate. */
   prefetch?: PrefetchPolicy;
+  /** The layout, already known (an image spooled by the registry client): no sniffing. */
+  analysis?: Analysis;
 }
 
 export interface IngestResult {
@@ -132,7 +134,7 @@ async function openFile(file: string): Promise<{ fh: FileHandle; size: number }>
 export async function ingestFile(file: string, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
   const { fh, size } = await openFile(file);
   try {
-    let analysis = await analyse(fileReader(fh, size));
+    let analysis = options.analysis ?? (await analyse(fileReader(fh, size)));
     if (options.chunking === 'cdc') {
       // Media keeps blocks cut by playback time and track; content-defined cuts are for generic content.
       if (!analysis.plan) return await ingestCdc(fh, size, analysis, sink, cdcParamsFor(options.blockSize ?? DEFAULT_CDC_AVERAGE), options);

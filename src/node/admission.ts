@@ -29,8 +29,12 @@ export function qualifies(manifest: Manifest, self: Self): boolean {
  * read stays evictable.
  */
 export function mustHold(manifest: Manifest, self: Self): boolean {
-  const own = manifest.origin === self.nodeId || (self.localIngestId !== undefined && manifest.origin === self.localIngestId);
-  return own || (self.prefetch && qualifies(manifest, self));
+  return isOwn(manifest, self) || (self.prefetch && qualifies(manifest, self));
+}
+
+/** Published or ingested here: kept and served even outside its criteria (./owned-outside-criteria.ts). */
+export function isOwn(manifest: Manifest, self: Self): boolean {
+  return manifest.origin === self.nodeId || (self.localIngestId !== undefined && manifest.origin === self.localIngestId);
 }
 
 /** What is known of an announcement when it arrives. */

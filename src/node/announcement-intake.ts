@@ -14,7 +14,7 @@ import type { TrustUpdate } from '../security/peer-trust.js';
 import { verifyWithdrawal } from '../security/withdrawal.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { JoinReply } from '../wire/messages.js';
-import { admit, judgeAnnouncement, type Self } from './admission.js';
+import { admit, judgeAnnouncement, type Self, isOwn, qualifies } from './admission.js';
 import type { ContentLifecycle } from './content-lifecycle.js';
 import { HeldAnnouncements } from './held-announcements.js';
 import type { Holdings } from './holdings.js';
@@ -71,7 +71,8 @@ export class AnnouncementIntake {
     const admission = admit(manifest, this.deps.self(), this.synced);
     this.deps.store.pin(contentId, admission.pin);
     if (!admission.qualified) {
-      log.info('not qualified for content', { contentId, criteria: manifest.criteria });
+      if (isOwn(manifest, this.deps.self())) this.deps.holdings.disqualified(contentId, manifest);
+      else log.info('not qualified for content', { contentId, criteria: manifest.criteria });
       return;
     }
     this.deps.holdings.prefetch(contentId, manifest);
@@ -143,5 +144,8 @@ export class AnnouncementIntake {
     if (!this.isSynced) this.deps.log.info('catalog synced; serving', { contents: reply.catalog.length, withdrawn: reply.withdrawn?.length ?? 0 });
     this.isSynced = true;
     for (const c of reply.catalog) this.onAnnounce(c.contentId, c.manifest, c.access);
+    // Local ingests outside the criteria are kept: said once, loudly (./owned-outside-criteria.ts).
+    const self = this.deps.self();
+    for (const c of this.deps.catalog.list()) if (isOwn(c.manifest, self) && !qualifies(c.manifest, self)) this.deps.holdings.disqualified(c.contentId, c.manifest);
   }
 }

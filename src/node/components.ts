@@ -37,10 +37,13 @@ import { Holdings } from './holdings.js';
 import { countingStore, countServed } from './metering.js';
 import { createPeerService } from './peer-service.js';
 import { RootLink } from './root-link.js';
+import { OwnedOutsideCriteria } from './owned-outside-criteria.js';
+import { RevokedSignal } from './revoked-signal.js';
 import type { TreeLink } from './tree-link.js';
 import { trustChanges } from './trust-changes.js';
 import type { TrustUpdate } from '../security/peer-trust.js';
 import { buildServers, type ServerParts } from './servers.js';
+import type { FtpUsers } from '../edge/ftp/ftp-users.js';
 import type { RunTime } from './run-time.js';
 
 export interface Components extends ServerParts {
@@ -57,10 +60,16 @@ export interface Components extends ServerParts {
   apiServer: http.Server;
   edgeServer: http.Server;
   ftpServer: FtpServer;
+  s3Server: http.Server;
+  /** The upload cap and FTP accounts, changed at run time by a reload (SIGHUP). */
+  uploadLimiter: UploadLimiter;
+  ftpUsers: FtpUsers;
   /** Throws unless this node may serve the content now (catalog synced, content live). */
   checkServing: (contentId: string) => void;
   /** The root's id: this node's on the root, learnt from the root link or the tree on a member. */
   rootId: () => string | undefined;
+  /** Resolves when the root says this node is revoked (./revoked-signal.ts). */
+  revokedSignal: RevokedSignal;
 }
 
 
@@ -82,7 +91,10 @@ function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Trans
   const self = (): Self => ({ nodeId: identity.nodeId, attrs: identity.attrs, prefetch: config.prefetch, localIngestId: store.index.getKv(LOCAL_INGEST_ID) ?? undefined });
   const apiTokens = new ApiTokens(config.dataDir);
   apiTokens.ensureAdminToken(config.apiTokenFile);
-  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens, rootState: rootState?.state };
+  // Issue 16: a local ingest outside the criteria is kept (and said so); a revoked node stops.
+  const ownedOutside = new OwnedOutsideCriteria(log);
+  const revokedSignal = new RevokedSignal(log);
+  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens, ownedOutside, revokedSignal, rootState: rootState?.state };
 }
 
 type Local = ReturnType<typeof buildLocal>;
@@ -126,7 +138,10 @@ function buildPeer(l: Local, run: RunTime) {
       await downloader.settled(id);
       holdings.drop(id);
     },
-    onRetired: (id) => root?.registry.forget(id),
+    onRetired: (id) => {
+      root?.registry.forget(id);
+      broadcaster.forget(id);
+    },
     log,
   });
   const root = buildRoot(l, lifecycle, tree, (id, index) => holdings.stored(id, index));
@@ -137,7 +152,7 @@ function buildPeer(l: Local, run: RunTime) {
     if (verdict === 'not-synced') throw new CanopyError('ERR_NOT_SYNCED', 'this node is still learning the catalog from the network');
     if (verdict === 'not-live') throw new CanopyError('ERR_CONTENT_WITHDRAWN', `content ${contentId.slice(0, 12)} is ${catalog.state(contentId)}`);
   };
-  const { auth, handler } = peerHandler(l, run, { root, tree, broadcaster, onTrustUpdate, checkServing, rootId, holdings: () => holdings, downloader: () => downloader, intake: () => intake });
+  const { auth, handler, uploadLimiter } = peerHandler(l, run, { root, tree, broadcaster, onTrustUpdate, checkServing, rootId, holdings: () => holdings, downloader: () => downloader, intake: () => intake });
   const pool = new PeerPool(l.transport, auth, handler);
   const rootLink: RootLink | undefined = config.join && !config.isRoot ? memberRootLink(l, config.join, pool, run, () => intake, () => holdings) : undefined;
   const findHolders = (id: string): Promise<Holder[]> => (rootLink ? rootLink.holders(id) : Promise.resolve(root?.registry.completeHolders(id) ?? []));
@@ -153,13 +168,14 @@ function buildPeer(l: Local, run: RunTime) {
       holdings.reportProgress(id, m, holdings.bitfield(id).complete);
     },
     onStuck: (id, stuck) => holdings.onStuck(id, stuck),
+    onReceived: (bytes, outcome) => l.metrics.inc('canopy_swarm_block_bytes_total', { outcome }, bytes),
     log,
     downloadCap: config.downloadCap,
     prefetch: config.prefetch,
     maxInFlight: config.downloadConcurrency,
     maxInFlightPerPeer: Math.max(2, Math.ceil(config.downloadConcurrency / 4)),
   });
-  const holdings: Holdings = new Holdings({ catalog, store, broadcaster, downloader: () => downloader, rootLink, self: l.self, synced: () => intake.synced, log });
+  const holdings: Holdings = new Holdings({ catalog, store, broadcaster, downloader: () => downloader, rootLink, self: l.self, synced: () => intake.synced, ownedOutside: l.ownedOutside, log });
   const intake: AnnouncementIntake = new AnnouncementIntake({
     catalog,
     store,
@@ -174,7 +190,7 @@ function buildPeer(l: Local, run: RunTime) {
     synced: config.isRoot,
     log,
   });
-  return { root, rootLink, holdings, intake, onTrustUpdate, lifecycle, pool, handler, downloader, tree, checkServing, rootId, findHolders };
+  return { root, rootLink, holdings, intake, onTrustUpdate, lifecycle, pool, handler, downloader, tree, checkServing, rootId, findHolders, uploadLimiter };
 
 }
 
@@ -199,6 +215,7 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
     hello: (): HelloBody => ({ nodeId: identity.nodeId, name: config.name, record: security.record, version: PROTOCOL_VERSION }),
     attest: (conn: PeerConnection, record: unknown) => security.attest(conn, record),
   };
+  const uploadLimiter = new UploadLimiter(config.uploadCap);
   const handler = countServed(l.metrics, createPeerService({
     identity,
     auth,
@@ -220,7 +237,7 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
         log,
       }),
     bitfield: (id) => h.holdings().bitfield(id),
-    uploads: new UploadLimiter(config.uploadCap),
+    uploads: uploadLimiter,
     broadcaster: h.broadcaster,
     onHave: (peer, id, index, seeded) => h.downloader().onHave(peer, id, index, seeded),
     onAnnounce: (id, m, access) => h.intake().onAnnounce(id, m, access),
@@ -228,9 +245,10 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
     onWithdraw: (w) => h.intake().applyWithdrawal(w, 'peer'),
     checkServing: h.checkServing,
     onTree: (connId, from, m) => h.tree.link?.receive(connId, from, m),
+    storeStats: () => store.stats(),
     log,
   }));
-  return { auth, handler };
+  return { auth, handler, uploadLimiter };
 }
 
 /** A member's link to the root: registration, catalog sync, progress, holders. */
@@ -243,6 +261,7 @@ function memberRootLink(l: Local, join: NonNullable<NodeConfig['join']>, pool: P
       return { peer: a.peer, api: a.api, http: a.http };
     },
     onCatalog: (reply) => intake().onCatalogSync(reply),
+    revoked: l.revokedSignal,
     onJoined: () => {
       l.catalog.list().forEach((c) => holdings().reportProgress(c.contentId, c.manifest, true));
       run.renewIfDue();
@@ -254,26 +273,14 @@ function memberRootLink(l: Local, join: NonNullable<NodeConfig['join']>, pool: P
 export function buildComponents(config: NodeConfig, security: NodeSecurity, transport: Transport, run: RunTime, rootState?: OpenedRootState): Components {
   const l = buildLocal(config, security, transport, rootState);
   const p = buildPeer(l, run);
-  const fetchNow = async (contentId: string, index: number, deadline?: number): Promise<void> => {
+  const fetchNow = async (contentId: string, index: number, deadline?: number): Promise<Buffer | undefined> => {
     const manifest = l.catalog.require(contentId);
     p.checkServing(contentId);
     if (!qualifies(manifest, l.self())) throw new CanopyError('ERR_NOT_AUTHORISED', `this node does not meet the criteria "${manifest.criteria}" of ${contentId.slice(0, 12)}`);
     return p.downloader.fetchNow(contentId, manifest, index, deadline);
   };
-  const fetcher = new BlockFetcher({
-    store: countingStore(l.metrics, l.store),
-    pool: p.pool,
-    manifestOf: (id) => l.catalog.require(id),
-    findHolders: p.findHolders,
-    onStored: (id, index, bytes) => {
-      p.downloader.addFetched(id, bytes);
-      // Blocks fetched for edge readers are advertised to peers and known to the swarm too.
-      p.holdings.stored(id, index);
-      p.downloader.markHeld(id, index);
-      p.holdings.reportProgress(id, l.catalog.require(id), l.catalog.holding(id).complete);
-    },
-    log: l.log,
-  });
+  // The edge's on-demand reads take the swarm's path: one way to fetch a block.
+  const fetcher = new BlockFetcher({ store: l.store, manifestOf: (id) => l.catalog.require(id), fetchNow });
   const parts = { ...l, ...p, fetcher, fetchNow };
   return { ...parts, ...buildServers(parts, run) };
 }

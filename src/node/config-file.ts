@@ -40,6 +40,8 @@ export interface FileConfig {
   apiPort?: number;
   httpPort?: number;
   ftpPort?: number;
+  s3Port?: number;
+  s3Domain?: string;
   ftp?: FileFtpConfig;
   volumes?: VolumeConfig[];
   blockSize?: number;
@@ -63,7 +65,7 @@ export interface FileFtpConfig {
   tlsKey?: string;
 }
 
-export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'uploadCap', 'downloadCap', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict', 'authorisePublishers', 'state', 'stateKeyFile'] as const;
+export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 's3Port', 's3Domain', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'uploadCap', 'downloadCap', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict', 'authorisePublishers', 'state', 'stateKeyFile'] as const;
 const FTP_KEYS = ['users', 'usersFile', 'anonymous', 'requireTls', 'tlsCert', 'tlsKey'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const MAX_FILE_BYTES = 1 << 20;
@@ -210,7 +212,8 @@ export function checkFileConfig(doc: unknown): FileConfig {
     if (!Array.isArray(list) || list.length > 1000) throw bad('authorisePublishers', `expected a list of at most 1000 publisher keys or key files, got ${show(list)}`);
     out.authorisePublishers = list.map((v, i) => str(`authorisePublishers[${i}]`, v));
   }
-  for (const k of ['peerPort', 'apiPort', 'httpPort', 'ftpPort'] as const) {
+  if (o.s3Domain !== undefined) out.s3Domain = str('s3Domain', o.s3Domain, 253);
+  for (const k of ['peerPort', 'apiPort', 'httpPort', 'ftpPort', 's3Port'] as const) {
     if (o[k] !== undefined) out[k] = int(k, o[k], 0, 65535, '; 0 picks a free port');
   }
   if (o.ftp !== undefined) out.ftp = ftp('ftp', o.ftp);

@@ -39,6 +39,10 @@ export interface NodeConfig {
   readonly apiPort: number;
   readonly httpPort: number;
   readonly ftpPort: number;
+  /** The S3-compatible read API (src/edge/s3/). */
+  readonly s3Port: number;
+  /** Virtual-host style S3 requests name the bucket as `<bucket>.<s3Domain>` in Host. */
+  readonly s3Domain: string;
   readonly ftp: FtpConfig;
   readonly volumes: readonly VolumeConfig[];
   /** Block size for contents the root ingests itself; undefined = chosen per content. */
@@ -77,6 +81,8 @@ export const DEFAULTS = {
   apiPort: 7401,
   httpPort: 7402,
   ftpPort: 7403,
+  s3Port: 7404,
+  s3Domain: 'localhost',
   downloadConcurrency: 16,
   uploadCap: 0,
   downloadCap: 0,
@@ -88,6 +94,11 @@ export const DEFAULTS = {
 export function checkPort(key: string, port: number): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${port} is not a port (0..65535; 0 picks a free one)`);
   return port;
+}
+
+function checkDomain(domain: string): string {
+  if (!/^[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*$/.test(domain)) throw new CanopyError('ERR_CONFIG_INVALID', `s3Domain: "${domain.slice(0, 80)}" is not a DNS name`);
+  return domain.toLowerCase();
 }
 
 function checkRate(key: string, rate: number): number {
@@ -140,6 +151,8 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     apiPort: checkPort('apiPort', input.apiPort ?? DEFAULTS.apiPort),
     httpPort: checkPort('httpPort', input.httpPort ?? DEFAULTS.httpPort),
     ftpPort: checkPort('ftpPort', input.ftpPort ?? DEFAULTS.ftpPort),
+    s3Port: checkPort('s3Port', input.s3Port ?? DEFAULTS.s3Port),
+    s3Domain: checkDomain(input.s3Domain ?? DEFAULTS.s3Domain),
     ftp: input.ftp ?? { users: [], anonymous: false, requireTls: false },
     volumes: input.volumes && input.volumes.length > 0 ? input.volumes : [{ path: path.join(dataDir, 'volumes', 'v0') }],
     blockSize,

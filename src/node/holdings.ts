@@ -5,13 +5,14 @@
  * volume or a lost qualification does to what is held.
  */
 import type { Manifest } from '../core/manifest.js';
+import type { OwnedOutsideCriteria } from './owned-outside-criteria.js';
 import type { Logger } from '../core/logger.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { BlockStore, VolumeFailure } from '../store/block-store.js';
 import { Bitfield } from '../swarm/bitfield.js';
 import type { Downloader, Stuck } from '../swarm/downloader.js';
 import type { HaveBroadcaster } from '../swarm/have-broadcaster.js';
-import { mustHold, qualifies, type Self } from './admission.js';
+import { mustHold, isOwn, qualifies, type Self } from './admission.js';
 import type { RootLink } from './root-link.js';
 
 const PROGRESS_INTERVAL_MS = 200;
@@ -26,6 +27,8 @@ export interface HoldingsDeps {
   self: () => Self;
   /** Whether the catalog sync happened (nothing is prefetched before it). */
   synced: () => boolean;
+  /** Local ingests kept outside the criteria (./owned-outside-criteria.ts). */
+  ownedOutside: OwnedOutsideCriteria;
   log: Logger;
 }
 
@@ -130,6 +133,7 @@ export class Holdings {
 
   /** Stops the download of a content this node no longer qualifies for, then removes its blocks. */
   disqualified(contentId: string, manifest: Manifest): void {
+    if (isOwn(manifest, this.deps.self())) return this.deps.ownedOutside.note(contentId, manifest);
     const downloader = this.deps.downloader();
     downloader.cancel(contentId);
     void downloader
@@ -143,7 +147,7 @@ export class Holdings {
     const { catalog, store } = this.deps;
     const self = this.deps.self();
     const kept = new Set<string>();
-    for (const c of catalog.list()) if (c.contentId !== contentId && catalog.isLive(c.contentId) && qualifies(c.manifest, self)) c.manifest.blocks.forEach((b) => kept.add(b.hash));
+    for (const c of catalog.list()) if (c.contentId !== contentId && catalog.isLive(c.contentId) && (qualifies(c.manifest, self) || isOwn(c.manifest, self))) c.manifest.blocks.forEach((b) => kept.add(b.hash));
     let removed = 0;
     for (const b of manifest.blocks) {
       if (kept.has(b.hash) || !store.has(b.hash)) continue;

@@ -53,13 +53,13 @@ export function countingCache(metrics: Metrics, cache: BlockCache): BlockCache {
 }
 
 /** Edge traffic is counted from the socket (headers included). */
-export function meterEdge(metrics: Metrics, server: http.Server): void {
+export function meterEdge(metrics: Metrics, server: http.Server, edge: 'http' | 's3' = 'http'): void {
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;
     const before = socket.bytesWritten;
     res.once('close', () => {
       metrics.inc('canopy_http_requests_total', { status: `${Math.floor(res.statusCode / 100)}xx` });
-      metrics.inc('canopy_bytes_out_total', { class: 'http' }, Math.max(0, socket.bytesWritten - before));
+      metrics.inc('canopy_bytes_out_total', { class: edge }, Math.max(0, socket.bytesWritten - before));
     });
   });
 }

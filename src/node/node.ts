@@ -4,6 +4,8 @@
  * back a start that fails half way. It wires and holds run-time state (the peer listener,
  * the renewal timer); every behaviour lives in a file of its own.
  */
+import type { CanopyError } from '../core/errors.js';
+import { applyReload, type ReloadPlan } from './reload-plan.js';
 import { X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
@@ -46,6 +48,7 @@ export class CanopyNode {
   /** Loads or obtains this node's credentials (creating the CA on a root's first start, enrolling with the token otherwise), then builds the node. */
   static async open(config: NodeConfig): Promise<CanopyNode> {
     const log = createLogger({ node: config.name });
+    const toldRevoked = new Set<string>();
     const prepare = (authorityStore?: AuthorityStore) =>
       NodeSecurity.prepare({
         dataDir: config.dataDir,
@@ -55,6 +58,8 @@ export class CanopyNode {
         join: config.join,
         authorityStore,
         onRefused: (reason, remote) => log.warn('refused peer connection', { reason, remote }),
+        // Told it is revoked, a node stops dialling: one line per revoked node, not one per attempt.
+        onRevokedPeer: (id, remote) => toldRevoked.has(id) || (toldRevoked.add(id), log.info('a revoked node dialled; told it is revoked', { revoked: id, remote })),
         onEnrolment: (r) => (r.err ? log.warn('refused enrolment', { err: r.err }) : log.info('node enrolled', { enrolled: r.nodeId })),
       });
     if (!config.isRoot) return new CanopyNode(config, await prepare());
@@ -101,6 +106,11 @@ export class CanopyNode {
   }
 
   /** Starts every part in order; if one fails, those already started are stopped in reverse and the error is thrown. */
+  /** Resolves if the root revoked this node (./revoked-signal.ts). */
+  revoked(): Promise<CanopyError> {
+    return this.c.revokedSignal.revoked;
+  }
+
   async start(): Promise<void> {
     for (const part of this.parts()) {
       try {
@@ -133,6 +143,7 @@ export class CanopyNode {
       { name: 'api', start: () => listenOn(c.apiServer, { host: config.apiHost, port: config.apiPort }, 'API'), stop: () => closeServer(c.apiServer) },
       { name: 'http', start: () => listenOn(c.edgeServer, { host, port: config.httpPort }, 'HTTP'), stop: () => closeServer(c.edgeServer) },
       { name: 'ftp', start: () => listenOn(c.ftpServer.server, { host, port: config.ftpPort }, 'FTP'), stop: () => c.ftpServer.close() },
+      { name: 's3', start: () => listenOn(c.s3Server, { host, port: config.s3Port }, 'S3'), stop: () => closeServer(c.s3Server) },
       { name: 'peer', start: () => this.listenPeers(), stop: async () => (c.pool.closeAll(), await this.listener?.close()) },
       { name: 'lifecycle', start: () => c.lifecycle.start(), stop: () => c.lifecycle.stop() },
       { name: 'tree', start: () => this.startTree(), stop: () => (c.tree.link?.stop(), c.downloader.stop(), c.rootLink?.stop()) },
@@ -178,6 +189,7 @@ export class CanopyNode {
         link.start({ id: conn.remoteId!, addr: formatAddress(root) });
         return;
       } catch (err) {
+        if (this.c.revokedSignal.check(err)) return;
         this.c.log.warn('cannot reach the root yet', { err: err as Error, retryMs: backoff });
         await sleep(backoff);
       }
@@ -200,12 +212,18 @@ export class CanopyNode {
       api: `http://${apiBase}:${(c.apiServer.address() as AddressInfo | null)?.port ?? config.apiPort}`,
       http: `http://${base}:${(c.edgeServer.address() as AddressInfo | null)?.port ?? config.httpPort}`,
       ftp: `ftp://${base}:${(c.ftpServer.server.address() as AddressInfo | null)?.port ?? config.ftpPort}`,
+      s3: `http://${base}:${(c.s3Server.address() as AddressInfo | null)?.port ?? config.s3Port}`,
     };
   }
 
   private info(): Record<string, unknown> {
     const { c, config } = this;
     return { nodeId: c.identity.nodeId, name: config.name, root: config.isRoot, attrs: c.identity.attrs, ...this.addresses(), store: c.store.stats(), rootId: config.isRoot ? c.identity.nodeId : c.rootLink?.rootId ?? null, tree: c.tree.link?.view() ?? null };
+  }
+
+  /** Applies what a SIGHUP may change while running (./reload-plan.ts decides what). */
+  reload(plan: ReloadPlan): void {
+    applyReload(plan, this.c);
   }
 
   /** Gets a new key and certificate (same node id) from the root; new connections use them at once. */

@@ -42,6 +42,8 @@ export interface PeerServiceDeps {
   onTrustUpdate: (update: MessageBodies['trust-update']) => void;
   /** A control-tree message from the peer `connId` (its certificate's node id). */
   onTree: (connId: string, from: MessageBodies['tree']['from'], m: unknown) => void;
+  /** This node's store figures, told only to the root (volumes and paths are the operator's business). */
+  storeStats?: () => unknown;
   log: Logger;
 }
 
@@ -117,6 +119,9 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
       }
       case 'ping':
         return { body: {} };
+      case 'node-info':
+        if (conn.remoteId !== deps.rootId() || !deps.storeStats) throw new CanopyError('ERR_NOT_AUTHORISED', 'node figures are told only to the root');
+        return { body: { store: deps.storeStats() } };
       default:
         if (!deps.rootMessages) throw new CanopyError('ERR_WIRE_PROTOCOL', `${req.type} is answered only by the root`);
         return deps.rootMessages(req, names.get(conn) ?? conn.remoteId);

@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../core/logger.js';
+import type { RevokedSignal } from './revoked-signal.js';
 import type { PeerConnection } from '../wire/peer-connection.js';
 import type { Holder, JoinBody, JoinReply, ProgressBody } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';
@@ -17,6 +18,8 @@ export interface RootLinkDeps {
   /** The catalog sync of every join: applied before the node serves anything. */
   onCatalog: (reply: JoinReply) => void;
   onJoined: () => void;
+  /** Told that this node is revoked: the link stops instead of retrying. */
+  revoked?: RevokedSignal;
   log: Logger;
 }
 
@@ -87,6 +90,10 @@ export class RootLink {
         if (!this.stopped) this.deps.log.warn('lost the root; reconnecting');
       } catch (err) {
         if (this.stopped) return;
+        if (this.deps.revoked?.check(err)) {
+          this.stopped = true;
+          return;
+        }
         this.deps.log.warn('cannot join root', { err: err as Error, retryMs: backoff });
       }
       await sleep(backoff);

@@ -6,6 +6,7 @@ export interface NodeAddresses {
   api: string;
   http: string;
   ftp: string;
+  s3: string;
 }
 
 /** What exists only once the node runs; node.ts supplies it. */

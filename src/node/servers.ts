@@ -22,10 +22,10 @@ import { createFtpServer, type FtpServer } from '../edge/ftp/ftp-server.js';
 import { loadTlsContext } from '../edge/ftp/ftp-tls.js';
 import { FtpUsers } from '../edge/ftp/ftp-users.js';
 import { createHttpEdge, openFile, type HttpEdgeDeps } from '../edge/http/http-edge.js';
+import { createS3Edge } from '../edge/s3/s3-server.js';
 import type { Metrics } from '../ops/metrics.js';
 import { nodeGauges, type ContentSpread } from '../ops/node-metrics.js';
 import { createJoinToken } from '../security/join-token.js';
-import { readIfExists } from '../security/secret-file.js';
 import type { NodeSecurity } from '../security/node-security.js';
 import type { EdgeAccessStore } from '../security/edge-access-store.js';
 import type { BlockStore } from '../store/block-store.js';
@@ -34,9 +34,12 @@ import type { BlockFetcher } from '../vfile/block-fetcher.js';
 import { SequentialReads } from '../vfile/sequential-reads.js';
 import type { RootParts } from '../root/root-service.js';
 import type { RunTime } from './run-time.js';
+import type { OwnedOutsideCriteria } from './owned-outside-criteria.js';
 import { qualifies, type Self } from './admission.js';
 import type { NodeConfig } from './config.js';
 import { countingCache, meterEdge } from './metering.js';
+import { askMemberInfo } from './member-info.js';
+import { readiness } from '../ops/readiness.js';
 import type { AnnouncementIntake } from './announcement-intake.js';
 import type { TreeLink } from './tree-link.js';
 
@@ -61,28 +64,32 @@ export interface ServerParts {
   /** This node's admission facts, read afresh (attributes change with trust updates). */
   self: () => Self;
   /** Fetches one block now for an on-demand reader, if this node qualifies. */
-  fetchNow: (contentId: string, index: number, deadline?: number) => Promise<void>;
+  fetchNow: (contentId: string, index: number, deadline?: number) => Promise<Buffer | undefined>;
   security: NodeSecurity;
+  ownedOutside: OwnedOutsideCriteria;
 }
 
-export function buildServers(c: ServerParts, run: RunTime): { apiServer: http.Server; edgeServer: http.Server; ftpServer: FtpServer } {
+export function buildServers(c: ServerParts, run: RunTime): { apiServer: http.Server; edgeServer: http.Server; ftpServer: FtpServer; ftpUsers: FtpUsers; s3Server: http.Server } {
   const apiServer = createAdminApi(apiDeps(c, run));
   const edge: HttpEdgeDeps = { catalog: c.catalog, store: c.store, synced: () => c.intake.synced, access: c.access, log: c.log, source: c.fetcher, mayFetch: (m) => qualifies(m, c.self()), cache: countingCache(c.metrics, new BlockCache()), sequential: new SequentialReads() };
   const edgeServer = createHttpEdge(edge);
   meterEdge(c.metrics, edgeServer);
+  const s3Server = createS3Edge({ ...edge, keys: (id) => c.apiTokens.s3Key(id), domain: c.config.s3Domain });
+  meterEdge(c.metrics, s3Server, 's3');
   const { ftp } = c.config;
+  const ftpUsers = new FtpUsers(ftp.users, ftp.anonymous);
   const ftpServer = createFtpServer({
     catalog: c.catalog,
     // Nothing before the first catalog sync, never a withdrawn or expired content; FTP access is
     // by account: a content behind signed URLs is not shown when anonymous login is on.
     visible: (x) => c.intake.synced && c.catalog.isLive(x.contentId) && (qualifies(x.manifest, c.self()) || c.catalog.holding(x.contentId).complete) && (!ftp.anonymous || c.access.mode(x.contentId) === 'public'),
     open: (x) => openFile(edge, x.contentId, x.manifest),
-    users: new FtpUsers(ftp.users, ftp.anonymous),
+    users: ftpUsers,
     secureContext: loadTlsContext(c.config.dataDir, ftp.tlsCert, ftp.tlsKey, (why) => c.log.warn('FTP runs without TLS: no certificate', { why })),
     requireTls: ftp.requireTls,
     log: c.log,
   });
-  return { apiServer, edgeServer, ftpServer };
+  return { apiServer, edgeServer, ftpServer, ftpUsers, s3Server };
 }
 
 /** The admin API's dependencies: its route table is `adminRoutes(apiDeps(...))` (what `inject()` calls in tests). */
@@ -104,12 +111,13 @@ export function apiDeps(c: ServerParts, run: RunTime): AdminApiDeps {
   const gauges = () =>
     nodeGauges({
       store: () => c.store.stats(),
-      holdings: () => c.catalog.list().map((x) => ({ contentId: x.contentId, name: x.manifest.name, size: x.manifest.size, haveBytes: c.catalog.holding(x.contentId).haveBytes })),
+      holdings: () => c.catalog.list().map((x) => ({ contentId: x.contentId, name: x.manifest.name, size: x.manifest.size, haveBytes: c.catalog.holding(x.contentId).haveBytes, live: c.catalog.isLive(x.contentId) })),
+      certificates: () => [{ cert: 'node', pem: c.security.certPem }, { cert: 'ca', pem: c.security.caCertPem }],
       ...(root ? { treeSize: () => root.registry.list().length + 1, spread } : {}),
     });
   const overview = root && {
     self: run.info,
-    memberToken: () => readIfExists(config.apiTokenFile)?.trim(),
+    memberInfo: (nodeId: string) => askMemberInfo(root.registry.get(nodeId)?.conn),
     members: () => root.registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, api: m.api, http: m.http, joinedAt: m.joinedAt })),
     contents: spread,
     uploads: () => root.uploads.list(),
@@ -117,6 +125,7 @@ export function apiDeps(c: ServerParts, run: RunTime): AdminApiDeps {
   const deps: AdminApiDeps = {
     info: run.info,
     catalog: c.catalog,
+    keptOutsideCriteria: (id) => c.ownedOutside.has(id),
     root: rootApi,
     authority: root && authority && {
       createJoinToken: (attrs, ttlMs) => createJoinToken({ attrs, ttlMs, caKeyPem: authority.caKey, caFingerprint: authority.caFingerprint }),
@@ -127,6 +136,7 @@ export function apiDeps(c: ServerParts, run: RunTime): AdminApiDeps {
     renewCertificate: run.renewCertificate,
     log: c.log,
     metrics: () => [...c.metrics.families(), ...gauges()],
+    ready: () => readiness({ synced: c.intake.synced, volumes: c.store.stats().volumes }),
     routes: [
       ...lifecycleRoutes({ catalog: c.catalog, root: rootApi }),
       ...criteriaRoutes(root && (() => root.registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs })))),
@@ -134,7 +144,7 @@ export function apiDeps(c: ServerParts, run: RunTime): AdminApiDeps {
       ...overviewRoutes(overview),
       ...treeRoutes(tree),
       ...webRoutes(),
-      ...(config.isRoot ? [] : blockFetchRoutes(c.catalog, c.fetchNow)),
+      ...(config.isRoot ? [] : blockFetchRoutes(c.catalog, (id, index, deadline) => c.fetchNow(id, index, deadline).then(() => undefined))),
       ...storeRoutes({ stats: () => c.store.stats() }),
       ...publisherRoutes(root && { list: () => ({ publishers: root.service.publishers.publishers(), serial: root.service.publishers.list().serial }), add: (key, name) => root.service.authorisePublisher(key, name), remove: (key) => root.service.removePublisher(key) }),
     ],

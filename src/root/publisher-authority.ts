@@ -64,7 +64,7 @@ export class PublisherAuthority {
     if (key === this.ownKey) throw new CanopyError('ERR_USAGE', "the root's own publisher key signs raw uploads and cannot be removed");
     const before = this.state.publishers.length;
     this.state.publishers = this.state.publishers.filter((p) => p.key !== key);
-    if (this.state.publishers.length === before) throw new CanopyError('ERR_CONTENT_NOT_FOUND', `publisher key ${key.slice(0, 64)} is not authorised`);
+    if (this.state.publishers.length === before) throw new CanopyError('ERR_PUBLISHER_NOT_FOUND', `publisher key ${key.slice(0, 64)} is not authorised`);
     this.resign();
   }
 

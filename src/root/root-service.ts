@@ -176,7 +176,7 @@ export class RootService {
     const m = this.deps.registry.list().find((x) => x.nodeId === ref || x.name === ref);
     if (m) return m.nodeId;
     if (this.deps.authority.record(ref)) return ref;
-    throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no node "${ref}" (give a node id, or the name of a connected node)`);
+    throw new CanopyError('ERR_NODE_NOT_FOUND', `no node "${ref}" (give a node id, or the name of a connected node)`);
   }
 
   /** Authorises a publisher key (or renames it) and sends the new list to every member. */

@@ -69,6 +69,8 @@ export class UploadService implements UploadsApi {
       path: UPLOAD_PATH,
       datastore: new FileStore({ directory: deps.dir, expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS }),
       relativeLocation: true,
+      // No CORS: the publishing page is same-origin, and no other origin may upload.
+      allowedOrigins: [],
       postReceiveInterval: 100,
       onUploadCreate: async (_req, upload) => {
         this.checkNewUpload(upload);

@@ -126,7 +126,7 @@ export class Authority {
 
   private requireMember(nodeId: string): void {
     if (this.isRevoked(nodeId)) throw new CanopyError('ERR_NOT_AUTHORISED', `node ${nodeId} has been revoked`);
-    if (!this.state.records[nodeId]) throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no node ${nodeId} was admitted by this root`);
+    if (!this.state.records[nodeId]) throw new CanopyError('ERR_NODE_NOT_FOUND', `no node ${nodeId} was admitted by this root`);
   }
 
   private sign(nodeId: string, attrs: Attributes): AttributeRecord {

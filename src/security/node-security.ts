@@ -28,6 +28,7 @@ export interface SecurityOptions {
   join?: PeerAddress;
   ciphers?: string;
   onRefused?: (reason: string, remote: string) => void;
+  onRevokedPeer?: (nodeId: string, remote: string) => void;
   onEnrolment?: (result: { nodeId?: string; err?: Error }) => void;
   /** Root: where the authority keeps its state; default `<data>/security/authority.json`. */
   authorityStore?: AuthorityStore;
@@ -126,6 +127,7 @@ export class NodeSecurity {
       isRevoked: (id) => this.trust.isRevoked(id),
       ciphers: this.options.ciphers,
       onRefused: this.options.onRefused,
+      onRevokedPeer: this.options.onRevokedPeer,
       onEnrol: this.authority && ((socket) => serveEnrolment(socket, this.authority!, (r) => this.options.onEnrolment?.(r))),
     });
   }

@@ -17,6 +17,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { CanopyError } from '../core/errors.js';
 import { nodeIdOf } from './x509.js';
+import { answerRevoked } from '../wire/revoked-answer.js';
 import { openListener } from '../wire/tcp-transport.js';
 import { formatAddress, markAuthenticated, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
 
@@ -44,6 +45,8 @@ export interface TlsTransportOptions {
   onEnrol?: (socket: tls.TLSSocket) => void;
   ciphers?: string;
   onRefused?: (reason: string, remote: string) => void;
+  /** A revoked node dialled (it is told so, see ./revoked-answer.ts); without it, nothing is logged. */
+  onRevokedPeer?: (nodeId: string, remote: string) => void;
 }
 
 
@@ -170,7 +173,8 @@ export class TlsTransport implements Transport {
       return undefined;
     }
     if (this.options.isRevoked(nodeId)) {
-      this.refuse(socket, `node ${nodeId} is revoked`);
+      this.options.onRevokedPeer?.(nodeId, `${socket.remoteAddress}:${socket.remotePort}`);
+      answerRevoked(socket, nodeId);
       return undefined;
     }
     return nodeId;

@@ -1,9 +1,12 @@
 /**
  * Blocks on disk, content-addressed by SHA-256 and striped over volumes (see placement.ts).
- * A write is: verify hash, pick a volume, temp file, fsync, rename, fsync directory, then
- * the index row. A reader therefore sees a block whole or not at all, and a crash leaves at
- * worst a temp file or an unindexed block, both settled by the start-up scrub. Every read
- * is checked against the hash, so bytes that rotted on disk are never served.
+ * A write is: verify hash, pick a volume, temp file (staged), then in a batch with the other
+ * writes to that volume (group commit): data sync, rename, one sync per directory, and the
+ * index rows in one transaction; put() resolves when its batch is durable. A reader
+ * therefore sees a block whole or not at all, and a crash leaves at worst a temp file or an
+ * unindexed block, both settled by the start-up scrub. The first read of each block in a
+ * run is checked against the hash (later reads trust it), so bytes that rotted on disk
+ * before that read are never served.
  *
  * Volume failures (gone, read-only, I/O errors) are detected on use and by a periodic
  * probe; the volume is marked failed, its blocks lost, and `volume:failed` is emitted so
@@ -17,69 +20,25 @@
  * verifier) reads the same index and volumes concurrently and never writes.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync, statfsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
 import { sha256Hex, sha256HexOffThread } from '../core/hash.js';
-import { formatBytes } from '../core/sizes.js';
 import type { Logger } from '../core/logger.js';
 import { orderVictims, type EvictionPolicy } from './eviction.js';
 import { IndexDb } from './index-db.js';
 import { rankVolumes, StripeSequence } from './placement.js';
 import { scrub, type ScrubReport } from './scrub.js';
-import { classifyIoError, Volume } from './volume.js';
+import { fullError } from './store-full.js';
+import type { GroupCommit } from './group-commit.js';
+import { ReadVerification } from './read-verification.js';
+import type { StoreOptions, StoreStats, StripeHint, VolumeFailure } from './store-types.js';
+import { classifyIoError, hasFreeSpace, ioReason, readableIds, Volume } from './volume.js';
+import { volumeCommitter, type PendingBlock } from './volume-commit.js';
 import type { VolumeConfig } from './volume-spec.js';
 
 export type { VolumeConfig } from './volume-spec.js';
-
-export interface StoreOptions {
-  /** Most bytes of blocks the node keeps over all volumes. */
-  quota?: number;
-  evictionPolicy?: EvictionPolicy;
-  readOnly?: boolean;
-  log?: Logger;
-  /** How often volumes are probed for failure and for space freed (ms). */
-  probeIntervalMs?: number;
-}
-
-/** Which content and which block of it a write belongs to, for striping. */
-export interface StripeHint {
-  stripe: string;
-  index: number;
-}
-
-export interface VolumeStats {
-  id: string;
-  path: string;
-  weight: number;
-  capacity: number | null;
-  state: string;
-  reason: string;
-  bytes: number;
-  blocks: number;
-}
-
-export interface StoreStats {
-  volumes: VolumeStats[];
-  bytes: number;
-  blocks: number;
-  quota: number | null;
-  evictionPolicy: EvictionPolicy;
-  failedVolumes: string[];
-  /** max/min of bytes per unit of weight over working volumes (1 = perfectly balanced). */
-  balance: number | null;
-  lostBlocks: number;
-  corruptBlocks: number;
-  evictions: number;
-  evictedBytes: number;
-}
-
-export interface VolumeFailure {
-  id: string;
-  path: string;
-  reason: string;
-  lostBlocks: number;
-}
+export type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats } from './store-types.js';
 
 const PROBE_INTERVAL_MS = 2_000;
 const ACCESS_FLUSH_MS = 5_000;
@@ -89,9 +48,6 @@ const ACCESS_FLUSH_MS = 5_000;
  * with this origin as its own.
  */
 export const LOCAL_INGEST_ID = 'nodeId';
-
-/** Free bytes a full file system needs before it is written to again. */
-const REUSE_FREE_BYTES = 64 * 2 ** 20;
 
 export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure]; 'content:evicted': [{ contentId: string; bytes: number }] }> {
   readonly index: IndexDb;
@@ -105,7 +61,9 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   private readonly writing = new Map<string, Promise<void>>();
   private readonly accesses = new Map<string, [at: number, count: number]>();
   private readonly sequences = new Map<string, StripeSequence>();
+  private readonly committers = new Map<string, GroupCommit<PendingBlock>>();
   private corruptBlocks = 0;
+  private readonly verification: ReadVerification;
   private evicting: Promise<boolean> | undefined;
   private timers: NodeJS.Timeout[] = [];
 
@@ -118,6 +76,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.quota = options.quota;
     this.policy = options.evictionPolicy ?? 'lru';
     this.log = options.log;
+    this.verification = new ReadVerification(options.verifyReads ?? (process.env.CANOPY_VERIFY_READS === 'every' ? 'every' : 'first'));
     if (!this.readOnly) mkdirSync(dataDir, { recursive: true });
     this.index = new IndexDb(path.join(dataDir, 'index.db'), this.readOnly);
     const freshIds = readableIds(paths, this.index.allVolumes().map((v) => v.id));
@@ -189,7 +148,9 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     for (;;) {
       const volume = await this.chooseVolume(hash, data.length, hint, tried);
       try {
-        await volume.write(hash, data);
+        const staged = await volume.stage(hash, data);
+        // Durable, renamed and indexed together with the other blocks of its batch.
+        await this.committerFor(volume).submit({ staged, hint });
       } catch (err) {
         const kind = classifyIoError(err);
         const message = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
@@ -208,13 +169,28 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       } finally {
         volume.pendingBytes -= data.length;
       }
-      this.index.putBlock({ hash, volume: volume.id, length: data.length });
-      // A content evicted earlier whose blocks arrive again (a client reads it) is held again.
-      if (hint) this.index.reactivate(hint.stripe);
-      volume.usedBytes += data.length;
-      volume.blocks++;
       return;
     }
+  }
+
+  private committerFor(volume: Volume): GroupCommit<PendingBlock> {
+    let committer = this.committers.get(volume.id);
+    if (!committer) {
+      committer = volumeCommitter(volume, this.index);
+      this.committers.set(volume.id, committer);
+    }
+    return committer;
+  }
+
+  /** Batches committed and blocks in them since the store opened (group commit at work). */
+  commitStats(): { batches: number; blocks: number } {
+    let batches = 0;
+    let blocks = 0;
+    for (const c of this.committers.values()) {
+      batches += c.batches;
+      blocks += c.items;
+    }
+    return { batches, blocks };
   }
 
   /**
@@ -232,7 +208,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       // Another write is already making room: see what it freed before evicting more.
       const running = this.evicting;
       if (running) await running;
-      else if (!(await this.evictOne())) throw this.fullError(length, tried);
+      else if (!(await this.evictOne())) throw fullError(this.volumes, length, tried, this.quota);
       tried.clear();
     }
   }
@@ -261,19 +237,6 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     return used + length <= this.quota;
   }
 
-  private fullError(length: number, tried: Set<string>): CanopyError {
-    const used = this.volumes.reduce((s, v) => s + v.usedBytes, 0);
-    const why = this.volumes.map((v) => {
-      if (v.state !== 'ok' || tried.has(v.id)) return `${v.dir} ${v.state} (${v.reason})`;
-      if (v.capacity !== undefined && !v.hasRoom(length)) return `${v.dir} at its capacity of ${formatBytes(v.capacity)}`;
-      return `${v.dir} has room`;
-    });
-    const quota = this.quota === undefined ? '' : `; quota ${formatBytes(this.quota)}, ${formatBytes(used)} used`;
-    return new CanopyError('ERR_STORE_FULL', `no room for a ${formatBytes(length)} block and nothing unpinned left to evict: ${why.join('; ')}${quota}`, {
-      details: { length, used, quota: this.quota ?? null },
-    });
-  }
-
   /** Evicts the next unpinned content by policy; false when there is none. One at a time. */
   evictOne(): Promise<boolean> {
     this.evicting ??= this.evictNext().finally(() => (this.evicting = undefined));
@@ -288,6 +251,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       this.index.setContentState(victim.id, 'evicted');
       for (const b of blocks) this.index.deleteBlock(b.hash);
     });
+    for (const b of blocks) this.verification.forget(b.hash);
     // Usage drops with the index rows, before the files go, so waiting writers see the room at once.
     let bytes = 0;
     for (const b of blocks) {
@@ -318,27 +282,31 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     if (!row || !volume || volume.state === 'failed') throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} is not held here`);
     let data: Buffer;
     try {
-      data = await volume.read(hash);
+      data = await volume.read(hash, row.length);
     } catch (err) {
       const kind = classifyIoError(err);
-      if (kind === 'failed' || (kind === 'missing' && !volume.present())) this.failVolume(volume, `${(err as { code?: string }).code}: ${(err as Error).message}`);
+      if (kind === 'failed' || (kind === 'missing' && !volume.present())) this.failVolume(volume, ioReason(err));
       else if (kind === 'missing') this.drop(volume, hash, row.length);
       throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} could not be read from ${volume.dir}: ${(err as Error).message}`, { cause: err });
     }
-    // Hashed on the thread pool, so a node serving many readers keeps its event loop free.
-    if ((await sha256HexOffThread(data)) !== hash) {
+    // The first read of a block in this run is hashed (on the thread pool, so a node serving
+    // many readers keeps its event loop free); later reads trust it (read-verification.ts).
+    // A file that came back short (truncated on disk) is always hashed, so it fails here.
+    if ((this.verification.mustHash(hash) || data.length !== row.length) && (await sha256HexOffThread(data)) !== hash) {
       this.corruptBlocks++;
       this.log?.error('corrupt block dropped', { hash, volume: volume.id, path: volume.dir });
       this.drop(volume, hash, row.length);
       if (!this.readOnly) await volume.remove(hash).catch(() => undefined);
       throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} was corrupt on ${volume.dir} and has been dropped`);
     }
+    this.verification.passed(hash);
     const seen = this.accesses.get(hash);
     this.accesses.set(hash, [Date.now(), (seen?.[1] ?? 0) + 1]);
     return data;
   }
 
   private drop(volume: Volume, hash: string, length: number): void {
+    this.verification.forget(hash);
     if (this.readOnly) return;
     this.index.deleteBlock(hash);
     volume.usedBytes -= length;
@@ -482,29 +450,5 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.index.transaction(() => {
       for (const v of this.volumes) this.index.putVolume({ id: v.id, path: v.dir, weight: v.weight, capacity: v.capacity ?? null, state: v.state, reason: v.reason });
     });
-  }
-}
-
-/**
- * Ids for volumes that have none yet: `v<position>` when no other volume (marker or index)
- * uses it, else the next free `v<n>`, so ids stay short and readable in stats and metrics.
- */
-function readableIds(paths: readonly string[], recorded: readonly string[]): string[] {
-  const taken = new Set([...recorded, ...paths.map((p) => Volume.peekId(p)).filter((id): id is string => id !== undefined)]);
-  return paths.map((_, i) => {
-    let n = i;
-    while (taken.has(`v${n}`)) n++;
-    taken.add(`v${n}`);
-    return `v${n}`;
-  });
-}
-
-/** Whether a file system that filled up has room again: 64 MiB, or a quarter of a small one. */
-function hasFreeSpace(dir: string): boolean {
-  try {
-    const s = statfsSync(dir);
-    return s.bavail * s.bsize >= Math.min(REUSE_FREE_BYTES, (s.blocks * s.bsize) / 4);
-  } catch {
-    return false;
   }
 }

@@ -10,9 +10,10 @@
  * it stays failed until the node restarts and finds it healthy again).
  */
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { isDirectUnsupported, writeDirect } from './direct-write.js';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
 
@@ -24,6 +25,13 @@ export const MARKER = '.canopy-volume';
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
 const FAILED_CODES = new Set(['EIO', 'EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'ESTALE', 'ENXIO', 'ENODEV', 'EBADF', 'ENOTCONN', 'EUCLEAN']);
 
+/** An I/O error as a volume's failure reason: the code once (Node's messages already start with it: "ENOENT: no such file..."). */
+export function ioReason(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  const message = (err as Error).message ?? String(err);
+  return code === undefined || message.startsWith(`${code}:`) ? message : `${code}: ${message}`;
+}
+
 /** What an I/O error says about the volume it happened on. */
 export function classifyIoError(err: unknown): IoErrorKind {
   const code = (err as { code?: string } | undefined)?.code ?? '';
@@ -33,6 +41,15 @@ export function classifyIoError(err: unknown): IoErrorKind {
   return 'other';
 }
 
+/** A block written to a temp file, not yet durable or visible (see Volume.stage/commit). */
+export interface StagedBlock {
+  hash: string;
+  length: number;
+  tmpPath: string;
+  finalPath: string;
+  fh: FileHandle;
+}
+
 export class Volume implements WeightedVolume {
   state: VolumeState = 'ok';
   reason = '';
@@ -40,6 +57,8 @@ export class Volume implements WeightedVolume {
   blocks = 0;
   /** Bytes of writes in flight, counted against capacity before they land. */
   pendingBytes = 0;
+  /** Whether block files are written with O_DIRECT (turned off when the file system refuses it). */
+  directWrites = process.env.CANOPY_DIRECT_WRITES !== '0';
 
   private constructor(
     readonly id: string,
@@ -137,22 +156,53 @@ export class Volume implements WeightedVolume {
     return existsSync(path.join(this.dir, MARKER));
   }
 
-  async write(hash: string, data: Uint8Array): Promise<void> {
-    const finalPath = this.blockPath(hash);
+  /**
+   * First half of a block write: the bytes go to a new temp file under tmp/ (with O_DIRECT
+   * where the file system allows it, see direct-write.ts). Nothing is durable or visible
+   * yet; `commit` finishes the job for a batch of staged blocks.
+   */
+  async stage(hash: string, data: Uint8Array): Promise<StagedBlock> {
     const tmpPath = path.join(this.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
-    try {
-      const fh = await open(tmpPath, 'wx');
+    const staged = (fh: FileHandle): StagedBlock => ({ hash, length: data.length, tmpPath, finalPath: this.blockPath(hash), fh });
+    if (this.directWrites) {
       try {
-        await fh.writeFile(data);
-        await fh.datasync();
-      } finally {
-        await fh.close();
+        return staged(await writeDirect(tmpPath, data));
+      } catch (err) {
+        await unlink(tmpPath).catch(() => undefined);
+        if (!isDirectUnsupported(err)) throw err;
+        this.directWrites = false; // This file system does not take O_DIRECT: buffered from now on.
       }
-      const dir = path.dirname(finalPath);
-      await rename(tmpPath, finalPath);
-      await fsyncDir(dir);
+    }
+    const fh = await open(tmpPath, 'wx');
+    try {
+      await fh.writeFile(data);
+      return staged(fh);
     } catch (err) {
+      await fh.close().catch(() => undefined);
       await unlink(tmpPath).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Second half, for many staged blocks at once: every temp file's data is synced (in
+   * parallel on the thread pool, so the file system can fold the flushes into few journal
+   * commits), each is renamed to its block path, and each directory touched is synced
+   * once. Only after that may the index list the blocks. On failure the temp files are
+   * removed; a block already renamed is whole (it was synced first) and the scrub settles
+   * it at the next start.
+   */
+  async commit(blocks: readonly StagedBlock[]): Promise<void> {
+    try {
+      try {
+        await Promise.all(blocks.map((b) => b.fh.datasync()));
+      } finally {
+        await Promise.all(blocks.map((b) => b.fh.close().catch(() => undefined)));
+      }
+      await Promise.all(blocks.map((b) => rename(b.tmpPath, b.finalPath)));
+      await Promise.all([...new Set(blocks.map((b) => path.dirname(b.finalPath)))].map(fsyncDir));
+    } catch (err) {
+      await Promise.all(blocks.map((b) => unlink(b.tmpPath).catch(() => undefined)));
       throw err;
     }
   }
@@ -160,11 +210,13 @@ export class Volume implements WeightedVolume {
   /**
    * Reads a whole block with as few system calls as possible (readFile would go in 512 KiB
    * steps, each a round trip through the thread pool), so the disk sees large requests.
+   * A file shorter than `length` comes back short (and then fails verification).
    */
-  async read(hash: string): Promise<Buffer> {
+  async read(hash: string, length?: number): Promise<Buffer> {
     const fh = await open(this.blockPath(hash), 'r');
     try {
-      const { size } = await fh.stat();
+      // The index knows the length: no fstat round trip through the thread pool per block.
+      const size = length ?? (await fh.stat()).size;
       const data = Buffer.allocUnsafe(size);
       let filled = 0;
       while (filled < size) {
@@ -224,5 +276,32 @@ async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** Free bytes a full file system needs before it is written to again. */
+const REUSE_FREE_BYTES = 64 * 2 ** 20;
+
+/**
+ * Ids for volumes that have none yet: `v<position>` when no other volume (marker or index)
+ * uses it, else the next free `v<n>`, so ids stay short and readable in stats and metrics.
+ */
+export function readableIds(paths: readonly string[], recorded: readonly string[]): string[] {
+  const taken = new Set([...recorded, ...paths.map((p) => Volume.peekId(p)).filter((id): id is string => id !== undefined)]);
+  return paths.map((_, i) => {
+    let n = i;
+    while (taken.has(`v${n}`)) n++;
+    taken.add(`v${n}`);
+    return `v${n}`;
+  });
+}
+
+/** Whether a file system that filled up has room again: 64 MiB, or a quarter of a small one. */
+export function hasFreeSpace(dir: string): boolean {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize >= Math.min(REUSE_FREE_BYTES, (s.blocks * s.bsize) / 4);
+  } catch {
+    return false;
   }
 }

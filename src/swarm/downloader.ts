@@ -26,6 +26,8 @@ export interface DownloaderDeps {
   bitfield: (contentId: string) => Bitfield;
   /** A block was verified and stored (advertise it, report progress). */
   onStored: (contentId: string, manifest: Manifest, index: number) => void;
+  /** Block bytes received from peers, by outcome (see SessionDeps.onReceived). */
+  onReceived?: (bytes: number, outcome: 'kept' | 'duplicate' | 'corrupt') => void;
   /** Why a content cannot progress now, or undefined once it moves again (only changes are reported). */
   onStuck?: (contentId: string, stuck: Stuck | undefined) => void;
   log: Logger;
@@ -56,6 +58,11 @@ export class Downloader {
     this.bucket = new TokenBucket(deps.downloadCap);
   }
 
+  /** Changes the download cap at run time (SIGHUP reload); 0 = none. */
+  setDownloadCap(rate: number): void {
+    this.bucket.setRate(rate);
+  }
+
   /** Fetches the blocks the placement wants; resolves once they are all held. */
   async fetch(contentId: string, manifest: Manifest): Promise<void> {
     const session = this.session(contentId, manifest);
@@ -67,20 +74,19 @@ export class Downloader {
     }
     // Cancelled (this node no longer qualifies, or lost blocks and starts over): not an error.
     if (session.stopped) return;
-    this.deps.log.info('content complete', { contentId, blocks: session.scheduler.have.count, of: manifest.blocks.length });
+    this.deps.log.info('content complete', { contentId, blocks: session.scheduler.have.count, of: manifest.blocks.length, ...session.scheduler.stats });
     this.retire(contentId, session);
   }
 
-  /** Fetches one block ahead of all prefetch; resolves once it is stored. `deadline` is epoch ms. */
-  async fetchNow(contentId: string, manifest: Manifest, index: number, deadline = Date.now() + 2_000): Promise<void> {
+  /**
+   * Fetches one block ahead of all prefetch; resolves once it is stored, or with its verified
+   * bytes when the store could not keep them. `deadline` is epoch ms.
+   */
+  async fetchNow(contentId: string, manifest: Manifest, index: number, deadline = Date.now() + 2_000): Promise<Buffer | undefined> {
     const session = this.session(contentId, manifest);
-    await session.fetchNow(index, deadline);
+    const bytes = await session.fetchNow(index, deadline);
     this.retire(contentId, session);
-  }
-
-  /** A block of a content was stored by another path (an edge reader's on-demand fetch). */
-  markHeld(contentId: string, index: number): void {
-    this.sessions.get(contentId)?.scheduler.markHeld(index);
+    return bytes;
   }
 
   /** Routes a holder's `have`/`seeded` to the session it concerns. */
@@ -105,8 +111,7 @@ export class Downloader {
     return this.fetched.get(contentId) ?? 0;
   }
 
-  /** Counts bytes received for a content by another path (an edge reader's on-demand fetch). */
-  addFetched(contentId: string, bytes: number): void {
+  private addFetched(contentId: string, bytes: number): void {
     this.fetched.set(contentId, this.fetchedBytes(contentId) + bytes);
   }
 

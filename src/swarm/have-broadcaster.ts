@@ -10,13 +10,36 @@ import type { PeerConnection } from '../wire/peer-connection.js';
 export class HaveBroadcaster {
   private readonly subscribers = new Map<string, Set<PeerConnection>>();
   private readonly seededSent = new Map<string, Set<number>>();
+  /** The contents each connection listens to: one `close` listener per connection, whatever their number. */
+  private readonly byConn = new Map<PeerConnection, Set<string>>();
 
   subscribe(contentId: string, conn: PeerConnection): void {
     let set = this.subscribers.get(contentId);
     if (!set) this.subscribers.set(contentId, (set = new Set()));
     if (set.has(conn)) return;
     set.add(conn);
-    conn.once('close', () => set.delete(conn));
+    let contents = this.byConn.get(conn);
+    if (!contents) {
+      this.byConn.set(conn, (contents = new Set()));
+      conn.once('close', () => this.unsubscribeAll(conn));
+    }
+    contents.add(contentId);
+  }
+
+  /** A content is gone (withdrawn, evicted): nobody listens to it any more. */
+  forget(contentId: string): void {
+    for (const conn of this.subscribers.get(contentId) ?? []) this.byConn.get(conn)?.delete(contentId);
+    this.subscribers.delete(contentId);
+    this.seededSent.delete(contentId);
+  }
+
+  private unsubscribeAll(conn: PeerConnection): void {
+    for (const contentId of this.byConn.get(conn) ?? []) {
+      const set = this.subscribers.get(contentId);
+      set?.delete(conn);
+      if (set?.size === 0) this.subscribers.delete(contentId);
+    }
+    this.byConn.delete(conn);
   }
 
   have(contentId: string, index: number): void {

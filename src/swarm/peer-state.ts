@@ -21,6 +21,12 @@ export interface PeerLoad {
 /** Rate assumed for a peer that has not delivered yet and reports no cap (bytes/s). */
 export const DEFAULT_RATE = 12.5e6;
 const EWMA = 0.3;
+/** A request is overdue past this many times the time its peer's pace predicts for it... */
+export const LATE_FACTOR = 2;
+/** ...plus this slack, so timers firing late on a busy machine do not make requests look late. */
+export const LATE_SLACK_MS = 1_000;
+/** A peer we heard bytes from this recently is sending: its requests are not late, whatever the clock says. */
+export const HEARD_GRACE_MS = 2_000;
 
 export class PeerState {
   rttMs = 50;
@@ -28,12 +34,16 @@ export class PeerState {
   /** Measured delivery rate in bytes/s; 0 until the first block arrives. */
   measuredRate = 0;
   lastDeliveryAt = 0;
+  /** When bytes last arrived from it (any frame, a block still arriving included). */
+  lastHeardAt = -Infinity;
   /** Requests outstanding: block index → time sent. */
   readonly inFlight = new Map<number, number>();
   /** Blocks it claimed and then refused or sent corrupt: never asked of it again. */
   readonly refused = new Set<number>();
   failures = 0;
   badBlocks = 0;
+  /** Requests its own store failed to answer (a failed volume). */
+  unservable = 0;
   chokedUntil = 0;
 
   constructor(
@@ -58,6 +68,20 @@ export class PeerState {
   expectedMs(length: number): number {
     const queued = (this.inFlight.size + 1) * length + this.load.queuedBytes / Math.max(1, this.load.uploads);
     return (this.rttMs + (queued / this.rate()) * 1000) * (1 + this.failures);
+  }
+
+  /**
+   * Whether the request for `index` is overdue: it has waited more than LATE_FACTOR times
+   * what its place in this peer's queue and the peer's measured rate predict, plus slack.
+   */
+  overdue(index: number, length: number, now: number): boolean {
+    const sentAt = this.inFlight.get(index);
+    if (sentAt === undefined) return true;
+    if (now - this.lastHeardAt < HEARD_GRACE_MS) return false;
+    let ahead = 0;
+    for (const t of this.inFlight.values()) if (t < sentAt) ahead++;
+    const predicted = this.rttMs + (((ahead + 1) * length) / this.rate()) * 1000;
+    return now - Math.max(sentAt, this.lastDeliveryAt) > LATE_FACTOR * predicted + LATE_SLACK_MS;
   }
 
   /** Folds one delivery into the measured rate; service time excludes time queued behind our own earlier requests. */

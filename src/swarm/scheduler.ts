@@ -49,12 +49,18 @@ const CHOKE_BASE_MS = 2_000;
 const MAX_COPIES = 2;
 const SEED_PIPELINE = 2;
 const STEAL_IDLE_MS = 1_500;
+/** A peer whose store fails this many requests is dropped for the session: it costs no more than a dead one. */
+const UNSERVABLE_TO_DROP = 2;
+/** Bytes of urgent (client-waited) blocks in flight per content, at least one block: stalled clients hold little. */
+export const MAX_URGENT_BYTES = 16 * 2 ** 20;
 
 export class SwarmScheduler {
   readonly have: Bitfield;
   private readonly peers = new Map<string, PeerState>();
   private readonly availability: Uint16Array;
   private readonly wantedMissing = new Set<number>();
+  /** Requests made, second copies asked (endgame, urgent), requests taken from stalled peers: the cost side of the schedule. */
+  readonly stats = { requests: 0, copies: 0, stalled: 0 };
   /** True while background prefetch must wait (a closed bandwidth window); urgent blocks still go. */
   bulkPaused = false;
   private readonly urgentDeadlines = new Map<number, number>();
@@ -169,6 +175,30 @@ export class SwarmScheduler {
     this.completed = false;
   }
 
+  /**
+   * A request left for the wire (after the download cap and pacing let it go): lateness is
+   * judged from here, not from when it was scheduled, so a capped node does not mistake its
+   * own queue for a slow peer.
+   */
+  sent(id: string, index: number, now: number): void {
+    const p = this.peers.get(id);
+    if (p?.inFlight.has(index)) p.inFlight.set(index, now);
+  }
+
+  /** Bytes arrived from `peer` at `at` (not necessarily a whole block): it is sending, not stalled. */
+  heard(id: string, at: number): void {
+    const p = this.peers.get(id);
+    if (p) p.lastHeardAt = Math.max(p.lastHeardAt, at);
+  }
+
+  /**
+   * Our own loop was stalled for `ms` beyond its tick: that time is not the peers' silence
+   * (what they sent meanwhile is still unread), so lateness and stalls do not count it.
+   */
+  paused(ms: number, now: number): void {
+    for (const p of this.peers.values()) p.lastHeardAt = Math.min(now, p.lastHeardAt + ms);
+  }
+
   /** A block arrived from `peer`; `valid` is false when it did not match its hash. */
   onBlock(id: string, index: number, valid: boolean, now: number): SwarmAction[] {
     const actions: SwarmAction[] = [];
@@ -197,14 +227,25 @@ export class SwarmScheduler {
     this.urgentDeadlines.delete(index);
   }
 
-  /** A request failed without data: refused (`refused`) or the connection broke (`error`). */
-  onFailure(id: string, index: number, kind: 'refused' | 'error', now: number): void {
+  /**
+   * A request failed without data: refused (`refused`: it lacks the block or may not send
+   * it), its own store failed (`unservable`), or the connection broke or went silent (`error`).
+   */
+  onFailure(id: string, index: number, kind: 'refused' | 'unservable' | 'error', now: number): SwarmAction[] {
     const p = this.peers.get(id);
     this.asked.get(index)?.delete(id);
-    if (!p) return;
+    if (!p) return [];
     p.inFlight.delete(index);
-    if (kind === 'refused') p.refused.add(index);
-    else this.choke(p, now);
+    if (kind === 'error') {
+      this.choke(p, now);
+      return [];
+    }
+    p.refused.add(index);
+    if (kind === 'refused' || ++p.unservable < UNSERVABLE_TO_DROP) return [];
+    const actions: SwarmAction[] = [...p.inFlight.keys()].map((i) => ({ type: 'cancel', peer: id, index: i }));
+    this.removePeer(id);
+    actions.push({ type: 'ban', peer: id, reason: `its store failed ${p.unservable} requests` });
+    return actions;
   }
 
   /** Times out stalled peers, then schedules. Call periodically and after every event. */
@@ -238,11 +279,12 @@ export class SwarmScheduler {
   private expireStalls(now: number, actions: SwarmAction[]): void {
     for (const p of this.peers.values()) {
       if (p.inFlight.size === 0) continue;
-      const since = Math.max(p.lastDeliveryAt, Math.min(...p.inFlight.values()));
+      const since = Math.max(p.lastDeliveryAt, p.lastHeardAt, Math.min(...p.inFlight.values()));
       // A peer is stalled only when it is far behind what its own rate and queue predict: a busy
       // origin serving many downloaders is slow, not stalled.
       const typical = p.measuredRate > 0 ? (this.avgLength() / p.measuredRate) * 1000 * 4 : 0;
       if (now - since < Math.max(STALL_MIN_MS, typical, 3 * p.expectedMs(this.avgLength()))) continue;
+      this.stats.stalled += p.inFlight.size;
       for (const index of p.inFlight.keys()) {
         actions.push({ type: 'cancel', peer: p.id, index });
         this.asked.get(index)?.delete(p.id);
@@ -254,18 +296,23 @@ export class SwarmScheduler {
 
   private scheduleUrgent(now: number, actions: SwarmAction[]): void {
     const order = [...this.urgentDeadlines].sort((a, b) => a[1] - b[1]);
+    let bytes = 0;
+    for (const [index] of order) bytes += (this.asked.get(index)?.size ?? 0) * this.options.lengths[index]!;
     for (const [index, deadline] of order) {
       const asked = this.asked.get(index);
       const copies = asked?.size ?? 0;
       if (copies >= MAX_COPIES) continue;
       const length = this.options.lengths[index]!;
+      if (bytes > 0 && bytes + length > MAX_URGENT_BYTES) break;
       if (copies > 0) {
         const eta = Math.min(...[...asked!].map((id) => this.peers.get(id)!.expectedMs(length)));
         if (now + eta <= deadline) continue;
       }
       // Urgent requests may exceed the per-peer pipeline by one: a waiting client beats prefetch.
       const peer = this.bestPeer((p) => p.canServe(index) && !asked?.has(p.id) && p.inFlight.size <= this.perPeer, length, now);
-      if (peer) this.request(peer, index, now, actions);
+      if (!peer) continue;
+      this.request(peer, index, now, actions);
+      bytes += length;
     }
   }
 
@@ -337,10 +384,11 @@ export class SwarmScheduler {
     for (const [i, ids] of this.asked) {
       if (ids.size >= MAX_COPIES || ids.has(p.id) || !p.canServe(i)) continue;
       const at = Math.min(...[...ids].map((id) => this.peers.get(id)?.inFlight.get(i) ?? Infinity));
-      // A second copy only of a block that is late where it was asked: an on-time block
-      // duplicated is upload (often the origin's) spent for nothing.
+      // A second copy only of a block that is overdue everywhere it was asked, judged by each
+      // peer's own measured pace: an on-time block duplicated is upload (often the origin's)
+      // spent for nothing, and the copy that arrives second is bytes received for nothing.
       const length = this.options.lengths[i]!;
-      if (![...ids].some((id) => { const q = this.peers.get(id); return !q || now - at > q.expectedMs(length); })) continue;
+      if (![...ids].every((id) => this.peers.get(id)?.overdue(i, length, now) ?? true)) continue;
       if (at < oldestAt) {
         oldest = i;
         oldestAt = at;
@@ -362,6 +410,8 @@ export class SwarmScheduler {
     p.inFlight.set(index, now);
     let ids = this.asked.get(index);
     if (!ids) this.asked.set(index, (ids = new Set()));
+    this.stats.requests++;
+    if (ids.size > 0) this.stats.copies++;
     ids.add(p.id);
     actions.push({ type: 'request', peer: p.id, index });
   }

@@ -28,6 +28,8 @@ export interface SessionDeps {
   findHolders: (contentId: string) => Promise<Holder[]>;
   /** A block was verified and stored; `bytes` were received for it. */
   onStored: (index: number, bytes: number) => void;
+  /** Block bytes received from a peer: `kept` (stored), `duplicate` (held already, dropped unhashed) or `corrupt`. */
+  onReceived?: (bytes: number, outcome: 'kept' | 'duplicate' | 'corrupt') => void;
   /** Why the session cannot progress, or undefined once it moves again. */
   onStuck: (stuck: Stuck | undefined) => void;
   downloadBucket: TokenBucket;
@@ -43,18 +45,33 @@ const LOAD_REFRESH_MS = 2_000;
 const DISCOVER_MS = [500, 1_000, 2_000, 3_000];
 const BLOCK_TIMEOUT_MS = 300_000;
 const IN_FLIGHT_BYTES = 24 * 2 ** 20;
+/** Answers that mean "not this block from me": never asked of that peer again. */
+const REFUSALS = new Set<string | undefined>(['ERR_BLOCK_NOT_FOUND', 'ERR_NOT_AUTHORISED', 'ERR_CONTENT_NOT_FOUND']);
 
 export class SwarmSession {
   readonly scheduler: SwarmScheduler;
   private readonly conns = new Map<string, PeerConnection>();
   private readonly connecting = new Set<string>();
   private readonly banned = new Set<string>();
+  /** Requests not yet sent (waiting for the download cap or the pacer): a cancel drops them here. */
   private readonly aborts = new Map<string, AbortController>();
-  private readonly waiters = new Map<number, { resolve: () => void; reject: (err: Error) => void }[]>();
+  /** Requests on the wire, waiting for their answer. */
+  private readonly awaiting = new Set<string>();
+  /** Requests sent and then cancelled: their answer still comes (the bytes, or a refusal) and is not the peer's fault. */
+  private readonly cancelled = new Set<string>();
+  /** Blocks being verified and written now: a copy arriving meanwhile is a duplicate, not a second write. */
+  private readonly storing = new Set<number>();
+  /** Ends every request of this session when it stops. */
+  private readonly stopping = new AbortController();
+  /** The `close` listener this session added to each peer connection, removed when it no longer needs it. */
+  private readonly closeListeners = new Map<PeerConnection, () => void>();
+  /** Waiters for a block; a block verified but not kept (the store is full) is handed to them. */
+  private readonly waiters = new Map<number, { resolve: (bytes?: Buffer) => void; reject: (err: Error) => void }[]>();
   /** Block fetches in progress, so a cancelled session can be waited for before its blocks are removed. */
   private readonly inFlight = new Set<Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
   private discoverRound = 0;
+  private lastTickAt = 0;
   /** The content's prefetch policy (window, rate): background blocks only; client reads never wait. */
   private readonly window: PrefetchWindow | undefined;
   private readonly pacer: RatePacer | undefined;
@@ -93,7 +110,7 @@ export class SwarmSession {
   }
 
   start(): void {
-    this.timers.push(setInterval(() => this.pump(), TICK_MS));
+    this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.refreshLoads(), LOAD_REFRESH_MS));
     this.discover();
     this.pump();
@@ -123,16 +140,22 @@ export class SwarmSession {
     this.isStopped = true;
     this.timers.forEach(clearInterval);
     this.timers = [];
+    this.stopping.abort(reason);
+    for (const [conn, listener] of this.closeListeners) conn.off('close', listener);
+    this.closeListeners.clear();
     for (const a of this.aborts.values()) a.abort(reason);
     for (const list of this.waiters.values()) for (const w of list) w.reject(reason);
     this.waiters.clear();
   }
 
-  /** Resolves when block `index` is held; it is fetched ahead of prefetch, aiming at `deadline` (epoch ms). */
-  fetchNow(index: number, deadline: number): Promise<void> {
-    if (this.scheduler.have.has(index)) return Promise.resolve();
+  /**
+   * Resolves when block `index` is held; it is fetched ahead of prefetch, aiming at `deadline`
+   * (epoch ms). Resolves with the verified bytes when they could not be kept (the store is full).
+   */
+  fetchNow(index: number, deadline: number): Promise<Buffer | undefined> {
+    if (this.scheduler.have.has(index)) return Promise.resolve(undefined);
     if (this.isStopped) return Promise.reject(new CanopyError('ERR_CONNECTION_CLOSED', 'download stopped'));
-    const p = new Promise<void>((resolve, reject) => {
+    const p = new Promise<Buffer | undefined>((resolve, reject) => {
       const list = this.waiters.get(index) ?? [];
       list.push({ resolve, reject });
       this.waiters.set(index, list);
@@ -145,6 +168,16 @@ export class SwarmSession {
   onHave(peerId: string, index: number, seeded: boolean): void {
     if (seeded) this.scheduler.seeded(index, Date.now());
     else this.scheduler.peerHas(peerId, index);
+    this.pump();
+  }
+
+  /** The periodic pass: what each peer has sent lately, and how late our own loop ran, go in first. */
+  private tick(): void {
+    const now = Date.now();
+    const lag = this.lastTickAt === 0 ? 0 : now - this.lastTickAt - TICK_MS;
+    this.lastTickAt = now;
+    if (lag > TICK_MS) this.scheduler.paused(lag, now);
+    for (const [id, conn] of this.conns) this.scheduler.heard(id, conn.lastReceivedAt);
     this.pump();
   }
 
@@ -164,9 +197,7 @@ export class SwarmSession {
           break;
         }
         case 'cancel':
-          this.aborts.get(`${a.peer}/${a.index}`)?.abort(new CanopyError('ERR_TIMEOUT', 'request cancelled by the scheduler'));
-          // The holder drops it too if it has not started sending: cancelled copies cost no upload.
-          void this.conns.get(a.peer)?.notify('cancel', { contentId: this.contentId, index: a.index }).catch(() => undefined);
+          this.cancel(a.peer, a.index);
           break;
         case 'ban':
           this.banned.add(a.peer);
@@ -177,6 +208,22 @@ export class SwarmSession {
           break;
       }
     }
+  }
+
+  /**
+   * A request not yet sent is dropped here; one already sent is cancelled at the holder,
+   * which drops it if it has not started sending (cancelled copies then cost no upload).
+   * Its answer still comes and is used if the block is still missing, else counted as a
+   * duplicate: a late copy is not a failure of the peer.
+   */
+  private cancel(peer: string, index: number): void {
+    const key = `${peer}/${index}`;
+    const unsent = this.aborts.get(key);
+    if (unsent) return unsent.abort(new CanopyError('ERR_TIMEOUT', 'request cancelled by the scheduler'));
+    // Already answered (a copy dropped while the first was being stored): nothing to cancel.
+    if (!this.awaiting.has(key)) return;
+    this.cancelled.add(key);
+    void this.conns.get(peer)?.notify('cancel', { contentId: this.contentId, index }).catch(() => undefined);
   }
 
   /** Pauses background prefetch while the content's window is closed, and says why. */
@@ -220,7 +267,10 @@ export class SwarmSession {
         if (this.isStopped || conn.isClosed) return;
         this.conns.set(id, conn);
         this.scheduler.addPeer(id, have, loadOf(body), rtt, have.complete);
-        conn.once('close', () => this.dropPeer(id, conn));
+        // One listener per session on the shared connection, removed when the session ends or the peer is dropped.
+        const onClose = () => this.dropPeer(id, conn);
+        this.closeListeners.set(conn, onClose);
+        conn.once('close', onClose);
         this.pump();
       } catch (err) {
         this.deps.log.debug('cannot open interest', { contentId: this.contentId, peer: id, err: err as Error });
@@ -233,6 +283,9 @@ export class SwarmSession {
   private dropPeer(id: string, conn: PeerConnection): void {
     if (this.conns.get(id) !== conn) return;
     this.conns.delete(id);
+    const listener = this.closeListeners.get(conn);
+    if (listener) conn.off('close', listener);
+    this.closeListeners.delete(conn);
     this.scheduler.removePeer(id);
     this.pump();
   }
@@ -247,8 +300,8 @@ export class SwarmSession {
     }
   }
 
-  private resolveWaiters(index: number): void {
-    for (const w of this.waiters.get(index) ?? []) w.resolve();
+  private resolveWaiters(index: number, bytes?: Buffer): void {
+    for (const w of this.waiters.get(index) ?? []) w.resolve(bytes);
     this.waiters.delete(index);
   }
 
@@ -266,45 +319,83 @@ export class SwarmSession {
         const wait = this.pacer.reserve(block.length, Date.now());
         if (wait > 0) await sleep(wait, undefined, { signal: abort.signal });
       }
-      const reply = await conn.request('get-block', { contentId: this.contentId, index }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: abort.signal });
-      try {
-        await this.deps.store.put(reply.payload, block.hash, { stripe: this.contentId, index });
-      } catch (err) {
-        // No room and nothing left to evict: no other holder can help; the node is told.
-        if (isCanopyError(err, 'ERR_STORE_FULL')) {
-          this.deps.onStuck({ reason: 'no-space', detail: err.message });
-          return this.fail(err);
-        }
-        if (!isCanopyError(err, 'ERR_BLOCK_HASH_MISMATCH')) throw err;
+      if (abort.signal.aborted) return;
+      // Sent from here on: a cancel goes over the wire and the answer is awaited (see cancel()).
+      this.aborts.delete(key);
+      this.awaiting.add(key);
+      this.scheduler.sent(peer, index, Date.now());
+      const reply = await conn.request('get-block', { contentId: this.contentId, index }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: this.stopping.signal });
+      await this.onReply(peer, index, reply.payload);
+    } catch (err) {
+      if (abort.signal.aborted || this.isStopped) return;
+      if (this.cancelled.has(key)) return;
+      this.onFetchError(peer, index, err);
+    } finally {
+      this.aborts.delete(key);
+      this.awaiting.delete(key);
+      this.cancelled.delete(key);
+      this.pump();
+    }
+  }
+
+  /** A block's bytes arrived: verify and keep them, unless another copy was kept first. */
+  private async onReply(peer: string, index: number, payload: Buffer): Promise<void> {
+    const block = this.manifest.blocks[index]!;
+    if (this.storing.has(index)) {
+      // Another copy is being verified and written: this one is dropped unhashed (the first, once kept, cancels the rest).
+      this.deps.onReceived?.(payload.length, 'duplicate');
+      return;
+    }
+    if (this.scheduler.have.has(index)) {
+      // Already held: dropped without hashing or writing; the scheduler still learns the peer's pace.
+      this.deps.onReceived?.(payload.length, 'duplicate');
+      this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
+      return;
+    }
+    this.storing.add(index);
+    try {
+      await this.deps.store.put(payload, block.hash, { stripe: this.contentId, index });
+    } catch (err) {
+      if (isCanopyError(err, 'ERR_BLOCK_HASH_MISMATCH')) {
+        this.deps.onReceived?.(payload.length, 'corrupt');
         this.deps.log.warn('peer sent a corrupt block', { contentId: this.contentId, peer, index });
         this.apply(this.scheduler.onBlock(peer, index, false, Date.now()));
         return;
       }
-      // A second copy (endgame, a duplicated urgent request) is overhead, not what the version moved.
-      const duplicate = this.scheduler.have.has(index);
-      this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
-      this.deps.onStored(index, duplicate ? 0 : reply.payload.length);
-      // Moving again, unless this session has just ended (a full store keeps its reason).
-      if (!this.isStopped) this.deps.onStuck(undefined);
-      this.resolveWaiters(index);
-      // Other positions with the same bytes are held now too.
-      for (const j of this.sameHash.get(block.hash) ?? []) {
-        if (j === index || this.scheduler.have.has(j)) continue;
-        this.scheduler.markHeld(j);
-        this.deps.onStored(j, 0);
-        this.resolveWaiters(j);
-      }
-    } catch (err) {
-      if (abort.signal.aborted) return;
-      const refused = isCanopyError(err) && ['ERR_BLOCK_NOT_FOUND', 'ERR_NOT_AUTHORISED', 'ERR_CONTENT_NOT_FOUND'].includes(err.code);
-      // A partial holder lacking a block is expected; anything else is why this node is stuck, until a block arrives.
-      if (!isCanopyError(err, 'ERR_BLOCK_NOT_FOUND')) this.deps.onStuck({ reason: stuckReason(err), detail: `${peer}: ${(err as Error).message}` });
-      this.deps.log.debug('block fetch failed', { contentId: this.contentId, peer, index, err: err as Error });
-      this.scheduler.onFailure(peer, index, refused ? 'refused' : 'error', Date.now());
+      // The block is good; our own store cannot keep it (full, read-only, failing). No other
+      // holder can help, and fetching on would only spend the peers' upload on blocks this
+      // node drops: the session ends with the reason (a reader still gets the verified bytes).
+      this.resolveWaiters(index, payload);
+      this.deps.onStuck({ reason: stuckReason(err), detail: (err as Error).message });
+      return this.fail(err as Error);
     } finally {
-      this.aborts.delete(key);
-      this.pump();
+      this.storing.delete(index);
     }
+    this.deps.onReceived?.(payload.length, 'kept');
+    this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
+    this.deps.onStored(index, payload.length);
+    // Moving again, unless this session has just ended.
+    if (!this.isStopped) this.deps.onStuck(undefined);
+    this.resolveWaiters(index);
+    // Other positions with the same bytes are held now too.
+    for (const j of this.sameHash.get(block.hash) ?? []) {
+      if (j === index || this.scheduler.have.has(j)) continue;
+      this.scheduler.markHeld(j);
+      this.deps.onStored(j, 0);
+      this.resolveWaiters(j);
+    }
+  }
+
+  private onFetchError(peer: string, index: number, err: unknown): void {
+    const code = isCanopyError(err) ? err.code : undefined;
+    // A holder that refuses, or answers with an error of its own (its volume failed), is not
+    // asked for that block again; a broken or silent connection chokes the peer with backoff.
+    const transport = code === undefined || code === 'ERR_TIMEOUT' || code === 'ERR_CONNECTION_CLOSED' || code === 'ERR_UNREACHABLE';
+    // A partial holder lacking a block is expected; anything else is why this node is stuck, until a block arrives.
+    if (code !== 'ERR_BLOCK_NOT_FOUND') this.deps.onStuck({ reason: stuckReason(err), detail: `${peer}: ${(err as Error).message}` });
+    this.deps.log.debug('block fetch failed', { contentId: this.contentId, peer, index, err: err as Error });
+    const kind = code === 'ERR_STORE_IO' || code === 'ERR_STORE_FULL' ? 'unservable' : !transport && REFUSALS.has(code) ? 'refused' : 'error';
+    this.apply(this.scheduler.onFailure(peer, index, kind, Date.now()));
   }
 }
 

@@ -12,12 +12,28 @@ export class TokenBucket {
   private tail: Promise<void> = Promise.resolve();
 
   constructor(
-    readonly rate: number,
-    readonly burst = Math.max(256 * 1024, rate / 10),
+    private rateNow: number,
+    private burstNow = Math.max(256 * 1024, rateNow / 10),
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.tokens = burst;
+    this.tokens = burstNow;
     this.last = now();
+  }
+
+  get rate(): number {
+    return this.rateNow;
+  }
+
+  get burst(): number {
+    return this.burstNow;
+  }
+
+  /** A new rate (SIGHUP reload); bytes already waiting are paced at it from now on. */
+  setRate(rate: number): void {
+    this.reserve(0);
+    this.rateNow = rate;
+    this.burstNow = Math.max(256 * 1024, rate / 10);
+    this.tokens = Math.min(this.tokens, this.burstNow);
   }
 
   /** Milliseconds to wait before `n` bytes may pass, taking them if the wait is 0. Pure given `now`. */

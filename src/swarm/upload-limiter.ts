@@ -19,10 +19,19 @@ export class UploadLimiter {
   private lastRate = 0;
 
   constructor(
-    readonly cap: number,
+    cap: number,
     private readonly concurrency = 6,
   ) {
     this.bucket = new TokenBucket(cap);
+  }
+
+  /** Bytes per second, 0 = none; changed at run time by a reload. */
+  get cap(): number {
+    return this.bucket.rate;
+  }
+
+  set cap(rate: number) {
+    this.bucket.setRate(rate);
   }
 
   /**

@@ -14,6 +14,7 @@ import { Retransmitter } from '../gossip/retransmitter.js';
 import { AttributeDictionary, UNKNOWN_BIT, type DictionaryLog } from './attribute-dictionary.js';
 import { hasBit, type Bitmap } from './bitmap.js';
 import { JoinWalk } from './join-walk.js';
+import { Liveness } from './liveness.js';
 import { combine, ownRollup, sameRollup, type Rollup } from './rollup.js';
 import { Router } from './router.js';
 import { DEFAULT_TREE_OPTIONS, type TreeAction, type TreeEvent, type TreeOptions } from './tree-events.js';
@@ -22,7 +23,7 @@ import type { NodeRef, TreeMessage } from './tree-messages.js';
 interface Child {
   ref: NodeRef;
   rollup: Rollup;
-  lastHeard: number;
+  live: Liveness;
   dictVersion: number;
 }
 
@@ -48,7 +49,9 @@ export class TreeNode {
   private readonly walk: JoinWalk;
   private attrs: Attributes;
   private bitmap: Bitmap;
-  private parent: { ref: NodeRef; lastHeard: number } | null = null;
+  private parent: { ref: NodeRef; live: Liveness } | null = null;
+  /** When the adapter last ticked: a long gap means our own loop was stalled (see Liveness). */
+  private lastTickAt: number | undefined;
   private path: NodeRef[] = [];
   private readonly kids = new Map<string, Child>();
   private rollup: Rollup;
@@ -244,7 +247,7 @@ export class TreeNode {
   private onAdopt(from: NodeRef, msg: Extract<TreeMessage, { k: 'adopt' }>, now: number): void {
     if (!this.mayAdopt(from.id)) return this.send(from, { k: 'refused', children: [], cycle: true });
     if (this.kids.size >= this.options.fanout && !this.kids.has(from.id)) return this.send(from, { k: 'refused', children: this.children, cycle: false });
-    this.kids.set(from.id, { ref: from, rollup: msg.rollup, lastHeard: now, dictVersion: this.dict.version });
+    this.kids.set(from.id, { ref: from, rollup: msg.rollup, live: this.liveness(now), dictVersion: this.dict.version });
     this.send(from, { k: 'adopted', path: [...this.path, this.self], seen: this.flood.digest() });
     this.flood.sync(from, msg.seen, now);
     this.recompute();
@@ -256,7 +259,7 @@ export class TreeNode {
       if (this.parent?.ref.id !== from.id) this.send(from, { k: 'leave' });
       return;
     }
-    this.parent = { ref: from, lastHeard: now };
+    this.parent = { ref: from, live: this.liveness(now) };
     this.path = msg.path;
     this.downPath = [];
     this.placed = true;
@@ -276,7 +279,7 @@ export class TreeNode {
       this.walk.begin([], now);
       return;
     }
-    this.parent.lastHeard = now;
+    this.parent.live.heard(now);
     if (!samePath(this.path, msg.path)) {
       this.path = msg.path;
       this.downPath = [];
@@ -289,7 +292,7 @@ export class TreeNode {
   private onUp(from: NodeRef, msg: Extract<TreeMessage, { k: 'up' }>, now: number): void {
     const child = this.kids.get(from.id);
     if (!child) return this.send(from, { k: 'leave' });
-    child.lastHeard = now;
+    child.live.heard(now);
     child.dictVersion = msg.dictVersion;
     if (child.rollup !== msg.rollup && !sameRollup(child.rollup, msg.rollup)) {
       child.rollup = msg.rollup;
@@ -339,7 +342,7 @@ export class TreeNode {
   private checkChildren(now: number): void {
     this.lastDeathCheck = now;
     for (const [id, c] of this.kids) {
-      if (now - c.lastHeard > this.options.deadAfterMs) {
+      if (c.live.dead(now)) {
         this.kids.delete(id);
         this.out.push({ type: 'child-lost', child: c.ref });
         this.recompute();
@@ -347,12 +350,27 @@ export class TreeNode {
     }
   }
 
+  private liveness(now: number): Liveness {
+    return new Liveness(now, this.options.heartbeatMs, this.options.deadAfterMs);
+  }
+
+  /** Time our own loop was stalled between ticks is not a neighbour's silence. */
+  private creditStall(now: number): void {
+    const last = this.lastTickAt;
+    this.lastTickAt = now;
+    const stalled = last === undefined ? 0 : now - last - this.options.heartbeatMs / 2;
+    if (stalled <= 0) return;
+    this.parent?.live.paused(stalled);
+    for (const c of this.kids.values()) c.live.paused(stalled);
+  }
+
   private tick(now: number): void {
     const o = this.options;
     if (this.walk.active) this.walk.tick(now);
     this.links.tick(now);
     this.router.tick(now);
-    if (this.parent && now - this.parent.lastHeard > o.deadAfterMs) this.loseParent(now);
+    this.creditStall(now);
+    if (this.parent?.live.dead(now)) this.loseParent(now);
     if (now - this.lastDeathCheck >= o.heartbeatMs / 2) this.checkChildren(now);
     if (this.parent) {
       const changed = this.sentVersion !== this.rollupVersion;

@@ -67,6 +67,8 @@ export interface MessageBodies {
   renew: RenewBody;
   tree: TreeBody;
   ping: PingBody;
+  /** The root asks a member for its store figures (dashboard, canopy top), over the member's own link. */
+  'node-info': PingBody;
 }
 export type MessageType = keyof MessageBodies;
 
@@ -138,6 +140,7 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   renew: { publicKey: str(1024) },
   tree: { from: nodeRef, m: object },
   ping: {},
+  'node-info': {},
 };
 
 export function isMessageType(t: unknown): t is MessageType {

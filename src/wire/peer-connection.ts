@@ -18,6 +18,8 @@ export const FRAME_TIMEOUT_MS = 60_000;
 /** Incoming requests per second per connection, with a burst allowance; beyond it reading pauses. */
 export const REQUEST_RATE = 1000;
 export const REQUEST_BURST = 2000;
+/** Frames with a payload this large are bulk (blocks): they queue behind each other, never ahead of control frames. */
+export const BULK_FRAME_BYTES = 64 * 1024;
 
 export interface PeerConnectionLimits {
   frameTimeoutMs?: number;
@@ -52,8 +54,12 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   /** Identity and attributes of the remote node once `hello` is attested (certificate + root-signed record). */
   remoteId: string | undefined;
   remoteAttrs: Record<string, string> = {};
+  /** When bytes last arrived from the peer (epoch ms): a block still arriving is progress, not a stall. */
+  lastReceivedAt = Date.now();
   private frameTimer: NodeJS.Timeout | undefined;
   private drained: Promise<void> | undefined;
+  /** Settles when the last bulk frame queued so far has been handed to the stream. */
+  private bulkTail: Promise<void> = Promise.resolve();
   private tokens: number;
   private lastRefill = Date.now();
   private throttled: NodeJS.Timeout | undefined;
@@ -87,19 +93,28 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+    const signal = options.signal;
     const reply = new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new CanopyError('ERR_TIMEOUT', `${type} request got no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      options.signal?.addEventListener('abort', () => {
+      // The abort listener goes when the request settles: a signal shared by many requests
+      // (a download session's) must not collect one listener per request.
+      const onAbort = () => {
         const p = this.pending.get(id);
         if (!p) return;
         clearTimeout(p.timer);
         this.pending.delete(id);
-        reject(options.signal!.reason instanceof Error ? options.signal!.reason : new CanopyError('ERR_TIMEOUT', 'request aborted'));
-      }, { once: true });
+        p.reject(signal!.reason instanceof Error ? signal!.reason : new CanopyError('ERR_TIMEOUT', 'request aborted'));
+      };
+      const settle = <T>(f: (v: T) => void) => (v: T) => {
+        signal?.removeEventListener('abort', onAbort);
+        f(v);
+      };
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        settle(reject)(new CanopyError('ERR_TIMEOUT', `${type} request got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), timer });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted) onAbort();
     });
     await this.write({ ...body, t: type, id }, options.payload);
     return reply;
@@ -126,6 +141,24 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
 
   private async write(header: Record<string, unknown>, payload?: Buffer): Promise<void> {
     if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
+    if ((payload?.length ?? 0) < BULK_FRAME_BYTES) return this.put(header, payload);
+    // Bulk frames (blocks) take turns, and each waits until the one before has left our
+    // buffer: control frames (tree heartbeats, have, cancel, load) written meanwhile go out
+    // after at most one block instead of behind every block being sent on this connection.
+    const before = this.bulkTail;
+    let release!: () => void;
+    this.bulkTail = new Promise<void>((resolve) => (release = resolve));
+    try {
+      await before;
+      while (this.stream.writableNeedDrain && !this.closed) await this.drain();
+      if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
+      await this.put(header, payload);
+    } finally {
+      release();
+    }
+  }
+
+  private async put(header: Record<string, unknown>, payload?: Buffer): Promise<void> {
     let ok = true;
     const parts = encodeFrame(header, payload);
     // Prefix, header and payload go down as one write (writev): over TLS, one run of records
@@ -133,23 +166,26 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     this.stream.cork();
     for (const part of parts) ok = this.stream.write(part);
     this.stream.uncork();
-    if (!ok && !this.closed) {
-      // One shared wait per congestion episode, however many writers are queued behind it.
-      this.drained ??= new Promise<void>((resolve) => {
-        const done = () => {
-          this.stream.off('drain', done);
-          this.stream.off('close', done);
-          this.drained = undefined;
-          resolve();
-        };
-        this.stream.on('drain', done);
-        this.stream.on('close', done);
-      });
-      await this.drained;
-    }
+    if (!ok && !this.closed) await this.drain();
+  }
+
+  /** One shared wait per congestion episode, however many writers are queued behind it. */
+  private drain(): Promise<void> {
+    this.drained ??= new Promise<void>((resolve) => {
+      const done = () => {
+        this.stream.off('drain', done);
+        this.stream.off('close', done);
+        this.drained = undefined;
+        resolve();
+      };
+      this.stream.on('drain', done);
+      this.stream.on('close', done);
+    });
+    return this.drained;
   }
 
   private onData(chunk: Buffer): void {
+    this.lastReceivedAt = Date.now();
     let frames;
     try {
       frames = this.decoder.push(chunk);

@@ -20,8 +20,16 @@ export interface PeerAuthenticator {
   attest(conn: PeerConnection, presentedRecord: unknown): void;
 }
 
+/**
+ * Dials in progress at once: set-up is paced, because a burst of TLS handshakes on a busy
+ * machine (a new content makes every node dial every holder) makes some of them time out.
+ */
+export const MAX_CONCURRENT_DIALS = 4;
+
 export class PeerPool {
   private readonly conns = new Map<string, Promise<PeerConnection>>();
+  private dialing = 0;
+  private readonly dialQueue: (() => void)[] = [];
 
   constructor(
     private readonly transport: Transport,
@@ -49,6 +57,17 @@ export class PeerPool {
   }
 
   private async dial(address: PeerAddress): Promise<PeerConnection> {
+    if (this.dialing >= MAX_CONCURRENT_DIALS) await new Promise<void>((resolve) => this.dialQueue.push(resolve));
+    this.dialing++;
+    try {
+      return await this.handshake(address);
+    } finally {
+      this.dialing--;
+      this.dialQueue.shift()?.();
+    }
+  }
+
+  private async handshake(address: PeerAddress): Promise<PeerConnection> {
     const stream = await this.transport.connect(address);
     const conn = new PeerConnection(stream, this.handler);
     try {

@@ -37,7 +37,7 @@ describe('CLI errors', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
-      const r = await runCli(['node', '--root', '--data', `${dir.path}/n`, '--peer-port', '0', '--api-port', String(port), '--http-port', '0', '--ftp-port', '0']);
+      const r = await runCli(['node', '--root', '--data', `${dir.path}/n`, '--peer-port', '0', '--api-port', String(port), '--http-port', '0', '--ftp-port', '0', '--s3-port', '0']);
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`ERR_PORT_IN_USE.*API port ${port}`));
     } finally {
@@ -55,7 +55,7 @@ describe('CLI errors', () => {
     const s = await runCli(['demo', '--size', '12 parsecs', '--base-port', '0']);
     assert.equal(s.code, 1);
     assert.match(s.stderr, /ERR_SIZE_SYNTAX/);
-    const a = await runCli(['node', '--root', '--data', `${dir.path}/m`, '--attr', 'region=e$u', '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0'], { timeoutMs: 10_000 });
+    const a = await runCli(['node', '--root', '--data', `${dir.path}/m`, '--attr', 'region=e$u', '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0', '--s3-port', '0'], { timeoutMs: 10_000 });
     assert.match(a.stderr, /ERR_ATTRIBUTE_SYNTAX/);
     const j = await runCli(['node', '--data', `${dir.path}/m`]);
     assert.match(j.stderr, /ERR_CONFIG_INVALID.*--join/);

@@ -4,12 +4,12 @@
  * bytes of a real publish, distribution and HTTP download.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cliCommand, stopProcess } from '../../src/demo/local-network.js';
+import { stopProcess } from '../../src/demo/local-network.js';
+import { startNode, type Ready } from '../helpers/node-process.js';
 import { writeSample } from '../../src/demo/sample.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
@@ -17,26 +17,6 @@ import { apiFetch } from '../helpers/api-fetch.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
 
 const SIZE = 3 * 2 ** 20 + 7;
-
-interface Ready {
-  api: string;
-  http: string;
-  peer: { host: string; port: number };
-}
-
-function startNode(args: string[]): Promise<{ child: ChildProcess; ready: Ready; stderr: () => string }> {
-  const { command, args: base } = cliCommand();
-  const child = spawn(command, [...base, 'node', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      if (line.includes('"ready"')) resolve({ child, ready: JSON.parse(line) as Ready, stderr: () => err });
-    });
-    child.on('exit', (code) => reject(new Error(`node exited with ${code}: ${err}`)));
-  });
-}
 
 async function metric(api: string, pattern: RegExp): Promise<number> {
   const text = await (await apiFetch(`${api}/metrics`)).text();
@@ -56,7 +36,7 @@ describe('operations', () => {
     // The root authorises the key the CLI publishes with (the test key), from its YAML file.
     process.env.CANOPY_API_TOKEN_FILE = `${dir.path}/api-token`;
     const cfg = `${dir.path}/root.yaml`;
-    writeFileSync(cfg, ['# the root of a test network', 'root: true', `data: ${dir.path}/root`, 'name: config-root', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 'blockSize: 256KiB', `apiTokenFile: ${dir.path}/api-token`, 'authorisePublishers:', `  - ${loadOrCreateKeyFile(defaultKeyPath()).path}`, 'volumes:', `  - ${dir.path}/root/d1`, `  - { path: ${dir.path}/root/d2, weight: 2 }`].join('\n'));
+    writeFileSync(cfg, ['# the root of a test network', 'root: true', `data: ${dir.path}/root`, 'name: config-root', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 's3Port: 0', 'blockSize: 256KiB', `apiTokenFile: ${dir.path}/api-token`, 'authorisePublishers:', `  - ${loadOrCreateKeyFile(defaultKeyPath()).path}`, 'volumes:', `  - ${dir.path}/root/d1`, `  - { path: ${dir.path}/root/d2, weight: 2 }`].join('\n'));
     const r = await startNode(['--config', cfg]);
     children.push(r.child);
     root = r.ready;
@@ -66,7 +46,7 @@ describe('operations', () => {
     const { token } = (await (await apiFetch(`${root.api}/api/join-tokens`, { method: 'POST', body: JSON.stringify({ attrs: 'region=eu', ttl: '10m' }) })).json()) as { token: string };
     const edgeCfg = `${dir.path}/edge.yaml`;
     writeFileSync(edgeCfg, ['name: from-file', `data: ${dir.path}/edge`, 'join: 127.0.0.1:1', 'apiPort: 1', 'downloadConcurrency: 2'].join('\n'));
-    const e = await startNode(['--config', edgeCfg, '--join', `${root.peer.host}:${root.peer.port}`, '--name', 'edge', '--token', token, '--api-token-file', `${dir.path}/api-token`, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0']);
+    const e = await startNode(['--config', edgeCfg, '--join', `${root.peer.host}:${root.peer.port}`, '--name', 'edge', '--token', token, '--api-token-file', `${dir.path}/api-token`, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0', '--s3-port', '0']);
     children.push(e.child);
     edge = e.ready;
   });

@@ -25,6 +25,8 @@ export interface ClusterNode {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+const READY_TIMEOUT_MS = 120_000;
+const START_BATCH = 4;
 const repo = path.resolve(here, '..', '..');
 
 /**
@@ -72,7 +74,8 @@ export class CanopyCluster {
     const others = rest.filter(include);
     // The CLI run in the namespaces publishes with this process's default key: the root authorises it.
     await this.startNode(rootHost!, ['--root', '--authorise-publisher', loadOrCreateKeyFile(defaultKeyPath()).publicKey, ...args(rootHost!)]);
-    await Promise.all(others.map((h) => this.startNode(h, ['--join', this.root.peer, ...args(h)])));
+    // A few at a time: set-up is paced, so a large cluster on a busy machine does not time out starting.
+    for (let i = 0; i < others.length; i += START_BATCH) await Promise.all(others.slice(i, i + START_BATCH).map((h) => this.startNode(h, ['--join', this.root.peer, ...args(h)])));
     await this.waitJoined(others.length);
   }
 
@@ -204,7 +207,8 @@ export class CanopyCluster {
 
 async function readyLine(child: ChildProcess, name: string, dataDir: string): Promise<{ api: string; http: string; peer: string }> {
   const lines = createInterface({ input: child.stdout! });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  // Generous: on a shared, starved machine (load 20+ on 2 cores) a node can take a minute to start.
+  const timer = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);
   try {
     for await (const line of lines) {
       if (!line.startsWith('{')) continue;

@@ -170,6 +170,11 @@ export class NetnsHarness {
     return Number(this.exec(host.ns, ['cat', '/sys/class/net/eth0/statistics/tx_bytes']).trim());
   }
 
+  /** Bytes received by a host's interface since the harness built it. */
+  rxBytes(host: Host): number {
+    return Number(this.exec(host.ns, ['cat', '/sys/class/net/eth0/statistics/rx_bytes']).trim());
+  }
+
   /** Drops a random `percent` of packets in both directions on a host's link (nftables). */
   setLoss(host: Host, percent: number): void {
     const table = 'canopy_loss';

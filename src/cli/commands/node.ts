@@ -9,7 +9,8 @@ import { CanopyNode } from '../../node/node.js';
 import type { EvictionPolicy } from '../../store/eviction.js';
 import { parseVolumeSpec } from '../../store/volume-spec.js';
 import { parseAddress } from '../../wire/transport.js';
-import { action, printJson } from '../output.js';
+import { action } from '../output.js';
+import { serveUntilStopped } from '../node-lifecycle.js';
 
 interface NodeOptions {
   config?: string;
@@ -23,6 +24,8 @@ interface NodeOptions {
   apiPort?: string;
   httpPort?: string;
   ftpPort?: string;
+  s3Port?: string;
+  s3Domain?: string;
   ftpUser: string[];
   ftpUsers?: string;
   ftpAnonymous?: boolean;
@@ -87,6 +90,8 @@ function flagConfig(opts: NodeOptions): FileConfig {
     apiPort: port('--api-port', opts.apiPort),
     httpPort: port('--http-port', opts.httpPort),
     ftpPort: port('--ftp-port', opts.ftpPort),
+    s3Port: port('--s3-port', opts.s3Port),
+    s3Domain: opts.s3Domain,
     ftp: defined({
       users: users.length > 0 ? users : undefined,
       anonymous: opts.ftpAnonymous,
@@ -135,6 +140,8 @@ export function registerNode(program: Command): void {
     .option('--api-port <n>', `admin API port (0 = any free port; default ${DEFAULTS.apiPort})`)
     .option('--http-port <n>', `HTTP streaming port (0 = any free port; default ${DEFAULTS.httpPort})`)
     .option('--ftp-port <n>', `FTP port (0 = any free port; default ${DEFAULTS.ftpPort})`)
+    .option('--s3-port <n>', `S3-compatible read API port (0 = any free port; default ${DEFAULTS.s3Port})`)
+    .option('--s3-domain <name>', `virtual-host style S3 requests use <bucket>.<name> (default ${DEFAULTS.s3Domain})`)
     .option('--ftp-user <name:password>', 'an FTP account, repeatable (prefer --ftp-users: arguments are visible to other local users)', collect, [])
     .option('--ftp-users <file>', 'file of FTP accounts, one name:password per line')
     .option('--ftp-anonymous', 'let "anonymous" log in to FTP with any password')
@@ -153,9 +160,9 @@ export function registerNode(program: Command): void {
     .option('--concurrency <n>', 'block requests in flight per content (default 16)')
     .action(
       action(async (opts: NodeOptions) => {
-        const file = opts.config === undefined ? {} : loadConfigFile(opts.config);
-        const merged = mergeConfig(file, flagConfig(opts));
-        const config = nodeConfigFrom(merged, DEFAULT_DATA);
+        // Read again on SIGHUP: the file and any --ftp-users file may have changed.
+        const read = () => nodeConfigFrom(mergeConfig(opts.config === undefined ? {} : loadConfigFile(opts.config), flagConfig(opts)), DEFAULT_DATA);
+        const config = read();
         if (!config.isRoot && Object.keys(config.attrs).length > 0) {
           throw new CanopyError('ERR_USAGE', 'attrs: attributes are attested by the root, not self-declared; put them in the join token (canopy token create --attrs ...) or change them with canopy nodes set-attrs');
         }
@@ -166,12 +173,7 @@ export function registerNode(program: Command): void {
           await node.stop().catch(() => undefined);
           throw err;
         }
-        printJson({ event: 'ready', nodeId: node.identity.nodeId, name: config.name, ...node.addresses() });
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        await node.stop();
+        await serveUntilStopped(node, config, read);
       }),
     );
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { formatAttributes, parseAttributes } from '../../core/attributes.js';
-import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
-import { findApiToken } from '../../client/api-token.js';
 import { action, printJson } from '../output.js';
+import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 
 interface NodesOptions {
   to: string;
@@ -18,8 +17,8 @@ interface Member {
 
 const common = (c: Command) =>
   c
-    .option('--to <url>', 'admin API of the root', DEFAULT_API)
-    .option('--api-token-file <file>', 'file with an API token (admin for changes)')
+    .addOption(apiUrlOption())
+    .addOption(apiTokenFileOption())
     .option('--json', 'print machine-readable JSON');
 
 /** `canopy nodes`: list members, change a node's attested attributes, revoke a node (root operations). */
@@ -27,7 +26,7 @@ export function registerNodes(program: Command): void {
   const nodes = program.command('nodes').description('members of the cluster (root operations)');
   common(nodes.command('list').description('list the nodes connected to the root')).action(
     action(async (opts: NodesOptions) => {
-      const { nodes: list } = await new ApiClient(opts.to, findApiToken(opts.apiTokenFile)).get<{ nodes: Member[] }>('/api/nodes');
+      const { nodes: list } = await apiClient(opts).get<{ nodes: Member[] }>('/api/nodes');
       if (opts.json) printJson({ nodes: list });
       else for (const n of list) process.stdout.write(`${n.nodeId}  ${n.name}  ${formatAttributes(n.attrs)}\n`);
     }),
@@ -35,14 +34,14 @@ export function registerNodes(program: Command): void {
   common(nodes.command('set-attrs <node> <attrs>').description('re-sign the attributes of a node (id or name), e.g. region=us,tier=edge; holders apply them at once')).action(
     action(async (node: string, attrs: string, opts: NodesOptions) => {
       const parsed = parseAttributes(attrs);
-      const result = await new ApiClient(opts.to, findApiToken(opts.apiTokenFile)).postJson<{ nodeId: string; attrs: Record<string, string>; serial: number }>(`/api/nodes/${encodeURIComponent(node)}/attributes`, { attrs: parsed });
+      const result = await apiClient(opts).postJson<{ nodeId: string; attrs: Record<string, string>; serial: number }>(`/api/nodes/${encodeURIComponent(node)}/attributes`, { attrs: parsed });
       if (opts.json) printJson(result);
       else process.stdout.write(`${result.nodeId}: ${formatAttributes(result.attrs)} (record ${result.serial})\n`);
     }),
   );
   common(nodes.command('revoke <node>').description('remove a node from the cluster: every member refuses it from now on')).action(
     action(async (node: string, opts: NodesOptions) => {
-      const result = await new ApiClient(opts.to, findApiToken(opts.apiTokenFile)).postJson<{ nodeId: string; revoked: string[] }>(`/api/nodes/${encodeURIComponent(node)}/revoke`, {});
+      const result = await apiClient(opts).postJson<{ nodeId: string; revoked: string[] }>(`/api/nodes/${encodeURIComponent(node)}/revoke`, {});
       if (opts.json) printJson(result);
       else process.stdout.write(`revoked ${result.nodeId} (${result.revoked.length} node(s) revoked in total)\n`);
     }),

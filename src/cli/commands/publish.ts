@@ -3,37 +3,48 @@ import { parseAccessMode } from '../../security/content-access.js';
 import { formatBytes } from '../../core/sizes.js';
 import type { IngestSummary } from '../../ingest/ingest-file.js';
 import { loadPublisherKey } from '../../ingest/publisher-key.js';
-import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
 import { ProgressView } from '../../client/progress.js';
-import { publishFile } from '../../client/publish-file.js';
+import { publishFile, type PublishFileOptions, type PublishResult } from '../../client/publish-file.js';
+import { isImageReference, publishImage, type ImageOptions, type ImageResult } from '../../client/publish-image.js';
 import { RateMeter } from '../../client/rate-meter.js';
 import { action, printJson } from '../output.js';
 import { addManifestOptions, manifestSettings, type ManifestCliOptions } from '../manifest-options.js';
+import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 
-interface PublishOptions extends ManifestCliOptions {
+interface PublishOptions extends ManifestCliOptions, ImageOptions {
   to: string;
   access: string;
 }
 
 export function registerPublish(program: Command): void {
-  const cmd = program.command('publish <file>').description('analyse, hash and sign a file here and publish it to a running network; prints the content id');
+  const cmd = program.command('publish <file>').description('analyse, hash and sign a file here (or fetch an image: oci://HOST[:PORT]/repo:tag) and publish it to a running network; prints the content id');
   addManifestOptions(cmd)
-    .option('--to <url>', 'admin API of the root', DEFAULT_API)
+    .addOption(apiUrlOption())
+    .addOption(apiTokenFileOption())
     .option('--access <mode>', 'who may fetch it from the edge servers: public, or signed (URLs from canopy url)', 'public')
+    .option('--platform <os/arch>', 'oci:// only: keep just this platform of a multi-platform image, e.g. linux/amd64')
+    .option('--insecure-registry', 'oci:// only: the registry speaks plain HTTP')
+    .option('--registry-ca <file>', 'oci:// only: PEM file of a CA to trust for the registry')
+    .option('--registry-timeout <seconds>', 'oci:// only: how long the registry may take to answer or to send more bytes', '30')
+    .option('--registry-creds <user:password>', 'oci:// only: basic credentials (default: $CANOPY_REGISTRY_CREDS; also used for the bearer-token flow)')
     .action(
       action(async (file: string, opts: PublishOptions) => {
+        const image = isImageReference(file);
         const settings = manifestSettings(file, opts);
         const key = loadPublisherKey(opts.key, (k) => process.stderr.write(`created a publisher key at ${k.path}\n`));
         const view = !opts.json && process.stdout.isTTY ? new ProgressView() : undefined;
         const meter = new RateMeter();
-        const result = await publishFile(new ApiClient(opts.to), file, {
+        const options: PublishFileOptions = {
           ...settings,
+          name: image ? opts.name : settings.name,
           key,
           access: parseAccessMode(opts.access),
-          onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: 'publish', done, total, note: meter.note(done, total) }]) : undefined,
-        });
+          onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: image ? 'fetch + publish' : 'publish', done, total, note: meter.note(done, total) }]) : undefined,
+        };
+        const api = apiClient(opts);
+        const result: PublishResult & Partial<ImageResult> = image ? await publishImage(api, file, options, opts) : await publishFile(api, file, options);
         if (opts.json) printJson(result);
-        else process.stdout.write(`${result.contentId}\n${describe(result)}\npublished${result.version && result.version > 1 ? ` as version ${result.version}` : ''} for "${result.criteria}"${result.expires ? `, expires ${result.expires}` : ''}\n`);
+        else process.stdout.write(`${result.contentId}\n${result.image ? `${result.image}: ${result.digest}, ${result.blobs} blobs\n` : ''}${describe(result)}\npublished${result.version && result.version > 1 ? ` as version ${result.version}` : ''} for "${result.criteria}"${result.expires ? `, expires ${result.expires}` : ''}\n`);
       }),
     );
 }

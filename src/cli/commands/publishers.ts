@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { CanopyError } from '../../core/errors.js';
 import { publicKeyOf } from '../../ingest/publisher-key.js';
-import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
-import { findApiToken } from '../../client/api-token.js';
 import { action, printJson } from '../output.js';
+import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 
 interface PublishersOptions {
   to: string;
@@ -21,11 +20,11 @@ interface Publisher {
 
 const common = (c: Command) =>
   c
-    .option('--to <url>', 'admin API of the root', DEFAULT_API)
-    .option('--api-token-file <file>', 'file with an admin API token')
+    .addOption(apiUrlOption())
+    .addOption(apiTokenFileOption())
     .option('--json', 'print machine-readable JSON');
 
-const client = (opts: PublishersOptions) => new ApiClient(opts.to, findApiToken(opts.apiTokenFile));
+const client = (opts: PublishersOptions) => apiClient(opts);
 
 /**
  * `canopy publishers add|list|remove`: the publisher keys the root has authorised (root

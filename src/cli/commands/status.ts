@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatAttributes } from '../../core/attributes.js';
 import { CanopyError } from '../../core/errors.js';
 import { formatBytes } from '../../core/sizes.js';
-import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
+import type { ApiClient } from '../../client/api-client.js';
 import { action, printJson } from '../output.js';
 import { liveLoop } from '../live-loop.js';
 import { renderBar } from '../../client/progress.js';
@@ -10,6 +10,7 @@ import { formatEta, RateTracker } from '../rates.js';
 import { Screen } from '../screen.js';
 
 import type { ContentStatusView, NodeStatusRow } from '../../root/content-status.js';
+import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 
 export type NodeStatus = NodeStatusRow;
 /** `storedBytes` is what a complete holder stores: size minus holes. */
@@ -118,13 +119,14 @@ export function registerStatus(program: Command): void {
   program
     .command('status [content]')
     .description('which nodes hold how much of a content, convergence, ETA and stuck nodes (all contents when none is named)')
-    .option('--to <url>', 'admin API of the root', DEFAULT_API)
+    .addOption(apiUrlOption())
+    .addOption(apiTokenFileOption())
     .option('--watch', 'redraw live, with rates, estimates and stuck nodes, until every qualified node holds it all (or Ctrl-C)')
     .option('--interval <ms>', 'refresh period of --watch', '1000')
     .option('--json', 'print machine-readable JSON')
     .action(
       action(async (content: string | undefined, opts: { to: string; json?: boolean; watch?: boolean; interval: string }) => {
-        const api = new ApiClient(opts.to);
+        const api = apiClient(opts);
         if (opts.watch) {
           const interval = Number(opts.interval);
           if (!Number.isInteger(interval) || interval < 50) throw new CanopyError('ERR_USAGE', `--interval: "${opts.interval}" must be an integer of at least 50 (milliseconds)`);
@@ -141,11 +143,12 @@ export function registerLs(program: Command): void {
   program
     .command('ls')
     .description('list the contents published to the network')
-    .option('--to <url>', 'admin API of the root', DEFAULT_API)
+    .addOption(apiUrlOption())
+    .addOption(apiTokenFileOption())
     .option('--json', 'print machine-readable JSON')
     .action(
       action(async (opts: { to: string; json?: boolean }) => {
-        const { contents } = await new ApiClient(opts.to).get<{ contents: ContentSummary[] }>('/api/contents');
+        const { contents } = await apiClient(opts).get<{ contents: ContentSummary[] }>('/api/contents');
         if (opts.json) return printJson({ contents });
         if (contents.length === 0) return void process.stdout.write('no contents published yet\n');
         for (const c of contents) {

@@ -13,11 +13,12 @@ import { createHttpEdge } from '../../edge/http/http-edge.js';
 import { Catalog } from '../../catalog/catalog.js';
 import { checkPort, DEFAULTS } from '../../node/config.js';
 import { createLogger } from '../../core/logger.js';
+import { EdgeAccessStore } from '../../security/edge-access-store.js';
 import { BlockStore, type StoreStats } from '../../store/block-store.js';
 import { verifyStore } from '../../store/verify.js';
 import { listenOn } from '../../wire/tcp-transport.js';
-import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
 import { action, printJson } from '../output.js';
+import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 
 interface StatsOptions {
   to: string;
@@ -50,7 +51,8 @@ export function registerStore(program: Command): void {
   store
     .command('stats')
     .description('bytes and blocks per volume, failed volumes, evictions')
-    .option('--to <url>', 'admin API of the node', DEFAULT_API)
+    .addOption(apiUrlOption('admin API of the node'))
+    .addOption(apiTokenFileOption())
     .option('--data <dir>', "read the node's data directory directly instead (works while the node runs)")
     .option('--json', 'print machine-readable JSON')
     .action(
@@ -61,7 +63,7 @@ export function registerStore(program: Command): void {
           stats = s.stats();
           s.close();
         } else {
-          stats = await new ApiClient(opts.to).get<StoreStats>('/api/store');
+          stats = await apiClient(opts).get<StoreStats>('/api/store');
         }
         if (opts.json) printJson(stats);
         else process.stdout.write(`${formatStoreStats(stats)}\n`);
@@ -76,8 +78,10 @@ export function registerStore(program: Command): void {
     .action(
       action(async (opts: { data: string; host: string; httpPort: string }) => {
         const s = openReadOnly(opts.data);
-        // The running node owns catalog sync; this process serves what its index says is live.
-        const server = createHttpEdge({ catalog: new Catalog(s), store: s, synced: () => true, log: createLogger({ component: 'store-serve', data: opts.data }) });
+        // The running node owns catalog sync; this process serves what its index says is live,
+        // under the same access rules as the node's own edge (signed URLs checked with the CA).
+        const access = EdgeAccessStore.forDataDir(s.index, opts.data);
+        const server = createHttpEdge({ catalog: new Catalog(s), store: s, synced: () => true, access, log: createLogger({ component: 'store-serve', data: opts.data }) });
         try {
           await listenOn(server, { host: opts.host, port: checkPort('--http-port', Number(opts.httpPort)) }, 'HTTP');
           const { port } = server.address() as AddressInfo;

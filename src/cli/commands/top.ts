@@ -7,11 +7,11 @@ import type { Command } from 'commander';
 import { formatAttributes } from '../../core/attributes.js';
 import { CanopyError } from '../../core/errors.js';
 import { formatBytes } from '../../core/sizes.js';
-import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
 import { action, printJson } from '../output.js';
 import { liveLoop } from '../live-loop.js';
 import { formatEta, RateTracker } from '../rates.js';
 import { Screen } from '../screen.js';
+import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 
 interface StoreView {
   volumes: { id: string; bytes: number }[];
@@ -60,13 +60,14 @@ export function registerTop(program: Command): void {
   program
     .command('top')
     .description('live view of every node and content in the network (Ctrl-C to leave)')
-    .option('--to <url>', 'admin API of the root', DEFAULT_API)
+    .addOption(apiUrlOption())
+    .addOption(apiTokenFileOption())
     .option('--interval <ms>', 'refresh period', '1000')
     .option('--once', 'print one frame and exit')
     .option('--json', 'print the overview once as JSON')
     .action(
       action(async (opts: { to: string; interval: string; once?: boolean; json?: boolean }) => {
-        const api = new ApiClient(opts.to);
+        const api = apiClient(opts);
         const interval = Number(opts.interval);
         if (!Number.isInteger(interval) || interval < 100) throw new CanopyError('ERR_USAGE', `--interval: "${opts.interval}" must be an integer of at least 100 (milliseconds)`);
         if (opts.json) return printJson(await api.get<OverviewView>('/api/overview'));

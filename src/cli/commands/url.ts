@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { parseTtl } from '../../security/join-token.js';
-import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
-import { findApiToken } from '../../client/api-token.js';
 import { action, printJson } from '../output.js';
 import type { ContentStatus } from './status.js';
+import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 
 interface UrlOptions {
   ttl: string;
@@ -20,13 +19,13 @@ export function registerUrl(program: Command): void {
     .description('make a signed URL with an expiry for a content (needs the publish scope on the root)')
     .option('--ttl <duration>', 'how long the URL works (30m, 1h, 7d)', '1h')
     .option('--base <url>', 'HTTP edge of one node, e.g. http://10.0.0.5:7402 (default: every node that holds the content)')
-    .option('--to <url>', 'admin API of the root', DEFAULT_API)
-    .option('--api-token-file <file>', 'file with an API token')
+    .addOption(apiUrlOption())
+    .addOption(apiTokenFileOption())
     .option('--json', 'print machine-readable JSON')
     .action(
       action(async (content: string, opts: UrlOptions) => {
         parseTtl(opts.ttl);
-        const api = new ApiClient(opts.to, findApiToken(opts.apiTokenFile));
+        const api = apiClient(opts);
         const signed = await api.postJson<{ contentId: string; expiresAt: number; path: string }>(`/api/contents/${encodeURIComponent(content)}/signed-url`, { ttl: opts.ttl });
         let bases = opts.base ? [opts.base.replace(/\/$/, '')] : [];
         if (bases.length === 0) {

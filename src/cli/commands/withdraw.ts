@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../../core/sizes.js';
-import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
 import { action, printJson } from '../output.js';
+import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 
 export interface WithdrawResult {
   contentId: string;
@@ -15,12 +15,13 @@ export function registerWithdraw(program: Command): void {
     .command('withdraw <content>')
     .description('take a content out of service on every node now (nodes that are down learn it when they rejoin)')
     .option('--reason <text>', 'why, shown in status and logs', 'withdrawn by the publisher')
-    .option('--to <url>', 'admin API of the root', DEFAULT_API)
+    .addOption(apiUrlOption())
+    .addOption(apiTokenFileOption())
     .option('--json', 'print machine-readable JSON')
     .action(
       action(async (content: string, opts: { reason: string; to: string; json?: boolean }) => {
         const params = new URLSearchParams({ reason: opts.reason });
-        const result = await new ApiClient(opts.to).post<WithdrawResult>(`/api/contents/${encodeURIComponent(content)}/withdraw?${params}`);
+        const result = await apiClient(opts).post<WithdrawResult>(`/api/contents/${encodeURIComponent(content)}/withdraw?${params}`);
         if (opts.json) printJson(result);
         else process.stdout.write(`${result.contentId}\nwithdrawn (${result.reason}); the root freed ${formatBytes(result.freedBytes)}, every node stops serving it now\n`);
       }),

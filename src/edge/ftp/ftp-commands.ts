@@ -13,7 +13,7 @@ import { parseRestOffset } from './command.js';
 import { MAX_LOGIN_FAILURES, type SessionState as FtpSession } from './session-state.js';
 import { normalisePath, type DirItem } from './ftp-tree.js';
 import { listLine, mdtm, mlsxFacts } from './listing.js';
-import { PassiveListener } from './passive.js';
+import { handshaken, PassiveListener } from './passive.js';
 
 type Handler = (s: FtpSession, arg: string) => Promise<void>;
 
@@ -187,12 +187,18 @@ async function transfer(s: FtpSession, what: string, body: (signal: AbortSignal)
   const passive = s.passive;
   s.passive = undefined;
   if (!passive) return s.reply(425, 'Use PASV or EPSV first.');
+  // A server that requires TLS requires it for data too (as vsftpd's force_local_data_ssl).
+  if (s.deps.requireTls && !s.protectData) {
+    passive.close();
+    return s.reply(522, 'Data connections must be encrypted: send PBSZ 0 and PROT P.');
+  }
   const abort = new AbortController();
   s.transfer = abort;
   let data: Duplex | undefined;
   try {
     data = await passive.accept(s.protectData ? s.deps.secureContext : undefined, abort.signal);
     await s.reply(150, `Opening ${s.protectData ? 'TLS ' : ''}data connection for ${what}.`);
+    await handshaken(data);
     await pipeline(Readable.from(body(abort.signal), { objectMode: false, highWaterMark: 1 }), data, { signal: abort.signal });
     await s.reply(226, 'Transfer complete.');
   } catch (err) {

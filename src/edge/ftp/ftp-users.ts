@@ -19,9 +19,16 @@ export class FtpUsers {
 
   constructor(
     specs: readonly FtpUserSpec[],
-    private readonly anonymous = false,
+    private anonymous = false,
   ) {
+    this.replace(specs, anonymous);
+  }
+
+  /** New accounts (SIGHUP reload): sessions already logged in keep going, new logins use these. */
+  replace(specs: readonly FtpUserSpec[], anonymous: boolean): void {
+    this.users.clear();
     for (const s of specs) this.users.set(s.name, digest(s.password));
+    this.anonymous = anonymous;
   }
 
   /** Whether `name` may log in with `password` (any password for `anonymous` when allowed). */

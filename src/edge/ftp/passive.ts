@@ -62,6 +62,7 @@ export class PassiveListener {
     if (!secureContext) return raw;
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext });
     secure.on('error', () => raw.destroy());
+    watchHandshake(secure);
     return secure;
   }
 
@@ -69,6 +70,28 @@ export class PassiveListener {
     this.server.close();
     this.socket?.destroy();
   }
+}
+
+/**
+ * Resolves once a protected data connection has finished its TLS handshake (at once for a
+ * clear one). A transfer of zero bytes (an empty file, REST at the end) must wait for it:
+ * closing the socket before the handshake is done makes clients fail (ftplib SSLEOFError,
+ * lftp a gnutls error, curl replies out of step). Clients start the handshake after the
+ * 150 reply, so the caller sends 150 first.
+ */
+export function handshaken(data: Duplex): Promise<void> {
+  return handshakes.get(data) ?? Promise.resolve();
+}
+
+const handshakes = new WeakMap<Duplex, Promise<void>>();
+
+function watchHandshake(secure: tls.TLSSocket): void {
+  const done = new Promise<void>((resolve, reject) => {
+    secure.once('secure', () => resolve());
+    secure.once('close', () => reject(new CanopyError('ERR_CONNECTION_CLOSED', 'the data connection closed during its TLS handshake')));
+  });
+  done.catch(() => undefined);
+  handshakes.set(secure, done);
 }
 
 function normalise(address: string | undefined): string | undefined {

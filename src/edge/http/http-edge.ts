@@ -10,8 +10,6 @@
  * withdrawn; until the node has learnt the catalog from the network it serves nothing (503).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { CanopyError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import type { Catalog } from '../../catalog/catalog.js';
@@ -25,16 +23,23 @@ import { requestUrl, sendError, sendJson } from '../../http/http-util.js';
 import { mediaTypeOf } from '../media-type.js';
 import { evaluateConditions } from './conditional.js';
 import { servePlaylist } from './hls-route.js';
-import { coalesce, planMultipart } from './multipart.js';
-import { parseRange } from './range.js';
+import { planMultipart } from './multipart.js';
+import { coalesce, parseRange } from './range.js';
+import { checkRequest, setSafetyHeaders } from './request-rules.js';
+import { abortOnClose, send, sendAfterFirst, whileLive } from '../stream-body.js';
+import { isDistributionPath, serveDistribution, type DistributionDeps } from '../oci/distribution.js';
+import { ImageFinder } from '../oci/image-finder.js';
 import type { EdgeAccess } from '../../security/content-access.js';
 
 export interface HttpEdgeDeps {
   catalog: Catalog;
   /** False until the node has learnt the catalog (withdrawals included) from the network. */
   synced: () => boolean;
-  /** Per-content access: public, or signed URLs (src/security/content-access.ts). */
-  access?: EdgeAccess;
+  /**
+   * Per-content access: public, or signed URLs (src/security/content-access.ts). Required, so
+   * that every server over a node's data (the node's edge, `canopy store serve`) applies it.
+   */
+  access: EdgeAccess;
   store: BlockStore;
   log: Logger;
   /** Fetches missing blocks on demand; absent, only fully local ranges are served. */
@@ -50,8 +55,16 @@ export interface HttpEdgeDeps {
 export const SLOW_CLIENT_TIMEOUT_MS = 120_000;
 
 export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
+  const oci = distributionDeps(deps);
   const server = http.createServer((req, res) => {
-    handle(deps, req, res).catch((err: unknown) => {
+    const served = (async () => {
+      // Every route of the edge, the registry mirror's included, gets the same headers and request rules.
+      setSafetyHeaders(res);
+      checkRequest(req);
+      const url = requestUrlOrNull(req);
+      return url && isDistributionPath(url.pathname) ? serveDistribution(oci, req, res, url) : handle(deps, req, res);
+    })();
+    served.catch((err: unknown) => {
       if (!res.headersSent) sendError(res, err);
       else res.destroy();
       if (!(err instanceof CanopyError) && !res.destroyed) deps.log.error('edge request failed', { url: req.url, err: err as Error });
@@ -63,6 +76,21 @@ export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
   // A client that stops reading makes no socket progress; after this long it is cut, releasing its blocks.
   server.setTimeout(SLOW_CLIENT_TIMEOUT_MS);
   return server;
+}
+
+/** The registry mirror (src/edge/oci/) reads images as contents, with the same enforcement as /content/. */
+function distributionDeps(deps: HttpEdgeDeps): DistributionDeps {
+  const servable = (contentId: string, manifest: Manifest) => deps.catalog.isLive(contentId) && (deps.mayFetch?.(manifest) ?? true) && (deps.access?.mode(contentId) ?? 'public') === 'public';
+  const images = new ImageFinder({ catalog: deps.catalog, servable, open: (id, m) => openFile(deps, id, m) });
+  return { images, synced: deps.synced, isLive: (id) => deps.catalog.isLive(id), open: (f) => openFile(deps, f.contentId, f.manifest) };
+}
+
+function requestUrlOrNull(req: IncomingMessage): URL | null {
+  try {
+    return requestUrl(req);
+  } catch {
+    return null;
+  }
 }
 
 export function resolvePath(catalog: Catalog, pathname: string): { contentId: string; manifest: Manifest; rest: string[] } {
@@ -99,11 +127,11 @@ async function handle(deps: HttpEdgeDeps, req: IncomingMessage, res: ServerRespo
   }
   const url = requestUrl(req);
   if (url.pathname === '/' || url.pathname === '/content') {
-    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId) && deps.catalog.holding(c.contentId).complete && (deps.access?.mode(c.contentId) ?? 'public') === 'public').map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
+    sendJson(res, 200, { contents: deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId) && deps.catalog.holding(c.contentId).complete && deps.access.mode(c.contentId) === 'public').map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, url: `/content/${c.contentId}/${encodeURIComponent(c.manifest.name)}` })) });
     return;
   }
   const { contentId, manifest, rest } = resolvePath(deps.catalog, url.pathname);
-  deps.access?.checkHttp(contentId, url);
+  deps.access.checkHttp(contentId, url);
   const kind = url.pathname.split('/')[1];
   if (kind === 'hls') {
     if (rest.length !== 1 || rest[0] !== 'index.m3u8') throw new CanopyError('ERR_CONTENT_NOT_FOUND', `no playlist at ${url.pathname}`);
@@ -128,7 +156,7 @@ async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: Serve
     'last-modified': new Date(lastModified).toUTCString(),
     // A name moves to each new version, so caches revalidate it; a content id names immutable bytes.
     // A content behind signed URLs must not sit in shared caches, where anyone could get it.
-    'cache-control': `${deps.access?.mode(contentId) === 'signed' ? 'private' : 'public'}, ${byName ? 'no-cache' : 'max-age=31536000, immutable'}`,
+    'cache-control': `${deps.access.mode(contentId) === 'signed' ? 'private' : 'public'}, ${byName ? 'no-cache' : 'max-age=31536000, immutable'}`,
     'content-disposition': `inline; filename*=UTF-8''${encodeURIComponent(manifest.name)}`,
   };
   const h = req.headers;
@@ -146,13 +174,12 @@ async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: Serve
   }
   const ranges = range.kind === 'ranges' ? coalesce(range.ranges) : [{ start: 0, end: manifest.size - 1 }];
   if (!ranges.every((r) => file.canServe(r.start, r.end))) throw new CanopyError('ERR_NOT_HELD', `this node does not hold all of ${manifest.name} and may not fetch it`);
-  const abort = new AbortController();
-  res.once('close', () => abort.abort(new CanopyError('ERR_CONNECTION_CLOSED', 'client went away')));
+  const signal = abortOnClose(res);
   if (ranges.length > 1) {
     const plan = planMultipart(ranges, manifest.size, String(headers['content-type']));
     res.writeHead(206, { ...headers, 'content-type': plan.contentType, 'content-length': plan.length });
     if (req.method === 'HEAD') return void res.end();
-    await send(res, whileLive(multipartBody(file, plan, abort.signal), () => deps.catalog.isLive(contentId)));
+    await send(res, whileLive(multipartBody(file, plan, signal), () => deps.catalog.isLive(contentId)));
     return;
   }
   const { start, end } = ranges[0]!;
@@ -164,29 +191,7 @@ async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res: Serve
     res.end();
     return;
   }
-  // The first slice is read before the status line, so a block that cannot be had yields a clean error status.
-  const body = whileLive(file.read(start, end, abort.signal), () => deps.catalog.isLive(contentId));
-  const first = await body.next();
-  res.writeHead(status, headers);
-  await send(res, prepend(first, body));
-}
-
-/** Stops a response between blocks once its content is withdrawn or expires. */
-async function* whileLive(source: AsyncIterable<Buffer>, live: () => boolean): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    if (!live()) throw new CanopyError('ERR_CONTENT_WITHDRAWN', 'the content was withdrawn while it was being served');
-    yield chunk;
-  }
-}
-
-function send(res: ServerResponse, body: AsyncIterable<Buffer>): Promise<void> {
-  return pipeline(Readable.from(body, { objectMode: false, highWaterMark: 1 }), res);
-}
-
-async function* prepend(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
-  if (first.done) return;
-  yield first.value;
-  yield* rest;
+  await sendAfterFirst(res, status, headers, whileLive(file.read(start, end, signal), () => deps.catalog.isLive(contentId)));
 }
 
 async function* multipartBody(file: VirtualFile, plan: ReturnType<typeof planMultipart>, signal: AbortSignal): AsyncGenerator<Buffer> {

@@ -24,15 +24,3 @@ export function planMultipart(ranges: readonly ByteRange[], size: number, mediaT
   const length = parts.reduce((n, p) => n + p.head.length + p.range.end - p.range.start + 1, tail.length);
   return { boundary, contentType: `multipart/byteranges; boundary=${boundary}`, parts, tail, length };
 }
-
-/** Coalesces overlapping or adjacent ranges, as the RFC recommends, so a client cannot make us send the same bytes many times. */
-export function coalesce(ranges: readonly ByteRange[]): ByteRange[] {
-  const sorted = [...ranges].sort((a, b) => a.start - b.start);
-  const out: ByteRange[] = [];
-  for (const r of sorted) {
-    const last = out[out.length - 1];
-    if (last && r.start <= last.end + 1) out[out.length - 1] = { start: last.start, end: Math.max(last.end, r.end) };
-    else out.push(r);
-  }
-  return out;
-}

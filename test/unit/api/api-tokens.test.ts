@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ApiTokens, authorise, grants, parseScopes } from '../../../src/api/api-tokens.js';
+import { ApiTokens, authorise, grants, parseScopes, s3Credentials } from '../../../src/api/api-tokens.js';
 import { isCanopyError } from '../../../src/core/errors.js';
 
 describe('API tokens', () => {
@@ -16,6 +16,19 @@ describe('API tokens', () => {
     assert.ok(grants(['admin'], 'publish') && grants(['admin'], 'read') && grants(['admin'], 'admin'));
     assert.ok(grants(['publish'], 'read') && grants(['publish'], 'publish') && !grants(['publish'], 'admin'));
     assert.ok(grants(['read'], 'read') && !grants(['read'], 'publish') && !grants(['read'], 'admin'));
+  });
+
+  it('gives each token an S3 key pair its holder computes offline and the node keeps (reloaded from disk)', () => {
+    const tokens = new ApiTokens(dir);
+    const t = tokens.create(['read'], 's3');
+    const s3 = s3Credentials(t)!;
+    assert.match(s3.accessKeyId, /^CANOPY[0-9A-F]{16}$/);
+    assert.match(s3.secretAccessKey, /^[0-9a-f]{40}$/);
+    assert.deepEqual(new ApiTokens(dir).s3Key(s3.accessKeyId), { secret: s3.secretAccessKey, read: true });
+    assert.equal(tokens.s3Key('CANOPY0000000000000000'), undefined);
+    assert.equal(tokens.s3Key(s3.accessKeyId.toLowerCase()), undefined);
+    assert.equal(s3Credentials('not a token'), undefined);
+    assert.doesNotMatch(JSON.stringify(tokens.list()), new RegExp(s3.secretAccessKey), 'listing never shows the S3 secret');
   });
 
   it('verifies tokens it created, refuses altered ones, and answers coded errors', () => {

@@ -15,6 +15,7 @@
  *   swarm     block downloads from many holders
  *   vfile     byte ranges of a content over local and fetched blocks
  *   ingest    analyse, cut, hash, sign
+ *   registry  OCI image references, the registry client, image spool and index
  *   catalog   the manifests a node knows and what it holds of each
  *   http      HTTP plumbing shared by the admin API and the edge
  *   edge      HTTP and FTP servers for clients
@@ -32,7 +33,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
-export const LAYERS = ['core', 'store', 'wire', 'security', 'ops', 'gossip', 'tree', 'sim', 'swarm', 'vfile', 'ingest', 'catalog', 'http', 'edge', 'api', 'root', 'node', 'client', 'demo', 'cli'];
+export const LAYERS = ['core', 'store', 'wire', 'security', 'ops', 'gossip', 'tree', 'sim', 'swarm', 'vfile', 'ingest', 'registry', 'catalog', 'http', 'edge', 'api', 'root', 'node', 'client', 'demo', 'cli'];
 
 const SRC = path.resolve('src');
 

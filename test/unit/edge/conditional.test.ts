@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { evaluateConditions } from '../../../src/edge/http/conditional.js';
-import { coalesce, planMultipart } from '../../../src/edge/http/multipart.js';
+import { planMultipart } from '../../../src/edge/http/multipart.js';
+import { coalesce } from '../../../src/edge/http/range.js';
 
 const v = { etag: '"abc"', lastModified: Date.parse('2026-03-01T12:00:00Z') };
 const date = new Date(v.lastModified).toUTCString();

@@ -17,6 +17,7 @@ import { createHttpEdge } from '../../../src/edge/http/http-edge.js';
 import { Catalog } from '../../../src/catalog/catalog.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { BlockStore } from '../../../src/store/block-store.js';
+import { EdgeAccessStore } from '../../../src/security/edge-access-store.js';
 
 function get(port: number, rawPath: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -43,7 +44,7 @@ describe('path fuzzing over real HTTP servers', () => {
   const log = createLogger({}, 'error');
   const tokens = new ApiTokens(dir);
   const token = tokens.create(['admin'], 'fuzz');
-  const edge = createHttpEdge({ catalog, store, synced: () => true, log });
+  const edge = createHttpEdge({ catalog, store, synced: () => true, access: EdgeAccessStore.forDataDir(store.index, dir), log });
   const api = createAdminApi({ info: () => ({}), catalog, root: undefined, authority: undefined, tokens, renewCertificate: async () => ({ nodeId: 'x', validTo: '' }), log });
   let edgePort = 0;
   let apiPort = 0;
@@ -71,6 +72,19 @@ describe('path fuzzing over real HTTP servers', () => {
         assert.ok(status === 200 ? normalised === '/' || normalised === '/content' : status >= 400 && status < 500, `${p} → ${status}`);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('the registry mirror answers every /v2 path with an OCI error body (or the base 200), never a 5xx', async () => {
+    const v2 = fc.tuple(fc.constantFrom('/v2', '/v2/'), pathArb, fc.constantFrom('', '/manifests/latest', '/blobs/sha256:' + '0'.repeat(64), '/manifests/', '/blobs/x'), fc.constantFrom('', '?ns=docker.io', '?ns=%00', '?ns=a:b:c')).map(([a, b, c, q]) => `${a}${b}${c}${q}`);
+    await fc.assert(
+      fc.asyncProperty(v2, async (p) => {
+        const status = await get(edgePort, p);
+        const normalised = new URL(`http://x${p}`).pathname;
+        // Dot segments may leave /v2 (`/v2/..` is the listing at `/`).
+        assert.ok(status === 200 ? ['/v2/', '/v2', '/', '/content'].includes(normalised) : status >= 400 && status < 500, `${p} → ${status}`);
+      }),
+      { numRuns: 200 },
     );
   });
 

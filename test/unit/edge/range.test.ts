@@ -19,6 +19,16 @@ describe('HTTP Range parsing', () => {
     assert.deepEqual(parseRange(undefined, 1000), { kind: 'ignore' });
   });
 
+  it('ignores a suffix range on an empty content (200), and counts the 64-range limit after merging (issue 16)', () => {
+    assert.deepEqual(parseRange('bytes=-1', 0), { kind: 'ignore' });
+    assert.deepEqual(parseRange('bytes=0-', 0), { kind: 'unsatisfiable' });
+    const adjacent = `bytes=${Array.from({ length: 200 }, (_, i) => `${i}-${i}`).join(',')}`;
+    assert.deepEqual(parseRange(adjacent, 1000), { kind: 'ranges', ranges: [{ start: 0, end: 199 }] });
+    const disjoint = (n: number) => `bytes=${Array.from({ length: n }, (_, i) => `${i * 2}-${i * 2}`).join(',')}`;
+    assert.equal(parseRange(disjoint(64), 1000).kind, 'ranges');
+    assert.deepEqual(parseRange(disjoint(65), 1000), { kind: 'ignore' });
+  });
+
   it('always returns ranges inside the content, for any header', () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom(...'bytes=0123456789-, '.split('')), maxLength: 30 }), fc.nat({ max: 10_000 }), (header, size) => {

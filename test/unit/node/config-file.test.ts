@@ -36,6 +36,8 @@ describe('config file', () => {
         'downloadConcurrency: 8',
         'logLevel: debug',
         'ftpPort: 2121',
+        's3Port: 9404',
+        's3Domain: s3.example.org',
         'ftp: { users: ["alice:s3cret:with:colons"], anonymous: true, requireTls: true, tlsCert: /c.pem, tlsKey: /k.pem }',
         'prefetch: false',
         'uploadCap: 100mbit',
@@ -63,12 +65,14 @@ describe('config file', () => {
       downloadConcurrency: 8,
       logLevel: 'debug',
       ftpPort: 2121,
+      s3Port: 9404,
+      s3Domain: 's3.example.org',
       ftp: { users: [{ name: 'alice', password: 's3cret:with:colons' }], anonymous: true, requireTls: true, tlsCert: '/c.pem', tlsKey: '/k.pem' },
       prefetch: false,
       uploadCap: 12_500_000,
       downloadCap: 5_000_000,
     });
-    assert.equal(CONFIG_KEYS.length, 27);
+    assert.equal(CONFIG_KEYS.length, 29);
   });
 
   it('accepts attributes as a list and an empty file', () => {

@@ -1,3 +1,7 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -47,5 +51,28 @@ describe('metrics', () => {
     assert.match(text, /canopy_tree_nodes 4/);
     assert.match(text, /canopy_distribution_progress_ratio\{content="c",name="n"\} 0.75/);
     assert.match(text, /canopy_distribution_complete_nodes\{content="c",name="n"\} 1/);
+  });
+
+  it('reports stuck nodes, withdrawn bytes still held and certificate ends', async () => {
+    const { NodeSecurity } = await import('../../../src/security/node-security.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'canopy-gauges-'));
+    try {
+      const sec = await NodeSecurity.prepare({ dataDir: dir, isRoot: true, rootAttrs: {} });
+      const fams = nodeGauges({
+        store: () => ({ volumes: [] }),
+        holdings: () => [{ contentId: 'w', name: 'old', size: 9, haveBytes: 9, live: false }, { contentId: 'l', name: 'new', size: 9, haveBytes: 9, live: true }],
+        certificates: () => [{ cert: 'node', pem: sec.certPem }],
+        spread: () => [{ contentId: 'c', name: 'n', size: 1, nodes: [{ qualified: true, haveBytes: 0, complete: false, stuck: 'no-holder' }, { qualified: true, haveBytes: 0, complete: false, stuck: null }] }],
+      });
+      const text = renderPrometheus(fams);
+      assert.match(text, /canopy_distribution_stuck_nodes\{content="c",name="n"\} 1\n/);
+      assert.match(text, /canopy_withdrawn_held_bytes\{content="w",name="old"\} 9\n/);
+      assert.doesNotMatch(text, /canopy_withdrawn_held_bytes\{content="l"/);
+      const end = Number(/canopy_certificate_expiry_timestamp_seconds\{cert="node"\} (\d+)/.exec(text)![1]);
+      assert.equal(end, Math.floor(Date.parse(new X509Certificate(sec.certPem).validTo) / 1000));
+      assert.ok(end * 1000 > Date.now());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -129,7 +129,7 @@ describe("the root's authorised set", () => {
     reopened.remove(other);
     assert.throws(() => reopened.require(other), (e) => isCanopyError(e, 'ERR_PUBLISHER_NOT_AUTHORISED'));
     assert.throws(() => reopened.remove(own), (e) => isCanopyError(e, 'ERR_USAGE'));
-    assert.throws(() => reopened.remove(other), (e) => isCanopyError(e, 'ERR_CONTENT_NOT_FOUND'));
+    assert.throws(() => reopened.remove(other), (e) => isCanopyError(e, 'ERR_PUBLISHER_NOT_FOUND'));
     assert.throws(() => reopened.add('not-a-key'), (e) => isCanopyError(e, 'ERR_USAGE'));
     fc.assert(fc.property(fc.string({ maxLength: 60 }), (key) => codedOnly(() => reopened.require(key))));
     fc.assert(fc.property(fc.string({ maxLength: 200 }), (name) => codedOnly(() => reopened.add(other, name))), { numRuns: 30 });

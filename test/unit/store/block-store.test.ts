@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -99,6 +99,50 @@ describe('block store', () => {
     await assert.rejects(store.get(hash), isCode('ERR_BLOCK_NOT_FOUND'));
     assert.equal(store.has(hash), false);
     assert.equal(store.stats().corruptBlocks, 1);
+    store.close();
+  });
+
+  it('hashes a block on its first read in each run: rot after that read is caught at the next start, or at once with verifyReads every', async () => {
+    const dir = tempDir();
+    const v0 = path.join(dir, 'v0');
+    let store = new BlockStore(dir, [{ path: v0 }]);
+    // A content uses the blocks, so the start-up scrub keeps them for the read to judge.
+    const [hash, again, third] = await putContent(store, 'c', ['hello block', 'second block', 'third block'].map((t) => Buffer.from(t)), true);
+    assert.equal((await store.get(hash!)).toString(), 'hello block');
+    writeFileSync(blockFile(v0, hash!), 'hellO block');
+    // Same run: the block was verified on its first read, so this read trusts it (the documented rule).
+    assert.equal((await store.get(hash!)).toString(), 'hellO block');
+    await store.get(again!);
+    writeFileSync(blockFile(v0, again!), 'Second block');
+    store.close();
+    store = new BlockStore(dir, [{ path: v0 }]);
+    await assert.rejects(store.get(hash!), isCode('ERR_BLOCK_NOT_FOUND'));
+    assert.equal(store.stats().corruptBlocks, 1);
+    store.close();
+    // verifyReads every: rot after a verified read is caught on the next read of the same run.
+    store = new BlockStore(dir, [{ path: v0 }], { verifyReads: 'every' });
+    await assert.rejects(store.get(again!), isCode('ERR_BLOCK_NOT_FOUND'));
+    await store.get(third!);
+    writeFileSync(blockFile(v0, third!), 'Third block');
+    await assert.rejects(store.get(third!), isCode('ERR_BLOCK_NOT_FOUND'));
+    assert.equal(store.stats().corruptBlocks, 2);
+    store.close();
+  });
+
+  it('commits concurrent writes to a volume in batches, each block durable and indexed when its put resolves', async () => {
+    const dir = tempDir();
+    const v0 = path.join(dir, 'v0');
+    const store = new BlockStore(dir, [{ path: v0 }]);
+    const blocks = Array.from({ length: 40 }, (_, i) => Buffer.alloc(5000 + i, i));
+    const hashes = await Promise.all(blocks.map((b, i) => store.put(b, undefined, { stripe: 'c', index: i })));
+    const { batches, blocks: committed } = store.commitStats();
+    assert.equal(committed, 40);
+    assert.ok(batches < 40, `40 concurrent writes took ${batches} batches`);
+    for (const [i, h] of hashes.entries()) {
+      assert.equal(readFileSync(blockFile(v0, h)).equals(blocks[i]!), true);
+      assert.equal((await store.get(h)).equals(blocks[i]!), true);
+    }
+    assert.equal(readdirSync(path.join(v0, 'tmp')).length, 0);
     store.close();
   });
 
@@ -214,6 +258,19 @@ describe('block store', () => {
     assert.equal(await store.discardUnreferenced(written), 2);
     assert.equal(store.stats().bytes, 8 * KIB);
     assert.equal(countBlockFiles(path.join(dir, 'v0')), 1);
+    store.close();
+  });
+
+  it('names the error code of a failed volume once (issue 16: "ENOENT: ENOENT: ...")', async () => {
+    const dir = tempDir();
+    const vols = volumes(dir, 2);
+    const store = new BlockStore(dir, vols);
+    const hashes = await putContent(store, 'c1', Array.from({ length: 4 }, () => randomBytes(KIB)), true);
+    rmSync(vols[1]!.path, { recursive: true });
+    await Promise.allSettled(hashes.map((h) => store.get(h)));
+    const reason = store.stats().volumes[1]!.reason;
+    assert.match(reason, /^ENOENT: /);
+    assert.doesNotMatch(reason, /ENOENT: ENOENT/);
     store.close();
   });
 

@@ -1,0 +1,96 @@
+/**
+ * `npm run bench -- profile STAGE [options of that bench]`: runs bench STAGE (ingest, tls,
+ * edge, distribute...) with every Node process it starts under `--cpu-prof`-style sampling (bench/_cpu-prof.mjs), writes the
+ * profiles to .tmp/profile-STAGE-<time>/, and prints, for the busiest processes, the
+ * profile's path and its top 15 functions by self time (share of the process's samples).
+ * Open a .cpuprofile in Chrome DevTools (Performance tab) or speedscope to read it whole.
+ * Small sizes profile as well as big ones: e.g. `profile ingest --size 256MiB --rounds 1`.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { log, round } from './_util.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.dirname(here);
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface CpuProfile {
+  argv?: string[];
+  nodes: { id: number; callFrame: CallFrame }[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface ProfileSummary {
+  path: string;
+  /** The script the process ran (bench file or the CLI), from the profile's frames. */
+  entry: string;
+  /** Milliseconds of samples that were not idle. */
+  busyMs: number;
+  top: { function: string; where: string; selfMs: number; percent: number }[];
+}
+
+/** Top functions by self time of one .cpuprofile; percent is of the busy (non-idle) samples. */
+export function summarise(file: string, count = 15): ProfileSummary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const self = new Map<string, { frame: CallFrame; us: number }>();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const frame = frames.get(id)!;
+    const us = profile.timeDeltas[i] ?? 0;
+    if (frame.functionName !== '(idle)') busy += us;
+    const key = `${frame.functionName}|${frame.url}|${frame.lineNumber}`;
+    const entry = self.get(key) ?? { frame, us: 0 };
+    entry.us += us;
+    self.set(key, entry);
+  });
+  const entry = (profile.argv ?? ['?']).map((a) => a.replace(`${repo}/`, '')).join(' ').slice(0, 200);
+  const top = [...self.values()]
+    .filter((e) => e.frame.functionName !== '(idle)')
+    .sort((a, b) => b.us - a.us)
+    .slice(0, count)
+    .map((e) => ({
+      function: e.frame.functionName || '(anonymous)',
+      where: where(e.frame),
+      selfMs: round(e.us / 1000, 1),
+      percent: round((100 * e.us) / Math.max(busy, 1), 1),
+    }));
+  return { path: file, entry, busyMs: round(busy / 1000, 0), top };
+}
+
+function where(frame: CallFrame): string {
+  if (!frame.url) return 'native';
+  const file = frame.url.startsWith('file:') ? path.relative(repo, fileURLToPath(frame.url)) : frame.url;
+  return `${file}:${frame.lineNumber + 1}`;
+}
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const [stage, ...rest] = args;
+  if (!stage || stage === 'profile') throw new Error('usage: npm run bench -- profile STAGE [options], e.g. profile ingest --size 256MiB --rounds 1');
+  const dir = path.join(repo, '.tmp', `profile-${stage}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(dir, { recursive: true });
+  log(`profiling bench ${stage}; profiles go to ${dir}`);
+  // Node 20 refuses --cpu-prof in NODE_OPTIONS; a preloaded module starts the profiler instead.
+  const env = { ...process.env, CANOPY_CPU_PROF_DIR: dir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${path.join(here, '_cpu-prof.mjs')}`.trim() };
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'run.ts'), stage, ...rest], { env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench ${stage} failed with ${r.status}`);
+  const benchResult = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  const profiles = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => summarise(path.join(dir, f)))
+    .sort((a, b) => b.busyMs - a.busyMs);
+  for (const p of profiles.slice(0, 4)) {
+    log(`\n${p.path} (${p.entry}, ${p.busyMs} ms busy)`);
+    for (const t of p.top) log(`  ${String(t.percent).padStart(5)} %  ${t.function}  ${t.where}`);
+  }
+  return { stage, dir, profiles: profiles.slice(0, 4), otherProfiles: profiles.length - Math.min(4, profiles.length), benchResult };
+}

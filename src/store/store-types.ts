@@ -1,0 +1,51 @@
+/** The block store's public shapes: options, stripe hints, stats and failure reports. */
+import type { Logger } from '../core/logger.js';
+import type { EvictionPolicy } from './eviction.js';
+import type { VolumeRow } from './index-db.js';
+import type { VerifyReads } from './read-verification.js';
+
+export interface StoreOptions {
+  /** Most bytes of blocks the node keeps over all volumes. */
+  quota?: number;
+  evictionPolicy?: EvictionPolicy;
+  readOnly?: boolean;
+  log?: Logger;
+  /** How often volumes are probed for failure and for space freed (ms). */
+  probeIntervalMs?: number;
+  /** Hash a block on its first read in this run only (default), or on every read. */
+  verifyReads?: VerifyReads;
+}
+
+/** Which content and which block of it a write belongs to, for striping. */
+export interface StripeHint {
+  stripe: string;
+  index: number;
+}
+
+/** A volume as the index records it, with its usage. */
+export interface VolumeStats extends VolumeRow {
+  bytes: number;
+  blocks: number;
+}
+
+export interface StoreStats {
+  volumes: VolumeStats[];
+  bytes: number;
+  blocks: number;
+  quota: number | null;
+  evictionPolicy: EvictionPolicy;
+  failedVolumes: string[];
+  /** max/min of bytes per unit of weight over working volumes (1 = perfectly balanced). */
+  balance: number | null;
+  lostBlocks: number;
+  corruptBlocks: number;
+  evictions: number;
+  evictedBytes: number;
+}
+
+export interface VolumeFailure {
+  id: string;
+  path: string;
+  reason: string;
+  lostBlocks: number;
+}

@@ -1,0 +1,31 @@
+/**
+ * The group commit of one volume (group-commit.ts): a batch of staged blocks is made
+ * durable and visible on the volume (Volume.commit), then, and only then, listed in the
+ * index in one transaction, and counted in the volume's usage.
+ */
+import { GroupCommit } from './group-commit.js';
+import type { IndexDb } from './index-db.js';
+import type { StripeHint } from './store-types.js';
+import type { StagedBlock, Volume } from './volume.js';
+
+export interface PendingBlock {
+  staged: StagedBlock;
+  hint: StripeHint | undefined;
+}
+
+export function volumeCommitter(volume: Volume, index: IndexDb): GroupCommit<PendingBlock> {
+  return new GroupCommit<PendingBlock>(async (batch) => {
+    await volume.commit(batch.map((b) => b.staged));
+    index.transaction(() => {
+      for (const { staged, hint } of batch) {
+        index.putBlock({ hash: staged.hash, volume: volume.id, length: staged.length });
+        // A content evicted earlier whose blocks arrive again (a client reads it) is held again.
+        if (hint) index.reactivate(hint.stripe);
+      }
+    });
+    for (const { staged } of batch) {
+      volume.usedBytes += staged.length;
+      volume.blocks++;
+    }
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * The README's quickstart as a newcomer types it (issue 16, item 0): the demo runs (what
+ * `npm start` runs once it has built: `node dist/cli/main.js demo`, from the checkout, on its
+ * default ports), then "in another terminal" `npx canopy ls`, `npx canopy publish
+ * ./some-file.iso --criteria 'region=eu & tier=edge'` and `npx canopy status --watch` work
+ * as written. HOME points at a temporary directory and no CANOPY_* variable is set, so the
+ * demo and the CLI both use (and create) the default publisher key there, never the real one.
+ * It needs the default ports 7400-7431 free (no other `npm start` running).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, it } from 'node:test';
+import { stopProcess } from '../../src/demo/local-network.js';
+import { runCommand, tempDir } from '../helpers/cli.js';
+
+const repo = path.resolve('.');
+const home = tempDir('canopy-readme-home-');
+const isoFile = path.join(repo, 'some-file.iso');
+const UNSET = ['CANOPY_KEY', 'XDG_CONFIG_HOME', 'CANOPY_API_TOKEN', 'CANOPY_API_TOKEN_FILE', 'CANOPY_API'];
+const env: Record<string, string> = { ...(process.env as Record<string, string>), HOME: home.path };
+for (const k of UNSET) delete env[k];
+let demo: ReturnType<typeof spawn> | undefined;
+
+before(async () => {
+  // npm test builds first; a bare run of this file builds what `npm start` would.
+  if (!existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) assert.equal(spawnSync('npm', ['run', 'build', '--silent'], { cwd: repo, stdio: 'inherit' }).status, 0);
+  writeFileSync(isoFile, Buffer.alloc(3 * 2 ** 20, 7));
+  demo = spawn(process.execPath, ['dist/cli/main.js', 'demo', '--size', '4MiB'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  demo.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  for await (const line of createInterface({ input: demo.stdout! })) {
+    log += `${line}\n`;
+    if (line.startsWith('verified:')) break;
+  }
+  assert.equal(demo.exitCode, null, `the demo stopped: ${log}`);
+  demo.stdout!.resume();
+});
+after(async () => {
+  if (demo) await stopProcess(demo);
+  rmSync(isoFile, { force: true });
+  home.remove();
+});
+
+// runCommand adds this process's environment (with the tests' CANOPY_KEY): the shell drops it again.
+const npx = (args: string[]) => runCommand('sh', ['-c', `unset ${UNSET.join(' ')}; cd ${JSON.stringify(repo)} && npx canopy ${args.join(' ')}`], { env, timeoutMs: 90_000 });
+
+it("the README's first publish works in another terminal while the demo runs", async () => {
+  const ls = await npx(['ls']);
+  assert.equal(ls.code, 0, ls.stderr);
+  assert.match(ls.stdout, /sample\.bin/);
+  const pub = await npx(['publish', './some-file.iso', '--criteria', "'region=eu & tier=edge'"]);
+  assert.equal(pub.code, 0, pub.stderr);
+  assert.doesNotMatch(pub.stderr, /ERR_/);
+  assert.ok(existsSync(path.join(home.path, '.config', 'canopy', 'publisher-key.json')), 'the default key was created under HOME');
+  const watch = await npx(['status', '--watch']);
+  assert.equal(watch.code, 0, watch.stderr);
+  assert.match(watch.stdout, /some-file\.iso/);
+});
+
+it('the demo exits cleanly on Ctrl-C', async () => {
+  const exited = once(demo!, 'exit');
+  demo!.kill('SIGINT');
+  const [code] = (await exited) as [number | null];
+  assert.equal(code, 0);
+  demo = undefined;
+});
