@@ -5,14 +5,14 @@
  */
 export type JsonSchema = Readonly<Record<string, unknown>>;
 
-const str = { type: 'string' } as const;
+export const str = { type: 'string' } as const;
 const int = { type: 'integer', minimum: 0 } as const;
 const bool = { type: 'boolean' } as const;
 const hash = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const attrs = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const peer = { type: 'object', required: ['host', 'port'], properties: { host: str, port: int } } as const;
 
-function obj(properties: Record<string, unknown>, required: string[] = Object.keys(properties)): JsonSchema {
+export function obj(properties: Record<string, unknown>, required: string[] = Object.keys(properties)): JsonSchema {
   return { type: 'object', required, properties };
 }
 

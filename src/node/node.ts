@@ -276,7 +276,7 @@ export class CanopyNode {
         ...treeRoutes(tree),
         ...webRoutes(),
         ...(config.isRoot ? [] : blockFetchRoutes(this.catalog, (id, index, deadline) => this.fetchNow(id, index, deadline))),
-        ...storeRoutes({ stats: () => this.store.stats() }),
+        ...storeRoutes({ stats: () => this.store.stats(), recheck: () => this.store.recheckVolumes() }),
         ...publisherRoutes(
           this.publishers && {
             list: () => ({ publishers: this.publishers!.publishers(), serial: this.publishers!.list().serial }),
@@ -325,6 +325,8 @@ export class CanopyNode {
     // Attributes may have changed since the last run: what the node must hold is re-decided.
     for (const c of this.catalog.list()) this.store.pin(c.contentId, this.catalog.isLive(c.contentId) && this.mustHold(c.manifest));
     this.store.on('volume:failed', (failure) => this.onVolumeFailed(failure));
+    // A volume back in service holds its blocks again: report (and complete) what changed, as after a failure.
+    this.store.on('volume:restored', (back) => this.onVolumeFailed(back));
     // The root must stop sending requesters here for what was just evicted.
     this.store.on('content:evicted', ({ contentId }) => {
       this.forgetHeld(contentId);
@@ -675,7 +677,7 @@ export class CanopyNode {
       checkPublisher: (key) => this.publishers!.require(key, 'this publish'),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       withdraw: (contentId, reason) => this.withdraw(contentId, reason),
-      status: (contentId) => contentStatus(this.catalog, registry, contentId, Date.now()),
+      status: (contentId) => contentStatus(this.catalog, registry, contentId, Date.now(), (id) => this.tree?.inTree(id) ?? true),
     };
   }
 

@@ -28,7 +28,8 @@ export function nodeGauges(src: GaugeSources): MetricFamily[] {
   const out: MetricFamily[] = [
     { name: 'canopy_store_bytes', help: 'Bytes of blocks stored, per volume.', type: 'gauge', samples: stats.volumes.map((v) => ({ labels: { volume: v.id, path: v.path }, value: v.bytes })) },
     { name: 'canopy_store_blocks', help: 'Blocks stored, per volume.', type: 'gauge', samples: stats.volumes.map((v) => ({ labels: { volume: v.id, path: v.path }, value: v.blocks })) },
-    { name: 'canopy_store_volume_failed', help: '1 when the volume has failed (gone, read-only, I/O errors).', type: 'gauge', samples: stats.volumes.map((v) => ({ labels: { volume: v.id, path: v.path }, value: v.state === 'failed' ? 1 : 0 })) },
+    { name: 'canopy_store_volume_failed', help: '1 when the volume has failed (gone, I/O errors): its blocks count as lost.', type: 'gauge', samples: stats.volumes.map((v) => ({ labels: { volume: v.id, path: v.path }, value: v.state === 'failed' ? 1 : 0 })) },
+    { name: 'canopy_store_volume_read_only', help: '1 when the volume refuses writes (EROFS): its blocks are still served.', type: 'gauge', samples: stats.volumes.map((v) => ({ labels: { volume: v.id, path: v.path }, value: v.state === 'read-only' ? 1 : 0 })) },
     { name: 'canopy_content_held_bytes', help: 'Bytes of each content this node holds.', type: 'gauge', samples: src.holdings().map((h) => ({ labels: { content: h.contentId, name: h.name }, value: h.haveBytes })) },
   ];
   if (src.treeSize) out.push({ name: 'canopy_tree_nodes', help: 'Nodes in the control tree, the root included.', type: 'gauge', samples: [{ labels: {}, value: src.treeSize() }] });

@@ -150,6 +150,7 @@ export class IndexDb {
       allBlocks: db.prepare<[], BlockRow>("SELECT hash, volume, length FROM blocks WHERE state = 'ok'"),
       blocksOn: db.prepare<[string], BlockRow>("SELECT hash, volume, length FROM blocks WHERE volume = ? AND state = 'ok'"),
       loseVolume: db.prepare("UPDATE blocks SET state = 'lost' WHERE volume = ? AND state = 'ok'"),
+      recoverVolume: db.prepare("UPDATE blocks SET state = 'ok' WHERE volume = ? AND state = 'lost'"),
       isLost: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM blocks WHERE hash = ? AND state = 'lost'"),
       isReferenced: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM content_blocks cb JOIN contents c ON c.id = cb.content_id WHERE cb.hash = ? AND c.state = 'active'"),
       lostBlocks: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM blocks WHERE state = 'lost'"),
@@ -201,6 +202,14 @@ export class IndexDb {
   /** Marks every block of a failed volume lost (not held); returns how many. */
   loseVolume(volume: string): number {
     return this.stmts.loseVolume.run(volume).changes;
+  }
+
+  /**
+   * A failed volume found healthy again: its lost rows are held again. A file that did not
+   * survive is found on its first read (missing: the row is dropped; corrupt: hash check).
+   */
+  recoverVolume(volume: string): number {
+    return this.stmts.recoverVolume.run(volume).changes;
   }
 
   isLost(hash: string): boolean {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseAttributes } from '../../core/attributes.js';
+import { routeProcessWarnings } from '../../ops/process-warnings.js';
 import { CanopyError } from '../../core/errors.js';
 import { parseRate, parseSize } from '../../core/sizes.js';
 import { DEFAULTS } from '../../node/config.js';
@@ -160,11 +161,16 @@ export function registerNode(program: Command): void {
           await node.stop().catch(() => undefined);
           throw err;
         }
+        routeProcessWarnings(node.log);
+        // SIGHUP: look again at volumes that failed or turned read-only (see docs/STORE.md).
+        const onHup = () => node.store.recheckVolumes();
+        process.on('SIGHUP', onHup);
         printJson({ event: 'ready', nodeId: node.identity.nodeId, name: config.name, ...node.addresses() });
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
         });
+        process.off('SIGHUP', onHup);
         await node.stop();
       }),
     );
