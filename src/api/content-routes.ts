@@ -18,6 +18,7 @@ import { PUBLISH_MEDIA_TYPE } from '../ingest/upload-format.js';
 import type { Route } from './router.js';
 import { lifecycleFields, type LifecycleRootApi } from './lifecycle-routes.js';
 import * as S from './schemas.js';
+import { DEFAULT_HISTORY, historyLimit, historyPage, liveContents, MAX_HISTORY, type CatalogEntry } from '../ops/content-views.js';
 
 export interface PublishRequest {
   name: string;
@@ -99,9 +100,16 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
       method: 'GET',
       path: '/api/contents',
       tag,
-      summary: 'Contents known here, with what this node holds of each',
+      summary: 'Live contents known here, with what this node holds of each, then the most recent withdrawn or expired ones (history, newest first, paged); with state=history only the history page',
+      query: { state: 'history: only withdrawn and expired contents', limit: `history entries (default ${DEFAULT_HISTORY}, at most ${MAX_HISTORY})`, cursor: 'the `history.next` of the previous page' },
       response: S.ContentList,
-      handler: () => ({ contents: catalog.list().map((c) => ({ ...contentSummary(c.contentId, c.manifest, catalog.holding(c.contentId)), ...lifecycleFields(catalog, c.contentId, c.manifest) })) }),
+      handler: ({ url }) => {
+        const summary = (c: CatalogEntry) => ({ ...contentSummary(c.contentId, c.manifest, catalog.holding(c.contentId)), ...lifecycleFields(catalog, c.contentId, c.manifest) });
+        const page = historyPage(catalog, historyLimit(url.searchParams.get('limit')), url.searchParams.get('cursor'));
+        const history = { next: page.next, total: page.total };
+        if (url.searchParams.get('state') === 'history') return { contents: page.entries.map(summary), history };
+        return { contents: [...liveContents(catalog).map(summary), ...page.entries.map(summary)], history };
+      },
     },
     {
       method: 'POST',

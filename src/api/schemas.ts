@@ -61,7 +61,10 @@ const Convergence = obj({
   etaSeconds: { type: ['integer', 'null'], minimum: 0 }, converged: bool, stuck: { type: 'array', items: Stuck },
 });
 
-export const ContentList = obj({ contents: { type: 'array', items: ContentSummary } });
+/** Where the history goes on: the cursor of the next (older) page, and how many records are kept. */
+const HistoryCursor = obj({ next: { type: ['string', 'null'] }, total: int });
+
+export const ContentList = obj({ contents: { type: 'array', items: ContentSummary }, history: HistoryCursor });
 
 export const ContentStatus = obj(
   {
@@ -122,6 +125,7 @@ export const Overview = obj({
     ),
   },
   contents: { type: 'array', items: ContentStatus },
+  history: HistoryCursor,
   uploads: { type: 'array', items: UploadState },
 });
 

@@ -48,6 +48,8 @@ import { BlockCache } from '../vfile/block-cache.js';
 import { SequentialReads } from '../vfile/sequential-reads.js';
 import { contentStatus } from './content-status.js';
 import { RootRegistry } from '../tree/root-registry.js';
+import { historyStatuses, liveContents, liveHoldings } from '../ops/content-views.js';
+import { startHistoryRetention } from '../ops/history-retention.js';
 import type { Holder } from '../wire/messages.js';
 import { PeerConnection, type RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
@@ -110,6 +112,7 @@ export class CanopyNode {
   private listener: Listener | undefined;
   /** The control tree; created once the peer port is known (it is part of this node's address). */
   private tree: TreeLink | undefined;
+  private stopRetention: (() => void) | undefined;
   private stopping = false;
   private readonly lastReport = new Map<string, number>();
   private readonly stuck = new Map<string, Stuck>();
@@ -349,6 +352,7 @@ export class CanopyNode {
       conn.once('close', () => clearTimeout(timer));
     });
     this.lifecycle.start();
+    this.stopRetention = startHistoryRetention(this.catalog, this.log);
     this.tree = new TreeLink({
       pool: this.pool,
       self: { id: this.identity.nodeId, addr: formatAddress(this.addresses().peer) },
@@ -376,6 +380,7 @@ export class CanopyNode {
     this.tree?.stop();
     this.downloader.stop();
     this.lifecycle.stop();
+    this.stopRetention?.();
     this.uploads?.stop();
     this.rootLink?.stop();
     this.pool.closeAll();
@@ -852,13 +857,13 @@ export class CanopyNode {
   private spread(): ContentSpread[] {
     const root = this.rootApi();
     if (!root) return [];
-    return this.catalog.list().map((c) => root.status(c.contentId) as ContentSpread);
+    return liveContents(this.catalog).map((c) => root.status(c.contentId) as ContentSpread);
   }
 
   private gauges() {
     return nodeGauges({
       store: () => this.store.stats(),
-      holdings: () => this.catalog.list().map((c) => ({ contentId: c.contentId, name: c.manifest.name, size: c.manifest.size, haveBytes: this.catalog.holding(c.contentId).haveBytes })),
+      holdings: () => liveHoldings(this.catalog, (hash) => this.store.has(hash)),
       ...(this.registry ? { treeSize: () => this.registry!.list().length + 1, spread: () => this.spread() } : {}),
     });
   }
@@ -871,6 +876,7 @@ export class CanopyNode {
       memberToken: () => readIfExists(this.config.apiTokenFile)?.trim(),
       members: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       contents: () => this.spread(),
+      history: (limit: number, cursor: string | null) => historyStatuses(this.catalog, limit, cursor, (id) => this.rootApi()!.status(id)),
       uploads: () => this.uploads?.list() ?? [],
     };
   }

@@ -162,6 +162,8 @@ export class IndexDb {
       allVolumes: db.prepare<[], VolumeRow>('SELECT id, path, weight, capacity, state, reason FROM volumes'),
       putContent: db.prepare("INSERT OR IGNORE INTO contents(id, name, manifest, created_at, placement, state, pinned, added_at) VALUES (?, ?, ?, ?, ?, 'active', 0, ?)"),
       putContentBlock: db.prepare('INSERT OR IGNORE INTO content_blocks(content_id, idx, hash) VALUES (?, ?, ?)'),
+      deleteContentBlocks: db.prepare('DELETE FROM content_blocks WHERE content_id = ?'),
+      deleteContent: db.prepare('DELETE FROM contents WHERE id = ?'),
       getContent: db.prepare<[string], ContentRow>('SELECT id, name, manifest, created_at FROM contents WHERE id = ?'),
       contentsByName: db.prepare<[string], ContentRow>('SELECT id, name, manifest, created_at FROM contents WHERE name = ? ORDER BY created_at DESC'),
       allContents: db.prepare<[], ContentRow>('SELECT id, name, manifest, created_at FROM contents ORDER BY created_at'),
@@ -248,6 +250,14 @@ export class IndexDb {
       const placement = (JSON.parse(row.manifest) as { placement?: unknown }).placement;
       const inserted = this.stmts.putContent.run(row.id, row.name, row.manifest, row.created_at, typeof placement === 'string' ? placement : 'full', Date.now()).changes;
       if (inserted > 0) this.putContentBlocks(row.id, row.manifest);
+    })();
+  }
+
+  /** Forgets a content's record (its manifest and block list; the withdrawal row stays). */
+  deleteContent(id: string): void {
+    this.db.transaction(() => {
+      this.stmts.deleteContentBlocks.run(id);
+      this.stmts.deleteContent.run(id);
     })();
   }
 
