@@ -155,9 +155,9 @@ export class Soak {
   private readonly t0 = Date.now();
   private recurring = new Map<string, Buffer>();
 
-  constructor(private readonly o: SoakOptions) {
+  constructor(readonly options: SoakOptions) {
     // Fixed ports, so a restarted root is found again where the nodes look for it.
-    this.network = new LocalNetwork(path.join(o.dir, 'net'), 20_000 + Math.floor(Math.random() * 400) * 100, path.join(o.dir, 'publisher-key.json'));
+    this.network = new LocalNetwork(path.join(options.dir, 'net'), options.restartEveryMs > 0 ? 20_000 + Math.floor(Math.random() * 400) * 100 : 0, path.join(options.dir, 'publisher-key.json'));
   }
 
   get processes(): RunningNode[] {
@@ -165,9 +165,9 @@ export class Soak {
   }
 
   async start(): Promise<void> {
-    mkdirSync(path.join(this.o.dir, 'files'), { recursive: true });
-    this.key = loadOrCreateKeyFile(path.join(this.o.dir, 'publisher-key.json'));
-    await this.network.start(Array.from({ length: this.o.nodes }, (_, i) => ({ name: `node${i + 1}`, attrs: { region: i % 4 === 3 ? 'us' : 'eu' } })));
+    mkdirSync(path.join(this.options.dir, 'files'), { recursive: true });
+    this.key = loadOrCreateKeyFile(path.join(this.options.dir, 'publisher-key.json'));
+    await this.network.start(Array.from({ length: this.options.nodes }, (_, i) => ({ name: `node${i + 1}`, attrs: { region: i % 4 === 3 ? 'us' : 'eu' } })));
   }
 
   sample(): void {
@@ -183,7 +183,7 @@ export class Soak {
   /** Publishes one content: a fresh file, or a new version of a recurring name with one edit. */
   async publishOne(): Promise<Live> {
     const n = this.result.publishes++;
-    const size = this.o.minSize + Math.floor(Math.random() * (this.o.maxSize - this.o.minSize));
+    const size = this.options.minSize + Math.floor(Math.random() * (this.options.maxSize - this.options.minSize));
     const recurringName = n % 3 === 0 ? `build-${n % 2}.bin` : undefined;
     let data: Buffer;
     const previous = recurringName ? this.recurring.get(recurringName) : undefined;
@@ -195,9 +195,9 @@ export class Soak {
     }
     if (recurringName) this.recurring.set(recurringName, data);
     const name = recurringName ?? `c${n}.bin`;
-    const file = path.join(this.o.dir, 'files', `${n}-${name}`);
+    const file = path.join(this.options.dir, 'files', `${n}-${name}`);
     writeFileSync(file, data);
-    const expires = n % 5 === 4 ? Math.max(2_000, Math.min(120_000, this.o.withdrawAfterMs / 2)) : null;
+    const expires = n % 5 === 4 ? Math.max(2_000, Math.min(120_000, this.options.withdrawAfterMs / 2)) : null;
     const r = await publishFile(this.network.rootApi, file, {
       name,
       criteria: 'region=eu',
@@ -219,7 +219,7 @@ export class Soak {
         this.result.expiries++;
         continue;
       }
-      if (!all && now - c.publishedAt < this.o.withdrawAfterMs) continue;
+      if (!all && now - c.publishedAt < this.options.withdrawAfterMs) continue;
       this.drop(c);
       await this.network.rootApi.post(`/api/contents/${c.contentId}/withdraw?reason=soak`).catch((err: Error) => log(`withdraw ${c.contentId.slice(0, 12)}: ${err.message}`));
       this.result.withdrawals++;
@@ -235,7 +235,7 @@ export class Soak {
   async readOne(): Promise<void> {
     const now = Date.now();
     // Contents near their expiry or just published may rightly answer 410 or still be in flight.
-    const candidates = this.live.filter((c) => now - c.publishedAt > 3_000 && (c.expiresAt === null || c.expiresAt - now > 3_000) && now - c.publishedAt < this.o.withdrawAfterMs - 3_000);
+    const candidates = this.live.filter((c) => now - c.publishedAt > 3_000 && (c.expiresAt === null || c.expiresAt - now > 3_000) && now - c.publishedAt < this.options.withdrawAfterMs - 3_000);
     const c = candidates[Math.floor(Math.random() * candidates.length)];
     const all = this.processes;
     const node = all[Math.floor(Math.random() * all.length)];
@@ -265,7 +265,7 @@ export class Soak {
 
   /** Restarts one process: each turn the next one, alternating SIGTERM and kill -9. */
   async restartOne(turn: number): Promise<void> {
-    const all = this.o.restartRoot === false ? this.network.nodes : this.processes;
+    const all = this.options.restartRoot === false ? this.network.nodes : this.processes;
     const target = all[turn % all.length]!;
     const hard = turn % 2 === 1;
     this.restarting = true;
@@ -280,7 +280,7 @@ export class Soak {
       else this.network.nodes[index - 1] = fresh;
       this.restarted.add(target.name);
       this.result.restarts.push(`${target.name} ${hard ? 'kill -9' : 'SIGTERM'} at ${round((Date.now() - this.t0) / 60_000, 1)} min`);
-      await this.network.waitJoined(this.o.nodes);
+      await this.network.waitJoined(this.options.nodes);
     } finally {
       this.restarting = false;
     }
@@ -301,7 +301,8 @@ export class Soak {
 
   /** Runs the churn until the time (or publish count) is up. */
   async run(): Promise<void> {
-    const o = this.o;
+    const o = this.options;
+    this.stopped = false;
     const loops: Promise<void>[] = [];
     const every = (ms: number, fn: () => Promise<void> | void) =>
       loops.push(
@@ -315,7 +316,8 @@ export class Soak {
     for (let i = 0; i < o.readers; i++) every(200, () => this.readOne());
     every(o.sampleEveryMs, () => this.sample());
     every(2_000, () => this.pollApis());
-    let turn = 0;
+    // Nodes first: the root, whose descriptors the issue watched, is restarted last.
+    let turn = 1;
     const deadline = this.t0 + o.durationMs;
     let nextRestart = o.restartEveryMs > 0 ? this.t0 + o.restartEveryMs : Infinity;
     while (Date.now() < deadline && (o.maxPublishes === undefined || this.result.publishes < o.maxPublishes)) {
@@ -333,6 +335,19 @@ export class Soak {
     this.stopped = true;
     await Promise.all(loops);
     this.sample();
+  }
+
+  /** Open descriptors of each process once the network is quiet: the least of a few looks. */
+  async quietDescriptors(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (let i = 0; i < 5; i++) {
+      await sleep(400);
+      for (const p of this.processes) {
+        const fds = p.process.pid === undefined ? undefined : sampleProcess(p.process.pid)?.fds;
+        if (fds !== undefined) out.set(p.name, Math.min(out.get(p.name) ?? Infinity, fds));
+      }
+    }
+    return out;
   }
 
   /** Stops the network and computes the report. */

@@ -25,7 +25,7 @@ export function registerDemo(program: Command): void {
     .option('--size <bytes>', 'size of the generated sample', '256MiB')
     .option('--dir <dir>', 'where the demo network keeps its data (wiped at start)', '.canopy/demo')
     .option('--criteria <expr>', 'criteria of the published sample', 'region=eu')
-    .option('--base-port <n>', 'first port: root uses N..N+2, node i uses N+10i..N+10i+2; 0 picks free ports', '7400')
+    .option('--base-port <n>', 'first port: root uses N..N+3 (peer, API, HTTP, FTP), node i uses N+10i..N+10i+3; 0 picks free ports', '7400')
     .option('--block-size <size>', 'block size of the sample')
     .option('--timeout <seconds>', 'give up if distribution takes longer', '600')
     .option('--exit', 'exit once distribution is verified, printing a JSON summary as the last line')
@@ -35,7 +35,7 @@ export function registerDemo(program: Command): void {
         const nodes = Number(opts.nodes);
         if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new CanopyError('ERR_USAGE', `--nodes: "${opts.nodes}" must be an integer from 1 to 64`);
         const basePort = Number(opts.basePort);
-        if (!Number.isInteger(basePort) || basePort < 0 || basePort + nodes * 10 + 2 > 65535) throw new CanopyError('ERR_USAGE', `--base-port: "${opts.basePort}" is not a usable port`);
+        if (!Number.isInteger(basePort) || basePort < 0 || basePort + nodes * 10 + 3 > 65535) throw new CanopyError('ERR_USAGE', `--base-port: "${opts.basePort}" is not a usable port`);
         const quiet = opts.json === true;
         const say = (line: string) => !quiet && process.stdout.write(`${line}\n`);
         const { network, result } = await runDemo({

@@ -41,7 +41,7 @@ function formatFleetEta(seconds: number | null): string {
 function convergenceLine(s: ContentStatus): string {
   const c = s.convergence;
   const moved = s.previous ? `  moved ${formatBytes(s.movedBytes)} (changed ${formatBytes(s.changedBytes)} since v${s.version - 1})` : `  moved ${formatBytes(s.movedBytes)}`;
-  const speed = c.converged ? 'converged' : `${formatBytes(c.rateBps)}/s  ${formatFleetEta(c.etaSeconds)}`;
+  const speed = c.converged ? 'converged' : `${formatBytes(Math.round(c.rateBps))}/s  ${formatFleetEta(c.etaSeconds)}`;
   return `${c.complete}/${c.qualified} qualified nodes hold all, ${c.partial} part, ${c.none} none  ${speed}${moved}`;
 }
 
@@ -74,7 +74,9 @@ export function formatLiveStatus(s: LiveStatus, rates: RateTracker, at: number):
   const q = s.nodes.filter((n) => n.qualified);
   const state = s.state && s.state !== 'live' ? `  [${s.state.toUpperCase()}]` : '';
   const version = s.version ? `  v${s.version}/${s.versions}` : '';
-  const lines = [`${s.contentId.slice(0, 16)}  ${s.name}${version}  ${formatBytes(s.size)}  "${s.criteria}"  ${q.filter((n) => n.complete).length}/${q.length} complete${state}`];
+  // The convergence counts departed qualified nodes too; the header says the same numbers.
+  const complete = s.convergence ? `${s.convergence.complete}/${s.convergence.qualified}` : `${q.filter((n) => n.complete).length}/${q.length}`;
+  const lines = [`${s.contentId.slice(0, 16)}  ${s.name}${version}  ${formatBytes(s.size)}  "${s.criteria}"  ${complete} complete${state}`];
   for (const n of s.nodes) {
     if (!n.qualified) {
       lines.push(`  ${n.name.padEnd(22)} not qualified${n.haveBytes > 0 ? ` (holds ${formatBytes(n.haveBytes)})` : ''}`);
@@ -83,7 +85,13 @@ export function formatLiveStatus(s: LiveStatus, rates: RateTracker, at: number):
     const rate = rates.update(`${s.contentId}:${n.nodeId}`, n.haveBytes, at);
     const fetched = n.fetchedBytes ? `  fetched ${formatBytes(n.fetchedBytes)}` : '';
     const total = s.storedBytes ?? s.size;
-    lines.push(`  ${renderBar({ label: `${n.name}${n.online === false ? ' (offline)' : ''}`, done: n.haveBytes, total, note: `${formatBytes(rate).padStart(10)}/s  eta ${formatEta(total - n.haveBytes, rate)}${fetched}` })}`);
+    lines.push(`  ${renderBar({ label: `${n.name}${n.online === false ? ' (offline)' : ''}`, done: n.haveBytes, total, note: `${formatBytes(Math.round(rate)).padStart(10)}/s  eta ${formatEta(total - n.haveBytes, rate)}${fetched}` })}`);
+  }
+  // A qualified node that left has no row in `nodes`, but it counts: it gets a bar, marked offline.
+  const listed = new Set(s.nodes.map((n) => n.nodeId));
+  for (const st of s.convergence?.stuck ?? []) {
+    if (st.reason !== 'offline' || listed.has(st.nodeId)) continue;
+    lines.push(`  ${renderBar({ label: `${st.name} (offline)`, done: 0, total: s.storedBytes ?? s.size, note: 'offline' })}`);
   }
   // Convergence and stuck nodes come under the bars, so each bar stays under its content's title.
   if (s.convergence) lines.push(`  ${convergenceLine(s as ContentStatus)}`);
