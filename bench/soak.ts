@@ -156,6 +156,8 @@ export class Soak {
   private recurring = new Map<string, Buffer>();
 
   constructor(readonly options: SoakOptions) {
+    // On a busy machine a node started under tsx can take longer than the usual 30 s to be ready.
+    process.env.CANOPY_READY_TIMEOUT_MS ??= '120000';
     // Fixed ports, so a restarted root is found again where the nodes look for it.
     this.network = new LocalNetwork(path.join(options.dir, 'net'), options.restartEveryMs > 0 ? 20_000 + Math.floor(Math.random() * 400) * 100 : 0, path.join(options.dir, 'publisher-key.json'));
   }

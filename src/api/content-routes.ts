@@ -95,7 +95,7 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
   const tag = 'contents';
   return [
     { method: 'GET', path: '/api/node', tag: 'nodes', summary: 'This node: id, attributes, addresses, store usage per volume', response: S.NodeInfo, handler: () => deps.info() },
-    { method: 'GET', path: '/api/nodes', tag: 'nodes', summary: 'Members of the network (root)', response: S.Members, handler: () => ({ nodes: requireRoot(deps.root).nodes() }) },
+    { method: 'GET', path: '/api/nodes', tag: 'nodes', summary: 'Members of the network (root)', response: S.Members, handler: () => ({ nodes: requireRoot(deps.root).nodes(), uptimeSeconds: Math.floor(process.uptime()) }) },
     {
       method: 'GET',
       path: '/api/contents',

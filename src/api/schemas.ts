@@ -31,7 +31,10 @@ export const NodeInfo = obj(
   ['nodeId', 'name', 'root', 'attrs', 'peer', 'api', 'http', 'store'],
 );
 
-export const Members = obj({ nodes: { type: 'array', items: obj({ nodeId: str, name: str, attrs, peer, api: str, http: str, joinedAt: str }) } });
+export const Members = obj(
+  { nodes: { type: 'array', items: obj({ nodeId: str, name: str, attrs, peer, api: str, http: str, joinedAt: str }) }, uptimeSeconds: int },
+  ['nodes'],
+);
 
 const Holding = obj({ haveBlocks: int, haveBytes: int, totalBlocks: int, size: int, complete: bool });
 

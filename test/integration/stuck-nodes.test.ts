@@ -28,6 +28,7 @@ describe('status names stuck nodes with the right reason', { skip: isRoot ? fals
   const volume = path.join(dir.path, 'mnt');
   let disk: RunningNode;
   let hung: RunningNode;
+  let emptyList = '';
 
   const publish = async (label: string, size: number): Promise<{ contentId: string; file: string }> => {
     const file = path.join(dir.path, `${label}.bin`);
@@ -41,6 +42,7 @@ describe('status names stuck nodes with the right reason', { skip: isRoot ? fals
   before(async () => {
     mounts.bind(path.join(dir.path, 'disk'), volume);
     network.root = await network.spawnNode({ name: 'root', attrs: {} }, 0, ['--root']);
+    emptyList = (await runCli(['nodes', 'list', '--to', network.root.api])).stdout;
     const join = ['--join', `${network.root.peer.host}:${network.root.peer.port}`];
     disk = await network.spawnNode({ name: 'eu-disk', attrs: { region: 'eu' } }, 1, [...join, '--volume', path.join(volume, 'v')]);
     hung = await network.spawnNode({ name: 'eu-hung', attrs: { region: 'eu' } }, 2, join);
@@ -52,6 +54,10 @@ describe('status names stuck nodes with the right reason', { skip: isRoot ? fals
     await network.stop();
     mounts.cleanup();
     dir.remove();
+  });
+
+  it('says members are rejoining when a freshly started root has none yet', () => {
+    assert.match(emptyList, /no nodes yet: the root started \d+ s ago and members are rejoining \(syncing\)/);
   });
 
   it('reports a read-only volume as error with EROFS, keeps its blocks, and recovers by itself', async () => {

@@ -150,17 +150,22 @@ export function registerLs(program: Command): void {
     .command('ls')
     .description('list the contents published to the network')
     .option('--to <url>', 'admin API of the root', DEFAULT_API)
+    .option('--history', 'list only withdrawn and expired contents, newest first, a page at a time')
+    .option('--limit <n>', 'withdrawn and expired contents per page (0-100)', '10')
+    .option('--cursor <cursor>', 'the page after this one (printed at the end of the previous page)')
     .option('--json', 'print machine-readable JSON')
     .action(
-      action(async (opts: { to: string; json?: boolean }) => {
-        const { contents } = await new ApiClient(opts.to).get<{ contents: ContentSummary[] }>('/api/contents');
-        if (opts.json) return printJson({ contents });
-        if (contents.length === 0) return void process.stdout.write('no contents published yet\n');
+      action(async (opts: { to: string; json?: boolean; history?: boolean; limit: string; cursor?: string }) => {
+        const query = new URLSearchParams({ limit: opts.limit, ...(opts.history ? { state: 'history' } : {}), ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+        const { contents, history } = await new ApiClient(opts.to).get<{ contents: ContentSummary[]; history?: { next: string | null; total: number } }>(`/api/contents?${query}`);
+        if (opts.json) return printJson({ contents, ...(history ? { history } : {}) });
+        if (contents.length === 0) return void process.stdout.write(opts.history ? 'no withdrawn or expired contents are on record\n' : 'no contents published yet\n');
         for (const c of contents) {
           const version = c.version ? `v${c.version}`.padStart(4) : '';
           const state = c.state && c.state !== 'live' ? `  ${c.state.toUpperCase()}` : '';
           process.stdout.write(`${c.contentId.slice(0, 16)}  ${formatBytes(c.size).padStart(10)}  ${String(c.blocks).padStart(6)} blocks  ${c.createdAt}  ${version}  ${c.name}  [${c.criteria}]${state}\n`);
         }
+        if (history?.next) process.stdout.write(`older withdrawn or expired contents (${history.total} on record): canopy ls --history --cursor ${history.next}\n`);
       }),
     );
 }
