@@ -115,7 +115,8 @@ export function contentStatus(catalog: Catalog, registry: RootRegistry, contentI
     versions: versions.length,
     previous: previous?.contentId ?? null,
     changedBytes,
-    movedBytes: nodes.reduce((s, n) => s + n.fetchedBytes, 0),
+    // A content out of service has no holdings left; its moved bytes were kept when they went.
+    movedBytes: registry.movedBytes(contentId) ?? nodes.reduce((s, n) => s + n.fetchedBytes, 0),
     convergence: computeConvergence(storedBytes(manifest), views, now),
     nodes,
   };
