@@ -29,6 +29,20 @@ describe('short soak', () => {
     await soak.run();
     await soak.retire(true);
     const afterCycles = await soak.quietDescriptors();
+    // Answers are bounded by the live set (none now) plus one page of history; the pages reach every record.
+    type Page = { contents: { contentId: string; state: string }[]; history: { next: string | null; total: number } };
+    const first = await soak.network.rootApi.get<Page>('/api/contents');
+    assert.equal(first.contents.length, 10);
+    assert.equal(first.history.total, WARM_UP + CYCLES);
+    const seen = new Set<string>();
+    for (let cursor: string | null = ''; cursor !== null; ) {
+      const page: Page = await soak.network.rootApi.get<Page>(`/api/contents?state=history&limit=50${cursor ? `&cursor=${cursor}` : ''}`);
+      for (const c of page.contents) seen.add(c.contentId);
+      cursor = page.history.next;
+    }
+    assert.equal(seen.size, WARM_UP + CYCLES);
+    const overview = await soak.network.rootApi.get<{ contents: unknown[] }>('/api/overview');
+    assert.equal(overview.contents.length, 10);
     const r = await soak.finish();
     assert.equal(r.publishes, WARM_UP + CYCLES);
     assert.equal(r.withdrawals + r.expiries, WARM_UP + CYCLES);
