@@ -145,7 +145,7 @@ export function orphanFiles(dataDir: string): number {
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export class Soak {
-  readonly network: LocalNetwork;
+  network: LocalNetwork;
   readonly samples = new Map<string, Sample[]>();
   readonly restarted = new Set<string>();
   readonly live: Live[] = [];
@@ -159,7 +159,12 @@ export class Soak {
     // On a busy machine a node started under tsx can take longer than the usual 30 s to be ready.
     process.env.CANOPY_READY_TIMEOUT_MS ??= '120000';
     // Fixed ports, so a restarted root is found again where the nodes look for it.
-    this.network = new LocalNetwork(path.join(options.dir, 'net'), options.restartEveryMs > 0 ? 20_000 + Math.floor(Math.random() * 400) * 100 : 0, path.join(options.dir, 'publisher-key.json'));
+    this.network = this.makeNetwork(0);
+  }
+
+  private makeNetwork(attempt: number): LocalNetwork {
+    const base = this.options.restartEveryMs > 0 ? 20_000 + Math.floor(Math.random() * 400) * 100 : 0;
+    return new LocalNetwork(path.join(this.options.dir, `net-${attempt}`), base, path.join(this.options.dir, 'publisher-key.json'));
   }
 
   get processes(): RunningNode[] {
@@ -169,7 +174,18 @@ export class Soak {
   async start(): Promise<void> {
     mkdirSync(path.join(this.options.dir, 'files'), { recursive: true });
     this.key = loadOrCreateKeyFile(path.join(this.options.dir, 'publisher-key.json'));
-    await this.network.start(Array.from({ length: this.options.nodes }, (_, i) => ({ name: `node${i + 1}`, attrs: { region: i % 4 === 3 ? 'us' : 'eu' } })));
+    const specs = Array.from({ length: this.options.nodes }, (_, i) => ({ name: `node${i + 1}`, attrs: { region: i % 4 === 3 ? 'us' : 'eu' } }));
+    // Fixed ports may be taken by another program on a shared machine: then try other ones.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.network.start(specs);
+        return;
+      } catch (err) {
+        if (attempt >= 2 || this.options.restartEveryMs === 0) throw err;
+        log(`soak: start failed (${(err as Error).message}); trying other ports`);
+        this.network = this.makeNetwork(attempt + 1);
+      }
+    }
   }
 
   sample(): void {
