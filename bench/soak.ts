@@ -76,6 +76,7 @@ export interface SoakResult {
   withdrawals: number;
   expiries: number;
   restarts: string[];
+  publishRetries: number;
   readsChecked: number;
   wrongBytes: number;
   readErrors: number;
@@ -149,7 +150,7 @@ export class Soak {
   readonly samples = new Map<string, Sample[]>();
   readonly restarted = new Set<string>();
   readonly live: Live[] = [];
-  readonly result: SoakResult = { minutes: 0, publishes: 0, withdrawals: 0, expiries: 0, restarts: [], readsChecked: 0, wrongBytes: 0, readErrors: 0, orphanFiles: 0, maxApiBytes: {}, maxListenersWarnings: 0, processes: [], loadavg: [] };
+  readonly result: SoakResult = { minutes: 0, publishes: 0, withdrawals: 0, expiries: 0, restarts: [], publishRetries: 0, readsChecked: 0, wrongBytes: 0, readErrors: 0, orphanFiles: 0, maxApiBytes: {}, maxListenersWarnings: 0, processes: [], loadavg: [] };
   private key!: PublisherKey;
   private stopped = false;
   private readonly t0 = Date.now();
@@ -215,13 +216,24 @@ export class Soak {
     const name = recurringName ?? `c${n}.bin`;
     const file = path.join(this.options.dir, 'files', `${n}-${name}`);
     writeFileSync(file, data);
+    return this.publishFile(file, name, n, data);
+  }
+
+  private async publishFile(file: string, name: string, n: number, data: Buffer, retried = false): Promise<Live> {
     const expires = n % 5 === 4 ? Math.max(2_000, Math.min(120_000, this.options.withdrawAfterMs / 2)) : null;
-    const r = await publishFile(this.network.rootApi, file, {
+    const publish = () => publishFile(this.network.rootApi, file, {
       name,
       criteria: 'region=eu',
       key: this.key,
       chunking: n % 4 === 1 ? 'cdc' : 'fixed',
       ...(expires ? { expires: parseExpires(`${Math.round(expires / 1000)}s`, Date.now()) } : {}),
+    });
+    // A streamed upload cannot be replayed by the HTTP client: when a kept-alive connection
+    // was closed under it (the server's 5 s idle timeout), publish again, once.
+    const r = await publish().catch((err: Error) => {
+      if (retried || !/EPIPE|UND_ERR_SOCKET|ECONNRESET/.test(err.message)) throw err;
+      this.result.publishRetries++;
+      return publish();
     });
     const live: Live = { contentId: r.contentId, file, size: data.length, sha256: sha(data), publishedAt: Date.now(), expiresAt: expires ? Date.now() + expires : null };
     this.live.push(live);
@@ -355,9 +367,13 @@ export class Soak {
     this.sample();
   }
 
-  /** Open descriptors of each process once the network is quiet: the least of a few looks. */
+  /**
+   * Open descriptors of each process once the network is quiet: the least of a few looks,
+   * after the HTTP keep-alive timeout (5 s), so idle client connections have been closed.
+   */
   async quietDescriptors(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
+    await sleep(6_000);
     for (let i = 0; i < 5; i++) {
       await sleep(400);
       for (const p of this.processes) {
