@@ -14,7 +14,7 @@ import { matches, parseCriteria } from '../src/core/criteria.js';
 import { PeerTrust } from '../src/security/peer-trust.js';
 import { PROTOCOL_VERSION } from '../src/wire/messages.js';
 import { PeerConnection } from '../src/wire/peer-connection.js';
-import { TlsTransport } from '../src/wire/tls-transport.js';
+import { TlsTransport } from '../src/security/tls-transport.js';
 
 const [mode, dir, ciphers, sizeText, blockText] = process.argv.slice(2) as [string, string, string, string, string];
 const size = Number(sizeText);

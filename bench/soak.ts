@@ -19,7 +19,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { publishFile } from '../src/cli/commands/publish.js';
+import { publishFile } from '../src/client/publish-file.js';
 import { parseDuration, parseExpires } from '../src/core/expiry.js';
 import { loadOrCreateKeyFile, type PublisherKey } from '../src/ingest/publisher-key.js';
 import { LocalNetwork, stopProcess, type RunningNode } from '../src/demo/local-network.js';

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { PeerConnection } from '../src/wire/peer-connection.js';
 import { PROTOCOL_VERSION } from '../src/wire/messages.js';
 import { signAttributeRecord } from '../src/security/attribute-record.js';
-import { DEFAULT_CIPHERS, TlsTransport } from '../src/wire/tls-transport.js';
+import { DEFAULT_CIPHERS, TlsTransport } from '../src/security/tls-transport.js';
 import { createCaCertificate, generateKeyPair, issueNodeCertificate, newNodeId } from '../src/security/x509.js';
 import { log, mbps, median, option, round, sizeOption, timed } from './_util.js';
 

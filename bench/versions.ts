@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { publishFile } from '../src/cli/commands/publish.js';
+import { publishFile } from '../src/client/publish-file.js';
 import { loadOrCreateKeyFile } from '../src/ingest/publisher-key.js';
 import type { ContentStatus } from '../src/cli/commands/status.js';
 import { LocalNetwork } from '../src/demo/local-network.js';

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import { CanopyError } from '../core/errors.js';
 import { contentRoutes, type ContentRoutesDeps } from './content-routes.js';
-import { sendError } from './http-util.js';
+import { sendError } from '../http/http-util.js';
 import { opsRoutes } from './ops-routes.js';
 import { dispatch, type Route } from './router.js';
 import { apiGuard } from './api-guard.js';

@@ -5,7 +5,7 @@
  * placement. Not served by the root, which holds what it publishes.
  */
 import { CanopyError } from '../core/errors.js';
-import type { Catalog } from '../node/catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
 import type { Route } from './router.js';
 
 export type FetchNow = (contentId: string, index: number, deadline: number) => Promise<void>;

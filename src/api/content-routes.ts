@@ -8,17 +8,17 @@ import { parsePlacement } from '../core/placement.js';
 import { CanopyError } from '../core/errors.js';
 import { isValidContentName, type Manifest, type PrefetchPolicy } from '../core/manifest.js';
 import { formatWindow, parseWindow } from '../swarm/prefetch-window.js';
-import type { Catalog, Holding } from '../node/catalog.js';
-import type { Logger } from '../node/logger.js';
-import { sendJson } from './http-util.js';
-import { readJsonBody } from './security-routes.js';
+import type { Catalog, Holding } from '../catalog/catalog.js';
+import type { Logger } from '../core/logger.js';
+import { sendJson } from '../http/http-util.js';
+import { readJsonBody } from '../http/http-util.js';
 import { parseAccessMode, type AccessMode } from '../security/content-access.js';
 import { parseTtl } from '../security/join-token.js';
 import { PUBLISH_MEDIA_TYPE } from '../ingest/upload-format.js';
 import type { Route } from './router.js';
 import { lifecycleFields, type LifecycleRootApi } from './lifecycle-routes.js';
 import * as S from './schemas.js';
-import { DEFAULT_HISTORY, historyLimit, historyPage, liveContents, MAX_HISTORY, type CatalogEntry } from '../ops/content-views.js';
+import { DEFAULT_HISTORY, historyLimit, historyPage, liveContents, MAX_HISTORY, type CatalogEntry } from '../catalog/catalog-views.js';
 
 export interface PublishRequest {
   name: string;

@@ -7,7 +7,7 @@
  */
 import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
-import type { Catalog } from '../node/catalog.js';
+import type { Catalog } from '../catalog/catalog.js';
 import type { Route } from './router.js';
 import * as S from './schemas.js';
 

@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { requireRoot } from './content-routes.js';
 import type { Route } from './router.js';
 import { Overview } from './schemas.js';
-import { DEFAULT_HISTORY, historyLimit, MAX_HISTORY } from '../ops/content-views.js';
+import { DEFAULT_HISTORY, historyLimit, MAX_HISTORY } from '../catalog/catalog-views.js';
 
 const MEMBER_TIMEOUT_MS = 1_500;
 

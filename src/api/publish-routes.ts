@@ -1,11 +1,21 @@
 /** Routes of the browser publishing flow (root): settings, drafts, and tus uploads. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CanopyError } from '../core/errors.js';
-import { UPLOAD_PATH, type UploadService } from '../node/upload-service.js';
+import type { Manifest } from '../core/manifest.js';
 import { requireRoot } from './content-routes.js';
-import { sendJson } from './http-util.js';
+import { sendJson } from '../http/http-util.js';
 import type { Route } from './router.js';
 import * as S from './schemas.js';
+
+/** Where the tus uploads of the publishing page go. */
+export const UPLOAD_PATH = '/api/uploads';
+
+/** What these routes need of the root's upload service (root/upload-service.ts implements it). */
+export interface UploadsApi {
+  createDraft(body: unknown): { contentId: string; manifest: Manifest; upload: string };
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  list(): unknown[];
+}
 
 const MAX_DRAFT_BYTES = 80 * 2 ** 20;
 
@@ -24,7 +34,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-export function publishRoutes(uploads: UploadService | undefined, blockSize: number): Route[] {
+export function publishRoutes(uploads: UploadsApi | undefined, blockSize: number): Route[] {
   const tag = 'publish';
   const tus = ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => requireRoot(uploads).handle(req, res);
   const methods = ['POST', 'PATCH', 'HEAD', 'OPTIONS', 'DELETE', 'GET'] as const;

@@ -7,7 +7,7 @@
  */
 import { CanopyError } from '../core/errors.js';
 import { requireRoot } from './content-routes.js';
-import { readJsonBody } from './security-routes.js';
+import { readJsonBody } from '../http/http-util.js';
 import type { Route } from './router.js';
 import * as S from './schemas.js';
 

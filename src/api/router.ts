@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CanopyError } from '../core/errors.js';
-import { requestUrl, sendJson } from './http-util.js';
+import { requestUrl, sendJson } from '../http/http-util.js';
 import { ErrorBody, type JsonSchema } from './schemas.js';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD' | 'OPTIONS';

@@ -8,15 +8,13 @@
  *   POST /api/api-tokens/:id/revoke                  → {id, revoked}
  *   POST /api/node/renew                             → {nodeId, validTo}             (any node: new key and certificate)
  */
-import type { IncomingMessage } from 'node:http';
 import { parseAttributes, type Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
 import { parseTtl } from '../security/join-token.js';
 import { parseScopes, type ApiTokens } from './api-tokens.js';
 import { requireRoot } from './content-routes.js';
+import { readJsonBody } from '../http/http-util.js';
 import type { Route } from './router.js';
-
-export const MAX_JSON_BODY = 64 * 1024;
 
 export interface AuthorityApi {
   createJoinToken(attrs: Attributes, ttlMs: number): { token: string; id: string; expiresAt: number };
@@ -28,28 +26,6 @@ export interface SecurityRoutesDeps {
   authority: AuthorityApi | undefined;
   tokens: ApiTokens;
   renewCertificate: () => Promise<{ nodeId: string; validTo: string }>;
-}
-
-/** Reads a small JSON body; a body past the limit is refused without buffering it. */
-export async function readJsonBody(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<Record<string, unknown>> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new CanopyError('ERR_USAGE', `request body of ${declared} bytes exceeds ${limit}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new CanopyError('ERR_USAGE', `request body exceeds ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new CanopyError('ERR_USAGE', 'request body is not JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CanopyError('ERR_USAGE', 'request body must be a JSON object');
-  return value as Record<string, unknown>;
 }
 
 function attrsOf(body: Record<string, unknown>): Attributes {

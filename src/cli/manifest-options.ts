@@ -13,6 +13,8 @@ import { isValidContentName, type PrefetchPolicy } from '../core/manifest.js';
 import { parsePlacement } from '../core/placement.js';
 import { parseSize } from '../core/sizes.js';
 import { formatWindow, parseWindow } from '../swarm/prefetch-window.js';
+import type { ManifestSettings } from '../client/publish-file.js';
+export type { ManifestSettings };
 
 export interface ManifestCliOptions {
   criteria: string;
@@ -28,18 +30,6 @@ export interface ManifestCliOptions {
   json?: boolean;
 }
 
-/** The manifest settings, parsed and checked. */
-export interface ManifestSettings {
-  criteria: string;
-  name: string;
-  blockSize?: number;
-  blockSeconds?: number;
-  chunking?: 'fixed' | 'cdc';
-  /** ISO time after which the content is out of service everywhere. */
-  expires?: string;
-  prefetch?: PrefetchPolicy;
-  placement?: string;
-}
 
 export function addManifestOptions(cmd: Command): Command {
   return cmd

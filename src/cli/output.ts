@@ -6,7 +6,7 @@ export function printJson(value: unknown): void {
 }
 
 export function reportError(err: unknown, json: boolean): number {
-  const e = isCanopyError(err) ? err : new CanopyError('ERR_STORE_IO', (err as Error)?.message ?? String(err));
+  const e = isCanopyError(err) ? err : new CanopyError('ERR_INTERNAL', (err as Error)?.message ?? String(err));
   if (json) process.stderr.write(`${JSON.stringify({ ok: false, error: e.toJSON() })}\n`);
   else process.stderr.write(`canopy: error [${e.code}]: ${e.message}\n`);
   if (!isCanopyError(err) && process.env.CANOPY_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);

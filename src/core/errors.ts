@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   ERR_NOT_HELD: { status: 503, summary: 'This node does not hold every block the request needs.' },
   ERR_CONFIG_INVALID: { status: 400, summary: 'A configuration value is missing or invalid; the message names the key.' },
   ERR_STORE_IO: { status: 500, summary: 'A volume failed to read or write a block.' },
+  ERR_INTERNAL: { status: 500, summary: 'An unexpected error inside Canopy (a bug); the API answers without internals, the CLI shows the message, the node logs the stack.' },
   ERR_DISTRIBUTION_FAILED: { status: 500, summary: 'The demo could not verify distribution; the message says which node and why.' },
   ERR_HTTP: { status: 502, summary: 'An HTTP call to a node API failed; the message carries the remote error.' },
   ERR_KEY_INVALID: { status: 400, summary: 'A publisher key file is missing, unreadable or not an Ed25519 key; the message names the file.' },

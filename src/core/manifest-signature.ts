@@ -12,7 +12,7 @@
  * authorises keys; see docs/PROTOCOL.md).
  */
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { manifestBytes, type Manifest, type UnsignedManifest } from './manifest.js';
+import { manifestBytes, type Manifest, type UnsignedManifest } from './manifest-format.js';
 
 const B64URL = /^[A-Za-z0-9_-]+$/;
 

@@ -6,107 +6,19 @@
  * of every field but `signature`; the signature covers exactly those bytes.
  * docs/PROTOCOL.md documents every field; this parser is the strict reading of it.
  */
-import { canonicalJson } from './canonical-json.js';
 import { CanopyError } from './errors.js';
 import { isHashHex, sha256Hex } from './hash.js';
 import { formatCriteria, parseCriteria } from './criteria.js';
 import { isValidPlacement } from './placement.js';
 import { merkleRoot } from './merkle.js';
 import { checkManifestSignature, isPublicKeyText, isSignatureText } from './manifest-signature.js';
+import { ANALYSERS, manifestBytes, MANIFEST_FORMAT, MANIFEST_VERSION, MAX_BLOCKS, MAX_BLOCK_SIZE, MAX_HOLES, MAX_TRACKS, TRACK_KINDS, type BlockRef, type Hole, type Manifest, type Track, type UnsignedManifest } from './manifest-format.js';
 
-export const MANIFEST_FORMAT = 'canopy-manifest';
-export const MANIFEST_VERSION = 2;
-export const MAX_BLOCK_SIZE = 64 * 2 ** 20;
-export const MAX_BLOCKS = 1 << 20;
-export const MAX_TRACKS = 1 << 16;
-export const MAX_HOLES = 1 << 20;
-
-export const TRACK_KINDS = ['data', 'header', 'media', 'stream'] as const;
-export type TrackKind = (typeof TRACK_KINDS)[number];
-export const ANALYSERS = ['generic', 'mp4', 'mpeg-ts'] as const;
-export type AnalyserName = (typeof ANALYSERS)[number];
-
-/** A run of substantive bytes, stored as blocks. Tracks are listed in fetch order (`order` = position). */
-export interface Track {
-  readonly order: number;
-  readonly kind: TrackKind;
-  readonly offset: number;
-  readonly length: number;
-}
-
-/** A run of zeros that is not stored; readers see zeros. */
-export interface Hole {
-  readonly offset: number;
-  readonly length: number;
-}
-
-/** Block `index` of track `track`, at file offset `offset`. Every block but a track's last is `blockSize` long. */
-export interface BlockRef {
-  readonly track: number;
-  readonly index: number;
-  readonly offset: number;
-  readonly length: number;
-  readonly hash: string;
-}
-
-export interface MediaInfo {
-  readonly durationMs: number;
-  readonly bitrate: number;
-}
-
-/** `full`, `prefix:<percent>` or `on-demand`: see placement.ts. */
-export type Placement = string;
-
-/** How the blocks were cut: fixed-size, or content-defined (FastCDC, see docs/CHUNKING.md). */
-export type Chunking = { readonly method: 'fixed' } | { readonly method: 'fastcdc'; readonly min: number; readonly avg: number; readonly max: number };
-
-/** Policy for background prefetch: a local-time window `HH:MM-HH:MM` and a rate in bytes/s. */
-export interface PrefetchPolicy {
-  readonly window?: string;
-  readonly rate?: number;
-}
-
-export interface UnsignedManifest {
-  readonly format: typeof MANIFEST_FORMAT;
-  readonly version: typeof MANIFEST_VERSION;
-  readonly name: string;
-  readonly size: number;
-  readonly mediaType: string;
-  readonly analyser: AnalyserName;
-  readonly linear: boolean;
-  readonly media?: MediaInfo;
-  readonly blockSize: number;
-  readonly blockSizeReason: string;
-  readonly tracks: readonly Track[];
-  readonly holes: readonly Hole[];
-  readonly blocks: readonly BlockRef[];
-  readonly merkleRoot: string;
-  readonly criteria: string;
-  readonly placement: Placement;
-  readonly origin: string;
-  readonly createdAt: string;
-  /** The publisher's Ed25519 public key, raw 32 bytes in base64url. */
-  readonly publisher: string;
-  /** Policy: after this ISO time no node serves the content and every node frees its blocks. */
-  readonly expires?: string;
-  /** Absent means fixed-size blocks of `blockSize`. */
-  readonly chunking?: Chunking;
-  /** Policy for background prefetch (window, rate). */
-  readonly prefetch?: PrefetchPolicy;
-}
-
-export interface Manifest extends UnsignedManifest {
-  /** Ed25519 signature (64 bytes, base64url) over manifestBytes(). */
-  readonly signature: string;
-}
+// The shape and its canonical bytes live in manifest-format.ts (so the signature code needs
+// no parser); every name is re-exported here, where callers have always found it.
+export * from './manifest-format.js';
 
 const FIELDS = ['format', 'version', 'name', 'size', 'mediaType', 'analyser', 'linear', 'media', 'blockSize', 'blockSizeReason', 'tracks', 'holes', 'blocks', 'merkleRoot', 'criteria', 'placement', 'origin', 'createdAt', 'publisher', 'signature', 'expires', 'chunking', 'prefetch'];
-
-/** The canonical bytes that are hashed (content id) and signed: every field but `signature`. */
-export function manifestBytes(manifest: UnsignedManifest): Buffer {
-  const { signature: _omit, ...unsigned } = manifest as Manifest;
-  return Buffer.from(canonicalJson(unsigned), 'utf8');
-}
 
 export function contentIdOf(manifest: UnsignedManifest): string {
   return sha256Hex(manifestBytes(manifest));

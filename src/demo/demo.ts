@@ -11,14 +11,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { CanopyError } from '../core/errors.js';
 import { formatBytes } from '../core/sizes.js';
-import type { ProgressView } from '../cli/progress.js';
-import { publishFile } from '../cli/commands/publish.js';
+import type { ProgressView } from '../client/progress.js';
+import { publishFile } from '../client/publish-file.js';
 import { loadOrCreateKeyFile } from '../ingest/publisher-key.js';
-import type { ContentStatus } from '../cli/commands/status.js';
+import type { ContentStatusView as ContentStatus } from '../root/content-status.js';
 import { demoAttributes, LocalNetwork, type RunningNode } from './local-network.js';
 import { writeSample } from './sample.js';
 import { probeBlockAs } from './refusal-probe.js';
-import type { ApiClient } from '../cli/api-client.js';
+import type { ApiClient } from '../client/api-client.js';
 
 export interface DemoOptions {
   nodes: number;

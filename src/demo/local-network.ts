@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { formatAttributes, type Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
-import { ApiClient } from '../cli/api-client.js';
+import { ApiClient } from '../client/api-client.js';
 import { hasCredentials } from '../security/credentials.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../ingest/publisher-key.js';
 

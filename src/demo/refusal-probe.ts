@@ -9,7 +9,7 @@ import path from 'node:path';
 import { CanopyError, isCanopyError } from '../core/errors.js';
 import { PROTOCOL_VERSION } from '../wire/messages.js';
 import { PeerConnection } from '../wire/peer-connection.js';
-import { TlsTransport } from '../wire/tls-transport.js';
+import { TlsTransport } from '../security/tls-transport.js';
 import type { PeerAddress } from '../wire/transport.js';
 
 /** Returns the error code the holder answered with, or 'SENT' if it sent the block. */

@@ -10,14 +10,14 @@
  * of their recent floods and send each other what the other lacks (covers the floods the
  * dead node never forwarded, in both directions).
  */
-import type { NodeRef, TreeMessage } from '../tree/tree-messages.js';
+import type { FloodMessage, NodeRef } from './flood-messages.js';
 
 export interface FloodContext {
   readonly selfId: string;
   neighbours(): Iterable<NodeRef>;
-  send(to: NodeRef, msg: TreeMessage): void;
+  send(to: NodeRef, msg: FloodMessage): void;
   /** Sends and keeps resending until the neighbour acknowledges `id`. */
-  sendReliably(to: NodeRef, id: string, msg: TreeMessage, now: number): void;
+  sendReliably(to: NodeRef, id: string, msg: FloodMessage, now: number): void;
   deliver(id: string, origin: string, payload: unknown): void;
 }
 
@@ -55,7 +55,7 @@ export class Flooder {
     return true;
   }
 
-  onFlood(from: NodeRef, msg: Extract<TreeMessage, { k: 'flood' }>, now: number): void {
+  onFlood(from: NodeRef, msg: Extract<FloodMessage, { k: 'flood' }>, now: number): void {
     this.ctx.send(from, { k: 'ack', id: msg.id });
     if (msg.origin === this.ctx.selfId) this.stats.originEchoes++;
     if (!this.remember(msg.id, msg.origin, msg.payload)) {

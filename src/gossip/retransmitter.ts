@@ -5,25 +5,26 @@
  * dead, or the tree changed). Over TCP nothing is lost, so this only costs one small ack;
  * over a lossy network it is what makes a flood reach everyone.
  */
-import type { NodeRef, TreeMessage } from '../tree/tree-messages.js';
+import type { FloodMessage, NodeRef } from './flood-messages.js';
 
-interface Pending {
+interface Pending<M> {
   to: NodeRef;
-  msg: TreeMessage;
+  msg: M;
   sentAt: number;
 }
 
-export class Retransmitter {
+/** `M` is whatever the caller sends reliably: flood messages, and the tree's routed ones. */
+export class Retransmitter<M = FloodMessage> {
   resent = 0;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending = new Map<string, Pending<M>>();
 
   constructor(
-    private readonly send: (to: NodeRef, msg: TreeMessage) => void,
+    private readonly send: (to: NodeRef, msg: M) => void,
     private readonly isNeighbour: (id: string) => boolean,
     private readonly timeoutMs: number,
   ) {}
 
-  sendReliably(to: NodeRef, id: string, msg: TreeMessage, now: number): void {
+  sendReliably(to: NodeRef, id: string, msg: M, now: number): void {
     this.pending.set(key(id, to.id), { to, msg, sentAt: now });
     this.send(to, msg);
   }

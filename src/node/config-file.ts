@@ -13,7 +13,7 @@ import { parseRate, parseSize } from '../core/sizes.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import { parseAddress, type PeerAddress } from '../wire/transport.js';
-import type { LogLevel } from './logger.js';
+import type { LogLevel } from '../core/logger.js';
 import { makeConfig, type NodeConfig } from './config.js';
 import { parseUserSpec, readUsersFile, type FtpUserSpec } from '../edge/ftp/ftp-users.js';
 

@@ -9,7 +9,7 @@ import type { FtpUserSpec } from '../edge/ftp/ftp-users.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import type { PeerAddress } from '../wire/transport.js';
-import type { LogLevel } from './logger.js';
+import type { LogLevel } from '../core/logger.js';
 
 export interface NodeConfig {
   readonly name: string;

@@ -5,8 +5,8 @@
  * it at once (the edge and the peer service stop serving it before anything else happens),
  * its download is cancelled, and its blocks are freed unless another live content uses them.
  */
-import type { Catalog } from './catalog.js';
-import type { Logger } from './logger.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Logger } from '../core/logger.js';
 import type { BlockStore } from '../store/block-store.js';
 
 export interface ContentLifecycleDeps {

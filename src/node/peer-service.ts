@@ -8,15 +8,13 @@
  */
 import { matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
-import type { RootRegistry } from '../tree/root-registry.js';
+import type { RootPeerMessages } from '../root/root-peer-messages.js';
 import type { IncomingRequest, RequestHandler } from '../wire/peer-connection.js';
 import { PROTOCOL_VERSION, type MessageBodies } from '../wire/messages.js';
 import type { BlockStore } from '../store/block-store.js';
-import type { Catalog } from './catalog.js';
-import type { Logger } from './logger.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Logger } from '../core/logger.js';
 import type { LocalIdentity, PeerAuthenticator } from '../wire/peer-pool.js';
-import type { PeerAddress } from '../wire/transport.js';
-import type { Holder } from '../wire/messages.js';
 import type { Manifest } from '../core/manifest.js';
 import type { PeerConnection } from '../wire/peer-connection.js';
 import type { Bitfield } from '../swarm/bitfield.js';
@@ -28,13 +26,10 @@ export interface PeerServiceDeps {
   auth: PeerAuthenticator;
   catalog: Catalog;
   store: BlockStore;
-  registry: RootRegistry | undefined;
   rootId: () => string | undefined;
-  /** This node's own peer address, as others reach it. */
-  selfPeer: () => PeerAddress;
+  /** The root's answers to `join`, `progress`, `holders` and `renew` (root/root-peer-messages.ts); absent on a member. */
+  rootMessages: RootPeerMessages | undefined;
   onWithdraw: (body: MessageBodies['withdraw']) => void;
-  /** The root's signed form of a withdrawal it recorded (for the catalog sync). */
-  signWithdrawal?: (w: { contentId: string; at: string; reason: string }) => MessageBodies['withdraw'];
   /** Throws unless this node may serve the content now (catalog synced, content live). */
   checkServing: (contentId: string) => void;
   /** The blocks of a content this node holds. */
@@ -44,15 +39,7 @@ export interface PeerServiceDeps {
   /** A holder we listen to has a new block, or (a seed) has just sent one to someone. */
   onHave: (peerId: string, contentId: string, index: number, seeded: boolean) => void;
   onAnnounce: (contentId: string, manifest: unknown, access?: unknown) => void;
-  /** The signed access statement of a content, if it is not public. */
-  accessStatement: (contentId: string) => unknown;
   onTrustUpdate: (update: MessageBodies['trust-update']) => void;
-  /** The root's certificate renewal (same node id, new key). */
-  renewCertificate?: (nodeId: string, publicKeyPem: string) => Promise<string>;
-  /** Called after a node joins the root, to send it what it must know (revocations). */
-  onJoined?: (conn: IncomingRequest['conn']) => void;
-  /** The root's signed list of authorised publisher keys, sent with the catalog sync. */
-  publisherList?: () => unknown;
   /** A control-tree message from the peer `connId` (its certificate's node id). */
   onTree: (connId: string, from: MessageBodies['tree']['from'], m: unknown) => void;
   log: Logger;
@@ -78,34 +65,8 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
     }
     if (conn.remoteId === undefined) throw new CanopyError('ERR_WIRE_PROTOCOL', 'the first message on a connection must be hello');
     switch (req.type) {
-      case 'get-block': {
-        const { contentId, index } = req.body as MessageBodies['get-block'];
-        const manifest = authorise(deps, conn, contentId);
-        const block = manifest.blocks[index];
-        if (!block) throw new CanopyError('ERR_BLOCK_NOT_FOUND', `content ${contentId.slice(0, 12)} has no block ${index}`);
-        let mine = waiting.get(conn);
-        if (!mine) waiting.set(conn, (mine = new Map()));
-        const key = `${contentId}/${index}`;
-        const abort = new AbortController();
-        mine.set(key, abort);
-        let release: () => void;
-        try {
-          release = await deps.uploads.acquire(block.length, abort.signal);
-        } catch {
-          throw new CanopyError('ERR_TIMEOUT', `request for block ${index} was cancelled`);
-        } finally {
-          if (mine.get(key) === abort) mine.delete(key);
-        }
-        try {
-          const payload = await deps.store.get(block.hash);
-          if (deps.bitfield(contentId).complete) deps.broadcaster.sent(contentId, index);
-          deps.log.debug('sending block', { contentId, index, to: conn.remoteId });
-          return { payload, sent: release };
-        } catch (err) {
-          release();
-          throw err;
-        }
-      }
+      case 'get-block':
+        return sendBlock(deps, waiting, conn, req.body as MessageBodies['get-block']);
       case 'interest': {
         const { contentId } = req.body as MessageBodies['interest'];
         authorise(deps, conn, contentId);
@@ -157,7 +118,8 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
       case 'ping':
         return { body: {} };
       default:
-        return rootOnly(req, deps, names.get(conn) ?? conn.remoteId);
+        if (!deps.rootMessages) throw new CanopyError('ERR_WIRE_PROTOCOL', `${req.type} is answered only by the root`);
+        return deps.rootMessages(req, names.get(conn) ?? conn.remoteId);
     }
   };
 }
@@ -174,43 +136,32 @@ function authorise(deps: PeerServiceDeps, conn: PeerConnection, contentId: strin
   return manifest;
 }
 
-async function rootOnly(req: IncomingRequest, deps: PeerServiceDeps, name: string): Promise<{ body: Record<string, unknown> } | undefined> {
-  const registry = deps.registry;
-  if (!registry) throw new CanopyError('ERR_WIRE_PROTOCOL', `${req.type} is answered only by the root`);
-  switch (req.type) {
-    case 'renew': {
-      const { publicKey } = req.body as MessageBodies['renew'];
-      const cert = await deps.renewCertificate!(req.conn.remoteId!, publicKey);
-      deps.log.info('certificate renewed', { node: req.conn.remoteId });
-      return { body: { cert } };
-    }
-    case 'join': {
-      const member = registry.join(req.conn, name, req.body as MessageBodies['join']);
-      deps.log.info('node joined', { node: member.nodeId, name: member.name, attrs: member.attrs });
-      deps.onJoined?.(req.conn);
-      // The catalog sync: live contents, and every withdrawal (the node applies these before serving).
-      const catalog = deps.catalog.list().filter((c) => deps.catalog.isLive(c.contentId));
-      const withdrawn = deps.signWithdrawal ? deps.catalog.withdrawals().map((w) => deps.signWithdrawal!({ contentId: w.contentId, at: w.at, reason: w.reason })) : [];
-      const publishers = deps.publisherList?.();
-      return { body: { rootId: deps.identity.nodeId, catalog: catalog.map((c) => ({ contentId: c.contentId, manifest: c.manifest, access: deps.accessStatement(c.contentId) })), withdrawn, ...(publishers ? { publishers } : {}) } };
-    }
-    case 'progress': {
-      const { contentId, haveBlocks, haveBytes, fetchedBytes, stuck, stuckDetail } = req.body as MessageBodies['progress'];
-      const manifest = deps.catalog.get(contentId);
-      if (manifest && deps.catalog.isLive(contentId)) registry.report(req.conn.remoteId!, contentId, haveBlocks, haveBytes, manifest.blocks.length, { fetchedBytes, stuck, stuckDetail });
-      return undefined;
-    }
-    case 'holders': {
-      const { contentId } = req.body as MessageBodies['holders'];
-      const manifest = deps.catalog.get(contentId);
-      const holders: Holder[] = manifest ? registry.candidateHolders(contentId, parseCriteria(manifest.criteria)).filter((h) => h.nodeId !== req.conn.remoteId) : [];
-      // The root lists itself as soon as it holds any block: a content published from the
-      // browser is fetched while its upload is still arriving here.
-      const own = manifest ? deps.catalog.holding(contentId) : undefined;
-      if (own && own.haveBlocks > 0) holders.push({ nodeId: deps.identity.nodeId, peer: deps.selfPeer(), complete: own.complete });
-      return { body: { holders } };
-    }
-    default:
-      throw new CanopyError('ERR_WIRE_PROTOCOL', `unexpected message ${req.type}`);
+/** A block, once an upload slot is free (a `cancel` from the requester drops the wait). */
+async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection, Map<string, AbortController>>, conn: PeerConnection, body: MessageBodies['get-block']): Promise<{ payload: Buffer; sent: () => void }> {
+  const { contentId, index } = body;
+  const manifest = authorise(deps, conn, contentId);
+  const block = manifest.blocks[index];
+  if (!block) throw new CanopyError('ERR_BLOCK_NOT_FOUND', `content ${contentId.slice(0, 12)} has no block ${index}`);
+  let mine = waiting.get(conn);
+  if (!mine) waiting.set(conn, (mine = new Map()));
+  const key = `${contentId}/${index}`;
+  const abort = new AbortController();
+  mine.set(key, abort);
+  let release: () => void;
+  try {
+    release = await deps.uploads.acquire(block.length, abort.signal);
+  } catch {
+    throw new CanopyError('ERR_TIMEOUT', `request for block ${index} was cancelled`);
+  } finally {
+    if (mine.get(key) === abort) mine.delete(key);
+  }
+  try {
+    const payload = await deps.store.get(block.hash);
+    if (deps.bitfield(contentId).complete) deps.broadcaster.sent(contentId, index);
+    deps.log.debug('sending block', { contentId, index, to: conn.remoteId });
+    return { payload, sent: release };
+  } catch (err) {
+    release();
+    throw err;
   }
 }

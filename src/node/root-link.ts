@@ -4,7 +4,7 @@
  * and re-joins, so a restarted root or node heals without operator action.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import type { PeerConnection } from '../wire/peer-connection.js';
 import type { Holder, JoinBody, JoinReply, ProgressBody } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';

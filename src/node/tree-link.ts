@@ -15,7 +15,7 @@ import { TreeNode } from '../tree/tree-node.js';
 import { mayHold } from '../tree/rollup.js';
 import type { PeerPool } from '../wire/peer-pool.js';
 import { parseAddress } from '../wire/transport.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 
 export const TICK_MS = 100;
 export const PROBE_TIMEOUT_MS = 1000;

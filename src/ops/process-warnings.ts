@@ -4,7 +4,7 @@
  * sees them and an operator can count them. Removing Node's own listener is the documented
  * way to stop its default print; ours takes its place.
  */
-import type { Logger } from '../node/logger.js';
+import type { Logger } from '../core/logger.js';
 
 export function routeProcessWarnings(log: Logger): () => void {
   const previous = process.listeners('warning');

@@ -11,7 +11,7 @@ import type tls from 'node:tls';
 import { connect } from 'node:tls';
 import { CanopyError, isCanopyError } from '../core/errors.js';
 import { encodeFrame, FrameDecoder } from '../wire/frame-codec.js';
-import { ENROL_ALPN } from '../wire/tls-transport.js';
+import { ENROL_ALPN } from './tls-transport.js';
 import { formatAddress, type PeerAddress } from '../wire/transport.js';
 import { verifyAttributeRecord, type AttributeRecord } from './attribute-record.js';
 import type { Authority } from './authority.js';

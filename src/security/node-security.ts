@@ -8,7 +8,7 @@
 import type { Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
 import type { PeerConnection } from '../wire/peer-connection.js';
-import { TlsTransport } from '../wire/tls-transport.js';
+import { TlsTransport } from './tls-transport.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { AttributeRecord } from './attribute-record.js';
 import { Authority } from './authority.js';

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
 import { sha256Hex, sha256HexOffThread } from '../core/hash.js';
 import { formatBytes } from '../core/sizes.js';
-import type { Logger } from '../node/logger.js';
+import type { Logger } from '../core/logger.js';
 import { orderVictims, type EvictionPolicy } from './eviction.js';
 import { IndexDb } from './index-db.js';
 import { rankVolumes, StripeSequence } from './placement.js';

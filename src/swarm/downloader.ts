@@ -6,7 +6,7 @@
  * is shared by all sessions, so a node never takes more than its share of a branch link.
  */
 import type { Manifest } from '../core/manifest.js';
-import type { Logger } from '../node/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { Holder } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';

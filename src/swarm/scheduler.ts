@@ -1,7 +1,7 @@
 /**
  * The swarm scheduler for one content on one node: a pure core, events in, actions out.
  * It owns no sockets, files or clocks (every event carries `now`), so the node's downloader
- * and the simulator drive the same code.
+ * drives it and unit tests replay events against it (the tree simulator does not use it).
  *
  * Policy, in the order it is applied on every `schedule`:
  * 1. Urgent blocks (a client is waiting: `urgent(index, deadline)`) go first, earliest

@@ -7,7 +7,7 @@
  */
 import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
-import type { Logger } from '../node/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { Holder, InterestReply } from '../wire/messages.js';
 import type { PeerConnection } from '../wire/peer-connection.js';

@@ -19,13 +19,10 @@
  *   counted  child → parent     the answer (partial when a subtree did not answer)
  */
 import type { Attributes } from '../core/attributes.js';
+import type { FloodMessage, NodeRef } from '../gossip/flood-messages.js';
 import type { Rollup } from './rollup.js';
 
-/** A node as others reach it: `addr` is opaque to the core (host:port on the wire). */
-export interface NodeRef {
-  readonly id: string;
-  readonly addr: string;
-}
+export type { NodeRef };
 
 export type TreeMessage =
   | { k: 'join'; self: NodeRef; attrs: Attributes }
@@ -38,8 +35,7 @@ export type TreeMessage =
   | { k: 'up'; rollup: Rollup; dictVersion: number }
   | { k: 'leave' }
   | { k: 'dict-add'; attrs: Attributes }
-  | { k: 'flood'; id: string; origin: string; payload: unknown }
-  | { k: 'ack'; id: string }
+  | FloodMessage
   | { k: 'route'; id: string; origin: string; criteria: string; payload: unknown }
   | { k: 'count'; qid: string; criteria: string }
   | { k: 'counted'; qid: string; n: number; partial: boolean };

@@ -44,7 +44,7 @@ export class TreeNode {
   readonly flood: Flooder;
   readonly router: Router;
   /** Acknowledged delivery of floods and routed messages to neighbours. */
-  readonly links: Retransmitter;
+  readonly links: Retransmitter<TreeMessage>;
   private readonly walk: JoinWalk;
   private attrs: Attributes;
   private bitmap: Bitmap;

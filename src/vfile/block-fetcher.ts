@@ -11,7 +11,7 @@
  */
 import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
-import type { Logger } from '../node/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { Holder } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { CanopyError, errorFromJSON, isCanopyError } from '../core/errors.js';
 import { encodeFrame, FrameDecoder } from './frame-codec.js';
 import { checkBody, isMessageType, type MessageBodies, type MessageType } from './messages.js';
-import { tlsPeerNodeId } from './tls-transport.js';
+import { authenticatedPeerId } from './transport.js';
 
 export const REQUEST_TIMEOUT_MS = 60_000;
 export const MAX_INCOMING_IN_FLIGHT = 8;
@@ -73,7 +73,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     super();
     this.limits = { frameTimeoutMs: limits.frameTimeoutMs ?? FRAME_TIMEOUT_MS, requestRate: limits.requestRate ?? REQUEST_RATE, requestBurst: limits.requestBurst ?? REQUEST_BURST };
     this.tokens = this.limits.requestBurst;
-    this.transportPeerId = tlsPeerNodeId(stream);
+    this.transportPeerId = authenticatedPeerId(stream);
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (err) => this.destroy(err));
     stream.on('close', () => this.destroy());

@@ -32,3 +32,16 @@ export function parseAddress(text: string): PeerAddress | null {
   if (port < 1 || port > 65535) return null;
   return { host: (m[1] ?? m[2])!, port };
 }
+
+/** Node ids of streams a transport authenticated (mutual TLS: the certificate's CN), kept beside the stream and gone with it. */
+const authenticated = new WeakMap<Duplex, string>();
+
+/** Called by a transport that proved who is at the other end of `stream`. */
+export function markAuthenticated(stream: Duplex, nodeId: string): void {
+  authenticated.set(stream, nodeId);
+}
+
+/** The node id of the peer on a stream a transport authenticated, or undefined (plain TCP). */
+export function authenticatedPeerId(stream: Duplex): string | undefined {
+  return authenticated.get(stream);
+}

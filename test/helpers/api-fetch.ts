@@ -3,7 +3,7 @@
  * exports its token file as CANOPY_API_TOKEN_FILE), and `withToken` makes a page URL that
  * logs a browser in (the token becomes an HttpOnly cookie).
  */
-import { findApiToken } from '../../src/cli/api-token.js';
+import { findApiToken } from '../../src/client/api-token.js';
 
 export function apiFetch(url: string, init: RequestInit = {}): Promise<Response> {
   const headers = new Headers(init.headers);

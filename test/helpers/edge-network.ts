@@ -1,7 +1,7 @@
 /** A root that publishes and holds, plus nodes started with their own extra arguments (e.g. --no-prefetch). */
 import { LocalNetwork, type NodeSpec, type RunningNode } from '../../src/demo/local-network.js';
 import { lastJson, runCli } from './cli.js';
-import { findApiToken } from '../../src/cli/api-token.js';
+import { findApiToken } from '../../src/client/api-token.js';
 
 export async function startNetwork(dir: string, rootArgs: string[], nodes: { spec: NodeSpec; args: string[] }[]): Promise<LocalNetwork> {
   const network = new LocalNetwork(dir);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CanopyError } from '../../src/core/errors.js';
 import { PeerConnection } from '../../src/wire/peer-connection.js';
 import { PROTOCOL_VERSION } from '../../src/wire/messages.js';
-import { TlsTransport, type TlsCredentials } from '../../src/wire/tls-transport.js';
+import { TlsTransport, type TlsCredentials } from '../../src/security/tls-transport.js';
 import type { PeerAddress } from '../../src/wire/transport.js';
 
 export function credentialsOf(dataDir: string): TlsCredentials & { record: Record<string, unknown> } {

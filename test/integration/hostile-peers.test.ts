@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LocalNetwork, type RunningNode } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
-import { PEER_ALPN, MAX_CONNECTIONS_PER_NODE } from '../../src/wire/tls-transport.js';
+import { PEER_ALPN, MAX_CONNECTIONS_PER_NODE } from '../../src/security/tls-transport.js';
 import { credentialsOf, dialAs } from '../helpers/peer-as.js';
 import { lastJson, runCli, tempDir } from '../helpers/cli.js';
 import type { PeerConnection } from '../../src/wire/peer-connection.js';

@@ -17,7 +17,7 @@ import { loadKeyFile } from '../../src/ingest/publisher-key.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import { apiFetch } from '../helpers/api-fetch.js';
-import { findApiToken } from '../../src/cli/api-token.js';
+import { findApiToken } from '../../src/client/api-token.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

@@ -17,7 +17,7 @@ import { contentIdOf, type Manifest } from '../../src/core/manifest.js';
 import { signManifest } from '../../src/core/manifest-signature.js';
 import { LocalNetwork, type RunningNode } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
-import { publishFile } from '../../src/cli/commands/publish.js';
+import { publishFile } from '../../src/client/publish-file.js';
 import { createKeyFile, type PublisherKey } from '../../src/ingest/publisher-key.js';
 import { encodeTreeMessage } from '../../src/tree/tree-codec.js';
 import { credentialsOf, dialAs } from '../helpers/peer-as.js';

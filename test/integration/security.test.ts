@@ -16,7 +16,7 @@ import { LocalNetwork, type RunningNode } from '../../src/demo/local-network.js'
 import { writeSample } from '../../src/demo/sample.js';
 import { generateKeyPair, issueNodeCertificate, newNodeId, selfSignedNodeCertificate } from '../../src/security/x509.js';
 import { encodeFrame } from '../../src/wire/frame-codec.js';
-import { PEER_ALPN } from '../../src/wire/tls-transport.js';
+import { PEER_ALPN } from '../../src/security/tls-transport.js';
 import { credentialsOf, dialAs } from '../helpers/peer-as.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { until } from '../helpers/wait.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatCriteria, parseCriteria } from '../../core/criteria.js';
-import { ApiClient, DEFAULT_API } from '../api-client.js';
+import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
 import { action, printJson } from '../output.js';
 
 interface CriteriaCount {

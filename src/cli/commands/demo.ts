@@ -3,7 +3,7 @@ import { CanopyError } from '../../core/errors.js';
 import { parseSize } from '../../core/sizes.js';
 import { runDemo } from '../../demo/demo.js';
 import { action, printJson } from '../output.js';
-import { ProgressView } from '../progress.js';
+import { ProgressView } from '../../client/progress.js';
 
 interface DemoCliOptions {
   nodes: string;

@@ -4,11 +4,11 @@ import { CanopyError } from '../../core/errors.js';
 import { ingestFile, summarise } from '../../ingest/ingest-file.js';
 import { loadPublisherKey } from '../../ingest/publisher-key.js';
 import { storeSink } from '../../ingest/sinks.js';
-import { Catalog } from '../../node/catalog.js';
+import { Catalog } from '../../catalog/catalog.js';
 import { BlockStore } from '../../store/block-store.js';
 import { action, printJson } from '../output.js';
-import { ProgressView } from '../progress.js';
-import { RateMeter } from '../rate-meter.js';
+import { ProgressView } from '../../client/progress.js';
+import { RateMeter } from '../../client/rate-meter.js';
 import { addManifestOptions, manifestSettings, type ManifestCliOptions } from '../manifest-options.js';
 import { loadCredentials } from '../../security/credentials.js';
 import { LOCAL_INGEST_ID } from '../../store/block-store.js';
@@ -60,7 +60,7 @@ export function registerIngest(program: Command): void {
 /**
  * The origin recorded in the manifest: the node id of the data directory's certificate when
  * the node has already joined; otherwise a local id kept in the index, which the node started
- * on this directory later treats as its own (CanopyNode.mustHold).
+ * on this directory later treats as its own (mustHold in node/admission.ts).
  */
 function originFor(dataDir: string, store: BlockStore): string {
   const creds = loadCredentials(dataDir);

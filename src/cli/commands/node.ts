@@ -163,7 +163,7 @@ export function registerNode(program: Command): void {
         }
         routeProcessWarnings(node.log);
         // SIGHUP: look again at volumes that failed or turned read-only (see docs/STORE.md).
-        const onHup = () => node.store.recheckVolumes();
+        const onHup = () => node.c.store.recheckVolumes();
         process.on('SIGHUP', onHup);
         printJson({ event: 'ready', nodeId: node.identity.nodeId, name: config.name, ...node.addresses() });
         await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatAttributes, parseAttributes } from '../../core/attributes.js';
-import { ApiClient, DEFAULT_API } from '../api-client.js';
-import { findApiToken } from '../api-token.js';
+import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
+import { findApiToken } from '../../client/api-token.js';
 import { action, printJson } from '../output.js';
 
 interface NodesOptions {

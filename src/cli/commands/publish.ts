@@ -1,85 +1,18 @@
-import { statSync } from 'node:fs';
-import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { Command } from 'commander';
-import { parseAccessMode, type AccessMode } from '../../security/content-access.js';
-import { formatCriteria, parseCriteria } from '../../core/criteria.js';
-import { CanopyError } from '../../core/errors.js';
-import { isValidContentName, type PrefetchPolicy } from '../../core/manifest.js';
-import { parsePlacement } from '../../core/placement.js';
+import { parseAccessMode } from '../../security/content-access.js';
 import { formatBytes } from '../../core/sizes.js';
-import { ingestFile, summarise, type IngestSummary } from '../../ingest/ingest-file.js';
-import { loadPublisherKey, type PublisherKey } from '../../ingest/publisher-key.js';
-import { uploadSink } from '../../ingest/sinks.js';
-import { frameHeader, FRAME_MANIFEST, PUBLISH_MEDIA_TYPE } from '../../ingest/upload-format.js';
-import { ApiClient, DEFAULT_API } from '../api-client.js';
+import type { IngestSummary } from '../../ingest/ingest-file.js';
+import { loadPublisherKey } from '../../ingest/publisher-key.js';
+import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
+import { ProgressView } from '../../client/progress.js';
+import { publishFile } from '../../client/publish-file.js';
+import { RateMeter } from '../../client/rate-meter.js';
 import { action, printJson } from '../output.js';
-import { ProgressView } from '../progress.js';
-import { RateMeter } from '../rate-meter.js';
-import { addManifestOptions, manifestSettings, type ManifestCliOptions, type ManifestSettings } from '../manifest-options.js';
+import { addManifestOptions, manifestSettings, type ManifestCliOptions } from '../manifest-options.js';
 
 interface PublishOptions extends ManifestCliOptions {
   to: string;
   access: string;
-}
-
-export interface PublishResult extends IngestSummary {
-  criteria: string;
-  publisher: string;
-  /** Version number under its name (1 for a new name), as the root numbered it. */
-  version?: number;
-  chunking: string;
-  expires: string | null;
-  prefetch: PrefetchPolicy | null;
-}
-
-/** The manifest settings (see manifest-options.ts; the name defaults to the file's), the key, and how the root serves it. */
-export interface PublishFileOptions extends Omit<ManifestSettings, 'name'> {
-  name?: string;
-  key: PublisherKey;
-  /** Who may fetch it from the edge servers: anyone (default), or holders of a signed URL. */
-  access?: AccessMode;
-  onProgress?: (bytes: number, total: number) => void;
-}
-
-/**
- * Publishes a file: analyses, cuts and hashes it here (the publisher's machine), streaming
- * each block to the root as it is hashed, then sends the manifest signed with the
- * publisher's key; the root checks every block against it. Shared by `canopy publish` and
- * `canopy demo`.
- */
-export async function publishFile(api: ApiClient, file: string, options: PublishFileOptions): Promise<PublishResult> {
-  // Checked here, so a missing file, a bad name or a bad expression fails before the root is asked anything.
-  checkFile(file);
-  const criteria = formatCriteria(parseCriteria(options.criteria));
-  if (options.placement !== undefined) parsePlacement(options.placement);
-  const name = options.name ?? path.basename(file);
-  if (!isValidContentName(name)) throw new CanopyError('ERR_USAGE', `--name: "${name}" must be 1-255 characters without / \\ or NUL`);
-  const root = await api.get<{ nodeId: string }>('/api/node');
-  const body = new PassThrough({ highWaterMark: 4 << 20 });
-  // The key goes first, so a root that has not authorised it refuses before any block is sent.
-  const query = `?publisher=${options.key.publicKey}${options.access && options.access !== 'public' ? `&access=${options.access}` : ''}`;
-  const reply = api.post<Record<string, unknown>>(`/api/contents${query}`, body, { 'content-type': PUBLISH_MEDIA_TYPE });
-  // If the root answers early (an error), stop feeding the body.
-  let early: unknown;
-  reply.catch((err: unknown) => {
-    early = err;
-    body.destroy(err as Error);
-  });
-  let result;
-  try {
-    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement });
-  } catch (err) {
-    body.destroy();
-    await reply.catch(() => undefined);
-    // When the root refused early (an unauthorised key, say), its answer is the error to show, not the closed upload.
-    throw early ?? err;
-  }
-  const manifest = Buffer.from(JSON.stringify(result.manifest));
-  body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
-  const answer = await reply;
-  const m = result.manifest;
-  return { ...summarise(result), criteria, publisher: m.publisher, version: typeof answer.version === 'number' ? answer.version : undefined, chunking: m.chunking?.method ?? 'fixed', expires: m.expires ?? null, prefetch: m.prefetch ?? null };
 }
 
 export function registerPublish(program: Command): void {
@@ -103,14 +36,6 @@ export function registerPublish(program: Command): void {
         else process.stdout.write(`${result.contentId}\n${describe(result)}\npublished${result.version && result.version > 1 ? ` as version ${result.version}` : ''} for "${result.criteria}"${result.expires ? `, expires ${result.expires}` : ''}\n`);
       }),
     );
-}
-
-function checkFile(file: string): void {
-  try {
-    if (!statSync(file).isFile()) throw new Error('not a regular file');
-  } catch (err) {
-    throw new CanopyError('ERR_FILE_NOT_FOUND', `cannot publish "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
-  }
 }
 
 /** Human summary of an ingest: analyser, layout, block size and why. */

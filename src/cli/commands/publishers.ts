@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { CanopyError } from '../../core/errors.js';
 import { publicKeyOf } from '../../ingest/publisher-key.js';
-import { ApiClient, DEFAULT_API } from '../api-client.js';
-import { findApiToken } from '../api-token.js';
+import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
+import { findApiToken } from '../../client/api-token.js';
 import { action, printJson } from '../output.js';
 
 interface PublishersOptions {

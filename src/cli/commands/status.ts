@@ -2,14 +2,14 @@ import type { Command } from 'commander';
 import { formatAttributes } from '../../core/attributes.js';
 import { CanopyError } from '../../core/errors.js';
 import { formatBytes } from '../../core/sizes.js';
-import { ApiClient, DEFAULT_API } from '../api-client.js';
+import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
 import { action, printJson } from '../output.js';
 import { liveLoop } from '../live-loop.js';
-import { renderBar } from '../progress.js';
+import { renderBar } from '../../client/progress.js';
 import { formatEta, RateTracker } from '../rates.js';
 import { Screen } from '../screen.js';
 
-import type { ContentStatusView, NodeStatusRow } from '../../node/content-status.js';
+import type { ContentStatusView, NodeStatusRow } from '../../root/content-status.js';
 
 export type NodeStatus = NodeStatusRow;
 /** `storedBytes` is what a complete holder stores: size minus holes. */

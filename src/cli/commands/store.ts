@@ -10,13 +10,13 @@ import type { Command } from 'commander';
 import { CanopyError } from '../../core/errors.js';
 import { formatBytes } from '../../core/sizes.js';
 import { createHttpEdge } from '../../edge/http/http-edge.js';
-import { Catalog } from '../../node/catalog.js';
+import { Catalog } from '../../catalog/catalog.js';
 import { checkPort, DEFAULTS } from '../../node/config.js';
-import { createLogger } from '../../node/logger.js';
+import { createLogger } from '../../core/logger.js';
 import { BlockStore, type StoreStats } from '../../store/block-store.js';
 import { verifyStore } from '../../store/verify.js';
 import { listenOn } from '../../wire/tcp-transport.js';
-import { ApiClient, DEFAULT_API } from '../api-client.js';
+import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
 import { action, printJson } from '../output.js';
 
 interface StatsOptions {

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { parseAttributes } from '../../core/attributes.js';
 import { parseScopes } from '../../api/api-tokens.js';
 import { parseTtl } from '../../security/join-token.js';
-import { ApiClient, DEFAULT_API } from '../api-client.js';
-import { findApiToken } from '../api-token.js';
+import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
+import { findApiToken } from '../../client/api-token.js';
 import { action, printJson } from '../output.js';
 
 interface TokenOptions {

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { formatAttributes } from '../../core/attributes.js';
 import { CanopyError } from '../../core/errors.js';
 import { formatBytes } from '../../core/sizes.js';
-import { ApiClient, DEFAULT_API } from '../api-client.js';
+import { ApiClient, DEFAULT_API } from '../../client/api-client.js';
 import { action, printJson } from '../output.js';
 import { liveLoop } from '../live-loop.js';
 import { formatEta, RateTracker } from '../rates.js';

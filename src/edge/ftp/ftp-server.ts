@@ -5,8 +5,8 @@
  */
 import net from 'node:net';
 import type tls from 'node:tls';
-import type { Catalog } from '../../node/catalog.js';
-import type { Logger } from '../../node/logger.js';
+import type { Catalog } from '../../catalog/catalog.js';
+import type { Logger } from '../../core/logger.js';
 import type { VirtualFile } from '../../vfile/virtual-file.js';
 import { FtpSession } from './ftp-session.js';
 import { FtpTree, type TreeContent } from './ftp-tree.js';

@@ -7,27 +7,17 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../../node/logger.js';
-import type { VirtualFile } from '../../vfile/virtual-file.js';
 import { LineSplitter, parseCommand } from './command.js';
 import { runCommand } from './ftp-commands.js';
-import type { FtpTree, TreeContent } from './ftp-tree.js';
-import type { FtpUsers } from './ftp-users.js';
+import type { FtpSessionDeps, SessionState } from './session-state.js';
 import type { PassiveListener } from './passive.js';
 
-export interface FtpSessionDeps {
-  tree: FtpTree;
-  users: FtpUsers;
-  open: (content: TreeContent) => VirtualFile;
-  secureContext: tls.SecureContext | undefined;
-  requireTls: boolean;
-  log: Logger;
-}
 
 export const IDLE_TIMEOUT_MS = 300_000;
-export const MAX_LOGIN_FAILURES = 3;
 
-export class FtpSession {
+export type { FtpSessionDeps };
+
+export class FtpSession implements SessionState {
   control: Duplex;
   user: string | undefined;
   pendingUser: string | undefined;

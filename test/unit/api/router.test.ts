@@ -5,9 +5,9 @@ import { CanopyError } from '../../../src/core/errors.js';
 import { adminRoutes } from '../../../src/api/admin-api.js';
 import { matchMembers, type CriteriaMember } from '../../../src/api/criteria-routes.js';
 import { findRoute, matchPath, openApiDocument, type Route } from '../../../src/api/router.js';
-import { createLogger } from '../../../src/node/logger.js';
+import { createLogger } from '../../../src/core/logger.js';
 import type { ApiTokens } from '../../../src/api/api-tokens.js';
-import type { Catalog } from '../../../src/node/catalog.js';
+import type { Catalog } from '../../../src/catalog/catalog.js';
 
 const segment = fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s !== '.' && s !== '..');
 

@@ -14,8 +14,8 @@ import fc from 'fast-check';
 import { createAdminApi } from '../../../src/api/admin-api.js';
 import { ApiTokens } from '../../../src/api/api-tokens.js';
 import { createHttpEdge } from '../../../src/edge/http/http-edge.js';
-import { Catalog } from '../../../src/node/catalog.js';
-import { createLogger } from '../../../src/node/logger.js';
+import { Catalog } from '../../../src/catalog/catalog.js';
+import { createLogger } from '../../../src/core/logger.js';
 import { BlockStore } from '../../../src/store/block-store.js';
 
 function get(port: number, rawPath: string, headers: Record<string, string> = {}): Promise<number> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { chooseBlockSize } from '../../../src/ingest/block-size.js';
-import { formatDuration, RateMeter } from '../../../src/cli/rate-meter.js';
+import { formatDuration, RateMeter } from '../../../src/client/rate-meter.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -7,9 +7,9 @@ import { after, describe, it } from 'node:test';
 import { ingestFile } from '../../../src/ingest/ingest-file.js';
 import { storeSink } from '../../../src/ingest/sinks.js';
 import { testKey } from '../../helpers/manifests.js';
-import { Catalog } from '../../../src/node/catalog.js';
+import { Catalog } from '../../../src/catalog/catalog.js';
 import { ContentLifecycle } from '../../../src/node/content-lifecycle.js';
-import { createLogger } from '../../../src/node/logger.js';
+import { createLogger } from '../../../src/core/logger.js';
 import { BlockStore } from '../../../src/store/block-store.js';
 
 const dirs: string[] = [];

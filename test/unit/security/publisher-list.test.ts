@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { CanopyError, isCanopyError } from '../../../src/core/errors.js';
 import { publicKeyText } from '../../../src/core/manifest-signature.js';
 import { PeerTrust } from '../../../src/security/peer-trust.js';
-import { PublisherAuthority } from '../../../src/security/publisher-authority.js';
+import { PublisherAuthority } from '../../../src/root/publisher-authority.js';
 import { signPublisherList, verifyPublisherList, type AuthorisedPublisher } from '../../../src/security/publisher-list.js';
 import { signStatement } from '../../../src/security/signed-record.js';
 import { createCaCertificate, generateKeyPair, publicKeyOf } from '../../../src/security/x509.js';

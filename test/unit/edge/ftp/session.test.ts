@@ -13,8 +13,8 @@ import fc from 'fast-check';
 import { createFtpServer, type FtpServer } from '../../../../src/edge/ftp/ftp-server.js';
 import { loadTlsContext } from '../../../../src/edge/ftp/ftp-tls.js';
 import { FtpUsers } from '../../../../src/edge/ftp/ftp-users.js';
-import { createLogger } from '../../../../src/node/logger.js';
-import { Catalog } from '../../../../src/node/catalog.js';
+import { createLogger } from '../../../../src/core/logger.js';
+import { Catalog } from '../../../../src/catalog/catalog.js';
 import { BlockStore } from '../../../../src/store/block-store.js';
 import { VirtualFile } from '../../../../src/vfile/virtual-file.js';
 

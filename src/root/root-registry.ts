@@ -1,7 +1,7 @@
 /**
- * The root's view of the network in the walking skeleton: who has joined (with their
- * addresses and attributes) and how much of each content each node reports holding. The
- * control-tree issue spreads this over a tree with rollups; the interface stays.
+ * The root's view of the network: who has joined (with their addresses and attributes)
+ * and how much of each content each node reports holding. The control tree (tree/) routes
+ * by attributes with rollups; this registry is the root's list of members and holders.
  */
 import type { Attributes } from '../core/attributes.js';
 import type { PeerConnection } from '../wire/peer-connection.js';

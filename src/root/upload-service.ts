@@ -17,10 +17,10 @@ import { manifestFromDraft, parseDraft } from '../ingest/draft-manifest.js';
 import { UploadFollower } from '../ingest/upload-follower.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { BlockStore } from '../store/block-store.js';
-import type { Catalog } from './catalog.js';
-import type { Logger } from './logger.js';
+import type { Catalog } from '../catalog/catalog.js';
+import type { Logger } from '../core/logger.js';
+import { UPLOAD_PATH, type UploadsApi } from '../api/publish-routes.js';
 
-export const UPLOAD_PATH = '/api/uploads';
 const DRAFTS_KEY = 'publish:drafts';
 /** An upload untouched this long is abandoned: its partial file is deleted (the tus expiration extension). */
 export const UPLOAD_EXPIRY_MS = 7 * 24 * 3600 * 1000;
@@ -56,7 +56,7 @@ export interface UploadState {
   createdAt: string;
 }
 
-export class UploadService {
+export class UploadService implements UploadsApi {
   readonly tus: Server;
   private readonly drafts = new Map<string, DraftRecord>();
   private readonly followers = new Map<string, UploadFollower>();

@@ -6,7 +6,7 @@
  */
 import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
-import type { Catalog } from '../node/catalog.js';
+import type { Catalog } from './catalog.js';
 
 export interface CatalogEntry {
   contentId: string;

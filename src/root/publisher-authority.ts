@@ -8,8 +8,8 @@
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
 import { isPublicKeyText } from '../core/manifest-signature.js';
-import { isPublisherName, signPublisherList, type AuthorisedPublisher, type PublisherList, MAX_PUBLISHERS } from './publisher-list.js';
-import { readIfExists, writeFileAtomic } from './secret-file.js';
+import { isPublisherName, signPublisherList, type AuthorisedPublisher, type PublisherList, MAX_PUBLISHERS } from '../security/publisher-list.js';
+import { readIfExists, writeFileAtomic } from '../security/secret-file.js';
 
 interface PublisherState {
   serial: number;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { contentIdOf } from '../../../src/core/manifest.js';
-import { Catalog } from '../../../src/node/catalog.js';
+import { Catalog } from '../../../src/catalog/catalog.js';
 import { BlockStore } from '../../../src/store/block-store.js';
 import { tempDir } from '../../helpers/cli.js';
 import { makeManifest } from '../../helpers/manifests.js';

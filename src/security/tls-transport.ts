@@ -16,9 +16,9 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { CanopyError } from '../core/errors.js';
-import { nodeIdOf } from '../security/x509.js';
-import { openListener } from './tcp-transport.js';
-import { formatAddress, type Listener, type PeerAddress, type Transport } from './transport.js';
+import { nodeIdOf } from './x509.js';
+import { openListener } from '../wire/tcp-transport.js';
+import { formatAddress, markAuthenticated, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
 
 export const PEER_ALPN = 'canopy/1';
 export const ENROL_ALPN = 'canopy-enrol/1';
@@ -46,12 +46,6 @@ export interface TlsTransportOptions {
   onRefused?: (reason: string, remote: string) => void;
 }
 
-const verifiedIds = new WeakMap<Duplex, string>();
-
-/** The node id of the peer on a stream this transport authenticated, or undefined. */
-export function tlsPeerNodeId(stream: Duplex): string | undefined {
-  return verifiedIds.get(stream);
-}
 
 export class TlsTransport implements Transport {
   private readonly servers = new Set<tls.Server>();
@@ -120,7 +114,7 @@ export class TlsTransport implements Transport {
         if (left <= 0) perNode.delete(nodeId);
         else perNode.set(nodeId, left);
       });
-      verifiedIds.set(socket, nodeId);
+      markAuthenticated(socket, nodeId);
       onConnection(socket);
     });
     const listener = await openListener(server as unknown as net.Server, address, sockets);
@@ -153,7 +147,7 @@ export class TlsTransport implements Transport {
         }
         socket.removeAllListeners('error');
         socket.on('error', () => undefined);
-        verifiedIds.set(socket, nodeId);
+        markAuthenticated(socket, nodeId);
         resolve(socket);
       });
       socket.once('error', (err) => {

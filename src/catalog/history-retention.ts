@@ -5,9 +5,9 @@
  * every content ever published); the withdrawal itself (id, time, reason: about 150 bytes)
  * is kept, so a node that was down is still told and no record can come back as live.
  */
-import type { Catalog } from '../node/catalog.js';
-import type { Logger } from '../node/logger.js';
-import { historyOf, outOfServiceAt } from './content-views.js';
+import type { Catalog } from './catalog.js';
+import type { Logger } from '../core/logger.js';
+import { historyOf, outOfServiceAt } from './catalog-views.js';
 
 export const HISTORY_KEEP_MS = 7 * 86_400_000;
 export const HISTORY_KEEP_COUNT = 1_000;

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { contentIdOf, type Manifest } from '../../../src/core/manifest.js';
-import { Catalog } from '../../../src/node/catalog.js';
-import { historyPage, liveContents, liveHoldings } from '../../../src/ops/content-views.js';
-import { pruneHistory } from '../../../src/ops/history-retention.js';
+import { Catalog } from '../../../src/catalog/catalog.js';
+import { historyPage, liveContents, liveHoldings } from '../../../src/catalog/catalog-views.js';
+import { pruneHistory } from '../../../src/catalog/history-retention.js';
 import { BlockStore } from '../../../src/store/block-store.js';
 import { tempDir } from '../../helpers/cli.js';
 import { makeManifest } from '../../helpers/manifests.js';

@@ -6,9 +6,9 @@
  */
 import { matches, parseCriteria } from '../core/criteria.js';
 import { storedBytes } from '../core/manifest.js';
-import { computeConvergence, type Convergence, type NodeView } from '../tree/convergence.js';
-import type { RootRegistry } from '../tree/root-registry.js';
-import type { Catalog, ContentState } from './catalog.js';
+import { computeConvergence, type Convergence, type NodeView } from './convergence.js';
+import type { RootRegistry } from './root-registry.js';
+import type { Catalog, ContentState } from '../catalog/catalog.js';
 
 export interface NodeStatusRow {
   nodeId: string;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { computeConvergence, type NodeView } from '../../../src/tree/convergence.js';
-import type { HoldingReport } from '../../../src/tree/root-registry.js';
+import { computeConvergence, type NodeView } from '../../../src/root/convergence.js';
+import type { HoldingReport } from '../../../src/root/root-registry.js';
 
 const NOW = 1_000_000;
 const report = (haveBytes: number, size: number, extra: Partial<HoldingReport> = {}): HoldingReport => ({ haveBlocks: 0, haveBytes, complete: haveBytes === size, at: NOW, fetchedBytes: haveBytes, rate: 0, stuck: undefined, stuckDetail: undefined, ...extra });

@@ -1,0 +1,276 @@
+/**
+ * The components of one node, built once, in dependency order, from the config and the
+ * node's credentials (the `(components, init)` shape of js-libp2p: each part receives the
+ * parts it needs, nothing reaches back into the node). Root-only parts (root/) exist only
+ * on the root; a member has a root link instead. node.ts starts and stops what is built here.
+ */
+import path from 'node:path';
+import type http from 'node:http';
+import { CanopyError } from '../core/errors.js';
+import { createLogger } from '../core/logger.js';
+import { Catalog } from '../catalog/catalog.js';
+import { ApiTokens } from '../api/api-tokens.js';
+import { Metrics } from '../ops/metrics.js';
+import { BlockStore, LOCAL_INGEST_ID } from '../store/block-store.js';
+import { EdgeAccessStore } from '../security/edge-access-store.js';
+import type { NodeSecurity } from '../security/node-security.js';
+import { Downloader } from '../swarm/downloader.js';
+import { HaveBroadcaster } from '../swarm/have-broadcaster.js';
+import { UploadLimiter } from '../swarm/upload-limiter.js';
+import { BlockFetcher } from '../vfile/block-fetcher.js';
+import type { FtpServer } from '../edge/ftp/ftp-server.js';
+import type { Holder } from '../wire/messages.js';
+import { PROTOCOL_VERSION, type HelloBody } from '../wire/messages.js';
+import type { PeerConnection, RequestHandler } from '../wire/peer-connection.js';
+import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
+import type { Transport } from '../wire/transport.js';
+import { RootRegistry } from '../root/root-registry.js';
+import { rootPeerMessages } from '../root/root-peer-messages.js';
+import { RootService, type RootParts } from '../root/root-service.js';
+import { UploadService } from '../root/upload-service.js';
+import { mayServe, qualifies, type Self } from './admission.js';
+import { AnnouncementIntake } from './announcement-intake.js';
+import type { NodeConfig } from './config.js';
+import { ContentLifecycle } from './content-lifecycle.js';
+import { Holdings } from './holdings.js';
+import { countingStore, countServed } from './metering.js';
+import { createPeerService } from './peer-service.js';
+import { RootLink } from './root-link.js';
+import type { TreeLink } from './tree-link.js';
+import { trustChanges } from './trust-changes.js';
+import type { TrustUpdate } from '../security/peer-trust.js';
+import { buildServers, type ServerParts } from './servers.js';
+import type { RunTime } from './run-time.js';
+
+export interface Components extends ServerParts {
+  transport: Transport;
+  identity: LocalIdentity;
+  rootLink: RootLink | undefined;
+  holdings: Holdings;
+  onTrustUpdate: (update: TrustUpdate) => void;
+  lifecycle: ContentLifecycle;
+  pool: PeerPool;
+  /** One handler serves both directions: requests on connections we dialled and on ones we accepted. */
+  handler: RequestHandler;
+  downloader: Downloader;
+  apiServer: http.Server;
+  edgeServer: http.Server;
+  ftpServer: FtpServer;
+  /** Throws unless this node may serve the content now (catalog synced, content live). */
+  checkServing: (contentId: string) => void;
+  /** The root's id: this node's on the root, learnt from the root link or the tree on a member. */
+  rootId: () => string | undefined;
+}
+
+
+/** Everything but the servers and the network parts: stores, catalog, policy, root pieces. */
+function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Transport) {
+  const identity: LocalIdentity = {
+    nodeId: security.nodeId,
+    name: config.name,
+    get attrs() {
+      return security.attrs;
+    },
+  };
+  const log = createLogger({ node: config.name, nodeId: identity.nodeId }, process.env.CANOPY_LOG_LEVEL ? undefined : config.logLevel);
+  const store = new BlockStore(config.dataDir, config.volumes, { quota: config.quota, evictionPolicy: config.evictionPolicy, log: log.child({ component: 'store' }) });
+  const catalog = new Catalog(store);
+  const access = new EdgeAccessStore(store.index, security.trust.caPublicKey);
+  const self = (): Self => ({ nodeId: identity.nodeId, attrs: identity.attrs, prefetch: config.prefetch, localIngestId: store.index.getKv(LOCAL_INGEST_ID) ?? undefined });
+  const apiTokens = new ApiTokens(config.dataDir);
+  apiTokens.ensureAdminToken(config.apiTokenFile);
+  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens };
+}
+
+type Local = ReturnType<typeof buildLocal>;
+
+/** The root's parts; `flood` reaches the tree link once it is started. */
+function buildRoot(l: Local, lifecycle: ContentLifecycle, tree: { link?: TreeLink }, stored: (id: string, index: number) => void): RootParts | undefined {
+  const authority = l.security.authority;
+  if (!l.config.isRoot || !authority) return undefined;
+  const registry = new RootRegistry();
+  const service = new RootService({
+    config: l.config,
+    nodeId: l.identity.nodeId,
+    security: l.security,
+    authority,
+    store: l.store,
+    catalog: l.catalog,
+    access: l.access,
+    registry,
+    withdrawHere: (id, at, reason) => lifecycle.withdraw(id, at, reason),
+    inTree: (nodeId) => tree.link?.inTree(nodeId) ?? true,
+    flood: (key, message) => {
+      if (!tree.link) throw new CanopyError('ERR_UNREACHABLE', 'the control tree is not started yet');
+      tree.link.flood(key, message);
+    },
+    log: l.log,
+  });
+  const uploads = new UploadService({ dir: path.join(l.config.dataDir, 'uploads'), store: l.store, catalog: l.catalog, origin: l.identity.nodeId, publisherKey: () => service.ownKey().privateKey, announce: (id, m) => service.announce(id, m), metrics: l.metrics, onStored: stored, log: l.log });
+  return { authority, registry, service, uploads };
+}
+
+/** The peer side: who we listen to and answer, the root link, what we hold, how we fetch. */
+function buildPeer(l: Local, run: RunTime) {
+  const { config, security, catalog, store, log, identity } = l;
+  const tree: { link?: TreeLink } = {};
+  const broadcaster = new HaveBroadcaster();
+  const lifecycle = new ContentLifecycle({
+    catalog,
+    store,
+    cancelDownload: async (id) => {
+      downloader.cancel(id);
+      await downloader.settled(id);
+      holdings.drop(id);
+    },
+    onRetired: (id) => root?.registry.forget(id),
+    log,
+  });
+  const root = buildRoot(l, lifecycle, tree, (id, index) => holdings.stored(id, index));
+  const onTrustUpdate = trustChanges({ security, catalog, holdings: () => holdings, intake: () => intake, self: l.self, log });
+  const rootId = (): string | undefined => (config.isRoot ? identity.nodeId : rootLink?.rootId ?? tree.link?.rootId);
+  const checkServing = (contentId: string): void => {
+    const verdict = mayServe({ synced: intake.synced, live: catalog.isLive(contentId) });
+    if (verdict === 'not-synced') throw new CanopyError('ERR_NOT_SYNCED', 'this node is still learning the catalog from the network');
+    if (verdict === 'not-live') throw new CanopyError('ERR_CONTENT_WITHDRAWN', `content ${contentId.slice(0, 12)} is ${catalog.state(contentId)}`);
+  };
+  const { auth, handler } = peerHandler(l, run, { root, tree, broadcaster, onTrustUpdate, checkServing, rootId, holdings: () => holdings, downloader: () => downloader, intake: () => intake });
+  const pool = new PeerPool(l.transport, auth, handler);
+  const rootLink: RootLink | undefined = config.join && !config.isRoot ? memberRootLink(l, config.join, pool, run, () => intake, () => holdings) : undefined;
+  const findHolders = (id: string): Promise<Holder[]> => (rootLink ? rootLink.holders(id) : Promise.resolve(root?.registry.completeHolders(id) ?? []));
+  const downloader = new Downloader({
+    selfId: identity.nodeId,
+    store: countingStore(l.metrics, store),
+    pool,
+    findHolders,
+    bitfield: (id) => holdings.bitfield(id),
+    onStored: (id, m, index) => {
+      holdings.bitfield(id).set(index);
+      broadcaster.have(id, index);
+      holdings.reportProgress(id, m, holdings.bitfield(id).complete);
+    },
+    onStuck: (id, stuck) => holdings.onStuck(id, stuck),
+    log,
+    downloadCap: config.downloadCap,
+    prefetch: config.prefetch,
+    maxInFlight: config.downloadConcurrency,
+    maxInFlightPerPeer: Math.max(2, Math.ceil(config.downloadConcurrency / 4)),
+  });
+  const holdings: Holdings = new Holdings({ catalog, store, broadcaster, downloader: () => downloader, rootLink, self: l.self, synced: () => intake.synced, log });
+  const intake: AnnouncementIntake = new AnnouncementIntake({
+    catalog,
+    store,
+    access: l.access,
+    lifecycle,
+    holdings,
+    caPublicKey: security.trust.caPublicKey,
+    publishers: { isAuthorised: (key) => security.trust.isAuthorisedPublisher(key), haveList: () => security.trust.publishers() !== null },
+    self: l.self,
+    rootId,
+    onTrustUpdate,
+    synced: config.isRoot,
+    log,
+  });
+  return { root, rootLink, holdings, intake, onTrustUpdate, lifecycle, pool, handler, downloader, tree, checkServing, rootId, findHolders };
+
+}
+
+/** What the peer service is wired to; the parts built after it are read at call time. */
+interface PeerWiring {
+  root: RootParts | undefined;
+  tree: { link?: TreeLink };
+  broadcaster: HaveBroadcaster;
+  onTrustUpdate: (update: TrustUpdate) => void;
+  checkServing: (contentId: string) => void;
+  rootId: () => string | undefined;
+  holdings: () => Holdings;
+  downloader: () => Downloader;
+  intake: () => AnnouncementIntake;
+}
+
+/** The answers to peers (peer-service.ts), metered, and the hello this node says. */
+function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
+  const { config, security, catalog, store, log, identity } = l;
+  const { root } = h;
+  const auth = {
+    hello: (): HelloBody => ({ nodeId: identity.nodeId, name: config.name, record: security.record, version: PROTOCOL_VERSION }),
+    attest: (conn: PeerConnection, record: unknown) => security.attest(conn, record),
+  };
+  const handler = countServed(l.metrics, createPeerService({
+    identity,
+    auth,
+    catalog,
+    store,
+    rootId: h.rootId,
+    rootMessages:
+      root &&
+      rootPeerMessages({
+        nodeId: identity.nodeId,
+        catalog,
+        registry: root.registry,
+        selfPeer: () => run.addresses().peer,
+        accessStatement: (id) => l.access.statement(id),
+        signWithdrawal: (w) => root.service.signWithdrawal(w),
+        publisherList: () => root.service.publishers.list(),
+        renewCertificate: (nodeId, publicKeyPem) => root.authority.renew(nodeId, publicKeyPem),
+        onJoined: (conn) => void conn.notify('trust-update', root.service.trustForJoiner()).catch(() => undefined),
+        log,
+      }),
+    bitfield: (id) => h.holdings().bitfield(id),
+    uploads: new UploadLimiter(config.uploadCap),
+    broadcaster: h.broadcaster,
+    onHave: (peer, id, index, seeded) => h.downloader().onHave(peer, id, index, seeded),
+    onAnnounce: (id, m, access) => h.intake().onAnnounce(id, m, access),
+    onTrustUpdate: h.onTrustUpdate,
+    onWithdraw: (w) => h.intake().applyWithdrawal(w, 'peer'),
+    checkServing: h.checkServing,
+    onTree: (connId, from, m) => h.tree.link?.receive(connId, from, m),
+    log,
+  }));
+  return { auth, handler };
+}
+
+/** A member's link to the root: registration, catalog sync, progress, holders. */
+function memberRootLink(l: Local, join: NonNullable<NodeConfig['join']>, pool: PeerPool, run: RunTime, intake: () => AnnouncementIntake, holdings: () => Holdings): RootLink {
+  return new RootLink({
+    pool,
+    root: join,
+    joinBody: () => {
+      const a = run.addresses();
+      return { peer: a.peer, api: a.api, http: a.http };
+    },
+    onCatalog: (reply) => intake().onCatalogSync(reply),
+    onJoined: () => {
+      l.catalog.list().forEach((c) => holdings().reportProgress(c.contentId, c.manifest, true));
+      run.renewIfDue();
+    },
+    log: l.log,
+  });
+}
+
+export function buildComponents(config: NodeConfig, security: NodeSecurity, transport: Transport, run: RunTime): Components {
+  const l = buildLocal(config, security, transport);
+  const p = buildPeer(l, run);
+  const fetchNow = async (contentId: string, index: number, deadline?: number): Promise<void> => {
+    const manifest = l.catalog.require(contentId);
+    p.checkServing(contentId);
+    if (!qualifies(manifest, l.self())) throw new CanopyError('ERR_NOT_AUTHORISED', `this node does not meet the criteria "${manifest.criteria}" of ${contentId.slice(0, 12)}`);
+    return p.downloader.fetchNow(contentId, manifest, index, deadline);
+  };
+  const fetcher = new BlockFetcher({
+    store: countingStore(l.metrics, l.store),
+    pool: p.pool,
+    manifestOf: (id) => l.catalog.require(id),
+    findHolders: p.findHolders,
+    onStored: (id, index, bytes) => {
+      p.downloader.addFetched(id, bytes);
+      // Blocks fetched for edge readers are advertised to peers and known to the swarm too.
+      p.holdings.stored(id, index);
+      p.downloader.markHeld(id, index);
+      p.holdings.reportProgress(id, l.catalog.require(id), l.catalog.holding(id).complete);
+    },
+    log: l.log,
+  });
+  const parts = { ...l, ...p, fetcher, fetchNow };
+  return { ...parts, ...buildServers(parts, run) };
+}

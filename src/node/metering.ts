@@ -1,0 +1,65 @@
+/**
+ * Metering: counters bumped where bytes move, wrapped around the components so that the
+ * peer service, the downloader's store, the block cache and the edge server stay unaware
+ * of metrics.
+ */
+import type http from 'node:http';
+import type { Metrics } from '../ops/metrics.js';
+import type { BlockStore, StripeHint } from '../store/block-store.js';
+import type { BlockCache } from '../vfile/block-cache.js';
+import type { RequestHandler } from '../wire/peer-connection.js';
+
+/** Counts blocks and bytes sent to peers. */
+export function countServed(metrics: Metrics, handler: RequestHandler): RequestHandler {
+  return async (req) => {
+    const reply = await handler(req);
+    if (req.type === 'get-block' && reply?.payload) {
+      metrics.inc('canopy_blocks_served_total');
+      metrics.inc('canopy_bytes_out_total', { class: 'peer' }, reply.payload.length);
+    }
+    return reply;
+  };
+}
+
+/** The store as the downloader sees it: every verified block it puts is counted as bytes in from peers. */
+export function countingStore(metrics: Metrics, store: BlockStore): BlockStore {
+  return Object.create(store, {
+    put: {
+      value: async (data: Buffer, expected?: string, hint?: StripeHint) => {
+        const hash = await store.put(data, expected, hint);
+        metrics.inc('canopy_bytes_in_total', { class: 'peer' }, data.length);
+        metrics.inc('canopy_blocks_received_total', { class: 'peer' });
+        return hash;
+      },
+    },
+  }) as BlockStore;
+}
+
+/** Counts reads of the shared block cache as hits or misses. */
+export function countingCache(metrics: Metrics, cache: BlockCache): BlockCache {
+  return Object.create(cache, {
+    get: {
+      value: (hash: string, length: number, load: () => Promise<Buffer>) => {
+        let missed = false;
+        const result = cache.get(hash, length, () => {
+          missed = true;
+          return load();
+        });
+        metrics.inc('canopy_cache_requests_total', { result: missed ? 'miss' : 'hit' });
+        return result;
+      },
+    },
+  }) as BlockCache;
+}
+
+/** Edge traffic is counted from the socket (headers included). */
+export function meterEdge(metrics: Metrics, server: http.Server): void {
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    const before = socket.bytesWritten;
+    res.once('close', () => {
+      metrics.inc('canopy_http_requests_total', { status: `${Math.floor(res.statusCode / 100)}xx` });
+      metrics.inc('canopy_bytes_out_total', { class: 'http' }, Math.max(0, socket.bytesWritten - before));
+    });
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * Policy scenarios on an in-process cluster (test/helpers/cluster.ts): real nodes, real TLS
+ * on loopback, the admin API called with inject().
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { generateKeyPairSync } from 'node:crypto';
+import { contentIdOf } from '../../../src/core/manifest.js';
+import { publicKeyText } from '../../../src/core/manifest-signature.js';
+import { makeManifest } from '../../helpers/manifests.js';
+import { startCluster, type Cluster } from '../../helpers/cluster.js';
+import { waitFor } from '../../helpers/wait.js';
+
+describe('scenario: publisher list', () => {
+  let cluster: Cluster;
+  before(async () => {
+    cluster = await startCluster({ eu1: { region: 'eu' } });
+  });
+  after(() => cluster?.stop());
+
+  it('holds an announcement signed by a key not yet in the list until the list arrives', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const eu1 = cluster.member('eu1');
+    await waitFor('eu1 to sync the catalog', async () => eu1.c.intake.synced, 10_000);
+    const manifest = makeManifest({ size: 100, blockSize: 64, tracks: [{ offset: 0, length: 100 }] }, privateKey, { criteria: 'region=us', origin: cluster.root.identity.nodeId });
+    const id = contentIdOf(manifest);
+    cluster.root.c.root!.service.announce(id, manifest);
+    await waitFor('eu1 to hold the announcement', async () => eu1.c.intake.held.size === 1, 10_000);
+    assert.equal(eu1.c.catalog.get(id), undefined);
+
+    const added = await cluster.api(cluster.root, { method: 'POST', url: '/api/publishers', body: { key: publicKeyText(publicKey), name: 'late' } });
+    assert.equal(added.status, 200, added.body.toString());
+    await waitFor('eu1 to accept it with the new list', async () => eu1.c.catalog.get(id) !== undefined, 10_000);
+    assert.equal(eu1.c.intake.held.size, 0);
+  });
+
+  it('lists the publisher keys on the root and refuses the list on a member', async () => {
+    const list = await cluster.api(cluster.root, { url: '/api/publishers' });
+    assert.equal(list.status, 200);
+    assert.ok(list.json<{ publishers: unknown[] }>().publishers.length >= 2);
+    const onMember = await cluster.api(cluster.member('eu1'), { url: '/api/publishers' });
+    assert.equal(onMember.status, 400);
+    assert.equal(onMember.json<{ error: { code: string } }>().error.code, 'ERR_USAGE');
+  });
+
+  it('an attribute change set on the root reaches the member, which re-judges what it qualifies for', async () => {
+    const eu1 = cluster.member('eu1');
+    const set = await cluster.api(cluster.root, { method: 'POST', url: '/api/nodes/eu1/attributes', body: { attrs: 'region=us' } });
+    assert.equal(set.status, 200, set.body.toString());
+    await waitFor('eu1 to see its new attributes', async () => eu1.identity.attrs.region === 'us', 10_000);
+    // The held content above (criteria region=us) is now one eu1 qualifies for.
+    assert.ok(eu1.c.catalog.list().some((c) => eu1.c.self().attrs.region === 'us' && c.manifest.criteria === 'region=us'));
+  });
+});
