@@ -60,6 +60,17 @@ export class Catalog {
     return true;
   }
 
+  /**
+   * Forgets the record of a content out of service (history retention, src/ops/history-retention.ts):
+   * its manifest goes, its withdrawal stays so the content is never taken for live again.
+   */
+  forget(contentId: string): void {
+    if (this.state(contentId) === 'live') throw new CanopyError('ERR_USAGE', `content ${contentId.slice(0, 12)} is live: only withdrawn or expired records are pruned`);
+    this.store.index.deleteContent(contentId);
+    this.cache.delete(contentId);
+    this.expiring.delete(contentId);
+  }
+
   withdrawal(contentId: string): Withdrawal | undefined {
     return this.withdrawn.get(contentId);
   }
