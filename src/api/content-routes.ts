@@ -18,6 +18,7 @@ import { PUBLISH_MEDIA_TYPE } from '../ingest/upload-format.js';
 import type { Route } from './router.js';
 import { lifecycleFields, type LifecycleRootApi } from './lifecycle-routes.js';
 import * as S from './schemas.js';
+import { DEFAULT_HISTORY, historyLimit, historyPage, liveContents, MAX_HISTORY, type CatalogEntry } from '../catalog/catalog-views.js';
 
 export interface PublishRequest {
   name: string;
@@ -96,14 +97,21 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
   const tag = 'contents';
   return [
     { method: 'GET', path: '/api/node', tag: 'nodes', summary: 'This node: id, attributes, addresses, store usage per volume', response: S.NodeInfo, handler: () => deps.info() },
-    { method: 'GET', path: '/api/nodes', tag: 'nodes', summary: 'Members of the network (root)', response: S.Members, handler: () => ({ nodes: requireRoot(deps.root).nodes() }) },
+    { method: 'GET', path: '/api/nodes', tag: 'nodes', summary: 'Members of the network (root)', response: S.Members, handler: () => ({ nodes: requireRoot(deps.root).nodes(), uptimeSeconds: Math.floor(process.uptime()) }) },
     {
       method: 'GET',
       path: '/api/contents',
       tag,
-      summary: 'Contents known here, with what this node holds of each',
+      summary: 'Live contents known here, with what this node holds of each, then the most recent withdrawn or expired ones (history, newest first, paged); with state=history only the history page',
+      query: { state: 'history: only withdrawn and expired contents', limit: `history entries (default ${DEFAULT_HISTORY}, at most ${MAX_HISTORY})`, cursor: 'the `history.next` of the previous page' },
       response: S.ContentList,
-      handler: () => ({ contents: catalog.list().map((c) => ({ ...contentSummary(c.contentId, c.manifest, catalog.holding(c.contentId)), ...lifecycleFields(catalog, c.contentId, c.manifest) })) }),
+      handler: ({ url }) => {
+        const summary = (c: CatalogEntry) => ({ ...contentSummary(c.contentId, c.manifest, catalog.holding(c.contentId)), ...lifecycleFields(catalog, c.contentId, c.manifest) });
+        const page = historyPage(catalog, historyLimit(url.searchParams.get('limit')), url.searchParams.get('cursor'));
+        const history = { next: page.next, total: page.total };
+        if (url.searchParams.get('state') === 'history') return { contents: page.entries.map(summary), history };
+        return { contents: [...liveContents(catalog).map(summary), ...page.entries.map(summary)], history };
+      },
     },
     {
       method: 'POST',

@@ -5,14 +5,14 @@
  */
 export type JsonSchema = Readonly<Record<string, unknown>>;
 
-const str = { type: 'string' } as const;
+export const str = { type: 'string' } as const;
 const int = { type: 'integer', minimum: 0 } as const;
 const bool = { type: 'boolean' } as const;
 const hash = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const attrs = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const peer = { type: 'object', required: ['host', 'port'], properties: { host: str, port: int } } as const;
 
-function obj(properties: Record<string, unknown>, required: string[] = Object.keys(properties)): JsonSchema {
+export function obj(properties: Record<string, unknown>, required: string[] = Object.keys(properties)): JsonSchema {
   return { type: 'object', required, properties };
 }
 
@@ -31,7 +31,10 @@ export const NodeInfo = obj(
   ['nodeId', 'name', 'root', 'attrs', 'peer', 'api', 'http', 'store'],
 );
 
-export const Members = obj({ nodes: { type: 'array', items: obj({ nodeId: str, name: str, attrs, peer, api: str, http: str, joinedAt: str }) } });
+export const Members = obj(
+  { nodes: { type: 'array', items: obj({ nodeId: str, name: str, attrs, peer, api: str, http: str, joinedAt: str }) }, uptimeSeconds: int },
+  ['nodes'],
+);
 
 const Holding = obj({ haveBlocks: int, haveBytes: int, totalBlocks: int, size: int, complete: bool, keptOutsideCriteria: bool }, ['haveBlocks', 'haveBytes', 'totalBlocks', 'size', 'complete']);
 
@@ -61,7 +64,10 @@ const Convergence = obj({
   etaSeconds: { type: ['integer', 'null'], minimum: 0 }, converged: bool, stuck: { type: 'array', items: Stuck },
 });
 
-export const ContentList = obj({ contents: { type: 'array', items: ContentSummary } });
+/** Where the history goes on: the cursor of the next (older) page, and how many records are kept. */
+const HistoryCursor = obj({ next: { type: ['string', 'null'] }, total: int });
+
+export const ContentList = obj({ contents: { type: 'array', items: ContentSummary }, history: HistoryCursor });
 
 export const ContentStatus = obj(
   {
@@ -122,6 +128,7 @@ export const Overview = obj({
     ),
   },
   contents: { type: 'array', items: ContentStatus },
+  history: HistoryCursor,
   uploads: { type: 'array', items: UploadState },
 });
 

@@ -32,7 +32,7 @@ export interface Version {
 }
 
 /** A change to the catalog, as a root's shared state store records it. */
-export type CatalogRecord = { kind: 'content'; contentId: string; manifest: Manifest } | { kind: 'withdrawal'; withdrawal: Withdrawal };
+export type CatalogRecord = { kind: 'content'; contentId: string; manifest: Manifest } | { kind: 'withdrawal'; withdrawal: Withdrawal } | { kind: 'forget'; contentId: string };
 
 export class Catalog {
   /** Told of every new content and withdrawal (a root mirrors them into its state database). */
@@ -64,6 +64,18 @@ export class Catalog {
     this.expiring.delete(contentId);
     this.tell({ kind: 'withdrawal', withdrawal: { contentId, at, reason } });
     return true;
+  }
+
+  /**
+   * Forgets the record of a content out of service (history retention, src/ops/history-retention.ts):
+   * its manifest goes, its withdrawal stays so the content is never taken for live again.
+   */
+  forget(contentId: string): void {
+    if (this.state(contentId) === 'live') throw new CanopyError('ERR_USAGE', `content ${contentId.slice(0, 12)} is live: only withdrawn or expired records are pruned`);
+    this.store.index.deleteContent(contentId);
+    this.cache.delete(contentId);
+    this.expiring.delete(contentId);
+    this.tell({ kind: 'forget', contentId });
   }
 
   onRecord(listener: (r: CatalogRecord) => void): void {

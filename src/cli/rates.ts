@@ -25,7 +25,7 @@ export class RateTracker {
 /** "12s", "4m05s", "2h03m"; "—" when nothing moves, "done" when nothing is left. */
 export function formatEta(remaining: number, rate: number): string {
   if (remaining <= 0) return 'done';
-  if (rate <= 0) return '—';
+  if (rate < 1) return '—'; // Under a byte a second is nothing moving, not a finish time centuries away.
   const s = Math.ceil(remaining / rate);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;

@@ -63,5 +63,8 @@ export function chooseBlockSize(input: BlockSizeInput): BlockSizeChoice {
   }
   const pow = input.size >= TARGET_BLOCKS ? 2 ** Math.floor(Math.log2(input.size / TARGET_BLOCKS)) : 1;
   const blockSize = clamp(pow, GENERIC_MIN, GENERIC_MAX);
-  return onPackets({ blockSize, reason: `length: ${formatBytes(input.size)} in about ${TARGET_BLOCKS}+ blocks, power of two in [1 MiB, 64 MiB]` }, input.packet);
+  const count = Math.max(1, Math.ceil(input.size / blockSize));
+  // Say the real count: a content under 1,000 MiB gets the 1 MiB floor and so fewer than 1,000 blocks.
+  const why = blockSize === GENERIC_MIN && pow < GENERIC_MIN ? `the smallest block size (1 MiB), since a 1,000-block split would be smaller` : `the largest power of two in [1 MiB, 64 MiB] giving at least ${TARGET_BLOCKS} blocks`;
+  return onPackets({ blockSize, reason: `length: ${formatBytes(input.size)} in ${count} blocks of ${formatBytes(blockSize)}, ${why}` }, input.packet);
 }

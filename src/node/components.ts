@@ -115,6 +115,7 @@ function buildRoot(l: Local, lifecycle: ContentLifecycle, tree: { link?: TreeLin
     registry,
     withdrawHere: (id, at, reason) => lifecycle.withdraw(id, at, reason),
     durable: () => l.rootState?.flush() ?? Promise.resolve(),
+    inTree: (nodeId) => tree.link?.inTree(nodeId) ?? true,
     flood: (key, message) => {
       if (!tree.link) throw new CanopyError('ERR_UNREACHABLE', 'the control tree is not started yet');
       tree.link.flood(key, message);

@@ -6,6 +6,7 @@
  */
 import type { CanopyError } from '../core/errors.js';
 import { applyReload, type ReloadPlan } from './reload-plan.js';
+import { startHistoryRetention } from '../catalog/history-retention.js';
 import { X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
@@ -41,6 +42,7 @@ export class CanopyNode {
   readonly c: Components;
   private listener: Listener | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
+  private stopRetention: (() => void) | undefined;
   private stopping = false;
   /** Parts started so far, in start order. */
   private started: Part[] = [];
@@ -90,6 +92,8 @@ export class CanopyNode {
     // Attributes may have changed since the last run: what the node must hold is re-decided.
     for (const x of catalog.list()) store.pin(x.contentId, catalog.isLive(x.contentId) && mustHold(x.manifest, this.c.self()));
     store.on('volume:failed', (failure) => holdings.onVolumeFailed(failure));
+    // A volume back in service holds its blocks again: report (and complete) what changed, as after a failure.
+    store.on('volume:restored', (back) => holdings.onVolumeFailed(back));
     // The root must stop sending requesters here for what was just evicted.
     store.on('content:evicted', ({ contentId }) => {
       holdings.forgetHeld(contentId);
@@ -146,6 +150,7 @@ export class CanopyNode {
       { name: 's3', start: () => listenOn(c.s3Server, { host, port: config.s3Port }, 'S3'), stop: () => closeServer(c.s3Server) },
       { name: 'peer', start: () => this.listenPeers(), stop: async () => (c.pool.closeAll(), await this.listener?.close()) },
       { name: 'lifecycle', start: () => c.lifecycle.start(), stop: () => c.lifecycle.stop() },
+      { name: 'history', start: () => void (this.stopRetention = startHistoryRetention(c.catalog, c.log)), stop: () => this.stopRetention?.() },
       { name: 'tree', start: () => this.startTree(), stop: () => (c.tree.link?.stop(), c.downloader.stop(), c.rootLink?.stop()) },
       { name: 'uploads', start: () => c.root?.uploads.start(), stop: () => c.root?.uploads.stop() },
       { name: 'renewal', start: () => this.startRenewal(), stop: () => clearInterval(this.renewTimer) },

@@ -3,6 +3,7 @@
  * from the route modules, with the root's operations only on the root), the HTTP edge and
  * the FTP edge, metered without their knowing.
  */
+import { historyStatuses, liveContents, liveHoldings, withdrawnHeld } from '../catalog/catalog-views.js';
 import type http from 'node:http';
 import { CanopyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -107,11 +108,12 @@ export function apiDeps(c: ServerParts, run: RunTime): AdminApiDeps {
         }
       : null,
   };
-  const spread = (): ContentSpread[] => (rootApi ? c.catalog.list().map((x) => rootApi.status(x.contentId) as ContentSpread) : []);
+  const spread = (): ContentSpread[] => (rootApi ? liveContents(c.catalog).map((x) => rootApi.status(x.contentId) as ContentSpread) : []);
   const gauges = () =>
     nodeGauges({
       store: () => c.store.stats(),
-      holdings: () => c.catalog.list().map((x) => ({ contentId: x.contentId, name: x.manifest.name, size: x.manifest.size, haveBytes: c.catalog.holding(x.contentId).haveBytes, live: c.catalog.isLive(x.contentId) })),
+      holdings: () => liveHoldings(c.catalog, (hash) => c.store.has(hash)),
+      withdrawnHeld: () => withdrawnHeld(c.catalog, (hash) => c.store.has(hash)),
       certificates: () => [{ cert: 'node', pem: c.security.certPem }, { cert: 'ca', pem: c.security.caCertPem }],
       ...(root ? { treeSize: () => root.registry.list().length + 1, spread } : {}),
     });
@@ -120,6 +122,7 @@ export function apiDeps(c: ServerParts, run: RunTime): AdminApiDeps {
     memberInfo: (nodeId: string) => askMemberInfo(root.registry.get(nodeId)?.conn),
     members: () => root.registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, api: m.api, http: m.http, joinedAt: m.joinedAt })),
     contents: spread,
+    history: (limit: number, cursor: string | null) => historyStatuses(c.catalog, limit, cursor, (id) => rootApi!.status(id)),
     uploads: () => root.uploads.list(),
   };
   const deps: AdminApiDeps = {
@@ -145,7 +148,7 @@ export function apiDeps(c: ServerParts, run: RunTime): AdminApiDeps {
       ...treeRoutes(tree),
       ...webRoutes(),
       ...(config.isRoot ? [] : blockFetchRoutes(c.catalog, (id, index, deadline) => c.fetchNow(id, index, deadline).then(() => undefined))),
-      ...storeRoutes({ stats: () => c.store.stats() }),
+      ...storeRoutes({ stats: () => c.store.stats(), recheck: () => c.store.recheckVolumes() }),
       ...publisherRoutes(root && { list: () => ({ publishers: root.service.publishers.publishers(), serial: root.service.publishers.list().serial }), add: (key, name) => root.service.authorisePublisher(key, name), remove: (key) => root.service.removePublisher(key) }),
     ],
   };

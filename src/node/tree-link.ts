@@ -12,6 +12,7 @@ import { decodeTreeMessage, encodeTreeMessage } from '../tree/tree-codec.js';
 import type { TreeAction, TreeEvent, TreeOptions } from '../tree/tree-events.js';
 import type { NodeRef } from '../tree/tree-messages.js';
 import { TreeNode } from '../tree/tree-node.js';
+import { mayHold } from '../tree/rollup.js';
 import type { PeerPool } from '../wire/peer-pool.js';
 import { parseAddress } from '../wire/transport.js';
 import type { Logger } from '../core/logger.js';
@@ -85,6 +86,16 @@ export class TreeLink {
     const result = new Promise<{ matching: number; partial: boolean }>((resolve) => this.counts.set(qid, resolve));
     this.handle({ type: 'count', now: this.now(), qid, criteria });
     return result;
+  }
+
+  /**
+   * Whether a node is in this node's subtree as the tree sees it: a child that still sends
+   * heartbeats, or (deeper down) in the id filter of the rollups. A hung member whose parent
+   * gave up on it drops out here while its connection to the root may stay open.
+   */
+  inTree(nodeId: string): boolean {
+    const c = this.core;
+    return !c || c.hasChild(nodeId) || mayHold(c.subtree, nodeId);
   }
 
   view(): Record<string, unknown> {

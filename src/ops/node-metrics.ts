@@ -17,8 +17,10 @@ export interface StoreUsage {
 
 export interface GaugeSources {
   store: () => StoreUsage;
-  /** Contents known here and the bytes this node holds of each. */
-  holdings: () => { contentId: string; name: string; haveBytes: number; size: number; live?: boolean }[];
+  /** Live contents and the bytes this node holds of each (shared blocks counted once). */
+  holdings: () => { contentId: string; name: string; haveBytes: number; size: number }[];
+  /** Withdrawn or expired contents of which this node still holds bytes no live content uses. */
+  withdrawnHeld?: () => { contentId: string; name: string; haveBytes: number }[];
   /** PEM certificates whose end of validity is watched (this node's, the cluster CA's). */
   certificates?: () => { cert: string; pem: string }[];
   /** Root only: members of the tree and each content's spread. */
@@ -32,10 +34,11 @@ export function nodeGauges(src: GaugeSources): MetricFamily[] {
   const out: MetricFamily[] = [
     { name: 'canopy_store_bytes', help: 'Bytes of blocks stored, per volume.', type: 'gauge', samples: stats.volumes.map((v) => ({ labels: { volume: v.id, path: v.path }, value: v.bytes })) },
     { name: 'canopy_store_blocks', help: 'Blocks stored, per volume.', type: 'gauge', samples: stats.volumes.map((v) => ({ labels: { volume: v.id, path: v.path }, value: v.blocks })) },
-    { name: 'canopy_store_volume_failed', help: '1 when the volume has failed (gone, read-only, I/O errors).', type: 'gauge', samples: stats.volumes.map((v) => ({ labels: { volume: v.id, path: v.path }, value: v.state === 'failed' ? 1 : 0 })) },
+    { name: 'canopy_store_volume_failed', help: '1 when the volume has failed (gone, I/O errors): its blocks count as lost.', type: 'gauge', samples: stats.volumes.map((v) => ({ labels: { volume: v.id, path: v.path }, value: v.state === 'failed' ? 1 : 0 })) },
+    { name: 'canopy_store_volume_read_only', help: '1 when the volume refuses writes (EROFS): its blocks are still served.', type: 'gauge', samples: stats.volumes.map((v) => ({ labels: { volume: v.id, path: v.path }, value: v.state === 'read-only' ? 1 : 0 })) },
     { name: 'canopy_content_held_bytes', help: 'Bytes of each content this node holds.', type: 'gauge', samples: holdings.map((h) => ({ labels: { content: h.contentId, name: h.name }, value: h.haveBytes })) },
     // Blocks of a withdrawn or expired content are deleted within seconds: bytes left here mean the withdrawal is not applied.
-    { name: 'canopy_withdrawn_held_bytes', help: 'Bytes still held of contents that are withdrawn or expired.', type: 'gauge', samples: holdings.filter((h) => h.live === false).map((h) => ({ labels: { content: h.contentId, name: h.name }, value: h.haveBytes })) },
+    { name: 'canopy_withdrawn_held_bytes', help: 'Bytes still held of contents that are withdrawn or expired.', type: 'gauge', samples: (src.withdrawnHeld?.() ?? []).map((h) => ({ labels: { content: h.contentId, name: h.name }, value: h.haveBytes })) },
   ];
   if (src.certificates) {
     const samples = src.certificates().map((c) => ({ labels: { cert: c.cert }, value: Math.floor(Date.parse(new X509Certificate(c.pem).validTo) / 1000) }));

@@ -52,19 +52,28 @@ export interface ContentStatusView {
   nodes: NodeStatusRow[];
 }
 
-export function contentStatus(catalog: Catalog, registry: RootRegistry, contentId: string, now: number): ContentStatusView {
+/** A member that joined this recently may not be in the root's rollups yet: it counts as in the tree. */
+const JOIN_GRACE_MS = 10_000;
+
+/**
+ * `inTree` is the control tree's liveness (TreeLink.inTree): a member whose connection to
+ * the root is still open but that the tree dropped (hung: no heartbeats) is offline, the
+ * same fact `/api/tree` shows.
+ */
+export function contentStatus(catalog: Catalog, registry: RootRegistry, contentId: string, now: number, inTree: (nodeId: string) => boolean = () => true): ContentStatusView {
   const manifest = catalog.require(contentId);
   const criteria = parseCriteria(manifest.criteria);
-  const views: (NodeView & { url: string | null })[] = [
-    ...registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, online: true, url: `${m.http}/content/${contentId}/${encodeURIComponent(manifest.name)}` })),
-    ...registry.departed().map((d) => ({ nodeId: d.nodeId, name: d.name, attrs: d.attrs, online: false, url: null })),
+  const live = (m: { nodeId: string; joinedAt: string }) => inTree(m.nodeId) || now - Date.parse(m.joinedAt) < JOIN_GRACE_MS;
+  const views: (NodeView & { url: string | null; member: boolean })[] = [
+    ...registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, online: live(m), member: true, url: `${m.http}/content/${contentId}/${encodeURIComponent(manifest.name)}` })),
+    ...registry.departed().map((d) => ({ nodeId: d.nodeId, name: d.name, attrs: d.attrs, online: false, member: false, url: null })),
   ]
     .map((n) => ({ ...n, qualified: matches(criteria, n.attrs, n.nodeId), report: registry.holding(contentId, n.nodeId) }))
     // Qualified nodes first, then by name, so the view does not reshuffle as nodes come and go.
     .sort((a, b) => Number(b.qualified) - Number(a.qualified) || a.name.localeCompare(b.name));
-  // `nodes` lists connected members (what clients of this view have always seen); departed
+  // `nodes` lists connected members (online false when the tree dropped them); departed
   // qualified nodes count in the convergence, where they show as stuck: offline.
-  const nodes: NodeStatusRow[] = views.filter((v) => v.online).map((v) => ({
+  const nodes: NodeStatusRow[] = views.filter((v) => v.member).map((v) => ({
     nodeId: v.nodeId,
     name: v.name,
     attrs: v.attrs,
@@ -106,7 +115,8 @@ export function contentStatus(catalog: Catalog, registry: RootRegistry, contentI
     versions: versions.length,
     previous: previous?.contentId ?? null,
     changedBytes,
-    movedBytes: nodes.reduce((s, n) => s + n.fetchedBytes, 0),
+    // A content out of service has no holdings left; its moved bytes were kept when they went.
+    movedBytes: registry.movedBytes(contentId) ?? nodes.reduce((s, n) => s + n.fetchedBytes, 0),
     convergence: computeConvergence(storedBytes(manifest), views, now),
     nodes,
   };

@@ -60,7 +60,7 @@ export function computeConvergence(size: number, nodes: readonly NodeView[], now
     if (r?.complete) continue;
     const stuck = (reason: StuckWhy, detail: string) => out.stuck.push({ nodeId: n.nodeId, name: n.name, reason, detail });
     if (!n.online) {
-      stuck('offline', 'the node is not connected');
+      stuck('offline', r && now - r.at > STALL_MS ? `not in the control tree (no heartbeat); last report ${Math.round((now - r.at) / 1000)} s ago` : 'not in the control tree (disconnected, or no heartbeat)');
       continue;
     }
     out.remainingBytes += size - have;

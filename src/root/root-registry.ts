@@ -47,6 +47,9 @@ export interface Departed {
   readonly leftAt: string;
 }
 
+/** Forgotten contents whose moved bytes are remembered. */
+const MOVED_KEPT = 1_000;
+
 /** Weight of the newest sample in the smoothed rate. */
 const RATE_SMOOTHING = 0.3;
 
@@ -54,6 +57,7 @@ export class RootRegistry {
   private readonly members = new Map<string, Member>();
   private readonly holdings = new Map<string, Map<string, HoldingReport>>();
   private readonly gone = new Map<string, Departed>();
+  private readonly moved = new Map<string, number>();
 
   join(conn: PeerConnection, name: string, body: JoinBody): Member {
     const member: Member = {
@@ -105,9 +109,23 @@ export class RootRegistry {
     byNode.set(nodeId, { haveBlocks, haveBytes, complete, at: now, fetchedBytes: extras.fetchedBytes ?? prev?.fetchedBytes ?? 0, rate: complete ? 0 : rate, stuck: complete ? undefined : extras.stuck, stuckDetail: complete ? undefined : extras.stuckDetail });
   }
 
-  /** Drops what is known of a content's holdings (it was withdrawn or expired). */
+  /**
+   * Drops what is known of a content's holdings (it was withdrawn or expired), keeping only
+   * the bytes its version moved, so its status still says what it cost.
+   */
   forget(contentId: string): void {
+    const byNode = this.holdings.get(contentId);
+    if (byNode) {
+      this.moved.set(contentId, [...byNode.values()].reduce((s, h) => s + h.fetchedBytes, 0));
+      // Bounded like the history of contents out of service (src/ops/history-retention.ts).
+      if (this.moved.size > MOVED_KEPT) this.moved.delete(this.moved.keys().next().value!);
+    }
     this.holdings.delete(contentId);
+  }
+
+  /** Bytes a forgotten content moved (summed over nodes when it was forgotten). */
+  movedBytes(contentId: string): number | undefined {
+    return this.moved.get(contentId);
   }
 
   holding(contentId: string, nodeId: string): HoldingReport | undefined {

@@ -54,6 +54,8 @@ export interface RootServiceDeps {
   durable: () => Promise<void>;
   /** Floods a control message over the tree, to every member. */
   flood: (key: string, message: Record<string, unknown>) => void;
+  /** Whether the control tree still has a member (a hung one drops out): status's liveness. */
+  inTree: (nodeId: string) => boolean;
   log: Logger;
 }
 
@@ -94,7 +96,7 @@ export class RootService {
       checkPublisher: (key) => this.publishers.require(key, 'this publish'),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       withdraw: (contentId, reason) => this.withdraw(contentId, reason),
-      status: (contentId) => contentStatus(catalog, registry, contentId, Date.now()),
+      status: (contentId) => contentStatus(catalog, registry, contentId, Date.now(), this.deps.inTree),
     };
   }
 

@@ -32,8 +32,9 @@ import { scrub, type ScrubReport } from './scrub.js';
 import { fullError } from './store-full.js';
 import type { GroupCommit } from './group-commit.js';
 import { ReadVerification } from './read-verification.js';
-import type { StoreOptions, StoreStats, StripeHint, VolumeFailure } from './store-types.js';
-import { classifyIoError, hasFreeSpace, ioReason, readableIds, Volume } from './volume.js';
+import type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats } from './store-types.js';
+import { classifyIoError, hasFreeSpace, ioReason, isReadOnlyError, readableIds, Volume } from './volume.js';
+import { noWritableVolume } from './volume-health.js';
 import { volumeCommitter, type PendingBlock } from './volume-commit.js';
 import type { VolumeConfig } from './volume-spec.js';
 
@@ -49,7 +50,7 @@ const ACCESS_FLUSH_MS = 5_000;
  */
 export const LOCAL_INGEST_ID = 'nodeId';
 
-export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure]; 'content:evicted': [{ contentId: string; bytes: number }] }> {
+export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure]; 'volume:restored': [VolumeFailure]; 'content:evicted': [{ contentId: string; bytes: number }] }> {
   readonly index: IndexDb;
   readonly readOnly: boolean;
   readonly lastScrub: ScrubReport | undefined;
@@ -161,6 +162,11 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
           this.log?.warn('volume full', { volume: volume.id, path: volume.dir, reason: message });
           continue;
         }
+        // Volume health (issue 24): a volume that refuses writes but still reads keeps its blocks.
+        if (isReadOnlyError(err) && volume.diagnose().state !== 'failed') {
+          this.markReadOnly(volume, message);
+          continue;
+        }
         if (kind === 'failed' || (kind === 'missing' && !volume.present())) {
           this.failVolume(volume, message);
           continue;
@@ -205,6 +211,9 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
         volume.pendingBytes += length;
         return volume;
       }
+      // Volume health (issue 24): with every volume read-only or failed, evicting cannot help (and could not delete).
+      const unwritable = noWritableVolume(this.volumes);
+      if (unwritable) throw unwritable;
       // Another write is already making room: see what it freed before evicting more.
       const running = this.evicting;
       if (running) await running;
@@ -371,18 +380,46 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.emit('volume:failed', { id: volume.id, path: volume.dir, reason, lostBlocks });
   }
 
-  /** Finds volumes that disappeared or turned read-only, and full ones that have room again. */
-  probeVolumes(): void {
+  /**
+   * Finds volumes that disappeared or turned read-only, full ones that have room again, and
+   * read-only ones writable again. Failed volumes are looked at only on a recheck
+   * (`recheckVolumes`: SIGHUP or `POST /api/store/recheck`).
+   */
+  probeVolumes(includeFailed = false): void {
     for (const volume of this.volumes) {
-      if (volume.state === 'failed') continue;
-      const problem = volume.probe();
-      if (problem) {
-        this.failVolume(volume, problem);
-      } else if (volume.state === 'full' && hasFreeSpace(volume.dir)) {
-        volume.state = 'ok';
-        volume.reason = '';
-      }
+      if (volume.state === 'failed' && !includeFailed) continue;
+      const found = volume.diagnose();
+      if (found.state === 'failed') this.failVolume(volume, found.reason);
+      else if (found.state === 'read-only') this.markReadOnly(volume, found.reason);
+      else if (volume.state === 'read-only' || volume.state === 'failed') this.restoreVolume(volume);
+      else if (volume.state === 'full' && hasFreeSpace(volume.dir)) volume.restore();
     }
+  }
+
+  // --- volume health (issue 24): read-only volumes and volumes back in service ---
+
+  /** Looks at every volume now, failed ones included; returns the volumes' states after. */
+  recheckVolumes(): VolumeStats[] {
+    if (!this.readOnly) this.probeVolumes(true);
+    return this.stats().volumes;
+  }
+
+  private markReadOnly(volume: Volume, reason: string): void {
+    if (volume.state === 'read-only' || volume.state === 'failed') return;
+    volume.setReadOnly(reason);
+    if (!this.readOnly) this.persistVolumes();
+    this.log?.error('volume read-only', { volume: volume.id, path: volume.dir, reason, blocks: volume.blocks });
+  }
+
+  /** A read-only or failed volume that is healthy again: back in service, its blocks held again. */
+  private restoreVolume(volume: Volume): void {
+    const was = volume.state;
+    const recovered = was === 'failed' ? this.index.recoverVolume(volume.id) : 0;
+    volume.restore();
+    this.loadUsage();
+    this.persistVolumes();
+    this.log?.info('volume back in service', { volume: volume.id, path: volume.dir, was, recoveredBlocks: recovered });
+    this.emit('volume:restored', { id: volume.id, path: volume.dir, reason: was, lostBlocks: -recovered });
   }
 
   volumeById(id: string): Volume | undefined {

@@ -150,6 +150,7 @@ export class IndexDb {
       allBlocks: db.prepare<[], BlockRow>("SELECT hash, volume, length FROM blocks WHERE state = 'ok'"),
       blocksOn: db.prepare<[string], BlockRow>("SELECT hash, volume, length FROM blocks WHERE volume = ? AND state = 'ok'"),
       loseVolume: db.prepare("UPDATE blocks SET state = 'lost' WHERE volume = ? AND state = 'ok'"),
+      recoverVolume: db.prepare("UPDATE blocks SET state = 'ok' WHERE volume = ? AND state = 'lost'"),
       isLost: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM blocks WHERE hash = ? AND state = 'lost'"),
       isReferenced: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM content_blocks cb JOIN contents c ON c.id = cb.content_id WHERE cb.hash = ? AND c.state = 'active'"),
       lostBlocks: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM blocks WHERE state = 'lost'"),
@@ -161,6 +162,8 @@ export class IndexDb {
       allVolumes: db.prepare<[], VolumeRow>('SELECT id, path, weight, capacity, state, reason FROM volumes'),
       putContent: db.prepare("INSERT OR IGNORE INTO contents(id, name, manifest, created_at, placement, state, pinned, added_at) VALUES (?, ?, ?, ?, ?, 'active', 0, ?)"),
       putContentBlock: db.prepare('INSERT OR IGNORE INTO content_blocks(content_id, idx, hash) VALUES (?, ?, ?)'),
+      deleteContentBlocks: db.prepare('DELETE FROM content_blocks WHERE content_id = ?'),
+      deleteContent: db.prepare('DELETE FROM contents WHERE id = ?'),
       getContent: db.prepare<[string], ContentRow>('SELECT id, name, manifest, created_at FROM contents WHERE id = ?'),
       contentsByName: db.prepare<[string], ContentRow>('SELECT id, name, manifest, created_at FROM contents WHERE name = ? ORDER BY created_at DESC'),
       allContents: db.prepare<[], ContentRow>('SELECT id, name, manifest, created_at FROM contents ORDER BY created_at'),
@@ -203,6 +206,14 @@ export class IndexDb {
     return this.stmts.loseVolume.run(volume).changes;
   }
 
+  /**
+   * A failed volume found healthy again: its lost rows are held again. A file that did not
+   * survive is found on its first read (missing: the row is dropped; corrupt: hash check).
+   */
+  recoverVolume(volume: string): number {
+    return this.stmts.recoverVolume.run(volume).changes;
+  }
+
   isLost(hash: string): boolean {
     return this.stmts.isLost.get(hash)!.n > 0;
   }
@@ -239,6 +250,14 @@ export class IndexDb {
       const placement = (JSON.parse(row.manifest) as { placement?: unknown }).placement;
       const inserted = this.stmts.putContent.run(row.id, row.name, row.manifest, row.created_at, typeof placement === 'string' ? placement : 'full', Date.now()).changes;
       if (inserted > 0) this.putContentBlocks(row.id, row.manifest);
+    })();
+  }
+
+  /** Forgets a content's record (its manifest and block list; the withdrawal row stays). */
+  deleteContent(id: string): void {
+    this.db.transaction(() => {
+      this.stmts.deleteContentBlocks.run(id);
+      this.stmts.deleteContent.run(id);
     })();
   }
 

@@ -6,8 +6,10 @@
  * reader (or a crash) sees the block whole or not at all.
  *
  * A volume is `ok`, `full` (the file system said ENOSPC or its configured capacity is
- * reached; it comes back when space frees up) or `failed` (gone, read-only, I/O errors:
- * it stays failed until the node restarts and finds it healthy again).
+ * reached; it comes back when space frees up), `read-only` (its marker reads but writes are
+ * refused: EROFS, or EACCES/EPERM on a directory we own; its blocks are still read and
+ * served, and it returns to `ok` by itself when the probe finds it writable again) or
+ * `failed` (gone, I/O errors: its blocks count as lost until a recheck finds it healthy).
  */
 import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
@@ -17,13 +19,23 @@ import { isDirectUnsupported, writeDirect } from './direct-write.js';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
 
-export type VolumeState = 'ok' | 'full' | 'failed';
+export type VolumeState = 'ok' | 'full' | 'read-only' | 'failed';
 export type IoErrorKind = 'full' | 'failed' | 'missing' | 'other';
 
 export const MARKER = '.canopy-volume';
 
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
 const FAILED_CODES = new Set(['EIO', 'EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'ESTALE', 'ENXIO', 'ENODEV', 'EBADF', 'ENOTCONN', 'EUCLEAN']);
+/** Write errors that leave what is already on the volume readable. */
+const READ_ONLY_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+/** Whether a write error says "cannot write here" rather than "this disk is broken". */
+export function isReadOnlyError(err: unknown): boolean {
+  return READ_ONLY_CODES.has((err as { code?: string } | undefined)?.code ?? '');
+}
+
+/** What a probe found: healthy, readable but not writable, or broken. */
+export type Diagnosis = { state: 'ok' } | { state: 'read-only' | 'failed'; reason: string };
 
 /** An I/O error as a volume's failure reason: the code once (Node's messages already start with it: "ENOENT: no such file..."). */
 export function ioReason(err: unknown): string {
@@ -104,8 +116,9 @@ export class Volume implements WeightedVolume {
       }
       if (!readOnly) makeLayout(dir);
       const volume = new Volume(id, dir, weight, config.capacity);
-      const problem = readOnly ? undefined : volume.probe();
-      if (problem) volume.fail(problem);
+      const found = readOnly ? undefined : volume.diagnose();
+      if (found?.state === 'failed') volume.fail(found.reason);
+      else if (found?.state === 'read-only') volume.setReadOnly(found.reason);
       return volume;
     } catch (err) {
       return failed(knownId ?? freshId, `cannot open: ${(err as Error).message}`);
@@ -126,6 +139,18 @@ export class Volume implements WeightedVolume {
     this.reason = reason;
   }
 
+  /** Readable, not writable: its blocks stay held and served, nothing new goes there. */
+  setReadOnly(reason: string): void {
+    this.state = 'read-only';
+    this.reason = reason;
+  }
+
+  /** Back in service (a recheck found it healthy). */
+  restore(): void {
+    this.state = 'ok';
+    this.reason = '';
+  }
+
   /** Whether a block of `length` bytes may be placed here now. */
   hasRoom(length: number): boolean {
     if (this.state !== 'ok') return false;
@@ -142,12 +167,23 @@ export class Volume implements WeightedVolume {
    * mount). Returns the problem, or undefined when healthy.
    */
   probe(): string | undefined {
+    const d = this.diagnose();
+    return d.state === 'ok' ? undefined : d.reason;
+  }
+
+  /** The probe, telling a volume that is only read-only (blocks still readable) from a broken one. */
+  diagnose(): Diagnosis {
+    const why = (err: unknown) => `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
     try {
       readFileSync(path.join(this.dir, MARKER));
-      accessSync(path.join(this.dir, 'tmp'), constants.W_OK);
-      return undefined;
     } catch (err) {
-      return `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
+      return { state: 'failed', reason: why(err) };
+    }
+    try {
+      accessSync(path.join(this.dir, 'tmp'), constants.W_OK);
+      return { state: 'ok' };
+    } catch (err) {
+      return { state: isReadOnlyError(err) ? 'read-only' : 'failed', reason: why(err) };
     }
   }
 

@@ -25,6 +25,12 @@ export function ownRollup(bitmap: Bitmap, nodeId: string): Rollup {
   return { or: bitmap, and: bitmap, count: 1, ids: idBloom(nodeId) };
 }
 
+/** Whether a node may be in the subtree this rollup sums up (false: it certainly is not). */
+export function mayHold(rollup: Rollup, nodeId: string): boolean {
+  const bit = idBit(nodeId);
+  return ((rollup.ids[bit >>> 5] ?? 0) & (1 << (bit & 31))) !== 0;
+}
+
 /** The id filter of one node, always the full 256 bits wide so combining never needs to grow it. */
 export function idBloom(nodeId: string): Bitmap {
   const ids = new Uint32Array(ID_BLOOM_BITS / 32);

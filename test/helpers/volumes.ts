@@ -35,6 +35,24 @@ export class Mounts {
     execFileSync('mount', ['-o', 'remount,ro', dir]);
   }
 
+  readWrite(dir: string): void {
+    execFileSync('mount', ['-o', 'remount,rw', dir]);
+  }
+
+  /** Turns a bind mount read-only or writable again (only that mount point, not the file system under it). */
+  bindReadOnly(dir: string, readOnly: boolean): void {
+    execFileSync('mount', ['-o', `remount,bind,${readOnly ? 'ro' : 'rw'}`, dir]);
+  }
+
+  /** A bind mount of `source` on `dir` (see bindReadOnly). */
+  bind(source: string, dir: string): string {
+    mkdirSync(source, { recursive: true });
+    mkdirSync(dir, { recursive: true });
+    execFileSync('mount', ['--bind', source, dir]);
+    this.mounted.push(dir);
+    return dir;
+  }
+
   /** Shuts an ext4 file system down as after a fatal error: from now on every I/O is EIO. */
   ioErrors(dir: string): void {
     execFileSync('xfs_io', ['-x', '-c', 'shutdown', dir]);

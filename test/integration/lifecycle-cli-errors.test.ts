@@ -14,6 +14,8 @@ describe('lifecycle CLI errors', () => {
   for (const [option, value, message] of [
     ['--chunking', 'rabin', /--chunking: "rabin" must be fixed or cdc/],
     ['--expires', 'tomorrow', /expires: "tomorrow" is neither an ISO time/],
+    ['--expires', '2020-01-01T00:00Z', /expires: "2020-01-01T00:00Z" is in the past/],
+    ['--expires', '0s', /expires: "0s" is zero/],
     ['--window', '25:00-01:00', /window "25:00-01:00" must be HH:MM-HH:MM/],
     ['--rate', 'fast', /invalid size "fast"/],
   ] as const) {

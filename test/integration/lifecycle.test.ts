@@ -104,6 +104,8 @@ describe('content lifecycle over real processes', () => {
     const w = await cli('withdraw', v2, '--reason', 'bad build', '--json');
     assert.equal(w.code, 0, w.stderr);
     assert.equal(lastJson<{ state: string }>(w.stdout).state, 'withdrawn');
+    const gone = lastJson<ContentStatus>((await cli('status', v2, '--json')).stdout);
+    assert.ok(gone.movedBytes > 0, 'a withdrawn version still says what it moved');
     await until('eu-a to stop serving v2', async () => ((await get(`${eu.http}/content/${v2}`)).status === 410 ? true : undefined));
     // The name falls back to the newest live version; blocks v2 shares with v1 stay.
     assert.equal((await get(`${eu.http}/files/build.bin`)).sha256, sha(readFileSync(v1File)));

@@ -138,7 +138,7 @@ describe('operations', () => {
     assert.equal(top.code, 0, top.stderr);
     assert.match(top.stdout, /^canopy top · .* · 2 nodes/);
     assert.match(top.stdout, /\nedge +region=eu +up +6\.0 MiB/);
-    assert.match(top.stdout, /\nw\.bin +3\.0 MiB +region=eu +1\/1 /);
+    assert.match(top.stdout, /\nw\.bin +v1\/1 +live +3\.0 MiB +region=eu +1\/1 /);
     const bad = await runCli(['status', contentId, '--watch', '--interval', 'soon', '--to', root.api]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--interval/);

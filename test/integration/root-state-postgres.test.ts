@@ -63,6 +63,11 @@ describe('root state in PostgreSQL', () => {
     assert.deepEqual(again.withdrawals, [{ contentId: 'c'.repeat(64), at: '2026-01-02T00:00:00.000Z', reason: 'bad build' }]);
     assert.equal(again.authority?.serial, 4);
     await c.adoptCa({ certPem: ca.certPem, keyPem: ca.keyPem });
+    // History retention forgets a withdrawn content's manifest; its withdrawal stays.
+    c.record({ kind: 'forget', contentId: 'c'.repeat(64) });
+    await c.flush();
+    assert.deepEqual(await db.query('SELECT id FROM canopy_contents'), []);
+    assert.equal((await db.query('SELECT id FROM canopy_withdrawals')).length, 1);
     await c.close();
 
     // Another network's root, or this one with the wrong key file: refused, nothing written.
@@ -74,7 +79,7 @@ describe('root state in PostgreSQL', () => {
     const e = await PostgresRootState.open({ url: db.url(), stateKey: randomBytes(32) });
     await assert.rejects(e.adoptCa({ certPem: ca.certPem, keyPem: ca.keyPem }), (err: CanopyError) => err.code === 'ERR_STATE_KEY');
     await e.close();
-    assert.deepEqual(await db.query('SELECT id FROM canopy_contents'), [{ id: 'c'.repeat(64) }]);
+    assert.deepEqual(await db.query('SELECT id FROM canopy_contents'), []);
   });
 
   it('refuses a schema newer than this Canopy, and an unreachable database, with clear errors', async () => {

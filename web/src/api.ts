@@ -99,6 +99,8 @@ export interface Overview {
   root: { nodeId: string; name: string; attrs: Record<string, string>; store: NodeView['store'] };
   nodes: NodeView[];
   contents: ContentView[];
+  /** Withdrawn and expired contents beyond those in `contents`: fetch older pages with `next`. */
+  history?: { next: string | null; total: number };
   uploads: UploadView[];
 }
 

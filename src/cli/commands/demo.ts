@@ -35,7 +35,7 @@ export function registerDemo(program: Command): void {
         const nodes = Number(opts.nodes);
         if (!Number.isInteger(nodes) || nodes < 1 || nodes > 64) throw new CanopyError('ERR_USAGE', `--nodes: "${opts.nodes}" must be an integer from 1 to 64`);
         const basePort = Number(opts.basePort);
-        if (!Number.isInteger(basePort) || basePort < 0 || basePort + nodes * 10 + 2 > 65535) throw new CanopyError('ERR_USAGE', `--base-port: "${opts.basePort}" is not a usable port`);
+        if (!Number.isInteger(basePort) || basePort < 0 || basePort + nodes * 10 + 3 > 65535) throw new CanopyError('ERR_USAGE', `--base-port: "${opts.basePort}" is not a usable port`);
         const quiet = opts.json === true;
         const say = (line: string) => !quiet && process.stdout.write(`${line}\n`);
         const { network, result } = await runDemo({

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseAttributes } from '../../core/attributes.js';
+import { routeProcessWarnings } from '../../ops/process-warnings.js';
 import { CanopyError } from '../../core/errors.js';
 import { parseRate, parseSize } from '../../core/sizes.js';
 import { DEFAULTS } from '../../node/config.js';
@@ -173,6 +174,7 @@ export function registerNode(program: Command): void {
           await node.stop().catch(() => undefined);
           throw err;
         }
+        routeProcessWarnings(node.log);
         await serveUntilStopped(node, config, read);
       }),
     );

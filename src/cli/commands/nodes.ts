@@ -21,14 +21,19 @@ const common = (c: Command) =>
     .addOption(apiTokenFileOption())
     .option('--json', 'print machine-readable JSON');
 
+/** Members rejoin a restarted root within seconds (their join retries back off to at most ~10 s). */
+const SYNC_GRACE_S = 30;
+
 /** `canopy nodes`: list members, change a node's attested attributes, revoke a node (root operations). */
 export function registerNodes(program: Command): void {
   const nodes = program.command('nodes').description('members of the cluster (root operations)');
   common(nodes.command('list').description('list the nodes connected to the root')).action(
     action(async (opts: NodesOptions) => {
-      const { nodes: list } = await apiClient(opts).get<{ nodes: Member[] }>('/api/nodes');
-      if (opts.json) printJson({ nodes: list });
-      else for (const n of list) process.stdout.write(`${n.nodeId}  ${n.name}  ${formatAttributes(n.attrs)}\n`);
+      const { nodes: list, uptimeSeconds } = await apiClient(opts).get<{ nodes: Member[]; uptimeSeconds?: number }>('/api/nodes');
+      if (opts.json) return printJson({ nodes: list, ...(uptimeSeconds === undefined ? {} : { uptimeSeconds }) });
+      // Right after a root restart members are still rejoining: say so rather than print nothing.
+      if (list.length === 0) return void process.stdout.write(uptimeSeconds !== undefined && uptimeSeconds < SYNC_GRACE_S ? `no nodes yet: the root started ${uptimeSeconds} s ago and members are rejoining (syncing); try again in a few seconds\n` : 'no nodes are connected\n');
+      for (const n of list) process.stdout.write(`${n.nodeId}  ${n.name}  ${formatAttributes(n.attrs)}\n`);
     }),
   );
   common(nodes.command('set-attrs <node> <attrs>').description('re-sign the attributes of a node (id or name), e.g. region=us,tier=edge; holders apply them at once')).action(

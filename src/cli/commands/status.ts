@@ -42,7 +42,7 @@ function formatFleetEta(seconds: number | null): string {
 function convergenceLine(s: ContentStatus): string {
   const c = s.convergence;
   const moved = s.previous ? `  moved ${formatBytes(s.movedBytes)} (changed ${formatBytes(s.changedBytes)} since v${s.version - 1})` : `  moved ${formatBytes(s.movedBytes)}`;
-  const speed = c.converged ? 'converged' : `${formatBytes(c.rateBps)}/s  ${formatFleetEta(c.etaSeconds)}`;
+  const speed = c.converged ? 'converged' : `${formatBytes(Math.round(c.rateBps))}/s  ${formatFleetEta(c.etaSeconds)}`;
   return `${c.complete}/${c.qualified} qualified nodes hold all, ${c.partial} part, ${c.none} none  ${speed}${moved}`;
 }
 
@@ -75,7 +75,9 @@ export function formatLiveStatus(s: LiveStatus, rates: RateTracker, at: number):
   const q = s.nodes.filter((n) => n.qualified);
   const state = s.state && s.state !== 'live' ? `  [${s.state.toUpperCase()}]` : '';
   const version = s.version ? `  v${s.version}/${s.versions}` : '';
-  const lines = [`${s.contentId.slice(0, 16)}  ${s.name}${version}  ${formatBytes(s.size)}  "${s.criteria}"  ${q.filter((n) => n.complete).length}/${q.length} complete${state}`];
+  // The convergence counts departed qualified nodes too; the header says the same numbers.
+  const complete = s.convergence ? `${s.convergence.complete}/${s.convergence.qualified}` : `${q.filter((n) => n.complete).length}/${q.length}`;
+  const lines = [`${s.contentId.slice(0, 16)}  ${s.name}${version}  ${formatBytes(s.size)}  "${s.criteria}"  ${complete} complete${state}`];
   for (const n of s.nodes) {
     if (!n.qualified) {
       lines.push(`  ${n.name.padEnd(22)} not qualified${n.haveBytes > 0 ? ` (holds ${formatBytes(n.haveBytes)})` : ''}`);
@@ -84,7 +86,13 @@ export function formatLiveStatus(s: LiveStatus, rates: RateTracker, at: number):
     const rate = rates.update(`${s.contentId}:${n.nodeId}`, n.haveBytes, at);
     const fetched = n.fetchedBytes ? `  fetched ${formatBytes(n.fetchedBytes)}` : '';
     const total = s.storedBytes ?? s.size;
-    lines.push(`  ${renderBar({ label: `${n.name}${n.online === false ? ' (offline)' : ''}`, done: n.haveBytes, total, note: `${formatBytes(rate).padStart(10)}/s  eta ${formatEta(total - n.haveBytes, rate)}${fetched}` })}`);
+    lines.push(`  ${renderBar({ label: `${n.name}${n.online === false ? ' (offline)' : ''}`, done: n.haveBytes, total, note: `${formatBytes(Math.round(rate)).padStart(10)}/s  eta ${formatEta(total - n.haveBytes, rate)}${fetched}` })}`);
+  }
+  // A qualified node that left has no row in `nodes`, but it counts: it gets a bar, marked offline.
+  const listed = new Set(s.nodes.map((n) => n.nodeId));
+  for (const st of s.convergence?.stuck ?? []) {
+    if (st.reason !== 'offline' || listed.has(st.nodeId)) continue;
+    lines.push(`  ${renderBar({ label: `${st.name} (offline)`, done: 0, total: s.storedBytes ?? s.size, note: 'offline' })}`);
   }
   // Convergence and stuck nodes come under the bars, so each bar stays under its content's title.
   if (s.convergence) lines.push(`  ${convergenceLine(s as ContentStatus)}`);
@@ -145,17 +153,22 @@ export function registerLs(program: Command): void {
     .description('list the contents published to the network')
     .addOption(apiUrlOption())
     .addOption(apiTokenFileOption())
+    .option('--history', 'list only withdrawn and expired contents, newest first, a page at a time')
+    .option('--limit <n>', 'withdrawn and expired contents per page (0-100)', '10')
+    .option('--cursor <cursor>', 'the page after this one (printed at the end of the previous page)')
     .option('--json', 'print machine-readable JSON')
     .action(
-      action(async (opts: { to: string; json?: boolean }) => {
-        const { contents } = await apiClient(opts).get<{ contents: ContentSummary[] }>('/api/contents');
-        if (opts.json) return printJson({ contents });
-        if (contents.length === 0) return void process.stdout.write('no contents published yet\n');
+      action(async (opts: { to: string; json?: boolean; history?: boolean; limit: string; cursor?: string }) => {
+        const query = new URLSearchParams({ limit: opts.limit, ...(opts.history ? { state: 'history' } : {}), ...(opts.cursor ? { cursor: opts.cursor } : {}) });
+        const { contents, history } = await apiClient(opts).get<{ contents: ContentSummary[]; history?: { next: string | null; total: number } }>(`/api/contents?${query}`);
+        if (opts.json) return printJson({ contents, ...(history ? { history } : {}) });
+        if (contents.length === 0) return void process.stdout.write(opts.history ? 'no withdrawn or expired contents are on record\n' : 'no contents published yet\n');
         for (const c of contents) {
           const version = c.version ? `v${c.version}`.padStart(4) : '';
           const state = c.state && c.state !== 'live' ? `  ${c.state.toUpperCase()}` : '';
           process.stdout.write(`${c.contentId.slice(0, 16)}  ${formatBytes(c.size).padStart(10)}  ${String(c.blocks).padStart(6)} blocks  ${c.createdAt}  ${version}  ${c.name}  [${c.criteria}]${state}\n`);
         }
+        if (history?.next) process.stdout.write(`older withdrawn or expired contents (${history.total} on record): canopy ls --history --cursor ${history.next}\n`);
       }),
     );
 }

@@ -22,7 +22,9 @@ export interface OverviewView {
   at: number;
   root: { name: string; api: string; store: StoreView };
   nodes: { name: string; attrs: Record<string, string>; health: string; store: StoreView | null }[];
-  contents: { contentId: string; name: string; size: number; criteria: string; nodes: { qualified: boolean; haveBytes: number; complete: boolean }[] }[];
+  contents: { contentId: string; name: string; size: number; criteria: string; state?: string; version?: number; versions?: number; nodes: { qualified: boolean; haveBytes: number; complete: boolean }[] }[];
+  /** Out-of-service contents beyond those in `contents` (history, paged). */
+  history?: { next: string | null; total: number };
   uploads: { contentId: string; name: string; size: number; verifiedBytes: number; complete: boolean }[];
 }
 
@@ -39,15 +41,25 @@ export function formatTop(o: OverviewView, rates: RateTracker): string[] {
   const lines = [`canopy top · ${o.root.api} · ${o.nodes.length + 1} nodes · ${new Date(o.at).toISOString().slice(11, 19)}`, '', cols(['NODE', 'ATTRIBUTES', 'HEALTH', 'STORED', 'VOLUMES'], W)];
   lines.push(cols([`${o.root.name} (root)`, '', 'up', formatBytes(o.root.store.bytes), volumes(o.root.store)], W));
   for (const n of o.nodes) lines.push(cols([n.name, formatAttributes(n.attrs) || '—', n.health, n.store ? formatBytes(n.store.bytes) : '?', volumes(n.store)], W));
-  const C = [20, 11, 20, 10, 13, 13];
-  lines.push('', cols(['CONTENT', 'SIZE', 'CRITERIA', 'COMPLETE', 'HELD', 'RATE', 'ETA'], C));
-  for (const c of o.contents) {
+  const C = [20, 8, 11, 11, 20, 10, 13, 13];
+  lines.push('', cols(['CONTENT', 'VERSION', 'STATE', 'SIZE', 'CRITERIA', 'COMPLETE', 'HELD', 'RATE', 'ETA'], C));
+  // Live contents first; withdrawn and expired ones (the recent history) after, with no rate or estimate.
+  const ordered = [...o.contents].sort((a, b) => Number((a.state ?? 'live') !== 'live') - Number((b.state ?? 'live') !== 'live'));
+  for (const c of ordered) {
     const q = c.nodes.filter((n) => n.qualified);
     const held = q.reduce((s, n) => s + n.haveBytes, 0);
+    const version = c.version ? `v${c.version}/${c.versions}` : '';
+    const state = c.state ?? 'live';
+    if (state !== 'live') {
+      lines.push(cols([c.name, version, state, formatBytes(c.size), c.criteria, '—', formatBytes(held), '', 'out of service'], C));
+      continue;
+    }
     const rate = rates.update(c.contentId, held, o.at);
-    lines.push(cols([c.name, formatBytes(c.size), c.criteria, `${q.filter((n) => n.complete).length}/${q.length}`, formatBytes(held), `${formatBytes(rate)}/s`, formatEta(q.length * c.size - held, rate)], C));
+    lines.push(cols([c.name, version, state, formatBytes(c.size), c.criteria, `${q.filter((n) => n.complete).length}/${q.length}`, formatBytes(held), `${formatBytes(Math.round(rate))}/s`, formatEta(q.length * c.size - held, rate)], C));
   }
   if (o.contents.length === 0) lines.push('(nothing published yet)');
+  const shownHistory = o.contents.filter((c) => (c.state ?? 'live') !== 'live').length;
+  if (o.history && o.history.total > shownHistory) lines.push(`(${o.history.total - shownHistory} older withdrawn or expired contents: canopy ls --history)`);
   const pending = o.uploads.filter((u) => !u.complete);
   if (pending.length > 0) {
     lines.push('', 'UPLOADS IN PROGRESS');

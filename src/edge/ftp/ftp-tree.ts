@@ -1,7 +1,7 @@
 /**
  * The read-only directory tree an FTP user sees:
  *
- *   /<name>                      newest content with that name
+ *   /<name>                      newest live content with that name
  *   /by-id/<content id>/<name>   every content, by id
  *
  * Paths are resolved against the session's working directory and normalised lexically

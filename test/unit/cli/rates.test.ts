@@ -46,4 +46,17 @@ describe('live rates', () => {
     assert.equal(isSettled(s), false);
     assert.equal(isSettled({ ...s, nodes: [{ ...s.nodes[0]!, complete: true }, s.nodes[1]!] }), true);
   });
+
+  it('prints whole bytes per second on a pipe, and counts and draws an offline qualified node (issue 24)', () => {
+    const rates = new RateTracker();
+    const node = { nodeId: '1', name: 'eu', attrs: {}, qualified: true, haveBlocks: 0, haveBytes: 50, complete: false, url: '' };
+    const convergence = { qualified: 3, complete: 0, partial: 1, none: 2, remainingBytes: 250, rateBps: 5.4e-7, etaSeconds: null, converged: false, stuck: [{ nodeId: '9', name: 'eu-gone', reason: 'offline' as const, detail: 'not in the control tree' }] };
+    const s = { contentId: 'c'.repeat(64), name: 'x.bin', size: 100, blocks: 1, criteria: 'region=eu', convergence, nodes: [node, { ...node, nodeId: '2', name: 'eu2', haveBytes: 0 }] };
+    formatLiveStatus(s, rates, 0);
+    const lines = formatLiveStatus({ ...s, nodes: [{ ...node, haveBytes: 51 }, s.nodes[1]!] }, rates, 3_600_000_000);
+    assert.doesNotMatch(lines.join('\n'), /e-\d/, 'no exponent notation');
+    assert.match(lines[0]!, /0\/3 complete/);
+    assert.ok(lines.some((l) => /eu-gone \(offline\)/.test(l)), lines.join('\n'));
+    assert.equal(formatEta(100, 5e-7), '—');
+  });
 });

@@ -27,3 +27,11 @@ describe('parseExpires', () => {
     assert.throws(() => parseExpires('tomorrow', NOW), /expires/);
   });
 });
+
+describe('parseExpires refuses an expiry that is already past', () => {
+  it('zero durations and past times are ERR_USAGE', () => {
+    for (const text of ['0s', '0d', '2020-01-01T00:00Z', '2026-11-25T10:00:00Z']) {
+      assert.throws(() => parseExpires(text, NOW), (err: unknown) => err instanceof CanopyError && err.code === 'ERR_USAGE' && /past|zero/.test(err.message), text);
+    }
+  });
+});

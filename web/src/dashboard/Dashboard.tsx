@@ -7,6 +7,7 @@ import { SpreadView } from './SpreadView';
 import { RatesView, type Sample } from './RatesView';
 import { VolumesView } from './VolumesView';
 import { LifecycleView } from './LifecycleView';
+import { HistoryPager } from './HistoryPager';
 
 const POLL_MS = 1000;
 const HISTORY = 90;
@@ -54,6 +55,7 @@ export function Dashboard() {
       <section class="panel wide" data-testid="lifecycle">
         <h2>Versions and convergence <span class="muted">qualified nodes holding all / part / none of each content</span></h2>
         <LifecycleView overview={overview} />
+        <HistoryPager overview={overview} />
       </section>
       <section class="panel">
         <h2>Transfer rate <span class="muted">bytes stored across the network per second</span></h2>

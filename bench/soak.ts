@@ -1,0 +1,446 @@
+/**
+ * Soak: does a network that runs for months stay flat? Starts a root and four nodes as real
+ * processes and drives the churn an operator sees: a 2-8 MiB content published every few
+ * seconds (some new versions of a recurring name, some content-defined, some expiring),
+ * contents older than a few minutes withdrawn, readers fetching whole files and ranges with
+ * every byte checked, the dashboard's API polled, and a node or the root restarted now and
+ * then (SIGTERM or kill -9). Every process is sampled (RSS, open descriptors, sockets) and
+ * the result gives, per process never restarted, the least-squares slope over the second
+ * half of the run, plus readsChecked, wrongBytes, orphanFiles and the largest API answer.
+ *
+ * `npm run bench -- soak --minutes 30` (or `--hours N`). The baseline is the process's own
+ * first half: a leak shows as a slope that does not fall to zero. Options: --nodes 4
+ * --publish-every 5s --withdraw-after 3m --restart-every 6m --sample-every 30s.
+ * `test/integration/soak.test.ts` runs `soak()` short, with fixed cycles.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { publishFile } from '../src/client/publish-file.js';
+import { parseDuration, parseExpires } from '../src/core/expiry.js';
+import { loadOrCreateKeyFile, type PublisherKey } from '../src/ingest/publisher-key.js';
+import { LocalNetwork, stopProcess, type RunningNode } from '../src/demo/local-network.js';
+import { log, option, round } from './_util.js';
+
+export interface SoakOptions {
+  dir: string;
+  durationMs: number;
+  nodes: number;
+  publishEveryMs: number;
+  withdrawAfterMs: number;
+  /** 0: never restart anything. */
+  restartEveryMs: number;
+  sampleEveryMs: number;
+  minSize: number;
+  maxSize: number;
+  /** Stop after this many publishes (the short test), whatever the time. */
+  maxPublishes?: number;
+  readers: number;
+  /** Whether restarts include the root (default true). */
+  restartRoot?: boolean;
+}
+
+interface Sample {
+  t: number;
+  rssMiB: number;
+  fds: number;
+  sockets: number;
+}
+
+interface Live {
+  contentId: string;
+  file: string;
+  size: number;
+  sha256: string;
+  publishedAt: number;
+  expiresAt: number | null;
+}
+
+export interface ProcessReport {
+  name: string;
+  restarted: boolean;
+  samples: number;
+  start: Omit<Sample, 't'>;
+  end: Omit<Sample, 't'>;
+  rssMiBPerHour: number | null;
+  fdsPerHour: number | null;
+  connectionsPerHour: number | null;
+}
+
+export interface SoakResult {
+  minutes: number;
+  publishes: number;
+  withdrawals: number;
+  expiries: number;
+  restarts: string[];
+  publishRetries: number;
+  readsChecked: number;
+  wrongBytes: number;
+  readErrors: number;
+  orphanFiles: number;
+  maxApiBytes: Record<string, number>;
+  maxListenersWarnings: number;
+  processes: ProcessReport[];
+  loadavg: number[];
+}
+
+/** What /proc says of one process: resident memory, open descriptors, sockets among them. */
+export function sampleProcess(pid: number): Omit<Sample, 't'> | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const fds = readdirSync(`/proc/${pid}/fd`);
+    let sockets = 0;
+    for (const fd of fds) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) sockets++;
+      } catch {
+        // Closed between the listing and the read.
+      }
+    }
+    return { rssMiB: round(rssKiB / 1024, 1), fds: fds.length, sockets };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Least-squares slope of y over t (ms), per hour; null with fewer than 3 points. */
+export function slopePerHour(points: { t: number; y: number }[]): number | null {
+  if (points.length < 3) return null;
+  const n = points.length;
+  const mt = points.reduce((s, p) => s + p.t, 0) / n;
+  const my = points.reduce((s, p) => s + p.y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.t - mt) * (p.y - my);
+    den += (p.t - mt) ** 2;
+  }
+  return den === 0 ? 0 : round((num / den) * 3_600_000, 2);
+}
+
+/** Files on a node's volumes that nothing accounts for: temp files, and block files the index does not list. */
+export function orphanFiles(dataDir: string): number {
+  const volumes = path.join(dataDir, 'volumes');
+  if (!existsSync(volumes)) return 0;
+  const db = new Database(path.join(dataDir, 'index.db'), { readonly: true });
+  let orphans = 0;
+  try {
+    const known = new Set((db.prepare('SELECT hash FROM blocks').all() as { hash: string }[]).map((r) => r.hash));
+    for (const v of readdirSync(volumes)) {
+      const dir = path.join(volumes, v);
+      orphans += existsSync(path.join(dir, 'tmp')) ? readdirSync(path.join(dir, 'tmp')).length : 0;
+      const blocks = path.join(dir, 'blocks');
+      if (!existsSync(blocks)) continue;
+      for (const shard of readdirSync(blocks)) for (const f of readdirSync(path.join(blocks, shard))) if (!known.has(f)) orphans++;
+    }
+  } finally {
+    db.close();
+  }
+  return orphans;
+}
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+export class Soak {
+  network: LocalNetwork;
+  readonly samples = new Map<string, Sample[]>();
+  readonly restarted = new Set<string>();
+  readonly live: Live[] = [];
+  readonly result: SoakResult = { minutes: 0, publishes: 0, withdrawals: 0, expiries: 0, restarts: [], publishRetries: 0, readsChecked: 0, wrongBytes: 0, readErrors: 0, orphanFiles: 0, maxApiBytes: {}, maxListenersWarnings: 0, processes: [], loadavg: [] };
+  private key!: PublisherKey;
+  private stopped = false;
+  private readonly t0 = Date.now();
+  private recurring = new Map<string, Buffer>();
+
+  constructor(readonly options: SoakOptions) {
+    // On a busy machine a node started under tsx can take longer than the usual 30 s to be ready.
+    process.env.CANOPY_READY_TIMEOUT_MS ??= '120000';
+    // Fixed ports, so a restarted root is found again where the nodes look for it.
+    this.network = this.makeNetwork(0);
+  }
+
+  private makeNetwork(attempt: number): LocalNetwork {
+    const base = this.options.restartEveryMs > 0 ? 20_000 + Math.floor(Math.random() * 400) * 100 : 0;
+    return new LocalNetwork(path.join(this.options.dir, `net-${attempt}`), base, path.join(this.options.dir, 'publisher-key.json'));
+  }
+
+  get processes(): RunningNode[] {
+    return [this.network.root!, ...this.network.nodes];
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(path.join(this.options.dir, 'files'), { recursive: true });
+    this.key = loadOrCreateKeyFile(path.join(this.options.dir, 'publisher-key.json'));
+    const specs = Array.from({ length: this.options.nodes }, (_, i) => ({ name: `node${i + 1}`, attrs: { region: i % 4 === 3 ? 'us' : 'eu' } }));
+    // Fixed ports may be taken by another program on a shared machine: then try other ones.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.network.start(specs);
+        return;
+      } catch (err) {
+        if (attempt >= 2 || this.options.restartEveryMs === 0) throw err;
+        log(`soak: start failed (${(err as Error).message}); trying other ports`);
+        this.network = this.makeNetwork(attempt + 1);
+      }
+    }
+  }
+
+  sample(): void {
+    for (const p of this.processes) {
+      const s = p.process.pid === undefined ? undefined : sampleProcess(p.process.pid);
+      if (!s) continue;
+      const list = this.samples.get(p.name) ?? [];
+      list.push({ t: Date.now() - this.t0, ...s });
+      this.samples.set(p.name, list);
+    }
+  }
+
+  /** Publishes one content: a fresh file, or a new version of a recurring name with one edit. */
+  async publishOne(): Promise<Live> {
+    const n = this.result.publishes++;
+    const size = this.options.minSize + Math.floor(Math.random() * (this.options.maxSize - this.options.minSize));
+    const recurringName = n % 3 === 0 ? `build-${n % 2}.bin` : undefined;
+    let data: Buffer;
+    const previous = recurringName ? this.recurring.get(recurringName) : undefined;
+    if (previous) {
+      data = Buffer.from(previous);
+      randomBytes(4096).copy(data, Math.floor(Math.random() * (data.length - 4096)));
+    } else {
+      data = randomBytes(size);
+    }
+    if (recurringName) this.recurring.set(recurringName, data);
+    const name = recurringName ?? `c${n}.bin`;
+    const file = path.join(this.options.dir, 'files', `${n}-${name}`);
+    writeFileSync(file, data);
+    return this.publishFile(file, name, n, data);
+  }
+
+  private async publishFile(file: string, name: string, n: number, data: Buffer, retried = false): Promise<Live> {
+    const expires = n % 5 === 4 ? Math.max(2_000, Math.min(120_000, this.options.withdrawAfterMs / 2)) : null;
+    const publish = () => publishFile(this.network.rootApi, file, {
+      name,
+      criteria: 'region=eu',
+      key: this.key,
+      chunking: n % 4 === 1 ? 'cdc' : 'fixed',
+      ...(expires ? { expires: parseExpires(`${Math.round(expires / 1000)}s`, Date.now()) } : {}),
+    });
+    // A streamed upload cannot be replayed by the HTTP client: when a kept-alive connection
+    // was closed under it (the server's 5 s idle timeout), publish again, once.
+    const r = await publish().catch((err: Error) => {
+      if (retried || !/EPIPE|UND_ERR_SOCKET|ECONNRESET/.test(err.message)) throw err;
+      this.result.publishRetries++;
+      return publish();
+    });
+    const live: Live = { contentId: r.contentId, file, size: data.length, sha256: sha(data), publishedAt: Date.now(), expiresAt: expires ? Date.now() + expires : null };
+    this.live.push(live);
+    return live;
+  }
+
+  /** Withdraws every content older than withdrawAfterMs, and forgets expired ones; `all` withdraws every live one. */
+  async retire(all = false): Promise<void> {
+    const now = Date.now();
+    for (const c of [...this.live]) {
+      if (c.expiresAt !== null && c.expiresAt <= now) {
+        this.drop(c);
+        this.result.expiries++;
+        continue;
+      }
+      if (!all && now - c.publishedAt < this.options.withdrawAfterMs) continue;
+      this.drop(c);
+      await this.network.rootApi.post(`/api/contents/${c.contentId}/withdraw?reason=soak`).catch((err: Error) => log(`withdraw ${c.contentId.slice(0, 12)}: ${err.message}`));
+      this.result.withdrawals++;
+    }
+  }
+
+  private drop(c: Live): void {
+    this.live.splice(this.live.indexOf(c), 1);
+    rmSync(c.file, { force: true });
+  }
+
+  /** One read from a random node: the whole content or a range, every byte compared. */
+  async readOne(): Promise<void> {
+    const now = Date.now();
+    // Contents near their expiry or just published may rightly answer 410 or still be in flight.
+    const candidates = this.live.filter((c) => now - c.publishedAt > 3_000 && (c.expiresAt === null || c.expiresAt - now > 3_000) && now - c.publishedAt < this.options.withdrawAfterMs - 3_000);
+    const c = candidates[Math.floor(Math.random() * candidates.length)];
+    const all = this.processes;
+    const node = all[Math.floor(Math.random() * all.length)];
+    if (!c || !node || this.restarting) return;
+    const range = Math.random() < 0.5;
+    const start = range ? Math.floor(Math.random() * c.size) : 0;
+    const end = range ? Math.min(c.size - 1, start + Math.floor(Math.random() * 2 ** 20)) : c.size - 1;
+    try {
+      const res = await fetch(`${node.http}/content/${c.contentId}`, { headers: range ? { range: `bytes=${start}-${end}` } : {}, signal: AbortSignal.timeout(30_000) });
+      if (res.status !== 200 && res.status !== 206) {
+        await res.body?.cancel();
+        if (this.live.includes(c) && !this.restarting) this.result.readErrors++;
+        return;
+      }
+      const got = Buffer.from(await res.arrayBuffer());
+      const want = readFileSync(c.file).subarray(start, end + 1);
+      this.result.readsChecked++;
+      if (got.length !== want.length) this.result.wrongBytes += Math.abs(got.length - want.length);
+      for (let i = 0; i < Math.min(got.length, want.length); i++) if (got[i] !== want[i]) this.result.wrongBytes++;
+    } catch {
+      // A node restarting, or a content withdrawn while read: not a wrong byte.
+      if (this.live.includes(c) && !this.restarting) this.result.readErrors++;
+    }
+  }
+
+  private restarting = false;
+
+  /** Restarts one process: each turn the next one, alternating SIGTERM and kill -9. */
+  async restartOne(turn: number): Promise<void> {
+    // The second half of the nodes take turns; every fifth turn is the root's (unless restartRoot
+    // is false). The first half of the nodes (and the root in runs under 30 min) are never
+    // restarted: theirs are the slopes the result reports.
+    const nodes = this.network.nodes.slice(Math.floor(this.network.nodes.length / 2));
+    const target = turn % 5 === 0 && this.options.restartRoot !== false ? this.network.root! : nodes[turn % nodes.length]!;
+    const hard = turn % 2 === 1;
+    this.restarting = true;
+    try {
+      if (hard) target.process.kill('SIGKILL');
+      await stopProcess(target.process);
+      const isRoot = target === this.network.root;
+      const index = isRoot ? 0 : this.network.nodes.indexOf(target) + 1;
+      const join = `${this.network.root!.peer.host}:${this.network.root!.peer.port}`;
+      const fresh = await this.network.spawnNode({ name: target.name, attrs: target.attrs }, index, isRoot ? ['--root'] : ['--join', join]);
+      if (isRoot) this.network.root = fresh;
+      else this.network.nodes[index - 1] = fresh;
+      this.restarted.add(target.name);
+      this.result.restarts.push(`${target.name} ${hard ? 'kill -9' : 'SIGTERM'} at ${round((Date.now() - this.t0) / 60_000, 1)} min`);
+      await this.network.waitJoined(this.options.nodes);
+    } finally {
+      this.restarting = false;
+    }
+  }
+
+  /** Polls the APIs an operator's dashboard polls, keeping the largest answer of each. */
+  async pollApis(): Promise<void> {
+    for (const route of ['/api/overview', '/api/contents', '/metrics']) {
+      try {
+        const res = await fetch(`${this.network.root!.api}${route}`, { headers: { authorization: `Bearer ${this.network.apiToken()}` } });
+        const bytes = (await res.arrayBuffer()).byteLength;
+        this.result.maxApiBytes[route] = Math.max(this.result.maxApiBytes[route] ?? 0, bytes);
+      } catch {
+        // The root restarting.
+      }
+    }
+  }
+
+  /** Runs the churn until the time (or publish count) is up. */
+  async run(): Promise<void> {
+    const o = this.options;
+    this.stopped = false;
+    const loops: Promise<void>[] = [];
+    const every = (ms: number, fn: () => Promise<void> | void) =>
+      loops.push(
+        (async () => {
+          while (!this.stopped) {
+            await Promise.resolve(fn()).catch((err: Error) => log(`soak: ${err.message}`));
+            await sleep(ms);
+          }
+        })(),
+      );
+    for (let i = 0; i < o.readers; i++) every(200, () => this.readOne());
+    every(o.sampleEveryMs, () => this.sample());
+    every(2_000, () => this.pollApis());
+    let turn = 1;
+    const deadline = this.t0 + o.durationMs;
+    let nextRestart = o.restartEveryMs > 0 ? this.t0 + o.restartEveryMs : Infinity;
+    while (Date.now() < deadline && (o.maxPublishes === undefined || this.result.publishes < o.maxPublishes)) {
+      const t = Date.now();
+      if (!this.restarting) {
+        await this.publishOne().catch((err: Error) => log(`publish: ${err.message}`));
+        await this.retire();
+      }
+      // No restart in the last tenth of the run: the end values would be a fresh process's.
+      if (Date.now() >= nextRestart && Date.now() < deadline - o.durationMs / 10) {
+        await this.restartOne(turn++).catch((err: Error) => log(`restart: ${err.message}`));
+        nextRestart += o.restartEveryMs;
+      }
+      await sleep(Math.max(0, o.publishEveryMs - (Date.now() - t)));
+    }
+    this.stopped = true;
+    await Promise.all(loops);
+    this.sample();
+  }
+
+  /**
+   * Open descriptors of each process once the network is quiet: the least of a few looks,
+   * after the HTTP keep-alive timeout (5 s), so idle client connections have been closed.
+   */
+  async quietDescriptors(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    await sleep(6_000);
+    for (let i = 0; i < 5; i++) {
+      await sleep(400);
+      for (const p of this.processes) {
+        const fds = p.process.pid === undefined ? undefined : sampleProcess(p.process.pid)?.fds;
+        if (fds !== undefined) out.set(p.name, Math.min(out.get(p.name) ?? Infinity, fds));
+      }
+    }
+    return out;
+  }
+
+  /** Stops the network and computes the report. */
+  async finish(): Promise<SoakResult> {
+    await this.network.stop();
+    const r = this.result;
+    r.minutes = round((Date.now() - this.t0) / 60_000, 1);
+    r.loadavg = loadavg().map((x) => round(x, 2));
+    for (const p of this.processes) {
+      r.orphanFiles += orphanFiles(p.dataDir);
+      const logText = readFileSync(path.join(p.dataDir, 'node.log'), 'utf8');
+      r.maxListenersWarnings += logText.split('MaxListenersExceededWarning').length - 1;
+    }
+    for (const [name, list] of this.samples) {
+      const half = list.filter((s) => s.t >= (list[list.length - 1]!.t + list[0]!.t) / 2);
+      const restarted = this.restarted.has(name);
+      const strip = ({ rssMiB, fds, sockets }: Sample) => ({ rssMiB, fds, sockets });
+      r.processes.push({
+        name,
+        restarted,
+        samples: list.length,
+        start: strip(list[0]!),
+        end: strip(list[list.length - 1]!),
+        rssMiBPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.rssMiB }))),
+        fdsPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.fds }))),
+        connectionsPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.sockets }))),
+      });
+    }
+    return r;
+  }
+}
+
+export async function run(args: string[]): Promise<Record<string, unknown>> {
+  const hours = Number(option(args, 'hours', '0'));
+  const minutes = hours > 0 ? hours * 60 : Number(option(args, 'minutes', '30'));
+  const dir = mkdtempSync(path.join(tmpdir(), 'canopy-soak-'));
+  const soak = new Soak({
+    dir,
+    durationMs: minutes * 60_000,
+    nodes: Number(option(args, 'nodes', '4')),
+    publishEveryMs: parseDuration(option(args, 'publish-every', '5s')),
+    withdrawAfterMs: parseDuration(option(args, 'withdraw-after', '3m')),
+    restartEveryMs: parseDuration(option(args, 'restart-every', '6m')),
+    sampleEveryMs: parseDuration(option(args, 'sample-every', '30s')),
+    minSize: 2 * 2 ** 20,
+    maxSize: 8 * 2 ** 20,
+    readers: 4,
+  });
+  const load = loadavg().map((x) => round(x, 2));
+  try {
+    await soak.start();
+    log(`soak: ${minutes} min, root and ${soak.network.nodes.length} nodes under ${dir}; load average ${load.join(' ')}`);
+    await soak.run();
+    return { loadavgAtStart: load, ...(await soak.finish()) };
+  } finally {
+    await soak.network.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
