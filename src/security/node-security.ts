@@ -128,6 +128,7 @@ export class NodeSecurity {
       ciphers: this.options.ciphers,
       onRefused: this.options.onRefused,
       onRevokedPeer: this.options.onRevokedPeer,
+      tellRevoked: this.authority !== undefined,
       onEnrol: this.authority && ((socket) => serveEnrolment(socket, this.authority!, (r) => this.options.onEnrolment?.(r))),
     });
   }

@@ -45,8 +45,14 @@ export interface TlsTransportOptions {
   onEnrol?: (socket: tls.TLSSocket) => void;
   ciphers?: string;
   onRefused?: (reason: string, remote: string) => void;
-  /** A revoked node dialled (it is told so, see ./revoked-answer.ts); without it, nothing is logged. */
+  /** A revoked node dialled; without it, nothing is logged. */
   onRevokedPeer?: (nodeId: string, remote: string) => void;
+  /**
+   * Answer a revoked node with ERR_NODE_REVOKED (see ../wire/revoked-answer.ts) instead of a
+   * bare close. Only the root does: a revoked node dials the root first (join, root link), and
+   * hearing it there is enough to stop; holders tell it nothing.
+   */
+  tellRevoked?: boolean;
 }
 
 
@@ -174,7 +180,8 @@ export class TlsTransport implements Transport {
     }
     if (this.options.isRevoked(nodeId)) {
       this.options.onRevokedPeer?.(nodeId, `${socket.remoteAddress}:${socket.remotePort}`);
-      answerRevoked(socket, nodeId);
+      if (this.options.tellRevoked) answerRevoked(socket, nodeId);
+      else socket.destroy();
       return undefined;
     }
     return nodeId;

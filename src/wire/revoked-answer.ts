@@ -2,8 +2,9 @@
  * What a revoked node hears when it dials: instead of a bare close (which it could only take
  * for a network fault, and retry every 5 s forever), the server reads its first frame (the
  * `hello`, bounded in size and time) and answers it with ERR_NODE_REVOKED, then closes. The
- * node then stops and exits non-zero (src/node/root-link.ts). Only a node whose certificate
- * chains to our CA gets this answer, so it tells nobody else anything.
+ * node then stops and exits non-zero (src/node/root-link.ts). Only the root answers so, and
+ * only a node whose certificate chains to our CA, so it tells nobody else anything; holders
+ * close the connection without a word.
  */
 import type tls from 'node:tls';
 import { CanopyError } from '../core/errors.js';

@@ -28,7 +28,7 @@ export interface Cluster {
 }
 
 function nodeConfig(dir: string, name: string, extra: Partial<NodeConfig>): NodeConfig {
-  return makeConfig({ name, dataDir: dir, volumes: [{ path: path.join(dir, 'blocks') }], peerPort: 0, apiPort: 0, httpPort: 0, ftpPort: 0, apiTokenFile: path.join(dir, 'api-token'), heartbeatMs: 200, logLevel: 'warn', ...extra } as Partial<NodeConfig> & { dataDir: string });
+  return makeConfig({ name, dataDir: dir, volumes: [{ path: path.join(dir, 'blocks') }], peerPort: 0, apiPort: 0, httpPort: 0, ftpPort: 0, s3Port: 0, apiTokenFile: path.join(dir, 'api-token'), heartbeatMs: 200, logLevel: 'warn', ...extra } as Partial<NodeConfig> & { dataDir: string });
 }
 
 export async function startCluster(members: Record<string, Attributes>, rootExtra: Partial<NodeConfig> = {}): Promise<Cluster> {
@@ -41,6 +41,20 @@ export async function startCluster(members: Record<string, Attributes>, rootExtr
     started.push(node);
     return node;
   };
+  const stopAll = async () => {
+    for (const node of started.reverse()) await node.stop();
+    rmSync(base, { recursive: true, force: true });
+  };
+  // A cluster that fails half way stops what it started, so a failed fixture does not keep the test process alive.
+  try {
+    return await assemble(base, open, stopAll, rootExtra, members);
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function assemble(base: string, open: (name: string, config: NodeConfig, token?: string) => Promise<CanopyNode>, stopAll: () => Promise<void>, rootExtra: Partial<NodeConfig>, members: Record<string, Attributes>): Promise<Cluster> {
   const root = await open('root', nodeConfig(path.join(base, 'root'), 'root', { isRoot: true, ...rootExtra }));
   const authority = root.security.authority;
   if (!authority) throw new Error('the root has no authority');
@@ -65,9 +79,6 @@ export async function startCluster(members: Record<string, Attributes>, rootExtr
       return inject(node.c.apiServer, { ...request, headers: { authorization: `Bearer ${token}`, ...request.headers } });
     },
     add,
-    stop: async () => {
-      for (const node of started.reverse()) await node.stop();
-      rmSync(base, { recursive: true, force: true });
-    },
+    stop: stopAll,
   };
 }

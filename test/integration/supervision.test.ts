@@ -38,7 +38,7 @@ describe('supervision: notify, readiness, reload', () => {
   const rootCfg = `${dir.path}/root.yaml`;
   const users = `${dir.path}/ftp-users`;
   const rootYaml = (extra: string[]) =>
-    writeFileSync(rootCfg, ['root: true', `data: ${dir.path}/root`, 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', `apiTokenFile: ${dir.path}/api-token`, 'authorisePublishers:', `  - ${loadOrCreateKeyFile(defaultKeyPath()).path}`, 'ftp:', `  usersFile: ${users}`, ...extra].join('\n'));
+    writeFileSync(rootCfg, ['root: true', `data: ${dir.path}/root`, 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 's3Port: 0', `apiTokenFile: ${dir.path}/api-token`, 'authorisePublishers:', `  - ${loadOrCreateKeyFile(defaultKeyPath()).path}`, 'ftp:', `  usersFile: ${users}`, ...extra].join('\n'));
 
   before(async () => {
     process.env.CANOPY_API_TOKEN_FILE = `${dir.path}/api-token`;
@@ -84,7 +84,7 @@ describe('supervision: notify, readiness, reload', () => {
 
   it('keeps a member live but not ready while its root is away', async () => {
     const { token } = (await (await apiFetch(`${root.ready.api}/api/join-tokens`, { method: 'POST', body: JSON.stringify({ attrs: 'region=eu', ttl: '10m' }) })).json()) as { token: string };
-    const args = ['--join', `${root.ready.peer.host}:${root.ready.peer.port}`, '--data', `${dir.path}/member`, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0'];
+    const args = ['--join', `${root.ready.peer.host}:${root.ready.peer.port}`, '--data', `${dir.path}/member`, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0', '--s3-port', '0'];
     const member = await startNode([...args, '--token', token]);
     await waitFor('member ready', async () => (await fetch(`${member.ready.api}/readyz`)).status === 200, 30_000);
     // The member joined as the docs say: its own admin token (<data>/api-token), its API on
@@ -105,7 +105,7 @@ describe('supervision: notify, readiness, reload', () => {
     const r = await fetch(`${again.ready.api}/readyz`);
     assert.equal(r.status, 503);
     assert.deepEqual(await r.json(), { ready: false, catalog: 'syncing', volumes: { usable: 1, failed: 0, total: 1 } });
-    writeFileSync(rootCfg, ['root: true', `data: ${dir.path}/root`, `peerPort: ${rootPeer}`, 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', `apiTokenFile: ${dir.path}/api-token`].join('\n'));
+    writeFileSync(rootCfg, ['root: true', `data: ${dir.path}/root`, `peerPort: ${rootPeer}`, 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 's3Port: 0', `apiTokenFile: ${dir.path}/api-token`].join('\n'));
     root = await startNode(['--config', rootCfg]);
     children.push(root.child);
     await waitFor('member ready once the root is back', async () => (await fetch(`${again.ready.api}/readyz`)).status === 200, 60_000);

@@ -92,14 +92,14 @@ describe('the Debian package', { skip: enabled ? false : 'installs a system pack
 
   it('runs a root and a member from the installed files, publishes and serves a file', async () => {
     const key = loadOrCreateKeyFile(defaultKeyPath());
-    writeFileSync('/etc/canopy/root.yaml', ['host: 127.0.0.1', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 'authorisePublishers:', `  - ${key.publicKey}`].join('\n'));
+    writeFileSync('/etc/canopy/root.yaml', ['host: 127.0.0.1', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 's3Port: 0', 'authorisePublishers:', `  - ${key.publicKey}`].join('\n'));
     const root = await startUnit('canopy-root.service');
     figures.rootColdStartMs = root.ms;
     const tokenFile = '/var/lib/canopy/root/api-token';
     const asAdmin = { CANOPY_API_TOKEN_FILE: tokenFile };
     const tok = await canopy(['token', 'create', '--attrs', 'region=eu', '--to', root.ready.api, '--json'], asAdmin);
     assert.equal(tok.code, 0, tok.stderr);
-    writeFileSync('/etc/canopy/edge1.yaml', [`join: ${root.ready.peer.host}:${root.ready.peer.port}`, 'host: 127.0.0.1', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0'].join('\n'));
+    writeFileSync('/etc/canopy/edge1.yaml', [`join: ${root.ready.peer.host}:${root.ready.peer.port}`, 'host: 127.0.0.1', 'peerPort: 0', 'apiPort: 0', 'httpPort: 0', 'ftpPort: 0', 's3Port: 0'].join('\n'));
     writeFileSync('/etc/canopy/edge1.env', `CANOPY_JOIN_TOKEN=${lastJson<{ token: string }>(tok.stdout).token}\n`, { mode: 0o600 });
     const edge = await startUnit('canopy-node@.service', 'edge1');
     figures.nodeColdStartMs = edge.ms;

@@ -60,7 +60,8 @@ describe('metrics', () => {
       const sec = await NodeSecurity.prepare({ dataDir: dir, isRoot: true, rootAttrs: {} });
       const fams = nodeGauges({
         store: () => ({ volumes: [] }),
-        holdings: () => [{ contentId: 'w', name: 'old', size: 9, haveBytes: 9, live: false }, { contentId: 'l', name: 'new', size: 9, haveBytes: 9, live: true }],
+        holdings: () => [{ contentId: 'l', name: 'new', size: 9, haveBytes: 9 }],
+        withdrawnHeld: () => [{ contentId: 'w', name: 'old', haveBytes: 9 }],
         certificates: () => [{ cert: 'node', pem: sec.certPem }],
         spread: () => [{ contentId: 'c', name: 'n', size: 1, nodes: [{ qualified: true, haveBytes: 0, complete: false, stuck: 'no-holder' }, { qualified: true, haveBytes: 0, complete: false, stuck: null }] }],
       });
