@@ -198,8 +198,7 @@ async function transfer(s: FtpSession, what: string, body: (signal: AbortSignal)
   try {
     data = await passive.accept(s.protectData ? s.deps.secureContext : undefined, abort.signal);
     await s.reply(150, `Opening ${s.protectData ? 'TLS ' : ''}data connection for ${what}.`);
-    await handshaken(data);
-    await pipeline(Readable.from(body(abort.signal), { objectMode: false, highWaterMark: 1 }), data, { signal: abort.signal });
+    await pipeline(Readable.from(settledWhenEmpty(body(abort.signal), data), { objectMode: false, highWaterMark: 1 }), data, { signal: abort.signal });
     await s.reply(226, 'Transfer complete.');
   } catch (err) {
     data?.destroy();
@@ -209,4 +208,19 @@ async function transfer(s: FtpSession, what: string, body: (signal: AbortSignal)
     passive.close();
     if (s.transfer === abort) s.transfer = undefined;
   }
+}
+
+/**
+ * A transfer of zero bytes (an empty file, REST at the end) must not close a protected data
+ * connection before its TLS handshake is done (see handshaken). Only an empty one waits:
+ * waiting before a non-empty transfer made Python's ftplib fail its shutdown after MLSD
+ * (SHUTDOWN_WHILE_IN_INIT), and bytes written early are simply sent once the handshake ends.
+ */
+async function* settledWhenEmpty(body: AsyncIterable<Buffer>, data: Duplex): AsyncGenerator<Buffer> {
+  let sent = false;
+  for await (const chunk of body) {
+    sent ||= chunk.length > 0;
+    yield chunk;
+  }
+  if (!sent) await handshaken(data);
 }
