@@ -20,6 +20,8 @@ export interface FetchOptions {
 /** What the virtual file layer needs from the swarm: one verified block, now. */
 export interface BlockSource {
   fetchBlock(contentId: string, index: number, options?: FetchOptions): Promise<Buffer>;
+  /** Fetches a block to disk only (read-ahead): nothing is read back into memory. */
+  fetchToDisk?(contentId: string, index: number, options?: FetchOptions): Promise<void>;
 }
 
 export interface BlockFetcherDeps {
@@ -45,6 +47,13 @@ export class BlockFetcher implements BlockSource {
     const fetched = this.deps.fetchNow(contentId, index, deadline);
     const bytes = await within(fetched, deadline, options.signal, `block ${index} of ${manifest.name} could not be fetched in time`);
     return bytes ?? (await this.deps.store.get(block.hash));
+  }
+
+  async fetchToDisk(contentId: string, index: number, options: FetchOptions = {}): Promise<void> {
+    const manifest = this.deps.manifestOf(contentId);
+    if (!manifest.blocks[index]) throw new CanopyError('ERR_BLOCK_NOT_FOUND', `content ${contentId.slice(0, 12)} has no block ${index}`);
+    const deadline = options.deadline ?? Date.now() + DEFAULT_FETCH_DEADLINE_MS;
+    await within(this.deps.fetchNow(contentId, index, deadline), deadline, options.signal, `block ${index} of ${manifest.name} could not be fetched in time`);
   }
 }
 

@@ -142,7 +142,10 @@ export class VirtualFile {
     for (let p = last === undefined ? 0 : this.rank[last]! + 1; pastEnd && ahead.length < window && p < this.sorted.length; p++) ahead.push(this.sorted[p]!);
     for (const i of ahead) {
       if (this.store.has(this.manifest.blocks[i]!.hash)) continue;
-      this.fetch(i, undefined).catch(() => undefined);
+      // To disk only: reading each read-ahead block back into memory, for nobody, made eight
+      // stalled readers of one content grow the process by ~100 MiB of garbage buffers.
+      const started = source.fetchToDisk ? source.fetchToDisk(this.options!.contentId, i, { deadline: Date.now() + (this.options!.deadlineMs ?? DEFAULT_FETCH_DEADLINE_MS) }) : this.fetch(i, undefined);
+      started.catch(() => undefined);
     }
   }
 }
