@@ -34,7 +34,7 @@ export interface ManifestCliOptions {
 export function addManifestOptions(cmd: Command): Command {
   return cmd
     .option('--criteria <expr>', 'which nodes may hold it, e.g. "region=eu & !lab"', '*')
-    .option('--name <name>', 'content name (default: the file name)')
+    .option('--name <name>', 'content name (default: the file or directory name)')
     .option('--block-size <size>', 'block size, e.g. 4MiB (default: chosen per content; with --chunking cdc: the average, a power of two, default 4MiB)')
     .option('--block-seconds <s>', 'seconds of playback per block for media', '2')
     .option('--chunking <method>', 'fixed, or cdc: content-defined blocks so that new versions move only what changed (generic content)')
@@ -48,7 +48,8 @@ export function addManifestOptions(cmd: Command): Command {
 
 /** Parses and checks the options, so a bad value fails before the file is read or a root is asked. */
 export function manifestSettings(file: string, opts: ManifestCliOptions, now = Date.now()): ManifestSettings {
-  const name = opts.name ?? path.basename(file);
+  // path.resolve drops a trailing slash: `publish ./model/` is named model, as `publish ./model` is.
+  const name = opts.name ?? path.basename(path.resolve(file));
   if (!isValidContentName(name)) throw new CanopyError('ERR_USAGE', `--name: "${name}" must be 1-255 characters without / \\ or NUL`);
   if (opts.chunking !== undefined && opts.chunking !== 'fixed' && opts.chunking !== 'cdc') throw new CanopyError('ERR_USAGE', `--chunking: "${opts.chunking}" must be fixed or cdc`);
   if (opts.placement !== undefined) parsePlacement(opts.placement);

@@ -7,6 +7,7 @@ import { CanopyError } from '../core/errors.js';
 import { isValidContentName, type PrefetchPolicy } from '../core/manifest.js';
 import { parsePlacement } from '../core/placement.js';
 import type { Analysis } from '../ingest/analysis.js';
+import { ingestDirectory } from '../ingest/ingest-directory.js';
 import { ingestFile, summarise, type IngestSummary } from '../ingest/ingest-file.js';
 import type { PublisherKey } from '../ingest/publisher-key.js';
 import { uploadSink } from '../ingest/sinks.js';
@@ -49,17 +50,17 @@ export interface PublishFileOptions extends Omit<ManifestSettings, 'name'> {
 }
 
 /**
- * Publishes a file: analyses, cuts and hashes it here (the publisher's machine), streaming
+ * Publishes a file or a directory (one content with `files`, ingest-directory.ts): analyses, cuts and hashes it here (the publisher's machine), streaming
  * each block to the root as it is hashed, then sends the manifest signed with the
  * publisher's key; the root checks every block against it. Shared by `canopy publish` and
  * `canopy demo`.
  */
 export async function publishFile(api: ApiClient, file: string, options: PublishFileOptions): Promise<PublishResult> {
   // Checked here, so a missing file, a bad name or a bad expression fails before the root is asked anything.
-  checkFile(file);
+  const directory = checkFile(file);
   const criteria = formatCriteria(parseCriteria(options.criteria));
   if (options.placement !== undefined) parsePlacement(options.placement);
-  const name = options.name ?? path.basename(file);
+  const name = options.name ?? path.basename(path.resolve(file));
   if (!isValidContentName(name)) throw new CanopyError('ERR_USAGE', `--name: "${name}" must be 1-255 characters without / \\ or NUL`);
   const root = await api.get<{ nodeId: string }>('/api/node');
   const body = new PassThrough({ highWaterMark: 4 << 20 });
@@ -74,7 +75,7 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   });
   let result;
   try {
-    result = await ingestFile(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement, analysis: options.analysis });
+    result = await (directory ? ingestDirectory : ingestFile)(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement, analysis: options.analysis });
   } catch (err) {
     body.destroy();
     await reply.catch(() => undefined);
@@ -88,9 +89,13 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   return { ...summarise(result), criteria, publisher: m.publisher, version: typeof answer.version === 'number' ? answer.version : undefined, chunking: m.chunking?.method ?? 'fixed', expires: m.expires ?? null, prefetch: m.prefetch ?? null };
 }
 
-function checkFile(file: string): void {
+/** Whether `file` is a directory (published as one directory content) rather than a regular file. */
+function checkFile(file: string): boolean {
   try {
-    if (!statSync(file).isFile()) throw new Error('not a regular file');
+    const st = statSync(file);
+    if (st.isDirectory()) return true;
+    if (!st.isFile()) throw new Error('not a regular file or a directory');
+    return false;
   } catch (err) {
     throw new CanopyError('ERR_FILE_NOT_FOUND', `cannot publish "${file}": ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }

@@ -6,3 +6,8 @@ export interface CutBlock {
   readonly data: Buffer;
   readonly release: () => void;
 }
+
+/** Positional reads, as FileHandle.read does them: a local file, a directory tree laid out as one file, or an origin read by ranges. */
+export interface PositionalReader {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}

@@ -12,6 +12,7 @@ import { contentIdOf, MANIFEST_FORMAT, MANIFEST_VERSION, type BlockRef, type Hol
 import { formatBytes } from '../core/sizes.js';
 import { signManifest } from '../core/manifest-signature.js';
 import { merkleRoot } from '../core/merkle.js';
+import type { FileEntry } from '../core/manifest-files.js';
 import { analyse } from './analyse.js';
 import type { Analysis, PlannedTrack, RandomReader } from './analysis.js';
 import { chooseBlockSize } from './block-size.js';
@@ -22,6 +23,7 @@ import { cutPlanned } from './planned-cutter.js';
 import { ScanCutter } from './scan-cutter.js';
 import { cutFileCdc } from './cdc-cutter.js';
 import { cdcParamsFor, type CdcParams } from './fastcdc.js';
+import type { PositionalReader } from './cut-block.js';
 
 /** Memory for blocks in flight, per pool; at least MIN_BUFFERS blocks whatever their size. */
 const POOL_BYTES = 48 * 2 ** 20;
@@ -75,6 +77,8 @@ export interface IngestSummary {
   holes: number;
   holeBytes: number;
   media?: { durationMs: number; bitrate: number };
+  /** A directory content: how many regular files it carries. */
+  files?: number;
   warnings: readonly string[];
 }
 
@@ -94,6 +98,7 @@ export function summarise(result: IngestResult): IngestSummary {
     holes: m.holes.length,
     holeBytes: m.holes.reduce((s, h) => s + h.length, 0),
     ...(m.media ? { media: m.media } : {}),
+    ...(m.files ? { files: m.files.filter((f) => f.type === 'file').length } : {}),
     warnings: result.warnings,
   };
 }
@@ -141,35 +146,41 @@ export async function ingestFile(file: string, sink: BlockSink, options: IngestF
       analysis = { ...analysis, warnings: [...analysis.warnings, `content-defined chunking is for generic content; ${analysis.analyser} keeps playback-sized blocks`] };
     }
     const choice = chooseBlockSize({ size, bitrate: analysis.media?.bitrate, blockSeconds: options.blockSeconds, override: options.blockSize, packet: analysis.packet });
-    const count = Math.max(MIN_BUFFERS, Math.min(MAX_BUFFERS, Math.floor(POOL_BYTES / choice.blockSize)));
-    const threads = options.hashThreads ?? DEFAULT_HASH_THREADS;
-    const hasher = threads > 0 ? new WorkerHasher(threads) : mainThreadHasher;
-    const readPool = new BufferPool(choice.blockSize, count, threads > 0);
-    let done = 0;
-    const onBlock = (b: { length: number }) => {
-      done += b.length;
-      options.onProgress?.(done, size);
-    };
-    let plan: readonly PlannedTrack[];
-    let holes: Hole[] = [];
-    let hashed;
-    try {
-      if (analysis.plan) {
-        plan = analysis.plan;
-        hashed = await runPipeline(cutPlanned(fh, plan, choice.blockSize, readPool), sink, { concurrency: count, hasher, onBlock });
-      } else {
-        const scan = new ScanCutter(fh, size, choice.blockSize, readPool, new BufferPool(choice.blockSize, count, threads > 0));
-        hashed = await runPipeline(scan.blocks(), sink, { concurrency: count, hasher, onBlock });
-        plan = scan.tracks;
-        holes = scan.holes;
-      }
-    } finally {
-      await hasher.close();
-    }
-    options.onProgress?.(size, size);
-    return build(analysis, plan, holes, hashed, choice, size, options);
+    const cut = await cutAndHash(fh, size, analysis.plan, choice.blockSize, sink, options, size);
+    return build(analysis, cut.plan, cut.holes, cut.blocks, choice, size, options);
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * Cuts `reader` into blocks (by `plan`, or scanning for holes when there is none), hashes
+ * them on worker threads and hands them to the sink, with memory bounded by the pools.
+ * `total` is what progress counts up to.
+ */
+export async function cutAndHash(reader: PositionalReader, size: number, planned: readonly PlannedTrack[] | undefined, blockSize: number, sink: BlockSink, options: Pick<IngestFileOptions, 'hashThreads' | 'onProgress'>, total: number): Promise<{ plan: readonly PlannedTrack[]; holes: Hole[]; blocks: BlockRef[] }> {
+  const count = Math.max(MIN_BUFFERS, Math.min(MAX_BUFFERS, Math.floor(POOL_BYTES / blockSize)));
+  const threads = options.hashThreads ?? DEFAULT_HASH_THREADS;
+  const hasher = threads > 0 ? new WorkerHasher(threads) : mainThreadHasher;
+  const readPool = new BufferPool(blockSize, count, threads > 0);
+  let done = 0;
+  const onBlock = (b: { length: number }) => {
+    done += b.length;
+    options.onProgress?.(done, total);
+  };
+  try {
+    let out: { plan: readonly PlannedTrack[]; holes: Hole[]; blocks: BlockRef[] };
+    if (planned) {
+      out = { plan: planned, holes: [], blocks: await runPipeline(cutPlanned(reader, planned, blockSize, readPool), sink, { concurrency: count, hasher, onBlock }) };
+    } else {
+      const scan = new ScanCutter(reader, size, blockSize, readPool, new BufferPool(blockSize, count, threads > 0));
+      const blocks = await runPipeline(scan.blocks(), sink, { concurrency: count, hasher, onBlock });
+      out = { plan: scan.tracks, holes: scan.holes, blocks };
+    }
+    options.onProgress?.(total, total);
+    return out;
+  } finally {
+    await hasher.close();
   }
 }
 
@@ -187,7 +198,8 @@ async function ingestCdc(fh: FileHandle, size: number, analysis: Analysis, sink:
   return build(analysis, plan, [], hashed, { blockSize: cdc.max, reason }, size, options, cdc);
 }
 
-function build(analysis: Analysis, plan: readonly PlannedTrack[], holes: Hole[], blocks: BlockRef[], choice: { blockSize: number; reason: string }, size: number, options: IngestFileOptions, cdc?: CdcParams): IngestResult {
+/** Signs the manifest of an ingest; `files` makes it a directory content (ingest-directory.ts). */
+export function build(analysis: Analysis, plan: readonly PlannedTrack[], holes: Hole[], blocks: BlockRef[], choice: { blockSize: number; reason: string }, size: number, options: IngestFileOptions, cdc?: CdcParams, files?: readonly FileEntry[]): IngestResult {
   const tracks: Track[] = plan.map((t, order) => ({ order, kind: t.kind, offset: t.offset, length: t.length }));
   const linear = tracks.length <= 1 && (tracks.length === 0 || tracks[0]!.offset === 0) && holes.length === 0;
   const manifest = signManifest(
@@ -213,6 +225,7 @@ function build(analysis: Analysis, plan: readonly PlannedTrack[], holes: Hole[],
       ...(options.expires ? { expires: new Date(options.expires).toISOString() } : {}),
       ...(cdc ? { chunking: { method: 'fastcdc' as const, ...cdc } } : {}),
       ...(options.prefetch && (options.prefetch.window || options.prefetch.rate) ? { prefetch: options.prefetch } : {}),
+      ...(files ? { files } : {}),
     },
     options.key,
   );

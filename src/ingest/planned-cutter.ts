@@ -3,11 +3,10 @@
  * straight into a pooled buffer at its file offset, no copy. Up to READ_AHEAD reads are in
  * flight, so the disk works while the previous block is being hashed.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { CanopyError } from '../core/errors.js';
 import type { PlannedTrack } from './analysis.js';
 import type { BufferPool } from './buffer-pool.js';
-import type { CutBlock } from './cut-block.js';
+import type { CutBlock, PositionalReader } from './cut-block.js';
 
 const READ_AHEAD = 3;
 
@@ -26,7 +25,7 @@ function* jobs(tracks: readonly PlannedTrack[], blockSize: number): Generator<Jo
   }
 }
 
-async function readJob(fh: FileHandle, pool: BufferPool, job: Job): Promise<CutBlock> {
+async function readJob(fh: PositionalReader, pool: BufferPool, job: Job): Promise<CutBlock> {
   const buf = await pool.acquire();
   let got = 0;
   while (got < job.length) {
@@ -40,7 +39,7 @@ async function readJob(fh: FileHandle, pool: BufferPool, job: Job): Promise<CutB
   return { track: job.track, index: job.index, offset: job.offset, data: buf.subarray(0, job.length), release: () => pool.release(buf) };
 }
 
-export async function* cutPlanned(fh: FileHandle, tracks: readonly PlannedTrack[], blockSize: number, pool: BufferPool): AsyncGenerator<CutBlock> {
+export async function* cutPlanned(fh: PositionalReader, tracks: readonly PlannedTrack[], blockSize: number, pool: BufferPool): AsyncGenerator<CutBlock> {
   const pending: Promise<CutBlock>[] = [];
   try {
     for (const job of jobs(tracks, blockSize)) {

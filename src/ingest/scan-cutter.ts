@@ -9,12 +9,11 @@
  * no copy (the common case: media, archives, model weights); otherwise pages are copied
  * into pooled block buffers.
  */
-import type { FileHandle } from 'node:fs/promises';
 import { CanopyError } from '../core/errors.js';
 import type { Hole } from '../core/manifest.js';
 import type { PlannedTrack } from './analysis.js';
 import type { BufferPool } from './buffer-pool.js';
-import type { CutBlock } from './cut-block.js';
+import type { CutBlock, PositionalReader } from './cut-block.js';
 
 export const PAGE = 4096;
 const ZERO = Buffer.alloc(PAGE);
@@ -41,7 +40,7 @@ export class ScanCutter {
   private zeroStart: number | undefined;
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: PositionalReader,
     private readonly size: number,
     private readonly blockSize: number,
     private readonly readPool: BufferPool,

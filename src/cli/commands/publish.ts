@@ -17,7 +17,7 @@ interface PublishOptions extends ManifestCliOptions, ImageOptions {
 }
 
 export function registerPublish(program: Command): void {
-  const cmd = program.command('publish <file>').description('analyse, hash and sign a file here (or fetch an image: oci://HOST[:PORT]/repo:tag) and publish it to a running network; prints the content id');
+  const cmd = program.command('publish <path>').description('analyse, hash and sign a file or a directory here (or fetch an image: oci://HOST[:PORT]/repo:tag) and publish it to a running network; prints the content id');
   addManifestOptions(cmd)
     .addOption(apiUrlOption())
     .addOption(apiTokenFileOption())
@@ -57,6 +57,7 @@ export function describe(s: IngestSummary): string {
     `  ${s.blocks} blocks of ${formatBytes(s.blockSize)} (${s.blockSizeReason})`,
     `  ${s.holes} hole(s) skipped, ${formatBytes(s.holeBytes)} not stored`,
   ];
+  if (s.files !== undefined) lines.push(`  directory: ${s.files} file(s), each starting on a block boundary`);
   if (s.media) lines.push(`  media: ${(s.media.durationMs / 1000).toFixed(1)} s at ${(s.media.bitrate / 1e6).toFixed(2)} Mbit/s`);
   for (const w of s.warnings) lines.push(`  warning: ${w}`);
   return lines.join('\n');

@@ -1,0 +1,69 @@
+/**
+ * Walks a local directory for `canopy publish DIR` (docs/ORIGINS.md, "Directories"):
+ * regular files, directories (empty ones included) and symlinks are kept with their
+ * permission bits; a symlink is kept as a link, never followed, and must stay inside the
+ * tree; devices, FIFOs and sockets cannot be carried and are skipped with a warning. A name
+ * that is not valid UTF-8, or that the manifest's path rules refuse (a backslash, say),
+ * fails the publish naming the path: nothing is silently renamed.
+ */
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import { CanopyError } from '../core/errors.js';
+import { pathProblem, targetProblem } from '../core/manifest-files.js';
+import type { TreeItem } from './directory-layout.js';
+
+export interface WalkedFile {
+  /** Where it is on disk. */
+  readonly abs: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+export interface Walk {
+  items: TreeItem[];
+  /** Regular files by tree path, to read them and to see whether they changed meanwhile. */
+  disk: Map<string, WalkedFile>;
+  warnings: string[];
+}
+
+function entryError(rel: string, why: string): CanopyError {
+  return new CanopyError('ERR_DIRECTORY_ENTRY', `cannot publish "${rel}": ${why}`, { details: { path: rel } });
+}
+
+function decodeName(raw: Buffer, parent: string): string {
+  const name = raw.toString('utf8');
+  if (!Buffer.from(name, 'utf8').equals(raw)) throw entryError(parent ? `${parent}/${name}` : name, 'its name is not valid UTF-8');
+  return name;
+}
+
+export async function walkDirectory(root: string): Promise<Walk> {
+  const walk: Walk = { items: [], disk: new Map(), warnings: [] };
+  const pending: string[] = [''];
+  while (pending.length > 0) {
+    const dir = pending.pop()!;
+    const names = await readdir(path.join(root, dir), { encoding: 'buffer' });
+    for (const raw of names) {
+      const rel = dir ? `${dir}/${decodeName(raw, dir)}` : decodeName(raw, dir);
+      const problem = pathProblem(rel);
+      if (problem) throw entryError(rel, `the path ${problem}`);
+      const abs = path.join(root, rel);
+      const st = await lstat(abs);
+      const mode = st.mode & 0o7777;
+      if (st.isDirectory()) {
+        walk.items.push({ path: rel, type: 'dir', mode });
+        pending.push(rel);
+      } else if (st.isFile()) {
+        walk.items.push({ path: rel, type: 'file', mode, size: st.size });
+        walk.disk.set(rel, { abs, size: st.size, mtimeMs: st.mtimeMs });
+      } else if (st.isSymbolicLink()) {
+        const target = await readlink(abs);
+        const bad = targetProblem(rel, target);
+        if (bad) throw entryError(rel, `it is a symlink to "${target}", which ${bad}; only links that stay inside the tree can be carried (replace it with a copy)`);
+        walk.items.push({ path: rel, type: 'symlink', mode, target });
+      } else {
+        walk.warnings.push(`skipped "${rel}": a device, FIFO or socket cannot be published`);
+      }
+    }
+  }
+  return walk;
+}

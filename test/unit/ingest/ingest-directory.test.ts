@@ -1,0 +1,130 @@
+/**
+ * Directory ingest: any tree of safe names laid out by layoutTree gives `files`, tracks and
+ * holes that parseManifest accepts, with every non-empty file on a block boundary (property
+ * test). A real tree on disk (spaces, non-ASCII, empty file and directory, symlink, FIFO)
+ * ingests to a manifest whose file ranges read back the files' bytes; identical files give
+ * identical blocks; a second version with one file changed shares every other block; a
+ * symlink leaving the tree and a file changed during the ingest are refused with their codes.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { isCanopyError } from '../../../src/core/errors.js';
+import { checkFiles } from '../../../src/core/manifest-files.js';
+import { parseManifest, type Manifest } from '../../../src/core/manifest.js';
+import { layoutTree, type TreeItem } from '../../../src/ingest/directory-layout.js';
+import { ingestDirectory } from '../../../src/ingest/ingest-directory.js';
+import type { BlockSink } from '../../../src/ingest/pipeline.js';
+
+const { privateKey } = generateKeyPairSync('ed25519');
+const base = mkdtempSync(path.join(tmpdir(), 'canopy-dir-'));
+after(() => rmSync(base, { recursive: true, force: true }));
+
+const options = { name: 'tree', criteria: 'true', origin: 'a'.repeat(64), key: privateKey, hashThreads: 0, blockSize: 4096 };
+
+/** A sink that keeps each block's bytes by hash, to read a file back from its blocks. */
+function memorySink(): BlockSink & { blocks: Map<string, Buffer>; puts: number } {
+  const blocks = new Map<string, Buffer>();
+  const sink = {
+    blocks,
+    puts: 0,
+    put: async (data: Buffer, hash: string) => {
+      sink.puts++;
+      blocks.set(hash, Buffer.from(data));
+    },
+  };
+  return sink;
+}
+
+function readBack(m: Manifest, blocks: Map<string, Buffer>, file: string): Buffer {
+  const f = m.files!.find((e) => e.path === file)!;
+  const parts = m.blocks.filter((b) => b.offset >= f.offset! && b.offset < f.offset! + f.size!).map((b) => blocks.get(b.hash)!);
+  return Buffer.concat(parts);
+}
+
+const segment = fc.oneof(fc.stringMatching(/^[a-z0-9 ._-]{1,8}$/), fc.constantFrom('é', 'ファイル', 'a b', '😀')).filter((s) => s !== '.' && s !== '..');
+
+describe('layoutTree', () => {
+  it('gives a layout parseManifest-level checks accept, files on block boundaries', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.tuple(segment, segment), { maxLength: 20, selector: ([a, b]) => `${a}/${b}` }), fc.array(fc.nat(20_000), { minLength: 20, maxLength: 20 }), fc.constantFrom(4096, 65536), (pairs, sizes, blockSize) => {
+        const dirs = new Set(pairs.map(([a]) => a));
+        const names = new Set(pairs.map(([a, b]) => `${a}/${b}`));
+        const items: TreeItem[] = [...dirs].filter((d) => !names.has(d)).map((d) => ({ path: d, type: 'dir' as const, mode: 0o755 }));
+        for (const [i, [a, b]] of pairs.entries()) if (!dirs.has(`${a}/${b}`)) items.push({ path: `${a}/${b}`, type: 'file', mode: 0o644, size: sizes[i]! });
+        const legal = items.filter((it) => it.type === 'dir' || dirs.has(it.path.split('/')[0]!));
+        const layout = layoutTree(legal, blockSize);
+        checkFiles(layout.files, layout.size);
+        let at = 0;
+        for (const e of [...layout.tracks.map((t) => ({ ...t, hole: false })), ...layout.holes.map((h) => ({ ...h, hole: true }))].sort((x, y) => x.offset - y.offset)) {
+          assert.equal(e.offset, at);
+          at += e.length;
+        }
+        assert.equal(at, layout.size);
+        for (const f of layout.files) if (f.type === 'file' && f.size! > 0) assert.equal(f.offset! % blockSize, 0);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('ingestDirectory', () => {
+  const dir = path.join(base, 'model dir');
+  mkdirSync(path.join(dir, 'sub/ファイル'), { recursive: true });
+  mkdirSync(path.join(dir, 'empty dir'));
+  writeFileSync(path.join(dir, 'config.json'), '{"a":1}');
+  writeFileSync(path.join(dir, 'sub/ファイル/weights one.bin'), Buffer.alloc(10_000, 7));
+  writeFileSync(path.join(dir, 'sub/copy.bin'), Buffer.alloc(10_000, 7));
+  writeFileSync(path.join(dir, 'empty'), '');
+  symlinkSync('sub/copy.bin', path.join(dir, 'latest'));
+  execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+
+  it('publishes a tree whose files read back from their blocks', async () => {
+    const sink = memorySink();
+    const result = await ingestDirectory(dir, sink, options);
+    const m = parseManifest(JSON.parse(JSON.stringify(result.manifest)));
+    assert.equal(m.mediaType, 'inode/directory');
+    assert.deepEqual(
+      m.files!.map((f) => `${f.type}:${f.path}`),
+      ['file:config.json', 'file:empty', 'dir:empty dir', 'symlink:latest', 'dir:sub', 'file:sub/copy.bin', 'dir:sub/ファイル', 'file:sub/ファイル/weights one.bin'],
+    );
+    assert.equal(m.files!.find((f) => f.path === 'latest')!.target, 'sub/copy.bin');
+    assert.equal(readBack(m, sink.blocks, 'config.json').toString(), '{"a":1}');
+    assert.deepEqual(readBack(m, sink.blocks, 'sub/ファイル/weights one.bin'), Buffer.alloc(10_000, 7));
+    assert.ok(result.warnings.some((w) => w.includes('pipe')), 'the FIFO is skipped with a warning');
+    // Two identical files (and two identical full blocks in each): 7 blocks, 3 distinct ones stored.
+    assert.equal(m.blocks.length, 1 + 3 + 3);
+    assert.equal(new Set(m.blocks.map((b) => b.hash)).size, 1 + 2);
+  });
+
+  it('a new version shares the blocks of every file that did not change', async () => {
+    const v1 = await ingestDirectory(dir, memorySink(), options);
+    writeFileSync(path.join(dir, 'config.json'), '{"a":2}');
+    writeFileSync(path.join(dir, 'added.txt'), 'new');
+    const v2 = await ingestDirectory(dir, memorySink(), options);
+    const old = new Set(v1.manifest.blocks.map((b) => b.hash));
+    const fresh = v2.manifest.blocks.filter((b) => !old.has(b.hash));
+    assert.equal(fresh.length, 2, 'only config.json and added.txt have new blocks');
+    rmSync(path.join(dir, 'added.txt'));
+  });
+
+  it('refuses a symlink that leaves the tree, naming it', async () => {
+    const out = path.join(base, 'escape');
+    mkdirSync(out);
+    symlinkSync('../../etc/passwd', path.join(out, 'link'));
+    await assert.rejects(ingestDirectory(out, memorySink(), options), (e) => isCanopyError(e, 'ERR_DIRECTORY_ENTRY') && e.message.includes('link'));
+  });
+
+  it('refuses a file that changes while it is read', async () => {
+    const d = path.join(base, 'changing');
+    mkdirSync(d);
+    writeFileSync(path.join(d, 'a'), Buffer.alloc(50_000, 1));
+    const sink: BlockSink = { put: async () => void writeFileSync(path.join(d, 'a'), Buffer.alloc(100, 2)) };
+    await assert.rejects(ingestDirectory(d, sink, options), (e) => isCanopyError(e, 'ERR_SOURCE_CHANGED'));
+  });
+});
