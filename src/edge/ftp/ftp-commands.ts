@@ -119,11 +119,11 @@ const HANDLERS: Record<string, Handler> = {
   EPRT: (s) => s.reply(502, 'Active mode is not supported; use PASV or EPSV.'),
   async SIZE(s, arg) {
     const e = s.deps.tree.resolve(normalisePath(s.cwd, arg));
-    return e?.kind === 'file' ? s.reply(213, String(e.content.manifest.size)) : s.reply(550, 'No such file.');
+    return e?.kind === 'file' ? s.reply(213, String(e.size)) : s.reply(550, 'No such file.');
   },
   async MDTM(s, arg) {
     const e = s.deps.tree.resolve(normalisePath(s.cwd, arg));
-    return e?.kind === 'file' ? s.reply(213, mdtm(new Date(e.content.manifest.createdAt))) : s.reply(550, 'No such file.');
+    return e?.kind === 'file' ? s.reply(213, mdtm(e.modified)) : s.reply(550, 'No such file.');
   },
   async REST(s, arg) {
     const offset = parseRestOffset(arg);
@@ -136,11 +136,12 @@ const HANDLERS: Record<string, Handler> = {
     s.restOffset = 0;
     const e = s.deps.tree.resolve(normalisePath(s.cwd, arg));
     if (e?.kind !== 'file') return s.reply(550, 'No such file.');
-    const size = e.content.manifest.size;
+    const { size, offset: at } = e;
     if (offset > size) return s.reply(554, `REST offset ${offset} is beyond the end (${size}).`);
     const file = s.deps.open(e.content);
-    if (!file.canServe(offset, size - 1)) return s.reply(550, 'This node does not hold that file and may not fetch it.');
-    await transfer(s, `${e.content.manifest.name} (${size - offset} bytes)`, (signal) => (offset < size ? file.read(offset, size - 1, signal) : empty()));
+    // A file of a directory content is the range [at, at + size) of the content's bytes.
+    if (offset < size && !file.canServe(at + offset, at + size - 1)) return s.reply(550, 'This node does not hold that file and may not fetch it.');
+    await transfer(s, `${e.name} (${size - offset} bytes)`, (signal) => (offset < size ? file.read(at + offset, at + size - 1, signal) : empty()));
   },
   LIST: (s, arg) => listing(s, arg, (items) => items.map((i) => listLine(i))),
   NLST: (s, arg) => listing(s, arg, (items) => items.map((i) => i.name)),
@@ -149,7 +150,7 @@ const HANDLERS: Record<string, Handler> = {
     const target = normalisePath(s.cwd, arg);
     const entry = s.deps.tree.resolve(target);
     if (!entry) return s.reply(550, 'No such file or directory.');
-    const item: DirItem = entry.kind === 'file' ? { name: target, kind: 'file', size: entry.content.manifest.size, modified: new Date(entry.content.manifest.createdAt) } : { name: target, kind: 'dir', size: 0, modified: new Date(0) };
+    const item: DirItem = entry.kind === 'file' ? { name: target, kind: 'file', size: entry.size, modified: entry.modified } : { name: target, kind: 'dir', size: 0, modified: new Date(0) };
     return s.reply(250, ['Listing', mlsxFacts(item), 'End']);
   },
   async STAT(s, arg) {

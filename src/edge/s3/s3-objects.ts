@@ -5,7 +5,7 @@
  * file (`offset`). Directories and symlinks are not objects (S3 has neither).
  */
 import type { Manifest } from '../../core/manifest.js';
-import { sha256Hex } from '../../core/hash.js';
+import { fileEtag } from '../directory-view.js';
 import { mediaTypeOf } from '../media-type.js';
 import type { ObjectEntry } from './list-objects.js';
 
@@ -20,7 +20,7 @@ export function contentObjects(contentId: string, manifest: Manifest): S3Object[
   // The ETag is the content id, as on the HTTP edge; S3 clients treat a non-MD5 ETag as opaque.
   if (!manifest.files) return [{ key: manifest.name, size: manifest.size, etag: `"${contentId}"`, lastModified, contentType: mediaTypeOf(manifest.name, manifest.mediaType), offset: 0 }];
   // A file of a directory content is named by the content and its path: its ETag changes with either.
-  const objects = manifest.files.filter((f) => f.type === 'file').map((f) => ({ key: f.path, size: f.size!, etag: `"${sha256Hex(`${contentId}/${f.path}`)}"`, lastModified, contentType: mediaTypeOf(f.path, 'application/octet-stream'), offset: f.offset! }));
+  const objects = manifest.files.filter((f) => f.type === 'file').map((f) => ({ key: f.path, size: f.size!, etag: fileEtag(contentId, f.path), lastModified, contentType: mediaTypeOf(f.path, 'application/octet-stream'), offset: f.offset! }));
   // Entries are sorted by path in UTF-8 byte order already, which is S3's key order.
   return objects;
 }
