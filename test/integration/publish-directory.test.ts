@@ -1,0 +1,109 @@
+/**
+ * `canopy publish DIR` end to end, with real clients against a node that held nothing: the
+ * tree (spaces, non-ASCII, empty file and directory, a symlink, two identical files) is one
+ * content; curl lists it (JSON, HTML by Accept) and reads files with ranges over HTTP, over
+ * FTP (LIST, RETR) and over the S3 API (ListObjectsV2, GetObject); a new version with one
+ * file changed needs only that file's block (the rest are already held); a withdrawal
+ * covers every file; a symlink leaving the tree is refused at publish.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { LocalNetwork, RunningNode } from '../../src/demo/local-network.js';
+import { writeSample } from '../../src/demo/sample.js';
+import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
+import { holding, publish, startNetwork } from '../helpers/edge-network.js';
+import { until } from '../helpers/wait.js';
+
+const FTP_USER = 'reader:dir pass';
+
+describe('publish a directory, read it from every edge', () => {
+  const dir = tempDir('canopy-dir-');
+  const tree = `${dir.path}/model`;
+  let network: LocalNetwork;
+  let edge: RunningNode;
+  let v1 = '';
+
+  const curl = (args: string[]) => runCommand('curl', ['-sS', ...args]);
+
+  before(async () => {
+    mkdirSync(`${tree}/weights`, { recursive: true });
+    mkdirSync(`${tree}/empty dir`);
+    writeFileSync(`${tree}/config.json`, '{"layers":2}\n');
+    writeFileSync(`${tree}/naïve ファイル.txt`, 'héllo\n');
+    writeFileSync(`${tree}/empty`, '');
+    await writeSample(`${tree}/weights/shard 1.bin`, 700_000, 'dir');
+    writeFileSync(`${tree}/weights/shard-2.bin`, readFileSync(`${tree}/weights/shard 1.bin`));
+    symlinkSync('weights/shard 1.bin', `${tree}/latest.bin`);
+    network = await startNetwork(`${dir.path}/net`, [], [{ spec: { name: 'edge', attrs: { region: 'eu' } }, args: ['--no-prefetch', '--ftp-user', FTP_USER] }]);
+    edge = network.nodes[0]!;
+    v1 = await publish(network, `${tree}/`, ['--criteria', 'region=eu', '--block-size', '256KiB']);
+  });
+  after(async () => {
+    await network?.stop();
+    dir.remove();
+  });
+
+  it('HTTP: lists the tree as JSON and HTML, serves files with ranges, follows the symlink, refuses escapes', async () => {
+    const list = await curl([`${edge.http}/files/model/`]);
+    const body = JSON.parse(list.stdout) as { contentId: string; entries: { name: string; type: string; size?: number; href: string }[] };
+    assert.equal(body.contentId, v1);
+    assert.deepEqual(
+      body.entries.map((e) => `${e.type}:${e.name}`),
+      ['file:config.json', 'file:empty', 'dir:empty dir', 'symlink:latest.bin', 'file:naïve ファイル.txt', 'dir:weights'],
+    );
+    const html = await curl(['-H', 'Accept: text/html,application/xhtml+xml', `${edge.http}/files/model/weights/`]);
+    assert.match(html.stdout, /<a href="shard%201\.bin">shard 1\.bin<\/a>/);
+    const redirect = await curl(['-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `${edge.http}/files/model/weights`]);
+    assert.equal(redirect.stdout, `301 ${edge.http}/files/model/weights/`);
+    const original = readFileSync(`${tree}/weights/shard 1.bin`);
+    const whole = await runCommand('bash', ['-c', `curl -sS "$1" | sha256sum`, '_', `${edge.http}/files/model/weights/shard%201.bin`]);
+    assert.equal(whole.stdout.split(' ')[0], (await runCommand('sha256sum', [`${tree}/weights/shard 1.bin`])).stdout.split(' ')[0]);
+    const range = await curl(['-r', '300000-300009', '-o', `${dir.path}/range.bin`, '-w', '%{http_code}', `${edge.http}/files/model/latest.bin`]);
+    assert.equal(range.stdout, '206');
+    assert.deepEqual(readFileSync(`${dir.path}/range.bin`), original.subarray(300_000, 300_010));
+    assert.equal((await curl([`${edge.http}/files/model/na%C3%AFve%20%E3%83%95%E3%82%A1%E3%82%A4%E3%83%AB.txt`])).stdout, 'héllo\n');
+    assert.equal((await curl(['-o', '/dev/null', '-w', '%{http_code}', `${edge.http}/files/model/empty`])).stdout, '200');
+    for (const bad of ['weights/..%2F..%2Fconfig.json', 'weights%2Fshard-2.bin', 'nope', 'config.json/x']) {
+      assert.equal((await curl(['-o', '/dev/null', '-w', '%{http_code}', `${edge.http}/files/model/${bad}`])).stdout, '404', bad);
+    }
+  });
+
+  it('FTP shows the tree and serves its files; S3 lists the files as keys', async () => {
+    const u = new URL(edge.ftp);
+    const ls = await curl(['--user', FTP_USER, `ftp://${u.host}/model/weights/`]);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.match(ls.stdout, /700000 .* shard 1\.bin/);
+    const got = await curl(['--user', FTP_USER, `ftp://${u.host}/model/config.json`]);
+    assert.equal(got.stdout, '{"layers":2}\n');
+    const keys = await curl([`${edge.s3}/model?list-type=2`]);
+    assert.match(keys.stdout, /<Key>weights\/shard 1\.bin<\/Key>/);
+    assert.equal((await curl([`${edge.s3}/model/config.json`])).stdout, '{"layers":2}\n');
+  });
+
+  it('a new version needs only the changed file; a withdrawal covers every file', async () => {
+    // The edge reads all of v1 (so holds every block), then v2 changes one small file.
+    await curl(['-o', '/dev/null', `${edge.http}/content/${v1}`]);
+    const h1 = await holding(edge, v1);
+    assert.equal(h1.haveBlocks, h1.totalBlocks);
+    writeFileSync(`${tree}/config.json`, '{"layers":3}\n');
+    const v2 = await publish(network, tree, ['--criteria', 'region=eu', '--block-size', '256KiB']);
+    const h2 = await until('the edge learns v2', () => holding(edge, v2).catch(() => undefined));
+    assert.equal(h2.totalBlocks - h2.haveBlocks, 1, 'only config.json has a block the edge lacks');
+    assert.equal((await curl([`${edge.http}/files/model/config.json`])).stdout, '{"layers":3}\n');
+    const w = await runCli(['withdraw', v2, '--to', network.root!.api, '--json']);
+    assert.equal(w.code, 0, w.stderr);
+    await until('the withdrawal reaches the edge', async () => ((await curl(['-o', '/dev/null', '-w', '%{http_code}', `${edge.http}/content/${v2}`])).stdout === '410' ? true : undefined));
+    // The name now serves v1 again, whole.
+    assert.equal((await curl([`${edge.http}/files/model/config.json`])).stdout, '{"layers":2}\n');
+  });
+
+  it('refuses a symlink that leaves the tree, naming it', async () => {
+    mkdirSync(`${dir.path}/bad`);
+    symlinkSync('/etc/passwd', `${dir.path}/bad/passwd`);
+    const r = await runCli(['publish', `${dir.path}/bad`, '--to', network.root!.api, '--criteria', 'region=eu', '--json']);
+    assert.notEqual(r.code, 0);
+    assert.equal(lastJson<{ error: { code: string; message: string } }>(r.stderr).error.code, 'ERR_DIRECTORY_ENTRY', r.stderr);
+    assert.match(r.stderr, /passwd/);
+  });
+});
