@@ -8,7 +8,8 @@ import { isValidContentName, type PrefetchPolicy } from '../core/manifest.js';
 import { parsePlacement } from '../core/placement.js';
 import type { Analysis } from '../ingest/analysis.js';
 import { ingestDirectory } from '../ingest/ingest-directory.js';
-import { ingestFile, summarise, type IngestSummary } from '../ingest/ingest-file.js';
+import { ingestFile, summarise, type IngestFileOptions, type IngestResult, type IngestSummary } from '../ingest/ingest-file.js';
+import type { BlockSink } from '../ingest/pipeline.js';
 import type { PublisherKey } from '../ingest/publisher-key.js';
 import { uploadSink } from '../ingest/sinks.js';
 import { frameHeader, FRAME_MANIFEST, PUBLISH_MEDIA_TYPE } from '../ingest/upload-format.js';
@@ -58,9 +59,16 @@ export interface PublishFileOptions extends Omit<ManifestSettings, 'name'> {
 export async function publishFile(api: ApiClient, file: string, options: PublishFileOptions): Promise<PublishResult> {
   // Checked here, so a missing file, a bad name or a bad expression fails before the root is asked anything.
   const directory = checkFile(file);
+  return publishWith(api, options.name ?? path.basename(path.resolve(file)), options, (sink, o) => (directory ? ingestDirectory : ingestFile)(file, sink, o));
+}
+
+/** Ingests something (a file, a directory, an origin) into an upload sink, with the options publishWith derived. */
+export type Ingest = (sink: BlockSink, options: IngestFileOptions) => Promise<IngestResult>;
+
+/** Publishes what `ingest` reads under `name`: checks the settings, streams the blocks to the root, then the signed manifest. */
+export async function publishWith(api: ApiClient, name: string, options: PublishFileOptions, ingest: Ingest): Promise<PublishResult> {
   const criteria = formatCriteria(parseCriteria(options.criteria));
   if (options.placement !== undefined) parsePlacement(options.placement);
-  const name = options.name ?? path.basename(path.resolve(file));
   if (!isValidContentName(name)) throw new CanopyError('ERR_USAGE', `--name: "${name}" must be 1-255 characters without / \\ or NUL`);
   const root = await api.get<{ nodeId: string }>('/api/node');
   const body = new PassThrough({ highWaterMark: 4 << 20 });
@@ -75,7 +83,7 @@ export async function publishFile(api: ApiClient, file: string, options: Publish
   });
   let result;
   try {
-    result = await (directory ? ingestDirectory : ingestFile)(file, uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement, analysis: options.analysis });
+    result = await ingest(uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement, analysis: options.analysis });
   } catch (err) {
     body.destroy();
     await reply.catch(() => undefined);

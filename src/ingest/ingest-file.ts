@@ -103,7 +103,8 @@ export function summarise(result: IngestResult): IngestSummary {
   };
 }
 
-export function fileReader(fh: FileHandle, size: number): RandomReader {
+/** Random reads for the analysers over any positional reader (a file, an origin). */
+export function fileReader(fh: PositionalReader, size: number): RandomReader {
   return {
     size,
     async read(offset, length) {
@@ -139,18 +140,29 @@ async function openFile(file: string): Promise<{ fh: FileHandle; size: number }>
 export async function ingestFile(file: string, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
   const { fh, size } = await openFile(file);
   try {
-    let analysis = options.analysis ?? (await analyse(fileReader(fh, size)));
     if (options.chunking === 'cdc') {
+      const analysis = options.analysis ?? (await analyse(fileReader(fh, size)));
       // Media keeps blocks cut by playback time and track; content-defined cuts are for generic content.
       if (!analysis.plan) return await ingestCdc(fh, size, analysis, sink, cdcParamsFor(options.blockSize ?? DEFAULT_CDC_AVERAGE), options);
-      analysis = { ...analysis, warnings: [...analysis.warnings, `content-defined chunking is for generic content; ${analysis.analyser} keeps playback-sized blocks`] };
+      const warnings = [...analysis.warnings, `content-defined chunking is for generic content; ${analysis.analyser} keeps playback-sized blocks`];
+      return await ingestReader(fh, size, sink, { ...options, analysis: { ...analysis, warnings } });
     }
-    const choice = chooseBlockSize({ size, bitrate: analysis.media?.bitrate, blockSeconds: options.blockSeconds, override: options.blockSize, packet: analysis.packet });
-    const cut = await cutAndHash(fh, size, analysis.plan, choice.blockSize, sink, options, size);
-    return build(analysis, cut.plan, cut.holes, cut.blocks, choice, size, options);
+    return await ingestReader(fh, size, sink, options);
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Analyses, cuts, hashes and sinks `size` bytes read by position: a local file, or an
+ * origin read by ranges (src/client/origins/). Fixed blocks only (content-defined chunking
+ * reads a local file as a stream).
+ */
+export async function ingestReader(reader: PositionalReader, size: number, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
+  const analysis = options.analysis ?? (await analyse(fileReader(reader, size)));
+  const choice = chooseBlockSize({ size, bitrate: analysis.media?.bitrate, blockSeconds: options.blockSeconds, override: options.blockSize, packet: analysis.packet });
+  const cut = await cutAndHash(reader, size, analysis.plan, choice.blockSize, sink, options, size);
+  return build(analysis, cut.plan, cut.holes, cut.blocks, choice, size, options);
 }
 
 /**

@@ -10,14 +10,21 @@ import { RateMeter } from '../../client/rate-meter.js';
 import { action, printJson } from '../output.js';
 import { addManifestOptions, manifestSettings, type ManifestCliOptions } from '../manifest-options.js';
 import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
+import type { ApiClient } from '../../client/api-client.js';
+import { CanopyError } from '../../core/errors.js';
+import { parseDuration } from '../../core/expiry.js';
+import { describeOrigin, followOrigin, isOriginUrl, publishOrigin, type OriginPublishOptions, type OriginPublishResult } from '../../client/origins/publish-origin.js';
 
 interface PublishOptions extends ManifestCliOptions, ImageOptions {
   to: string;
   access: string;
+  follow?: string;
+  force?: boolean;
+  originTimeout: string;
 }
 
 export function registerPublish(program: Command): void {
-  const cmd = program.command('publish <path>').description('analyse, hash and sign a file or a directory here (or fetch an image: oci://HOST[:PORT]/repo:tag) and publish it to a running network; prints the content id');
+  const cmd = program.command('publish <path>').description('analyse, hash and sign a file or a directory here, or read one from an http(s):// origin by ranges (or fetch an image: oci://HOST[:PORT]/repo:tag) and publish it to a running network; prints the content id');
   addManifestOptions(cmd)
     .addOption(apiUrlOption())
     .addOption(apiTokenFileOption())
@@ -27,6 +34,9 @@ export function registerPublish(program: Command): void {
     .option('--registry-ca <file>', 'oci:// only: PEM file of a CA to trust for the registry')
     .option('--registry-timeout <seconds>', 'oci:// only: how long the registry may take to answer or to send more bytes', '30')
     .option('--registry-creds <user:password>', 'oci:// only: basic credentials (default: $CANOPY_REGISTRY_CREDS; also used for the bearer-token flow)')
+    .option('--follow <interval>', 'http(s):// only: keep watching the origin and publish a new version when it changes (e.g. 30s, 5m)')
+    .option('--force', 'http(s):// only: publish even if the origin has not changed since this name was last published from it')
+    .option('--origin-timeout <seconds>', 'http(s):// only: how long the origin may send no byte before the read is retried', '30')
     .action(
       action(async (file: string, opts: PublishOptions) => {
         const image = isImageReference(file);
@@ -42,11 +52,34 @@ export function registerPublish(program: Command): void {
           onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: image ? 'fetch + publish' : 'publish', done, total, note: meter.note(done, total) }]) : undefined,
         };
         const api = apiClient(opts);
+        if (isOriginUrl(file)) return publishFromOrigin(api, file, { ...options, name: opts.name, force: opts.force, stallMs: seconds('--origin-timeout', opts.originTimeout) * 1000 }, opts);
+        if (opts.follow !== undefined) throw new CanopyError('ERR_USAGE', '--follow needs an http(s):// origin');
         const result: PublishResult & Partial<ImageResult> = image ? await publishImage(api, file, options, opts) : await publishFile(api, file, options);
         if (opts.json) printJson(result);
         else process.stdout.write(`${result.contentId}\n${result.image ? `${result.image}: ${result.digest}, ${result.blobs} blobs\n` : ''}${describe(result)}\npublished${result.version && result.version > 1 ? ` as version ${result.version}` : ''} for "${result.criteria}"${result.expires ? `, expires ${result.expires}` : ''}\n`);
       }),
     );
+}
+
+function seconds(option: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new CanopyError('ERR_USAGE', `${option}: "${text}" is not a number of seconds above 0`);
+  return n;
+}
+
+async function publishFromOrigin(api: ApiClient, url: string, options: OriginPublishOptions, opts: PublishOptions): Promise<void> {
+  const show = (r: OriginPublishResult | Error) => {
+    if (r instanceof Error) {
+      if (opts.follow === undefined) throw r;
+      process.stderr.write(`canopy: ${r instanceof CanopyError ? `error [${r.code}]: ` : ''}${r.message} (trying again in ${opts.follow})\n`);
+    } else if (opts.json) printJson(r);
+    else process.stdout.write(`${r.contentId}\n${r.published ? `${describe(r.published)}\n` : ''}${describeOrigin(r)}\n`);
+  };
+  if (opts.follow === undefined) return show(await publishOrigin(api, url, options));
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  await followOrigin(api, url, options, parseDuration(opts.follow), show, stop.signal);
 }
 
 /** Human summary of an ingest: analyser, layout, block size and why. */
