@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { AccessMode } from '../security/content-access.js';
 import { formatCriteria, parseCriteria } from '../core/criteria.js';
-import { CanopyError } from '../core/errors.js';
+import { CanopyError, isCanopyError } from '../core/errors.js';
 import { isValidContentName, type PrefetchPolicy } from '../core/manifest.js';
 import { parsePlacement } from '../core/placement.js';
 import type { Analysis } from '../ingest/analysis.js';
@@ -87,14 +87,19 @@ export async function publishWith(api: ApiClient, name: string, options: Publish
   } catch (err) {
     body.destroy();
     await reply.catch(() => undefined);
-    // When the root refused early (an unauthorised key, say), its answer is the error to show, not the closed upload.
-    throw early ?? err;
+    // When the root refused early (an unauthorised key, say), its answer is the error to show, not the closed upload;
+    // a fault of the source (a directory entry, an origin) is the error itself, whatever the aborted upload says.
+    throw early !== undefined && !isSourceError(err) ? early : err;
   }
   const manifest = Buffer.from(JSON.stringify(result.manifest));
   body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
   const answer = await reply;
   const m = result.manifest;
   return { ...summarise(result), criteria, publisher: m.publisher, version: typeof answer.version === 'number' ? answer.version : undefined, chunking: m.chunking?.method ?? 'fixed', expires: m.expires ?? null, prefetch: m.prefetch ?? null };
+}
+
+function isSourceError(err: unknown): boolean {
+  return isCanopyError(err) && ['ERR_DIRECTORY_ENTRY', 'ERR_SOURCE_CHANGED', 'ERR_ORIGIN', 'ERR_FILE_NOT_FOUND'].includes(err.code);
 }
 
 /** Whether `file` is a directory (published as one directory content) rather than a regular file. */
