@@ -1,0 +1,75 @@
+/**
+ * Shared by `publish-dir` and `publish-origin`: runs the Canopy ingest of a source (a
+ * directory or an HTTP origin) in its own process into a two-volume store (blocks fsynced,
+ * as the root stores an upload) and a baseline shell command, interleaved, `rounds` times;
+ * reports medians, the ratio, CPU seconds per GiB of each (children's CPU from wait4) and
+ * the ingest's peak RSS.
+ */
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { log, median, perGiB, round, timedCommand, waitedChildrenCpuSeconds } from './_util.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface ChildResult {
+  seconds: number;
+  cpuSeconds: number;
+  maxRssBytes: number;
+  blocks: number;
+}
+
+function ingestChild(mode: string, source: string, out: string): ChildResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, '_ingest-child.ts'), mode, source, out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) throw new Error(`ingest child failed with ${r.status}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
+}
+
+export function compareIngest(mode: 'store-dir' | 'store-origin', source: string, bytes: number, out: string, baseline: string, rounds: number): Record<string, unknown> {
+  const clean = () => {
+    rmSync(out, { recursive: true, force: true });
+    spawnSync('sync');
+  };
+  const cpu = { canopy: [] as number[], ingest: [] as number[], baseline: [] as number[] };
+  const t = { canopy: [] as number[], baseline: [] as number[], rss: [] as number[] };
+  let blocks = 0;
+  for (let i = 0; i <= rounds; i++) {
+    clean();
+    let c0 = waitedChildrenCpuSeconds();
+    const base = timedCommand('sh', ['-c', baseline]);
+    const baseCpu = waitedChildrenCpuSeconds() - c0;
+    clean();
+    c0 = waitedChildrenCpuSeconds();
+    const c = ingestChild(mode, source, out);
+    const canopyCpu = waitedChildrenCpuSeconds() - c0;
+    blocks = c.blocks;
+    // Round 0 warms the page cache and both programs; it is not counted.
+    if (i === 0) continue;
+    t.baseline.push(base);
+    cpu.baseline.push(baseCpu);
+    t.canopy.push(c.seconds);
+    cpu.ingest.push(c.cpuSeconds);
+    cpu.canopy.push(canopyCpu);
+    t.rss.push(c.maxRssBytes);
+    log(`round ${i}: canopy ${round(c.seconds)} s (cpu ${round(c.cpuSeconds, 2)} s), baseline ${round(base)} s (cpu ${round(baseCpu, 2)} s)`);
+  }
+  clean();
+  const canopySeconds = median(t.canopy);
+  const baselineSeconds = median(t.baseline);
+  return {
+    bytes,
+    rounds,
+    blocks,
+    baseline,
+    canopySeconds: round(canopySeconds),
+    baselineSeconds: round(baselineSeconds),
+    ratio: round(canopySeconds / baselineSeconds),
+    canopyMBps: round(bytes / canopySeconds / 1e6, 1),
+    baselineMBps: round(bytes / baselineSeconds / 1e6, 1),
+    cpuSecondsPerGiB: perGiB(median(cpu.ingest), bytes),
+    processCpuSecondsPerGiB: perGiB(median(cpu.canopy), bytes),
+    baselineCpuSecondsPerGiB: perGiB(median(cpu.baseline), bytes),
+    peakRssBytes: Math.max(...t.rss),
+  };
+}
