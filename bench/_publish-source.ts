@@ -7,24 +7,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { child } from './ingest.js';
 import { log, median, perGiB, round, timedCommand, waitedChildrenCpuSeconds } from './_util.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-interface ChildResult {
-  seconds: number;
-  cpuSeconds: number;
-  maxRssBytes: number;
-  blocks: number;
-}
-
-function ingestChild(mode: string, source: string, out: string): ChildResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, '_ingest-child.ts'), mode, source, out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) throw new Error(`ingest child failed with ${r.status}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
-}
 
 export function compareIngest(mode: 'store-dir' | 'store-origin', source: string, bytes: number, out: string, baseline: string, rounds: number): Record<string, unknown> {
   const clean = () => {
@@ -41,7 +25,7 @@ export function compareIngest(mode: 'store-dir' | 'store-origin', source: string
     const baseCpu = waitedChildrenCpuSeconds() - c0;
     clean();
     c0 = waitedChildrenCpuSeconds();
-    const c = ingestChild(mode, source, out);
+    const c = child([mode, source, out]);
     const canopyCpu = waitedChildrenCpuSeconds() - c0;
     blocks = c.blocks;
     // Round 0 warms the page cache and both programs; it is not counted.

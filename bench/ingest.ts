@@ -17,7 +17,7 @@ import { log, median, option, perGiB, round, sizeOption, timedCommand, waitedChi
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-interface ChildResult {
+export interface ChildResult {
   seconds: number;
   /** CPU of the ingest itself (the process's start-up excluded). */
   cpuSeconds: number;
@@ -34,7 +34,8 @@ function charged<T>(into: number[], fn: () => T): T {
   return value;
 }
 
-function child(args: string[], hashThreads?: number): ChildResult {
+/** One ingest in its own process (bench/_ingest-child.ts; also used by publish-dir and publish-origin). */
+export function child(args: string[], hashThreads?: number): ChildResult {
   const env = hashThreads === undefined ? process.env : { ...process.env, CANOPY_HASH_THREADS: String(hashThreads) };
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, '_ingest-child.ts'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env });
   if (r.status !== 0) throw new Error(`ingest child failed with ${r.status}`);

@@ -77,7 +77,12 @@ export async function publishOrigin(api: ApiClient, url: string, options: Origin
   const key = `${name} ${url}`;
   const before = readState(stateFile)[key];
   if (before && !options.force && sameVersion(before.version, origin.version)) return { origin: url, originVersion: origin.version, unchanged: true, contentId: before.contentId };
-  const published = await publishWith(api, name, options, (sink, o) => ingestReader(origin, origin.size, sink, o));
+  let published: PublishResult;
+  try {
+    published = await publishWith(api, name, options, (sink, o) => ingestReader(origin, origin.size, sink, o));
+  } finally {
+    origin.close();
+  }
   const state = readState(stateFile);
   state[key] = { version: origin.version, contentId: published.contentId, publishedAt: new Date().toISOString() };
   writeState(stateFile, state);
