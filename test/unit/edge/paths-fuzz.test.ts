@@ -1,11 +1,12 @@
 /**
  * Paths from external clients, fuzzed over a real HTTP edge and a real admin API on
  * loopback: whatever the path, the answer is a coded 4xx (or the content itself), never a
- * 500 and never a file outside the store. Includes traversal attempts in every encoding.
+ * 500 and never a file outside the store. Includes traversal attempts in every encoding,
+ * also inside a directory content (only its own files and listings come back).
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +19,9 @@ import { Catalog } from '../../../src/catalog/catalog.js';
 import { createLogger } from '../../../src/core/logger.js';
 import { BlockStore } from '../../../src/store/block-store.js';
 import { EdgeAccessStore } from '../../../src/security/edge-access-store.js';
+import { ingestDirectory } from '../../../src/ingest/ingest-directory.js';
+import { storeSink } from '../../../src/ingest/sinks.js';
+import { testKey } from '../../helpers/manifests.js';
 
 function get(port: number, rawPath: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,6 +29,18 @@ function get(port: number, rawPath: string, headers: Record<string, string> = {}
     const req = http.request({ host: '127.0.0.1', port, path: rawPath, headers }, (res) => {
       res.resume();
       res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+function getBody(port: number, rawPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: rawPath }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
     });
     req.once('error', reject);
     req.end();
@@ -85,6 +101,30 @@ describe('path fuzzing over real HTTP servers', () => {
         assert.ok(status === 200 ? ['/v2/', '/v2', '/', '/content'].includes(normalised) : status >= 400 && status < 500, `${p} → ${status}`);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('a directory content answers every path inside it with one of its files, a listing, a redirect or a 4xx', async () => {
+    const tree = path.join(dir, 'tree');
+    mkdirSync(path.join(tree, 'sub'), { recursive: true });
+    writeFileSync(path.join(tree, 'a.txt'), 'A');
+    writeFileSync(path.join(tree, 'sub', 'b c.txt'), 'BC');
+    symlinkSync('sub/b c.txt', path.join(tree, 'link'));
+    const { manifest } = await ingestDirectory(tree, storeSink(store), { name: 'tree', criteria: 'true', origin: 'o'.repeat(64), key: testKey, hashThreads: 0 });
+    catalog.addOwn(manifest);
+    const inside = fc.array(fc.oneof(segment, fc.constantFrom('a.txt', 'sub', 'b%20c.txt', 'link', 'sub%2fb%20c.txt')), { maxLength: 4 }).map((parts) => `/files/tree/${parts.join('/')}`);
+    await fc.assert(
+      fc.asyncProperty(inside, fc.boolean(), async (p, trailing) => {
+        const raw = trailing ? `${p}/` : p;
+        const { status, body } = await getBody(edgePort, raw);
+        const normalised = new URL(`http://x${raw}`).pathname;
+        if (status === 200) {
+          // Only the tree's own files or a listing: never anything of the store or the disk.
+          assert.ok(['A', 'BC'].includes(body) || body.startsWith('{'), `${raw} → ${body.slice(0, 40)}`);
+          if (!normalised.startsWith('/files/tree')) assert.ok(normalised === '/' || normalised === '/content' || normalised === '/files/tree', raw);
+        } else assert.ok(status === 301 || (status >= 400 && status < 500), `${raw} → ${status}`);
+      }),
+      { numRuns: 300 },
     );
   });
 
