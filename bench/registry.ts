@@ -45,6 +45,8 @@ async function pullAll(sources: string[], dir: string, tag: string): Promise<num
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const size = sizeOption(args, 'size', '256MiB');
   const count = Number(option(args, 'nodes', '8'));
+  // Nine node processes under tsx on a shared 2-core machine can take more than the default 30 s to be ready.
+  process.env.CANOPY_READY_TIMEOUT_MS ??= '180000';
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-registry-'));
   let network: LocalNetwork | undefined;
   let registry: RunningRegistry | undefined;
