@@ -22,7 +22,7 @@ import type { PlannedTrack } from '../ingest/analysis.js';
 import { BlobRelay } from '../registry/blob-relay.js';
 import { IMAGE_INDEX_FORMAT, type ImageIndex } from '../registry/image-index.js';
 import { ruleFor, upstreamFor, type PullThroughConfig, type RepositoryRule } from '../registry/pull-through-config.js';
-import { isDigest } from '../registry/reference.js';
+import { isDigest, isRepository, isTag } from '../registry/reference.js';
 import { RegistryClient, type FetchedManifest } from '../registry/registry-client.js';
 import type { OciPullBody } from '../wire/messages.js';
 import type { PullAnswer } from '../edge/oci/pull-through-serve.js';
@@ -60,6 +60,8 @@ export class PullThrough {
     const upstream = upstreamFor(this.deps.config, q.registry);
     const what = `${q.registry ?? upstream?.registry ?? '?'}/${q.repository}${isDigest(q.reference) ? '@' : ':'}${q.reference}`;
     const unknown = q.blob ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN';
+    // The node checked these already; a member that skips the check must not steer the root's requests upstream.
+    if (!isRepository(q.repository) || !(isDigest(q.reference) || (!q.blob && isTag(q.reference)))) return { body: { status: 400, code: q.blob || q.reference.includes(':') ? 'DIGEST_INVALID' : 'NAME_INVALID', message: `${what.slice(0, 300)}: not a repository and ${q.blob ? 'digest' : 'tag or digest'}` } };
     if (!upstream) return { body: { status: 404, code: unknown, message: `${what}: ${q.registry} is not an upstream of this network` } };
     const rule = ruleFor(this.deps.config, upstream.registry, q.repository);
     if (!rule) return { body: { status: 404, code: unknown, message: `${what}: no repository rule of this network covers it` } };

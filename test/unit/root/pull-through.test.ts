@@ -21,6 +21,10 @@ test('an upstream not configured, a repository no rule covers, an asker outside 
       assert.equal(body.code, code);
       assert.match(body.message!, why);
     }
+    for (const q of [{ repository: 'ml/../../v2/_catalog', reference: 'v1' }, { repository: 'ml/llm', reference: '../x' }, { repository: 'ml/llm', reference: 'v1', blob: true }]) {
+      const { body } = await pt.answer(gpu, { blob: false, offset: 0, ...q });
+      assert.equal(body.status, 400, JSON.stringify(q));
+    }
     assert.deepEqual(pt.upstreamRequests, { tags: 0, manifests: 0, blobs: 0 });
     // The qualified asker does reach the upstream, which is down: 503, not a thrown error.
     const { body } = await pt.answer(gpu, { repository: 'ml/llm', reference: 'v1', blob: false, offset: 0 });
