@@ -50,6 +50,7 @@ export class PullThrough {
   private readonly fetching = new Map<string, Promise<FetchedManifest>>();
   private readonly relays = new Map<string, BlobRelay>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private stopping = false;
   /** Upstream requests made, by kind: what tests and the bench read. */
   readonly upstreamRequests = { tags: 0, manifests: 0, blobs: 0 };
 
@@ -76,6 +77,7 @@ export class PullThrough {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     const relays = [...this.relays.values()];
@@ -187,6 +189,8 @@ export class PullThrough {
       const contentId = await this.deps.publish(relay.file, index, plan, rule);
       this.deps.log.info('pull-through blob published', { blob: `${registry}/${repository}@${relay.digest}`, contentId, size });
     } catch (err) {
+      // A publish cut short by the node stopping is expected: the next pull fetches the blob again.
+      if (this.stopping) return;
       this.deps.log.warn('pull-through blob not published (still served from the spool until it is dropped)', { blob: relay.digest, err: err as Error });
     }
   }
