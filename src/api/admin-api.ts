@@ -10,6 +10,7 @@ import { CanopyError } from '../core/errors.js';
 import { contentRoutes, type ContentRoutesDeps } from './content-routes.js';
 import { sendError } from '../http/http-util.js';
 import { opsRoutes } from './ops-routes.js';
+import { answerHealth } from './health-answer.js';
 import { dispatch, type Route } from './router.js';
 import { apiGuard } from './api-guard.js';
 import { securityRoutes, type SecurityRoutesDeps } from './security-routes.js';
@@ -38,7 +39,9 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
 export function createAdminApi(deps: AdminApiDeps): http.Server {
   const routes = adminRoutes(deps);
   const guard = apiGuard(deps.tokens);
+  const ready = deps.ready ?? (() => ({ ready: true }));
   const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+    if (answerHealth(req, res, ready)) return;
     dispatch(routes, req, res, guard).catch((err: unknown) => {
       if (!(err instanceof CanopyError)) deps.log.error('api request failed', { url: req.url, err: err as Error });
       sendError(res, err);

@@ -263,7 +263,7 @@ function memberRootLink(l: Local, join: NonNullable<NodeConfig['join']>, pool: P
     root: join,
     joinBody: () => {
       const a = run.addresses();
-      return { peer: a.peer, api: a.api, http: a.http };
+      return { peer: a.peer, api: a.api, http: a.http, prefetch: l.self().prefetch };
     },
     onCatalog: (reply) => intake().onCatalogSync(reply),
     revoked: l.revokedSignal,

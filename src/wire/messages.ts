@@ -12,7 +12,8 @@ export const PROTOCOL_VERSION = 1;
 
 /** `record` is the sender's root-signed attribute record; its identity is its TLS certificate. */
 export interface HelloBody { nodeId: string; name: string; record: Record<string, unknown>; version: number }
-export interface JoinBody { peer: PeerAddress; api: string; http: string }
+/** `prefetch` false: the node fetches only what its clients read, so the root expects no progress reports from it (absent: true). */
+export interface JoinBody { peer: PeerAddress; api: string; http: string; prefetch?: boolean }
 /**
  * The catalog sync: live contents, and what was taken out of service (a node applies it before serving);
  * `publishers` is the CA-signed list of authorised publisher keys, applied before the catalog.
@@ -134,7 +135,7 @@ const arrayOf =
 
 const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   hello: { nodeId: str(128), name: str(64), record: object, version: count },
-  join: { peer: address, api: url, http: url },
+  join: { peer: address, api: url, http: url, prefetch: optional(bool) },
   announce: { contentId: hash, manifest: object, access: optional(object) },
   withdraw: { contentId: hash, at: isoTime, reason: str(200), sig: str(100) },
   progress: { contentId: hash, haveBlocks: count, haveBytes: count, fetchedBytes: optional(count), stuck: optional(str(32)), stuckDetail: optional(str(500)) },
