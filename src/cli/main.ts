@@ -20,10 +20,13 @@ import { registerWithdraw } from './commands/withdraw.js';
 
 const program = new Command();
 program.name('canopy').description('Canopy: attribute-targeted, verified distribution of large payloads').version('0.1.0').exitOverride();
+program.option('--ca <file>', 'CA certificate that a node\'s https:// API must be issued by: the cluster CA, <data>/security/ca.crt on any node (also CANOPY_CA_FILE)');
 program.option('--insecure-http', 'allow sending the API token over plain http:// to a host that is not loopback (also CANOPY_INSECURE_HTTP=1)');
 // Read where the API client is made, deep in each command: the flag becomes the variable.
 program.hook('preAction', () => {
-  if (program.opts<{ insecureHttp?: boolean }>().insecureHttp) process.env.CANOPY_INSECURE_HTTP = '1';
+  const global = program.opts<{ insecureHttp?: boolean; ca?: string }>();
+  if (global.insecureHttp) process.env.CANOPY_INSECURE_HTTP = '1';
+  if (global.ca) process.env.CANOPY_CA_FILE = global.ca;
 });
 program.configureOutput({ outputError: (text, write) => write(`canopy: ${text.replace(/^error: /, 'error [ERR_USAGE]: ')}`) });
 registerNode(program);
