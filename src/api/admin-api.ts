@@ -5,7 +5,7 @@
  * describes every route. Every /api route needs a bearer token with the right scope
  * (./api-guard.ts, ./api-tokens.ts); the security routes are in ./security-routes.ts.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import { createWebServer } from '../http/web-server.js';
 import { CanopyError } from '../core/errors.js';
 import { contentRoutes, type ContentRoutesDeps } from './content-routes.js';

@@ -9,7 +9,8 @@
  * A withdrawn or expired content answers 410, and a response in progress is cut when it is
  * withdrawn; until the node has learnt the catalog from the network it serves nothing (503).
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type http from 'node:http';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createWebServer } from '../../http/web-server.js';
 import { CanopyError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
