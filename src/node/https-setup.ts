@@ -44,10 +44,24 @@ export class HttpsSetup {
   async start(): Promise<void> {
     if (this.deps.servers.length === 0) return;
     this.apply(await this.credentials());
-    this.timer = setInterval(() => {
-      this.credentials().then((c) => this.apply(c), (err: Error) => this.deps.log.warn('HTTPS certificate check failed; serving the current one', { err }));
-    }, HTTPS_CHECK_MS);
+    this.timer = setInterval(() => void this.refresh(), HTTPS_CHECK_MS);
     this.timer.unref();
+  }
+
+  /**
+   * Reads the operator's files again (or checks the cluster certificate) and swaps them in
+   * for new connections; on failure the current ones stay. Every 12 hours, and on SIGHUP so
+   * that a certificate replaced by the operator's tooling is served after `systemctl reload`.
+   */
+  async refresh(): Promise<boolean> {
+    if (this.deps.servers.length === 0) return false;
+    try {
+      this.apply(await this.credentials());
+      return true;
+    } catch (err) {
+      this.deps.log.warn('HTTPS certificate check failed; serving the current one', { err: err as Error });
+      return false;
+    }
   }
 
   stop(): void {
