@@ -18,9 +18,14 @@ import { nodeConfigFrom, parseConfigText } from '../../../src/node/config-file.j
 
 const DOC = readFileSync(new URL('../../../docs/DEPLOY.md', import.meta.url), 'utf8');
 
+/** Every fenced block: its language, the host it is tagged with (```sh root), its text. */
+const FENCED = [...DOC.matchAll(/^```(\S*)[ \t]*(\S*)[^\n]*\n([\s\S]*?)^```$/gm)].map((m) => ({ lang: m[1]!, host: m[2]!, text: m[3]! }));
+/** The hosts a block may run on: the build machine, every host, the doc's hosts, a workstation. */
+const HOSTS = ['build', 'all', 'root', 'edge1', 'edge2', 'edge3', 'workstation'];
+
 /** The fenced blocks of a language, in order. */
 function blocks(lang: string): string[] {
-  return [...DOC.matchAll(/^```(\S*)[^\n]*\n([\s\S]*?)^```$/gm)].filter((m) => m[1] === lang).map((m) => m[2]!);
+  return FENCED.filter((b) => b.lang === lang).map((b) => b.text);
 }
 
 /** Splits a command line as sh would for plain words and '…'/"…" quoting (all DEPLOY.md uses). */
@@ -68,6 +73,11 @@ function check(program: Command, argv: string[]): string[] {
 describe('docs/DEPLOY.md', () => {
   const tmp = mkdtempSync(path.join(tmpdir(), 'canopy-deploy-doc-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('tags every block with the host it runs on', () => {
+    assert.deepEqual(FENCED.filter((b) => !HOSTS.includes(b.host)).map((b) => `${b.lang} ${b.host}: ${b.text.split('\n')[0]}`), []);
+    assert.deepEqual([...new Set(FENCED.map((b) => b.lang))].sort(), ['sh', 'yaml']);
+  });
 
   it('has only valid shell in its sh blocks', () => {
     const sh = blocks('sh');
