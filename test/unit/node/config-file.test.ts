@@ -44,6 +44,7 @@ describe('config file', () => {
         'uploadCap: 100mbit',
         'downloadCap: 5000000',
         'https: { api: true, edge: true, cert: /etc/canopy/edge1.crt, key: /etc/canopy/edge1.key, names: [edge1.example.net, 10.0.0.11] }',
+        'registry: { upstreams: [{ host: "registry.internal:5000" }] }',
       ].join('\n'),
     );
     assert.deepEqual(c, {
@@ -74,8 +75,15 @@ describe('config file', () => {
       uploadCap: 12_500_000,
       downloadCap: 5_000_000,
       https: { api: true, edge: true, cert: '/etc/canopy/edge1.crt', key: '/etc/canopy/edge1.key', names: ['edge1.example.net', '10.0.0.11'] },
+      registry: { tagCacheSeconds: 60, upstreams: [{ registry: 'registry.internal:5000' }], repositories: [{ pattern: 'registry.internal:5000/*', criteria: '*', placement: 'on-demand' }] },
     });
-    assert.equal(CONFIG_KEYS.length, 30);
+    assert.equal(CONFIG_KEYS.length, 31);
+  });
+
+  it('pull-through upstreams are the root\'s alone', () => {
+    const registry = parseConfigText('registry: { upstreams: [{ host: "r:5000" }] }').registry!;
+    assert.throws(() => nodeConfigFrom({ join: { host: '10.0.0.1', port: 7400 }, registry }, '/tmp/x'), (err: unknown) => err instanceof CanopyError && /^registry: only the root/.test(err.message));
+    assert.equal(nodeConfigFrom({ isRoot: true, registry }, '/tmp/x').registry, registry);
   });
 
   it('accepts attributes as a list and an empty file', () => {
