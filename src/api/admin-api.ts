@@ -5,7 +5,8 @@
  * describes every route. Every /api route needs a bearer token with the right scope
  * (./api-guard.ts, ./api-tokens.ts); the security routes are in ./security-routes.ts.
  */
-import http from 'node:http';
+import type http from 'node:http';
+import { createWebServer } from '../http/web-server.js';
 import { CanopyError } from '../core/errors.js';
 import { contentRoutes, type ContentRoutesDeps } from './content-routes.js';
 import { sendError } from '../http/http-util.js';
@@ -36,11 +37,12 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
   return routes;
 }
 
-export function createAdminApi(deps: AdminApiDeps): http.Server {
+/** `tls`: an HTTPS server whose key and certificate are set before it listens (`setSecureContext`, src/node/https-setup.ts). */
+export function createAdminApi(deps: AdminApiDeps, tls = false): http.Server {
   const routes = adminRoutes(deps);
   const guard = apiGuard(deps.tokens);
   const ready = deps.ready ?? (() => ({ ready: true }));
-  const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+  const server = createWebServer(tls, { maxHeaderSize: 16 * 1024 }, (req, res) => {
     if (answerHealth(req, res, ready)) return;
     dispatch(routes, req, res, guard).catch((err: unknown) => {
       if (!(err instanceof CanopyError)) deps.log.error('api request failed', { url: req.url, err: err as Error });

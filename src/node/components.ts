@@ -47,6 +47,8 @@ import type { TrustUpdate } from '../security/peer-trust.js';
 import { buildServers, type ServerParts } from './servers.js';
 import type { FtpUsers } from '../edge/ftp/ftp-users.js';
 import type { RunTime } from './run-time.js';
+import { HttpsSetup } from './https-setup.js';
+import { isHttps } from '../http/web-server.js';
 
 export interface Components extends ServerParts {
   transport: Transport;
@@ -72,6 +74,8 @@ export interface Components extends ServerParts {
   rootId: () => string | undefined;
   /** Resolves when the root says this node is revoked (./revoked-signal.ts). */
   revokedSignal: RevokedSignal;
+  /** Key and certificate of the servers that speak HTTPS, set before they listen. */
+  https: HttpsSetup;
 }
 
 
@@ -237,6 +241,7 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
         signWithdrawal: (w) => root.service.signWithdrawal(w),
         publisherList: () => root.service.publishers.list(),
         renewCertificate: (nodeId, publicKeyPem) => root.authority.renew(nodeId, publicKeyPem),
+        issueServerCertificate: (nodeId, publicKeyPem, names) => root.authority.issueServer(nodeId, publicKeyPem, names),
         ...(root.pullThrough ? { pullThrough: root.pullThrough } : {}),
         onJoined: (conn) => void conn.notify('trust-update', root.service.trustForJoiner()).catch(() => undefined),
         log,
@@ -287,5 +292,7 @@ export function buildComponents(config: NodeConfig, security: NodeSecurity, tran
   // The edge's on-demand reads take the swarm's path: one way to fetch a block.
   const fetcher = new BlockFetcher({ store: l.store, manifestOf: (id) => l.catalog.require(id), fetchNow });
   const parts = { ...l, ...p, fetcher, fetchNow };
-  return { ...parts, ...buildServers(parts, run) };
+  const servers = buildServers(parts, run);
+  const https = new HttpsSetup({ config, security, log: l.log, pool: p.pool, servers: [servers.apiServer, servers.edgeServer].filter(isHttps) });
+  return { ...parts, ...servers, https };
 }

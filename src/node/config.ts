@@ -11,6 +11,7 @@ import type { VolumeConfig } from '../store/block-store.js';
 import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { LogLevel } from '../core/logger.js';
+import { checkServerNames } from '../security/server-names.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -47,6 +48,8 @@ export interface NodeConfig {
   /** Virtual-host style S3 requests name the bucket as `<bucket>.<s3Domain>` in Host. */
   readonly s3Domain: string;
   readonly ftp: FtpConfig;
+  /** HTTPS for the admin API and the HTTP edge (./https-setup.ts). */
+  readonly https: HttpsConfig;
   readonly volumes: readonly VolumeConfig[];
   /** Block size for contents the root ingests itself; undefined = chosen per content. */
   readonly blockSize: number | undefined;
@@ -75,6 +78,27 @@ export interface FtpConfig {
   readonly requireTls: boolean;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+}
+
+export interface HttpsConfig {
+  /** Serve the admin API over HTTPS. */
+  readonly api: boolean;
+  /** Serve the HTTP edge over HTTPS. */
+  readonly edge: boolean;
+  /** The operator's certificate and key (PEM files); absent, the cluster CA issues one for `names`. */
+  readonly cert: string | undefined;
+  readonly key: string | undefined;
+  /** Names for the cluster-issued certificate besides the node's addresses and localhost. */
+  readonly names: readonly string[];
+}
+
+export const NO_HTTPS: HttpsConfig = { api: false, edge: false, cert: undefined, key: undefined, names: [] };
+
+/** Cert and key come together, as absolute paths; the extra names are checked here, not when the root is asked. */
+function checkHttps(h: HttpsConfig): HttpsConfig {
+  if ((h.cert === undefined) !== (h.key === undefined)) throw new CanopyError('ERR_CONFIG_INVALID', `https: ${h.cert === undefined ? 'key' : 'cert'} needs ${h.cert === undefined ? 'cert' : 'key'} too (both PEM files), or neither for a certificate from the cluster CA`);
+  if ((h.cert !== undefined || h.names.length > 0) && !h.api && !h.edge) throw new CanopyError('ERR_CONFIG_INVALID', 'https: a certificate or names are given but neither api nor edge is served over HTTPS (set https.api or https.edge)');
+  return { ...h, cert: h.cert && path.resolve(h.cert), key: h.key && path.resolve(h.key), names: h.names.length > 0 ? checkServerNames(h.names) : [] };
 }
 
 export const DEFAULTS = {
@@ -159,6 +183,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     s3Port: checkPort('s3Port', input.s3Port ?? DEFAULTS.s3Port),
     s3Domain: checkDomain(input.s3Domain ?? DEFAULTS.s3Domain),
     ftp: input.ftp ?? { users: [], anonymous: false, requireTls: false },
+    https: checkHttps(input.https ?? NO_HTTPS),
     volumes: input.volumes && input.volumes.length > 0 ? input.volumes : [{ path: path.join(dataDir, 'volumes', 'v0') }],
     blockSize,
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,

@@ -74,9 +74,9 @@ export interface ServerParts {
 }
 
 export function buildServers(c: ServerParts, run: RunTime): { apiServer: http.Server; edgeServer: http.Server; ftpServer: FtpServer; ftpUsers: FtpUsers; s3Server: http.Server } {
-  const apiServer = createAdminApi(apiDeps(c, run));
+  const apiServer = createAdminApi(apiDeps(c, run), c.config.https.api);
   const edge: HttpEdgeDeps = { catalog: c.catalog, store: c.store, synced: () => c.intake.synced, access: c.access, log: c.log, source: c.fetcher, mayFetch: (m) => qualifies(m, c.self()), cache: countingCache(c.metrics, new BlockCache()), sequential: new SequentialReads(), pull: askRoot(c.rootLink, c.root?.pullThrough, c.self) };
-  const edgeServer = createHttpEdge(edge);
+  const edgeServer = createHttpEdge(edge, c.config.https.edge);
   meterEdge(c.metrics, edgeServer);
   const s3Server = createS3Edge({ ...edge, keys: (id) => c.apiTokens.s3Key(id), domain: c.config.s3Domain });
   meterEdge(c.metrics, s3Server, 's3');

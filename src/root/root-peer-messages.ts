@@ -1,8 +1,8 @@
 /**
  * The peer messages only the root answers: `join` (register the member, then the catalog
  * sync: live contents, every signed withdrawal, the publisher list), `progress` (what a
- * member holds), `holders` (whom to fetch a content from) and `renew` (a new certificate,
- * same node id). Built only on the root, so every part it needs is there.
+ * member holds), `holders` (whom to fetch a content from), `renew` (a new certificate,
+ * same node id) and `server-cert` (an HTTPS certificate for the member's names). Built only on the root, so every part it needs is there.
  */
 import { parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
@@ -28,6 +28,8 @@ export interface RootPeerDeps {
   publisherList: () => unknown;
   /** Certificate renewal (same node id, new key). */
   renewCertificate: (nodeId: string, publicKeyPem: string) => Promise<string>;
+  /** An HTTPS server certificate for a member's names. */
+  issueServerCertificate: (nodeId: string, publicKeyPem: string, names: string[]) => Promise<string>;
   /** Pull-through from upstream registries, when the root's config has a `registry` section. */
   pullThrough?: PullThrough;
   /** Called after a node joins, to send it what it must know (revocations, records). */
@@ -48,6 +50,12 @@ export function rootPeerMessages(deps: RootPeerDeps): RootPeerMessages {
         const { publicKey } = req.body as MessageBodies['renew'];
         const cert = await deps.renewCertificate(from, publicKey);
         deps.log.info('certificate renewed', { node: from });
+        return { body: { cert } };
+      }
+      case 'server-cert': {
+        const { publicKey, names } = req.body as MessageBodies['server-cert'];
+        const cert = await deps.issueServerCertificate(from, publicKey, names);
+        deps.log.info('HTTPS certificate issued', { node: from, names });
         return { body: { cert } };
       }
       case 'join': {

@@ -45,6 +45,8 @@ export interface LoadBody { contentId: string }
 export interface HaveBody { contentId: string; index: number }
 /** A node asks the root for a new certificate (same node id) for this public key; the reply is `{cert}`. */
 export interface RenewBody { publicKey: string }
+/** A member asks the root for an HTTPS server certificate for its names (src/node/https-setup.ts). */
+export interface ServerCertBody { publicKey: string; names: string[] }
 /** Signed statements from the root: newer attribute records and the revocation list. */
 export interface TrustUpdateBody { records: Record<string, unknown>[]; revocations?: Record<string, unknown>; publishers?: Record<string, unknown> }
 /** A control-tree message (src/tree/tree-messages.ts), checked by src/tree/tree-codec.ts. */
@@ -71,6 +73,7 @@ export interface MessageBodies {
   cancel: GetBlockBody;
   'trust-update': TrustUpdateBody;
   renew: RenewBody;
+  'server-cert': ServerCertBody;
   tree: TreeBody;
   ping: PingBody;
   /** The root asks a member for its store figures (dashboard, canopy top), over the member's own link. */
@@ -148,6 +151,7 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   cancel: { contentId: hash, index: count },
   'trust-update': { records: arrayOf(object, 10_000), revocations: optional(object), publishers: optional(object) },
   renew: { publicKey: str(1024) },
+  'server-cert': { publicKey: str(1024), names: arrayOf(str(253), 32) },
   tree: { from: nodeRef, m: object },
   ping: {},
   'node-info': {},

@@ -9,7 +9,9 @@
  * A withdrawn or expired content answers 410, and a response in progress is cut when it is
  * withdrawn; until the node has learnt the catalog from the network it serves nothing (503).
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type http from 'node:http';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createWebServer } from '../../http/web-server.js';
 import { CanopyError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import type { Catalog } from '../../catalog/catalog.js';
@@ -57,9 +59,10 @@ export interface HttpEdgeDeps {
 
 export const SLOW_CLIENT_TIMEOUT_MS = 120_000;
 
-export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
+/** `tls`: an HTTPS server whose key and certificate are set before it listens (src/node/https-setup.ts). */
+export function createHttpEdge(deps: HttpEdgeDeps, tls = false): http.Server {
   const oci = distributionDeps(deps);
-  const server = http.createServer((req, res) => {
+  const server = createWebServer(tls, {}, (req, res) => {
     const served = (async () => {
       // Every route of the edge, the registry mirror's included, gets the same headers and request rules.
       setSafetyHeaders(res);
