@@ -41,11 +41,20 @@ export interface SoakOptions {
   readers: number;
   /** Whether restarts include the root (default true). */
   restartRoot?: boolean;
+  /**
+   * Where the root and node1 (never restarted) write a V8 heap snapshot after a quarter of
+   * the run and at its end (`--heapsnapshot-signal`); compare them with scripts/heap-diff.mjs.
+   */
+  heapSnapshotDir?: string;
 }
 
 interface Sample {
   t: number;
   rssMiB: number;
+  /** V8 heap in use, from the process's own /metrics; null when it did not answer in time. */
+  heapMiB: number | null;
+  /** Buffers outside the V8 heap (process.memoryUsage().external), same source. */
+  externalMiB: number | null;
   fds: number;
   sockets: number;
 }
@@ -66,6 +75,8 @@ export interface ProcessReport {
   start: Omit<Sample, 't'>;
   end: Omit<Sample, 't'>;
   rssMiBPerHour: number | null;
+  heapMiBPerHour: number | null;
+  externalMiBPerHour: number | null;
   fdsPerHour: number | null;
   connectionsPerHour: number | null;
 }
@@ -88,7 +99,7 @@ export interface SoakResult {
 }
 
 /** What /proc says of one process: resident memory, open descriptors, sockets among them. */
-export function sampleProcess(pid: number): Omit<Sample, 't'> | undefined {
+export function sampleProcess(pid: number): Omit<Sample, 't' | 'heapMiB' | 'externalMiB'> | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
@@ -161,6 +172,10 @@ export class Soak {
     process.env.CANOPY_READY_TIMEOUT_MS ??= '120000';
     // Fixed ports, so a restarted root is found again where the nodes look for it.
     this.network = this.makeNetwork(0);
+    if (options.heapSnapshotDir) {
+      mkdirSync(options.heapSnapshotDir, { recursive: true });
+      process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${options.heapSnapshotDir}`.trim();
+    }
   }
 
   private makeNetwork(attempt: number): LocalNetwork {
@@ -189,14 +204,43 @@ export class Soak {
     }
   }
 
-  sample(): void {
-    for (const p of this.processes) {
-      const s = p.process.pid === undefined ? undefined : sampleProcess(p.process.pid);
-      if (!s) continue;
-      const list = this.samples.get(p.name) ?? [];
-      list.push({ t: Date.now() - this.t0, ...s });
-      this.samples.set(p.name, list);
+  async sample(): Promise<void> {
+    await Promise.all(
+      this.processes.map(async (p) => {
+        const s = p.process.pid === undefined ? undefined : sampleProcess(p.process.pid);
+        if (!s) return;
+        const t = Date.now() - this.t0;
+        const memory = await this.memory(p);
+        const list = this.samples.get(p.name) ?? [];
+        list.push({ t, ...s, ...memory });
+        this.samples.set(p.name, list);
+      }),
+    );
+  }
+
+  /** The process's V8 heap in use and external memory (MiB), as its /metrics reports them. */
+  private async memory(p: RunningNode): Promise<{ heapMiB: number | null; externalMiB: number | null }> {
+    try {
+      const res = await fetch(`${p.api}/metrics`, { headers: { authorization: `Bearer ${this.network.apiToken()}` }, signal: AbortSignal.timeout(10_000) });
+      const text = await res.text();
+      const mib = (name: string) => {
+        const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
+        return m ? round(Number(m[1]) / 2 ** 20, 1) : null;
+      };
+      return { heapMiB: mib('canopy_process_heap_used_bytes'), externalMiB: mib('canopy_process_external_bytes') };
+    } catch {
+      return { heapMiB: null, externalMiB: null };
     }
+  }
+
+  /** Asks the root and node1 for a heap snapshot and waits until both are written (they answer again). */
+  async heapSnapshots(): Promise<void> {
+    if (!this.options.heapSnapshotDir) return;
+    const targets = [this.network.root!, this.network.nodes[0]!];
+    for (const p of targets) p.process.kill('SIGUSR2');
+    await sleep(1_000);
+    await Promise.all(targets.map((p) => fetch(`${p.api}/healthz`, { signal: AbortSignal.timeout(300_000) }).catch(() => undefined)));
+    log(`soak: heap snapshots of ${targets.map((p) => `${p.name} (pid ${p.process.pid})`).join(', ')} in ${this.options.heapSnapshotDir}`);
   }
 
   /** Publishes one content: a fresh file, or a new version of a recurring name with one edit. */
@@ -352,11 +396,16 @@ export class Soak {
     let turn = 1;
     const deadline = this.t0 + o.durationMs;
     let nextRestart = o.restartEveryMs > 0 ? this.t0 + o.restartEveryMs : Infinity;
+    let snapshotAt = o.heapSnapshotDir ? this.t0 + o.durationMs / 4 : Infinity;
     while (Date.now() < deadline && (o.maxPublishes === undefined || this.result.publishes < o.maxPublishes)) {
       const t = Date.now();
       if (!this.restarting) {
         await this.publishOne().catch((err: Error) => log(`publish: ${err.message}`));
         await this.retire();
+      }
+      if (Date.now() >= snapshotAt) {
+        snapshotAt = Infinity;
+        await this.heapSnapshots();
       }
       // No restart in the last tenth of the run: the end values would be a fresh process's.
       if (Date.now() >= nextRestart && Date.now() < deadline - o.durationMs / 10) {
@@ -367,7 +416,8 @@ export class Soak {
     }
     this.stopped = true;
     await Promise.all(loops);
-    this.sample();
+    await this.sample();
+    await this.heapSnapshots();
   }
 
   /**
@@ -401,7 +451,8 @@ export class Soak {
     for (const [name, list] of this.samples) {
       const half = list.filter((s) => s.t >= (list[list.length - 1]!.t + list[0]!.t) / 2);
       const restarted = this.restarted.has(name);
-      const strip = ({ rssMiB, fds, sockets }: Sample) => ({ rssMiB, fds, sockets });
+      const strip = ({ rssMiB, heapMiB, externalMiB, fds, sockets }: Sample) => ({ rssMiB, heapMiB, externalMiB, fds, sockets });
+      const series = (key: 'heapMiB' | 'externalMiB') => half.flatMap((s) => (s[key] === null ? [] : [{ t: s.t, y: s[key] }]));
       r.processes.push({
         name,
         restarted,
@@ -409,6 +460,8 @@ export class Soak {
         start: strip(list[0]!),
         end: strip(list[list.length - 1]!),
         rssMiBPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.rssMiB }))),
+        heapMiBPerHour: restarted ? null : slopePerHour(series('heapMiB')),
+        externalMiBPerHour: restarted ? null : slopePerHour(series('externalMiB')),
         fdsPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.fds }))),
         connectionsPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.sockets }))),
       });
@@ -432,6 +485,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     minSize: 2 * 2 ** 20,
     maxSize: 8 * 2 ** 20,
     readers: 4,
+    ...(args.includes('--heap-snapshots') ? { heapSnapshotDir: path.resolve(option(args, 'heap-snapshots', '.tmp/heap')) } : {}),
   });
   const load = loadavg().map((x) => round(x, 2));
   try {

@@ -5,11 +5,13 @@
  * describes every route. Every /api route needs a bearer token with the right scope
  * (./api-guard.ts, ./api-tokens.ts); the security routes are in ./security-routes.ts.
  */
-import http from 'node:http';
+import type http from 'node:http';
+import { createWebServer } from '../http/web-server.js';
 import { CanopyError } from '../core/errors.js';
 import { contentRoutes, type ContentRoutesDeps } from './content-routes.js';
 import { sendError } from '../http/http-util.js';
 import { opsRoutes } from './ops-routes.js';
+import { answerHealth } from './health-answer.js';
 import { dispatch, type Route } from './router.js';
 import { apiGuard } from './api-guard.js';
 import { securityRoutes, type SecurityRoutesDeps } from './security-routes.js';
@@ -35,10 +37,13 @@ export function adminRoutes(deps: AdminApiDeps): Route[] {
   return routes;
 }
 
-export function createAdminApi(deps: AdminApiDeps): http.Server {
+/** `tls`: an HTTPS server whose key and certificate are set before it listens (`setSecureContext`, src/node/https-setup.ts). */
+export function createAdminApi(deps: AdminApiDeps, tls = false): http.Server {
   const routes = adminRoutes(deps);
   const guard = apiGuard(deps.tokens);
-  const server = http.createServer({ maxHeaderSize: 16 * 1024 }, (req, res) => {
+  const ready = deps.ready ?? (() => ({ ready: true }));
+  const server = createWebServer(tls, { maxHeaderSize: 16 * 1024 }, (req, res) => {
+    if (answerHealth(req, res, ready)) return;
     dispatch(routes, req, res, guard).catch((err: unknown) => {
       if (!(err instanceof CanopyError)) deps.log.error('api request failed', { url: req.url, err: err as Error });
       sendError(res, err);

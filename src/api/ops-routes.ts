@@ -1,6 +1,8 @@
 /** Operations routes: liveness, Prometheus metrics, and the OpenAPI description of the API. */
 import type { MetricFamily } from '../ops/metrics.js';
 import { renderPrometheus } from '../ops/metrics.js';
+import { processGauges } from '../ops/process-metrics.js';
+import { writeHealth } from './health-answer.js';
 import { openApiDocument, type Route } from './router.js';
 import { Ok } from './schemas.js';
 
@@ -24,9 +26,7 @@ export function opsRoutes(deps: OpsRoutesDeps): Route[] {
       summary: 'Readiness: 200 once the catalog is synced from the root and a block volume is usable, else 503; the body says which',
       handler: ({ res }) => {
         const r = deps.ready();
-        const body = JSON.stringify(r);
-        res.writeHead(r.ready ? 200 : 503, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-        res.end(body);
+        writeHealth(res, r.ready ? 200 : 503, JSON.stringify(r));
       },
     },
     {
@@ -35,7 +35,7 @@ export function opsRoutes(deps: OpsRoutesDeps): Route[] {
       tag,
       summary: 'Prometheus metrics: bytes in/out per peer class, blocks served, store usage per volume, tree size, distribution progress',
       handler: ({ res }) => {
-        const text = renderPrometheus(deps.metrics());
+        const text = renderPrometheus([...deps.metrics(), ...processGauges()]);
         res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
         res.end(text);
       },

@@ -1,50 +1,9 @@
 #!/usr/bin/env node
-/** The `canopy` command: one file per subcommand under ./commands. */
-import { Command, CommanderError } from 'commander';
-import { registerCriteria } from './commands/criteria.js';
-import { registerDemo } from './commands/demo.js';
-import { registerIngest } from './commands/ingest.js';
-import { registerKeys } from './commands/keys.js';
-import { registerNode } from './commands/node.js';
-import { registerNodes } from './commands/nodes.js';
-import { registerRoot } from './commands/root.js';
-import { registerUrl } from './commands/url.js';
-import { registerApiToken, registerToken } from './commands/token.js';
-import { registerPublish } from './commands/publish.js';
-import { registerPublishers } from './commands/publishers.js';
-import { registerSim } from './commands/sim.js';
-import { registerLs, registerStatus } from './commands/status.js';
-import { registerStore } from './commands/store.js';
-import { registerTop } from './commands/top.js';
-import { registerWithdraw } from './commands/withdraw.js';
+/** The `canopy` command: one file per subcommand under ./commands, assembled in ./program.ts. */
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
 
-const program = new Command();
-program.name('canopy').description('Canopy: attribute-targeted, verified distribution of large payloads').version('0.1.0').exitOverride();
-program.option('--insecure-http', 'allow sending the API token over plain http:// to a host that is not loopback (also CANOPY_INSECURE_HTTP=1)');
-// Read where the API client is made, deep in each command: the flag becomes the variable.
-program.hook('preAction', () => {
-  if (program.opts<{ insecureHttp?: boolean }>().insecureHttp) process.env.CANOPY_INSECURE_HTTP = '1';
-});
-program.configureOutput({ outputError: (text, write) => write(`canopy: ${text.replace(/^error: /, 'error [ERR_USAGE]: ')}`) });
-registerNode(program);
-registerPublish(program);
-registerIngest(program);
-registerKeys(program);
-registerStatus(program);
-registerLs(program);
-registerWithdraw(program);
-registerTop(program);
-registerDemo(program);
-registerStore(program);
-registerRoot(program);
-registerToken(program);
-registerApiToken(program);
-registerNodes(program);
-registerPublishers(program);
-registerUrl(program);
-registerSim(program);
-registerCriteria(program);
-
+const program = buildProgram();
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

@@ -3,6 +3,8 @@
  * a hint; error bodies from the node are rebuilt as CanopyErrors with their own codes.
  */
 import { checkTokenTransport } from './transport-policy.js';
+import { apiDispatcher, unverifiedServer } from './api-tls.js';
+import type { Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import { request } from 'undici';
 import { CanopyError, errorFromJSON } from '../core/errors.js';
@@ -13,6 +15,7 @@ export const DEFAULT_API = process.env.CANOPY_API ?? 'http://127.0.0.1:7401';
 export class ApiClient {
   readonly base: string;
   private readonly token: string | undefined;
+  private readonly dispatcher: Dispatcher | undefined;
 
   /** `token` defaults to the one findApiToken() discovers (flag file, environment, default files). */
   constructor(base: string = DEFAULT_API, token: string | undefined = findApiToken()) {
@@ -26,6 +29,7 @@ export class ApiClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CanopyError('ERR_USAGE', `"${base}" must be an http(s) URL`);
     checkTokenTransport(url, token !== undefined, process.env.CANOPY_INSECURE_HTTP === '1');
     this.base = url.origin;
+    this.dispatcher = apiDispatcher(url);
   }
 
   get<T>(path: string): Promise<T> {
@@ -44,8 +48,10 @@ export class ApiClient {
     let res;
     const auth: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
     try {
-      res = await request(`${this.base}${path}`, { method, body, headers: { ...headers, ...auth }, headersTimeout: 600_000, bodyTimeout: 600_000 });
+      res = await request(`${this.base}${path}`, { method, body, headers: { ...headers, ...auth }, headersTimeout: 600_000, bodyTimeout: 600_000, ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}) });
     } catch (err) {
+      const tls = unverifiedServer(err, this.base);
+      if (tls) throw tls;
       const code = (err as { code?: string }).code ?? (err as Error).message;
       throw new CanopyError('ERR_UNREACHABLE', `cannot reach the node API at ${this.base} (${code}); is a network running? Start one with "npm start" or pass --to URL`, { cause: err });
     }

@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   ERR_SIZE_SYNTAX: { status: 400, summary: 'A size such as 64MiB or 4096 does not parse.' },
   ERR_FILE_NOT_FOUND: { status: 400, summary: 'A file named on the command line does not exist or is not a regular file.' },
   ERR_INSECURE_TRANSPORT: { status: 400, summary: 'The CLI refused to send an API token over plain http:// to a host that is not loopback; use an SSH tunnel or https://, or say --insecure-http.' },
+  ERR_TLS_UNVERIFIED: { status: 502, summary: 'The server\'s HTTPS certificate could not be verified (not issued by the CA given with --ca or CANOPY_CA_FILE, or by a trusted CA, or not for that host name); the CLI sends nothing to it.' },
   ERR_UNREACHABLE: { status: 502, summary: 'A node or root could not be reached at the given address.' },
   ERR_PORT_IN_USE: { status: 500, summary: 'A port the node was told to listen on is already taken.' },
   ERR_MANIFEST_INVALID: { status: 400, summary: 'A manifest is malformed or its content id does not match its bytes.' },

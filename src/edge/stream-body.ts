@@ -6,11 +6,17 @@
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CanopyError } from '../core/errors.js';
 
-/** Stops a response between blocks once its content is withdrawn or expires. */
+/**
+ * Stops a response between blocks once its content is withdrawn or expires. Each slice waits
+ * for the event loop's check phase first: slices of cached blocks come without I/O, and a
+ * chain of them would otherwise keep other sockets (a health probe, a new request) waiting.
+ */
 export async function* whileLive(source: AsyncIterable<Buffer>, live: () => boolean): AsyncGenerator<Buffer> {
   for await (const chunk of source) {
+    await yieldToLoop();
     if (!live()) throw new CanopyError('ERR_CONTENT_WITHDRAWN', 'the content was withdrawn while it was being served');
     yield chunk;
   }

@@ -27,6 +27,8 @@ import type { Transport } from '../wire/transport.js';
 import { RootRegistry } from '../root/root-registry.js';
 import { attachCatalog, type OpenedRootState } from '../root/state/open-root-state.js';
 import { rootPeerMessages } from '../root/root-peer-messages.js';
+import { PullThrough } from '../root/pull-through.js';
+import { IMAGE_MEDIA_TYPE, imageContentName } from '../registry/image-index.js';
 import { RootService, type RootParts } from '../root/root-service.js';
 import { UploadService } from '../root/upload-service.js';
 import { mayServe, qualifies, type Self } from './admission.js';
@@ -45,6 +47,8 @@ import type { TrustUpdate } from '../security/peer-trust.js';
 import { buildServers, type ServerParts } from './servers.js';
 import type { FtpUsers } from '../edge/ftp/ftp-users.js';
 import type { RunTime } from './run-time.js';
+import { HttpsSetup } from './https-setup.js';
+import { isHttps } from '../http/web-server.js';
 
 export interface Components extends ServerParts {
   transport: Transport;
@@ -70,6 +74,8 @@ export interface Components extends ServerParts {
   rootId: () => string | undefined;
   /** Resolves when the root says this node is revoked (./revoked-signal.ts). */
   revokedSignal: RevokedSignal;
+  /** Key and certificate of the servers that speak HTTPS, set before they listen. */
+  https: HttpsSetup;
 }
 
 
@@ -123,7 +129,8 @@ function buildRoot(l: Local, lifecycle: ContentLifecycle, tree: { link?: TreeLin
     log: l.log,
   });
   const uploads = new UploadService({ dir: path.join(l.config.dataDir, 'uploads'), store: l.store, catalog: l.catalog, origin: l.identity.nodeId, publisherKey: () => service.ownKey().privateKey, announce: (id, m) => service.announce(id, m), metrics: l.metrics, onStored: stored, log: l.log });
-  return { authority, registry, service, uploads };
+  const pullThrough = l.config.registry && new PullThrough({ config: l.config.registry, spoolDir: path.join(path.resolve(l.config.volumes[0]!.path), 'tmp'), publish: (file, index, plan, rule) => service.publishPrepared(file, { name: imageContentName(index), criteria: rule.criteria, placement: rule.placement, analysis: { analyser: 'generic', mediaType: IMAGE_MEDIA_TYPE, plan, warnings: [] } }), log: l.log.child({ component: 'pull-through' }) });
+  return { authority, registry, service, uploads, pullThrough };
 }
 
 /** The peer side: who we listen to and answer, the root link, what we hold, how we fetch. */
@@ -234,6 +241,8 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
         signWithdrawal: (w) => root.service.signWithdrawal(w),
         publisherList: () => root.service.publishers.list(),
         renewCertificate: (nodeId, publicKeyPem) => root.authority.renew(nodeId, publicKeyPem),
+        issueServerCertificate: (nodeId, publicKeyPem, names) => root.authority.issueServer(nodeId, publicKeyPem, names),
+        ...(root.pullThrough ? { pullThrough: root.pullThrough } : {}),
         onJoined: (conn) => void conn.notify('trust-update', root.service.trustForJoiner()).catch(() => undefined),
         log,
       }),
@@ -259,7 +268,7 @@ function memberRootLink(l: Local, join: NonNullable<NodeConfig['join']>, pool: P
     root: join,
     joinBody: () => {
       const a = run.addresses();
-      return { peer: a.peer, api: a.api, http: a.http };
+      return { peer: a.peer, api: a.api, http: a.http, prefetch: l.self().prefetch };
     },
     onCatalog: (reply) => intake().onCatalogSync(reply),
     revoked: l.revokedSignal,
@@ -283,5 +292,7 @@ export function buildComponents(config: NodeConfig, security: NodeSecurity, tran
   // The edge's on-demand reads take the swarm's path: one way to fetch a block.
   const fetcher = new BlockFetcher({ store: l.store, manifestOf: (id) => l.catalog.require(id), fetchNow });
   const parts = { ...l, ...p, fetcher, fetchNow };
-  return { ...parts, ...buildServers(parts, run) };
+  const servers = buildServers(parts, run);
+  const https = new HttpsSetup({ config, security, log: l.log, pool: p.pool, servers: [servers.apiServer, servers.edgeServer].filter(isHttps) });
+  return { ...parts, ...servers, https };
 }

@@ -14,7 +14,8 @@ import type { VolumeConfig } from '../store/block-store.js';
 import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import { parseAddress, type PeerAddress } from '../wire/transport.js';
 import type { LogLevel } from '../core/logger.js';
-import { makeConfig, type NodeConfig } from './config.js';
+import { makeConfig, NO_HTTPS, type HttpsConfig, type NodeConfig } from './config.js';
+import { checkPullThroughConfig, type PullThroughConfig } from '../registry/pull-through-config.js';
 import { parseUserSpec, readUsersFile, type FtpUserSpec } from '../edge/ftp/ftp-users.js';
 
 /** What a file may set; anything left out falls back to a flag or the default. */
@@ -43,6 +44,7 @@ export interface FileConfig {
   s3Port?: number;
   s3Domain?: string;
   ftp?: FileFtpConfig;
+  https?: Partial<HttpsConfig>;
   volumes?: VolumeConfig[];
   blockSize?: number;
   downloadConcurrency?: number;
@@ -55,6 +57,8 @@ export interface FileConfig {
   evictionPolicy?: EvictionPolicy;
   fanout?: number;
   heartbeatMs?: number;
+  /** Root: pull-through upstreams and repository rules. */
+  registry?: PullThroughConfig;
 }
 
 export interface FileFtpConfig {
@@ -65,8 +69,9 @@ export interface FileFtpConfig {
   tlsKey?: string;
 }
 
-export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 's3Port', 's3Domain', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'uploadCap', 'downloadCap', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict', 'authorisePublishers', 'state', 'stateKeyFile'] as const;
+export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 's3Port', 's3Domain', 'ftp', 'https', 'volumes', 'blockSize', 'downloadConcurrency', 'uploadCap', 'downloadCap', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict', 'authorisePublishers', 'state', 'stateKeyFile', 'registry'] as const;
 const FTP_KEYS = ['users', 'usersFile', 'anonymous', 'requireTls', 'tlsCert', 'tlsKey'] as const;
+const HTTPS_KEYS = ['api', 'edge', 'cert', 'key', 'names'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const MAX_FILE_BYTES = 1 << 20;
 
@@ -181,6 +186,22 @@ function ftp(key: string, v: unknown): FileFtpConfig {
   return out;
 }
 
+function https(key: string, v: unknown): Partial<HttpsConfig> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(key, `expected a mapping (${HTTPS_KEYS.join(', ')}), got ${show(v)}`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!(HTTPS_KEYS as readonly string[]).includes(k)) throw bad(`${key}.${k}`, `unknown key (known keys: ${HTTPS_KEYS.join(', ')})`);
+  const out: { -readonly [K in keyof HttpsConfig]?: HttpsConfig[K] } = {};
+  if (o.api !== undefined) out.api = bool(`${key}.api`, o.api);
+  if (o.edge !== undefined) out.edge = bool(`${key}.edge`, o.edge);
+  if (o.cert !== undefined) out.cert = str(`${key}.cert`, o.cert);
+  if (o.key !== undefined) out.key = str(`${key}.key`, o.key);
+  if (o.names !== undefined) {
+    if (!Array.isArray(o.names)) throw bad(`${key}.names`, `expected a list of DNS names or IP addresses, got ${show(o.names)}`);
+    out.names = o.names.map((n, i) => str(`${key}.names[${i}]`, n, 253));
+  }
+  return out;
+}
+
 function join(key: string, v: unknown): PeerAddress {
   const text = str(key, v, 300);
   const addr = parseAddress(text);
@@ -212,11 +233,13 @@ export function checkFileConfig(doc: unknown): FileConfig {
     if (!Array.isArray(list) || list.length > 1000) throw bad('authorisePublishers', `expected a list of at most 1000 publisher keys or key files, got ${show(list)}`);
     out.authorisePublishers = list.map((v, i) => str(`authorisePublishers[${i}]`, v));
   }
+  if (o.registry !== undefined) out.registry = checkPullThroughConfig('registry', o.registry);
   if (o.s3Domain !== undefined) out.s3Domain = str('s3Domain', o.s3Domain, 253);
   for (const k of ['peerPort', 'apiPort', 'httpPort', 'ftpPort', 's3Port'] as const) {
     if (o[k] !== undefined) out[k] = int(k, o[k], 0, 65535, '; 0 picks a free port');
   }
   if (o.ftp !== undefined) out.ftp = ftp('ftp', o.ftp);
+  if (o.https !== undefined) out.https = https('https', o.https);
   if (o.prefetch !== undefined) out.prefetch = bool('prefetch', o.prefetch);
   if (o.volumes !== undefined) out.volumes = volumes('volumes', o.volumes);
   if (o.blockSize !== undefined) out.blockSize = size('blockSize', o.blockSize);
@@ -285,5 +308,6 @@ export function nodeConfigFrom(input: FileConfig, defaultDataDir: string): NodeC
     ...input,
     dataDir: input.dataDir ?? defaultDataDir,
     ftp: { users: ftp.users ?? [], anonymous: ftp.anonymous ?? false, requireTls: ftp.requireTls ?? false, tlsCert: ftp.tlsCert, tlsKey: ftp.tlsKey },
+    https: { ...NO_HTTPS, ...input.https },
   });
 }

@@ -2,6 +2,7 @@
  * A node's settings, with the embedded defaults that let `canopy node` run with no file.
  * Every value is checked here and a bad one gets an error naming the key.
  */
+import type { PullThroughConfig } from '../registry/pull-through-config.js';
 import path from 'node:path';
 import type { Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
@@ -10,6 +11,7 @@ import type { VolumeConfig } from '../store/block-store.js';
 import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { LogLevel } from '../core/logger.js';
+import { checkServerNames } from '../security/server-names.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -33,6 +35,8 @@ export interface NodeConfig {
    * with `canopy publishers add` instead.
    */
   readonly authorisePublishers: readonly string[];
+  /** Root: upstream registries and repository rules for pull-through (docs/REGISTRY.md); undefined = none. */
+  readonly registry?: PullThroughConfig | undefined;
   /** Single-use join token for the first start of a non-root node. */
   readonly token: string | undefined;
   readonly peerPort: number;
@@ -44,6 +48,8 @@ export interface NodeConfig {
   /** Virtual-host style S3 requests name the bucket as `<bucket>.<s3Domain>` in Host. */
   readonly s3Domain: string;
   readonly ftp: FtpConfig;
+  /** HTTPS for the admin API and the HTTP edge (./https-setup.ts). */
+  readonly https: HttpsConfig;
   readonly volumes: readonly VolumeConfig[];
   /** Block size for contents the root ingests itself; undefined = chosen per content. */
   readonly blockSize: number | undefined;
@@ -72,6 +78,27 @@ export interface FtpConfig {
   readonly requireTls: boolean;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+}
+
+export interface HttpsConfig {
+  /** Serve the admin API over HTTPS. */
+  readonly api: boolean;
+  /** Serve the HTTP edge over HTTPS. */
+  readonly edge: boolean;
+  /** The operator's certificate and key (PEM files); absent, the cluster CA issues one for `names`. */
+  readonly cert: string | undefined;
+  readonly key: string | undefined;
+  /** Names for the cluster-issued certificate besides the node's addresses and localhost. */
+  readonly names: readonly string[];
+}
+
+export const NO_HTTPS: HttpsConfig = { api: false, edge: false, cert: undefined, key: undefined, names: [] };
+
+/** Cert and key come together, as absolute paths; the extra names are checked here, not when the root is asked. */
+function checkHttps(h: HttpsConfig): HttpsConfig {
+  if ((h.cert === undefined) !== (h.key === undefined)) throw new CanopyError('ERR_CONFIG_INVALID', `https: ${h.cert === undefined ? 'key' : 'cert'} needs ${h.cert === undefined ? 'cert' : 'key'} too (both PEM files), or neither for a certificate from the cluster CA`);
+  if ((h.cert !== undefined || h.names.length > 0) && !h.api && !h.edge) throw new CanopyError('ERR_CONFIG_INVALID', 'https: a certificate or names are given but neither api nor edge is served over HTTPS (set https.api or https.edge)');
+  return { ...h, cert: h.cert && path.resolve(h.cert), key: h.key && path.resolve(h.key), names: h.names.length > 0 ? checkServerNames(h.names) : [] };
 }
 
 export const DEFAULTS = {
@@ -127,6 +154,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
   if (!isRoot && !input.join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: a node that is not the root needs the root address (--join host:port)');
   if (!isRoot && (input.authorisePublishers?.length ?? 0) > 0) throw new CanopyError('ERR_CONFIG_INVALID', 'authorisePublishers: only the root authorises publisher keys');
   checkState(isRoot, input.state, input.stateKeyFile);
+  if (!isRoot && input.registry !== undefined) throw new CanopyError('ERR_CONFIG_INVALID', 'registry: only the root pulls through from upstream registries (members ask the root)');
   const blockSize = input.blockSize;
   if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20)) throw new CanopyError('ERR_CONFIG_INVALID', `blockSize: ${blockSize} must be between 4 KiB and 64 MiB`);
   const dataDir = path.resolve(input.dataDir);
@@ -144,6 +172,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     apiHost: input.apiHost ?? DEFAULTS.apiHost,
     token: input.token,
     authorisePublishers: input.authorisePublishers ?? [],
+    registry: input.registry,
     state: input.state,
     stateKeyFile: input.stateKeyFile === undefined ? undefined : path.resolve(input.stateKeyFile),
     apiTokenFile: path.resolve(input.apiTokenFile ?? path.join(dataDir, 'api-token')),
@@ -154,6 +183,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     s3Port: checkPort('s3Port', input.s3Port ?? DEFAULTS.s3Port),
     s3Domain: checkDomain(input.s3Domain ?? DEFAULTS.s3Domain),
     ftp: input.ftp ?? { users: [], anonymous: false, requireTls: false },
+    https: checkHttps(input.https ?? NO_HTTPS),
     volumes: input.volumes && input.volumes.length > 0 ? input.volumes : [{ path: path.join(dataDir, 'volumes', 'v0') }],
     blockSize,
     downloadConcurrency: input.downloadConcurrency ?? DEFAULTS.downloadConcurrency,

@@ -19,6 +19,7 @@ import { PeerConnection } from '../wire/peer-connection.js';
 import { listenOn } from '../wire/tcp-transport.js';
 import { formatAddress, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
 import { mustHold } from './admission.js';
+import { isHttps } from '../http/web-server.js';
 import { buildComponents, type Components } from './components.js';
 import type { NodeConfig } from './config.js';
 import type { NodeAddresses } from './run-time.js';
@@ -144,6 +145,7 @@ export class CanopyNode {
     return [
       { name: 'state', start: () => undefined, stop: () => this.rootState?.state.close() },
       { name: 'store', start: () => c.store.start(), stop: async () => (await c.lifecycle.idle(), c.store.close()) },
+      { name: 'https', start: () => c.https.start(), stop: () => c.https.stop() },
       { name: 'api', start: () => listenOn(c.apiServer, { host: config.apiHost, port: config.apiPort }, 'API'), stop: () => closeServer(c.apiServer) },
       { name: 'http', start: () => listenOn(c.edgeServer, { host, port: config.httpPort }, 'HTTP'), stop: () => closeServer(c.edgeServer) },
       { name: 'ftp', start: () => listenOn(c.ftpServer.server, { host, port: config.ftpPort }, 'FTP'), stop: () => c.ftpServer.close() },
@@ -152,7 +154,7 @@ export class CanopyNode {
       { name: 'lifecycle', start: () => c.lifecycle.start(), stop: () => c.lifecycle.stop() },
       { name: 'history', start: () => void (this.stopRetention = startHistoryRetention(c.catalog, c.log)), stop: () => this.stopRetention?.() },
       { name: 'tree', start: () => this.startTree(), stop: () => (c.tree.link?.stop(), c.downloader.stop(), c.rootLink?.stop()) },
-      { name: 'uploads', start: () => c.root?.uploads.start(), stop: () => c.root?.uploads.stop() },
+      { name: 'uploads', start: () => c.root?.uploads.start(), stop: async () => (await c.root?.uploads.stop(), await c.root?.pullThrough?.stop()) },
       { name: 'renewal', start: () => this.startRenewal(), stop: () => clearInterval(this.renewTimer) },
     ];
   }
@@ -214,8 +216,8 @@ export class CanopyNode {
     const apiBase = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
     return {
       peer: { host, port: this.listener?.port ?? config.peerPort },
-      api: `http://${apiBase}:${(c.apiServer.address() as AddressInfo | null)?.port ?? config.apiPort}`,
-      http: `http://${base}:${(c.edgeServer.address() as AddressInfo | null)?.port ?? config.httpPort}`,
+      api: `${isHttps(c.apiServer) ? 'https' : 'http'}://${apiBase}:${(c.apiServer.address() as AddressInfo | null)?.port ?? config.apiPort}`,
+      http: `${isHttps(c.edgeServer) ? 'https' : 'http'}://${base}:${(c.edgeServer.address() as AddressInfo | null)?.port ?? config.httpPort}`,
       ftp: `ftp://${base}:${(c.ftpServer.server.address() as AddressInfo | null)?.port ?? config.ftpPort}`,
       s3: `http://${base}:${(c.s3Server.address() as AddressInfo | null)?.port ?? config.s3Port}`,
     };

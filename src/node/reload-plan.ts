@@ -62,6 +62,8 @@ export interface Reloadable {
   downloader: Downloader;
   ftpUsers: FtpUsers;
   log: Logger;
+  /** Re-read on every reload: the certificate files may have been replaced under the same names. */
+  https: { refresh(): Promise<boolean> };
 }
 
 export function applyReload(plan: ReloadPlan, parts: Reloadable): void {
@@ -69,4 +71,5 @@ export function applyReload(plan: ReloadPlan, parts: Reloadable): void {
   if (plan.downloadCap !== undefined) parts.downloader.setDownloadCap(plan.downloadCap);
   if (plan.logLevel !== undefined) setLogLevel(parts.log, plan.logLevel);
   if (plan.ftpUsers !== undefined) parts.ftpUsers.replace(plan.ftpUsers, plan.ftpAnonymous ?? false);
+  void parts.https.refresh();
 }

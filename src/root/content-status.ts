@@ -7,7 +7,7 @@
 import { matches, parseCriteria } from '../core/criteria.js';
 import { storedBytes } from '../core/manifest.js';
 import { computeConvergence, type Convergence, type NodeView } from './convergence.js';
-import type { RootRegistry } from './root-registry.js';
+import type { Member, RootRegistry } from './root-registry.js';
 import type { Catalog, ContentState } from '../catalog/catalog.js';
 
 export interface NodeStatusRow {
@@ -64,8 +64,11 @@ export function contentStatus(catalog: Catalog, registry: RootRegistry, contentI
   const manifest = catalog.require(contentId);
   const criteria = parseCriteria(manifest.criteria);
   const live = (m: { nodeId: string; joinedAt: string }) => inTree(m.nodeId) || now - Date.parse(m.joinedAt) < JOIN_GRACE_MS;
+  // A prefetching member owes a report from the later of its join and the publication (the root's clock bounds the publisher's).
+  const published = Math.min(now, Date.parse(manifest.createdAt));
+  const due = (m: Member) => (m.prefetch ? Math.max(Date.parse(m.joinedAt), published) : undefined);
   const views: (NodeView & { url: string | null; member: boolean })[] = [
-    ...registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, online: live(m), member: true, url: `${m.http}/content/${contentId}/${encodeURIComponent(manifest.name)}` })),
+    ...registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, online: live(m), reportDueSince: due(m), member: true, url: `${m.http}/content/${contentId}/${encodeURIComponent(manifest.name)}` })),
     ...registry.departed().map((d) => ({ nodeId: d.nodeId, name: d.name, attrs: d.attrs, online: false, member: false, url: null })),
   ]
     .map((n) => ({ ...n, qualified: matches(criteria, n.attrs, n.nodeId), report: registry.holding(contentId, n.nodeId) }))

@@ -14,6 +14,12 @@ export interface NodeView {
   qualified: boolean;
   online: boolean;
   report: HoldingReport | undefined;
+  /**
+   * Since when (ms) this node should have reported on the content even without a report
+   * yet: a prefetching member, from the later of its join and the content's publication.
+   * Undefined when no report is due (an on-demand node, one that left).
+   */
+  reportDueSince?: number;
 }
 
 export type StuckWhy = 'refused' | 'no-space' | 'no-peer' | 'error' | 'window' | 'offline' | 'stalled';
@@ -67,6 +73,8 @@ export function computeConvergence(size: number, nodes: readonly NodeView[], now
     if (r && now - r.at <= RATE_FRESH_MS) out.rateBps += r.rate;
     if (r?.stuck) stuck(KNOWN.includes(r.stuck) ? (r.stuck as StuckWhy) : 'error', r.stuckDetail ?? '');
     else if (r && now - r.at > STALL_MS) stuck('stalled', `no progress for ${Math.round((now - r.at) / 1000)} s`);
+    // In the tree (heartbeating) yet silent on this content: its download never started or is wedged.
+    else if (!r && n.reportDueSince !== undefined && now - n.reportDueSince > STALL_MS) stuck('stalled', `in the control tree but no progress report for ${Math.round((now - n.reportDueSince) / 1000)} s`);
   }
   out.converged = out.qualified > 0 && out.complete === out.qualified;
   out.etaSeconds = out.remainingBytes === 0 ? 0 : out.rateBps > 0 ? Math.ceil(out.remainingBytes / out.rateBps) : null;

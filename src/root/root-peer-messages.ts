@@ -1,8 +1,8 @@
 /**
  * The peer messages only the root answers: `join` (register the member, then the catalog
  * sync: live contents, every signed withdrawal, the publisher list), `progress` (what a
- * member holds), `holders` (whom to fetch a content from) and `renew` (a new certificate,
- * same node id). Built only on the root, so every part it needs is there.
+ * member holds), `holders` (whom to fetch a content from), `renew` (a new certificate,
+ * same node id) and `server-cert` (an HTTPS certificate for the member's names). Built only on the root, so every part it needs is there.
  */
 import { parseCriteria } from '../core/criteria.js';
 import { CanopyError } from '../core/errors.js';
@@ -11,6 +11,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Holder, MessageBodies } from '../wire/messages.js';
 import type { IncomingRequest } from '../wire/peer-connection.js';
 import type { PeerAddress } from '../wire/transport.js';
+import type { PullThrough } from './pull-through.js';
 import type { RootRegistry } from './root-registry.js';
 
 export interface RootPeerDeps {
@@ -27,13 +28,17 @@ export interface RootPeerDeps {
   publisherList: () => unknown;
   /** Certificate renewal (same node id, new key). */
   renewCertificate: (nodeId: string, publicKeyPem: string) => Promise<string>;
+  /** An HTTPS server certificate for a member's names. */
+  issueServerCertificate: (nodeId: string, publicKeyPem: string, names: string[]) => Promise<string>;
+  /** Pull-through from upstream registries, when the root's config has a `registry` section. */
+  pullThrough?: PullThrough;
   /** Called after a node joins, to send it what it must know (revocations, records). */
   onJoined: (conn: IncomingRequest['conn']) => void;
   log: Logger;
 }
 
 /** Answers one root-only request from the member `name`. */
-export type RootPeerMessages = (req: IncomingRequest, name: string) => Promise<{ body: Record<string, unknown> } | undefined>;
+export type RootPeerMessages = (req: IncomingRequest, name: string) => Promise<{ body: Record<string, unknown>; payload?: Buffer } | undefined>;
 
 export function rootPeerMessages(deps: RootPeerDeps): RootPeerMessages {
   const { registry, catalog } = deps;
@@ -47,6 +52,12 @@ export function rootPeerMessages(deps: RootPeerDeps): RootPeerMessages {
         deps.log.info('certificate renewed', { node: from });
         return { body: { cert } };
       }
+      case 'server-cert': {
+        const { publicKey, names } = req.body as MessageBodies['server-cert'];
+        const cert = await deps.issueServerCertificate(from, publicKey, names);
+        deps.log.info('HTTPS certificate issued', { node: from, names });
+        return { body: { cert } };
+      }
       case 'join': {
         const member = registry.join(req.conn, name, req.body as MessageBodies['join']);
         deps.log.info('node joined', { node: member.nodeId, name: member.name, attrs: member.attrs });
@@ -58,6 +69,12 @@ export function rootPeerMessages(deps: RootPeerDeps): RootPeerMessages {
         const manifest = catalog.get(contentId);
         if (manifest && catalog.isLive(contentId)) registry.report(from, contentId, haveBlocks, haveBytes, manifest.blocks.length, { fetchedBytes, stuck, stuckDetail });
         return undefined;
+      }
+      case 'oci-pull': {
+        const q = req.body as MessageBodies['oci-pull'];
+        if (!deps.pullThrough) return { body: { status: 404, code: q.blob ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN', message: 'this network pulls nothing through: the root has no registry upstreams' } };
+        // The attributes are the ones the root recorded at the join (root-signed), not what the asker says.
+        return await deps.pullThrough.answer({ nodeId: from, attrs: registry.get(from)?.attrs ?? {} }, q);
       }
       case 'holders':
         return { body: { holders: holders(deps, (req.body as MessageBodies['holders']).contentId, from) } };

@@ -18,6 +18,8 @@ export interface Member {
   readonly http: string;
   readonly conn: PeerConnection;
   readonly joinedAt: string;
+  /** Whether it fetches qualified contents in the background (and so reports progress on each). */
+  readonly prefetch: boolean;
 }
 
 export interface HoldingReport {
@@ -72,6 +74,7 @@ export class RootRegistry {
       http: body.http,
       conn,
       joinedAt: new Date().toISOString(),
+      prefetch: body.prefetch !== false,
     };
     this.members.set(member.nodeId, member);
     this.gone.delete(member.nodeId);

@@ -15,6 +15,7 @@ import type { NodeCredentials } from './credentials.js';
 import { verifyJoinToken } from './join-token.js';
 import { signRevocationList, type RevocationList } from './revocation-list.js';
 import { readIfExists, writeFileAtomic } from './secret-file.js';
+import { checkServerNames } from './server-names.js';
 import { fingerprint, issueNodeCertificate, newNodeId, NODE_ID } from './x509.js';
 
 export interface AuthorityState {
@@ -91,6 +92,17 @@ export class Authority {
     this.requireMember(nodeId);
     checkNodeKey(publicKeyPem);
     return issueNodeCertificate({ nodeId, publicKeyPem, caCertPem: this.root.caCertPem, caKeyPem: this.caKeyPem });
+  }
+
+  /**
+   * Issues an HTTPS server certificate for a known, unrevoked node, for the names it serves
+   * under. The CA vouches that the names belong to a member of this cluster, not to which
+   * one: docs/SECURITY.md says so.
+   */
+  async issueServer(nodeId: string, publicKeyPem: string, names: readonly string[]): Promise<string> {
+    this.requireMember(nodeId);
+    checkNodeKey(publicKeyPem);
+    return issueNodeCertificate({ nodeId, publicKeyPem, caCertPem: this.root.caCertPem, caKeyPem: this.caKeyPem, names: checkServerNames(names) });
   }
 
   setAttributes(nodeId: string, attrs: Attributes): AttributeRecord {

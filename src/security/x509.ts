@@ -8,6 +8,7 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
+import { isIP } from 'node:net';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
@@ -73,9 +74,15 @@ export interface IssueOptions {
   now?: Date;
   /** For tests of expiry: a validity window entirely in the past. */
   notAfter?: Date;
+  /**
+   * DNS names and IP addresses for an HTTPS server certificate (./server-names.ts checked
+   * them): given, the certificate is for serving HTTPS only (serverAuth), so it can never
+   * stand in for the node on a peer link.
+   */
+  names?: readonly string[];
 }
 
-/** Issues a node certificate (client and server auth) whose common name is the node id. */
+/** Issues a node certificate (client and server auth, or an HTTPS server certificate when `names` are given) whose common name is the node id. */
 export async function issueNodeCertificate(o: IssueOptions): Promise<string> {
   const now = o.now ?? new Date();
   const ca = new x509.X509Certificate(o.caCertPem);
@@ -92,8 +99,8 @@ export async function issueNodeCertificate(o: IssueOptions): Promise<string> {
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
-      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `urn:canopy:node:${o.nodeId}` }], false),
+      new x509.ExtendedKeyUsageExtension(o.names ? [x509.ExtendedKeyUsage.serverAuth] : [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth], false),
+      new x509.SubjectAlternativeNameExtension([{ type: 'url', value: `urn:canopy:node:${o.nodeId}` }, ...(o.names ?? []).map((n) => ({ type: isIP(n) ? ('ip' as const) : ('dns' as const), value: n }))], false),
     ],
   });
   return cert.toString('pem');

@@ -3,29 +3,26 @@
  * own (time comes in every event). The same class runs inside `canopy node` over the peer
  * wire and, by the hundred thousand, inside `canopy sim tree`.
  *
- * It owns membership (parent, children, path to the root), heartbeats and failure
- * detection, the node's bitmap and its subtree rollup (sent up batched), and the copy of
- * the attribute dictionary; it hands placement to JoinWalk, floods to Flooder and targeted
- * messages and counts to Router.
+ * It owns membership (parent, children, path to the root), the node's bitmap and the copy
+ * of the attribute dictionary; it hands placement to JoinWalk, the subtree rollup to
+ * SubtreeRollup, what goes up and down each tick to Heartbeats, failure detection to
+ * FailureWatch, floods to Flooder and targeted messages and counts to Router.
  */
 import type { Attributes } from '../core/attributes.js';
 import { Flooder } from '../gossip/flood.js';
 import { Retransmitter } from '../gossip/retransmitter.js';
 import { AttributeDictionary, UNKNOWN_BIT, type DictionaryLog } from './attribute-dictionary.js';
 import { hasBit, type Bitmap } from './bitmap.js';
+import { FailureWatch } from './failure-watch.js';
+import { Heartbeats } from './heartbeats.js';
 import { JoinWalk } from './join-walk.js';
-import { Liveness } from './liveness.js';
-import { combine, ownRollup, sameRollup, type Rollup } from './rollup.js';
+import type { Liveness } from './liveness.js';
+import { sameRollup, type Rollup } from './rollup.js';
 import { Router } from './router.js';
+import { SubtreeRollup } from './subtree-rollup.js';
+import type { Child } from './tree-child.js';
 import { DEFAULT_TREE_OPTIONS, type TreeAction, type TreeEvent, type TreeOptions } from './tree-events.js';
 import type { NodeRef, TreeMessage } from './tree-messages.js';
-
-interface Child {
-  ref: NodeRef;
-  rollup: Rollup;
-  live: Liveness;
-  dictVersion: number;
-}
 
 export interface TreeNodeInit {
   self: NodeRef;
@@ -50,23 +47,13 @@ export class TreeNode {
   private attrs: Attributes;
   private bitmap: Bitmap;
   private parent: { ref: NodeRef; live: Liveness } | null = null;
-  /** When the adapter last ticked: a long gap means our own loop was stalled (see Liveness). */
-  private lastTickAt: number | undefined;
   private path: NodeRef[] = [];
   private readonly kids = new Map<string, Child>();
-  private rollup: Rollup;
-  /** Bumped whenever the rollup changes, so ticks can tell cheaply whether to send it up. */
-  private rollupVersion = 0;
-  private sentVersion = -1;
-  private readonly own: { bitmap: Bitmap; rollup: Rollup };
-  private lastUpAt = -Infinity;
-  private lastDownAt = -Infinity;
-  private downDirty = false;
+  private readonly rollup: SubtreeRollup;
+  private readonly beats: Heartbeats;
+  private readonly watch: FailureWatch;
   private placed = false;
   private out: TreeAction[] = [];
-  private lastDeathCheck = -Infinity;
-  /** The path sent to children (ours plus us), rebuilt only when ours changes. */
-  private downPath: NodeRef[] = [];
 
   constructor(init: TreeNodeInit) {
     this.self = init.self;
@@ -76,9 +63,10 @@ export class TreeNode {
     this.dict = new AttributeDictionary(init.dictionaryLog);
     if (this.isRoot) this.dict.register(init.attrs);
     this.bitmap = this.dict.bitmapOf(init.attrs);
-    this.rollup = ownRollup(this.bitmap, this.self.id);
-    this.own = { bitmap: this.bitmap, rollup: this.rollup };
+    this.rollup = new SubtreeRollup(this.bitmap, this.self.id);
     const send = (to: NodeRef, msg: TreeMessage) => this.out.push({ type: 'send', to, msg });
+    this.beats = new Heartbeats(this.options, send);
+    this.watch = new FailureWatch(this.options);
     const isNeighbour = (id: string) => this.parent?.ref.id === id || this.kids.has(id);
     this.links = new Retransmitter(send, isNeighbour, this.options.ackTimeoutMs);
     const sendReliably = (to: NodeRef, id: string, msg: TreeMessage, now: number) => this.links.sendReliably(to, id, msg, now);
@@ -113,7 +101,7 @@ export class TreeNode {
         send,
         probe: (targets) => this.out.push({ type: 'probe', targets }),
         joinMessage: () => ({ k: 'join', self: this.self, attrs: this.attrs }),
-        adoptMessage: () => ({ k: 'adopt', self: this.self, rollup: this.rollup, seen: this.flood.digest() }),
+        adoptMessage: () => ({ k: 'adopt', self: this.self, rollup: this.rollup.current, seen: this.flood.digest() }),
       },
       init.root,
       this.options.walkTimeoutMs,
@@ -141,7 +129,7 @@ export class TreeNode {
     return this.kids.has(id);
   }
   get subtree(): Rollup {
-    return this.rollup;
+    return this.rollup.current;
   }
   get walkSteps(): number {
     return this.walk.steps;
@@ -247,7 +235,7 @@ export class TreeNode {
   private onAdopt(from: NodeRef, msg: Extract<TreeMessage, { k: 'adopt' }>, now: number): void {
     if (!this.mayAdopt(from.id)) return this.send(from, { k: 'refused', children: [], cycle: true });
     if (this.kids.size >= this.options.fanout && !this.kids.has(from.id)) return this.send(from, { k: 'refused', children: this.children, cycle: false });
-    this.kids.set(from.id, { ref: from, rollup: msg.rollup, live: this.liveness(now), dictVersion: this.dict.version });
+    this.kids.set(from.id, { ref: from, rollup: msg.rollup, live: this.watch.liveness(now), dictVersion: this.dict.version });
     this.send(from, { k: 'adopted', path: [...this.path, this.self], seen: this.flood.digest() });
     this.flood.sync(from, msg.seen, now);
     this.recompute();
@@ -259,13 +247,11 @@ export class TreeNode {
       if (this.parent?.ref.id !== from.id) this.send(from, { k: 'leave' });
       return;
     }
-    this.parent = { ref: from, live: this.liveness(now) };
+    this.parent = { ref: from, live: this.watch.liveness(now) };
     this.path = msg.path;
-    this.downPath = [];
+    this.beats.pathChanged();
     this.placed = true;
-    this.sentVersion = this.rollupVersion;
-    this.lastUpAt = now;
-    this.downDirty = true;
+    this.beats.adopted(now, this.rollup.version);
     this.flood.sync(from, msg.seen, now);
     this.out.push({ type: 'placed', parent: from, depth: this.path.length });
   }
@@ -282,11 +268,9 @@ export class TreeNode {
     this.parent.live.heard(now);
     if (!samePath(this.path, msg.path)) {
       this.path = msg.path;
-      this.downPath = [];
-    this.downPath = [];
-      this.downDirty = true;
+      this.beats.pathChanged();
     }
-    if (this.learnDict(msg.dictBase, msg.dict)) this.downDirty = true;
+    if (this.learnDict(msg.dictBase, msg.dict)) this.beats.markDown();
   }
 
   private onUp(from: NodeRef, msg: Extract<TreeMessage, { k: 'up' }>, now: number): void {
@@ -307,13 +291,13 @@ export class TreeNode {
   }
 
   private dictGrew(): void {
-    this.downDirty = true;
+    this.beats.markDown();
     this.refreshBitmap();
   }
 
   private setAttrs(attrs: Attributes): void {
     this.attrs = attrs;
-    if (this.isRoot && this.dict.register(attrs)) this.downDirty = true;
+    if (this.isRoot && this.dict.register(attrs)) this.beats.markDown();
     this.refreshBitmap();
     const root = this.path[0];
     if (!this.isRoot && root && hasBit(this.bitmap, UNKNOWN_BIT)) this.send(root, { k: 'dict-add', attrs });
@@ -325,11 +309,7 @@ export class TreeNode {
   }
 
   private recompute(): void {
-    if (this.own.bitmap !== this.bitmap) this.own.rollup = ownRollup((this.own.bitmap = this.bitmap), this.self.id);
-    const next = combine(this.own.rollup, [...this.kids.values()].map((c) => c.rollup));
-    if (sameRollup(next, this.rollup)) return;
-    this.rollupVersion++;
-    this.rollup = next;
+    this.rollup.recompute(this.bitmap, [...this.kids.values()].map((c) => c.rollup));
   }
 
   private loseParent(now: number): void {
@@ -339,63 +319,19 @@ export class TreeNode {
     this.walk.begin(this.path.filter((a) => a.id !== lost.id), now);
   }
 
-  private checkChildren(now: number): void {
-    this.lastDeathCheck = now;
-    for (const [id, c] of this.kids) {
-      if (c.live.dead(now)) {
-        this.kids.delete(id);
-        this.out.push({ type: 'child-lost', child: c.ref });
-        this.recompute();
-      }
-    }
-  }
-
-  private liveness(now: number): Liveness {
-    return new Liveness(now, this.options.heartbeatMs, this.options.deadAfterMs);
-  }
-
-  /** Time our own loop was stalled between ticks is not a neighbour's silence. */
-  private creditStall(now: number): void {
-    const last = this.lastTickAt;
-    this.lastTickAt = now;
-    const stalled = last === undefined ? 0 : now - last - this.options.heartbeatMs / 2;
-    if (stalled <= 0) return;
-    this.parent?.live.paused(stalled);
-    for (const c of this.kids.values()) c.live.paused(stalled);
-  }
-
   private tick(now: number): void {
-    const o = this.options;
     if (this.walk.active) this.walk.tick(now);
     this.links.tick(now);
     this.router.tick(now);
-    this.creditStall(now);
+    this.watch.creditStall(now, this.parent, this.kids.values());
     if (this.parent?.live.dead(now)) this.loseParent(now);
-    if (now - this.lastDeathCheck >= o.heartbeatMs / 2) this.checkChildren(now);
-    if (this.parent) {
-      const changed = this.sentVersion !== this.rollupVersion;
-      if (now - this.lastUpAt >= o.heartbeatMs || (changed && now - this.lastUpAt >= o.rollupBatchMs)) {
-        this.send(this.parent.ref, { k: 'up', rollup: this.rollup, dictVersion: this.dict.version });
-        this.sentVersion = this.rollupVersion;
-        this.lastUpAt = now;
-      }
+    for (const c of this.watch.deadChildren(now, this.kids.values())) {
+      this.kids.delete(c.ref.id);
+      this.out.push({ type: 'child-lost', child: c.ref });
+      this.recompute();
     }
-    if (this.placed && (this.downDirty || now - this.lastDownAt >= o.heartbeatMs)) {
-      if (this.downPath.length === 0) this.downPath = [...this.path, this.self];
-      const path = this.downPath;
-      // Children at the same dictionary version share one message object (cheap in the simulator).
-      let shared: TreeMessage | undefined;
-      for (const c of this.kids.values()) {
-        const base = Math.min(c.dictVersion, this.dict.version);
-        const upToDate = base === this.dict.version;
-        const msg: TreeMessage = upToDate && shared ? shared : { k: 'down', path, dictBase: base, dict: this.dict.since(base) };
-        if (upToDate) shared = msg;
-        this.send(c.ref, msg);
-        c.dictVersion = this.dict.version;
-      }
-      this.downDirty = false;
-      this.lastDownAt = now;
-    }
+    if (this.parent) this.beats.up(now, this.parent.ref, this.rollup, this.dict.version);
+    if (this.placed) this.beats.down(now, this.path, this.self, this.kids.values(), this.dict);
   }
 }
 

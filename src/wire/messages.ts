@@ -12,7 +12,8 @@ export const PROTOCOL_VERSION = 1;
 
 /** `record` is the sender's root-signed attribute record; its identity is its TLS certificate. */
 export interface HelloBody { nodeId: string; name: string; record: Record<string, unknown>; version: number }
-export interface JoinBody { peer: PeerAddress; api: string; http: string }
+/** `prefetch` false: the node fetches only what its clients read, so the root expects no progress reports from it (absent: true). */
+export interface JoinBody { peer: PeerAddress; api: string; http: string; prefetch?: boolean }
 /**
  * The catalog sync: live contents, and what was taken out of service (a node applies it before serving);
  * `publishers` is the CA-signed list of authorised publisher keys, applied before the catalog.
@@ -44,11 +45,18 @@ export interface LoadBody { contentId: string }
 export interface HaveBody { contentId: string; index: number }
 /** A node asks the root for a new certificate (same node id) for this public key; the reply is `{cert}`. */
 export interface RenewBody { publicKey: string }
+/** A member asks the root for an HTTPS server certificate for its names (src/node/https-setup.ts). */
+export interface ServerCertBody { publicKey: string; names: string[] }
 /** Signed statements from the root: newer attribute records and the revocation list. */
 export interface TrustUpdateBody { records: Record<string, unknown>[]; revocations?: Record<string, unknown>; publishers?: Record<string, unknown> }
 /** A control-tree message (src/tree/tree-messages.ts), checked by src/tree/tree-codec.ts. */
 export interface TreeBody { from: { id: string; addr: string }; m: Record<string, unknown> }
 export type PingBody = Record<string, never>;
+/**
+ * A node's registry mirror asks the root to pull through (src/root/pull-through.ts): a
+ * manifest (tag or digest) or `offset` onwards of a blob. `registry` is the pull's `ns=`.
+ */
+export interface OciPullBody { registry?: string; repository: string; reference: string; blob: boolean; offset: number }
 
 export interface MessageBodies {
   hello: HelloBody;
@@ -65,10 +73,12 @@ export interface MessageBodies {
   cancel: GetBlockBody;
   'trust-update': TrustUpdateBody;
   renew: RenewBody;
+  'server-cert': ServerCertBody;
   tree: TreeBody;
   ping: PingBody;
   /** The root asks a member for its store figures (dashboard, canopy top), over the member's own link. */
   'node-info': PingBody;
+  'oci-pull': OciPullBody;
 }
 export type MessageType = keyof MessageBodies;
 
@@ -108,6 +118,9 @@ const nodeRef: Check = (v, p) => {
   str(128)(r.id, `${p}.id`);
   str(300)(r.addr, `${p}.addr`);
 };
+const bool: Check = (v, p) => {
+  if (typeof v !== 'boolean') fail(p, 'expected true or false');
+};
 const object: Check = (v, p) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(p, 'expected an object');
 };
@@ -125,7 +138,7 @@ const arrayOf =
 
 const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   hello: { nodeId: str(128), name: str(64), record: object, version: count },
-  join: { peer: address, api: url, http: url },
+  join: { peer: address, api: url, http: url, prefetch: optional(bool) },
   announce: { contentId: hash, manifest: object, access: optional(object) },
   withdraw: { contentId: hash, at: isoTime, reason: str(200), sig: str(100) },
   progress: { contentId: hash, haveBlocks: count, haveBytes: count, fetchedBytes: optional(count), stuck: optional(str(32)), stuckDetail: optional(str(500)) },
@@ -138,9 +151,11 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   cancel: { contentId: hash, index: count },
   'trust-update': { records: arrayOf(object, 10_000), revocations: optional(object), publishers: optional(object) },
   renew: { publicKey: str(1024) },
+  'server-cert': { publicKey: str(1024), names: arrayOf(str(253), 32) },
   tree: { from: nodeRef, m: object },
   ping: {},
   'node-info': {},
+  'oci-pull': { registry: optional(str(300)), repository: str(255), reference: str(200), blob: bool, offset: count },
 };
 
 export function isMessageType(t: unknown): t is MessageType {

@@ -3,7 +3,8 @@
  * versions of a content published with content-defined chunking and one whose prefetch
  * window is closed; the page shows each version and what it replaces, the all/part/none
  * counts the status API gives, the bytes a version moved, the nodes stuck on the closed
- * window with the reason and detail; and a withdrawal shows up without reloading the page.
+ * window with the reason and detail; a withdrawal shows up without reloading the page; and
+ * a hung node (SIGSTOP) is named offline on a content it should hold.
  * Screenshots land in .tmp/screenshots/.
  */
 import assert from 'node:assert/strict';
@@ -153,5 +154,26 @@ describe('dashboard: versions and convergence', () => {
     // Live contents come first, then the page of history (issue 25): find v2's row by its name, not its place.
     assert.match(await page.locator('[data-testid=spread] tr', { hasText: 'build.bin v2' }).innerText(), /build\.bin v2 withdrawn/);
     await screenshot(page, 'dashboard-lifecycle-2-withdrawn');
+  });
+
+  it('names a hung node (SIGSTOP) as offline on a content it should hold, without reloading', async () => {
+    const hung = network.nodes.find((n) => n.name === 'eu-b')!;
+    hung.process.kill('SIGSTOP');
+    try {
+      await writeSample(`${dir.path}/after-hang.bin`, 2 ** 20, 'dashboard-hung');
+      const p = await cli('publish', `${dir.path}/after-hang.bin`, '--criteria', 'region=eu', '--json');
+      assert.equal(p.code, 0, p.stderr);
+      const id = lastJson<{ contentId: string }>(p.stdout).contentId;
+      // The control tree drops a node that sends no heartbeats; status takes its liveness from the tree.
+      await until('the status API to name eu-b offline', async () => (await status(id)).convergence.stuck.some((s) => s.name === 'eu-b' && s.reason === 'offline'));
+      const stuck = row(id).locator('[data-testid=stuck] li[data-node="eu-b"]');
+      await until('the page to name eu-b offline', async () => (await stuck.getAttribute('data-reason', { timeout: 1_000 })) === 'offline');
+      assert.match(await stuck.innerText(), /^eu-b offline .*not in the control tree/);
+      assert.equal((await status(id)).nodes.find((n) => n.name === 'eu-b')?.online, false);
+      assert.equal(await row(id).locator('[data-testid=stuck] li[data-node="eu-a"]').count(), 0, 'the healthy node is not stuck');
+      await screenshot(page, 'dashboard-lifecycle-3-hung');
+    } finally {
+      hung.process.kill('SIGCONT');
+    }
   });
 });

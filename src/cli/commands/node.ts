@@ -33,6 +33,11 @@ interface NodeOptions {
   ftpRequireTls?: boolean;
   ftpTlsCert?: string;
   ftpTlsKey?: string;
+  https?: boolean;
+  httpsEdge?: boolean;
+  httpsCert?: string;
+  httpsKey?: string;
+  httpsName: string[];
   volume: string[];
   blockSize?: string;
   uploadCap?: string;
@@ -100,6 +105,7 @@ function flagConfig(opts: NodeOptions): FileConfig {
       tlsCert: opts.ftpTlsCert,
       tlsKey: opts.ftpTlsKey,
     }),
+    https: defined({ api: opts.https, edge: opts.httpsEdge, cert: opts.httpsCert, key: opts.httpsKey, names: opts.httpsName.length > 0 ? opts.httpsName : undefined }),
     volumes: opts.volume.length > 0 ? opts.volume.map(parseVolumeSpec) : undefined,
     quota: opts.quota === undefined ? undefined : parseSize(opts.quota),
     evictionPolicy: opts.evict as EvictionPolicy | undefined,
@@ -117,7 +123,8 @@ function flagConfig(opts: NodeOptions): FileConfig {
 /** Flags over the file over the defaults, key by key (the FTP settings field by field). */
 export function mergeConfig(file: FileConfig, flags: FileConfig): FileConfig {
   const ftp = { ...file.ftp, ...flags.ftp };
-  return { ...file, ...flags, ftp };
+  const https = { ...file.https, ...flags.https };
+  return { ...file, ...flags, ftp, https };
 }
 
 export function registerNode(program: Command): void {
@@ -149,6 +156,11 @@ export function registerNode(program: Command): void {
     .option('--ftp-require-tls', 'refuse FTP logins before AUTH TLS')
     .option('--ftp-tls-cert <pem>', 'certificate for FTP AUTH TLS (default: a self-signed one kept in the data directory)')
     .option('--ftp-tls-key <pem>', 'private key for --ftp-tls-cert')
+    .option('--https', 'serve the admin API over HTTPS (certificate from the cluster CA unless --https-cert)')
+    .option('--https-edge', 'serve the HTTP edge over HTTPS too')
+    .option('--https-cert <pem>', 'certificate to serve HTTPS with (default: one the cluster CA issues for this node)')
+    .option('--https-key <pem>', 'private key for --https-cert')
+    .option('--https-name <name>', 'a DNS name or IP address for the cluster-issued certificate besides --host, --api-host and localhost, repeatable', collect, [])
     .option('--fanout <n>', 'most children this node takes in the control tree (default 16)')
     .option('--heartbeat <ms>', 'control-tree heartbeat period in ms; dead after 3.5 periods (default 1000)')
     .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')

@@ -10,7 +10,9 @@
  * A withdrawn or expired content answers 410, and a response in progress is cut when it is
  * withdrawn; until the node has learnt the catalog from the network it serves nothing (503).
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type http from 'node:http';
+import { type IncomingMessage, type ServerResponse } from 'node:http';
+import { createWebServer } from '../../http/web-server.js';
 import { CanopyError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import type { Catalog } from '../../catalog/catalog.js';
@@ -27,9 +29,10 @@ export { openFile, type HttpEdgeDeps };
 
 export const SLOW_CLIENT_TIMEOUT_MS = 120_000;
 
-export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
+/** `tls`: an HTTPS server whose key and certificate are set before it listens (src/node/https-setup.ts). */
+export function createHttpEdge(deps: HttpEdgeDeps, tls = false): http.Server {
   const oci = distributionDeps(deps);
-  const server = http.createServer((req, res) => {
+  const server = createWebServer(tls, {}, (req, res) => {
     const served = (async () => {
       // Every route of the edge, the registry mirror's included, gets the same headers and request rules.
       setSafetyHeaders(res);
@@ -55,7 +58,7 @@ export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
 function distributionDeps(deps: HttpEdgeDeps): DistributionDeps {
   const servable = (contentId: string, manifest: Manifest) => deps.catalog.isLive(contentId) && (deps.mayFetch?.(manifest) ?? true) && (deps.access?.mode(contentId) ?? 'public') === 'public';
   const images = new ImageFinder({ catalog: deps.catalog, servable, open: (id, m) => openFile(deps, id, m) });
-  return { images, synced: deps.synced, isLive: (id) => deps.catalog.isLive(id), open: (f) => openFile(deps, f.contentId, f.manifest) };
+  return { images, synced: deps.synced, isLive: (id) => deps.catalog.isLive(id), open: (f) => openFile(deps, f.contentId, f.manifest), ...(deps.pull ? { pull: deps.pull } : {}) };
 }
 
 function requestUrlOrNull(req: IncomingMessage): URL | null {

@@ -21,6 +21,7 @@ import { planMultipart } from './multipart.js';
 import { coalesce, parseRange } from './range.js';
 import { abortOnClose, send, sendAfterFirst, whileLive } from '../stream-body.js';
 import type { EdgeAccess } from '../../security/content-access.js';
+import type { AskRoot } from '../oci/pull-through-serve.js';
 
 export interface HttpEdgeDeps {
   catalog: Catalog;
@@ -41,6 +42,8 @@ export interface HttpEdgeDeps {
   cache?: BlockCache;
   /** Where recent reads ended, to read ahead for sequential range readers (HLS players). */
   sequential?: SequentialReads;
+  /** Registry pull-through: asks the root for an image part this node does not hold (edge/oci/pull-through-serve.ts). */
+  pull?: AskRoot;
 }
 
 export function openFile(deps: HttpEdgeDeps, contentId: string, manifest: Manifest): VirtualFile {

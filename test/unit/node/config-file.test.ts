@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import path from 'node:path';
 import { stringify } from 'yaml';
 import { CanopyError } from '../../../src/core/errors.js';
 import { CONFIG_KEYS, nodeConfigFrom, parseConfigText } from '../../../src/node/config-file.js';
@@ -42,6 +43,8 @@ describe('config file', () => {
         'prefetch: false',
         'uploadCap: 100mbit',
         'downloadCap: 5000000',
+        'https: { api: true, edge: true, cert: /etc/canopy/edge1.crt, key: /etc/canopy/edge1.key, names: [edge1.example.net, 10.0.0.11] }',
+        'registry: { upstreams: [{ host: "registry.internal:5000" }] }',
       ].join('\n'),
     );
     assert.deepEqual(c, {
@@ -71,8 +74,16 @@ describe('config file', () => {
       prefetch: false,
       uploadCap: 12_500_000,
       downloadCap: 5_000_000,
+      https: { api: true, edge: true, cert: '/etc/canopy/edge1.crt', key: '/etc/canopy/edge1.key', names: ['edge1.example.net', '10.0.0.11'] },
+      registry: { tagCacheSeconds: 60, upstreams: [{ registry: 'registry.internal:5000' }], repositories: [{ pattern: 'registry.internal:5000/*', criteria: '*', placement: 'on-demand' }] },
     });
-    assert.equal(CONFIG_KEYS.length, 29);
+    assert.equal(CONFIG_KEYS.length, 31);
+  });
+
+  it('pull-through upstreams are the root\'s alone', () => {
+    const registry = parseConfigText('registry: { upstreams: [{ host: "r:5000" }] }').registry!;
+    assert.throws(() => nodeConfigFrom({ join: { host: '10.0.0.1', port: 7400 }, registry }, '/tmp/x'), (err: unknown) => err instanceof CanopyError && /^registry: only the root/.test(err.message));
+    assert.equal(nodeConfigFrom({ isRoot: true, registry }, '/tmp/x').registry, registry);
   });
 
   it('accepts attributes as a list and an empty file', () => {
@@ -100,6 +111,10 @@ describe('config file', () => {
     fails('ftp: { anonymus: true }', /^ftp\.anonymus: unknown key/);
     fails('ftp: { usersFile: /nonexistent/canopy-users }', /^ftp\.usersFile: ftpUsersFile: cannot read/);
     fails('prefetch: maybe', /^prefetch: expected true or false/);
+    fails('https: true', /^https: expected a mapping/);
+    fails('https: { apii: true }', /^https\.apii: unknown key/);
+    fails('https: { names: edge1 }', /^https\.names: expected a list/);
+    fails('https: { api: yes }', /^https\.api: expected true or false/);
     fails('prot: 1', /^prot: unknown key/);
     fails('- a\n- b', /^\(top level\): expected a mapping/);
     fails('name: [unclosed', /^node\.yaml:1:\d+: YAML syntax/);
@@ -112,6 +127,17 @@ describe('config file', () => {
     assert.equal(c.blockSize, 4096);
     assert.throws(() => nodeConfigFrom(parseConfigText('blockSize: 1KiB\nroot: true'), '/tmp/x'), /blockSize/);
     assert.throws(() => nodeConfigFrom(parseConfigText('name: x'), '/tmp/x'), /join:/);
+  });
+
+  it('checks the HTTPS settings as a whole', () => {
+    const root = (https: string) => nodeConfigFrom(parseConfigText(`root: true\nhttps: ${https}`), '/tmp/x').https;
+    assert.deepEqual(nodeConfigFrom(parseConfigText('root: true'), '/tmp/x').https, { api: false, edge: false, cert: undefined, key: undefined, names: [] });
+    assert.deepEqual(root('{ api: true, names: [Edge1.Example.NET, "[::1]", edge1.example.net] }').names, ['edge1.example.net', '::1']);
+    assert.equal(root('{ edge: true, cert: c.pem, key: k.pem }').cert, path.resolve('c.pem'));
+    assert.throws(() => root('{ api: true, cert: c.pem }'), /https: cert needs key too/);
+    assert.throws(() => root('{ api: true, key: k.pem }'), /https: key needs cert too/);
+    assert.throws(() => root('{ cert: c.pem, key: k.pem }'), /neither api nor edge/);
+    assert.throws(() => root('{ api: true, names: ["*.example.net"] }'), /https\.names: "\*\.example\.net" is not a DNS name or an IP address/);
   });
 
   it('never throws anything but ERR_CONFIG_INVALID on arbitrary text', () => {

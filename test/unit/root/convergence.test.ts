@@ -25,6 +25,18 @@ describe('convergence', () => {
     assert.equal(c.converged, false);
   });
 
+  it('names a node in the tree that owes a report and sent none for 30 s as stalled, and no other', () => {
+    const c = computeConvergence(100, [
+      node('silent', undefined, { reportDueSince: NOW - 31_000 }),
+      node('fresh', undefined, { reportDueSince: NOW - 5_000 }),
+      node('on-demand', undefined, { reportDueSince: undefined }),
+      node('hung', undefined, { online: false, reportDueSince: NOW - 60_000 }),
+      node('moving', report(10, 100, { at: NOW - 1_000 }), { reportDueSince: NOW - 60_000 }),
+    ], NOW);
+    assert.deepEqual(c.stuck.map((s) => [s.name, s.reason]), [['silent', 'stalled'], ['hung', 'offline']]);
+    assert.match(c.stuck[0]!.detail, /in the control tree but no progress report for 31 s/);
+  });
+
   it('is converged with ETA 0 exactly when every qualified node is complete', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 100 })), { maxLength: 10 }), (specs) => {

@@ -1,0 +1,36 @@
+/**
+ * How the CLI checks a node's HTTPS certificate: against the cluster CA when one is given
+ * (`--ca FILE`, or CANOPY_CA_FILE: the CA certificate a node keeps in
+ * `<data>/security/ca.crt`), which then is the only CA trusted; otherwise against the
+ * system's trusted CAs (an operator's certificate from a public CA). There is no switch
+ * to skip the check: an unverified server gets no request and so never sees a token.
+ */
+import { readFileSync } from 'node:fs';
+import { Agent, type Dispatcher } from 'undici';
+import { CanopyError } from '../core/errors.js';
+
+/** The dispatcher for requests to `url`: one that trusts only the given CA for https://, the default otherwise. */
+export function apiDispatcher(url: URL, caFile = process.env.CANOPY_CA_FILE): Dispatcher | undefined {
+  if (url.protocol !== 'https:' || !caFile) return undefined;
+  let ca: string;
+  try {
+    ca = readFileSync(caFile, 'utf8');
+  } catch (err) {
+    throw new CanopyError('ERR_FILE_NOT_FOUND', `--ca ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new CanopyError('ERR_USAGE', `--ca ${caFile}: not a PEM certificate (the cluster CA is <data>/security/ca.crt on any node)`);
+  return new Agent({ connect: { ca } });
+}
+
+/** OpenSSL's and Node's codes for a certificate that does not verify (chain, signature, expiry, host name). */
+const UNVERIFIED = /CERT|SIGNATURE|ISSUER|ALTNAME|VERIFY/;
+
+/** A request failure that is a certificate check, as ERR_TLS_UNVERIFIED with what to do; undefined for any other failure. */
+export function unverifiedServer(err: unknown, base: string): CanopyError | undefined {
+  const code = (err as { code?: string }).code ?? '';
+  const cause = (err as { cause?: { code?: string } }).cause?.code ?? '';
+  const hit = [code, cause].find((c) => UNVERIFIED.test(c));
+  if (!hit) return undefined;
+  const hint = process.env.CANOPY_CA_FILE ? `is it issued by the CA in ${process.env.CANOPY_CA_FILE} for this host name?` : 'pass the cluster CA with --ca FILE (or CANOPY_CA_FILE; it is <data>/security/ca.crt on any node)';
+  return new CanopyError('ERR_TLS_UNVERIFIED', `the HTTPS certificate of ${base} could not be verified (${hit}); nothing was sent: ${hint}`, { cause: err });
+}
