@@ -30,6 +30,8 @@ export interface SecurityOptions {
   onRefused?: (reason: string, remote: string) => void;
   onRevokedPeer?: (nodeId: string, remote: string) => void;
   onEnrolment?: (result: { nodeId?: string; err?: Error }) => void;
+  /** Root with no credentials yet: the cluster CA to use (from a shared state database) instead of a new one. */
+  ca?: { certPem: string; keyPem: string };
   /** Root: where the authority keeps its state; default `<data>/security/authority.json`. */
   authorityStore?: AuthorityStore;
 }
@@ -53,7 +55,7 @@ export class NodeSecurity {
   static async prepare(options: SecurityOptions): Promise<NodeSecurity> {
     let creds = loadCredentials(options.dataDir);
     if (options.isRoot) {
-      if (!creds) creds = await initRoot(options.dataDir, { attrs: options.rootAttrs });
+      if (!creds) creds = await initRoot(options.dataDir, { attrs: options.rootAttrs, ca: options.ca });
       else if (!isRootDir(options.dataDir)) throw new CanopyError('ERR_CONFIG_INVALID', `security: ${options.dataDir} belongs to a node, not a root (no security/ca.key)`);
       const sec = new NodeSecurity(options, creds);
       sec.updateRootAttrs(options.rootAttrs ?? {});
