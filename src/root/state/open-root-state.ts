@@ -63,14 +63,15 @@ export async function prepareRootState<T extends { caCertPem: string; authority:
   const state = await openRootState(s);
   let leadership: Leadership | undefined;
   try {
+    // A root joining an existing database (a standby on a new host) takes the CA from it;
+    // opened before waiting for the lease, so a standby with the wrong key file fails now, not at takeover.
+    const storedCa = state instanceof PostgresRootState ? await state.storedCa() : undefined;
     // Several roots may share the database: only the lease holder reads and writes it.
     if (state instanceof PostgresRootState && s.lead) {
       leadership = await waitToLead(state, s.lead, s.onError);
       state.fenceWith(leadership.currentFence);
     }
     const snapshot = await state.load();
-    // A root joining an existing database (a standby on a new host) takes the CA from it.
-    const storedCa = state instanceof PostgresRootState ? await state.storedCa() : undefined;
     const security = await prepare(state.authorityStore(snapshot), storedCa);
     await state.adoptCa({ certPem: security.caCertPem, keyPem: security.authority!.caKey });
     leadership?.keep();
