@@ -5,6 +5,7 @@
  * roots' hosts never gives two of them the lease.
  */
 import type pg from 'pg';
+import { inTransaction } from './pg-transaction.js';
 import { decideLease, type Lease, type LeaseDecision } from './leader-lease.js';
 
 export interface LeaseCandidate {
@@ -15,27 +16,19 @@ export interface LeaseCandidate {
 
 /** One round: acquire, renew, or learn who leads. */
 export async function stepLease(db: pg.Pool, me: LeaseCandidate, ttlMs: number): Promise<LeaseDecision> {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(db, async (client) => {
     const { rows } = await client.query<{ holder: string; address: string; fence: string; exp: number; now: number }>(
-      "SELECT holder, address, fence, extract(epoch FROM expires_at) * 1000 AS exp, extract(epoch FROM now()) * 1000 AS now FROM canopy_lease WHERE id = 1 FOR UPDATE",
+      'SELECT holder, address, fence, extract(epoch FROM expires_at) * 1000 AS exp, extract(epoch FROM now()) * 1000 AS now FROM canopy_lease WHERE id = 1 FOR UPDATE',
     );
     const row = rows[0]!;
     const current: Lease = { holder: row.holder, address: row.address, fence: Number(row.fence), expiresAt: Number(row.exp) };
     const decision = decideLease(current, me, Number(row.now), ttlMs);
     if (decision.action !== 'follow') {
       const l = decision.lease;
-      await client.query("UPDATE canopy_lease SET holder = $1, address = $2, fence = $3, expires_at = to_timestamp($4 / 1000.0) WHERE id = 1", [l.holder, l.address, l.fence, l.expiresAt]);
+      await client.query('UPDATE canopy_lease SET holder = $1, address = $2, fence = $3, expires_at = to_timestamp($4 / 1000.0) WHERE id = 1', [l.holder, l.address, l.fence, l.expiresAt]);
     }
-    await client.query('COMMIT');
     return decision;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The lease as it stands (for status views), without taking part. */

@@ -11,6 +11,7 @@ import type { CatalogRecord } from '../../catalog/catalog.js';
 import { CanopyError } from '../../core/errors.js';
 import { fingerprint } from '../../security/x509.js';
 import { openCaKey, sealCaKey } from './ca-key-box.js';
+import { inTransaction } from './pg-transaction.js';
 import { MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION } from './pg-migrations.js';
 import type { CaMaterial, DocumentStore, RootSnapshot, RootState } from './root-state.js';
 
@@ -53,9 +54,7 @@ export class PostgresRootState implements RootState {
   }
 
   private async migrate(): Promise<void> {
-    const client = await this.db.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.db, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       await client.query('CREATE TABLE IF NOT EXISTS canopy_schema (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
       const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM canopy_schema');
@@ -65,13 +64,7 @@ export class PostgresRootState implements RootState {
         await client.query(m.sql);
         await client.query('INSERT INTO canopy_schema(version) VALUES ($1)', [m.version]);
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async schemaVersion(): Promise<number> {
@@ -176,21 +169,13 @@ export class PostgresRootState implements RootState {
    * for this write to commit: no write of a deposed leader lands after the fence moved on.
    */
   private async apply(write: Write): Promise<void> {
-    const client = await this.db.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.db, async (client) => {
       if (this.fence !== undefined) {
         const held = await client.query('SELECT 1 FROM canopy_lease WHERE id = 1 AND fence = $1 FOR SHARE', [this.fence]);
         if (held.rowCount === 0) throw new CanopyError('ERR_NOT_LEADER', `write refused: this root's lease (fence ${this.fence}) has passed to another root`);
       }
       await write(client);
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async flush(): Promise<void> {
