@@ -37,13 +37,19 @@ export interface LeaderView {
   leader: (RootAddresses & { holder: string }) | null;
 }
 
+/** The addresses field of the lease row (written by another root): anything but strings is dropped. */
 export function parseAddressField(text: string): RootAddresses {
+  let v: unknown;
   try {
-    const v = JSON.parse(text) as RootAddresses;
-    return { peer: typeof v.peer === 'string' ? v.peer : undefined, api: typeof v.api === 'string' ? v.api : undefined };
+    v = JSON.parse(text);
   } catch {
     return {};
   }
+  const o = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  const out: RootAddresses = {};
+  if (typeof o.peer === 'string') out.peer = o.peer;
+  if (typeof o.api === 'string') out.api = o.api;
+  return out;
 }
 
 /** The error a standby (or a deposed leader) answers a write with, naming the leader. */
