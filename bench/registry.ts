@@ -6,11 +6,14 @@
  *   each through its own node.
  * - preheated: one pull from a preheated node against `skopeo copy` from a local OCI layout.
  * Registry egress is summed from the registry's own log (body bytes of blob GETs).
- * Options: --size 256MiB (whole image) --nodes 8. Not yet in network namespaces at
+ * - pull-through (cold): the root has the registry as its upstream; N `skopeo copy` at once,
+ *   each through its own node, of an image no node holds: the root fetches each blob once
+ *   and relays it to every asker while it arrives.
+ * Options: --size 256MiB (whole image) --nodes 8 --phases direct,pull-through,preheat. Not yet in network namespaces at
  * 100 Mbit (the issue's setting): on loopback the link is not the limit, so the times
  * compare CPU work more than transfer; egress ratios do not depend on it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { LocalNetwork, RunningNode } from '../src/demo/local-network.js';
@@ -30,11 +33,11 @@ function blobBytes(registry: RunningRegistry, from: number): number {
     .reduce((s, r) => s + r.written, 0);
 }
 
-async function pullAll(sources: string[], dir: string, tag: string): Promise<number> {
+async function pullAll(sources: string[], dir: string, tag: string, repository = 'bench/app'): Promise<number> {
   const { seconds } = await timed(() =>
     Promise.all(
       sources.map(async (host, i) => {
-        const r = await runCommand('skopeo', ['copy', '--src-tls-verify=false', `docker://${host}/bench/app:${tag}`, `oci:${path.join(dir, `pull-${Date.now()}-${i}`)}:x`], { timeoutMs: 3_600_000 });
+        const r = await runCommand('skopeo', ['copy', '--src-tls-verify=false', `docker://${host}/${repository}:${tag}`, `oci:${path.join(dir, `pull-${Date.now()}-${i}`)}:x`], { timeoutMs: 3_600_000 });
         if (r.code !== 0) throw new Error(`skopeo from ${host}: ${r.stderr}`);
       }),
     ),
@@ -45,6 +48,9 @@ async function pullAll(sources: string[], dir: string, tag: string): Promise<num
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const size = sizeOption(args, 'size', '256MiB');
   const count = Number(option(args, 'nodes', '8'));
+  const phases = option(args, 'phases', 'direct,pull-through,preheat').split(',');
+  // Nine node processes under tsx on a shared 2-core machine can take more than the default 30 s to be ready.
+  process.env.CANOPY_READY_TIMEOUT_MS ??= '180000';
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-registry-'));
   let network: LocalNetwork | undefined;
   let registry: RunningRegistry | undefined;
@@ -56,8 +62,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const imageBytes = [...image.blobs.values()].reduce((s, n) => s + n, 0);
     registry = await startRegistry(path.join(dir, 'registry'));
     await pushImage(image, registry, 'bench/app');
+    await pushImage(image, registry, 'bench/pt');
+    const rootConfig = path.join(dir, 'root.yaml');
+    writeFileSync(rootConfig, `registry:\n  upstreams:\n    - { host: "${registry.host}", insecure: true }\n  repositories:\n    - { pattern: "${registry.host}/bench/pt" }\n`);
     // Nodes start one after another: on a loaded machine, starting all at once can miss the ready timeout.
-    network = await startNetwork(path.join(dir, 'net'), [], Array.from({ length: count }, (_, i) => ({ spec: { name: `n${i + 1}`, attrs: { pool: 'bench' } }, args: [] })));
+    network = await startNetwork(path.join(dir, 'net'), ['--config', rootConfig], Array.from({ length: count }, (_, i) => ({ spec: { name: `n${i + 1}`, attrs: { pool: 'bench' } }, args: [] })));
     const nodes = network.nodes as RunningNode[];
     const pids = [network.root!, ...nodes].map((n) => n.process.pid!);
     const cpu = () => pids.reduce((s, p) => s + cpuSecondsOf(p), 0);
@@ -69,6 +78,26 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const directEgress = blobBytes(registry, mark);
     const registryCpu = cpuSecondsOf(registry.pid) - regCpu;
 
+    let pullThrough: Record<string, number> = {};
+    if (phases.includes('pull-through')) {
+      log(`pull-through: ${count} cold pulls at once, each through its own node`);
+      const at = registry.requests().length;
+      const cpuAt = cpu();
+      const seconds = await pullAll(nodes.map((n) => new URL(n.http).host), dir, 'v1', 'bench/pt');
+      const gets = new Map<string, number>();
+      for (const q of registry.requests().slice(at)) if (q.method === 'GET' && q.uri.includes('/blobs/')) gets.set(q.uri, (gets.get(q.uri) ?? 0) + 1);
+      pullThrough = {
+        pullThroughSeconds: round(seconds),
+        pullThroughRatioVsDirect: round(seconds / directSeconds),
+        pullThroughEgressRatio: round(blobBytes(registry, at) / imageBytes),
+        pullThroughMaxFetchesPerBlob: Math.max(...gets.values()),
+        pullThroughCpuSecondsPerGiB: round((cpu() - cpuAt) / ((count * imageBytes) / GIB)),
+      };
+    }
+    if (!phases.includes('preheat')) {
+      failed = false;
+      return { imageBytes, nodes: count, directSeconds: round(directSeconds), directEgressRatio: round(directEgress / imageBytes), registryCpuSecondsPerGiB: round(registryCpu / ((count * imageBytes) / GIB)), ...pullThrough, canopyPeakRssMiB: round(Math.max(...pids.map(peakRssKb)) / 1024, 1), registryPeakRssMiB: round(peakRssKb(registry.pid) / 1024, 1), network: 'loopback' };
+    }
     log('canopy: preheat to every node, then every node pulls through its own node');
     mark = registry.requests().length;
     regCpu = cpuSecondsOf(registry.pid);
@@ -108,6 +137,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       registryCpuSecondsPerGiB: round(registryCpu / delivered),
       canopyPeakRssMiB: round(Math.max(...pids.map(peakRssKb)) / 1024, 1),
       registryPeakRssMiB: round(peakRssKb(registry.pid) / 1024, 1),
+      ...pullThrough,
       registryCpuDuringCanopy: round(cpuSecondsOf(registry.pid) - regCpu),
       network: 'loopback',
     };

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Finds test files (Node 20's runner has no glob support) and runs them with node's test
 // runner under tsx, one file at a time so multi-process tests do not fight over 2 cores.
+// CANOPY_TEST_CONCURRENCY=N runs N files at once: for runs of mostly pure unit tests (the
+// second-runtime run in CI), where each file's time is tsx's start-up, not the machine.
 // Usage: node scripts/run-tests.mjs [dir-or-file ...]   (default: test/)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -17,5 +19,7 @@ function find(p) {
 
 const roots = process.argv.slice(2);
 const files = (roots.length ? roots : ['test']).flatMap(find).sort();
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+const concurrency = Number(process.env.CANOPY_TEST_CONCURRENCY ?? '1');
+if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`CANOPY_TEST_CONCURRENCY must be a positive integer, not ${process.env.CANOPY_TEST_CONCURRENCY}`);
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

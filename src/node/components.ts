@@ -27,6 +27,8 @@ import type { Transport } from '../wire/transport.js';
 import { RootRegistry } from '../root/root-registry.js';
 import { attachCatalog, type OpenedRootState } from '../root/state/open-root-state.js';
 import { rootPeerMessages } from '../root/root-peer-messages.js';
+import { PullThrough } from '../root/pull-through.js';
+import { IMAGE_MEDIA_TYPE, imageContentName } from '../registry/image-index.js';
 import { RootService, type RootParts } from '../root/root-service.js';
 import { UploadService } from '../root/upload-service.js';
 import { publishersFile } from '../root/publisher-authority.js';
@@ -125,7 +127,8 @@ function buildRoot(l: Local, lifecycle: ContentLifecycle, tree: { link?: TreeLin
     log: l.log,
   });
   const uploads = new UploadService({ dir: path.join(l.config.dataDir, 'uploads'), store: l.store, catalog: l.catalog, origin: l.identity.nodeId, publisherKey: () => service.ownKey().privateKey, announce: (id, m) => service.announce(id, m), metrics: l.metrics, onStored: stored, log: l.log });
-  return { authority, registry, service, uploads };
+  const pullThrough = l.config.registry && new PullThrough({ config: l.config.registry, spoolDir: path.join(path.resolve(l.config.volumes[0]!.path), 'tmp'), publish: (file, index, plan, rule) => service.publishPrepared(file, { name: imageContentName(index), criteria: rule.criteria, placement: rule.placement, analysis: { analyser: 'generic', mediaType: IMAGE_MEDIA_TYPE, plan, warnings: [] } }), log: l.log.child({ component: 'pull-through' }) });
+  return { authority, registry, service, uploads, pullThrough };
 }
 
 /** The peer side: who we listen to and answer, the root link, what we hold, how we fetch. */
@@ -236,6 +239,7 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
         signWithdrawal: (w) => root.service.signWithdrawal(w),
         publisherList: () => root.service.publishers.list(),
         renewCertificate: (nodeId, publicKeyPem) => root.authority.renew(nodeId, publicKeyPem),
+        ...(root.pullThrough ? { pullThrough: root.pullThrough } : {}),
         onJoined: (conn) => void conn.notify('trust-update', root.service.trustForJoiner()).catch(() => undefined),
         log,
       }),

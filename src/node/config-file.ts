@@ -15,6 +15,7 @@ import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import { parseAddressList, type PeerAddress } from '../wire/transport.js';
 import type { LogLevel } from '../core/logger.js';
 import { makeConfig, type NodeConfig } from './config.js';
+import { checkPullThroughConfig, type PullThroughConfig } from '../registry/pull-through-config.js';
 import { parseUserSpec, readUsersFile, type FtpUserSpec } from '../edge/ftp/ftp-users.js';
 
 /** What a file may set; anything left out falls back to a flag or the default. */
@@ -57,6 +58,8 @@ export interface FileConfig {
   evictionPolicy?: EvictionPolicy;
   fanout?: number;
   heartbeatMs?: number;
+  /** Root: pull-through upstreams and repository rules. */
+  registry?: PullThroughConfig;
 }
 
 export interface FileFtpConfig {
@@ -67,7 +70,7 @@ export interface FileFtpConfig {
   tlsKey?: string;
 }
 
-export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 's3Port', 's3Domain', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'uploadCap', 'downloadCap', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict', 'authorisePublishers', 'state', 'stateKeyFile'] as const;
+export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 's3Port', 's3Domain', 'ftp', 'volumes', 'blockSize', 'downloadConcurrency', 'uploadCap', 'downloadCap', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict', 'authorisePublishers', 'state', 'stateKeyFile', 'registry'] as const;
 const FTP_KEYS = ['users', 'usersFile', 'anonymous', 'requireTls', 'tlsCert', 'tlsKey'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 const MAX_FILE_BYTES = 1 << 20;
@@ -218,6 +221,7 @@ export function checkFileConfig(doc: unknown): FileConfig {
     if (!Array.isArray(list) || list.length > 1000) throw bad('authorisePublishers', `expected a list of at most 1000 publisher keys or key files, got ${show(list)}`);
     out.authorisePublishers = list.map((v, i) => str(`authorisePublishers[${i}]`, v));
   }
+  if (o.registry !== undefined) out.registry = checkPullThroughConfig('registry', o.registry);
   if (o.s3Domain !== undefined) out.s3Domain = str('s3Domain', o.s3Domain, 253);
   for (const k of ['peerPort', 'apiPort', 'httpPort', 'ftpPort', 's3Port'] as const) {
     if (o[k] !== undefined) out[k] = int(k, o[k], 0, 65535, '; 0 picks a free port');

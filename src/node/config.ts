@@ -2,6 +2,7 @@
  * A node's settings, with the embedded defaults that let `canopy node` run with no file.
  * Every value is checked here and a bad one gets an error naming the key.
  */
+import type { PullThroughConfig } from '../registry/pull-through-config.js';
 import path from 'node:path';
 import type { Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
@@ -35,6 +36,8 @@ export interface NodeConfig {
    * with `canopy publishers add` instead.
    */
   readonly authorisePublishers: readonly string[];
+  /** Root: upstream registries and repository rules for pull-through (docs/REGISTRY.md); undefined = none. */
+  readonly registry?: PullThroughConfig | undefined;
   /** Single-use join token for the first start of a non-root node. */
   readonly token: string | undefined;
   readonly peerPort: number;
@@ -129,6 +132,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
   if (!isRoot && !input.join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: a node that is not the root needs the root address (--join host:port)');
   if (!isRoot && (input.authorisePublishers?.length ?? 0) > 0) throw new CanopyError('ERR_CONFIG_INVALID', 'authorisePublishers: only the root authorises publisher keys');
   checkState(isRoot, input.state, input.stateKeyFile);
+  if (!isRoot && input.registry !== undefined) throw new CanopyError('ERR_CONFIG_INVALID', 'registry: only the root pulls through from upstream registries (members ask the root)');
   const blockSize = input.blockSize;
   if (blockSize !== undefined && (!Number.isInteger(blockSize) || blockSize < 4096 || blockSize > 64 * 2 ** 20)) throw new CanopyError('ERR_CONFIG_INVALID', `blockSize: ${blockSize} must be between 4 KiB and 64 MiB`);
   const dataDir = path.resolve(input.dataDir);
@@ -147,6 +151,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     apiHost: input.apiHost ?? DEFAULTS.apiHost,
     token: input.token,
     authorisePublishers: input.authorisePublishers ?? [],
+    registry: input.registry,
     state: input.state,
     stateKeyFile: input.stateKeyFile === undefined ? undefined : path.resolve(input.stateKeyFile),
     apiTokenFile: path.resolve(input.apiTokenFile ?? path.join(dataDir, 'api-token')),

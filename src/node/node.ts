@@ -168,7 +168,7 @@ export class CanopyNode {
       { name: 'lifecycle', start: () => c.lifecycle.start(), stop: () => c.lifecycle.stop() },
       { name: 'history', start: () => void (this.stopRetention = startHistoryRetention(c.catalog, c.log)), stop: () => this.stopRetention?.() },
       { name: 'tree', start: () => this.startTree(), stop: () => (c.tree.link?.stop(), c.downloader.stop(), c.rootLink?.stop()) },
-      { name: 'uploads', start: () => c.root?.uploads.start(), stop: () => c.root?.uploads.stop() },
+      { name: 'uploads', start: () => c.root?.uploads.start(), stop: async () => (await c.root?.uploads.stop(), await c.root?.pullThrough?.stop()) },
       { name: 'renewal', start: () => this.startRenewal(), stop: () => clearInterval(this.renewTimer) },
     ];
   }

@@ -48,10 +48,19 @@ export interface PeerServiceDeps {
 }
 
 export function createPeerService(deps: PeerServiceDeps): RequestHandler {
-  const names = new WeakMap<object, string>();
+  const state: PeerServiceState = { names: new WeakMap(), waiting: new WeakMap() };
+  return (req: IncomingRequest) => handlePeerRequest(deps, state, req);
+}
+
+interface PeerServiceState {
+  /** The name each peer gave in its hello, for the root's messages. */
+  names: WeakMap<object, string>;
   /** Block requests still waiting for an upload slot, per connection, so `cancel` can drop them. */
-  const waiting = new WeakMap<PeerConnection, Map<string, AbortController>>();
-  return async (req: IncomingRequest) => {
+  waiting: WeakMap<PeerConnection, Map<string, AbortController>>;
+}
+
+/** The message table: one arm per peer message type (the size rule's named exception). */
+async function handlePeerRequest(deps: PeerServiceDeps, { names, waiting }: PeerServiceState, req: IncomingRequest): ReturnType<RequestHandler> {
     const { conn } = req;
     if (req.type === 'hello') {
       const body = req.body as MessageBodies['hello'];
@@ -126,7 +135,6 @@ export function createPeerService(deps: PeerServiceDeps): RequestHandler {
         if (!deps.rootMessages) throw new CanopyError('ERR_WIRE_PROTOCOL', `${req.type} is answered only by the root`);
         return deps.rootMessages(req, names.get(conn) ?? conn.remoteId);
     }
-  };
 }
 
 /** Policy is enforced where data leaves: only the root, the origin and qualified nodes get a content's blocks or bitfield, and only while it is live and this node has synced its catalog. */

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../core/logger.js';
 import type { RevokedSignal } from './revoked-signal.js';
 import type { PeerConnection } from '../wire/peer-connection.js';
-import type { Holder, JoinBody, JoinReply, ProgressBody } from '../wire/messages.js';
+import type { Holder, JoinBody, JoinReply, OciPullBody, ProgressBody } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';
 import type { PeerAddress } from '../wire/transport.js';
 
@@ -31,6 +31,8 @@ export interface RootLinkDeps {
 const MAX_BACKOFF_MS = 5_000;
 /** With several roots, the next one is tried soon: a standby takes over within seconds. */
 const MAX_BACKOFF_SEVERAL_MS = 1_000;
+/** The root waits for the upstream (its own limit is 30 s per request, plus a token round trip). */
+const OCI_PULL_TIMEOUT_MS = 75_000;
 
 export class RootLink {
   rootId: string | undefined;
@@ -72,6 +74,12 @@ export class RootLink {
     const conn = await this.connection();
     const reply = await conn.request('holders', { contentId });
     return (reply.header.holders as Holder[]) ?? [];
+  }
+
+  /** Asks the root to pull a manifest or part of a blob through from its upstream registry. */
+  async ociPull(body: OciPullBody): Promise<{ header: Record<string, unknown>; payload: Buffer }> {
+    const conn = await this.connection();
+    return conn.request('oci-pull', body, { timeoutMs: OCI_PULL_TIMEOUT_MS });
   }
 
   progress(body: ProgressBody): void {

@@ -34,6 +34,8 @@ import { BlockCache } from '../vfile/block-cache.js';
 import type { BlockFetcher } from '../vfile/block-fetcher.js';
 import { SequentialReads } from '../vfile/sequential-reads.js';
 import type { RootParts } from '../root/root-service.js';
+import type { RootLink } from './root-link.js';
+import { askRoot } from './oci-pull-link.js';
 import type { RunTime } from './run-time.js';
 import type { OwnedOutsideCriteria } from './owned-outside-criteria.js';
 import { qualifies, type Self } from './admission.js';
@@ -68,11 +70,12 @@ export interface ServerParts {
   fetchNow: (contentId: string, index: number, deadline?: number) => Promise<Buffer | undefined>;
   security: NodeSecurity;
   ownedOutside: OwnedOutsideCriteria;
+  rootLink: RootLink | undefined;
 }
 
 export function buildServers(c: ServerParts, run: RunTime): { apiServer: http.Server; edgeServer: http.Server; ftpServer: FtpServer; ftpUsers: FtpUsers; s3Server: http.Server } {
   const apiServer = createAdminApi(apiDeps(c, run));
-  const edge: HttpEdgeDeps = { catalog: c.catalog, store: c.store, synced: () => c.intake.synced, access: c.access, log: c.log, source: c.fetcher, mayFetch: (m) => qualifies(m, c.self()), cache: countingCache(c.metrics, new BlockCache()), sequential: new SequentialReads() };
+  const edge: HttpEdgeDeps = { catalog: c.catalog, store: c.store, synced: () => c.intake.synced, access: c.access, log: c.log, source: c.fetcher, mayFetch: (m) => qualifies(m, c.self()), cache: countingCache(c.metrics, new BlockCache()), sequential: new SequentialReads(), pull: askRoot(c.rootLink, c.root?.pullThrough, c.self) };
   const edgeServer = createHttpEdge(edge);
   meterEdge(c.metrics, edgeServer);
   const s3Server = createS3Edge({ ...edge, keys: (id) => c.apiTokens.s3Key(id), domain: c.config.s3Domain });

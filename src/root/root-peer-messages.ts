@@ -11,6 +11,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Holder, MessageBodies } from '../wire/messages.js';
 import type { IncomingRequest } from '../wire/peer-connection.js';
 import type { PeerAddress } from '../wire/transport.js';
+import type { PullThrough } from './pull-through.js';
 import type { RootRegistry } from './root-registry.js';
 
 export interface RootPeerDeps {
@@ -27,13 +28,15 @@ export interface RootPeerDeps {
   publisherList: () => unknown;
   /** Certificate renewal (same node id, new key). */
   renewCertificate: (nodeId: string, publicKeyPem: string) => Promise<string>;
+  /** Pull-through from upstream registries, when the root's config has a `registry` section. */
+  pullThrough?: PullThrough;
   /** Called after a node joins, to send it what it must know (revocations, records). */
   onJoined: (conn: IncomingRequest['conn']) => void;
   log: Logger;
 }
 
 /** Answers one root-only request from the member `name`. */
-export type RootPeerMessages = (req: IncomingRequest, name: string) => Promise<{ body: Record<string, unknown> } | undefined>;
+export type RootPeerMessages = (req: IncomingRequest, name: string) => Promise<{ body: Record<string, unknown>; payload?: Buffer } | undefined>;
 
 export function rootPeerMessages(deps: RootPeerDeps): RootPeerMessages {
   const { registry, catalog } = deps;
@@ -58,6 +61,12 @@ export function rootPeerMessages(deps: RootPeerDeps): RootPeerMessages {
         const manifest = catalog.get(contentId);
         if (manifest && catalog.isLive(contentId)) registry.report(from, contentId, haveBlocks, haveBytes, manifest.blocks.length, { fetchedBytes, stuck, stuckDetail });
         return undefined;
+      }
+      case 'oci-pull': {
+        const q = req.body as MessageBodies['oci-pull'];
+        if (!deps.pullThrough) return { body: { status: 404, code: q.blob ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN', message: 'this network pulls nothing through: the root has no registry upstreams' } };
+        // The attributes are the ones the root recorded at the join (root-signed), not what the asker says.
+        return await deps.pullThrough.answer({ nodeId: from, attrs: registry.get(from)?.attrs ?? {} }, q);
       }
       case 'holders':
         return { body: { holders: holders(deps, (req.body as MessageBodies['holders']).contentId, from) } };

@@ -15,6 +15,9 @@ import type { PublishRequest, RootApi } from '../api/admin-api.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { receiveSignedUpload } from '../ingest/receive-upload.js';
 import { spoolAndIngest } from '../ingest/spool-ingest.js';
+import { ingestFile } from '../ingest/ingest-file.js';
+import { storeSink } from '../ingest/sinks.js';
+import type { Analysis } from '../ingest/analysis.js';
 import { loadOrCreateKeyFile, publicKeyOf, type PublisherKey } from '../ingest/publisher-key.js';
 import type { AttributeRecord } from '../security/attribute-record.js';
 import type { Authority } from '../security/authority.js';
@@ -28,6 +31,7 @@ import type { BlockStore } from '../store/block-store.js';
 import type { MessageBodies } from '../wire/messages.js';
 import { contentStatus } from './content-status.js';
 import { PublisherAuthority, publishersFile } from './publisher-authority.js';
+import type { PullThrough } from './pull-through.js';
 import type { RootRegistry } from './root-registry.js';
 import type { UploadService } from './upload-service.js';
 
@@ -37,6 +41,8 @@ export interface RootParts {
   registry: RootRegistry;
   service: RootService;
   uploads: UploadService;
+  /** Pull-through from upstream registries, when the config has a `registry` section. */
+  pullThrough: PullThrough | undefined;
 }
 
 export interface RootServiceDeps {
@@ -132,6 +138,25 @@ export class RootService {
     if (access) this.deps.access.record(contentId, access);
     this.announce(contentId, manifest, access);
     return { contentId, manifest };
+  }
+
+  /**
+   * Publishes a file already on this machine with its layout known (a blob pulled through
+   * from a registry, root/pull-through.ts), signed with the root's own key.
+   */
+  async publishPrepared(file: string, options: { name: string; criteria: string; placement: string; analysis: Analysis }): Promise<string> {
+    const key = this.ownKey();
+    const sink = storeSink(this.deps.store);
+    let result;
+    try {
+      result = await ingestFile(file, sink, { ...options, origin: this.deps.nodeId, key: key.privateKey, blockSize: this.deps.config.blockSize });
+    } catch (err) {
+      await sink.discard().catch(() => undefined);
+      throw err;
+    }
+    this.accept(result.contentId, result.manifest);
+    await this.deps.durable();
+    return result.contentId;
   }
 
   /** Announces a content to every node, flooded over the control tree. */

@@ -49,6 +49,11 @@ export interface TrustUpdateBody { records: Record<string, unknown>[]; revocatio
 /** A control-tree message (src/tree/tree-messages.ts), checked by src/tree/tree-codec.ts. */
 export interface TreeBody { from: { id: string; addr: string }; m: Record<string, unknown> }
 export type PingBody = Record<string, never>;
+/**
+ * A node's registry mirror asks the root to pull through (src/root/pull-through.ts): a
+ * manifest (tag or digest) or `offset` onwards of a blob. `registry` is the pull's `ns=`.
+ */
+export interface OciPullBody { registry?: string; repository: string; reference: string; blob: boolean; offset: number }
 
 export interface MessageBodies {
   hello: HelloBody;
@@ -69,6 +74,7 @@ export interface MessageBodies {
   ping: PingBody;
   /** The root asks a member for its store figures (dashboard, canopy top), over the member's own link. */
   'node-info': PingBody;
+  'oci-pull': OciPullBody;
 }
 export type MessageType = keyof MessageBodies;
 
@@ -108,6 +114,9 @@ const nodeRef: Check = (v, p) => {
   str(128)(r.id, `${p}.id`);
   str(300)(r.addr, `${p}.addr`);
 };
+const bool: Check = (v, p) => {
+  if (typeof v !== 'boolean') fail(p, 'expected true or false');
+};
 const object: Check = (v, p) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(p, 'expected an object');
 };
@@ -141,6 +150,7 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   tree: { from: nodeRef, m: object },
   ping: {},
   'node-info': {},
+  'oci-pull': { registry: optional(str(300)), repository: str(255), reference: str(200), blob: bool, offset: count },
 };
 
 export function isMessageType(t: unknown): t is MessageType {

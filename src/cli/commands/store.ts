@@ -48,6 +48,12 @@ function openReadOnly(dir: string): BlockStore {
 
 export function registerStore(program: Command): void {
   const store = program.command('store').description("a node's block store: volumes, balance, failures, evictions");
+  registerStats(store);
+  registerServe(store);
+  registerVerify(store);
+}
+
+function registerStats(store: Command): void {
   store
     .command('stats')
     .description('bytes and blocks per volume, failed volumes, evictions')
@@ -69,6 +75,9 @@ export function registerStore(program: Command): void {
         else process.stdout.write(`${formatStoreStats(stats)}\n`);
       }),
     );
+}
+
+function registerServe(store: Command): void {
   store
     .command('serve')
     .description("serve a node's contents over HTTP from its data directory, read-only, alongside the running node (a second edge process)")
@@ -98,6 +107,9 @@ export function registerStore(program: Command): void {
         }
       }),
     );
+}
+
+function registerVerify(store: Command): void {
   store
     .command('verify')
     .description('read every block of every content from a data directory (read-only) and check its hash')

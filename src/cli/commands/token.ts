@@ -49,6 +49,13 @@ export function registerToken(program: Command): void {
 /** `canopy api-token create`: a bearer token for the admin/publish API with chosen scopes. */
 export function registerApiToken(program: Command): void {
   const cmd = program.command('api-token').description('bearer tokens for a node API');
+  registerApiTokenCreate(cmd);
+  registerApiTokenS3(cmd);
+  registerApiTokenList(cmd);
+  registerApiTokenRevoke(cmd);
+}
+
+function registerApiTokenCreate(cmd: Command): void {
   cmd
     .command('create')
     .description('make an API token with scopes read, publish and/or admin')
@@ -67,6 +74,9 @@ export function registerApiToken(program: Command): void {
         else process.stdout.write(`${result.token}\nscopes: ${result.scopes.join(', ')}\nS3 access key id: ${s3.accessKeyId}\nS3 secret access key: ${s3.secretAccessKey}\n`);
       }),
     );
+}
+
+function registerApiTokenS3(cmd: Command): void {
   cmd
     .command('s3')
     .description("print the S3 access key pair of an API token (computed here from the token; works on the node that issued it)")
@@ -81,6 +91,9 @@ export function registerApiToken(program: Command): void {
         else process.stdout.write(`export AWS_ACCESS_KEY_ID=${s3.accessKeyId}\nexport AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}\n`);
       }),
     );
+}
+
+function registerApiTokenList(cmd: Command): void {
   cmd
     .command('list')
     .description('list the API tokens of a node (ids, scopes, labels; never secrets)')
@@ -94,6 +107,9 @@ export function registerApiToken(program: Command): void {
         else for (const t of tokens) process.stdout.write(`${t.id}  ${t.scopes.join(',')}  ${t.label}  ${t.createdAt}\n`);
       }),
     );
+}
+
+function registerApiTokenRevoke(cmd: Command): void {
   cmd
     .command('revoke <id>')
     .description('revoke an API token by id (see api-token list)')

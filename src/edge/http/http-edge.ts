@@ -29,6 +29,7 @@ import { checkRequest, setSafetyHeaders } from './request-rules.js';
 import { abortOnClose, send, sendAfterFirst, whileLive } from '../stream-body.js';
 import { isDistributionPath, serveDistribution, type DistributionDeps } from '../oci/distribution.js';
 import { ImageFinder } from '../oci/image-finder.js';
+import type { AskRoot } from '../oci/pull-through-serve.js';
 import type { EdgeAccess } from '../../security/content-access.js';
 
 export interface HttpEdgeDeps {
@@ -50,6 +51,8 @@ export interface HttpEdgeDeps {
   cache?: BlockCache;
   /** Where recent reads ended, to read ahead for sequential range readers (HLS players). */
   sequential?: SequentialReads;
+  /** Registry pull-through: asks the root for an image part this node does not hold (edge/oci/pull-through-serve.ts). */
+  pull?: AskRoot;
 }
 
 export const SLOW_CLIENT_TIMEOUT_MS = 120_000;
@@ -82,7 +85,7 @@ export function createHttpEdge(deps: HttpEdgeDeps): http.Server {
 function distributionDeps(deps: HttpEdgeDeps): DistributionDeps {
   const servable = (contentId: string, manifest: Manifest) => deps.catalog.isLive(contentId) && (deps.mayFetch?.(manifest) ?? true) && (deps.access?.mode(contentId) ?? 'public') === 'public';
   const images = new ImageFinder({ catalog: deps.catalog, servable, open: (id, m) => openFile(deps, id, m) });
-  return { images, synced: deps.synced, isLive: (id) => deps.catalog.isLive(id), open: (f) => openFile(deps, f.contentId, f.manifest) };
+  return { images, synced: deps.synced, isLive: (id) => deps.catalog.isLive(id), open: (f) => openFile(deps, f.contentId, f.manifest), ...(deps.pull ? { pull: deps.pull } : {}) };
 }
 
 function requestUrlOrNull(req: IncomingMessage): URL | null {

@@ -14,6 +14,7 @@ import { parseRange } from '../http/range.js';
 import type { VirtualFile } from '../../vfile/virtual-file.js';
 import type { FoundBlob, ImageFinder } from './image-finder.js';
 import { API_VERSION_HEADER, sendOciError } from './oci-errors.js';
+import { servePulled, type AskRoot } from './pull-through-serve.js';
 
 export interface DistributionDeps {
   images: ImageFinder;
@@ -21,6 +22,8 @@ export interface DistributionDeps {
   synced: () => boolean;
   isLive: (contentId: string) => boolean;
   open: (found: FoundBlob) => VirtualFile;
+  /** Pull-through: asks the root for what this node does not hold; absent, a miss is a 404. */
+  pull?: AskRoot;
 }
 
 export function isDistributionPath(pathname: string): boolean {
@@ -45,6 +48,7 @@ export async function serveDistribution(deps: DistributionDeps, req: IncomingMes
   if (path.kind === 'blobs' && !byDigest) return sendOciError(res, 'DIGEST_INVALID', `"${reference.slice(0, 300)}" is not a sha256 digest`);
   if (path.kind === 'manifests' && !byDigest && !isTag(reference)) return sendOciError(res, reference.includes(':') ? 'DIGEST_INVALID' : 'MANIFEST_INVALID', `"${reference.slice(0, 300)}" is neither a tag nor a sha256 digest`);
   const found = byDigest ? await deps.images.byDigest(repository, ns, reference, path.kind === 'manifests') : await deps.images.byTag(repository, ns, reference);
+  if (!found && deps.pull) return servePulled(deps.pull, req, res, { ...(ns !== undefined ? { registry: ns } : {}), repository, reference, blob: path.kind === 'blobs' });
   if (!found) {
     const code = path.kind === 'blobs' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN';
     return sendOciError(res, code, `${repository}${byDigest ? '@' : ':'}${reference} is not held by this mirror${ns ? ` for ${ns}` : ''}`);

@@ -42,6 +42,7 @@ describe('config file', () => {
         'prefetch: false',
         'uploadCap: 100mbit',
         'downloadCap: 5000000',
+        'registry: { upstreams: [{ host: "registry.internal:5000" }] }',
       ].join('\n'),
     );
     assert.deepEqual(c, {
@@ -72,8 +73,15 @@ describe('config file', () => {
       prefetch: false,
       uploadCap: 12_500_000,
       downloadCap: 5_000_000,
+      registry: { tagCacheSeconds: 60, upstreams: [{ registry: 'registry.internal:5000' }], repositories: [{ pattern: 'registry.internal:5000/*', criteria: '*', placement: 'on-demand' }] },
     });
-    assert.equal(CONFIG_KEYS.length, 29);
+    assert.equal(CONFIG_KEYS.length, 30);
+  });
+
+  it('pull-through upstreams are the root\'s alone', () => {
+    const registry = parseConfigText('registry: { upstreams: [{ host: "r:5000" }] }').registry!;
+    assert.throws(() => nodeConfigFrom({ join: { host: '10.0.0.1', port: 7400 }, registry }, '/tmp/x'), (err: unknown) => err instanceof CanopyError && /^registry: only the root/.test(err.message));
+    assert.equal(nodeConfigFrom({ isRoot: true, registry }, '/tmp/x').registry, registry);
   });
 
   it('accepts attributes as a list and an empty file', () => {
