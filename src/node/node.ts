@@ -63,6 +63,7 @@ export class CanopyNode {
         rootAttrs: config.attrs,
         token: config.token,
         join: config.join,
+        roots: config.roots,
         authorityStore,
         onRefused: (reason, remote) => log.warn('refused peer connection', { reason, remote }),
         // Told it is revoked, a node stops dialling: one line per revoked node, not one per attempt.
