@@ -32,6 +32,7 @@ import { IMAGE_MEDIA_TYPE, imageContentName } from '../registry/image-index.js';
 import { RootService, type RootParts } from '../root/root-service.js';
 import { UploadService } from '../root/upload-service.js';
 import { publishersFile } from '../root/publisher-authority.js';
+import { notLeader } from '../root/state/leadership.js';
 import { mayServe, qualifies, type Self } from './admission.js';
 import { AnnouncementIntake } from './announcement-intake.js';
 import type { NodeConfig } from './config.js';
@@ -122,6 +123,9 @@ function buildRoot(l: Local, lifecycle: ContentLifecycle, tree: { link?: TreeLin
     inTree: (nodeId) => tree.link?.inTree(nodeId) ?? true,
     flood: (key, message) => {
       if (!tree.link) throw new CanopyError('ERR_UNREACHABLE', 'the control tree is not started yet');
+      // Several roots on one database: a root that may have lost its lease announces nothing.
+      const lease = l.opened?.leadership;
+      if (lease && !lease.leads()) throw notLeader(lease.view().leader, 'this root no longer holds the leader lease');
       tree.link.flood(key, message);
     },
     log: l.log,
