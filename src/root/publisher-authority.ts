@@ -9,7 +9,7 @@ import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
 import { isPublicKeyText } from '../core/manifest-signature.js';
 import { isPublisherName, signPublisherList, type AuthorisedPublisher, type PublisherList, MAX_PUBLISHERS } from '../security/publisher-list.js';
-import { readIfExists, writeFileAtomic } from '../security/secret-file.js';
+import { jsonFileStore } from '../security/secret-file.js';
 
 export interface PublisherState {
   serial: number;
@@ -19,14 +19,7 @@ export interface PublisherState {
 
 /** The embedded default: `<data>/security/publishers.json`. */
 export function publishersFile(dataDir: string): { load(): PublisherState | undefined; save(s: PublisherState): void } {
-  const file = path.join(dataDir, 'security', 'publishers.json');
-  return {
-    load: () => {
-      const text = readIfExists(file);
-      return text ? (JSON.parse(text) as PublisherState) : undefined;
-    },
-    save: (s) => writeFileAtomic(file, `${JSON.stringify(s)}\n`),
-  };
+  return jsonFileStore<PublisherState>(path.join(dataDir, 'security', 'publishers.json'));
 }
 
 export class PublisherAuthority {
