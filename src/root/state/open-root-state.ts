@@ -65,11 +65,13 @@ export async function prepareRootState<T extends { caCertPem: string; authority:
   try {
     // A root joining an existing database (a standby on a new host) takes the CA from it;
     // opened before waiting for the lease, so a standby with the wrong key file fails now, not at takeover.
-    const storedCa = state instanceof PostgresRootState ? await state.storedCa() : undefined;
+    let storedCa = state instanceof PostgresRootState ? await state.storedCa() : undefined;
     // Several roots may share the database: only the lease holder reads and writes it.
     if (state instanceof PostgresRootState && s.lead) {
       leadership = await waitToLead(state, s.lead, s.onError);
       state.fenceWith(leadership.currentFence);
+      // Started beside the first root on an empty database: its CA is there by now.
+      storedCa ??= await state.storedCa();
     }
     const snapshot = await state.load();
     const security = await prepare(state.authorityStore(snapshot), storedCa);
