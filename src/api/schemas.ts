@@ -26,8 +26,14 @@ const StoreStats = obj({
   blocks: int,
 });
 
+/** A root on PostgreSQL: whether it leads, its fencing number, and the leader's addresses (docs/OPERATIONS.md, "Running several roots"). */
+export const LeaderView = obj(
+  { role: { enum: ['leader', 'standby'] }, self: str, fence: int, leader: { anyOf: [obj({ holder: str, peer: str, api: str }, ['holder']), { type: 'null' }] } },
+  ['role', 'self', 'fence', 'leader'],
+);
+
 export const NodeInfo = obj(
-  { nodeId: str, name: str, root: bool, attrs, peer, api: str, http: str, store: StoreStats, rootId: { type: ['string', 'null'] } },
+  { nodeId: str, name: str, root: bool, attrs, peer, api: str, http: str, store: StoreStats, rootId: { type: ['string', 'null'] }, leader: LeaderView },
   ['nodeId', 'name', 'root', 'attrs', 'peer', 'api', 'http', 'store'],
 );
 

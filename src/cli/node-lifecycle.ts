@@ -3,7 +3,7 @@
  * `ready` JSON line on stdout, tells systemd READY=1 (Type=notify), re-reads its settings on
  * SIGHUP (applying what can change while running and naming what needs a restart), and stops
  * cleanly on SIGINT or SIGTERM (STOPPING=1 first, so systemd does not count it a failure);
- * a node the root revoked stops and exits non-zero.
+ * a node the root revoked, or a root that lost its leader lease, stops and exits non-zero.
  */
 import type { NodeConfig } from '../node/config.js';
 import type { CanopyNode } from '../node/node.js';
@@ -33,7 +33,8 @@ export async function serveUntilStopped(node: CanopyNode, config: NodeConfig, re
     process.once('SIGTERM', () => resolve(undefined));
   });
   // A revoked node stops and exits non-zero with ERR_NODE_REVOKED: retrying cannot help.
-  const revoked = await Promise.race([signalled, node.revoked()]);
+  // A root that lost its leader lease stops too (ERR_NOT_LEADER): its supervisor starts it again, as a standby.
+  const revoked = await Promise.race([signalled, node.revoked(), node.deposed()]);
   process.off('SIGHUP', onHup);
   await sdNotify({ STOPPING: '1' });
   await node.stop();

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   ERR_STATE_KEY: { status: 500, summary: 'The state key file does not open the CA key kept in the state database (wrong key file, or the stored key was altered).' },
   ERR_STATE_MISMATCH: { status: 500, summary: 'The state database belongs to another network (its CA is not this root\'s), or its schema is newer than this Canopy.' },
   ERR_STATE_UNAVAILABLE: { status: 503, summary: 'The root\'s state database cannot be reached or refused a write.' },
+  ERR_NOT_LEADER: { status: 503, summary: 'This root is a standby (or lost its lease): writes go to the leading root, whose addresses the error carries in details.leader; retry there.' },
   ERR_STORE_IO: { status: 500, summary: 'A volume failed to read or write a block.' },
   ERR_INTERNAL: { status: 500, summary: 'An unexpected error inside Canopy (a bug); the API answers without internals, the CLI shows the message, the node logs the stack.' },
   ERR_DISTRIBUTION_FAILED: { status: 500, summary: 'The demo could not verify distribution; the message says which node and why.' },

@@ -31,6 +31,8 @@ import { PullThrough } from '../root/pull-through.js';
 import { IMAGE_MEDIA_TYPE, imageContentName } from '../registry/image-index.js';
 import { RootService, type RootParts } from '../root/root-service.js';
 import { UploadService } from '../root/upload-service.js';
+import { publishersFile } from '../root/publisher-authority.js';
+import { notLeader } from '../root/state/leadership.js';
 import { mayServe, qualifies, type Self } from './admission.js';
 import { AnnouncementIntake } from './announcement-intake.js';
 import type { NodeConfig } from './config.js';
@@ -100,7 +102,7 @@ function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Trans
   // Issue 16: a local ingest outside the criteria is kept (and said so); a revoked node stops.
   const ownedOutside = new OwnedOutsideCriteria(log);
   const revokedSignal = new RevokedSignal(log);
-  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens, ownedOutside, revokedSignal, rootState: rootState?.state };
+  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens, ownedOutside, revokedSignal, rootState: rootState?.state, opened: rootState };
 }
 
 type Local = ReturnType<typeof buildLocal>;
@@ -121,9 +123,13 @@ function buildRoot(l: Local, lifecycle: ContentLifecycle, tree: { link?: TreeLin
     registry,
     withdrawHere: (id, at, reason) => lifecycle.withdraw(id, at, reason),
     durable: () => l.rootState?.flush() ?? Promise.resolve(),
+    publisherStore: l.opened && l.opened.state.documentStore('publishers', l.opened.snapshot, publishersFile(l.config.dataDir)),
     inTree: (nodeId) => tree.link?.inTree(nodeId) ?? true,
     flood: (key, message) => {
       if (!tree.link) throw new CanopyError('ERR_UNREACHABLE', 'the control tree is not started yet');
+      // Several roots on one database: a root that may have lost its lease announces nothing.
+      const lease = l.opened?.leadership;
+      if (lease && !lease.leads()) throw notLeader(lease.view().leader, 'this root no longer holds the leader lease');
       tree.link.flood(key, message);
     },
     log: l.log,
@@ -162,7 +168,7 @@ function buildPeer(l: Local, run: RunTime) {
   };
   const { auth, handler, uploadLimiter } = peerHandler(l, run, { root, tree, broadcaster, onTrustUpdate, checkServing, rootId, holdings: () => holdings, downloader: () => downloader, intake: () => intake });
   const pool = new PeerPool(l.transport, auth, handler);
-  const rootLink: RootLink | undefined = config.join && !config.isRoot ? memberRootLink(l, config.join, pool, run, () => intake, () => holdings) : undefined;
+  const rootLink: RootLink | undefined = config.join && !config.isRoot ? memberRootLink(l, config.roots, pool, run, () => intake, () => holdings) : undefined;
   const findHolders = (id: string): Promise<Holder[]> => (rootLink ? rootLink.holders(id) : Promise.resolve(root?.registry.completeHolders(id) ?? []));
   const downloader = new Downloader({
     selfId: identity.nodeId,
@@ -262,10 +268,11 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
 }
 
 /** A member's link to the root: registration, catalog sync, progress, holders. */
-function memberRootLink(l: Local, join: NonNullable<NodeConfig['join']>, pool: PeerPool, run: RunTime, intake: () => AnnouncementIntake, holdings: () => Holdings): RootLink {
+function memberRootLink(l: Local, roots: NodeConfig['roots'], pool: PeerPool, run: RunTime, intake: () => AnnouncementIntake, holdings: () => Holdings): RootLink {
   return new RootLink({
     pool,
-    root: join,
+    roots,
+    onRootChanged: (root) => run.rootChanged(root),
     joinBody: () => {
       const a = run.addresses();
       return { peer: a.peer, api: a.api, http: a.http, prefetch: l.self().prefetch };

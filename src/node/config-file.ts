@@ -12,7 +12,7 @@ import { CanopyError } from '../core/errors.js';
 import { parseRate, parseSize } from '../core/sizes.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
-import { parseAddress, type PeerAddress } from '../wire/transport.js';
+import { parseAddressList, type PeerAddress } from '../wire/transport.js';
 import type { LogLevel } from '../core/logger.js';
 import { makeConfig, NO_HTTPS, type HttpsConfig, type NodeConfig } from './config.js';
 import { checkPullThroughConfig, type PullThroughConfig } from '../registry/pull-through-config.js';
@@ -24,6 +24,8 @@ export interface FileConfig {
   dataDir?: string;
   isRoot?: boolean;
   join?: PeerAddress;
+  /** Every root address given (`join` is the first). */
+  roots?: PeerAddress[];
   attrs?: Attributes;
   host?: string;
   /** Address the admin API binds to (loopback by default); the API always needs a bearer token. */
@@ -202,11 +204,11 @@ function https(key: string, v: unknown): Partial<HttpsConfig> {
   return out;
 }
 
-function join(key: string, v: unknown): PeerAddress {
-  const text = str(key, v, 300);
-  const addr = parseAddress(text);
-  if (!addr) throw bad(key, `"${text}" is not host:port`);
-  return addr;
+function join(key: string, v: unknown): PeerAddress[] {
+  const text = str(key, v, 2000);
+  const list = parseAddressList(text);
+  if (!list) throw bad(key, `"${text.slice(0, 300)}" is not host:port (or a comma-separated list of the roots' host:port)`);
+  return list;
 }
 
 /** Checks one parsed YAML value (the whole document) and returns the settings it holds. */
@@ -221,7 +223,11 @@ export function checkFileConfig(doc: unknown): FileConfig {
   if (o.name !== undefined) out.name = str('name', o.name, 128);
   if (o.data !== undefined) out.dataDir = str('data', o.data);
   if (o.root !== undefined) out.isRoot = bool('root', o.root);
-  if (o.join !== undefined) out.join = join('join', o.join);
+  if (o.join !== undefined) {
+    const roots = join('join', o.join);
+    out.join = roots[0];
+    out.roots = roots;
+  }
   if (o.attrs !== undefined) out.attrs = attrs('attrs', o.attrs);
   if (o.host !== undefined) out.host = str('host', o.host, 255);
   if (o.apiHost !== undefined) out.apiHost = str('apiHost', o.apiHost, 255);

@@ -19,6 +19,8 @@ export interface NodeConfig {
   readonly isRoot: boolean;
   /** Peer address of the root; required unless this node is the root. */
   readonly join: PeerAddress | undefined;
+  /** Every root address given (`--join a:1,b:2`; `join` is the first): a member follows whichever root leads. */
+  readonly roots: readonly PeerAddress[];
   readonly attrs: Attributes;
   readonly host: string;
   /** Where the admin API listens: loopback unless configured otherwise (it always requires a bearer token). */
@@ -167,6 +169,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     dataDir,
     isRoot,
     join: input.join,
+    roots: input.roots ?? (input.join ? [input.join] : []),
     attrs: input.attrs ?? {},
     host: input.host ?? DEFAULTS.host,
     apiHost: input.apiHost ?? DEFAULTS.apiHost,

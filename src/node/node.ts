@@ -15,6 +15,8 @@ import { createLogger } from '../core/logger.js';
 import { NodeSecurity } from '../security/node-security.js';
 import type { AuthorityStore } from '../security/authority.js';
 import { prepareRootState, type OpenedRootState } from '../root/state/open-root-state.js';
+import { leaseSettings } from '../root/state/lease-settings.js';
+import type { CaMaterial } from '../root/state/root-state.js';
 import { PeerConnection } from '../wire/peer-connection.js';
 import { listenOn } from '../wire/tcp-transport.js';
 import { formatAddress, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
@@ -45,6 +47,8 @@ export class CanopyNode {
   private renewTimer: NodeJS.Timeout | undefined;
   private stopRetention: (() => void) | undefined;
   private stopping = false;
+  /** Resolves if this root loses its leader lease (several roots on PostgreSQL). */
+  private lost: Promise<Error> = new Promise(() => undefined);
   /** Parts started so far, in start order. */
   private started: Part[] = [];
 
@@ -52,13 +56,15 @@ export class CanopyNode {
   static async open(config: NodeConfig): Promise<CanopyNode> {
     const log = createLogger({ node: config.name });
     const toldRevoked = new Set<string>();
-    const prepare = (authorityStore?: AuthorityStore) =>
+    const prepare = (authorityStore?: AuthorityStore, ca?: CaMaterial) =>
       NodeSecurity.prepare({
+        ca,
         dataDir: config.dataDir,
         isRoot: config.isRoot,
         rootAttrs: config.attrs,
         token: config.token,
         join: config.join,
+        roots: config.roots,
         authorityStore,
         onRefused: (reason, remote) => log.warn('refused peer connection', { reason, remote }),
         // Told it is revoked, a node stops dialling: one line per revoked node, not one per attempt.
@@ -67,8 +73,13 @@ export class CanopyNode {
       });
     if (!config.isRoot) return new CanopyNode(config, await prepare());
     const onError = (err: Error) => log.error('state database', { err });
-    const { security, ...rootState } = await prepareRootState({ dataDir: config.dataDir, state: config.state, stateKeyFile: config.stateKeyFile, onError }, prepare);
-    return new CanopyNode(config, security, undefined, rootState);
+    let deposed!: (err: Error) => void;
+    const lost = new Promise<Error>((resolve) => (deposed = resolve));
+    const lead = leaseSettings(config, (err) => (log.error('deposed', { err }), deposed(err)), (view) => log.info('standby: another root leads; waiting for its lease to end', { leader: view.leader, fence: view.fence }));
+    const { security, ...rootState } = await prepareRootState({ dataDir: config.dataDir, state: config.state, stateKeyFile: config.stateKeyFile, onError, lead }, prepare);
+    const node = new CanopyNode(config, security, undefined, rootState);
+    node.lost = lost;
+    return node;
   }
 
   constructor(
@@ -86,6 +97,7 @@ export class CanopyNode {
         info: () => this.info(),
         renewIfDue: () => this.renewIfDue(),
         renewCertificate: () => this.renewCertificate(),
+        rootChanged: (root) => this.followRoot(root),
       },
       rootState,
     );
@@ -116,6 +128,11 @@ export class CanopyNode {
     return this.c.revokedSignal.revoked;
   }
 
+  /** Resolves if this root lost its leader lease: it must stop (src/root/state/leadership.ts). */
+  deposed(): Promise<Error> {
+    return this.lost;
+  }
+
   async start(): Promise<void> {
     for (const part of this.parts()) {
       try {
@@ -143,7 +160,7 @@ export class CanopyNode {
     const { c, config } = this;
     const { host } = config;
     return [
-      { name: 'state', start: () => undefined, stop: () => this.rootState?.state.close() },
+      { name: 'state', start: () => this.advertiseLeader(), stop: async () => (await this.rootState?.leadership?.stop(), await this.rootState?.state.close()) },
       { name: 'store', start: () => c.store.start(), stop: async () => (await c.lifecycle.idle(), c.store.close()) },
       { name: 'https', start: () => c.https.start(), stop: () => c.https.stop() },
       { name: 'api', start: () => listenOn(c.apiServer, { host: config.apiHost, port: config.apiPort }, 'API'), stop: () => closeServer(c.apiServer) },
@@ -159,6 +176,12 @@ export class CanopyNode {
     ];
   }
 
+  /** The lease row names this root's real addresses (read at each renewal, so once it listens). */
+  private advertiseLeader(): void {
+    const leadership = this.rootState?.leadership;
+    if (leadership) leadership.addresses = () => ({ peer: formatAddress(this.addresses().peer), api: this.addresses().api });
+  }
+
   private async listenPeers(): Promise<void> {
     const { c } = this;
     this.listener = await c.transport.listen({ host: this.config.host, port: this.config.peerPort }, (stream) => {
@@ -172,7 +195,24 @@ export class CanopyNode {
 
   private startTree(): void {
     const { c, config } = this;
-    c.tree.link = new TreeLink({
+    c.tree.link = this.newTreeLink();
+    if (config.isRoot) c.tree.link.start(null);
+    else if (config.join) void this.joinTree(c.tree.link, config.roots);
+  }
+
+  /** Another root leads now (its member link joined it): the tree re-forms under the new root. */
+  private followRoot(root: { id: string; addr: PeerAddress }): void {
+    const { c } = this;
+    if (this.stopping || c.tree.link?.rootId === root.id) return;
+    c.log.info('another root leads; re-forming the control tree under it', { root: root.id });
+    c.tree.link?.stop();
+    c.tree.link = this.newTreeLink();
+    c.tree.link.start({ id: root.id, addr: formatAddress(root.addr) });
+  }
+
+  private newTreeLink(): TreeLink {
+    const { c, config } = this;
+    return new TreeLink({
       pool: c.pool,
       self: { id: c.identity.nodeId, addr: formatAddress(this.addresses().peer) },
       // Attested attributes (the tree routes announcements by them; holders still check every block request).
@@ -184,13 +224,12 @@ export class CanopyNode {
       // so that every announcement after the catalog it receives reaches it by flooding.
       onPlaced: () => c.rootLink?.start(),
     });
-    if (config.isRoot) c.tree.link.start(null);
-    else if (config.join) void this.joinTree(c.tree.link, config.join);
   }
 
-  /** Learns the root's id from its hello (dialling until it answers), then starts the tree walk. */
-  private async joinTree(link: TreeLink, root: PeerAddress): Promise<void> {
-    for (let backoff = 100; !this.stopping; backoff = Math.min(backoff * 2, 5000)) {
+  /** Learns the root's id from its hello (dialling the roots in turn until one answers), then starts the tree walk. */
+  private async joinTree(link: TreeLink, roots: readonly PeerAddress[]): Promise<void> {
+    for (let backoff = 100, i = 0; !this.stopping; backoff = Math.min(backoff * 2, roots.length > 1 ? 1000 : 5000), i++) {
+      const root = roots[i % roots.length]!;
       try {
         const conn = await this.c.pool.get(root);
         link.start({ id: conn.remoteId!, addr: formatAddress(root) });
@@ -225,7 +264,7 @@ export class CanopyNode {
 
   private info(): Record<string, unknown> {
     const { c, config } = this;
-    return { nodeId: c.identity.nodeId, name: config.name, root: config.isRoot, attrs: c.identity.attrs, ...this.addresses(), store: c.store.stats(), rootId: config.isRoot ? c.identity.nodeId : c.rootLink?.rootId ?? null, tree: c.tree.link?.view() ?? null };
+    return { nodeId: c.identity.nodeId, name: config.name, root: config.isRoot, attrs: c.identity.attrs, ...this.addresses(), store: c.store.stats(), rootId: config.isRoot ? c.identity.nodeId : c.rootLink?.rootId ?? null, tree: c.tree.link?.view() ?? null, ...(this.rootState?.leadership ? { leader: this.rootState.leadership.view() } : {}) };
   }
 
   /** Applies what a SIGHUP may change while running (./reload-plan.ts decides what). */
@@ -240,7 +279,7 @@ export class CanopyNode {
     await security.renew(async (publicKey) => {
       if (authority) return authority.renew(c.identity.nodeId, publicKey);
       if (!config.join) throw new Error('a member without a root address cannot renew');
-      const conn = await c.pool.get(config.join);
+      const conn = await c.pool.get(c.rootLink?.address ?? config.join);
       return String((await conn.request('renew', { publicKey })).header.cert);
     });
     const validTo = new X509Certificate(security.certPem).validTo;

@@ -1,7 +1,9 @@
 /**
  * A non-root node's link to the root: joins, learns the catalog, receives announcements,
  * reports holdings, and asks for holders. If the link drops, it dials again with backoff
- * and re-joins, so a restarted root or node heals without operator action.
+ * and re-joins, so a restarted root or node heals without operator action. Given several
+ * root addresses (several roots on one database), it moves on to the next one whenever one
+ * cannot be joined, and says so when the root it joined is another one than before.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../core/logger.js';
@@ -13,17 +15,22 @@ import type { PeerAddress } from '../wire/transport.js';
 
 export interface RootLinkDeps {
   pool: PeerPool;
-  root: PeerAddress;
+  /** Every root address known (several roots on one database: only the leader listens for members). */
+  roots: readonly PeerAddress[];
   joinBody: () => JoinBody;
   /** The catalog sync of every join: applied before the node serves anything. */
   onCatalog: (reply: JoinReply) => void;
   onJoined: () => void;
+  /** Joined a root with another id than the last one (a standby took over): the tree must re-form under it. */
+  onRootChanged?: (root: { id: string; addr: PeerAddress }) => void;
   /** Told that this node is revoked: the link stops instead of retrying. */
   revoked?: RevokedSignal;
   log: Logger;
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** With several roots, the next one is tried soon: a standby takes over within seconds. */
+const MAX_BACKOFF_SEVERAL_MS = 1_000;
 /** The root waits for the upstream (its own limit is 30 s per request, plus a token round trip). */
 const OCI_PULL_TIMEOUT_MS = 75_000;
 
@@ -33,6 +40,8 @@ export class RootLink {
   private stopped = false;
   private running = false;
   private readonly ready: Promise<void>;
+  /** Index in `roots` of the address dialled now; moves on when one cannot be joined. */
+  private at = 0;
   private markReady!: () => void;
 
   constructor(private readonly deps: RootLinkDeps) {
@@ -49,6 +58,11 @@ export class RootLink {
   stop(): void {
     this.stopped = true;
     this.conn?.destroy();
+  }
+
+  /** The root address this link uses now. */
+  get address(): PeerAddress {
+    return this.deps.roots[this.at]!;
   }
 
   /** Resolves once the node has joined (at least once). */
@@ -75,17 +89,20 @@ export class RootLink {
   private async connection(): Promise<PeerConnection> {
     await this.ready;
     if (this.conn && !this.conn.isClosed) return this.conn;
-    return this.deps.pool.get(this.deps.root);
+    return this.deps.pool.get(this.address);
   }
 
   private async loop(): Promise<void> {
     let backoff = 100;
+    const maxBackoff = this.deps.roots.length > 1 ? MAX_BACKOFF_SEVERAL_MS : MAX_BACKOFF_MS;
     while (!this.stopped) {
       try {
-        const conn = await this.deps.pool.get(this.deps.root);
+        const conn = await this.deps.pool.get(this.address);
+        const before = this.rootId;
         // The root's id is the one its TLS certificate proves, not the one it states; known
         // before the join reply, because the root sends trust updates right behind it.
         this.rootId = conn.remoteId;
+        if (before !== undefined && this.rootId !== undefined && this.rootId !== before) this.deps.onRootChanged?.({ id: this.rootId, addr: this.address });
         const reply = await conn.request('join', this.deps.joinBody());
         this.rootId ??= String(reply.header.rootId);
         this.conn = conn;
@@ -102,10 +119,12 @@ export class RootLink {
           this.stopped = true;
           return;
         }
-        this.deps.log.warn('cannot join root', { err: err as Error, retryMs: backoff });
+        this.deps.log.warn('cannot join root', { err: err as Error, retryMs: backoff, root: `${this.address.host}:${this.address.port}` });
+        // Another root may lead now: the next address is tried next.
+        this.at = (this.at + 1) % this.deps.roots.length;
       }
       await sleep(backoff);
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
+      backoff = Math.min(backoff * 2, maxBackoff);
     }
   }
 }

@@ -15,4 +15,6 @@ export interface RunTime {
   info: () => Record<string, unknown>;
   renewIfDue: () => void;
   renewCertificate: () => Promise<{ nodeId: string; validTo: string }>;
+  /** A member's root link joined another root than before (a standby took over): re-form the tree under it. */
+  rootChanged: (root: { id: string; addr: PeerAddress }) => void;
 }

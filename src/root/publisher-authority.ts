@@ -9,27 +9,29 @@ import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
 import { isPublicKeyText } from '../core/manifest-signature.js';
 import { isPublisherName, signPublisherList, type AuthorisedPublisher, type PublisherList, MAX_PUBLISHERS } from '../security/publisher-list.js';
-import { readIfExists, writeFileAtomic } from '../security/secret-file.js';
+import { jsonFileStore } from '../security/secret-file.js';
 
-interface PublisherState {
+export interface PublisherState {
   serial: number;
   publishers: AuthorisedPublisher[];
   list: PublisherList | null;
 }
 
+/** The embedded default: `<data>/security/publishers.json`. */
+export function publishersFile(dataDir: string): { load(): PublisherState | undefined; save(s: PublisherState): void } {
+  return jsonFileStore<PublisherState>(path.join(dataDir, 'security', 'publishers.json'));
+}
+
 export class PublisherAuthority {
-  private readonly file: string;
   private readonly state: PublisherState;
 
   constructor(
-    dataDir: string,
+    private readonly store: { load(): PublisherState | undefined; save(s: PublisherState): void },
     private readonly caKeyPem: string,
-    /** The root's own key: always authorised. */
+    /** The root's own key: always authorised (several roots on one database each add theirs). */
     private readonly ownKey: string,
   ) {
-    this.file = path.join(dataDir, 'security', 'publishers.json');
-    const text = readIfExists(this.file);
-    this.state = text ? (JSON.parse(text) as PublisherState) : { serial: 0, publishers: [], list: null };
+    this.state = store.load() ?? { serial: 0, publishers: [], list: null };
     if (!this.state.publishers.some((p) => p.key === ownKey) || !this.state.list) this.add(ownKey, 'root');
   }
 
@@ -79,6 +81,6 @@ export class PublisherAuthority {
     // Time-based, so a root whose state file was lost still issues lists newer than the nodes' copies.
     this.state.serial = Math.max(this.state.serial + 1, Date.now());
     this.state.list = signPublisherList(this.state.publishers, this.state.serial, this.caKeyPem);
-    writeFileAtomic(this.file, `${JSON.stringify(this.state)}\n`);
+    this.store.save(this.state);
   }
 }

@@ -30,7 +30,7 @@ import { signWithdrawal } from '../security/withdrawal.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { MessageBodies } from '../wire/messages.js';
 import { contentStatus } from './content-status.js';
-import { PublisherAuthority } from './publisher-authority.js';
+import { PublisherAuthority, publishersFile } from './publisher-authority.js';
 import type { PullThrough } from './pull-through.js';
 import type { RootRegistry } from './root-registry.js';
 import type { UploadService } from './upload-service.js';
@@ -56,6 +56,8 @@ export interface RootServiceDeps {
   registry: RootRegistry;
   /** Takes a content out of service here (content-lifecycle.ts); resolves with the bytes freed. */
   withdrawHere: (contentId: string, at: string, reason: string) => Promise<number>;
+  /** Where the publisher list is kept (default `<data>/security/publishers.json`). */
+  publisherStore?: ConstructorParameters<typeof PublisherAuthority>[0];
   /** Resolves once every state change so far is durable in the root's state store (a publish or withdrawal is acknowledged only then). */
   durable: () => Promise<void>;
   /** Floods a control message over the tree, to every member. */
@@ -79,7 +81,7 @@ export class RootService {
    * demo network uses so that it works with no setup). The root's own trust adopts the list.
    */
   private openPublishers(): PublisherAuthority {
-    const publishers = new PublisherAuthority(this.deps.config.dataDir, this.deps.authority.caKey, this.ownKey().publicKey);
+    const publishers = new PublisherAuthority(this.deps.publisherStore ?? publishersFile(this.deps.config.dataDir), this.deps.authority.caKey, this.ownKey().publicKey);
     for (const spec of this.deps.config.authorisePublishers) {
       const key = publicKeyOf(spec);
       // Idempotent across restarts: a key already listed keeps its name.

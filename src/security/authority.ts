@@ -14,7 +14,7 @@ import { signAttributeRecord, type AttributeRecord } from './attribute-record.js
 import type { NodeCredentials } from './credentials.js';
 import { verifyJoinToken } from './join-token.js';
 import { signRevocationList, type RevocationList } from './revocation-list.js';
-import { readIfExists, writeFileAtomic } from './secret-file.js';
+import { jsonFileStore } from './secret-file.js';
 import { checkServerNames } from './server-names.js';
 import { fingerprint, issueNodeCertificate, newNodeId, NODE_ID } from './x509.js';
 
@@ -34,14 +34,7 @@ export interface AuthorityStore {
 
 /** The embedded default: one JSON file in the root's data directory. */
 export function authorityFile(dataDir: string): AuthorityStore {
-  const file = path.join(dataDir, 'security', 'authority.json');
-  return {
-    load: () => {
-      const text = readIfExists(file);
-      return text ? (JSON.parse(text) as AuthorityState) : undefined;
-    },
-    save: (state) => writeFileAtomic(file, `${JSON.stringify(state)}\n`),
-  };
+  return jsonFileStore<AuthorityState>(path.join(dataDir, 'security', 'authority.json'));
 }
 
 export interface Enrolment {

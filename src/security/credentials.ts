@@ -74,15 +74,20 @@ export function saveCertificate(dataDir: string, certPem: string, keyPem: string
  * Creates the cluster CA and the root's own certificate and record. Refuses to overwrite an
  * existing CA: that would orphan every node of the cluster.
  */
-export async function initRoot(dataDir: string, options: { attrs?: Attributes; clusterName?: string } = {}): Promise<NodeCredentials> {
+export async function initRoot(dataDir: string, options: { attrs?: Attributes; clusterName?: string; ca?: { certPem: string; keyPem: string } } = {}): Promise<NodeCredentials> {
   if (isRootDir(dataDir)) throw new CanopyError('ERR_CONFIG_INVALID', `security: ${securityDir(dataDir)} already holds a cluster CA; remove it first to start a new cluster`);
-  const caKeys = generateKeyPair();
-  const caCertPem = await createCaCertificate(caKeys, options.clusterName ?? 'canopy cluster CA');
+  // A further root of an existing network (several roots on one database) reuses its CA.
+  const { certPem: caCertPem, keyPem: caKeyPem } = options.ca ?? (await newCa(options.clusterName ?? 'canopy cluster CA'));
   const nodeKeys = generateKeyPair();
   const nodeId = newNodeId();
-  const certPem = await issueNodeCertificate({ nodeId, publicKeyPem: nodeKeys.publicKeyPem, caCertPem, caKeyPem: caKeys.privateKeyPem });
-  const record = signAttributeRecord(nodeId, options.attrs ?? {}, 0, caKeys.privateKeyPem);
-  writeSecret(file(dataDir, 'ca.key'), caKeys.privateKeyPem);
+  const certPem = await issueNodeCertificate({ nodeId, publicKeyPem: nodeKeys.publicKeyPem, caCertPem, caKeyPem });
+  const record = signAttributeRecord(nodeId, options.attrs ?? {}, 0, caKeyPem);
+  writeSecret(file(dataDir, 'ca.key'), caKeyPem);
   saveNodeCredentials(dataDir, { keyPem: nodeKeys.privateKeyPem, certPem, caCertPem, record });
-  return { nodeId, keyPem: nodeKeys.privateKeyPem, certPem, caCertPem, record, caKeyPem: caKeys.privateKeyPem };
+  return { nodeId, keyPem: nodeKeys.privateKeyPem, certPem, caCertPem, record, caKeyPem };
+}
+
+async function newCa(name: string): Promise<{ certPem: string; keyPem: string }> {
+  const keys = generateKeyPair();
+  return { certPem: await createCaCertificate(keys, name), keyPem: keys.privateKeyPem };
 }

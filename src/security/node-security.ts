@@ -26,10 +26,14 @@ export interface SecurityOptions {
   /** Join token, needed on a node's first start. */
   token?: string;
   join?: PeerAddress;
+  /** Every root address (several roots on one database): enrolment tries them in turn, as only the leader listens. */
+  roots?: readonly PeerAddress[];
   ciphers?: string;
   onRefused?: (reason: string, remote: string) => void;
   onRevokedPeer?: (nodeId: string, remote: string) => void;
   onEnrolment?: (result: { nodeId?: string; err?: Error }) => void;
+  /** Root with no credentials yet: the cluster CA to use (from a shared state database) instead of a new one. */
+  ca?: { certPem: string; keyPem: string };
   /** Root: where the authority keeps its state; default `<data>/security/authority.json`. */
   authorityStore?: AuthorityStore;
 }
@@ -53,7 +57,7 @@ export class NodeSecurity {
   static async prepare(options: SecurityOptions): Promise<NodeSecurity> {
     let creds = loadCredentials(options.dataDir);
     if (options.isRoot) {
-      if (!creds) creds = await initRoot(options.dataDir, { attrs: options.rootAttrs });
+      if (!creds) creds = await initRoot(options.dataDir, { attrs: options.rootAttrs, ca: options.ca });
       else if (!isRootDir(options.dataDir)) throw new CanopyError('ERR_CONFIG_INVALID', `security: ${options.dataDir} belongs to a node, not a root (no security/ca.key)`);
       const sec = new NodeSecurity(options, creds);
       sec.updateRootAttrs(options.rootAttrs ?? {});
@@ -63,7 +67,7 @@ export class NodeSecurity {
       if (hasCredentials(options.dataDir)) throw new CanopyError('ERR_CONFIG_INVALID', `security: ${options.dataDir}/security is incomplete; remove it and join again with a new token`);
       if (!options.token) throw new CanopyError('ERR_CONFIG_INVALID', 'token: this node has no certificate yet; join with --token (make one on the root with "canopy token create --attrs ...")');
       if (!options.join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: enrolment needs the root address');
-      const enrolled = await enrol(options.join, options.token);
+      const enrolled = await enrolWithAny(options.roots && options.roots.length > 0 ? options.roots : [options.join], options.token);
       saveNodeCredentials(options.dataDir, enrolled);
       creds = { ...enrolled, caKeyPem: undefined };
     }
@@ -164,4 +168,21 @@ export class NodeSecurity {
     this.creds = { ...this.creds, record };
     saveRecord(this.options.dataDir, record);
   }
+}
+
+/**
+ * Enrols through the first root that answers: an unreachable address (a standby keeps its peer
+ * port closed, a dead root) moves on to the next; a refusal (used or bad token) is final.
+ */
+async function enrolWithAny(roots: readonly PeerAddress[], token: string): ReturnType<typeof enrol> {
+  let last: unknown;
+  for (const root of roots) {
+    try {
+      return await enrol(root, token);
+    } catch (err) {
+      if (!(err instanceof CanopyError) || (err.code !== 'ERR_UNREACHABLE' && err.code !== 'ERR_TIMEOUT')) throw err;
+      last = err;
+    }
+  }
+  throw last;
 }

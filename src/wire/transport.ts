@@ -33,6 +33,22 @@ export function parseAddress(text: string): PeerAddress | null {
   return { host: (m[1] ?? m[2])!, port };
 }
 
+/**
+ * A list of root addresses, `host:port[,host:port...]` (several roots on one database: a node
+ * follows whichever leads). Null if any item is not host:port, or the list is empty or long.
+ */
+export function parseAddressList(text: string): PeerAddress[] | null {
+  const items = text.split(',');
+  if (items.length === 0 || items.length > 16) return null;
+  const out: PeerAddress[] = [];
+  for (const item of items) {
+    const a = parseAddress(item);
+    if (!a) return null;
+    out.push(a);
+  }
+  return out;
+}
+
 /** Node ids of streams a transport authenticated (mutual TLS: the certificate's CN), kept beside the stream and gone with it. */
 const authenticated = new WeakMap<Duplex, string>();
 

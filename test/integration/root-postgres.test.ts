@@ -97,4 +97,31 @@ describe('a root on PostgreSQL (real processes)', () => {
     assert.match(readFileSync(path.join(dir.path, 'net', 'root', 'node.log'), 'utf8'), /ERR_STATE_KEY|does not open/);
     assert.deepEqual(await db.query('SELECT state FROM canopy_authority'), before);
   });
+
+  it('moves an embedded root into PostgreSQL with canopy root migrate --from, once, and only into its own network', async () => {
+    const emb = new LocalNetwork(path.join(dir.path, 'emb'));
+    try {
+      const root = (emb.root = await emb.spawnNode({ name: 'root', attrs: {} }, 0, ['--root']));
+      const file = path.join(dir.path, 'moved.bin');
+      await writeSample(file, 2 ** 20, 'moved');
+      const id = lastJson<{ contentId: string }>((await runCli(['publish', file, '--name', 'moved', '--json', '--to', root.api])).stdout).contentId;
+      await stopProcess(root.process);
+      await db.query('CREATE DATABASE moved');
+      const moved = db.url('moved');
+      const migrate = (url: string) => runCli(['root', 'migrate', '--state', url, '--state-key', keyFile, '--from', root.dataDir, '--json']);
+      const first = await migrate(moved);
+      assert.equal(first.code, 0, first.stderr);
+      assert.deepEqual(lastJson<{ imported: { contents: number; withdrawals: number } }>(first.stdout).imported.contents, 1);
+      assert.equal((await migrate(moved)).code, 0, 'a re-run adds nothing and succeeds');
+      const other = await migrate(db.url());
+      assert.notEqual(other.code, 0);
+      assert.match(other.stderr, /ERR_STATE_MISMATCH/);
+      // The same root, on the database now: the catalog comes from it (its index is gone).
+      for (const f of ['index.db', 'index.db-wal', 'index.db-shm']) rmSync(path.join(root.dataDir, f), { force: true });
+      const again = (emb.root = await emb.spawnNode({ name: 'root', attrs: {} }, 0, ['--root', '--state', moved, '--state-key', keyFile]));
+      assert.deepEqual((await contents(again)).map((c) => [c.contentId, c.state]), [[id, 'live']]);
+    } finally {
+      await emb.stop();
+    }
+  });
 });

@@ -14,6 +14,7 @@ import { SCHEMA_VERSION } from '../../src/root/state/pg-migrations.js';
 import { openRootState } from '../../src/root/state/open-root-state.js';
 import { createCaCertificate, generateKeyPair } from '../../src/security/x509.js';
 import { TestPostgres } from '../helpers/postgres.js';
+import { Leadership } from '../../src/root/state/leadership.js';
 import { tempDir } from '../helpers/cli.js';
 
 async function generateCa(): Promise<{ certPem: string; keyPem: string }> {
@@ -35,7 +36,7 @@ describe('root state in PostgreSQL', () => {
     const ca = await generateCa();
     const [a, b] = await Promise.all([PostgresRootState.open({ url: db.url(), stateKey: key }), PostgresRootState.open({ url: db.url(), stateKey: key })]);
     assert.equal(await a.schemaVersion(), SCHEMA_VERSION);
-    assert.deepEqual(await db.query('SELECT version FROM canopy_schema ORDER BY version'), [{ version: 1 }]);
+    assert.deepEqual(await db.query('SELECT version FROM canopy_schema ORDER BY version'), [{ version: 1 }, { version: 2 }]);
     await b.close();
 
     const snap = await a.load();
@@ -90,5 +91,31 @@ describe('root state in PostgreSQL', () => {
     writeFileSync(`${dir.path}/k`, randomBytes(32).toString('hex'));
     await assert.rejects(openRootState({ dataDir: dir.path, state: 'postgres://postgres:secret@127.0.0.1:1/canopy', stateKeyFile: `${dir.path}/k` }), (err: CanopyError) => err.code === 'ERR_STATE_UNAVAILABLE' && !err.message.includes('secret'));
     dir.remove();
+  });
+
+  it('one root leads at a time; the writes of a deposed leader are refused by its fence', async () => {
+    const [a, b] = [await PostgresRootState.open({ url: db.url(), stateKey: key }), await PostgresRootState.open({ url: db.url(), stateKey: key })];
+    const lost: Error[] = [];
+    const la = new Leadership(a.db, (err) => lost.push(err));
+    const lb = new Leadership(b.db, (err) => lost.push(err));
+    la.addresses = () => ({ api: 'http://a' });
+    assert.equal(await la.tryOnce(), true);
+    assert.equal(await lb.tryOnce(), false, 'a live lease is not taken');
+    assert.equal(lb.view().leader?.api, 'http://a', 'the standby knows who leads');
+    a.fenceWith(la.currentFence);
+    await a.adoptCa(await a.storedCa().then((ca) => ca!));
+    a.record({ kind: 'withdrawal', withdrawal: { contentId: 'f'.repeat(64), at: '2026-01-03T00:00:00.000Z', reason: 'fenced ok' } });
+    await a.flush();
+    // The leader pauses past its lease (as if cut off): the standby takes it with the next fence.
+    await db.query("UPDATE canopy_lease SET expires_at = 'epoch'");
+    assert.equal(await lb.tryOnce(), true);
+    assert.equal(lb.currentFence, la.currentFence + 1);
+    a.record({ kind: 'withdrawal', withdrawal: { contentId: 'e'.repeat(64), at: '2026-01-03T00:00:00.000Z', reason: 'too late' } });
+    await assert.rejects(a.flush(), (err: CanopyError) => err.code === 'ERR_NOT_LEADER');
+    assert.deepEqual(await db.query("SELECT reason FROM canopy_withdrawals WHERE id IN ($1, $2)", ['f'.repeat(64), 'e'.repeat(64)]), [{ reason: 'fenced ok' }]);
+    await lb.stop();
+    assert.equal(await la.tryOnce(), true, 'a lease given up is free at once');
+    await la.stop();
+    await Promise.all([a.close(), b.close()]);
   });
 });

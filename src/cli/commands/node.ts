@@ -9,7 +9,7 @@ import { loadConfigFile, nodeConfigFrom, type FileConfig } from '../../node/conf
 import { CanopyNode } from '../../node/node.js';
 import type { EvictionPolicy } from '../../store/eviction.js';
 import { parseVolumeSpec } from '../../store/volume-spec.js';
-import { parseAddress } from '../../wire/transport.js';
+import { parseAddressList } from '../../wire/transport.js';
 import { action } from '../output.js';
 import { serveUntilStopped } from '../node-lifecycle.js';
 
@@ -76,12 +76,14 @@ const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries
 
 /** Settings given as flags; a flag left out is undefined so the file's value (or the default) applies. */
 function flagConfig(opts: NodeOptions): FileConfig {
-  const join = opts.join === undefined ? undefined : parseAddress(opts.join);
-  if (opts.join !== undefined && !join) throw new CanopyError('ERR_USAGE', `--join: "${opts.join}" is not host:port`);
+  const roots = opts.join === undefined ? undefined : parseAddressList(opts.join);
+  if (opts.join !== undefined && !roots) throw new CanopyError('ERR_USAGE', `--join: "${opts.join}" is not host:port (or a comma-separated list of the roots' host:port)`);
+  const join = roots?.[0];
   const users = [...opts.ftpUser.map((u) => parseUserSpec(u)), ...(opts.ftpUsers ? readUsersFile(opts.ftpUsers) : [])];
   return defined({
     isRoot: opts.root,
     join: join ?? undefined,
+    roots: roots ?? undefined,
     name: opts.name,
     dataDir: opts.data,
     attrs: opts.attr.length > 0 ? parseAttributes(opts.attr) : undefined,
@@ -133,7 +135,7 @@ export function registerNode(program: Command): void {
     .description('run a Canopy node (or the root with --root) until SIGINT/SIGTERM')
     .option('--config <file>', 'YAML configuration file (docs/CONFIGURATION.md); flags override its values')
     .option('--root', 'run as the root of the network (authority and catalog)')
-    .option('--join <host:port>', 'peer address of the root to join')
+    .option('--join <host:port[,host:port]>', 'peer address of the root to join; several roots on one database: all their addresses, comma-separated')
     .option('--name <name>', 'display name of this node (default: the data directory name)')
     .option('--data <dir>', `data directory (index and default volume; default ${DEFAULT_DATA})`)
     .option('--attr <key=value>', "the root's own attributes, repeatable (other nodes get theirs from their join token)", collect, [])

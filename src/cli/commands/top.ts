@@ -20,7 +20,8 @@ interface StoreView {
 
 export interface OverviewView {
   at: number;
-  root: { name: string; api: string; store: StoreView };
+  /** `leader`: a root on PostgreSQL (several roots may share it; this one leads with this fence). */
+  root: { name: string; api: string; store: StoreView; leader?: { role: string; fence: number } };
   nodes: { name: string; attrs: Record<string, string>; health: string; store: StoreView | null }[];
   contents: { contentId: string; name: string; size: number; criteria: string; state?: string; version?: number; versions?: number; nodes: { qualified: boolean; haveBytes: number; complete: boolean }[] }[];
   /** Out-of-service contents beyond those in `contents` (history, paged). */
@@ -39,7 +40,8 @@ function volumes(store: StoreView | null): string {
 export function formatTop(o: OverviewView, rates: RateTracker): string[] {
   const W = [18, 26, 13, 12];
   const lines = [`canopy top · ${o.root.api} · ${o.nodes.length + 1} nodes · ${new Date(o.at).toISOString().slice(11, 19)}`, '', cols(['NODE', 'ATTRIBUTES', 'HEALTH', 'STORED', 'VOLUMES'], W)];
-  lines.push(cols([`${o.root.name} (root)`, '', 'up', formatBytes(o.root.store.bytes), volumes(o.root.store)], W));
+  const lead = o.root.leader ? `leader, fence ${o.root.leader.fence}` : '';
+  lines.push(cols([`${o.root.name} (root)`, lead, 'up', formatBytes(o.root.store.bytes), volumes(o.root.store)], W));
   for (const n of o.nodes) lines.push(cols([n.name, formatAttributes(n.attrs) || '—', n.health, n.store ? formatBytes(n.store.bytes) : '?', volumes(n.store)], W));
   const C = [20, 8, 11, 11, 20, 10, 13, 13];
   lines.push('', cols(['CONTENT', 'VERSION', 'STATE', 'SIZE', 'CRITERIA', 'COMPLETE', 'HELD', 'RATE', 'ETA'], C));

@@ -8,7 +8,9 @@ import type { AuthorityStore } from '../../security/authority.js';
 import { CanopyError } from '../../core/errors.js';
 import { readStateKey } from './ca-key-box.js';
 import { PostgresRootState } from './postgres-state.js';
-import { EmbeddedRootState, type RootSnapshot, type RootState } from './root-state.js';
+import { EmbeddedRootState, type CaMaterial, type RootSnapshot, type RootState } from './root-state.js';
+import { Leadership, type LeaderView, type RootAddresses } from './leadership.js';
+import { closeStandbyApi, serveStandbyApi } from './standby-api.js';
 
 export interface StateSettings {
   dataDir: string;
@@ -16,6 +18,16 @@ export interface StateSettings {
   state: string | undefined;
   stateKeyFile: string | undefined;
   onError?: (err: Error) => void;
+  /** A root on PostgreSQL leads only with the lease; until then it is a standby (./leadership.ts). */
+  lead?: {
+    /** Where the standby answers ERR_NOT_LEADER (the admin API's address). */
+    api: { host: string; port: number };
+    /** The addresses written into the lease before the node has started (it updates them once it has). */
+    addresses: RootAddresses;
+    /** The lease was lost: the root must stop at once. */
+    onLost: (err: Error) => void;
+    onStandby?: (view: LeaderView) => void;
+  };
 }
 
 export async function openRootState(s: StateSettings): Promise<RootState> {
@@ -35,6 +47,8 @@ export function attachCatalog(state: RootState, snapshot: RootSnapshot, catalog:
 export interface OpenedRootState {
   state: RootState;
   snapshot: RootSnapshot;
+  /** On PostgreSQL: this root's lease, held (the root leads from its start). */
+  leadership?: Leadership;
 }
 
 /**
@@ -42,15 +56,47 @@ export interface OpenedRootState {
  * then binds the store to the root's CA. On any failure the store is closed, nothing having
  * been written to it.
  */
-export async function prepareRootState<T extends { caCertPem: string; authority: { caKey: string } | undefined }>(s: StateSettings, prepare: (authorityStore: AuthorityStore) => Promise<T>): Promise<OpenedRootState & { security: T }> {
+export async function prepareRootState<T extends { caCertPem: string; authority: { caKey: string } | undefined }>(
+  s: StateSettings,
+  prepare: (authorityStore: AuthorityStore, storedCa: CaMaterial | undefined) => Promise<T>,
+): Promise<OpenedRootState & { security: T }> {
   const state = await openRootState(s);
+  let leadership: Leadership | undefined;
   try {
+    // A root joining an existing database (a standby on a new host) takes the CA from it;
+    // opened before waiting for the lease, so a standby with the wrong key file fails now, not at takeover.
+    let storedCa = state instanceof PostgresRootState ? await state.storedCa() : undefined;
+    // Several roots may share the database: only the lease holder reads and writes it.
+    if (state instanceof PostgresRootState && s.lead) {
+      leadership = await waitToLead(state, s.lead, s.onError);
+      state.fenceWith(leadership.currentFence);
+      // Started beside the first root on an empty database: its CA is there by now.
+      storedCa ??= await state.storedCa();
+    }
     const snapshot = await state.load();
-    const security = await prepare(state.authorityStore(snapshot));
+    const security = await prepare(state.authorityStore(snapshot), storedCa);
     await state.adoptCa({ certPem: security.caCertPem, keyPem: security.authority!.caKey });
-    return { state, snapshot, security };
+    leadership?.keep();
+    return { state, snapshot, security, leadership };
   } catch (err) {
+    await leadership?.stop();
     await state.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** Answers as a standby on the API port until this root holds the lease. */
+async function waitToLead(state: PostgresRootState, lead: NonNullable<StateSettings['lead']>, onError?: (err: Error) => void): Promise<Leadership> {
+  const leadership = new Leadership(state.db, lead.onLost, onError);
+  leadership.addresses = () => lead.addresses;
+  const first = await leadership.tryOnce();
+  if (first) return leadership;
+  lead.onStandby?.(leadership.view());
+  const server = await serveStandbyApi(lead.api, () => leadership.view());
+  try {
+    await leadership.acquire();
+  } finally {
+    await closeStandbyApi(server);
+  }
+  return leadership;
 }

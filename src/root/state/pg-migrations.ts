@@ -26,6 +26,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE canopy_ca (id INTEGER PRIMARY KEY CHECK (id = 1), cert_pem TEXT NOT NULL, key_sealed TEXT NOT NULL);
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- The leader lease (leader-lease.ts): one row, present from the start so that every
+      -- root takes it with SELECT ... FOR UPDATE; an empty holder expired at the epoch is free.
+      CREATE TABLE canopy_lease (
+        id INTEGER PRIMARY KEY CHECK (id = 1), holder TEXT NOT NULL, address TEXT NOT NULL,
+        fence BIGINT NOT NULL, expires_at TIMESTAMPTZ NOT NULL
+      );
+      INSERT INTO canopy_lease VALUES (1, '', '{}', 0, 'epoch');
+      -- Small whole documents the root rewrites on change (the publisher list).
+      CREATE TABLE canopy_documents (name TEXT PRIMARY KEY, doc JSONB NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
+    `,
+  },
 ];
 
 /** Key of the advisory lock migrations run under ("canopy" in ASCII). */

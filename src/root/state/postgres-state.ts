@@ -11,10 +11,11 @@ import type { CatalogRecord } from '../../catalog/catalog.js';
 import { CanopyError } from '../../core/errors.js';
 import { fingerprint } from '../../security/x509.js';
 import { openCaKey, sealCaKey } from './ca-key-box.js';
+import { inTransaction } from './pg-transaction.js';
 import { MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION } from './pg-migrations.js';
-import type { CaMaterial, RootSnapshot, RootState } from './root-state.js';
+import type { CaMaterial, DocumentStore, RootSnapshot, RootState } from './root-state.js';
 
-type Write = (db: pg.Pool) => Promise<unknown>;
+type Write = (db: pg.ClientBase) => Promise<unknown>;
 
 export interface PostgresStateOptions {
   url: string;
@@ -25,8 +26,11 @@ export interface PostgresStateOptions {
 
 export class PostgresRootState implements RootState {
   readonly kind = 'postgres' as const;
-  private readonly db: pg.Pool;
+  /** Shared with the leader lease (leadership.ts). */
+  readonly db: pg.Pool;
   private adopted = false;
+  /** Set once this root leads: every write is applied only while the lease row still has it. */
+  private fence: number | undefined;
   private pending: Write[] = [];
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
@@ -50,9 +54,7 @@ export class PostgresRootState implements RootState {
   }
 
   private async migrate(): Promise<void> {
-    const client = await this.db.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.db, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       await client.query('CREATE TABLE IF NOT EXISTS canopy_schema (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
       const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM canopy_schema');
@@ -62,13 +64,7 @@ export class PostgresRootState implements RootState {
         await client.query(m.sql);
         await client.query('INSERT INTO canopy_schema(version) VALUES ($1)', [m.version]);
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async schemaVersion(): Promise<number> {
@@ -80,7 +76,9 @@ export class PostgresRootState implements RootState {
     const contents = await this.db.query<{ id: string; manifest: unknown }>('SELECT id, manifest FROM canopy_contents ORDER BY created_at, id');
     const withdrawals = await this.db.query<{ id: string; at: string; reason: string }>('SELECT id, at, reason FROM canopy_withdrawals ORDER BY at, id');
     const authority = await this.db.query<{ state: AuthorityState }>('SELECT state FROM canopy_authority WHERE id = 1');
+    const documents = await this.db.query<{ name: string; doc: unknown }>('SELECT name, doc FROM canopy_documents');
     return {
+      documents: Object.fromEntries(documents.rows.map((r) => [r.name, r.doc])),
       contents: contents.rows.map((r) => ({ contentId: r.id, manifest: r.manifest })),
       withdrawals: withdrawals.rows.map((r) => ({ contentId: r.id, at: r.at, reason: r.reason })),
       authority: authority.rows[0]?.state,
@@ -96,6 +94,28 @@ export class PostgresRootState implements RootState {
         this.enqueue((db) => db.query('INSERT INTO canopy_authority(id, state, updated_at) VALUES (1, $1, now()) ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()', [doc]));
       },
     };
+  }
+
+  documentStore<T>(name: string, snapshot: RootSnapshot): DocumentStore<T> {
+    return {
+      load: () => snapshot.documents[name] as T | undefined,
+      save: (doc) => {
+        const text = JSON.stringify(doc);
+        this.enqueue((db) => db.query('INSERT INTO canopy_documents(name, doc, updated_at) VALUES ($1, $2, now()) ON CONFLICT (name) DO UPDATE SET doc = EXCLUDED.doc, updated_at = now()', [name, text]));
+      },
+    };
+  }
+
+  /** Fences every later write with the lease's fencing number (leadership.ts). */
+  fenceWith(fence: number): void {
+    this.fence = fence;
+  }
+
+  /** The CA the database holds, unsealed with this root's state key (ERR_STATE_KEY if it does not open). */
+  async storedCa(): Promise<CaMaterial | undefined> {
+    const { rows } = await this.db.query<{ cert_pem: string; key_sealed: string }>('SELECT cert_pem, key_sealed FROM canopy_ca WHERE id = 1');
+    const r = rows[0];
+    return r && { certPem: r.cert_pem, keyPem: openCaKey(r.key_sealed, this.options.stateKey) };
   }
 
   async adoptCa(ca: CaMaterial): Promise<void> {
@@ -135,11 +155,26 @@ export class PostgresRootState implements RootState {
     this.chain = this.chain.then(async () => {
       if (this.failure) return;
       try {
-        await write(this.db);
+        await this.apply(write);
       } catch (err) {
         this.failure = unavailable(err, 'a write to the state database failed');
         this.options.onError?.(this.failure);
       }
+    });
+  }
+
+  /**
+   * One write in its own transaction; on a leader, only if the lease row still carries this
+   * root's fence. FOR SHARE holds the row, so a standby's takeover (an UPDATE of it) waits
+   * for this write to commit: no write of a deposed leader lands after the fence moved on.
+   */
+  private async apply(write: Write): Promise<void> {
+    await inTransaction(this.db, async (client) => {
+      if (this.fence !== undefined) {
+        const held = await client.query('SELECT 1 FROM canopy_lease WHERE id = 1 AND fence = $1 FOR SHARE', [this.fence]);
+        if (held.rowCount === 0) throw new CanopyError('ERR_NOT_LEADER', `write refused: this root's lease (fence ${this.fence}) has passed to another root`);
+      }
+      await write(client);
     });
   }
 

@@ -4,8 +4,8 @@
  *
  * What goes through it today: the catalog (manifests, hence versions) and withdrawals, and
  * the authority's state (members' attested attribute records, used join tokens, revocations,
- * the serial counter), and the CA (certificate and sealed private key). Not yet: API tokens,
- * the publisher list, holdings (docs/OPERATIONS.md, "Running several roots").
+ * the serial counter), the CA (certificate and sealed private key), the publisher list, and
+ * on PostgreSQL the leader lease (leadership.ts). Not in it: API tokens (per root), holdings (docs/OPERATIONS.md, "Running several roots").
  *
  * The root keeps working from memory and its local index, as before; a state store loads
  * what it holds at start (`load`) and is told of every change (`record`, `saveAuthority`),
@@ -26,6 +26,14 @@ export interface RootSnapshot {
   contents: { contentId: string; manifest: unknown }[];
   withdrawals: Withdrawal[];
   authority: AuthorityState | undefined;
+  /** Whole documents by name (the publisher list). */
+  documents: Record<string, unknown>;
+}
+
+/** A small state document rewritten whole on every change (the publisher list). */
+export interface DocumentStore<T> {
+  load(): T | undefined;
+  save(doc: T): void;
 }
 
 export interface RootState {
@@ -40,6 +48,8 @@ export interface RootState {
    * Nothing is written before this succeeds.
    */
   adoptCa(ca: CaMaterial): Promise<void>;
+  /** Where the document `name` is kept: the given file store on the embedded default, the database otherwise. */
+  documentStore<T>(name: string, snapshot: RootSnapshot, embedded: DocumentStore<T>): DocumentStore<T>;
   /** A catalog change to keep (queued; written in order). */
   record(r: CatalogRecord): void;
   /** Resolves once every change handed over so far is written (or throws the first failure). */
@@ -55,7 +65,7 @@ export class EmbeddedRootState implements RootState {
 
   load(): Promise<RootSnapshot> {
     // The catalog is the node's own index already; nothing to bring in.
-    return Promise.resolve({ contents: [], withdrawals: [], authority: undefined });
+    return Promise.resolve({ contents: [], withdrawals: [], authority: undefined, documents: {} });
   }
 
   authorityStore(): AuthorityStore {
@@ -64,6 +74,10 @@ export class EmbeddedRootState implements RootState {
 
   adoptCa(): Promise<void> {
     return Promise.resolve();
+  }
+
+  documentStore<T>(_name: string, _snapshot: RootSnapshot, embedded: DocumentStore<T>): DocumentStore<T> {
+    return embedded;
   }
 
   record(): void {}

@@ -25,4 +25,11 @@ describe('canopy top', () => {
     assert.ok(live > 0 && gone > live, lines.join('\n'));
     assert.match(lines.join('\n'), /4 older withdrawn or expired contents/);
   });
+
+  it('says that the root leads, and with which fencing number, when roots share a database', () => {
+    const store = { volumes: [{ id: 'v0', bytes: 0 }], bytes: 0 };
+    const o: OverviewView = { at: 1_000, root: { name: 'root-b', api: 'http://127.0.0.1:7401', store, leader: { role: 'leader', fence: 7 } }, nodes: [], contents: [], history: { next: null, total: 0 }, uploads: [] };
+    assert.match(formatTop(o, new RateTracker()).join('\n'), /root-b \(root\)\s+leader, fence 7\s+up/);
+    assert.doesNotMatch(formatTop({ ...o, root: { ...o.root, leader: undefined } }, new RateTracker()).join('\n'), /fence/);
+  });
 });

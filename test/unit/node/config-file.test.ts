@@ -52,6 +52,7 @@ describe('config file', () => {
       dataDir: '/var/lib/canopy',
       isRoot: false,
       join: { host: '10.0.0.1', port: 7400 },
+      roots: [{ host: '10.0.0.1', port: 7400 }],
       attrs: { region: 'eu', tier: 'edge', lab: '' },
       host: '0.0.0.0',
       apiHost: '127.0.0.2',

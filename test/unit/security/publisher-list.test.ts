@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { CanopyError, isCanopyError } from '../../../src/core/errors.js';
 import { publicKeyText } from '../../../src/core/manifest-signature.js';
 import { PeerTrust } from '../../../src/security/peer-trust.js';
-import { PublisherAuthority } from '../../../src/root/publisher-authority.js';
+import { PublisherAuthority, publishersFile } from '../../../src/root/publisher-authority.js';
 import { signPublisherList, verifyPublisherList, type AuthorisedPublisher } from '../../../src/security/publisher-list.js';
 import { signStatement } from '../../../src/security/signed-record.js';
 import { createCaCertificate, generateKeyPair, publicKeyOf } from '../../../src/security/x509.js';
@@ -116,7 +116,7 @@ describe("the root's authorised set", () => {
   it('always holds its own key, persists changes, signs a newer list each time and refuses unknown keys', () => {
     const own = newKey();
     const other = newKey();
-    const root = new PublisherAuthority(dir, ca.privateKeyPem, own);
+    const root = new PublisherAuthority(publishersFile(dir), ca.privateKeyPem, own);
     assert.ok(root.isAuthorised(own));
     assert.throws(() => root.require(other), (e) => isCanopyError(e, 'ERR_PUBLISHER_NOT_AUTHORISED') && e.message.includes(other));
     const first = root.list().serial;
@@ -124,7 +124,7 @@ describe("the root's authorised set", () => {
     assert.equal(root.add(other, 'ci'), false, 'adding again changes nothing');
     assert.ok(root.list().serial > first);
     assert.deepEqual(verifyPublisherList(root.list(), caPub).publishers.map((p) => p.key).sort(), [own, other].sort());
-    const reopened = new PublisherAuthority(dir, ca.privateKeyPem, own);
+    const reopened = new PublisherAuthority(publishersFile(dir), ca.privateKeyPem, own);
     assert.ok(reopened.isAuthorised(other));
     reopened.remove(other);
     assert.throws(() => reopened.require(other), (e) => isCanopyError(e, 'ERR_PUBLISHER_NOT_AUTHORISED'));

@@ -1,0 +1,160 @@
+/**
+ * Which of several roots on one PostgreSQL leads, at run time: a standby takes part in
+ * lease rounds until the lease is free or expired and takes it (with the next fencing
+ * number); the leader renews it every round. A leader that cannot renew in time (database
+ * unreachable, or another root took the lease after a pause) is deposed: it must stop at
+ * once, before its lease can have run out (leader-lease.ts `actUntil`), and every write it
+ * still has queued is refused by the database because its fence moved on.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { CanopyError } from '../../core/errors.js';
+import { actUntil, type Lease } from './leader-lease.js';
+import { releaseLease, stepLease } from './pg-lease.js';
+
+/** How long a lease lasts without renewal: a standby takes over this long after a leader dies. */
+export const LEASE_TTL_MS = 3_000;
+/** How often the leader renews and a standby looks. */
+export const LEASE_ROUND_MS = 500;
+/** The leader stops acting this long before its lease could have run out (clock rate, messages in flight). */
+export const LEASE_MARGIN_MS = 1_000;
+
+/** What a root says about itself in the lease row; followers and the CLI are told these. */
+export interface RootAddresses {
+  /** Peer address, host:port. */
+  peer?: string;
+  /** Admin API base URL. */
+  api?: string;
+}
+
+export interface LeaderView {
+  role: 'leader' | 'standby';
+  /** This root's holder id in the lease. */
+  self: string;
+  fence: number;
+  leader: (RootAddresses & { holder: string }) | null;
+}
+
+/** The addresses field of the lease row (written by another root): anything but strings is dropped. */
+export function parseAddressField(text: string): RootAddresses {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  const o = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  const out: RootAddresses = {};
+  if (typeof o.peer === 'string') out.peer = o.peer;
+  if (typeof o.api === 'string') out.api = o.api;
+  return out;
+}
+
+/** The error a standby (or a deposed leader) answers a write with, naming the leader. */
+export function notLeader(leader: LeaderView['leader'], what = 'this root is a standby'): CanopyError {
+  const where = leader ? ` the leader is ${leader.api ?? leader.peer ?? leader.holder}` : ' no root leads right now; retry in a few seconds';
+  return new CanopyError('ERR_NOT_LEADER', `${what}:${where}`, { details: { leader } });
+}
+
+export class Leadership {
+  readonly id = `${randomBytes(6).toString('hex')}`;
+  private role: 'leader' | 'standby' = 'standby';
+  private fence = 0;
+  private leader: Lease | undefined;
+  private until = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private lostOnce = false;
+
+  /** This root's addresses as the lease row shows them (set again once the node listens). */
+  addresses: () => RootAddresses = () => ({});
+
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly onLost: (err: CanopyError) => void,
+    private readonly onRoundError: (err: Error) => void = () => undefined,
+  ) {}
+
+  private me() {
+    return { id: this.id, address: JSON.stringify(this.addresses()) };
+  }
+
+  /** One round as a candidate: whether this root now holds the lease (a database error is thrown). */
+  async tryOnce(): Promise<boolean> {
+    const asked = performance.now();
+    const d = await stepLease(this.db, this.me(), LEASE_TTL_MS);
+    if (d.action === 'follow') {
+      this.leader = d.leader;
+      return false;
+    }
+    this.role = 'leader';
+    this.fence = d.lease.fence;
+    this.leader = d.lease;
+    this.until = actUntil(asked, LEASE_TTL_MS, LEASE_MARGIN_MS);
+    return true;
+  }
+
+  /** Takes part in lease rounds until this root holds the lease; returns its fence. */
+  async acquire(): Promise<number> {
+    while (!this.stopped) {
+      try {
+        if (await this.tryOnce()) return this.fence;
+      } catch (err) {
+        this.onRoundError(err as Error);
+      }
+      await sleep(LEASE_ROUND_MS);
+    }
+    throw new CanopyError('ERR_NOT_LEADER', 'stopped before this root could lead');
+  }
+
+  /** Renews the lease every round; calls onLost once if a renewal fails or comes too late. */
+  keep(): void {
+    const round = async () => {
+      if (this.stopped || this.role !== 'leader') return;
+      const asked = performance.now();
+      try {
+        const d = await stepLease(this.db, this.me(), LEASE_TTL_MS);
+        if (d.action === 'follow' || d.lease.fence !== this.fence) return this.lose(`another root took the lease (fence ${d.action === 'follow' ? d.leader.fence : d.lease.fence})`);
+        this.leader = d.lease;
+        this.until = actUntil(asked, LEASE_TTL_MS, LEASE_MARGIN_MS);
+      } catch (err) {
+        this.onRoundError(err as Error);
+      }
+      if (performance.now() > this.until) this.lose('the lease could not be renewed in time');
+    };
+    this.timer = setInterval(() => void round(), LEASE_ROUND_MS);
+    this.timer.unref();
+  }
+
+  private lose(why: string): void {
+    if (this.lostOnce) return;
+    this.lostOnce = true;
+    this.role = 'standby';
+    clearInterval(this.timer);
+    this.onLost(new CanopyError('ERR_NOT_LEADER', `this root lost its leader lease (fence ${this.fence}): ${why}; it stops so that it cannot act as leader`));
+  }
+
+  get currentFence(): number {
+    return this.fence;
+  }
+
+  /** Whether this root may act as leader now (holds the lease, within its safety margin). */
+  leads(): boolean {
+    return this.role === 'leader' && performance.now() <= this.until;
+  }
+
+  view(): LeaderView {
+    const l = this.leader;
+    return { role: this.role, self: this.id, fence: this.role === 'leader' ? this.fence : l?.fence ?? 0, leader: l && l.holder !== '' ? { holder: l.holder, ...parseAddressField(l.address) } : null };
+  }
+
+  /** Stops taking part; a leader gives its lease up so a standby need not wait for the expiry. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    if (this.role === 'leader') await releaseLease(this.db, this.id, this.fence).catch(() => undefined);
+    this.role = 'standby';
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The leader lease row in PostgreSQL: one transaction reads it FOR UPDATE with the
+ * database's clock, asks the pure rules (leader-lease.ts) what to do, and writes the
+ * outcome. The database's clock is the only clock the roots compare, so skew between the
+ * roots' hosts never gives two of them the lease.
+ */
+import type pg from 'pg';
+import { inTransaction } from './pg-transaction.js';
+import { decideLease, type Lease, type LeaseDecision } from './leader-lease.js';
+
+export interface LeaseCandidate {
+  id: string;
+  /** What followers and the CLI are told about this root: JSON of its addresses. */
+  address: string;
+}
+
+/** One round: acquire, renew, or learn who leads. */
+export async function stepLease(db: pg.Pool, me: LeaseCandidate, ttlMs: number): Promise<LeaseDecision> {
+  return inTransaction(db, async (client) => {
+    const { rows } = await client.query<{ holder: string; address: string; fence: string; exp: number; now: number }>(
+      'SELECT holder, address, fence, extract(epoch FROM expires_at) * 1000 AS exp, extract(epoch FROM now()) * 1000 AS now FROM canopy_lease WHERE id = 1 FOR UPDATE',
+    );
+    const row = rows[0]!;
+    const current: Lease = { holder: row.holder, address: row.address, fence: Number(row.fence), expiresAt: Number(row.exp) };
+    const decision = decideLease(current, me, Number(row.now), ttlMs);
+    if (decision.action !== 'follow') {
+      const l = decision.lease;
+      await client.query('UPDATE canopy_lease SET holder = $1, address = $2, fence = $3, expires_at = to_timestamp($4 / 1000.0) WHERE id = 1', [l.holder, l.address, l.fence, l.expiresAt]);
+    }
+    return decision;
+  });
+}
+
+/** The lease as it stands (for status views), without taking part. */
+export async function readLease(db: pg.Pool): Promise<(Lease & { now: number }) | undefined> {
+  const { rows } = await db.query<{ holder: string; address: string; fence: string; exp: number; now: number }>(
+    'SELECT holder, address, fence, extract(epoch FROM expires_at) * 1000 AS exp, extract(epoch FROM now()) * 1000 AS now FROM canopy_lease WHERE id = 1',
+  );
+  const r = rows[0];
+  return r && r.holder !== '' ? { holder: r.holder, address: r.address, fence: Number(r.fence), expiresAt: Number(r.exp), now: Number(r.now) } : undefined;
+}
+
+/**
+ * Voluntarily ends a lease this root holds (a clean stop): a standby takes over at its next
+ * round instead of waiting for the expiry.
+ */
+export async function releaseLease(db: pg.Pool, holder: string, fence: number): Promise<void> {
+  await db.query("UPDATE canopy_lease SET expires_at = 'epoch' WHERE id = 1 AND holder = $1 AND fence = $2", [holder, fence]);
+}

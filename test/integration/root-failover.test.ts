@@ -1,0 +1,101 @@
+/**
+ * Two roots on one PostgreSQL, real processes: the first leads, the second waits as a
+ * standby (answering ERR_NOT_LEADER with the leader's address), a member is given both
+ * addresses. kill -9 the leader: the standby takes the lease, loads the state from the
+ * database and leads; the member joins it and re-forms its tree under it; a publish through
+ * the new leader and a download from the member then succeed. Prints the takeover time.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LocalNetwork } from '../../src/demo/local-network.js';
+import { writeSample } from '../../src/demo/sample.js';
+import { apiFetch } from '../helpers/api-fetch.js';
+import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
+import { freePort } from '../helpers/oci-registry.js';
+import { TestPostgres } from '../helpers/postgres.js';
+import { waitFor } from '../helpers/wait.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('several roots on one PostgreSQL: the standby takes over from a killed leader', () => {
+  const dir = tempDir('canopy-test-18f-');
+  const network = new LocalNetwork(path.join(dir.path, 'net'));
+  let db: TestPostgres;
+  let rootArgs: string[] = [];
+  // The standby is ready only once it leads: give it time for the whole test.
+  process.env.CANOPY_READY_TIMEOUT_MS = '120000';
+
+  before(async () => {
+    db = await TestPostgres.start();
+    const made = await runCommand('sh', ['-c', `cd ${dir.path} && openssl rand -hex 32 > state.key`]);
+    assert.equal(made.code, 0, made.stderr);
+    rootArgs = ['--root', '--state', db.url(), '--state-key', path.join(dir.path, 'state.key')];
+  });
+  after(async () => {
+    await network.stop();
+    await db?.stop();
+    dir.remove();
+  });
+
+  it('fails over: publish and download work through the new leader', async () => {
+    const a = await network.spawnNode({ name: 'root-a', attrs: {} }, 0, rootArgs);
+    network.root = a;
+    const [peerB, apiB] = [await freePort(), await freePort()];
+    // Not awaited: `ready` comes only when it leads.
+    const bReady = network.spawnNode({ name: 'root-b', attrs: {} }, 5, [...rootArgs, '--peer-port', String(peerB), '--api-port', String(apiB)]);
+    const standby = `http://127.0.0.1:${apiB}`;
+    await waitFor('the standby answers', async () => (await fetch(`${standby}/api/leader`).catch(() => undefined))?.ok === true, 30_000, 100);
+    const refused = await apiFetch(`${standby}/api/contents`, { method: 'POST' });
+    assert.equal(refused.status, 503);
+    const body = (await refused.json()) as { error: { code: string; message: string; details: { leader: { api: string } } } };
+    assert.equal(body.error.code, 'ERR_NOT_LEADER');
+    assert.equal(body.error.details.leader.api, a.api, body.error.message);
+
+    const roots = `${a.peer.host}:${a.peer.port},127.0.0.1:${peerB}`;
+    const token = await network.joinToken({ region: 'eu' });
+    const member = await network.spawnNode({ name: 'eu-a', attrs: { region: 'eu' } }, 1, ['--join', roots, '--token', token]);
+    network.nodes.push(member);
+    await network.waitJoined(1);
+
+    const file = path.join(dir.path, 'one.bin');
+    await writeSample(file, 2 * 2 ** 20, 'failover-1');
+    const before = lastJson<{ contentId: string }>((await runCli(['publish', file, '--name', 'one', '--criteria', 'region=eu', '--json', '--to', a.api])).stdout).contentId;
+
+    // Held by the member too before the kill: the dead leader's copy is no longer there.
+    await waitFor('the member holds the first content', async () => ((await (await apiFetch(`${member.api}/api/contents/${before}`)).json()) as { local?: { complete?: boolean } }).local?.complete === true, 30_000, 100);
+
+    const killedAt = Date.now();
+    a.process.kill('SIGKILL');
+    await once(a.process, 'exit');
+    const b = await bReady;
+    const takeoverMs = Date.now() - killedAt;
+    network.root = b;
+    const [lease] = await db.query<{ fence: string }>('SELECT fence FROM canopy_lease');
+    assert.equal(lease!.fence, '2', 'the standby took the lease with the next fencing number');
+    const node = (await (await apiFetch(`${b.api}/api/node`)).json()) as { leader: { role: string; fence: number } };
+    assert.deepEqual([node.leader.role, node.leader.fence], ['leader', 2]);
+
+    // The new leader knows what the old one acknowledged, and takes new publishes.
+    const listed = (await (await apiFetch(`${b.api}/api/contents`)).json()) as { contents: { contentId: string }[] };
+    assert.ok(listed.contents.some((c) => c.contentId === before), 'the content published before the kill is listed by the new leader');
+    const file2 = path.join(dir.path, 'two.bin');
+    await writeSample(file2, 3 * 2 ** 20, 'failover-2');
+    const published = await runCli(['publish', file2, '--name', 'two', '--criteria', 'region=eu', '--json', '--to', b.api]);
+    assert.equal(published.code, 0, published.stderr);
+    const after = lastJson<{ contentId: string }>(published.stdout).contentId;
+    const publishedMs = Date.now() - killedAt;
+
+    // The member follows the new leader and serves both contents.
+    await network.waitJoined(1);
+    for (const [id, f] of [[after, file2], [before, file]] as const) {
+      const out = path.join(dir.path, `got-${id.slice(0, 8)}`);
+      await waitFor(`the member serves ${id.slice(0, 8)}`, async () => (await runCommand('curl', ['-sS', '--fail', '-o', out, `${member.http}/content/${id}`])).code === 0, 30_000, 200);
+      assert.equal(sha(readFileSync(out)), sha(readFileSync(f)));
+    }
+    console.log(JSON.stringify({ takeoverMs, firstPublishAfterKillMs: publishedMs }));
+  });
+});
