@@ -5,7 +5,7 @@
  * with the bytes it changed against the previous one (what an ideal update would move).
  */
 import { matches, parseCriteria } from '../core/criteria.js';
-import { storedBytes } from '../core/manifest.js';
+import { storedBytes, type Manifest } from '../core/manifest.js';
 import { computeConvergence, type Convergence, type NodeView } from './convergence.js';
 import type { Member, RootRegistry } from './root-registry.js';
 import type { Catalog, ContentState } from '../catalog/catalog.js';
@@ -76,32 +76,11 @@ export function contentStatus(catalog: Catalog, registry: RootRegistry, contentI
     .sort((a, b) => Number(b.qualified) - Number(a.qualified) || a.name.localeCompare(b.name));
   // `nodes` lists connected members (online false when the tree dropped them); departed
   // qualified nodes count in the convergence, where they show as stuck: offline.
-  const nodes: NodeStatusRow[] = views.filter((v) => v.member).map((v) => ({
-    nodeId: v.nodeId,
-    name: v.name,
-    attrs: v.attrs,
-    qualified: v.qualified,
-    online: v.online,
-    haveBlocks: v.report?.haveBlocks ?? 0,
-    haveBytes: v.report?.haveBytes ?? 0,
-    complete: v.report?.complete ?? false,
-    fetchedBytes: v.report?.fetchedBytes ?? 0,
-    rateBps: Math.round(v.report?.rate ?? 0),
-    stuck: v.report?.stuck ?? null,
-    stuckDetail: v.report?.stuckDetail ?? null,
-    url: v.url,
-  }));
+  const nodes: NodeStatusRow[] = views.filter((v) => v.member).map(statusRow);
   const versions = catalog.versions(manifest.name);
   const mine = versions.findIndex((v) => v.contentId === contentId);
   const previous = mine > 0 ? versions[mine - 1]! : undefined;
-  const before = new Set(previous?.manifest.blocks.map((b) => b.hash) ?? []);
-  const seen = new Set<string>();
-  let changedBytes = 0;
-  for (const b of manifest.blocks) {
-    if (before.has(b.hash) || seen.has(b.hash)) continue;
-    seen.add(b.hash);
-    changedBytes += b.length;
-  }
+  const changedBytes = bytesNotIn(manifest, previous?.manifest);
   return {
     contentId,
     name: manifest.name,
@@ -123,4 +102,38 @@ export function contentStatus(catalog: Catalog, registry: RootRegistry, contentI
     convergence: computeConvergence(storedBytes(manifest), views, now),
     nodes,
   };
+}
+
+type NodeViewRow = NodeView & { url: string | null; report?: ReturnType<RootRegistry['holding']> };
+
+/** One member's row of the status: what it reported holding of the content, zero before its first report. */
+function statusRow(v: NodeViewRow): NodeStatusRow {
+  return {
+    nodeId: v.nodeId,
+    name: v.name,
+    attrs: v.attrs,
+    qualified: v.qualified,
+    online: v.online,
+    haveBlocks: v.report?.haveBlocks ?? 0,
+    haveBytes: v.report?.haveBytes ?? 0,
+    complete: v.report?.complete ?? false,
+    fetchedBytes: v.report?.fetchedBytes ?? 0,
+    rateBps: Math.round(v.report?.rate ?? 0),
+    stuck: v.report?.stuck ?? null,
+    stuckDetail: v.report?.stuckDetail ?? null,
+    url: v.url,
+  };
+}
+
+/** Bytes of `manifest`'s distinct blocks that `previous` does not have: what a holder of the previous version must fetch. */
+function bytesNotIn(manifest: Manifest, previous: Manifest | undefined): number {
+  const before = new Set(previous?.blocks.map((b) => b.hash) ?? []);
+  const seen = new Set<string>();
+  let changed = 0;
+  for (const b of manifest.blocks) {
+    if (before.has(b.hash) || seen.has(b.hash)) continue;
+    seen.add(b.hash);
+    changed += b.length;
+  }
+  return changed;
 }

@@ -130,49 +130,8 @@ export function mergeConfig(file: FileConfig, flags: FileConfig): FileConfig {
 }
 
 export function registerNode(program: Command): void {
-  program
-    .command('node')
-    .description('run a Canopy node (or the root with --root) until SIGINT/SIGTERM')
-    .option('--config <file>', 'YAML configuration file (docs/CONFIGURATION.md); flags override its values')
-    .option('--root', 'run as the root of the network (authority and catalog)')
-    .option('--join <host:port[,host:port]>', 'peer address of the root to join; several roots on one database: all their addresses, comma-separated')
-    .option('--name <name>', 'display name of this node (default: the data directory name)')
-    .option('--data <dir>', `data directory (index and default volume; default ${DEFAULT_DATA})`)
-    .option('--attr <key=value>', "the root's own attributes, repeatable (other nodes get theirs from their join token)", collect, [])
-    .option('--token <token>', 'single-use join token for the first start (canopy token create); also CANOPY_JOIN_TOKEN')
-    .option('--api-host <ip>', `address the admin API binds to; it always requires a bearer token (default ${DEFAULTS.apiHost})`)
-    .option('--state <url>', 'root: keep the network state in PostgreSQL, postgres://USER@HOST[:PORT]/DB (default: embedded files in <data>)')
-    .option('--state-key <file>', 'root on PostgreSQL: file with the key (64 hex digits) that seals the CA key in the database')
-    .option('--api-token-file <file>', 'file with the admin API token, created if absent (default: <data>/api-token)')
-    .option('--authorise-publisher <key|file>', 'root: authorise this publisher key (or key file) at every start, repeatable; otherwise use canopy publishers add', collect, [])
-    .option('--host <ip>', `address to bind every port to (default ${DEFAULTS.host})`)
-    .option('--peer-port <n>', `node-to-node port (0 = any free port; default ${DEFAULTS.peerPort})`)
-    .option('--api-port <n>', `admin API port (0 = any free port; default ${DEFAULTS.apiPort})`)
-    .option('--http-port <n>', `HTTP streaming port (0 = any free port; default ${DEFAULTS.httpPort})`)
-    .option('--ftp-port <n>', `FTP port (0 = any free port; default ${DEFAULTS.ftpPort})`)
-    .option('--s3-port <n>', `S3-compatible read API port (0 = any free port; default ${DEFAULTS.s3Port})`)
-    .option('--s3-domain <name>', `virtual-host style S3 requests use <bucket>.<name> (default ${DEFAULTS.s3Domain})`)
-    .option('--ftp-user <name:password>', 'an FTP account, repeatable (prefer --ftp-users: arguments are visible to other local users)', collect, [])
-    .option('--ftp-users <file>', 'file of FTP accounts, one name:password per line')
-    .option('--ftp-anonymous', 'let "anonymous" log in to FTP with any password')
-    .option('--ftp-require-tls', 'refuse FTP logins before AUTH TLS')
-    .option('--ftp-tls-cert <pem>', 'certificate for FTP AUTH TLS (default: a self-signed one kept in the data directory)')
-    .option('--ftp-tls-key <pem>', 'private key for --ftp-tls-cert')
-    .option('--https', 'serve the admin API over HTTPS (certificate from the cluster CA unless --https-cert)')
-    .option('--https-edge', 'serve the HTTP edge over HTTPS too')
-    .option('--https-cert <pem>', 'certificate to serve HTTPS with (default: one the cluster CA issues for this node)')
-    .option('--https-key <pem>', 'private key for --https-cert')
-    .option('--https-name <name>', 'a DNS name or IP address for the cluster-issued certificate besides --host, --api-host and localhost, repeatable', collect, [])
-    .option('--fanout <n>', 'most children this node takes in the control tree (default 16)')
-    .option('--heartbeat <ms>', 'control-tree heartbeat period in ms; dead after 3.5 periods (default 1000)')
-    .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')
-    .option('--volume <dir[,weight=W][,capacity=SIZE]>', 'a block volume (normally one per disk), repeatable; weight sets its share of blocks, capacity caps it (default: <data>/volumes/v0)', collect, [])
-    .option('--quota <size>', 'most bytes of blocks this node keeps; past it unpinned contents are evicted (default: until the volumes are full)')
-    .option('--evict <policy>', 'which unpinned content goes first when room is needed: lru or lfu (default lru)')
-    .option('--block-size <size>', 'block size for contents published here (default 4MiB)')
-    .option('--upload-cap <rate>', 'upload cap to peers, e.g. 100mbit or 10MiB/s (default: none)')
-    .option('--download-cap <rate>', 'download cap from peers, e.g. 100mbit (default: none)')
-    .option('--concurrency <n>', 'block requests in flight per content (default 16)')
+  const cmd = program.command('node').description('run a Canopy node (or the root with --root) until SIGINT/SIGTERM');
+  storeAndSwarmOptions(edgeOptions(networkOptions(cmd)))
     .action(
       action(async (opts: NodeOptions) => {
         // Read again on SIGHUP: the file and any --ftp-users file may have changed.
@@ -192,4 +151,59 @@ export function registerNode(program: Command): void {
         await serveUntilStopped(node, config, read);
       }),
     );
+}
+
+/** Who the node is, whom it joins, where its state and admin API live. */
+function networkOptions(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'YAML configuration file (docs/CONFIGURATION.md); flags override its values')
+    .option('--root', 'run as the root of the network (authority and catalog)')
+    .option('--join <host:port[,host:port]>', 'peer address of the root to join; several roots on one database: all their addresses, comma-separated')
+    .option('--name <name>', 'display name of this node (default: the data directory name)')
+    .option('--data <dir>', `data directory (index and default volume; default ${DEFAULT_DATA})`)
+    .option('--attr <key=value>', "the root's own attributes, repeatable (other nodes get theirs from their join token)", collect, [])
+    .option('--token <token>', 'single-use join token for the first start (canopy token create); also CANOPY_JOIN_TOKEN')
+    .option('--api-host <ip>', `address the admin API binds to; it always requires a bearer token (default ${DEFAULTS.apiHost})`)
+    .option('--state <url>', 'root: keep the network state in PostgreSQL, postgres://USER@HOST[:PORT]/DB (default: embedded files in <data>)')
+    .option('--state-key <file>', 'root on PostgreSQL: file with the key (64 hex digits) that seals the CA key in the database')
+    .option('--api-token-file <file>', 'file with the admin API token, created if absent (default: <data>/api-token)')
+    .option('--authorise-publisher <key|file>', 'root: authorise this publisher key (or key file) at every start, repeatable; otherwise use canopy publishers add', collect, [])
+    .option('--host <ip>', `address to bind every port to (default ${DEFAULTS.host})`)
+    .option('--peer-port <n>', `node-to-node port (0 = any free port; default ${DEFAULTS.peerPort})`)
+    .option('--api-port <n>', `admin API port (0 = any free port; default ${DEFAULTS.apiPort})`);
+}
+
+/** The client-facing servers: HTTP, FTP, S3 and HTTPS. */
+function edgeOptions(cmd: Command): Command {
+  return cmd
+    .option('--http-port <n>', `HTTP streaming port (0 = any free port; default ${DEFAULTS.httpPort})`)
+    .option('--ftp-port <n>', `FTP port (0 = any free port; default ${DEFAULTS.ftpPort})`)
+    .option('--s3-port <n>', `S3-compatible read API port (0 = any free port; default ${DEFAULTS.s3Port})`)
+    .option('--s3-domain <name>', `virtual-host style S3 requests use <bucket>.<name> (default ${DEFAULTS.s3Domain})`)
+    .option('--ftp-user <name:password>', 'an FTP account, repeatable (prefer --ftp-users: arguments are visible to other local users)', collect, [])
+    .option('--ftp-users <file>', 'file of FTP accounts, one name:password per line')
+    .option('--ftp-anonymous', 'let "anonymous" log in to FTP with any password')
+    .option('--ftp-require-tls', 'refuse FTP logins before AUTH TLS')
+    .option('--ftp-tls-cert <pem>', 'certificate for FTP AUTH TLS (default: a self-signed one kept in the data directory)')
+    .option('--ftp-tls-key <pem>', 'private key for --ftp-tls-cert')
+    .option('--https', 'serve the admin API over HTTPS (certificate from the cluster CA unless --https-cert)')
+    .option('--https-edge', 'serve the HTTP edge over HTTPS too')
+    .option('--https-cert <pem>', 'certificate to serve HTTPS with (default: one the cluster CA issues for this node)')
+    .option('--https-key <pem>', 'private key for --https-cert')
+    .option('--https-name <name>', 'a DNS name or IP address for the cluster-issued certificate besides --host, --api-host and localhost, repeatable', collect, []);
+}
+
+/** Volumes, quota and eviction, the control tree and the swarm. */
+function storeAndSwarmOptions(cmd: Command): Command {
+  return cmd
+    .option('--fanout <n>', 'most children this node takes in the control tree (default 16)')
+    .option('--heartbeat <ms>', 'control-tree heartbeat period in ms; dead after 3.5 periods (default 1000)')
+    .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')
+    .option('--volume <dir[,weight=W][,capacity=SIZE]>', 'a block volume (normally one per disk), repeatable; weight sets its share of blocks, capacity caps it (default: <data>/volumes/v0)', collect, [])
+    .option('--quota <size>', 'most bytes of blocks this node keeps; past it unpinned contents are evicted (default: until the volumes are full)')
+    .option('--evict <policy>', 'which unpinned content goes first when room is needed: lru or lfu (default lru)')
+    .option('--block-size <size>', 'block size for contents published here (default 4MiB)')
+    .option('--upload-cap <rate>', 'upload cap to peers, e.g. 100mbit or 10MiB/s (default: none)')
+    .option('--download-cap <rate>', 'download cap from peers, e.g. 100mbit (default: none)')
+    .option('--concurrency <n>', 'block requests in flight per content (default 16)');
 }
