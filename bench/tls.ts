@@ -17,6 +17,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { byteLength } from '../src/core/block-bytes.js';
 import { PeerConnection } from '../src/wire/peer-connection.js';
 import { PROTOCOL_VERSION } from '../src/wire/messages.js';
 import { signAttributeRecord } from '../src/security/attribute-record.js';
@@ -80,7 +81,8 @@ async function canopyRun(port: number, creds: BenchCredentials, cipher: string, 
       while (next < count) {
         const index = next++;
         const reply = await conn.request('get-block', { contentId: '0'.repeat(64), index });
-        got += reply.payload.length;
+        // The block as it arrived (what the swarm hashes and stores from): not joined into one buffer.
+        got += byteLength(reply.parts);
       }
     };
     await Promise.all(conns.flatMap((conn) => Array.from({ length: 4 }, () => worker(conn))));

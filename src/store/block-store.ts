@@ -23,7 +23,8 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
-import { sha256Hex, sha256HexOffThread } from '../core/hash.js';
+import { byteLength, sha256HexOf, type BlockBytes } from '../core/block-bytes.js';
+import { sha256HexOffThread } from '../core/hash.js';
 import type { Logger } from '../core/logger.js';
 import type { EvictionPolicy } from './eviction.js';
 import { Evictor } from './evictor.js';
@@ -134,10 +135,11 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
    * Stores a block under the SHA-256 of its bytes and returns that hash. With `expected`,
    * bytes that do not hash to it are refused before anything touches the disk. `hint`
    * names the content and block index so consecutive blocks go to different volumes.
-   * Storing a block already held is a no-op.
+   * Storing a block already held is a no-op. `data` may be the pieces the block arrived in
+   * (a peer's reply): they are hashed and written in order, never joined.
    */
-  async put(data: Buffer, expected?: string, hint?: StripeHint): Promise<string> {
-    const hash = sha256Hex(data);
+  async put(data: BlockBytes, expected?: string, hint?: StripeHint): Promise<string> {
+    const hash = sha256HexOf(data);
     if (expected !== undefined && hash !== expected) throw new CanopyError('ERR_BLOCK_HASH_MISMATCH', `block bytes hash to ${hash.slice(0, 12)}, expected ${expected.slice(0, 12)}`);
     await this.putHashed(hash, data, hint);
     return hash;
@@ -147,7 +149,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
    * `put` for a caller that has just computed `hash` from these very bytes in this process
    * (the stripe writer), so they are not hashed twice.
    */
-  async putHashed(hash: string, data: Buffer, hint?: StripeHint): Promise<void> {
+  async putHashed(hash: string, data: BlockBytes, hint?: StripeHint): Promise<void> {
     if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
     if (this.has(hash)) return;
     let pending = this.writing.get(hash);
@@ -158,10 +160,11 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     await pending;
   }
 
-  private async write(hash: string, data: Buffer, hint: StripeHint | undefined): Promise<void> {
+  private async write(hash: string, data: BlockBytes, hint: StripeHint | undefined): Promise<void> {
     const tried = new Set<string>();
+    const length = byteLength(data);
     for (;;) {
-      const volume = await this.chooseVolume(hash, data.length, hint, tried);
+      const volume = await this.chooseVolume(hash, length, hint, tried);
       try {
         const staged = await volume.stage(hash, data);
         // Durable, renamed and indexed together with the other blocks of its batch.
@@ -170,7 +173,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       } catch (err) {
         if (!this.setAside(volume, err, tried)) throw new CanopyError('ERR_STORE_IO', `writing block ${hash.slice(0, 12)} to ${volume.dir} failed: ${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`, { cause: err });
       } finally {
-        volume.pendingBytes -= data.length;
+        volume.pendingBytes -= length;
       }
     }
   }

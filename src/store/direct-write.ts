@@ -19,6 +19,7 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import type { BlockBytes } from '../core/block-bytes.js';
 
 const ALIGN = 4096;
 const CHUNK = 1024 * 1024;
@@ -54,34 +55,55 @@ export function isDirectUnsupported(err: unknown): boolean {
 }
 
 /**
- * Creates `file` (exclusively) and writes `data` to it with O_DIRECT. Returns the open
- * handle (the caller syncs and closes it), or throws; EINVAL means unsupported here.
+ * Creates `file` (exclusively) and writes `data` (one buffer, or the pieces a block
+ * arrived in) to it with O_DIRECT. Returns the open handle (the caller syncs and closes
+ * it), or throws; EINVAL means unsupported here.
  */
-export async function writeDirect(file: string, data: Uint8Array): Promise<FileHandle> {
+export async function writeDirect(file: string, data: BlockBytes): Promise<FileHandle> {
   pool ??= new StagingPool(STAGING_BUFFERS);
   const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o644);
   try {
     const staging = await pool.take();
+    let length = 0;
     try {
-      for (let pos = 0; pos < data.length; pos += CHUNK) {
-        const n = Math.min(CHUNK, data.length - pos);
-        staging.set(data.subarray(pos, pos + n));
-        const padded = Math.ceil(n / ALIGN) * ALIGN;
-        if (padded > n) staging.fill(0, n, padded);
-        let done = 0;
-        while (done < padded) {
-          const { bytesWritten } = await fh.write(staging, done, padded - done, pos + done);
-          if (bytesWritten === 0) throw Object.assign(new Error(`short write to ${file}`), { code: 'EIO' });
-          done += bytesWritten;
+      // Fill the staging buffer from the pieces in order, writing each time it is full.
+      let filled = 0;
+      for (const piece of Buffer.isBuffer(data) ? [data] : (data as readonly Buffer[])) {
+        for (let at = 0; at < piece.length; ) {
+          const n = Math.min(CHUNK - filled, piece.length - at);
+          staging.set(piece.subarray(at, at + n), filled);
+          filled += n;
+          at += n;
+          if (filled === CHUNK) {
+            await writeAligned(fh, staging, CHUNK, length, file);
+            length += CHUNK;
+            filled = 0;
+          }
         }
+      }
+      if (filled > 0) {
+        await writeAligned(fh, staging, filled, length, file);
+        length += filled;
       }
     } finally {
       pool.give(staging);
     }
-    if (data.length % ALIGN !== 0) await fh.truncate(data.length);
+    if (length % ALIGN !== 0) await fh.truncate(length);
     return fh;
   } catch (err) {
     await fh.close().catch(() => undefined);
     throw err;
+  }
+}
+
+/** Writes the first `n` bytes of `staging` at `position`, padded with zeros to ALIGN. */
+async function writeAligned(fh: FileHandle, staging: Buffer, n: number, position: number, file: string): Promise<void> {
+  const padded = Math.ceil(n / ALIGN) * ALIGN;
+  if (padded > n) staging.fill(0, n, padded);
+  let done = 0;
+  while (done < padded) {
+    const { bytesWritten } = await fh.write(staging, done, padded - done, position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error(`short write to ${file}`), { code: 'EIO' });
+    done += bytesWritten;
   }
 }

@@ -91,6 +91,25 @@ describe('block store', () => {
     store.close();
   });
 
+  it('stores a block given as the pieces it arrived in, with O_DIRECT and buffered writes, and refuses pieces that hash wrong', async () => {
+    const dir = tempDir();
+    const store = new BlockStore(dir, volumes(dir, 2));
+    // Odd piece sizes, more than one O_DIRECT staging chunk (1 MiB), an unaligned tail.
+    const whole = randomBytes(2 * 1024 * KIB + 4321);
+    const cuts = [0, 7, 16 * KIB, 1024 * KIB - 1, 1024 * KIB + 5, 2 * 1024 * KIB, whole.length];
+    const pieces = cuts.slice(1).map((end, i) => whole.subarray(cuts[i], end));
+    const second = randomBytes(300 * KIB + 1);
+    for (const v of store.stats().volumes) store.volumeById(v.id)!.directWrites = false;
+    const viaBuffered = await store.put([second.subarray(0, 1), second.subarray(1)], sha256Hex(second));
+    for (const v of store.stats().volumes) store.volumeById(v.id)!.directWrites = true;
+    assert.equal(await store.put(pieces, sha256Hex(whole), { stripe: 'c', index: 0 }), sha256Hex(whole));
+    await assert.rejects(store.put([...pieces].reverse(), sha256Hex(whole)), isCode('ERR_BLOCK_HASH_MISMATCH'));
+    assert.deepEqual(await store.get(sha256Hex(whole)), whole);
+    assert.deepEqual(await store.get(viaBuffered), second);
+    assert.equal(store.stats().blocks, 2);
+    store.close();
+  });
+
   it('never serves a block whose bytes rotted on disk', async () => {
     const dir = tempDir();
     const store = new BlockStore(dir, [{ path: path.join(dir, 'v0') }]);
