@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { alignedBuffers } from '../../../src/core/aligned-memory.js';
 import { CanopyError } from '../../../src/core/errors.js';
 import { sha256Hex } from '../../../src/core/hash.js';
 import { BlockStore, type VolumeFailure } from '../../../src/store/block-store.js';
@@ -107,6 +108,17 @@ describe('block store', () => {
     assert.deepEqual(await store.get(sha256Hex(whole)), whole);
     assert.deepEqual(await store.get(viaBuffered), second);
     assert.equal(store.stats().blocks, 2);
+    store.close();
+  });
+
+  it('writes blocks that lie in page-aligned memory (the ingest\'s buffers) whole, whatever their length', async () => {
+    const dir = tempDir();
+    const store = new BlockStore(dir, volumes(dir, 1));
+    const [exact, odd, small] = alignedBuffers(1024 * KIB + 4096, 3, true);
+    for (const b of [exact!, odd!, small!]) randomBytes(b.length).copy(b);
+    const blocks = [exact!.subarray(0, 1024 * KIB), odd!.subarray(0, 1024 * KIB + 1000), small!.subarray(0, 100)];
+    const hashes = await Promise.all(blocks.map((b) => store.put(b)));
+    for (const [i, h] of hashes.entries()) assert.deepEqual(await store.get(h), Buffer.from(blocks[i]!));
     store.close();
   });
 
