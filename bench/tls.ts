@@ -49,7 +49,8 @@ async function makeCredentials(dir: string): Promise<BenchCredentials> {
 }
 
 async function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, '_tls-peer.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Built JavaScript, no tsx: the holder's RSS is a shipped node's (bench/_tls-peer.mjs).
+  const child = spawn(process.execPath, [path.join(here, '_tls-peer.mjs'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   for await (const line of createInterface({ input: child.stdout! })) {
     const { port } = JSON.parse(line) as { port: number };
     return { child, port };
