@@ -12,6 +12,8 @@ import { writeSample } from '../src/demo/sample.js';
 import { log, mbps, mib, option, ownCpuSeconds, perGiB, ProcessMeter, processTree, round, sizeOption, timedCommand, waitedChildrenCpuSeconds } from './_util.js';
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
+  // Nodes run as shipped (dist/, built by `npm run bench`), not through tsx: their RSS is the product's.
+  process.env.CANOPY_CLI ??= 'dist';
   const nodes = Number(option(args, 'nodes', '4'));
   const size = sizeOption(args, 'size', '256MiB');
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-'));
@@ -44,6 +46,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       cpuSecondsPerGiB: perGiB(canopyCpu, bytes),
       baselineCpuSecondsPerGiB: perGiB(cpCpu, bytes),
       peakRssMiB: mib(report.peakRssBytes),
+      nodeRunsFrom: process.env.CANOPY_CLI === 'dist' ? 'dist' : 'tsx',
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -51,6 +51,8 @@ async function measure(what: string, runs: number, server: () => number[], fn: (
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
+  // Nodes run as shipped (dist/, built by `npm run bench`), not through tsx: their RSS is the product's.
+  process.env.CANOPY_CLI ??= 'dist';
   const size = sizeOption(args, 'size', '1GiB');
   const clients = Number(option(args, 'clients', '8'));
   const runs = Number(option(args, 'runs', '3'));
@@ -94,6 +96,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       baselineCpuSecondsPerGiB: perGiB(nginxHttp.cpuSeconds, total),
       nodePeakRssMiB: mib(Math.max(canopyHttp.peakRssBytes, canopyFtp.peakRssBytes)),
       nginxPeakRssMiB: mib(nginxHttp.peakRssBytes),
+      nodeRunsFrom: process.env.CANOPY_CLI === 'dist' ? 'dist' : 'tsx',
       ftp: {
         canopyMBps: mbps(total, canopyFtp.seconds),
         vsftpdMBps: mbps(total, vsftpdFtp.seconds),

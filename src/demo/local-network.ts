@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -44,9 +44,15 @@ export interface RunningNode extends NodeSpec {
 /** How long a node may take to start; CANOPY_READY_TIMEOUT_MS raises it on a loaded machine (the soak bench does). */
 const readyTimeoutMs = () => Number(process.env.CANOPY_READY_TIMEOUT_MS) || 30_000;
 
-/** The command that runs the CLI, the same way this process was started (tsx in dev, dist when built). */
+/**
+ * The command that runs the CLI, the same way this process was started (tsx in dev, dist
+ * when built). CANOPY_CLI=dist runs the built CLI even from TypeScript: the benches measure
+ * nodes as shipped (tsx alone adds ~45 MiB of RSS to every node).
+ */
 export function cliCommand(): { command: string; args: string[] } {
   const self = fileURLToPath(import.meta.url);
+  const repo = path.join(path.dirname(self), '..', '..');
+  if (process.env.CANOPY_CLI === 'dist' && existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) return { command: process.execPath, args: [path.join(repo, 'dist', 'cli', 'main.js')] };
   const ext = path.extname(self);
   const main = path.join(path.dirname(self), '..', 'cli', `main${ext}`);
   const loader = ext === '.ts' ? ['--import', 'tsx'] : [];

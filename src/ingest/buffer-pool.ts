@@ -2,14 +2,18 @@
  * A fixed set of block-sized buffers, reused. Reusing memory matters here: on this kind of
  * VM the first write into fresh pages is several times slower than into reused ones. It is
  * also the pipeline's backpressure: a reader waits for a free buffer, so at most `count`
- * blocks are in memory whatever the content size.
+ * blocks are in memory whatever the content size. The buffers are page-aligned
+ * (core/aligned-memory.ts), so the store writes a block read into one straight to disk
+ * with O_DIRECT, without copying it first.
  */
+import { alignedBuffers } from '../core/aligned-memory.js';
+
 export class BufferPool {
   private readonly free: Buffer[] = [];
   private readonly waiting: ((b: Buffer) => void)[] = [];
-  private made = 0;
+  private unmade: Buffer[] | undefined;
 
-  /** With `shared`, buffers live in SharedArrayBuffers, so hash workers can read them in place. */
+  /** With `shared`, buffers live in shared memory, so hash workers can read them in place. */
   constructor(
     readonly bufferSize: number,
     readonly count: number,
@@ -19,10 +23,10 @@ export class BufferPool {
   acquire(): Promise<Buffer> {
     const b = this.free.pop();
     if (b) return Promise.resolve(b);
-    if (this.made < this.count) {
-      this.made++;
-      return Promise.resolve(this.shared ? Buffer.from(new SharedArrayBuffer(this.bufferSize)) : Buffer.allocUnsafeSlow(this.bufferSize));
-    }
+    // One reservation for the whole pool, made on first use; its pages are committed as they are filled.
+    this.unmade ??= alignedBuffers(this.bufferSize, this.count, this.shared);
+    const fresh = this.unmade.shift();
+    if (fresh) return Promise.resolve(fresh);
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 

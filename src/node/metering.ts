@@ -4,6 +4,7 @@
  * of metrics.
  */
 import type http from 'node:http';
+import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { BlockStore, StripeHint } from '../store/block-store.js';
 import type { BlockCache } from '../vfile/block-cache.js';
@@ -25,9 +26,9 @@ export function countServed(metrics: Metrics, handler: RequestHandler): RequestH
 export function countingStore(metrics: Metrics, store: BlockStore): BlockStore {
   return Object.create(store, {
     put: {
-      value: async (data: Buffer, expected?: string, hint?: StripeHint) => {
+      value: async (data: BlockBytes, expected?: string, hint?: StripeHint) => {
         const hash = await store.put(data, expected, hint);
-        metrics.inc('canopy_bytes_in_total', { class: 'peer' }, data.length);
+        metrics.inc('canopy_bytes_in_total', { class: 'peer' }, byteLength(data));
         metrics.inc('canopy_blocks_received_total', { class: 'peer' });
         return hash;
       },

@@ -23,19 +23,22 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
-import { sha256Hex, sha256HexOffThread } from '../core/hash.js';
+import { byteLength, sha256HexOf, type BlockBytes } from '../core/block-bytes.js';
+import { sha256HexOffThread } from '../core/hash.js';
 import type { Logger } from '../core/logger.js';
-import { orderVictims, type EvictionPolicy } from './eviction.js';
+import type { EvictionPolicy } from './eviction.js';
+import { Evictor } from './evictor.js';
 import { IndexDb } from './index-db.js';
-import { rankVolumes, StripeSequence } from './placement.js';
 import { scrub, type ScrubReport } from './scrub.js';
 import { fullError } from './store-full.js';
 import type { GroupCommit } from './group-commit.js';
 import { ReadVerification } from './read-verification.js';
 import type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats } from './store-types.js';
-import { classifyIoError, hasFreeSpace, ioReason, isReadOnlyError, readableIds, Volume } from './volume.js';
+import { classifyIoError, ioReason, isReadOnlyError, readableIds, Volume } from './volume.js';
+import { VolumeChoice } from './volume-choice.js';
 import { noWritableVolume } from './volume-health.js';
 import { volumeCommitter, type PendingBlock } from './volume-commit.js';
+import { VolumeSet } from './volume-set.js';
 import type { VolumeConfig } from './volume-spec.js';
 
 export type { VolumeConfig } from './volume-spec.js';
@@ -55,17 +58,17 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   readonly readOnly: boolean;
   readonly lastScrub: ScrubReport | undefined;
   private readonly volumes: Volume[];
-  private readonly byId: Map<string, Volume>;
+  private readonly set: VolumeSet;
+  private readonly choice: VolumeChoice;
+  private readonly evictor: Evictor;
   private readonly quota: number | undefined;
   private readonly policy: EvictionPolicy;
   private readonly log: Logger | undefined;
   private readonly writing = new Map<string, Promise<void>>();
   private readonly accesses = new Map<string, [at: number, count: number]>();
-  private readonly sequences = new Map<string, StripeSequence>();
   private readonly committers = new Map<string, GroupCommit<PendingBlock>>();
   private corruptBlocks = 0;
   private readonly verification: ReadVerification;
-  private evicting: Promise<boolean> | undefined;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(dataDir: string, volumeConfigs: readonly VolumeConfig[], options: StoreOptions = {}) {
@@ -84,14 +87,26 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     const recorded = this.index.allVolumes();
     const known = new Map(recorded.map((v) => [v.path, v.id]));
     this.volumes = volumeConfigs.map((c, i) => Volume.open(c, known.get(paths[i]!), freshIds[i]!, this.readOnly));
-    this.byId = new Map(this.volumes.map((v) => [v.id, v]));
-    if (this.byId.size !== this.volumes.length) throw new CanopyError('ERR_CONFIG_INVALID', 'volumes: two directories carry the same volume id (one was copied from the other?)');
+    this.set = new VolumeSet(this.volumes, this.index, this.readOnly, this.log, {
+      failed: (f) => this.emit('volume:failed', f),
+      restored: (f) => this.emit('volume:restored', f),
+    });
+    if (!this.set.idsAreDistinct) throw new CanopyError('ERR_CONFIG_INVALID', 'volumes: two directories carry the same volume id (one was copied from the other?)');
     if (!this.readOnly) {
       this.lastScrub = scrub(this.index, this.volumes);
       if (Object.values(this.lastScrub).some((n) => n > 0)) this.log?.info('start-up scrub reconciled index and volumes', { ...this.lastScrub });
-      this.persistVolumes();
+      this.set.persist();
     }
-    this.loadUsage();
+    this.set.loadUsage();
+    this.choice = new VolumeChoice(this.volumes, this.quota);
+    this.evictor = new Evictor({
+      index: this.index,
+      volumes: this.set,
+      policy: this.policy,
+      log: this.log,
+      forget: (hash) => this.verification.forget(hash),
+      evicted: (contentId, bytes) => this.emit('content:evicted', { contentId, bytes }),
+    });
     for (const v of this.volumes.filter((x) => x.state === 'failed')) this.log?.error('volume failed', { volume: v.id, path: v.dir, reason: v.reason });
   }
 
@@ -113,17 +128,18 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
 
   has(hash: string): boolean {
     const row = this.index.getBlock(hash);
-    return row !== undefined && this.byId.get(row.volume)?.state !== 'failed';
+    return row !== undefined && this.set.get(row.volume)?.state !== 'failed';
   }
 
   /**
    * Stores a block under the SHA-256 of its bytes and returns that hash. With `expected`,
    * bytes that do not hash to it are refused before anything touches the disk. `hint`
    * names the content and block index so consecutive blocks go to different volumes.
-   * Storing a block already held is a no-op.
+   * Storing a block already held is a no-op. `data` may be the pieces the block arrived in
+   * (a peer's reply): they are hashed and written in order, never joined.
    */
-  async put(data: Buffer, expected?: string, hint?: StripeHint): Promise<string> {
-    const hash = sha256Hex(data);
+  async put(data: BlockBytes, expected?: string, hint?: StripeHint): Promise<string> {
+    const hash = sha256HexOf(data);
     if (expected !== undefined && hash !== expected) throw new CanopyError('ERR_BLOCK_HASH_MISMATCH', `block bytes hash to ${hash.slice(0, 12)}, expected ${expected.slice(0, 12)}`);
     await this.putHashed(hash, data, hint);
     return hash;
@@ -133,7 +149,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
    * `put` for a caller that has just computed `hash` from these very bytes in this process
    * (the stripe writer), so they are not hashed twice.
    */
-  async putHashed(hash: string, data: Buffer, hint?: StripeHint): Promise<void> {
+  async putHashed(hash: string, data: BlockBytes, hint?: StripeHint): Promise<void> {
     if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
     if (this.has(hash)) return;
     let pending = this.writing.get(hash);
@@ -144,39 +160,48 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     await pending;
   }
 
-  private async write(hash: string, data: Buffer, hint: StripeHint | undefined): Promise<void> {
+  private async write(hash: string, data: BlockBytes, hint: StripeHint | undefined): Promise<void> {
     const tried = new Set<string>();
+    const length = byteLength(data);
     for (;;) {
-      const volume = await this.chooseVolume(hash, data.length, hint, tried);
+      const volume = await this.chooseVolume(hash, length, hint, tried);
       try {
         const staged = await volume.stage(hash, data);
         // Durable, renamed and indexed together with the other blocks of its batch.
         await this.committerFor(volume).submit({ staged, hint });
+        return;
       } catch (err) {
-        const kind = classifyIoError(err);
-        const message = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
-        if (kind === 'full') {
-          volume.state = 'full';
-          volume.reason = message;
-          tried.add(volume.id);
-          this.log?.warn('volume full', { volume: volume.id, path: volume.dir, reason: message });
-          continue;
-        }
-        // Volume health (issue 24): a volume that refuses writes but still reads keeps its blocks.
-        if (isReadOnlyError(err) && volume.diagnose().state !== 'failed') {
-          this.markReadOnly(volume, message);
-          continue;
-        }
-        if (kind === 'failed' || (kind === 'missing' && !volume.present())) {
-          this.failVolume(volume, message);
-          continue;
-        }
-        throw new CanopyError('ERR_STORE_IO', `writing block ${hash.slice(0, 12)} to ${volume.dir} failed: ${message}`, { cause: err });
+        if (!this.setAside(volume, err, tried)) throw new CanopyError('ERR_STORE_IO', `writing block ${hash.slice(0, 12)} to ${volume.dir} failed: ${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`, { cause: err });
       } finally {
-        volume.pendingBytes -= data.length;
+        volume.pendingBytes -= length;
       }
-      return;
     }
+  }
+
+  /**
+   * A write to `volume` failed: whether the error says the volume is full, read-only or
+   * broken (it is set aside and the write tries another), rather than about this write.
+   */
+  private setAside(volume: Volume, err: unknown, tried: Set<string>): boolean {
+    const kind = classifyIoError(err);
+    const message = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
+    if (kind === 'full') {
+      volume.state = 'full';
+      volume.reason = message;
+      tried.add(volume.id);
+      this.log?.warn('volume full', { volume: volume.id, path: volume.dir, reason: message });
+      return true;
+    }
+    // Volume health (issue 24): a volume that refuses writes but still reads keeps its blocks.
+    if (isReadOnlyError(err) && volume.diagnose().state !== 'failed') {
+      this.set.markReadOnly(volume, message);
+      return true;
+    }
+    if (kind === 'failed' || (kind === 'missing' && !volume.present())) {
+      this.failVolume(volume, message);
+      return true;
+    }
+    return false;
   }
 
   private committerFor(volume: Volume): GroupCommit<PendingBlock> {
@@ -206,8 +231,8 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
    */
   private async chooseVolume(hash: string, length: number, hint: StripeHint | undefined, tried: Set<string>): Promise<Volume> {
     for (;;) {
-      const volume = this.pick(hash, length, hint, tried);
-      if (volume && this.quotaAllows(length)) {
+      const volume = this.choice.pick(hash, length, hint, tried);
+      if (volume && this.choice.quotaAllows(length)) {
         volume.pendingBytes += length;
         return volume;
       }
@@ -215,79 +240,22 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       const unwritable = noWritableVolume(this.volumes);
       if (unwritable) throw unwritable;
       // Another write is already making room: see what it freed before evicting more.
-      const running = this.evicting;
+      const running = this.evictor.running;
       if (running) await running;
       else if (!(await this.evictOne())) throw fullError(this.volumes, length, tried, this.quota);
       tried.clear();
     }
   }
 
-  private pick(hash: string, length: number, hint: StripeHint | undefined, tried: Set<string>): Volume | undefined {
-    const candidates = this.volumes.filter((v) => !tried.has(v.id) && v.hasRoom(length));
-    if (candidates.length === 0) return undefined;
-    if (hint) return this.sequenceFor(candidates).volumeFor(hint.stripe, hint.index) as Volume;
-    return rankVolumes(hash, candidates)[0];
-  }
-
-  private sequenceFor(volumes: Volume[]): StripeSequence {
-    const key = volumes.map((v) => `${v.id}:${v.weight}`).join(',');
-    let seq = this.sequences.get(key);
-    if (!seq) {
-      if (this.sequences.size > 16) this.sequences.clear();
-      seq = new StripeSequence(volumes);
-      this.sequences.set(key, seq);
-    }
-    return seq;
-  }
-
-  private quotaAllows(length: number): boolean {
-    if (this.quota === undefined) return true;
-    const used = this.volumes.reduce((s, v) => s + v.usedBytes + v.pendingBytes, 0);
-    return used + length <= this.quota;
-  }
-
   /** Evicts the next unpinned content by policy; false when there is none. One at a time. */
   evictOne(): Promise<boolean> {
-    this.evicting ??= this.evictNext().finally(() => (this.evicting = undefined));
-    return this.evicting;
-  }
-
-  private async evictNext(): Promise<boolean> {
-    const victim = orderVictims(this.index.evictionCandidates(), this.policy)[0];
-    if (!victim) return false;
-    const blocks = this.index.freeableBlocks(victim.id);
-    this.index.transaction(() => {
-      this.index.setContentState(victim.id, 'evicted');
-      for (const b of blocks) this.index.deleteBlock(b.hash);
-    });
-    for (const b of blocks) this.verification.forget(b.hash);
-    // Usage drops with the index rows, before the files go, so waiting writers see the room at once.
-    let bytes = 0;
-    for (const b of blocks) {
-      const volume = this.byId.get(b.volume);
-      if (!volume) continue;
-      volume.usedBytes -= b.length;
-      volume.blocks--;
-      bytes += b.length;
-    }
-    for (const b of blocks) {
-      await this.byId
-        .get(b.volume)
-        ?.remove(b.hash)
-        .catch((err: Error) => this.log?.warn('could not delete evicted block', { volume: b.volume, err }));
-    }
-    this.bump('evictions', 1);
-    this.bump('evictedBytes', bytes);
-    this.retryFullVolumes();
-    this.log?.info('evicted content', { contentId: victim.id, name: victim.name, bytes, policy: this.policy });
-    this.emit('content:evicted', { contentId: victim.id, bytes });
-    return true;
+    return this.evictor.evictOne();
   }
 
   /** Reads a whole block and checks it against its hash, so a bit flip on disk is never served. */
   async get(hash: string): Promise<Buffer> {
     const row = this.index.getBlock(hash);
-    const volume = row && this.byId.get(row.volume);
+    const volume = row && this.set.get(row.volume);
     if (!row || !volume || volume.state === 'failed') throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} is not held here`);
     let data: Buffer;
     try {
@@ -318,8 +286,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.verification.forget(hash);
     if (this.readOnly) return;
     this.index.deleteBlock(hash);
-    volume.usedBytes -= length;
-    volume.blocks--;
+    this.set.release(volume, length);
   }
 
   /** Marks a content as one this node must hold (never evicted) or not. */
@@ -350,34 +317,18 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     let n = 0;
     for (const hash of unique) {
       const row = this.index.getBlock(hash);
-      const volume = row && this.byId.get(row.volume);
+      const volume = row && this.set.get(row.volume);
       if (!row || !volume || this.index.isReferenced(hash)) continue;
       this.drop(volume, hash, row.length);
       await volume.remove(hash).catch(() => undefined);
       n++;
     }
-    if (n > 0) this.retryFullVolumes();
+    if (n > 0) this.set.retryFull();
     return n;
   }
 
-  /** Space was freed: volumes that said ENOSPC get another try (they say so again if still full). */
-  private retryFullVolumes(): void {
-    for (const v of this.volumes) {
-      if (v.state !== 'full') continue;
-      v.state = 'ok';
-      v.reason = '';
-    }
-  }
-
   failVolume(volume: Volume, reason: string): void {
-    if (volume.state === 'failed') return;
-    volume.fail(reason);
-    const lostBlocks = this.readOnly ? volume.blocks : this.index.loseVolume(volume.id);
-    volume.usedBytes = 0;
-    volume.blocks = 0;
-    if (!this.readOnly) this.persistVolumes();
-    this.log?.error('volume failed', { volume: volume.id, path: volume.dir, reason, lostBlocks });
-    this.emit('volume:failed', { id: volume.id, path: volume.dir, reason, lostBlocks });
+    this.set.fail(volume, reason);
   }
 
   /**
@@ -386,17 +337,8 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
    * (`recheckVolumes`: SIGHUP or `POST /api/store/recheck`).
    */
   probeVolumes(includeFailed = false): void {
-    for (const volume of this.volumes) {
-      if (volume.state === 'failed' && !includeFailed) continue;
-      const found = volume.diagnose();
-      if (found.state === 'failed') this.failVolume(volume, found.reason);
-      else if (found.state === 'read-only') this.markReadOnly(volume, found.reason);
-      else if (volume.state === 'read-only' || volume.state === 'failed') this.restoreVolume(volume);
-      else if (volume.state === 'full' && hasFreeSpace(volume.dir)) volume.restore();
-    }
+    this.set.probe(includeFailed);
   }
-
-  // --- volume health (issue 24): read-only volumes and volumes back in service ---
 
   /** Looks at every volume now, failed ones included; returns the volumes' states after. */
   recheckVolumes(): VolumeStats[] {
@@ -404,39 +346,21 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     return this.stats().volumes;
   }
 
-  private markReadOnly(volume: Volume, reason: string): void {
-    if (volume.state === 'read-only' || volume.state === 'failed') return;
-    volume.setReadOnly(reason);
-    if (!this.readOnly) this.persistVolumes();
-    this.log?.error('volume read-only', { volume: volume.id, path: volume.dir, reason, blocks: volume.blocks });
-  }
-
-  /** A read-only or failed volume that is healthy again: back in service, its blocks held again. */
-  private restoreVolume(volume: Volume): void {
-    const was = volume.state;
-    const recovered = was === 'failed' ? this.index.recoverVolume(volume.id) : 0;
-    volume.restore();
-    this.loadUsage();
-    this.persistVolumes();
-    this.log?.info('volume back in service', { volume: volume.id, path: volume.dir, was, recoveredBlocks: recovered });
-    this.emit('volume:restored', { id: volume.id, path: volume.dir, reason: was, lostBlocks: -recovered });
-  }
-
   volumeById(id: string): Volume | undefined {
-    return this.byId.get(id);
+    return this.set.get(id);
   }
 
   /** Forgets a block: the index row goes first, so the block is never served while its file is removed. */
   async delete(hash: string): Promise<void> {
     const row = this.index.getBlock(hash);
-    const volume = row && this.byId.get(row.volume);
+    const volume = row && this.set.get(row.volume);
     if (!row || !volume) return;
     this.drop(volume, hash, row.length);
     await volume.remove(hash).catch(() => undefined);
   }
 
   stats(): StoreStats {
-    if (this.readOnly) this.loadUsage(); // The writer moves on; a reader's counts come from the index.
+    if (this.readOnly) this.set.loadUsage(); // The writer moves on; a reader's counts come from the index.
     const volumes = this.volumes.map((v) => ({ id: v.id, path: v.dir, weight: v.weight, capacity: v.capacity ?? null, state: v.state, reason: v.reason, bytes: v.usedBytes, blocks: v.blocks }));
     const working = this.volumes.filter((v) => v.state !== 'failed').map((v) => v.usedBytes / v.weight);
     const min = Math.min(...working);
@@ -467,25 +391,5 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     const entries = [...this.accesses].map(([hash, [at, count]]) => [hash, at, count] as [string, number, number]);
     this.accesses.clear();
     this.index.touchBlocks(entries);
-  }
-
-  private bump(key: string, by: number): void {
-    this.index.putKv(key, String(Number(this.index.getKv(key) ?? 0) + by));
-  }
-
-  private loadUsage(): void {
-    for (const u of this.index.volumeUsage()) {
-      const volume = this.byId.get(u.volume);
-      if (volume && volume.state !== 'failed') {
-        volume.usedBytes = u.bytes;
-        volume.blocks = u.blocks;
-      }
-    }
-  }
-
-  private persistVolumes(): void {
-    this.index.transaction(() => {
-      for (const v of this.volumes) this.index.putVolume({ id: v.id, path: v.dir, weight: v.weight, capacity: v.capacity ?? null, state: v.state, reason: v.reason });
-    });
   }
 }

@@ -14,16 +14,21 @@
  * memory costs a fraction of the page-cache copy); the last chunk is padded to ALIGN and
  * the file truncated to the block's length.
  *
+ * A block that already lies in page-aligned memory (the ingest's read buffers,
+ * core/aligned-memory.ts) is written from where it is; only its last partial page goes
+ * through a staging buffer.
+ *
  * A file system that refuses O_DIRECT (EINVAL on open or write: tmpfs on older kernels,
  * some network file systems) gets buffered writes, decided once per volume.
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { alignedBuffers, isPageAligned, PAGE_ALIGN } from '../core/aligned-memory.js';
+import type { BlockBytes } from '../core/block-bytes.js';
 
-const ALIGN = 4096;
+const ALIGN = PAGE_ALIGN;
 const CHUNK = 1024 * 1024;
 const STAGING_BUFFERS = 8;
-const WASM_PAGE = 65536;
 
 /** A fixed set of page-aligned CHUNK-sized buffers, lent one at a time. */
 class StagingPool {
@@ -31,8 +36,7 @@ class StagingPool {
   private readonly waiting: ((b: Buffer) => void)[] = [];
 
   constructor(count: number) {
-    const memory = new WebAssembly.Memory({ initial: (count * CHUNK) / WASM_PAGE });
-    for (let i = 0; i < count; i++) this.free.push(Buffer.from(memory.buffer, i * CHUNK, CHUNK));
+    this.free.push(...alignedBuffers(CHUNK, count, false));
   }
 
   async take(): Promise<Buffer> {
@@ -54,34 +58,68 @@ export function isDirectUnsupported(err: unknown): boolean {
 }
 
 /**
- * Creates `file` (exclusively) and writes `data` to it with O_DIRECT. Returns the open
- * handle (the caller syncs and closes it), or throws; EINVAL means unsupported here.
+ * Creates `file` (exclusively) and writes `data` (one buffer, or the pieces a block
+ * arrived in) to it with O_DIRECT. Returns the open handle (the caller syncs and closes
+ * it), or throws; EINVAL means unsupported here.
  */
-export async function writeDirect(file: string, data: Uint8Array): Promise<FileHandle> {
-  pool ??= new StagingPool(STAGING_BUFFERS);
+export async function writeDirect(file: string, data: BlockBytes): Promise<FileHandle> {
   const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o644);
   try {
-    const staging = await pool.take();
-    try {
-      for (let pos = 0; pos < data.length; pos += CHUNK) {
-        const n = Math.min(CHUNK, data.length - pos);
-        staging.set(data.subarray(pos, pos + n));
-        const padded = Math.ceil(n / ALIGN) * ALIGN;
-        if (padded > n) staging.fill(0, n, padded);
-        let done = 0;
-        while (done < padded) {
-          const { bytesWritten } = await fh.write(staging, done, padded - done, pos + done);
-          if (bytesWritten === 0) throw Object.assign(new Error(`short write to ${file}`), { code: 'EIO' });
-          done += bytesWritten;
-        }
-      }
-    } finally {
-      pool.give(staging);
+    let length = 0;
+    if (Buffer.isBuffer(data) && isPageAligned(data)) {
+      // Whole pages straight from the caller's memory; the rest (under a page) is staged below.
+      length = data.length - (data.length % ALIGN);
+      if (length > 0) await writeAligned(fh, data, length, 0, file);
+      data = data.subarray(length);
     }
-    if (data.length % ALIGN !== 0) await fh.truncate(data.length);
+    length = await writeStaged(fh, Buffer.isBuffer(data) ? [data] : (data as readonly Buffer[]), length, file);
+    if (length % ALIGN !== 0) await fh.truncate(length);
     return fh;
   } catch (err) {
     await fh.close().catch(() => undefined);
     throw err;
+  }
+}
+
+/** Copies the pieces in order through a staging buffer, writing each time it is full; returns the file's length. */
+async function writeStaged(fh: FileHandle, pieces: readonly Buffer[], start: number, file: string): Promise<number> {
+  if (pieces.every((p) => p.length === 0)) return start;
+  pool ??= new StagingPool(STAGING_BUFFERS);
+  const staging = await pool.take();
+  let length = start;
+  try {
+    let filled = 0;
+    for (const piece of pieces) {
+      for (let at = 0; at < piece.length; ) {
+        const n = Math.min(CHUNK - filled, piece.length - at);
+        staging.set(piece.subarray(at, at + n), filled);
+        filled += n;
+        at += n;
+        if (filled === CHUNK) {
+          await writeAligned(fh, staging, CHUNK, length, file);
+          length += CHUNK;
+          filled = 0;
+        }
+      }
+    }
+    if (filled > 0) {
+      await writeAligned(fh, staging, filled, length, file);
+      length += filled;
+    }
+    return length;
+  } finally {
+    pool.give(staging);
+  }
+}
+
+/** Writes the first `n` bytes of `from` (aligned memory) at `position`, padded with zeros to ALIGN. */
+async function writeAligned(fh: FileHandle, from: Buffer, n: number, position: number, file: string): Promise<void> {
+  const padded = Math.ceil(n / ALIGN) * ALIGN;
+  if (padded > n) from.fill(0, n, padded);
+  let done = 0;
+  while (done < padded) {
+    const { bytesWritten } = await fh.write(from, done, padded - done, position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error(`short write to ${file}`), { code: 'EIO' });
+    done += bytesWritten;
   }
 }

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import { isDirectUnsupported, writeDirect } from './direct-write.js';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
@@ -197,9 +198,9 @@ export class Volume implements WeightedVolume {
    * where the file system allows it, see direct-write.ts). Nothing is durable or visible
    * yet; `commit` finishes the job for a batch of staged blocks.
    */
-  async stage(hash: string, data: Uint8Array): Promise<StagedBlock> {
+  async stage(hash: string, data: BlockBytes): Promise<StagedBlock> {
     const tmpPath = path.join(this.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
-    const staged = (fh: FileHandle): StagedBlock => ({ hash, length: data.length, tmpPath, finalPath: this.blockPath(hash), fh });
+    const staged = (fh: FileHandle): StagedBlock => ({ hash, length: byteLength(data), tmpPath, finalPath: this.blockPath(hash), fh });
     if (this.directWrites) {
       try {
         return staged(await writeDirect(tmpPath, data));
@@ -211,7 +212,8 @@ export class Volume implements WeightedVolume {
     }
     const fh = await open(tmpPath, 'wx');
     try {
-      await fh.writeFile(data);
+      if (Buffer.isBuffer(data)) await fh.writeFile(data);
+      else await writeAll(fh, data as readonly Buffer[]);
       return staged(fh);
     } catch (err) {
       await fh.close().catch(() => undefined);
@@ -270,6 +272,28 @@ export class Volume implements WeightedVolume {
     await unlink(this.blockPath(hash)).catch((err: unknown) => {
       if (classifyIoError(err) !== 'missing') throw err;
     });
+  }
+}
+
+/** Writes the pieces of a block in order, in as few writev calls as the kernel allows. */
+async function writeAll(fh: FileHandle, parts: readonly Buffer[]): Promise<void> {
+  let rest = parts.filter((p) => p.length > 0);
+  while (rest.length > 0) {
+    // writev takes at most IOV_MAX (1024) buffers per call on Linux.
+    const batch = rest.slice(0, 1024);
+    let { bytesWritten } = await fh.writev(batch);
+    if (bytesWritten === 0) throw Object.assign(new Error('short write of a block'), { code: 'EIO' });
+    rest = rest.slice(batch.length);
+    // A short write: put back what did not go, from the first piece not written whole.
+    const left: Buffer[] = [];
+    for (const b of batch) {
+      if (bytesWritten >= b.length) bytesWritten -= b.length;
+      else {
+        left.push(b.subarray(bytesWritten));
+        bytesWritten = 0;
+      }
+    }
+    rest = [...left, ...rest];
   }
 }
 

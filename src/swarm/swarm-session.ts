@@ -5,6 +5,7 @@
  * every block against the manifest before the store keeps it, and feeds results back.
  * Scheduler state changes only inside synchronous handlers; awaits happen outside them.
  */
+import { byteLength, joined } from '../core/block-bytes.js';
 import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { Logger } from '../core/logger.js';
@@ -325,7 +326,7 @@ export class SwarmSession {
       this.awaiting.add(key);
       this.scheduler.sent(peer, index, Date.now());
       const reply = await conn.request('get-block', { contentId: this.contentId, index }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: this.stopping.signal });
-      await this.onReply(peer, index, reply.payload);
+      await this.onReply(peer, index, reply.parts);
     } catch (err) {
       if (abort.signal.aborted || this.isStopped) return;
       if (this.cancelled.has(key)) return;
@@ -339,25 +340,27 @@ export class SwarmSession {
   }
 
   /** A block's bytes arrived: verify and keep them, unless another copy was kept first. */
-  private async onReply(peer: string, index: number, payload: Buffer): Promise<void> {
+  private async onReply(peer: string, index: number, parts: readonly Buffer[]): Promise<void> {
     const block = this.manifest.blocks[index]!;
+    // The block as it arrived, in pieces: hashed and written from them, never joined (core/block-bytes.ts).
+    const length = byteLength(parts);
     if (this.storing.has(index)) {
       // Another copy is being verified and written: this one is dropped unhashed (the first, once kept, cancels the rest).
-      this.deps.onReceived?.(payload.length, 'duplicate');
+      this.deps.onReceived?.(length, 'duplicate');
       return;
     }
     if (this.scheduler.have.has(index)) {
       // Already held: dropped without hashing or writing; the scheduler still learns the peer's pace.
-      this.deps.onReceived?.(payload.length, 'duplicate');
+      this.deps.onReceived?.(length, 'duplicate');
       this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
       return;
     }
     this.storing.add(index);
     try {
-      await this.deps.store.put(payload, block.hash, { stripe: this.contentId, index });
+      await this.deps.store.put(parts, block.hash, { stripe: this.contentId, index });
     } catch (err) {
       if (isCanopyError(err, 'ERR_BLOCK_HASH_MISMATCH')) {
-        this.deps.onReceived?.(payload.length, 'corrupt');
+        this.deps.onReceived?.(length, 'corrupt');
         this.deps.log.warn('peer sent a corrupt block', { contentId: this.contentId, peer, index });
         this.apply(this.scheduler.onBlock(peer, index, false, Date.now()));
         return;
@@ -365,15 +368,15 @@ export class SwarmSession {
       // The block is good; our own store cannot keep it (full, read-only, failing). No other
       // holder can help, and fetching on would only spend the peers' upload on blocks this
       // node drops: the session ends with the reason (a reader still gets the verified bytes).
-      this.resolveWaiters(index, payload);
+      this.resolveWaiters(index, joined(parts));
       this.deps.onStuck({ reason: stuckReason(err), detail: (err as Error).message });
       return this.fail(err as Error);
     } finally {
       this.storing.delete(index);
     }
-    this.deps.onReceived?.(payload.length, 'kept');
+    this.deps.onReceived?.(length, 'kept');
     this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
-    this.deps.onStored(index, payload.length);
+    this.deps.onStored(index, length);
     // Moving again, unless this session has just ended.
     if (!this.isStopped) this.deps.onStuck(undefined);
     this.resolveWaiters(index);

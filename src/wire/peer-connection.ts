@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { CanopyError, errorFromJSON, isCanopyError } from '../core/errors.js';
-import { encodeFrame, FrameDecoder } from './frame-codec.js';
+import { encodeFrame, FrameDecoder, type Frame } from './frame-codec.js';
 import { checkBody, isMessageType, type MessageBodies, type MessageType } from './messages.js';
 import { authenticatedPeerId } from './transport.js';
 
@@ -27,9 +27,11 @@ export interface PeerConnectionLimits {
   requestBurst?: number;
 }
 
+/** A reply: `parts` is the payload as received (no copy); `payload` joins it on first use. */
 export interface Reply {
-  header: Record<string, unknown>;
-  payload: Buffer;
+  readonly header: Record<string, unknown>;
+  readonly payload: Buffer;
+  readonly parts: readonly Buffer[];
 }
 
 export interface IncomingRequest<T extends MessageType = MessageType> {
@@ -193,7 +195,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       this.destroy(err as Error);
       return;
     }
-    for (const frame of frames) this.onFrame(frame.header, frame.payload);
+    for (const frame of frames) this.onFrame(frame);
     this.watchPartialFrame();
   }
 
@@ -223,18 +225,19 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     }, waitMs);
   }
 
-  private onFrame(header: Record<string, unknown>, payload: Buffer): void {
+  private onFrame(frame: Frame): void {
+    const header = frame.header;
     if (typeof header.re === 'number') {
       const p = this.pending.get(header.re);
       if (!p) return; // A reply that arrives after its timeout is dropped.
       this.pending.delete(header.re);
       clearTimeout(p.timer);
-      if (header.t === 'ok') p.resolve({ header, payload });
+      if (header.t === 'ok') p.resolve(frame);
       else p.reject(errorFromJSON(header, 'ERR_WIRE_PROTOCOL'));
       return;
     }
     this.takeToken();
-    this.queue.push({ header, payload });
+    this.queue.push({ header, payload: frame.payload });
     if (this.queue.length >= MAX_INCOMING_IN_FLIGHT) this.stream.pause();
     this.pump();
   }

@@ -28,10 +28,25 @@ describe('frame codec', () => {
         out.forEach((f, i) => {
           assert.deepEqual(f.header, JSON.parse(JSON.stringify(frames[i]!.header)));
           assert.deepEqual(new Uint8Array(f.payload), frames[i]!.payload);
+          assert.deepEqual(new Uint8Array(Buffer.concat(f.parts as Buffer[])), frames[i]!.payload);
         });
         assert.equal(decoder.pending, 0);
       }),
     );
+  });
+
+  it('hands a payload on as views of the chunks it arrived in, joined only when asked', () => {
+    const payload = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251));
+    const bytes = Buffer.concat(encodeFrame({ t: 'ok', re: 1 }, payload));
+    const chunks = split(Buffer.from(bytes), [5, 9, 16_384, 50_000, 70_001]).map((c) => Buffer.from(c));
+    const decoder = new FrameDecoder();
+    const [frame, ...rest] = chunks.flatMap((c) => decoder.push(c));
+    assert.equal(rest.length, 0);
+    // Each piece lies in one received chunk's memory: nothing was copied.
+    assert.ok(frame!.parts.length >= 4);
+    assert.ok(frame!.parts.every((p) => chunks.some((c) => c.buffer === p.buffer)));
+    assert.deepEqual(frame!.payload, payload);
+    assert.equal(frame!.payload, frame!.payload, 'joined once');
   });
 
   it('rejects garbage with a coded error, never anything else', () => {
