@@ -170,25 +170,7 @@ function buildPeer(l: Local, run: RunTime) {
   const pool = new PeerPool(l.transport, auth, handler);
   const rootLink: RootLink | undefined = config.join && !config.isRoot ? memberRootLink(l, config.roots, pool, run, () => intake, () => holdings) : undefined;
   const findHolders = (id: string): Promise<Holder[]> => (rootLink ? rootLink.holders(id) : Promise.resolve(root?.registry.completeHolders(id) ?? []));
-  const downloader = new Downloader({
-    selfId: identity.nodeId,
-    store: countingStore(l.metrics, store),
-    pool,
-    findHolders,
-    bitfield: (id) => holdings.bitfield(id),
-    onStored: (id, m, index) => {
-      holdings.bitfield(id).set(index);
-      broadcaster.have(id, index);
-      holdings.reportProgress(id, m, holdings.bitfield(id).complete);
-    },
-    onStuck: (id, stuck) => holdings.onStuck(id, stuck),
-    onReceived: (bytes, outcome) => l.metrics.inc('canopy_swarm_block_bytes_total', { outcome }, bytes),
-    log,
-    downloadCap: config.downloadCap,
-    prefetch: config.prefetch,
-    maxInFlight: config.downloadConcurrency,
-    maxInFlightPerPeer: Math.max(2, Math.ceil(config.downloadConcurrency / 4)),
-  });
+  const downloader = buildDownloader(l, pool, findHolders, broadcaster, () => holdings);
   const holdings: Holdings = new Holdings({ catalog, store, broadcaster, downloader: () => downloader, rootLink, self: l.self, synced: () => intake.synced, ownedOutside: l.ownedOutside, log });
   const intake: AnnouncementIntake = new AnnouncementIntake({
     catalog,
@@ -206,6 +188,30 @@ function buildPeer(l: Local, run: RunTime) {
   });
   return { root, rootLink, holdings, intake, onTrustUpdate, lifecycle, pool, handler, downloader, tree, checkServing, rootId, findHolders, uploadLimiter };
 
+}
+
+/** The swarm side of a node: what it fetches, from whom, and what it tells when a block is stored. */
+function buildDownloader(l: Local, pool: PeerPool, findHolders: (id: string) => Promise<Holder[]>, broadcaster: HaveBroadcaster, holdings: () => Holdings): Downloader {
+  const { config, store, log, identity } = l;
+  return new Downloader({
+    selfId: identity.nodeId,
+    store: countingStore(l.metrics, store),
+    pool,
+    findHolders,
+    bitfield: (id) => holdings().bitfield(id),
+    onStored: (id, m, index) => {
+      holdings().bitfield(id).set(index);
+      broadcaster.have(id, index);
+      holdings().reportProgress(id, m, holdings().bitfield(id).complete);
+    },
+    onStuck: (id, stuck) => holdings().onStuck(id, stuck),
+    onReceived: (bytes, outcome) => l.metrics.inc('canopy_swarm_block_bytes_total', { outcome }, bytes),
+    log,
+    downloadCap: config.downloadCap,
+    prefetch: config.prefetch,
+    maxInFlight: config.downloadConcurrency,
+    maxInFlightPerPeer: Math.max(2, Math.ceil(config.downloadConcurrency / 4)),
+  });
 }
 
 /** What the peer service is wired to; the parts built after it are read at call time. */
