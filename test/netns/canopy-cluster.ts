@@ -30,10 +30,11 @@ const START_BATCH = 4;
 const repo = path.resolve(here, '..', '..');
 
 /**
- * The canopy CLI: the sources under tsx (tests: always current), or the build when
- * `fromDist` (benchmarks, which build first: starts faster and runs as shipped).
+ * The canopy CLI: the sources under tsx (a test run by hand: always current), or the build
+ * when `fromDist` (benchmarks) or CANOPY_CLI=dist (`npm test`, which builds first): it starts
+ * faster and runs as shipped.
  */
-export function canopyArgv(fromDist = false): string[] {
+export function canopyArgv(fromDist = process.env.CANOPY_CLI === 'dist'): string[] {
   const dist = path.join(repo, 'dist', 'cli', 'main.js');
   if (fromDist && existsSync(dist)) return [process.execPath, dist];
   return [process.execPath, '--import', 'tsx', path.join(repo, 'src', 'cli', 'main.ts')];
@@ -47,7 +48,7 @@ export class CanopyCluster {
   constructor(
     readonly harness: NetnsHarness,
     readonly dir: string,
-    private readonly fromDist = false,
+    private readonly fromDist = process.env.CANOPY_CLI === 'dist',
   ) {}
 
   get root(): ClusterNode {
