@@ -2,9 +2,9 @@
  * docs/DEPLOY.md against the code, without hosts: every shell block is valid shell, every
  * `canopy` command names real subcommands and options (checked against the CLI's own command
  * tree) with their required arguments, and every YAML block is a node configuration the
- * node accepts. It does not run the commands: that needs hosts (notes/issue-19.md says what
- * the namespace test will do); it stops the doc from naming a flag, a key or a subcommand
- * that does not exist.
+ * node accepts. It does not run the commands (test/netns/deploy-doc.test.ts does, on hosts
+ * made of network namespaces); it names the flag, key or subcommand that does not exist in
+ * two seconds, without a build.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
