@@ -16,7 +16,8 @@
  *   /etc/canopy, /etc/systemd/system, /var/lib/canopy, /srv, /usr/local/bin; /opt/canopy (where
  *   "Hosts without the package" copies the built tree) is this checkout, run from dist/.
  * - systemd: `systemctl` and `journalctl` are shims (deploy-doc-shims/) that run the unit's
- *   ExecStart as root and wait for the node's ready line.
+ *   ExecStart as its User (root only if that user cannot read the checkout) and wait for the
+ *   node's ready line.
  * - Skipped: section 1 (`build`: npm ci and npm run package take minutes; CI builds the
  *   package in test/package), every `apt ...` line (the .deb is installed and purged by
  *   test/package/deb.test.ts; here the hosts are installed as "Hosts without the package").
@@ -30,7 +31,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -89,7 +90,7 @@ class HostShell {
   private readonly child: ChildProcess;
 
   constructor(harness: NetnsHarness, host: Host, readonly dir: string) {
-    const env = { PATH: `${dir}/usr/local/bin:${SHIMS}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: `${dir}/home`, LANG: 'C.UTF-8', DEPLOY_HOST_DIR: dir, DEPLOY_REWRITE: `${dir}/rewrite.sed` };
+    const env = { PATH: `${dir}/usr/local/bin:${SHIMS}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: `${dir}/home`, LANG: 'C.UTF-8', DEPLOY_HOST_DIR: dir, DEPLOY_REWRITE: `${dir}/rewrite.sed`, DEPLOY_READ_PROBE: path.join(repo, 'dist', 'cli', 'main.js') };
     this.child = harness.spawn(host, ['bash'], { cwd: `${dir}/home`, env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d: Buffer) => (this.buffer += d.toString()));
     this.child.stdin!.write('exec 2>&1\n');
@@ -128,6 +129,8 @@ describe('docs/DEPLOY.md in network namespaces', () => {
 
   before(() => {
     assert.ok(existsSync(path.join(repo, 'dist', 'cli', 'main.js')), 'needs the build (npm run build): "Hosts without the package" runs dist/');
+    // The units run as the `canopy` user: it must reach the hosts' directories.
+    chmodSync(dir.path, 0o755);
     harness = NetnsHarness.create(Object.keys(HOSTS).map((name) => ({ name })));
     for (const [name, ip] of Object.entries(HOSTS)) {
       const h = hostDir(name);
@@ -215,6 +218,12 @@ describe('docs/DEPLOY.md in network namespaces', () => {
     assert.match(out('root', 'canopy nodes list'), /edge1/);
     await waitFor('edge1 to log its reload', async () => readFileSync(path.join(hostDir('edge1'), 'run', 'canopy-node@edge1.log'), 'utf8').includes('settings reloaded'));
     assert.match(out('root', 'curl --cacert'), /"ready":true/);
+    // Section 4: "/var/lib/canopy/root/api-token (mode 0600, user canopy)", the unit's User.
+    const token = statSync(path.join(hostDir('root'), 'var', 'lib', 'canopy', 'root', 'api-token'));
+    assert.equal(token.mode & 0o777, 0o600);
+    if (!readFileSync(path.join(hostDir('root'), 'run', 'canopy-root.log'), 'utf8').includes('running as root')) {
+      assert.equal(token.uid, Number(execFileSync('id', ['-u', 'canopy'], { encoding: 'utf8' })));
+    }
     // Section 11: edge3 is stopped and its data gone; edge1 still serves.
     assert.ok(!existsSync(path.join(hostDir('edge3'), 'var', 'lib', 'canopy')));
     assert.match(execFileSync('ip', ['netns', 'exec', harness.host('edge1').ns, 'curl', '-s', 'http://127.0.0.1:7401/readyz'], { encoding: 'utf8' }), /ready/);
