@@ -101,8 +101,10 @@ class HostShell {
     this.buffer = '';
     this.child.stdin!.write(`{ ${line}\n} </dev/null; printf '\\n__RC__ %s\\n' "$?"\n`);
     let m: RegExpExecArray | null = null;
-    await waitFor(`"${line}" to finish`, async () => (m = /\n__RC__ (\d+)\n/.exec(this.buffer)) !== null, 240_000);
-    const match = m as unknown as RegExpExecArray;
+    // A line that ends the shell (exit, exec) ends the wait at once, with what it printed.
+    await waitFor(`"${line}" to finish`, async () => (m = /\n__RC__ (\d+)\n/.exec(this.buffer)) !== null || this.child.exitCode !== null, 240_000);
+    const match = m as RegExpExecArray | null;
+    if (!match) return { rc: -1, out: `${this.buffer}\n(the shell exited)` };
     return { rc: Number(match[1]), out: this.buffer.slice(0, match.index) };
   }
 
