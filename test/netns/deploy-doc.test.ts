@@ -216,6 +216,7 @@ describe('docs/DEPLOY.md in network namespaces', () => {
     }
     const out = (host: string, command: string) => ran.filter((r) => r.host === host && r.line.startsWith(command)).map((r) => r.out).join('\n');
     assert.match(out('root', 'systemctl status canopy-root'), /active \(running\)/);
+    assert.match(out('root', 'curl -s http://127.0.0.1:7401/readyz'), /"ready":true/);
     // Section 6 lists the members (section 7's list, seconds after a restart, may say they are rejoining).
     assert.match(out('root', 'canopy nodes list'), /edge1/);
     await waitFor('edge1 to log its reload', async () => readFileSync(path.join(hostDir('edge1'), 'run', 'canopy-node@edge1.log'), 'utf8').includes('settings reloaded'));
@@ -226,7 +227,9 @@ describe('docs/DEPLOY.md in network namespaces', () => {
     if (!readFileSync(path.join(hostDir('root'), 'run', 'canopy-root.log'), 'utf8').includes('running as root')) {
       assert.equal(token.uid, Number(execFileSync('id', ['-u', 'canopy'], { encoding: 'utf8' })));
     }
-    // Section 11: edge3 is stopped and its data gone; edge1 still serves.
+    // Section 11: edge3 is no longer listed, stopped and its data gone; edge1 still serves.
+    const listed = ran.filter((r) => r.host === 'root' && r.line === 'canopy nodes list');
+    assert.doesNotMatch(listed.at(-1)!.out, /edge3/);
     assert.ok(!existsSync(path.join(hostDir('edge3'), 'var', 'lib', 'canopy')));
     assert.match(execFileSync('ip', ['netns', 'exec', harness.host('edge1').ns, 'curl', '-s', 'http://127.0.0.1:7401/readyz'], { encoding: 'utf8' }), /ready/);
     console.log(`DEPLOY.md ran in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${ran.length} lines`);
