@@ -15,7 +15,7 @@ import type { PeerPool } from '../wire/peer-pool.js';
 import { Bitfield } from './bitfield.js';
 import type { PeerLoad } from './peer-state.js';
 import { parsePlacement, wantsBlock } from '../core/placement.js';
-import { SwarmScheduler, type SwarmAction } from './scheduler.js';
+import { SwarmScheduler, type SwarmAction, type SwarmInput } from './scheduler.js';
 import { msUntilOpen, parseWindow, RatePacer, type PrefetchWindow } from './prefetch-window.js';
 import { stuckReason, type Stuck } from './stuck.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -160,15 +160,12 @@ export class SwarmSession {
       list.push({ resolve, reject });
       this.waiters.set(index, list);
     });
-    this.scheduler.urgent(index, deadline);
-    this.pump();
+    this.handle({ type: 'urgent', index, deadline });
     return p;
   }
 
   onHave(peerId: string, index: number, seeded: boolean): void {
-    if (seeded) this.scheduler.seeded(index, Date.now());
-    else this.scheduler.peerHas(peerId, index);
-    this.pump();
+    this.handle(seeded ? { type: 'seeded', index } : { type: 'peer-has', peer: peerId, index });
   }
 
   /** The periodic pass: what each peer has sent lately, and how late our own loop ran, go in first. */
@@ -178,13 +175,18 @@ export class SwarmSession {
     this.lastTickAt = now;
     if (lag > TICK_MS) this.scheduler.paused(lag, now);
     for (const [id, conn] of this.conns) this.scheduler.heard(id, conn.lastReceivedAt);
-    this.pump();
+    this.handle({ type: 'tick' });
   }
 
   private pump(): void {
+    this.handle({ type: 'tick' });
+  }
+
+  /** Every input goes through the scheduler's one entry point; what it returns is carried out here. */
+  private handle(input: SwarmInput): void {
     if (this.isStopped) return;
     this.checkWindow();
-    this.apply(this.scheduler.schedule(Date.now()));
+    this.apply(this.scheduler.handle(input, Date.now()));
   }
 
   private apply(actions: SwarmAction[]): void {
@@ -242,7 +244,7 @@ export class SwarmSession {
     this.deps
       .findHolders(this.contentId)
       .then((holders) => {
-        this.scheduler.setSwarm(this.deps.selfId, holders.filter((h) => !h.complete).map((h) => h.nodeId));
+        this.handle({ type: 'swarm', selfId: this.deps.selfId, members: holders.filter((h) => !h.complete).map((h) => h.nodeId) });
         if (!holders.some((h) => h.nodeId !== this.deps.selfId) && this.conns.size === 0) this.deps.onStuck({ reason: 'no-peer', detail: 'no node holds this content yet' });
         holders.forEach((h) => this.connect(h));
       })
@@ -266,12 +268,11 @@ export class SwarmSession {
         const have = Bitfield.fromBytes(this.manifest.blocks.length, reply.payload);
         if (this.isStopped || conn.isClosed) return;
         this.conns.set(id, conn);
-        this.scheduler.addPeer(id, have, loadOf(body), rtt, have.complete);
+        this.handle({ type: 'peer-joined', peer: id, have, load: loadOf(body), rttMs: rtt, isSeed: have.complete });
         // One listener per session on the shared connection, removed when the session ends or the peer is dropped.
         const onClose = () => this.dropPeer(id, conn);
         this.closeListeners.set(conn, onClose);
         conn.once('close', onClose);
-        this.pump();
       } catch (err) {
         this.deps.log.debug('cannot open interest', { contentId: this.contentId, peer: id, err: err as Error });
       } finally {
@@ -286,8 +287,7 @@ export class SwarmSession {
     const listener = this.closeListeners.get(conn);
     if (listener) conn.off('close', listener);
     this.closeListeners.delete(conn);
-    this.scheduler.removePeer(id);
-    this.pump();
+    this.handle({ type: 'peer-left', peer: id });
   }
 
   private refreshLoads(): void {
@@ -295,7 +295,7 @@ export class SwarmSession {
       const t0 = performance.now();
       conn
         .request('load', { contentId: this.contentId }, { timeoutMs: 10_000 })
-        .then((reply) => this.scheduler.updatePeer(id, loadOf(reply.header as unknown as PeerLoad), performance.now() - t0))
+        .then((reply) => this.handle({ type: 'peer-load', peer: id, load: loadOf(reply.header as unknown as PeerLoad), rttMs: performance.now() - t0 }))
         .catch(() => undefined);
     }
   }
@@ -349,7 +349,7 @@ export class SwarmSession {
     if (this.scheduler.have.has(index)) {
       // Already held: dropped without hashing or writing; the scheduler still learns the peer's pace.
       this.deps.onReceived?.(payload.length, 'duplicate');
-      this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
+      this.handle({ type: 'block', peer, index, valid: true });
       return;
     }
     this.storing.add(index);
@@ -359,7 +359,7 @@ export class SwarmSession {
       if (isCanopyError(err, 'ERR_BLOCK_HASH_MISMATCH')) {
         this.deps.onReceived?.(payload.length, 'corrupt');
         this.deps.log.warn('peer sent a corrupt block', { contentId: this.contentId, peer, index });
-        this.apply(this.scheduler.onBlock(peer, index, false, Date.now()));
+        this.handle({ type: 'block', peer, index, valid: false });
         return;
       }
       // The block is good; our own store cannot keep it (full, read-only, failing). No other
@@ -372,7 +372,7 @@ export class SwarmSession {
       this.storing.delete(index);
     }
     this.deps.onReceived?.(payload.length, 'kept');
-    this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
+    this.handle({ type: 'block', peer, index, valid: true });
     this.deps.onStored(index, payload.length);
     // Moving again, unless this session has just ended.
     if (!this.isStopped) this.deps.onStuck(undefined);
@@ -395,7 +395,7 @@ export class SwarmSession {
     if (code !== 'ERR_BLOCK_NOT_FOUND') this.deps.onStuck({ reason: stuckReason(err), detail: `${peer}: ${(err as Error).message}` });
     this.deps.log.debug('block fetch failed', { contentId: this.contentId, peer, index, err: err as Error });
     const kind = code === 'ERR_STORE_IO' || code === 'ERR_STORE_FULL' ? 'unservable' : !transport && REFUSALS.has(code) ? 'refused' : 'error';
-    this.apply(this.scheduler.onFailure(peer, index, kind, Date.now()));
+    this.handle({ type: 'failure', peer, index, kind });
   }
 }
 
