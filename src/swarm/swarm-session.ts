@@ -18,6 +18,7 @@ import { parsePlacement, wantsBlock } from '../core/placement.js';
 import { SwarmScheduler, type SwarmAction, type SwarmInput } from './scheduler.js';
 import { msUntilOpen, parseWindow, RatePacer, type PrefetchWindow } from './prefetch-window.js';
 import { stuckReason, type Stuck } from './stuck.js';
+import { pipelineLimits } from './pipeline.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -44,7 +45,6 @@ const TICK_MS = 250;
 const LOAD_REFRESH_MS = 2_000;
 const DISCOVER_MS = [500, 1_000, 2_000, 3_000];
 const BLOCK_TIMEOUT_MS = 300_000;
-const IN_FLIGHT_BYTES = 24 * 2 ** 20;
 /** Answers that mean "not this block from me": never asked of that peer again. */
 const REFUSALS = new Set<string | undefined>(['ERR_BLOCK_NOT_FOUND', 'ERR_NOT_AUTHORISED', 'ERR_CONTENT_NOT_FOUND']);
 
@@ -89,16 +89,11 @@ export class SwarmSession {
     private readonly deps: SessionDeps,
   ) {
     const policy = parsePlacement(manifest.placement);
-    // Outstanding bytes, not requests, are what matter: too deep a pipeline makes every block
-    // arrive late (they share the download link), so a block one node just got from the
-    // origin would reach it too late for the others to fetch it from that node.
-    const inFlight = Math.min(deps.maxInFlight, Math.max(4, Math.floor(IN_FLIGHT_BYTES / manifest.blockSize)));
     this.scheduler = new SwarmScheduler({
       lengths: manifest.blocks.map((b) => b.length),
       have,
       wanted: (i) => deps.prefetch && wantsBlock(policy, manifest.blocks[i]!.offset, manifest.size),
-      maxInFlight: inFlight,
-      maxInFlightPerPeer: Math.min(deps.maxInFlightPerPeer, Math.max(2, Math.ceil(inFlight / 3))),
+      ...pipelineLimits(manifest.blockSize, deps.maxInFlight, deps.maxInFlightPerPeer),
     });
     this.window = manifest.prefetch?.window ? parseWindow(manifest.prefetch.window) : undefined;
     this.pacer = manifest.prefetch?.rate ? new RatePacer(manifest.prefetch.rate) : undefined;
