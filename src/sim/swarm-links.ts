@@ -46,6 +46,7 @@ export class Links {
     private readonly onSent: (t: Transfer) => void,
     /** Called when a queued transfer starts sending. */
     private readonly onStart: (t: Transfer) => void,
+    private readonly slots = UPLOAD_SLOTS,
   ) {}
 
   /** A request reached the uploader: it starts at once if a slot is free, else waits. */
@@ -67,7 +68,7 @@ export class Links {
 
   private startNext(from: number): void {
     const h = this.hosts[from]!;
-    while (h.sending.size < UPLOAD_SLOTS && h.queue.length > 0) {
+    while (h.sending.size < this.slots && h.queue.length > 0) {
       const t = h.queue.shift()!;
       t.started = true;
       t.since = this.q.now;

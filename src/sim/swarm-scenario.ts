@@ -25,6 +25,8 @@ export interface SwarmScenarioOptions {
   /** `lan`: every host in one data centre (as the netns bench); `world`: the simulator's geography. */
   placement: 'lan' | 'world';
   seed: number;
+  /** Blocks a host sends at once. */
+  uploadSlots: number;
   /** Give up after this much simulated time. */
   maxSeconds: number;
 }
@@ -39,6 +41,7 @@ export const SWARM_SCENARIO_DEFAULTS: SwarmScenarioOptions = {
   originDegree: 32,
   placement: 'world',
   seed: 1,
+  uploadSlots: 6,
   maxSeconds: 3600,
 };
 
@@ -78,7 +81,7 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
   const o = { ...SWARM_SCENARIO_DEFAULTS, ...partial };
   const wall = performance.now();
   const { specs, originMembers, random } = buildSwarm(o);
-  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random);
+  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots);
   sim.run(o.maxSeconds * 1000);
   const F = o.size;
   const downloaders = sim.nodes.slice(1);

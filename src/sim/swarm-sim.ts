@@ -57,12 +57,13 @@ export class SwarmSim {
     readonly blockSize: number,
     originMembers: readonly number[],
     random: () => number,
+    uploadSlots?: number,
   ) {
     const n = Math.ceil(size / blockSize);
     this.lengths = Array.from({ length: n }, (_, i) => Math.min(blockSize, size - i * blockSize));
     this.places = specs.map((s) => s.place);
     const hosts: Host[] = specs.map((s) => ({ up: s.up, down: s.down, sending: new Set(), receiving: new Set(), queue: [], uploaded: 0 }));
-    this.links = new Links(hosts, this.q, (t) => this.sentLastByte(t), (t) => this.started(t));
+    this.links = new Links(hosts, this.q, (t) => this.sentLastByte(t), (t) => this.started(t), uploadSlots);
     const limits = pipelineLimits(blockSize, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_PEER);
     this.nodes = specs.map((s, id) => ({
       id,

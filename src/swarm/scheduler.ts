@@ -92,7 +92,23 @@ export class SwarmScheduler {
   /** The one entry point for drivers: applies an input, then schedules; returns what to do. */
   handle(input: SwarmInput, now: number): SwarmAction[] {
     const actions = this.apply(input, now);
+    if (actions.length === 0 && !this.mayChangeChoice(input)) return actions;
     return actions.length === 0 ? this.schedule(now) : [...actions, ...this.schedule(now)];
+  }
+
+  /**
+   * Whether an input can make a pass choose anything new now. A `have` for a block we do not
+   * want, already hold or have already asked for, or from a peer whose pipeline is full,
+   * cannot; nor can a `seeded` notice (it only holds requests back). Skipping those passes
+   * keeps a node's cost per `have` constant however many neighbours it has; anything that
+   * depends on time alone is picked up by the next tick.
+   */
+  private mayChangeChoice(input: SwarmInput): boolean {
+    if (input.type === 'seeded') return false;
+    if (input.type !== 'peer-has') return true;
+    const p = this.s.peers.get(input.peer);
+    if (!p || this.bulkPaused || this.s.inFlight >= this.total || p.inFlight.size >= this.perPeer) return this.s.urgentDeadlines.has(input.index);
+    return this.s.wantedMissing.has(input.index) && !this.s.asked.get(input.index)?.size;
   }
 
   private apply(input: SwarmInput, now: number): SwarmAction[] {
