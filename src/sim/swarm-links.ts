@@ -4,14 +4,12 @@
  * rate evenly over the blocks arriving at once; an uploader fills its upload rate over the
  * blocks it sends, giving each at most what its downloader can take and the rest to the
  * others (water-filling, as TCP flows sharing one bottleneck roughly do). An uploader sends
- * at most `UPLOAD_SLOTS` blocks at once, the others wait in order (as the peer service does).
+ * at most `UPLOAD_SLOTS` blocks at once, the others wait in order (the peer service's `UploadLimiter` limits, the same constants); more are answered busy.
  * Rates change only when a transfer starts or ends, so each change re-rates the transfers
  * at the two hosts involved and nothing else.
  */
+import { MAX_WAITING, UPLOAD_SLOTS } from '../swarm/upload-limiter.js';
 import type { EventQueue } from './event-queue.js';
-
-/** Blocks a host sends at once (the peer service reads and sends at most 6). */
-export const UPLOAD_SLOTS = 6;
 
 export interface Transfer {
   readonly from: number;
@@ -47,10 +45,13 @@ export class Links {
     /** Called when a queued transfer starts sending. */
     private readonly onStart: (t: Transfer) => void,
     private readonly slots = UPLOAD_SLOTS,
+    /** Requests waiting beyond the slots before the uploader answers busy (Infinity: never). */
+    private readonly maxWaiting = MAX_WAITING,
   ) {}
 
-  /** A request reached the uploader: it starts at once if a slot is free, else waits. */
-  enqueue(from: number, to: number, index: number, bytes: number): Transfer {
+  /** A request reached the uploader: it starts at once if a slot is free, else waits; undefined: busy. */
+  enqueue(from: number, to: number, index: number, bytes: number): Transfer | undefined {
+    if (this.hosts[from]!.queue.length >= this.maxWaiting) return undefined;
     const t: Transfer = { from, to, index, bytes, remaining: bytes, rate: 0, since: this.q.now, version: 0, started: false, dropped: false };
     this.hosts[from]!.queue.push(t);
     this.startNext(from);

@@ -6,6 +6,7 @@
  * fluid bound T*, origin egress per content size, bytes received per byte kept, and what
  * each node spends on control messages per second.
  */
+import { MAX_WAITING, UPLOAD_SLOTS } from '../swarm/upload-limiter.js';
 import { Geography, rng, type Place } from './geography.js';
 import { SwarmSim, type SimHostSpec } from './swarm-sim.js';
 
@@ -27,6 +28,8 @@ export interface SwarmScenarioOptions {
   seed: number;
   /** Blocks a host sends at once. */
   uploadSlots: number;
+  /** Requests an uploader queues beyond its slots before it answers busy. */
+  maxWaiting: number;
   /** Give up after this much simulated time. */
   maxSeconds: number;
 }
@@ -41,7 +44,8 @@ export const SWARM_SCENARIO_DEFAULTS: SwarmScenarioOptions = {
   originDegree: 32,
   placement: 'world',
   seed: 1,
-  uploadSlots: 6,
+  uploadSlots: UPLOAD_SLOTS,
+  maxWaiting: MAX_WAITING,
   maxSeconds: 3600,
 };
 
@@ -61,6 +65,9 @@ export function buildSwarm(o: SwarmScenarioOptions): { specs: SimHostSpec[]; ori
   };
   const originMembers = pick(o.nodes, Math.min(o.nodes, o.originDegree), random).map((i) => i + 1);
   for (const m of originMembers) link(0, m);
+  // The origin's downloaders see each other (the root lists them as the swarm's members), so
+  // a block the origin sent to one is seen at once by the others, who then ask that one.
+  for (const a of originMembers) for (const b of originMembers) link(a, b);
   if (o.nodes <= o.degree) {
     for (let a = 1; a < hosts; a++) for (let b = a + 1; b < hosts; b++) link(a, b);
   } else {
@@ -81,7 +88,7 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
   const o = { ...SWARM_SCENARIO_DEFAULTS, ...partial };
   const wall = performance.now();
   const { specs, originMembers, random } = buildSwarm(o);
-  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots);
+  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots, o.maxWaiting);
   sim.run(o.maxSeconds * 1000);
   const F = o.size;
   const downloaders = sim.nodes.slice(1);

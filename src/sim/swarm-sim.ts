@@ -58,12 +58,13 @@ export class SwarmSim {
     originMembers: readonly number[],
     random: () => number,
     uploadSlots?: number,
+    maxWaiting?: number,
   ) {
     const n = Math.ceil(size / blockSize);
     this.lengths = Array.from({ length: n }, (_, i) => Math.min(blockSize, size - i * blockSize));
     this.places = specs.map((s) => s.place);
     const hosts: Host[] = specs.map((s) => ({ up: s.up, down: s.down, sending: new Set(), receiving: new Set(), queue: [], uploaded: 0 }));
-    this.links = new Links(hosts, this.q, (t) => this.sentLastByte(t), (t) => this.started(t), uploadSlots);
+    this.links = new Links(hosts, this.q, (t) => this.sentLastByte(t), (t) => this.started(t), uploadSlots, maxWaiting);
     const limits = pipelineLimits(blockSize, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_PEER);
     this.nodes = specs.map((s, id) => ({
       id,
@@ -125,7 +126,7 @@ export class SwarmSim {
       node.messages++;
       if (a.type === 'request') {
         node.sched!.sent(a.peer, a.index, this.q.now);
-        this.q.after(this.lat(node.id, peer), () => node.pending.set(`${a.peer}/${a.index}`, this.links.enqueue(peer, node.id, a.index, this.lengths[a.index]!)));
+        this.q.after(this.lat(node.id, peer), () => this.requested(node, peer, a.index));
       } else {
         this.q.after(this.lat(node.id, peer), () => {
           const key = `${a.peer}/${a.index}`;
@@ -134,6 +135,12 @@ export class SwarmSim {
         });
       }
     }
+  }
+
+  private requested(node: SimSwarmNode, peer: number, index: number): void {
+    const t = this.links.enqueue(peer, node.id, index, this.lengths[index]!);
+    if (t) node.pending.set(`${nameOf(peer)}/${index}`, t);
+    else this.q.after(this.lat(node.id, peer), () => this.input(node, { type: 'failure', peer: nameOf(peer), index, kind: 'busy' }));
   }
 
   /** The origin tells the downloaders it serves that it has started sending a block for the first time. */

@@ -46,6 +46,8 @@ export const STALL_MIN_MS = 8_000;
 const BAD_BLOCKS_TO_BAN = 2;
 const CHOKE_BASE_MS = 2_000;
 const SEED_PIPELINE = 2;
+/** Shortest wait before asking a busy holder again. */
+const BUSY_MIN_MS = 200;
 /** A peer whose store fails this many requests is dropped for the session: it costs no more than a dead one. */
 const UNSERVABLE_TO_DROP = 2;
 /** Bytes of urgent (client-waited) blocks in flight per content, at least one block: stalled clients hold little. */
@@ -259,6 +261,12 @@ export class SwarmScheduler {
       return [];
     }
     this.s.forget(p, index);
+    if (kind === 'busy') {
+      // Not a fault: its queue is full because others ask it too. Ask others meanwhile, and it
+      // again once it has sent about one block per request it is already serving.
+      p.chokedUntil = Math.max(p.chokedUntil, now + Math.max(BUSY_MIN_MS, (this.s.blockLength / p.rate()) * 1000));
+      return [];
+    }
     if (kind === 'error') {
       this.choke(p, now);
       return [];
@@ -345,14 +353,20 @@ export class SwarmScheduler {
     let budget = this.total - this.s.inFlight;
     if (this.s.wantedMissing.size === 0 || budget <= 0) return;
     const length = this.s.blockLength;
-    const ranked = [...this.s.peers.values()]
-      .filter((p) => !p.isChoked(now))
-      .map((p) => ({ p, eta: p.expectedMs(length) }))
-      .sort((a, b) => a.eta - b.eta)
-      .map((x) => x.p);
-    const swarm = ranked.some((p) => !p.isSeed);
-    const seeds = ranked.filter((p) => p.isSeed).length;
-    for (const p of ranked) {
+    let swarm = false;
+    let seeds = 0;
+    for (const p of this.s.peers.values()) {
+      if (p.isChoked(now)) continue;
+      if (p.isSeed) seeds++;
+      else swarm = true;
+    }
+    const open: { p: PeerState; eta: number }[] = [];
+    for (const p of this.s.peers.values()) {
+      // Only peers with room in their pipeline are ranked (the costly part of a pass).
+      if (!p.isChoked(now) && p.inFlight.size < (p.isSeed && swarm ? SEED_PIPELINE : this.perPeer)) open.push({ p, eta: p.expectedMs(length) });
+    }
+    open.sort((a, b) => a.eta - b.eta);
+    for (const { p } of open) {
       // A shallow queue at a seed keeps its choices fresh: what it sends is decided close to when it sends.
       const limit = p.isSeed && swarm ? SEED_PIPELINE : this.perPeer;
       while (budget > 0 && p.inFlight.size < limit) {

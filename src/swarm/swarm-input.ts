@@ -12,7 +12,8 @@ export type SwarmAction =
   | { type: 'ban'; peer: string; reason: string }
   | { type: 'complete' };
 
-export type FailureKind = 'refused' | 'unservable' | 'error';
+/** `busy`: the holder's upload queue is full; ask it again after a block's time, elsewhere meanwhile. */
+export type FailureKind = 'refused' | 'unservable' | 'error' | 'busy';
 
 export type SwarmInput =
   /** Interest opened with a holder: its bitfield, load report and the measured round trip. */

@@ -383,6 +383,8 @@ export class SwarmSession {
 
   private onFetchError(peer: string, index: number, err: unknown): void {
     const code = isCanopyError(err) ? err.code : undefined;
+    // A busy holder is not a fault and not why we are stuck: ask others, and it again shortly.
+    if (code === 'ERR_BUSY') return this.handle({ type: 'failure', peer, index, kind: 'busy' });
     // A holder that refuses, or answers with an error of its own (its volume failed), is not
     // asked for that block again; a broken or silent connection chokes the peer with backoff.
     const transport = code === undefined || code === 'ERR_TIMEOUT' || code === 'ERR_CONNECTION_CLOSED' || code === 'ERR_UNREACHABLE';

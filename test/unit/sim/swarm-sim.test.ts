@@ -10,6 +10,7 @@ import { Links, type Host, type Transfer } from '../../../src/sim/swarm-links.js
 import { runSwarmScenario } from '../../../src/sim/swarm-scenario.js';
 
 const MiB = 2 ** 20;
+type Result = { completed: number; Tstar: number; ratio: number; originEgressRatio: number; receivedPerKept: number };
 const host = (up: number, down: number): Host => ({ up, down, sending: new Set(), receiving: new Set(), queue: [], uploaded: 0 });
 
 describe('swarm simulator', () => {
@@ -26,7 +27,7 @@ describe('swarm simulator', () => {
   });
 
   it('one downloader gets the content in its size over the rate', () => {
-    const r = runSwarmScenario({ nodes: 1, size: 16 * MiB, blockSize: MiB, rate: 4 * MiB, placement: 'lan', maxSeconds: 60 }) as Record<string, number>;
+    const r = runSwarmScenario({ nodes: 1, size: 16 * MiB, blockSize: MiB, rate: 4 * MiB, placement: 'lan', maxSeconds: 60 }) as unknown as Result;
     assert.equal(r.completed, 1);
     assert.equal(r.Tstar, 4);
     assert.ok(r.ratio >= 1 && r.ratio < 1.02, `T/T* ${r.ratio}`);
@@ -35,7 +36,7 @@ describe('swarm simulator', () => {
   });
 
   it('a swarm of 12 on the real scheduler completes, no faster than the bound, with the origin sending each block about once', () => {
-    const r = runSwarmScenario({ nodes: 12, size: 32 * MiB, blockSize: MiB, rate: 4 * MiB, placement: 'lan', maxSeconds: 600 }) as Record<string, number>;
+    const r = runSwarmScenario({ nodes: 12, size: 32 * MiB, blockSize: MiB, rate: 4 * MiB, placement: 'lan', maxSeconds: 600 }) as unknown as Result;
     assert.equal(r.completed, 12);
     assert.ok(r.ratio >= 1, `T/T* ${r.ratio} is below the bound: the links give more than their rate`);
     assert.ok(r.ratio < 2, `T/T* ${r.ratio}`);
