@@ -1,19 +1,18 @@
 /**
- * The I/O shell around one content's SwarmScheduler: finds holders through the root, opens
- * `interest` with each (bitfield, load, round trip), keeps their load and round trip fresh,
- * turns `request` actions into `get-block` calls paced by the node's download cap, checks
- * every block against the manifest before the store keeps it, and feeds results back.
+ * The I/O shell around one content's SwarmScheduler: its holders come from `HolderLinks`
+ * (discovery, interest, load); it turns `request` actions into `get-block` calls paced by
+ * the node's download cap, checks every block against the manifest before the store keeps
+ * it, and feeds every result back through `scheduler.handle(input, now)`.
  * Scheduler state changes only inside synchronous handlers; awaits happen outside them.
  */
 import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { Logger } from '../core/logger.js';
 import type { BlockStore } from '../store/block-store.js';
-import type { Holder, InterestReply } from '../wire/messages.js';
-import type { PeerConnection } from '../wire/peer-connection.js';
+import type { Holder } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';
-import { Bitfield } from './bitfield.js';
-import type { PeerLoad } from './peer-state.js';
+import type { Bitfield } from './bitfield.js';
+import { HolderLinks } from './holder-links.js';
 import { parsePlacement, wantsBlock } from '../core/placement.js';
 import { SwarmScheduler, type SwarmAction, type SwarmInput } from './scheduler.js';
 import { msUntilOpen, parseWindow, RatePacer, type PrefetchWindow } from './prefetch-window.js';
@@ -43,16 +42,13 @@ export interface SessionDeps {
 
 const TICK_MS = 250;
 const LOAD_REFRESH_MS = 2_000;
-const DISCOVER_MS = [500, 1_000, 2_000, 3_000];
 const BLOCK_TIMEOUT_MS = 300_000;
 /** Answers that mean "not this block from me": never asked of that peer again. */
 const REFUSALS = new Set<string | undefined>(['ERR_BLOCK_NOT_FOUND', 'ERR_NOT_AUTHORISED', 'ERR_CONTENT_NOT_FOUND']);
 
 export class SwarmSession {
   readonly scheduler: SwarmScheduler;
-  private readonly conns = new Map<string, PeerConnection>();
-  private readonly connecting = new Set<string>();
-  private readonly banned = new Set<string>();
+  private readonly holders: HolderLinks;
   /** Requests not yet sent (waiting for the download cap or the pacer): a cancel drops them here. */
   private readonly aborts = new Map<string, AbortController>();
   /** Requests on the wire, waiting for their answer. */
@@ -63,14 +59,11 @@ export class SwarmSession {
   private readonly storing = new Set<number>();
   /** Ends every request of this session when it stops. */
   private readonly stopping = new AbortController();
-  /** The `close` listener this session added to each peer connection, removed when it no longer needs it. */
-  private readonly closeListeners = new Map<PeerConnection, () => void>();
   /** Waiters for a block; a block verified but not kept (the store is full) is handed to them. */
   private readonly waiters = new Map<number, { resolve: (bytes?: Buffer) => void; reject: (err: Error) => void }[]>();
   /** Block fetches in progress, so a cancelled session can be waited for before its blocks are removed. */
   private readonly inFlight = new Set<Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
-  private discoverRound = 0;
   private lastTickAt = 0;
   /** The content's prefetch policy (window, rate): background blocks only; client reads never wait. */
   private readonly window: PrefetchWindow | undefined;
@@ -98,6 +91,7 @@ export class SwarmSession {
     this.window = manifest.prefetch?.window ? parseWindow(manifest.prefetch.window) : undefined;
     this.pacer = manifest.prefetch?.rate ? new RatePacer(manifest.prefetch.rate) : undefined;
     manifest.blocks.forEach((b, i) => this.sameHash.set(b.hash, [...(this.sameHash.get(b.hash) ?? []), i]));
+    this.holders = new HolderLinks(contentId, manifest.blocks.length, deps, (input) => this.handle(input), () => this.isStopped, (fn, ms) => this.timers.push(setTimeout(fn, ms)));
     this.complete = new Promise((resolve, reject) => {
       this.markComplete = resolve;
       this.markFailed = reject;
@@ -106,8 +100,8 @@ export class SwarmSession {
 
   start(): void {
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
-    this.timers.push(setInterval(() => this.refreshLoads(), LOAD_REFRESH_MS));
-    this.discover();
+    this.timers.push(setInterval(() => this.holders.refreshLoads(), LOAD_REFRESH_MS));
+    this.holders.discover();
     this.pump();
   }
 
@@ -136,8 +130,7 @@ export class SwarmSession {
     this.timers.forEach(clearInterval);
     this.timers = [];
     this.stopping.abort(reason);
-    for (const [conn, listener] of this.closeListeners) conn.off('close', listener);
-    this.closeListeners.clear();
+    this.holders.close();
     for (const a of this.aborts.values()) a.abort(reason);
     for (const list of this.waiters.values()) for (const w of list) w.reject(reason);
     this.waiters.clear();
@@ -169,7 +162,7 @@ export class SwarmSession {
     const lag = this.lastTickAt === 0 ? 0 : now - this.lastTickAt - TICK_MS;
     this.lastTickAt = now;
     if (lag > TICK_MS) this.scheduler.paused(lag, now);
-    for (const [id, conn] of this.conns) this.scheduler.heard(id, conn.lastReceivedAt);
+    for (const [id, conn] of this.holders.conns) this.scheduler.heard(id, conn.lastReceivedAt);
     this.handle({ type: 'tick' });
   }
 
@@ -197,7 +190,7 @@ export class SwarmSession {
           this.cancel(a.peer, a.index);
           break;
         case 'ban':
-          this.banned.add(a.peer);
+          this.holders.ban(a.peer);
           this.deps.log.warn('banned peer', { contentId: this.contentId, peer: a.peer, reason: a.reason });
           break;
         case 'complete':
@@ -220,7 +213,7 @@ export class SwarmSession {
     // Already answered (a copy dropped while the first was being stored): nothing to cancel.
     if (!this.awaiting.has(key)) return;
     this.cancelled.add(key);
-    void this.conns.get(peer)?.notify('cancel', { contentId: this.contentId, index }).catch(() => undefined);
+    void this.holders.conns.get(peer)?.notify('cancel', { contentId: this.contentId, index }).catch(() => undefined);
   }
 
   /** Pauses background prefetch while the content's window is closed, and says why. */
@@ -231,68 +224,6 @@ export class SwarmSession {
     if (closed === this.scheduler.bulkPaused) return;
     this.scheduler.bulkPaused = closed;
     this.deps.onStuck(closed ? { reason: 'window', detail: `prefetch runs ${this.manifest.prefetch!.window} local time; opens in ${Math.ceil(wait / 60_000)} min` } : undefined);
-  }
-
-  private discover(): void {
-    if (this.isStopped) return;
-    const delay = DISCOVER_MS[Math.min(this.discoverRound++, DISCOVER_MS.length - 1)]!;
-    this.deps
-      .findHolders(this.contentId)
-      .then((holders) => {
-        this.handle({ type: 'swarm', selfId: this.deps.selfId, members: holders.filter((h) => !h.complete).map((h) => h.nodeId) });
-        if (!holders.some((h) => h.nodeId !== this.deps.selfId) && this.conns.size === 0) this.deps.onStuck({ reason: 'no-peer', detail: 'no node holds this content yet' });
-        holders.forEach((h) => this.connect(h));
-      })
-      .catch((err: Error) => this.deps.log.debug('cannot list holders', { contentId: this.contentId, err }))
-      .finally(() => {
-        if (!this.isStopped) this.timers.push(setTimeout(() => this.discover(), delay));
-      });
-  }
-
-  private connect(holder: Holder): void {
-    const id = holder.nodeId;
-    if (id === this.deps.selfId || this.conns.has(id) || this.connecting.has(id) || this.banned.has(id)) return;
-    this.connecting.add(id);
-    void (async () => {
-      try {
-        const conn = await this.deps.pool.get(holder.peer);
-        const t0 = performance.now();
-        const reply = await conn.request('interest', { contentId: this.contentId }, { timeoutMs: 10_000 });
-        const rtt = performance.now() - t0;
-        const body = reply.header as unknown as InterestReply;
-        const have = Bitfield.fromBytes(this.manifest.blocks.length, reply.payload);
-        if (this.isStopped || conn.isClosed) return;
-        this.conns.set(id, conn);
-        this.handle({ type: 'peer-joined', peer: id, have, load: loadOf(body), rttMs: rtt, isSeed: have.complete });
-        // One listener per session on the shared connection, removed when the session ends or the peer is dropped.
-        const onClose = () => this.dropPeer(id, conn);
-        this.closeListeners.set(conn, onClose);
-        conn.once('close', onClose);
-      } catch (err) {
-        this.deps.log.debug('cannot open interest', { contentId: this.contentId, peer: id, err: err as Error });
-      } finally {
-        this.connecting.delete(id);
-      }
-    })();
-  }
-
-  private dropPeer(id: string, conn: PeerConnection): void {
-    if (this.conns.get(id) !== conn) return;
-    this.conns.delete(id);
-    const listener = this.closeListeners.get(conn);
-    if (listener) conn.off('close', listener);
-    this.closeListeners.delete(conn);
-    this.handle({ type: 'peer-left', peer: id });
-  }
-
-  private refreshLoads(): void {
-    for (const [id, conn] of this.conns) {
-      const t0 = performance.now();
-      conn
-        .request('load', { contentId: this.contentId }, { timeoutMs: 10_000 })
-        .then((reply) => this.handle({ type: 'peer-load', peer: id, load: loadOf(reply.header as unknown as PeerLoad), rttMs: performance.now() - t0 }))
-        .catch(() => undefined);
-    }
   }
 
   private resolveWaiters(index: number, bytes?: Buffer): void {
@@ -306,7 +237,7 @@ export class SwarmSession {
     this.aborts.set(key, abort);
     const block = this.manifest.blocks[index]!;
     try {
-      const conn = this.conns.get(peer);
+      const conn = this.holders.conns.get(peer);
       if (!conn) throw new CanopyError('ERR_CONNECTION_CLOSED', 'peer is gone');
       await this.deps.downloadBucket.take(block.length, abort.signal);
       // Background blocks keep to the content's prefetch rate; a block a client waits for does not.
@@ -394,9 +325,4 @@ export class SwarmSession {
     const kind = code === 'ERR_STORE_IO' || code === 'ERR_STORE_FULL' ? 'unservable' : !transport && REFUSALS.has(code) ? 'refused' : 'error';
     this.handle({ type: 'failure', peer, index, kind });
   }
-}
-
-function loadOf(v: PeerLoad): PeerLoad {
-  const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : 0);
-  return { uploads: n(v.uploads), queuedBytes: n(v.queuedBytes), rate: n(v.rate), cap: n(v.cap) };
 }
