@@ -8,7 +8,7 @@
  */
 import { MAX_WAITING, UPLOAD_SLOTS } from '../swarm/upload-limiter.js';
 import { Geography, rng, type Place } from './geography.js';
-import { SwarmSim, type SimHostSpec } from './swarm-sim.js';
+import { SwarmSim, TICK_MS, type SimHostSpec } from './swarm-sim.js';
 
 export interface SwarmScenarioOptions {
   /** Downloaders (the origin is one more host). */
@@ -30,6 +30,8 @@ export interface SwarmScenarioOptions {
   uploadSlots: number;
   /** Requests an uploader queues beyond its slots before it answers busy. */
   maxWaiting: number;
+  /** Period of each node's scheduler tick (the node's is 250 ms). */
+  tickMs: number;
   /** Give up after this much simulated time. */
   maxSeconds: number;
 }
@@ -46,6 +48,7 @@ export const SWARM_SCENARIO_DEFAULTS: SwarmScenarioOptions = {
   seed: 1,
   uploadSlots: UPLOAD_SLOTS,
   maxWaiting: MAX_WAITING,
+  tickMs: TICK_MS,
   maxSeconds: 3600,
 };
 
@@ -88,7 +91,7 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
   const o = { ...SWARM_SCENARIO_DEFAULTS, ...partial };
   const wall = performance.now();
   const { specs, originMembers, random } = buildSwarm(o);
-  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots, o.maxWaiting);
+  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots, o.maxWaiting, o.tickMs);
   sim.run(o.maxSeconds * 1000);
   const F = o.size;
   const downloaders = sim.nodes.slice(1);
@@ -112,6 +115,7 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
     degree: o.degree,
     originDegree: o.originDegree,
     placement: o.placement,
+    tickMs: o.tickMs,
     seed: o.seed,
     completed: done.length,
     T: round(T),

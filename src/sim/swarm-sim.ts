@@ -14,7 +14,8 @@ import { EventQueue } from './event-queue.js';
 import { latency, type Place } from './geography.js';
 import { Links, type Host, type Transfer } from './swarm-links.js';
 
-const TICK_MS = 250;
+/** The session's periodic pass (`swarm-session.ts` TICK_MS). */
+export const TICK_MS = 250;
 const LOAD_REFRESH_MS = 2_000;
 /** The node's defaults: `downloadConcurrency` 16, a quarter of it per peer. */
 const MAX_IN_FLIGHT = 16;
@@ -59,6 +60,8 @@ export class SwarmSim {
     random: () => number,
     uploadSlots?: number,
     maxWaiting?: number,
+    /** A longer period than the node's makes a huge run cheaper; time-based choices come later by up to that much. */
+    private readonly tickMs = TICK_MS,
   ) {
     const n = Math.ceil(size / blockSize);
     this.lengths = Array.from({ length: n }, (_, i) => Math.min(blockSize, size - i * blockSize));
@@ -95,7 +98,7 @@ export class SwarmSim {
 
   /** Runs until every downloader is complete or `untilMs` of simulated time has passed. */
   run(untilMs: number): void {
-    this.q.at(TICK_MS, () => this.tick());
+    this.q.at(this.tickMs, () => this.tick());
     this.q.run(untilMs, () => this.left === 0);
   }
 
@@ -178,7 +181,7 @@ export class SwarmSim {
   /** The sessions' periodic pass: bytes heard from peers still sending, load reports every 2 s. */
   private tick(): void {
     const now = this.q.now;
-    const refresh = now % LOAD_REFRESH_MS < TICK_MS;
+    const refresh = now % LOAD_REFRESH_MS < this.tickMs;
     for (const node of this.nodes) {
       if (!node.sched || node.doneAt !== undefined) continue;
       for (const t of this.links.hosts[node.id]!.receiving) node.sched.heard(nameOf(t.from), now);
@@ -191,7 +194,7 @@ export class SwarmSim {
       }
       this.carryOut(node, node.sched.handle({ type: 'tick' }, now));
     }
-    if (this.left > 0) this.q.after(TICK_MS, () => this.tick());
+    if (this.left > 0) this.q.after(this.tickMs, () => this.tick());
   }
 }
 

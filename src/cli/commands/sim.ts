@@ -21,6 +21,7 @@ interface SimSwarmOptions {
   degree: string;
   originDegree: string;
   placement: string;
+  tick: string;
   seed: string;
   json?: boolean;
 }
@@ -73,6 +74,7 @@ function registerSimSwarm(sim: Command): void {
     .option('--degree <n>', 'neighbours per node', '32')
     .option('--origin-degree <n>', 'nodes the origin serves', '32')
     .option('--placement <where>', 'world (the simulator geography) or lan (one data centre)', 'world')
+    .option('--tick <ms>', "period of each node's scheduler pass (the node's is 250; longer makes a huge run cheaper)", '250')
     .option('--seed <n>', 'random seed (same seed, same run)', '1')
     .option('--json', 'print one JSON line')
     .action(
@@ -93,6 +95,7 @@ function registerSimSwarm(sim: Command): void {
           degree: int('degree', opts.degree, 2, 1024),
           originDegree: int('origin-degree', opts.originDegree, 1, 1024),
           placement: opts.placement,
+          tickMs: int('tick', opts.tick, 10, 10_000),
           seed: int('seed', opts.seed, 0, 2 ** 31),
         });
         if (opts.json) return printJson(r);
