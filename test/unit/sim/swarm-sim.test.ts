@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { EventQueue } from '../../../src/sim/event-queue.js';
 import { Links, type Host, type Transfer } from '../../../src/sim/swarm-links.js';
 import { runSwarmScenario } from '../../../src/sim/swarm-scenario.js';
+import { runCli } from '../../helpers/cli.js';
 
 const MiB = 2 ** 20;
 type Result = { completed: number; Tstar: number; ratio: number; originEgressRatio: number; receivedPerKept: number };
@@ -42,5 +43,19 @@ describe('swarm simulator', () => {
     assert.ok(r.ratio < 2, `T/T* ${r.ratio}`);
     assert.ok(r.originEgressRatio >= 1 && r.originEgressRatio < 2, `origin egress ${r.originEgressRatio}`);
     assert.ok(r.receivedPerKept >= 1 && r.receivedPerKept <= 1.05, `received per kept ${r.receivedPerKept}`);
+  });
+});
+
+describe('canopy sim swarm (the command)', () => {
+  it('prints one JSON line with the bound and the costs, and refuses a bad placement with a usage error', async () => {
+    const ok = await runCli(['sim', 'swarm', '--nodes', '4', '--size', '8MiB', '--block-size', '1MiB', '--placement', 'lan', '--json'], { timeoutMs: 60_000 });
+    assert.equal(ok.code, 0, ok.stderr);
+    const r = JSON.parse(ok.stdout.trim().split('\n').at(-1)!) as Result & { nodes: number; messagesPerNodePerSecond: { median: number } };
+    assert.equal(r.nodes, 4);
+    assert.equal(r.completed, 4);
+    assert.ok(r.ratio >= 1 && r.messagesPerNodePerSecond.median > 0);
+    const bad = await runCli(['sim', 'swarm', '--placement', 'moon'], { timeoutMs: 30_000 });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /placement/);
   });
 });
