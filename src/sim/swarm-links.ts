@@ -51,9 +51,10 @@ export class Links {
 
   /** A request reached the uploader: it starts at once if a slot is free, else waits; undefined: busy. */
   enqueue(from: number, to: number, index: number, bytes: number): Transfer | undefined {
-    if (this.hosts[from]!.queue.length >= this.maxWaiting) return undefined;
+    const h = this.hosts[from]!;
+    if (h.sending.size >= this.slots && h.queue.length >= this.maxWaiting) return undefined;
     const t: Transfer = { from, to, index, bytes, remaining: bytes, rate: 0, since: this.q.now, version: 0, started: false, dropped: false };
-    this.hosts[from]!.queue.push(t);
+    h.queue.push(t);
     this.startNext(from);
     return t;
   }
