@@ -7,7 +7,7 @@
  * content's origin excepted): policy is enforced where data leaves.
  */
 import { matches, parseCriteria } from '../core/criteria.js';
-import { CanopyError } from '../core/errors.js';
+import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { RootPeerMessages } from '../root/root-peer-messages.js';
 import type { IncomingRequest, RequestHandler } from '../wire/peer-connection.js';
 import { PROTOCOL_VERSION, type MessageBodies } from '../wire/messages.js';
@@ -163,7 +163,8 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
   let release: () => void;
   try {
     release = await deps.uploads.acquire(block.length, abort.signal);
-  } catch {
+  } catch (err) {
+    if (isCanopyError(err, 'ERR_BUSY')) throw err;
     throw new CanopyError('ERR_TIMEOUT', `request for block ${index} was cancelled`);
   } finally {
     if (mine.get(key) === abort) mine.delete(key);

@@ -1,8 +1,8 @@
 /**
- * The I/O shell around one content's SwarmScheduler: finds holders through the root, opens
- * `interest` with each (bitfield, load, round trip), keeps their load and round trip fresh,
- * turns `request` actions into `get-block` calls paced by the node's download cap, checks
- * every block against the manifest before the store keeps it, and feeds results back.
+ * The I/O shell around one content's SwarmScheduler: its holders come from `HolderLinks`
+ * (discovery, interest, load); it turns `request` actions into `get-block` calls paced by
+ * the node's download cap, checks every block against the manifest before the store keeps
+ * it, and feeds every result back through `scheduler.handle(input, now)`.
  * Scheduler state changes only inside synchronous handlers; awaits happen outside them.
  */
 import { byteLength, joined } from '../core/block-bytes.js';
@@ -10,15 +10,15 @@ import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import type { Logger } from '../core/logger.js';
 import type { BlockStore } from '../store/block-store.js';
-import type { Holder, InterestReply } from '../wire/messages.js';
-import type { PeerConnection } from '../wire/peer-connection.js';
+import type { Holder } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';
-import { Bitfield } from './bitfield.js';
-import type { PeerLoad } from './peer-state.js';
+import type { Bitfield } from './bitfield.js';
+import { HolderLinks } from './holder-links.js';
 import { parsePlacement, wantsBlock } from '../core/placement.js';
-import { SwarmScheduler, type SwarmAction } from './scheduler.js';
+import { SwarmScheduler, type SwarmAction, type SwarmInput } from './scheduler.js';
 import { msUntilOpen, parseWindow, RatePacer, type PrefetchWindow } from './prefetch-window.js';
 import { stuckReason, type Stuck } from './stuck.js';
+import { pipelineLimits } from './pipeline.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenBucket } from './token-bucket.js';
 
@@ -43,17 +43,13 @@ export interface SessionDeps {
 
 const TICK_MS = 250;
 const LOAD_REFRESH_MS = 2_000;
-const DISCOVER_MS = [500, 1_000, 2_000, 3_000];
 const BLOCK_TIMEOUT_MS = 300_000;
-const IN_FLIGHT_BYTES = 24 * 2 ** 20;
 /** Answers that mean "not this block from me": never asked of that peer again. */
 const REFUSALS = new Set<string | undefined>(['ERR_BLOCK_NOT_FOUND', 'ERR_NOT_AUTHORISED', 'ERR_CONTENT_NOT_FOUND']);
 
 export class SwarmSession {
   readonly scheduler: SwarmScheduler;
-  private readonly conns = new Map<string, PeerConnection>();
-  private readonly connecting = new Set<string>();
-  private readonly banned = new Set<string>();
+  private readonly holders: HolderLinks;
   /** Requests not yet sent (waiting for the download cap or the pacer): a cancel drops them here. */
   private readonly aborts = new Map<string, AbortController>();
   /** Requests on the wire, waiting for their answer. */
@@ -64,14 +60,11 @@ export class SwarmSession {
   private readonly storing = new Set<number>();
   /** Ends every request of this session when it stops. */
   private readonly stopping = new AbortController();
-  /** The `close` listener this session added to each peer connection, removed when it no longer needs it. */
-  private readonly closeListeners = new Map<PeerConnection, () => void>();
   /** Waiters for a block; a block verified but not kept (the store is full) is handed to them. */
   private readonly waiters = new Map<number, { resolve: (bytes?: Buffer) => void; reject: (err: Error) => void }[]>();
   /** Block fetches in progress, so a cancelled session can be waited for before its blocks are removed. */
   private readonly inFlight = new Set<Promise<void>>();
   private timers: NodeJS.Timeout[] = [];
-  private discoverRound = 0;
   private lastTickAt = 0;
   /** The content's prefetch policy (window, rate): background blocks only; client reads never wait. */
   private readonly window: PrefetchWindow | undefined;
@@ -90,20 +83,16 @@ export class SwarmSession {
     private readonly deps: SessionDeps,
   ) {
     const policy = parsePlacement(manifest.placement);
-    // Outstanding bytes, not requests, are what matter: too deep a pipeline makes every block
-    // arrive late (they share the download link), so a block one node just got from the
-    // origin would reach it too late for the others to fetch it from that node.
-    const inFlight = Math.min(deps.maxInFlight, Math.max(4, Math.floor(IN_FLIGHT_BYTES / manifest.blockSize)));
     this.scheduler = new SwarmScheduler({
       lengths: manifest.blocks.map((b) => b.length),
       have,
       wanted: (i) => deps.prefetch && wantsBlock(policy, manifest.blocks[i]!.offset, manifest.size),
-      maxInFlight: inFlight,
-      maxInFlightPerPeer: Math.min(deps.maxInFlightPerPeer, Math.max(2, Math.ceil(inFlight / 3))),
+      ...pipelineLimits(manifest.blockSize, deps.maxInFlight, deps.maxInFlightPerPeer),
     });
     this.window = manifest.prefetch?.window ? parseWindow(manifest.prefetch.window) : undefined;
     this.pacer = manifest.prefetch?.rate ? new RatePacer(manifest.prefetch.rate) : undefined;
     manifest.blocks.forEach((b, i) => this.sameHash.set(b.hash, [...(this.sameHash.get(b.hash) ?? []), i]));
+    this.holders = new HolderLinks(contentId, manifest.blocks.length, deps, (input) => this.handle(input), () => this.isStopped, (fn, ms) => this.timers.push(setTimeout(fn, ms)));
     this.complete = new Promise((resolve, reject) => {
       this.markComplete = resolve;
       this.markFailed = reject;
@@ -112,8 +101,8 @@ export class SwarmSession {
 
   start(): void {
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
-    this.timers.push(setInterval(() => this.refreshLoads(), LOAD_REFRESH_MS));
-    this.discover();
+    this.timers.push(setInterval(() => this.holders.refreshLoads(), LOAD_REFRESH_MS));
+    this.holders.discover();
     this.pump();
   }
 
@@ -142,8 +131,7 @@ export class SwarmSession {
     this.timers.forEach(clearInterval);
     this.timers = [];
     this.stopping.abort(reason);
-    for (const [conn, listener] of this.closeListeners) conn.off('close', listener);
-    this.closeListeners.clear();
+    this.holders.close();
     for (const a of this.aborts.values()) a.abort(reason);
     for (const list of this.waiters.values()) for (const w of list) w.reject(reason);
     this.waiters.clear();
@@ -161,15 +149,12 @@ export class SwarmSession {
       list.push({ resolve, reject });
       this.waiters.set(index, list);
     });
-    this.scheduler.urgent(index, deadline);
-    this.pump();
+    this.handle({ type: 'urgent', index, deadline });
     return p;
   }
 
   onHave(peerId: string, index: number, seeded: boolean): void {
-    if (seeded) this.scheduler.seeded(index, Date.now());
-    else this.scheduler.peerHas(peerId, index);
-    this.pump();
+    this.handle(seeded ? { type: 'seeded', index } : { type: 'peer-has', peer: peerId, index });
   }
 
   /** The periodic pass: what each peer has sent lately, and how late our own loop ran, go in first. */
@@ -178,14 +163,19 @@ export class SwarmSession {
     const lag = this.lastTickAt === 0 ? 0 : now - this.lastTickAt - TICK_MS;
     this.lastTickAt = now;
     if (lag > TICK_MS) this.scheduler.paused(lag, now);
-    for (const [id, conn] of this.conns) this.scheduler.heard(id, conn.lastReceivedAt);
-    this.pump();
+    for (const [id, conn] of this.holders.conns) this.scheduler.heard(id, conn.lastReceivedAt);
+    this.handle({ type: 'tick' });
   }
 
   private pump(): void {
+    this.handle({ type: 'tick' });
+  }
+
+  /** Every input goes through the scheduler's one entry point; what it returns is carried out here. */
+  private handle(input: SwarmInput): void {
     if (this.isStopped) return;
     this.checkWindow();
-    this.apply(this.scheduler.schedule(Date.now()));
+    this.apply(this.scheduler.handle(input, Date.now()));
   }
 
   private apply(actions: SwarmAction[]): void {
@@ -201,7 +191,7 @@ export class SwarmSession {
           this.cancel(a.peer, a.index);
           break;
         case 'ban':
-          this.banned.add(a.peer);
+          this.holders.ban(a.peer);
           this.deps.log.warn('banned peer', { contentId: this.contentId, peer: a.peer, reason: a.reason });
           break;
         case 'complete':
@@ -224,7 +214,7 @@ export class SwarmSession {
     // Already answered (a copy dropped while the first was being stored): nothing to cancel.
     if (!this.awaiting.has(key)) return;
     this.cancelled.add(key);
-    void this.conns.get(peer)?.notify('cancel', { contentId: this.contentId, index }).catch(() => undefined);
+    void this.holders.conns.get(peer)?.notify('cancel', { contentId: this.contentId, index }).catch(() => undefined);
   }
 
   /** Pauses background prefetch while the content's window is closed, and says why. */
@@ -235,70 +225,6 @@ export class SwarmSession {
     if (closed === this.scheduler.bulkPaused) return;
     this.scheduler.bulkPaused = closed;
     this.deps.onStuck(closed ? { reason: 'window', detail: `prefetch runs ${this.manifest.prefetch!.window} local time; opens in ${Math.ceil(wait / 60_000)} min` } : undefined);
-  }
-
-  private discover(): void {
-    if (this.isStopped) return;
-    const delay = DISCOVER_MS[Math.min(this.discoverRound++, DISCOVER_MS.length - 1)]!;
-    this.deps
-      .findHolders(this.contentId)
-      .then((holders) => {
-        this.scheduler.setSwarm(this.deps.selfId, holders.filter((h) => !h.complete).map((h) => h.nodeId));
-        if (!holders.some((h) => h.nodeId !== this.deps.selfId) && this.conns.size === 0) this.deps.onStuck({ reason: 'no-peer', detail: 'no node holds this content yet' });
-        holders.forEach((h) => this.connect(h));
-      })
-      .catch((err: Error) => this.deps.log.debug('cannot list holders', { contentId: this.contentId, err }))
-      .finally(() => {
-        if (!this.isStopped) this.timers.push(setTimeout(() => this.discover(), delay));
-      });
-  }
-
-  private connect(holder: Holder): void {
-    const id = holder.nodeId;
-    if (id === this.deps.selfId || this.conns.has(id) || this.connecting.has(id) || this.banned.has(id)) return;
-    this.connecting.add(id);
-    void (async () => {
-      try {
-        const conn = await this.deps.pool.get(holder.peer);
-        const t0 = performance.now();
-        const reply = await conn.request('interest', { contentId: this.contentId }, { timeoutMs: 10_000 });
-        const rtt = performance.now() - t0;
-        const body = reply.header as unknown as InterestReply;
-        const have = Bitfield.fromBytes(this.manifest.blocks.length, reply.payload);
-        if (this.isStopped || conn.isClosed) return;
-        this.conns.set(id, conn);
-        this.scheduler.addPeer(id, have, loadOf(body), rtt, have.complete);
-        // One listener per session on the shared connection, removed when the session ends or the peer is dropped.
-        const onClose = () => this.dropPeer(id, conn);
-        this.closeListeners.set(conn, onClose);
-        conn.once('close', onClose);
-        this.pump();
-      } catch (err) {
-        this.deps.log.debug('cannot open interest', { contentId: this.contentId, peer: id, err: err as Error });
-      } finally {
-        this.connecting.delete(id);
-      }
-    })();
-  }
-
-  private dropPeer(id: string, conn: PeerConnection): void {
-    if (this.conns.get(id) !== conn) return;
-    this.conns.delete(id);
-    const listener = this.closeListeners.get(conn);
-    if (listener) conn.off('close', listener);
-    this.closeListeners.delete(conn);
-    this.scheduler.removePeer(id);
-    this.pump();
-  }
-
-  private refreshLoads(): void {
-    for (const [id, conn] of this.conns) {
-      const t0 = performance.now();
-      conn
-        .request('load', { contentId: this.contentId }, { timeoutMs: 10_000 })
-        .then((reply) => this.scheduler.updatePeer(id, loadOf(reply.header as unknown as PeerLoad), performance.now() - t0))
-        .catch(() => undefined);
-    }
   }
 
   private resolveWaiters(index: number, bytes?: Buffer): void {
@@ -312,7 +238,7 @@ export class SwarmSession {
     this.aborts.set(key, abort);
     const block = this.manifest.blocks[index]!;
     try {
-      const conn = this.conns.get(peer);
+      const conn = this.holders.conns.get(peer);
       if (!conn) throw new CanopyError('ERR_CONNECTION_CLOSED', 'peer is gone');
       await this.deps.downloadBucket.take(block.length, abort.signal);
       // Background blocks keep to the content's prefetch rate; a block a client waits for does not.
@@ -352,7 +278,7 @@ export class SwarmSession {
     if (this.scheduler.have.has(index)) {
       // Already held: dropped without hashing or writing; the scheduler still learns the peer's pace.
       this.deps.onReceived?.(length, 'duplicate');
-      this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
+      this.handle({ type: 'block', peer, index, valid: true });
       return;
     }
     this.storing.add(index);
@@ -362,7 +288,7 @@ export class SwarmSession {
       if (isCanopyError(err, 'ERR_BLOCK_HASH_MISMATCH')) {
         this.deps.onReceived?.(length, 'corrupt');
         this.deps.log.warn('peer sent a corrupt block', { contentId: this.contentId, peer, index });
-        this.apply(this.scheduler.onBlock(peer, index, false, Date.now()));
+        this.handle({ type: 'block', peer, index, valid: false });
         return;
       }
       // The block is good; our own store cannot keep it (full, read-only, failing). No other
@@ -375,7 +301,7 @@ export class SwarmSession {
       this.storing.delete(index);
     }
     this.deps.onReceived?.(length, 'kept');
-    this.apply(this.scheduler.onBlock(peer, index, true, Date.now()));
+    this.handle({ type: 'block', peer, index, valid: true });
     this.deps.onStored(index, length);
     // Moving again, unless this session has just ended.
     if (!this.isStopped) this.deps.onStuck(undefined);
@@ -391,6 +317,8 @@ export class SwarmSession {
 
   private onFetchError(peer: string, index: number, err: unknown): void {
     const code = isCanopyError(err) ? err.code : undefined;
+    // A busy holder is not a fault and not why we are stuck: ask others, and it again shortly.
+    if (code === 'ERR_BUSY') return this.handle({ type: 'failure', peer, index, kind: 'busy' });
     // A holder that refuses, or answers with an error of its own (its volume failed), is not
     // asked for that block again; a broken or silent connection chokes the peer with backoff.
     const transport = code === undefined || code === 'ERR_TIMEOUT' || code === 'ERR_CONNECTION_CLOSED' || code === 'ERR_UNREACHABLE';
@@ -398,11 +326,6 @@ export class SwarmSession {
     if (code !== 'ERR_BLOCK_NOT_FOUND') this.deps.onStuck({ reason: stuckReason(err), detail: `${peer}: ${(err as Error).message}` });
     this.deps.log.debug('block fetch failed', { contentId: this.contentId, peer, index, err: err as Error });
     const kind = code === 'ERR_STORE_IO' || code === 'ERR_STORE_FULL' ? 'unservable' : !transport && REFUSALS.has(code) ? 'refused' : 'error';
-    this.apply(this.scheduler.onFailure(peer, index, kind, Date.now()));
+    this.handle({ type: 'failure', peer, index, kind });
   }
-}
-
-function loadOf(v: PeerLoad): PeerLoad {
-  const n = (x: unknown) => (typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : 0);
-  return { uploads: n(v.uploads), queuedBytes: n(v.queuedBytes), rate: n(v.rate), cap: n(v.cap) };
 }

@@ -4,10 +4,20 @@
  * cap is a token bucket, and the load it reports to downloaders (active uploads, queued
  * bytes, recent rate, cap) comes from here.
  */
+import { CanopyError } from '../core/errors.js';
 import type { PeerLoad } from './peer-state.js';
 import { TokenBucket } from './token-bucket.js';
 
 const RATE_WINDOW_MS = 2_000;
+/** Blocks read and sent at once. */
+export const UPLOAD_SLOTS = 6;
+/**
+ * Requests that may wait for a slot; more are answered ERR_BUSY at once. A long queue at one
+ * holder (every neighbour asking the first holder of a rare block) makes each of them wait
+ * many block-times while other holders sit idle; a busy answer sends them elsewhere.
+ * Chosen with `canopy sim swarm` (docs/SWARM.md).
+ */
+export const MAX_WAITING = 2;
 
 export class UploadLimiter {
   private active = 0;
@@ -20,7 +30,8 @@ export class UploadLimiter {
 
   constructor(
     cap: number,
-    private readonly concurrency = 6,
+    private readonly concurrency = UPLOAD_SLOTS,
+    private readonly maxWaiting = MAX_WAITING,
   ) {
     this.bucket = new TokenBucket(cap);
   }
@@ -39,6 +50,7 @@ export class UploadLimiter {
    * slot. Aborting `signal` (the downloader cancelled) gives up the wait and the slot.
    */
   async acquire(bytes: number, signal?: AbortSignal): Promise<() => void> {
+    if (this.active >= this.concurrency && this.waiters.length >= this.maxWaiting) throw new CanopyError('ERR_BUSY', `${this.active} blocks are being sent and ${this.waiters.length} wait: ask another holder, or again shortly`);
     this.queuedBytes += bytes;
     let holding = false;
     try {

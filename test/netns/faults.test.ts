@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { writeSample } from '../../src/demo/sample.js';
 import { tempDir } from '../helpers/cli.js';
 import { CanopyCluster } from './canopy-cluster.js';
@@ -55,6 +56,48 @@ describe('swarm faults between namespaces', () => {
     const all = await cluster.waitComplete(contentId, { timeoutMs: 240_000, include: ['n1'] });
     assert.ok(all.nodes.some((n) => n.name === 'n1' && n.complete));
     verifyAll(cluster, contentId);
+  });
+
+  it('completes after the root (the origin) is killed once it has sent the content out, about a third into the transfer', async () => {
+    // The origin uploads 5x faster than a node downloads: sending each block about once, it
+    // has sent the whole content when the nodes are about a third through, and then idles.
+    // From then on the swarm needs neither the root's data nor its list of holders (the
+    // peers are already connected). An origin that keeps sending to the end fails this test.
+    harness = NetnsHarness.create([{ name: 'root', up: '100mbit' }, ...['n1', 'n2', 'n3'].map((name) => ({ name, up: '20mbit' }))]);
+    const cluster = new CanopyCluster(harness, `${dir.path}/root-kill`);
+    await cluster.start();
+    const root = cluster.root.host;
+    const tx0 = harness.txBytes(root);
+    const contentId = cluster.publish(file, { blockSize: '1MiB' });
+    let progress: number[] = [];
+    let lastTx = 0;
+    let quietSince = Date.now();
+    await cluster
+      .waitComplete(contentId, {
+        intervalMs: 100,
+        onPoll: (s) => {
+          progress = s.nodes.filter((n) => n.name !== 'root').map((n) => n.haveBlocks);
+          // The origin has sent the whole content (each block once) and gone quiet: the nodes
+          // now fetch from each other. That is the moment its loss must not matter.
+          const tx = harness!.txBytes(root) - tx0;
+          if (tx - lastTx > 64 * 1024) quietSince = Date.now();
+          lastTx = tx;
+          if (tx >= SIZE && Date.now() - quietSince >= 500) throw new Error('stop polling');
+        },
+      })
+      .catch((err: Error) => assert.equal(err.message, 'stop polling'));
+    await cluster.kill('root');
+    const blocks = SIZE / 2 ** 20;
+    assert.ok(progress.length === 3 && progress.every((h) => h < blocks), `killed mid-transfer (blocks held: ${progress.join(', ')} of ${blocks})`);
+    process.stderr.write(`root killed with ${progress.join(', ')} of ${blocks} blocks held\n`);
+    const deadline = Date.now() + 120_000;
+    for (const name of ['n1', 'n2', 'n3']) {
+      while (!cluster.localHolding(name, contentId).complete) {
+        assert.ok(Date.now() < deadline, `${name} did not complete without the root: ${cluster.localHolding(name, contentId).haveBlocks} of ${blocks}`);
+        await sleep(250);
+      }
+      assert.equal(cluster.servedSha256(name, contentId), sha, `${name} serves different bytes`);
+    }
   });
 
   it('completes despite a peer serving corrupt blocks, storing none of them', async () => {

@@ -33,7 +33,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
-export const LAYERS = ['core', 'store', 'wire', 'security', 'ops', 'gossip', 'tree', 'sim', 'swarm', 'vfile', 'ingest', 'registry', 'catalog', 'http', 'edge', 'api', 'root', 'node', 'client', 'demo', 'cli'];
+export const LAYERS = ['core', 'store', 'wire', 'security', 'ops', 'gossip', 'tree', 'swarm', 'sim', 'vfile', 'ingest', 'registry', 'catalog', 'http', 'edge', 'api', 'root', 'node', 'client', 'demo', 'cli'];
 
 const SRC = path.resolve('src');
 

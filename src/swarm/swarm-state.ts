@@ -1,0 +1,104 @@
+/**
+ * What the scheduler knows about one content's swarm: the blocks held and still wanted, the
+ * holders and what each has, how many holders have each block, and which blocks are asked
+ * of whom. Bookkeeping only; the policy that reads it is in `scheduler.ts` and
+ * `block-choice.ts`.
+ */
+import type { Bitfield } from './bitfield.js';
+import { PeerState, type PeerLoad } from './peer-state.js';
+import { Rendezvous } from './rendezvous.js';
+import type { SwarmAction } from './swarm-input.js';
+
+export class SwarmState {
+  readonly peers = new Map<string, PeerState>();
+  readonly availability: Uint16Array;
+  readonly wantedMissing = new Set<number>();
+  readonly urgentDeadlines = new Map<number, number>();
+  /** Block index → when a seed last said it sent it to someone. */
+  readonly seededAt = new Map<number, number>();
+  /** Block index → peers it is asked of. */
+  readonly asked = new Map<number, Set<string>>();
+  readonly rendezvous = new Rendezvous();
+  /** Requests made, second copies asked (endgame, urgent), requests taken from stalled peers: the cost side of the schedule. */
+  readonly stats = { requests: 0, copies: 0, stalled: 0 };
+  /** Requests outstanding over all peers, kept as a count so a pass does not walk the peers. */
+  inFlight = 0;
+
+  constructor(
+    readonly lengths: readonly number[],
+    readonly have: Bitfield,
+    wanted: (index: number) => boolean,
+  ) {
+    this.availability = new Uint16Array(lengths.length);
+    for (let i = 0; i < lengths.length; i++) if (wanted(i) && !have.has(i)) this.wantedMissing.add(i);
+  }
+
+  get done(): boolean {
+    if (this.wantedMissing.size > 0) return false;
+    for (const i of this.urgentDeadlines.keys()) if (!this.have.has(i)) return false;
+    return true;
+  }
+
+  /** Length of a typical block (the first: all but the last are the same). */
+  get blockLength(): number {
+    return this.lengths.length === 0 ? 1 : (this.lengths[0] ?? 1);
+  }
+
+  addPeer(id: string, have: Bitfield, load: PeerLoad, rttMs: number, isSeed: boolean): void {
+    if (this.peers.has(id)) this.removePeer(id);
+    const peer = new PeerState(id, have, isSeed);
+    peer.load = load;
+    peer.rttMs = rttMs;
+    for (let i = 0; i < have.size; i++) if (have.has(i)) this.availability[i]!++;
+    this.peers.set(id, peer);
+  }
+
+  removePeer(id: string): void {
+    const p = this.peers.get(id);
+    if (!p) return;
+    for (let i = 0; i < p.have.size; i++) if (p.have.has(i)) this.availability[i]!--;
+    for (const index of p.inFlight.keys()) this.forget(p, index);
+    this.peers.delete(id);
+  }
+
+  peerHas(id: string, index: number): void {
+    const p = this.peers.get(id);
+    if (p && index < p.have.size && p.have.set(index)) this.availability[index]!++;
+  }
+
+  markHeld(index: number): void {
+    this.have.set(index);
+    this.wantedMissing.delete(index);
+    this.urgentDeadlines.delete(index);
+  }
+
+  request(p: PeerState, index: number, now: number, actions: SwarmAction[]): void {
+    if (!p.inFlight.has(index)) this.inFlight++;
+    p.inFlight.set(index, now);
+    let ids = this.asked.get(index);
+    if (!ids) this.asked.set(index, (ids = new Set()));
+    this.stats.requests++;
+    if (ids.size > 0) this.stats.copies++;
+    ids.add(p.id);
+    actions.push({ type: 'request', peer: p.id, index });
+  }
+
+  /** The request for `index` at `p` is over (answered, failed, cancelled); returns when it was sent. */
+  forget(p: PeerState, index: number): number | undefined {
+    const sentAt = p.inFlight.get(index);
+    if (sentAt !== undefined) {
+      p.inFlight.delete(index);
+      this.inFlight--;
+    }
+    this.asked.get(index)?.delete(p.id);
+    return sentAt;
+  }
+
+  /** Cancels every request outstanding at `p`. */
+  cancelAll(p: PeerState, actions: SwarmAction[]): void {
+    for (const index of [...p.inFlight.keys()]) {
+      actions.push({ type: 'cancel', peer: p.id, index });
+      this.forget(p, index);
+    }
+  }
+}

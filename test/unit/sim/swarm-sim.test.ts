@@ -1,0 +1,61 @@
+/**
+ * The swarm simulator: its links obey their rates (a lone downloader finishes at the size
+ * over the rate; two uploaders share one download link), and a small swarm driven by the
+ * real scheduler completes, never beats the fluid bound, and counts what it spent.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EventQueue } from '../../../src/sim/event-queue.js';
+import { Links, type Host, type Transfer } from '../../../src/sim/swarm-links.js';
+import { runSwarmScenario } from '../../../src/sim/swarm-scenario.js';
+import { runCli } from '../../helpers/cli.js';
+
+const MiB = 2 ** 20;
+type Result = { completed: number; Tstar: number; ratio: number; originEgressRatio: number; receivedPerKept: number };
+const host = (up: number, down: number): Host => ({ up, down, sending: new Set(), receiving: new Set(), queue: [], uploaded: 0 });
+
+describe('swarm simulator', () => {
+  it('shares a download link between two uploaders and gives the rest back when one ends', () => {
+    const q = new EventQueue();
+    const done = new Map<string, number>();
+    const links = new Links([host(10e6, 10e6), host(10e6, 10e6), host(10e6, 10e6)], q, (t: Transfer) => done.set(`${t.from}`, q.now), () => undefined);
+    links.enqueue(0, 2, 0, 10e6);
+    links.enqueue(1, 2, 0, 5e6);
+    q.run(Infinity);
+    // Both at 5 MB/s until the 5 MB one ends at 1 s; the other has 5 MB left at 10 MB/s: 1.5 s.
+    assert.ok(Math.abs(done.get('1')! - 1000) < 1, `small transfer ended at ${done.get('1')}`);
+    assert.ok(Math.abs(done.get('0')! - 1500) < 1, `large transfer ended at ${done.get('0')}`);
+  });
+
+  it('one downloader gets the content in its size over the rate', () => {
+    const r = runSwarmScenario({ nodes: 1, size: 16 * MiB, blockSize: MiB, rate: 4 * MiB, placement: 'lan', maxSeconds: 60 }) as unknown as Result;
+    assert.equal(r.completed, 1);
+    assert.equal(r.Tstar, 4);
+    assert.ok(r.ratio >= 1 && r.ratio < 1.02, `T/T* ${r.ratio}`);
+    assert.equal(r.originEgressRatio, 1);
+    assert.equal(r.receivedPerKept, 1);
+  });
+
+  it('a swarm of 12 on the real scheduler completes, no faster than the bound, with the origin sending each block about once', () => {
+    const r = runSwarmScenario({ nodes: 12, size: 32 * MiB, blockSize: MiB, rate: 4 * MiB, placement: 'lan', maxSeconds: 600 }) as unknown as Result;
+    assert.equal(r.completed, 12);
+    assert.ok(r.ratio >= 1, `T/T* ${r.ratio} is below the bound: the links give more than their rate`);
+    assert.ok(r.ratio < 2, `T/T* ${r.ratio}`);
+    assert.ok(r.originEgressRatio >= 1 && r.originEgressRatio < 2, `origin egress ${r.originEgressRatio}`);
+    assert.ok(r.receivedPerKept >= 1 && r.receivedPerKept <= 1.05, `received per kept ${r.receivedPerKept}`);
+  });
+});
+
+describe('canopy sim swarm (the command)', () => {
+  it('prints one JSON line with the bound and the costs, and refuses a bad placement with a usage error', async () => {
+    const ok = await runCli(['sim', 'swarm', '--nodes', '4', '--size', '8MiB', '--block-size', '1MiB', '--placement', 'lan', '--json'], { timeoutMs: 60_000 });
+    assert.equal(ok.code, 0, ok.stderr);
+    const r = JSON.parse(ok.stdout.trim().split('\n').at(-1)!) as Result & { nodes: number; messagesPerNodePerSecond: { median: number } };
+    assert.equal(r.nodes, 4);
+    assert.equal(r.completed, 4);
+    assert.ok(r.ratio >= 1 && r.messagesPerNodePerSecond.median > 0);
+    const bad = await runCli(['sim', 'swarm', '--placement', 'moon'], { timeoutMs: 30_000 });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /placement/);
+  });
+});
