@@ -61,80 +61,80 @@ interface PeerServiceState {
 
 /** The message table: one arm per peer message type (the size rule's named exception). */
 async function handlePeerRequest(deps: PeerServiceDeps, { names, waiting }: PeerServiceState, req: IncomingRequest): ReturnType<RequestHandler> {
-    const { conn } = req;
-    if (req.type === 'hello') {
-      const body = req.body as MessageBodies['hello'];
-      if (body.version !== PROTOCOL_VERSION) throw new CanopyError('ERR_WIRE_PROTOCOL', `protocol version ${body.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
-      try {
-        deps.auth.attest(conn, body.record);
-      } catch (err) {
-        deps.log.warn('refused peer at hello', { peer: conn.transportPeerId, err: err as Error });
-        throw err;
-      }
-      names.set(conn, body.name);
-      return { body: { ...deps.auth.hello() } };
+  const { conn } = req;
+  if (req.type === 'hello') {
+    const body = req.body as MessageBodies['hello'];
+    if (body.version !== PROTOCOL_VERSION) throw new CanopyError('ERR_WIRE_PROTOCOL', `protocol version ${body.version} is not supported (this node speaks ${PROTOCOL_VERSION})`);
+    try {
+      deps.auth.attest(conn, body.record);
+    } catch (err) {
+      deps.log.warn('refused peer at hello', { peer: conn.transportPeerId, err: err as Error });
+      throw err;
     }
-    if (conn.remoteId === undefined) throw new CanopyError('ERR_WIRE_PROTOCOL', 'the first message on a connection must be hello');
-    switch (req.type) {
-      case 'get-block':
-        return sendBlock(deps, waiting, conn, req.body as MessageBodies['get-block']);
-      case 'interest': {
-        const { contentId } = req.body as MessageBodies['interest'];
-        authorise(deps, conn, contentId);
-        deps.broadcaster.subscribe(contentId, conn);
-        const have = deps.bitfield(contentId);
-        return { body: { blocks: have.size, seed: have.complete, ...deps.uploads.load() }, payload: have.toBuffer() };
-      }
-      case 'load': {
-        authorise(deps, conn, (req.body as MessageBodies['load']).contentId);
-        return { body: { ...deps.uploads.load() } };
-      }
-      case 'cancel': {
-        const { contentId, index } = req.body as MessageBodies['cancel'];
-        waiting.get(conn)?.get(`${contentId}/${index}`)?.abort(new CanopyError('ERR_TIMEOUT', 'cancelled'));
-        return;
-      }
-      case 'have':
-      case 'seeded': {
-        const { contentId, index } = req.body as MessageBodies['have'];
-        deps.onHave(conn.remoteId, contentId, index, req.type === 'seeded');
-        return;
-      }
-      case 'announce': {
-        const { contentId, manifest, access } = req.body as MessageBodies['announce'];
-        if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'announcements are accepted only from the root');
-        deps.onAnnounce(contentId, manifest, access);
-        return;
-      }
-      case 'trust-update': {
-        // Signed statements, checked against the CA whoever relays them; still accepted from the root only, because
-        // verifying thousands of signatures is work a member must not be able to impose on its peers.
-        if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'trust updates are accepted only from the root');
-        deps.onTrustUpdate(req.body as MessageBodies['trust-update']);
-        return;
-      }
-      case 'withdraw': {
-        // Only the root, proven by its certificate, speaks for publishers and admins (its withdraw API needs a publish-scoped token).
-        if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'withdrawals are accepted only from the root');
-        deps.onWithdraw(req.body as MessageBodies['withdraw']);
-        return;
-      }
-      case 'tree': {
-        const { from, m } = req.body as MessageBodies['tree'];
-        // The sender's id in a tree message is the one its certificate proves.
-        if (from.id !== conn.remoteId) throw new CanopyError('ERR_NOT_AUTHORISED', `tree message claims to come from ${from.id.slice(0, 16)}, but the connection is node ${conn.remoteId}`);
-        deps.onTree(conn.remoteId, from, m);
-        return;
-      }
-      case 'ping':
-        return { body: {} };
-      case 'node-info':
-        if (conn.remoteId !== deps.rootId() || !deps.storeStats) throw new CanopyError('ERR_NOT_AUTHORISED', 'node figures are told only to the root');
-        return { body: { store: deps.storeStats() } };
-      default:
-        if (!deps.rootMessages) throw new CanopyError('ERR_WIRE_PROTOCOL', `${req.type} is answered only by the root`);
-        return deps.rootMessages(req, names.get(conn) ?? conn.remoteId);
+    names.set(conn, body.name);
+    return { body: { ...deps.auth.hello() } };
+  }
+  if (conn.remoteId === undefined) throw new CanopyError('ERR_WIRE_PROTOCOL', 'the first message on a connection must be hello');
+  switch (req.type) {
+    case 'get-block':
+      return sendBlock(deps, waiting, conn, req.body as MessageBodies['get-block']);
+    case 'interest': {
+      const { contentId } = req.body as MessageBodies['interest'];
+      authorise(deps, conn, contentId);
+      deps.broadcaster.subscribe(contentId, conn);
+      const have = deps.bitfield(contentId);
+      return { body: { blocks: have.size, seed: have.complete, ...deps.uploads.load() }, payload: have.toBuffer() };
     }
+    case 'load': {
+      authorise(deps, conn, (req.body as MessageBodies['load']).contentId);
+      return { body: { ...deps.uploads.load() } };
+    }
+    case 'cancel': {
+      const { contentId, index } = req.body as MessageBodies['cancel'];
+      waiting.get(conn)?.get(`${contentId}/${index}`)?.abort(new CanopyError('ERR_TIMEOUT', 'cancelled'));
+      return;
+    }
+    case 'have':
+    case 'seeded': {
+      const { contentId, index } = req.body as MessageBodies['have'];
+      deps.onHave(conn.remoteId, contentId, index, req.type === 'seeded');
+      return;
+    }
+    case 'announce': {
+      const { contentId, manifest, access } = req.body as MessageBodies['announce'];
+      if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'announcements are accepted only from the root');
+      deps.onAnnounce(contentId, manifest, access);
+      return;
+    }
+    case 'trust-update': {
+      // Signed statements, checked against the CA whoever relays them; still accepted from the root only, because
+      // verifying thousands of signatures is work a member must not be able to impose on its peers.
+      if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'trust updates are accepted only from the root');
+      deps.onTrustUpdate(req.body as MessageBodies['trust-update']);
+      return;
+    }
+    case 'withdraw': {
+      // Only the root, proven by its certificate, speaks for publishers and admins (its withdraw API needs a publish-scoped token).
+      if (conn.remoteId !== deps.rootId()) throw new CanopyError('ERR_NOT_AUTHORISED', 'withdrawals are accepted only from the root');
+      deps.onWithdraw(req.body as MessageBodies['withdraw']);
+      return;
+    }
+    case 'tree': {
+      const { from, m } = req.body as MessageBodies['tree'];
+      // The sender's id in a tree message is the one its certificate proves.
+      if (from.id !== conn.remoteId) throw new CanopyError('ERR_NOT_AUTHORISED', `tree message claims to come from ${from.id.slice(0, 16)}, but the connection is node ${conn.remoteId}`);
+      deps.onTree(conn.remoteId, from, m);
+      return;
+    }
+    case 'ping':
+      return { body: {} };
+    case 'node-info':
+      if (conn.remoteId !== deps.rootId() || !deps.storeStats) throw new CanopyError('ERR_NOT_AUTHORISED', 'node figures are told only to the root');
+      return { body: { store: deps.storeStats() } };
+    default:
+      if (!deps.rootMessages) throw new CanopyError('ERR_WIRE_PROTOCOL', `${req.type} is answered only by the root`);
+      return deps.rootMessages(req, names.get(conn) ?? conn.remoteId);
+  }
 }
 
 /** Policy is enforced where data leaves: only the root, the origin and qualified nodes get a content's blocks or bitfield, and only while it is live and this node has synced its catalog. */
