@@ -7,6 +7,9 @@ import type { Attributes } from '../core/attributes.js';
 import type { PeerConnection } from '../wire/peer-connection.js';
 import type { Holder, JoinBody } from '../wire/messages.js';
 import type { PeerAddress } from '../wire/transport.js';
+
+/** Stuck reasons that say a member's own store refuses blocks (swarm/stuck.ts): it is not downloading. */
+const STORE_STUCK = new Set(['no-space', 'error']);
 import { matches, type Criteria } from '../core/criteria.js';
 
 export interface Member {
@@ -148,12 +151,16 @@ export class RootRegistry {
   /**
    * Live members that hold or will hold part of a content: every member that meets its
    * criteria (still-downloading nodes serve what they have), complete ones first. The
-   * swarm then ranks them by measured proximity and load.
+   * swarm then ranks them by measured proximity and load. A member that holds nothing and
+   * reports that its own store cannot keep blocks (a read-only or full volume) is left out:
+   * it will not fetch, and the downloaders must not wait for it to take the blocks the
+   * origin's rendezvous designates to it (issue 24 item 3: that wait cost 8.9x a dead node).
    */
   candidateHolders(contentId: string, criteria: Criteria): Holder[] {
     const out: Holder[] = [];
     for (const m of this.members.values()) {
       const h = this.holdings.get(contentId)?.get(m.nodeId);
+      if (h && !h.complete && h.haveBlocks === 0 && STORE_STUCK.has(h.stuck ?? '')) continue;
       if (h?.complete || (h && h.haveBlocks > 0) || matches(criteria, m.attrs, m.nodeId)) out.push({ nodeId: m.nodeId, peer: m.peer, complete: h?.complete ?? false });
     }
     return out.sort((a, b) => Number(b.complete) - Number(a.complete));

@@ -29,6 +29,12 @@ export class Rendezvous {
     return true;
   }
 
+  /** Members of the current designation that `next` no longer has. */
+  leaving(next: readonly string[]): Set<string> {
+    const keep = new Set(next);
+    return new Set(this.members.filter((m) => m !== this.selfId && !keep.has(m)));
+  }
+
   /** The member designated to fetch `index` from seeds first. */
   owner(index: number): string {
     if (this.members.length <= 1) return this.selfId;

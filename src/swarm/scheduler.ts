@@ -190,7 +190,12 @@ export class SwarmScheduler {
    * rendezvous hashing, and each asks seeds first for its own designated blocks.
    */
   setSwarm(selfId: string, members: readonly string[]): void {
-    this.s.rendezvous.set(selfId, members);
+    const rv = this.s.rendezvous;
+    const gone = rv.leaving(members);
+    // A block the seed sent to a member that has since left the swarm (died, or its store
+    // refuses blocks) will not be relayed: it is no longer held back for the seeded grace.
+    if (gone.size > 0) for (const i of [...this.s.seededAt.keys()]) if (gone.has(rv.owner(i))) this.s.seededAt.delete(i);
+    rv.set(selfId, members);
   }
 
   /** A client waits for this block: fetch it before any prefetch, by `deadline` if possible. */

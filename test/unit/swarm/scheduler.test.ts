@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Bitfield } from '../../../src/swarm/bitfield.js';
 import type { PeerLoad } from '../../../src/swarm/peer-state.js';
+import { Rendezvous } from '../../../src/swarm/rendezvous.js';
 import { MAX_URGENT_BYTES, STALL_MIN_MS, SwarmScheduler, type SwarmAction } from '../../../src/swarm/scheduler.js';
 
 const MiB = 2 ** 20;
@@ -163,6 +164,36 @@ describe('swarm scheduler', () => {
     s.seeded(0, 0);
     s.seeded(1, 0);
     assert.deepEqual(requests(s.schedule(10)).map((r) => r.index).sort(), [2, 3]);
+  });
+
+  it('takes from the seed at once the blocks it sent to a member that has left the swarm (issue 24 item 3)', () => {
+    // n1 and bad share the origin's blocks; the origin has sent bad its designated ones
+    // (seeded notices), then bad leaves the swarm (its store refuses blocks): n1 must not
+    // wait out the seeded grace for relays that will never come.
+    const rv = new Rendezvous();
+    rv.set('n1', ['n1', 'bad']);
+    const theirs = [...Array(16).keys()].filter((i) => rv.owner(i) === 'bad');
+    assert.ok(theirs.length > 0 && theirs.length < 16);
+    const run = (leaves: boolean): number[] => {
+      const s = scheduler(16, { maxInFlightPerPeer: 8, maxInFlight: 8, seedGraceMs: 8_000 });
+      s.setSwarm('n1', ['n1', 'bad']);
+      s.addPeer('origin', holding(16, 'all'), IDLE, 1, true);
+      s.addPeer('bad', holding(16, []), IDLE, 1, false);
+      const asked = requests(s.schedule(0)).map((r) => r.index);
+      for (const i of theirs) s.seeded(i, 5);
+      if (leaves) s.handle({ type: 'swarm', selfId: 'n1', members: ['n1'] }, 10);
+      const seen: number[] = [];
+      // Each block n1 asked for arrives; what it asks next is recorded, well within the grace.
+      for (let t = 20; asked.length > 0 && t < 1_000; t += 10) {
+        const next = asked.shift()!;
+        const more = requests(s.handle({ type: 'block', peer: 'origin', index: next, valid: true }, t)).map((r) => r.index);
+        seen.push(...more);
+        asked.push(...more);
+      }
+      return seen;
+    };
+    assert.deepEqual(run(false).filter((i) => theirs.includes(i)), [], 'while bad is a member, its blocks wait for its relay');
+    assert.deepEqual(run(true).filter((i) => theirs.includes(i)).sort(), [...theirs].sort(), 'once it has left, n1 takes them from the origin');
   });
 
   it('stops asking a peer whose store fails: it costs no more than a dead one', () => {
