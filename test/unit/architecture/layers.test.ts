@@ -29,21 +29,15 @@
  * Written also in docs/ARCHITECTURE.md ("Layers").
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { sourceFiles as sources } from '../../helpers/src-files.js';
 
 export const LAYERS = ['core', 'store', 'wire', 'security', 'ops', 'gossip', 'tree', 'swarm', 'sim', 'vfile', 'ingest', 'registry', 'catalog', 'http', 'edge', 'api', 'root', 'node', 'client', 'demo', 'cli'];
 
 const SRC = path.resolve('src');
 
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) return sources(full);
-    return e.name.endsWith('.ts') ? [full] : [];
-  });
-}
 
 /** Relative imports of a file (static, `export … from`, side-effect and dynamic), as absolute .ts paths. */
 function importsOf(file: string): string[] {

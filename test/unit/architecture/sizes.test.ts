@@ -8,9 +8,10 @@
  * Written also in docs/ARCHITECTURE.md ("Size").
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { sourceFiles as sources } from '../../helpers/src-files.js';
 import ts from 'typescript';
 
 const MAX_FILE_LINES = 400;
@@ -24,13 +25,6 @@ const LONG_TABLES: Record<string, string> = {
 
 const SRC = path.resolve('src');
 
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const full = path.join(dir, e.name);
-    if (e.isDirectory()) return sources(full);
-    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [full] : [];
-  });
-}
 
 interface FunctionSize { name: string; lines: number }
 
