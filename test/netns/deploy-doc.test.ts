@@ -219,6 +219,8 @@ describe('docs/DEPLOY.md in network namespaces', () => {
     assert.match(out('root', 'curl -s http://127.0.0.1:7401/readyz'), /"ready":true/);
     // Section 6 lists the members (section 7's list, seconds after a restart, may say they are rejoining).
     assert.match(out('root', 'canopy nodes list'), /edge1/);
+    // Section 9: the root sees each member up, with its volumes, through no token of theirs.
+    for (const edge of ['edge1', 'edge3']) assert.match(out('root', 'canopy top --once'), new RegExp(`^${edge} .* up +\\S+ \\S+ +\\S+ \\S+`, 'm'));
     await waitFor('edge1 to log its reload', async () => readFileSync(path.join(hostDir('edge1'), 'run', 'canopy-node@edge1.log'), 'utf8').includes('settings reloaded'));
     assert.match(out('root', 'curl --cacert'), /"ready":true/);
     // Section 4: "/var/lib/canopy/root/api-token (mode 0600, user canopy)", the unit's User.
