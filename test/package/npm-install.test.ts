@@ -1,10 +1,10 @@
 /**
- * `npm install -g` of the packed tarball, as docs/DEPLOY.md tells a host without the Debian
- * package: on Node.js 24 (the official build, scripts/node-runtime.sh; CANOPY_TEST_NODE_MAJOR
+ * `npm install -g` of the packed tarball, docs/DEPLOY.md's `npm-host` block run as written
+ * (bash, in a directory holding the tarball and `prebuilds/`, as the doc says): on Node.js 24 (the official build, scripts/node-runtime.sh; CANOPY_TEST_NODE_MAJOR
  * picks another line), into a fresh prefix, offline with an empty npm cache (the tarball
  * carries its dependencies; better-sqlite3's addon comes from the local prebuild that
- * scripts/sqlite-prebuild.sh writes, so nothing compiles and nothing is downloaded). Then
- * `canopy --version`, a root and a member started from the installed command, a file
+ * scripts/sqlite-prebuild.sh writes, so nothing compiles and nothing is downloaded); the
+ * host's own npm settings (prefix, cache, offline) come from the environment. Then a root and a member started from the installed command, a file
  * published and fetched from the member's edge, both stopped with SIGTERM, no process of the
  * prefix left. Prints the figures (tarball size, install time, cold start, idle RSS).
  *
@@ -27,6 +27,7 @@ import { waitFor } from '../helpers/wait.js';
 const enabled = process.env.CANOPY_TEST_PACKAGE === '1';
 const major = process.env.CANOPY_TEST_NODE_MAJOR ?? '24';
 const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+const DOC_BLOCK = /^```sh npm-host\n([\s\S]*?)^```$/m.exec(readFileSync('docs/DEPLOY.md', 'utf8'))?.[1];
 const ports = ['--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0', '--s3-port', '0'];
 
 /** Processes whose command line names `dir` (the prefix's node processes). */
@@ -56,33 +57,35 @@ describe('npm install -g of the packed tarball', { skip: enabled ? false : 'a re
   it(`installs offline on Node ${major} into a fresh prefix, runs a root and a member from it, and stops leaving no process`, async () => {
     const figures: Record<string, number> = {};
     const nodeDir = execFileSync('scripts/node-runtime.sh', [major], { encoding: 'utf8' }).trim();
-    const tgz = execFileSync('scripts/pack-npm.sh', [path.join(dir.path, 'release')], { encoding: 'utf8' }).trim();
-    const prebuilds = path.join(dir.path, 'prebuilds');
+    assert.ok(DOC_BLOCK, 'docs/DEPLOY.md has a sh npm-host block');
+    const host = path.join(dir.path, 'host');
+    const tgz = execFileSync('scripts/pack-npm.sh', [host], { encoding: 'utf8' }).trim();
+    const prebuilds = path.join(host, 'prebuilds');
     const prebuild = execFileSync('scripts/sqlite-prebuild.sh', [prebuilds, nodeDir], { encoding: 'utf8', timeout: 1_800_000 }).trim();
     figures.tarballMiB = statSync(tgz).size / 2 ** 20;
     figures.prebuildMiB = statSync(prebuild).size / 2 ** 20;
 
-    // A host with that Node on its PATH, an npm cache of its own (empty) and no registry.
+    // A host with that Node on its PATH, its global prefix here, an npm cache of its own (empty) and no registry.
     const prefix = path.join(dir.path, 'prefix');
     const env = {
       PATH: `${prefix}/bin:${nodeDir}/bin:${process.env.PATH}`,
+      npm_config_prefix: prefix,
       npm_config_cache: path.join(dir.path, 'npm-cache'),
       npm_config_offline: 'true',
       npm_config_audit: 'false',
       npm_config_fund: 'false',
-      npm_config_better_sqlite3_local_prebuilds: prebuilds,
     };
     const t0 = performance.now();
-    const install = await runCommand('npm', ['install', '-g', '--prefix', prefix, tgz], { env, timeoutMs: 600_000 });
+    const install = await runCommand('bash', ['-euc', `cd ${host}\n${DOC_BLOCK}`], { env, timeoutMs: 600_000 });
     assert.equal(install.code, 0, install.stdout + install.stderr);
     figures.installSeconds = (performance.now() - t0) / 1000;
+    assert.equal(install.stdout.trim().split('\n').at(-1), version, 'canopy --version: the block ends with it');
     const addon = path.join(prefix, 'lib/node_modules/canopy/node_modules/better-sqlite3/build/Release');
     assert.equal(fileSha256(path.join(addon, 'better_sqlite3.node')), fileSha256(execFileSync('scripts/sqlite-for.sh', [nodeDir], { encoding: 'utf8' }).trim()), 'the addon is the prebuild');
     assert.ok(!existsSync(path.join(addon, 'obj.target')), 'nothing was compiled');
 
     const canopy = path.join(prefix, 'bin/canopy');
-    const v = await runCommand(canopy, ['--version'], { env });
-    assert.equal(v.stdout.trim(), version, v.stderr);
+    assert.ok(existsSync(path.join(prefix, 'lib/node_modules/canopy/packaging/systemd/canopy-node@.service')), 'the units come with it');
     assert.equal(execFileSync('node', ['--version'], { env, encoding: 'utf8' }).trim().split('.')[0], `v${major}`);
 
     const key = loadOrCreateKeyFile(defaultKeyPath());
