@@ -16,7 +16,7 @@ out="$(mkdir -p "${1:-release}" && cd "${1:-release}" && pwd)"
 [ -f dist/cli/main.js ] || { echo "pack-npm.sh: dist/ is missing: run npm run build first" >&2; exit 1; }
 stage="$root/.cache/npm-pack"
 rm -rf "$stage" && mkdir -p "$stage"
-node -p 'require("./package.json").files.join("\n")' | while read -r f; do cp -r "$f" "$stage/"; done
+node -p 'require("./package.json").files.join("\n")' | while read -r f; do cp -r --parents "$f" "$stage/"; done
 node -e '
 const fs = require("fs");
 const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"));
