@@ -7,15 +7,16 @@
 # registry at all. better-sqlite3 goes in without its addon (no install scripts here): it is
 # made on the host by its own install script, from a local prebuild when one is given
 # (scripts/sqlite-prebuild.sh, docs/DEPLOY.md) or compiled from its bundled sources.
-# Packed from a staging copy, so the checkout is left as it was.
+# Packed from a staging copy (one per run), so the checkout is left as it was.
 # Prints the tarball's path. Usage: scripts/pack-npm.sh [DIR]   (run npm run build first)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 out="$(mkdir -p "${1:-release}" && cd "${1:-release}" && pwd)"
 [ -f dist/cli/main.js ] || { echo "pack-npm.sh: dist/ is missing: run npm run build first" >&2; exit 1; }
-stage="$root/.cache/npm-pack"
-rm -rf "$stage" && mkdir -p "$stage"
+mkdir -p "$root/.cache"
+stage="$(mktemp -d "$root/.cache/npm-pack.XXXXXX")"
+trap 'rm -rf "$stage"' EXIT
 node -p 'require("./package.json").files.join("\n")' | while read -r f; do cp -r --parents "$f" "$stage/"; done
 node -e '
 const fs = require("fs");
@@ -25,5 +26,4 @@ fs.writeFileSync(process.argv[1], JSON.stringify({ ...pkg, bundleDependencies: O
 cp package-lock.json "$stage/"
 (cd "$stage" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --silent)
 name="$(cd "$stage" && npm pack --silent --pack-destination "$out" | tail -1)"
-rm -rf "$stage"
 echo "$out/$name"
