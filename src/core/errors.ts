@@ -91,9 +91,10 @@ export function isCanopyError(err: unknown, code?: ErrorCode): err is CanopyErro
 /** Rebuilds an error received as JSON (HTTP body or wire message) so callers can match on its code. */
 export function errorFromJSON(body: unknown, fallback: ErrorCode = 'ERR_HTTP'): CanopyError {
   if (typeof body === 'object' && body !== null) {
-    const { code, message } = body as { code?: unknown; message?: unknown };
+    const { code, message, details } = body as { code?: unknown; message?: unknown; details?: unknown };
     if (typeof code === 'string' && code in ERROR_CODES && typeof message === 'string') {
-      return new CanopyError(code as ErrorCode, message);
+      // Details are kept (ERR_NOT_LEADER names the leader there, and the CLI follows it).
+      return new CanopyError(code as ErrorCode, message, typeof details === 'object' && details !== null && !Array.isArray(details) ? { details: details as Record<string, unknown> } : {});
     }
   }
   return new CanopyError(fallback, `unexpected error body: ${JSON.stringify(body)?.slice(0, 200)}`);

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { CanopyError } from '../../core/errors.js';
 import { actUntil, type Lease } from './leader-lease.js';
-import { releaseLease, stepLease } from './pg-lease.js';
+import { releaseLease, stepLease, type SeenRoot } from './pg-lease.js';
 
 /** How long a lease lasts without renewal: a standby takes over this long after a leader dies. */
 export const LEASE_TTL_MS = 3_000;
@@ -35,6 +35,8 @@ export interface LeaderView {
   self: string;
   fence: number;
   leader: (RootAddresses & { holder: string }) | null;
+  /** Every root seen in a lease round in the last minute (this one too), with its role and how long ago. */
+  roots?: (RootAddresses & { holder: string; role: 'leader' | 'standby'; seenSecondsAgo: number })[];
 }
 
 /** The addresses field of the lease row (written by another root): anything but strings is dropped. */
@@ -63,6 +65,7 @@ export class Leadership {
   private role: 'leader' | 'standby' = 'standby';
   private fence = 0;
   private leader: Lease | undefined;
+  private seen: SeenRoot[] = [];
   private until = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -85,6 +88,7 @@ export class Leadership {
   async tryOnce(): Promise<boolean> {
     const asked = performance.now();
     const d = await stepLease(this.db, this.me(), LEASE_TTL_MS);
+    this.seen = d.roots;
     if (d.action === 'follow') {
       this.leader = d.leader;
       return false;
@@ -116,6 +120,7 @@ export class Leadership {
       const asked = performance.now();
       try {
         const d = await stepLease(this.db, this.me(), LEASE_TTL_MS);
+        this.seen = d.roots;
         if (d.action === 'follow' || d.lease.fence !== this.fence) return this.lose(`another root took the lease (fence ${d.action === 'follow' ? d.leader.fence : d.lease.fence})`);
         this.leader = d.lease;
         this.until = actUntil(asked, LEASE_TTL_MS, LEASE_MARGIN_MS);
@@ -147,7 +152,9 @@ export class Leadership {
 
   view(): LeaderView {
     const l = this.leader;
-    return { role: this.role, self: this.id, fence: this.role === 'leader' ? this.fence : l?.fence ?? 0, leader: l && l.holder !== '' ? { holder: l.holder, ...parseAddressField(l.address) } : null };
+    const leader = l && l.holder !== '' ? { holder: l.holder, ...parseAddressField(l.address) } : null;
+    const roots = this.seen.map((r) => ({ holder: r.holder, ...parseAddressField(r.address), role: r.holder === leader?.holder ? ('leader' as const) : ('standby' as const), seenSecondsAgo: r.seenSecondsAgo }));
+    return { role: this.role, self: this.id, fence: this.role === 'leader' ? this.fence : l?.fence ?? 0, leader, roots };
   }
 
   /** Stops taking part; a leader gives its lease up so a standby need not wait for the expiry. */

@@ -11,6 +11,7 @@ import { PostgresRootState } from './postgres-state.js';
 import { EmbeddedRootState, type CaMaterial, type RootSnapshot, type RootState } from './root-state.js';
 import { Leadership, type LeaderView, type RootAddresses } from './leadership.js';
 import { closeStandbyApi, serveStandbyApi } from './standby-api.js';
+import { StandbyMirror } from './standby-mirror.js';
 
 export interface StateSettings {
   dataDir: string;
@@ -85,18 +86,20 @@ export async function prepareRootState<T extends { caCertPem: string; authority:
   }
 }
 
-/** Answers as a standby on the API port until this root holds the lease. */
+/** Answers as a hot standby on the API port (reads from the database, writes refused) until this root holds the lease. */
 async function waitToLead(state: PostgresRootState, lead: NonNullable<StateSettings['lead']>, onError?: (err: Error) => void): Promise<Leadership> {
   const leadership = new Leadership(state.db, lead.onLost, onError);
   leadership.addresses = () => lead.addresses;
   const first = await leadership.tryOnce();
   if (first) return leadership;
   lead.onStandby?.(leadership.view());
-  const server = await serveStandbyApi(lead.api, () => leadership.view());
+  const mirror = new StandbyMirror(state.db, () => leadership.view().leader);
+  const server = await serveStandbyApi(lead.api, () => leadership.view(), mirror);
   try {
     await leadership.acquire();
   } finally {
     await closeStandbyApi(server);
+    mirror.close();
   }
   return leadership;
 }

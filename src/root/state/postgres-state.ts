@@ -106,6 +106,22 @@ export class PostgresRootState implements RootState {
     };
   }
 
+  /**
+   * The leader's read views (leader-views.ts): changed ones rewritten, gone ones deleted, in
+   * the ordered, fenced write queue like every other write.
+   */
+  putViews(changed: [name: string, json: string][], gone: string[]): void {
+    this.enqueue(async (db) => {
+      for (const [name, json] of changed) await db.query('INSERT INTO canopy_views(name, view, at) VALUES ($1, $2, now()) ON CONFLICT (name) DO UPDATE SET view = EXCLUDED.view, at = now()', [name, json]);
+      if (gone.length > 0) await db.query('DELETE FROM canopy_views WHERE name = ANY($1)', [gone]);
+    });
+  }
+
+  /** Deletes every view but these (a new leader's first round: views of a previous leader's retired contents). */
+  clearViewsExcept(names: string[]): void {
+    this.enqueue((db) => db.query('DELETE FROM canopy_views WHERE NOT (name = ANY($1))', [names]));
+  }
+
   /** Fences every later write with the lease's fencing number (leadership.ts). */
   fenceWith(fence: number): void {
     this.fence = fence;
