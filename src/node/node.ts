@@ -78,7 +78,7 @@ export class CanopyNode {
     const onError = (err: Error) => log.error('state database', { err });
     let deposed!: (err: Error) => void;
     const lost = new Promise<Error>((resolve) => (deposed = resolve));
-    const lead = leaseSettings(config, (err) => (log.error('deposed', { err }), deposed(err)), (view) => log.info('standby: another root leads; waiting for its lease to end', { leader: view.leader, fence: view.fence }));
+    const lead = leaseSettings(config, (err) => (log.error('deposed', { err }), deposed(err)), (view) => log.info('standby: another root leads; waiting for its lease to end', { leader: view.leader, fence: view.fence }), (view) => log.info('took the leader lease', { fence: view.fence }));
     const { security, ...rootState } = await prepareRootState({ dataDir: config.dataDir, state: config.state, stateKeyFile: config.stateKeyFile, onError, lead }, prepare);
     const node = new CanopyNode(config, security, undefined, rootState);
     node.lost = lost;

@@ -97,7 +97,7 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
     assert.equal(lease!.fence, '2', 'the standby took the lease with the next fencing number');
     const node = (await (await apiFetch(`${b.api}/api/node`)).json()) as { leader: { role: string; fence: number } };
     assert.deepEqual([node.leader.role, node.leader.fence], ['leader', 2]);
-    // What the dashboard's Roots panel shows: the new leader with its fence (the killed root is no standby).
+    // What the dashboard's Roots panel shows: the new leader with its fence (the killed root stays listed, as not seen lately).
     const overview = (await (await apiFetch(`${b.api}/api/overview`)).json()) as { root: { leader: { role: string; fence: number; roots: { role: string }[] } } };
     assert.deepEqual([overview.root.leader.role, overview.root.leader.fence], ['leader', 2]);
     assert.ok(overview.root.leader.roots.some((r) => r.role === 'leader'));

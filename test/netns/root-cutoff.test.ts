@@ -20,6 +20,13 @@ import { waitFor } from '../helpers/wait.js';
 import { CanopyCluster, type ClusterNode } from './canopy-cluster.js';
 import { NetnsHarness } from './harness.js';
 
+/** When a node logged a line matching `re` (ms since the epoch). */
+function logTime(dataDir: string, re: RegExp): number {
+  const line = readFileSync(path.join(dataDir, 'node.log'), 'utf8').split('\n').find((l) => re.test(l));
+  assert.ok(line, `no log line ${re} in ${dataDir}`);
+  return Date.parse((JSON.parse(line) as { time: string }).time);
+}
+
 describe('a leader cut off from PostgreSQL stops before a standby leads', () => {
   const dir = tempDir('canopy-i18-cutoff-');
   let harness: NetnsHarness;
@@ -49,7 +56,8 @@ describe('a leader cut off from PostgreSQL stops before a standby leads', () => 
     const a = await cluster.startNode(ra!, ['--root', '--authorise-publisher', loadOrCreateKeyFile(defaultKeyPath()).publicKey, ...state]);
     // The standby: fixed ports (its own namespace), ready only once it leads.
     const bReady = cluster.startNode(rb!, ['--root', ...state, '--peer-port', '7400', '--api-port', '7401']);
-    const standbyApi = `http://${rb!.ip}:7401`;
+    // The admin API listens on loopback (the default): asked from inside the standby's namespace.
+    const standbyApi = 'http://127.0.0.1:7401';
     await waitFor('the standby answers', async () => harness.exec(rb!.ns, ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `${standbyApi}/api/leader`]) === '200', 60_000, 200);
     const m = await cluster.startNode(m1!, ['--join', `${a.peer},${rb!.ip}:7400`, '--attr', 'region=eu']);
     const file = path.join(dir.path, 'one.bin');
@@ -67,7 +75,10 @@ describe('a leader cut off from PostgreSQL stops before a standby leads', () => 
 
     const b: ClusterNode = await bReady;
     const leadingMs = Date.now() - cutAt;
-    assert.ok(exitedMs < leadingMs, `the old leader stopped (${exitedMs} ms) before the standby led (${leadingMs} ms)`);
+    // Both logs on this machine's clock: the old leader stopped acting before the standby took the lease.
+    const deposedAt = logTime(a.dataDir, /"msg":"deposed"/);
+    const tookAt = logTime(b.dataDir, /"msg":"took the leader lease"/);
+    assert.ok(deposedAt < tookAt, `the old leader stopped (${deposedAt - cutAt} ms after the cut) before the standby took the lease (${tookAt - cutAt} ms)`);
     assert.equal(db.psql('canopy', 'SELECT fence FROM canopy_lease'), '2');
 
     // The member follows the new leader; a publish with both roots given reaches it.
@@ -78,6 +89,6 @@ describe('a leader cut off from PostgreSQL stops before a standby leads', () => 
     await waitFor('the member holds the content published through the new leader', async () => cluster.getJson<{ local: { complete: boolean } }>(m1!, `${m.api}/api/contents/${second}`).local.complete, 60_000, 250);
     assert.equal(cluster.servedSha256('m1', second), sha2);
     assert.equal(b.api, standbyApi);
-    console.log(JSON.stringify({ deposedAfterCutMs: exitedMs, standbyLeadsAfterCutMs: leadingMs, wallSeconds: (Date.now() - t0) / 1000 }));
+    console.log(JSON.stringify({ deposedAfterCutMs: deposedAt - cutAt, leaseTakenAfterCutMs: tookAt - cutAt, exitedAfterCutMs: exitedMs, standbyReadyAfterCutMs: leadingMs, wallSeconds: (Date.now() - t0) / 1000 }));
   });
 });

@@ -13,6 +13,7 @@ import type pg from 'pg';
 import { CanopyError } from '../../core/errors.js';
 import { actUntil, type Lease } from './leader-lease.js';
 import { releaseLease, stepLease, type SeenRoot } from './pg-lease.js';
+import { CLOSE_WAIT_MS, within } from './postgres-state.js';
 
 /** How long a lease lasts without renewal: a standby takes over this long after a leader dies. */
 export const LEASE_TTL_MS = 3_000;
@@ -68,6 +69,7 @@ export class Leadership {
   private seen: SeenRoot[] = [];
   private until = 0;
   private timer: NodeJS.Timeout | undefined;
+  private deadline: NodeJS.Timeout | undefined;
   private stopped = false;
   private lostOnce = false;
 
@@ -113,24 +115,47 @@ export class Leadership {
     throw new CanopyError('ERR_NOT_LEADER', 'stopped before this root could lead');
   }
 
-  /** Renews the lease every round; calls onLost once if a renewal fails or comes too late. */
+  /**
+   * Renews the lease every round; calls onLost once if a renewal fails, comes too late, or
+   * finds another holder. The deadline is watched by a timer of its own: a renewal that
+   * hangs (the database cut off: no answer, no error, until the connection times out) must
+   * not keep this root acting as leader past `until`. One renewal at a time.
+   */
   keep(): void {
+    let inFlight = false;
     const round = async () => {
-      if (this.stopped || this.role !== 'leader') return;
+      if (this.stopped || this.role !== 'leader' || inFlight) return;
+      inFlight = true;
       const asked = performance.now();
       try {
         const d = await stepLease(this.db, this.me(), LEASE_TTL_MS);
         this.seen = d.roots;
         if (d.action === 'follow' || d.lease.fence !== this.fence) return this.lose(`another root took the lease (fence ${d.action === 'follow' ? d.leader.fence : d.lease.fence})`);
+        // A renewal answered after the deadline does not bring a deposed root back.
+        if (this.lostOnce) return;
         this.leader = d.lease;
         this.until = actUntil(asked, LEASE_TTL_MS, LEASE_MARGIN_MS);
       } catch (err) {
         this.onRoundError(err as Error);
+      } finally {
+        inFlight = false;
       }
-      if (performance.now() > this.until) this.lose('the lease could not be renewed in time');
     };
-    this.timer = setInterval(() => void round(), LEASE_ROUND_MS);
+    this.timer = setInterval(() => {
+      if (performance.now() > this.until) return this.lose('the lease could not be renewed in time');
+      void round();
+    }, LEASE_ROUND_MS);
     this.timer.unref();
+    this.watchdog();
+  }
+
+  /** Fires at the deadline itself, between rounds: the root stops at `until`, not up to a round later. */
+  private watchdog(): void {
+    if (this.stopped || this.lostOnce) return;
+    const left = this.until - performance.now();
+    if (left < 0) return this.lose('the lease could not be renewed in time');
+    this.deadline = setTimeout(() => this.watchdog(), left + 1);
+    this.deadline.unref();
   }
 
   private lose(why: string): void {
@@ -138,6 +163,7 @@ export class Leadership {
     this.lostOnce = true;
     this.role = 'standby';
     clearInterval(this.timer);
+    clearTimeout(this.deadline);
     this.onLost(new CanopyError('ERR_NOT_LEADER', `this root lost its leader lease (fence ${this.fence}): ${why}; it stops so that it cannot act as leader`));
   }
 
@@ -161,7 +187,8 @@ export class Leadership {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    if (this.role === 'leader') await releaseLease(this.db, this.id, this.fence).catch(() => undefined);
+    clearTimeout(this.deadline);
+    if (this.role === 'leader') await within(releaseLease(this.db, this.id, this.fence), CLOSE_WAIT_MS);
     this.role = 'standby';
   }
 }

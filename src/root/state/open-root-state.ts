@@ -28,6 +28,8 @@ export interface StateSettings {
     /** The lease was lost: the root must stop at once. */
     onLost: (err: Error) => void;
     onStandby?: (view: LeaderView) => void;
+    /** This root took the lease (after waiting as a standby, or at once). */
+    onLead?: (view: LeaderView) => void;
   };
 }
 
@@ -91,7 +93,7 @@ async function waitToLead(state: PostgresRootState, lead: NonNullable<StateSetti
   const leadership = new Leadership(state.db, lead.onLost, onError);
   leadership.addresses = () => lead.addresses;
   const first = await leadership.tryOnce();
-  if (first) return leadership;
+  if (first) return (lead.onLead?.(leadership.view()), leadership);
   lead.onStandby?.(leadership.view());
   const mirror = new StandbyMirror(state.db, () => leadership.view().leader);
   const server = await serveStandbyApi(lead.api, () => leadership.view(), mirror);
@@ -101,5 +103,6 @@ async function waitToLead(state: PostgresRootState, lead: NonNullable<StateSetti
     await closeStandbyApi(server);
     mirror.close();
   }
+  lead.onLead?.(leadership.view());
   return leadership;
 }
