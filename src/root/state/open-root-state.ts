@@ -72,6 +72,8 @@ export async function prepareRootState<T extends { caCertPem: string; authority:
     // Several roots may share the database: only the lease holder reads and writes it.
     if (state instanceof PostgresRootState && s.lead) {
       leadership = await waitToLead(state, s.lead, s.onError);
+      // Renewing from now on, while the state loads: its deadline (a timer) must not pass during a slow start.
+      leadership.keep();
       state.fenceWith(leadership.currentFence);
       // Started beside the first root on an empty database: its CA is there by now.
       storedCa ??= await state.storedCa();
@@ -79,7 +81,6 @@ export async function prepareRootState<T extends { caCertPem: string; authority:
     const snapshot = await state.load();
     const security = await prepare(state.authorityStore(snapshot), storedCa);
     await state.adoptCa({ certPem: security.caCertPem, keyPem: security.authority!.caKey });
-    leadership?.keep();
     return { state, snapshot, security, leadership };
   } catch (err) {
     await leadership?.stop();
