@@ -14,6 +14,7 @@ import { CanopyError } from '../../core/errors.js';
 import { actUntil, type Lease } from './leader-lease.js';
 import { releaseLease, stepLease, type SeenRoot } from './pg-lease.js';
 import { CLOSE_WAIT_MS, within } from './postgres-state.js';
+import { LeaseDeadline } from './lease-deadline.js';
 
 /** How long a lease lasts without renewal: a standby takes over this long after a leader dies. */
 export const LEASE_TTL_MS = 3_000;
@@ -69,7 +70,7 @@ export class Leadership {
   private seen: SeenRoot[] = [];
   private until = 0;
   private timer: NodeJS.Timeout | undefined;
-  private deadline: NodeJS.Timeout | undefined;
+  private deadline: LeaseDeadline | undefined;
   private stopped = false;
   private lostOnce = false;
 
@@ -146,24 +147,17 @@ export class Leadership {
       void round();
     }, LEASE_ROUND_MS);
     this.timer.unref();
-    this.watchdog();
+    this.deadline = new LeaseDeadline(() => this.until, () => this.lose('the lease could not be renewed in time'));
+    this.deadline.start();
   }
 
-  /** Fires at the deadline itself, between rounds: the root stops at `until`, not up to a round later. */
-  private watchdog(): void {
-    if (this.stopped || this.lostOnce) return;
-    const left = this.until - performance.now();
-    if (left < 0) return this.lose('the lease could not be renewed in time');
-    this.deadline = setTimeout(() => this.watchdog(), left + 1);
-    this.deadline.unref();
-  }
 
   private lose(why: string): void {
     if (this.lostOnce) return;
     this.lostOnce = true;
     this.role = 'standby';
     clearInterval(this.timer);
-    clearTimeout(this.deadline);
+    this.deadline?.stop();
     this.onLost(new CanopyError('ERR_NOT_LEADER', `this root lost its leader lease (fence ${this.fence}): ${why}; it stops so that it cannot act as leader`));
   }
 
@@ -187,7 +181,7 @@ export class Leadership {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    clearTimeout(this.deadline);
+    this.deadline?.stop();
     if (this.role === 'leader') await within(releaseLease(this.db, this.id, this.fence), CLOSE_WAIT_MS);
     this.role = 'standby';
   }
