@@ -11,7 +11,7 @@ import { LeaseDeadline } from '../../../src/root/state/lease-deadline.js';
 
 describe('lease deadline', () => {
   it('fires once, after the deadline, when no renewal moves it', async () => {
-    let until = performance.now() + 60;
+    const until = performance.now() + 60;
     const fired: number[] = [];
     const d = new LeaseDeadline(() => until, () => fired.push(performance.now()));
     d.start();
