@@ -28,8 +28,8 @@ export const ERROR_CODES = {
   ERR_CONFIG_INVALID: { status: 400, summary: 'A configuration value is missing or invalid; the message names the key.' },
   ERR_STATE_KEY: { status: 500, summary: 'The state key file does not open the CA key kept in the state database (wrong key file, or the stored key was altered).' },
   ERR_STATE_MISMATCH: { status: 500, summary: 'The state database belongs to another network (its CA is not this root\'s), or its schema is newer than this Canopy.' },
-  ERR_STATE_UNAVAILABLE: { status: 503, summary: 'The root\'s state database cannot be reached or refused a write.' },
-  ERR_NOT_LEADER: { status: 503, summary: 'This root is a standby (or lost its lease): writes go to the leading root, whose addresses the error carries in details.leader; retry there.' },
+  ERR_STATE_UNAVAILABLE: { status: 503, summary: 'The root\'s state database cannot be reached or refused a write (or a standby cannot read it).' },
+  ERR_NOT_LEADER: { status: 503, summary: 'This root is a standby (or lost its lease): writes, and reads only the leader can answer, go to the leading root, whose addresses the error carries in details.leader; the CLI given several roots (--to a,b) follows it.' },
   ERR_STORE_IO: { status: 500, summary: 'A volume failed to read or write a block.' },
   ERR_INTERNAL: { status: 500, summary: 'An unexpected error inside Canopy (a bug); the API answers without internals, the CLI shows the message, the node logs the stack.' },
   ERR_DISTRIBUTION_FAILED: { status: 500, summary: 'The demo could not verify distribution; the message says which node and why.' },
@@ -91,9 +91,10 @@ export function isCanopyError(err: unknown, code?: ErrorCode): err is CanopyErro
 /** Rebuilds an error received as JSON (HTTP body or wire message) so callers can match on its code. */
 export function errorFromJSON(body: unknown, fallback: ErrorCode = 'ERR_HTTP'): CanopyError {
   if (typeof body === 'object' && body !== null) {
-    const { code, message } = body as { code?: unknown; message?: unknown };
+    const { code, message, details } = body as { code?: unknown; message?: unknown; details?: unknown };
     if (typeof code === 'string' && code in ERROR_CODES && typeof message === 'string') {
-      return new CanopyError(code as ErrorCode, message);
+      // Details are kept (ERR_NOT_LEADER names the leader there, and the CLI follows it).
+      return new CanopyError(code as ErrorCode, message, typeof details === 'object' && details !== null && !Array.isArray(details) ? { details: details as Record<string, unknown> } : {});
     }
   }
   return new CanopyError(fallback, `unexpected error body: ${JSON.stringify(body)?.slice(0, 200)}`);
