@@ -29,8 +29,8 @@ describe('registry pull-through', () => {
   let b1: RunningNode;
 
   before(async () => {
-    // A 6 MiB layer crosses the 4 MiB reply size: it is relayed in several chunks.
-    image = await buildImage(path.join(dir.path, 'layout'), { layerSizes: [6 * 2 ** 20, 512 * 1024] });
+    // A 9 MiB layer crosses the 4 MiB reply size (relayed in several chunks) and FOLLOW_MIN_BYTES (one node is relayed to, the others follow its content).
+    image = await buildImage(path.join(dir.path, 'layout'), { layerSizes: [9 * 2 ** 20, 512 * 1024] });
     registry = await startRegistry(path.join(dir.path, 'registry'));
     await pushImage(image, registry, 'team/app');
     hostile = await startHostileRegistry(registry);
@@ -83,6 +83,9 @@ describe('registry pull-through', () => {
       const { contents } = (await (await apiFetch(`${network.root!.api}/api/contents`)).json()) as { contents: { name: string }[] };
       return blobs.every((d) => contents.some((c) => c.name === `${registry.host}~team~app:${d.slice(7, 19)}`));
     });
+    // The big layer went out of the root once (to the first asker); the two others served it from its content.
+    const followed = readFileSync(path.join(network.root!.dataDir, 'node.log'), 'utf8').split('\n').filter((l) => l.includes('pull-through blob followed') && l.includes(layers()[0]!.digest));
+    assert.equal(new Set(followed.map((l) => (JSON.parse(l) as { asker: string }).asker)).size, 2, 'two of the three askers followed the content');
   });
 
   it('a later pull through another node (containerd, with ns=) touches the registry for nothing', async () => {
