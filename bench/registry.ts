@@ -16,7 +16,7 @@
  * the image there once and reuse it).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCommand } from '../test/helpers/cli.js';
@@ -27,7 +27,7 @@ import { loadAverage, RunSampler, spread } from './_proc.js';
 import { cpuSecondsOf, GiB, log, option, round, sizeOption, timed } from './_util.js';
 
 /** The image layout, built once (random layers gzip slowly) and reused with --layout. */
-async function imageAt(dir: string, size: number): Promise<TestImage> {
+export async function imageAt(dir: string, size: number): Promise<TestImage> {
   const saved = path.join(dir, 'bench-image.json');
   if (existsSync(saved)) {
     const s = JSON.parse(readFileSync(saved, 'utf8')) as TestImage & { blobs: [string, number][]; size: number };
