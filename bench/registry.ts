@@ -11,8 +11,11 @@
  *   OCI layout (the issue's "local skopeo copy from a directory").
  * Registry egress is the registry's own request log (body bytes of blob GETs); times are
  * until the last node has the whole image. Each phase logs its figures as it ends.
- * Options: --size 1GiB --nodes 8 --rate 100mbit --phases pull-through,direct,preheat
- * --pt-placement on-demand|full (the pull-through rule's placement) --layout DIR (build
+ * - warm: one more pull on a node after the pull-through (the blobs are contents it holds)
+ *   against the same local `skopeo copy`.
+ * Options: --size 1GiB --nodes 8 --rate 100mbit --phases pull-through,warm,preheat,direct
+ * (run in that order; when direct is last, Canopy's nodes are stopped before it)
+ * --pt-placement full|on-demand (the pull-through rule's placement) --layout DIR (build
  * the image there once and reuse it).
  */
 import { spawn } from 'node:child_process';
@@ -80,8 +83,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const size = sizeOption(args, 'size', '1GiB');
   const count = Number(option(args, 'nodes', '8'));
   const rate = option(args, 'rate', '100mbit');
-  const phases = option(args, 'phases', 'pull-through,direct,preheat').split(',');
-  const ptPlacement = option(args, 'pt-placement', 'on-demand');
+  const phases = option(args, 'phases', 'pull-through,warm,preheat,direct').split(',');
+  const ptPlacement = option(args, 'pt-placement', 'full');
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-registry-'));
   const image = await imageAt(option(args, 'layout', path.join(dir, 'layout')), size);
   const imageBytes = [...image.blobs.values()].reduce((s, n) => s + n, 0);
@@ -94,8 +97,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   try {
     const registry = await startRegistry(path.join(dir, 'registry'), { ip: regHost.ip, port: 5000, spawn: (argv) => harness.spawn(regHost, argv, { stdio: ['ignore', 'ignore', 'pipe'] }) });
     const inReg = (argv: string[]) => ['ip', 'netns', 'exec', regHost.ns, ...argv];
-    await pushImage(image, registry, 'bench/app', undefined, inReg);
-    await pushImage(image, registry, 'bench/pt', undefined, inReg);
+    await pushImage(image, registry, 'bench/app', undefined, inReg, 1_800_000);
+    await pushImage(image, registry, 'bench/pt', undefined, inReg, 1_800_000);
     const rootConfig = path.join(dir, 'root.yaml');
     writeFileSync(rootConfig, `registry:\n  upstreams:\n    - { host: "${registry.host}", insecure: true }\n  repositories:\n    - { pattern: "${registry.host}/bench/pt", placement: ${ptPlacement} }\n`);
     const cluster = new CanopyCluster(harness, path.join(dir, 'net'), true);
@@ -106,74 +109,100 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const delivered = (count * imageBytes) / GiB;
     const node = (h: Host) => new URL(cluster.nodes.get(h.name)!.http).host;
 
-    if (phases.includes('pull-through')) {
-      log(`pull-through: ${count} cold pulls at once, each through its own node (load ${loadAverage()})`);
-      const at = registry.requests().length;
-      const cpu0 = canopyCpu();
-      const p = await pullAll(harness, nodeHosts, (h) => `${node(h)}/bench/pt:v1`, dir);
-      const reads = blobReads(registry, at);
-      Object.assign(out, {
-        pullThroughSeconds: round(p.seconds),
-        pullThroughPerNode: spread(p.perNode),
-        registryEgressRatio: round(reads.bytes / imageBytes),
-        pullThroughMaxFetchesPerBlob: reads.maxPerBlob,
-        pullThroughCpuSecondsPerGiB: round((canopyCpu() - cpu0) / delivered),
-        pullThroughLoad: loadAverage(),
-      });
-      log(`pull-through: ${JSON.stringify(out)}`);
-    }
-    if (phases.includes('direct')) {
-      log(`direct: ${count} pulls from the registry at once (load ${loadAverage()})`);
-      const at = registry.requests().length;
-      const reg0 = cpuSecondsOf(registry.pid);
-      const p = await pullAll(harness, nodeHosts, () => `${registry.host}/bench/app:v1`, dir);
-      Object.assign(out, {
-        directSeconds: round(p.seconds),
-        directPerNode: spread(p.perNode),
-        directEgressRatio: round(blobReads(registry, at).bytes / imageBytes),
-        registryCpuSecondsPerGiB: round((cpuSecondsOf(registry.pid) - reg0) / delivered),
-        directLoad: loadAverage(),
-      });
-      if (out.pullThroughSeconds !== undefined) out.ratioVsDirect = round((out.pullThroughSeconds as number) / p.seconds);
-      log(`direct: ${JSON.stringify(out)}`);
-    }
-    if (phases.includes('preheat')) {
-      log(`preheat: publish oci:// at the root to every node, then ${count} pulls at once (load ${loadAverage()})`);
-      const at = registry.requests().length;
-      const cpu0 = canopyCpu();
-      const preheat = await timed(async () => {
-        const lines = cluster.cli(cluster.root.host, ['publish', `oci://${registry.host}/bench/app:v1`, '--criteria', '*', '--insecure-registry', '--to', cluster.root.api, '--json']).trim().split('\n');
-        const id = (JSON.parse(lines[lines.length - 1]!) as { contentId: string }).contentId;
-        await cluster.waitComplete(id, { timeoutMs: 3_600_000, intervalMs: 500 });
-      });
-      const p = await pullAll(harness, nodeHosts, (h) => `${node(h)}/bench/app:v1`, dir);
-      Object.assign(out, {
-        preheatSeconds: round(preheat.seconds),
-        preheatPullSeconds: round(p.seconds),
-        preheatEgressRatio: round(blobReads(registry, at).bytes / imageBytes),
-        preheatCpuSecondsPerGiB: round((canopyCpu() - cpu0) / delivered),
-      });
-      if (out.directSeconds !== undefined) out.preheatRatioVsDirect = round((preheat.seconds + p.seconds) / (out.directSeconds as number));
-      log('preheated: one pull on a node that holds the image, against skopeo from a local layout');
-      const one = await pullAll(harness, [nodeHosts[0]!], (h) => `${node(h)}/bench/app:v1`, dir);
-      const local = await timed(async () => {
-        const target = path.join(dir, 'local-copy');
+    const phase: Record<string, () => Promise<void>> = {
+      'pull-through': async () => {
+        log(`pull-through: ${count} cold pulls at once, each through its own node (load ${loadAverage()})`);
+        const at = registry.requests().length;
+        const cpu0 = canopyCpu();
+        const p = await pullAll(harness, nodeHosts, (h) => `${node(h)}/bench/pt:v1`, dir);
+        const reads = blobReads(registry, at);
+        Object.assign(out, {
+          pullThroughSeconds: round(p.seconds),
+          pullThroughPerNode: spread(p.perNode),
+          registryEgressRatio: round(reads.bytes / imageBytes),
+          pullThroughMaxFetchesPerBlob: reads.maxPerBlob,
+          pullThroughCpuSecondsPerGiB: round((canopyCpu() - cpu0) / delivered),
+          pullThroughLoad: loadAverage(),
+        });
+      },
+      // A second pull on one node after the pull-through: every blob is a content it holds (with placement full).
+      warm: async () => {
+        const one = await pullAll(harness, [nodeHosts[0]!], (h) => `${node(h)}/bench/pt:v1`, dir);
+        const local = await localCopy();
+        Object.assign(out, { warmPullSeconds: round(one.seconds), warmLocalCopySeconds: round(local), warmRatio: round(one.seconds / local) });
+      },
+      direct: async () => {
+        if (phases.indexOf('direct') === phases.length - 1 && phases.length > 1) {
+          // Canopy's part is over: its nodes are stopped so the baseline runs alone (and the machine is quieter for others).
+          finishCanopy();
+          for (const name of cluster.nodes.keys()) await cluster.kill(name);
+        }
+        log(`direct: ${count} pulls from the registry at once (load ${loadAverage()})`);
+        const at = registry.requests().length;
+        const reg0 = cpuSecondsOf(registry.pid);
+        const p = await pullAll(harness, nodeHosts, () => `${registry.host}/bench/app:v1`, dir);
+        Object.assign(out, {
+          directSeconds: round(p.seconds),
+          directPerNode: spread(p.perNode),
+          directEgressRatio: round(blobReads(registry, at).bytes / imageBytes),
+          registryCpuSecondsPerGiB: round((cpuSecondsOf(registry.pid) - reg0) / delivered),
+          directLoad: loadAverage(),
+        });
+      },
+      preheat: async () => {
+        log(`preheat: publish oci:// at the root to every node, then ${count} pulls at once (load ${loadAverage()})`);
+        const at = registry.requests().length;
+        const cpu0 = canopyCpu();
+        const preheat = await timed(async () => {
+          const lines = cluster.cli(cluster.root.host, ['publish', `oci://${registry.host}/bench/app:v1`, '--criteria', '*', '--insecure-registry', '--to', cluster.root.api, '--json']).trim().split('\n');
+          const id = (JSON.parse(lines[lines.length - 1]!) as { contentId: string }).contentId;
+          await cluster.waitComplete(id, { timeoutMs: 3_600_000, intervalMs: 500 });
+        });
+        const p = await pullAll(harness, nodeHosts, (h) => `${node(h)}/bench/app:v1`, dir);
+        Object.assign(out, {
+          preheatSeconds: round(preheat.seconds),
+          preheatPullSeconds: round(p.seconds),
+          preheatEgressRatio: round(blobReads(registry, at).bytes / imageBytes),
+          preheatCpuSecondsPerGiB: round((canopyCpu() - cpu0) / delivered),
+          preheatTotalSeconds: round(preheat.seconds + p.seconds),
+        });
+        log('preheated: one pull on a node that holds the image, against skopeo from a local layout');
+        const one = await pullAll(harness, [nodeHosts[0]!], (h) => `${node(h)}/bench/app:v1`, dir);
+        const local = await localCopy();
+        Object.assign(out, { preheatedPullSeconds: round(one.seconds), localCopySeconds: round(local), preheatedRatio: round(one.seconds / local) });
+      },
+    };
+    const localCopy = async (): Promise<number> => {
+      const target = path.join(dir, 'local-copy');
+      const { seconds } = await timed(async () => {
         const r = await runCommand('skopeo', ['copy', `oci:${image.layout}:v1`, `oci:${target}:x`], { timeoutMs: 3_600_000 });
-        rmSync(target, { recursive: true, force: true });
         if (r.code !== 0) throw new Error(`local skopeo: ${r.stderr}`);
       });
-      Object.assign(out, { preheatedPullSeconds: round(one.seconds), localCopySeconds: round(local.seconds), preheatedRatio: round(one.seconds / local.seconds) });
-      log(`preheat: ${JSON.stringify(out)}`);
+      rmSync(target, { recursive: true, force: true });
+      return seconds;
+    };
+    let canopyDone = false;
+    const finishCanopy = () => {
+      if (canopyDone) return;
+      canopyDone = true;
+      const machine = sampler.finish();
+      const rss = Object.entries(machine.peakRssMiB);
+      Object.assign(out, {
+        rootPeakRssMiB: round(machine.peakRssMiB.root ?? 0, 1),
+        nodePeakRssMiB: spread(rss.filter(([n]) => n.startsWith('n')).map(([, v]) => v)),
+        registryPeakRssMiB: round(machine.peakRssMiB.registry ?? 0, 1),
+        machineBusyFraction: round(machine.busyFraction),
+        load: { start: machine.loadAtStart, end: machine.loadAtEnd, peak1: machine.peakLoad1 },
+      });
+    };
+    for (const name of phases) {
+      if (!phase[name]) throw new Error(`unknown phase ${name}: pull-through, warm, direct, preheat`);
+      await phase[name]();
+      if (out.pullThroughSeconds !== undefined && out.directSeconds !== undefined) out.ratioVsDirect = round((out.pullThroughSeconds as number) / (out.directSeconds as number));
+      if (out.preheatTotalSeconds !== undefined && out.directSeconds !== undefined) out.preheatRatioVsDirect = round((out.preheatTotalSeconds as number) / (out.directSeconds as number));
+      log(`${name}: ${JSON.stringify(out)}`);
     }
-    const machine = sampler.finish();
-    const rss = Object.entries(machine.peakRssMiB);
-    Object.assign(out, {
-      rootPeakRssMiB: round(machine.peakRssMiB.root ?? 0, 1),
-      nodePeakRssMiB: spread(rss.filter(([n]) => n.startsWith('n')).map(([, v]) => v)),
-      registryPeakRssMiB: round(machine.peakRssMiB.registry ?? 0, 1),
-      machineBusyFraction: round(machine.busyFraction),
-      load: { start: machine.loadAtStart, end: machine.loadAtEnd, peak1: machine.peakLoad1 },
-    });
+    finishCanopy();
     failed = false;
     return out;
   } finally {

@@ -211,10 +211,10 @@ export async function buildImage(dir: string, spec: ImageSpec = {}): Promise<Tes
 }
 
 /** Pushes an OCI layout's tag to `registry/repository:tag` with skopeo (every platform). */
-export async function pushImage(image: TestImage, registry: RunningRegistry, repository: string, auth?: { user: string; password: string }, wrap: (argv: string[]) => string[] = (a) => a): Promise<void> {
+export async function pushImage(image: TestImage, registry: RunningRegistry, repository: string, auth?: { user: string; password: string }, wrap: (argv: string[]) => string[] = (a) => a, timeoutMs = 120_000): Promise<void> {
   const args = ['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', ...(auth ? ['--dest-creds', `${auth.user}:${auth.password}`] : []), `oci:${image.layout}:${image.tag}`, `docker://${registry.host}/${repository}:${image.tag}`];
   const [command, ...rest] = wrap(['skopeo', ...args]);
-  const r = await runCommand(command!, rest, { timeoutMs: 120_000 });
+  const r = await runCommand(command!, rest, { timeoutMs });
   if (r.code !== 0) throw new Error(`skopeo copy to the registry failed: ${r.stderr}`);
 }
 
