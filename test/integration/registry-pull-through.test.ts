@@ -43,9 +43,12 @@ describe('registry pull-through', () => {
         '  upstreams:',
         `    - { host: "${registry.host}", insecure: true }`,
         `    - { host: "${hostile.host}", insecure: true, timeoutSeconds: 3 }`,
+        // A registry name reached at another address (a mirror of it, or Docker Hub's API host).
+        `    - { host: "mirror.example:5000", endpoint: "http://${registry.host}" }`,
         '  repositories:',
         `    - { pattern: "${registry.host}/team/*", criteria: "pool=a" }`,
         `    - { pattern: "${hostile.host}/*" }`,
+        '    - { pattern: "mirror.example:5000/team/*" }',
         '',
       ].join('\n'),
     );
@@ -126,5 +129,13 @@ describe('registry pull-through', () => {
     await new Promise((r) => setTimeout(r, 500));
     const { contents } = (await (await apiFetch(`${network.root!.api}/api/contents`)).json()) as { contents: { name: string }[] };
     assert.ok(!contents.some((c) => c.name.includes('~wrong~')), 'nothing was published from the wrong bytes');
+  });
+
+  it("an upstream's endpoint is where its registry name is fetched from", async () => {
+    const before = registry.requests({ method: 'GET', path: /\/team\/app\/manifests\/v1$/ }).length;
+    const res = await fetch(`${a1.http}/v2/team/app/manifests/${image.tag}?ns=mirror.example:5000`);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(res.headers.get('docker-content-digest'), image.digest);
+    assert.equal(registry.requests({ method: 'GET', path: /\/team\/app\/manifests\/v1$/ }).length, before + 1, 'asked at the endpoint');
   });
 });
