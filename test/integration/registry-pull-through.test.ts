@@ -102,6 +102,12 @@ describe('registry pull-through', () => {
       await ctrd.stop();
     }
     assert.deepEqual(registry.requests().slice(before).map((r) => `${r.method} ${r.uri}`), [], 'the tag came from the root, the blobs from the network');
+    // Served from the blob's content (the root's relay sends whole blobs only): a range is a 206 of the right bytes.
+    const layer = layers()[0]!;
+    const res = await fetch(`${a2.http}/v2/team/app/blobs/${layer.digest}`, { headers: { range: 'bytes=100-199' } });
+    assert.equal(res.status, 206);
+    const whole = readFileSync(path.join(image.layout, 'blobs', 'sha256', layer.digest.slice(7)));
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(whole.subarray(100, 200)));
   });
 
   it('a node outside the rule criteria is a mirror without the image', async () => {
