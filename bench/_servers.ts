@@ -59,3 +59,21 @@ export async function startVsftpd(dir: string, root: string): Promise<Baseline> 
   await waitPort(port, child, 'vsftpd');
   return { url: `ftp://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopProcess(child) };
 }
+
+/** The key pair s3rver accepts (it checks SigV4 signatures against it). */
+export const S3RVER_KEYS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+
+/**
+ * s3rver (npm, a dev dependency) as a real S3-compatible server process, for S3 origins:
+ * path-style on a free loopback port, objects kept under `dir`, the buckets made at start.
+ */
+export async function startS3rver(dir: string, buckets: string[]): Promise<Baseline> {
+  const data = path.join(dir, 's3rver');
+  mkdirSync(data, { recursive: true });
+  const port = await freePort();
+  const bin = path.join(import.meta.dirname, '..', 'node_modules', 's3rver', 'bin', 's3rver.js');
+  const args = [bin, '-d', data, '-a', '127.0.0.1', '-p', String(port), '--silent', '--no-vhost-buckets', ...buckets.flatMap((b) => ['--configure-bucket', b])];
+  const child = spawn(process.execPath, args, { stdio: 'ignore' });
+  await waitPort(port, child, 's3rver');
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopProcess(child) };
+}
