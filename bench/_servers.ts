@@ -37,13 +37,18 @@ export interface Baseline {
   stop: () => Promise<void>;
 }
 
-export async function startNginx(dir: string, root: string): Promise<Baseline> {
+/** An nginx prefix under `dir` serving `root` on 127.0.0.1:`port` (sendfile, no access log); returns nginx's arguments. */
+export function nginxArgs(dir: string, root: string, port: number): string[] {
   const prefix = path.join(dir, 'nginx');
   mkdirSync(path.join(prefix, 'logs'), { recursive: true });
-  const port = await freePort();
   const conf = path.join(prefix, 'nginx.conf');
   writeFileSync(conf, `daemon off;\nworker_processes auto;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 256; }\nhttp {\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  client_body_temp_path ${prefix}/body;\n  proxy_temp_path ${prefix}/proxy;\n  fastcgi_temp_path ${prefix}/fastcgi;\n  uwsgi_temp_path ${prefix}/uwsgi;\n  scgi_temp_path ${prefix}/scgi;\n  server { listen 127.0.0.1:${port}; root ${root}; }\n}\n`);
-  const child = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: 'ignore' });
+  return ['-p', prefix, '-c', conf];
+}
+
+export async function startNginx(dir: string, root: string): Promise<Baseline> {
+  const port = await freePort();
+  const child = spawn('nginx', nginxArgs(dir, root, port), { stdio: 'ignore' });
   await waitPort(port, child, 'nginx');
   return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopProcess(child) };
 }

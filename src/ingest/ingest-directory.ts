@@ -80,7 +80,7 @@ export async function ingestDirectory(dir: string, sink: BlockSink, options: Ing
 export async function ingestTree(source: TreeSource, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
   const blockSize = options.blockSize !== undefined ? chooseBlockSize({ size: 0, override: options.blockSize }).blockSize : DIRECTORY_BLOCK_SIZE;
   const layout = layoutTree(source.items, blockSize);
-  const cut = await cutAndHash(new TreeReader(layout, source.readerOf), layout.size, layout.tracks, blockSize, sink, options, layout.bytes);
+  const cut = await cutAndHash(new TreeReader(layout, (p) => source.readerOf(p)), layout.size, layout.tracks, blockSize, sink, options, layout.bytes);
   await source.checkUnchanged();
   const warnings = options.chunking === 'cdc' ? [...source.warnings, 'a directory is cut file by file in fixed blocks; --chunking cdc does not apply'] : [...source.warnings];
   const analysis: Analysis = { analyser: 'generic', mediaType: DIRECTORY_MEDIA_TYPE, warnings };

@@ -60,8 +60,9 @@ describe('publish a directory, read it from every edge', () => {
     nginx = await startNginx(dir.path, `${dir.path}/www`);
     s3 = await startS3rver(dir.path, ['models']);
     Object.assign(process.env, S3RVER_KEYS);
+    await writeSample(`${dir.path}/ckpt.bin`, 900_000, 's3 origin');
     const client = await s3Client({ endpoint: s3.url });
-    for (const [key, file] of [['ckpt.bin', `${dir.path}/www/clip.bin`], ['llama/config.json', `${tree}/config.json`], ['llama/weights/shard-0.bin', `${tree}/weights/shard 1.bin`]]) {
+    for (const [key, file] of [['ckpt.bin', `${dir.path}/ckpt.bin`], ['llama/config.json', `${tree}/config.json`], ['llama/weights/shard-0.bin', `${tree}/weights/shard 1.bin`]]) {
       await client.send(new PutObjectCommand({ Bucket: 'models', Key: key, Body: readFileSync(file!) }));
     }
     client.destroy();
@@ -180,7 +181,7 @@ describe('publish a directory, read it from every edge', () => {
     const one = await pub(['s3://models/ckpt.bin', '--endpoint', s3.url]);
     assert.equal(one.code, 0, one.stderr);
     const r1 = lastJson<{ contentId: string; unchanged: boolean }>(one.stdout);
-    const same = await runCommand('bash', ['-c', 'curl -sS "$1" | cmp - "$2" && echo same', '_', `${edge.http}/files/ckpt.bin`, `${dir.path}/www/clip.bin`]);
+    const same = await runCommand('bash', ['-c', 'curl -sS "$1" | cmp - "$2" && echo same', '_', `${edge.http}/files/ckpt.bin`, `${dir.path}/ckpt.bin`]);
     assert.equal(same.stdout.trim(), 'same', same.stderr);
     const again = lastJson<{ contentId: string; unchanged: boolean }>((await pub(['s3://models/ckpt.bin', '--endpoint', s3.url])).stdout);
     assert.deepEqual([again.unchanged, again.contentId], [true, r1.contentId]);

@@ -63,7 +63,8 @@ export function s3Failure(url: string, err: unknown): CanopyError {
     return new CanopyError('ERR_ORIGIN', `${url}: no AWS credentials (${e.message}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --profile, or pass --no-sign-request for a public bucket`);
   }
   if (status === undefined || status === 200) return new CanopyError('ERR_ORIGIN', `${url}: ${e.code ?? e.name ?? ''} ${e.message}`.trim(), { details: { retry: true } });
-  const code = e.Code ?? (e.name && e.name !== 'Error' && e.name !== 'UnknownError' ? e.name : '');
+  // A HEAD's error has no body: the SDK then names it Unknown, NotFound or after the status.
+  const code = e.Code ?? (e.name && !['Error', 'UnknownError', 'Unknown'].includes(e.name) ? e.name : '');
   return originError(url, status, code);
 }
 

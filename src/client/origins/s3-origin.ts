@@ -41,11 +41,25 @@ export class S3Object implements PositionalReader, OriginObject {
     this.stream = new RangeStream(this.url, version.size, (position) => this.startRange(position), options);
   }
 
-  /** HeadObject: the size and validators every later read is checked against. */
+  /**
+   * The size and validators every later read is checked against, from a GetObject of byte 0
+   * (an error then has a body naming S3's code, which a HEAD's has not); an empty object
+   * (416 to any range) is confirmed with HeadObject.
+   */
   static async open(client: S3Client, loc: S3Location, options: RangeStreamOptions): Promise<S3Object> {
     const url = s3Url(loc.bucket, loc.key);
-    const head = await withRetries(options.retries ?? 3, () => s3Call(url, () => client.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }))));
-    const version = { size: head.ContentLength ?? 0, etag: head.ETag, lastModified: head.LastModified?.toUTCString() };
+    const version = await withRetries(options.retries ?? 3, async () => {
+      try {
+        const out = await s3Call(url, () => client.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, Range: 'bytes=0-0' })));
+        discard(out.Body as Readable);
+        return { size: totalOf(out.ContentRange), etag: out.ETag, lastModified: out.LastModified?.toUTCString() };
+      } catch (err) {
+        if (!(err instanceof CanopyError && err.details?.status === 416)) throw err;
+        const head = await s3Call(url, () => client.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key })));
+        return { size: head.ContentLength ?? 0, etag: head.ETag, lastModified: head.LastModified?.toUTCString() };
+      }
+    });
+    if (version.size < 0) throw new CanopyError('ERR_ORIGIN', `${url}: the server did not say the object's size (no Content-Range in a ranged GetObject)`);
     return new S3Object(client, loc.bucket, loc.key, version, options);
   }
 
