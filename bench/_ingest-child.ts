@@ -9,7 +9,7 @@
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { ingestFile, ingestReader } from '../src/ingest/ingest-file.js';
+import { ingestFile } from '../src/ingest/ingest-file.js';
 import { ingestDirectory } from '../src/ingest/ingest-directory.js';
 import { openOrigin } from '../src/client/origins/open-origin.js';
 import { hashOnlySink, storeSink } from '../src/ingest/sinks.js';
