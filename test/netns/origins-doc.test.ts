@@ -63,7 +63,7 @@ describe('docs/ORIGINS.md as written', () => {
     assert.equal(demo.exitCode, null, `the demo stopped: ${log}`);
     demo.stdout!.resume();
     shell = new HostShell(harness, host, dir.path, { cwd: repo, env });
-    const up = await shell.run('for i in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:8080/models/ckpt.bin && exit 0; sleep 0.1; done; exit 1');
+    const up = await shell.run('(for i in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:8080/models/ckpt.bin && exit 0; sleep 0.1; done; exit 1)');
     assert.equal(up.rc, 0, 'nginx answers on :8080');
   });
   after(async () => {
@@ -83,7 +83,7 @@ describe('docs/ORIGINS.md as written', () => {
         // Runs until Ctrl-C: started as its own process group, stopped with SIGINT once it has published.
         const started = await shell.run(`setsid bash -c ${JSON.stringify(line)} > follow.out 2>&1 & echo $! > follow.pid`);
         assert.equal(started.rc, 0, started.out);
-        const seen = await shell.run('for i in $(seq 600); do grep -q "published as" follow.out && exit 0; sleep 0.1; done; cat follow.out; exit 1', 120_000);
+        const seen = await shell.run('(for i in $(seq 600); do grep -q "published as" follow.out && exit 0; sleep 0.1; done; cat follow.out; exit 1)', 120_000);
         assert.equal(seen.rc, 0, `${line}\n${seen.out}`);
         const stopped = await shell.run('kill -INT -- -$(cat follow.pid); while kill -0 $(cat follow.pid) 2>/dev/null; do sleep 0.1; done; cat follow.out; rm -f follow.out follow.pid');
         outputs.push({ line, out: stopped.out });
