@@ -30,7 +30,9 @@ export class HostShell {
     return { rc: Number(match[1]), out: this.buffer.slice(0, match.index) };
   }
 
+  /** Ends the shell's input; its output pipe is let go too, so a process it left behind cannot hold the test open. */
   close(): void {
     this.child.stdin!.end();
+    this.child.stdout!.destroy();
   }
 }

@@ -55,12 +55,14 @@ describe('docs/ORIGINS.md as written', () => {
     const env: Record<string, string> = { PATH: process.env.PATH!, HOME: path.join(dir.path, 'home'), LANG: 'C.UTF-8' };
     await demoReady(harness.spawn(host, [process.execPath, ...DEMO_ARGS], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] }));
     shell = new HostShell(harness, host, dir.path, { cwd: repo, env });
+    // Job control: each background job of the doc (s3rver, started through npx) gets its own process group, killed whole at the end.
+    await shell.run('set -m');
     const up = await shell.run('(for i in $(seq 100); do curl -fs -o /dev/null http://127.0.0.1:8080/models/ckpt.bin && exit 0; sleep 0.1; done; exit 1)');
     assert.equal(up.rc, 0, 'nginx answers on :8080');
   });
   after(async () => {
-    // The doc's own background job (s3rver) belongs to this shell.
-    await shell?.run('kill $(jobs -p) 2>/dev/null; wait; true').catch(() => undefined);
+    // The doc's own background job (npx, and s3rver under it) belongs to this shell: its whole process group goes.
+    await shell?.run('for p in $(jobs -p); do kill -- -$p; done 2>/dev/null; wait; true').catch(() => undefined);
     shell?.close();
     await harness?.stop();
     rmSync(path.join(repo, 'model-dir'), { recursive: true, force: true });
