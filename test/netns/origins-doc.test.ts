@@ -64,6 +64,8 @@ describe('docs/ORIGINS.md as written', () => {
     // The doc's own background job (npx, and s3rver under it) belongs to this shell: its whole process group goes.
     await shell?.run('for p in $(jobs -p); do kill -- -$p; done 2>/dev/null; wait; true').catch(() => undefined);
     shell?.close();
+    // Anything still in the namespace was started by this test (through the doc): ended by its id before the namespace goes.
+    if (host) for (const pid of spawnSync('ip', ['netns', 'pids', host.ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) spawnSync('kill', [pid]);
     await harness?.stop();
     rmSync(path.join(repo, 'model-dir'), { recursive: true, force: true });
     rmSync('/tmp/canopy-s3', { recursive: true, force: true });
