@@ -65,8 +65,12 @@ export async function startVsftpd(dir: string, root: string): Promise<Baseline> 
   return { url: `ftp://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopProcess(child) };
 }
 
-/** The key pair s3rver accepts (it checks SigV4 signatures against it). */
-export const S3RVER_KEYS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' };
+/**
+ * The AWS settings for s3rver: the key pair it accepts (it checks that the key id exists, not
+ * the SigV4 signature), a region, and no instance-metadata lookup (a credential chain that
+ * found nothing would otherwise try the link-local metadata address: tests talk to loopback only).
+ */
+export const S3RVER_KEYS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
 
 /**
  * s3rver (npm, a dev dependency) as a real S3-compatible server process, for S3 origins:

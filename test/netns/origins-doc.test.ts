@@ -6,7 +6,7 @@
  * page says the reader has is made here, and only that: the demo (`npm start` runs
  * `node dist/cli/main.js demo`), and nginx serving `videos/master.mp4` (an MP4 with its moov
  * at the end, made by ffmpeg) and `models/ckpt.bin` on 127.0.0.1:8080. HOME is a temporary
- * directory and no CANOPY_* or AWS_* variable is set. Every line must exit 0; a `--follow`
+ * directory and no CANOPY_* or AWS_* variable is set (but AWS_EC2_METADATA_DISABLED). Every line must exit 0; a `--follow`
  * line, which runs until Ctrl-C, is started in the background and sent SIGINT once it has
  * published. Then a few results are checked (the MP4 analysed from the origin, the listing,
  * the file published from S3). `model-dir`, made by the doc in the checkout, is removed.
@@ -52,7 +52,8 @@ describe('docs/ORIGINS.md as written', () => {
     harness = NetnsHarness.create([{ name: 'doc' }]);
     host = harness.host('doc');
     harness.spawn(host, ['nginx', ...nginxArgs(dir.path, www, 8080)], { stdio: 'ignore' });
-    const env: Record<string, string> = { PATH: process.env.PATH!, HOME: path.join(dir.path, 'home'), LANG: 'C.UTF-8' };
+    // No instance-metadata lookup: a credential chain that found nothing would try the link-local metadata address.
+    const env: Record<string, string> = { PATH: process.env.PATH!, HOME: path.join(dir.path, 'home'), LANG: 'C.UTF-8', AWS_EC2_METADATA_DISABLED: 'true' };
     await demoReady(harness.spawn(host, [process.execPath, ...DEMO_ARGS], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] }));
     shell = new HostShell(harness, host, dir.path, { cwd: repo, env });
     // Job control: each background job of the doc (s3rver, started through npx) gets its own process group, killed whole at the end.
