@@ -9,8 +9,7 @@ import { ingestReader } from '../../ingest/ingest-file.js';
 import type { Ingest } from '../publish-file.js';
 import { HttpOrigin } from './http-origin.js';
 import type { OriginVersion } from './origin.js';
-import { s3Client, type S3OriginOptions } from './s3-client.js';
-import { S3Object, S3Tree } from './s3-origin.js';
+import type { S3OriginOptions } from './s3-client.js';
 import { isS3Url, parseS3Url, s3Name } from './s3-url.js';
 
 export interface OpenedOrigin {
@@ -40,6 +39,8 @@ export async function openOrigin(url: string, options: OriginOptions): Promise<O
     return { version: o.version, name: originName(url), ingest: (sink, opts) => ingestReader(o, o.size, sink, opts), close: () => o.close() };
   }
   const loc = parseS3Url(url);
+  // The AWS SDK takes a few hundred ms to load: only an s3:// publish pays for it, not every canopy command.
+  const [{ s3Client }, { S3Object, S3Tree }] = await Promise.all([import('./s3-client.js'), import('./s3-origin.js')]);
   const client = await s3Client(options);
   try {
     if (loc.directory) {
