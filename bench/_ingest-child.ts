@@ -1,17 +1,17 @@
 /**
  * One timed ingest in its own process, so its peak RSS is its own: prints
  * {"seconds":S,"cpuSeconds":C,"maxRssBytes":B,"blocks":N}. Modes: `store FILE DIR` (two volumes under DIR),
- * `store-dir TREE DIR` (a directory content, bench/publish-dir.ts), `store-origin URL DIR` (an HTTP
- * origin read by ranges, bench/publish-origin.ts),
+ * `store-dir TREE DIR` (a directory content, bench/publish-dir.ts), `store-origin URL DIR` (an http(s):// or
+ * s3:// origin read by ranges, bench/publish-origin.ts; S3 settings from AWS_* variables),
  * `hash FILE` (analyse and hash, store nothing) and `put FILE DIR BLOCKSIZE` (the store's
  * writes alone, as many blocks, no read or hash). CANOPY_HASH_THREADS overrides the
  * number of hash worker threads (0 = main thread), to compare.
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { ingestFile, ingestReader } from '../src/ingest/ingest-file.js';
+import { ingestFile } from '../src/ingest/ingest-file.js';
 import { ingestDirectory } from '../src/ingest/ingest-directory.js';
-import { HttpOrigin } from '../src/client/origins/http-origin.js';
+import { openOrigin } from '../src/client/origins/open-origin.js';
 import { hashOnlySink, storeSink } from '../src/ingest/sinks.js';
 import { BlockStore } from '../src/store/block-store.js';
 
@@ -42,8 +42,9 @@ const t0 = process.hrtime.bigint();
 const hashThreads = process.env.CANOPY_HASH_THREADS === undefined ? undefined : Number(process.env.CANOPY_HASH_THREADS);
 const sink = store ? storeSink(store) : hashOnlySink;
 const options = { name: 'bench.bin', criteria: '*', origin: 'bench', key, hashThreads };
-const origin = mode === 'store-origin' ? await HttpOrigin.open(file!) : undefined;
-const r = mode === 'store-dir' ? await ingestDirectory(file!, sink, options) : origin ? await ingestReader(origin, origin.size, sink, options) : await ingestFile(file!, sink, options);
+const origin = mode === 'store-origin' ? await openOrigin(file!, {}) : undefined;
+const r = mode === 'store-dir' ? await ingestDirectory(file!, sink, options) : origin ? await origin.ingest(sink, options) : await ingestFile(file!, sink, options);
+origin?.close();
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
 store?.close();
 // CPU of the ingest itself, all threads (hash workers included), without the process's start-up (module loading).

@@ -59,9 +59,9 @@ export const ERROR_CODES = {
   ERR_UPLOAD_PROTOCOL: { status: 400, summary: 'A tus upload request was refused (missing Tus-Resumable, wrong offset, unknown upload...); the HTTP status is the one tus prescribes.' },
   ERR_S3_AUTH: { status: 403, summary: 'An S3 request is signed wrongly, with an unknown or expired key, or not at all for a content that needs a key; the S3 error code says which (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, RequestTimeTooSkewed, AuthorizationHeaderMalformed).' },
   ERR_S3_REQUEST: { status: 400, summary: 'An S3 request the read API cannot answer: a malformed parameter, a key with . or .. segments, a write, or an unknown object; the S3 error code and status say which (InvalidArgument, NoSuchKey, MethodNotAllowed, ...).' },
-  ERR_DIRECTORY_ENTRY: { status: 400, summary: 'A directory given to publish holds an entry a directory content cannot carry: a symlink that leaves the tree or is absolute, or a name that is not valid UTF-8 or has a backslash; the message names the path and nothing is published.' },
+  ERR_DIRECTORY_ENTRY: { status: 400, summary: 'A directory (or S3 prefix) given to publish holds an entry a directory content cannot carry: a symlink that leaves the tree or is absolute, a name that is not valid UTF-8 or has a backslash, an S3 key with an empty, . or .. segment or that is both a file and a folder; the message names the path or key and nothing is published.' },
   ERR_SOURCE_CHANGED: { status: 409, summary: 'A file or origin object changed while it was being published (size or modification time, ETag or Last-Modified differ); nothing is published: publish again.' },
-  ERR_ORIGIN: { status: 502, summary: 'An origin (HTTP or S3) could not be reached, stalled, refused ranges, or answered an error (403, 404, 5xx...); the message gives its status.' },
+  ERR_ORIGIN: { status: 502, summary: 'An origin (HTTP or S3) could not be reached, stalled, refused ranges, answered an error (403, 404, 5xx...; the message gives its status and, for S3, its code such as NoSuchKey or SignatureDoesNotMatch), or no AWS credentials were found.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
