@@ -6,8 +6,9 @@
  * qualified node followed by `sync` (the local-disk limit for writing those copies).
  * CPU is counted over the timed part only (every node and this publishing client), RSS
  * per node over the whole run.
- * `coldRatio` adds the network's start-up to Canopy's time, as the first version of this
- * bench measured (the whole `canopy demo`). Options: --nodes 4 --size 256MiB --rounds 3.
+ * `coldRatio` adds the network's start-up to Canopy's time (the first version of this
+ * bench ran `canopy demo`, whose CPU count included the start-up).
+ * Options: --nodes 4 --size 256MiB --rounds 3.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,7 +75,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       cpSyncSeconds: round(cpSeconds),
       cpMBps: mbps(bytes, cpSeconds),
       ratio: round(canopySeconds / cpSeconds),
-      // With the start-up, as the first version of this bench measured.
+      // With the network's start-up added.
       coldRatio: round((canopySeconds + startSeconds) / cpSeconds),
       // CPU of publish + distribute (every node and the publishing client) per GiB delivered to qualified nodes.
       cpuSecondsPerGiB: perGiB(median(cpu.canopy), bytes),
