@@ -46,6 +46,11 @@ export class HaveBroadcaster {
     this.send(contentId, 'have', index);
   }
 
+  /** A block started arriving here and may be asked for: it is relayed as it comes (relay-feed.ts). */
+  relaying(contentId: string, index: number): void {
+    this.send(contentId, 'have', index, true);
+  }
+
   /** Called when a complete holder sends a block; tells subscribers the first time only. */
   sent(contentId: string, index: number): void {
     let sent = this.seededSent.get(contentId);
@@ -55,9 +60,9 @@ export class HaveBroadcaster {
     this.send(contentId, 'seeded', index);
   }
 
-  private send(contentId: string, type: 'have' | 'seeded', index: number): void {
+  private send(contentId: string, type: 'have' | 'seeded', index: number, relay = false): void {
     for (const conn of this.subscribers.get(contentId) ?? []) {
-      if (!conn.isClosed) void conn.notify(type, { contentId, index }).catch(() => undefined);
+      if (!conn.isClosed) void conn.notify(type, relay ? { contentId, index, relay } : { contentId, index }).catch(() => undefined);
     }
   }
 }
