@@ -15,7 +15,7 @@ export function countServed(metrics: Metrics, handler: RequestHandler): RequestH
   return async (req) => {
     const reply = await handler(req);
     if (req.type !== 'get-block' || !reply) return reply;
-    if (reply.pieces) return { ...reply, pieces: countPieces(metrics, reply.pieces) };
+    if (reply.pieces) return { ...reply, pieces: countPieces(metrics, reply.pieces, reply.body?.relayed === true) };
     if (reply.payload) {
       metrics.inc('canopy_blocks_served_total');
       metrics.inc('canopy_bytes_out_total', { class: 'peer' }, reply.payload.length);
@@ -25,9 +25,10 @@ export function countServed(metrics: Metrics, handler: RequestHandler): RequestH
 }
 
 /** A block sent in pieces is counted as its pieces go (a relay that aborts counts what it sent). */
-async function* countPieces(metrics: Metrics, pieces: AsyncIterable<BlockBytes>): AsyncGenerator<BlockBytes> {
+async function* countPieces(metrics: Metrics, pieces: AsyncIterable<BlockBytes>, relayed: boolean): AsyncGenerator<BlockBytes> {
   for await (const piece of pieces) {
     metrics.inc('canopy_bytes_out_total', { class: 'peer' }, byteLength(piece));
+    if (relayed) metrics.inc('canopy_swarm_relayed_bytes_total', {}, byteLength(piece));
     yield piece;
   }
   metrics.inc('canopy_blocks_served_total');

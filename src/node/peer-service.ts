@@ -20,7 +20,7 @@ import type { PeerConnection } from '../wire/peer-connection.js';
 import type { Bitfield } from '../swarm/bitfield.js';
 import type { HaveBroadcaster } from '../swarm/have-broadcaster.js';
 import type { UploadLimiter } from '../swarm/upload-limiter.js';
-import { PIECE_BYTES, slices, type RelayFeeds } from '../swarm/relay-feed.js';
+import { pieceBytes, slices, type RelayFeeds } from '../swarm/relay-feed.js';
 import type { BlockBytes } from '../core/block-bytes.js';
 
 export interface PeerServiceDeps {
@@ -154,7 +154,7 @@ function authorise(deps: PeerServiceDeps, conn: PeerConnection, contentId: strin
 }
 
 /** A block, once an upload slot is free (a `cancel` from the requester drops the wait). */
-async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection, Map<string, AbortController>>, conn: PeerConnection, body: MessageBodies['get-block']): Promise<{ payload?: Buffer; pieces?: AsyncIterable<BlockBytes>; sent: () => void }> {
+async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection, Map<string, AbortController>>, conn: PeerConnection, body: MessageBodies['get-block']): Promise<{ body?: { relayed: true }; payload?: Buffer; pieces?: AsyncIterable<BlockBytes>; sent: () => void }> {
   const { contentId, index } = body;
   const manifest = authorise(deps, conn, contentId);
   const block = manifest.blocks[index];
@@ -177,7 +177,7 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
     if (body.pieces && !deps.store.has(block.hash)) {
       // Not held yet, but perhaps arriving: relayed as it comes, never from the store (relay-feed.ts).
       const feed = deps.relays?.().get(contentId, index);
-      if (feed) return { pieces: feed.read(), sent: release };
+      if (feed) return { body: { relayed: true }, pieces: feed.read(), sent: release };
       if (deps.relays?.().isLost(contentId, index)) throw new CanopyError('ERR_RELAY_ABORTED', `block ${index} of ${contentId.slice(0, 12)} was lost while arriving here; ask again once it is held`);
     }
     const payload = await deps.store.get(block.hash);
@@ -192,5 +192,5 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
 }
 
 async function* inPieces(block: Buffer): AsyncGenerator<BlockBytes> {
-  yield* slices([block], 0, block.length, PIECE_BYTES);
+  yield* slices([block], 0, block.length, pieceBytes(block.length));
 }

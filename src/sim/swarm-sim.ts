@@ -13,7 +13,7 @@ import { SwarmScheduler, type SwarmAction, type SwarmInput } from '../swarm/sche
 import { EventQueue } from './event-queue.js';
 import { latency, type Place } from './geography.js';
 import { Links, type Host, type Transfer } from './swarm-links.js';
-import { PIECE_BYTES } from '../swarm/relay-feed.js';
+import { pieceBytes } from '../swarm/relay-feed.js';
 
 /** The session's periodic pass (`swarm-session.ts` TICK_MS). */
 export const TICK_MS = 250;
@@ -180,7 +180,7 @@ export class SwarmSim {
   private started(t: Transfer): void {
     if (this.relay) {
       const share = this.links.hosts[t.to]!.down / Math.max(1, this.links.hosts[t.to]!.receiving.size);
-      this.q.after(this.lat(t.from, t.to) + (Math.min(PIECE_BYTES, t.bytes) / share) * 1000, () => this.relayFrom(t));
+      this.q.after(this.lat(t.from, t.to) + (Math.min(pieceBytes(t.bytes), t.bytes) / share) * 1000, () => this.relayFrom(t));
     }
     if (t.from !== 0 || this.seededOnce.has(t.index)) return;
     this.seededOnce.add(t.index);

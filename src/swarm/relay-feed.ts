@@ -17,8 +17,16 @@
 import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import { CanopyError } from '../core/errors.js';
 
-/** Piece size on the wire for a block sent in parts: the unit of cut-through. */
+/** Largest piece on the wire for a block sent in parts: the unit of cut-through. */
 export const PIECE_BYTES = 256 * 1024;
+
+/**
+ * The piece size for a block: a quarter of it, between 64 KiB (smaller frames cost more
+ * than they gain) and PIECE_BYTES, so even a small block is relayed in several pieces.
+ */
+export function pieceBytes(blockLength: number): number {
+  return Math.min(PIECE_BYTES, Math.max(64 * 1024, Math.ceil(blockLength / 4)));
+}
 
 export class RelayFeed {
   /** Unverified pieces from the upstream copy, in order. */
@@ -75,7 +83,7 @@ export class RelayFeed {
     for (;;) {
       if (this.failure) throw this.failure;
       if (this.whole) {
-        for (const piece of slices(this.whole, sent, this.length, PIECE_BYTES)) {
+        for (const piece of slices(this.whole, sent, this.length, pieceBytes(this.length))) {
           this.relayed += byteLength(piece);
           yield piece;
         }
