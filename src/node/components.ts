@@ -206,7 +206,7 @@ function buildDownloader(l: Local, pool: PeerPool, findHolders: (id: string) => 
     },
     onStuck: (id, stuck) => holdings().onStuck(id, stuck),
     onReceived: (bytes, outcome) => l.metrics.inc('canopy_swarm_block_bytes_total', { outcome }, bytes),
-    onRelaying: (id, index) => broadcaster.relaying(id, index),
+    onRelaying: (id, index, started) => (started ? broadcaster.relaying(id, index) : broadcaster.relayLost(id, index)),
     log,
     downloadCap: config.downloadCap,
     prefetch: config.prefetch,

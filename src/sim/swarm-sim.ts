@@ -44,6 +44,8 @@ export interface SimSwarmNode {
   messages: number;
   /** Blocks arriving here that it relays (cut-through), by index: the transfer that feeds each. */
   readonly feeds: Map<number, Transfer>;
+  /** Blocks whose arrival it announced (`have` with `relay`): the `have` once held is not repeated. */
+  readonly announced: Set<number>;
 }
 
 export class SwarmSim {
@@ -85,6 +87,7 @@ export class SwarmSim {
       kept: 0,
       messages: 0,
       feeds: new Map(),
+      announced: new Set(),
     }));
     this.left = specs.length - 1;
     const members = originMembers.map(nameOf);
@@ -164,6 +167,7 @@ export class SwarmSim {
     const node = this.nodes[t.to]!;
     if (node.sched!.have.has(t.index) || node.feeds.has(t.index)) return;
     node.feeds.set(t.index, t);
+    node.announced.add(t.index);
     this.tellHave(node, t.index);
   }
 
@@ -210,7 +214,8 @@ export class SwarmSim {
       node.feeds.delete(t.index);
       if (feed !== t) this.links.arrived(feed);
     }
-    if (fresh) this.tellHave(node, t.index);
+    // The neighbours told it was arriving are not told again (have-broadcaster.ts).
+    if (fresh && !node.announced.delete(t.index)) this.tellHave(node, t.index);
   }
 
   /** The sessions' periodic pass: bytes heard from peers still sending, load reports every 2 s. */

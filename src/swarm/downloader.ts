@@ -27,8 +27,8 @@ export interface DownloaderDeps {
   bitfield: (contentId: string) => Bitfield;
   /** A block was verified and stored (advertise it, report progress). */
   onStored: (contentId: string, manifest: Manifest, index: number) => void;
-  /** A block started arriving and can be relayed to others (cut-through): advertise it. */
-  onRelaying?: (contentId: string, index: number) => void;
+  /** A block started arriving and can be relayed to others (cut-through): advertise it; `started` false: its relay failed. */
+  onRelaying?: (contentId: string, index: number, started: boolean) => void;
   /** Block bytes received from peers, by outcome (see SessionDeps.onReceived). */
   onReceived?: (bytes: number, outcome: 'kept' | 'duplicate' | 'corrupt') => void;
   /** Why a content cannot progress now, or undefined once it moves again (only changes are reported). */
@@ -146,7 +146,7 @@ export class Downloader {
         onStuck: (stuck) => this.setStuck(contentId, stuck),
         downloadBucket: this.bucket,
         relays: this.relays,
-        onRelaying: (index) => this.deps.onRelaying?.(contentId, index),
+        onRelaying: (index, started) => this.deps.onRelaying?.(contentId, index, started),
       });
       this.sessions.set(contentId, session);
       if (!this.stopped) session.start();

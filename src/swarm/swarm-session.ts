@@ -34,8 +34,8 @@ export interface SessionDeps {
   onReceived?: (bytes: number, outcome: 'kept' | 'duplicate' | 'corrupt') => void;
   /** Blocks arriving here, relayed to others before they are whole (cut-through, relay-feed.ts). */
   relays?: RelayFeeds;
-  /** A block started arriving and can be relayed: tell the neighbours (`have` with `relay`). */
-  onRelaying?: (index: number) => void;
+  /** A block started arriving and can be relayed: tell the neighbours (`have` with `relay`); `started` false: its relay failed. */
+  onRelaying?: (index: number, started: boolean) => void;
   /** Why the session cannot progress, or undefined once it moves again. */
   onStuck: (stuck: Stuck | undefined) => void;
   downloadBucket: TokenBucket;
@@ -284,7 +284,7 @@ export class SwarmSession {
       if (this.feedOwner.has(index) || this.scheduler.have.has(index) || this.isStopped) return;
       if (!relays.open(this.contentId, index, this.manifest.blocks[index]!.length)) return;
       this.feedOwner.set(index, key);
-      this.deps.onRelaying?.(index);
+      this.deps.onRelaying?.(index, true);
     }
     relays.get(this.contentId, index)?.push(parts);
   }
@@ -293,7 +293,10 @@ export class SwarmSession {
   private endFeed(key: string, index: number): void {
     if (this.feedOwner.get(index) !== key) return;
     this.feedOwner.delete(index);
-    this.deps.relays?.abort(this.contentId, index, this.scheduler.have.has(index) ? 'the block is held' : 'this copy failed or was dropped');
+    // Held (the feed completed, or the same bytes were kept at another index: its readers then ask again and get the stored block).
+    const held = this.scheduler.have.has(index);
+    this.deps.relays?.abort(this.contentId, index, held ? 'the block is held' : 'this copy failed or was dropped');
+    if (!held) this.deps.onRelaying?.(index, false);
   }
 
   /** A block's bytes arrived: verify and keep them, unless another copy was kept first. */
