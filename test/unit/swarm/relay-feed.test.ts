@@ -2,12 +2,15 @@
  * Cut-through relay (src/swarm/relay-feed.ts): a reader gets a block's unverified pieces as
  * they arrive but never the whole block before it is verified; once verified it gets the
  * rest; if this node's copy fails it gets ERR_RELAY_ABORTED. `slices` cuts exact views.
+ * The scheduler takes a lost relay as no fault: it asks elsewhere until the relay says `have`.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { byteLength, joined, type BlockBytes } from '../../../src/core/block-bytes.js';
 import { PIECE_BYTES, RelayFeed, RelayFeeds, slices } from '../../../src/swarm/relay-feed.js';
+import { Bitfield } from '../../../src/swarm/bitfield.js';
+import { SwarmScheduler } from '../../../src/swarm/scheduler.js';
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -93,5 +96,23 @@ describe('relay feed', () => {
     feeds.open(c, 2, 10);
     feeds.drop(c, 'stopped');
     assert.equal(feeds.get(c, 2), undefined);
+  });
+});
+
+describe('scheduler and a lost relay', () => {
+  it('a relay that lost a block is not asked for it again until it says have, and is not choked', () => {
+    const MiB = 2 ** 20;
+    const IDLE = { uploads: 0, queuedBytes: 0, rate: 0, cap: 0 };
+    const s = new SwarmScheduler({ lengths: [MiB, MiB], have: new Bitfield(2), wanted: () => true, maxInFlightPerPeer: 1, maxInFlight: 1, random: () => 0.5 });
+    s.handle({ type: 'peer-joined', peer: 'relay', have: new Bitfield(2), load: IDLE, rttMs: 1, isSeed: false }, 0);
+    // Told block 0 is arriving there: asked at once.
+    const asked = s.handle({ type: 'peer-has', peer: 'relay', index: 0 }, 0);
+    assert.deepEqual(asked, [{ type: 'request', peer: 'relay', index: 0 }]);
+    // Its copy failed: not asked again, and the relay is not held back for its other blocks.
+    assert.deepEqual(s.handle({ type: 'failure', peer: 'relay', index: 0, kind: 'lost' }, 10), []);
+    assert.deepEqual(s.handle({ type: 'peer-has', peer: 'relay', index: 1 }, 20), [{ type: 'request', peer: 'relay', index: 1 }]);
+    s.handle({ type: 'block', peer: 'relay', index: 1, valid: true }, 30);
+    // Once it holds block 0 it says so again, and is asked.
+    assert.deepEqual(s.handle({ type: 'peer-has', peer: 'relay', index: 0 }, 40), [{ type: 'request', peer: 'relay', index: 0 }]);
   });
 });
