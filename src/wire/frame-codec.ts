@@ -25,7 +25,8 @@ export interface Frame {
   readonly parts: readonly Buffer[];
 }
 
-class DecodedFrame implements Frame {
+/** A frame's header and payload pieces (also a reply whose payload came in several `part` frames). */
+export class DecodedFrame implements Frame {
   private whole: Buffer | undefined;
 
   constructor(

@@ -6,9 +6,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { byteLength, joined, type BlockBytes } from '../core/block-bytes.js';
+import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import { CanopyError, errorFromJSON, isCanopyError } from '../core/errors.js';
-import { encodeFrame, FrameDecoder, MAX_PAYLOAD_BYTES, type Frame } from './frame-codec.js';
+import { DecodedFrame, encodeFrame, FrameDecoder, MAX_PAYLOAD_BYTES, type Frame } from './frame-codec.js';
 import { checkBody, isMessageType, type MessageBodies, type MessageType } from './messages.js';
 import { authenticatedPeerId } from './transport.js';
 
@@ -60,18 +60,6 @@ interface Pending {
   onPart: ((parts: readonly Buffer[]) => void) | undefined;
 }
 
-/** A reply whose payload came in `part` frames: every piece's buffers, in order, never copied. */
-class PiecedReply implements Reply {
-  private whole: Buffer | undefined;
-  constructor(
-    readonly header: Record<string, unknown>,
-    readonly parts: readonly Buffer[],
-  ) {}
-  get payload(): Buffer {
-    this.whole ??= joined(this.parts);
-    return this.whole;
-  }
-}
 
 export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }> {
   /** The node id the transport authenticated (the TLS certificate's), if any. */
@@ -266,7 +254,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       this.pending.delete(header.re);
       clearTimeout(p.timer);
       if (header.t !== 'ok') p.reject(errorFromJSON(header, 'ERR_WIRE_PROTOCOL'));
-      else p.resolve(p.parts.length === 0 ? frame : new PiecedReply(frame.header, [...p.parts, ...frame.parts]));
+      else p.resolve(p.parts.length === 0 ? frame : new DecodedFrame(frame.header, [...p.parts, ...frame.parts]));
       return;
     }
     this.takeToken();
