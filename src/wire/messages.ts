@@ -34,7 +34,12 @@ export interface ProgressBody {
   stuckDetail?: string;
 }
 export interface HoldersBody { contentId: string }
-export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean }
+/**
+ * `group` (only in an answer bounded for a large fleet, src/root/holder-bound.ts): true for a
+ * downloader of the origin group (the origin's rendezvous designation runs among them), false
+ * for a neighbour outside it; absent: every downloader is listed and takes part.
+ */
+export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean; group?: boolean }
 export interface HoldersReply { holders: Holder[] }
 /** `pieces`: the requester takes the block in `part` frames, so a holder may relay one it is still receiving. */
 export interface GetBlockBody { contentId: string; index: number; pieces?: boolean }
