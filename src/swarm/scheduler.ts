@@ -277,6 +277,11 @@ export class SwarmScheduler {
       p.chokedUntil = Math.max(p.chokedUntil, now + Math.max(BUSY_MIN_MS, (this.s.blockLength / p.rate()) * 1000));
       return [];
     }
+    if (kind === 'lost') {
+      // Not a fault: the relay's own copy failed. It will say `have` again once it holds the block.
+      this.s.peerLost(id, index);
+      return [];
+    }
     if (kind === 'error') {
       this.choke(p, now);
       return [];
