@@ -51,6 +51,8 @@ export interface SoakOptions {
 
 interface Sample extends ProcessSample {
   t: number;
+  /** Sockets connected to this bench (its readers and API pollers), not to a Canopy process. */
+  clientSockets: number;
   /** V8 heap in use, from the process's own /metrics; null when it did not answer in time. */
   heapMiB: number | null;
   /** Buffers outside the V8 heap (process.memoryUsage().external), same source. */
@@ -80,6 +82,8 @@ export interface ProcessReport {
   externalMiBPerHour: number | null;
   fdsPerHour: number | null;
   connectionsPerHour: number | null;
+  /** Descriptors other than this bench's own client connections: what the process itself holds. */
+  fdsLessClientsPerHour: number | null;
 }
 
 export interface SoakResult {
@@ -155,14 +159,17 @@ export class Soak {
   }
 
   async sample(): Promise<void> {
+    const peers = connectionsByPeer(this.pids());
     await Promise.all(
       this.processes.map(async (p) => {
         const s = p.process.pid === undefined ? undefined : sampleProcess(p.process.pid);
         if (!s) return;
         const t = Date.now() - this.t0;
         const memory = await this.memory(p);
+        // Connections of this bench's own readers and pollers come and go with their keep-alive.
+        const clientSockets = Object.values(peers[p.name] ?? {}).reduce((n, byPeer) => n + (byPeer.bench ?? 0), 0);
         const list = this.samples.get(p.name) ?? [];
-        list.push({ t, ...s, ...memory });
+        list.push({ t, ...s, clientSockets, ...memory });
         this.samples.set(p.name, list);
       }),
     );
@@ -387,12 +394,17 @@ export class Soak {
     return out;
   }
 
+  /** The pid of each process by name, and this bench's as `bench`. */
+  private pids(): Record<string, number> {
+    const pids: Record<string, number> = { bench: process.pid };
+    for (const p of this.processes) if (p.process.pid !== undefined) pids[p.name] = p.process.pid;
+    return pids;
+  }
+
   /** Stops the network and computes the report. */
   async finish(): Promise<SoakResult> {
     const r = this.result;
-    const pids: Record<string, number> = { bench: process.pid };
-    for (const p of this.processes) if (p.process.pid !== undefined) pids[p.name] = p.process.pid;
-    r.connections = connectionsByPeer(pids);
+    r.connections = connectionsByPeer(this.pids());
     await this.network.stop();
     r.minutes = round((Date.now() - this.t0) / 60_000, 1);
     r.loadavg = loadavg().map((x) => round(x, 2));
@@ -404,7 +416,7 @@ export class Soak {
     for (const [name, list] of this.samples) {
       const half = list.filter((s) => s.t >= (list[list.length - 1]!.t + list[0]!.t) / 2);
       const restarted = this.restarted.has(name);
-      const strip = ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, fds, sockets }: Sample) => ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, fds, sockets });
+      const strip = ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, fds, sockets, clientSockets }: Sample) => ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, fds, sockets, clientSockets });
       const series = (key: 'heapMiB' | 'externalMiB') => half.flatMap((s) => (s[key] === null ? [] : [{ t: s.t, y: s[key] }]));
       r.processes.push({
         name,
@@ -421,6 +433,7 @@ export class Soak {
         externalMiBPerHour: restarted ? null : slopePerHour(series('externalMiB')),
         fdsPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.fds }))),
         connectionsPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.sockets }))),
+        fdsLessClientsPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.fds - s.clientSockets }))),
       });
     }
     return r;
