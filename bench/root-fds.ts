@@ -42,12 +42,14 @@ export function descriptorKinds(pid: number): Record<string, number> {
   return out;
 }
 
-/** Starts a live view (`status ID --watch` or `top`) and kills it with SIGKILL after a few seconds of polling. */
+/** Starts a live view (`status ID --watch` or `top`) and kills it with SIGKILL a few seconds after its first frame. */
 async function killedLiveView(api: string, id: string | undefined): Promise<void> {
   const { command, args } = cliCommand();
   const view = id ? ['status', id, '--watch', '--interval', '500'] : ['top', '--interval', '500'];
-  const child = spawn(command, [...args, ...view, '--to', api], { stdio: 'ignore' });
-  await sleep(3_000 + Math.random() * 3_000);
+  const child = spawn(command, [...args, ...view, '--to', api], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await Promise.race([new Promise((resolve) => child.stdout.once('data', resolve)), sleep(30_000)]);
+  child.stdout.resume();
+  await sleep(1_000 + Math.random() * 3_000);
   child.kill('SIGKILL');
   await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(undefined) : child.once('exit', resolve)));
 }
@@ -71,6 +73,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const minutes = Number(option(args, 'minutes', '8'));
   const sampleEvery = parseDuration(option(args, 'sample-every', '10s'));
   process.env.CANOPY_READY_TIMEOUT_MS ??= '120000';
+  // The root and the CLI as shipped (npm run bench builds dist): a CLI under tsx takes seconds to start.
+  process.env.CANOPY_CLI ??= 'dist';
   ensureWebBuilt();
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-root-fds-'));
   const network = new LocalNetwork(path.join(dir, 'net'));
