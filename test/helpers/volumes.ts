@@ -31,8 +31,20 @@ export class Mounts {
     return dir;
   }
 
+  /**
+   * The kernel refuses to remount read-only while a file on it is open for writing (EBUSY):
+   * a node may be writing a block at that moment, so try again for a few seconds.
+   */
   readOnly(dir: string): void {
-    execFileSync('mount', ['-o', 'remount,ro', dir]);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        execFileSync('mount', ['-o', 'remount,ro', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+        return;
+      } catch (error) {
+        if (attempt >= 50 || !String((error as { stderr?: Buffer }).stderr ?? '').includes('busy')) throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      }
+    }
   }
 
   readWrite(dir: string): void {

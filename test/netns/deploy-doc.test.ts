@@ -19,8 +19,9 @@
  *   ExecStart as its User (root only if that user cannot read the checkout) and wait for the
  *   node's ready line.
  * - Skipped: section 1 (`build`: npm ci and npm run package take minutes; CI builds the
- *   package in test/package), every `apt ...` line (the .deb is installed and purged by
- *   test/package/deb.test.ts; here the hosts are installed as "Hosts without the package").
+ *   package in test/package), the `npm-host` block (test/package/npm-install.test.ts runs
+ *   it), every `apt ...` line (the .deb is installed and purged by test/package/deb.test.ts;
+ *   here the hosts are installed as "Hosts without the package").
  * - The reader's own inputs: `film.mp4` (4 MiB of random bytes made here) and the copy of the
  *   root's CA to `canopy-ca.crt` that section 8 asks for. Placeholders (PASTE-THE-…) are
  *   filled with the first line the command the doc names printed (`canopy token create`,
@@ -208,7 +209,8 @@ describe('docs/DEPLOY.md in network namespaces', () => {
     const blocks = parseBlocks(DOC);
     assert.ok(blocks.length >= 20, `found ${blocks.length} blocks`);
     for (const block of blocks) {
-      if (block.host === 'build') continue;
+      // The build machine's blocks, and the npm install that test/package/npm-install.test.ts runs.
+      if (block.host === 'build' || block.host === 'npm-host') continue;
       const hosts = block.host === 'all' ? [...CANOPY_HOSTS, ...(block.section === '2' ? ['workstation'] : [])] : [block.host];
       // Section 6: "then edge2, edge3 with their own address, token and disks".
       if (block.section === '6' && block.host === 'edge1') hosts.push('edge3');
@@ -219,6 +221,8 @@ describe('docs/DEPLOY.md in network namespaces', () => {
     assert.match(out('root', 'curl -s http://127.0.0.1:7401/readyz'), /"ready":true/);
     // Section 6 lists the members (section 7's list, seconds after a restart, may say they are rejoining).
     assert.match(out('root', 'canopy nodes list'), /edge1/);
+    // Section 9: the root sees each member up, with its volumes, through no token of theirs.
+    for (const edge of ['edge1', 'edge3']) assert.match(out('root', 'canopy top --once'), new RegExp(`^${edge} .* up +\\S+ \\S+ +\\S+ \\S+`, 'm'));
     await waitFor('edge1 to log its reload', async () => readFileSync(path.join(hostDir('edge1'), 'run', 'canopy-node@edge1.log'), 'utf8').includes('settings reloaded'));
     assert.match(out('root', 'curl --cacert'), /"ready":true/);
     // Section 4: "/var/lib/canopy/root/api-token (mode 0600, user canopy)", the unit's User.

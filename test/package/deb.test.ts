@@ -11,7 +11,6 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +18,7 @@ import { after, describe, it } from 'node:test';
 import { writeSample } from '../../src/demo/sample.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
 import { lastJson, runCommand, tempDir } from '../helpers/cli.js';
+import { fileSha256, rssMiB, servedSha256 } from '../helpers/installed.js';
 import type { Ready } from '../helpers/node-process.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -62,7 +62,6 @@ function runtimePids(): number[] {
     .map(Number);
 }
 
-const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 const canopy = (args: string[], env: Record<string, string> = {}) => runCommand('/usr/bin/canopy', args, { env });
 
 describe('the Debian package', { skip: enabled ? false : 'installs a system package: set CANOPY_TEST_PACKAGE=1 and run as root (.ci/run does)' }, () => {
@@ -110,15 +109,7 @@ describe('the Debian package', { skip: enabled ? false : 'installs a system pack
     const pub = await canopy(['publish', file, '--criteria', 'region=eu', '--to', root.ready.api, '--json'], { ...asAdmin, CANOPY_KEY: key.path });
     assert.equal(pub.code, 0, pub.stderr);
     const { contentId } = lastJson<{ contentId: string }>(pub.stdout);
-    const want = createHash('sha256').update(readFileSync(file)).digest('hex');
-    let got = '';
-    await waitFor('the member serves the file', async () => {
-      const res = await fetch(`${edge.ready.http}/content/${contentId}`);
-      if (res.status !== 200) return false;
-      got = createHash('sha256').update(Buffer.from(await res.arrayBuffer())).digest('hex');
-      return true;
-    }, 60_000);
-    assert.equal(got, want);
+    assert.equal(await servedSha256(edge.ready.http, contentId), fileSha256(file));
     await new Promise((r) => setTimeout(r, 5_000));
     figures.idleRssMiBRoot = rssMiB(runtimePids().find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--root'))!);
     figures.idleRssMiBNode = rssMiB(runtimePids().find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('edge1'))!);

@@ -4,14 +4,14 @@
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiClient } from '../../../src/client/api-client.js';
-import { apiDispatcher, unverifiedServer } from '../../../src/client/api-tls.js';
+import { apiDispatcher, JOINED_CA_FILE, unverifiedServer } from '../../../src/client/api-tls.js';
 import { isCanopyError } from '../../../src/core/errors.js';
 import { Authority } from '../../../src/security/authority.js';
 import { initRoot } from '../../../src/security/credentials.js';
@@ -54,6 +54,9 @@ describe('the CLI and a node HTTPS API', () => {
 
   it('sends nothing to a server it cannot verify, and says how to fix it', async () => {
     seen.length = 0;
+    const cwd = process.cwd();
+    process.chdir(mkdtempSync(path.join(dir, 'nowhere-')));
+    after(() => process.chdir(cwd));
     for (const ca of [otherCaFile, undefined]) {
       if (ca) process.env.CANOPY_CA_FILE = ca;
       else delete process.env.CANOPY_CA_FILE;
@@ -63,6 +66,25 @@ describe('the CLI and a node HTTPS API', () => {
     process.env.CANOPY_CA_FILE = caFile;
     await assert.rejects(new ApiClient(base.replace('127.0.0.1', '127.0.0.2'), 'cat1.secret').get('/healthz'), (e) => isCanopyError(e, 'ERR_TLS_UNVERIFIED') || isCanopyError(e, 'ERR_UNREACHABLE'));
     assert.deepEqual(seen, [], 'no request reached the server');
+  });
+
+  it('trusts, without a flag, the CA the node in the default data directory joined with', async () => {
+    const cwd = process.cwd();
+    const host = mkdtempSync(path.join(dir, 'node-host-'));
+    mkdirSync(path.join(host, '.canopy', 'node', 'security'), { recursive: true });
+    writeFileSync(path.join(host, JOINED_CA_FILE), readFileSync(caFile));
+    delete process.env.CANOPY_CA_FILE;
+    process.chdir(host);
+    try {
+      seen.length = 0;
+      assert.deepEqual(await new ApiClient(base, 'cat1.secret').get('/healthz'), { ok: true });
+      assert.deepEqual(seen, ['Bearer cat1.secret']);
+      // An explicit --ca still wins, and is then the only CA trusted.
+      process.env.CANOPY_CA_FILE = otherCaFile;
+      await assert.rejects(new ApiClient(base, 'cat1.secret').get('/healthz'), (e) => isCanopyError(e, 'ERR_TLS_UNVERIFIED'));
+    } finally {
+      process.chdir(cwd);
+    }
   });
 
   it('names a missing or wrong CA file, and needs none for http://', () => {

@@ -20,8 +20,8 @@ const DOC = readFileSync(new URL('../../../docs/DEPLOY.md', import.meta.url), 'u
 
 /** Every fenced block: its language, the host it is tagged with (```sh root), its text. */
 const FENCED = [...DOC.matchAll(/^```(\S*)[ \t]*(\S*)[^\n]*\n([\s\S]*?)^```$/gm)].map((m) => ({ lang: m[1]!, host: m[2]!, text: m[3]! }));
-/** The hosts a block may run on: the build machine, every host, the doc's hosts, a workstation. */
-const HOSTS = ['build', 'all', 'root', 'edge1', 'edge2', 'edge3', 'workstation'];
+/** The hosts a block may run on: the build machine, every host, the doc's hosts, a workstation, a host installed with npm. */
+const HOSTS = ['build', 'all', 'root', 'edge1', 'edge2', 'edge3', 'workstation', 'npm-host'];
 
 /** The fenced blocks of a language, in order. */
 function blocks(lang: string): string[] {
@@ -46,6 +46,8 @@ function check(program: Command, argv: string[]): string[] {
     cmd = sub;
     for (const o of cmd.options) known.set(o.long!, o);
   }
+  // `canopy --version` alone is a command too; any other first word must be a subcommand.
+  if (cmd === program && argv.length === 1 && program.options.some((o) => o.long === argv[0] && !o.required && !o.optional)) return [];
   if (cmd === program) return [`"${argv[0]}" is not a canopy command`];
   if (cmd.commands.length > 0) return [`"${cmd.name()}" needs a subcommand (${cmd.commands.map((c) => c.name()).join(', ')})`];
   const problems: string[] = [];

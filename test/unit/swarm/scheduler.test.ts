@@ -196,6 +196,39 @@ describe('swarm scheduler', () => {
     assert.deepEqual(run(true).filter((i) => theirs.includes(i)).sort(), [...theirs].sort(), 'once it has left, n1 takes them from the origin');
   });
 
+  it('ignores a seeded notice that arrives after its recipient left the swarm (issue 24 item 3)', () => {
+    // The origin served bad's last requests after n1 had taken bad out of its swarm: the
+    // notices arrive late. Blocks bad owned now fall to n1 or n2 and must not wait out the
+    // grace; a notice about a block a live member owns still holds n1 back.
+    const rv = new Rendezvous();
+    rv.set('n1', ['n1', 'n2', 'bad']);
+    const badOwned = [...Array(32).keys()].filter((i) => rv.owner(i) === 'bad');
+    const n2Owned = [...Array(32).keys()].filter((i) => rv.owner(i) === 'n2');
+    rv.set('n1', ['n1', 'n2']);
+    const nowMine = badOwned.filter((i) => rv.owner(i) === 'n1');
+    assert.ok(nowMine.length > 0 && n2Owned.length > 0);
+    const s = scheduler(32, { maxInFlightPerPeer: 32, maxInFlight: 32, seedGraceMs: 8_000 });
+    s.setSwarm('n1', ['n1', 'n2', 'bad'], 0);
+    s.addPeer('origin', holding(32, []), IDLE, 1, true);
+    s.addPeer('n2', holding(32, []), IDLE, 1, false);
+    s.handle({ type: 'swarm', selfId: 'n1', members: ['n1', 'n2'] }, 100);
+    for (const i of [...badOwned, ...n2Owned]) s.handle({ type: 'seeded', index: i }, 200);
+    // The origin holds only the blocks in question; each block n1 asks for arrives, and what
+    // it asks next is recorded, all well within the grace.
+    for (const i of [...nowMine, ...n2Owned]) s.peerHas('origin', i);
+    const asked = requests(s.schedule(300)).map((r) => r.index);
+    const seen = [...asked];
+    for (let t = 310; asked.length > 0 && t < 2_000; t += 10) {
+      const more = requests(s.handle({ type: 'block', peer: 'origin', index: asked.shift()!, valid: true }, t)).map((r) => r.index);
+      seen.push(...more);
+      asked.push(...more);
+    }
+    assert.deepEqual(seen.sort(), [...nowMine].sort(), "bad's blocks that fell to n1 are asked at once, n2's seeded ones are held back");
+    // Long after bad left, a notice counts again, whoever owned the block before.
+    assert.equal(rv.sentToDeparted(nowMine[0]!, 1_000, 16_000), true);
+    assert.equal(rv.sentToDeparted(nowMine[0]!, 16_001, 16_000), false);
+  });
+
   it('stops asking a peer whose store fails: it costs no more than a dead one', () => {
     const s = scheduler(6, { maxInFlightPerPeer: 2, maxInFlight: 4 });
     s.addPeer('broken', holding(6, 'all'), IDLE, 1, false);
