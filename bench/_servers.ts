@@ -37,13 +37,18 @@ export interface Baseline {
   stop: () => Promise<void>;
 }
 
-export async function startNginx(dir: string, root: string): Promise<Baseline> {
+/** An nginx prefix under `dir` serving `root` on 127.0.0.1:`port` (sendfile, no access log); returns nginx's arguments. */
+export function nginxArgs(dir: string, root: string, port: number): string[] {
   const prefix = path.join(dir, 'nginx');
   mkdirSync(path.join(prefix, 'logs'), { recursive: true });
-  const port = await freePort();
   const conf = path.join(prefix, 'nginx.conf');
   writeFileSync(conf, `daemon off;\nworker_processes auto;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 256; }\nhttp {\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  client_body_temp_path ${prefix}/body;\n  proxy_temp_path ${prefix}/proxy;\n  fastcgi_temp_path ${prefix}/fastcgi;\n  uwsgi_temp_path ${prefix}/uwsgi;\n  scgi_temp_path ${prefix}/scgi;\n  server { listen 127.0.0.1:${port}; root ${root}; }\n}\n`);
-  const child = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: 'ignore' });
+  return ['-p', prefix, '-c', conf];
+}
+
+export async function startNginx(dir: string, root: string): Promise<Baseline> {
+  const port = await freePort();
+  const child = spawn('nginx', nginxArgs(dir, root, port), { stdio: 'ignore' });
   await waitPort(port, child, 'nginx');
   return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopProcess(child) };
 }
@@ -58,4 +63,26 @@ export async function startVsftpd(dir: string, root: string): Promise<Baseline> 
   const child = spawn('vsftpd', [conf], { stdio: 'ignore' });
   await waitPort(port, child, 'vsftpd');
   return { url: `ftp://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopProcess(child) };
+}
+
+/**
+ * The AWS settings for s3rver: the key pair it accepts (it checks that the key id exists, not
+ * the SigV4 signature), a region, and no instance-metadata lookup (a credential chain that
+ * found nothing would otherwise try the link-local metadata address: tests talk to loopback only).
+ */
+export const S3RVER_KEYS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+
+/**
+ * s3rver (npm, a dev dependency) as a real S3-compatible server process, for S3 origins:
+ * path-style on a free loopback port, objects kept under `dir`, the buckets made at start.
+ */
+export async function startS3rver(dir: string, buckets: string[]): Promise<Baseline> {
+  const data = path.join(dir, 's3rver');
+  mkdirSync(data, { recursive: true });
+  const port = await freePort();
+  const bin = path.join(import.meta.dirname, '..', 'node_modules', 's3rver', 'bin', 's3rver.js');
+  const args = [bin, '-d', data, '-a', '127.0.0.1', '-p', String(port), '--silent', '--no-vhost-buckets', ...buckets.flatMap((b) => ['--configure-bucket', b])];
+  const child = spawn(process.execPath, args, { stdio: 'ignore' });
+  await waitPort(port, child, 's3rver');
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopProcess(child) };
 }

@@ -24,6 +24,8 @@ export interface ChildResult {
   maxRssBytes: number;
   blocks: number;
   blockSize: number;
+  /** Group commits of the store and blocks in them (store modes). */
+  commits?: { batches: number; blocks: number };
 }
 
 /** Runs `fn` (a spawnSync) and adds the CPU seconds of the processes it waited for to `into`. */
@@ -103,6 +105,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       opensslSeconds: round(opensslSeconds),
       hashOnlyMainThreadSeconds: round(median(t.hashMain)),
       storeWritesOnlySeconds: round(median(t.put)),
+      // How many blocks each sync round carried (group commit), in the last ingest.
+      blocksPerCommit: last?.commits ? round(last.commits.blocks / Math.max(1, last.commits.batches), 1) : undefined,
       peakRssBytes: Math.max(...t.rss),
       ratio: round(canopySeconds / cpSyncSeconds),
       // CPU of the ingest (all threads, from its start to its end) and of cp + sync; kernel

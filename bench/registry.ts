@@ -1,149 +1,212 @@
 /**
- * The registry mirror against pulling straight from the registry, in one run: an image of
- * 5 layers in Debian's docker-registry, N nodes on loopback.
- * - direct (baseline): N `skopeo copy` from the registry at once.
- * - Canopy: `canopy publish oci://` (preheat) to every node, then N `skopeo copy` at once,
- *   each through its own node.
- * - preheated: one pull from a preheated node against `skopeo copy` from a local OCI layout.
- * Registry egress is summed from the registry's own log (body bytes of blob GETs).
- * - pull-through (cold): the root has the registry as its upstream; N `skopeo copy` at once,
- *   each through its own node, of an image no node holds: the root fetches each blob once
- *   and relays it to every asker while it arrives.
- * Options: --size 256MiB (whole image) --nodes 8 --phases direct,pull-through,preheat. Not yet in network namespaces at
- * 100 Mbit (the issue's setting): on loopback the link is not the limit, so the times
- * compare CPU work more than transfer; egress ratios do not depend on it.
+ * The registry mirror against pulling straight from the registry, in one run, in the
+ * issue's setting: Debian's docker-registry in its own network namespace, the root and N
+ * nodes each in theirs, every link shaped to --rate (100mbit), an image of 5 layers.
+ * - pull-through (cold): the root has the registry as its upstream; N `skopeo copy` at
+ *   once, each in a node's namespace through its own node, of an image no node holds.
+ * - direct (the baseline): N `skopeo copy` at once, each in a node's namespace, straight
+ *   from the registry (they share its one link, as a fleet behind one registry does).
+ * - preheat: `canopy publish oci://` at the root to every node, then N pulls at once.
+ * - preheated: one pull on a node that holds the image against `skopeo copy` from a local
+ *   OCI layout (the issue's "local skopeo copy from a directory").
+ * Registry egress is the registry's own request log (body bytes of blob GETs); times are
+ * until the last node has the whole image. Each phase logs its figures as it ends.
+ * - warm: one more pull on a node after the pull-through (the blobs are contents it holds)
+ *   against the same local `skopeo copy`.
+ * Options: --size 1GiB --nodes 8 --rate 100mbit --phases pull-through,warm,preheat,direct
+ * (run in that order; when direct is last, Canopy's nodes are stopped before it)
+ * --pt-placement full|on-demand (the pull-through rule's placement) --layout DIR (build
+ * the image there once and reuse it).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { LocalNetwork, RunningNode } from '../src/demo/local-network.js';
-import { lastJson, runCli, runCommand } from '../test/helpers/cli.js';
-import { holding, startNetwork } from '../test/helpers/edge-network.js';
-import { buildImage, pushImage, startRegistry, type RunningRegistry } from '../test/helpers/oci-registry.js';
-import { waitFor } from '../test/helpers/wait.js';
-import { cpuSecondsOf, log, option, peakRssKb, round, sizeOption, timed } from './_util.js';
+import { runCommand } from '../test/helpers/cli.js';
+import { buildImage, pushImage, startRegistry, type RunningRegistry, type TestImage } from '../test/helpers/oci-registry.js';
+import { CanopyCluster } from '../test/netns/canopy-cluster.js';
+import { NetnsHarness, type Host } from '../test/netns/harness.js';
+import { loadAverage, RunSampler, spread } from './_proc.js';
+import { cpuSecondsOf, GiB, log, option, round, sizeOption, timed } from './_util.js';
 
-const GIB = 2 ** 30;
-
-function blobBytes(registry: RunningRegistry, from: number): number {
-  return registry
-    .requests()
-    .slice(from)
-    .filter((r) => r.method === 'GET' && r.uri.includes('/blobs/'))
-    .reduce((s, r) => s + r.written, 0);
+/** The image layout, built once (random layers gzip slowly) and reused with --layout. */
+export async function imageAt(dir: string, size: number): Promise<TestImage> {
+  const saved = path.join(dir, 'bench-image.json');
+  if (existsSync(saved)) {
+    const s = JSON.parse(readFileSync(saved, 'utf8')) as TestImage & { blobs: [string, number][]; size: number };
+    if (s.size === size) return { ...s, blobs: new Map(s.blobs) };
+    rmSync(dir, { recursive: true, force: true });
+  }
+  log(`building a 5-layer image of ${size} bytes in ${dir}`);
+  const layer = Math.floor(size / 5);
+  const image = await buildImage(dir, { tag: 'v1', layerSizes: [layer, layer, layer, layer, size - 4 * layer] });
+  rmSync(path.join(dir, 'src'), { recursive: true, force: true });
+  writeFileSync(saved, JSON.stringify({ ...image, blobs: [...image.blobs], size }));
+  return image;
 }
 
-async function pullAll(sources: string[], dir: string, tag: string, repository = 'bench/app'): Promise<number> {
-  const { seconds } = await timed(() =>
-    Promise.all(
-      sources.map(async (host, i) => {
-        const r = await runCommand('skopeo', ['copy', '--src-tls-verify=false', `docker://${host}/${repository}:${tag}`, `oci:${path.join(dir, `pull-${Date.now()}-${i}`)}:x`], { timeoutMs: 3_600_000 });
-        if (r.code !== 0) throw new Error(`skopeo from ${host}: ${r.stderr}`);
-      }),
+interface Pulls {
+  seconds: number;
+  perNode: number[];
+}
+
+/** One `skopeo copy` per host at once, each inside its namespace from `source(host)`; seconds until the last is done. */
+async function pullAll(harness: NetnsHarness, hosts: Host[], source: (h: Host) => string, dir: string): Promise<Pulls> {
+  const t0 = performance.now();
+  const perNode = await Promise.all(
+    hosts.map(
+      (h, i) =>
+        new Promise<number>((resolve, reject) => {
+          const target = path.join(dir, `pull-${Date.now()}-${i}`);
+          const child = spawn('ip', ['netns', 'exec', h.ns, 'skopeo', 'copy', '--src-tls-verify=false', `docker://${source(h)}`, `oci:${target}:x`], { stdio: ['ignore', 'ignore', 'pipe'] });
+          let err = '';
+          child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+          child.on('close', (code) => {
+            rmSync(target, { recursive: true, force: true });
+            if (code === 0) resolve((performance.now() - t0) / 1000);
+            else reject(new Error(`skopeo in ${h.name} from ${source(h)}: ${err.slice(-2000)}`));
+          });
+        }),
     ),
   );
-  return seconds;
+  return { seconds: Math.max(...perNode), perNode };
+}
+
+function blobReads(registry: RunningRegistry, from: number): { bytes: number; maxPerBlob: number } {
+  const gets = registry.requests().slice(from).filter((r) => r.method === 'GET' && r.uri.includes('/blobs/'));
+  const per = new Map<string, number>();
+  for (const r of gets) per.set(r.uri, (per.get(r.uri) ?? 0) + 1);
+  return { bytes: gets.reduce((s, r) => s + r.written, 0), maxPerBlob: Math.max(0, ...per.values()) };
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
-  const size = sizeOption(args, 'size', '256MiB');
+  const size = sizeOption(args, 'size', '1GiB');
   const count = Number(option(args, 'nodes', '8'));
-  const phases = option(args, 'phases', 'direct,pull-through,preheat').split(',');
-  // Nine node processes under tsx on a shared 2-core machine can take more than the default 30 s to be ready.
-  process.env.CANOPY_READY_TIMEOUT_MS ??= '180000';
+  const rate = option(args, 'rate', '100mbit');
+  const phases = option(args, 'phases', 'pull-through,warm,preheat,direct').split(',');
+  const ptPlacement = option(args, 'pt-placement', 'full');
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-registry-'));
-  let network: LocalNetwork | undefined;
-  let registry: RunningRegistry | undefined;
+  const image = await imageAt(option(args, 'layout', path.join(dir, 'layout')), size);
+  const imageBytes = [...image.blobs.values()].reduce((s, n) => s + n, 0);
+  const names = Array.from({ length: count }, (_, i) => `n${i + 1}`);
+  const harness = NetnsHarness.create([{ name: 'root', up: rate }, ...names.map((name) => ({ name, up: rate })), { name: 'reg', up: rate }]);
+  const regHost = harness.host('reg');
+  const nodeHosts = names.map((n) => harness.host(n));
+  const out: Record<string, unknown> = { imageBytes, nodes: count, rate, network: `namespaces, every link ${rate}`, ptPlacement };
   let failed = true;
   try {
-    log(`building a 5-layer image of ${size} bytes`);
-    const layer = Math.floor(size / 5);
-    const image = await buildImage(path.join(dir, 'layout'), { tag: 'v1', layerSizes: [layer, layer, layer, layer, size - 4 * layer] });
-    const imageBytes = [...image.blobs.values()].reduce((s, n) => s + n, 0);
-    registry = await startRegistry(path.join(dir, 'registry'));
-    await pushImage(image, registry, 'bench/app');
-    await pushImage(image, registry, 'bench/pt');
+    const registry = await startRegistry(path.join(dir, 'registry'), { ip: regHost.ip, port: 5000, spawn: (argv) => harness.spawn(regHost, argv, { stdio: ['ignore', 'ignore', 'pipe'] }) });
+    const inReg = (argv: string[]) => ['ip', 'netns', 'exec', regHost.ns, ...argv];
+    await pushImage(image, registry, 'bench/app', undefined, inReg, 1_800_000);
+    await pushImage(image, registry, 'bench/pt', undefined, inReg, 1_800_000);
     const rootConfig = path.join(dir, 'root.yaml');
-    writeFileSync(rootConfig, `registry:\n  upstreams:\n    - { host: "${registry.host}", insecure: true }\n  repositories:\n    - { pattern: "${registry.host}/bench/pt" }\n`);
-    // Nodes start one after another: on a loaded machine, starting all at once can miss the ready timeout.
-    network = await startNetwork(path.join(dir, 'net'), ['--config', rootConfig], Array.from({ length: count }, (_, i) => ({ spec: { name: `n${i + 1}`, attrs: { pool: 'bench' } }, args: [] })));
-    const nodes = network.nodes as RunningNode[];
-    const pids = [network.root!, ...nodes].map((n) => n.process.pid!);
-    const cpu = () => pids.reduce((s, p) => s + cpuSecondsOf(p), 0);
+    writeFileSync(rootConfig, `registry:\n  upstreams:\n    - { host: "${registry.host}", insecure: true }\n  repositories:\n    - { pattern: "${registry.host}/bench/pt", placement: ${ptPlacement} }\n`);
+    const cluster = new CanopyCluster(harness, path.join(dir, 'net'), true);
+    await cluster.start((h) => (h.name === 'root' ? ['--config', rootConfig] : []), (h) => h.name !== 'reg');
+    const pids = () => new Map([...cluster.nodes].map(([name, n]) => [name, n.process.pid]));
+    const canopyCpu = () => [...cluster.nodes.values()].reduce((s, n) => s + cpuSecondsOf(n.process.pid!), 0);
+    const sampler = new RunSampler(() => new Map([...pids(), ['registry', registry.pid]]));
+    const delivered = (count * imageBytes) / GiB;
+    const node = (h: Host) => new URL(cluster.nodes.get(h.name)!.http).host;
 
-    log(`direct: ${count} pulls from the registry at once`);
-    let mark = registry.requests().length;
-    let regCpu = cpuSecondsOf(registry.pid);
-    const directSeconds = await pullAll(Array.from({ length: count }, () => registry!.host), dir, 'v1');
-    const directEgress = blobBytes(registry, mark);
-    const registryCpu = cpuSecondsOf(registry.pid) - regCpu;
-
-    let pullThrough: Record<string, number> = {};
-    if (phases.includes('pull-through')) {
-      log(`pull-through: ${count} cold pulls at once, each through its own node`);
-      const at = registry.requests().length;
-      const cpuAt = cpu();
-      const seconds = await pullAll(nodes.map((n) => new URL(n.http).host), dir, 'v1', 'bench/pt');
-      const gets = new Map<string, number>();
-      for (const q of registry.requests().slice(at)) if (q.method === 'GET' && q.uri.includes('/blobs/')) gets.set(q.uri, (gets.get(q.uri) ?? 0) + 1);
-      pullThrough = {
-        pullThroughSeconds: round(seconds),
-        pullThroughRatioVsDirect: round(seconds / directSeconds),
-        pullThroughEgressRatio: round(blobBytes(registry, at) / imageBytes),
-        pullThroughMaxFetchesPerBlob: Math.max(...gets.values()),
-        pullThroughCpuSecondsPerGiB: round((cpu() - cpuAt) / ((count * imageBytes) / GIB)),
-      };
-    }
-    if (!phases.includes('preheat')) {
-      failed = false;
-      return { imageBytes, nodes: count, directSeconds: round(directSeconds), directEgressRatio: round(directEgress / imageBytes), registryCpuSecondsPerGiB: round(registryCpu / ((count * imageBytes) / GIB)), ...pullThrough, canopyPeakRssMiB: round(Math.max(...pids.map(peakRssKb)) / 1024, 1), registryPeakRssMiB: round(peakRssKb(registry.pid) / 1024, 1), network: 'loopback' };
-    }
-    log('canopy: preheat to every node, then every node pulls through its own node');
-    mark = registry.requests().length;
-    regCpu = cpuSecondsOf(registry.pid);
-    const cpu0 = cpu();
-    const preheat = await timed(async () => {
-      const r = await runCli(['publish', `oci://${registry!.host}/bench/app:v1`, '--criteria', 'pool=bench', '--insecure-registry', '--to', network!.root!.api, '--json'], { timeoutMs: 3_600_000 });
-      if (r.code !== 0) throw new Error(`preheat: ${r.stderr}`);
-      const id = lastJson<{ contentId: string }>(r.stdout).contentId;
-      await waitFor('every node to hold the image', async () => (await Promise.all(nodes.map((n) => holding(n, id)))).every((h) => h.haveBlocks === h.totalBlocks), 3_600_000, 200);
-    });
-    const pullSeconds = await pullAll(nodes.map((n) => new URL(n.http).host), dir, 'v1');
-    const canopyEgress = blobBytes(registry, mark);
-    const canopyCpu = cpu() - cpu0;
-
-    log('preheated: one pull from a node against skopeo from a local layout');
-    const one = await pullAll([new URL(nodes[0]!.http).host], dir, 'v1');
-    const local = await timed(async () => {
-      const r = await runCommand('skopeo', ['copy', `oci:${image.layout}:v1`, `oci:${path.join(dir, 'local-copy')}:x`]);
-      if (r.code !== 0) throw new Error(`local skopeo: ${r.stderr}`);
-    });
-    const delivered = (count * imageBytes) / GIB;
-    failed = false;
-    return {
-      imageBytes,
-      nodes: count,
-      registryEgressRatio: round(canopyEgress / imageBytes),
-      directEgressRatio: round(directEgress / imageBytes),
-      directSeconds: round(directSeconds),
-      canopySeconds: round(preheat.seconds + pullSeconds),
-      preheatSeconds: round(preheat.seconds),
-      pullSeconds: round(pullSeconds),
-      ratioVsDirect: round((preheat.seconds + pullSeconds) / directSeconds),
-      preheatedPullSeconds: round(one),
-      localCopySeconds: round(local.seconds),
-      preheatedRatio: round(one / local.seconds),
-      canopyCpuSecondsPerGiB: round(canopyCpu / delivered),
-      registryCpuSecondsPerGiB: round(registryCpu / delivered),
-      canopyPeakRssMiB: round(Math.max(...pids.map(peakRssKb)) / 1024, 1),
-      registryPeakRssMiB: round(peakRssKb(registry.pid) / 1024, 1),
-      ...pullThrough,
-      registryCpuDuringCanopy: round(cpuSecondsOf(registry.pid) - regCpu),
-      network: 'loopback',
+    const phase: Record<string, () => Promise<void>> = {
+      'pull-through': async () => {
+        log(`pull-through: ${count} cold pulls at once, each through its own node (load ${loadAverage()})`);
+        const at = registry.requests().length;
+        const cpu0 = canopyCpu();
+        const p = await pullAll(harness, nodeHosts, (h) => `${node(h)}/bench/pt:v1`, dir);
+        const reads = blobReads(registry, at);
+        Object.assign(out, {
+          pullThroughSeconds: round(p.seconds),
+          pullThroughPerNode: spread(p.perNode),
+          registryEgressRatio: round(reads.bytes / imageBytes),
+          pullThroughMaxFetchesPerBlob: reads.maxPerBlob,
+          pullThroughCpuSecondsPerGiB: round((canopyCpu() - cpu0) / delivered),
+          pullThroughLoad: loadAverage(),
+        });
+      },
+      // A second pull on one node after the pull-through: every blob is a content it holds (with placement full).
+      warm: async () => {
+        const one = await pullAll(harness, [nodeHosts[0]!], (h) => `${node(h)}/bench/pt:v1`, dir);
+        const local = await localCopy();
+        Object.assign(out, { warmPullSeconds: round(one.seconds), warmLocalCopySeconds: round(local), warmRatio: round(one.seconds / local) });
+      },
+      direct: async () => {
+        if (phases.indexOf('direct') === phases.length - 1 && phases.length > 1) {
+          // Canopy's part is over: its nodes are stopped so the baseline runs alone (and the machine is quieter for others).
+          finishCanopy();
+          for (const name of cluster.nodes.keys()) await cluster.kill(name);
+        }
+        log(`direct: ${count} pulls from the registry at once (load ${loadAverage()})`);
+        const at = registry.requests().length;
+        const reg0 = cpuSecondsOf(registry.pid);
+        const p = await pullAll(harness, nodeHosts, () => `${registry.host}/bench/app:v1`, dir);
+        Object.assign(out, {
+          directSeconds: round(p.seconds),
+          directPerNode: spread(p.perNode),
+          directEgressRatio: round(blobReads(registry, at).bytes / imageBytes),
+          registryCpuSecondsPerGiB: round((cpuSecondsOf(registry.pid) - reg0) / delivered),
+          directLoad: loadAverage(),
+        });
+      },
+      preheat: async () => {
+        log(`preheat: publish oci:// at the root to every node, then ${count} pulls at once (load ${loadAverage()})`);
+        const at = registry.requests().length;
+        const cpu0 = canopyCpu();
+        const preheat = await timed(async () => {
+          const lines = cluster.cli(cluster.root.host, ['publish', `oci://${registry.host}/bench/app:v1`, '--criteria', '*', '--insecure-registry', '--to', cluster.root.api, '--json']).trim().split('\n');
+          const id = (JSON.parse(lines[lines.length - 1]!) as { contentId: string }).contentId;
+          await cluster.waitComplete(id, { timeoutMs: 3_600_000, intervalMs: 500 });
+        });
+        const p = await pullAll(harness, nodeHosts, (h) => `${node(h)}/bench/app:v1`, dir);
+        Object.assign(out, {
+          preheatSeconds: round(preheat.seconds),
+          preheatPullSeconds: round(p.seconds),
+          preheatEgressRatio: round(blobReads(registry, at).bytes / imageBytes),
+          preheatCpuSecondsPerGiB: round((canopyCpu() - cpu0) / delivered),
+          preheatTotalSeconds: round(preheat.seconds + p.seconds),
+        });
+        log('preheated: one pull on a node that holds the image, against skopeo from a local layout');
+        const one = await pullAll(harness, [nodeHosts[0]!], (h) => `${node(h)}/bench/app:v1`, dir);
+        const local = await localCopy();
+        Object.assign(out, { preheatedPullSeconds: round(one.seconds), localCopySeconds: round(local), preheatedRatio: round(one.seconds / local) });
+      },
     };
+    const localCopy = async (): Promise<number> => {
+      const target = path.join(dir, 'local-copy');
+      const { seconds } = await timed(async () => {
+        const r = await runCommand('skopeo', ['copy', `oci:${image.layout}:v1`, `oci:${target}:x`], { timeoutMs: 3_600_000 });
+        if (r.code !== 0) throw new Error(`local skopeo: ${r.stderr}`);
+      });
+      rmSync(target, { recursive: true, force: true });
+      return seconds;
+    };
+    let canopyDone = false;
+    const finishCanopy = () => {
+      if (canopyDone) return;
+      canopyDone = true;
+      const machine = sampler.finish();
+      const rss = Object.entries(machine.peakRssMiB);
+      Object.assign(out, {
+        rootPeakRssMiB: round(machine.peakRssMiB.root ?? 0, 1),
+        nodePeakRssMiB: spread(rss.filter(([n]) => n.startsWith('n')).map(([, v]) => v)),
+        registryPeakRssMiB: round(machine.peakRssMiB.registry ?? 0, 1),
+        machineBusyFraction: round(machine.busyFraction),
+        load: { start: machine.loadAtStart, end: machine.loadAtEnd, peak1: machine.peakLoad1 },
+      });
+    };
+    for (const name of phases) {
+      if (!phase[name]) throw new Error(`unknown phase ${name}: pull-through, warm, direct, preheat`);
+      await phase[name]();
+      if (out.pullThroughSeconds !== undefined && out.directSeconds !== undefined) out.ratioVsDirect = round((out.pullThroughSeconds as number) / (out.directSeconds as number));
+      if (out.preheatTotalSeconds !== undefined && out.directSeconds !== undefined) out.preheatRatioVsDirect = round((out.preheatTotalSeconds as number) / (out.directSeconds as number));
+      log(`${name}: ${JSON.stringify(out)}`);
+    }
+    finishCanopy();
+    failed = false;
+    return out;
   } finally {
-    await network?.stop();
-    await registry?.stop();
+    await harness.stop();
     // A failed run keeps its directory: the node logs say why.
     if (failed) log(`kept ${dir} for inspection`);
     else rmSync(dir, { recursive: true, force: true });

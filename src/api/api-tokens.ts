@@ -4,7 +4,8 @@
  *   publish  POST /api/contents (and read)
  *   admin    everything, including join tokens, attribute changes, revocation and new API tokens
  * A token is `cat1.<id>.<secret>`; the node keeps only SHA-256 of the secret, in
- * `<data>/security/api-tokens.json`. On first start the node creates an admin token and
+ * `<data>/security/api-tokens.json` (a root on PostgreSQL keeps the list in its state
+ * database instead, so one token works on every root: src/root/state/). On first start the node creates an admin token and
  * writes it to its token file (`<data>/api-token`, or --api-token-file), mode 0600: whoever
  * can read that file administers the node, as with a Docker socket or a kubeconfig.
  *
@@ -17,12 +18,12 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
-import { readIfExists, writeFileAtomic, writeSecret } from '../security/secret-file.js';
+import { jsonFileStore, readIfExists, writeSecret } from '../security/secret-file.js';
 
 export const SCOPES = ['read', 'publish', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-interface StoredToken {
+export interface StoredToken {
   id: string;
   hash: string;
   scopes: Scope[];
@@ -58,14 +59,25 @@ export function grants(scopes: readonly Scope[], needed: Scope): boolean {
   return scopes.includes('admin') || scopes.includes(needed) || (needed === 'read' && scopes.includes('publish'));
 }
 
+/** Where the token list is kept: one JSON document, read at start and rewritten whole on change. */
+export interface TokenListStore {
+  load(): { tokens: StoredToken[] } | undefined;
+  save(doc: { tokens: StoredToken[] }): void;
+}
+
+/** The default place: `<data>/security/api-tokens.json`, mode 0600. */
+export function apiTokensFile(dataDir: string): TokenListStore {
+  return jsonFileStore(path.join(dataDir, 'security', 'api-tokens.json'), 0o600);
+}
+
 export class ApiTokens {
-  private readonly file: string;
+  private readonly store: TokenListStore;
   private tokens: StoredToken[];
 
-  constructor(dataDir: string) {
-    this.file = path.join(dataDir, 'security', 'api-tokens.json');
-    const text = readIfExists(this.file);
-    this.tokens = text ? (JSON.parse(text) as { tokens: StoredToken[] }).tokens : [];
+  /** A data directory (its token file) or another store (a root's state database). */
+  constructor(where: string | TokenListStore) {
+    this.store = typeof where === 'string' ? apiTokensFile(where) : where;
+    this.tokens = this.store.load()?.tokens ?? [];
   }
 
   /** Makes sure the admin token file exists and is known; returns its path. */
@@ -134,7 +146,7 @@ export class ApiTokens {
   }
 
   private save(): void {
-    writeFileAtomic(this.file, `${JSON.stringify({ tokens: this.tokens })}\n`, 0o600);
+    this.store.save({ tokens: this.tokens });
   }
 }
 

@@ -28,7 +28,13 @@ const StoreStats = obj({
 
 /** A root on PostgreSQL: whether it leads, its fencing number, and the leader's addresses (docs/OPERATIONS.md, "Running several roots"). */
 export const LeaderView = obj(
-  { role: { enum: ['leader', 'standby'] }, self: str, fence: int, leader: { anyOf: [obj({ holder: str, peer: str, api: str }, ['holder']), { type: 'null' }] } },
+  {
+    role: { enum: ['leader', 'standby'] },
+    self: str,
+    fence: int,
+    leader: { anyOf: [obj({ holder: str, peer: str, api: str }, ['holder']), { type: 'null' }] },
+    roots: { type: 'array', items: obj({ holder: str, peer: str, api: str, role: { enum: ['leader', 'standby'] }, seenSecondsAgo: { type: 'number' } }, ['holder', 'role', 'seenSecondsAgo']) },
+  },
   ['role', 'self', 'fence', 'leader'],
 );
 

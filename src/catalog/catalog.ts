@@ -42,7 +42,8 @@ export class Catalog {
   /** Contents with an `expires` time, so the expiry sweep need not read every manifest. */
   private readonly expiring = new Map<string, number>();
 
-  constructor(private readonly store: BlockStore) {
+  /** Only the index and `has` are used: a standby root keeps a catalog over an in-memory index (src/root/state/standby-mirror.ts). */
+  constructor(private readonly store: Pick<BlockStore, 'index' | 'has'>) {
     for (const w of store.index.allWithdrawals()) this.withdrawn.set(w.id, { contentId: w.id, at: w.at, reason: w.reason });
     for (const c of this.list()) this.noteExpiry(c.contentId, c.manifest);
   }

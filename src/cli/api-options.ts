@@ -14,7 +14,8 @@ export interface ApiTarget {
 
 /** `--to URL`: which node's API (the root's by default). */
 export function apiUrlOption(what = 'admin API of the root'): Option {
-  return new Option('--to <url>', what).default(DEFAULT_API);
+  const several = what.includes('root') ? ' (several roots on PostgreSQL: their URLs comma-separated; the CLI finds and follows the leader)' : '';
+  return new Option('--to <url>', `${what}${several}`).default(DEFAULT_API);
 }
 
 /** `--api-token-file FILE`: the first of the token sources the README lists. */

@@ -37,6 +37,8 @@ export async function serveUntilStopped(node: CanopyNode, config: NodeConfig, re
   const revoked = await Promise.race([signalled, node.revoked(), node.deposed()]);
   process.off('SIGHUP', onHup);
   await sdNotify({ STOPPING: '1' });
+  // Revoked or deposed, the process must end even if a connection hangs (a root cut off from its database).
+  if (revoked) setTimeout(() => process.exit(process.exitCode || 1), 10_000).unref();
   await node.stop();
   if (revoked) throw revoked;
 }

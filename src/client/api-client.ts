@@ -12,14 +12,33 @@ import { findApiToken, TOKEN_SOURCES } from './api-token.js';
 
 export const DEFAULT_API = process.env.CANOPY_API ?? 'http://127.0.0.1:7401';
 
+/** One root (or node) API the client may talk to. */
+interface Target {
+  base: string;
+  dispatcher: Dispatcher | undefined;
+}
+
+/**
+ * `base` is one API URL or several, comma-separated (the roots of a network on PostgreSQL):
+ * a request goes to the first that answers; a standby's ERR_NOT_LEADER names the leader,
+ * and the request is sent there.
+ */
 export class ApiClient {
-  readonly base: string;
+  private target: Target;
+  private readonly targets: Target[];
   private readonly token: string | undefined;
-  private readonly dispatcher: Dispatcher | undefined;
+  private leaderFound = false;
 
   /** `token` defaults to the one findApiToken() discovers (flag file, environment, default files). */
   constructor(base: string = DEFAULT_API, token: string | undefined = findApiToken()) {
     this.token = token;
+    const bases = base.split(',').map((b) => b.trim()).filter(Boolean);
+    if (bases.length === 0) throw new CanopyError('ERR_USAGE', `"${base}" is not a URL (expected e.g. http://127.0.0.1:7401)`);
+    this.targets = bases.map((b) => this.targetOf(b));
+    this.target = this.targets[0]!;
+  }
+
+  private targetOf(base: string): Target {
     let url: URL;
     try {
       url = new URL(base);
@@ -27,9 +46,13 @@ export class ApiClient {
       throw new CanopyError('ERR_USAGE', `"${base}" is not a URL (expected e.g. http://127.0.0.1:7401)`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CanopyError('ERR_USAGE', `"${base}" must be an http(s) URL`);
-    checkTokenTransport(url, token !== undefined, process.env.CANOPY_INSECURE_HTTP === '1');
-    this.base = url.origin;
-    this.dispatcher = apiDispatcher(url);
+    checkTokenTransport(url, this.token !== undefined, process.env.CANOPY_INSECURE_HTTP === '1');
+    return { base: url.origin, dispatcher: apiDispatcher(url) };
+  }
+
+  /** The API the client talks to now (the leader, once it has followed one). */
+  get base(): string {
+    return this.target.base;
   }
 
   get<T>(path: string): Promise<T> {
@@ -44,16 +67,75 @@ export class ApiClient {
     return this.call<T>('POST', path, body, headers);
   }
 
+  /**
+   * Sends to the current target; on a body that can be sent again (none, or a string), an
+   * unreachable target moves on to the next address and a standby's ERR_NOT_LEADER to the
+   * leader it names. A streamed body (a publish) can be sent once only: the leader is found first.
+   */
   private async call<T>(method: 'GET' | 'POST', path: string, body?: Readable | string, headers: Record<string, string> = {}): Promise<T> {
+    if (typeof body === 'object') {
+      await this.followLeader();
+      return this.send<T>(this.target, method, path, body, headers);
+    }
+    const tried = new Set<string>();
+    for (;;) {
+      tried.add(this.target.base);
+      try {
+        return await this.send<T>(this.target, method, path, body, headers);
+      } catch (err) {
+        const next = this.nextTarget(err, tried);
+        if (!next) throw err;
+        this.target = next;
+      }
+    }
+  }
+
+  /** Where to retry after `err`: the leader a standby named, or the next untried address; undefined to give up. */
+  private nextTarget(err: unknown, tried: Set<string>): Target | undefined {
+    const code = (err as CanopyError).code;
+    if (code === 'ERR_NOT_LEADER') {
+      const api = leaderApi((err as CanopyError).details);
+      return api && !tried.has(new URL(api).origin) ? this.targetOf(api) : undefined;
+    }
+    if (code === 'ERR_UNREACHABLE') return this.targets.find((t) => !tried.has(t.base));
+    return undefined;
+  }
+
+  /**
+   * Before a write whose body streams (once per client; a publish calls it before it asks
+   * the root's id): talks to the first address that answers from now on, or to the leader
+   * it names if it is a standby.
+   */
+  async followLeader(): Promise<void> {
+    if (this.leaderFound) return;
+    this.leaderFound = true;
+    const tried = new Set<string>();
+    for (;;) {
+      tried.add(this.target.base);
+      try {
+        const info = await this.send<{ leader?: { role?: string; leader?: unknown } }>(this.target, 'GET', '/api/node');
+        const api = info.leader?.role === 'standby' ? leaderApi({ leader: info.leader.leader }) : undefined;
+        if (api) this.target = this.targetOf(api);
+        return;
+      } catch (err) {
+        const next = this.nextTarget(err, tried);
+        // Anything else (a token without the read scope, an old node) is left to the write itself to report.
+        if (!next) return;
+        this.target = next;
+      }
+    }
+  }
+
+  private async send<T>(target: Target, method: 'GET' | 'POST', path: string, body?: Readable | string, headers: Record<string, string> = {}): Promise<T> {
     let res;
     const auth: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
     try {
-      res = await request(`${this.base}${path}`, { method, body, headers: { ...headers, ...auth }, headersTimeout: 600_000, bodyTimeout: 600_000, ...(this.dispatcher ? { dispatcher: this.dispatcher } : {}) });
+      res = await request(`${target.base}${path}`, { method, body, headers: { ...headers, ...auth }, headersTimeout: 600_000, bodyTimeout: 600_000, ...(target.dispatcher ? { dispatcher: target.dispatcher } : {}) });
     } catch (err) {
-      const tls = unverifiedServer(err, this.base);
+      const tls = unverifiedServer(err, target.base);
       if (tls) throw tls;
       const code = (err as { code?: string }).code ?? (err as Error).message;
-      throw new CanopyError('ERR_UNREACHABLE', `cannot reach the node API at ${this.base} (${code}); is a network running? Start one with "npm start" or pass --to URL`, { cause: err });
+      throw new CanopyError('ERR_UNREACHABLE', `cannot reach the node API at ${target.base} (${code}); is a network running? Start one with "npm start" or pass --to URL`, { cause: err });
     }
     const text = await res.body.text();
     let json: unknown;
@@ -71,5 +153,18 @@ export class ApiClient {
       throw err;
     }
     return json as T;
+  }
+}
+
+/** The leader's API URL in an ERR_NOT_LEADER's details, if it names a usable one. */
+export function leaderApi(details: Record<string, unknown> | undefined): string | undefined {
+  const leader = details?.leader;
+  const api = typeof leader === 'object' && leader !== null ? (leader as { api?: unknown }).api : undefined;
+  if (typeof api !== 'string') return undefined;
+  try {
+    const url = new URL(api);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    return undefined;
   }
 }

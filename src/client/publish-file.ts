@@ -70,6 +70,8 @@ export async function publishWith(api: ApiClient, name: string, options: Publish
   const criteria = formatCriteria(parseCriteria(options.criteria));
   if (options.placement !== undefined) parsePlacement(options.placement);
   if (!isValidContentName(name)) throw new CanopyError('ERR_USAGE', `--name: "${name}" must be 1-255 characters without / \\ or NUL`);
+  // Several roots: the manifest's origin is the leader's id, so the leader is found first.
+  await api.followLeader();
   const root = await api.get<{ nodeId: string }>('/api/node');
   const body = new PassThrough({ highWaterMark: 4 << 20 });
   // The key goes first, so a root that has not authorised it refuses before any block is sent.

@@ -28,8 +28,8 @@ export const ERROR_CODES = {
   ERR_CONFIG_INVALID: { status: 400, summary: 'A configuration value is missing or invalid; the message names the key.' },
   ERR_STATE_KEY: { status: 500, summary: 'The state key file does not open the CA key kept in the state database (wrong key file, or the stored key was altered).' },
   ERR_STATE_MISMATCH: { status: 500, summary: 'The state database belongs to another network (its CA is not this root\'s), or its schema is newer than this Canopy.' },
-  ERR_STATE_UNAVAILABLE: { status: 503, summary: 'The root\'s state database cannot be reached or refused a write.' },
-  ERR_NOT_LEADER: { status: 503, summary: 'This root is a standby (or lost its lease): writes go to the leading root, whose addresses the error carries in details.leader; retry there.' },
+  ERR_STATE_UNAVAILABLE: { status: 503, summary: 'The root\'s state database cannot be reached or refused a write (or a standby cannot read it).' },
+  ERR_NOT_LEADER: { status: 503, summary: 'This root is a standby (or lost its lease): writes, and reads only the leader can answer, go to the leading root, whose addresses the error carries in details.leader; the CLI given several roots (--to a,b) follows it.' },
   ERR_STORE_IO: { status: 500, summary: 'A volume failed to read or write a block.' },
   ERR_INTERNAL: { status: 500, summary: 'An unexpected error inside Canopy (a bug); the API answers without internals, the CLI shows the message, the node logs the stack.' },
   ERR_DISTRIBUTION_FAILED: { status: 500, summary: 'The demo could not verify distribution; the message says which node and why.' },
@@ -59,9 +59,9 @@ export const ERROR_CODES = {
   ERR_UPLOAD_PROTOCOL: { status: 400, summary: 'A tus upload request was refused (missing Tus-Resumable, wrong offset, unknown upload...); the HTTP status is the one tus prescribes.' },
   ERR_S3_AUTH: { status: 403, summary: 'An S3 request is signed wrongly, with an unknown or expired key, or not at all for a content that needs a key; the S3 error code says which (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, RequestTimeTooSkewed, AuthorizationHeaderMalformed).' },
   ERR_S3_REQUEST: { status: 400, summary: 'An S3 request the read API cannot answer: a malformed parameter, a key with . or .. segments, a write, or an unknown object; the S3 error code and status say which (InvalidArgument, NoSuchKey, MethodNotAllowed, ...).' },
-  ERR_DIRECTORY_ENTRY: { status: 400, summary: 'A directory given to publish holds an entry a directory content cannot carry: a symlink that leaves the tree or is absolute, or a name that is not valid UTF-8 or has a backslash; the message names the path and nothing is published.' },
+  ERR_DIRECTORY_ENTRY: { status: 400, summary: 'A directory (or S3 prefix) given to publish holds an entry a directory content cannot carry: a symlink that leaves the tree or is absolute, a name that is not valid UTF-8 or has a backslash, an S3 key with an empty, . or .. segment or that is both a file and a folder; the message names the path or key and nothing is published.' },
   ERR_SOURCE_CHANGED: { status: 409, summary: 'A file or origin object changed while it was being published (size or modification time, ETag or Last-Modified differ); nothing is published: publish again.' },
-  ERR_ORIGIN: { status: 502, summary: 'An origin (HTTP or S3) could not be reached, stalled, refused ranges, or answered an error (403, 404, 5xx...); the message gives its status.' },
+  ERR_ORIGIN: { status: 502, summary: 'An origin (HTTP or S3) could not be reached, stalled, refused ranges, answered an error (403, 404, 5xx...; the message gives its status and, for S3, its code such as NoSuchKey or SignatureDoesNotMatch), or no AWS credentials were found.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -91,9 +91,10 @@ export function isCanopyError(err: unknown, code?: ErrorCode): err is CanopyErro
 /** Rebuilds an error received as JSON (HTTP body or wire message) so callers can match on its code. */
 export function errorFromJSON(body: unknown, fallback: ErrorCode = 'ERR_HTTP'): CanopyError {
   if (typeof body === 'object' && body !== null) {
-    const { code, message } = body as { code?: unknown; message?: unknown };
+    const { code, message, details } = body as { code?: unknown; message?: unknown; details?: unknown };
     if (typeof code === 'string' && code in ERROR_CODES && typeof message === 'string') {
-      return new CanopyError(code as ErrorCode, message);
+      // Details are kept (ERR_NOT_LEADER names the leader there, and the CLI follows it).
+      return new CanopyError(code as ErrorCode, message, typeof details === 'object' && details !== null && !Array.isArray(details) ? { details: details as Record<string, unknown> } : {});
     }
   }
   return new CanopyError(fallback, `unexpected error body: ${JSON.stringify(body)?.slice(0, 200)}`);

@@ -11,7 +11,7 @@ import { CanopyError } from '../core/errors.js';
 import type { Analysis } from './analysis.js';
 import { chooseBlockSize } from './block-size.js';
 import type { PositionalReader } from './cut-block.js';
-import { layoutTree, type TreeLayout } from './directory-layout.js';
+import { layoutTree, type TreeItem, type TreeLayout } from './directory-layout.js';
 import { walkDirectory, type WalkedFile } from './directory-walk.js';
 import { build, cutAndHash, type IngestFileOptions, type IngestResult } from './ingest-file.js';
 import type { BlockSink } from './pipeline.js';
@@ -26,10 +26,14 @@ export const DIRECTORY_MEDIA_TYPE = 'inode/directory';
 /** Reads the content's bytes [position, position + length) from the file whose track holds them. */
 export class TreeReader implements PositionalReader {
   private readonly starts: number[];
-  private readonly files: { path: string; offset: number; size: number; disk: WalkedFile }[];
+  private readonly files: { path: string; offset: number; size: number }[];
 
-  constructor(layout: TreeLayout, disk: ReadonlyMap<string, WalkedFile>) {
-    this.files = layout.files.filter((f) => f.type === 'file' && f.size! > 0).map((f) => ({ path: f.path, offset: f.offset!, size: f.size!, disk: disk.get(f.path)! }));
+  /** `readerOf(path)` reads one file of the tree at positions within that file. */
+  constructor(
+    layout: TreeLayout,
+    private readonly readerOf: (path: string) => PositionalReader,
+  ) {
+    this.files = layout.files.filter((f) => f.type === 'file' && f.size! > 0).map((f) => ({ path: f.path, offset: f.offset!, size: f.size! }));
     this.starts = this.files.map((f) => f.offset);
   }
 
@@ -37,12 +41,7 @@ export class TreeReader implements PositionalReader {
     const f = this.files[this.find(position)];
     // Blocks never straddle files (each file is its own track); a read past a file's end is a file that shrank.
     if (!f || position >= f.offset + f.size) return { bytesRead: 0 };
-    const fh = await open(f.disk.abs, 'r');
-    try {
-      return await fh.read(buffer, offset, Math.min(length, f.offset + f.size - position), position - f.offset);
-    } finally {
-      await fh.close();
-    }
+    return this.readerOf(f.path).read(buffer, offset, Math.min(length, f.offset + f.size - position), position - f.offset);
   }
 
   private find(position: number): number {
@@ -57,23 +56,50 @@ export class TreeReader implements PositionalReader {
   }
 }
 
+/** A tree to publish from anywhere (a local directory, an S3 prefix): its entries, how to read each file, what to warn. */
+export interface TreeSource {
+  items: readonly TreeItem[];
+  warnings: readonly string[];
+  readerOf(path: string): PositionalReader;
+  /** Called once every byte was read: fails (ERR_SOURCE_CHANGED) if the tree changed meanwhile. */
+  checkUnchanged(): Promise<void>;
+}
+
 export async function ingestDirectory(dir: string, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
   const walk = await walkDirectory(dir);
-  const blockSize = options.blockSize !== undefined ? chooseBlockSize({ size: 0, override: options.blockSize }).blockSize : DIRECTORY_BLOCK_SIZE;
-  const layout = layoutTree(walk.items, blockSize);
-  const reader = new TreeReader(layout, walk.disk);
-  let cut;
+  const source: TreeSource = { items: walk.items, warnings: walk.warnings, readerOf: (p) => localFile(walk.disk.get(p)!.abs), checkUnchanged: () => checkUnchanged(walk.disk) };
   try {
-    cut = await cutAndHash(reader, layout.size, layout.tracks, blockSize, sink, options, layout.bytes);
+    return await ingestTree(source, sink, options);
   } catch (err) {
     if (err instanceof CanopyError && err.code === 'ERR_FILE_NOT_FOUND') throw changed(`${err.message}`);
     throw err;
   }
-  await checkUnchanged(walk.disk);
-  const warnings = options.chunking === 'cdc' ? [...walk.warnings, 'a directory is cut file by file in fixed blocks; --chunking cdc does not apply'] : walk.warnings;
+}
+
+/** Lays the tree out, cuts and hashes every file as its own track, and builds the manifest with `files`. */
+export async function ingestTree(source: TreeSource, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
+  const blockSize = options.blockSize !== undefined ? chooseBlockSize({ size: 0, override: options.blockSize }).blockSize : DIRECTORY_BLOCK_SIZE;
+  const layout = layoutTree(source.items, blockSize);
+  const cut = await cutAndHash(new TreeReader(layout, (p) => source.readerOf(p)), layout.size, layout.tracks, blockSize, sink, options, layout.bytes);
+  await source.checkUnchanged();
+  const warnings = options.chunking === 'cdc' ? [...source.warnings, 'a directory is cut file by file in fixed blocks; --chunking cdc does not apply'] : [...source.warnings];
   const analysis: Analysis = { analyser: 'generic', mediaType: DIRECTORY_MEDIA_TYPE, warnings };
   const reason = `directory: ${layout.files.length} entries, each file cut from its own start in blocks of ${blockSize} B${options.blockSize ? ' (--block-size)' : ''}`;
   return build(analysis, cut.plan, layout.holes, cut.blocks, { blockSize, reason }, layout.size, options, undefined, layout.files);
+}
+
+/** A local file opened for each read and closed after, so a tree of any size holds a handful of descriptors. */
+function localFile(abs: string): PositionalReader {
+  return {
+    async read(buffer, offset, length, position) {
+      const fh = await open(abs, 'r');
+      try {
+        return await fh.read(buffer, offset, length, position);
+      } finally {
+        await fh.close();
+      }
+    },
+  };
 }
 
 function changed(why: string): CanopyError {

@@ -11,6 +11,11 @@ import type { Hasher } from './hash-workers.js';
 export interface BlockSink {
   /** Stores or sends one block; `hash` is the SHA-256 of `data`, already computed. */
   put(data: Buffer, hash: string, block: CutBlock): Promise<void>;
+  /**
+   * Settles once everything put is where it goes for good (the store: durable and indexed),
+   * for a sink whose put returns as soon as the buffer may be reused; throws what failed.
+   */
+  flush?(): Promise<void>;
 }
 
 export interface HashedBlock {
@@ -65,6 +70,11 @@ export async function runPipeline(blocks: AsyncIterable<CutBlock>, sink: BlockSi
     if (inFlight.size >= options.concurrency) await Promise.race(inFlight);
   }
   await Promise.all(inFlight);
+  // Nothing counts as stored before the sink says it is durable (also after a failure, so a
+  // clean-up that follows sees every block that landed).
+  await sink.flush?.().catch((err: unknown) => {
+    failure ??= err;
+  });
   if (failure !== undefined) throw failure;
   return out;
 }

@@ -9,7 +9,7 @@ import type http from 'node:http';
 import { CanopyError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
 import { Catalog } from '../catalog/catalog.js';
-import { ApiTokens } from '../api/api-tokens.js';
+import { ApiTokens, apiTokensFile } from '../api/api-tokens.js';
 import { Metrics } from '../ops/metrics.js';
 import { BlockStore, LOCAL_INGEST_ID } from '../store/block-store.js';
 import { EdgeAccessStore } from '../security/edge-access-store.js';
@@ -97,7 +97,8 @@ function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Trans
   if (rootState) attachCatalog(rootState.state, rootState.snapshot, catalog);
   const access = new EdgeAccessStore(store.index, security.trust.caPublicKey);
   const self = (): Self => ({ nodeId: identity.nodeId, attrs: identity.attrs, prefetch: config.prefetch, localIngestId: store.index.getKv(LOCAL_INGEST_ID) ?? undefined });
-  const apiTokens = new ApiTokens(config.dataDir);
+  // A root on PostgreSQL keeps its API tokens in the database: one token works on every root.
+  const apiTokens = new ApiTokens(rootState ? rootState.state.documentStore('api-tokens', rootState.snapshot, apiTokensFile(config.dataDir)) : config.dataDir);
   apiTokens.ensureAdminToken(config.apiTokenFile);
   // Issue 16: a local ingest outside the criteria is kept (and said so); a revoked node stops.
   const ownedOutside = new OwnedOutsideCriteria(log);

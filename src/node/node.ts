@@ -16,6 +16,8 @@ import { NodeSecurity } from '../security/node-security.js';
 import type { AuthorityStore } from '../security/authority.js';
 import { prepareRootState, type OpenedRootState } from '../root/state/open-root-state.js';
 import { leaseSettings } from '../root/state/lease-settings.js';
+import { rootViewSource, startLeaderViews } from '../root/state/leader-views.js';
+import { PostgresRootState } from '../root/state/postgres-state.js';
 import type { CaMaterial } from '../root/state/root-state.js';
 import { PeerConnection } from '../wire/peer-connection.js';
 import { listenOn } from '../wire/tcp-transport.js';
@@ -46,6 +48,7 @@ export class CanopyNode {
   private listener: Listener | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private stopRetention: (() => void) | undefined;
+  private stopViews: (() => void) | undefined;
   private stopping = false;
   /** Resolves if this root loses its leader lease (several roots on PostgreSQL). */
   private lost: Promise<Error> = new Promise(() => undefined);
@@ -75,7 +78,7 @@ export class CanopyNode {
     const onError = (err: Error) => log.error('state database', { err });
     let deposed!: (err: Error) => void;
     const lost = new Promise<Error>((resolve) => (deposed = resolve));
-    const lead = leaseSettings(config, (err) => (log.error('deposed', { err }), deposed(err)), (view) => log.info('standby: another root leads; waiting for its lease to end', { leader: view.leader, fence: view.fence }));
+    const lead = leaseSettings(config, (err) => (log.error('deposed', { err }), deposed(err)), (view) => log.info('standby: another root leads; waiting for its lease to end', { leader: view.leader, fence: view.fence }), (view) => log.info('took the leader lease', { fence: view.fence }));
     const { security, ...rootState } = await prepareRootState({ dataDir: config.dataDir, state: config.state, stateKeyFile: config.stateKeyFile, onError, lead }, prepare);
     const node = new CanopyNode(config, security, undefined, rootState);
     node.lost = lost;
@@ -160,7 +163,7 @@ export class CanopyNode {
     const { c, config } = this;
     const { host } = config;
     return [
-      { name: 'state', start: () => this.advertiseLeader(), stop: async () => (await this.rootState?.leadership?.stop(), await this.rootState?.state.close()) },
+      { name: 'state', start: () => this.advertiseLeader(), stop: async () => (this.stopViews?.(), await this.rootState?.leadership?.stop(), await this.rootState?.state.close()) },
       { name: 'store', start: () => c.store.start(), stop: async () => (await c.lifecycle.idle(), c.store.close()) },
       { name: 'https', start: () => c.https.start(), stop: () => c.https.stop() },
       { name: 'api', start: () => listenOn(c.apiServer, { host: config.apiHost, port: config.apiPort }, 'API'), stop: () => closeServer(c.apiServer) },
@@ -176,10 +179,12 @@ export class CanopyNode {
     ];
   }
 
-  /** The lease row names this root's real addresses (read at each renewal, so once it listens). */
+  /** The lease row names this root's real addresses (read at each renewal, so once it listens); its read views go to the database for the standbys. */
   private advertiseLeader(): void {
     const leadership = this.rootState?.leadership;
     if (leadership) leadership.addresses = () => ({ peer: formatAddress(this.addresses().peer), api: this.addresses().api });
+    const { state } = this.rootState ?? {};
+    if (leadership && this.c.root && state instanceof PostgresRootState) this.stopViews = startLeaderViews(state, rootViewSource(this.c.catalog, this.c.root.service.api(), () => this.c.tree.link?.view() ?? { attached: false }), () => leadership.leads());
   }
 
   private async listenPeers(): Promise<void> {

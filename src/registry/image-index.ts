@@ -75,7 +75,9 @@ export function parseImageIndex(bytes: Buffer, contentSize: number): ImageIndex 
     if (typeof b.manifest !== 'boolean') throw invalid(`blob ${i} manifest must be true or false`);
     return { digest: b.digest, mediaType: b.mediaType, size: b.size, offset: b.offset, manifest: b.manifest };
   });
-  if (!blobs.some((b) => b.manifest && b.digest === v.digest)) throw invalid('the top digest is not one of its manifests');
+  // A blob pulled through (src/root/pull-through.ts) is a content of that one blob, untagged: its digest is the blob's.
+  const blobOnly = blobs.length === 1 && v.tag === undefined && blobs[0]!.digest === v.digest;
+  if (!blobOnly && !blobs.some((b) => b.manifest && b.digest === v.digest)) throw invalid('the top digest is not one of its manifests (or the one blob of an untagged index)');
   return { format: IMAGE_INDEX_FORMAT, version: 1, registry: v.registry, repository: v.repository, ...(v.tag !== undefined ? { tag: v.tag as string } : {}), digest: v.digest, blobs };
 }
 

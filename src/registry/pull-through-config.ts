@@ -28,7 +28,7 @@ export interface RepositoryRule {
 }
 
 export const DEFAULT_TAG_CACHE_SECONDS = 60;
-const UPSTREAM_KEYS = ['host', 'insecure', 'caFile', 'skipTlsVerify', 'username', 'passwordFile', 'timeoutSeconds'];
+const UPSTREAM_KEYS = ['host', 'endpoint', 'insecure', 'caFile', 'skipTlsVerify', 'username', 'passwordFile', 'timeoutSeconds'];
 const RULE_KEYS = ['pattern', 'criteria', 'placement'];
 
 function bad(key: string, problem: string): CanopyError {
@@ -81,6 +81,7 @@ function upstream(key: string, v: unknown): UpstreamOptions {
   if (!isRegistryHost(registry)) throw bad(`${key}.host`, `"${registry}" is not host[:port]`);
   const out: { -readonly [K in keyof UpstreamOptions]: UpstreamOptions[K] } = { registry };
   if (o.insecure !== undefined) out.insecure = flag(`${key}.insecure`, o.insecure);
+  if (o.endpoint !== undefined) out.endpoint = endpoint(`${key}.endpoint`, o.endpoint);
   if (o.skipTlsVerify !== undefined) out.skipTlsVerify = flag(`${key}.skipTlsVerify`, o.skipTlsVerify);
   if (o.caFile !== undefined) out.ca = readText(`${key}.caFile`, text(`${key}.caFile`, o.caFile));
   if ((o.username === undefined) !== (o.passwordFile === undefined)) throw bad(key, 'username and passwordFile go together');
@@ -90,6 +91,21 @@ function upstream(key: string, v: unknown): UpstreamOptions {
     out.timeoutMs = o.timeoutSeconds * 1000;
   }
   return out;
+}
+
+/** `http(s)://host[:port]`, nothing more: the Distribution API lives at /v2/ of that origin. */
+function endpoint(key: string, v: unknown): string {
+  const raw = text(key, v, 300);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw bad(key, `"${raw}" is not a URL`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || url.search || url.hash || (url.pathname !== '/' && url.pathname !== '')) {
+    throw bad(key, `"${raw}" must be http(s)://host[:port] without a path, credentials or query (credentials go in username and passwordFile)`);
+  }
+  return url.origin;
 }
 
 function rule(key: string, v: unknown, upstreams: readonly UpstreamOptions[]): RepositoryRule {

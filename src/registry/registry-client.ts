@@ -20,6 +20,11 @@ export interface UpstreamOptions {
   registry: string;
   /** Plain HTTP instead of HTTPS. */
   insecure?: boolean;
+  /**
+   * Where this registry is reached, `http(s)://host[:port]`, when not at `registry` itself: a
+   * mirror or cache of it, or Docker Hub's API host. Its scheme decides HTTP or HTTPS.
+   */
+  endpoint?: string;
   /** Extra CA certificates (PEM) trusted for this registry. */
   ca?: string;
   /** Skip certificate checks (a self-signed test registry); prefer `ca`. */
@@ -42,6 +47,11 @@ export interface BlobStream {
   body: AsyncIterable<Buffer> & { destroy(err?: Error): void };
 }
 
+/** Docker Hub's names are not where its API answers: that is registry-1.docker.io. */
+function defaultEndpointHost(registry: string): string {
+  return ['docker.io', 'index.docker.io'].includes(registry) ? 'registry-1.docker.io' : registry;
+}
+
 export class RegistryClient {
   private readonly dispatcher: Dispatcher;
   private readonly base: string;
@@ -49,7 +59,7 @@ export class RegistryClient {
   private readonly tokens = new Map<string, string>();
 
   constructor(private readonly options: UpstreamOptions) {
-    this.base = `${options.insecure ? 'http' : 'https'}://${options.registry}`;
+    this.base = options.endpoint ?? `${options.insecure ? 'http' : 'https'}://${defaultEndpointHost(options.registry)}`;
     this.dispatcher = new Agent({ connect: { ca: options.ca, rejectUnauthorized: !options.skipTlsVerify } }).compose(interceptors.redirect({ maxRedirections: 5 }));
   }
 

@@ -41,6 +41,23 @@ export const PULL_CHUNK_BYTES = 4 * 2 ** 20;
 const MAX_MANIFEST_CACHE_BYTES = 64 * 2 ** 20;
 /** How long a relayed blob is still served from the spool after it is published (nodes learn the content meanwhile). */
 const SPOOL_GRACE_MS = 5 * 60_000;
+/**
+ * How many nodes the root relays one blob's first fetch to. The root's uplink carries each
+ * relayed copy, so relaying to every asker costs N copies out of one link (as much as N
+ * direct pulls cost the registry); other askers follow: they serve the blob from its content
+ * once published, and the swarm spreads it among them.
+ */
+export const RELAY_READERS = 1;
+/** Blobs below this are relayed to every asker: a copy costs little, waiting for the content would cost more. */
+export const FOLLOW_MIN_BYTES = 8 * 2 ** 20;
+
+/** A blob being pulled through: its relay, the nodes it relays to, and whether it is a content yet. */
+interface BlobPull {
+  relay: BlobRelay;
+  readers: Set<string>;
+  followers: Set<string>;
+  state: 'fetching' | 'publishing' | 'published' | 'unpublished';
+}
 
 export class PullThrough {
   private readonly clients = new Map<string, RegistryClient>();
@@ -48,7 +65,7 @@ export class PullThrough {
   private readonly manifests = new Map<string, FetchedManifest>();
   private manifestBytes = 0;
   private readonly fetching = new Map<string, Promise<FetchedManifest>>();
-  private readonly relays = new Map<string, BlobRelay>();
+  private readonly relays = new Map<string, BlobPull>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private stopping = false;
   /** Upstream requests made, by kind: what tests and the bench read. */
@@ -68,7 +85,7 @@ export class PullThrough {
     if (!rule) return { body: { status: 404, code: unknown, message: `${what}: no repository rule of this network covers it` } };
     if (!matches(parseCriteria(rule.criteria), asker.attrs, asker.nodeId)) return { body: { status: 404, code: unknown, message: `${what}: this node does not meet the criteria of ${rule.pattern}` } };
     try {
-      if (q.blob) return await this.blob(upstream.registry, q.repository, q.reference, q.offset, rule, what);
+      if (q.blob) return await this.blob(asker.nodeId, upstream.registry, q.repository, q.reference, q.offset, rule, what);
       const m = await this.manifest(upstream.registry, q.repository, q.reference);
       return { body: { status: 200, digest: m.digest, mediaType: m.mediaType, size: m.body.length, done: true }, payload: m.body };
     } catch (err) {
@@ -82,7 +99,7 @@ export class PullThrough {
     this.timers.clear();
     const relays = [...this.relays.values()];
     this.relays.clear();
-    await Promise.all(relays.map((r) => r.dispose()));
+    await Promise.all(relays.map((r) => r.relay.dispose()));
     await Promise.all([...this.clients.values()].map((c) => c.close()));
   }
 
@@ -132,42 +149,56 @@ export class PullThrough {
     return m;
   }
 
-  private async blob(registry: string, repository: string, digest: string, offset: number, rule: RepositoryRule, what: string): Promise<{ body: PullAnswer; payload: Buffer }> {
+  private async blob(asker: string, registry: string, repository: string, digest: string, offset: number, rule: RepositoryRule, what: string): Promise<{ body: PullAnswer; payload: Buffer }> {
     if (!isDigest(digest)) throw new CanopyError('ERR_OCI_REFERENCE', `${what}: a blob is named by its sha256 digest`);
     const key = `${registry}/${repository}@${digest}`;
-    let relay = this.relays.get(key);
-    if (!relay) {
-      relay = this.startRelay(key, registry, repository, digest, rule);
+    const pull = this.relays.get(key) ?? this.startRelay(key, registry, repository, digest, rule);
+    const meta = (size: number | undefined) => ({ status: 200, digest, mediaType: 'application/octet-stream', ...(size !== undefined ? { size } : {}) });
+    if (offset === 0 && !pull.readers.has(asker)) {
+      // The first bytes (and with them the size the registry declared) decide whether this asker is relayed to.
+      const head = await pull.relay.read(0, 0);
+      if (follows(pull, head.size)) {
+        if (!pull.followers.has(asker)) this.deps.log.info('pull-through blob followed: the node serves it from its content', { blob: key, asker, state: pull.state });
+        pull.followers.add(asker);
+        return { body: { ...meta(head.size), follow: true, done: false }, payload: Buffer.alloc(0) };
+      }
+      pull.readers.add(asker);
     }
-    const r = await relay.read(offset, PULL_CHUNK_BYTES);
-    return { body: { status: 200, digest, mediaType: 'application/octet-stream', ...(r.size !== undefined ? { size: r.size } : {}), done: r.done }, payload: r.bytes };
+    const r = await pull.relay.read(offset, PULL_CHUNK_BYTES);
+    return { body: { ...meta(r.size), done: r.done }, payload: r.bytes };
   }
 
-  private startRelay(key: string, registry: string, repository: string, digest: string, rule: RepositoryRule): BlobRelay {
+  private startRelay(key: string, registry: string, repository: string, digest: string, rule: RepositoryRule): BlobPull {
     this.upstreamRequests.blobs++;
     const file = path.join(this.deps.spoolDir, `pull-${digest.slice(7, 23)}-${randomBytes(4).toString('hex')}`);
     const relay = new BlobRelay(file, digest, `${registry}/${repository}`, async () => {
       await mkdir(this.deps.spoolDir, { recursive: true });
       return this.client(registry).blob(repository, digest);
     });
-    this.relays.set(key, relay);
+    const pull: BlobPull = { relay, readers: new Set(), followers: new Set(), state: 'fetching' };
+    this.relays.set(key, pull);
     const drop = () => {
-      if (this.relays.get(key) === relay) this.relays.delete(key);
+      if (this.relays.get(key) === pull) this.relays.delete(key);
       void relay.dispose();
     };
     relay.finished.then(
-      () => void this.publish(relay, registry, repository, rule).finally(() => this.later(drop, SPOOL_GRACE_MS)),
+      () => {
+        pull.state = 'publishing';
+        void this.publish(relay, registry, repository, rule)
+          .then((published) => (pull.state = published ? 'published' : 'unpublished'))
+          .finally(() => this.later(drop, SPOOL_GRACE_MS));
+      },
       (err: Error) => {
         this.deps.log.warn('pull-through blob failed', { blob: key, err });
         // A failed fetch is forgotten at once: the next ask tries upstream again.
-        if (this.relays.get(key) === relay) this.relays.delete(key);
+        if (this.relays.get(key) === pull) this.relays.delete(key);
       },
     );
-    return relay;
+    return pull;
   }
 
   /** The verified blob becomes an image content of one blob: the blob, then its index (the header track). */
-  private async publish(relay: BlobRelay, registry: string, repository: string, rule: RepositoryRule): Promise<void> {
+  private async publish(relay: BlobRelay, registry: string, repository: string, rule: RepositoryRule): Promise<boolean> {
     const size = (await relay.read(0, 0)).size ?? 0;
     try {
       const index: ImageIndex = {
@@ -188,10 +219,11 @@ export class PullThrough {
       const plan: PlannedTrack[] = [{ kind: 'header', offset: size, length: json.length }, ...(size > 0 ? [{ kind: 'data' as const, offset: 0, length: size }] : [])];
       const contentId = await this.deps.publish(relay.file, index, plan, rule);
       this.deps.log.info('pull-through blob published', { blob: `${registry}/${repository}@${relay.digest}`, contentId, size });
+      return true;
     } catch (err) {
       // A publish cut short by the node stopping is expected: the next pull fetches the blob again.
-      if (this.stopping) return;
-      this.deps.log.warn('pull-through blob not published (still served from the spool until it is dropped)', { blob: relay.digest, err: err as Error });
+      if (!this.stopping) this.deps.log.warn('pull-through blob not published (still served from the spool until it is dropped)', { blob: relay.digest, err: err as Error });
+      return false;
     }
   }
 
@@ -203,6 +235,16 @@ export class PullThrough {
     t.unref();
     this.timers.add(t);
   }
+}
+
+/**
+ * Whether a new asker follows (waits for the content) rather than being relayed to: a big
+ * blob whose relay slots are taken, or that is a content already or about to be. A blob whose
+ * publish failed is relayed from the spool to whoever asks, as is a small one.
+ */
+function follows(pull: BlobPull, size: number | undefined): boolean {
+  if (pull.state === 'unpublished' || (size !== undefined && size < FOLLOW_MIN_BYTES)) return false;
+  return pull.state !== 'fetching' || pull.readers.size >= RELAY_READERS;
 }
 
 /** An upstream failure as the mirror's answer: 404 stays unknown, 429 keeps its Retry-After, the rest is 503. */

@@ -30,12 +30,12 @@ export function readIfExists(file: string): string | undefined {
 }
 
 /** A state document kept as one JSON file, rewritten atomically on every save (authority, publisher list). */
-export function jsonFileStore<T>(file: string): { load(): T | undefined; save(doc: T): void } {
+export function jsonFileStore<T>(file: string, mode?: number): { load(): T | undefined; save(doc: T): void } {
   return {
     load: () => {
       const text = readIfExists(file);
       return text ? (JSON.parse(text) as T) : undefined;
     },
-    save: (doc) => writeFileAtomic(file, `${JSON.stringify(doc)}\n`),
+    save: (doc) => writeFileAtomic(file, `${JSON.stringify(doc)}\n`, mode),
   };
 }

@@ -31,13 +31,14 @@ import { Evictor } from './evictor.js';
 import { IndexDb } from './index-db.js';
 import { scrub, type ScrubReport } from './scrub.js';
 import { fullError } from './store-full.js';
+import { storeStats } from './store-stats.js';
 import type { GroupCommit } from './group-commit.js';
 import { ReadVerification } from './read-verification.js';
 import type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats } from './store-types.js';
 import { classifyIoError, ioReason, isReadOnlyError, readableIds, Volume } from './volume.js';
 import { VolumeChoice } from './volume-choice.js';
 import { noWritableVolume } from './volume-health.js';
-import { volumeCommitter, type PendingBlock } from './volume-commit.js';
+import { commitTotals, volumeCommitter, type PendingBlock } from './volume-commit.js';
 import { VolumeSet } from './volume-set.js';
 import type { VolumeConfig } from './volume-spec.js';
 
@@ -150,28 +151,47 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
    * (the stripe writer), so they are not hashed twice.
    */
   async putHashed(hash: string, data: BlockBytes, hint?: StripeHint): Promise<void> {
-    if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
-    if (this.has(hash)) return;
-    let pending = this.writing.get(hash);
-    if (!pending) {
-      pending = this.write(hash, data, hint).finally(() => this.writing.delete(hash));
-      this.writing.set(hash, pending);
-    }
-    await pending;
+    await (await this.stageHashed(hash, data, hint)).durable;
   }
 
-  private async write(hash: string, data: BlockBytes, hint: StripeHint | undefined): Promise<void> {
+  /**
+   * `putHashed` in two steps, for a writer that reuses its buffers (the ingest): resolves as
+   * soon as `data` may be reused (its bytes are in a temp file on a volume, or the block is
+   * held or being written already); `durable` settles when the block is durable and
+   * indexed, with the other blocks of its batch. So the writer keeps going while a batch
+   * syncs, and batches grow without more memory. The one cost: a volume that fails between
+   * the two steps fails the put (ERR_STORE_IO) instead of moving it to another volume, as
+   * the bytes are gone from memory by then.
+   */
+  async stageHashed(hash: string, data: BlockBytes, hint?: StripeHint): Promise<{ durable: Promise<void> }> {
+    if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
+    if (this.has(hash)) return { durable: Promise.resolve() };
+    const pending = this.writing.get(hash);
+    if (pending) return { durable: pending };
+    let markStaged!: () => void;
+    const staged = new Promise<void>((resolve) => (markStaged = resolve));
+    const durable = this.write(hash, data, hint, markStaged).finally(() => this.writing.delete(hash));
+    this.writing.set(hash, durable);
+    await Promise.race([staged, durable]);
+    return { durable };
+  }
+
+  /** `staged` is called once the bytes are in a temp file; after it, a failed commit is not retried elsewhere. */
+  private async write(hash: string, data: BlockBytes, hint: StripeHint | undefined, staged: () => void): Promise<void> {
     const tried = new Set<string>();
     const length = byteLength(data);
+    let released = false;
     for (;;) {
       const volume = await this.chooseVolume(hash, length, hint, tried);
       try {
-        const staged = await volume.stage(hash, data);
+        const block = await volume.stage(hash, data);
+        staged();
+        released = true;
         // Durable, renamed and indexed together with the other blocks of its batch.
-        await this.committerFor(volume).submit({ staged, hint });
+        await this.committerFor(volume).submit({ staged: block, hint });
         return;
       } catch (err) {
-        if (!this.setAside(volume, err, tried)) throw new CanopyError('ERR_STORE_IO', `writing block ${hash.slice(0, 12)} to ${volume.dir} failed: ${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`, { cause: err });
+        if (!this.setAside(volume, err, tried) || released) throw new CanopyError('ERR_STORE_IO', `writing block ${hash.slice(0, 12)} to ${volume.dir} failed: ${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`, { cause: err });
       } finally {
         volume.pendingBytes -= length;
       }
@@ -215,13 +235,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
 
   /** Batches committed and blocks in them since the store opened (group commit at work). */
   commitStats(): { batches: number; blocks: number } {
-    let batches = 0;
-    let blocks = 0;
-    for (const c of this.committers.values()) {
-      batches += c.batches;
-      blocks += c.items;
-    }
-    return { batches, blocks };
+    return commitTotals(this.committers.values());
   }
 
   /**
@@ -361,22 +375,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
 
   stats(): StoreStats {
     if (this.readOnly) this.set.loadUsage(); // The writer moves on; a reader's counts come from the index.
-    const volumes = this.volumes.map((v) => ({ id: v.id, path: v.dir, weight: v.weight, capacity: v.capacity ?? null, state: v.state, reason: v.reason, bytes: v.usedBytes, blocks: v.blocks }));
-    const working = this.volumes.filter((v) => v.state !== 'failed').map((v) => v.usedBytes / v.weight);
-    const min = Math.min(...working);
-    return {
-      volumes,
-      bytes: volumes.reduce((s, v) => s + v.bytes, 0),
-      blocks: volumes.reduce((s, v) => s + v.blocks, 0),
-      quota: this.quota ?? null,
-      evictionPolicy: this.policy,
-      failedVolumes: this.volumes.filter((v) => v.state === 'failed').map((v) => v.dir),
-      balance: working.length === 0 || min === 0 ? null : Math.round((Math.max(...working) / min) * 1000) / 1000,
-      lostBlocks: this.index.lostBlocks(),
-      corruptBlocks: this.corruptBlocks,
-      evictions: Number(this.index.getKv('evictions') ?? 0),
-      evictedBytes: Number(this.index.getKv('evictedBytes') ?? 0),
-    };
+    return storeStats(this.volumes, this.index, { quota: this.quota, policy: this.policy, corruptBlocks: this.corruptBlocks });
   }
 
   close(): void {

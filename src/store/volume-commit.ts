@@ -29,3 +29,14 @@ export function volumeCommitter(volume: Volume, index: IndexDb): GroupCommit<Pen
     }
   });
 }
+
+/** Batches committed and blocks in them, over the given committers. */
+export function commitTotals(committers: Iterable<GroupCommit<PendingBlock>>): { batches: number; blocks: number } {
+  let batches = 0;
+  let blocks = 0;
+  for (const c of committers) {
+    batches += c.batches;
+    blocks += c.items;
+  }
+  return { batches, blocks };
+}

@@ -4,18 +4,31 @@
  * then share one block buffer and one disk read per block instead of paying them each;
  * concurrent loads of one block are also merged. Entries are evicted oldest-first.
  *
- * 64 MiB. Tried 16 MiB once blocks were no longer re-hashed on every read: the edge bench
- * (8 clients, 256 MiB) then cost 1.37 CPU s/GiB against 1.07 at 64 MiB (clients that
- * drift apart miss and each pays a read and a fresh block buffer) for 13 MiB less RSS;
- * load 35-40 and another bench beside the 16 MiB run, so not a clean comparison: kept the known one.
+ * Size: `CANOPY_BLOCK_CACHE` (a size: `16MiB`; `0` turns sharing off), by default 32 MiB.
+ * It was 64 MiB; with the node itself at ~77 MiB idle (from dist/) that alone put an edge
+ * node past 150 MiB, and a 100 MiB node cannot spare it. Blocks are no longer hashed on
+ * every read (store/read-verification.ts) and the page cache keeps recent block files, so
+ * a miss costs a read and a fresh buffer, not a hash. Readers a few blocks apart still
+ * share (32 MiB is 8 blocks of 4 MiB, 32 of 1 MiB). Edge bench, 8 clients, 1 MiB blocks
+ * (Session 5, load 5-9): 32 MiB: node peak RSS 186-192 MiB, 0.92-1.10 CPU s/GiB; 8 MiB:
+ * 216 MiB and 1.84 (each miss is a block buffer per reader until GC); 64 MiB (Session 4,
+ * load 9-16): 190-209 MiB, 0.92-1.13.
  */
-export const DEFAULT_CACHE_BYTES = 64 * 2 ** 20;
+import { parseSize } from '../core/sizes.js';
+
+export const DEFAULT_CACHE_BYTES = 32 * 2 ** 20;
+
+/** The cache size the operator asked for (CANOPY_BLOCK_CACHE), else the default; a bad value is an error at start. */
+export function configuredCacheBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.CANOPY_BLOCK_CACHE;
+  return text === undefined || text === '' ? DEFAULT_CACHE_BYTES : parseSize(text);
+}
 
 export class BlockCache {
   private readonly entries = new Map<string, { data: Promise<Buffer>; bytes: number }>();
   private bytes = 0;
 
-  constructor(private readonly maxBytes = DEFAULT_CACHE_BYTES) {}
+  constructor(private readonly maxBytes = configuredCacheBytes()) {}
 
   /** The cached block, or `load()` (whose result is kept if it succeeds and fits). */
   get(hash: string, length: number, load: () => Promise<Buffer>): Promise<Buffer> {

@@ -182,10 +182,11 @@ export async function buildImage(dir: string, spec: ImageSpec = {}): Promise<Tes
     mkdirSync(src, { recursive: true });
     writeFileSync(path.join(src, `${name}.bin`), randomBytes(size));
     const tarFile = path.join(dir, 'src', `${name}.tar`);
-    const r = await runCommand('tar', ['--mtime=@0', '--owner=0', '--group=0', '-C', src, '-cf', tarFile, '.']);
+    const r = await runCommand('tar', ['--mtime=@0', '--owner=0', '--group=0', '-C', src, '-cf', tarFile, '.'], { timeoutMs: 1_800_000 });
     if (r.code !== 0) throw new Error(`tar: ${r.stderr}`);
     const tar = readFileSync(tarFile);
-    const gz = await runCommand('gzip', ['-n', '-k', '-f', tarFile]);
+    // Level 1: the layers are random bytes, which no level shrinks; a big bench image gzips in seconds, not minutes.
+    const gz = await runCommand('gzip', ['-1', '-n', '-k', '-f', tarFile], { timeoutMs: 1_800_000 });
     if (gz.code !== 0) throw new Error(`gzip: ${gz.stderr}`);
     return { desc: put(readFileSync(`${tarFile}.gz`), OCI_LAYER_GZIP), diffId: `sha256:${createHash('sha256').update(tar).digest('hex')}` };
   };
@@ -211,10 +212,10 @@ export async function buildImage(dir: string, spec: ImageSpec = {}): Promise<Tes
 }
 
 /** Pushes an OCI layout's tag to `registry/repository:tag` with skopeo (every platform). */
-export async function pushImage(image: TestImage, registry: RunningRegistry, repository: string, auth?: { user: string; password: string }, wrap: (argv: string[]) => string[] = (a) => a): Promise<void> {
+export async function pushImage(image: TestImage, registry: RunningRegistry, repository: string, auth?: { user: string; password: string }, wrap: (argv: string[]) => string[] = (a) => a, timeoutMs = 120_000): Promise<void> {
   const args = ['copy', '--all', '--preserve-digests', '--dest-tls-verify=false', ...(auth ? ['--dest-creds', `${auth.user}:${auth.password}`] : []), `oci:${image.layout}:${image.tag}`, `docker://${registry.host}/${repository}:${image.tag}`];
   const [command, ...rest] = wrap(['skopeo', ...args]);
-  const r = await runCommand(command!, rest, { timeoutMs: 120_000 });
+  const r = await runCommand(command!, rest, { timeoutMs });
   if (r.code !== 0) throw new Error(`skopeo copy to the registry failed: ${r.stderr}`);
 }
 

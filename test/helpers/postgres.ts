@@ -35,16 +35,30 @@ const asRoot = process.getuid?.() === 0;
 /** Runs a PostgreSQL binary as the `postgres` user when we are root (setpriv execs it, so signals reach it directly). */
 const pgCommand = (bin: string, args: string[]): [string, string[]] => (asRoot ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', bin, ...args]] : [bin, args]);
 
+/**
+ * Where the server runs: on loopback here (the default), or on a network namespace's
+ * address with every command run through `prefix` (`ip netns exec NS`, test/netns/), where
+ * only the namespaces reach it; it is then checked and set up with pg_isready and psql run
+ * through the same prefix.
+ */
+export interface PgPlace {
+  host: string;
+  prefix: string[];
+}
+
+const LOCAL: PgPlace = { host: '127.0.0.1', prefix: [] };
+
 export class TestPostgres {
   private child: ChildProcess | undefined;
 
   private constructor(
     readonly dir: string,
     readonly port: number,
+    readonly place: PgPlace = LOCAL,
   ) {}
 
-  /** Creates and starts a cluster, with database `canopy` (trust authentication on loopback only). */
-  static async start(): Promise<TestPostgres> {
+  /** Creates and starts a cluster, with database `canopy` (trust authentication on loopback only, or from the namespaces). */
+  static async start(place: PgPlace = LOCAL): Promise<TestPostgres> {
     const dir = mkdtempSync(path.join(tmpdir(), 'canopy-pg-'));
     if (asRoot) {
       const uid = Number(spawnSync('id', ['-u', 'postgres']).stdout.toString().trim());
@@ -54,7 +68,15 @@ export class TestPostgres {
     const [cmd, args] = pgCommand(path.join(binDir(), 'initdb'), ['-D', path.join(dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
     const init = spawnSync(cmd, args, { encoding: 'utf8' });
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
-    const db = new TestPostgres(dir, await freePort());
+    const db = new TestPostgres(dir, place === LOCAL ? await freePort() : 5432, place);
+    if (place !== LOCAL) {
+      // Reached from the other namespaces' addresses (all on 10.77.0.0/16), trusted like loopback.
+      const hba = `host all all 10.77.0.0/16 trust\n`;
+      spawnSync('sh', ['-c', `cat >> '${path.join(dir, 'data', 'pg_hba.conf')}'`], { input: hba });
+      await db.run();
+      db.psql('postgres', 'CREATE DATABASE canopy');
+      return db;
+    }
     await db.run();
     const client = new pg.Client({ connectionString: db.url('postgres') });
     await client.connect();
@@ -65,13 +87,20 @@ export class TestPostgres {
 
   /** Starts (or restarts) the server process and waits until it accepts connections. */
   async run(): Promise<void> {
-    const [cmd, args] = pgCommand(path.join(binDir(), 'postgres'), ['-D', path.join(this.dir, 'data'), '-p', String(this.port), '-h', '127.0.0.1', '-k', this.dir, '-c', 'fsync=off']);
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [bin, binArgs] = pgCommand(path.join(binDir(), 'postgres'), ['-D', path.join(this.dir, 'data'), '-p', String(this.port), '-h', this.place.host, '-k', this.dir, '-c', 'fsync=off']);
+    const [cmd, ...args] = [...this.place.prefix, bin, ...binArgs];
+    const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
     this.child = child;
     for (let i = 0; i < 200; i++) {
       if (child.exitCode !== null) throw new Error(`postgres exited: ${log}`);
+      if (this.place !== LOCAL) {
+        const [c0, ...cargs] = [...this.place.prefix, 'pg_isready', '-q', '-h', this.place.host, '-p', String(this.port)];
+        if (spawnSync(c0!, cargs).status === 0) return;
+        await sleep(100);
+        continue;
+      }
       const c = new pg.Client({ connectionString: this.url('postgres') });
       try {
         await c.connect();
@@ -85,7 +114,15 @@ export class TestPostgres {
   }
 
   url(db = 'canopy'): string {
-    return `postgres://postgres@127.0.0.1:${this.port}/${db}`;
+    return `postgres://postgres@${this.place.host}:${this.port}/${db}`;
+  }
+
+  /** Runs SQL with psql where the server runs (through the place's prefix); returns psql's unaligned output. */
+  psql(db: string, sql: string): string {
+    const [cmd, ...args] = [...this.place.prefix, 'psql', '-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1', '-h', this.place.host, '-p', String(this.port), '-U', 'postgres', '-d', db, '-c', sql];
+    const r = spawnSync(cmd!, args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+    return r.stdout.trim();
   }
 
   async query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {

@@ -2,21 +2,31 @@
  * A process that writes blocks into a BlockStore as fast as the group commit takes them
  * (32 puts in flight over the volumes given) and prints the hash of each block whose put
  * has resolved, one per line, until it is killed. Used by the crash test of the batched
- * write path: every printed block must be visible and whole after a SIGKILL.
+ * write path: every printed block must be visible and whole after a SIGKILL. Half the
+ * writers go the ingest's way (stageHashed: the buffer is taken back, and here scribbled
+ * over, as soon as the bytes are staged; the hash is printed once the block is durable).
  * Usage: node --import tsx test/helpers/store-writer.ts DATA VOLUME...
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { BlockStore } from '../../src/store/block-store.js';
 
 const [data, ...volumes] = process.argv.slice(2);
 const store = new BlockStore(data!, volumes.map((v) => ({ path: v })));
 let index = 0;
-const writer = async () => {
+const writer = async (early: boolean) => {
   for (;;) {
     // Odd sizes: the O_DIRECT path pads and truncates the last chunk.
     const block = randomBytes(64 * 1024 + Math.floor(Math.random() * 200_000));
-    const hash = await store.put(block, undefined, { stripe: 'crash', index: index++ });
+    const hint = { stripe: 'crash', index: index++ };
+    if (!early) {
+      process.stdout.write(`${await store.put(block, undefined, hint)}\n`);
+      continue;
+    }
+    const hash = createHash('sha256').update(block).digest('hex');
+    const { durable } = await store.stageHashed(hash, block, hint);
+    block.fill(0xee); // The store must not read the buffer after staging.
+    await durable;
     process.stdout.write(`${hash}\n`);
   }
 };
-await Promise.all(Array.from({ length: 32 }, writer));
+await Promise.all(Array.from({ length: 32 }, (_, i) => writer(i % 2 === 1)));

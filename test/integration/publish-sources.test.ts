@@ -7,7 +7,10 @@
  * covers every file (a symlink leaving the tree: test/unit/ingest/ingest-directory.test.ts). An nginx origin:
  * published straight from it, publishing again with the origin unchanged publishes nothing,
  * a changed origin publishes a new version, a 404 is ERR_ORIGIN, and `--follow` publishes
- * each change it sees. One network for all (wall time: see notes/issue-20.md).
+ * each change it sees. An S3 origin (s3rver, through the AWS SDK): one object with
+ * `--endpoint`, a prefix as a directory with AWS_ENDPOINT_URL, and, signed with a profile's
+ * key (AWS_SHARED_CREDENTIALS_FILE, --profile), Canopy's own S3 API as the origin (a wrong
+ * secret is SignatureDoesNotMatch). One network for all (wall time: see notes/issue-20.md).
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -18,7 +21,10 @@ import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { cliCommand } from '../../src/demo/local-network.js';
 import { holding, publish, startNetwork } from '../helpers/edge-network.js';
 import { until } from '../helpers/wait.js';
-import { startNginx, type Baseline } from '../../bench/_servers.js';
+import { S3RVER_KEYS, startNginx, startS3rver, type Baseline } from '../../bench/_servers.js';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { s3Client } from '../../src/client/origins/s3-client.js';
+import type { S3Credentials } from '../../src/api/api-tokens.js';
 import { spawn } from 'node:child_process';
 
 const FTP_USER = 'reader:dir pass';
@@ -30,6 +36,7 @@ describe('publish a directory, read it from every edge', () => {
   let edge: RunningNode;
   let v1 = '';
   let nginx: Baseline;
+  let s3: Baseline;
   const state = { CANOPY_ORIGIN_STATE: `${dir.path}/origins.json` };
 
   const curl = (args: string[]) => runCommand('curl', ['-sS', ...args]);
@@ -51,9 +58,18 @@ describe('publish a directory, read it from every edge', () => {
     mkdirSync(`${dir.path}/www`, { mode: 0o755 });
     await writeSample(`${dir.path}/www/clip.bin`, 1_500_000, 'origin');
     nginx = await startNginx(dir.path, `${dir.path}/www`);
+    s3 = await startS3rver(dir.path, ['models']);
+    Object.assign(process.env, S3RVER_KEYS);
+    await writeSample(`${dir.path}/ckpt.bin`, 900_000, 's3 origin');
+    const client = await s3Client({ endpoint: s3.url });
+    for (const [key, file] of [['ckpt.bin', `${dir.path}/ckpt.bin`], ['llama/config.json', `${tree}/config.json`], ['llama/weights/shard-0.bin', `${tree}/weights/shard 1.bin`]]) {
+      await client.send(new PutObjectCommand({ Bucket: 'models', Key: key, Body: readFileSync(file!) }));
+    }
+    client.destroy();
   });
   after(async () => {
     await nginx?.stop();
+    await s3?.stop();
     await network?.stop();
     dir.remove();
   });
@@ -157,5 +173,35 @@ describe('publish a directory, read it from every edge', () => {
     } finally {
       child.kill('SIGTERM');
     }
+  });
+
+  it('publishes from S3: an object with --endpoint, a prefix as a directory with AWS_ENDPOINT_URL, signed with a profile', async () => {
+    const env = { ...state, ...S3RVER_KEYS };
+    const pub = (args: string[], extra: Record<string, string> = {}) => runCli(['publish', ...args, '--to', network.root!.api, '--criteria', 'region=eu', '--json'], { env: { ...env, ...extra } });
+    const one = await pub(['s3://models/ckpt.bin', '--endpoint', s3.url]);
+    assert.equal(one.code, 0, one.stderr);
+    const r1 = lastJson<{ contentId: string; unchanged: boolean }>(one.stdout);
+    const same = await runCommand('bash', ['-c', 'curl -sS "$1" | cmp - "$2" && echo same', '_', `${edge.http}/files/ckpt.bin`, `${dir.path}/ckpt.bin`]);
+    assert.equal(same.stdout.trim(), 'same', same.stderr);
+    const again = lastJson<{ contentId: string; unchanged: boolean }>((await pub(['s3://models/ckpt.bin', '--endpoint', s3.url])).stdout);
+    assert.deepEqual([again.unchanged, again.contentId], [true, r1.contentId]);
+
+    const tree1 = await pub(['s3://models/llama/'], { AWS_ENDPOINT_URL: s3.url });
+    assert.equal(tree1.code, 0, tree1.stderr);
+    const list = JSON.parse((await curl([`${edge.http}/files/llama/`])).stdout) as { entries: { name: string; type: string }[] };
+    assert.deepEqual(list.entries.map((e) => `${e.type}:${e.name}`), ['file:config.json', 'dir:weights']);
+    const shard = await runCommand('bash', ['-c', 'curl -sS "$1" | cmp - "$2" && echo same', '_', `${edge.http}/files/llama/weights/shard-0.bin`, `${tree}/weights/shard 1.bin`]);
+    assert.equal(shard.stdout.trim(), 'same', shard.stderr);
+
+    // Canopy's own S3 API checks SigV4 (s3rver does not): the profile's key signs, a wrong secret is refused.
+    const key = lastJson<S3Credentials>((await runCli(['api-token', 's3', '--json'])).stdout);
+    writeFileSync(`${dir.path}/aws-credentials`, `[canopy]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = ${key.secretAccessKey}\n[wrong]\naws_access_key_id = ${key.accessKeyId}\naws_secret_access_key = nope\n`);
+    const profile = { AWS_SHARED_CREDENTIALS_FILE: `${dir.path}/aws-credentials`, AWS_CONFIG_FILE: `${dir.path}/aws-config`, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+    const signed = await pub(['s3://llama/config.json', '--endpoint', edge.s3, '--profile', 'canopy', '--name', 'llama-config'], profile);
+    assert.equal(signed.code, 0, signed.stderr);
+    assert.equal((await curl([`${edge.http}/files/llama-config`])).stdout, '{"layers":2}\n');
+    const refused = await pub(['s3://llama/config.json', '--endpoint', edge.s3, '--profile', 'wrong', '--name', 'llama-config'], profile);
+    assert.notEqual(refused.code, 0);
+    assert.match(lastJson<{ error: { code: string; message: string } }>(refused.stderr).error.message, /403 SignatureDoesNotMatch/);
   });
 });

@@ -8,14 +8,14 @@
  * It needs the default ports 7400-7431 free (no other `npm start` running).
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, it } from 'node:test';
 import { stopProcess } from '../../src/demo/local-network.js';
 import { runCommand, tempDir } from '../helpers/cli.js';
+import { DEMO_ARGS, demoReady, ensureBuilt } from '../helpers/demo-process.js';
 
 const repo = path.resolve('.');
 const home = tempDir('canopy-readme-home-');
@@ -26,18 +26,10 @@ for (const k of UNSET) delete env[k];
 let demo: ReturnType<typeof spawn> | undefined;
 
 before(async () => {
-  // npm test builds first; a bare run of this file builds what `npm start` would.
-  if (!existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) assert.equal(spawnSync('npm', ['run', 'build', '--silent'], { cwd: repo, stdio: 'inherit' }).status, 0);
+  ensureBuilt(repo);
   writeFileSync(isoFile, Buffer.alloc(3 * 2 ** 20, 7));
-  demo = spawn(process.execPath, ['dist/cli/main.js', 'demo', '--size', '4MiB'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  demo.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  for await (const line of createInterface({ input: demo.stdout! })) {
-    log += `${line}\n`;
-    if (line.startsWith('verified:')) break;
-  }
-  assert.equal(demo.exitCode, null, `the demo stopped: ${log}`);
-  demo.stdout!.resume();
+  demo = spawn(process.execPath, DEMO_ARGS, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  await demoReady(demo);
 });
 after(async () => {
   if (demo) await stopProcess(demo);

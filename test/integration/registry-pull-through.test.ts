@@ -29,8 +29,8 @@ describe('registry pull-through', () => {
   let b1: RunningNode;
 
   before(async () => {
-    // A 6 MiB layer crosses the 4 MiB reply size: it is relayed in several chunks.
-    image = await buildImage(path.join(dir.path, 'layout'), { layerSizes: [6 * 2 ** 20, 512 * 1024] });
+    // A 9 MiB layer crosses the 4 MiB reply size (relayed in several chunks) and FOLLOW_MIN_BYTES (one node is relayed to, the others follow its content).
+    image = await buildImage(path.join(dir.path, 'layout'), { layerSizes: [9 * 2 ** 20, 512 * 1024] });
     registry = await startRegistry(path.join(dir.path, 'registry'));
     await pushImage(image, registry, 'team/app');
     hostile = await startHostileRegistry(registry);
@@ -43,9 +43,12 @@ describe('registry pull-through', () => {
         '  upstreams:',
         `    - { host: "${registry.host}", insecure: true }`,
         `    - { host: "${hostile.host}", insecure: true, timeoutSeconds: 3 }`,
+        // A registry name reached at another address (a mirror of it, or Docker Hub's API host).
+        `    - { host: "mirror.example:5000", endpoint: "http://${registry.host}" }`,
         '  repositories:',
         `    - { pattern: "${registry.host}/team/*", criteria: "pool=a" }`,
         `    - { pattern: "${hostile.host}/*" }`,
+        '    - { pattern: "mirror.example:5000/team/*" }',
         '',
       ].join('\n'),
     );
@@ -83,6 +86,9 @@ describe('registry pull-through', () => {
       const { contents } = (await (await apiFetch(`${network.root!.api}/api/contents`)).json()) as { contents: { name: string }[] };
       return blobs.every((d) => contents.some((c) => c.name === `${registry.host}~team~app:${d.slice(7, 19)}`));
     });
+    // The big layer went out of the root once (to the first asker); the two others served it from its content.
+    const followed = readFileSync(path.join(network.root!.dataDir, 'node.log'), 'utf8').split('\n').filter((l) => l.includes('pull-through blob followed') && l.includes(layers()[0]!.digest));
+    assert.equal(new Set(followed.map((l) => (JSON.parse(l) as { asker: string }).asker)).size, 2, 'two of the three askers followed the content');
   });
 
   it('a later pull through another node (containerd, with ns=) touches the registry for nothing', async () => {
@@ -96,6 +102,12 @@ describe('registry pull-through', () => {
       await ctrd.stop();
     }
     assert.deepEqual(registry.requests().slice(before).map((r) => `${r.method} ${r.uri}`), [], 'the tag came from the root, the blobs from the network');
+    // Served from the blob's content (the root's relay sends whole blobs only): a range is a 206 of the right bytes.
+    const layer = layers()[0]!;
+    const res = await fetch(`${a2.http}/v2/team/app/blobs/${layer.digest}`, { headers: { range: 'bytes=100-199' } });
+    assert.equal(res.status, 206);
+    const whole = readFileSync(path.join(image.layout, 'blobs', 'sha256', layer.digest.slice(7)));
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(whole.subarray(100, 200)));
   });
 
   it('a node outside the rule criteria is a mirror without the image', async () => {
@@ -123,5 +135,13 @@ describe('registry pull-through', () => {
     await new Promise((r) => setTimeout(r, 500));
     const { contents } = (await (await apiFetch(`${network.root!.api}/api/contents`)).json()) as { contents: { name: string }[] };
     assert.ok(!contents.some((c) => c.name.includes('~wrong~')), 'nothing was published from the wrong bytes');
+  });
+
+  it("an upstream's endpoint is where its registry name is fetched from", async () => {
+    const before = registry.requests({ method: 'GET', path: /\/team\/app\/manifests\/v1$/ }).length;
+    const res = await fetch(`${a1.http}/v2/team/app/manifests/${image.tag}?ns=mirror.example:5000`);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(res.headers.get('docker-content-digest'), image.digest);
+    assert.equal(registry.requests({ method: 'GET', path: /\/team\/app\/manifests\/v1$/ }).length, before + 1, 'asked at the endpoint');
   });
 });

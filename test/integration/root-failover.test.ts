@@ -1,7 +1,7 @@
 /**
- * Two roots on one PostgreSQL, real processes: the first leads, the second waits as a
- * standby (answering ERR_NOT_LEADER with the leader's address), a member is given both
- * addresses. kill -9 the leader: the standby takes the lease, loads the state from the
+ * Two roots on one PostgreSQL, real processes: the first leads, the second waits as a hot
+ * standby (reads answered from the database, writes refused with ERR_NOT_LEADER naming the
+ * leader, which the CLI follows), a member is given both addresses. kill -9 the leader: the standby takes the lease, loads the state from the
  * database and leads; the member joins it and re-forms its tree under it; a publish through
  * the new leader and a download from the member then succeed. Prints the takeover time.
  */
@@ -63,10 +63,29 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
 
     const file = path.join(dir.path, 'one.bin');
     await writeSample(file, 2 * 2 ** 20, 'failover-1');
-    const before = lastJson<{ contentId: string }>((await runCli(['publish', file, '--name', 'one', '--criteria', 'region=eu', '--json', '--to', a.api])).stdout).contentId;
+    // Sent to the standby: the CLI learns the leader from it and publishes there.
+    const first = await runCli(['publish', file, '--name', 'one', '--criteria', 'region=eu', '--json', '--to', standby]);
+    assert.equal(first.code, 0, first.stderr);
+    const before = lastJson<{ contentId: string }>(first.stdout).contentId;
 
     // Held by the member too before the kill: the dead leader's copy is no longer there.
     await waitFor('the member holds the first content', async () => ((await (await apiFetch(`${member.api}/api/contents/${before}`)).json()) as { local?: { complete?: boolean } }).local?.complete === true, 30_000, 100);
+
+    // A hot standby answers reads from the database, with the leader's API token.
+    const ls = await runCli(['ls', '--json', '--to', standby]);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.deepEqual(lastJson<{ contents: { contentId: string; state: string }[] }>(ls.stdout).contents.map((c) => [c.contentId, c.state]), [[before, 'live']]);
+    await waitFor('the standby shows the members and the status the leader wrote', async () => {
+      const nodes = (await (await apiFetch(`${standby}/api/nodes`)).json()) as { nodes?: { name: string }[] };
+      const st = (await (await apiFetch(`${standby}/api/contents/${before}/status`)).json()) as { convergence?: { complete: number } };
+      return nodes.nodes?.some((n) => n.name === 'eu-a') === true && st.convergence?.complete === 1;
+    }, 20_000, 200);
+    const status = await runCli(['status', '--to', standby]);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^roots: leader ${a.api} \\(fence 1\\); standby ${standby} \\(seen [0-9.]+ s ago\\)$`, 'm'), status.stdout);
+    assert.match(status.stdout, /1\/1 qualified nodes hold all/);
+    const noAuth = await fetch(`${standby}/api/contents`);
+    assert.equal(noAuth.status, 401, 'the standby checks tokens like the leader');
 
     const killedAt = Date.now();
     a.process.kill('SIGKILL');
@@ -78,13 +97,18 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
     assert.equal(lease!.fence, '2', 'the standby took the lease with the next fencing number');
     const node = (await (await apiFetch(`${b.api}/api/node`)).json()) as { leader: { role: string; fence: number } };
     assert.deepEqual([node.leader.role, node.leader.fence], ['leader', 2]);
+    // What the dashboard's Roots panel shows: the new leader with its fence (the killed root stays listed, as not seen lately).
+    const overview = (await (await apiFetch(`${b.api}/api/overview`)).json()) as { root: { leader: { role: string; fence: number; roots: { role: string }[] } } };
+    assert.deepEqual([overview.root.leader.role, overview.root.leader.fence], ['leader', 2]);
+    assert.ok(overview.root.leader.roots.some((r) => r.role === 'leader'));
 
     // The new leader knows what the old one acknowledged, and takes new publishes.
     const listed = (await (await apiFetch(`${b.api}/api/contents`)).json()) as { contents: { contentId: string }[] };
     assert.ok(listed.contents.some((c) => c.contentId === before), 'the content published before the kill is listed by the new leader');
     const file2 = path.join(dir.path, 'two.bin');
     await writeSample(file2, 3 * 2 ** 20, 'failover-2');
-    const published = await runCli(['publish', file2, '--name', 'two', '--criteria', 'region=eu', '--json', '--to', b.api]);
+    // Both roots given: the dead one is skipped.
+    const published = await runCli(['publish', file2, '--name', 'two', '--criteria', 'region=eu', '--json', '--to', `${a.api},${b.api}`]);
     assert.equal(published.code, 0, published.stderr);
     const after = lastJson<{ contentId: string }>(published.stdout).contentId;
     const publishedMs = Date.now() - killedAt;

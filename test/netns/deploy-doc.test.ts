@@ -30,15 +30,17 @@
  *   end if this test made it.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { tempDir } from '../helpers/cli.js';
+import { docBlocks } from '../helpers/doc-blocks.js';
 import { waitFor } from '../helpers/wait.js';
 import { NetnsHarness, type Host } from './harness.js';
+import { HostShell } from './host-shell.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -54,24 +56,7 @@ interface Block { lang: string; host: string; section: string; text: string }
 
 /** The fenced blocks in order, each with its host tag and the number of the section it is in. */
 function parseBlocks(doc: string): Block[] {
-  const out: Block[] = [];
-  let section = '';
-  let open: Block | undefined;
-  for (const line of doc.split('\n')) {
-    if (open) {
-      if (line !== '```') open.text += `${line}\n`;
-      else {
-        out.push(open);
-        open = undefined;
-      }
-      continue;
-    }
-    const heading = /^## (\d+)\./.exec(line);
-    if (heading) section = heading[1]!;
-    const fence = /^```(\S+)[ \t]+(\S+)/.exec(line);
-    if (fence) open = { lang: fence[1]!, host: fence[2]!, section, text: '' };
-  }
-  return out;
+  return docBlocks(doc, /^## (\d+)\./).filter((b) => b.tag !== '').map((b) => ({ lang: b.lang, host: b.tag, section: b.section, text: b.text }));
 }
 
 /** The prefixes a host's paths move to: [from, to]. */
@@ -85,33 +70,10 @@ function rewrite(text: string, hostDir: string): string {
   return out;
 }
 
-/** One operator's shell on one host: lines in, output and exit status out. */
-class HostShell {
-  private buffer = '';
-  private readonly child: ChildProcess;
-
-  constructor(harness: NetnsHarness, host: Host, readonly dir: string) {
-    const env = { PATH: `${dir}/usr/local/bin:${SHIMS}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: `${dir}/home`, LANG: 'C.UTF-8', DEPLOY_HOST_DIR: dir, DEPLOY_REWRITE: `${dir}/rewrite.sed`, DEPLOY_READ_PROBE: path.join(repo, 'dist', 'cli', 'main.js') };
-    this.child = harness.spawn(host, ['bash'], { cwd: `${dir}/home`, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (d: Buffer) => (this.buffer += d.toString()));
-    this.child.stdin!.write('exec 2>&1\n');
-  }
-
-  /** Runs one line in the shell (stdin from /dev/null, as a line typed at a prompt would not read ours). */
-  async run(line: string): Promise<{ rc: number; out: string }> {
-    this.buffer = '';
-    this.child.stdin!.write(`{ ${line}\n} </dev/null; printf '\\n__RC__ %s\\n' "$?"\n`);
-    let m: RegExpExecArray | null = null;
-    // A line that ends the shell (exit, exec) ends the wait at once, with what it printed.
-    await waitFor(`"${line}" to finish`, async () => (m = /\n__RC__ (\d+)\n/.exec(this.buffer)) !== null || this.child.exitCode !== null, 240_000);
-    const match = m as RegExpExecArray | null;
-    if (!match) return { rc: -1, out: `${this.buffer}\n(the shell exited)` };
-    return { rc: Number(match[1]), out: this.buffer.slice(0, match.index) };
-  }
-
-  close(): void {
-    this.child.stdin!.end();
-  }
+/** An operator's shell on a DEPLOY.md host: its own PATH (the shims), HOME and rewrite rules. */
+function deployShell(harness: NetnsHarness, host: Host, dir: string): HostShell {
+  const env = { PATH: `${dir}/usr/local/bin:${SHIMS}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: `${dir}/home`, LANG: 'C.UTF-8', DEPLOY_HOST_DIR: dir, DEPLOY_REWRITE: `${dir}/rewrite.sed`, DEPLOY_READ_PROBE: path.join(repo, 'dist', 'cli', 'main.js') };
+  return new HostShell(harness, host, dir, { cwd: `${dir}/home`, env });
 }
 
 describe('docs/DEPLOY.md in network namespaces', () => {
@@ -140,7 +102,7 @@ describe('docs/DEPLOY.md in network namespaces', () => {
       for (const d of ['etc/systemd/system', 'usr/local/bin', 'home', 'run']) mkdirSync(path.join(h, d), { recursive: true });
       writeFileSync(path.join(h, 'rewrite.sed'), rewrites(h).map(([from, to]) => `s#${BEFORE_PATH}${from}#\\1${to}#g\n`).join(''));
       harness.exec(harness.host(name).ns, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
-      shells.set(name, new HostShell(harness, harness.host(name), h));
+      shells.set(name, deployShell(harness, harness.host(name), h));
     }
     writeFileSync(path.join(hostDir('workstation'), 'home', 'film.mp4'), randomBytes(4 * 2 ** 20));
   });

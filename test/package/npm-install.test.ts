@@ -20,6 +20,7 @@ import { after, describe, it } from 'node:test';
 import { writeSample } from '../../src/demo/sample.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
 import { lastJson, runCommand, tempDir } from '../helpers/cli.js';
+import { docBlocks } from '../helpers/doc-blocks.js';
 import { fileSha256, rssMiB, servedSha256 } from '../helpers/installed.js';
 import { startNode, type StartedNode } from '../helpers/node-process.js';
 import { waitFor } from '../helpers/wait.js';
@@ -27,7 +28,7 @@ import { waitFor } from '../helpers/wait.js';
 const enabled = process.env.CANOPY_TEST_PACKAGE === '1';
 const major = process.env.CANOPY_TEST_NODE_MAJOR ?? '24';
 const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
-const DOC_BLOCK = /^```sh npm-host\n([\s\S]*?)^```$/m.exec(readFileSync('docs/DEPLOY.md', 'utf8'))?.[1];
+const DOC_BLOCK = docBlocks(readFileSync('docs/DEPLOY.md', 'utf8')).find((b) => b.lang === 'sh' && b.tag === 'npm-host')?.text;
 const ports = ['--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0', '--s3-port', '0'];
 
 /** Processes whose command line names `dir` (the prefix's node processes). */

@@ -94,9 +94,18 @@ export interface UploadView {
   complete: boolean;
 }
 
+/** Several roots on PostgreSQL: the lease as the answering root sees it (src/root/state/leadership.ts). */
+export interface LeaderView {
+  role: 'leader' | 'standby';
+  self: string;
+  fence: number;
+  leader: { holder: string; api?: string; peer?: string } | null;
+  roots?: { holder: string; api?: string; peer?: string; role: 'leader' | 'standby'; seenSecondsAgo: number }[];
+}
+
 export interface Overview {
   at: number;
-  root: { nodeId: string; name: string; attrs: Record<string, string>; store: NodeView['store'] };
+  root: { nodeId: string; name: string; attrs: Record<string, string>; store: NodeView['store']; leader?: LeaderView };
   nodes: NodeView[];
   contents: ContentView[];
   /** Withdrawn and expired contents beyond those in `contents`: fetch older pages with `next`. */

@@ -13,7 +13,9 @@ import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
 import type { ApiClient } from '../../client/api-client.js';
 import { CanopyError } from '../../core/errors.js';
 import { parseDuration } from '../../core/expiry.js';
-import { describeOrigin, followOrigin, isOriginUrl, publishOrigin, type OriginPublishOptions, type OriginPublishResult } from '../../client/origins/publish-origin.js';
+import { isOriginUrl } from '../../client/origins/open-origin.js';
+import { isS3Url } from '../../client/origins/s3-url.js';
+import { describeOrigin, followOrigin, publishOrigin, type OriginPublishOptions, type OriginPublishResult } from '../../client/origins/publish-origin.js';
 
 interface PublishOptions extends ManifestCliOptions, ImageOptions {
   to: string;
@@ -21,10 +23,14 @@ interface PublishOptions extends ManifestCliOptions, ImageOptions {
   follow?: string;
   force?: boolean;
   originTimeout: string;
+  endpoint?: string;
+  profile?: string;
+  region?: string;
+  signRequest: boolean;
 }
 
 export function registerPublish(program: Command): void {
-  const cmd = program.command('publish <path>').description('analyse, hash and sign a file or a directory here, or read one from an http(s):// origin by ranges (or fetch an image: oci://HOST[:PORT]/repo:tag) and publish it to a running network; prints the content id');
+  const cmd = program.command('publish <path>').description('analyse, hash and sign a file or a directory here, or read one from an http(s):// or s3:// origin by ranges (s3://bucket/prefix/: a directory) (or fetch an image: oci://HOST[:PORT]/repo:tag) and publish it to a running network; prints the content id');
   addManifestOptions(cmd)
     .addOption(apiUrlOption())
     .addOption(apiTokenFileOption())
@@ -34,9 +40,13 @@ export function registerPublish(program: Command): void {
     .option('--registry-ca <file>', 'oci:// only: PEM file of a CA to trust for the registry')
     .option('--registry-timeout <seconds>', 'oci:// only: how long the registry may take to answer or to send more bytes', '30')
     .option('--registry-creds <user:password>', 'oci:// only: basic credentials (default: $CANOPY_REGISTRY_CREDS; also used for the bearer-token flow)')
-    .option('--follow <interval>', 'http(s):// only: keep watching the origin and publish a new version when it changes (e.g. 30s, 5m)')
-    .option('--force', 'http(s):// only: publish even if the origin has not changed since this name was last published from it')
-    .option('--origin-timeout <seconds>', 'http(s):// only: how long the origin may send no byte before the read is retried', '30')
+    .option('--follow <interval>', 'http(s):// and s3:// only: keep watching the origin and publish a new version when it changes (e.g. 30s, 5m)')
+    .option('--force', 'http(s):// and s3:// only: publish even if the origin has not changed since this name was last published from it')
+    .option('--origin-timeout <seconds>', 'http(s):// and s3:// only: how long the origin may send no byte before the read is retried', '30')
+    .option('--endpoint <url>', 's3:// only: an S3-compatible server (default: $AWS_ENDPOINT_URL_S3, $AWS_ENDPOINT_URL, the profile\'s endpoint_url, else AWS)')
+    .option('--profile <name>', 's3:// only: the AWS profile for credentials and settings (default: $AWS_PROFILE, else default)')
+    .option('--region <region>', 's3:// only: the bucket\'s region (default: $AWS_REGION, the profile\'s, else us-east-1)')
+    .option('--no-sign-request', 's3:// only: read a public bucket anonymously')
     .action(
       action(async (file: string, opts: PublishOptions) => {
         const image = isImageReference(file);
@@ -52,8 +62,9 @@ export function registerPublish(program: Command): void {
           onProgress: view ? (done, total) => meter.due(done, total) && view.update([{ label: image ? 'fetch + publish' : 'publish', done, total, note: meter.note(done, total) }]) : undefined,
         };
         const api = apiClient(opts);
-        if (isOriginUrl(file)) return publishFromOrigin(api, file, { ...options, name: opts.name, force: opts.force, stallMs: seconds('--origin-timeout', opts.originTimeout) * 1000 }, opts);
-        if (opts.follow !== undefined) throw new CanopyError('ERR_USAGE', '--follow needs an http(s):// origin');
+        if (!isS3Url(file) && (opts.endpoint ?? opts.profile ?? opts.region ?? (opts.signRequest ? undefined : '--no-sign-request')) !== undefined) throw new CanopyError('ERR_USAGE', '--endpoint, --profile, --region and --no-sign-request apply to s3:// origins only');
+        if (isOriginUrl(file)) return publishFromOrigin(api, file, { ...options, name: opts.name, force: opts.force, stallMs: seconds('--origin-timeout', opts.originTimeout) * 1000, endpoint: opts.endpoint, profile: opts.profile, region: opts.region, noSignRequest: !opts.signRequest }, opts);
+        if (opts.follow !== undefined) throw new CanopyError('ERR_USAGE', '--follow needs an http(s):// or s3:// origin');
         const result: PublishResult & Partial<ImageResult> = image ? await publishImage(api, file, options, opts) : await publishFile(api, file, options);
         if (opts.json) printJson(result);
         else process.stdout.write(`${result.contentId}\n${result.image ? `${result.image}: ${result.digest}, ${result.blobs} blobs\n` : ''}${describe(result)}\npublished${result.version && result.version > 1 ? ` as version ${result.version}` : ''} for "${result.criteria}"${result.expires ? `, expires ${result.expires}` : ''}\n`);

@@ -11,6 +11,8 @@ import { Screen } from '../screen.js';
 
 import type { ContentStatusView, NodeStatusRow } from '../../root/content-status.js';
 import { apiClient, apiTokenFileOption, apiUrlOption } from '../api-options.js';
+import { formatRoots } from '../roots-line.js';
+import type { LeaderView } from '../../root/state/leadership.js';
 
 export type NodeStatus = NodeStatusRow;
 /** `storedBytes` is what a complete holder stores: size minus holes. */
@@ -141,8 +143,11 @@ export function registerStatus(program: Command): void {
           return watch(api, content, interval, opts.json === true);
         }
         const statuses = await fetchStatuses(api, content);
-        if (opts.json) printJson(content ? statuses[0] : { contents: statuses });
-        else process.stdout.write(statuses.length === 0 ? 'no contents published yet\n' : `${statuses.map(formatStatus).join('\n\n')}\n`);
+        if (opts.json) return printJson(content ? statuses[0] : { contents: statuses });
+        // Several roots on PostgreSQL: which leads comes first (a node that says nothing of a lease prints nothing).
+        const lease = (await api.get<{ leader?: LeaderView }>('/api/node')).leader;
+        if (lease) process.stdout.write(`${formatRoots(lease)}\n`);
+        process.stdout.write(statuses.length === 0 ? 'no contents published yet\n' : `${statuses.map(formatStatus).join('\n\n')}\n`);
       }),
     );
 }

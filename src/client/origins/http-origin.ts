@@ -17,14 +17,10 @@ import { interceptors, request, type Dispatcher, Agent } from 'undici';
 import { CanopyError } from '../../core/errors.js';
 import type { PositionalReader } from '../../ingest/cut-block.js';
 import { describeVersion, originError, sameVersion, type OriginObject, type OriginVersion, withRetries } from './origin.js';
+import { changed, DEFAULT_STALL_MS, discard, RangeStream, type RangeStreamOptions } from './range-stream.js';
 
-export interface HttpOriginOptions {
-  /** No byte for this long fails (and then retries) a request. */
-  stallMs?: number;
-  retries?: number;
-}
+export type HttpOriginOptions = RangeStreamOptions;
 
-const DEFAULT_STALL_MS = 30_000;
 const dispatcher: Dispatcher = new Agent().compose(interceptors.redirect({ maxRedirections: 20 }));
 
 function contentRangeTotal(v: string | string[] | undefined): number | undefined {
@@ -37,24 +33,17 @@ function header(h: Record<string, string | string[] | undefined>, name: string):
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** The body of an open range: bytes from `position` on, pulled as reads need them. */
-interface OpenRange {
-  position: number;
-  body: Readable;
-  iterator: AsyncIterator<Buffer>;
-  left: Buffer;
-}
-
 export class HttpOrigin implements PositionalReader, OriginObject {
-  private open: OpenRange | undefined;
-  /** Reads run one at a time, in the order asked (the cutters ask in order). */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly stream: RangeStream;
 
   private constructor(
     readonly url: string,
     readonly version: OriginVersion,
-    private readonly options: Required<HttpOriginOptions>,
-  ) {}
+    private readonly stallMs: number,
+    options: HttpOriginOptions,
+  ) {
+    this.stream = new RangeStream(url, version.size, (position) => this.startRange(position), options);
+  }
 
   get size(): number {
     return this.version.size;
@@ -62,78 +51,29 @@ export class HttpOrigin implements PositionalReader, OriginObject {
 
   /** Asks for the first byte, to learn the size and validators and that ranges are served. */
   static async open(url: string, options: HttpOriginOptions = {}): Promise<HttpOrigin> {
-    const opts = { stallMs: options.stallMs ?? DEFAULT_STALL_MS, retries: options.retries ?? 3 };
-    return withRetries(opts.retries, async () => {
-      const res = await get(url, { range: 'bytes=0-0' }, opts.stallMs);
+    const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
+    return withRetries(options.retries ?? 3, async () => {
+      const res = await get(url, { range: 'bytes=0-0' }, stallMs);
       discard(res.body);
       const total = contentRangeTotal(res.headers['content-range']);
-      if (res.statusCode === 416 && total === 0) return new HttpOrigin(url, versionOf(res.headers, 0), opts);
+      if (res.statusCode === 416 && total === 0) return new HttpOrigin(url, versionOf(res.headers, 0), stallMs, options);
       if (res.statusCode === 200) throw new CanopyError('ERR_ORIGIN', `${url}: the origin does not serve byte ranges (it answered 200 to a Range request); Canopy reads origins by ranges`);
       if (res.statusCode !== 206 || total === undefined) throw originError(url, res.statusCode);
-      return new HttpOrigin(url, versionOf(res.headers, total), opts);
+      return new HttpOrigin(url, versionOf(res.headers, total), stallMs, options);
     });
   }
 
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
-    const p = this.queue.then(() => this.readNow(buffer, offset, length, position));
-    this.queue = p.catch(() => undefined);
-    return p;
+    return this.stream.read(buffer, offset, length, position);
   }
 
   /** Stops the open range, if any (the publish ended or failed). */
   close(): void {
-    if (this.open) discard(this.open.body);
-    this.open = undefined;
+    this.stream.close();
   }
 
-  private async readNow(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
-    const n = Math.max(0, Math.min(length, this.size - position));
-    let got = 0;
-    // Each attempt continues from what is still missing: an interrupted range resumes where it stopped.
-    await withRetries(this.options.retries, async () => {
-      while (got < n) {
-        const at = position + got;
-        if (this.open?.position !== at) await this.startRange(at);
-        const r = this.open!;
-        if (r.left.length === 0) {
-          const next = await this.pull(r);
-          if (next.done) {
-            this.close();
-            throw new CanopyError('ERR_ORIGIN', `${this.url}: the answer ended at byte ${at} of ${this.size}`, { details: { retry: true } });
-          }
-          r.left = next.value;
-        }
-        const take = Math.min(r.left.length, n - got);
-        r.left.copy(buffer, offset + got, 0, take);
-        r.left = r.left.subarray(take);
-        r.position += take;
-        got += take;
-      }
-    });
-    if (position + got >= this.size) this.close();
-    return { bytesRead: got };
-  }
-
-  /** The next chunk of the open range, or a stall error after stallMs without one. */
-  private async pull(r: OpenRange): Promise<IteratorResult<Buffer>> {
-    let timer: NodeJS.Timeout | undefined;
-    const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new CanopyError('ERR_ORIGIN', `${this.url}: no byte for ${this.options.stallMs / 1000} s`, { details: { retry: true } })), this.options.stallMs);
-    });
-    try {
-      return await Promise.race([r.iterator.next(), stalled]);
-    } catch (err) {
-      this.close();
-      if (err instanceof CanopyError) throw err;
-      throw new CanopyError('ERR_ORIGIN', `${this.url}: ${(err as Error).message}`, { details: { retry: true } });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private async startRange(position: number): Promise<void> {
-    this.close();
-    const res = await get(this.url, { range: `bytes=${position}-`, ...this.conditions() }, this.options.stallMs);
+  private async startRange(position: number): Promise<Readable> {
+    const res = await get(this.url, { range: `bytes=${position}-`, ...this.conditions() }, this.stallMs);
     if (res.statusCode !== 206) {
       discard(res.body);
       throw originError(this.url, res.statusCode);
@@ -144,7 +84,7 @@ export class HttpOrigin implements PositionalReader, OriginObject {
       discard(res.body);
       throw changed(this.url, `${describeVersion(this.version)} became ${describeVersion(now)}`);
     }
-    this.open = { position, body: res.body, iterator: res.body[Symbol.asyncIterator]() as AsyncIterator<Buffer>, left: Buffer.alloc(0) };
+    return res.body;
   }
 
   private conditions(): Record<string, string> {
@@ -152,16 +92,6 @@ export class HttpOrigin implements PositionalReader, OriginObject {
     if (etag && !etag.startsWith('W/')) return { 'if-match': etag };
     return lastModified ? { 'if-unmodified-since': lastModified } : {};
   }
-}
-
-/** Drops a body nobody will read; the abort it causes is expected, not an error to report. */
-function discard(body: Readable): void {
-  body.on('error', () => undefined);
-  body.destroy();
-}
-
-function changed(url: string, why: string): CanopyError {
-  return new CanopyError('ERR_SOURCE_CHANGED', `${url} changed while it was being published (${why}); nothing was published`);
 }
 
 function versionOf(h: Record<string, string | string[] | undefined>, size: number): OriginVersion {

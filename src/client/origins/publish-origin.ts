@@ -1,6 +1,6 @@
 /**
- * `canopy publish https://...` (docs/ORIGINS.md): publishes an object read straight from its
- * origin by ranges, and remembers which origin version each name was published from (a
+ * `canopy publish https://...` or `s3://...` (docs/ORIGINS.md): publishes an object (or an S3
+ * prefix, as a directory) read straight from its origin by ranges, and remembers which origin version each name was published from (a
  * small JSON state file), so publishing again, or each poll of `--follow`, makes a new
  * version only when the origin's ETag, Last-Modified or size changed. A new version moves
  * only the blocks that changed (nodes keep the blocks they hold, by hash).
@@ -10,13 +10,12 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CanopyError } from '../../core/errors.js';
-import { ingestReader } from '../../ingest/ingest-file.js';
 import type { ApiClient } from '../api-client.js';
 import { publishWith, type PublishFileOptions, type PublishResult } from '../publish-file.js';
-import { HttpOrigin, type HttpOriginOptions } from './http-origin.js';
+import { openOrigin, type OriginOptions } from './open-origin.js';
 import { describeVersion, sameVersion, type OriginVersion } from './origin.js';
 
-export interface OriginPublishOptions extends PublishFileOptions, HttpOriginOptions {
+export interface OriginPublishOptions extends PublishFileOptions, OriginOptions {
   /** Where the origin versions already published are remembered (default: originStatePath()). */
   stateFile?: string;
   /** Publish even when the origin has not changed since the last publish of this name. */
@@ -38,20 +37,9 @@ interface StateEntry {
   publishedAt: string;
 }
 
-export function isOriginUrl(s: string): boolean {
-  return /^https?:\/\//i.test(s);
-}
-
 export function originStatePath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.CANOPY_ORIGIN_STATE) return path.resolve(env.CANOPY_ORIGIN_STATE);
   return path.join(env.XDG_CONFIG_HOME || path.join(homedir(), '.config'), 'canopy', 'origins.json');
-}
-
-/** The default content name of an origin URL: its last path segment, decoded. */
-export function originName(url: string): string {
-  const u = new URL(url);
-  const last = u.pathname.split('/').filter(Boolean).pop();
-  return last ? decodeURIComponent(last) : u.hostname;
 }
 
 function readState(file: string): Record<string, StateEntry> {
@@ -71,15 +59,15 @@ function writeState(file: string, state: Record<string, StateEntry>): void {
 }
 
 export async function publishOrigin(api: ApiClient, url: string, options: OriginPublishOptions): Promise<OriginPublishResult> {
-  const origin = await HttpOrigin.open(url, options);
-  const name = options.name ?? originName(url);
+  const origin = await openOrigin(url, options);
+  const name = options.name ?? origin.name;
   const stateFile = options.stateFile ?? originStatePath();
   const key = `${name} ${url}`;
   const before = readState(stateFile)[key];
-  if (before && !options.force && sameVersion(before.version, origin.version)) return { origin: url, originVersion: origin.version, unchanged: true, contentId: before.contentId };
   let published: PublishResult;
   try {
-    published = await publishWith(api, name, options, (sink, o) => ingestReader(origin, origin.size, sink, o));
+    if (before && !options.force && sameVersion(before.version, origin.version)) return { origin: url, originVersion: origin.version, unchanged: true, contentId: before.contentId };
+    published = await publishWith(api, name, options, origin.ingest);
   } finally {
     origin.close();
   }

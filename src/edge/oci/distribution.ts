@@ -48,7 +48,13 @@ export async function serveDistribution(deps: DistributionDeps, req: IncomingMes
   if (path.kind === 'blobs' && !byDigest) return sendOciError(res, 'DIGEST_INVALID', `"${reference.slice(0, 300)}" is not a sha256 digest`);
   if (path.kind === 'manifests' && !byDigest && !isTag(reference)) return sendOciError(res, reference.includes(':') ? 'DIGEST_INVALID' : 'MANIFEST_INVALID', `"${reference.slice(0, 300)}" is neither a tag nor a sha256 digest`);
   const found = byDigest ? await deps.images.byDigest(repository, ns, reference, path.kind === 'manifests') : await deps.images.byTag(repository, ns, reference);
-  if (!found && deps.pull) return servePulled(deps.pull, req, res, { ...(ns !== undefined ? { registry: ns } : {}), repository, reference, blob: path.kind === 'blobs' });
+  // A blob the root fetches for other nodes first is served from its content once this node learns it.
+  const later = async () => {
+    const now = await deps.images.byDigest(repository, ns, reference, false);
+    if (now) await serveBlob(deps, req, res, now, false);
+    return now !== undefined;
+  };
+  if (!found && deps.pull) return servePulled(deps.pull, req, res, { ...(ns !== undefined ? { registry: ns } : {}), repository, reference, blob: path.kind === 'blobs' }, later);
   if (!found) {
     const code = path.kind === 'blobs' ? 'BLOB_UNKNOWN' : 'MANIFEST_UNKNOWN';
     return sendOciError(res, code, `${repository}${byDigest ? '@' : ':'}${reference} is not held by this mirror${ns ? ` for ${ns}` : ''}`);

@@ -25,15 +25,33 @@ export type PullAnswer = {
   mediaType?: string;
   size?: number;
   done?: boolean;
+  /** A blob the root relays to other nodes: serve it from its content once this node learns it (the swarm brings the bytes). */
+  follow?: boolean;
 };
 
 export type AskRoot = (q: OciPullBody) => Promise<{ answer: PullAnswer; payload: Buffer }>;
 
-export async function servePulled(ask: AskRoot, req: IncomingMessage, res: ServerResponse, q: Omit<OciPullBody, 'offset'>): Promise<void> {
+/** Serves the blob from a content this node has learnt, if any; false when it has not (yet). */
+export type ServeLocal = () => Promise<boolean>;
+
+/** How often a following node looks for the content, and asks the root again (its relay may have failed meanwhile). */
+const LOOK_MS = 250;
+const ASK_AGAIN_MS = 5_000;
+/** How long a client may wait for a blob the root is fetching for the fleet. */
+export const FOLLOW_TIMEOUT_MS = 30 * 60_000;
+
+export async function servePulled(ask: AskRoot, req: IncomingMessage, res: ServerResponse, q: Omit<OciPullBody, 'offset'>, local?: ServeLocal): Promise<void> {
   let first;
   try {
     first = await ask({ ...q, offset: 0 });
+    if (first.answer.follow && first.answer.status === 200) {
+      if (req.method === 'HEAD' || !local) return headOnly(res, first.answer);
+      const next = await follow(ask, res, q, local);
+      if (!next) return;
+      first = next;
+    }
   } catch (err) {
+    if (res.headersSent) return void res.destroy(err as Error);
     return sendOciError(res, 'UNAVAILABLE', `cannot pull ${q.repository}:${q.reference} through the root now: ${(err as Error).message}`, { 'retry-after': '5' });
   }
   const { answer, payload } = first;
@@ -56,6 +74,45 @@ export async function servePulled(ask: AskRoot, req: IncomingMessage, res: Serve
   if (req.method === 'HEAD') return void res.end();
   if (!q.blob) return void res.end(payload);
   await send(res, relayed(ask, q, first.payload, answer.done === true, digest));
+}
+
+/**
+ * Waits until the blob the root is fetching for the fleet is a content this node knows, then
+ * serves it from there (undefined: served, or the client left). Asks the root again now and
+ * then: if its relay failed or the content could not be published, the answer is the bytes
+ * (or an error), returned for the caller to relay.
+ */
+async function follow(ask: AskRoot, res: ServerResponse, q: Omit<OciPullBody, 'offset'>, local: ServeLocal): Promise<{ answer: PullAnswer; payload: Buffer } | undefined> {
+  const until = Date.now() + FOLLOW_TIMEOUT_MS;
+  let askAt = Date.now() + ASK_AGAIN_MS;
+  // The client waits without a byte while the root fetches: the edge's idle cut must not take it for a stalled reader.
+  const socket = res.socket;
+  const idle = socket?.timeout;
+  socket?.setTimeout(0);
+  const restore = () => idle !== undefined && socket?.setTimeout(idle);
+  while (!res.destroyed) {
+    // Serving from the content is ordinary reading: the idle cut applies again.
+    restore();
+    if (await local()) return undefined;
+    socket?.setTimeout(0);
+    if (Date.now() > until) throw new CanopyError('ERR_TIMEOUT', `${q.repository}@${q.reference} did not become a content in ${FOLLOW_TIMEOUT_MS / 60_000} min`);
+    if (Date.now() >= askAt) {
+      const again = await ask({ ...q, offset: 0 });
+      if (!again.answer.follow || again.answer.status !== 200) {
+        restore();
+        return again;
+      }
+      askAt = Date.now() + ASK_AGAIN_MS;
+    }
+    await new Promise((resolve) => setTimeout(resolve, LOOK_MS));
+  }
+  return undefined;
+}
+
+function headOnly(res: ServerResponse, answer: PullAnswer): void {
+  const digest = answer.digest ?? '';
+  res.writeHead(200, { ...API_VERSION_HEADER, 'content-type': 'application/octet-stream', 'docker-content-digest': digest, etag: `"${digest}"`, ...(answer.size !== undefined ? { 'content-length': answer.size } : {}) });
+  res.end();
 }
 
 /** The blob's chunks from the root, hashed; the last chunk is yielded only once the whole blob matches its digest. */

@@ -2,7 +2,7 @@
  * `canopy root migrate --from DIR`: moves a root that ran on its embedded files (one machine)
  * into PostgreSQL, so a network can grow to several roots without re-enrolling its nodes:
  * the CA (sealed), the authority's state (members' records, used join tokens, revocations),
- * the publisher list, and the catalog (contents and withdrawals) from its index.
+ * the publisher list, the API tokens (hashes: every token made on it works on every root), and the catalog (contents and withdrawals) from its index.
  *
  * Into an empty database, or again into the database it was moved to (each row is written
  * once: a re-run adds what is missing). Refused while a root leads on the database (its
@@ -17,6 +17,7 @@ import { isRootDir, loadCredentials } from '../../security/credentials.js';
 import { fingerprint } from '../../security/x509.js';
 import { BlockStore } from '../../store/block-store.js';
 import { publishersFile } from '../publisher-authority.js';
+import { apiTokensFile } from '../../api/api-tokens.js';
 import { readLease } from './pg-lease.js';
 import type { PostgresRootState } from './postgres-state.js';
 
@@ -26,6 +27,7 @@ export interface ImportReport {
   withdrawals: number;
   members: number;
   publishers: number;
+  apiTokens: number;
 }
 
 export async function importEmbeddedRoot(dataDir: string, state: PostgresRootState): Promise<ImportReport> {
@@ -43,6 +45,8 @@ export async function importEmbeddedRoot(dataDir: string, state: PostgresRootSta
   if (authority) state.authorityStore(snapshot).save(authority);
   const publishers = publishersFile(dataDir).load();
   if (publishers) state.documentStore('publishers', snapshot).save(publishers);
+  const tokens = apiTokensFile(dataDir).load();
+  if (tokens) state.documentStore('api-tokens', snapshot).save(tokens);
   const store = BlockStore.openReadOnly(dataDir);
   let contents = 0;
   let withdrawals = 0;
@@ -56,5 +60,5 @@ export async function importEmbeddedRoot(dataDir: string, state: PostgresRootSta
     store.close();
   }
   await state.flush();
-  return { caFingerprint: fingerprint(creds.caCertPem), contents, withdrawals, members: Object.keys(authority?.records ?? {}).length, publishers: publishers?.publishers.length ?? 0 };
+  return { caFingerprint: fingerprint(creds.caCertPem), contents, withdrawals, members: Object.keys(authority?.records ?? {}).length, publishers: publishers?.publishers.length ?? 0, apiTokens: tokens?.tokens.length ?? 0 };
 }

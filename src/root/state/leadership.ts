@@ -12,7 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { CanopyError } from '../../core/errors.js';
 import { actUntil, type Lease } from './leader-lease.js';
-import { releaseLease, stepLease } from './pg-lease.js';
+import { releaseLease, stepLease, type SeenRoot } from './pg-lease.js';
+import { CLOSE_WAIT_MS, within } from './postgres-state.js';
+import { LeaseDeadline } from './lease-deadline.js';
 
 /** How long a lease lasts without renewal: a standby takes over this long after a leader dies. */
 export const LEASE_TTL_MS = 3_000;
@@ -35,6 +37,8 @@ export interface LeaderView {
   self: string;
   fence: number;
   leader: (RootAddresses & { holder: string }) | null;
+  /** Every root seen in a lease round in the last minute (this one too), with its role and how long ago. */
+  roots?: (RootAddresses & { holder: string; role: 'leader' | 'standby'; seenSecondsAgo: number })[];
 }
 
 /** The addresses field of the lease row (written by another root): anything but strings is dropped. */
@@ -63,8 +67,10 @@ export class Leadership {
   private role: 'leader' | 'standby' = 'standby';
   private fence = 0;
   private leader: Lease | undefined;
+  private seen: SeenRoot[] = [];
   private until = 0;
   private timer: NodeJS.Timeout | undefined;
+  private deadline: LeaseDeadline | undefined;
   private stopped = false;
   private lostOnce = false;
 
@@ -85,6 +91,7 @@ export class Leadership {
   async tryOnce(): Promise<boolean> {
     const asked = performance.now();
     const d = await stepLease(this.db, this.me(), LEASE_TTL_MS);
+    this.seen = d.roots;
     if (d.action === 'follow') {
       this.leader = d.leader;
       return false;
@@ -109,30 +116,48 @@ export class Leadership {
     throw new CanopyError('ERR_NOT_LEADER', 'stopped before this root could lead');
   }
 
-  /** Renews the lease every round; calls onLost once if a renewal fails or comes too late. */
+  /**
+   * Renews the lease every round; calls onLost once if a renewal fails, comes too late, or
+   * finds another holder. The deadline is watched by a timer of its own: a renewal that
+   * hangs (the database cut off: no answer, no error, until the connection times out) must
+   * not keep this root acting as leader past `until`. One renewal at a time.
+   */
   keep(): void {
+    let inFlight = false;
     const round = async () => {
-      if (this.stopped || this.role !== 'leader') return;
+      if (this.stopped || this.role !== 'leader' || inFlight) return;
+      inFlight = true;
       const asked = performance.now();
       try {
         const d = await stepLease(this.db, this.me(), LEASE_TTL_MS);
+        this.seen = d.roots;
         if (d.action === 'follow' || d.lease.fence !== this.fence) return this.lose(`another root took the lease (fence ${d.action === 'follow' ? d.leader.fence : d.lease.fence})`);
+        // A renewal answered after the deadline does not bring a deposed root back.
+        if (this.lostOnce) return;
         this.leader = d.lease;
         this.until = actUntil(asked, LEASE_TTL_MS, LEASE_MARGIN_MS);
       } catch (err) {
         this.onRoundError(err as Error);
+      } finally {
+        inFlight = false;
       }
-      if (performance.now() > this.until) this.lose('the lease could not be renewed in time');
     };
-    this.timer = setInterval(() => void round(), LEASE_ROUND_MS);
+    this.timer = setInterval(() => {
+      if (performance.now() > this.until) return this.lose('the lease could not be renewed in time');
+      void round();
+    }, LEASE_ROUND_MS);
     this.timer.unref();
+    this.deadline = new LeaseDeadline(() => this.until, () => this.lose('the lease could not be renewed in time'));
+    this.deadline.start();
   }
+
 
   private lose(why: string): void {
     if (this.lostOnce) return;
     this.lostOnce = true;
     this.role = 'standby';
     clearInterval(this.timer);
+    this.deadline?.stop();
     this.onLost(new CanopyError('ERR_NOT_LEADER', `this root lost its leader lease (fence ${this.fence}): ${why}; it stops so that it cannot act as leader`));
   }
 
@@ -147,14 +172,17 @@ export class Leadership {
 
   view(): LeaderView {
     const l = this.leader;
-    return { role: this.role, self: this.id, fence: this.role === 'leader' ? this.fence : l?.fence ?? 0, leader: l && l.holder !== '' ? { holder: l.holder, ...parseAddressField(l.address) } : null };
+    const leader = l && l.holder !== '' ? { holder: l.holder, ...parseAddressField(l.address) } : null;
+    const roots = this.seen.map((r) => ({ holder: r.holder, ...parseAddressField(r.address), role: r.holder === leader?.holder ? ('leader' as const) : ('standby' as const), seenSecondsAgo: r.seenSecondsAgo }));
+    return { role: this.role, self: this.id, fence: this.role === 'leader' ? this.fence : l?.fence ?? 0, leader, roots };
   }
 
   /** Stops taking part; a leader gives its lease up so a standby need not wait for the expiry. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    if (this.role === 'leader') await releaseLease(this.db, this.id, this.fence).catch(() => undefined);
+    this.deadline?.stop();
+    if (this.role === 'leader') await within(releaseLease(this.db, this.id, this.fence), CLOSE_WAIT_MS);
     this.role = 'standby';
   }
 }

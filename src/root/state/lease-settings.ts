@@ -14,8 +14,9 @@ interface RootPorts {
 
 const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
 
-export function leaseSettings(config: RootPorts, onLost: (err: Error) => void, onStandby: (view: LeaderView) => void): NonNullable<StateSettings['lead']> {
+export function leaseSettings(config: RootPorts, onLost: (err: Error) => void, onStandby: (view: LeaderView) => void, onLead?: (view: LeaderView) => void): NonNullable<StateSettings['lead']> {
   return {
+    onLead,
     api: { host: config.apiHost, port: config.apiPort },
     addresses: { peer: `${bracket(config.host)}:${config.peerPort}`, api: `http://${bracket(config.apiHost)}:${config.apiPort}` },
     onLost,

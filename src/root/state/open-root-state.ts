@@ -11,6 +11,7 @@ import { PostgresRootState } from './postgres-state.js';
 import { EmbeddedRootState, type CaMaterial, type RootSnapshot, type RootState } from './root-state.js';
 import { Leadership, type LeaderView, type RootAddresses } from './leadership.js';
 import { closeStandbyApi, serveStandbyApi } from './standby-api.js';
+import { StandbyMirror } from './standby-mirror.js';
 
 export interface StateSettings {
   dataDir: string;
@@ -27,6 +28,8 @@ export interface StateSettings {
     /** The lease was lost: the root must stop at once. */
     onLost: (err: Error) => void;
     onStandby?: (view: LeaderView) => void;
+    /** This root took the lease (after waiting as a standby, or at once). */
+    onLead?: (view: LeaderView) => void;
   };
 }
 
@@ -69,6 +72,8 @@ export async function prepareRootState<T extends { caCertPem: string; authority:
     // Several roots may share the database: only the lease holder reads and writes it.
     if (state instanceof PostgresRootState && s.lead) {
       leadership = await waitToLead(state, s.lead, s.onError);
+      // Renewing from now on, while the state loads: its deadline (a timer) must not pass during a slow start.
+      leadership.keep();
       state.fenceWith(leadership.currentFence);
       // Started beside the first root on an empty database: its CA is there by now.
       storedCa ??= await state.storedCa();
@@ -76,7 +81,6 @@ export async function prepareRootState<T extends { caCertPem: string; authority:
     const snapshot = await state.load();
     const security = await prepare(state.authorityStore(snapshot), storedCa);
     await state.adoptCa({ certPem: security.caCertPem, keyPem: security.authority!.caKey });
-    leadership?.keep();
     return { state, snapshot, security, leadership };
   } catch (err) {
     await leadership?.stop();
@@ -85,18 +89,21 @@ export async function prepareRootState<T extends { caCertPem: string; authority:
   }
 }
 
-/** Answers as a standby on the API port until this root holds the lease. */
+/** Answers as a hot standby on the API port (reads from the database, writes refused) until this root holds the lease. */
 async function waitToLead(state: PostgresRootState, lead: NonNullable<StateSettings['lead']>, onError?: (err: Error) => void): Promise<Leadership> {
   const leadership = new Leadership(state.db, lead.onLost, onError);
   leadership.addresses = () => lead.addresses;
   const first = await leadership.tryOnce();
-  if (first) return leadership;
+  if (first) return (lead.onLead?.(leadership.view()), leadership);
   lead.onStandby?.(leadership.view());
-  const server = await serveStandbyApi(lead.api, () => leadership.view());
+  const mirror = new StandbyMirror(state.db, () => leadership.view().leader);
+  const server = await serveStandbyApi(lead.api, () => leadership.view(), mirror);
   try {
     await leadership.acquire();
   } finally {
     await closeStandbyApi(server);
+    mirror.close();
   }
+  lead.onLead?.(leadership.view());
   return leadership;
 }

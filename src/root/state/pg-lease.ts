@@ -14,8 +14,18 @@ export interface LeaseCandidate {
   address: string;
 }
 
-/** One round: acquire, renew, or learn who leads. */
-export async function stepLease(db: pg.Pool, me: LeaseCandidate, ttlMs: number): Promise<LeaseDecision> {
+/** A root that took part in a lease round lately, with how long ago. */
+export interface SeenRoot {
+  holder: string;
+  address: string;
+  seenSecondsAgo: number;
+}
+
+/** Roots not seen for this long are no longer listed (and their rows go after an hour). */
+export const SEEN_WINDOW_S = 60;
+
+/** One round: acquire, renew, or learn who leads; this root is marked seen, and the roots seen lately come back. */
+export async function stepLease(db: pg.Pool, me: LeaseCandidate, ttlMs: number): Promise<LeaseDecision & { roots: SeenRoot[] }> {
   return inTransaction(db, async (client) => {
     const { rows } = await client.query<{ holder: string; address: string; fence: string; exp: number; now: number }>(
       'SELECT holder, address, fence, extract(epoch FROM expires_at) * 1000 AS exp, extract(epoch FROM now()) * 1000 AS now FROM canopy_lease WHERE id = 1 FOR UPDATE',
@@ -27,8 +37,17 @@ export async function stepLease(db: pg.Pool, me: LeaseCandidate, ttlMs: number):
       const l = decision.lease;
       await client.query('UPDATE canopy_lease SET holder = $1, address = $2, fence = $3, expires_at = to_timestamp($4 / 1000.0) WHERE id = 1', [l.holder, l.address, l.fence, l.expiresAt]);
     }
-    return decision;
+    return { ...decision, roots: await markSeen(client, me) };
   });
+}
+
+async function markSeen(client: pg.ClientBase, me: LeaseCandidate): Promise<SeenRoot[]> {
+  await client.query('INSERT INTO canopy_roots(holder, address, seen_at) VALUES ($1, $2, now()) ON CONFLICT (holder) DO UPDATE SET address = EXCLUDED.address, seen_at = now()', [me.id, me.address]);
+  await client.query("DELETE FROM canopy_roots WHERE seen_at < now() - interval '1 hour'");
+  const { rows } = await client.query<{ holder: string; address: string; ago: number }>(
+    `SELECT holder, address, extract(epoch FROM now() - seen_at) AS ago FROM canopy_roots WHERE seen_at > now() - interval '${SEEN_WINDOW_S} seconds' ORDER BY holder`,
+  );
+  return rows.map((r) => ({ holder: r.holder, address: r.address, seenSecondsAgo: Math.round(Number(r.ago) * 10) / 10 }));
 }
 
 /** The lease as it stands (for status views), without taking part. */

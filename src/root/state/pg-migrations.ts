@@ -40,6 +40,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE canopy_documents (name TEXT PRIMARY KEY, doc JSONB NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- What the leader alone knows (members online, holdings, the control tree), as the
+      -- answers of its read routes, rewritten every few seconds when they change: hot
+      -- standbys answer those reads from here (leader-views.ts, standby-api.ts).
+      CREATE TABLE canopy_views (name TEXT PRIMARY KEY, view JSONB NOT NULL, at TIMESTAMPTZ NOT NULL DEFAULT now());
+      -- Every root (leader or standby) says it is alive here at each lease round, so any of
+      -- them can show the others and their health (pg-lease.ts).
+      CREATE TABLE canopy_roots (holder TEXT PRIMARY KEY, address TEXT NOT NULL, seen_at TIMESTAMPTZ NOT NULL);
+    `,
+  },
 ];
 
 /** Key of the advisory lock migrations run under ("canopy" in ASCII). */

@@ -106,6 +106,22 @@ export class PostgresRootState implements RootState {
     };
   }
 
+  /**
+   * The leader's read views (leader-views.ts): changed ones rewritten, gone ones deleted, in
+   * the ordered, fenced write queue like every other write.
+   */
+  putViews(changed: [name: string, json: string][], gone: string[]): void {
+    this.enqueue(async (db) => {
+      for (const [name, json] of changed) await db.query('INSERT INTO canopy_views(name, view, at) VALUES ($1, $2, now()) ON CONFLICT (name) DO UPDATE SET view = EXCLUDED.view, at = now()', [name, json]);
+      if (gone.length > 0) await db.query('DELETE FROM canopy_views WHERE name = ANY($1)', [gone]);
+    });
+  }
+
+  /** Deletes every view but these (a new leader's first round: views of a previous leader's retired contents). */
+  clearViewsExcept(names: string[]): void {
+    this.enqueue((db) => db.query('DELETE FROM canopy_views WHERE NOT (name = ANY($1))', [names]));
+  }
+
   /** Fences every later write with the lease's fencing number (leadership.ts). */
   fenceWith(fence: number): void {
     this.fence = fence;
@@ -183,10 +199,26 @@ export class PostgresRootState implements RootState {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * Waits for the queued writes and closes the pool, each for at most CLOSE_WAIT_MS: a root
+   * cut off from its database (a query sent, no answer ever) must still stop. A write not
+   * done by then was never acknowledged (a publish waits for its write) and is refused by the
+   * fence if it lands later.
+   */
   async close(): Promise<void> {
-    await this.chain;
-    await this.db.end();
+    await within(this.chain, CLOSE_WAIT_MS);
+    await within(this.db.end(), CLOSE_WAIT_MS);
   }
+}
+
+/** How long a closing store waits for its writes, then for its connections to end. */
+export const CLOSE_WAIT_MS = 3_000;
+
+/** `p`, or nothing after `ms` (the timer does not keep the process alive). */
+export function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => ((timer = setTimeout(resolve, ms)), timer.unref()));
+  return Promise.race([p.then(() => undefined, () => undefined), late]).finally(() => clearTimeout(timer));
 }
 
 function unavailable(err: unknown, what: string): Error {

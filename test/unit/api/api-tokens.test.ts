@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ApiTokens, authorise, grants, parseScopes, s3Credentials } from '../../../src/api/api-tokens.js';
+import { ApiTokens, authorise, grants, parseScopes, s3Credentials, type StoredToken } from '../../../src/api/api-tokens.js';
 import { isCanopyError } from '../../../src/core/errors.js';
 
 describe('API tokens', () => {
@@ -52,6 +52,14 @@ describe('API tokens', () => {
     again.ensureAdminToken(file);
     assert.equal(readFileSync(file, 'utf8').trim(), token);
     assert.deepEqual(again.verify(token), ['admin']);
+  });
+
+  it('keeps its list in any store (a root on PostgreSQL: the database), where another instance finds it', () => {
+    let doc: { tokens: StoredToken[] } | undefined;
+    const store = { load: () => doc && (JSON.parse(JSON.stringify(doc)) as typeof doc), save: (d: { tokens: StoredToken[] }) => void (doc = JSON.parse(JSON.stringify(d)) as typeof doc) };
+    const t = new ApiTokens(store).create(['publish'], 'ci');
+    assert.deepEqual(new ApiTokens(store).verify(t), ['publish'], 'a second root reads the token the first made');
+    assert.ok(doc!.tokens.every((x) => !JSON.stringify(x).includes(t.split('.')[2]!)), 'the secret itself is not stored');
   });
 
   it('parses scope lists', () => {

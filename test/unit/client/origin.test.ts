@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CanopyError, isCanopyError } from '../../../src/core/errors.js';
 import { originError, sameVersion, withRetries } from '../../../src/client/origins/origin.js';
-import { originName } from '../../../src/client/origins/publish-origin.js';
+import { originName } from '../../../src/client/origins/open-origin.js';
 
 describe('origin versions and retries', () => {
   it('compares versions by size and ETag, else Last-Modified', () => {

@@ -15,11 +15,12 @@ import { after, describe, it } from 'node:test';
 import type { Command } from 'commander';
 import { buildProgram } from '../../../src/cli/program.js';
 import { nodeConfigFrom, parseConfigText } from '../../../src/node/config-file.js';
+import { docBlocks } from '../../helpers/doc-blocks.js';
 
 const DOC = readFileSync(new URL('../../../docs/DEPLOY.md', import.meta.url), 'utf8');
 
 /** Every fenced block: its language, the host it is tagged with (```sh root), its text. */
-const FENCED = [...DOC.matchAll(/^```(\S*)[ \t]*(\S*)[^\n]*\n([\s\S]*?)^```$/gm)].map((m) => ({ lang: m[1]!, host: m[2]!, text: m[3]! }));
+const FENCED = docBlocks(DOC).map((b) => ({ lang: b.lang, host: b.tag, text: b.text }));
 /** The hosts a block may run on: the build machine, every host, the doc's hosts, a workstation, a host installed with npm. */
 const HOSTS = ['build', 'all', 'root', 'edge1', 'edge2', 'edge3', 'workstation', 'npm-host'];
 

@@ -26,6 +26,14 @@ test('a good index parses; a content name is made from it', () => {
   assert.ok(isValidContentName(imageContentName({ ...good, tag: undefined })));
 });
 
+test('a pulled-through blob is an untagged index of that one blob; tagged, or with other blobs, it must name a manifest', () => {
+  const blob = { format: 'canopy-oci-image', version: 1, registry: '127.0.0.1:5000', repository: 'team/app', digest: d('b'), blobs: [{ ...good.blobs[1], offset: 0 }] };
+  assert.deepEqual(parseImageIndex(Buffer.from(JSON.stringify(blob)), 2000), blob);
+  for (const b of [{ ...blob, tag: 'v1' }, { ...blob, blobs: [...blob.blobs, { ...good.blobs[0], offset: 1000 }] }]) {
+    assert.throws(() => parseImageIndex(Buffer.from(JSON.stringify(b)), 2000), (err: Error) => isCanopyError(err, 'ERR_OCI_MANIFEST_INVALID'));
+  }
+});
+
 test('blobs outside the content, duplicates, unknown keys and a top digest that is no manifest are refused', () => {
   const bad = [
     { ...good, blobs: [good.blobs[0], { ...good.blobs[1], offset: 1500 }] },

@@ -18,11 +18,13 @@ test('a full config parses, files are read, defaults fill the rest', () => {
       upstreams: [
         { host: 'registry.internal:5000', caFile: path.join(dir, 'ca.pem'), username: 'puller', passwordFile: path.join(dir, 'pw'), timeoutSeconds: 5 },
         { host: 'docker.io' },
+        { host: 'quay.io', endpoint: 'http://10.0.0.5:5000/' },
       ],
       repositories: [{ pattern: 'registry.internal:5000/ml/*', criteria: 'gpu=h100', placement: 'full' }, { pattern: 'docker.io/library/nginx' }],
     });
     assert.equal(c.tagCacheSeconds, 30);
     assert.deepEqual(c.upstreams[0], { registry: 'registry.internal:5000', ca: 'PEM', credentials: { username: 'puller', password: 'secret' }, timeoutMs: 5000 });
+    assert.deepEqual(c.upstreams[2], { registry: 'quay.io', endpoint: 'http://10.0.0.5:5000' }, 'the endpoint is kept as an origin');
     assert.deepEqual(c.repositories[1], { pattern: 'docker.io/library/nginx', criteria: '*', placement: 'on-demand' });
     const d = checkPullThroughConfig('registry', { upstreams: [{ host: 'r:5000', insecure: true }] });
     assert.deepEqual([d.tagCacheSeconds, d.repositories], [60, [{ pattern: 'r:5000/*', criteria: '*', placement: 'on-demand' }]]);
@@ -55,6 +57,10 @@ test('each mistake names its key', () => {
     [{ upstreams: [{ host: 'r', username: 'u' }] }, 'registry.upstreams[0]'],
     [{ upstreams: [{ host: 'r', passwordFile: '/nonexistent/pw', username: 'u' }] }, 'registry.upstreams[0].passwordFile'],
     [{ upstreams: [{ host: 'r', timeoutSeconds: 0 }] }, 'registry.upstreams[0].timeoutSeconds'],
+    [{ upstreams: [{ host: 'r', endpoint: 'ftp://m:21' }] }, 'registry.upstreams[0].endpoint'],
+    [{ upstreams: [{ host: 'r', endpoint: 'https://u:p@m' }] }, 'registry.upstreams[0].endpoint'],
+    [{ upstreams: [{ host: 'r', endpoint: 'https://m/v2/' }] }, 'registry.upstreams[0].endpoint'],
+    [{ upstreams: [{ host: 'r', endpoint: 'm:5000' }] }, 'registry.upstreams[0].endpoint'],
     [{ upstreams: [{ host: 'r' }], tagCacheSeconds: -1 }, 'registry.tagCacheSeconds'],
     [{ upstreams: [{ host: 'r' }], repositories: [{ pattern: 'other/*' }] }, 'registry.repositories[0].pattern'],
     [{ upstreams: [{ host: 'r' }], repositories: [{ pattern: 'r/Bad/*' }] }, 'registry.repositories[0].pattern'],

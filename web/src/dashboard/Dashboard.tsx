@@ -8,6 +8,7 @@ import { RatesView, type Sample } from './RatesView';
 import { VolumesView } from './VolumesView';
 import { LifecycleView } from './LifecycleView';
 import { HistoryPager } from './HistoryPager';
+import { RootsView } from './RootsView';
 
 const POLL_MS = 1000;
 const HISTORY = 90;
@@ -44,6 +45,12 @@ export function Dashboard() {
   return (
     <div class="dashboard">
       {error && <p class="error">Last refresh failed: {error}</p>}
+      {overview.root.leader && (
+        <section class="panel wide">
+          <h2>Roots <span class="muted">several roots on PostgreSQL: one leads, the others stand by</span></h2>
+          <RootsView lease={overview.root.leader} />
+        </section>
+      )}
       <section class="panel wide" data-testid="tree">
         <h2>Control tree <span class="muted">{overview.nodes.length + 1} nodes</span></h2>
         <TreeView overview={overview} />
