@@ -42,6 +42,8 @@ interface CanopyRun {
   peakRssMiB: Record<string, number>;
   wireReceivedPerKept: number[];
   blockReceivedPerKept: number | null;
+  /** Block bytes relayed while still arriving (cut-through), over all nodes. */
+  relayedBytes: number;
   treeReparents: number;
   handshakeTimeouts: number;
   statusMs: number[];
@@ -57,14 +59,14 @@ function countInLogs(cluster: CanopyCluster, pattern: RegExp): number {
   return n;
 }
 
-/** Block bytes a node's swarm received, by outcome, from its own metrics (absent on builds before issue 23). */
-function blockBytes(cluster: CanopyCluster, name: string): Record<string, number> {
+/** Block bytes a node's swarm received, by outcome, from its own metrics (absent on builds before issue 23), and what it relayed. */
+function blockBytes(cluster: CanopyCluster, name: string): { outcomes: Record<string, number>; relayed: number } {
   const node = cluster.nodes.get(name)!;
   const token = readFileSync(cluster.apiTokenFile, 'utf8').trim();
   const text = cluster.harness.exec(node.host.ns, ['curl', '-sS', '--max-time', '10', '-H', `authorization: Bearer ${token}`, `${node.api}/metrics`]);
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^canopy_swarm_block_bytes_total\{outcome="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
-  return out;
+  return { outcomes: out, relayed: Number(/^canopy_swarm_relayed_bytes_total (\d+)/m.exec(text)?.[1] ?? 0) };
 }
 
 async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize: string, timeoutMs: number): Promise<CanopyRun> {
@@ -109,7 +111,8 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
     const size = status.size;
     const gib = size / 2 ** 30;
     const cpuOf = (name: string) => (procFigures(cluster.nodes.get(name)!.process.pid)?.cpuSeconds ?? 0) - (nodeCpuBefore.get(name) ?? 0);
-    const blocks = members.map((h) => blockBytes(cluster, h.name));
+    const counted = members.map((h) => blockBytes(cluster, h.name));
+    const blocks = counted.map((c) => c.outcomes);
     const kept = blocks.reduce((a, b) => a + (b.kept ?? 0), 0);
     const received = blocks.reduce((a, b) => a + Object.values(b).reduce((x, y) => x + y, 0), 0);
     return {
@@ -122,6 +125,7 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
       peakRssMiB: machine.peakRssMiB,
       wireReceivedPerKept: members.map((h, i) => (harness.rxBytes(h) - rxBefore[i]!) / size),
       blockReceivedPerKept: kept > 0 ? received / kept : null,
+      relayedBytes: counted.reduce((a, c) => a + c.relayed, 0),
       treeReparents: countInLogs(cluster, REPARENT) - reparentsBefore,
       handshakeTimeouts: countInLogs(cluster, HANDSHAKE_TIMEOUT) - handshakesBefore,
       statusMs,
@@ -174,6 +178,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       cpuSecondsPerGiB: spread(canopy.nodeCpuSecondsPerGiB),
       originCpuSeconds: round(canopy.originCpuSeconds, 1),
       receivedPerKept: canopy.blockReceivedPerKept === null ? null : round(canopy.blockReceivedPerKept),
+      // Share of the bytes the nodes received that came relayed while still arriving at the sender (cut-through).
+      relayedShare: round(canopy.relayedBytes / (size * nodes)),
       wireReceivedPerKept: spread(canopy.wireReceivedPerKept, 3),
       peakRssMiB: spread(Object.entries(canopy.peakRssMiB).filter(([name]) => name !== 'origin').map(([, v]) => v)),
       originPeakRssMiB: round(canopy.peakRssMiB.origin ?? 0, 1),

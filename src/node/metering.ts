@@ -14,12 +14,24 @@ import type { RequestHandler } from '../wire/peer-connection.js';
 export function countServed(metrics: Metrics, handler: RequestHandler): RequestHandler {
   return async (req) => {
     const reply = await handler(req);
-    if (req.type === 'get-block' && reply?.payload) {
+    if (req.type !== 'get-block' || !reply) return reply;
+    if (reply.pieces) return { ...reply, pieces: countPieces(metrics, reply.pieces, reply.body?.relayed === true) };
+    if (reply.payload) {
       metrics.inc('canopy_blocks_served_total');
       metrics.inc('canopy_bytes_out_total', { class: 'peer' }, reply.payload.length);
     }
     return reply;
   };
+}
+
+/** A block sent in pieces is counted as its pieces go (a relay that aborts counts what it sent). */
+async function* countPieces(metrics: Metrics, pieces: AsyncIterable<BlockBytes>, relayed: boolean): AsyncGenerator<BlockBytes> {
+  for await (const piece of pieces) {
+    metrics.inc('canopy_bytes_out_total', { class: 'peer' }, byteLength(piece));
+    if (relayed) metrics.inc('canopy_swarm_relayed_bytes_total', {}, byteLength(piece));
+    yield piece;
+  }
+  metrics.inc('canopy_blocks_served_total');
 }
 
 /** The store as the downloader sees it: every verified block it puts is counted as bytes in from peers. */

@@ -20,6 +20,8 @@ import type { PeerConnection } from '../wire/peer-connection.js';
 import type { Bitfield } from '../swarm/bitfield.js';
 import type { HaveBroadcaster } from '../swarm/have-broadcaster.js';
 import type { UploadLimiter } from '../swarm/upload-limiter.js';
+import { pieceBytes, slices, type RelayFeeds } from '../swarm/relay-feed.js';
+import type { BlockBytes } from '../core/block-bytes.js';
 
 export interface PeerServiceDeps {
   identity: LocalIdentity;
@@ -35,6 +37,8 @@ export interface PeerServiceDeps {
   /** The blocks of a content this node holds. */
   bitfield: (contentId: string) => Bitfield;
   uploads: UploadLimiter;
+  /** Blocks this node is receiving now, relayed to requesters that take pieces (cut-through). */
+  relays?: () => RelayFeeds;
   broadcaster: HaveBroadcaster;
   /** A holder we listen to has a new block, or (a seed) has just sent one to someone. */
   onHave: (peerId: string, contentId: string, index: number, seeded: boolean) => void;
@@ -150,7 +154,7 @@ function authorise(deps: PeerServiceDeps, conn: PeerConnection, contentId: strin
 }
 
 /** A block, once an upload slot is free (a `cancel` from the requester drops the wait). */
-async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection, Map<string, AbortController>>, conn: PeerConnection, body: MessageBodies['get-block']): Promise<{ payload: Buffer; sent: () => void }> {
+async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection, Map<string, AbortController>>, conn: PeerConnection, body: MessageBodies['get-block']): Promise<{ body?: { relayed: true }; payload?: Buffer; pieces?: AsyncIterable<BlockBytes>; sent: () => void }> {
   const { contentId, index } = body;
   const manifest = authorise(deps, conn, contentId);
   const block = manifest.blocks[index];
@@ -170,12 +174,23 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
     if (mine.get(key) === abort) mine.delete(key);
   }
   try {
+    if (body.pieces && !deps.store.has(block.hash)) {
+      // Not held yet, but perhaps arriving: relayed as it comes, never from the store (relay-feed.ts).
+      const feed = deps.relays?.().get(contentId, index);
+      if (feed) return { body: { relayed: true }, pieces: feed.read(), sent: release };
+      if (deps.relays?.().isLost(contentId, index)) throw new CanopyError('ERR_RELAY_ABORTED', `block ${index} of ${contentId.slice(0, 12)} was lost while arriving here; ask again once it is held`);
+    }
     const payload = await deps.store.get(block.hash);
     if (deps.bitfield(contentId).complete) deps.broadcaster.sent(contentId, index);
     deps.log.debug('sending block', { contentId, index, to: conn.remoteId });
-    return { payload, sent: release };
+    // In pieces when asked, so the requester can relay it on while the rest arrives.
+    return body.pieces ? { pieces: inPieces(payload), sent: release } : { payload, sent: release };
   } catch (err) {
     release();
     throw err;
   }
+}
+
+async function* inPieces(block: Buffer): AsyncGenerator<BlockBytes> {
+  yield* slices([block], 0, block.length, pieceBytes(block.length));
 }

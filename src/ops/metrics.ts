@@ -40,6 +40,7 @@ const COUNTERS = {
   canopy_bytes_out_total: 'Bytes sent, by peer class (peer: blocks to other nodes; http: edge responses to external clients).',
   canopy_blocks_served_total: 'Blocks sent to other nodes.',
   canopy_blocks_received_total: 'Blocks received and verified, by peer class.',
+  canopy_swarm_relayed_bytes_total: 'Block bytes sent to peers while the block was still arriving here (cut-through relay, before this node had verified it).',
   canopy_swarm_block_bytes_total: 'Block bytes the swarm received from peers, by outcome (kept; duplicate: another copy was kept first; corrupt).',
   canopy_http_requests_total: 'Requests answered by the HTTP edge, by status class.',
   canopy_cache_requests_total: 'Block reads of the edge servers from the shared cache of verified blocks, by result (hit, miss).',

@@ -13,6 +13,7 @@ import type { IncomingRequest } from '../wire/peer-connection.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { PullThrough } from './pull-through.js';
 import type { RootRegistry } from './root-registry.js';
+import { boundHolders } from './holder-bound.js';
 
 export interface RootPeerDeps {
   nodeId: string;
@@ -100,5 +101,6 @@ function holders(deps: RootPeerDeps, contentId: string, asker: string): Holder[]
   // browser is fetched while its upload is still arriving here.
   const own = manifest ? deps.catalog.holding(contentId) : undefined;
   if (own && own.haveBlocks > 0) found.push({ nodeId: deps.nodeId, peer: deps.selfPeer(), complete: own.complete });
-  return found;
+  // Bounded for a large fleet: the origins only to the origin group, a few dozen neighbours to everyone.
+  return manifest ? boundHolders(found, asker, contentId, new Set([deps.nodeId, manifest.origin])) : found;
 }

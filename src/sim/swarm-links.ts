@@ -6,7 +6,13 @@
  * others (water-filling, as TCP flows sharing one bottleneck roughly do). An uploader sends
  * at most `UPLOAD_SLOTS` blocks at once, the others wait in order (the peer service's `UploadLimiter` limits, the same constants); more are answered busy.
  * Rates change only when a transfer starts or ends, so each change re-rates the transfers
- * at the two hosts involved and nothing else.
+ * at the two hosts involved (and the relays that follow them) and nothing else.
+ *
+ * Cut-through relay (src/swarm/relay-feed.ts): a transfer may have a `source`, the same
+ * block still arriving at its uploader. While the source is sending, the relay goes no
+ * faster than it (it started later, so it stays behind it: it never sends bytes its
+ * uploader has not got), and it cannot end before the source has arrived (the relaying node
+ * holds back the last piece until it has verified the block).
  */
 import { MAX_WAITING, UPLOAD_SLOTS } from '../swarm/upload-limiter.js';
 import type { EventQueue } from './event-queue.js';
@@ -24,6 +30,14 @@ export interface Transfer {
   started: boolean;
   /** The downloader cancelled it before it started: dropped from the queue. */
   dropped: boolean;
+  /** Relayed: the same block still arriving at this transfer's uploader. */
+  source?: Transfer;
+  /** Relays that follow this transfer. */
+  followers?: Set<Transfer>;
+  /** Arrived and verified at its downloader (a relay that follows it may end). */
+  arrived?: boolean;
+  /** All sent but the held-back piece: waits for its source to arrive. */
+  holding?: boolean;
 }
 
 export interface Host {
@@ -50,10 +64,14 @@ export class Links {
   ) {}
 
   /** A request reached the uploader: it starts at once if a slot is free, else waits; undefined: busy. */
-  enqueue(from: number, to: number, index: number, bytes: number): Transfer | undefined {
+  enqueue(from: number, to: number, index: number, bytes: number, source?: Transfer): Transfer | undefined {
     const h = this.hosts[from]!;
     if (h.sending.size >= this.slots && h.queue.length >= this.maxWaiting) return undefined;
     const t: Transfer = { from, to, index, bytes, remaining: bytes, rate: 0, since: this.q.now, version: 0, started: false, dropped: false };
+    if (source && !source.arrived) {
+      t.source = source;
+      (source.followers ??= new Set()).add(t);
+    }
     h.queue.push(t);
     this.startNext(from);
     return t;
@@ -63,6 +81,7 @@ export class Links {
   drop(t: Transfer): boolean {
     if (t.started || t.dropped) return false;
     t.dropped = true;
+    t.source?.followers?.delete(t);
     const queue = this.hosts[t.from]!.queue;
     queue.splice(queue.indexOf(t), 1);
     return true;
@@ -83,12 +102,36 @@ export class Links {
 
   private finish(t: Transfer, version: number): void {
     const h = this.hosts[t.from]!;
-    if (version !== t.version || !h.sending.has(t)) return;
+    if (version !== t.version || !h.sending.has(t) || t.holding) return;
     t.remaining = 0;
+    if (t.source && !t.source.arrived) {
+      // A relay that caught up: its last piece waits for the source's verification; its slot stays taken.
+      t.holding = true;
+      t.rate = 0;
+      this.fill(t.from);
+      return;
+    }
+    this.end(t);
+  }
+
+  /** The transfer `t` arrived at its downloader and was verified: relays that follow it may end. */
+  arrived(t: Transfer): void {
+    t.arrived = true;
+    for (const f of t.followers ?? []) {
+      if (f.holding) this.end(f);
+      else if (f.started) this.fill(f.from);
+    }
+    t.followers = undefined;
+  }
+
+  private end(t: Transfer): void {
+    const h = this.hosts[t.from]!;
     h.sending.delete(t);
     h.uploaded += t.bytes;
     this.hosts[t.to]!.receiving.delete(t);
     this.reRateAround(t);
+    // Its relays are no longer held to its pace (they still wait for it to arrive).
+    for (const f of t.followers ?? []) if (f.started) this.fill(f.from);
     this.onSent(t);
     this.startNext(t.from);
   }
@@ -100,12 +143,20 @@ export class Links {
     for (const u of uploaders) this.fill(u);
   }
 
-  /** Water-fills the uploader's rate over its transfers, each capped at its downloader's even share. */
-  private fill(u: number): void {
+  /**
+   * Water-fills the uploader's rate over its transfers, each capped at its downloader's even
+   * share and, for a relay whose source is still sending, at the source's rate. A changed
+   * rate re-rates the relays that follow (`depth` bounds the cascade).
+   */
+  private fill(u: number, depth = 0): void {
     const h = this.hosts[u]!;
     const now = this.q.now;
-    const list = [...h.sending].map((t) => ({ t, cap: this.hosts[t.to]!.down / this.hosts[t.to]!.receiving.size })).sort((a, b) => a.cap - b.cap);
+    const list = [...h.sending]
+      .filter((t) => !t.holding)
+      .map((t) => ({ t, cap: Math.min(this.hosts[t.to]!.down / this.hosts[t.to]!.receiving.size, t.source && t.source.remaining > 0 && this.hosts[t.source.from]!.sending.has(t.source) ? t.source.rate : Infinity) }))
+      .sort((a, b) => a.cap - b.cap);
     let left = h.up;
+    const changed: Transfer[] = [];
     list.forEach(({ t, cap }, i) => {
       const rate = Math.min(cap, left / (list.length - i));
       left -= rate;
@@ -114,7 +165,9 @@ export class Links {
       if (rate === t.rate && t.version > 0) return;
       t.rate = rate;
       const v = ++t.version;
-      this.q.at(now + (Math.max(0, t.remaining) / rate) * 1000, (x: Transfer, ver: number) => this.finish(x, ver), t, v);
+      if (rate > 0) this.q.at(now + (Math.max(0, t.remaining) / rate) * 1000, (x: Transfer, ver: number) => this.finish(x, ver), t, v);
+      if (t.followers?.size) changed.push(t);
     });
+    if (depth < 32) for (const t of changed) for (const f of t.followers!) if (f.started) this.fill(f.from, depth + 1);
   }
 }

@@ -34,6 +34,8 @@ export interface SwarmScenarioOptions {
   tickMs: number;
   /** Give up after this much simulated time. */
   maxSeconds: number;
+  /** Cut-through relay of blocks still arriving (as the node does). */
+  relay: boolean;
 }
 
 export const SWARM_SCENARIO_DEFAULTS: SwarmScenarioOptions = {
@@ -50,6 +52,7 @@ export const SWARM_SCENARIO_DEFAULTS: SwarmScenarioOptions = {
   maxWaiting: MAX_WAITING,
   tickMs: TICK_MS,
   maxSeconds: 3600,
+  relay: true,
 };
 
 export function buildSwarm(o: SwarmScenarioOptions): { specs: SimHostSpec[]; originMembers: number[]; random: () => number } {
@@ -91,7 +94,7 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
   const o = { ...SWARM_SCENARIO_DEFAULTS, ...partial };
   const wall = performance.now();
   const { specs, originMembers, random } = buildSwarm(o);
-  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots, o.maxWaiting, o.tickMs);
+  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots, o.maxWaiting, o.tickMs, o.relay);
   sim.run(o.maxSeconds * 1000);
   const F = o.size;
   const downloaders = sim.nodes.slice(1);
@@ -116,6 +119,7 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
     originDegree: o.originDegree,
     placement: o.placement,
     tickMs: o.tickMs,
+    relay: o.relay,
     seed: o.seed,
     completed: done.length,
     T: round(T),

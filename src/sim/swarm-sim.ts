@@ -13,6 +13,7 @@ import { SwarmScheduler, type SwarmAction, type SwarmInput } from '../swarm/sche
 import { EventQueue } from './event-queue.js';
 import { latency, type Place } from './geography.js';
 import { Links, type Host, type Transfer } from './swarm-links.js';
+import { pieceBytes } from '../swarm/relay-feed.js';
 
 /** The session's periodic pass (`swarm-session.ts` TICK_MS). */
 export const TICK_MS = 250;
@@ -41,6 +42,10 @@ export interface SimSwarmNode {
   kept: number;
   /** Control messages this node sent (requests, cancels, have, seeded, load). */
   messages: number;
+  /** Blocks arriving here that it relays (cut-through), by index: the transfer that feeds each. */
+  readonly feeds: Map<number, Transfer>;
+  /** Blocks whose arrival it announced (`have` with `relay`): the `have` once held is not repeated. */
+  readonly announced: Set<number>;
 }
 
 export class SwarmSim {
@@ -62,6 +67,8 @@ export class SwarmSim {
     maxWaiting?: number,
     /** A longer period than the node's makes a huge run cheaper; time-based choices come later by up to that much. */
     private readonly tickMs = TICK_MS,
+    /** Cut-through relay of blocks still arriving (the node's behaviour); false: only whole blocks are forwarded. */
+    private readonly relay = true,
   ) {
     const n = Math.ceil(size / blockSize);
     this.lengths = Array.from({ length: n }, (_, i) => Math.min(blockSize, size - i * blockSize));
@@ -79,6 +86,8 @@ export class SwarmSim {
       received: 0,
       kept: 0,
       messages: 0,
+      feeds: new Map(),
+      announced: new Set(),
     }));
     this.left = specs.length - 1;
     const members = originMembers.map(nameOf);
@@ -141,13 +150,42 @@ export class SwarmSim {
   }
 
   private requested(node: SimSwarmNode, peer: number, index: number): void {
-    const t = this.links.enqueue(peer, node.id, index, this.lengths[index]!);
+    const holder = this.nodes[peer]!;
+    // A block the peer does not hold yet is relayed from the copy arriving there.
+    const source = holder.sched && !holder.sched.have.has(index) ? holder.feeds.get(index) : undefined;
+    if (holder.sched && !holder.sched.have.has(index) && !source) {
+      this.q.after(this.lat(node.id, peer), () => this.input(node, { type: 'failure', peer: nameOf(peer), index, kind: 'lost' }));
+      return;
+    }
+    const t = this.links.enqueue(peer, node.id, index, this.lengths[index]!, source);
     if (t) node.pending.set(`${nameOf(peer)}/${index}`, t);
     else this.q.after(this.lat(node.id, peer), () => this.input(node, { type: 'failure', peer: nameOf(peer), index, kind: 'busy' }));
   }
 
+  /** Its first piece has arrived: the downloader relays the block from now on and says so (`have` with `relay`). */
+  private relayFrom(t: Transfer): void {
+    const node = this.nodes[t.to]!;
+    if (node.sched!.have.has(t.index) || node.feeds.has(t.index)) return;
+    node.feeds.set(t.index, t);
+    node.announced.add(t.index);
+    this.tellHave(node, t.index);
+  }
+
+  private tellHave(node: SimSwarmNode, index: number): void {
+    // `have` to every neighbour that downloads (the origin does not).
+    for (const n of node.neighbours) {
+      if (n === 0) continue;
+      node.messages++;
+      this.q.after(this.lat(node.id, n), () => this.input(this.nodes[n]!, { type: 'peer-has', peer: node.name, index }));
+    }
+  }
+
   /** The origin tells the downloaders it serves that it has started sending a block for the first time. */
   private started(t: Transfer): void {
+    if (this.relay) {
+      const share = this.links.hosts[t.to]!.down / Math.max(1, this.links.hosts[t.to]!.receiving.size);
+      this.q.after(this.lat(t.from, t.to) + (Math.min(pieceBytes(t.bytes), t.bytes) / share) * 1000, () => this.relayFrom(t));
+    }
     if (t.from !== 0 || this.seededOnce.has(t.index)) return;
     this.seededOnce.add(t.index);
     const origin = this.nodes[0]!;
@@ -169,13 +207,15 @@ export class SwarmSim {
     const fresh = !node.sched!.have.has(t.index);
     if (fresh) node.kept += t.bytes;
     if (node.doneAt === undefined) this.carryOut(node, node.sched!.handle({ type: 'block', peer, index: t.index, valid: true }, this.q.now));
-    if (!fresh) return;
-    // `have` to every neighbour that downloads (the origin does not).
-    for (const n of node.neighbours) {
-      if (n === 0) continue;
-      node.messages++;
-      this.q.after(this.lat(node.id, n), () => this.input(this.nodes[n]!, { type: 'peer-has', peer: node.name, index: t.index }));
+    // Verified here: relays of it (from this copy or the one that fed them) may end.
+    this.links.arrived(t);
+    const feed = node.feeds.get(t.index);
+    if (feed) {
+      node.feeds.delete(t.index);
+      if (feed !== t) this.links.arrived(feed);
     }
+    // The neighbours told it was arriving are not told again (have-broadcaster.ts).
+    if (fresh && !node.announced.delete(t.index)) this.tellHave(node, t.index);
   }
 
   /** The sessions' periodic pass: bytes heard from peers still sending, load reports every 2 s. */

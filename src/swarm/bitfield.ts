@@ -42,6 +42,14 @@ export class Bitfield {
     return true;
   }
 
+  /** Clears a bit (a relay lost a block it was still receiving); returns false if it was not set. */
+  unset(index: number): boolean {
+    if (!this.has(index)) return false;
+    this.bits[index >> 3]! &= ~(0x80 >> (index & 7));
+    this.ones--;
+    return true;
+  }
+
   get count(): number {
     return this.ones;
   }

@@ -14,6 +14,7 @@ import type { Bitfield } from './bitfield.js';
 import { SwarmSession } from './swarm-session.js';
 import { TokenBucket } from './token-bucket.js';
 import type { Stuck } from './stuck.js';
+import { RelayFeeds } from './relay-feed.js';
 
 export { stuckReason, type Stuck, type StuckReason } from './stuck.js';
 
@@ -26,6 +27,8 @@ export interface DownloaderDeps {
   bitfield: (contentId: string) => Bitfield;
   /** A block was verified and stored (advertise it, report progress). */
   onStored: (contentId: string, manifest: Manifest, index: number) => void;
+  /** A block started arriving and can be relayed to others (cut-through): advertise it; `started` false: its relay failed. */
+  onRelaying?: (contentId: string, index: number, started: boolean) => void;
   /** Block bytes received from peers, by outcome (see SessionDeps.onReceived). */
   onReceived?: (bytes: number, outcome: 'kept' | 'duplicate' | 'corrupt') => void;
   /** Why a content cannot progress now, or undefined once it moves again (only changes are reported). */
@@ -43,6 +46,8 @@ export interface DownloaderDeps {
 const IDLE_MS = 60_000;
 
 export class Downloader {
+  /** Blocks arriving here, which the peer service relays before they are whole. */
+  readonly relays = new RelayFeeds();
   private readonly sessions = new Map<string, SwarmSession>();
   private readonly idle = new Map<string, NodeJS.Timeout>();
   private readonly bucket: TokenBucket;
@@ -140,6 +145,8 @@ export class Downloader {
         },
         onStuck: (stuck) => this.setStuck(contentId, stuck),
         downloadBucket: this.bucket,
+        relays: this.relays,
+        onRelaying: (index, started) => this.deps.onRelaying?.(contentId, index, started),
       });
       this.sessions.set(contentId, session);
       if (!this.stopped) session.start();

@@ -10,6 +10,8 @@ import type { PeerConnection } from '../wire/peer-connection.js';
 export class HaveBroadcaster {
   private readonly subscribers = new Map<string, Set<PeerConnection>>();
   private readonly seededSent = new Map<string, Set<number>>();
+  /** `contentId/index` → the subscribers told it is arriving (`have` with `relay`): the `have` once it is held is not repeated to them. */
+  private readonly relayTold = new Map<string, Set<PeerConnection>>();
   /** The contents each connection listens to: one `close` listener per connection, whatever their number. */
   private readonly byConn = new Map<PeerConnection, Set<string>>();
 
@@ -31,6 +33,7 @@ export class HaveBroadcaster {
     for (const conn of this.subscribers.get(contentId) ?? []) this.byConn.get(conn)?.delete(contentId);
     this.subscribers.delete(contentId);
     this.seededSent.delete(contentId);
+    for (const key of [...this.relayTold.keys()]) if (key.startsWith(`${contentId}/`)) this.relayTold.delete(key);
   }
 
   private unsubscribeAll(conn: PeerConnection): void {
@@ -42,8 +45,23 @@ export class HaveBroadcaster {
     this.byConn.delete(conn);
   }
 
+  /** Stored: told to every subscriber not already told it was arriving (to them the two mean the same: ask me). */
   have(contentId: string, index: number): void {
-    this.send(contentId, 'have', index);
+    const key = `${contentId}/${index}`;
+    const told = this.relayTold.get(key);
+    this.relayTold.delete(key);
+    this.send(contentId, 'have', index, false, told);
+  }
+
+  /** A block started arriving here and may be asked for: it is relayed as it comes (relay-feed.ts). */
+  relaying(contentId: string, index: number): void {
+    this.relayTold.set(`${contentId}/${index}`, new Set(this.subscribers.get(contentId)));
+    this.send(contentId, 'have', index, true);
+  }
+
+  /** Its relay failed: those told may have forgotten it, so the `have` once it is held goes to everyone. */
+  relayLost(contentId: string, index: number): void {
+    this.relayTold.delete(`${contentId}/${index}`);
   }
 
   /** Called when a complete holder sends a block; tells subscribers the first time only. */
@@ -55,9 +73,9 @@ export class HaveBroadcaster {
     this.send(contentId, 'seeded', index);
   }
 
-  private send(contentId: string, type: 'have' | 'seeded', index: number): void {
+  private send(contentId: string, type: 'have' | 'seeded', index: number, relay = false, skip?: Set<PeerConnection>): void {
     for (const conn of this.subscribers.get(contentId) ?? []) {
-      if (!conn.isClosed) void conn.notify(type, { contentId, index }).catch(() => undefined);
+      if (!conn.isClosed && !skip?.has(conn)) void conn.notify(type, relay ? { contentId, index, relay } : { contentId, index }).catch(() => undefined);
     }
   }
 }

@@ -58,7 +58,8 @@ export class HolderLinks {
     this.deps
       .findHolders(this.contentId)
       .then((holders) => {
-        this.handle({ type: 'swarm', selfId: this.deps.selfId, members: holders.filter((h) => !h.complete).map((h) => h.nodeId) });
+        // The origin's designation runs among the origin group only, when the root bounds its answer (root/holder-bound.ts).
+        this.handle({ type: 'swarm', selfId: this.deps.selfId, members: holders.filter((h) => !h.complete && h.group !== false).map((h) => h.nodeId) });
         if (!holders.some((h) => h.nodeId !== this.deps.selfId) && this.conns.size === 0) this.deps.onStuck({ reason: 'no-peer', detail: 'no node holds this content yet' });
         holders.forEach((h) => this.connect(h));
       })

@@ -180,8 +180,7 @@ export class SwarmScheduler {
 
   /** A seed tells us it has just sent this block to someone. */
   seeded(index: number, now: number): void {
-    // A notice that arrives after its recipient left the swarm (a failing node's last
-    // requests) would hold back a block that now falls to a live member for nothing.
+    // A late notice about a member that has left would hold back a block for nothing.
     if (this.s.rendezvous.sentToDeparted(index, now, 2 * this.seedGraceMs)) return;
     this.s.seededAt.set(index, now);
   }
@@ -190,15 +189,11 @@ export class SwarmScheduler {
     this.s.removePeer(id);
   }
 
-  /**
-   * The downloaders of this content, self included: blocks are designated to members by
-   * rendezvous hashing, and each asks seeds first for its own designated blocks.
-   */
+  /** The downloaders, self included: each asks seeds first for the blocks rendezvous hashing designates to it. */
   setSwarm(selfId: string, members: readonly string[], now = 0): void {
     const rv = this.s.rendezvous;
     const gone = rv.leaving(members);
-    // A block the seed sent to a member that has since left the swarm (died, or its store
-    // refuses blocks) will not be relayed: it is no longer held back for the seeded grace.
+    // A block the seed sent to a member that has left (died, store refusing) will not be relayed.
     if (gone.size > 0) for (const i of [...this.s.seededAt.keys()]) if (gone.has(rv.owner(i))) this.s.seededAt.delete(i);
     rv.set(selfId, members, now);
   }
@@ -275,6 +270,11 @@ export class SwarmScheduler {
       // Not a fault: its queue is full because others ask it too. Ask others meanwhile, and it
       // again once it has sent about one block per request it is already serving.
       p.chokedUntil = Math.max(p.chokedUntil, now + Math.max(BUSY_MIN_MS, (this.s.blockLength / p.rate()) * 1000));
+      return [];
+    }
+    if (kind === 'lost') {
+      // Not a fault: the relay's own copy failed. It will say `have` again once it holds the block.
+      this.s.peerLost(id, index);
       return [];
     }
     if (kind === 'error') {

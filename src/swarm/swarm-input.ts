@@ -12,15 +12,18 @@ export type SwarmAction =
   | { type: 'ban'; peer: string; reason: string }
   | { type: 'complete' };
 
-/** `busy`: the holder's upload queue is full; ask it again after a block's time, elsewhere meanwhile. */
-export type FailureKind = 'refused' | 'unservable' | 'error' | 'busy';
+/**
+ * `busy`: the holder's upload queue is full; ask it again after a block's time, elsewhere meanwhile.
+ * `lost`: a relay lost the block it was still receiving; it has it no more until a new `have`.
+ */
+export type FailureKind = 'refused' | 'unservable' | 'error' | 'busy' | 'lost';
 
 export type SwarmInput =
   /** Interest opened with a holder: its bitfield, load report and the measured round trip. */
   | { type: 'peer-joined'; peer: string; have: Bitfield; load: PeerLoad; rttMs: number; isSeed: boolean }
   /** A fresh load report and round trip. */
   | { type: 'peer-load'; peer: string; load: PeerLoad; rttMs: number }
-  /** A holder stored a new block (`have`). */
+  /** A holder stored a new block, or one started arriving there and can be relayed (`have`). */
   | { type: 'peer-has'; peer: string; index: number }
   /** A seed started sending this block to someone (`seeded`). */
   | { type: 'seeded'; index: number }

@@ -21,6 +21,7 @@ import { stuckReason, type Stuck } from './stuck.js';
 import { pipelineLimits } from './pipeline.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenBucket } from './token-bucket.js';
+import type { RelayFeeds } from './relay-feed.js';
 
 export interface SessionDeps {
   selfId: string;
@@ -31,6 +32,10 @@ export interface SessionDeps {
   onStored: (index: number, bytes: number) => void;
   /** Block bytes received from a peer: `kept` (stored), `duplicate` (held already, dropped unhashed) or `corrupt`. */
   onReceived?: (bytes: number, outcome: 'kept' | 'duplicate' | 'corrupt') => void;
+  /** Blocks arriving here, relayed to others before they are whole (cut-through, relay-feed.ts). */
+  relays?: RelayFeeds;
+  /** A block started arriving and can be relayed: tell the neighbours (`have` with `relay`); `started` false: its relay failed. */
+  onRelaying?: (index: number, started: boolean) => void;
   /** Why the session cannot progress, or undefined once it moves again. */
   onStuck: (stuck: Stuck | undefined) => void;
   downloadBucket: TokenBucket;
@@ -71,6 +76,8 @@ export class SwarmSession {
   private readonly pacer: RatePacer | undefined;
   /** Indices by block hash: a content may repeat a block, and one fetch serves every copy. */
   private readonly sameHash = new Map<string, number[]>();
+  /** Block index → the request (`peer/index`) whose pieces feed its relay. */
+  private readonly feedOwner = new Map<number, string>();
   private isStopped = false;
   private markComplete!: () => void;
   private markFailed!: (err: Error) => void;
@@ -133,6 +140,8 @@ export class SwarmSession {
     this.stopping.abort(reason);
     this.holders.close();
     for (const a of this.aborts.values()) a.abort(reason);
+    this.deps.relays?.drop(this.contentId, 'the download stopped');
+    this.feedOwner.clear();
     for (const list of this.waiters.values()) for (const w of list) w.reject(reason);
     this.waiters.clear();
   }
@@ -251,7 +260,9 @@ export class SwarmSession {
       this.aborts.delete(key);
       this.awaiting.add(key);
       this.scheduler.sent(peer, index, Date.now());
-      const reply = await conn.request('get-block', { contentId: this.contentId, index }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: this.stopping.signal });
+      const relay = this.deps.relays !== undefined;
+      const onPart = relay ? (parts: readonly Buffer[]) => this.onPart(key, index, parts) : undefined;
+      const reply = await conn.request('get-block', { contentId: this.contentId, index, ...(relay ? { pieces: true } : {}) }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: this.stopping.signal, onPart });
       await this.onReply(peer, index, reply.parts);
     } catch (err) {
       if (abort.signal.aborted || this.isStopped) return;
@@ -261,8 +272,31 @@ export class SwarmSession {
       this.aborts.delete(key);
       this.awaiting.delete(key);
       this.cancelled.delete(key);
+      this.endFeed(key, index);
       this.pump();
     }
+  }
+
+  /** A piece of a block arrived: the first copy to send one feeds the block's relay. */
+  private onPart(key: string, index: number, parts: readonly Buffer[]): void {
+    const relays = this.deps.relays!;
+    if (this.feedOwner.get(index) !== key) {
+      if (this.feedOwner.has(index) || this.scheduler.have.has(index) || this.isStopped) return;
+      if (!relays.open(this.contentId, index, this.manifest.blocks[index]!.length)) return;
+      this.feedOwner.set(index, key);
+      this.deps.onRelaying?.(index, true);
+    }
+    relays.get(this.contentId, index)?.push(parts);
+  }
+
+  /** The request that fed a relay is over: unless the block was verified and kept (the feed completed), its readers are told it is lost. */
+  private endFeed(key: string, index: number): void {
+    if (this.feedOwner.get(index) !== key) return;
+    this.feedOwner.delete(index);
+    // Held (the feed completed, or the same bytes were kept at another index: its readers then ask again and get the stored block).
+    const held = this.scheduler.have.has(index);
+    this.deps.relays?.abort(this.contentId, index, held ? 'the block is held' : 'this copy failed or was dropped');
+    if (!held) this.deps.onRelaying?.(index, false);
   }
 
   /** A block's bytes arrived: verify and keep them, unless another copy was kept first. */
@@ -300,6 +334,8 @@ export class SwarmSession {
     } finally {
       this.storing.delete(index);
     }
+    // Verified and stored: its relay readers get the rest (the held-back piece included).
+    this.deps.relays?.complete(this.contentId, index, parts);
     this.deps.onReceived?.(length, 'kept');
     this.handle({ type: 'block', peer, index, valid: true });
     this.deps.onStored(index, length);
@@ -319,6 +355,8 @@ export class SwarmSession {
     const code = isCanopyError(err) ? err.code : undefined;
     // A busy holder is not a fault and not why we are stuck: ask others, and it again shortly.
     if (code === 'ERR_BUSY') return this.handle({ type: 'failure', peer, index, kind: 'busy' });
+    // A relay whose own copy failed: not its fault; it has the block no more until it says so again.
+    if (code === 'ERR_RELAY_ABORTED') return this.handle({ type: 'failure', peer, index, kind: 'lost' });
     // A holder that refuses, or answers with an error of its own (its volume failed), is not
     // asked for that block again; a broken or silent connection chokes the peer with backoff.
     const transport = code === undefined || code === 'ERR_TIMEOUT' || code === 'ERR_CONNECTION_CLOSED' || code === 'ERR_UNREACHABLE';

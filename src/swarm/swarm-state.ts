@@ -66,6 +66,12 @@ export class SwarmState {
     if (p && index < p.have.size && p.have.set(index)) this.availability[index]!++;
   }
 
+  /** A relay lost a block it was still receiving: it has it no more until a new `have`. */
+  peerLost(id: string, index: number): void {
+    const p = this.peers.get(id);
+    if (p && !p.isSeed && p.have.unset(index)) this.availability[index]!--;
+  }
+
   markHeld(index: number): void {
     this.have.set(index);
     this.wantedMissing.delete(index);

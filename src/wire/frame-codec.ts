@@ -11,7 +11,7 @@
  * hashes and stores the parts as they are (core/block-bytes.ts).
  */
 import { CanopyError } from '../core/errors.js';
-import { joined } from '../core/block-bytes.js';
+import { byteLength, joined, type BlockBytes } from '../core/block-bytes.js';
 
 export const MAX_HEADER_BYTES = 16 * 2 ** 20;
 export const MAX_PAYLOAD_BYTES = 64 * 2 ** 20;
@@ -25,7 +25,8 @@ export interface Frame {
   readonly parts: readonly Buffer[];
 }
 
-class DecodedFrame implements Frame {
+/** A frame's header and payload pieces (also a reply whose payload came in several `part` frames). */
+export class DecodedFrame implements Frame {
   private whole: Buffer | undefined;
 
   constructor(
@@ -41,14 +42,19 @@ class DecodedFrame implements Frame {
 
 const EMPTY = Buffer.alloc(0);
 
-export function encodeFrame(header: Record<string, unknown>, payload: Uint8Array = EMPTY): Buffer[] {
+/** `payload` may be the pieces a block arrived in (a relayed piece): they go out as they are, not joined. */
+export function encodeFrame(header: Record<string, unknown>, payload: Uint8Array | BlockBytes = EMPTY): Buffer[] {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const length = Array.isArray(payload) ? byteLength(payload) : (payload as Uint8Array).length;
   if (json.length > MAX_HEADER_BYTES) throw new CanopyError('ERR_WIRE_TOO_LARGE', `frame header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`);
-  if (payload.length > MAX_PAYLOAD_BYTES) throw new CanopyError('ERR_WIRE_TOO_LARGE', `frame payload of ${payload.length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
+  if (length > MAX_PAYLOAD_BYTES) throw new CanopyError('ERR_WIRE_TOO_LARGE', `frame payload of ${length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
   const prefix = Buffer.allocUnsafe(PREFIX);
   prefix.writeUInt32BE(json.length, 0);
-  prefix.writeUInt32BE(payload.length, 4);
-  return payload.length > 0 ? [prefix, json, Buffer.from(payload.buffer, payload.byteOffset, payload.length)] : [prefix, json];
+  prefix.writeUInt32BE(length, 4);
+  if (length === 0) return [prefix, json];
+  if (Array.isArray(payload)) return [prefix, json, ...(payload as readonly Buffer[])];
+  const bytes = payload as Uint8Array;
+  return [prefix, json, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)];
 }
 
 export class FrameDecoder {

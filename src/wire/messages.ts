@@ -34,15 +34,22 @@ export interface ProgressBody {
   stuckDetail?: string;
 }
 export interface HoldersBody { contentId: string }
-export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean }
+/**
+ * `group` (only in an answer bounded for a large fleet, src/root/holder-bound.ts): true for a
+ * downloader of the origin group (the origin's rendezvous designation runs among them), false
+ * for a neighbour outside it; absent: every downloader is listed and takes part.
+ */
+export interface Holder { nodeId: string; peer: PeerAddress; complete: boolean; group?: boolean }
 export interface HoldersReply { holders: Holder[] }
-export interface GetBlockBody { contentId: string; index: number }
+/** `pieces`: the requester takes the block in `part` frames, so a holder may relay one it is still receiving. */
+export interface GetBlockBody { contentId: string; index: number; pieces?: boolean }
 /** Asks a holder for its bitfield (reply payload) and load, and to send `have`/`seeded` from now on. */
 export interface InterestBody { contentId: string }
 export interface InterestReply { blocks: number; seed: boolean; uploads: number; queuedBytes: number; rate: number; cap: number }
 /** Asks a holder for its current load; the round trip doubles as the proximity measure. */
 export interface LoadBody { contentId: string }
-export interface HaveBody { contentId: string; index: number }
+/** `relay`: the block is still arriving here (unverified); it can be asked for and comes as it arrives. */
+export interface HaveBody { contentId: string; index: number; relay?: boolean }
 /** A node asks the root for a new certificate (same node id) for this public key; the reply is `{cert}`. */
 export interface RenewBody { publicKey: string }
 /** A member asks the root for an HTTPS server certificate for its names (src/node/https-setup.ts). */
@@ -143,12 +150,12 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   withdraw: { contentId: hash, at: isoTime, reason: str(200), sig: str(100) },
   progress: { contentId: hash, haveBlocks: count, haveBytes: count, fetchedBytes: optional(count), stuck: optional(str(32)), stuckDetail: optional(str(500)) },
   holders: { contentId: hash },
-  'get-block': { contentId: hash, index: count },
+  'get-block': { contentId: hash, index: count, pieces: optional(bool) },
   interest: { contentId: hash },
   load: { contentId: hash },
-  have: { contentId: hash, index: count },
-  seeded: { contentId: hash, index: count },
-  cancel: { contentId: hash, index: count },
+  have: { contentId: hash, index: count, relay: optional(bool) },
+  seeded: { contentId: hash, index: count, relay: optional(bool) },
+  cancel: { contentId: hash, index: count, pieces: optional(bool) },
   'trust-update': { records: arrayOf(object, 10_000), revocations: optional(object), publishers: optional(object) },
   renew: { publicKey: str(1024) },
   'server-cert': { publicKey: str(1024), names: arrayOf(str(253), 32) },

@@ -6,8 +6,9 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
+import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import { CanopyError, errorFromJSON, isCanopyError } from '../core/errors.js';
-import { encodeFrame, FrameDecoder, type Frame } from './frame-codec.js';
+import { DecodedFrame, encodeFrame, FrameDecoder, MAX_PAYLOAD_BYTES, type Frame } from './frame-codec.js';
 import { checkBody, isMessageType, type MessageBodies, type MessageType } from './messages.js';
 import { authenticatedPeerId } from './transport.js';
 
@@ -41,14 +42,24 @@ export interface IncomingRequest<T extends MessageType = MessageType> {
   conn: PeerConnection;
 }
 
-/** `sent` (if given) runs once the reply has been written out, or failed to be: uploads hold their slot until then. */
-export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer; sent?: () => void } | void>;
+/**
+ * `sent` (if given) runs once the reply has been written out, or failed to be: uploads hold
+ * their slot until then. `pieces`: the payload is sent as it comes, each piece in a `part`
+ * frame, then `ok` (a block relayed while it is still arriving, docs/PROTOCOL.md); an error
+ * thrown meanwhile ends the reply with `err` and the requester drops what it got.
+ */
+export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer; pieces?: AsyncIterable<BlockBytes>; sent?: () => void } | void>;
 
 interface Pending {
   resolve: (r: Reply) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
+  /** Payload pieces received so far in `part` frames, and who wants each as it comes. */
+  parts: Buffer[];
+  partBytes: number;
+  onPart: ((parts: readonly Buffer[]) => void) | undefined;
 }
+
 
 export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }> {
   /** The node id the transport authenticated (the TLS certificate's), if any. */
@@ -91,7 +102,8 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     return this.closed;
   }
 
-  async request<T extends MessageType>(type: T, body: MessageBodies[T], options: { payload?: Buffer; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Reply> {
+  /** `onPart` sees each piece of a reply sent in `part` frames as it arrives (the reply still carries them all). */
+  async request<T extends MessageType>(type: T, body: MessageBodies[T], options: { payload?: Buffer; timeoutMs?: number; signal?: AbortSignal; onPart?: (parts: readonly Buffer[]) => void } = {}): Promise<Reply> {
     if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
@@ -114,7 +126,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
         this.pending.delete(id);
         settle(reject)(new CanopyError('ERR_TIMEOUT', `${type} request got no answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), timer });
+      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), timer, parts: [], partBytes: 0, onPart: options.onPart });
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
     });
@@ -141,9 +153,9 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     this.emit('close', err);
   }
 
-  private async write(header: Record<string, unknown>, payload?: Buffer): Promise<void> {
+  private async write(header: Record<string, unknown>, payload?: BlockBytes): Promise<void> {
     if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
-    if ((payload?.length ?? 0) < BULK_FRAME_BYTES) return this.put(header, payload);
+    if ((payload ? byteLength(payload) : 0) < BULK_FRAME_BYTES) return this.put(header, payload);
     // Bulk frames (blocks) take turns, and each waits until the one before has left our
     // buffer: control frames (tree heartbeats, have, cancel, load) written meanwhile go out
     // after at most one block instead of behind every block being sent on this connection.
@@ -160,7 +172,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     }
   }
 
-  private async put(header: Record<string, unknown>, payload?: Buffer): Promise<void> {
+  private async put(header: Record<string, unknown>, payload?: BlockBytes): Promise<void> {
     let ok = true;
     const parts = encodeFrame(header, payload);
     // Prefix, header and payload go down as one write (writev): over TLS, one run of records
@@ -230,10 +242,19 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     if (typeof header.re === 'number') {
       const p = this.pending.get(header.re);
       if (!p) return; // A reply that arrives after its timeout is dropped.
+      if (header.t === 'part') {
+        // One piece of a reply still coming: kept (views, no copy) and shown to whoever relays it.
+        // A reply in pieces is bounded like one frame, so a peer cannot grow it without end.
+        p.partBytes += byteLength(frame.parts);
+        if (p.partBytes > MAX_PAYLOAD_BYTES) return this.destroy(new CanopyError('ERR_WIRE_TOO_LARGE', `a reply in parts exceeds ${MAX_PAYLOAD_BYTES} bytes`));
+        for (const b of frame.parts) p.parts.push(b);
+        p.onPart?.(frame.parts);
+        return;
+      }
       this.pending.delete(header.re);
       clearTimeout(p.timer);
-      if (header.t === 'ok') p.resolve(frame);
-      else p.reject(errorFromJSON(header, 'ERR_WIRE_PROTOCOL'));
+      if (header.t !== 'ok') p.reject(errorFromJSON(header, 'ERR_WIRE_PROTOCOL'));
+      else p.resolve(p.parts.length === 0 ? frame : new DecodedFrame(frame.header, [...p.parts, ...frame.parts]));
       return;
     }
     this.takeToken();
@@ -254,6 +275,14 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     }
   }
 
+  /** Each piece in its own `part` frame: control frames and other replies' pieces go between them. */
+  private async writePieces(id: number, pieces: AsyncIterable<BlockBytes>): Promise<void> {
+    for await (const piece of pieces) {
+      if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
+      await this.write({ t: 'part', re: id }, piece);
+    }
+  }
+
   private async handle(header: Record<string, unknown>, payload: Buffer): Promise<void> {
     const id = typeof header.id === 'number' ? header.id : undefined;
     try {
@@ -261,6 +290,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       const body = checkBody(header.t, header);
       const result = await this.handler({ type: header.t, body, payload, conn: this } as IncomingRequest);
       try {
+        if (id !== undefined && result?.pieces) await this.writePieces(id, result.pieces);
         if (id !== undefined && !this.closed) await this.write({ ...(result?.body ?? {}), t: 'ok', re: id }, result?.payload);
       } finally {
         result?.sent?.();

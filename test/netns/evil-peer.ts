@@ -2,11 +2,14 @@
  * A hostile peer for fault tests, run as its own process inside a namespace: it joins the
  * root like a node, tells the root and every peer that it holds every block of every content
  * with no load at all (so schedulers find it attractive), and answers every block request
- * with random bytes of the right length. It is an insider: it enrolled with a join token, so
+ * with random bytes of the right length (in pieces, a little apart, when asked for pieces: so
+ * honest nodes start relaying the block before they find it corrupt and must abort the relay). It is an insider: it enrolled with a join token, so
  * it holds a valid cluster certificate and qualifies; only the block hashes give it away.
  * Usage: evil-peer.ts <root host:port> <own ip> <join token> <data dir>
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pieceBytes, slices } from '../../src/swarm/relay-feed.js';
 import { parseManifest } from '../../src/core/manifest.js';
 import { Bitfield } from '../../src/swarm/bitfield.js';
 import { PeerConnection, type RequestHandler } from '../../src/wire/peer-connection.js';
@@ -36,8 +39,17 @@ const handler: RequestHandler = async ({ type, body, conn }) => {
     case 'load':
       return { body: { uploads: 0, queuedBytes: 0, rate: 0, cap: 0 } };
     case 'get-block': {
-      const { contentId, index } = body as MessageBodies['get-block'];
-      return { payload: randomBytes(manifests.get(contentId)!.blocks[index]!.length) };
+      const { contentId, index, pieces } = body as MessageBodies['get-block'];
+      const junk = randomBytes(manifests.get(contentId)!.blocks[index]!.length);
+      if (!pieces) return { payload: junk };
+      return {
+        pieces: (async function* () {
+          for (const piece of slices([junk], 0, junk.length, pieceBytes(junk.length))) {
+            yield piece;
+            await sleep(50);
+          }
+        })(),
+      };
     }
     default:
       return;

@@ -23,6 +23,7 @@ interface SimSwarmOptions {
   placement: string;
   tick: string;
   seed: string;
+  relay: boolean;
   json?: boolean;
 }
 
@@ -76,6 +77,7 @@ function registerSimSwarm(sim: Command): void {
     .option('--placement <where>', 'world (the simulator geography) or lan (one data centre)', 'world')
     .option('--tick <ms>', "period of each node's scheduler pass (the node's is 250; longer makes a huge run cheaper)", '250')
     .option('--seed <n>', 'random seed (same seed, same run)', '1')
+    .option('--no-relay', 'forward only whole blocks (no cut-through relay of blocks still arriving)')
     .option('--json', 'print one JSON line')
     .action(
       action(async (opts: SimSwarmOptions) => {
@@ -97,6 +99,7 @@ function registerSimSwarm(sim: Command): void {
           placement: opts.placement,
           tickMs: int('tick', opts.tick, 10, 10_000),
           seed: int('seed', opts.seed, 0, 2 ** 31),
+          relay: opts.relay,
         });
         if (opts.json) return printJson(r);
         const x = r as Record<string, number> & { completionSeconds: Record<string, number>; messagesPerNodePerSecond: Record<string, number> };

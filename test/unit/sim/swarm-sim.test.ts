@@ -27,6 +27,23 @@ describe('swarm simulator', () => {
     assert.ok(Math.abs(done.get('0')! - 1500) < 1, `large transfer ended at ${done.get('0')}`);
   });
 
+  it('a relay never runs ahead of the block it relays and ends only once that block has arrived', () => {
+    const q = new EventQueue();
+    const ends = new Map<string, number>();
+    // The origin sends at 5 MB/s; the relaying host could forward at 10 MB/s.
+    const links = new Links([host(5e6, 10e6), host(10e6, 10e6), host(10e6, 10e6)], q, (t: Transfer) => {
+      ends.set(`${t.from}>${t.to}`, q.now);
+      // The source arrives 300 ms after its last byte left (latency and verification).
+      if (t.from === 0) q.after(300, () => links.arrived(t));
+    }, () => undefined);
+    const source = links.enqueue(0, 1, 0, 5e6)!;
+    q.after(100, () => links.enqueue(1, 2, 0, 5e6, source));
+    q.run(Infinity);
+    assert.ok(Math.abs(ends.get('0>1')! - 1000) < 1, `source ended at ${ends.get('0>1')}`);
+    // Held to 5 MB/s behind the source, then the last piece waits for the source to arrive.
+    assert.ok(Math.abs(ends.get('1>2')! - 1300) < 1, `relay ended at ${ends.get('1>2')}`);
+  });
+
   it('one downloader gets the content in its size over the rate', () => {
     const r = runSwarmScenario({ nodes: 1, size: 16 * MiB, blockSize: MiB, rate: 4 * MiB, placement: 'lan', maxSeconds: 60 }) as unknown as Result;
     assert.equal(r.completed, 1);

@@ -5,22 +5,12 @@
  * per user, not one per content.
  */
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { getEventListeners, once } from 'node:events';
+import { getEventListeners } from 'node:events';
 import { describe, it } from 'node:test';
-import { PeerConnection, type RequestHandler } from '../../../src/wire/peer-connection.js';
+import { loopbackPair } from '../../helpers/loopback-pair.js';
 import { HaveBroadcaster } from '../../../src/swarm/have-broadcaster.js';
 
-async function pair(handler: RequestHandler): Promise<{ server: PeerConnection; client: PeerConnection; close: () => void }> {
-  let resolveConn!: (c: PeerConnection) => void;
-  const server = new Promise<PeerConnection>((r) => (resolveConn = r));
-  const srv = net.createServer((s) => resolveConn(new PeerConnection(s, handler)));
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const socket = net.connect((srv.address() as net.AddressInfo).port, '127.0.0.1');
-  await once(socket, 'connect');
-  const client = new PeerConnection(socket, async () => undefined);
-  return { server: await server, client, close: () => (client.destroy(), srv.close()) };
-}
+const pair = loopbackPair;
 
 const id = (n: number) => n.toString(16).padStart(64, '0');
 

@@ -1,0 +1,202 @@
+/**
+ * Cut-through relay: a node forwards a block to others while it is still receiving it,
+ * instead of only once it is whole (docs/SWARM.md, "Cut-through relay"). Blocks are
+ * verified by hash only when whole, so what is relayed before that is *unverified* and
+ * treated as such everywhere (docs/SECURITY.md):
+ * - relayed bytes never touch the store: the relaying node stores the block only once its
+ *   own copy matched the manifest's hash, and the receiver likewise verifies the whole
+ *   block before storing or serving it, dropping it on a mismatch;
+ * - the piece that would complete the block is held back until the relaying node has
+ *   verified it: nobody receives a whole block from a relay that the relay has not checked.
+ *   If its copy fails (corrupt, or its source went away), every reader's reply ends with
+ *   `ERR_RELAY_ABORTED` and the receiver drops the partial bytes; an honest relay is thus
+ *   never blamed for a corrupt source (a bad relay still is, by the receiver's own hash).
+ *
+ * `RelayFeed` is one block in flight at this node; `RelayFeeds` the node's feeds by content.
+ */
+import { byteLength, type BlockBytes } from '../core/block-bytes.js';
+import { CanopyError } from '../core/errors.js';
+
+/** Largest piece on the wire for a block sent in parts: the unit of cut-through. */
+export const PIECE_BYTES = 256 * 1024;
+
+/**
+ * The piece size for a block: a quarter of it, between 64 KiB (smaller frames cost more
+ * than they gain) and PIECE_BYTES, so even a small block is relayed in several pieces.
+ */
+export function pieceBytes(blockLength: number): number {
+  return Math.min(PIECE_BYTES, Math.max(64 * 1024, Math.ceil(blockLength / 4)));
+}
+
+export class RelayFeed {
+  /** Unverified pieces from the upstream copy, in order. */
+  private readonly pieces: (readonly Buffer[])[] = [];
+  private receivedBytes = 0;
+  /** The verified block, once held (from this copy or another). */
+  private whole: readonly Buffer[] | undefined;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+  private waiting: Promise<void> | undefined;
+  /** Bytes handed to readers, for the metrics. */
+  relayed = 0;
+
+  constructor(readonly length: number) {}
+
+  get received(): number {
+    return this.receivedBytes;
+  }
+
+  get ended(): boolean {
+    return this.whole !== undefined || this.failure !== undefined;
+  }
+
+  /** An unverified piece arrived from upstream. */
+  push(parts: readonly Buffer[]): void {
+    if (this.ended) return;
+    this.pieces.push(parts);
+    this.receivedBytes += byteLength(parts);
+    this.notify();
+  }
+
+  /** The block verified and stored: readers get the rest from these bytes. */
+  complete(whole: BlockBytes): void {
+    if (this.ended) return;
+    this.whole = Buffer.isBuffer(whole) ? [whole] : (whole as readonly Buffer[]);
+    this.notify();
+  }
+
+  /** This node's copy failed (corrupt, source gone, session ended): every reader's reply ends with ERR_RELAY_ABORTED. */
+  abort(why: string): void {
+    if (this.ended) return;
+    this.failure = new CanopyError('ERR_RELAY_ABORTED', `relay of a block still arriving here stopped: ${why}`);
+    this.notify();
+  }
+
+  /**
+   * The block's bytes for one reader, in pieces as they become available: unverified
+   * upstream pieces except the one that would complete the block, then (once verified) the
+   * rest. Throws ERR_RELAY_ABORTED if this node's copy fails first.
+   */
+  async *read(): AsyncGenerator<BlockBytes> {
+    let sent = 0;
+    let next = 0;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.whole) {
+        for (const piece of slices(this.whole, sent, this.length, pieceBytes(this.length))) {
+          this.relayed += byteLength(piece);
+          yield piece;
+        }
+        return;
+      }
+      while (next < this.pieces.length) {
+        const piece = this.pieces[next]!;
+        const size = byteLength(piece);
+        // The completing piece waits for verification (the whole-block branch above sends it).
+        if (sent + size >= this.length) break;
+        next++;
+        sent += size;
+        this.relayed += size;
+        yield piece;
+      }
+      if (this.failure || this.whole) continue;
+      await this.changed();
+    }
+  }
+
+  private changed(): Promise<void> {
+    this.waiting ??= new Promise<void>((resolve) => (this.wake = resolve));
+    return this.waiting;
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.waiting = undefined;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+/** Bytes [from, to) of `parts` as pieces of at most `size` bytes, each a list of views (no copy). */
+export function* slices(parts: readonly Buffer[], from: number, to: number, size: number): Generator<Buffer[]> {
+  let piece: Buffer[] = [];
+  let pieceBytes = 0;
+  let offset = 0;
+  for (const b of parts) {
+    const start = Math.max(from - offset, 0);
+    const end = Math.min(to - offset, b.length);
+    offset += b.length;
+    let at = start;
+    while (at < end) {
+      const take = Math.min(end - at, size - pieceBytes);
+      piece.push(b.subarray(at, at + take));
+      pieceBytes += take;
+      at += take;
+      if (pieceBytes === size) {
+        yield piece;
+        piece = [];
+        pieceBytes = 0;
+      }
+    }
+  }
+  if (pieceBytes > 0) yield piece;
+}
+
+/**
+ * The blocks this node is receiving and may relay, per content. A block whose relay failed
+ * is remembered as lost until it is held, so a reader that asks for it afterwards is told
+ * `ERR_RELAY_ABORTED` (ask again later) rather than "not found" (never ask again).
+ */
+export class RelayFeeds {
+  private readonly feeds = new Map<string, Map<number, RelayFeed>>();
+  private readonly lost = new Map<string, Set<number>>();
+
+  /** The feed of a block now arriving, created for its first piece; undefined if another copy already feeds it. */
+  open(contentId: string, index: number, length: number): RelayFeed | undefined {
+    let byIndex = this.feeds.get(contentId);
+    if (!byIndex) this.feeds.set(contentId, (byIndex = new Map()));
+    if (byIndex.has(index)) return undefined;
+    const feed = new RelayFeed(length);
+    byIndex.set(index, feed);
+    this.lost.get(contentId)?.delete(index);
+    return feed;
+  }
+
+  get(contentId: string, index: number): RelayFeed | undefined {
+    return this.feeds.get(contentId)?.get(index);
+  }
+
+  isLost(contentId: string, index: number): boolean {
+    return this.lost.get(contentId)?.has(index) ?? false;
+  }
+
+  /** The block is verified and stored: readers finish from `whole`, new readers read the store. */
+  complete(contentId: string, index: number, whole: BlockBytes): void {
+    this.get(contentId, index)?.complete(whole);
+    this.remove(contentId, index);
+    this.lost.get(contentId)?.delete(index);
+  }
+
+  abort(contentId: string, index: number, why: string): void {
+    const feed = this.get(contentId, index);
+    if (!feed) return;
+    feed.abort(why);
+    this.remove(contentId, index);
+    let set = this.lost.get(contentId);
+    if (!set) this.lost.set(contentId, (set = new Set()));
+    set.add(index);
+  }
+
+  /** The content's download ended: feeds still open stop, nothing is remembered. */
+  drop(contentId: string, why: string): void {
+    for (const feed of this.feeds.get(contentId)?.values() ?? []) feed.abort(why);
+    this.feeds.delete(contentId);
+    this.lost.delete(contentId);
+  }
+
+  private remove(contentId: string, index: number): void {
+    const byIndex = this.feeds.get(contentId);
+    byIndex?.delete(index);
+    if (byIndex?.size === 0) this.feeds.delete(contentId);
+  }
+}

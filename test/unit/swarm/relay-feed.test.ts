@@ -1,0 +1,118 @@
+/**
+ * Cut-through relay (src/swarm/relay-feed.ts): a reader gets a block's unverified pieces as
+ * they arrive but never the whole block before it is verified; once verified it gets the
+ * rest; if this node's copy fails it gets ERR_RELAY_ABORTED. `slices` cuts exact views.
+ * The scheduler takes a lost relay as no fault: it asks elsewhere until the relay says `have`.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { byteLength, joined, type BlockBytes } from '../../../src/core/block-bytes.js';
+import { PIECE_BYTES, RelayFeed, RelayFeeds, slices } from '../../../src/swarm/relay-feed.js';
+import { Bitfield } from '../../../src/swarm/bitfield.js';
+import { SwarmScheduler } from '../../../src/swarm/scheduler.js';
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+/** Reads a feed in the background, recording bytes as they come. */
+function reader(feed: RelayFeed) {
+  const got: Buffer[] = [];
+  const done = (async () => {
+    for await (const p of feed.read()) got.push(joined(p as readonly Buffer[]));
+  })();
+  return { bytes: () => byteLength(got), all: () => Buffer.concat(got), done };
+}
+
+describe('relay feed', () => {
+  it('slices any range of any parts into exact pieces of at most the size', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 0, maxLength: 50 }), { maxLength: 8 }), fc.nat(), fc.nat(), fc.integer({ min: 1, max: 40 }), (arrays, a, b, size) => {
+        const parts = arrays.map((x) => Buffer.from(x));
+        const whole = Buffer.concat(parts);
+        const from = whole.length === 0 ? 0 : a % (whole.length + 1);
+        const to = from + (whole.length === 0 ? 0 : b % (whole.length - from + 1));
+        const pieces = [...slices(parts, from, to, size)];
+        assert.deepEqual(Buffer.concat(pieces.flat()), whole.subarray(from, to));
+        for (const p of pieces) assert.ok(byteLength(p) <= size && byteLength(p) > 0);
+      }),
+    );
+  });
+
+  it('never hands over the whole block before it is verified, then the rest', async () => {
+    const block = Buffer.from(Array.from({ length: 4 * PIECE_BYTES }, (_, i) => i & 0xff));
+    const feed = new RelayFeed(block.length);
+    const r = reader(feed);
+    const upstream = [...slices([block], 0, block.length, PIECE_BYTES)];
+    for (const p of upstream) {
+      feed.push(p);
+      await tick();
+    }
+    // All four pieces arrived; the completing one is held back until verification.
+    assert.equal(r.bytes(), 3 * PIECE_BYTES);
+    const late = reader(feed);
+    await tick();
+    assert.equal(late.bytes(), 3 * PIECE_BYTES);
+    feed.complete(block);
+    await r.done;
+    await late.done;
+    assert.deepEqual(r.all(), block);
+    assert.deepEqual(late.all(), block);
+  });
+
+  it('a reader that arrives after verification reads the verified copy from where it is', async () => {
+    const block = Buffer.alloc(PIECE_BYTES + 10, 3);
+    const feed = new RelayFeed(block.length);
+    feed.push([block.subarray(0, 5)]);
+    const other = Buffer.from(block); // another copy verified first: same bytes
+    feed.complete([other.subarray(0, 7), other.subarray(7)]);
+    const r = reader(feed);
+    await r.done;
+    assert.deepEqual(r.all(), block);
+  });
+
+  it('ends every reader with ERR_RELAY_ABORTED when this copy fails', async () => {
+    const feed = new RelayFeed(3 * PIECE_BYTES);
+    const r = reader(feed);
+    feed.push([Buffer.alloc(PIECE_BYTES)]);
+    await tick();
+    feed.abort('corrupt');
+    await assert.rejects(r.done, (e: Error & { code?: string }) => e.code === 'ERR_RELAY_ABORTED');
+    assert.equal(r.bytes(), PIECE_BYTES);
+  });
+
+  it('keeps one feed per block, remembers a lost one until it is held', () => {
+    const feeds = new RelayFeeds();
+    const c = 'a'.repeat(64);
+    assert.ok(feeds.open(c, 1, 10));
+    assert.equal(feeds.open(c, 1, 10), undefined, 'a second copy does not feed');
+    feeds.abort(c, 1, 'source gone');
+    assert.equal(feeds.get(c, 1), undefined);
+    assert.ok(feeds.isLost(c, 1));
+    const whole: BlockBytes = Buffer.alloc(10);
+    feeds.open(c, 1, 10);
+    feeds.complete(c, 1, whole);
+    assert.equal(feeds.isLost(c, 1), false);
+    assert.equal(feeds.get(c, 1), undefined);
+    feeds.open(c, 2, 10);
+    feeds.drop(c, 'stopped');
+    assert.equal(feeds.get(c, 2), undefined);
+  });
+});
+
+describe('scheduler and a lost relay', () => {
+  it('a relay that lost a block is not asked for it again until it says have, and is not choked', () => {
+    const MiB = 2 ** 20;
+    const IDLE = { uploads: 0, queuedBytes: 0, rate: 0, cap: 0 };
+    const s = new SwarmScheduler({ lengths: [MiB, MiB], have: new Bitfield(2), wanted: () => true, maxInFlightPerPeer: 1, maxInFlight: 1, random: () => 0.5 });
+    s.handle({ type: 'peer-joined', peer: 'relay', have: new Bitfield(2), load: IDLE, rttMs: 1, isSeed: false }, 0);
+    // Told block 0 is arriving there: asked at once.
+    const asked = s.handle({ type: 'peer-has', peer: 'relay', index: 0 }, 0);
+    assert.deepEqual(asked, [{ type: 'request', peer: 'relay', index: 0 }]);
+    // Its copy failed: not asked again, and the relay is not held back for its other blocks.
+    assert.deepEqual(s.handle({ type: 'failure', peer: 'relay', index: 0, kind: 'lost' }, 10), []);
+    assert.deepEqual(s.handle({ type: 'peer-has', peer: 'relay', index: 1 }, 20), [{ type: 'request', peer: 'relay', index: 1 }]);
+    s.handle({ type: 'block', peer: 'relay', index: 1, valid: true }, 30);
+    // Once it holds block 0 it says so again, and is asked.
+    assert.deepEqual(s.handle({ type: 'peer-has', peer: 'relay', index: 0 }, 40), [{ type: 'request', peer: 'relay', index: 0 }]);
+  });
+});
