@@ -14,16 +14,17 @@
  * `test/integration/soak.test.ts` runs `soak()` short, with fixed cycles.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
 import { publishFile } from '../src/client/publish-file.js';
 import { parseDuration, parseExpires } from '../src/core/expiry.js';
 import { loadOrCreateKeyFile, type PublisherKey } from '../src/ingest/publisher-key.js';
 import { LocalNetwork, stopProcess, type RunningNode } from '../src/demo/local-network.js';
 import { log, option, round } from './_util.js';
+import { orphanFiles, sampleProcess, slopePerHour, type ProcessSample } from './_soak-probes.js';
+import { connectionsByPeer } from './_sockets.js';
 
 export interface SoakOptions {
   dir: string;
@@ -48,15 +49,14 @@ export interface SoakOptions {
   heapSnapshotDir?: string;
 }
 
-interface Sample {
+interface Sample extends ProcessSample {
   t: number;
-  rssMiB: number;
+  /** Sockets connected to this bench (its readers and API pollers), not to a Canopy process. */
+  clientSockets: number;
   /** V8 heap in use, from the process's own /metrics; null when it did not answer in time. */
   heapMiB: number | null;
   /** Buffers outside the V8 heap (process.memoryUsage().external), same source. */
   externalMiB: number | null;
-  fds: number;
-  sockets: number;
 }
 
 interface Live {
@@ -75,10 +75,15 @@ export interface ProcessReport {
   start: Omit<Sample, 't'>;
   end: Omit<Sample, 't'>;
   rssMiBPerHour: number | null;
+  anonMiBPerHour: number | null;
+  mallocHeapMiBPerHour: number | null;
+  rssLessExternalMiBPerHour: number | null;
   heapMiBPerHour: number | null;
   externalMiBPerHour: number | null;
   fdsPerHour: number | null;
   connectionsPerHour: number | null;
+  /** Descriptors other than this bench's own client connections: what the process itself holds. */
+  fdsLessClientsPerHour: number | null;
 }
 
 export interface SoakResult {
@@ -95,63 +100,12 @@ export interface SoakResult {
   maxApiBytes: Record<string, number>;
   maxListenersWarnings: number;
   processes: ProcessReport[];
+  /**
+   * At the end, before the stop: each process's TCP sockets by state and by the process at
+   * the far end ("gone": nobody we know holds it, e.g. a peer's process before its restart).
+   */
+  connections: Record<string, Record<string, Record<string, number>>>;
   loadavg: number[];
-}
-
-/** What /proc says of one process: resident memory, open descriptors, sockets among them. */
-export function sampleProcess(pid: number): Omit<Sample, 't' | 'heapMiB' | 'externalMiB'> | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    const fds = readdirSync(`/proc/${pid}/fd`);
-    let sockets = 0;
-    for (const fd of fds) {
-      try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) sockets++;
-      } catch {
-        // Closed between the listing and the read.
-      }
-    }
-    return { rssMiB: round(rssKiB / 1024, 1), fds: fds.length, sockets };
-  } catch {
-    return undefined;
-  }
-}
-
-/** Least-squares slope of y over t (ms), per hour; null with fewer than 3 points. */
-export function slopePerHour(points: { t: number; y: number }[]): number | null {
-  if (points.length < 3) return null;
-  const n = points.length;
-  const mt = points.reduce((s, p) => s + p.t, 0) / n;
-  const my = points.reduce((s, p) => s + p.y, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const p of points) {
-    num += (p.t - mt) * (p.y - my);
-    den += (p.t - mt) ** 2;
-  }
-  return den === 0 ? 0 : round((num / den) * 3_600_000, 2);
-}
-
-/** Files on a node's volumes that nothing accounts for: temp files, and block files the index does not list. */
-export function orphanFiles(dataDir: string): number {
-  const volumes = path.join(dataDir, 'volumes');
-  if (!existsSync(volumes)) return 0;
-  const db = new Database(path.join(dataDir, 'index.db'), { readonly: true });
-  let orphans = 0;
-  try {
-    const known = new Set((db.prepare('SELECT hash FROM blocks').all() as { hash: string }[]).map((r) => r.hash));
-    for (const v of readdirSync(volumes)) {
-      const dir = path.join(volumes, v);
-      orphans += existsSync(path.join(dir, 'tmp')) ? readdirSync(path.join(dir, 'tmp')).length : 0;
-      const blocks = path.join(dir, 'blocks');
-      if (!existsSync(blocks)) continue;
-      for (const shard of readdirSync(blocks)) for (const f of readdirSync(path.join(blocks, shard))) if (!known.has(f)) orphans++;
-    }
-  } finally {
-    db.close();
-  }
-  return orphans;
 }
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -161,7 +115,7 @@ export class Soak {
   readonly samples = new Map<string, Sample[]>();
   readonly restarted = new Set<string>();
   readonly live: Live[] = [];
-  readonly result: SoakResult = { minutes: 0, publishes: 0, withdrawals: 0, expiries: 0, restarts: [], publishRetries: 0, readsChecked: 0, wrongBytes: 0, readErrors: 0, orphanFiles: 0, maxApiBytes: {}, maxListenersWarnings: 0, processes: [], loadavg: [] };
+  readonly result: SoakResult = { minutes: 0, publishes: 0, withdrawals: 0, expiries: 0, restarts: [], publishRetries: 0, readsChecked: 0, wrongBytes: 0, readErrors: 0, orphanFiles: 0, maxApiBytes: {}, maxListenersWarnings: 0, processes: [], connections: {}, loadavg: [] };
   private key!: PublisherKey;
   private stopped = false;
   private readonly t0 = Date.now();
@@ -205,14 +159,17 @@ export class Soak {
   }
 
   async sample(): Promise<void> {
+    const peers = connectionsByPeer(this.pids());
     await Promise.all(
       this.processes.map(async (p) => {
         const s = p.process.pid === undefined ? undefined : sampleProcess(p.process.pid);
         if (!s) return;
         const t = Date.now() - this.t0;
         const memory = await this.memory(p);
+        // Connections of this bench's own readers and pollers come and go with their keep-alive.
+        const clientSockets = Object.values(peers[p.name] ?? {}).reduce((n, byPeer) => n + (byPeer.bench ?? 0), 0);
         const list = this.samples.get(p.name) ?? [];
-        list.push({ t, ...s, ...memory });
+        list.push({ t, ...s, clientSockets, ...memory });
         this.samples.set(p.name, list);
       }),
     );
@@ -437,10 +394,18 @@ export class Soak {
     return out;
   }
 
+  /** The pid of each process by name, and this bench's as `bench`. */
+  private pids(): Record<string, number> {
+    const pids: Record<string, number> = { bench: process.pid };
+    for (const p of this.processes) if (p.process.pid !== undefined) pids[p.name] = p.process.pid;
+    return pids;
+  }
+
   /** Stops the network and computes the report. */
   async finish(): Promise<SoakResult> {
-    await this.network.stop();
     const r = this.result;
+    r.connections = connectionsByPeer(this.pids());
+    await this.network.stop();
     r.minutes = round((Date.now() - this.t0) / 60_000, 1);
     r.loadavg = loadavg().map((x) => round(x, 2));
     for (const p of this.processes) {
@@ -451,7 +416,7 @@ export class Soak {
     for (const [name, list] of this.samples) {
       const half = list.filter((s) => s.t >= (list[list.length - 1]!.t + list[0]!.t) / 2);
       const restarted = this.restarted.has(name);
-      const strip = ({ rssMiB, heapMiB, externalMiB, fds, sockets }: Sample) => ({ rssMiB, heapMiB, externalMiB, fds, sockets });
+      const strip = ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, fds, sockets, clientSockets }: Sample) => ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, fds, sockets, clientSockets });
       const series = (key: 'heapMiB' | 'externalMiB') => half.flatMap((s) => (s[key] === null ? [] : [{ t: s.t, y: s[key] }]));
       r.processes.push({
         name,
@@ -460,10 +425,15 @@ export class Soak {
         start: strip(list[0]!),
         end: strip(list[list.length - 1]!),
         rssMiBPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.rssMiB }))),
+        anonMiBPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.anonMiB }))),
+        mallocHeapMiBPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.mallocHeapMiB }))),
+        // Resident memory other than the Buffers outside V8 (block cache, blocks in flight, bounded by design).
+        rssLessExternalMiBPerHour: restarted ? null : slopePerHour(half.flatMap((s) => (s.externalMiB === null ? [] : [{ t: s.t, y: s.rssMiB - s.externalMiB }]))),
         heapMiBPerHour: restarted ? null : slopePerHour(series('heapMiB')),
         externalMiBPerHour: restarted ? null : slopePerHour(series('externalMiB')),
         fdsPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.fds }))),
         connectionsPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.sockets }))),
+        fdsLessClientsPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.fds - s.clientSockets }))),
       });
     }
     return r;
@@ -473,6 +443,8 @@ export class Soak {
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const hours = Number(option(args, 'hours', '0'));
   const minutes = hours > 0 ? hours * 60 : Number(option(args, 'minutes', '30'));
+  // Nodes run as shipped (dist), not under tsx, whose loader adds its own memory and code.
+  process.env.CANOPY_CLI ??= 'dist';
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-soak-'));
   const soak = new Soak({
     dir,
@@ -492,9 +464,14 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     await soak.start();
     log(`soak: ${minutes} min, root and ${soak.network.nodes.length} nodes under ${dir}; load average ${load.join(' ')}`);
     await soak.run();
-    return { loadavgAtStart: load, ...(await soak.finish()) };
+    return { loadavgAtStart: load, nodeRunsFrom: process.env.CANOPY_CLI === 'dist' ? 'dist' : 'tsx', malloc: mallocSettings(), ...(await soak.finish()) };
   } finally {
     await soak.network.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The malloc settings (glibc tunables, a preloaded allocator) the nodes inherit from this process: they change RSS, not behaviour. */
+function mallocSettings(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k === 'GLIBC_TUNABLES' || k === 'LD_PRELOAD' || k.startsWith('MALLOC_')) as [string, string][]);
 }

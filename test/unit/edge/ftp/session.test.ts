@@ -4,10 +4,12 @@
  * paths outside the tree.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createFtpServer, type FtpServer } from '../../../../src/edge/ftp/ftp-server.js';
@@ -93,6 +95,31 @@ describe('FTP session', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('keeps no descriptor of a client that hangs up right after PASV or EPSV (issue 25)', async () => {
+    const open = () => readdirSync('/proc/self/fd').length;
+    await sleep(100);
+    const before = open();
+    for (let i = 0; i < 24; i++) {
+      const s = net.connect(port, '127.0.0.1');
+      let text = '';
+      s.setEncoding('utf8').on('data', (d: string) => (text += d));
+      await once(s, 'data');
+      s.write('USER u\r\nPASS p\r\n');
+      while (!text.includes('230 ')) await once(s, 'data');
+      // Cut (RST) or half-closed, at once or after the reply: the passive listener must go with the session.
+      s.write(i % 2 ? 'EPSV\r\n' : 'PASV\r\n');
+      if (i % 4 >= 2) await once(s, 'data');
+      if (i % 3 === 0) s.destroy();
+      else s.end();
+      if (!s.closed) await once(s, 'close');
+    }
+    await sleep(300);
+    const after = open();
+    // A leaked listener would also keep this test process from ever exiting: end it instead of hanging CI.
+    if (after !== before) setTimeout(() => process.exit(1), 2_000).unref();
+    assert.equal(after, before);
   });
 });
 
