@@ -46,6 +46,9 @@ rm -rf "$bs/deps" "$bs/src"
 
 cat >"$stage/usr/bin/canopy" <<'SH'
 #!/bin/sh
+# 16 thread-pool threads unless the environment says otherwise: block syncs hold a thread for
+# a whole journal commit (docs/STORE.md); Node reads this before any of Canopy's code runs.
+export UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-16}"
 exec /usr/lib/canopy/node/bin/node /usr/lib/canopy/app/dist/cli/main.js "$@"
 SH
 chmod 0755 "$stage/usr/bin/canopy"
