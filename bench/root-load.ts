@@ -142,6 +142,15 @@ function profileFigures(profDir: string): Record<string, unknown> | undefined {
   };
 }
 
+/** The root's error lines (why it stopped), last few. */
+function rootLogErrors(dataDir: string): string[] {
+  return readFileSync(path.join(dataDir, 'node.log'), 'utf8')
+    .split('\n')
+    .filter((l) => /"level":"(error|fatal)"/.test(l))
+    .slice(-3)
+    .map((l) => l.slice(0, 400));
+}
+
 async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(path.join(tmpdir(), `canopy-bench-root-load-${kind}-`));
   const { net, db, profDir } = await startRoot(kind, dir, o, f);
@@ -151,6 +160,10 @@ async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<
   const rootMeter = () => new ProcessMeter(() => [pid]).start();
   const pgMeter = () => new ProcessMeter(() => (pgPid ? processTree(pgPid) : [])).start();
   const { members, ca } = f;
+  // A root may stop under the load (a leader whose event loop stalls past its lease deadline
+  // deposes itself): the run then reports what it measured until then, and why it stopped.
+  let exited: { code: number | null; signal: string | null; at: number } | undefined;
+  root.process.once('exit', (code, signal) => (exited = { code, signal, at: performance.now() }));
   try {
     const t0 = performance.now();
     let rm = rootMeter();
@@ -169,21 +182,30 @@ async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<
     const reports = startReports(members, () => published, { everyMs: o.reportEveryMs, downloadMs: o.downloadMs, sampleEvery: o.sampleEvery });
     // Reports on nothing for one period first: the root's cost of members that are only connected.
     await sleep(o.reportEveryMs);
-    for (let k = 0; k < o.contents; k++) {
+    for (let k = 0; k < o.contents && !exited; k++) {
       const slot = performance.now() + o.publishEveryMs;
-      const p = await publish(root.api, k, o.size);
-      publishMs.push(p.ms);
-      published.push(p);
-      statusTimes.push(await statusMs(root.api, p.contentId));
-      log(`${kind}: publish ${k} ${round(p.ms, 0)} ms, status ${round(statusTimes.at(-1)!, 0)} ms`);
+      try {
+        const p = await publish(root.api, k, o.size);
+        publishMs.push(p.ms);
+        published.push(p);
+        statusTimes.push(await statusMs(root.api, p.contentId));
+        log(`${kind}: publish ${k} ${round(p.ms, 0)} ms, status ${round(statusTimes.at(-1)!, 0)} ms`);
+      } catch (err) {
+        if (!exited) throw err;
+      }
       await sleep(Math.max(0, slot - performance.now()));
     }
-    await sleep(o.downloadMs + o.reportEveryMs);
+    if (!exited) await sleep(o.downloadMs + o.reportEveryMs);
+    // VmHWM while the root runs; the meter's samples (every 100 ms) if it has stopped.
+    const hwm = exited ? 0 : peakRssKb(pid) / 1024;
     const r = await reports.stop();
-    const steadySeconds = (performance.now() - steadyStart) / 1000;
-    const rootCpu = rm.stop().cpuSeconds;
+    // Before the root is stopped here (its exit then is ours).
+    const early = exited;
+    const steadySeconds = ((early?.at ?? performance.now()) - steadyStart) / 1000;
+    const rootMeterReport = rm.stop();
+    const rootCpu = rootMeterReport.cpuSeconds;
     const pgCpu = db ? pm.stop().cpuSeconds : undefined;
-    const peakRssMiB = round(peakRssKb(pid) / 1024, 1);
+    const peakRssMiB = round(Math.max(hwm, rootMeterReport.peakRssBytes / 2 ** 20), 1);
     const views = db ? await viewFigures(db) : undefined;
     closeAll(members);
     await net.stop();
@@ -203,6 +225,7 @@ async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<
       reportsPerSecond: round(r.reports / steadySeconds, 0),
       failedReports: r.failed,
       views,
+      rootExited: early ? { code: early.code, signal: early.signal, afterSteadySeconds: round((early.at - steadyStart) / 1000, 1), log: rootLogErrors(root.dataDir) } : undefined,
       profile,
       loadavg: { start: loadAtStart, end: loadAverage() },
     };
