@@ -151,6 +151,26 @@ function rootLogErrors(dataDir: string): string[] {
     .map((l) => l.slice(0, 400));
 }
 
+/** One publish every `publishEveryMs`, each followed by a status request; stops early if the root stopped. */
+async function publishAll(kind: RootKind, api: string, o: Options, published: SimContent[], stopped: () => boolean): Promise<{ publishMs: number[]; statusTimes: number[] }> {
+  const publishMs: number[] = [];
+  const statusTimes: number[] = [];
+  for (let k = 0; k < o.contents && !stopped(); k++) {
+    const slot = performance.now() + o.publishEveryMs;
+    try {
+      const p = await publish(api, k, o.size);
+      publishMs.push(p.ms);
+      published.push(p);
+      statusTimes.push(await statusMs(api, p.contentId));
+      log(`${kind}: publish ${k} ${round(p.ms, 0)} ms, status ${round(statusTimes.at(-1)!, 0)} ms`);
+    } catch (err) {
+      if (!stopped()) throw err;
+    }
+    await sleep(Math.max(0, slot - performance.now()));
+  }
+  return { publishMs, statusTimes };
+}
+
 async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(path.join(tmpdir(), `canopy-bench-root-load-${kind}-`));
   const { net, db, profDir } = await startRoot(kind, dir, o, f);
@@ -173,8 +193,6 @@ async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<
     log(`${kind}: ${join.joined} joined (${join.failed} failed) in ${join.seconds} s, root CPU ${join.rootCpuSeconds} s; load ${loadAverage()}`);
 
     const published: SimContent[] = [];
-    const publishMs: number[] = [];
-    const statusTimes: number[] = [];
     const loadAtStart = loadAverage();
     const steadyStart = performance.now();
     rm = rootMeter();
@@ -182,19 +200,7 @@ async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<
     const reports = startReports(members, () => published, { everyMs: o.reportEveryMs, downloadMs: o.downloadMs, sampleEvery: o.sampleEvery });
     // Reports on nothing for one period first: the root's cost of members that are only connected.
     await sleep(o.reportEveryMs);
-    for (let k = 0; k < o.contents && !exited; k++) {
-      const slot = performance.now() + o.publishEveryMs;
-      try {
-        const p = await publish(root.api, k, o.size);
-        publishMs.push(p.ms);
-        published.push(p);
-        statusTimes.push(await statusMs(root.api, p.contentId));
-        log(`${kind}: publish ${k} ${round(p.ms, 0)} ms, status ${round(statusTimes.at(-1)!, 0)} ms`);
-      } catch (err) {
-        if (!exited) throw err;
-      }
-      await sleep(Math.max(0, slot - performance.now()));
-    }
+    const { publishMs, statusTimes } = await publishAll(kind, root.api, o, published, () => exited !== undefined);
     if (!exited) await sleep(o.downloadMs + o.reportEveryMs);
     // VmHWM while the root runs; the meter's samples (every 100 ms) if it has stopped.
     const hwm = exited ? 0 : peakRssKb(pid) / 1024;
