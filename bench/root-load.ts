@@ -164,6 +164,8 @@ async function publishAll(kind: RootKind, api: string, o: Options, published: Si
       statusTimes.push(await statusMs(api, p.contentId));
       log(`${kind}: publish ${k} ${round(p.ms, 0)} ms, status ${round(statusTimes.at(-1)!, 0)} ms`);
     } catch (err) {
+      // A root that is stopping closes its API before its process has exited.
+      for (let i = 0; i < 50 && !stopped(); i++) await sleep(200);
       if (!stopped()) throw err;
     }
     await sleep(Math.max(0, slot - performance.now()));
