@@ -217,3 +217,14 @@ export function peakRssKb(pid: number): number {
 export function cpuSecondsOf(pid: number): number {
   return procStat(pid)?.cpuSeconds ?? 0;
 }
+
+/** The p-th percentile (nearest rank) of a list. */
+export function percentile(values: readonly number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+/** n, p50, p99 and max of latencies (ms), rounded. */
+export function latencySummary(values: readonly number[]): { n: number; p50: number; p99: number; max: number } {
+  return { n: values.length, p50: round(percentile(values, 50), 1), p99: round(percentile(values, 99), 1), max: round(values.length ? values.reduce((a, b) => Math.max(a, b), -Infinity) : Number.NaN, 1) };
+}

@@ -94,3 +94,25 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   }
   return { stage, dir, profiles: profiles.slice(0, 4), otherProfiles: profiles.length - Math.min(4, profiles.length), benchResult };
 }
+
+/** Milliseconds of a .cpuprofile's samples whose stack passes through a file whose URL contains `fragment` (inclusive time). */
+export function inclusiveMs(file: string, fragment: string): number {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile & { nodes: { id: number; callFrame: CallFrame; children?: number[] }[] };
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const inFile = new Set(profile.nodes.filter((n) => n.callFrame.url.includes(fragment)).map((n) => n.id));
+  const under = new Map<number, boolean>();
+  const isUnder = (id: number): boolean => {
+    const known = under.get(id);
+    if (known !== undefined) return known;
+    const p = parent.get(id);
+    const v = inFile.has(id) || (p !== undefined && isUnder(p));
+    under.set(id, v);
+    return v;
+  };
+  let us = 0;
+  profile.samples.forEach((id, i) => {
+    if (isUnder(id)) us += profile.timeDeltas[i] ?? 0;
+  });
+  return round(us / 1000, 0);
+}
