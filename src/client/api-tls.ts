@@ -24,7 +24,7 @@ export function apiDispatcher(url: URL, caFile = process.env.CANOPY_CA_FILE): Di
   } catch (err) {
     throw new CanopyError('ERR_FILE_NOT_FOUND', `--ca ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
-  if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new CanopyError('ERR_USAGE', `--ca ${caFile}: not a PEM certificate (the cluster CA is <data>/security/ca.crt on any node)`);
+  if (!isPem(ca)) throw new CanopyError('ERR_USAGE', `--ca ${caFile}: not a PEM certificate (the cluster CA is <data>/security/ca.crt on any node)`);
   return new Agent({ connect: { ca } });
 }
 
@@ -38,8 +38,12 @@ function joinedCa(): Dispatcher | undefined {
   } catch {
     return undefined;
   }
-  if (!ca.includes('-----BEGIN CERTIFICATE-----')) return undefined;
+  if (!isPem(ca)) return undefined;
   return new Agent({ connect: { ca: [...rootCertificates, ca] } });
+}
+
+function isPem(text: string): boolean {
+  return text.includes('-----BEGIN CERTIFICATE-----');
 }
 
 /** OpenSSL's and Node's codes for a certificate that does not verify (chain, signature, expiry, host name). */
