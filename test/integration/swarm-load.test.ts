@@ -3,8 +3,10 @@
  * two busy-loop children keeping both cores of this machine at 100 %, a few MiB distributed
  * with every node's download capped so the transfer lasts a few seconds. Duplicates (block
  * bytes received and dropped because another copy was kept first) stay under 5 % of the
- * bytes kept, and no node loses its tree parent while the machine is starved. Blocks are
- * relayed while still arriving (cut-through) and every node still keeps exactly the content.
+ * bytes kept, and no node loses its tree parent while the machine is starved, and every node
+ * keeps exactly the content. Whether a block is relayed while still arriving depends on how
+ * the starved scheduler slices the transfer (a 256 KiB block can land in one read), so relays
+ * are asserted over shaped links instead (test/netns/swarm.test.ts).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,7 +28,6 @@ async function blockBytes(api: string): Promise<Record<string, number>> {
   const text = await fetch(`${api}/metrics`, { headers: { authorization: `Bearer ${findApiToken()}` } }).then((r) => r.text());
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^canopy_swarm_block_bytes_total\{outcome="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
-  out.relayed = Number(/^canopy_swarm_relayed_bytes_total (\d+)/m.exec(text)?.[1] ?? 0);
   return out;
 }
 
@@ -64,8 +65,6 @@ describe('swarm on a CPU-starved machine', () => {
     const kept = bytes.reduce((a, b) => a + (b.kept ?? 0), 0);
     const duplicate = bytes.reduce((a, b) => a + (b.duplicate ?? 0), 0);
     assert.equal(kept, SIZE * NODES, `kept ${kept} for ${contentId.slice(0, 12)}`);
-    const relayed = bytes.reduce((a, b) => a + (b.relayed ?? 0), 0);
-    assert.ok(relayed > 0, 'no block was relayed while still arriving');
     // The schedule's own account (requests, second copies, requests taken from stalled peers) says where duplicates came from.
     const why = logs().flatMap((l) => [...l.matchAll(/"requests":(\d+),"copies":(\d+),"stalled":(\d+).*"msg":"content complete"/g)].map((m) => m.slice(1).join('/')));
     assert.ok(duplicate / kept < 0.05, `duplicates ${((100 * duplicate) / kept).toFixed(1)} % of the bytes kept; requests/copies/stalled per node: ${why.join(' ')}`);

@@ -138,6 +138,14 @@ export class CanopyCluster {
     return this.curlJson<T>(host, url);
   }
 
+  /** One unlabelled counter from a node's `/metrics` (0 when it has not been counted yet). */
+  metric(name: string, metricName: string): number {
+    const node = this.nodes.get(name)!;
+    const token = readFileSync(this.apiTokenFile, 'utf8').trim();
+    const text = this.harness.exec(node.host.ns, ['curl', '-sS', '--fail', '--max-time', '10', '-H', `authorization: Bearer ${token}`, `${node.api}/metrics`]);
+    return Number(new RegExp(`^${metricName} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  }
+
   private curlJson<T>(host: Host, url: string, extra: string[] = []): T {
     const token = readFileSync(this.apiTokenFile, 'utf8').trim();
     return JSON.parse(this.harness.exec(host.ns, ['curl', '-sS', '--fail', '--max-time', '10', '-H', `authorization: Bearer ${token}`, ...extra, url])) as T;
