@@ -5,10 +5,13 @@
  * its volume remounted read-only, and with it dead (kill -9): the scenarios take turns,
  * `--rounds` times. The baseline is the dead peer: a failing peer must cost no more than that.
  * Prints the median seconds of each, the ratios to the dead case, the bytes "bad" received
- * while read-only, and CPU seconds per GiB delivered (root and nodes). Root only (mounts).
- * Options: --size 64MiB --rounds 2.
+ * while read-only, CPU seconds per GiB delivered (root and nodes), and each round's swarm
+ * stats of the healthy nodes (requests, second copies, requests lost to a stalled peer: a
+ * slow round with `stalled` > 0 waited on a silent peer). Root only (mounts).
+ * Options: --size 64MiB --rounds 2 --keep-logs DIR (copies every node's log there; set
+ * CANOPY_LOG_LEVEL=debug to see each block asked and sent).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +23,17 @@ import { Mounts } from '../test/helpers/volumes.js';
 import { log, median, option, perGiB, ProcessMeter, round, sizeOption } from './_util.js';
 
 type Scenario = 'healthy' | 'readOnly' | 'dead';
+type SwarmStats = { requests: number; copies: number; stalled: number };
+
+/** The swarm stats a node logged when it completed the content ("content complete"). */
+function swarmStats(logFile: string, contentId: string): SwarmStats | undefined {
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes(contentId) || !line.includes('"content complete"')) continue;
+    const { requests, copies, stalled } = JSON.parse(line) as SwarmStats;
+    return { requests, copies, stalled };
+  }
+  return undefined;
+}
 
 async function receivedBytes(api: string): Promise<number> {
   const text = await fetch(`${api}/metrics`, { headers: { authorization: `Bearer ${findApiToken()}` } }).then((r) => r.text());
@@ -45,6 +59,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   process.env.CANOPY_READY_TIMEOUT_MS ??= '120000';
   const size = sizeOption(args, 'size', '64MiB');
   const rounds = Number(option(args, 'rounds', '2'));
+  const keepLogs = option(args, 'keep-logs', '');
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-failed-peer-'));
   const mounts = new Mounts();
   const disk = mounts.tmpfs(path.join(dir, 'disk'), `${Math.ceil((size * (rounds * 3 + 2)) / 2 ** 20)}m`);
@@ -61,6 +76,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const seconds: Record<Scenario, number[]> = { healthy: [], readOnly: [], dead: [] };
     const cpu: Record<Scenario, number> = { healthy: 0, readOnly: 0, dead: 0 };
     const badReceived: number[] = [];
+    const turns: { scenario: Scenario; seconds: number; contentId: string; swarm: Record<string, SwarmStats | undefined> }[] = [];
     let n = 0;
     const deliver = async (scenario: Scenario): Promise<string> => {
       const file = path.join(dir, `payload-${n}.bin`);
@@ -77,7 +93,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       if (!ok) throw new Error(`${scenario}: the healthy nodes did not complete within 300 s`);
       seconds[scenario].push(s);
       if (scenario === 'readOnly') badReceived.push((await receivedBytes(bad().api)) - before);
-      log(`${scenario}: ${round(s, 2)} s`);
+      // The line is written as the last block is stored, just before the holding shows it.
+      await sleep(200);
+      const swarm = Object.fromEntries(net.nodes.filter((x) => x.name !== 'bad').map((x) => [x.name, swarmStats(path.join(x.dataDir, 'node.log'), contentId)]));
+      turns.push({ scenario, seconds: round(s, 2), contentId, swarm });
+      log(`${scenario}: ${round(s, 2)} s ${JSON.stringify(swarm)}`);
       return contentId;
     };
     for (let r = 0; r < rounds; r++) {
@@ -111,10 +131,18 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       healthyToDead: round(m('healthy') / m('dead'), 2),
       badReceivedWhileReadOnlyMiB: badReceived.map((b) => round(b / 2 ** 20, 1)),
       cpuSecondsPerGiB: { healthy: perGiB(cpu.healthy, gib('healthy')), readOnly: perGiB(cpu.readOnly, gib('readOnly')), dead: perGiB(cpu.dead, gib('dead')) },
-      note: 'seconds from the publish returning until n1 and n2 hold every block; CPU of root and nodes per GiB delivered to n1+n2',
+      turns,
+      note: 'seconds from the publish returning until n1 and n2 hold every block; CPU of root and nodes per GiB delivered to n1+n2; turns: each delivery with the healthy nodes\' swarm stats',
     };
   } finally {
     await network?.stop().catch(() => undefined);
+    if (keepLogs && network) {
+      mkdirSync(keepLogs, { recursive: true });
+      for (const x of [network.root!, ...network.nodes]) {
+        const file = path.join(x.dataDir, 'node.log');
+        if (existsSync(file)) cpSync(file, path.join(keepLogs, `${x.name}.log`));
+      }
+    }
     mounts.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -156,6 +156,7 @@ function authorise(deps: PeerServiceDeps, conn: PeerConnection, contentId: strin
 /** A block, once an upload slot is free (a `cancel` from the requester drops the wait). */
 async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection, Map<string, AbortController>>, conn: PeerConnection, body: MessageBodies['get-block']): Promise<{ body?: { relayed: true }; payload?: Buffer; pieces?: AsyncIterable<BlockBytes>; sent: () => void }> {
   const { contentId, index } = body;
+  deps.log.debug('block asked', { contentId, index, from: conn.remoteId });
   const manifest = authorise(deps, conn, contentId);
   const block = manifest.blocks[index];
   if (!block) throw new CanopyError('ERR_BLOCK_NOT_FOUND', `content ${contentId.slice(0, 12)} has no block ${index}`);
