@@ -160,6 +160,9 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
   const manifest = authorise(deps, conn, contentId);
   const block = manifest.blocks[index];
   if (!block) throw new CanopyError('ERR_BLOCK_NOT_FOUND', `content ${contentId.slice(0, 12)} has no block ${index}`);
+  // Checked before the wait for a slot and again after it (the store may fail meanwhile).
+  const fault = unservable(deps, contentId, index, block.hash);
+  if (fault) throw fault;
   let mine = waiting.get(conn);
   if (!mine) waiting.set(conn, (mine = new Map()));
   const key = `${contentId}/${index}`;
@@ -175,6 +178,8 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
     if (mine.get(key) === abort) mine.delete(key);
   }
   try {
+    const late = unservable(deps, contentId, index, block.hash);
+    if (late) throw late;
     if (body.pieces && !deps.store.has(block.hash)) {
       // Not held yet, but perhaps arriving: relayed as it comes, never from the store (relay-feed.ts).
       const feed = deps.relays?.().get(contentId, index);
@@ -190,6 +195,18 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
     release();
     throw err;
   }
+}
+
+/**
+ * A block this node neither holds nor is receiving, while its store can keep nothing (every
+ * volume read-only or failed): ERR_STORE_IO at once, so the asker turns to other holders and,
+ * after two such answers, drops this node like a dead one (issue 24, item 3). Blocks held on
+ * a read-only volume are still served.
+ */
+function unservable(deps: PeerServiceDeps, contentId: string, index: number, hash: string): CanopyError | undefined {
+  if (deps.store.has(hash) || deps.relays?.().get(contentId, index)) return undefined;
+  const fault = deps.store.writeFault();
+  return fault && new CanopyError('ERR_STORE_IO', `block ${index} of ${contentId.slice(0, 12)} is not held here, and this node's store cannot keep blocks: ${fault.message}`);
 }
 
 async function* inPieces(block: Buffer): AsyncGenerator<BlockBytes> {

@@ -127,6 +127,11 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.timers.forEach((t) => t.unref());
   }
 
+  /** Why no block can be written now (every volume read-only or failed), or undefined: a peer asking for a block not held is told so at once. */
+  writeFault(): CanopyError | undefined {
+    return this.readOnly ? new CanopyError('ERR_STORE_IO', 'this store is open read-only') : noWritableVolume(this.volumes);
+  }
+
   has(hash: string): boolean {
     const row = this.index.getBlock(hash);
     return row !== undefined && this.set.get(row.volume)?.state !== 'failed';

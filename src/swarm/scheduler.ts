@@ -282,6 +282,7 @@ export class SwarmScheduler {
       return [];
     }
     p.refused.add(index);
+    this.s.releaseSeeded(index);
     if (kind === 'refused' || ++p.unservable < UNSERVABLE_TO_DROP) return [];
     const actions: SwarmAction[] = [];
     this.s.cancelAll(p, actions);

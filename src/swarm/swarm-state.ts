@@ -59,6 +59,7 @@ export class SwarmState {
     for (let i = 0; i < p.have.size; i++) if (p.have.has(i)) this.availability[i]!--;
     for (const index of p.inFlight.keys()) this.forget(p, index);
     this.peers.delete(id);
+    for (const index of [...this.seededAt.keys()]) if (p.have.has(index)) this.releaseSeeded(index);
   }
 
   peerHas(id: string, index: number): void {
@@ -70,6 +71,19 @@ export class SwarmState {
   peerLost(id: string, index: number): void {
     const p = this.peers.get(id);
     if (p && !p.isSeed && p.have.unset(index)) this.availability[index]!--;
+    this.releaseSeeded(index);
+  }
+
+  /**
+   * A seed's recent send of `index` holds us back from asking the seed only while a peer may
+   * still relay it: once no other holder can (the relay that had it lost it, refused it or
+   * left), the send most likely went to that relay, and waiting out the grace would only
+   * stall us (issue 24 item 3: a peer whose store failed).
+   */
+  releaseSeeded(index: number): void {
+    if (!this.seededAt.has(index)) return;
+    for (const p of this.peers.values()) if (!p.isSeed && p.canServe(index)) return;
+    this.seededAt.delete(index);
   }
 
   markHeld(index: number): void {

@@ -229,6 +229,27 @@ describe('swarm scheduler', () => {
     assert.equal(rv.sentToDeparted(nowMine[0]!, 16_001, 16_000), false);
   });
 
+  it('asks the seed at once for a block it sent to a relay that then lost it or whose store failed (issue 24 item 3)', () => {
+    // bad took from the origin a block designated to n1 (it did not see n1 yet): the origin's
+    // seeded notice holds n1 back, and bad's `have` (relay) points n1 to it. bad's store then
+    // fails: its relay is lost, or it answers that its store failed. Nobody else will relay
+    // the block, so n1 must ask the origin now, not when the seeded grace runs out (8 s).
+    const rv = new Rendezvous();
+    rv.set('n1', ['n1', 'n2', 'bad']);
+    const mine = [...Array(8).keys()].find((i) => rv.owner(i) === 'n1')!;
+    for (const kind of ['lost', 'unservable'] as const) {
+      const s = scheduler(8, { have: holding(8, [...Array(8).keys()].filter((i) => i !== mine)), seedGraceMs: 8_000 });
+      s.setSwarm('n1', ['n1', 'n2', 'bad']);
+      s.addPeer('origin', holding(8, 'all'), IDLE, 1, true);
+      s.addPeer('n2', holding(8, []), IDLE, 1, false);
+      s.addPeer('bad', holding(8, []), IDLE, 1, false);
+      s.seeded(mine, 0);
+      s.peerHas('bad', mine);
+      assert.deepEqual(requests(s.schedule(10)), [{ type: 'request', peer: 'bad', index: mine }], 'the relay is asked, the seed not');
+      assert.deepEqual(requests(s.handle({ type: 'failure', peer: 'bad', index: mine, kind }, 20)), [{ type: 'request', peer: 'origin', index: mine }], kind);
+    }
+  });
+
   it('stops asking a peer whose store fails: it costs no more than a dead one', () => {
     const s = scheduler(6, { maxInFlightPerPeer: 2, maxInFlight: 4 });
     s.addPeer('broken', holding(6, 'all'), IDLE, 1, false);
