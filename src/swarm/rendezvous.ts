@@ -52,7 +52,7 @@ export class Rendezvous {
   }
 
   /** Members of the current designation that `next` no longer has. */
-  leaving(next: readonly string[]): Set<string> {
+  private leaving(next: readonly string[]): Set<string> {
     const keep = new Set(next);
     return new Set(this.members.filter((m) => m !== this.selfId && !keep.has(m)));
   }

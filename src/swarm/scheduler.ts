@@ -180,9 +180,7 @@ export class SwarmScheduler {
 
   /** A seed tells us it has just sent this block to someone. */
   seeded(index: number, now: number): void {
-    // A late notice about a member that has left would hold back a block for nothing.
-    if (this.s.rendezvous.sentToDeparted(index, now, 2 * this.seedGraceMs)) return;
-    this.s.seededAt.set(index, now);
+    this.s.noteSeeded(index, now, 2 * this.seedGraceMs);
   }
 
   removePeer(id: string): void {
@@ -191,11 +189,7 @@ export class SwarmScheduler {
 
   /** The downloaders, self included: each asks seeds first for the blocks rendezvous hashing designates to it. */
   setSwarm(selfId: string, members: readonly string[], now = 0): void {
-    const rv = this.s.rendezvous;
-    const gone = rv.leaving(members);
-    // A block the seed sent to a member that has left (died, store refusing) will not be relayed.
-    if (gone.size > 0) for (const i of [...this.s.seededAt.keys()]) if (gone.has(rv.owner(i))) this.s.seededAt.delete(i);
-    rv.set(selfId, members, now);
+    this.s.setSwarm(selfId, members, now, 2 * this.seedGraceMs);
   }
 
   /** A client waits for this block: fetch it before any prefetch, by `deadline` if possible. */

@@ -75,6 +75,22 @@ export class SwarmState {
   }
 
   /**
+   * A seed sent `index` to someone: it is held back from the seeds for the grace, as it will
+   * soon be at a peer. Not a send to a member that has left the swarm (died, its store
+   * refusing blocks), which will never be relayed: the one rule applies to notices taken
+   * before the member left (`setSwarm`) and to those arriving after (issue 24 item 3).
+   */
+  noteSeeded(index: number, now: number, windowMs: number): void {
+    if (!this.rendezvous.sentToDeparted(index, now, windowMs)) this.seededAt.set(index, now);
+  }
+
+  /** The downloaders, self included (rendezvous designation); notices about sends to members that left are dropped. */
+  setSwarm(selfId: string, members: readonly string[], now: number, windowMs: number): void {
+    if (!this.rendezvous.set(selfId, members, now)) return;
+    for (const index of [...this.seededAt.keys()]) if (this.rendezvous.sentToDeparted(index, now, windowMs)) this.seededAt.delete(index);
+  }
+
+  /**
    * A seed's recent send of `index` holds us back from asking the seed only while a peer may
    * still relay it: once no other holder can (the relay that had it lost it, refused it or
    * left), the send most likely went to that relay, and waiting out the grace would only
