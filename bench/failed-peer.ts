@@ -9,7 +9,8 @@
  * stats of the healthy nodes (requests, second copies, requests lost to a stalled peer: a
  * slow round with `stalled` > 0 waited on a silent peer). Root only (mounts).
  * Options: --size 64MiB --rounds 2 --keep-logs DIR (copies every node's log there; set
- * CANOPY_LOG_LEVEL=debug to see each block asked and sent) --no-dead (skip the dead turn).
+ * CANOPY_LOG_LEVEL=debug to see each block asked and sent) --no-dead (skip the dead turn)
+ * --stop-when-slower S (end after the first read-only round of S seconds or more).
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,6 +63,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const keepLogs = option(args, 'keep-logs', '');
   // Healthy and read-only turns only: more read-only rounds per minute when hunting a rare slow one.
   const noDead = args.includes('--no-dead');
+  // Stop after the first read-only round this slow (seconds), with its logs (--keep-logs).
+  const slowAt = Number(option(args, 'stop-when-slower', '0'));
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-failed-peer-'));
   const mounts = new Mounts();
   const disk = mounts.tmpfs(path.join(dir, 'disk'), `${Math.ceil((size * (rounds * 3 + 2)) / 2 ** 20)}m`);
@@ -109,6 +112,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       mounts.readWrite(disk);
       // Back in service by itself (2 s probe): let it catch up so the next turn starts quiet.
       await complete(net, ['bad'], pending, 120_000);
+      if (slowAt > 0 && seconds.readOnly.at(-1)! >= slowAt) break;
       if (noDead) continue;
       const b = bad();
       b.process.kill('SIGKILL');
