@@ -152,6 +152,11 @@ export class RootRegistry {
     return this.moved.get(contentId);
   }
 
+  /** Every node's report on a content, by node id (read-only: the registry's own map). */
+  holdingsOf(contentId: string): ReadonlyMap<string, HoldingReport> | undefined {
+    return this.holdings.get(contentId);
+  }
+
   holding(contentId: string, nodeId: string): HoldingReport | undefined {
     return this.holdings.get(contentId)?.get(nodeId);
   }

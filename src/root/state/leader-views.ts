@@ -58,15 +58,21 @@ export function viewNames(source: Pick<LeaderViewSource, 'contents'>): string[] 
   return ['nodes', 'tree', ...source.contents().map(statusView)];
 }
 
-/** One view's JSON text; undefined for a status that throws (its content forgotten meanwhile: no view, as for any content out of the list). */
-export function computeView(source: LeaderViewSource, name: string): string | undefined {
-  if (name === 'nodes') return JSON.stringify(source.nodes());
-  if (name === 'tree') return JSON.stringify(source.tree());
+/** One view's answer; undefined for a status that throws (its content forgotten meanwhile: no view, as for any content out of the list). */
+export function viewValue(source: LeaderViewSource, name: string): unknown {
+  if (name === 'nodes') return source.nodes();
+  if (name === 'tree') return source.tree();
   try {
-    return JSON.stringify(source.status(name.slice('status:'.length)));
+    return source.status(name.slice('status:'.length));
   } catch {
     return undefined;
   }
+}
+
+/** One view's JSON text (undefined as above). */
+export function computeView(source: LeaderViewSource, name: string): string | undefined {
+  const value = viewValue(source, name);
+  return value === undefined ? undefined : JSON.stringify(value);
 }
 
 /** The views as name -> JSON text, every one computed now. */
@@ -121,24 +127,33 @@ export class LeaderViews {
     if (!this.leads()) return { changed: [], gone: [] };
     let busy = 0;
     let t = performance.now();
+    // Each step of each view on a turn of its own (a 10,000-row status, its 3 MB of JSON, its
+    // digest: each ~50-100 ms): the lease's timers run in between.
+    const yieldTurn = async () => {
+      busy += performance.now() - t;
+      await nextTurn();
+      t = performance.now();
+      return this.stopped || !this.leads();
+    };
     const names = viewNames(this.source);
     const listed = new Set(names);
     const changed: [name: string, json: string, digest: string][] = [];
     for (const name of this.schedule.due(names, this.now())) {
-      const json = computeView(this.source, name);
+      const value = viewValue(this.source, name);
       this.schedule.done(name, this.now());
-      const d = json === undefined ? undefined : digest(json);
-      if (json === undefined) listed.delete(name);
-      else if (this.written.get(name) !== d) changed.push([name, json, d!]);
-      busy += performance.now() - t;
-      // The next view on the next turn: the lease's timers run in between.
-      await nextTurn();
-      if (this.stopped || !this.leads()) {
+      let quit = await yieldTurn();
+      const json = quit || value === undefined ? undefined : JSON.stringify(value);
+      quit ||= await yieldTurn();
+      if (quit) {
         // Computed, not written: due again in the next round that leads.
         this.schedule.touch();
         return { changed: [], gone: [] };
       }
-      t = performance.now();
+      if (json === undefined) listed.delete(name);
+      else {
+        const d = digest(json);
+        if (this.written.get(name) !== d) changed.push([name, json, d]);
+      }
     }
     const gone = [...this.written.keys()].filter((name) => !listed.has(name));
     // The first round also clears the previous leader's views of contents retired since.
