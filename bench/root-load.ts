@@ -39,7 +39,7 @@
  * every 2 s each live content's status is recomputed, compared and rewritten when changed).
  * Options: --members 10000 --contents 10 --publish-every 6s --report-every 2s --download 6s
  * --size 4MiB --sample-every 10 --rounds 1 --profile on --roots sqlite,postgres
- * --known-members on --fixtures DIR --prepare
+ * --known-members on --fixtures DIR --prepare --keep off
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -69,6 +69,7 @@ interface Options {
   profile: boolean;
   /** The root already knows every member's record (a restarted root), or meets them all now. */
   knownMembers: boolean;
+  keep: boolean;
 }
 
 type RootKind = 'sqlite' | 'postgres';
@@ -295,7 +296,9 @@ async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<
     closeAll(members);
     await net.stop();
     await db?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    // `--keep on`: the root's data dir, log, profile and stall record stay for a look (the path is logged).
+    if (o.keep) log(`${kind}: kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -312,6 +315,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     sampleEvery: Number(option(args, 'sample-every', '10')),
     profile: option(args, 'profile', 'on') !== 'off',
     knownMembers: option(args, 'known-members', 'on') !== 'off',
+    keep: option(args, 'keep', 'off') === 'on',
   };
   const t0 = performance.now();
   const f = await fixtures(path.resolve(option(args, 'fixtures', path.join(here, '..', '.tmp', 'root-load-fixtures'))), o.members, (i) => ({ region: i % 2 === 0 ? 'eu' : 'us' }));
