@@ -24,6 +24,11 @@
  * bounded fan-out, not the member count); members learn the published contents from this
  * driver, not from announcements.
  *
+ * Whether the PostgreSQL root keeps its leader lease is the first figure (`lease.depositions`,
+ * from its log, must be 0; `lateRenewals` counts renewal timer turns that fired >250 ms late),
+ * with how long its event loop was held (`eventLoopStalls`, bench/_loop-stalls.mjs preloaded
+ * into the root: longest stall at start, in the join phase and in the steady phase); both in
+ * `summary`.
  * Figures per root, over the steady phase (publishes + reports): root CPU seconds, peak RSS
  * (VmHWM), p50/p99 of a publish (raw upload of `--size` through the admin API, acknowledged
  * once durable), of a progress report (a ping right behind the report on its connection,
@@ -34,7 +39,7 @@
  * every 2 s each live content's status is recomputed, compared and rewritten when changed).
  * Options: --members 10000 --contents 10 --publish-every 6s --report-every 2s --download 6s
  * --size 4MiB --sample-every 10 --rounds 1 --profile on --roots sqlite,postgres
- * --known-members on --fixtures DIR --prepare
+ * --known-members on --fixtures DIR --prepare --keep off
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,12 +69,13 @@ interface Options {
   profile: boolean;
   /** The root already knows every member's record (a restarted root), or meets them all now. */
   knownMembers: boolean;
+  keep: boolean;
 }
 
 type RootKind = 'sqlite' | 'postgres';
 
 /** Starts the root (under the profiler if asked), on PostgreSQL or not. */
-async function startRoot(kind: RootKind, dir: string, o: Options, f: Fixtures): Promise<{ net: LocalNetwork; db: TestPostgres | undefined; profDir: string }> {
+async function startRoot(kind: RootKind, dir: string, o: Options, f: Fixtures): Promise<{ net: LocalNetwork; db: TestPostgres | undefined; profDir: string; stallDir: string }> {
   const net = new LocalNetwork(path.join(dir, 'net'));
   // LocalNetwork keeps a node's data in <dir>/net/<name>.
   seedRoot(f, path.join(dir, 'net', 'root'), o.knownMembers);
@@ -80,17 +86,59 @@ async function startRoot(kind: RootKind, dir: string, o: Options, f: Fixtures): 
     extra.push('--state', db.url(), '--state-key', path.join(dir, 'state.key'));
   }
   const profDir = path.join(dir, 'profile');
+  const stallDir = path.join(dir, 'stalls');
   mkdirSync(profDir);
-  const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, CANOPY_CPU_PROF_DIR: process.env.CANOPY_CPU_PROF_DIR };
-  // Only the root's process is profiled: the environment is set around its spawn.
-  if (o.profile) Object.assign(process.env, { CANOPY_CPU_PROF_DIR: profDir, NODE_OPTIONS: `${saved.NODE_OPTIONS ?? ''} --import=${path.join(here, '_cpu-prof.mjs')}`.trim() });
+  mkdirSync(stallDir);
+  const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, CANOPY_CPU_PROF_DIR: process.env.CANOPY_CPU_PROF_DIR, CANOPY_LOOP_STALL_DIR: process.env.CANOPY_LOOP_STALL_DIR };
+  // Only the root's process is profiled and watched for event-loop stalls: the environment is set around its spawn.
+  const preload = [path.join(here, '_loop-stalls.mjs'), ...(o.profile ? [path.join(here, '_cpu-prof.mjs')] : [])];
+  Object.assign(process.env, { CANOPY_LOOP_STALL_DIR: stallDir, NODE_OPTIONS: [saved.NODE_OPTIONS ?? '', ...preload.map((p) => `--import=${p}`)].join(' ').trim() });
+  if (o.profile) process.env.CANOPY_CPU_PROF_DIR = profDir;
   try {
     net.root = await net.spawnNode({ name: 'root', attrs: {} }, 0, extra);
   } finally {
     for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
     else process.env[k] = v;
   }
-  return { net, db, profDir };
+  return { net, db, profDir, stallDir };
+}
+
+/**
+ * How long the root's event loop was held (bench/_loop-stalls.mjs): the longest stall over
+ * its life, in the join phase and in the steady phase, and how many passed 250 ms / 1 s / 2 s
+ * (the lease deadline is 2 s after a renewal's start, renewals every 0.5 s).
+ */
+function stallFigures(stallDir: string, phases: { joinFrom: number; steadyFrom: number; steadyTo: number }): Record<string, unknown> | undefined {
+  const file = readdirSync(stallDir).find((f) => f.endsWith('.json'));
+  if (!file) return undefined;
+  const { stalls } = JSON.parse(readFileSync(path.join(stallDir, file), 'utf8')) as { stalls: [at: number, ms: number][] };
+  const max = (from: number, to: number) => stalls.filter(([at]) => at >= from && at <= to).reduce((m, [, ms]) => Math.max(m, ms), 0);
+  return {
+    maxMs: max(0, Infinity),
+    startMaxMs: max(0, phases.joinFrom),
+    joinMaxMs: max(phases.joinFrom, phases.steadyFrom),
+    steadyMaxMs: max(phases.steadyFrom, phases.steadyTo),
+    over250ms: stalls.filter(([, ms]) => ms > 250).length,
+    over1s: stalls.filter(([, ms]) => ms > 1000).length,
+    over2s: stalls.filter(([, ms]) => ms > 2000).length,
+    top: [...stalls].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([at, ms]) => ({ ms, secondsIntoSteady: round((at - phases.steadyFrom) / 1000, 1) })),
+  };
+}
+
+/** What the root's log says about its lease: how often it was deposed, and its late or slow renewals. */
+function leaseFigures(dataDir: string): { depositions: number; lateRenewals: number; slowRenewals: number; maxLateMs: number; minLeftMs: number | null } {
+  const lines = readFileSync(path.join(dataDir, 'node.log'), 'utf8').split('\n');
+  const parsed = lines.filter((l) => l.includes('"msg":"deposed"') || l.includes('"msg":"leader lease: ')).map((l) => JSON.parse(l) as { msg: string; ms?: number; leftMs?: number });
+  const late = parsed.filter((l) => l.msg === 'leader lease: timer late');
+  const slow = parsed.filter((l) => l.msg === 'leader lease: renewal slow');
+  const left = [...late, ...slow].map((l) => l.leftMs ?? Infinity);
+  return {
+    depositions: parsed.filter((l) => l.msg === 'deposed').length,
+    lateRenewals: late.length,
+    slowRenewals: slow.length,
+    maxLateMs: late.reduce((m, l) => Math.max(m, l.ms ?? 0), 0),
+    minLeftMs: left.length > 0 ? Math.min(...left) : null,
+  };
 }
 
 /** The postmaster's pid, to meter PostgreSQL (it and its backends). */
@@ -175,7 +223,7 @@ async function publishAll(kind: RootKind, api: string, o: Options, published: Si
 
 async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(path.join(tmpdir(), `canopy-bench-root-load-${kind}-`));
-  const { net, db, profDir } = await startRoot(kind, dir, o, f);
+  const { net, db, profDir, stallDir } = await startRoot(kind, dir, o, f);
   const root = net.root!;
   const pid = root.process.pid!;
   const pgPid = db ? postmasterPid(db) : undefined;
@@ -188,6 +236,7 @@ async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<
   root.process.once('exit', (code, signal) => (exited = { code, signal, at: performance.now() }));
   try {
     const t0 = performance.now();
+    const joinFrom = Date.now();
     let rm = rootMeter();
     let pm = pgMeter();
     const joined = await joinAll(members, root.peer, ca.certPem);
@@ -197,6 +246,7 @@ async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<
     const published: SimContent[] = [];
     const loadAtStart = loadAverage();
     const steadyStart = performance.now();
+    const steadyFrom = Date.now();
     rm = rootMeter();
     pm = pgMeter();
     const reports = startReports(members, () => published, { everyMs: o.reportEveryMs, downloadMs: o.downloadMs, sampleEvery: o.sampleEvery });
@@ -215,9 +265,12 @@ async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<
     const pgCpu = db ? pm.stop().cpuSeconds : undefined;
     const peakRssMiB = round(Math.max(hwm, rootMeterReport.peakRssBytes / 2 ** 20), 1);
     const views = db ? await viewFigures(db) : undefined;
+    const steadyTo = Date.now();
     closeAll(members);
     await net.stop();
     const profile = profileFigures(profDir);
+    const stalls = stallFigures(stallDir, { joinFrom, steadyFrom, steadyTo });
+    const lease = db ? leaseFigures(root.dataDir) : undefined;
     return {
       root: kind,
       join,
@@ -232,6 +285,8 @@ async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<
       reports: r.reports,
       reportsPerSecond: round(r.reports / steadySeconds, 0),
       failedReports: r.failed,
+      lease,
+      eventLoopStalls: stalls,
       views,
       rootExited: early ? { code: early.code, signal: early.signal, afterSteadySeconds: round((early.at - steadyStart) / 1000, 1), log: rootLogErrors(root.dataDir) } : undefined,
       profile,
@@ -241,7 +296,9 @@ async function oneRoot(kind: RootKind, o: Options, f: Fixtures): Promise<Record<
     closeAll(members);
     await net.stop();
     await db?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    // `--keep on`: the root's data dir, log, profile and stall record stay for a look (the path is logged).
+    if (o.keep) log(`${kind}: kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -258,6 +315,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     sampleEvery: Number(option(args, 'sample-every', '10')),
     profile: option(args, 'profile', 'on') !== 'off',
     knownMembers: option(args, 'known-members', 'on') !== 'off',
+    keep: option(args, 'keep', 'off') === 'on',
   };
   const t0 = performance.now();
   const f = await fixtures(path.resolve(option(args, 'fixtures', path.join(here, '..', '.tmp', 'root-load-fixtures'))), o.members, (i) => ({ region: i % 2 === 0 ? 'eu' : 'us' }));
@@ -281,6 +339,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     knownMembers: o.knownMembers,
     nodeRunsFrom: process.env.CANOPY_CLI === 'dist' ? 'dist' : 'tsx',
     runs,
+    // The questions of issue 18 at a glance: does the PostgreSQL leader keep its lease, how long was the loop held, at what cost.
+    summary: runs.map((r) => {
+      const x = r as { root: string; join: { seconds: number }; rootCpuSeconds: number; peakRssMiB: number; lease?: { depositions: number }; rootExited?: unknown; eventLoopStalls?: { maxMs: number; steadyMaxMs: number; joinMaxMs: number } };
+      return { root: x.root, depositions: x.lease?.depositions, rootExited: x.rootExited !== undefined, joinSeconds: x.join.seconds, maxStallMs: x.eventLoopStalls?.maxMs, joinMaxStallMs: x.eventLoopStalls?.joinMaxMs, steadyMaxStallMs: x.eventLoopStalls?.steadyMaxMs, steadyRootCpuSeconds: x.rootCpuSeconds, peakRssMiB: x.peakRssMiB };
+    }),
     postgresToSqlite: s && p ? { rootCpu: ratio(p.rootCpuSeconds, s.rootCpuSeconds), peakRss: ratio(p.peakRssMiB, s.peakRssMiB), publishP99: ratio(p.publishMs?.p99, s.publishMs?.p99), progressP99: ratio(p.progressMs?.p99, s.progressMs?.p99), statusP99: ratio(p.statusMs?.p99, s.statusMs?.p99) } : undefined,
     note: 'members simulated in the bench process over real mutual-TLS connections (one each); root CPU and latencies over the steady phase; both roots under the sampling profiler unless --profile off',
   };

@@ -40,5 +40,8 @@ export async function serveUntilStopped(node: CanopyNode, config: NodeConfig, re
   // Revoked or deposed, the process must end even if a connection hangs (a root cut off from its database).
   if (revoked) setTimeout(() => process.exit(process.exitCode || 1), 10_000).unref();
   await node.stop();
+  // Stopped: what may still hold the event loop (a socket to a database cut off, until a TCP
+  // timeout) has nothing left to do; the error is reported (below) before this timer fires.
+  if (revoked) setTimeout(() => process.exit(process.exitCode || 1), 100).unref();
   if (revoked) throw revoked;
 }

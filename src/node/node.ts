@@ -78,7 +78,7 @@ export class CanopyNode {
     const onError = (err: Error) => log.error('state database', { err });
     let deposed!: (err: Error) => void;
     const lost = new Promise<Error>((resolve) => (deposed = resolve));
-    const lead = leaseSettings(config, (err) => (log.error('deposed', { err }), deposed(err)), (view) => log.info('standby: another root leads; waiting for its lease to end', { leader: view.leader, fence: view.fence }), (view) => log.info('took the leader lease', { fence: view.fence }));
+    const lead = leaseSettings(config, (err) => (log.error('deposed', { err }), deposed(err)), (view) => log.info('standby: another root leads; waiting for its lease to end', { leader: view.leader, fence: view.fence }), (view) => log.info('took the leader lease', { fence: view.fence }), (what, ms, leftMs) => log.warn(`leader lease: ${what}`, { ms, leftMs }));
     const { security, ...rootState } = await prepareRootState({ dataDir: config.dataDir, state: config.state, stateKeyFile: config.stateKeyFile, onError, lead }, prepare);
     const node = new CanopyNode(config, security, undefined, rootState);
     node.lost = lost;
@@ -184,7 +184,7 @@ export class CanopyNode {
     const leadership = this.rootState?.leadership;
     if (leadership) leadership.addresses = () => ({ peer: formatAddress(this.addresses().peer), api: this.addresses().api });
     const { state } = this.rootState ?? {};
-    if (leadership && this.c.root && state instanceof PostgresRootState) this.stopViews = startLeaderViews(state, rootViewSource(this.c.catalog, this.c.root.service.api(), () => this.c.tree.link?.view() ?? { attached: false }), () => leadership.leads());
+    if (leadership && this.c.root && state instanceof PostgresRootState) this.stopViews = startLeaderViews(state, rootViewSource(this.c.catalog, this.c.root, () => this.c.tree.link?.view() ?? { attached: false }), () => leadership.leads());
   }
 
   private async listenPeers(): Promise<void> {

@@ -63,6 +63,20 @@ export class RootRegistry {
   private readonly holdings = new Map<string, Map<string, HoldingReport>>();
   private readonly gone = new Map<string, Departed>();
   private readonly moved = new Map<string, number>();
+  private readonly watchers: ((contentId: string | undefined) => void)[] = [];
+
+  /**
+   * Told of every change a content's status depends on: its holdings (with its id) or the
+   * member list (undefined: every status). The leader's views recompute only what changed
+   * (src/root/state/leader-views.ts).
+   */
+  onChange(watcher: (contentId: string | undefined) => void): void {
+    this.watchers.push(watcher);
+  }
+
+  private changed(contentId: string | undefined): void {
+    for (const w of this.watchers) w(contentId);
+  }
 
   join(conn: PeerConnection, name: string, body: JoinBody): Member {
     const member: Member = {
@@ -85,7 +99,9 @@ export class RootRegistry {
       if (this.members.get(member.nodeId)?.conn !== conn) return;
       this.members.delete(member.nodeId);
       this.gone.set(member.nodeId, { nodeId: member.nodeId, name: member.name, attrs: member.attrs, leftAt: new Date().toISOString() });
+      this.changed(undefined);
     });
+    this.changed(undefined);
     return member;
   }
 
@@ -113,6 +129,7 @@ export class RootRegistry {
       rate = prev.rate === 0 ? sample : RATE_SMOOTHING * sample + (1 - RATE_SMOOTHING) * prev.rate;
     }
     byNode.set(nodeId, { haveBlocks, haveBytes, complete, at: now, fetchedBytes: extras.fetchedBytes ?? prev?.fetchedBytes ?? 0, rate: complete ? 0 : rate, stuck: complete ? undefined : extras.stuck, stuckDetail: complete ? undefined : extras.stuckDetail });
+    this.changed(contentId);
   }
 
   /**
@@ -127,11 +144,17 @@ export class RootRegistry {
       if (this.moved.size > MOVED_KEPT) this.moved.delete(this.moved.keys().next().value!);
     }
     this.holdings.delete(contentId);
+    this.changed(contentId);
   }
 
   /** Bytes a forgotten content moved (summed over nodes when it was forgotten). */
   movedBytes(contentId: string): number | undefined {
     return this.moved.get(contentId);
+  }
+
+  /** Every node's report on a content, by node id (read-only: the registry's own map). */
+  holdingsOf(contentId: string): ReadonlyMap<string, HoldingReport> | undefined {
+    return this.holdings.get(contentId);
   }
 
   holding(contentId: string, nodeId: string): HoldingReport | undefined {

@@ -7,15 +7,29 @@
  * attributes changed is judged by its new ones from the next request on.
  * State is kept in `<data>/security/trust.json` so a restart cannot be used to replay an
  * older record or forget a revocation.
+ *
+ * At a root with 10,000 members (issue 18) two costs of that file grew with the members:
+ * every saved record's signature was verified on load (~2 s at start, with the leader lease
+ * held), and the whole file was rewritten and fsynced at each member's first hello
+ * (quadratic). So a saved record is verified when it is first used, not on load; and a
+ * record of a node met for the first time is saved within SAVE_EVERY_MS, several at once,
+ * while what a restart must not forget (a revocation, a publisher list, a record that
+ * replaces an older one) is saved at once, as before. The file is always replaced whole by
+ * an atomic rename, so a kill at any moment leaves the old or the new one; what a kill can
+ * lose is the first records of the last second, of which no older one was known to replay.
  */
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import path from 'node:path';
+import { canonicalJson } from '../core/canonical-json.js';
 import { CanopyError } from '../core/errors.js';
 import type { PeerConnection } from '../wire/peer-connection.js';
 import { verifyAttributeRecord, type AttributeRecord } from './attribute-record.js';
 import { verifyRevocationList, type RevocationList } from './revocation-list.js';
 import { publisherKeys, verifyPublisherList, type PublisherList } from './publisher-list.js';
 import { readIfExists, writeFileAtomic } from './secret-file.js';
+
+/** Records of nodes met for the first time are saved together, this long after the first of them. */
+export const SAVE_EVERY_MS = 1_000;
 
 export interface TrustUpdate {
   records?: unknown[];
@@ -44,16 +58,39 @@ export class PeerTrust {
   private publisherSet = new Set<string>();
   private readonly conns = new Map<string, Set<PeerConnection>>();
   private readonly file: string | undefined;
+  /** Node ids whose record came from the file and has not been verified yet. */
+  private readonly unverified = new Set<string>();
+  private saveTimer: NodeJS.Timeout | undefined;
 
   constructor(caCertPem: string, dataDir?: string) {
     this.caPublicKey = new X509Certificate(caCertPem).publicKey;
     this.file = dataDir === undefined ? undefined : path.join(dataDir, 'security', 'trust.json');
     const text = this.file ? readIfExists(this.file) : undefined;
     if (text) {
-      // Re-verified on load: a tampered file is a forged statement like any other.
+      // Lists verified now, records at first use (known): a tampered file is a forged statement like any other.
       const saved = JSON.parse(text) as TrustState;
-      this.apply({ records: Object.values(saved.records ?? {}), revocations: saved.revocations ?? undefined, publishers: saved.publishers ?? undefined }, false);
+      this.apply({ records: [], revocations: saved.revocations ?? undefined, publishers: saved.publishers ?? undefined }, false);
+      for (const [nodeId, record] of Object.entries(saved.records ?? {})) {
+        if (this.revoked.has(nodeId)) continue;
+        this.state.records[nodeId] = record;
+        this.unverified.add(nodeId);
+      }
     }
+  }
+
+  /** The record believed for `nodeId`: one from the file is verified here, once, and dropped if it does not verify. */
+  private known(nodeId: string, presented?: AttributeRecord): AttributeRecord | undefined {
+    const record = this.state.records[nodeId];
+    if (!record || !this.unverified.delete(nodeId)) return record;
+    // The very record just presented and verified (a node meeting a restarted root): no second check.
+    if (presented && presented.sig === record.sig && canonicalJson(presented) === canonicalJson(record)) return record;
+    try {
+      if (verifyAttributeRecord(record, this.caPublicKey).nodeId === nodeId) return record;
+    } catch {
+      // Forged or damaged: not believed, as if never saved.
+    }
+    delete this.state.records[nodeId];
+    return undefined;
   }
 
   isRevoked(nodeId: string): boolean {
@@ -82,10 +119,12 @@ export class PeerTrust {
     if (this.isRevoked(nodeId)) throw new CanopyError('ERR_NOT_AUTHORISED', `node ${nodeId} has been revoked`);
     const record = verifyAttributeRecord(presented, this.caPublicKey);
     if (record.nodeId !== nodeId) throw new CanopyError('ERR_NOT_AUTHORISED', `attribute record names node ${record.nodeId}, but the certificate is node ${nodeId}`);
-    const known = this.state.records[nodeId];
+    const known = this.known(nodeId, record);
     if (known && known.serial >= record.serial) return known;
     this.state.records[nodeId] = record;
-    this.save();
+    // A first record can wait for the next batch; one that replaces an older record is saved now (no replay after a restart).
+    if (known) this.save();
+    else this.saveSoon();
     return record;
   }
 
@@ -125,20 +164,38 @@ export class PeerTrust {
         }
       }
     }
+    let replaced = false;
     for (const value of update.records ?? []) {
       const record = verifyAttributeRecord(value, this.caPublicKey);
       if (this.revoked.has(record.nodeId)) continue;
-      const known = this.state.records[record.nodeId];
+      const known = this.known(record.nodeId, record);
       if (known && known.serial >= record.serial) continue;
+      replaced ||= known !== undefined;
       this.state.records[record.nodeId] = record;
       out.changed.push(record);
       for (const conn of this.conns.get(record.nodeId) ?? []) conn.remoteAttrs = { ...record.attrs };
     }
-    if (persist && (out.changed.length > 0 || out.revoked.length > 0 || out.publishers)) this.save();
+    if (!persist) return out;
+    if (replaced || out.revoked.length > 0 || out.publishers) this.save();
+    else if (out.changed.length > 0) this.saveSoon();
     return out;
   }
 
+  /** Writes what is not saved yet now (a clean stop; tests). */
+  flush(): void {
+    if (this.saveTimer) this.save();
+  }
+
+  private saveSoon(): void {
+    if (!this.file || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => this.save(), SAVE_EVERY_MS);
+    // A process ending within the second loses only first records (see above).
+    this.saveTimer.unref();
+  }
+
   private save(): void {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
     if (this.file) writeFileAtomic(this.file, `${JSON.stringify(this.state)}\n`);
   }
 }

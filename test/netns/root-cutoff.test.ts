@@ -73,6 +73,8 @@ describe('a leader cut off from PostgreSQL stops before a standby leads', () => 
     const exitedMs = Date.now() - cutAt;
     assert.notEqual(code, 0, 'the deposed leader exits with an error');
     assert.match(readFileSync(path.join(a.dataDir, 'node.log'), 'utf8'), /lost its leader lease \(fence 1\): the lease could not be renewed in time/);
+    // Its stop ran to the end (no wait on the dead database): not cut short by the forced exit of a deposed node.
+    const stoppedAt = logTime(a.dataDir, /"msg":"node stopped"/);
 
     const b: ClusterNode = await bReady;
     const leadingMs = Date.now() - cutAt;
@@ -90,6 +92,6 @@ describe('a leader cut off from PostgreSQL stops before a standby leads', () => 
     await waitFor('the member holds the content published through the new leader', async () => cluster.getJson<{ local: { complete: boolean } }>(m1!, `${m.api}/api/contents/${second}`).local.complete, 60_000, 250);
     assert.equal(cluster.servedSha256('m1', second), sha2);
     assert.equal(b.api, standbyApi);
-    console.log(JSON.stringify({ deposedAfterCutMs: deposedAt - cutAt, leaseTakenAfterCutMs: tookAt - cutAt, exitedAfterCutMs: exitedMs, standbyReadyAfterCutMs: leadingMs, wallSeconds: (Date.now() - t0) / 1000 }));
+    console.log(JSON.stringify({ deposedAfterCutMs: deposedAt - cutAt, leaseTakenAfterCutMs: tookAt - cutAt, stoppedAfterDeposedMs: stoppedAt - deposedAt, exitedAfterCutMs: exitedMs, standbyReadyAfterCutMs: leadingMs, wallSeconds: (Date.now() - t0) / 1000 }));
   });
 });

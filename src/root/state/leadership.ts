@@ -15,6 +15,7 @@ import { actUntil, type Lease } from './leader-lease.js';
 import { releaseLease, stepLease, type SeenRoot } from './pg-lease.js';
 import { CLOSE_WAIT_MS, within } from './postgres-state.js';
 import { LeaseDeadline } from './lease-deadline.js';
+import { LateTimer } from './late-timer.js';
 
 /** How long a lease lasts without renewal: a standby takes over this long after a leader dies. */
 export const LEASE_TTL_MS = 3_000;
@@ -22,6 +23,8 @@ export const LEASE_TTL_MS = 3_000;
 export const LEASE_ROUND_MS = 500;
 /** The leader stops acting this long before its lease could have run out (clock rate, messages in flight). */
 export const LEASE_MARGIN_MS = 1_000;
+/** A renewal round this late, or this slow, is logged: the deadline is LEASE_TTL_MS - LEASE_MARGIN_MS after a renewal's start. */
+export const SLOW_MS = 250;
 
 /** What a root says about itself in the lease row; followers and the CLI are told these. */
 export interface RootAddresses {
@@ -69,7 +72,7 @@ export class Leadership {
   private leader: Lease | undefined;
   private seen: SeenRoot[] = [];
   private until = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: LateTimer | undefined;
   private deadline: LeaseDeadline | undefined;
   private stopped = false;
   private lostOnce = false;
@@ -77,6 +80,10 @@ export class Leadership {
   /** This root's addresses as the lease row shows them (set again once the node listens). */
   addresses: () => RootAddresses = () => ({});
 
+  /** Told when a renewal ran late (its timer fired late: the event loop was busy) or took long (the database answered slowly), with the ms. */
+  onSlow: (what: 'timer late' | 'renewal slow', ms: number, leftMs: number) => void = () => undefined;
+
+  /** `db`: a pool of its own (PostgresRootState.leaseDb), so a renewal never waits for a connection behind the root's writes. */
   constructor(
     private readonly db: pg.Pool,
     private readonly onLost: (err: CanopyError) => void,
@@ -130,6 +137,8 @@ export class Leadership {
       const asked = performance.now();
       try {
         const d = await stepLease(this.db, this.me(), LEASE_TTL_MS);
+        const took = performance.now() - asked;
+        if (took > SLOW_MS) this.onSlow('renewal slow', Math.round(took), Math.round(this.until - performance.now()));
         this.seen = d.roots;
         if (d.action === 'follow' || d.lease.fence !== this.fence) return this.lose(`another root took the lease (fence ${d.action === 'follow' ? d.leader.fence : d.lease.fence})`);
         // A renewal answered after the deadline does not bring a deposed root back.
@@ -142,21 +151,22 @@ export class Leadership {
         inFlight = false;
       }
     };
-    this.timer = setInterval(() => {
-      if (performance.now() > this.until) return this.lose('the lease could not be renewed in time');
+    this.timer = new LateTimer(LEASE_ROUND_MS, (late) => {
+      const now = performance.now();
+      if (late > SLOW_MS) this.onSlow('timer late', Math.round(late), Math.round(this.until - now));
+      if (now > this.until) return this.lose('the lease could not be renewed in time');
       void round();
-    }, LEASE_ROUND_MS);
-    this.timer.unref();
+    });
+    this.timer.start();
     this.deadline = new LeaseDeadline(() => this.until, () => this.lose('the lease could not be renewed in time'));
     this.deadline.start();
   }
-
 
   private lose(why: string): void {
     if (this.lostOnce) return;
     this.lostOnce = true;
     this.role = 'standby';
-    clearInterval(this.timer);
+    this.timer?.stop();
     this.deadline?.stop();
     this.onLost(new CanopyError('ERR_NOT_LEADER', `this root lost its leader lease (fence ${this.fence}): ${why}; it stops so that it cannot act as leader`));
   }
@@ -180,7 +190,7 @@ export class Leadership {
   /** Stops taking part; a leader gives its lease up so a standby need not wait for the expiry. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
+    this.timer?.stop();
     this.deadline?.stop();
     if (this.role === 'leader') await within(releaseLease(this.db, this.id, this.fence), CLOSE_WAIT_MS);
     this.role = 'standby';

@@ -30,6 +30,8 @@ export interface StateSettings {
     onStandby?: (view: LeaderView) => void;
     /** This root took the lease (after waiting as a standby, or at once). */
     onLead?: (view: LeaderView) => void;
+    /** A lease renewal ran late or slow (Leadership.onSlow): worth a log line, the margin is what is left. */
+    onSlow?: Leadership['onSlow'];
   };
 }
 
@@ -91,8 +93,10 @@ export async function prepareRootState<T extends { caCertPem: string; authority:
 
 /** Answers as a hot standby on the API port (reads from the database, writes refused) until this root holds the lease. */
 async function waitToLead(state: PostgresRootState, lead: NonNullable<StateSettings['lead']>, onError?: (err: Error) => void): Promise<Leadership> {
-  const leadership = new Leadership(state.db, lead.onLost, onError);
+  // Deposed, the store stops writing and waiting at once (its fence refuses the writes anyway): the root's stop is quick.
+  const leadership = new Leadership(state.leaseDb, (err) => (state.abandon(err), lead.onLost(err)), onError);
   leadership.addresses = () => lead.addresses;
+  if (lead.onSlow) leadership.onSlow = lead.onSlow;
   const first = await leadership.tryOnce();
   if (first) return (lead.onLead?.(leadership.view()), leadership);
   lead.onStandby?.(leadership.view());

@@ -1,5 +1,5 @@
 /**
- * The leader lease row in PostgreSQL: one transaction reads it FOR UPDATE with the
+ * The leader lease row in PostgreSQL: one transaction locks it (FOR NO KEY UPDATE) with the
  * database's clock, asks the pure rules (leader-lease.ts) what to do, and writes the
  * outcome. The database's clock is the only clock the roots compare, so skew between the
  * roots' hosts never gives two of them the lease.
@@ -28,11 +28,16 @@ export const SEEN_WINDOW_S = 60;
 export async function stepLease(db: pg.Pool, me: LeaseCandidate, ttlMs: number): Promise<LeaseDecision & { roots: SeenRoot[] }> {
   return inTransaction(db, async (client) => {
     const { rows } = await client.query<{ holder: string; address: string; fence: string; exp: number; now: number }>(
-      'SELECT holder, address, fence, extract(epoch FROM expires_at) * 1000 AS exp, extract(epoch FROM now()) * 1000 AS now FROM canopy_lease WHERE id = 1 FOR UPDATE',
+      'SELECT holder, address, fence, extract(epoch FROM expires_at) * 1000 AS exp, extract(epoch FROM now()) * 1000 AS now FROM canopy_lease WHERE id = 1 FOR NO KEY UPDATE',
     );
     const row = rows[0]!;
     const current: Lease = { holder: row.holder, address: row.address, fence: Number(row.fence), expiresAt: Number(row.exp) };
     const decision = decideLease(current, me, Number(row.now), ttlMs);
+    // A fenced write holds the row FOR KEY SHARE (postgres-state.ts), which a renewal (FOR NO
+    // KEY UPDATE) does not wait for: the holder's renewal never queues behind its own writes.
+    // A change of hands does wait for them (FOR UPDATE): no write of the old leader lands
+    // after the fence moved on, and every later one finds the new fence and is refused.
+    if (decision.action === 'acquire') await client.query('SELECT 1 FROM canopy_lease WHERE id = 1 FOR UPDATE');
     if (decision.action !== 'follow') {
       const l = decision.lease;
       await client.query('UPDATE canopy_lease SET holder = $1, address = $2, fence = $3, expires_at = to_timestamp($4 / 1000.0) WHERE id = 1', [l.holder, l.address, l.fence, l.expiresAt]);

@@ -28,17 +28,25 @@ export class PostgresRootState implements RootState {
   readonly kind = 'postgres' as const;
   /** Shared with the leader lease (leadership.ts). */
   readonly db: pg.Pool;
+  /** The leader lease's own connection (leadership.ts): a renewal never waits for a connection behind the writes. */
+  readonly leaseDb: pg.Pool;
   private adopted = false;
   /** Set once this root leads: every write is applied only while the lease row still has it. */
   private fence: number | undefined;
   private pending: Write[] = [];
   private chain: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
+  /** Set once this root lost its lease: nothing it still has queued can land, so nothing waits for it. */
+  private abandoned: Error | undefined;
+  private abandonNow!: () => void;
+  private readonly abandonedNow = new Promise<void>((resolve) => (this.abandonNow = resolve));
 
   private constructor(private readonly options: PostgresStateOptions) {
     this.db = new pg.Pool({ connectionString: options.url, max: 4, connectionTimeoutMillis: 10_000 });
     // An idle client losing its server must not crash the root; the next query reports it.
     this.db.on('error', (err) => options.onError?.(err));
+    this.leaseDb = new pg.Pool({ connectionString: options.url, max: 1, connectionTimeoutMillis: 10_000 });
+    this.leaseDb.on('error', (err) => options.onError?.(err));
   }
 
   /** Connects and brings the schema up to date. */
@@ -47,7 +55,7 @@ export class PostgresRootState implements RootState {
     try {
       await state.migrate();
     } catch (err) {
-      await state.db.end();
+      await Promise.all([state.db.end(), state.leaseDb.end()]);
       throw unavailable(err, `cannot use the state database ${redact(options.url)}`);
     }
     return state;
@@ -108,13 +116,13 @@ export class PostgresRootState implements RootState {
 
   /**
    * The leader's read views (leader-views.ts): changed ones rewritten, gone ones deleted, in
-   * the ordered, fenced write queue like every other write.
+   * the ordered, fenced write queue like every other write. One transaction per view: a
+   * takeover waits for the write in flight (apply), and a publish's write queued behind the
+   * views waits for them, so neither waits for ten multi-megabyte statuses at once.
    */
   putViews(changed: [name: string, json: string][], gone: string[]): void {
-    this.enqueue(async (db) => {
-      for (const [name, json] of changed) await db.query('INSERT INTO canopy_views(name, view, at) VALUES ($1, $2, now()) ON CONFLICT (name) DO UPDATE SET view = EXCLUDED.view, at = now()', [name, json]);
-      if (gone.length > 0) await db.query('DELETE FROM canopy_views WHERE name = ANY($1)', [gone]);
-    });
+    for (const [name, json] of changed) this.enqueue((db) => db.query('INSERT INTO canopy_views(name, view, at) VALUES ($1, $2, now()) ON CONFLICT (name) DO UPDATE SET view = EXCLUDED.view, at = now()', [name, json]));
+    if (gone.length > 0) this.enqueue((db) => db.query('DELETE FROM canopy_views WHERE name = ANY($1)', [gone]));
   }
 
   /** Deletes every view but these (a new leader's first round: views of a previous leader's retired contents). */
@@ -181,13 +189,14 @@ export class PostgresRootState implements RootState {
 
   /**
    * One write in its own transaction; on a leader, only if the lease row still carries this
-   * root's fence. FOR SHARE holds the row, so a standby's takeover (an UPDATE of it) waits
-   * for this write to commit: no write of a deposed leader lands after the fence moved on.
+   * root's fence. FOR KEY SHARE holds the row, so a standby's takeover (FOR UPDATE, pg-lease.ts)
+   * waits for this write to commit: no write of a deposed leader lands after the fence moved
+   * on. The leader's own renewals (FOR NO KEY UPDATE) do not wait for it.
    */
   private async apply(write: Write): Promise<void> {
     await inTransaction(this.db, async (client) => {
       if (this.fence !== undefined) {
-        const held = await client.query('SELECT 1 FROM canopy_lease WHERE id = 1 AND fence = $1 FOR SHARE', [this.fence]);
+        const held = await client.query('SELECT 1 FROM canopy_lease WHERE id = 1 AND fence = $1 FOR KEY SHARE', [this.fence]);
         if (held.rowCount === 0) throw new CanopyError('ERR_NOT_LEADER', `write refused: this root's lease (fence ${this.fence}) has passed to another root`);
       }
       await write(client);
@@ -195,8 +204,19 @@ export class PostgresRootState implements RootState {
   }
 
   async flush(): Promise<void> {
-    await this.chain;
+    // A deposed root answers at once: a write hung on a cut-off connection must not hold a publish (or the API's close) for ever.
+    await Promise.race([this.chain, this.abandonedNow]);
     if (this.failure) throw this.failure;
+  }
+
+  /**
+   * This root lost its lease (leadership.ts): every queued write would be refused by the
+   * fence, so none is sent, waiters are answered `err` now, and `close` waits for nothing.
+   */
+  abandon(err: Error): void {
+    this.abandoned = err;
+    this.failure ??= err;
+    this.abandonNow();
   }
 
   /**
@@ -206,13 +226,17 @@ export class PostgresRootState implements RootState {
    * fence if it lands later.
    */
   async close(): Promise<void> {
-    await within(this.chain, CLOSE_WAIT_MS);
-    await within(this.db.end(), CLOSE_WAIT_MS);
+    // Deposed: its writes are refused whatever happens, and its database may be the thing cut off.
+    const wait = this.abandoned ? ABANDONED_CLOSE_WAIT_MS : CLOSE_WAIT_MS;
+    await within(this.chain, wait);
+    await within(Promise.all([this.db.end(), this.leaseDb.end()]), wait);
   }
 }
 
 /** How long a closing store waits for its writes, then for its connections to end. */
 export const CLOSE_WAIT_MS = 3_000;
+/** The same for a deposed root: a moment for connections that still answer to end cleanly. */
+export const ABANDONED_CLOSE_WAIT_MS = 200;
 
 /** `p`, or nothing after `ms` (the timer does not keep the process alive). */
 export function within(p: Promise<unknown>, ms: number): Promise<void> {

@@ -1,13 +1,15 @@
 /**
  * The leader's deadline timer (src/root/state/lease-deadline.ts), on real timers: it fires
  * once and not before the deadline, follows a deadline moved by renewals, and needs no
- * renewal to return to fire (test/netns/root-cutoff.test.ts is the case with a database).
+ * renewal to return to fire (test/netns/root-cutoff.test.ts is the case with a database);
+ * the renewal timer tells how late it ran (the event loop held by other work).
  */
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LeaseDeadline } from '../../../src/root/state/lease-deadline.js';
+import { LateTimer } from '../../../src/root/state/late-timer.js';
 
 describe('lease deadline', () => {
   it('fires once, after the deadline, when no renewal moves it', async () => {
@@ -47,5 +49,24 @@ describe('lease deadline', () => {
     d.stop();
     await sleep(80);
     assert.equal(n, 1);
+  });
+});
+
+describe('lease renewal timer', () => {
+  it('measures its own lateness: about 0 on a free event loop, the stall when the loop was held', async () => {
+    const late: number[] = [];
+    const t = new LateTimer(40, (ms) => late.push(ms));
+    t.start();
+    await sleep(130);
+    const free = late.splice(0);
+    assert.ok(free.length >= 2, `turns: ${free.length}`);
+    // Held by synchronous work (what a 10,000-row status was): the turn after it says how long.
+    const until = performance.now() + 300;
+    while (performance.now() < until);
+    await sleep(60);
+    t.stop();
+    assert.ok(Math.max(...late) >= 240, `late ${late.join(', ')} ms after a 300 ms stall`);
+    assert.equal(late.filter((ms) => ms >= 240).length, 1, 'one stall, counted once');
+    assert.ok(Math.min(...free) < 240, `free loop: ${free.join(', ')} ms late`);
   });
 });
