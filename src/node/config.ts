@@ -12,6 +12,7 @@ import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import type { PeerAddress } from '../wire/transport.js';
 import type { LogLevel } from '../core/logger.js';
 import { checkServerNames } from '../security/server-names.js';
+import { decodeJoinToken, tokenRoots } from '../security/join-token.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -153,7 +154,10 @@ export function checkState(isRoot: boolean, state: string | undefined, keyFile: 
 
 export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): NodeConfig {
   const isRoot = input.isRoot ?? false;
-  if (!isRoot && !input.join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: a node that is not the root needs the root address (--join host:port)');
+  // No --join: a join token minted by a recent root carries every root's address.
+  const fromToken = !isRoot && !input.join && input.token ? tokenRoots(decodeJoinToken(input.token)) : [];
+  const join = input.join ?? fromToken[0];
+  if (!isRoot && !join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: a node that is not the root needs the root address (--join host:port), or a join token that carries it (made by a root of this version)');
   if (!isRoot && (input.authorisePublishers?.length ?? 0) > 0) throw new CanopyError('ERR_CONFIG_INVALID', 'authorisePublishers: only the root authorises publisher keys');
   checkState(isRoot, input.state, input.stateKeyFile);
   if (!isRoot && input.registry !== undefined) throw new CanopyError('ERR_CONFIG_INVALID', 'registry: only the root pulls through from upstream registries (members ask the root)');
@@ -168,8 +172,8 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     name: input.name ?? path.basename(dataDir),
     dataDir,
     isRoot,
-    join: input.join,
-    roots: input.roots ?? (input.join ? [input.join] : []),
+    join,
+    roots: input.roots ?? (input.join ? [input.join] : fromToken),
     attrs: input.attrs ?? {},
     host: input.host ?? DEFAULTS.host,
     apiHost: input.apiHost ?? DEFAULTS.apiHost,

@@ -17,6 +17,7 @@ import type { AuthorityStore } from '../security/authority.js';
 import { prepareRootState, type OpenedRootState } from '../root/state/open-root-state.js';
 import { leaseSettings } from '../root/state/lease-settings.js';
 import { rootViewSource, startLeaderViews } from '../root/state/leader-views.js';
+import { startHoldings } from '../root/state/holdings-saver.js';
 import { PostgresRootState } from '../root/state/postgres-state.js';
 import type { CaMaterial } from '../root/state/root-state.js';
 import { PeerConnection } from '../wire/peer-connection.js';
@@ -49,6 +50,7 @@ export class CanopyNode {
   private renewTimer: NodeJS.Timeout | undefined;
   private stopRetention: (() => void) | undefined;
   private stopViews: (() => void) | undefined;
+  private stopHoldings: (() => void) | undefined;
   private stopping = false;
   /** Resolves if this root loses its leader lease (several roots on PostgreSQL). */
   private lost: Promise<Error> = new Promise(() => undefined);
@@ -163,7 +165,7 @@ export class CanopyNode {
     const { c, config } = this;
     const { host } = config;
     return [
-      { name: 'state', start: () => this.advertiseLeader(), stop: async () => (this.stopViews?.(), await this.rootState?.leadership?.stop(), await this.rootState?.state.close()) },
+      { name: 'state', start: () => this.advertiseLeader(), stop: async () => (this.stopViews?.(), this.stopHoldings?.(), await this.rootState?.leadership?.stop(), await this.rootState?.state.close()) },
       { name: 'store', start: () => c.store.start(), stop: async () => (await c.lifecycle.idle(), c.store.close()) },
       { name: 'https', start: () => c.https.start(), stop: () => c.https.stop() },
       { name: 'api', start: () => listenOn(c.apiServer, { host: config.apiHost, port: config.apiPort }, 'API'), stop: () => closeServer(c.apiServer) },
@@ -180,11 +182,12 @@ export class CanopyNode {
   }
 
   /** The lease row names this root's real addresses (read at each renewal, so once it listens); its read views go to the database for the standbys. */
-  private advertiseLeader(): void {
+  private async advertiseLeader(): Promise<void> {
     const leadership = this.rootState?.leadership;
     if (leadership) leadership.addresses = () => ({ peer: formatAddress(this.addresses().peer), api: this.addresses().api });
     const { state } = this.rootState ?? {};
     if (leadership && this.c.root && state instanceof PostgresRootState) this.stopViews = startLeaderViews(state, rootViewSource(this.c.catalog, this.c.root, () => this.c.tree.link?.view() ?? { attached: false }), () => leadership.leads());
+    if (leadership && this.c.root && state instanceof PostgresRootState) this.stopHoldings = await startHoldings(state, this.c.root.registry, () => leadership.leads());
   }
 
   private async listenPeers(): Promise<void> {

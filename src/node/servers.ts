@@ -34,6 +34,8 @@ import { BlockCache } from '../vfile/block-cache.js';
 import type { BlockFetcher } from '../vfile/block-fetcher.js';
 import { SequentialReads } from '../vfile/sequential-reads.js';
 import type { RootParts } from '../root/root-service.js';
+import type { LeaderView } from '../root/state/leadership.js';
+import { tokenRootAddresses } from '../root/token-roots.js';
 import type { RootLink } from './root-link.js';
 import { askRoot } from './oci-pull-link.js';
 import type { RunTime } from './run-time.js';
@@ -134,7 +136,7 @@ export function apiDeps(c: ServerParts, run: RunTime): AdminApiDeps {
     keptOutsideCriteria: (id) => c.ownedOutside.has(id),
     root: rootApi,
     authority: root && authority && {
-      createJoinToken: (attrs, ttlMs) => createJoinToken({ attrs, ttlMs, caKeyPem: authority.caKey, caFingerprint: authority.caFingerprint }),
+      createJoinToken: (attrs, ttlMs) => createJoinToken({ attrs, ttlMs, caKeyPem: authority.caKey, caFingerprint: authority.caFingerprint, roots: tokenRootAddresses(run.addresses().peer, run.info().leader as LeaderView | undefined) }),
       setAttributes: (ref, attrs) => root.service.setAttributes(ref, attrs),
       revoke: (ref) => root.service.revoke(ref),
     },

@@ -44,6 +44,20 @@ export interface ReportExtras {
   stuckDetail?: string;
 }
 
+/** What a leader saves of a report (and a new leader restores): the report and who made it. */
+export interface SavedHolding {
+  contentId: string;
+  nodeId: string;
+  name: string;
+  attrs: Attributes;
+  haveBlocks: number;
+  haveBytes: number;
+  complete: boolean;
+  fetchedBytes: number;
+  stuck: string | undefined;
+  at: number;
+}
+
 /** A node that was a member and is not connected now (it may be down during a withdrawal). */
 export interface Departed {
   readonly nodeId: string;
@@ -63,19 +77,44 @@ export class RootRegistry {
   private readonly holdings = new Map<string, Map<string, HoldingReport>>();
   private readonly gone = new Map<string, Departed>();
   private readonly moved = new Map<string, number>();
-  private readonly watchers: ((contentId: string | undefined) => void)[] = [];
+  private readonly watchers: ((contentId: string | undefined, nodeId?: string) => void)[] = [];
 
   /**
    * Told of every change a content's status depends on: its holdings (with its id) or the
    * member list (undefined: every status). The leader's views recompute only what changed
-   * (src/root/state/leader-views.ts).
+   * (src/root/state/leader-views.ts). A report names its node too: the holdings saved to
+   * PostgreSQL are written row by row (src/root/state/holdings-saver.ts).
    */
-  onChange(watcher: (contentId: string | undefined) => void): void {
+  onChange(watcher: (contentId: string | undefined, nodeId?: string) => void): void {
     this.watchers.push(watcher);
   }
 
-  private changed(contentId: string | undefined): void {
-    for (const w of this.watchers) w(contentId);
+  private changed(contentId: string | undefined, nodeId?: string): void {
+    for (const w of this.watchers) w(contentId, nodeId);
+  }
+
+  /**
+   * A new leader's start: the holdings its predecessor saved (holdings-saver.ts), so statuses
+   * are right before the members re-report. A node not connected yet is listed as departed
+   * (offline) until it joins this root.
+   */
+  restore(rows: readonly SavedHolding[]): void {
+    for (const r of rows) {
+      let byNode = this.holdings.get(r.contentId);
+      if (!byNode) this.holdings.set(r.contentId, (byNode = new Map()));
+      if (byNode.has(r.nodeId)) continue;
+      byNode.set(r.nodeId, { haveBlocks: r.haveBlocks, haveBytes: r.haveBytes, complete: r.complete, at: r.at, fetchedBytes: r.fetchedBytes, rate: 0, stuck: r.stuck, stuckDetail: undefined });
+      if (!this.members.has(r.nodeId) && !this.gone.has(r.nodeId)) this.gone.set(r.nodeId, { nodeId: r.nodeId, name: r.name, attrs: r.attrs, leftAt: new Date(r.at).toISOString() });
+      this.changed(r.contentId);
+    }
+  }
+
+  /** A node's report on a content with who the node is, as saved for the next leader. */
+  saved(contentId: string, nodeId: string): SavedHolding | undefined {
+    const h = this.holdings.get(contentId)?.get(nodeId);
+    const who = this.members.get(nodeId) ?? this.gone.get(nodeId);
+    if (!h || !who) return undefined;
+    return { contentId, nodeId, name: who.name, attrs: who.attrs, haveBlocks: h.haveBlocks, haveBytes: h.haveBytes, complete: h.complete, fetchedBytes: h.fetchedBytes, stuck: h.stuck, at: h.at };
   }
 
   join(conn: PeerConnection, name: string, body: JoinBody): Member {
@@ -129,7 +168,7 @@ export class RootRegistry {
       rate = prev.rate === 0 ? sample : RATE_SMOOTHING * sample + (1 - RATE_SMOOTHING) * prev.rate;
     }
     byNode.set(nodeId, { haveBlocks, haveBytes, complete, at: now, fetchedBytes: extras.fetchedBytes ?? prev?.fetchedBytes ?? 0, rate: complete ? 0 : rate, stuck: complete ? undefined : extras.stuck, stuckDetail: complete ? undefined : extras.stuckDetail });
-    this.changed(contentId);
+    this.changed(contentId, nodeId);
   }
 
   /**

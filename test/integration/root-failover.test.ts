@@ -1,9 +1,11 @@
 /**
  * Two roots on one PostgreSQL, real processes: the first leads, the second waits as a hot
  * standby (reads answered from the database, writes refused with ERR_NOT_LEADER naming the
- * leader, which the CLI follows), a member is given both addresses. kill -9 the leader: the standby takes the lease, loads the state from the
+ * leader, which the CLI follows), a member is given only a join token, which carries both roots' addresses. kill -9 the leader: the standby takes the lease, loads the state from the
  * database and leads; the member joins it and re-forms its tree under it; a publish through
- * the new leader and a download from the member then succeed. Prints the takeover time.
+ * the new leader and a download from the member then succeed. Holdings are saved in
+ * PostgreSQL: with the member frozen (SIGSTOP) over the takeover, the new leader's status
+ * still shows what it reported to the old one. Prints the takeover time.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -13,6 +15,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalNetwork } from '../../src/demo/local-network.js';
 import { writeSample } from '../../src/demo/sample.js';
+import { decodeJoinToken } from '../../src/security/join-token.js';
 import { apiFetch } from '../helpers/api-fetch.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { freePort } from '../helpers/oci-registry.js';
@@ -55,9 +58,12 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
     assert.equal(body.error.code, 'ERR_NOT_LEADER');
     assert.equal(body.error.details.leader.api, a.api, body.error.message);
 
-    const roots = `${a.peer.host}:${a.peer.port},127.0.0.1:${peerB}`;
+    // The member is given only a join token, no --join: the token carries both roots' addresses.
+    const roots = [`${a.peer.host}:${a.peer.port}`, `127.0.0.1:${peerB}`];
+    await waitFor('the leader sees the standby', async () => ((await (await apiFetch(`${a.api}/api/node`)).json()) as { leader?: { roots?: unknown[] } }).leader?.roots?.length === 2, 10_000, 100);
     const token = await network.joinToken({ region: 'eu' });
-    const member = await network.spawnNode({ name: 'eu-a', attrs: { region: 'eu' } }, 1, ['--join', roots, '--token', token]);
+    assert.deepEqual(decodeJoinToken(token).roots, roots);
+    const member = await network.spawnNode({ name: 'eu-a', attrs: { region: 'eu' } }, 1, ['--token', token]);
     network.nodes.push(member);
     await network.waitJoined(1);
 
@@ -87,12 +93,20 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
     const noAuth = await fetch(`${standby}/api/contents`);
     assert.equal(noAuth.status, 401, 'the standby checks tokens like the leader');
 
+    // The leader saved the member's report in PostgreSQL (batched, within a second).
+    await waitFor('the leader saved the member\'s holding', async () => (await db.query<{ complete: boolean }>('SELECT complete FROM canopy_holdings WHERE content_id = $1', [before]))[0]?.complete === true, 10_000, 100);
+    // Frozen: the member can neither rejoin nor re-report to the new leader until it is thawed.
+    member.process.kill('SIGSTOP');
     const killedAt = Date.now();
     a.process.kill('SIGKILL');
     await once(a.process, 'exit');
     const b = await bReady;
     const takeoverMs = Date.now() - killedAt;
     network.root = b;
+    // The new leader's status knows what the member reported only to the old one (loaded at takeover).
+    const held = (await (await apiFetch(`${b.api}/api/contents/${before}/status`)).json()) as { convergence: { qualified: number; complete: number } };
+    member.process.kill('SIGCONT');
+    assert.deepEqual([held.convergence.qualified, held.convergence.complete], [1, 1], 'holdings reported to the old leader shown by the new one before the member re-reports');
     const [lease] = await db.query<{ fence: string }>('SELECT fence FROM canopy_lease');
     assert.equal(lease!.fence, '2', 'the standby took the lease with the next fencing number');
     const node = (await (await apiFetch(`${b.api}/api/node`)).json()) as { leader: { role: string; fence: number } };

@@ -52,6 +52,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE canopy_roots (holder TEXT PRIMARY KEY, address TEXT NOT NULL, seen_at TIMESTAMPTZ NOT NULL);
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Holdings members reported to the leader, saved in batches (holdings-saver.ts) so a new
+      -- leader's statuses are right before the members re-report to it. With who reported
+      -- (name, attributes): a member not yet joined to the new leader still shows.
+      CREATE TABLE canopy_holdings (
+        content_id TEXT NOT NULL, node_id TEXT NOT NULL, name TEXT NOT NULL, attrs JSONB NOT NULL,
+        have_blocks INTEGER NOT NULL, have_bytes BIGINT NOT NULL, complete BOOLEAN NOT NULL,
+        fetched_bytes BIGINT NOT NULL, stuck TEXT, reported_at BIGINT NOT NULL,
+        PRIMARY KEY (content_id, node_id)
+      );
+    `,
+  },
 ];
 
 /** Key of the advisory lock migrations run under ("canopy" in ASCII). */

@@ -13,9 +13,16 @@ import { fingerprint } from '../../security/x509.js';
 import { openCaKey, sealCaKey } from './ca-key-box.js';
 import { inTransaction } from './pg-transaction.js';
 import { MIGRATION_LOCK, MIGRATIONS, SCHEMA_VERSION } from './pg-migrations.js';
+import type { Attributes } from '../../core/attributes.js';
+import type { SavedHolding } from '../root-registry.js';
 import type { CaMaterial, DocumentStore, RootSnapshot, RootState } from './root-state.js';
 
 type Write = (db: pg.ClientBase) => Promise<unknown>;
+
+const UPSERT_HOLDINGS = `INSERT INTO canopy_holdings
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(content_id TEXT, node_id TEXT, name TEXT, attrs JSONB, have_blocks INTEGER, have_bytes BIGINT, complete BOOLEAN, fetched_bytes BIGINT, stuck TEXT, reported_at BIGINT)
+  ON CONFLICT (content_id, node_id) DO UPDATE SET name = EXCLUDED.name, attrs = EXCLUDED.attrs, have_blocks = EXCLUDED.have_blocks, have_bytes = EXCLUDED.have_bytes,
+    complete = EXCLUDED.complete, fetched_bytes = EXCLUDED.fetched_bytes, stuck = EXCLUDED.stuck, reported_at = EXCLUDED.reported_at`;
 
 export interface PostgresStateOptions {
   url: string;
@@ -123,6 +130,25 @@ export class PostgresRootState implements RootState {
   putViews(changed: [name: string, json: string][], gone: string[]): void {
     for (const [name, json] of changed) this.enqueue((db) => db.query('INSERT INTO canopy_views(name, view, at) VALUES ($1, $2, now()) ON CONFLICT (name) DO UPDATE SET view = EXCLUDED.view, at = now()', [name, json]));
     if (gone.length > 0) this.enqueue((db) => db.query('DELETE FROM canopy_views WHERE name = ANY($1)', [gone]));
+  }
+
+  /**
+   * Holdings members reported (holdings-saver.ts): upserted and, for contents forgotten,
+   * deleted, in one fenced transaction of the write queue.
+   */
+  putHoldings(rows: readonly SavedHolding[], forgotten: readonly string[]): void {
+    if (rows.length === 0 && forgotten.length === 0) return;
+    const json = JSON.stringify(rows.map((r) => ({ content_id: r.contentId, node_id: r.nodeId, name: r.name, attrs: r.attrs, have_blocks: r.haveBlocks, have_bytes: r.haveBytes, complete: r.complete, fetched_bytes: r.fetchedBytes, stuck: r.stuck ?? null, reported_at: r.at })));
+    this.enqueue(async (db) => {
+      if (forgotten.length > 0) await db.query('DELETE FROM canopy_holdings WHERE content_id = ANY($1)', [forgotten]);
+      if (rows.length > 0) await db.query(UPSERT_HOLDINGS, [json]);
+    });
+  }
+
+  /** Every saved holding (a new leader's start). */
+  async loadHoldings(): Promise<SavedHolding[]> {
+    const { rows } = await this.db.query<{ content_id: string; node_id: string; name: string; attrs: Attributes; have_blocks: number; have_bytes: string; complete: boolean; fetched_bytes: string; stuck: string | null; reported_at: string }>('SELECT * FROM canopy_holdings');
+    return rows.map((r) => ({ contentId: r.content_id, nodeId: r.node_id, name: r.name, attrs: r.attrs, haveBlocks: r.have_blocks, haveBytes: Number(r.have_bytes), complete: r.complete, fetchedBytes: Number(r.fetched_bytes), stuck: r.stuck ?? undefined, at: Number(r.reported_at) }));
   }
 
   /** Deletes every view but these (a new leader's first round: views of a previous leader's retired contents). */

@@ -8,7 +8,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CanopyError, isCanopyError } from '../../../src/core/errors.js';
 import { signAttributeRecord, verifyAttributeRecord } from '../../../src/security/attribute-record.js';
-import { createJoinToken, decodeJoinToken, parseTtl, verifyJoinToken } from '../../../src/security/join-token.js';
+import { createJoinToken, decodeJoinToken, MAX_TOKEN_ROOTS, parseTtl, tokenRoots, verifyJoinToken } from '../../../src/security/join-token.js';
+import { formatAddress } from '../../../src/wire/transport.js';
 import { signRevocationList, verifyRevocationList } from '../../../src/security/revocation-list.js';
 import { createCaCertificate, fingerprint, generateKeyPair, publicKeyOf } from '../../../src/security/x509.js';
 
@@ -87,6 +88,40 @@ describe('join tokens', () => {
     const body = JSON.parse(Buffer.from(good.slice(4), 'base64url').toString()) as Record<string, unknown>;
     const altered = `cj1.${Buffer.from(JSON.stringify({ ...body, attrs: { region: 'eu' } })).toString('base64url')}`;
     assert.throws(() => verifyJoinToken(altered, caPub), (e) => isCanopyError(e, 'ERR_NOT_AUTHORISED'));
+  });
+
+  it('carry every root address given (property), verified; a token without them (an older root\'s) still reads', () => {
+    const hostArb = fc.oneof(fc.ipV4(), fc.stringMatching(/^[a-z][a-z0-9.-]{0,20}$/), fc.ipV6());
+    const addrArb = fc.record({ host: hostArb, port: fc.integer({ min: 1, max: 65535 }) }).map(formatAddress);
+    fc.assert(
+      fc.property(fc.uniqueArray(addrArb, { maxLength: MAX_TOKEN_ROOTS }), (roots) => {
+        const { token } = createJoinToken({ attrs: {}, ttlMs: 60_000, caKeyPem: caKeys.privateKeyPem, caFingerprint: fp, roots });
+        const t = verifyJoinToken(token, caPub);
+        assert.deepEqual(tokenRoots(t).map(formatAddress), roots);
+        assert.equal('roots' in t, roots.length > 0, 'no empty list is written: older parsers see the old shape');
+      }),
+      { numRuns: 40 },
+    );
+    const old = createJoinToken({ attrs: { region: 'eu' }, ttlMs: 60_000, caKeyPem: caKeys.privateKeyPem, caFingerprint: fp }).token;
+    assert.deepEqual(tokenRoots(verifyJoinToken(old, caPub)), []);
+    // The list is signed: a root address swapped in is refused.
+    const good = createJoinToken({ attrs: {}, ttlMs: 60_000, caKeyPem: caKeys.privateKeyPem, caFingerprint: fp, roots: ['10.0.0.1:7000'] }).token;
+    const body = JSON.parse(Buffer.from(good.slice(4), 'base64url').toString()) as Record<string, unknown>;
+    const swapped = `cj1.${Buffer.from(JSON.stringify({ ...body, roots: ['10.6.6.6:7000'] })).toString('base64url')}`;
+    assert.throws(() => verifyJoinToken(swapped, caPub), (e) => isCanopyError(e, 'ERR_NOT_AUTHORISED'));
+  });
+
+  it('decoding a token with arbitrary root lists fails only with coded errors, and accepts only host:port lists', () => {
+    const good = createJoinToken({ attrs: {}, ttlMs: 60_000, caKeyPem: caKeys.privateKeyPem, caFingerprint: fp }).token;
+    const body = JSON.parse(Buffer.from(good.slice(4), 'base64url').toString()) as Record<string, unknown>;
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), fc.array(fc.string({ maxLength: 30 }), { maxLength: 20 })), (roots) => {
+        const text = `cj1.${Buffer.from(JSON.stringify({ ...body, roots })).toString('base64url')}`;
+        let t: ReturnType<typeof decodeJoinToken> | undefined;
+        codedOnly(() => (t = decodeJoinToken(text)));
+        if (t) assert.equal(tokenRoots(t).length, (roots as unknown[]).length, 'accepted: every item is an address');
+      }),
+    );
   });
 
   it('decoding arbitrary text fails only with coded errors', () => {
