@@ -187,7 +187,7 @@ export class CanopyNode {
     if (leadership) leadership.addresses = () => ({ peer: formatAddress(this.addresses().peer), api: this.addresses().api });
     const { state } = this.rootState ?? {};
     if (leadership && this.c.root && state instanceof PostgresRootState) this.stopViews = startLeaderViews(state, rootViewSource(this.c.catalog, this.c.root, () => this.c.tree.link?.view() ?? { attached: false }), () => leadership.leads());
-    if (leadership && this.c.root && state instanceof PostgresRootState) this.stopHoldings = await startHoldings(state, this.c.root.registry, () => leadership.leads());
+    if (leadership && this.c.root && state instanceof PostgresRootState) this.stopHoldings = await startHoldings(state, this.c.root.registry, () => leadership.leads(), (id) => this.c.catalog.isLive(id));
   }
 
   private async listenPeers(): Promise<void> {

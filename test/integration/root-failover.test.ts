@@ -93,10 +93,20 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
     const noAuth = await fetch(`${standby}/api/contents`);
     assert.equal(noAuth.status, 401, 'the standby checks tokens like the leader');
 
+    // A third content, withdrawn while the leader is killed (below).
+    const file3 = path.join(dir.path, 'three.bin');
+    await writeSample(file3, 2 ** 20, 'failover-3');
+    const third = await runCli(['publish', file3, '--name', 'three', '--criteria', 'region=eu', '--json', '--to', a.api]);
+    assert.equal(third.code, 0, third.stderr);
+    const withdrawn = lastJson<{ contentId: string }>(third.stdout).contentId;
+
     // The leader saved the member's report in PostgreSQL (batched, within a second).
     await waitFor('the leader saved the member\'s holding', async () => (await db.query<{ complete: boolean }>('SELECT complete FROM canopy_holdings WHERE content_id = $1', [before]))[0]?.complete === true, 10_000, 100);
     // Frozen: the member can neither rejoin nor re-report to the new leader until it is thawed.
     member.process.kill('SIGSTOP');
+    // kill -9 while a withdrawal is in flight: acknowledged means kept, refused means retryable.
+    const withdrawing = runCli(['withdraw', withdrawn, '--reason', 'killed leader', '--to', a.api]);
+    await waitFor('the withdrawal reaches the leader', async () => readFileSync(path.join(a.dataDir, 'node.log'), 'utf8').includes(withdrawn.slice(0, 12)) || (await db.query('SELECT 1 FROM canopy_withdrawals WHERE id = $1', [withdrawn])).length > 0, 10_000, 20).catch(() => undefined);
     const killedAt = Date.now();
     a.process.kill('SIGKILL');
     await once(a.process, 'exit');
@@ -107,6 +117,15 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
     const held = (await (await apiFetch(`${b.api}/api/contents/${before}/status`)).json()) as { convergence: { qualified: number; complete: number } };
     member.process.kill('SIGCONT');
     assert.deepEqual([held.convergence.qualified, held.convergence.complete], [1, 1], 'holdings reported to the old leader shown by the new one before the member re-reports');
+    const w = await withdrawing;
+    if (w.code !== 0) {
+      assert.match(w.stderr, /ERR_[A-Z_]+/, 'a withdrawal cut by the kill fails with a coded error');
+      const again = await runCli(['withdraw', withdrawn, '--reason', 'killed leader', '--to', b.api]);
+      assert.equal(again.code, 0, again.stderr);
+    }
+    const st3 = (await (await apiFetch(`${b.api}/api/contents/${withdrawn}/status`)).json()) as { state: string };
+    assert.equal(st3.state, 'withdrawn', 'the withdrawal (acknowledged before the kill, or retried) is kept by the new leader');
+    console.log(JSON.stringify({ withdrawalAcknowledgedBeforeKill: w.code === 0, cutWithdrawal: w.code === 0 ? null : /ERR_[A-Z_]+/.exec(w.stderr)?.[0] }));
     const [lease] = await db.query<{ fence: string }>('SELECT fence FROM canopy_lease');
     assert.equal(lease!.fence, '2', 'the standby took the lease with the next fencing number');
     const node = (await (await apiFetch(`${b.api}/api/node`)).json()) as { leader: { role: string; fence: number } };
@@ -134,6 +153,8 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
       await waitFor(`the member serves ${id.slice(0, 8)}`, async () => (await runCommand('curl', ['-sS', '--fail', '-o', out, `${member.http}/content/${id}`])).code === 0, 30_000, 200);
       assert.equal(sha(readFileSync(out)), sha(readFileSync(f)));
     }
+    // The member, back, learns the withdrawal made across the failover.
+    await waitFor('the member refuses the withdrawn content', async () => (await runCommand('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', `${member.http}/content/${withdrawn}`])).stdout === '410', 30_000, 200);
     console.log(JSON.stringify({ takeoverMs, firstPublishAfterKillMs: publishedMs }));
   });
 });

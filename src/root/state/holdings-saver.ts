@@ -64,9 +64,16 @@ export class HoldingsSaver {
   }
 }
 
-/** A new leader's start: restores what the last leader saved, then saves from now on; returns the stop function. */
-export async function startHoldings(sink: HoldingsSink, registry: RootRegistry, leads: () => boolean): Promise<() => void> {
-  registry.restore(await sink.loadHoldings());
+/**
+ * A new leader's start: restores what the last leader saved of live contents, then saves from
+ * now on; returns the stop function. Rows of a content no longer live (withdrawn or expired
+ * just before the old leader died, its deletion not yet written) are deleted, not restored.
+ */
+export async function startHoldings(sink: HoldingsSink, registry: RootRegistry, leads: () => boolean, isLive: (contentId: string) => boolean): Promise<() => void> {
+  const rows = await sink.loadHoldings();
+  registry.restore(rows.filter((r) => isLive(r.contentId)));
+  const gone = [...new Set(rows.filter((r) => !isLive(r.contentId)).map((r) => r.contentId))];
+  if (gone.length > 0 && leads()) sink.putHoldings([], gone);
   const saver = new HoldingsSaver(registry, sink, leads);
   saver.start();
   return () => saver.stop();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { RootRegistry, type SavedHolding } from '../../../src/root/root-registry.js';
-import { BATCH_ROWS, HoldingsSaver, type HoldingsSink } from '../../../src/root/state/holdings-saver.js';
+import { BATCH_ROWS, HoldingsSaver, startHoldings, type HoldingsSink } from '../../../src/root/state/holdings-saver.js';
 
 class ArraySink implements HoldingsSink {
   calls: { rows: SavedHolding[]; forgotten: string[] }[] = [];
@@ -66,5 +66,17 @@ describe('holdings saved for the next leader', () => {
     saver.save();
     assert.deepEqual(sink.calls.at(-1), { rows: [], forgotten: ['c1'] });
     assert.equal([...sink.table.values()].filter((r) => r.contentId === 'c1').length, 0);
+  });
+
+  it('a new leader restores the rows of live contents only, and deletes those of a content withdrawn before the old leader saved its deletion', async () => {
+    const sink = new ArraySink();
+    sink.putHoldings([{ ...seed('live', 'a'), complete: true, haveBlocks: 8 }, seed('gone', 'a')], []);
+    const reg = new RootRegistry();
+    const stop = await startHoldings(sink, reg, () => true, (id) => id === 'live');
+    stop();
+    assert.equal(reg.holding('live', 'a')?.complete, true);
+    assert.equal(reg.holdingsOf('gone'), undefined);
+    assert.deepEqual(sink.calls.at(-1), { rows: [], forgotten: ['gone'] });
+    assert.deepEqual([...sink.table.keys()], ['live/a']);
   });
 });
