@@ -158,7 +158,7 @@ function networkOptions(cmd: Command): Command {
   return cmd
     .option('--config <file>', 'YAML configuration file (docs/CONFIGURATION.md); flags override its values')
     .option('--root', 'run as the root of the network (authority and catalog)')
-    .option('--join <host:port[,host:port]>', 'peer address of the root to join; several roots on one database: all their addresses, comma-separated')
+    .option('--join <host:port[,host:port]>', 'peer address of the root to join; several roots on one database: all their addresses, comma-separated (default: the addresses the join token carries)')
     .option('--name <name>', 'display name of this node (default: the data directory name)')
     .option('--data <dir>', `data directory (index and default volume; default ${DEFAULT_DATA})`)
     .option('--attr <key=value>', "the root's own attributes, repeatable (other nodes get theirs from their join token)", collect, [])
