@@ -30,6 +30,8 @@ export interface AuthorityState {
 export interface AuthorityStore {
   load(): AuthorityState | undefined;
   save(state: AuthorityState): void;
+  /** Resolves once every save so far is durable (a store that writes later, PostgreSQL): an enrolment is answered only then. */
+  flush?(): Promise<void>;
 }
 
 /** The embedded default: one JSON file in the root's data directory. */
@@ -77,6 +79,9 @@ export class Authority {
     const nodeId = newNodeId();
     const certPem = await issueNodeCertificate({ nodeId, publicKeyPem, caCertPem: this.root.caCertPem, caKeyPem: this.caKeyPem });
     const record = this.sign(nodeId, t.attrs);
+    // Acknowledged means kept: a leader killed after answering must not leave a member whose
+    // record (and used token) the next leader never saw.
+    await this.store.flush?.();
     return { nodeId, certPem, caCertPem: this.root.caCertPem, record };
   }
 

@@ -108,6 +108,7 @@ export class PostgresRootState implements RootState {
         const doc = JSON.stringify(state);
         this.enqueue((db) => db.query('INSERT INTO canopy_authority(id, state, updated_at) VALUES (1, $1, now()) ON CONFLICT (id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()', [doc]));
       },
+      flush: () => this.flush(),
     };
   }
 
