@@ -21,7 +21,7 @@ import type { Bitfield } from '../swarm/bitfield.js';
 import type { HaveBroadcaster } from '../swarm/have-broadcaster.js';
 import type { UploadLimiter } from '../swarm/upload-limiter.js';
 import { pieceBytes, slices, type RelayFeeds } from '../swarm/relay-feed.js';
-import type { BlockBytes } from '../core/block-bytes.js';
+import { byteLength, joined, type BlockBytes } from '../core/block-bytes.js';
 
 export interface PeerServiceDeps {
   identity: LocalIdentity;
@@ -180,17 +180,21 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
       if (feed) return { body: { relayed: true }, pieces: feed.read(), sent: release };
       if (deps.relays?.().isLost(contentId, index)) throw new CanopyError('ERR_RELAY_ABORTED', `block ${index} of ${contentId.slice(0, 12)} was lost while arriving here; ask again once it is held`);
     }
-    const payload = await deps.store.get(block.hash);
+    // A block verified here moments ago is answered from memory: no disk read, no second hash (recent-blocks.ts).
+    const recent = deps.relays?.().recent.get(contentId, index);
+    const payload = recent ?? (await deps.store.get(block.hash));
     if (deps.bitfield(contentId).complete) deps.broadcaster.sent(contentId, index);
     deps.log.debug('sending block', { contentId, index, to: conn.remoteId });
     // In pieces when asked, so the requester can relay it on while the rest arrives.
-    return body.pieces ? { pieces: inPieces(payload), sent: release } : { payload, sent: release };
+    return body.pieces ? { pieces: inPieces(payload), sent: release } : { payload: joined(payload), sent: release };
   } catch (err) {
     release();
     throw err;
   }
 }
 
-async function* inPieces(block: Buffer): AsyncGenerator<BlockBytes> {
-  yield* slices([block], 0, block.length, pieceBytes(block.length));
+async function* inPieces(block: BlockBytes): AsyncGenerator<BlockBytes> {
+  const parts = Buffer.isBuffer(block) ? [block] : (block as readonly Buffer[]);
+  const length = byteLength(parts);
+  yield* slices(parts, 0, length, pieceBytes(length));
 }

@@ -16,6 +16,7 @@
  */
 import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import { CanopyError } from '../core/errors.js';
+import { RecentBlocks } from './recent-blocks.js';
 
 /** Largest piece on the wire for a block sent in parts: the unit of cut-through. */
 export const PIECE_BYTES = 256 * 1024;
@@ -150,6 +151,8 @@ export function* slices(parts: readonly Buffer[], from: number, to: number, size
 export class RelayFeeds {
   private readonly feeds = new Map<string, Map<number, RelayFeed>>();
   private readonly lost = new Map<string, Set<number>>();
+  /** Blocks verified here lately, answered from memory rather than the store (recent-blocks.ts). */
+  readonly recent = new RecentBlocks();
 
   /** The feed of a block now arriving, created for its first piece; undefined if another copy already feeds it. */
   open(contentId: string, index: number, length: number): RelayFeed | undefined {
@@ -172,6 +175,7 @@ export class RelayFeeds {
 
   /** The block is verified and stored: readers finish from `whole`, new readers read the store. */
   complete(contentId: string, index: number, whole: BlockBytes): void {
+    this.recent.add(contentId, index, whole);
     this.get(contentId, index)?.complete(whole);
     this.remove(contentId, index);
     this.lost.get(contentId)?.delete(index);
