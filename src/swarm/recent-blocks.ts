@@ -2,10 +2,10 @@
  * The last few blocks this node received and verified, kept as the pieces they arrived in,
  * so a peer that asks for one soon after (the usual case in a swarm: a node's new block is
  * what its neighbours lack) is answered from memory. Served from the store instead, each
- * such block costs a disk read into a fresh block-sized buffer and, on the first read of
- * the run, a second SHA-256 of bytes this process hashed moments before (read-verification
- * in the store): about a fifth of a swarm node's CPU per byte went to that and to the
- * garbage collection of those buffers (notes/issue-17.md, session 6).
+ * such block costs a disk read into a fresh block-sized buffer (more garbage to collect)
+ * and, on the first read of the run, a second SHA-256 of bytes this process hashed moments
+ * before (read-verification in the store). A small saving (a few % of a node's CPU per byte,
+ * notes/issue-17.md session 6), at a bounded memory cost.
  *
  * Only verified bytes enter (the block's pieces once the store has checked and kept them),
  * so serving from here is serving the block. Bounded by bytes, oldest out first; the pieces
