@@ -27,10 +27,11 @@ export interface BitTorrentResult {
 
 const ARIA_COMMON = ['--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false', '--seed-ratio=0.0', '--file-allocation=none', '--console-log-level=warn', '--summary-interval=0', '--bt-tracker-interval=1', '--bt-max-peers=0', '--max-overall-upload-limit=0', '--follow-torrent=false'];
 
-export async function runBitTorrent(specs: HostSpec[], file: string, dir: string, pieceLength: number, timeoutMs: number): Promise<BitTorrentResult> {
+export async function runBitTorrent(specs: HostSpec[], file: string, dir: string, pieceLength: number, timeoutMs: number, lossPercent = 0): Promise<BitTorrentResult> {
   const bytes = statSync(file).size;
   const harness = NetnsHarness.create(specs);
   try {
+    if (lossPercent > 0) for (const h of harness.hosts) harness.setLoss(h, lossPercent);
     const [origin, ...leechers] = harness.hosts;
     const announce = `http://${origin!.ip}:6969/announce`;
     const { torrent, infoHash } = await makeTorrent(file, announce, pieceLength);

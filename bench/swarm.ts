@@ -4,7 +4,9 @@
  * tbf-shaped link. Canopy publishes one content at the origin and every node fetches it;
  * then aria2c does the same distribution from a seeder with opentracker on fresh, identical
  * links. Options: --nodes 4 --size 64MiB --rate 100mbit --block-size 4MiB [--timeout SECONDS]
- * [--slow 0 (how many nodes get a quarter of the rate)] [--no-bittorrent].
+ * [--slow 0 (how many nodes get a quarter of the rate, up and down)] [--loss 0 (percent of
+ * packets dropped on every host's link, each way, in both runs: a packet between two hosts
+ * crosses two links)] [--no-bittorrent].
  *
  * Tstar = max(F/u_origin, F/d_min, N·F/(u_origin + Σu_i)) with the nominal tc rates; tc's
  * goodput is about 96 % of nominal, so ratio ≈ 1.04 is the practical floor.
@@ -25,10 +27,23 @@ function specsFor(nodes: number, rate: string, slow: number): HostSpec[] {
 }
 
 export function fluidBound(bytes: number, specs: HostSpec[]): number {
+  return Math.max(...specs.slice(1).map((s) => nodeBound(bytes, specs, s.name)));
+}
+
+/** One node's own bound: the swarm's shared limits (the origin's upload, everyone's upload) or its own download, whichever is slower. */
+export function nodeBound(bytes: number, specs: HostSpec[], name: string): number {
   const up = specs.map((s) => rateBits(s.up!) / 8);
-  const down = specs.slice(1).map((s) => rateBits((s.down ?? s.up)!) / 8);
+  const node = specs.find((s) => s.name === name)!;
   const n = specs.length - 1;
-  return Math.max(bytes / up[0]!, bytes / Math.min(...down), (n * bytes) / up.reduce((a, b) => a + b, 0));
+  return Math.max(bytes / up[0]!, bytes / (rateBits((node.down ?? node.up)!) / 8), (n * bytes) / up.reduce((a, b) => a + b, 0));
+}
+
+/** Each node's completion time over its own bound, and the worst of the slow and of the other nodes (issue 17: each slow node within 1.1x its own bound). */
+function perNodeRatios(perNode: Record<string, number>, bytes: number, specs: HostSpec[], slow: number) {
+  const ratios = Object.fromEntries(Object.entries(perNode).map(([name, t]) => [name, round(t / nodeBound(bytes, specs, name))]));
+  const slowNames = new Set(specs.slice(1, 1 + slow).map((s) => s.name));
+  const worst = (pick: (name: string) => boolean) => Math.max(0, ...Object.entries(ratios).filter(([n]) => pick(n)).map(([, r]) => r));
+  return { perNodeRatio: ratios, slowWorstRatio: slow > 0 ? worst((n) => slowNames.has(n)) : null, fastWorstRatio: worst((n) => !slowNames.has(n)) };
 }
 
 interface CanopyRun {
@@ -69,9 +84,10 @@ function blockBytes(cluster: CanopyCluster, name: string): { outcomes: Record<st
   return { outcomes: out, relayed: Number(/^canopy_swarm_relayed_bytes_total (\d+)/m.exec(text)?.[1] ?? 0) };
 }
 
-async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize: string, timeoutMs: number): Promise<CanopyRun> {
+async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize: string, timeoutMs: number, lossPercent: number): Promise<CanopyRun> {
   const harness = NetnsHarness.create(specs);
   try {
+    if (lossPercent > 0) for (const h of harness.hosts) harness.setLoss(h, lossPercent);
     const cluster = new CanopyCluster(harness, dir, true);
     await cluster.start();
     const [origin, ...members] = harness.hosts;
@@ -146,6 +162,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const size = sizeOption(args, 'size', '64MiB');
   const rate = option(args, 'rate', '100mbit');
   const slow = Number(option(args, 'slow', '0'));
+  const loss = Number(option(args, 'loss', '0'));
   const blockSize = option(args, 'block-size', '4MiB');
   const withBt = !args.includes('--no-bittorrent');
   const specs = specsFor(nodes, rate, slow);
@@ -159,8 +176,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const tstar = fluidBound(size, specs);
     // A starved machine (the shared 2-core VM at load 30+) can take many times the bound: --timeout S raises the limit.
     const timeoutMs = Number(option(args, 'timeout', '0')) * 1000 || Math.max(120_000, tstar * 1000 * 10);
-    log(`swarm: ${nodes} nodes, ${size} bytes, ${rate}${slow ? `, ${slow} at a quarter` : ''}; Tstar ${tstar.toFixed(1)} s`);
-    const canopy = await runCanopy(specs, file, path.join(dir, 'canopy'), blockSize, timeoutMs);
+    log(`swarm: ${nodes} nodes, ${size} bytes, ${rate}${slow ? `, ${slow} at a quarter` : ''}${loss ? `, ${loss} % loss per link` : ''}; Tstar ${tstar.toFixed(1)} s`);
+    const canopy = await runCanopy(specs, file, path.join(dir, 'canopy'), blockSize, timeoutMs, loss);
     if (!args.includes('--keep')) rmSync(path.join(dir, 'canopy'), { recursive: true, force: true });
     log(`canopy: T ${canopy.seconds.toFixed(1)} s, origin sent ${canopy.originEgressRatio.toFixed(2)} copies`);
     const result: Record<string, unknown> = {
@@ -168,8 +185,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       bytes: size,
       rate,
       slow,
+      lossPercentPerLink: loss,
       blockSize,
       perNode: Object.fromEntries(Object.entries(canopy.perNode).map(([k, v]) => [k, round(v, 2)])),
+      perNodeBound: Object.fromEntries(specs.slice(1).map((s) => [s.name, round(nodeBound(size, specs, s.name), 2)])),
+      ...perNodeRatios(canopy.perNode, size, specs, slow),
       T: round(canopy.seconds, 2),
       Tstar: round(tstar, 2),
       ratio: round(canopy.seconds / tstar),
@@ -191,7 +211,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       loadavg: { start: canopy.machine.loadAtStart, end: canopy.machine.loadAtEnd, peak1: canopy.machine.peakLoad1 },
     };
     if (withBt) {
-      const bt = await runBitTorrent(specs, file, path.join(dir, 'bt'), 2 ** 20, timeoutMs);
+      const bt = await runBitTorrent(specs, file, path.join(dir, 'bt'), 2 ** 20, timeoutMs, loss);
+      const btRatios = perNodeRatios(Object.fromEntries(bt.perNode.map((t, i) => [specs[i + 1]!.name, t])), size, specs, slow);
       log(`bittorrent: T ${bt.seconds.toFixed(1)} s, origin sent ${bt.originEgressRatio.toFixed(2)} copies`);
       Object.assign(result, {
         T_bittorrent: round(bt.seconds, 2),
@@ -201,6 +222,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         bittorrentPeakRssMiB: spread(bt.perProcess.map((p) => p.peakRssMiB)),
         bittorrentWireReceivedPerKept: spread(bt.wireReceived.map((b) => b / size), 3),
         bittorrentMachineBusyFraction: round(bt.busyFraction),
+        bittorrentSlowWorstRatio: btRatios.slowWorstRatio,
+        bittorrentFastWorstRatio: btRatios.fastWorstRatio,
         bittorrentCpuSeconds: round(bt.cpuSeconds, 1), bittorrentPerNode: bt.perNode.map((s) => round(s, 2)), bittorrentOriginEgressRatio: round(bt.originEgressRatio), ratioVsBitTorrent: round(canopy.seconds / bt.seconds) });
     }
     result.machine = `shared ${cpus().length}-core VM; other engineers were running tests at the same time`;
