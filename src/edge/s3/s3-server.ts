@@ -169,6 +169,6 @@ async function serveObject(deps: S3EdgeDeps, req: IncomingMessage, res: ServerRe
   const file = openFile(deps, o.contentId, o.manifest);
   if (!file.canServe(object.offset + start, object.offset + end)) throw new S3Error('ServiceUnavailable', `this node does not hold all of ${o.manifest.name} and may not fetch it`);
   if (req.method === 'HEAD' || object.size === 0) return void res.writeHead(status, headers).end();
-  const body = whileLive(file.read(object.offset + start, object.offset + end, abortOnClose(res)), () => deps.catalog.isLive(o.contentId));
+  const body = whileLive(file.slices(object.offset + start, object.offset + end, abortOnClose(res)), () => deps.catalog.isLive(o.contentId));
   await sendAfterFirst(res, status, headers, body);
 }
