@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { applyTimeouts, DEFAULT_TIMEOUTS } from '../../http/timeouts.js';
 import type { Manifest } from '../../core/manifest.js';
 import { evaluateConditions } from '../http/conditional.js';
 import { openFile, SLOW_CLIENT_TIMEOUT_MS, type HttpEdgeDeps } from '../http/http-edge.js';
@@ -51,11 +52,7 @@ export function createS3Edge(deps: S3EdgeDeps): http.Server {
       if (e.s3Code === 'InternalError' && !res.destroyed) deps.log.error('S3 request failed', { url: req.url, err: err as Error });
     });
   });
-  server.keepAliveTimeout = 5_000;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 0;
-  server.setTimeout(SLOW_CLIENT_TIMEOUT_MS);
-  return server;
+  return applyTimeouts(server, { ...DEFAULT_TIMEOUTS, idleMs: SLOW_CLIENT_TIMEOUT_MS });
 }
 
 function sendS3Error(req: IncomingMessage, res: ServerResponse, e: S3Error, requestId: string): void {
