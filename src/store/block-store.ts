@@ -272,28 +272,21 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     return (await this.getLease(hash, (n) => unpooled(Buffer.allocUnsafe(n)))).bytes;
   }
 
-  /**
-   * `get` into a buffer of the block pool (core/block-pool.ts): the caller owns the lease's
-   * one reference and releases it once nothing refers to the bytes any more.
-   */
+  /** `get` into a block pool buffer (core/block-pool.ts): the caller releases the lease once done with the bytes. */
   async getLease(hash: string, take: (length: number) => Lease = (n) => blockPool.take(n)): Promise<Lease> {
     const row = this.index.getBlock(hash);
     const volume = row && this.set.get(row.volume);
     if (!row || !volume || volume.state === 'failed') throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} is not held here`);
-    let lease: Lease;
-    try {
-      lease = await volume.readLease(hash, row.length, take);
-    } catch (err) {
+    const lease = await volume.readLease(hash, row.length, take).catch((err: unknown) => {
       const kind = classifyIoError(err);
       if (kind === 'failed' || (kind === 'missing' && !volume.present())) this.failVolume(volume, ioReason(err));
       else if (kind === 'missing') this.drop(volume, hash, row.length);
       throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} could not be read from ${volume.dir}: ${(err as Error).message}`, { cause: err });
-    }
-    const data = lease.bytes;
+    });
     // The first read of a block in this run is hashed (on the thread pool, so a node serving
     // many readers keeps its event loop free); later reads trust it (read-verification.ts).
     // A file that came back short (truncated on disk) is always hashed, so it fails here.
-    if ((this.verification.mustHash(hash) || data.length !== row.length) && (await sha256HexOffThread(data)) !== hash) {
+    if ((this.verification.mustHash(hash) || lease.bytes.length !== row.length) && (await sha256HexOffThread(lease.bytes)) !== hash) {
       lease.release();
       this.corruptBlocks++;
       this.log?.error('corrupt block dropped', { hash, volume: volume.id, path: volume.dir });
