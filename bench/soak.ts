@@ -57,6 +57,9 @@ interface Sample extends ProcessSample {
   heapMiB: number | null;
   /** Buffers outside the V8 heap (process.memoryUsage().external), same source. */
   externalMiB: number | null;
+  /** Idle buffers in the block pool (core/block-pool.ts), and buffers leased, same source. */
+  poolFreeMiB: number | null;
+  poolLeased: number | null;
 }
 
 interface Live {
@@ -75,6 +78,8 @@ export interface ProcessReport {
   start: Omit<Sample, 't'>;
   end: Omit<Sample, 't'>;
   rssMiBPerHour: number | null;
+  rssMiBPerHourLast20Min: number | null;
+  mallocHeapMiBPerHourLast20Min: number | null;
   anonMiBPerHour: number | null;
   mallocHeapMiBPerHour: number | null;
   rssLessExternalMiBPerHour: number | null;
@@ -176,7 +181,7 @@ export class Soak {
   }
 
   /** The process's V8 heap in use and external memory (MiB), as its /metrics reports them. */
-  private async memory(p: RunningNode): Promise<{ heapMiB: number | null; externalMiB: number | null }> {
+  private async memory(p: RunningNode): Promise<Pick<Sample, 'heapMiB' | 'externalMiB' | 'poolFreeMiB' | 'poolLeased'>> {
     try {
       const res = await fetch(`${p.api}/metrics`, { headers: { authorization: `Bearer ${this.network.apiToken()}` }, signal: AbortSignal.timeout(10_000) });
       const text = await res.text();
@@ -184,9 +189,13 @@ export class Soak {
         const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
         return m ? round(Number(m[1]) / 2 ** 20, 1) : null;
       };
-      return { heapMiB: mib('canopy_process_heap_used_bytes'), externalMiB: mib('canopy_process_external_bytes') };
+      const count = (name: string) => {
+        const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
+        return m ? Number(m[1]) : null;
+      };
+      return { heapMiB: mib('canopy_process_heap_used_bytes'), externalMiB: mib('canopy_process_external_bytes'), poolFreeMiB: mib('canopy_block_pool_free_bytes'), poolLeased: count('canopy_block_pool_leased_buffers') };
     } catch {
-      return { heapMiB: null, externalMiB: null };
+      return { heapMiB: null, externalMiB: null, poolFreeMiB: null, poolLeased: null };
     }
   }
 
@@ -402,6 +411,10 @@ export class Soak {
   }
 
   /** Stops the network and computes the report. */
+  allSamples(): Record<string, Sample[]> {
+    return Object.fromEntries(this.samples);
+  }
+
   async finish(): Promise<SoakResult> {
     const r = this.result;
     r.connections = connectionsByPeer(this.pids());
@@ -416,7 +429,10 @@ export class Soak {
     for (const [name, list] of this.samples) {
       const half = list.filter((s) => s.t >= (list[list.length - 1]!.t + list[0]!.t) / 2);
       const restarted = this.restarted.has(name);
-      const strip = ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, fds, sockets, clientSockets }: Sample) => ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, fds, sockets, clientSockets });
+      const strip = ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, poolFreeMiB, poolLeased, fds, sockets, clientSockets }: Sample) => ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, poolFreeMiB, poolLeased, fds, sockets, clientSockets });
+      // The last 20 minutes (a run of at least 25): past the warm-up of caches and pools.
+      const last = list[list.length - 1]!.t;
+      const last20 = last - list[0]!.t >= 25 * 60_000 ? list.filter((s) => s.t >= last - 20 * 60_000) : [];
       const series = (key: 'heapMiB' | 'externalMiB') => half.flatMap((s) => (s[key] === null ? [] : [{ t: s.t, y: s[key] }]));
       r.processes.push({
         name,
@@ -425,6 +441,8 @@ export class Soak {
         start: strip(list[0]!),
         end: strip(list[list.length - 1]!),
         rssMiBPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.rssMiB }))),
+        rssMiBPerHourLast20Min: restarted || last20.length === 0 ? null : slopePerHour(last20.map((s) => ({ t: s.t, y: s.rssMiB }))),
+        mallocHeapMiBPerHourLast20Min: restarted || last20.length === 0 ? null : slopePerHour(last20.map((s) => ({ t: s.t, y: s.mallocHeapMiB }))),
         anonMiBPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.anonMiB }))),
         mallocHeapMiBPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.mallocHeapMiB }))),
         // Resident memory other than the Buffers outside V8 (block cache, blocks in flight, bounded by design).
@@ -464,7 +482,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     await soak.start();
     log(`soak: ${minutes} min, root and ${soak.network.nodes.length} nodes under ${dir}; load average ${load.join(' ')}`);
     await soak.run();
-    return { loadavgAtStart: load, nodeRunsFrom: process.env.CANOPY_CLI === 'dist' ? 'dist' : 'tsx', malloc: mallocSettings(), ...(await soak.finish()) };
+    const result = { loadavgAtStart: load, nodeRunsFrom: process.env.CANOPY_CLI === 'dist' ? 'dist' : 'tsx', malloc: mallocSettings(), ...(await soak.finish()) };
+    // Every sample of every process, for slopes over other windows than the report's.
+    if (args.includes('--samples')) writeFileSync(path.resolve(option(args, 'samples', '.tmp/soak-samples.json')), JSON.stringify(soak.allSamples()));
+    return result;
   } finally {
     await soak.network.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });

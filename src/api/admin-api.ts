@@ -7,6 +7,7 @@
  */
 import type http from 'node:http';
 import { createWebServer } from '../http/web-server.js';
+import { applyTimeouts } from '../http/timeouts.js';
 import { CanopyError } from '../core/errors.js';
 import { contentRoutes, type ContentRoutesDeps } from './content-routes.js';
 import { sendError } from '../http/http-util.js';
@@ -51,9 +52,5 @@ export function createAdminApi(deps: AdminApiDeps, tls = false): http.Server {
   });
   // Against slow senders: headers within 10 s, and a socket idle for 2 minutes is closed.
   // No overall request limit: a publish upload of a large content legitimately takes long.
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 0;
-  server.keepAliveTimeout = 5_000;
-  server.setTimeout(120_000, (socket) => socket.destroy());
-  return server;
+  return applyTimeouts(server);
 }

@@ -4,21 +4,25 @@
  * before the status line so that a block that cannot be had yields a clean error status.
  */
 import type { ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable, type Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CanopyError } from '../core/errors.js';
+import type { Slice } from '../vfile/virtual-file.js';
 
 /**
  * Stops a response between blocks once its content is withdrawn or expires. Each slice waits
  * for the event loop's check phase first: slices of cached blocks come without I/O, and a
  * chain of them would otherwise keep other sockets (a health probe, a new request) waiting.
  */
-export async function* whileLive(source: AsyncIterable<Buffer>, live: () => boolean): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
+export async function* whileLive(source: AsyncIterable<Slice>, live: () => boolean): AsyncGenerator<Slice> {
+  for await (const slice of source) {
     await yieldToLoop();
-    if (!live()) throw new CanopyError('ERR_CONTENT_WITHDRAWN', 'the content was withdrawn while it was being served');
-    yield chunk;
+    if (!live()) {
+      slice.release();
+      throw new CanopyError('ERR_CONTENT_WITHDRAWN', 'the content was withdrawn while it was being served');
+    }
+    yield slice;
   }
 }
 
@@ -26,15 +30,56 @@ export function send(res: ServerResponse, body: AsyncIterable<Buffer>): Promise<
   return pipeline(Readable.from(body, { objectMode: false, highWaterMark: 1 }), res);
 }
 
+/**
+ * Writes slices of pooled block buffers with backpressure. Each slice goes back to the pool
+ * from its write's callback, the moment the socket (or TLS) no longer refers to its bytes;
+ * not when the next slice is asked for, as a stream pipeline would (the bytes may still sit
+ * in the socket's queue then). A write whose callback never comes (the socket was already
+ * destroyed) leaves its buffer to the collector: lost for the pool, never reused early.
+ */
+export async function sendSlices(res: Writable, body: AsyncIterable<Slice>): Promise<void> {
+  for await (const slice of body) {
+    if (res.destroyed) {
+      slice.release();
+      throw gone();
+    }
+    if (!res.write(slice.bytes, () => slice.release())) await drained(res);
+  }
+  res.end();
+  await finished(res);
+}
+
+function gone(): CanopyError {
+  return new CanopyError('ERR_CONNECTION_CLOSED', 'client went away');
+}
+
+/** Resolves at 'drain'; rejects if the response closes or fails first. */
+function drained(res: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      res.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onClose = () => done(gone());
+    res.on('drain', onDrain);
+    res.on('close', onClose);
+    res.on('error', done);
+  });
+}
+
 /** Reads the first slice, then writes the status line and streams the rest. */
-export async function sendAfterFirst(res: ServerResponse, status: number, headers: Record<string, string | number>, body: AsyncGenerator<Buffer>): Promise<void> {
+export async function sendAfterFirst(res: ServerResponse, status: number, headers: Record<string, string | number>, body: AsyncGenerator<Slice>): Promise<void> {
   const first = await body.next();
   res.writeHead(status, headers);
-  await send(res, prepend(first, body));
+  await sendSlices(res, prepend(first, body));
 }
 
 /** Yields an already read first slice, then the rest. */
-export async function* prepend(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+export async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
   if (first.done) return;
   yield first.value;
   yield* rest;

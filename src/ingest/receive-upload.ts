@@ -37,7 +37,11 @@ async function receive(body: AsyncIterable<Buffer | Uint8Array>, store: BlockSto
         .put(frame.data, undefined, { stripe, index: i })
         .then((h) => void (hashes[i] = h))
         .catch((err: unknown) => void (failure ??= err))
-        .finally(() => inFlight.delete(p));
+        .finally(() => {
+          // The store is done with the bytes (written, or refused): the buffer is free.
+          frame.lease.release();
+          inFlight.delete(p);
+        });
       inFlight.add(p);
       if (inFlight.size >= CONCURRENCY) await Promise.race(inFlight);
       continue;

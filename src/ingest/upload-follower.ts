@@ -8,6 +8,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, stat } from 'node:fs/promises';
 import { CanopyError, isCanopyError } from '../core/errors.js';
+import { blockPool, type Lease } from '../core/block-pool.js';
 import type { Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
 
@@ -70,12 +71,18 @@ export class UploadFollower {
     const onDisk = (await stat(this.file)).size;
     const limit = Math.min(available ?? onDisk, onDisk);
     const fh = await open(this.file, 'r');
+    // One buffer for all the blocks of this step, from the block pool and back to it (core/block-pool.ts).
+    let lease: Lease | undefined;
     try {
       let buf: Buffer | undefined;
       while (!this.done) {
         const ref = this.manifest.blocks[this.next]!;
         if (ref.offset + ref.length > limit) return;
-        if (!buf || buf.length < ref.length) buf = Buffer.allocUnsafe(this.manifest.blockSize);
+        if (!buf || buf.length < ref.length) {
+          lease?.release();
+          lease = blockPool.take(Math.max(ref.length, this.manifest.blockSize));
+          buf = lease.bytes;
+        }
         const { bytesRead } = await fh.read(buf, 0, ref.length, ref.offset);
         const block = buf.subarray(0, bytesRead);
         try {
@@ -89,6 +96,7 @@ export class UploadFollower {
         this.events.onBlock?.(this.next - 1, ref.length);
       }
     } finally {
+      lease?.release();
       await fh.close();
     }
   }

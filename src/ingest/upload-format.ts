@@ -7,6 +7,7 @@
  */
 import { CanopyError } from '../core/errors.js';
 import { MAX_BLOCK_SIZE } from '../core/manifest.js';
+import { blockPool, unpooled, type Lease } from '../core/block-pool.js';
 
 export const PUBLISH_MEDIA_TYPE = 'application/vnd.canopy.publish';
 export const FRAME_BLOCK = 0x42; // 'B'
@@ -20,7 +21,8 @@ export function frameHeader(type: number, length: number): Buffer {
   return h;
 }
 
-export type Frame = { type: 'block'; data: Buffer } | { type: 'manifest'; data: Buffer };
+/** A block frame's bytes are a lease from the block pool (core/block-pool.ts): the reader releases it once stored. */
+export type Frame = { type: 'block'; data: Buffer; lease: Lease } | { type: 'manifest'; data: Buffer };
 
 function protocol(why: string): CanopyError {
   return new CanopyError('ERR_PUBLISH_MISMATCH', `publish upload: ${why}`);
@@ -35,13 +37,30 @@ class ExactReader {
 
   /** `n` bytes, or undefined at a clean end of stream (no byte of them read). */
   async read(n: number): Promise<Buffer | undefined> {
-    const out = Buffer.allocUnsafe(n);
+    return (await this.readLease(n, (k) => unpooled(Buffer.allocUnsafe(k))))?.bytes;
+  }
+
+  /** `read` into a buffer from `take`, released here if the body ends or fails inside it. */
+  async readLease(n: number, take: (length: number) => Lease): Promise<Lease | undefined> {
+    const lease = take(n);
+    try {
+      const got = await this.fill(lease.bytes);
+      if (got === 0) lease.release();
+      return got === 0 ? undefined : lease;
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+  }
+
+  private async fill(out: Buffer): Promise<number> {
+    const n = out.length;
     let got = 0;
     while (got < n) {
       if (this.pos === this.chunk.length) {
         const next = await this.it.next();
         if (next.done) {
-          if (got === 0) return undefined;
+          if (got === 0) return 0;
           throw protocol(`the body ended inside a frame (${got} of ${n} bytes)`);
         }
         const v = next.value;
@@ -53,7 +72,7 @@ class ExactReader {
       this.pos += k;
       got += k;
     }
-    return out;
+    return got;
   }
 }
 
@@ -69,7 +88,8 @@ export async function* readFrames(body: AsyncIterable<Buffer | Uint8Array>): Asy
     const length = header.readUInt32BE(1);
     if (type === FRAME_BLOCK) {
       if (length === 0 || length > MAX_BLOCK_SIZE) throw protocol(`block frame of ${length} bytes`);
-      yield { type: 'block', data: (await reader.read(length))! };
+      const lease = (await reader.readLease(length, (k) => blockPool.take(k)))!;
+      yield { type: 'block', data: lease.bytes, lease };
     } else if (type === FRAME_MANIFEST) {
       if (length > MAX_MANIFEST_BYTES) throw protocol(`manifest frame of ${length} bytes`);
       sawManifest = true;

@@ -7,6 +7,7 @@ import type http from 'node:http';
 import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { BlockStore, StripeHint } from '../store/block-store.js';
+import type { Lease } from '../core/block-pool.js';
 import type { BlockCache } from '../vfile/block-cache.js';
 import type { RequestHandler } from '../wire/peer-connection.js';
 
@@ -52,7 +53,7 @@ export function countingStore(metrics: Metrics, store: BlockStore): BlockStore {
 export function countingCache(metrics: Metrics, cache: BlockCache): BlockCache {
   return Object.create(cache, {
     get: {
-      value: (hash: string, length: number, load: () => Promise<Buffer>) => {
+      value: (hash: string, length: number, load: () => Promise<Lease>) => {
         let missed = false;
         const result = cache.get(hash, length, () => {
           missed = true;

@@ -154,7 +154,7 @@ function authorise(deps: PeerServiceDeps, conn: PeerConnection, contentId: strin
 }
 
 /** A block, once an upload slot is free (a `cancel` from the requester drops the wait). */
-async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection, Map<string, AbortController>>, conn: PeerConnection, body: MessageBodies['get-block']): Promise<{ body?: { relayed: true }; payload?: Buffer; pieces?: AsyncIterable<BlockBytes>; sent: () => void }> {
+async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection, Map<string, AbortController>>, conn: PeerConnection, body: MessageBodies['get-block']): Promise<{ body?: { relayed: true }; payload?: Buffer; pieces?: AsyncIterable<BlockBytes>; sent: () => void; flushed?: () => void }> {
   const { contentId, index } = body;
   deps.log.debug('block asked', { contentId, index, from: conn.remoteId });
   const manifest = authorise(deps, conn, contentId);
@@ -186,11 +186,14 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
       if (feed) return { body: { relayed: true }, pieces: feed.read(), sent: release };
       if (deps.relays?.().isLost(contentId, index)) throw new CanopyError('ERR_RELAY_ABORTED', `block ${index} of ${contentId.slice(0, 12)} was lost while arriving here; ask again once it is held`);
     }
-    const payload = await deps.store.get(block.hash);
+    // From the block pool; back to it once the socket is done with the bytes (`flushed`).
+    const lease = await deps.store.getLease(block.hash);
+    const payload = lease.bytes;
+    const flushed = () => lease.release();
     if (deps.bitfield(contentId).complete) deps.broadcaster.sent(contentId, index);
     deps.log.debug('sending block', { contentId, index, to: conn.remoteId });
     // In pieces when asked, so the requester can relay it on while the rest arrives.
-    return body.pieces ? { pieces: inPieces(payload), sent: release } : { payload, sent: release };
+    return body.pieces ? { pieces: inPieces(payload), sent: release, flushed } : { payload, sent: release, flushed };
   } catch (err) {
     release();
     throw err;

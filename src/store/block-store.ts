@@ -23,6 +23,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
+import { blockPool, unpooled, type Lease } from '../core/block-pool.js';
 import { byteLength, sha256HexOf, type BlockBytes } from '../core/block-bytes.js';
 import { sha256HexOffThread } from '../core/hash.js';
 import type { Logger } from '../core/logger.js';
@@ -273,22 +274,25 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
 
   /** Reads a whole block and checks it against its hash, so a bit flip on disk is never served. */
   async get(hash: string): Promise<Buffer> {
+    return (await this.getLease(hash, (n) => unpooled(Buffer.allocUnsafe(n)))).bytes;
+  }
+
+  /** `get` into a block pool buffer (core/block-pool.ts): the caller releases the lease once done with the bytes. */
+  async getLease(hash: string, take: (length: number) => Lease = (n) => blockPool.take(n)): Promise<Lease> {
     const row = this.index.getBlock(hash);
     const volume = row && this.set.get(row.volume);
     if (!row || !volume || volume.state === 'failed') throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} is not held here`);
-    let data: Buffer;
-    try {
-      data = await volume.read(hash, row.length);
-    } catch (err) {
+    const lease = await volume.readLease(hash, row.length, take).catch((err: unknown) => {
       const kind = classifyIoError(err);
       if (kind === 'failed' || (kind === 'missing' && !volume.present())) this.failVolume(volume, ioReason(err));
       else if (kind === 'missing') this.drop(volume, hash, row.length);
       throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} could not be read from ${volume.dir}: ${(err as Error).message}`, { cause: err });
-    }
+    });
     // The first read of a block in this run is hashed (on the thread pool, so a node serving
     // many readers keeps its event loop free); later reads trust it (read-verification.ts).
     // A file that came back short (truncated on disk) is always hashed, so it fails here.
-    if ((this.verification.mustHash(hash) || data.length !== row.length) && (await sha256HexOffThread(data)) !== hash) {
+    if ((this.verification.mustHash(hash) || lease.bytes.length !== row.length) && (await sha256HexOffThread(lease.bytes)) !== hash) {
+      lease.release();
       this.corruptBlocks++;
       this.log?.error('corrupt block dropped', { hash, volume: volume.id, path: volume.dir });
       this.drop(volume, hash, row.length);
@@ -298,7 +302,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.verification.passed(hash);
     const seen = this.accesses.get(hash);
     this.accesses.set(hash, [Date.now(), (seen?.[1] ?? 0) + 1]);
-    return data;
+    return lease;
   }
 
   private drop(volume: Volume, hash: string, length: number): void {

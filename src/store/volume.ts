@@ -16,6 +16,7 @@ import { accessSync, closeSync, constants, existsSync, fsync, fsyncSync, mkdirSy
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { byteLength, type BlockBytes } from '../core/block-bytes.js';
+import { unpooled, type Lease } from '../core/block-pool.js';
 import { isDirectUnsupported, writeDirect } from './direct-write.js';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
@@ -254,18 +255,29 @@ export class Volume implements WeightedVolume {
    * A file shorter than `length` comes back short (and then fails verification).
    */
   async read(hash: string, length?: number): Promise<Buffer> {
+    return (await this.readLease(hash, length, (n) => unpooled(Buffer.allocUnsafe(n)))).bytes;
+  }
+
+  /** `read` into a buffer from `take` (the block pool): released here if the read fails. */
+  async readLease(hash: string, length: number | undefined, take: (length: number) => Lease): Promise<Lease> {
     const fh = await open(this.blockPath(hash), 'r');
     try {
       // The index knows the length: no fstat round trip through the thread pool per block.
       const size = length ?? (await fh.stat()).size;
-      const data = Buffer.allocUnsafe(size);
+      const lease = take(size);
+      const data = lease.bytes;
       let filled = 0;
-      while (filled < size) {
-        const { bytesRead } = await fh.read(data, filled, size - filled, filled);
-        if (bytesRead === 0) break;
-        filled += bytesRead;
+      try {
+        while (filled < size) {
+          const { bytesRead } = await fh.read(data, filled, size - filled, filled);
+          if (bytesRead === 0) break;
+          filled += bytesRead;
+        }
+      } catch (err) {
+        lease.release();
+        throw err;
       }
-      return filled === size ? data : data.subarray(0, filled);
+      return filled === size ? lease : shortened(lease, filled);
     } finally {
       await fh.close();
     }
@@ -276,6 +288,13 @@ export class Volume implements WeightedVolume {
       if (classifyIoError(err) !== 'missing') throw err;
     });
   }
+}
+
+/** A file that came back short: its bytes, copied out of the pooled buffer (rare: it fails verification). */
+function shortened(lease: Lease, filled: number): Lease {
+  const copy = Buffer.from(lease.bytes.subarray(0, filled));
+  lease.release();
+  return unpooled(copy);
 }
 
 /** Writes the pieces of a block in order, in as few writev calls as the kernel allows. */

@@ -14,6 +14,7 @@
  * 216 MiB and 1.84 (each miss is a block buffer per reader until GC); 64 MiB (Session 4,
  * load 9-16): 190-209 MiB, 0.92-1.13.
  */
+import type { Lease } from '../core/block-pool.js';
 import { parseSize } from '../core/sizes.js';
 
 export const DEFAULT_CACHE_BYTES = 32 * 2 ** 20;
@@ -25,24 +26,33 @@ export function configuredCacheBytes(env: NodeJS.ProcessEnv = process.env): numb
 }
 
 export class BlockCache {
-  private readonly entries = new Map<string, { data: Promise<Buffer>; bytes: number }>();
+  private readonly entries = new Map<string, { data: Promise<Lease>; bytes: number }>();
   private bytes = 0;
 
   constructor(private readonly maxBytes = configuredCacheBytes()) {}
 
-  /** The cached block, or `load()` (whose result is kept if it succeeds and fits). */
-  get(hash: string, length: number, load: () => Promise<Buffer>): Promise<Buffer> {
+  /**
+   * The cached block, or `load()` (whose result is kept if it succeeds and fits). The lease
+   * returned holds a reference of the caller's own, to release when done; the cache holds
+   * another while the entry lasts (core/block-pool.ts).
+   */
+  get(hash: string, length: number, load: () => Promise<Lease>): Promise<Lease> {
     const hit = this.entries.get(hash);
     if (hit) {
       this.entries.delete(hash);
       this.entries.set(hash, hit); // Most recently used last.
-      return hit.data;
+      // Reactions run in the order they were added: this retain runs before the release of an eviction that follows it.
+      return hit.data.then((lease) => lease.retain());
     }
     const data = load();
     if (length > this.maxBytes) return data;
-    this.entries.set(hash, { data, bytes: length });
+    // The cache's own reference, taken before the caller can release theirs.
+    const kept = data.then((lease) => lease.retain());
+    this.entries.set(hash, { data: kept, bytes: length });
     this.bytes += length;
-    data.catch(() => this.drop(hash));
+    kept.catch(() => {
+      if (this.entries.get(hash)?.data === kept) this.drop(hash);
+    });
     while (this.bytes > this.maxBytes) this.drop(this.entries.keys().next().value!);
     return data;
   }
@@ -52,5 +62,9 @@ export class BlockCache {
     if (!e) return;
     this.entries.delete(hash);
     this.bytes -= e.bytes;
+    e.data.then(
+      (lease) => lease.release(),
+      () => undefined,
+    );
   }
 }

@@ -8,6 +8,7 @@
  * A reader gives up at its deadline; the block may still arrive for the next one.
  */
 import { CanopyError } from '../core/errors.js';
+import { unpooled, type Lease } from '../core/block-pool.js';
 import type { Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
 
@@ -20,6 +21,8 @@ export interface FetchOptions {
 /** What the virtual file layer needs from the swarm: one verified block, now. */
 export interface BlockSource {
   fetchBlock(contentId: string, index: number, options?: FetchOptions): Promise<Buffer>;
+  /** `fetchBlock`, read back into a block pool buffer (core/block-pool.ts) the caller releases. */
+  fetchLease?(contentId: string, index: number, options?: FetchOptions): Promise<Lease>;
   /** Fetches a block to disk only (read-ahead): nothing is read back into memory. */
   fetchToDisk?(contentId: string, index: number, options?: FetchOptions): Promise<void>;
 }
@@ -40,13 +43,21 @@ export class BlockFetcher implements BlockSource {
   constructor(private readonly deps: BlockFetcherDeps) {}
 
   async fetchBlock(contentId: string, index: number, options: FetchOptions = {}): Promise<Buffer> {
+    const lease = await this.fetchLease(contentId, index, options);
+    if (!lease.pooled) return lease.bytes;
+    const copy = Buffer.from(lease.bytes);
+    lease.release();
+    return copy;
+  }
+
+  async fetchLease(contentId: string, index: number, options: FetchOptions = {}): Promise<Lease> {
     const manifest = this.deps.manifestOf(contentId);
     const block = manifest.blocks[index];
     if (!block) throw new CanopyError('ERR_BLOCK_NOT_FOUND', `content ${contentId.slice(0, 12)} has no block ${index}`);
     const deadline = options.deadline ?? Date.now() + DEFAULT_FETCH_DEADLINE_MS;
     const fetched = this.deps.fetchNow(contentId, index, deadline);
     const bytes = await within(fetched, deadline, options.signal, `block ${index} of ${manifest.name} could not be fetched in time`);
-    return bytes ?? (await this.deps.store.get(block.hash));
+    return bytes ? unpooled(bytes) : await this.deps.store.getLease(block.hash);
   }
 
   async fetchToDisk(contentId: string, index: number, options: FetchOptions = {}): Promise<void> {

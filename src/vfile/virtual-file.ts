@@ -15,6 +15,34 @@ import { DEFAULT_FETCH_DEADLINE_MS, type BlockSource } from './block-fetcher.js'
 import type { BlockCache } from './block-cache.js';
 import type { SequentialReads } from './sequential-reads.js';
 import { zeros } from './zeros.js';
+import { unpooled, type Lease } from '../core/block-pool.js';
+
+/** Bytes to send and how to give them back once sent (core/block-pool.ts). */
+export interface Slice {
+  readonly bytes: Buffer;
+  /** Whether the bytes are a pooled block's: they must be copied to be kept past `release`. */
+  readonly pooled: boolean;
+  release(): void;
+}
+
+/** A slice of bytes nobody needs back (zeros, multipart heads). */
+export function plain(bytes: Buffer): Slice {
+  return { bytes, pooled: false, release: () => undefined };
+}
+
+/** One release per slice: a second is a no-op, so a caller that releases on error and on callback stays correct. */
+function sliceOf(lease: Lease, from: number, to: number): Slice {
+  let done = false;
+  return {
+    bytes: lease.bytes.subarray(from, to),
+    pooled: lease.pooled,
+    release: () => {
+      if (done) return;
+      done = true;
+      lease.release();
+    },
+  };
+}
 
 export interface VirtualFileOptions {
   contentId: string;
@@ -86,39 +114,73 @@ export class VirtualFile {
     return this.options?.source !== undefined || this.isLocal(start, end);
   }
 
-  /** The bytes [start, end] (end inclusive), verified, in order, one block slice at a time. */
+  /**
+   * The bytes [start, end] (end inclusive), verified, in order, one block slice at a time,
+   * each a copy the caller may keep. A server writing them to a socket uses `slices`.
+   */
   async *read(start: number, end: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    for await (const s of this.slices(start, end, signal)) {
+      const copy = s.pooled ? Buffer.from(s.bytes) : s.bytes;
+      s.release();
+      yield copy;
+    }
+  }
+
+  /**
+   * `read` without copies: each slice is a view of a block buffer from the block pool
+   * (core/block-pool.ts) that the caller must `release` once nothing refers to it any more
+   * (a socket write's callback: stream-body.ts `sendSlices`). Blocks loaded ahead are
+   * released here if the caller stops early.
+   */
+  async *slices(start: number, end: number, signal?: AbortSignal): AsyncGenerator<Slice> {
     const indexes = this.blocksFor(start, end);
     const contentId = this.options?.contentId ?? '';
     const continues = this.options?.sequential?.continues(contentId, start) ?? false;
     const local = this.options?.localReadAhead ?? LOCAL_READ_AHEAD;
-    const loading: Promise<Buffer>[] = [];
+    const loading: Promise<Lease>[] = [];
     let queued = 0;
     let pos = start;
-    for (let k = 0; k < indexes.length; k++) {
-      this.readAhead(indexes, k + 1 + local, continues, signal);
-      while (queued < indexes.length && queued <= k + local) loading.push(this.load(indexes[queued++]!, signal));
-      const data = await loading.shift()!;
-      const block = this.manifest.blocks[indexes[k]!]!;
-      if (block.offset > pos) yield* zeros(Math.min(block.offset, end + 1) - pos);
-      const from = Math.max(start, block.offset) - block.offset;
-      const to = Math.min(end + 1, block.offset + block.length) - block.offset;
-      if (to > from) yield data.subarray(from, to);
-      pos = Math.max(pos, block.offset + to);
+    let held: Lease | undefined;
+    try {
+      for (let k = 0; k < indexes.length; k++) {
+        this.readAhead(indexes, k + 1 + local, continues, signal);
+        while (queued < indexes.length && queued <= k + local) loading.push(this.load(indexes[queued++]!, signal));
+        held = await loading.shift()!;
+        const block = this.manifest.blocks[indexes[k]!]!;
+        if (block.offset > pos) for (const z of zeros(Math.min(block.offset, end + 1) - pos)) yield plain(z);
+        const from = Math.max(start, block.offset) - block.offset;
+        const to = Math.min(end + 1, block.offset + block.length) - block.offset;
+        const lease = held;
+        held = undefined;
+        // From here the slice owns the lease's reference (the caller releases it).
+        if (to > from) yield sliceOf(lease, from, to);
+        else lease.release();
+        pos = Math.max(pos, block.offset + to);
+      }
+      if (pos <= end) for (const z of zeros(end + 1 - pos)) yield plain(z);
+      this.options?.sequential?.ended(contentId, end + 1);
+    } finally {
+      // Loaded and never handed out (the caller stopped early): back to the pool once they arrive.
+      held?.release();
+      for (const p of loading) p.then((l) => l.release(), () => undefined);
     }
-    if (pos <= end) yield* zeros(end + 1 - pos);
-    this.options?.sequential?.ended(contentId, end + 1);
   }
 
-  private load(index: number, signal: AbortSignal | undefined): Promise<Buffer> {
+  private load(index: number, signal: AbortSignal | undefined): Promise<Lease> {
     const ref = this.manifest.blocks[index]!;
-    const fetch = () => this.fetch(index, signal);
+    const fetch = () => this.fetchLease(index, signal);
     // A block can vanish between `has` and `get` (eviction, a corrupt copy dropped on read): fetch it then.
-    const local = () => this.store.get(ref.hash).catch((err: unknown) => (this.options?.source ? fetch() : Promise.reject(notHeld(this.manifest, index, err))));
+    const local = () => this.store.getLease(ref.hash).catch((err: unknown) => (this.options?.source ? fetch() : Promise.reject(notHeld(this.manifest, index, err))));
     const cache = this.options?.cache;
     const p = this.store.has(ref.hash) ? (cache ? cache.get(ref.hash, ref.length, local) : local()) : fetch();
     p.catch(() => undefined); // Read-ahead may be abandoned; its failure is reported when awaited.
     return p;
+  }
+
+  private fetchLease(index: number, signal: AbortSignal | undefined): Promise<Lease> {
+    const source = this.options?.source;
+    if (!source?.fetchLease) return this.fetch(index, signal).then(unpooled);
+    return source.fetchLease(this.options!.contentId, index, { deadline: Date.now() + (this.options!.deadlineMs ?? DEFAULT_FETCH_DEADLINE_MS), signal });
   }
 
   private fetch(index: number, signal: AbortSignal | undefined): Promise<Buffer> {

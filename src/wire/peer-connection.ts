@@ -47,8 +47,12 @@ export interface IncomingRequest<T extends MessageType = MessageType> {
  * their slot until then. `pieces`: the payload is sent as it comes, each piece in a `part`
  * frame, then `ok` (a block relayed while it is still arriving, docs/PROTOCOL.md); an error
  * thrown meanwhile ends the reply with `err` and the requester drops what it got.
+ * `flushed` (if given) runs once the socket no longer refers to the reply's bytes: from the
+ * last frame's write callback, or once the connection has closed if that frame was never
+ * written. A payload from the block pool goes back to it then (core/block-pool.ts); `sent`
+ * comes earlier, when the bytes may still sit in the socket's queue.
  */
-export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer; pieces?: AsyncIterable<BlockBytes>; sent?: () => void } | void>;
+export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer; pieces?: AsyncIterable<BlockBytes>; sent?: () => void; flushed?: () => void } | void>;
 
 interface Pending {
   resolve: (r: Reply) => void;
@@ -153,34 +157,48 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     this.emit('close', err);
   }
 
-  private async write(header: Record<string, unknown>, payload?: BlockBytes): Promise<void> {
-    if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
-    if ((payload ? byteLength(payload) : 0) < BULK_FRAME_BYTES) return this.put(header, payload);
+  /** `flushed`: see RequestHandler; called exactly once, whether the frame is written or not. */
+  private async write(header: Record<string, unknown>, payload?: BlockBytes, flushed?: () => void): Promise<void> {
+    if (this.closed) {
+      if (flushed) this.afterClose(flushed);
+      throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
+    }
+    if ((payload ? byteLength(payload) : 0) < BULK_FRAME_BYTES) return this.put(header, payload, flushed);
     // Bulk frames (blocks) take turns, and each waits until the one before has left our
     // buffer: control frames (tree heartbeats, have, cancel, load) written meanwhile go out
     // after at most one block instead of behind every block being sent on this connection.
     const before = this.bulkTail;
     let release!: () => void;
     this.bulkTail = new Promise<void>((resolve) => (release = resolve));
+    let handed = false;
     try {
       await before;
       while (this.stream.writableNeedDrain && !this.closed) await this.drain();
       if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
-      await this.put(header, payload);
+      handed = true;
+      await this.put(header, payload, flushed);
     } finally {
+      if (!handed && flushed) this.afterClose(flushed);
       release();
     }
   }
 
-  private async put(header: Record<string, unknown>, payload?: BlockBytes): Promise<void> {
+  private async put(header: Record<string, unknown>, payload?: BlockBytes, flushed?: () => void): Promise<void> {
     let ok = true;
     const parts = encodeFrame(header, payload);
     // Prefix, header and payload go down as one write (writev): over TLS, one run of records
     // instead of a tiny record for the 8-byte prefix and another for the header.
     this.stream.cork();
-    for (const part of parts) ok = this.stream.write(part);
+    // Write callbacks come in order: the last part's comes when the socket is done with all of them.
+    parts.forEach((part, i) => (ok = i === parts.length - 1 && flushed ? this.stream.write(part, () => flushed()) : this.stream.write(part)));
     this.stream.uncork();
     if (!ok && !this.closed) await this.drain();
+  }
+
+  /** Runs `fn` once the stream has closed (then nothing it was given is referenced any more). */
+  private afterClose(fn: () => void): void {
+    if (this.stream.closed) fn();
+    else this.stream.once('close', fn);
   }
 
   /** One shared wait per congestion episode, however many writers are queued behind it. */
@@ -285,20 +303,32 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
 
   private async handle(header: Record<string, unknown>, payload: Buffer): Promise<void> {
     const id = typeof header.id === 'number' ? header.id : undefined;
+    let flushed: (() => void) | undefined;
     try {
       if (!isMessageType(header.t)) throw new CanopyError('ERR_WIRE_PROTOCOL', `unknown message type ${JSON.stringify(header.t)?.slice(0, 40)}`);
       const body = checkBody(header.t, header);
       const result = await this.handler({ type: header.t, body, payload, conn: this } as IncomingRequest);
+      flushed = result?.flushed;
       try {
         if (id !== undefined && result?.pieces) await this.writePieces(id, result.pieces);
-        if (id !== undefined && !this.closed) await this.write({ ...(result?.body ?? {}), t: 'ok', re: id }, result?.payload);
+        if (id !== undefined && !this.closed) {
+          const f = flushed;
+          flushed = undefined; // write() owns it now.
+          await this.write({ ...(result?.body ?? {}), t: 'ok', re: id }, result?.payload, f);
+        }
       } finally {
         result?.sent?.();
       }
     } catch (err) {
       const e = isCanopyError(err) ? err : new CanopyError('ERR_WIRE_PROTOCOL', `request failed: ${(err as Error).message}`);
-      if (id !== undefined && !this.closed) await this.write({ t: 'err', re: id, code: e.code, message: e.message }).catch(() => undefined);
+      if (id !== undefined && !this.closed) await this.write({ t: 'err', re: id, code: e.code, message: e.message }, undefined, flushed).catch(() => undefined);
       else if (id === undefined && e.code === 'ERR_WIRE_PROTOCOL') this.destroy(e);
+      else if (flushed) this.afterClose(flushed);
+      flushed = undefined;
+    } finally {
+      // Nothing of the reply was handed to the socket: its bytes are free now.
+      if (flushed && !this.closed) flushed();
+      else if (flushed) this.afterClose(flushed);
     }
   }
 }

@@ -18,9 +18,14 @@ const MAX_BOXES = 1_000_000;
 export async function readBytes(file: VirtualFile, start: number, length: number): Promise<Buffer> {
   const end = Math.min(file.size, start + length) - 1;
   if (end < start) return Buffer.alloc(0);
-  const parts: Buffer[] = [];
-  for await (const chunk of file.read(start, end)) parts.push(chunk);
-  return Buffer.concat(parts);
+  // One copy out of the pooled block buffers, straight into the answer.
+  const out = Buffer.allocUnsafe(end - start + 1);
+  let at = 0;
+  for await (const slice of file.slices(start, end)) {
+    at += slice.bytes.copy(out, at);
+    slice.release();
+  }
+  return out.subarray(0, at);
 }
 
 export async function segmentContent(file: VirtualFile, uri: string): Promise<PlaylistInput> {

@@ -13,6 +13,7 @@
 import type http from 'node:http';
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { createWebServer } from '../../http/web-server.js';
+import { applyTimeouts, DEFAULT_TIMEOUTS } from '../../http/timeouts.js';
 import { CanopyError } from '../../core/errors.js';
 import type { Manifest } from '../../core/manifest.js';
 import type { Catalog } from '../../catalog/catalog.js';
@@ -46,12 +47,9 @@ export function createHttpEdge(deps: HttpEdgeDeps, tls = false): http.Server {
       if (!(err instanceof CanopyError) && !res.destroyed) deps.log.error('edge request failed', { url: req.url, err: err as Error });
     });
   });
-  server.keepAliveTimeout = 5_000;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 0; // Long downloads are legitimate; idle sockets are cut by the timeouts above.
-  // A client that stops reading makes no socket progress; after this long it is cut, releasing its blocks.
-  server.setTimeout(SLOW_CLIENT_TIMEOUT_MS);
-  return server;
+  // Long downloads are legitimate; a client that stops reading makes no socket progress and
+  // is cut after SLOW_CLIENT_TIMEOUT_MS, releasing its blocks.
+  return applyTimeouts(server, { ...DEFAULT_TIMEOUTS, idleMs: SLOW_CLIENT_TIMEOUT_MS });
 }
 
 /** The registry mirror (src/edge/oci/) reads images as contents, with the same enforcement as /content/. */

@@ -13,13 +13,13 @@ import type { BlockStore } from '../../store/block-store.js';
 import type { BlockSource } from '../../vfile/block-fetcher.js';
 import type { BlockCache } from '../../vfile/block-cache.js';
 import type { SequentialReads } from '../../vfile/sequential-reads.js';
-import { VirtualFile } from '../../vfile/virtual-file.js';
+import { plain, VirtualFile, type Slice } from '../../vfile/virtual-file.js';
 import { requestUrl } from '../../http/http-util.js';
 import { mediaTypeOf } from '../media-type.js';
 import { evaluateConditions } from './conditional.js';
 import { planMultipart } from './multipart.js';
 import { coalesce, parseRange } from './range.js';
-import { abortOnClose, send, sendAfterFirst, whileLive } from '../stream-body.js';
+import { abortOnClose, sendAfterFirst, sendSlices, whileLive } from '../stream-body.js';
 import type { EdgeAccess } from '../../security/content-access.js';
 import type { AskRoot } from '../oci/pull-through-serve.js';
 
@@ -95,7 +95,7 @@ export async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res
     const plan = planMultipart(ranges, size, String(headers['content-type']));
     res.writeHead(206, { ...headers, 'content-type': plan.contentType, 'content-length': plan.length });
     if (req.method === 'HEAD') return void res.end();
-    await send(res, whileLive(multipartBody(file, plan, offset, signal), () => deps.catalog.isLive(contentId)));
+    await sendSlices(res, whileLive(multipartBody(file, plan, offset, signal), () => deps.catalog.isLive(contentId)));
     return;
   }
   const { start, end } = ranges[0]!;
@@ -107,15 +107,15 @@ export async function serveContent(deps: HttpEdgeDeps, req: IncomingMessage, res
     res.end();
     return;
   }
-  await sendAfterFirst(res, status, headers, whileLive(file.read(offset + start, offset + end, signal), () => deps.catalog.isLive(contentId)));
+  await sendAfterFirst(res, status, headers, whileLive(file.slices(offset + start, offset + end, signal), () => deps.catalog.isLive(contentId)));
 }
 
-async function* multipartBody(file: VirtualFile, plan: ReturnType<typeof planMultipart>, offset: number, signal: AbortSignal): AsyncGenerator<Buffer> {
+async function* multipartBody(file: VirtualFile, plan: ReturnType<typeof planMultipart>, offset: number, signal: AbortSignal): AsyncGenerator<Slice> {
   for (const part of plan.parts) {
-    yield part.head;
-    yield* file.read(offset + part.range.start, offset + part.range.end, signal);
+    yield plain(part.head);
+    yield* file.slices(offset + part.range.start, offset + part.range.end, signal);
   }
-  yield plan.tail;
+  yield plain(plan.tail);
 }
 
 function str(v: string | string[] | undefined): string | undefined {

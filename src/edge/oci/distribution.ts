@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isCanopyError } from '../../core/errors.js';
 import { isDigest, isRegistryHost, isRepository, isTag, splitDistributionPath } from '../../registry/reference.js';
-import { abortOnClose, prepend, send, whileLive } from '../stream-body.js';
+import { abortOnClose, prepend, sendSlices, whileLive } from '../stream-body.js';
 import { parseRange } from '../http/range.js';
 import type { VirtualFile } from '../../vfile/virtual-file.js';
 import type { FoundBlob, ImageFinder } from './image-finder.js';
@@ -87,7 +87,7 @@ async function serveBlob(deps: DistributionDeps, req: IncomingMessage, res: Serv
   }
   const file = deps.open(found);
   if (!file.canServe(blob.offset + range.start, blob.offset + range.end)) return sendOciError(res, 'BLOB_UNKNOWN', `${blob.digest} is not held here and this node may not fetch it`);
-  const body = whileLive(file.read(blob.offset + range.start, blob.offset + range.end, abortOnClose(res)), () => deps.isLive(found.contentId));
+  const body = whileLive(file.slices(blob.offset + range.start, blob.offset + range.end, abortOnClose(res)), () => deps.isLive(found.contentId));
   let first;
   try {
     // Read before the status line, so a blob that cannot be had is a clean error the client can fall back on.
@@ -97,5 +97,5 @@ async function serveBlob(deps: DistributionDeps, req: IncomingMessage, res: Serv
     throw err;
   }
   res.writeHead(status, headers);
-  await send(res, prepend(first, body));
+  await sendSlices(res, prepend(first, body));
 }

@@ -10,6 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { applyTimeouts, DEFAULT_TIMEOUTS } from '../../http/timeouts.js';
 import type { Manifest } from '../../core/manifest.js';
 import { evaluateConditions } from '../http/conditional.js';
 import { openFile, SLOW_CLIENT_TIMEOUT_MS, type HttpEdgeDeps } from '../http/http-edge.js';
@@ -51,11 +52,7 @@ export function createS3Edge(deps: S3EdgeDeps): http.Server {
       if (e.s3Code === 'InternalError' && !res.destroyed) deps.log.error('S3 request failed', { url: req.url, err: err as Error });
     });
   });
-  server.keepAliveTimeout = 5_000;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 0;
-  server.setTimeout(SLOW_CLIENT_TIMEOUT_MS);
-  return server;
+  return applyTimeouts(server, { ...DEFAULT_TIMEOUTS, idleMs: SLOW_CLIENT_TIMEOUT_MS });
 }
 
 function sendS3Error(req: IncomingMessage, res: ServerResponse, e: S3Error, requestId: string): void {
@@ -169,6 +166,6 @@ async function serveObject(deps: S3EdgeDeps, req: IncomingMessage, res: ServerRe
   const file = openFile(deps, o.contentId, o.manifest);
   if (!file.canServe(object.offset + start, object.offset + end)) throw new S3Error('ServiceUnavailable', `this node does not hold all of ${o.manifest.name} and may not fetch it`);
   if (req.method === 'HEAD' || object.size === 0) return void res.writeHead(status, headers).end();
-  const body = whileLive(file.read(object.offset + start, object.offset + end, abortOnClose(res)), () => deps.catalog.isLive(o.contentId));
+  const body = whileLive(file.slices(object.offset + start, object.offset + end, abortOnClose(res)), () => deps.catalog.isLive(o.contentId));
   await sendAfterFirst(res, status, headers, body);
 }

@@ -9,6 +9,7 @@
  * talk to the leader only.
  */
 import http from 'node:http';
+import { applyTimeouts } from '../../http/timeouts.js';
 import { sendError, sendJson, requestUrl } from '../../http/http-util.js';
 import { listenOn } from '../../wire/tcp-transport.js';
 import { CanopyError } from '../../core/errors.js';
@@ -56,6 +57,8 @@ export async function serveStandbyApi(address: { host: string; port: number }, v
     if (answerHealth(req, res, () => ({ ready: false }))) return;
     void answer(req, res, routes, mirror, view).catch((err: unknown) => sendError(res, err));
   });
+  // Like the leader's API: a stalled client does not hold its socket (http/timeouts.ts).
+  applyTimeouts(server);
   await listenOn(server, address, 'API');
   return server;
 }
