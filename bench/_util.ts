@@ -239,9 +239,11 @@ export function latencySummary(values: readonly number[]): { n: number; p50: num
 /**
  * Under `npm run bench -- profile`, marks where the part a bench times starts and ends
  * (monotonic microseconds, the clock V8's profiles use), so that profile.ts summarises the
- * data path and not the start-up of the nodes. A no-op otherwise.
+ * data path and not the start-up of the nodes. `phase` names a part of it (distribute:
+ * `publish`, `spread`); CANOPY_PROFILE_PHASE=NAME summarises that part only. A no-op
+ * outside a profile.
  */
-export function profileWindow(edge: 'start' | 'end'): void {
+export function profileWindow(edge: 'start' | 'end', phase = ''): void {
   const dir = process.env.CANOPY_CPU_PROF_DIR;
-  if (dir) appendFileSync(path.join(dir, 'windows.jsonl'), `${JSON.stringify({ edge, us: Number(process.hrtime.bigint() / 1000n) })}\n`);
+  if (dir) appendFileSync(path.join(dir, 'windows.jsonl'), `${JSON.stringify({ edge, phase, us: Number(process.hrtime.bigint() / 1000n) })}\n`);
 }

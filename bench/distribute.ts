@@ -63,9 +63,13 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const own0 = ownCpuSeconds();
       const t0 = process.hrtime.bigint();
       profileWindow('start');
+      profileWindow('start', 'publish');
       const published = await publishFile(network.rootApi, src, { criteria: CRITERIA, name: `round-${r}.bin`, key });
+      profileWindow('end', 'publish');
       const publishedAt = Number(process.hrtime.bigint() - t0) / 1e9;
+      profileWindow('start', 'spread');
       const phases = await waitDistributed(network, published.contentId, qualified, t0);
+      profileWindow('end', 'spread');
       timeline.push({ publishSeconds: round(publishedAt), ...phases });
       t.canopy.push(Number(process.hrtime.bigint() - t0) / 1e9);
       profileWindow('end');

@@ -43,18 +43,19 @@ export interface ProfileSummary {
 /** A timed part of a bench, monotonic microseconds (bench/_util.ts profileWindow). */
 export type Window = [number, number];
 
-/** The windows a bench marked in `dir` (start/end pairs), or none. */
-export function readWindows(dir: string): Window[] {
+/** The windows a bench marked in `dir` (start/end pairs per phase), of one phase if `phase` is given, or none. */
+export function readWindows(dir: string, phase = process.env.CANOPY_PROFILE_PHASE ?? ''): Window[] {
   const file = path.join(dir, 'windows.jsonl');
   if (!existsSync(file)) return [];
-  const marks = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { edge: string; us: number });
+  const marks = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { edge: string; phase?: string; us: number });
   const out: Window[] = [];
-  let start: number | undefined;
+  const open = new Map<string, number>();
   for (const m of marks) {
-    if (m.edge === 'start') start = m.us;
-    else if (start !== undefined) {
-      out.push([start, m.us]);
-      start = undefined;
+    const name = m.phase ?? '';
+    if (m.edge === 'start') open.set(name, m.us);
+    else if (open.has(name)) {
+      if (phase === '' ? name === '' : name === phase) out.push([open.get(name)!, m.us]);
+      open.delete(name);
     }
   }
   return out;
