@@ -15,8 +15,9 @@ import { readFrames } from './upload-format.js';
  * Blocks being hashed and staged at once. Each upload block is staged (its bytes in a temp
  * file) and the next one read at once; its durability comes with its volume's next group
  * commit (store/group-commit.ts), all awaited before the manifest is accepted. Waiting for
- * each block to be durable, 4 at a time, held the root to one sync round per 4 blocks: a
- * publish of 128 MiB took ~1.4-2 s at 60-90 MB/s (notes/issue-15.md Session 6).
+ * each block to be durable, 4 at a time, held the root to one sync round per 4 blocks,
+ * which bounds a publish wherever syncs are slow (on this project's loaded VM the CPU
+ * bounded it first: notes/issue-15.md Session 6).
  */
 const CONCURRENCY = 4;
 

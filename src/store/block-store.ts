@@ -24,7 +24,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
 import { byteLength, sha256HexOf, type BlockBytes } from '../core/block-bytes.js';
-import { sha256HexStepped } from '../core/hash.js';
+import { sha256HexOffThread } from '../core/hash.js';
 import type { Logger } from '../core/logger.js';
 import type { EvictionPolicy } from './eviction.js';
 import { Evictor } from './evictor.js';
@@ -280,10 +280,10 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       else if (kind === 'missing') this.drop(volume, hash, row.length);
       throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} could not be read from ${volume.dir}: ${(err as Error).message}`, { cause: err });
     }
-    // The first read of a block in this run is hashed (in 1 MiB steps, so a node serving many
-    // readers keeps its event loop responsive); later reads trust it (read-verification.ts).
+    // The first read of a block in this run is hashed (on the thread pool, so a node serving
+    // many readers keeps its event loop free); later reads trust it (read-verification.ts).
     // A file that came back short (truncated on disk) is always hashed, so it fails here.
-    if ((this.verification.mustHash(hash) || data.length !== row.length) && (await sha256HexStepped(data)) !== hash) {
+    if ((this.verification.mustHash(hash) || data.length !== row.length) && (await sha256HexOffThread(data)) !== hash) {
       this.corruptBlocks++;
       this.log?.error('corrupt block dropped', { hash, volume: volume.id, path: volume.dir });
       this.drop(volume, hash, row.length);
