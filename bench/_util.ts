@@ -1,6 +1,7 @@
 /** Helpers shared by benchmarks: option parsing, timing, running baseline commands, CPU and RSS of processes. */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseSize } from '../src/core/sizes.js';
 
 export function option(args: string[], name: string, fallback: string): string {
@@ -58,6 +59,8 @@ export interface ProcStat {
   /** cutime + cstime: CPU of children it has waited for, seconds. */
   childrenCpuSeconds: number;
   rssBytes: number;
+  /** Minor page faults so far (fresh memory touched: on this VM kind each costs ~20-30 µs of kernel time). */
+  minorFaults: number;
 }
 
 /** One process's /proc/<pid>/stat, or undefined when it is gone. */
@@ -70,7 +73,7 @@ export function procStat(pid: number | 'self'): ProcStat | undefined {
   }
   const close = text.lastIndexOf(')');
   const comm = text.slice(text.indexOf('(') + 1, close);
-  // Fields after the command: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14) ... rss(21)
+  // Fields after the command: state(0) ppid(1) ... minflt(7) ... utime(11) stime(12) cutime(13) cstime(14) ... rss(21)
   const f = text.slice(close + 2).split(' ');
   return {
     pid: Number(text.slice(0, text.indexOf(' '))),
@@ -79,6 +82,7 @@ export function procStat(pid: number | 'self'): ProcStat | undefined {
     cpuSeconds: (Number(f[11]) + Number(f[12])) / CLOCK_TICKS,
     childrenCpuSeconds: (Number(f[13]) + Number(f[14])) / CLOCK_TICKS,
     rssBytes: Number(f[21]) * PAGE_BYTES,
+    minorFaults: Number(f[7]),
   };
 }
 
@@ -122,6 +126,8 @@ export interface MeteredProcess {
   label: string;
   cpuSeconds: number;
   peakRssBytes: number;
+  /** Minor page faults while the meter ran. */
+  minorFaults: number;
 }
 
 export interface MeterReport {
@@ -143,7 +149,7 @@ export interface MeterReport {
  * start()); a process born later counts from zero.
  */
 export class ProcessMeter {
-  private readonly seen = new Map<number, { label: string; start: number; last: number; peak: number }>();
+  private readonly seen = new Map<number, { label: string; start: number; last: number; peak: number; faults0: number; faults: number }>();
   private timer: NodeJS.Timeout | undefined;
   private peakTotal = 0;
   private started = false;
@@ -165,7 +171,7 @@ export class ProcessMeter {
   stop(): MeterReport {
     this.sample();
     clearInterval(this.timer);
-    const processes = [...this.seen].map(([pid, s]) => ({ pid, label: s.label, cpuSeconds: round(s.last - s.start, 2), peakRssBytes: s.peak }));
+    const processes = [...this.seen].map(([pid, s]) => ({ pid, label: s.label, cpuSeconds: round(s.last - s.start, 2), peakRssBytes: s.peak, minorFaults: s.faults - s.faults0 }));
     return {
       cpuSeconds: processes.reduce((a, p) => a + p.cpuSeconds, 0),
       peakRssBytes: Math.max(0, ...processes.map((p) => p.peakRssBytes)),
@@ -184,8 +190,9 @@ export class ProcessMeter {
       if (known) {
         known.last = s.cpuSeconds;
         known.peak = Math.max(known.peak, s.rssBytes);
+        known.faults = s.minorFaults;
       } else {
-        this.seen.set(pid, { label: this.label(s), start: this.started ? 0 : s.cpuSeconds, last: s.cpuSeconds, peak: s.rssBytes });
+        this.seen.set(pid, { label: this.label(s), start: this.started ? 0 : s.cpuSeconds, last: s.cpuSeconds, peak: s.rssBytes, faults0: this.started ? 0 : s.minorFaults, faults: s.minorFaults });
       }
     }
     this.peakTotal = Math.max(this.peakTotal, total);
@@ -227,4 +234,16 @@ export function percentile(values: readonly number[], p: number): number {
 /** n, p50, p99 and max of latencies (ms), rounded. */
 export function latencySummary(values: readonly number[]): { n: number; p50: number; p99: number; max: number } {
   return { n: values.length, p50: round(percentile(values, 50), 1), p99: round(percentile(values, 99), 1), max: round(values.length ? values.reduce((a, b) => Math.max(a, b), -Infinity) : Number.NaN, 1) };
+}
+
+/**
+ * Under `npm run bench -- profile`, marks where the part a bench times starts and ends
+ * (monotonic microseconds, the clock V8's profiles use), so that profile.ts summarises the
+ * data path and not the start-up of the nodes. `phase` names a part of it (distribute:
+ * `publish`, `spread`); CANOPY_PROFILE_PHASE=NAME summarises that part only. A no-op
+ * outside a profile.
+ */
+export function profileWindow(edge: 'start' | 'end', phase = ''): void {
+  const dir = process.env.CANOPY_CPU_PROF_DIR;
+  if (dir) appendFileSync(path.join(dir, 'windows.jsonl'), `${JSON.stringify({ edge, phase, us: Number(process.hrtime.bigint() / 1000n) })}\n`);
 }

@@ -19,7 +19,7 @@ import { demoAttributes, LocalNetwork } from '../src/demo/local-network.js';
 import { writeSample } from '../src/demo/sample.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../src/ingest/publisher-key.js';
 import type { ContentStatusView } from '../src/root/content-status.js';
-import { log, mbps, median, mib, option, ownCpuSeconds, perGiB, ProcessMeter, processTree, round, sizeOption, timedCommand, waitedChildrenCpuSeconds } from './_util.js';
+import { log, mbps, median, mib, option, ownCpuSeconds, perGiB, ProcessMeter, profileWindow, processTree, round, sizeOption, timedCommand, waitedChildrenCpuSeconds } from './_util.js';
 
 const CRITERIA = 'region=eu';
 
@@ -31,16 +31,25 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const rounds = Number(option(args, 'rounds', '3'));
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-distribute-'));
   const network = new LocalNetwork(path.join(dir, 'net'), 0);
-  const children = () => processTree(process.pid).filter((p) => p !== process.pid);
+  // Taken once the network is up: walking /proc at every 50 ms sample cost the client (metered too) ~1 s per round.
+  let nodePids: number[] = [];
+  const children = () => nodePids;
   try {
     const startedAt = Date.now();
     await network.start(Array.from({ length: nodes }, (_, i) => ({ name: `node-${i + 1}`, attrs: demoAttributes(i) })));
     const startSeconds = (Date.now() - startedAt) / 1000;
+    nodePids = processTree(process.pid).filter((p) => p !== process.pid);
+    log(`network up in ${round(startSeconds)} s: root pid ${network.root!.process.pid}, nodes ${network.nodes.map((n) => `${n.name} pid ${n.process.pid}`).join(', ')}`);
     const qualified = network.nodes.filter((n) => n.attrs.region === 'eu').length;
     const key = loadOrCreateKeyFile(defaultKeyPath());
     const rss = new ProcessMeter(children).start();
     const t = { canopy: [] as number[], cp: [] as number[] };
     const cpu = { canopy: [] as number[], cp: [] as number[] };
+    const timeline: Record<string, unknown>[] = [];
+    // CPU seconds per round by role: where the CPU goes (the client publishes in this process).
+    const names = new Map([network.root!, ...network.nodes].map((n) => [n.process.pid!, n.name]));
+    const byRole: Record<string, number>[] = [];
+    const faultsByRole: Record<string, number>[] = [];
     for (let r = 0; r < rounds; r++) {
       // A fresh sample each round: blocks already held would be deduplicated, not moved.
       const src = path.join(dir, `src-${r}.bin`);
@@ -53,10 +62,22 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const meter = new ProcessMeter(children, undefined, 50).start();
       const own0 = ownCpuSeconds();
       const t0 = process.hrtime.bigint();
+      profileWindow('start');
+      profileWindow('start', 'publish');
       const published = await publishFile(network.rootApi, src, { criteria: CRITERIA, name: `round-${r}.bin`, key });
-      await waitDistributed(network, published.contentId, qualified);
+      profileWindow('end', 'publish');
+      const publishedAt = Number(process.hrtime.bigint() - t0) / 1e9;
+      profileWindow('start', 'spread');
+      const phases = await waitDistributed(network, published.contentId, qualified, t0);
+      profileWindow('end', 'spread');
+      timeline.push({ publishSeconds: round(publishedAt), ...phases });
       t.canopy.push(Number(process.hrtime.bigint() - t0) / 1e9);
-      cpu.canopy.push(meter.stop().cpuSeconds + ownCpuSeconds() - own0);
+      profileWindow('end');
+      const used = meter.stop();
+      const client = ownCpuSeconds() - own0;
+      cpu.canopy.push(used.cpuSeconds + client);
+      byRole.push({ client: round(client, 2), ...Object.fromEntries(used.processes.map((p) => [names.get(p.pid) ?? String(p.pid), p.cpuSeconds])) });
+      faultsByRole.push(Object.fromEntries(used.processes.map((p) => [names.get(p.pid) ?? String(p.pid), p.minorFaults])));
       rmSync(src, { force: true });
       log(`round ${r + 1}: canopy ${round(t.canopy[r]!)} s (cpu ${round(cpu.canopy[r]!, 2)} s), cp+sync ${round(t.cp[r]!)} s (cpu ${round(cpu.cp[r]!, 2)} s)`);
     }
@@ -82,6 +103,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       baselineCpuSecondsPerGiB: perGiB(median(cpu.cp), bytes),
       peakRssMiB: mib(report.peakRssBytes),
       nodeRssMiB: report.processes.filter((p) => p.label === 'node').map((p) => mib(p.peakRssBytes)),
+      // Per round, seconds from the publish's start: publish returned, first bytes at a node, each node complete.
+      timeline,
+      cpuSecondsByProcess: byRole,
+      // Fresh memory the kernel had to map in (a block-sized buffer allocated anew is 256 faults per MiB).
+      minorFaultsByProcess: faultsByRole,
       nodeRunsFrom: process.env.CANOPY_CLI === 'dist' ? 'dist' : 'tsx',
     };
   } finally {
@@ -90,12 +116,22 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   }
 }
 
-/** Until every qualified node holds the content whole (polled every 50 ms, so the poll adds little to the time). */
-async function waitDistributed(network: LocalNetwork, contentId: string, qualified: number): Promise<void> {
+/**
+ * Until every qualified node holds the content whole (polled every 50 ms, so the poll adds
+ * little to the time). Returns when, after the publish started, the root first saw a node
+ * report bytes and each node report complete (seconds): where the time between goes.
+ */
+async function waitDistributed(network: LocalNetwork, contentId: string, qualified: number, t0: bigint): Promise<{ firstBytesSeconds: number | null; completeSeconds: number[] }> {
   const deadline = Date.now() + 600_000;
+  const since = () => round(Number(process.hrtime.bigint() - t0) / 1e9);
+  let firstBytesSeconds: number | null = null;
+  const completeAt = new Map<string, number>();
   for (;;) {
     const status = await network.rootApi.get<ContentStatusView>(`/api/contents/${contentId}/status`);
-    if (status.nodes.filter((n) => n.qualified && n.complete).length >= qualified) return;
+    const rows = status.nodes.filter((n) => n.qualified && n.name !== 'root');
+    if (firstBytesSeconds === null && rows.some((n) => n.haveBytes > 0)) firstBytesSeconds = since();
+    for (const n of rows) if (n.complete && !completeAt.has(n.name)) completeAt.set(n.name, since());
+    if (status.nodes.filter((n) => n.qualified && n.complete).length >= qualified) return { firstBytesSeconds, completeSeconds: [...completeAt.values()] };
     if (Date.now() > deadline) throw new Error(`distribution of ${contentId} did not finish in 600 s`);
     await sleep(50);
   }

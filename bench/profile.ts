@@ -7,7 +7,7 @@
  * Small sizes profile as well as big ones: e.g. `profile ingest --size 256MiB --rounds 1`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { log, round } from './_util.js';
@@ -33,20 +33,50 @@ export interface ProfileSummary {
   path: string;
   /** The script the process ran (bench file or the CLI), from the profile's frames. */
   entry: string;
-  /** Milliseconds of samples that were not idle. */
+  /** Milliseconds of samples that were not idle (inside the bench's timed windows, when it marked them). */
   busyMs: number;
+  /** Milliseconds the summary covers: the timed windows' length, or the process's life. */
+  spanMs: number;
   top: { function: string; where: string; selfMs: number; percent: number }[];
 }
 
-/** Top functions by self time of one .cpuprofile; percent is of the busy (non-idle) samples. */
-export function summarise(file: string, count = 15): ProfileSummary {
+/** A timed part of a bench, monotonic microseconds (bench/_util.ts profileWindow). */
+export type Window = [number, number];
+
+/** The windows a bench marked in `dir` (start/end pairs per phase), of one phase if `phase` is given, or none. */
+export function readWindows(dir: string, phase = process.env.CANOPY_PROFILE_PHASE ?? ''): Window[] {
+  const file = path.join(dir, 'windows.jsonl');
+  if (!existsSync(file)) return [];
+  const marks = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { edge: string; phase?: string; us: number });
+  const out: Window[] = [];
+  const open = new Map<string, number>();
+  for (const m of marks) {
+    const name = m.phase ?? '';
+    if (m.edge === 'start') open.set(name, m.us);
+    else if (open.has(name)) {
+      if (phase === '' ? name === '' : name === phase) out.push([open.get(name)!, m.us]);
+      open.delete(name);
+    }
+  }
+  return out;
+}
+
+/**
+ * Top functions by self time of one .cpuprofile; percent is of the busy (non-idle)
+ * samples. With `windows`, only samples taken inside them count.
+ */
+export function summarise(file: string, count = 15, windows: readonly Window[] = []): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
   const self = new Map<string, { frame: CallFrame; us: number }>();
+  const inside = (t: number) => windows.length === 0 || windows.some(([a, b]) => t >= a && t <= b);
   let busy = 0;
+  let t = profile.startTime;
   profile.samples.forEach((id, i) => {
     const frame = frames.get(id)!;
     const us = profile.timeDeltas[i] ?? 0;
+    t += us;
+    if (!inside(t)) return;
     if (frame.functionName !== '(idle)') busy += us;
     const key = `${frame.functionName}|${frame.url}|${frame.lineNumber}`;
     const entry = self.get(key) ?? { frame, us: 0 };
@@ -64,7 +94,8 @@ export function summarise(file: string, count = 15): ProfileSummary {
       selfMs: round(e.us / 1000, 1),
       percent: round((100 * e.us) / Math.max(busy, 1), 1),
     }));
-  return { path: file, entry, busyMs: round(busy / 1000, 0), top };
+  const spanMs = windows.length ? windows.reduce((a, [s, e]) => a + (e - s), 0) / 1000 : (profile.endTime - profile.startTime) / 1000;
+  return { path: file, entry, busyMs: round(busy / 1000, 0), spanMs: round(spanMs, 0), top };
 }
 
 function where(frame: CallFrame): string {
@@ -84,15 +115,17 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'run.ts'), stage, ...rest], { env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench ${stage} failed with ${r.status}`);
   const benchResult = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, unknown>;
+  // A bench that marks its timed part (profileWindow) is summarised over that part only.
+  const windows = readWindows(dir);
   const profiles = readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))
-    .map((f) => summarise(path.join(dir, f)))
+    .map((f) => summarise(path.join(dir, f), 15, windows))
     .sort((a, b) => b.busyMs - a.busyMs);
   for (const p of profiles.slice(0, 4)) {
-    log(`\n${p.path} (${p.entry}, ${p.busyMs} ms busy)`);
+    log(`\n${p.path} (${p.entry}, ${p.busyMs} ms busy of ${p.spanMs} ms${windows.length ? ' timed' : ''})`);
     for (const t of p.top) log(`  ${String(t.percent).padStart(5)} %  ${t.function}  ${t.where}`);
   }
-  return { stage, dir, profiles: profiles.slice(0, 4), otherProfiles: profiles.length - Math.min(4, profiles.length), benchResult };
+  return { stage, dir, timedWindows: windows.length, profiles: profiles.slice(0, 4), otherProfiles: profiles.length - Math.min(4, profiles.length), benchResult };
 }
 
 /** Milliseconds of a .cpuprofile's samples whose stack passes through a file whose URL contains `fragment` (inclusive time). */

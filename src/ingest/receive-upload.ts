@@ -1,6 +1,5 @@
 /**
- * The root's side of a signed publish: store each uploaded block (the store hashes it),
- * then check the final manifest: well-formed, signed by the key it names, Merkle root and
+ * The root's side of a signed publish: hash and store each uploaded block, then check the final manifest: well-formed, signed by the key it names, Merkle root and
  * content id consistent, signed by a key the root authorised, published for this root as
  * origin, and listing exactly the blocks received, in order. Only then is the content accepted.
  */
@@ -8,34 +7,46 @@ import { randomBytes } from 'node:crypto';
 import { CanopyError } from '../core/errors.js';
 import { contentIdOf, parseManifest, type Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
+import { sha256HexOf } from '../core/block-bytes.js';
+import { storeSink, type StoreSink } from './sinks.js';
 import { readFrames } from './upload-format.js';
 
+/**
+ * Blocks being hashed and staged at once. Each upload block is staged (its bytes in a temp
+ * file) and the next one read at once; its durability comes with its volume's next group
+ * commit (store/group-commit.ts), all awaited before the manifest is accepted. Waiting for
+ * each block to be durable, 4 at a time, held the root to one sync round per 4 blocks,
+ * which bounds a publish wherever syncs are slow (on this project's loaded VM the CPU
+ * bounded it first: notes/issue-15.md Session 6).
+ */
 const CONCURRENCY = 4;
 
 /** `authorise` judges the verified manifest (the root: is its publisher key authorised?); if it throws, nothing is kept. */
 export async function receiveSignedUpload(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string, authorise: (manifest: Manifest) => void = () => undefined): Promise<{ contentId: string; manifest: Manifest }> {
   const hashes: string[] = [];
   const inFlight = new Set<Promise<void>>();
+  // Consecutive blocks of the upload go to different volumes.
+  const sink = storeSink(store, `upload:${randomBytes(8).toString('hex')}`);
   try {
-    return await receive(body, store, origin, hashes, inFlight, authorise);
+    return await receive(body, sink, origin, hashes, inFlight, authorise);
   } catch (err) {
     // No partial state: what this upload stored and no content uses goes (writes in flight first).
     await Promise.allSettled(inFlight);
+    await sink.flush().catch(() => undefined);
     await store.discardUnreferenced(hashes.filter((h) => h !== '')).catch(() => undefined);
     throw err;
   }
 }
 
-async function receive(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string, hashes: string[], inFlight: Set<Promise<void>>, authorise: (manifest: Manifest) => void): Promise<{ contentId: string; manifest: Manifest }> {
-  // Consecutive blocks of the upload go to different volumes.
-  const stripe = `upload:${randomBytes(8).toString('hex')}`;
+async function receive(body: AsyncIterable<Buffer | Uint8Array>, sink: StoreSink, origin: string, hashes: string[], inFlight: Set<Promise<void>>, authorise: (manifest: Manifest) => void): Promise<{ contentId: string; manifest: Manifest }> {
   let failure: unknown;
   for await (const frame of readFrames(body)) {
     if (frame.type === 'block') {
       const i = hashes.push('') - 1;
-      const p: Promise<void> = store
-        .put(frame.data, undefined, { stripe, index: i })
-        .then((h) => void (hashes[i] = h))
+      const hash = sha256HexOf(frame.data);
+      hashes[i] = hash;
+      const p: Promise<void> = sink
+        .put(frame.data, hash)
         .catch((err: unknown) => void (failure ??= err))
         .finally(() => {
           // The store is done with the bytes (written, or refused): the buffer is free.
@@ -48,6 +59,8 @@ async function receive(body: AsyncIterable<Buffer | Uint8Array>, store: BlockSto
     }
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure;
+    // Every block durable and indexed before the content can be accepted.
+    await sink.flush();
     let value: unknown;
     try {
       value = JSON.parse(frame.data.toString('utf8'));
