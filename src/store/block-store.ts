@@ -33,13 +33,12 @@ import { IndexDb } from './index-db.js';
 import { scrub, type ScrubReport } from './scrub.js';
 import { fullError } from './store-full.js';
 import { storeStats } from './store-stats.js';
-import type { GroupCommit } from './group-commit.js';
 import { ReadVerification } from './read-verification.js';
 import type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats } from './store-types.js';
 import { classifyIoError, ioReason, isReadOnlyError, readableIds, Volume } from './volume.js';
 import { VolumeChoice } from './volume-choice.js';
 import { noWritableVolume } from './volume-health.js';
-import { commitTotals, volumeCommitter, type PendingBlock } from './volume-commit.js';
+import { VolumeCommitters } from './volume-commit.js';
 import { VolumeSet } from './volume-set.js';
 import type { VolumeConfig } from './volume-spec.js';
 
@@ -68,7 +67,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   private readonly log: Logger | undefined;
   private readonly writing = new Map<string, Promise<void>>();
   private readonly accesses = new Map<string, [at: number, count: number]>();
-  private readonly committers = new Map<string, GroupCommit<PendingBlock>>();
+  private readonly committers: VolumeCommitters;
   private corruptBlocks = 0;
   private readonly verification: ReadVerification;
   private timers: NodeJS.Timeout[] = [];
@@ -85,6 +84,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.verification = new ReadVerification(options.verifyReads ?? (process.env.CANOPY_VERIFY_READS === 'every' ? 'every' : 'first'));
     if (!this.readOnly) mkdirSync(dataDir, { recursive: true });
     this.index = new IndexDb(path.join(dataDir, 'index.db'), this.readOnly);
+    this.committers = new VolumeCommitters(this.index);
     const freshIds = readableIds(paths, this.index.allVolumes().map((v) => v.id));
     const recorded = this.index.allVolumes();
     const known = new Map(recorded.map((v) => [v.path, v.id]));
@@ -194,7 +194,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
         staged();
         released = true;
         // Durable, renamed and indexed together with the other blocks of its batch.
-        await this.committerFor(volume).submit({ staged: block, hint });
+        await this.committers.of(volume).submit({ staged: block, hint });
         return;
       } catch (err) {
         if (!this.setAside(volume, err, tried) || released) throw new CanopyError('ERR_STORE_IO', `writing block ${hash.slice(0, 12)} to ${volume.dir} failed: ${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`, { cause: err });
@@ -230,18 +230,9 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     return false;
   }
 
-  private committerFor(volume: Volume): GroupCommit<PendingBlock> {
-    let committer = this.committers.get(volume.id);
-    if (!committer) {
-      committer = volumeCommitter(volume, this.index);
-      this.committers.set(volume.id, committer);
-    }
-    return committer;
-  }
-
   /** Batches committed and blocks in them since the store opened (group commit at work). */
   commitStats(): { batches: number; blocks: number } {
-    return commitTotals(this.committers.values());
+    return this.committers.totals();
   }
 
   /**

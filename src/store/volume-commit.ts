@@ -13,7 +13,7 @@ export interface PendingBlock {
   hint: StripeHint | undefined;
 }
 
-export function volumeCommitter(volume: Volume, index: IndexDb): GroupCommit<PendingBlock> {
+function volumeCommitter(volume: Volume, index: IndexDb): GroupCommit<PendingBlock> {
   return new GroupCommit<PendingBlock>(async (batch) => {
     await volume.commit(batch.map((b) => b.staged));
     index.transaction(() => {
@@ -30,13 +30,29 @@ export function volumeCommitter(volume: Volume, index: IndexDb): GroupCommit<Pen
   });
 }
 
-/** Batches committed and blocks in them, over the given committers. */
-export function commitTotals(committers: Iterable<GroupCommit<PendingBlock>>): { batches: number; blocks: number } {
-  let batches = 0;
-  let blocks = 0;
-  for (const c of committers) {
-    batches += c.batches;
-    blocks += c.items;
+/** One group commit per volume, made on its first write; and their totals. */
+export class VolumeCommitters {
+  private readonly byVolume = new Map<string, GroupCommit<PendingBlock>>();
+
+  constructor(private readonly index: IndexDb) {}
+
+  of(volume: Volume): GroupCommit<PendingBlock> {
+    let committer = this.byVolume.get(volume.id);
+    if (!committer) {
+      committer = volumeCommitter(volume, this.index);
+      this.byVolume.set(volume.id, committer);
+    }
+    return committer;
   }
-  return { batches, blocks };
+
+  /** Batches committed and blocks in them since the store opened (group commit at work). */
+  totals(): { batches: number; blocks: number } {
+    let batches = 0;
+    let blocks = 0;
+    for (const c of this.byVolume.values()) {
+      batches += c.batches;
+      blocks += c.items;
+    }
+    return { batches, blocks };
+  }
 }
