@@ -15,6 +15,7 @@ import type { VirtualFile } from '../../vfile/virtual-file.js';
 import type { FoundBlob, ImageFinder } from './image-finder.js';
 import { API_VERSION_HEADER, sendOciError } from './oci-errors.js';
 import { servePulled, type AskRoot } from './pull-through-serve.js';
+import { resumedRead } from './resumed-read.js';
 
 export interface DistributionDeps {
   images: ImageFinder;
@@ -87,7 +88,8 @@ async function serveBlob(deps: DistributionDeps, req: IncomingMessage, res: Serv
   }
   const file = deps.open(found);
   if (!file.canServe(blob.offset + range.start, blob.offset + range.end)) return sendOciError(res, 'BLOB_UNKNOWN', `${blob.digest} is not held here and this node may not fetch it`);
-  const body = whileLive(file.read(blob.offset + range.start, blob.offset + range.end, abortOnClose(res)), () => deps.isLive(found.contentId));
+  const signal = abortOnClose(res);
+  const body = resumedRead((from) => whileLive(file.read(from, blob.offset + range.end, signal), () => deps.isLive(found.contentId)), blob.offset + range.start, signal);
   let first;
   try {
     // Read before the status line, so a blob that cannot be had is a clean error the client can fall back on.
