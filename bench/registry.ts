@@ -6,9 +6,11 @@
  *   once, each in a node's namespace through its own node, of an image no node holds.
  * - direct (the baseline): N `skopeo copy` at once, each in a node's namespace, straight
  *   from the registry (they share its one link, as a fleet behind one registry does).
- * - preheat: `canopy publish oci://` at the root to every node, then N pulls at once.
- * - preheated: one pull on a node that holds the image against `skopeo copy` from a local
- *   OCI layout (the issue's "local skopeo copy from a directory").
+ * - preheat: `canopy publish oci://` at the root to the nodes that meet --preheat-criteria
+ *   (`*`, or `half=a`: the first half of the nodes; the others must receive nothing), then
+ *   one pull on a node that holds the image against `skopeo copy` from a local OCI layout
+ *   (the issue's "local skopeo copy from a directory"), then every holder pulls at once.
+ *   When pull-through runs too, preheat uses a second image (else every block is held).
  * Registry egress is the registry's own request log (body bytes of blob GETs); times are
  * until the last node has the whole image. Each phase logs its figures as it ends.
  * - warm: one more pull on a node after the pull-through (the blobs are contents it holds)
@@ -16,7 +18,10 @@
  * Options: --size 1GiB --nodes 8 --rate 100mbit --phases pull-through,warm,preheat,direct
  * (run in that order; when direct is last, Canopy's nodes are stopped before it)
  * --pt-placement full|on-demand (the pull-through rule's placement) --layout DIR (build
- * the image there once and reuse it).
+ * the image there once and reuse it; DIR-preheat for the second) --preheat-criteria
+ * --keep (keep the nodes' logs). The JSON also carries the direct pulls' floor (N images
+ * through the registry's one link; any direct run takes longer) and the pull-through's
+ * timeline from the nodes' logs (when each blob was published, when each node completed).
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,6 +92,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const rate = option(args, 'rate', '100mbit');
   const phases = option(args, 'phases', 'pull-through,warm,preheat,direct').split(',');
   const ptPlacement = option(args, 'pt-placement', 'full');
+  const preheatCriteria = option(args, 'preheat-criteria', '*');
+  if (preheatCriteria !== '*' && preheatCriteria !== 'half=a') throw new Error(`--preheat-criteria: '*' or 'half=a' (the first half of the nodes)`);
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-registry-'));
   const layoutDir = option(args, 'layout', path.join(dir, 'layout'));
   // Pulled through (bench/pt); preheat and direct pull bench/app: another image when both
@@ -110,7 +117,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const rootConfig = path.join(dir, 'root.yaml');
     writeFileSync(rootConfig, `registry:\n  upstreams:\n    - { host: "${registry.host}", insecure: true }\n  repositories:\n    - { pattern: "${registry.host}/bench/pt", placement: ${ptPlacement} }\n`);
     const cluster = new CanopyCluster(harness, path.join(dir, 'net'), true);
-    await cluster.start((h) => (h.name === 'root' ? ['--config', rootConfig] : []), (h) => h.name !== 'reg');
+    // Attested attributes for preheat's criteria: the first half of the nodes are half=a.
+    await cluster.start((h) => (h.name === 'root' ? ['--config', rootConfig] : ['--attr', `half=${names.indexOf(h.name) < count / 2 ? 'a' : 'b'}`]), (h) => h.name !== 'reg');
     const pids = () => new Map([...cluster.nodes].map(([name, n]) => [name, n.process.pid]));
     const canopyCpu = () => [...cluster.nodes.values()].reduce((s, n) => s + cpuSecondsOf(n.process.pid!), 0);
     const sampler = new RunSampler(() => new Map([...pids(), ['registry', registry.pid]]));
@@ -161,27 +169,36 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
           directLoad: loadAverage(),
         });
       },
+      // Preheat to the nodes that meet --preheat-criteria (default every node): the goal figure
+      // (one pull on a holding node against a local skopeo copy) first, then every holder at once.
       preheat: async () => {
-        log(`preheat: publish oci:// at the root to every node, then ${count} pulls at once (load ${loadAverage()})`);
+        const qualified = preheatCriteria === 'half=a' ? nodeHosts.slice(0, Math.ceil(count / 2)) : nodeHosts;
+        const others = nodeHosts.filter((h) => !qualified.includes(h));
+        log(`preheat: publish oci:// at the root to ${preheatCriteria} (${qualified.length} nodes) (load ${loadAverage()})`);
         const at = registry.requests().length;
         const cpu0 = canopyCpu();
+        let id = '';
         const preheat = await timed(async () => {
-          const lines = cluster.cli(cluster.root.host, ['publish', `oci://${registry.host}/bench/app:v1`, '--criteria', '*', '--insecure-registry', '--to', cluster.root.api, '--json']).trim().split('\n');
-          const id = (JSON.parse(lines[lines.length - 1]!) as { contentId: string }).contentId;
+          const lines = cluster.cli(cluster.root.host, ['publish', `oci://${registry.host}/bench/app:v1`, '--criteria', preheatCriteria, '--insecure-registry', '--to', cluster.root.api, '--json']).trim().split('\n');
+          id = (JSON.parse(lines[lines.length - 1]!) as { contentId: string }).contentId;
           await cluster.waitComplete(id, { timeoutMs: 3_600_000, intervalMs: 500 });
         });
-        const p = await pullAll(harness, nodeHosts, (h) => `${node(h)}/bench/app:v1`, dir);
         Object.assign(out, {
           preheatSeconds: round(preheat.seconds),
-          preheatPullSeconds: round(p.seconds),
+          preheatNodes: qualified.length,
           preheatEgressRatio: round(blobReads(registry, at).bytes / bytesOf(other)),
-          preheatCpuSecondsPerGiB: round((canopyCpu() - cpu0) / delivered),
-          preheatTotalSeconds: round(preheat.seconds + p.seconds),
+          preheatCpuSecondsPerGiB: round((canopyCpu() - cpu0) / ((qualified.length * bytesOf(other)) / GiB)),
+          preheatBlocksOutsideCriteria: others.reduce((n, h) => n + cluster.localHolding(h.name, id).haveBlocks, 0),
+          preheatLoad: loadAverage(),
         });
+        log(`preheat: ${JSON.stringify(out)}`);
         log('preheated: one pull on a node that holds the image, against skopeo from a local layout');
-        const one = await pullAll(harness, [nodeHosts[0]!], (h) => `${node(h)}/bench/app:v1`, dir);
+        const one = await pullAll(harness, [qualified[0]!], (h) => `${node(h)}/bench/app:v1`, dir);
         const local = await localCopy(other);
         Object.assign(out, { preheatedPullSeconds: round(one.seconds), localCopySeconds: round(local), preheatedRatio: round(one.seconds / local) });
+        log(`preheated: ${JSON.stringify(out)}`);
+        const p = await pullAll(harness, qualified, (h) => `${node(h)}/bench/app:v1`, dir);
+        Object.assign(out, { preheatPullSeconds: round(p.seconds), preheatTotalSeconds: round(preheat.seconds + p.seconds) });
       },
     };
     const localCopy = async (img: TestImage): Promise<number> => {
