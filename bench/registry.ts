@@ -60,7 +60,8 @@ interface Pulls {
 /** One `skopeo copy` per host at once, each inside its namespace from `source(host)`; seconds until the last is done. */
 async function pullAll(harness: NetnsHarness, hosts: Host[], source: (h: Host) => string, dir: string): Promise<Pulls> {
   const t0 = performance.now();
-  const perNode = await Promise.all(
+  // Every pull runs to its end before a failure is reported, so none is left running into the next phase.
+  const settled = await Promise.allSettled(
     hosts.map(
       (h, i) =>
         new Promise<number>((resolve, reject) => {
@@ -76,6 +77,9 @@ async function pullAll(harness: NetnsHarness, hosts: Host[], source: (h: Host) =
         }),
     ),
   );
+  const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length > 0) throw new Error(`${failed.length} of ${hosts.length} pulls failed: ${(failed[0]!.reason as Error).message}`);
+  const perNode = settled.map((r) => (r as PromiseFulfilledResult<number>).value);
   return { seconds: Math.max(...perNode), perNode };
 }
 
@@ -109,6 +113,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const nodeHosts = names.map((n) => harness.host(n));
   const out: Record<string, unknown> = { imageBytes, nodes: count, rate, network: `namespaces, every link ${rate}`, ptPlacement };
   let failed = true;
+  let phaseFailed = false;
   try {
     const registry = await startRegistry(path.join(dir, 'registry'), { ip: regHost.ip, port: 5000, spawn: (argv) => harness.spawn(regHost, argv, { stdio: ['ignore', 'ignore', 'pipe'] }) });
     const inReg = (argv: string[]) => ['ip', 'netns', 'exec', regHost.ns, ...argv];
@@ -226,7 +231,11 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     };
     for (const name of phases) {
       if (!phase[name]) throw new Error(`unknown phase ${name}: pull-through, warm, direct, preheat`);
-      await phase[name]();
+      // A failed phase is recorded and the next one runs (a quiet window is too short to lose the rest).
+      await phase[name]().catch((err: Error) => {
+        out[`${name}Error`] = err.message.slice(0, 1000);
+        phaseFailed = true;
+      });
       // The direct pulls share the registry's one link: N images through it is their floor (the bench's direct runs above it).
       if (out.pullThroughSeconds !== undefined) out.ratioVsDirectFloor = round((out.pullThroughSeconds as number) / directFloor);
       if (out.pullThroughSeconds !== undefined && out.directSeconds !== undefined) out.ratioVsDirect = round((out.pullThroughSeconds as number) / (out.directSeconds as number));
@@ -234,7 +243,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       log(`${name}: ${JSON.stringify(out)}`);
     }
     finishCanopy();
-    failed = false;
+    failed = phaseFailed;
     return out;
   } finally {
     await harness.stop();
