@@ -117,13 +117,17 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   try {
     const registry = await startRegistry(path.join(dir, 'registry'), { ip: regHost.ip, port: 5000, spawn: (argv) => harness.spawn(regHost, argv, { stdio: ['ignore', 'ignore', 'pipe'] }) });
     const inReg = (argv: string[]) => ['ip', 'netns', 'exec', regHost.ns, ...argv];
-    await pushImage(other, registry, 'bench/app', undefined, inReg, 1_800_000);
-    await pushImage(image, registry, 'bench/pt', undefined, inReg, 1_800_000);
     const rootConfig = path.join(dir, 'root.yaml');
     writeFileSync(rootConfig, `registry:\n  upstreams:\n    - { host: "${registry.host}", insecure: true }\n  repositories:\n    - { pattern: "${registry.host}/bench/pt", placement: ${ptPlacement} }\n`);
     const cluster = new CanopyCluster(harness, path.join(dir, 'net'), true);
-    // Attested attributes for preheat's criteria: the first half of the nodes are half=a.
-    await cluster.start((h) => (h.name === 'root' ? ['--config', rootConfig] : ['--attr', `half=${names.indexOf(h.name) < count / 2 ? 'a' : 'b'}`]), (h) => h.name !== 'reg');
+    // Set-up at once (a big image takes a while to push): the pushes and the nodes' start.
+    await Promise.all([
+      pushImage(other, registry, 'bench/app', undefined, inReg, 1_800_000),
+      other === image ? undefined : pushImage(image, registry, 'bench/pt', undefined, inReg, 1_800_000),
+      // Attested attributes for preheat's criteria: the first half of the nodes are half=a.
+      cluster.start((h) => (h.name === 'root' ? ['--config', rootConfig] : ['--attr', `half=${names.indexOf(h.name) < count / 2 ? 'a' : 'b'}`]), (h) => h.name !== 'reg'),
+    ]);
+    if (other === image) await pushImage(image, registry, 'bench/pt', undefined, inReg, 1_800_000);
     const pids = () => new Map([...cluster.nodes].map(([name, n]) => [name, n.process.pid]));
     const canopyCpu = () => [...cluster.nodes.values()].reduce((s, n) => s + cpuSecondsOf(n.process.pid!), 0);
     const sampler = new RunSampler(() => new Map([...pids(), ['registry', registry.pid]]));
