@@ -12,14 +12,16 @@
  * with Retry-After, 503 for the rest), never a broken connection before the first byte.
  */
 import path from 'node:path';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { Attributes } from '../core/attributes.js';
 import { matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { PlannedTrack } from '../ingest/analysis.js';
+import type { PositionalReader } from '../ingest/cut-block.js';
 import { BlobRelay } from '../registry/blob-relay.js';
+import { relayReader } from '../registry/relay-reader.js';
 import { IMAGE_INDEX_FORMAT, type ImageIndex } from '../registry/image-index.js';
 import { ruleFor, upstreamFor, type PullThroughConfig, type RepositoryRule } from '../registry/pull-through-config.js';
 import { isDigest, isRepository, isTag } from '../registry/reference.js';
@@ -31,8 +33,8 @@ export interface PullThroughDeps {
   config: PullThroughConfig;
   /** Where blobs are spooled while they arrive (a volume's tmp/, scrubbed at start). */
   spoolDir: string;
-  /** Publishes a verified spool (the blob, then the index) as an image content; resolves with its id. */
-  publish: (file: string, index: ImageIndex, plan: PlannedTrack[], rule: RepositoryRule) => Promise<string>;
+  /** Publishes a blob (its bytes, then the index, read by position) as an image content; resolves with its id once every byte is in and checked. */
+  publish: (source: { reader: PositionalReader; size: number }, index: ImageIndex, plan: PlannedTrack[], rule: RepositoryRule) => Promise<string>;
   log: Logger;
 }
 
@@ -181,12 +183,13 @@ export class PullThrough {
       if (this.relays.get(key) === pull) this.relays.delete(key);
       void relay.dispose();
     };
+    // Cut, hashed and stored while it arrives: the content is signed as soon as the blob is checked.
+    const published = this.publish(relay, registry, repository, rule);
     relay.finished.then(
       () => {
+        this.deps.log.info('pull-through blob fetched', { blob: key, readers: pull.readers.size, followers: pull.followers.size });
         pull.state = 'publishing';
-        void this.publish(relay, registry, repository, rule)
-          .then((published) => (pull.state = published ? 'published' : 'unpublished'))
-          .finally(() => this.later(drop, SPOOL_GRACE_MS));
+        void published.then((ok) => (pull.state = ok ? 'published' : 'unpublished')).finally(() => this.later(drop, SPOOL_GRACE_MS));
       },
       (err: Error) => {
         this.deps.log.warn('pull-through blob failed', { blob: key, err });
@@ -197,9 +200,23 @@ export class PullThrough {
     return pull;
   }
 
-  /** The verified blob becomes an image content of one blob: the blob, then its index (the header track). */
+  /**
+   * The blob becomes an image content of one blob: the index (the header track, in memory)
+   * then the blob, read from the relay as it arrives. Resolves true once published; false if
+   * the fetch failed (the relay says why) or the publish did.
+   */
   private async publish(relay: BlobRelay, registry: string, repository: string, rule: RepositoryRule): Promise<boolean> {
-    const size = (await relay.read(0, 0)).size ?? 0;
+    let size;
+    try {
+      // The registry's Content-Length, known with the first bytes; counted at the end when it sent none.
+      size = (await relay.read(0, 0)).size;
+      if (size === undefined) {
+        await relay.finished;
+        size = (await relay.read(0, 0)).size ?? 0;
+      }
+    } catch {
+      return false;
+    }
     try {
       const index: ImageIndex = {
         format: IMAGE_INDEX_FORMAT,
@@ -210,19 +227,14 @@ export class PullThrough {
         blobs: [{ digest: relay.digest, mediaType: 'application/octet-stream', size, offset: 0, manifest: false }],
       };
       const json = Buffer.from(JSON.stringify(index));
-      const fh = await open(relay.file, 'r+');
-      try {
-        await fh.write(json, 0, json.length, size);
-      } finally {
-        await fh.close();
-      }
       const plan: PlannedTrack[] = [{ kind: 'header', offset: size, length: json.length }, ...(size > 0 ? [{ kind: 'data' as const, offset: 0, length: size }] : [])];
-      const contentId = await this.deps.publish(relay.file, index, plan, rule);
+      const contentId = await this.deps.publish({ reader: relayReader(relay, size, json), size: size + json.length }, index, plan, rule);
       this.deps.log.info('pull-through blob published', { blob: `${registry}/${repository}@${relay.digest}`, contentId, size });
       return true;
     } catch (err) {
-      // A publish cut short by the node stopping is expected: the next pull fetches the blob again.
-      if (!this.stopping) this.deps.log.warn('pull-through blob not published (still served from the spool until it is dropped)', { blob: relay.digest, err: err as Error });
+      // A failed fetch is logged by the relay's owner; a publish cut short by the node stopping is expected (the next pull fetches again).
+      const fetchFailed = await relay.finished.then(() => false, () => true);
+      if (!this.stopping && !fetchFailed) this.deps.log.warn('pull-through blob not published (still served from the spool until it is dropped)', { blob: relay.digest, err: err as Error });
       return false;
     }
   }

@@ -15,7 +15,8 @@ import type { PublishRequest, RootApi } from '../api/admin-api.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { receiveSignedUpload } from '../ingest/receive-upload.js';
 import { spoolAndIngest } from '../ingest/spool-ingest.js';
-import { ingestFile } from '../ingest/ingest-file.js';
+import { ingestFile, ingestReader } from '../ingest/ingest-file.js';
+import type { PositionalReader } from '../ingest/cut-block.js';
 import { storeSink } from '../ingest/sinks.js';
 import type { Analysis } from '../ingest/analysis.js';
 import { loadOrCreateKeyFile, publicKeyOf, type PublisherKey } from '../ingest/publisher-key.js';
@@ -144,12 +145,14 @@ export class RootService {
    * Publishes a file already on this machine with its layout known (a blob pulled through
    * from a registry, root/pull-through.ts), signed with the root's own key.
    */
-  async publishPrepared(file: string, options: { name: string; criteria: string; placement: string; analysis: Analysis }): Promise<string> {
+  async publishPrepared(source: string | { reader: PositionalReader; size: number }, options: { name: string; criteria: string; placement: string; analysis: Analysis }): Promise<string> {
     const key = this.ownKey();
     const sink = storeSink(this.deps.store);
     let result;
     try {
-      result = await ingestFile(file, sink, { ...options, origin: this.deps.nodeId, key: key.privateKey, blockSize: this.deps.config.blockSize });
+      const ingest = { ...options, origin: this.deps.nodeId, key: key.privateKey, blockSize: this.deps.config.blockSize };
+      // A reader (a blob still arriving, src/root/pull-through.ts) is cut and hashed as its bytes come.
+      result = typeof source === 'string' ? await ingestFile(source, sink, ingest) : await ingestReader(source.reader, source.size, sink, ingest);
     } catch (err) {
       await sink.discard().catch(() => undefined);
       throw err;

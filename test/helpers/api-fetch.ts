@@ -20,3 +20,10 @@ export function withToken(url: string): string {
 export function authHeader(): Record<string, string> {
   return { authorization: `Bearer ${findApiToken()}` };
 }
+
+/** One value of a node's Prometheus metrics (the first group of `pattern`), NaN when absent. */
+export async function metric(api: string, pattern: RegExp): Promise<number> {
+  const text = await (await apiFetch(`${api}/metrics`)).text();
+  const m = pattern.exec(text);
+  return m ? Number(m[1]) : NaN;
+}

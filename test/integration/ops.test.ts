@@ -13,16 +13,10 @@ import { startNode, type Ready } from '../helpers/node-process.js';
 import { writeSample } from '../../src/demo/sample.js';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
-import { apiFetch } from '../helpers/api-fetch.js';
+import { apiFetch, metric } from '../helpers/api-fetch.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
 
 const SIZE = 3 * 2 ** 20 + 7;
-
-async function metric(api: string, pattern: RegExp): Promise<number> {
-  const text = await (await apiFetch(`${api}/metrics`)).text();
-  const m = pattern.exec(text);
-  return m ? Number(m[1]) : NaN;
-}
 
 describe('operations', () => {
   const dir = tempDir('canopy-i8-ops-');

@@ -15,7 +15,7 @@ import { holding, startNetwork } from '../helpers/edge-network.js';
 import { buildImage, fileDigest, pushImage, startHostileRegistry, startRegistry, type RunningRegistry, type TestImage } from '../helpers/oci-registry.js';
 import { waitFor } from '../helpers/wait.js';
 import { startContainerd } from '../helpers/containerd.js';
-import { apiFetch } from '../helpers/api-fetch.js';
+import { apiFetch, metric } from '../helpers/api-fetch.js';
 
 describe('registry mirror and preheat', () => {
   const dir = tempDir('canopy-registry-');
@@ -65,8 +65,11 @@ describe('registry mirror and preheat', () => {
     assert.deepEqual([s.convergence.complete, s.convergence.qualified], [1, 1]);
   });
 
-  it('serves the image to skopeo from the qualified node, with no blob read from the registry', async () => {
+  it('serves the image to skopeo from the qualified node, with no blob read from the registry or another node', async () => {
     const before = registry.requests({ method: 'GET', path: /\/blobs\// }).length;
+    const fromPeers = /^canopy_bytes_in_total\{class="peer"\} (\d+)$/m;
+    const peerBytes = await metric(gpu.api, fromPeers);
+    assert.ok(peerBytes > 0, 'the preheat reached the node from its peers');
     for (const platform of ['linux/amd64', 'linux/arm64']) {
       const [os, arch] = platform.split('/') as [string, string];
       const target = path.join(dir.path, `pulled-${arch}`);
@@ -77,6 +80,7 @@ describe('registry mirror and preheat', () => {
       for (const layer of image.platforms[platform]!.layers) assert.equal(fileDigest(path.join(target, 'blobs', 'sha256', layer.digest.slice(7))), layer.digest);
     }
     assert.equal(registry.requests({ method: 'GET', path: /\/blobs\// }).length, before, 'the registry served no blob');
+    assert.equal(await metric(gpu.api, fromPeers), peerBytes, 'no byte came from another node: the preheated blocks were all local');
   });
 
   it('answers the Distribution API: base, digests, ranges, ns, and OCI errors', async () => {

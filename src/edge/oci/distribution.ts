@@ -15,6 +15,7 @@ import type { VirtualFile } from '../../vfile/virtual-file.js';
 import type { FoundBlob, ImageFinder } from './image-finder.js';
 import { API_VERSION_HEADER, sendOciError } from './oci-errors.js';
 import { servePulled, type AskRoot } from './pull-through-serve.js';
+import { resumedRead } from './resumed-read.js';
 
 export interface DistributionDeps {
   images: ImageFinder;
@@ -49,10 +50,11 @@ export async function serveDistribution(deps: DistributionDeps, req: IncomingMes
   if (path.kind === 'manifests' && !byDigest && !isTag(reference)) return sendOciError(res, reference.includes(':') ? 'DIGEST_INVALID' : 'MANIFEST_INVALID', `"${reference.slice(0, 300)}" is neither a tag nor a sha256 digest`);
   const found = byDigest ? await deps.images.byDigest(repository, ns, reference, path.kind === 'manifests') : await deps.images.byTag(repository, ns, reference);
   // A blob the root fetches for other nodes first is served from its content once this node learns it.
+  // Patiently: the content was published moments ago and the swarm is bringing its blocks, so
+  // a first block not here in time means "look again", not "unknown" (the client has waited).
   const later = async () => {
     const now = await deps.images.byDigest(repository, ns, reference, false);
-    if (now) await serveBlob(deps, req, res, now, false);
-    return now !== undefined;
+    return now !== undefined && (await serveBlob(deps, req, res, now, false, true));
   };
   if (!found && deps.pull) return servePulled(deps.pull, req, res, { ...(ns !== undefined ? { registry: ns } : {}), repository, reference, blob: path.kind === 'blobs' }, later);
   if (!found) {
@@ -62,7 +64,8 @@ export async function serveDistribution(deps: DistributionDeps, req: IncomingMes
   await serveBlob(deps, req, res, found, path.kind === 'manifests');
 }
 
-async function serveBlob(deps: DistributionDeps, req: IncomingMessage, res: ServerResponse, found: FoundBlob, manifest: boolean): Promise<void> {
+/** Serves a blob from its content; false (nothing sent) when `patient` and its first block is not here in time. */
+async function serveBlob(deps: DistributionDeps, req: IncomingMessage, res: ServerResponse, found: FoundBlob, manifest: boolean, patient = false): Promise<boolean> {
   const { blob } = found;
   const headers: Record<string, string | number> = {
     ...API_VERSION_HEADER,
@@ -74,7 +77,10 @@ async function serveBlob(deps: DistributionDeps, req: IncomingMessage, res: Serv
   };
   // Several ranges are not used by registry clients: the whole blob is sent, as RFC 9110 allows.
   const parsed = manifest ? ({ kind: 'ignore' } as const) : parseRange(req.headers.range, blob.size);
-  if (parsed.kind === 'unsatisfiable') return sendOciError(res, 'RANGE_INVALID', `range ${req.headers.range} is outside the ${blob.size} bytes of ${blob.digest}`, { 'content-range': `bytes */${blob.size}` });
+  if (parsed.kind === 'unsatisfiable') {
+    sendOciError(res, 'RANGE_INVALID', `range ${req.headers.range} is outside the ${blob.size} bytes of ${blob.digest}`, { 'content-range': `bytes */${blob.size}` });
+    return true;
+  }
   const range = parsed.kind === 'ranges' && parsed.ranges.length === 1 ? parsed.ranges[0]! : { start: 0, end: blob.size - 1 };
   const partial = parsed.kind === 'ranges' && parsed.ranges.length === 1;
   if (partial) headers['content-range'] = `bytes ${range.start}-${range.end}/${blob.size}`;
@@ -83,19 +89,31 @@ async function serveBlob(deps: DistributionDeps, req: IncomingMessage, res: Serv
   if (req.method === 'HEAD' || blob.size === 0) {
     res.writeHead(status, headers);
     res.end();
-    return;
+    return true;
   }
   const file = deps.open(found);
-  if (!file.canServe(blob.offset + range.start, blob.offset + range.end)) return sendOciError(res, 'BLOB_UNKNOWN', `${blob.digest} is not held here and this node may not fetch it`);
-  const body = whileLive(file.slices(blob.offset + range.start, blob.offset + range.end, abortOnClose(res)), () => deps.isLive(found.contentId));
+  if (!file.canServe(blob.offset + range.start, blob.offset + range.end)) {
+    sendOciError(res, 'BLOB_UNKNOWN', `${blob.digest} is not held here and this node may not fetch it`);
+    return true;
+  }
+  const signal = abortOnClose(res);
+  const body = resumedRead((from) => whileLive(file.slices(from, blob.offset + range.end, signal), () => deps.isLive(found.contentId)), blob.offset + range.start, signal, patient ? PATIENT_TRIES : undefined);
   let first;
   try {
     // Read before the status line, so a blob that cannot be had is a clean error the client can fall back on.
     first = await body.next();
   } catch (err) {
-    if (isCanopyError(err, 'ERR_TIMEOUT') || isCanopyError(err, 'ERR_NOT_HELD')) return sendOciError(res, 'BLOB_UNKNOWN', `${blob.digest} cannot be had from this mirror now: ${(err as Error).message}`);
+    if (patient && isCanopyError(err, 'ERR_TIMEOUT')) return false;
+    if (isCanopyError(err, 'ERR_TIMEOUT') || isCanopyError(err, 'ERR_NOT_HELD')) {
+      sendOciError(res, 'BLOB_UNKNOWN', `${blob.digest} cannot be had from this mirror now: ${(err as Error).message}`);
+      return true;
+    }
     throw err;
   }
   res.writeHead(status, headers);
   await sendSlices(res, prepend(first, body));
+  return true;
 }
+
+/** A blob being followed has waited for the whole fetch already: a stalled block mid-body is given longer (tries × the block deadline). */
+const PATIENT_TRIES = 10;

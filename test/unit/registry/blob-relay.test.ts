@@ -7,27 +7,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { isCanopyError } from '../../../src/core/errors.js';
 import { BlobRelay } from '../../../src/registry/blob-relay.js';
-import type { BlobStream } from '../../../src/registry/registry-client.js';
+import { gatedBody } from '../../helpers/gated-body.js';
 
 const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-/** A body whose chunks are released one by one by the test (`step`), like a slow registry. */
-function gatedBody(chunks: Buffer[], length: number | undefined) {
-  const gates = chunks.map(() => {
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    return { promise, resolve };
-  });
-  let i = 0;
-  async function* gen() {
-    for (const [n, c] of chunks.entries()) {
-      await gates[n]!.promise;
-      yield c;
-    }
-  }
-  const body = Object.assign(gen(), { destroy: () => undefined });
-  return { stream: { length, body } as BlobStream, step: () => gates[i++]!.resolve() };
-}
 
 async function readAll(relay: BlobRelay, max: number): Promise<Buffer> {
   const parts: Buffer[] = [];
