@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { CanopyError } from '../../../src/core/errors.js';
 import { serveDistribution, type DistributionDeps } from '../../../src/edge/oci/distribution.js';
 import type { FoundBlob, ImageFinder } from '../../../src/edge/oci/image-finder.js';
-import type { VirtualFile } from '../../../src/vfile/virtual-file.js';
+import { plain, type VirtualFile } from '../../../src/vfile/virtual-file.js';
 
 const bytes = Buffer.alloc(3000, 7);
 const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -22,16 +22,16 @@ test('a followed blob whose first block is late is looked for again, and a mid-b
   const opened: number[] = [];
   const file = {
     canServe: () => true,
-    async *read(start: number, end: number) {
+    async *slices(start: number, end: number) {
       opened.push(start);
       reads++;
       // First look: the first block is not here in time. Second: half, then a passing failure. Then the rest.
       if (reads === 1) throw new CanopyError('ERR_TIMEOUT', 'block 0 could not be fetched in time');
       if (reads === 2) {
-        yield bytes.subarray(start, 1000);
+        yield plain(bytes.subarray(start, 1000));
         throw new CanopyError('ERR_CONNECTION_CLOSED', 'download stopped');
       }
-      yield bytes.subarray(start, end + 1);
+      yield plain(bytes.subarray(start, end + 1));
     },
   } as unknown as VirtualFile;
   let looks = 0;
