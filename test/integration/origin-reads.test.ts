@@ -4,9 +4,7 @@
  * resumed from the byte it stopped at; a stalled answer is retried; an object that changes
  * (new ETag) fails with ERR_SOURCE_CHANGED, also when the server ignores If-Match; a 404
  * fails at once and a 500 after retries with ERR_ORIGIN; a redirect is followed; a server
- * that ignores Range is refused. The bytes read are compared with the object's. The same
- * reads on a worker thread (origin-worker.ts: what `canopy publish URL` uses) fill shared
- * and private buffers alike and bring the errors back with their codes.
+ * that ignores Range is refused. The bytes read are compared with the object's.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +12,6 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { HttpOrigin } from '../../src/client/origins/http-origin.js';
-import { OriginWorker } from '../../src/client/origins/origin-worker.js';
 import { isCanopyError } from '../../src/core/errors.js';
 
 interface Behaviour {
@@ -118,31 +115,5 @@ describe('HTTP origin reads by ranges', () => {
     b.ignoreRange = true;
     await assert.rejects(HttpOrigin.open(`${base}/object`), (e) => isCanopyError(e, 'ERR_ORIGIN') && /byte ranges/.test(e.message));
     b.ignoreRange = false;
-  });
-
-  it('reads on a worker thread: shared and private buffers, resume, errors with their codes', async () => {
-    const o = await HttpOrigin.open(`${base}/object`);
-    const w = new OriginWorker(o.url, { kind: 'http', url: o.url, version: o.version, options: { retries: 2 } });
-    const etag = b.etag;
-    try {
-      requests.length = 0;
-      const shared = Buffer.from(new SharedArrayBuffer(600_000));
-      b.cutAfter = 50_000;
-      const reads = [w.read(shared, 100_000, 500_000, 0), w.read(Buffer.alloc(10), 0, 10, 500_000)];
-      const [first, second] = await Promise.all(reads);
-      assert.equal(first!.bytesRead, 500_000);
-      assert.deepEqual(shared.subarray(100_000), b.body.subarray(0, 500_000));
-      assert.equal(second!.bytesRead, 10);
-      assert.deepEqual(requests, ['/object bytes=0-', '/object bytes=50000-']);
-      const small = Buffer.alloc(20);
-      await w.read(small, 5, 15, 999_990);
-      assert.deepEqual(small.subarray(5, 15), b.body.subarray(999_990));
-      b.etag = '"v3"';
-      await assert.rejects(w.read(Buffer.alloc(10), 0, 10, 0), (e) => isCanopyError(e, 'ERR_SOURCE_CHANGED'));
-    } finally {
-      b.etag = etag;
-      w.close();
-    }
-    await assert.rejects(w.read(Buffer.alloc(1), 0, 1, 0), (e) => isCanopyError(e, 'ERR_ORIGIN'));
   });
 });

@@ -63,11 +63,6 @@ export class HttpOrigin implements PositionalReader, OriginObject {
     });
   }
 
-  /** The object at a version already learnt by `open` (on another thread: origin-worker.ts). */
-  static pinned(url: string, version: OriginVersion, options: HttpOriginOptions = {}): HttpOrigin {
-    return new HttpOrigin(url, version, options.stallMs ?? DEFAULT_STALL_MS, options);
-  }
-
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
     return this.stream.read(buffer, offset, length, position);
   }

@@ -8,7 +8,6 @@ import { ingestTree } from '../../ingest/ingest-directory.js';
 import { ingestReader } from '../../ingest/ingest-file.js';
 import type { Ingest } from '../publish-file.js';
 import { HttpOrigin } from './http-origin.js';
-import { OriginWorker } from './origin-worker.js';
 import type { OriginVersion } from './origin.js';
 import type { S3OriginOptions } from './s3-client.js';
 import { isS3Url, parseS3Url, s3Name } from './s3-url.js';
@@ -37,10 +36,7 @@ export function originName(url: string): string {
 export async function openOrigin(url: string, options: OriginOptions): Promise<OpenedOrigin> {
   if (!isS3Url(url)) {
     const o = await HttpOrigin.open(url, options);
-    // Read on a worker thread: the main thread's time goes to cutting, hashing and storing (origin-worker.ts).
-    const reader = new OriginWorker(url, { kind: 'http', url, version: o.version, options: { stallMs: options.stallMs, retries: options.retries } });
-    o.close();
-    return { version: o.version, name: originName(url), ingest: (sink, opts) => ingestReader(reader, o.size, sink, opts), close: () => reader.close() };
+    return { version: o.version, name: originName(url), ingest: (sink, opts) => ingestReader(o, o.size, sink, opts), close: () => o.close() };
   }
   const loc = parseS3Url(url);
   // The AWS SDK takes a few hundred ms to load: only an s3:// publish pays for it, not every canopy command.
@@ -52,10 +48,7 @@ export async function openOrigin(url: string, options: OriginOptions): Promise<O
       return { version: tree.version, name: s3Name(loc), ingest: (sink, opts) => ingestTree(tree, sink, opts), close: () => (tree.close(), client.destroy()) };
     }
     const o = await S3Object.open(client, loc, options);
-    o.close();
-    client.destroy();
-    const reader = new OriginWorker(o.url, { kind: 's3', loc, version: o.version, options: { endpoint: options.endpoint, profile: options.profile, region: options.region, noSignRequest: options.noSignRequest, stallMs: options.stallMs, retries: options.retries } });
-    return { version: o.version, name: s3Name(loc), ingest: (sink, opts) => ingestReader(reader, o.size, sink, opts), close: () => reader.close() };
+    return { version: o.version, name: s3Name(loc), ingest: (sink, opts) => ingestReader(o, o.size, sink, opts), close: () => (o.close(), client.destroy()) };
   } catch (err) {
     client.destroy();
     throw err;
