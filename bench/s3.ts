@@ -4,7 +4,10 @@
  * `curl -o` of the same bytes from /files/<name>, interleaved, each to a file in the same
  * directory. Reports MB/s, the ratio S3/HTTP (goal >= 0.8), the node's CPU seconds per GiB
  * served for each (from /proc), each client's CPU seconds per GiB (/usr/bin/time), and the
- * node's peak RSS. Options: --size 1GiB --runs 3.
+ * node's peak RSS, and the node's bytes read per byte served (rchar: 1.0 means no byte read
+ * twice or past a range). Control: `aws s3 cp` of the same bytes from nginx at the same
+ * path-style URL (the client's own ceiling). A warm-up read first (the store hashes each block
+ * on its first read), then the clients in alternating order. Options: --size 1GiB --runs 3.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -97,7 +100,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       for (const which of order) {
         const r = which === 's3' ? aws(root.s3) : which === 'http' ? curl() : aws(nginx.url, nginx.pid);
         (which === 's3' ? s3 : which === 'http' ? http : control).push(r);
-        log(`${which === 's3' ? 'aws s3 cp' : which === 'http' ? 'curl http' : 'aws s3 cp from nginx'}: run ${i + 1} ${round(r.seconds)} s, server read ${r.readPerServed} B per B served; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+        const read = which === 'nginx' ? '' : `, node read ${r.readPerServed} B per B served`;
+        log(`${which === 's3' ? 'aws s3 cp' : which === 'http' ? 'curl http' : 'aws s3 cp from nginx'}: run ${i + 1} ${round(r.seconds)} s${read}; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
       }
     }
     const gib = size / GIB;
