@@ -1,12 +1,12 @@
 /**
  * Ingests a local directory as one content: walk it (directory-walk.ts), lay its files out
  * on block boundaries (directory-layout.ts), cut and hash each file as a track through the
- * same pipeline as a single file, and sign a manifest with `files`. Reads open each file
- * for the read and close it after, so a tree of any number of files holds a handful of
+ * same pipeline as a single file, and sign a manifest with `files`. Each file is opened for
+ * its reads and closed soon after, so a tree of any number of files holds a handful of
  * descriptors; memory is the pipeline's pools. A file that changed size or time while
  * being read fails the publish (ERR_SOURCE_CHANGED): the manifest would not match the tree.
  */
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { CanopyError } from '../core/errors.js';
 import type { Analysis } from './analysis.js';
 import { chooseBlockSize } from './block-size.js';
@@ -22,6 +22,14 @@ import type { BlockSink } from './pipeline.js';
  */
 export const DIRECTORY_BLOCK_SIZE = 4 * 2 ** 20;
 export const DIRECTORY_MEDIA_TYPE = 'inode/directory';
+
+/**
+ * Reads in flight while cutting a tree. Most files of a tree are small: one read each, whose
+ * time is mostly waiting for the open in libuv's thread pool behind the store's writes and
+ * syncs (6 ms on average at load 20-35, 500 files: notes/issue-20.md, Session 6). Three at
+ * once (a single file's read-ahead) left the disks and hash workers waiting.
+ */
+export const TREE_READ_AHEAD = 6;
 
 /** Reads the content's bytes [position, position + length) from the file whose track holds them. */
 export class TreeReader implements PositionalReader {
@@ -67,12 +75,15 @@ export interface TreeSource {
 
 export async function ingestDirectory(dir: string, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
   const walk = await walkDirectory(dir);
-  const source: TreeSource = { items: walk.items, warnings: walk.warnings, readerOf: (p) => localFile(walk.disk.get(p)!.abs), checkUnchanged: () => checkUnchanged(walk.disk) };
+  const files = new OpenFiles();
+  const source: TreeSource = { items: walk.items, warnings: walk.warnings, readerOf: (p) => files.reader(walk.disk.get(p)!.abs), checkUnchanged: () => checkUnchanged(walk.disk) };
   try {
     return await ingestTree(source, sink, options);
   } catch (err) {
     if (err instanceof CanopyError && err.code === 'ERR_FILE_NOT_FOUND') throw changed(`${err.message}`);
     throw err;
+  } finally {
+    await files.closeAll();
   }
 }
 
@@ -80,7 +91,7 @@ export async function ingestDirectory(dir: string, sink: BlockSink, options: Ing
 export async function ingestTree(source: TreeSource, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
   const blockSize = options.blockSize !== undefined ? chooseBlockSize({ size: 0, override: options.blockSize }).blockSize : DIRECTORY_BLOCK_SIZE;
   const layout = layoutTree(source.items, blockSize);
-  const cut = await cutAndHash(new TreeReader(layout, (p) => source.readerOf(p)), layout.size, layout.tracks, blockSize, sink, options, layout.bytes);
+  const cut = await cutAndHash(new TreeReader(layout, (p) => source.readerOf(p)), layout.size, layout.tracks, blockSize, sink, options, layout.bytes, TREE_READ_AHEAD);
   await source.checkUnchanged();
   const warnings = options.chunking === 'cdc' ? [...source.warnings, 'a directory is cut file by file in fixed blocks; --chunking cdc does not apply'] : [...source.warnings];
   const analysis: Analysis = { analyser: 'generic', mediaType: DIRECTORY_MEDIA_TYPE, warnings };
@@ -88,18 +99,55 @@ export async function ingestTree(source: TreeSource, sink: BlockSink, options: I
   return build(analysis, cut.plan, layout.holes, cut.blocks, { blockSize, reason }, layout.size, options, undefined, layout.files);
 }
 
-/** A local file opened for each read and closed after, so a tree of any size holds a handful of descriptors. */
-function localFile(abs: string): PositionalReader {
-  return {
-    async read(buffer, offset, length, position) {
-      const fh = await open(abs, 'r');
-      try {
-        return await fh.read(buffer, offset, length, position);
-      } finally {
-        await fh.close();
-      }
-    },
-  };
+/**
+ * The files of a tree being read, each opened once for all its reads (a large file is read
+ * in many blocks, in order) and closed soon after: at most MAX_IDLE_OPEN idle descriptors
+ * are kept, so a tree of any number of files holds a handful. A file's close is not waited
+ * for by its read: for a small file (one read) that is one trip through the thread pool less.
+ */
+const MAX_IDLE_OPEN = 8;
+
+class OpenFiles {
+  private readonly open = new Map<string, { fh: Promise<FileHandle>; users: number }>();
+
+  reader(abs: string): PositionalReader {
+    return { read: (buffer, offset, length, position) => this.read(abs, buffer, offset, length, position) };
+  }
+
+  private async read(abs: string, buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+    let entry = this.open.get(abs);
+    if (!entry) {
+      entry = { fh: open(abs, 'r'), users: 0 };
+      entry.fh.catch(() => undefined);
+      this.open.set(abs, entry);
+    }
+    entry.users++;
+    try {
+      return await (await entry.fh).read(buffer, offset, length, position);
+    } catch (err) {
+      if (this.open.get(abs) === entry) this.open.delete(abs);
+      throw err;
+    } finally {
+      entry.users--;
+      this.closeIdle();
+    }
+  }
+
+  /** Closes the least recently opened idle files past MAX_IDLE_OPEN (Map order is open order). */
+  private closeIdle(): void {
+    const idle = [...this.open].filter(([, e]) => e.users === 0);
+    while (idle.length > MAX_IDLE_OPEN) {
+      const [abs, e] = idle.shift()!;
+      this.open.delete(abs);
+      e.fh.then((fh) => fh.close()).catch(() => undefined);
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(all.map((e) => e.fh.then((fh) => fh.close()).catch(() => undefined)));
+  }
 }
 
 function changed(why: string): CanopyError {

@@ -168,9 +168,9 @@ export async function ingestReader(reader: PositionalReader, size: number, sink:
 /**
  * Cuts `reader` into blocks (by `plan`, or scanning for holes when there is none), hashes
  * them on worker threads and hands them to the sink, with memory bounded by the pools.
- * `total` is what progress counts up to.
+ * `total` is what progress counts up to; `readAhead`, planned reads in flight (planned-cutter.ts).
  */
-export async function cutAndHash(reader: PositionalReader, size: number, planned: readonly PlannedTrack[] | undefined, blockSize: number, sink: BlockSink, options: Pick<IngestFileOptions, 'hashThreads' | 'onProgress'>, total: number): Promise<{ plan: readonly PlannedTrack[]; holes: Hole[]; blocks: BlockRef[] }> {
+export async function cutAndHash(reader: PositionalReader, size: number, planned: readonly PlannedTrack[] | undefined, blockSize: number, sink: BlockSink, options: Pick<IngestFileOptions, 'hashThreads' | 'onProgress'>, total: number, readAhead?: number): Promise<{ plan: readonly PlannedTrack[]; holes: Hole[]; blocks: BlockRef[] }> {
   const count = Math.max(MIN_BUFFERS, Math.min(MAX_BUFFERS, Math.floor(POOL_BYTES / blockSize)));
   const threads = options.hashThreads ?? DEFAULT_HASH_THREADS;
   const hasher = threads > 0 ? new WorkerHasher(threads) : mainThreadHasher;
@@ -183,7 +183,7 @@ export async function cutAndHash(reader: PositionalReader, size: number, planned
   try {
     let out: { plan: readonly PlannedTrack[]; holes: Hole[]; blocks: BlockRef[] };
     if (planned) {
-      out = { plan: planned, holes: [], blocks: await runPipeline(cutPlanned(reader, planned, blockSize, readPool), sink, { concurrency: count, hasher, onBlock }) };
+      out = { plan: planned, holes: [], blocks: await runPipeline(cutPlanned(reader, planned, blockSize, readPool, readAhead), sink, { concurrency: count, hasher, onBlock }) };
     } else {
       const scan = new ScanCutter(reader, size, blockSize, readPool, new BufferPool(blockSize, count, threads > 0));
       const blocks = await runPipeline(scan.blocks(), sink, { concurrency: count, hasher, onBlock });

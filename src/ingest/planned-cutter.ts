@@ -39,14 +39,15 @@ async function readJob(fh: PositionalReader, pool: BufferPool, job: Job): Promis
   return { track: job.track, index: job.index, offset: job.offset, data: buf.subarray(0, job.length), release: () => pool.release(buf) };
 }
 
-export async function* cutPlanned(fh: PositionalReader, tracks: readonly PlannedTrack[], blockSize: number, pool: BufferPool): AsyncGenerator<CutBlock> {
+/** `readAhead`: reads in flight at once (more for a tree of small files, where each read waits on an open). */
+export async function* cutPlanned(fh: PositionalReader, tracks: readonly PlannedTrack[], blockSize: number, pool: BufferPool, readAhead = READ_AHEAD): AsyncGenerator<CutBlock> {
   const pending: Promise<CutBlock>[] = [];
   try {
     for (const job of jobs(tracks, blockSize)) {
       const p = readJob(fh, pool, job);
       p.catch(() => undefined); // Awaited in order below; this only silences an early rejection.
       pending.push(p);
-      if (pending.length >= READ_AHEAD) yield await pending.shift()!;
+      if (pending.length >= readAhead) yield await pending.shift()!;
     }
     while (pending.length > 0) yield await pending.shift()!;
   } finally {

@@ -2,14 +2,17 @@
  * Reading an HTTP origin by ranges (src/client/origins/http-origin.ts) against a loopback
  * HTTP server this test runs, whose misbehaviour it controls: a connection cut mid-range is
  * resumed from the byte it stopped at; a stalled answer is retried; an object that changes
- * (new ETag) fails with ERR_SOURCE_CHANGED, also when the server ignores If-Match; a 404
- * fails at once and a 500 after retries with ERR_ORIGIN; a redirect is followed; a server
+ * (new ETag) fails with ERR_SOURCE_CHANGED, also when the server ignores If-Match; a 403 or
+ * 404 fails at once and a 500 after retries with ERR_ORIGIN; positions past 4 GiB of a 5 GiB
+ * object are read; a redirect is followed; a server
  * that ignores Range is refused. The bytes read are compared with the object's.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import { HttpOrigin } from '../../src/client/origins/http-origin.js';
 import { isCanopyError } from '../../src/core/errors.js';
@@ -26,6 +29,23 @@ interface Behaviour {
   status?: number;
 }
 
+/** A 5 GiB object made up on the fly (byte p is p mod 251): positions and lengths past 32 bits, nothing stored. */
+const HUGE = 5 * 2 ** 30;
+const hugeBytes = (start: number, length: number) => Buffer.from(Array.from({ length }, (_, i) => (start + i) % 251));
+
+function serveHuge(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+  if (!m) return void res.writeHead(416).end();
+  const start = Number(m[1]);
+  const end = Math.min(m[2] ? Number(m[2]) : HUGE - 1, HUGE - 1);
+  res.writeHead(206, { etag: '"huge"', 'content-range': `bytes ${start}-${end}/${HUGE}`, 'content-length': end - start + 1 });
+  // Made as the reader takes it (it stops after what it needs): never gigabytes in memory.
+  const chunks = async function* () {
+    for (let p = start; p <= end; p += 65_536) yield hugeBytes(p, Math.min(65_536, end + 1 - p));
+  };
+  pipeline(Readable.from(chunks()), res).catch(() => undefined);
+}
+
 describe('HTTP origin reads by ranges', () => {
   const b: Behaviour = { body: randomBytes(1_000_000), etag: '"v1"' };
   const requests: string[] = [];
@@ -33,6 +53,8 @@ describe('HTTP origin reads by ranges', () => {
   const server = http.createServer((req, res) => {
     requests.push(`${req.url} ${req.headers.range ?? ''}`);
     if (req.url === '/moved') return void res.writeHead(302, { location: '/object' }).end();
+    if (req.url === '/forbidden') return void res.writeHead(403).end('no');
+    if (req.url === '/huge') return void serveHuge(req, res);
     if (b.status) return void res.writeHead(b.status).end('no');
     if (!b.ignoreIfMatch && req.headers['if-match'] && req.headers['if-match'] !== b.etag) return void res.writeHead(412).end();
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
@@ -102,7 +124,21 @@ describe('HTTP origin reads by ranges', () => {
     b.ignoreIfMatch = false;
   });
 
-  it('404 fails at once, 500 after retries, a server without ranges is refused', async () => {
+  it('reads past 4 GiB of a 5 GiB object by position', async () => {
+    const o = await HttpOrigin.open(`${base}/huge`, { retries: 0 });
+    assert.equal(o.size, HUGE);
+    requests.length = 0;
+    const at = HUGE - 100_000;
+    assert.deepEqual(await read(o, at, 100_000), hugeBytes(at, 100_000));
+    assert.deepEqual(await read(o, 2 ** 32 + 5, 10), hugeBytes(2 ** 32 + 5, 10));
+    assert.deepEqual(requests, [`/huge bytes=${at}-`, `/huge bytes=${2 ** 32 + 5}-`]);
+    o.close();
+  });
+
+  it('403 and 404 fail at once, 500 after retries, a server without ranges is refused', async () => {
+    requests.length = 0;
+    await assert.rejects(HttpOrigin.open(`${base}/forbidden`, { retries: 2 }), (e) => isCanopyError(e, 'ERR_ORIGIN') && /403/.test(e.message));
+    assert.equal(requests.length, 1);
     b.status = 404;
     requests.length = 0;
     await assert.rejects(HttpOrigin.open(`${base}/object`, { retries: 2 }), (e) => isCanopyError(e, 'ERR_ORIGIN') && /404/.test(e.message));

@@ -17,7 +17,7 @@ import { openFile, SLOW_CLIENT_TIMEOUT_MS, type HttpEdgeDeps } from '../http/htt
 import { parseRange } from '../http/range.js';
 import { abortOnClose, sendAfterFirst, whileLive } from '../stream-body.js';
 import { parseListQuery, listPage } from './list-objects.js';
-import { contentObjects, type S3Object } from './s3-objects.js';
+import { listedObjects, objectAt, type S3Object } from './s3-objects.js';
 import { parseAddress } from './s3-address.js';
 import { S3Error, toS3Error } from './s3-error.js';
 import { errorXml, listBucketsXml, listObjectsXml, locationXml } from './s3-xml.js';
@@ -85,10 +85,10 @@ async function handle(deps: S3EdgeDeps, req: IncomingMessage, res: ServerRespons
     // HeadBucket: the bucket exists and may be read.
     if (req.method === 'HEAD') return void res.writeHead(200).end();
     const v2 = params.has('list-type');
-    const page = listPage(contentObjects(contentId, manifest), parseListQuery(params, v2));
+    const page = listPage(listedObjects(contentId, manifest), parseListQuery(params, v2));
     return sendXml(res, listObjectsXml(address.bucket, page, v2), req.method);
   }
-  const object = contentObjects(contentId, manifest).find((o) => o.key === address.key);
+  const object = objectAt(contentId, manifest, address.key);
   if (!object) throw new S3Error('NoSuchKey', `no key ${address.key} in ${address.bucket}`);
   await serveObject(deps, req, res, { contentId, manifest, object, params, signed: caller.keyed });
 }

@@ -71,3 +71,16 @@ describe('a prefix as a tree', () => {
     assert.equal(treeVersion(a).size, 3);
   });
 });
+
+describe('a prefix of 10,000 small objects', () => {
+  it('becomes a tree of 10,000 files and their directories, laid out on block boundaries', () => {
+    const keys = Array.from({ length: 10_000 }, (_, i) => listed(`data/shard-${i % 100}/part-${i}.json`, 100 + (i % 900)));
+    const t = treeOfKeys('data/', keys);
+    assert.equal(t.files.size, 10_000);
+    assert.equal(t.items.filter((i) => i.type === 'dir').length, 100);
+    const layout = layoutTree(t.items, 4 * 2 ** 20);
+    assert.equal(layout.files.filter((f) => f.type === 'file').length, 10_000);
+    checkFiles(layout.files, layout.size);
+    assert.notDeepEqual(treeVersion(keys), treeVersion([...keys.slice(1), listed('data/shard-0/part-0.json', 101)]));
+  });
+});

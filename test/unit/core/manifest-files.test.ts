@@ -11,7 +11,7 @@ import { isCanopyError } from '../../../src/core/errors.js';
 import { checkFiles, pathProblem, targetProblem, type FileEntry } from '../../../src/core/manifest-files.js';
 import { parseManifest } from '../../../src/core/manifest.js';
 import { makeManifest } from '../../helpers/manifests.js';
-import { contentObjects } from '../../../src/edge/s3/s3-objects.js';
+import { contentObjects, listedObjects, objectAt } from '../../../src/edge/s3/s3-objects.js';
 
 const segment = fc.oneof(fc.stringMatching(/^[a-zA-Z0-9 ._-]{1,12}$/), fc.constantFrom('é', 'ファイル', 'with space', '😀', '.hidden', '...')).filter((s) => s !== '.' && s !== '..');
 const safePath = fc.array(segment, { minLength: 1, maxLength: 5 }).map((a) => a.join('/'));
@@ -51,6 +51,12 @@ describe('manifest files section', () => {
         const objects = contentObjects('c'.repeat(64), parsed);
         assert.deepEqual(objects.map((o) => o.key), files.filter((f) => f.type === 'file').map((f) => f.path));
         assert.ok(objects.every((o) => o.offset + o.size <= size));
+        // What GetObject and ListObjects use: the same objects, found by key, kept per manifest and id.
+        assert.deepEqual(listedObjects('c'.repeat(64), parsed), objects);
+        for (const o of objects) assert.deepEqual(objectAt('c'.repeat(64), parsed, o.key), o);
+        assert.equal(objectAt('c'.repeat(64), parsed, 'no/such/key'), undefined);
+        assert.equal(listedObjects('c'.repeat(64), parsed), listedObjects('c'.repeat(64), parsed));
+        assert.deepEqual(listedObjects('d'.repeat(64), parsed), contentObjects('d'.repeat(64), parsed));
       }),
       { numRuns: 200 },
     );

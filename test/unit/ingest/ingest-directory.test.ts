@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -126,5 +126,25 @@ describe('ingestDirectory', () => {
     writeFileSync(path.join(d, 'a'), Buffer.alloc(50_000, 1));
     const sink: BlockSink = { put: async () => void writeFileSync(path.join(d, 'a'), Buffer.alloc(100, 2)) };
     await assert.rejects(ingestDirectory(d, sink, options), (e) => isCanopyError(e, 'ERR_SOURCE_CHANGED'));
+  });
+
+  it('holds a handful of descriptors whatever the number of files, and closes them all, also on failure', async () => {
+    const d = path.join(base, 'many');
+    for (let i = 0; i < 60; i++) {
+      mkdirSync(path.join(d, `d${i % 5}`), { recursive: true });
+      writeFileSync(path.join(d, `d${i % 5}`, `f${i}`), Buffer.alloc(3000 + i, i));
+    }
+    writeFileSync(path.join(d, 'big'), Buffer.alloc(9 * 2 ** 20 + 5, 9));
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    let most = 0;
+    const sink: BlockSink = { put: async () => void (most = Math.max(most, fds() - before)) };
+    const r = await ingestDirectory(d, sink, options);
+    assert.equal(r.manifest.files!.filter((f) => f.type === 'file').length, 61);
+    assert.ok(most <= 8 + 6 + 2, `at most the idle and in-flight files are open (saw ${most} more)`);
+    assert.equal(fds(), before);
+    const failing: BlockSink = { put: async (_d, _h, block) => void (block.index === 0 && rmSync(path.join(d, 'd4'), { recursive: true, force: true })) };
+    await assert.rejects(ingestDirectory(d, failing, options));
+    assert.equal(fds(), before);
   });
 });
