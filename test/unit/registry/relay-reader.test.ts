@@ -20,6 +20,8 @@ const { privateKey } = generateKeyPairSync('ed25519');
 const options = { name: 'blob', criteria: '*', origin: 'test', key: privateKey, blockSize: 64 * 1024, hashThreads: 0, createdAt: new Date(0) };
 
 const planOf = (size: number, trailer: Buffer): PlannedTrack[] => [{ kind: 'header', offset: size, length: trailer.length }, { kind: 'data', offset: 0, length: size }];
+/** Ingest options for a blob of `size` bytes followed by its trailer, analysed as the root plans it. */
+const optionsFor = (size: number, trailer: Buffer) => ({ ...options, analysis: { analyser: 'generic' as const, mediaType: 'x', plan: planOf(size, trailer), warnings: [] } });
 const memoryReader = (bytes: Buffer) => ({
   read: async (buffer: Buffer, offset: number, length: number, position: number) => ({ bytesRead: bytes.copy(buffer, offset, position, Math.min(bytes.length, position + length)) }),
 });
@@ -32,14 +34,14 @@ test('ingest over a blob still arriving: finishes only once it is whole and chec
     const { stream, step } = gatedBody([blob.subarray(0, 200_000), blob.subarray(200_000, 500_000), blob.subarray(500_000)], blob.length);
     const relay = new BlobRelay(path.join(dir, 'spool'), digestOf(blob), 'test', async () => stream);
     let settled = false;
-    const ingest = ingestReader(relayReader(relay, blob.length, trailer), blob.length + trailer.length, hashOnlySink, { ...options, analysis: { analyser: 'generic', mediaType: 'x', plan: planOf(blob.length, trailer), warnings: [] } }).finally(() => (settled = true));
+    const ingest = ingestReader(relayReader(relay, blob.length, trailer), blob.length + trailer.length, hashOnlySink, optionsFor(blob.length, trailer)).finally(() => (settled = true));
     step();
     step();
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(settled, false, 'the ingest waits for the bytes not yet fetched');
     step();
     const got = await ingest;
-    const fromFile = await ingestReader(memoryReader(Buffer.concat([blob, trailer])), blob.length + trailer.length, hashOnlySink, { ...options, analysis: { analyser: 'generic', mediaType: 'x', plan: planOf(blob.length, trailer), warnings: [] } });
+    const fromFile = await ingestReader(memoryReader(Buffer.concat([blob, trailer])), blob.length + trailer.length, hashOnlySink, optionsFor(blob.length, trailer));
     assert.deepEqual(got.manifest.blocks, fromFile.manifest.blocks);
     assert.equal(got.contentId, fromFile.contentId);
     await relay.dispose();
@@ -57,7 +59,7 @@ test('ingest over a blob whose bytes are wrong fails with the digest mismatch, a
     const { stream, step } = gatedBody([wrong], blob.length);
     const relay = new BlobRelay(path.join(dir, 'spool'), digestOf(blob), 'test', async () => stream);
     const trailer = Buffer.from('{}');
-    const ingest = ingestReader(relayReader(relay, blob.length, trailer), blob.length + trailer.length, hashOnlySink, { ...options, analysis: { analyser: 'generic', mediaType: 'x', plan: planOf(blob.length, trailer), warnings: [] } });
+    const ingest = ingestReader(relayReader(relay, blob.length, trailer), blob.length + trailer.length, hashOnlySink, optionsFor(blob.length, trailer));
     step();
     await assert.rejects(ingest, (err) => isCanopyError(err, 'ERR_OCI_DIGEST_MISMATCH'));
   } finally {
