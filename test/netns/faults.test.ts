@@ -92,7 +92,10 @@ describe('swarm faults between namespaces', () => {
       .catch((err: Error) => assert.equal(err.message, 'stop polling'));
     await cluster.kill('root');
     const blocks = SIZE / 2 ** 20;
-    assert.ok(progress.length === 3 && progress.every((h) => h < blocks), `killed mid-transfer (blocks held: ${progress.join(', ')} of ${blocks})`);
+    // What matters is that nodes still lack blocks only their peers can now give. One node may
+    // already be whole (on a fast machine the origin's 100 Mbit can fill one node's download
+    // before the others swap much); the other two must still be short.
+    assert.ok(progress.length === 3 && progress.filter((h) => h < blocks).length >= 2, `killed mid-transfer (blocks held: ${progress.join(', ')} of ${blocks})`);
     process.stderr.write(`root killed with ${progress.join(', ')} of ${blocks} blocks held\n`);
     const deadline = Date.now() + 120_000;
     for (const name of ['n1', 'n2', 'n3']) {
