@@ -81,7 +81,9 @@ export async function startS3rver(dir: string, buckets: string[]): Promise<Basel
   mkdirSync(data, { recursive: true });
   const port = await freePort();
   const bin = path.join(import.meta.dirname, '..', 'node_modules', 's3rver', 'bin', 's3rver.js');
-  const args = [bin, '-d', data, '-a', '127.0.0.1', '-p', String(port), '--silent', '--no-vhost-buckets', ...buckets.flatMap((b) => ['--configure-bucket', b])];
+  // s3rver's ListObjectsV2 continuation tokens are DES-encrypted: OpenSSL 3 needs its legacy
+  // provider for that, or any listing longer than one page fails with 500 InternalError.
+  const args = ['--openssl-legacy-provider', bin, '-d', data, '-a', '127.0.0.1', '-p', String(port), '--silent', '--no-vhost-buckets', ...buckets.flatMap((b) => ['--configure-bucket', b])];
   const child = spawn(process.execPath, args, { stdio: 'ignore' });
   await waitPort(port, child, 's3rver');
   return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => stopProcess(child) };

@@ -8,9 +8,13 @@
  * twice or past a range). Control: `aws s3 cp` of the same bytes from nginx at the same
  * path-style URL (the client's own ceiling). A warm-up read first (the store hashes each block
  * on its first read), then the clients in alternating order. Options: --size 1GiB --runs 3.
+ * `--sparse` (e.g. `--size 5GiB --sparse`): the object is a sparse file, zeros but for a
+ * few marks (past 4 GiB too), cheap on disk and to publish (zero runs are holes); every
+ * download is compared byte for byte with it, and ranged GetObjects past 4 GiB and a
+ * HeadObject by the AWS CLI are checked: objects > 4 GiB served whole by the S3 API.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, ftruncateSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalNetwork } from '../src/demo/local-network.js';
@@ -39,6 +43,46 @@ function readBytes(pid: number): { rchar: number; disk: number } {
   return { rchar: field('rchar'), disk: field('read_bytes') };
 }
 
+/** Offsets of the marks of a sparse payload: the start, both sides of 4 GiB, the end. */
+export function sparseMarks(size: number): number[] {
+  return [0, 2 ** 32 - 5, 2 ** 32 + 3, 2 ** 32 + 2 ** 20, size - 16].filter((at) => at >= 0 && at + 16 <= size);
+}
+
+const mark = (at: number) => Buffer.from(`@${at}`.padEnd(16, '.'));
+
+function writeSparse(file: string, size: number): void {
+  const fd = openSync(file, 'w');
+  try {
+    ftruncateSync(fd, size);
+    for (const at of sparseMarks(size)) writeSync(fd, mark(at), 0, 16, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** HeadObject's ContentLength and ranged GetObjects around each mark, by the AWS CLI (s3api); throws on a wrong byte. */
+function checkRanges(endpoint: string, env: Record<string, string>, dir: string, size: number): void {
+  const api = (args: string[]) => {
+    const r = spawnSync('/usr/bin/aws', ['s3api', ...args, '--bucket', 'payload.bin', '--key', 'payload.bin', '--endpoint-url', endpoint, '--no-sign-request'], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`aws s3api ${args[0]} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as { ContentLength: number; ContentRange?: string };
+  };
+  const head = api(['head-object']);
+  if (head.ContentLength !== size) throw new Error(`HeadObject says ${head.ContentLength} bytes, not ${size}`);
+  const out = path.join(dir, 'range.bin');
+  for (const at of sparseMarks(size)) {
+    const from = Math.max(0, at - 8);
+    const got = api(['get-object', '--range', `bytes=${from}-${at + 15}`, out]);
+    const want = Buffer.concat([Buffer.alloc(at - from), mark(at)]);
+    if (got.ContentRange !== `bytes ${from}-${at + 15}/${size}` || !readFileSync(out).equals(want)) throw new Error(`range at ${at}: ${got.ContentRange}, ${JSON.stringify(readFileSync(out).toString())}`);
+  }
+}
+
+function sameBytes(a: string, b: string): void {
+  const r = spawnSync('cmp', [a, b], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`the download differs from the payload: ${r.stdout}${r.stderr}`);
+}
+
 interface Run {
   seconds: number;
   serverCpu: number;
@@ -64,13 +108,15 @@ function measure(pid: number, command: string, args: string[], env: Record<strin
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const size = sizeOption(args, 'size', '1GiB');
   const runs = Number(option(args, 'runs', '3'));
+  const sparse = args.includes('--sparse');
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-s3-'));
   const network = new LocalNetwork(path.join(dir, 'net'));
   let nginx: Baseline | undefined;
   try {
     const file = path.join(dir, 'payload.bin');
-    log(`writing ${size} bytes`);
-    await writeSample(file, size, 's3-bench');
+    log(`writing ${size} bytes${sparse ? ' (sparse)' : ''}`);
+    if (sparse) writeSparse(file, size);
+    else await writeSample(file, size, 's3-bench');
     await network.start([]);
     const root = network.root!;
     log('publishing to the root node');
@@ -100,10 +146,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       for (const which of order) {
         const r = which === 's3' ? aws(root.s3) : which === 'http' ? curl() : aws(nginx.url, nginx.pid);
         (which === 's3' ? s3 : which === 'http' ? http : control).push(r);
+        if (sparse) sameBytes(out, file);
         const read = which === 'nginx' ? '' : `, node read ${r.readPerServed} B per B served`;
         log(`${which === 's3' ? 'aws s3 cp' : which === 'http' ? 'curl http' : 'aws s3 cp from nginx'}: run ${i + 1} ${round(r.seconds)} s${read}; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
       }
     }
+    if (sparse) checkRanges(root.s3, env, dir, size);
     const gib = size / GIB;
     const summary = (rs: Run[]) => ({ MBps: mbps(size, median(rs.map((r) => r.seconds))), nodeCpuSecondsPerGiB: round(median(rs.map((r) => r.serverCpu)) / gib, 2), clientCpuSecondsPerGiB: round(median(rs.map((r) => r.clientCpu)) / gib, 2), nodeReadPerServed: median(rs.map((r) => r.readPerServed)) });
     const s3Sum = summary(s3);
@@ -112,6 +160,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     return {
       size,
       runs,
+      ...(sparse ? { sparse: true, checked: 'every download equal to the payload (cmp); HeadObject ContentLength; ranged GetObjects at each mark, past 4 GiB too (aws s3api)' } : {}),
       s3: s3Sum,
       http: httpSum,
       ratio: round(s3Sum.MBps / httpSum.MBps),

@@ -76,26 +76,42 @@ export async function publishWith(api: ApiClient, name: string, options: Publish
   const body = new PassThrough({ highWaterMark: 4 << 20 });
   // The key goes first, so a root that has not authorised it refuses before any block is sent.
   const query = `?publisher=${options.key.publicKey}${options.access && options.access !== 'public' ? `&access=${options.access}` : ''}`;
-  const reply = api.post<Record<string, unknown>>(`/api/contents${query}`, body, { 'content-type': PUBLISH_MEDIA_TYPE });
+  // The request starts with its first frame, not before: undici writes a streamed request's
+  // headers only with the body's first bytes, and a root closes a connection that stays
+  // silent (keep-alive 5 s, headers 10 s), so a first block that takes long to come (a long
+  // run of zeros before it, a slow origin) would fail the publish with UND_ERR_SOCKET.
+  let reply: Promise<Record<string, unknown>> | undefined;
   // If the root answers early (an error), stop feeding the body.
   let early: unknown;
-  reply.catch((err: unknown) => {
-    early = err;
-    body.destroy(err as Error);
-  });
+  const start = () => {
+    if (reply) return reply;
+    reply = api.post<Record<string, unknown>>(`/api/contents${query}`, body, { 'content-type': PUBLISH_MEDIA_TYPE });
+    reply.catch((err: unknown) => {
+      early = err;
+      body.destroy(err as Error);
+    });
+    return reply;
+  };
+  const upload = uploadSink(body);
+  const sink: BlockSink = {
+    put: (data, hash, block) => {
+      start();
+      return upload.put(data, hash, block);
+    },
+  };
   let result;
   try {
-    result = await ingest(uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement, analysis: options.analysis });
+    result = await ingest(sink, { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement, analysis: options.analysis });
   } catch (err) {
     body.destroy();
-    await reply.catch(() => undefined);
+    await reply?.catch(() => undefined);
     // When the root refused early (an unauthorised key, say), its answer is the error to show, not the closed upload;
     // a fault of the source (a directory entry, an origin) is the error itself, whatever the aborted upload says.
     throw early !== undefined && !isSourceError(err) ? early : err;
   }
   const manifest = Buffer.from(JSON.stringify(result.manifest));
   body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
-  const answer = await reply;
+  const answer = await start();
   const m = result.manifest;
   return { ...summarise(result), criteria, publisher: m.publisher, version: typeof answer.version === 'number' ? answer.version : undefined, chunking: m.chunking?.method ?? 'fixed', expires: m.expires ?? null, prefetch: m.prefetch ?? null };
 }

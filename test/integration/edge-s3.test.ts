@@ -12,9 +12,8 @@ import type { LocalNetwork, RunningNode } from '../../src/demo/local-network.js'
 import { writeSample } from '../../src/demo/sample.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 import { holding, publish, startNetwork } from '../helpers/edge-network.js';
+import { aws as awsCli, rclone } from '../helpers/s3-clients.js';
 
-// The Debian packages, not whatever else is on PATH (a pyenv shim, say).
-const AWS = '/usr/bin/aws';
 const PYTHON = '/usr/bin/python3';
 
 describe('S3 read API with real clients', () => {
@@ -26,8 +25,7 @@ describe('S3 read API with real clients', () => {
   let signedId: string;
   const size = 3 * 2 ** 20 + 12_345;
 
-  const awsEnv = (k?: S3Credentials) => ({ AWS_CONFIG_FILE: `${dir.path}/none`, AWS_SHARED_CREDENTIALS_FILE: `${dir.path}/none`, AWS_DEFAULT_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: k?.accessKeyId ?? '', AWS_SECRET_ACCESS_KEY: k?.secretAccessKey ?? '', AWS_EC2_METADATA_DISABLED: 'true' });
-  const aws = (args: string[], k?: S3Credentials) => runCommand(AWS, [...args, '--endpoint-url', edge.s3, ...(k ? [] : ['--no-sign-request'])], { env: awsEnv(k) });
+  const aws = (args: string[], k?: S3Credentials) => awsCli(edge.s3, dir.path, args, k);
 
   before(async () => {
     await writeSample(`${dir.path}/weights.bin`, size);
@@ -132,8 +130,8 @@ print(json.dumps(out))
   });
 
   it('rclone copy and s3cmd get read with the same key', async () => {
-    const rclone = await runCommand('rclone', ['copy', ':s3:secret.bin/', `${dir.path}/rclone`, '--s3-provider', 'Other', '--s3-endpoint', edge.s3, '--s3-access-key-id', keys.accessKeyId, '--s3-secret-access-key', keys.secretAccessKey, '--s3-force-path-style', '--config', '/dev/null'], { env: { AWS_CA_BUNDLE: '' } });
-    assert.equal(rclone.code, 0, rclone.stderr);
+    const copied = await rclone(edge.s3, ['copy', ':s3:secret.bin/', `${dir.path}/rclone`], keys);
+    assert.equal(copied.code, 0, copied.stderr);
     assert.deepEqual(readFileSync(`${dir.path}/rclone/secret.bin`), readFileSync(`${dir.path}/secret.bin`));
     const host = new URL(edge.s3).host;
     const cfg = `${dir.path}/s3cfg`;

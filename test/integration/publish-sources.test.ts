@@ -25,6 +25,7 @@ import { S3RVER_KEYS, startNginx, startS3rver, type Baseline } from '../../bench
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { s3Client } from '../../src/client/origins/s3-client.js';
 import type { S3Credentials } from '../../src/api/api-tokens.js';
+import { AWS, awsEnv, rclone } from '../helpers/s3-clients.js';
 import { spawn } from 'node:child_process';
 
 const FTP_USER = 'reader:dir pass';
@@ -151,10 +152,10 @@ describe('publish a directory, read it from every edge', () => {
     assert.match(err.message, /404/);
   });
 
-  it('--follow publishes a new version when the origin changes', async () => {
-    await writeSample(`${dir.path}/www/live.bin`, 300_000, 'follow 1');
+  /** `canopy publish URL --follow 1s --json ...` in the background; its JSON lines as they come. */
+  function follow(url: string, extra: string[], env: Record<string, string> = {}) {
     const { command, args } = cliCommand();
-    const child = spawn(command, [...args, 'publish', `${nginx.url}/live.bin`, '--to', network.root!.api, '--criteria', 'region=eu', '--json', '--follow', '1s'], { env: { ...process.env, ...state}, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, [...args, 'publish', url, '--to', network.root!.api, '--criteria', 'region=eu', '--json', '--follow', '1s', ...extra], { env: { ...process.env, ...state, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: { contentId: string; unchanged: boolean }[] = [];
     let buffered = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -163,16 +164,65 @@ describe('publish a directory, read it from every edge', () => {
       buffered = parts.pop()!;
       for (const l of parts) if (l.startsWith('{')) lines.push(JSON.parse(l) as { contentId: string; unchanged: boolean });
     });
+    const published = (n: number) => until(`publish ${n}`, async () => (lines.filter((l) => !l.unchanged).length >= n ? true : undefined), 600);
+    const unchangedPoll = () => until('an unchanged poll', async () => (lines.some((l) => l.unchanged) ? true : undefined), 600);
+    return { lines, published, unchangedPoll, stop: () => child.kill('SIGTERM') };
+  }
+
+  it('--follow publishes a new version when the origin changes', async () => {
+    await writeSample(`${dir.path}/www/live.bin`, 300_000, 'follow 1');
+    const f = follow(`${nginx.url}/live.bin`, []);
     try {
-      await until('the first publish', async () => (lines.some((l) => !l.unchanged) ? true : undefined), 600);
-      await until('an unchanged poll', async () => (lines.some((l) => l.unchanged) ? true : undefined), 600);
+      await f.published(1);
+      await f.unchangedPoll();
       await writeSample(`${dir.path}/www/live.bin`, 300_000, 'follow 2');
-      await until('a second version', async () => (lines.filter((l) => !l.unchanged).length === 2 ? true : undefined), 600);
-      const ids = new Set(lines.map((l) => l.contentId));
-      assert.equal(ids.size, 2);
+      await f.published(2);
+      assert.equal(new Set(f.lines.map((l) => l.contentId)).size, 2);
     } finally {
-      child.kill('SIGTERM');
+      f.stop();
     }
+  });
+
+  it('--follow on an S3 prefix publishes the new checkpoint that lands in the bucket, moving only its blocks', async () => {
+    const client = await s3Client({ endpoint: s3.url });
+    const put = (key: string, body: Buffer) => client.send(new PutObjectCommand({ Bucket: 'models', Key: key, Body: body }));
+    const step1 = readFileSync(`${tree}/weights/shard 1.bin`);
+    await put('run/step-1.bin', step1);
+    const f = follow('s3://models/run/', ['--endpoint', s3.url], S3RVER_KEYS);
+    try {
+      await f.published(1);
+      // The edge reads v1 whole, so it holds every block; v2 adds one object.
+      await curl(['-o', '/dev/null', `${edge.http}/content/${f.lines[0]!.contentId}`]);
+      await f.unchangedPoll();
+      await put('run/step-2.bin', Buffer.from('a new checkpoint\n'));
+      await f.published(2);
+      const v2 = f.lines.filter((l) => !l.unchanged)[1]!.contentId;
+      const list = JSON.parse((await curl([`${edge.http}/files/run/`])).stdout) as { contentId: string; entries: { name: string }[] };
+      assert.equal(list.contentId, v2);
+      assert.deepEqual(list.entries.map((e) => e.name), ['step-1.bin', 'step-2.bin']);
+      const h = await until('the edge learns v2', () => holding(edge, v2).catch(() => undefined));
+      assert.equal(h.totalBlocks - h.haveBlocks, 1, 'only the new object has a block the edge lacks');
+      assert.equal((await curl([`${edge.s3}/run/step-2.bin`])).stdout, 'a new checkpoint\n');
+    } finally {
+      f.stop();
+      client.destroy();
+    }
+  });
+
+  it('a directory expires as a whole: its listing and every file, on every edge', async () => {
+    mkdirSync(`${dir.path}/short/sub`, { recursive: true });
+    writeFileSync(`${dir.path}/short/a.txt`, 'a\n');
+    writeFileSync(`${dir.path}/short/sub/b.txt`, 'b\n');
+    const id = await publish(network, `${dir.path}/short`, ['--criteria', 'region=eu', '--expires', '4s']);
+    const code = (url: string) => curl(['-o', '/dev/null', '-w', '%{http_code}', url]).then((r) => r.stdout);
+    assert.equal((await curl([`${edge.http}/files/short/sub/b.txt`])).stdout, 'b\n');
+    for (const node of [edge, network.root!]) {
+      await until(`${node.name} expires the directory`, async () => ((await code(`${node.http}/content/${id}`)) === '410' ? true : undefined));
+      for (const path of ['', 'a.txt', 'sub/', 'sub/b.txt']) assert.equal(await code(`${node.http}/files/short/${path}`), '410', `${node.name} /files/short/${path}`);
+      assert.match((await curl([`${node.s3}/short/sub/b.txt`])).stdout, /<Code>NoSuchBucket<\/Code>/);
+    }
+    const u = new URL(edge.ftp);
+    assert.notEqual((await curl(['--user', FTP_USER, `ftp://${u.host}/short/a.txt`])).code, 0, 'FTP no longer serves a file of it');
   });
 
   it('publishes from S3: an object with --endpoint, a prefix as a directory with AWS_ENDPOINT_URL, signed with a profile', async () => {
@@ -203,5 +253,40 @@ describe('publish a directory, read it from every edge', () => {
     const refused = await pub(['s3://llama/config.json', '--endpoint', edge.s3, '--profile', 'wrong', '--name', 'llama-config'], profile);
     assert.notEqual(refused.code, 0);
     assert.match(lastJson<{ error: { code: string; message: string } }>(refused.stderr).error.message, /403 SignatureDoesNotMatch/);
+  });
+
+  it('a bucket of 10,000 objects: published from its prefix, listed back page by page by the AWS CLI and rclone', async () => {
+    // 10,000 objects in 10 "folders"; 100 of them hold a few bytes, the rest are empty, so the
+    // test stays fast (each non-empty object is one GetObject and one block). Seeded in
+    // s3rver's own store layout (one <key>._S3rver_object file each, what a PutObject leaves;
+    // s3rver works the ETag out on first use): 10,000 PutObjects would cost more than the rest.
+    const keys: string[] = [];
+    for (let d = 0; d < 10; d++) {
+      mkdirSync(`${dir.path}/s3rver/models/many/d${d}`, { recursive: true });
+      for (let k = 0; k < 1000; k++) {
+        const key = `d${d}/k${String(k).padStart(4, '0')}.bin`;
+        keys.push(key);
+        writeFileSync(`${dir.path}/s3rver/models/many/${key}._S3rver_object`, k % 100 === 0 ? `${key}\n` : '');
+      }
+    }
+    const pub = await runCli(['publish', 's3://models/many/', '--endpoint', s3.url, '--to', network.root!.api, '--criteria', 'region=eu', '--json'], { env: { ...state, ...S3RVER_KEYS } });
+    assert.equal(pub.code, 0, pub.stderr);
+    assert.equal(lastJson<{ files: number }>(pub.stdout).files, keys.length);
+    const env = awsEnv(dir.path);
+    // Every key, in order, through ListObjectsV2 pages of 1,000 (continuation tokens).
+    const ls = await runCommand(AWS, ['s3', 'ls', '--recursive', 's3://many/', '--endpoint-url', edge.s3, '--no-sign-request'], { env });
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.deepEqual(ls.stdout.trim().split('\n').map((l) => l.split(/\s+/).pop()), keys);
+    // Delimiter and tiny pages: the folders come back as CommonPrefixes across 4 pages of 3.
+    const folders = await runCommand(AWS, ['s3api', 'list-objects-v2', '--bucket', 'many', '--delimiter', '/', '--page-size', '3', '--endpoint-url', edge.s3, '--no-sign-request'], { env });
+    assert.equal(folders.code, 0, folders.stderr);
+    const body = JSON.parse(folders.stdout) as { CommonPrefixes: { Prefix: string }[]; Contents?: unknown[] };
+    assert.deepEqual(body.CommonPrefixes.map((p) => p.Prefix), keys.filter((_, i) => i % 1000 === 0).map((k) => k.split('/')[0] + '/'));
+    assert.equal(body.Contents, undefined);
+    const size = await rclone(edge.s3, ['size', '--json', '--s3-list-version', '2', ':s3:many']);
+    assert.equal(size.code, 0, size.stderr);
+    const counted = JSON.parse(size.stdout) as { count: number; bytes: number };
+    assert.deepEqual([counted.count, counted.bytes], [10_000, keys.filter((_, i) => i % 100 === 0).reduce((n, k) => n + k.length + 1, 0)]);
+    assert.equal((await rclone(edge.s3, ['cat', ':s3:many/d7/k0300.bin'])).stdout, 'd7/k0300.bin\n');
   });
 });

@@ -14,7 +14,7 @@ import { applyTimeouts, DEFAULT_TIMEOUTS } from '../../http/timeouts.js';
 import type { Manifest } from '../../core/manifest.js';
 import { evaluateConditions } from '../http/conditional.js';
 import { openFile, SLOW_CLIENT_TIMEOUT_MS, type HttpEdgeDeps } from '../http/http-edge.js';
-import { parseRange } from '../http/range.js';
+import { objectSpan } from './object-span.js';
 import { abortOnClose, sendAfterFirst, whileLive } from '../stream-body.js';
 import { parseListQuery, listPage } from './list-objects.js';
 import { listedObjects, objectAt, type S3Object } from './s3-objects.js';
@@ -154,18 +154,12 @@ async function serveObject(deps: S3EdgeDeps, req: IncomingMessage, res: ServerRe
   const decision = evaluateConditions({ ifMatch: h['if-match'], ifNoneMatch: h['if-none-match'], ifModifiedSince: h['if-modified-since'], ifUnmodifiedSince: h['if-unmodified-since'] }, { etag: object.etag, lastModified: Date.parse(object.lastModified) });
   if (decision.kind === 'precondition-failed') throw new S3Error('PreconditionFailed', 'At least one of the preconditions you specified did not hold');
   if (decision.kind === 'not-modified') return void res.writeHead(304, headers).end();
-  const range = parseRange(h.range, object.size);
-  // S3 serves one range per request; a list of ranges gets the whole object.
-  if (range.kind === 'unsatisfiable') throw new S3Error('InvalidRange', `the range ${h.range} is outside the object (${object.size} bytes)`);
-  const one = range.kind === 'ranges' && range.ranges.length === 1 ? range.ranges[0]! : undefined;
-  const start = one?.start ?? 0;
-  const end = one?.end ?? object.size - 1;
-  const status = one ? 206 : 200;
-  if (one) headers['content-range'] = `bytes ${start}-${end}/${object.size}`;
-  headers['content-length'] = object.size === 0 ? 0 : end - start + 1;
+  const span = objectSpan(h.range, object);
+  if (span.contentRange) headers['content-range'] = span.contentRange;
+  headers['content-length'] = span.contentLength;
   const file = openFile(deps, o.contentId, o.manifest);
-  if (!file.canServe(object.offset + start, object.offset + end)) throw new S3Error('ServiceUnavailable', `this node does not hold all of ${o.manifest.name} and may not fetch it`);
-  if (req.method === 'HEAD' || object.size === 0) return void res.writeHead(status, headers).end();
-  const body = whileLive(file.slices(object.offset + start, object.offset + end, abortOnClose(res)), () => deps.catalog.isLive(o.contentId));
-  await sendAfterFirst(res, status, headers, body);
+  if (!file.canServe(span.from, span.to)) throw new S3Error('ServiceUnavailable', `this node does not hold all of ${o.manifest.name} and may not fetch it`);
+  if (req.method === 'HEAD' || object.size === 0) return void res.writeHead(span.status, headers).end();
+  const body = whileLive(file.slices(span.from, span.to, abortOnClose(res)), () => deps.catalog.isLive(o.contentId));
+  await sendAfterFirst(res, span.status, headers, body);
 }
