@@ -27,6 +27,8 @@ import { s3Client } from '../../src/client/origins/s3-client.js';
 import type { S3Credentials } from '../../src/api/api-tokens.js';
 import { AWS, awsEnv, rclone } from '../helpers/s3-clients.js';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const FTP_USER = 'reader:dir pass';
 
@@ -152,6 +154,31 @@ describe('publish a directory, read it from every edge', () => {
     assert.match(err.message, /404/);
   });
 
+  it('a slow origin: its first bytes come after the root would close an idle connection, and the publish still succeeds', async () => {
+    // The origin answers its size at once, then holds the streamed range 7 s: longer than the
+    // admin API's keep-alive (5 s) and headers (10 s would be next) timeouts, so the upload must
+    // not open its request before it has a first frame to send (it used to: UND_ERR_SOCKET).
+    const bytes = readFileSync(`${tree}/weights/shard 1.bin`);
+    const server = createServer((req, res) => {
+      const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+      const start = Number(m?.[1] ?? 0);
+      const end = m?.[2] ? Number(m[2]) : bytes.length - 1;
+      const send = () => res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${bytes.length}`, etag: '"slow-1"', 'content-length': end - start + 1 }).end(bytes.subarray(start, end + 1));
+      if (end - start + 1 > 1) setTimeout(send, 7_000);
+      else send();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow.bin`;
+      const r = await runCli(['publish', url, '--to', network.root!.api, '--criteria', 'region=eu', '--json'], { env: state });
+      assert.equal(r.code, 0, r.stderr);
+      const same = await runCommand('bash', ['-c', 'curl -sS "$1" | cmp - "$2" && echo same', '_', `${edge.http}/files/slow.bin`, `${tree}/weights/shard 1.bin`]);
+      assert.equal(same.stdout.trim(), 'same', same.stderr);
+    } finally {
+      server.close();
+    }
+  });
+
   /** `canopy publish URL --follow 1s --json ...` in the background; its JSON lines as they come. */
   function follow(url: string, extra: string[], env: Record<string, string> = {}) {
     const { command, args } = cliCommand();
@@ -271,7 +298,7 @@ describe('publish a directory, read it from every edge', () => {
     }
     const pub = await runCli(['publish', 's3://models/many/', '--endpoint', s3.url, '--to', network.root!.api, '--criteria', 'region=eu', '--json'], { env: { ...state, ...S3RVER_KEYS } });
     assert.equal(pub.code, 0, pub.stderr);
-    assert.equal(lastJson<{ files: number }>(pub.stdout).files, keys.length);
+    assert.equal(lastJson<{ published: { files: number } }>(pub.stdout).published.files, keys.length);
     const env = awsEnv(dir.path);
     // Every key, in order, through ListObjectsV2 pages of 1,000 (continuation tokens).
     const ls = await runCommand(AWS, ['s3', 'ls', '--recursive', 's3://many/', '--endpoint-url', edge.s3, '--no-sign-request'], { env });
