@@ -240,7 +240,8 @@ describe('publish a directory, read it from every edge', () => {
     mkdirSync(`${dir.path}/short/sub`, { recursive: true });
     writeFileSync(`${dir.path}/short/a.txt`, 'a\n');
     writeFileSync(`${dir.path}/short/sub/b.txt`, 'b\n');
-    const id = await publish(network, `${dir.path}/short`, ['--criteria', 'region=eu', '--expires', '4s']);
+    // 10 s: time enough for the read below on a loaded machine (a CLI start takes seconds there).
+    const id = await publish(network, `${dir.path}/short`, ['--criteria', 'region=eu', '--expires', '10s']);
     const code = (url: string) => curl(['-o', '/dev/null', '-w', '%{http_code}', url]).then((r) => r.stdout);
     assert.equal((await curl([`${edge.http}/files/short/sub/b.txt`])).stdout, 'b\n');
     for (const node of [edge, network.root!]) {
