@@ -11,7 +11,8 @@ import { ingestDirectory } from '../ingest/ingest-directory.js';
 import { ingestFile, summarise, type IngestFileOptions, type IngestResult, type IngestSummary } from '../ingest/ingest-file.js';
 import type { BlockSink } from '../ingest/pipeline.js';
 import type { PublisherKey } from '../ingest/publisher-key.js';
-import { uploadSink } from '../ingest/sinks.js';
+import { uploadSink, type UploadCounts } from '../ingest/sinks.js';
+import { heldProbe } from './held-probe.js';
 import { frameHeader, FRAME_MANIFEST, PUBLISH_MEDIA_TYPE } from '../ingest/upload-format.js';
 import type { ApiClient } from './api-client.js';
 
@@ -29,7 +30,7 @@ export interface ManifestSettings {
   placement?: string;
 }
 
-export interface PublishResult extends IngestSummary {
+export interface PublishResult extends IngestSummary, UploadCounts {
   criteria: string;
   publisher: string;
   /** Version number under its name (1 for a new name), as the root numbered it. */
@@ -84,8 +85,10 @@ export async function publishWith(api: ApiClient, name: string, options: Publish
     body.destroy(err as Error);
   });
   let result;
+  const counts: UploadCounts = { sentBytes: 0, heldBlocks: 0, heldBytes: 0 };
+  const held = heldProbe(async (hash) => (await api.get<{ held?: unknown }>(`/api/blocks/${hash}`)).held === true);
   try {
-    result = await ingest(uploadSink(body), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement, analysis: options.analysis });
+    result = await ingest(uploadSink(body, held, counts), { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement, analysis: options.analysis });
   } catch (err) {
     body.destroy();
     await reply.catch(() => undefined);
@@ -97,7 +100,7 @@ export async function publishWith(api: ApiClient, name: string, options: Publish
   body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
   const answer = await reply;
   const m = result.manifest;
-  return { ...summarise(result), criteria, publisher: m.publisher, version: typeof answer.version === 'number' ? answer.version : undefined, chunking: m.chunking?.method ?? 'fixed', expires: m.expires ?? null, prefetch: m.prefetch ?? null };
+  return { ...summarise(result), ...counts, criteria, publisher: m.publisher, version: typeof answer.version === 'number' ? answer.version : undefined, chunking: m.chunking?.method ?? 'fixed', expires: m.expires ?? null, prefetch: m.prefetch ?? null };
 }
 
 function isSourceError(err: unknown): boolean {

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -268,4 +269,64 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
     await waitFor('the restarted member serves the first content', async () => (await runCommand('curl', ['-sS', '--fail', '-o', again, `${member.http}/content/${firstId}`])).code === 0, 30_000, 200);
     assert.equal(sha(readFileSync(again)), sha(readFileSync(file)));
   });
+
+  it('a publish cut midway, run again, sends only the blocks the root does not hold (bytes counted on the wire)', async () => {
+    const fileR = path.join(dir.path, 'retry.bin');
+    const size = 16 * 2 ** 20;
+    await writeSample(fileR, size, 'failover-retry');
+    const args = ['publish', fileR, '--name', 'retry', '--criteria', 'region=eu', '--block-size', '1MiB', '--json', '--to'];
+    // The connection is cut once 8 MiB have gone up: the CLI fails with a coded error, the root keeps what arrived whole.
+    const cutProxy = await countingProxy(new URL(network.root!.api).port, 8 * 2 ** 20);
+    const cut = await runCli([...args, cutProxy.url]);
+    cutProxy.close();
+    assert.notEqual(cut.code, 0, 'the cut publish fails');
+    assert.match(cut.stderr, /ERR_[A-Z_]+/, cut.stderr);
+    const proxy = await countingProxy(new URL(network.root!.api).port);
+    const again = await runCli([...args, proxy.url]);
+    proxy.close();
+    assert.equal(again.code, 0, again.stderr);
+    const r = lastJson<{ contentId: string; sentBytes: number; heldBytes: number; heldBlocks: number }>(again.stdout);
+    console.log(JSON.stringify({ retriedPublish: { size, cutAfterBytes: cutProxy.upBytes(), sentBytes: r.sentBytes, heldBytes: r.heldBytes, heldBlocks: r.heldBlocks, bytesUpOnTheWire: proxy.upBytes() } }));
+    assert.equal(r.sentBytes + r.heldBytes, size);
+    assert.ok(r.heldBytes >= 4 * 2 ** 20, `the blocks that arrived before the cut are not sent again (held ${r.heldBytes})`);
+    // Measured on the wire, not by the client's own count: the bytes sent, plus headers, frames and the manifest.
+    assert.ok(proxy.upBytes() < size - r.heldBytes + 256 * 1024, `${proxy.upBytes()} bytes went up for ${size - r.heldBytes} missing`);
+    const out = path.join(dir.path, 'got-retry');
+    const got = await runCommand('curl', ['-sS', '--fail', '-o', out, `${member.http}/content/${r.contentId}`]);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(sha(readFileSync(out)), sha(readFileSync(fileR)));
+  });
 });
+
+/** A TCP proxy to the API on loopback that counts the bytes going up, and cuts both sides once `cutAfter` of them have passed. */
+async function countingProxy(port: string, cutAfter = Infinity): Promise<{ url: string; upBytes: () => number; close: () => void }> {
+  let up = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(port), '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => (client.destroy(), upstream.destroy()));
+    }
+    client.on('data', (d: Buffer) => {
+      up += d.length;
+      if (up > cutAfter) {
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      upstream.write(d);
+    });
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    upBytes: () => up,
+    close: () => {
+      server.close();
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
