@@ -97,17 +97,21 @@ export async function* readFrames(body: AsyncIterable<Buffer | Uint8Array>): Asy
     const length = header.readUInt32BE(1);
     if (type === FRAME_BLOCK) {
       if (length === 0 || length > MAX_BLOCK_SIZE) throw protocol(`block frame of ${length} bytes`);
-      const lease = (await reader.readLease(length, (k) => blockPool.take(k)))!;
+      const lease = await reader.readLease(length, (k) => blockPool.take(k));
+      // A header and then the end of the body (a cut upload): as coded as a cut inside the bytes.
+      if (!lease) throw protocol(`the body ended inside a frame (0 of ${length} bytes)`);
       yield { type: 'block', data: lease.bytes, lease };
     } else if (type === FRAME_HELD) {
       if (length !== HASH_BYTES) throw protocol(`held-block frame of ${length} bytes (a SHA-256 is ${HASH_BYTES})`);
       const hash = await reader.read(length);
-      if (!hash) throw protocol('the body ended inside a frame (0 of 32 bytes)');
+      if (!hash) throw protocol(`the body ended inside a frame (0 of ${HASH_BYTES} bytes)`);
       yield { type: 'held', hash: hash.toString('hex') };
     } else if (type === FRAME_MANIFEST) {
       if (length > MAX_MANIFEST_BYTES) throw protocol(`manifest frame of ${length} bytes`);
       sawManifest = true;
-      yield { type: 'manifest', data: length === 0 ? Buffer.alloc(0) : (await reader.read(length))! };
+      const data = length === 0 ? Buffer.alloc(0) : await reader.read(length);
+      if (!data) throw protocol(`the body ended inside a frame (0 of ${length} bytes)`);
+      yield { type: 'manifest', data };
     } else {
       throw protocol(`unknown frame type 0x${type.toString(16)}`);
     }
