@@ -160,8 +160,8 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
       await waitFor('the restarted root answers as a standby', async () => (await fetch(`${standbyApi}/api/leader`).catch(() => undefined))?.ok === true, 30_000, 100);
       assert.deepEqual((await roles()).map((r) => r?.role), ['leader', 'standby']);
     }
-    const listed = (await (await apiFetch(`${standbyApi}/api/contents`)).json()) as { contents: { name: string }[] };
-    assert.ok(listed.contents.some((c) => c.name === 'five'), 'the publish after the restart is in the database');
+    // The standby reads the catalog tables again at most once a second.
+    await waitFor('the standby lists the publish made after the restart', async () => ((await (await apiFetch(`${standbyApi}/api/contents`)).json()) as { contents: { name: string }[] }).contents.some((c) => c.name === 'five'), 5_000, 200);
   });
 
   it('kill -9 of the leader during a distribution, a withdrawal and a join: the standby takes over, nothing acknowledged is lost', async () => {
