@@ -44,6 +44,8 @@ export interface RootApi extends LifecycleRootApi {
   publishSigned(body: AsyncIterable<Buffer>, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }>;
   /** Throws ERR_PUBLISHER_NOT_AUTHORISED unless this publisher key may publish (lets a signed upload be refused before its blocks). */
   checkPublisher(key: string): void;
+  /** Whether the root holds a block (SHA-256 hex): a retried publish sends what it holds as `H` frames only. */
+  holdsBlock(hash: string): boolean;
   status(contentId: string): unknown;
   nodes(): unknown[];
   /** A signed URL query (`expires=…&sig=…`) for a content, valid on every node. */
@@ -142,6 +144,17 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
         const warnings = 'warnings' in result ? (result.warnings ?? []) : [];
         deps.log.info('published', { contentId: result.contentId, name: result.manifest.name, size: result.manifest.size, publisher: result.manifest.publisher, warnings });
         sendJson(res, 201, { ...contentSummary(result.contentId, result.manifest), ...lifecycleFields(catalog, result.contentId, result.manifest), warnings });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/api/blocks/:hash',
+      tag,
+      summary: 'Whether the root holds a block (SHA-256, 64 hex digits): a publish names a held block instead of sending it',
+      handler: ({ params }) => {
+        const hash = params.hash!;
+        if (!/^[0-9a-f]{64}$/.test(hash)) throw new CanopyError('ERR_USAGE', `block hash "${hash.slice(0, 80)}" must be 64 lowercase hex digits`);
+        return { hash, held: requireRoot(deps.root).holdsBlock(hash) };
       },
     },
     {

@@ -11,7 +11,8 @@ import { ingestDirectory } from '../ingest/ingest-directory.js';
 import { ingestFile, summarise, type IngestFileOptions, type IngestResult, type IngestSummary } from '../ingest/ingest-file.js';
 import type { BlockSink } from '../ingest/pipeline.js';
 import type { PublisherKey } from '../ingest/publisher-key.js';
-import { uploadSink } from '../ingest/sinks.js';
+import { uploadSink, type UploadCounts } from '../ingest/sinks.js';
+import { heldProbe } from './held-probe.js';
 import { frameHeader, FRAME_MANIFEST, PUBLISH_MEDIA_TYPE } from '../ingest/upload-format.js';
 import type { ApiClient } from './api-client.js';
 
@@ -29,7 +30,7 @@ export interface ManifestSettings {
   placement?: string;
 }
 
-export interface PublishResult extends IngestSummary {
+export interface PublishResult extends IngestSummary, UploadCounts {
   criteria: string;
   publisher: string;
   /** Version number under its name (1 for a new name), as the root numbered it. */
@@ -92,7 +93,9 @@ export async function publishWith(api: ApiClient, name: string, options: Publish
     });
     return reply;
   };
-  const upload = uploadSink(body);
+  const counts: UploadCounts = { sentBytes: 0, heldBlocks: 0, heldBytes: 0 };
+  const held = heldProbe(async (hash) => (await api.get<{ held?: unknown }>(`/api/blocks/${hash}`)).held === true);
+  const upload = uploadSink(body, held, counts);
   const sink: BlockSink = {
     put: (data, hash, block) => {
       start();
@@ -113,7 +116,7 @@ export async function publishWith(api: ApiClient, name: string, options: Publish
   body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
   const answer = await start();
   const m = result.manifest;
-  return { ...summarise(result), criteria, publisher: m.publisher, version: typeof answer.version === 'number' ? answer.version : undefined, chunking: m.chunking?.method ?? 'fixed', expires: m.expires ?? null, prefetch: m.prefetch ?? null };
+  return { ...summarise(result), ...counts, criteria, publisher: m.publisher, version: typeof answer.version === 'number' ? answer.version : undefined, chunking: m.chunking?.method ?? 'fixed', expires: m.expires ?? null, prefetch: m.prefetch ?? null };
 }
 
 function isSourceError(err: unknown): boolean {

@@ -21,30 +21,56 @@ import { readFrames } from './upload-format.js';
  */
 const CONCURRENCY = 4;
 
+/**
+ * How long the blocks of an upload cut before its manifest (the client or the network went
+ * away, the publisher's machine died) are kept for a retry, which then sends only what is
+ * missing (`H` frames). After that, or at the store's next start (its scrub frees every
+ * block no content uses), they go.
+ */
+export const CUT_UPLOAD_KEEP_MS = 3_600_000;
+
 /** `authorise` judges the verified manifest (the root: is its publisher key authorised?); if it throws, nothing is kept. */
-export async function receiveSignedUpload(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string, authorise: (manifest: Manifest) => void = () => undefined): Promise<{ contentId: string; manifest: Manifest }> {
-  const hashes: string[] = [];
+export async function receiveSignedUpload(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string, authorise: (manifest: Manifest) => void = () => undefined): Promise<{ contentId: string; manifest: Manifest; heldBlocks: number }> {
+  const got: Received = { hashes: [], written: [], manifest: false };
   const inFlight = new Set<Promise<void>>();
   // Consecutive blocks of the upload go to different volumes.
   const sink = storeSink(store, `upload:${randomBytes(8).toString('hex')}`);
   try {
-    return await receive(body, sink, origin, hashes, inFlight, authorise);
+    return { ...(await receive(body, sink, origin, got, inFlight, authorise, store)), heldBlocks: got.hashes.length - got.written.length };
   } catch (err) {
-    // No partial state: what this upload stored and no content uses goes (writes in flight first).
+    // Writes in flight first; then no partial state: what this upload stored and no content uses goes
+    // (blocks it only named as held are not its own). Cut before its manifest, it is kept a while for a retry.
     await Promise.allSettled(inFlight);
     await sink.flush().catch(() => undefined);
-    await store.discardUnreferenced(hashes.filter((h) => h !== '')).catch(() => undefined);
+    const written = got.written.filter((h) => h !== '');
+    if (got.manifest) await store.discardUnreferenced(written).catch(() => undefined);
+    else setTimeout(() => void store.discardUnreferenced(written).catch(() => undefined), CUT_UPLOAD_KEEP_MS).unref();
     throw err;
   }
 }
 
-async function receive(body: AsyncIterable<Buffer | Uint8Array>, sink: StoreSink, origin: string, hashes: string[], inFlight: Set<Promise<void>>, authorise: (manifest: Manifest) => void): Promise<{ contentId: string; manifest: Manifest }> {
+/** What an upload brought: every block's hash in order, those whose bytes it sent, and whether its manifest arrived. */
+interface Received {
+  hashes: string[];
+  written: string[];
+  manifest: boolean;
+}
+
+async function receive(body: AsyncIterable<Buffer | Uint8Array>, sink: StoreSink, origin: string, got: Received, inFlight: Set<Promise<void>>, authorise: (manifest: Manifest) => void, store: BlockStore): Promise<{ contentId: string; manifest: Manifest }> {
+  const { hashes } = got;
   let failure: unknown;
   for await (const frame of readFrames(body)) {
+    if (frame.type === 'held') {
+      // Named as held (the publisher asked first): the root must hold it now, or the publisher sends it on a retry.
+      if (!store.has(frame.hash)) throw new CanopyError('ERR_PUBLISH_MISMATCH', `block ${hashes.length} (${frame.hash.slice(0, 12)}) was sent as held here, but this root does not hold it (freed since): publish again`);
+      hashes.push(frame.hash);
+      continue;
+    }
     if (frame.type === 'block') {
       const i = hashes.push('') - 1;
       const hash = sha256HexOf(frame.data);
       hashes[i] = hash;
+      got.written.push(hash);
       const p: Promise<void> = sink
         .put(frame.data, hash)
         .catch((err: unknown) => void (failure ??= err))
@@ -57,6 +83,7 @@ async function receive(body: AsyncIterable<Buffer | Uint8Array>, sink: StoreSink
       if (inFlight.size >= CONCURRENCY) await Promise.race(inFlight);
       continue;
     }
+    got.manifest = true;
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure;
     // Every block durable and indexed before the content can be accepted.

@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import type { BlockStore } from '../store/block-store.js';
 import type { CutBlock } from './cut-block.js';
 import type { BlockSink } from './pipeline.js';
-import { frameHeader, FRAME_BLOCK } from './upload-format.js';
+import { frameHeader, FRAME_BLOCK, heldFrame } from './upload-format.js';
 
 /**
  * Blocks still syncing at once, at most: each holds an open temp file. Two volumes' worth of
@@ -59,19 +59,41 @@ export function storeSink(store: BlockStore, stripe = `ingest:${randomBytes(8).t
 
 export const hashOnlySink: BlockSink = { put: async () => undefined };
 
+/** What an upload sink sent: the blocks' bytes, and the blocks named as held by the root instead (`H` frames). */
+export interface UploadCounts {
+  sentBytes: number;
+  heldBlocks: number;
+  heldBytes: number;
+}
+
 /**
  * Writes each block as an upload frame, in cut order, waiting for `drain`. The bytes are
  * copied first: the pipeline reuses its buffers as soon as put() resolves, while the HTTP
- * client may still hold a written chunk in its socket queue.
+ * client may still hold a written chunk in its socket queue. With `held` (client/held-probe.ts),
+ * a block the root says it holds goes as its hash only.
  */
-export function uploadSink(out: Writable): BlockSink {
+export function uploadSink(out: Writable, held?: (hash: string) => Promise<boolean>, counts: UploadCounts = { sentBytes: 0, heldBlocks: 0, heldBytes: 0 }): BlockSink {
   // One shared wait for `drain`, however many puts are waiting (not one listener each).
   let drained: Promise<void> | undefined;
+  // The pipeline starts puts in cut order but does not wait for one before the next: a put that asks the root
+  // first would let a later block overtake it, so each put's frame is written after the one before.
+  let previous: Promise<unknown> = Promise.resolve();
+  const write = async (data: Buffer, hash: string): Promise<boolean> => {
+    // A stream destroyed (the root answered early, e.g. with a refusal) emits no more events: fail now rather than wait forever.
+    if (out.destroyed) throw closed(out);
+    const isHeld = held !== undefined && (await held(hash));
+    if (out.destroyed) throw closed(out);
+    if (isHeld) {
+      counts.heldBlocks++;
+      counts.heldBytes += data.length;
+    } else counts.sentBytes += data.length;
+    return out.write(isHeld ? heldFrame(hash) : Buffer.concat([frameHeader(FRAME_BLOCK, data.length), data]));
+  };
   return {
-    async put(data) {
-      // A stream destroyed (the root answered early, e.g. with a refusal) emits no more events: fail now rather than wait forever.
-      if (out.destroyed) throw closed(out);
-      const ok = out.write(Buffer.concat([frameHeader(FRAME_BLOCK, data.length), data]));
+    async put(data, hash) {
+      const turn = previous.then(() => write(data, hash));
+      previous = turn.catch(() => undefined);
+      const ok = await turn;
       if (ok) return;
       drained ??= new Promise<void>((resolve, reject) => {
         const done = (err?: unknown) => {

@@ -2,8 +2,10 @@
  * The body of a signed publish (`POST /api/contents`, content type
  * application/vnd.canopy.publish): a sequence of frames, each one type byte, a u32 big-endian
  * length, then that many bytes. `B` frames carry the blocks in manifest order (holes are not
- * sent); one final `M` frame carries the signed manifest as JSON. The publisher can thus
- * hash and send in one pass and sign at the end.
+ * sent); an `H` frame stands for a block the root already holds (its 32-byte SHA-256 only:
+ * a retried publish, `GET /api/blocks/:hash` asked first, sends only what is missing); one
+ * final `M` frame carries the signed manifest as JSON. The publisher can thus hash and send
+ * in one pass and sign at the end.
  */
 import { CanopyError } from '../core/errors.js';
 import { MAX_BLOCK_SIZE } from '../core/manifest.js';
@@ -12,6 +14,8 @@ import { blockPool, unpooled, type Lease } from '../core/block-pool.js';
 export const PUBLISH_MEDIA_TYPE = 'application/vnd.canopy.publish';
 export const FRAME_BLOCK = 0x42; // 'B'
 export const FRAME_MANIFEST = 0x4d; // 'M'
+export const FRAME_HELD = 0x48; // 'H'
+const HASH_BYTES = 32;
 export const MAX_MANIFEST_BYTES = 256 * 2 ** 20;
 
 export function frameHeader(type: number, length: number): Buffer {
@@ -22,7 +26,12 @@ export function frameHeader(type: number, length: number): Buffer {
 }
 
 /** A block frame's bytes are a lease from the block pool (core/block-pool.ts): the reader releases it once stored. */
-export type Frame = { type: 'block'; data: Buffer; lease: Lease } | { type: 'manifest'; data: Buffer };
+export type Frame = { type: 'block'; data: Buffer; lease: Lease } | { type: 'held'; hash: string } | { type: 'manifest'; data: Buffer };
+
+/** The frame that stands for a block the root holds: its SHA-256 (hex) as 32 bytes. */
+export function heldFrame(hash: string): Buffer {
+  return Buffer.concat([frameHeader(FRAME_HELD, HASH_BYTES), Buffer.from(hash, 'hex')]);
+}
 
 function protocol(why: string): CanopyError {
   return new CanopyError('ERR_PUBLISH_MISMATCH', `publish upload: ${why}`);
@@ -88,12 +97,21 @@ export async function* readFrames(body: AsyncIterable<Buffer | Uint8Array>): Asy
     const length = header.readUInt32BE(1);
     if (type === FRAME_BLOCK) {
       if (length === 0 || length > MAX_BLOCK_SIZE) throw protocol(`block frame of ${length} bytes`);
-      const lease = (await reader.readLease(length, (k) => blockPool.take(k)))!;
+      const lease = await reader.readLease(length, (k) => blockPool.take(k));
+      // A header and then the end of the body (a cut upload): as coded as a cut inside the bytes.
+      if (!lease) throw protocol(`the body ended inside a frame (0 of ${length} bytes)`);
       yield { type: 'block', data: lease.bytes, lease };
+    } else if (type === FRAME_HELD) {
+      if (length !== HASH_BYTES) throw protocol(`held-block frame of ${length} bytes (a SHA-256 is ${HASH_BYTES})`);
+      const hash = await reader.read(length);
+      if (!hash) throw protocol(`the body ended inside a frame (0 of ${HASH_BYTES} bytes)`);
+      yield { type: 'held', hash: hash.toString('hex') };
     } else if (type === FRAME_MANIFEST) {
       if (length > MAX_MANIFEST_BYTES) throw protocol(`manifest frame of ${length} bytes`);
       sawManifest = true;
-      yield { type: 'manifest', data: length === 0 ? Buffer.alloc(0) : (await reader.read(length))! };
+      const data = length === 0 ? Buffer.alloc(0) : await reader.read(length);
+      if (!data) throw protocol(`the body ended inside a frame (0 of ${length} bytes)`);
+      yield { type: 'manifest', data };
     } else {
       throw protocol(`unknown frame type 0x${type.toString(16)}`);
     }

@@ -32,7 +32,9 @@ import { IMAGE_MEDIA_TYPE, imageContentName } from '../registry/image-index.js';
 import { RootService, type RootParts } from '../root/root-service.js';
 import { UploadService } from '../root/upload-service.js';
 import { publishersFile } from '../root/publisher-authority.js';
-import { notLeader } from '../root/state/leadership.js';
+import { notLeader, type LeaderView } from '../root/state/leadership.js';
+import { tokenRootAddresses } from '../root/token-roots.js';
+import { saveKnownRoots } from './known-roots.js';
 import { mayServe, qualifies, type Self } from './admission.js';
 import { AnnouncementIntake } from './announcement-intake.js';
 import type { NodeConfig } from './config.js';
@@ -257,6 +259,7 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
         renewCertificate: (nodeId, publicKeyPem) => root.authority.renew(nodeId, publicKeyPem),
         issueServerCertificate: (nodeId, publicKeyPem, names) => root.authority.issueServer(nodeId, publicKeyPem, names),
         ...(root.pullThrough ? { pullThrough: root.pullThrough } : {}),
+        rootAddresses: () => tokenRootAddresses(run.addresses().peer, run.info().leader as LeaderView | undefined),
         onJoined: (conn) => void conn.notify('trust-update', root.service.trustForJoiner()).catch(() => undefined),
         log,
       }),
@@ -282,6 +285,7 @@ function memberRootLink(l: Local, roots: NodeConfig['roots'], pool: PeerPool, ru
     pool,
     roots,
     onRootChanged: (root) => run.rootChanged(root),
+    onRoots: (known) => saveKnownRoots(l.config.dataDir, known),
     joinBody: () => {
       const a = run.addresses();
       return { peer: a.peer, api: a.api, http: a.http, prefetch: l.self().prefetch };

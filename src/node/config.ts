@@ -13,6 +13,7 @@ import type { PeerAddress } from '../wire/transport.js';
 import type { LogLevel } from '../core/logger.js';
 import { checkServerNames } from '../security/server-names.js';
 import { decodeJoinToken, tokenRoots } from '../security/join-token.js';
+import { mergeRoots, readKnownRoots } from './known-roots.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -154,10 +155,10 @@ export function checkState(isRoot: boolean, state: string | undefined, keyFile: 
 
 export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): NodeConfig {
   const isRoot = input.isRoot ?? false;
-  // No --join: a join token minted by a recent root carries every root's address.
-  const fromToken = !isRoot && !input.join && input.token ? tokenRoots(decodeJoinToken(input.token)) : [];
+  // No --join: a join token minted by a recent root carries every root's address, and a member keeps those it learned (known-roots.ts).
+  const fromToken = !isRoot && !input.join ? mergeRoots(input.token ? tokenRoots(decodeJoinToken(input.token)) : [], readKnownRoots(path.resolve(input.dataDir))) : [];
   const join = input.join ?? fromToken[0];
-  if (!isRoot && !join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: a node that is not the root needs the root address (--join host:port), or a join token that carries it (made by a root of this version)');
+  if (!isRoot && !join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: a node that is not the root needs the root address (--join host:port), or a join token that carries it (made by a root of this version), or the roots it saved at an earlier start (roots.json in its data directory)');
   if (!isRoot && (input.authorisePublishers?.length ?? 0) > 0) throw new CanopyError('ERR_CONFIG_INVALID', 'authorisePublishers: only the root authorises publisher keys');
   checkState(isRoot, input.state, input.stateKeyFile);
   if (!isRoot && input.registry !== undefined) throw new CanopyError('ERR_CONFIG_INVALID', 'registry: only the root pulls through from upstream registries (members ask the root)');

@@ -3,7 +3,9 @@
  * reports holdings, and asks for holders. If the link drops, it dials again with backoff
  * and re-joins, so a restarted root or node heals without operator action. Given several
  * root addresses (several roots on one database), it moves on to the next one whenever one
- * cannot be joined, and says so when the root it joined is another one than before.
+ * cannot be joined, and says so when the root it joined is another one than before. Each join
+ * reply names the roots seen lately on the database; the link adds them to its list and has
+ * the list kept (known-roots.ts), so a restarted member finds the leader by itself.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../core/logger.js';
@@ -12,11 +14,14 @@ import type { PeerConnection } from '../wire/peer-connection.js';
 import type { Holder, JoinBody, JoinReply, OciPullBody, ProgressBody } from '../wire/messages.js';
 import type { PeerPool } from '../wire/peer-pool.js';
 import type { PeerAddress } from '../wire/transport.js';
+import { mergeRoots, parseRootList } from './known-roots.js';
 
 export interface RootLinkDeps {
   pool: PeerPool;
   /** Every root address known (several roots on one database: only the leader listens for members). */
   roots: readonly PeerAddress[];
+  /** After each join: every root address now known (those given, then those the root named), to be kept for the next start. */
+  onRoots?: (roots: readonly PeerAddress[]) => void;
   joinBody: () => JoinBody;
   /** The catalog sync of every join: applied before the node serves anything. */
   onCatalog: (reply: JoinReply) => void;
@@ -42,10 +47,18 @@ export class RootLink {
   private readonly ready: Promise<void>;
   /** Index in `roots` of the address dialled now; moves on when one cannot be joined. */
   private at = 0;
+  /** The addresses dialled in turn: those given, then those roots named in their join replies. */
+  private roots: PeerAddress[];
   private markReady!: () => void;
 
   constructor(private readonly deps: RootLinkDeps) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
+    this.roots = [...deps.roots];
+  }
+
+  /** Every root address this link knows now. */
+  knownRoots(): readonly PeerAddress[] {
+    return this.roots;
   }
 
   /** Starts the link; later calls do nothing (the loop reconnects by itself). */
@@ -62,7 +75,7 @@ export class RootLink {
 
   /** The root address this link uses now. */
   get address(): PeerAddress {
-    return this.deps.roots[this.at]!;
+    return this.roots[this.at]!;
   }
 
   /** Resolves once the node has joined (at least once). */
@@ -94,7 +107,7 @@ export class RootLink {
 
   private async loop(): Promise<void> {
     let backoff = 100;
-    const maxBackoff = this.deps.roots.length > 1 ? MAX_BACKOFF_SEVERAL_MS : MAX_BACKOFF_MS;
+    
     while (!this.stopped) {
       try {
         const conn = await this.deps.pool.get(this.address);
@@ -109,6 +122,7 @@ export class RootLink {
         backoff = 100;
         this.deps.log.info('joined root', { root: this.rootId });
         this.markReady();
+        this.learn(reply.header.roots);
         this.deps.onCatalog({ rootId: this.rootId, catalog: (reply.header.catalog as JoinReply['catalog']) ?? [], withdrawn: (reply.header.withdrawn as JoinReply['withdrawn']) ?? [], publishers: reply.header.publishers });
         this.deps.onJoined();
         await new Promise<void>((resolve) => conn.once('close', () => resolve()));
@@ -121,10 +135,20 @@ export class RootLink {
         }
         this.deps.log.warn('cannot join root', { err: err as Error, retryMs: backoff, root: `${this.address.host}:${this.address.port}` });
         // Another root may lead now: the next address is tried next.
-        this.at = (this.at + 1) % this.deps.roots.length;
+        this.at = (this.at + 1) % this.roots.length;
       }
       await sleep(backoff);
-      backoff = Math.min(backoff * 2, maxBackoff);
+      backoff = Math.min(backoff * 2, this.roots.length > 1 ? MAX_BACKOFF_SEVERAL_MS : MAX_BACKOFF_MS);
+    }
+  }
+
+  /** Roots the joined root named (those seen lately on its database) are added after the known ones, and the list is kept. */
+  private learn(named: unknown): void {
+    this.roots = mergeRoots(this.roots, parseRootList(named));
+    try {
+      this.deps.onRoots?.(this.roots);
+    } catch (err) {
+      this.deps.log.warn('cannot save the root addresses', { err: err as Error });
     }
   }
 }

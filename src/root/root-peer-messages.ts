@@ -33,6 +33,8 @@ export interface RootPeerDeps {
   issueServerCertificate: (nodeId: string, publicKeyPem: string, names: string[]) => Promise<string>;
   /** Pull-through from upstream registries, when the root's config has a `registry` section. */
   pullThrough?: PullThrough;
+  /** Every root's peer address, this one first (several roots on one database; token-roots.ts): told to each joining member, which keeps them. */
+  rootAddresses?: () => string[];
   /** Called after a node joins, to send it what it must know (revocations, records). */
   onJoined: (conn: IncomingRequest['conn']) => void;
   log: Logger;
@@ -91,7 +93,8 @@ function catalogSync(deps: RootPeerDeps): Record<string, unknown> {
   const live = catalog.list().filter((c) => catalog.isLive(c.contentId));
   const withdrawn = catalog.withdrawals().map((w) => deps.signWithdrawal({ contentId: w.contentId, at: w.at, reason: w.reason }));
   const publishers = deps.publisherList();
-  return { rootId: deps.nodeId, catalog: live.map((c) => ({ contentId: c.contentId, manifest: c.manifest, access: deps.accessStatement(c.contentId) })), withdrawn, ...(publishers ? { publishers } : {}) };
+  const roots = deps.rootAddresses?.() ?? [];
+  return { rootId: deps.nodeId, catalog: live.map((c) => ({ contentId: c.contentId, manifest: c.manifest, access: deps.accessStatement(c.contentId) })), withdrawn, ...(publishers ? { publishers } : {}), ...(roots.length > 0 ? { roots } : {}) };
 }
 
 function holders(deps: RootPeerDeps, contentId: string, asker: string): Holder[] {

@@ -103,6 +103,7 @@ export class RootService {
       },
       publishSigned: (body, access) => this.publishSigned(body, access),
       checkPublisher: (key) => this.publishers.require(key, 'this publish'),
+      holdsBlock: (hash) => this.deps.store.has(hash),
       nodes: () => registry.list().map((m) => ({ nodeId: m.nodeId, name: m.name, attrs: m.attrs, peer: m.peer, api: m.api, http: m.http, joinedAt: m.joinedAt })),
       withdraw: (contentId, reason) => this.withdraw(contentId, reason),
       status: (contentId) => contentStatus(catalog, registry, contentId, Date.now(), this.deps.inTree),

@@ -61,12 +61,22 @@ describe('root state in PostgreSQL', () => {
 
     await db.halt();
     await db.run();
-    const c = await PostgresRootState.open({ url: db.url(), stateKey: key });
+    const errors: string[] = [];
+    const c = await PostgresRootState.open({ url: db.url(), stateKey: key, onError: (e) => errors.push((e as CanopyError).code ?? e.message) });
     const again = await c.load();
     assert.deepEqual(again.contents.map((x) => x.contentId), ['c'.repeat(64)]);
     assert.deepEqual(again.withdrawals, [{ contentId: 'c'.repeat(64), at: '2026-01-02T00:00:00.000Z', reason: 'bad build' }]);
     assert.equal(again.authority?.serial, 4);
     await c.adoptCa({ certPem: ca.certPem, keyPem: ca.keyPem });
+    // A write made while the database is down (restarting) is retried and lands once it is back, not kept as a failure.
+    await db.halt();
+    c.record({ kind: 'content', contentId: 'e'.repeat(64), manifest: manifest('during-restart') });
+    await sleep(600);
+    await db.run();
+    await c.flush();
+    assert.deepEqual(await db.query('SELECT id FROM canopy_contents ORDER BY id'), [{ id: 'c'.repeat(64) }, { id: 'e'.repeat(64) }]);
+    assert.ok(errors.includes('ERR_STATE_UNAVAILABLE'), `the failed first try was reported: ${errors.join(', ')}`);
+    c.record({ kind: 'forget', contentId: 'e'.repeat(64) });
     // History retention forgets a withdrawn content's manifest; its withdrawal stays.
     c.record({ kind: 'forget', contentId: 'c'.repeat(64) });
     await c.flush();

@@ -2,9 +2,12 @@
  * A root's state in PostgreSQL (node-postgres, `pg`). Writes are queued and applied one at a
  * time in the order the root made them, so the database sees the same history as the root's
  * memory; nothing is written until `adoptCa` has checked that the database belongs to this
- * root's CA. A failed write is kept as the store's error: `flush` throws it (with
- * ERR_STATE_UNAVAILABLE) and `onError` is told, so it is never silently lost.
+ * root's CA. A write that failed for want of the database (a restart, a dropped connection)
+ * is tried again until it lands or the root loses its lease; any other failed write is kept
+ * as the store's error: `flush` throws it (with ERR_STATE_UNAVAILABLE) and `onError` is
+ * told, so it is never silently lost.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { AuthorityState, AuthorityStore } from '../../security/authority.js';
 import type { CatalogRecord } from '../../catalog/catalog.js';
@@ -204,12 +207,22 @@ export class PostgresRootState implements RootState {
       return;
     }
     this.chain = this.chain.then(async () => {
-      if (this.failure) return;
-      try {
-        await this.apply(write);
-      } catch (err) {
-        this.failure = unavailable(err, 'a write to the state database failed');
-        this.options.onError?.(this.failure);
+      for (let attempt = 1; !this.failure; attempt++) {
+        try {
+          await this.apply(write);
+          return;
+        } catch (err) {
+          // The database restarting (or a connection dropped) is waited out: the lease decides how long. If the database
+          // stays away, the renewals fail too and the root is deposed (abandon ends this loop); a write retried after a
+          // lost COMMIT answer is harmless (every write is an upsert, an insert that ignores a duplicate, or a delete).
+          if (isTransient(err) && !this.abandoned) {
+            if (attempt === 1) this.options.onError?.(unavailable(err, 'a write to the state database failed; retrying'));
+            await Promise.race([sleep(RETRY_MS), this.abandonedNow]);
+            continue;
+          }
+          this.failure = unavailable(err, 'a write to the state database failed');
+          this.options.onError?.(this.failure);
+        }
       }
     });
   }
@@ -258,6 +271,22 @@ export class PostgresRootState implements RootState {
     await within(this.chain, wait);
     await within(Promise.all([this.db.end(), this.leaseDb.end()]), wait);
   }
+}
+
+/** Pause between two tries of a write that failed for want of the database. */
+const RETRY_MS = 200;
+
+/**
+ * A failure that a later try can get past: the connection dropped or was refused, or the
+ * server is shutting down or starting (SQLSTATE classes 08 and 57P0x, 53300). Any other
+ * error (a constraint, bad data, ERR_NOT_LEADER) is final.
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof CanopyError) return false;
+  const code = String((err as { code?: unknown })?.code ?? '');
+  if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) return true;
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(String((err as Error)?.message ?? ''));
 }
 
 /** How long a closing store waits for its writes, then for its connections to end. */

@@ -37,6 +37,7 @@ export function standbyRoutes(mirror: StandbyMirror, view: () => LeaderView): Ro
     publish: refuse,
     publishSigned: refuse,
     checkPublisher: refuse,
+    holdsBlock: refuse,
     signedUrl: refuse,
     withdraw: refuse,
     status: (contentId) => leaderView(mirror, view, `status:${contentId}`),
