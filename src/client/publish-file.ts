@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { AccessMode } from '../security/content-access.js';
 import { formatCriteria, parseCriteria } from '../core/criteria.js';
 import { CanopyError, isCanopyError } from '../core/errors.js';
@@ -73,10 +72,10 @@ export async function publishWith(api: ApiClient, name: string, options: Publish
   // Several roots: the manifest's origin is the leader's id, so the leader is found first.
   await api.followLeader();
   const root = await api.get<{ nodeId: string }>('/api/node');
-  const body = new PassThrough({ highWaterMark: 4 << 20 });
   // The key goes first, so a root that has not authorised it refuses before any block is sent.
   const query = `?publisher=${options.key.publicKey}${options.access && options.access !== 'public' ? `&access=${options.access}` : ''}`;
-  const reply = api.post<Record<string, unknown>>(`/api/contents${query}`, body, { 'content-type': PUBLISH_MEDIA_TYPE });
+  // Blocks are written from the pipeline's own buffers (api-upload.ts, uploadSink): no copy per block.
+  const { body, reply } = await api.upload<Record<string, unknown>>(`/api/contents${query}`, { 'content-type': PUBLISH_MEDIA_TYPE });
   // If the root answers early (an error), stop feeding the body.
   let early: unknown;
   reply.catch((err: unknown) => {
