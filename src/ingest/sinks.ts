@@ -37,7 +37,8 @@ export function storeSink(store: BlockStore, stripe = `ingest:${randomBytes(8).t
     async put(data, hash) {
       if (failure) throw failure.err;
       written.push(hash);
-      const { durable } = await store.stageHashed(hash, data, { stripe, index: index++ });
+      // Deferred: only `flush` waits for durability, so the volume may gather a bigger batch first.
+      const { durable } = await store.stageHashed(hash, data, { stripe, index: index++ }, true);
       const settled: Promise<void> = durable.then(
         () => void syncing.delete(settled),
         (err: unknown) => {

@@ -168,34 +168,35 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
    * indexed, with the other blocks of its batch. So the writer keeps going while a batch
    * syncs, and batches grow without more memory. The one cost: a volume that fails between
    * the two steps fails the put (ERR_STORE_IO) instead of moving it to another volume, as
-   * the bytes are gone from memory by then.
+   * the bytes are gone from memory by then. With `defer` (nobody waits for this block
+   * alone), its commit may wait for the blocks still being staged (volume-commit.ts).
    */
-  async stageHashed(hash: string, data: BlockBytes, hint?: StripeHint): Promise<{ durable: Promise<void> }> {
+  async stageHashed(hash: string, data: BlockBytes, hint?: StripeHint, defer = false): Promise<{ durable: Promise<void> }> {
     if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
     if (this.has(hash)) return { durable: Promise.resolve() };
     const pending = this.writing.get(hash);
     if (pending) return { durable: pending };
     let markStaged!: () => void;
     const staged = new Promise<void>((resolve) => (markStaged = resolve));
-    const durable = this.write(hash, data, hint, markStaged).finally(() => this.writing.delete(hash));
+    const durable = this.write(hash, data, hint, markStaged, defer).finally(() => this.writing.delete(hash));
     this.writing.set(hash, durable);
     await Promise.race([staged, durable]);
     return { durable };
   }
 
   /** `staged` is called once the bytes are in a temp file; after it, a failed commit is not retried elsewhere. */
-  private async write(hash: string, data: BlockBytes, hint: StripeHint | undefined, staged: () => void): Promise<void> {
+  private async write(hash: string, data: BlockBytes, hint: StripeHint | undefined, staged: () => void, defer: boolean): Promise<void> {
     const tried = new Set<string>();
     const length = byteLength(data);
     let released = false;
     for (;;) {
       const volume = await this.chooseVolume(hash, length, hint, tried);
       try {
-        const block = await volume.stage(hash, data);
+        const block = await this.committers.staging(volume, () => volume.stage(hash, data));
         staged();
         released = true;
-        // Durable, renamed and indexed together with the other blocks of its batch.
-        await this.committers.of(volume).submit({ staged: block, hint });
+        // Durable, renamed and indexed together with the other blocks of its batch (volume-commit.ts).
+        await this.committers.of(volume).submit({ staged: block, hint }, defer);
         // Hashed here from the bytes just written: its first read need not hash it again (read-verification.ts).
         this.verification.written(hash);
         return;
