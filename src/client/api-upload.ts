@@ -55,6 +55,8 @@ export function openUpload(target: UploadTarget, path: string, headers: Record<s
       if (!answered) reject(err);
     });
   });
+  // The headers go now, not with the first block: the node can refuse (an unauthorised publisher key) before any block is read.
+  body.flushHeaders();
   body.setTimeout(IDLE_TIMEOUT_MS, () => body.destroy(Object.assign(new Error(`no progress for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
   return { body, answer };
 }

@@ -89,4 +89,31 @@ describe('receiveSignedUpload (the root taking a publish)', () => {
     for (const b of result.manifest.blocks) assert.ok(!store.has(b.hash), `block ${b.hash.slice(0, 12)} was discarded`);
     assert.deepEqual(tempFiles(), []);
   });
+
+  it('fails the waiting puts, without hanging, when the root refuses before the body ended', async () => {
+    const file = path.join(dir, 'early.bin');
+    writeFileSync(file, randomBytes(200 * 64 * 1024));
+    // A root that refuses once the first bytes arrived, and reads nothing more: the client's socket queue is full of blocks.
+    const server = http.createServer((req, res) => {
+      req.once('data', () => {
+        req.pause();
+        res.writeHead(403).end('{"error":{"code":"ERR_NOT_AUTHORISED","message":"no"}}');
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { body, answer } = openUpload({ base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, '/', { 'content-type': PUBLISH_MEDIA_TYPE });
+      // As publishWith does: the answer stops the upload.
+      void answer.then(() => body.destroy(), () => undefined);
+      const ingest = ingestFile(file, uploadSink(body), { name: 'x.bin', criteria: 'true', origin: ORIGIN, key: privateKey, hashThreads: 0, blockSize: 64 * 1024 });
+      // The refusal, or (when the server closed first and a write hit the closed socket) the transport error.
+      const got = await answer.then((a) => a.statusCode, (err: NodeJS.ErrnoException) => err.code);
+      assert.ok(got === 403 || got === 'EPIPE' || got === 'ECONNRESET', `answer: ${String(got)}`);
+      await assert.rejects(ingest);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
 });
