@@ -3,7 +3,9 @@
  * a hint; error bodies from the node are rebuilt as CanopyErrors with their own codes.
  */
 import { checkTokenTransport } from './transport-policy.js';
-import { apiDispatcher, unverifiedServer } from './api-tls.js';
+import { apiCa, apiDispatcher, unverifiedServer } from './api-tls.js';
+import { openUpload } from './api-upload.js';
+import type { ClientRequest } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import { request } from 'undici';
@@ -16,6 +18,14 @@ export const DEFAULT_API = process.env.CANOPY_API ?? 'http://127.0.0.1:7401';
 interface Target {
   base: string;
   dispatcher: Dispatcher | undefined;
+  /** The same trust as `dispatcher`, for node:http(s) (api-upload.ts). */
+  ca: string | string[] | undefined;
+}
+
+/** A streamed POST (api-upload.ts): write the body to `body`; `reply` is the node's answer. */
+export interface Upload<T> {
+  body: ClientRequest;
+  reply: Promise<T>;
 }
 
 /**
@@ -47,7 +57,7 @@ export class ApiClient {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CanopyError('ERR_USAGE', `"${base}" must be an http(s) URL`);
     checkTokenTransport(url, this.token !== undefined, process.env.CANOPY_INSECURE_HTTP === '1');
-    return { base: url.origin, dispatcher: apiDispatcher(url) };
+    return { base: url.origin, dispatcher: apiDispatcher(url), ca: apiCa(url) };
   }
 
   /** The API the client talks to now (the leader, once it has followed one). */
@@ -65,6 +75,24 @@ export class ApiClient {
 
   post<T>(path: string, body?: Readable, headers: Record<string, string> = {}): Promise<T> {
     return this.call<T>('POST', path, body, headers);
+  }
+
+  /**
+   * A POST whose body the caller streams from its own buffers (a publish's blocks): each
+   * write's callback fires once the chunk was sent, so the buffer may be reused then
+   * (api-upload.ts). Sent once, to the leader (found first, as for any streamed body).
+   */
+  async upload<T>(path: string, headers: Record<string, string>): Promise<Upload<T>> {
+    await this.followLeader();
+    const target = this.target;
+    const { body, answer } = openUpload(target, path, { ...headers, ...this.auth() });
+    const reply = answer.then(
+      (a) => this.answer<T>('POST', path, a.statusCode, a.text),
+      (err: unknown) => {
+        throw this.unreachable(target, err);
+      },
+    );
+    return { body, reply };
   }
 
   /**
@@ -128,23 +156,35 @@ export class ApiClient {
 
   private async send<T>(target: Target, method: 'GET' | 'POST', path: string, body?: Readable | string, headers: Record<string, string> = {}): Promise<T> {
     let res;
-    const auth: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
     try {
-      res = await request(`${target.base}${path}`, { method, body, headers: { ...headers, ...auth }, headersTimeout: 600_000, bodyTimeout: 600_000, ...(target.dispatcher ? { dispatcher: target.dispatcher } : {}) });
+      res = await request(`${target.base}${path}`, { method, body, headers: { ...headers, ...this.auth() }, headersTimeout: 600_000, bodyTimeout: 600_000, ...(target.dispatcher ? { dispatcher: target.dispatcher } : {}) });
     } catch (err) {
-      const tls = unverifiedServer(err, target.base);
-      if (tls) throw tls;
-      const code = (err as { code?: string }).code ?? (err as Error).message;
-      throw new CanopyError('ERR_UNREACHABLE', `cannot reach the node API at ${target.base} (${code}); is a network running? Start one with "npm start" or pass --to URL`, { cause: err });
+      throw this.unreachable(target, err);
     }
-    const text = await res.body.text();
+    return this.answer<T>(method, path, res.statusCode, await res.body.text());
+  }
+
+  private auth(): Record<string, string> {
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
+
+  /** A request that got no answer: a certificate that does not verify, or a node that cannot be reached. */
+  private unreachable(target: Target, err: unknown): CanopyError {
+    const tls = unverifiedServer(err, target.base);
+    if (tls) return tls;
+    const code = (err as { code?: string }).code ?? (err as Error).message;
+    return new CanopyError('ERR_UNREACHABLE', `cannot reach the node API at ${target.base} (${code}); is a network running? Start one with "npm start" or pass --to URL`, { cause: err });
+  }
+
+  /** The node's JSON answer, or the error it names (its own code). */
+  private answer<T>(method: string, path: string, statusCode: number, text: string): T {
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      throw new CanopyError('ERR_HTTP', `${method} ${path} answered ${res.statusCode} with a non-JSON body`);
+      throw new CanopyError('ERR_HTTP', `${method} ${path} answered ${statusCode} with a non-JSON body`);
     }
-    if (res.statusCode >= 400) {
+    if (statusCode >= 400) {
       const err = errorFromJSON((json as { error?: unknown }).error);
       if (err.code === 'ERR_AUTH_REQUIRED') {
         const where = this.token ? 'the token found was not accepted by this node' : `no token was found (${TOKEN_SOURCES})`;

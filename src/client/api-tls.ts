@@ -16,6 +16,12 @@ import { CanopyError } from '../core/errors.js';
 
 /** The dispatcher for requests to `url`: one that trusts only the given CA for https://, the default otherwise. */
 export function apiDispatcher(url: URL, caFile = process.env.CANOPY_CA_FILE): Dispatcher | undefined {
+  const ca = apiCa(url, caFile);
+  return ca === undefined ? undefined : new Agent({ connect: { ca } });
+}
+
+/** The CAs an https:// `url` must chain to (the given CA only, or the system's plus the joined one); undefined for the defaults. */
+export function apiCa(url: URL, caFile = process.env.CANOPY_CA_FILE): string | string[] | undefined {
   if (url.protocol !== 'https:') return undefined;
   if (!caFile) return joinedCa();
   let ca: string;
@@ -25,13 +31,13 @@ export function apiDispatcher(url: URL, caFile = process.env.CANOPY_CA_FILE): Di
     throw new CanopyError('ERR_FILE_NOT_FOUND', `--ca ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   if (!isPem(ca)) throw new CanopyError('ERR_USAGE', `--ca ${caFile}: not a PEM certificate (the cluster CA is <data>/security/ca.crt on any node)`);
-  return new Agent({ connect: { ca } });
+  return ca;
 }
 
 /** The CA the node in the default data directory joined with, added to the system's; none when there is no such node. */
 export const JOINED_CA_FILE = path.join('.canopy', 'node', 'security', 'ca.crt');
 
-function joinedCa(): Dispatcher | undefined {
+function joinedCa(): string[] | undefined {
   let ca: string;
   try {
     ca = readFileSync(JOINED_CA_FILE, 'utf8');
@@ -39,7 +45,7 @@ function joinedCa(): Dispatcher | undefined {
     return undefined;
   }
   if (!isPem(ca)) return undefined;
-  return new Agent({ connect: { ca: [...rootCertificates, ca] } });
+  return [...rootCertificates, ca];
 }
 
 function isPem(text: string): boolean {

@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { AccessMode } from '../security/content-access.js';
 import { formatCriteria, parseCriteria } from '../core/criteria.js';
 import { CanopyError, isCanopyError } from '../core/errors.js';
@@ -74,47 +73,34 @@ export async function publishWith(api: ApiClient, name: string, options: Publish
   // Several roots: the manifest's origin is the leader's id, so the leader is found first.
   await api.followLeader();
   const root = await api.get<{ nodeId: string }>('/api/node');
-  const body = new PassThrough({ highWaterMark: 4 << 20 });
   // The key goes first, so a root that has not authorised it refuses before any block is sent.
   const query = `?publisher=${options.key.publicKey}${options.access && options.access !== 'public' ? `&access=${options.access}` : ''}`;
-  // The request starts with its first frame, not before: undici writes a streamed request's
-  // headers only with the body's first bytes, and a root closes a connection that stays
-  // silent (keep-alive 5 s, headers 10 s), so a first block that takes long to come (a long
-  // run of zeros before it, a slow origin) would fail the publish with UND_ERR_SOCKET.
-  let reply: Promise<Record<string, unknown>> | undefined;
+  // Blocks are written from the pipeline's own buffers (api-upload.ts, uploadSink): no copy per block. The
+  // request's headers go at once, so a root that refuses the key answers before any block is read, and a
+  // first block slow to come (a long run of zeros, a slow origin) keeps an open request, not a silent socket.
+  const { body, reply } = await api.upload<Record<string, unknown>>(`/api/contents${query}`, { 'content-type': PUBLISH_MEDIA_TYPE });
   // If the root answers early (an error), stop feeding the body.
   let early: unknown;
-  const start = () => {
-    if (reply) return reply;
-    reply = api.post<Record<string, unknown>>(`/api/contents${query}`, body, { 'content-type': PUBLISH_MEDIA_TYPE });
-    reply.catch((err: unknown) => {
-      early = err;
-      body.destroy(err as Error);
-    });
-    return reply;
-  };
+  reply.catch((err: unknown) => {
+    early = err;
+    body.destroy(err as Error);
+  });
   const counts: UploadCounts = { sentBytes: 0, heldBlocks: 0, heldBytes: 0 };
   const held = heldProbe(async (hash) => (await api.get<{ held?: unknown }>(`/api/blocks/${hash}`)).held === true);
-  const upload = uploadSink(body, held, counts);
-  const sink: BlockSink = {
-    put: (data, hash, block) => {
-      start();
-      return upload.put(data, hash, block);
-    },
-  };
+  const sink = uploadSink(body, held, counts);
   let result;
   try {
     result = await ingest(sink, { name, criteria, origin: root.nodeId, key: options.key.privateKey, blockSize: options.blockSize, blockSeconds: options.blockSeconds, onProgress: options.onProgress, chunking: options.chunking, expires: options.expires, prefetch: options.prefetch, placement: options.placement, analysis: options.analysis });
   } catch (err) {
     body.destroy();
-    await reply?.catch(() => undefined);
+    await reply.catch(() => undefined);
     // When the root refused early (an unauthorised key, say), its answer is the error to show, not the closed upload;
     // a fault of the source (a directory entry, an origin) is the error itself, whatever the aborted upload says.
     throw early !== undefined && !isSourceError(err) ? early : err;
   }
   const manifest = Buffer.from(JSON.stringify(result.manifest));
   body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
-  const answer = await start();
+  const answer = await reply;
   const m = result.manifest;
   return { ...summarise(result), ...counts, criteria, publisher: m.publisher, version: typeof answer.version === 'number' ? answer.version : undefined, chunking: m.chunking?.method ?? 'fixed', expires: m.expires ?? null, prefetch: m.prefetch ?? null };
 }

@@ -37,7 +37,8 @@ export function storeSink(store: BlockStore, stripe = `ingest:${randomBytes(8).t
     async put(data, hash) {
       if (failure) throw failure.err;
       written.push(hash);
-      const { durable } = await store.stageHashed(hash, data, { stripe, index: index++ });
+      // Deferred: only `flush` waits for durability, so the volume may gather a bigger batch first.
+      const { durable } = await store.stageHashed(hash, data, { stripe, index: index++ }, true);
       const settled: Promise<void> = durable.then(
         () => void syncing.delete(settled),
         (err: unknown) => {
@@ -67,54 +68,54 @@ export interface UploadCounts {
 }
 
 /**
- * Writes each block as an upload frame, in cut order, waiting for `drain`. The bytes are
- * copied first: the pipeline reuses its buffers as soon as put() resolves, while the HTTP
- * client may still hold a written chunk in its socket queue. With `held` (client/held-probe.ts),
- * a block the root says it holds goes as its hash only.
+ * Where an upload's frames go. A write's callback must fire only once the chunk is no longer
+ * read: node:http's request or a socket (the kernel or TLS has taken it), never a
+ * PassThrough, which keeps the chunk in its buffer after calling back.
  */
-export function uploadSink(out: Writable, held?: (hash: string) => Promise<boolean>, counts: UploadCounts = { sentBytes: 0, heldBlocks: 0, heldBytes: 0 }): BlockSink {
-  // One shared wait for `drain`, however many puts are waiting (not one listener each).
-  let drained: Promise<void> | undefined;
+export type FrameOut = Pick<Writable, 'write' | 'destroyed' | 'errored' | 'once'>;
+
+/**
+ * Writes each block as an upload frame, in cut order, straight from the pipeline's buffer:
+ * a put resolves when `out` calls back for the block's bytes, so the pipeline reuses the
+ * buffer only once it was sent (no copy; Buffer.concat of header and block was 37-45 % of
+ * the publishing client's CPU, notes/issue-15.md Session 6). The wait is also the
+ * backpressure: at most the pipeline's blocks are in flight, in its own buffers. With `held`
+ * (client/held-probe.ts), a block the root says it holds goes as its hash only.
+ */
+export function uploadSink(out: FrameOut, held?: (hash: string) => Promise<boolean>, counts: UploadCounts = { sentBytes: 0, heldBlocks: 0, heldBytes: 0 }): BlockSink {
+  // A stream that closes before calling back (destroyed: the node answered early, e.g. with a refusal) fails the puts waiting on it.
+  const gone = new Promise<never>((_, reject) => out.once('close', () => reject(closed(out))));
+  gone.catch(() => undefined);
   // The pipeline starts puts in cut order but does not wait for one before the next: a put that asks the root
-  // first would let a later block overtake it, so each put's frame is written after the one before.
+  // first would let a later block overtake it, so each frame is written after the one before (not after it was sent).
   let previous: Promise<unknown> = Promise.resolve();
-  const write = async (data: Buffer, hash: string): Promise<boolean> => {
-    // A stream destroyed (the root answered early, e.g. with a refusal) emits no more events: fail now rather than wait forever.
-    if (out.destroyed) throw closed(out);
-    const isHeld = held !== undefined && (await held(hash));
+  const frame = (data: Buffer, hash: string, isHeld: boolean): { sent: Promise<void> } => {
     if (out.destroyed) throw closed(out);
     if (isHeld) {
       counts.heldBlocks++;
       counts.heldBytes += data.length;
-    } else counts.sentBytes += data.length;
-    return out.write(isHeld ? heldFrame(hash) : Buffer.concat([frameHeader(FRAME_BLOCK, data.length), data]));
+      out.write(heldFrame(hash));
+      return { sent: Promise.resolve() };
+    }
+    counts.sentBytes += data.length;
+    out.write(frameHeader(FRAME_BLOCK, data.length));
+    const sent = new Promise<void>((resolve, reject) => out.write(data, (err) => (err ? reject(err) : resolve())));
+    // Handled here too: when `gone` wins the race, the write's own error comes later.
+    sent.catch(() => undefined);
+    return { sent };
   };
   return {
     async put(data, hash) {
-      const turn = previous.then(() => write(data, hash));
-      previous = turn.catch(() => undefined);
-      const ok = await turn;
-      if (ok) return;
-      drained ??= new Promise<void>((resolve, reject) => {
-        const done = (err?: unknown) => {
-          out.off('drain', onDrain);
-          out.off('close', onClose);
-          out.off('error', done);
-          drained = undefined;
-          if (err === undefined) resolve();
-          else reject(err);
-        };
-        const onDrain = () => done();
-        const onClose = () => done(closed(out));
-        out.on('drain', onDrain);
-        out.on('close', onClose);
-        out.on('error', done);
-      });
-      await drained;
+      if (out.destroyed) throw closed(out);
+      const isHeld = held === undefined ? Promise.resolve(false) : held(hash);
+      const queued = previous.then(async () => frame(data, hash, await isHeld));
+      previous = queued.catch(() => undefined);
+      const { sent } = await Promise.race([queued, gone]);
+      await Promise.race([sent, gone]);
     },
   };
 }
 
-function closed(out: Writable): Error {
+function closed(out: FrameOut): Error {
   return out.errored ?? new Error('the upload stream was closed');
 }

@@ -4,9 +4,10 @@
  * writes to that volume (group commit): data sync, rename, one sync per directory, and the
  * index rows in one transaction; put() resolves when its batch is durable. A reader
  * therefore sees a block whole or not at all, and a crash leaves at worst a temp file or an
- * unindexed block, both settled by the start-up scrub. The first read of each block in a
- * run is checked against the hash (later reads trust it), so bytes that rotted on disk
- * before that read are never served.
+ * unindexed block, both settled by the start-up scrub. The first read in a run of each
+ * block this run did not write is checked against the hash (later reads trust it, as they
+ * trust the blocks this run wrote), so bytes that rotted on disk while the node was down
+ * are never served.
  *
  * Volume failures (gone, read-only, I/O errors) are detected on use and by a periodic
  * probe; the volume is marked failed, its blocks lost, and `volume:failed` is emitted so
@@ -33,7 +34,7 @@ import { IndexDb } from './index-db.js';
 import { scrub, type ScrubReport } from './scrub.js';
 import { fullError } from './store-full.js';
 import { storeStats } from './store-stats.js';
-import { ReadVerification } from './read-verification.js';
+import { ReadVerification, verifyReadsFromEnv } from './read-verification.js';
 import type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats } from './store-types.js';
 import { classifyIoError, ioReason, isReadOnlyError, readableIds, Volume } from './volume.js';
 import { VolumeChoice } from './volume-choice.js';
@@ -81,7 +82,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.quota = options.quota;
     this.policy = options.evictionPolicy ?? 'lru';
     this.log = options.log;
-    this.verification = new ReadVerification(options.verifyReads ?? (process.env.CANOPY_VERIFY_READS === 'every' ? 'every' : 'first'));
+    this.verification = new ReadVerification(options.verifyReads ?? verifyReadsFromEnv());
     if (!this.readOnly) mkdirSync(dataDir, { recursive: true });
     this.index = new IndexDb(path.join(dataDir, 'index.db'), this.readOnly);
     this.committers = new VolumeCommitters(this.index);
@@ -167,34 +168,37 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
    * indexed, with the other blocks of its batch. So the writer keeps going while a batch
    * syncs, and batches grow without more memory. The one cost: a volume that fails between
    * the two steps fails the put (ERR_STORE_IO) instead of moving it to another volume, as
-   * the bytes are gone from memory by then.
+   * the bytes are gone from memory by then. With `defer` (nobody waits for this block
+   * alone), its commit may wait for the blocks still being staged (volume-commit.ts).
    */
-  async stageHashed(hash: string, data: BlockBytes, hint?: StripeHint): Promise<{ durable: Promise<void> }> {
+  async stageHashed(hash: string, data: BlockBytes, hint?: StripeHint, defer = false): Promise<{ durable: Promise<void> }> {
     if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
     if (this.has(hash)) return { durable: Promise.resolve() };
     const pending = this.writing.get(hash);
     if (pending) return { durable: pending };
     let markStaged!: () => void;
     const staged = new Promise<void>((resolve) => (markStaged = resolve));
-    const durable = this.write(hash, data, hint, markStaged).finally(() => this.writing.delete(hash));
+    const durable = this.write(hash, data, hint, markStaged, defer).finally(() => this.writing.delete(hash));
     this.writing.set(hash, durable);
     await Promise.race([staged, durable]);
     return { durable };
   }
 
   /** `staged` is called once the bytes are in a temp file; after it, a failed commit is not retried elsewhere. */
-  private async write(hash: string, data: BlockBytes, hint: StripeHint | undefined, staged: () => void): Promise<void> {
+  private async write(hash: string, data: BlockBytes, hint: StripeHint | undefined, staged: () => void, defer: boolean): Promise<void> {
     const tried = new Set<string>();
     const length = byteLength(data);
     let released = false;
     for (;;) {
       const volume = await this.chooseVolume(hash, length, hint, tried);
       try {
-        const block = await volume.stage(hash, data);
+        const block = await this.committers.staging(volume, () => volume.stage(hash, data));
         staged();
         released = true;
-        // Durable, renamed and indexed together with the other blocks of its batch.
-        await this.committers.of(volume).submit({ staged: block, hint });
+        // Durable, renamed and indexed together with the other blocks of its batch (volume-commit.ts).
+        await this.committers.of(volume).submit({ staged: block, hint }, defer);
+        // Hashed here from the bytes just written: its first read need not hash it again (read-verification.ts).
+        this.verification.written(hash);
         return;
       } catch (err) {
         if (!this.setAside(volume, err, tried) || released) throw new CanopyError('ERR_STORE_IO', `writing block ${hash.slice(0, 12)} to ${volume.dir} failed: ${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`, { cause: err });
@@ -279,7 +283,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       else if (kind === 'missing') this.drop(volume, hash, row.length);
       throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} could not be read from ${volume.dir}: ${(err as Error).message}`, { cause: err });
     });
-    // The first read of a block in this run is hashed (on the thread pool, so a node serving
+    // The first read of a block found on disk is hashed (on the thread pool, so a node serving
     // many readers keeps its event loop free); later reads trust it (read-verification.ts).
     // A file that came back short (truncated on disk) is always hashed, so it fails here.
     if ((this.verification.mustHash(hash) || lease.bytes.length !== row.length) && (await sha256HexOffThread(lease.bytes)) !== hash) {

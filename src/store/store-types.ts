@@ -12,7 +12,7 @@ export interface StoreOptions {
   log?: Logger;
   /** How often volumes are probed for failure and for space freed (ms). */
   probeIntervalMs?: number;
-  /** Hash a block on its first read in this run only (default), or on every read. */
+  /** Which reads hash the block (read-verification.ts): the first read of a block found on disk (`found`, default), also of one this run wrote (`first`), or every read. */
   verifyReads?: VerifyReads;
 }
 

@@ -2,6 +2,13 @@
  * The group commit of one volume (group-commit.ts): a batch of staged blocks is made
  * durable and visible on the volume (Volume.commit), then, and only then, listed in the
  * index in one transaction, and counted in the volume's usage.
+ *
+ * An ingest's blocks (deferrable: only its final flush waits for them) are held for company
+ * while other blocks are still being staged on the volume, up to GATHER blocks or
+ * LINGER_MS: each commit costs device flushes (on this project's VM a data sync or a
+ * directory sync is 3-8 ms, a journal commit with a cache flush each), and an ingest that
+ * committed whatever had arrived made batches of ~4-12 blocks of 1 MiB. A download's block,
+ * whose put waits for it, still commits at once (notes/issue-15.md Session 7).
  */
 import { GroupCommit } from './group-commit.js';
 import type { IndexDb } from './index-db.js';
@@ -13,7 +20,13 @@ export interface PendingBlock {
   hint: StripeHint | undefined;
 }
 
-function volumeCommitter(volume: Volume, index: IndexDb): GroupCommit<PendingBlock> {
+/** Blocks a held commit gathers at most before it runs anyway (the commit takes up to 64). */
+export const GATHER = 32;
+/** How long a held commit waits at most for the blocks still being staged. */
+export const LINGER_MS = 200;
+
+function volumeCommitter(volume: Volume, index: IndexDb, staging: () => number): GroupCommit<PendingBlock> {
+  const hold = { hold: (queued: number) => queued < GATHER && staging() > 0, lingerMs: LINGER_MS };
   return new GroupCommit<PendingBlock>(async (batch) => {
     await volume.commit(batch.map((b) => b.staged));
     index.transaction(() => {
@@ -27,22 +40,35 @@ function volumeCommitter(volume: Volume, index: IndexDb): GroupCommit<PendingBlo
       volume.usedBytes += staged.length;
       volume.blocks++;
     }
-  });
+  }, 64, hold);
 }
 
 /** One group commit per volume, made on its first write; and their totals. */
 export class VolumeCommitters {
   private readonly byVolume = new Map<string, GroupCommit<PendingBlock>>();
+  /** Blocks being staged (written to temp files) per volume: the ones a held commit waits for. */
+  private readonly stagingCount = new Map<string, number>();
 
   constructor(private readonly index: IndexDb) {}
 
   of(volume: Volume): GroupCommit<PendingBlock> {
     let committer = this.byVolume.get(volume.id);
     if (!committer) {
-      committer = volumeCommitter(volume, this.index);
+      committer = volumeCommitter(volume, this.index, () => this.stagingCount.get(volume.id) ?? 0);
       this.byVolume.set(volume.id, committer);
     }
     return committer;
+  }
+
+  /** Runs `stage` (a block going to a temp file on `volume`) counted, so a held commit knows more is coming, and when it is done. */
+  async staging<R>(volume: Volume, stage: () => Promise<R>): Promise<R> {
+    this.stagingCount.set(volume.id, (this.stagingCount.get(volume.id) ?? 0) + 1);
+    try {
+      return await stage();
+    } finally {
+      this.stagingCount.set(volume.id, this.stagingCount.get(volume.id)! - 1);
+      this.of(volume).kick();
+    }
   }
 
   /** Batches committed and blocks in them since the store opened (group commit at work). */

@@ -1,17 +1,20 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { isCanopyError } from '../../../src/core/errors.js';
 import type { Manifest } from '../../../src/core/manifest.js';
 import { ingestFile } from '../../../src/ingest/ingest-file.js';
 import { receiveSignedUpload } from '../../../src/ingest/receive-upload.js';
 import { uploadSink } from '../../../src/ingest/sinks.js';
-import { frameHeader, FRAME_BLOCK, FRAME_MANIFEST } from '../../../src/ingest/upload-format.js';
+import { frameHeader, FRAME_BLOCK, FRAME_MANIFEST, PUBLISH_MEDIA_TYPE } from '../../../src/ingest/upload-format.js';
 import { heldProbe, MISSES_TO_STOP } from '../../../src/client/held-probe.js';
+import { openUpload } from '../../../src/client/api-upload.js';
 import { BlockStore } from '../../../src/store/block-store.js';
 
 const { privateKey } = generateKeyPairSync('ed25519');
@@ -19,15 +22,51 @@ const dir = mkdtempSync(path.join(tmpdir(), 'canopy-receive-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const ORIGIN = 'a'.repeat(64);
 
-/** Publishes `file` as `canopy publish` does (blocks, then the signed manifest) into the root's receiver, in one process. */
+/**
+ * Publishes `file` as `canopy publish` does (blocks from the pipeline's own buffers, then the
+ * signed manifest) over loopback HTTP into the root's receiver. The receiver reads slowly, so
+ * the client's socket queue fills: a block buffer handed back to the pipeline before it was
+ * sent would be overwritten in the queue, and the root would see a block that does not match.
+ */
+/** The receiver's verdict of the latest upload(), for a test whose upload the root refuses part-way (upload() then throws). */
+let lastReceived: Promise<unknown> | undefined;
+
 async function upload(store: BlockStore, file: string, origin: string, authorise?: (m: Manifest) => void, held?: (hash: string) => Promise<boolean>, hashThreads = 0) {
-  const body = new PassThrough({ highWaterMark: 1 << 20 });
-  const received = receiveSignedUpload(body, store, ORIGIN, authorise);
-  received.catch(() => body.resume());
-  const result = await ingestFile(file, uploadSink(body, held), { name: 'x.bin', criteria: 'true', origin, key: privateKey, hashThreads, blockSize: 64 * 1024 });
-  const manifest = Buffer.from(JSON.stringify(result.manifest));
-  body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
-  return { result, received };
+  const server = http.createServer();
+  const received = new Promise<Awaited<ReturnType<typeof receiveSignedUpload>>>((resolve, reject) => {
+    server.once('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const r = receiveSignedUpload(slowly(req), store, ORIGIN, authorise);
+      r.then(resolve, reject);
+      r.then(() => res.end('{}'), () => res.writeHead(400).end('{}'));
+    });
+  });
+  received.catch(() => undefined);
+  lastReceived = received;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  try {
+    const { body, answer } = openUpload({ base: `http://127.0.0.1:${port}` }, '/', { 'content-type': PUBLISH_MEDIA_TYPE });
+    answer.catch(() => undefined);
+    const result = await ingestFile(file, uploadSink(body, held), { name: 'x.bin', criteria: 'true', origin, key: privateKey, hashThreads, blockSize: 64 * 1024 });
+    const manifest = Buffer.from(JSON.stringify(result.manifest));
+    body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
+    // The receiver's verdict is `received`; the HTTP answer may instead be a broken pipe when the receiver
+    // refused (a block named held that it lacks) and the server stopped reading.
+    await answer.catch(() => undefined);
+    return { result, received };
+  } finally {
+    server.close();
+  }
+}
+
+/** The request body, read with a pause now and then (a root busy elsewhere). */
+async function* slowly(req: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let n = 0;
+  for await (const chunk of req) {
+    if (++n % 8 === 0) await new Promise((r) => setTimeout(r, 2));
+    yield chunk;
+  }
 }
 
 describe('receiveSignedUpload (the root taking a publish)', () => {
@@ -37,14 +76,14 @@ describe('receiveSignedUpload (the root taking a publish)', () => {
 
   it('has every block durable, indexed and whole when it accepts the manifest', async () => {
     const file = path.join(dir, 'good.bin');
-    writeFileSync(file, randomBytes(40 * 64 * 1024 + 123));
+    writeFileSync(file, randomBytes(200 * 64 * 1024 + 123));
     // Checked at the moment the root judges the manifest, before it accepts anything.
     let indexedWhenJudged = 0;
     const { result, received } = await upload(store, file, ORIGIN, (m) => (indexedWhenJudged = m.blocks.filter((b) => store.has(b.hash)).length));
     const { contentId, manifest } = await received;
     assert.equal(contentId, result.contentId);
-    assert.equal(manifest.blocks.length, 41);
-    assert.equal(indexedWhenJudged, 41, 'every block durable and indexed before the manifest is judged');
+    assert.equal(manifest.blocks.length, 201);
+    assert.equal(indexedWhenJudged, 201, 'every block durable and indexed before the manifest is judged');
     for (const b of manifest.blocks) assert.equal((await store.get(b.hash)).length, b.length);
     assert.deepEqual(tempFiles(), []);
   });
@@ -95,9 +134,38 @@ describe('receiveSignedUpload (the root taking a publish)', () => {
 
   it('refuses a block named held that it does not hold, with a coded error, and keeps nothing of that upload', async () => {
     const file = path.join(dir, 'lie.bin');
-    writeFileSync(file, randomBytes(6 * 64 * 1024));
-    const { result, received } = await upload(store, file, ORIGIN, undefined, async () => true);
-    await assert.rejects(received, (err: unknown) => isCanopyError(err, 'ERR_PUBLISH_MISMATCH') && /does not hold it/.test((err as Error).message));
-    for (const b of result.manifest.blocks) assert.ok(!store.has(b.hash));
+    const bytes = randomBytes(6 * 64 * 1024);
+    writeFileSync(file, bytes);
+    // The refusal may close the request before the client has written its last frame: then the publish fails too.
+    await upload(store, file, ORIGIN, undefined, async () => true).catch(() => undefined);
+    await assert.rejects(lastReceived!, (err: unknown) => isCanopyError(err, 'ERR_PUBLISH_MISMATCH') && /does not hold it/.test((err as Error).message));
+    for (let i = 0; i < 6; i++) assert.ok(!store.has(createHash('sha256').update(bytes.subarray(i * 65536, (i + 1) * 65536)).digest('hex')));
+  });
+
+  it('fails the waiting puts, without hanging, when the root refuses before the body ended', async () => {
+    const file = path.join(dir, 'early.bin');
+    writeFileSync(file, randomBytes(200 * 64 * 1024));
+    // A root that refuses once the first bytes arrived, and reads nothing more: the client's socket queue is full of blocks.
+    const server = http.createServer((req, res) => {
+      req.once('data', () => {
+        req.pause();
+        res.writeHead(403).end('{"error":{"code":"ERR_NOT_AUTHORISED","message":"no"}}');
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { body, answer } = openUpload({ base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, '/', { 'content-type': PUBLISH_MEDIA_TYPE });
+      // As publishWith does: the answer stops the upload.
+      void answer.then(() => body.destroy(), () => undefined);
+      const ingest = ingestFile(file, uploadSink(body), { name: 'x.bin', criteria: 'true', origin: ORIGIN, key: privateKey, hashThreads: 0, blockSize: 64 * 1024 });
+      // The refusal, or (when the server closed first and a write hit the closed socket) the transport error.
+      const got = await answer.then((a) => a.statusCode, (err: NodeJS.ErrnoException) => err.code);
+      assert.ok(got === 403 || got === 'EPIPE' || got === 'ECONNRESET', `answer: ${String(got)}`);
+      await assert.rejects(ingest);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

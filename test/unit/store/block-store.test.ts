@@ -9,6 +9,7 @@ import { alignedBuffers } from '../../../src/core/aligned-memory.js';
 import { CanopyError } from '../../../src/core/errors.js';
 import { sha256Hex } from '../../../src/core/hash.js';
 import { BlockStore, type VolumeFailure } from '../../../src/store/block-store.js';
+import { verifyReadsFromEnv } from '../../../src/store/read-verification.js';
 import type { VolumeConfig } from '../../../src/store/volume-spec.js';
 
 const dirs: string[] = [];
@@ -122,15 +123,34 @@ describe('block store', () => {
     store.close();
   });
 
-  it('never serves a block whose bytes rotted on disk', async () => {
+  it('never serves a block that rotted on disk while the node was down, though it trusts the blocks this run wrote', async () => {
     const dir = tempDir();
-    const store = new BlockStore(dir, [{ path: path.join(dir, 'v0') }]);
-    const hash = await store.put(Buffer.from('hello block'));
-    writeFileSync(blockFile(path.join(dir, 'v0'), hash), 'hellO block');
-    await assert.rejects(store.get(hash), isCode('ERR_BLOCK_NOT_FOUND'));
-    assert.equal(store.has(hash), false);
-    assert.equal(store.stats().corruptBlocks, 1);
+    const v0 = path.join(dir, 'v0');
+    let store = new BlockStore(dir, [{ path: v0 }]);
+    // A content uses the blocks, so the start-up scrub keeps them for the read to judge.
+    const [hash, mine] = await putContent(store, 'c', [Buffer.from('hello block'), Buffer.from('my own block')], true);
     store.close();
+    writeFileSync(blockFile(v0, hash!), 'hellO block');
+    store = new BlockStore(dir, [{ path: v0 }]);
+    // Found at start: hashed on its first read, dropped and counted.
+    await assert.rejects(store.get(hash!), isCode('ERR_BLOCK_NOT_FOUND'));
+    assert.equal(store.has(hash!), false);
+    assert.equal(store.stats().corruptBlocks, 1);
+    // Written by this run: its hash came from the bytes written, so its first read trusts it (docs/STORE.md).
+    const fresh = await store.put(Buffer.from('written this run'));
+    writeFileSync(blockFile(v0, fresh), 'Written this run');
+    assert.equal((await store.get(fresh)).toString(), 'Written this run');
+    // ... until the next start, and at once with verifyReads first (the earlier rule).
+    store.close();
+    store = new BlockStore(dir, [{ path: v0 }], { verifyReads: 'first' });
+    const checked = await store.put(Buffer.from('checked on first read'));
+    writeFileSync(blockFile(v0, checked), 'Checked on first read');
+    await assert.rejects(store.get(checked), isCode('ERR_BLOCK_NOT_FOUND'));
+    assert.equal((await store.get(mine!)).toString(), 'my own block');
+    store.close();
+    assert.equal(verifyReadsFromEnv(undefined), 'found');
+    assert.equal(verifyReadsFromEnv('every'), 'every');
+    assert.throws(() => verifyReadsFromEnv('sometimes'), isCode('ERR_CONFIG_INVALID'));
   });
 
   it('hashes a block on its first read in each run: rot after that read is caught at the next start, or at once with verifyReads every', async () => {
@@ -141,7 +161,7 @@ describe('block store', () => {
     const [hash, again, third] = await putContent(store, 'c', ['hello block', 'second block', 'third block'].map((t) => Buffer.from(t)), true);
     assert.equal((await store.get(hash!)).toString(), 'hello block');
     writeFileSync(blockFile(v0, hash!), 'hellO block');
-    // Same run: the block was verified on its first read, so this read trusts it (the documented rule).
+    // Same run: this run wrote it (and read it once), so this read trusts it (the documented rule).
     assert.equal((await store.get(hash!)).toString(), 'hellO block');
     await store.get(again!);
     writeFileSync(blockFile(v0, again!), 'Second block');
