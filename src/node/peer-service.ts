@@ -170,7 +170,7 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
   mine.set(key, abort);
   let release: () => void;
   try {
-    release = await deps.uploads.acquire(block.length, abort.signal);
+    release = await deps.uploads.acquire(block.length, abort.signal, conn.remoteId);
   } catch (err) {
     if (isCanopyError(err, 'ERR_BUSY')) throw err;
     throw new CanopyError('ERR_TIMEOUT', `request for block ${index} was cancelled`);
