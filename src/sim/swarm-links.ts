@@ -1,7 +1,10 @@
 /**
  * The simulated network under `canopy sim swarm`: every host has an upload and a download
  * rate; a block transfer runs at the host's share of both. A downloader splits its download
- * rate evenly over the blocks arriving at once; an uploader fills its upload rate over the
+ * rate over the blocks arriving at once, max-min fair (one held below its share by its
+ * uploader or its relay source keeps what it uses, the others split the rest evenly: as TCP
+ * flows into one link roughly do; until session 7 the split was even, and a slow-paced
+ * block's unused share was lost to the others); an uploader fills its upload rate over the
  * blocks it sends, giving each at most what its downloader can take and the rest to the
  * others (water-filling, as TCP flows sharing one bottleneck roughly do). An uploader sends
  * `UPLOAD_SLOTS` blocks at once, more while slow drains leave room (`SlotShares`, the node's
@@ -38,6 +41,8 @@ export interface Transfer {
   source?: Transfer;
   /** Relays that follow this transfer. */
   followers?: Set<Transfer>;
+  /** Its share of its downloader's link when last rated. */
+  downCap?: number;
   /** Arrived and verified at its downloader (a relay that follows it may end). */
   arrived?: boolean;
   /** All sent but the held-back piece: waits for its source to arrive. */
@@ -161,6 +166,26 @@ export class Links {
   }
 
   /**
+   * What `t` may take of its downloader's link: transfers held below their share there by
+   * something else (their uploader, their source) keep what they use, and the rest is split
+   * evenly among the others (max-min fairness, as TCP flows into one link roughly share it).
+   */
+  private downShare(t: Transfer): number {
+    const d = this.hosts[t.to]!;
+    const demands: number[] = [];
+    for (const r of d.receiving) if (r !== t) demands.push(r.holding ? 0 : r.rate < (r.downCap ?? Infinity) - 1e-6 ? r.rate : Infinity);
+    demands.sort((a, b) => a - b);
+    let left = d.down;
+    let count = demands.length + 1;
+    for (const demand of demands) {
+      if (demand >= left / count) break;
+      left -= demand;
+      count--;
+    }
+    return left / count;
+  }
+
+  /**
    * Water-fills the uploader's rate over its transfers, each capped at its downloader's even
    * share and, for a relay whose source is still sending, at the source's rate. A changed
    * rate re-rates the relays that follow (`depth` bounds the cascade).
@@ -170,7 +195,7 @@ export class Links {
     const now = this.q.now;
     const list = [...h.sending]
       .filter((t) => !t.holding)
-      .map((t) => ({ t, cap: Math.min(this.hosts[t.to]!.down / this.hosts[t.to]!.receiving.size, t.source && t.source.remaining > 0 && this.hosts[t.source.from]!.sending.has(t.source) ? t.source.rate : Infinity) }))
+      .map((t) => ({ t, cap: Math.min((t.downCap = this.downShare(t)), t.source && t.source.remaining > 0 && this.hosts[t.source.from]!.sending.has(t.source) ? t.source.rate : Infinity) }))
       .sort((a, b) => a.cap - b.cap);
     let left = h.up;
     const changed: Transfer[] = [];
