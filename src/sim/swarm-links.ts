@@ -149,7 +149,8 @@ export class Links {
     const h = this.hosts[t.from]!;
     h.sending.delete(t);
     h.uploaded += t.bytes;
-    this.shares[t.from]!.ended(String(t.to), t.bytes, this.q.now - t.startedAt, this.q.now);
+    // A relay goes at its source's pace, not its downloader's: only sends of held blocks measure a downloader.
+    if (!t.source) this.shares[t.from]!.ended(String(t.to), t.bytes, this.q.now - t.startedAt, this.q.now);
     this.hosts[t.to]!.receiving.delete(t);
     this.reRateAround(t);
     // Its relays are no longer held to its pace (they still wait for it to arrive).

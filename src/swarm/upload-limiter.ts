@@ -66,9 +66,10 @@ export class UploadLimiter {
   /**
    * Waits for an upload slot and for `bytes` of the cap; returns the function that frees the
    * slot. `peer` is the downloader (its drain pace weighs its slot); aborting `signal` (the
-   * downloader cancelled) gives up the wait and the slot.
+   * downloader cancelled) gives up the wait and the slot. Free it with `measured` false when
+   * the block was relayed while still arriving: it went at its source's pace, not the peer's.
    */
-  async acquire(bytes: number, signal?: AbortSignal, peer?: string): Promise<() => void> {
+  async acquire(bytes: number, signal?: AbortSignal, peer?: string): Promise<(measured?: boolean) => void> {
     const admitted = this.waiters.length === 0 && this.shares.admits(this.active, peer, this.clock());
     if (!admitted && this.waiters.length >= this.maxWaiting) throw new CanopyError('ERR_BUSY', `${this.active.length} blocks are being sent and ${this.waiters.length} wait: ask another holder, or again shortly`);
     this.queuedBytes += bytes;
@@ -88,11 +89,11 @@ export class UploadLimiter {
     }
     this.count(bytes);
     let freed = false;
-    return () => {
+    return (measured = true) => {
       if (freed) return;
       freed = true;
       const now = this.clock();
-      this.shares.ended(peer, bytes, now - grantedAt, now);
+      if (measured) this.shares.ended(peer, bytes, now - grantedAt, now);
       this.release(peer);
     };
   }

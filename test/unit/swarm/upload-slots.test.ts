@@ -61,4 +61,23 @@ describe('upload slots weighed by drain pace', () => {
     held[1]!();
     assert.equal(limiter.load().uploads, 0);
   });
+
+  it('a block relayed while still arriving does not measure its downloader (it went at its source\'s pace)', async () => {
+    let now = 0;
+    const limiter = new UploadLimiter(0, 1, 2, () => now);
+    let r = await limiter.acquire(4 * MiB, undefined, 'fast');
+    now += 500;
+    r();
+    r = await limiter.acquire(4 * MiB, undefined, 'relayed-to');
+    now += 4_000;
+    r(false);
+    // Still unknown, so it counts whole: one slot held by it leaves no room for another.
+    const held = await limiter.acquire(4 * MiB, undefined, 'relayed-to');
+    let granted = false;
+    const next = limiter.acquire(4 * MiB, undefined, 'fast').then((release) => ((granted = true), release));
+    await Promise.resolve();
+    assert.equal(granted, false);
+    held();
+    (await next)();
+  });
 });
