@@ -61,6 +61,9 @@ interface CanopyRun {
   relayedBytes: number;
   treeReparents: number;
   handshakeTimeouts: number;
+  /** Warning lines logged during the distribution, per node (the origin included), and the commonest messages. */
+  warnings: Record<string, number>;
+  warningKinds: Record<string, number>;
   statusMs: number[];
   machine: ReturnType<RunSampler['finish']>;
 }
@@ -72,6 +75,25 @@ function countInLogs(cluster: CanopyCluster, pattern: RegExp): number {
   let n = 0;
   for (const node of cluster.nodes.values()) n += readFileSync(path.join(node.dataDir, 'node.log'), 'utf8').match(pattern)?.length ?? 0;
   return n;
+}
+
+/** Warning lines (and their commonest messages) each node logged since `before` (line counts per log). */
+function warningsInLogs(cluster: CanopyCluster, before?: Map<string, number>): { lines: Map<string, number>; byNode: Record<string, number>; kinds: Record<string, number> } {
+  const lines = new Map<string, number>();
+  const byNode: Record<string, number> = {};
+  const kinds: Record<string, number> = {};
+  for (const [name, node] of cluster.nodes) {
+    const all = readFileSync(path.join(node.dataDir, 'node.log'), 'utf8').split('\n');
+    lines.set(name, all.length);
+    byNode[name] = 0;
+    for (const line of all.slice(before?.get(name) ?? all.length)) {
+      if (!line.includes('"level":"warn"')) continue;
+      byNode[name]++;
+      const msg = /"msg":"([^"]*)"/.exec(line)?.[1] ?? '?';
+      kinds[msg] = (kinds[msg] ?? 0) + 1;
+    }
+  }
+  return { lines, byNode, kinds };
 }
 
 /** Block bytes a node's swarm received, by outcome, from its own metrics (absent on builds before issue 23), and what it relayed. */
@@ -103,6 +125,7 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
     const nodeCpuBefore = new Map([...pids()].map(([name, pid]) => [name, procFigures(pid)?.cpuSeconds ?? 0]));
     const reparentsBefore = countInLogs(cluster, REPARENT);
     const handshakesBefore = countInLogs(cluster, HANDSHAKE_TIMEOUT);
+    const logLinesBefore = warningsInLogs(cluster).lines;
     const sampler = new RunSampler(pids);
     // Every status poll is timed: the root must answer from what it keeps, however busy the machine.
     const statusMs: number[] = [];
@@ -130,6 +153,7 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
     const counted = members.map((h) => blockBytes(cluster, h.name));
     const blocks = counted.map((c) => c.outcomes);
     const kept = blocks.reduce((a, b) => a + (b.kept ?? 0), 0);
+    const warned = warningsInLogs(cluster, logLinesBefore);
     const received = blocks.reduce((a, b) => a + Object.values(b).reduce((x, y) => x + y, 0), 0);
     return {
       seconds: Math.max(...Object.values(perNode)),
@@ -144,6 +168,8 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
       relayedBytes: counted.reduce((a, c) => a + c.relayed, 0),
       treeReparents: countInLogs(cluster, REPARENT) - reparentsBefore,
       handshakeTimeouts: countInLogs(cluster, HANDSHAKE_TIMEOUT) - handshakesBefore,
+      warnings: warned.byNode,
+      warningKinds: Object.fromEntries(Object.entries(warned.kinds).sort((a, b) => b[1] - a[1]).slice(0, 6)),
       statusMs,
       machine,
     };
@@ -205,6 +231,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       originPeakRssMiB: round(canopy.peakRssMiB.origin ?? 0, 1),
       treeReparents: canopy.treeReparents,
       handshakeTimeouts: canopy.handshakeTimeouts,
+      originWarnings: canopy.warnings[specs[0]!.name] ?? 0,
+      nodeWarnings: spread(specs.slice(1).map((h) => canopy.warnings[h.name] ?? 0)),
+      warningKinds: canopy.warningKinds,
       statusP99Ms: round(percentile(canopy.statusMs, 99), 0),
       statusPolls: canopy.statusMs.length,
       machineBusyFraction: round(canopy.machine.busyFraction),

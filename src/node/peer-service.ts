@@ -168,9 +168,9 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
   const key = `${contentId}/${index}`;
   const abort = new AbortController();
   mine.set(key, abort);
-  let release: () => void;
+  let release: (measured?: boolean) => void;
   try {
-    release = await deps.uploads.acquire(block.length, abort.signal);
+    release = await deps.uploads.acquire(block.length, abort.signal, conn.remoteId);
   } catch (err) {
     if (isCanopyError(err, 'ERR_BUSY')) throw err;
     throw new CanopyError('ERR_TIMEOUT', `request for block ${index} was cancelled`);
@@ -183,7 +183,8 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
     if (body.pieces && !deps.store.has(block.hash)) {
       // Not held yet, but perhaps arriving: relayed as it comes, never from the store (relay-feed.ts).
       const feed = deps.relays?.().get(contentId, index);
-      if (feed) return { body: { relayed: true }, pieces: feed.read(), sent: release };
+      // Sent at the pace the block arrives here: it says nothing of the downloader's own pace.
+      if (feed) return { body: { relayed: true }, pieces: feed.read(), sent: () => release(false) };
       if (deps.relays?.().isLost(contentId, index)) throw new CanopyError('ERR_RELAY_ABORTED', `block ${index} of ${contentId.slice(0, 12)} was lost while arriving here; ask again once it is held`);
     }
     // From the block pool; back to it once the socket is done with the bytes (`flushed`).

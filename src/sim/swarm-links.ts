@@ -1,10 +1,14 @@
 /**
  * The simulated network under `canopy sim swarm`: every host has an upload and a download
  * rate; a block transfer runs at the host's share of both. A downloader splits its download
- * rate evenly over the blocks arriving at once; an uploader fills its upload rate over the
+ * rate over the blocks arriving at once, max-min fair (one held below its share by its
+ * uploader or its relay source keeps what it uses, the others split the rest evenly: as TCP
+ * flows into one link roughly do; until session 7 the split was even, and a slow-paced
+ * block's unused share was lost to the others); an uploader fills its upload rate over the
  * blocks it sends, giving each at most what its downloader can take and the rest to the
  * others (water-filling, as TCP flows sharing one bottleneck roughly do). An uploader sends
- * at most `UPLOAD_SLOTS` blocks at once, the others wait in order (the peer service's `UploadLimiter` limits, the same constants); more are answered busy.
+ * `UPLOAD_SLOTS` blocks at once, more while slow drains leave room (`SlotShares`, the node's
+ * `UploadLimiter` policy and constants), the others wait in order; more are answered busy.
  * Rates change only when a transfer starts or ends, so each change re-rates the transfers
  * at the two hosts involved (and the relays that follow them) and nothing else.
  *
@@ -15,6 +19,7 @@
  * holds back the last piece until it has verified the block).
  */
 import { MAX_WAITING, UPLOAD_SLOTS } from '../swarm/upload-limiter.js';
+import { SlotShares } from '../swarm/upload-slots.js';
 import type { EventQueue } from './event-queue.js';
 
 export interface Transfer {
@@ -25,6 +30,8 @@ export interface Transfer {
   remaining: number;
   rate: number;
   since: number;
+  /** When it started sending (its uploader's slot was granted). */
+  startedAt: number;
   /** Bumped on every re-rate: a finish event scheduled for an older version is stale. */
   version: number;
   started: boolean;
@@ -34,6 +41,8 @@ export interface Transfer {
   source?: Transfer;
   /** Relays that follow this transfer. */
   followers?: Set<Transfer>;
+  /** Its share of its downloader's link when last rated. */
+  downCap?: number;
   /** Arrived and verified at its downloader (a relay that follows it may end). */
   arrived?: boolean;
   /** All sent but the held-back piece: waits for its source to arrive. */
@@ -51,6 +60,8 @@ export interface Host {
 }
 
 export class Links {
+  private readonly shares: SlotShares[];
+
   constructor(
     readonly hosts: Host[],
     private readonly q: EventQueue,
@@ -58,16 +69,20 @@ export class Links {
     private readonly onSent: (t: Transfer) => void,
     /** Called when a queued transfer starts sending. */
     private readonly onStart: (t: Transfer) => void,
-    private readonly slots = UPLOAD_SLOTS,
+    slots = UPLOAD_SLOTS,
     /** Requests waiting beyond the slots before the uploader answers busy (Infinity: never). */
     private readonly maxWaiting = MAX_WAITING,
-  ) {}
+    /** Slots weighed by drain pace (`SlotShares`); false: a fixed count, as before session 7. */
+    shareSlots = true,
+  ) {
+    this.shares = hosts.map(() => new SlotShares(slots, shareSlots ? 2 * slots : slots));
+  }
 
   /** A request reached the uploader: it starts at once if a slot is free, else waits; undefined: busy. */
   enqueue(from: number, to: number, index: number, bytes: number, source?: Transfer): Transfer | undefined {
     const h = this.hosts[from]!;
-    if (h.sending.size >= this.slots && h.queue.length >= this.maxWaiting) return undefined;
-    const t: Transfer = { from, to, index, bytes, remaining: bytes, rate: 0, since: this.q.now, version: 0, started: false, dropped: false };
+    if (h.queue.length >= this.maxWaiting && !this.admits(from, to)) return undefined;
+    const t: Transfer = { from, to, index, bytes, remaining: bytes, rate: 0, since: this.q.now, startedAt: this.q.now, version: 0, started: false, dropped: false };
     if (source && !source.arrived) {
       t.source = source;
       (source.followers ??= new Set()).add(t);
@@ -89,15 +104,21 @@ export class Links {
 
   private startNext(from: number): void {
     const h = this.hosts[from]!;
-    while (h.sending.size < this.slots && h.queue.length > 0) {
+    while (h.queue.length > 0 && this.admits(from, h.queue[0]!.to)) {
       const t = h.queue.shift()!;
       t.started = true;
-      t.since = this.q.now;
+      t.since = t.startedAt = this.q.now;
       h.sending.add(t);
       this.hosts[t.to]!.receiving.add(t);
       this.onStart(t);
       this.reRateAround(t);
     }
+  }
+
+  private admits(from: number, to: number): boolean {
+    const active: string[] = [];
+    for (const t of this.hosts[from]!.sending) active.push(String(t.to));
+    return this.shares[from]!.admits(active, String(to), this.q.now);
   }
 
   private finish(t: Transfer, version: number): void {
@@ -128,6 +149,8 @@ export class Links {
     const h = this.hosts[t.from]!;
     h.sending.delete(t);
     h.uploaded += t.bytes;
+    // A relay goes at its source's pace, not its downloader's: only sends of held blocks measure a downloader.
+    if (!t.source) this.shares[t.from]!.ended(String(t.to), t.bytes, this.q.now - t.startedAt, this.q.now);
     this.hosts[t.to]!.receiving.delete(t);
     this.reRateAround(t);
     // Its relays are no longer held to its pace (they still wait for it to arrive).
@@ -144,6 +167,26 @@ export class Links {
   }
 
   /**
+   * What `t` may take of its downloader's link: transfers held below their share there by
+   * something else (their uploader, their source) keep what they use, and the rest is split
+   * evenly among the others (max-min fairness, as TCP flows into one link roughly share it).
+   */
+  private downShare(t: Transfer): number {
+    const d = this.hosts[t.to]!;
+    const demands: number[] = [];
+    for (const r of d.receiving) if (r !== t) demands.push(r.holding ? 0 : r.rate < (r.downCap ?? Infinity) - 1e-6 ? r.rate : Infinity);
+    demands.sort((a, b) => a - b);
+    let left = d.down;
+    let count = demands.length + 1;
+    for (const demand of demands) {
+      if (demand >= left / count) break;
+      left -= demand;
+      count--;
+    }
+    return left / count;
+  }
+
+  /**
    * Water-fills the uploader's rate over its transfers, each capped at its downloader's even
    * share and, for a relay whose source is still sending, at the source's rate. A changed
    * rate re-rates the relays that follow (`depth` bounds the cascade).
@@ -153,7 +196,7 @@ export class Links {
     const now = this.q.now;
     const list = [...h.sending]
       .filter((t) => !t.holding)
-      .map((t) => ({ t, cap: Math.min(this.hosts[t.to]!.down / this.hosts[t.to]!.receiving.size, t.source && t.source.remaining > 0 && this.hosts[t.source.from]!.sending.has(t.source) ? t.source.rate : Infinity) }))
+      .map((t) => ({ t, cap: Math.min((t.downCap = this.downShare(t)), t.source && t.source.remaining > 0 && this.hosts[t.source.from]!.sending.has(t.source) ? t.source.rate : Infinity) }))
       .sort((a, b) => a.cap - b.cap);
     let left = h.up;
     const changed: Transfer[] = [];

@@ -36,6 +36,8 @@ export interface SwarmScenarioOptions {
   maxSeconds: number;
   /** Cut-through relay of blocks still arriving (as the node does). */
   relay: boolean;
+  /** Upload slots weighed by each downloader's drain pace (as the node does); false: a fixed count. */
+  shareSlots: boolean;
 }
 
 export const SWARM_SCENARIO_DEFAULTS: SwarmScenarioOptions = {
@@ -53,6 +55,7 @@ export const SWARM_SCENARIO_DEFAULTS: SwarmScenarioOptions = {
   tickMs: TICK_MS,
   maxSeconds: 3600,
   relay: true,
+  shareSlots: true,
 };
 
 export function buildSwarm(o: SwarmScenarioOptions): { specs: SimHostSpec[]; originMembers: number[]; random: () => number } {
@@ -94,7 +97,7 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
   const o = { ...SWARM_SCENARIO_DEFAULTS, ...partial };
   const wall = performance.now();
   const { specs, originMembers, random } = buildSwarm(o);
-  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots, o.maxWaiting, o.tickMs, o.relay);
+  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots, o.maxWaiting, o.tickMs, o.relay, o.shareSlots);
   sim.run(o.maxSeconds * 1000);
   const F = o.size;
   const downloaders = sim.nodes.slice(1);
@@ -106,7 +109,10 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
   const kept = downloaders.reduce((s, n) => s + n.kept, 0);
   const msgRates = downloaders.map((n) => n.messages / ((n.doneAt ?? sim.q.now) / 1000)).sort((a, b) => a - b);
   const times = [...done].sort((a, b) => a - b).map((t) => t / 1000);
-  const slowOwn = downloaders.slice(0, o.slow).map((n, i) => (n.doneAt ?? Infinity) / 1000 / (F / specs[i + 1]!.down));
+  // Each node's own bound (as the bench's `perNodeBound`): the swarm's shared limits or its own download.
+  const own = (n: (typeof downloaders)[number]) => (n.doneAt ?? Infinity) / 1000 / Math.max(F / specs[0]!.up, F / specs[n.id]!.down, (o.nodes * F) / (specs[0]!.up + sumUp));
+  const slowOwn = downloaders.slice(0, o.slow).map(own);
+  const fastOwn = downloaders.slice(o.slow).map(own);
   const stats = downloaders.reduce((s, n) => ({ requests: s.requests + n.sched!.stats.requests, copies: s.copies + n.sched!.stats.copies, stalled: s.stalled + n.sched!.stats.stalled }), { requests: 0, copies: 0, stalled: 0 });
   return {
     nodes: o.nodes,
@@ -127,6 +133,7 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
     ratio: round(T / Tstar),
     completionSeconds: { min: times[0] ?? null, median: times[Math.floor(times.length / 2)] ?? null, max: times.at(-1) ?? null },
     slowWorstOwnRatio: slowOwn.length ? round(Math.max(...slowOwn)) : null,
+    fastWorstOwnRatio: fastOwn.length ? round(Math.max(...fastOwn)) : null,
     originEgressRatio: round(sim.links.hosts[0]!.uploaded / F),
     receivedPerKept: round(received / Math.max(1, kept)),
     messagesPerNodePerSecond: { median: round(msgRates[Math.floor(msgRates.length / 2)]!), max: round(msgRates.at(-1)!) },

@@ -69,12 +69,14 @@ export class SwarmSim {
     private readonly tickMs = TICK_MS,
     /** Cut-through relay of blocks still arriving (the node's behaviour); false: only whole blocks are forwarded. */
     private readonly relay = true,
+    /** Upload slots weighed by drain pace (the node's `UploadLimiter`); false: a fixed count. */
+    shareSlots = true,
   ) {
     const n = Math.ceil(size / blockSize);
     this.lengths = Array.from({ length: n }, (_, i) => Math.min(blockSize, size - i * blockSize));
     this.places = specs.map((s) => s.place);
     const hosts: Host[] = specs.map((s) => ({ up: s.up, down: s.down, sending: new Set(), receiving: new Set(), queue: [], uploaded: 0 }));
-    this.links = new Links(hosts, this.q, (t) => this.sentLastByte(t), (t) => this.started(t), uploadSlots, maxWaiting);
+    this.links = new Links(hosts, this.q, (t) => this.sentLastByte(t), (t) => this.started(t), uploadSlots, maxWaiting, shareSlots);
     const limits = pipelineLimits(blockSize, MAX_IN_FLIGHT, MAX_IN_FLIGHT_PER_PEER);
     this.nodes = specs.map((s, id) => ({
       id,

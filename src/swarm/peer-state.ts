@@ -33,6 +33,9 @@ export class PeerState {
   load: PeerLoad = { uploads: 0, queuedBytes: 0, rate: 0, cap: 0 };
   /** Measured delivery rate in bytes/s; 0 until the first block arrives. */
   measuredRate = 0;
+  /** Decayed sums of bytes delivered and their service time, of which `measuredRate` is the ratio. */
+  private paceBytes = 0;
+  private paceMs = 0;
   lastDeliveryAt = 0;
   /** When bytes last arrived from it (any frame, a block still arriving included). */
   lastHeardAt = -Infinity;
@@ -84,11 +87,17 @@ export class PeerState {
     return now - Math.max(sentAt, this.lastDeliveryAt) > LATE_FACTOR * predicted + LATE_SLACK_MS;
   }
 
-  /** Folds one delivery into the measured rate; service time excludes time queued behind our own earlier requests. */
+  /**
+   * Folds one delivery into the measured rate; service time excludes time queued behind our
+   * own earlier requests. Bytes and service time are summed (with decay) and divided, not
+   * per-delivery rates averaged: two blocks sent side by side arrive close together, and the
+   * second's tiny service time would otherwise read as a rate hundreds of times the link's.
+   */
   delivered(length: number, sentAt: number, now: number): void {
     const serviceMs = Math.max(1, now - Math.max(sentAt, this.lastDeliveryAt));
-    const sample = (length / serviceMs) * 1000;
-    this.measuredRate = this.measuredRate === 0 ? sample : this.measuredRate * (1 - EWMA) + sample * EWMA;
+    this.paceBytes = this.paceBytes * (1 - EWMA) + length;
+    this.paceMs = this.paceMs * (1 - EWMA) + serviceMs;
+    this.measuredRate = (this.paceBytes / this.paceMs) * 1000;
     this.lastDeliveryAt = now;
     this.failures = 0;
   }

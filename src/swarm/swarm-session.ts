@@ -142,7 +142,16 @@ export class SwarmSession {
     for (const a of this.aborts.values()) a.abort(reason);
     this.deps.relays?.drop(this.contentId, 'the download stopped');
     this.feedOwner.clear();
-    for (const list of this.waiters.values()) for (const w of list) w.reject(reason);
+    // A reader waiting for a block that is held by now (stored by another writer of the node's
+    // bitfield) gets it from the store: the download ending, its content complete, is no
+    // failure of that read (a mirror's body broke with "unexpected EOF" right at `content complete`).
+    for (const [index, list] of this.waiters) {
+      const held = this.scheduler.have.has(index);
+      for (const w of list) {
+        if (held) w.resolve();
+        else w.reject(reason);
+      }
+    }
     this.waiters.clear();
   }
 
@@ -311,8 +320,11 @@ export class SwarmSession {
     }
     if (this.scheduler.have.has(index)) {
       // Already held: dropped without hashing or writing; the scheduler still learns the peer's pace.
+      // Held perhaps by another writer of the node's bitfield (a cancelled session settling, a
+      // publish): readers waiting here for it read it from the store now.
       this.deps.onReceived?.(length, 'duplicate');
       this.handle({ type: 'block', peer, index, valid: true });
+      this.resolveWaiters(index);
       return;
     }
     this.storing.add(index);

@@ -1,12 +1,14 @@
 /**
- * Paces what a node uploads to peers: at most `concurrency` blocks are read and sent at
- * once (so memory stays a few blocks whatever the number of downloaders), the node's upload
- * cap is a token bucket, and the load it reports to downloaders (active uploads, queued
- * bytes, recent rate, cap) comes from here.
+ * Paces what a node uploads to peers: `concurrency` blocks are read and sent at once, more
+ * (up to twice as many) only while downloaders that drain slowly leave part of those slots
+ * unused (`SlotShares`), so memory stays a few blocks whatever the number of downloaders;
+ * the node's upload cap is a token bucket, and the load it reports to downloaders (active
+ * uploads, queued bytes, recent rate, cap) comes from here.
  */
 import { CanopyError } from '../core/errors.js';
 import type { PeerLoad } from './peer-state.js';
 import { TokenBucket } from './token-bucket.js';
+import { SlotShares } from './upload-slots.js';
 
 const RATE_WINDOW_MS = 2_000;
 /**
@@ -25,10 +27,17 @@ export const UPLOAD_SLOTS = 4;
  */
 export const MAX_WAITING = 2;
 
+interface Waiter {
+  peer: string | undefined;
+  grant: () => void;
+}
+
 export class UploadLimiter {
-  private active = 0;
+  /** Uploads in progress: the downloader each goes to (what `SlotShares` weighs). */
+  private readonly active: (string | undefined)[] = [];
   private queuedBytes = 0;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: Waiter[] = [];
+  private readonly shares: SlotShares;
   private readonly bucket: TokenBucket;
   private windowStart = performance.now();
   private windowBytes = 0;
@@ -38,8 +47,11 @@ export class UploadLimiter {
     cap: number,
     private readonly concurrency = UPLOAD_SLOTS,
     private readonly maxWaiting = MAX_WAITING,
+    /** The clock drain paces are measured with (tests pass their own). */
+    private readonly clock: () => number = () => performance.now(),
   ) {
     this.bucket = new TokenBucket(cap);
+    this.shares = new SlotShares(concurrency);
   }
 
   /** Bytes per second, 0 = none; changed at run time by a reload. */
@@ -53,59 +65,74 @@ export class UploadLimiter {
 
   /**
    * Waits for an upload slot and for `bytes` of the cap; returns the function that frees the
-   * slot. Aborting `signal` (the downloader cancelled) gives up the wait and the slot.
+   * slot. `peer` is the downloader (its drain pace weighs its slot); aborting `signal` (the
+   * downloader cancelled) gives up the wait and the slot. Free it with `measured` false when
+   * the block was relayed while still arriving: it went at its source's pace, not the peer's.
    */
-  async acquire(bytes: number, signal?: AbortSignal): Promise<() => void> {
-    if (this.active >= this.concurrency && this.waiters.length >= this.maxWaiting) throw new CanopyError('ERR_BUSY', `${this.active} blocks are being sent and ${this.waiters.length} wait: ask another holder, or again shortly`);
+  async acquire(bytes: number, signal?: AbortSignal, peer?: string): Promise<(measured?: boolean) => void> {
+    const admitted = this.waiters.length === 0 && this.shares.admits(this.active, peer, this.clock());
+    if (!admitted && this.waiters.length >= this.maxWaiting) throw new CanopyError('ERR_BUSY', `${this.active.length} blocks are being sent and ${this.waiters.length} wait: ask another holder, or again shortly`);
     this.queuedBytes += bytes;
     let holding = false;
+    let grantedAt = 0;
     try {
-      if (this.active >= this.concurrency) await this.waitForSlot(signal);
-      else this.active++;
+      if (admitted) this.active.push(peer);
+      else await this.waitForSlot(peer, signal);
       holding = true;
+      grantedAt = this.clock();
       await this.bucket.take(bytes, signal);
     } catch (err) {
-      if (holding) this.release();
+      if (holding) this.release(peer);
       throw err;
     } finally {
       this.queuedBytes -= bytes;
     }
     this.count(bytes);
     let freed = false;
-    return () => {
+    return (measured = true) => {
       if (freed) return;
       freed = true;
-      this.release();
+      const now = this.clock();
+      if (measured) this.shares.ended(peer, bytes, now - grantedAt, now);
+      this.release(peer);
     };
   }
 
-  private waitForSlot(signal?: AbortSignal): Promise<void> {
+  private waitForSlot(peer: string | undefined, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason as Error);
       const onAbort = () => {
-        const i = this.waiters.indexOf(grant);
+        const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
         reject(signal!.reason as Error);
       };
-      const grant = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
+      const waiter: Waiter = {
+        peer,
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
       };
-      this.waiters.push(grant);
+      this.waiters.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
-  /** Hands the slot to the next waiter, if any (the active count stays), else frees it. */
-  private release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else this.active--;
+  /** Frees the slot of an upload to `peer`, then starts waiters, in order, while the slots have room. */
+  private release(peer: string | undefined): void {
+    const i = this.active.indexOf(peer);
+    if (i >= 0) this.active.splice(i, 1);
+    const now = this.clock();
+    while (this.waiters.length > 0 && this.shares.admits(this.active, this.waiters[0]!.peer, now)) {
+      const next = this.waiters.shift()!;
+      this.active.push(next.peer);
+      next.grant();
+    }
   }
 
   load(): PeerLoad {
     this.count(0);
-    return { uploads: this.active, queuedBytes: this.queuedBytes, rate: Math.round(this.lastRate), cap: this.cap };
+    return { uploads: this.active.length, queuedBytes: this.queuedBytes, rate: Math.round(this.lastRate), cap: this.cap };
   }
 
   private count(bytes: number): void {

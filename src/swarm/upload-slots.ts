@@ -1,0 +1,68 @@
+/**
+ * How many blocks an uploader sends at once. A slot is meant as a share of the uploader's
+ * link, but counted as a number it is not one: a downloader that drains a block at a quarter
+ * of the pace the others do (its own link is slow, or the block is relayed from a slow
+ * source) holds a whole slot and uses a quarter of it. With four slots and two slow
+ * downloaders asking twice each, the origin sent at 40-60 % of its link while fast nodes
+ * waited, and they finished at 2.1-2.3x their own bound (`canopy sim swarm --slow 2`, issue
+ * 17 session 7). So each upload in progress is weighed by its downloader's recent drain pace
+ * over the best recent pace, and one more is sent while the weights leave room for it, up to
+ * twice the slots. Pure: the caller passes `now`; `UploadLimiter` and the simulator's links
+ * share it, so the simulator runs the node's policy.
+ */
+
+/** A drain pace older than this no longer describes its downloader. */
+export const DRAIN_MEMORY_MS = 30_000;
+/** The least an upload in progress counts for: a very slow one still takes some of the link. */
+const MIN_WEIGHT = 0.125;
+const EWMA = 0.5;
+
+export class SlotShares {
+  /** Downloader → its recent pace for one block (bytes/s, grant to last byte) and when measured. */
+  private readonly drains = new Map<string, { rate: number; at: number }>();
+
+  constructor(
+    readonly slots: number,
+    readonly maxActive = 2 * slots,
+  ) {}
+
+  /** One upload to `peer` ended: `bytes` in `ms` from its slot's grant. */
+  ended(peer: string | undefined, bytes: number, ms: number, now: number): void {
+    if (peer === undefined || bytes <= 0) return;
+    const sample = (bytes / Math.max(1, ms)) * 1000;
+    const prev = this.drains.get(peer);
+    const rate = prev && now - prev.at < DRAIN_MEMORY_MS ? prev.rate * (1 - EWMA) + sample * EWMA : sample;
+    this.drains.set(peer, { rate, at: now });
+  }
+
+  /**
+   * The share of a slot an upload to `peer` takes: its pace over the best recent pace.
+   * Unknown downloaders count as a whole slot, as before anything is measured.
+   */
+  weight(peer: string | undefined, now: number, best = this.best(now)): number {
+    const d = peer === undefined ? undefined : this.drains.get(peer);
+    if (!d || best <= 0 || now - d.at >= DRAIN_MEMORY_MS) return 1;
+    return Math.min(1, Math.max(MIN_WEIGHT, d.rate / best));
+  }
+
+  /** Whether an upload to `next` may start beside those in progress (`active`: their downloaders). */
+  admits(active: readonly (string | undefined)[], next: string | undefined, now: number): boolean {
+    if (active.length < this.slots) return true;
+    if (active.length >= this.maxActive) return false;
+    const best = this.best(now);
+    if (best <= 0) return false;
+    let used = this.weight(next, now, best);
+    for (const peer of active) used += this.weight(peer, now, best);
+    return used <= this.slots + 1e-9;
+  }
+
+  /** The best recent drain pace (the pace of a whole slot); forgets paces past their memory. */
+  private best(now: number): number {
+    let best = 0;
+    for (const [peer, d] of this.drains) {
+      if (now - d.at >= DRAIN_MEMORY_MS) this.drains.delete(peer);
+      else best = Math.max(best, d.rate);
+    }
+    return best;
+  }
+}
