@@ -34,7 +34,7 @@ import path from 'node:path';
 import { runCommand } from '../test/helpers/cli.js';
 import { buildImage, pushImage, startRegistry, type RunningRegistry, type TestImage } from '../test/helpers/oci-registry.js';
 import { CanopyCluster, canopyArgv } from '../test/netns/canopy-cluster.js';
-import { NetnsHarness, type Host } from '../test/netns/harness.js';
+import { NetnsHarness, rateBits, type Host } from '../test/netns/harness.js';
 import { loadAverage, RunSampler, spread } from './_proc.js';
 import { cpuSecondsOf, GiB, log, option, peakRssKb, round, sizeOption, timed } from './_util.js';
 
@@ -295,13 +295,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     if (failed || keep) log(`kept ${dir} for inspection`);
     else rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** A tc rate (`100mbit`, `1gbit`, `500kbit`) in bits per second. */
-function rateBits(rate: string): number {
-  const m = /^(\d+(?:\.\d+)?)(k|m|g)?bit$/i.exec(rate);
-  if (!m) throw new Error(`--rate ${rate}: expected e.g. 100mbit`);
-  return Number(m[1]) * { k: 1e3, m: 1e6, g: 1e9, '': 1 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g' | ''];
 }
 
 /** A node's log lines (JSON) from t0 on. */
