@@ -7,15 +7,19 @@
  * - direct (the baseline): N `skopeo copy` at once, each in a node's namespace, straight
  *   from the registry (they share its one link, as a fleet behind one registry does).
  * - preheat: `canopy publish oci://` at the root to the nodes that meet --preheat-criteria
- *   (`*`, or `half=a`: the first half of the nodes; the others must receive nothing), then
- *   one pull on a node that holds the image against `skopeo copy` from a local OCI layout
- *   (the issue's "local skopeo copy from a directory"), then every holder pulls at once.
+ *   (`*`, or `half=a`: the first half of the nodes; the others must receive nothing), timed
+ *   until the last of them holds the image (`preheatRatioVsDirect` = that time over the
+ *   direct pulls' in the same run), then one pull on a node that holds the image against
+ *   `skopeo copy` from a local OCI layout (the issue's "local skopeo copy from a directory").
  *   When pull-through runs too, preheat uses a second image (else every block is held).
+ * - holders: after preheat, every holder pulls the image through its own node at once.
  * Registry egress is the registry's own request log (body bytes of blob GETs); times are
- * until the last node has the whole image. Each phase logs its figures as it ends.
+ * until the last node has the whole image. Each phase logs its figures as it ends. CPU per
+ * GiB delivered: Canopy = root + nodes (+ the publishing CLI for preheat); direct = the
+ * registry + the skopeo clients.
  * - warm: one more pull on a node after the pull-through (the blobs are contents it holds)
  *   against the same local `skopeo copy`.
- * Options: --size 1GiB --nodes 8 --rate 100mbit --phases pull-through,warm,preheat,direct
+ * Options: --size 1GiB --nodes 8 --rate 100mbit --phases pull-through,warm,preheat,holders,direct
  * (run in that order; when direct is last, Canopy's nodes are stopped before it)
  * --pt-placement full|on-demand (the pull-through rule's placement) --layout DIR (build
  * the image there once and reuse it; DIR-preheat for the second) --preheat-criteria
@@ -29,10 +33,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCommand } from '../test/helpers/cli.js';
 import { buildImage, pushImage, startRegistry, type RunningRegistry, type TestImage } from '../test/helpers/oci-registry.js';
-import { CanopyCluster } from '../test/netns/canopy-cluster.js';
-import { NetnsHarness, type Host } from '../test/netns/harness.js';
+import { CanopyCluster, canopyArgv } from '../test/netns/canopy-cluster.js';
+import { NetnsHarness, rateBits, type Host } from '../test/netns/harness.js';
 import { loadAverage, RunSampler, spread } from './_proc.js';
-import { cpuSecondsOf, GiB, log, option, round, sizeOption, timed } from './_util.js';
+import { cpuSecondsOf, GiB, log, option, peakRssKb, round, sizeOption, timed } from './_util.js';
 
 /** The image layout, built once (random layers gzip slowly) and reused with --layout. */
 export async function imageAt(dir: string, size: number): Promise<TestImage> {
@@ -55,6 +59,9 @@ export async function imageAt(dir: string, size: number): Promise<TestImage> {
 interface Pulls {
   seconds: number;
   perNode: number[];
+  /** The skopeo clients' CPU seconds (all of them) and the largest peak RSS of one, from /usr/bin/time. */
+  clientCpuSeconds: number;
+  clientPeakRssMiB: number;
 }
 
 /** One `skopeo copy` per host at once, each inside its namespace from `source(host)`; seconds until the last is done. */
@@ -64,14 +71,17 @@ async function pullAll(harness: NetnsHarness, hosts: Host[], source: (h: Host) =
   const settled = await Promise.allSettled(
     hosts.map(
       (h, i) =>
-        new Promise<number>((resolve, reject) => {
+        new Promise<{ seconds: number; cpu: number; rssKb: number }>((resolve, reject) => {
           const target = path.join(dir, `pull-${Date.now()}-${i}`);
-          const child = spawn('ip', ['netns', 'exec', h.ns, 'skopeo', 'copy', '--src-tls-verify=false', `docker://${source(h)}`, `oci:${target}:x`], { stdio: ['ignore', 'ignore', 'pipe'] });
+          const times = `${target}.time`;
+          const argv = ['netns', 'exec', h.ns, '/usr/bin/time', '-f', '%U %S %M', '-o', times, 'skopeo', 'copy', '--src-tls-verify=false', `docker://${source(h)}`, `oci:${target}:x`];
+          const child = spawn('ip', argv, { stdio: ['ignore', 'ignore', 'pipe'] });
           let err = '';
           child.stderr.on('data', (d: Buffer) => (err += d.toString()));
           child.on('close', (code) => {
             rmSync(target, { recursive: true, force: true });
-            if (code === 0) resolve((performance.now() - t0) / 1000);
+            const [user = 0, sys = 0, rssKb = 0] = existsSync(times) ? readFileSync(times, 'utf8').trim().split('\n').pop()!.split(' ').map(Number) : [];
+            if (code === 0) resolve({ seconds: (performance.now() - t0) / 1000, cpu: user + sys, rssKb });
             else reject(new Error(`skopeo in ${h.name} from ${source(h)}: ${err.slice(-2000)}`));
           });
         }),
@@ -79,8 +89,9 @@ async function pullAll(harness: NetnsHarness, hosts: Host[], source: (h: Host) =
   );
   const failed = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length > 0) throw new Error(`${failed.length} of ${hosts.length} pulls failed: ${(failed[0]!.reason as Error).message}`);
-  const perNode = settled.map((r) => (r as PromiseFulfilledResult<number>).value);
-  return { seconds: Math.max(...perNode), perNode };
+  const done = settled.map((r) => (r as PromiseFulfilledResult<{ seconds: number; cpu: number; rssKb: number }>).value);
+  const perNode = done.map((d) => d.seconds);
+  return { seconds: Math.max(...perNode), perNode, clientCpuSeconds: round(done.reduce((s, d) => s + d.cpu, 0)), clientPeakRssMiB: round(Math.max(...done.map((d) => d.rssKb)) / 1024, 1) };
 }
 
 function blobReads(registry: RunningRegistry, from: number): { bytes: number; maxPerBlob: number } {
@@ -94,7 +105,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const size = sizeOption(args, 'size', '1GiB');
   const count = Number(option(args, 'nodes', '8'));
   const rate = option(args, 'rate', '100mbit');
-  const phases = option(args, 'phases', 'pull-through,warm,preheat,direct').split(',');
+  const phases = option(args, 'phases', 'pull-through,warm,preheat,holders,direct').split(',');
   const ptPlacement = option(args, 'pt-placement', 'full');
   const preheatCriteria = option(args, 'preheat-criteria', '*');
   if (preheatCriteria !== '*' && preheatCriteria !== 'half=a') throw new Error(`--preheat-criteria: '*' or 'half=a' (the first half of the nodes)`);
@@ -175,29 +186,42 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
           directPerNode: spread(p.perNode),
           directEgressRatio: round(blobReads(registry, at).bytes / bytesOf(other)),
           registryCpuSecondsPerGiB: round((cpuSecondsOf(registry.pid) - reg0) / delivered),
+          // The baseline's whole CPU: the registry and the N skopeo clients (waited-for children).
+          directCpuSecondsPerGiB: round((cpuSecondsOf(registry.pid) - reg0 + p.clientCpuSeconds) / delivered),
+          directClientCpuSeconds: p.clientCpuSeconds,
+          directClientPeakRssMiB: p.clientPeakRssMiB,
+          registryPeakRssMiB: round(peakRssKb(registry.pid) / 1024, 1),
           directLoad: loadAverage(),
         });
       },
-      // Preheat to the nodes that meet --preheat-criteria (default every node): the goal figure
-      // (one pull on a holding node against a local skopeo copy) first, then every holder at once.
+      // Preheat to the nodes that meet --preheat-criteria (default every node): the time until
+      // the last of them holds the image (against direct: the issue's time to the last node),
+      // then the goal figure: one pull on a holding node against a local skopeo copy.
       preheat: async () => {
         const qualified = preheatCriteria === 'half=a' ? nodeHosts.slice(0, Math.ceil(count / 2)) : nodeHosts;
         const others = nodeHosts.filter((h) => !qualified.includes(h));
         log(`preheat: publish oci:// at the root to ${preheatCriteria} (${qualified.length} nodes) (load ${loadAverage()})`);
         const at = registry.requests().length;
         const cpu0 = canopyCpu();
-        let id = '';
+        const t0 = Date.now();
+        let cli = { cpuSeconds: 0, peakRssMiB: 0, seconds: 0 };
         const preheat = await timed(async () => {
-          const lines = cluster.cli(cluster.root.host, ['publish', `oci://${registry.host}/bench/app:v1`, '--criteria', preheatCriteria, '--insecure-registry', '--to', cluster.root.api, '--json']).trim().split('\n');
-          id = (JSON.parse(lines[lines.length - 1]!) as { contentId: string }).contentId;
-          await cluster.waitComplete(id, { timeoutMs: 3_600_000, intervalMs: 500 });
+          const published = publishImage(`oci://${registry.host}/bench/app:v1`, preheatCriteria);
+          cli = published.cli;
+          preheatId = published.contentId;
+          await cluster.waitComplete(preheatId, { timeoutMs: 3_600_000, intervalMs: 500, include: qualified.map((h) => h.name) });
         });
+        const delivered = (qualified.length * bytesOf(other)) / GiB;
         Object.assign(out, {
           preheatSeconds: round(preheat.seconds),
           preheatNodes: qualified.length,
+          preheatTimeline: { cliSeconds: cli.seconds, complete: completions(cluster, t0) },
           preheatEgressRatio: round(blobReads(registry, at).bytes / bytesOf(other)),
-          preheatCpuSecondsPerGiB: round((canopyCpu() - cpu0) / ((qualified.length * bytesOf(other)) / GiB)),
-          preheatBlocksOutsideCriteria: others.reduce((n, h) => n + cluster.localHolding(h.name, id).haveBlocks, 0),
+          // Root + nodes + the publishing CLI (which fetches and hashes the image).
+          preheatCpuSecondsPerGiB: round((canopyCpu() - cpu0 + cli.cpuSeconds) / delivered),
+          preheatCliCpuSeconds: cli.cpuSeconds,
+          preheatCliPeakRssMiB: cli.peakRssMiB,
+          preheatBlocksOutsideCriteria: others.reduce((n, h) => n + cluster.localHolding(h.name, preheatId).haveBlocks, 0),
           preheatLoad: loadAverage(),
         });
         log(`preheat: ${JSON.stringify(out)}`);
@@ -205,10 +229,25 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         const one = await pullAll(harness, [qualified[0]!], (h) => `${node(h)}/bench/app:v1`, dir);
         const local = await localCopy(other);
         Object.assign(out, { preheatedPullSeconds: round(one.seconds), localCopySeconds: round(local), preheatedRatio: round(one.seconds / local) });
-        log(`preheated: ${JSON.stringify(out)}`);
-        const p = await pullAll(harness, qualified, (h) => `${node(h)}/bench/app:v1`, dir);
-        Object.assign(out, { preheatPullSeconds: round(p.seconds), preheatTotalSeconds: round(preheat.seconds + p.seconds) });
       },
+      // After preheat: every holder pulls the image through its own node at once.
+      holders: async () => {
+        if (!preheatId) throw new Error('the holders phase follows preheat');
+        const qualified = preheatCriteria === 'half=a' ? nodeHosts.slice(0, Math.ceil(count / 2)) : nodeHosts;
+        const p = await pullAll(harness, qualified, (h) => `${node(h)}/bench/app:v1`, dir);
+        Object.assign(out, { holdersPullSeconds: round(p.seconds), preheatAndPullSeconds: round((out.preheatSeconds as number) + p.seconds) });
+      },
+    };
+    let preheatId = '';
+    /** `canopy publish oci://` at the root, under /usr/bin/time: the CLI's CPU and peak RSS count too. */
+    const publishImage = (ref: string, criteria: string) => {
+      const times = path.join(dir, 'publish-time.txt');
+      const t0 = performance.now();
+      const argv = ['/usr/bin/time', '-f', '%U %S %M', '-o', times, ...canopyArgv(true), 'publish', ref, '--criteria', criteria, '--insecure-registry', '--to', cluster.root.api, '--json'];
+      const lines = harness.exec(cluster.root.host.ns, argv).trim().split('\n');
+      const [user, sys, rssKb] = readFileSync(times, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+      const cli = { cpuSeconds: round(user! + sys!), peakRssMiB: round(rssKb! / 1024, 1), seconds: round((performance.now() - t0) / 1000) };
+      return { contentId: (JSON.parse(lines[lines.length - 1]!) as { contentId: string }).contentId, cli };
     };
     const localCopy = async (img: TestImage): Promise<number> => {
       const target = path.join(dir, 'local-copy');
@@ -228,13 +267,13 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       Object.assign(out, {
         rootPeakRssMiB: round(machine.peakRssMiB.root ?? 0, 1),
         nodePeakRssMiB: spread(rss.filter(([n]) => n.startsWith('n')).map(([, v]) => v)),
-        registryPeakRssMiB: round(machine.peakRssMiB.registry ?? 0, 1),
+        registryPeakRssMiB: round(Math.max(machine.peakRssMiB.registry ?? 0, (out.registryPeakRssMiB as number | undefined) ?? 0), 1),
         machineBusyFraction: round(machine.busyFraction),
         load: { start: machine.loadAtStart, end: machine.loadAtEnd, peak1: machine.peakLoad1 },
       });
     };
     for (const name of phases) {
-      if (!phase[name]) throw new Error(`unknown phase ${name}: pull-through, warm, direct, preheat`);
+      if (!phase[name]) throw new Error(`unknown phase ${name}: pull-through, warm, preheat, holders, direct`);
       // A failed phase is recorded and the next one runs (a quiet window is too short to lose the rest).
       await phase[name]().catch((err: Error) => {
         out[`${name}Error`] = err.message.slice(0, 1000);
@@ -243,7 +282,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       // The direct pulls share the registry's one link: N images through it is their floor (the bench's direct runs above it).
       if (out.pullThroughSeconds !== undefined) out.ratioVsDirectFloor = round((out.pullThroughSeconds as number) / directFloor);
       if (out.pullThroughSeconds !== undefined && out.directSeconds !== undefined) out.ratioVsDirect = round((out.pullThroughSeconds as number) / (out.directSeconds as number));
-      if (out.preheatTotalSeconds !== undefined && out.directSeconds !== undefined) out.preheatRatioVsDirect = round((out.preheatTotalSeconds as number) / (out.directSeconds as number));
+      if (out.preheatSeconds !== undefined && out.directSeconds !== undefined) out.preheatRatioVsDirect = round((out.preheatSeconds as number) / (out.directSeconds as number));
+      if (out.preheatSeconds !== undefined) out.preheatRatioVsDirectFloor = round((out.preheatSeconds as number) / directFloor);
       log(`${name}: ${JSON.stringify(out)}`);
     }
     finishCanopy();
@@ -257,28 +297,32 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   }
 }
 
-/** A tc rate (`100mbit`, `1gbit`, `500kbit`) in bits per second. */
-function rateBits(rate: string): number {
-  const m = /^(\d+(?:\.\d+)?)(k|m|g)?bit$/i.exec(rate);
-  if (!m) throw new Error(`--rate ${rate}: expected e.g. 100mbit`);
-  return Number(m[1]) * { k: 1e3, m: 1e6, g: 1e9, '': 1 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g' | ''];
+/** A node's log lines (JSON) from t0 on. */
+function logLines(cluster: CanopyCluster, name: string, t0: number): { time?: string; msg?: string; size?: number }[] {
+  return readFileSync(path.join(cluster.nodes.get(name)!.dataDir, 'node.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { time?: string; msg?: string; size?: number })
+    .filter((l) => Date.parse(l.time ?? '') >= t0);
+}
+
+const secondsAfter = (t0: number, line: { time?: string }) => round((Date.parse(line.time ?? '') - t0) / 1000, 1);
+
+/** When each node (not the root) logged a content complete, in seconds after t0. */
+function completions(cluster: CanopyCluster, t0: number): Record<string, number[]> {
+  const root = cluster.root.host.name;
+  const names = [...cluster.nodes.keys()].filter((n) => n !== root);
+  return Object.fromEntries(names.map((n) => [n, logLines(cluster, n, t0).filter((l) => l.msg === 'content complete').map((l) => secondsAfter(t0, l))]));
 }
 
 /**
  * Where a pull-through's time went, from the nodes' own logs (seconds after the pulls
  * started): when the root had each blob published as a content, and when each node's swarm
- * completed the contents (the last of them).
+ * completed the contents.
  */
 function timeline(cluster: CanopyCluster, t0: number): Record<string, unknown> {
-  const at = (line: { time?: string }) => round((Date.parse(line.time ?? '') - t0) / 1000, 1);
-  const lines = (name: string) =>
-    readFileSync(path.join(cluster.nodes.get(name)!.dataDir, 'node.log'), 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { time?: string; msg?: string; size?: number })
-      .filter((l) => Date.parse(l.time ?? '') >= t0);
-  const root = cluster.root.host.name;
-  const published = lines(root).filter((l) => l.msg === 'pull-through blob published').map((l) => [at(l), l.size]);
-  const complete = Object.fromEntries([...cluster.nodes.keys()].filter((n) => n !== root).map((n) => [n, lines(n).filter((l) => l.msg === 'content complete').map(at)]));
-  return { published, complete };
+  const published = logLines(cluster, cluster.root.host.name, t0)
+    .filter((l) => l.msg === 'pull-through blob published')
+    .map((l) => [secondsAfter(t0, l), l.size]);
+  return { published, complete: completions(cluster, t0) };
 }

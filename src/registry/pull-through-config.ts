@@ -13,6 +13,13 @@ import type { UpstreamOptions } from './registry-client.js';
 export interface PullThroughConfig {
   /** How long a tag resolved upstream is trusted before it is asked again (seconds). */
   readonly tagCacheSeconds: number;
+  /**
+   * How many nodes the root relays one blob's first fetch to while it arrives (default 1).
+   * Each relayed copy goes out of the root's uplink at the upstream's pace, so more than one
+   * only pays when that uplink is several times faster than the upstream (a fast LAN behind
+   * a slow internet registry); other askers follow the blob's content through the swarm.
+   */
+  readonly relayReaders: number;
   /** The first is the default: the registry of a pull that does not say (`ns=`) which one. */
   readonly upstreams: readonly UpstreamOptions[];
   readonly repositories: readonly RepositoryRule[];
@@ -28,6 +35,7 @@ export interface RepositoryRule {
 }
 
 export const DEFAULT_TAG_CACHE_SECONDS = 60;
+export const DEFAULT_RELAY_READERS = 1;
 const UPSTREAM_KEYS = ['host', 'endpoint', 'insecure', 'caFile', 'skipTlsVerify', 'username', 'passwordFile', 'timeoutSeconds'];
 const RULE_KEYS = ['pattern', 'criteria', 'placement'];
 
@@ -51,6 +59,12 @@ function flag(key: string, v: unknown): boolean {
   return v;
 }
 
+function integer(key: string, v: unknown, min: number, max: number, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw bad(key, `expected an integer ${min}..${max}`);
+  return v;
+}
+
 function readText(key: string, file: string): string {
   try {
     return readFileSync(file, 'utf8');
@@ -61,18 +75,15 @@ function readText(key: string, file: string): string {
 
 /** Checks the `registry` mapping of a root's config file; files it names (CA, password) are read now. */
 export function checkPullThroughConfig(key: string, v: unknown): PullThroughConfig {
-  const o = mapping(key, v, ['tagCacheSeconds', 'upstreams', 'repositories']);
-  let tagCacheSeconds = DEFAULT_TAG_CACHE_SECONDS;
-  if (o.tagCacheSeconds !== undefined) {
-    if (typeof o.tagCacheSeconds !== 'number' || !Number.isInteger(o.tagCacheSeconds) || o.tagCacheSeconds < 0 || o.tagCacheSeconds > 86_400) throw bad(`${key}.tagCacheSeconds`, 'expected an integer 0..86400');
-    tagCacheSeconds = o.tagCacheSeconds;
-  }
+  const o = mapping(key, v, ['tagCacheSeconds', 'relayReaders', 'upstreams', 'repositories']);
+  const tagCacheSeconds = integer(`${key}.tagCacheSeconds`, o.tagCacheSeconds, 0, 86_400, DEFAULT_TAG_CACHE_SECONDS);
+  const relayReaders = integer(`${key}.relayReaders`, o.relayReaders, 1, 1024, DEFAULT_RELAY_READERS);
   if (!Array.isArray(o.upstreams) || o.upstreams.length === 0 || o.upstreams.length > 64) throw bad(`${key}.upstreams`, 'expected a list of 1..64 upstream registries');
   const upstreams = o.upstreams.map((u, i) => upstream(`${key}.upstreams[${i}]`, u));
   const rulesIn = o.repositories ?? [{ pattern: `${upstreams[0]!.registry}/*` }];
   if (!Array.isArray(rulesIn) || rulesIn.length > 1000) throw bad(`${key}.repositories`, 'expected a list of at most 1000 repository rules');
   const repositories = rulesIn.map((r, i) => rule(`${key}.repositories[${i}]`, r, upstreams));
-  return { tagCacheSeconds, upstreams, repositories };
+  return { tagCacheSeconds, relayReaders, upstreams, repositories };
 }
 
 function upstream(key: string, v: unknown): UpstreamOptions {

@@ -43,13 +43,6 @@ export const PULL_CHUNK_BYTES = 4 * 2 ** 20;
 const MAX_MANIFEST_CACHE_BYTES = 64 * 2 ** 20;
 /** How long a relayed blob is still served from the spool after it is published (nodes learn the content meanwhile). */
 const SPOOL_GRACE_MS = 5 * 60_000;
-/**
- * How many nodes the root relays one blob's first fetch to. The root's uplink carries each
- * relayed copy, so relaying to every asker costs N copies out of one link (as much as N
- * direct pulls cost the registry); other askers follow: they serve the blob from its content
- * once published, and the swarm spreads it among them.
- */
-export const RELAY_READERS = 1;
 /** Blobs below this are relayed to every asker: a copy costs little, waiting for the content would cost more. */
 export const FOLLOW_MIN_BYTES = 8 * 2 ** 20;
 
@@ -159,7 +152,7 @@ export class PullThrough {
     if (offset === 0 && !pull.readers.has(asker)) {
       // The first bytes (and with them the size the registry declared) decide whether this asker is relayed to.
       const head = await pull.relay.read(0, 0);
-      if (follows(pull, head.size)) {
+      if (follows(pull, head.size, this.deps.config.relayReaders)) {
         if (!pull.followers.has(asker)) this.deps.log.info('pull-through blob followed: the node serves it from its content', { blob: key, asker, state: pull.state });
         pull.followers.add(asker);
         return { body: { ...meta(head.size), follow: true, done: false }, payload: Buffer.alloc(0) };
@@ -251,12 +244,13 @@ export class PullThrough {
 
 /**
  * Whether a new asker follows (waits for the content) rather than being relayed to: a big
- * blob whose relay slots are taken, or that is a content already or about to be. A blob whose
- * publish failed is relayed from the spool to whoever asks, as is a small one.
+ * blob whose `relayReaders` slots are taken (config: each relayed copy costs the root's
+ * uplink one more copy), or that is a content already or about to be. A blob whose publish
+ * failed is relayed from the spool to whoever asks, as is a small one.
  */
-function follows(pull: BlobPull, size: number | undefined): boolean {
+function follows(pull: BlobPull, size: number | undefined, relayReaders: number): boolean {
   if (pull.state === 'unpublished' || (size !== undefined && size < FOLLOW_MIN_BYTES)) return false;
-  return pull.state !== 'fetching' || pull.readers.size >= RELAY_READERS;
+  return pull.state !== 'fetching' || pull.readers.size >= relayReaders;
 }
 
 /** An upstream failure as the mirror's answer: 404 stays unknown, 429 keeps its Retry-After, the rest is 503. */

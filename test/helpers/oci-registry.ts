@@ -7,10 +7,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
 import { runCommand } from './cli.js';
 import { waitFor } from './wait.js';
 
@@ -180,15 +183,20 @@ export async function buildImage(dir: string, spec: ImageSpec = {}): Promise<Tes
   const layer = async (name: string, size: number): Promise<{ desc: Descriptor; diffId: string }> => {
     const src = path.join(dir, 'src', name);
     mkdirSync(src, { recursive: true });
-    writeFileSync(path.join(src, `${name}.bin`), randomBytes(size));
+    await pipeline(randomStream(size), createWriteStream(path.join(src, `${name}.bin`)));
     const tarFile = path.join(dir, 'src', `${name}.tar`);
     const r = await runCommand('tar', ['--mtime=@0', '--owner=0', '--group=0', '-C', src, '-cf', tarFile, '.'], { timeoutMs: 1_800_000 });
     if (r.code !== 0) throw new Error(`tar: ${r.stderr}`);
-    const tar = readFileSync(tarFile);
-    // Level 1: the layers are random bytes, which no level shrinks; a big bench image gzips in seconds, not minutes.
-    const gz = await runCommand('gzip', ['-1', '-n', '-k', '-f', tarFile], { timeoutMs: 1_800_000 });
-    if (gz.code !== 0) throw new Error(`gzip: ${gz.stderr}`);
-    return { desc: put(readFileSync(`${tarFile}.gz`), OCI_LAYER_GZIP), diffId: `sha256:${createHash('sha256').update(tar).digest('hex')}` };
+    // Streamed, never whole in memory (a bench layer is hundreds of MiB). Level 0: the layers
+    // are random bytes, which no level shrinks; stored deflate blocks are a real gzip stream made at disk speed.
+    const tarHash = createHash('sha256');
+    const gzHash = createHash('sha256');
+    const gzFile = `${tarFile}.gz`;
+    await pipeline(createReadStream(tarFile), hashing(tarHash), createGzip({ level: 0 }), hashing(gzHash), createWriteStream(gzFile));
+    const hex = gzHash.digest('hex');
+    renameSync(gzFile, path.join(blobsDir, hex));
+    blobs.set(`sha256:${hex}`, statSync(path.join(blobsDir, hex)).size);
+    return { desc: { mediaType: OCI_LAYER_GZIP, digest: `sha256:${hex}`, size: blobs.get(`sha256:${hex}`)! }, diffId: `sha256:${tarHash.digest('hex')}` };
   };
   const shared = [];
   for (const [i, size] of sizes.slice(0, -1).entries()) shared.push(await layer(`shared${i}`, size));
@@ -219,9 +227,44 @@ export async function pushImage(image: TestImage, registry: RunningRegistry, rep
   if (r.code !== 0) throw new Error(`skopeo copy to the registry failed: ${r.stderr}`);
 }
 
-/** SHA-256 digest of a file, `sha256:hex`. */
-export function fileDigest(file: string): string {
-  return `sha256:${createHash('sha256').update(readFileSync(file)).digest('hex')}`;
+/** SHA-256 digest of a file (or of `length` bytes from `offset`), `sha256:hex`, read in chunks. */
+export function fileDigest(file: string, offset = 0, length = statSync(file).size - offset): string {
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(4 * 2 ** 20);
+  const fd = openSync(file, 'r');
+  try {
+    for (let done = 0; done < length; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, length - done), offset + done);
+      if (n === 0) throw new Error(`${file}: shorter than ${offset + length} bytes`);
+      hash.update(buf.subarray(0, n));
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** `size` random bytes as a stream, 1 MiB at a time. */
+function randomStream(size: number): Readable {
+  let left = size;
+  return new Readable({
+    read() {
+      const n = Math.min(left, 2 ** 20);
+      left -= n;
+      this.push(n > 0 ? randomBytes(n) : null);
+    },
+  });
+}
+
+/** A pass-through stream that feeds every chunk to `hash`. */
+function hashing(hash: Hash): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
 }
 
 /**

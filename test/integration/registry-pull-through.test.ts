@@ -127,6 +127,8 @@ describe('registry pull-through', () => {
     assert.deepEqual(await errorOf(await at('/v2/other/app/manifests/v1', registry.host)), [404, 'MANIFEST_UNKNOWN', null], 'no rule covers other/app');
     assert.deepEqual(await errorOf(await at('/v2/status429/team/app/manifests/v1')), [429, 'TOOMANYREQUESTS', '30']);
     assert.deepEqual(await errorOf(await at('/v2/status500/team/app/manifests/v1')), [503, 'UNAVAILABLE', null]);
+    assert.deepEqual(await errorOf(await at('/v2/status401/team/app/manifests/v1')), [503, 'UNAVAILABLE', null], 'the root has no credentials the registry takes');
+    assert.deepEqual(await errorOf(await at('/v2/huge/team/app/manifests/v1')), [503, 'UNAVAILABLE', null], 'a manifest over 4 MiB is refused, not relayed');
     assert.deepEqual(await errorOf(await at('/v2/silent/team/app/manifests/v1')), [503, 'UNAVAILABLE', null]);
     const wrong = await at(`/v2/wrong/team/app/blobs/${layers()[1]!.digest}`);
     // The root holds the last byte back until the digest is checked: the client never gets a whole wrong blob.

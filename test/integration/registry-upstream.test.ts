@@ -78,6 +78,25 @@ test('the spool lays out every blob once, each at its offset with its bytes, and
   assert.equal(s.plan.length, 1 + s.index.blobs.length, 'one track per blob, after the index');
 });
 
+test('a layer over 256 MiB is spooled and checked as it streams, never whole in memory', async () => {
+  const registry = registries[0]!;
+  const big = await buildImage(path.join(dir.path, 'big'), { layerSizes: [257 * 2 ** 20, 1024] });
+  await pushImage(big, registry, 'test/big');
+  const rss = { base: process.memoryUsage.rss(), peak: 0 };
+  const sampler = setInterval(() => (rss.peak = Math.max(rss.peak, process.memoryUsage.rss())), 20);
+  try {
+    const s = await spool({ registry: registry.host, insecure: true }, `test/big:${big.tag}`);
+    const layer = big.platforms['linux/amd64']!.layers[0]!;
+    const blob = s.index.blobs.find((b) => b.digest === layer.digest)!;
+    assert.ok(blob.size > 256 * 2 ** 20);
+    assert.equal(fileDigest(s.file, blob.offset, blob.size), layer.digest);
+  } finally {
+    clearInterval(sampler);
+  }
+  // Whole in memory would be 257 MiB more; streamed, the growth is buffers and garbage.
+  assert.ok(rss.peak - rss.base < 160 * 2 ** 20, `RSS grew ${Math.round((rss.peak - rss.base) / 2 ** 20)} MiB while spooling`);
+});
+
 test('bad upstreams are refused with their codes', async () => {
   const hostile = await startHostileRegistry(registries[0]!);
   try {

@@ -76,7 +76,7 @@ describe('config file', () => {
       uploadCap: 12_500_000,
       downloadCap: 5_000_000,
       https: { api: true, edge: true, cert: '/etc/canopy/edge1.crt', key: '/etc/canopy/edge1.key', names: ['edge1.example.net', '10.0.0.11'] },
-      registry: { tagCacheSeconds: 60, upstreams: [{ registry: 'registry.internal:5000' }], repositories: [{ pattern: 'registry.internal:5000/*', criteria: '*', placement: 'on-demand' }] },
+      registry: { tagCacheSeconds: 60, relayReaders: 1, upstreams: [{ registry: 'registry.internal:5000' }], repositories: [{ pattern: 'registry.internal:5000/*', criteria: '*', placement: 'on-demand' }] },
     });
     assert.equal(CONFIG_KEYS.length, 31);
   });

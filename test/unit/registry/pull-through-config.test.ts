@@ -15,6 +15,7 @@ test('a full config parses, files are read, defaults fill the rest', () => {
     writeFileSync(path.join(dir, 'ca.pem'), 'PEM');
     const c = checkPullThroughConfig('registry', {
       tagCacheSeconds: 30,
+      relayReaders: 8,
       upstreams: [
         { host: 'registry.internal:5000', caFile: path.join(dir, 'ca.pem'), username: 'puller', passwordFile: path.join(dir, 'pw'), timeoutSeconds: 5 },
         { host: 'docker.io' },
@@ -22,12 +23,12 @@ test('a full config parses, files are read, defaults fill the rest', () => {
       ],
       repositories: [{ pattern: 'registry.internal:5000/ml/*', criteria: 'gpu=h100', placement: 'full' }, { pattern: 'docker.io/library/nginx' }],
     });
-    assert.equal(c.tagCacheSeconds, 30);
+    assert.deepEqual([c.tagCacheSeconds, c.relayReaders], [30, 8]);
     assert.deepEqual(c.upstreams[0], { registry: 'registry.internal:5000', ca: 'PEM', credentials: { username: 'puller', password: 'secret' }, timeoutMs: 5000 });
     assert.deepEqual(c.upstreams[2], { registry: 'quay.io', endpoint: 'http://10.0.0.5:5000' }, 'the endpoint is kept as an origin');
     assert.deepEqual(c.repositories[1], { pattern: 'docker.io/library/nginx', criteria: '*', placement: 'on-demand' });
     const d = checkPullThroughConfig('registry', { upstreams: [{ host: 'r:5000', insecure: true }] });
-    assert.deepEqual([d.tagCacheSeconds, d.repositories], [60, [{ pattern: 'r:5000/*', criteria: '*', placement: 'on-demand' }]]);
+    assert.deepEqual([d.tagCacheSeconds, d.relayReaders, d.repositories], [60, 1, [{ pattern: 'r:5000/*', criteria: '*', placement: 'on-demand' }]]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -62,6 +63,8 @@ test('each mistake names its key', () => {
     [{ upstreams: [{ host: 'r', endpoint: 'https://m/v2/' }] }, 'registry.upstreams[0].endpoint'],
     [{ upstreams: [{ host: 'r', endpoint: 'm:5000' }] }, 'registry.upstreams[0].endpoint'],
     [{ upstreams: [{ host: 'r' }], tagCacheSeconds: -1 }, 'registry.tagCacheSeconds'],
+    [{ upstreams: [{ host: 'r' }], relayReaders: 0 }, 'registry.relayReaders'],
+    [{ upstreams: [{ host: 'r' }], relayReaders: 2.5 }, 'registry.relayReaders'],
     [{ upstreams: [{ host: 'r' }], repositories: [{ pattern: 'other/*' }] }, 'registry.repositories[0].pattern'],
     [{ upstreams: [{ host: 'r' }], repositories: [{ pattern: 'r/Bad/*' }] }, 'registry.repositories[0].pattern'],
     [{ upstreams: [{ host: 'r' }], repositories: [{ pattern: 'r/*', criteria: 'gpu=' }] }, 'registry.repositories[0].criteria'],
@@ -75,7 +78,7 @@ test('each mistake names its key', () => {
 test('any value is either a config or ERR_CONFIG_INVALID, never another throw', () => {
   const upstream = fc.record({ host: fc.oneof(fc.constant('r:5000'), fc.string()), insecure: fc.anything() }, { requiredKeys: ['host'] });
   const rule = fc.record({ pattern: fc.oneof(fc.constant('r:5000/*'), fc.string()), criteria: fc.oneof(fc.constant('a=b'), fc.string()), placement: fc.anything() }, { requiredKeys: ['pattern'] });
-  const value = fc.oneof(fc.anything(), fc.record({ tagCacheSeconds: fc.anything(), upstreams: fc.array(upstream, { maxLength: 3 }), repositories: fc.array(rule, { maxLength: 3 }) }, { requiredKeys: ['upstreams'] }));
+  const value = fc.oneof(fc.anything(), fc.record({ tagCacheSeconds: fc.anything(), relayReaders: fc.anything(), upstreams: fc.array(upstream, { maxLength: 3 }), repositories: fc.array(rule, { maxLength: 3 }) }, { requiredKeys: ['upstreams'] }));
   fc.assert(
     fc.property(value, (v) => {
       try {
