@@ -46,7 +46,8 @@ export async function sendSlices(res: Writable, body: AsyncIterable<Slice>): Pro
     if (!res.write(slice.bytes, () => slice.release())) await drained(res);
   }
   res.end();
-  await finished(res);
+  // Written out is done: a socket (the FTP data connection) need not also be read to its end.
+  await finished(res, { readable: false });
 }
 
 function gone(): CanopyError {

@@ -12,6 +12,8 @@ export interface Layout {
   blockSize: number;
   tracks: { offset: number; length: number; kind?: TrackKind }[];
   holes?: Hole[];
+  /** The block hashes (default: made up from each block's offset). */
+  hashOf?: (b: Omit<BlockRef, 'hash'>) => string;
 }
 
 export function blocksOf(tracks: readonly Track[], blockSize: number, hashOf: (b: Omit<BlockRef, 'hash'>) => string = (b) => sha256Hex(`${b.offset}`)): BlockRef[] {
@@ -28,7 +30,7 @@ export function blocksOf(tracks: readonly Track[], blockSize: number, hashOf: (b
 export function makeManifest(layout: Layout, key: KeyObject = testKey, extra: Partial<Manifest> = {}): Manifest {
   const tracks: Track[] = layout.tracks.map((t, order) => ({ order, kind: t.kind ?? 'data', offset: t.offset, length: t.length }));
   const holes = layout.holes ?? [];
-  const blocks = blocksOf(tracks, layout.blockSize);
+  const blocks = blocksOf(tracks, layout.blockSize, layout.hashOf);
   const linear = tracks.length <= 1 && (tracks.length === 0 || tracks[0]!.offset === 0) && holes.length === 0;
   return signManifest(
     {

@@ -6,9 +6,10 @@
  * offered, since passive mode works through NAT and firewalls and keeps data connections
  * initiated by the client.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Duplex } from 'node:stream';
+import { CanopyError } from '../../core/errors.js';
+import { plain, type Slice } from '../../vfile/virtual-file.js';
+import { sendSlices } from '../stream-body.js';
 import { parseRestOffset } from './command.js';
 import { MAX_LOGIN_FAILURES, type SessionState as FtpSession } from './session-state.js';
 import { normalisePath, type DirItem } from './ftp-tree.js';
@@ -141,7 +142,7 @@ const HANDLERS: Record<string, Handler> = {
     const file = s.deps.open(e.content);
     // A file of a directory content is the range [at, at + size) of the content's bytes.
     if (offset < size && !file.canServe(at + offset, at + size - 1)) return s.reply(550, 'This node does not hold that file and may not fetch it.');
-    await transfer(s, `${e.name} (${size - offset} bytes)`, (signal) => (offset < size ? file.read(at + offset, at + size - 1, signal) : empty()));
+    await transfer(s, `${e.name} (${size - offset} bytes)`, (signal) => (offset < size ? file.slices(at + offset, at + size - 1, signal) : empty()));
   },
   LIST: (s, arg) => listing(s, arg, (items) => items.map((i) => listLine(i))),
   NLST: (s, arg) => listing(s, arg, (items) => items.map((i) => i.name)),
@@ -177,14 +178,19 @@ async function listing(s: FtpSession, arg: string, format: (items: DirItem[]) =>
   if (!items || (strict && s.deps.tree.resolve(target)?.kind !== 'dir')) return s.reply(550, 'No such directory.');
   const text = format(items).map((l) => `${l}\r\n`).join('');
   await transfer(s, 'directory listing', async function* () {
-    if (text) yield Buffer.from(text, 'utf8');
+    if (text) yield plain(Buffer.from(text, 'utf8'));
   });
 }
 
-async function* empty(): AsyncGenerator<Buffer> {}
+async function* empty(): AsyncGenerator<Slice> {}
 
-/** Runs one data transfer over the passive connection: 150, bytes with backpressure, then 226 (or 426 if aborted). */
-async function transfer(s: FtpSession, what: string, body: (signal: AbortSignal) => AsyncIterable<Buffer>): Promise<void> {
+/**
+ * Runs one data transfer over the passive connection: 150, bytes with backpressure, then 226
+ * (or 426 if aborted). The file's slices are written as the HTTP edge writes them
+ * (`sendSlices`): straight from the pooled block buffers, each given back from its write's
+ * callback, instead of copied out of the pool first (`read`).
+ */
+async function transfer(s: FtpSession, what: string, body: (signal: AbortSignal) => AsyncIterable<Slice>): Promise<void> {
   const passive = s.passive;
   s.passive = undefined;
   if (!passive) return s.reply(425, 'Use PASV or EPSV first.');
@@ -199,7 +205,15 @@ async function transfer(s: FtpSession, what: string, body: (signal: AbortSignal)
   try {
     data = await passive.accept(s.protectData ? s.deps.secureContext : undefined, abort.signal);
     await s.reply(150, `Opening ${s.protectData ? 'TLS ' : ''}data connection for ${what}.`);
-    await pipeline(Readable.from(settledWhenEmpty(body(abort.signal), data), { objectMode: false, highWaterMark: 1 }), data, { signal: abort.signal });
+    const conn = data;
+    // ABOR, QUIT or a lost control connection cuts the data connection (the write loop then stops).
+    const cut = () => conn.destroy(new CanopyError('ERR_CONNECTION_CLOSED', 'transfer aborted'));
+    abort.signal.addEventListener('abort', cut, { once: true });
+    try {
+      await sendSlices(conn, settledWhenEmpty(body(abort.signal), conn));
+    } finally {
+      abort.signal.removeEventListener('abort', cut);
+    }
     await s.reply(226, 'Transfer complete.');
   } catch (err) {
     data?.destroy();
@@ -217,10 +231,10 @@ async function transfer(s: FtpSession, what: string, body: (signal: AbortSignal)
  * waiting before a non-empty transfer made Python's ftplib fail its shutdown after MLSD
  * (SHUTDOWN_WHILE_IN_INIT), and bytes written early are simply sent once the handshake ends.
  */
-async function* settledWhenEmpty(body: AsyncIterable<Buffer>, data: Duplex): AsyncGenerator<Buffer> {
+async function* settledWhenEmpty(body: AsyncIterable<Slice>, data: Duplex): AsyncGenerator<Slice> {
   let sent = false;
   for await (const chunk of body) {
-    sent ||= chunk.length > 0;
+    sent ||= chunk.bytes.length > 0;
     yield chunk;
   }
   if (!sent) await handshaken(data);
