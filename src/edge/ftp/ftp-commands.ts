@@ -209,8 +209,15 @@ async function transfer(s: FtpSession, what: string, body: (signal: AbortSignal)
     // ABOR, QUIT or a lost control connection cuts the data connection (the write loop then stops).
     const cut = () => conn.destroy(new CanopyError('ERR_CONNECTION_CLOSED', 'transfer aborted'));
     abort.signal.addEventListener('abort', cut, { once: true });
+    // A client that resets the data connection fails the transfer (the write loop sees it
+    // destroyed), never the process: an 'error' with no listener would be thrown.
+    let failure: Error | undefined;
+    const onError = (err: Error) => (failure ??= err);
+    conn.on('error', onError);
     try {
       await sendSlices(conn, settledWhenEmpty(body(abort.signal), conn));
+    } catch (err) {
+      throw failure ?? err;
     } finally {
       abort.signal.removeEventListener('abort', cut);
     }
