@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -18,13 +17,10 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'basic-ftp';
 import { Catalog } from '../../../../src/catalog/catalog.js';
 import { blockPool } from '../../../../src/core/block-pool.js';
-import { createLogger } from '../../../../src/core/logger.js';
 import { sha256Hex } from '../../../../src/core/hash.js';
-import { createFtpServer, type FtpServer } from '../../../../src/edge/ftp/ftp-server.js';
-import { loadTlsContext } from '../../../../src/edge/ftp/ftp-tls.js';
-import { FtpUsers } from '../../../../src/edge/ftp/ftp-users.js';
+import type { FtpServer } from '../../../../src/edge/ftp/ftp-server.js';
 import { BlockStore } from '../../../../src/store/block-store.js';
-import { VirtualFile } from '../../../../src/vfile/virtual-file.js';
+import { startFtp } from '../../../helpers/ftp-server.js';
 import { makeManifest } from '../../../helpers/manifests.js';
 
 const BLOCK = 256 * 1024;
@@ -41,17 +37,7 @@ before(async () => {
   const manifest = makeManifest({ size: bytes.length, blockSize: BLOCK, tracks: [{ offset: 0, length: bytes.length }], hashOf: (b) => sha256Hex(bytes.subarray(b.offset, b.offset + b.length)) });
   const catalog = new Catalog(store);
   catalog.addOwn(manifest);
-  ftp = createFtpServer({
-    catalog,
-    visible: () => true,
-    open: (c) => new VirtualFile(c.manifest, store, { contentId: c.contentId }),
-    users: new FtpUsers([{ name: 'u', password: 'p' }]),
-    secureContext: loadTlsContext(dir),
-    requireTls: false,
-    log: createLogger({ node: 'test' }, 'error'),
-  });
-  await new Promise<void>((resolve) => ftp.server.listen(0, '127.0.0.1', resolve));
-  port = (ftp.server.address() as net.AddressInfo).port;
+  ({ ftp, port } = await startFtp(store, catalog, dir));
 });
 after(async () => {
   await ftp.close();

@@ -12,13 +12,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { createFtpServer, type FtpServer } from '../../../../src/edge/ftp/ftp-server.js';
-import { loadTlsContext } from '../../../../src/edge/ftp/ftp-tls.js';
-import { FtpUsers } from '../../../../src/edge/ftp/ftp-users.js';
-import { createLogger } from '../../../../src/core/logger.js';
-import { Catalog } from '../../../../src/catalog/catalog.js';
+import type { FtpServer } from '../../../../src/edge/ftp/ftp-server.js';
 import { BlockStore } from '../../../../src/store/block-store.js';
-import { VirtualFile } from '../../../../src/vfile/virtual-file.js';
+import { startFtp } from '../../../helpers/ftp-server.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'canopy-i7-ftp-session-'));
 let store: BlockStore;
@@ -27,18 +23,7 @@ let port = 0;
 
 before(async () => {
   store = new BlockStore(dir, [{ path: path.join(dir, 'v0') }]);
-  const catalog = new Catalog(store);
-  ftp = createFtpServer({
-    catalog,
-    visible: () => true,
-    open: (c) => new VirtualFile(c.manifest, store, { contentId: c.contentId }),
-    users: new FtpUsers([{ name: 'u', password: 'p' }]),
-    secureContext: loadTlsContext(dir),
-    requireTls: false,
-    log: createLogger({ node: 'test' }),
-  });
-  await new Promise<void>((resolve) => ftp.server.listen(0, '127.0.0.1', resolve));
-  port = (ftp.server.address() as net.AddressInfo).port;
+  ({ ftp, port } = await startFtp(store, undefined, dir));
 });
 after(async () => {
   await ftp.close();
@@ -127,10 +112,9 @@ describe('FTP without a certificate', () => {
   it('refuses AUTH TLS with 431 and keeps serving in the clear', async () => {
     const dir2 = mkdtempSync(path.join(tmpdir(), 'canopy-i7-ftp-notls-'));
     const store2 = new BlockStore(dir2, [{ path: path.join(dir2, 'v0') }]);
-    const plain = createFtpServer({ catalog: new Catalog(store2), visible: () => true, open: (c) => new VirtualFile(c.manifest, store2), users: new FtpUsers([{ name: 'u', password: 'p' }]), secureContext: undefined, requireTls: false, log: createLogger({ node: 'test' }) });
-    await new Promise<void>((resolve) => plain.server.listen(0, '127.0.0.1', resolve));
+    const { ftp: plain, port: plainPort } = await startFtp(store2);
     const saved = port;
-    port = (plain.server.address() as net.AddressInfo).port;
+    port = plainPort;
     try {
       const replies = await converse(['AUTH TLS', 'USER u', 'PASS p', 'PWD']);
       assert.deepEqual(replies.map((r) => r.slice(0, 3)), ['220', '431', '331', '230', '257']);
