@@ -110,8 +110,11 @@ export class LocalNetwork {
     try {
       this.root = await this.spawnNode({ name: 'root', attrs: {} }, 0, ['--root', ...extraArgs]);
       const join = `${this.root.peer.host}:${this.root.peer.port}`;
-      const started = await Promise.all(specs.map((spec, i) => this.spawnNode(spec, i + 1, ['--join', join, ...extraArgs])));
-      this.nodes.push(...started);
+      // Every node that did start is kept, so that a failure of another stops it too (below).
+      const started = await Promise.allSettled(specs.map((spec, i) => this.spawnNode(spec, i + 1, ['--join', join, ...extraArgs])));
+      for (const s of started) if (s.status === 'fulfilled') this.nodes.push(s.value);
+      const failed = started.find((s) => s.status === 'rejected');
+      if (failed) throw failed.reason;
       await this.waitJoined(specs.length);
     } catch (err) {
       await this.stop();
