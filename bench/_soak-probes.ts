@@ -20,6 +20,8 @@ export interface ProcessSample {
   mallocHeapMiB: number;
   fds: number;
   sockets: number;
+  /** CPU seconds (user + system) the process has used since it started (/proc/PID/stat). */
+  cpuSeconds: number;
 }
 
 /** What /proc says of one process: resident memory, open descriptors, sockets among them. */
@@ -40,7 +42,11 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
         // Closed between the listing and the read.
       }
     }
-    return { rssMiB: round(rssKiB / 1024, 1), anonMiB: round(anonKiB / 1024, 1), mallocHeapMiB: round(heapKiB / 1024, 1), fds: fds.length, sockets };
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, in clock ticks (100 a second on Linux).
+    const cpuSeconds = round((Number(fields[11]) + Number(fields[12])) / 100, 2);
+    return { rssMiB: round(rssKiB / 1024, 1), anonMiB: round(anonKiB / 1024, 1), mallocHeapMiB: round(heapKiB / 1024, 1), fds: fds.length, sockets, cpuSeconds };
   } catch {
     return undefined;
   }

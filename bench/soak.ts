@@ -10,7 +10,9 @@
  *
  * `npm run bench -- soak --minutes 30` (or `--hours N`). The baseline is the process's own
  * first half: a leak shows as a slope that does not fall to zero. Options: --nodes 4
- * --publish-every 5s --withdraw-after 3m --restart-every 6m --sample-every 30s.
+ * --publish-every 5s --withdraw-after 3m --restart-every 6m --sample-every 30s
+ * [--node-preload /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 (root and nodes only)]
+ * [--samples FILE (every sample, CPU seconds included)].
  * `test/integration/soak.test.ts` runs `soak()` short, with fixed cycles.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -429,7 +431,7 @@ export class Soak {
     for (const [name, list] of this.samples) {
       const half = list.filter((s) => s.t >= (list[list.length - 1]!.t + list[0]!.t) / 2);
       const restarted = this.restarted.has(name);
-      const strip = ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, poolFreeMiB, poolLeased, fds, sockets, clientSockets }: Sample) => ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, poolFreeMiB, poolLeased, fds, sockets, clientSockets });
+      const strip = ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, poolFreeMiB, poolLeased, fds, sockets, clientSockets, cpuSeconds }: Sample) => ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, poolFreeMiB, poolLeased, fds, sockets, clientSockets, cpuSeconds });
       // The last 20 minutes (a run of at least 25): past the warm-up of caches and pools.
       const last = list[list.length - 1]!.t;
       const last20 = last - list[0]!.t >= 25 * 60_000 ? list.filter((s) => s.t >= last - 20 * 60_000) : [];
@@ -463,6 +465,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const minutes = hours > 0 ? hours * 60 : Number(option(args, 'minutes', '30'));
   // Nodes run as shipped (dist), not under tsx, whose loader adds its own memory and code.
   process.env.CANOPY_CLI ??= 'dist';
+  // --node-preload LIB: an allocator (e.g. jemalloc) for the root and nodes only; this driver
+  // (readers, checks) keeps its own, so two soaks compare the nodes at equal load.
+  if (args.includes('--node-preload')) process.env.LD_PRELOAD = option(args, 'node-preload', '');
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-soak-'));
   const soak = new Soak({
     dir,
