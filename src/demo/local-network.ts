@@ -42,7 +42,7 @@ export interface RunningNode extends NodeSpec {
 }
 
 /** How long a node may take to start; CANOPY_READY_TIMEOUT_MS raises it on a loaded machine (the soak bench does). */
-const readyTimeoutMs = () => Number(process.env.CANOPY_READY_TIMEOUT_MS) || 30_000;
+const readyTimeoutMs = () => Number(process.env.CANOPY_READY_TIMEOUT_MS) || 60_000;
 
 /**
  * The command that runs the CLI, the same way this process was started (tsx in dev, dist
@@ -175,7 +175,13 @@ export class LocalNetwork {
 
 async function waitReady(child: ChildProcess, name: string, dataDir: string): Promise<Omit<RunningNode, keyof NodeSpec | 'dataDir' | 'process'>> {
   const lines = createInterface({ input: child.stdout! });
-  const timer = setTimeout(() => child.kill('SIGKILL'), readyTimeoutMs());
+  // A node that never says ready is killed; the error then names the timeout, not an exit,
+  // because on a loaded machine a slow start is the likely cause and the fix differs.
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, readyTimeoutMs());
   try {
     for await (const line of lines) {
       try {
@@ -191,6 +197,7 @@ async function waitReady(child: ChildProcess, name: string, dataDir: string): Pr
   } finally {
     clearTimeout(timer);
   }
+  if (timedOut) throw new CanopyError('ERR_TIMEOUT', `node ${name} was not ready within ${readyTimeoutMs()} ms (CANOPY_READY_TIMEOUT_MS); see ${path.join(dataDir, 'node.log')}`);
   throw new CanopyError('ERR_DISTRIBUTION_FAILED', `node ${name} exited before it was ready; see ${path.join(dataDir, 'node.log')}`);
 }
 
