@@ -34,8 +34,8 @@ async function publish(root: RunningNode, file: string, name: string): Promise<s
 }
 
 export async function run(args: string[]): Promise<Record<string, unknown>> {
-  const kills = Number(option(args, '--kills', '10'));
-  const members = Number(option(args, '--members', '3'));
+  const kills = Number(option(args, 'kills', '10'));
+  const members = Number(option(args, 'members', '3'));
   process.env.CANOPY_READY_TIMEOUT_MS = '120000';
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-failover-'));
   const db = await TestPostgres.start();
