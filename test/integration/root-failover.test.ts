@@ -6,7 +6,7 @@
  * 2. PostgreSQL stopped and started under both: never two leaders at any instant (both asked
  *    every 50 ms), one leader after, a publish works;
  * 3. kill -9 of the leader while a content is being distributed (the member midway), a
- *    publish, a withdrawal and a join are in flight: the standby takes over; acknowledged means kept, cut
+ *    publish, a withdrawal and a join are in flight, after an attribute change: the standby takes over; acknowledged means kept, cut
  *    means a coded error and a retry works; holdings saved in PostgreSQL (the member frozen
  *    over the takeover); the distribution completes once the content is published again; the
  *    member, restarted with neither token nor --join, finds the new leader from roots.json;
@@ -180,6 +180,9 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
 
     // The leader saved the member's report in PostgreSQL (batched, within a second).
     await waitFor('the leader saved the member\'s holding', async () => (await db.query<{ complete: boolean }>('SELECT complete FROM canopy_holdings WHERE content_id = $1', [firstId]))[0]?.complete === true, 10_000, 100);
+    // An attribute change acknowledged before the kill (tier=edge added, region=eu kept for the criteria).
+    const setAttrs = async (api: string) => (await (await apiFetch(`${api}/api/nodes/${member.nodeId}/attributes`, { method: 'POST', body: JSON.stringify({ attrs: { region: 'eu', tier: 'edge' } }) })).json()) as { serial: number };
+    const attrsBefore = await setAttrs(lead.api);
     // Frozen: the member can neither rejoin nor re-report to the new leader until it is thawed.
     member.process.kill('SIGSTOP');
     // kill -9 while a publish, a withdrawal and a join are in flight: the kill comes as the join's token is
@@ -241,6 +244,9 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
     // The new leader knows what the old one acknowledged, and takes new publishes.
     const listed = (await (await apiFetch(`${b.api}/api/contents`)).json()) as { contents: { contentId: string; name: string }[] };
     assert.ok(!listed.contents.some((c) => c.name === 'two'), 'nothing of the cut publish is listed');
+    // The new leader knows the attribute change: the record it signs next comes after it (had it loaded an older
+    // state, its serial counter would give the acknowledged record's number again).
+    assert.ok((await setAttrs(b.api)).serial > attrsBefore.serial, 'the acknowledged attribute change is kept');
     assert.ok(listed.contents.some((c) => c.contentId === firstId), 'the content published before the kill is listed by the new leader');
     // The same command again, both roots given (the dead one is skipped), completes it. It sends every block:
     // the new leader holds none of those the dead one received (the limit docs/OPERATIONS.md states).
