@@ -181,7 +181,12 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
     // The leader saved the member's report in PostgreSQL (batched, within a second).
     await waitFor('the leader saved the member\'s holding', async () => (await db.query<{ complete: boolean }>('SELECT complete FROM canopy_holdings WHERE content_id = $1', [firstId]))[0]?.complete === true, 10_000, 100);
     // An attribute change acknowledged before the kill (tier=edge added, region=eu kept for the criteria).
-    const setAttrs = async (api: string) => (await (await apiFetch(`${api}/api/nodes/${member.nodeId}/attributes`, { method: 'POST', body: JSON.stringify({ attrs: { region: 'eu', tier: 'edge' } }) })).json()) as { serial: number };
+    const setAttrs = async (api: string) => {
+      const res = await apiFetch(`${api}/api/nodes/${member.nodeId}/attributes`, { method: 'POST', body: JSON.stringify({ attrs: { region: 'eu', tier: 'edge' } }) });
+      const body = (await res.json()) as { serial: number };
+      assert.equal(res.status, 200, JSON.stringify(body));
+      return body;
+    };
     const attrsBefore = await setAttrs(lead.api);
     // Frozen: the member can neither rejoin nor re-report to the new leader until it is thawed.
     member.process.kill('SIGSTOP');
