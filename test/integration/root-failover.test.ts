@@ -99,9 +99,9 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
     await waitFor('the member holds the first content', async () => ((await (await apiFetch(`${member.api}/api/contents/${firstId}`)).json()) as { local?: { complete?: boolean } }).local?.complete === true, 30_000, 100);
 
     // A hot standby answers reads from the database, with the leader's API token.
-    const ls = await runCli(['ls', '--json', '--to', standby]);
-    assert.equal(ls.code, 0, ls.stderr);
-    assert.deepEqual(lastJson<{ contents: { contentId: string; state: string }[] }>(ls.stdout).contents.map((c) => [c.contentId, c.state]), [[firstId, 'live']]);
+    // (Asked over HTTP, what `canopy ls` asks: a CLI process less; the CLI's following of roots is tested by publish and status.)
+    const ls = (await (await apiFetch(`${standby}/api/contents`)).json()) as { contents: { contentId: string; state: string }[] };
+    assert.deepEqual(ls.contents.map((c) => [c.contentId, c.state]), [[firstId, 'live']]);
     await waitFor('the standby shows the members and the status the leader wrote', async () => {
       const nodes = (await (await apiFetch(`${standby}/api/nodes`)).json()) as { nodes?: { name: string }[] };
       const st = (await (await apiFetch(`${standby}/api/contents/${firstId}/status`)).json()) as { convergence?: { complete: number } };
