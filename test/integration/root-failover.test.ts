@@ -164,7 +164,7 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
     await waitFor('the standby lists the publish made after the restart', async () => ((await (await apiFetch(`${standbyApi}/api/contents`)).json()) as { contents: { name: string }[] }).contents.some((c) => c.name === 'five'), 5_000, 200);
   });
 
-  it('kill -9 of the leader during a distribution, a withdrawal and a join: the standby takes over, nothing acknowledged is lost', async () => {
+  it('kill -9 of the leader during a distribution, a publish, a withdrawal and a join: the standby takes over, nothing acknowledged is lost', async () => {
     // A distribution in progress at the kill: eu-a prefetches at most 1 MiB/s, so it is midway when the leader dies.
     const fileD = path.join(dir.path, 'dist.bin');
     await writeSample(fileD, 16 * 2 ** 20, 'failover-dist');

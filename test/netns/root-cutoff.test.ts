@@ -46,7 +46,7 @@ describe('a leader cut off from PostgreSQL stops before a standby leads', () => 
   });
 
   // Bounded: a leader that never stops (the defect this test found first) must fail the run, not hang it.
-  it('the cut-off leader exits, the standby takes over with fence 2, the member follows it', { timeout: 240_000 }, async () => {
+  it('the cut-off leader exits, the standby takes over with fence 2, the member follows it, the old leader restarts as a standby', { timeout: 240_000 }, async () => {
     const t0 = Date.now();
     const dbHost = harness.host('db');
     db = await TestPostgres.start({ host: dbHost.ip, prefix: ['ip', 'netns', 'exec', dbHost.ns] });
