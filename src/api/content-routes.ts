@@ -151,6 +151,8 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
       path: '/api/blocks/:hash',
       tag,
       summary: 'Whether the root holds a block (SHA-256, 64 hex digits): a publish names a held block instead of sending it',
+      paramSchemas: { hash: S.hash },
+      response: S.BlockHeld,
       handler: ({ params }) => {
         const hash = params.hash!;
         if (!/^[0-9a-f]{64}$/.test(hash)) throw new CanopyError('ERR_USAGE', `block hash "${hash.slice(0, 80)}" must be 64 lowercase hex digits`);

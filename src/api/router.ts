@@ -25,6 +25,8 @@ export interface Route {
   summary: string;
   tag?: string;
   query?: Readonly<Record<string, string>>;
+  /** JSON Schemas of path parameters that are more than any string (a block hash); the handler still checks them. */
+  paramSchemas?: Readonly<Record<string, JsonSchema>>;
   /** What the request body is, for the description. */
   body?: string;
   /** JSON Schema of a JSON request body. */
@@ -101,7 +103,7 @@ export function openApiDocument(routes: readonly Route[], info: { title: string;
   for (const r of routes) {
     if (r.hidden) continue;
     const oaPath = r.path.replace(/:(\w+)/g, '{$1}').replace(/\/\*$/, '/{rest}');
-    const pathParams = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const pathParams = [...r.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: r.paramSchemas?.[m[1]!] ?? { type: 'string' } }));
     if (r.path.endsWith('/*')) pathParams.push({ name: 'rest', in: 'path', required: true, schema: { type: 'string' } });
     const query = Object.entries(r.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } }));
     for (const m of methods(r)) {

@@ -8,7 +8,7 @@ export type JsonSchema = Readonly<Record<string, unknown>>;
 export const str = { type: 'string' } as const;
 const int = { type: 'integer', minimum: 0 } as const;
 const bool = { type: 'boolean' } as const;
-const hash = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
+export const hash = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const attrs = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const peer = { type: 'object', required: ['host', 'port'], properties: { host: str, port: int } } as const;
 
@@ -42,6 +42,9 @@ export const NodeInfo = obj(
   { nodeId: str, name: str, root: bool, attrs, peer, api: str, http: str, store: StoreStats, rootId: { type: ['string', 'null'] }, leader: LeaderView },
   ['nodeId', 'name', 'root', 'attrs', 'peer', 'api', 'http', 'store'],
 );
+
+/** `GET /api/blocks/:hash`: whether the root holds a block, asked by a publish before it sends it (docs/PROTOCOL.md, `H` frames). */
+export const BlockHeld = obj({ hash, held: bool });
 
 export const Members = obj(
   { nodes: { type: 'array', items: obj({ nodeId: str, name: str, attrs, peer, api: str, http: str, joinedAt: str }) }, uptimeSeconds: int },

@@ -241,6 +241,7 @@ export class CanopyNode {
       try {
         const conn = await this.c.pool.get(root);
         link.start({ id: conn.remoteId!, addr: formatAddress(root) });
+        if (roots.length > 1) this.rejoinIfRootGoes(conn, link, [...roots.slice((i + 1) % roots.length), ...roots.slice(0, (i + 1) % roots.length)]);
         return;
       } catch (err) {
         if (this.c.revokedSignal.check(err)) return;
@@ -248,6 +249,23 @@ export class CanopyNode {
         await sleep(backoff);
       }
     }
+  }
+
+  /**
+   * A root that goes away before this node has a place in the tree (a leader killed just after
+   * it enrolled this node) would leave the walk knocking at it for ever, and the root link, which
+   * starts once placed, never dialling the next root: the walk starts again from the next one.
+   */
+  private rejoinIfRootGoes(conn: PeerConnection, link: TreeLink, next: readonly PeerAddress[]): void {
+    const again = () => {
+      if (this.stopping || this.c.tree.link !== link || this.c.rootLink?.started === true) return;
+      this.c.log.warn('the root went away before this node was placed; trying the next root');
+      link.stop();
+      this.c.tree.link = this.newTreeLink();
+      void this.joinTree(this.c.tree.link, next);
+    };
+    if (conn.isClosed) again();
+    else conn.once('close', again);
   }
 
   private startRenewal(): void {

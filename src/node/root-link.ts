@@ -68,6 +68,11 @@ export class RootLink {
     void this.loop();
   }
 
+  /** Whether the link was started (the node was placed in the tree once): from then on it follows the roots by itself. */
+  get started(): boolean {
+    return this.running;
+  }
+
   stop(): void {
     this.stopped = true;
     this.conn?.destroy();

@@ -95,11 +95,13 @@ describe('tus uploads', () => {
     };
     const { contents } = (await (await apiFetch(`${api}/api/contents`)).json()) as { contents: { contentId: string }[] };
     assert.ok(contents.length > 0);
+    // A block of that content, which the root holds (GET /api/blocks/{hash}).
+    const block = ((await (await apiFetch(`${api}/api/contents/${contents[0]!.contentId}/manifest`)).json()) as { blocks: { hash: string }[] }).blocks[0]!.hash;
     let checked = 0;
     for (const [p, ops] of Object.entries(doc.paths)) {
       const get = ops.get?.responses['200']?.content?.['application/json'].schema;
       if (!get) continue;
-      const url = `${api}${p.replace('{ref}', contents[0]!.contentId)}${p.startsWith('/api/criteria/') ? '?criteria=region%3Deu' : ''}`;
+      const url = `${api}${p.replace('{ref}', contents[0]!.contentId).replace('{hash}', block)}${p.startsWith('/api/criteria/') ? '?criteria=region%3Deu' : ''}`;
       const res = await apiFetch(url);
       assert.equal(res.status, 200, url);
       check(get, await res.json(), `GET ${p}`);

@@ -5,7 +5,8 @@
  * the leader's lease renewals hang; the member can still reach it. The leader must exit
  * (deposed, ERR_NOT_LEADER in its log) before the standby, which still reaches the
  * database, takes the lease with the next fencing number; the member follows the new
- * leader, and a publish through it (the CLI given both roots) reaches the member.
+ * leader, and a publish through it (the CLI given both roots) reaches the member. Started
+ * again as its supervisor would, the old leader comes back as a standby.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -45,7 +46,7 @@ describe('a leader cut off from PostgreSQL stops before a standby leads', () => 
   });
 
   // Bounded: a leader that never stops (the defect this test found first) must fail the run, not hang it.
-  it('the cut-off leader exits, the standby takes over with fence 2, the member follows it', { timeout: 240_000 }, async () => {
+  it('the cut-off leader exits, the standby takes over with fence 2, the member follows it, the old leader restarts as a standby', { timeout: 240_000 }, async () => {
     const t0 = Date.now();
     const dbHost = harness.host('db');
     db = await TestPostgres.start({ host: dbHost.ip, prefix: ['ip', 'netns', 'exec', dbHost.ns] });
@@ -71,7 +72,8 @@ describe('a leader cut off from PostgreSQL stops before a standby leads', () => 
     harness.exec(ra!.ns, ['nft', '-f', '-'], `table inet cut_db {\n chain out { type filter hook output priority 0; policy accept; ip daddr ${dbHost.ip} drop; }\n chain in { type filter hook input priority 0; policy accept; ip saddr ${dbHost.ip} drop; }\n}\n`);
     const [code] = (await once(a.process, 'exit')) as [number | null];
     const exitedMs = Date.now() - cutAt;
-    assert.notEqual(code, 0, 'the deposed leader exits with an error');
+    // Status 1 (ERR_NOT_LEADER), which the packaged units' Restart=on-failure restarts (test/unit/ops/systemd-units.test.ts).
+    assert.equal(code, 1, 'the deposed leader exits with an error');
     assert.match(readFileSync(path.join(a.dataDir, 'node.log'), 'utf8'), /lost its leader lease \(fence 1\): the lease could not be renewed in time/);
     // Its stop ran to the end (no wait on the dead database): not cut short by the forced exit of a deposed node.
     const stoppedAt = logTime(a.dataDir, /"msg":"node stopped"/);
@@ -84,6 +86,13 @@ describe('a leader cut off from PostgreSQL stops before a standby leads', () => 
     assert.ok(deposedAt < tookAt, `the old leader stopped (${deposedAt - cutAt} ms after the cut) before the standby took the lease (${tookAt - cutAt} ms)`);
     assert.equal(db.psql('canopy', 'SELECT fence FROM canopy_lease'), '2');
 
+    // The database reachable again, the old leader is started again as its supervisor would (the
+    // packaged unit, Restart=on-failure): on its data directory, it comes back as a standby.
+    harness.exec(ra!.ns, ['nft', 'delete', 'table', 'inet', 'cut_db']);
+    const restartedAt = Date.now();
+    // Ready only if it leads, which it must not: its promise is left pending (fixed ports, asked through curl below).
+    cluster.startNode(ra!, [...a.args, '--peer-port', '7400', '--api-port', '7401']).catch(() => undefined);
+
     // The member follows the new leader; a publish with both roots given reaches it.
     const file2 = path.join(dir.path, 'two.bin');
     const sha2 = await writeSample(file2, 2 * 2 ** 20, 'cutoff-2');
@@ -92,6 +101,14 @@ describe('a leader cut off from PostgreSQL stops before a standby leads', () => 
     await waitFor('the member holds the content published through the new leader', async () => cluster.getJson<{ local: { complete: boolean } }>(m1!, `${m.api}/api/contents/${second}`).local.complete, 60_000, 250);
     assert.equal(cluster.servedSha256('m1', second), sha2);
     assert.equal(b.api, standbyApi);
-    console.log(JSON.stringify({ deposedAfterCutMs: deposedAt - cutAt, leaseTakenAfterCutMs: tookAt - cutAt, stoppedAfterDeposedMs: stoppedAt - deposedAt, exitedAfterCutMs: exitedMs, standbyReadyAfterCutMs: leadingMs, wallSeconds: (Date.now() - t0) / 1000 }));
+    let restarted: { role?: string; fence?: number } = {};
+    await waitFor('the restarted old leader answers as a standby', async () => {
+      restarted = JSON.parse(harness.exec(ra!.ns, ['curl', '-s', 'http://127.0.0.1:7401/api/leader']) || '{}') as typeof restarted;
+      return restarted.role !== undefined;
+    }, 60_000, 200);
+    assert.deepEqual([restarted.role, restarted.fence], ['standby', 2]);
+    const restartedStandbyMs = Date.now() - restartedAt;
+    assert.equal(db.psql('canopy', 'SELECT fence FROM canopy_lease'), '2', 'the lease stayed with the new leader');
+    console.log(JSON.stringify({ deposedAfterCutMs: deposedAt - cutAt, leaseTakenAfterCutMs: tookAt - cutAt, stoppedAfterDeposedMs: stoppedAt - deposedAt, exitedAfterCutMs: exitedMs, standbyReadyAfterCutMs: leadingMs, restartedStandbyMs, wallSeconds: (Date.now() - t0) / 1000 }));
   });
 });

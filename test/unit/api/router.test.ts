@@ -55,6 +55,9 @@ describe('router', () => {
       assert.ok(doc.paths[p], `missing ${p}`);
     }
     assert.deepEqual(doc.paths['/api/contents/{ref}/status']!.get!.parameters.map((x) => x.name), ['ref']);
+    // A parameter with a schema of its own is described with it: a block hash is 64 lowercase hex digits.
+    const blockParam = (doc.paths['/api/blocks/{hash}']!.get!.parameters as unknown as { name: string; schema: { pattern?: string } }[])[0]!;
+    assert.deepEqual([blockParam.name, blockParam.schema.pattern], ['hash', '^[0-9a-f]{64}$']);
     assert.ok(doc.paths['/metrics'] && doc.paths['/healthz'] && doc.paths['/openapi.json']);
   });
 });
