@@ -88,7 +88,7 @@ export async function ingestDirectory(dir: string, sink: BlockSink, options: Ing
   }
 }
 
-/** Lays the tree out, cuts and hashes every file as its own track, and builds the manifest with `files`. */
+/** Lays the tree out, cuts and hashes every file from its own start, and builds the manifest with `files`. */
 export async function ingestTree(source: TreeSource, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
   const blockSize = options.blockSize !== undefined ? chooseBlockSize({ size: 0, override: options.blockSize }).blockSize : DIRECTORY_BLOCK_SIZE;
   const layout = layoutTree(source.items, blockSize);
