@@ -8,9 +8,9 @@
 import type { KeyObject } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { CanopyError } from '../core/errors.js';
-import { contentIdOf, MANIFEST_FORMAT, MANIFEST_VERSION, type BlockRef, type Hole, type Manifest, type PrefetchPolicy, type Track } from '../core/manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type BlockRef, type Hole, type Manifest, type PrefetchPolicy, type Track } from '../core/manifest.js';
 import { formatBytes } from '../core/sizes.js';
-import { signManifest } from '../core/manifest-signature.js';
+import { signManifestWithId } from '../core/manifest-signature.js';
 import { merkleRoot } from '../core/merkle.js';
 import type { FileEntry } from '../core/manifest-files.js';
 import { analyse } from './analyse.js';
@@ -223,7 +223,7 @@ async function ingestCdc(fh: FileHandle, size: number, analysis: Analysis, sink:
 export function build(analysis: Analysis, plan: readonly PlannedTrack[], holes: Hole[], blocks: BlockRef[], choice: { blockSize: number; reason: string }, size: number, options: IngestFileOptions, cdc?: CdcParams, files?: readonly FileEntry[]): IngestResult {
   const tracks: Track[] = plan.map((t, order) => ({ order, kind: t.kind, offset: t.offset, length: t.length }));
   const linear = tracks.length <= 1 && (tracks.length === 0 || tracks[0]!.offset === 0) && holes.length === 0;
-  const manifest = signManifest(
+  const { manifest, contentId } = signManifestWithId(
     {
       format: MANIFEST_FORMAT,
       version: MANIFEST_VERSION,
@@ -250,5 +250,5 @@ export function build(analysis: Analysis, plan: readonly PlannedTrack[], holes: 
     },
     options.key,
   );
-  return { contentId: contentIdOf(manifest), manifest, warnings: analysis.warnings };
+  return { contentId, manifest, warnings: analysis.warnings };
 }
