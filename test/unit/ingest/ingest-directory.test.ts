@@ -110,7 +110,7 @@ describe('ingestTree: runs of zeros in files', () => {
         const zeroPagesInRuns = specs.reduce((n, [pages]) => n + [...pages.matchAll(/z{2,}/g)].reduce((k, r) => k + r[0].length, 0), 0);
         assert.ok(stored <= [...bytes.values()].reduce((n, b) => n + b.length, 0) - zeroPagesInRuns * PAGE, 'no run of two zero pages is stored');
       }),
-      { numRuns: 150 },
+      { numRuns: 60 },
     );
   });
 });
