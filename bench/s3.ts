@@ -12,6 +12,7 @@
  * few marks (past 4 GiB too), cheap on disk and to publish (zero runs are holes); every
  * download is compared byte for byte with it, and ranged GetObjects past 4 GiB and a
  * HeadObject by the AWS CLI are checked: objects > 4 GiB served whole by the S3 API.
+ * `--runs 0`: no download at all, only the publish and (with --sparse) that range check.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, ftruncateSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -142,7 +143,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // one warm-up read pays that for both clients, so neither is charged for the other.
     const aws = (endpoint: string, server = pid) => measure(server, '/usr/bin/aws', ['s3', 'cp', 's3://payload.bin/payload.bin', out, '--endpoint-url', endpoint, '--no-sign-request', '--only-show-errors'], env, out, size);
     const curl = () => measure(pid, 'curl', ['-sS', '--fail', '-o', out, `${root.http}/files/payload.bin`], {}, out, size);
-    curl();
+    if (runs > 0) curl();
     for (let i = 0; i < runs; i++) {
       // Interleaved, and the first client alternates, so neither always meets a warmer page cache.
       const order = i % 2 === 0 ? (['s3', 'http', 'nginx'] as const) : (['nginx', 'http', 's3'] as const);
@@ -155,6 +156,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       }
     }
     if (sparse) checkRanges(root.s3, env, dir, file, size);
+    if (runs === 0) return { size, runs, ...(sparse ? { sparse: true, checked: 'HeadObject ContentLength; ranged GetObjects at each mark, past 4 GiB too (aws s3api)', marks: sparseMarks(size) } : {}), nodePeakRssMiB: peakRssMiB(pid), loadavg: readFileSync('/proc/loadavg', 'utf8').trim() };
     const gib = size / GIB;
     const summary = (rs: Run[]) => ({ MBps: mbps(size, median(rs.map((r) => r.seconds))), nodeCpuSecondsPerGiB: round(median(rs.map((r) => r.serverCpu)) / gib, 2), clientCpuSecondsPerGiB: round(median(rs.map((r) => r.clientCpu)) / gib, 2), nodeReadPerServed: median(rs.map((r) => r.readPerServed)) });
     const s3Sum = summary(s3);

@@ -1,9 +1,9 @@
 /**
  * Lays a directory tree out as one content (docs/PROTOCOL.md, "Directory contents"): the
  * regular files one after another in path order, each non-empty one starting on a block
- * boundary, the gaps between them holes (zeros, not stored). Each file is therefore its own
- * track, cut into blocks from its own start, so a file's blocks do not depend on its
- * neighbours: identical files have identical blocks (stored and moved once), and a new
+ * boundary, the gaps between them holes (zeros, not stored). Each file is therefore cut
+ * into blocks from its own start (scanned for runs of zeros as a lone file would be:
+ * scan-cutter.ts), so a file's blocks do not depend on its neighbours: identical files have identical blocks (stored and moved once), and a new
  * version of the tree moves only the blocks of the files that changed. Pure.
  */
 import type { FileEntry } from '../core/manifest-files.js';
@@ -22,7 +22,7 @@ export interface TreeItem {
 export interface TreeLayout {
   /** The manifest's `files`, sorted by path in UTF-8 byte order. */
   files: FileEntry[];
-  /** One data track per non-empty file, in offset order. */
+  /** The extent of each non-empty file, in offset order: what is read and cut (a file with long zero runs becomes several tracks). */
   tracks: PlannedTrack[];
   holes: Hole[];
   size: number;

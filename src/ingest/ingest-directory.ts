@@ -1,7 +1,8 @@
 /**
  * Ingests a local directory as one content: walk it (directory-walk.ts), lay its files out
- * on block boundaries (directory-layout.ts), cut and hash each file as a track through the
- * same pipeline as a single file, and sign a manifest with `files`. Each file is opened for
+ * on block boundaries (directory-layout.ts), cut and hash each file through the same
+ * pipeline as a single file (its runs of zeros are holes, as a single file's), and sign a
+ * manifest with `files`. Each file is opened for
  * its reads and closed soon after, so a tree of any number of files holds a handful of
  * descriptors; memory is the pipeline's pools. A file that changed size or time while
  * being read fails the publish (ERR_SOURCE_CHANGED): the manifest would not match the tree.
@@ -87,16 +88,17 @@ export async function ingestDirectory(dir: string, sink: BlockSink, options: Ing
   }
 }
 
-/** Lays the tree out, cuts and hashes every file as its own track, and builds the manifest with `files`. */
+/** Lays the tree out, cuts and hashes every file from its own start, and builds the manifest with `files`. */
 export async function ingestTree(source: TreeSource, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
   const blockSize = options.blockSize !== undefined ? chooseBlockSize({ size: 0, override: options.blockSize }).blockSize : DIRECTORY_BLOCK_SIZE;
   const layout = layoutTree(source.items, blockSize);
-  const cut = await cutAndHash(new TreeReader(layout, (p) => source.readerOf(p)), layout.size, layout.tracks, blockSize, sink, options, layout.bytes, TREE_READ_AHEAD);
+  // Each file is scanned for runs of zeros as a single file is (scan-cutter.ts): a sparse shard's holes are not stored or sent.
+  const cut = await cutAndHash(new TreeReader(layout, (p) => source.readerOf(p)), layout.size, blockSize, sink, options, layout.bytes, { extents: layout.tracks, readAhead: TREE_READ_AHEAD });
   await source.checkUnchanged();
   const warnings = options.chunking === 'cdc' ? [...source.warnings, 'a directory is cut file by file in fixed blocks; --chunking cdc does not apply'] : [...source.warnings];
   const analysis: Analysis = { analyser: 'generic', mediaType: DIRECTORY_MEDIA_TYPE, warnings };
   const reason = `directory: ${layout.files.length} entries, each file cut from its own start in blocks of ${blockSize} B${options.blockSize ? ' (--block-size)' : ''}`;
-  return build(analysis, cut.plan, layout.holes, cut.blocks, { blockSize, reason }, layout.size, options, undefined, layout.files);
+  return build(analysis, cut.plan, cut.holes, cut.blocks, { blockSize, reason }, layout.size, options, undefined, layout.files);
 }
 
 /**

@@ -8,9 +8,9 @@
 import type { KeyObject } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { CanopyError } from '../core/errors.js';
-import { contentIdOf, MANIFEST_FORMAT, MANIFEST_VERSION, type BlockRef, type Hole, type Manifest, type PrefetchPolicy, type Track } from '../core/manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type BlockRef, type Hole, type Manifest, type PrefetchPolicy, type Track } from '../core/manifest.js';
 import { formatBytes } from '../core/sizes.js';
-import { signManifest } from '../core/manifest-signature.js';
+import { signManifestWithId } from '../core/manifest-signature.js';
 import { merkleRoot } from '../core/merkle.js';
 import type { FileEntry } from '../core/manifest-files.js';
 import { analyse } from './analyse.js';
@@ -20,7 +20,7 @@ import { BufferPool } from './buffer-pool.js';
 import { mainThreadHasher, WorkerHasher } from './hash-workers.js';
 import { runPipeline, type BlockSink } from './pipeline.js';
 import { cutPlanned } from './planned-cutter.js';
-import { ScanCutter } from './scan-cutter.js';
+import { ScanCutter, type Extent } from './scan-cutter.js';
 import { cutFileCdc } from './cdc-cutter.js';
 import { cdcParamsFor, type CdcParams } from './fastcdc.js';
 import type { PositionalReader } from './cut-block.js';
@@ -161,16 +161,25 @@ export async function ingestFile(file: string, sink: BlockSink, options: IngestF
 export async function ingestReader(reader: PositionalReader, size: number, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
   const analysis = options.analysis ?? (await analyse(fileReader(reader, size)));
   const choice = chooseBlockSize({ size, bitrate: analysis.media?.bitrate, blockSeconds: options.blockSeconds, override: options.blockSize, packet: analysis.packet });
-  const cut = await cutAndHash(reader, size, analysis.plan, choice.blockSize, sink, options, size);
+  const cut = await cutAndHash(reader, size, choice.blockSize, sink, options, size, analysis.plan ? { planned: analysis.plan } : {});
   return build(analysis, cut.plan, cut.holes, cut.blocks, choice, size, options);
 }
 
 /**
- * Cuts `reader` into blocks (by `plan`, or scanning for holes when there is none), hashes
- * them on worker threads and hands them to the sink, with memory bounded by the pools.
- * `total` is what progress counts up to; `readAhead`, planned reads in flight (planned-cutter.ts).
+ * How to cut: by `planned` tracks (media), or scanning for zero runs (holes) in `extents`
+ * (default: the whole content; a tree: its files); `readAhead`, reads in flight.
  */
-export async function cutAndHash(reader: PositionalReader, size: number, planned: readonly PlannedTrack[] | undefined, blockSize: number, sink: BlockSink, options: Pick<IngestFileOptions, 'hashThreads' | 'onProgress'>, total: number, readAhead?: number): Promise<{ plan: readonly PlannedTrack[]; holes: Hole[]; blocks: BlockRef[] }> {
+export interface CutHow {
+  planned?: readonly PlannedTrack[];
+  extents?: readonly Extent[];
+  readAhead?: number;
+}
+
+/**
+ * Cuts `reader` into blocks (by plan, or scanning for holes), hashes them on worker threads
+ * and hands them to the sink, with memory bounded by the pools. `total` is what progress counts up to.
+ */
+export async function cutAndHash(reader: PositionalReader, size: number, blockSize: number, sink: BlockSink, options: Pick<IngestFileOptions, 'hashThreads' | 'onProgress'>, total: number, how: CutHow): Promise<{ plan: readonly PlannedTrack[]; holes: Hole[]; blocks: BlockRef[] }> {
   const count = Math.max(MIN_BUFFERS, Math.min(MAX_BUFFERS, Math.floor(POOL_BYTES / blockSize)));
   const threads = options.hashThreads ?? DEFAULT_HASH_THREADS;
   const hasher = threads > 0 ? new WorkerHasher(threads) : mainThreadHasher;
@@ -182,10 +191,10 @@ export async function cutAndHash(reader: PositionalReader, size: number, planned
   };
   try {
     let out: { plan: readonly PlannedTrack[]; holes: Hole[]; blocks: BlockRef[] };
-    if (planned) {
-      out = { plan: planned, holes: [], blocks: await runPipeline(cutPlanned(reader, planned, blockSize, readPool, readAhead), sink, { concurrency: count, hasher, onBlock }) };
+    if (how.planned) {
+      out = { plan: how.planned, holes: [], blocks: await runPipeline(cutPlanned(reader, how.planned, blockSize, readPool, how.readAhead), sink, { concurrency: count, hasher, onBlock }) };
     } else {
-      const scan = new ScanCutter(reader, size, blockSize, readPool, new BufferPool(blockSize, count, threads > 0));
+      const scan = new ScanCutter(reader, size, blockSize, readPool, new BufferPool(blockSize, count, threads > 0), { extents: how.extents, readAhead: how.readAhead });
       const blocks = await runPipeline(scan.blocks(), sink, { concurrency: count, hasher, onBlock });
       out = { plan: scan.tracks, holes: scan.holes, blocks };
     }
@@ -214,7 +223,7 @@ async function ingestCdc(fh: FileHandle, size: number, analysis: Analysis, sink:
 export function build(analysis: Analysis, plan: readonly PlannedTrack[], holes: Hole[], blocks: BlockRef[], choice: { blockSize: number; reason: string }, size: number, options: IngestFileOptions, cdc?: CdcParams, files?: readonly FileEntry[]): IngestResult {
   const tracks: Track[] = plan.map((t, order) => ({ order, kind: t.kind, offset: t.offset, length: t.length }));
   const linear = tracks.length <= 1 && (tracks.length === 0 || tracks[0]!.offset === 0) && holes.length === 0;
-  const manifest = signManifest(
+  const { manifest, contentId } = signManifestWithId(
     {
       format: MANIFEST_FORMAT,
       version: MANIFEST_VERSION,
@@ -241,5 +250,5 @@ export function build(analysis: Analysis, plan: readonly PlannedTrack[], holes: 
     },
     options.key,
   );
-  return { contentId: contentIdOf(manifest), manifest, warnings: analysis.warnings };
+  return { contentId, manifest, warnings: analysis.warnings };
 }

@@ -5,12 +5,17 @@
  * back as zeros. Each run of substantive bytes between holes is a track, cut into blocks
  * from its start (the last block of a track is shorter). Shorter zero runs are data.
  *
+ * With `extents` (a directory: one per file, ingest-directory.ts), only those ranges are
+ * read, each scanned as if it were a file of its own (a track never runs from one into the
+ * next, and a file's cut depends on its bytes alone); what lies between them is a hole.
+ *
  * A chunk with no zero page that starts on a block boundary becomes a block as it is, with
  * no copy (the common case: media, archives, model weights); otherwise pages are copied
  * into pooled block buffers.
  */
 import { CanopyError } from '../core/errors.js';
 import type { Hole } from '../core/manifest.js';
+import { MAX_TRACKS } from '../core/manifest-format.js';
 import type { PlannedTrack } from './analysis.js';
 import type { BufferPool } from './buffer-pool.js';
 import type { CutBlock, PositionalReader } from './cut-block.js';
@@ -18,6 +23,47 @@ import type { CutBlock, PositionalReader } from './cut-block.js';
 export const PAGE = 4096;
 const ZERO = Buffer.alloc(PAGE);
 const READ_AHEAD = 2;
+
+/** A range of the content to read and cut. */
+export interface Extent {
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface ScanOptions {
+  /** The ranges to read, in offset order, not overlapping (default: all of [0, size)); the rest is holes. */
+  extents?: readonly Extent[];
+  /** Reads in flight (default 2; more for a tree of small files, where each read waits on an open). */
+  readAhead?: number;
+  /** The shortest zero run inside a track that is a hole (default: the block size). */
+  minHole?: number;
+  /**
+   * Tracks at most (default: what a manifest may list). A hole inside a track starts a new
+   * track only while every extent still to come keeps one: past that, zero runs inside a
+   * track are data (a tree of 65,536 sparse files stays publishable).
+   */
+  maxTracks?: number;
+}
+
+interface Chunk {
+  pos: number;
+  n: number;
+  /** How many extents come after this chunk's. */
+  extentsAfter: number;
+  /** The end of the extent, when this is its last chunk. */
+  extentEnd?: number;
+}
+
+function* chunksOf(extents: readonly Extent[], blockSize: number): Generator<Chunk> {
+  for (const [i, e] of extents.entries()) {
+    const end = e.offset + e.length;
+    const extentsAfter = extents.length - 1 - i;
+    for (let pos = e.offset; pos < end; pos += blockSize) {
+      const n = Math.min(blockSize, end - pos);
+      yield pos + n === end ? { pos, n, extentsAfter, extentEnd: end } : { pos, n, extentsAfter };
+    }
+  }
+}
 
 export function isZeroRange(buf: Buffer, start: number, end: number): boolean {
   if (buf[start] !== 0 || buf[end - 1] !== 0) return false;
@@ -38,6 +84,11 @@ export class ScanCutter {
   private blockIndex = 0;
   private cur: Open | undefined;
   private zeroStart: number | undefined;
+  private readonly extents: readonly Extent[];
+  private readonly readAhead: number;
+  private readonly minHole: number;
+  private readonly maxTracks: number;
+  private extentsAfter = 0;
 
   constructor(
     private readonly fh: PositionalReader,
@@ -45,37 +96,50 @@ export class ScanCutter {
     private readonly blockSize: number,
     private readonly readPool: BufferPool,
     private readonly blockPool: BufferPool,
-    private readonly minHole = blockSize,
-  ) {}
+    options: ScanOptions = {},
+  ) {
+    this.extents = options.extents ?? (size > 0 ? [{ offset: 0, length: size }] : []);
+    this.readAhead = options.readAhead ?? READ_AHEAD;
+    this.minHole = options.minHole ?? blockSize;
+    this.maxTracks = options.maxTracks ?? MAX_TRACKS;
+  }
 
   async *blocks(): AsyncGenerator<CutBlock> {
-    const pending: Promise<{ buf: Buffer; pos: number; n: number }>[] = [];
-    let next = 0;
+    const pending: Promise<{ buf: Buffer; chunk: Chunk }>[] = [];
+    const jobs = chunksOf(this.extents, this.blockSize);
     const readAhead = () => {
-      while (pending.length < READ_AHEAD && next < this.size) {
-        const pos = next;
-        const n = Math.min(this.blockSize, this.size - pos);
-        next += n;
-        const p = this.readChunk(pos, n);
+      while (pending.length < this.readAhead) {
+        const next = jobs.next();
+        if (next.done) return;
+        const p = this.readChunk(next.value);
         p.catch(() => undefined);
         pending.push(p);
       }
     };
+    let covered = 0;
     try {
       readAhead();
       while (pending.length > 0) {
-        const { buf, pos, n } = await pending.shift()!;
+        const { buf, chunk } = await pending.shift()!;
         readAhead();
-        yield* this.chunk(buf, pos, n);
+        // A gap before an extent: a hole of the layout (between the files of a tree).
+        if (chunk.pos > covered) this.addHole(covered, chunk.pos - covered);
+        covered = chunk.pos + chunk.n;
+        this.extentsAfter = chunk.extentsAfter;
+        yield* this.chunk(buf, chunk.pos, chunk.n);
+        if (chunk.extentEnd !== undefined) {
+          yield* this.flushZeros(chunk.extentEnd, false);
+          yield* this.closeTrack();
+        }
       }
-      yield* this.flushZeros(this.size);
-      yield* this.closeTrack();
+      if (this.size > covered) this.addHole(covered, this.size - covered);
     } finally {
       for (const p of pending) p.then((c) => this.readPool.release(c.buf), () => undefined);
     }
   }
 
-  private async readChunk(pos: number, n: number): Promise<{ buf: Buffer; pos: number; n: number }> {
+  private async readChunk(chunk: Chunk): Promise<{ buf: Buffer; chunk: Chunk }> {
+    const { pos, n } = chunk;
     const buf = await this.readPool.acquire();
     let got = 0;
     while (got < n) {
@@ -86,7 +150,7 @@ export class ScanCutter {
       }
       got += bytesRead;
     }
-    return { buf, pos, n };
+    return { buf, chunk };
   }
 
   private async *chunk(buf: Buffer, pos: number, n: number): AsyncGenerator<CutBlock> {
@@ -112,7 +176,7 @@ export class ScanCutter {
           this.zeroStart ??= p;
           continue;
         }
-        yield* this.flushZeros(p);
+        yield* this.flushZeros(p, true);
         yield* this.append(p, len, (dst, at, from, count) => buf.copy(dst, at, i * PAGE + from, i * PAGE + from + count));
       }
     } finally {
@@ -120,18 +184,27 @@ export class ScanCutter {
     }
   }
 
-  /** Decides what a pending zero run ending at `upto` is: a hole, or data to store. */
-  private async *flushZeros(upto: number): AsyncGenerator<CutBlock> {
+  /** Decides what a pending zero run ending at `upto` is: a hole, or data to store; `more`: data follows in this extent. */
+  private async *flushZeros(upto: number, more: boolean): AsyncGenerator<CutBlock> {
     const start = this.zeroStart;
     if (start === undefined) return;
     this.zeroStart = undefined;
     const run = upto - start;
-    if (this.trackStart === undefined || run >= this.minHole) {
+    // A hole followed by more data opens a new track: only while the tracks still to come fit.
+    const mayEnd = !more || this.tracks.length + 1 + this.extentsAfter <= this.maxTracks;
+    if (this.trackStart === undefined || (run >= this.minHole && mayEnd)) {
       yield* this.closeTrack();
-      this.holes.push({ offset: start, length: run });
+      this.addHole(start, run);
       return;
     }
     yield* this.append(start, run, (dst, at, _from, count) => dst.fill(0, at, at + count));
+  }
+
+  /** A hole right after another (a file's leading zeros after the gap before it) extends it: holes never touch. */
+  private addHole(offset: number, length: number): void {
+    const last = this.holes.at(-1);
+    if (last && last.offset + last.length === offset) this.holes[this.holes.length - 1] = { offset: last.offset, length: last.length + length };
+    else this.holes.push({ offset, length });
   }
 
   private openTrack(at: number): void {

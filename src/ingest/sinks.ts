@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import type { BlockStore } from '../store/block-store.js';
 import type { CutBlock } from './cut-block.js';
 import type { BlockSink } from './pipeline.js';
-import { frameHeader, FRAME_BLOCK, heldFrame } from './upload-format.js';
+import { frameHeader, FRAME_BLOCK, heldFrame, keepAliveFrame } from './upload-format.js';
 
 /**
  * Blocks still syncing at once, at most: each holds an open temp file. Two volumes' worth of
@@ -72,7 +72,16 @@ export interface UploadCounts {
  * read: node:http's request or a socket (the kernel or TLS has taken it), never a
  * PassThrough, which keeps the chunk in its buffer after calling back.
  */
-export type FrameOut = Pick<Writable, 'write' | 'destroyed' | 'errored' | 'once'>;
+export type FrameOut = Pick<Writable, 'write' | 'destroyed' | 'errored' | 'once' | 'writableEnded'>;
+
+/**
+ * After this long with no frame written, an upload sink writes a keepalive frame (`K`,
+ * upload-format.ts), and again after as long: a node's HTTP servers cut a socket on which
+ * nothing moved for 120 s (http/timeouts.ts), and a publish may have nothing to send for
+ * longer than that while it reads a long run of zeros (a hole: tens of GiB of a sparse
+ * file, or of an origin's object, are read before the next block) or waits on a slow origin.
+ */
+export const UPLOAD_KEEPALIVE_MS = 20_000;
 
 /**
  * Writes each block as an upload frame, in cut order, straight from the pipeline's buffer:
@@ -80,9 +89,11 @@ export type FrameOut = Pick<Writable, 'write' | 'destroyed' | 'errored' | 'once'
  * buffer only once it was sent (no copy; Buffer.concat of header and block was 37-45 % of
  * the publishing client's CPU, notes/issue-15.md Session 6). The wait is also the
  * backpressure: at most the pipeline's blocks are in flight, in its own buffers. With `held`
- * (client/held-probe.ts), a block the root says it holds goes as its hash only.
+ * (client/held-probe.ts), a block the root says it holds goes as its hash only. While `out`
+ * is open, a keepalive frame goes after every `keepAliveMs` with nothing else written.
  */
-export function uploadSink(out: FrameOut, held?: (hash: string) => Promise<boolean>, counts: UploadCounts = { sentBytes: 0, heldBlocks: 0, heldBytes: 0 }): BlockSink {
+export function uploadSink(out: FrameOut, held?: (hash: string) => Promise<boolean>, counts: UploadCounts = { sentBytes: 0, heldBlocks: 0, heldBytes: 0 }, keepAliveMs = UPLOAD_KEEPALIVE_MS): BlockSink {
+  const quiet = keepUploadAlive(out, keepAliveMs);
   // A stream that closes before calling back (destroyed: the node answered early, e.g. with a refusal) fails the puts waiting on it.
   const gone = new Promise<never>((_, reject) => out.once('close', () => reject(closed(out))));
   gone.catch(() => undefined);
@@ -91,6 +102,8 @@ export function uploadSink(out: FrameOut, held?: (hash: string) => Promise<boole
   let previous: Promise<unknown> = Promise.resolve();
   const frame = (data: Buffer, hash: string, isHeld: boolean): { sent: Promise<void> } => {
     if (out.destroyed) throw closed(out);
+    // Frames are written whole in one turn of the event loop: a keepalive never lands inside one.
+    quiet.refresh();
     if (isHeld) {
       counts.heldBlocks++;
       counts.heldBytes += data.length;
@@ -114,6 +127,20 @@ export function uploadSink(out: FrameOut, held?: (hash: string) => Promise<boole
       await Promise.race([sent, gone]);
     },
   };
+}
+
+/**
+ * A timer that writes a keepalive frame to `out` when it fires, and is `refresh`ed by every
+ * other frame written; it stops once `out` is ended or destroyed (the manifest frame ends
+ * it), and never holds the process open.
+ */
+function keepUploadAlive(out: FrameOut, ms: number): NodeJS.Timeout {
+  const timer: NodeJS.Timeout = setInterval(() => {
+    if (out.destroyed || out.writableEnded) clearInterval(timer);
+    else out.write(keepAliveFrame());
+  }, ms);
+  timer.unref();
+  return timer;
 }
 
 function closed(out: FrameOut): Error {

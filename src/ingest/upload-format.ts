@@ -5,7 +5,9 @@
  * sent); an `H` frame stands for a block the root already holds (its 32-byte SHA-256 only:
  * a retried publish, `GET /api/blocks/:hash` asked first, sends only what is missing); one
  * final `M` frame carries the signed manifest as JSON. The publisher can thus hash and send
- * in one pass and sign at the end.
+ * in one pass and sign at the end. An empty `K` frame carries nothing: the publisher sends
+ * it when it has had nothing else to send for a while (a long run of zeros being read, a
+ * slow origin), so the root's idle timeout does not cut an upload that is still working.
  */
 import { CanopyError } from '../core/errors.js';
 import { MAX_BLOCK_SIZE } from '../core/manifest.js';
@@ -15,6 +17,7 @@ export const PUBLISH_MEDIA_TYPE = 'application/vnd.canopy.publish';
 export const FRAME_BLOCK = 0x42; // 'B'
 export const FRAME_MANIFEST = 0x4d; // 'M'
 export const FRAME_HELD = 0x48; // 'H'
+export const FRAME_KEEPALIVE = 0x4b; // 'K'
 const HASH_BYTES = 32;
 export const MAX_MANIFEST_BYTES = 256 * 2 ** 20;
 
@@ -23,6 +26,11 @@ export function frameHeader(type: number, length: number): Buffer {
   h[0] = type;
   h.writeUInt32BE(length, 1);
   return h;
+}
+
+/** The keepalive frame: a `K` header of length 0. */
+export function keepAliveFrame(): Buffer {
+  return frameHeader(FRAME_KEEPALIVE, 0);
 }
 
 /** A block frame's bytes are a lease from the block pool (core/block-pool.ts): the reader releases it once stored. */
@@ -85,7 +93,7 @@ class ExactReader {
   }
 }
 
-/** Parses a publish body into frames; the manifest frame must be last. */
+/** Parses a publish body into frames (keepalives are read and dropped); the manifest frame must be last. */
 export async function* readFrames(body: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Frame> {
   const reader = new ExactReader(body[Symbol.asyncIterator]());
   let sawManifest = false;
@@ -106,6 +114,8 @@ export async function* readFrames(body: AsyncIterable<Buffer | Uint8Array>): Asy
       const hash = await reader.read(length);
       if (!hash) throw protocol(`the body ended inside a frame (0 of ${HASH_BYTES} bytes)`);
       yield { type: 'held', hash: hash.toString('hex') };
+    } else if (type === FRAME_KEEPALIVE) {
+      if (length !== 0) throw protocol(`keepalive frame of ${length} bytes (it carries none)`);
     } else if (type === FRAME_MANIFEST) {
       if (length > MAX_MANIFEST_BYTES) throw protocol(`manifest frame of ${length} bytes`);
       sawManifest = true;

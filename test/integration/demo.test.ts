@@ -19,8 +19,8 @@ it('demo with 4 nodes distributes to the 2 qualified ones and verifies them', as
   assert.equal(result.refused, 2, 'holders refused both unqualified nodes');
   assert.equal(typeof result.seconds, 'number');
   assert.match(r.stdout, /verified: 2 of 2 qualified nodes/);
-  // Every node's FTP edge is printed with an account that its node accepts (the file it was started with).
-  assert.equal(r.stdout.match(/ {2}node-\d .* ftp ftp:\/\/127\.0\.0\.1:\d+$/gm)?.length, 4, r.stdout);
+  // Every node's S3 endpoint beside its HTTP one (issue 20), and its FTP edge with an account that its node accepts (the file it was started with).
+  assert.equal(r.stdout.match(/ {2}node-\d .* http http:\/\/127\.0\.0\.1:\d+ {2}s3 http:\/\/127\.0\.0\.1:\d+ {2}ftp ftp:\/\/127\.0\.0\.1:\d+$/gm)?.length, 4, r.stdout);
   const login = /FTP login on every node: (\w+) \/ (\S+) \(from (.+)\)$/m.exec(r.stdout);
   assert.ok(login, r.stdout);
   assert.equal(readFileSync(login[3]!, 'utf8'), `${login[1]}:${login[2]}\n`);

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CanopyError } from '../../../src/core/errors.js';
 import { checkBlocks, contentIdOf, parseManifest, type Manifest } from '../../../src/core/manifest.js';
-import { publicKeyText, signManifest, verifyManifestSignature } from '../../../src/core/manifest-signature.js';
+import { publicKeyText, signManifest, signManifestWithId, verifyManifestSignature } from '../../../src/core/manifest-signature.js';
 import { merkleRoot } from '../../../src/core/merkle.js';
 import { makeManifest, testKey } from '../../helpers/manifests.js';
 
@@ -35,6 +35,17 @@ describe('manifest v2', () => {
     const reordered = Object.fromEntries(Object.entries(holey).reverse()) as unknown as Manifest;
     assert.equal(contentIdOf(reordered), contentIdOf(holey));
     assert.equal(contentIdOf({ ...holey, signature: 'x' } as Manifest), contentIdOf(holey));
+  });
+
+  it('signManifestWithId gives the signed manifest and the content id of those same bytes', () => {
+    for (const m of [linear, holey]) {
+      const { signature: _s, ...unsigned } = m;
+      const { manifest, contentId } = signManifestWithId({ ...unsigned, name: 'other.bin' }, testKey);
+      assert.deepEqual(manifest, signManifest({ ...unsigned, name: 'other.bin' }, testKey));
+      assert.equal(contentId, contentIdOf(manifest));
+      assert.notEqual(contentId, contentIdOf(m));
+      assert.ok(verifyManifestSignature(manifest, testKey));
+    }
   });
 
   it('refuses layouts that do not tile the content, wrong block cuts and a wrong Merkle root', () => {

@@ -11,7 +11,7 @@ import { ContainerError, type RandomReader } from '../../../src/ingest/analysis.
 import { findMovieHeader, parseBoxHeader, parseMvhd } from '../../../src/ingest/mp4-boxes.js';
 import { walkTopLevel } from '../../../src/ingest/mp4-analyser.js';
 import { bitrateFromPcr, packetPcr, scanPackets } from '../../../src/ingest/ts-packets.js';
-import { FRAME_BLOCK, FRAME_MANIFEST, frameHeader, heldFrame, readFrames } from '../../../src/ingest/upload-format.js';
+import { FRAME_BLOCK, FRAME_MANIFEST, frameHeader, heldFrame, keepAliveFrame, readFrames } from '../../../src/ingest/upload-format.js';
 import { CanopyError } from '../../../src/core/errors.js';
 
 function only(fn: () => unknown, allowed: (e: unknown) => boolean = (e) => e instanceof ContainerError): void {
@@ -134,14 +134,16 @@ describe('parser fuzzing', () => {
     );
   });
 
-  it('readFrames reads back block, held-block and manifest frames, cut anywhere: the same frames or only ERR_PUBLISH_MISMATCH', async () => {
+  it('readFrames reads back block, held-block and manifest frames, cut anywhere, keepalives dropped: the same frames or only ERR_PUBLISH_MISMATCH', async () => {
     const frame = fc.oneof(
       fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b) => ({ type: 'block' as const, bytes: Buffer.from(b) })),
       fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => ({ type: 'held' as const, bytes: Buffer.from(b) })),
+      fc.constant({ type: 'keepalive' as const, bytes: Buffer.alloc(0) }),
     );
+    const encode = (f: { type: 'block' | 'held' | 'keepalive'; bytes: Buffer }) => (f.type === 'held' ? heldFrame(f.bytes.toString('hex')) : f.type === 'keepalive' ? keepAliveFrame() : Buffer.concat([frameHeader(FRAME_BLOCK, f.bytes.length), f.bytes]));
     await fc.assert(
       fc.asyncProperty(fc.array(frame, { maxLength: 8 }), fc.nat(), fc.nat({ max: 40 }), async (frames, cutAt, chunk) => {
-        const body = Buffer.concat([...frames.map((f) => (f.type === 'held' ? heldFrame(f.bytes.toString('hex')) : Buffer.concat([frameHeader(FRAME_BLOCK, f.bytes.length), f.bytes]))), frameHeader(FRAME_MANIFEST, 2), Buffer.from('{}')]);
+        const body = Buffer.concat([...frames.map(encode), frameHeader(FRAME_MANIFEST, 2), Buffer.from('{}')]);
         const cut = cutAt % (body.length + 1);
         const sent = body.subarray(0, cut);
         const pieces = chunk === 0 ? [sent] : Array.from({ length: Math.ceil(sent.length / chunk) }, (_, i) => sent.subarray(i * chunk, (i + 1) * chunk));
@@ -149,7 +151,7 @@ describe('parser fuzzing', () => {
         try {
           for await (const f of readFrames((async function* () { yield* pieces; })())) got.push(f.type === 'held' ? `H${f.hash}` : f.type === 'block' ? `B${f.data.toString('hex')}` : 'M');
           assert.equal(cut, body.length, 'only the whole body parses');
-          assert.deepEqual(got, [...frames.map((f) => `${f.type === 'held' ? 'H' : 'B'}${f.bytes.toString('hex')}`), 'M']);
+          assert.deepEqual(got, [...frames.filter((f) => f.type !== 'keepalive').map((f) => `${f.type === 'held' ? 'H' : 'B'}${f.bytes.toString('hex')}`), 'M']);
         } catch (err) {
           assert.ok(cut < body.length, String(err));
           assert.ok(err instanceof CanopyError && err.code === 'ERR_PUBLISH_MISMATCH', String(err));

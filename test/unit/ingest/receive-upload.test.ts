@@ -9,7 +9,10 @@ import { once } from 'node:events';
 import { after, describe, it } from 'node:test';
 import { isCanopyError } from '../../../src/core/errors.js';
 import type { Manifest } from '../../../src/core/manifest.js';
-import { ingestFile } from '../../../src/ingest/ingest-file.js';
+import { ingestFile, ingestReader, type IngestResult } from '../../../src/ingest/ingest-file.js';
+import type { BlockSink } from '../../../src/ingest/pipeline.js';
+import type { PositionalReader } from '../../../src/ingest/cut-block.js';
+import { applyTimeouts, type ServerTimeouts } from '../../../src/http/timeouts.js';
 import { receiveSignedUpload } from '../../../src/ingest/receive-upload.js';
 import { uploadSink } from '../../../src/ingest/sinks.js';
 import { frameHeader, FRAME_BLOCK, FRAME_MANIFEST, PUBLISH_MEDIA_TYPE } from '../../../src/ingest/upload-format.js';
@@ -32,7 +35,13 @@ const ORIGIN = 'a'.repeat(64);
 let lastReceived: Promise<unknown> | undefined;
 
 async function upload(store: BlockStore, file: string, origin: string, authorise?: (m: Manifest) => void, held?: (hash: string) => Promise<boolean>, hashThreads = 0) {
+  return uploadWith(store, authorise, (sink) => ingestFile(file, sink, { name: 'x.bin', criteria: 'true', origin, key: privateKey, hashThreads, blockSize: 64 * 1024 }), held);
+}
+
+/** upload() of what `ingest` reads, to a root whose server may cut a silent socket (`timeouts`) and with the sink's keepalive period. */
+async function uploadWith(store: BlockStore, authorise: ((m: Manifest) => void) | undefined, ingest: (sink: BlockSink) => Promise<IngestResult>, held?: (hash: string) => Promise<boolean>, timeouts?: ServerTimeouts, keepAliveMs?: number) {
   const server = http.createServer();
+  if (timeouts) applyTimeouts(server, timeouts);
   const received = new Promise<Awaited<ReturnType<typeof receiveSignedUpload>>>((resolve, reject) => {
     server.once('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       const r = receiveSignedUpload(slowly(req), store, ORIGIN, authorise);
@@ -48,7 +57,7 @@ async function upload(store: BlockStore, file: string, origin: string, authorise
   try {
     const { body, answer } = openUpload({ base: `http://127.0.0.1:${port}` }, '/', { 'content-type': PUBLISH_MEDIA_TYPE });
     answer.catch(() => undefined);
-    const result = await ingestFile(file, uploadSink(body, held), { name: 'x.bin', criteria: 'true', origin, key: privateKey, hashThreads, blockSize: 64 * 1024 });
+    const result = await ingest(uploadSink(body, held, undefined, keepAliveMs));
     const manifest = Buffer.from(JSON.stringify(result.manifest));
     body.end(Buffer.concat([frameHeader(FRAME_MANIFEST, manifest.length), manifest]));
     // The receiver's verdict is `received`; the HTTP answer may instead be a broken pipe when the receiver
@@ -140,6 +149,28 @@ describe('receiveSignedUpload (the root taking a publish)', () => {
     await upload(store, file, ORIGIN, undefined, async () => true).catch(() => undefined);
     await assert.rejects(lastReceived!, (err: unknown) => isCanopyError(err, 'ERR_PUBLISH_MISMATCH') && /does not hold it/.test((err as Error).message));
     for (let i = 0; i < 6; i++) assert.ok(!store.has(createHash('sha256').update(bytes.subarray(i * 65536, (i + 1) * 65536)).digest('hex')));
+  });
+
+  it('keeps an upload alive with keepalive frames while the publisher reads a long, slow run of zeros (the root cuts a silent socket)', async () => {
+    // A block, a run of zeros that takes ~0.7 s to read (a cold hole: no frame to send), a block;
+    // the root cuts a socket on which nothing moved for 250 ms (its real idle timeout is 120 s).
+    const B = 64 * 1024;
+    const content = Buffer.concat([randomBytes(B), Buffer.alloc(16 * B), randomBytes(B)]);
+    const reader: PositionalReader = {
+      async read(buffer, offset, length, position) {
+        if (position >= B && position < 17 * B) await new Promise((r) => setTimeout(r, 80));
+        return { bytesRead: content.copy(buffer, offset, position, position + length) };
+      },
+    };
+    const timeouts = { idleMs: 250, headersMs: 10_000, keepAliveMs: 5_000 };
+    const publish = (keepAliveMs: number) => uploadWith(store, undefined, (sink) => ingestReader(reader, content.length, sink, { name: 'sparse.bin', criteria: 'true', origin: ORIGIN, key: privateKey, hashThreads: 0, blockSize: B }), undefined, timeouts, keepAliveMs);
+    // Without keepalives inside the silence, the root cuts the upload: the case is real.
+    await assert.rejects(publish(600_000).then((r) => r.received));
+    const { result, received } = await publish(50);
+    const { manifest } = await received;
+    assert.equal(manifest.blocks.length, 2);
+    assert.equal(manifest.holes.length, 1);
+    assert.equal(result.contentId, (await received).contentId);
   });
 
   it('fails the waiting puts, without hanging, when the root refuses before the body ended', async () => {
