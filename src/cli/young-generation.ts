@@ -3,7 +3,7 @@
  * of 1 MiB) instead of growing to 16 MiB each. A node moving blocks allocates little on the
  * JavaScript heap per byte (the bytes live outside it), so a large young generation buys it
  * nothing but resident memory: in `distribute` (notes/issue-15.md, Session 8) nodes stayed
- * 13-35 MiB smaller with it, at the same CPU seconds per GiB or fewer (more, cheaper
+ * 12-42 MiB smaller with it, at the same CPU seconds per GiB or fewer (more, cheaper
  * scavenges). Set at run time because Node refuses V8's sizing flags in a shebang-less
  * `node main.js`; an operator who sizes the young generation himself (a semi-space flag in
  * NODE_OPTIONS or on the command line) keeps his choice. Measured on Node 20 (V8 11.3);
