@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 /** The `canopy` command: one file per subcommand under ./commands, assembled in ./program.ts. */
-import { CommanderError } from 'commander';
-import { buildProgram } from './program.js';
+// First, before the rest of the program is even loaded (loading it allocates enough to grow
+// the young generation): it keeps V8's young generation small (young-generation.ts).
+import './young-generation.js';
 
+const { CommanderError } = await import('commander');
+const { buildProgram } = await import('./program.js');
 const program = buildProgram();
 try {
   await program.parseAsync(process.argv);

@@ -42,19 +42,25 @@ export class DecodedFrame implements Frame {
 
 const EMPTY = Buffer.alloc(0);
 
-/** `payload` may be the pieces a block arrived in (a relayed piece): they go out as they are, not joined. */
+/**
+ * The frame as buffers: the first holds prefix and header together (one small buffer), the
+ * rest are the payload. `payload` may be the pieces a block arrived in (a relayed piece):
+ * they go out as they are, not joined.
+ */
 export function encodeFrame(header: Record<string, unknown>, payload: Uint8Array | BlockBytes = EMPTY): Buffer[] {
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  const text = JSON.stringify(header);
+  const jsonLength = Buffer.byteLength(text, 'utf8');
   const length = Array.isArray(payload) ? byteLength(payload) : (payload as Uint8Array).length;
-  if (json.length > MAX_HEADER_BYTES) throw new CanopyError('ERR_WIRE_TOO_LARGE', `frame header of ${json.length} bytes exceeds ${MAX_HEADER_BYTES}`);
+  if (jsonLength > MAX_HEADER_BYTES) throw new CanopyError('ERR_WIRE_TOO_LARGE', `frame header of ${jsonLength} bytes exceeds ${MAX_HEADER_BYTES}`);
   if (length > MAX_PAYLOAD_BYTES) throw new CanopyError('ERR_WIRE_TOO_LARGE', `frame payload of ${length} bytes exceeds ${MAX_PAYLOAD_BYTES}`);
-  const prefix = Buffer.allocUnsafe(PREFIX);
-  prefix.writeUInt32BE(json.length, 0);
-  prefix.writeUInt32BE(length, 4);
-  if (length === 0) return [prefix, json];
-  if (Array.isArray(payload)) return [prefix, json, ...(payload as readonly Buffer[])];
+  const head = Buffer.allocUnsafe(PREFIX + jsonLength);
+  head.writeUInt32BE(jsonLength, 0);
+  head.writeUInt32BE(length, 4);
+  head.write(text, PREFIX, 'utf8');
+  if (length === 0) return [head];
+  if (Array.isArray(payload)) return [head, ...(payload as readonly Buffer[])];
   const bytes = payload as Uint8Array;
-  return [prefix, json, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)];
+  return [head, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)];
 }
 
 export class FrameDecoder {

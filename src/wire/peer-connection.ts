@@ -186,12 +186,22 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   private async put(header: Record<string, unknown>, payload?: BlockBytes, flushed?: () => void): Promise<void> {
     let ok = true;
     const parts = encodeFrame(header, payload);
-    // Prefix, header and payload go down as one write (writev): over TLS, one run of records
-    // instead of a tiny record for the 8-byte prefix and another for the header.
-    this.stream.cork();
     // Write callbacks come in order: the last part's comes when the socket is done with all of them.
-    parts.forEach((part, i) => (ok = i === parts.length - 1 && flushed ? this.stream.write(part, () => flushed()) : this.stream.write(part)));
-    this.stream.uncork();
+    const write = (part: Buffer, last: boolean) => (ok = last && flushed ? this.stream.write(part, () => flushed()) : this.stream.write(part));
+    if (parts.length === 2 && parts[1]!.length >= BULK_FRAME_BYTES) {
+      // A block in one buffer: two writes, head then block. Corked into one writev, node:tls
+      // would first copy both into one fresh block-sized buffer (TLSWrap::DoWrite joins the
+      // buffers of a writev before encrypting): a copy and page faults per block sent, for
+      // one small record saved.
+      write(parts[0]!, false);
+      write(parts[1]!, true);
+    } else {
+      // Head and small payload (or the many pieces of a relayed block) as one writev: one run
+      // of TLS records instead of a record per piece.
+      this.stream.cork();
+      parts.forEach((part, i) => write(part, i === parts.length - 1));
+      this.stream.uncork();
+    }
     if (!ok && !this.closed) await this.drain();
   }
 

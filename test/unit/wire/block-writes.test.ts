@@ -1,0 +1,76 @@
+/**
+ * How a frame reaches the stream under the peer connection: a block in one buffer is handed
+ * over as its own write, the very buffer, never in one writev with its head (node:tls joins
+ * a writev's buffers into a fresh copy before encrypting: a copy and page faults per block
+ * sent); a frame without payload, or with a small one, goes as one write; the pieces of a
+ * relayed block go as one writev (one run of TLS records, not a record per piece). The
+ * bytes decode to the same frames in every case.
+ */
+import assert from 'node:assert/strict';
+import { Duplex } from 'node:stream';
+import { describe, it } from 'node:test';
+import { FrameDecoder } from '../../../src/wire/frame-codec.js';
+import { PeerConnection } from '../../../src/wire/peer-connection.js';
+
+/** A stream that records each `_write` / `_writev` call (the buffers handed over) and keeps the bytes. */
+function recordingStream(): { stream: Duplex; calls: Buffer[][]; bytes: () => Buffer } {
+  const calls: Buffer[][] = [];
+  const stream = new Duplex({
+    read() {},
+    write(chunk: Buffer, _enc, cb) {
+      calls.push([chunk]);
+      cb();
+    },
+    writev(chunks, cb) {
+      calls.push(chunks.map((c) => c.chunk as Buffer));
+      cb();
+    },
+  });
+  return { stream, calls, bytes: () => Buffer.concat(calls.flat()) };
+}
+
+const id = (n: number) => n.toString(16).padStart(64, '0');
+
+describe('peer connection writes', () => {
+  it('hands a block to the stream as its own write, uncopied; small frames as one write', async () => {
+    const { stream, calls, bytes } = recordingStream();
+    const conn = new PeerConnection(stream, async () => undefined);
+    const block = Buffer.alloc(2 ** 20, 9);
+    await conn.notify('cancel', { contentId: id(1), index: 3 });
+    void conn.request('have', { contentId: id(2), index: 0 }, { payload: block }).catch(() => undefined);
+    void conn.request('have', { contentId: id(3), index: 1 }, { payload: Buffer.alloc(100, 1) }).catch(() => undefined);
+    await new Promise((r) => setImmediate(r));
+    const withBlock = calls.filter((c) => c.some((b) => b.length === block.length));
+    assert.equal(withBlock.length, 1);
+    assert.equal(withBlock[0]!.length, 1, 'the block shares no write with other buffers');
+    assert.equal(withBlock[0]![0]!.buffer, block.buffer, 'the block is the caller’s buffer, not a copy');
+    const frames = new FrameDecoder().push(bytes());
+    // The small frame may overtake the block (bulk frames queue behind each other, write-priority.test.ts).
+    assert.deepEqual(frames.map((f) => [f.header.t, f.payload.length]).sort(), [['cancel', 0], ['have', 100], ['have', block.length]].sort());
+    assert.ok(frames.find((f) => f.payload.length === block.length)!.payload.equals(block));
+    conn.destroy();
+  });
+
+  it('sends the pieces of a relayed block in one writev, in order', async () => {
+    const { stream, calls, bytes } = recordingStream();
+    const client = new PeerConnection(stream, async () => ({
+      pieces: (async function* () {
+        yield Array.from({ length: 8 }, (_, i) => Buffer.alloc(16 * 1024, i));
+      })(),
+    }));
+    // A request arriving on the stream: the connection answers it with the pieces.
+    const request = Buffer.from(JSON.stringify({ t: 'get-block', id: 1, contentId: id(4), index: 0, pieces: true }));
+    const prefix = Buffer.alloc(8);
+    prefix.writeUInt32BE(request.length, 0);
+    stream.push(Buffer.concat([prefix, request]));
+    const deadline = Date.now() + 5_000;
+    while (calls.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const part = calls.find((c) => c.length > 2);
+    assert.ok(part, `no writev of the pieces: ${calls.map((c) => c.length).join(',')}`);
+    assert.equal(part.filter((b) => b.length === 16 * 1024).length, 8, 'the 8 pieces in one call, with their head');
+    const frames = new FrameDecoder().push(bytes());
+    assert.deepEqual(frames.map((f) => f.header.t), ['part', 'ok']);
+    assert.deepEqual([...frames[0]!.payload.subarray(0, 16 * 1024 * 8)].filter((_, i) => i % (16 * 1024) === 0), [0, 1, 2, 3, 4, 5, 6, 7]);
+    client.destroy();
+  });
+});
