@@ -13,3 +13,23 @@ export function pipelineLimits(blockSize: number, maxInFlight: number, maxInFlig
   const total = Math.min(maxInFlight, Math.max(4, Math.floor(IN_FLIGHT_BYTES / blockSize)));
   return { maxInFlight: total, maxInFlightPerPeer: Math.min(maxInFlightPerPeer, Math.max(2, Math.ceil(total / 3))) };
 }
+
+/**
+ * Requests a downloader keeps outstanding at a seed while it shares the swarm with other
+ * downloaders: a shallow queue keeps what the seed sends decided close to when it sends it.
+ */
+export const SEED_PIPELINE = 2;
+
+/**
+ * How many requests to keep outstanding at peer `p`. At a seed, while other downloaders share
+ * the swarm (`swarm`: the designation has other members, or other holders are open), two,
+ * and one until the seed's pace to us is measured: at the start every downloader asks the
+ * origin at once, and a node on a slow link holding two of its four upload slots for seconds
+ * left the origin at ~40 % of its link while the fast nodes were answered busy (issue 17
+ * session 8, `canopy sim swarm --nodes 8 --slow 2 --size 128MiB`: fast nodes 1.80-2.08x their
+ * bound -> 1.51-1.78x). Elsewhere, `perPeer`.
+ */
+export function peerPipeline(p: { isSeed: boolean; measuredRate: number }, swarm: boolean, perPeer: number): number {
+  if (!p.isSeed || !swarm) return perPeer;
+  return p.measuredRate > 0 ? SEED_PIPELINE : 1;
+}

@@ -23,6 +23,7 @@
 import type { Bitfield } from './bitfield.js';
 import { MAX_COPIES, pickEndgame, pickRarest, SeedChoice } from './block-choice.js';
 import type { PeerLoad, PeerState } from './peer-state.js';
+import { peerPipeline } from './pipeline.js';
 import type { FailureKind, SwarmAction, SwarmInput } from './swarm-input.js';
 import { SwarmState } from './swarm-state.js';
 
@@ -45,7 +46,6 @@ export interface SchedulerOptions {
 export const STALL_MIN_MS = 8_000;
 const BAD_BLOCKS_TO_BAN = 2;
 const CHOKE_BASE_MS = 2_000;
-const SEED_PIPELINE = 2;
 /** Shortest wait before asking a busy holder again. */
 const BUSY_MIN_MS = 200;
 /** A peer whose store fails this many requests is dropped for the session: it costs no more than a dead one. */
@@ -358,7 +358,8 @@ export class SwarmScheduler {
     let budget = this.total - this.s.inFlight;
     if (this.s.wantedMissing.size === 0 || budget <= 0) return;
     const length = this.s.blockLength;
-    let swarm = false;
+    // Other downloaders share the swarm when the designation names them, even before any of them is open as a holder.
+    let swarm = this.s.rendezvous.shared;
     let seeds = 0;
     for (const p of this.s.peers.values()) {
       if (p.isChoked(now)) continue;
@@ -368,12 +369,12 @@ export class SwarmScheduler {
     const open: { p: PeerState; eta: number }[] = [];
     for (const p of this.s.peers.values()) {
       // Only peers with room in their pipeline are ranked (the costly part of a pass).
-      if (!p.isChoked(now) && p.inFlight.size < (p.isSeed && swarm ? SEED_PIPELINE : this.perPeer)) open.push({ p, eta: p.expectedMs(length) });
+      if (!p.isChoked(now) && p.inFlight.size < peerPipeline(p, swarm, this.perPeer)) open.push({ p, eta: p.expectedMs(length) });
     }
     open.sort((a, b) => a.eta - b.eta);
     for (const { p } of open) {
       // A shallow queue at a seed keeps its choices fresh: what it sends is decided close to when it sends.
-      const limit = p.isSeed && swarm ? SEED_PIPELINE : this.perPeer;
+      const limit = peerPipeline(p, swarm, this.perPeer);
       while (budget > 0 && p.inFlight.size < limit) {
         const index = (p.isSeed && swarm ? this.seedChoice.pick(this.s, p, now, seeds, this.random) : pickRarest(this.s, p, () => true, 'random', this.random)) ?? pickEndgame(this.s, p, now);
         if (index === undefined) break;

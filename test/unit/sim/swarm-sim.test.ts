@@ -77,6 +77,17 @@ describe('slow nodes do not hold back the fast ones (issue 17, session 7)', () =
       assert.ok(r.receivedPerKept <= 1.03, `seed ${seed}: received per kept ${r.receivedPerKept}`);
     }
   });
+
+  it('at 128 MiB (32 blocks) too: the fast nodes within 1.85x their own bound (session 8)', () => {
+    // Before: rendezvous scores (FNV-1a alone) designated one slow node up to 15 of 32 blocks, and
+    // at the start the slow nodes held all four of the origin's slots: fast nodes 2.04-2.13x (seeds 1-3).
+    for (const seed of [1, 2, 3]) {
+      const r = runSwarmScenario({ nodes: 8, slow: 2, placement: 'lan', size: 128 * 2 ** 20, seed, maxSeconds: 600 }) as unknown as Result & { fastWorstOwnRatio: number; slowWorstOwnRatio: number };
+      assert.equal(r.completed, 8);
+      assert.ok(r.fastWorstOwnRatio < 1.85, `seed ${seed}: fast nodes at ${r.fastWorstOwnRatio}x their own bound`);
+      assert.ok(r.slowWorstOwnRatio < 1.1, `seed ${seed}: slow nodes at ${r.slowWorstOwnRatio}x their own bound`);
+    }
+  });
 });
 
 describe('canopy sim swarm (the command)', () => {
