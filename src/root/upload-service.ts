@@ -9,8 +9,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { FileStore } from '@tus/file-store';
-import { EVENTS, Server, type Upload } from '@tus/server';
+import type { Server, Upload } from '@tus/server';
 import { CanopyError } from '../core/errors.js';
 import type { Manifest } from '../core/manifest.js';
 import { manifestFromDraft, parseDraft } from '../ingest/draft-manifest.js';
@@ -57,7 +56,7 @@ export interface UploadState {
 }
 
 export class UploadService implements UploadsApi {
-  readonly tus: Server;
+  private tus: Promise<Server> | undefined;
   private readonly drafts = new Map<string, DraftRecord>();
   private readonly followers = new Map<string, UploadFollower>();
   private cleanup: NodeJS.Timeout | undefined;
@@ -65,7 +64,22 @@ export class UploadService implements UploadsApi {
   constructor(private readonly deps: UploadServiceDeps) {
     const saved = deps.store.index.getKv(DRAFTS_KEY);
     for (const d of saved ? (JSON.parse(saved) as DraftRecord[]) : []) this.drafts.set(d.contentId, d);
-    this.tus = new Server({
+  }
+
+  /**
+   * The tus server, loaded on first use: @tus/server and its file store weigh about 10 MiB of
+   * resident memory, and only a root that receives uploads from the browser page needs them
+   * (members never load this; notes/issue-23.md, Session 8).
+   */
+  private server(): Promise<Server> {
+    this.tus ??= this.createServer();
+    return this.tus;
+  }
+
+  private async createServer(): Promise<Server> {
+    const [{ EVENTS, Server }, { FileStore }] = await Promise.all([import('@tus/server'), import('@tus/file-store')]);
+    const deps = this.deps;
+    const tus: Server = new Server({
       path: UPLOAD_PATH,
       datastore: new FileStore({ directory: deps.dir, expirationPeriodInMilliseconds: UPLOAD_EXPIRY_MS }),
       relativeLocation: true,
@@ -87,13 +101,14 @@ export class UploadService implements UploadsApi {
         return {};
       },
     });
-    this.tus.on(EVENTS.POST_RECEIVE, (_req, upload) => void this.poke(upload, upload.offset));
-    this.tus.on(EVENTS.POST_FINISH, (_req, _res, upload) => void this.tus.datastore.remove(upload.id).catch(() => undefined));
+    tus.on(EVENTS.POST_RECEIVE, (_req, upload) => void this.poke(upload, upload.offset));
+    tus.on(EVENTS.POST_FINISH, (_req, _res, upload) => void tus.datastore.remove(upload.id).catch(() => undefined));
+    return tus;
   }
 
   start(): void {
     this.cleanup = setInterval(() => {
-      this.tus.cleanUpExpiredUploads().then(
+      this.server().then((tus) => tus.cleanUpExpiredUploads()).then(
         (n) => n > 0 && this.deps.log.info('deleted abandoned uploads', { count: n }),
         (err: Error) => this.deps.log.warn('cannot delete abandoned uploads', { err }),
       );
@@ -123,7 +138,7 @@ export class UploadService implements UploadsApi {
       const id = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(UPLOAD_PATH.length + 1));
       res.once('close', () => void this.pokeById(id));
     }
-    await this.tus.handle(req, res);
+    await (await this.server()).handle(req, res);
   }
 
   list(): UploadState[] {
@@ -169,7 +184,7 @@ export class UploadService implements UploadsApi {
   }
 
   private async pokeById(id: string): Promise<void> {
-    const upload = await this.tus.datastore.getUpload(id).catch(() => undefined);
+    const upload = await (await this.server()).datastore.getUpload(id).catch(() => undefined);
     if (upload) await this.poke(upload, upload.offset);
   }
 

@@ -8,7 +8,7 @@
  * told, so it is never silently lost.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import type { AuthorityState, AuthorityStore } from '../../security/authority.js';
 import type { CatalogRecord } from '../../catalog/catalog.js';
 import { CanopyError } from '../../core/errors.js';
@@ -51,17 +51,23 @@ export class PostgresRootState implements RootState {
   private abandonNow!: () => void;
   private readonly abandonedNow = new Promise<void>((resolve) => (this.abandonNow = resolve));
 
-  private constructor(private readonly options: PostgresStateOptions) {
-    this.db = new pg.Pool({ connectionString: options.url, max: 4, connectionTimeoutMillis: 10_000 });
+  private constructor(
+    private readonly options: PostgresStateOptions,
+    Pool: typeof pg.Pool,
+  ) {
+    this.db = new Pool({ connectionString: options.url, max: 4, connectionTimeoutMillis: 10_000 });
     // An idle client losing its server must not crash the root; the next query reports it.
     this.db.on('error', (err) => options.onError?.(err));
-    this.leaseDb = new pg.Pool({ connectionString: options.url, max: 1, connectionTimeoutMillis: 10_000 });
+    this.leaseDb = new Pool({ connectionString: options.url, max: 1, connectionTimeoutMillis: 10_000 });
     this.leaseDb.on('error', (err) => options.onError?.(err));
   }
 
   /** Connects and brings the schema up to date. */
   static async open(options: PostgresStateOptions): Promise<PostgresRootState> {
-    const state = new PostgresRootState(options);
+    // Loaded here, not at the top: members and embedded roots never open PostgreSQL, and the
+    // driver costs each of them resident memory (notes/issue-23.md, Session 8).
+    const { default: pgModule } = await import('pg');
+    const state = new PostgresRootState(options, pgModule.Pool);
     try {
       await state.migrate();
     } catch (err) {
