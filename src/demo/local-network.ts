@@ -69,6 +69,11 @@ export function demoAttributes(i: number): Attributes {
 export class LocalNetwork {
   readonly nodes: RunningNode[] = [];
   root: RunningNode | undefined;
+  /**
+   * Environment added for one process, by name (e.g. a malloc setting for half of a soak's
+   * nodes, so both arms of an A/B share one root and one churn).
+   */
+  readonly envFor = new Map<string, Record<string, string>>();
   private readonly onExit = () => this.kill();
 
   constructor(
@@ -140,7 +145,7 @@ export class LocalNetwork {
     const child = spawn(
       command,
       [...base, 'node', '--name', spec.name, '--data', dataDir, '--peer-port', String(ports[0]), '--api-port', String(ports[1]), '--http-port', String(ports[2]), '--ftp-port', String(ports[3]), '--s3-port', String(ports[4]), '--api-token-file', this.apiTokenFile, ...identity, ...args],
-      { stdio: ['ignore', 'pipe', log] },
+      { stdio: ['ignore', 'pipe', log], env: { ...process.env, ...this.envFor.get(spec.name) } },
     );
     closeSync(log);
     const ready = await waitReady(child, spec.name, dataDir);
