@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { publishFile } from '../src/client/publish-file.js';
 import { parseDuration, parseExpires } from '../src/core/expiry.js';
 import { loadOrCreateKeyFile, type PublisherKey } from '../src/ingest/publisher-key.js';
-import { LocalNetwork, stopProcess, type RunningNode } from '../src/demo/local-network.js';
+import { LocalNetwork, NODE_MALLOC_ENV, stopProcess, type RunningNode } from '../src/demo/local-network.js';
 import { log, option, round } from './_util.js';
 import { orphanFiles, sampleProcess, slopePerHour, type ProcessSample } from './_soak-probes.js';
 import { connectionsByPeer } from './_sockets.js';
@@ -55,7 +55,7 @@ export interface SoakOptions {
    * An A/B inside one run: the processes named in `armProcesses` start (and restart) with
    * `armEnv` added (arm B), the others without (arm A), so both arms see the same root and churn.
    */
-  armEnv?: Record<string, string>;
+  armEnv?: Record<string, string | undefined>;
   armProcesses?: string[];
 }
 
@@ -529,17 +529,19 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
 
 /**
  * --arm-env 'K=V,K=V' [--arm-processes node2,node3]: those processes (default: the
- * even-numbered nodes) run with the settings added, the others without.
+ * even-numbered nodes) run with the settings added, the others without. `K=` (empty)
+ * removes K instead: `--arm-env MALLOC_MMAP_THRESHOLD_=` runs that arm with glibc's own
+ * dynamic threshold (an empty value would be a threshold of 0 to glibc).
  */
 function armOptions(args: string[]): Pick<SoakOptions, 'armEnv' | 'armProcesses'> {
   if (!args.includes('--arm-env')) return {};
-  const armEnv = Object.fromEntries(option(args, 'arm-env', '').split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  const armEnv = Object.fromEntries(option(args, 'arm-env', '').split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1) || undefined]));
   const nodes = Number(option(args, 'nodes', '4'));
   const even = Array.from({ length: nodes }, (_, i) => `node${i + 1}`).filter((_, i) => i % 2 === 1);
   return { armEnv, armProcesses: args.includes('--arm-processes') ? option(args, 'arm-processes', '').split(',') : even };
 }
 
-/** The malloc settings (glibc tunables, a preloaded allocator) the nodes inherit from this process: they change RSS, not behaviour. */
+/** The malloc settings (glibc tunables, a preloaded allocator) the nodes get (LocalNetwork's default, then this process's): they change RSS, not behaviour. */
 function mallocSettings(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k === 'GLIBC_TUNABLES' || k === 'LD_PRELOAD' || k.startsWith('MALLOC_')) as [string, string][]);
+  return { ...NODE_MALLOC_ENV, ...(Object.fromEntries(Object.entries(process.env).filter(([k]) => k === 'GLIBC_TUNABLES' || k === 'LD_PRELOAD' || k.startsWith('MALLOC_'))) as Record<string, string>) };
 }
