@@ -18,10 +18,21 @@ export interface ProcessSample {
    * where their fragmentation shows.
    */
   mallocHeapMiB: number;
+  /**
+   * Resident anonymous mappings other than [heap], by size: under 1 MiB (V8's heap pages are
+   * 256 KiB) and 1 MiB or more (glibc's mmapped chunks, e.g. a 1 MiB Buffer above the mmap
+   * threshold, its thread arenas, V8's large objects), with the number of each.
+   */
+  anonSmallMiB: number;
+  anonSmallMaps: number;
+  anonLargeMiB: number;
+  anonLargeMaps: number;
   fds: number;
   sockets: number;
   /** CPU seconds (user + system) the process has used since it started (/proc/PID/stat). */
   cpuSeconds: number;
+  /** Minor page faults since the process started: fresh memory the kernel had to map in. */
+  minorFaults: number;
 }
 
 /** What /proc says of one process: resident memory, open descriptors, sockets among them. */
@@ -30,9 +41,7 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const anonKiB = Number(/^Anonymous:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
-    const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
-    const at = smaps.indexOf(' [heap]\n');
-    const heapKiB = at < 0 ? 0 : Number(/Rss:\s+(\d+)/.exec(smaps.slice(at))?.[1] ?? 0);
+    const maps = mappings(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
     const fds = readdirSync(`/proc/${pid}/fd`);
     let sockets = 0;
     for (const fd of fds) {
@@ -46,10 +55,46 @@ export function sampleProcess(pid: number): ProcessSample | undefined {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime, in clock ticks (100 a second on Linux).
     const cpuSeconds = round((Number(fields[11]) + Number(fields[12])) / 100, 2);
-    return { rssMiB: round(rssKiB / 1024, 1), anonMiB: round(anonKiB / 1024, 1), mallocHeapMiB: round(heapKiB / 1024, 1), fds: fds.length, sockets, cpuSeconds };
+    const mib = (kib: number) => round(kib / 1024, 1);
+    return {
+      rssMiB: mib(rssKiB),
+      anonMiB: mib(anonKiB),
+      mallocHeapMiB: mib(maps.heapKiB),
+      anonSmallMiB: mib(maps.smallKiB),
+      anonSmallMaps: maps.small,
+      anonLargeMiB: mib(maps.largeKiB),
+      anonLargeMaps: maps.large,
+      fds: fds.length,
+      sockets,
+      cpuSeconds,
+      minorFaults: Number(fields[7]),
+    };
   } catch {
     return undefined;
   }
+}
+
+/** Resident KiB of [heap] and of the other anonymous mappings (no path) under and over 1 MiB, from /proc/PID/smaps. */
+function mappings(smaps: string): { heapKiB: number; smallKiB: number; small: number; largeKiB: number; large: number } {
+  const out = { heapKiB: 0, smallKiB: 0, small: 0, largeKiB: 0, large: 0 };
+  let kind: 'heap' | 'small' | 'large' | 'other' = 'other';
+  for (const line of smaps.split('\n')) {
+    const header = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (header) {
+      const size = parseInt(header[2]!, 16) - parseInt(header[1]!, 16);
+      const name = header[3]!;
+      kind = name === '[heap]' ? 'heap' : name !== '' ? 'other' : size >= 2 ** 20 ? 'large' : 'small';
+      if (kind === 'small') out.small++;
+      if (kind === 'large') out.large++;
+      continue;
+    }
+    if (kind === 'other' || !line.startsWith('Rss:')) continue;
+    const kib = Number(/Rss:\s+(\d+)/.exec(line)?.[1] ?? 0);
+    if (kind === 'heap') out.heapKiB += kib;
+    else if (kind === 'small') out.smallKiB += kib;
+    else out.largeKiB += kib;
+  }
+  return out;
 }
 
 /** Least-squares slope of y over t (ms), per hour; null with fewer than 3 points. */

@@ -27,10 +27,11 @@ interface ChurnOutput {
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const steps = Number(option(args, 'steps', '3000'));
   const rounds = Number(option(args, 'rounds', '2'));
-  const settings: Record<string, Record<string, string>> = {
-    glibcDefaults: { GLIBC_TUNABLES: '' },
-    glibcMmapThreshold128k: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072' },
-    ...(existsSync(JEMALLOC) ? { jemalloc: { GLIBC_TUNABLES: '', LD_PRELOAD: JEMALLOC } } : {}),
+  // undefined removes a variable this process may have (the packaged wrapper sets MALLOC_MMAP_THRESHOLD_).
+  const settings: Record<string, Record<string, string | undefined>> = {
+    glibcDefaults: { GLIBC_TUNABLES: '', MALLOC_MMAP_THRESHOLD_: undefined },
+    glibcMmapThreshold128k: { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=131072', MALLOC_MMAP_THRESHOLD_: undefined },
+    ...(existsSync(JEMALLOC) ? { jemalloc: { GLIBC_TUNABLES: '', MALLOC_MMAP_THRESHOLD_: undefined, LD_PRELOAD: JEMALLOC } } : {}),
   };
   const runs: Record<string, { cpuSeconds: number; out: ChurnOutput }[]> = {};
   for (let r = 0; r < rounds; r++) {

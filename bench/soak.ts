@@ -12,7 +12,9 @@
  * first half: a leak shows as a slope that does not fall to zero. Options: --nodes 4
  * --publish-every 5s --withdraw-after 3m --restart-every 6m --sample-every 30s
  * [--node-preload /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 (root and nodes only)]
- * [--samples FILE (every sample, CPU seconds included)].
+ * [--samples FILE (every sample, CPU seconds included)] [--keep-root (never restart the root)]
+ * [--arm-env 'MALLOC_MMAP_THRESHOLD_=131072' --arm-processes node2,node3 (an A/B in one run:
+ * those processes get the settings; default the even-numbered nodes)].
  * `test/integration/soak.test.ts` runs `soak()` short, with fixed cycles.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -23,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { publishFile } from '../src/client/publish-file.js';
 import { parseDuration, parseExpires } from '../src/core/expiry.js';
 import { loadOrCreateKeyFile, type PublisherKey } from '../src/ingest/publisher-key.js';
-import { LocalNetwork, stopProcess, type RunningNode } from '../src/demo/local-network.js';
+import { LocalNetwork, NODE_MALLOC_ENV, stopProcess, type RunningNode } from '../src/demo/local-network.js';
 import { log, option, round } from './_util.js';
 import { orphanFiles, sampleProcess, slopePerHour, type ProcessSample } from './_soak-probes.js';
 import { connectionsByPeer } from './_sockets.js';
@@ -49,6 +51,12 @@ export interface SoakOptions {
    * the run and at its end (`--heapsnapshot-signal`); compare them with scripts/heap-diff.mjs.
    */
   heapSnapshotDir?: string;
+  /**
+   * An A/B inside one run: the processes named in `armProcesses` start (and restart) with
+   * `armEnv` added (arm B), the others without (arm A), so both arms see the same root and churn.
+   */
+  armEnv?: Record<string, string | undefined>;
+  armProcesses?: string[];
 }
 
 interface Sample extends ProcessSample {
@@ -57,6 +65,8 @@ interface Sample extends ProcessSample {
   clientSockets: number;
   /** V8 heap in use, from the process's own /metrics; null when it did not answer in time. */
   heapMiB: number | null;
+  /** V8 heap reserved (its pages: young and old generations), same source. */
+  heapTotalMiB: number | null;
   /** Buffers outside the V8 heap (process.memoryUsage().external), same source. */
   externalMiB: number | null;
   /** Idle buffers in the block pool (core/block-pool.ts), and buffers leased, same source. */
@@ -75,13 +85,20 @@ interface Live {
 
 export interface ProcessReport {
   name: string;
+  /** 'B' when the process ran with SoakOptions.armEnv. */
+  arm: 'A' | 'B';
   restarted: boolean;
+  /** CPU seconds and minor page faults between the first and the last sample (a process never restarted). */
+  cpuSeconds: number | null;
+  minorFaults: number | null;
   samples: number;
   start: Omit<Sample, 't'>;
   end: Omit<Sample, 't'>;
   rssMiBPerHour: number | null;
   rssMiBPerHourLast20Min: number | null;
   mallocHeapMiBPerHourLast20Min: number | null;
+  rssMiBPerHourLast40Min: number | null;
+  mallocHeapMiBPerHourLast40Min: number | null;
   anonMiBPerHour: number | null;
   mallocHeapMiBPerHour: number | null;
   rssLessExternalMiBPerHour: number | null;
@@ -141,7 +158,9 @@ export class Soak {
 
   private makeNetwork(attempt: number): LocalNetwork {
     const base = this.options.restartEveryMs > 0 ? 20_000 + Math.floor(Math.random() * 400) * 100 : 0;
-    return new LocalNetwork(path.join(this.options.dir, `net-${attempt}`), base, path.join(this.options.dir, 'publisher-key.json'));
+    const network = new LocalNetwork(path.join(this.options.dir, `net-${attempt}`), base, path.join(this.options.dir, 'publisher-key.json'));
+    for (const name of this.options.armEnv ? (this.options.armProcesses ?? []) : []) network.envFor.set(name, this.options.armEnv!);
+    return network;
   }
 
   get processes(): RunningNode[] {
@@ -183,7 +202,7 @@ export class Soak {
   }
 
   /** The process's V8 heap in use and external memory (MiB), as its /metrics reports them. */
-  private async memory(p: RunningNode): Promise<Pick<Sample, 'heapMiB' | 'externalMiB' | 'poolFreeMiB' | 'poolLeased'>> {
+  private async memory(p: RunningNode): Promise<Pick<Sample, 'heapMiB' | 'heapTotalMiB' | 'externalMiB' | 'poolFreeMiB' | 'poolLeased'>> {
     try {
       const res = await fetch(`${p.api}/metrics`, { headers: { authorization: `Bearer ${this.network.apiToken()}` }, signal: AbortSignal.timeout(10_000) });
       const text = await res.text();
@@ -195,9 +214,9 @@ export class Soak {
         const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
         return m ? Number(m[1]) : null;
       };
-      return { heapMiB: mib('canopy_process_heap_used_bytes'), externalMiB: mib('canopy_process_external_bytes'), poolFreeMiB: mib('canopy_block_pool_free_bytes'), poolLeased: count('canopy_block_pool_leased_buffers') };
+      return { heapMiB: mib('canopy_process_heap_used_bytes'), heapTotalMiB: mib('canopy_process_heap_total_bytes'), externalMiB: mib('canopy_process_external_bytes'), poolFreeMiB: mib('canopy_block_pool_free_bytes'), poolLeased: count('canopy_block_pool_leased_buffers') };
     } catch {
-      return { heapMiB: null, externalMiB: null, poolFreeMiB: null, poolLeased: null };
+      return { heapMiB: null, heapTotalMiB: null, externalMiB: null, poolFreeMiB: null, poolLeased: null };
     }
   }
 
@@ -431,20 +450,29 @@ export class Soak {
     for (const [name, list] of this.samples) {
       const half = list.filter((s) => s.t >= (list[list.length - 1]!.t + list[0]!.t) / 2);
       const restarted = this.restarted.has(name);
-      const strip = ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, poolFreeMiB, poolLeased, fds, sockets, clientSockets, cpuSeconds }: Sample) => ({ rssMiB, anonMiB, mallocHeapMiB, heapMiB, externalMiB, poolFreeMiB, poolLeased, fds, sockets, clientSockets, cpuSeconds });
-      // The last 20 minutes (a run of at least 25): past the warm-up of caches and pools.
+      const strip = ({ t: _t, ...rest }: Sample) => rest;
+      // The last 20 (40) minutes, in a run of at least 25 (45): past the warm-up of caches and pools.
       const last = list[list.length - 1]!.t;
-      const last20 = last - list[0]!.t >= 25 * 60_000 ? list.filter((s) => s.t >= last - 20 * 60_000) : [];
+      const lastMinutes = (m: number) => (last - list[0]!.t >= (m + 5) * 60_000 ? list.filter((s) => s.t >= last - m * 60_000) : []);
+      const last20 = lastMinutes(20);
+      const last40 = lastMinutes(40);
+      const first = list[0]!;
+      const end = list[list.length - 1]!;
       const series = (key: 'heapMiB' | 'externalMiB') => half.flatMap((s) => (s[key] === null ? [] : [{ t: s.t, y: s[key] }]));
       r.processes.push({
         name,
+        arm: this.options.armEnv && this.options.armProcesses?.includes(name) ? 'B' : 'A',
         restarted,
+        cpuSeconds: restarted ? null : round(end.cpuSeconds - first.cpuSeconds, 1),
+        minorFaults: restarted ? null : end.minorFaults - first.minorFaults,
         samples: list.length,
-        start: strip(list[0]!),
-        end: strip(list[list.length - 1]!),
+        start: strip(first),
+        end: strip(end),
         rssMiBPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.rssMiB }))),
         rssMiBPerHourLast20Min: restarted || last20.length === 0 ? null : slopePerHour(last20.map((s) => ({ t: s.t, y: s.rssMiB }))),
         mallocHeapMiBPerHourLast20Min: restarted || last20.length === 0 ? null : slopePerHour(last20.map((s) => ({ t: s.t, y: s.mallocHeapMiB }))),
+        rssMiBPerHourLast40Min: restarted || last40.length === 0 ? null : slopePerHour(last40.map((s) => ({ t: s.t, y: s.rssMiB }))),
+        mallocHeapMiBPerHourLast40Min: restarted || last40.length === 0 ? null : slopePerHour(last40.map((s) => ({ t: s.t, y: s.mallocHeapMiB }))),
         anonMiBPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.anonMiB }))),
         mallocHeapMiBPerHour: restarted ? null : slopePerHour(half.map((s) => ({ t: s.t, y: s.mallocHeapMiB }))),
         // Resident memory other than the Buffers outside V8 (block cache, blocks in flight, bounded by design).
@@ -481,13 +509,15 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     maxSize: 8 * 2 ** 20,
     readers: 4,
     ...(args.includes('--heap-snapshots') ? { heapSnapshotDir: path.resolve(option(args, 'heap-snapshots', '.tmp/heap')) } : {}),
+    ...(args.includes('--keep-root') ? { restartRoot: false } : {}),
+    ...armOptions(args),
   });
   const load = loadavg().map((x) => round(x, 2));
   try {
     await soak.start();
     log(`soak: ${minutes} min, root and ${soak.network.nodes.length} nodes under ${dir}; load average ${load.join(' ')}`);
     await soak.run();
-    const result = { loadavgAtStart: load, nodeRunsFrom: process.env.CANOPY_CLI === 'dist' ? 'dist' : 'tsx', malloc: mallocSettings(), ...(await soak.finish()) };
+    const result = { loadavgAtStart: load, nodeRunsFrom: process.env.CANOPY_CLI === 'dist' ? 'dist' : 'tsx', malloc: mallocSettings(), ...(soak.options.armEnv ? { armB: { env: soak.options.armEnv, processes: soak.options.armProcesses } } : {}), ...(await soak.finish()) };
     // Every sample of every process, for slopes over other windows than the report's.
     if (args.includes('--samples')) writeFileSync(path.resolve(option(args, 'samples', '.tmp/soak-samples.json')), JSON.stringify(soak.allSamples()));
     return result;
@@ -497,7 +527,21 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   }
 }
 
-/** The malloc settings (glibc tunables, a preloaded allocator) the nodes inherit from this process: they change RSS, not behaviour. */
+/**
+ * --arm-env 'K=V,K=V' [--arm-processes node2,node3]: those processes (default: the
+ * even-numbered nodes) run with the settings added, the others without. `K=` (empty)
+ * removes K instead: `--arm-env MALLOC_MMAP_THRESHOLD_=` runs that arm with glibc's own
+ * dynamic threshold (an empty value would be a threshold of 0 to glibc).
+ */
+function armOptions(args: string[]): Pick<SoakOptions, 'armEnv' | 'armProcesses'> {
+  if (!args.includes('--arm-env')) return {};
+  const armEnv = Object.fromEntries(option(args, 'arm-env', '').split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1) || undefined]));
+  const nodes = Number(option(args, 'nodes', '4'));
+  const even = Array.from({ length: nodes }, (_, i) => `node${i + 1}`).filter((_, i) => i % 2 === 1);
+  return { armEnv, armProcesses: args.includes('--arm-processes') ? option(args, 'arm-processes', '').split(',') : even };
+}
+
+/** The malloc settings (glibc tunables, a preloaded allocator) the nodes get (LocalNetwork's default, then this process's): they change RSS, not behaviour. */
 function mallocSettings(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => k === 'GLIBC_TUNABLES' || k === 'LD_PRELOAD' || k.startsWith('MALLOC_')) as [string, string][]);
+  return { ...NODE_MALLOC_ENV, ...(Object.fromEntries(Object.entries(process.env).filter(([k]) => k === 'GLIBC_TUNABLES' || k === 'LD_PRELOAD' || k.startsWith('MALLOC_'))) as Record<string, string>) };
 }

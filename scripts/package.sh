@@ -49,6 +49,10 @@ cat >"$stage/usr/bin/canopy" <<'SH'
 # 16 thread-pool threads unless the environment says otherwise: block syncs hold a thread for
 # a whole journal commit (docs/STORE.md); Node reads this before any of Canopy's code runs.
 export UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-16}"
+# glibc's mmap threshold fixed at 128 KiB unless the environment (e.g. /etc/canopy/NAME.env)
+# sets one: block-sized Buffers get mappings of their own, returned when freed, instead of
+# growing the main heap for good (docs/OPERATIONS.md, "Resident memory"); glibc reads it at start.
+export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
 exec /usr/lib/canopy/node/bin/node /usr/lib/canopy/app/dist/cli/main.js "$@"
 SH
 chmod 0755 "$stage/usr/bin/canopy"

@@ -41,6 +41,16 @@ export interface RunningNode extends NodeSpec {
   process: ChildProcess;
 }
 
+/**
+ * glibc malloc's setting for every node this network starts, unless this process's
+ * environment has its own: a fixed mmap threshold of 128 KiB gives each block-sized Buffer a
+ * mapping of its own, returned to the kernel when freed. With glibc's default the threshold
+ * rises to the largest chunk freed, block Buffers then come from the main heap and its
+ * resident size only grows under churn (docs/OPERATIONS.md, "Resident memory"). glibc reads
+ * it when the process starts, so it is set here and in the packaged `/usr/bin/canopy`.
+ */
+export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+
 /** How long a node may take to start; CANOPY_READY_TIMEOUT_MS raises it on a loaded machine (the soak bench does). */
 const readyTimeoutMs = () => Number(process.env.CANOPY_READY_TIMEOUT_MS) || 60_000;
 
@@ -69,6 +79,11 @@ export function demoAttributes(i: number): Attributes {
 export class LocalNetwork {
   readonly nodes: RunningNode[] = [];
   root: RunningNode | undefined;
+  /**
+   * Environment added for one process, by name (e.g. a malloc setting for half of a soak's
+   * nodes, so both arms of an A/B share one root and one churn); undefined removes a variable.
+   */
+  readonly envFor = new Map<string, Record<string, string | undefined>>();
   private readonly onExit = () => this.kill();
 
   constructor(
@@ -140,7 +155,7 @@ export class LocalNetwork {
     const child = spawn(
       command,
       [...base, 'node', '--name', spec.name, '--data', dataDir, '--peer-port', String(ports[0]), '--api-port', String(ports[1]), '--http-port', String(ports[2]), '--ftp-port', String(ports[3]), '--s3-port', String(ports[4]), '--api-token-file', this.apiTokenFile, ...identity, ...args],
-      { stdio: ['ignore', 'pipe', log] },
+      { stdio: ['ignore', 'pipe', log], env: { ...NODE_MALLOC_ENV, ...process.env, ...this.envFor.get(spec.name) } },
     );
     closeSync(log);
     const ready = await waitReady(child, spec.name, dataDir);

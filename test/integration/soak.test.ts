@@ -5,8 +5,10 @@
  * MaxListenersExceededWarning (a listener leak). The long run is `npm run bench -- soak`.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { Soak } from '../../bench/soak.js';
+import { NODE_MALLOC_ENV } from '../../src/demo/local-network.js';
 import { tempDir } from '../helpers/cli.js';
 
 const WARM_UP = 10;
@@ -22,6 +24,9 @@ describe('short soak', () => {
 
   it(`leaks no descriptor and no listener over ${CYCLES} publish/withdraw cycles`, async () => {
     await soak.start();
+    // Every node starts with glibc's mmap threshold fixed (LocalNetwork's default), unless this environment sets one.
+    const threshold = process.env.MALLOC_MMAP_THRESHOLD_ ?? NODE_MALLOC_ENV.MALLOC_MMAP_THRESHOLD_;
+    for (const p of soak.processes) assert.ok(readFileSync(`/proc/${p.process.pid}/environ`, 'utf8').split('\0').includes(`MALLOC_MMAP_THRESHOLD_=${threshold}`), `${p.name} runs without MALLOC_MMAP_THRESHOLD_=${threshold}`);
     await soak.run();
     await soak.retire(true);
     const before = await soak.quietDescriptors();
