@@ -3,7 +3,7 @@
  * process, how busy the whole machine was, the load average. A sampler polls RSS while a run
  * goes (VmHWM is read too, so a short peak between samples is not missed).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { peakRssKb, procStat } from './_util.js';
 
 export interface ProcFigures {
@@ -41,6 +41,7 @@ export class RunSampler {
   private readonly start = machineTicks();
   private readonly timer: NodeJS.Timeout;
   private readonly peakRss = new Map<string, number>();
+  private readonly periodRss = new Map<string, number>();
   private peakLoad1 = 0;
   readonly loadAtStart = loadAverage();
 
@@ -53,8 +54,28 @@ export class RunSampler {
     this.peakLoad1 = Math.max(this.peakLoad1, Number(loadAverage().split(' ')[0]));
     for (const [name, pid] of this.pids()) {
       const f = procFigures(pid);
-      if (f) this.peakRss.set(name, Math.max(this.peakRss.get(name) ?? 0, f.rssMiB, f.peakRssMiB));
+      if (!f) continue;
+      this.peakRss.set(name, Math.max(this.peakRss.get(name) ?? 0, f.rssMiB, f.peakRssMiB));
+      this.periodRss.set(name, Math.max(this.periodRss.get(name) ?? 0, f.rssMiB, f.peakRssMiB));
     }
+  }
+
+  /**
+   * Peak RSS per process since the last call (or the start), then starts a new period: the
+   * kernel's own peak (VmHWM) is reset too (`clear_refs` 5), so a phase's peak is its own.
+   */
+  periodPeaks(): Record<string, number> {
+    this.sample();
+    const peaks = Object.fromEntries(this.periodRss);
+    this.periodRss.clear();
+    for (const pid of this.pids().values()) {
+      try {
+        if (pid !== undefined) writeFileSync(`/proc/${pid}/clear_refs`, '5');
+      } catch {
+        // Gone, or not ours to reset: its next period's peak may then include this one.
+      }
+    }
+    return peaks;
   }
 
   /** Stops sampling; call before the processes are stopped. */

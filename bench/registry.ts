@@ -26,6 +26,12 @@
  * --keep (keep the nodes' logs). The JSON also carries the direct pulls' floor (N images
  * through the registry's one link; any direct run takes longer) and the pull-through's
  * timeline from the nodes' logs (when each blob was published, when each node completed).
+ * Per phase: its wall seconds (`phaseSeconds`), the peak RSS of the root, nodes and registry
+ * over that phase alone (`pullThroughPeakRssMiB`, `preheatPeakRssMiB`,
+ * `directRegistryPeakRssMiB`), and for pull-through also the registry's and the clients' CPU
+ * (`pullThroughAllCpuSecondsPerGiB` counts them as `directCpuSecondsPerGiB` does, plus the
+ * root and nodes). `goals` puts the issue's goals beside the figures this run measured. The
+ * issue's whole run in one go: `--phases pull-through,warm,preheat,direct`.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -146,22 +152,38 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const directFloor = (count * imageBytes * 8) / rateBits(rate);
     out.directFloorSeconds = round(directFloor);
     const node = (h: Host) => new URL(cluster.nodes.get(h.name)!.http).host;
+    /** Peak RSS of the root, the nodes and the registry over the phase that just ended (the sampler starts a new period). */
+    const phasePeaks = () => {
+      const peaks = sampler.periodPeaks();
+      const nodes = Object.entries(peaks).filter(([n]) => n.startsWith('n')).map(([, v]) => v);
+      return { root: round(peaks.root ?? 0, 1), nodes: spread(nodes), registry: round(peaks.registry ?? 0, 1) };
+    };
 
     const phase: Record<string, () => Promise<void>> = {
       'pull-through': async () => {
         log(`pull-through: ${count} cold pulls at once, each through its own node (load ${loadAverage()})`);
         const at = registry.requests().length;
         const cpu0 = canopyCpu();
+        const reg0 = cpuSecondsOf(registry.pid);
         const t0 = Date.now();
         const p = await pullAll(harness, nodeHosts, (h) => `${node(h)}/bench/pt:v1`, dir);
         const reads = blobReads(registry, at);
+        const canopyCpuSeconds = canopyCpu() - cpu0;
+        const registryCpuSeconds = cpuSecondsOf(registry.pid) - reg0;
         out.pullThroughTimeline = timeline(cluster, t0);
         Object.assign(out, {
           pullThroughSeconds: round(p.seconds),
           pullThroughPerNode: spread(p.perNode),
           registryEgressRatio: round(reads.bytes / imageBytes),
           pullThroughMaxFetchesPerBlob: reads.maxPerBlob,
-          pullThroughCpuSecondsPerGiB: round((canopyCpu() - cpu0) / delivered),
+          pullThroughCpuSecondsPerGiB: round(canopyCpuSeconds / delivered),
+          // Everything the pulls cost, as directCpuSecondsPerGiB counts it (the registry and
+          // the skopeo clients) plus Canopy's root and nodes.
+          pullThroughAllCpuSecondsPerGiB: round((canopyCpuSeconds + registryCpuSeconds + p.clientCpuSeconds) / delivered),
+          pullThroughRegistryCpuSeconds: round(registryCpuSeconds),
+          pullThroughClientCpuSeconds: p.clientCpuSeconds,
+          pullThroughClientPeakRssMiB: p.clientPeakRssMiB,
+          pullThroughPeakRssMiB: phasePeaks(),
           pullThroughLoad: loadAverage(),
         });
       },
@@ -190,7 +212,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
           directCpuSecondsPerGiB: round((cpuSecondsOf(registry.pid) - reg0 + p.clientCpuSeconds) / delivered),
           directClientCpuSeconds: p.clientCpuSeconds,
           directClientPeakRssMiB: p.clientPeakRssMiB,
-          registryPeakRssMiB: round(peakRssKb(registry.pid) / 1024, 1),
+          // This phase's own (the sampler reset the kernel's peak as it began); registryPeakRssMiB is the run's.
+          directRegistryPeakRssMiB: round(peakRssKb(registry.pid) / 1024, 1),
+          registryPeakRssMiB: round(Math.max(peakRssKb(registry.pid) / 1024, (out.registryPeakRssMiB as number | undefined) ?? 0), 1),
           directLoad: loadAverage(),
         });
       },
@@ -222,6 +246,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
           preheatCliCpuSeconds: cli.cpuSeconds,
           preheatCliPeakRssMiB: cli.peakRssMiB,
           preheatBlocksOutsideCriteria: others.reduce((n, h) => n + cluster.localHolding(h.name, preheatId).haveBlocks, 0),
+          preheatPeakRssMiB: phasePeaks(),
           preheatLoad: loadAverage(),
         });
         log(`preheat: ${JSON.stringify(out)}`);
@@ -274,16 +299,21 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     };
     for (const name of phases) {
       if (!phase[name]) throw new Error(`unknown phase ${name}: pull-through, warm, preheat, holders, direct`);
+      phasePeaks(); // the set-up's (pushes, starts) and the previous phase's peaks are not this phase's
+      const started = Date.now();
       // A failed phase is recorded and the next one runs (a quiet window is too short to lose the rest).
       await phase[name]().catch((err: Error) => {
         out[`${name}Error`] = err.message.slice(0, 1000);
         phaseFailed = true;
       });
+      (out.phaseSeconds ??= {} as Record<string, number>);
+      (out.phaseSeconds as Record<string, number>)[name] = round((Date.now() - started) / 1000, 1);
       // The direct pulls share the registry's one link: N images through it is their floor (the bench's direct runs above it).
       if (out.pullThroughSeconds !== undefined) out.ratioVsDirectFloor = round((out.pullThroughSeconds as number) / directFloor);
       if (out.pullThroughSeconds !== undefined && out.directSeconds !== undefined) out.ratioVsDirect = round((out.pullThroughSeconds as number) / (out.directSeconds as number));
       if (out.preheatSeconds !== undefined && out.directSeconds !== undefined) out.preheatRatioVsDirect = round((out.preheatSeconds as number) / (out.directSeconds as number));
       if (out.preheatSeconds !== undefined) out.preheatRatioVsDirectFloor = round((out.preheatSeconds as number) / directFloor);
+      out.goals = goals(out);
       log(`${name}: ${JSON.stringify(out)}`);
     }
     finishCanopy();
@@ -295,6 +325,18 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     if (failed || keep) log(`kept ${dir} for inspection`);
     else rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The issue's three goals beside the figures measured so far (a figure not measured in this
+ * run is left out): registry egress ≤ 1.1 × the image, time until the last node has the
+ * image ≤ 0.5 × direct (pull-through, and preheat too), a preheated pull ≤ 1.5 × a local copy.
+ */
+function goals(out: Record<string, unknown>): Record<string, { value: number; goal: number; met: boolean }> {
+  const limits: [string, number][] = [['registryEgressRatio', 1.1], ['ratioVsDirect', 0.5], ['preheatRatioVsDirect', 0.5], ['preheatedRatio', 1.5]];
+  return Object.fromEntries(
+    limits.filter(([k]) => typeof out[k] === 'number').map(([k, goal]) => [k, { value: out[k] as number, goal, met: (out[k] as number) <= goal }]),
+  );
 }
 
 /** A node's log lines (JSON) from t0 on. */

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { LocalNetwork, RunningNode } from '../../src/demo/local-network.js';
 import { runCommand, tempDir } from '../helpers/cli.js';
-import { startNetwork } from '../helpers/edge-network.js';
+import { holding, startNetwork } from '../helpers/edge-network.js';
 import { buildImage, fileDigest, pushImage, startHostileRegistry, startRegistry, type RunningRegistry, type TestImage } from '../helpers/oci-registry.js';
 import { waitFor } from '../helpers/wait.js';
 import { apiFetch } from '../helpers/api-fetch.js';
@@ -82,10 +82,16 @@ describe('registry pull-through', () => {
     const blobs = [image.platforms['linux/amd64']!.config, ...layers().map((l) => l.digest)];
     assert.deepEqual(blobs.map(blobGets), blobs.map(() => 1), 'each config and layer read from the registry exactly once');
     assert.equal(registry.requests({ method: 'GET', path: /\/team\/app\/manifests\/v1$/ }).length, 1, 'the tag resolved upstream once');
+    const listed = async () => ((await (await apiFetch(`${network.root!.api}/api/contents`)).json()) as { contents: { contentId: string; name: string; criteria: string; placement: string }[] }).contents.filter((c) => c.name.startsWith(`${registry.host}~team~app:`));
     await waitFor('the pulled blobs to be published as contents', async () => {
-      const { contents } = (await (await apiFetch(`${network.root!.api}/api/contents`)).json()) as { contents: { name: string }[] };
+      const contents = await listed();
       return blobs.every((d) => contents.some((c) => c.name === `${registry.host}~team~app:${d.slice(7, 19)}`));
     });
+    // Each carries its repository rule's criteria and placement (the default, on-demand: `full`
+    // here cost CI ~2 s, the bench runs it): b1 (pool=b) holds none of them.
+    const contents = await listed();
+    assert.deepEqual([...new Set(contents.map((c) => `${c.criteria} ${c.placement}`))], ['pool=a on-demand']);
+    for (const c of contents) assert.equal((await holding(b1, c.contentId)).haveBlocks, 0, 'b1 (pool=b) holds no block of them');
     // The big layer went out of the root once (to the first asker); the two others served it from its content.
     const followed = readFileSync(path.join(network.root!.dataDir, 'node.log'), 'utf8').split('\n').filter((l) => l.includes('pull-through blob followed') && l.includes(layers()[0]!.digest));
     assert.equal(new Set(followed.map((l) => (JSON.parse(l) as { asker: string }).asker)).size, 2, 'two of the three askers followed the content');

@@ -1,5 +1,6 @@
 /** Who may pull through, decided before anything is asked upstream (the upstream here is a closed port: any fetch would fail with 503). */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -80,5 +81,63 @@ test('the first relayReaders askers of a blob being fetched are relayed to; the 
   } finally {
     server.close();
     rmSync(spoolDir, { recursive: true, force: true });
+  }
+});
+
+/**
+ * Tags are resolved upstream once per `tagCacheSeconds` (a tag may move); a manifest named
+ * by digest is fetched once and kept (it cannot change). The upstream is a local HTTP
+ * server whose tag `v1` names one manifest, then another.
+ */
+test('a tag is asked upstream again only after tagCacheSeconds; a digest is fetched once', async () => {
+  const manifest = (n: number) => Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', annotations: { n: String(n) } }));
+  const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+  let current = manifest(1);
+  const asked: string[] = [];
+  const server = http.createServer((req, res) => {
+    asked.push(req.url!);
+    const ref = req.url!.split('/manifests/')[1];
+    const body = ref === 'v1' ? current : [manifest(1), manifest(2)].find((m) => sha(m) === ref);
+    if (!body) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': String(body.length), 'docker-content-digest': sha(body) }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const withCache = async (tagCacheSeconds: number, run: (ask: (reference: string) => Promise<string>, pt: PullThrough) => Promise<void>) => {
+    const config = checkPullThroughConfig('registry', { tagCacheSeconds, upstreams: [{ host, insecure: true }] });
+    const pt = new PullThrough({ config, spoolDir: '/nonexistent', publish: () => Promise.reject(new Error('not reached')), log: createLogger({}, 'error') });
+    const ask = async (reference: string) => {
+      const { body } = await pt.answer({ nodeId: 'n1', attrs: {} }, { repository: 'team/app', reference, blob: false, offset: 0 });
+      assert.equal(body.status, 200, body.message);
+      return body.digest!;
+    };
+    try {
+      await run(ask, pt);
+    } finally {
+      await pt.stop();
+    }
+  };
+  try {
+    await withCache(600, async (ask, pt) => {
+      assert.equal(await ask('v1'), sha(manifest(1)));
+      current = manifest(2);
+      // Within the cache time the tag is not asked again, so it still names the first manifest.
+      assert.equal(await ask('v1'), sha(manifest(1)));
+      assert.equal(await ask(sha(manifest(1))), sha(manifest(1)), 'the digest a cached tag named is kept too');
+      assert.equal(await ask(sha(manifest(2))), sha(manifest(2)));
+      assert.equal(await ask(sha(manifest(2))), sha(manifest(2)));
+      assert.deepEqual(pt.upstreamRequests, { tags: 1, manifests: 1, blobs: 0 });
+    });
+    current = manifest(1);
+    await withCache(0, async (ask, pt) => {
+      assert.equal(await ask('v1'), sha(manifest(1)));
+      current = manifest(2);
+      // A cache time of 0: every ask resolves the tag upstream, so a moved tag is seen at once.
+      assert.equal(await ask('v1'), sha(manifest(2)));
+      assert.deepEqual(pt.upstreamRequests, { tags: 2, manifests: 0, blobs: 0 });
+    });
+    assert.equal(asked.filter((u) => u.endsWith('/manifests/v1')).length, 3);
+  } finally {
+    server.close();
   }
 });
