@@ -100,8 +100,10 @@ describe('several roots on one PostgreSQL: the standby takes over from a killed 
 
     // A hot standby answers reads from the database, with the leader's API token.
     // (Asked over HTTP, what `canopy ls` asks: a CLI process less; the CLI's following of roots is tested by publish and status.)
-    const ls = (await (await apiFetch(`${standby}/api/contents`)).json()) as { contents: { contentId: string; state: string }[] };
-    assert.deepEqual(ls.contents.map((c) => [c.contentId, c.state]), [[firstId, 'live']]);
+    // The standby's view follows the database a moment behind the leader: wait for it, then check it whole.
+    const standbyList = async () => ((await (await apiFetch(`${standby}/api/contents`)).json()) as { contents: { contentId: string; state: string }[] }).contents.map((c) => [c.contentId, c.state]);
+    await waitFor('the standby lists the first content', async () => (await standbyList()).length > 0, 10_000, 100);
+    assert.deepEqual(await standbyList(), [[firstId, 'live']]);
     await waitFor('the standby shows the members and the status the leader wrote', async () => {
       const nodes = (await (await apiFetch(`${standby}/api/nodes`)).json()) as { nodes?: { name: string }[] };
       const st = (await (await apiFetch(`${standby}/api/contents/${firstId}/status`)).json()) as { convergence?: { complete: number } };
