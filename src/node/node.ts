@@ -241,7 +241,8 @@ export class CanopyNode {
       try {
         const conn = await this.c.pool.get(root);
         link.start({ id: conn.remoteId!, addr: formatAddress(root) });
-        if (roots.length > 1) this.rejoinIfRootGoes(conn, link, [...roots.slice((i + 1) % roots.length), ...roots.slice(0, (i + 1) % roots.length)]);
+        const next = (i + 1) % roots.length;
+        if (roots.length > 1) this.rejoinIfRootGoes(conn, link, [...roots.slice(next), ...roots.slice(0, next)]);
         return;
       } catch (err) {
         if (this.c.revokedSignal.check(err)) return;

@@ -80,7 +80,7 @@ export class Rendezvous {
 
   /** The member designated to fetch `index` from seeds first. */
   owner(index: number): string {
-    if (this.members.length <= 1) return this.selfId;
+    if (!this.shared) return this.selfId;
     let owner = this.designated.get(index);
     if (owner === undefined) {
       owner = highestScore(this.members, index);
