@@ -184,7 +184,9 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
       // Not held yet, but perhaps arriving: relayed as it comes, never from the store (relay-feed.ts).
       const feed = deps.relays?.().get(contentId, index);
       // Sent at the pace the block arrives here: it says nothing of the downloader's own pace.
-      if (feed) return { body: { relayed: true }, pieces: feed.read(), sent: () => release(false) };
+      // `flushed`: the feed's bytes (the requester's pooled buffers) are free of this reply once the socket is done with it.
+      const reader = feed?.reader();
+      if (reader) return { body: { relayed: true }, pieces: reader.pieces, sent: () => release(false), flushed: reader.done };
       if (deps.relays?.().isLost(contentId, index)) throw new CanopyError('ERR_RELAY_ABORTED', `block ${index} of ${contentId.slice(0, 12)} was lost while arriving here; ask again once it is held`);
     }
     // From the block pool; back to it once the socket is done with the bytes (`flushed`).

@@ -13,11 +13,13 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type net from 'node:net';
+import type { OnReadOpts } from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { CanopyError } from '../core/errors.js';
 import { nodeIdOf } from './x509.js';
 import { answerRevoked } from '../wire/revoked-answer.js';
+import { markReusedReads, ReusedReads } from '../wire/reused-reads.js';
 import { openListener } from '../wire/tcp-transport.js';
 import { formatAddress, markAuthenticated, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
 
@@ -134,14 +136,19 @@ export class TlsTransport implements Transport {
 
   connect(address: PeerAddress, signal?: AbortSignal): Promise<Duplex> {
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({
+      // Records are read into one reused buffer, not a fresh one each (wire/reused-reads.ts).
+      // (node:tls passes `onread` on to node:net; its type does not list it.)
+      const reads = new ReusedReads();
+      const options: tls.ConnectionOptions & { onread: OnReadOpts } = {
         host: address.host,
         port: address.port,
+        onread: reads.onread,
         ...this.context(),
         ALPNProtocols: [PEER_ALPN],
         // Nodes are addressed by IP and named by id: the chain check is what matters here.
         checkServerIdentity: (_host, cert) => (nodeIdOf(new X509Certificate(cert.raw)) ? undefined : new Error('the server certificate is not a Canopy node certificate')),
-      });
+      };
+      const socket = tls.connect(options);
       signal?.addEventListener('abort', () => socket.destroy(new CanopyError('ERR_TIMEOUT', 'connect aborted')), { once: true });
       socket.setNoDelay(true);
       const where = formatAddress(address);
@@ -157,6 +164,7 @@ export class TlsTransport implements Transport {
         socket.removeAllListeners('error');
         socket.on('error', () => undefined);
         markAuthenticated(socket, nodeId);
+        markReusedReads(socket, reads);
         resolve(socket);
       });
       socket.once('error', (err) => {

@@ -39,6 +39,9 @@ export class RelayFeed {
   private waiting: Promise<void> | undefined;
   /** Bytes handed to readers, for the metrics. */
   relayed = 0;
+  /** Readers whose socket may still hold some of the bytes, and who waits for there to be none. */
+  private readers = 0;
+  private unread: (() => void)[] = [];
 
   constructor(readonly length: number) {}
 
@@ -70,6 +73,31 @@ export class RelayFeed {
     if (this.ended) return;
     this.failure = new CanopyError('ERR_RELAY_ABORTED', `relay of a block still arriving here stopped: ${why}`);
     this.notify();
+  }
+
+  /**
+   * One reader: its pieces (read()), and `done`, to call once nothing it was given is
+   * referenced any more (its socket has flushed the reply, or closed). The bytes are the
+   * receiving request's pooled buffers, given back only when every reader is done (whenUnread).
+   */
+  reader(): { pieces: AsyncGenerator<BlockBytes>; done: () => void } {
+    this.readers++;
+    let open = true;
+    const done = () => {
+      if (!open) return;
+      open = false;
+      if (--this.readers > 0) return;
+      const waiting = this.unread;
+      this.unread = [];
+      for (const fn of waiting) fn();
+    };
+    return { pieces: this.read(), done };
+  }
+
+  /** Runs `fn` once no reader holds any of the bytes (now if none does). Only for a feed no new reader can find (ended and removed). */
+  whenUnread(fn: () => void): void {
+    if (this.readers === 0) fn();
+    else this.unread.push(fn);
   }
 
   /**
@@ -114,6 +142,31 @@ export class RelayFeed {
     this.waiting = undefined;
     this.wake = undefined;
     wake?.();
+  }
+}
+
+/**
+ * Who was given views of a received block's bytes (the reply's pooled buffers,
+ * wire/frame-copier.ts): relay feeds, done with them when their readers are, or someone who
+ * keeps them (a reader handed the block itself), after which they are never given back.
+ */
+export class ReplyViews {
+  private readonly feeds = new Set<RelayFeed>();
+  kept = false;
+
+  add(feed: RelayFeed | undefined): void {
+    if (feed) this.feeds.add(feed);
+  }
+
+  /** Calls `release` once every feed that saw the bytes has no reader left; never if they were kept. Call when no new view can be made. */
+  whenDone(release: () => void): void {
+    if (this.kept) return;
+    let left = this.feeds.size + 1;
+    const one = () => {
+      if (--left === 0) release();
+    };
+    for (const f of this.feeds) f.whenUnread(one);
+    one();
   }
 }
 

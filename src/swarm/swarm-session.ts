@@ -21,7 +21,8 @@ import { stuckReason, type Stuck } from './stuck.js';
 import { pipelineLimits } from './pipeline.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenBucket } from './token-bucket.js';
-import type { RelayFeeds } from './relay-feed.js';
+import { ReplyViews, type RelayFeed, type RelayFeeds } from './relay-feed.js';
+import type { Reply } from '../wire/peer-connection.js';
 
 export interface SessionDeps {
   selfId: string;
@@ -255,6 +256,8 @@ export class SwarmSession {
     const abort = new AbortController();
     this.aborts.set(key, abort);
     const block = this.manifest.blocks[index]!;
+    let reply: Reply | undefined;
+    const views = new ReplyViews();
     try {
       const conn = this.holders.conns.get(peer);
       if (!conn) throw new CanopyError('ERR_CONNECTION_CLOSED', 'peer is gone');
@@ -270,9 +273,9 @@ export class SwarmSession {
       this.awaiting.add(key);
       this.scheduler.sent(peer, index, Date.now());
       const relay = this.deps.relays !== undefined;
-      const onPart = relay ? (parts: readonly Buffer[]) => this.onPart(key, index, parts) : undefined;
-      const reply = await conn.request('get-block', { contentId: this.contentId, index, ...(relay ? { pieces: true } : {}) }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: this.stopping.signal, onPart });
-      await this.onReply(peer, index, reply.parts);
+      const onPart = relay ? (parts: readonly Buffer[]) => views.add(this.onPart(key, index, parts)) : undefined;
+      reply = await conn.request('get-block', { contentId: this.contentId, index, ...(relay ? { pieces: true } : {}) }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: this.stopping.signal, onPart });
+      await this.onReply(peer, index, reply.parts, views);
     } catch (err) {
       if (abort.signal.aborted || this.isStopped) return;
       if (this.cancelled.has(key)) return;
@@ -282,20 +285,24 @@ export class SwarmSession {
       this.awaiting.delete(key);
       this.cancelled.delete(key);
       this.endFeed(key, index);
+      // Stored (or dropped): its pooled buffers go back once no relay reader holds them (wire/frame-copier.ts).
+      if (reply) views.whenDone(reply.release.bind(reply));
       this.pump();
     }
   }
 
-  /** A piece of a block arrived: the first copy to send one feeds the block's relay. */
-  private onPart(key: string, index: number, parts: readonly Buffer[]): void {
+  /** A piece of a block arrived: the first copy to send one feeds the block's relay (returned: it holds views of the piece). */
+  private onPart(key: string, index: number, parts: readonly Buffer[]): RelayFeed | undefined {
     const relays = this.deps.relays!;
     if (this.feedOwner.get(index) !== key) {
-      if (this.feedOwner.has(index) || this.scheduler.have.has(index) || this.isStopped) return;
-      if (!relays.open(this.contentId, index, this.manifest.blocks[index]!.length)) return;
+      if (this.feedOwner.has(index) || this.scheduler.have.has(index) || this.isStopped) return undefined;
+      if (!relays.open(this.contentId, index, this.manifest.blocks[index]!.length)) return undefined;
       this.feedOwner.set(index, key);
       this.deps.onRelaying?.(index, true);
     }
-    relays.get(this.contentId, index)?.push(parts);
+    const feed = relays.get(this.contentId, index);
+    feed?.push(parts);
+    return feed;
   }
 
   /** The request that fed a relay is over: unless the block was verified and kept (the feed completed), its readers are told it is lost. */
@@ -308,8 +315,8 @@ export class SwarmSession {
     if (!held) this.deps.onRelaying?.(index, false);
   }
 
-  /** A block's bytes arrived: verify and keep them, unless another copy was kept first. */
-  private async onReply(peer: string, index: number, parts: readonly Buffer[]): Promise<void> {
+  /** A block's bytes arrived: verify and keep them, unless another copy was kept first. `views` learns who else got them. */
+  private async onReply(peer: string, index: number, parts: readonly Buffer[], views: ReplyViews): Promise<void> {
     const block = this.manifest.blocks[index]!;
     // The block as it arrived, in pieces: hashed and written from them, never joined (core/block-bytes.ts).
     const length = byteLength(parts);
@@ -340,6 +347,7 @@ export class SwarmSession {
       // The block is good; our own store cannot keep it (full, read-only, failing). No other
       // holder can help, and fetching on would only spend the peers' upload on blocks this
       // node drops: the session ends with the reason (a reader still gets the verified bytes).
+      views.kept = true;
       this.resolveWaiters(index, joined(parts));
       this.deps.onStuck({ reason: stuckReason(err), detail: (err as Error).message });
       return this.fail(err as Error);
@@ -347,6 +355,7 @@ export class SwarmSession {
       this.storing.delete(index);
     }
     // Verified and stored: its relay readers get the rest (the held-back piece included).
+    views.add(this.deps.relays?.get(this.contentId, index));
     this.deps.relays?.complete(this.contentId, index, parts);
     this.deps.onReceived?.(length, 'kept');
     this.handle({ type: 'block', peer, index, valid: true });

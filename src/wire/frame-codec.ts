@@ -12,10 +12,11 @@
  */
 import { CanopyError } from '../core/errors.js';
 import { byteLength, joined, type BlockBytes } from '../core/block-bytes.js';
+import type { Lease } from '../core/block-pool.js';
 
 export const MAX_HEADER_BYTES = 16 * 2 ** 20;
 export const MAX_PAYLOAD_BYTES = 64 * 2 ** 20;
-const PREFIX = 8;
+export const PREFIX = 8;
 
 export interface Frame {
   readonly header: Record<string, unknown>;
@@ -23,6 +24,12 @@ export interface Frame {
   readonly payload: Buffer;
   /** The payload as the pieces it arrived in, never copied. */
   readonly parts: readonly Buffer[];
+  /**
+   * Gives the pooled buffers that hold `parts` back to the block pool (frame-copier.ts), once
+   * nothing refers to them any more; a no-op for views of the stream's own chunks. Optional:
+   * a frame nobody releases is collected.
+   */
+  release(): void;
 }
 
 /** A frame's header and payload pieces (also a reply whose payload came in several `part` frames). */
@@ -32,11 +39,21 @@ export class DecodedFrame implements Frame {
   constructor(
     readonly header: Record<string, unknown>,
     readonly parts: readonly Buffer[],
+    private readonly leases: readonly Lease[] = [],
   ) {}
 
   get payload(): Buffer {
     this.whole ??= this.parts.length === 0 ? EMPTY : joined(this.parts);
     return this.whole;
+  }
+
+  /** The pooled buffers behind the parts (a reply in `part` frames gathers its frames'). */
+  get held(): readonly Lease[] {
+    return this.leases;
+  }
+
+  release(): void {
+    for (const l of this.leases) l.release();
   }
 }
 
@@ -80,11 +97,7 @@ export class FrameDecoder {
     }
     const frames: Frame[] = [];
     while (this.buffered >= PREFIX) {
-      const prefix = this.peek(PREFIX);
-      const headerLen = prefix.readUInt32BE(0);
-      const payloadLen = prefix.readUInt32BE(4);
-      if (headerLen === 0 || headerLen > this.maxHeader) throw new CanopyError('ERR_WIRE_TOO_LARGE', `frame header length ${headerLen} is outside 1..${this.maxHeader}`);
-      if (payloadLen > this.maxPayload) throw new CanopyError('ERR_WIRE_TOO_LARGE', `frame payload length ${payloadLen} exceeds ${this.maxPayload}`);
+      const { headerLen, payloadLen } = checkPrefix(this.peek(PREFIX), this.maxHeader, this.maxPayload);
       const total = PREFIX + headerLen + payloadLen;
       if (this.buffered < total) break;
       this.skip(PREFIX);
@@ -152,7 +165,16 @@ export class FrameDecoder {
   }
 }
 
-function parseHeader(bytes: Buffer): Record<string, unknown> {
+/** The two lengths of a frame's prefix, refused (ERR_WIRE_TOO_LARGE) beyond the limits before anything is buffered. */
+export function checkPrefix(prefix: Buffer, maxHeader: number, maxPayload: number): { headerLen: number; payloadLen: number } {
+  const headerLen = prefix.readUInt32BE(0);
+  const payloadLen = prefix.readUInt32BE(4);
+  if (headerLen === 0 || headerLen > maxHeader) throw new CanopyError('ERR_WIRE_TOO_LARGE', `frame header length ${headerLen} is outside 1..${maxHeader}`);
+  if (payloadLen > maxPayload) throw new CanopyError('ERR_WIRE_TOO_LARGE', `frame payload length ${payloadLen} exceeds ${maxPayload}`);
+  return { headerLen, payloadLen };
+}
+
+export function parseHeader(bytes: Buffer): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(bytes.toString('utf8'));

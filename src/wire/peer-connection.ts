@@ -8,8 +8,11 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import { CanopyError, errorFromJSON, isCanopyError } from '../core/errors.js';
+import type { Lease } from '../core/block-pool.js';
+import { CopyingFrameDecoder } from './frame-copier.js';
 import { DecodedFrame, encodeFrame, FrameDecoder, MAX_PAYLOAD_BYTES, type Frame } from './frame-codec.js';
 import { checkBody, isMessageType, type MessageBodies, type MessageType } from './messages.js';
+import { reusedReadsOf } from './reused-reads.js';
 import { authenticatedPeerId } from './transport.js';
 
 export const REQUEST_TIMEOUT_MS = 60_000;
@@ -28,11 +31,18 @@ export interface PeerConnectionLimits {
   requestBurst?: number;
 }
 
-/** A reply: `parts` is the payload as received (no copy); `payload` joins it on first use. */
+/**
+ * A reply: `parts` is the payload as received (no copy); `payload` joins it on first use
+ * (or is the one part itself). On a connection this node dialled the parts are block-pool
+ * buffers (frame-copier.ts): `release()` gives them back, and must come only once nothing
+ * refers to them (a store write done, no relay reader's socket still holding them; never
+ * after handing `payload` or a part on). A reply never released is simply collected.
+ */
 export interface Reply {
   readonly header: Record<string, unknown>;
   readonly payload: Buffer;
   readonly parts: readonly Buffer[];
+  release(): void;
 }
 
 export interface IncomingRequest<T extends MessageType = MessageType> {
@@ -58,8 +68,9 @@ interface Pending {
   resolve: (r: Reply) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
-  /** Payload pieces received so far in `part` frames, and who wants each as it comes. */
+  /** Payload pieces received so far in `part` frames (and the pooled buffers behind them), and who wants each as it comes. */
   parts: Buffer[];
+  leases: Lease[];
   partBytes: number;
   onPart: ((parts: readonly Buffer[]) => void) | undefined;
 }
@@ -83,7 +94,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   private readonly limits: Required<PeerConnectionLimits>;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly decoder = new FrameDecoder();
+  private readonly decoder: { push(chunk: Buffer): Frame[]; readonly pending: number };
   private inFlight = 0;
   private readonly queue: { header: Record<string, unknown>; payload: Buffer }[] = [];
   private closed = false;
@@ -97,7 +108,11 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     this.limits = { frameTimeoutMs: limits.frameTimeoutMs ?? FRAME_TIMEOUT_MS, requestRate: limits.requestRate ?? REQUEST_RATE, requestBurst: limits.requestBurst ?? REQUEST_BURST };
     this.tokens = this.limits.requestBurst;
     this.transportPeerId = authenticatedPeerId(stream);
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    // A dialled socket reads into one reused buffer: the decoder copies out what frames keep.
+    const reads = reusedReadsOf(stream);
+    this.decoder = reads ? new CopyingFrameDecoder() : new FrameDecoder();
+    if (reads) reads.listen((chunk) => this.onData(chunk));
+    else stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (err) => this.destroy(err));
     stream.on('close', () => this.destroy());
   }
@@ -130,7 +145,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
         this.pending.delete(id);
         settle(reject)(new CanopyError('ERR_TIMEOUT', `${type} request got no answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), timer, parts: [], partBytes: 0, onPart: options.onPart });
+      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), timer, parts: [], leases: [], partBytes: 0, onPart: options.onPart });
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
     });
@@ -269,20 +284,21 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     const header = frame.header;
     if (typeof header.re === 'number') {
       const p = this.pending.get(header.re);
-      if (!p) return; // A reply that arrives after its timeout is dropped.
+      if (!p) return frame.release(); // A reply that arrives after its timeout is dropped; nobody saw it.
       if (header.t === 'part') {
         // One piece of a reply still coming: kept (views, no copy) and shown to whoever relays it.
         // A reply in pieces is bounded like one frame, so a peer cannot grow it without end.
         p.partBytes += byteLength(frame.parts);
         if (p.partBytes > MAX_PAYLOAD_BYTES) return this.destroy(new CanopyError('ERR_WIRE_TOO_LARGE', `a reply in parts exceeds ${MAX_PAYLOAD_BYTES} bytes`));
         for (const b of frame.parts) p.parts.push(b);
+        if (frame instanceof DecodedFrame) p.leases.push(...frame.held);
         p.onPart?.(frame.parts);
         return;
       }
       this.pending.delete(header.re);
       clearTimeout(p.timer);
       if (header.t !== 'ok') p.reject(errorFromJSON(header, 'ERR_WIRE_PROTOCOL'));
-      else p.resolve(p.parts.length === 0 ? frame : new DecodedFrame(frame.header, [...p.parts, ...frame.parts]));
+      else p.resolve(p.parts.length === 0 ? frame : new DecodedFrame(frame.header, [...p.parts, ...frame.parts], frame instanceof DecodedFrame ? [...p.leases, ...frame.held] : p.leases));
       return;
     }
     this.takeToken();

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { CanopyError } from '../core/errors.js';
+import { markReusedReads, ReusedReads } from './reused-reads.js';
 import { formatAddress, type Listener, type PeerAddress, type Transport } from './transport.js';
 
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -31,7 +32,9 @@ export class TcpTransport implements Transport {
 
   connect(address: PeerAddress, signal?: AbortSignal): Promise<Duplex> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host: address.host, port: address.port, noDelay: true, signal });
+      const reads = new ReusedReads();
+      const socket = net.connect({ host: address.host, port: address.port, noDelay: true, signal, onread: reads.onread });
+      markReusedReads(socket, reads);
       const timer = setTimeout(() => socket.destroy(new CanopyError('ERR_TIMEOUT', `connecting to ${formatAddress(address)} timed out`)), CONNECT_TIMEOUT_MS);
       socket.once('connect', () => {
         clearTimeout(timer);
