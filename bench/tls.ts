@@ -82,8 +82,10 @@ async function canopyRun(port: number, creds: BenchCredentials, cipher: string, 
       while (next < count) {
         const index = next++;
         const reply = await conn.request('get-block', { contentId: '0'.repeat(64), index });
-        // The block as it arrived (what the swarm hashes and stores from): not joined into one buffer.
+        // The block as it arrived (what the swarm hashes and stores from): not joined into one
+        // buffer; then its pooled buffers go back, as the swarm's do once stored.
         got += byteLength(reply.parts);
+        reply.release();
       }
     };
     await Promise.all(conns.flatMap((conn) => Array.from({ length: 4 }, () => worker(conn))));
