@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { byteLength, joined, type BlockBytes } from '../../../src/core/block-bytes.js';
-import { PIECE_BYTES, RelayFeed, RelayFeeds, slices } from '../../../src/swarm/relay-feed.js';
+import { PIECE_BYTES, RelayFeed, RelayFeeds, ReplyViews, slices } from '../../../src/swarm/relay-feed.js';
 import { Bitfield } from '../../../src/swarm/bitfield.js';
 import { SwarmScheduler } from '../../../src/swarm/scheduler.js';
 
@@ -96,6 +96,41 @@ describe('relay feed', () => {
     feeds.open(c, 2, 10);
     feeds.drop(c, 'stopped');
     assert.equal(feeds.get(c, 2), undefined);
+  });
+});
+
+describe('who holds views of a received block (its pooled buffers go back after the last)', () => {
+  it('gives the bytes back at once when no relay reader took them, after the last reader is done otherwise, never when kept', async () => {
+    const released: string[] = [];
+    const none = new ReplyViews();
+    none.add(undefined);
+    none.whenDone(() => released.push('none'));
+    assert.deepEqual(released, ['none']);
+
+    const feed = new RelayFeed(8);
+    const other = new RelayFeed(8);
+    const a = feed.reader();
+    const b = feed.reader();
+    const c = other.reader();
+    feed.push([Buffer.alloc(4)]);
+    assert.equal((await a.pieces.next()).done, false);
+    const views = new ReplyViews();
+    views.add(feed);
+    views.add(other);
+    views.add(feed);
+    feed.complete([Buffer.alloc(8)]);
+    views.whenDone(() => released.push('relayed'));
+    a.done();
+    a.done(); // once only
+    c.done();
+    assert.deepEqual(released, ['none'], 'a reader of the feed is not done yet');
+    b.done();
+    assert.deepEqual(released, ['none', 'relayed']);
+
+    const kept = new ReplyViews();
+    kept.kept = true;
+    kept.whenDone(() => released.push('kept'));
+    assert.deepEqual(released, ['none', 'relayed']);
   });
 });
 
