@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { blockPool } from '../../../src/core/block-pool.js';
 import { CanopyError } from '../../../src/core/errors.js';
 import { encodeFrame } from '../../../src/wire/frame-codec.js';
+import type { GetBlockBody } from '../../../src/wire/messages.js';
 import { CopyingFrameDecoder, SEGMENT_BYTES } from '../../../src/wire/frame-copier.js';
 import { PeerConnection } from '../../../src/wire/peer-connection.js';
 import { TcpTransport } from '../../../src/wire/tcp-transport.js';
@@ -88,7 +89,7 @@ describe('copying frame decoder', () => {
     const blocks = [3 * SEGMENT_BYTES + 5, 700_000, 10].map((n, k) => Buffer.from(Array.from({ length: n }, (_, i) => (i + k) % 253)));
     const server = new TcpTransport();
     const listener = await server.listen({ host: '127.0.0.1', port: 0 }, (stream) => {
-      new PeerConnection(stream, async (req) => (req.type === 'get-block' ? { payload: blocks[req.body.index]! } : undefined));
+      new PeerConnection(stream, async (req) => (req.type === 'get-block' ? { payload: blocks[(req.body as GetBlockBody).index]! } : undefined));
     });
     const conn = new PeerConnection(await new TcpTransport().connect({ host: '127.0.0.1', port: listener.port }), async () => undefined);
     try {
