@@ -153,6 +153,7 @@ function buildPeer(l: Local, run: RunTime) {
     cancelDownload: async (id) => {
       downloader.cancel(id);
       await downloader.settled(id);
+      downloader.forget(id);
       holdings.drop(id);
     },
     onRetired: (id) => {

@@ -57,9 +57,20 @@ export class Holdings {
     if (this.bitfield(contentId).set(index)) this.deps.broadcaster.have(contentId, index);
   }
 
-  /** Forgets the bitfield (the content is gone, or its download was cancelled). */
+  /**
+   * Forgets everything kept for a content out of service (its retirement): the bitfield, the
+   * stuck reason and the time of the last progress report. Without this each entry stayed
+   * for every content ever fetched (issue 25).
+   */
   drop(contentId: string): void {
     this.bitfields.delete(contentId);
+    this.stuck.delete(contentId);
+    this.lastReport.delete(contentId);
+  }
+
+  /** Whether anything is kept for this content (tests: a retired content leaves nothing). */
+  keeps(contentId: string): boolean {
+    return this.bitfields.has(contentId) || this.stuck.has(contentId) || this.lastReport.has(contentId);
   }
 
   /**
@@ -72,12 +83,13 @@ export class Holdings {
   }
 
   reportProgress(contentId: string, manifest: Manifest, final: boolean): void {
+    const { catalog } = this.deps;
+    // First: a late report of a retired content must not bring its entry back after drop().
+    if (!catalog.isLive(contentId)) return;
     const now = Date.now();
     if (!final && now - (this.lastReport.get(contentId) ?? 0) < PROGRESS_INTERVAL_MS) return;
     this.lastReport.set(contentId, now);
-    const { catalog } = this.deps;
     if (!qualifies(manifest, this.deps.self()) && !final) return;
-    if (!catalog.isLive(contentId)) return;
     const h = catalog.holding(contentId);
     if (h.complete) this.stuck.delete(contentId);
     const fetched = this.deps.downloader().fetchedBytes(contentId);
@@ -93,7 +105,7 @@ export class Holdings {
 
   onStuck(contentId: string, stuck: Stuck | undefined): void {
     const was = this.stuck.get(contentId);
-    if (stuck) this.stuck.set(contentId, stuck);
+    if (stuck && this.deps.catalog.isLive(contentId)) this.stuck.set(contentId, stuck);
     else this.stuck.delete(contentId);
     if (was?.reason !== stuck?.reason) this.reportNow(contentId);
   }

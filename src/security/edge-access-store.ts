@@ -11,6 +11,13 @@ import type { IndexDb } from '../store/index-db.js';
 import { verifyAccess, verifyUrl, type AccessMode, type EdgeAccess } from './content-access.js';
 import { securityDir } from './credentials.js';
 
+/**
+ * Access modes kept in memory, newest first out of the index: the index holds every one, so
+ * the cache only saves a read. Unbounded, it kept an entry for every content ever read or
+ * announced (issue 25).
+ */
+export const ACCESS_CACHE_MAX = 4096;
+
 export class EdgeAccessStore implements EdgeAccess {
   private readonly cache = new Map<string, AccessMode>();
 
@@ -40,7 +47,7 @@ export class EdgeAccessStore implements EdgeAccess {
     const mode = verifyAccess(statement, contentId, this.caPublicKey);
     this.index.putKv(`access:${contentId}`, mode);
     this.index.putKv(`access-statement:${contentId}`, JSON.stringify(statement));
-    this.cache.set(contentId, mode);
+    this.remember(contentId, mode);
     return mode;
   }
 
@@ -48,9 +55,20 @@ export class EdgeAccessStore implements EdgeAccess {
     let mode = this.cache.get(contentId);
     if (!mode) {
       mode = (this.index.getKv(`access:${contentId}`) as AccessMode | undefined) ?? 'public';
-      this.cache.set(contentId, mode);
+      this.remember(contentId, mode);
     }
     return mode;
+  }
+
+  /** How many modes are held in memory (tests: bounded by ACCESS_CACHE_MAX). */
+  get cached(): number {
+    return this.cache.size;
+  }
+
+  private remember(contentId: string, mode: AccessMode): void {
+    this.cache.delete(contentId);
+    this.cache.set(contentId, mode);
+    if (this.cache.size > ACCESS_CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
   }
 
   /** The signed statement, to pass on to nodes that join later. */

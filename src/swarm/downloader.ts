@@ -120,6 +120,20 @@ export class Downloader {
     this.fetched.set(contentId, this.fetchedBytes(contentId) + bytes);
   }
 
+  /**
+   * Forgets a content out of service (after `cancel` and `settled`): its bytes received and its
+   * stuck reason. Without this both stayed for every content ever fetched (issue 25).
+   */
+  forget(contentId: string): void {
+    this.fetched.delete(contentId);
+    this.stuck.delete(contentId);
+  }
+
+  /** Whether anything is kept for this content (tests: a retired content leaves nothing). */
+  keeps(contentId: string): boolean {
+    return this.fetched.has(contentId) || this.stuck.has(contentId) || this.sessions.has(contentId) || this.idle.has(contentId) || this.cancelled.has(contentId);
+  }
+
   /** Resolves once no block of this content is being written by a cancelled session. */
   async settled(contentId: string): Promise<void> {
     await this.cancelled.get(contentId)?.settled();

@@ -1,10 +1,12 @@
 /**
  * Policy scenarios on an in-process cluster (test/helpers/cluster.ts): real nodes, real TLS
- * on loopback, the admin API called with inject().
+ * on loopback, the admin API called with inject(). One cluster for all (its start is most of
+ * the time), so unrelated scenarios share it: the last one is issue 25's (a retired content
+ * leaves nothing behind in a member's memory but its catalog record).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { contentIdOf } from '../../../src/core/manifest.js';
 import { publicKeyText } from '../../../src/core/manifest-signature.js';
 import { makeManifest } from '../../helpers/manifests.js';
@@ -50,5 +52,35 @@ describe('scenario: publisher list', () => {
     await waitFor('eu1 to see its new attributes', async () => eu1.identity.attrs.region === 'us', 10_000);
     // The held content above (criteria region=us) is now one eu1 qualifies for.
     assert.ok(eu1.c.catalog.list().some((c) => eu1.c.self().attrs.region === 'us' && c.manifest.criteria === 'region=us'));
+  });
+
+  // Before, the downloader's bytes received and stuck reason and the holdings' bitfield, stuck
+  // reason and last progress report stayed for every content ever fetched: a node that ran
+  // for months grew with every publish.
+  it('a withdrawn content leaves no download or holdings state on a member', async () => {
+    const eu1 = cluster.member('eu1');
+    await waitFor('eu1 to sync the catalog', async () => eu1.c.intake.synced, 10_000);
+    const ids: string[] = [];
+    for (const name of ['a.bin', 'b.bin']) {
+      const res = await cluster.api(cluster.root, { method: 'POST', url: `/api/contents?name=${name}&blockSize=65536`, body: randomBytes(200_000) });
+      assert.equal(res.status, 201, res.body.toString());
+      ids.push(res.json<{ contentId: string }>().contentId);
+    }
+    await waitFor('eu1 to hold both', async () => ids.every((id) => eu1.c.catalog.get(id) !== undefined && eu1.c.catalog.holding(id).complete), 20_000);
+    assert.ok(eu1.c.downloader.fetchedBytes(ids[0]!) > 0, 'the fetch was counted');
+    assert.ok(eu1.c.holdings.keeps(ids[0]!), 'the holdings know it');
+
+    const gone = await cluster.api(cluster.root, { method: 'POST', url: `/api/contents/${ids[0]}/withdraw` });
+    assert.equal(gone.status, 200, gone.body.toString());
+    await waitFor('eu1 to retire it', async () => eu1.c.catalog.state(ids[0]!) === 'withdrawn', 10_000);
+    await eu1.c.lifecycle.idle();
+    assert.equal(eu1.c.downloader.keeps(ids[0]!), false, 'the downloader forgot it');
+    assert.equal(eu1.c.holdings.keeps(ids[0]!), false, 'the holdings forgot it');
+    // A late progress report or stuck reason does not bring it back.
+    eu1.c.holdings.reportProgress(ids[0]!, eu1.c.catalog.require(ids[0]!), false);
+    eu1.c.holdings.onStuck(ids[0]!, { reason: 'no-peer', detail: 'late' });
+    assert.equal(eu1.c.holdings.keeps(ids[0]!), false);
+    // The live one keeps what it needs.
+    assert.ok(eu1.c.downloader.fetchedBytes(ids[1]!) > 0);
   });
 });
