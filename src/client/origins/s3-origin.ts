@@ -15,7 +15,7 @@ import type { PositionalReader } from '../../ingest/cut-block.js';
 import type { TreeItem } from '../../ingest/directory-layout.js';
 import type { TreeSource } from '../../ingest/ingest-directory.js';
 import { describeVersion, sameVersion, withRetries, type OriginObject, type OriginVersion } from './origin.js';
-import { changed, discard, RangeStream, type RangeStreamOptions } from './range-stream.js';
+import { changed, discard, RangeStream, streamBody, type RangeBody, type RangeStreamOptions } from './range-stream.js';
 import { s3Call } from './s3-client.js';
 import { treeOfKeys, treeVersion, type S3Listed, type S3TreeEntry } from './s3-tree.js';
 import { s3Url, type S3Location } from './s3-url.js';
@@ -75,7 +75,7 @@ export class S3Object implements PositionalReader, OriginObject {
     this.stream.close();
   }
 
-  private async startRange(position: number): Promise<Readable> {
+  private async startRange(position: number): Promise<RangeBody> {
     const out = await s3Call(this.url, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${position}-`, IfMatch: this.version.etag })));
     const body = out.Body as Readable;
     const now = { size: totalOf(out.ContentRange), etag: out.ETag, lastModified: out.LastModified?.toUTCString() };
@@ -84,7 +84,7 @@ export class S3Object implements PositionalReader, OriginObject {
       discard(body);
       throw changed(this.url, `${describeVersion(this.version)} became ${describeVersion(now)}`);
     }
-    return body;
+    return streamBody(body);
   }
 }
 
