@@ -20,7 +20,11 @@ export interface SocketAnswer {
   body: RangeBody;
 }
 
-/** Each socket read lands here and is copied out at once (into the waiting read's buffer). */
+/**
+ * Each socket read lands in a staging buffer and is copied at once into the waiting read's
+ * buffer. What no read was waiting for stays where it landed (the socket is paused) and the
+ * socket reads into another staging buffer meanwhile: nothing is allocated or copied twice.
+ */
 const STAGING_BYTES = 256 * 1024;
 /** An answer whose status line and headers are longer is not the plain answer this reads. */
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -54,8 +58,11 @@ class SocketBody implements RangeBody {
   private head: Buffer | undefined = Buffer.alloc(0);
   /** Body bytes still to come from the socket. */
   private remaining = 0;
-  /** Bytes that came while no read was waiting (the socket is paused until they are taken). */
-  private overflow: Buffer[] = [];
+  /** Bytes that came while no read was waiting (the socket is paused until they are taken), in the staging buffer they landed in. */
+  private overflow: { bytes: Buffer; staging?: Buffer }[] = [];
+  /** The staging buffer the socket reads into next, and the free ones. */
+  private staging: Buffer = Buffer.allocUnsafeSlow(STAGING_BYTES);
+  private readonly spare: Buffer[] = [];
   private waiting: Waiting | undefined;
   private ended = false;
   private failure: Error | undefined;
@@ -69,7 +76,7 @@ class SocketBody implements RangeBody {
   start(url: URL, extra: Record<string, string>): void {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-    const onread = { buffer: Buffer.allocUnsafeSlow(STAGING_BYTES), callback: (n: number, buf: Buffer) => this.onData(buf.subarray(0, n)) };
+    const onread = { buffer: () => this.nextStaging(), callback: (n: number, buf: Buffer) => this.onData(buf.subarray(0, n), buf) };
     this.socket =
       url.protocol === 'https:'
         ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, onread } as tls.ConnectionOptions)
@@ -95,7 +102,7 @@ class SocketBody implements RangeBody {
   }
 
   /** Every read of the socket: the bytes are copied out before it returns (the buffer is reused). */
-  private onData(chunk: Buffer): boolean {
+  private onData(chunk: Buffer, staging?: Buffer): boolean {
     if (this.head) return this.onHead(chunk);
     const take = chunk.subarray(0, Math.min(chunk.length, this.remaining));
     this.remaining -= take.length;
@@ -106,7 +113,7 @@ class SocketBody implements RangeBody {
       used = take.copy(w.buffer, w.offset, 0, Math.min(take.length, w.length));
       w.resolve(used);
     }
-    if (used < take.length) this.overflow.push(Buffer.from(take.subarray(used)));
+    if (used < take.length) this.overflow.push({ bytes: take.subarray(used), staging });
     if (this.remaining === 0) this.finish();
     // A paused socket reads nothing more until the overflow is taken (read() resumes it).
     return this.overflow.length === 0;
@@ -140,11 +147,20 @@ class SocketBody implements RangeBody {
 
   private fromOverflow(buffer: Buffer, offset: number, length: number): number {
     const first = this.overflow[0]!;
-    const n = first.copy(buffer, offset, 0, Math.min(first.length, length));
-    if (n === first.length) this.overflow.shift();
-    else this.overflow[0] = first.subarray(n);
+    const n = first.bytes.copy(buffer, offset, 0, Math.min(first.bytes.length, length));
+    first.bytes = first.bytes.subarray(n);
+    if (first.bytes.length === 0) {
+      this.overflow.shift();
+      if (first.staging) this.spare.push(first.staging);
+    }
     if (this.overflow.length === 0 && !this.ended) this.socket.resume();
     return n;
+  }
+
+  /** Asked before each socket read: the staging buffer to read into, not one still holding unread bytes. */
+  private nextStaging(): Buffer {
+    if (this.overflow.some((o) => o.staging === this.staging)) this.staging = this.spare.pop() ?? Buffer.allocUnsafeSlow(STAGING_BYTES);
+    return this.staging;
   }
 
   private finish(): void {
