@@ -22,7 +22,7 @@ import { LocalNetwork } from '../src/demo/local-network.js';
 import { writeSample } from '../src/demo/sample.js';
 import { publish } from '../test/helpers/edge-network.js';
 import { startNginx, type Baseline } from './_servers.js';
-import { log, mbps, median, option, round, sizeOption } from './_util.js';
+import { log, mbps, median, option, profileWindow, round, sizeOption } from './_util.js';
 
 const GIB = 2 ** 30;
 
@@ -148,7 +148,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       // Interleaved, and the first client alternates, so neither always meets a warmer page cache.
       const order = i % 2 === 0 ? (['s3', 'http', 'nginx'] as const) : (['nginx', 'http', 's3'] as const);
       for (const which of order) {
+        // Under `bench profile`, each client's run is a phase: CANOPY_PROFILE_PHASE=s3|http summarises the node serving that client.
+        profileWindow('start', which);
         const r = which === 's3' ? aws(root.s3) : which === 'http' ? curl() : aws(nginx.url, nginx.pid);
+        profileWindow('end', which);
         (which === 's3' ? s3 : which === 'http' ? http : control).push(r);
         if (sparse) sameBytes(out, file);
         const read = which === 'nginx' ? '' : `, node read ${r.readPerServed} B per B served`;
