@@ -96,9 +96,12 @@ class SocketBody implements RangeBody {
     });
   }
 
+  /** Drops the connection; a read still waiting fails, as a destroyed stream's would. */
   destroy(): void {
     this.ended = true;
     this.socket.destroy();
+    this.waiting?.reject(new Error('the range was closed'));
+    this.waiting = undefined;
   }
 
   /** Every read of the socket: the bytes are copied out before it returns (the buffer is reused). */

@@ -103,6 +103,13 @@ describe('range reads on a socket of their own', () => {
     assert.equal(got, 400);
     assert.ok(out.subarray(0, 400).equals(big.subarray(0, 400)));
 
+    // A read waiting when the range is closed fails (it does not hang).
+    reply = (socket) => socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Length: 1000\r\n\r\n`);
+    const open = await openSocketRange(url(), { range: 'bytes=0-' }, 5_000);
+    const waiting = open!.body.read(out, 0, 1000);
+    open!.body.destroy();
+    await assert.rejects(Promise.race([waiting, sleep(2_000).then(() => 'still waiting')]), /closed/);
+
     reply = () => undefined;
     await assert.rejects(openSocketRange(url(), { range: 'bytes=0-' }, 200), /no answer in 0.2 s/);
     await assert.rejects(openSocketRange(new URL('http://127.0.0.1:1/x'), {}, 5_000), /ECONNREFUSED/);
