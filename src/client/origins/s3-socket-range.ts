@@ -27,12 +27,13 @@ interface SignedRequest {
 /** RFC 3986 encoding, as the SDK encodes query strings. */
 const encode = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
-function urlOf(r: SignedRequest): URL {
+/** The server to connect to, and the request target exactly as signed (never normalised by URL parsing). */
+function targetOf(r: SignedRequest): { server: URL; target: string } {
   const query = Object.entries(r.query ?? {})
     .flatMap(([k, v]) => (v === null ? [encode(k)] : (Array.isArray(v) ? v : [v]).map((x) => `${encode(k)}=${encode(x)}`)))
     .join('&');
   const host = r.hostname.includes(':') ? `[${r.hostname}]` : r.hostname;
-  return new URL(`${r.protocol}//${host}${r.port ? `:${r.port}` : ''}${r.path}${query ? `?${query}` : ''}`);
+  return { server: new URL(`${r.protocol}//${host}${r.port ? `:${r.port}` : ''}/`), target: `${r.path}${query ? `?${query}` : ''}` };
 }
 
 /** Makes `command` read a plain 206 answer on a socket of its own; headMs bounds the wait for its head. */
@@ -41,7 +42,8 @@ export function readOnSocket(command: GetObjectCommand, headMs: number): void {
   const middleware = (next: Next) => async (args: { request: unknown }) => {
     const request = args.request as SignedRequest;
     const headers = Object.fromEntries(Object.entries(request.headers).filter(([k]) => k.toLowerCase() !== 'host'));
-    const answer = await openSocketRange(urlOf(request), headers, headMs);
+    const { server, target } = targetOf(request);
+    const answer = await openSocketRange(server, headers, headMs, target);
     if (!answer) return next(args);
     const body = Readable.from([]);
     bodies.set(body, answer.body);

@@ -73,7 +73,7 @@ class SocketBody implements RangeBody {
     this.refused = reject;
   });
 
-  start(url: URL, extra: Record<string, string>): void {
+  start(url: URL, target: string, extra: Record<string, string>): void {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     const onread = { buffer: () => this.nextStaging(), callback: (n: number, buf: Buffer) => this.onData(buf.subarray(0, n), buf) };
@@ -83,7 +83,7 @@ class SocketBody implements RangeBody {
         : net.connect({ host, port, onread } as net.NetConnectOpts);
     this.socket.on('error', (err) => this.fail(err));
     this.socket.on('close', () => this.fail(new Error('the connection closed')));
-    const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`, 'accept-encoding: identity', 'connection: close', ...Object.entries(extra).map(([k, v]) => `${k}: ${v}`)];
+    const lines = [`GET ${target} HTTP/1.1`, `host: ${url.host}`, 'accept-encoding: identity', 'connection: close', ...Object.entries(extra).map(([k, v]) => `${k}: ${v}`)];
     this.socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   }
 
@@ -186,12 +186,14 @@ class SocketBody implements RangeBody {
 /**
  * GETs `url` with `headers` (a Range among them) and waits for the answer's head, at most
  * `headMs`: the plain 206 answer with its body, or undefined for anything else. Fails
- * with the socket's error (refused, reset, TLS) or a timeout.
+ * with the socket's error (refused, reset, TLS) or a timeout. `target`: the request line's
+ * path and query as they must be sent (a signed S3 request's, which URL parsing would
+ * normalise: `a/../b` is a key of its own there).
  */
-export async function openSocketRange(url: URL, headers: Record<string, string>, headMs: number): Promise<SocketAnswer | undefined> {
+export async function openSocketRange(url: URL, headers: Record<string, string>, headMs: number, target = `${url.pathname}${url.search}`): Promise<SocketAnswer | undefined> {
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) return undefined;
   const body = new SocketBody();
-  body.start(url, headers);
+  body.start(url, target, headers);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer in ${headMs / 1000} s`)), headMs);
