@@ -33,7 +33,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const nginx = await startNginx(dir, www);
       servers.push(nginx);
       const url = `${nginx.url}/object.bin`;
-      result.nginx = { origin: 'nginx (loopback)', ...compareIngest('store-origin', url, size, out, curl(url, out), rounds) };
+      result.nginx = { origin: 'nginx (loopback)', ...compareIngest('store-origin', url, size, out, curl(url, out), rounds, curl(url, out, true)) };
     }
     if (origins.includes('s3')) {
       const s3 = await startS3rver(dir, ['bench']);
@@ -45,7 +45,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       client.destroy();
       rmSync(object);
       // s3rver serves anonymous GETs: curl reads the same object from the same server.
-      result.s3 = { origin: 's3rver (loopback, AWS SDK v3)', ...compareIngest('store-origin', 's3://bench/object.bin', size, out, curl(`${s3.url}/bench/object.bin`, out), rounds) };
+      result.s3 = { origin: 's3rver (loopback, AWS SDK v3)', ...compareIngest('store-origin', 's3://bench/object.bin', size, out, curl(`${s3.url}/bench/object.bin`, out), rounds, curl(`${s3.url}/bench/object.bin`, out, true)) };
     }
     return result;
   } finally {
@@ -54,6 +54,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   }
 }
 
-function curl(url: string, out: string): string {
-  return `mkdir -p '${out}' && curl -sS -o '${out}/object.bin' '${url}' && sync`;
+function curl(url: string, out: string, own = false): string {
+  return `mkdir -p '${out}' && curl -sS -o '${out}/object.bin' '${url}' && sync${own ? ` '${out}/object.bin' '${out}'` : ''}`;
 }

@@ -13,16 +13,18 @@
  * download is compared byte for byte with it, and ranged GetObjects past 4 GiB and a
  * HeadObject by the AWS CLI are checked: objects > 4 GiB served whole by the S3 API.
  * `--runs 0`: no download at all, only the publish and (with --sparse) that range check.
+ * `--aws-s3 'max_concurrent_requests=4,multipart_chunksize=64MB'`: the AWS CLI's `s3`
+ * settings for both aws runs (its config file; docs/EDGE.md, "Tuning the AWS CLI").
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, ftruncateSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, ftruncateSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LocalNetwork } from '../src/demo/local-network.js';
 import { writeSample } from '../src/demo/sample.js';
 import { publish } from '../test/helpers/edge-network.js';
 import { startNginx, type Baseline } from './_servers.js';
-import { log, mbps, median, option, round, sizeOption } from './_util.js';
+import { log, mbps, median, option, profileWindow, round, sizeOption } from './_util.js';
 
 const GIB = 2 ** 30;
 
@@ -134,7 +136,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     linkSync(file, path.join(dir, 'www', 'payload.bin', 'payload.bin'));
     chmodSync(file, 0o644);
     nginx = await startNginx(dir, path.join(dir, 'www'));
-    const env = { AWS_CONFIG_FILE: path.join(dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'), AWS_DEFAULT_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+    const awsS3 = option(args, 'aws-s3', '');
+    const config = path.join(dir, 'aws-config');
+    writeFileSync(config, `[default]\n${awsS3 ? `s3 =\n${awsS3.split(',').map((kv) => `  ${kv.replace('=', ' = ')}\n`).join('')}` : ''}`);
+    const env = { AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: path.join(dir, 'none'), AWS_DEFAULT_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
     const out = path.join(dir, 'out.bin');
     const s3: Run[] = [];
     const http: Run[] = [];
@@ -148,7 +153,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       // Interleaved, and the first client alternates, so neither always meets a warmer page cache.
       const order = i % 2 === 0 ? (['s3', 'http', 'nginx'] as const) : (['nginx', 'http', 's3'] as const);
       for (const which of order) {
+        // Under `bench profile`, each client's run is a phase: CANOPY_PROFILE_PHASE=s3|http summarises the node serving that client.
+        profileWindow('start', which);
         const r = which === 's3' ? aws(root.s3) : which === 'http' ? curl() : aws(nginx.url, nginx.pid);
+        profileWindow('end', which);
         (which === 's3' ? s3 : which === 'http' ? http : control).push(r);
         if (sparse) sameBytes(out, file);
         const read = which === 'nginx' ? '' : `, node read ${r.readPerServed} B per B served`;
@@ -165,6 +173,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     return {
       size,
       runs,
+      ...(awsS3 ? { awsS3 } : {}),
       ...(sparse ? { sparse: true, checked: 'every download equal to the payload (cmp); HeadObject ContentLength; ranged GetObjects at each mark, past 4 GiB too (aws s3api)' } : {}),
       s3: s3Sum,
       http: httpSum,

@@ -12,12 +12,12 @@
  * resumed from the byte it stopped at (a new range request), a few times with backoff;
  * 4xx answers fail at once (ERR_ORIGIN). Redirects are followed (at most 20).
  */
-import type { Readable } from 'node:stream';
 import { interceptors, request, type Dispatcher, Agent } from 'undici';
 import { CanopyError } from '../../core/errors.js';
 import type { PositionalReader } from '../../ingest/cut-block.js';
 import { describeVersion, originError, sameVersion, type OriginObject, type OriginVersion, withRetries } from './origin.js';
-import { changed, DEFAULT_STALL_MS, discard, RangeStream, type RangeStreamOptions } from './range-stream.js';
+import { changed, DEFAULT_STALL_MS, discard, RangeStream, streamBody, type RangeBody, type RangeStreamOptions } from './range-stream.js';
+import { openSocketRange } from './socket-range.js';
 
 export type HttpOriginOptions = RangeStreamOptions;
 
@@ -37,6 +37,8 @@ function header(h: Record<string, string | string[] | undefined>, name: string):
 
 export class HttpOrigin implements PositionalReader, OriginObject {
   private readonly stream: RangeStream;
+  /** Ranges are read on a socket of their own (socket-range.ts) until the origin answers one otherwise. */
+  private direct = true;
 
   private constructor(
     readonly url: string,
@@ -74,19 +76,29 @@ export class HttpOrigin implements PositionalReader, OriginObject {
     this.stream.close();
   }
 
-  private async startRange(position: number): Promise<Readable> {
-    const res = await get(this.url, { range: `bytes=${position}-`, ...this.conditions() }, this.stallMs);
+  private async startRange(position: number): Promise<RangeBody> {
+    const headers = { range: `bytes=${position}-`, ...this.conditions() };
+    if (this.direct) {
+      const answer = await direct(this.url, headers, this.stallMs);
+      if (answer) return this.checked(answer.headers, answer.body);
+      this.direct = false;
+    }
+    const res = await get(this.url, headers, this.stallMs);
     if (res.statusCode !== 206) {
       discard(res.body);
       throw originError(this.url, res.statusCode);
     }
-    // An origin that ignores If-Match still names what it sent: another ETag or length is another object.
-    const now = versionOf(res.headers, contentRangeTotal(res.headers['content-range']) ?? -1);
+    return this.checked(res.headers, streamBody(res.body));
+  }
+
+  /** An origin that ignores If-Match still names what it sent: another ETag or length is another object. */
+  private checked(headers: Record<string, string | string[] | undefined>, body: RangeBody): RangeBody {
+    const now = versionOf(headers, contentRangeTotal(headers['content-range']) ?? -1);
     if (!sameVersion(this.version, now)) {
-      discard(res.body);
+      body.destroy();
       throw changed(this.url, `${describeVersion(this.version)} became ${describeVersion(now)}`);
     }
-    return res.body;
+    return body;
   }
 
   private conditions(): Record<string, string> {
@@ -98,6 +110,16 @@ export class HttpOrigin implements PositionalReader, OriginObject {
 
 function versionOf(h: Record<string, string | string[] | undefined>, size: number): OriginVersion {
   return { size, etag: header(h, 'etag'), lastModified: header(h, 'last-modified') };
+}
+
+/** A range on a socket of its own: its plain 206 answer, or undefined (anything else: ask undici). */
+async function direct(url: string, headers: Record<string, string>, stallMs: number): Promise<{ headers: Record<string, string>; body: RangeBody } | undefined> {
+  try {
+    return await openSocketRange(new URL(url), headers, stallMs);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    throw new CanopyError('ERR_ORIGIN', `${url}: ${e.code ?? ''} ${e.message}`.trim(), { details: { retry: true } });
+  }
 }
 
 /** One GET; its headers must come within stallMs. A 412 means the object changed since it was opened. */

@@ -24,14 +24,38 @@ export const DEFAULT_STALL_MS = 30_000;
  * Opens the object's bytes from `position` to its end, checked to be the pinned version.
  * Fails with ERR_ORIGIN (retried when its details say `retry`) or ERR_SOURCE_CHANGED.
  */
-export type RangeOpener = (position: number) => Promise<Readable>;
+/** The body of an open range, read in place into the caller's buffer. */
+export interface RangeBody {
+  /** Copies up to `length` available bytes into `buffer` at `offset`; 0 at the end of the body. */
+  read(buffer: Buffer, offset: number, length: number): Promise<number>;
+  destroy(): void;
+}
+
+export type RangeOpener = (position: number) => Promise<RangeBody>;
 
 /** The body of an open range: bytes from `position` on, pulled as reads need them. */
 interface OpenRange {
   position: number;
-  body: Readable;
-  iterator: AsyncIterator<Buffer>;
-  left: Buffer;
+  body: RangeBody;
+}
+
+/** A streamed body (undici's, the AWS SDK's) read in place: each chunk is copied out as reads take it. */
+export function streamBody(readable: Readable): RangeBody {
+  const iterator = readable[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let left: Buffer = Buffer.alloc(0);
+  return {
+    async read(buffer, offset, length) {
+      if (left.length === 0) {
+        const next = await iterator.next();
+        if (next.done) return 0;
+        left = next.value;
+      }
+      const take = left.copy(buffer, offset, 0, Math.min(left.length, length));
+      left = left.subarray(take);
+      return take;
+    },
+    destroy: () => discard(readable),
+  };
 }
 
 export class RangeStream implements PositionalReader {
@@ -59,7 +83,7 @@ export class RangeStream implements PositionalReader {
 
   /** Stops the open range, if any (the read reached the end, or the publish ended or failed). */
   close(): void {
-    if (this.open) discard(this.open.body);
+    this.open?.body.destroy();
     this.open = undefined;
   }
 
@@ -72,17 +96,11 @@ export class RangeStream implements PositionalReader {
         const at = position + got;
         if (this.open?.position !== at) await this.startRange(at);
         const r = this.open!;
-        if (r.left.length === 0) {
-          const next = await this.pull(r);
-          if (next.done) {
-            this.close();
-            throw new CanopyError('ERR_ORIGIN', `${this.url}: the answer ended at byte ${at} of ${this.size}`, { details: { retry: true } });
-          }
-          r.left = next.value;
+        const take = await this.pull(r, buffer, offset + got, n - got);
+        if (take === 0) {
+          this.close();
+          throw new CanopyError('ERR_ORIGIN', `${this.url}: the answer ended at byte ${at} of ${this.size}`, { details: { retry: true } });
         }
-        const take = Math.min(r.left.length, n - got);
-        r.left.copy(buffer, offset + got, 0, take);
-        r.left = r.left.subarray(take);
         r.position += take;
         got += take;
       }
@@ -93,18 +111,17 @@ export class RangeStream implements PositionalReader {
 
   private async startRange(position: number): Promise<void> {
     this.close();
-    const body = await this.openAt(position);
-    this.open = { position, body, iterator: body[Symbol.asyncIterator]() as AsyncIterator<Buffer>, left: Buffer.alloc(0) };
+    this.open = { position, body: await this.openAt(position) };
   }
 
-  /** The next chunk of the open range, or a stall error after stallMs without one. */
-  private async pull(r: OpenRange): Promise<IteratorResult<Buffer>> {
+  /** The next bytes of the open range into `buffer` (0 at its end), or a stall error after stallMs without one. */
+  private async pull(r: OpenRange, buffer: Buffer, offset: number, length: number): Promise<number> {
     let timer: NodeJS.Timeout | undefined;
     const stalled = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new CanopyError('ERR_ORIGIN', `${this.url}: no byte for ${this.stallMs / 1000} s`, { details: { retry: true } })), this.stallMs);
     });
     try {
-      return await Promise.race([r.iterator.next(), stalled]);
+      return await Promise.race([r.body.read(buffer, offset, length), stalled]);
     } catch (err) {
       this.close();
       if (err instanceof CanopyError) throw err;

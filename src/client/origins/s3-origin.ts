@@ -15,7 +15,8 @@ import type { PositionalReader } from '../../ingest/cut-block.js';
 import type { TreeItem } from '../../ingest/directory-layout.js';
 import type { TreeSource } from '../../ingest/ingest-directory.js';
 import { describeVersion, sameVersion, withRetries, type OriginObject, type OriginVersion } from './origin.js';
-import { changed, discard, RangeStream, type RangeStreamOptions } from './range-stream.js';
+import { changed, DEFAULT_STALL_MS, discard, RangeStream, streamBody, type RangeBody, type RangeStreamOptions } from './range-stream.js';
+import { readOnSocket, socketBodyOf } from './s3-socket-range.js';
 import { s3Call } from './s3-client.js';
 import { treeOfKeys, treeVersion, type S3Listed, type S3TreeEntry } from './s3-tree.js';
 import { s3Url, type S3Location } from './s3-url.js';
@@ -29,6 +30,7 @@ function totalOf(contentRange: string | undefined): number {
 export class S3Object implements PositionalReader, OriginObject {
   readonly url: string;
   private readonly stream: RangeStream;
+  private readonly stallMs: number;
 
   constructor(
     private readonly client: S3Client,
@@ -38,6 +40,7 @@ export class S3Object implements PositionalReader, OriginObject {
     options: RangeStreamOptions,
   ) {
     this.url = s3Url(bucket, key);
+    this.stallMs = options.stallMs ?? DEFAULT_STALL_MS;
     this.stream = new RangeStream(this.url, version.size, (position) => this.startRange(position), options);
   }
 
@@ -75,13 +78,17 @@ export class S3Object implements PositionalReader, OriginObject {
     this.stream.close();
   }
 
-  private async startRange(position: number): Promise<Readable> {
-    const out = await s3Call(this.url, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${position}-`, IfMatch: this.version.etag })));
-    const body = out.Body as Readable;
+  private async startRange(position: number): Promise<RangeBody> {
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.key, Range: `bytes=${position}-`, IfMatch: this.version.etag });
+    readOnSocket(command, this.stallMs);
+    const out = await s3Call(this.url, () => this.client.send(command));
+    const stream = out.Body as Readable;
+    const body = socketBodyOf(stream) ?? streamBody(stream);
     const now = { size: totalOf(out.ContentRange), etag: out.ETag, lastModified: out.LastModified?.toUTCString() };
     // Compared by size and ETag: Last-Modified only counts when there is no ETag (sameVersion).
     if (!sameVersion(this.version, now)) {
-      discard(body);
+      body.destroy();
+      discard(stream);
       throw changed(this.url, `${describeVersion(this.version)} became ${describeVersion(now)}`);
     }
     return body;
