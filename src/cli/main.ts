@@ -5,8 +5,8 @@
 import './young-generation.js';
 
 const { CommanderError } = await import('commander');
-const { buildProgram } = await import('./program.js');
-const program = buildProgram();
+const { buildProgram, commandOf } = await import('./program.js');
+const program = await buildProgram(commandOf(process.argv.slice(2)));
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

@@ -91,8 +91,8 @@ describe('docs/DEPLOY.md', () => {
     }
   });
 
-  it('names only real canopy subcommands and options, with their arguments', () => {
-    const program = buildProgram();
+  it('names only real canopy subcommands and options, with their arguments', async () => {
+    const program = await buildProgram();
     const lines = blocks('sh').flatMap((b) => b.split('\n')).map((l) => l.trim().replace(/\s*&$/, '')).filter((l) => l.startsWith('canopy '));
     assert.ok(lines.length >= 10, `found ${lines.length} canopy commands`);
     const problems = lines.flatMap((l) => check(program, words(l).slice(1)).map((p) => `${l}\n  -> ${p}`));
