@@ -115,6 +115,11 @@ export class Links {
     }
   }
 
+  /** The share of a slot an upload from `from` to `to` takes: the downloader's drain pace over the best (`SlotShares`). */
+  drainShare(from: number, to: number): number {
+    return this.shares[from]!.weight(String(to), this.q.now);
+  }
+
   private admits(from: number, to: number): boolean {
     const active: string[] = [];
     for (const t of this.hosts[from]!.sending) active.push(String(t.to));
