@@ -115,9 +115,9 @@ export class Links {
     }
   }
 
-  /** The share of a slot an upload from `from` to `to` takes: the downloader's drain pace over the best (`SlotShares`). */
+  /** The downloader's drain pace at `from` over the typical one there (`SlotShares.typicalShare`). */
   drainShare(from: number, to: number): number {
-    return this.shares[from]!.weight(String(to), this.q.now);
+    return this.shares[from]!.typicalShare(String(to), this.q.now);
   }
 
   private admits(from: number, to: number): boolean {

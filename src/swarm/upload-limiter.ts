@@ -108,7 +108,7 @@ export class UploadLimiter {
   declinesFirstCopy(peer: string | undefined, block: string, firstCopy: boolean): boolean {
     if (!firstCopy) return false;
     const now = this.clock();
-    return this.firstCopies.declines(peer, block, firstCopy, this.shares.weight(peer, now), now);
+    return this.firstCopies.declines(peer, block, firstCopy, this.shares.typicalShare(peer, now), now);
   }
 
   private waitForSlot(peer: string | undefined, signal?: AbortSignal): Promise<void> {
