@@ -53,7 +53,7 @@ export class SlotShares {
   typicalShare(peer: string | undefined, now: number): number {
     const d = peer === undefined ? undefined : this.drains.get(peer);
     if (!d || now - d.at >= DRAIN_MEMORY_MS) return 1;
-    this.best(now);
+    this.best(now); // forgets paces past their memory
     const paces = [...this.drains.values()].map((x) => x.rate).sort((a, b) => a - b);
     const median = paces[Math.floor(paces.length / 2)]!;
     return median > 0 ? d.rate / median : 1;
