@@ -163,9 +163,13 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
   // Checked before the wait for a slot and again after it (the store may fail meanwhile).
   const fault = unservable(deps, contentId, index, block.hash);
   if (fault) throw fault;
+  const key = `${contentId}/${index}`;
+  // The origin sends a block's first copy to a downloader that passes it on fast (first-copy.ts).
+  if (manifest.origin === deps.identity.nodeId && deps.uploads.declinesFirstCopy(conn.remoteId, key, !deps.broadcaster.hasSent(contentId, index))) {
+    throw new CanopyError('ERR_FIRST_COPY_ELSEWHERE', `block ${index} of ${contentId.slice(0, 12)} goes first to a faster downloader: take it from a peer that has it, or ask again`);
+  }
   let mine = waiting.get(conn);
   if (!mine) waiting.set(conn, (mine = new Map()));
-  const key = `${contentId}/${index}`;
   const abort = new AbortController();
   mine.set(key, abort);
   let release: (measured?: boolean) => void;

@@ -115,6 +115,11 @@ export class Links {
     }
   }
 
+  /** The downloader's drain pace at `from` over the typical one there (`SlotShares.typicalShare`). */
+  drainShare(from: number, to: number): number {
+    return this.shares[from]!.typicalShare(String(to), this.q.now);
+  }
+
   private admits(from: number, to: number): boolean {
     const active: string[] = [];
     for (const t of this.hosts[from]!.sending) active.push(String(t.to));

@@ -38,6 +38,8 @@ export interface SwarmScenarioOptions {
   relay: boolean;
   /** Upload slots weighed by each downloader's drain pace (as the node does); false: a fixed count. */
   shareSlots: boolean;
+  /** The origin declines first copies to slow drains (as the node does, first-copy.ts). */
+  firstCopyRule: boolean;
 }
 
 export const SWARM_SCENARIO_DEFAULTS: SwarmScenarioOptions = {
@@ -56,6 +58,7 @@ export const SWARM_SCENARIO_DEFAULTS: SwarmScenarioOptions = {
   maxSeconds: 3600,
   relay: true,
   shareSlots: true,
+  firstCopyRule: true,
 };
 
 export function buildSwarm(o: SwarmScenarioOptions): { specs: SimHostSpec[]; originMembers: number[]; random: () => number } {
@@ -97,7 +100,7 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
   const o = { ...SWARM_SCENARIO_DEFAULTS, ...partial };
   const wall = performance.now();
   const { specs, originMembers, random } = buildSwarm(o);
-  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots, o.maxWaiting, o.tickMs, o.relay, o.shareSlots);
+  const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots, o.maxWaiting, o.tickMs, o.relay, o.shareSlots, o.firstCopyRule);
   sim.run(o.maxSeconds * 1000);
   const F = o.size;
   const downloaders = sim.nodes.slice(1);

@@ -7,6 +7,7 @@
  * does; the simulator only carries out its actions and counts what they cost.
  */
 import { Bitfield } from '../swarm/bitfield.js';
+import { FirstCopyRule } from '../swarm/first-copy.js';
 import type { PeerLoad } from '../swarm/peer-state.js';
 import { pipelineLimits } from '../swarm/pipeline.js';
 import { SwarmScheduler, type SwarmAction, type SwarmInput } from '../swarm/scheduler.js';
@@ -55,6 +56,8 @@ export class SwarmSim {
   private readonly lengths: number[];
   private readonly places: Place[];
   private readonly seededOnce = new Set<number>();
+  /** The origin's rule for first copies (the node's peer service applies it at a content's origin). */
+  private readonly firstCopies: FirstCopyRule | undefined;
   private left: number;
 
   constructor(
@@ -71,7 +74,10 @@ export class SwarmSim {
     private readonly relay = true,
     /** Upload slots weighed by drain pace (the node's `UploadLimiter`); false: a fixed count. */
     shareSlots = true,
+    /** The origin declines first copies to slow drains (first-copy.ts), as the node does. */
+    firstCopyRule = true,
   ) {
+    this.firstCopies = firstCopyRule ? new FirstCopyRule() : undefined;
     const n = Math.ceil(size / blockSize);
     this.lengths = Array.from({ length: n }, (_, i) => Math.min(blockSize, size - i * blockSize));
     this.places = specs.map((s) => s.place);
@@ -157,6 +163,10 @@ export class SwarmSim {
     const source = holder.sched && !holder.sched.have.has(index) ? holder.feeds.get(index) : undefined;
     if (holder.sched && !holder.sched.have.has(index) && !source) {
       this.q.after(this.lat(node.id, peer), () => this.input(node, { type: 'failure', peer: nameOf(peer), index, kind: 'lost' }));
+      return;
+    }
+    if (peer === 0 && this.firstCopies?.declines(node.name, String(index), !this.seededOnce.has(index), this.links.drainShare(0, node.id), this.q.now)) {
+      this.q.after(this.lat(node.id, peer), () => this.input(node, { type: 'failure', peer: nameOf(peer), index, kind: 'declined' }));
       return;
     }
     const t = this.links.enqueue(peer, node.id, index, this.lengths[index]!, source);

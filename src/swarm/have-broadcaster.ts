@@ -64,6 +64,11 @@ export class HaveBroadcaster {
     this.relayTold.delete(`${contentId}/${index}`);
   }
 
+  /** Whether this complete holder has sent the block to anyone yet (`sent`). */
+  hasSent(contentId: string, index: number): boolean {
+    return this.seededSent.get(contentId)?.has(index) ?? false;
+  }
+
   /** Called when a complete holder sends a block; tells subscribers the first time only. */
   sent(contentId: string, index: number): void {
     let sent = this.seededSent.get(contentId);

@@ -43,6 +43,8 @@ export class PeerState {
   readonly inFlight = new Map<number, number>();
   /** Blocks it claimed and then refused or sent corrupt: never asked of it again. */
   readonly refused = new Set<number>();
+  /** Blocks this seed declined to send us first (first-copy.ts): taken from another holder, or asked again later. */
+  readonly declined = new Set<number>();
   failures = 0;
   badBlocks = 0;
   /** Requests its own store failed to answer (a failed volume). */
@@ -56,8 +58,9 @@ export class PeerState {
     public isSeed: boolean,
   ) {}
 
-  canServe(index: number): boolean {
-    return this.have.has(index) && !this.refused.has(index);
+  /** Whether to ask it for `index`; a client waiting (`urgent`) asks again a seed that declined it (it then sends). */
+  canServe(index: number, urgent = false): boolean {
+    return this.have.has(index) && !this.refused.has(index) && (urgent || !this.declined.has(index));
   }
 
   /** Rate we expect from it: measured when we have a measure, else what its load report leaves free. */

@@ -18,16 +18,21 @@
  * 3. Endgame: when every missing block is already asked for, an idle peer duplicates the
  *    oldest request that is overdue by that peer's own pace; the first copy cancels the rest.
  * Stalled peers (nothing delivered for a while with requests outstanding) lose their
- * requests and are choked with backoff; peers that send corrupt data are banned.
+ * requests and are choked with backoff (`stalls.ts`); peers that send corrupt data are
+ * banned. A block whose first copy the origin declined to send us (we drain slowly:
+ * `first-copy.ts`) is taken from another holder, and asked of the origin again only if none
+ * appears.
  */
 import type { Bitfield } from './bitfield.js';
 import { MAX_COPIES, pickEndgame, pickRarest, SeedChoice } from './block-choice.js';
 import type { PeerLoad, PeerState } from './peer-state.js';
 import { peerPipeline } from './pipeline.js';
+import { choke, expireStalls } from './stalls.js';
 import type { FailureKind, SwarmAction, SwarmInput } from './swarm-input.js';
 import { SwarmState } from './swarm-state.js';
 
 export type { SwarmAction, SwarmInput } from './swarm-input.js';
+export { STALL_MIN_MS } from './stalls.js';
 
 export interface SchedulerOptions {
   /** Length in bytes of each block, in order. */
@@ -43,9 +48,7 @@ export interface SchedulerOptions {
   random?: () => number;
 }
 
-export const STALL_MIN_MS = 8_000;
 const BAD_BLOCKS_TO_BAN = 2;
-const CHOKE_BASE_MS = 2_000;
 /** Shortest wait before asking a busy holder again. */
 const BUSY_MIN_MS = 200;
 /** A peer whose store fails this many requests is dropped for the session: it costs no more than a dead one. */
@@ -266,13 +269,18 @@ export class SwarmScheduler {
       p.chokedUntil = Math.max(p.chokedUntil, now + Math.max(BUSY_MIN_MS, (this.s.blockLength / p.rate()) * 1000));
       return [];
     }
+    if (kind === 'declined') {
+      // Not a fault: the origin sends this block's first copy to a faster downloader; take it from a peer (first-copy.ts).
+      this.s.decline(p, index, now);
+      return [];
+    }
     if (kind === 'lost') {
       // Not a fault: the relay's own copy failed. It will say `have` again once it holds the block.
       this.s.peerLost(id, index);
       return [];
     }
     if (kind === 'error') {
-      this.choke(p, now);
+      choke(p, now);
       return [];
     }
     p.refused.add(index);
@@ -288,7 +296,8 @@ export class SwarmScheduler {
   /** Times out stalled peers, then schedules. Called by `handle` after every input. */
   schedule(now: number): SwarmAction[] {
     const actions: SwarmAction[] = [];
-    this.expireStalls(now, actions);
+    expireStalls(this.s, now, actions);
+    this.s.retryDeclined(now);
     if (this.s.urgentDeadlines.size > 0) this.scheduleUrgent(now, actions);
     if (!this.bulkPaused) this.scheduleBulk(now, actions);
     if (!this.completed && this.s.done) {
@@ -308,30 +317,6 @@ export class SwarmScheduler {
     }
   }
 
-  private choke(p: PeerState, now: number): void {
-    p.failures++;
-    p.chokedUntil = now + CHOKE_BASE_MS * 2 ** Math.min(p.failures - 1, 5);
-  }
-
-  private expireStalls(now: number, actions: SwarmAction[]): void {
-    const length = this.s.blockLength;
-    for (const p of this.s.peers.values()) {
-      if (p.inFlight.size === 0) continue;
-      let since = Math.max(p.lastDeliveryAt, p.lastHeardAt);
-      let first = Infinity;
-      for (const t of p.inFlight.values()) first = Math.min(first, t);
-      since = Math.max(since, first);
-      if (now - since < STALL_MIN_MS) continue;
-      // A peer is stalled only when it is far behind what its own rate and queue predict: a busy
-      // origin serving many downloaders is slow, not stalled.
-      const typical = p.measuredRate > 0 ? (length / p.measuredRate) * 1000 * 4 : 0;
-      if (now - since < Math.max(typical, 3 * p.expectedMs(length))) continue;
-      this.s.stats.stalled += p.inFlight.size;
-      this.s.cancelAll(p, actions);
-      this.choke(p, now);
-    }
-  }
-
   private scheduleUrgent(now: number, actions: SwarmAction[]): void {
     const order = [...this.s.urgentDeadlines].sort((a, b) => a[1] - b[1]);
     let bytes = 0;
@@ -347,7 +332,7 @@ export class SwarmScheduler {
         if (now + eta <= deadline) continue;
       }
       // Urgent requests may exceed the per-peer pipeline by one: a waiting client beats prefetch.
-      const peer = this.bestPeer((p) => p.canServe(index) && !asked?.has(p.id) && p.inFlight.size <= this.perPeer, length, now);
+      const peer = this.bestPeer((p) => p.canServe(index, true) && !asked?.has(p.id) && p.inFlight.size <= this.perPeer, length, now);
       if (!peer) continue;
       this.s.request(peer, index, now, actions);
       bytes += length;

@@ -15,8 +15,9 @@ export type SwarmAction =
 /**
  * `busy`: the holder's upload queue is full; ask it again after a block's time, elsewhere meanwhile.
  * `lost`: a relay lost the block it was still receiving; it has it no more until a new `have`.
+ * `declined`: the origin sends this block's first copy to a faster downloader (first-copy.ts).
  */
-export type FailureKind = 'refused' | 'unservable' | 'error' | 'busy' | 'lost';
+export type FailureKind = 'refused' | 'unservable' | 'error' | 'busy' | 'lost' | 'declined';
 
 export type SwarmInput =
   /** Interest opened with a holder: its bitfield, load report and the measured round trip. */

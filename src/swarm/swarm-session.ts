@@ -378,6 +378,8 @@ export class SwarmSession {
     if (code === 'ERR_BUSY') return this.handle({ type: 'failure', peer, index, kind: 'busy' });
     // A relay whose own copy failed: not its fault; it has the block no more until it says so again.
     if (code === 'ERR_RELAY_ABORTED') return this.handle({ type: 'failure', peer, index, kind: 'lost' });
+    // The origin sends this block first to a faster downloader: take it from a peer (first-copy.ts).
+    if (code === 'ERR_FIRST_COPY_ELSEWHERE') return this.handle({ type: 'failure', peer, index, kind: 'declined' });
     // A holder that refuses, or answers with an error of its own (its volume failed), is not
     // asked for that block again; a broken or silent connection chokes the peer with backoff.
     const transport = code === undefined || code === 'ERR_TIMEOUT' || code === 'ERR_CONNECTION_CLOSED' || code === 'ERR_UNREACHABLE';

@@ -5,6 +5,7 @@
  * `block-choice.ts`.
  */
 import type { Bitfield } from './bitfield.js';
+import { DECLINE_RETRY_MS } from './first-copy.js';
 import { PeerState, type PeerLoad } from './peer-state.js';
 import { Rendezvous } from './rendezvous.js';
 import type { SwarmAction } from './swarm-input.js';
@@ -23,6 +24,9 @@ export class SwarmState {
   readonly stats = { requests: 0, copies: 0, stalled: 0 };
   /** Requests outstanding over all peers, kept as a count so a pass does not walk the peers. */
   inFlight = 0;
+  /** Blocks a seed declined to send us first, oldest first (`decline`). */
+  private declines: { p: PeerState; index: number; at: number }[] = [];
+  private declinesCheckedAt = -Infinity;
 
   constructor(
     readonly lengths: readonly number[],
@@ -100,6 +104,29 @@ export class SwarmState {
     if (!this.seededAt.has(index)) return;
     for (const p of this.peers.values()) if (!p.isSeed && p.canServe(index)) return;
     this.seededAt.delete(index);
+  }
+
+  /** The seed `p` sends the block's first copy to a faster downloader (first-copy.ts): not asked of it again for now. */
+  decline(p: PeerState, index: number, now: number): void {
+    p.declined.add(index);
+    this.declines.push({ p, index, at: now });
+  }
+
+  /**
+   * A declined block is asked of its seed again (which then sends it) once the decline is
+   * DECLINE_RETRY_MS old and no other holder has it: the faster downloaders may not want it,
+   * or may have left. Checked once a second: a pass must stay cheap.
+   */
+  retryDeclined(now: number): void {
+    if (this.declines.length === 0 || now - this.declinesCheckedAt < 1_000) return;
+    this.declinesCheckedAt = now;
+    this.declines = this.declines.filter(({ p, index, at }) => {
+      if (this.have.has(index) || this.peers.get(p.id) !== p) return false;
+      if (now - at < DECLINE_RETRY_MS) return true;
+      for (const q of this.peers.values()) if (q !== p && q.canServe(index)) return true;
+      p.declined.delete(index);
+      return false;
+    });
   }
 
   markHeld(index: number): void {

@@ -6,6 +6,7 @@
  * uploads, queued bytes, recent rate, cap) comes from here.
  */
 import { CanopyError } from '../core/errors.js';
+import { FirstCopyRule } from './first-copy.js';
 import type { PeerLoad } from './peer-state.js';
 import { TokenBucket } from './token-bucket.js';
 import { SlotShares } from './upload-slots.js';
@@ -38,6 +39,7 @@ export class UploadLimiter {
   private queuedBytes = 0;
   private readonly waiters: Waiter[] = [];
   private readonly shares: SlotShares;
+  private readonly firstCopies = new FirstCopyRule();
   private readonly bucket: TokenBucket;
   private windowStart = performance.now();
   private windowBytes = 0;
@@ -96,6 +98,17 @@ export class UploadLimiter {
       if (measured) this.shares.ended(peer, bytes, now - grantedAt, now);
       this.release(peer);
     };
+  }
+
+  /**
+   * Whether the origin of a content declines to send `block` (content and index) to `peer`
+   * now: its first copy (`firstCopy`: none has left here yet) goes to a downloader that drains
+   * fast, measured here (first-copy.ts).
+   */
+  declinesFirstCopy(peer: string | undefined, block: string, firstCopy: boolean): boolean {
+    if (!firstCopy) return false;
+    const now = this.clock();
+    return this.firstCopies.declines(peer, block, firstCopy, this.shares.typicalShare(peer, now), now);
   }
 
   private waitForSlot(peer: string | undefined, signal?: AbortSignal): Promise<void> {

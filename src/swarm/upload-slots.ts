@@ -45,6 +45,20 @@ export class SlotShares {
     return Math.min(1, Math.max(MIN_WEIGHT, d.rate / best));
   }
 
+  /**
+   * `peer`'s recent drain pace over the median of the downloaders' recent paces (1 when not
+   * measured): how it compares with a typical downloader, not with the one that happened to
+   * drain a block alone on an idle link (first-copy.ts).
+   */
+  typicalShare(peer: string | undefined, now: number): number {
+    const d = peer === undefined ? undefined : this.drains.get(peer);
+    if (!d || now - d.at >= DRAIN_MEMORY_MS) return 1;
+    this.best(now); // forgets paces past their memory
+    const paces = [...this.drains.values()].map((x) => x.rate).sort((a, b) => a - b);
+    const median = paces[Math.floor(paces.length / 2)]!;
+    return median > 0 ? d.rate / median : 1;
+  }
+
   /** Whether an upload to `next` may start beside those in progress (`active`: their downloaders). */
   admits(active: readonly (string | undefined)[], next: string | undefined, now: number): boolean {
     if (active.length < this.slots) return true;

@@ -24,6 +24,7 @@ interface SimSwarmOptions {
   tick: string;
   seed: string;
   relay: boolean;
+  firstCopyRule: boolean;
   json?: boolean;
 }
 
@@ -78,6 +79,7 @@ function registerSimSwarm(sim: Command): void {
     .option('--tick <ms>', "period of each node's scheduler pass (the node's is 250; longer makes a huge run cheaper)", '250')
     .option('--seed <n>', 'random seed (same seed, same run)', '1')
     .option('--no-relay', 'forward only whole blocks (no cut-through relay of blocks still arriving)')
+    .option('--no-first-copy-rule', 'the origin sends first copies to slow downloaders too (the node declines them)')
     .option('--json', 'print one JSON line')
     .action(
       action(async (opts: SimSwarmOptions) => {
@@ -100,6 +102,7 @@ function registerSimSwarm(sim: Command): void {
           tickMs: int('tick', opts.tick, 10, 10_000),
           seed: int('seed', opts.seed, 0, 2 ** 31),
           relay: opts.relay,
+          firstCopyRule: opts.firstCopyRule,
         });
         if (opts.json) return printJson(r);
         const x = r as Record<string, number> & { completionSeconds: Record<string, number>; messagesPerNodePerSecond: Record<string, number> };
