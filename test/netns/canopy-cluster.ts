@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import type { Host, NetnsHarness } from './harness.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
+import { NODE_MALLOC_ENV } from '../../src/demo/local-network.js';
 
 export interface ClusterNode {
   host: Host;
@@ -91,7 +92,7 @@ export class CanopyCluster {
     const [exec, ...cli] = canopyArgv(this.fromDist);
     const preload = delay > 0 ? ['--import', 'tsx', '--import', path.join(here, 'emulated-delay.ts')] : [];
     const argv = [exec!, ...preload, ...cli, 'node', '--name', host.name, '--data', dataDir, '--host', host.ip, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--api-token-file', this.apiTokenFile, ...nodeArgs];
-    const child = this.harness.spawn(host, argv, { stdio: ['ignore', 'pipe', log], env: { ...process.env, CANOPY_EMULATED_DELAY_MS: String(delay) } });
+    const child = this.harness.spawn(host, argv, { stdio: ['ignore', 'pipe', log], env: { ...NODE_MALLOC_ENV, ...process.env, CANOPY_EMULATED_DELAY_MS: String(delay) } });
     closeSync(log);
     const ready = await readyLine(child, host.name, dataDir);
     const node: ClusterNode = { host, ...ready, dataDir, process: child, args };
