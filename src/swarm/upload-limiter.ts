@@ -27,6 +27,15 @@ export const UPLOAD_SLOTS = 4;
  * Chosen with `canopy sim swarm` (docs/SWARM.md).
  */
 export const MAX_WAITING = 2;
+/**
+ * The first-copy rule is off in nodes (0: no downloader is declined) until its stall is
+ * fixed: with two downloaders over loopback (`npm run bench -- distribute --size 256MiB`)
+ * the slower one was declined blocks that the other never fetched from the origin, and
+ * both waited out the 30 s retry: 33 s a round with the rule, 4.2 s without (session 9).
+ * In netns with 2 slow nodes of 8 it took the fast nodes from 1.86 to 1.35x their bound;
+ * the simulator keeps it (`canopy sim swarm`, `--no-first-copy-rule`).
+ */
+export const NODE_FIRST_COPY_MIN_SHARE = 0;
 
 interface Waiter {
   peer: string | undefined;
@@ -39,7 +48,7 @@ export class UploadLimiter {
   private queuedBytes = 0;
   private readonly waiters: Waiter[] = [];
   private readonly shares: SlotShares;
-  private readonly firstCopies = new FirstCopyRule();
+  private readonly firstCopies: FirstCopyRule;
   private readonly bucket: TokenBucket;
   private windowStart = performance.now();
   private windowBytes = 0;
@@ -51,7 +60,10 @@ export class UploadLimiter {
     private readonly maxWaiting = MAX_WAITING,
     /** The clock drain paces are measured with (tests pass their own). */
     private readonly clock: () => number = () => performance.now(),
+    /** The first-copy rule's threshold (first-copy.ts); 0, the default, never declines. */
+    firstCopyMinShare = NODE_FIRST_COPY_MIN_SHARE,
   ) {
+    this.firstCopies = new FirstCopyRule(firstCopyMinShare);
     this.bucket = new TokenBucket(cap);
     this.shares = new SlotShares(concurrency);
   }

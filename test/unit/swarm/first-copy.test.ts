@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Bitfield } from '../../../src/swarm/bitfield.js';
-import { DECLINE_RETRY_MS, FirstCopyRule } from '../../../src/swarm/first-copy.js';
+import { DECLINE_RETRY_MS, FIRST_COPY_MIN_SHARE, FirstCopyRule } from '../../../src/swarm/first-copy.js';
 import type { PeerLoad } from '../../../src/swarm/peer-state.js';
 import { SwarmScheduler, type SwarmAction } from '../../../src/swarm/scheduler.js';
 import { UploadLimiter } from '../../../src/swarm/upload-limiter.js';
@@ -30,7 +30,7 @@ describe('first copies from the origin', () => {
 
   it('the limiter judges a downloader by its measured drain pace against the typical one', async () => {
     let now = 0;
-    const limiter = new UploadLimiter(0, 4, 2, () => now);
+    const limiter = new UploadLimiter(0, 4, 2, () => now, FIRST_COPY_MIN_SHARE);
     assert.equal(limiter.declinesFirstCopy('slow', 'c/0', true), false, 'nothing measured yet');
     // 'fast' and 'fast2' drain 4 MiB in 0.4 s, 'slow' in 1.6 s (a quarter of their pace), and
     // 'solo' in 0.1 s (it had an idle link to itself): the typical pace is the fast ones'.
@@ -43,6 +43,14 @@ describe('first copies from the origin', () => {
     assert.equal(limiter.declinesFirstCopy('slow', 'c/1', false), false, 'a copy already sent is sent again');
     assert.equal(limiter.declinesFirstCopy('slow', 'c/1', true), true);
     assert.equal(limiter.declinesFirstCopy('slow', 'c/1', true), false, 'once');
+    // A node's limiter (the default threshold, 0) never declines: the rule is off in nodes (upload-limiter.ts).
+    const node = new UploadLimiter(0, 4, 2, () => now);
+    for (const [peer, ms] of [['fast', 400], ['fast2', 400], ['slow', 1_600]] as const) {
+      const release = await node.acquire(4 * MiB, undefined, peer);
+      now += ms;
+      release();
+    }
+    assert.equal(node.declinesFirstCopy('slow', 'c/2', true), false);
   });
 
   it('a declined downloader takes the block from a peer, asks the origin again only if none has it, and at once for a waiting client', () => {
