@@ -31,25 +31,33 @@ const COMMANDS: [string, () => Promise<Register[]>][] = [
 ];
 
 /**
- * The command an argument list runs: its first word that is not an option (global `--ca`
- * takes a value), if that is a command's name; otherwise undefined (help, a typo: every
- * command is then loaded, so commander lists them or suggests one).
+ * The command an argument list runs: its first word that is not an option or an option's
+ * value (the global options that take one are read from the program itself), if that is a
+ * command's name; otherwise undefined (help, a typo: every command is then loaded, so
+ * commander lists them or suggests one).
  */
 export function commandOf(args: readonly string[]): string | undefined {
+  const takesValue = new Set(globalOptions(new Command()).options.filter((o) => o.required || o.optional).map((o) => o.long));
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--ca') i++;
+    if (takesValue.has(a)) i++;
     else if (!a.startsWith('-')) return COMMANDS.some(([name]) => name === a) ? a : undefined;
   }
   return undefined;
+}
+
+/** The options every command takes (before its name). */
+function globalOptions(program: Command): Command {
+  program.option('--ca <file>', 'CA certificate that a node\'s https:// API must be issued by: the cluster CA, <data>/security/ca.crt on any node (also CANOPY_CA_FILE)');
+  program.option('--insecure-http', 'allow sending the API token over plain http:// to a host that is not loopback (also CANOPY_INSECURE_HTTP=1)');
+  return program;
 }
 
 /** The `canopy` command tree, built without running it: `only` loads just that command (docs/DEPLOY.md's commands are checked against the whole tree). */
 export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command();
   program.name('canopy').description('Canopy: attribute-targeted, verified distribution of large payloads').version('0.1.0').exitOverride();
-  program.option('--ca <file>', 'CA certificate that a node\'s https:// API must be issued by: the cluster CA, <data>/security/ca.crt on any node (also CANOPY_CA_FILE)');
-  program.option('--insecure-http', 'allow sending the API token over plain http:// to a host that is not loopback (also CANOPY_INSECURE_HTTP=1)');
+  globalOptions(program);
   // Read where the API client is made, deep in each command: the flag becomes the variable.
   program.hook('preAction', () => {
     const global = program.opts<{ insecureHttp?: boolean; ca?: string }>();
