@@ -3,7 +3,14 @@
  * rounded to the nearest power of two within [256 KiB, 16 MiB], so that a player's first
  * block arrives quickly and each block is a few seconds of viewing. Other content: the
  * largest power of two that still gives about 1,000 blocks, within [1 MiB, 64 MiB], which
- * keeps the count between about 1,000 and 65,536 (per-block overhead vs. parallelism).
+ * keeps the count between about 1,000 and 65,536 (per-block overhead vs. parallelism);
+ * except that a content large enough for at least 256 blocks of 4 MiB gets blocks of at
+ * least 4 MiB. Why 4 MiB: each block costs the store a fixed price (its own file: create,
+ * sync, rename, directory sync) that on this project's machines is about the time of
+ * writing 1 MiB, so 1 GiB in 1 MiB blocks took twice as long to store as in 4 MiB ones
+ * (notes/issue-15.md, session 10); 256 blocks still spread a content over as many peers,
+ * and a seek into the content waits for one block, which stays 4 MiB up to 4 GiB.
+ * Directories, `--chunking cdc` and a node's own default use 4 MiB for the same reasons.
  * MPEG-TS sizes are then rounded down to whole 188-byte packets. The reason is recorded in
  * the manifest.
  */
@@ -17,6 +24,9 @@ export const GENERIC_MIN = MiB;
 export const GENERIC_MAX = 64 * MiB;
 export const OVERRIDE_MIN = 4 * KiB;
 export const TARGET_BLOCKS = 1000;
+/** Blocks of at least this size once a content has room for MIN_LARGE_BLOCKS of them. */
+export const LARGE_BLOCK = 4 * MiB;
+export const MIN_LARGE_BLOCKS = 256;
 export const MAX_BLOCKS = 65_536;
 export const DEFAULT_BLOCK_SECONDS = 2;
 export const TS_PACKET = 188;
@@ -62,9 +72,14 @@ export function chooseBlockSize(input: BlockSizeInput): BlockSizeChoice {
     return onPackets({ blockSize, reason }, input.packet);
   }
   const pow = input.size >= TARGET_BLOCKS ? 2 ** Math.floor(Math.log2(input.size / TARGET_BLOCKS)) : 1;
-  const blockSize = clamp(pow, GENERIC_MIN, GENERIC_MAX);
+  const large = input.size >= LARGE_BLOCK * MIN_LARGE_BLOCKS && pow < LARGE_BLOCK;
+  const blockSize = large ? LARGE_BLOCK : clamp(pow, GENERIC_MIN, GENERIC_MAX);
   const count = Math.max(1, Math.ceil(input.size / blockSize));
   // Say the real count: a content under 1,000 MiB gets the 1 MiB floor and so fewer than 1,000 blocks.
-  const why = blockSize === GENERIC_MIN && pow < GENERIC_MIN ? `the smallest block size (1 MiB), since a 1,000-block split would be smaller` : `the largest power of two in [1 MiB, 64 MiB] giving at least ${TARGET_BLOCKS} blocks`;
+  const why = large
+    ? `4 MiB blocks (each block costs the store a file of its own) as the content has room for at least ${MIN_LARGE_BLOCKS} of them`
+    : blockSize === GENERIC_MIN && pow < GENERIC_MIN
+      ? `the smallest block size (1 MiB), since a 1,000-block split would be smaller`
+      : `the largest power of two in [1 MiB, 64 MiB] giving at least ${TARGET_BLOCKS} blocks`;
   return onPackets({ blockSize, reason: `length: ${formatBytes(input.size)} in ${count} blocks of ${formatBytes(blockSize)}, ${why}` }, input.packet);
 }
