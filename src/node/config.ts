@@ -14,6 +14,7 @@ import type { LogLevel } from '../core/logger.js';
 import { checkServerNames } from '../security/server-names.js';
 import { decodeJoinToken, tokenRoots } from '../security/join-token.js';
 import { mergeRoots, readKnownRoots } from './known-roots.js';
+import { HISTORY_KEEP_MS } from '../catalog/history-retention.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -71,6 +72,8 @@ export interface NodeConfig {
   readonly heartbeatMs: number;
   /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
   readonly prefetch: boolean;
+  /** How long the records of withdrawn and expired contents are kept after they left service (../catalog/history-retention.ts). */
+  readonly keepHistoryMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -119,8 +122,12 @@ export const DEFAULTS = {
   downloadCap: 0,
   fanout: 16,
   heartbeatMs: 1000,
+  keepHistoryMs: HISTORY_KEEP_MS,
   logLevel: 'info',
 } as const;
+
+/** The shortest and longest retention of out-of-service records a node accepts. */
+export const KEEP_HISTORY_RANGE_MS = { min: 60_000, max: 3650 * 86_400_000 } as const;
 
 export function checkPort(key: string, port: number): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${port} is not a port (0..65535; 0 picks a free one)`);
@@ -202,6 +209,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     fanout: checkRange('fanout', input.fanout ?? DEFAULTS.fanout, 1, 1024),
     heartbeatMs: checkRange('heartbeatMs', input.heartbeatMs ?? DEFAULTS.heartbeatMs, 50, 60_000),
     prefetch: input.prefetch ?? true,
+    keepHistoryMs: checkRange('keepHistory', input.keepHistoryMs ?? DEFAULTS.keepHistoryMs, KEEP_HISTORY_RANGE_MS.min, KEEP_HISTORY_RANGE_MS.max),
     logLevel: input.logLevel ?? DEFAULTS.logLevel,
   };
 }
