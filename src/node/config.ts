@@ -149,6 +149,12 @@ function checkRange(key: string, value: number, min: number, max: number): numbe
   return value;
 }
 
+function checkKeepHistory(ms: number): number {
+  const { min, max } = KEEP_HISTORY_RANGE_MS;
+  if (!Number.isFinite(ms) || ms < min || ms > max) throw new CanopyError('ERR_CONFIG_INVALID', `keepHistory: ${ms} ms must be from 1 minute (60000) to 3650 days`);
+  return Math.round(ms);
+}
+
 /** Only a root has a state store; PostgreSQL is the one store besides the embedded files, and it needs its key file. */
 export function checkState(isRoot: boolean, state: string | undefined, keyFile: string | undefined): void {
   if (state === undefined) {
@@ -209,7 +215,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     fanout: checkRange('fanout', input.fanout ?? DEFAULTS.fanout, 1, 1024),
     heartbeatMs: checkRange('heartbeatMs', input.heartbeatMs ?? DEFAULTS.heartbeatMs, 50, 60_000),
     prefetch: input.prefetch ?? true,
-    keepHistoryMs: checkRange('keepHistory', input.keepHistoryMs ?? DEFAULTS.keepHistoryMs, KEEP_HISTORY_RANGE_MS.min, KEEP_HISTORY_RANGE_MS.max),
+    keepHistoryMs: checkKeepHistory(input.keepHistoryMs ?? DEFAULTS.keepHistoryMs),
     logLevel: input.logLevel ?? DEFAULTS.logLevel,
   };
 }

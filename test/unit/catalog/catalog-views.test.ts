@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { contentIdOf, type Manifest } from '../../../src/core/manifest.js';
 import { Catalog } from '../../../src/catalog/catalog.js';
-import { historyPage, liveContents, liveHoldings } from '../../../src/catalog/catalog-views.js';
+import { historyPage, liveContents, liveHoldings, withdrawnHeld } from '../../../src/catalog/catalog-views.js';
 import { historyHorizon, pruneHistory } from '../../../src/catalog/history-retention.js';
 import { BlockStore } from '../../../src/store/block-store.js';
 import { tempDir } from '../../helpers/cli.js';
@@ -47,6 +47,8 @@ describe('catalog views', () => {
     assert.deepEqual(held.map((h) => h.contentId), [v3, v2]);
     // v2's four blocks are v3's first four (same offsets, same hashes): they count under v3.
     assert.deepEqual(held.map((h) => h.haveBytes), [500, 0]);
+    // v1 and y.bin are out of service; every block they have is one a live version uses too.
+    assert.deepEqual(withdrawnHeld(catalog, () => true, now), []);
   });
 
   it('prunes records past the count or the time, withdrawals past the time only', () => {
