@@ -32,7 +32,7 @@ export interface Version {
 }
 
 /** A change to the catalog, as a root's shared state store records it. */
-export type CatalogRecord = { kind: 'content'; contentId: string; manifest: Manifest } | { kind: 'withdrawal'; withdrawal: Withdrawal } | { kind: 'forget'; contentId: string };
+export type CatalogRecord = { kind: 'content'; contentId: string; manifest: Manifest } | { kind: 'withdrawal'; withdrawal: Withdrawal } | { kind: 'forget'; contentId: string } | { kind: 'forget-withdrawal'; contentId: string };
 
 export class Catalog {
   /** Told of every new content and withdrawal (a root mirrors them into its state database). */
@@ -68,8 +68,9 @@ export class Catalog {
   }
 
   /**
-   * Forgets the record of a content out of service (history retention, src/ops/history-retention.ts):
-   * its manifest goes, its withdrawal stays so the content is never taken for live again.
+   * Forgets the record of a content out of service (history retention, ./history-retention.ts):
+   * its manifest goes; its withdrawal stays until `forgetWithdrawal`, so the content is not
+   * taken for live again while the root still sends that withdrawal.
    */
   forget(contentId: string): void {
     if (this.state(contentId) === 'live') throw new CanopyError('ERR_USAGE', `content ${contentId.slice(0, 12)} is live: only withdrawn or expired records are pruned`);
@@ -77,6 +78,18 @@ export class Catalog {
     this.cache.delete(contentId);
     this.expiring.delete(contentId);
     this.tell({ kind: 'forget', contentId });
+  }
+
+  /**
+   * Forgets a withdrawal past the retention, once the content's manifest is gone (else the
+   * content would read as live again). From then on only the root's catalog sync, which no
+   * longer lists it, says it is out of service (../node/unlisted-contents.ts).
+   */
+  forgetWithdrawal(contentId: string): void {
+    if (this.get(contentId)) throw new CanopyError('ERR_USAGE', `content ${contentId.slice(0, 12)} still has its record: forget it before its withdrawal`);
+    if (!this.withdrawn.delete(contentId)) return;
+    this.store.index.deleteWithdrawal(contentId);
+    this.tell({ kind: 'forget-withdrawal', contentId });
   }
 
   onRecord(listener: (r: CatalogRecord) => void): void {

@@ -1,9 +1,12 @@
 /**
- * How long a node keeps the records of contents out of service (withdrawn or expired): the
- * newest HISTORY_KEEP_COUNT, none older than HISTORY_KEEP_MS after it left service. Past
- * that the manifest and block list go (index.db and the catalog's memory stop growing with
- * every content ever published); the withdrawal itself (id, time, reason: about 150 bytes)
- * is kept, so a node that was down is still told and no record can come back as live.
+ * How long a node keeps the records of contents out of service (withdrawn or expired). The
+ * manifest and block list: the newest HISTORY_KEEP_COUNT, none kept longer than the retention
+ * (default HISTORY_KEEP_MS, `keepHistory` in the config) after the content left service. The
+ * withdrawal itself (id, time, reason: about 150 bytes) is kept for the whole retention,
+ * then it goes too, so index.db, memory and the root's catalog sync stop growing with every
+ * content ever withdrawn. A member that was away longer than the retention learns what it
+ * missed from the sync's live list instead: it retires what the list lacks and the root may
+ * have pruned (the sync's `horizon`, ../node/unlisted-contents.ts).
  */
 import type { Catalog } from './catalog.js';
 import type { Logger } from '../core/logger.js';
@@ -18,23 +21,45 @@ export interface HistoryKeep {
   count: number;
 }
 
-/** Prunes the records past the retention; returns the ids pruned. */
-export function pruneHistory(catalog: Catalog, now: number, keep: HistoryKeep = { ms: HISTORY_KEEP_MS, count: HISTORY_KEEP_COUNT }): string[] {
-  const pruned: string[] = [];
+export interface Pruned {
+  /** Contents whose manifest and block list were forgotten. */
+  records: string[];
+  /** Contents whose withdrawal was forgotten (their record went before, or in the same run). */
+  withdrawals: string[];
+}
+
+/** Prunes the records and withdrawals past the retention. */
+export function pruneHistory(catalog: Catalog, now: number, keep: HistoryKeep = { ms: HISTORY_KEEP_MS, count: HISTORY_KEEP_COUNT }): Pruned {
+  const pruned: Pruned = { records: [], withdrawals: [] };
+  const past = (at: string) => now - Date.parse(at) > keep.ms;
   historyOf(catalog, now).forEach((c, i) => {
-    if (i < keep.count && now - Date.parse(outOfServiceAt(catalog, c)) <= keep.ms) return;
+    if (i < keep.count && !past(outOfServiceAt(catalog, c))) return;
     catalog.forget(c.contentId);
-    pruned.push(c.contentId);
+    pruned.records.push(c.contentId);
   });
+  // Past the count but within the time, a withdrawal outlives its record: the root still sends it.
+  for (const w of catalog.withdrawals()) {
+    if (!past(w.at) || catalog.get(w.contentId)) continue;
+    catalog.forgetWithdrawal(w.contentId);
+    pruned.withdrawals.push(w.contentId);
+  }
   return pruned;
+}
+
+/**
+ * The time before which a content out of service may have no record left here: a catalog
+ * sync carries it, so a member retires what the sync no longer lists only if it is older.
+ */
+export function historyHorizon(now: number, keepMs: number): string {
+  return new Date(now - keepMs).toISOString();
 }
 
 /** Prunes at start and every minute. */
 export function startHistoryRetention(catalog: Catalog, log: Logger, keep?: HistoryKeep): () => void {
   const run = () => {
     try {
-      const pruned = pruneHistory(catalog, Date.now(), keep);
-      if (pruned.length > 0) log.info('pruned records of contents out of service', { count: pruned.length });
+      const { records, withdrawals } = pruneHistory(catalog, Date.now(), keep);
+      if (records.length + withdrawals.length > 0) log.info('pruned records of contents out of service', { count: records.length, withdrawals: withdrawals.length });
     } catch (err) {
       log.warn('history pruning failed', { err: err as Error });
     }

@@ -18,6 +18,8 @@ import { admit, judgeAnnouncement, type Self, isOwn, qualifies } from './admissi
 import type { ContentLifecycle } from './content-lifecycle.js';
 import { HeldAnnouncements } from './held-announcements.js';
 import type { Holdings } from './holdings.js';
+import { liveContents } from '../catalog/catalog-views.js';
+import { UNLISTED_REASON, unlistedContents } from './unlisted-contents.js';
 
 export interface IntakeDeps {
   catalog: Catalog;
@@ -42,6 +44,8 @@ export class AnnouncementIntake {
   /** Announcements from publisher keys not (yet) in this node's list, judged again when a newer list arrives. */
   readonly held = new HeldAnnouncements();
   private isSynced: boolean;
+  /** The contents known when the last join was sent (./unlisted-contents.ts). */
+  private knownAtJoin: Set<string> | undefined;
 
   constructor(private readonly deps: IntakeDeps) {
     this.isSynced = deps.synced;
@@ -132,20 +136,42 @@ export class AnnouncementIntake {
     void this.deps.lifecycle.withdraw(w.contentId, w.at, w.reason);
   }
 
+  /** A join is being sent: what is known now is what its sync can speak for. */
+  joining(): void {
+    this.knownAtJoin = new Set(this.deps.catalog.list().map((c) => c.contentId));
+  }
+
   /**
-   * Applies the catalog sync of a join: withdrawals first (so nothing withdrawn is fetched or
-   * served), then the live contents; only then does the node serve.
+   * Applies the catalog sync of a join: withdrawals first, and the contents the root no
+   * longer lists (so nothing out of service is fetched or served), then the live contents;
+   * only then does the node serve.
    */
   onCatalogSync(reply: JoinReply): void {
     // The list that authorises the catalog's publishers comes with it, and is applied first.
     if (reply.publishers !== undefined && reply.publishers !== null) this.deps.onTrustUpdate({ records: [], publishers: reply.publishers });
     // Withdrawals are marked synchronously, so the node may serve (and fetch) once they are applied.
     for (const w of reply.withdrawn ?? []) this.applyWithdrawal(w, 'sync');
+    this.retireUnlisted(reply);
     if (!this.isSynced) this.deps.log.info('catalog synced; serving', { contents: reply.catalog.length, withdrawn: reply.withdrawn?.length ?? 0 });
     this.isSynced = true;
     for (const c of reply.catalog) this.onAnnounce(c.contentId, c.manifest, c.access);
     // Local ingests outside the criteria are kept: said once, loudly (./owned-outside-criteria.ts).
     const self = this.deps.self();
     for (const c of this.deps.catalog.list()) if (isOwn(c.manifest, self) && !qualifies(c.manifest, self)) this.deps.holdings.disqualified(c.contentId, c.manifest);
+  }
+
+  /** Retires the contents whose withdrawal the root may have pruned while this node was away. */
+  private retireUnlisted(reply: JoinReply): void {
+    const knownAtJoin = this.knownAtJoin;
+    this.knownAtJoin = undefined;
+    // A root before this version sends no horizon: its withdrawals are all there is.
+    const horizon = typeof reply.horizon === 'string' ? Date.parse(reply.horizon) : Number.NaN;
+    if (!knownAtJoin || !Number.isFinite(horizon)) return;
+    const { catalog, lifecycle, log } = this.deps;
+    const gone = unlistedContents({ live: liveContents(catalog), listed: new Set(reply.catalog.map((c) => c.contentId)), knownAtJoin, horizon, self: this.deps.self() });
+    if (gone.length === 0) return;
+    log.info('retiring contents the root no longer lists (their withdrawal is past its retention)', { count: gone.length, contentIds: gone.slice(0, 20) });
+    const at = new Date().toISOString();
+    for (const id of gone) void lifecycle.withdraw(id, at, UNLISTED_REASON);
   }
 }

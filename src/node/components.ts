@@ -253,6 +253,7 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
         nodeId: identity.nodeId,
         catalog,
         registry: root.registry,
+        keepHistoryMs: config.keepHistoryMs,
         selfPeer: () => run.addresses().peer,
         accessStatement: (id) => l.access.statement(id),
         signWithdrawal: (w) => root.service.signWithdrawal(w),
@@ -288,6 +289,8 @@ function memberRootLink(l: Local, roots: NodeConfig['roots'], pool: PeerPool, ru
     onRootChanged: (root) => run.rootChanged(root),
     onRoots: (known) => saveKnownRoots(l.config.dataDir, known),
     joinBody: () => {
+      // What the member knows as the join leaves: only those can be missing from the sync for being out of service.
+      intake().joining();
       const a = run.addresses();
       return { peer: a.peer, api: a.api, http: a.http, prefetch: l.self().prefetch };
     },

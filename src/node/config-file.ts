@@ -10,6 +10,7 @@ import { parseDocument } from 'yaml';
 import { isValidKey, parseAttributes, type Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
 import { parseRate, parseSize } from '../core/sizes.js';
+import { parseDuration } from '../core/expiry.js';
 import type { VolumeConfig } from '../store/block-store.js';
 import { EVICTION_POLICIES, type EvictionPolicy } from '../store/eviction.js';
 import { parseAddressList, type PeerAddress } from '../wire/transport.js';
@@ -59,6 +60,8 @@ export interface FileConfig {
   evictionPolicy?: EvictionPolicy;
   fanout?: number;
   heartbeatMs?: number;
+  /** How long records of withdrawn and expired contents are kept (`keepHistory: 7d` in the file). */
+  keepHistoryMs?: number;
   /** Root: pull-through upstreams and repository rules. */
   registry?: PullThroughConfig;
 }
@@ -71,7 +74,7 @@ export interface FileFtpConfig {
   tlsKey?: string;
 }
 
-export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 's3Port', 's3Domain', 'ftp', 'https', 'volumes', 'blockSize', 'downloadConcurrency', 'uploadCap', 'downloadCap', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'quota', 'evict', 'authorisePublishers', 'state', 'stateKeyFile', 'registry'] as const;
+export const CONFIG_KEYS = ['name', 'data', 'root', 'join', 'attrs', 'host', 'apiHost', 'apiTokenFile', 'peerPort', 'apiPort', 'httpPort', 'ftpPort', 's3Port', 's3Domain', 'ftp', 'https', 'volumes', 'blockSize', 'downloadConcurrency', 'uploadCap', 'downloadCap', 'prefetch', 'logLevel', 'fanout', 'heartbeatMs', 'keepHistory', 'quota', 'evict', 'authorisePublishers', 'state', 'stateKeyFile', 'registry'] as const;
 const FTP_KEYS = ['users', 'usersFile', 'anonymous', 'requireTls', 'tlsCert', 'tlsKey'] as const;
 const HTTPS_KEYS = ['api', 'edge', 'cert', 'key', 'names'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -109,6 +112,19 @@ function size(key: string, v: unknown): number {
   } catch (err) {
     throw bad(key, (err as Error).message);
   }
+}
+
+/** A duration: milliseconds as a number, or text such as 90s, 12h, 7d (range checked by makeConfig). */
+function duration(key: string, v: unknown): number {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  if (typeof v === 'string') {
+    try {
+      return parseDuration(v);
+    } catch {
+      // Reported below with the key.
+    }
+  }
+  throw bad(key, `expected a duration such as 7d, 12h or 30m, got ${show(v)}`);
 }
 
 function attrs(key: string, v: unknown): Attributes {
@@ -258,6 +274,7 @@ export function checkFileConfig(doc: unknown): FileConfig {
   }
   if (o.fanout !== undefined) out.fanout = int('fanout', o.fanout, 1, 1024);
   if (o.heartbeatMs !== undefined) out.heartbeatMs = int('heartbeatMs', o.heartbeatMs, 50, 60_000);
+  if (o.keepHistory !== undefined) out.keepHistoryMs = duration('keepHistory', o.keepHistory);
   if (o.logLevel !== undefined) {
     if (!LOG_LEVELS.includes(o.logLevel as LogLevel)) throw bad('logLevel', `expected one of ${LOG_LEVELS.join(', ')}, got ${show(o.logLevel)}`);
     out.logLevel = o.logLevel as LogLevel;

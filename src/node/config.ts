@@ -14,6 +14,7 @@ import type { LogLevel } from '../core/logger.js';
 import { checkServerNames } from '../security/server-names.js';
 import { decodeJoinToken, tokenRoots } from '../security/join-token.js';
 import { mergeRoots, readKnownRoots } from './known-roots.js';
+import { HISTORY_KEEP_MS } from '../catalog/history-retention.js';
 
 export interface NodeConfig {
   readonly name: string;
@@ -71,6 +72,8 @@ export interface NodeConfig {
   readonly heartbeatMs: number;
   /** Whether qualified contents are downloaded in the background; false = only what edge clients read (an on-demand cache). */
   readonly prefetch: boolean;
+  /** How long the records of withdrawn and expired contents are kept after they left service (../catalog/history-retention.ts). */
+  readonly keepHistoryMs: number;
   readonly logLevel: LogLevel;
 }
 
@@ -119,8 +122,12 @@ export const DEFAULTS = {
   downloadCap: 0,
   fanout: 16,
   heartbeatMs: 1000,
+  keepHistoryMs: HISTORY_KEEP_MS,
   logLevel: 'info',
 } as const;
+
+/** The shortest and longest retention of out-of-service records a node accepts. */
+export const KEEP_HISTORY_RANGE_MS = { min: 60_000, max: 3650 * 86_400_000 } as const;
 
 export function checkPort(key: string, port: number): number {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${port} is not a port (0..65535; 0 picks a free one)`);
@@ -140,6 +147,12 @@ function checkRate(key: string, rate: number): number {
 function checkRange(key: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) throw new CanopyError('ERR_CONFIG_INVALID', `${key}: ${value} must be an integer from ${min} to ${max}`);
   return value;
+}
+
+function checkKeepHistory(ms: number): number {
+  const { min, max } = KEEP_HISTORY_RANGE_MS;
+  if (!Number.isFinite(ms) || ms < min || ms > max) throw new CanopyError('ERR_CONFIG_INVALID', `keepHistory: ${ms} ms must be from 1 minute (60000) to 3650 days`);
+  return Math.round(ms);
 }
 
 /** Only a root has a state store; PostgreSQL is the one store besides the embedded files, and it needs its key file. */
@@ -202,6 +215,7 @@ export function makeConfig(input: Partial<NodeConfig> & { dataDir: string }): No
     fanout: checkRange('fanout', input.fanout ?? DEFAULTS.fanout, 1, 1024),
     heartbeatMs: checkRange('heartbeatMs', input.heartbeatMs ?? DEFAULTS.heartbeatMs, 50, 60_000),
     prefetch: input.prefetch ?? true,
+    keepHistoryMs: checkKeepHistory(input.keepHistoryMs ?? DEFAULTS.keepHistoryMs),
     logLevel: input.logLevel ?? DEFAULTS.logLevel,
   };
 }

@@ -6,7 +6,7 @@
  */
 import type { CanopyError } from '../core/errors.js';
 import { applyReload, type ReloadPlan } from './reload-plan.js';
-import { startHistoryRetention } from '../catalog/history-retention.js';
+import { HISTORY_KEEP_COUNT, startHistoryRetention } from '../catalog/history-retention.js';
 import { X509Certificate } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type http from 'node:http';
@@ -174,7 +174,7 @@ export class CanopyNode {
       { name: 's3', start: () => listenOn(c.s3Server, { host, port: config.s3Port }, 'S3'), stop: () => closeServer(c.s3Server) },
       { name: 'peer', start: () => this.listenPeers(), stop: async () => (c.pool.closeAll(), await this.listener?.close()) },
       { name: 'lifecycle', start: () => c.lifecycle.start(), stop: () => c.lifecycle.stop() },
-      { name: 'history', start: () => void (this.stopRetention = startHistoryRetention(c.catalog, c.log)), stop: () => this.stopRetention?.() },
+      { name: 'history', start: () => void (this.stopRetention = startHistoryRetention(c.catalog, c.log, { ms: config.keepHistoryMs, count: HISTORY_KEEP_COUNT })), stop: () => this.stopRetention?.() },
       { name: 'tree', start: () => this.startTree(), stop: () => (c.tree.link?.stop(), c.downloader.stop(), c.rootLink?.stop()) },
       { name: 'uploads', start: () => c.root?.uploads.start(), stop: async () => (await c.root?.uploads.stop(), await c.root?.pullThrough?.stop()) },
       { name: 'renewal', start: () => this.startRenewal(), stop: () => clearInterval(this.renewTimer) },

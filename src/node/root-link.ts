@@ -128,7 +128,7 @@ export class RootLink {
         this.deps.log.info('joined root', { root: this.rootId });
         this.markReady();
         this.learn(reply.header.roots);
-        this.deps.onCatalog({ rootId: this.rootId, catalog: (reply.header.catalog as JoinReply['catalog']) ?? [], withdrawn: (reply.header.withdrawn as JoinReply['withdrawn']) ?? [], publishers: reply.header.publishers });
+        this.deps.onCatalog({ rootId: this.rootId, catalog: (reply.header.catalog as JoinReply['catalog']) ?? [], withdrawn: (reply.header.withdrawn as JoinReply['withdrawn']) ?? [], horizon: reply.header.horizon, publishers: reply.header.publishers });
         this.deps.onJoined();
         await new Promise<void>((resolve) => conn.once('close', () => resolve()));
         if (!this.stopped) this.deps.log.warn('lost the root; reconnecting');

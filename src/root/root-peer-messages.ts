@@ -1,6 +1,7 @@
 /**
  * The peer messages only the root answers: `join` (register the member, then the catalog
- * sync: live contents, every signed withdrawal, the publisher list), `progress` (what a
+ * sync: live contents, the signed withdrawals still kept, the horizon before which records
+ * may be pruned, the publisher list), `progress` (what a
  * member holds), `holders` (whom to fetch a content from), `renew` (a new certificate,
  * same node id) and `server-cert` (an HTTPS certificate for the member's names). Built only on the root, so every part it needs is there.
  */
@@ -14,6 +15,7 @@ import type { PeerAddress } from '../wire/transport.js';
 import type { PullThrough } from './pull-through.js';
 import type { RootRegistry } from './root-registry.js';
 import { boundHolders } from './holder-bound.js';
+import { historyHorizon } from '../catalog/history-retention.js';
 
 export interface RootPeerDeps {
   nodeId: string;
@@ -21,6 +23,8 @@ export interface RootPeerDeps {
   registry: RootRegistry;
   /** The root's own peer address, as members reach it. */
   selfPeer: () => PeerAddress;
+  /** How long withdrawals are kept (the node's `keepHistory`): the sync's horizon is that long ago. */
+  keepHistoryMs: number;
   /** The signed access statement of a content, if it is not public. */
   accessStatement: (contentId: string) => unknown;
   /** The root's signed form of a withdrawal it recorded. */
@@ -87,14 +91,19 @@ export function rootPeerMessages(deps: RootPeerDeps): RootPeerMessages {
   };
 }
 
-/** The catalog sync of a join: live contents, and every withdrawal (the node applies these before serving). */
+/**
+ * The catalog sync of a join: live contents, and the withdrawals still kept (the node applies
+ * these before serving). The live list is authoritative for anything out of service before
+ * `horizon`, whose withdrawal may be pruned: the member retires what the list lacks (../node/unlisted-contents.ts).
+ */
 function catalogSync(deps: RootPeerDeps): Record<string, unknown> {
   const { catalog } = deps;
+  const horizon = historyHorizon(Date.now(), deps.keepHistoryMs);
   const live = catalog.list().filter((c) => catalog.isLive(c.contentId));
   const withdrawn = catalog.withdrawals().map((w) => deps.signWithdrawal({ contentId: w.contentId, at: w.at, reason: w.reason }));
   const publishers = deps.publisherList();
   const roots = deps.rootAddresses?.() ?? [];
-  return { rootId: deps.nodeId, catalog: live.map((c) => ({ contentId: c.contentId, manifest: c.manifest, access: deps.accessStatement(c.contentId) })), withdrawn, ...(publishers ? { publishers } : {}), ...(roots.length > 0 ? { roots } : {}) };
+  return { rootId: deps.nodeId, catalog: live.map((c) => ({ contentId: c.contentId, manifest: c.manifest, access: deps.accessStatement(c.contentId) })), withdrawn, horizon, ...(publishers ? { publishers } : {}), ...(roots.length > 0 ? { roots } : {}) };
 }
 
 function holders(deps: RootPeerDeps, contentId: string, asker: string): Holder[] {

@@ -158,6 +158,7 @@ export class IndexDb {
       volumeUsage: db.prepare<[], { volume: string; bytes: number; blocks: number }>("SELECT volume, SUM(length) AS bytes, COUNT(*) AS blocks FROM blocks WHERE state = 'ok' GROUP BY volume"),
       putWithdrawal: db.prepare('INSERT OR IGNORE INTO withdrawals(id, at, reason) VALUES (?, ?, ?)'),
       allWithdrawals: db.prepare<[], WithdrawalRow>('SELECT id, at, reason FROM withdrawals ORDER BY at'),
+      deleteWithdrawal: db.prepare('DELETE FROM withdrawals WHERE id = ?'),
       putVolume: db.prepare('INSERT OR REPLACE INTO volumes(id, path, weight, capacity, state, reason, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       allVolumes: db.prepare<[], VolumeRow>('SELECT id, path, weight, capacity, state, reason FROM volumes'),
       putContent: db.prepare("INSERT OR IGNORE INTO contents(id, name, manifest, created_at, placement, state, pinned, added_at) VALUES (?, ?, ?, ?, ?, 'active', 0, ?)"),
@@ -328,6 +329,11 @@ export class IndexDb {
 
   allWithdrawals(): WithdrawalRow[] {
     return this.stmts.allWithdrawals.all();
+  }
+
+  /** Forgets a withdrawal row (history retention, once its content's record is gone too). */
+  deleteWithdrawal(id: string): void {
+    this.stmts.deleteWithdrawal.run(id);
   }
 
   transaction(fn: () => void): void {

@@ -18,7 +18,8 @@ export interface JoinBody { peer: PeerAddress; api: string; http: string; prefet
  * The catalog sync: live contents, and what was taken out of service (a node applies it before serving);
  * `publishers` is the CA-signed list of authorised publisher keys, applied before the catalog.
  */
-export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown; access?: unknown }[]; withdrawn?: WithdrawBody[]; publishers?: unknown }
+/** `horizon` (ISO time): the root may have pruned the withdrawals of contents out of service before it; absent from an older root. */
+export interface JoinReply { rootId: string; catalog: { contentId: string; manifest: unknown; access?: unknown }[]; withdrawn?: WithdrawBody[]; horizon?: unknown; publishers?: unknown }
 /** `access` is the root-signed access statement of a content that is not public. */
 export interface AnnounceBody { contentId: string; manifest: unknown; access?: Record<string, unknown> }
 /** Signed by the root with the cluster CA key (src/security/withdrawal.ts); nodes obey only a valid one. */

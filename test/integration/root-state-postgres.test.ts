@@ -77,11 +77,15 @@ describe('root state in PostgreSQL', () => {
     assert.deepEqual(await db.query('SELECT id FROM canopy_contents ORDER BY id'), [{ id: 'c'.repeat(64) }, { id: 'e'.repeat(64) }]);
     assert.ok(errors.includes('ERR_STATE_UNAVAILABLE'), `the failed first try was reported: ${errors.join(', ')}`);
     c.record({ kind: 'forget', contentId: 'e'.repeat(64) });
-    // History retention forgets a withdrawn content's manifest; its withdrawal stays.
+    // History retention forgets a withdrawn content's manifest; its withdrawal stays for the retention.
     c.record({ kind: 'forget', contentId: 'c'.repeat(64) });
     await c.flush();
     assert.deepEqual(await db.query('SELECT id FROM canopy_contents'), []);
     assert.equal((await db.query('SELECT id FROM canopy_withdrawals')).length, 1);
+    // Past the retention the withdrawal goes too (issue 25).
+    c.record({ kind: 'forget-withdrawal', contentId: 'c'.repeat(64) });
+    await c.flush();
+    assert.deepEqual(await db.query('SELECT id FROM canopy_withdrawals'), []);
     await c.close();
 
     // Another network's root, or this one with the wrong key file: refused, nothing written.

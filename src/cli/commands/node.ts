@@ -3,6 +3,7 @@ import { parseAttributes } from '../../core/attributes.js';
 import { routeProcessWarnings } from '../../ops/process-warnings.js';
 import { CanopyError } from '../../core/errors.js';
 import { parseRate, parseSize } from '../../core/sizes.js';
+import { parseDuration } from '../../core/expiry.js';
 import { DEFAULTS } from '../../node/config.js';
 import { parseUserSpec, readUsersFile } from '../../edge/ftp/ftp-users.js';
 import { loadConfigFile, nodeConfigFrom, type FileConfig } from '../../node/config-file.js';
@@ -54,6 +55,7 @@ interface NodeOptions {
   authorisePublisher: string[];
   fanout?: string;
   heartbeat?: string;
+  keepHistory?: string;
 }
 
 const DEFAULT_DATA = '.canopy/node';
@@ -70,6 +72,14 @@ function whole(key: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text)) throw new CanopyError('ERR_USAGE', `${key}: "${text}" is not a whole number`);
   return Number(text);
+}
+
+function keepHistory(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new CanopyError('ERR_USAGE', `--keep-history: ${(err as Error).message}`);
+  }
 }
 
 const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
@@ -119,6 +129,7 @@ function flagConfig(opts: NodeOptions): FileConfig {
     downloadConcurrency: port('--concurrency', opts.concurrency),
     fanout: whole('--fanout', opts.fanout),
     heartbeatMs: whole('--heartbeat', opts.heartbeat),
+    keepHistoryMs: opts.keepHistory === undefined ? undefined : keepHistory(opts.keepHistory),
   });
 }
 
@@ -198,6 +209,7 @@ function storeAndSwarmOptions(cmd: Command): Command {
   return cmd
     .option('--fanout <n>', 'most children this node takes in the control tree (default 16)')
     .option('--heartbeat <ms>', 'control-tree heartbeat period in ms; dead after 3.5 periods (default 1000)')
+    .option('--keep-history <duration>', 'how long records of withdrawn and expired contents are kept, e.g. 7d or 12h (default 7d)')
     .option('--no-prefetch', 'do not download qualified contents in the background; fetch blocks only as edge clients read them')
     .option('--volume <dir[,weight=W][,capacity=SIZE]>', 'a block volume (normally one per disk), repeatable; weight sets its share of blocks, capacity caps it (default: <data>/volumes/v0)', collect, [])
     .option('--quota <size>', 'most bytes of blocks this node keeps; past it unpinned contents are evicted (default: until the volumes are full)')

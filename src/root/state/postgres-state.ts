@@ -198,9 +198,12 @@ export class PostgresRootState implements RootState {
       const { contentId, manifest } = r;
       this.enqueue((db) => db.query('INSERT INTO canopy_contents(id, name, manifest, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [contentId, manifest.name, JSON.stringify(manifest), manifest.createdAt]));
     } else if (r.kind === 'forget') {
-      // History retention dropped the manifest; the withdrawal stays, as in the local index.
+      // History retention dropped the manifest; the withdrawal stays until its own turn, as in the local index.
       const { contentId } = r;
       this.enqueue((db) => db.query('DELETE FROM canopy_contents WHERE id = $1', [contentId]));
+    } else if (r.kind === 'forget-withdrawal') {
+      const { contentId } = r;
+      this.enqueue((db) => db.query('DELETE FROM canopy_withdrawals WHERE id = $1', [contentId]));
     } else {
       const w = r.withdrawal;
       this.enqueue((db) => db.query('INSERT INTO canopy_withdrawals(id, at, reason) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [w.contentId, w.at, w.reason]));

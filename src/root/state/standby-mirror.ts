@@ -66,7 +66,7 @@ export class StandbyMirror {
     this.refreshedAt = started;
   }
 
-  /** New contents and withdrawals are added, contents the leader forgot (history retention) dropped. */
+  /** New contents and withdrawals are added, contents and withdrawals the leader forgot (history retention) dropped. */
   private async refreshCatalog(): Promise<void> {
     const ids = (await this.db.query<{ id: string }>('SELECT id FROM canopy_contents')).rows.map((r) => r.id);
     const fresh = ids.filter((id) => !this.known.has(id));
@@ -84,6 +84,8 @@ export class StandbyMirror {
       if (this.catalog.state(id) !== 'live') this.catalog.forget(id);
       this.known.delete(id);
     }
+    const kept = new Set(withdrawals.rows.map((w) => w.id));
+    for (const w of this.catalog.withdrawals()) if (!kept.has(w.contentId) && !this.catalog.get(w.contentId)) this.catalog.forgetWithdrawal(w.contentId);
   }
 
   view(name: string): StoredView | undefined {

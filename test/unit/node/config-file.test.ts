@@ -32,6 +32,7 @@ describe('config file', () => {
         'quota: 2GiB',
         'fanout: 8',
         'heartbeatMs: 500',
+        'keepHistory: 2d',
         'evict: lfu',
         'blockSize: 1MiB',
         'downloadConcurrency: 8',
@@ -64,6 +65,7 @@ describe('config file', () => {
       quota: 2 * 2 ** 30,
       fanout: 8,
       heartbeatMs: 500,
+      keepHistoryMs: 2 * 86_400_000,
       evictionPolicy: 'lfu',
       blockSize: 2 ** 20,
       downloadConcurrency: 8,
@@ -78,7 +80,7 @@ describe('config file', () => {
       https: { api: true, edge: true, cert: '/etc/canopy/edge1.crt', key: '/etc/canopy/edge1.key', names: ['edge1.example.net', '10.0.0.11'] },
       registry: { tagCacheSeconds: 60, relayReaders: 1, upstreams: [{ registry: 'registry.internal:5000' }], repositories: [{ pattern: 'registry.internal:5000/*', criteria: '*', placement: 'on-demand' }] },
     });
-    assert.equal(CONFIG_KEYS.length, 31);
+    assert.equal(CONFIG_KEYS.length, 32);
   });
 
   it('pull-through upstreams are the root\'s alone', () => {
@@ -112,6 +114,7 @@ describe('config file', () => {
     fails('ftp: { anonymus: true }', /^ftp\.anonymus: unknown key/);
     fails('ftp: { usersFile: /nonexistent/canopy-users }', /^ftp\.usersFile: ftpUsersFile: cannot read/);
     fails('prefetch: maybe', /^prefetch: expected true or false/);
+    fails('keepHistory: a week', /^keepHistory: expected a duration/);
     fails('https: true', /^https: expected a mapping/);
     fails('https: { apii: true }', /^https\.apii: unknown key/);
     fails('https: { names: edge1 }', /^https\.names: expected a list/);
@@ -128,6 +131,9 @@ describe('config file', () => {
     assert.equal(c.blockSize, 4096);
     assert.throws(() => nodeConfigFrom(parseConfigText('blockSize: 1KiB\nroot: true'), '/tmp/x'), /blockSize/);
     assert.throws(() => nodeConfigFrom(parseConfigText('name: x'), '/tmp/x'), /join:/);
+    assert.equal(c.keepHistoryMs, 7 * 86_400_000, 'records of withdrawn contents are kept 7 days by default');
+    assert.equal(nodeConfigFrom(parseConfigText('root: true\nkeepHistory: 12h'), '/tmp/x').keepHistoryMs, 12 * 3_600_000);
+    assert.throws(() => nodeConfigFrom(parseConfigText('root: true\nkeepHistory: 10s'), '/tmp/x'), /keepHistory: 10000 ms must be from 1 minute/);
   });
 
   it('checks the HTTPS settings as a whole', () => {

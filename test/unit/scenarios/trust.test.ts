@@ -1,8 +1,9 @@
 /**
  * Policy scenarios on an in-process cluster (test/helpers/cluster.ts): real nodes, real TLS
  * on loopback, the admin API called with inject(). One cluster for all (its start is most of
- * the time), so unrelated scenarios share it: the last one is issue 25's (a retired content
- * leaves nothing behind in a member's memory but its catalog record).
+ * the time), so unrelated scenarios share it: the last two are issue 25's (a retired content
+ * leaves nothing behind in a member's memory but its catalog record; a member retires at its
+ * next join what the root no longer lists once the root has pruned its withdrawal).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +13,8 @@ import { publicKeyText } from '../../../src/core/manifest-signature.js';
 import { makeManifest } from '../../helpers/manifests.js';
 import { startCluster, type Cluster } from '../../helpers/cluster.js';
 import { waitFor } from '../../helpers/wait.js';
+import { pruneHistory } from '../../../src/catalog/history-retention.js';
+import { UNLISTED_REASON } from '../../../src/node/unlisted-contents.js';
 
 describe('scenario: publisher list', () => {
   let cluster: Cluster;
@@ -82,5 +85,34 @@ describe('scenario: publisher list', () => {
     assert.equal(eu1.c.holdings.keeps(ids[0]!), false);
     // The live one keeps what it needs.
     assert.ok(eu1.c.downloader.fetchedBytes(ids[1]!) > 0);
+  });
+
+  // A member away for longer than the retention never gets the withdrawal (the root pruned
+  // it): the sync's live list tells it instead. Here the member misses it without being away:
+  // the root withdraws without flooding, then prunes, then the member rejoins.
+  it('a member retires at its next join a content whose withdrawal the root has pruned', async () => {
+    const eu1 = cluster.member('eu1');
+    const root = cluster.root;
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const added = await cluster.api(root, { method: 'POST', url: '/api/publishers', body: { key: publicKeyText(publicKey), name: 'old-builds' } });
+    assert.equal(added.status, 200, added.body.toString());
+    const month = 30 * 86_400_000;
+    const manifest = makeManifest({ size: 100, blockSize: 64, tracks: [{ offset: 0, length: 100 }] }, privateKey, { name: 'old.bin', criteria: 'region=mars', origin: root.identity.nodeId, createdAt: new Date(Date.now() - month).toISOString() });
+    const id = contentIdOf(manifest);
+    root.c.catalog.add(id, manifest);
+    root.c.root!.service.announce(id, manifest);
+    await waitFor('eu1 to know it as live', async () => eu1.c.catalog.isLive(id), 10_000);
+
+    await root.c.lifecycle.withdraw(id, new Date(Date.now() - month / 2).toISOString(), 'old build');
+    assert.deepEqual(pruneHistory(root.c.catalog, Date.now()).withdrawals, [id]);
+    assert.equal(root.c.catalog.withdrawal(id), undefined, 'the root kept nothing of it');
+    const stillLive = root.c.catalog.list().filter((c) => root.c.catalog.isLive(c.contentId)).map((c) => c.contentId);
+    assert.ok(stillLive.length > 0);
+
+    // The member's link to the root drops; it joins again and gets a sync without the content.
+    (await eu1.c.pool.get(eu1.c.rootLink!.address)).destroy();
+    await waitFor('eu1 to retire it', async () => eu1.c.catalog.withdrawal(id)?.reason === UNLISTED_REASON, 10_000);
+    assert.equal(eu1.c.catalog.isLive(id), false);
+    for (const live of stillLive) assert.ok(eu1.c.catalog.isLive(live), `eu1 keeps ${live.slice(0, 12)}, which the root lists`);
   });
 });
