@@ -24,69 +24,97 @@ export function isByteSource(body: unknown): body is ByteSource {
   return typeof (body as Partial<ByteSource>).start === 'function' && typeof (body as Partial<ByteSource>).pause === 'function';
 }
 
+/** Frames decoded from a source's pushes, waiting to be taken; pauses the source while too many wait. */
+class WaitingFrames {
+  readonly queue: Frame[] = [];
+  private readonly decoder = new UploadFrameDecoder((f) => this.queue.push(f));
+  ended = false;
+  failure: unknown;
+  private paused = false;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly source: ByteSource) {}
+
+  bytes(bytes: Buffer): void {
+    if (this.failure !== undefined || this.ended) return;
+    try {
+      this.decoder.push(bytes);
+    } catch (err) {
+      return this.fail(err);
+    }
+    if (this.queue.length >= WAITING_FRAMES && !this.paused) {
+      this.paused = true;
+      this.source.pause();
+    }
+    this.signal();
+  }
+
+  end(err?: Error): void {
+    if (this.failure !== undefined || this.ended) return;
+    if (err) return this.fail(err);
+    try {
+      this.decoder.end();
+      this.ended = true;
+      this.signal();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** The next frame, resuming the source once few wait; undefined when none is waiting. */
+  take(): Frame | undefined {
+    const frame = this.queue.shift();
+    if (frame && this.paused && this.queue.length < WAITING_FRAMES && this.failure === undefined) {
+      this.paused = false;
+      this.source.resume();
+    }
+    return frame;
+  }
+
+  /** Resolves at the next push or end. */
+  next(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  /** Gives back every block buffer still held here. */
+  discard(): void {
+    this.decoder.discard();
+    for (const f of this.queue.splice(0)) if (f.type === 'block') f.lease.release();
+  }
+
+  private fail(err: unknown): void {
+    this.failure ??= err;
+    this.source.stop();
+    this.signal();
+  }
+
+  private signal(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+}
+
 /** The frames of `source`, as readFrames gives those of a body of chunks (same errors, same order). */
 export async function* framesFrom(source: ByteSource): AsyncGenerator<Frame> {
-  const queue: Frame[] = [];
-  const decoder = new UploadFrameDecoder((f) => queue.push(f));
-  let ended = false;
-  let failure: unknown;
-  let paused = false;
-  let wake: (() => void) | undefined;
-  const signal = (): void => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  const fail = (err: unknown): void => {
-    failure ??= err;
-    source.stop();
-    signal();
-  };
+  const waiting = new WaitingFrames(source);
   source.start(
-    (bytes) => {
-      if (failure !== undefined || ended) return;
-      try {
-        decoder.push(bytes);
-      } catch (err) {
-        fail(err);
-        return;
-      }
-      if (queue.length >= WAITING_FRAMES && !paused) {
-        paused = true;
-        source.pause();
-      }
-      signal();
-    },
-    (err) => {
-      if (failure !== undefined || ended) return;
-      if (err) return fail(err);
-      try {
-        decoder.end();
-        ended = true;
-        signal();
-      } catch (e) {
-        fail(e);
-      }
-    },
+    (bytes) => waiting.bytes(bytes),
+    (err) => waiting.end(err),
   );
   try {
     for (;;) {
-      const frame = queue.shift();
+      const frame = waiting.take();
       if (frame) {
-        if (paused && queue.length < WAITING_FRAMES && failure === undefined) {
-          paused = false;
-          source.resume();
-        }
         yield frame;
         continue;
       }
-      if (failure !== undefined) throw failure;
-      if (ended) return;
-      await new Promise<void>((resolve) => (wake = resolve));
+      if (waiting.failure !== undefined) throw waiting.failure;
+      if (waiting.ended) return;
+      await waiting.next();
     }
   } finally {
     source.stop();
-    decoder.discard();
-    for (const f of queue.splice(0)) if (f.type === 'block') f.lease.release();
+    waiting.discard();
   }
 }
