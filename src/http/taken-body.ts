@@ -61,6 +61,15 @@ export function takenBodyOf(req: http.IncomingMessage): ByteSource | undefined {
   return taken.get(req);
 }
 
+/** `wanted(req)`, false if it throws: this runs inside node:http's parser, where a throw would not reach the request's handler. */
+function picks(wanted: (req: http.IncomingMessage) => boolean, req: http.IncomingMessage): boolean {
+  try {
+    return wanted(req);
+  } catch {
+    return false;
+  }
+}
+
 function framingOf(req: http.IncomingMessage): BodyFraming | undefined {
   const te = req.headers['transfer-encoding'];
   if (te !== undefined) return te.trim().toLowerCase() === 'chunked' ? { chunked: true } : undefined;
@@ -77,10 +86,15 @@ export function takeBodies(server: http.Server, wanted: (req: http.IncomingMessa
     const incoming = parser?.onIncoming;
     if (!parser || typeof incoming !== 'function' || typeof socket._handle?.useUserBuffer !== 'function') return;
     parser.onIncoming = (req, keepAlive) => {
-      const framing = req.httpVersion === '1.1' && !socket._httpMessage && !socket._paused && req.headers.expect === undefined && wanted(req) ? framingOf(req) : undefined;
-      // An upgrade the client asked for is declined, as when the server has no 'upgrade' listener.
-      (req as http.IncomingMessage & { upgrade: boolean }).upgrade = framing !== undefined;
-      if (framing) framings.set(req, framing);
+      const framing = req.httpVersion === '1.1' && !socket._httpMessage && !socket._paused && req.headers.expect === undefined && picks(wanted, req) ? framingOf(req) : undefined;
+      const r = req as http.IncomingMessage & { upgrade: boolean };
+      if (framing) {
+        r.upgrade = true;
+        framings.set(req, framing);
+      } else if (req.method !== 'CONNECT') {
+        // An upgrade the client asked for is declined, as when the server has no 'upgrade' listener.
+        r.upgrade = false;
+      }
       return incoming(req, keepAlive);
     };
   });

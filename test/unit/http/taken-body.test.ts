@@ -163,6 +163,9 @@ describe('taken request bodies: framing, failures and backpressure', () => {
       assert.equal((answer.match(/HTTP\/1\.1/g) ?? []).length, 1, 'a request after the taken body is not answered');
       await raw(port, head, 'zz\r\n');
       assert.ok(isCanopyError(received[1]!.error, 'ERR_HTTP_REQUEST'), String(received[1]!.error));
+      // An upgrade a client asks for is declined (answered as a plain request), as by a server without an 'upgrade' listener.
+      const upgrade = await raw(port, 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, close\r\nUpgrade: websocket\r\n\r\n');
+      assert.match(upgrade, /^HTTP\/1\.1 200[^]*"taken":false/);
     } finally {
       server.close();
     }
