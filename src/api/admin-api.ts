@@ -9,7 +9,8 @@ import type http from 'node:http';
 import { createWebServer } from '../http/web-server.js';
 import { applyTimeouts } from '../http/timeouts.js';
 import { CanopyError } from '../core/errors.js';
-import { contentRoutes, type ContentRoutesDeps } from './content-routes.js';
+import { contentRoutes, isSignedPublish, type ContentRoutesDeps } from './content-routes.js';
+import { takeBodies } from '../http/taken-body.js';
 import { sendError } from '../http/http-util.js';
 import { opsRoutes } from './ops-routes.js';
 import { answerHealth } from './health-answer.js';
@@ -50,6 +51,8 @@ export function createAdminApi(deps: AdminApiDeps, tls = false): http.Server {
       sendError(res, err);
     });
   });
+  // A publish upload's bytes are read into one reused buffer, not a fresh one per read (http/taken-body.ts).
+  takeBodies(server, isSignedPublish);
   // Against slow senders: headers within 10 s, and a socket idle for 2 minutes is closed.
   // No overall request limit: a publish upload of a large content legitimately takes long.
   return applyTimeouts(server);

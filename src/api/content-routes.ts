@@ -15,6 +15,8 @@ import { readJsonBody } from '../http/http-util.js';
 import { parseAccessMode, type AccessMode } from '../security/content-access.js';
 import { parseTtl } from '../security/join-token.js';
 import { PUBLISH_MEDIA_TYPE } from '../ingest/upload-format.js';
+import type { UploadBody } from '../ingest/receive-upload.js';
+import { takenBodyOf } from '../http/taken-body.js';
 import type { Route } from './router.js';
 import { lifecycleFields, type LifecycleRootApi } from './lifecycle-routes.js';
 import * as S from './schemas.js';
@@ -41,7 +43,7 @@ export interface RootApi extends LifecycleRootApi {
   /** A raw upload: the root spools, analyses, cuts and signs it with its own key. */
   publish(body: AsyncIterable<Buffer>, request: PublishRequest): Promise<{ contentId: string; manifest: Manifest; warnings?: readonly string[] }>;
   /** Blocks and a manifest signed by the publisher (see ingest/upload-format.ts). */
-  publishSigned(body: AsyncIterable<Buffer>, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }>;
+  publishSigned(body: UploadBody, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }>;
   /** Throws ERR_PUBLISHER_NOT_AUTHORISED unless this publisher key may publish (lets a signed upload be refused before its blocks). */
   checkPublisher(key: string): void;
   /** Whether the root holds a block (SHA-256 hex): a retried publish sends what it holds as `H` frames only. */
@@ -81,6 +83,15 @@ export function contentSummary(contentId: string, manifest: Manifest, holding?: 
     createdAt: manifest.createdAt,
     ...(holding ? { local: holding } : {}),
   };
+}
+
+function isSignedPublishType(req: IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim() === PUBLISH_MEDIA_TYPE;
+}
+
+/** A signed publish upload (POST /api/contents with the publish media type): admin-api.ts reads its body into a reused buffer. */
+export function isSignedPublish(req: IncomingMessage): boolean {
+  return req.method === 'POST' && new URL(req.url ?? '/', 'http://x').pathname === '/api/contents' && isSignedPublishType(req);
 }
 
 export function requireRoot<T>(root: T | undefined): T {
@@ -137,10 +148,10 @@ export function contentRoutes(deps: ContentRoutesDeps): Route[] {
       body: 'frames of blocks then the signed manifest (see docs/PROTOCOL.md), or the bytes of the content',
       handler: async ({ req, res, url }) => {
         const root = requireRoot(deps.root);
-        const signed = (req.headers['content-type'] ?? '').split(';')[0]!.trim() === PUBLISH_MEDIA_TYPE;
+        const signed = isSignedPublishType(req);
         const announced = url.searchParams.get('publisher');
         if (signed && announced !== null) root.checkPublisher(announced);
-        const result = signed ? await root.publishSigned(req, parseAccessMode(url.searchParams.get('access') ?? 'public')) : await publish(root, req, url);
+        const result = signed ? await root.publishSigned(takenBodyOf(req) ?? req, parseAccessMode(url.searchParams.get('access') ?? 'public')) : await publish(root, req, url);
         const warnings = 'warnings' in result ? (result.warnings ?? []) : [];
         deps.log.info('published', { contentId: result.contentId, name: result.manifest.name, size: result.manifest.size, publisher: result.manifest.publisher, warnings });
         sendJson(res, 201, { ...contentSummary(result.contentId, result.manifest), ...lifecycleFields(catalog, result.contentId, result.manifest), warnings });

@@ -56,7 +56,7 @@ export const ERROR_CODES = {
   ERR_RELAY_ABORTED: { status: 503, summary: 'A peer relaying a block it was still receiving lost it before the end (its copy failed verification or its source went away); ask another holder, or that one once it holds the block.' },
   ERR_FIRST_COPY_ELSEWHERE: { status: 503, summary: 'The origin sends the first copy of this block to a downloader that passes blocks on faster; take it from a peer once one has it, or ask again (the origin then sends it).' },
   ERR_BUSY: { status: 429, summary: 'Too many requests of this kind are in progress at once; retry shortly (Retry-After says when).' },
-  ERR_HTTP_REQUEST: { status: 400, summary: 'An HTTP request to an edge is malformed (for example two Host headers).' },
+  ERR_HTTP_REQUEST: { status: 400, summary: 'An HTTP request to an edge is malformed (for example two Host headers), or the chunked body of a publish upload is.' },
   ERR_HTTP_VERSION: { status: 505, summary: 'The request line names an HTTP version the edge does not speak (it speaks HTTP/1.0 and 1.1).' },
   ERR_UPLOAD_PROTOCOL: { status: 400, summary: 'A tus upload request was refused (missing Tus-Resumable, wrong offset, unknown upload...); the HTTP status is the one tus prescribes.' },
   ERR_S3_AUTH: { status: 403, summary: 'An S3 request is signed wrongly, with an unknown or expired key, or not at all for a content that needs a key; the S3 error code says which (AccessDenied, SignatureDoesNotMatch, InvalidAccessKeyId, RequestTimeTooSkewed, AuthorizationHeaderMalformed).' },

@@ -10,6 +10,7 @@ import type { BlockStore } from '../store/block-store.js';
 import { sha256HexOf } from '../core/block-bytes.js';
 import { storeSink, type StoreSink } from './sinks.js';
 import { readFrames } from './upload-format.js';
+import { framesFrom, isByteSource, type ByteSource } from './pushed-frames.js';
 
 /**
  * Blocks being hashed and staged at once. Each upload block is staged (its bytes in a temp
@@ -29,8 +30,11 @@ const CONCURRENCY = 4;
  */
 export const CUT_UPLOAD_KEEP_MS = 3_600_000;
 
+/** A publish body: chunks (any request stream), or bytes pushed from a reused buffer (the root's API, http/taken-body.ts). */
+export type UploadBody = AsyncIterable<Buffer | Uint8Array> | ByteSource;
+
 /** `authorise` judges the verified manifest (the root: is its publisher key authorised?); if it throws, nothing is kept. */
-export async function receiveSignedUpload(body: AsyncIterable<Buffer | Uint8Array>, store: BlockStore, origin: string, authorise: (manifest: Manifest) => void = () => undefined): Promise<{ contentId: string; manifest: Manifest; heldBlocks: number }> {
+export async function receiveSignedUpload(body: UploadBody, store: BlockStore, origin: string, authorise: (manifest: Manifest) => void = () => undefined): Promise<{ contentId: string; manifest: Manifest; heldBlocks: number }> {
   const got: Received = { hashes: [], written: [], manifest: false };
   const inFlight = new Set<Promise<void>>();
   // Consecutive blocks of the upload go to different volumes.
@@ -56,10 +60,10 @@ interface Received {
   manifest: boolean;
 }
 
-async function receive(body: AsyncIterable<Buffer | Uint8Array>, sink: StoreSink, origin: string, got: Received, inFlight: Set<Promise<void>>, authorise: (manifest: Manifest) => void, store: BlockStore): Promise<{ contentId: string; manifest: Manifest }> {
+async function receive(body: UploadBody, sink: StoreSink, origin: string, got: Received, inFlight: Set<Promise<void>>, authorise: (manifest: Manifest) => void, store: BlockStore): Promise<{ contentId: string; manifest: Manifest }> {
   const { hashes } = got;
   let failure: unknown;
-  for await (const frame of readFrames(body)) {
+  for await (const frame of isByteSource(body) ? framesFrom(body) : readFrames(body)) {
     if (frame.type === 'held') {
       // Named as held (the publisher asked first): the root must hold it now, or the publisher sends it on a retry.
       if (!store.has(frame.hash)) throw new CanopyError('ERR_PUBLISH_MISMATCH', `block ${hashes.length} (${frame.hash.slice(0, 12)}) was sent as held here, but this root does not hold it (freed since): publish again`);

@@ -11,7 +11,7 @@
  */
 import { CanopyError } from '../core/errors.js';
 import { MAX_BLOCK_SIZE } from '../core/manifest.js';
-import { blockPool, unpooled, type Lease } from '../core/block-pool.js';
+import { blockPool, type Lease } from '../core/block-pool.js';
 
 export const PUBLISH_MEDIA_TYPE = 'application/vnd.canopy.publish';
 export const FRAME_BLOCK = 0x42; // 'B'
@@ -41,90 +41,120 @@ export function heldFrame(hash: string): Buffer {
   return Buffer.concat([frameHeader(FRAME_HELD, HASH_BYTES), Buffer.from(hash, 'hex')]);
 }
 
+const HEADER_BYTES = 5;
+
 function protocol(why: string): CanopyError {
   return new CanopyError('ERR_PUBLISH_MISMATCH', `publish upload: ${why}`);
 }
 
-/** Reads exact byte counts from a chunked stream. */
-class ExactReader {
-  private chunk: Buffer = Buffer.alloc(0);
-  private pos = 0;
+/** The frame being filled: its type, where its bytes go, how many came. */
+interface PartialFrame {
+  type: number;
+  out: Buffer;
+  lease: Lease | undefined;
+  got: number;
+}
 
-  constructor(private readonly it: AsyncIterator<Buffer | Uint8Array>) {}
+/**
+ * The frames' decoder, fed bytes as they arrive. Pushed bytes are valid only during the call
+ * (the root reads an upload into one reused buffer, http/taken-body.ts), so everything kept
+ * is copied: a block's bytes straight into the block-pool buffer it is stored from (one copy),
+ * headers and hashes into small buffers. Frames go to `emit` as soon as they are whole.
+ */
+export class UploadFrameDecoder {
+  private readonly header = Buffer.alloc(HEADER_BYTES);
+  private headerGot = 0;
+  private body: PartialFrame | undefined;
+  private sawManifest = false;
 
-  /** `n` bytes, or undefined at a clean end of stream (no byte of them read). */
-  async read(n: number): Promise<Buffer | undefined> {
-    return (await this.readLease(n, (k) => unpooled(Buffer.allocUnsafe(k))))?.bytes;
-  }
+  constructor(private readonly emit: (frame: Frame) => void) {}
 
-  /** `read` into a buffer from `take`, released here if the body ends or fails inside it. */
-  async readLease(n: number, take: (length: number) => Lease): Promise<Lease | undefined> {
-    const lease = take(n);
-    try {
-      const got = await this.fill(lease.bytes);
-      if (got === 0) lease.release();
-      return got === 0 ? undefined : lease;
-    } catch (err) {
-      lease.release();
-      throw err;
-    }
-  }
-
-  private async fill(out: Buffer): Promise<number> {
-    const n = out.length;
-    let got = 0;
-    while (got < n) {
-      if (this.pos === this.chunk.length) {
-        const next = await this.it.next();
-        if (next.done) {
-          if (got === 0) return 0;
-          throw protocol(`the body ended inside a frame (${got} of ${n} bytes)`);
-        }
-        const v = next.value;
-        this.chunk = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-        this.pos = 0;
+  /** Decodes `bytes` (copied: they may be overwritten after the call); throws ERR_PUBLISH_MISMATCH on a malformed body. */
+  push(bytes: Buffer): void {
+    let pos = 0;
+    while (pos < bytes.length) {
+      const body = this.body;
+      if (body) {
+        const k = Math.min(bytes.length - pos, body.out.length - body.got);
+        bytes.copy(body.out, body.got, pos, pos + k);
+        body.got += k;
+        pos += k;
+        if (body.got === body.out.length) this.complete(body);
+        continue;
       }
-      const k = Math.min(n - got, this.chunk.length - this.pos);
-      this.chunk.copy(out, got, this.pos, this.pos + k);
-      this.pos += k;
-      got += k;
+      const k = Math.min(bytes.length - pos, HEADER_BYTES - this.headerGot);
+      bytes.copy(this.header, this.headerGot, pos, pos + k);
+      this.headerGot += k;
+      pos += k;
+      if (this.headerGot === HEADER_BYTES) {
+        this.headerGot = 0;
+        this.begin(this.header[0]!, this.header.readUInt32BE(1));
+      }
     }
-    return got;
+  }
+
+  /** The body ended: throws if it ended inside a frame or without the manifest. */
+  end(): void {
+    if (this.body) throw protocol(`the body ended inside a frame (${this.body.got} of ${this.body.out.length} bytes)`);
+    if (this.headerGot > 0) throw protocol(`the body ended inside a frame (${this.headerGot} of ${HEADER_BYTES} bytes)`);
+    if (!this.sawManifest) throw protocol('the body ended without a manifest');
+  }
+
+  /** Gives back the buffer of a block frame left unfinished (the upload failed or was cut). */
+  discard(): void {
+    this.body?.lease?.release();
+    this.body = undefined;
+  }
+
+  private begin(type: number, length: number): void {
+    if (this.sawManifest) throw protocol('frames after the manifest');
+    if (type === FRAME_BLOCK) {
+      if (length === 0 || length > MAX_BLOCK_SIZE) throw protocol(`block frame of ${length} bytes`);
+      const lease = blockPool.take(length);
+      this.body = { type, out: lease.bytes, lease, got: 0 };
+    } else if (type === FRAME_HELD) {
+      if (length !== HASH_BYTES) throw protocol(`held-block frame of ${length} bytes (a SHA-256 is ${HASH_BYTES})`);
+      this.body = { type, out: Buffer.allocUnsafe(HASH_BYTES), lease: undefined, got: 0 };
+    } else if (type === FRAME_KEEPALIVE) {
+      if (length !== 0) throw protocol(`keepalive frame of ${length} bytes (it carries none)`);
+    } else if (type === FRAME_MANIFEST) {
+      if (length > MAX_MANIFEST_BYTES) throw protocol(`manifest frame of ${length} bytes`);
+      this.sawManifest = true;
+      if (length === 0) this.emit({ type: 'manifest', data: Buffer.alloc(0) });
+      else this.body = { type, out: Buffer.allocUnsafe(length), lease: undefined, got: 0 };
+    } else {
+      throw protocol(`unknown frame type 0x${type.toString(16)}`);
+    }
+  }
+
+  private complete(body: PartialFrame): void {
+    this.body = undefined;
+    if (body.type === FRAME_BLOCK) this.emit({ type: 'block', data: body.out, lease: body.lease! });
+    else if (body.type === FRAME_HELD) this.emit({ type: 'held', hash: body.out.toString('hex') });
+    else this.emit({ type: 'manifest', data: body.out });
   }
 }
 
 /** Parses a publish body into frames (keepalives are read and dropped); the manifest frame must be last. */
 export async function* readFrames(body: AsyncIterable<Buffer | Uint8Array>): AsyncGenerator<Frame> {
-  const reader = new ExactReader(body[Symbol.asyncIterator]());
-  let sawManifest = false;
-  for (;;) {
-    const header = await reader.read(5);
-    if (!header) break;
-    if (sawManifest) throw protocol('frames after the manifest');
-    const type = header[0]!;
-    const length = header.readUInt32BE(1);
-    if (type === FRAME_BLOCK) {
-      if (length === 0 || length > MAX_BLOCK_SIZE) throw protocol(`block frame of ${length} bytes`);
-      const lease = await reader.readLease(length, (k) => blockPool.take(k));
-      // A header and then the end of the body (a cut upload): as coded as a cut inside the bytes.
-      if (!lease) throw protocol(`the body ended inside a frame (0 of ${length} bytes)`);
-      yield { type: 'block', data: lease.bytes, lease };
-    } else if (type === FRAME_HELD) {
-      if (length !== HASH_BYTES) throw protocol(`held-block frame of ${length} bytes (a SHA-256 is ${HASH_BYTES})`);
-      const hash = await reader.read(length);
-      if (!hash) throw protocol(`the body ended inside a frame (0 of ${HASH_BYTES} bytes)`);
-      yield { type: 'held', hash: hash.toString('hex') };
-    } else if (type === FRAME_KEEPALIVE) {
-      if (length !== 0) throw protocol(`keepalive frame of ${length} bytes (it carries none)`);
-    } else if (type === FRAME_MANIFEST) {
-      if (length > MAX_MANIFEST_BYTES) throw protocol(`manifest frame of ${length} bytes`);
-      sawManifest = true;
-      const data = length === 0 ? Buffer.alloc(0) : await reader.read(length);
-      if (!data) throw protocol(`the body ended inside a frame (0 of ${length} bytes)`);
-      yield { type: 'manifest', data };
-    } else {
-      throw protocol(`unknown frame type 0x${type.toString(16)}`);
+  const queue: Frame[] = [];
+  const decoder = new UploadFrameDecoder((f) => queue.push(f));
+  try {
+    for await (const v of body) {
+      let failure: unknown;
+      try {
+        decoder.push(Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      } catch (err) {
+        failure = err;
+      }
+      // The frames before a malformed one first, as a reader of one frame at a time would see them.
+      while (queue.length > 0) yield queue.shift()!;
+      if (failure !== undefined) throw failure;
     }
+    decoder.end();
+    while (queue.length > 0) yield queue.shift()!;
+  } finally {
+    decoder.discard();
+    for (const f of queue.splice(0)) if (f.type === 'block') f.lease.release();
   }
-  if (!sawManifest) throw protocol('the body ended without a manifest');
 }

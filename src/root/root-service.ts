@@ -13,7 +13,7 @@ import type { Logger } from '../core/logger.js';
 import type { Manifest } from '../core/manifest.js';
 import type { PublishRequest, RootApi } from '../api/admin-api.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { receiveSignedUpload } from '../ingest/receive-upload.js';
+import { receiveSignedUpload, type UploadBody } from '../ingest/receive-upload.js';
 import { spoolAndIngest } from '../ingest/spool-ingest.js';
 import { ingestFile, ingestReader } from '../ingest/ingest-file.js';
 import type { PositionalReader } from '../ingest/cut-block.js';
@@ -127,7 +127,7 @@ export class RootService {
   }
 
   /** A publish the client analysed, hashed and signed itself; see ingest/upload-format.ts. */
-  private async publishSigned(body: AsyncIterable<Buffer>, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }> {
+  private async publishSigned(body: UploadBody, access: AccessMode): Promise<{ contentId: string; manifest: Manifest }> {
     const { contentId, manifest } = await receiveSignedUpload(body, this.deps.store, this.deps.nodeId, (m) => this.publishers.require(m.publisher));
     const accepted = this.accept(contentId, manifest, access);
     await this.deps.durable();

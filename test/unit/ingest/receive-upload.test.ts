@@ -13,6 +13,7 @@ import { ingestFile, ingestReader, type IngestResult } from '../../../src/ingest
 import type { BlockSink } from '../../../src/ingest/pipeline.js';
 import type { PositionalReader } from '../../../src/ingest/cut-block.js';
 import { applyTimeouts, type ServerTimeouts } from '../../../src/http/timeouts.js';
+import { takeBodies, takenBodyOf } from '../../../src/http/taken-body.js';
 import { receiveSignedUpload } from '../../../src/ingest/receive-upload.js';
 import { uploadSink } from '../../../src/ingest/sinks.js';
 import { frameHeader, FRAME_BLOCK, FRAME_MANIFEST, PUBLISH_MEDIA_TYPE } from '../../../src/ingest/upload-format.js';
@@ -33,6 +34,8 @@ const ORIGIN = 'a'.repeat(64);
  */
 /** The receiver's verdict of the latest upload(), for a test whose upload the root refuses part-way (upload() then throws). */
 let lastReceived: Promise<unknown> | undefined;
+/** Whether the server reads the body as the root's API does (taken after the headers into a reused buffer, http/taken-body.ts) or as a request stream. */
+let takenBody = false;
 
 async function upload(store: BlockStore, file: string, origin: string, authorise?: (m: Manifest) => void, held?: (hash: string) => Promise<boolean>, hashThreads = 0) {
   return uploadWith(store, authorise, (sink) => ingestFile(file, sink, { name: 'x.bin', criteria: 'true', origin, key: privateKey, hashThreads, blockSize: 64 * 1024 }), held);
@@ -42,9 +45,12 @@ async function upload(store: BlockStore, file: string, origin: string, authorise
 async function uploadWith(store: BlockStore, authorise: ((m: Manifest) => void) | undefined, ingest: (sink: BlockSink) => Promise<IngestResult>, held?: (hash: string) => Promise<boolean>, timeouts?: ServerTimeouts, keepAliveMs?: number) {
   const server = http.createServer();
   if (timeouts) applyTimeouts(server, timeouts);
+  if (takenBody) takeBodies(server, () => true);
   const received = new Promise<Awaited<ReturnType<typeof receiveSignedUpload>>>((resolve, reject) => {
     server.once('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const r = receiveSignedUpload(slowly(req), store, ORIGIN, authorise);
+      const body = takenBodyOf(req);
+      assert.equal(body !== undefined, takenBody, 'the body is read the way the test asks');
+      const r = receiveSignedUpload(body ?? slowly(req), store, ORIGIN, authorise);
       r.then(resolve, reject);
       r.then(() => res.end('{}'), () => res.writeHead(400).end('{}'));
     });
@@ -83,19 +89,26 @@ describe('receiveSignedUpload (the root taking a publish)', () => {
   const store = new BlockStore(path.join(dir, 'data'), volumes.map((v) => ({ path: v })));
   const tempFiles = () => volumes.flatMap((v) => readdirSync(path.join(v, 'tmp')));
 
-  it('has every block durable, indexed and whole when it accepts the manifest', async () => {
-    const file = path.join(dir, 'good.bin');
-    writeFileSync(file, randomBytes(200 * 64 * 1024 + 123));
-    // Checked at the moment the root judges the manifest, before it accepts anything.
-    let indexedWhenJudged = 0;
-    const { result, received } = await upload(store, file, ORIGIN, (m) => (indexedWhenJudged = m.blocks.filter((b) => store.has(b.hash)).length));
-    const { contentId, manifest } = await received;
-    assert.equal(contentId, result.contentId);
-    assert.equal(manifest.blocks.length, 201);
-    assert.equal(indexedWhenJudged, 201, 'every block durable and indexed before the manifest is judged');
-    for (const b of manifest.blocks) assert.equal((await store.get(b.hash)).length, b.length);
-    assert.deepEqual(tempFiles(), []);
-  });
+  for (const taken of [false, true]) {
+    it(`has every block durable, indexed and whole when it accepts the manifest (body ${taken ? 'taken into a reused buffer' : 'read as a stream'})`, async () => {
+      takenBody = taken;
+      try {
+        const file = path.join(dir, 'good.bin');
+        writeFileSync(file, randomBytes(200 * 64 * 1024 + 123));
+        // Checked at the moment the root judges the manifest, before it accepts anything.
+        let indexedWhenJudged = 0;
+        const { result, received } = await upload(store, file, ORIGIN, (m) => (indexedWhenJudged = m.blocks.filter((b) => store.has(b.hash)).length));
+        const { contentId, manifest } = await received;
+        assert.equal(contentId, result.contentId);
+        assert.equal(manifest.blocks.length, 201);
+        assert.equal(indexedWhenJudged, 201, 'every block durable and indexed before the manifest is judged');
+        for (const b of manifest.blocks) assert.equal((await store.get(b.hash)).length, b.length);
+        assert.deepEqual(tempFiles(), []);
+      } finally {
+        takenBody = false;
+      }
+    });
+  }
 
   it('keeps nothing of an upload whose manifest it refuses', async () => {
     const file = path.join(dir, 'refused.bin');
@@ -164,13 +177,20 @@ describe('receiveSignedUpload (the root taking a publish)', () => {
     };
     const timeouts = { idleMs: 250, headersMs: 10_000, keepAliveMs: 5_000 };
     const publish = (keepAliveMs: number) => uploadWith(store, undefined, (sink) => ingestReader(reader, content.length, sink, { name: 'sparse.bin', criteria: 'true', origin: ORIGIN, key: privateKey, hashThreads: 0, blockSize: B }), undefined, timeouts, keepAliveMs);
-    // Without keepalives inside the silence, the root cuts the upload: the case is real.
-    await assert.rejects(publish(600_000).then((r) => r.received));
-    const { result, received } = await publish(50);
-    const { manifest } = await received;
-    assert.equal(manifest.blocks.length, 2);
-    assert.equal(manifest.holes.length, 1);
-    assert.equal(result.contentId, (await received).contentId);
+    // Without keepalives inside the silence, the root cuts the upload: the case is real. The same with the body taken (the root's API).
+    for (const taken of [false, true]) {
+      takenBody = taken;
+      try {
+        await assert.rejects(publish(600_000).then((r) => r.received));
+        const { result, received } = await publish(50);
+        const { manifest } = await received;
+        assert.equal(manifest.blocks.length, 2);
+        assert.equal(manifest.holes.length, 1);
+        assert.equal(result.contentId, (await received).contentId);
+      } finally {
+        takenBody = false;
+      }
+    }
   });
 
   it('fails the waiting puts, without hanging, when the root refuses before the body ended', async () => {
