@@ -46,8 +46,9 @@ export class SeedChoice {
     const grace = Math.max(this.graceMs, ((3 * s.blockLength) / p.rate()) * 1000);
     const recent = (i: number) => now - (s.seededAt.get(i) ?? -Infinity) < grace;
     const rv = s.rendezvous;
-    // Owners take their blocks from the front; helpers (below) take others' in a hash order.
-    const mine = pickRarest(s, p, (i) => rv.owner(i) === rv.selfId && !recent(i), 'low', random);
+    // Owners take their blocks from the front (and those the seed declined to the members
+    // before them in the block's order); helpers (below) take others' in a hash order.
+    const mine = pickRarest(s, p, (i) => (s.declinedTo.size === 0 ? rv.owner(i) : s.designee(i)) === rv.selfId && !recent(i), 'low', random);
     if (mine !== undefined) return mine;
     // Blocks designated to others are taken only when they seem stuck: seeded long ago and
     // still at no peer, designated to a member we do not see, or (an owner that does not

@@ -90,6 +90,17 @@ export class Rendezvous {
   }
 
   /**
+   * The member with the `rank`-th highest score for `index` (0: its owner), undefined past
+   * the last: who takes a block's first copy from a seed once the seed declined it to `rank`
+   * members (first-copy.ts), each notice passing it one member down the same order.
+   */
+  heir(index: number, rank: number): string | undefined {
+    if (rank === 0) return this.owner(index);
+    if (rank >= this.members.length) return undefined;
+    return [...this.members].sort((a, b) => mixedHash(`${b}:${index}`) - mixedHash(`${a}:${index}`))[rank];
+  }
+
+  /**
    * Whether a seed's notice that it sent `index` most likely concerns a member that left
    * less than `windowMs` ago: under the designation that still counted it, that member owned
    * the block. Such a send will never be relayed, so the notice must not hold anyone back.

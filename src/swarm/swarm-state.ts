@@ -5,7 +5,7 @@
  * `block-choice.ts`.
  */
 import type { Bitfield } from './bitfield.js';
-import { DECLINE_RETRY_MS } from './first-copy.js';
+import { DECLINE_RETRY_MS, LIFT_IDLE_MS } from './first-copy.js';
 import { PeerState, type PeerLoad } from './peer-state.js';
 import { Rendezvous } from './rendezvous.js';
 import type { SwarmAction } from './swarm-input.js';
@@ -24,9 +24,13 @@ export class SwarmState {
   readonly stats = { requests: 0, copies: 0, stalled: 0 };
   /** Requests outstanding over all peers, kept as a count so a pass does not walk the peers. */
   inFlight = 0;
+  /** Block index → how many downloaders a seed said it declined its first copy to (`handedOver`). */
+  readonly declinedTo = new Map<number, number>();
   /** Blocks a seed declined to send us first, oldest first (`decline`). */
   private declines: { p: PeerState; index: number; at: number }[] = [];
   private declinesCheckedAt = -Infinity;
+  /** When a request was last outstanding here: a declined block waits only while we have other work. */
+  private busyAt = -Infinity;
 
   constructor(
     readonly lengths: readonly number[],
@@ -113,16 +117,35 @@ export class SwarmState {
   }
 
   /**
-   * A declined block is asked of its seed again (which then sends it) once the decline is
-   * DECLINE_RETRY_MS old and no other holder has it: the faster downloaders may not want it,
-   * or may have left. Checked once a second: a pass must stay cheap.
+   * A seed told us it declined `index`'s first copy to a slow downloader (first-copy.ts): the
+   * next member in the block's rendezvous order takes it from the seed as if designated to it.
    */
-  retryDeclined(now: number): void {
-    if (this.declines.length === 0 || now - this.declinesCheckedAt < 1_000) return;
+  handedOver(index: number): void {
+    this.declinedTo.set(index, (this.declinedTo.get(index) ?? 0) + 1);
+  }
+
+  /** The member that takes `index` from a seed first: its owner, or the heir after the seed's declines. */
+  designee(index: number): string | undefined {
+    return this.rendezvous.heir(index, this.declinedTo.get(index) ?? 0);
+  }
+
+  /**
+   * A declined block is asked of its seed again (which then sends it) when no other holder has
+   * it, nor was it sent from a seed lately (a faster member is getting it), and either we have
+   * had nothing in flight for LIFT_IDLE_MS (we would only wait: the faster members may not
+   * want it soon, the stall session 9's two-downloader distribute hit) or the decline is
+   * DECLINE_RETRY_MS old. Checked at most once a second while busy: a pass must stay cheap.
+   */
+  retryDeclined(now: number, seedGraceMs: number): void {
+    if (this.inFlight > 0) this.busyAt = now;
+    if (this.declines.length === 0) return;
+    const idle = now - this.busyAt >= LIFT_IDLE_MS;
+    if (!idle && now - this.declinesCheckedAt < 1_000) return;
     this.declinesCheckedAt = now;
     this.declines = this.declines.filter(({ p, index, at }) => {
       if (this.have.has(index) || this.peers.get(p.id) !== p) return false;
-      if (now - at < DECLINE_RETRY_MS) return true;
+      if (!idle && now - at < DECLINE_RETRY_MS) return true;
+      if (now - (this.seededAt.get(index) ?? -Infinity) < seedGraceMs) return true;
       for (const q of this.peers.values()) if (q !== p && q.canServe(index)) return true;
       p.declined.delete(index);
       return false;
@@ -143,6 +166,7 @@ export class SwarmState {
     this.stats.requests++;
     if (ids.size > 0) this.stats.copies++;
     ids.add(p.id);
+    this.busyAt = now;
     actions.push({ type: 'request', peer: p.id, index });
   }
 
