@@ -90,14 +90,13 @@ export class Rendezvous {
   }
 
   /**
-   * The member with the `rank`-th highest score for `index` (0: its owner), undefined past
-   * the last: who takes a block's first copy from a seed once the seed declined it to `rank`
-   * members (first-copy.ts), each notice passing it one member down the same order.
+   * The member with the highest score for `index` among those `skip` does not name (undefined
+   * when it names them all): who takes a block from a seed first once the seed has declined
+   * first copies to some members (first-copy.ts), so the next in the same order takes it.
    */
-  heir(index: number, rank: number): string | undefined {
-    if (rank === 0) return this.owner(index);
-    if (rank >= this.members.length) return undefined;
-    return [...this.members].sort((a, b) => mixedHash(`${b}:${index}`) - mixedHash(`${a}:${index}`))[rank];
+  ownerAmong(index: number, skip: (member: string) => boolean): string | undefined {
+    const left = this.members.filter((m) => !skip(m));
+    return left.length === 0 ? undefined : highestScore(left, index);
   }
 
   /**

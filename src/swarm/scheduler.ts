@@ -21,8 +21,8 @@
  * requests and are choked with backoff (`stalls.ts`); peers that send corrupt data are
  * banned. A block whose first copy the origin declined to send us (we drain slowly:
  * `first-copy.ts`) is taken from another holder, and asked of the origin again only if none
- * appears; one the origin says it declined to another goes to the next member in the
- * block's rendezvous order.
+ * appears; a block the origin says it declined to another member goes to the next member
+ * in its rendezvous order.
  */
 import type { Bitfield } from './bitfield.js';
 import { MAX_COPIES, pickEndgame, pickRarest, SeedChoice } from './block-choice.js';
@@ -112,7 +112,7 @@ export class SwarmScheduler {
    * depends on time alone is picked up by the next tick.
    */
   private mayChangeChoice(input: SwarmInput): boolean {
-    if (input.type === 'seeded') return input.declined === true;
+    if (input.type === 'seeded') return input.declined !== undefined;
     if (input.type !== 'peer-has') return true;
     const p = this.s.peers.get(input.peer);
     if (!p || this.bulkPaused || this.s.inFlight >= this.total || p.inFlight.size >= this.perPeer) return this.s.urgentDeadlines.has(input.index);
@@ -131,7 +131,7 @@ export class SwarmScheduler {
         this.peerHas(input.peer, input.index);
         return [];
       case 'seeded':
-        if (input.declined) this.s.handedOver(input.index);
+        if (input.declined !== undefined) this.s.declinedTo(input.index, input.declined, now);
         else this.seeded(input.index, now);
         return [];
       case 'peer-left':

@@ -27,10 +27,10 @@ export type SwarmInput =
   /** A holder stored a new block, or one started arriving there and can be relayed (`have`). */
   | { type: 'peer-has'; peer: string; index: number }
   /**
-   * A seed started sending this block to someone (`seeded`), or (`declined`) declined its
-   * first copy to a slow downloader, so the next member in rendezvous order takes it.
+   * A seed started sending this block to someone (`seeded`), or (`declined`: that member's
+   * id) declined its first copy to a slow downloader (first-copy.ts).
    */
-  | { type: 'seeded'; index: number; declined?: boolean }
+  | { type: 'seeded'; index: number; declined?: string }
   /** The connection to a holder closed. */
   | { type: 'peer-left'; peer: string }
   /** The downloaders of the content (for rendezvous designation). */

@@ -10,6 +10,9 @@ import { PeerState, type PeerLoad } from './peer-state.js';
 import { Rendezvous } from './rendezvous.js';
 import type { SwarmAction } from './swarm-input.js';
 
+/** How long after a seed's last decline to a member the blocks handed on skip that member. */
+export const SLOW_MEMORY_MS = DECLINE_RETRY_MS;
+
 export class SwarmState {
   readonly peers = new Map<string, PeerState>();
   readonly availability: Uint16Array;
@@ -24,13 +27,15 @@ export class SwarmState {
   readonly stats = { requests: 0, copies: 0, stalled: 0 };
   /** Requests outstanding over all peers, kept as a count so a pass does not walk the peers. */
   inFlight = 0;
-  /** Block index → how many downloaders a seed said it declined its first copy to (`handedOver`). */
-  readonly declinedTo = new Map<number, number>();
   /** Blocks a seed declined to send us first, oldest first (`decline`). */
   private declines: { p: PeerState; index: number; at: number }[] = [];
   private declinesCheckedAt = -Infinity;
   /** When a request was last outstanding here: a declined block waits only while we have other work. */
   private busyAt = -Infinity;
+  /** Members a seed declined first copies to lately → when it last said so (`declinedTo`). */
+  private readonly slow = new Map<string, number>();
+  /** Block index → the members a seed declined its first copy to (`declinedTo`). */
+  private readonly handed = new Map<number, Set<string>>();
 
   constructor(
     readonly lengths: readonly number[],
@@ -117,24 +122,31 @@ export class SwarmState {
   }
 
   /**
-   * A seed told us it declined `index`'s first copy to a slow downloader (first-copy.ts): the
-   * next member in the block's rendezvous order takes it from the seed as if designated to it.
+   * A seed said it declined `index`'s first copy to `member` (a slow drain, first-copy.ts):
+   * the block goes to the next member in its rendezvous order that no seed declined first
+   * copies to lately (SLOW_MEMORY_MS), so a faster member fetches it and a relay copy will exist.
    */
-  handedOver(index: number): void {
-    this.declinedTo.set(index, (this.declinedTo.get(index) ?? 0) + 1);
+  declinedTo(index: number, member: string, now: number): void {
+    this.slow.set(member, now);
+    let members = this.handed.get(index);
+    if (!members) this.handed.set(index, (members = new Set()));
+    members.add(member);
   }
 
-  /** The member that takes `index` from a seed first: its owner, or the heir after the seed's declines. */
-  designee(index: number): string | undefined {
-    return this.rendezvous.heir(index, this.declinedTo.get(index) ?? 0);
+  /** The member that takes `index` from a seed first: its rendezvous owner, or the next after declines. */
+  designee(index: number, now: number): string | undefined {
+    const declined = this.handed.get(index);
+    if (!declined) return this.rendezvous.owner(index);
+    const slow = (m: string) => declined.has(m) || now - (this.slow.get(m) ?? -Infinity) < SLOW_MEMORY_MS;
+    return this.rendezvous.ownerAmong(index, slow) ?? this.rendezvous.ownerAmong(index, (m) => declined.has(m));
   }
 
   /**
    * A declined block is asked of its seed again (which then sends it) when no other holder has
    * it, nor was it sent from a seed lately (a faster member is getting it), and either we have
-   * had nothing in flight for LIFT_IDLE_MS (we would only wait: the faster members may not
-   * want it soon, the stall session 9's two-downloader distribute hit) or the decline is
-   * DECLINE_RETRY_MS old. Checked at most once a second while busy: a pass must stay cheap.
+   * had nothing in flight for LIFT_IDLE_MS (we would only wait: the stall session 9's
+   * two-downloader distribute hit) or the decline is DECLINE_RETRY_MS old. Checked at most
+   * once a second while busy: a pass must stay cheap.
    */
   retryDeclined(now: number, seedGraceMs: number): void {
     if (this.inFlight > 0) this.busyAt = now;
