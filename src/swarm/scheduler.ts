@@ -99,6 +99,7 @@ export class SwarmScheduler {
 
   /** The one entry point for drivers: applies an input, then schedules; returns what to do. */
   handle(input: SwarmInput, now: number): SwarmAction[] {
+    this.s.noteBusy(now);
     const actions = this.apply(input, now);
     if (actions.length === 0 && !this.mayChangeChoice(input)) return actions;
     return actions.length === 0 ? this.schedule(now) : [...actions, ...this.schedule(now)];

@@ -30,7 +30,7 @@ export class SwarmState {
   /** Blocks a seed declined to send us first, oldest first (`decline`). */
   private declines: { p: PeerState; index: number; at: number }[] = [];
   private declinesCheckedAt = -Infinity;
-  /** When a request was last outstanding here: a declined block waits only while we have other work. */
+  /** When a request was last outstanding here (`noteBusy`): a declined block waits only while we have other work. */
   private busyAt = -Infinity;
   /** Members a seed declined first copies to lately → when it last said so (`declinedTo`). */
   private readonly slow = new Map<string, number>();
@@ -149,7 +149,6 @@ export class SwarmState {
    * once a second while busy: a pass must stay cheap.
    */
   retryDeclined(now: number, seedGraceMs: number): void {
-    if (this.inFlight > 0) this.busyAt = now;
     if (this.declines.length === 0) return;
     const idle = now - this.busyAt >= LIFT_IDLE_MS;
     if (!idle && now - this.declinesCheckedAt < 1_000) return;
@@ -162,6 +161,11 @@ export class SwarmState {
       p.declined.delete(index);
       return false;
     });
+  }
+
+  /** Called before each input is applied: requests outstanding until now count as work (`retryDeclined`). */
+  noteBusy(now: number): void {
+    if (this.inFlight > 0) this.busyAt = now;
   }
 
   markHeld(index: number): void {
