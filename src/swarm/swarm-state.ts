@@ -36,6 +36,9 @@ export class SwarmState {
   private readonly slow = new Map<string, number>();
   /** Block index → the members a seed declined its first copy to (`declinedTo`). */
   private readonly handed = new Map<number, Set<string>>();
+  /** `designee` of handed-on blocks, valid until a notice, a change of members, or `designeesUntil` (a slow mark expires). */
+  private readonly designees = new Map<number, string | undefined>();
+  private designeesUntil = Infinity;
 
   constructor(
     readonly lengths: readonly number[],
@@ -100,6 +103,7 @@ export class SwarmState {
   /** The downloaders, self included (rendezvous designation); notices about sends to members that left are dropped. */
   setSwarm(selfId: string, members: readonly string[], now: number, windowMs: number): void {
     if (!this.rendezvous.set(selfId, members, now)) return;
+    this.designees.clear();
     for (const index of [...this.seededAt.keys()]) if (this.rendezvous.sentToDeparted(index, now, windowMs)) this.seededAt.delete(index);
   }
 
@@ -128,6 +132,7 @@ export class SwarmState {
    */
   declinedTo(index: number, member: string, now: number): void {
     this.slow.set(member, now);
+    this.designees.clear();
     let members = this.handed.get(index);
     if (!members) this.handed.set(index, (members = new Set()));
     members.add(member);
@@ -137,8 +142,16 @@ export class SwarmState {
   designee(index: number, now: number): string | undefined {
     const declined = this.handed.get(index);
     if (!declined) return this.rendezvous.owner(index);
+    if (now >= this.designeesUntil) this.designees.clear();
+    if (this.designees.size === 0) {
+      this.designeesUntil = Infinity;
+      for (const at of this.slow.values()) if (at + SLOW_MEMORY_MS > now) this.designeesUntil = Math.min(this.designeesUntil, at + SLOW_MEMORY_MS);
+    }
+    if (this.designees.has(index)) return this.designees.get(index);
     const slow = (m: string) => declined.has(m) || now - (this.slow.get(m) ?? -Infinity) < SLOW_MEMORY_MS;
-    return this.rendezvous.ownerAmong(index, slow) ?? this.rendezvous.ownerAmong(index, (m) => declined.has(m));
+    const designee = this.rendezvous.ownerAmong(index, slow) ?? this.rendezvous.ownerAmong(index, (m) => declined.has(m));
+    this.designees.set(index, designee);
+    return designee;
   }
 
   /**

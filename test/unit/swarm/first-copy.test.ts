@@ -12,6 +12,7 @@ import { DECLINE_RETRY_MS, FIRST_COPY_MIN_SHARE, FirstCopyRule, LIFT_IDLE_MS } f
 import type { PeerLoad } from '../../../src/swarm/peer-state.js';
 import { mixedHash } from '../../../src/swarm/rendezvous.js';
 import { SwarmScheduler, type SwarmAction } from '../../../src/swarm/scheduler.js';
+import { SLOW_MEMORY_MS, SwarmState } from '../../../src/swarm/swarm-state.js';
 import { UploadLimiter } from '../../../src/swarm/upload-limiter.js';
 
 const MiB = 2 ** 20;
@@ -126,6 +127,24 @@ describe('first copies from the origin', () => {
     h.handle({ type: 'peer-has', peer: 'slow', index }, 0);
     pending.push(...asked(h.handle({ type: 'seeded', index, declined: 'slow' }, 0), 'origin'));
     assert.ok(!fromOrigin(h, pending).includes(index));
+  });
+});
+
+describe('who fetches a block the origin declined', () => {
+  it('the next member in its order that the origin has not declined lately, and that one again once the mark is old', () => {
+    const members = ['a', 'b', 'c', 'd'];
+    const order = (i: number) => [...members].sort((x, y) => mixedHash(`${y}:${i}`) - mixedHash(`${x}:${i}`));
+    const s = new SwarmState([4 * MiB, 4 * MiB], new Bitfield(2), () => true);
+    s.setSwarm('a', members, 0, 0);
+    const [first, second, third] = order(0);
+    assert.equal(s.designee(0, 0), first, 'nothing declined: the owner');
+    s.declinedTo(0, first!, 0);
+    assert.equal(s.designee(0, 0), second);
+    // The second is declined another block: it is skipped for block 0 too, until its mark is old.
+    s.declinedTo(1, second!, 1_000);
+    assert.equal(s.designee(0, 2_000), third);
+    assert.equal(s.designee(0, 1_000 + SLOW_MEMORY_MS), second);
+    assert.notEqual(s.designee(0, 1_000 + SLOW_MEMORY_MS), first, 'the one declined this block never gets it back while others remain');
   });
 });
 
