@@ -269,7 +269,7 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
     uploads: uploadLimiter,
     relays: () => h.downloader().relays,
     broadcaster: h.broadcaster,
-    onHave: (peer, id, index, seeded) => h.downloader().onHave(peer, id, index, seeded),
+    onHave: (peer, id, index, seeded, declined) => h.downloader().onHave(peer, id, index, seeded, declined),
     onAnnounce: (id, m, access) => h.intake().onAnnounce(id, m, access),
     onTrustUpdate: h.onTrustUpdate,
     onWithdraw: (w) => h.intake().applyWithdrawal(w, 'peer'),

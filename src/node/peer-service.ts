@@ -41,7 +41,8 @@ export interface PeerServiceDeps {
   relays?: () => RelayFeeds;
   broadcaster: HaveBroadcaster;
   /** A holder we listen to has a new block, or (a seed) has just sent one to someone. */
-  onHave: (peerId: string, contentId: string, index: number, seeded: boolean) => void;
+  /** `declined`: a seed's `seeded` saying it declined the block's first copy to that member (first-copy.ts). */
+  onHave: (peerId: string, contentId: string, index: number, seeded: boolean, declined?: string) => void;
   onAnnounce: (contentId: string, manifest: unknown, access?: unknown) => void;
   onTrustUpdate: (update: MessageBodies['trust-update']) => void;
   /** A control-tree message from the peer `connId` (its certificate's node id). */
@@ -100,8 +101,8 @@ async function handlePeerRequest(deps: PeerServiceDeps, { names, waiting }: Peer
     }
     case 'have':
     case 'seeded': {
-      const { contentId, index } = req.body as MessageBodies['have'];
-      deps.onHave(conn.remoteId, contentId, index, req.type === 'seeded');
+      const { contentId, index, declined } = req.body as MessageBodies['seeded'];
+      deps.onHave(conn.remoteId, contentId, index, req.type === 'seeded', declined);
       return;
     }
     case 'announce': {
@@ -166,6 +167,7 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
   const key = `${contentId}/${index}`;
   // The origin sends a block's first copy to a downloader that passes it on fast (first-copy.ts).
   if (manifest.origin === deps.identity.nodeId && deps.uploads.declinesFirstCopy(conn.remoteId, key, !deps.broadcaster.hasSent(contentId, index))) {
+    if (conn.remoteId) deps.broadcaster.declined(contentId, index, conn.remoteId);
     throw new CanopyError('ERR_FIRST_COPY_ELSEWHERE', `block ${index} of ${contentId.slice(0, 12)} goes first to a faster downloader: take it from a peer that has it, or ask again`);
   }
   let mine = waiting.get(conn);

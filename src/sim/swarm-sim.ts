@@ -167,6 +167,7 @@ export class SwarmSim {
     }
     if (peer === 0 && this.firstCopies?.declines(node.name, String(index), !this.seededOnce.has(index), this.links.drainShare(0, node.id), this.q.now)) {
       this.q.after(this.lat(node.id, peer), () => this.input(node, { type: 'failure', peer: nameOf(peer), index, kind: 'declined' }));
+      this.tellSeeded(index, node.name);
       return;
     }
     const t = this.links.enqueue(peer, node.id, index, this.lengths[index]!, source);
@@ -200,10 +201,15 @@ export class SwarmSim {
     }
     if (t.from !== 0 || this.seededOnce.has(t.index)) return;
     this.seededOnce.add(t.index);
+    this.tellSeeded(t.index);
+  }
+
+  /** The origin's `seeded` notice to the downloaders it serves: it sent a block's first copy, or declined it to one (first-copy.ts). */
+  private tellSeeded(index: number, declined?: string): void {
     const origin = this.nodes[0]!;
     for (const peer of origin.neighbours) {
       origin.messages++;
-      this.q.after(this.lat(0, peer), () => this.input(this.nodes[peer]!, { type: 'seeded', index: t.index }));
+      this.q.after(this.lat(0, peer), () => this.input(this.nodes[peer]!, declined === undefined ? { type: 'seeded', index } : { type: 'seeded', index, declined }));
     }
   }
 

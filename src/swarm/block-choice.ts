@@ -46,8 +46,11 @@ export class SeedChoice {
     const grace = Math.max(this.graceMs, ((3 * s.blockLength) / p.rate()) * 1000);
     const recent = (i: number) => now - (s.seededAt.get(i) ?? -Infinity) < grace;
     const rv = s.rendezvous;
-    // Owners take their blocks from the front; helpers (below) take others' in a hash order.
-    const mine = pickRarest(s, p, (i) => rv.owner(i) === rv.selfId && !recent(i), 'low', random);
+    // Owners take their blocks from the front (a block the seed declined to its owner goes to
+    // the next member in its order, skipping slow ones); helpers (below) take others' in a hash order.
+    const designee = (i: number) => s.designee(i, now);
+    // A block handed on to us (not ours by the designation) only while no peer has it yet.
+    const mine = pickRarest(s, p, (i) => designee(i) === rv.selfId && !recent(i) && (s.availability[i]! <= seeds || rv.owner(i) === rv.selfId), 'low', random);
     if (mine !== undefined) return mine;
     // Blocks designated to others are taken only when they seem stuck: seeded long ago and
     // still at no peer, designated to a member we do not see, or (an owner that does not
@@ -55,7 +58,7 @@ export class SeedChoice {
     // then each helper takes them in its own hash order, so helpers rarely collide.
     const idleSince = this.idleSince.get(p.id) ?? now;
     const waited = p.inFlight.size === 0 && now - idleSince >= STEAL_IDLE_MS;
-    const pick = pickRarest(s, p, (i) => s.availability[i]! <= seeds && !recent(i) && (s.seededAt.has(i) || waited || !s.peers.has(rv.owner(i))), 'hash', random);
+    const pick = pickRarest(s, p, (i) => s.availability[i]! <= seeds && !recent(i) && (s.seededAt.has(i) || waited || !s.peers.has(designee(i)!)), 'hash', random);
     if (pick === undefined && !this.idleSince.has(p.id)) this.idleSince.set(p.id, now);
     if (pick !== undefined) this.idleSince.delete(p.id);
     return pick;

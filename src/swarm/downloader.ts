@@ -95,8 +95,8 @@ export class Downloader {
   }
 
   /** Routes a holder's `have`/`seeded` to the session it concerns. */
-  onHave(peerId: string, contentId: string, index: number, seeded: boolean): void {
-    this.sessions.get(contentId)?.onHave(peerId, index, seeded);
+  onHave(peerId: string, contentId: string, index: number, seeded: boolean, declined?: string): void {
+    this.sessions.get(contentId)?.onHave(peerId, index, seeded, declined);
   }
 
   /** Stops fetching one content now; blocks already in flight are stored or dropped (see `settled`). */

@@ -8,15 +8,21 @@
  *
  * So the origin declines a block's first copy to a downloader that drains its blocks at
  * under FIRST_COPY_MIN_SHARE of the typical (median) recent pace (`SlotShares.typicalShare`),
- * once per downloader and block: the downloader takes that block from a peer once one has it
- * (`SwarmState.decline`), and asks the origin again only if no other holder appears; asked
- * again, the origin sends it, so a downloader with nobody else to turn to (an urgent read,
- * the fast nodes gone) still gets it. The median, not the best pace: one downloader that
+ * once per downloader and block, and says so to its downloaders (`seeded` with `declined`):
+ * the next member in the block's rendezvous order takes it as if designated to it
+ * (`SwarmState.designee`), so a faster member fetches it and a relay copy will exist. The
+ * declined downloader takes it from a peer once one has it, and asks the origin again (which
+ * then sends it) when no holder has it and no seed sent it lately, as soon as it has had
+ * nothing else in flight for LIFT_IDLE_MS, or after DECLINE_RETRY_MS, or at once for a client
+ * waiting (`SwarmState.retryDeclined`). Without the notice and the idle lift, two downloaders
+ * over loopback (`npm run bench -- distribute`) stalled: the faster took the slower's declined
+ * blocks only one per idle pause (block-choice.ts), and the slower waited out the retry: 33 s
+ * a round against 4.2 s (session 9). The median, not the best pace: one downloader that
  * drained a block alone on an idle link would make every other look slow. `canopy sim swarm
- * --nodes 8 --slow 2 --placement lan`, 20 seeds: fast nodes 1.685 -> 1.571x their own bound
- * at 128 MiB, 1.328 -> 1.255x at 256 MiB with the origin's egress 1.118 -> 1.028; alike nodes
- * unchanged at 8, 16 and 32 (the best pace instead of the median, at 0.5, declined some alike
- * downloaders: 32 nodes' egress 1.119 -> 1.141). Pure: the caller passes `now`.
+ * --placement lan`, 10 seeds, fast nodes' worst time over their own bound without the rule /
+ * with session 9's / now: 8 nodes with 2 slow, 256 MiB 1.30 / 1.29 / 1.28 (origin egress
+ * 1.11 / 1.03 / 1.04); two downloaders, one at a quarter rate, 1.66 / 2.09 / 1.00 (docs/SWARM.md).
+ * Pure: the caller passes `now`.
  */
 import { DRAIN_MEMORY_MS } from './upload-slots.js';
 
@@ -28,6 +34,12 @@ export const FIRST_COPY_MIN_SHARE = 0.5;
  * simulator: the fast nodes take others' designated blocks only once their own are done).
  */
 export const DECLINE_RETRY_MS = DRAIN_MEMORY_MS;
+/**
+ * A declined downloader that has had nothing in flight this long asks the origin again for a
+ * declined block nobody took: waiting longer would only idle it (as long as a helper waits
+ * before it takes others' blocks from a seed, block-choice.ts).
+ */
+export const LIFT_IDLE_MS = 1_500;
 /** How long the origin remembers a decline: longer than the retry, so the retry is answered. */
 const DECLINE_MEMORY_MS = 2 * DECLINE_RETRY_MS;
 

@@ -78,9 +78,20 @@ export class HaveBroadcaster {
     this.send(contentId, 'seeded', index);
   }
 
-  private send(contentId: string, type: 'have' | 'seeded', index: number, relay = false, skip?: Set<PeerConnection>): void {
+  /**
+   * The origin declined the block's first copy to `member`, a slow drain (first-copy.ts): told
+   * to every subscriber (`seeded` with `declined`), so the next member in the block's
+   * rendezvous order fetches it. Nodes that predate it read a plain `seeded`: they leave the
+   * block to the seed's other downloaders for a while, then take it as stuck.
+   */
+  declined(contentId: string, index: number, member: string): void {
+    this.send(contentId, 'seeded', index, false, undefined, member);
+  }
+
+  private send(contentId: string, type: 'have' | 'seeded', index: number, relay = false, skip?: Set<PeerConnection>, declined?: string): void {
+    const body = relay ? { contentId, index, relay } : declined !== undefined ? { contentId, index, declined } : { contentId, index };
     for (const conn of this.subscribers.get(contentId) ?? []) {
-      if (!conn.isClosed && !skip?.has(conn)) void conn.notify(type, relay ? { contentId, index, relay } : { contentId, index }).catch(() => undefined);
+      if (!conn.isClosed && !skip?.has(conn)) void conn.notify(type, body).catch(() => undefined);
     }
   }
 }

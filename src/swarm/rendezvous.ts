@@ -90,6 +90,16 @@ export class Rendezvous {
   }
 
   /**
+   * The member with the highest score for `index` among those `skip` does not name (undefined
+   * when it names them all): who takes a block from a seed first once the seed has declined
+   * first copies to some members (first-copy.ts), so the next in the same order takes it.
+   */
+  ownerAmong(index: number, skip: (member: string) => boolean): string | undefined {
+    const left = this.members.filter((m) => !skip(m));
+    return left.length === 0 ? undefined : highestScore(left, index);
+  }
+
+  /**
    * Whether a seed's notice that it sent `index` most likely concerns a member that left
    * less than `windowMs` ago: under the designation that still counted it, that member owned
    * the block. Such a send will never be relayed, so the notice must not hold anyone back.

@@ -21,7 +21,8 @@
  * requests and are choked with backoff (`stalls.ts`); peers that send corrupt data are
  * banned. A block whose first copy the origin declined to send us (we drain slowly:
  * `first-copy.ts`) is taken from another holder, and asked of the origin again only if none
- * appears.
+ * appears; a block the origin says it declined to another member goes to the next member
+ * in its rendezvous order.
  */
 import type { Bitfield } from './bitfield.js';
 import { MAX_COPIES, pickEndgame, pickRarest, SeedChoice } from './block-choice.js';
@@ -98,6 +99,7 @@ export class SwarmScheduler {
 
   /** The one entry point for drivers: applies an input, then schedules; returns what to do. */
   handle(input: SwarmInput, now: number): SwarmAction[] {
+    this.s.noteBusy(now);
     const actions = this.apply(input, now);
     if (actions.length === 0 && !this.mayChangeChoice(input)) return actions;
     return actions.length === 0 ? this.schedule(now) : [...actions, ...this.schedule(now)];
@@ -111,7 +113,7 @@ export class SwarmScheduler {
    * depends on time alone is picked up by the next tick.
    */
   private mayChangeChoice(input: SwarmInput): boolean {
-    if (input.type === 'seeded') return false;
+    if (input.type === 'seeded') return input.declined !== undefined;
     if (input.type !== 'peer-has') return true;
     const p = this.s.peers.get(input.peer);
     if (!p || this.bulkPaused || this.s.inFlight >= this.total || p.inFlight.size >= this.perPeer) return this.s.urgentDeadlines.has(input.index);
@@ -130,7 +132,8 @@ export class SwarmScheduler {
         this.peerHas(input.peer, input.index);
         return [];
       case 'seeded':
-        this.seeded(input.index, now);
+        if (input.declined !== undefined) this.s.declinedTo(input.index, input.declined, now);
+        else this.seeded(input.index, now);
         return [];
       case 'peer-left':
         this.removePeer(input.peer);
@@ -297,7 +300,7 @@ export class SwarmScheduler {
   schedule(now: number): SwarmAction[] {
     const actions: SwarmAction[] = [];
     expireStalls(this.s, now, actions);
-    this.s.retryDeclined(now);
+    this.s.retryDeclined(now, this.seedGraceMs);
     if (this.s.urgentDeadlines.size > 0) this.scheduleUrgent(now, actions);
     if (!this.bulkPaused) this.scheduleBulk(now, actions);
     if (!this.completed && this.s.done) {

@@ -26,8 +26,11 @@ export type SwarmInput =
   | { type: 'peer-load'; peer: string; load: PeerLoad; rttMs: number }
   /** A holder stored a new block, or one started arriving there and can be relayed (`have`). */
   | { type: 'peer-has'; peer: string; index: number }
-  /** A seed started sending this block to someone (`seeded`). */
-  | { type: 'seeded'; index: number }
+  /**
+   * A seed started sending this block to someone (`seeded`), or (`declined`: that member's
+   * id) declined its first copy to a slow downloader (first-copy.ts).
+   */
+  | { type: 'seeded'; index: number; declined?: string }
   /** The connection to a holder closed. */
   | { type: 'peer-left'; peer: string }
   /** The downloaders of the content (for rendezvous designation). */

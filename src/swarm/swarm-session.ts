@@ -172,8 +172,8 @@ export class SwarmSession {
     return p;
   }
 
-  onHave(peerId: string, index: number, seeded: boolean): void {
-    this.handle(seeded ? { type: 'seeded', index } : { type: 'peer-has', peer: peerId, index });
+  onHave(peerId: string, index: number, seeded: boolean, declined?: string): void {
+    this.handle(!seeded ? { type: 'peer-has', peer: peerId, index } : declined === undefined ? { type: 'seeded', index } : { type: 'seeded', index, declined });
   }
 
   /** The periodic pass: what each peer has sent lately, and how late our own loop ran, go in first. */

@@ -5,10 +5,13 @@
  * `block-choice.ts`.
  */
 import type { Bitfield } from './bitfield.js';
-import { DECLINE_RETRY_MS } from './first-copy.js';
+import { DECLINE_RETRY_MS, LIFT_IDLE_MS } from './first-copy.js';
 import { PeerState, type PeerLoad } from './peer-state.js';
 import { Rendezvous } from './rendezvous.js';
 import type { SwarmAction } from './swarm-input.js';
+
+/** How long after a seed's last decline to a member the blocks handed on skip that member. */
+export const SLOW_MEMORY_MS = DECLINE_RETRY_MS;
 
 export class SwarmState {
   readonly peers = new Map<string, PeerState>();
@@ -27,6 +30,15 @@ export class SwarmState {
   /** Blocks a seed declined to send us first, oldest first (`decline`). */
   private declines: { p: PeerState; index: number; at: number }[] = [];
   private declinesCheckedAt = -Infinity;
+  /** When a request was last outstanding here (`noteBusy`): a declined block waits only while we have other work. */
+  private busyAt = -Infinity;
+  /** Members a seed declined first copies to lately → when it last said so (`declinedTo`). */
+  private readonly slow = new Map<string, number>();
+  /** Block index → the members a seed declined its first copy to (`declinedTo`). */
+  private readonly handed = new Map<number, Set<string>>();
+  /** `designee` of handed-on blocks, valid until a notice, a change of members, or `designeesUntil` (a slow mark expires). */
+  private readonly designees = new Map<number, string | undefined>();
+  private designeesUntil = Infinity;
 
   constructor(
     readonly lengths: readonly number[],
@@ -91,6 +103,7 @@ export class SwarmState {
   /** The downloaders, self included (rendezvous designation); notices about sends to members that left are dropped. */
   setSwarm(selfId: string, members: readonly string[], now: number, windowMs: number): void {
     if (!this.rendezvous.set(selfId, members, now)) return;
+    this.designees.clear();
     for (const index of [...this.seededAt.keys()]) if (this.rendezvous.sentToDeparted(index, now, windowMs)) this.seededAt.delete(index);
   }
 
@@ -113,20 +126,59 @@ export class SwarmState {
   }
 
   /**
-   * A declined block is asked of its seed again (which then sends it) once the decline is
-   * DECLINE_RETRY_MS old and no other holder has it: the faster downloaders may not want it,
-   * or may have left. Checked once a second: a pass must stay cheap.
+   * A seed said it declined `index`'s first copy to `member` (a slow drain, first-copy.ts):
+   * the block goes to the next member in its rendezvous order that no seed declined first
+   * copies to lately (SLOW_MEMORY_MS), so a faster member fetches it and a relay copy will exist.
    */
-  retryDeclined(now: number): void {
-    if (this.declines.length === 0 || now - this.declinesCheckedAt < 1_000) return;
+  declinedTo(index: number, member: string, now: number): void {
+    this.slow.set(member, now);
+    this.designees.clear();
+    let members = this.handed.get(index);
+    if (!members) this.handed.set(index, (members = new Set()));
+    members.add(member);
+  }
+
+  /** The member that takes `index` from a seed first: its rendezvous owner, or the next after declines. */
+  designee(index: number, now: number): string | undefined {
+    const declined = this.handed.get(index);
+    if (!declined) return this.rendezvous.owner(index);
+    if (now >= this.designeesUntil) this.designees.clear();
+    if (this.designees.size === 0) {
+      this.designeesUntil = Infinity;
+      for (const at of this.slow.values()) if (at + SLOW_MEMORY_MS > now) this.designeesUntil = Math.min(this.designeesUntil, at + SLOW_MEMORY_MS);
+    }
+    if (this.designees.has(index)) return this.designees.get(index);
+    const slow = (m: string) => declined.has(m) || now - (this.slow.get(m) ?? -Infinity) < SLOW_MEMORY_MS;
+    const designee = this.rendezvous.ownerAmong(index, slow) ?? this.rendezvous.ownerAmong(index, (m) => declined.has(m));
+    this.designees.set(index, designee);
+    return designee;
+  }
+
+  /**
+   * A declined block is asked of its seed again (which then sends it) when no other holder has
+   * it, nor was it sent from a seed lately (a faster member is getting it), and either we have
+   * had nothing in flight for LIFT_IDLE_MS (we would only wait: the stall session 9's
+   * two-downloader distribute hit) or the decline is DECLINE_RETRY_MS old. Checked at most
+   * once a second while busy: a pass must stay cheap.
+   */
+  retryDeclined(now: number, seedGraceMs: number): void {
+    if (this.declines.length === 0) return;
+    const idle = now - this.busyAt >= LIFT_IDLE_MS;
+    if (!idle && now - this.declinesCheckedAt < 1_000) return;
     this.declinesCheckedAt = now;
     this.declines = this.declines.filter(({ p, index, at }) => {
       if (this.have.has(index) || this.peers.get(p.id) !== p) return false;
-      if (now - at < DECLINE_RETRY_MS) return true;
+      if (!idle && now - at < DECLINE_RETRY_MS) return true;
+      if (now - (this.seededAt.get(index) ?? -Infinity) < seedGraceMs) return true;
       for (const q of this.peers.values()) if (q !== p && q.canServe(index)) return true;
       p.declined.delete(index);
       return false;
     });
+  }
+
+  /** Called before each input is applied: requests outstanding until now count as work (`retryDeclined`). */
+  noteBusy(now: number): void {
+    if (this.inFlight > 0) this.busyAt = now;
   }
 
   markHeld(index: number): void {
@@ -143,6 +195,7 @@ export class SwarmState {
     this.stats.requests++;
     if (ids.size > 0) this.stats.copies++;
     ids.add(p.id);
+    this.busyAt = now;
     actions.push({ type: 'request', peer: p.id, index });
   }
 

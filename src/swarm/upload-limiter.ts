@@ -6,7 +6,7 @@
  * uploads, queued bytes, recent rate, cap) comes from here.
  */
 import { CanopyError } from '../core/errors.js';
-import { FirstCopyRule } from './first-copy.js';
+import { FIRST_COPY_MIN_SHARE, FirstCopyRule } from './first-copy.js';
 import type { PeerLoad } from './peer-state.js';
 import { TokenBucket } from './token-bucket.js';
 import { SlotShares } from './upload-slots.js';
@@ -28,14 +28,14 @@ export const UPLOAD_SLOTS = 4;
  */
 export const MAX_WAITING = 2;
 /**
- * The first-copy rule is off in nodes (0: no downloader is declined) until its stall is
- * fixed: with two downloaders over loopback (`npm run bench -- distribute --size 256MiB`)
- * the slower one was declined blocks that the other never fetched from the origin, and
- * both waited out the 30 s retry: 33 s a round with the rule, 4.2 s without (session 9).
- * In netns with 2 slow nodes of 8 it took the fast nodes from 1.86 to 1.35x their bound;
- * the simulator keeps it (`canopy sim swarm`, `--no-first-copy-rule`).
+ * The first-copy rule's threshold in nodes (first-copy.ts). It was off (0) at the end of
+ * session 9: with two downloaders over loopback (`npm run bench -- distribute --size 256MiB`)
+ * the slower was declined blocks the other took only one per idle pause, and both waited out
+ * the 30 s retry (33 s a round against 4.2 s). The origin now says whom it declined, the next
+ * member in the block's order fetches it, and a declined downloader with nothing else to do
+ * asks again after LIFT_IDLE_MS (session 10, notes/issue-17.md).
  */
-export const NODE_FIRST_COPY_MIN_SHARE = 0;
+export const NODE_FIRST_COPY_MIN_SHARE = FIRST_COPY_MIN_SHARE;
 
 interface Waiter {
   peer: string | undefined;
@@ -60,7 +60,7 @@ export class UploadLimiter {
     private readonly maxWaiting = MAX_WAITING,
     /** The clock drain paces are measured with (tests pass their own). */
     private readonly clock: () => number = () => performance.now(),
-    /** The first-copy rule's threshold (first-copy.ts); 0, the default, never declines. */
+    /** The first-copy rule's threshold (first-copy.ts); 0 never declines. */
     firstCopyMinShare = NODE_FIRST_COPY_MIN_SHARE,
   ) {
     this.firstCopies = new FirstCopyRule(firstCopyMinShare);

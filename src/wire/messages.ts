@@ -51,6 +51,8 @@ export interface InterestReply { blocks: number; seed: boolean; uploads: number;
 export interface LoadBody { contentId: string }
 /** `relay`: the block is still arriving here (unverified); it can be asked for and comes as it arrives. */
 export interface HaveBody { contentId: string; index: number; relay?: boolean }
+/** `declined`: the origin declined the block's first copy to this member, a slow drain (src/swarm/first-copy.ts); absent: it sent the block. */
+export interface SeededBody extends HaveBody { declined?: string }
 /** A node asks the root for a new certificate (same node id) for this public key; the reply is `{cert}`. */
 export interface RenewBody { publicKey: string }
 /** A member asks the root for an HTTPS server certificate for its names (src/node/https-setup.ts). */
@@ -77,7 +79,7 @@ export interface MessageBodies {
   interest: InterestBody;
   load: LoadBody;
   have: HaveBody;
-  seeded: HaveBody;
+  seeded: SeededBody;
   cancel: GetBlockBody;
   'trust-update': TrustUpdateBody;
   renew: RenewBody;
@@ -155,7 +157,7 @@ const SCHEMAS: { [T in MessageType]: Record<keyof MessageBodies[T], Check> } = {
   interest: { contentId: hash },
   load: { contentId: hash },
   have: { contentId: hash, index: count, relay: optional(bool) },
-  seeded: { contentId: hash, index: count, relay: optional(bool) },
+  seeded: { contentId: hash, index: count, relay: optional(bool), declined: optional(str(128)) },
   cancel: { contentId: hash, index: count, pieces: optional(bool) },
   'trust-update': { records: arrayOf(object, 10_000), revocations: optional(object), publishers: optional(object) },
   renew: { publicKey: str(1024) },

@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventQueue } from '../../../src/sim/event-queue.js';
 import { Links, type Host, type Transfer } from '../../../src/sim/swarm-links.js';
+import { rng } from '../../../src/sim/geography.js';
 import { runSwarmScenario } from '../../../src/sim/swarm-scenario.js';
+import { SwarmSim } from '../../../src/sim/swarm-sim.js';
 import { runCli } from '../../helpers/cli.js';
 
 const MiB = 2 ** 20;
@@ -90,6 +92,33 @@ describe('slow nodes do not hold back the fast ones (issue 17, session 7)', () =
       assert.ok(r.fastWorstOwnRatio < 1.85, `seed ${seed}: fast nodes at ${r.fastWorstOwnRatio}x their own bound`);
       assert.ok(r.slowWorstOwnRatio < 1.1, `seed ${seed}: slow nodes at ${r.slowWorstOwnRatio}x their own bound`);
     }
+  });
+});
+
+describe('the first-copy rule with two downloaders (issue 17, session 10)', () => {
+  it('the slower declined its first copies: the faster fetches them, and neither finishes later than without the rule', () => {
+    // `npm run bench -- distribute`'s shape: an origin that is not the limit, two downloaders,
+    // the second draining at 0.4 of the first's pace. Session 9's rule declined the second its
+    // blocks, the first took them only one per idle pause (1.5 s), and the second waited out the
+    // 30 s retry: the first finished at 47.8 s against 35.2 s without the rule. Now the origin
+    // says whom it declined and the next member in each block's order fetches it.
+    const finish = (rule: boolean) => {
+      const rate = 12.5e6;
+      const dc = { x: 0, y: 0, attrs: {} };
+      const specs = [
+        { up: 8 * rate, down: 8 * rate, place: dc, neighbours: [1, 2] },
+        { up: rate, down: rate, place: dc, neighbours: [0, 2] },
+        { up: rate, down: 0.4 * rate, place: dc, neighbours: [0, 1] },
+      ];
+      const sim = new SwarmSim(specs, 256 * MiB, 4 * MiB, [1, 2], rng(1), undefined, undefined, undefined, true, true, rule);
+      sim.run(600_000);
+      return { fast: sim.nodes[1]!.doneAt!, slow: sim.nodes[2]!.doneAt!, egress: sim.links.hosts[0]!.uploaded / (256 * MiB) };
+    };
+    const off = finish(false);
+    const on = finish(true);
+    assert.ok(on.fast <= off.fast, `the faster: ${on.fast} ms with the rule, ${off.fast} ms without`);
+    assert.ok(on.slow <= off.slow, `the slower: ${on.slow} ms with the rule, ${off.slow} ms without`);
+    assert.ok(on.egress <= off.egress, `origin egress ${on.egress} with the rule, ${off.egress} without`);
   });
 });
 

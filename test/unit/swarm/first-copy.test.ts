@@ -1,15 +1,18 @@
 /**
- * The origin's first copies go to downloaders that pass blocks on fast (issue 17 session 9,
- * src/swarm/first-copy.ts): the origin declines a block's first copy to a slow drain once,
- * and the downloader takes that block from a peer, asking the origin again only when no
- * other holder appears (or a client waits for it). Both sides are pure; a clock is given.
+ * The origin's first copies go to downloaders that pass blocks on fast (issue 17 sessions 9
+ * and 10, src/swarm/first-copy.ts): the origin declines a block's first copy to a slow drain
+ * once and says so; the next member in the block's rendezvous order fetches it; the declined
+ * downloader takes it from a peer, asking the origin again when no holder appears and it has
+ * nothing else to do (or a client waits for it). Both sides are pure; a clock is given.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Bitfield } from '../../../src/swarm/bitfield.js';
-import { DECLINE_RETRY_MS, FIRST_COPY_MIN_SHARE, FirstCopyRule } from '../../../src/swarm/first-copy.js';
+import { DECLINE_RETRY_MS, FIRST_COPY_MIN_SHARE, FirstCopyRule, LIFT_IDLE_MS } from '../../../src/swarm/first-copy.js';
 import type { PeerLoad } from '../../../src/swarm/peer-state.js';
+import { mixedHash } from '../../../src/swarm/rendezvous.js';
 import { SwarmScheduler, type SwarmAction } from '../../../src/swarm/scheduler.js';
+import { SLOW_MEMORY_MS, SwarmState } from '../../../src/swarm/swarm-state.js';
 import { UploadLimiter } from '../../../src/swarm/upload-limiter.js';
 
 const MiB = 2 ** 20;
@@ -43,14 +46,14 @@ describe('first copies from the origin', () => {
     assert.equal(limiter.declinesFirstCopy('slow', 'c/1', false), false, 'a copy already sent is sent again');
     assert.equal(limiter.declinesFirstCopy('slow', 'c/1', true), true);
     assert.equal(limiter.declinesFirstCopy('slow', 'c/1', true), false, 'once');
-    // A node's limiter (the default threshold, 0) never declines: the rule is off in nodes (upload-limiter.ts).
+    // A node's limiter (the default threshold) runs the rule: it was off in nodes at the end of session 9.
     const node = new UploadLimiter(0, 4, 2, () => now);
     for (const [peer, ms] of [['fast', 400], ['fast2', 400], ['slow', 1_600]] as const) {
       const release = await node.acquire(4 * MiB, undefined, peer);
       now += ms;
       release();
     }
-    assert.equal(node.declinesFirstCopy('slow', 'c/2', true), false);
+    assert.equal(node.declinesFirstCopy('slow', 'c/2', true), true);
   });
 
   it('a declined downloader takes the block from a peer, asks the origin again only if none has it, and at once for a waiting client', () => {
@@ -62,10 +65,10 @@ describe('first copies from the origin', () => {
     assert.ok(c !== undefined && c !== declined);
     assert.deepEqual(s.handle({ type: 'block', peer: 'origin', index: c, valid: true }, 900), [], 'the declined block waits for another holder');
     assert.deepEqual(asked(s.handle({ type: 'peer-has', peer: 'peer', index: declined! }, 1_000), 'peer'), [declined]);
-    // That holder loses it (a relay that failed): past the retry, and only then, the origin is asked again.
+    // That holder loses it (a relay that failed): with nothing else to do, and only then, the origin is asked again.
     s.handle({ type: 'failure', peer: 'peer', index: declined!, kind: 'lost' }, 1_100);
-    assert.deepEqual(s.handle({ type: 'tick' }, DECLINE_RETRY_MS / 2), []);
-    assert.deepEqual(asked(s.handle({ type: 'tick' }, DECLINE_RETRY_MS + 1_100), 'origin'), [declined]);
+    assert.deepEqual(s.handle({ type: 'tick' }, 1_100 + LIFT_IDLE_MS / 2), []);
+    assert.deepEqual(asked(s.handle({ type: 'tick' }, 1_100 + LIFT_IDLE_MS), 'origin'), [declined]);
     // A client waiting for a declined block asks the origin again at once (which then sends it).
     const u = downloader();
     const [d] = asked(u.schedule(0), 'origin');
@@ -73,7 +76,92 @@ describe('first copies from the origin', () => {
     u.handle({ type: 'block', peer: 'origin', index: [0, 1, 2].find((i) => i !== d)!, valid: true }, 20);
     assert.ok(asked(u.handle({ type: 'urgent', index: d!, deadline: 5_000 }, 30), 'origin').includes(d!));
   });
+
+  it('a declined downloader with other work waits for a holder, and once idle asks the origin again long before the retry', () => {
+    // Session 9's distribute stall: two downloaders, the slower declined blocks nobody fetched,
+    // both idle until the 30 s retry. Busy (a block in flight from the peer), the declined one
+    // waits; with nothing in flight for LIFT_IDLE_MS and no holder, it asks the origin again.
+    const s = downloader();
+    const [declined] = asked(s.schedule(0), 'origin');
+    s.handle({ type: 'failure', peer: 'origin', index: declined!, kind: 'declined' }, 10);
+    const others = [0, 1, 2].filter((i) => i !== declined);
+    for (const i of others) s.handle({ type: 'peer-has', peer: 'peer', index: i }, 20);
+    // The others come slowly from the origin and the peer: busy until 20 s.
+    let now = 20;
+    for (const i of others) {
+      now += 10_000;
+      const actions = s.handle({ type: 'block', peer: s.peerIds().find((id) => id === 'peer')!, index: i, valid: true }, now);
+      assert.ok(!asked(actions, 'origin').includes(declined!), `busy at ${now} ms: not asked again`);
+    }
+    assert.deepEqual(s.handle({ type: 'tick' }, now + LIFT_IDLE_MS / 2), [], 'just idle: still waits');
+    assert.deepEqual(asked(s.handle({ type: 'tick' }, now + LIFT_IDLE_MS), 'origin'), [declined], 'idle: asks the origin again');
+    assert.ok(now + LIFT_IDLE_MS < DECLINE_RETRY_MS);
+  });
+
+  it("the seed's notice hands a declined block to the next member in its order, which asks for it at once", () => {
+    const members = ['fast', 'slow', 'third'];
+    // A block owned by 'slow' whose next member in rendezvous order is 'fast'.
+    const order = (i: number) => [...members].sort((a, b) => mixedHash(`${b}:${i}`) - mixedHash(`${a}:${i}`));
+    const index = Array.from({ length: 64 }, (_, i) => i).find((i) => order(i)[0] === 'slow' && order(i)[1] === 'fast')!;
+    const mine = Array.from({ length: 64 }, (_, i) => i).filter((i) => order(i)[0] === 'fast');
+    const make = () => {
+      const s = new SwarmScheduler({ lengths: Array.from({ length: 64 }, () => 4 * MiB), have: new Bitfield(64), wanted: () => true, maxInFlight: 16, maxInFlightPerPeer: 4 });
+      s.addPeer('origin', Bitfield.full(64), IDLE, 2, true);
+      s.addPeer('slow', new Bitfield(64), IDLE, 2, false);
+      return s;
+    };
+    const join = (s: SwarmScheduler) => asked(s.handle({ type: 'swarm', selfId: 'fast', members }, 0), 'origin');
+    // Without a notice, 'fast' takes its own blocks (and those of 'third', which it does not
+    // see) and leaves the slow member's to it.
+    const f = make();
+    assert.ok(!fromOrigin(f, join(f)).includes(index), "the slow member's block is left to it");
+    // Told the origin declined it to 'slow', 'fast' asks for it among its own, not once idle at the seed.
+    const g = make();
+    const first = join(g);
+    const got = fromOrigin(g, [...first, ...asked(g.handle({ type: 'seeded', index, declined: 'slow' }, 0), 'origin')]);
+    assert.ok(got.includes(index), 'handed on: asked of the seed');
+    assert.ok(got.indexOf(index) <= mine.filter((i) => i < index).length, 'in index order among its own');
+    // Once a peer holds it, it is not asked of the seed as handed on.
+    const h = make();
+    const pending = join(h);
+    h.handle({ type: 'peer-has', peer: 'slow', index }, 0);
+    pending.push(...asked(h.handle({ type: 'seeded', index, declined: 'slow' }, 0), 'origin'));
+    assert.ok(!fromOrigin(h, pending).includes(index));
+  });
 });
+
+describe('who fetches a block the origin declined', () => {
+  it('the next member in its order that the origin has not declined lately, and that one again once the mark is old', () => {
+    const members = ['a', 'b', 'c', 'd'];
+    const order = (i: number) => [...members].sort((x, y) => mixedHash(`${y}:${i}`) - mixedHash(`${x}:${i}`));
+    const s = new SwarmState([4 * MiB, 4 * MiB], new Bitfield(2), () => true);
+    s.setSwarm('a', members, 0, 0);
+    const [first, second, third] = order(0);
+    assert.equal(s.designee(0, 0), first, 'nothing declined: the owner');
+    s.declinedTo(0, first!, 0);
+    assert.equal(s.designee(0, 0), second);
+    // The second is declined another block: it is skipped for block 0 too, until its mark is old.
+    s.declinedTo(1, second!, 1_000);
+    assert.equal(s.designee(0, 2_000), third);
+    assert.equal(s.designee(0, 1_000 + SLOW_MEMORY_MS), second);
+    assert.notEqual(s.designee(0, 1_000 + SLOW_MEMORY_MS), first, 'the one declined this block never gets it back while others remain');
+  });
+});
+
+/**
+ * Every block `s` asks of the origin, in order, each delivered 5 ms after it is asked: one
+ * second of simulated time at most, less than a helper waits idle before it takes others' blocks.
+ */
+function fromOrigin(s: SwarmScheduler, pending: number[]): number[] {
+  const got: number[] = [];
+  let now = 0;
+  while (pending.length > 0 && now < 1_000) {
+    const index = pending.shift()!;
+    got.push(index);
+    pending.push(...asked(s.handle({ type: 'block', peer: 'origin', index, valid: true }, (now += 5)), 'origin'));
+  }
+  return got;
+}
 
 /** Three blocks wanted, one request at a time; the origin holds all, a peer none yet. */
 function downloader(): SwarmScheduler {
