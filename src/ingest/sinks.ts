@@ -33,9 +33,12 @@ export function storeSink(store: BlockStore, stripe = `ingest:${randomBytes(8).t
   const written: string[] = [];
   const syncing = new Set<Promise<void>>();
   let failure: { err: unknown } | undefined;
+  // While the sink takes blocks, the store's commits wait for more of them (batches of ~32, not one each).
+  let writing: (() => void) | undefined;
   return {
     async put(data, hash) {
       if (failure) throw failure.err;
+      writing ??= store.expectWrites();
       written.push(hash);
       // Deferred: only `flush` waits for durability, so the volume may gather a bigger batch first.
       const { durable } = await store.stageHashed(hash, data, { stripe, index: index++ }, true);
@@ -50,6 +53,8 @@ export function storeSink(store: BlockStore, stripe = `ingest:${randomBytes(8).t
       while (syncing.size >= MAX_SYNCING) await Promise.race(syncing);
     },
     async flush() {
+      writing?.();
+      writing = undefined;
       await Promise.all(syncing);
       if (failure) throw failure.err;
     },

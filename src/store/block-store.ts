@@ -17,8 +17,8 @@
  * block does not fit, unpinned contents are evicted by the policy in eviction.ts; if
  * nothing is left to evict the write fails with ERR_STORE_FULL and leaves nothing behind.
  *
- * A store opened with `readOnly` (another process of the site: a second edge server, a
- * verifier) reads the same index and volumes concurrently and never writes.
+ * A store opened with `readOnly` (another process of the site: a second edge server, a verifier)
+ * reads the same index and volumes concurrently and never writes.
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
@@ -235,9 +235,10 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   }
 
   /** Batches committed and blocks in them since the store opened (group commit at work). */
-  commitStats(): { batches: number; blocks: number } {
-    return this.committers.totals();
-  }
+  commitStats = (): { batches: number; blocks: number } => this.committers.totals();
+
+  /** A writer of deferred blocks says more follow until it calls the returned function (volume-commit.ts). */
+  expectWrites = (): (() => void) => this.committers.openWriter();
 
   /**
    * A volume with room for the block, evicting unpinned contents if there is none. The

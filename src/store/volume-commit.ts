@@ -25,8 +25,9 @@ export const GATHER = 32;
 /** How long a held commit waits at most for the blocks still being staged. */
 export const LINGER_MS = 200;
 
-function volumeCommitter(volume: Volume, index: IndexDb, staging: () => number): GroupCommit<PendingBlock> {
-  const hold = { hold: (queued: number) => queued < GATHER && staging() > 0, lingerMs: LINGER_MS };
+/** `coming()`: whether more blocks are on their way to the volume (being staged, or a writer still writing). */
+function volumeCommitter(volume: Volume, index: IndexDb, coming: () => boolean): GroupCommit<PendingBlock> {
+  const hold = { hold: (queued: number) => queued < GATHER && coming(), lingerMs: LINGER_MS };
   return new GroupCommit<PendingBlock>(async (batch) => {
     await volume.commit(batch.map((b) => b.staged));
     index.transaction(() => {
@@ -48,13 +49,19 @@ export class VolumeCommitters {
   private readonly byVolume = new Map<string, GroupCommit<PendingBlock>>();
   /** Blocks being staged (written to temp files) per volume: the ones a held commit waits for. */
   private readonly stagingCount = new Map<string, number>();
+  /**
+   * Writers that said more blocks will follow (an ingest, an upload, until it flushes). A
+   * small block is staged on the event loop (small-write.ts), so between two of them nothing
+   * is being staged and the staging count alone would commit each one by itself.
+   */
+  private writers = 0;
 
   constructor(private readonly index: IndexDb) {}
 
   of(volume: Volume): GroupCommit<PendingBlock> {
     let committer = this.byVolume.get(volume.id);
     if (!committer) {
-      committer = volumeCommitter(volume, this.index, () => this.stagingCount.get(volume.id) ?? 0);
+      committer = volumeCommitter(volume, this.index, () => this.writers > 0 || (this.stagingCount.get(volume.id) ?? 0) > 0);
       this.byVolume.set(volume.id, committer);
     }
     return committer;
@@ -69,6 +76,18 @@ export class VolumeCommitters {
       this.stagingCount.set(volume.id, this.stagingCount.get(volume.id)! - 1);
       this.of(volume).kick();
     }
+  }
+
+  /** A writer starts: held commits wait for its blocks (up to LINGER_MS) until the returned function is called. */
+  openWriter(): () => void {
+    this.writers++;
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      this.writers--;
+      for (const c of this.byVolume.values()) c.kick();
+    };
   }
 
   /** Batches committed and blocks in them since the store opened (group commit at work). */

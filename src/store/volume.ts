@@ -18,6 +18,7 @@ import path from 'node:path';
 import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import { unpooled, type Lease } from '../core/block-pool.js';
 import { isDirectUnsupported, writeDirect } from './direct-write.js';
+import { SMALL_BLOCK_BYTES, writeSmall, type StagedFile } from './small-write.js';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
 
@@ -61,7 +62,7 @@ export interface StagedBlock {
   length: number;
   tmpPath: string;
   finalPath: string;
-  fh: FileHandle;
+  fh: StagedFile;
 }
 
 export class Volume implements WeightedVolume {
@@ -201,7 +202,10 @@ export class Volume implements WeightedVolume {
    */
   async stage(hash: string, data: BlockBytes): Promise<StagedBlock> {
     const tmpPath = path.join(this.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
-    const staged = (fh: FileHandle): StagedBlock => ({ hash, length: byteLength(data), tmpPath, finalPath: this.blockPath(hash), fh });
+    const length = byteLength(data);
+    const staged = (fh: StagedFile): StagedBlock => ({ hash, length, tmpPath, finalPath: this.blockPath(hash), fh });
+    // A small block: written here, buffered (small-write.ts); synced in its commit like any other.
+    if (length <= SMALL_BLOCK_BYTES) return staged(writeSmall(tmpPath, data));
     if (this.directWrites) {
       try {
         return staged(await writeDirect(tmpPath, data));
