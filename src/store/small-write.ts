@@ -19,7 +19,7 @@ import type { BlockBytes } from '../core/block-bytes.js';
  * Blocks up to this size are staged on the event loop (a few tens of microseconds each:
  * one create, one copy into the page cache). Larger ones go through the pool (direct-write.ts).
  */
-export const SMALL_BLOCK_BYTES = 256 * 1024;
+export const SMALL_BLOCK_BYTES = 128 * 1024;
 
 /** What a commit needs of a staged temp file: sync its data, then close it. A FileHandle is one. */
 export interface StagedFile {

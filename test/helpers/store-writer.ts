@@ -9,14 +9,17 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { BlockStore } from '../../src/store/block-store.js';
+import { SMALL_BLOCK_BYTES } from '../../src/store/small-write.js';
 
 const [data, ...volumes] = process.argv.slice(2);
 const store = new BlockStore(data!, volumes.map((v) => ({ path: v })));
 let index = 0;
 const writer = async (early: boolean) => {
   for (;;) {
-    // Odd sizes: the O_DIRECT path pads and truncates the last chunk.
-    const block = randomBytes(64 * 1024 + Math.floor(Math.random() * 200_000));
+    // Odd sizes, half of them small (staged buffered on the event loop, small-write.ts), half
+    // larger (the O_DIRECT path, which pads and truncates the last chunk).
+    const small = Math.random() < 0.5;
+    const block = randomBytes(small ? 1 + Math.floor(Math.random() * SMALL_BLOCK_BYTES) : SMALL_BLOCK_BYTES + 1 + Math.floor(Math.random() * 200_000));
     const hint = { stripe: 'crash', index: index++ };
     if (!early) {
       process.stdout.write(`${await store.put(block, undefined, hint)}\n`);
