@@ -39,7 +39,7 @@ import type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats }
 import { classifyIoError, ioReason, isReadOnlyError, readableIds, Volume } from './volume.js';
 import { VolumeChoice } from './volume-choice.js';
 import { noWritableVolume } from './volume-health.js';
-import { VolumeCommitters } from './volume-commit.js';
+import { VolumeCommitters, type StoreWriter } from './volume-commit.js';
 import { VolumeSet } from './volume-set.js';
 import type { VolumeConfig } from './volume-spec.js';
 
@@ -173,7 +173,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
    */
   async stageHashed(hash: string, data: BlockBytes, hint?: StripeHint, defer = false): Promise<{ durable: Promise<void> }> {
     if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
-    if (this.has(hash)) return { durable: Promise.resolve() };
+    if (this.has(hash)) return { durable: this.committers.dirSyncs.durable(hash) };
     const pending = this.writing.get(hash);
     if (pending) return { durable: pending };
     let markStaged!: () => void;
@@ -196,7 +196,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
         staged();
         released = true;
         // Durable, renamed and indexed together with the other blocks of its batch (volume-commit.ts).
-        await this.committers.of(volume).submit({ staged: block, hint }, defer);
+        await this.committers.of(volume).submit({ staged: block, hint, deferred: defer }, defer);
         // Hashed here from the bytes just written: its first read need not hash it again (read-verification.ts).
         this.verification.written(hash);
         return;
@@ -237,8 +237,8 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   /** Batches committed and blocks in them since the store opened (group commit at work). */
   commitStats = (): { batches: number; blocks: number } => this.committers.totals();
 
-  /** A writer of deferred blocks says more follow until it calls the returned function (volume-commit.ts). */
-  expectWrites = (): (() => void) => this.committers.openWriter();
+  /** A writer of deferred blocks: more follow until `done`; `durable` makes them durable (volume-commit.ts). */
+  expectWrites = (): StoreWriter => this.committers.openWriter();
 
   /**
    * A volume with room for the block, evicting unpinned contents if there is none. The

@@ -231,11 +231,12 @@ export class Volume implements WeightedVolume {
    * Second half, for many staged blocks at once: every temp file's data is synced (in
    * parallel on the thread pool, so the file system can fold the flushes into few journal
    * commits), each is renamed to its block path, and each directory touched is synced
-   * once. Only after that may the index list the blocks. On failure the temp files are
-   * removed; a block already renamed is whole (it was synced first) and the scrub settles
-   * it at the next start.
+   * once (with `syncDirs` false, the caller does that later: dir-sync.ts; the directories
+   * are returned). Only after that may the index list the blocks. On failure the temp files
+   * are removed; a block already renamed is whole (it was synced first) and the scrub
+   * settles it at the next start.
    */
-  async commit(blocks: readonly StagedBlock[]): Promise<void> {
+  async commit(blocks: readonly StagedBlock[], syncDirs = true): Promise<string[]> {
     try {
       try {
         await Promise.all(blocks.map((b) => b.fh.datasync()));
@@ -246,7 +247,9 @@ export class Volume implements WeightedVolume {
       // pool each would queue behind the syncs of other batches, which hold its four threads
       // for whole journal commits.
       for (const b of blocks) renameSync(b.tmpPath, b.finalPath);
-      await Promise.all([...new Set(blocks.map((b) => path.dirname(b.finalPath)))].map(fsyncDir));
+      const dirs = [...new Set(blocks.map((b) => path.dirname(b.finalPath)))];
+      if (syncDirs) await Promise.all(dirs.map(fsyncDir));
+      return dirs;
     } catch (err) {
       await Promise.all(blocks.map((b) => unlink(b.tmpPath).catch(() => undefined)));
       throw err;
@@ -357,7 +360,7 @@ function fsyncDirSync(dir: string): void {
 }
 
 /** Only the sync goes to the thread pool; opening and closing a directory take microseconds. */
-async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDir(dir: string): Promise<void> {
   const fd = openSync(dir, 'r');
   try {
     await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));

@@ -52,7 +52,7 @@ describe('small blocks: staged on the event loop, committed in batches', () => {
     await store.putHashed(sha(b), b, { stripe: 's', index: 1 });
     await durable;
     assert.deepEqual(store.commitStats(), { batches: 1, blocks: 2 }, 'without the hold the first block was committed alone');
-    done();
+    done.done();
     store.close();
   });
 
