@@ -175,7 +175,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
     if (this.has(hash)) return { durable: this.committers.dirSyncs.durable(hash) };
     const pending = this.writing.get(hash);
-    if (pending) return { durable: pending };
+    if (pending) return { durable: pending.then(() => this.committers.dirSyncs.durable(hash)) };
     let markStaged!: () => void;
     const staged = new Promise<void>((resolve) => (markStaged = resolve));
     const durable = this.write(hash, data, hint, markStaged, defer).finally(() => this.writing.delete(hash));
