@@ -66,8 +66,8 @@ export class VolumeCommitters {
   private readonly stagingCount = new Map<string, number>();
   /**
    * Writers that said more blocks will follow (an ingest, an upload, until it flushes). A
-   * small block is staged on the event loop (small-write.ts), so between two of them nothing
-   * is being staged and the staging count alone would commit each one by itself.
+   * small block is staged in one short trip (small-write.ts), so between two of them often
+   * nothing is being staged and the staging count alone would commit each one by itself.
    */
   private writers = 0;
   /** Directory syncs of deferred blocks, put off until a writer flushes or someone needs the block. */

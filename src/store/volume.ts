@@ -204,8 +204,8 @@ export class Volume implements WeightedVolume {
     const tmpPath = path.join(this.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
     const length = byteLength(data);
     const staged = (fh: StagedFile): StagedBlock => ({ hash, length, tmpPath, finalPath: this.blockPath(hash), fh });
-    // A small block: written here, buffered (small-write.ts); synced in its commit like any other.
-    if (length <= SMALL_BLOCK_BYTES) return staged(writeSmall(tmpPath, data));
+    // A small block: one trip to create its temp file, its bytes copied in buffered (small-write.ts).
+    if (length <= SMALL_BLOCK_BYTES) return staged(await writeSmall(tmpPath, data));
     if (this.directWrites) {
       try {
         return staged(await writeDirect(tmpPath, data));

@@ -16,20 +16,19 @@ let n = 0;
 const fresh = (name: string) => path.join(root, `${name}-${n++}`);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-describe('small blocks: staged on the event loop, committed in batches', () => {
-  it('has a small block in its temp file before stage() is awaited; small and large blocks commit together', async () => {
+describe('small blocks: staged buffered, committed in batches', () => {
+  it('stages small and large blocks alike: whole under their names after one commit, no temp file left', async () => {
     const dir = fresh('vol');
     const volume = Volume.open({ path: dir }, undefined, 'v0', false);
     const small = randomBytes(SMALL_BLOCK_BYTES - 7);
+    const pieces = [randomBytes(3000), randomBytes(0), randomBytes(5001)];
     const large = randomBytes(SMALL_BLOCK_BYTES + 4096 + 3);
-    const stagingSmall = volume.stage(sha(small), small);
-    const temps = readdirSync(path.join(dir, 'tmp'));
-    assert.equal(temps.length, 1, 'the small block is written before stage() yields');
-    assert.ok(readFileSync(path.join(dir, 'tmp', temps[0]!)).equals(small));
-    const stagingLarge = volume.stage(sha(large), large);
-    const staged = await Promise.all([stagingSmall, stagingLarge]);
+    const joined = Buffer.concat(pieces);
+    const staged = await Promise.all([volume.stage(sha(small), small), volume.stage(sha(joined), pieces), volume.stage(sha(large), large)]);
+    assert.equal(readdirSync(path.join(dir, 'tmp')).length, 3, 'staged: temp files, nothing under a block name yet');
+    assert.equal(existsSync(volume.blockPath(sha(small))), false);
     await volume.commit(staged);
-    for (const b of [small, large]) assert.ok(readFileSync(volume.blockPath(sha(b))).equals(b), 'whole under its name after the commit');
+    for (const b of [small, joined, large]) assert.ok(readFileSync(volume.blockPath(sha(b))).equals(b), 'whole under its name after the commit');
     assert.deepEqual(readdirSync(path.join(dir, 'tmp')), []);
   });
 
