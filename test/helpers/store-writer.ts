@@ -4,7 +4,8 @@
  * has resolved, one per line, until it is killed. Used by the crash test of the batched
  * write path: every printed block must be visible and whole after a SIGKILL. Half the
  * writers go the ingest's way (stageHashed: the buffer is taken back, and here scribbled
- * over, as soon as the bytes are staged; the hash is printed once the block is durable).
+ * over, as soon as the bytes are staged; the hash is printed once the block is durable, or,
+ * for a deferred one, committed with its directory sync put off: visible and whole).
  * Usage: node --import tsx test/helpers/store-writer.ts DATA VOLUME...
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -26,7 +27,8 @@ const writer = async (early: boolean) => {
       continue;
     }
     const hash = createHash('sha256').update(block).digest('hex');
-    const { durable } = await store.stageHashed(hash, block, hint);
+    // Every other one deferred, as an ingest's: renamed and indexed with its directory sync put off (dir-sync.ts).
+    const { durable } = await store.stageHashed(hash, block, hint, index % 2 === 0);
     block.fill(0xee); // The store must not read the buffer after staging.
     await durable;
     process.stdout.write(`${hash}\n`);
