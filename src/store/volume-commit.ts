@@ -34,10 +34,7 @@ function volumeCommitter(volume: Volume, index: IndexDb, coming: () => boolean, 
   return new GroupCommit<PendingBlock>(async (batch) => {
     // A batch with a block someone waits for syncs its directories now; an ingest's alone leaves them to its flush.
     const now = batch.some((b) => !b.deferred);
-    const dirs = await volume.commit(
-      batch.map((b) => b.staged),
-      now,
-    );
+    const dirs = await volume.commit(batch.map((b) => b.staged), now);
     if (!now) dirSyncs.add(volume, dirs, batch.map((b) => b.staged.hash));
     index.transaction(() => {
       for (const { staged, hint } of batch) {

@@ -231,10 +231,10 @@ export class Volume implements WeightedVolume {
    * Second half, for many staged blocks at once: every temp file's data is synced (in
    * parallel on the thread pool, so the file system can fold the flushes into few journal
    * commits), each is renamed to its block path, and each directory touched is synced
-   * once (with `syncDirs` false, the caller does that later: dir-sync.ts; the directories
-   * are returned). Only after that may the index list the blocks. On failure the temp files
-   * are removed; a block already renamed is whole (it was synced first) and the scrub
-   * settles it at the next start.
+   * once; only after that may the index list the blocks. With `syncDirs` false the caller
+   * syncs the directories (returned) later (dir-sync.ts, an ingest's blocks). On failure the
+   * temp files are removed; a block already renamed is whole (it was synced first) and the
+   * scrub settles it at the next start.
    */
   async commit(blocks: readonly StagedBlock[], syncDirs = true): Promise<string[]> {
     try {
