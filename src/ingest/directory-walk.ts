@@ -9,6 +9,7 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
+import { mapLimit } from '../core/map-limit.js';
 import { pathProblem, targetProblem } from '../core/manifest-files.js';
 import type { TreeItem } from './directory-layout.js';
 
@@ -36,34 +37,49 @@ function decodeName(raw: Buffer, parent: string): string {
   return name;
 }
 
+/**
+ * Entries looked at at once: one lstat after another, each a round trip through libuv's
+ * thread pool, a tree of 2,000 files took 0.1-0.5 s to walk (notes/issue-20.md, Session 10).
+ */
+export const WALK_IN_FLIGHT = 32;
+
+type Found = { item: TreeItem; file?: WalkedFile } | { skipped: string };
+
 export async function walkDirectory(root: string): Promise<Walk> {
   const walk: Walk = { items: [], disk: new Map(), warnings: [] };
   const pending: string[] = [''];
   while (pending.length > 0) {
     const dir = pending.pop()!;
     const names = await readdir(path.join(root, dir), { encoding: 'buffer' });
-    for (const raw of names) {
+    const rels = names.map((raw) => {
       const rel = dir ? `${dir}/${decodeName(raw, dir)}` : decodeName(raw, dir);
       const problem = pathProblem(rel);
       if (problem) throw entryError(rel, `the path ${problem}`);
-      const abs = path.join(root, rel);
-      const st = await lstat(abs);
-      const mode = st.mode & 0o7777;
-      if (st.isDirectory()) {
-        walk.items.push({ path: rel, type: 'dir', mode });
-        pending.push(rel);
-      } else if (st.isFile()) {
-        walk.items.push({ path: rel, type: 'file', mode, size: st.size });
-        walk.disk.set(rel, { abs, size: st.size, mtimeMs: st.mtimeMs });
-      } else if (st.isSymbolicLink()) {
-        const target = await readlink(abs);
-        const bad = targetProblem(rel, target);
-        if (bad) throw entryError(rel, `it is a symlink to "${target}", which ${bad}; only links that stay inside the tree can be carried (replace it with a copy)`);
-        walk.items.push({ path: rel, type: 'symlink', mode, target });
-      } else {
-        walk.warnings.push(`skipped "${rel}": a device, FIFO or socket cannot be published`);
+      return rel;
+    });
+    // In readdir order, as one after another would have found them.
+    for (const found of await mapLimit(rels, WALK_IN_FLIGHT, (rel) => lookAt(root, rel))) {
+      if ('skipped' in found) {
+        walk.warnings.push(`skipped "${found.skipped}": a device, FIFO or socket cannot be published`);
+        continue;
       }
+      walk.items.push(found.item);
+      if (found.item.type === 'dir') pending.push(found.item.path);
+      if (found.file) walk.disk.set(found.item.path, found.file);
     }
   }
   return walk;
+}
+
+async function lookAt(root: string, rel: string): Promise<Found> {
+  const abs = path.join(root, rel);
+  const st = await lstat(abs);
+  const mode = st.mode & 0o7777;
+  if (st.isDirectory()) return { item: { path: rel, type: 'dir', mode } };
+  if (st.isFile()) return { item: { path: rel, type: 'file', mode, size: st.size }, file: { abs, size: st.size, mtimeMs: st.mtimeMs } };
+  if (!st.isSymbolicLink()) return { skipped: rel };
+  const target = await readlink(abs);
+  const bad = targetProblem(rel, target);
+  if (bad) throw entryError(rel, `it is a symlink to "${target}", which ${bad}; only links that stay inside the tree can be carried (replace it with a copy)`);
+  return { item: { path: rel, type: 'symlink', mode, target } };
 }

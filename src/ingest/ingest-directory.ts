@@ -9,11 +9,12 @@
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { CanopyError } from '../core/errors.js';
+import { mapLimit } from '../core/map-limit.js';
 import type { Analysis } from './analysis.js';
 import { chooseBlockSize } from './block-size.js';
 import type { PositionalReader } from './cut-block.js';
 import { layoutTree, type TreeItem, type TreeLayout } from './directory-layout.js';
-import { walkDirectory, type WalkedFile } from './directory-walk.js';
+import { WALK_IN_FLIGHT, walkDirectory, type WalkedFile } from './directory-walk.js';
 import { build, cutAndHash, type IngestFileOptions, type IngestResult } from './ingest-file.js';
 import type { BlockSink } from './pipeline.js';
 
@@ -157,8 +158,11 @@ function changed(why: string): CanopyError {
 }
 
 async function checkUnchanged(disk: ReadonlyMap<string, WalkedFile>): Promise<void> {
-  for (const [rel, f] of disk) {
-    const st = await stat(f.abs).catch(() => undefined);
+  // The stats at once (bounded), as the walk's lstats: one after another, a round trip each.
+  const files = [...disk];
+  const now = await mapLimit(files, WALK_IN_FLIGHT, ([, f]) => stat(f.abs).catch(() => undefined));
+  for (const [i, [rel, f]] of files.entries()) {
+    const st = now[i];
     if (!st || st.size !== f.size || st.mtimeMs !== f.mtimeMs) throw changed(`${rel} ${st ? 'was modified' : 'was removed'}`);
   }
 }

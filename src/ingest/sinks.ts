@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { BlockStore } from '../store/block-store.js';
+import type { StoreWriter } from '../store/volume-commit.js';
 import type { CutBlock } from './cut-block.js';
 import type { BlockSink } from './pipeline.js';
 import { frameHeader, FRAME_BLOCK, heldFrame, keepAliveFrame } from './upload-format.js';
@@ -33,9 +34,12 @@ export function storeSink(store: BlockStore, stripe = `ingest:${randomBytes(8).t
   const written: string[] = [];
   const syncing = new Set<Promise<void>>();
   let failure: { err: unknown } | undefined;
+  // While the sink takes blocks, the store's commits wait for more of them (batches of ~32, not one each).
+  let writing: StoreWriter | undefined;
   return {
     async put(data, hash) {
       if (failure) throw failure.err;
+      writing ??= store.expectWrites();
       written.push(hash);
       // Deferred: only `flush` waits for durability, so the volume may gather a bigger batch first.
       const { durable } = await store.stageHashed(hash, data, { stripe, index: index++ }, true);
@@ -50,8 +54,13 @@ export function storeSink(store: BlockStore, stripe = `ingest:${randomBytes(8).t
       while (syncing.size >= MAX_SYNCING) await Promise.race(syncing);
     },
     async flush() {
+      const writer = writing;
+      writing = undefined;
+      writer?.done();
       await Promise.all(syncing);
       if (failure) throw failure.err;
+      // Committed, renamed and indexed; their directories are synced once here (store/dir-sync.ts).
+      await writer?.durable();
     },
     /** After a failed ingest: removes the blocks it stored that no content uses. */
     discard: () => store.discardUnreferenced(written),

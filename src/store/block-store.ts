@@ -17,8 +17,8 @@
  * block does not fit, unpinned contents are evicted by the policy in eviction.ts; if
  * nothing is left to evict the write fails with ERR_STORE_FULL and leaves nothing behind.
  *
- * A store opened with `readOnly` (another process of the site: a second edge server, a
- * verifier) reads the same index and volumes concurrently and never writes.
+ * A store opened with `readOnly` (another process of the site: a second edge server, a verifier)
+ * reads the same index and volumes concurrently and never writes.
  */
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
@@ -39,7 +39,7 @@ import type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats }
 import { classifyIoError, ioReason, isReadOnlyError, readableIds, Volume } from './volume.js';
 import { VolumeChoice } from './volume-choice.js';
 import { noWritableVolume } from './volume-health.js';
-import { VolumeCommitters } from './volume-commit.js';
+import { VolumeCommitters, type StoreWriter } from './volume-commit.js';
 import { VolumeSet } from './volume-set.js';
 import type { VolumeConfig } from './volume-spec.js';
 
@@ -173,9 +173,9 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
    */
   async stageHashed(hash: string, data: BlockBytes, hint?: StripeHint, defer = false): Promise<{ durable: Promise<void> }> {
     if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
-    if (this.has(hash)) return { durable: Promise.resolve() };
+    if (this.has(hash)) return { durable: this.committers.dirSyncs.durable(hash) };
     const pending = this.writing.get(hash);
-    if (pending) return { durable: pending };
+    if (pending) return { durable: pending.then(() => this.committers.dirSyncs.durable(hash)) };
     let markStaged!: () => void;
     const staged = new Promise<void>((resolve) => (markStaged = resolve));
     const durable = this.write(hash, data, hint, markStaged, defer).finally(() => this.writing.delete(hash));
@@ -196,7 +196,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
         staged();
         released = true;
         // Durable, renamed and indexed together with the other blocks of its batch (volume-commit.ts).
-        await this.committers.of(volume).submit({ staged: block, hint }, defer);
+        await this.committers.of(volume).submit({ staged: block, hint, deferred: defer }, defer);
         // Hashed here from the bytes just written: its first read need not hash it again (read-verification.ts).
         this.verification.written(hash);
         return;
@@ -235,9 +235,10 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   }
 
   /** Batches committed and blocks in them since the store opened (group commit at work). */
-  commitStats(): { batches: number; blocks: number } {
-    return this.committers.totals();
-  }
+  commitStats = (): { batches: number; blocks: number } => this.committers.totals();
+
+  /** A writer of deferred blocks: more follow until `done`; `durable` makes them durable (volume-commit.ts). */
+  expectWrites = (): StoreWriter => this.committers.openWriter();
 
   /**
    * A volume with room for the block, evicting unpinned contents if there is none. The

@@ -10,14 +10,17 @@
  * committed whatever had arrived made batches of ~4-12 blocks of 1 MiB. A download's block,
  * whose put waits for it, still commits at once (notes/issue-15.md Session 7).
  */
+import { DirSyncs } from './dir-sync.js';
 import { GroupCommit } from './group-commit.js';
 import type { IndexDb } from './index-db.js';
 import type { StripeHint } from './store-types.js';
-import type { StagedBlock, Volume } from './volume.js';
+import { fsyncDir, type StagedBlock, type Volume } from './volume.js';
 
 export interface PendingBlock {
   staged: StagedBlock;
   hint: StripeHint | undefined;
+  /** Nobody waits for this block alone (an ingest's): its directory sync may be put off (dir-sync.ts). */
+  deferred: boolean;
 }
 
 /** Blocks a held commit gathers at most before it runs anyway (the commit takes up to 64). */
@@ -25,10 +28,14 @@ export const GATHER = 32;
 /** How long a held commit waits at most for the blocks still being staged. */
 export const LINGER_MS = 200;
 
-function volumeCommitter(volume: Volume, index: IndexDb, staging: () => number): GroupCommit<PendingBlock> {
-  const hold = { hold: (queued: number) => queued < GATHER && staging() > 0, lingerMs: LINGER_MS };
+/** `coming()`: whether more blocks are on their way to the volume (being staged, or a writer still writing). */
+function volumeCommitter(volume: Volume, index: IndexDb, coming: () => boolean, dirSyncs: DirSyncs): GroupCommit<PendingBlock> {
+  const hold = { hold: (queued: number) => queued < GATHER && coming(), lingerMs: LINGER_MS };
   return new GroupCommit<PendingBlock>(async (batch) => {
-    await volume.commit(batch.map((b) => b.staged));
+    // A batch with a block someone waits for syncs its directories now; an ingest's alone leaves them to its flush.
+    const now = batch.some((b) => !b.deferred);
+    const dirs = await volume.commit(batch.map((b) => b.staged), now);
+    if (!now) dirSyncs.add(volume, dirs, batch.map((b) => b.staged.hash));
     index.transaction(() => {
       for (const { staged, hint } of batch) {
         index.putBlock({ hash: staged.hash, volume: volume.id, length: staged.length });
@@ -43,18 +50,32 @@ function volumeCommitter(volume: Volume, index: IndexDb, staging: () => number):
   }, 64, hold);
 }
 
+/** A writer of deferred blocks: `done` when it has put its last block, `durable` once all its commits settled. */
+export interface StoreWriter {
+  done(): void;
+  durable(): Promise<void>;
+}
+
 /** One group commit per volume, made on its first write; and their totals. */
 export class VolumeCommitters {
   private readonly byVolume = new Map<string, GroupCommit<PendingBlock>>();
   /** Blocks being staged (written to temp files) per volume: the ones a held commit waits for. */
   private readonly stagingCount = new Map<string, number>();
+  /**
+   * Writers that said more blocks will follow (an ingest, an upload, until it flushes). A
+   * small block is staged in one short trip (small-write.ts), so between two of them often
+   * nothing is being staged and the staging count alone would commit each one by itself.
+   */
+  private writers = 0;
+  /** Directory syncs of deferred blocks, put off until a writer flushes or someone needs the block. */
+  readonly dirSyncs = new DirSyncs(fsyncDir);
 
   constructor(private readonly index: IndexDb) {}
 
   of(volume: Volume): GroupCommit<PendingBlock> {
     let committer = this.byVolume.get(volume.id);
     if (!committer) {
-      committer = volumeCommitter(volume, this.index, () => this.stagingCount.get(volume.id) ?? 0);
+      committer = volumeCommitter(volume, this.index, () => this.writers > 0 || (this.stagingCount.get(volume.id) ?? 0) > 0, this.dirSyncs);
       this.byVolume.set(volume.id, committer);
     }
     return committer;
@@ -69,6 +90,24 @@ export class VolumeCommitters {
       this.stagingCount.set(volume.id, this.stagingCount.get(volume.id)! - 1);
       this.of(volume).kick();
     }
+  }
+
+  /**
+   * A writer starts: held commits wait for its blocks (up to LINGER_MS) until it calls
+   * `done`; `durable` then syncs the directories its deferred blocks were renamed into.
+   */
+  openWriter(): StoreWriter {
+    this.writers++;
+    let open = true;
+    return {
+      done: () => {
+        if (!open) return;
+        open = false;
+        this.writers--;
+        for (const c of this.byVolume.values()) c.kick();
+      },
+      durable: () => this.dirSyncs.syncAll(),
+    };
   }
 
   /** Batches committed and blocks in them since the store opened (group commit at work). */

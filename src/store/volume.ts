@@ -18,6 +18,7 @@ import path from 'node:path';
 import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import { unpooled, type Lease } from '../core/block-pool.js';
 import { isDirectUnsupported, writeDirect } from './direct-write.js';
+import { SMALL_BLOCK_BYTES, writeSmall, type StagedFile } from './small-write.js';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
 
@@ -61,7 +62,7 @@ export interface StagedBlock {
   length: number;
   tmpPath: string;
   finalPath: string;
-  fh: FileHandle;
+  fh: StagedFile;
 }
 
 export class Volume implements WeightedVolume {
@@ -201,7 +202,10 @@ export class Volume implements WeightedVolume {
    */
   async stage(hash: string, data: BlockBytes): Promise<StagedBlock> {
     const tmpPath = path.join(this.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
-    const staged = (fh: FileHandle): StagedBlock => ({ hash, length: byteLength(data), tmpPath, finalPath: this.blockPath(hash), fh });
+    const length = byteLength(data);
+    const staged = (fh: StagedFile): StagedBlock => ({ hash, length, tmpPath, finalPath: this.blockPath(hash), fh });
+    // A small block: one trip to create its temp file, its bytes copied in buffered (small-write.ts).
+    if (length <= SMALL_BLOCK_BYTES) return staged(await writeSmall(tmpPath, data));
     if (this.directWrites) {
       try {
         return staged(await writeDirect(tmpPath, data));
@@ -227,11 +231,12 @@ export class Volume implements WeightedVolume {
    * Second half, for many staged blocks at once: every temp file's data is synced (in
    * parallel on the thread pool, so the file system can fold the flushes into few journal
    * commits), each is renamed to its block path, and each directory touched is synced
-   * once. Only after that may the index list the blocks. On failure the temp files are
-   * removed; a block already renamed is whole (it was synced first) and the scrub settles
-   * it at the next start.
+   * once; only after that may the index list the blocks. With `syncDirs` false the caller
+   * syncs the directories (returned) later (dir-sync.ts, an ingest's blocks). On failure the
+   * temp files are removed; a block already renamed is whole (it was synced first) and the
+   * scrub settles it at the next start.
    */
-  async commit(blocks: readonly StagedBlock[]): Promise<void> {
+  async commit(blocks: readonly StagedBlock[], syncDirs = true): Promise<string[]> {
     try {
       try {
         await Promise.all(blocks.map((b) => b.fh.datasync()));
@@ -242,7 +247,9 @@ export class Volume implements WeightedVolume {
       // pool each would queue behind the syncs of other batches, which hold its four threads
       // for whole journal commits.
       for (const b of blocks) renameSync(b.tmpPath, b.finalPath);
-      await Promise.all([...new Set(blocks.map((b) => path.dirname(b.finalPath)))].map(fsyncDir));
+      const dirs = [...new Set(blocks.map((b) => path.dirname(b.finalPath)))];
+      if (syncDirs) await Promise.all(dirs.map(fsyncDir));
+      return dirs;
     } catch (err) {
       await Promise.all(blocks.map((b) => unlink(b.tmpPath).catch(() => undefined)));
       throw err;
@@ -353,7 +360,7 @@ function fsyncDirSync(dir: string): void {
 }
 
 /** Only the sync goes to the thread pool; opening and closing a directory take microseconds. */
-async function fsyncDir(dir: string): Promise<void> {
+export async function fsyncDir(dir: string): Promise<void> {
   const fd = openSync(dir, 'r');
   try {
     await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));

@@ -8,6 +8,7 @@ import { alignedBuffers } from '../../../src/core/aligned-memory.js';
 import type { CutBlock } from '../../../src/ingest/cut-block.js';
 import { storeSink } from '../../../src/ingest/sinks.js';
 import { BlockStore } from '../../../src/store/block-store.js';
+import { SMALL_BLOCK_BYTES } from '../../../src/store/small-write.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'canopy-sink-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,8 +18,9 @@ describe('storeSink (the ingest writing into the store)', () => {
     const volumes = ['v0', 'v1'].map((v) => path.join(dir, v));
     const store = new BlockStore(path.join(dir, 'data'), volumes.map((v) => ({ path: v })));
     const sink = storeSink(store);
-    // One page-aligned buffer (the O_DIRECT path writes it in place), scribbled over after each put.
-    const [buffer] = alignedBuffers(64 * 1024 + 100, 1, false);
+    // One page-aligned buffer (the O_DIRECT path writes it in place: larger than the blocks
+    // staged on the event loop), scribbled over after each put.
+    const [buffer] = alignedBuffers(SMALL_BLOCK_BYTES + 64 * 1024 + 100, 1, false);
     const expected: { hash: string; bytes: Buffer }[] = [];
     for (let i = 0; i < 48; i++) {
       buffer!.fill(i + 1);
