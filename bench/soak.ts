@@ -124,7 +124,14 @@ export interface SoakResult {
   publishRetries: number;
   readsChecked: number;
   wrongBytes: number;
+  /** Reads a node that meets the criteria (or the root) did not answer with the content's bytes. */
   readErrors: number;
+  /**
+   * Reads sent to a node that does not meet the criteria: it holds nothing of the content and
+   * must answer 503 ERR_NOT_HELD (docs/EDGE.md). `unqualifiedServed` counts any other answer.
+   */
+  unqualifiedRefusals: number;
+  unqualifiedServed: number;
   orphanFiles: number;
   maxApiBytes: Record<string, number>;
   maxListenersWarnings: number;
@@ -137,6 +144,9 @@ export interface SoakResult {
   loadavg: number[];
 }
 
+/** Contents go to this region; every fourth node is elsewhere (it must refuse them). */
+const SOAK_REGION = 'eu';
+
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export class Soak {
@@ -144,7 +154,7 @@ export class Soak {
   readonly samples = new Map<string, Sample[]>();
   readonly restarted = new Set<string>();
   readonly live: Live[] = [];
-  readonly result: SoakResult = { minutes: 0, publishes: 0, withdrawals: 0, expiries: 0, restarts: [], publishRetries: 0, readsChecked: 0, wrongBytes: 0, readErrors: 0, orphanFiles: 0, maxApiBytes: {}, maxListenersWarnings: 0, processes: [], connections: {}, loadavg: [] };
+  readonly result: SoakResult = { minutes: 0, publishes: 0, withdrawals: 0, expiries: 0, restarts: [], publishRetries: 0, readsChecked: 0, wrongBytes: 0, readErrors: 0, unqualifiedRefusals: 0, unqualifiedServed: 0, orphanFiles: 0, maxApiBytes: {}, maxListenersWarnings: 0, processes: [], connections: {}, loadavg: [] };
   private key!: PublisherKey;
   private stopped = false;
   private readonly t0 = Date.now();
@@ -175,7 +185,7 @@ export class Soak {
   async start(): Promise<void> {
     mkdirSync(path.join(this.options.dir, 'files'), { recursive: true });
     this.key = loadOrCreateKeyFile(path.join(this.options.dir, 'publisher-key.json'));
-    const specs = Array.from({ length: this.options.nodes }, (_, i) => ({ name: `node${i + 1}`, attrs: { region: i % 4 === 3 ? 'us' : 'eu' } }));
+    const specs = Array.from({ length: this.options.nodes }, (_, i) => ({ name: `node${i + 1}`, attrs: { region: i % 4 === 3 ? 'us' : SOAK_REGION } }));
     // Fixed ports may be taken by another program on a shared machine: then try other ones.
     for (let attempt = 0; ; attempt++) {
       try {
@@ -259,7 +269,7 @@ export class Soak {
     const expires = n % 5 === 4 ? Math.max(2_000, Math.min(120_000, this.options.withdrawAfterMs / 2)) : null;
     const publish = () => publishFile(this.network.rootApi, file, {
       name,
-      criteria: 'region=eu',
+      criteria: `region=${SOAK_REGION}`,
       key: this.key,
       chunking: n % 4 === 1 ? 'cdc' : 'fixed',
       ...(expires ? { expires: parseExpires(`${Math.round(expires / 1000)}s`, Date.now()) } : {}),
@@ -311,6 +321,13 @@ export class Soak {
     const end = range ? Math.min(c.size - 1, start + Math.floor(Math.random() * 2 ** 20)) : c.size - 1;
     try {
       const res = await fetch(`${node.http}/content/${c.contentId}`, { headers: range ? { range: `bytes=${start}-${end}` } : {}, signal: AbortSignal.timeout(30_000) });
+      if (node !== this.network.root && node.attrs.region !== SOAK_REGION) {
+        // Targeting is enforced: this node may not hold the content, so it must refuse.
+        await res.body?.cancel();
+        if (res.status === 503) this.result.unqualifiedRefusals++;
+        else this.result.unqualifiedServed++;
+        return;
+      }
       if (res.status !== 200 && res.status !== 206) {
         await res.body?.cancel();
         if (this.live.includes(c) && !this.restarting) this.result.readErrors++;
