@@ -37,9 +37,10 @@ export const MAX_WAITING = 2;
  * Measured in session 10: `distribute` took 1.3x as long a round with the rule (median 7.3 s
  * against 5.5, 13 rounds each way: on one host the "slow" downloader is only the one the
  * scheduler ran less, and the faster then fetches nearly every block from the origin), while
- * in netns (8 nodes, 2 slow) and in the simulator at 8 and 16 nodes its gain was within the
- * spread. A cost measured against a gain not shown: the simulator keeps the rule (and
- * `canopy sim swarm --no-first-copy-rule` compares), nodes run without it.
+ * on a quiet machine it took the fast nodes of 8 (2 slow, netns) from 1.66 to 1.24 of their
+ * bound. With two downloaders the median pace is only their mean, so the rule comes back in
+ * nodes once it declines only with three or more weighed (docs/SWARM.md); the simulator
+ * keeps it (`canopy sim swarm --no-first-copy-rule` compares).
  */
 export const NODE_FIRST_COPY_MIN_SHARE = 0;
 
