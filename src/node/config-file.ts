@@ -114,18 +114,24 @@ function size(key: string, v: unknown): number {
   }
 }
 
-/** A duration: milliseconds as a number, or text such as 90s, 12h, 7d (range checked by makeConfig). */
-function duration(key: string, v: unknown): number {
+/**
+ * A non-negative number as it is, or text read by `parse` (a duration, a rate); anything else,
+ * or text `parse` refuses, is reported with the key and what was `expected`.
+ */
+function numberOrText(key: string, v: unknown, parse: (text: string) => number, expected: string): number {
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
   if (typeof v === 'string') {
     try {
-      return parseDuration(v);
+      return parse(v);
     } catch {
       // Reported below with the key.
     }
   }
-  throw bad(key, `expected a duration such as 7d, 12h or 30m, got ${show(v)}`);
+  throw bad(key, `expected ${expected}, got ${show(v)}`);
 }
+
+/** A duration: milliseconds as a number, or text such as 90s, 12h, 7d (range checked by makeConfig). */
+const duration = (key: string, v: unknown): number => numberOrText(key, v, parseDuration, 'a duration such as 7d, 12h or 30m');
 
 function attrs(key: string, v: unknown): Attributes {
   let items: string[];
@@ -283,17 +289,7 @@ export function checkFileConfig(doc: unknown): FileConfig {
 }
 
 /** A rate: bytes per second as a number, or text such as "100mbit" or "10MiB/s". */
-function rate(key: string, v: unknown): number {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  if (typeof v === 'string') {
-    try {
-      return parseRate(v);
-    } catch {
-      // Reported below with the key.
-    }
-  }
-  throw bad(key, `expected bytes per second or a rate such as 100mbit or 10MiB/s, got ${show(v)}`);
-}
+const rate = (key: string, v: unknown): number => numberOrText(key, v, parseRate, 'bytes per second or a rate such as 100mbit or 10MiB/s');
 
 /** Parses YAML text; syntax errors name the line and column. */
 export function parseConfigText(text: string, source = 'config'): FileConfig {
