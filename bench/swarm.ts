@@ -6,7 +6,11 @@
  * links. Options: --nodes 4 --size 64MiB --rate 100mbit --block-size 4MiB [--timeout SECONDS]
  * [--slow 0 (how many nodes get a quarter of the rate, up and down)] [--loss 0 (percent of
  * packets dropped on every host's link, each way, in both runs: a packet between two hosts
- * crosses two links)] [--no-bittorrent].
+ * crosses two links)] [--delay 5-150 (round trips between hosts, in ms: each host's node holds what
+ * it sends for a fixed time spread evenly from half the first figure to half the second, so a
+ * pair's round trip is the sum of the two; this kernel has no netem, so the delay is emulated in
+ * Canopy's processes (test/netns/emulated-delay.ts) and aria2c runs on undelayed links, which
+ * makes it a stricter baseline)] [--no-bittorrent].
  *
  * Tstar = max(F/u_origin, F/d_min, N·F/(u_origin + Σu_i)) with the nominal tc rates; tc's
  * goodput is about 96 % of nominal, so ratio ≈ 1.04 is the practical floor.
@@ -106,11 +110,23 @@ function blockBytes(cluster: CanopyCluster, name: string): { outcomes: Record<st
   return { outcomes: out, relayed: Number(/^canopy_swarm_relayed_bytes_total (\d+)/m.exec(text)?.[1] ?? 0) };
 }
 
-async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize: string, timeoutMs: number, lossPercent: number): Promise<CanopyRun> {
+/** One-way send delay of each host (ms), spread evenly so the round trips between hosts run from `min` to `max`. */
+export function hostDelays(names: string[], min: number, max: number): Map<string, number> {
+  const step = names.length > 1 ? (max - min) / 2 / (names.length - 1) : 0;
+  return new Map(names.map((name, i) => [name, round(min / 2 + i * step, 1)]));
+}
+
+interface LinkFaults {
+  lossPercent: number;
+  delays: Map<string, number>;
+}
+
+async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize: string, timeoutMs: number, faults: LinkFaults): Promise<CanopyRun> {
   const harness = NetnsHarness.create(specs);
   try {
-    if (lossPercent > 0) for (const h of harness.hosts) harness.setLoss(h, lossPercent);
+    if (faults.lossPercent > 0) for (const h of harness.hosts) harness.setLoss(h, faults.lossPercent);
     const cluster = new CanopyCluster(harness, dir, true);
+    for (const [name, ms] of faults.delays) cluster.delays.set(name, ms);
     await cluster.start();
     const [origin, ...members] = harness.hosts;
     const perNode: Record<string, number> = {};
@@ -189,6 +205,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const rate = option(args, 'rate', '100mbit');
   const slow = Number(option(args, 'slow', '0'));
   const loss = Number(option(args, 'loss', '0'));
+  const delayRange = option(args, 'delay', '');
+  const [delayMin, delayMax] = delayRange ? delayRange.split('-').map(Number) : [0, 0];
+  if (delayRange && !(delayMin! >= 0 && delayMax! >= delayMin!)) throw new Error(`--delay wants MIN-MAX round trips in ms, e.g. 5-150 (got ${delayRange})`);
   const blockSize = option(args, 'block-size', '4MiB');
   const withBt = !args.includes('--no-bittorrent');
   const specs = specsFor(nodes, rate, slow);
@@ -202,8 +221,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const tstar = fluidBound(size, specs);
     // A starved machine (the shared 2-core VM at load 30+) can take many times the bound: --timeout S raises the limit.
     const timeoutMs = Number(option(args, 'timeout', '0')) * 1000 || Math.max(120_000, tstar * 1000 * 10);
-    log(`swarm: ${nodes} nodes, ${size} bytes, ${rate}${slow ? `, ${slow} at a quarter` : ''}${loss ? `, ${loss} % loss per link` : ''}; Tstar ${tstar.toFixed(1)} s`);
-    const canopy = await runCanopy(specs, file, path.join(dir, 'canopy'), blockSize, timeoutMs, loss);
+    log(`swarm: ${nodes} nodes, ${size} bytes, ${rate}${slow ? `, ${slow} at a quarter` : ''}${loss ? `, ${loss} % loss per link` : ''}${delayRange ? `, round trips ${delayRange} ms` : ''}; Tstar ${tstar.toFixed(1)} s`);
+    const delays = delayRange ? hostDelays(specs.map((s) => s.name), delayMin!, delayMax!) : new Map<string, number>();
+    const canopy = await runCanopy(specs, file, path.join(dir, 'canopy'), blockSize, timeoutMs, { lossPercent: loss, delays });
     if (!args.includes('--keep')) rmSync(path.join(dir, 'canopy'), { recursive: true, force: true });
     log(`canopy: T ${canopy.seconds.toFixed(1)} s, origin sent ${canopy.originEgressRatio.toFixed(2)} copies`);
     const result: Record<string, unknown> = {
@@ -212,6 +232,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       rate,
       slow,
       lossPercentPerLink: loss,
+      roundTripMs: delayRange ? { min: delayMin, max: delayMax, sendDelayMsByHost: Object.fromEntries(delays) } : null,
       blockSize,
       perNode: Object.fromEntries(Object.entries(canopy.perNode).map(([k, v]) => [k, round(v, 2)])),
       perNodeBound: Object.fromEntries(specs.slice(1).map((s) => [s.name, round(nodeBound(size, specs, s.name), 2)])),
