@@ -69,6 +69,8 @@ interface CanopyRun {
   warnings: Record<string, number>;
   warningKinds: Record<string, number>;
   statusMs: number[];
+  /** curl's own time of each poll (connect to last byte), without the spawn of `ip netns exec curl`. */
+  statusAnswerMs: number[];
   machine: ReturnType<RunSampler['finish']>;
 }
 
@@ -145,11 +147,13 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
     const sampler = new RunSampler(pids);
     // Every status poll is timed: the root must answer from what it keeps, however busy the machine.
     const statusMs: number[] = [];
-    const status0 = cluster.status.bind(cluster);
+    const statusAnswerMs: number[] = [];
     cluster.status = (id: string) => {
       const at = performance.now();
       try {
-        return status0(id);
+        const { status, answerMs } = cluster.timedStatus(id);
+        statusAnswerMs.push(answerMs);
+        return status;
       } finally {
         statusMs.push(performance.now() - at);
       }
@@ -187,6 +191,7 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
       warnings: warned.byNode,
       warningKinds: Object.fromEntries(Object.entries(warned.kinds).sort((a, b) => b[1] - a[1]).slice(0, 6)),
       statusMs,
+      statusAnswerMs,
       machine,
     };
   } finally {
@@ -256,6 +261,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       nodeWarnings: spread(specs.slice(1).map((h) => canopy.warnings[h.name] ?? 0)),
       warningKinds: canopy.warningKinds,
       statusP99Ms: round(percentile(canopy.statusMs, 99), 0),
+      statusAnswerP99Ms: round(percentile(canopy.statusAnswerMs, 99), 0),
       statusPolls: canopy.statusMs.length,
       machineBusyFraction: round(canopy.machine.busyFraction),
       loadavg: { start: canopy.machine.loadAtStart, end: canopy.machine.loadAtEnd, peak1: canopy.machine.peakLoad1 },
