@@ -22,6 +22,11 @@
  * --placement lan`, 10 seeds, fast nodes' worst time over their own bound without the rule /
  * with session 9's / now: 8 nodes with 2 slow, 256 MiB 1.30 / 1.29 / 1.28 (origin egress
  * 1.11 / 1.03 / 1.04); two downloaders, one at a quarter rate, 1.66 / 2.09 / 1.00 (docs/SWARM.md).
+ *
+ * Only among FIRST_COPY_MIN_WEIGHED downloaders or more: with two, the median pace is one of
+ * the two, so "under half the median" only compares one with the other; over loopback that
+ * singles out whichever the host's scheduler ran less, and moving its first copies onto the
+ * other cost `npm run bench -- distribute` (two downloaders) 1.75x a round (session 10, quiet).
  * Pure: the caller passes `now`.
  */
 import { DRAIN_MEMORY_MS } from './upload-slots.js';
@@ -40,6 +45,11 @@ export const DECLINE_RETRY_MS = DRAIN_MEMORY_MS;
  * before it takes others' blocks from a seed, block-choice.ts).
  */
 export const LIFT_IDLE_MS = 1_500;
+/**
+ * Downloaders that must have asked for first copies within DRAIN_MEMORY_MS before any is
+ * declined: a median of fewer paces is not a typical pace (above).
+ */
+export const FIRST_COPY_MIN_WEIGHED = 3;
 /** How long the origin remembers a decline: longer than the retry, so the retry is answered. */
 const DECLINE_MEMORY_MS = 2 * DECLINE_RETRY_MS;
 
@@ -47,16 +57,26 @@ const DECLINE_MEMORY_MS = 2 * DECLINE_RETRY_MS;
 export class FirstCopyRule {
   /** `peer block` → when declined; insertion order is time order. */
   private readonly declined = new Map<string, number>();
+  /** Downloader → when it last asked for a first copy; insertion order is time order. */
+  private readonly askers = new Map<string, number>();
 
-  constructor(private readonly minShare = FIRST_COPY_MIN_SHARE) {}
+  constructor(
+    private readonly minShare = FIRST_COPY_MIN_SHARE,
+    private readonly minWeighed = FIRST_COPY_MIN_WEIGHED,
+  ) {}
 
   /**
    * `firstCopy`: no copy of the block has left this origin yet; `share`: the downloader's
-   * drain pace over the best recent one (1 when unknown).
+   * drain pace over the typical (median) recent one (1 when unknown). Every first-copy request
+   * counts its downloader among those weighed, declined or not.
    */
   declines(peer: string | undefined, block: string, firstCopy: boolean, share: number, now: number): boolean {
-    if (!firstCopy || peer === undefined || share >= this.minShare) return false;
+    if (!firstCopy || peer === undefined) return false;
+    this.askers.delete(peer);
+    this.askers.set(peer, now);
+    if (share >= this.minShare) return false;
     this.forget(now);
+    if (this.askers.size < this.minWeighed) return false;
     const key = `${peer} ${block}`;
     if (this.declined.has(key)) return false;
     this.declined.set(key, now);
@@ -65,8 +85,13 @@ export class FirstCopyRule {
 
   private forget(now: number): void {
     for (const [key, at] of this.declined) {
-      if (now - at < DECLINE_MEMORY_MS) return;
+      if (now - at < DECLINE_MEMORY_MS) break;
       this.declined.delete(key);
+    }
+    // A downloader that has asked nothing for as long as a drain pace is remembered no longer counts.
+    for (const [peer, at] of this.askers) {
+      if (now - at < DRAIN_MEMORY_MS) break;
+      this.askers.delete(peer);
     }
   }
 }

@@ -3,8 +3,17 @@
  * the node's session and the simulator, so both run the scheduler with the same pipelines.
  */
 
-/** Outstanding bytes per content: deeper pipelines make every block arrive later (they share the download link). */
-export const IN_FLIGHT_BYTES = 24 * 2 ** 20;
+/**
+ * Outstanding bytes per content: deeper pipelines make every block arrive later (they share
+ * the download link). 20 MiB (five 4 MiB blocks), not 24 since session 11: `canopy sim swarm
+ * --placement lan`, T/T* mean over seeds, 24 -> 20 MiB: 8 nodes 1.164 -> 1.144, 16 nodes
+ * 1.230 -> 1.188, 32 nodes (128 MiB) 1.415 -> 1.379, 8 with 2 slow (fast nodes over their own
+ * bound) 1.583 -> 1.314 at 128 MiB and 1.282 -> 1.184 at 256 MiB; 16 MiB was worse at 1,000
+ * world nodes (1.515) and 12 MiB worse everywhere. Alone it cost 1,000 world nodes 1.348 ->
+ * 1.437: far peers' requests idle the link for a round trip, which the scheduler's in-transit
+ * allowance covers (scheduler.ts).
+ */
+export const IN_FLIGHT_BYTES = 20 * 2 ** 20;
 
 export function pipelineLimits(blockSize: number, maxInFlight: number, maxInFlightPerPeer: number): { maxInFlight: number; maxInFlightPerPeer: number } {
   // Outstanding bytes, not requests, are what matter: too deep a pipeline makes every block

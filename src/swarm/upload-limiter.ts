@@ -6,7 +6,7 @@
  * uploads, queued bytes, recent rate, cap) comes from here.
  */
 import { CanopyError } from '../core/errors.js';
-import { FirstCopyRule } from './first-copy.js';
+import { FIRST_COPY_MIN_SHARE, FirstCopyRule } from './first-copy.js';
 import type { PeerLoad } from './peer-state.js';
 import { TokenBucket } from './token-bucket.js';
 import { SlotShares } from './upload-slots.js';
@@ -38,11 +38,12 @@ export const MAX_WAITING = 2;
  * against 5.5, 13 rounds each way: on one host the "slow" downloader is only the one the
  * scheduler ran less, and the faster then fetches nearly every block from the origin), while
  * on a quiet machine it took the fast nodes of 8 (2 slow, netns) from 1.66 to 1.24 of their
- * bound. With two downloaders the median pace is only their mean, so the rule comes back in
- * nodes once it declines only with three or more weighed (docs/SWARM.md); the simulator
- * keeps it (`canopy sim swarm --no-first-copy-rule` compares).
+ * bound. With two downloaders the median pace is one of the two, so since session 11 the rule
+ * declines only among three or more downloaders (FIRST_COPY_MIN_WEIGHED) and is on in nodes
+ * again; if a netns A/B says otherwise, 0 here turns it off (the simulator keeps it either
+ * way: `canopy sim swarm --no-first-copy-rule` compares).
  */
-export const NODE_FIRST_COPY_MIN_SHARE = 0;
+export const NODE_FIRST_COPY_MIN_SHARE = FIRST_COPY_MIN_SHARE;
 
 interface Waiter {
   peer: string | undefined;

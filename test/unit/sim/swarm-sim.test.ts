@@ -95,13 +95,14 @@ describe('slow nodes do not hold back the fast ones (issue 17, session 7)', () =
   });
 });
 
-describe('the first-copy rule with two downloaders (issue 17, session 10)', () => {
-  it('the slower declined its first copies: the faster fetches them, and neither finishes later than without the rule', () => {
+describe('the first-copy rule with two downloaders (issue 17, sessions 10 and 11)', () => {
+  it('changes nothing: with two downloaders the median pace is one of them, so nobody is declined', () => {
     // `npm run bench -- distribute`'s shape: an origin that is not the limit, two downloaders,
     // the second draining at 0.4 of the first's pace. Session 9's rule declined the second its
-    // blocks, the first took them only one per idle pause (1.5 s), and the second waited out the
-    // 30 s retry: the first finished at 47.8 s against 35.2 s without the rule. Now the origin
-    // says whom it declined and the next member in each block's order fetches it.
+    // blocks and both waited out the 30 s retry (the first finished at 47.8 s against 35.2 s
+    // without the rule); session 10's handed them to the first (14.9 s), which over loopback,
+    // where the slower is only the one the host ran less, cost the bench 1.75x a round. The
+    // rule now declines only among three or more downloaders (first-copy.ts).
     const finish = (rule: boolean) => {
       const rate = 12.5e6;
       const dc = { x: 0, y: 0, attrs: {} };
@@ -114,11 +115,7 @@ describe('the first-copy rule with two downloaders (issue 17, session 10)', () =
       sim.run(600_000);
       return { fast: sim.nodes[1]!.doneAt!, slow: sim.nodes[2]!.doneAt!, egress: sim.links.hosts[0]!.uploaded / (256 * MiB) };
     };
-    const off = finish(false);
-    const on = finish(true);
-    assert.ok(on.fast <= off.fast, `the faster: ${on.fast} ms with the rule, ${off.fast} ms without`);
-    assert.ok(on.slow <= off.slow, `the slower: ${on.slow} ms with the rule, ${off.slow} ms without`);
-    assert.ok(on.egress <= off.egress, `origin egress ${on.egress} with the rule, ${off.egress} without`);
+    assert.deepEqual(finish(true), finish(false));
   });
 });
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Bitfield } from '../../../src/swarm/bitfield.js';
 import { DECLINE_RETRY_MS, FIRST_COPY_MIN_SHARE, FirstCopyRule, LIFT_IDLE_MS } from '../../../src/swarm/first-copy.js';
+import { DRAIN_MEMORY_MS } from '../../../src/swarm/upload-slots.js';
 import type { PeerLoad } from '../../../src/swarm/peer-state.js';
 import { mixedHash } from '../../../src/swarm/rendezvous.js';
 import { SwarmScheduler, type SwarmAction } from '../../../src/swarm/scheduler.js';
@@ -22,13 +23,32 @@ const asked = (actions: SwarmAction[], peer: string) => actions.filter((a) => a.
 describe('first copies from the origin', () => {
   it('declines a first copy to a slow drain once per downloader and block, and forgets after its memory', () => {
     const rule = new FirstCopyRule();
+    for (const peer of ['a', 'b']) assert.equal(rule.declines(peer, 'c/0', true, 1, 0), false);
     assert.equal(rule.declines('slow', 'c/1', true, 0.25, 0), true);
     assert.equal(rule.declines('slow', 'c/1', true, 0.25, 10), false, 'asked again: the origin sends it');
     assert.equal(rule.declines('slow', 'c/2', false, 0.25, 10), false, 'not a first copy: it is sent');
     assert.equal(rule.declines('fast', 'c/3', true, 1, 10), false, 'a fast (or unmeasured: share 1) drain gets first copies');
     assert.equal(rule.declines(undefined, 'c/3', true, 0.1, 10), false, 'an unknown downloader is not judged');
     assert.equal(rule.declines('slow', 'c/3', true, 0.25, 10), true);
+    for (const peer of ['a', 'b']) rule.declines(peer, 'c/0', true, 1, 3 * DECLINE_RETRY_MS);
     assert.equal(rule.declines('slow', 'c/1', true, 0.25, 3 * DECLINE_RETRY_MS), true, 'long forgotten: declined again');
+  });
+
+  it('declines nothing until three downloaders have asked for first copies lately: with two, the median is one of them', () => {
+    // Two downloaders over loopback (`npm run bench -- distribute`): the one the host ran less
+    // drains at under half the other's pace, and declining it cost 1.75x a round (session 10).
+    const rule = new FirstCopyRule();
+    assert.equal(rule.declines('fast', 'c/0', true, 1, 0), false);
+    for (let i = 1; i <= 10; i++) assert.equal(rule.declines('slower', `c/${i}`, true, 0.3, i), false, `two downloaders, block ${i}`);
+    assert.equal(rule.declines('third', 'c/11', false, 1, 20), false);
+    assert.equal(rule.declines('slower', 'c/12', true, 0.3, 30), false, 'a third that asked only for copies already sent does not count');
+    assert.equal(rule.declines('third', 'c/13', true, 1, 40), false);
+    assert.equal(rule.declines('slower', 'c/14', true, 0.3, 50), true, 'three weighed: the slower is declined');
+    // The others stop asking: once their asks are older than a drain pace's memory, two are left again.
+    const later = 50 + DRAIN_MEMORY_MS;
+    assert.equal(rule.declines('third', 'c/15', true, 1, later - 1), false);
+    assert.equal(rule.declines('slower', 'c/16', true, 0.3, later), false, "'fast' has not asked for a drain pace's memory");
+    assert.equal(new FirstCopyRule(FIRST_COPY_MIN_SHARE, 2).declines('slow', 'c/1', true, 0.25, 0), false, 'one downloader is never declined');
   });
 
   it('the limiter judges a downloader by its measured drain pace against the typical one', async () => {
@@ -43,17 +63,20 @@ describe('first copies from the origin', () => {
       release();
     }
     assert.equal(limiter.declinesFirstCopy('fast', 'c/1', true), false, 'a quarter of the best pace, but typical');
+    assert.equal(limiter.declinesFirstCopy('slow', 'c/1', true), false, 'only two have asked for first copies: the median is not a typical pace');
+    assert.equal(limiter.declinesFirstCopy('fast2', 'c/2', true), false);
     assert.equal(limiter.declinesFirstCopy('slow', 'c/1', false), false, 'a copy already sent is sent again');
-    assert.equal(limiter.declinesFirstCopy('slow', 'c/1', true), true);
-    assert.equal(limiter.declinesFirstCopy('slow', 'c/1', true), false, 'once');
-    // A node's limiter (the default threshold) does not run the rule (upload-limiter.ts says why).
+    assert.equal(limiter.declinesFirstCopy('slow', 'c/3', true), true, 'three weighed');
+    assert.equal(limiter.declinesFirstCopy('slow', 'c/3', true), false, 'once');
+    // A node's limiter (the default threshold) runs the rule (upload-limiter.ts says why).
     const node = new UploadLimiter(0, 4, 2, () => now);
     for (const [peer, ms] of [['fast', 400], ['fast2', 400], ['slow', 1_600]] as const) {
       const release = await node.acquire(4 * MiB, undefined, peer);
       now += ms;
       release();
     }
-    assert.equal(node.declinesFirstCopy('slow', 'c/2', true), false);
+    for (const peer of ['fast', 'fast2']) node.declinesFirstCopy(peer, `c/${peer}`, true);
+    assert.equal(node.declinesFirstCopy('slow', 'c/2', true), true);
   });
 
   it('a declined downloader takes the block from a peer, asks the origin again only if none has it, and at once for a waiting client', () => {

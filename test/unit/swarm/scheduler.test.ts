@@ -265,6 +265,25 @@ describe('swarm scheduler', () => {
     for (let t = 30; t < 200; t += 10) assert.equal(byPeer(s.schedule(t)).broken, undefined);
   });
 
+  it('asks one request beyond the in-flight budget while one is within its round trip (no byte of it can be arriving), and only one', () => {
+    const far = scheduler(40, { maxInFlightPerPeer: 8, maxInFlight: 2 });
+    far.addPeer('far', holding(40, 'all'), IDLE, 200, false);
+    const first = requests(far.schedule(0)).map((r) => r.index);
+    assert.equal(first.length, 2);
+    assert.equal(requests(far.schedule(10)).length, 1);
+    assert.equal(requests(far.schedule(20)).length, 0, 'one more, not one more per pass');
+    assert.equal(requests(far.schedule(400)).length, 0, 'their round trips are over: the budget holds');
+    far.onBlock('far', first[0]!, true, 450);
+    far.onBlock('far', first[1]!, true, 500);
+    assert.equal(requests(far.schedule(500)).length, 1);
+    assert.equal(requests(far.schedule(510)).length, 1, 'the replacement is within its round trip');
+    // A near peer's round trip is over before the next pass: the budget alone.
+    const near = scheduler(40, { maxInFlightPerPeer: 8, maxInFlight: 2 });
+    near.addPeer('near', holding(40, 'all'), IDLE, 2, false);
+    assert.equal(requests(near.schedule(0)).length, 2);
+    assert.equal(requests(near.schedule(10)).length, 0);
+  });
+
   it('keeps urgent bytes in flight per content under a bound, so stalled readers hold little', () => {
     const s = scheduler(40, { wanted: () => false, maxInFlightPerPeer: 100, maxInFlight: 100 });
     s.addPeer('a', holding(40, 'all'), IDLE, 1, false);
