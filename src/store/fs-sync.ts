@@ -19,13 +19,16 @@
  * has succeeded, exactly as before; what the batch no longer pays is a journal commit per
  * thread-pool trip.
  *
- * Batches below SYNCFS_MIN_FILES, a missing `sync` and a failed `sync -f` take the per-file
- * path alone. `CANOPY_SYNCFS=0` turns the file-system sync off: it also flushes other
- * programs' dirty pages on that file system (a volume on a busy shared disk pays for them).
+ * Which way a batch takes is measured per file system (sync-choice.ts): syncfs also writes
+ * back other programs' dirty pages on that file system, so where others write a lot the
+ * batch pays for their bytes and file by file is cheaper. `CANOPY_SYNCFS=0` turns the
+ * file-system sync off, `CANOPY_SYNCFS=1` takes it for every batch (to compare). Batches
+ * below SYNCFS_MIN_FILES, a missing `sync` and a failed `sync -f` go file by file alone.
  * Measured: notes/issue-15.md Session 11 (store).
  */
 import { execFile } from 'node:child_process';
 import { statSync } from 'node:fs';
+import { SyncChoice, type SyncWay } from './sync-choice.js';
 
 /** A staged file as the sync sees it (a FileHandle is one). */
 export interface SyncableFile {
@@ -55,6 +58,8 @@ class DeviceSyncs {
   private next: Promise<void> | undefined;
   /** The directory the waiting sync runs on: the latest asker's (any directory of the file system does). */
   private dir = '';
+  /** Which way this file system's batches have cost less lately. */
+  readonly choice = new SyncChoice();
 
   constructor(private readonly run: FsSyncRunner) {}
 
@@ -78,6 +83,13 @@ class DeviceSyncs {
   }
 }
 
+/** `auto`: the cheaper way per file system (sync-choice.ts); `always`: syncfs for every batch large enough; `off`: file by file. */
+export type FsSyncMode = 'auto' | 'always' | 'off';
+
+function modeFromEnv(value = process.env.CANOPY_SYNCFS): FsSyncMode {
+  return value === '0' ? 'off' : value === '1' ? 'always' : 'auto';
+}
+
 export interface FsSyncStats {
   /** Batches made durable with a file-system sync. */
   syncfsBatches: number;
@@ -93,7 +105,7 @@ export class FsSync {
   private readonly deviceOf = new Map<string, number>();
 
   constructor(
-    private enabled = process.env.CANOPY_SYNCFS !== '0',
+    private mode: FsSyncMode = modeFromEnv(),
     private readonly runner: FsSyncRunner = syncRunner(),
     private readonly minFiles = SYNCFS_MIN_FILES,
   ) {}
@@ -104,28 +116,47 @@ export class FsSync {
    * work in one go, so its failure costs time, never the guarantee.
    */
   async syncFiles(dir: string, files: readonly SyncableFile[]): Promise<void> {
-    if (this.enabled && files.length >= this.minFiles && (await this.syncfs(dir))) this.stats.syncfsBatches++;
+    const device = this.mode !== 'off' && files.length >= this.minFiles ? this.deviceFor(dir) : undefined;
+    const way: SyncWay = device && (this.mode === 'always' || device.choice.next() === 'syncfs') ? 'syncfs' : 'per-file';
+    const started = performance.now();
+    const synced = way === 'syncfs' && (await this.syncfs(device!, dir));
+    if (synced) this.stats.syncfsBatches++;
     else this.stats.perFileBatches++;
     // After a file-system sync this finds nothing to write: a flush and the file's own error check.
     await Promise.all(files.map((f) => f.datasync()));
+    if (device && synced === (way === 'syncfs')) device.choice.record(way, performance.now() - started, files.length);
+  }
+
+  /** The smoothed cost per file of each way on `dir`'s file system (ms), once it has synced batches there. */
+  costs(dir: string): ReturnType<SyncChoice['costs']> | undefined {
+    const dev = this.deviceOf.get(dir);
+    return dev === undefined ? undefined : this.devices.get(dev)?.choice.costs();
   }
 
   /** Whether a file-system sync covering the files written so far under `dir` succeeded. */
-  private async syncfs(dir: string): Promise<boolean> {
+  private async syncfs(device: DeviceSyncs, dir: string): Promise<boolean> {
     try {
-      await this.device(dir).request(dir);
+      await device.request(dir);
       return true;
     } catch (err) {
       this.stats.failures++;
-      // No `sync` program: the per-file path from now on.
-      if ((err as { code?: unknown }).code === 'ENOENT') this.enabled = false;
+      // No `sync` program: file by file from now on.
+      if ((err as { code?: unknown }).code === 'ENOENT') this.mode = 'off';
       return false;
     }
   }
 
-  private device(dir: string): DeviceSyncs {
+  /** The file system holding `dir` (undefined when `dir` cannot be looked at: file by file, whose errors are the system's). */
+  private deviceFor(dir: string): DeviceSyncs | undefined {
     let dev = this.deviceOf.get(dir);
-    if (dev === undefined) this.deviceOf.set(dir, (dev = statSync(dir).dev));
+    if (dev === undefined) {
+      try {
+        dev = statSync(dir).dev;
+      } catch {
+        return undefined;
+      }
+      this.deviceOf.set(dir, dev);
+    }
     let device = this.devices.get(dev);
     if (!device) this.devices.set(dev, (device = new DeviceSyncs(this.runner)));
     return device;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { FsSync, fsSync, syncRunner, type FsSyncRunner, type SyncableFile } from '../../../src/store/fs-sync.js';
+import { PROBE_EVERY, SyncChoice } from '../../../src/store/sync-choice.js';
 import { Volume } from '../../../src/store/volume.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'canopy-fs-sync-'));
@@ -56,7 +57,7 @@ async function files(n: number, runs: { ended: boolean }[], tag: string) {
 describe('one file-system sync per batch, then each file its own check', () => {
   it('a batch of at least the minimum runs one `sync -f` on its directory, and each file is synced after it ended', async () => {
     const r = recordingRunner();
-    const sync = new FsSync(true, r.runner, 4);
+    const sync = new FsSync('always', r.runner, 4);
     const f = await files(6, r.runs, 'a');
     await sync.syncFiles(root, f.wrapped);
     assert.equal(r.runs.length, 1);
@@ -68,10 +69,10 @@ describe('one file-system sync per batch, then each file its own check', () => {
 
   it('a smaller batch, or with the file-system sync turned off, syncs file by file only', async () => {
     const r = recordingRunner();
-    const small = new FsSync(true, r.runner, 4);
+    const small = new FsSync('always', r.runner, 4);
     const f = await files(3, r.runs, 'b');
     await small.syncFiles(root, f.wrapped);
-    const off = new FsSync(false, r.runner, 1);
+    const off = new FsSync('off', r.runner, 1);
     await off.syncFiles(root, f.wrapped);
     assert.equal(r.runs.length, 0);
     assert.deepEqual(small.stats, { syncfsBatches: 0, perFileBatches: 1, failures: 0 });
@@ -81,7 +82,7 @@ describe('one file-system sync per batch, then each file its own check', () => {
 
   it('batches that ask while a sync runs share the next one, which starts after it ended', async () => {
     const r = recordingRunner(true);
-    const sync = new FsSync(true, r.runner, 1);
+    const sync = new FsSync('always', r.runner, 1);
     const [f1, f2, f3] = [await files(2, r.runs, 'c1'), await files(2, r.runs, 'c2'), await files(2, r.runs, 'c3')];
     r.holdNext();
     const first = sync.syncFiles(root, f1.wrapped);
@@ -101,22 +102,22 @@ describe('one file-system sync per batch, then each file its own check', () => {
 
   it('a failed `sync -f` costs the batch its shortcut, not its guarantee: each file is synced alone', async () => {
     const gone = path.join(root, 'no-such-dir');
-    const sync = new FsSync(true, realSync, 1);
+    const sync = new FsSync('always', realSync, 1);
     const f = await files(2, [], 'd');
     // The device is found from the volume's directory; the runner then fails on a missing one.
-    const failing = new FsSync(true, async () => realSync(gone), 1);
+    const failing = new FsSync('always', async () => realSync(gone), 1);
     await failing.syncFiles(root, f.wrapped);
     assert.deepEqual(failing.stats, { syncfsBatches: 0, perFileBatches: 1, failures: 1 });
     await failing.syncFiles(root, f.wrapped);
     assert.equal(failing.stats.failures, 2, 'a failure does not turn it off: the next batch tries again');
     // A volume directory that is gone: no device, file by file (whose errors are the system's).
     await sync.syncFiles(gone, f.wrapped);
-    assert.deepEqual(sync.stats, { syncfsBatches: 0, perFileBatches: 1, failures: 1 });
+    assert.deepEqual(sync.stats, { syncfsBatches: 0, perFileBatches: 1, failures: 0 });
     await f.close();
   });
 
   it('without a `sync` program it stops trying', async () => {
-    const sync = new FsSync(true, syncRunner('canopy-no-such-sync-program'), 1);
+    const sync = new FsSync('always', syncRunner('canopy-no-such-sync-program'), 1);
     const f = await files(2, [], 'e');
     await sync.syncFiles(root, f.wrapped);
     await sync.syncFiles(root, f.wrapped);
@@ -125,7 +126,7 @@ describe('one file-system sync per batch, then each file its own check', () => {
   });
 
   it("a file's own sync error fails the batch even after a file-system sync succeeded", async () => {
-    const sync = new FsSync(true, realSync, 1);
+    const sync = new FsSync('always', realSync, 1);
     const f = await files(2, [], 'f');
     await f.close();
     // Closed descriptors: their sync fails (EBADF), as a file whose writeback failed reports EIO.
@@ -144,5 +145,37 @@ describe('one file-system sync per batch, then each file its own check', () => {
     const used = fsSync.stats.syncfsBatches - before.syncfsBatches + (fsSync.stats.perFileBatches - before.perFileBatches);
     assert.equal(used, 1, 'one batch');
     if (existsSync('/usr/bin/sync') || existsSync('/bin/sync')) assert.equal(fsSync.stats.syncfsBatches - before.syncfsBatches, 1, 'with `sync` installed, a batch of 12 uses it');
+  });
+});
+
+describe('which way a batch is synced, measured per file system', () => {
+  it('takes the cheaper way per file, and probes the other one now and then', () => {
+    const choice = new SyncChoice();
+    assert.equal(choice.next(), 'syncfs', 'each way is tried once first');
+    choice.record('syncfs', 64, 32);
+    assert.equal(choice.next(), 'per-file');
+    choice.record('per-file', 16, 32);
+    const ways = Array.from({ length: 2 * PROBE_EVERY }, () => choice.next());
+    assert.equal(ways.filter((w) => w === 'syncfs').length, 2, 'one probe of the dearer way in PROBE_EVERY batches');
+    // Others stopped writing: syncfs became cheap; a few probes bring it back.
+    for (let i = 0; i < 3; i++) choice.record('syncfs', 3, 32);
+    assert.equal(choice.next(), 'syncfs');
+    assert.ok(choice.costs().syncfs! < choice.costs()['per-file']!);
+  });
+
+  it('in auto mode, a file system whose syncfs is slow gets its batches synced file by file', async () => {
+    const slow: FsSyncRunner = async (dir) => {
+      await realSync(dir);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    };
+    const sync = new FsSync('auto', slow, 1);
+    const f = await files(4, [], 'g');
+    for (let i = 1; i < PROBE_EVERY; i++) await sync.syncFiles(root, f.wrapped);
+    assert.equal(sync.stats.syncfsBatches, 1, 'tried once, then left until its probe');
+    assert.equal(sync.stats.perFileBatches, PROBE_EVERY - 2);
+    await sync.syncFiles(root, f.wrapped);
+    assert.equal(sync.stats.syncfsBatches, 2, 'the probe');
+    assert.ok(sync.costs(root)!.syncfs! > sync.costs(root)!['per-file']!);
+    await f.close();
   });
 });
