@@ -14,7 +14,6 @@ import { ingestDirectory } from '../src/ingest/ingest-directory.js';
 import { openOrigin } from '../src/client/origins/open-origin.js';
 import { hashOnlySink, storeSink } from '../src/ingest/sinks.js';
 import { BlockStore } from '../src/store/block-store.js';
-import { fsSync } from '../src/store/fs-sync.js';
 
 const [mode, file, dir] = process.argv.slice(2);
 const key = generateKeyPairSync('ed25519').privateKey;
@@ -39,7 +38,7 @@ if (mode === 'put') {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const commits = store!.commitStats();
   store!.close();
-  process.stdout.write(`${JSON.stringify({ seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024, blocks: 0, blockSize, commits, syncs: fsSync.stats })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds, maxRssBytes: process.resourceUsage().maxRSS * 1024, blocks: 0, blockSize, commits })}\n`);
   process.exit(0);
 }
 const cpu0 = process.cpuUsage();
@@ -55,4 +54,4 @@ const commits = store?.commitStats();
 store?.close();
 // CPU of the ingest itself, all threads (hash workers included), without the process's start-up (module loading).
 const cpu = process.cpuUsage(cpu0);
-process.stdout.write(`${JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024, blocks: r.manifest.blocks.length, blockSize: r.manifest.blockSize, commits, syncs: store ? fsSync.stats : undefined })}\n`);
+process.stdout.write(`${JSON.stringify({ seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024, blocks: r.manifest.blocks.length, blockSize: r.manifest.blockSize, commits })}\n`);

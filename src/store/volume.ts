@@ -18,7 +18,6 @@ import path from 'node:path';
 import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import { unpooled, type Lease } from '../core/block-pool.js';
 import { isDirectUnsupported, writeDirect } from './direct-write.js';
-import { fsSync } from './fs-sync.js';
 import { SMALL_BLOCK_BYTES, writeSmall, type StagedFile } from './small-write.js';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
@@ -229,8 +228,9 @@ export class Volume implements WeightedVolume {
   }
 
   /**
-   * Second half, for many staged blocks at once: every temp file's data is synced (one
-   * file-system sync for the batch, then each file's own check: fs-sync.ts), each is renamed to its block path, and each directory touched is synced
+   * Second half, for many staged blocks at once: every temp file's data is synced (in
+   * parallel on the thread pool, so the file system can fold the flushes into few journal
+   * commits), each is renamed to its block path, and each directory touched is synced
    * once; only after that may the index list the blocks. With `syncDirs` false the caller
    * syncs the directories (returned) later (dir-sync.ts, an ingest's blocks). On failure the
    * temp files are removed; a block already renamed is whole (it was synced first) and the
@@ -239,7 +239,7 @@ export class Volume implements WeightedVolume {
   async commit(blocks: readonly StagedBlock[], syncDirs = true): Promise<string[]> {
     try {
       try {
-        await fsSync.syncFiles(this.dir, blocks.map((b) => b.fh));
+        await Promise.all(blocks.map((b) => b.fh.datasync()));
       } finally {
         await Promise.all(blocks.map((b) => b.fh.close().catch(() => undefined)));
       }

@@ -6,26 +6,15 @@
  * writers go the ingest's way (stageHashed: the buffer is taken back, and here scribbled
  * over, as soon as the bytes are staged; the hash is printed once the block is durable, or,
  * for a deferred one, committed with its directory sync put off: visible and whole).
- * A line `#syncfs` says the batches have begun to be made durable with one file-system sync
- * each (fs-sync.ts), so the kills land on that path too.
  * Usage: node --import tsx test/helpers/store-writer.ts DATA VOLUME...
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { BlockStore } from '../../src/store/block-store.js';
-import { fsSync } from '../../src/store/fs-sync.js';
 import { SMALL_BLOCK_BYTES } from '../../src/store/small-write.js';
 
 const [data, ...volumes] = process.argv.slice(2);
 const store = new BlockStore(data!, volumes.map((v) => ({ path: v })));
 let index = 0;
-let announced = false;
-const acknowledge = (hash: string) => {
-  if (!announced && fsSync.stats.syncfsBatches > 0) {
-    announced = true;
-    process.stdout.write('#syncfs\n');
-  }
-  process.stdout.write(`${hash}\n`);
-};
 const writer = async (early: boolean) => {
   for (;;) {
     // Odd sizes, half of them small (staged buffered on the event loop, small-write.ts), half
@@ -34,7 +23,7 @@ const writer = async (early: boolean) => {
     const block = randomBytes(small ? 1 + Math.floor(Math.random() * SMALL_BLOCK_BYTES) : SMALL_BLOCK_BYTES + 1 + Math.floor(Math.random() * 200_000));
     const hint = { stripe: 'crash', index: index++ };
     if (!early) {
-      acknowledge(await store.put(block, undefined, hint));
+      process.stdout.write(`${await store.put(block, undefined, hint)}\n`);
       continue;
     }
     const hash = createHash('sha256').update(block).digest('hex');
@@ -42,7 +31,7 @@ const writer = async (early: boolean) => {
     const { durable } = await store.stageHashed(hash, block, hint, index % 2 === 0);
     block.fill(0xee); // The store must not read the buffer after staging.
     await durable;
-    acknowledge(hash);
+    process.stdout.write(`${hash}\n`);
   }
 };
 await Promise.all(Array.from({ length: 32 }, (_, i) => writer(i % 2 === 1)));
