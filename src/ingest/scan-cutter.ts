@@ -24,6 +24,8 @@ import type { CutBlock, PositionalReader } from './cut-block.js';
 export const PAGE = 4096;
 const ZERO = Buffer.alloc(PAGE);
 const READ_AHEAD = 2;
+/** Chunks up to this size are scanned by the cutter itself, larger ones by `scan` (ScanOptions). */
+export const SCAN_HERE_BYTES = 256 * 1024;
 
 /** A range of the content to read and cut. */
 export interface Extent {
@@ -177,7 +179,9 @@ export class ScanCutter {
       got += bytesRead;
     }
     // Started now, so the workers look at it while the cutter is still busy with earlier chunks.
-    const scanned = this.scan ? this.scan(buf.subarray(0, n)) : Promise.resolve(undefined);
+    // A small chunk (a tree's small file) is checked here: its pages cost little to bring in,
+    // and a worker's round trip before each cut made a publish of 2,000 files 5 % slower.
+    const scanned = this.scan && n > SCAN_HERE_BYTES ? this.scan(buf.subarray(0, n)) : Promise.resolve(undefined);
     scanned.catch(() => undefined);
     return { buf, chunk, scanned };
   }

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { BufferPool } from '../../../src/ingest/buffer-pool.js';
 import { mainThreadHasher, WorkerHasher, zeroPagesOf } from '../../../src/ingest/hash-workers.js';
-import { isZeroRange, PAGE, ScanCutter, type ScanOptions } from '../../../src/ingest/scan-cutter.js';
+import { isZeroRange, PAGE, SCAN_HERE_BYTES, ScanCutter, type ScanOptions } from '../../../src/ingest/scan-cutter.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const workers = new WorkerHasher(2);
@@ -66,8 +66,10 @@ describe('zero scan and hash on the hash workers', () => {
   });
 
   it('cuts a file with holes the same with the workers looking first, and hashes only whole chunks that became blocks as they are', async () => {
-    const blockSize = 4 * PAGE;
-    const content = Buffer.concat([randomBytes(8 * PAGE), Buffer.alloc(6 * PAGE), sample(20, 1), randomBytes(3 * PAGE + 11)]);
+    // Chunks larger than SCAN_HERE_BYTES go to the workers; the file's last, short one is scanned here.
+    const B = SCAN_HERE_BYTES + 4 * PAGE;
+    const blockSize = B;
+    const content = Buffer.concat([randomBytes(2 * B), Buffer.alloc(B + 8 * PAGE), sample(B / PAGE + 20, 1), randomBytes(3 * PAGE + 11)]);
     const plain = await cut(content, blockSize, {});
     const scanned = await cut(content, blockSize, { scan: (d) => workers.scanAndHash(d, PAGE) });
     assert.deepEqual(scanned.tracks, plain.tracks);
@@ -76,14 +78,16 @@ describe('zero scan and hash on the hash workers', () => {
     assert.ok(plain.blocks.every((b) => !b.carried));
     assert.ok(scanned.blocks.filter((b) => b.carried).length >= 2, 'the leading random chunks come with their hash');
     assert.ok(scanned.blocks.some((b) => !b.carried), 'blocks cut from chunks with zero pages are hashed later');
+    assert.equal(scanned.blocks.at(-1)!.carried, false, 'a small chunk is scanned by the cutter and hashed later');
   });
 
   it('a failed scan fails the cut and gives its buffer back', async () => {
-    const content = randomBytes(12 * PAGE);
-    const pool = new BufferPool(4 * PAGE, 2, true);
+    const B = SCAN_HERE_BYTES + PAGE;
+    const content = randomBytes(3 * B);
+    const pool = new BufferPool(B, 2, true);
     const reader = { read: async (buf: Buffer, off: number, len: number, pos: number) => ({ bytesRead: content.copy(buf, off, pos, pos + len) }) };
     let n = 0;
-    const scan = new ScanCutter(reader, content.length, 4 * PAGE, pool, new BufferPool(4 * PAGE, 2, true), {
+    const scan = new ScanCutter(reader, content.length, B, pool, new BufferPool(B, 2, true), {
       scan: async (d) => {
         if (n++ === 1) throw new Error('worker gone');
         return workers.scanAndHash(d, PAGE);
