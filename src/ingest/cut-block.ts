@@ -5,6 +5,8 @@ export interface CutBlock {
   readonly offset: number;
   readonly data: Buffer;
   readonly release: () => void;
+  /** The SHA-256 of `data` (hex), when the cutter had it computed already (scan-cutter.ts); else the pipeline hashes it. */
+  readonly hash?: string;
 }
 
 /** Positional reads, as FileHandle.read does them: a local file, a directory tree laid out as one file, or an origin read by ranges. */

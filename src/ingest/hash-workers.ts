@@ -3,17 +3,56 @@
  * free to keep reads and writes going. Block buffers come from a pool backed by
  * SharedArrayBuffer, so a worker hashes them in place: only {buffer, offset, length} is
  * posted, never the bytes. A buffer that is not shared is hashed on the calling thread.
+ *
+ * `scanAndHash` is the scan cutter's first look at a chunk just read (scan-cutter.ts): which
+ * of its pages are all zeros and, when none is, the chunk's hash, in one trip to a worker.
+ * Whoever touches a buffer just filled by a read first pays for bringing its pages in (3-8 ms
+ * per 4 MiB on this project's VM, a second pass 0.2 ms: notes/issue-20.md Session 10), and
+ * that was the main thread's zero scan, ~0.7 s per GiB; now a worker pays it, and its hash
+ * then runs over warm memory. A chunk with a zero page is cut by the main thread as before
+ * and its blocks hashed then: no hash is spent on it here.
  */
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
+/** What a scan found: the pages (PAGE bytes each, the last one shorter) that are all zeros, or, with none, the hash. */
+export type ScanResult = { hash: string; zeroPages?: undefined } | { hash?: undefined; zeroPages: Uint8Array };
+
 export interface Hasher {
   hash(data: Buffer): Promise<string>;
+  /** Marks the all-zero pages of `data` (`page` bytes each); when there are none, hashes it. */
+  scanAndHash(data: Buffer, page: number): Promise<ScanResult>;
   close(): Promise<void>;
+}
+
+/**
+ * Flags (1) the pages of `data` that are all zeros, or returns undefined when none is. The
+ * worker runs the same function from its source text (SCAN_SOURCE), so both agree.
+ */
+export function zeroPagesOf(data: Uint8Array, page: number): Uint8Array | undefined {
+  let flags: Uint8Array | undefined;
+  const zero = new Uint8Array(page);
+  const pages = Math.ceil(data.length / page);
+  for (let i = 0; i < pages; i++) {
+    const start = i * page;
+    const end = Math.min(data.length, start + page);
+    // Most pages of real data fail on their first or last byte.
+    if (data[start] !== 0 || data[end - 1] !== 0) continue;
+    if (Buffer.compare(data.subarray(start, end), zero.subarray(0, end - start)) !== 0) continue;
+    flags ??= new Uint8Array(pages);
+    flags[i] = 1;
+  }
+  return flags;
+}
+
+function scanHere(data: Buffer, page: number): ScanResult {
+  const zeroPages = zeroPagesOf(data, page);
+  return zeroPages ? { zeroPages } : { hash: createHash('sha256').update(data).digest('hex') };
 }
 
 export const mainThreadHasher: Hasher = {
   hash: async (data) => createHash('sha256').update(data).digest('hex'),
+  scanAndHash: async (data, page) => scanHere(data, page),
   close: async () => undefined,
 };
 
@@ -21,13 +60,17 @@ export const mainThreadHasher: Hasher = {
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
+const zeroPagesOf = ${zeroPagesOf.toString()};
 parentPort.on('message', (m) => {
-  parentPort.postMessage({ id: m.id, hash: createHash('sha256').update(new Uint8Array(m.buffer, m.offset, m.length)).digest('hex') });
+  const data = new Uint8Array(m.buffer, m.offset, m.length);
+  const zeroPages = m.page ? zeroPagesOf(data, m.page) : undefined;
+  if (zeroPages) parentPort.postMessage({ id: m.id, zeroPages });
+  else parentPort.postMessage({ id: m.id, hash: createHash('sha256').update(data).digest('hex') });
 });`;
 
 interface Slot {
   worker: Worker;
-  pending: Map<number, { resolve: (h: string) => void; reject: (e: Error) => void }>;
+  pending: Map<number, { resolve: (r: ScanResult) => void; reject: (e: Error) => void }>;
 }
 
 export class WorkerHasher implements Hasher {
@@ -37,8 +80,8 @@ export class WorkerHasher implements Hasher {
   constructor(threads = 2) {
     this.slots = Array.from({ length: threads }, () => {
       const slot: Slot = { worker: new Worker(WORKER_SOURCE, { eval: true }), pending: new Map() };
-      slot.worker.on('message', (m: { id: number; hash: string }) => {
-        slot.pending.get(m.id)?.resolve(m.hash);
+      slot.worker.on('message', (m: { id: number } & ScanResult) => {
+        slot.pending.get(m.id)?.resolve(m.zeroPages ? { zeroPages: m.zeroPages } : { hash: m.hash! });
         slot.pending.delete(m.id);
       });
       slot.worker.on('error', (err) => {
@@ -49,14 +92,23 @@ export class WorkerHasher implements Hasher {
     });
   }
 
-  hash(data: Buffer): Promise<string> {
+  async hash(data: Buffer): Promise<string> {
     if (!(data.buffer instanceof SharedArrayBuffer)) return mainThreadHasher.hash(data);
-    // The least busy worker; ties go to the first.
+    return (await this.post(data, 0)).hash!;
+  }
+
+  scanAndHash(data: Buffer, page: number): Promise<ScanResult> {
+    if (!(data.buffer instanceof SharedArrayBuffer)) return mainThreadHasher.scanAndHash(data, page);
+    return this.post(data, page);
+  }
+
+  /** To the least busy worker (ties: the first); `page` 0: hash only. */
+  private post(data: Buffer, page: number): Promise<ScanResult> {
     const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, buffer: data.buffer, offset: data.byteOffset, length: data.length });
+      slot.worker.postMessage({ id, buffer: data.buffer, offset: data.byteOffset, length: data.length, page });
     });
   }
 

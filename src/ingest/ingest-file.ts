@@ -20,7 +20,7 @@ import { BufferPool } from './buffer-pool.js';
 import { mainThreadHasher, WorkerHasher } from './hash-workers.js';
 import { runPipeline, type BlockSink } from './pipeline.js';
 import { cutPlanned } from './planned-cutter.js';
-import { ScanCutter, type Extent } from './scan-cutter.js';
+import { PAGE, ScanCutter, type Extent } from './scan-cutter.js';
 import { cutFileCdc } from './cdc-cutter.js';
 import { cdcParamsFor, type CdcParams } from './fastcdc.js';
 import type { PositionalReader } from './cut-block.js';
@@ -194,7 +194,7 @@ export async function cutAndHash(reader: PositionalReader, size: number, blockSi
     if (how.planned) {
       out = { plan: how.planned, holes: [], blocks: await runPipeline(cutPlanned(reader, how.planned, blockSize, readPool, how.readAhead), sink, { concurrency: count, hasher, onBlock }) };
     } else {
-      const scan = new ScanCutter(reader, size, blockSize, readPool, new BufferPool(blockSize, count, threads > 0), { extents: how.extents, readAhead: how.readAhead });
+      const scan = new ScanCutter(reader, size, blockSize, readPool, new BufferPool(blockSize, count, threads > 0), { extents: how.extents, readAhead: how.readAhead, scan: (data) => hasher.scanAndHash(data, PAGE) });
       const blocks = await runPipeline(scan.blocks(), sink, { concurrency: count, hasher, onBlock });
       out = { plan: scan.tracks, holes: scan.holes, blocks };
     }

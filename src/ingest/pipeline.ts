@@ -47,8 +47,8 @@ export async function runPipeline(blocks: AsyncIterable<CutBlock>, sink: BlockSi
     const previous = handedOn;
     let markHanded!: () => void;
     handedOn = new Promise((resolve) => (markHanded = resolve));
-    const p: Promise<void> = options.hasher
-      .hash(block.data)
+    const hashed = block.hash !== undefined ? Promise.resolve(block.hash) : options.hasher.hash(block.data);
+    const p: Promise<void> = hashed
       .then(async (hash) => {
         const ref = { track: block.track, index: block.index, offset: block.offset, length: block.data.length, hash };
         out[position] = ref;
