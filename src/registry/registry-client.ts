@@ -8,6 +8,7 @@
  * status and OCI error code (ERR_OCI_UPSTREAM), never a stack of undici internals.
  */
 import { createHash } from 'node:crypto';
+import type * as UndiciModule from 'undici';
 import type { Dispatcher } from 'undici';
 import { CanopyError } from '../core/errors.js';
 import { MANIFEST_MEDIA_TYPES } from './oci-media-types.js';
@@ -52,7 +53,7 @@ function defaultEndpointHost(registry: string): string {
   return ['docker.io', 'index.docker.io'].includes(registry) ? 'registry-1.docker.io' : registry;
 }
 
-type Undici = typeof import('undici');
+type Undici = typeof UndiciModule;
 let undici: Promise<Undici> | undefined;
 
 /** undici, loaded on the first request: every node imports this module (the root's pull-through), few ever pull, and undici is ~19 MiB of RSS. */
