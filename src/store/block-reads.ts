@@ -2,15 +2,15 @@
  * Reading block files: whole (into one buffer, for a reader that needs the block at once or
  * must hash it first), or in pieces as a socket takes them. A block sent whole held its
  * 4 MiB buffer from the read until the last byte left the socket: with 4-8 uploads at once,
- * 16-32 MiB of a node's peak RSS (issue 23). In pieces, one READ_CHUNK_BYTES buffer is read
- * at a time and each of its pieces is given back when the socket is done with it, so an
- * upload holds one chunk or two, whatever the block size. Both take their file handles from
+ * 16-32 MiB of a node's peak RSS (issue 23). In pieces, one chunk is read at a time (a
+ * piece, as Volume asks) and given back when the socket is done with it, so an upload
+ * holds a piece or two, whatever the block size. Both take their file handles from
  * the read-handle cache (read-handles.ts).
  */
 import { unpooled, type Lease } from '../core/block-pool.js';
 import type { ReadHandles } from './read-handles.js';
 
-/** How much of a block is read at once when it is sent in pieces (the wire's segment size: the pool reuses the same buffers). */
+/** How much of a block is read at once when it is sent in pieces, unless the caller says (Volume reads a piece at a time). */
 export const READ_CHUNK_BYTES = 2 ** 20;
 
 /** A piece of a block read from disk; its bytes may be reused once `flushed` is called (exactly once). */

@@ -271,9 +271,12 @@ export class Volume implements WeightedVolume {
     return readWhole(this.handles, this.blockPath(hash), length, take);
   }
 
-  /** The block in pieces, read a chunk at a time (block-reads.ts). */
+  /**
+   * The block in pieces, each read as the socket is ready for it (block-reads.ts): pieces are
+   * the size of the ones a node receives, so sending and receiving share the pool's buffers.
+   */
   readPieces(hash: string, length: number, pieceBytes: number, take: (length: number) => Lease): AsyncGenerator<ReadPiece> {
-    return readPieces(this.handles, this.blockPath(hash), length, pieceBytes, take);
+    return readPieces(this.handles, this.blockPath(hash), length, pieceBytes, take, pieceBytes);
   }
 
   async remove(hash: string): Promise<void> {
