@@ -9,7 +9,7 @@ import type { Metrics } from '../ops/metrics.js';
 import type { BlockStore, StripeHint } from '../store/block-store.js';
 import type { Lease } from '../core/block-pool.js';
 import type { BlockCache } from '../vfile/block-cache.js';
-import type { RequestHandler } from '../wire/peer-connection.js';
+import type { OwnedPiece, RequestHandler } from '../wire/peer-connection.js';
 
 /** Counts blocks and bytes sent to peers. */
 export function countServed(metrics: Metrics, handler: RequestHandler): RequestHandler {
@@ -26,10 +26,11 @@ export function countServed(metrics: Metrics, handler: RequestHandler): RequestH
 }
 
 /** A block sent in pieces is counted as its pieces go (a relay that aborts counts what it sent). */
-async function* countPieces(metrics: Metrics, pieces: AsyncIterable<BlockBytes>, relayed: boolean): AsyncGenerator<BlockBytes> {
+async function* countPieces(metrics: Metrics, pieces: AsyncIterable<BlockBytes | OwnedPiece>, relayed: boolean): AsyncGenerator<BlockBytes | OwnedPiece> {
   for await (const piece of pieces) {
-    metrics.inc('canopy_bytes_out_total', { class: 'peer' }, byteLength(piece));
-    if (relayed) metrics.inc('canopy_swarm_relayed_bytes_total', {}, byteLength(piece));
+    const bytes = Buffer.isBuffer(piece) || Array.isArray(piece) ? byteLength(piece as BlockBytes) : (piece as OwnedPiece).bytes.length;
+    metrics.inc('canopy_bytes_out_total', { class: 'peer' }, bytes);
+    if (relayed) metrics.inc('canopy_swarm_relayed_bytes_total', {}, bytes);
     yield piece;
   }
   metrics.inc('canopy_blocks_served_total');

@@ -9,7 +9,7 @@
 import { matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { RootPeerMessages } from '../root/root-peer-messages.js';
-import type { IncomingRequest, RequestHandler } from '../wire/peer-connection.js';
+import type { IncomingRequest, OwnedPiece, RequestHandler } from '../wire/peer-connection.js';
 import { PROTOCOL_VERSION, type MessageBodies } from '../wire/messages.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { Catalog } from '../catalog/catalog.js';
@@ -155,7 +155,7 @@ function authorise(deps: PeerServiceDeps, conn: PeerConnection, contentId: strin
 }
 
 /** A block, once an upload slot is free (a `cancel` from the requester drops the wait). */
-async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection, Map<string, AbortController>>, conn: PeerConnection, body: MessageBodies['get-block']): Promise<{ body?: { relayed: true }; payload?: Buffer; pieces?: AsyncIterable<BlockBytes>; sent: () => void; flushed?: () => void }> {
+async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection, Map<string, AbortController>>, conn: PeerConnection, body: MessageBodies['get-block']): Promise<{ body?: { relayed: true }; payload?: Buffer; pieces?: AsyncIterable<BlockBytes | OwnedPiece>; sent: () => void; flushed?: () => void }> {
   const { contentId, index } = body;
   deps.log.debug('block asked', { contentId, index, from: conn.remoteId });
   const manifest = authorise(deps, conn, contentId);
@@ -194,6 +194,13 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
       const reader = feed?.reader();
       if (reader) return { body: { relayed: true }, pieces: reader.pieces, sent: () => release(false), flushed: reader.done };
       if (deps.relays?.().isLost(contentId, index)) throw new CanopyError('ERR_RELAY_ABORTED', `block ${index} of ${contentId.slice(0, 12)} was lost while arriving here; ask again once it is held`);
+    }
+    // Asked in pieces, a trusted block is read a chunk at a time as the socket takes it: the
+    // upload holds a piece or two in the socket, not the whole block (store/block-reads.ts).
+    const read = body.pieces ? deps.store.pieces(block.hash, pieceBytes(block.length)) : undefined;
+    if (read) {
+      if (deps.bitfield(contentId).complete) deps.broadcaster.sent(contentId, index);
+      return { pieces: read, sent: release };
     }
     // From the block pool; back to it once the socket is done with the bytes (`flushed`).
     const lease = await deps.store.getLease(block.hash);

@@ -8,7 +8,8 @@
  * status and OCI error code (ERR_OCI_UPSTREAM), never a stack of undici internals.
  */
 import { createHash } from 'node:crypto';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type * as UndiciModule from 'undici';
+import type { Dispatcher } from 'undici';
 import { CanopyError } from '../core/errors.js';
 import { MANIFEST_MEDIA_TYPES } from './oci-media-types.js';
 
@@ -52,15 +53,30 @@ function defaultEndpointHost(registry: string): string {
   return ['docker.io', 'index.docker.io'].includes(registry) ? 'registry-1.docker.io' : registry;
 }
 
+type Undici = typeof UndiciModule;
+let undici: Promise<Undici> | undefined;
+
+/** undici, loaded on the first request: every node imports this module (the root's pull-through), few ever pull, and undici is ~19 MiB of RSS. */
+function loadUndici(): Promise<Undici> {
+  undici ??= import('undici');
+  return undici;
+}
+
 export class RegistryClient {
-  private readonly dispatcher: Dispatcher;
+  private dispatcher: Dispatcher | undefined;
   private readonly base: string;
   /** Bearer tokens by scope. */
   private readonly tokens = new Map<string, string>();
 
   constructor(private readonly options: UpstreamOptions) {
     this.base = options.endpoint ?? `${options.insecure ? 'http' : 'https'}://${defaultEndpointHost(options.registry)}`;
-    this.dispatcher = new Agent({ connect: { ca: options.ca, rejectUnauthorized: !options.skipTlsVerify } }).compose(interceptors.redirect({ maxRedirections: 5 }));
+  }
+
+  /** undici's `request` and this registry's dispatcher (made on first use). */
+  private async http(): Promise<{ request: Undici['request']; dispatcher: Dispatcher }> {
+    const { Agent, interceptors, request } = await loadUndici();
+    this.dispatcher ??= new Agent({ connect: { ca: this.options.ca, rejectUnauthorized: !this.options.skipTlsVerify } }).compose(interceptors.redirect({ maxRedirections: 5 }));
+    return { request, dispatcher: this.dispatcher };
   }
 
   get registry(): string {
@@ -103,7 +119,7 @@ export class RegistryClient {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.dispatcher?.close();
   }
 
   private async get(repository: string, path: string, headers: Record<string, string>): Promise<Dispatcher.ResponseData> {
@@ -123,8 +139,9 @@ export class RegistryClient {
   private async send(path: string, headers: Record<string, string>, authorization: string | undefined): Promise<Dispatcher.ResponseData> {
     const timeout = this.options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
     try {
+      const { request, dispatcher } = await this.http();
       return await request(`${this.base}${path}`, {
-        dispatcher: this.dispatcher,
+        dispatcher,
         headers: { ...headers, ...(authorization ? { authorization } : {}), 'user-agent': 'canopy' },
         headersTimeout: timeout,
         bodyTimeout: timeout,
@@ -156,7 +173,8 @@ export class RegistryClient {
     url.searchParams.set('scope', params.scope ?? scope);
     let res;
     try {
-      res = await request(url, { dispatcher: this.dispatcher, headers: this.basic() ? { authorization: this.basic()! } : {}, headersTimeout: this.options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS });
+      const { request, dispatcher } = await this.http();
+      res = await request(url, { dispatcher, headers: this.basic() ? { authorization: this.basic()! } : {}, headersTimeout: this.options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS });
     } catch (err) {
       throw new CanopyError('ERR_OCI_UPSTREAM', `${this.options.registry}: token realm ${url.origin}: ${describe(err)}`, { cause: err });
     }

@@ -6,12 +6,26 @@
  * The node id is the certificate's common name: it is what the root assigned at enrolment,
  * so a node cannot claim another's id without that node's private key.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { isIP } from 'node:net';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+let builder: Promise<typeof X509> | undefined;
+
+/**
+ * The certificate builder, loaded when a certificate is first made: only a root (and
+ * enrolment of a new cluster) makes one; a member reads certificates with node:crypto and
+ * never does. @peculiar/x509 and its ASN.1 packages are ~18 MiB of every member's RSS.
+ */
+function certificateBuilder(): Promise<typeof X509> {
+  builder ??= (async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return x509;
+  })();
+  return builder;
+}
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
@@ -53,6 +67,7 @@ function serial(): string {
 
 /** Creates the cluster CA: a self-signed certificate allowed only to sign node certificates. */
 export async function createCaCertificate(keys: KeyPairPem, clusterName: string, now = new Date()): Promise<string> {
+  const x509 = await certificateBuilder();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=${clusterName}, O=canopy`,
@@ -84,6 +99,7 @@ export interface IssueOptions {
 
 /** Issues a node certificate (client and server auth, or an HTTPS server certificate when `names` are given) whose common name is the node id. */
 export async function issueNodeCertificate(o: IssueOptions): Promise<string> {
+  const x509 = await certificateBuilder();
   const now = o.now ?? new Date();
   const ca = new x509.X509Certificate(o.caCertPem);
   const notAfter = o.notAfter ?? new Date(now.getTime() + (o.validityDays ?? NODE_CERT_VALIDITY_DAYS) * DAY_MS);
@@ -108,6 +124,7 @@ export async function issueNodeCertificate(o: IssueOptions): Promise<string> {
 
 /** A self-signed certificate that looks like a node's: for tests that an outsider is refused. */
 export async function selfSignedNodeCertificate(nodeId: string, keys: KeyPairPem): Promise<string> {
+  const x509 = await certificateBuilder();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=${nodeId}, O=canopy`,

@@ -26,7 +26,6 @@ import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
 import { blockPool, unpooled, type Lease } from '../core/block-pool.js';
 import { byteLength, sha256HexOf, type BlockBytes } from '../core/block-bytes.js';
-import { sha256HexOffThread } from '../core/hash.js';
 import type { Logger } from '../core/logger.js';
 import type { EvictionPolicy } from './eviction.js';
 import { Evictor } from './evictor.js';
@@ -35,8 +34,10 @@ import { scrub, type ScrubReport } from './scrub.js';
 import { fullError } from './store-full.js';
 import { storeStats } from './store-stats.js';
 import { ReadVerification, verifyReadsFromEnv } from './read-verification.js';
+import type { ReadPiece } from './block-reads.js';
+import { StoreReads } from './store-reads.js';
 import type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats } from './store-types.js';
-import { classifyIoError, ioReason, isReadOnlyError, readableIds, Volume } from './volume.js';
+import { classifyIoError, isReadOnlyError, readableIds, Volume } from './volume.js';
 import { VolumeChoice } from './volume-choice.js';
 import { noWritableVolume } from './volume-health.js';
 import { VolumeCommitters, type StoreWriter } from './volume-commit.js';
@@ -71,6 +72,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   private readonly committers: VolumeCommitters;
   private corruptBlocks = 0;
   private readonly verification: ReadVerification;
+  private readonly reads: StoreReads;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(dataDir: string, volumeConfigs: readonly VolumeConfig[], options: StoreOptions = {}) {
@@ -109,6 +111,20 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       log: this.log,
       forget: (hash) => this.verification.forget(hash),
       evicted: (contentId, bytes) => this.emit('content:evicted', { contentId, bytes }),
+    });
+    this.reads = new StoreReads({
+      located: (hash) => {
+        const row = this.index.getBlock(hash);
+        const volume = row && this.set.get(row.volume);
+        return row && volume && volume.state !== 'failed' ? { length: row.length, volume } : undefined;
+      },
+      verification: this.verification,
+      readOnly: this.readOnly,
+      log: this.log,
+      failVolume: (volume, reason) => this.failVolume(volume, reason),
+      drop: (volume, hash, length) => this.drop(volume, hash, length),
+      corrupted: () => this.corruptBlocks++,
+      accesses: this.accesses,
     });
     for (const v of this.volumes.filter((x) => x.state === 'failed')) this.log?.error('volume failed', { volume: v.id, path: v.dir, reason: v.reason });
   }
@@ -274,31 +290,13 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   }
 
   /** `get` into a block pool buffer (core/block-pool.ts): the caller releases the lease once done with the bytes. */
-  async getLease(hash: string, take: (length: number) => Lease = (n) => blockPool.take(n)): Promise<Lease> {
-    const row = this.index.getBlock(hash);
-    const volume = row && this.set.get(row.volume);
-    if (!row || !volume || volume.state === 'failed') throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} is not held here`);
-    const lease = await volume.readLease(hash, row.length, take).catch((err: unknown) => {
-      const kind = classifyIoError(err);
-      if (kind === 'failed' || (kind === 'missing' && !volume.present())) this.failVolume(volume, ioReason(err));
-      else if (kind === 'missing') this.drop(volume, hash, row.length);
-      throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} could not be read from ${volume.dir}: ${(err as Error).message}`, { cause: err });
-    });
-    // The first read of a block found on disk is hashed (on the thread pool, so a node serving
-    // many readers keeps its event loop free); later reads trust it (read-verification.ts).
-    // A file that came back short (truncated on disk) is always hashed, so it fails here.
-    if ((this.verification.mustHash(hash) || lease.bytes.length !== row.length) && (await sha256HexOffThread(lease.bytes)) !== hash) {
-      lease.release();
-      this.corruptBlocks++;
-      this.log?.error('corrupt block dropped', { hash, volume: volume.id, path: volume.dir });
-      this.drop(volume, hash, row.length);
-      if (!this.readOnly) await volume.remove(hash).catch(() => undefined);
-      throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} was corrupt on ${volume.dir} and has been dropped`);
-    }
-    this.verification.passed(hash);
-    const seen = this.accesses.get(hash);
-    this.accesses.set(hash, [Date.now(), (seen?.[1] ?? 0) + 1]);
-    return lease;
+  getLease(hash: string, take: (length: number) => Lease = (n) => blockPool.take(n)): Promise<Lease> {
+    return this.reads.lease(hash, take);
+  }
+
+  /** A trusted block in pieces for a socket (block-reads.ts); undefined when this read must hash it (`getLease`). */
+  pieces(hash: string, pieceBytes: number): AsyncIterable<ReadPiece> | undefined {
+    return this.reads.pieces(hash, pieceBytes);
   }
 
   private drop(volume: Volume, hash: string, length: number): void {
@@ -387,6 +385,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.timers.forEach((t) => clearInterval(t));
     this.timers = [];
     this.flushAccesses();
+    this.volumes.forEach((v) => v.handles.dropUnder(v.dir)); // Open read handles (read-handles.ts).
     this.index.close();
   }
 

@@ -17,6 +17,8 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import { unpooled, type Lease } from '../core/block-pool.js';
+import { readPieces, readWhole, type ReadPiece } from './block-reads.js';
+import { readHandles, type ReadHandles } from './read-handles.js';
 import { isDirectUnsupported, writeDirect } from './direct-write.js';
 import { SMALL_BLOCK_BYTES, writeSmall, type StagedFile } from './small-write.js';
 import type { WeightedVolume } from './placement.js';
@@ -74,6 +76,8 @@ export class Volume implements WeightedVolume {
   pendingBytes = 0;
   /** Whether block files are written with O_DIRECT (turned off when the file system refuses it). */
   directWrites = process.env.CANOPY_DIRECT_WRITES !== '0';
+  /** Where block reads get their file handles (read-handles.ts); shared by every volume. */
+  handles: ReadHandles = readHandles;
 
   private constructor(
     readonly id: string,
@@ -140,6 +144,7 @@ export class Volume implements WeightedVolume {
   fail(reason: string): void {
     this.state = 'failed';
     this.reason = reason;
+    this.handles.dropUnder(this.dir);
   }
 
   /** Readable, not writable: its blocks stay held and served, nothing new goes there. */
@@ -256,52 +261,31 @@ export class Volume implements WeightedVolume {
     }
   }
 
-  /**
-   * Reads a whole block with as few system calls as possible (readFile would go in 512 KiB
-   * steps, each a round trip through the thread pool), so the disk sees large requests.
-   * A file shorter than `length` comes back short (and then fails verification).
-   */
+  /** A whole block (block-reads.ts); a file shorter than `length` comes back short (and then fails verification). */
   async read(hash: string, length?: number): Promise<Buffer> {
     return (await this.readLease(hash, length, (n) => unpooled(Buffer.allocUnsafe(n)))).bytes;
   }
 
   /** `read` into a buffer from `take` (the block pool): released here if the read fails. */
-  async readLease(hash: string, length: number | undefined, take: (length: number) => Lease): Promise<Lease> {
-    const fh = await open(this.blockPath(hash), 'r');
-    try {
-      // The index knows the length: no fstat round trip through the thread pool per block.
-      const size = length ?? (await fh.stat()).size;
-      const lease = take(size);
-      const data = lease.bytes;
-      let filled = 0;
-      try {
-        while (filled < size) {
-          const { bytesRead } = await fh.read(data, filled, size - filled, filled);
-          if (bytesRead === 0) break;
-          filled += bytesRead;
-        }
-      } catch (err) {
-        lease.release();
-        throw err;
-      }
-      return filled === size ? lease : shortened(lease, filled);
-    } finally {
-      await fh.close();
-    }
+  readLease(hash: string, length: number | undefined, take: (length: number) => Lease): Promise<Lease> {
+    return readWhole(this.handles, this.blockPath(hash), length, take);
+  }
+
+  /**
+   * The block in pieces, each read as the socket is ready for it (block-reads.ts): pieces are
+   * the size of the ones a node receives, so sending and receiving share the pool's buffers.
+   */
+  readPieces(hash: string, length: number, pieceBytes: number, take: (length: number) => Lease): AsyncGenerator<ReadPiece> {
+    return readPieces(this.handles, this.blockPath(hash), length, pieceBytes, take, pieceBytes);
   }
 
   async remove(hash: string): Promise<void> {
+    // An open read handle would keep the file's space until closed.
+    this.handles.drop(this.blockPath(hash));
     await unlink(this.blockPath(hash)).catch((err: unknown) => {
       if (classifyIoError(err) !== 'missing') throw err;
     });
   }
-}
-
-/** A file that came back short: its bytes, copied out of the pooled buffer (rare: it fails verification). */
-function shortened(lease: Lease, filled: number): Lease {
-  const copy = Buffer.from(lease.bytes.subarray(0, filled));
-  lease.release();
-  return unpooled(copy);
 }
 
 /** Writes the pieces of a block in order, in as few writev calls as the kernel allows. */

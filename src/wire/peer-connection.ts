@@ -62,7 +62,17 @@ export interface IncomingRequest<T extends MessageType = MessageType> {
  * written. A payload from the block pool goes back to it then (core/block-pool.ts); `sent`
  * comes earlier, when the bytes may still sit in the socket's queue.
  */
-export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer; pieces?: AsyncIterable<BlockBytes>; sent?: () => void; flushed?: () => void } | void>;
+export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer; pieces?: AsyncIterable<BlockBytes | OwnedPiece>; sent?: () => void; flushed?: () => void } | void>;
+
+/**
+ * A piece with bytes of its own (read from disk for this reply, store/block-reads.ts):
+ * `flushed` runs once the socket is done with them (its frame's write callback, or the
+ * connection's close), so an upload holds the pieces in the socket, not the whole block.
+ */
+export interface OwnedPiece {
+  readonly bytes: Buffer;
+  readonly flushed: () => void;
+}
 
 interface Pending {
   resolve: (r: Reply) => void;
@@ -320,10 +330,12 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   }
 
   /** Each piece in its own `part` frame: control frames and other replies' pieces go between them. */
-  private async writePieces(id: number, pieces: AsyncIterable<BlockBytes>): Promise<void> {
+  private async writePieces(id: number, pieces: AsyncIterable<BlockBytes | OwnedPiece>): Promise<void> {
     for await (const piece of pieces) {
-      if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
-      await this.write({ t: 'part', re: id }, piece);
+      // write() owns an owned piece's `flushed` from here, closed connection included.
+      if (isOwned(piece)) await this.write({ t: 'part', re: id }, piece.bytes, piece.flushed);
+      else if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
+      else await this.write({ t: 'part', re: id }, piece);
     }
   }
 
@@ -357,4 +369,8 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       else if (flushed) this.afterClose(flushed);
     }
   }
+}
+
+function isOwned(piece: BlockBytes | OwnedPiece): piece is OwnedPiece {
+  return !Buffer.isBuffer(piece) && !Array.isArray(piece);
 }

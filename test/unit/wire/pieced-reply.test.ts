@@ -75,4 +75,49 @@ describe('replies in pieces', () => {
     assert.deepEqual(notes, ['ping', 'block']);
     p.close();
   });
+
+  it('a piece with bytes of its own is given back once its frame is written, before the next is made, and on a closed connection', async () => {
+    const PIECES = 40;
+    let made = 0;
+    let flushed = 0;
+    let mostHeld = 0;
+    const owned = (n: number) => {
+      made++;
+      mostHeld = Math.max(mostHeld, made - flushed);
+      return { bytes: Buffer.alloc(256 * 1024, n), flushed: () => flushed++ };
+    };
+    const p = await loopbackPair(async () => ({
+      pieces: (async function* () {
+        for (let i = 0; i < PIECES; i++) {
+          // Each piece is made after a turn of the event loop, as a read from disk is.
+          await new Promise((r) => setImmediate(r));
+          yield owned(i);
+        }
+      })(),
+    }));
+    const r = await p.client.request('get-block', { contentId: id(1), index: 0, pieces: true });
+    assert.equal(r.payload.length, PIECES * 256 * 1024);
+    assert.equal(r.payload[256 * 1024 * 7], 7);
+    assert.equal(flushed, PIECES, 'each piece given back once');
+    assert.ok(mostHeld <= 2, `at most two pieces held at once (${mostHeld})`);
+    // The connection goes while pieces are still being made: the one handed on is given back too.
+    let gate!: () => void;
+    const opened = new Promise<void>((r) => (gate = r));
+    made = flushed = 0;
+    const q = await loopbackPair(async () => ({
+      pieces: (async function* () {
+        yield owned(1);
+        await opened;
+        yield owned(2);
+      })(),
+    }));
+    const lost = q.client.request('get-block', { contentId: id(1), index: 0, pieces: true }, { onPart: () => q.client.destroy() });
+    await assert.rejects(lost);
+    q.server.destroy();
+    gate();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(flushed, made, 'nothing handed on is left held');
+    p.close();
+    q.close();
+  });
 });

@@ -1,0 +1,103 @@
+/**
+ * Reading block files: whole (into one buffer, for a reader that needs the block at once or
+ * must hash it first), or in pieces as a socket takes them. A block sent whole held its
+ * 4 MiB buffer from the read until the last byte left the socket: with 4-8 uploads at once,
+ * 16-32 MiB of a node's peak RSS (issue 23). In pieces, one chunk is read at a time (a
+ * piece, as Volume asks) and given back when the socket is done with it, so an upload
+ * holds a piece or two, whatever the block size. Both take their file handles from
+ * the read-handle cache (read-handles.ts).
+ */
+import { unpooled, type Lease } from '../core/block-pool.js';
+import type { ReadHandles } from './read-handles.js';
+
+/** How much of a block is read at once when it is sent in pieces, unless the caller says (Volume reads a piece at a time). */
+export const READ_CHUNK_BYTES = 2 ** 20;
+
+/** A piece of a block read from disk; its bytes may be reused once `flushed` is called (exactly once). */
+export interface ReadPiece {
+  readonly bytes: Buffer;
+  readonly flushed: () => void;
+}
+
+/** The file held fewer bytes than the index says: the caller treats the block as corrupt. */
+export class ShortBlockFile extends Error {
+  constructor(readonly filled: number) {
+    super(`block file ends after ${filled} bytes`);
+  }
+}
+
+/** Reads until `into` is full or the file ends; returns the bytes read. */
+async function readFully(handle: { read: (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesRead: number }> }, into: Buffer, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < into.length) {
+    const { bytesRead } = await handle.read(into, filled, into.length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+/**
+ * A whole block with as few system calls as possible (readFile would go in 512 KiB steps,
+ * each a round trip through the thread pool), into a buffer from `take` (released here if
+ * the read fails). A file shorter than `length` comes back short (it then fails verification).
+ */
+export async function readWhole(handles: ReadHandles, file: string, length: number | undefined, take: (length: number) => Lease): Promise<Lease> {
+  const held = await handles.acquire(file);
+  try {
+    // The index knows the length: no fstat round trip through the thread pool per block.
+    const size = length ?? (await held.fh.stat()).size;
+    const lease = take(size);
+    let filled;
+    try {
+      filled = await readFully(held.fh, lease.bytes, 0);
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    if (filled === size) return lease;
+    // Rare (it fails verification): its bytes, copied out of the pooled buffer.
+    const copy = Buffer.from(lease.bytes.subarray(0, filled));
+    lease.release();
+    return unpooled(copy);
+  } finally {
+    held.done();
+  }
+}
+
+/**
+ * The block in pieces of `pieceBytes`, read a chunk at a time. Each piece yielded belongs to
+ * the consumer, who calls its `flushed` once nothing refers to its bytes; a file that ends
+ * early throws ShortBlockFile (after the pieces of the chunks before).
+ */
+export async function* readPieces(handles: ReadHandles, file: string, length: number, pieceBytes: number, take: (length: number) => Lease, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<ReadPiece> {
+  const held = await handles.acquire(file);
+  let chunk: Lease | undefined;
+  try {
+    for (let at = 0; at < length; at += chunkBytes) {
+      const n = Math.min(chunkBytes, length - at);
+      chunk = take(n);
+      const filled = await readFully(held.fh, chunk.bytes, at);
+      if (filled < n) throw new ShortBlockFile(at + filled);
+      const current = chunk;
+      for (let p = 0; p < n; p += pieceBytes) {
+        current.retain();
+        yield { bytes: current.bytes.subarray(p, Math.min(n, p + pieceBytes)), flushed: once(() => current.release()) };
+      }
+      chunk = undefined;
+      current.release();
+    }
+  } finally {
+    chunk?.release();
+    held.done();
+  }
+}
+
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
+}
