@@ -29,3 +29,19 @@ export function joined(bytes: BlockBytes): Buffer {
   const parts = bytes as readonly Buffer[];
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts as Buffer[]);
 }
+
+/**
+ * A piece with bytes of its own (read from disk for one reply, store/block-reads.ts): its
+ * `flushed` runs exactly once, when nothing refers to the bytes any more (a socket's write
+ * callback, or the connection's close), so an upload holds its pieces in the socket, not
+ * the whole block.
+ */
+export interface OwnedPiece {
+  readonly bytes: Buffer;
+  readonly flushed: () => void;
+}
+
+/** A piece that carries its own `flushed`, as against bytes the sender keeps (a Buffer or a list). */
+export function isOwnedPiece(piece: BlockBytes | OwnedPiece): piece is OwnedPiece {
+  return !Buffer.isBuffer(piece) && !Array.isArray(piece);
+}

@@ -4,12 +4,12 @@
  * of metrics.
  */
 import type http from 'node:http';
-import { byteLength, type BlockBytes } from '../core/block-bytes.js';
+import { byteLength, isOwnedPiece, type BlockBytes, type OwnedPiece } from '../core/block-bytes.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { BlockStore, StripeHint } from '../store/block-store.js';
 import type { Lease } from '../core/block-pool.js';
 import type { BlockCache } from '../vfile/block-cache.js';
-import type { OwnedPiece, RequestHandler } from '../wire/peer-connection.js';
+import type { RequestHandler } from '../wire/peer-connection.js';
 
 /** Counts blocks and bytes sent to peers. */
 export function countServed(metrics: Metrics, handler: RequestHandler): RequestHandler {
@@ -28,7 +28,7 @@ export function countServed(metrics: Metrics, handler: RequestHandler): RequestH
 /** A block sent in pieces is counted as its pieces go (a relay that aborts counts what it sent). */
 async function* countPieces(metrics: Metrics, pieces: AsyncIterable<BlockBytes | OwnedPiece>, relayed: boolean): AsyncGenerator<BlockBytes | OwnedPiece> {
   for await (const piece of pieces) {
-    const bytes = Buffer.isBuffer(piece) || Array.isArray(piece) ? byteLength(piece as BlockBytes) : (piece as OwnedPiece).bytes.length;
+    const bytes = isOwnedPiece(piece) ? piece.bytes.length : byteLength(piece);
     metrics.inc('canopy_bytes_out_total', { class: 'peer' }, bytes);
     if (relayed) metrics.inc('canopy_swarm_relayed_bytes_total', {}, bytes);
     yield piece;

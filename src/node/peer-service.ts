@@ -9,7 +9,7 @@
 import { matches, parseCriteria } from '../core/criteria.js';
 import { CanopyError, isCanopyError } from '../core/errors.js';
 import type { RootPeerMessages } from '../root/root-peer-messages.js';
-import type { IncomingRequest, OwnedPiece, RequestHandler } from '../wire/peer-connection.js';
+import type { IncomingRequest, RequestHandler } from '../wire/peer-connection.js';
 import { PROTOCOL_VERSION, type MessageBodies } from '../wire/messages.js';
 import type { BlockStore } from '../store/block-store.js';
 import type { Catalog } from '../catalog/catalog.js';
@@ -21,7 +21,7 @@ import type { Bitfield } from '../swarm/bitfield.js';
 import type { HaveBroadcaster } from '../swarm/have-broadcaster.js';
 import type { UploadLimiter } from '../swarm/upload-limiter.js';
 import { pieceBytes, slices, type RelayFeeds } from '../swarm/relay-feed.js';
-import type { BlockBytes } from '../core/block-bytes.js';
+import type { BlockBytes, OwnedPiece } from '../core/block-bytes.js';
 
 export interface PeerServiceDeps {
   identity: LocalIdentity;

@@ -7,6 +7,7 @@
  * holds a piece or two, whatever the block size. Both take their file handles from
  * the read-handle cache (read-handles.ts).
  */
+import type { OwnedPiece } from '../core/block-bytes.js';
 import { unpooled, type Lease } from '../core/block-pool.js';
 import type { ReadHandles } from './read-handles.js';
 
@@ -14,10 +15,7 @@ import type { ReadHandles } from './read-handles.js';
 export const READ_CHUNK_BYTES = 2 ** 20;
 
 /** A piece of a block read from disk; its bytes may be reused once `flushed` is called (exactly once). */
-export interface ReadPiece {
-  readonly bytes: Buffer;
-  readonly flushed: () => void;
-}
+export type ReadPiece = OwnedPiece;
 
 /** The file held fewer bytes than the index says: the caller treats the block as corrupt. */
 export class ShortBlockFile extends Error {

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
-import { byteLength, type BlockBytes } from '../core/block-bytes.js';
+import { byteLength, isOwnedPiece, type BlockBytes, type OwnedPiece } from '../core/block-bytes.js';
 import { CanopyError, errorFromJSON, isCanopyError } from '../core/errors.js';
 import type { Lease } from '../core/block-pool.js';
 import { CopyingFrameDecoder } from './frame-copier.js';
@@ -63,16 +63,6 @@ export interface IncomingRequest<T extends MessageType = MessageType> {
  * comes earlier, when the bytes may still sit in the socket's queue.
  */
 export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer; pieces?: AsyncIterable<BlockBytes | OwnedPiece>; sent?: () => void; flushed?: () => void } | void>;
-
-/**
- * A piece with bytes of its own (read from disk for this reply, store/block-reads.ts):
- * `flushed` runs once the socket is done with them (its frame's write callback, or the
- * connection's close), so an upload holds the pieces in the socket, not the whole block.
- */
-export interface OwnedPiece {
-  readonly bytes: Buffer;
-  readonly flushed: () => void;
-}
 
 interface Pending {
   resolve: (r: Reply) => void;
@@ -333,7 +323,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   private async writePieces(id: number, pieces: AsyncIterable<BlockBytes | OwnedPiece>): Promise<void> {
     for await (const piece of pieces) {
       // write() owns an owned piece's `flushed` from here, closed connection included.
-      if (isOwned(piece)) await this.write({ t: 'part', re: id }, piece.bytes, piece.flushed);
+      if (isOwnedPiece(piece)) await this.write({ t: 'part', re: id }, piece.bytes, piece.flushed);
       else if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
       else await this.write({ t: 'part', re: id }, piece);
     }
@@ -369,8 +359,4 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       else if (flushed) this.afterClose(flushed);
     }
   }
-}
-
-function isOwned(piece: BlockBytes | OwnedPiece): piece is OwnedPiece {
-  return !Buffer.isBuffer(piece) && !Array.isArray(piece);
 }
