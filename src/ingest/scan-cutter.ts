@@ -18,11 +18,10 @@ import type { Hole } from '../core/manifest.js';
 import { MAX_TRACKS } from '../core/manifest-format.js';
 import type { PlannedTrack } from './analysis.js';
 import type { BufferPool } from './buffer-pool.js';
-import type { ScanResult } from './hash-workers.js';
+import { zeroPagesOf, type ScanResult } from './hash-workers.js';
 import type { CutBlock, PositionalReader } from './cut-block.js';
 
 export const PAGE = 4096;
-const ZERO = Buffer.alloc(PAGE);
 const READ_AHEAD = 2;
 /** Chunks up to this size are scanned by the cutter itself, larger ones by `scan` (ScanOptions). */
 export const SCAN_HERE_BYTES = 256 * 1024;
@@ -74,10 +73,6 @@ function* chunksOf(extents: readonly Extent[], blockSize: number): Generator<Chu
   }
 }
 
-export function isZeroRange(buf: Buffer, start: number, end: number): boolean {
-  if (buf[start] !== 0 || buf[end - 1] !== 0) return false;
-  return buf.compare(ZERO, 0, end - start, start, end) === 0;
-}
 
 interface Read {
   buf: Buffer;
@@ -189,13 +184,9 @@ export class ScanCutter {
   /** `scanned`: the chunk's zero pages or hash, when a scanner looked at it first (else the pages are checked here). */
   private async *chunk(buf: Buffer, pos: number, n: number, scanned: ScanResult | undefined): AsyncGenerator<CutBlock> {
     const pages = Math.ceil(n / PAGE);
-    const zero: boolean[] = new Array<boolean>(pages);
-    let anyZero = false;
-    for (let i = 0; i < pages; i++) {
-      zero[i] = scanned ? scanned.zeroPages?.[i] === 1 : isZeroRange(buf, i * PAGE, Math.min(n, (i + 1) * PAGE));
-      anyZero ||= zero[i]!;
-    }
-    if (!anyZero && this.zeroStart === undefined && this.cur === undefined) {
+    // The same page test as the workers' (hash-workers.ts), here when no scanner looked first.
+    const zero = scanned ? scanned.zeroPages : zeroPagesOf(buf.subarray(0, n), PAGE);
+    if (!zero && this.zeroStart === undefined && this.cur === undefined) {
       // Block-aligned substantive chunk: it is the block (see the header comment), with the scanner's hash of it.
       if (this.trackStart === undefined) this.openTrack(pos);
       this.dataEnd = pos + n;
@@ -206,7 +197,7 @@ export class ScanCutter {
       for (let i = 0; i < pages; i++) {
         const p = pos + i * PAGE;
         const len = Math.min(PAGE, n - i * PAGE);
-        if (zero[i]) {
+        if (zero?.[i] === 1) {
           this.zeroStart ??= p;
           continue;
         }

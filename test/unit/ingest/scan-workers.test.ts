@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { BufferPool } from '../../../src/ingest/buffer-pool.js';
 import { mainThreadHasher, WorkerHasher, zeroPagesOf } from '../../../src/ingest/hash-workers.js';
-import { isZeroRange, PAGE, SCAN_HERE_BYTES, ScanCutter, type ScanOptions } from '../../../src/ingest/scan-cutter.js';
+import { PAGE, SCAN_HERE_BYTES, ScanCutter, type ScanOptions } from '../../../src/ingest/scan-cutter.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const workers = new WorkerHasher(2);
@@ -40,8 +40,13 @@ async function cut(content: Buffer, blockSize: number, options: ScanOptions) {
   return { tracks: scan.tracks, holes: scan.holes, blocks };
 }
 
+/** The plain definition, to check the fast one against: every byte of the page is 0. */
+function isZeroRange(buf: Buffer, start: number, end: number): boolean {
+  return buf.subarray(start, end).every((b) => b === 0);
+}
+
 describe('zero scan and hash on the hash workers', () => {
-  it('finds the same zero pages as the cutter, on the main thread and on a worker', async () => {
+  it('finds every all-zero page and no other, on the main thread and on a worker', async () => {
     for (let seed = 0; seed < 4; seed++) {
       const data = sample(40, seed);
       const expected = Array.from({ length: Math.ceil(data.length / PAGE) }, (_, i) => (isZeroRange(data, i * PAGE, Math.min(data.length, (i + 1) * PAGE)) ? 1 : 0));
