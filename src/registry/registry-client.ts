@@ -54,13 +54,6 @@ function defaultEndpointHost(registry: string): string {
 }
 
 type Undici = typeof UndiciModule;
-let undici: Promise<Undici> | undefined;
-
-/** undici, loaded on the first request: every node imports this module (the root's pull-through), few ever pull, and undici is ~19 MiB of RSS. */
-function loadUndici(): Promise<Undici> {
-  undici ??= import('undici');
-  return undici;
-}
 
 export class RegistryClient {
   private dispatcher: Dispatcher | undefined;
@@ -72,9 +65,13 @@ export class RegistryClient {
     this.base = options.endpoint ?? `${options.insecure ? 'http' : 'https'}://${defaultEndpointHost(options.registry)}`;
   }
 
-  /** undici's `request` and this registry's dispatcher (made on first use). */
+  /**
+   * undici's `request` and this registry's dispatcher (made on first use). undici is imported
+   * here, not at the top: every node imports this module (the root's pull-through), few ever
+   * pull, and undici is ~19 MiB of RSS; Node's module cache makes later imports free.
+   */
   private async http(): Promise<{ request: Undici['request']; dispatcher: Dispatcher }> {
-    const { Agent, interceptors, request } = await loadUndici();
+    const { Agent, interceptors, request } = await import('undici');
     this.dispatcher ??= new Agent({ connect: { ca: this.options.ca, rejectUnauthorized: !this.options.skipTlsVerify } }).compose(interceptors.redirect({ maxRedirections: 5 }));
     return { request, dispatcher: this.dispatcher };
   }

@@ -40,8 +40,10 @@ export const MAX_WAITING = 2;
  * on a quiet machine it took the fast nodes of 8 (2 slow, netns) from 1.66 to 1.24 of their
  * bound. With two downloaders the median pace is one of the two, so since session 11 the rule
  * declines only among three or more downloaders (FIRST_COPY_MIN_WEIGHED) and is on in nodes
- * again; if a netns A/B says otherwise, 0 here turns it off (the simulator keeps it either
- * way: `canopy sim swarm --no-first-copy-rule` compares).
+ * again: quiet, `distribute` rounds 3.4-5.0 s (6.0-7.0 with the old rule), and in netns with
+ * 2 slow nodes of 8 the fast nodes' gain was within the spread in two runs (notes/issue-17.md,
+ * session 11). 0 here turns it off (the simulator keeps it either way:
+ * `canopy sim swarm --no-first-copy-rule` compares).
  */
 export const NODE_FIRST_COPY_MIN_SHARE = FIRST_COPY_MIN_SHARE;
 
