@@ -148,8 +148,13 @@ export class CanopyCluster {
   }
 
   private curlJson<T>(host: Host, url: string, extra: string[] = []): T {
+    return JSON.parse(this.curlText(host, url, extra)) as T;
+  }
+
+  /** curl inside the host's namespace with the admin token; its output as text. */
+  private curlText(host: Host, url: string, extra: string[] = []): string {
     const token = readFileSync(this.apiTokenFile, 'utf8').trim();
-    return JSON.parse(this.harness.exec(host.ns, ['curl', '-sS', '--fail', '--max-time', '10', '-H', `authorization: Bearer ${token}`, ...extra, url])) as T;
+    return this.harness.exec(host.ns, ['curl', '-sS', '--fail', '--max-time', '10', '-H', `authorization: Bearer ${token}`, ...extra, url]);
   }
 
   /** `--attr k=v` options become, on a first start, a join token with those attributes (a restart keeps its credentials). */
@@ -177,9 +182,7 @@ export class CanopyCluster {
    * both apart.
    */
   timedStatus(contentId: string): { status: ContentStatus; answerMs: number } {
-    const token = readFileSync(this.apiTokenFile, 'utf8').trim();
-    const url = `${this.root.api}/api/contents/${contentId}/status`;
-    const out = this.harness.exec(this.root.host.ns, ['curl', '-sS', '--fail', '--max-time', '10', '-H', `authorization: Bearer ${token}`, '-w', '\n%{time_total}', url]);
+    const out = this.curlText(this.root.host, `${this.root.api}/api/contents/${contentId}/status`, ['-w', '\n%{time_total}']);
     const cut = out.lastIndexOf('\n');
     return { status: JSON.parse(out.slice(0, cut)) as ContentStatus, answerMs: Number(out.slice(cut + 1)) * 1000 };
   }
