@@ -75,6 +75,7 @@ export class CanopyNode {
         // Told it is revoked, a node stops dialling: one line per revoked node, not one per attempt.
         onRevokedPeer: (id, remote) => toldRevoked.has(id) || (toldRevoked.add(id), log.info('a revoked node dialled; told it is revoked', { revoked: id, remote })),
         onEnrolment: (r) => (r.err ? log.warn('refused enrolment', { err: r.err }) : log.info('node enrolled', { enrolled: r.nodeId })),
+        enrolRetry: { onRetry: (err, pauseMs) => log.warn('enrolment: no root answered; trying again', { err, pauseMs }) },
       });
     if (!config.isRoot) return new CanopyNode(config, await prepare());
     const onError = (err: Error) => log.error('state database', { err });

@@ -7,7 +7,7 @@
  * (src/root/state/).
  */
 import path from 'node:path';
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { createHash, createPublicKey, X509Certificate } from 'node:crypto';
 import type { Attributes } from '../core/attributes.js';
 import { CanopyError } from '../core/errors.js';
 import { signAttributeRecord, type AttributeRecord } from './attribute-record.js';
@@ -21,9 +21,16 @@ import { fingerprint, issueNodeCertificate, newNodeId, NODE_ID } from './x509.js
 export interface AuthorityState {
   serial: number;
   usedTokens: Record<string, number>;
+  /** Who spent each used token (its key's fingerprint, its node id): the same node asking again gets its answer again. Absent in state written before it. */
+  tokenHolders?: Record<string, TokenHolder>;
   records: Record<string, AttributeRecord>;
   revoked: string[];
   revocations: RevocationList | null;
+}
+
+export interface TokenHolder {
+  key: string;
+  nodeId: string;
 }
 
 /** Where the authority's state lives; `save` is called after every change with the whole state. */
@@ -69,14 +76,28 @@ export class Authority {
     return this.caKeyPem;
   }
 
-  /** Admits a node: the token must be ours, unexpired and unused; the key must be P-256. */
+  /**
+   * Admits a node: the token must be ours, unexpired and unused; the key must be P-256. A token
+   * already spent by this same key is answered again (same node id, current record): the node's
+   * first answer was lost on the way and it retried. Any other key is refused.
+   */
   async enrol(token: string, publicKeyPem: string): Promise<Enrolment> {
     const t = verifyJoinToken(token, new X509Certificate(this.root.caCertPem).publicKey);
-    if (this.state.usedTokens[t.id] !== undefined) throw new CanopyError('ERR_NOT_AUTHORISED', `join token ${t.id.slice(0, 8)} was already used`);
     checkNodeKey(publicKeyPem);
+    const key = keyFingerprint(publicKeyPem);
+    const holders = (this.state.tokenHolders ??= {});
+    if (this.state.usedTokens[t.id] !== undefined) {
+      const holder = holders[t.id];
+      if (holder?.key !== key || !this.state.records[holder.nodeId] || this.isRevoked(holder.nodeId)) {
+        throw new CanopyError('ERR_NOT_AUTHORISED', `join token ${t.id.slice(0, 8)} was already used`);
+      }
+      const certPem = await issueNodeCertificate({ nodeId: holder.nodeId, publicKeyPem, caCertPem: this.root.caCertPem, caKeyPem: this.caKeyPem });
+      return { nodeId: holder.nodeId, certPem, caCertPem: this.root.caCertPem, record: this.state.records[holder.nodeId]! };
+    }
     this.state.usedTokens[t.id] = t.expiresAt;
     this.pruneTokens();
     const nodeId = newNodeId();
+    holders[t.id] = { key, nodeId };
     const certPem = await issueNodeCertificate({ nodeId, publicKeyPem, caCertPem: this.root.caCertPem, caKeyPem: this.caKeyPem });
     const record = this.sign(nodeId, t.attrs);
     // Acknowledged means kept: a leader killed after answering must not leave a member whose
@@ -149,12 +170,21 @@ export class Authority {
   private pruneTokens(): void {
     // Expired tokens fail on their expiry anyway; forgetting them keeps the file small.
     const now = Date.now();
-    for (const [id, exp] of Object.entries(this.state.usedTokens)) if (exp < now) delete this.state.usedTokens[id];
+    for (const [id, exp] of Object.entries(this.state.usedTokens)) {
+      if (exp >= now) continue;
+      delete this.state.usedTokens[id];
+      delete this.state.tokenHolders?.[id];
+    }
   }
 
   private save(): void {
     this.store.save(this.state);
   }
+}
+
+/** A key's identity whatever its PEM's line breaks: the SHA-256 of its DER. */
+function keyFingerprint(publicKeyPem: string): string {
+  return createHash('sha256').update(createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' })).digest('hex');
 }
 
 function checkNodeKey(publicKeyPem: string): void {

@@ -16,7 +16,7 @@ import { formatAddress, type PeerAddress } from '../wire/transport.js';
 import { verifyAttributeRecord, type AttributeRecord } from './attribute-record.js';
 import type { Authority } from './authority.js';
 import { decodeJoinToken, MAX_TOKEN_LENGTH } from './join-token.js';
-import { generateKeyPair, nodeIdOf } from './x509.js';
+import { nodeIdOf, type KeyPairPem } from './x509.js';
 
 export const ENROL_TIMEOUT_MS = 10_000;
 const MAX_ENROL_FRAME = 16 * 1024;
@@ -55,9 +55,13 @@ function readOneFrame(socket: tls.TLSSocket, maxHeader: number): Promise<Record<
   });
 }
 
-export async function enrol(root: PeerAddress, token: string): Promise<EnrolledCredentials> {
+/**
+ * One enrolment attempt. The caller keeps `keys` across attempts: a root that admitted this key
+ * with this token answers the same key again with the same node id, so an attempt whose answer
+ * was lost (a lossy link, a timeout) can be retried with a token that is already spent.
+ */
+export async function enrol(root: PeerAddress, token: string, keys: KeyPairPem): Promise<EnrolledCredentials> {
   const t = decodeJoinToken(token);
-  const keys = generateKeyPair();
   const where = formatAddress(root);
   const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
     const s = connect({ host: root.host, port: root.port, ALPNProtocols: [ENROL_ALPN], rejectUnauthorized: false, minVersion: 'TLSv1.3' });

@@ -15,7 +15,8 @@ import { Authority, type AuthorityStore } from './authority.js';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { hasCredentials, initRoot, isRootDir, loadCredentials, saveCertificate, saveNodeCredentials, saveRecord, type NodeCredentials } from './credentials.js';
 import { generateKeyPair, nodeIdOf } from './x509.js';
-import { enrol, serveEnrolment } from './enrolment.js';
+import { serveEnrolment } from './enrolment.js';
+import { enrolWithAny, type EnrolRetryOptions } from './enrolment-retry.js';
 import { PeerTrust, type AppliedUpdate, type TrustUpdate } from './peer-trust.js';
 
 export interface SecurityOptions {
@@ -34,6 +35,8 @@ export interface SecurityOptions {
   onEnrolment?: (result: { nodeId?: string; err?: Error }) => void;
   /** Root with no credentials yet: the cluster CA to use (from a shared state database) instead of a new one. */
   ca?: { certPem: string; keyPem: string };
+  /** A new node: how long to keep trying roots that do not answer, and what to tell of each retry. */
+  enrolRetry?: EnrolRetryOptions;
   /** Root: where the authority keeps its state; default `<data>/security/authority.json`. */
   authorityStore?: AuthorityStore;
 }
@@ -67,7 +70,7 @@ export class NodeSecurity {
       if (hasCredentials(options.dataDir)) throw new CanopyError('ERR_CONFIG_INVALID', `security: ${options.dataDir}/security is incomplete; remove it and join again with a new token`);
       if (!options.token) throw new CanopyError('ERR_CONFIG_INVALID', 'token: this node has no certificate yet; join with --token (make one on the root with "canopy token create --attrs ...")');
       if (!options.join) throw new CanopyError('ERR_CONFIG_INVALID', 'join: enrolment needs the root address');
-      const enrolled = await enrolWithAny(options.roots && options.roots.length > 0 ? options.roots : [options.join], options.token);
+      const enrolled = await enrolWithAny(options.roots && options.roots.length > 0 ? options.roots : [options.join], options.token, options.enrolRetry);
       saveNodeCredentials(options.dataDir, enrolled);
       creds = { ...enrolled, caKeyPem: undefined };
     }
@@ -168,21 +171,4 @@ export class NodeSecurity {
     this.creds = { ...this.creds, record };
     saveRecord(this.options.dataDir, record);
   }
-}
-
-/**
- * Enrols through the first root that answers: an unreachable address (a standby keeps its peer
- * port closed, a dead root) moves on to the next; a refusal (used or bad token) is final.
- */
-async function enrolWithAny(roots: readonly PeerAddress[], token: string): ReturnType<typeof enrol> {
-  let last: unknown;
-  for (const root of roots) {
-    try {
-      return await enrol(root, token);
-    } catch (err) {
-      if (!(err instanceof CanopyError) || (err.code !== 'ERR_UNREACHABLE' && err.code !== 'ERR_TIMEOUT')) throw err;
-      last = err;
-    }
-  }
-  throw last;
 }

@@ -45,7 +45,7 @@ describe('enrolment with several root addresses', () => {
         (err: unknown) => isCanopyError(err) && err.code === 'ERR_NOT_AUTHORISED' && /already used/.test(err.message),
       );
       await assert.rejects(
-        NodeSecurity.prepare({ dataDir: path.join(dir, 'm3'), isRoot: false, token, join: standby, roots: [standby] }),
+        NodeSecurity.prepare({ dataDir: path.join(dir, 'm3'), isRoot: false, token, join: standby, roots: [standby], enrolRetry: { patienceMs: 0 } }),
         (err: unknown) => isCanopyError(err) && err.code === 'ERR_UNREACHABLE',
       );
     } finally {
