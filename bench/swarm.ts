@@ -23,7 +23,7 @@ import { CanopyCluster } from '../test/netns/canopy-cluster.js';
 import { NetnsHarness, rateBits, type HostSpec } from '../test/netns/harness.js';
 import { runBitTorrent } from './_bittorrent.js';
 import { procFigures, RunSampler, spread } from './_proc.js';
-import { log, option, round, sizeOption } from './_util.js';
+import { log, median, option, round, sizeOption } from './_util.js';
 
 function specsFor(nodes: number, rate: string, slow: number): HostSpec[] {
   const quarter = `${Math.round(rateBits(rate) / 4 / 1000)}kbit`;
@@ -63,6 +63,8 @@ interface CanopyRun {
   blockReceivedPerKept: number | null;
   /** Block bytes relayed while still arriving (cut-through), over all nodes. */
   relayedBytes: number;
+  /** Each member's memory by kind (MiB) from its metrics, read when the last member completed. */
+  endMemoryMiB: Record<string, number>[];
   treeReparents: number;
   handshakeTimeouts: number;
   /** Warning lines logged during the distribution, per node (the origin included), and the commonest messages. */
@@ -103,13 +105,16 @@ function warningsInLogs(cluster: CanopyCluster, before?: Map<string, number>): {
 }
 
 /** Block bytes a node's swarm received, by outcome, from its own metrics (absent on builds before issue 23), and what it relayed. */
-function blockBytes(cluster: CanopyCluster, name: string): { outcomes: Record<string, number>; relayed: number } {
+function blockBytes(cluster: CanopyCluster, name: string): { outcomes: Record<string, number>; relayed: number; memoryMiB: Record<string, number> } {
   const node = cluster.nodes.get(name)!;
   const token = readFileSync(cluster.apiTokenFile, 'utf8').trim();
   const text = cluster.harness.exec(node.host.ns, ['curl', '-sS', '--max-time', '10', '-H', `authorization: Bearer ${token}`, `${node.api}/metrics`]);
   const out: Record<string, number> = {};
   for (const m of text.matchAll(/^canopy_swarm_block_bytes_total\{outcome="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
-  return { outcomes: out, relayed: Number(/^canopy_swarm_relayed_bytes_total (\d+)/m.exec(text)?.[1] ?? 0) };
+  // Where a member's memory is at the end (RSS alone cannot tell the V8 heap from buffers or the allocator's keep).
+  const gauge = (metric: string) => round(Number(new RegExp(`^canopy_${metric} (\\d+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20, 1);
+  const memoryMiB = { rss: gauge('process_resident_memory_bytes'), heapUsed: gauge('process_heap_used_bytes'), heapTotal: gauge('process_heap_total_bytes'), external: gauge('process_external_bytes'), arrayBuffers: gauge('process_array_buffers_bytes'), poolFree: gauge('block_pool_free_bytes') };
+  return { outcomes: out, relayed: Number(/^canopy_swarm_relayed_bytes_total (\d+)/m.exec(text)?.[1] ?? 0), memoryMiB };
 }
 
 /** One-way send delay of each host (ms), spread evenly so the round trips between hosts run from `min` to `max`. */
@@ -186,6 +191,7 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
       wireReceivedPerKept: members.map((h, i) => (harness.rxBytes(h) - rxBefore[i]!) / size),
       blockReceivedPerKept: kept > 0 ? received / kept : null,
       relayedBytes: counted.reduce((a, c) => a + c.relayed, 0),
+      endMemoryMiB: counted.map((c) => c.memoryMiB),
       treeReparents: countInLogs(cluster, REPARENT) - reparentsBefore,
       handshakeTimeouts: countInLogs(cluster, HANDSHAKE_TIMEOUT) - handshakesBefore,
       warnings: warned.byNode,
@@ -255,6 +261,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       wireReceivedPerKept: spread(canopy.wireReceivedPerKept, 3),
       peakRssMiB: spread(Object.entries(canopy.peakRssMiB).filter(([name]) => name !== 'origin').map(([, v]) => v)),
       originPeakRssMiB: round(canopy.peakRssMiB.origin ?? 0, 1),
+      // Medians over the members, read from their metrics when the last one completed.
+      endMemoryMiB: Object.fromEntries(Object.keys(canopy.endMemoryMiB[0] ?? {}).map((k) => [k, median(canopy.endMemoryMiB.map((m) => m[k]!))])),
       treeReparents: canopy.treeReparents,
       handshakeTimeouts: canopy.handshakeTimeouts,
       originWarnings: canopy.warnings[specs[0]!.name] ?? 0,

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import { CanopyError } from '../../core/errors.js';
 import type { PositionalReader } from '../../ingest/cut-block.js';
 import { withRetries } from './origin.js';
+import { copyBytes } from '../../core/shared-copy.js';
 
 export interface RangeStreamOptions {
   /** No byte for this long fails (and then retries) a read. */
@@ -50,7 +51,7 @@ export function streamBody(readable: Readable): RangeBody {
         if (next.done) return 0;
         left = next.value;
       }
-      const take = left.copy(buffer, offset, 0, Math.min(left.length, length));
+      const take = copyBytes(left, buffer, offset, 0, Math.min(left.length, length));
       left = left.subarray(take);
       return take;
     },

@@ -13,6 +13,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import { copyBytes } from '../../core/shared-copy.js';
 import type { RangeBody } from './range-stream.js';
 
 export interface SocketAnswer {
@@ -113,7 +114,7 @@ class SocketBody implements RangeBody {
     const w = this.waiting;
     if (w && take.length > 0) {
       this.waiting = undefined;
-      used = take.copy(w.buffer, w.offset, 0, Math.min(take.length, w.length));
+      used = copyBytes(take, w.buffer, w.offset, 0, Math.min(take.length, w.length));
       w.resolve(used);
     }
     if (used < take.length) this.overflow.push({ bytes: take.subarray(used), staging });
@@ -150,7 +151,7 @@ class SocketBody implements RangeBody {
 
   private fromOverflow(buffer: Buffer, offset: number, length: number): number {
     const first = this.overflow[0]!;
-    const n = first.bytes.copy(buffer, offset, 0, Math.min(first.bytes.length, length));
+    const n = copyBytes(first.bytes, buffer, offset, 0, Math.min(first.bytes.length, length));
     first.bytes = first.bytes.subarray(n);
     if (first.bytes.length === 0) {
       this.overflow.shift();
