@@ -94,8 +94,10 @@ export class UploadLimiter {
    * the block was relayed while still arriving: it went at its source's pace, not the peer's.
    */
   async acquire(bytes: number, signal?: AbortSignal, peer?: string): Promise<(measured?: boolean) => void> {
-    const admitted = this.waiters.length === 0 && this.shares.admits(this.active, peer, this.clock());
-    if (!admitted && this.waiters.length >= this.maxWaiting) throw new CanopyError('ERR_BUSY', `${this.active.length} blocks are being sent and ${this.waiters.length} wait: ask another holder, or again shortly`);
+    const now = this.clock();
+    this.shares.asked(peer, now);
+    const admitted = this.waiters.length === 0 && this.shares.admits(this.active, peer, now);
+    if (!admitted && this.waiters.length >= this.shares.waitingLimit(this.maxWaiting, now)) throw new CanopyError('ERR_BUSY', `${this.active.length} blocks are being sent and ${this.waiters.length} wait: ask another holder, or again shortly`);
     this.queuedBytes += bytes;
     let holding = false;
     let grantedAt = 0;
