@@ -24,7 +24,8 @@ export const UPLOAD_SLOTS = 4;
  * Requests that may wait for a slot; more are answered ERR_BUSY at once. A long queue at one
  * holder (every neighbour asking the first holder of a rare block) makes each of them wait
  * many block-times while other holders sit idle; a busy answer sends them elsewhere.
- * Chosen with `canopy sim swarm` (docs/SWARM.md).
+ * Chosen with `canopy sim swarm` (docs/SWARM.md). One fewer while many downloaders ask
+ * (`SlotShares.waitingLimit`).
  */
 export const MAX_WAITING = 2;
 /**
