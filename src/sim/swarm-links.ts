@@ -81,7 +81,8 @@ export class Links {
   /** A request reached the uploader: it starts at once if a slot is free, else waits; undefined: busy. */
   enqueue(from: number, to: number, index: number, bytes: number, source?: Transfer): Transfer | undefined {
     const h = this.hosts[from]!;
-    if (h.queue.length >= this.maxWaiting && !this.admits(from, to)) return undefined;
+    this.shares[from]!.asked(String(to), this.q.now);
+    if (h.queue.length >= this.shares[from]!.waitingLimit(this.maxWaiting, this.q.now) && !this.admits(from, to)) return undefined;
     const t: Transfer = { from, to, index, bytes, remaining: bytes, rate: 0, since: this.q.now, startedAt: this.q.now, version: 0, started: false, dropped: false };
     if (source && !source.arrived) {
       t.source = source;

@@ -24,7 +24,8 @@ export const UPLOAD_SLOTS = 4;
  * Requests that may wait for a slot; more are answered ERR_BUSY at once. A long queue at one
  * holder (every neighbour asking the first holder of a rare block) makes each of them wait
  * many block-times while other holders sit idle; a busy answer sends them elsewhere.
- * Chosen with `canopy sim swarm` (docs/SWARM.md).
+ * Chosen with `canopy sim swarm` (docs/SWARM.md). One fewer while many downloaders ask
+ * (`SlotShares.waitingLimit`).
  */
 export const MAX_WAITING = 2;
 /**
@@ -94,8 +95,10 @@ export class UploadLimiter {
    * the block was relayed while still arriving: it went at its source's pace, not the peer's.
    */
   async acquire(bytes: number, signal?: AbortSignal, peer?: string): Promise<(measured?: boolean) => void> {
-    const admitted = this.waiters.length === 0 && this.shares.admits(this.active, peer, this.clock());
-    if (!admitted && this.waiters.length >= this.maxWaiting) throw new CanopyError('ERR_BUSY', `${this.active.length} blocks are being sent and ${this.waiters.length} wait: ask another holder, or again shortly`);
+    const now = this.clock();
+    this.shares.asked(peer, now);
+    const admitted = this.waiters.length === 0 && this.shares.admits(this.active, peer, now);
+    if (!admitted && this.waiters.length >= this.shares.waitingLimit(this.maxWaiting, now)) throw new CanopyError('ERR_BUSY', `${this.active.length} blocks are being sent and ${this.waiters.length} wait: ask another holder, or again shortly`);
     this.queuedBytes += bytes;
     let holding = false;
     let grantedAt = 0;

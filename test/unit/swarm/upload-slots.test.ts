@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isCanopyError } from '../../../src/core/errors.js';
-import { SlotShares } from '../../../src/swarm/upload-slots.js';
+import { MANY_ASKERS, SlotShares } from '../../../src/swarm/upload-slots.js';
 import { UploadLimiter } from '../../../src/swarm/upload-limiter.js';
 
 const MiB = 2 ** 20;
@@ -79,5 +79,34 @@ describe('upload slots weighed by drain pace', () => {
     assert.equal(granted, false);
     held();
     (await next)();
+  });
+
+  it('among more than MANY_ASKERS recent askers one request fewer waits for a slot, never none', () => {
+    const s = new SlotShares(4);
+    assert.equal(s.waitingLimit(2, 0), 2, 'nobody has asked');
+    for (let i = 0; i < MANY_ASKERS; i++) s.asked(`d${i}`, 0);
+    s.asked('d0', 0);
+    assert.equal(s.waitingLimit(2, 0), 2, `${MANY_ASKERS} askers, one of them twice, are not more than ${MANY_ASKERS}`);
+    s.asked('late', 20_000);
+    assert.equal(s.waitingLimit(2, 20_000), 1, 'one more asker: one request fewer waits');
+    assert.equal(s.waitingLimit(1, 20_000), 1, 'never under one');
+    assert.equal(s.waitingLimit(Infinity, 20_000), Infinity, 'unbounded stays unbounded');
+    assert.equal(s.waitingLimit(2, 30_000), 2, 'the first askers are past their memory: few again');
+  });
+
+  it('the limiter answers busy past one waiter once many downloaders have asked it, past two among few', async () => {
+    const limiter = new UploadLimiter(0, 1, 2, () => 0);
+    const held = await limiter.acquire(MiB, undefined, 'a');
+    const waiting = [limiter.acquire(MiB, undefined, 'b'), limiter.acquire(MiB, undefined, 'c')];
+    await assert.rejects(limiter.acquire(MiB, undefined, 'd'), (err) => isCanopyError(err, 'ERR_BUSY'), 'few askers: two wait');
+    // More than MANY_ASKERS distinct downloaders ask (all answered busy: two already wait).
+    for (let i = 0; i < MANY_ASKERS; i++) await assert.rejects(limiter.acquire(MiB, undefined, `e${i}`), (err) => isCanopyError(err, 'ERR_BUSY'));
+    held();
+    const b = await waiting[0]!;
+    // One waits ('c'): among many askers that is all that may.
+    await assert.rejects(limiter.acquire(MiB, undefined, 'f'), (err) => isCanopyError(err, 'ERR_BUSY'), 'many askers: one waits');
+    b();
+    (await waiting[1]!)();
+    assert.equal(limiter.load().uploads, 0);
   });
 });
