@@ -15,9 +15,11 @@
  * Read in place: while a payload of at least DIRECT_READ_MIN bytes is still due, the socket
  * may read straight into the free room of its current segment (`readTarget`, then `placed`;
  * reused-reads.ts): the bytes then arrive once, from the kernel or from TLS, where they stay,
- * instead of being copied again out of the reused buffer (that copy was 6.5-8.4 % of a swarm
- * node's CPU, notes/issue-15.md, Session 11). A segment in progress is never given back while
- * the socket may still read into it: only whole frames' segments are released.
+ * instead of being copied again out of the reused buffer (that copy, `_copyActual`, was
+ * 6.5-8.4 % of a swarm node's profile; ≤ 0.8 % now, but most of its cost was the first write
+ * into the segment's memory, which TLS's own copy pays now: notes/issue-15.md, Session 12).
+ * A segment in progress is never given back while the socket may still read into it: only
+ * whole frames' segments are released.
  */
 import { blockPool, type Lease } from '../core/block-pool.js';
 import { DecodedFrame, MAX_HEADER_BYTES, MAX_PAYLOAD_BYTES, parseHeader, PREFIX, checkPrefix, type Frame } from './frame-codec.js';
