@@ -94,7 +94,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   private readonly limits: Required<PeerConnectionLimits>;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private readonly decoder: { push(chunk: Buffer): Frame[]; readonly pending: number };
+  private readonly decoder: { push(chunk: Buffer): readonly Frame[]; readonly pending: number };
   private inFlight = 0;
   private readonly queue: { header: Record<string, unknown>; payload: Buffer }[] = [];
   private closed = false;
@@ -108,11 +108,21 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     this.limits = { frameTimeoutMs: limits.frameTimeoutMs ?? FRAME_TIMEOUT_MS, requestRate: limits.requestRate ?? REQUEST_RATE, requestBurst: limits.requestBurst ?? REQUEST_BURST };
     this.tokens = this.limits.requestBurst;
     this.transportPeerId = authenticatedPeerId(stream);
-    // A dialled socket reads into one reused buffer: the decoder copies out what frames keep.
+    // A dialled socket reads into buffers we choose: a block's payload straight into its
+    // pooled segments, the rest into one reused buffer the decoder copies out of.
     const reads = reusedReadsOf(stream);
-    this.decoder = reads ? new CopyingFrameDecoder() : new FrameDecoder();
-    if (reads) reads.listen((chunk) => this.onData(chunk));
-    else stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (reads) {
+      const decoder = new CopyingFrameDecoder();
+      this.decoder = decoder;
+      reads.listen({
+        bytes: (chunk) => this.onData(chunk),
+        target: () => this.readTarget(decoder),
+        placed: (target, n) => this.onPlaced(decoder, target, n),
+      });
+    } else {
+      this.decoder = new FrameDecoder();
+      stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    }
     stream.on('error', (err) => this.destroy(err));
     stream.on('close', () => this.destroy());
   }
@@ -242,16 +252,41 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
   }
 
   private onData(chunk: Buffer): void {
-    this.lastReceivedAt = Date.now();
     let frames;
     try {
       frames = this.decoder.push(chunk);
     } catch (err) {
-      this.destroy(err as Error);
-      return;
+      return this.destroy(err as Error);
     }
+    this.onFrames(frames);
+  }
+
+  /** Bytes the socket read in place, into the segment `readTarget` gave. */
+  private onPlaced(decoder: CopyingFrameDecoder, target: Buffer, n: number): void {
+    let frames;
+    try {
+      frames = decoder.placed(target, n);
+    } catch (err) {
+      return this.destroy(err as Error);
+    }
+    this.onFrames(frames);
+  }
+
+  private onFrames(frames: readonly Frame[]): void {
+    this.lastReceivedAt = Date.now();
     for (const frame of frames) this.onFrame(frame);
     this.watchPartialFrame();
+  }
+
+  /** Where the socket reads next (see ReadSink): never throws into node:net, which would crash the process. */
+  private readTarget(decoder: CopyingFrameDecoder): Buffer | undefined {
+    if (this.closed) return undefined;
+    try {
+      return decoder.readTarget();
+    } catch (err) {
+      this.destroy(err as Error);
+      return undefined;
+    }
   }
 
   /** Starts the clock when a frame begins and stops it when no partial frame is left. */
