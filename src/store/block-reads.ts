@@ -39,8 +39,9 @@ async function readFully(handle: { read: (b: Buffer, o: number, l: number, p: nu
  * A whole block with as few system calls as possible (readFile would go in 512 KiB steps,
  * each a round trip through the thread pool), into a buffer from `take` (released here if
  * the read fails). A file shorter than `length` comes back short (it then fails verification).
+ * `base`: where the block starts in the file (a pack of small blocks, pack-write.ts).
  */
-export async function readWhole(handles: ReadHandles, file: string, length: number | undefined, take: (length: number) => Lease): Promise<Lease> {
+export async function readWhole(handles: ReadHandles, file: string, length: number | undefined, take: (length: number) => Lease, base = 0): Promise<Lease> {
   const held = await handles.acquire(file);
   try {
     // The index knows the length: no fstat round trip through the thread pool per block.
@@ -48,7 +49,7 @@ export async function readWhole(handles: ReadHandles, file: string, length: numb
     const lease = take(size);
     let filled;
     try {
-      filled = await readFully(held.fh, lease.bytes, 0);
+      filled = await readFully(held.fh, lease.bytes, base);
     } catch (err) {
       lease.release();
       throw err;
@@ -66,16 +67,16 @@ export async function readWhole(handles: ReadHandles, file: string, length: numb
 /**
  * The block in pieces of `pieceBytes`, read a chunk at a time. Each piece yielded belongs to
  * the consumer, who calls its `flushed` once nothing refers to its bytes; a file that ends
- * early throws ShortBlockFile (after the pieces of the chunks before).
+ * early throws ShortBlockFile (after the pieces of the chunks before). `base` as in readWhole.
  */
-export async function* readPieces(handles: ReadHandles, file: string, length: number, pieceBytes: number, take: (length: number) => Lease, chunkBytes = READ_CHUNK_BYTES): AsyncGenerator<ReadPiece> {
+export async function* readPieces(handles: ReadHandles, file: string, length: number, pieceBytes: number, take: (length: number) => Lease, chunkBytes = READ_CHUNK_BYTES, base = 0): AsyncGenerator<ReadPiece> {
   const held = await handles.acquire(file);
   let chunk: Lease | undefined;
   try {
     for (let at = 0; at < length; at += chunkBytes) {
       const n = Math.min(chunkBytes, length - at);
       chunk = take(n);
-      const filled = await readFully(held.fh, chunk.bytes, at);
+      const filled = await readFully(held.fh, chunk.bytes, base + at);
       if (filled < n) throw new ShortBlockFile(at + filled);
       const current = chunk;
       for (let p = 0; p < n; p += pieceBytes) {

@@ -116,7 +116,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       located: (hash) => {
         const row = this.index.getBlock(hash);
         const volume = row && this.set.get(row.volume);
-        return row && volume && volume.state !== 'failed' ? { length: row.length, volume } : undefined;
+        return row && volume && volume.state !== 'failed' ? { length: row.length, volume, packed: row.pack ? { id: row.pack, offset: row.offset ?? 0 } : undefined } : undefined;
       },
       verification: this.verification,
       readOnly: this.readOnly,
@@ -208,7 +208,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     for (;;) {
       const volume = await this.chooseVolume(hash, length, hint, tried);
       try {
-        const block = await this.committers.staging(volume, () => volume.stage(hash, data));
+        const block = await this.committers.staging(volume, () => volume.stage(hash, data, defer));
         staged();
         released = true;
         // Durable, renamed and indexed together with the other blocks of its batch (volume-commit.ts).

@@ -3,7 +3,8 @@
  * second edge server, `canopy store verify`) can read while the node writes.
  *
  *   volumes         id, path, weight, capacity, state (ok | full | failed) and why
- *   blocks          hash → volume, length, state (ok | lost), stored_at, last_access, access_count
+ *   blocks          hash → volume, length, state (ok | lost), stored_at, last_access, access_count,
+ *                   pack and pack_offset (a small block in a pack file, pack-write.ts; NULL: its own file)
  *   contents        manifest, placement, state (active | evicted), pinned, added_at
  *   content_blocks  which hashes each content uses (a block shared by two contents is one row
  *                   in blocks and two here), so eviction frees only what nothing else uses
@@ -18,6 +19,9 @@ export interface BlockRow {
   hash: string;
   volume: string;
   length: number;
+  /** The pack holding it (pack-write.ts), null or absent for a block in its own file; `offset` within it. */
+  pack?: string | null;
+  offset?: number;
 }
 
 export interface ContentRow {
@@ -74,6 +78,8 @@ const ADDED_COLUMNS: [table: string, column: string, definition: string][] = [
   ['contents', 'state', "TEXT NOT NULL DEFAULT 'active'"],
   ['contents', 'pinned', 'INTEGER NOT NULL DEFAULT 0'],
   ['contents', 'added_at', 'INTEGER NOT NULL DEFAULT 0'],
+  ['blocks', 'pack', 'TEXT'],
+  ['blocks', 'pack_offset', 'INTEGER NOT NULL DEFAULT 0'],
 ];
 
 const HELD_BY_CONTENT = `
@@ -106,6 +112,8 @@ export interface WithdrawalRow {
 export class IndexDb {
   private readonly db: Database.Database;
   private readonly stmts;
+  /** Packs emptied by deleteBlock, not yet taken (takeEmptiedPacks). */
+  private emptied: { volume: string; pack: string }[] = [];
 
   constructor(
     path: string,
@@ -133,6 +141,7 @@ export class IndexDb {
       const columns = this.db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
       if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
     }
+    this.db.exec('CREATE INDEX IF NOT EXISTS blocks_pack ON blocks(pack) WHERE pack IS NOT NULL');
   }
 
   /** Contents recorded before content_blocks existed get their block list from the manifest. */
@@ -144,9 +153,12 @@ export class IndexDb {
   private prepare() {
     const db = this.db;
     return {
-      putBlock: db.prepare("INSERT OR REPLACE INTO blocks(hash, volume, length, state, stored_at, last_access, access_count) VALUES (?, ?, ?, 'ok', ?, ?, 0)"),
-      getBlock: db.prepare<[string], BlockRow>("SELECT hash, volume, length FROM blocks WHERE hash = ? AND state = 'ok'"),
-      deleteBlock: db.prepare('DELETE FROM blocks WHERE hash = ?'),
+      putBlock: db.prepare("INSERT OR REPLACE INTO blocks(hash, volume, length, state, stored_at, last_access, access_count, pack, pack_offset) VALUES (?, ?, ?, 'ok', ?, ?, 0, ?, ?)"),
+      getBlock: db.prepare<[string], BlockRow>("SELECT hash, volume, length, pack, pack_offset AS offset FROM blocks WHERE hash = ? AND state = 'ok'"),
+      deleteBlock: db.prepare<[string], { volume: string; pack: string | null }>('DELETE FROM blocks WHERE hash = ? RETURNING volume, pack'),
+      packInUse: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM (SELECT 1 FROM blocks WHERE pack = ? LIMIT 1)'),
+      packedOn: db.prepare<[string], BlockRow & { state: string; pack: string }>('SELECT hash, volume, length, pack, pack_offset AS offset, state FROM blocks WHERE volume = ? AND pack IS NOT NULL'),
+      restoreBlock: db.prepare("UPDATE blocks SET state = 'ok' WHERE hash = ?"),
       allBlocks: db.prepare<[], BlockRow>("SELECT hash, volume, length FROM blocks WHERE state = 'ok'"),
       blocksOn: db.prepare<[string], BlockRow>("SELECT hash, volume, length FROM blocks WHERE volume = ? AND state = 'ok'"),
       loseVolume: db.prepare("UPDATE blocks SET state = 'lost' WHERE volume = ? AND state = 'ok'"),
@@ -183,15 +195,34 @@ export class IndexDb {
 
   putBlock(row: BlockRow): void {
     const now = Date.now();
-    this.stmts.putBlock.run(row.hash, row.volume, row.length, now, now);
+    this.stmts.putBlock.run(row.hash, row.volume, row.length, now, now, row.pack ?? null, row.offset ?? 0);
   }
 
   getBlock(hash: string): BlockRow | undefined {
     return this.stmts.getBlock.get(hash);
   }
 
+  /** Forgets a block; a pack that no longer holds any block is noted for `takeEmptiedPacks`. */
   deleteBlock(hash: string): void {
-    this.stmts.deleteBlock.run(hash);
+    const row = this.stmts.deleteBlock.get(hash);
+    if (row?.pack && this.stmts.packInUse.get(row.pack)!.n === 0) this.emptied.push({ volume: row.volume, pack: row.pack });
+  }
+
+  /** Packs of `volume` whose last block was deleted (still unused now), to delete; each is returned once. */
+  takeEmptiedPacks(volume: string): string[] {
+    const mine = this.emptied.filter((e) => e.volume === volume);
+    this.emptied = this.emptied.filter((e) => e.volume !== volume);
+    return mine.filter((e) => this.stmts.packInUse.get(e.pack)!.n === 0).map((e) => e.pack);
+  }
+
+  /** Every packed block's row on `volume`, lost ones too (the scrub checks their packs). */
+  packedOn(volume: string): (BlockRow & { state: string; pack: string })[] {
+    return this.stmts.packedOn.all(volume);
+  }
+
+  /** A lost block found whole again (its pack is back): held again. */
+  restoreBlock(hash: string): void {
+    this.stmts.restoreBlock.run(hash);
   }
 
   allBlocks(): BlockRow[] {

@@ -3,7 +3,10 @@
  * serves anything. After a crash (or a volume that came back) it makes the index say
  * exactly what the disks hold:
  *
- * - temp files (writes cut short) are deleted;
+ * - temp files (writes cut short) are deleted, and packs no index row names (pack-write.ts:
+ *   renamed, but the crash came before the index commit);
+ * - a row of a packed block whose pack is missing or too short is dropped (marked lost
+ *   ones stay lost), and a lost one whose pack is back is held again;
  * - a block file the index does not know (renamed, but the crash came before the index
  *   commit) is hashed and indexed if its bytes match its name, deleted if not;
  * - a row marked lost whose file is back (the volume recovered) is held again;
@@ -15,7 +18,7 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { isHashHex, sha256Hex } from '../core/hash.js';
-import type { IndexDb } from './index-db.js';
+import type { BlockRow, IndexDb } from './index-db.js';
 import type { Volume } from './volume.js';
 
 export interface ScrubReport {
@@ -48,6 +51,7 @@ export function scrub(index: IndexDb, volumes: readonly Volume[]): ScrubReport {
     if (volume) rmSync(volume.blockPath(block.hash), { force: true });
     report.unreferenced++;
   }
+  for (const volume of live) for (const pack of index.takeEmptiedPacks(volume.id)) rmSync(volume.packPath(pack), { force: true });
   return report;
 }
 
@@ -57,6 +61,7 @@ function scrubVolume(index: IndexDb, volume: Volume, report: ScrubReport): void 
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const expected = new Map(index.blocksOn(volume.id).map((b) => [b.hash, b]));
+  scrubPacks(index, volume, expected, report);
   const blocksDir = path.join(volume.dir, 'blocks');
   for (const shard of readdirSync(blocksDir)) {
     for (const name of readdirSync(path.join(blocksDir, shard))) {
@@ -88,5 +93,31 @@ function scrubVolume(index: IndexDb, volume: Volume, report: ScrubReport): void 
   for (const missing of expected.values()) {
     index.deleteBlock(missing.hash);
     report.dropped++;
+  }
+}
+
+/**
+ * Packed blocks: a row whose pack holds its bytes is expected no further (the first read
+ * verifies it, as any block found on disk); a lost one is held again. A pack no row names
+ * is deleted. Rows left in `expected` are dropped by the caller.
+ */
+function scrubPacks(index: IndexDb, volume: Volume, expected: Map<string, BlockRow>, report: ScrubReport): void {
+  const dir = path.join(volume.dir, 'packs');
+  const sizes = new Map(readdirSync(dir).map((name) => [name, statSync(path.join(dir, name)).size]));
+  const named = new Set<string>();
+  for (const row of index.packedOn(volume.id)) {
+    named.add(row.pack);
+    const whole = (row.offset ?? 0) + row.length <= (sizes.get(row.pack) ?? -1);
+    if (!whole) continue;
+    if (row.state === 'ok') expected.delete(row.hash);
+    else {
+      index.restoreBlock(row.hash);
+      report.recovered++;
+    }
+  }
+  for (const name of sizes.keys()) {
+    if (named.has(name)) continue;
+    unlinkSync(path.join(dir, name));
+    report.tempFiles++;
   }
 }

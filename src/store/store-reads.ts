@@ -10,12 +10,20 @@ import { CanopyError } from '../core/errors.js';
 import { sha256HexOffThread } from '../core/hash.js';
 import type { Logger } from '../core/logger.js';
 import { ShortBlockFile, type ReadPiece } from './block-reads.js';
+import type { PackLocation } from './pack-write.js';
 import type { ReadVerification } from './read-verification.js';
 import { classifyIoError, ioReason, type Volume } from './volume.js';
 
+/** A held block: its volume and length, and its pack when it is in one (pack-write.ts). */
+export interface Located {
+  length: number;
+  volume: Volume;
+  packed?: PackLocation | undefined;
+}
+
 export interface ReadContext {
   /** Where a held block is (undefined: not held, or its volume failed). */
-  located(hash: string): { length: number; volume: Volume } | undefined;
+  located(hash: string): Located | undefined;
   verification: ReadVerification;
   readOnly: boolean;
   log: Logger | undefined;
@@ -31,8 +39,8 @@ export class StoreReads {
   constructor(private readonly c: ReadContext) {}
 
   async lease(hash: string, take: (length: number) => Lease): Promise<Lease> {
-    const { length, volume } = this.locate(hash);
-    const lease = await volume.readLease(hash, length, take).catch((err: unknown) => {
+    const { length, volume, packed } = this.locate(hash);
+    const lease = await volume.readLease(hash, length, take, packed).catch((err: unknown) => {
       throw this.readFailed(volume, hash, length, err);
     });
     // The first read of a block found on disk is hashed (on the thread pool, so a node serving
@@ -49,9 +57,9 @@ export class StoreReads {
 
   pieces(hash: string, pieceBytes: number): AsyncIterable<ReadPiece> | undefined {
     if (this.c.verification.mustHash(hash)) return undefined;
-    const { length, volume } = this.locate(hash);
+    const { length, volume, packed } = this.locate(hash);
     this.touch(hash);
-    return this.checked(volume, hash, length, volume.readPieces(hash, length, pieceBytes, (n) => blockPool.take(n)));
+    return this.checked(volume, hash, length, volume.readPieces(hash, length, pieceBytes, (n) => blockPool.take(n), packed));
   }
 
   private async *checked(volume: Volume, hash: string, length: number, pieces: AsyncGenerator<ReadPiece>): AsyncGenerator<ReadPiece> {
@@ -62,7 +70,7 @@ export class StoreReads {
     }
   }
 
-  private locate(hash: string): { length: number; volume: Volume } {
+  private locate(hash: string): Located {
     const found = this.c.located(hash);
     if (!found) throw new CanopyError('ERR_BLOCK_NOT_FOUND', `block ${hash.slice(0, 12)} is not held here`);
     return found;

@@ -38,7 +38,7 @@ function volumeCommitter(volume: Volume, index: IndexDb, coming: () => boolean, 
     if (!now) dirSyncs.add(volume, dirs, batch.map((b) => b.staged.hash));
     index.transaction(() => {
       for (const { staged, hint } of batch) {
-        index.putBlock({ hash: staged.hash, volume: volume.id, length: staged.length });
+        index.putBlock({ hash: staged.hash, volume: volume.id, length: staged.length, pack: staged.packed?.id, offset: staged.packed?.offset });
         // A content evicted earlier whose blocks arrive again (a client reads it) is held again.
         if (hint) index.reactivate(hint.stripe);
       }

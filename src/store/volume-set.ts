@@ -93,6 +93,8 @@ export class VolumeSet {
   release(volume: Volume, length: number): void {
     volume.usedBytes -= length;
     volume.blocks--;
+    // Its index row is gone: a pack left with none goes too (pack-write.ts).
+    for (const pack of this.index.takeEmptiedPacks(volume.id)) void volume.removePack(pack);
   }
 
   loadUsage(): void {

@@ -13,13 +13,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, existsSync, fsync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statfsSync, writeFileSync } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 import { unpooled, type Lease } from '../core/block-pool.js';
 import { readPieces, readWhole, type ReadPiece } from './block-reads.js';
 import { readHandles, type ReadHandles } from './read-handles.js';
 import { isDirectUnsupported, writeDirect } from './direct-write.js';
+import { packedCopy, writeAll, writePack, type PackLocation } from './pack-write.js';
 import { SMALL_BLOCK_BYTES, writeSmall, type StagedFile } from './small-write.js';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
@@ -58,13 +59,19 @@ export function classifyIoError(err: unknown): IoErrorKind {
   return 'other';
 }
 
-/** A block written to a temp file, not yet durable or visible (see Volume.stage/commit). */
+/**
+ * A block staged, not yet durable or visible (see Volume.stage/commit): in a temp file
+ * (`fh`), or, a small block of a deferred write, in memory (`bytes`) until its batch's pack
+ * is written; the commit sets `packed` to where it went.
+ */
 export interface StagedBlock {
   hash: string;
   length: number;
   tmpPath: string;
   finalPath: string;
-  fh: StagedFile;
+  fh?: StagedFile;
+  bytes?: Buffer;
+  packed?: PackLocation;
 }
 
 export class Volume implements WeightedVolume {
@@ -169,6 +176,11 @@ export class Volume implements WeightedVolume {
     return path.join(this.dir, 'blocks', hash.slice(0, 2), hash);
   }
 
+  /** A pack of small blocks (pack-write.ts). */
+  packPath(id: string): string {
+    return path.join(this.dir, 'packs', id);
+  }
+
   /**
    * Cheap health check: the marker must be readable (a file system shut down after errors
    * answers EIO), and the directory writable (access(2) reports EROFS for a read-only
@@ -203,12 +215,14 @@ export class Volume implements WeightedVolume {
   /**
    * First half of a block write: the bytes go to a new temp file under tmp/ (with O_DIRECT
    * where the file system allows it, see direct-write.ts). Nothing is durable or visible
-   * yet; `commit` finishes the job for a batch of staged blocks.
+   * yet; `commit` finishes the job for a batch of staged blocks. A small block of a deferred
+   * write (`pack`: an ingest's, an upload's) stays in memory and goes into its batch's pack.
    */
-  async stage(hash: string, data: BlockBytes): Promise<StagedBlock> {
+  async stage(hash: string, data: BlockBytes, pack = false): Promise<StagedBlock> {
     const tmpPath = path.join(this.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
     const length = byteLength(data);
     const staged = (fh: StagedFile): StagedBlock => ({ hash, length, tmpPath, finalPath: this.blockPath(hash), fh });
+    if (pack && length <= SMALL_BLOCK_BYTES) return { hash, length, tmpPath: '', finalPath: '', bytes: packedCopy(data) };
     // A small block: one trip to create its temp file, its bytes copied in buffered (small-write.ts).
     if (length <= SMALL_BLOCK_BYTES) return staged(await writeSmall(tmpPath, data));
     if (this.directWrites) {
@@ -235,48 +249,59 @@ export class Volume implements WeightedVolume {
   /**
    * Second half, for many staged blocks at once: every temp file's data is synced (in
    * parallel on the thread pool, so the file system can fold the flushes into few journal
-   * commits), each is renamed to its block path, and each directory touched is synced
-   * once; only after that may the index list the blocks. With `syncDirs` false the caller
-   * syncs the directories (returned) later (dir-sync.ts, an ingest's blocks). On failure the
-   * temp files are removed; a block already renamed is whole (it was synced first) and the
-   * scrub settles it at the next start.
+   * commits) and the blocks held in memory are written into one pack and synced with them
+   * (pack-write.ts); each file is renamed to its block path, the pack into packs/, and each
+   * directory touched is synced once; only after that may the index list the blocks. With
+   * `syncDirs` false the caller syncs the directories (returned) later (dir-sync.ts, an
+   * ingest's blocks). On failure the temp files are removed; a block or pack already renamed
+   * is whole (it was synced first) and the scrub settles it at the next start.
    */
   async commit(blocks: readonly StagedBlock[], syncDirs = true): Promise<string[]> {
+    const files = blocks.filter((b) => b.fh);
+    const inMemory = blocks.filter((b) => b.bytes);
+    let pack: Awaited<ReturnType<typeof writePack>> | undefined;
     try {
       try {
-        await Promise.all(blocks.map((b) => b.fh.datasync()));
+        const packing = inMemory.length > 0 ? writePack(this.dir, inMemory.map((b) => b.bytes!)) : undefined;
+        await Promise.all([...files.map((b) => b.fh!.datasync()), packing?.then((p) => void (pack = p))]);
       } finally {
-        await Promise.all(blocks.map((b) => b.fh.close().catch(() => undefined)));
+        await Promise.all(files.map((b) => b.fh!.close().catch(() => undefined)));
       }
       // Renames on this thread (each a few microseconds of metadata): through the thread
       // pool each would queue behind the syncs of other batches, which hold its four threads
       // for whole journal commits.
-      for (const b of blocks) renameSync(b.tmpPath, b.finalPath);
-      const dirs = [...new Set(blocks.map((b) => path.dirname(b.finalPath)))];
-      if (syncDirs) await Promise.all(dirs.map(fsyncDir));
-      return dirs;
+      for (const b of files) renameSync(b.tmpPath, b.finalPath);
+      const dirs = new Set(files.map((b) => path.dirname(b.finalPath)));
+      if (pack) {
+        renameSync(pack.tmpPath, pack.finalPath);
+        dirs.add(path.dirname(pack.finalPath));
+        inMemory.forEach((b, i) => (b.packed = { id: pack!.id, offset: pack!.offsets[i]! }));
+      }
+      if (syncDirs) await Promise.all([...dirs].map(fsyncDir));
+      return [...dirs];
     } catch (err) {
-      await Promise.all(blocks.map((b) => unlink(b.tmpPath).catch(() => undefined)));
+      await Promise.all([...files.map((b) => b.tmpPath), ...(pack ? [pack.tmpPath] : [])].map((f) => unlink(f).catch(() => undefined)));
       throw err;
     }
   }
 
   /** A whole block (block-reads.ts); a file shorter than `length` comes back short (and then fails verification). */
-  async read(hash: string, length?: number): Promise<Buffer> {
-    return (await this.readLease(hash, length, (n) => unpooled(Buffer.allocUnsafe(n)))).bytes;
+  async read(hash: string, length?: number, packed?: PackLocation): Promise<Buffer> {
+    return (await this.readLease(hash, length, (n) => unpooled(Buffer.allocUnsafe(n)), packed)).bytes;
   }
 
-  /** `read` into a buffer from `take` (the block pool): released here if the read fails. */
-  readLease(hash: string, length: number | undefined, take: (length: number) => Lease): Promise<Lease> {
-    return readWhole(this.handles, this.blockPath(hash), length, take);
+  /** `read` into a buffer from `take` (the block pool): released here if the read fails. A packed block's `length` is needed. */
+  readLease(hash: string, length: number | undefined, take: (length: number) => Lease, packed?: PackLocation): Promise<Lease> {
+    return packed ? readWhole(this.handles, this.packPath(packed.id), length, take, packed.offset) : readWhole(this.handles, this.blockPath(hash), length, take);
   }
 
   /**
    * The block in pieces, each read as the socket is ready for it (block-reads.ts): pieces are
    * the size of the ones a node receives, so sending and receiving share the pool's buffers.
    */
-  readPieces(hash: string, length: number, pieceBytes: number, take: (length: number) => Lease): AsyncGenerator<ReadPiece> {
-    return readPieces(this.handles, this.blockPath(hash), length, pieceBytes, take, pieceBytes);
+  readPieces(hash: string, length: number, pieceBytes: number, take: (length: number) => Lease, packed?: PackLocation): AsyncGenerator<ReadPiece> {
+    const file = packed ? this.packPath(packed.id) : this.blockPath(hash);
+    return readPieces(this.handles, file, length, pieceBytes, take, pieceBytes, packed?.offset);
   }
 
   async remove(hash: string): Promise<void> {
@@ -286,32 +311,16 @@ export class Volume implements WeightedVolume {
       if (classifyIoError(err) !== 'missing') throw err;
     });
   }
-}
 
-/** Writes the pieces of a block in order, in as few writev calls as the kernel allows. */
-async function writeAll(fh: FileHandle, parts: readonly Buffer[]): Promise<void> {
-  let rest = parts.filter((p) => p.length > 0);
-  while (rest.length > 0) {
-    // writev takes at most IOV_MAX (1024) buffers per call on Linux.
-    const batch = rest.slice(0, 1024);
-    let { bytesWritten } = await fh.writev(batch);
-    if (bytesWritten === 0) throw Object.assign(new Error('short write of a block'), { code: 'EIO' });
-    rest = rest.slice(batch.length);
-    // A short write: put back what did not go, from the first piece not written whole.
-    const left: Buffer[] = [];
-    for (const b of batch) {
-      if (bytesWritten >= b.length) bytesWritten -= b.length;
-      else {
-        left.push(b.subarray(bytesWritten));
-        bytesWritten = 0;
-      }
-    }
-    rest = [...left, ...rest];
+  /** Deletes a pack whose last block is gone (index-db.ts `takeEmptiedPacks`). */
+  async removePack(id: string): Promise<void> {
+    this.handles.drop(this.packPath(id));
+    await unlink(this.packPath(id)).catch(() => undefined);
   }
 }
 
 /**
- * Creates blocks/00..ff and tmp/ once, durably (the parent directories are synced), so a
+ * Creates blocks/00..ff, packs/ and tmp/ once, durably (the parent directories are synced), so a
  * block write never creates a directory: a rename into a shard directory whose own entry
  * was never synced could vanish in a power cut although the block's fsyncs succeeded.
  */
@@ -320,7 +329,8 @@ function makeLayout(dir: string): void {
   mkdirSync(path.join(dir, 'tmp'), { recursive: true });
   mkdirSync(blocks, { recursive: true });
   const existing = new Set(readdirSync(blocks));
-  let created = false;
+  // packs/ (pack-write.ts) is new in volumes made before it: created, and made durable, like a shard.
+  let created = mkdirSync(path.join(dir, 'packs'), { recursive: true }) !== undefined;
   for (let i = 0; i < 256; i++) {
     const shard = i.toString(16).padStart(2, '0');
     if (existing.has(shard)) continue;

@@ -27,7 +27,8 @@ const writer = async (early: boolean) => {
       continue;
     }
     const hash = createHash('sha256').update(block).digest('hex');
-    // Every other one deferred, as an ingest's: renamed and indexed with its directory sync put off (dir-sync.ts).
+    // Every other one deferred, as an ingest's: renamed and indexed with its directory sync put
+    // off (dir-sync.ts); a deferred small one goes into its batch's pack (pack-write.ts).
     const { durable } = await store.stageHashed(hash, block, hint, index % 2 === 0);
     block.fill(0xee); // The store must not read the buffer after staging.
     await durable;

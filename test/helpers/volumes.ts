@@ -100,6 +100,12 @@ export function checkBlockFiles(volume: string): number {
   return n;
 }
 
+/** The packs of small blocks on a volume (store/pack-write.ts). */
+export function packFiles(volume: string): string[] {
+  const packs = path.join(volume, 'packs');
+  return existsSync(packs) ? readdirSync(packs) : [];
+}
+
 export function tmpFiles(volume: string): string[] {
   const tmp = path.join(volume, 'tmp');
   return existsSync(tmp) ? readdirSync(tmp) : [];

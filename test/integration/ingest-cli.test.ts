@@ -10,8 +10,9 @@ import { after, describe, it } from 'node:test';
 import { LocalNetwork } from '../../src/demo/local-network.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
 
+/** Block files and packs of small blocks (this file's ingests have one small block at most, so one pack holds one block). */
 function blockFiles(volume: string): number {
-  return readdirSync(`${volume}/blocks`).reduce((n, shard) => n + readdirSync(`${volume}/blocks/${shard}`).length, 0);
+  return readdirSync(`${volume}/blocks`).reduce((n, shard) => n + readdirSync(`${volume}/blocks/${shard}`).length, readdirSync(`${volume}/packs`).length);
 }
 
 describe('canopy ingest and keys', () => {

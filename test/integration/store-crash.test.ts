@@ -17,7 +17,8 @@ import { cliCommand, LocalNetwork, stopProcess, type RunningNode } from '../../s
 import { writeSample } from '../../src/demo/sample.js';
 import { BlockStore, type StoreStats } from '../../src/store/block-store.js';
 import { lastJson, runCli, runCommand, tempDir } from '../helpers/cli.js';
-import { checkBlockFiles, tmpFiles } from '../helpers/volumes.js';
+import { Volume } from '../../src/store/volume.js';
+import { checkBlockFiles, packFiles, tmpFiles } from '../helpers/volumes.js';
 import { apiFetch } from '../helpers/api-fetch.js';
 import { waitFor as waitEvery } from '../helpers/wait.js';
 
@@ -74,6 +75,7 @@ describe('crash safety of the batched write path: kill -9 of a process committin
     const dir = tempDir('canopy-crash-batch-');
     const data = path.join(dir.path, 'data');
     const volumes = [0, 1].map((i) => path.join(dir.path, `v${i}`));
+    let packsSeen = 0;
     try {
       for (let k = 0; k < KILLS; k++) {
         const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'helpers', 'store-writer.ts'), data, ...volumes], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -93,10 +95,17 @@ describe('crash safety of the batched write path: kill -9 of a process committin
         } finally {
           reader.close();
         }
-        // The writer's next start scrubs: temp files of the batch that was cut go.
-        new BlockStore(data, volumes.map((v) => ({ path: v }))).close();
+        packsSeen += volumes.reduce((n, v) => n + packFiles(v).length, 0);
+        // The writer's next start scrubs: temp files of the batch that was cut go, and packs no index row names.
+        const next = new BlockStore(data, volumes.map((v) => ({ path: v })));
+        for (const v of volumes) {
+          const named = new Set(next.index.packedOn(Volume.peekId(v)!).map((r) => r.pack));
+          assert.deepEqual(packFiles(v).filter((p) => !named.has(p)), [], 'a pack no row names is left');
+        }
+        next.close();
         for (const v of volumes) assert.deepEqual(tmpFiles(v), []);
       }
+      assert.ok(packsSeen > 0, "the writer's deferred small blocks went into packs (the kills landed on that path too)");
     } finally {
       dir.remove();
     }

@@ -23,7 +23,7 @@ describe('store index', () => {
     `);
     old.close();
     const index = new IndexDb(file);
-    assert.deepEqual(index.getBlock('a'.repeat(64)), { hash: 'a'.repeat(64), volume: 'v0', length: 10 });
+    assert.deepEqual(index.getBlock('a'.repeat(64)), { hash: 'a'.repeat(64), volume: 'v0', length: 10, pack: null, offset: 0 }); // a row from before packs: its own file
     assert.equal(index.isReferenced('a'.repeat(64)), true);
     assert.deepEqual(index.contentState('c1'), { state: 'active', pinned: false });
     assert.deepEqual(index.evictionCandidates().map((c) => c.id), ['c1']);
