@@ -13,6 +13,7 @@
  * The index is written after the data it describes, so after a crash it may miss a block
  * that is on disk (the scrub re-adds or deletes it) but never points at one that is not.
  */
+import { CanopyError } from '../core/errors.js';
 import Database from 'better-sqlite3';
 
 export interface BlockRow {
@@ -126,6 +127,7 @@ export class IndexDb {
     this.db.pragma('busy_timeout = 5000');
     if (readOnly) {
       this.db.pragma('query_only = ON');
+      this.requireCurrentSchema(path);
     } else {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
@@ -134,6 +136,16 @@ export class IndexDb {
     }
     this.stmts = this.prepare();
     if (!readOnly) this.backfillContentBlocks();
+  }
+
+  /** A reader cannot upgrade the index: one written by an older Canopy gets a clear error, not SQLite's "no such column". */
+  private requireCurrentSchema(path: string): void {
+    for (const [table, column] of ADDED_COLUMNS) {
+      const columns = this.db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
+      if (columns.some((c) => c.name === column)) continue;
+      this.db.close();
+      throw new CanopyError('ERR_CONFIG_INVALID', `${path} was written by an older Canopy (no ${table}.${column}): start the node on this data directory once (it upgrades the index), then read it from another process`);
+    }
   }
 
   private migrate(): void {

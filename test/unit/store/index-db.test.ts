@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { isCanopyError } from '../../../src/core/errors.js';
 import { IndexDb } from '../../../src/store/index-db.js';
 import { classifyIoError } from '../../../src/store/volume.js';
 
@@ -22,12 +23,18 @@ describe('store index', () => {
       INSERT INTO contents VALUES ('c1', 'one', '{"placement":"full","blocks":[{"hash":"${'a'.repeat(64)}"}]}', '2026-01-01');
     `);
     old.close();
+    // A reader (another process: a verifier, a second edge) cannot upgrade it: a clear error.
+    assert.throws(() => new IndexDb(file, true), (err: unknown) => isCanopyError(err) && err.code === 'ERR_CONFIG_INVALID' && /older Canopy.*start the node/.test(err.message));
     const index = new IndexDb(file);
     assert.deepEqual(index.getBlock('a'.repeat(64)), { hash: 'a'.repeat(64), volume: 'v0', length: 10, pack: null, offset: 0 }); // a row from before packs: its own file
     assert.equal(index.isReferenced('a'.repeat(64)), true);
     assert.deepEqual(index.contentState('c1'), { state: 'active', pinned: false });
     assert.deepEqual(index.evictionCandidates().map((c) => c.id), ['c1']);
     index.close();
+    // Once upgraded, a reader opens it.
+    const reader = new IndexDb(file, true);
+    assert.equal(reader.getBlock('a'.repeat(64))?.length, 10);
+    reader.close();
   });
 
   it('tells full disks from failed ones from missing files', () => {
