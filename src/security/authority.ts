@@ -91,8 +91,7 @@ export class Authority {
       if (holder?.key !== key || !this.state.records[holder.nodeId] || this.isRevoked(holder.nodeId)) {
         throw new CanopyError('ERR_NOT_AUTHORISED', `join token ${t.id.slice(0, 8)} was already used`);
       }
-      const certPem = await issueNodeCertificate({ nodeId: holder.nodeId, publicKeyPem, caCertPem: this.root.caCertPem, caKeyPem: this.caKeyPem });
-      return { nodeId: holder.nodeId, certPem, caCertPem: this.root.caCertPem, record: this.state.records[holder.nodeId]! };
+      return { nodeId: holder.nodeId, certPem: await this.renew(holder.nodeId, publicKeyPem), caCertPem: this.root.caCertPem, record: this.state.records[holder.nodeId]! };
     }
     this.state.usedTokens[t.id] = t.expiresAt;
     this.pruneTokens();

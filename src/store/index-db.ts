@@ -140,19 +140,19 @@ export class IndexDb {
 
   /** A reader cannot upgrade the index: one written by an older Canopy gets a clear error, not SQLite's "no such column". */
   private requireCurrentSchema(path: string): void {
-    for (const [table, column] of ADDED_COLUMNS) {
-      const columns = this.db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
-      if (columns.some((c) => c.name === column)) continue;
-      this.db.close();
-      throw new CanopyError('ERR_CONFIG_INVALID', `${path} was written by an older Canopy (no ${table}.${column}): start the node on this data directory once (it upgrades the index), then read it from another process`);
-    }
+    const [missing] = this.missingColumns();
+    if (!missing) return;
+    this.db.close();
+    throw new CanopyError('ERR_CONFIG_INVALID', `${path} was written by an older Canopy (no ${missing[0]}.${missing[1]}): start the node on this data directory once (it upgrades the index), then read it from another process`);
+  }
+
+  /** The columns added since the first schema that this index lacks yet. */
+  private missingColumns(): (typeof ADDED_COLUMNS)[number][] {
+    return ADDED_COLUMNS.filter(([table, column]) => !this.db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all().some((c) => c.name === column));
   }
 
   private migrate(): void {
-    for (const [table, column, definition] of ADDED_COLUMNS) {
-      const columns = this.db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
-      if (!columns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
-    }
+    for (const [table, column, definition] of this.missingColumns()) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
     this.db.exec('CREATE INDEX IF NOT EXISTS blocks_pack ON blocks(pack) WHERE pack IS NOT NULL');
   }
 
