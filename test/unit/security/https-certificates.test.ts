@@ -6,10 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isCanopyError } from '../../../src/core/errors.js';
 import { Authority } from '../../../src/security/authority.js';
@@ -17,14 +15,9 @@ import { initRoot } from '../../../src/security/credentials.js';
 import { clusterServerCredentials, HTTPS_RENEW_BEFORE_MS, operatorServerCredentials, serverCertUsable } from '../../../src/security/https-credentials.js';
 import { checkServerNames, isServerName, MAX_SERVER_NAMES } from '../../../src/security/server-names.js';
 import { generateKeyPair, issueNodeCertificate } from '../../../src/security/x509.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-const temp = () => {
-  const d = mkdtempSync(path.join(tmpdir(), 'canopy-https-unit-'));
-  dirs.push(d);
-  return d;
-};
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const temp = tempDirs('canopy-https-unit-');
 
 describe('server names', () => {
   it('accepts DNS names and IP addresses, refuses wildcards, URLs and junk', () => {

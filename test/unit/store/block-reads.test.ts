@@ -7,25 +7,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { blockPool } from '../../../src/core/block-pool.js';
 import { CanopyError } from '../../../src/core/errors.js';
 import { sha256Hex } from '../../../src/core/hash.js';
 import { readPieces, type ReadPiece } from '../../../src/store/block-reads.js';
 import { BlockStore } from '../../../src/store/block-store.js';
 import { readHandles, ReadHandles } from '../../../src/store/read-handles.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(path.join(tmpdir(), 'canopy-reads-'));
-  dirs.push(d);
-  return d;
-}
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs('canopy-reads-');
 
 const KIB = 1024;
 const isCode = (code: string) => (e: unknown) => e instanceof CanopyError && e.code === code;

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { alignedBuffers } from '../../../src/core/aligned-memory.js';
 import { CanopyError } from '../../../src/core/errors.js';
@@ -11,14 +10,9 @@ import { sha256Hex } from '../../../src/core/hash.js';
 import { BlockStore, type VolumeFailure } from '../../../src/store/block-store.js';
 import { verifyReadsFromEnv } from '../../../src/store/read-verification.js';
 import type { VolumeConfig } from '../../../src/store/volume-spec.js';
+import { tempDirs } from '../../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(path.join(tmpdir(), 'canopy-store-'));
-  dirs.push(d);
-  return d;
-}
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tempDir = tempDirs('canopy-store-');
 
 function blockFile(volume: string, hash: string): string {
   return path.join(volume, 'blocks', hash.slice(0, 2), hash);
