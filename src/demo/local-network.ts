@@ -24,6 +24,7 @@ import { CanopyError } from '../core/errors.js';
 import { ApiClient } from '../client/api-client.js';
 import { hasCredentials } from '../security/credentials.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../ingest/publisher-key.js';
+import { describeStuckStart, reportEnv } from './stuck-start.js';
 
 export interface NodeSpec {
   name: string;
@@ -155,7 +156,7 @@ export class LocalNetwork {
     const child = spawn(
       command,
       [...base, 'node', '--name', spec.name, '--data', dataDir, '--peer-port', String(ports[0]), '--api-port', String(ports[1]), '--http-port', String(ports[2]), '--ftp-port', String(ports[3]), '--s3-port', String(ports[4]), '--api-token-file', this.apiTokenFile, ...identity, ...args],
-      { stdio: ['ignore', 'pipe', log], env: { ...NODE_MALLOC_ENV, ...process.env, ...this.envFor.get(spec.name) } },
+      { stdio: ['ignore', 'pipe', log], env: { ...NODE_MALLOC_ENV, ...process.env, ...this.envFor.get(spec.name), NODE_OPTIONS: reportEnv(dataDir, this.envFor.get(spec.name)?.NODE_OPTIONS ?? process.env.NODE_OPTIONS) } },
     );
     closeSync(log);
     const ready = await waitReady(child, spec.name, dataDir);
@@ -193,9 +194,11 @@ async function waitReady(child: ChildProcess, name: string, dataDir: string): Pr
   // A node that never says ready is killed; the error then names the timeout, not an exit,
   // because on a loaded machine a slow start is the likely cause and the fix differs.
   let timedOut = false;
+  let stuck: Promise<string> | undefined;
   const timer = setTimeout(() => {
     timedOut = true;
-    child.kill('SIGKILL');
+    // What it was doing, before it is killed: the error then says why, not only that.
+    stuck = describeStuckStart(child, dataDir, path.join(dataDir, 'node.log')).finally(() => child.kill('SIGKILL'));
   }, readyTimeoutMs());
   try {
     for await (const line of lines) {
@@ -212,7 +215,7 @@ async function waitReady(child: ChildProcess, name: string, dataDir: string): Pr
   } finally {
     clearTimeout(timer);
   }
-  if (timedOut) throw new CanopyError('ERR_TIMEOUT', `node ${name} was not ready within ${readyTimeoutMs()} ms (CANOPY_READY_TIMEOUT_MS); see ${path.join(dataDir, 'node.log')}`);
+  if (timedOut) throw new CanopyError('ERR_TIMEOUT', `node ${name} was not ready within ${readyTimeoutMs()} ms (CANOPY_READY_TIMEOUT_MS); see ${path.join(dataDir, 'node.log')}\n${await stuck}`);
   throw new CanopyError('ERR_DISTRIBUTION_FAILED', `node ${name} exited before it was ready; see ${path.join(dataDir, 'node.log')}`);
 }
 
