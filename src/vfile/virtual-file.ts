@@ -141,9 +141,10 @@ export class VirtualFile {
     let queued = 0;
     let pos = start;
     let held: Lease | undefined;
+    const considered = new Set<number>();
     try {
       for (let k = 0; k < indexes.length; k++) {
-        this.readAhead(indexes, k + 1 + local, continues, signal);
+        this.readAhead(indexes, k + 1 + local, continues, considered, signal);
         while (queued < indexes.length && queued <= k + local) loading.push(this.load(indexes[queued++]!, signal));
         held = await loading.shift()!;
         const block = this.manifest.blocks[indexes[k]!]!;
@@ -193,8 +194,11 @@ export class VirtualFile {
    * Starts fetching (to disk, not into memory) the missing blocks of the window after
    * position k. The window stops at the end of the range unless this read continues an
    * earlier one: then the reader is sequential and the blocks after the range come next.
+   * Each block is looked at once per read (`considered`): the window slides by one block, and
+   * asking the store's index again for the blocks still in it was 8.6 % of an edge node's
+   * CPU serving warm content (a block missed here is fetched when the read reaches it).
    */
-  private readAhead(indexes: number[], k: number, pastEnd: boolean, signal: AbortSignal | undefined): void {
+  private readAhead(indexes: number[], k: number, pastEnd: boolean, considered: Set<number>, signal: AbortSignal | undefined): void {
     const source = this.options?.source;
     if (!source || signal?.aborted) return;
     const window = this.options!.readAhead ?? DEFAULT_READ_AHEAD;
@@ -203,6 +207,8 @@ export class VirtualFile {
     // Past the range, "next" means next in the file (offset order), not next in the block list.
     for (let p = last === undefined ? 0 : this.rank[last]! + 1; pastEnd && ahead.length < window && p < this.sorted.length; p++) ahead.push(this.sorted[p]!);
     for (const i of ahead) {
+      if (considered.has(i)) continue;
+      considered.add(i);
       if (this.store.has(this.manifest.blocks[i]!.hash)) continue;
       // To disk only: reading each read-ahead block back into memory, for nobody, made eight
       // stalled readers of one content grow the process by ~100 MiB of garbage buffers.
