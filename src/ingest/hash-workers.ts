@@ -18,10 +18,22 @@ import { Worker } from 'node:worker_threads';
 /** What a scan found: the pages (PAGE bytes each, the last one shorter) that are all zeros, or, with none, the hash. */
 export type ScanResult = { hash: string; zeroPages?: undefined } | { hash?: undefined; zeroPages: Uint8Array };
 
+/** Bytes of a local file, at `position` in the file at `path`. */
+export interface LocalBytes {
+  path: string;
+  position: number;
+}
+
 export interface Hasher {
   hash(data: Buffer): Promise<string>;
   /** Marks the all-zero pages of `data` (`page` bytes each); when there are none, hashes it. */
   scanAndHash(data: Buffer, page: number): Promise<ScanResult>;
+  /**
+   * Reads `data.length` bytes of a local file into `data` and scans them as `scanAndHash`
+   * does, all on a worker: no `scan` when the file ended first (`bytesRead` says where).
+   * Absent when there is no worker to do it.
+   */
+  readAndScan?(at: LocalBytes, data: Buffer, page: number): Promise<{ bytesRead: number; scan?: ScanResult }>;
   close(): Promise<void>;
 }
 
@@ -57,20 +69,55 @@ export const mainThreadHasher: Hasher = {
 };
 
 // Plain JavaScript evaluated in the worker: no loader or build step is needed to start it.
+// A message with a `path` reads that file's bytes into the buffer first (readAndScan).
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
+const { closeSync, openSync, readSync } = require('node:fs');
 const zeroPagesOf = ${zeroPagesOf.toString()};
+function readAt(m, data) {
+  const fd = openSync(m.path, 'r');
+  try {
+    let got = 0;
+    for (let n = 1; got < data.length && n > 0; got += n) n = readSync(fd, data, got, data.length - got, m.position + got);
+    return got;
+  } finally {
+    closeSync(fd);
+  }
+}
 parentPort.on('message', (m) => {
   const data = new Uint8Array(m.buffer, m.offset, m.length);
+  let bytesRead;
+  if (m.path !== undefined) {
+    try {
+      bytesRead = readAt(m, data);
+    } catch (e) {
+      parentPort.postMessage({ id: m.id, error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path } });
+      return;
+    }
+    if (bytesRead < m.length) return parentPort.postMessage({ id: m.id, bytesRead });
+  }
   const zeroPages = m.page ? zeroPagesOf(data, m.page) : undefined;
-  if (zeroPages) parentPort.postMessage({ id: m.id, zeroPages });
-  else parentPort.postMessage({ id: m.id, hash: createHash('sha256').update(data).digest('hex') });
+  if (zeroPages) parentPort.postMessage({ id: m.id, bytesRead, zeroPages });
+  else parentPort.postMessage({ id: m.id, bytesRead, hash: createHash('sha256').update(data).digest('hex') });
 });`;
+
+/** A worker's answer: the scan's, and for a read, how many bytes it read or the error it met. */
+interface Reply {
+  id: number;
+  hash?: string;
+  zeroPages?: Uint8Array;
+  bytesRead?: number;
+  error?: { message: string; code?: string };
+}
 
 interface Slot {
   worker: Worker;
-  pending: Map<number, { resolve: (r: ScanResult) => void; reject: (e: Error) => void }>;
+  pending: Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>;
+}
+
+function scanOf(r: Reply): ScanResult {
+  return r.zeroPages ? { zeroPages: r.zeroPages } : { hash: r.hash! };
 }
 
 export class WorkerHasher implements Hasher {
@@ -80,8 +127,8 @@ export class WorkerHasher implements Hasher {
   constructor(threads = 2) {
     this.slots = Array.from({ length: threads }, () => {
       const slot: Slot = { worker: new Worker(WORKER_SOURCE, { eval: true }), pending: new Map() };
-      slot.worker.on('message', (m: { id: number } & ScanResult) => {
-        slot.pending.get(m.id)?.resolve(m.zeroPages ? { zeroPages: m.zeroPages } : { hash: m.hash! });
+      slot.worker.on('message', (m: Reply) => {
+        slot.pending.get(m.id)?.resolve(m);
         slot.pending.delete(m.id);
       });
       slot.worker.on('error', (err) => {
@@ -97,18 +144,30 @@ export class WorkerHasher implements Hasher {
     return (await this.post(data, 0)).hash!;
   }
 
-  scanAndHash(data: Buffer, page: number): Promise<ScanResult> {
+  async scanAndHash(data: Buffer, page: number): Promise<ScanResult> {
     if (!(data.buffer instanceof SharedArrayBuffer)) return mainThreadHasher.scanAndHash(data, page);
-    return this.post(data, page);
+    return scanOf(await this.post(data, page));
   }
 
-  /** To the least busy worker (ties: the first); `page` 0: hash only. */
-  private post(data: Buffer, page: number): Promise<ScanResult> {
+  /**
+   * A small file's read on a worker (a tree's: ingest-directory.ts) costs one message each
+   * way, against three trips through libuv's thread pool (open, read, close), each waking
+   * a thread, queued behind the store's data syncs, plus a message to hash the bytes after.
+   */
+  async readAndScan(at: LocalBytes, data: Buffer, page: number): Promise<{ bytesRead: number; scan?: ScanResult }> {
+    if (!(data.buffer instanceof SharedArrayBuffer)) throw new TypeError('readAndScan needs a buffer in shared memory');
+    const r = await this.post(data, page, at);
+    if (r.error) throw Object.assign(new Error(r.error.message), r.error);
+    return r.bytesRead! < data.length ? { bytesRead: r.bytesRead! } : { bytesRead: r.bytesRead!, scan: scanOf(r) };
+  }
+
+  /** To the least busy worker (ties: the first); `page` 0: hash only; `at`: read the bytes from that file first. */
+  private post(data: Buffer, page: number, at?: LocalBytes): Promise<Reply> {
     const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, buffer: data.buffer, offset: data.byteOffset, length: data.length, page });
+      slot.worker.postMessage({ id, buffer: data.buffer, offset: data.byteOffset, length: data.length, page, ...at });
     });
   }
 
