@@ -27,8 +27,8 @@ export interface PackLocation {
 
 /** Bytes of one arena slab: 32 blocks of the largest packed size (SMALL_BLOCK_BYTES, 128 KiB). */
 const SLAB_BYTES = 4 * 2 ** 20;
-/** Free slabs kept for reuse; more are left to the garbage collector. */
-const SPARE_SLABS = 4;
+/** Free slabs kept for reuse per volume; more are left to the garbage collector (memory stays flat). */
+const SPARE_SLABS = 2;
 /** Each block starts on a multiple of this: a copy out of a shared buffer is then word-wise (core/shared-copy.ts). */
 const ALIGN = 64;
 
