@@ -15,13 +15,28 @@
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
+/** A worker answers a batch in parts of at least this many bytes looked at (2 blocks of 1 MiB, one of a tree's 4 MiB). */
+const REPLY_BYTES = 2 * 2 ** 20;
+
 /** What a scan found: the pages (PAGE bytes each, the last one shorter) that are all zeros, or, with none, the hash. */
 export type ScanResult = { hash: string; zeroPages?: undefined } | { hash?: undefined; zeroPages: Uint8Array };
+
+/** Bytes of a local file, at `position` in the file at `path`. */
+export interface LocalBytes {
+  path: string;
+  position: number;
+}
 
 export interface Hasher {
   hash(data: Buffer): Promise<string>;
   /** Marks the all-zero pages of `data` (`page` bytes each); when there are none, hashes it. */
   scanAndHash(data: Buffer, page: number): Promise<ScanResult>;
+  /**
+   * Reads `data.length` bytes of a local file into `data` and scans them as `scanAndHash`
+   * does, all on a worker: no `scan` when the file ended first (`bytesRead` says where).
+   * Absent when there is no worker to do it.
+   */
+  readAndScan?(at: LocalBytes, data: Buffer, page: number): Promise<{ bytesRead: number; scan?: ScanResult }>;
   close(): Promise<void>;
 }
 
@@ -57,20 +72,82 @@ export const mainThreadHasher: Hasher = {
 };
 
 // Plain JavaScript evaluated in the worker: no loader or build step is needed to start it.
+// A message is a batch of jobs; the answers go back together, or sooner once REPLY_BYTES were
+// looked at (a chunk's answer should not wait long for the next ones'). A job with a `path`
+// reads that file's bytes into the buffer first (readAndScan).
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
+const { closeSync, openSync, readSync } = require('node:fs');
 const zeroPagesOf = ${zeroPagesOf.toString()};
-parentPort.on('message', (m) => {
+function readAt(m, data) {
+  const fd = openSync(m.path, 'r');
+  try {
+    let got = 0;
+    for (let n = 1; got < data.length && n > 0; got += n) n = readSync(fd, data, got, data.length - got, m.position + got);
+    return got;
+  } finally {
+    closeSync(fd);
+  }
+}
+function run(m) {
   const data = new Uint8Array(m.buffer, m.offset, m.length);
+  let bytesRead;
+  if (m.path !== undefined) {
+    try {
+      bytesRead = readAt(m, data);
+    } catch (e) {
+      return { id: m.id, error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path } };
+    }
+    if (bytesRead < m.length) return { id: m.id, bytesRead };
+  }
   const zeroPages = m.page ? zeroPagesOf(data, m.page) : undefined;
-  if (zeroPages) parentPort.postMessage({ id: m.id, zeroPages });
-  else parentPort.postMessage({ id: m.id, hash: createHash('sha256').update(data).digest('hex') });
+  if (zeroPages) return { id: m.id, bytesRead, zeroPages };
+  return { id: m.id, bytesRead, hash: createHash('sha256').update(data).digest('hex') };
+}
+parentPort.on('message', (jobs) => {
+  let replies = [];
+  let bytes = 0;
+  for (const m of jobs) {
+    replies.push(run(m));
+    bytes += m.length;
+    if (bytes >= ${REPLY_BYTES}) {
+      parentPort.postMessage(replies);
+      replies = [];
+      bytes = 0;
+    }
+  }
+  if (replies.length > 0) parentPort.postMessage(replies);
 });`;
+
+/** A worker's answer: the scan's, and for a read, how many bytes it read or the error it met. */
+interface Reply {
+  id: number;
+  hash?: string;
+  zeroPages?: Uint8Array;
+  bytesRead?: number;
+  error?: { message: string; code?: string };
+}
+
+/** A job for a worker: the bytes (in shared memory), the page size to scan by (0: hash only), the file to read them from. */
+interface Job extends Partial<LocalBytes> {
+  id: number;
+  buffer: ArrayBufferLike;
+  offset: number;
+  length: number;
+  page: number;
+}
 
 interface Slot {
   worker: Worker;
-  pending: Map<number, { resolve: (r: ScanResult) => void; reject: (e: Error) => void }>;
+  pending: Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>;
+  /** Jobs posted together at the end of this turn of the event loop. */
+  queued: Job[];
+  queuedBytes: number;
+}
+
+function scanOf(r: Reply): ScanResult {
+  return r.zeroPages ? { zeroPages: r.zeroPages } : { hash: r.hash! };
 }
 
 export class WorkerHasher implements Hasher {
@@ -79,10 +156,12 @@ export class WorkerHasher implements Hasher {
 
   constructor(threads = 2) {
     this.slots = Array.from({ length: threads }, () => {
-      const slot: Slot = { worker: new Worker(WORKER_SOURCE, { eval: true }), pending: new Map() };
-      slot.worker.on('message', (m: { id: number } & ScanResult) => {
-        slot.pending.get(m.id)?.resolve(m.zeroPages ? { zeroPages: m.zeroPages } : { hash: m.hash! });
-        slot.pending.delete(m.id);
+      const slot: Slot = { worker: new Worker(WORKER_SOURCE, { eval: true }), pending: new Map(), queued: [], queuedBytes: 0 };
+      slot.worker.on('message', (replies: Reply[]) => {
+        for (const m of replies) {
+          slot.pending.get(m.id)?.resolve(m);
+          slot.pending.delete(m.id);
+        }
       });
       slot.worker.on('error', (err) => {
         for (const p of slot.pending.values()) p.reject(err);
@@ -97,19 +176,48 @@ export class WorkerHasher implements Hasher {
     return (await this.post(data, 0)).hash!;
   }
 
-  scanAndHash(data: Buffer, page: number): Promise<ScanResult> {
+  async scanAndHash(data: Buffer, page: number): Promise<ScanResult> {
     if (!(data.buffer instanceof SharedArrayBuffer)) return mainThreadHasher.scanAndHash(data, page);
-    return this.post(data, page);
+    return scanOf(await this.post(data, page));
   }
 
-  /** To the least busy worker (ties: the first); `page` 0: hash only. */
-  private post(data: Buffer, page: number): Promise<ScanResult> {
-    const slot = this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+  /**
+   * A small file's read on a worker (a tree's: ingest-directory.ts) costs one message each
+   * way, against three trips through libuv's thread pool (open, read, close), each waking
+   * a thread, queued behind the store's data syncs, plus a message to hash the bytes after.
+   */
+  async readAndScan(at: LocalBytes, data: Buffer, page: number): Promise<{ bytesRead: number; scan?: ScanResult }> {
+    if (!(data.buffer instanceof SharedArrayBuffer)) throw new TypeError('readAndScan needs a buffer in shared memory');
+    const r = await this.post(data, page, at);
+    if (r.error) throw Object.assign(new Error(r.error.message), r.error);
+    return r.bytesRead! < data.length ? { bytesRead: r.bytesRead! } : { bytesRead: r.bytesRead!, scan: scanOf(r) };
+  }
+
+  /**
+   * To the least busy worker (ties: the first); `page` 0: hash only; `at`: read the bytes
+   * from that file first. Jobs queued in one turn of the event loop go in one message: a
+   * message wakes its worker, and each wake-up cost the main thread as much as the sending
+   * (postMessage was ~10 % of a 2,000-file publish's main thread, notes/issue-20.md Session
+   * 13). A worker's answers to one batch come back together, so the jobs they free go out
+   * together in turn.
+   */
+  private post(data: Buffer, page: number, at?: LocalBytes): Promise<Reply> {
+    // Small jobs of one turn (a tree's small files) share a message; big ones go each to the least busy worker.
+    const slot = this.slots.find((s) => s.queuedBytes > 0 && s.queuedBytes + data.length <= REPLY_BYTES) ?? this.slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, buffer: data.buffer, offset: data.byteOffset, length: data.length, page });
+      if (slot.queued.length === 0) setImmediate(() => this.send(slot));
+      slot.queued.push({ id, buffer: data.buffer, offset: data.byteOffset, length: data.length, page, ...at });
+      slot.queuedBytes += data.length;
     });
+  }
+
+  private send(slot: Slot): void {
+    const jobs = slot.queued;
+    slot.queued = [];
+    slot.queuedBytes = 0;
+    slot.worker.postMessage(jobs);
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,7 @@ import type { PositionalReader } from './cut-block.js';
 import { layoutTree, type TreeItem, type TreeLayout } from './directory-layout.js';
 import { WALK_IN_FLIGHT, walkDirectory, type WalkedFile } from './directory-walk.js';
 import { build, cutAndHash, type IngestFileOptions, type IngestResult } from './ingest-file.js';
+import type { LocalBytes } from './hash-workers.js';
 import type { BlockSink } from './pipeline.js';
 
 /**
@@ -52,6 +53,11 @@ export class TreeReader implements PositionalReader {
     // Blocks never straddle files (each file is its own track); a read past a file's end is a file that shrank.
     if (!f || position >= f.offset + f.size) return { bytesRead: 0 };
     return this.readerOf(f.path).read(buffer, offset, Math.min(length, f.offset + f.size - position), position - f.offset);
+  }
+
+  localFile(position: number): LocalBytes | undefined {
+    const f = this.files[this.find(position)];
+    return f && position < f.offset + f.size ? this.readerOf(f.path).localFile?.(position - f.offset) : undefined;
   }
 
   private find(position: number): number {
@@ -114,7 +120,8 @@ class OpenFiles {
   private readonly open = new Map<string, { fh: Promise<FileHandle>; users: number }>();
 
   reader(abs: string): PositionalReader {
-    return { read: (buffer, offset, length, position) => this.read(abs, buffer, offset, length, position) };
+    // Its small files are read by the hash workers themselves (scan-cutter.ts `readAndScan`), its large ones here.
+    return { read: (buffer, offset, length, position) => this.read(abs, buffer, offset, length, position), localFile: (position) => ({ path: abs, position }) };
   }
 
   private async read(abs: string, buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {

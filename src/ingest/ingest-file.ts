@@ -194,7 +194,7 @@ export async function cutAndHash(reader: PositionalReader, size: number, blockSi
     if (how.planned) {
       out = { plan: how.planned, holes: [], blocks: await runPipeline(cutPlanned(reader, how.planned, blockSize, readPool, how.readAhead), sink, { concurrency: count, hasher, onBlock }) };
     } else {
-      const scan = new ScanCutter(reader, size, blockSize, readPool, new BufferPool(blockSize, count, threads > 0), { extents: how.extents, readAhead: how.readAhead, scan: (data) => hasher.scanAndHash(data, PAGE) });
+      const scan = new ScanCutter(reader, size, blockSize, readPool, new BufferPool(blockSize, count, threads > 0), { extents: how.extents, readAhead: how.readAhead, scan: (data) => hasher.scanAndHash(data, PAGE), readAndScan: hasher.readAndScan && ((at, data) => hasher.readAndScan!(at, data, PAGE)) });
       const blocks = await runPipeline(scan.blocks(), sink, { concurrency: count, hasher, onBlock });
       out = { plan: scan.tracks, holes: scan.holes, blocks };
     }

@@ -18,7 +18,7 @@ import type { Hole } from '../core/manifest.js';
 import { MAX_TRACKS } from '../core/manifest-format.js';
 import type { PlannedTrack } from './analysis.js';
 import type { BufferPool } from './buffer-pool.js';
-import { zeroPagesOf, type ScanResult } from './hash-workers.js';
+import { zeroPagesOf, type LocalBytes, type ScanResult } from './hash-workers.js';
 import type { CutBlock, PositionalReader } from './cut-block.js';
 
 export const PAGE = 4096;
@@ -51,6 +51,11 @@ export interface ScanOptions {
    * the cutter scans the pages itself and leaves every hash to the pipeline.
    */
   scan?: (data: Buffer) => Promise<ScanResult>;
+  /**
+   * A small chunk of a local file (`PositionalReader.localFile`) is read and scanned in one
+   * trip by this, instead of read here and scanned after (hash-workers.ts `readAndScan`).
+   */
+  readAndScan?: (at: LocalBytes, data: Buffer) => Promise<{ bytesRead: number; scan?: ScanResult }>;
 }
 
 interface Chunk {
@@ -99,6 +104,7 @@ export class ScanCutter {
   private readonly minHole: number;
   private readonly maxTracks: number;
   private readonly scan: ((data: Buffer) => Promise<ScanResult>) | undefined;
+  private readonly readAndScan: ScanOptions['readAndScan'];
   private extentsAfter = 0;
 
   constructor(
@@ -114,6 +120,7 @@ export class ScanCutter {
     this.minHole = options.minHole ?? blockSize;
     this.maxTracks = options.maxTracks ?? MAX_TRACKS;
     this.scan = options.scan;
+    this.readAndScan = options.readAndScan;
   }
 
   async *blocks(): AsyncGenerator<CutBlock> {
@@ -164,13 +171,12 @@ export class ScanCutter {
   private async readChunk(chunk: Chunk): Promise<Read> {
     const { pos, n } = chunk;
     const buf = await this.readPool.acquire();
+    const local = this.readAndScan && n <= SCAN_HERE_BYTES ? this.fh.localFile?.(pos) : undefined;
+    if (local) return { buf, chunk, scanned: Promise.resolve(await this.readElsewhere(local, buf, pos, n)) };
     let got = 0;
     while (got < n) {
       const { bytesRead } = await this.fh.read(buf, got, n - got, pos + got);
-      if (bytesRead === 0) {
-        this.readPool.release(buf);
-        throw new CanopyError('ERR_FILE_NOT_FOUND', `the file ended at ${pos + got} while being read; was it changed during ingest?`);
-      }
+      if (bytesRead === 0) this.ended(buf, pos + got);
       got += bytesRead;
     }
     // Started now, so the workers look at it while the cutter is still busy with earlier chunks.
@@ -179,6 +185,24 @@ export class ScanCutter {
     const scanned = this.scan && n > SCAN_HERE_BYTES ? this.scan(buf.subarray(0, n)) : Promise.resolve(undefined);
     scanned.catch(() => undefined);
     return { buf, chunk, scanned };
+  }
+
+  /** A small chunk of a local file, read and scanned by `readAndScan` (a hash worker). */
+  private async readElsewhere(at: LocalBytes, buf: Buffer, pos: number, n: number): Promise<ScanResult> {
+    let done: { bytesRead: number; scan?: ScanResult };
+    try {
+      done = await this.readAndScan!(at, buf.subarray(0, n));
+    } catch (err) {
+      this.readPool.release(buf);
+      throw err;
+    }
+    if (!done.scan) this.ended(buf, pos + done.bytesRead);
+    return done.scan;
+  }
+
+  private ended(buf: Buffer, at: number): never {
+    this.readPool.release(buf);
+    throw new CanopyError('ERR_FILE_NOT_FOUND', `the file ended at ${at} while being read; was it changed during ingest?`);
   }
 
   /** `scanned`: the chunk's zero pages or hash, when a scanner looked at it first (else the pages are checked here). */

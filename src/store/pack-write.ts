@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import type { BlockBytes } from '../core/block-bytes.js';
+import { byteLength, type BlockBytes } from '../core/block-bytes.js';
 
 /** Where a packed block lies: its pack's id (the file name under packs/) and its offset in it. */
 export interface PackLocation {
@@ -25,10 +25,62 @@ export interface PackLocation {
   offset: number;
 }
 
-/** A staged small block of a deferred write: its bytes, kept until its batch's pack is written. */
-export function packedCopy(data: BlockBytes): Buffer {
-  // A copy: the writer takes its buffer back as soon as the block is staged.
-  return Buffer.isBuffer(data) ? Buffer.from(data) : Buffer.concat(data as readonly Buffer[]);
+/** Bytes of one arena slab: 32 blocks of the largest packed size (SMALL_BLOCK_BYTES, 128 KiB). */
+const SLAB_BYTES = 4 * 2 ** 20;
+/** Free slabs kept for reuse per volume; more are left to the garbage collector (memory stays flat). */
+const SPARE_SLABS = 2;
+/** Each block starts on a multiple of this: a copy out of a shared buffer is then word-wise (core/shared-copy.ts). */
+const ALIGN = 64;
+
+interface Slab {
+  buf: Buffer;
+  used: number;
+  live: number;
+}
+
+/**
+ * Where a volume keeps the small blocks of deferred writes until their batch's pack is
+ * written: each is copied (the writer takes its buffer back as soon as the block is staged)
+ * into a reused 4 MiB slab, not into a fresh buffer of its own. A fresh buffer per block
+ * cost an allocation, a first touch of its pages (~21 µs a page on this project's VM) and
+ * the garbage collector's work: ~10 % of a 2,000-file publish's main thread
+ * (notes/issue-20.md, Session 13). A slab is reused once every block in it has been
+ * released (its pack written, or its commit failed); a block never released only keeps
+ * its slab from being reused.
+ */
+export class PackArena {
+  private current: Slab | undefined;
+  private readonly spare: Buffer[] = [];
+
+  /** A copy of `data` (at most SLAB_BYTES), and how to give its space back; `release` may be called more than once. */
+  copy(data: BlockBytes): { bytes: Buffer; release: () => void } {
+    const length = byteLength(data);
+    if (length > SLAB_BYTES) return { bytes: Buffer.concat(Buffer.isBuffer(data) ? [data] : (data as readonly Buffer[])), release: () => undefined };
+    // Nothing live in the current slab: start it over, so the same warm pages serve batch after batch.
+    if (this.current?.live === 0) this.current.used = 0;
+    if (!this.current || this.current.used + length > SLAB_BYTES) {
+      const old = this.current;
+      this.current = { buf: this.spare.pop() ?? Buffer.allocUnsafeSlow(SLAB_BYTES), used: 0, live: 0 };
+      if (old?.live === 0) this.recycle(old);
+    }
+    const slab = this.current;
+    const at = slab.used;
+    let to = at;
+    for (const piece of Buffer.isBuffer(data) ? [data] : (data as readonly Buffer[])) to += piece.copy(slab.buf, to);
+    slab.used = Math.ceil((at + length) / ALIGN) * ALIGN;
+    slab.live++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (--slab.live === 0 && slab !== this.current) this.recycle(slab);
+    };
+    return { bytes: slab.buf.subarray(at, at + length), release };
+  }
+
+  private recycle(slab: Slab): void {
+    if (this.spare.length < SPARE_SLABS) this.spare.push(slab.buf);
+  }
 }
 
 /** A pack written and synced under tmp/, to be renamed to `finalPath` by the commit. */

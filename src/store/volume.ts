@@ -20,7 +20,7 @@ import { unpooled, type Lease } from '../core/block-pool.js';
 import { readPieces, readWhole, type ReadPiece } from './block-reads.js';
 import { readHandles, type ReadHandles } from './read-handles.js';
 import { isDirectUnsupported, writeDirect } from './direct-write.js';
-import { packedCopy, writeAll, writePack, type PackLocation } from './pack-write.js';
+import { PackArena, writeAll, writePack, type PackLocation } from './pack-write.js';
 import { SMALL_BLOCK_BYTES, writeSmall, type StagedFile } from './small-write.js';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
@@ -71,6 +71,8 @@ export interface StagedBlock {
   finalPath: string;
   fh?: StagedFile;
   bytes?: Buffer;
+  /** Gives `bytes`' space back to the volume's arena (pack-write.ts PackArena). */
+  release?: () => void;
   packed?: PackLocation;
 }
 
@@ -85,6 +87,7 @@ export class Volume implements WeightedVolume {
   directWrites = process.env.CANOPY_DIRECT_WRITES !== '0';
   /** Where block reads get their file handles (read-handles.ts); shared by every volume. */
   handles: ReadHandles = readHandles;
+  private readonly arena = new PackArena();
 
   private constructor(
     readonly id: string,
@@ -219,10 +222,10 @@ export class Volume implements WeightedVolume {
    * write (`pack`: an ingest's, an upload's) stays in memory and goes into its batch's pack.
    */
   async stage(hash: string, data: BlockBytes, pack = false): Promise<StagedBlock> {
-    const tmpPath = path.join(this.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
     const length = byteLength(data);
+    if (pack && length <= SMALL_BLOCK_BYTES) return { hash, length, tmpPath: '', finalPath: '', ...this.arena.copy(data) };
+    const tmpPath = path.join(this.dir, 'tmp', `${hash}.${randomBytes(6).toString('hex')}`);
     const staged = (fh: StagedFile): StagedBlock => ({ hash, length, tmpPath, finalPath: this.blockPath(hash), fh });
-    if (pack && length <= SMALL_BLOCK_BYTES) return { hash, length, tmpPath: '', finalPath: '', bytes: packedCopy(data) };
     // A small block: one trip to create its temp file, its bytes copied in buffered (small-write.ts).
     if (length <= SMALL_BLOCK_BYTES) return staged(await writeSmall(tmpPath, data));
     if (this.directWrites) {
@@ -263,6 +266,8 @@ export class Volume implements WeightedVolume {
     try {
       try {
         const packing = inMemory.length > 0 ? writePack(this.dir, inMemory.map((b) => b.bytes!)) : undefined;
+        // Their arena space is free once the pack's write settled, whatever becomes of the batch.
+        packing?.finally(() => inMemory.forEach((b) => b.release?.())).catch(() => undefined);
         await Promise.all([...files.map((b) => b.fh!.datasync()), packing?.then((p) => void (pack = p))]);
       } finally {
         await Promise.all(files.map((b) => b.fh!.close().catch(() => undefined)));

@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BufferPool } from '../../../src/ingest/buffer-pool.js';
 import { mainThreadHasher, WorkerHasher, zeroPagesOf } from '../../../src/ingest/hash-workers.js';
@@ -113,5 +116,28 @@ describe('zero scan and hash on the hash workers', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     const taken = await Promise.race([Promise.all([pool.acquire(), pool.acquire()]).then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 500))]);
     assert.equal(taken, true, 'a buffer was not given back');
+  });
+
+  it('reads a local file\'s bytes on a worker and scans them there; a short file or a missing one says so', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'canopy-read-scan-'));
+    try {
+      const file = path.join(dir, 'f.bin');
+      const content = Buffer.concat([randomBytes(3 * PAGE + 5), sample(6, 2)]);
+      writeFileSync(file, content);
+      const buf = await new BufferPool(64 * PAGE, 1, true).acquire();
+      // Without zero pages: the hash of exactly the bytes read, at that position.
+      const clean = await workers.readAndScan({ path: file, position: 7 }, buf.subarray(0, 3 * PAGE), PAGE);
+      assert.deepEqual(clean, { bytesRead: 3 * PAGE, scan: { hash: sha(content.subarray(7, 7 + 3 * PAGE)) } });
+      assert.ok(buf.subarray(0, 3 * PAGE).equals(content.subarray(7, 7 + 3 * PAGE)));
+      // With zero pages: the same pages as the cutter's own check.
+      const tail = content.subarray(3 * PAGE + 5);
+      const zeros = await workers.readAndScan({ path: file, position: 3 * PAGE + 5 }, buf.subarray(0, tail.length), PAGE);
+      assert.deepEqual([...zeros.scan!.zeroPages!], [...zeroPagesOf(tail, PAGE)!]);
+      // The file ends first: how far it got, and no scan.
+      assert.deepEqual(await workers.readAndScan({ path: file, position: content.length - 10 }, buf.subarray(0, PAGE), PAGE), { bytesRead: 10 });
+      await assert.rejects(workers.readAndScan({ path: path.join(dir, 'gone'), position: 0 }, buf.subarray(0, PAGE), PAGE), (err: NodeJS.ErrnoException) => err.code === 'ENOENT' && err.message.includes('gone'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BlockStore } from '../../../src/store/block-store.js';
+import { PackArena } from '../../../src/store/pack-write.js';
 import { SMALL_BLOCK_BYTES } from '../../../src/store/small-write.js';
 import { Volume } from '../../../src/store/volume.js';
 
@@ -110,5 +111,36 @@ describe('packs of small blocks', () => {
     await assert.rejects(volume.commit([staged]), { code: 'ENOENT' });
     assert.deepEqual(packs(dir), []);
     assert.equal(existsSync(path.join(dir, 'tmp')), false);
+  });
+
+  it('keeps every staged block\'s bytes in the arena until it is released, and reuses released space', () => {
+    const arena = new PackArena();
+    const live: { bytes: Buffer; expected: Buffer; release: () => void }[] = [];
+    const slabs = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 600; i++) {
+      const expected = randomBytes(1 + ((i * 7919) % SMALL_BLOCK_BYTES));
+      // Half the blocks arrive as pieces (a block received over the wire).
+      const data = i % 2 === 0 ? expected : [expected.subarray(0, expected.length >> 1), expected.subarray(expected.length >> 1)];
+      const { bytes, release } = arena.copy(data);
+      slabs.add(bytes.buffer);
+      live.push({ bytes, expected, release });
+      // Release some, out of order, some twice: what is still live must keep its bytes.
+      if (i % 3 === 0) {
+        const [gone] = live.splice((i * 31) % live.length, 1);
+        gone!.release();
+        gone!.release();
+      }
+      if (i % 25 === 24) for (const b of live) assert.ok(b.bytes.equals(b.expected), `block ${i}: a live block was overwritten`);
+    }
+    for (const b of live) b.release();
+    // All released: the arena's slabs serve again, and blocks released as they go (batch after batch) keep to one slab.
+    const reused = new Set<ArrayBufferLike>();
+    for (let i = 0; i < 200; i++) {
+      const { bytes, release } = arena.copy(randomBytes(SMALL_BLOCK_BYTES));
+      reused.add(bytes.buffer);
+      release();
+    }
+    assert.equal(reused.size, 1, 'released space is reused');
+    assert.ok(slabs.has([...reused][0]!), 'a slab of before is reused');
   });
 });
