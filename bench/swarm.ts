@@ -113,7 +113,7 @@ function blockBytes(cluster: CanopyCluster, name: string): { outcomes: Record<st
   for (const m of text.matchAll(/^canopy_swarm_block_bytes_total\{outcome="(\w+)"\} (\d+)/gm)) out[m[1]!] = Number(m[2]);
   // Where a member's memory is at the end (RSS alone cannot tell the V8 heap from buffers or the allocator's keep).
   const gauge = (metric: string) => round(Number(new RegExp(`^canopy_${metric} (\\d+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20, 1);
-  const memoryMiB = { rss: gauge('process_resident_memory_bytes'), heapUsed: gauge('process_heap_used_bytes'), heapTotal: gauge('process_heap_total_bytes'), external: gauge('process_external_bytes'), arrayBuffers: gauge('process_array_buffers_bytes'), poolFree: gauge('block_pool_free_bytes') };
+  const memoryMiB = { rss: gauge('process_resident_memory_bytes'), heapUsed: gauge('process_heap_used_bytes'), heapTotal: gauge('process_heap_total_bytes'), external: gauge('process_external_bytes'), arrayBuffers: gauge('process_array_buffers_bytes'), poolFree: gauge('block_pool_free_bytes'), poolTrimmed: gauge('block_pool_trimmed_bytes_total') };
   return { outcomes: out, relayed: Number(/^canopy_swarm_relayed_bytes_total (\d+)/m.exec(text)?.[1] ?? 0), memoryMiB };
 }
 

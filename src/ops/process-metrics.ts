@@ -27,9 +27,11 @@ export function blockPoolGauges(pool: BlockPoolStats): MetricFamily[] {
     family('canopy_block_pool_free_buffers', 'Number of idle block buffers kept for reuse.', 'gauge', pool.freeBuffers),
     family('canopy_block_pool_max_bytes', 'Bound on idle block buffers (CANOPY_BLOCK_POOL).', 'gauge', pool.maxBytes),
     family('canopy_block_pool_leased_buffers', 'Block buffers in use (a read, a send, the block cache).', 'gauge', pool.leased),
+    family('canopy_block_pool_leased_bytes', 'Bytes of the block buffers in use (sizes rounded up).', 'gauge', pool.leasedBytes),
     family('canopy_block_pool_reused_total', 'Block buffers taken from the pool instead of allocated.', 'counter', pool.reused),
     family('canopy_block_pool_allocated_total', 'Block buffers allocated because the pool had none of the size.', 'counter', pool.allocated),
-    family('canopy_block_pool_dropped_total', 'Released block buffers left to the collector because the pool was full.', 'counter', pool.dropped),
+    family('canopy_block_pool_dropped_total', 'Released block buffers not used again because the pool was full.', 'counter', pool.dropped),
+    family('canopy_block_pool_trimmed_bytes_total', 'Idle block buffer bytes given back to the system after a quiet period.', 'counter', pool.trimmedBytes),
     family('canopy_block_pool_lost_total', 'Block buffers collected without being released (a path that forgets; harmless).', 'counter', pool.lost),
   ];
 }

@@ -14,9 +14,9 @@
  * memory costs a fraction of the page-cache copy); the last chunk is padded to ALIGN and
  * the file truncated to the block's length.
  *
- * A block that already lies in page-aligned memory (the ingest's read buffers,
- * core/aligned-memory.ts) is written from where it is; only its last partial page goes
- * through a staging buffer.
+ * A block that already lies in page-aligned memory (the ingest's read buffers, block-pool
+ * buffers: core/aligned-memory.ts) is written from where it is, its pieces in one writev;
+ * only its last partial page goes through a staging buffer.
  *
  * A file system that refuses O_DIRECT (EINVAL on open or write: tmpfs on older kernels,
  * some network file systems) gets buffered writes, decided once per volume.
@@ -65,19 +65,46 @@ export function isDirectUnsupported(err: unknown): boolean {
 export async function writeDirect(file: string, data: BlockBytes): Promise<FileHandle> {
   const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o644);
   try {
-    let length = 0;
-    if (Buffer.isBuffer(data) && isPageAligned(data)) {
-      // Whole pages straight from the caller's memory; the rest (under a page) is staged below.
-      length = data.length - (data.length % ALIGN);
-      if (length > 0) await writeAligned(fh, data, length, 0, file);
-      data = data.subarray(length);
-    }
-    length = await writeStaged(fh, Buffer.isBuffer(data) ? [data] : (data as readonly Buffer[]), length, file);
+    const [direct, rest] = inPlace(Buffer.isBuffer(data) ? [data] : (data as readonly Buffer[]));
+    let length = direct.length > 0 ? await writeInPlace(fh, direct, file) : 0;
+    length = await writeStaged(fh, rest, length, file);
     if (length % ALIGN !== 0) await fh.truncate(length);
     return fh;
   } catch (err) {
     await fh.close().catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * Splits the pieces into the leading whole pages that lie in page-aligned memory (written
+ * from where they are) and the rest (staged): the ingest's read buffers and block-pool
+ * buffers are aligned, and pieces of whole pages keep the file offset aligned for the next.
+ */
+export function inPlace(pieces: readonly Buffer[]): [Buffer[], Buffer[]] {
+  const direct: Buffer[] = [];
+  for (let i = 0; i < pieces.length; i++) {
+    const piece = pieces[i]!;
+    if (!isPageAligned(piece)) return [direct, pieces.slice(i)];
+    const whole = piece.length - (piece.length % ALIGN);
+    if (whole > 0) direct.push(whole === piece.length ? piece : piece.subarray(0, whole));
+    if (whole < piece.length) return [direct, [piece.subarray(whole), ...pieces.slice(i + 1)]];
+  }
+  return [direct, []];
+}
+
+/** Writes whole pages of aligned memory at the file's start, one writev for all; returns their length. */
+async function writeInPlace(fh: FileHandle, pieces: Buffer[], file: string): Promise<number> {
+  let length = 0;
+  for (;;) {
+    const { bytesWritten } = await fh.writev(pieces, length);
+    if (bytesWritten === 0) throw Object.assign(new Error(`short write to ${file}`), { code: 'EIO' });
+    length += bytesWritten;
+    // A short write (rare) ends on a block boundary: go on from there with what is left.
+    let skip = bytesWritten;
+    while (pieces.length > 0 && skip >= pieces[0]!.length) skip -= pieces.shift()!.length;
+    if (pieces.length === 0) return length;
+    if (skip > 0) pieces[0] = pieces[0]!.subarray(skip);
   }
 }
 

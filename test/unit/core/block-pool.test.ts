@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { BlockPool, configuredPoolBytes, DEFAULT_POOL_BYTES, MIN_POOLED_BYTES, POISON, sizeClass, type Lease } from '../../../src/core/block-pool.js';
+import { isPageAligned } from '../../../src/core/aligned-memory.js';
+import { BlockPool, configuredPoolBytes, DEFAULT_POOL_BYTES, MIN_POOLED_BYTES, POISON, SLAB_BYTES, sizeClass, type Lease } from '../../../src/core/block-pool.js';
 import { CanopyError } from '../../../src/core/errors.js';
 
 const MiB = 2 ** 20;
@@ -21,14 +22,15 @@ describe('BlockPool', () => {
     const pool = new BlockPool(8 * MiB);
     const a = pool.take(MiB - 100);
     assert.equal(a.bytes.length, MiB - 100);
-    const backing = a.bytes.buffer;
+    const at = (l: Lease) => [l.bytes.buffer, l.bytes.byteOffset];
+    const backing = at(a);
     a.release();
     const b = pool.take(700 * 1024); // same class (1 MiB)
-    assert.equal(b.bytes.buffer, backing);
+    assert.deepEqual(at(b), backing);
     assert.equal(b.bytes.length, 700 * 1024);
     const c = pool.take(MiB);
-    assert.notEqual(c.bytes.buffer, backing); // b still holds it
-    assert.deepEqual({ ...pool.stats(), lost: 0 }, { freeBytes: 0, freeBuffers: 0, maxBytes: 8 * MiB, leased: 2, reused: 1, allocated: 2, dropped: 0, lost: 0 });
+    assert.notDeepEqual(at(c), backing); // b still holds it
+    assert.deepEqual({ ...pool.stats(), lost: 0 }, { freeBytes: 0, freeBuffers: 0, maxBytes: 8 * MiB, leased: 2, leasedBytes: 2 * MiB, reused: 1, allocated: 2, dropped: 0, trimmedBytes: 0, lost: 0 });
   });
 
   it('keeps at most its bound idle, and leaves small requests and a zero-size pool unpooled', () => {
@@ -101,5 +103,54 @@ describe('BlockPool', () => {
       }),
       { numRuns: 60 },
     );
+  });
+  it('cuts every buffer from page-aligned slabs, and serves a slab with leases first so the others empty out', () => {
+    const pool = new BlockPool(32 * MiB, true, 0);
+    const sizes = [MIN_POOLED_BYTES, 300 * 1024, MiB, 3 * MiB, 5 * MiB];
+    for (const n of sizes) {
+      const l = pool.take(n);
+      assert.ok(isPageAligned(l.bytes), `a ${n}-byte lease starts on a page`);
+      l.release();
+    }
+    // Two slabs of 1 MiB buffers; give back all of one and one of the other.
+    const leases = Array.from({ length: 8 }, () => pool.take(MiB));
+    const slabOf = (l: Lease) => l.bytes.buffer;
+    const [first, second] = [slabOf(leases[0]!), slabOf(leases[7]!)];
+    assert.notEqual(first, second);
+    for (const l of leases.filter((x) => slabOf(x) === first)) l.release();
+    leases.find((x) => slabOf(x) === second)!.release();
+    // The next take comes from the slab that still has leases, not from the idle one.
+    assert.equal(slabOf(pool.take(MiB)), second);
+  });
+
+  it('gives back whole unused slabs a quiet period after a burst, keeps what the recent peak needs and the floor', () => {
+    const pool = new BlockPool(32 * MiB, true, 4 * MiB, 60_000);
+    const burst = Array.from({ length: 16 }, () => pool.take(MiB)); // 4 slabs
+    for (const l of burst.slice(4)) l.release();
+    assert.equal(pool.stats().freeBytes, 12 * MiB);
+    pool.trim(); // within the burst's period: its peak (16 MiB) may come back
+    assert.equal(pool.stats().freeBytes, 12 * MiB);
+    pool.trim(); // a quiet period later: only the floor stays idle, in slabs nobody leases
+    assert.equal(pool.stats().freeBytes, 4 * MiB);
+    assert.equal(pool.stats().trimmedBytes, 8 * MiB);
+    // A slab with a lease is never given back; the leased buffers are untouched.
+    burst.slice(0, 4).forEach((l, i) => l.bytes.fill(i + 1));
+    pool.trim();
+    pool.trim();
+    burst.slice(0, 4).forEach((l, i) => assert.ok(l.bytes.equals(Buffer.alloc(MiB, i + 1))));
+    for (const l of burst.slice(0, 4)) l.release();
+    assert.equal(pool.stats().leasedBytes, 0);
+    pool.trim();
+    assert.equal(pool.stats().freeBytes, 4 * MiB);
+    // The floor is reused as it is (no allocation), and a steady load keeps its buffers.
+    const before = pool.stats().allocated;
+    for (let round = 0; round < 3; round++) {
+      const steady = Array.from({ length: 6 }, () => pool.take(MiB));
+      steady.forEach((l) => l.release());
+      pool.trim();
+    }
+    assert.equal(pool.stats().allocated, before + 2);
+    assert.equal(pool.stats().freeBytes, 6 * MiB);
+    assert.equal(SLAB_BYTES, 4 * MiB);
   });
 });
