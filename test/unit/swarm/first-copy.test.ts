@@ -153,6 +153,33 @@ describe('first copies from the origin', () => {
   });
 });
 
+describe('an owner and the seed', () => {
+  it('an owner does not take its own block from the seed once a peer can serve it: the seed would send it twice', () => {
+    // Session 13: slow owners asked the origin at the end for their own blocks, which fast
+    // helpers had long taken from it (`canopy sim swarm --nodes 8 --slow 2`: origin egress 1.08).
+    const members = ['me', 'other'];
+    const owner = (i: number) => [...members].sort((a, b) => mixedHash(`${b}:${i}`) - mixedHash(`${a}:${i}`))[0];
+    const own = Array.from({ length: 8 }, (_, i) => i).filter((i) => owner(i) === 'me');
+    const make = () => {
+      const s = new SwarmScheduler({ lengths: Array.from({ length: 8 }, () => 4 * MiB), have: new Bitfield(8), wanted: (i) => own.includes(i), maxInFlight: 16, maxInFlightPerPeer: 4 });
+      s.addPeer('origin', Bitfield.full(8), IDLE, 2, true);
+      const other = new Bitfield(8);
+      for (const i of own) other.set(i);
+      s.addPeer('other', other, IDLE, 2, false);
+      return s;
+    };
+    assert.ok(own.length >= 2);
+    const s = make();
+    const actions = s.handle({ type: 'swarm', selfId: 'me', members }, 0);
+    assert.deepEqual(asked(actions, 'origin'), []);
+    assert.ok(asked(actions, 'other').length > 0, 'asked of the peer');
+    // A peer that refuses it (its store lost it) does not serve it: then the seed is asked.
+    const t = make();
+    const first = asked(t.handle({ type: 'swarm', selfId: 'me', members }, 0), 'other')[0]!;
+    assert.deepEqual(asked(t.handle({ type: 'failure', peer: 'other', index: first, kind: 'refused' }, 10), 'origin'), [first]);
+  });
+});
+
 describe('who fetches a block the origin declined', () => {
   it('the next member in its order that the origin has not declined lately, and that one again once the mark is old', () => {
     const members = ['a', 'b', 'c', 'd'];
