@@ -165,18 +165,14 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
   const fault = unservable(deps, contentId, index, block.hash);
   if (fault) throw fault;
   const key = `${contentId}/${index}`;
-  // The origin sends a block's first copy to a downloader that passes it on fast (first-copy.ts).
-  if (manifest.origin === deps.identity.nodeId && deps.uploads.declinesFirstCopy(conn.remoteId, key, !deps.broadcaster.hasSent(contentId, index))) {
-    if (conn.remoteId) deps.broadcaster.declined(contentId, index, conn.remoteId);
-    throw new CanopyError('ERR_FIRST_COPY_ELSEWHERE', `block ${index} of ${contentId.slice(0, 12)} goes first to a faster downloader: take it from a peer that has it, or ask again`);
-  }
+  const firstCopyOf = firstCopy(deps, conn, manifest, contentId, index);
   let mine = waiting.get(conn);
   if (!mine) waiting.set(conn, (mine = new Map()));
   const abort = new AbortController();
   mine.set(key, abort);
   let release: (measured?: boolean) => void;
   try {
-    release = await deps.uploads.acquire(block.length, abort.signal, conn.remoteId);
+    release = await deps.uploads.acquire(block.length, abort.signal, conn.remoteId, firstCopyOf);
   } catch (err) {
     if (isCanopyError(err, 'ERR_BUSY')) throw err;
     throw new CanopyError('ERR_TIMEOUT', `request for block ${index} was cancelled`);
@@ -214,6 +210,23 @@ async function sendBlock(deps: PeerServiceDeps, waiting: WeakMap<PeerConnection,
     release();
     throw err;
   }
+}
+
+/**
+ * At a content's origin, the first copy of a block goes to a downloader that passes it on
+ * fast (first-copy.ts): to a slow drain it is declined (and the downloaders are told), and
+ * to anyone while it is on its way to another. Returns the block's key when this request
+ * would carry its first copy (the limiter then declines it to others meanwhile).
+ */
+function firstCopy(deps: PeerServiceDeps, conn: PeerConnection, manifest: Manifest, contentId: string, index: number): string | undefined {
+  if (manifest.origin !== deps.identity.nodeId) return undefined;
+  const key = `${contentId}/${index}`;
+  const first = !deps.broadcaster.hasSent(contentId, index);
+  const declined = deps.uploads.declinesFirstCopy(conn.remoteId, key, first);
+  if (declined === 'slow' && conn.remoteId) deps.broadcaster.declined(contentId, index, conn.remoteId);
+  if (declined === 'elsewhere') throw new CanopyError('ERR_FIRST_COPY_ELSEWHERE', `the first copy of block ${index} of ${contentId.slice(0, 12)} is on its way to another downloader: take it from that one, or ask again`);
+  if (declined) throw new CanopyError('ERR_FIRST_COPY_ELSEWHERE', `block ${index} of ${contentId.slice(0, 12)} goes first to a faster downloader: take it from a peer that has it, or ask again`);
+  return first ? key : undefined;
 }
 
 /**

@@ -151,7 +151,10 @@ export class SwarmSim {
         this.q.after(this.lat(node.id, peer), () => {
           const key = `${a.peer}/${a.index}`;
           const t = node.pending.get(key);
-          if (t && this.links.drop(t)) node.pending.delete(key);
+          if (t && this.links.drop(t)) {
+            node.pending.delete(key);
+            if (peer === 0) this.firstCopies?.done(node.name, String(a.index));
+          }
         });
       }
     }
@@ -165,14 +168,26 @@ export class SwarmSim {
       this.q.after(this.lat(node.id, peer), () => this.input(node, { type: 'failure', peer: nameOf(peer), index, kind: 'lost' }));
       return;
     }
-    if (peer === 0 && this.firstCopies?.declines(node.name, String(index), !this.seededOnce.has(index), this.links.drainShare(0, node.id), this.q.now)) {
+    if (peer === 0 && this.declines(node, index)) {
       this.q.after(this.lat(node.id, peer), () => this.input(node, { type: 'failure', peer: nameOf(peer), index, kind: 'declined' }));
-      this.tellSeeded(index, node.name);
       return;
     }
     const t = this.links.enqueue(peer, node.id, index, this.lengths[index]!, source);
+    // A first copy on its way to a fast drain: others asking meanwhile are declined it (first-copy.ts).
+    if (t && peer === 0 && !this.seededOnce.has(index)) this.firstCopies?.sending(node.name, String(index), this.links.drainShare(0, node.id));
     if (t) node.pending.set(`${nameOf(peer)}/${index}`, t);
     else this.q.after(this.lat(node.id, peer), () => this.input(node, { type: 'failure', peer: nameOf(peer), index, kind: 'busy' }));
+  }
+
+  /** The origin's first-copy rule (first-copy.ts): a slow drain (then said to all) or a first copy on its way elsewhere. */
+  private declines(node: SimSwarmNode, index: number): boolean {
+    const rule = this.firstCopies;
+    if (!rule) return false;
+    if (rule.declines(node.name, String(index), !this.seededOnce.has(index), this.links.drainShare(0, node.id), this.q.now)) {
+      this.tellSeeded(index, node.name);
+      return true;
+    }
+    return rule.elsewhere(node.name, String(index), this.q.now);
   }
 
   /** Its first piece has arrived: the downloader relays the block from now on and says so (`have` with `relay`). */
@@ -221,6 +236,7 @@ export class SwarmSim {
     const node = this.nodes[t.to]!;
     const peer = nameOf(t.from);
     node.pending.delete(`${peer}/${t.index}`);
+    if (t.from === 0) this.firstCopies?.done(node.name, String(t.index));
     node.received += t.bytes;
     const fresh = !node.sched!.have.has(t.index);
     if (fresh) node.kept += t.bytes;

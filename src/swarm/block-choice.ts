@@ -49,8 +49,12 @@ export class SeedChoice {
     // Owners take their blocks from the front (a block the seed declined to its owner goes to
     // the next member in its order, skipping slow ones); helpers (below) take others' in a hash order.
     const designee = (i: number) => s.designee(i, now);
-    // A block handed on to us (not ours by the designation) only while no peer has it yet.
-    const mine = pickRarest(s, p, (i) => designee(i) === rv.selfId && !recent(i) && (s.availability[i]! <= seeds || rv.owner(i) === rv.selfId), 'low', random);
+    // A block handed on to us (not ours by the designation) only while no peer has it yet; one
+    // ours by the designation only while no peer can serve it to us: once one can, a copy from
+    // the seed is the seed's second. Without this, slow owners fetched their own blocks from the
+    // origin at the end, long after faster helpers had taken them (`canopy sim swarm --nodes 8
+    // --slow 2 --size 128MiB --placement lan`, 10 seeds: origin egress 1.078 -> 1.025).
+    const mine = pickRarest(s, p, (i) => designee(i) === rv.selfId && !recent(i) && (s.availability[i]! <= seeds || (rv.owner(i) === rv.selfId && !s.peerServes(i))), 'low', random);
     if (mine !== undefined) return mine;
     // Blocks designated to others are taken only when they seem stuck: seeded long ago and
     // still at no peer, designated to a member we do not see, or (an owner that does not

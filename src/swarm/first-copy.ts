@@ -27,6 +27,14 @@
  * the two, so "under half the median" only compares one with the other; over loopback that
  * singles out whichever the host's scheduler ran less, and moving its first copies onto the
  * other cost `npm run bench -- distribute` (two downloaders) 1.75x a round (session 10, quiet).
+ * A first copy on its way: while a block's first copy is queued or being sent to a downloader
+ * that drains fast, another downloader asking the origin for it is declined too (`elsewhere`),
+ * without the notice (it is not slow): it takes the block from that downloader, who relays it
+ * as it arrives. Two downloaders that asked within a block-time of each other (before the
+ * `seeded` notice of the first send reached the second) otherwise both got it from the origin:
+ * in `canopy sim swarm --placement lan` those were every copy the origin sent twice (origin
+ * egress 1.02-1.06 with 8-32 alike nodes, 1.03 with 2 slow of 8 at 128 MiB; 1.000 with it).
+ *
  * Pure: the caller passes `now`.
  */
 import { DRAIN_MEMORY_MS } from './upload-slots.js';
@@ -59,6 +67,8 @@ export class FirstCopyRule {
   private readonly declined = new Map<string, number>();
   /** Downloader → when it last asked for a first copy; insertion order is time order. */
   private readonly askers = new Map<string, number>();
+  /** Block → the fast downloader its first copy is queued or being sent to (`sending`). */
+  private readonly onItsWay = new Map<string, string>();
 
   constructor(
     private readonly minShare = FIRST_COPY_MIN_SHARE,
@@ -81,6 +91,28 @@ export class FirstCopyRule {
     if (this.declined.has(key)) return false;
     this.declined.set(key, now);
     return true;
+  }
+
+  /**
+   * The origin queued the first copy of `block` for `peer`, whose drain pace over the typical
+   * one is `share`: while it is on its way (until `done`), others are declined it (`elsewhere`)
+   * if `peer` drains fast. A slow drain's copy would reach them at its pace: they get their own.
+   */
+  sending(peer: string | undefined, block: string, share: number): void {
+    if (peer !== undefined && this.minShare > 0 && share >= this.minShare && !this.onItsWay.has(block)) this.onItsWay.set(block, peer);
+  }
+
+  /** The copy of `block` to `peer` has been sent, or given up. */
+  done(peer: string | undefined, block: string): void {
+    if (peer !== undefined && this.onItsWay.get(block) === peer) this.onItsWay.delete(block);
+  }
+
+  /** Whether to decline `block` to `peer` because its first copy is on its way to another downloader (`sending`). */
+  elsewhere(peer: string | undefined, block: string, now: number): boolean {
+    const to = this.onItsWay.get(block);
+    if (to === undefined || peer === undefined || to === peer) return false;
+    this.forget(now);
+    return this.askers.size >= this.minWeighed;
   }
 
   private forget(now: number): void {

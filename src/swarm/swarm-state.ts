@@ -114,9 +114,13 @@ export class SwarmState {
    * stall us (issue 24 item 3: a peer whose store failed).
    */
   releaseSeeded(index: number): void {
-    if (!this.seededAt.has(index)) return;
-    for (const p of this.peers.values()) if (!p.isSeed && p.canServe(index)) return;
-    this.seededAt.delete(index);
+    if (this.seededAt.has(index) && !this.peerServes(index)) this.seededAt.delete(index);
+  }
+
+  /** Whether a holder that is not a seed can serve us `index` (has it, or is receiving it, and has not refused it). */
+  peerServes(index: number): boolean {
+    for (const p of this.peers.values()) if (!p.isSeed && p.canServe(index)) return true;
+    return false;
   }
 
   /** The seed `p` sends the block's first copy to a faster downloader (first-copy.ts): not asked of it again for now. */

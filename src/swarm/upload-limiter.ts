@@ -93,12 +93,27 @@ export class UploadLimiter {
    * slot. `peer` is the downloader (its drain pace weighs its slot); aborting `signal` (the
    * downloader cancelled) gives up the wait and the slot. Free it with `measured` false when
    * the block was relayed while still arriving: it went at its source's pace, not the peer's.
+   * `firstCopyOf` names the block (content and index) when this is its first copy from a
+   * content's origin: others are declined it while it is on its way (`declinesFirstCopy`).
    */
-  async acquire(bytes: number, signal?: AbortSignal, peer?: string): Promise<(measured?: boolean) => void> {
+  async acquire(bytes: number, signal?: AbortSignal, peer?: string, firstCopyOf?: string): Promise<(measured?: boolean) => void> {
     const now = this.clock();
     this.shares.asked(peer, now);
     const admitted = this.waiters.length === 0 && this.shares.admits(this.active, peer, now);
     if (!admitted && this.waiters.length >= this.shares.waitingLimit(this.maxWaiting, now)) throw new CanopyError('ERR_BUSY', `${this.active.length} blocks are being sent and ${this.waiters.length} wait: ask another holder, or again shortly`);
+    if (firstCopyOf !== undefined) this.firstCopies.sending(peer, firstCopyOf, this.shares.typicalShare(peer, now));
+    const release = await this.slot(admitted, bytes, signal, peer).catch((err: unknown) => {
+      if (firstCopyOf !== undefined) this.firstCopies.done(peer, firstCopyOf);
+      throw err;
+    });
+    return (measured = true) => {
+      if (firstCopyOf !== undefined) this.firstCopies.done(peer, firstCopyOf);
+      release(measured);
+    };
+  }
+
+  /** `acquire` past the busy check: the slot, then the cap's bytes. */
+  private async slot(admitted: boolean, bytes: number, signal: AbortSignal | undefined, peer: string | undefined): Promise<(measured?: boolean) => void> {
     this.queuedBytes += bytes;
     let holding = false;
     let grantedAt = 0;
@@ -128,12 +143,13 @@ export class UploadLimiter {
   /**
    * Whether the origin of a content declines to send `block` (content and index) to `peer`
    * now: its first copy (`firstCopy`: none has left here yet) goes to a downloader that drains
-   * fast, measured here (first-copy.ts).
+   * fast, measured here (`slow`: told to the downloaders), or is on its way to another
+   * downloader that drains fast (`elsewhere`: `peer` takes it from there) (first-copy.ts).
    */
-  declinesFirstCopy(peer: string | undefined, block: string, firstCopy: boolean): boolean {
-    if (!firstCopy) return false;
+  declinesFirstCopy(peer: string | undefined, block: string, firstCopy: boolean): 'slow' | 'elsewhere' | false {
     const now = this.clock();
-    return this.firstCopies.declines(peer, block, firstCopy, this.shares.typicalShare(peer, now), now);
+    if (firstCopy && this.firstCopies.declines(peer, block, firstCopy, this.shares.typicalShare(peer, now), now)) return 'slow';
+    return this.firstCopies.elsewhere(peer, block, now) ? 'elsewhere' : false;
   }
 
   private waitForSlot(peer: string | undefined, signal?: AbortSignal): Promise<void> {
