@@ -24,7 +24,7 @@ import { CanopyError } from '../core/errors.js';
 import { ApiClient } from '../client/api-client.js';
 import { hasCredentials } from '../security/credentials.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../ingest/publisher-key.js';
-import { describeStuckStart, reportEnv } from './stuck-start.js';
+import { describeStuckStart, logTail, recordStartFailure, reportEnv } from './stuck-start.js';
 
 export interface NodeSpec {
   name: string;
@@ -170,7 +170,13 @@ export class LocalNetwork {
       if (nodes.length >= count) return;
       await sleep(100);
     }
-    throw new CanopyError('ERR_TIMEOUT', `only some of ${count} nodes joined the root within ${readyTimeoutMs()} ms`);
+    const { nodes } = await this.rootApi.get<{ nodes: { name?: string }[] }>('/api/nodes').catch(() => ({ nodes: [] as { name?: string }[] }));
+    const joined = new Set(nodes.map((n) => n.name));
+    const missing = this.nodes.filter((n) => !joined.has(n.name));
+    const logs = [this.root!, ...missing].map((n) => `last lines of ${n.name}'s log:\n${logTail(path.join(n.dataDir, 'node.log'), 15)}`);
+    const message = `only some of ${count} nodes joined the root within ${readyTimeoutMs()} ms; missing: ${missing.map((n) => n.name).join(', ') || '?'}\n${logs.join('\n')}`;
+    recordStartFailure(message);
+    throw new CanopyError('ERR_TIMEOUT', message);
   }
 
   /** Stops every node with SIGTERM and waits for each to exit (SIGKILL after 10 s). */
@@ -215,7 +221,11 @@ async function waitReady(child: ChildProcess, name: string, dataDir: string): Pr
   } finally {
     clearTimeout(timer);
   }
-  if (timedOut) throw new CanopyError('ERR_TIMEOUT', `node ${name} was not ready within ${readyTimeoutMs()} ms (CANOPY_READY_TIMEOUT_MS); see ${path.join(dataDir, 'node.log')}\n${await stuck}`);
+  if (timedOut) {
+    const message = `node ${name} was not ready within ${readyTimeoutMs()} ms (CANOPY_READY_TIMEOUT_MS); see ${path.join(dataDir, 'node.log')}\n${await stuck}`;
+    recordStartFailure(message);
+    throw new CanopyError('ERR_TIMEOUT', message);
+  }
   throw new CanopyError('ERR_DISTRIBUTION_FAILED', `node ${name} exited before it was ready; see ${path.join(dataDir, 'node.log')}`);
 }
 

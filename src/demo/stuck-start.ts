@@ -7,7 +7,7 @@
  * returned), and the last lines of its log.
  */
 import type { ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -81,11 +81,26 @@ function safeList(dir: string): string[] {
   }
 }
 
-function logTail(file: string, lines: number): string {
+export function logTail(file: string, lines: number): string {
   const text = read(file);
   if (text === undefined) return 'no log';
   const tail = text.trimEnd().split('\n').slice(-lines);
   return tail.length === 1 && tail[0] === '' ? 'empty log' : tail.join('\n');
+}
+
+/**
+ * Keeps a copy of a start failure's description where CI prints it last (`CANOPY_STUCK_LOG`,
+ * set by .ci/run): a failed hook's error sits in the middle of thousands of lines of test
+ * output, which a CI summary cuts; the end of the output is what it always shows.
+ */
+export function recordStartFailure(message: string): void {
+  const file = process.env.CANOPY_STUCK_LOG;
+  if (!file) return;
+  try {
+    appendFileSync(file, `--- ${new Date().toISOString()} (pid ${process.pid}, ${process.argv.slice(1).map((a) => path.basename(a)).join(' ')})\n${message}\n`);
+  } catch {
+    // A diagnostic must not turn into a second failure.
+  }
 }
 
 /** Everything above, as one text for an error message; never throws. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { describeStuckStart, reportEnv } from '../../../src/demo/stuck-start.js';
+import { describeStuckStart, recordStartFailure, reportEnv } from '../../../src/demo/stuck-start.js';
 import { tempDirs } from '../../helpers/temp-dirs.js';
 
 describe('what a node stuck in its start was doing', () => {
@@ -37,5 +37,26 @@ describe('what a node stuck in its start was doing', () => {
     const text = await describeStuckStart(child, dir, path.join(dir, 'node.log'));
     assert.doesNotMatch(text, /state /);
     assert.match(text, /no log$/);
+  });
+
+  it('keeps a copy where CANOPY_STUCK_LOG says, for CI to print last, and nothing without it', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'start-failures.log');
+    const before = process.env.CANOPY_STUCK_LOG;
+    try {
+      delete process.env.CANOPY_STUCK_LOG;
+      recordStartFailure('not recorded');
+      process.env.CANOPY_STUCK_LOG = file;
+      recordStartFailure('node a was not ready\nlast lines');
+      recordStartFailure('second');
+      const text = readFileSync(file, 'utf8');
+      assert.doesNotMatch(text, /not recorded/);
+      assert.match(text, /^--- \d{4}-.*\(pid \d+, .*\)\nnode a was not ready\nlast lines\n--- .*\nsecond\n$/);
+      process.env.CANOPY_STUCK_LOG = path.join(dir, 'missing-dir', 'x.log');
+      recordStartFailure('cannot be written, and does not throw');
+    } finally {
+      if (before === undefined) delete process.env.CANOPY_STUCK_LOG;
+      else process.env.CANOPY_STUCK_LOG = before;
+    }
   });
 });
