@@ -138,7 +138,25 @@ export class LocalNetwork {
     }
   }
 
+  /**
+   * Starts one node and waits for its `ready` line. A node that is not ready in time is
+   * described (./stuck-start.ts), killed and started once more, as systemd does with a unit
+   * past its TimeoutStartSec: a start that hangs once in hundreds (seen twice in CI, never
+   * reproduced here in 700 starts) must not fail a whole run; the description is kept
+   * (stderr, and CANOPY_STUCK_LOG for CI) so the hang itself can still be found. A second
+   * timeout, or a node that exits, is an error.
+   */
   async spawnNode(spec: NodeSpec, index: number, args: string[]): Promise<RunningNode> {
+    try {
+      return await this.spawnOnce(spec, index, args);
+    } catch (err) {
+      if (!(err instanceof CanopyError) || err.code !== 'ERR_TIMEOUT') throw err;
+      process.stderr.write(`canopy: ${err.message}\ncanopy: starting node ${spec.name} once more\n`);
+      return this.spawnOnce(spec, index, args);
+    }
+  }
+
+  private async spawnOnce(spec: NodeSpec, index: number, args: string[]): Promise<RunningNode> {
     const dataDir = path.join(this.dir, spec.name);
     mkdirSync(dataDir, { recursive: true });
     // The CLI and ApiClient of this process find the network's admin token through this.
@@ -222,6 +240,8 @@ async function waitReady(child: ChildProcess, name: string, dataDir: string): Pr
     clearTimeout(timer);
   }
   if (timedOut) {
+    // Gone before anything starts again in its data directory.
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
     const message = `node ${name} was not ready within ${readyTimeoutMs()} ms (CANOPY_READY_TIMEOUT_MS); see ${path.join(dataDir, 'node.log')}\n${await stuck}`;
     recordStartFailure(message);
     throw new CanopyError('ERR_TIMEOUT', message);
