@@ -18,7 +18,9 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { CanopyError } from '../core/errors.js';
 import { nodeIdOf } from './x509.js';
+import { BULK_FRAME_BYTES } from '../wire/peer-connection.js';
 import { answerRevoked } from '../wire/revoked-answer.js';
+import { keepBulkWritesApart } from '../wire/tls-writes.js';
 import { markReusedReads, ReusedReads } from '../wire/reused-reads.js';
 import { openListener } from '../wire/tcp-transport.js';
 import { formatAddress, markAuthenticated, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
@@ -143,6 +145,7 @@ export class TlsTransport implements Transport {
         else perNode.set(nodeId, left);
       });
       markAuthenticated(socket, nodeId);
+      keepBulkWritesApart(socket, BULK_FRAME_BYTES);
       onConnection(socket);
     });
     const listener = await openListener(server as unknown as net.Server, address, sockets);
@@ -182,6 +185,7 @@ export class TlsTransport implements Transport {
         socket.on('error', () => undefined);
         markAuthenticated(socket, nodeId);
         markReusedReads(socket, reads);
+        keepBulkWritesApart(socket, BULK_FRAME_BYTES);
         resolve(socket);
       });
       socket.once('error', (err) => {
