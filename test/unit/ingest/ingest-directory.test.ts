@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,6 +19,7 @@ import { checkFiles } from '../../../src/core/manifest-files.js';
 import { parseManifest, type Manifest } from '../../../src/core/manifest.js';
 import { layoutTree, type TreeItem } from '../../../src/ingest/directory-layout.js';
 import { walkDirectory } from '../../../src/ingest/directory-walk.js';
+import { WorkerHasher } from '../../../src/ingest/hash-workers.js';
 import { ingestDirectory, ingestTree } from '../../../src/ingest/ingest-directory.js';
 import { ingestReader } from '../../../src/ingest/ingest-file.js';
 import type { BlockSink } from '../../../src/ingest/pipeline.js';
@@ -242,7 +243,7 @@ describe('ingestTree: the store\'s last flush overlaps the check and the manifes
     while (!b.state.started) await new Promise((r) => setTimeout(r, 2));
     await new Promise((r) => setTimeout(r, 20));
     b.settle();
-    assert.match((await p2).message, /changed/);
+    assert.match(((await p2) as Error).message, /changed/);
     assert.ok(settledFirst, 'the check\'s error comes only after the flush settled');
   });
 });
@@ -262,5 +263,23 @@ describe('walkDirectory', () => {
     assert.deepEqual(walk.items.map((it) => it.path).sort(), [...want].sort());
     assert.equal(walk.disk.size, 40);
     assert.equal(walk.disk.get('l1/m1/n1/f1')!.size, 1);
+  });
+});
+
+describe('ingestTree with hash threads started by the caller', () => {
+  it('hashes on them and leaves them running for the caller to close', async () => {
+    const hasher = new WorkerHasher(1);
+    try {
+      const bytes = Buffer.alloc(300_000, 5);
+      const items: TreeItem[] = [{ path: 'x', type: 'file', mode: 0o644, size: bytes.length }];
+      const reader = () => ({ read: async (buf: Buffer, off: number, len: number, pos: number) => ({ bytesRead: bytes.copy(buf, off, pos, pos + len) }) });
+      const r = await ingestTree({ items, warnings: [], readerOf: reader, checkUnchanged: async () => undefined }, memorySink(), { ...options, hashThreads: 1, blockSize: 65536 }, hasher);
+      assert.equal(r.manifest.blocks[0]!.hash, createHash('sha256').update(bytes.subarray(0, 65536)).digest('hex'));
+      const shared = Buffer.from(new SharedArrayBuffer(3));
+      shared.write('abc');
+      assert.equal(await hasher.hash(shared), createHash('sha256').update('abc').digest('hex'), 'still running after the ingest');
+    } finally {
+      await hasher.close();
+    }
   });
 });
