@@ -31,7 +31,7 @@ export interface TreeLayout {
 }
 
 export function layoutTree(items: readonly TreeItem[], blockSize: number): TreeLayout {
-  // Each path's UTF-8 bytes made once, not twice per comparison (10-30 ms for 2,000 files: notes/issue-20.md S14).
+  // Each path's UTF-8 bytes made once, not twice per comparison (~23,000 comparisons for 2,000 paths).
   const keyed = items.map((it) => ({ it, key: Buffer.from(it.path, 'utf8') }));
   const sorted = keyed.sort((a, b) => Buffer.compare(a.key, b.key)).map((k) => k.it);
   const files: FileEntry[] = [];

@@ -133,7 +133,8 @@ export async function ingestTree(source: TreeSource, sink: BlockSink, options: I
  * The sink as the pipeline sees it, with a flush that only starts the sink's: the tree's
  * last check (a stat of every file) and its manifest (the canonical JSON of every file and
  * block, signed) are made while the store syncs its last batch and the directories of every
- * block (one device flush each), instead of after (S14: ~0.1 s of a 2,000-file publish).
+ * block (one device flush each), instead of after (that flush took 76-149 ms of a 2,000-file
+ * publish at load 9, notes/issue-20.md S14).
  * `flushed` settles with the sink's flush; the caller waits for it before anything counts.
  */
 export function flushLater(sink: BlockSink): { sink: BlockSink; flushed: () => Promise<void> } {
