@@ -30,12 +30,10 @@ export interface TreeLayout {
   bytes: number;
 }
 
-export function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
-
 export function layoutTree(items: readonly TreeItem[], blockSize: number): TreeLayout {
-  const sorted = [...items].sort((a, b) => compareUtf8(a.path, b.path));
+  // Each path's UTF-8 bytes made once, not twice per comparison (~23,000 comparisons for 2,000 paths).
+  const keyed = items.map((it) => ({ it, key: Buffer.from(it.path, 'utf8') }));
+  const sorted = keyed.sort((a, b) => Buffer.compare(a.key, b.key)).map((k) => k.it);
   const files: FileEntry[] = [];
   const tracks: PlannedTrack[] = [];
   const holes: Hole[] = [];

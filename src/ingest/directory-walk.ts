@@ -47,16 +47,14 @@ type Found = { item: TreeItem; file?: WalkedFile } | { skipped: string };
 
 export async function walkDirectory(root: string): Promise<Walk> {
   const walk: Walk = { items: [], disk: new Map(), warnings: [] };
-  const pending: string[] = [''];
-  while (pending.length > 0) {
-    const dir = pending.pop()!;
-    const names = await readdir(path.join(root, dir), { encoding: 'buffer' });
-    const rels = names.map((raw) => {
-      const rel = dir ? `${dir}/${decodeName(raw, dir)}` : decodeName(raw, dir);
-      const problem = pathProblem(rel);
-      if (problem) throw entryError(rel, `the path ${problem}`);
-      return rel;
-    });
+  // A level of the tree at a time: its directories read at once, then all their entries looked
+  // at at once. One directory after another, a tree of 80 directories waited 80 rounds of
+  // trips through the thread pool before the first byte was read (notes/issue-20.md S14).
+  let level: string[] = [''];
+  while (level.length > 0) {
+    const listed = await mapLimit(level, WALK_IN_FLIGHT, (dir) => readdir(path.join(root, dir), { encoding: 'buffer' }));
+    const rels = level.flatMap((dir, i) => listed[i]!.map((raw) => checkedPath(dir, raw)));
+    const next: string[] = [];
     // In readdir order, as one after another would have found them.
     for (const found of await mapLimit(rels, WALK_IN_FLIGHT, (rel) => lookAt(root, rel))) {
       if ('skipped' in found) {
@@ -64,11 +62,19 @@ export async function walkDirectory(root: string): Promise<Walk> {
         continue;
       }
       walk.items.push(found.item);
-      if (found.item.type === 'dir') pending.push(found.item.path);
+      if (found.item.type === 'dir') next.push(found.item.path);
       if (found.file) walk.disk.set(found.item.path, found.file);
     }
+    level = next;
   }
   return walk;
+}
+
+function checkedPath(dir: string, raw: Buffer): string {
+  const rel = dir ? `${dir}/${decodeName(raw, dir)}` : decodeName(raw, dir);
+  const problem = pathProblem(rel);
+  if (problem) throw entryError(rel, `the path ${problem}`);
+  return rel;
 }
 
 async function lookAt(root: string, rel: string): Promise<Found> {

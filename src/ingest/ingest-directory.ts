@@ -15,8 +15,8 @@ import { chooseBlockSize } from './block-size.js';
 import type { PositionalReader } from './cut-block.js';
 import { layoutTree, type TreeItem, type TreeLayout } from './directory-layout.js';
 import { WALK_IN_FLIGHT, walkDirectory, type WalkedFile } from './directory-walk.js';
-import { build, cutAndHash, type IngestFileOptions, type IngestResult } from './ingest-file.js';
-import type { LocalBytes } from './hash-workers.js';
+import { build, cutAndHash, startHasher, type IngestFileOptions, type IngestResult } from './ingest-file.js';
+import type { Hasher, LocalBytes } from './hash-workers.js';
 import type { BlockSink } from './pipeline.js';
 
 /**
@@ -82,11 +82,21 @@ export interface TreeSource {
 }
 
 export async function ingestDirectory(dir: string, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
+  // Started first, so the hash threads start up while the tree is walked.
+  const hasher = startHasher(options);
+  try {
+    return await ingestWalked(dir, sink, options, hasher);
+  } finally {
+    await hasher.close();
+  }
+}
+
+async function ingestWalked(dir: string, sink: BlockSink, options: IngestFileOptions, hasher: Hasher): Promise<IngestResult> {
   const walk = await walkDirectory(dir);
   const files = new OpenFiles();
   const source: TreeSource = { items: walk.items, warnings: walk.warnings, readerOf: (p) => files.reader(walk.disk.get(p)!.abs), checkUnchanged: () => checkUnchanged(walk.disk) };
   try {
-    return await ingestTree(source, sink, options);
+    return await ingestTree(source, sink, options, hasher);
   } catch (err) {
     if (err instanceof CanopyError && err.code === 'ERR_FILE_NOT_FOUND') throw changed(`${err.message}`);
     throw err;
@@ -95,17 +105,49 @@ export async function ingestDirectory(dir: string, sink: BlockSink, options: Ing
   }
 }
 
-/** Lays the tree out, cuts and hashes every file from its own start, and builds the manifest with `files`. */
-export async function ingestTree(source: TreeSource, sink: BlockSink, options: IngestFileOptions): Promise<IngestResult> {
+/** Lays the tree out, cuts and hashes every file from its own start, and builds the manifest with `files`; `hasher`: hash threads already started. */
+export async function ingestTree(source: TreeSource, sink: BlockSink, options: IngestFileOptions, hasher?: Hasher): Promise<IngestResult> {
   const blockSize = options.blockSize !== undefined ? chooseBlockSize({ size: 0, override: options.blockSize }).blockSize : DIRECTORY_BLOCK_SIZE;
   const layout = layoutTree(source.items, blockSize);
   // Each file is scanned for runs of zeros as a single file is (scan-cutter.ts): a sparse shard's holes are not stored or sent.
-  const cut = await cutAndHash(new TreeReader(layout, (p) => source.readerOf(p)), layout.size, blockSize, sink, options, layout.bytes, { extents: layout.tracks, readAhead: TREE_READ_AHEAD });
-  await source.checkUnchanged();
-  const warnings = options.chunking === 'cdc' ? [...source.warnings, 'a directory is cut file by file in fixed blocks; --chunking cdc does not apply'] : [...source.warnings];
-  const analysis: Analysis = { analyser: 'generic', mediaType: DIRECTORY_MEDIA_TYPE, warnings };
-  const reason = `directory: ${layout.files.length} entries, each file cut from its own start in blocks of ${blockSize} B${options.blockSize ? ' (--block-size)' : ''}`;
-  return build(analysis, cut.plan, cut.holes, cut.blocks, { blockSize, reason }, layout.size, options, undefined, layout.files);
+  const later = flushLater(sink);
+  const cut = await cutAndHash(new TreeReader(layout, (p) => source.readerOf(p)), layout.size, blockSize, later.sink, options, layout.bytes, { extents: layout.tracks, readAhead: TREE_READ_AHEAD, hasher }).catch(async (err: unknown) => {
+    await later.flushed().catch(() => undefined);
+    throw err;
+  });
+  const built = (async () => {
+    await source.checkUnchanged();
+    const warnings = options.chunking === 'cdc' ? [...source.warnings, 'a directory is cut file by file in fixed blocks; --chunking cdc does not apply'] : [...source.warnings];
+    const analysis: Analysis = { analyser: 'generic', mediaType: DIRECTORY_MEDIA_TYPE, warnings };
+    const reason = `directory: ${layout.files.length} entries, each file cut from its own start in blocks of ${blockSize} B${options.blockSize ? ' (--block-size)' : ''}`;
+    return build(analysis, cut.plan, cut.holes, cut.blocks, { blockSize, reason }, layout.size, options, undefined, layout.files);
+  })();
+  // Nothing is returned (or thrown) before every block is durable: a failed flush is the error, as it was before.
+  const [flushed, result] = await Promise.allSettled([later.flushed(), built]);
+  if (flushed.status === 'rejected') throw flushed.reason;
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
+}
+
+/**
+ * The sink as the pipeline sees it, with a flush that only starts the sink's: the tree's
+ * last check (a stat of every file) and its manifest (the canonical JSON of every file and
+ * block, signed) are made while the store syncs its last batch and the directories of every
+ * block (one device flush each), instead of after (that flush took 76-149 ms of a 2,000-file
+ * publish at load 9, notes/issue-20.md S14).
+ * `flushed` settles with the sink's flush; the caller waits for it before anything counts.
+ */
+export function flushLater(sink: BlockSink): { sink: BlockSink; flushed: () => Promise<void> } {
+  let flushing: Promise<void> | undefined;
+  const flush = sink.flush?.bind(sink);
+  const wrapped: BlockSink = { put: (data, hash, block) => sink.put(data, hash, block) };
+  if (flush) {
+    wrapped.flush = async () => {
+      flushing ??= flush();
+      flushing.catch(() => undefined);
+    };
+  }
+  return { sink: wrapped, flushed: () => flushing ?? Promise.resolve() };
 }
 
 /**

@@ -17,7 +17,7 @@ import { analyse } from './analyse.js';
 import type { Analysis, PlannedTrack, RandomReader } from './analysis.js';
 import { chooseBlockSize } from './block-size.js';
 import { BufferPool } from './buffer-pool.js';
-import { mainThreadHasher, WorkerHasher } from './hash-workers.js';
+import { mainThreadHasher, WorkerHasher, type Hasher } from './hash-workers.js';
 import { runPipeline, type BlockSink } from './pipeline.js';
 import { cutPlanned } from './planned-cutter.js';
 import { PAGE, ScanCutter, type Extent } from './scan-cutter.js';
@@ -173,6 +173,18 @@ export interface CutHow {
   planned?: readonly PlannedTrack[];
   extents?: readonly Extent[];
   readAhead?: number;
+  /** Hash threads the caller started (startHasher) and closes; by default they are started here for `hashThreads`. */
+  hasher?: Hasher;
+}
+
+/**
+ * The hash threads for an ingest (`hashThreads`, default 2; 0: the main thread). A worker
+ * takes tens of milliseconds to start: a caller with other work first (a tree's walk) starts
+ * them before it, so they are ready when the first bytes are read.
+ */
+export function startHasher(options: Pick<IngestFileOptions, 'hashThreads'>): Hasher {
+  const threads = options.hashThreads ?? DEFAULT_HASH_THREADS;
+  return threads > 0 ? new WorkerHasher(threads) : mainThreadHasher;
 }
 
 /**
@@ -181,9 +193,10 @@ export interface CutHow {
  */
 export async function cutAndHash(reader: PositionalReader, size: number, blockSize: number, sink: BlockSink, options: Pick<IngestFileOptions, 'hashThreads' | 'onProgress'>, total: number, how: CutHow): Promise<{ plan: readonly PlannedTrack[]; holes: Hole[]; blocks: BlockRef[] }> {
   const count = Math.max(MIN_BUFFERS, Math.min(MAX_BUFFERS, Math.floor(POOL_BYTES / blockSize)));
-  const threads = options.hashThreads ?? DEFAULT_HASH_THREADS;
-  const hasher = threads > 0 ? new WorkerHasher(threads) : mainThreadHasher;
-  const readPool = new BufferPool(blockSize, count, threads > 0);
+  const hasher = how.hasher ?? startHasher(options);
+  // Buffers in shared memory when workers hash them in place.
+  const shared = hasher !== mainThreadHasher;
+  const readPool = new BufferPool(blockSize, count, shared);
   let done = 0;
   const onBlock = (b: { length: number }) => {
     done += b.length;
@@ -194,14 +207,14 @@ export async function cutAndHash(reader: PositionalReader, size: number, blockSi
     if (how.planned) {
       out = { plan: how.planned, holes: [], blocks: await runPipeline(cutPlanned(reader, how.planned, blockSize, readPool, how.readAhead), sink, { concurrency: count, hasher, onBlock }) };
     } else {
-      const scan = new ScanCutter(reader, size, blockSize, readPool, new BufferPool(blockSize, count, threads > 0), { extents: how.extents, readAhead: how.readAhead, scan: (data) => hasher.scanAndHash(data, PAGE), readAndScan: hasher.readAndScan && ((at, data) => hasher.readAndScan!(at, data, PAGE)) });
+      const scan = new ScanCutter(reader, size, blockSize, readPool, new BufferPool(blockSize, count, shared), { extents: how.extents, readAhead: how.readAhead, scan: (data) => hasher.scanAndHash(data, PAGE), readAndScan: hasher.readAndScan && ((at, data) => hasher.readAndScan!(at, data, PAGE)) });
       const blocks = await runPipeline(scan.blocks(), sink, { concurrency: count, hasher, onBlock });
       out = { plan: scan.tracks, holes: scan.holes, blocks };
     }
     options.onProgress?.(total, total);
     return out;
   } finally {
-    await hasher.close();
+    if (!how.hasher) await hasher.close();
   }
 }
 

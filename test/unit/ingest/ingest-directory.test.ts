@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,8 @@ import { isCanopyError } from '../../../src/core/errors.js';
 import { checkFiles } from '../../../src/core/manifest-files.js';
 import { parseManifest, type Manifest } from '../../../src/core/manifest.js';
 import { layoutTree, type TreeItem } from '../../../src/ingest/directory-layout.js';
+import { walkDirectory } from '../../../src/ingest/directory-walk.js';
+import { WorkerHasher } from '../../../src/ingest/hash-workers.js';
 import { ingestDirectory, ingestTree } from '../../../src/ingest/ingest-directory.js';
 import { ingestReader } from '../../../src/ingest/ingest-file.js';
 import type { BlockSink } from '../../../src/ingest/pipeline.js';
@@ -196,5 +198,88 @@ describe('ingestDirectory', () => {
     const failing: BlockSink = { put: async (_d, _h, block) => void (block.index === 0 && rmSync(path.join(d, 'd4'), { recursive: true, force: true })) };
     await assert.rejects(ingestDirectory(d, failing, options));
     assert.equal(fds(), before);
+  });
+});
+
+describe('ingestTree: the store\'s last flush overlaps the check and the manifest', () => {
+  const items: TreeItem[] = [{ path: 'a', type: 'file', mode: 0o644, size: 5000 }];
+  const reader = () => ({ read: async (buf: Buffer, off: number, len: number) => ({ bytesRead: buf.fill(3, off, off + len) && len }) });
+  /** A sink whose flush settles when the test says; `started` once the pipeline asked for it. */
+  function slowFlushSink() {
+    let settle!: (err?: Error) => void;
+    const state = { started: false, settled: false };
+    const sink: BlockSink = {
+      put: async () => undefined,
+      flush: () => {
+        state.started = true;
+        return new Promise<void>((resolve, reject) => (settle = (err) => ((state.settled = true), err ? reject(err) : resolve())));
+      },
+    };
+    return { sink, state, settle: (err?: Error) => settle(err) };
+  }
+
+  it('checks the tree while the flush runs, and returns only once it settled', async () => {
+    const s = slowFlushSink();
+    let checkedDuringFlush = false;
+    let done = false;
+    const p = ingestTree({ items, warnings: [], readerOf: reader, checkUnchanged: async () => void (checkedDuringFlush = s.state.started && !s.state.settled) }, s.sink, options).then((r) => ((done = true), r));
+    while (!s.state.started) await new Promise((r) => setTimeout(r, 2));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(done, false, 'not complete before the blocks are durable');
+    assert.ok(checkedDuringFlush, 'the tree was checked while the flush ran');
+    s.settle();
+    assert.equal((await p).manifest.files!.length, 1);
+  });
+
+  it('a failed flush is the error, after the check; a failed check waits for the flush', async () => {
+    const a = slowFlushSink();
+    const p1 = ingestTree({ items, warnings: [], readerOf: reader, checkUnchanged: async () => undefined }, a.sink, options);
+    while (!a.state.started) await new Promise((r) => setTimeout(r, 2));
+    a.settle(new Error('disk gone'));
+    await assert.rejects(p1, /disk gone/);
+    const b = slowFlushSink();
+    let settledFirst = false;
+    const p2 = ingestTree({ items, warnings: [], readerOf: reader, checkUnchanged: async () => { throw new Error('changed'); } }, b.sink, options).catch((e: Error) => ((settledFirst = b.state.settled), e));
+    while (!b.state.started) await new Promise((r) => setTimeout(r, 2));
+    await new Promise((r) => setTimeout(r, 20));
+    b.settle();
+    assert.match(((await p2) as Error).message, /changed/);
+    assert.ok(settledFirst, 'the check\'s error comes only after the flush settled');
+  });
+});
+
+describe('walkDirectory', () => {
+  it('finds every entry of a tree many directories wide and deep, each once', async () => {
+    const d = path.join(base, 'wide');
+    const want = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const sub = `l${i % 4}/m${i % 9}/n${i}`;
+      mkdirSync(path.join(d, sub), { recursive: true });
+      writeFileSync(path.join(d, sub, `f${i}`), `${i}`);
+      want.add(`${sub}/f${i}`);
+      for (const part of [sub.split('/')[0]!, sub.split('/').slice(0, 2).join('/'), sub]) want.add(part);
+    }
+    const walk = await walkDirectory(d);
+    assert.deepEqual(walk.items.map((it) => it.path).sort(), [...want].sort());
+    assert.equal(walk.disk.size, 40);
+    assert.equal(walk.disk.get('l1/m1/n1/f1')!.size, 1);
+  });
+});
+
+describe('ingestTree with hash threads started by the caller', () => {
+  it('hashes on them and leaves them running for the caller to close', async () => {
+    const hasher = new WorkerHasher(1);
+    try {
+      const bytes = Buffer.alloc(300_000, 5);
+      const items: TreeItem[] = [{ path: 'x', type: 'file', mode: 0o644, size: bytes.length }];
+      const reader = () => ({ read: async (buf: Buffer, off: number, len: number, pos: number) => ({ bytesRead: bytes.copy(buf, off, pos, pos + len) }) });
+      const r = await ingestTree({ items, warnings: [], readerOf: reader, checkUnchanged: async () => undefined }, memorySink(), { ...options, hashThreads: 1, blockSize: 65536 }, hasher);
+      assert.equal(r.manifest.blocks[0]!.hash, createHash('sha256').update(bytes.subarray(0, 65536)).digest('hex'));
+      const shared = Buffer.from(new SharedArrayBuffer(3));
+      shared.write('abc');
+      assert.equal(await hasher.hash(shared), createHash('sha256').update('abc').digest('hex'), 'still running after the ingest');
+    } finally {
+      await hasher.close();
+    }
   });
 });
