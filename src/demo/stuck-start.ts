@@ -55,7 +55,7 @@ function processState(pid: number): string {
 async function report(child: ChildProcess, dir: string): Promise<string> {
   const before = new Set(safeList(dir));
   child.kill(REPORT_SIGNAL);
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 100; i++) {
     await sleep(100);
     const file = safeList(dir).find((f) => f.startsWith('report.') && f.endsWith('.json') && !before.has(f));
     if (!file) continue;
@@ -70,7 +70,7 @@ async function report(child: ChildProcess, dir: string): Promise<string> {
       return `report ${file} unreadable (${(err as Error).message})`;
     }
   }
-  return 'no diagnostic report within 3 s (the main thread is blocked outside JavaScript?)';
+  return 'no diagnostic report within 10 s (the main thread is blocked outside JavaScript?)';
 }
 
 function safeList(dir: string): string[] {
