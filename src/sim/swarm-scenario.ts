@@ -9,6 +9,7 @@
 import { MAX_WAITING, UPLOAD_SLOTS } from '../swarm/upload-limiter.js';
 import { Geography, rng, type Place } from './geography.js';
 import { SwarmSim, TICK_MS, type SimHostSpec } from './swarm-sim.js';
+import { SwarmTrace } from './swarm-trace.js';
 
 export interface SwarmScenarioOptions {
   /** Downloaders (the origin is one more host). */
@@ -40,6 +41,8 @@ export interface SwarmScenarioOptions {
   shareSlots: boolean;
   /** The origin declines first copies to slow drains (as the node does, first-copy.ts). */
   firstCopyRule: boolean;
+  /** Add `trace`: per second, the links in use and the hosts idle (swarm-trace.ts). */
+  trace: boolean;
 }
 
 export const SWARM_SCENARIO_DEFAULTS: SwarmScenarioOptions = {
@@ -59,6 +62,7 @@ export const SWARM_SCENARIO_DEFAULTS: SwarmScenarioOptions = {
   relay: true,
   shareSlots: true,
   firstCopyRule: true,
+  trace: false,
 };
 
 export function buildSwarm(o: SwarmScenarioOptions): { specs: SimHostSpec[]; originMembers: number[]; random: () => number } {
@@ -101,7 +105,10 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
   const wall = performance.now();
   const { specs, originMembers, random } = buildSwarm(o);
   const sim = new SwarmSim(specs, o.size, o.blockSize, originMembers, random, o.uploadSlots, o.maxWaiting, o.tickMs, o.relay, o.shareSlots, o.firstCopyRule);
+  const trace = o.trace ? new SwarmTrace(sim) : undefined;
+  trace?.start();
   sim.run(o.maxSeconds * 1000);
+  trace?.finish();
   const F = o.size;
   const downloaders = sim.nodes.slice(1);
   const done = downloaders.map((n) => n.doneAt).filter((t): t is number => t !== undefined);
@@ -145,6 +152,7 @@ export function runSwarmScenario(partial: Partial<SwarmScenarioOptions> = {}): R
     stalledRequests: stats.stalled,
     simulatedSeconds: round(sim.q.now / 1000),
     wallSeconds: round((performance.now() - wall) / 1000),
+    ...(trace ? { trace: trace.rows } : {}),
   };
 }
 

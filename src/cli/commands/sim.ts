@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { CanopyError } from '../../core/errors.js';
 import { parseRate, parseSize } from '../../core/sizes.js';
 import { runSwarmScenarioInWorker, runTreeScenarioInWorker } from '../../sim/tree-worker.js';
+import type { TraceRow } from '../../sim/swarm-trace.js';
 import { action, printJson } from '../output.js';
 
 interface SimTreeOptions {
@@ -25,6 +26,7 @@ interface SimSwarmOptions {
   seed: string;
   relay: boolean;
   firstCopyRule: boolean;
+  trace?: boolean;
   json?: boolean;
 }
 
@@ -80,6 +82,7 @@ function registerSimSwarm(sim: Command): void {
     .option('--seed <n>', 'random seed (same seed, same run)', '1')
     .option('--no-relay', 'forward only whole blocks (no cut-through relay of blocks still arriving)')
     .option('--no-first-copy-rule', 'the origin sends first copies to slow downloaders too (the node declines them)')
+    .option('--trace', 'also, per second: the origin\'s and the nodes\' links in use, hosts idle (where the time over the bound goes)')
     .option('--json', 'print one JSON line')
     .action(
       action(async (opts: SimSwarmOptions) => {
@@ -103,6 +106,7 @@ function registerSimSwarm(sim: Command): void {
           seed: int('seed', opts.seed, 0, 2 ** 31),
           relay: opts.relay,
           firstCopyRule: opts.firstCopyRule,
+          trace: opts.trace === true,
         });
         if (opts.json) return printJson(r);
         const x = r as Record<string, number> & { completionSeconds: Record<string, number>; messagesPerNodePerSecond: Record<string, number> };
@@ -112,8 +116,17 @@ function registerSimSwarm(sim: Command): void {
           `origin egress ${x.originEgressRatio}x the size; bytes received per byte kept ${x.receivedPerKept}`,
           `control messages per node per second: median ${x.messagesPerNodePerSecond.median}, max ${x.messagesPerNodePerSecond.max}`,
           `${x.simulatedSeconds} s simulated in ${x.wallSeconds} s`,
+          ...traceLines(r.trace as TraceRow[] | undefined),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       }),
     );
+}
+
+/** The trace as a table: one line per simulated second. */
+function traceLines(rows: TraceRow[] | undefined): string[] {
+  if (!rows) return [];
+  const line = (cells: (string | number)[]) => cells.map((v) => String(v).padStart(9)).join(' ');
+  const head = ['second', 'origin up', 'nodes up', 'download', 'idle up', 'waiting', 'no asks', 'o. sends', 'complete'];
+  return ['per second: links in use over their rates; hosts uploading nothing, receiving nothing with requests out, with none', line(head), ...rows.map((r) => line([r.second, r.origin, r.peersUp, r.download, r.idleUploaders, r.waiting, r.nothingAsked, r.originSends, r.complete]))];
 }
