@@ -183,11 +183,9 @@ export class SwarmSim {
   private declines(node: SimSwarmNode, index: number): boolean {
     const rule = this.firstCopies;
     if (!rule) return false;
-    if (rule.declines(node.name, String(index), !this.seededOnce.has(index), this.links.drainShare(0, node.id), this.q.now)) {
-      this.tellSeeded(index, node.name);
-      return true;
-    }
-    return rule.elsewhere(node.name, String(index), this.q.now);
+    const verdict = rule.verdict(node.name, String(index), !this.seededOnce.has(index), this.links.drainShare(0, node.id), this.q.now);
+    if (verdict === 'slow') this.tellSeeded(index, node.name);
+    return verdict !== false;
   }
 
   /** Its first piece has arrived: the downloader relays the block from now on and says so (`have` with `relay`). */

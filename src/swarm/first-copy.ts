@@ -107,6 +107,16 @@ export class FirstCopyRule {
     if (peer !== undefined && this.onItsWay.get(block) === peer) this.onItsWay.delete(block);
   }
 
+  /**
+   * The whole rule for one request: `slow` (the downloader drains slowly: `declines`), or
+   * `elsewhere` (the block's first copy is on its way to a fast downloader: `elsewhere`), or
+   * false. The node's upload limiter and the simulator both ask this, so they cannot drift.
+   */
+  verdict(peer: string | undefined, block: string, firstCopy: boolean, share: number, now: number): 'slow' | 'elsewhere' | false {
+    if (this.declines(peer, block, firstCopy, share, now)) return 'slow';
+    return this.elsewhere(peer, block, now) ? 'elsewhere' : false;
+  }
+
   /** Whether to decline `block` to `peer` because its first copy is on its way to another downloader (`sending`). */
   elsewhere(peer: string | undefined, block: string, now: number): boolean {
     const to = this.onItsWay.get(block);

@@ -148,8 +148,8 @@ export class UploadLimiter {
    */
   declinesFirstCopy(peer: string | undefined, block: string, firstCopy: boolean): 'slow' | 'elsewhere' | false {
     const now = this.clock();
-    if (firstCopy && this.firstCopies.declines(peer, block, firstCopy, this.shares.typicalShare(peer, now), now)) return 'slow';
-    return this.firstCopies.elsewhere(peer, block, now) ? 'elsewhere' : false;
+    const share = firstCopy ? this.shares.typicalShare(peer, now) : 1;
+    return this.firstCopies.verdict(peer, block, firstCopy, share, now);
   }
 
   private waitForSlot(peer: string | undefined, signal?: AbortSignal): Promise<void> {
