@@ -36,10 +36,15 @@ function charged<T>(into: number[], fn: () => T): T {
   return value;
 }
 
-/** One ingest in its own process (bench/_ingest-child.ts; also used by publish-dir and publish-origin). */
+/**
+ * One ingest in its own process (bench/_ingest-child.ts; also used by publish-dir and
+ * publish-origin), with the thread pool the `canopy` command ships (bin/threadpool.cjs,
+ * preloaded before tsx: 16 threads unless UV_THREADPOOL_SIZE says otherwise).
+ */
 export function child(args: string[], hashThreads?: number): ChildResult {
   const env = hashThreads === undefined ? process.env : { ...process.env, CANOPY_HASH_THREADS: String(hashThreads) };
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, '_ingest-child.ts'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env });
+  const pool = ['--require', path.join(here, '..', 'bin', 'threadpool.cjs')];
+  const r = spawnSync(process.execPath, [...pool, '--import', 'tsx', path.join(here, '_ingest-child.ts'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env });
   if (r.status !== 0) throw new Error(`ingest child failed with ${r.status}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult;
 }

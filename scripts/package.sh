@@ -46,14 +46,13 @@ rm -rf "$bs/deps" "$bs/src"
 
 cat >"$stage/usr/bin/canopy" <<'SH'
 #!/bin/sh
-# 16 thread-pool threads unless the environment says otherwise: block syncs hold a thread for
-# a whole journal commit (docs/STORE.md); Node reads this before any of Canopy's code runs.
-export UV_THREADPOOL_SIZE="${UV_THREADPOOL_SIZE:-16}"
 # glibc's mmap threshold fixed at 128 KiB unless the environment (e.g. /etc/canopy/NAME.env)
 # sets one: block-sized Buffers get mappings of their own, returned when freed, instead of
 # growing the main heap for good (docs/OPERATIONS.md, "Resident memory"); glibc reads it at start.
 export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
-exec /usr/lib/canopy/node/bin/node /usr/lib/canopy/app/dist/cli/main.js "$@"
+# The package's entry (bin/canopy.cjs) sets the thread pool to 16 threads unless the
+# environment names a size (docs/STORE.md): the same command as an npm install runs.
+exec /usr/lib/canopy/node/bin/node /usr/lib/canopy/app/bin/canopy.cjs "$@"
 SH
 chmod 0755 "$stage/usr/bin/canopy"
 install -m 0644 packaging/systemd/canopy-root.service "packaging/systemd/canopy-node@.service" "$stage/lib/systemd/system/"

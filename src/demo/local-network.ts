@@ -65,11 +65,13 @@ const readyTimeoutMs = () => Number(process.env.CANOPY_READY_TIMEOUT_MS) || 60_0
 export function cliCommand(): { command: string; args: string[] } {
   const self = fileURLToPath(import.meta.url);
   const repo = path.join(path.dirname(self), '..', '..');
-  if (process.env.CANOPY_CLI === 'dist' && existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) return { command: process.execPath, args: [path.join(repo, 'dist', 'cli', 'main.js')] };
+  const bin = path.join(repo, 'bin', 'canopy.cjs');
+  if (process.env.CANOPY_CLI === 'dist' && existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) return { command: process.execPath, args: [bin] };
   const ext = path.extname(self);
-  const main = path.join(path.dirname(self), '..', 'cli', `main${ext}`);
-  const loader = ext === '.ts' ? ['--import', 'tsx'] : [];
-  return { command: process.execPath, args: [...loader, main] };
+  if (ext === '.js') return { command: process.execPath, args: [bin] };
+  // From the sources: the shipped thread-pool size preloaded ahead of tsx (bin/threadpool.cjs).
+  const main = path.join(path.dirname(self), '..', 'cli', 'main.ts');
+  return { command: process.execPath, args: ['--require', path.join(repo, 'bin', 'threadpool.cjs'), '--import', 'tsx', main] };
 }
 
 /** Attributes for demo node i: regions and tiers alternate so that about half match region=eu. */

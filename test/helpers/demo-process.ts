@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** What `npm start` runs once it has built, from the checkout: node + these arguments. */
-export const DEMO_ARGS = ['dist/cli/main.js', 'demo', '--size', '4MiB'];
+export const DEMO_ARGS = ['bin/canopy.cjs', 'demo', '--size', '4MiB'];
 
 /** npm test builds first; a bare run of a test file builds what `npm start` would. */
 export function ensureBuilt(repo: string): void {

@@ -1,6 +1,6 @@
 /**
  * The README's quickstart as a newcomer types it (issue 16, item 0): the demo runs (what
- * `npm start` runs once it has built: `node dist/cli/main.js demo`, from the checkout, on its
+ * `npm start` runs once it has built: `node bin/canopy.cjs demo`, from the checkout, on its
  * default ports), then "in another terminal" `npx canopy ls`, `npx canopy publish
  * ./some-file.iso --criteria 'region=eu & tier=edge'` and `npx canopy status --watch` work
  * as written. HOME points at a temporary directory and no CANOPY_* variable is set, so the

@@ -36,9 +36,9 @@ const repo = path.resolve(here, '..', '..');
  * faster and runs as shipped.
  */
 export function canopyArgv(fromDist = process.env.CANOPY_CLI === 'dist'): string[] {
-  const dist = path.join(repo, 'dist', 'cli', 'main.js');
-  if (fromDist && existsSync(dist)) return [process.execPath, dist];
-  return [process.execPath, '--import', 'tsx', path.join(repo, 'src', 'cli', 'main.ts')];
+  // Either way with the thread pool the command ships (bin/threadpool.cjs: 16 threads).
+  if (fromDist && existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) return [process.execPath, path.join(repo, 'bin', 'canopy.cjs')];
+  return [process.execPath, '--require', path.join(repo, 'bin', 'threadpool.cjs'), '--import', 'tsx', path.join(repo, 'src', 'cli', 'main.ts')];
 }
 
 export class CanopyCluster {

@@ -4,7 +4,7 @@
  * in a network namespace of its own, so the doc's fixed addresses (the demo's 127.0.0.1:7402,
  * an origin on :8080, s3rver on :9000) are free whatever else runs on the machine. What the
  * page says the reader has is made here, and only that: the demo (`npm start` runs
- * `node dist/cli/main.js demo`), and nginx serving `videos/master.mp4` (an MP4 with its moov
+ * `node bin/canopy.cjs demo`), and nginx serving `videos/master.mp4` (an MP4 with its moov
  * at the end, made by ffmpeg) and `models/ckpt.bin` on 127.0.0.1:8080. HOME is a temporary
  * directory and no CANOPY_* or AWS_* variable is set (but AWS_EC2_METADATA_DISABLED). Every line must exit 0; a `--follow`
  * line, which runs until Ctrl-C, is started in the background and sent SIGINT once it has
