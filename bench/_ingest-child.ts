@@ -7,7 +7,8 @@
  * writes alone, as many blocks, no read or hash). CANOPY_HASH_THREADS overrides the
  * number of hash worker threads (0 = main thread), to compare.
  */
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { newEd25519PrivateKey } from '../src/core/fresh-keys.js';
 import { statSync } from 'node:fs';
 import { ingestFile } from '../src/ingest/ingest-file.js';
 import { ingestDirectory } from '../src/ingest/ingest-directory.js';
@@ -16,7 +17,7 @@ import { hashOnlySink, storeSink } from '../src/ingest/sinks.js';
 import { BlockStore } from '../src/store/block-store.js';
 
 const [mode, file, dir] = process.argv.slice(2);
-const key = generateKeyPairSync('ed25519').privateKey;
+const key = newEd25519PrivateKey();
 const store = mode?.startsWith('store') || mode === 'put' ? new BlockStore(`${dir}/data`, [{ path: `${dir}/v1` }, { path: `${dir}/v2` }]) : undefined;
 if (mode === 'put') {
   // The store's write protocol alone (temp file, fdatasync, rename, directory fsync, index

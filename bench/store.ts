@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
+import { newEd25519PrivateKey } from '../src/core/fresh-keys.js';
 import type { Manifest } from '../src/core/manifest.js';
 import { writeSample } from '../src/demo/sample.js';
 import { ingestFile } from '../src/ingest/ingest-file.js';
@@ -45,7 +45,7 @@ async function runStore(src: string, size: number, blockSize: number, volumeCoun
   const volumeDirs = Array.from({ length: volumeCount }, (_, i) => path.join(dir, `vol${i}`));
   const store = new BlockStore(path.join(dir, 'data'), volumeDirs.map((p) => ({ path: p })));
   try {
-    const key = generateKeyPairSync('ed25519').privateKey;
+    const key = newEd25519PrivateKey();
     const write = await timed(() => ingestFile(src, storeSink(store), { name: 'bench.bin', criteria: '*', origin: 'bench', key, blockSize }));
     const manifest: Manifest = write.value.manifest;
     dropStoreCache(volumeDirs);

@@ -4,11 +4,12 @@
  * else $CANOPY_KEY, else $XDG_CONFIG_HOME/canopy/publisher-key.json (XDG_CONFIG_HOME
  * defaults to ~/.config). `canopy keys create` writes it; publish and ingest read it.
  */
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
+import { newEd25519PrivateKey } from '../core/fresh-keys.js';
 import { isPublicKeyText, publicKeyText } from '../core/manifest-signature.js';
 
 export function defaultKeyPath(env: NodeJS.ProcessEnv = process.env): string {
@@ -25,7 +26,7 @@ export interface PublisherKey {
 
 /** Creates a new key file; refuses to overwrite one unless `force`. */
 export function createKeyFile(file: string, force = false): PublisherKey {
-  const { privateKey } = generateKeyPairSync('ed25519');
+  const privateKey = newEd25519PrivateKey();
   const jwk = privateKey.export({ format: 'jwk' });
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   let fd: number;

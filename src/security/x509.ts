@@ -8,7 +8,8 @@
  */
 import type * as X509 from '@peculiar/x509';
 import { isIP } from 'node:net';
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, webcrypto, X509Certificate, type KeyObject } from 'node:crypto';
+import { newP256PemPair } from '../core/fresh-keys.js';
 
 let builder: Promise<typeof X509> | undefined;
 
@@ -40,8 +41,8 @@ export interface KeyPairPem {
 }
 
 export function generateKeyPair(): KeyPairPem {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) as string };
+  // Encoded by the generator: a generated KeyObject's export can deadlock on Node 20 (core/fresh-keys.ts).
+  return newP256PemPair();
 }
 
 export function newNodeId(): string {

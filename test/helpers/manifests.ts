@@ -1,11 +1,12 @@
 /** Builds signed v2 manifests for unit tests from a layout (tracks and holes), with made-up block hashes. */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { type KeyObject } from 'node:crypto';
+import { newEd25519PrivateKey } from '../../src/core/fresh-keys.js';
 import { sha256Hex } from '../../src/core/hash.js';
 import type { BlockRef, Hole, Manifest, Track, TrackKind } from '../../src/core/manifest.js';
 import { signManifest } from '../../src/core/manifest-signature.js';
 import { merkleRoot } from '../../src/core/merkle.js';
 
-export const testKey: KeyObject = generateKeyPairSync('ed25519').privateKey;
+export const testKey: KeyObject = newEd25519PrivateKey();
 
 export interface Layout {
   size: number;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { newEd25519PrivateKey } from '../../../src/core/fresh-keys.js';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CanopyError } from '../../../src/core/errors.js';
@@ -70,7 +70,7 @@ describe('manifest v2', () => {
   });
 
   it('rejects a manifest whose signature does not verify', () => {
-    const other = generateKeyPairSync('ed25519').privateKey;
+    const other = newEd25519PrivateKey();
     const m = roundTrip(holey);
     // A changed field with the old signature.
     assert.throws(() => parseManifest({ ...m, criteria: '*' }), (e) => invalid(e) && /signature/.test((e as Error).message));
@@ -84,7 +84,7 @@ describe('manifest v2', () => {
   });
 
   it('verifyManifestSignature checks against a given key', () => {
-    const other = generateKeyPairSync('ed25519').privateKey;
+    const other = newEd25519PrivateKey();
     assert.equal(verifyManifestSignature(holey, publicKeyText(testKey)), true);
     assert.equal(verifyManifestSignature(holey, testKey), true);
     assert.equal(verifyManifestSignature(holey, publicKeyText(other)), false);

@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { newEd25519PrivateKey } from '../../../src/core/fresh-keys.js';
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,7 +25,7 @@ import { ingestDirectory, ingestTree } from '../../../src/ingest/ingest-director
 import { ingestReader } from '../../../src/ingest/ingest-file.js';
 import type { BlockSink } from '../../../src/ingest/pipeline.js';
 
-const { privateKey } = generateKeyPairSync('ed25519');
+const privateKey = newEd25519PrivateKey();
 const base = mkdtempSync(path.join(tmpdir(), 'canopy-dir-'));
 after(() => rmSync(base, { recursive: true, force: true }));
 

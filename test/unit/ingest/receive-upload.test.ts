@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { newEd25519PrivateKey } from '../../../src/core/fresh-keys.js';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,7 +22,7 @@ import { heldProbe, MISSES_TO_STOP } from '../../../src/client/held-probe.js';
 import { openUpload } from '../../../src/client/api-upload.js';
 import { BlockStore } from '../../../src/store/block-store.js';
 
-const { privateKey } = generateKeyPairSync('ed25519');
+const privateKey = newEd25519PrivateKey();
 const dir = mkdtempSync(path.join(tmpdir(), 'canopy-receive-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const ORIGIN = 'a'.repeat(64);

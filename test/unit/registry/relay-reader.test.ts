@@ -1,6 +1,7 @@
 /** A blob read by position while it arrives: the root cuts and hashes a pulled-through blob as the registry sends it. */
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { newEd25519PrivateKey } from '../../../src/core/fresh-keys.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import type { BlobStream } from '../../../src/registry/registry-client.js';
 import { gatedBody } from '../../helpers/gated-body.js';
 
 const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const { privateKey } = generateKeyPairSync('ed25519');
+const privateKey = newEd25519PrivateKey();
 const options = { name: 'blob', criteria: '*', origin: 'test', key: privateKey, blockSize: 64 * 1024, hashThreads: 0, createdAt: new Date(0) };
 
 const planOf = (size: number, trailer: Buffer): PlannedTrack[] => [{ kind: 'header', offset: size, length: trailer.length }, { kind: 'data', offset: 0, length: size }];

@@ -7,7 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
+import { newEd25519PrivateKey } from '../../../src/core/fresh-keys.js';
 import { contentIdOf } from '../../../src/core/manifest.js';
 import { publicKeyText } from '../../../src/core/manifest-signature.js';
 import { makeManifest } from '../../helpers/manifests.js';
@@ -24,7 +25,8 @@ describe('scenario: publisher list', () => {
   after(() => cluster?.stop());
 
   it('holds an announcement signed by a key not yet in the list until the list arrives', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const privateKey = newEd25519PrivateKey();
+    const publicKey = createPublicKey(privateKey);
     const eu1 = cluster.member('eu1');
     await waitFor('eu1 to sync the catalog', async () => eu1.c.intake.synced, 10_000);
     const manifest = makeManifest({ size: 100, blockSize: 64, tracks: [{ offset: 0, length: 100 }] }, privateKey, { criteria: 'region=us', origin: cluster.root.identity.nodeId });
@@ -93,7 +95,8 @@ describe('scenario: publisher list', () => {
   it('a member retires at its next join a content whose withdrawal the root has pruned', async () => {
     const eu1 = cluster.member('eu1');
     const root = cluster.root;
-    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const privateKey = newEd25519PrivateKey();
+    const publicKey = createPublicKey(privateKey);
     const added = await cluster.api(root, { method: 'POST', url: '/api/publishers', body: { key: publicKeyText(publicKey), name: 'old-builds' } });
     assert.equal(added.status, 200, added.body.toString());
     const month = 30 * 86_400_000;

@@ -6,7 +6,7 @@
  * its own key and refuses unauthorised ones with ERR_PUBLISHER_NOT_AUTHORISED.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { newEd25519PrivateKey } from '../../../src/core/fresh-keys.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,7 +24,7 @@ const ca = generateKeyPair();
 const impostor = generateKeyPair();
 const caCert = await createCaCertificate(ca, 'publishers test CA');
 const caPub = publicKeyOf(caCert);
-const newKey = () => publicKeyText(generateKeyPairSync('ed25519').privateKey);
+const newKey = () => publicKeyText(newEd25519PrivateKey());
 const keyArb = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('base64url'));
 const entryArb = fc.record({ key: keyArb, name: fc.stringMatching(/^[a-z0-9 ._-]{0,12}$/), addedAt: fc.constant('2026-11-25T12:00:00.000Z') });
 const listArb = fc.uniqueArray(entryArb, { selector: (e) => e.key, maxLength: 6 });
