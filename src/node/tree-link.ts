@@ -12,7 +12,6 @@ import { decodeTreeMessage, encodeTreeMessage } from '../tree/tree-codec.js';
 import type { TreeAction, TreeEvent, TreeOptions } from '../tree/tree-events.js';
 import type { NodeRef } from '../tree/tree-messages.js';
 import { TreeNode } from '../tree/tree-node.js';
-import { mayHold } from '../tree/rollup.js';
 import type { PeerPool } from '../wire/peer-pool.js';
 import { parseAddress } from '../wire/transport.js';
 import type { Logger } from '../core/logger.js';
@@ -94,8 +93,7 @@ export class TreeLink {
    * gave up on it drops out here while its connection to the root may stay open.
    */
   inTree(nodeId: string): boolean {
-    const c = this.core;
-    return !c || c.hasChild(nodeId) || mayHold(c.subtree, nodeId);
+    return this.core?.inSubtree(nodeId) ?? true;
   }
 
   view(): Record<string, unknown> {

@@ -17,12 +17,15 @@ import { FailureWatch } from './failure-watch.js';
 import { Heartbeats } from './heartbeats.js';
 import { JoinWalk } from './join-walk.js';
 import type { Liveness } from './liveness.js';
-import { sameRollup, type Rollup } from './rollup.js';
+import { mayHold, sameRollup, type Rollup } from './rollup.js';
 import { Router } from './router.js';
 import { SubtreeRollup } from './subtree-rollup.js';
 import type { Child } from './tree-child.js';
 import { DEFAULT_TREE_OPTIONS, type TreeAction, type TreeEvent, type TreeOptions } from './tree-events.js';
 import type { NodeRef, TreeMessage } from './tree-messages.js';
+
+/** How many silent children a node remembers (see `silent`). */
+const MAX_SILENT = 4096;
 
 export interface TreeNodeInit {
   self: NodeRef;
@@ -49,6 +52,12 @@ export class TreeNode {
   private parent: { ref: NodeRef; live: Liveness } | null = null;
   private path: NodeRef[] = [];
   private readonly kids = new Map<string, Child>();
+  /**
+   * Children dropped for silence and not heard from since. The id filter gives each node one
+   * bit of 256, so another member's bit can keep a dropped child looking present (1-2 % of
+   * small trees); a child we dropped ourselves is known to be gone until it speaks again.
+   */
+  private readonly silent = new Set<string>();
   private readonly rollup: SubtreeRollup;
   private readonly beats: Heartbeats;
   private readonly watch: FailureWatch;
@@ -131,6 +140,10 @@ export class TreeNode {
   get subtree(): Rollup {
     return this.rollup.current;
   }
+  /** Whether a node is in this subtree as far as this node can tell: a child, or (deeper) in the id filter. */
+  inSubtree(id: string): boolean {
+    return this.kids.has(id) || (!this.silent.has(id) && mayHold(this.rollup.current, id));
+  }
   get walkSteps(): number {
     return this.walk.steps;
   }
@@ -178,6 +191,7 @@ export class TreeNode {
   }
 
   private onMessage(from: NodeRef, msg: TreeMessage, now: number): void {
+    this.silent.delete(from.id);
     switch (msg.k) {
       case 'join':
         return this.onJoin(from, msg.attrs);
@@ -312,6 +326,12 @@ export class TreeNode {
     this.rollup.recompute(this.bitmap, [...this.kids.values()].map((c) => c.rollup));
   }
 
+  /** Bounded: a long-lived parent whose children keep dying forgets the oldest first. */
+  private remember(id: string): void {
+    this.silent.add(id);
+    if (this.silent.size > MAX_SILENT) this.silent.delete(this.silent.values().next().value!);
+  }
+
   private loseParent(now: number): void {
     const lost = this.parent!.ref;
     this.parent = null;
@@ -327,6 +347,7 @@ export class TreeNode {
     if (this.parent?.live.dead(now)) this.loseParent(now);
     for (const c of this.watch.deadChildren(now, this.kids.values())) {
       this.kids.delete(c.ref.id);
+      this.remember(c.ref.id);
       this.out.push({ type: 'child-lost', child: c.ref });
       this.recompute();
     }

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { matches, parseCriteria } from '../../../src/core/criteria.js';
 import { SimTree, type SimNode } from '../../../src/sim/sim-tree.js';
 import { equals, or, EMPTY } from '../../../src/tree/bitmap.js';
+import { idBit, mayHold } from '../../../src/tree/rollup.js';
 
 function grow(nodes: number, seed: number, fanout = 16): SimTree {
   const sim = new SimTree({ nodes, seed, loss: 0, tickMs: 100, probeTimeoutMs: 500, tree: { fanout } });
@@ -102,6 +103,32 @@ describe('control tree core', () => {
     assert.equal(origin.core.flood.stats.originEchoes, 0);
     assertWellFormed(sim, 16);
     assert.equal(sim.root.core.subtree.count, live.length);
+  });
+
+  it('knows a child it dropped for silence is gone even when another member shares its id bit, until it speaks again', () => {
+    // 61 children of the root over 256 id bits: some share a bit (the simulator's ids are fixed: n60 and n15 do).
+    const sim = grow(62, 5, 64);
+    const byBit = new Map<number, SimNode>();
+    let pair: [SimNode, SimNode] | undefined;
+    for (const n of sim.nodes.slice(1)) {
+      const other = byBit.get(idBit(n.ref.id));
+      if (other && !pair) pair = [n, other];
+      byBit.set(idBit(n.ref.id), n);
+    }
+    assert.ok(pair, 'two children share an id bit');
+    const [hung, twin] = pair;
+    const root = sim.root.core;
+    assert.ok(root.hasChild(hung.ref.id) && root.hasChild(twin.ref.id));
+    sim.kill(hung); // SIGSTOP: no messages, no ticks
+    sim.q.run(sim.q.now + 30_000);
+    assert.equal(root.hasChild(hung.ref.id), false, 'the root dropped the silent child');
+    assert.equal(mayHold(root.subtree, hung.ref.id), true, "the id filter still says maybe: its twin's bit");
+    assert.equal(root.inSubtree(hung.ref.id), false);
+    assert.equal(root.inSubtree(twin.ref.id), true);
+    hung.alive = true; // SIGCONT: it speaks to the root again and is placed again
+    sim.q.run(sim.q.now + 30_000);
+    assert.equal(root.inSubtree(hung.ref.id), true);
+    assert.ok(hung.core.parentRef, 'placed again');
   });
 
   it('keeps working when messages are lost', () => {
