@@ -327,7 +327,13 @@ describe('content lifecycle over real processes, and the dashboard', () => {
       assert.equal(p.code, 0, p.stderr);
       const id = lastJson<{ contentId: string }>(p.stdout).contentId;
       // The control tree drops a node that sends no heartbeats; status takes its liveness from the tree.
-      await shown('the status API to name eu-b offline', async () => (await status(id)).convergence.stuck.some((s) => s.name === 'eu-b' && s.reason === 'offline'));
+      await shown('the status API to name eu-b offline', async () => {
+        const st = await status(id);
+        if (st.convergence.stuck.some((s) => s.name === 'eu-b' && s.reason === 'offline')) return true;
+        // Not yet: what the root sees goes into the timeout's message.
+        const tree = await (await apiFetch(`${network.root!.api}/api/tree`)).json();
+        throw new Error(`stuck ${JSON.stringify(st.convergence.stuck)}; tree ${JSON.stringify(tree)}; eu-b is ${hung.nodeId}`);
+      });
       const stuck = row(id).locator('[data-testid=stuck] li[data-node="eu-b"]');
       await shown('the page to name eu-b offline', async () => (await stuck.getAttribute('data-reason', { timeout: 1_000 })) === 'offline');
       assert.match(await stuck.innerText(), /^eu-b offline .*not in the control tree/);
