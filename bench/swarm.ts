@@ -16,7 +16,7 @@
  * goodput is about 96 % of nominal, so ratio ≈ 1.04 is the practical floor.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { writeSample } from '../src/demo/sample.js';
 import { CanopyCluster } from '../test/netns/canopy-cluster.js';
@@ -290,7 +290,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
         bittorrentFastWorstRatio: btRatios.fastWorstRatio,
         bittorrentCpuSeconds: round(bt.cpuSeconds, 1), bittorrentPerNode: bt.perNode.map((s) => round(s, 2)), bittorrentOriginEgressRatio: round(bt.originEgressRatio), ratioVsBitTorrent: round(canopy.seconds / bt.seconds) });
     }
-    result.machine = `shared ${cpus().length}-core VM; other engineers were running tests at the same time`;
+    // What the run shared the machine with is in `loadavg` and `machineBusyFraction`, measured.
+    result.machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`;
     return result;
   } finally {
     cleanup();

@@ -62,11 +62,11 @@ const readyTimeoutMs = () => Number(process.env.CANOPY_READY_TIMEOUT_MS) || 60_0
  * first, starts its hundreds of node and CLI processes in half the time and CPU (0.7 s against
  * 1.3 s each here).
  */
-export function cliCommand(): { command: string; args: string[] } {
+export function cliCommand(fromDist = process.env.CANOPY_CLI === 'dist'): { command: string; args: string[] } {
   const self = fileURLToPath(import.meta.url);
   const repo = path.join(path.dirname(self), '..', '..');
   const bin = path.join(repo, 'bin', 'canopy.cjs');
-  if (process.env.CANOPY_CLI === 'dist' && existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) return { command: process.execPath, args: [bin] };
+  if (fromDist && existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) return { command: process.execPath, args: [bin] };
   const ext = path.extname(self);
   if (ext === '.js') return { command: process.execPath, args: [bin] };
   // From the sources: the shipped thread-pool size preloaded ahead of tsx (bin/threadpool.cjs).

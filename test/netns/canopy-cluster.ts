@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import type { Host, NetnsHarness } from './harness.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
-import { NODE_MALLOC_ENV } from '../../src/demo/local-network.js';
+import { cliCommand, NODE_MALLOC_ENV } from '../../src/demo/local-network.js';
 
 export interface ClusterNode {
   host: Host;
@@ -28,17 +28,15 @@ export interface ClusterNode {
 const here = path.dirname(fileURLToPath(import.meta.url));
 const READY_TIMEOUT_MS = 120_000;
 const START_BATCH = 4;
-const repo = path.resolve(here, '..', '..');
 
 /**
- * The canopy CLI: the sources under tsx (a test run by hand: always current), or the build
- * when `fromDist` (benchmarks) or CANOPY_CLI=dist (`npm test`, which builds first): it starts
- * faster and runs as shipped.
+ * The canopy CLI as an argv (LocalNetwork's `cliCommand`): the sources under tsx (a test run
+ * by hand: always current), or the build when `fromDist` (benchmarks) or CANOPY_CLI=dist
+ * (`npm test`, which builds first): it starts faster and runs as shipped.
  */
 export function canopyArgv(fromDist = process.env.CANOPY_CLI === 'dist'): string[] {
-  // Either way with the thread pool the command ships (bin/threadpool.cjs: 16 threads).
-  if (fromDist && existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) return [process.execPath, path.join(repo, 'bin', 'canopy.cjs')];
-  return [process.execPath, '--require', path.join(repo, 'bin', 'threadpool.cjs'), '--import', 'tsx', path.join(repo, 'src', 'cli', 'main.ts')];
+  const { command, args } = cliCommand(fromDist);
+  return [command, ...args];
 }
 
 export class CanopyCluster {
