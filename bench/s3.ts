@@ -15,6 +15,8 @@
  * `--runs 0`: no download at all, only the publish and (with --sparse) that range check.
  * `--aws-s3 'max_concurrent_requests=4,multipart_chunksize=64MB'`: the AWS CLI's `s3`
  * settings for both aws runs (its config file; docs/EDGE.md, "Tuning the AWS CLI").
+ * Beside them, `rclone copyto` (Go, its default 4 ranged streams) from the same S3 port: what a
+ * client that is not bound by its own CPU gets from Canopy's S3 API (`rcloneRatio`, against curl).
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, ftruncateSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -148,19 +150,23 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     // one warm-up read pays that for both clients, so neither is charged for the other.
     const aws = (endpoint: string, server = pid) => measure(server, '/usr/bin/aws', ['s3', 'cp', 's3://payload.bin/payload.bin', out, '--endpoint-url', endpoint, '--no-sign-request', '--only-show-errors'], env, out, size);
     const curl = () => measure(pid, 'curl', ['-sS', '--fail', '-o', out, `${root.http}/files/payload.bin`], {}, out, size);
+    // An anonymous on-the-fly remote, no config file; AWS_CA_BUNDLE empty: rclone refuses a custom bundle on plain HTTP.
+    const rclone = () => measure(pid, 'rclone', ['copyto', ':s3:payload.bin/payload.bin', out, '--s3-provider', 'Other', '--s3-endpoint', root.s3, '--s3-force-path-style', '--config', '/dev/null'], { AWS_CA_BUNDLE: '' }, out, size);
+    const rcloneRuns: Run[] = [];
+    const name = { s3: 'aws s3 cp', http: 'curl http', nginx: 'aws s3 cp from nginx', rclone: 'rclone copyto' } as const;
     if (runs > 0) curl();
     for (let i = 0; i < runs; i++) {
       // Interleaved, and the first client alternates, so neither always meets a warmer page cache.
-      const order = i % 2 === 0 ? (['s3', 'http', 'nginx'] as const) : (['nginx', 'http', 's3'] as const);
+      const order = i % 2 === 0 ? (['s3', 'http', 'nginx', 'rclone'] as const) : (['rclone', 'nginx', 'http', 's3'] as const);
       for (const which of order) {
         // Under `bench profile`, each client's run is a phase: CANOPY_PROFILE_PHASE=s3|http summarises the node serving that client.
         profileWindow('start', which);
-        const r = which === 's3' ? aws(root.s3) : which === 'http' ? curl() : aws(nginx.url, nginx.pid);
+        const r = which === 's3' ? aws(root.s3) : which === 'http' ? curl() : which === 'rclone' ? rclone() : aws(nginx.url, nginx.pid);
         profileWindow('end', which);
-        (which === 's3' ? s3 : which === 'http' ? http : control).push(r);
+        ({ s3, http, nginx: control, rclone: rcloneRuns })[which].push(r);
         if (sparse) sameBytes(out, file);
         const read = which === 'nginx' ? '' : `, node read ${r.readPerServed} B per B served`;
-        log(`${which === 's3' ? 'aws s3 cp' : which === 'http' ? 'curl http' : 'aws s3 cp from nginx'}: run ${i + 1} ${round(r.seconds)} s${read}; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+        log(`${name[which]}: run ${i + 1} ${round(r.seconds)} s${read}; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
       }
     }
     if (sparse) checkRanges(root.s3, env, dir, file, size);
@@ -170,6 +176,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const s3Sum = summary(s3);
     const httpSum = summary(http);
     const nginxSum = summary(control);
+    const rcloneSum = summary(rcloneRuns);
     return {
       size,
       runs,
@@ -181,9 +188,12 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       // Not the goal's ratio: aws from Canopy's S3 port against aws from nginx (the client's ceiling).
       awsFromNginx: { MBps: nginxSum.MBps, clientCpuSecondsPerGiB: nginxSum.clientCpuSecondsPerGiB },
       s3VsNginxForAws: round(s3Sum.MBps / nginxSum.MBps),
+      // Not the goal's ratio either: a compiled S3 client from the same S3 port against curl.
+      rclone: rcloneSum,
+      rcloneRatio: round(rcloneSum.MBps / httpSum.MBps),
       nodePeakRssMiB: peakRssMiB(pid),
       loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
-      note: 'one node holding the object; loopback; aws = Debian awscli (10 parallel 8 MiB ranged GETs); both clients write to a file in the same directory; one curl warm-up read first (first-read block hashing); order alternates per run',
+      note: 'one node holding the object; loopback; aws = Debian awscli (10 parallel 8 MiB ranged GETs); rclone = Debian rclone (4 ranged streams); both clients write to a file in the same directory; one curl warm-up read first (first-read block hashing); order alternates per run',
     };
   } finally {
     await nginx?.stop();
