@@ -32,6 +32,7 @@ import type { EdgeAccessStore } from '../security/edge-access-store.js';
 import type { BlockStore } from '../store/block-store.js';
 import { BlockCache } from '../vfile/block-cache.js';
 import type { BlockFetcher } from '../vfile/block-fetcher.js';
+import { ReadAheadBudget } from '../vfile/read-ahead-budget.js';
 import { SequentialReads } from '../vfile/sequential-reads.js';
 import type { RootParts } from '../root/root-service.js';
 import type { LeaderView } from '../root/state/leadership.js';
@@ -77,7 +78,7 @@ export interface ServerParts {
 
 export function buildServers(c: ServerParts, run: RunTime): { apiServer: http.Server; edgeServer: http.Server; ftpServer: FtpServer; ftpUsers: FtpUsers; s3Server: http.Server } {
   const apiServer = createAdminApi(apiDeps(c, run), c.config.https.api);
-  const edge: HttpEdgeDeps = { catalog: c.catalog, store: c.store, synced: () => c.intake.synced, access: c.access, log: c.log, source: c.fetcher, mayFetch: (m) => qualifies(m, c.self()), cache: countingCache(c.metrics, new BlockCache()), sequential: new SequentialReads(), pull: askRoot(c.rootLink, c.root?.pullThrough, c.self) };
+  const edge: HttpEdgeDeps = { catalog: c.catalog, store: c.store, synced: () => c.intake.synced, access: c.access, log: c.log, source: c.fetcher, mayFetch: (m) => qualifies(m, c.self()), cache: countingCache(c.metrics, new BlockCache()), sequential: new SequentialReads(), aheadBudget: new ReadAheadBudget(), pull: askRoot(c.rootLink, c.root?.pullThrough, c.self) };
   const edgeServer = createHttpEdge(edge, c.config.https.edge);
   meterEdge(c.metrics, edgeServer);
   const s3Server = createS3Edge({ ...edge, keys: (id) => c.apiTokens.s3Key(id), domain: c.config.s3Domain });

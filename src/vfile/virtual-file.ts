@@ -13,6 +13,7 @@ import type { Manifest } from '../core/manifest.js';
 import type { BlockStore } from '../store/block-store.js';
 import { DEFAULT_FETCH_DEADLINE_MS, type BlockSource } from './block-fetcher.js';
 import type { BlockCache } from './block-cache.js';
+import type { ReadAheadBudget } from './read-ahead-budget.js';
 import type { SequentialReads } from './sequential-reads.js';
 import { zeros } from './zeros.js';
 import { unpooled, type Lease } from '../core/block-pool.js';
@@ -57,6 +58,8 @@ export interface VirtualFileOptions {
   sequential?: SequentialReads;
   /** How many blocks after the one being sent are read into memory at once (from different volumes). */
   localReadAhead?: number;
+  /** Shared by a node's readers: blocks past the next one are loaded only while it has room (read-ahead-budget.ts). */
+  aheadBudget?: ReadAheadBudget;
 }
 
 export const LOCAL_READ_AHEAD = 2;
@@ -138,6 +141,9 @@ export class VirtualFile {
     const continues = this.options?.sequential?.continues(contentId, start) ?? false;
     const local = this.options?.localReadAhead ?? LOCAL_READ_AHEAD;
     const loading: Promise<Lease>[] = [];
+    // Bytes each entry of `loading` took from the node's read-ahead budget (0: the next block, free).
+    const charged: number[] = [];
+    const budget = this.options?.aheadBudget;
     let queued = 0;
     let pos = start;
     let held: Lease | undefined;
@@ -145,7 +151,13 @@ export class VirtualFile {
     try {
       for (let k = 0; k < indexes.length; k++) {
         this.readAhead(indexes, k + 1 + local, continues, considered, signal);
-        while (queued < indexes.length && queued <= k + local) loading.push(this.load(indexes[queued++]!, signal));
+        while (queued < indexes.length && queued <= k + local) {
+          const bytes = queued > k + 1 && budget ? this.manifest.blocks[indexes[queued]!]!.length : 0;
+          if (bytes > 0 && !budget!.tryTake(bytes)) break;
+          charged.push(bytes);
+          loading.push(this.load(indexes[queued++]!, signal));
+        }
+        budget?.give(charged.shift()!);
         held = await loading.shift()!;
         const block = this.manifest.blocks[indexes[k]!]!;
         if (block.offset > pos) for (const z of zeros(Math.min(block.offset, end + 1) - pos)) yield plain(z);
@@ -163,6 +175,7 @@ export class VirtualFile {
     } finally {
       // Loaded and never handed out (the caller stopped early): back to the pool once they arrive.
       held?.release();
+      for (const bytes of charged) budget?.give(bytes);
       for (const p of loading) p.then((l) => l.release(), () => undefined);
     }
   }

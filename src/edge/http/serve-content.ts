@@ -12,6 +12,7 @@ import type { Logger } from '../../core/logger.js';
 import type { BlockStore } from '../../store/block-store.js';
 import type { BlockSource } from '../../vfile/block-fetcher.js';
 import type { BlockCache } from '../../vfile/block-cache.js';
+import type { ReadAheadBudget } from '../../vfile/read-ahead-budget.js';
 import type { SequentialReads } from '../../vfile/sequential-reads.js';
 import { plain, VirtualFile, type Slice } from '../../vfile/virtual-file.js';
 import { requestUrl } from '../../http/http-util.js';
@@ -42,13 +43,15 @@ export interface HttpEdgeDeps {
   cache?: BlockCache;
   /** Where recent reads ended, to read ahead for sequential range readers (HLS players). */
   sequential?: SequentialReads;
+  /** The node's budget for blocks read into memory past each reader's next one (vfile/read-ahead-budget.ts). */
+  aheadBudget?: ReadAheadBudget;
   /** Registry pull-through: asks the root for an image part this node does not hold (edge/oci/pull-through-serve.ts). */
   pull?: AskRoot;
 }
 
 export function openFile(deps: HttpEdgeDeps, contentId: string, manifest: Manifest): VirtualFile {
   const fetchable = deps.source !== undefined && (deps.mayFetch?.(manifest) ?? true);
-  return new VirtualFile(manifest, deps.store, { contentId, source: fetchable ? deps.source : undefined, cache: deps.cache, sequential: deps.sequential });
+  return new VirtualFile(manifest, deps.store, { contentId, source: fetchable ? deps.source : undefined, cache: deps.cache, sequential: deps.sequential, aheadBudget: deps.aheadBudget });
 }
 
 /** What one response serves: the whole content, or one file of a directory content (a range of its bytes). */

@@ -1,6 +1,7 @@
 /**
  * How a frame reaches the stream under the peer connection: a block in one buffer is handed
- * over as its own write, the very buffer, never in one writev with its head (node:tls joins
+ * over in writes of its own (pieces of at most WRITE_PIECE_BYTES, views of the very buffer),
+ * never in one writev with its head (node:tls joins
  * a writev's buffers into a fresh copy before encrypting: a copy and page faults per block
  * sent); a frame without payload, or with a small one, goes as one write; the pieces of a
  * relayed block go as one writev (one run of TLS records, not a record per piece). The
@@ -10,7 +11,8 @@ import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
 import { FrameDecoder } from '../../../src/wire/frame-codec.js';
-import { PeerConnection } from '../../../src/wire/peer-connection.js';
+import { BULK_FRAME_BYTES, PeerConnection, WRITE_PIECE_BYTES } from '../../../src/wire/peer-connection.js';
+import { keepBulkWritesApart } from '../../../src/wire/tls-writes.js';
 
 /** A stream that records each `_write` / `_writev` call (the buffers handed over) and keeps the bytes. */
 function recordingStream(): { stream: Duplex; calls: Buffer[][]; bytes: () => Buffer } {
@@ -48,6 +50,27 @@ describe('peer connection writes', () => {
     // The small frame may overtake the block (bulk frames queue behind each other, write-priority.test.ts).
     assert.deepEqual(frames.map((f) => [f.header.t, f.payload.length]).sort(), [['cancel', 0], ['have', 100], ['have', block.length]].sort());
     assert.ok(frames.find((f) => f.payload.length === block.length)!.payload.equals(block));
+    conn.destroy();
+  });
+
+  it('hands a large block over in pieces of at most WRITE_PIECE_BYTES, each alone on a TLS socket (ciphertext held per connection stays small)', async () => {
+    const { stream, calls, bytes } = recordingStream();
+    keepBulkWritesApart(stream, BULK_FRAME_BYTES); // as tls-transport.ts does for every TLS socket
+    const conn = new PeerConnection(stream, async () => undefined);
+    const block = Buffer.alloc(4 * WRITE_PIECE_BYTES + 100);
+    for (let i = 0; i < block.length; i += 4096) block[i] = i % 251;
+    await conn.request('have', { contentId: id(4), index: 2 }, { payload: block }).catch(() => undefined);
+    await new Promise((r) => setImmediate(r));
+    const pieces = calls.filter((c) => c.some((b) => b.length >= BULK_FRAME_BYTES));
+    assert.equal(pieces.length, 4, 'four whole pieces (the 100-byte tail is a small write)');
+    for (const c of pieces) {
+      assert.equal(c.length, 1, 'each piece is a write of its own');
+      assert.ok(c[0]!.length <= WRITE_PIECE_BYTES);
+      assert.equal(c[0]!.buffer, block.buffer, 'a view of the caller’s block, not a copy');
+    }
+    const frames = new FrameDecoder().push(bytes());
+    assert.equal(frames.length, 1);
+    assert.ok(frames[0]!.payload.equals(block));
     conn.destroy();
   });
 
