@@ -13,6 +13,7 @@ import { CopyingFrameDecoder } from './frame-copier.js';
 import { DecodedFrame, encodeFrame, FrameDecoder, MAX_PAYLOAD_BYTES, type Frame } from './frame-codec.js';
 import { checkBody, isMessageType, type MessageBodies, type MessageType } from './messages.js';
 import { reusedReadsOf } from './reused-reads.js';
+import { WRITE_PIECE_BYTES } from './tls-writes.js';
 import { authenticatedPeerId } from './transport.js';
 
 export const REQUEST_TIMEOUT_MS = 60_000;
@@ -24,14 +25,6 @@ export const REQUEST_RATE = 1000;
 export const REQUEST_BURST = 2000;
 /** Frames with a payload this large are bulk (blocks): they queue behind each other, never ahead of control frames. */
 export const BULK_FRAME_BYTES = 64 * 1024;
-/**
- * A block goes to the socket in writes of at most this size. node:tls encrypts each write
- * whole into its own buffer before any of it leaves (TLSWrap::DoWrite, one SSL_write), so a
- * 4 MiB block written at once held 4 MiB of ciphertext per connection besides the block: a
- * holder serving 16 peers peaked at 153 MiB RSS. Later pieces wait in the stream's buffer as
- * views of the block (no copy) until the one before has been written out.
- */
-export const WRITE_PIECE_BYTES = 1024 * 1024;
 
 export interface PeerConnectionLimits {
   frameTimeoutMs?: number;

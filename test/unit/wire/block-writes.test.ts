@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
 import { FrameDecoder } from '../../../src/wire/frame-codec.js';
-import { BULK_FRAME_BYTES, PeerConnection, WRITE_PIECE_BYTES } from '../../../src/wire/peer-connection.js';
-import { keepBulkWritesApart } from '../../../src/wire/tls-writes.js';
+import { BULK_FRAME_BYTES, PeerConnection } from '../../../src/wire/peer-connection.js';
+import { keepBulkWritesApart, WRITE_PIECE_BYTES } from '../../../src/wire/tls-writes.js';
 
 /** A stream that records each `_write` / `_writev` call (the buffers handed over) and keeps the bytes. */
 function recordingStream(): { stream: Duplex; calls: Buffer[][]; bytes: () => Buffer } {
