@@ -7,9 +7,16 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
+import { BULK_FRAME_BYTES } from '../wire/peer-connection.js';
+import { keepBulkWritesApart } from '../wire/tls-writes.js';
 
 export function createWebServer(tls: boolean, options: http.ServerOptions, listener: http.RequestListener): http.Server {
-  return tls ? https.createServer(options, listener) : http.createServer(options, listener);
+  if (!tls) return http.createServer(options, listener);
+  const server = https.createServer(options, listener);
+  // Block slices go to each TLS socket in pieces, each encrypted from where it lies (wire/tls-writes.ts).
+  server.on('secureConnection', (socket: Duplex) => keepBulkWritesApart(socket, BULK_FRAME_BYTES));
+  return server;
 }
 
 /** Whether a server made by createWebServer speaks HTTPS. */

@@ -8,6 +8,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { CanopyError } from '../../core/errors.js';
+import { BULK_FRAME_BYTES } from '../../wire/peer-connection.js';
+import { keepBulkWritesApart } from '../../wire/tls-writes.js';
 
 export const DATA_CONNECT_TIMEOUT_MS = 15_000;
 export const DATA_IDLE_TIMEOUT_MS = 120_000;
@@ -61,6 +63,8 @@ export class PassiveListener {
     raw.resume();
     if (!secureContext) return raw;
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext });
+    // Block slices go to it in pieces, each encrypted from where it lies (wire/tls-writes.ts).
+    keepBulkWritesApart(secure, BULK_FRAME_BYTES);
     secure.on('error', () => raw.destroy());
     watchHandshake(secure);
     return secure;

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { BlockPool } from '../../../src/core/block-pool.js';
 import { sendSlices } from '../../../src/edge/stream-body.js';
 import type { Slice } from '../../../src/vfile/virtual-file.js';
+import { WRITE_PIECE_BYTES } from '../../../src/wire/tls-writes.js';
 
 const MiB = 2 ** 20;
 const COUNT = 12;
@@ -49,6 +50,28 @@ describe('sendSlices', () => {
     assert.deepEqual(wrongMiBs(got), []);
     assert.equal(pool.stats().leased, 0);
     assert.ok(pool.stats().reused > 0, 'buffers were reused while the reader was slow');
+  });
+
+  it('writes a slice larger than WRITE_PIECE_BYTES in pieces of its own buffer and gives it back after the last', async () => {
+    const pool = new BlockPool(16 * MiB, true);
+    const size = 2 * WRITE_PIECE_BYTES + 12345;
+    async function* big(): AsyncGenerator<Slice> {
+      for (let i = 0; i < 3; i++) {
+        const lease = pool.take(size);
+        for (let at = 0; at < size; at += 997) lease.bytes[at] = (at + i) % 256;
+        yield { bytes: lease.bytes.subarray(0, size), pooled: true, release: () => lease.release() };
+      }
+    }
+    const writes: number[] = [];
+    const got = await slowReader((socket) => {
+      const write = socket.write.bind(socket) as (chunk: Buffer, cb?: () => void) => boolean;
+      (socket as { write: unknown }).write = (chunk: Buffer, cb?: () => void) => (writes.push(chunk.length), write(chunk, cb));
+      return sendSlices(socket, big());
+    });
+    assert.equal(got.length, 3 * size);
+    for (let i = 0; i < 3; i++) for (let at = 0; at < size; at += 997) assert.equal(got[i * size + at], (at + i) % 256, `slice ${i} byte ${at}`);
+    assert.deepEqual(writes, Array.from({ length: 3 }, () => [WRITE_PIECE_BYTES, WRITE_PIECE_BYTES, 12345]).flat());
+    assert.equal(pool.stats().leased, 0);
   });
 
   it('the poisoned pool exposes a sender that releases too early (on the next pull, as a stream pipeline would)', async () => {
