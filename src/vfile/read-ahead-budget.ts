@@ -9,8 +9,9 @@
  * serving peers and clients together must stay under. Readers take the blocks past the
  * next one from this budget; when it is spent they read them when they reach them, which
  * costs a lone reader on striped disks nothing and many readers (who keep the volumes busy
- * between them) little: edge bench, 8 clients, one block past the next for everyone: 118-126
- * MiB at the same throughput (notes/issue-15.md, Session 17).
+ * between them) little: edge bench, 8 clients, at the same throughput: this budget at 8 MiB
+ * 133-138 MiB, none at all (one block past the next for everyone) 114-126 MiB
+ * (notes/issue-15.md, Session 17).
  */
 import { parseSize } from '../core/sizes.js';
 
