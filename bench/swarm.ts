@@ -23,7 +23,7 @@ import { CanopyCluster } from '../test/netns/canopy-cluster.js';
 import { NetnsHarness, rateBits, type HostSpec } from '../test/netns/harness.js';
 import { runBitTorrent } from './_bittorrent.js';
 import { procFigures, RunSampler, spread } from './_proc.js';
-import { log, median, option, round, sizeOption } from './_util.js';
+import { log, median, option, profileWindow, round, sizeOption } from './_util.js';
 
 function specsFor(nodes: number, rate: string, slow: number): HostSpec[] {
   const quarter = `${Math.round(rateBits(rate) / 4 / 1000)}kbit`;
@@ -164,11 +164,14 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
       }
     };
     log(`canopy: published in ${((t0 - publishStart) / 1000).toFixed(1)} s; distributing (load ${sampler.loadAtStart})`);
+    // Under `bench profile swarm`, the summaries cover the distribution, not the start-up.
+    profileWindow('start');
     const status = await cluster.waitComplete(contentId, {
       timeoutMs,
       intervalMs: 200,
       onPoll: (s) => s.nodes.forEach((n) => n.complete && perNode[n.name] === undefined && (perNode[n.name] = (Date.now() - t0) / 1000)),
     });
+    profileWindow('end');
     const elapsed = (Date.now() - t0) / 1000;
     status.nodes.forEach((n) => (perNode[n.name] ??= elapsed));
     const machine = sampler.finish();
