@@ -32,7 +32,7 @@
  * (cdc) share buffers too; smaller requests get plain, unpooled buffers.
  */
 import { alignedBuffers } from './aligned-memory.js';
-import { parseSize } from './sizes.js';
+import { sizeFromEnv } from './sizes.js';
 
 export const MIN_POOLED_BYTES = 256 * 1024;
 export const DEFAULT_POOL_BYTES = 32 * 2 ** 20;
@@ -108,8 +108,7 @@ export function unpooled(bytes: Buffer): Lease {
 
 /** The pool size the operator asked for (CANOPY_BLOCK_POOL), else the default; a bad value is an error at start. */
 export function configuredPoolBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.CANOPY_BLOCK_POOL;
-  return text === undefined || text === '' ? DEFAULT_POOL_BYTES : parseSize(text);
+  return sizeFromEnv(env.CANOPY_BLOCK_POOL, DEFAULT_POOL_BYTES);
 }
 
 /** The size class of a request: the next power of two, at least MIN_POOLED_BYTES. */

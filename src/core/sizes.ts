@@ -18,6 +18,11 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
+/** A size from an environment variable: unset or empty is `fallback`; a bad value is an ERR_SIZE_SYNTAX error (at start). */
+export function sizeFromEnv(text: string | undefined, fallback: number): number {
+  return text === undefined || text === '' ? fallback : parseSize(text);
+}
+
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;

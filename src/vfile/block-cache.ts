@@ -15,14 +15,13 @@
  * load 9-16): 190-209 MiB, 0.92-1.13.
  */
 import type { Lease } from '../core/block-pool.js';
-import { parseSize } from '../core/sizes.js';
+import { sizeFromEnv } from '../core/sizes.js';
 
 export const DEFAULT_CACHE_BYTES = 32 * 2 ** 20;
 
 /** The cache size the operator asked for (CANOPY_BLOCK_CACHE), else the default; a bad value is an error at start. */
 export function configuredCacheBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.CANOPY_BLOCK_CACHE;
-  return text === undefined || text === '' ? DEFAULT_CACHE_BYTES : parseSize(text);
+  return sizeFromEnv(env.CANOPY_BLOCK_CACHE, DEFAULT_CACHE_BYTES);
 }
 
 export class BlockCache {

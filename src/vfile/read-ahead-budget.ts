@@ -13,15 +13,14 @@
  * 133-138 MiB, none at all (one block past the next for everyone) 114-126 MiB
  * (notes/issue-15.md, Session 17).
  */
-import { parseSize } from '../core/sizes.js';
+import { sizeFromEnv } from '../core/sizes.js';
 
 /** 8 MiB: two 4 MiB blocks (eight of 1 MiB) past the next, across all readers: a lone reader still reads three blocks at once. */
 export const DEFAULT_READ_AHEAD_BUDGET = 8 * 2 ** 20;
 
 /** The budget the operator asked for (CANOPY_READ_AHEAD, a size; `0`: no reader loads past its next block), else the default. */
 export function configuredReadAheadBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const text = env.CANOPY_READ_AHEAD;
-  return text === undefined || text === '' ? DEFAULT_READ_AHEAD_BUDGET : parseSize(text);
+  return sizeFromEnv(env.CANOPY_READ_AHEAD, DEFAULT_READ_AHEAD_BUDGET);
 }
 
 export class ReadAheadBudget {
