@@ -9,7 +9,7 @@ import { finished, pipeline } from 'node:stream/promises';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { CanopyError } from '../core/errors.js';
 import type { Slice } from '../vfile/virtual-file.js';
-import { WRITE_PIECE_BYTES } from '../wire/tls-writes.js';
+import { writeInPieces } from '../wire/tls-writes.js';
 
 /**
  * Stops a response between blocks once its content is withdrawn or expires. Each slice waits
@@ -44,29 +44,13 @@ export async function sendSlices(res: Writable, body: AsyncIterable<Slice>): Pro
       slice.release();
       throw gone();
     }
-    if (!writeSlice(res, slice)) await drained(res);
+    // In pieces: over TLS (HTTPS, FTPS) a 4 MiB block written at once held 4 MiB of
+    // ciphertext per client (wire/tls-writes.ts); the slice goes back after the last piece.
+    if (!writeInPieces(res, slice.bytes, () => slice.release())) await drained(res);
   }
   res.end();
   // Written out is done: a socket (the FTP data connection) need not also be read to its end.
   await finished(res, { readable: false });
-}
-
-/**
- * One slice in writes of at most WRITE_PIECE_BYTES, views of its buffer; released from the
- * last one's callback. On a TLS socket (HTTPS, FTPS) node:tls encrypts each write whole
- * before any of it leaves: a 4 MiB block written at once held 4 MiB of ciphertext per
- * client; the pieces reach TLS one at a time (the socket keeps bulk writes apart, see
- * wire/tls-writes.ts). On plain TCP the pieces cost three more writes per 4 MiB block.
- */
-function writeSlice(res: Writable, slice: Slice): boolean {
-  const { bytes } = slice;
-  if (bytes.length <= WRITE_PIECE_BYTES) return res.write(bytes, () => slice.release());
-  let ok = true;
-  for (let at = 0; at < bytes.length; at += WRITE_PIECE_BYTES) {
-    const piece = bytes.subarray(at, at + WRITE_PIECE_BYTES);
-    ok = at + WRITE_PIECE_BYTES >= bytes.length ? res.write(piece, () => slice.release()) : res.write(piece);
-  }
-  return ok;
 }
 
 function gone(): CanopyError {

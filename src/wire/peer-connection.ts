@@ -13,7 +13,7 @@ import { CopyingFrameDecoder } from './frame-copier.js';
 import { DecodedFrame, encodeFrame, FrameDecoder, MAX_PAYLOAD_BYTES, type Frame } from './frame-codec.js';
 import { checkBody, isMessageType, type MessageBodies, type MessageType } from './messages.js';
 import { reusedReadsOf } from './reused-reads.js';
-import { WRITE_PIECE_BYTES } from './tls-writes.js';
+import { writeInPieces } from './tls-writes.js';
 import { authenticatedPeerId } from './transport.js';
 
 export const REQUEST_TIMEOUT_MS = 60_000;
@@ -221,8 +221,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
       // buffers of a writev before encrypting): a copy and page faults per block sent, for
       // one small record saved.
       write(parts[0]!, false);
-      const block = parts[1]!;
-      for (let at = 0; at < block.length; at += WRITE_PIECE_BYTES) write(block.subarray(at, at + WRITE_PIECE_BYTES), at + WRITE_PIECE_BYTES >= block.length);
+      ok = writeInPieces(this.stream, parts[1]!, flushed);
     } else {
       // Head and small payload (or the many pieces of a relayed block) as one writev: one run
       // of TLS records instead of a record per piece.

@@ -16,7 +16,7 @@
  * `_write`, which TLS encrypts from where it lies. Runs go one after another; the batch's
  * callback comes after the last, or with the first error. Same bytes, same order.
  */
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
 
 /**
  * A block goes to the socket in writes of at most this size. node:tls encrypts each write
@@ -26,6 +26,18 @@ import type { Duplex } from 'node:stream';
  * views of the block (no copy) until the one before has been written out.
  */
 export const WRITE_PIECE_BYTES = 1024 * 1024;
+
+/**
+ * Writes `bytes` in pieces of at most WRITE_PIECE_BYTES, views of the same buffer; `done`
+ * comes from the last one's callback (write callbacks come in order: the stream is done with
+ * all of them). Returns the last write's answer (false: wait for 'drain').
+ */
+export function writeInPieces(stream: Writable, bytes: Buffer, done?: () => void): boolean {
+  const last = (piece: Buffer) => (done ? stream.write(piece, () => done()) : stream.write(piece));
+  if (bytes.length <= WRITE_PIECE_BYTES) return last(bytes);
+  for (let at = 0; at + WRITE_PIECE_BYTES < bytes.length; at += WRITE_PIECE_BYTES) stream.write(bytes.subarray(at, at + WRITE_PIECE_BYTES));
+  return last(bytes.subarray(Math.floor((bytes.length - 1) / WRITE_PIECE_BYTES) * WRITE_PIECE_BYTES));
+}
 
 interface Chunk {
   chunk: Buffer | string;
