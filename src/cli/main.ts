@@ -5,11 +5,23 @@
 import './young-generation.js';
 
 const { CommanderError } = await import('commander');
-const { buildProgram, commandOf } = await import('./program.js');
-const program = await buildProgram(commandOf(process.argv.slice(2)));
+const { isCanopyError } = await import('../core/errors.js');
+const { reportError } = await import('./output.js');
+const { buildProgram, commandOf } = await import('./program.js').catch(failedToLoad);
+const program = await buildProgram(commandOf(process.argv.slice(2))).catch(failedToLoad);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
   else throw err;
+}
+
+/**
+ * Settings read while the program loads (a size in CANOPY_BLOCK_POOL, read when the block pool
+ * is made) fail before any command runs: reported as a command's error is, not as a stack
+ * trace. Anything else is a bug and stays loud.
+ */
+function failedToLoad(err: unknown): never {
+  if (!isCanopyError(err)) throw err;
+  process.exit(reportError(err, process.argv.includes('--json')));
 }

@@ -108,7 +108,7 @@ export function unpooled(bytes: Buffer): Lease {
 
 /** The pool size the operator asked for (CANOPY_BLOCK_POOL), else the default; a bad value is an error at start. */
 export function configuredPoolBytes(env: NodeJS.ProcessEnv = process.env): number {
-  return sizeFromEnv(env.CANOPY_BLOCK_POOL, DEFAULT_POOL_BYTES);
+  return sizeFromEnv(env, 'CANOPY_BLOCK_POOL', DEFAULT_POOL_BYTES);
 }
 
 /** The size class of a request: the next power of two, at least MIN_POOLED_BYTES. */

@@ -18,9 +18,18 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
-/** A size from an environment variable: unset or empty is `fallback`; a bad value is an ERR_SIZE_SYNTAX error (at start). */
-export function sizeFromEnv(text: string | undefined, fallback: number): number {
-  return text === undefined || text === '' ? fallback : parseSize(text);
+/**
+ * A size from the environment variable `name`: unset or empty is `fallback`; a bad value is an
+ * ERR_SIZE_SYNTAX error that names the variable (read at start, so the process stops there).
+ */
+export function sizeFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  try {
+    return parseSize(text);
+  } catch (err) {
+    throw new CanopyError('ERR_SIZE_SYNTAX', `${name}: ${(err as Error).message}`);
+  }
 }
 
 export function formatBytes(bytes: number): string {

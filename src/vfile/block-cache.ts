@@ -21,7 +21,7 @@ export const DEFAULT_CACHE_BYTES = 32 * 2 ** 20;
 
 /** The cache size the operator asked for (CANOPY_BLOCK_CACHE), else the default; a bad value is an error at start. */
 export function configuredCacheBytes(env: NodeJS.ProcessEnv = process.env): number {
-  return sizeFromEnv(env.CANOPY_BLOCK_CACHE, DEFAULT_CACHE_BYTES);
+  return sizeFromEnv(env, 'CANOPY_BLOCK_CACHE', DEFAULT_CACHE_BYTES);
 }
 
 export class BlockCache {

@@ -20,7 +20,7 @@ export const DEFAULT_READ_AHEAD_BUDGET = 8 * 2 ** 20;
 
 /** The budget the operator asked for (CANOPY_READ_AHEAD, a size; `0`: no reader loads past its next block), else the default. */
 export function configuredReadAheadBytes(env: NodeJS.ProcessEnv = process.env): number {
-  return sizeFromEnv(env.CANOPY_READ_AHEAD, DEFAULT_READ_AHEAD_BUDGET);
+  return sizeFromEnv(env, 'CANOPY_READ_AHEAD', DEFAULT_READ_AHEAD_BUDGET);
 }
 
 export class ReadAheadBudget {

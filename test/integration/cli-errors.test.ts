@@ -45,6 +45,14 @@ describe('CLI errors', () => {
     }
   });
 
+  it('names the variable when a memory size in the environment is bad, and does not start', async () => {
+    for (const name of ['CANOPY_READ_AHEAD', 'CANOPY_BLOCK_CACHE', 'CANOPY_BLOCK_POOL']) {
+      const r = await runCli(['node', '--root', '--data', `${dir.path}/env-${name}`, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0', '--s3-port', '0'], { env: { [name]: 'lots' }, timeoutMs: 20_000 });
+      assert.equal(r.code, 1, `${name}=lots: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`ERR_SIZE_SYNTAX.*${name}: invalid size "lots"`));
+    }
+  });
+
   it('rejects unknown options and bad values as usage errors', async () => {
     const r = await runCli(['demo', '--nodes', 'many']);
     assert.equal(r.code, 2);
