@@ -7,7 +7,8 @@
  * client's CPU, notes/issue-15.md Session 6) before handing its buffer back to the ingest
  * pipeline. Here the pipeline's buffer itself is written and reused when the callback fires.
  */
-import http from 'node:http';
+import type http from 'node:http';
+import { nodeHttp } from '../http/node-http.js';
 import https from 'node:https';
 
 /** Where the request goes: an API origin (http(s)://host:port), the CA to trust for https, and headers. */
@@ -40,7 +41,7 @@ const IDLE_TIMEOUT_MS = 600_000;
 export function openUpload(target: UploadTarget, path: string, headers: Record<string, string>): OpenUpload {
   const url = new URL(path, target.base);
   const options: https.RequestOptions = { method: 'POST', headers, agent: false, ...(target.ca ? { ca: target.ca } : {}) };
-  const body = url.protocol === 'https:' ? https.request(url, options) : http.request(url, options);
+  const body = url.protocol === 'https:' ? https.request(url, options) : nodeHttp.request(url, options);
   const answer = new Promise<UploadAnswer>((resolve, reject) => {
     let answered = false;
     body.on('response', (res) => {

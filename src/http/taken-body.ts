@@ -18,7 +18,8 @@
  * connection, a body framing other than Content-Length or chunked, and every request when
  * node:http's internals are not as checked here (Node 20, 22 and 24).
  */
-import http from 'node:http';
+import type http from 'node:http';
+import { nodeHttp } from './node-http.js';
 import net from 'node:net';
 import type { ByteSource } from '../ingest/pushed-frames.js';
 import { isHttps } from './web-server.js';
@@ -104,7 +105,7 @@ export function takeBodies(server: http.Server, wanted: (req: http.IncomingMessa
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     taken.set(req, new TakenBody(socket, head, framing, readSlots()!));
-    const res = new http.ServerResponse(req);
+    const res = new nodeHttp.ServerResponse(req);
     res.shouldKeepAlive = false;
     res.assignSocket(socket);
     res.once('finish', () => {

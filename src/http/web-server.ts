@@ -5,14 +5,15 @@
  * (src/node/https-setup.ts). Both kinds share http.Server's interface (timeouts,
  * closeAllConnections, 'request'), so the code around them does not care which it has.
  */
-import http from 'node:http';
+import type http from 'node:http';
+import { nodeHttp } from './node-http.js';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { BULK_FRAME_BYTES } from '../wire/peer-connection.js';
 import { keepBulkWritesApart } from '../wire/tls-writes.js';
 
 export function createWebServer(tls: boolean, options: http.ServerOptions, listener: http.RequestListener): http.Server {
-  if (!tls) return http.createServer(options, listener);
+  if (!tls) return nodeHttp.createServer(options, listener);
   const server = https.createServer(options, listener);
   // Block slices go to each TLS socket in pieces, each encrypted from where it lies (wire/tls-writes.ts).
   server.on('secureConnection', (socket: Duplex) => keepBulkWritesApart(socket, BULK_FRAME_BYTES));

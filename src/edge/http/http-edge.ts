@@ -11,7 +11,7 @@
  * withdrawn; until the node has learnt the catalog from the network it serves nothing (503).
  */
 import type http from 'node:http';
-import { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createWebServer } from '../../http/web-server.js';
 import { applyTimeouts, DEFAULT_TIMEOUTS } from '../../http/timeouts.js';
 import { CanopyError } from '../../core/errors.js';

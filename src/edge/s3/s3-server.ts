@@ -9,7 +9,9 @@
  * The API is read-only: writes answer MethodNotAllowed.
  */
 import { randomBytes } from 'node:crypto';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { nodeHttp } from '../../http/node-http.js';
 import { applyTimeouts, DEFAULT_TIMEOUTS } from '../../http/timeouts.js';
 import type { Manifest } from '../../core/manifest.js';
 import { evaluateConditions } from '../http/conditional.js';
@@ -42,7 +44,7 @@ interface Caller {
 }
 
 export function createS3Edge(deps: S3EdgeDeps): http.Server {
-  const server = http.createServer((req, res) => {
+  const server = nodeHttp.createServer((req, res) => {
     const requestId = randomBytes(8).toString('hex').toUpperCase();
     res.setHeader('x-amz-request-id', requestId);
     handle(deps, req, res).catch((err: unknown) => {

@@ -8,7 +8,8 @@
  * `GET /api/leader` answers 200 with the lease view. The peer port stays closed: members
  * talk to the leader only.
  */
-import http from 'node:http';
+import type http from 'node:http';
+import { nodeHttp } from '../../http/node-http.js';
 import { applyTimeouts } from '../../http/timeouts.js';
 import { sendError, sendJson, requestUrl } from '../../http/http-util.js';
 import { listenOn } from '../../wire/tcp-transport.js';
@@ -54,7 +55,7 @@ export function standbyRoutes(mirror: StandbyMirror, view: () => LeaderView): Ro
 
 export async function serveStandbyApi(address: { host: string; port: number }, view: () => LeaderView, mirror: StandbyMirror): Promise<http.Server> {
   const routes = standbyRoutes(mirror, view);
-  const server = http.createServer((req, res) => {
+  const server = nodeHttp.createServer((req, res) => {
     if (answerHealth(req, res, () => ({ ready: false }))) return;
     void answer(req, res, routes, mirror, view).catch((err: unknown) => sendError(res, err));
   });
