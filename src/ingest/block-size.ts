@@ -4,12 +4,18 @@
  * block arrives quickly and each block is a few seconds of viewing. Other content: the
  * largest power of two that still gives about 1,000 blocks, within [1 MiB, 64 MiB], which
  * keeps the count between about 1,000 and 65,536 (per-block overhead vs. parallelism);
- * except that a content large enough for at least 256 blocks of 4 MiB gets blocks of at
- * least 4 MiB. Why 4 MiB: each block costs the store a fixed price (its own file: create,
- * sync, rename, directory sync) that on this project's machines is about the time of
- * writing 1 MiB, so 1 GiB in 1 MiB blocks took twice as long to store as in 4 MiB ones
- * (notes/issue-15.md, session 10); 256 blocks still spread a content over as many peers,
- * and a seek into the content waits for one block, which stays 4 MiB up to 4 GiB.
+ * except that a content large enough for at least 64 blocks of 4 MiB (256 MiB) gets blocks
+ * of at least 4 MiB. Why 4 MiB: each block costs a fixed price everywhere it goes (its own
+ * file: create, sync, rename, directory sync; an index row; a request, frames and a
+ * scheduling decision per peer) that on this project's machines is about the time of
+ * writing 1 MiB: 1 GiB in 1 MiB blocks took twice as long to store as in 4 MiB ones
+ * (notes/issue-15.md, session 10), and 256 MiB in 1 MiB blocks cost an 8-node swarm 12.5 CPU
+ * s per GiB per node and 1.42x the fluid bound, against 8.3-8.8 and 1.22-1.26 in 4 MiB ones
+ * (session 18; `distribute` 9.6 against 6.6 CPU s per GiB). Why from 64 blocks: the swarm
+ * simulator gives 256 MiB in 64 blocks the same T/T* as in 256 (16 to 300 nodes, 7 runs:
+ * one data centre 1.255 against 1.299, world 1.280 against 1.250), cut-through relay
+ * forwarding a block's pieces while it arrives. A seek into the content waits for one
+ * block, which stays 4 MiB up to 4 GiB.
  * Directories, `--chunking cdc` and a node's own default use 4 MiB for the same reasons.
  * MPEG-TS sizes are then rounded down to whole 188-byte packets. The reason is recorded in
  * the manifest.
@@ -26,7 +32,7 @@ export const OVERRIDE_MIN = 4 * KiB;
 export const TARGET_BLOCKS = 1000;
 /** Blocks of at least this size once a content has room for MIN_LARGE_BLOCKS of them. */
 export const LARGE_BLOCK = 4 * MiB;
-export const MIN_LARGE_BLOCKS = 256;
+export const MIN_LARGE_BLOCKS = 64;
 export const MAX_BLOCKS = 65_536;
 export const DEFAULT_BLOCK_SECONDS = 2;
 export const TS_PACKET = 188;

@@ -16,22 +16,24 @@ describe('block size', () => {
     assert.match(chooseBlockSize({ size: 1e9, bitrate: 4_000_000 }).reason, /^media: 2 s at 4\.00 Mbit\/s/);
   });
 
-  it('other content: about 1,000 to 65,536 blocks in [1 MiB, 64 MiB], and at least 4 MiB once 256 of them fit', () => {
-    assert.equal(chooseBlockSize({ size: 256 * MiB }).blockSize, MiB);
-    assert.equal(chooseBlockSize({ size: 1000 * MiB }).blockSize, MiB);
+  it('other content: about 1,000 to 65,536 blocks in [1 MiB, 64 MiB], and at least 4 MiB once 64 of them fit', () => {
+    assert.equal(chooseBlockSize({ size: 256 * MiB - 1 }).blockSize, MiB);
+    assert.equal(chooseBlockSize({ size: 256 * MiB }).blockSize, 4 * MiB);
+    assert.match(chooseBlockSize({ size: 256 * MiB }).reason, /in 64 blocks of 4\.0 MiB, 4 MiB blocks .* at least 64 of them/);
+    assert.equal(chooseBlockSize({ size: 1000 * MiB }).blockSize, 4 * MiB);
     assert.equal(chooseBlockSize({ size: 2 ** 30 }).blockSize, 4 * MiB);
     assert.match(chooseBlockSize({ size: 2 ** 30 }).reason, /in 256 blocks of 4\.0 MiB, 4 MiB blocks/);
     assert.equal(chooseBlockSize({ size: 4 * 2 ** 30 }).blockSize, 4 * MiB);
     assert.equal(chooseBlockSize({ size: 8 * 2 ** 30 }).blockSize, 8 * MiB);
     assert.equal(chooseBlockSize({ size: 10 }).blockSize, MiB);
     fc.assert(
-      fc.property(fc.integer({ min: 1000 * MiB, max: 64 * MiB * 65536 }), (size) => {
+      fc.property(fc.integer({ min: 256 * MiB, max: 64 * MiB * 65536 }), (size) => {
         const { blockSize } = chooseBlockSize({ size });
         const count = Math.ceil(size / blockSize);
         assert.ok(blockSize >= MiB && blockSize <= 64 * MiB && Number.isInteger(Math.log2(blockSize)));
-        assert.ok(count >= 256 && count <= 65536, `${size} → ${blockSize} (${count} blocks)`);
-        // Bigger than the 1,000-block rule only up to 4 MiB, and only with room for 256 such blocks.
-        if (count < 1000) assert.ok(blockSize === 4 * MiB && size >= 256 * 4 * MiB, `${size} → ${blockSize} (${count} blocks)`);
+        assert.ok(count >= 64 && count <= 65536, `${size} → ${blockSize} (${count} blocks)`);
+        // Bigger than the 1,000-block rule only up to 4 MiB, and only with room for 64 such blocks.
+        if (count < 1000) assert.ok(blockSize === 4 * MiB && size >= 64 * 4 * MiB, `${size} → ${blockSize} (${count} blocks)`);
       }),
     );
   });
