@@ -10,6 +10,7 @@
  * bench ran `canopy demo`, whose CPU count included the start-up).
  * Options: --nodes 4 --size 256MiB --rounds 3.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -54,6 +55,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       // A fresh sample each round: blocks already held would be deduplicated, not moved.
       const src = path.join(dir, `src-${r}.bin`);
       await writeSample(src, size, `bench-distribute-${r}`);
+      // The sample's own dirty pages are flushed here, untimed: the baseline's `sync` would
+      // otherwise write them too (256 MiB more than its copies; until session 18 it did).
+      spawnSync('sync');
       const copies = path.join(dir, 'copies');
       const cpCpu0 = waitedChildrenCpuSeconds();
       t.cp.push(timedCommand('sh', ['-c', `mkdir -p ${copies} && ${Array.from({ length: qualified }, (_, i) => `cp ${src} ${copies}/c${i}`).join(' && ')} && sync`]));
