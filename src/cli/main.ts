@@ -8,7 +8,10 @@ const { CommanderError } = await import('commander');
 const { isCanopyError } = await import('../core/errors.js');
 const { reportError } = await import('./output.js');
 const { buildProgram, commandOf } = await import('./program.js').catch(failedToLoad);
-const program = await buildProgram(commandOf(process.argv.slice(2))).catch(failedToLoad);
+const { tuneForCommand } = await import('./wasm-tier.js');
+const command = commandOf(process.argv.slice(2));
+tuneForCommand(command);
+const program = await buildProgram(command).catch(failedToLoad);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
