@@ -7,13 +7,15 @@
  * returned), and the last lines of its log.
  */
 import type { ChildProcess } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The signal on which the nodes LocalNetwork starts write a diagnostic report (see `reportEnv`). */
 const REPORT_SIGNAL = 'SIGUSR2';
 const CLOCK_TICKS = 100;
+/** How much of a log's end `logTail` reads: its last lines, never a whole log that may have grown large. */
+const TAIL_BYTES = 64 * 1024;
 
 /** NODE_OPTIONS for a child: a diagnostic report into `dir` on SIGUSR2 (no other effect). */
 export function reportEnv(dir: string, inherited: string | undefined): string {
@@ -81,11 +83,33 @@ function safeList(dir: string): string[] {
   }
 }
 
+/** The last `lines` lines of a log (as many as its last 64 KiB hold), for an error message; never throws. */
 export function logTail(file: string, lines: number): string {
-  const text = read(file);
+  const text = readEnd(file, TAIL_BYTES);
   if (text === undefined) return 'no log';
   const tail = text.trimEnd().split('\n').slice(-lines);
   return tail.length === 1 && tail[0] === '' ? 'empty log' : tail.join('\n');
+}
+
+/** At most the last `max` bytes of a file, from the first line that starts in them (or all of them: one long line). */
+function readEnd(file: string, max: number): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const start = Math.max(0, fstatSync(fd).size - max);
+    const buf = Buffer.alloc(max);
+    const text = buf.subarray(0, readSync(fd, buf, 0, max, start)).toString('utf8');
+    // The window may begin mid-line: that partial line is not shown.
+    return start > 0 ? text.slice(text.indexOf('\n') + 1) : text;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -104,12 +128,12 @@ export function recordStartFailure(message: string): void {
 }
 
 /** Everything above, as one text for an error message; never throws. */
-export async function describeStuckStart(child: ChildProcess, dataDir: string, logFile: string): Promise<string> {
+export async function describeStuckStart(child: ChildProcess, dataDir: string, logFile: string, tailLines = 15): Promise<string> {
   const parts = [`machine load ${read('/proc/loadavg')?.trim() ?? '?'}`];
   if (child.pid !== undefined && child.exitCode === null) {
     parts.push(processState(child.pid));
     parts.push(await report(child, dataDir));
   }
-  parts.push(`last lines of ${logFile}:\n${logTail(logFile, 15)}`);
+  parts.push(`last lines of ${logFile}:\n${logTail(logFile, tailLines)}`);
   return parts.join('\n');
 }

@@ -7,13 +7,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContentStatus } from '../../src/cli/commands/status.js';
 import type { Host, NetnsHarness } from './harness.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
 import { cliCommand, NODE_MALLOC_ENV } from '../../src/demo/local-network.js';
+import { logTail, reportEnv } from '../../src/demo/stuck-start.js';
+import { waitReady } from './node-start.js';
 
 export interface ClusterNode {
   host: Host;
@@ -26,8 +27,9 @@ export interface ClusterNode {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const READY_TIMEOUT_MS = 120_000;
 const START_BATCH = 4;
+/** Lines of each log a join failure shows: it may name several nodes. */
+const JOIN_TAIL_LINES = 15;
 
 /**
  * The canopy CLI as an argv (LocalNetwork's `cliCommand`): the sources under tsx (a test run
@@ -90,9 +92,11 @@ export class CanopyCluster {
     const [exec, ...cli] = canopyArgv(this.fromDist);
     const preload = delay > 0 ? ['--import', 'tsx', '--import', path.join(here, 'emulated-delay.ts')] : [];
     const argv = [exec!, ...preload, ...cli, 'node', '--name', host.name, '--data', dataDir, '--host', host.ip, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--api-token-file', this.apiTokenFile, ...nodeArgs];
-    const child = this.harness.spawn(host, argv, { stdio: ['ignore', 'pipe', log], env: { ...NODE_MALLOC_ENV, ...process.env, CANOPY_EMULATED_DELAY_MS: String(delay) } });
+    // NODE_OPTIONS: a diagnostic report on a signal, which says what a node too slow to start was doing (node-start.ts).
+    const env = { ...NODE_MALLOC_ENV, ...process.env, CANOPY_EMULATED_DELAY_MS: String(delay), NODE_OPTIONS: reportEnv(dataDir, process.env.NODE_OPTIONS) };
+    const child = this.harness.spawn(host, argv, { stdio: ['ignore', 'pipe', log], env });
     closeSync(log);
-    const ready = await readyLine(child, host.name, dataDir);
+    const ready = await waitReady(child, host.name, dataDir);
     const node: ClusterNode = { host, ...ready, dataDir, process: child, args };
     this.nodes.set(host.name, node);
     return node;
@@ -220,30 +224,16 @@ export class CanopyCluster {
   }
 
   private async waitJoined(count: number): Promise<void> {
+    let joined = new Set<string | undefined>();
     for (let i = 0; i < 300; i++) {
-      const { nodes } = this.getJson<{ nodes: unknown[] }>(this.root.host, `${this.root.api}/api/nodes`);
+      const { nodes } = this.getJson<{ nodes: { name?: string }[] }>(this.root.host, `${this.root.api}/api/nodes`);
       if (nodes.length >= count) return;
+      joined = new Set(nodes.map((n) => n.name));
       await sleep(100);
     }
-    throw new Error(`only some of ${count} nodes joined the root`);
+    // The logs of the root and of those it does not list say why, in the error itself (its directory may be gone when it is read).
+    const missing = [...this.nodes.values()].filter((n) => n !== this.root && !joined.has(n.host.name));
+    const logs = [this.root, ...missing].map((n) => `last lines of ${path.join(n.dataDir, 'node.log')}:\n${logTail(path.join(n.dataDir, 'node.log'), JOIN_TAIL_LINES)}`);
+    throw new Error(`only some of ${count} nodes joined the root; not listed: ${missing.map((n) => n.host.name).join(', ') || '?'}\n${logs.join('\n')}`);
   }
-}
-
-async function readyLine(child: ChildProcess, name: string, dataDir: string): Promise<{ api: string; http: string; peer: string }> {
-  const lines = createInterface({ input: child.stdout! });
-  // Generous: on a shared, starved machine (load 20+ on 2 cores) a node can take a minute to start.
-  const timer = setTimeout(() => child.kill('SIGKILL'), READY_TIMEOUT_MS);
-  try {
-    for await (const line of lines) {
-      if (!line.startsWith('{')) continue;
-      const e = JSON.parse(line) as { event?: string; api: string; http: string; peer: { host: string; port: number } };
-      if (e.event === 'ready') {
-        child.stdout!.resume();
-        return { api: e.api, http: e.http, peer: `${e.peer.host}:${e.peer.port}` };
-      }
-    }
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error(`node ${name} exited before it was ready; see ${path.join(dataDir, 'node.log')}`);
 }

@@ -36,7 +36,9 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSy
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { tempDir } from '../helpers/cli.js';
+// Sets the tests' own publisher key (CANOPY_KEY) on import: the user's is never touched.
+import '../helpers/cli.js';
+import { keptOnFailure } from '../helpers/temp-dirs.js';
 import { docBlocks } from '../helpers/doc-blocks.js';
 import { waitFor } from '../helpers/wait.js';
 import { NetnsHarness, type Host } from './harness.js';
@@ -77,7 +79,7 @@ function deployShell(harness: NetnsHarness, host: Host, dir: string): HostShell 
 }
 
 describe('docs/DEPLOY.md in network namespaces', () => {
-  const dir = tempDir('canopy-deploy-doc-');
+  const dir = keptOnFailure('canopy-deploy-doc-');
   const hostDir = (name: string) => path.join(dir.path, 'hosts', name);
   const shells = new Map<string, HostShell>();
   const userExisted = (() => {
@@ -122,7 +124,7 @@ describe('docs/DEPLOY.md in network namespaces', () => {
     }
     await harness?.stop();
     if (!userExisted) execFileSync('sh', ['-c', 'id -u canopy >/dev/null 2>&1 && userdel canopy || true']);
-    dir.remove();
+    dir.removeIfPassed();
   });
 
   /** The first line a command (named by the start of its line) printed on a host. */

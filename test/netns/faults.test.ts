@@ -9,7 +9,9 @@ import { createInterface } from 'node:readline';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeSample } from '../../src/demo/sample.js';
-import { tempDir } from '../helpers/cli.js';
+// Sets the tests' own publisher key (CANOPY_KEY) on import: the user's is never touched.
+import '../helpers/cli.js';
+import { keptOnFailure } from '../helpers/temp-dirs.js';
 import { CanopyCluster } from './canopy-cluster.js';
 import { NetnsHarness, type HostSpec } from './harness.js';
 
@@ -17,7 +19,7 @@ const SIZE = 32 * 2 ** 20;
 const hosts = (n: number, extra: HostSpec[] = []): HostSpec[] => [{ name: 'root', up: '40mbit' }, ...Array.from({ length: n }, (_, i) => ({ name: `n${i + 1}`, up: '40mbit' })), ...extra];
 
 describe('swarm faults between namespaces', () => {
-  const dir = tempDir('canopy-i5-faults-');
+  const dir = keptOnFailure('canopy-i5-faults-');
   const file = `${dir.path}/payload.bin`;
   let sha = '';
   let harness: NetnsHarness | undefined;
@@ -29,7 +31,7 @@ describe('swarm faults between namespaces', () => {
     await harness?.stop();
     harness = undefined;
   });
-  after(() => dir.remove());
+  after(() => dir.removeIfPassed());
 
   function verifyAll(cluster: CanopyCluster, contentId: string): void {
     for (const name of cluster.nodes.keys()) assert.equal(cluster.servedSha256(name, contentId), sha, `${name} serves different bytes`);

@@ -19,7 +19,9 @@ import { after, before, describe, it } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { writeSample } from '../../src/demo/sample.js';
 import { nginxArgs } from '../../bench/_servers.js';
-import { tempDir } from '../helpers/cli.js';
+// Sets the tests' own publisher key (CANOPY_KEY) on import: the user's is never touched.
+import '../helpers/cli.js';
+import { keptOnFailure } from '../helpers/temp-dirs.js';
 import { docBlocks } from '../helpers/doc-blocks.js';
 import { makeMedia } from '../helpers/media.js';
 import { DEMO_ARGS, demoReady, ensureBuilt } from '../helpers/demo-process.js';
@@ -34,7 +36,7 @@ const LINES = docBlocks(DOC)
   .filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
 
 describe('docs/ORIGINS.md as written', () => {
-  const dir = tempDir('canopy-origins-doc-');
+  const dir = keptOnFailure('canopy-origins-doc-');
   let harness: NetnsHarness;
   let host: Host;
   let shell: HostShell;
@@ -70,7 +72,7 @@ describe('docs/ORIGINS.md as written', () => {
     await harness?.stop();
     rmSync(path.join(repo, 'model-dir'), { recursive: true, force: true });
     rmSync('/tmp/canopy-s3', { recursive: true, force: true });
-    dir.remove();
+    dir.removeIfPassed();
   });
 
   it('runs every command of the page, each exiting 0', async () => {

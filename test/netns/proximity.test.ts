@@ -7,14 +7,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { writeSample } from '../../src/demo/sample.js';
-import { tempDir } from '../helpers/cli.js';
+// Sets the tests' own publisher key (CANOPY_KEY) on import: the user's is never touched.
+import '../helpers/cli.js';
+import { keptOnFailure } from '../helpers/temp-dirs.js';
 import { CanopyCluster } from './canopy-cluster.js';
 import { NetnsHarness } from './harness.js';
 
 const SIZE = 24 * 2 ** 20;
 
 describe('nearest holder first', () => {
-  const dir = tempDir('canopy-i5-near-');
+  const dir = keptOnFailure('canopy-i5-near-');
   let harness: NetnsHarness;
   let cluster: CanopyCluster;
   let sha = '';
@@ -30,7 +32,7 @@ describe('nearest holder first', () => {
   });
   after(async () => {
     await harness?.stop();
-    dir.remove();
+    dir.removeIfPassed();
   });
 
   it('a new node fetches from near holders rather than a far one', async (t) => {

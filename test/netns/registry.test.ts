@@ -10,7 +10,9 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { tempDir } from '../helpers/cli.js';
+// Sets the tests' own publisher key (CANOPY_KEY) on import: the user's is never touched.
+import '../helpers/cli.js';
+import { keptOnFailure } from '../helpers/temp-dirs.js';
 import { buildImage, fileDigest, pushImage, startRegistry, type RunningRegistry, type TestImage } from '../helpers/oci-registry.js';
 import { CanopyCluster } from './canopy-cluster.js';
 import { NetnsHarness, type Host } from './harness.js';
@@ -19,7 +21,7 @@ import { waitFor } from '../helpers/wait.js';
 const NODES = 8;
 
 describe('registry mirror between namespaces', () => {
-  const dir = tempDir('canopy-i21-registry-');
+  const dir = keptOnFailure('canopy-i21-registry-');
   let harness: NetnsHarness;
   let cluster: CanopyCluster;
   let registry: RunningRegistry;
@@ -47,7 +49,7 @@ describe('registry mirror between namespaces', () => {
   });
   after(async () => {
     await harness?.stop();
-    dir.remove();
+    dir.removeIfPassed();
   });
 
   /** Eight `skopeo copy` at once, each in a node's namespace through its own node: exact layers everywhere, each blob read from the registry once. */

@@ -15,7 +15,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeSample } from '../../src/demo/sample.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-key.js';
-import { runCommand, tempDir } from '../helpers/cli.js';
+import { runCommand } from '../helpers/cli.js';
+import { keptOnFailure } from '../helpers/temp-dirs.js';
 import { TestPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait.js';
 import { CanopyCluster, type ClusterNode } from './canopy-cluster.js';
@@ -29,7 +30,7 @@ function logTime(dataDir: string, re: RegExp): number {
 }
 
 describe('a leader cut off from PostgreSQL stops before a standby leads', () => {
-  const dir = tempDir('canopy-i18-cutoff-');
+  const dir = keptOnFailure('canopy-i18-cutoff-');
   let harness: NetnsHarness;
   let db: TestPostgres;
 
@@ -42,7 +43,7 @@ describe('a leader cut off from PostgreSQL stops before a standby leads', () => 
   after(async () => {
     await harness?.stop();
     await db?.stop();
-    dir.remove();
+    dir.removeIfPassed();
   });
 
   // Bounded: a leader that never stops (the defect this test found first) must fail the run, not hang it.

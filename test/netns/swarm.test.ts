@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { writeSample } from '../../src/demo/sample.js';
-import { tempDir } from '../helpers/cli.js';
+// Sets the tests' own publisher key (CANOPY_KEY) on import: the user's is never touched.
+import '../helpers/cli.js';
+import { keptOnFailure } from '../helpers/temp-dirs.js';
 import { CanopyCluster } from './canopy-cluster.js';
 import { NetnsHarness } from './harness.js';
 
@@ -16,7 +18,7 @@ const SIZE = 48 * 2 ** 20;
 const NODES = 5;
 
 describe('swarm download between namespaces', () => {
-  const dir = tempDir('canopy-i5-swarm-');
+  const dir = keptOnFailure('canopy-i5-swarm-');
   let harness: NetnsHarness;
   let cluster: CanopyCluster;
   let sha = '';
@@ -30,7 +32,7 @@ describe('swarm download between namespaces', () => {
   });
   after(async () => {
     await harness?.stop();
-    dir.remove();
+    dir.removeIfPassed();
   });
 
   it('delivers verified content to every qualified node, peers uploading to each other', async () => {

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { describeStuckStart, recordStartFailure, reportEnv } from '../../../src/demo/stuck-start.js';
+import { describeStuckStart, logTail, recordStartFailure, reportEnv } from '../../../src/demo/stuck-start.js';
 import { tempDirs } from '../../helpers/temp-dirs.js';
 
 describe('what a node stuck in its start was doing', () => {
@@ -58,5 +58,26 @@ describe('what a node stuck in its start was doing', () => {
       if (before === undefined) delete process.env.CANOPY_STUCK_LOG;
       else process.env.CANOPY_STUCK_LOG = before;
     }
+  });
+
+  it('shows the last lines of a log, whole lines only, read from its end', () => {
+    const dir = tempDir();
+    const log = path.join(dir, 'node.log');
+    const lines = (n: number, width = 0) => Array.from({ length: n }, (_, i) => `line ${i + 1}`.padEnd(width, 'x'));
+    writeFileSync(log, `${lines(100).join('\n')}\n`);
+    assert.equal(logTail(log, 40), lines(100).slice(60).join('\n'));
+    writeFileSync(log, lines(3).join('\n'));
+    assert.equal(logTail(log, 40), lines(3).join('\n'), 'fewer lines than asked, no final newline');
+    // Past the 64 KiB read from its end: the last lines still, the first one not cut.
+    writeFileSync(log, `${lines(5000, 100).join('\n')}\n`);
+    assert.equal(logTail(log, 40), lines(5000, 100).slice(-40).join('\n'));
+    // Lines so long that 40 do not fit in those 64 KiB: the whole ones that do.
+    writeFileSync(log, `${lines(100, 5000).join('\n')}\n`);
+    const tail = logTail(log, 40).split('\n');
+    assert.deepEqual(tail, lines(100, 5000).slice(-tail.length));
+    assert.ok(tail.length >= 12 && tail.length < 40, `${tail.length} lines`);
+    writeFileSync(log, '');
+    assert.equal(logTail(log, 40), 'empty log');
+    assert.equal(logTail(path.join(dir, 'missing.log'), 40), 'no log');
   });
 });
