@@ -5,7 +5,7 @@
  * nothing and serve nothing.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
@@ -19,6 +19,7 @@ import { demoAttributes, LocalNetwork, type RunningNode } from './local-network.
 import { writeSample } from './sample.js';
 import { probeBlockAs } from './refusal-probe.js';
 import type { ApiClient } from '../client/api-client.js';
+import { makeDirs } from '../store/make-dirs.js';
 
 export interface DemoOptions {
   nodes: number;
@@ -48,7 +49,7 @@ export interface DemoResult {
 /** Starts the network and leaves it running; the caller stops it. */
 export async function runDemo(options: DemoOptions): Promise<{ network: LocalNetwork; result: DemoResult }> {
   rmSync(options.dir, { recursive: true, force: true });
-  mkdirSync(options.dir, { recursive: true });
+  makeDirs(options.dir);
   // The demo publishes with the default key of whoever started it ($CANOPY_KEY, else
   // $XDG_CONFIG_HOME or ~/.config/canopy/publisher-key.json, created if absent), which its
   // root authorises at start: the README's next step, `npx canopy publish`, uses that key too.

@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import { ApiClient } from '../client/api-client.js';
 import { hasCredentials } from '../security/credentials.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../ingest/publisher-key.js';
 import { describeStuckStart, logTail, recordStartFailure, reportEnv } from './stuck-start.js';
+import { makeDirs } from '../store/make-dirs.js';
 
 export interface NodeSpec {
   name: string;
@@ -123,7 +124,7 @@ export class LocalNetwork {
   }
 
   async start(specs: NodeSpec[], extraArgs: string[] = []): Promise<void> {
-    mkdirSync(this.dir, { recursive: true });
+    makeDirs(this.dir);
     process.env.CANOPY_API_TOKEN_FILE = this.apiTokenFile;
     try {
       this.root = await this.spawnNode({ name: 'root', attrs: {} }, 0, ['--root', ...extraArgs]);
@@ -160,7 +161,7 @@ export class LocalNetwork {
 
   private async spawnOnce(spec: NodeSpec, index: number, args: string[]): Promise<RunningNode> {
     const dataDir = path.join(this.dir, spec.name);
-    mkdirSync(dataDir, { recursive: true });
+    makeDirs(dataDir);
     // The CLI and ApiClient of this process find the network's admin token through this.
     process.env.CANOPY_API_TOKEN_FILE = this.apiTokenFile;
     const ports = this.basePort === 0 ? [0, 0, 0, 0, 0] : [0, 1, 2, 3, 4].map((k) => this.basePort + index * 10 + k);

@@ -5,12 +5,13 @@
  * defaults to ~/.config). `canopy keys create` writes it; publish and ingest read it.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
 import { newEd25519PrivateKey } from '../core/fresh-keys.js';
 import { isPublicKeyText, publicKeyText } from '../core/manifest-signature.js';
+import { makeDirs } from '../store/make-dirs.js';
 
 export function defaultKeyPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.CANOPY_KEY) return path.resolve(env.CANOPY_KEY);
@@ -28,7 +29,7 @@ export interface PublisherKey {
 export function createKeyFile(file: string, force = false): PublisherKey {
   const privateKey = newEd25519PrivateKey();
   const jwk = privateKey.export({ format: 'jwk' });
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirs(path.dirname(file), 0o700);
   let fd: number;
   try {
     fd = openSync(file, force ? 'w' : 'wx', 0o600);

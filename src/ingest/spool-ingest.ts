@@ -4,7 +4,7 @@
  * scrubbed at start-up, so a crash leaves nothing behind), then ingested like a local file.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,9 +12,10 @@ import { pipeline } from 'node:stream/promises';
 import type { BlockStore } from '../store/block-store.js';
 import { ingestFile, type IngestFileOptions, type IngestResult } from './ingest-file.js';
 import { storeSink } from './sinks.js';
+import { makeDirs } from '../store/make-dirs.js';
 
 export async function spoolAndIngest(body: AsyncIterable<Buffer>, spoolDir: string, store: BlockStore, options: IngestFileOptions): Promise<IngestResult> {
-  mkdirSync(spoolDir, { recursive: true });
+  makeDirs(spoolDir);
   const file = path.join(spoolDir, `upload-${randomBytes(6).toString('hex')}`);
   try {
     await pipeline(Readable.from(body), createWriteStream(file, { highWaterMark: 4 << 20 }));

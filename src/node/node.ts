@@ -4,7 +4,8 @@
  * back a start that fails half way. It wires and holds run-time state (the peer listener,
  * the renewal timer); every behaviour lives in a file of its own.
  */
-import type { CanopyError } from '../core/errors.js';
+import { CanopyError } from '../core/errors.js';
+import { makeDirs } from '../store/make-dirs.js';
 import { applyReload, type ReloadPlan } from './reload-plan.js';
 import { HISTORY_KEEP_COUNT, startHistoryRetention } from '../catalog/history-retention.js';
 import { X509Certificate } from 'node:crypto';
@@ -59,6 +60,7 @@ export class CanopyNode {
 
   /** Loads or obtains this node's credentials (creating the CA on a root's first start, enrolling with the token otherwise), then builds the node. */
   static async open(config: NodeConfig): Promise<CanopyNode> {
+    dataDirectory(config.dataDir);
     const log = createLogger({ node: config.name });
     const toldRevoked = new Set<string>();
     const prepare = (authorityStore?: AuthorityStore, ca?: CaMaterial) =>
@@ -325,4 +327,14 @@ function closeServer(server: http.Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/** The data directory, made if missing before anything is written into it: a path that cannot be one fails here, naming it. */
+function dataDirectory(dir: string): void {
+  try {
+    makeDirs(dir);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CanopyError('ERR_CONFIG_INVALID', `data: cannot make the data directory ${dir}: ${e.message}`, { cause: err });
+  }
 }

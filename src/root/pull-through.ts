@@ -12,7 +12,6 @@
  * with Retry-After, 503 for the rest), never a broken connection before the first byte.
  */
 import path from 'node:path';
-import { mkdir } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { Attributes } from '../core/attributes.js';
 import { matches, parseCriteria } from '../core/criteria.js';
@@ -28,6 +27,7 @@ import { isDigest, isRepository, isTag } from '../registry/reference.js';
 import { RegistryClient, type FetchedManifest } from '../registry/registry-client.js';
 import type { OciPullBody } from '../wire/messages.js';
 import type { PullAnswer } from '../edge/oci/pull-through-serve.js';
+import { makeDirs } from '../store/make-dirs.js';
 
 export interface PullThroughDeps {
   config: PullThroughConfig;
@@ -167,7 +167,7 @@ export class PullThrough {
     this.upstreamRequests.blobs++;
     const file = path.join(this.deps.spoolDir, `pull-${digest.slice(7, 23)}-${randomBytes(4).toString('hex')}`);
     const relay = new BlobRelay(file, digest, `${registry}/${repository}`, async () => {
-      await mkdir(this.deps.spoolDir, { recursive: true });
+      makeDirs(this.deps.spoolDir);
       return this.client(registry).blob(repository, digest);
     });
     const pull: BlobPull = { relay, readers: new Set(), followers: new Set(), state: 'fetching' };

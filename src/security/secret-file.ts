@@ -1,10 +1,11 @@
 /** Small files that hold keys and security state: written atomically, private ones with mode 0600. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { makeDirs } from '../store/make-dirs.js';
 
 export function writeFileAtomic(file: string, text: string, mode = 0o644): void {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirs(path.dirname(file), 0o700);
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   const fd = openSync(tmp, 'wx', mode);
   try {

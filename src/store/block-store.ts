@@ -21,7 +21,6 @@
  * reads the same index and volumes concurrently and never writes.
  */
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { CanopyError } from '../core/errors.js';
 import { blockPool, unpooled, type Lease } from '../core/block-pool.js';
@@ -43,6 +42,7 @@ import { noWritableVolume } from './volume-health.js';
 import { VolumeCommitters, type StoreWriter } from './volume-commit.js';
 import { VolumeSet } from './volume-set.js';
 import type { VolumeConfig } from './volume-spec.js';
+import { makeDirs } from './make-dirs.js';
 
 export type { VolumeConfig } from './volume-spec.js';
 export type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats } from './store-types.js';
@@ -85,7 +85,7 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     this.policy = options.evictionPolicy ?? 'lru';
     this.log = options.log;
     this.verification = new ReadVerification(options.verifyReads ?? verifyReadsFromEnv());
-    if (!this.readOnly) mkdirSync(dataDir, { recursive: true });
+    if (!this.readOnly) makeDirs(dataDir);
     this.index = new IndexDb(path.join(dataDir, 'index.db'), this.readOnly);
     this.committers = new VolumeCommitters(this.index);
     const freshIds = readableIds(paths, this.index.allVolumes().map((v) => v.id));

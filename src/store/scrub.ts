@@ -15,11 +15,12 @@
  *   configured are marked lost;
  * - blocks no content uses (an ingest interrupted before its manifest) are deleted.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { isHashHex, sha256Hex } from '../core/hash.js';
 import type { BlockRow, IndexDb } from './index-db.js';
 import type { Volume } from './volume.js';
+import { makeDirs } from './make-dirs.js';
 
 export interface ScrubReport {
   tempFiles: number;
@@ -59,7 +60,7 @@ function scrubVolume(index: IndexDb, volume: Volume, report: ScrubReport): void 
   const tmp = path.join(volume.dir, 'tmp');
   report.tempFiles += readdirSync(tmp).length;
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  makeDirs(tmp);
   const expected = new Map(index.blocksOn(volume.id).map((b) => [b.hash, b]));
   scrubPacks(index, volume, expected, report);
   const blocksDir = path.join(volume.dir, 'blocks');

@@ -24,6 +24,7 @@ import { PackArena, writeAll, writePack, type PackLocation } from './pack-write.
 import { SMALL_BLOCK_BYTES, writeSmall, type StagedFile } from './small-write.js';
 import type { WeightedVolume } from './placement.js';
 import type { VolumeConfig } from './volume-spec.js';
+import { makeDirs } from './make-dirs.js';
 
 export type VolumeState = 'ok' | 'full' | 'read-only' | 'failed';
 export type IoErrorKind = 'full' | 'failed' | 'missing' | 'other';
@@ -126,7 +127,7 @@ export class Volume implements WeightedVolume {
       } else {
         id = freshId;
         if (readOnly) return failed(id, `no ${MARKER} marker: not a volume`);
-        mkdirSync(dir, { recursive: true });
+        makeDirs(dir);
         // Temp and rename, so a crash never leaves an empty marker behind.
         writeFileSync(`${markerPath}.tmp`, `${JSON.stringify({ id })}\n`);
         renameSync(`${markerPath}.tmp`, markerPath);
@@ -331,11 +332,11 @@ export class Volume implements WeightedVolume {
  */
 function makeLayout(dir: string): void {
   const blocks = path.join(dir, 'blocks');
-  mkdirSync(path.join(dir, 'tmp'), { recursive: true });
-  mkdirSync(blocks, { recursive: true });
+  makeDirs(path.join(dir, 'tmp'));
+  makeDirs(blocks);
   const existing = new Set(readdirSync(blocks));
   // packs/ (pack-write.ts) is new in volumes made before it: created, and made durable, like a shard.
-  let created = mkdirSync(path.join(dir, 'packs'), { recursive: true }) !== undefined;
+  let created = makeDirs(path.join(dir, 'packs')) !== undefined;
   for (let i = 0; i < 256; i++) {
     const shard = i.toString(16).padStart(2, '0');
     if (existing.has(shard)) continue;

@@ -45,6 +45,14 @@ describe('CLI errors', () => {
     }
   });
 
+  // A path under /proc exists as a parent but refuses every child with ENOENT: Node's own
+  // recursive mkdir loops on that for ever (the node spun at 100 % CPU, never ready).
+  it('refuses a data directory that cannot be made, at once and naming it', async () => {
+    const r = await runCli(['node', '--root', '--data', '/proc/canopy-no-such-dir/data', '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0', '--s3-port', '0'], { timeoutMs: 20_000 });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /ERR_CONFIG_INVALID.*data: cannot make the data directory \/proc\/canopy-no-such-dir\/data: ENOENT/);
+  });
+
   it('names the variable when a memory size in the environment is bad, and does not start', async () => {
     for (const name of ['CANOPY_READ_AHEAD', 'CANOPY_BLOCK_CACHE', 'CANOPY_BLOCK_POOL']) {
       const r = await runCli(['node', '--root', '--data', `${dir.path}/env-${name}`, '--peer-port', '0', '--api-port', '0', '--http-port', '0', '--ftp-port', '0', '--s3-port', '0'], { env: { [name]: 'lots' }, timeoutMs: 20_000 });

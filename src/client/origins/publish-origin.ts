@@ -5,7 +5,7 @@
  * version only when the origin's ETag, Last-Modified or size changed. A new version moves
  * only the blocks that changed (nodes keep the blocks they hold, by hash).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +14,7 @@ import type { ApiClient } from '../api-client.js';
 import { publishWith, type PublishFileOptions, type PublishResult } from '../publish-file.js';
 import { openOrigin, type OriginOptions } from './open-origin.js';
 import { describeVersion, sameVersion, type OriginVersion } from './origin.js';
+import { makeDirs } from '../../store/make-dirs.js';
 
 export interface OriginPublishOptions extends PublishFileOptions, OriginOptions {
   /** Where the origin versions already published are remembered (default: originStatePath()). */
@@ -52,7 +53,7 @@ function readState(file: string): Record<string, StateEntry> {
 }
 
 function writeState(file: string, state: Record<string, StateEntry>): void {
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDirs(path.dirname(file), 0o700);
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, file);

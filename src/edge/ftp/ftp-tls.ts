@@ -5,10 +5,11 @@
  * self-signed server).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { CanopyError } from '../../core/errors.js';
+import { makeDirs } from '../../store/make-dirs.js';
 
 /**
  * The context for AUTH TLS. A configured certificate that cannot be loaded is a
@@ -30,7 +31,7 @@ function selfSigned(dataDir: string): [string, string] {
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
   if (!existsSync(cert) || !existsSync(key)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir, 0o700);
     try {
       execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '3650', '-subj', '/CN=canopy-ftp', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
     } catch (err) {
