@@ -249,7 +249,11 @@ async function waitReady(child: ChildProcess, name: string, dataDir: string): Pr
     recordStartFailure(message);
     throw new CanopyError('ERR_TIMEOUT', message);
   }
-  throw new CanopyError('ERR_DISTRIBUTION_FAILED', `node ${name} exited before it was ready; see ${path.join(dataDir, 'node.log')}`);
+  // Its last words are in its log: shown here, so a failed start says why without opening it.
+  if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  const how = child.signalCode ? `signal ${child.signalCode}` : `exit code ${child.exitCode}`;
+  const log = path.join(dataDir, 'node.log');
+  throw new CanopyError('ERR_DISTRIBUTION_FAILED', `node ${name} exited before it was ready (${how}); see ${log}; its last lines:\n${logTail(log, 10)}`);
 }
 
 export async function stopProcess(child: ChildProcess): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * A node that hangs in its start is described, killed and started once more by LocalNetwork
  * (as systemd does past TimeoutStartSec); the description goes where CI prints it. The hang
- * is real: a module preloaded into the first process never lets the node's code load.
+ * is real: a module preloaded into the first process never lets the node's code load. A node
+ * that exits before it is ready is reported with its exit and the last lines of its log.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { LocalNetwork } from '../../src/demo/local-network.js';
 import { apiFetch } from '../helpers/api-fetch.js';
 import { tempDir } from '../helpers/cli.js';
 
-describe('a node that hangs in its start', () => {
+describe('a node that fails to start', () => {
   const dir = tempDir('canopy-restart-');
   const network = new LocalNetwork(path.join(dir.path, 'net'));
   const saved = { timeout: process.env.CANOPY_READY_TIMEOUT_MS, log: process.env.CANOPY_STUCK_LOG };
@@ -41,5 +42,15 @@ describe('a node that hangs in its start', () => {
     assert.match(text, /node root was not ready within 4000 ms/);
     assert.match(text, /state S, CPU/, 'the hung process was described before it was killed');
     assert.equal(text.match(/^--- /gm)?.length, 1, 'one failure recorded: the second start was ready');
+  });
+
+  it('says how a node that exits before it is ready ended, with its last log lines', async () => {
+    network.envFor.set('quits', { CANOPY_BLOCK_POOL: 'lots' });
+    await assert.rejects(network.spawnNode({ name: 'quits', attrs: {} }, 1, ['--root']), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'ERR_DISTRIBUTION_FAILED');
+      assert.match(err.message, /^node quits exited before it was ready \(exit code 1\); see .*node\.log; its last lines:\n/);
+      assert.match(err.message, /CANOPY_BLOCK_POOL/, 'the log line that says why');
+      return true;
+    });
   });
 });
