@@ -294,9 +294,9 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     return this.reads.lease(hash, take);
   }
 
-  /** A trusted block in pieces for a socket (block-reads.ts); undefined when this read must hash it (`getLease`). */
-  pieces(hash: string, pieceBytes: number): AsyncIterable<ReadPiece> | undefined {
-    return this.reads.pieces(hash, pieceBytes);
+  /** A trusted block in pieces for a socket (block-reads.ts), from byte `from`; undefined when this read must hash it (`getLease`). */
+  pieces(hash: string, pieceBytes: number, from = 0): AsyncIterable<ReadPiece> | undefined {
+    return this.reads.pieces(hash, pieceBytes, from);
   }
 
   private drop(volume: Volume, hash: string, length: number): void {

@@ -55,11 +55,11 @@ export class StoreReads {
     return lease;
   }
 
-  pieces(hash: string, pieceBytes: number): AsyncIterable<ReadPiece> | undefined {
+  pieces(hash: string, pieceBytes: number, from = 0): AsyncIterable<ReadPiece> | undefined {
     if (this.c.verification.mustHash(hash)) return undefined;
     const { length, volume, packed } = this.locate(hash);
     this.touch(hash);
-    return this.checked(volume, hash, length, volume.readPieces(hash, length, pieceBytes, (n) => blockPool.take(n), packed));
+    return this.checked(volume, hash, length, volume.readPieces(hash, length, pieceBytes, (n) => blockPool.take(n), packed, Math.min(from, length)));
   }
 
   private async *checked(volume: Volume, hash: string, length: number, pieces: AsyncGenerator<ReadPiece>): AsyncGenerator<ReadPiece> {

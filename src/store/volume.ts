@@ -305,9 +305,9 @@ export class Volume implements WeightedVolume {
    * The block in pieces, each read as the socket is ready for it (block-reads.ts): pieces are
    * the size of the ones a node receives, so sending and receiving share the pool's buffers.
    */
-  readPieces(hash: string, length: number, pieceBytes: number, take: (length: number) => Lease, packed?: PackLocation): AsyncGenerator<ReadPiece> {
+  readPieces(hash: string, length: number, pieceBytes: number, take: (length: number) => Lease, packed?: PackLocation, from = 0): AsyncGenerator<ReadPiece> {
     const file = packed ? this.packPath(packed.id) : this.blockPath(hash);
-    return readPieces(this.handles, file, length, pieceBytes, take, pieceBytes, packed?.offset);
+    return readPieces(this.handles, file, length - from, pieceBytes, take, pieceBytes, (packed?.offset ?? 0) + from);
   }
 
   async remove(hash: string): Promise<void> {

@@ -14,7 +14,7 @@
  *
  * `RelayFeed` is one block in flight at this node; `RelayFeeds` the node's feeds by content.
  */
-import { byteLength, type BlockBytes } from '../core/block-bytes.js';
+import { byteLength, type BlockBytes, type OwnedPiece } from '../core/block-bytes.js';
 import { CanopyError } from '../core/errors.js';
 
 /** Largest piece on the wire for a block sent in parts: the unit of cut-through. */
@@ -28,19 +28,28 @@ export function pieceBytes(blockLength: number): number {
   return Math.min(PIECE_BYTES, Math.max(64 * 1024, Math.ceil(blockLength / 4)));
 }
 
+/**
+ * Bytes [from, length) of the block as stored here, in pieces that carry their `flushed`
+ * (store/block-reads.ts); undefined when the store cannot give them (the feed then finishes
+ * from the received bytes).
+ */
+export type StoredRest = (from: number) => AsyncIterable<OwnedPiece> | undefined;
+
 export class RelayFeed {
   /** Unverified pieces from the upstream copy, in order. */
   private readonly pieces: (readonly Buffer[])[] = [];
   private receivedBytes = 0;
   /** The verified block, once held (from this copy or another). */
   private whole: readonly Buffer[] | undefined;
+  /** Where readers still behind at verification read the rest: the store, not the received buffers. */
+  private rest: StoredRest | undefined;
   private failure: Error | undefined;
   private wake: (() => void) | undefined;
   private waiting: Promise<void> | undefined;
   /** Bytes handed to readers, for the metrics. */
   relayed = 0;
-  /** Readers whose socket may still hold some of the bytes, and who waits for there to be none. */
-  private readers = 0;
+  /** Readers whose socket may still hold some of the received bytes, and who waits for there to be none. */
+  private holding = 0;
   private unread: (() => void)[] = [];
 
   constructor(readonly length: number) {}
@@ -61,10 +70,16 @@ export class RelayFeed {
     this.notify();
   }
 
-  /** The block verified and stored: readers get the rest from these bytes. */
-  complete(whole: BlockBytes): void {
+  /**
+   * The block verified and stored: readers get the rest from `rest` (the store) if given,
+   * else from these bytes. Read from the store, a reader behind lets go of the received
+   * buffers as soon as its socket has sent what it had of them: a stored block's 4 MiB no
+   * longer wait for the slowest reader to send its tail (notes/issue-15.md, Session 19).
+   */
+  complete(whole: BlockBytes, rest?: StoredRest): void {
     if (this.ended) return;
     this.whole = Buffer.isBuffer(whole) ? [whole] : (whole as readonly Buffer[]);
+    this.rest = rest;
     this.notify();
   }
 
@@ -80,44 +95,48 @@ export class RelayFeed {
    * referenced any more (its socket has flushed the reply, or closed). The bytes are the
    * receiving request's pooled buffers, given back only when every reader is done (whenUnread).
    */
-  reader(): { pieces: AsyncGenerator<BlockBytes>; done: () => void } {
-    this.readers++;
-    let open = true;
-    const done = () => {
-      if (!open) return;
-      open = false;
-      if (--this.readers > 0) return;
+  reader(): { pieces: AsyncGenerator<BlockBytes | OwnedPiece>; done: () => void } {
+    this.holding++;
+    let holds = true;
+    const letGo = () => {
+      if (!holds) return;
+      holds = false;
+      if (--this.holding > 0) return;
       const waiting = this.unread;
       this.unread = [];
       for (const fn of waiting) fn();
     };
-    return { pieces: this.read(), done };
+    return { pieces: this.read(letGo), done: letGo };
   }
 
-  /** Runs `fn` once no reader holds any of the bytes (now if none does). Only for a feed no new reader can find (ended and removed). */
+  /** Runs `fn` once no reader holds any of the received bytes (now if none does). Only for a feed no new reader can find (ended and removed). */
   whenUnread(fn: () => void): void {
-    if (this.readers === 0) fn();
+    if (this.holding === 0) fn();
     else this.unread.push(fn);
   }
 
   /**
    * The block's bytes for one reader, in pieces as they become available: unverified
    * upstream pieces except the one that would complete the block, then (once verified) the
-   * rest. Throws ERR_RELAY_ABORTED if this node's copy fails first.
+   * rest. Throws ERR_RELAY_ABORTED if this node's copy fails first. `letGo`: called once
+   * this reader no longer refers to the received bytes (its socket has sent them).
    */
-  async *read(): AsyncGenerator<BlockBytes> {
+  async *read(letGo?: () => void): AsyncGenerator<BlockBytes | OwnedPiece> {
     let sent = 0;
     let next = 0;
     for (;;) {
       if (this.failure) throw this.failure;
       if (this.whole) {
+        const stored = this.storedFrom(sent);
+        if (stored) return yield* this.readStored(stored, letGo);
         for (const piece of slices(this.whole, sent, this.length, pieceBytes(this.length))) {
           this.relayed += byteLength(piece);
           yield piece;
         }
         return;
       }
-      while (next < this.pieces.length) {
+      // Once the block is stored, a reader behind stops taking received pieces (the store serves the rest).
+      while (next < this.pieces.length && !(this.whole && this.rest)) {
         const piece = this.pieces[next]!;
         const size = byteLength(piece);
         // The completing piece waits for verification (the whole-block branch above sends it).
@@ -129,6 +148,29 @@ export class RelayFeed {
       }
       if (this.failure || this.whole) continue;
       await this.changed();
+    }
+  }
+
+  /** The stored rest from `from`, or undefined (no store given, or it cannot read the block now: the received bytes serve). */
+  private storedFrom(from: number): AsyncIterable<OwnedPiece> | undefined {
+    try {
+      return this.rest?.(from);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The rest from the store. Write callbacks come in order, so once the first of these pieces
+   * is flushed, so is every received piece this reader sent before it: it lets go then.
+   */
+  private async *readStored(stored: AsyncIterable<OwnedPiece>, letGo: (() => void) | undefined): AsyncGenerator<OwnedPiece> {
+    let first = letGo;
+    for await (const piece of stored) {
+      this.relayed += piece.bytes.length;
+      const then = first;
+      first = undefined;
+      yield then ? { bytes: piece.bytes, flushed: () => (piece.flushed(), then()) } : piece;
     }
   }
 
@@ -223,9 +265,9 @@ export class RelayFeeds {
     return this.lost.get(contentId)?.has(index) ?? false;
   }
 
-  /** The block is verified and stored: readers finish from `whole`, new readers read the store. */
-  complete(contentId: string, index: number, whole: BlockBytes): void {
-    this.get(contentId, index)?.complete(whole);
+  /** The block is verified and stored: readers finish from `rest` (or `whole`), new readers read the store. */
+  complete(contentId: string, index: number, whole: BlockBytes, rest?: StoredRest): void {
+    this.get(contentId, index)?.complete(whole, rest);
     this.remove(contentId, index);
     this.lost.get(contentId)?.delete(index);
   }

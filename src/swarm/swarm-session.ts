@@ -21,7 +21,7 @@ import { stuckReason, type Stuck } from './stuck.js';
 import { pipelineLimits } from './pipeline.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenBucket } from './token-bucket.js';
-import { ReplyViews, type RelayFeed, type RelayFeeds } from './relay-feed.js';
+import { pieceBytes, ReplyViews, type RelayFeed, type RelayFeeds } from './relay-feed.js';
 import type { Reply } from '../wire/peer-connection.js';
 
 export interface SessionDeps {
@@ -356,7 +356,8 @@ export class SwarmSession {
     }
     // Verified and stored: its relay readers get the rest (the held-back piece included).
     views.add(this.deps.relays?.get(this.contentId, index));
-    this.deps.relays?.complete(this.contentId, index, parts);
+    // Readers still behind read the rest from the store, so these buffers go back sooner (relay-feed.ts).
+    this.deps.relays?.complete(this.contentId, index, parts, (from) => this.deps.store.pieces(block.hash, pieceBytes(block.length), from));
     this.deps.onReceived?.(length, 'kept');
     this.handle({ type: 'block', peer, index, valid: true });
     this.deps.onStored(index, length);

@@ -134,6 +134,64 @@ describe('who holds views of a received block (its pooled buffers go back after 
   });
 });
 
+describe('a stored block relayed on from the store', () => {
+  /** The store's side: the block's bytes from `from`, in pieces whose `flushed` is recorded. */
+  function storedRest(block: Buffer, size: number, log: string[]) {
+    return (from: number) =>
+      (async function* () {
+        for (let at = from; at < block.length; at += size) {
+          const n = at;
+          yield { bytes: block.subarray(at, Math.min(block.length, at + size)), flushed: () => log.push(`flushed ${n}`) };
+        }
+      })();
+  }
+
+  it('a reader behind at verification gets the rest from the store, and lets go of the received bytes once its first stored piece is sent', async () => {
+    const block = Buffer.from(Array.from({ length: 4 * PIECE_BYTES }, (_, i) => (i * 7) & 0xff));
+    const feed = new RelayFeed(block.length);
+    const log: string[] = [];
+    const r = feed.reader();
+    const views = new ReplyViews();
+    views.add(feed);
+    for (const p of slices([block], 0, 2 * PIECE_BYTES, PIECE_BYTES)) feed.push(p);
+    const got: Buffer[] = [];
+    const first = await r.pieces.next();
+    got.push(joined(first.value as readonly Buffer[]));
+    // Verified and stored while the reader has sent one piece of four.
+    feed.complete([block], storedRest(block, PIECE_BYTES, log));
+    views.whenDone(() => log.push('released'));
+    const stored: { bytes: Buffer; flushed: () => void }[] = [];
+    for (let p = await r.pieces.next(); !p.done; p = await r.pieces.next()) {
+      assert.ok(!Array.isArray(p.value) && !Buffer.isBuffer(p.value), 'after verification, only stored pieces');
+      const piece = p.value as { bytes: Buffer; flushed: () => void };
+      stored.push(piece);
+      got.push(piece.bytes);
+    }
+    assert.deepEqual(Buffer.concat(got), block, 'the reader got every byte once, in order');
+    // The second piece had arrived but was not yet taken: it comes from the store too, with the two not yet received.
+    assert.equal(stored.length, 3);
+    assert.deepEqual(log, [], 'nothing sent yet: the received bytes are still referenced');
+    stored[0]!.flushed();
+    assert.deepEqual(log, [`flushed ${PIECE_BYTES}`, 'released'], 'the received buffers go back once the first stored piece is sent');
+    for (const p of stored.slice(1)) p.flushed();
+    r.done();
+    assert.equal(log.filter((l) => l === 'released').length, 1, 'released once');
+  });
+
+  it('finishes from the received bytes when the store cannot read the block', async () => {
+    const block = Buffer.alloc(3 * PIECE_BYTES, 9);
+    for (const rest of [() => undefined, () => { throw new Error('evicted'); }]) {
+      const feed = new RelayFeed(block.length);
+      const r = reader(feed);
+      feed.push([block.subarray(0, PIECE_BYTES)]);
+      await tick();
+      feed.complete([block], rest);
+      await r.done;
+      assert.deepEqual(r.all(), block);
+    }
+  });
+});
+
 describe('scheduler and a lost relay', () => {
   it('a relay that lost a block is not asked for it again until it says have, and is not choked', () => {
     const MiB = 2 ** 20;
