@@ -35,6 +35,7 @@ import { storeStats } from './store-stats.js';
 import { ReadVerification, verifyReadsFromEnv } from './read-verification.js';
 import type { ReadPiece } from './block-reads.js';
 import { StoreReads } from './store-reads.js';
+import { BlockIntake } from './block-intake.js';
 import type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats } from './store-types.js';
 import { classifyIoError, isReadOnlyError, readableIds, Volume } from './volume.js';
 import { VolumeChoice } from './volume-choice.js';
@@ -248,6 +249,27 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
       return true;
     }
     return false;
+  }
+
+  /** A block written as it arrives, checked against `hash` when whole (block-intake.ts). */
+  intake(hash: string, length: number, hint?: StripeHint): BlockIntake {
+    if (this.readOnly) throw new CanopyError('ERR_STORE_IO', 'this store is open read-only');
+    return new BlockIntake(hash, length, {
+      reserve: (tried) => this.chooseVolume(hash, length, hint, tried),
+      unreserve: (volume) => void (volume.pendingBytes -= length),
+      setAside: (volume, err, tried) => this.setAside(volume, err, tried),
+      commit: async (volume, staged) => {
+        await this.committers.of(volume).submit({ staged, hint, deferred: false }, false);
+        this.verification.written(hash);
+      },
+      claim: (written) => {
+        if (this.has(hash) || this.writing.has(hash)) return false;
+        const entry = written.finally(() => this.writing.delete(hash));
+        entry.catch(() => undefined); // A failed commit is the intake's to report.
+        this.writing.set(hash, entry);
+        return true;
+      },
+    });
   }
 
   /** Batches committed and blocks in them since the store opened (group commit at work). */

@@ -15,6 +15,7 @@
  * `RelayFeed` is one block in flight at this node; `RelayFeeds` the node's feeds by content.
  */
 import { byteLength, type BlockBytes, type OwnedPiece } from '../core/block-bytes.js';
+import type { Lease } from '../core/block-pool.js';
 import { CanopyError } from '../core/errors.js';
 
 /** Largest piece on the wire for a block sent in parts: the unit of cut-through. */
@@ -35,9 +36,27 @@ export function pieceBytes(blockLength: number): number {
  */
 export type StoredRest = (from: number) => AsyncIterable<OwnedPiece> | undefined;
 
+/** Bytes [from, to) of the block as written so far, unverified (store/block-intake.ts `read`). */
+export type WrittenBytes = (from: number, to: number) => AsyncIterable<OwnedPiece>;
+
+/**
+ * A piece as received: its views and, for a block written as it arrives, the pooled
+ * buffers behind them, of which the feed holds a share until the piece is in the block's
+ * temp file (`spilled`: read from there since).
+ */
+interface Received {
+  views: readonly Buffer[];
+  leases: readonly Lease[] | undefined;
+  at: number;
+  spilled: boolean;
+}
+
 export class RelayFeed {
   /** Unverified pieces from the upstream copy, in order. */
-  private readonly pieces: (readonly Buffer[])[] = [];
+  private readonly pieces: Received[] = [];
+  /** How many pieces from the start are spilled, and where their bytes are read now. */
+  private spilledCount = 0;
+  private written: WrittenBytes | undefined;
   private receivedBytes = 0;
   /** The verified block, once held (from this copy or another). */
   private whole: readonly Buffer[] | undefined;
@@ -62,12 +81,32 @@ export class RelayFeed {
     return this.whole !== undefined || this.failure !== undefined;
   }
 
-  /** An unverified piece arrived from upstream. */
-  push(parts: readonly Buffer[]): void {
+  /** An unverified piece arrived from upstream; with `leases`, the feed keeps a share of them until `spill` or its end. */
+  push(parts: readonly Buffer[], leases?: readonly Lease[]): void {
     if (this.ended) return;
-    this.pieces.push(parts);
+    for (const l of leases ?? []) l.retain();
+    this.pieces.push({ views: parts, leases, at: this.receivedBytes, spilled: false });
     this.receivedBytes += byteLength(parts);
     this.notify();
+  }
+
+  /**
+   * Bytes [0, upTo) are in the block's temp file, which `written` reads: the feed gives back
+   * its share of those pieces' buffers, and readers read them from the file from now on.
+   */
+  spill(upTo: number, written: WrittenBytes): void {
+    this.written = written;
+    for (; this.spilledCount < this.pieces.length; this.spilledCount++) {
+      const p = this.pieces[this.spilledCount]!;
+      if (p.at + byteLength(p.views) > upTo) return;
+      this.giveBack(p);
+    }
+  }
+
+  private giveBack(p: Received): void {
+    if (p.spilled) return;
+    p.spilled = true;
+    for (const l of p.leases ?? []) l.release();
   }
 
   /**
@@ -80,13 +119,19 @@ export class RelayFeed {
     if (this.ended) return;
     this.whole = Buffer.isBuffer(whole) ? [whole] : (whole as readonly Buffer[]);
     this.rest = rest;
-    this.notify();
+    this.ending();
   }
 
   /** This node's copy failed (corrupt, source gone, session ended): every reader's reply ends with ERR_RELAY_ABORTED. */
   abort(why: string): void {
     if (this.ended) return;
     this.failure = new CanopyError('ERR_RELAY_ABORTED', `relay of a block still arriving here stopped: ${why}`);
+    this.ending();
+  }
+
+  /** Ended: the feed's shares of received buffers go back (readers hold their own for what they sent). */
+  private ending(): void {
+    for (const p of this.pieces) if (p.leases) this.giveBack(p);
     this.notify();
   }
 
@@ -129,6 +174,7 @@ export class RelayFeed {
       if (this.whole) {
         const stored = this.storedFrom(sent);
         if (stored) return yield* this.readStored(stored, letGo);
+        if (byteLength(this.whole) < this.length) throw new CanopyError('ERR_RELAY_ABORTED', 'the block is no longer readable here: ask again');
         for (const piece of slices(this.whole, sent, this.length, pieceBytes(this.length))) {
           this.relayed += byteLength(piece);
           yield piece;
@@ -138,16 +184,44 @@ export class RelayFeed {
       // Once the block is stored, a reader behind stops taking received pieces (the store serves the rest).
       while (next < this.pieces.length && !(this.whole && this.rest)) {
         const piece = this.pieces[next]!;
-        const size = byteLength(piece);
+        const size = byteLength(piece.views);
         // The completing piece waits for verification (the whole-block branch above sends it).
         if (sent + size >= this.length) break;
         next++;
         sent += size;
         this.relayed += size;
-        yield piece;
+        if (piece.spilled) yield* this.readWritten(piece.at, piece.at + size);
+        else if (piece.leases) yield* this.lent(piece);
+        else yield piece.views;
       }
       if (this.failure || this.whole) continue;
       await this.changed();
+    }
+  }
+
+  /** A received piece, its buffers held for this reader (a share of its own) until its socket has sent them. */
+  private *lent(piece: Received): Generator<OwnedPiece> {
+    const leases = piece.leases!;
+    for (const l of leases) l.retain();
+    let handed = false;
+    try {
+      const last = piece.views.length - 1;
+      for (const [i, bytes] of piece.views.entries()) {
+        // Write callbacks come in order: the last view's flush covers the piece.
+        if (i === last) handed = true;
+        yield { bytes, flushed: i === last ? () => leases.forEach((l) => l.release()) : () => undefined };
+      }
+    } finally {
+      if (!handed) for (const l of leases) l.release();
+    }
+  }
+
+  /** A spilled piece's bytes, from the block's temp file; a copy that failed meanwhile ends the reader as any failure does. */
+  private async *readWritten(from: number, to: number): AsyncGenerator<OwnedPiece> {
+    try {
+      yield* this.written!(from, to);
+    } catch (err) {
+      throw this.failure ?? err;
     }
   }
 

@@ -22,6 +22,8 @@ import { pipelineLimits } from './pipeline.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenBucket } from './token-bucket.js';
 import { pieceBytes, ReplyViews, type RelayFeed, type RelayFeeds } from './relay-feed.js';
+import { STREAM_MIN_BYTES, StreamedCopy } from './streamed-copy.js';
+import type { Lease } from '../core/block-pool.js';
 import type { Reply } from '../wire/peer-connection.js';
 
 export interface SessionDeps {
@@ -257,6 +259,7 @@ export class SwarmSession {
     this.aborts.set(key, abort);
     const block = this.manifest.blocks[index]!;
     let reply: Reply | undefined;
+    let streamed: StreamedCopy | undefined;
     const views = new ReplyViews();
     try {
       const conn = this.holders.conns.get(peer);
@@ -273,9 +276,11 @@ export class SwarmSession {
       this.awaiting.add(key);
       this.scheduler.sent(peer, index, Date.now());
       const relay = this.deps.relays !== undefined;
-      const onPart = relay ? (parts: readonly Buffer[]) => views.add(this.onPart(key, index, parts)) : undefined;
-      reply = await conn.request('get-block', { contentId: this.contentId, index, ...(relay ? { pieces: true } : {}) }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: this.stopping.signal, onPart });
-      await this.onReply(peer, index, reply.parts, views);
+      // Written as it arrives (streamed-copy.ts), unless small or a client waits for it (it then gets the bytes even if the store cannot keep them).
+      streamed = relay && block.length >= STREAM_MIN_BYTES && !this.waiters.has(index) ? new StreamedCopy(() => this.deps.store.intake(block.hash, block.length, { stripe: this.contentId, index }), (parts, leases) => this.onPart(key, index, parts, leases)) : undefined;
+      const onPart = relay && !streamed ? (parts: readonly Buffer[]) => views.add(this.onPart(key, index, parts)) : undefined;
+      reply = await conn.request('get-block', { contentId: this.contentId, index, ...(relay ? { pieces: true } : {}) }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: this.stopping.signal, onPart, takePart: streamed?.take });
+      await this.onReply(peer, index, reply.parts, views, streamed);
     } catch (err) {
       if (abort.signal.aborted || this.isStopped) return;
       if (this.cancelled.has(key)) return;
@@ -285,6 +290,8 @@ export class SwarmSession {
       this.awaiting.delete(key);
       this.cancelled.delete(key);
       this.endFeed(key, index);
+      // Not kept (failed, a duplicate): its temp file goes.
+      void streamed?.drop();
       // Stored (or dropped): its pooled buffers go back once no relay reader holds them (wire/frame-copier.ts).
       if (reply) views.whenDone(reply.release.bind(reply));
       this.pump();
@@ -292,7 +299,7 @@ export class SwarmSession {
   }
 
   /** A piece of a block arrived: the first copy to send one feeds the block's relay (returned: it holds views of the piece). */
-  private onPart(key: string, index: number, parts: readonly Buffer[]): RelayFeed | undefined {
+  private onPart(key: string, index: number, parts: readonly Buffer[], leases?: readonly Lease[]): RelayFeed | undefined {
     const relays = this.deps.relays!;
     if (this.feedOwner.get(index) !== key) {
       if (this.feedOwner.has(index) || this.scheduler.have.has(index) || this.isStopped) return undefined;
@@ -301,7 +308,7 @@ export class SwarmSession {
       this.deps.onRelaying?.(index, true);
     }
     const feed = relays.get(this.contentId, index);
-    feed?.push(parts);
+    feed?.push(parts, leases);
     return feed;
   }
 
@@ -316,10 +323,12 @@ export class SwarmSession {
   }
 
   /** A block's bytes arrived: verify and keep them, unless another copy was kept first. `views` learns who else got them. */
-  private async onReply(peer: string, index: number, parts: readonly Buffer[], views: ReplyViews): Promise<void> {
+  private async onReply(peer: string, index: number, parts: readonly Buffer[], views: ReplyViews, asked?: StreamedCopy): Promise<void> {
     const block = this.manifest.blocks[index]!;
+    // A holder may answer in one frame (an older build): the bytes are then in the reply.
+    const streamed = parts.length === 0 ? asked : undefined;
     // The block as it arrived, in pieces: hashed and written from them, never joined (core/block-bytes.ts).
-    const length = byteLength(parts);
+    const length = streamed ? streamed.length : byteLength(parts);
     if (this.storing.has(index)) {
       // Another copy is being verified and written: this one is dropped unhashed (the first, once kept, cancels the rest).
       this.deps.onReceived?.(length, 'duplicate');
@@ -336,7 +345,8 @@ export class SwarmSession {
     }
     this.storing.add(index);
     try {
-      await this.deps.store.put(parts, block.hash, { stripe: this.contentId, index });
+      if (streamed) await streamed.keep();
+      else await this.deps.store.put(parts, block.hash, { stripe: this.contentId, index });
     } catch (err) {
       if (isCanopyError(err, 'ERR_BLOCK_HASH_MISMATCH')) {
         this.deps.onReceived?.(length, 'corrupt');
@@ -348,7 +358,7 @@ export class SwarmSession {
       // holder can help, and fetching on would only spend the peers' upload on blocks this
       // node drops: the session ends with the reason (a reader still gets the verified bytes).
       views.kept = true;
-      this.resolveWaiters(index, joined(parts));
+      this.resolveWaiters(index, streamed ? undefined : joined(parts));
       this.deps.onStuck({ reason: stuckReason(err), detail: (err as Error).message });
       return this.fail(err as Error);
     } finally {

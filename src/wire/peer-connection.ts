@@ -74,7 +74,11 @@ interface Pending {
   leases: Lease[];
   partBytes: number;
   onPart: ((parts: readonly Buffer[]) => void) | undefined;
+  takePart: TakePart | undefined;
 }
+
+/** Takes a piece of a reply in parts and the pooled buffers behind it (none for plain buffers), releasing each once. */
+export type TakePart = (parts: readonly Buffer[], leases: readonly Lease[]) => void;
 
 
 export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }> {
@@ -132,8 +136,12 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     return this.closed;
   }
 
-  /** `onPart` sees each piece of a reply sent in `part` frames as it arrives (the reply still carries them all). */
-  async request<T extends MessageType>(type: T, body: MessageBodies[T], options: { payload?: Buffer; timeoutMs?: number; signal?: AbortSignal; onPart?: (parts: readonly Buffer[]) => void } = {}): Promise<Reply> {
+  /**
+   * `onPart` sees each piece of a reply sent in `part` frames as it arrives (the reply still
+   * carries them all). `takePart` instead takes each piece and the pooled buffers behind it
+   * (released by the taker, exactly once each): the reply then carries only its last frame.
+   */
+  async request<T extends MessageType>(type: T, body: MessageBodies[T], options: { payload?: Buffer; timeoutMs?: number; signal?: AbortSignal; onPart?: (parts: readonly Buffer[]) => void; takePart?: TakePart } = {}): Promise<Reply> {
     if (this.closed) throw new CanopyError('ERR_CONNECTION_CLOSED', 'connection is closed');
     const id = this.nextId++;
     const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
@@ -156,7 +164,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
         this.pending.delete(id);
         settle(reject)(new CanopyError('ERR_TIMEOUT', `${type} request got no answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), timer, parts: [], leases: [], partBytes: 0, onPart: options.onPart });
+      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), timer, parts: [], leases: [], partBytes: 0, onPart: options.onPart, takePart: options.takePart });
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
     });
@@ -327,6 +335,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
         // A reply in pieces is bounded like one frame, so a peer cannot grow it without end.
         p.partBytes += byteLength(frame.parts);
         if (p.partBytes > MAX_PAYLOAD_BYTES) return this.destroy(new CanopyError('ERR_WIRE_TOO_LARGE', `a reply in parts exceeds ${MAX_PAYLOAD_BYTES} bytes`));
+        if (p.takePart) return p.takePart(frame.parts, frame instanceof DecodedFrame ? frame.held : []);
         for (const b of frame.parts) p.parts.push(b);
         if (frame instanceof DecodedFrame) p.leases.push(...frame.held);
         p.onPart?.(frame.parts);

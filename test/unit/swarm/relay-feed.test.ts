@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { byteLength, joined, type BlockBytes } from '../../../src/core/block-bytes.js';
+import { blockPool } from '../../../src/core/block-pool.js';
 import { PIECE_BYTES, RelayFeed, RelayFeeds, ReplyViews, slices } from '../../../src/swarm/relay-feed.js';
 import { Bitfield } from '../../../src/swarm/bitfield.js';
 import { SwarmScheduler } from '../../../src/swarm/scheduler.js';
@@ -189,6 +190,68 @@ describe('a stored block relayed on from the store', () => {
       await r.done;
       assert.deepEqual(r.all(), block);
     }
+  });
+});
+
+describe('a block written as it arrives, relayed from memory and then from its temp file', () => {
+  it('holds a share of each piece until it is written, lends readers their own, and reads written pieces from the file', async () => {
+    const block = Buffer.from(Array.from({ length: 4 * PIECE_BYTES }, (_, i) => (i * 13) & 0xff));
+    const feed = new RelayFeed(block.length);
+    const leases = [0, 1, 2, 3].map((k) => {
+      const lease = blockPool.take(PIECE_BYTES);
+      block.copy(lease.bytes, 0, k * PIECE_BYTES, (k + 1) * PIECE_BYTES);
+      return lease;
+    });
+    const reads: [number, number][] = [];
+    const written = (from: number, to: number) =>
+      (async function* () {
+        reads.push([from, to]);
+        yield { bytes: Buffer.from(block.subarray(from, to)), flushed: () => undefined };
+      })();
+    // The wire's share goes once the feed (and, in the node, the intake) took theirs.
+    for (const l of leases.slice(0, 3)) {
+      feed.push([l.bytes], [l]);
+      l.release();
+    }
+    const early = feed.reader();
+    const first = (await early.pieces.next()).value as { bytes: Buffer; flushed: () => void };
+    assert.deepEqual(first.bytes, block.subarray(0, PIECE_BYTES), 'a received piece, lent to the reader');
+    // Pieces 0 and 1 are written: the feed lets go of them; the early reader still holds piece 0 until its socket sent it.
+    feed.spill(2 * PIECE_BYTES, written);
+    assert.equal(leases[0]!.released, false);
+    assert.equal(leases[1]!.released, true, 'written and lent to nobody: back to the pool');
+    first.flushed();
+    assert.equal(leases[0]!.released, true);
+    // A reader that comes now reads the written pieces from the file, the third from memory.
+    const late = feed.reader();
+    const got: Buffer[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = (await late.pieces.next()).value as { bytes: Buffer; flushed: () => void };
+      got.push(Buffer.from(p.bytes));
+      p.flushed();
+    }
+    assert.deepEqual(reads, [[0, PIECE_BYTES], [PIECE_BYTES, 2 * PIECE_BYTES]]);
+    assert.deepEqual(Buffer.concat(got), block.subarray(0, 3 * PIECE_BYTES));
+    // The last piece arrives; the block is stored: the feed's shares go back, readers finish from the store.
+    feed.push([leases[3]!.bytes], [leases[3]!]);
+    leases[3]!.release();
+    feed.complete([], (from) =>
+      (async function* () {
+        yield { bytes: block.subarray(from), flushed: () => undefined };
+      })(),
+    );
+    assert.ok(leases.every((l) => l.released), 'every buffer back once the feed ended and readers sent theirs');
+    const rest = (await late.pieces.next()).value as { bytes: Buffer };
+    assert.deepEqual(rest.bytes, block.subarray(3 * PIECE_BYTES));
+  });
+
+  it('ends a reader of a stored block that the store can no longer read, rather than sending it short', async () => {
+    const feed = new RelayFeed(2 * PIECE_BYTES);
+    const r = reader(feed);
+    feed.push([Buffer.alloc(PIECE_BYTES)]);
+    await tick();
+    feed.complete([], () => undefined);
+    await assert.rejects(r.done, (e: Error & { code?: string }) => e.code === 'ERR_RELAY_ABORTED');
   });
 });
 

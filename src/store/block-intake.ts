@@ -1,0 +1,187 @@
+/**
+ * A block written as it arrives, instead of once whole: each piece is hashed, then written
+ * at its offset into the block's temp file (direct-stream.ts), and may be given back as soon
+ * as it is written. A block received from a peer in `part` frames held every piece until its
+ * last one was in, hashed and written: five or six blocks arriving at once were most of a
+ * swarm member's block pool at its peak (notes/issue-15.md, Session 19).
+ *
+ * Nothing changes in what a reader can see: the temp file is never visible as a block; the
+ * block is checked against `hash` when whole and, only if it matches, committed as any
+ * other (data sync, rename, directory sync, index row: volume-commit.ts); a mismatch, a
+ * failure or `abort` removes the temp file. A crash leaves at worst a temp file, which the
+ * start-up scrub removes. Until `finish`, the bytes already written can be read back from the
+ * temp file (`read`): unverified, for relay readers that fell behind (swarm/relay-feed.ts).
+ */
+import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { open, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { OwnedPiece } from '../core/block-bytes.js';
+import { blockPool, type Lease } from '../core/block-pool.js';
+import { CanopyError } from '../core/errors.js';
+import { DirectStream } from './direct-stream.js';
+import type { StagedBlock, Volume } from './volume.js';
+
+/** What an intake needs of its store (block-store.ts). */
+export interface IntakeDeps {
+  /** A volume with room for the block, its room reserved; `tried` are volumes set aside already. */
+  reserve(tried: Set<string>): Promise<Volume>;
+  /** Gives the reservation back. */
+  unreserve(volume: Volume): void;
+  /** Whether the error sets the volume aside (full, read-only, failed: another may take the block). */
+  setAside(volume: Volume, err: unknown, tried: Set<string>): boolean;
+  /** Makes the staged block durable, visible and indexed. */
+  commit(volume: Volume, staged: StagedBlock): Promise<void>;
+  /**
+   * Claims the block's write for this intake (`written` settles with its commit), or false
+   * when the store holds it already or is writing another copy (that copy is kept instead).
+   */
+  claim(written: Promise<void>): boolean;
+}
+
+interface Opened {
+  volume: Volume;
+  stream: DirectStream;
+  tmpPath: string;
+}
+
+/** Largest piece `read` hands out. */
+const READ_PIECE = 256 * 1024;
+
+export class BlockIntake {
+  private readonly hasher = createHash('sha256');
+  private receivedBytes = 0;
+  private readonly opened: Promise<Opened>;
+  /** The writes, one after the other; rejects with the first failure. */
+  private chain: Promise<unknown>;
+  private settled = false;
+  /** The temp file is gone (discarded) or became the block (committed): nothing left to undo. */
+  private closed = false;
+  /** Called after each write with the bytes now in the temp file. */
+  onWritten: ((written: number) => void) | undefined;
+
+  constructor(
+    readonly hash: string,
+    readonly length: number,
+    private readonly deps: IntakeDeps,
+  ) {
+    this.opened = this.open();
+    this.chain = this.opened;
+    // A failure is reported by finish(); until then nobody may be listening.
+    this.chain.catch(() => undefined);
+  }
+
+  get received(): number {
+    return this.receivedBytes;
+  }
+
+  /** Takes the next piece: hashed now, written in turn; `lease` (if any) is held until it is written. */
+  push(piece: Buffer, lease?: Lease): void {
+    if (this.settled) throw new Error('piece pushed to a finished block intake');
+    if (this.receivedBytes + piece.length > this.length) throw new CanopyError('ERR_BLOCK_HASH_MISMATCH', `block ${this.hash.slice(0, 12)} got more than its ${this.length} bytes`);
+    this.hasher.update(piece);
+    this.receivedBytes += piece.length;
+    lease?.retain();
+    this.chain = this.chain.then(async () => {
+      const { stream } = await this.opened;
+      await stream.write(piece);
+      this.onWritten?.(stream.written);
+    });
+    this.chain.catch(() => undefined).finally(() => lease?.release());
+  }
+
+  /**
+   * Bytes [from, to) as written so far, from the temp file (unverified), in pieces that carry
+   * their `flushed`. Only bytes already written (`onWritten`) may be asked for.
+   */
+  async *read(from: number, to: number): AsyncGenerator<OwnedPiece> {
+    const { tmpPath } = await this.opened;
+    const fh = await open(tmpPath, 'r');
+    try {
+      for (let at = from; at < to; ) {
+        const lease = blockPool.take(Math.min(READ_PIECE, to - at));
+        const { bytesRead } = await fh.read(lease.bytes, 0, lease.bytes.length, at).catch((err: unknown) => (lease.release(), Promise.reject(err)));
+        if (bytesRead < lease.bytes.length) {
+          lease.release();
+          throw new CanopyError('ERR_STORE_IO', `block ${this.hash.slice(0, 12)}: the temp file holds fewer bytes than were written`);
+        }
+        at += bytesRead;
+        yield { bytes: lease.bytes, flushed: () => lease.release() };
+      }
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * The last piece is in: waits for the writes, checks the hash (ERR_BLOCK_HASH_MISMATCH,
+   * nothing kept) and commits the block. A block the store came to hold meanwhile is dropped.
+   */
+  async finish(): Promise<void> {
+    this.settled = true;
+    let opened: Opened;
+    try {
+      await this.chain;
+      opened = await this.opened;
+    } catch (err) {
+      await this.discard();
+      throw err;
+    }
+    const digest = this.hasher.digest('hex');
+    if (this.receivedBytes !== this.length || digest !== this.hash) {
+      await this.discard();
+      throw new CanopyError('ERR_BLOCK_HASH_MISMATCH', `block bytes hash to ${digest.slice(0, 12)} (${this.receivedBytes} bytes), expected ${this.hash.slice(0, 12)} (${this.length})`);
+    }
+    let settle!: (err?: unknown) => void;
+    const written = new Promise<void>((resolve, reject) => (settle = (err) => (err === undefined ? resolve() : reject(err))));
+    written.catch(() => undefined);
+    if (!this.deps.claim(written)) return this.discard();
+    const { volume, stream, tmpPath } = opened;
+    this.closed = true;
+    try {
+      await stream.end();
+      await this.deps.commit(volume, { hash: this.hash, length: this.length, tmpPath, finalPath: volume.blockPath(this.hash), fh: stream.fh });
+      settle();
+    } catch (err) {
+      settle(err);
+      // The commit removes its temp files on failure; a failure before it leaves this one.
+      await stream.fh.close().catch(() => undefined);
+      await unlink(tmpPath).catch(() => undefined);
+      throw new CanopyError('ERR_STORE_IO', `writing block ${this.hash.slice(0, 12)} to ${volume.dir} failed: ${(err as Error).message}`, { cause: err });
+    } finally {
+      this.deps.unreserve(volume);
+    }
+  }
+
+  /** Drops the block: nothing of it stays (its temp file is removed once the writes settle). */
+  async abort(): Promise<void> {
+    this.settled = true;
+    await this.chain.catch(() => undefined);
+    await this.discard();
+  }
+
+  /** A temp file on a volume with room: another volume if one is set aside on the way. */
+  private async open(): Promise<Opened> {
+    const tried = new Set<string>();
+    for (;;) {
+      const volume = await this.deps.reserve(tried);
+      const tmpPath = path.join(volume.dir, 'tmp', `${this.hash}.${randomBytes(6).toString('hex')}`);
+      try {
+        return { volume, stream: await DirectStream.open(tmpPath), tmpPath };
+      } catch (err) {
+        this.deps.unreserve(volume);
+        if (!this.deps.setAside(volume, err, tried)) throw new CanopyError('ERR_STORE_IO', `creating a temp file on ${volume.dir} failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  }
+
+  private async discard(): Promise<void> {
+    const opened = await this.opened.catch(() => undefined);
+    if (!opened || this.closed) return;
+    this.closed = true;
+    const { volume, stream, tmpPath } = opened;
+    await stream.fh.close().catch(() => undefined);
+    await unlink(tmpPath).catch(() => undefined);
+    this.deps.unreserve(volume);
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * A block file written piece by piece as the block arrives (block-intake.ts), with O_DIRECT
+ * as direct-write.ts writes a whole block: pieces of whole pages in page-aligned memory (the
+ * frame copier's block-pool segments, 256 KiB) go to the device from where they are, each at
+ * its offset; anything else (a piece not of whole pages, or in unaligned memory) goes through
+ * an aligned staging buffer from then on, so the file offset of every write stays aligned.
+ * `end()` writes what is staged (padded to a page) and truncates the file to its length.
+ * A file system that refuses O_DIRECT gets a buffered file (`open` decides, once per call).
+ */
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { alignedBuffers, isPageAligned, PAGE_ALIGN } from '../core/aligned-memory.js';
+import { isDirectUnsupported } from './direct-write.js';
+
+const STAGING_BYTES = 1024 * 1024;
+
+export class DirectStream {
+  /** Bytes written to the file (staged ones not counted until they are). */
+  private length = 0;
+  /** The staging buffer and how much of it is filled, once a piece needed it. */
+  private staging: Buffer | undefined;
+  private filled = 0;
+
+  private constructor(
+    readonly fh: FileHandle,
+    private readonly direct: boolean,
+  ) {}
+
+  /** Creates `file` exclusively, with O_DIRECT where the file system allows it. */
+  static async open(file: string): Promise<DirectStream> {
+    try {
+      return new DirectStream(await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o644), true);
+    } catch (err) {
+      if (!isDirectUnsupported(err)) throw err;
+      return new DirectStream(await open(file, 'wx', 0o644), false);
+    }
+  }
+
+  /** Appends `piece`; resolves once the file (or the staging buffer) has it, and `piece` may be reused. */
+  async write(piece: Buffer): Promise<void> {
+    if (!this.direct) return this.writeAt(piece, this.length, piece.length);
+    if (this.staging === undefined && isPageAligned(piece) && piece.length % PAGE_ALIGN === 0) return this.writeAt(piece, this.length, piece.length);
+    this.staging ??= alignedBuffers(STAGING_BYTES, 1, false)[0]!;
+    for (let at = 0; at < piece.length; ) {
+      const n = Math.min(STAGING_BYTES - this.filled, piece.length - at);
+      this.staging.set(piece.subarray(at, at + n), this.filled);
+      this.filled += n;
+      at += n;
+      if (this.filled === STAGING_BYTES) await this.flushStaging();
+    }
+  }
+
+  /** Writes what is staged and sets the file's length; the caller syncs and closes `fh`. */
+  async end(): Promise<void> {
+    if (this.filled > 0) await this.flushStaging();
+    // The last staged write was padded to a page.
+    if ((await this.fh.stat()).size !== this.length) await this.fh.truncate(this.length);
+  }
+
+  /** Bytes in the file so far (readable back from it); staged ones are not yet. */
+  get written(): number {
+    return this.length;
+  }
+
+  private async flushStaging(): Promise<void> {
+    const n = this.filled;
+    const padded = Math.ceil(n / PAGE_ALIGN) * PAGE_ALIGN;
+    this.staging!.fill(0, n, padded);
+    // Staged bytes start where the last whole pages ended: an aligned offset.
+    await this.writeRaw(this.staging!.subarray(0, padded), this.length);
+    this.length += n;
+    this.filled = 0;
+  }
+
+  private async writeAt(piece: Buffer, position: number, n: number): Promise<void> {
+    await this.writeRaw(piece, position);
+    this.length += n;
+  }
+
+  private async writeRaw(bytes: Buffer, position: number): Promise<void> {
+    for (let done = 0; done < bytes.length; ) {
+      const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done, position + done);
+      if (bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+      done += bytesWritten;
+    }
+  }
+}
