@@ -14,7 +14,9 @@
  */
 import { createHash } from 'node:crypto';
 import { randomBytes } from 'node:crypto';
-import { open, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { isPageAligned, PAGE_ALIGN } from '../core/aligned-memory.js';
 import path from 'node:path';
 import type { OwnedPiece } from '../core/block-bytes.js';
 import { blockPool, type Lease } from '../core/block-pool.js';
@@ -47,6 +49,13 @@ interface Opened {
 
 /** Largest piece `read` hands out. */
 const READ_PIECE = 256 * 1024;
+/**
+ * Bytes gathered before a write: 1 MiB (four 256 KiB pieces) per device request instead of
+ * one per piece, which cost a swarm member ~10 % more CPU than whole-block writes (each
+ * request a VM exit here: `iowrite16` in perf), while a block in flight holds at most this
+ * much besides what is being written.
+ */
+export const WRITE_BATCH = 1024 * 1024;
 
 export class BlockIntake {
   private readonly hasher = createHash('sha256');
@@ -55,6 +64,10 @@ export class BlockIntake {
   /** The writes, one after the other; rejects with the first failure. */
   private chain: Promise<unknown>;
   private settled = false;
+  /** Pieces taken but not yet handed to a write, and their buffers. */
+  private batch: Buffer[] = [];
+  private batchLeases: Lease[] = [];
+  private batchBytes = 0;
   /** The temp file is gone (discarded) or became the block (committed): nothing left to undo. */
   private closed = false;
   /** Called after each write with the bytes now in the temp file. */
@@ -75,19 +88,35 @@ export class BlockIntake {
     return this.receivedBytes;
   }
 
-  /** Takes the next piece: hashed now, written in turn; `lease` (if any) is held until it is written. */
+  /**
+   * Takes the next piece: hashed now, written with the pieces before it once WRITE_BATCH
+   * bytes are waiting (or the block is whole); `lease` (if any) is held until it is written.
+   */
   push(piece: Buffer, lease?: Lease): void {
     if (this.settled) throw new Error('piece pushed to a finished block intake');
     if (this.receivedBytes + piece.length > this.length) throw new CanopyError('ERR_BLOCK_HASH_MISMATCH', `block ${this.hash.slice(0, 12)} got more than its ${this.length} bytes`);
     this.hasher.update(piece);
     this.receivedBytes += piece.length;
     lease?.retain();
+    this.batch.push(piece);
+    if (lease) this.batchLeases.push(lease);
+    this.batchBytes += piece.length;
+    if (this.batchBytes >= WRITE_BATCH || this.receivedBytes === this.length) this.writeBatch();
+  }
+
+  private writeBatch(): void {
+    const pieces = this.batch;
+    const leases = this.batchLeases;
+    if (pieces.length === 0) return;
+    this.batch = [];
+    this.batchLeases = [];
+    this.batchBytes = 0;
     this.chain = this.chain.then(async () => {
       const { stream } = await this.opened;
-      await stream.write(piece);
+      await stream.write(pieces);
       this.onWritten?.(stream.written);
     });
-    this.chain.catch(() => undefined).finally(() => lease?.release());
+    this.chain.catch(() => undefined).finally(() => leases.forEach((l) => l.release()));
   }
 
   /**
@@ -95,12 +124,19 @@ export class BlockIntake {
    * their `flushed`. Only bytes already written (`onWritten`) may be asked for.
    */
   async *read(from: number, to: number): AsyncGenerator<OwnedPiece> {
-    const { tmpPath } = await this.opened;
-    const fh = await open(tmpPath, 'r');
+    const { tmpPath, stream } = await this.opened;
+    // Written with O_DIRECT, the bytes are not in the page cache: a buffered read would fill it
+    // from the disk and copy (0.36 CPU s per GiB relayed in the swarm bench); whole pages at
+    // aligned offsets into the pool's aligned buffers are read with O_DIRECT too.
+    const direct = stream.direct && from % PAGE_ALIGN === 0 && (to - from) % PAGE_ALIGN === 0;
+    const fh = await open(tmpPath, direct ? constants.O_RDONLY | constants.O_DIRECT : constants.O_RDONLY);
+    let buffered: FileHandle | undefined;
     try {
       for (let at = from; at < to; ) {
         const lease = blockPool.take(Math.min(READ_PIECE, to - at));
-        const { bytesRead } = await fh.read(lease.bytes, 0, lease.bytes.length, at).catch((err: unknown) => (lease.release(), Promise.reject(err)));
+        // A buffer the pool does not align (a small one) is read without O_DIRECT.
+        const file = direct && !isPageAligned(lease.bytes) ? (buffered ??= await open(tmpPath, 'r')) : fh;
+        const { bytesRead } = await file.read(lease.bytes, 0, lease.bytes.length, at).catch((err: unknown) => (lease.release(), Promise.reject(err)));
         if (bytesRead < lease.bytes.length) {
           lease.release();
           throw new CanopyError('ERR_STORE_IO', `block ${this.hash.slice(0, 12)}: the temp file holds fewer bytes than were written`);
@@ -110,6 +146,7 @@ export class BlockIntake {
       }
     } finally {
       await fh.close().catch(() => undefined);
+      await buffered?.close().catch(() => undefined);
     }
   }
 
@@ -118,6 +155,7 @@ export class BlockIntake {
    * nothing kept) and commits the block. A block the store came to hold meanwhile is dropped.
    */
   async finish(): Promise<void> {
+    this.writeBatch();
     this.settled = true;
     let opened: Opened;
     try {
@@ -156,6 +194,10 @@ export class BlockIntake {
   /** Drops the block: nothing of it stays (its temp file is removed once the writes settle). */
   async abort(): Promise<void> {
     this.settled = true;
+    // Not written: their buffers go back now.
+    for (const l of this.batchLeases) l.release();
+    this.batch = [];
+    this.batchLeases = [];
     await this.chain.catch(() => undefined);
     await this.discard();
   }

@@ -9,6 +9,7 @@ import { alignedBuffers } from '../../../src/core/aligned-memory.js';
 import { blockPool } from '../../../src/core/block-pool.js';
 import { CanopyError } from '../../../src/core/errors.js';
 import { sha256Hex } from '../../../src/core/hash.js';
+import { WRITE_BATCH } from '../../../src/store/block-intake.js';
 import { BlockStore } from '../../../src/store/block-store.js';
 import { tempDirs } from '../../helpers/temp-dirs.js';
 
@@ -72,19 +73,22 @@ describe('block intake', () => {
   it('reads back what is written before the block is whole, and drops a block that does not match', async () => {
     const dir = tempDir();
     const store = new BlockStore(dir, [{ path: path.join(dir, 'v0') }]);
-    const block = randomBytes(1024 * KIB);
+    const block = randomBytes(4 * WRITE_BATCH);
     const intake = store.intake(sha256Hex(Buffer.from('another block')), block.length);
     let upTo = 0;
     const some = new Promise<void>((resolve) => {
       intake.onWritten = (n) => {
         upTo = n;
-        if (n >= 512 * KIB) resolve();
+        if (n >= WRITE_BATCH) resolve();
       };
     });
-    const [a, b] = alignedBuffers(512 * KIB, 2, false);
-    block.copy(a!, 0, 0, 512 * KIB);
-    block.copy(b!, 0, 512 * KIB);
-    intake.push(a!);
+    const [a, b] = alignedBuffers(2 * WRITE_BATCH, 2, false);
+    block.copy(a!, 0, 0, 2 * WRITE_BATCH);
+    block.copy(b!, 0, 2 * WRITE_BATCH);
+    // Written once a batch's worth is waiting.
+    intake.push(a!.subarray(0, WRITE_BATCH / 2));
+    assert.equal(upTo, 0);
+    intake.push(a!.subarray(WRITE_BATCH / 2));
     await some;
     assert.deepEqual(await collect(intake.read(100, upTo)), block.subarray(100, upTo), 'the unverified prefix, from the temp file');
     intake.push(b!);

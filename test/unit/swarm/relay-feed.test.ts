@@ -216,12 +216,17 @@ describe('a block written as it arrives, relayed from memory and then from its t
     const early = feed.reader();
     const first = (await early.pieces.next()).value as { bytes: Buffer; flushed: () => void };
     assert.deepEqual(first.bytes, block.subarray(0, PIECE_BYTES), 'a received piece, lent to the reader');
-    // Pieces 0 and 1 are written: the feed lets go of them; the early reader still holds piece 0 until its socket sent it.
+    // Pieces 0 and 1 are written: the feed lets go of piece 0, which every reader took (the
+    // early reader holds its own share until its socket sent it), and keeps piece 1, which the
+    // early reader has not taken yet.
     feed.spill(2 * PIECE_BYTES, written);
     assert.equal(leases[0]!.released, false);
-    assert.equal(leases[1]!.released, true, 'written and lent to nobody: back to the pool');
     first.flushed();
     assert.equal(leases[0]!.released, true);
+    assert.equal(leases[1]!.released, false, 'written, but a reader has yet to take it');
+    // The early reader goes away: piece 1 goes back too.
+    early.done();
+    assert.equal(leases[1]!.released, true, 'written and wanted by no reader: back to the pool');
     // A reader that comes now reads the written pieces from the file, the third from memory.
     const late = feed.reader();
     const got: Buffer[] = [];
