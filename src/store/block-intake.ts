@@ -47,8 +47,9 @@ interface Opened {
   tmpPath: string;
 }
 
-/** Largest piece `read` hands out. */
+/** Largest piece `read` hands out, and how much it reads at once. */
 const READ_PIECE = 256 * 1024;
+const READ_CHUNK = 1024 * 1024;
 /**
  * Bytes gathered before a write: 1 MiB (four 256 KiB pieces) per device request instead of
  * one per piece, which cost a swarm member ~10 % more CPU than whole-block writes (each
@@ -133,7 +134,7 @@ export class BlockIntake {
     let buffered: FileHandle | undefined;
     try {
       for (let at = from; at < to; ) {
-        const lease = blockPool.take(Math.min(READ_PIECE, to - at));
+        const lease = blockPool.take(Math.min(READ_CHUNK, to - at));
         // A buffer the pool does not align (a small one) is read without O_DIRECT.
         const file = direct && !isPageAligned(lease.bytes) ? (buffered ??= await open(tmpPath, 'r')) : fh;
         const { bytesRead } = await file.read(lease.bytes, 0, lease.bytes.length, at).catch((err: unknown) => (lease.release(), Promise.reject(err)));
@@ -142,7 +143,13 @@ export class BlockIntake {
           throw new CanopyError('ERR_STORE_IO', `block ${this.hash.slice(0, 12)}: the temp file holds fewer bytes than were written`);
         }
         at += bytesRead;
-        yield { bytes: lease.bytes, flushed: () => lease.release() };
+        // One read per READ_CHUNK (a request each, an exit to the host on a VM), handed out in
+        // pieces of at most READ_PIECE that share the chunk's buffer.
+        for (let p = 0; p < bytesRead; p += READ_PIECE) {
+          lease.retain();
+          yield { bytes: lease.bytes.subarray(p, Math.min(bytesRead, p + READ_PIECE)), flushed: once(() => lease.release()) };
+        }
+        lease.release();
       }
     } finally {
       await fh.close().catch(() => undefined);
@@ -226,4 +233,13 @@ export class BlockIntake {
     await unlink(tmpPath).catch(() => undefined);
     this.deps.unreserve(volume);
   }
+}
+
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
 }

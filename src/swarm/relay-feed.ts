@@ -207,7 +207,19 @@ export class RelayFeed {
         next++;
         sent += size;
         this.relayed += size;
-        if (piece.spilled) yield* this.readWritten(piece.at, piece.at + size);
+        if (piece.spilled) {
+          // The spilled pieces that follow are read with it: one open and few reads for the lot.
+          let end = piece.at + size;
+          for (let q = this.pieces[next]; q?.spilled && sent + byteLength(q.views) < this.length; q = this.pieces[next]) {
+            const n = byteLength(q.views);
+            next++;
+            sent += n;
+            this.relayed += n;
+            end += n;
+          }
+          if (cursor) cursor.next = next;
+          yield* this.readWritten(piece.at, end);
+        }
         else if (piece.leases) {
           const lent = this.lend(piece);
           if (cursor) {
