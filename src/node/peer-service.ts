@@ -20,7 +20,8 @@ import type { PeerConnection } from '../wire/peer-connection.js';
 import type { Bitfield } from '../swarm/bitfield.js';
 import type { HaveBroadcaster } from '../swarm/have-broadcaster.js';
 import type { UploadLimiter } from '../swarm/upload-limiter.js';
-import { pieceBytes, slices, type RelayFeeds } from '../swarm/relay-feed.js';
+import { pieceBytes, slices } from '../swarm/relay-feed.js';
+import type { RelayFeeds } from '../swarm/relay-feeds.js';
 import type { BlockBytes, OwnedPiece } from '../core/block-bytes.js';
 
 export interface PeerServiceDeps {

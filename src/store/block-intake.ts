@@ -216,7 +216,8 @@ export class BlockIntake {
       const volume = await this.deps.reserve(tried);
       const tmpPath = path.join(volume.dir, 'tmp', `${this.hash}.${randomBytes(6).toString('hex')}`);
       try {
-        return { volume, stream: await DirectStream.open(tmpPath), tmpPath };
+        // The volume's choice (CANOPY_DIRECT_WRITES=0, or a file system found to refuse O_DIRECT).
+        return { volume, stream: await DirectStream.open(tmpPath, volume.directWrites), tmpPath };
       } catch (err) {
         this.deps.unreserve(volume);
         if (!this.deps.setAside(volume, err, tried)) throw new CanopyError('ERR_STORE_IO', `creating a temp file on ${volume.dir} failed: ${(err as Error).message}`, { cause: err });

@@ -36,8 +36,9 @@ import { ReadVerification, verifyReadsFromEnv } from './read-verification.js';
 import type { ReadPiece } from './block-reads.js';
 import { StoreReads } from './store-reads.js';
 import { BlockIntake } from './block-intake.js';
+import { setAside } from './set-aside.js';
 import type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats } from './store-types.js';
-import { classifyIoError, isReadOnlyError, readableIds, Volume } from './volume.js';
+import { readableIds, Volume } from './volume.js';
 import { VolumeChoice } from './volume-choice.js';
 import { noWritableVolume } from './volume-health.js';
 import { VolumeCommitters, type StoreWriter } from './volume-commit.js';
@@ -225,30 +226,9 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
     }
   }
 
-  /**
-   * A write to `volume` failed: whether the error says the volume is full, read-only or
-   * broken (it is set aside and the write tries another), rather than about this write.
-   */
+  /** A write to `volume` failed: whether the volume is set aside (set-aside.ts) and the write may try another. */
   private setAside(volume: Volume, err: unknown, tried: Set<string>): boolean {
-    const kind = classifyIoError(err);
-    const message = `${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`;
-    if (kind === 'full') {
-      volume.state = 'full';
-      volume.reason = message;
-      tried.add(volume.id);
-      this.log?.warn('volume full', { volume: volume.id, path: volume.dir, reason: message });
-      return true;
-    }
-    // Volume health (issue 24): a volume that refuses writes but still reads keeps its blocks.
-    if (isReadOnlyError(err) && volume.diagnose().state !== 'failed') {
-      this.set.markReadOnly(volume, message);
-      return true;
-    }
-    if (kind === 'failed' || (kind === 'missing' && !volume.present())) {
-      this.failVolume(volume, message);
-      return true;
-    }
-    return false;
+    return setAside(volume, err, tried, { readOnly: (v, m) => this.set.markReadOnly(v, m), failed: (v, m) => this.failVolume(v, m), log: this.log });
   }
 
   /** A block written as it arrives, checked against `hash` when whole (block-intake.ts). */

@@ -27,8 +27,9 @@ export class DirectStream {
     readonly direct: boolean,
   ) {}
 
-  /** Creates `file` exclusively, with O_DIRECT where the file system allows it. */
-  static async open(file: string): Promise<DirectStream> {
+  /** Creates `file` exclusively, with O_DIRECT if `direct` and the file system allows it. */
+  static async open(file: string, direct = true): Promise<DirectStream> {
+    if (!direct) return new DirectStream(await open(file, 'wx', 0o644), false);
     try {
       return new DirectStream(await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o644), true);
     } catch (err) {

@@ -14,7 +14,7 @@ import type { Bitfield } from './bitfield.js';
 import { SwarmSession } from './swarm-session.js';
 import { TokenBucket } from './token-bucket.js';
 import type { Stuck } from './stuck.js';
-import { RelayFeeds } from './relay-feed.js';
+import { RelayFeeds } from './relay-feeds.js';
 
 export { stuckReason, type Stuck, type StuckReason } from './stuck.js';
 

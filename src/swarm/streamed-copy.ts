@@ -13,6 +13,9 @@ import type { BlockIntake } from '../store/block-intake.js';
 import type { TakePart } from '../wire/peer-connection.js';
 import type { RelayFeed } from './relay-feed.js';
 
+/** The pooled buffers behind a piece (wire/frame-copier.ts). */
+export type Leases = readonly Lease[];
+
 /** Blocks from this size arrive through an intake; smaller ones are kept whole, as before. */
 export const STREAM_MIN_BYTES = 1024 * 1024;
 

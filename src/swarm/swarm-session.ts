@@ -21,9 +21,9 @@ import { stuckReason, type Stuck } from './stuck.js';
 import { pipelineLimits } from './pipeline.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenBucket } from './token-bucket.js';
-import { pieceBytes, ReplyViews, type RelayFeed, type RelayFeeds } from './relay-feed.js';
-import { STREAM_MIN_BYTES, StreamedCopy } from './streamed-copy.js';
-import type { Lease } from '../core/block-pool.js';
+import { pieceBytes, ReplyViews, type RelayFeed } from './relay-feed.js';
+import type { RelayFeeds } from './relay-feeds.js';
+import { STREAM_MIN_BYTES, StreamedCopy, type Leases } from './streamed-copy.js';
 import type { Reply } from '../wire/peer-connection.js';
 
 export interface SessionDeps {
@@ -276,22 +276,20 @@ export class SwarmSession {
       this.awaiting.add(key);
       this.scheduler.sent(peer, index, Date.now());
       const relay = this.deps.relays !== undefined;
-      // Written as it arrives (streamed-copy.ts), unless small or a client waits for it (it then gets the bytes even if the store cannot keep them).
+      // Written as it arrives unless small or a client waits for it (it gets the bytes even if the store cannot keep them).
       streamed = relay && block.length >= STREAM_MIN_BYTES && !this.waiters.has(index) ? new StreamedCopy(() => this.deps.store.intake(block.hash, block.length, { stripe: this.contentId, index }), (parts, leases) => this.onPart(key, index, parts, leases)) : undefined;
       const onPart = relay && !streamed ? (parts: readonly Buffer[]) => views.add(this.onPart(key, index, parts)) : undefined;
       reply = await conn.request('get-block', { contentId: this.contentId, index, ...(relay ? { pieces: true } : {}) }, { timeoutMs: BLOCK_TIMEOUT_MS, signal: this.stopping.signal, onPart, takePart: streamed?.take });
       await this.onReply(peer, index, reply.parts, views, streamed);
     } catch (err) {
-      if (abort.signal.aborted || this.isStopped) return;
-      if (this.cancelled.has(key)) return;
+      if (abort.signal.aborted || this.isStopped || this.cancelled.has(key)) return;
       this.onFetchError(peer, index, err);
     } finally {
       this.aborts.delete(key);
       this.awaiting.delete(key);
       this.cancelled.delete(key);
       this.endFeed(key, index);
-      // Not kept (failed, a duplicate): its temp file goes.
-      void streamed?.drop();
+      void streamed?.drop(); // Not kept (failed, a duplicate): its temp file goes.
       // Stored (or dropped): its pooled buffers go back once no relay reader holds them (wire/frame-copier.ts).
       if (reply) views.whenDone(reply.release.bind(reply));
       this.pump();
@@ -299,7 +297,7 @@ export class SwarmSession {
   }
 
   /** A piece of a block arrived: the first copy to send one feeds the block's relay (returned: it holds views of the piece). */
-  private onPart(key: string, index: number, parts: readonly Buffer[], leases?: readonly Lease[]): RelayFeed | undefined {
+  private onPart(key: string, index: number, parts: readonly Buffer[], leases?: Leases): RelayFeed | undefined {
     const relays = this.deps.relays!;
     if (this.feedOwner.get(index) !== key) {
       if (this.feedOwner.has(index) || this.scheduler.have.has(index) || this.isStopped) return undefined;
@@ -325,9 +323,8 @@ export class SwarmSession {
   /** A block's bytes arrived: verify and keep them, unless another copy was kept first. `views` learns who else got them. */
   private async onReply(peer: string, index: number, parts: readonly Buffer[], views: ReplyViews, asked?: StreamedCopy): Promise<void> {
     const block = this.manifest.blocks[index]!;
-    // A holder may answer in one frame (an older build): the bytes are then in the reply.
+    // Streamed unless the holder answered in one frame (an older build). In pieces: never joined (core/block-bytes.ts).
     const streamed = parts.length === 0 ? asked : undefined;
-    // The block as it arrived, in pieces: hashed and written from them, never joined (core/block-bytes.ts).
     const length = streamed ? streamed.length : byteLength(parts);
     if (this.storing.has(index)) {
       // Another copy is being verified and written: this one is dropped unhashed (the first, once kept, cancels the rest).

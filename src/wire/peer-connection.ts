@@ -8,7 +8,9 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { byteLength, isOwnedPiece, type BlockBytes, type OwnedPiece } from '../core/block-bytes.js';
 import { CanopyError, errorFromJSON, isCanopyError } from '../core/errors.js';
-import type { Lease } from '../core/block-pool.js';
+import type { Pending, Reply, TakePart } from './pending-reply.js';
+
+export type { Reply, TakePart } from './pending-reply.js';
 import { CopyingFrameDecoder } from './frame-copier.js';
 import { DecodedFrame, encodeFrame, FrameDecoder, MAX_PAYLOAD_BYTES, type Frame } from './frame-codec.js';
 import { checkBody, isMessageType, type MessageBodies, type MessageType } from './messages.js';
@@ -32,20 +34,6 @@ export interface PeerConnectionLimits {
   requestBurst?: number;
 }
 
-/**
- * A reply: `parts` is the payload as received (no copy); `payload` joins it on first use
- * (or is the one part itself). On a connection this node dialled the parts are block-pool
- * buffers (frame-copier.ts): `release()` gives them back, and must come only once nothing
- * refers to them (a store write done, no relay reader's socket still holding them; never
- * after handing `payload` or a part on). A reply never released is simply collected.
- */
-export interface Reply {
-  readonly header: Record<string, unknown>;
-  readonly payload: Buffer;
-  readonly parts: readonly Buffer[];
-  release(): void;
-}
-
 export interface IncomingRequest<T extends MessageType = MessageType> {
   type: T;
   body: MessageBodies[T];
@@ -64,21 +52,6 @@ export interface IncomingRequest<T extends MessageType = MessageType> {
  * comes earlier, when the bytes may still sit in the socket's queue.
  */
 export type RequestHandler = (req: IncomingRequest) => Promise<{ body?: Record<string, unknown>; payload?: Buffer; pieces?: AsyncIterable<BlockBytes | OwnedPiece>; sent?: () => void; flushed?: () => void } | void>;
-
-interface Pending {
-  resolve: (r: Reply) => void;
-  reject: (e: Error) => void;
-  timer: NodeJS.Timeout;
-  /** Payload pieces received so far in `part` frames (and the pooled buffers behind them), and who wants each as it comes. */
-  parts: Buffer[];
-  leases: Lease[];
-  partBytes: number;
-  onPart: ((parts: readonly Buffer[]) => void) | undefined;
-  takePart: TakePart | undefined;
-}
-
-/** Takes a piece of a reply in parts and the pooled buffers behind it (none for plain buffers), releasing each once. */
-export type TakePart = (parts: readonly Buffer[], leases: readonly Lease[]) => void;
 
 
 export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }> {

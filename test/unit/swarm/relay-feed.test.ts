@@ -9,7 +9,8 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { byteLength, joined, type BlockBytes } from '../../../src/core/block-bytes.js';
 import { blockPool } from '../../../src/core/block-pool.js';
-import { PIECE_BYTES, RelayFeed, RelayFeeds, ReplyViews, slices } from '../../../src/swarm/relay-feed.js';
+import { PIECE_BYTES, RelayFeed, ReplyViews, slices } from '../../../src/swarm/relay-feed.js';
+import { RelayFeeds } from '../../../src/swarm/relay-feeds.js';
 import { Bitfield } from '../../../src/swarm/bitfield.js';
 import { SwarmScheduler } from '../../../src/swarm/scheduler.js';
 
