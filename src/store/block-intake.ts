@@ -21,6 +21,7 @@ import path from 'node:path';
 import type { OwnedPiece } from '../core/block-bytes.js';
 import { blockPool, type Lease } from '../core/block-pool.js';
 import { CanopyError } from '../core/errors.js';
+import { once } from './block-reads.js';
 import { DirectStream } from './direct-stream.js';
 import type { StagedBlock, Volume } from './volume.js';
 
@@ -234,13 +235,4 @@ export class BlockIntake {
     await unlink(tmpPath).catch(() => undefined);
     this.deps.unreserve(volume);
   }
-}
-
-function once(fn: () => void): () => void {
-  let called = false;
-  return () => {
-    if (called) return;
-    called = true;
-    fn();
-  };
 }

@@ -92,7 +92,8 @@ export async function* readPieces(handles: ReadHandles, file: string, length: nu
   }
 }
 
-function once(fn: () => void): () => void {
+/** `fn`, callable many times, run the first only (a piece's `flushed`). */
+export function once(fn: () => void): () => void {
   let called = false;
   return () => {
     if (called) return;
