@@ -36,7 +36,7 @@ async function* countPieces(metrics: Metrics, pieces: AsyncIterable<BlockBytes |
   metrics.inc('canopy_blocks_served_total');
 }
 
-/** The store as the downloader sees it: every verified block it puts is counted as bytes in from peers. */
+/** The store as the downloader sees it: every verified block it puts or takes in is counted as bytes in from peers. */
 export function countingStore(metrics: Metrics, store: BlockStore): BlockStore {
   return Object.create(store, {
     put: {
@@ -45,6 +45,19 @@ export function countingStore(metrics: Metrics, store: BlockStore): BlockStore {
         metrics.inc('canopy_bytes_in_total', { class: 'peer' }, byteLength(data));
         metrics.inc('canopy_blocks_received_total', { class: 'peer' });
         return hash;
+      },
+    },
+    // A block written as it arrives (store/block-intake.ts) is counted once kept, as a put is.
+    intake: {
+      value: (hash: string, length: number, hint?: StripeHint) => {
+        const intake = store.intake(hash, length, hint);
+        const finish = intake.finish.bind(intake);
+        intake.finish = async () => {
+          await finish();
+          metrics.inc('canopy_bytes_in_total', { class: 'peer' }, length);
+          metrics.inc('canopy_blocks_received_total', { class: 'peer' });
+        };
+        return intake;
       },
     },
   }) as BlockStore;
