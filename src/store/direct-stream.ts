@@ -10,7 +10,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { alignedBuffers, isPageAligned, PAGE_ALIGN } from '../core/aligned-memory.js';
-import { isDirectUnsupported } from './direct-write.js';
+import { isDirectUnsupported, writePadded, writevAt } from './direct-write.js';
 
 const STAGING_BYTES = 1024 * 1024;
 
@@ -73,33 +73,15 @@ export class DirectStream {
   }
 
   private async flushStaging(): Promise<void> {
-    const n = this.filled;
-    const padded = Math.ceil(n / PAGE_ALIGN) * PAGE_ALIGN;
-    this.staging!.fill(0, n, padded);
-    // Staged bytes start where the last whole pages ended: an aligned offset.
-    await this.writeRaw(this.staging!.subarray(0, padded), this.length);
-    this.length += n;
+    // Staged bytes start where the last whole pages ended: an aligned offset; the write is
+    // padded to a page, which end() truncates.
+    await writePadded(this.fh, this.staging!, this.filled, this.length);
+    this.length += this.filled;
     this.filled = 0;
   }
 
-  /** The pieces at the file's end, one writev (again for the rest after a short write). */
+  /** The pieces at the file's end. */
   private async writeAll(pieces: readonly Buffer[]): Promise<void> {
-    let left = pieces.filter((p) => p.length > 0);
-    while (left.length > 0) {
-      const { bytesWritten } = await this.fh.writev(left, this.length);
-      if (bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
-      this.length += bytesWritten;
-      let skip = bytesWritten;
-      while (left.length > 0 && skip >= left[0]!.length) skip -= left.shift()!.length;
-      if (skip > 0) left = [left[0]!.subarray(skip), ...left.slice(1)];
-    }
-  }
-
-  private async writeRaw(bytes: Buffer, position: number): Promise<void> {
-    for (let done = 0; done < bytes.length; ) {
-      const { bytesWritten } = await this.fh.write(bytes, done, bytes.length - done, position + done);
-      if (bytesWritten === 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
-      done += bytesWritten;
-    }
+    this.length += await writevAt(this.fh, pieces, this.length);
   }
 }

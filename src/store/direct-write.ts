@@ -66,7 +66,7 @@ export async function writeDirect(file: string, data: BlockBytes): Promise<FileH
   const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT, 0o644);
   try {
     const [direct, rest] = inPlace(Buffer.isBuffer(data) ? [data] : (data as readonly Buffer[]));
-    let length = direct.length > 0 ? await writeInPlace(fh, direct, file) : 0;
+    let length = await writevAt(fh, direct, 0, file);
     length = await writeStaged(fh, rest, length, file);
     if (length % ALIGN !== 0) await fh.truncate(length);
     return fh;
@@ -93,19 +93,26 @@ export function inPlace(pieces: readonly Buffer[]): [Buffer[], Buffer[]] {
   return [direct, []];
 }
 
-/** Writes whole pages of aligned memory at the file's start, one writev for all; returns their length. */
-async function writeInPlace(fh: FileHandle, pieces: Buffer[], file: string): Promise<number> {
-  let length = 0;
-  for (;;) {
-    const { bytesWritten } = await fh.writev(pieces, length);
-    if (bytesWritten === 0) throw Object.assign(new Error(`short write to ${file}`), { code: 'EIO' });
-    length += bytesWritten;
-    // A short write (rare) ends on a block boundary: go on from there with what is left.
+/**
+ * Writes `pieces` at `position`, one writev (again for the rest after a short write, which
+ * with O_DIRECT ends on a block boundary); returns how many bytes it wrote, all of them.
+ */
+export async function writevAt(fh: FileHandle, pieces: readonly Buffer[], position: number, file = 'a block file'): Promise<number> {
+  let left = pieces.filter((p) => p.length > 0);
+  let done = 0;
+  while (left.length > 0) {
+    const { bytesWritten } = await fh.writev(left, position + done);
+    if (bytesWritten === 0) throw shortWrite(file);
+    done += bytesWritten;
     let skip = bytesWritten;
-    while (pieces.length > 0 && skip >= pieces[0]!.length) skip -= pieces.shift()!.length;
-    if (pieces.length === 0) return length;
-    if (skip > 0) pieces[0] = pieces[0]!.subarray(skip);
+    while (left.length > 0 && skip >= left[0]!.length) skip -= left.shift()!.length;
+    if (skip > 0) left = [left[0]!.subarray(skip), ...left.slice(1)];
   }
+  return done;
+}
+
+function shortWrite(file: string): Error {
+  return Object.assign(new Error(`short write to ${file}`), { code: 'EIO' });
 }
 
 /** Copies the pieces in order through a staging buffer, writing each time it is full; returns the file's length. */
@@ -123,14 +130,14 @@ async function writeStaged(fh: FileHandle, pieces: readonly Buffer[], start: num
         filled += n;
         at += n;
         if (filled === CHUNK) {
-          await writeAligned(fh, staging, CHUNK, length, file);
+          await writePadded(fh, staging, CHUNK, length, file);
           length += CHUNK;
           filled = 0;
         }
       }
     }
     if (filled > 0) {
-      await writeAligned(fh, staging, filled, length, file);
+      await writePadded(fh, staging, filled, length, file);
       length += filled;
     }
     return length;
@@ -140,13 +147,13 @@ async function writeStaged(fh: FileHandle, pieces: readonly Buffer[], start: num
 }
 
 /** Writes the first `n` bytes of `from` (aligned memory) at `position`, padded with zeros to ALIGN. */
-async function writeAligned(fh: FileHandle, from: Buffer, n: number, position: number, file: string): Promise<void> {
+export async function writePadded(fh: FileHandle, from: Buffer, n: number, position: number, file = 'a block file'): Promise<void> {
   const padded = Math.ceil(n / ALIGN) * ALIGN;
   if (padded > n) from.fill(0, n, padded);
   let done = 0;
   while (done < padded) {
     const { bytesWritten } = await fh.write(from, done, padded - done, position + done);
-    if (bytesWritten === 0) throw Object.assign(new Error(`short write to ${file}`), { code: 'EIO' });
+    if (bytesWritten === 0) throw shortWrite(file);
     done += bytesWritten;
   }
 }
