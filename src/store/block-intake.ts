@@ -12,8 +12,7 @@
  * start-up scrub removes. Until `finish`, the bytes already written can be read back from the
  * temp file (`read`): unverified, for relay readers that fell behind (swarm/relay-feed.ts).
  */
-import { createHash } from 'node:crypto';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { isPageAligned, PAGE_ALIGN } from '../core/aligned-memory.js';
@@ -21,7 +20,7 @@ import path from 'node:path';
 import type { OwnedPiece } from '../core/block-bytes.js';
 import { blockPool, type Lease } from '../core/block-pool.js';
 import { CanopyError } from '../core/errors.js';
-import { once } from './block-reads.js';
+import { chunkedPieces, readFully } from './block-reads.js';
 import { DirectStream } from './direct-stream.js';
 import type { StagedBlock, Volume } from './volume.js';
 
@@ -133,25 +132,12 @@ export class BlockIntake {
     const direct = stream.direct && from % PAGE_ALIGN === 0 && (to - from) % PAGE_ALIGN === 0;
     const fh = await open(tmpPath, direct ? constants.O_RDONLY | constants.O_DIRECT : constants.O_RDONLY);
     let buffered: FileHandle | undefined;
+    // A buffer the pool does not align (a small one) is read without O_DIRECT.
+    const read = async (into: Buffer, at: number): Promise<number> =>
+      readFully(direct && !isPageAligned(into) ? (buffered ??= await open(tmpPath, 'r')) : fh, into, at);
+    const short = (): Error => new CanopyError('ERR_STORE_IO', `block ${this.hash.slice(0, 12)}: the temp file holds fewer bytes than were written`);
     try {
-      for (let at = from; at < to; ) {
-        const lease = blockPool.take(Math.min(READ_CHUNK, to - at));
-        // A buffer the pool does not align (a small one) is read without O_DIRECT.
-        const file = direct && !isPageAligned(lease.bytes) ? (buffered ??= await open(tmpPath, 'r')) : fh;
-        const { bytesRead } = await file.read(lease.bytes, 0, lease.bytes.length, at).catch((err: unknown) => (lease.release(), Promise.reject(err)));
-        if (bytesRead < lease.bytes.length) {
-          lease.release();
-          throw new CanopyError('ERR_STORE_IO', `block ${this.hash.slice(0, 12)}: the temp file holds fewer bytes than were written`);
-        }
-        at += bytesRead;
-        // One read per READ_CHUNK (a request each, an exit to the host on a VM), handed out in
-        // pieces of at most READ_PIECE that share the chunk's buffer.
-        for (let p = 0; p < bytesRead; p += READ_PIECE) {
-          lease.retain();
-          yield { bytes: lease.bytes.subarray(p, Math.min(bytesRead, p + READ_PIECE)), flushed: once(() => lease.release()) };
-        }
-        lease.release();
-      }
+      yield* chunkedPieces(read, from, to, { pieceBytes: READ_PIECE, chunkBytes: READ_CHUNK, take: (n) => blockPool.take(n), short });
     } finally {
       await fh.close().catch(() => undefined);
       await buffered?.close().catch(() => undefined);

@@ -25,7 +25,7 @@ export class ShortBlockFile extends Error {
 }
 
 /** Reads until `into` is full or the file ends; returns the bytes read. */
-async function readFully(handle: { read: (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesRead: number }> }, into: Buffer, position: number): Promise<number> {
+export async function readFully(handle: { read: (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesRead: number }> }, into: Buffer, position: number): Promise<number> {
   let filled = 0;
   while (filled < into.length) {
     const { bytesRead } = await handle.read(into, filled, into.length - filled, position + filled);
@@ -71,24 +71,47 @@ export async function readWhole(handles: ReadHandles, file: string, length: numb
  */
 export async function* readPieces(handles: ReadHandles, file: string, length: number, pieceBytes: number, take: (length: number) => Lease, chunkBytes = READ_CHUNK_BYTES, base = 0): AsyncGenerator<ReadPiece> {
   const held = await handles.acquire(file);
+  try {
+    const read = (into: Buffer, at: number): Promise<number> => readFully(held.fh, into, base + at);
+    yield* chunkedPieces(read, 0, length, { pieceBytes, chunkBytes, take, short: (filled) => new ShortBlockFile(filled) });
+  } finally {
+    held.done();
+  }
+}
+
+/** How chunkedPieces reads: piece and chunk sizes, where chunk buffers come from, the error for a short file. */
+export interface ChunkPlan {
+  pieceBytes: number;
+  chunkBytes: number;
+  take: (length: number) => Lease;
+  /** The error when the file holds only `filled` bytes of the range. */
+  short: (filled: number) => Error;
+}
+
+/**
+ * Bytes [from, to) through `read` (fills a buffer from a file offset, returns the bytes
+ * read: fewer only at the file's end), one read per chunk (a device request each, an exit to
+ * the host on a VM), handed out as pieces that share the chunk's buffer: it goes back to
+ * the pool once every piece of it is flushed.
+ */
+export async function* chunkedPieces(read: (into: Buffer, at: number) => Promise<number>, from: number, to: number, plan: ChunkPlan): AsyncGenerator<ReadPiece> {
   let chunk: Lease | undefined;
   try {
-    for (let at = 0; at < length; at += chunkBytes) {
-      const n = Math.min(chunkBytes, length - at);
-      chunk = take(n);
-      const filled = await readFully(held.fh, chunk.bytes, base + at);
-      if (filled < n) throw new ShortBlockFile(at + filled);
+    for (let at = from; at < to; at += plan.chunkBytes) {
+      const n = Math.min(plan.chunkBytes, to - at);
+      chunk = plan.take(n);
+      const filled = await read(chunk.bytes, at);
+      if (filled < n) throw plan.short(at + filled);
       const current = chunk;
-      for (let p = 0; p < n; p += pieceBytes) {
+      for (let p = 0; p < n; p += plan.pieceBytes) {
         current.retain();
-        yield { bytes: current.bytes.subarray(p, Math.min(n, p + pieceBytes)), flushed: once(() => current.release()) };
+        yield { bytes: current.bytes.subarray(p, Math.min(n, p + plan.pieceBytes)), flushed: once(() => current.release()) };
       }
       chunk = undefined;
       current.release();
     }
   } finally {
     chunk?.release();
-    held.done();
   }
 }
 
