@@ -12,7 +12,7 @@
  *   `ERR_RELAY_ABORTED` and the receiver drops the partial bytes; an honest relay is thus
  *   never blamed for a corrupt source (a bad relay still is, by the receiver's own hash).
  *
- * `RelayFeed` is one block in flight at this node; `RelayFeeds` the node's feeds by content.
+ * `RelayFeed` is one block in flight at this node (the node's feeds by content: relay-feeds.ts).
  */
 import { byteLength, type BlockBytes, type OwnedPiece } from '../core/block-bytes.js';
 import type { Lease } from '../core/block-pool.js';
@@ -58,7 +58,10 @@ export class RelayFeed {
   private spilledCount = 0;
   private writtenCount = 0;
   private written: WrittenBytes | undefined;
-  /** Where each reader is: the next piece it takes. A piece is spilled once every reader took it. */
+  /**
+   * Where each reader is: the next piece it takes. A piece is spilled once every reader took it;
+   * a reader is here until it is done, so these are also the readers whose socket may hold bytes.
+   */
   private readonly cursors = new Set<{ next: number }>();
   private receivedBytes = 0;
   /** The verified block, once held (from this copy or another). */
@@ -70,8 +73,7 @@ export class RelayFeed {
   private waiting: Promise<void> | undefined;
   /** Bytes handed to readers, for the metrics. */
   relayed = 0;
-  /** Readers whose socket may still hold some of the received bytes, and who waits for there to be none. */
-  private holding = 0;
+  /** Who waits for no reader to hold any of the received bytes. */
   private unread: (() => void)[] = [];
 
   constructor(readonly length: number) {}
@@ -154,7 +156,6 @@ export class RelayFeed {
    * receiving request's pooled buffers, given back only when every reader is done (whenUnread).
    */
   reader(): { pieces: AsyncGenerator<BlockBytes | OwnedPiece>; done: () => void } {
-    this.holding++;
     let holds = true;
     const cursor = { next: 0 };
     this.cursors.add(cursor);
@@ -163,7 +164,7 @@ export class RelayFeed {
       holds = false;
       this.cursors.delete(cursor);
       this.spillTaken();
-      if (--this.holding > 0) return;
+      if (this.cursors.size > 0) return;
       const waiting = this.unread;
       this.unread = [];
       for (const fn of waiting) fn();
@@ -173,7 +174,7 @@ export class RelayFeed {
 
   /** Runs `fn` once no reader holds any of the received bytes (now if none does). Only for a feed no new reader can find (ended and removed). */
   whenUnread(fn: () => void): void {
-    if (this.holding === 0) fn();
+    if (this.cursors.size === 0) fn();
     else this.unread.push(fn);
   }
 
