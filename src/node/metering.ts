@@ -38,12 +38,15 @@ async function* countPieces(metrics: Metrics, pieces: AsyncIterable<BlockBytes |
 
 /** The store as the downloader sees it: every verified block it puts or takes in is counted as bytes in from peers. */
 export function countingStore(metrics: Metrics, store: BlockStore): BlockStore {
+  const received = (bytes: number): void => {
+    metrics.inc('canopy_bytes_in_total', { class: 'peer' }, bytes);
+    metrics.inc('canopy_blocks_received_total', { class: 'peer' });
+  };
   return Object.create(store, {
     put: {
       value: async (data: BlockBytes, expected?: string, hint?: StripeHint) => {
         const hash = await store.put(data, expected, hint);
-        metrics.inc('canopy_bytes_in_total', { class: 'peer' }, byteLength(data));
-        metrics.inc('canopy_blocks_received_total', { class: 'peer' });
+        received(byteLength(data));
         return hash;
       },
     },
@@ -54,8 +57,7 @@ export function countingStore(metrics: Metrics, store: BlockStore): BlockStore {
         const finish = intake.finish.bind(intake);
         intake.finish = async () => {
           await finish();
-          metrics.inc('canopy_bytes_in_total', { class: 'peer' }, length);
-          metrics.inc('canopy_blocks_received_total', { class: 'peer' });
+          received(length);
         };
         return intake;
       },
