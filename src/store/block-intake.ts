@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { OwnedPiece } from '../core/block-bytes.js';
 import { blockPool, type Lease } from '../core/block-pool.js';
 import { CanopyError } from '../core/errors.js';
-import { chunkedPieces, readFully } from './block-reads.js';
+import { chunkedPieces, readvFully } from './block-reads.js';
 import { DirectStream } from './direct-stream.js';
 import type { StagedBlock, Volume } from './volume.js';
 
@@ -133,8 +133,8 @@ export class BlockIntake {
     const fh = await open(tmpPath, direct ? constants.O_RDONLY | constants.O_DIRECT : constants.O_RDONLY);
     let buffered: FileHandle | undefined;
     // A buffer the pool does not align (a small one) is read without O_DIRECT.
-    const read = async (into: Buffer, at: number): Promise<number> =>
-      readFully(direct && !isPageAligned(into) ? (buffered ??= await open(tmpPath, 'r')) : fh, into, at);
+    const read = async (into: Buffer[], at: number): Promise<number> =>
+      readvFully(direct && !into.every(isPageAligned) ? (buffered ??= await open(tmpPath, 'r')) : fh, into, at);
     const short = (): Error => new CanopyError('ERR_STORE_IO', `block ${this.hash.slice(0, 12)}: the temp file holds fewer bytes than were written`);
     try {
       yield* chunkedPieces(read, from, to, { pieceBytes: READ_PIECE, chunkBytes: READ_CHUNK, take: (n) => blockPool.take(n), short });

@@ -9,6 +9,7 @@
  */
 import type { OwnedPiece } from '../core/block-bytes.js';
 import { unpooled, type Lease } from '../core/block-pool.js';
+import type { FileHandle } from 'node:fs/promises';
 import type { ReadHandles } from './read-handles.js';
 
 /** How much of a block is read at once when it is sent in pieces, unless the caller says (Volume reads a piece at a time). */
@@ -25,12 +26,27 @@ export class ShortBlockFile extends Error {
 }
 
 /** Reads until `into` is full or the file ends; returns the bytes read. */
-export async function readFully(handle: { read: (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesRead: number }> }, into: Buffer, position: number): Promise<number> {
+async function readFully(handle: { read: (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesRead: number }> }, into: Buffer, position: number): Promise<number> {
   let filled = 0;
   while (filled < into.length) {
     const { bytesRead } = await handle.read(into, filled, into.length - filled, position + filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
+  }
+  return filled;
+}
+
+/** Reads until every buffer of `into` is full or the file ends, one readv each time; returns the bytes read. */
+export async function readvFully(handle: Pick<FileHandle, 'readv'>, into: readonly Buffer[], position: number): Promise<number> {
+  let left = into.filter((b) => b.length > 0);
+  let filled = 0;
+  while (left.length > 0) {
+    const { bytesRead } = await handle.readv(left, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+    let skip = bytesRead;
+    while (left.length > 0 && skip >= left[0]!.length) skip -= left.shift()!.length;
+    if (skip > 0) left = [left[0]!.subarray(skip), ...left.slice(1)];
   }
   return filled;
 }
@@ -72,7 +88,7 @@ export async function readWhole(handles: ReadHandles, file: string, length: numb
 export async function* readPieces(handles: ReadHandles, file: string, length: number, pieceBytes: number, take: (length: number) => Lease, chunkBytes = READ_CHUNK_BYTES, base = 0): AsyncGenerator<ReadPiece> {
   const held = await handles.acquire(file);
   try {
-    const read = (into: Buffer, at: number): Promise<number> => readFully(held.fh, into, base + at);
+    const read = (into: Buffer[], at: number): Promise<number> => readvFully(held.fh, into, base + at);
     yield* chunkedPieces(read, 0, length, { pieceBytes, chunkBytes, take, short: (filled) => new ShortBlockFile(filled) });
   } finally {
     held.done();
@@ -89,29 +105,29 @@ export interface ChunkPlan {
 }
 
 /**
- * Bytes [from, to) through `read` (fills a buffer from a file offset, returns the bytes
- * read: fewer only at the file's end), one read per chunk (a device request each, an exit to
- * the host on a VM), handed out as pieces that share the chunk's buffer: it goes back to
- * the pool once every piece of it is flushed.
+ * Bytes [from, to) through `read` (fills buffers in order from a file offset, returns the
+ * bytes read: fewer only at the file's end), one read per chunk (a device request each, an
+ * exit to the host on a VM) into a pooled buffer per piece: each piece goes back to the pool
+ * when it is flushed, and pieces share their size class with the ones a node receives (a
+ * chunk-sized buffer shared by its pieces kept a second class of pool slabs resident and
+ * waited for the last of its pieces).
  */
-export async function* chunkedPieces(read: (into: Buffer, at: number) => Promise<number>, from: number, to: number, plan: ChunkPlan): AsyncGenerator<ReadPiece> {
-  let chunk: Lease | undefined;
+export async function* chunkedPieces(read: (into: Buffer[], at: number) => Promise<number>, from: number, to: number, plan: ChunkPlan): AsyncGenerator<ReadPiece> {
+  const unread: Lease[] = [];
   try {
     for (let at = from; at < to; at += plan.chunkBytes) {
       const n = Math.min(plan.chunkBytes, to - at);
-      chunk = plan.take(n);
-      const filled = await read(chunk.bytes, at);
+      for (let p = 0; p < n; p += plan.pieceBytes) unread.push(plan.take(Math.min(plan.pieceBytes, n - p)));
+      const filled = await read(unread.map((l) => l.bytes), at);
       if (filled < n) throw plan.short(at + filled);
-      const current = chunk;
-      for (let p = 0; p < n; p += plan.pieceBytes) {
-        current.retain();
-        yield { bytes: current.bytes.subarray(p, Math.min(n, p + plan.pieceBytes)), flushed: once(() => current.release()) };
+      // A piece handed out is the consumer's; those not yet are released below if it stops.
+      while (unread.length > 0) {
+        const lease = unread.shift()!;
+        yield { bytes: lease.bytes, flushed: once(() => lease.release()) };
       }
-      chunk = undefined;
-      current.release();
     }
   } finally {
-    chunk?.release();
+    for (const l of unread) l.release();
   }
 }
 
