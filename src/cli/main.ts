@@ -8,7 +8,7 @@ const { CommanderError } = await import('commander');
 const { isCanopyError } = await import('../core/errors.js');
 const { reportError } = await import('./output.js');
 const { buildProgram, commandOf } = await import('./program.js').catch(failedToLoad);
-const { tuneForCommand } = await import('./wasm-tier.js');
+const { tuneForCommand } = await import('./compiler-tiers.js');
 const command = commandOf(process.argv.slice(2));
 tuneForCommand(command);
 const program = await buildProgram(command).catch(failedToLoad);

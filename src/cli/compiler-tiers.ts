@@ -1,0 +1,30 @@
+/**
+ * V8's compiler tiers, chosen by what the command is for; set before the command's own
+ * modules load, so before anything of it runs hot.
+ *
+ * Every `canopy` command but `node` lives for a fraction of a second (or polls small answers,
+ * as `top` and `status --watch` do), and on Node 20 (V8 11.3) such a command spent ~0.07 CPU s
+ * of its ~0.28 compiling undici's HTTP parser (llhttp, WebAssembly) with the optimising
+ * compiler, work a process this short never earns back. These commands compile WebAssembly
+ * with the baseline compiler only: `canopy ls` against a running network 0.27-0.29 CPU s and
+ * 0.26-0.31 s wall before, 0.20-0.22 and 0.19-0.21 after (notes/issue-15.md, Session 19).
+ * A body read through it costs the same either way (1 GiB over loopback, content-length or
+ * chunked: 1.23-1.53 CPU s with either compiler): the parser skips over body bytes. Node 24's
+ * V8 tiers WebAssembly up lazily and gains nothing (0.18-0.21 either way).
+ *
+ * A node lives for days: its hot JavaScript goes from the baseline tier straight to
+ * TurboFan, without Maglev, V8's middle tier (on by default from V8 12, Node 22 and 24).
+ * Maglev earns its keep in short programs that never reach TurboFan; a node reaches it
+ * within seconds of moving blocks, and Maglev's code, compiler pages and compile zones were
+ * ~3 MiB of a swarm member's peak RSS: 8-node swarm bench on Node 24, five pairs, member
+ * peak RSS 95.4-96.1 -> 92.0-92.7 MiB (median), CPU the same (7.4 / 7.3 CPU s per GiB
+ * moved; notes/issue-15.md, Session 20). An operator who starts node with a Maglev flag of
+ * his own keeps his choice.
+ */
+import { setFlagsFromString } from 'node:v8';
+
+/** Flags for the command (`command` as the program parsed it, undefined for help or a typo). */
+export function tuneForCommand(command: string | undefined, execArgv: readonly string[] = process.execArgv): void {
+  if (command !== 'node') setFlagsFromString('--liftoff-only');
+  else if (!execArgv.some((a) => a.includes('maglev'))) setFlagsFromString('--no-maglev');
+}
