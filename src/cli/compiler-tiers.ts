@@ -16,9 +16,9 @@
  * TurboFan, without Maglev, V8's middle tier (on by default from V8 12, Node 22 and 24).
  * Maglev earns its keep in short programs that never reach TurboFan; a node reaches it
  * within seconds of moving blocks, and Maglev's code, compiler pages and compile zones were
- * ~3 MiB of a swarm member's peak RSS: 8-node swarm bench on Node 24, five pairs, member
- * peak RSS 95.4-96.1 -> 92.0-92.7 MiB (median), CPU the same (7.4 / 7.3 CPU s per GiB
- * moved; notes/issue-15.md, Session 20). An operator who starts node with a Maglev flag of
+ * ~3 MiB of a swarm member's peak RSS: 8-node swarm bench on Node 24, six pairs, member
+ * peak RSS 95.4-96.1 -> 92.0-92.7 MiB (median), CPU the same or less (7.6 / 7.3 CPU s per
+ * GiB moved, means; notes/issue-15.md, Session 20). An operator who starts node with a Maglev flag of
  * his own keeps his choice.
  */
 import { setFlagsFromString } from 'node:v8';
