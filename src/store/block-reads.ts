@@ -25,17 +25,6 @@ export class ShortBlockFile extends Error {
   }
 }
 
-/** Reads until `into` is full or the file ends; returns the bytes read. */
-async function readFully(handle: { read: (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesRead: number }> }, into: Buffer, position: number): Promise<number> {
-  let filled = 0;
-  while (filled < into.length) {
-    const { bytesRead } = await handle.read(into, filled, into.length - filled, position + filled);
-    if (bytesRead === 0) break;
-    filled += bytesRead;
-  }
-  return filled;
-}
-
 /** Reads until every buffer of `into` is full or the file ends, one readv each time; returns the bytes read. */
 export async function readvFully(handle: Pick<FileHandle, 'readv'>, into: readonly Buffer[], position: number): Promise<number> {
   let left = into.filter((b) => b.length > 0);
@@ -65,7 +54,7 @@ export async function readWhole(handles: ReadHandles, file: string, length: numb
     const lease = take(size);
     let filled;
     try {
-      filled = await readFully(held.fh, lease.bytes, base);
+      filled = await readvFully(held.fh, [lease.bytes], base);
     } catch (err) {
       lease.release();
       throw err;
