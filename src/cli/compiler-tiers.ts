@@ -12,14 +12,15 @@
  * chunked: 1.23-1.53 CPU s with either compiler): the parser skips over body bytes. Node 24's
  * V8 tiers WebAssembly up lazily and gains nothing (0.18-0.21 either way).
  *
- * A node lives for days: its hot JavaScript goes from the baseline tier straight to
- * TurboFan, without Maglev, V8's middle tier (on by default from V8 12, Node 22 and 24).
- * Maglev earns its keep in short programs that never reach TurboFan; a node reaches it
- * within seconds of moving blocks, and Maglev's code, compiler pages and compile zones were
- * ~3 MiB of a swarm member's peak RSS: 8-node swarm bench on Node 24, six pairs, member
- * peak RSS 95.4-96.1 -> 92.0-92.7 MiB (median), CPU the same or less (7.6 / 7.3 CPU s per
- * GiB moved, means; notes/issue-15.md, Session 20). An operator who starts node with a Maglev flag of
- * his own keeps his choice.
+ * A node lives for days: its JavaScript goes from the baseline tier to TurboFan (after 3,000
+ * calls) without Maglev, V8's middle tier (on by default from V8 12, Node 22 and 24; after 400
+ * calls). Maglev's code, its compiler's pages and compile zones were ~3 MiB of a swarm
+ * member's peak RSS: 8-node swarm bench on Node 24, six pairs, member peak RSS 95.4-96.1 ->
+ * 92.0-92.7 MiB (median), CPU the same or less (7.6 / 7.3 CPU s per GiB moved, means). In a
+ * 256 MiB run most of a member's warm functions stay in the baseline tier without Maglev
+ * (perf of the members: the wire's hottest few reach TurboFan, some 540 run as baseline code;
+ * notes/issue-15.md, Session 20): what a lower TurboFan threshold would buy is the next
+ * question there. An operator who starts node with a Maglev flag of his own keeps his choice.
  */
 import { setFlagsFromString } from 'node:v8';
 
