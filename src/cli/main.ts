@@ -12,8 +12,10 @@ const { tuneForCommand } = await import('./compiler-tiers.js');
 const command = commandOf(process.argv.slice(2));
 tuneForCommand(command);
 const program = await buildProgram(command).catch(failedToLoad);
+const { keysAsOperands, valueOptions } = await import('./dash-operands.js');
+const takesValue = valueOptions(program);
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync([...process.argv.slice(0, 2), ...keysAsOperands(process.argv.slice(2), (w) => takesValue.has(w))]);
 } catch (err) {
   if (err instanceof CommanderError) process.exitCode = err.exitCode === 0 ? 0 : 2;
   else throw err;
