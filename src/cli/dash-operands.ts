@@ -9,9 +9,10 @@
  * as their only operand.
  */
 import type { Command } from 'commander';
+import { isPublicKeyText } from '../core/manifest-signature.js';
 
-/** A public key (publisher-key.ts) that begins with `-`. */
-const DASH_KEY = /^-[A-Za-z0-9_-]{42}$/;
+/** A publisher's public key that begins with `-`. */
+const isDashKey = (word: string): boolean => word.startsWith('-') && isPublicKeyText(word);
 
 /** `args` (the words after the script) with key-shaped words that are not option values moved after `--`. */
 export function keysAsOperands(args: readonly string[], takesValue: (word: string) => boolean): string[] {
@@ -20,7 +21,7 @@ export function keysAsOperands(args: readonly string[], takesValue: (word: strin
   const tail = end < 0 ? [] : args.slice(end + 1);
   const kept: string[] = [];
   const moved: string[] = [];
-  head.forEach((word, i) => (DASH_KEY.test(word) && !(i > 0 && takesValue(head[i - 1]!)) ? moved : kept).push(word));
+  head.forEach((word, i) => (isDashKey(word) && !(i > 0 && takesValue(head[i - 1]!)) ? moved : kept).push(word));
   return moved.length === 0 ? [...args] : [...kept, '--', ...moved, ...tail];
 }
 
