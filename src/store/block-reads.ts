@@ -121,7 +121,7 @@ export async function* chunkedPieces(read: (into: Buffer[], at: number) => Promi
 }
 
 /** `fn`, callable many times, run the first only (a piece's `flushed`). */
-export function once(fn: () => void): () => void {
+function once(fn: () => void): () => void {
   let called = false;
   return () => {
     if (called) return;
