@@ -176,6 +176,8 @@ export class CanopyNode {
       { name: 'ftp', start: () => listenOn(c.ftpServer.server, { host, port: config.ftpPort }, 'FTP'), stop: () => c.ftpServer.close() },
       { name: 's3', start: () => listenOn(c.s3Server, { host, port: config.s3Port }, 'S3'), stop: () => closeServer(c.s3Server) },
       { name: 'peer', start: () => this.listenPeers(), stop: async () => (c.pool.closeAll(), await this.listener?.close()) },
+      // Every server listens now: the lease row gets the addresses they listen on before the node says it is ready.
+      { name: 'lease-addresses', start: () => this.rootState?.leadership?.publishAddresses(), stop: () => undefined },
       { name: 'lifecycle', start: () => c.lifecycle.start(), stop: () => c.lifecycle.stop() },
       { name: 'history', start: () => void (this.stopRetention = startHistoryRetention(c.catalog, c.log, { ms: config.keepHistoryMs, count: HISTORY_KEEP_COUNT })), stop: () => this.stopRetention?.() },
       { name: 'tree', start: () => this.startTree(), stop: () => (c.tree.link?.stop(), c.downloader.stop(), c.rootLink?.stop()) },

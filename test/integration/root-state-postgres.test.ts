@@ -135,6 +135,27 @@ describe('root state in PostgreSQL', () => {
     await la.stop();
     await Promise.all([a.close(), b.close()]);
   });
+  it('a leader writes the addresses it listens on at once, not at its next renewal (a standby never names port 0)', async () => {
+    const [a, b] = [await PostgresRootState.open({ url: db.url(), stateKey: key }), await PostgresRootState.open({ url: db.url(), stateKey: key })];
+    const la = new Leadership(a.leaseDb, () => undefined);
+    const lb = new Leadership(b.leaseDb, () => undefined);
+    // Configured with "any free port": the lease row shows that until the node listens.
+    let api = 'http://127.0.0.1:0';
+    la.addresses = () => ({ api, peer: '127.0.0.1:0' });
+    assert.equal(await la.tryOnce(), true);
+    assert.equal(await lb.tryOnce(), false);
+    assert.equal(lb.view().leader?.api, 'http://127.0.0.1:0');
+    // Listening now; no renewal round runs here (keep() was not called): only publishAddresses writes the row.
+    api = 'http://127.0.0.1:41234';
+    await la.publishAddresses();
+    assert.equal(await lb.tryOnce(), false);
+    assert.equal(lb.view().leader?.api, 'http://127.0.0.1:41234', 'the standby names where the leader listens');
+    assert.equal(la.leads(), true, 'the round that wrote the addresses renewed the lease');
+    await la.stop();
+    await lb.stop();
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it('a renewal does not wait for the leader\'s write in flight, a takeover does; a deposed store answers a stuck flush at once', async () => {
     const [a, b] = [await PostgresRootState.open({ url: db.url(), stateKey: key }), await PostgresRootState.open({ url: db.url(), stateKey: key })];
     const la = new Leadership(a.leaseDb, () => undefined);

@@ -76,6 +76,8 @@ export class Leadership {
   private deadline: LeaseDeadline | undefined;
   private stopped = false;
   private lostOnce = false;
+  /** The renewal round in flight, if any. */
+  private renewal: Promise<void> | undefined;
 
   /** This root's addresses as the lease row shows them (set again once the node listens). */
   addresses: () => RootAddresses = () => ({});
@@ -130,36 +132,49 @@ export class Leadership {
    * not keep this root acting as leader past `until`. One renewal at a time.
    */
   keep(): void {
-    let inFlight = false;
-    const round = async () => {
-      if (this.stopped || this.role !== 'leader' || inFlight) return;
-      inFlight = true;
-      const asked = performance.now();
-      try {
-        const d = await stepLease(this.db, this.me(), LEASE_TTL_MS);
-        const took = performance.now() - asked;
-        if (took > SLOW_MS) this.onSlow('renewal slow', Math.round(took), Math.round(this.until - performance.now()));
-        this.seen = d.roots;
-        if (d.action === 'follow' || d.lease.fence !== this.fence) return this.lose(`another root took the lease (fence ${d.action === 'follow' ? d.leader.fence : d.lease.fence})`);
-        // A renewal answered after the deadline does not bring a deposed root back.
-        if (this.lostOnce) return;
-        this.leader = d.lease;
-        this.until = actUntil(asked, LEASE_TTL_MS, LEASE_MARGIN_MS);
-      } catch (err) {
-        this.onRoundError(err as Error);
-      } finally {
-        inFlight = false;
-      }
-    };
     this.timer = new LateTimer(LEASE_ROUND_MS, (late) => {
       const now = performance.now();
       if (late > SLOW_MS) this.onSlow('timer late', Math.round(late), Math.round(this.until - now));
       if (now > this.until) return this.lose('the lease could not be renewed in time');
-      void round();
+      void this.renew();
     });
     this.timer.start();
     this.deadline = new LeaseDeadline(() => this.until, () => this.lose('the lease could not be renewed in time'));
     this.deadline.start();
+  }
+
+  /** One renewal at a time: a round asked for while one runs is that round. */
+  private renew(): Promise<void> {
+    if (this.stopped || this.role !== 'leader') return Promise.resolve();
+    this.renewal ??= this.renewRound().finally(() => (this.renewal = undefined));
+    return this.renewal;
+  }
+
+  private async renewRound(): Promise<void> {
+    const asked = performance.now();
+    try {
+      const d = await stepLease(this.db, this.me(), LEASE_TTL_MS);
+      const took = performance.now() - asked;
+      if (took > SLOW_MS) this.onSlow('renewal slow', Math.round(took), Math.round(this.until - performance.now()));
+      this.seen = d.roots;
+      if (d.action === 'follow' || d.lease.fence !== this.fence) return this.lose(`another root took the lease (fence ${d.action === 'follow' ? d.leader.fence : d.lease.fence})`);
+      // A renewal answered after the deadline does not bring a deposed root back.
+      if (this.lostOnce) return;
+      this.leader = d.lease;
+      this.until = actUntil(asked, LEASE_TTL_MS, LEASE_MARGIN_MS);
+    } catch (err) {
+      this.onRoundError(err as Error);
+    }
+  }
+
+  /**
+   * Writes this root's addresses to the lease row now rather than at the next round: called
+   * once the node listens, before it reports ready, so that a standby never names the
+   * configured address (port 0 for "any free port") in place of the one the leader listens on.
+   */
+  async publishAddresses(): Promise<void> {
+    if (this.renewal) await this.renewal; // A round in flight may carry the addresses from before.
+    await this.renew();
   }
 
   private lose(why: string): void {
