@@ -2,15 +2,19 @@
  * Writes a deterministic pseudo-random sample file (AES-256-CTR keystream over zeros, fast
  * and incompressible) and returns its SHA-256, streaming so memory stays flat.
  */
-import { createCipheriv, createHash } from 'node:crypto';
+import { createCipheriv, createHash, type Cipher } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 
 const CHUNK = 1 << 20;
 
+/** The sample's keystream for `seed` (encrypt zeros with it): the same bytes for the same seed on every machine. */
+export function sampleCipher(seed: string): Cipher {
+  return createCipheriv('aes-256-ctr', createHash('sha256').update(seed).digest(), Buffer.alloc(16));
+}
+
 export async function writeSample(path: string, size: number, seed = 'canopy-sample'): Promise<string> {
-  const key = createHash('sha256').update(seed).digest();
-  const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
+  const cipher = sampleCipher(seed);
   const hash = createHash('sha256');
   const out = createWriteStream(path);
   const zeros = Buffer.alloc(CHUNK);
