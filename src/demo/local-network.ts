@@ -53,6 +53,22 @@ export interface RunningNode extends NodeSpec {
  */
 export const NODE_MALLOC_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
 
+/**
+ * Node's own options for every process this network (and the tests and benches) start: V8's
+ * worker pool at one thread instead of Node's four. The workers run V8's concurrent marking
+ * and optimising compiles; each also gets a glibc malloc arena and a stack. A node's heap is
+ * a few tens of MiB and its hot code compiles in its first seconds of traffic, so one worker
+ * does that work on time, and the three others were only resident memory: 16-node swarm
+ * bench, Node 24, three pairs each, largest member 100.5-100.8 MiB with four workers, 98.7-98.9
+ * with one, 98.5-99.5 with two; CPU per GiB the same (notes/issue-15.md, Session 22).
+ * Node reads it before any JavaScript runs, so it goes on the command line here and in the
+ * packaged `/usr/bin/canopy`; an operator who names a pool size in NODE_OPTIONS keeps it
+ * (the command line would win over NODE_OPTIONS, so it is then left out).
+ */
+export function nodeRuntimeArgs(nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
+  return nodeOptions.includes('--v8-pool-size') ? [] : ['--v8-pool-size=1'];
+}
+
 /** How long a node may take to start; CANOPY_READY_TIMEOUT_MS raises it on a loaded machine (the soak bench does). */
 const readyTimeoutMs = () => Number(process.env.CANOPY_READY_TIMEOUT_MS) || 60_000;
 
@@ -67,12 +83,13 @@ export function cliCommand(fromDist = process.env.CANOPY_CLI === 'dist'): { comm
   const self = fileURLToPath(import.meta.url);
   const repo = path.join(path.dirname(self), '..', '..');
   const bin = path.join(repo, 'bin', 'canopy.cjs');
-  if (fromDist && existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) return { command: process.execPath, args: [bin] };
+  const runtime = nodeRuntimeArgs();
+  if (fromDist && existsSync(path.join(repo, 'dist', 'cli', 'main.js'))) return { command: process.execPath, args: [...runtime, bin] };
   const ext = path.extname(self);
-  if (ext === '.js') return { command: process.execPath, args: [bin] };
+  if (ext === '.js') return { command: process.execPath, args: [...runtime, bin] };
   // From the sources: the shipped thread-pool size preloaded ahead of tsx (bin/threadpool.cjs).
   const main = path.join(path.dirname(self), '..', 'cli', 'main.ts');
-  return { command: process.execPath, args: ['--require', path.join(repo, 'bin', 'threadpool.cjs'), '--import', 'tsx', main] };
+  return { command: process.execPath, args: [...runtime, '--require', path.join(repo, 'bin', 'threadpool.cjs'), '--import', 'tsx', main] };
 }
 
 /** Attributes for demo node i: regions and tiers alternate so that about half match region=eu. */

@@ -7,13 +7,15 @@
  * part is done (libuv starts all its threads then) and prints the process's thread count
  * at exit; the pool's size is that count less the count with UV_THREADPOOL_SIZE=1, plus 1
  * (Node 20's libuv does not name its threads, so they cannot be told apart by name).
+ * The command nodes are started with also runs V8's worker pool at one thread instead of
+ * Node's four (`nodeRuntimeArgs`, for resident memory), counted the same way.
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { cliCommand } from '../../src/demo/local-network.js';
+import { cliCommand, nodeRuntimeArgs } from '../../src/demo/local-network.js';
 import { runCommand, tempDir } from '../helpers/cli.js';
 import { ensureBuilt } from '../helpers/demo-process.js';
 
@@ -68,6 +70,15 @@ describe('the thread pool of the canopy command', () => {
     const { command, args } = cliCommand();
     assert.equal(await poolSize(command, args, ''), 16);
     assert.equal(await poolSize(command, args, '3'), 3);
+  });
+
+  it('runs V8\'s worker pool at one thread in the command nodes are started with, unless NODE_OPTIONS names a size', async () => {
+    const { command, args } = cliCommand();
+    assert.equal(args[0], '--v8-pool-size=1');
+    // Node's default pool is four workers: the same command without the option has three threads more.
+    assert.equal((await threads(command, args.slice(1), '1')) - (await threads(command, args, '1')), 3);
+    assert.deepEqual(nodeRuntimeArgs('--max-old-space-size=200 --v8-pool-size=2'), []);
+    assert.deepEqual(nodeRuntimeArgs(''), ['--v8-pool-size=1']);
   });
 
   it('`npm start` runs the bin entry', () => {
