@@ -2,9 +2,9 @@
  * The components of one node, built once, in dependency order, from the config and the
  * node's credentials (the `(components, init)` shape of js-libp2p: each part receives the
  * parts it needs, nothing reaches back into the node). Root-only parts (root/) exist only
- * on the root; a member has a root link instead. node.ts starts and stops what is built here.
+ * on the root, built by root-kit.ts, which a member never loads; a member has a root link
+ * instead. node.ts starts and stops what is built here.
  */
-import path from 'node:path';
 import type http from 'node:http';
 import { CanopyError } from '../core/errors.js';
 import { createLogger } from '../core/logger.js';
@@ -24,17 +24,9 @@ import { PROTOCOL_VERSION, type HelloBody } from '../wire/messages.js';
 import type { PeerConnection, RequestHandler } from '../wire/peer-connection.js';
 import { PeerPool, type LocalIdentity } from '../wire/peer-pool.js';
 import type { Transport } from '../wire/transport.js';
-import { RootRegistry } from '../root/root-registry.js';
-import { attachCatalog, type OpenedRootState } from '../root/state/open-root-state.js';
-import { rootPeerMessages } from '../root/root-peer-messages.js';
-import { PullThrough } from '../root/pull-through.js';
-import { IMAGE_MEDIA_TYPE, imageContentName } from '../registry/image-index.js';
-import { RootService, type RootParts } from '../root/root-service.js';
-import { UploadService } from '../root/upload-service.js';
-import { publishersFile } from '../root/publisher-authority.js';
-import { notLeader, type LeaderView } from '../root/state/leadership.js';
-import { tokenRootAddresses } from '../root/token-roots.js';
+import type { RootParts } from '../root/root-service.js';
 import { saveKnownRoots } from './known-roots.js';
+import type { OpenedRootState } from '../root/state/open-root-state.js';
 import { mayServe, qualifies, type Self } from './admission.js';
 import { AnnouncementIntake } from './announcement-intake.js';
 import type { NodeConfig } from './config.js';
@@ -53,6 +45,15 @@ import type { FtpUsers } from '../edge/ftp/ftp-users.js';
 import type { RunTime } from './run-time.js';
 import { HttpsSetup } from './https-setup.js';
 import { isHttps } from '../http/web-server.js';
+
+/** root-kit.ts as a value: the root's parts, loaded by CanopyNode.open on a root only. */
+export type RootKit = typeof import('./root-kit.js');
+
+/** What a root is built with: its kit, and its state (the embedded file or PostgreSQL) when opened. */
+export interface RootSetup {
+  kit: RootKit;
+  state: OpenedRootState | undefined;
+}
 
 export interface Components extends ServerParts {
   transport: Transport;
@@ -84,7 +85,8 @@ export interface Components extends ServerParts {
 
 
 /** Everything but the servers and the network parts: stores, catalog, policy, root pieces. */
-function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Transport, rootState: OpenedRootState | undefined) {
+function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Transport, root: RootSetup | undefined) {
+  const rootState = root?.state;
   const identity: LocalIdentity = {
     nodeId: security.nodeId,
     name: config.name,
@@ -96,7 +98,7 @@ function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Trans
   const store = new BlockStore(config.dataDir, config.volumes, { quota: config.quota, evictionPolicy: config.evictionPolicy, log: log.child({ component: 'store' }) });
   const catalog = new Catalog(store);
   // Before anything reads the catalog: a root on PostgreSQL starts from what the database holds.
-  if (rootState) attachCatalog(rootState.state, rootState.snapshot, catalog);
+  if (root?.state) root.kit.attachCatalog(root.state.state, root.state.snapshot, catalog);
   const access = new EdgeAccessStore(store.index, security.trust.caPublicKey);
   const self = (): Self => ({ nodeId: identity.nodeId, attrs: identity.attrs, prefetch: config.prefetch, localIngestId: store.index.getKv(LOCAL_INGEST_ID) ?? undefined });
   // A root on PostgreSQL keeps its API tokens in the database: one token works on every root.
@@ -105,42 +107,10 @@ function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Trans
   // Issue 16: a local ingest outside the criteria is kept (and said so); a revoked node stops.
   const ownedOutside = new OwnedOutsideCriteria(log);
   const revokedSignal = new RevokedSignal(log);
-  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens, ownedOutside, revokedSignal, rootState: rootState?.state, opened: rootState };
+  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens, ownedOutside, revokedSignal, rootState: rootState?.state, opened: rootState, kit: root?.kit };
 }
 
 type Local = ReturnType<typeof buildLocal>;
-
-/** The root's parts; `flood` reaches the tree link once it is started. */
-function buildRoot(l: Local, lifecycle: ContentLifecycle, tree: { link?: TreeLink }, stored: (id: string, index: number) => void): RootParts | undefined {
-  const authority = l.security.authority;
-  if (!l.config.isRoot || !authority) return undefined;
-  const registry = new RootRegistry();
-  const service = new RootService({
-    config: l.config,
-    nodeId: l.identity.nodeId,
-    security: l.security,
-    authority,
-    store: l.store,
-    catalog: l.catalog,
-    access: l.access,
-    registry,
-    withdrawHere: (id, at, reason) => lifecycle.withdraw(id, at, reason),
-    durable: () => l.rootState?.flush() ?? Promise.resolve(),
-    publisherStore: l.opened && l.opened.state.documentStore('publishers', l.opened.snapshot, publishersFile(l.config.dataDir)),
-    inTree: (nodeId) => tree.link?.inTree(nodeId) ?? true,
-    flood: (key, message) => {
-      if (!tree.link) throw new CanopyError('ERR_UNREACHABLE', 'the control tree is not started yet');
-      // Several roots on one database: a root that may have lost its lease announces nothing.
-      const lease = l.opened?.leadership;
-      if (lease && !lease.leads()) throw notLeader(lease.view().leader, 'this root no longer holds the leader lease');
-      tree.link.flood(key, message);
-    },
-    log: l.log,
-  });
-  const uploads = new UploadService({ dir: path.join(l.config.dataDir, 'uploads'), store: l.store, catalog: l.catalog, origin: l.identity.nodeId, publisherKey: () => service.ownKey().privateKey, announce: (id, m) => service.announce(id, m), metrics: l.metrics, onStored: stored, log: l.log });
-  const pullThrough = l.config.registry && new PullThrough({ config: l.config.registry, spoolDir: path.join(path.resolve(l.config.volumes[0]!.path), 'tmp'), publish: (file, index, plan, rule) => service.publishPrepared(file, { name: imageContentName(index), criteria: rule.criteria, placement: rule.placement, analysis: { analyser: 'generic', mediaType: IMAGE_MEDIA_TYPE, plan, warnings: [] } }), log: l.log.child({ component: 'pull-through' }) });
-  return { authority, registry, service, uploads, pullThrough };
-}
 
 /** The peer side: who we listen to and answer, the root link, what we hold, how we fetch. */
 function buildPeer(l: Local, run: RunTime) {
@@ -162,7 +132,7 @@ function buildPeer(l: Local, run: RunTime) {
     },
     log,
   });
-  const root = buildRoot(l, lifecycle, tree, (id, index) => holdings.stored(id, index));
+  const root = l.kit?.buildRoot(l, lifecycle, tree, (id, index) => holdings.stored(id, index));
   const onTrustUpdate = trustChanges({ security, catalog, holdings: () => holdings, intake: () => intake, self: l.self, log });
   const rootId = (): string | undefined => (config.isRoot ? identity.nodeId : rootLink?.rootId ?? tree.link?.rootId);
   const checkServing = (contentId: string): void => {
@@ -247,24 +217,7 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
     catalog,
     store,
     rootId: h.rootId,
-    rootMessages:
-      root &&
-      rootPeerMessages({
-        nodeId: identity.nodeId,
-        catalog,
-        registry: root.registry,
-        keepHistoryMs: config.keepHistoryMs,
-        selfPeer: () => run.addresses().peer,
-        accessStatement: (id) => l.access.statement(id),
-        signWithdrawal: (w) => root.service.signWithdrawal(w),
-        publisherList: () => root.service.publishers.list(),
-        renewCertificate: (nodeId, publicKeyPem) => root.authority.renew(nodeId, publicKeyPem),
-        issueServerCertificate: (nodeId, publicKeyPem, names) => root.authority.issueServer(nodeId, publicKeyPem, names),
-        ...(root.pullThrough ? { pullThrough: root.pullThrough } : {}),
-        rootAddresses: () => tokenRootAddresses(run.addresses().peer, run.info().leader as LeaderView | undefined),
-        onJoined: (conn) => void conn.notify('trust-update', root.service.trustForJoiner()).catch(() => undefined),
-        log,
-      }),
+    rootMessages: root && l.kit?.rootMessages(l, root, run),
     bitfield: (id) => h.holdings().bitfield(id),
     uploads: uploadLimiter,
     relays: () => h.downloader().relays,
@@ -304,8 +257,10 @@ function memberRootLink(l: Local, roots: NodeConfig['roots'], pool: PeerPool, ru
   });
 }
 
-export function buildComponents(config: NodeConfig, security: NodeSecurity, transport: Transport, run: RunTime, rootState?: OpenedRootState): Components {
-  const l = buildLocal(config, security, transport, rootState);
+/** `root` is given on a root only (CanopyNode.open loads its kit): a member never loads the root's modules. */
+export function buildComponents(config: NodeConfig, security: NodeSecurity, transport: Transport, run: RunTime, root?: RootSetup): Components {
+  if (config.isRoot && !root) throw new Error('a root is built with its root kit (root-kit.ts, loaded by CanopyNode.open)');
+  const l = buildLocal(config, security, transport, root);
   const p = buildPeer(l, run);
   const fetchNow = async (contentId: string, index: number, deadline?: number): Promise<Buffer | undefined> => {
     const manifest = l.catalog.require(contentId);

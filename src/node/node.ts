@@ -15,18 +15,14 @@ import type { AddressInfo } from 'node:net';
 import { createLogger } from '../core/logger.js';
 import { NodeSecurity } from '../security/node-security.js';
 import type { AuthorityStore } from '../security/authority.js';
-import { prepareRootState, type OpenedRootState } from '../root/state/open-root-state.js';
-import { leaseSettings } from '../root/state/lease-settings.js';
-import { rootViewSource, startLeaderViews } from '../root/state/leader-views.js';
-import { startHoldings } from '../root/state/holdings-saver.js';
-import { PostgresRootState } from '../root/state/postgres-state.js';
 import type { CaMaterial } from '../root/state/root-state.js';
+import type { OpenedRootState } from '../root/state/open-root-state.js';
 import { PeerConnection } from '../wire/peer-connection.js';
 import { listenOn } from '../wire/tcp-transport.js';
 import { formatAddress, type Listener, type PeerAddress, type Transport } from '../wire/transport.js';
 import { mustHold } from './admission.js';
 import { isHttps } from '../http/web-server.js';
-import { buildComponents, type Components } from './components.js';
+import { buildComponents, type Components, type RootKit, type RootSetup } from './components.js';
 import type { NodeConfig } from './config.js';
 import type { NodeAddresses } from './run-time.js';
 import { TreeLink } from './tree-link.js';
@@ -43,6 +39,11 @@ interface Part {
   name: string;
   start(): Promise<void> | void;
   stop(): Promise<void> | void;
+}
+
+/** The root's modules: loaded by a root only (root-kit.ts says why). */
+export function loadRootKit(): Promise<RootKit> {
+  return import('./root-kit.js');
 }
 
 export class CanopyNode {
@@ -80,12 +81,13 @@ export class CanopyNode {
         enrolRetry: { onRetry: (err, pauseMs) => log.warn('enrolment: no root answered; trying again', { err, pauseMs }) },
       });
     if (!config.isRoot) return new CanopyNode(config, await prepare());
+    const kit = await loadRootKit();
     const onError = (err: Error) => log.error('state database', { err });
     let deposed!: (err: Error) => void;
     const lost = new Promise<Error>((resolve) => (deposed = resolve));
-    const lead = leaseSettings(config, (err) => (log.error('deposed', { err }), deposed(err)), (view) => log.info('standby: another root leads; waiting for its lease to end', { leader: view.leader, fence: view.fence }), (view) => log.info('took the leader lease', { fence: view.fence }), (what, ms, leftMs) => log.warn(`leader lease: ${what}`, { ms, leftMs }));
-    const { security, ...rootState } = await prepareRootState({ dataDir: config.dataDir, state: config.state, stateKeyFile: config.stateKeyFile, onError, lead }, prepare);
-    const node = new CanopyNode(config, security, undefined, rootState);
+    const lead = kit.leaseSettings(config, (err) => (log.error('deposed', { err }), deposed(err)), (view) => log.info('standby: another root leads; waiting for its lease to end', { leader: view.leader, fence: view.fence }), (view) => log.info('took the leader lease', { fence: view.fence }), (what, ms, leftMs) => log.warn(`leader lease: ${what}`, { ms, leftMs }));
+    const { security, ...rootState } = await kit.prepareRootState({ dataDir: config.dataDir, state: config.state, stateKeyFile: config.stateKeyFile, onError, lead }, prepare);
+    const node = new CanopyNode(config, security, undefined, { kit, state: rootState });
     node.lost = lost;
     return node;
   }
@@ -94,7 +96,8 @@ export class CanopyNode {
     readonly config: NodeConfig,
     readonly security: NodeSecurity,
     transport?: Transport,
-    private readonly rootState?: OpenedRootState,
+    /** Given on a root only (its kit and state): a member never loads the root's modules. */
+    private readonly root?: RootSetup,
   ) {
     this.c = buildComponents(
       config,
@@ -107,7 +110,7 @@ export class CanopyNode {
         renewCertificate: () => this.renewCertificate(),
         rootChanged: (root) => this.followRoot(root),
       },
-      rootState,
+      root,
     );
     const { catalog, store, holdings } = this.c;
     // Attributes may have changed since the last run: what the node must hold is re-decided.
@@ -120,6 +123,11 @@ export class CanopyNode {
       holdings.forgetHeld(contentId);
       holdings.reportNow(contentId);
     });
+  }
+
+  /** A root's state (PostgreSQL or the embedded file) and its leader lease, if any. */
+  private get rootState(): OpenedRootState | undefined {
+    return this.root?.state;
   }
 
   get identity(): Components['identity'] {
@@ -191,8 +199,10 @@ export class CanopyNode {
     const leadership = this.rootState?.leadership;
     if (leadership) leadership.addresses = () => ({ peer: formatAddress(this.addresses().peer), api: this.addresses().api });
     const { state } = this.rootState ?? {};
-    if (leadership && this.c.root && state instanceof PostgresRootState) this.stopViews = startLeaderViews(state, rootViewSource(this.c.catalog, this.c.root, () => this.c.tree.link?.view() ?? { attached: false }), () => leadership.leads());
-    if (leadership && this.c.root && state instanceof PostgresRootState) this.stopHoldings = await startHoldings(state, this.c.root.registry, () => leadership.leads(), (id) => this.c.catalog.isLive(id));
+    const kit = this.root?.kit;
+    if (!kit || !leadership || !this.c.root || !(state instanceof kit.PostgresRootState)) return;
+    this.stopViews = kit.startLeaderViews(state, kit.rootViewSource(this.c.catalog, this.c.root, () => this.c.tree.link?.view() ?? { attached: false }), () => leadership.leads());
+    this.stopHoldings = await kit.startHoldings(state, this.c.root.registry, () => leadership.leads(), (id) => this.c.catalog.isLive(id));
   }
 
   private async listenPeers(): Promise<void> {

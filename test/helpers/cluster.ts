@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Attributes } from '../../src/core/attributes.js';
 import { inject, type InjectReply, type InjectRequest } from '../../src/http/inject.js';
 import { makeConfig, type NodeConfig } from '../../src/node/config.js';
-import { CanopyNode } from '../../src/node/node.js';
+import { CanopyNode, loadRootKit } from '../../src/node/node.js';
 import { createJoinToken } from '../../src/security/join-token.js';
 import { NodeSecurity } from '../../src/security/node-security.js';
 import { readIfExists } from '../../src/security/secret-file.js';
@@ -36,7 +36,7 @@ export async function startCluster(members: Record<string, Attributes>, rootExtr
   const started: CanopyNode[] = [];
   const open = async (name: string, config: NodeConfig, token?: string): Promise<CanopyNode> => {
     const security = await NodeSecurity.prepare({ dataDir: config.dataDir, isRoot: config.isRoot, rootAttrs: config.attrs, token, join: config.join });
-    const node = new CanopyNode(config, security);
+    const node = new CanopyNode(config, security, undefined, config.isRoot ? { kit: await loadRootKit(), state: undefined } : undefined);
     await node.start();
     started.push(node);
     return node;
