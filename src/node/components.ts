@@ -27,6 +27,7 @@ import type { Transport } from '../wire/transport.js';
 import type { RootParts } from '../root/root-service.js';
 import { saveKnownRoots } from './known-roots.js';
 import type { OpenedRootState } from '../root/state/open-root-state.js';
+import type * as RootKitModule from './root-kit.js';
 import { mayServe, qualifies, type Self } from './admission.js';
 import { AnnouncementIntake } from './announcement-intake.js';
 import type { NodeConfig } from './config.js';
@@ -47,7 +48,7 @@ import { HttpsSetup } from './https-setup.js';
 import { isHttps } from '../http/web-server.js';
 
 /** root-kit.ts as a value: the root's parts, loaded by CanopyNode.open on a root only. */
-export type RootKit = typeof import('./root-kit.js');
+export type RootKit = typeof RootKitModule;
 
 /** What a root is built with: its kit, and its state (the embedded file or PostgreSQL) when opened. */
 export interface RootSetup {
