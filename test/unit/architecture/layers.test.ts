@@ -32,18 +32,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { sourceFiles as sources } from '../../helpers/src-files.js';
+import { relativeImports, sourceFiles as sources } from '../../helpers/src-files.js';
 
 export const LAYERS = ['core', 'store', 'wire', 'security', 'ops', 'gossip', 'tree', 'swarm', 'sim', 'vfile', 'ingest', 'registry', 'catalog', 'http', 'edge', 'api', 'root', 'node', 'client', 'demo', 'cli'];
 
 const SRC = path.resolve('src');
 
 
-/** Relative imports of a file (static, `export … from`, side-effect and dynamic), as absolute .ts paths. */
+/** Relative imports of a file (static, `export … from`, side-effect and dynamic, type-only ones too), as absolute .ts paths. */
 function importsOf(file: string): string[] {
-  const text = readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*'([^']+)'|(?:^|\n)\s*import\s*'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] ?? m[2] ?? m[3]!);
-  return specs.filter((s) => s.startsWith('.')).map((s) => path.resolve(path.dirname(file), s).replace(/\.js$/, '.ts'));
+  return relativeImports(readFileSync(file, 'utf8')).map((i) => path.resolve(path.dirname(file), i.spec).replace(/\.js$/, '.ts'));
 }
 
 function layerOf(file: string): string {

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { relativeImports } from '../../helpers/src-files.js';
 
 const SRC = path.resolve('src');
 /** Two small modules a member uses itself: the publish media type the API answers to, and the join token's root addresses. */
@@ -18,8 +19,7 @@ const ALLOWED = new Set(['ingest/upload-format.ts', 'root/token-roots.ts']);
 
 /** Relative modules `text` loads when it is evaluated: static imports and re-exports, not type-only ones, not `import()`. */
 export function loadedSpecifiers(text: string): string[] {
-  const statements = [...text.matchAll(/(?:^|\n)\s*((?:import|export)\s[^'";]*?from\s*'([^']+)'|import\s*'([^']+)')/g)];
-  return statements.filter((m) => !/^(?:import|export)\s+type\s/.test(m[1]!)).map((m) => m[2] ?? m[3]!).filter((s) => s.startsWith('.'));
+  return relativeImports(text).filter((i) => !i.typeOnly && !i.dynamic).map((i) => i.spec);
 }
 
 function reached(entries: string[]): string[] {
