@@ -52,7 +52,7 @@ cat >"$stage/usr/bin/canopy" <<'SH'
 export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
 # V8's worker pool at one thread unless NODE_OPTIONS names a size (which the command line
 # would override): ~2 MiB less resident per node, the same CPU (docs/OPERATIONS.md,
-# "Resident memory"); Node reads it before any JavaScript runs.
+# "V8's worker threads"); Node reads it before any JavaScript runs.
 pool=--v8-pool-size=1
 case "${NODE_OPTIONS:-}" in *--v8-pool-size*) pool= ;; esac
 # The package's entry (bin/canopy.cjs) sets the thread pool to 16 threads unless the

@@ -113,7 +113,7 @@ describe('the Debian package', { skip: enabled ? false : 'installs a system pack
     await new Promise((r) => setTimeout(r, 5_000));
     figures.idleRssMiBRoot = rssMiB(runtimePids().find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--root'))!);
     figures.idleRssMiBNode = rssMiB(runtimePids().find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('edge1'))!);
-    // /usr/bin/canopy starts them with V8's worker pool at one thread (docs/OPERATIONS.md, "Resident memory").
+    // /usr/bin/canopy starts them with V8's worker pool at one thread (docs/OPERATIONS.md, "V8's worker threads").
     for (const p of runtimePids()) assert.ok(readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes('--v8-pool-size=1'), readFileSync(`/proc/${p}/cmdline`, 'utf8'));
 
     // Removing the package stops both (they stop cleanly on SIGTERM) and leaves none running.
