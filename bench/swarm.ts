@@ -10,7 +10,9 @@
  * it sends for a fixed time spread evenly from half the first figure to half the second, so a
  * pair's round trip is the sum of the two; this kernel has no netem, so the delay is emulated in
  * Canopy's processes (test/netns/emulated-delay.ts) and aria2c runs on undelayed links, which
- * makes it a stricter baseline)] [--no-bittorrent].
+ * makes it a stricter baseline)] [--no-bittorrent] [--rounds 1 (Canopy and aria2c runs, each
+ * a fresh swarm, alternating which goes first; headline figures are then medians over the
+ * rounds, and `byRound` has each round's)].
  *
  * Tstar = max(F/u_origin, F/d_min, N·F/(u_origin + Σu_i)) with the nominal tc rates; tc's
  * goodput is about 96 % of nominal, so ratio ≈ 1.04 is the practical floor.
@@ -21,7 +23,7 @@ import path from 'node:path';
 import { writeSample } from '../src/demo/sample.js';
 import { CanopyCluster } from '../test/netns/canopy-cluster.js';
 import { NetnsHarness, rateBits, type HostSpec } from '../test/netns/harness.js';
-import { runBitTorrent } from './_bittorrent.js';
+import { runBitTorrent, type BitTorrentResult } from './_bittorrent.js';
 import { procFigures, RunSampler, spread } from './_proc.js';
 import { log, median, option, profileWindow, round, sizeOption } from './_util.js';
 
@@ -213,6 +215,103 @@ function percentile(values: number[], p: number): number {
   return s.length === 0 ? 0 : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
+/** One Canopy run's figures (the whole JSON of a one-round bench, but for aria2c's). */
+function canopyFigures(canopy: CanopyRun, size: number, specs: HostSpec[], slow: number): Record<string, unknown> {
+  return {
+    perNode: Object.fromEntries(Object.entries(canopy.perNode).map(([k, v]) => [k, round(v, 2)])),
+    perNodeBound: Object.fromEntries(specs.slice(1).map((s) => [s.name, round(nodeBound(size, specs, s.name), 2)])),
+    ...perNodeRatios(canopy.perNode, size, specs, slow),
+    T: round(canopy.seconds, 2),
+    Tstar: round(fluidBound(size, specs), 2),
+    ratio: round(canopy.seconds / fluidBound(size, specs)),
+    originEgressRatio: round(canopy.originEgressRatio),
+    cpuSeconds: round(canopy.cpuSeconds, 1),
+    cpuSecondsPerGiB: spread(canopy.nodeCpuSecondsPerGiB),
+    originCpuSeconds: round(canopy.originCpuSeconds, 1),
+    receivedPerKept: canopy.blockReceivedPerKept === null ? null : round(canopy.blockReceivedPerKept),
+    // Share of the bytes the nodes received that came relayed while still arriving at the sender (cut-through).
+    relayedShare: round(canopy.relayedBytes / (size * (specs.length - 1))),
+    wireReceivedPerKept: spread(canopy.wireReceivedPerKept, 3),
+    peakRssMiB: spread(memberPeaks(canopy)),
+    originPeakRssMiB: round(canopy.peakRssMiB.origin ?? 0, 1),
+    // Medians over the members, read from their metrics when the last one completed.
+    endMemoryMiB: Object.fromEntries(Object.keys(canopy.endMemoryMiB[0] ?? {}).map((k) => [k, median(canopy.endMemoryMiB.map((m) => m[k]!))])),
+    treeReparents: canopy.treeReparents,
+    handshakeTimeouts: canopy.handshakeTimeouts,
+    originWarnings: canopy.warnings[specs[0]!.name] ?? 0,
+    nodeWarnings: spread(specs.slice(1).map((h) => canopy.warnings[h.name] ?? 0)),
+    warningKinds: canopy.warningKinds,
+    statusP99Ms: round(percentile(canopy.statusMs, 99), 0),
+    statusAnswerP99Ms: round(percentile(canopy.statusAnswerMs, 99), 0),
+    statusPolls: canopy.statusMs.length,
+    machineBusyFraction: round(canopy.machine.busyFraction),
+    loadavg: { start: canopy.machine.loadAtStart, end: canopy.machine.loadAtEnd, peak1: canopy.machine.peakLoad1 },
+  };
+}
+
+const memberPeaks = (canopy: CanopyRun) => Object.entries(canopy.peakRssMiB).filter(([name]) => name !== 'origin').map(([, v]) => v);
+const btCpu = (bt: BitTorrentResult, size: number) => bt.perProcess.map((p) => p.cpuSeconds / (size / 2 ** 30));
+
+/** One aria2c run's figures, and how Canopy's run compares with it. */
+function btFigures(bt: BitTorrentResult, canopy: CanopyRun, size: number, specs: HostSpec[], slow: number): Record<string, unknown> {
+  const btRatios = perNodeRatios(Object.fromEntries(bt.perNode.map((t, i) => [specs[i + 1]!.name, t])), size, specs, slow);
+  return {
+    T_bittorrent: round(bt.seconds, 2),
+    bittorrentCpuSecondsPerGiB: spread(btCpu(bt, size)),
+    // The name every data-path bench uses for its baseline's cost (issue 15): aria2c per leecher.
+    baselineCpuSecondsPerGiB: spread(btCpu(bt, size)),
+    // A member's CPU per GiB over an aria2c leecher's (medians of each run): the issue-15 row.
+    cpuRatioVsBitTorrent: round(spread(canopy.nodeCpuSecondsPerGiB, 3).median / spread(btCpu(bt, size), 3).median),
+    bittorrentPeakRssMiB: spread(bt.perProcess.map((p) => p.peakRssMiB)),
+    bittorrentWireReceivedPerKept: spread(bt.wireReceived.map((b) => b / size), 3),
+    bittorrentMachineBusyFraction: round(bt.busyFraction),
+    bittorrentSlowWorstRatio: btRatios.slowWorstRatio,
+    bittorrentFastWorstRatio: btRatios.fastWorstRatio,
+    bittorrentCpuSeconds: round(bt.cpuSeconds, 1),
+    bittorrentPerNode: bt.perNode.map((s) => round(s, 2)),
+    bittorrentOriginEgressRatio: round(bt.originEgressRatio),
+    ratioVsBitTorrent: round(canopy.seconds / bt.seconds),
+  };
+}
+
+/**
+ * With --rounds N: the first round's figures stay as the detail; the headline figures become
+ * medians over the rounds (times, ratios), or spreads over every member (or leecher) of every
+ * round (CPU per GiB, peak RSS: `max` is the largest member of any round), and `byRound` keeps
+ * each round's own.
+ */
+function pooledFigures(canopyRuns: CanopyRun[], btRuns: BitTorrentResult[], size: number, specs: HostSpec[]): Record<string, unknown> {
+  const tstar = fluidBound(size, specs);
+  const byRound = canopyRuns.map((c, i) => {
+    const bt = btRuns[i];
+    const cpu = spread(c.nodeCpuSecondsPerGiB, 3).median;
+    return {
+      T: round(c.seconds, 2),
+      cpuSecondsPerGiB: round(cpu, 2),
+      peakRssMiB: round(Math.max(...memberPeaks(c)), 1),
+      loadavg: c.machine.loadAtStart,
+      ...(bt ? { T_bittorrent: round(bt.seconds, 2), baselineCpuSecondsPerGiB: round(spread(btCpu(bt, size), 3).median, 2), cpuRatioVsBitTorrent: round(cpu / spread(btCpu(bt, size), 3).median) } : {}),
+    };
+  });
+  return {
+    T: round(median(canopyRuns.map((c) => c.seconds)), 2),
+    ratio: round(median(canopyRuns.map((c) => c.seconds)) / tstar),
+    cpuSecondsPerGiB: spread(canopyRuns.flatMap((c) => c.nodeCpuSecondsPerGiB)),
+    peakRssMiB: spread(canopyRuns.flatMap(memberPeaks)),
+    ...(btRuns.length > 0
+      ? {
+          T_bittorrent: round(median(btRuns.map((b) => b.seconds)), 2),
+          bittorrentCpuSecondsPerGiB: spread(btRuns.flatMap((b) => btCpu(b, size))),
+          baselineCpuSecondsPerGiB: spread(btRuns.flatMap((b) => btCpu(b, size))),
+          bittorrentPeakRssMiB: spread(btRuns.flatMap((b) => b.perProcess.map((p) => p.peakRssMiB))),
+          cpuRatioVsBitTorrent: round(median(byRound.map((r) => r.cpuRatioVsBitTorrent!))),
+          ratioVsBitTorrent: round(median(canopyRuns.map((c, i) => c.seconds / btRuns[i]!.seconds))),
+        }
+      : {}),
+    byRound,
+  };
+}
+
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   const nodes = Number(option(args, 'nodes', '4'));
   const size = sizeOption(args, 'size', '64MiB');
@@ -224,6 +323,8 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   if (delayRange && !(delayMin! >= 0 && delayMax! >= delayMin!)) throw new Error(`--delay wants MIN-MAX round trips in ms, e.g. 5-150 (got ${delayRange})`);
   const blockSize = option(args, 'block-size', '4MiB');
   const withBt = !args.includes('--no-bittorrent');
+  const rounds = Number(option(args, 'rounds', '1'));
+  if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds wants a whole number of rounds, 1 or more (got ${option(args, 'rounds', '1')})`);
   const specs = specsFor(nodes, rate, slow);
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-i5-bench-'));
   const cleanup = () => (args.includes('--keep') ? log(`kept ${dir}`) : rmSync(dir, { recursive: true, force: true }));
@@ -237,62 +338,33 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const timeoutMs = Number(option(args, 'timeout', '0')) * 1000 || Math.max(120_000, tstar * 1000 * 10);
     log(`swarm: ${nodes} nodes, ${size} bytes, ${rate}${slow ? `, ${slow} at a quarter` : ''}${loss ? `, ${loss} % loss per link` : ''}${delayRange ? `, round trips ${delayRange} ms` : ''}; Tstar ${tstar.toFixed(1)} s`);
     const delays = delayRange ? hostDelays(specs.map((s) => s.name), delayMin!, delayMax!) : new Map<string, number>();
-    const canopy = await runCanopy(specs, file, path.join(dir, 'canopy'), blockSize, timeoutMs, { lossPercent: loss, delays });
-    if (!args.includes('--keep')) rmSync(path.join(dir, 'canopy'), { recursive: true, force: true });
-    log(`canopy: T ${canopy.seconds.toFixed(1)} s, origin sent ${canopy.originEgressRatio.toFixed(2)} copies`);
-    const result: Record<string, unknown> = {
-      nodes,
-      bytes: size,
-      rate,
-      slow,
-      lossPercentPerLink: loss,
-      roundTripMs: delayRange ? { min: delayMin, max: delayMax, sendDelayMsByHost: Object.fromEntries(delays) } : null,
-      blockSize,
-      perNode: Object.fromEntries(Object.entries(canopy.perNode).map(([k, v]) => [k, round(v, 2)])),
-      perNodeBound: Object.fromEntries(specs.slice(1).map((s) => [s.name, round(nodeBound(size, specs, s.name), 2)])),
-      ...perNodeRatios(canopy.perNode, size, specs, slow),
-      T: round(canopy.seconds, 2),
-      Tstar: round(tstar, 2),
-      ratio: round(canopy.seconds / tstar),
-      originEgressRatio: round(canopy.originEgressRatio),
-      cpuSeconds: round(canopy.cpuSeconds, 1),
-      cpuSecondsPerGiB: spread(canopy.nodeCpuSecondsPerGiB),
-      originCpuSeconds: round(canopy.originCpuSeconds, 1),
-      receivedPerKept: canopy.blockReceivedPerKept === null ? null : round(canopy.blockReceivedPerKept),
-      // Share of the bytes the nodes received that came relayed while still arriving at the sender (cut-through).
-      relayedShare: round(canopy.relayedBytes / (size * nodes)),
-      wireReceivedPerKept: spread(canopy.wireReceivedPerKept, 3),
-      peakRssMiB: spread(Object.entries(canopy.peakRssMiB).filter(([name]) => name !== 'origin').map(([, v]) => v)),
-      originPeakRssMiB: round(canopy.peakRssMiB.origin ?? 0, 1),
-      // Medians over the members, read from their metrics when the last one completed.
-      endMemoryMiB: Object.fromEntries(Object.keys(canopy.endMemoryMiB[0] ?? {}).map((k) => [k, median(canopy.endMemoryMiB.map((m) => m[k]!))])),
-      treeReparents: canopy.treeReparents,
-      handshakeTimeouts: canopy.handshakeTimeouts,
-      originWarnings: canopy.warnings[specs[0]!.name] ?? 0,
-      nodeWarnings: spread(specs.slice(1).map((h) => canopy.warnings[h.name] ?? 0)),
-      warningKinds: canopy.warningKinds,
-      statusP99Ms: round(percentile(canopy.statusMs, 99), 0),
-      statusAnswerP99Ms: round(percentile(canopy.statusAnswerMs, 99), 0),
-      statusPolls: canopy.statusMs.length,
-      machineBusyFraction: round(canopy.machine.busyFraction),
-      loadavg: { start: canopy.machine.loadAtStart, end: canopy.machine.loadAtEnd, peak1: canopy.machine.peakLoad1 },
+    const canopyRuns: CanopyRun[] = [];
+    const btRuns: BitTorrentResult[] = [];
+    // Each run in a directory of its own (kept with --keep, removed otherwise).
+    const runOnce = async (r: number) => {
+      const runDir = path.join(dir, `canopy-${r + 1}`);
+      canopyRuns.push(await runCanopy(specs, file, runDir, blockSize, timeoutMs, { lossPercent: loss, delays }));
+      if (!args.includes('--keep')) rmSync(runDir, { recursive: true, force: true });
+      const canopy = canopyRuns.at(-1)!;
+      log(`canopy: T ${canopy.seconds.toFixed(1)} s, origin sent ${canopy.originEgressRatio.toFixed(2)} copies, node CPU ${spread(canopy.nodeCpuSecondsPerGiB).median} s/GiB`);
     };
-    if (withBt) {
-      const bt = await runBitTorrent(specs, file, path.join(dir, 'bt'), 2 ** 20, timeoutMs, loss);
-      const btRatios = perNodeRatios(Object.fromEntries(bt.perNode.map((t, i) => [specs[i + 1]!.name, t])), size, specs, slow);
-      log(`bittorrent: T ${bt.seconds.toFixed(1)} s, origin sent ${bt.originEgressRatio.toFixed(2)} copies`);
-      Object.assign(result, {
-        T_bittorrent: round(bt.seconds, 2),
-        bittorrentCpuSecondsPerGiB: spread(bt.perProcess.map((p) => p.cpuSeconds / (size / 2 ** 30))),
-        // The name every data-path bench uses for its baseline's cost (issue 15): aria2c per leecher.
-        baselineCpuSecondsPerGiB: spread(bt.perProcess.map((p) => p.cpuSeconds / (size / 2 ** 30))),
-        bittorrentPeakRssMiB: spread(bt.perProcess.map((p) => p.peakRssMiB)),
-        bittorrentWireReceivedPerKept: spread(bt.wireReceived.map((b) => b / size), 3),
-        bittorrentMachineBusyFraction: round(bt.busyFraction),
-        bittorrentSlowWorstRatio: btRatios.slowWorstRatio,
-        bittorrentFastWorstRatio: btRatios.fastWorstRatio,
-        bittorrentCpuSeconds: round(bt.cpuSeconds, 1), bittorrentPerNode: bt.perNode.map((s) => round(s, 2)), bittorrentOriginEgressRatio: round(bt.originEgressRatio), ratioVsBitTorrent: round(canopy.seconds / bt.seconds) });
+    const btOnce = async (r: number) => {
+      const runDir = path.join(dir, `bt-${r + 1}`);
+      btRuns.push(await runBitTorrent(specs, file, runDir, 2 ** 20, timeoutMs, loss));
+      if (!args.includes('--keep')) rmSync(runDir, { recursive: true, force: true });
+      const bt = btRuns.at(-1)!;
+      log(`bittorrent: T ${bt.seconds.toFixed(1)} s, origin sent ${bt.originEgressRatio.toFixed(2)} copies, leecher CPU ${spread(btCpu(bt, size)).median} s/GiB`);
+    };
+    for (let r = 0; r < rounds; r++) {
+      // Odd rounds run aria2c first: a load that drifts over the bench weighs on both alike.
+      if (withBt && r % 2 === 1) await btOnce(r);
+      await runOnce(r);
+      if (withBt && r % 2 === 0) await btOnce(r);
     }
+    const result: Record<string, unknown> = { nodes, bytes: size, rate, slow, lossPercentPerLink: loss, roundTripMs: delayRange ? { min: delayMin, max: delayMax, sendDelayMsByHost: Object.fromEntries(delays) } : null, blockSize, rounds };
+    Object.assign(result, canopyFigures(canopyRuns[0]!, size, specs, slow));
+    if (withBt) Object.assign(result, btFigures(btRuns[0]!, canopyRuns[0]!, size, specs, slow));
+    if (rounds > 1) Object.assign(result, pooledFigures(canopyRuns, btRuns, size, specs));
     // What the run shared the machine with is in `loadavg` and `machineBusyFraction`, measured.
     result.machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`;
     return result;
