@@ -87,7 +87,6 @@ export interface Components extends ServerParts {
 
 /** Everything but the servers and the network parts: stores, catalog, policy, root pieces. */
 function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Transport, root: RootSetup | undefined) {
-  const rootState = root?.state;
   const identity: LocalIdentity = {
     nodeId: security.nodeId,
     name: config.name,
@@ -103,12 +102,13 @@ function buildLocal(config: NodeConfig, security: NodeSecurity, transport: Trans
   const access = new EdgeAccessStore(store.index, security.trust.caPublicKey);
   const self = (): Self => ({ nodeId: identity.nodeId, attrs: identity.attrs, prefetch: config.prefetch, localIngestId: store.index.getKv(LOCAL_INGEST_ID) ?? undefined });
   // A root on PostgreSQL keeps its API tokens in the database: one token works on every root.
-  const apiTokens = new ApiTokens(rootState ? rootState.state.documentStore('api-tokens', rootState.snapshot, apiTokensFile(config.dataDir)) : config.dataDir);
+  const opened = root?.state;
+  const apiTokens = new ApiTokens(opened ? opened.state.documentStore('api-tokens', opened.snapshot, apiTokensFile(config.dataDir)) : config.dataDir);
   apiTokens.ensureAdminToken(config.apiTokenFile);
   // Issue 16: a local ingest outside the criteria is kept (and said so); a revoked node stops.
   const ownedOutside = new OwnedOutsideCriteria(log);
   const revokedSignal = new RevokedSignal(log);
-  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens, ownedOutside, revokedSignal, rootState: rootState?.state, opened: rootState, kit: root?.kit };
+  return { config, security, transport, identity, log, metrics: new Metrics(), store, catalog, access, self, apiTokens, ownedOutside, revokedSignal, root };
 }
 
 type Local = ReturnType<typeof buildLocal>;
@@ -133,7 +133,7 @@ function buildPeer(l: Local, run: RunTime) {
     },
     log,
   });
-  const root = l.kit?.buildRoot(l, lifecycle, tree, (id, index) => holdings.stored(id, index));
+  const root = l.root?.kit.buildRoot(l, lifecycle, tree, (id, index) => holdings.stored(id, index));
   const onTrustUpdate = trustChanges({ security, catalog, holdings: () => holdings, intake: () => intake, self: l.self, log });
   const rootId = (): string | undefined => (config.isRoot ? identity.nodeId : rootLink?.rootId ?? tree.link?.rootId);
   const checkServing = (contentId: string): void => {
@@ -218,7 +218,7 @@ function peerHandler(l: Local, run: RunTime, h: PeerWiring) {
     catalog,
     store,
     rootId: h.rootId,
-    rootMessages: root && l.kit?.rootMessages(l, root, run),
+    rootMessages: root && l.root?.kit.rootMessages(l, root, run),
     bitfield: (id) => h.holdings().bitfield(id),
     uploads: uploadLimiter,
     relays: () => h.downloader().relays,

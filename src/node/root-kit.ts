@@ -23,7 +23,6 @@ import { UploadService } from '../root/upload-service.js';
 import { publishersFile } from '../root/publisher-authority.js';
 import { notLeader, type LeaderView } from '../root/state/leadership.js';
 import type { OpenedRootState } from '../root/state/open-root-state.js';
-import type { RootState } from '../root/state/root-state.js';
 import { tokenRootAddresses } from '../root/token-roots.js';
 import type { NodeConfig } from './config.js';
 import type { ContentLifecycle } from './content-lifecycle.js';
@@ -46,14 +45,15 @@ export interface RootInputs {
   access: EdgeAccessStore;
   metrics: Metrics;
   log: Logger;
-  rootState: RootState | undefined;
-  opened: OpenedRootState | undefined;
+  /** The root's state, opened by CanopyNode.open; a root built without one (test/helpers/cluster.ts) keeps none. */
+  root: { state: OpenedRootState | undefined } | undefined;
 }
 
 /** The root's parts; `flood` reaches the tree link once it is started. */
 export function buildRoot(l: RootInputs, lifecycle: ContentLifecycle, tree: { link?: TreeLink }, stored: (id: string, index: number) => void): RootParts | undefined {
   const authority = l.security.authority;
   if (!l.config.isRoot || !authority) return undefined;
+  const opened = l.root?.state;
   const registry = new RootRegistry();
   const service = new RootService({
     config: l.config,
@@ -65,13 +65,13 @@ export function buildRoot(l: RootInputs, lifecycle: ContentLifecycle, tree: { li
     access: l.access,
     registry,
     withdrawHere: (id, at, reason) => lifecycle.withdraw(id, at, reason),
-    durable: () => l.rootState?.flush() ?? Promise.resolve(),
-    publisherStore: l.opened && l.opened.state.documentStore('publishers', l.opened.snapshot, publishersFile(l.config.dataDir)),
+    durable: () => opened?.state.flush() ?? Promise.resolve(),
+    publisherStore: opened && opened.state.documentStore('publishers', opened.snapshot, publishersFile(l.config.dataDir)),
     inTree: (nodeId) => tree.link?.inTree(nodeId) ?? true,
     flood: (key, message) => {
       if (!tree.link) throw new CanopyError('ERR_UNREACHABLE', 'the control tree is not started yet');
       // Several roots on one database: a root that may have lost its lease announces nothing.
-      const lease = l.opened?.leadership;
+      const lease = opened?.leadership;
       if (lease && !lease.leads()) throw notLeader(lease.view().leader, 'this root no longer holds the leader lease');
       tree.link.flood(key, message);
     },
