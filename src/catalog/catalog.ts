@@ -42,8 +42,8 @@ export class Catalog {
   /** Contents with an `expires` time, so the expiry sweep need not read every manifest. */
   private readonly expiring = new Map<string, number>();
 
-  /** Only the index and `has` are used: a standby root keeps a catalog over an in-memory index (src/root/state/standby-mirror.ts). */
-  constructor(private readonly store: Pick<BlockStore, 'index' | 'has'>) {
+  /** Only the index and `held` are used: a standby root keeps a catalog over an in-memory index (src/root/state/standby-mirror.ts). */
+  constructor(private readonly store: Pick<BlockStore, 'index' | 'held'>) {
     for (const w of store.index.allWithdrawals()) this.withdrawn.set(w.id, { contentId: w.id, at: w.at, reason: w.reason });
     for (const c of this.list()) this.noteExpiry(c.contentId, c.manifest);
   }
@@ -197,14 +197,8 @@ export class Catalog {
 
   holding(contentId: string): Holding {
     const m = this.require(contentId);
-    let haveBlocks = 0;
-    let haveBytes = 0;
-    for (const b of m.blocks) {
-      if (this.store.has(b.hash)) {
-        haveBlocks++;
-        haveBytes += b.length;
-      }
-    }
+    const { blocks: haveBlocks, bytes: haveBytes } = this.store.held(contentId);
     return { haveBlocks, haveBytes, totalBlocks: m.blocks.length, size: m.size, complete: haveBlocks === m.blocks.length };
   }
+
 }

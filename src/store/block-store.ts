@@ -51,12 +51,6 @@ export type { StoreOptions, StoreStats, StripeHint, VolumeFailure, VolumeStats }
 
 const PROBE_INTERVAL_MS = 2_000;
 const ACCESS_FLUSH_MS = 5_000;
-/**
- * Index key of the origin id `canopy ingest` writes into manifests it makes before the node
- * on that data directory has joined (and so has no certificate id): the node treats contents
- * with this origin as its own.
- */
-export const LOCAL_INGEST_ID = 'nodeId';
 
 export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure]; 'volume:restored': [VolumeFailure]; 'content:evicted': [{ contentId: string; bytes: number }] }> {
   readonly index: IndexDb;
@@ -155,6 +149,12 @@ export class BlockStore extends EventEmitter<{ 'volume:failed': [VolumeFailure];
   has(hash: string): boolean {
     const row = this.index.getBlock(hash);
     return row !== undefined && this.set.get(row.volume)?.state !== 'failed';
+  }
+
+  /** `has` over a content's manifest in one query (progress reports, every 200 ms of a download, asked per block). */
+  held(contentId: string): { blocks: number; bytes: number } {
+    const live = this.index.heldOf(contentId).filter((v) => this.set.get(v.volume)?.state !== 'failed');
+    return { blocks: live.reduce((a, v) => a + v.blocks, 0), bytes: live.reduce((a, v) => a + v.bytes, 0) };
   }
 
   /**

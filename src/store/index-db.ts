@@ -167,6 +167,7 @@ export class IndexDb {
     return {
       putBlock: db.prepare("INSERT OR REPLACE INTO blocks(hash, volume, length, state, stored_at, last_access, access_count, pack, pack_offset) VALUES (?, ?, ?, 'ok', ?, ?, 0, ?, ?)"),
       getBlock: db.prepare<[string], BlockRow>("SELECT hash, volume, length, pack, pack_offset AS offset FROM blocks WHERE hash = ? AND state = 'ok'"),
+      heldOf: db.prepare<[string], { volume: string; blocks: number; bytes: number }>("SELECT b.volume AS volume, COUNT(*) AS blocks, SUM(b.length) AS bytes FROM content_blocks cb JOIN blocks b ON b.hash = cb.hash AND b.state = 'ok' WHERE cb.content_id = ? GROUP BY b.volume"),
       deleteBlock: db.prepare<[string], { volume: string; pack: string | null }>('DELETE FROM blocks WHERE hash = ? RETURNING volume, pack'),
       packInUse: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM (SELECT 1 FROM blocks WHERE pack = ? LIMIT 1)'),
       packedOn: db.prepare<[string], BlockRow & { state: string; pack: string }>('SELECT hash, volume, length, pack, pack_offset AS offset, state FROM blocks WHERE volume = ? AND pack IS NOT NULL'),
@@ -212,6 +213,11 @@ export class IndexDb {
 
   getBlock(hash: string): BlockRow | undefined {
     return this.stmts.getBlock.get(hash);
+  }
+
+  /** Per volume, how many places of a content's manifest hold a block here, and their bytes: one query, not one per block. */
+  heldOf(contentId: string): { volume: string; blocks: number; bytes: number }[] {
+    return this.stmts.heldOf.all(contentId);
   }
 
   /** Forgets a block; a pack that no longer holds any block is noted for `takeEmptiedPacks`. */

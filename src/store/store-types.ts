@@ -49,3 +49,10 @@ export interface VolumeFailure {
   reason: string;
   lostBlocks: number;
 }
+
+/**
+ * Index key of the origin id `canopy ingest` writes into manifests it makes before the node
+ * on that data directory has joined (and so has no certificate id): the node treats contents
+ * with this origin as its own.
+ */
+export const LOCAL_INGEST_ID = 'nodeId';

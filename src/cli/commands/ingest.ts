@@ -11,7 +11,7 @@ import { ProgressView } from '../../client/progress.js';
 import { RateMeter } from '../../client/rate-meter.js';
 import { addManifestOptions, manifestSettings, type ManifestCliOptions } from '../manifest-options.js';
 import { loadCredentials } from '../../security/credentials.js';
-import { LOCAL_INGEST_ID } from '../../store/block-store.js';
+import { LOCAL_INGEST_ID } from '../../store/store-types.js';
 import { describe } from './publish.js';
 
 interface IngestOptions extends ManifestCliOptions {

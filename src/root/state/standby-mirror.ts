@@ -22,8 +22,8 @@ export interface StoredView {
 
 export class StandbyMirror {
   private readonly index = new IndexDb(':memory:');
-  /** A catalog over an in-memory index: the standby holds no blocks (`has` is always false). */
-  readonly catalog = new Catalog({ index: this.index, has: () => false });
+  /** A catalog over an in-memory index: the standby holds no blocks. */
+  readonly catalog = new Catalog({ index: this.index, held: () => ({ blocks: 0, bytes: 0 }) });
   private readonly known = new Set<string>();
   private views = new Map<string, StoredView>();
   private tokenDoc: { tokens: StoredToken[] } | undefined;
