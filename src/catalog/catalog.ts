@@ -200,5 +200,4 @@ export class Catalog {
     const { blocks: haveBlocks, bytes: haveBytes } = this.store.held(contentId);
     return { haveBlocks, haveBytes, totalBlocks: m.blocks.length, size: m.size, complete: haveBlocks === m.blocks.length };
   }
-
 }
