@@ -251,6 +251,9 @@ function canopyFigures(canopy: CanopyRun, size: number, specs: HostSpec[], slow:
 
 const memberPeaks = (canopy: CanopyRun) => Object.entries(canopy.peakRssMiB).filter(([name]) => name !== 'origin').map(([, v]) => v);
 const btCpu = (bt: BitTorrentResult, size: number) => bt.perProcess.map((p) => p.cpuSeconds / (size / 2 ** 30));
+/** A run's median member, or leecher, CPU per GiB: the two sides of the issue-15 row. */
+const memberCpu = (canopy: CanopyRun) => spread(canopy.nodeCpuSecondsPerGiB, 3).median;
+const leecherCpu = (bt: BitTorrentResult, size: number) => spread(btCpu(bt, size), 3).median;
 
 /** One aria2c run's figures, and how Canopy's run compares with it. */
 function btFigures(bt: BitTorrentResult, canopy: CanopyRun, size: number, specs: HostSpec[], slow: number): Record<string, unknown> {
@@ -261,7 +264,7 @@ function btFigures(bt: BitTorrentResult, canopy: CanopyRun, size: number, specs:
     // The name every data-path bench uses for its baseline's cost (issue 15): aria2c per leecher.
     baselineCpuSecondsPerGiB: spread(btCpu(bt, size)),
     // A member's CPU per GiB over an aria2c leecher's (medians of each run): the issue-15 row.
-    cpuRatioVsBitTorrent: round(spread(canopy.nodeCpuSecondsPerGiB, 3).median / spread(btCpu(bt, size), 3).median),
+    cpuRatioVsBitTorrent: round(memberCpu(canopy) / leecherCpu(bt, size)),
     bittorrentPeakRssMiB: spread(bt.perProcess.map((p) => p.peakRssMiB)),
     bittorrentWireReceivedPerKept: spread(bt.wireReceived.map((b) => b / size), 3),
     bittorrentMachineBusyFraction: round(bt.busyFraction),
@@ -282,20 +285,25 @@ function btFigures(bt: BitTorrentResult, canopy: CanopyRun, size: number, specs:
  */
 function pooledFigures(canopyRuns: CanopyRun[], btRuns: BitTorrentResult[], size: number, specs: HostSpec[]): Record<string, unknown> {
   const tstar = fluidBound(size, specs);
+  const vsBt = (bt: BitTorrentResult, cpu: number) => {
+    const btCpuMedian = leecherCpu(bt, size);
+    return { T_bittorrent: round(bt.seconds, 2), baselineCpuSecondsPerGiB: round(btCpuMedian, 2), cpuRatioVsBitTorrent: round(cpu / btCpuMedian) };
+  };
   const byRound = canopyRuns.map((c, i) => {
     const bt = btRuns[i];
-    const cpu = spread(c.nodeCpuSecondsPerGiB, 3).median;
+    const cpu = memberCpu(c);
     return {
       T: round(c.seconds, 2),
       cpuSecondsPerGiB: round(cpu, 2),
       peakRssMiB: round(Math.max(...memberPeaks(c)), 1),
       loadavg: c.machine.loadAtStart,
-      ...(bt ? { T_bittorrent: round(bt.seconds, 2), baselineCpuSecondsPerGiB: round(spread(btCpu(bt, size), 3).median, 2), cpuRatioVsBitTorrent: round(cpu / spread(btCpu(bt, size), 3).median) } : {}),
+      ...(bt ? vsBt(bt, cpu) : {}),
     };
   });
+  const t = median(canopyRuns.map((c) => c.seconds));
   return {
-    T: round(median(canopyRuns.map((c) => c.seconds)), 2),
-    ratio: round(median(canopyRuns.map((c) => c.seconds)) / tstar),
+    T: round(t, 2),
+    ratio: round(t / tstar),
     cpuSecondsPerGiB: spread(canopyRuns.flatMap((c) => c.nodeCpuSecondsPerGiB)),
     peakRssMiB: spread(canopyRuns.flatMap(memberPeaks)),
     ...(btRuns.length > 0
