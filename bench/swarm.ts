@@ -72,8 +72,7 @@ interface CanopyRun {
   /** Warning lines logged during the distribution, per node (the origin included), and the commonest messages. */
   warnings: Record<string, number>;
   warningKinds: Record<string, number>;
-  statusMs: number[];
-  /** curl's own time of each poll (connect to last byte), without the spawn of `ip netns exec curl`. */
+  /** Each status poll's time, connecting to the last byte (status-poller.ts). */
   statusAnswerMs: number[];
   machine: ReturnType<RunSampler['finish']>;
 }
@@ -152,27 +151,19 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
     const handshakesBefore = countInLogs(cluster, HANDSHAKE_TIMEOUT);
     const logLinesBefore = warningsInLogs(cluster).lines;
     const sampler = new RunSampler(pids);
-    // Every status poll is timed: the root must answer from what it keeps, however busy the machine.
-    const statusMs: number[] = [];
-    const statusAnswerMs: number[] = [];
-    cluster.status = (id: string) => {
-      const at = performance.now();
-      try {
-        const { status, answerMs } = cluster.timedStatus(id);
-        statusAnswerMs.push(answerMs);
-        return status;
-      } finally {
-        statusMs.push(performance.now() - at);
-      }
-    };
+    // Every status poll is timed: the root must answer from what it keeps, however busy the
+    // machine. One long-lived poller, not a curl per poll: the aria2c run has no such load.
+    const poller = cluster.statusPoller(contentId, 200);
     log(`canopy: published in ${((t0 - publishStart) / 1000).toFixed(1)} s; distributing (load ${sampler.loadAtStart})`);
     // Under `bench profile swarm`, the summaries cover the distribution, not the start-up.
     profileWindow('start');
-    const status = await cluster.waitComplete(contentId, {
-      timeoutMs,
-      intervalMs: 200,
-      onPoll: (s) => s.nodes.forEach((n) => n.complete && perNode[n.name] === undefined && (perNode[n.name] = (Date.now() - t0) / 1000)),
-    });
+    const status = await cluster
+      .waitComplete(contentId, {
+        timeoutMs,
+        poller,
+        onPoll: (s) => s.nodes.forEach((n) => n.complete && perNode[n.name] === undefined && (perNode[n.name] = (Date.now() - t0) / 1000)),
+      })
+      .finally(() => poller.stop());
     profileWindow('end');
     const elapsed = (Date.now() - t0) / 1000;
     status.nodes.forEach((n) => (perNode[n.name] ??= elapsed));
@@ -201,8 +192,7 @@ async function runCanopy(specs: HostSpec[], file: string, dir: string, blockSize
       handshakeTimeouts: countInLogs(cluster, HANDSHAKE_TIMEOUT) - handshakesBefore,
       warnings: warned.byNode,
       warningKinds: Object.fromEntries(Object.entries(warned.kinds).sort((a, b) => b[1] - a[1]).slice(0, 6)),
-      statusMs,
-      statusAnswerMs,
+      statusAnswerMs: poller.answerMs,
       machine,
     };
   } finally {
@@ -241,9 +231,8 @@ function canopyFigures(canopy: CanopyRun, size: number, specs: HostSpec[], slow:
     originWarnings: canopy.warnings[specs[0]!.name] ?? 0,
     nodeWarnings: spread(specs.slice(1).map((h) => canopy.warnings[h.name] ?? 0)),
     warningKinds: canopy.warningKinds,
-    statusP99Ms: round(percentile(canopy.statusMs, 99), 0),
     statusAnswerP99Ms: round(percentile(canopy.statusAnswerMs, 99), 0),
-    statusPolls: canopy.statusMs.length,
+    statusPolls: canopy.statusAnswerMs.length,
     machineBusyFraction: round(canopy.machine.busyFraction),
     loadavg: { start: canopy.machine.loadAtStart, end: canopy.machine.loadAtEnd, peak1: canopy.machine.peakLoad1 },
   };

@@ -15,6 +15,7 @@ import { defaultKeyPath, loadOrCreateKeyFile } from '../../src/ingest/publisher-
 import { cliCommand, NODE_MALLOC_ENV } from '../../src/demo/local-network.js';
 import { logTail, reportEnv } from '../../src/demo/stuck-start.js';
 import { waitReady } from './node-start.js';
+import { StatusPoller } from './status-poller.js';
 
 export interface ClusterNode {
   host: Host;
@@ -178,17 +179,6 @@ export class CanopyCluster {
     return this.getJson<ContentStatus>(this.root.host, `${this.root.api}/api/contents/${contentId}/status`);
   }
 
-  /**
-   * The same, with curl's own time from connecting to the last byte: on a machine at 100 % CPU
-   * the spawn of `ip netns exec curl` can take longer than the root's answer, and benches report
-   * both apart.
-   */
-  timedStatus(contentId: string): { status: ContentStatus; answerMs: number } {
-    const out = this.curlText(this.root.host, `${this.root.api}/api/contents/${contentId}/status`, ['-w', '\n%{time_total}']);
-    const cut = out.lastIndexOf('\n');
-    return { status: JSON.parse(out.slice(0, cut)) as ContentStatus, answerMs: Number(out.slice(cut + 1)) * 1000 };
-  }
-
   /** SHA-256 of the whole content as a node's HTTP edge serves it (curl inside that node's namespace). */
   servedSha256(name: string, contentId: string): string {
     const node = this.nodes.get(name)!;
@@ -196,14 +186,22 @@ export class CanopyCluster {
     return out.split(' ')[0]!;
   }
 
-  /** Polls the root until every qualified node is complete; `onPoll` sees each status. */
-  async waitComplete(contentId: string, options: { timeoutMs?: number; intervalMs?: number; onPoll?: (s: ContentStatus, elapsedMs: number) => void; include?: string[] } = {}): Promise<ContentStatus> {
+  /** A long-lived poller of the root's status of `contentId` (status-poller.ts); stop it when done. */
+  statusPoller(contentId: string, intervalMs: number): StatusPoller {
+    return StatusPoller.start(this.harness, this.root.host, `${this.root.api}/api/contents/${contentId}/status`, this.apiTokenFile, intervalMs);
+  }
+
+  /**
+   * Polls the root until every qualified node is complete; `onPoll` sees each status. With
+   * `poller`, the statuses are its (it keeps its own pace), else one curl every `intervalMs`.
+   */
+  async waitComplete(contentId: string, options: { timeoutMs?: number; intervalMs?: number; poller?: StatusPoller; onPoll?: (s: ContentStatus, elapsedMs: number) => void; include?: string[] } = {}): Promise<ContentStatus> {
     const t0 = Date.now();
     let failures = 0;
     for (;;) {
       let status: ContentStatus | undefined;
       try {
-        status = this.status(contentId);
+        status = options.poller ? await options.poller.next() : this.status(contentId);
         failures = 0;
       } catch (err) {
         // The root may be briefly busy; but if the namespaces are gone (someone deleted them
@@ -219,7 +217,7 @@ export class CanopyCluster {
         if (listed && qualified.length > 0 && qualified.every((n) => n.complete)) return status;
       }
       if (Date.now() - t0 > (options.timeoutMs ?? 300_000)) throw new Error(`distribution of ${contentId.slice(0, 12)} did not complete: ${JSON.stringify(status?.nodes.map((n) => [n.name, n.haveBlocks]))}`);
-      await sleep(options.intervalMs ?? 250);
+      if (!options.poller) await sleep(options.intervalMs ?? 250);
     }
   }
 

@@ -38,7 +38,10 @@ describe('swarm download between namespaces', () => {
   it('delivers verified content to every qualified node, peers uploading to each other', async () => {
     const before = harness.txBytes(cluster.root.host);
     const contentId = cluster.publish(file, { blockSize: '1MiB' });
-    await cluster.waitComplete(contentId, { timeoutMs: 240_000 });
+    // Polled as the swarm bench polls (one long-lived process in the root's namespace).
+    const poller = cluster.statusPoller(contentId, 250);
+    await cluster.waitComplete(contentId, { timeoutMs: 240_000, poller }).finally(() => poller.stop());
+    assert.ok(poller.answerMs.length > 0 && poller.answerMs.every((ms) => ms > 0), `poll times: ${poller.answerMs.join(',')}`);
     for (const name of cluster.nodes.keys()) assert.equal(cluster.servedSha256(name, contentId), sha, `${name} serves different bytes`);
     const originSent = harness.txBytes(cluster.root.host) - before;
     // With no peer-to-peer upload the origin would send NODES copies.
