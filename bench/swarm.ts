@@ -10,9 +10,10 @@
  * it sends for a fixed time spread evenly from half the first figure to half the second, so a
  * pair's round trip is the sum of the two; this kernel has no netem, so the delay is emulated in
  * Canopy's processes (test/netns/emulated-delay.ts) and aria2c runs on undelayed links, which
- * makes it a stricter baseline)] [--no-bittorrent] [--rounds 1 (Canopy and aria2c runs, each
- * a fresh swarm, alternating which goes first; headline figures are then medians over the
- * rounds, and `byRound` has each round's)].
+ * makes it a stricter baseline)] [--no-bittorrent] [--floor (also the minimal Node.js swarm of
+ * bench/_floor.ts on fresh, identical links: the work a member does with nothing around it)]
+ * [--rounds 1 (Canopy and baseline runs, each a fresh swarm, alternating which goes first;
+ * headline figures are then medians over the rounds, and `byRound` has each round's)].
  *
  * Tstar = max(F/u_origin, F/d_min, N·F/(u_origin + Σu_i)) with the nominal tc rates; tc's
  * goodput is about 96 % of nominal, so ratio ≈ 1.04 is the practical floor.
@@ -24,6 +25,7 @@ import { writeSample } from '../src/demo/sample.js';
 import { CanopyCluster } from '../test/netns/canopy-cluster.js';
 import { NetnsHarness, rateBits, type HostSpec } from '../test/netns/harness.js';
 import { runBitTorrent, type BitTorrentResult } from './_bittorrent.js';
+import { floorCpu, floorFigures, floorPooled, floorRound, runFloor, type FloorResult } from './_floor.js';
 import { procFigures, RunSampler, spread } from './_proc.js';
 import { log, median, option, profileWindow, round, sizeOption } from './_util.js';
 
@@ -272,7 +274,7 @@ function btFigures(bt: BitTorrentResult, canopy: CanopyRun, size: number, specs:
  * round (CPU per GiB, peak RSS: `max` is the largest member of any round), and `byRound` keeps
  * each round's own.
  */
-function pooledFigures(canopyRuns: CanopyRun[], btRuns: BitTorrentResult[], size: number, specs: HostSpec[]): Record<string, unknown> {
+function pooledFigures(canopyRuns: CanopyRun[], btRuns: BitTorrentResult[], floorRuns: FloorResult[], size: number, specs: HostSpec[]): Record<string, unknown> {
   const tstar = fluidBound(size, specs);
   const vsBt = (bt: BitTorrentResult, cpu: number) => {
     const btCpuMedian = leecherCpu(bt, size);
@@ -280,6 +282,7 @@ function pooledFigures(canopyRuns: CanopyRun[], btRuns: BitTorrentResult[], size
   };
   const byRound = canopyRuns.map((c, i) => {
     const bt = btRuns[i];
+    const floor = floorRuns[i];
     const cpu = memberCpu(c);
     return {
       T: round(c.seconds, 2),
@@ -287,6 +290,7 @@ function pooledFigures(canopyRuns: CanopyRun[], btRuns: BitTorrentResult[], size
       peakRssMiB: round(Math.max(...memberPeaks(c)), 1),
       loadavg: c.machine.loadAtStart,
       ...(bt ? vsBt(bt, cpu) : {}),
+      ...(floor ? floorRound(floor, cpu, size) : {}),
     };
   });
   const t = median(canopyRuns.map((c) => c.seconds));
@@ -305,6 +309,7 @@ function pooledFigures(canopyRuns: CanopyRun[], btRuns: BitTorrentResult[], size
           ratioVsBitTorrent: round(median(canopyRuns.map((c, i) => c.seconds / btRuns[i]!.seconds))),
         }
       : {}),
+    ...(floorRuns.length > 0 ? floorPooled(floorRuns, byRound.map((r) => r.cpuRatioVsFloor!), size) : {}),
     byRound,
   };
 }
@@ -320,6 +325,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   if (delayRange && !(delayMin! >= 0 && delayMax! >= delayMin!)) throw new Error(`--delay wants MIN-MAX round trips in ms, e.g. 5-150 (got ${delayRange})`);
   const blockSize = option(args, 'block-size', '4MiB');
   const withBt = !args.includes('--no-bittorrent');
+  const withFloor = args.includes('--floor');
   const rounds = Number(option(args, 'rounds', '1'));
   if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds wants a whole number of rounds, 1 or more (got ${option(args, 'rounds', '1')})`);
   const specs = specsFor(nodes, rate, slow);
@@ -337,6 +343,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const delays = delayRange ? hostDelays(specs.map((s) => s.name), delayMin!, delayMax!) : new Map<string, number>();
     const canopyRuns: CanopyRun[] = [];
     const btRuns: BitTorrentResult[] = [];
+    const floorRuns: FloorResult[] = [];
     // Each run in a directory of its own (kept with --keep, removed otherwise).
     const runOnce = async (r: number) => {
       const runDir = path.join(dir, `canopy-${r + 1}`);
@@ -352,16 +359,28 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       const bt = btRuns.at(-1)!;
       log(`bittorrent: T ${bt.seconds.toFixed(1)} s, origin sent ${bt.originEgressRatio.toFixed(2)} copies, leecher CPU ${spread(btCpu(bt, size)).median} s/GiB`);
     };
+    const floorOnce = async (r: number) => {
+      const runDir = path.join(dir, `floor-${r + 1}`);
+      floorRuns.push(await runFloor(specs, file, runDir, sizeOption(args, 'block-size', '4MiB'), timeoutMs, loss));
+      if (!args.includes('--keep')) rmSync(runDir, { recursive: true, force: true });
+      const floor = floorRuns.at(-1)!;
+      log(`floor: T ${floor.seconds.toFixed(1)} s, member CPU ${spread(floorCpu(floor, size)).median} s/GiB`);
+    };
+    const baselines = async (r: number) => {
+      if (withBt) await btOnce(r);
+      if (withFloor) await floorOnce(r);
+    };
     for (let r = 0; r < rounds; r++) {
-      // Odd rounds run aria2c first: a load that drifts over the bench weighs on both alike.
-      if (withBt && r % 2 === 1) await btOnce(r);
+      // Odd rounds run the baselines first: a load that drifts over the bench weighs on all alike.
+      if (r % 2 === 1) await baselines(r);
       await runOnce(r);
-      if (withBt && r % 2 === 0) await btOnce(r);
+      if (r % 2 === 0) await baselines(r);
     }
     const result: Record<string, unknown> = { nodes, bytes: size, rate, slow, lossPercentPerLink: loss, roundTripMs: delayRange ? { min: delayMin, max: delayMax, sendDelayMsByHost: Object.fromEntries(delays) } : null, blockSize, rounds };
     Object.assign(result, canopyFigures(canopyRuns[0]!, size, specs, slow));
     if (withBt) Object.assign(result, btFigures(btRuns[0]!, canopyRuns[0]!, size, specs, slow));
-    if (rounds > 1) Object.assign(result, pooledFigures(canopyRuns, btRuns, size, specs));
+    if (withFloor) Object.assign(result, floorFigures(floorRuns[0]!, memberCpu(canopyRuns[0]!), size));
+    if (rounds > 1) Object.assign(result, pooledFigures(canopyRuns, btRuns, floorRuns, size, specs));
     // What the run shared the machine with is in `loadavg` and `machineBusyFraction`, measured.
     result.machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`;
     return result;
