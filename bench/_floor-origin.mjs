@@ -1,6 +1,6 @@
 /**
  * The origin of the swarm bench's floor (`--floor`, bench/_floor.ts; its members are
- * bench/_floor-member.mjs): holds the content in memory and, once every member has said
+ * bench/_floor-member.mjs): reads the content from its file and, once every member has said
  * hello ([u32 index]) on its TLS connection, sends each member its designated blocks
  * (k % nodes === index) as [u32 k][u32 length] + bytes, in 256 KiB writes with backpressure.
  * Nothing else: the floor's figures are the members', and the origin only has to keep up.
@@ -17,8 +17,11 @@ import tls from 'node:tls';
 const cfg = JSON.parse(process.argv[2]);
 const { nodes: N, size, blockSize } = cfg;
 const CHUNK = 256 * 1024;
-const content = fs.readFileSync(cfg.file);
-if (content.length !== size) throw new Error(`content is ${content.length} bytes, expected ${size}`);
+// Read as it is sent, a fresh buffer per write (the socket holds it until written): memory
+// stays flat whatever the content's size.
+const file = await fs.promises.open(cfg.file, 'r');
+const { size: fileSize } = await file.stat();
+if (fileSize !== size) throw new Error(`content is ${fileSize} bytes, expected ${size}`);
 const nBlocks = Math.ceil(size / blockSize);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const TLS_OPTS = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'TLS_AES_128_GCM_SHA256' };
@@ -59,7 +62,10 @@ async function send(i, sock) {
     hdr.writeUInt32BE(len, 4);
     sock.write(hdr);
     for (let off = 0; off < len; off += CHUNK) {
-      if (!sock.write(content.subarray(start + off, start + Math.min(len, off + CHUNK)))) await once(sock, 'drain');
+      const n = Math.min(CHUNK, len - off);
+      const { bytesRead, buffer } = await file.read(Buffer.allocUnsafe(n), 0, n, start + off);
+      if (bytesRead !== n) throw new Error(`content ended at ${start + off + bytesRead}, expected ${size} bytes`);
+      if (!sock.write(buffer)) await once(sock, 'drain');
     }
   }
   sock.end();
