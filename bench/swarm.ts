@@ -345,25 +345,26 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
     const btRuns: BitTorrentResult[] = [];
     const floorRuns: FloorResult[] = [];
     // Each run in a directory of its own (kept with --keep, removed otherwise).
-    const runOnce = async (r: number) => {
-      const runDir = path.join(dir, `canopy-${r + 1}`);
-      canopyRuns.push(await runCanopy(specs, file, runDir, blockSize, timeoutMs, { lossPercent: loss, delays }));
+    const inRunDir = async <T>(name: string, r: number, go: (runDir: string) => Promise<T>): Promise<T> => {
+      const runDir = path.join(dir, `${name}-${r + 1}`);
+      const result = await go(runDir);
       if (!args.includes('--keep')) rmSync(runDir, { recursive: true, force: true });
-      const canopy = canopyRuns.at(-1)!;
+      return result;
+    };
+    const runOnce = async (r: number) => {
+      const canopy = await inRunDir('canopy', r, (d) => runCanopy(specs, file, d, blockSize, timeoutMs, { lossPercent: loss, delays }));
+      canopyRuns.push(canopy);
       log(`canopy: T ${canopy.seconds.toFixed(1)} s, origin sent ${canopy.originEgressRatio.toFixed(2)} copies, node CPU ${spread(canopy.nodeCpuSecondsPerGiB).median} s/GiB`);
     };
     const btOnce = async (r: number) => {
-      const runDir = path.join(dir, `bt-${r + 1}`);
-      btRuns.push(await runBitTorrent(specs, file, runDir, 2 ** 20, timeoutMs, loss));
-      if (!args.includes('--keep')) rmSync(runDir, { recursive: true, force: true });
-      const bt = btRuns.at(-1)!;
+      const bt = await inRunDir('bt', r, (d) => runBitTorrent(specs, file, d, 2 ** 20, timeoutMs, loss));
+      btRuns.push(bt);
       log(`bittorrent: T ${bt.seconds.toFixed(1)} s, origin sent ${bt.originEgressRatio.toFixed(2)} copies, leecher CPU ${spread(btCpu(bt, size)).median} s/GiB`);
     };
+    const blockBytes = sizeOption(args, 'block-size', '4MiB');
     const floorOnce = async (r: number) => {
-      const runDir = path.join(dir, `floor-${r + 1}`);
-      floorRuns.push(await runFloor(specs, file, runDir, sizeOption(args, 'block-size', '4MiB'), timeoutMs, loss));
-      if (!args.includes('--keep')) rmSync(runDir, { recursive: true, force: true });
-      const floor = floorRuns.at(-1)!;
+      const floor = await inRunDir('floor', r, (d) => runFloor(specs, file, d, blockBytes, timeoutMs, loss));
+      floorRuns.push(floor);
       log(`floor: T ${floor.seconds.toFixed(1)} s, member CPU ${spread(floorCpu(floor, size)).median} s/GiB`);
     };
     const baselines = async (r: number) => {
