@@ -96,4 +96,24 @@ describe('peer connection writes', () => {
     assert.deepEqual([...frames[0]!.payload.subarray(0, 16 * 1024 * 8)].filter((_, i) => i % (16 * 1024) === 0), [0, 1, 2, 3, 4, 5, 6, 7]);
     client.destroy();
   });
+
+  it('rejects a request whose block was still waiting to be written when the connection closed, and nothing goes unhandled', async () => {
+    // A stream that never finishes a write: the second block waits for 'drain'.
+    const stream = new Duplex({ read() {}, write() {}, highWaterMark: 1024 });
+    const conn = new PeerConnection(stream, async () => undefined);
+    const unhandled: unknown[] = [];
+    const note = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', note);
+    try {
+      const first = conn.request('have', { contentId: id(5), index: 0 }, { payload: Buffer.alloc(BULK_FRAME_BYTES) });
+      const second = conn.request('have', { contentId: id(6), index: 1 }, { payload: Buffer.alloc(BULK_FRAME_BYTES) });
+      await new Promise((r) => setImmediate(r));
+      conn.destroy();
+      for (const r of [first, second]) await assert.rejects(r, (e: unknown) => (e as { code?: string }).code === 'ERR_CONNECTION_CLOSED');
+      await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(unhandled, []);
+    } finally {
+      process.off('unhandledRejection', note);
+    }
+  });
 });
