@@ -30,31 +30,19 @@
  * default 32 MiB; `0` turns reuse off); buffers released past that are not used again.
  * Sizes are rounded up to a power of two from MIN_POOLED_BYTES, so blocks cut by content
  * (cdc) share buffers too; smaller requests get plain, unpooled buffers.
- *
- * Room in front: every pooled buffer has ROOM_BYTES of its own before the bytes it leases,
- * so a frame's head can be put right before a piece and both handed to TLS as one write
- * (`withHeadInRoom`). Written alone, the ~40-byte head of each 256 KiB `part` frame was a TLS
- * record, a send and a receive of its own: +10 % CPU per GiB for a minimal swarm member
- * (notes/issue-15.md, Session 24); joined by copying the piece behind it, as much again. One
- * page, so the bytes stay page-aligned for O_DIRECT.
  */
 import { alignedBuffers } from './aligned-memory.js';
 import { sizeFromEnv } from './sizes.js';
 
 export const MIN_POOLED_BYTES = 256 * 1024;
 export const DEFAULT_POOL_BYTES = 32 * 2 ** 20;
-/** Memory per slab: 16 buffers of 256 KiB, 4 of 1 MiB, one of 4 MiB or more (each with its room in front). */
+/** Memory per slab: 16 buffers of 256 KiB, 4 of 1 MiB, one of 4 MiB or more. */
 export const SLAB_BYTES = 4 * 2 ** 20;
 /** Idle bytes always kept (a block in flight needs 4 MiB), whatever the recent load. */
 export const FLOOR_BYTES = 4 * 2 ** 20;
 /** How long a period of the load is remembered before its unused memory goes back. */
 export const QUIET_MS = 10_000;
 export const POISON = 0xdb;
-/** Bytes before each pooled buffer's leased bytes that belong to the lease too (see above). */
-export const ROOM_BYTES = 4096;
-
-/** Leased bytes with ROOM_BYTES of their lease's own before them (exactly these Buffer objects). */
-const roomy = new WeakSet<Buffer>();
 
 export interface BlockPoolStats {
   /** Bytes of free buffers held for reuse (sizes rounded up). */
@@ -142,9 +130,8 @@ class Slab {
   readonly fresh: Buffer[];
   leased = 0;
 
-  /** `size`: the size class; each buffer is that plus the room in front. */
   constructor(readonly size: number) {
-    this.fresh = alignedBuffers(ROOM_BYTES + size, Math.max(1, Math.floor(SLAB_BYTES / size)), false);
+    this.fresh = alignedBuffers(size, Math.max(1, Math.floor(SLAB_BYTES / size)), false);
   }
 
   get empty(): boolean {
@@ -192,9 +179,7 @@ export class BlockPool {
     this.leased++;
     this.leasedBytes += size;
     if (this.leasedBytes > this.peak) this.peak = this.leasedBytes;
-    const bytes = backing.subarray(ROOM_BYTES, ROOM_BYTES + length);
-    roomy.add(bytes);
-    const lease = new Lease(bytes, backing, this);
+    const lease = new Lease(backing.subarray(0, length), backing, this);
     this.forgotten.register(lease, slab, lease);
     return lease;
   }
@@ -314,30 +299,15 @@ export class BlockPool {
   }
 }
 
-/**
- * `head` then `bytes` as one buffer, without copying `bytes`: `head` is copied into the room
- * in front of them, when they are a pooled lease's bytes as `take` gave them (undefined
- * otherwise, or when the head does not fit). Only for a write that consumes the buffer before
- * anything else can run: several senders of the same leased bytes (a relayed piece) each put
- * their own head in the same room.
- */
-export function withHeadInRoom(head: Buffer, bytes: Buffer): Buffer | undefined {
-  if (head.length > ROOM_BYTES || !roomy.has(bytes)) return undefined;
-  const joined = Buffer.from(bytes.buffer, bytes.byteOffset - head.length, head.length + bytes.length);
-  head.copy(joined, 0);
-  return joined;
-}
-
 const POISONED = Buffer.alloc(MIN_POOLED_BYTES, POISON);
 
-/** A free buffer (room included) must still hold only poison: anything else was written after its release. */
+/** A free buffer must still hold only poison: anything else was written after its release. */
 function checkPoison(b: Buffer): void {
   for (let at = 0; at < b.length; at += POISONED.length) {
     const part = b.subarray(at, at + POISONED.length);
     if (part.equals(POISONED.subarray(0, part.length))) continue;
     const k = part.findIndex((x) => x !== POISON);
-    // Counted from the leased bytes' start: a write into the room in front is a negative byte.
-    throw new Error(`a released block buffer was written at byte ${at + k - ROOM_BYTES}`);
+    throw new Error(`a released block buffer was written at byte ${at + k}`);
   }
 }
 

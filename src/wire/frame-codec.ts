@@ -76,8 +76,6 @@ export function encodeFrame(header: Record<string, unknown>, payload: Uint8Array
   head.write(text, PREFIX, 'utf8');
   if (length === 0) return [head];
   if (Array.isArray(payload)) return [head, ...(payload as readonly Buffer[])];
-  // The caller's Buffer itself, not a new view of it: the sender may know it by identity (withHeadInRoom).
-  if (Buffer.isBuffer(payload)) return [head, payload];
   const bytes = payload as Uint8Array;
   return [head, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)];
 }

@@ -15,7 +15,7 @@ import { CopyingFrameDecoder } from './frame-copier.js';
 import { DecodedFrame, encodeFrame, FrameDecoder, MAX_PAYLOAD_BYTES, type Frame } from './frame-codec.js';
 import { checkBody, isMessageType, type MessageBodies, type MessageType } from './messages.js';
 import { reusedReadsOf } from './reused-reads.js';
-import { headWithPiece, writeInPieces } from './tls-writes.js';
+import { writeInPieces } from './tls-writes.js';
 import { authenticatedPeerId } from './transport.js';
 
 export const REQUEST_TIMEOUT_MS = 60_000;
@@ -205,10 +205,7 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     const parts = encodeFrame(header, payload);
     // Write callbacks come in order: the last part's comes when the socket is done with all of them.
     const write = (part: Buffer, last: boolean) => (ok = last && flushed ? this.stream.write(part, () => flushed()) : this.stream.write(part));
-    const inPlace = parts.length === 2 && parts[1]!.length >= BULK_FRAME_BYTES ? headWithPiece(this.stream, parts[0]!, parts[1]!) : undefined;
-    if (inPlace) {
-      ok = write(inPlace, true);
-    } else if (parts.length === 2 && parts[1]!.length >= BULK_FRAME_BYTES) {
+    if (parts.length === 2 && parts[1]!.length >= BULK_FRAME_BYTES) {
       // A block in one buffer: the head, then the block in pieces (WRITE_PIECE_BYTES), each
       // written alone. Head and block corked into one writev, node:tls
       // would first copy both into one fresh block-sized buffer (TLSWrap::DoWrite joins the

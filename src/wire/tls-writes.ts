@@ -17,8 +17,6 @@
  * callback comes after the last, or with the first error. Same bytes, same order.
  */
 import type { Duplex, Writable } from 'node:stream';
-import { TLSSocket } from 'node:tls';
-import { withHeadInRoom } from '../core/block-pool.js';
 
 /**
  * A block goes to the socket in writes of at most this size. node:tls encrypts each write
@@ -39,29 +37,6 @@ export function writeInPieces(stream: Writable, bytes: Buffer, done?: () => void
   if (bytes.length <= WRITE_PIECE_BYTES) return last(bytes);
   for (let at = 0; at + WRITE_PIECE_BYTES < bytes.length; at += WRITE_PIECE_BYTES) stream.write(bytes.subarray(at, at + WRITE_PIECE_BYTES));
   return last(bytes.subarray(Math.floor((bytes.length - 1) / WRITE_PIECE_BYTES) * WRITE_PIECE_BYTES));
-}
-
-/**
- * Whether a write to `stream` now is encrypted before `write` returns: a TLS socket, connected,
- * with nothing queued, in flight or corked. node:stream then calls `_write` at once, and
- * node:tls (TLSWrap::DoWrite) encrypts the buffer in that call, or copies it if OpenSSL cannot
- * take it yet; either way nothing refers to the plaintext afterwards. A write behind others
- * waits in the stream's buffer as the caller's bytes and is encrypted later.
- */
-export function encryptsAtOnce(stream: Writable): boolean {
-  return stream instanceof TLSSocket && !stream.connecting && !stream.destroyed && stream.writableLength === 0 && stream.writableCorked === 0;
-}
-
-/**
- * A frame's head and its piece as one write, the head put in the room before the piece's
- * pooled bytes (core/block-pool.ts), when `stream` encrypts the write at once (several
- * connections may be sending the same piece, each with its own head): one run of TLS records
- * and one send, instead of a record and a send for the head alone, and one read fewer at the
- * receiver. Undefined otherwise (the caller writes head and piece apart).
- */
-export function headWithPiece(stream: Writable, head: Buffer, piece: Buffer): Buffer | undefined {
-  if (piece.length > WRITE_PIECE_BYTES || !encryptsAtOnce(stream)) return undefined;
-  return withHeadInRoom(head, piece);
 }
 
 interface Chunk {

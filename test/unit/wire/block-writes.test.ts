@@ -97,7 +97,7 @@ describe('peer connection writes', () => {
     client.destroy();
   });
 
-  it('rejects a request whose block was still waiting to be written when the connection closed, and nothing goes unhandled', async () => {
+  it('rejects requests still waiting to be written when the connection closed, and nothing goes unhandled (which would end the process)', async () => {
     // A stream that never finishes a write: the second block waits for 'drain'.
     const stream = new Duplex({ read() {}, write() {}, highWaterMark: 1024 });
     const conn = new PeerConnection(stream, async () => undefined);
@@ -107,9 +107,11 @@ describe('peer connection writes', () => {
     try {
       const first = conn.request('have', { contentId: id(5), index: 0 }, { payload: Buffer.alloc(BULK_FRAME_BYTES) });
       const second = conn.request('have', { contentId: id(6), index: 1 }, { payload: Buffer.alloc(BULK_FRAME_BYTES) });
+      // A request without payload, written into the backed-up socket: it waits for 'drain' too.
+      const third = conn.request('get-block', { contentId: id(7), index: 0 });
       await new Promise((r) => setImmediate(r));
       conn.destroy();
-      for (const r of [first, second]) await assert.rejects(r, (e: unknown) => (e as { code?: string }).code === 'ERR_CONNECTION_CLOSED');
+      for (const r of [first, second, third]) await assert.rejects(r, (e: unknown) => (e as { code?: string }).code === 'ERR_CONNECTION_CLOSED');
       await new Promise((r) => setTimeout(r, 10));
       assert.deepEqual(unhandled, []);
     } finally {
