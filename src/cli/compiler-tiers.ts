@@ -13,8 +13,8 @@
  * V8 tiers WebAssembly up lazily and gains nothing (0.18-0.21 either way).
  *
  * A node lives for days: its JavaScript goes from the baseline tier to TurboFan (after 3,000
- * calls) without Maglev, V8's middle tier (on by default from V8 12, Node 22 and 24; after 400
- * calls). Maglev's code, its compiler's pages and compile zones were ~3 MiB of a swarm
+ * calls) without Maglev, V8's middle tier (on by default in Node 24 and in Node 22's first
+ * releases, off again by 22.23; after 400 calls). Maglev's code, its compiler's pages and compile zones were ~3 MiB of a swarm
  * member's peak RSS: 8-node swarm bench on Node 24, six pairs, member peak RSS 95.4-96.1 ->
  * 92.0-92.7 MiB (median), CPU the same or less (7.6 / 7.3 CPU s per GiB moved, means). In a
  * 256 MiB run most of a member's warm functions stay in the baseline tier without Maglev
