@@ -14,12 +14,12 @@
  *
  * A node lives for days: its JavaScript goes from the baseline tier to TurboFan (after 3,000
  * calls) without Maglev, V8's middle tier (on by default in Node 24 and in Node 22's first
- * releases, off again by 22.23; after 400 calls). Maglev's code, its compiler's pages and compile zones were ~3 MiB of a swarm
- * member's peak RSS: 8-node swarm bench on Node 24, six pairs, member peak RSS 95.4-96.1 ->
- * 92.0-92.7 MiB (median), CPU the same or less (7.6 / 7.3 CPU s per GiB moved, means). In a
- * 256 MiB run most of a member's warm functions stay in the baseline tier without Maglev
- * (perf of the members: the wire's hottest few reach TurboFan, some 540 run as baseline code;
- * notes/issue-15.md, Session 20). A lower TurboFan threshold (500 calls) was measured and
+ * releases, off again by 22.23; after 400 calls). Maglev's code, its compiler's pages and
+ * compile zones were ~3 MiB of a swarm member's peak RSS: 8-node swarm bench on Node 24, six
+ * pairs, member peak RSS 95.4-96.1 -> 92.0-92.7 MiB (median), CPU the same or less (7.6 / 7.3
+ * CPU s per GiB moved, means). In a 256 MiB run most of a member's warm functions stay in the
+ * baseline tier without Maglev (perf of the members: the wire's hottest few reach TurboFan,
+ * some 540 run as baseline code; notes/issue-15.md, Session 20). A lower TurboFan threshold (500 calls) was measured and
  * costs more: 8.25 -> 9.0 CPU s per GiB and 3-4 MiB more peak RSS in four pairs (Session 21).
  * An operator who starts node with a Maglev flag of his own keeps his choice.
  */
