@@ -19,8 +19,9 @@
  * pairs, member peak RSS 95.4-96.1 -> 92.0-92.7 MiB (median), CPU the same or less (7.6 / 7.3
  * CPU s per GiB moved, means). In a 256 MiB run most of a member's warm functions stay in the
  * baseline tier without Maglev (perf of the members: the wire's hottest few reach TurboFan,
- * some 540 run as baseline code; notes/issue-15.md, Session 20). A lower TurboFan threshold (500 calls) was measured and
- * costs more: 8.25 -> 9.0 CPU s per GiB and 3-4 MiB more peak RSS in four pairs (Session 21).
+ * some 540 run as baseline code; notes/issue-15.md, Session 20). A lower TurboFan threshold
+ * (500 calls) was measured and costs more: 8.25 -> 9.0 CPU s per GiB and 3-4 MiB more peak RSS
+ * in four pairs (Session 21).
  * An operator who starts node with a Maglev flag of his own keeps his choice.
  */
 import { setFlagsFromString } from 'node:v8';
