@@ -122,21 +122,12 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     const reply = new Promise<Reply>((resolve, reject) => {
       // The abort listener goes when the request settles: a signal shared by many requests
       // (a download session's) must not collect one listener per request.
-      const onAbort = () => {
-        const p = this.pending.get(id);
-        if (!p) return;
-        clearTimeout(p.timer);
-        this.pending.delete(id);
-        p.reject(signal!.reason instanceof Error ? signal!.reason : new CanopyError('ERR_TIMEOUT', 'request aborted'));
-      };
+      const onAbort = () => this.fail(id, signal!.reason instanceof Error ? signal!.reason : new CanopyError('ERR_TIMEOUT', 'request aborted'));
       const settle = <T>(f: (v: T) => void) => (v: T) => {
         signal?.removeEventListener('abort', onAbort);
         f(v);
       };
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        settle(reject)(new CanopyError('ERR_TIMEOUT', `${type} request got no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
+      const timer = setTimeout(() => this.fail(id, new CanopyError('ERR_TIMEOUT', `${type} request got no answer within ${timeoutMs} ms`)), timeoutMs);
       this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), timer, parts: [], leases: [], partBytes: 0, onPart: options.onPart, takePart: options.takePart });
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
@@ -147,12 +138,20 @@ export class PeerConnection extends EventEmitter<{ close: [Error | undefined] }>
     try {
       await this.write({ ...body, t: type, id }, options.payload);
     } catch (err) {
-      // Never sent: the caller gets the write's error; its reply's timer goes with it.
-      clearTimeout(this.pending.get(id)?.timer);
-      this.pending.delete(id);
+      // Never sent: the reply settles with the write's error (its timer and abort listener go), which the caller gets.
+      this.fail(id, err as Error);
       throw err;
     }
     return reply;
+  }
+
+  /** Ends a request still waiting for its reply with `err` (a no-op once it has settled). */
+  private fail(id: number, err: Error): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    p.reject(err);
   }
 
   /** A one-way message: no reply is expected. */

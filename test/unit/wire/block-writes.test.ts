@@ -8,9 +8,10 @@
  * bytes decode to the same frames in every case.
  */
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { Duplex } from 'node:stream';
 import { describe, it } from 'node:test';
-import { FrameDecoder } from '../../../src/wire/frame-codec.js';
+import { FrameDecoder, MAX_PAYLOAD_BYTES } from '../../../src/wire/frame-codec.js';
 import { BULK_FRAME_BYTES, PeerConnection } from '../../../src/wire/peer-connection.js';
 import { keepBulkWritesApart, WRITE_PIECE_BYTES } from '../../../src/wire/tls-writes.js';
 
@@ -117,5 +118,16 @@ describe('peer connection writes', () => {
     } finally {
       process.off('unhandledRejection', note);
     }
+  });
+
+  it('ends a request whose frame could not be written with that error, and lets go of its signal', async () => {
+    const { stream } = recordingStream();
+    const conn = new PeerConnection(stream, async () => undefined);
+    const signal = new AbortController().signal;
+    const tooLarge = Buffer.allocUnsafe(MAX_PAYLOAD_BYTES + 1);
+    await assert.rejects(conn.request('have', { contentId: id(8), index: 0 }, { payload: tooLarge, signal }), (e: unknown) => (e as { code?: string }).code === 'ERR_WIRE_TOO_LARGE');
+    assert.equal(getEventListeners(signal, 'abort').length, 0, 'a signal shared by many requests keeps no listener for one never sent');
+    assert.equal(conn.isClosed, false, 'the connection is still usable');
+    conn.destroy();
   });
 });
