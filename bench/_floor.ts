@@ -31,10 +31,10 @@ export interface FloorResult {
   busyFraction: number;
 }
 
-type Line = Record<string, unknown> & { event?: string; from: string };
+export type Line = Record<string, unknown> & { event?: string; from: string };
 
 /** SHA-256 of each block of the file: what every member must have hashed. */
-function blockHashes(file: string, blockSize: number): string[] {
+export function blockHashes(file: string, blockSize: number): string[] {
   const size = statSync(file).size;
   const fd = openSync(file, 'r');
   const buf = Buffer.allocUnsafe(blockSize);
@@ -57,7 +57,7 @@ function blockHashes(file: string, blockSize: number): string[] {
 }
 
 /** A throwaway self-signed certificate: the members do not authenticate, but the TLS work must be there. */
-function makeCert(dir: string): { cert: string; key: string } {
+export function makeCert(dir: string): { cert: string; key: string } {
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=floor', '-keyout', key, '-out', cert], { stdio: 'ignore' });
@@ -65,7 +65,7 @@ function makeCert(dir: string): { cert: string; key: string } {
 }
 
 /** Collects a child's JSON lines, then its exit with its stderr (on `close`: all of it read by then). */
-function follow(child: ChildProcess, from: string, push: (l: Line) => void): void {
+export function follow(child: ChildProcess, from: string, push: (l: Line) => void): void {
   const stderr: string[] = [];
   createInterface({ input: child.stdout! }).on('line', (s) => (s.startsWith('{') ? push({ ...(JSON.parse(s) as Record<string, unknown>), from }) : log(`floor ${from}: ${s}`)));
   createInterface({ input: child.stderr! }).on('line', (s) => stderr.push(s));
@@ -73,7 +73,7 @@ function follow(child: ChildProcess, from: string, push: (l: Line) => void): voi
 }
 
 /** Waits until `pred` holds, failing at once when a process has died or past the deadline. */
-async function waitFor(events: Line[], pred: () => boolean, what: string, deadline: number): Promise<void> {
+export async function waitFor(events: Line[], pred: () => boolean, what: string, deadline: number): Promise<void> {
   while (!pred()) {
     const dead = events.find((e) => e.event === 'exit' && e.code !== 0 && !events.some((d) => d.event === 'done' && d.from === e.from));
     if (dead) throw new Error(`floor: ${dead.from} exited (${String(dead.code ?? dead.signal)}) waiting for ${what}: ${String(dead.stderr)}`);

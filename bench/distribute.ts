@@ -8,7 +8,10 @@
  * per node over the whole run.
  * `coldRatio` adds the network's start-up to Canopy's time (the first version of this
  * bench ran `canopy demo`, whose CPU count included the start-up).
- * Options: --nodes 4 --size 256MiB --rounds 3.
+ * With `--floor`, each round also runs the same publish and spread by minimal Node.js
+ * processes doing only the work (bench/_distribute-floor.ts): `floorVsCp` is what the design's
+ * guarantees cost in Node.js against cp + sync, `ratioVsFloor` what Canopy adds to that.
+ * Options: --nodes 4 --size 256MiB --rounds 3 [--floor].
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,8 +19,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { publishFile } from '../src/client/publish-file.js';
+import { runDistributeFloor, type DistributeFloorResult } from './_distribute-floor.js';
 import { demoAttributes, LocalNetwork } from '../src/demo/local-network.js';
 import { writeSample } from '../src/demo/sample.js';
+import { chooseBlockSize } from '../src/ingest/block-size.js';
 import { defaultKeyPath, loadOrCreateKeyFile } from '../src/ingest/publisher-key.js';
 import type { ContentStatusView } from '../src/root/content-status.js';
 import { log, mbps, median, mib, option, ownCpuSeconds, perGiB, ProcessMeter, profileWindow, processTree, round, sizeOption, timedCommand, waitedChildrenCpuSeconds } from './_util.js';
@@ -30,6 +35,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const nodes = Number(option(args, 'nodes', '4'));
   const size = sizeOption(args, 'size', '256MiB');
   const rounds = Number(option(args, 'rounds', '3'));
+  const withFloor = args.includes('--floor');
+  // The block size Canopy's publish chooses for the sample (a generic file of this size).
+  const floorBlockSize = chooseBlockSize({ size }).blockSize;
+  const floors: (DistributeFloorResult & { networkCpuSeconds: number })[] = [];
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-distribute-'));
   const network = new LocalNetwork(path.join(dir, 'net'), 0);
   // Taken once the network is up: walking /proc at every 50 ms sample cost the client (metered too) ~1 s per round.
@@ -63,6 +72,13 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       t.cp.push(timedCommand('sh', ['-c', `mkdir -p ${copies} && ${Array.from({ length: qualified }, (_, i) => `cp ${src} ${copies}/c${i}`).join(' && ')} && sync`]));
       cpu.cp.push(waitedChildrenCpuSeconds() - cpCpu0);
       rmSync(copies, { recursive: true, force: true });
+      // Second in the round, before Canopy's run: run after it, the floor's buffered writes cost
+      // up to twice their usual system time (notes/issue-15.md, Session 26), and Canopy's do not.
+      if (withFloor) {
+        // The idle network's CPU meanwhile: the floor shares the machine with it.
+        const idle = new ProcessMeter(children, undefined, 50).start();
+        floors.push({ ...(await runDistributeFloor(src, path.join(dir, 'floor'), floorBlockSize)), networkCpuSeconds: idle.stop().cpuSeconds });
+      }
       const meter = new ProcessMeter(children, undefined, 50).start();
       const own0 = ownCpuSeconds();
       const t0 = process.hrtime.bigint();
@@ -70,6 +86,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       profileWindow('start', 'publish');
       const published = await publishFile(network.rootApi, src, { criteria: CRITERIA, name: `round-${r}.bin`, key });
       profileWindow('end', 'publish');
+      if (withFloor && published.blockSize !== floorBlockSize) log(`the floor used ${floorBlockSize}-byte blocks, Canopy ${published.blockSize}`);
       const publishedAt = Number(process.hrtime.bigint() - t0) / 1e9;
       profileWindow('start', 'spread');
       const phases = await waitDistributed(network, published.contentId, qualified, t0);
@@ -82,8 +99,10 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       cpu.canopy.push(used.cpuSeconds + client);
       byRole.push({ client: round(client, 2), ...Object.fromEntries(used.processes.map((p) => [names.get(p.pid) ?? String(p.pid), p.cpuSeconds])) });
       faultsByRole.push(Object.fromEntries(used.processes.map((p) => [names.get(p.pid) ?? String(p.pid), p.minorFaults])));
+      // Third in the round, on the same sample with Canopy's block size.
       rmSync(src, { force: true });
-      log(`round ${r + 1}: canopy ${round(t.canopy[r]!)} s (cpu ${round(cpu.canopy[r]!, 2)} s), cp+sync ${round(t.cp[r]!)} s (cpu ${round(cpu.cp[r]!, 2)} s)`);
+      const floorSays = withFloor ? `, floor ${round(floors[r]!.seconds)} s (cpu ${round(floors[r]!.cpuSeconds, 2)} s)` : '';
+      log(`round ${r + 1}: canopy ${round(t.canopy[r]!)} s (cpu ${round(cpu.canopy[r]!, 2)} s), cp+sync ${round(t.cp[r]!)} s (cpu ${round(cpu.cp[r]!, 2)} s)${floorSays}`);
     }
     const report = rss.stop();
     const bytes = size * qualified;
@@ -113,6 +132,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       // Fresh memory the kernel had to map in (a block-sized buffer allocated anew is 256 faults per MiB).
       minorFaultsByProcess: faultsByRole,
       nodeRunsFrom: process.env.CANOPY_CLI === 'dist' ? 'dist' : 'tsx',
+      ...(withFloor ? floorFigures(floors, median(t.canopy), median(cpu.canopy), cpSeconds, bytes) : {}),
     };
   } finally {
     await network.stop();
@@ -139,4 +159,20 @@ async function waitDistributed(network: LocalNetwork, contentId: string, qualifi
     if (Date.now() > deadline) throw new Error(`distribution of ${contentId} did not finish in 600 s`);
     await sleep(50);
   }
+}
+
+/** The floor's figures over the rounds (medians), against Canopy's and cp + sync's medians. */
+function floorFigures(floors: (DistributeFloorResult & { networkCpuSeconds: number })[], canopySeconds: number, canopyCpu: number, cpSeconds: number, bytes: number): Record<string, unknown> {
+  const seconds = median(floors.map((f) => f.seconds));
+  const cpuSeconds = median(floors.map((f) => f.cpuSeconds));
+  return {
+    floorSeconds: round(seconds),
+    floorCpuSecondsPerGiB: perGiB(cpuSeconds, bytes),
+    floorPeakRssMiB: round(Math.max(...floors.map((f) => f.peakRssMiB)), 1),
+    // What the work itself costs in Node.js against cp + sync: the least `ratio` could be.
+    floorVsCp: round(seconds / cpSeconds),
+    ratioVsFloor: round(canopySeconds / seconds),
+    cpuRatioVsFloor: round(canopyCpu / cpuSeconds),
+    floorByRound: floors.map((f) => ({ seconds: round(f.seconds), cpuSeconds: round(f.cpuSeconds, 2), systemSeconds: round(f.systemSeconds, 2), networkCpuSeconds: round(f.networkCpuSeconds, 2), byProcess: Object.fromEntries(Object.entries(f.byProcess).map(([k, v]) => [k, round(v, 2)])) })),
+  };
 }
