@@ -10,28 +10,23 @@
  * stage fills; it gets every other block from the member it is designated to.
  *
  * One JSON config in argv[2]: {index, nodes, ips (the members'), originIp, port, size,
- * blockSize, out, cert, key, syncEvery?}. With `syncEvery` (bytes), an fdatasync also starts
- * each time that much more has been written (the distribute floor: the disk is its bound, and
- * a store that syncs as it goes, as Canopy's group commit does, leaves less to sync at the end). Prints JSON lines: {event:'ready'} once the mesh is up, then
- * {event:'done', tStart, tEnd, userSeconds, systemSeconds, maxRssMiB, hashes, node}, with
- * CPU counted from the mesh being up (start-up is not the work).
+ * blockSize, out, cert, key, syncEvery?} (`syncEvery`: bench/_floor-common.mjs, fileWriter).
+ * Prints JSON lines: {event:'ready'} once the mesh is up, then {event:'done', tStart, tEnd,
+ * userSeconds, systemSeconds, maxRssMiB, hashes, node}, with CPU counted from the mesh being
+ * up (start-up is not the work).
  */
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { setTimeout } from 'node:timers';
 import tls from 'node:tls';
+import { FILE_HIGH, fileWriter, STAGE, TLS_OPTS } from './_floor-common.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const { index: me, nodes: N, size, blockSize } = cfg;
 const nBlocks = Math.ceil(size / blockSize);
 const blockLen = (k) => Math.min(blockSize, size - k * blockSize);
 const blocksOf = (j) => Math.max(0, Math.ceil((nBlocks - j) / N));
-const TLS_OPTS = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'TLS_AES_128_GCM_SHA256' };
-// Canopy's member hashes, writes and relays in stages of this size.
-const STAGE = 256 * 1024;
-// Reads pause while this much is queued for the file, as a member's must when the disk lags.
-const FILE_HIGH = 64 * 2 ** 20;
 
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const fail = (msg) => {
@@ -85,27 +80,18 @@ function relay(buf) {
 const readBuf = Buffer.allocUnsafe(65536);
 const hashes = new Array(nBlocks).fill(null);
 let blocksDone = 0;
-let pendingFile = 0;
 const sources = [];
 
-let unsynced = 0;
-function fileWrite(buf, pos) {
-  pendingFile += buf.length;
-  fs.write(fd, buf, 0, buf.length, pos, (err, n) => {
-    if (err) fail(`write: ${err.message}`);
-    if (n !== buf.length) fail(`short write ${n}/${buf.length}`);
-    pendingFile -= buf.length;
-    unsynced += n;
-    if (cfg.syncEvery && unsynced >= cfg.syncEvery) {
-      unsynced = 0;
-      fs.fdatasync(fd, (e) => e && fail(`fdatasync: ${e.message}`));
-    }
-    if (pendingFile <= FILE_HIGH) maybeResume();
+const file = fileWriter(fd, {
+  syncEvery: cfg.syncEvery,
+  fail,
+  written: () => {
+    if (file.pending() <= FILE_HIGH) maybeResume();
     checkDone();
-  });
-}
+  },
+});
 
-const wantPause = (st) => pendingFile > FILE_HIGH || (st.relay && blockedPeers > 0);
+const wantPause = (st) => file.pending() > FILE_HIGH || (st.relay && blockedPeers > 0);
 
 function maybeResume() {
   for (const st of sources) {
@@ -128,7 +114,7 @@ function flushStage(st) {
   const seg = st.stageBuf.subarray(0, st.stagePos);
   st.hash.update(seg);
   if (st.relay) relay(seg);
-  fileWrite(seg, st.stageFilePos);
+  file.write(seg, st.stageFilePos);
 }
 
 function startBlock(st) {
@@ -230,7 +216,7 @@ function checkReady() {
 
 let finished = false;
 function checkDone() {
-  if (finished || blocksDone !== nBlocks || pendingFile !== 0 || relayFinished !== peersOut.length || !relayDone) return;
+  if (finished || blocksDone !== nBlocks || file.pending() !== 0 || relayFinished !== peersOut.length || !relayDone) return;
   finished = true;
   fs.fdatasync(fd, (err) => {
     if (err) fail(`fdatasync: ${err.message}`);

@@ -13,6 +13,7 @@ import { Buffer } from 'node:buffer';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import tls from 'node:tls';
+import { takeHello, TLS_OPTS } from './_floor-common.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const { nodes: N, size, blockSize } = cfg;
@@ -24,24 +25,17 @@ const { size: fileSize } = await file.stat();
 if (fileSize !== size) throw new Error(`content is ${fileSize} bytes, expected ${size}`);
 const nBlocks = Math.ceil(size / blockSize);
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
-const TLS_OPTS = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'TLS_AES_128_GCM_SHA256' };
 const conns = new Array(N).fill(null);
 let hellos = 0;
 
 function onConn(sock) {
   sock.on('error', (e) => process.stderr.write(`origin: socket error ${e.message}\n`));
-  let got = Buffer.alloc(0);
-  const onData = (d) => {
-    got = Buffer.concat([got, d]);
-    if (got.length < 4) return;
-    sock.off('data', onData);
-    const idx = got.readUInt32BE(0);
+  takeHello(sock, (idx) => {
     if (idx >= N || conns[idx]) throw new Error(`bad hello ${idx}`);
     conns[idx] = sock;
     sock.resume();
     if (++hellos === N) start();
-  };
-  sock.on('data', onData);
+  });
 }
 
 function start() {

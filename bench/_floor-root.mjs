@@ -9,8 +9,7 @@
  * the others (bench/_floor-member.mjs, the swarm floor's member, unchanged).
  *
  * One JSON config in argv[2]: {nodes, ip, port (members' TLS), uploadPort, size, blockSize,
- * out, cert, key, syncEvery?} (`syncEvery` as the member's: an fdatasync each time that many
- * more bytes are written). Prints JSON lines: {event:'listening'}, {event:'start', t} (every member
+ * out, cert, key, syncEvery?} (`syncEvery`: bench/_floor-common.mjs, fileWriter). Prints JSON lines: {event:'listening'}, {event:'start', t} (every member
  * said hello: the publisher may start), {event:'done', tEnd, userSeconds, systemSeconds, maxRssMiB, hashes}.
  */
 import { Buffer } from 'node:buffer';
@@ -19,15 +18,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout } from 'node:timers';
 import tls from 'node:tls';
+import { FILE_HIGH, fileWriter, STAGE, takeHello, TLS_OPTS } from './_floor-common.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
 const { nodes: N, size, blockSize } = cfg;
 const nBlocks = Math.ceil(size / blockSize);
 const blockLen = (k) => Math.min(blockSize, size - k * blockSize);
-const TLS_OPTS = { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', ciphers: 'TLS_AES_128_GCM_SHA256' };
-// As the member: hashed, written and sent on in stages of this size.
-const STAGE = 256 * 1024;
-const FILE_HIGH = 64 * 2 ** 20;
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const fail = (msg) => {
   process.stderr.write(`root: ${msg}\n`);
@@ -41,12 +37,7 @@ let cpu0;
 
 const memberServer = tls.createServer({ ...TLS_OPTS, cert: fs.readFileSync(cfg.cert), key: fs.readFileSync(cfg.key) }, (sock) => {
   sock.on('error', (e) => fail(`member socket: ${e.message}`));
-  let got = Buffer.alloc(0);
-  const onData = (d) => {
-    got = Buffer.concat([got, d]);
-    if (got.length < 4) return;
-    sock.off('data', onData);
-    const idx = got.readUInt32BE(0);
+  takeHello(sock, (idx) => {
     if (idx >= N || members[idx]) fail(`bad hello ${idx}`);
     members[idx] = sock;
     sock.on('drain', resume);
@@ -55,8 +46,7 @@ const memberServer = tls.createServer({ ...TLS_OPTS, cert: fs.readFileSync(cfg.c
       cpu0 = process.cpuUsage();
       out({ event: 'start', t: Date.now() });
     }
-  };
-  sock.on('data', onData);
+  });
 });
 
 // ---- the upload: one publisher connection carrying the content's bytes in order ----
@@ -64,11 +54,17 @@ const hashes = [];
 const st = { block: -1, remaining: 0, hash: null, stage: null, stagePos: 0, stagePosInFile: 0, received: 0 };
 let upload;
 let paused = false;
-let pendingFile = 0;
 let ended = false;
-let unsynced = 0;
+const file = fileWriter(fd, {
+  syncEvery: cfg.syncEvery,
+  fail,
+  written: () => {
+    resume();
+    checkDone();
+  },
+});
 
-const backedUp = () => pendingFile > FILE_HIGH || members.some((m) => m.writableNeedDrain);
+const backedUp = () => file.pending() > FILE_HIGH || members.some((m) => m.writableNeedDrain);
 
 function resume() {
   if (paused && !backedUp()) {
@@ -82,19 +78,7 @@ function flushStage() {
   const seg = st.stage.subarray(0, st.stagePos);
   st.hash.update(seg);
   members[st.block % N].write(seg);
-  pendingFile += seg.length;
-  fs.write(fd, seg, 0, seg.length, st.stagePosInFile, (err, n) => {
-    if (err) fail(`write: ${err.message}`);
-    if (n !== seg.length) fail(`short write ${n}/${seg.length}`);
-    pendingFile -= seg.length;
-    unsynced += n;
-    if (cfg.syncEvery && unsynced >= cfg.syncEvery) {
-      unsynced = 0;
-      fs.fdatasync(fd, (e) => e && fail(`fdatasync: ${e.message}`));
-    }
-    resume();
-    checkDone();
-  });
+  file.write(seg, st.stagePosInFile);
 }
 
 function newStage() {
@@ -157,7 +141,7 @@ const uploadServer = net.createServer({ allowHalfOpen: true }, (sock) => {
 
 let finished = false;
 function checkDone() {
-  if (finished || !ended || pendingFile !== 0 || hashes.length !== nBlocks) return;
+  if (finished || !ended || file.pending() !== 0 || hashes.length !== nBlocks) return;
   finished = true;
   fs.fdatasync(fd, (err) => {
     if (err) fail(`fdatasync: ${err.message}`);
