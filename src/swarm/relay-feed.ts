@@ -187,6 +187,9 @@ export class RelayFeed {
   async *read(letGo?: () => void, cursor?: { next: number }): AsyncGenerator<BlockBytes | OwnedPiece> {
     let sent = 0;
     let next = 0;
+    // The temp file went (the block was committed) while this reader was behind: it takes
+    // nothing more from the received pieces and waits for the stored block.
+    let tempGone = false;
     for (;;) {
       if (this.failure) throw this.failure;
       if (this.whole) {
@@ -200,7 +203,7 @@ export class RelayFeed {
         return;
       }
       // Once the block is stored, a reader behind stops taking received pieces (the store serves the rest).
-      while (next < this.pieces.length && !(this.whole && this.rest)) {
+      while (!tempGone && next < this.pieces.length && !(this.whole && this.rest)) {
         const piece = this.pieces[next]!;
         const size = byteLength(piece.views);
         // The completing piece waits for verification (the whole-block branch above sends it).
@@ -219,7 +222,13 @@ export class RelayFeed {
             end += n;
           }
           if (cursor) cursor.next = next;
-          yield* this.readWritten(piece.at, end);
+          const gave = yield* this.readWritten(piece.at, end);
+          if (gave !== undefined) {
+            // What the file did not give comes from the store, counted there.
+            this.relayed -= sent - (piece.at + gave);
+            sent = piece.at + gave;
+            tempGone = true;
+          }
         }
         else if (piece.leases) {
           const lent = this.lend(piece);
@@ -255,12 +264,25 @@ export class RelayFeed {
     }
   }
 
-  /** A spilled piece's bytes, from the block's temp file; a copy that failed meanwhile ends the reader as any failure does. */
-  private async *readWritten(from: number, to: number): AsyncGenerator<OwnedPiece> {
+  /**
+   * Spilled pieces' bytes, from the block's temp file. A copy that failed meanwhile ends the
+   * reader as any failure does. The file can also be gone because the block was verified and
+   * committed (renamed) while this reader was behind: then this returns how many bytes it
+   * gave, and the reader takes the rest from the store (before, the reply failed with ENOENT
+   * and the requester fetched the whole block again elsewhere).
+   */
+  private async *readWritten(from: number, to: number): AsyncGenerator<OwnedPiece, number | undefined> {
+    let gave = 0;
     try {
-      yield* this.written!(from, to);
+      for await (const piece of this.written!(from, to)) {
+        gave += piece.bytes.length;
+        yield piece;
+      }
+      return undefined;
     } catch (err) {
-      throw this.failure ?? err;
+      if (this.failure) throw this.failure;
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return gave;
+      throw err;
     }
   }
 

@@ -252,6 +252,65 @@ describe('a block written as it arrives, relayed from memory and then from its t
     assert.deepEqual(rest.bytes, block.subarray(3 * PIECE_BYTES));
   });
 
+  it('serves a reader behind from the store when the temp file went because the block was committed meanwhile', async () => {
+    // Seen in the distribute bench: a reader behind opened the temp file after the block's
+    // rename, and the reply failed with ENOENT, so the requester fetched the block again.
+    const block = Buffer.from(Array.from({ length: 4 * PIECE_BYTES }, (_, i) => (i * 7 + 3) & 0xff));
+    for (const gone of [0, PIECE_BYTES]) {
+      const feed = new RelayFeed(block.length);
+      const leases = [0, 1, 2].map((k) => {
+        const lease = blockPool.take(PIECE_BYTES);
+        block.copy(lease.bytes, 0, k * PIECE_BYTES, (k + 1) * PIECE_BYTES);
+        feed.push([lease.bytes], [lease]);
+        lease.release();
+        return lease;
+      });
+      // The file gives `gone` bytes, then is not there any more (a lazy second open).
+      const written = (from: number, to: number) =>
+        (async function* () {
+          if (gone > 0) yield { bytes: Buffer.from(block.subarray(from, Math.min(to, from + gone))), flushed: () => undefined };
+          throw Object.assign(new Error(`ENOENT: no such file or directory, open 'tmp'`), { code: 'ENOENT' });
+        })();
+      feed.spill(3 * PIECE_BYTES, written);
+      const late = feed.reader();
+      const got: Buffer[] = [];
+      const done = (async () => {
+        for await (const p of late.pieces) {
+          const piece = p as { bytes: Buffer; flushed: () => void };
+          got.push(Buffer.from(piece.bytes));
+          piece.flushed();
+        }
+      })();
+      await tick();
+      assert.equal(byteLength(got), gone, 'what the file gave, then a wait for the stored block');
+      feed.complete([], (from) =>
+        (async function* () {
+          yield { bytes: block.subarray(from), flushed: () => undefined };
+        })(),
+      );
+      await done;
+      late.done();
+      assert.deepEqual(Buffer.concat(got), block, `every byte once, in order (file gave ${gone})`);
+      assert.equal(feed.relayed, block.length, 'each byte counted once');
+      assert.ok(leases.every((l) => l.released));
+    }
+  });
+
+  it('still ends a reader with the failure when the temp file went because the copy failed', async () => {
+    const feed = new RelayFeed(2 * PIECE_BYTES);
+    feed.push([Buffer.alloc(PIECE_BYTES, 1)]);
+    // A temp file that cannot be opened any more: the first read fails.
+    const gone: AsyncIterable<{ bytes: Buffer; flushed: () => void }> = { [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(Object.assign(new Error('ENOENT'), { code: 'ENOENT' })) }) };
+    feed.spill(PIECE_BYTES, () => gone);
+    const late = feed.reader();
+    const failed = assert.rejects(async () => {
+      for await (const _ of late.pieces) void _;
+    }, /ERR_RELAY_ABORTED|relay of a block still arriving here stopped/);
+    await tick();
+    feed.abort('the block hashed wrong');
+    await failed;
+  });
+
   it('ends a reader of a stored block that the store can no longer read, rather than sending it short', async () => {
     const feed = new RelayFeed(2 * PIECE_BYTES);
     const r = reader(feed);
