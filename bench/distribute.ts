@@ -72,8 +72,9 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       t.cp.push(timedCommand('sh', ['-c', `mkdir -p ${copies} && ${Array.from({ length: qualified }, (_, i) => `cp ${src} ${copies}/c${i}`).join(' && ')} && sync`]));
       cpu.cp.push(waitedChildrenCpuSeconds() - cpCpu0);
       rmSync(copies, { recursive: true, force: true });
-      // Second in the round, before Canopy's run: run after it, the floor's buffered writes cost
-      // up to twice their usual system time (notes/issue-15.md, Session 26), and Canopy's do not.
+      // Second in the round, on the same sample, before Canopy's run: run after it, the floor's
+      // buffered writes often cost up to twice their usual system time (notes/issue-15.md,
+      // Session 26), and Canopy's O_DIRECT writes do not.
       if (withFloor) {
         // The idle network's CPU meanwhile: the floor shares the machine with it.
         const idle = new ProcessMeter(children, undefined, 50).start();
@@ -99,7 +100,6 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
       cpu.canopy.push(used.cpuSeconds + client);
       byRole.push({ client: round(client, 2), ...Object.fromEntries(used.processes.map((p) => [names.get(p.pid) ?? String(p.pid), p.cpuSeconds])) });
       faultsByRole.push(Object.fromEntries(used.processes.map((p) => [names.get(p.pid) ?? String(p.pid), p.minorFaults])));
-      // Third in the round, on the same sample with Canopy's block size.
       rmSync(src, { force: true });
       const floorSays = withFloor ? `, floor ${round(floors[r]!.seconds)} s (cpu ${round(floors[r]!.cpuSeconds, 2)} s)` : '';
       log(`round ${r + 1}: canopy ${round(t.canopy[r]!)} s (cpu ${round(cpu.canopy[r]!, 2)} s), cp+sync ${round(t.cp[r]!)} s (cpu ${round(cpu.cp[r]!, 2)} s)${floorSays}`);
