@@ -17,6 +17,7 @@ import { openRootState } from '../../src/root/state/open-root-state.js';
 import { createCaCertificate, generateKeyPair } from '../../src/security/x509.js';
 import { TestPostgres } from '../helpers/postgres.js';
 import { Leadership } from '../../src/root/state/leadership.js';
+import { inTransaction } from '../../src/root/state/pg-transaction.js';
 import { tempDir } from '../helpers/cli.js';
 
 async function generateCa(): Promise<{ certPem: string; keyPem: string }> {
@@ -191,5 +192,29 @@ describe('root state in PostgreSQL', () => {
     await writer.end();
     await lb.stop();
     await Promise.all([a.close(), b.close()]);
+  });
+  it('a connection lost in the middle of a transaction fails that transaction, not the process', async () => {
+    // What a standby root's lease step met when PostgreSQL restarted: before, the checked-out
+    // client's 'error' had no listener and the process ended (CI, Session 26).
+    const pool = new pg.Pool({ connectionString: db.url(), max: 1 });
+    pool.on('error', () => undefined);
+    const admin = new pg.Client({ connectionString: db.url() });
+    await admin.connect();
+    try {
+      await assert.rejects(
+        inTransaction(pool, async (client) => {
+          const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+          // The termination arrives while no query runs: the client emits 'error' now.
+          await sleep(300);
+          await client.query('SELECT 1');
+        }),
+      );
+      // The broken connection was closed, not pooled: the next transaction gets a new one.
+      assert.equal(await inTransaction(pool, async (client) => (await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one), 1);
+    } finally {
+      await admin.end();
+      await pool.end();
+    }
   });
 });
