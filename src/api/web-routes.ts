@@ -4,6 +4,7 @@
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { CanopyError } from '../core/errors.js';
 import type { Route, RouteContext } from './router.js';
@@ -28,7 +29,9 @@ function sendFile({ req, res }: RouteContext, file: string, cache: string): void
   }
   res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'content-length': statSync(file).size, 'cache-control': cache });
   if (req.method === 'HEAD') return void res.end();
-  createReadStream(file).pipe(res);
+  // pipeline, not pipe: a read that fails (the file replaced by a rebuild meanwhile, a disk
+  // error) ends this response; with pipe its 'error' had no listener and ended the process.
+  pipeline(createReadStream(file), res, () => undefined);
 }
 
 export function webRoutes(dir: string = WEB_DIR): Route[] {
