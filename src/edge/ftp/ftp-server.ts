@@ -37,6 +37,9 @@ export function createFtpServer(deps: FtpServerDeps): FtpServer {
   const sessions = new Set<FtpSession>();
   const server = net.createServer((socket) => {
     if (sessions.size >= MAX_SESSIONS) {
+      // No session takes this socket's errors: a client that resets it (or a flood of them)
+      // would otherwise end the node with an unheard 'error'.
+      socket.on('error', () => socket.destroy());
       socket.end('421 Too many connections, try again later.\r\n');
       return;
     }
