@@ -1,7 +1,7 @@
 /**
  * The FTP session against arbitrary command sequences over a real socket: every line gets
  * one well-formed reply, the server never crashes, and nothing but 550/530 comes back for
- * paths outside the tree.
+ * paths outside the tree; past the session limit, a connection gets 421 and costs only itself.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { FtpServer } from '../../../../src/edge/ftp/ftp-server.js';
+import { MAX_SESSIONS, type FtpServer } from '../../../../src/edge/ftp/ftp-server.js';
 import { BlockStore } from '../../../../src/store/block-store.js';
 import { startFtp } from '../../../helpers/ftp-server.js';
 
@@ -118,6 +118,44 @@ describe('FTP session', () => {
     // A leaked listener would also keep this test process from ever exiting: end it instead of hanging CI.
     if (leaked.length > 0) setTimeout(() => process.exit(1), 2_000).unref();
     assert.deepEqual(leaked, []);
+  });
+
+  // Last in this server's tests: it takes every session there is.
+  it('turns away connections past the session limit, even ones reset at once, and serves again once one ends', async () => {
+    // A connection past MAX_SESSIONS is told 421 and closed. One the client resets meanwhile must
+    // cost that connection only: before, its socket had no 'error' listener, so a reset ended the node.
+    const greeted = async (): Promise<{ socket: net.Socket; line: string }> => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.setEncoding('utf8');
+      const [line] = (await once(socket, 'data')) as [string];
+      return { socket, line };
+    };
+    const held: net.Socket[] = [];
+    try {
+      for (let i = 0; i < MAX_SESSIONS; i++) {
+        const { socket, line } = await greeted();
+        assert.match(line, /^220 /);
+        held.push(socket);
+      }
+      const over = await greeted();
+      assert.match(over.line, /^421 /);
+      over.socket.destroy();
+      // Connections past the limit, reset by the client as soon as they are open (RST, not FIN).
+      for (let i = 0; i < 50; i++) {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => undefined);
+        await once(s, 'connect');
+        s.resetAndDestroy();
+      }
+      await sleep(200);
+      held.pop()!.destroy();
+      await sleep(100);
+      const again = await greeted();
+      assert.match(again.line, /^220 /, 'a session again once one ended');
+      again.socket.destroy();
+    } finally {
+      for (const s of held) s.destroy();
+    }
   });
 });
 
