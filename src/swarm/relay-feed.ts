@@ -187,9 +187,6 @@ export class RelayFeed {
   async *read(letGo?: () => void, cursor?: { next: number }): AsyncGenerator<BlockBytes | OwnedPiece> {
     let sent = 0;
     let next = 0;
-    // The temp file went (the block was committed) while this reader was behind: it takes
-    // nothing more from the received pieces and waits for the stored block.
-    let tempGone = false;
     for (;;) {
       if (this.failure) throw this.failure;
       if (this.whole) {
@@ -203,7 +200,7 @@ export class RelayFeed {
         return;
       }
       // Once the block is stored, a reader behind stops taking received pieces (the store serves the rest).
-      while (!tempGone && next < this.pieces.length && !(this.whole && this.rest)) {
+      while (next < this.pieces.length && !(this.whole && this.rest)) {
         const piece = this.pieces[next]!;
         const size = byteLength(piece.views);
         // The completing piece waits for verification (the whole-block branch above sends it).
@@ -224,10 +221,12 @@ export class RelayFeed {
           if (cursor) cursor.next = next;
           const gave = yield* this.readWritten(piece.at, end);
           if (gave !== undefined) {
-            // What the file did not give comes from the store, counted there.
+            // The temp file went (the block was committed) while this reader was behind: what
+            // the file did not give comes from the store, counted there, once the feed has ended.
             this.relayed -= sent - (piece.at + gave);
             sent = piece.at + gave;
-            tempGone = true;
+            while (!this.whole && !this.failure) await this.changed();
+            break;
           }
         }
         else if (piece.leases) {
