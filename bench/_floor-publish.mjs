@@ -5,8 +5,8 @@
  * plain TCP, as the Canopy run's publisher does over the root's loopback HTTP API.
  *
  * One JSON config in argv[2]: {ip, uploadPort, file, size, blockSize}. Prints one JSON line,
- * {event:'published', t0, tEnd, userSeconds, systemSeconds, hashes}, with the clock and the CPU counted from
- * just before the first read.
+ * {event:'published', t0, tEnd, userSeconds, systemSeconds, hashes}, with the clock and the
+ * CPU counted from just before the first read.
  */
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';

@@ -3,14 +3,15 @@
  * bench/_distribute-floor.ts): the work Canopy's root does when a content is published and
  * spread, with nothing around it. It takes the content from the publisher over plain TCP (the
  * admin API's loopback HTTP in the Canopy run), hashes every block (the root checks each block
- * against the signed manifest), writes every byte once into one file (one fdatasync at the
- * end: the content is durable when the publish returns), and sends each block as it arrives,
- * over TLS 1.3 AES-128-GCM, to the member it is designated to (k % nodes), which relays it to
- * the others (bench/_floor-member.mjs, the swarm floor's member, unchanged).
+ * against the signed manifest), writes every byte once into one file (synced as it goes with
+ * `syncEvery`, and once at the end: the content is durable when the publish returns), and
+ * sends each block as it arrives, over TLS 1.3 AES-128-GCM, to the member it is designated to
+ * (k % nodes), which relays it to the others (bench/_floor-member.mjs, the swarm floor's).
  *
  * One JSON config in argv[2]: {nodes, ip, port (members' TLS), uploadPort, size, blockSize,
- * out, cert, key, syncEvery?} (`syncEvery`: bench/_floor-common.mjs, fileWriter). Prints JSON lines: {event:'listening'}, {event:'start', t} (every member
- * said hello: the publisher may start), {event:'done', tEnd, userSeconds, systemSeconds, maxRssMiB, hashes}.
+ * out, cert, key, syncEvery?} (`syncEvery`: bench/_floor-common.mjs, fileWriter). Prints JSON
+ * lines: {event:'listening'}, {event:'start', t} (every member said hello: the publisher may
+ * start), {event:'done', tEnd, userSeconds, systemSeconds, maxRssMiB, hashes}.
  */
 import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';

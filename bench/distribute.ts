@@ -29,6 +29,9 @@ import { log, mbps, median, mib, option, ownCpuSeconds, perGiB, ProcessMeter, pr
 
 const CRITERIA = 'region=eu';
 
+/** A round's floor, and what the idle network used meanwhile. */
+type FloorRound = DistributeFloorResult & { networkCpuSeconds: number };
+
 export async function run(args: string[]): Promise<Record<string, unknown>> {
   // Nodes run as shipped (dist/, built by `npm run bench`), not through tsx: their RSS is the product's.
   process.env.CANOPY_CLI ??= 'dist';
@@ -38,7 +41,7 @@ export async function run(args: string[]): Promise<Record<string, unknown>> {
   const withFloor = args.includes('--floor');
   // The block size Canopy's publish chooses for the sample (a generic file of this size).
   const floorBlockSize = chooseBlockSize({ size }).blockSize;
-  const floors: (DistributeFloorResult & { networkCpuSeconds: number })[] = [];
+  const floors: FloorRound[] = [];
   const dir = mkdtempSync(path.join(tmpdir(), 'canopy-bench-distribute-'));
   const network = new LocalNetwork(path.join(dir, 'net'), 0);
   // Taken once the network is up: walking /proc at every 50 ms sample cost the client (metered too) ~1 s per round.
@@ -162,7 +165,7 @@ async function waitDistributed(network: LocalNetwork, contentId: string, qualifi
 }
 
 /** The floor's figures over the rounds (medians), against Canopy's and cp + sync's medians. */
-function floorFigures(floors: (DistributeFloorResult & { networkCpuSeconds: number })[], canopySeconds: number, canopyCpu: number, cpSeconds: number, bytes: number): Record<string, unknown> {
+function floorFigures(floors: FloorRound[], canopySeconds: number, canopyCpu: number, cpSeconds: number, bytes: number): Record<string, unknown> {
   const seconds = median(floors.map((f) => f.seconds));
   const cpuSeconds = median(floors.map((f) => f.cpuSeconds));
   return {
